@@ -1,0 +1,93 @@
+// What any CRM must offer the sync engine; a third CRM is one new folder that registers itself here.
+import type { Logger } from '../core/log.js';
+import type { RetryPolicy } from '../core/retry.js';
+
+/** A referral already mapped into CRM fields (field name → value in the CRM's wire form). */
+export interface MappedRecord {
+  referralId: string;
+  /** The CRM entity to write (lead by default). */
+  entity?: 'lead' | 'opportunity';
+  fields: Record<string, unknown>;
+}
+
+export interface CrmItemError {
+  /** The CRM's own error code (`0x80048408`, `INVALID_FIELD`, `HTTP_400`...). */
+  code: string;
+  /** The CRM's message, verbatim. */
+  message: string;
+  /** Whether the same write may succeed later (throttling, 5xx, network). */
+  retryable: boolean;
+  /** CRM fields the error names, when it names any. */
+  fields?: string[];
+  status?: number;
+}
+
+export type UpsertItemResult =
+  | { referralId: string; ok: true; recordId: string; created: boolean }
+  | { referralId: string; ok: false; error: CrmItemError };
+
+/** A CRM record linked to a referral, as read back for reconciliation. */
+export interface CrmRecordState {
+  referralId: string;
+  /** The id of the record leadbridge wrote (the lead). */
+  recordId: string;
+  entity: 'lead' | 'opportunity';
+  /** Change cursor value of this record (modifiedon / SystemModstamp), ISO-8601. */
+  modifiedAt: string;
+  /** The record's raw fields as the CRM returned them (state, status, deal fields...). */
+  fields: Record<string, unknown>;
+  /** The opportunity the lead was qualified / converted into, when there is one. */
+  opportunity?: { recordId: string; modifiedAt: string; fields: Record<string, unknown> } | null;
+}
+
+export interface CrmChangePage {
+  records: CrmRecordState[];
+  /** Resume point after this page (pass back as `since`). */
+  cursor: string | null;
+}
+
+export interface CrmAdapterOptions {
+  /** The configured target name (several targets may use the same CRM kind). */
+  target: string;
+  logger?: Logger;
+  retryPolicy?: RetryPolicy;
+  /** Adapter-specific connection settings, validated by the adapter's own schema. */
+  settings: unknown;
+}
+
+export interface CrmAdapter {
+  /** dynamics365, salesforce, ... */
+  readonly kind: string;
+  readonly target: string;
+  /** How many records one upsertLeads call should carry (the CRM's batch cap). */
+  readonly maxBatchSize: number;
+  /** Upsert by referral id; one result per input, in input order; only item-level failures are returned as ok:false. */
+  upsertLeads(records: MappedRecord[], options?: { signal?: AbortSignal }): Promise<UpsertItemResult[]>;
+  /** Records linked to referrals that changed after `since` (null: from the beginning), page by page. */
+  readChanges(since: string | null, options?: { signal?: AbortSignal }): AsyncIterable<CrmChangePage>;
+  /** The current record for one referral, or null (used by previews and reconciliation). */
+  getByReferralId(referralId: string, options?: { signal?: AbortSignal }): Promise<CrmRecordState | null>;
+  /** API calls made so far, for metrics and benchmarks. */
+  readonly callCount: number;
+  close?(): Promise<void>;
+}
+
+export type CrmAdapterFactory = (options: CrmAdapterOptions) => CrmAdapter;
+
+const registry = new Map<string, CrmAdapterFactory>();
+
+export function registerCrmAdapter(kind: string, factory: CrmAdapterFactory): void {
+  registry.set(kind, factory);
+}
+
+export function createCrmAdapter(kind: string, options: CrmAdapterOptions): CrmAdapter {
+  const factory = registry.get(kind);
+  if (!factory) {
+    throw new Error(`unknown CRM kind "${kind}" (known: ${[...registry.keys()].sort().join(', ') || 'none registered'})`);
+  }
+  return factory(options);
+}
+
+export function registeredCrmKinds(): string[] {
+  return [...registry.keys()].sort();
+}
