@@ -1,0 +1,12 @@
+// The local sync ledger: links, sync states, audit trail, runs, outcome outbox and alerts, on SQLite or PostgreSQL.
+export * from './open.js';
+export * from './cursors.js';
+export * from './links.js';
+export * from './sync-state.js';
+export * from './audit.js';
+export * from './runs.js';
+export * from './outbox.js';
+export * from './alerts.js';
+export { canMove, terminalStates, statesThatMayMoveTo, assertMove, type TransitionTable } from './transitions.js';
+export { TABLE as LEDGER_TABLES, MIGRATION_NAMES } from './migrations.js';
+export type { LedgerClient } from './dialect.js';

@@ -1,0 +1,160 @@
+// The ledger's schema as in-code knex migrations (no files on disk), applied by openLedger.
+import type { Knex } from 'knex';
+
+/** Every ledger table carries the `lb_` prefix so the ledger can share a database or schema. */
+export const TABLE = {
+  cursors: 'lb_cursors',
+  links: 'lb_links',
+  syncStates: 'lb_sync_states',
+  audit: 'lb_audit',
+  runs: 'lb_runs',
+  outbox: 'lb_outbox',
+  alerts: 'lb_alerts',
+  migrations: 'lb_migrations',
+} as const;
+
+interface LedgerMigration {
+  name: string;
+  up(db: Knex): Promise<void>;
+  down(db: Knex): Promise<void>;
+}
+
+// Timestamps are ISO-8601 text on both databases so that comparisons behave the same.
+// State lists are spelled out here (not imported) because a migration must not change when the code does.
+async function createInitialSchema(db: Knex): Promise<void> {
+  await createCursorsTable(db);
+  await createLinksTable(db);
+  await createSyncStatesTable(db);
+  await createAuditTable(db);
+  await createRunsTable(db);
+  await createOutboxTable(db);
+  await createAlertsTable(db);
+}
+
+function createCursorsTable(db: Knex) {
+  return db.schema.createTable(TABLE.cursors, (t) => {
+    t.text('name').primary();
+    t.text('value').notNullable();
+    t.text('updated_at').notNullable();
+  });
+}
+
+function createLinksTable(db: Knex) {
+  return db.schema.createTable(TABLE.links, (t) => {
+    t.text('referral_id').notNullable();
+    t.text('target').notNullable();
+    t.text('crm_record_id');
+    t.text('referral_etag');
+    t.text('payload_hash');
+    t.text('mapping_version');
+    t.text('referral_updated_at');
+    t.text('lead_kind');
+    t.text('referral_status');
+    t.text('crm_modified_at');
+    t.text('created_at').notNullable();
+    t.text('updated_at').notNullable();
+    t.primary(['referral_id', 'target']);
+    t.index(['target', 'crm_record_id'], 'lb_links_target_record_idx');
+  });
+}
+
+function createSyncStatesTable(db: Knex) {
+  return db.schema.createTable(TABLE.syncStates, (t) => {
+    t.text('referral_id').notNullable();
+    t.text('target').notNullable();
+    t.text('state').notNullable().checkIn(['pending', 'applied', 'failed', 'quarantined'], 'lb_sync_states_state_check');
+    t.integer('attempts').notNullable().defaultTo(0);
+    t.text('next_retry_at');
+    t.text('last_error');
+    t.text('last_error_code');
+    t.text('quarantine_reason');
+    t.text('updated_at').notNullable();
+    t.text('run_id');
+    t.primary(['referral_id', 'target']);
+    // claimDueRetries and countByState/listByState per target; resetToPending by state and age.
+    t.index(['target', 'state', 'next_retry_at'], 'lb_sync_states_target_state_retry_idx');
+    t.index(['state', 'updated_at'], 'lb_sync_states_state_updated_idx');
+  });
+}
+
+function createAuditTable(db: Knex) {
+  return db.schema.createTable(TABLE.audit, (t) => {
+    t.bigIncrements('id').primary();
+    t.text('at').notNullable();
+    t.text('run_id').notNullable();
+    t.text('referral_id');
+    t.text('target');
+    t.text('action').notNullable();
+    t.text('crm_record_id');
+    t.text('detail');
+    t.index(['referral_id', 'id'], 'lb_audit_referral_idx');
+    t.index(['run_id'], 'lb_audit_run_idx');
+  });
+}
+
+function createRunsTable(db: Knex) {
+  return db.schema.createTable(TABLE.runs, (t) => {
+    t.increments('seq').primary();
+    t.text('run_id').notNullable().unique({ indexName: 'lb_runs_run_id_unique' });
+    t.text('kind').notNullable();
+    t.text('status').notNullable().checkIn(['running', 'ok', 'failed', 'aborted'], 'lb_runs_status_check');
+    t.text('started_at').notNullable();
+    t.text('finished_at');
+    t.text('stats');
+    t.text('error');
+  });
+}
+
+function createOutboxTable(db: Knex) {
+  return db.schema.createTable(TABLE.outbox, (t) => {
+    t.increments('id').primary();
+    t.text('referral_id').notNullable();
+    t.text('target').notNullable();
+    t.text('action').notNullable();
+    t.text('payload').notNullable();
+    t.text('state')
+      .notNullable()
+      .checkIn(['pending', 'sending', 'sent', 'failed', 'quarantined', 'superseded'], 'lb_outbox_state_check');
+    t.integer('attempts').notNullable().defaultTo(0);
+    t.text('last_error');
+    t.text('last_error_code');
+    t.text('next_attempt_at');
+    t.text('run_id');
+    t.text('created_at').notNullable();
+    t.text('updated_at').notNullable();
+    t.text('sent_at');
+    t.text('dedupe_key').notNullable().unique({ indexName: 'lb_outbox_dedupe_key_unique' });
+    t.index(['state', 'next_attempt_at'], 'lb_outbox_state_idx');
+    t.index(['referral_id', 'target', 'id'], 'lb_outbox_referral_idx');
+  });
+}
+
+function createAlertsTable(db: Knex) {
+  return db.schema.createTable(TABLE.alerts, (t) => {
+    t.text('key').primary();
+    t.text('kind').notNullable();
+    t.text('referral_id');
+    t.text('created_at').notNullable();
+  });
+}
+
+const MIGRATIONS: readonly LedgerMigration[] = [
+  {
+    name: '0001_initial',
+    up: createInitialSchema,
+    async down(db) {
+      for (const table of ['alerts', 'outbox', 'runs', 'audit', 'syncStates', 'links', 'cursors'] as const) {
+        await db.schema.dropTableIfExists(TABLE[table]);
+      }
+    },
+  },
+];
+
+export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map((m) => m.name);
+
+/** Feeds knex's migrator from the list above instead of a migrations directory. */
+export const migrationSource: Knex.MigrationSource<LedgerMigration> = {
+  getMigrations: async () => [...MIGRATIONS],
+  getMigrationName: (migration) => migration.name,
+  getMigration: async (migration) => ({ up: migration.up, down: migration.down }),
+};
