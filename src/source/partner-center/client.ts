@@ -1,0 +1,348 @@
+// The Partner Center referrals client: incremental paged listing with overlap dedupe, and eTag-guarded life-cycle writes.
+import type { AxiosResponse } from 'axios';
+import type { TokenCredential } from '../../core/auth.js';
+import { LeadbridgeError, ValidationError } from '../../core/errors.js';
+import { ApiClient, newCorrelationId, type ApiClientOptions } from '../../core/http.js';
+import { silentLogger, type Logger } from '../../core/log.js';
+import { deriveLeadKind, isHotLead, type LeadKind, type Referral } from '../../core/referral.js';
+import type { RetryPolicy } from '../../core/retry.js';
+import {
+  acceptPatch,
+  declinePatch,
+  externalReferencePatch,
+  lostPatch,
+  wonPatch,
+  type AcceptFields,
+  type CloseFields,
+  type ReferralRef,
+  type WonFields,
+} from './actions.js';
+import {
+  DEFAULT_OVERLAP_MS,
+  HEADERS,
+  PARTNER_CENTER_API,
+  PREFER_REPRESENTATION,
+  REFERRALS_PATH,
+  parsePartnerCenterError,
+  type PatchOperation,
+} from './facts.js';
+import { OverlapDeduper, filterLiteral, msToTicks, toTicks, type DedupePass } from './overlap.js';
+import { parseReferral, unknownEnumValues, type InvalidReferral } from './parse.js';
+
+export interface PartnerCenterClientOptions {
+  /** https://api.partner.microsoft.com, or a simulator's base URL. */
+  baseUrl: string;
+  credential: TokenCredential;
+  logger?: Logger;
+  retryPolicy?: RetryPolicy;
+  /** How far each incremental poll reaches back before `since` (default 5 minutes). */
+  overlapMs?: number;
+  onCall?: ApiClientOptions['onCall'];
+  timeoutMs?: number;
+}
+
+export interface ReferralWithKind {
+  referral: Referral;
+  leadKind: LeadKind;
+  hot: boolean;
+}
+
+export interface ReferralPage {
+  /** Valid referral versions not delivered before (by id + eTag). */
+  referrals: ReferralWithKind[];
+  /** Items the schema refused; their page-mates still flow. */
+  invalid: InvalidReferral[];
+  /**
+   * Highest updatedDateTime on this page, over every item with a readable one (valid, invalid or
+   * repeated), so that a malformed referral never pins the caller's watermark.
+   */
+  highWatermark: string | null;
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+/** How the `$filter` datetime literal is written; the service's form is unconfirmed, so both are tried. */
+type LiteralForm = 'unquoted' | 'quoted';
+
+interface ListPage {
+  url: string;
+  body: { value: unknown[]; '@odata.nextLink'?: unknown };
+}
+
+export class PartnerCenterClient {
+  /** Sent as MS-CorrelationId on every call of this client, to tie its calls together in the vendor's logs. */
+  readonly correlationId = newCorrelationId();
+  private readonly api: ApiClient;
+  private readonly logger: Logger;
+  private readonly baseOrigin: string;
+  private readonly overlapTicks: bigint;
+  private readonly deduper: OverlapDeduper;
+  private readonly reportedEnumValues = new Set<string>();
+  private literalForm: LiteralForm = 'unquoted';
+  private literalFormConfirmed = false;
+
+  constructor(options: PartnerCenterClientOptions) {
+    const overlapMs = options.overlapMs ?? DEFAULT_OVERLAP_MS;
+    if (!Number.isFinite(overlapMs) || overlapMs < 0) {
+      throw new LeadbridgeError('CONFIG_INVALID', `partner-center: overlapMs must be a non-negative number of milliseconds (got ${overlapMs})`);
+    }
+    this.logger = (options.logger ?? silentLogger).child({ api: PARTNER_CENTER_API });
+    this.baseOrigin = new URL(options.baseUrl).origin;
+    this.overlapTicks = msToTicks(overlapMs);
+    this.deduper = new OverlapDeduper(this.overlapTicks);
+    this.api = new ApiClient({
+      api: PARTNER_CENTER_API,
+      baseUrl: options.baseUrl,
+      credential: options.credential,
+      parseError: parsePartnerCenterError,
+      defaultHeaders: { Accept: 'application/json', [HEADERS.correlationId]: this.correlationId },
+      retryPolicy: options.retryPolicy,
+      timeoutMs: options.timeoutMs,
+      logger: this.logger,
+      onCall: options.onCall,
+    });
+  }
+
+  /** HTTP attempts made so far, retries included. */
+  get callCount(): number {
+    return this.api.callCount;
+  }
+
+  /**
+   * Streams changed referrals page by page: updatedDateTime ge (since - overlap), ordered ascending.
+   * Repeats (same id + eTag) are dropped within the pass and against the previous completed pass when
+   * `since` covers it. `since` null lists everything. Only one page is held at a time.
+   */
+  async *listChanged(since: string | null, options: RequestOptions = {}): AsyncGenerator<ReferralPage> {
+    const sinceTicks = this.parseSince(since);
+    const pass = this.deduper.beginPass(sinceTicks);
+    let page = await this.firstPage(sinceTicks, options.signal);
+    for (;;) {
+      yield this.toReferralPage(page.body.value, pass);
+      pass.prune();
+      const next = this.nextLinkOf(page);
+      if (next === null) break;
+      if (options.signal?.aborted) throw new LeadbridgeError('ABORTED', 'partner-center: listing aborted', { api: PARTNER_CENTER_API });
+      page = await this.fetchPage(next, options.signal);
+    }
+    pass.complete();
+  }
+
+  /** One referral by id; a NOT_FOUND LeadbridgeError when it does not exist. */
+  async get(id: string, options: RequestOptions = {}): Promise<Referral> {
+    if (typeof id !== 'string' || id.trim() === '') {
+      throw new ValidationError('VALIDATION_FAILED', 'partner-center: cannot get a referral', [{ path: 'id', message: 'is required' }]);
+    }
+    const response = await this.api.request({
+      method: 'GET',
+      url: itemPath(id),
+      headers: this.requestHeaders(),
+      idempotent: true,
+      signal: options.signal,
+    });
+    return this.toReferral(response.data, `GET referral ${id}`);
+  }
+
+  /** New → Active/Accepted with the deal's name, value, currency, close date and notes. */
+  async accept(ref: ReferralRef, fields: AcceptFields, options: RequestOptions = {}): Promise<Referral> {
+    return await this.write('accept', ref, acceptPatch(ref, fields), options);
+  }
+
+  /** New → Closed/Declined with the reason (and notes). */
+  async decline(ref: ReferralRef, fields: CloseFields, options: RequestOptions = {}): Promise<Referral> {
+    return await this.write('decline', ref, declinePatch(ref, fields), options);
+  }
+
+  /** Active → Closed/Won. */
+  async markWon(ref: ReferralRef, fields: WonFields = {}, options: RequestOptions = {}): Promise<Referral> {
+    return await this.write('win', ref, wonPatch(ref, fields), options);
+  }
+
+  /** Active → Closed/Lost with the reason (and notes). */
+  async markLost(ref: ReferralRef, fields: CloseFields, options: RequestOptions = {}): Promise<Referral> {
+    return await this.write('lose', ref, lostPatch(ref, fields), options);
+  }
+
+  /** Records the partner's CRM record id on the referral. */
+  async setExternalReference(ref: ReferralRef, externalReferenceId: string, options: RequestOptions = {}): Promise<Referral> {
+    return await this.write('set external reference', ref, externalReferencePatch(ref, externalReferenceId), options);
+  }
+
+  /**
+   * Sends a JSON Patch guarded by If-Match. Treated as idempotent: a repeat of an applied write can
+   * only fail with 412, never apply twice. A 412 surfaces as ConflictError.
+   */
+  private async write(action: string, ref: ReferralRef, operations: PatchOperation[], options: RequestOptions): Promise<Referral> {
+    const response = await this.api.request({
+      method: 'PATCH',
+      url: itemPath(ref.id),
+      data: operations,
+      headers: {
+        ...this.requestHeaders(),
+        'Content-Type': 'application/json',
+        [HEADERS.ifMatch]: ref.eTag,
+        [HEADERS.prefer]: PREFER_REPRESENTATION,
+      },
+      idempotent: true,
+      signal: options.signal,
+    });
+    this.logger.info('referral updated', { referralId: ref.id, action, status: response.status });
+    // Without a representation (204, or a service that ignores Prefer), read the fresh state back.
+    if (response.status === 204 || isEmptyBody(response.data)) return this.get(ref.id, options);
+    return this.toReferral(response.data, `${action} referral ${ref.id} (the write was applied)`);
+  }
+
+  private parseSince(since: string | null): bigint | null {
+    if (since === null) return null;
+    const ticks = typeof since === 'string' ? toTicks(since) : null;
+    if (ticks === null) {
+      throw new ValidationError('VALIDATION_FAILED', 'partner-center: cannot list changed referrals', [
+        { path: 'since', message: `must be an ISO-8601 date-time such as 2025-01-01T00:00:00Z (got ${JSON.stringify(since)})` },
+      ]);
+    }
+    return ticks;
+  }
+
+  /** The first page; an unconfirmed literal form that the service refuses is retried once in the other form. */
+  private async firstPage(sinceTicks: bigint | null, signal?: AbortSignal): Promise<ListPage> {
+    if (sinceTicks === null) return this.fetchPage(listUrl(null), signal);
+    const floor = filterLiteral(sinceTicks - this.overlapTicks);
+    try {
+      const page = await this.fetchPage(listUrl(formatLiteral(floor, this.literalForm)), signal);
+      this.literalFormConfirmed = true;
+      return page;
+    } catch (error) {
+      if (this.literalFormConfirmed || !isFilterRefusal(error)) throw error;
+      const fallback: LiteralForm = this.literalForm === 'unquoted' ? 'quoted' : 'unquoted';
+      this.logger.warn('the $filter datetime literal was refused; trying the other form', {
+        refused: this.literalForm,
+        trying: fallback,
+        error: (error as Error).message,
+      });
+      const page = await this.fetchPage(listUrl(formatLiteral(floor, fallback)), signal);
+      this.literalForm = fallback;
+      this.literalFormConfirmed = true;
+      return page;
+    }
+  }
+
+  private async fetchPage(url: string, signal?: AbortSignal): Promise<ListPage> {
+    const response = await this.api.request({ method: 'GET', url, headers: this.requestHeaders(), idempotent: true, signal });
+    return { url, body: listBodyOf(response, url) };
+  }
+
+  /** Validates each item on its own, so that one malformed referral never holds back its page-mates. */
+  private toReferralPage(items: unknown[], pass: DedupePass): ReferralPage {
+    const page: ReferralPage = { referrals: [], invalid: [], highWatermark: null };
+    let high: bigint | null = null;
+    const noteTimestamp = (updated: unknown): void => {
+      const ticks = typeof updated === 'string' ? toTicks(updated) : null;
+      if (ticks === null || (high !== null && ticks <= high)) return;
+      high = ticks;
+      page.highWatermark = updated as string;
+      pass.observe(ticks);
+    };
+    for (const item of items) {
+      noteTimestamp((item as { updatedDateTime?: unknown } | null)?.updatedDateTime);
+      const parsed = parseReferral(item);
+      if (!parsed.ok) {
+        page.invalid.push(parsed.invalid);
+        this.logger.warn('invalid referral skipped', { referralId: parsed.invalid.id, issues: parsed.invalid.issues });
+        continue;
+      }
+      const { referral } = parsed;
+      this.reportUnknownEnums(referral);
+      const updated = toTicks(referral.updatedDateTime) ?? 0n;
+      if (!pass.admit(referral.id, referral.eTag, updated)) continue;
+      page.referrals.push({ referral, leadKind: deriveLeadKind(referral), hot: isHotLead(referral) });
+    }
+    return page;
+  }
+
+  /** The next page's URL exactly as the service gave it; refused when it would carry the token elsewhere. */
+  private nextLinkOf(page: ListPage): string | null {
+    const link = page.body['@odata.nextLink'];
+    if (link === undefined || link === null || link === '') return null;
+    if (typeof link !== 'string') {
+      throw new LeadbridgeError('HTTP_ERROR', `partner-center: @odata.nextLink is not a URL (got ${JSON.stringify(link)})`, { api: PARTNER_CENTER_API });
+    }
+    const resolved = new URL(link, `${this.baseOrigin}/`);
+    if (resolved.origin !== this.baseOrigin) {
+      throw new LeadbridgeError(
+        'HTTP_ERROR',
+        `partner-center: @odata.nextLink points to ${resolved.origin}, not ${this.baseOrigin}; refusing to send the token there`,
+        { api: PARTNER_CENTER_API },
+      );
+    }
+    const next = /^https?:\/\//i.test(link) ? link : resolved.href;
+    if (next === page.url) {
+      throw new LeadbridgeError('HTTP_ERROR', `partner-center: @odata.nextLink repeats the page just read (${next})`, { api: PARTNER_CENTER_API });
+    }
+    return next;
+  }
+
+  private toReferral(body: unknown, context: string): Referral {
+    const parsed = parseReferral(body);
+    if (!parsed.ok) {
+      throw new ValidationError('VALIDATION_FAILED', `partner-center: ${context}: the response is not a valid referral`, parsed.invalid.issues);
+    }
+    this.reportUnknownEnums(parsed.referral);
+    return parsed.referral;
+  }
+
+  /** Unknown enum values are kept; each field + value is logged once per client. */
+  private reportUnknownEnums(referral: Referral): void {
+    for (const { field, value } of unknownEnumValues(referral)) {
+      const key = `${field}=${value}`;
+      if (this.reportedEnumValues.has(key)) continue;
+      this.reportedEnumValues.add(key);
+      this.logger.warn('unknown enum value kept', { field, value, referralId: referral.id });
+    }
+  }
+
+  /** A fresh MS-RequestId per logical request; retries of that request reuse it. */
+  private requestHeaders(): Record<string, string> {
+    return { [HEADERS.requestId]: newCorrelationId() };
+  }
+}
+
+function itemPath(id: string): string {
+  return `${REFERRALS_PATH}/${encodeURIComponent(id)}`;
+}
+
+/** The collection URL, ordered by updatedDateTime so that page watermarks only move forward. */
+function listUrl(filterLiteralText: string | null): string {
+  const query = [`$orderby=${encodeURIComponent('updatedDateTime asc')}`];
+  if (filterLiteralText !== null) query.unshift(`$filter=${encodeURIComponent(`updatedDateTime ge ${filterLiteralText}`)}`);
+  return `${REFERRALS_PATH}?${query.join('&')}`;
+}
+
+function formatLiteral(iso: string, form: LiteralForm): string {
+  return form === 'quoted' ? `'${iso}'` : iso;
+}
+
+/** A 400 whose message is about the filter (or says nothing): the literal form may be the culprit. */
+function isFilterRefusal(error: unknown): boolean {
+  if (!(error instanceof LeadbridgeError) || error.status !== 400) return false;
+  const { code, message } = parsePartnerCenterError(error.provider);
+  if (!message && !code) return true;
+  return /filter|updatedDateTime|literal|date.?time/i.test(`${code ?? ''} ${message ?? ''}`);
+}
+
+function listBodyOf(response: AxiosResponse, url: string): ListPage['body'] {
+  const body = response.data as { value?: unknown } | null;
+  if (body === null || typeof body !== 'object' || !Array.isArray(body.value)) {
+    throw new LeadbridgeError('HTTP_ERROR', `partner-center: GET ${url.split('?')[0]} → ${response.status}: the list response has no "value" array`, {
+      api: PARTNER_CENTER_API,
+      status: response.status,
+      provider: response.data,
+    });
+  }
+  return body as ListPage['body'];
+}
+
+function isEmptyBody(data: unknown): boolean {
+  return data === undefined || data === null || (typeof data === 'string' && data.trim() === '');
+}

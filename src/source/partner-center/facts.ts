@@ -1,0 +1,48 @@
+// Wire facts of the Partner Center referrals API (api-facts.md §1), kept as data beside the client.
+
+export const PARTNER_CENTER_API = 'partner-center';
+
+/** Production host; the simulator's base URL replaces it in tests and demos. */
+export const PARTNER_CENTER_BASE_URL = 'https://api.partner.microsoft.com';
+
+/** v2 scope for an Entra ID token for this API. */
+export const PARTNER_CENTER_SCOPE = 'https://api.partner.microsoft.com/.default';
+
+export const REFERRALS_PATH = 'v1.0/engagements/referrals';
+
+/** At most this many referrals come back on one list page. */
+export const REFERRALS_PAGE_SIZE = 100;
+
+/** How far each incremental poll reaches back before the caller's watermark. */
+export const DEFAULT_OVERLAP_MS = 5 * 60_000;
+
+export const HEADERS = {
+  correlationId: 'MS-CorrelationId',
+  requestId: 'MS-RequestId',
+  ifMatch: 'If-Match',
+  prefer: 'Prefer',
+} as const;
+
+export const PREFER_REPRESENTATION = 'return=representation';
+
+/** One operation of a JSON Patch body; the API accepts only `replace` and `add`. */
+export interface PatchOperation {
+  op: 'replace' | 'add';
+  path: string;
+  value: unknown;
+}
+
+/** The API's error envelope: `{"error":{"code","message"}}`. */
+export function parsePartnerCenterError(body: unknown): { code?: string; message?: string } {
+  if (typeof body === 'string') return body.trim() ? { message: body.trim().slice(0, 1024) } : {};
+  if (body === null || typeof body !== 'object') return {};
+  const envelope = (body as { error?: unknown }).error;
+  // Some gateways answer with the fields at the top level, or with a bare string under `error`.
+  const source = envelope !== null && typeof envelope === 'object' ? envelope : body;
+  const { code, message } = source as { code?: unknown; message?: unknown };
+  const result: { code?: string; message?: string } = {};
+  if (typeof code === 'string' && code) result.code = code;
+  if (typeof message === 'string' && message) result.message = message;
+  else if (typeof envelope === 'string' && envelope) result.message = envelope;
+  return result;
+}
