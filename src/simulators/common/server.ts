@@ -67,6 +67,11 @@ export interface SimServerOptions {
   errorBody: (status: number, code: string, message: string) => unknown;
   /** Returns a refusal when the request is not authorised (admin routes skip this). */
   authorize?: (req: SimRequest) => SimHttpError | null;
+  /**
+   * Called when an API request (not /_sim/) arrives, before latency and faults; the function it returns runs once
+   * the response is finished or the connection closes. Lets a simulator count requests in flight.
+   */
+  onRequestStart?: (req: SimRequest) => (() => void) | void;
   /** Headers added to every API response (Request-ID, Sforce-Limit-Info...). */
   responseHeaders?: (req: SimRequest, res: SimResponse) => Record<string, string>;
   /** Called by POST /_sim/reset after the common state is cleared. */
@@ -169,6 +174,8 @@ export class SimServer {
     let fault: string | undefined;
     let response: SimResponse;
     if (!isAdmin) {
+      const finished = this.options.onRequestStart?.(simReq);
+      if (finished) res.once('close', finished);
       const latency = this.faults.latencyFor(method, url.pathname);
       if (latency > 0) await new Promise((r) => setTimeout(r, latency));
       const decision = this.faults.decide(method, url.pathname);
