@@ -1,0 +1,50 @@
+// The pure per-referral decision of the inbound sync: skip, quarantine, leave unchanged, or write.
+import { isTerminalStatus } from '../core/lifecycle.js';
+import type { Link, SyncStateRow } from '../ledger/index.js';
+import { stableHash } from '../mapping/index.js';
+import type { ReferralWithKind, SyncTarget } from './types.js';
+
+export type InboundDecision =
+  /** This exact version was already handled: nothing to record. */
+  | { kind: 'same-version' }
+  | { kind: 'skip-kind' }
+  | { kind: 'skip-closed' }
+  | { kind: 'quarantine'; reason: string; errors: Array<{ field: string; message: string }> }
+  | { kind: 'unchanged'; hash: string }
+  | { kind: 'write'; fields: Record<string, unknown>; hash: string };
+
+export interface DecisionContext {
+  target: SyncTarget;
+  link: Link | undefined;
+  state: SyncStateRow | undefined;
+  referralLink: string;
+  /** A due retry or an operator's resync: decide even if this version was seen before. */
+  forced: boolean;
+}
+
+/** States in which an already-seen version needs no new work. */
+const SETTLED_STATES = new Set(['applied', 'quarantined', 'failed']);
+
+export function decideInbound(item: ReferralWithKind, context: DecisionContext): InboundDecision {
+  const { target, link, state, forced } = context;
+  const { referral } = item;
+  const seen = link?.referralETag === referral.eTag && link?.mappingVersion === target.mapping.version;
+  if (!forced && seen && (state === undefined || SETTLED_STATES.has(state.state))) return { kind: 'same-version' };
+  if (!target.leadKinds.includes(item.leadKind)) return { kind: 'skip-kind' };
+  if (!link?.crmRecordId && !target.syncClosed && isTerminalStatus(referral.status)) return { kind: 'skip-closed' };
+
+  const result = target.mapping.map({ referral, leadKind: item.leadKind, hot: item.hot, referralLink: context.referralLink });
+  if (!result.ok) {
+    const reason = result.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+    return { kind: 'quarantine', reason: `mapping failed: ${reason}`, errors: result.errors };
+  }
+  const hash = stableHash(result.fields);
+  if (link?.crmRecordId && link.payloadHash === hash && state?.state === 'applied') return { kind: 'unchanged', hash };
+  return { kind: 'write', fields: result.fields, hash };
+}
+
+/** When a failed write is tried again: capped exponential backoff on the attempt number. */
+export function nextRetryAt(now: Date, attempts: number, baseMs = 30_000, capMs = 3_600_000): string {
+  const delay = Math.min(capMs, baseMs * 2 ** Math.max(0, attempts - 1));
+  return new Date(now.getTime() + delay).toISOString();
+}

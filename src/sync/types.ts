@@ -1,0 +1,79 @@
+// The sync engine's view of its collaborators: the lead source, the targets and the cycle statistics.
+import type { CrmAdapter } from '../crm/adapter.js';
+import type { Issue } from '../core/errors.js';
+import type { LeadKind, Referral } from '../core/referral.js';
+import type { CompiledMapping } from '../mapping/index.js';
+
+export interface ReferralWithKind {
+  referral: Referral;
+  leadKind: LeadKind;
+  hot: boolean;
+}
+
+export interface ReferralPage {
+  referrals: ReferralWithKind[];
+  invalid: Array<{ id: string | null; issues: Issue[]; raw: unknown }>;
+  highWatermark: string | null;
+}
+
+/** What the engine needs from the lead source (the Partner Center client offers exactly this). */
+export interface ReferralSource {
+  listChanged(since: string | null, options?: { signal?: AbortSignal }): AsyncGenerator<ReferralPage>;
+  get(id: string, options?: { signal?: AbortSignal }): Promise<Referral>;
+  setExternalReference(
+    ref: { id: string; eTag: string },
+    externalReferenceId: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<Referral>;
+  readonly callCount: number;
+}
+
+/** One configured CRM target: where referrals go and how they are mapped. */
+export interface SyncTarget {
+  name: string;
+  adapter: CrmAdapter;
+  mapping: CompiledMapping;
+  /** Lead kinds synced to this target. */
+  leadKinds: readonly LeadKind[];
+  /** Create CRM records for referrals that are already archived (Closed) when first seen. */
+  syncClosed: boolean;
+}
+
+export interface InboundStats {
+  pages: number;
+  referralsSeen: number;
+  invalid: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  skippedKind: number;
+  skippedClosed: number;
+  failed: number;
+  quarantined: number;
+  retried: number;
+  externalReferencesWritten: number;
+  targetsDown: number;
+}
+
+export function emptyInboundStats(): InboundStats {
+  return {
+    pages: 0,
+    referralsSeen: 0,
+    invalid: 0,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    skippedKind: 0,
+    skippedClosed: 0,
+    failed: 0,
+    quarantined: 0,
+    retried: 0,
+    externalReferencesWritten: 0,
+    targetsDown: 0,
+  };
+}
+
+/** The cursor name of one target's inbound position in the referral stream. */
+export function inboundCursorName(target: string): string {
+  return `partner-center:${target}`;
+}
