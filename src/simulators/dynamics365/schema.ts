@@ -63,7 +63,10 @@ const systemColumns: Record<string, ColumnSpec> = {
 };
 
 const addressColumns: Record<string, ColumnSpec> = {
-  address1_line1: text(80),
+  address1_line1: text(250),
+  // The real lead table has more address columns than the facts sheet lists; the default mapping uses line 2.
+  address1_line2: text(250),
+  address1_line3: text(250),
   address1_city: text(80),
   address1_stateorprovince: text(80),
   address1_postalcode: text(20),

@@ -1,0 +1,49 @@
+// Test harness: the simulators on loopback, a config pointing at them, and a runtime with a fresh SQLite ledger.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { configSchema, type LeadbridgeConfig } from '../../../src/config/index.js';
+import { createDynamicsSimulator, type DynamicsSimulator } from '../../../src/simulators/dynamics365/index.js';
+import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../../src/simulators/partner-center/index.js';
+import { createRuntime, type Runtime } from '../../../src/worker/runtime.js';
+
+export interface Harness {
+  pc: PartnerCenterSimulator;
+  dynamics: DynamicsSimulator;
+  dir: string;
+  config: LeadbridgeConfig;
+  /** A runtime over the harness's ledger file; several may be opened one after another (a "restart"). */
+  runtime(overrides?: (config: LeadbridgeConfig) => LeadbridgeConfig): Promise<Runtime>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: { referrals?: number; seed?: number } = {}): Promise<Harness> {
+  const pc = createPartnerCenterSimulator({ port: 0, referrals: options.referrals ?? 0, seed: options.seed ?? 7 });
+  const dynamics = createDynamicsSimulator({ port: 0 });
+  await Promise.all([pc.start(), dynamics.start()]);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-it-'));
+  const config = configSchema.parse({
+    source: { partnerCenter: { baseUrl: pc.url, auth: { kind: 'static', token: 'pc-token' }, overlapSeconds: 60 } },
+    targets: [
+      { name: 'dynamics', kind: 'dynamics365', settings: { url: dynamics.url, auth: { kind: 'static', token: 'd365-token' } } },
+    ],
+    ledger: { client: 'sqlite', filename: path.join(dir, 'ledger.sqlite') },
+  });
+  const opened: Runtime[] = [];
+  return {
+    pc,
+    dynamics,
+    dir,
+    config,
+    async runtime(overrides) {
+      const runtime = await createRuntime(overrides ? overrides(config) : config, { cwd: dir });
+      opened.push(runtime);
+      return runtime;
+    },
+    async close() {
+      await Promise.allSettled(opened.map((r) => r.close()));
+      await Promise.all([pc.stop(), dynamics.stop()]);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
