@@ -1,0 +1,335 @@
+// The simulated org's records in memory: saves with the platform's checks, unique indexes, undo for all-or-none.
+import type { SimClock } from '../common/clock.js';
+import { dateOnlyAfter } from './dates.js';
+import { SalesforceApiError, notFound, recordError, type RecordError } from './errors.js';
+import { makeRecordId, normaliseRecordId } from './ids.js';
+import { ACCOUNT, LEAD, OPPORTUNITY, SOBJECTS, findField, objectForId, type FieldSpec, type SObjectSpec } from './schema.js';
+import { checkRecordFields, type FieldValue, type RecordInput, type SObjectRow } from './values.js';
+
+/** A failed save names the record (`id`) when it concerned an existing one (update, delete). */
+export type SaveResult = { ok: true; id: string; created: boolean } | { ok: false; error: RecordError; id?: string };
+
+export interface SaveOptions {
+  /** A system write (lead conversion, the simulator's admin): read-only fields and converted leads may change. */
+  asSystem?: boolean;
+}
+
+export interface ConvertLeadOptions {
+  opportunityName?: string;
+  amount?: number;
+  /** `YYYY-MM-DD`; defaults to 30 days after today. */
+  closeDate?: string;
+}
+
+export interface LeadConversion {
+  leadId: string;
+  accountId: string;
+  opportunityId: string;
+}
+
+interface ObjectTable {
+  object: SObjectSpec;
+  rows: Map<string, SObjectRow>;
+  /** Unique field → lower-cased value → id of the live record holding it (text uniqueness ignores case). */
+  uniqueIndexes: Map<string, Map<string, string>>;
+  seq: number;
+}
+
+interface UndoEntry {
+  table: ObjectTable;
+  id: string;
+  previous: SObjectRow | undefined;
+}
+
+const CLOSED_STAGES = new Set(['Closed Won', 'Closed Lost']);
+
+export class SalesforceStore {
+  private tables = new Map<string, ObjectTable>();
+  private lastStampMs = 0;
+  private undoLog: UndoEntry[] | null = null;
+
+  constructor(readonly clock: SimClock) {
+    this.reset();
+  }
+
+  reset(): void {
+    this.tables = new Map(
+      SOBJECTS.map((object) => [
+        object.name,
+        {
+          object,
+          rows: new Map(),
+          uniqueIndexes: new Map(object.fields.filter((f) => f.unique).map((f) => [f.name, new Map()])),
+          seq: 0,
+        },
+      ]),
+    );
+    this.lastStampMs = 0;
+  }
+
+  /** A live (not deleted) record by 15- or 18-character id. */
+  get(object: SObjectSpec, id: string): SObjectRow | undefined {
+    const row = this.getIncludingDeleted(object, id);
+    return row && row.IsDeleted !== true ? row : undefined;
+  }
+
+  getIncludingDeleted(object: SObjectSpec, id: string): SObjectRow | undefined {
+    const canonical = normaliseRecordId(id);
+    return canonical ? this.table(object).rows.get(canonical) : undefined;
+  }
+
+  /** Whether a live record of any object has this id. */
+  exists(id: string): boolean {
+    const object = objectForId(id);
+    return object !== undefined && this.get(object, id) !== undefined;
+  }
+
+  /** Records in creation order; deleted ones only when asked (queryAll). */
+  *rows(object: SObjectSpec, includeDeleted = false): IterableIterator<SObjectRow> {
+    for (const row of this.table(object).rows.values()) {
+      if (includeDeleted || row.IsDeleted !== true) yield row;
+    }
+  }
+
+  count(object: SObjectSpec): number {
+    let n = 0;
+    for (const row of this.table(object).rows.values()) if (row.IsDeleted !== true) n++;
+    return n;
+  }
+
+  /** Live records whose external id field holds this value (case-insensitive, as text external ids match). */
+  findByExternalId(object: SObjectSpec, field: FieldSpec, value: string): SObjectRow[] {
+    const table = this.table(object);
+    const index = table.uniqueIndexes.get(field.name);
+    if (index) {
+      const id = index.get(value.toLowerCase());
+      const row = id ? table.rows.get(id) : undefined;
+      return row ? [row] : [];
+    }
+    const wanted = value.toLowerCase();
+    return [...this.rows(object)].filter((row) => String(row[field.name] ?? '').toLowerCase() === wanted);
+  }
+
+  create(object: SObjectSpec, input: RecordInput, options: SaveOptions = {}): SaveResult {
+    if (input.id !== undefined) return failure(recordError('INVALID_FIELD', 'cannot specify Id in an insert call'));
+    const checked = checkRecordFields(object, input, { mode: 'create', exists: (id) => this.exists(id), asSystem: options.asSystem });
+    if (!checked.ok) return failure(checked.error);
+    const table = this.table(object);
+    const draft: Record<string, FieldValue> = { ...defaultsOf(object), ...withoutNulls(checked.values) };
+    const duplicate = this.findDuplicate(table, draft, undefined);
+    if (duplicate) return failure(duplicate);
+    table.seq += 1;
+    const id = makeRecordId(object.keyPrefix, table.seq);
+    const stamp = this.nextStamp();
+    const row = derive(object, { Id: id, ...draft, CreatedDate: stamp, LastModifiedDate: stamp, SystemModstamp: stamp });
+    this.putRow(table, id, row);
+    return { ok: true, id, created: true };
+  }
+
+  update(object: SObjectSpec, id: string, input: RecordInput, options: SaveOptions = {}): SaveResult {
+    const table = this.table(object);
+    const canonical = normaliseRecordId(id);
+    if (canonical === null || canonical.slice(0, 3) !== object.keyPrefix) {
+      return failure(recordError('MALFORMED_ID', `${object.name} ID: id value of incorrect type: ${id}`, ['Id']));
+    }
+    const previous = table.rows.get(canonical);
+    if (!previous) return failure(recordError('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id'));
+    if (previous.IsDeleted === true) return failure(recordError('ENTITY_IS_DELETED', 'entity is deleted'), canonical);
+    if (object === LEAD && previous.IsConverted === true && !options.asSystem) {
+      return failure(recordError('CANNOT_UPDATE_CONVERTED_LEAD', 'cannot reference converted lead'), canonical);
+    }
+    const checked = checkRecordFields(object, input, { mode: 'update', exists: (ref) => this.exists(ref), asSystem: options.asSystem });
+    if (!checked.ok) return failure(checked.error, canonical);
+    const duplicate = this.findDuplicate(table, checked.values, canonical);
+    if (duplicate) return failure(duplicate, canonical);
+    const stamp = this.nextStamp();
+    const next = derive(object, withoutNulls({ ...previous, ...checked.values, LastModifiedDate: stamp, SystemModstamp: stamp }));
+    this.putRow(table, canonical, next);
+    return { ok: true, id: canonical, created: false };
+  }
+
+  /**
+   * Upsert by external id: update the one record holding `value`, create one when none does.
+   * Several matches (possible only for a non-unique external id) yield their ids, as the platform's 300.
+   */
+  upsert(object: SObjectSpec, field: FieldSpec, value: string, input: RecordInput, options: SaveOptions = {}): SaveResult | { multiple: string[] } {
+    const matches = this.findByExternalId(object, field, value);
+    if (matches.length > 1) return { multiple: matches.map((row) => String(row.Id)) };
+    const match = matches[0];
+    if (match) return this.update(object, String(match.Id), input, options);
+    const withKey = input.fields.some(([f]) => f === field) ? input : { ...input, fields: [...input.fields, [field, value] as [FieldSpec, FieldValue]] };
+    return this.create(object, withKey, options);
+  }
+
+  /** Soft delete: the record stays visible to queryAll with IsDeleted = true and frees its unique values. */
+  delete(object: SObjectSpec, id: string): SaveResult {
+    const table = this.table(object);
+    const canonical = normaliseRecordId(id);
+    if (canonical === null || canonical.slice(0, 3) !== object.keyPrefix) {
+      return failure(recordError('MALFORMED_ID', `malformed id ${id}`));
+    }
+    const previous = table.rows.get(canonical);
+    if (!previous) return failure(recordError('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id'));
+    if (previous.IsDeleted === true) return failure(recordError('ENTITY_IS_DELETED', 'entity is deleted'), canonical);
+    const stamp = this.nextStamp();
+    this.putRow(table, canonical, { ...previous, IsDeleted: true, LastModifiedDate: stamp, SystemModstamp: stamp });
+    return { ok: true, id: canonical, created: false };
+  }
+
+  /** Runs `work`; its saves are undone unless it returns true (allOrNone, conversion). */
+  atomically(work: () => boolean): boolean {
+    if (this.undoLog) throw new Error('atomically() does not nest');
+    const log: UndoEntry[] = [];
+    this.undoLog = log;
+    let committed = false;
+    try {
+      committed = work();
+      return committed;
+    } finally {
+      this.undoLog = null;
+      if (!committed) for (const entry of log.reverse()) this.putRow(entry.table, entry.id, entry.previous);
+    }
+  }
+
+  /** Converts a lead as a CRM user would: an Account and an Opportunity are created and the lead is locked. */
+  convertLead(leadId: string, options: ConvertLeadOptions = {}): LeadConversion {
+    const lead = this.get(LEAD, leadId);
+    if (!lead) throw notFound(`No Lead with id ${leadId}`);
+    if (lead.IsConverted === true) throw new SalesforceApiError(400, 'CANNOT_UPDATE_CONVERTED_LEAD', 'cannot reference converted lead');
+    let failed: RecordError | undefined;
+    let conversion: LeadConversion | undefined;
+    const step = (result: SaveResult): string | undefined => {
+      if (!result.ok) failed ??= result.error;
+      return result.ok ? result.id : undefined;
+    };
+    this.atomically(() => {
+      const accountId = step(this.create(ACCOUNT, systemInput(ACCOUNT, accountFromLead(lead)), { asSystem: true }));
+      if (!accountId) return false;
+      const opportunity = opportunityFromLead(lead, accountId, options, this.clock.nowMs());
+      const opportunityId = step(this.create(OPPORTUNITY, systemInput(OPPORTUNITY, opportunity), { asSystem: true }));
+      if (!opportunityId) return false;
+      const lock = { IsConverted: true, Status: 'Closed - Converted', ConvertedDate: dateOnlyAfter(this.clock.nowMs(), 0), ConvertedAccountId: accountId, ConvertedOpportunityId: opportunityId };
+      if (!step(this.update(LEAD, String(lead.Id), systemInput(LEAD, lock), { asSystem: true }))) return false;
+      conversion = { leadId: String(lead.Id), accountId, opportunityId };
+      return true;
+    });
+    if (!conversion) throw SalesforceApiError.fromRecordError(400, failed ?? recordError('UNKNOWN_EXCEPTION', 'conversion failed'));
+    return conversion;
+  }
+
+  /** The next SystemModstamp: the clock's time, but always after the previous stamp. */
+  nextStamp(): number {
+    this.lastStampMs = Math.max(this.clock.nowMs(), this.lastStampMs + 1);
+    return this.lastStampMs;
+  }
+
+  private table(object: SObjectSpec): ObjectTable {
+    const table = this.tables.get(object.name);
+    if (!table) throw new Error(`no table for ${object.name}`);
+    return table;
+  }
+
+  private findDuplicate(table: ObjectTable, values: Record<string, FieldValue>, selfId: string | undefined): RecordError | undefined {
+    for (const [fieldName, index] of table.uniqueIndexes) {
+      const value = values[fieldName];
+      if (typeof value !== 'string') continue;
+      const holder = index.get(value.toLowerCase());
+      if (holder && holder !== selfId) {
+        return recordError('DUPLICATE_VALUE', `duplicate value found: ${fieldName} duplicates value on record with id: ${holder}`, [fieldName]);
+      }
+    }
+    return undefined;
+  }
+
+  /** Replaces (or removes) a row, keeping the unique indexes and the undo log in step. */
+  private putRow(table: ObjectTable, id: string, next: SObjectRow | undefined): void {
+    const previous = table.rows.get(id);
+    this.undoLog?.push({ table, id, previous });
+    for (const [fieldName, index] of table.uniqueIndexes) {
+      const oldKey = indexKey(previous, fieldName);
+      if (oldKey !== undefined && index.get(oldKey) === id) index.delete(oldKey);
+      const newKey = indexKey(next, fieldName);
+      if (newKey !== undefined) index.set(newKey, id);
+    }
+    if (next) table.rows.set(id, next);
+    else table.rows.delete(id);
+  }
+}
+
+function failure(error: RecordError, id?: string): SaveResult {
+  return id === undefined ? { ok: false, error } : { ok: false, error, id };
+}
+
+function indexKey(row: SObjectRow | undefined, fieldName: string): string | undefined {
+  if (!row || row.IsDeleted === true) return undefined;
+  const value = row[fieldName];
+  return typeof value === 'string' ? value.toLowerCase() : undefined;
+}
+
+function withoutNulls(values: Record<string, FieldValue>): Record<string, FieldValue> {
+  const kept: Record<string, FieldValue> = {};
+  for (const [name, value] of Object.entries(values)) if (value !== null) kept[name] = value;
+  return kept;
+}
+
+function defaultsOf(object: SObjectSpec): Record<string, FieldValue> {
+  const defaults: Record<string, FieldValue> = {};
+  for (const field of object.fields) {
+    if (field.picklist?.defaultValue) defaults[field.name] = field.picklist.defaultValue;
+    else if (field.type === 'boolean') defaults[field.name] = false;
+  }
+  return defaults;
+}
+
+/** Fields the platform computes: a lead's full name, an opportunity's closed / won flags. */
+function derive(object: SObjectSpec, row: Record<string, FieldValue>): SObjectRow {
+  if (object === LEAD) {
+    const name = [row.FirstName, row.LastName].filter((part) => typeof part === 'string' && part !== '').join(' ');
+    if (name) row.Name = name;
+    else delete row.Name;
+  }
+  if (object === OPPORTUNITY) {
+    row.IsClosed = CLOSED_STAGES.has(String(row.StageName));
+    row.IsWon = row.StageName === 'Closed Won';
+  }
+  return row;
+}
+
+/** A record input for a system write from already-stored values. */
+export function systemInput(object: SObjectSpec, values: Record<string, FieldValue | undefined>): RecordInput {
+  const fields: Array<[FieldSpec, FieldValue]> = [];
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    const field = findField(object, name);
+    if (!field) throw new Error(`${object.name} has no field ${name}`);
+    fields.push([field, value]);
+  }
+  return { fields };
+}
+
+function accountFromLead(lead: SObjectRow): Record<string, FieldValue | undefined> {
+  return {
+    Name: lead.Company,
+    Phone: lead.Phone,
+    BillingStreet: lead.Street,
+    BillingCity: lead.City,
+    BillingState: lead.State,
+    BillingPostalCode: lead.PostalCode,
+    BillingCountry: lead.Country,
+    AnnualRevenue: lead.AnnualRevenue,
+    NumberOfEmployees: lead.NumberOfEmployees,
+  };
+}
+
+function opportunityFromLead(lead: SObjectRow, accountId: string, options: ConvertLeadOptions, nowMs: number): Record<string, FieldValue | undefined> {
+  return {
+    Name: options.opportunityName ?? lead.Company,
+    StageName: 'Prospecting',
+    CloseDate: options.closeDate ?? dateOnlyAfter(nowMs, 30),
+    Amount: options.amount ?? lead.AnnualRevenue,
+    AccountId: accountId,
+    LeadSource: lead.LeadSource,
+    Description: lead.Description,
+    PartnerReferralId__c: lead.PartnerReferralId__c,
+  };
+}
