@@ -61,13 +61,14 @@ function referral(id: string, updatedDateTime: string, overrides: Record<string,
   };
 }
 
-function newClient(lines: LogLine[] = [], overlapMs?: number): PartnerCenterClient {
+function newClient(lines: LogLine[] = [], overlapMs?: number, now?: string): PartnerCenterClient {
   return new PartnerCenterClient({
     baseUrl: BASE,
     credential: staticToken('test-token'),
     logger: recordingLogger(lines),
     retryPolicy: FAST_RETRIES,
     ...(overlapMs === undefined ? {} : { overlapMs }),
+    ...(now === undefined ? {} : { now: () => Date.parse(now) }),
   });
 }
 
@@ -285,7 +286,7 @@ describe('listChanged', () => {
   });
 
   it('falls back once to a quoted literal when the filter is refused, and remembers it', async () => {
-    const client = newClient();
+    const client = newClient([], undefined, '2025-03-01T10:00:00Z');
     nock(BASE)
       .get(LIST)
       .query({ $filter: 'updatedDateTime ge 2025-03-01T09:55:00.000Z', $orderby: 'updatedDateTime asc' })
@@ -319,7 +320,8 @@ describe('listChanged', () => {
   });
 
   it('drops versions already delivered in the overlap window, but not new versions', async () => {
-    const client = newClient([], 60_000);
+    // The previous pass started right at the newest change, so the whole overlap still needs a second look.
+    const client = newClient([], 60_000, '2025-03-01T10:00:30Z');
     nock(BASE)
       .get(LIST)
       .query(true)
@@ -339,6 +341,24 @@ describe('listChanged', () => {
     expect(second.map(ids)).toEqual([['a']]);
     expect(second[0]?.referrals[0]?.referral.eTag).toBe('"etag-a-2"');
     expect(second[0]?.highWatermark).toBe('2025-03-01T10:00:31Z');
+  });
+
+  it('reads from the cursor itself once a poll starts a full overlap after the last change', async () => {
+    const client = newClient([], 60_000, '2025-03-01T10:05:00Z');
+    nock(BASE)
+      .get(LIST)
+      .query({ $filter: 'updatedDateTime ge 2025-03-01T09:59:30.000Z', $orderby: 'updatedDateTime asc' })
+      .reply(200, { value: [referral('b', '2025-03-01T10:00:30Z')] })
+      .get(LIST)
+      .query({ $filter: 'updatedDateTime ge 2025-03-01T10:00:30.000Z', $orderby: 'updatedDateTime asc' })
+      .reply(200, { value: [referral('b', '2025-03-01T10:00:30Z')] });
+    // First poll in this process: the full overlap before the cursor is re-read.
+    const first = await collect(client.listChanged('2025-03-01T10:00:30Z'));
+    expect(first.map(ids)).toEqual([['b']]);
+    // That pass started at 10:05, long after 10:00:30: nothing older can still turn up, and b is not delivered twice.
+    const second = await collect(client.listChanged('2025-03-01T10:00:30Z'));
+    expect(second.map(ids)).toEqual([[]]);
+    expect(nock.isDone()).toBe(true);
   });
 
   it('stops between pages once the signal is aborted', async () => {

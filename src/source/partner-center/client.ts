@@ -37,6 +37,8 @@ export interface PartnerCenterClientOptions {
   retryPolicy?: RetryPolicy;
   /** How far each incremental poll reaches back before `since` (default 5 minutes). */
   overlapMs?: number;
+  /** The local clock (ms since the epoch), injectable for tests. */
+  now?: () => number;
   onCall?: ApiClientOptions['onCall'];
   timeoutMs?: number;
 }
@@ -78,6 +80,8 @@ export class PartnerCenterClient {
   private readonly logger: Logger;
   private readonly baseOrigin: string;
   private readonly overlapTicks: bigint;
+  private readonly now: () => number;
+  private lastCompletePassStartedMs: number | null = null;
   private readonly deduper: OverlapDeduper;
   private readonly reportedEnumValues = new Set<string>();
   private literalForm: LiteralForm = 'unquoted';
@@ -92,6 +96,7 @@ export class PartnerCenterClient {
     this.baseOrigin = new URL(options.baseUrl).origin;
     this.overlapTicks = msToTicks(overlapMs);
     this.deduper = new OverlapDeduper(this.overlapTicks);
+    this.now = options.now ?? Date.now;
     this.api = new ApiClient({
       api: PARTNER_CENTER_API,
       baseUrl: options.baseUrl,
@@ -117,6 +122,7 @@ export class PartnerCenterClient {
    */
   async *listChanged(since: string | null, options: RequestOptions = {}): AsyncGenerator<ReferralPage> {
     const sinceTicks = this.parseSince(since);
+    const startedMs = this.now();
     const pass = this.deduper.beginPass(sinceTicks);
     let page = await this.firstPage(sinceTicks, options.signal);
     for (;;) {
@@ -128,6 +134,21 @@ export class PartnerCenterClient {
       page = await this.fetchPage(next, options.signal);
     }
     pass.complete();
+    this.lastCompletePassStartedMs = startedMs;
+  }
+
+  /**
+   * The lower bound of the next query. A change the service had not yet made visible when the previous
+   * complete pass started carries a timestamp after (that start - overlap), so only that stretch needs a
+   * second look; once a poll starts a full overlap after the last change, it reads from `since` itself.
+   * Without such a pass in this process (first poll, restart), the whole overlap before `since` is re-read.
+   */
+  private lowerBound(sinceTicks: bigint): bigint {
+    const windowFloor = sinceTicks - this.overlapTicks;
+    if (this.lastCompletePassStartedMs === null) return windowFloor;
+    const invisibleFloor = msToTicks(this.lastCompletePassStartedMs) - this.overlapTicks;
+    const floor = invisibleFloor < sinceTicks ? invisibleFloor : sinceTicks;
+    return floor > windowFloor ? floor : windowFloor;
   }
 
   /** One referral by id; a NOT_FOUND LeadbridgeError when it does not exist. */
@@ -208,7 +229,7 @@ export class PartnerCenterClient {
   /** The first page; an unconfirmed literal form that the service refuses is retried once in the other form. */
   private async firstPage(sinceTicks: bigint | null, signal?: AbortSignal): Promise<ListPage> {
     if (sinceTicks === null) return this.fetchPage(listUrl(null), signal);
-    const floor = filterLiteral(sinceTicks - this.overlapTicks);
+    const floor = filterLiteral(this.lowerBound(sinceTicks));
     try {
       const page = await this.fetchPage(listUrl(formatLiteral(floor, this.literalForm)), signal);
       this.literalFormConfirmed = true;

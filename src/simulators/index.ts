@@ -1,0 +1,79 @@
+// The bundled simulators, in port order: `leadbridge simulate` and the demo start every entry listed here.
+import { createDynamicsSimulator } from './dynamics365/index.js';
+import { createPartnerCenterSimulator } from './partner-center/index.js';
+
+export interface SimulatorStartOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Seed of the generated data, so a run can be repeated. */
+  seed: number;
+  /** How many referrals the Partner Center simulator starts with. */
+  referrals: number;
+}
+
+export interface StartedSimulator {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface SimulatorEntry {
+  /** partner-center, dynamics365, salesforce, graph */
+  name: string;
+  start(options: SimulatorStartOptions): Promise<StartedSimulator>;
+}
+
+/** Entry i listens on basePort + i, so the order here fixes the well-known ports (7401, 7402, ...). */
+export const SIMULATORS: SimulatorEntry[] = [
+  {
+    name: 'partner-center',
+    async start(options) {
+      const simulator = createPartnerCenterSimulator(options);
+      const url = await simulator.start();
+      return { url, stop: () => simulator.stop() };
+    },
+  },
+  {
+    name: 'dynamics365',
+    async start(options) {
+      const simulator = createDynamicsSimulator({ host: options.host, port: options.port });
+      const url = await simulator.start();
+      return { url, stop: () => simulator.stop() };
+    },
+  },
+];
+
+export interface StartSimulatorsOptions {
+  host: string;
+  /** Port of the first simulator; null gives every simulator a free port. */
+  basePort: number | null;
+  seed: number;
+  referrals: number;
+}
+
+export interface RunningSimulator extends StartedSimulator {
+  name: string;
+}
+
+/** Starts every simulator in order; if one fails, those already started are stopped before the error is rethrown. */
+export async function startSimulators(options: StartSimulatorsOptions): Promise<RunningSimulator[]> {
+  const running: RunningSimulator[] = [];
+  try {
+    for (const [index, entry] of SIMULATORS.entries()) {
+      const port = options.basePort === null ? 0 : options.basePort + index;
+      const started = await entry.start({ host: options.host, port, seed: options.seed, referrals: options.referrals });
+      running.push({ name: entry.name, ...started });
+    }
+  } catch (error) {
+    await stopSimulators(running);
+    throw error;
+  }
+  return running;
+}
+
+/** Stops every simulator; each one is attempted even if another fails to stop. */
+export async function stopSimulators(running: readonly RunningSimulator[]): Promise<void> {
+  const results = await Promise.allSettled(running.map((simulator) => simulator.stop()));
+  const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure) throw failure.reason;
+}
