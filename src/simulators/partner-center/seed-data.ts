@@ -1,0 +1,140 @@
+// Word pools for seeded referrals: companies, people, places and customer needs that look like real leads.
+
+/** Company names, some with apostrophes, backslashes and accents on purpose (quoting and escaping bugs show up). */
+export const COMPANY_STEMS: readonly string[] = [
+  'Northwind Traders',
+  'Contoso',
+  'Fabrikam',
+  'Adventure Works',
+  'Tailspin Toys',
+  'Wingtip Toys',
+  'Litware',
+  'Proseware',
+  'Alpine Ski House',
+  'Coho Winery',
+  'Woodgrove Bank',
+  'Lamna Healthcare',
+  'Trey Research',
+  'Fourth Coffee',
+  "Margie's Travel",
+  "O'Brien \\ Sons",
+  'Blue Yonder Airlines',
+  'Humongous Insurance',
+  'Wide World Importers',
+  'Relecloud',
+  "Munson's Pickles and Preserves",
+  'VanArsdel',
+  'Bellows College',
+  'Graphic Design Institute',
+  'City Power & Light',
+  'Datum Corporation',
+  'Consolidated Messenger',
+  'Southridge Video',
+  'Lucerne Publishing',
+  'Northridge Logistics',
+  'Müller & Söhne',
+  "L'Atelier Numérique",
+  'Kōbe Precision Works',
+  'Fjord \\ Data',
+  'Nordic Timber',
+  'Sunrise Dental',
+  "D'Angelo Foods",
+  'Pinecrest Clinics',
+  'Harbor Freight Partners',
+  'Redwood Analytics',
+];
+
+export const COMPANY_SUFFIXES: readonly string[] = ['', ' Ltd', ' Inc.', ' LLC', ' GmbH', ' Group', ' Holdings', ' & Co.'];
+
+export const FIRST_NAMES: readonly string[] = [
+  'Alex', 'Maria', 'Wei', 'Priya', 'Jonas', 'Fatima', 'Liam', 'Sofia', 'Kenji', 'Amara', 'Diego', 'Chloé', 'Noah', 'Aisha', 'Lukas',
+  'Mei', 'Oliver', 'Zanele', 'Mateo', 'Ingrid', 'Seán', 'Yuki', 'Hannah', 'Ravi', 'Elena', 'Tomás', 'Grace', 'Omar', 'Freya', 'Samuel',
+];
+
+export const LAST_NAMES: readonly string[] = [
+  "O'Connor", 'Müller', 'Nguyen', 'Patel', 'García', 'Smith', 'Kowalski', 'Tanaka', 'Okafor', 'Johansson', 'Rossi', 'Dubois', "D'Souza",
+  'Kim', 'Silva', 'Chen', 'Hernández', 'Schmidt', 'Murphy', 'Ivanova', 'Haddad', 'Lee', 'Brown', 'Novak', 'Fischer',
+];
+
+export interface SeedLocation {
+  city: string;
+  state: string | null;
+  postalCode: string;
+  country: string;
+  region: string;
+  currency: string;
+  locale: string;
+  dialCode: string;
+  domain: string;
+}
+
+export const LOCATIONS: readonly SeedLocation[] = [
+  { city: 'Seattle', state: 'WA', postalCode: '98101', country: 'US', region: 'North America', currency: 'USD', locale: 'en-US', dialCode: '+1 206 555', domain: 'com' },
+  { city: 'Austin', state: 'TX', postalCode: '78701', country: 'US', region: 'North America', currency: 'USD', locale: 'en-US', dialCode: '+1 512 555', domain: 'com' },
+  { city: 'New York', state: 'NY', postalCode: '10001', country: 'US', region: 'North America', currency: 'USD', locale: 'en-US', dialCode: '+1 212 555', domain: 'com' },
+  { city: 'Toronto', state: 'ON', postalCode: 'M5H 2N2', country: 'CA', region: 'North America', currency: 'CAD', locale: 'en-CA', dialCode: '+1 416 555', domain: 'ca' },
+  { city: 'London', state: null, postalCode: 'EC1A 1BB', country: 'GB', region: 'Europe', currency: 'GBP', locale: 'en-GB', dialCode: '+44 20 7946', domain: 'co.uk' },
+  { city: 'Manchester', state: null, postalCode: 'M1 1AE', country: 'GB', region: 'Europe', currency: 'GBP', locale: 'en-GB', dialCode: '+44 161 496', domain: 'co.uk' },
+  { city: 'München', state: 'BY', postalCode: '80331', country: 'DE', region: 'Europe', currency: 'EUR', locale: 'de-DE', dialCode: '+49 89 5550', domain: 'de' },
+  { city: 'Berlin', state: 'BE', postalCode: '10115', country: 'DE', region: 'Europe', currency: 'EUR', locale: 'de-DE', dialCode: '+49 30 5550', domain: 'de' },
+  { city: 'Paris', state: 'IDF', postalCode: '75001', country: 'FR', region: 'Europe', currency: 'EUR', locale: 'fr-FR', dialCode: '+33 1 5550', domain: 'fr' },
+  { city: 'Amsterdam', state: 'NH', postalCode: '1012 JS', country: 'NL', region: 'Europe', currency: 'EUR', locale: 'nl-NL', dialCode: '+31 20 555', domain: 'nl' },
+  { city: 'Dublin', state: null, postalCode: 'D02 X285', country: 'IE', region: 'Europe', currency: 'EUR', locale: 'en-IE', dialCode: '+353 1 555', domain: 'ie' },
+  { city: 'Bengaluru', state: 'KA', postalCode: '560001', country: 'IN', region: 'Asia Pacific', currency: 'INR', locale: 'en-IN', dialCode: '+91 80 5550', domain: 'in' },
+  { city: 'Sydney', state: 'NSW', postalCode: '2000', country: 'AU', region: 'Asia Pacific', currency: 'AUD', locale: 'en-AU', dialCode: '+61 2 5550', domain: 'com.au' },
+  { city: 'Tokyo', state: '13', postalCode: '100-0001', country: 'JP', region: 'Asia Pacific', currency: 'JPY', locale: 'ja-JP', dialCode: '+81 3 5550', domain: 'jp' },
+  { city: 'Singapore', state: null, postalCode: '018956', country: 'SG', region: 'Asia Pacific', currency: 'SGD', locale: 'en-SG', dialCode: '+65 6555', domain: 'sg' },
+  { city: 'São Paulo', state: 'SP', postalCode: '01000-000', country: 'BR', region: 'Latin America', currency: 'BRL', locale: 'pt-BR', dialCode: '+55 11 5550', domain: 'com.br' },
+  { city: 'Ciudad de México', state: 'CDMX', postalCode: '06000', country: 'MX', region: 'Latin America', currency: 'MXN', locale: 'es-MX', dialCode: '+52 55 5550', domain: 'mx' },
+  { city: 'Johannesburg', state: 'GP', postalCode: '2001', country: 'ZA', region: 'Middle East and Africa', currency: 'ZAR', locale: 'en-ZA', dialCode: '+27 11 555', domain: 'co.za' },
+];
+
+export const STREETS: readonly string[] = [
+  'Main Street', 'Harbour Road', 'Market Square', 'Station Road', 'Innovation Way', 'Park Avenue', 'Industriestraße', 'Rue de Rivoli',
+  'King Street', 'Technology Drive', 'Avenida Paulista', 'Collins Street',
+];
+
+export interface CustomerNeed {
+  title: string;
+  notes: string;
+  products: readonly string[];
+  services: readonly string[];
+}
+
+export const NEEDS: readonly CustomerNeed[] = [
+  { title: 'Azure migration', notes: 'Moving about 40 on-premises servers to Azure before the data-centre lease ends in the autumn.', products: ['Azure Migrate', 'Azure Virtual Machines'], services: ['Migration', 'Managed services'] },
+  { title: 'Microsoft 365 rollout', notes: 'Wants 250 seats of Microsoft 365 E3 with Teams Phone; currently on an old on-premises mail server.', products: ['Microsoft 365 E3', 'Teams Phone'], services: ['Deployment', 'Training'] },
+  { title: 'Dynamics 365 Sales implementation', notes: 'Sales team of 60 works from spreadsheets; needs pipeline tracking and Outlook integration.', products: ['Dynamics 365 Sales'], services: ['Implementation', 'Data migration'] },
+  { title: 'Security assessment', notes: 'Had a phishing incident last quarter; asks for an assessment and Defender deployment.', products: ['Microsoft Defender for Business', 'Microsoft Entra ID P1'], services: ['Assessment', 'Security operations'] },
+  { title: 'Data platform modernisation', notes: 'Reporting runs overnight on SQL Server 2012; wants near-real-time dashboards.', products: ['Microsoft Fabric', 'Power BI Pro'], services: ['Architecture', 'Implementation'] },
+  { title: 'Copilot readiness', notes: 'Leadership wants a Copilot pilot for 50 users; data governance is not in place yet.', products: ['Microsoft 365 Copilot', 'Microsoft Purview'], services: ['Readiness assessment', 'Change management'] },
+  { title: 'Virtual desktop', notes: 'Contact centre of 120 agents needs secure remote desktops; budget approved for this fiscal year.', products: ['Azure Virtual Desktop'], services: ['Deployment', 'Managed services'] },
+  { title: 'Business Central upgrade', notes: 'Runs NAV 2016 with customisations; looking for a partner to move to Business Central online.', products: ['Dynamics 365 Business Central'], services: ['Upgrade', 'Support'] },
+  { title: 'Backup and disaster recovery', notes: 'No off-site backup today; needs recovery within four hours for the ERP system.', products: ['Azure Backup', 'Azure Site Recovery'], services: ['Design', 'Managed services'] },
+  { title: 'Power Platform apps', notes: 'Paper forms in the warehouse; wants simple apps and approval flows for the floor staff.', products: ['Power Apps', 'Power Automate'], services: ['App development', 'Training'] },
+  { title: 'SAP on Azure', notes: 'SAP ECC on ageing hardware; considering RISE with SAP on Azure within 18 months.', products: ['Azure Virtual Machines', 'Azure NetApp Files'], services: ['Migration', 'Architecture'] },
+  { title: 'Teams calling', notes: 'Replacing a PBX across 6 offices; needs number porting and Teams Rooms for meeting spaces.', products: ['Teams Phone', 'Teams Rooms'], services: ['Deployment'] },
+];
+
+export const INDUSTRIES: readonly string[] = [
+  'Manufacturing', 'Retail', 'Healthcare', 'Financial services', 'Education', 'Government', 'Professional services',
+  'Media and communications', 'Energy', 'Transportation and logistics', 'Hospitality', 'Agriculture',
+];
+
+export const INVITE_NOTES: readonly string[] = [
+  'Customer asked for a partner with a local presence.',
+  'Routed by the Microsoft account team after a discovery call.',
+  'Customer attended a Microsoft webinar and asked for follow-up.',
+  'Customer prefers a partner who can also provide support afterwards.',
+];
+
+export const REFERRAL_SOURCES: readonly string[] = ['AppSource', 'Azure Marketplace', 'Azure portal'];
+export const CALLS_TO_ACTION: readonly string[] = ['Contact me', 'Get it now', 'Free trial', 'Test drive'];
+/** Other partners that invite this one into co-sell deals (fixed ids, so a partner is the same organisation everywhere). */
+export const CO_SELL_PARTNERS: readonly Readonly<{ organizationId: string; organizationName: string }>[] = Object.freeze([
+  Object.freeze({ organizationId: '0b6f3e2a-51c4-4d7e-9a28-3c1d5e7f9a01', organizationName: 'Adatum Consulting' }),
+  Object.freeze({ organizationId: '7e2d4c6b-8a09-4f1e-b3c5-d7e9f1a3b502', organizationName: 'Tailwind Services' }),
+  Object.freeze({ organizationId: 'c3a5e7f9-1b2d-4e6f-8a0c-2e4f6a8c0d03', organizationName: 'Bluewater IT Partners' }),
+  Object.freeze({ organizationId: '4f6a8c0e-2d4f-4a6c-9e0a-4c6e8a0c2e04', organizationName: 'Cerulean Systems' }),
+]);
+export const PARTNER_SOLUTIONS: readonly string[] = ['Lakeshore Cloud Landing Zone', 'Lakeshore Secure Workplace', 'Lakeshore Data Estate'];
