@@ -122,6 +122,30 @@ export async function upsertLinks(db: Knex, links: LinkUpdate[]): Promise<void> 
   });
 }
 
+/** A referral version that leadbridge itself replaced by writing to the referral. */
+export interface LinkETagMove {
+  referralId: string;
+  fromETag: string;
+  toETag: string;
+  updatedAt: string;
+}
+
+/**
+ * After leadbridge's own write to a referral: every link (any target) that had recorded the version written
+ * over moves to the new one, so the next poll sees nothing new. A link that recorded another version keeps it.
+ */
+export async function moveLinkETags(db: Knex, moves: LinkETagMove[]): Promise<void> {
+  if (moves.length === 0) return;
+  await ledgerOperation('moveLinkETags', async () => {
+    const now = nowIso();
+    for (const move of moves) {
+      await db(TABLE.links)
+        .where({ referral_id: move.referralId, referral_etag: move.fromETag })
+        .update({ referral_etag: move.toETag, referral_updated_at: move.updatedAt, updated_at: now });
+    }
+  });
+}
+
 /** Links of a target in referral-id order, a page at a time (keyset paging). */
 export async function listLinks(db: Knex, target: string, options: { afterReferralId?: string; limit: number }): Promise<Link[]> {
   return ledgerOperation(`listLinks(target "${target}")`, async () => {

@@ -1,11 +1,35 @@
-// Drains the ledger's outbox: each claimed row goes to the handler for its action, a few at a time.
+// Drains the ledger's outbox: each claimed row goes to the handler for its action; a round is recorded in one transaction.
 import PQueue from 'p-queue';
 import { normaliseError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { claimOutbox, markOutbox, type Ledger, type OutboxRow, type OutboxState } from '../ledger/index.js';
+import {
+  appendAudit,
+  claimOutbox,
+  markOutboxMany,
+  moveLinkETags,
+  upsertLinks,
+  type AuditEntry,
+  type Ledger,
+  type LinkETagMove,
+  type LinkUpdate,
+  type OutboxMark,
+  type OutboxRow,
+  type OutboxState,
+} from '../ledger/index.js';
+
+/** Ledger writes that belong to a handled row; they are committed together with the row's new state. */
+export interface OutboxEffects {
+  links?: LinkUpdate[];
+  /** Referral versions leadbridge itself replaced (see moveLinkETags). */
+  eTagMoves?: LinkETagMove[];
+  audits?: AuditEntry[];
+}
 
 /** What a handler decided for one row: sent, superseded (no longer needed) or failed (retried later). */
-export type OutboxVerdict = { state: Extract<OutboxState, 'sent' | 'superseded' | 'quarantined'> } | { state: 'failed'; error: string };
+export type OutboxVerdict = (
+  | { state: Extract<OutboxState, 'sent' | 'superseded' | 'quarantined'>; error?: string }
+  | { state: 'failed'; error: string; nextAttemptAt?: string }
+) & { effects?: OutboxEffects };
 
 export type OutboxHandler = (row: OutboxRow, signal?: AbortSignal) => Promise<OutboxVerdict>;
 
@@ -25,7 +49,7 @@ export interface DrainStats {
   quarantined: number;
 }
 
-/** Claims and handles outbox rows until none are left (rows that fail now wait for the next cycle). */
+/** Claims and handles outbox rows until none are left (rows that fail now wait for their next attempt). */
 export async function drainOutbox(
   ledger: Ledger,
   handlers: Readonly<Record<string, OutboxHandler>>,
@@ -37,18 +61,14 @@ export async function drainOutbox(
     if (options.signal?.aborted) break;
     const rows = await claimOutbox(ledger.db, options.claimSize ?? 500, options.runId);
     if (rows.length === 0) break;
-    await queue.addAll(rows.map((row) => () => handleRow(ledger, handlers, row, options, stats)));
+    const verdicts = await queue.addAll(rows.map((row) => () => handleRow(handlers, row, options)));
+    await recordRound(ledger, rows, verdicts);
+    for (const verdict of verdicts) stats[verdict.state]++;
   }
   return stats;
 }
 
-async function handleRow(
-  ledger: Ledger,
-  handlers: Readonly<Record<string, OutboxHandler>>,
-  row: OutboxRow,
-  options: DrainOptions,
-  stats: DrainStats,
-): Promise<void> {
+async function handleRow(handlers: Readonly<Record<string, OutboxHandler>>, row: OutboxRow, options: DrainOptions): Promise<OutboxVerdict> {
   const handler = handlers[row.action];
   let verdict: OutboxVerdict;
   if (!handler) {
@@ -57,20 +77,30 @@ async function handleRow(
     try {
       verdict = await handler(row, options.signal);
     } catch (thrown) {
-      const error = normaliseError(thrown);
-      verdict = { state: 'failed', error: error.message };
+      verdict = { state: 'failed', error: normaliseError(thrown).message };
     }
   }
   if (verdict.state === 'failed') {
-    options.logger.warn('outbox item failed; retried next cycle', {
-      referralId: row.referralId,
-      target: row.target,
-      action: row.action,
-      error: verdict.error,
-    });
-    await markOutbox(ledger.db, row.id, 'failed', verdict.error);
-  } else {
-    await markOutbox(ledger.db, row.id, verdict.state);
+    options.logger.warn('outbox item failed; retried later', { referralId: row.referralId, target: row.target, action: row.action, error: verdict.error });
   }
-  stats[verdict.state]++;
+  return verdict;
+}
+
+/** The round's new states and their effects, in one transaction: a crash before it leaves the rows claimed (sending). */
+async function recordRound(ledger: Ledger, rows: OutboxRow[], verdicts: OutboxVerdict[]): Promise<void> {
+  const marks: OutboxMark[] = verdicts.map((verdict, i) => ({
+    id: (rows[i] as OutboxRow).id,
+    to: verdict.state,
+    ...(verdict.error ? { error: verdict.error } : {}),
+    ...(verdict.state === 'failed' && verdict.nextAttemptAt ? { nextAttemptAt: verdict.nextAttemptAt } : {}),
+  }));
+  const links = verdicts.flatMap((v) => v.effects?.links ?? []);
+  const moves = verdicts.flatMap((v) => v.effects?.eTagMoves ?? []);
+  const audits = verdicts.flatMap((v) => v.effects?.audits ?? []);
+  await ledger.transaction(async (trx) => {
+    if (links.length > 0) await upsertLinks(trx, links);
+    if (moves.length > 0) await moveLinkETags(trx, moves);
+    if (audits.length > 0) await appendAudit(trx, audits);
+    await markOutboxMany(trx, marks);
+  });
 }

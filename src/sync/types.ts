@@ -3,6 +3,7 @@ import type { CrmAdapter } from '../crm/adapter.js';
 import type { Issue } from '../core/errors.js';
 import type { LeadKind, Referral } from '../core/referral.js';
 import type { CompiledMapping } from '../mapping/index.js';
+import type { AcceptFields, CloseFields, ReferralRef, WonFields } from '../source/partner-center/actions.js';
 
 export interface ReferralWithKind {
   referral: Referral;
@@ -76,4 +77,58 @@ export function emptyInboundStats(): InboundStats {
 /** The cursor name of one target's inbound position in the referral stream. */
 export function inboundCursorName(target: string): string {
   return `partner-center:${target}`;
+}
+
+/** The life-cycle writes the outbound engine needs on top of ReferralSource (the Partner Center client has them). */
+export interface OutcomeWriter {
+  accept(ref: ReferralRef, fields: AcceptFields, options?: { signal?: AbortSignal }): Promise<Referral>;
+  decline(ref: ReferralRef, fields: CloseFields, options?: { signal?: AbortSignal }): Promise<Referral>;
+  markWon(ref: ReferralRef, fields?: WonFields, options?: { signal?: AbortSignal }): Promise<Referral>;
+  markLost(ref: ReferralRef, fields: CloseFields, options?: { signal?: AbortSignal }): Promise<Referral>;
+}
+
+/** What one outbound cycle did (collect, drain, or both added up). */
+export interface OutboundStats {
+  /** CRM records read from the change stream. */
+  recordsRead: number;
+  /** Records with no link in the ledger (not written by leadbridge): ignored. */
+  unlinked: number;
+  /** Linked records whose state reads as an outcome (accepted, declined, won, lost). */
+  outcomesRead: number;
+  /** Outcomes the referral already shows, or that no legal transition leads to (Closed referrals). */
+  nothingToSend: number;
+  /** Outbox rows newly recorded (an outcome already recorded is not counted again). */
+  enqueued: number;
+  sent: number;
+  superseded: number;
+  quarantined: number;
+  failed: number;
+  /** 412 answers (the referral or the CRM record changed between the read and the write). */
+  conflicts: number;
+  /** CRM leads marked for referrals that expired unanswered. */
+  expiredReflected: number;
+  /** Targets whose change stream failed this cycle (their cursor is held). */
+  targetsDown: number;
+}
+
+export function emptyOutboundStats(): OutboundStats {
+  return {
+    recordsRead: 0,
+    unlinked: 0,
+    outcomesRead: 0,
+    nothingToSend: 0,
+    enqueued: 0,
+    sent: 0,
+    superseded: 0,
+    quarantined: 0,
+    failed: 0,
+    conflicts: 0,
+    expiredReflected: 0,
+    targetsDown: 0,
+  };
+}
+
+/** The cursor name of one target's outbound position in the CRM change stream. */
+export function outboundCursorName(target: string): string {
+  return `crm:${target}`;
 }

@@ -65,7 +65,7 @@ export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOp
   }));
   const writeBackTarget = enabled[0]?.name ?? null;
   const inbound = new InboundSync({ ledger, source, targets, logger, writeBackTarget, referralLink: portalLink });
-  const handlers: Record<string, OutboxHandler> = { [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(ledger, source) };
+  const handlers: Record<string, OutboxHandler> = { [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(source) };
   return {
     config,
     ledger,
