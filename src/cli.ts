@@ -1,0 +1,113 @@
+// The leadbridge command line: the only module that reads argv and the environment and wires the parts together.
+import { createRequire } from 'node:module';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { runConfigCheck } from './cli/config-check.js';
+import type { CliContext, GlobalOptions } from './cli/context.js';
+import { exitCodeFor, reportFailure } from './cli/failure.js';
+import { createCliLogger, loadCliConfig } from './cli/setup.js';
+import type { SimulateOptions } from './cli/simulate.js';
+import { DEFAULT_CONFIG_FILE, LOG_FORMATS, LOG_LEVELS } from './config/index.js';
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+function integer(min: number, max: number) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
+/** The first SIGINT / SIGTERM resolves; a second one while shutting down exits at once. */
+function waitForShutdown(): Promise<string> {
+  return new Promise((resolve) => {
+    let received = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (received) process.exit(1);
+      received = true;
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+function globalOptions(command: Command): GlobalOptions {
+  const options = command.optsWithGlobals<{ config?: string; logLevel?: GlobalOptions['logLevel']; logFormat?: GlobalOptions['logFormat'] }>();
+  return {
+    config: options.config ?? process.env.LEADBRIDGE_CONFIG ?? DEFAULT_CONFIG_FILE,
+    ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+    ...(options.logFormat ? { logFormat: options.logFormat } : {}),
+  };
+}
+
+function buildProgram(context: CliContext): Command {
+  const program = new Command('leadbridge')
+    .description('Keeps Partner Center referrals in step with your CRM (Dynamics 365, Salesforce).')
+    .version(version)
+    .option('--config <path>', `config file (default: $LEADBRIDGE_CONFIG or ${DEFAULT_CONFIG_FILE})`)
+    .addOption(new Option('--log-level <level>', 'log level (overrides the config)').choices(LOG_LEVELS))
+    .addOption(new Option('--log-format <format>', 'log format (overrides the config)').choices(LOG_FORMATS))
+    .exitOverride()
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (text) => context.stdout.write(text), writeErr: (text) => context.stderr.write(text) });
+
+  program
+    .command('simulate')
+    .description('run the bundled API simulators on loopback until Ctrl+C; prints "<name> <url>" per simulator')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--base-port <port>', 'port of the first simulator; the others follow', integer(1, 65_535), 7401)
+    .addOption(new Option('--random-ports', 'give every simulator a free port').conflicts('basePort'))
+    .option('--seed <n>', 'seed of the generated data', integer(0, 2 ** 31 - 1), 42)
+    .option('--referrals <n>', 'referrals the Partner Center simulator starts with', integer(0, 100_000), 200)
+    .action(async (options: SimulateOptions) => {
+      // Command modules load on use, so --help and config check do not pull in the HTTP stacks.
+      const { runSimulate } = await import('./cli/simulate.js');
+      await runSimulate(context, { ...options, randomPorts: options.randomPorts === true });
+    });
+
+  program
+    .command('sync')
+    .description('pull referrals from Partner Center and show what would be synced (preview)')
+    .option('--once', 'one pass, then exit (the continuous worker comes later)')
+    .action(async (options: { once?: boolean }, command: Command) => {
+      if (!options.once) command.error('error: only "sync --once" is available so far', { exitCode: 1 });
+      const globals = globalOptions(command);
+      const config = await loadCliConfig(context, globals);
+      const logger = createCliLogger(context, globals, config.log);
+      const { runSyncPreview } = await import('./cli/sync-preview.js');
+      await runSyncPreview({ config, logger, out: context.stdout });
+    });
+
+  const configCommand = program.command('config').description('inspect the configuration');
+  configCommand
+    .command('check')
+    .description('validate the config file and print it with defaults applied and secrets redacted')
+    .action(async (_options: unknown, command: Command) => {
+      await runConfigCheck(context, globalOptions(command));
+    });
+  return program;
+}
+
+async function main(): Promise<number> {
+  const context: CliContext = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    cwd: process.cwd(),
+    env: process.env,
+    waitForShutdown,
+  };
+  try {
+    await buildProgram(context).parseAsync(process.argv);
+    return 0;
+  } catch (error) {
+    // Commander has already printed its own message (and the help) for usage errors.
+    if (error instanceof CommanderError) return error.exitCode;
+    reportFailure(error, context.stderr);
+    return exitCodeFor(error);
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,17 @@
+// Shared command set-up: load the chosen config file and build the logger from config and flags.
+import { loadConfig } from '../config/index.js';
+import type { LeadbridgeConfig, LogConfig } from '../config/index.js';
+import { createLogger } from '../core/log.js';
+import type { Logger } from '../core/log.js';
+import type { CliContext, GlobalOptions } from './context.js';
+
+export function loadCliConfig(context: CliContext, options: GlobalOptions): Promise<LeadbridgeConfig> {
+  return loadConfig({ file: options.config, env: context.env, cwd: context.cwd });
+}
+
+/** Flags win over the config's log section; `auto` lets the logger pick pretty on a terminal, JSON otherwise. */
+export function createCliLogger(context: CliContext, options: GlobalOptions, log?: LogConfig): Logger {
+  const level = options.logLevel ?? log?.level ?? 'info';
+  const format = options.logFormat ?? log?.format ?? 'auto';
+  return createLogger({ level, stream: context.stderr, ...(format === 'auto' ? {} : { format }) });
+}

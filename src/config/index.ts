@@ -1,0 +1,12 @@
+// The config module's public surface: schemas and types, the loader, the redacted description, credentials.
+export * from './schema.js';
+export * from './targets.js';
+export { staticAuthSchema, entraClientCredentialsSchema } from './fields.js';
+export type { StaticAuth, EntraClientCredentialsAuth } from './fields.js';
+export { DEFAULT_CONFIG_FILE, loadConfig, parseConfig } from './load.js';
+export type { ParseConfigOptions } from './load.js';
+export { interpolateEnv } from './interpolate.js';
+export type { EnvMap, ConfigPath } from './interpolate.js';
+export { formatPath } from './issues.js';
+export { describeConfig, redactConfig, REDACTED } from './describe.js';
+export { credentialFromAuth } from './credentials.js';

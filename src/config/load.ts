@@ -1,0 +1,127 @@
+// Loads the config file: YAML with line numbers, ${ENV} interpolation, zod validation, every problem at once.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Document } from 'yaml';
+import { LeadbridgeError, ValidationError } from '../core/errors.js';
+import type { Issue } from '../core/errors.js';
+import { interpolateEnv } from './interpolate.js';
+import type { ConfigPath, EnvMap } from './interpolate.js';
+import { configErrorMessage, formatPath, sortIssues, toIssues } from './issues.js';
+import type { LineLocator } from './issues.js';
+import { configSchema } from './schema.js';
+import type { LeadbridgeConfig } from './schema.js';
+
+/** Used when neither --config nor LEADBRIDGE_CONFIG names a file. */
+export const DEFAULT_CONFIG_FILE = 'config/leadbridge.yaml';
+
+export interface ParseConfigOptions {
+  /** Values for ${VAR} placeholders (the CLI passes process.env). */
+  env: EnvMap;
+  /** The file name shown in issues (`config/leadbridge.yaml:12`). */
+  file?: string;
+  /** Relative paths in the config (ledger filename, mapping files, key files) resolve against this. */
+  cwd: string;
+}
+
+/** Parses and validates config text; throws ValidationError('CONFIG_INVALID') listing every problem. */
+export function parseConfig(text: string, options: ParseConfigOptions): LeadbridgeConfig {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const locate = lineLocator(document, lineCounter);
+  const withFile = (issue: Issue): Issue => (options.file ? { ...issue, file: options.file } : issue);
+
+  const syntaxIssues = document.errors.map((error) =>
+    withFile({ path: '', message: `YAML: ${error.message}`, line: lineCounter.linePos(error.pos[0]).line }),
+  );
+  if (syntaxIssues.length > 0) throw invalid(options.file, syntaxIssues);
+
+  // An empty file is an empty mapping, so the schema can say which sections are required.
+  const { value, missing } = interpolateEnv(document.toJS() ?? {}, options.env);
+  const interpolationIssues = missing.map(({ path: at, variable }) =>
+    withFile({
+      path: formatPath(at),
+      message: `environment variable ${variable} is not set (use \${${variable}:-default} to give a default)`,
+      ...lineField(locate(at)),
+    }),
+  );
+
+  const result = configSchema.safeParse(value, { error: configErrorMessage });
+  // A value emptied by a missing variable also fails its schema; the missing variable is the real cause.
+  const interpolated = new Set(interpolationIssues.map((issue) => issue.path));
+  const schemaIssues = result.success
+    ? []
+    : toIssues(result.error.issues, locate, options.file).filter((issue) => !interpolated.has(issue.path));
+  const issues = sortIssues([...interpolationIssues, ...schemaIssues]);
+  if (issues.length > 0 || !result.success) throw invalid(options.file, issues);
+  return resolvePaths(result.data, options.cwd);
+}
+
+/** Reads `file` (relative to cwd) and parses it; a missing or unreadable file is a CONFIG_INVALID error. */
+export async function loadConfig(options: { file: string; env: EnvMap; cwd: string }): Promise<LeadbridgeConfig> {
+  const absolute = path.resolve(options.cwd, options.file);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new LeadbridgeError('CONFIG_INVALID', `cannot read config file ${options.file}: ${reason}`, { cause: error });
+  }
+  return parseConfig(text, { env: options.env, file: options.file, cwd: options.cwd });
+}
+
+function invalid(file: string | undefined, issues: Issue[]): ValidationError {
+  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+  return new ValidationError('CONFIG_INVALID', `invalid config${file ? ` ${file}` : ''} (${count})`, issues);
+}
+
+function lineField(line: number | undefined): { line?: number } {
+  return line === undefined ? {} : { line };
+}
+
+/** Walks the YAML nodes along a path; the line of the deepest key or item found. */
+function lineLocator(document: Document, lineCounter: LineCounter): LineLocator {
+  return (at: ConfigPath) => {
+    let node: unknown = document.contents;
+    let offset = rangeStart(node);
+    for (const segment of at) {
+      if (isMap(node)) {
+        const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+        if (!pair) break;
+        offset = rangeStart(pair.key) ?? offset;
+        node = pair.value;
+      } else if (isSeq(node) && typeof segment === 'number') {
+        const item = node.items[segment];
+        if (item === undefined) break;
+        offset = rangeStart(item) ?? offset;
+        node = item;
+      } else {
+        break;
+      }
+    }
+    return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+  };
+}
+
+function rangeStart(node: unknown): number | undefined {
+  const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
+  return range?.[0];
+}
+
+/** Makes relative file paths absolute against cwd, once, so every later consumer agrees on them. */
+function resolvePaths(config: LeadbridgeConfig, cwd: string): LeadbridgeConfig {
+  const resolve = (file: string) => path.resolve(cwd, file);
+  const ledger =
+    config.ledger.client === 'sqlite' && config.ledger.filename !== ':memory:'
+      ? { ...config.ledger, filename: resolve(config.ledger.filename) }
+      : config.ledger;
+  const targets = config.targets.map((target) => {
+    const mapping = target.mapping === undefined ? {} : { mapping: resolve(target.mapping) };
+    if (target.kind !== 'salesforce' || target.settings.auth.kind !== 'jwt' || !target.settings.auth.privateKeyFile) {
+      return { ...target, ...mapping };
+    }
+    const auth = { ...target.settings.auth, privateKeyFile: resolve(target.settings.auth.privateKeyFile) };
+    return { ...target, ...mapping, settings: { ...target.settings, auth } };
+  });
+  return { ...config, ledger, targets };
+}

@@ -1,0 +1,96 @@
+// The config file's schema (zod 4): source, targets, ledger, worker and log sections, with their defaults.
+import { z } from 'zod';
+import { DEFAULT_LEAD_KINDS, LEAD_KINDS } from '../core/referral.js';
+import type { LeadKind } from '../core/referral.js';
+import { entraClientCredentialsSchema, httpUrl, intField, nonEmptyString, staticAuthSchema } from './fields.js';
+import { targetsSchema } from './targets.js';
+
+export const PARTNER_CENTER_URL = 'https://api.partner.microsoft.com';
+export const PARTNER_CENTER_SCOPE = 'https://api.partner.microsoft.com/.default';
+export const DEFAULT_SQLITE_FILENAME = './data/leadbridge.sqlite';
+
+const leadKindSchema = z.enum(LEAD_KINDS as unknown as [LeadKind, ...LeadKind[]]);
+
+export const partnerCenterSchema = z.strictObject({
+  baseUrl: httpUrl().default(PARTNER_CENTER_URL),
+  auth: z.discriminatedUnion('kind', [
+    staticAuthSchema,
+    entraClientCredentialsSchema.extend({ scope: nonEmptyString().default(PARTNER_CENTER_SCOPE) }),
+  ]),
+  /** Which lead kinds are synced; co-sell opportunities are left out unless listed. */
+  leadKinds: z
+    .array(leadKindSchema)
+    .min(1)
+    .transform((kinds) => [...new Set(kinds)])
+    .default([...DEFAULT_LEAD_KINDS]),
+  /** How far each poll reaches back before the last cursor (the API's filter semantics are not settled). */
+  overlapSeconds: intField(0, 86_400).default(300),
+  /** Referrals per page (the API returns at most 100). */
+  pageSize: intField(1, 100).default(100),
+});
+
+export const sourceSchema = z.strictObject({
+  partnerCenter: partnerCenterSchema,
+});
+
+const sqliteLedgerSchema = z.strictObject({
+  client: z.literal('sqlite'),
+  /** A file path (relative to the working directory) or ":memory:". */
+  filename: nonEmptyString().default(DEFAULT_SQLITE_FILENAME),
+});
+
+const pgLedgerSchema = z.strictObject({
+  client: z.literal('pg'),
+  connection: z
+    .string({ error: (issue) => (issue.input === undefined ? 'required when client is pg' : undefined) })
+    .trim()
+    .min(1, 'required when client is pg'),
+  /** The PostgreSQL schema holding leadbridge's tables (the connection's default when absent). */
+  schema: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier (letters, digits, "_")')
+    .optional(),
+});
+
+// `client` may be left out, meaning the embedded SQLite ledger.
+function withDefaultClient(value: unknown): unknown {
+  if (value === undefined) return { client: 'sqlite' };
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && !('client' in value)) {
+    return { client: 'sqlite', ...value };
+  }
+  return value;
+}
+
+export const ledgerSchema = z.preprocess(withDefaultClient, z.discriminatedUnion('client', [sqliteLedgerSchema, pgLedgerSchema]));
+
+export const workerSchema = z.strictObject({
+  intervalSeconds: intField(1).default(60),
+  jitterSeconds: intField(0).default(5),
+});
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+
+export const logSchema = z.strictObject({
+  level: z.enum(LOG_LEVELS).default('info'),
+  /** auto: pretty on a terminal, JSON otherwise. */
+  format: z.enum(LOG_FORMATS).default('auto'),
+});
+
+export const configSchema = z.strictObject({
+  source: sourceSchema,
+  targets: targetsSchema.default([]),
+  ledger: ledgerSchema,
+  worker: workerSchema.prefault({}),
+  log: logSchema.prefault({}),
+});
+
+export type PartnerCenterConfig = z.output<typeof partnerCenterSchema>;
+export type PartnerCenterAuth = PartnerCenterConfig['auth'];
+export type SourceConfig = z.output<typeof sourceSchema>;
+export type LedgerConfig = z.output<typeof ledgerSchema>;
+export type WorkerConfig = z.output<typeof workerSchema>;
+export type LogConfig = z.output<typeof logSchema>;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
+export type LeadbridgeConfig = z.output<typeof configSchema>;

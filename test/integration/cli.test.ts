@@ -1,0 +1,221 @@
+// The CLI as a user runs it: `node bin/leadbridge.js ...` as a child process, against the bundled simulators.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { deriveLeadKind, isHotLead, referralSchema } from '../../src/core/referral.js';
+import type { Referral } from '../../src/core/referral.js';
+import { SIMULATORS } from '../../src/simulators/index.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = path.join(ROOT, 'bin/leadbridge.js');
+
+interface CliRun {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startCli(args: string[], env: Record<string, string> = {}): CliRun {
+  const baseEnv = { ...process.env };
+  delete baseEnv.LEADBRIDGE_CONFIG;
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...baseEnv, ...env }, stdio: 'pipe' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+async function runCli(args: string[], env: Record<string, string> = {}) {
+  const run = startCli(args, env);
+  const { code } = await run.exited;
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+/** Resolves once stdout holds one line per simulator (the process is ready then). */
+function simulatorLines(run: CliRun): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const lines = run.stdout().split('\n').filter(Boolean);
+      if (lines.length >= SIMULATORS.length) resolve(lines);
+    };
+    run.child.stdout?.on('data', check);
+    void run.exited.then(({ code }) => reject(new Error(`simulate exited early (${code}): ${run.stderr()}`)));
+  });
+}
+
+/** `customerInquiry 2, coSell 1` → { customerInquiry: 2, coSell: 1 }; `none` → {}. */
+function countsIn(text: string | undefined): Record<string, number> {
+  if (text === undefined || text === 'none') return {};
+  return Object.fromEntries(text.split(', ').map((part) => [part.split(' ')[0], Number(part.split(' ')[1])]));
+}
+
+function tally(items: Array<{ leadKind: string }>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { leadKind } of items) counts[leadKind] = (counts[leadKind] ?? 0) + 1;
+  return counts;
+}
+
+async function getJson(url: string, token?: string): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  return { status: response.status, body: await response.json() };
+}
+
+describe('leadbridge simulate', () => {
+  let simulate: CliRun;
+  let lines: string[];
+  let partnerCenterUrl: string;
+  let tempDir: string;
+
+  beforeAll(async () => {
+    tempDir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-cli-'));
+    simulate = startCli(['simulate', '--random-ports', '--referrals', '5']);
+    lines = await simulatorLines(simulate);
+    partnerCenterUrl = lines.find((line) => line.startsWith('partner-center '))?.split(' ')[1] ?? '';
+  });
+
+  afterAll(async () => {
+    if (simulate.child.exitCode === null) simulate.child.kill('SIGKILL');
+    await rm(tempDir, { recursive: true, force: true });
+  });
+
+  it('prints exactly one "<name> <url>" line per simulator and the /_sim/ hint on stderr', async () => {
+    expect(lines.map((line) => line.split(' ')[0])).toEqual(SIMULATORS.map((simulator) => simulator.name));
+    for (const line of lines) expect(line).toMatch(/^[a-z0-9-]+ http:\/\/127\.0\.0\.1:\d+$/);
+    // stderr is a separate pipe, so the hint may arrive a moment after the URLs
+    await vi.waitFor(() => expect(simulate.stderr()).toContain('admin endpoints under <url>/_sim/'));
+  });
+
+  it('serves the documented referral list to a bearer token, and refuses a call without one', async () => {
+    const listUrl = `${partnerCenterUrl}/v1.0/engagements/referrals`;
+    const { status, body } = await getJson(listUrl, 'sim-token');
+    expect(status).toBe(200);
+    const page = body as { value: unknown[]; '@odata.nextLink'?: unknown };
+    expect(page.value).toHaveLength(5);
+    expect(page['@odata.nextLink']).toBeUndefined();
+    for (const item of page.value) {
+      const parsed = referralSchema.safeParse(item);
+      expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+      expect(parsed.data?.eTag).toMatch(/^".+"$/);
+    }
+    const refused = await getJson(listUrl);
+    expect(refused.status).toBe(401);
+    expect(refused.body).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
+  });
+
+  it('sync --once prints one line per configured-kind referral and a summary', async () => {
+    const { body } = await getJson(`${partnerCenterUrl}/v1.0/engagements/referrals`, 'sim-token');
+    const referrals = (body as { value: Referral[] }).value;
+    const configFile = path.join(tempDir, 'sync.yaml');
+    await writeFile(
+      configFile,
+      `source:\n  partnerCenter:\n    baseUrl: ${partnerCenterUrl}\n    auth: { kind: static, token: "\${PC_TOKEN}" }\n` +
+        `ledger: { filename: ":memory:" }\nlog: { level: error }\n`,
+    );
+    const result = await runCli(['--config', configFile, 'sync', '--once'], { PC_TOKEN: 'sim-token' });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+
+    const classified = referrals.map((referral) => ({ referral, leadKind: deriveLeadKind(referral) }));
+    const wanted = new Set(['customerInquiry', 'marketingQualified', 'salesQualified']);
+    const synced = classified.filter(({ leadKind }) => wanted.has(leadKind));
+    const skipped = classified.filter(({ leadKind }) => !wanted.has(leadKind));
+    const expectedLines = synced.map(({ referral, leadKind }) =>
+      [
+        referral.id,
+        leadKind,
+        isHotLead(referral) ? 'hot' : '-',
+        referral.customerProfile?.name ?? '(no customer name)',
+        `${referral.status}/${referral.substatus ?? 'None'}`,
+      ].join('\t'),
+    );
+    const output = result.stdout.split('\n');
+    expect(output.slice(0, synced.length).sort()).toEqual([...expectedLines].sort());
+
+    const [wouldSync, skippedLine, invalidLine, end] = output.slice(synced.length);
+    const hot = synced.filter(({ referral }) => isHotLead(referral)).length;
+    const syncMatch = /^would sync (\d+) referrals \((\d+) hot\): (.+)$/.exec(wouldSync ?? '');
+    expect([Number(syncMatch?.[1]), Number(syncMatch?.[2]), countsIn(syncMatch?.[3])]).toEqual([synced.length, hot, tally(synced)]);
+    const skipMatch = /^skipped (\d+) referrals of kinds not configured: (.+)$/.exec(skippedLine ?? '');
+    expect([Number(skipMatch?.[1]), countsIn(skipMatch?.[2])]).toEqual([skipped.length, tally(skipped)]);
+    expect([invalidLine, end]).toEqual(['invalid 0 referrals', '']);
+  });
+
+  it('stops the simulators on SIGTERM and exits 0', async () => {
+    simulate.child.kill('SIGTERM');
+    expect(await simulate.exited).toEqual({ code: 0, signal: null });
+    await expect(fetch(`${partnerCenterUrl}/_sim/health`)).rejects.toThrow();
+  });
+});
+
+describe('leadbridge config check', () => {
+  let tempDir: string;
+  beforeAll(async () => {
+    tempDir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-config-'));
+  });
+  afterAll(async () => {
+    await rm(tempDir, { recursive: true, force: true });
+  });
+
+  it('accepts the shipped config, prints it redacted and says "config OK"', async () => {
+    const result = await runCli(['config', 'check'], { PC_TOKEN: 'secret-pc-token' });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('baseUrl: http://127.0.0.1:7401');
+    expect(result.stdout).toContain('url: http://127.0.0.1:7402');
+    expect(result.stdout).not.toContain('secret-pc-token');
+    expect(result.stdout).not.toContain('sim-token');
+    expect(result.stdout.endsWith('config OK\n')).toBe(true);
+  });
+
+  it('lists every problem of a broken config (named by LEADBRIDGE_CONFIG) and exits 2', async () => {
+    const file = path.join(tempDir, 'broken.yaml');
+    await writeFile(
+      file,
+      [
+        'source:',
+        '  partnerCenter:',
+        '    auth: { kind: static, token: "${MISSING_TOKEN}" }',
+        '    pageSize: 0',
+        'targets:',
+        '  - name: crm',
+        '    kind: hubspot',
+        'ledger:',
+        '  client: pg',
+        '',
+      ].join('\n'),
+    );
+    const result = await runCli(['config', 'check'], { LEADBRIDGE_CONFIG: file });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      `leadbridge: invalid config ${file} (4 problems):\n` +
+        `  - ${file}:3: source.partnerCenter.auth.token: environment variable MISSING_TOKEN is not set (use \${MISSING_TOKEN:-default} to give a default)\n` +
+        `  - ${file}:4: source.partnerCenter.pageSize: must be at least 1\n` +
+        `  - ${file}:7: targets[0].kind: unknown kind "hubspot" (expected one of: dynamics365, salesforce)\n` +
+        // an absent key is reported at its parent's line
+        `  - ${file}:8: ledger.connection: required when client is pg\n`,
+    );
+  });
+
+  it('prefers --config over LEADBRIDGE_CONFIG and exits 2 when the file is missing', async () => {
+    const missing = path.join(tempDir, 'absent.yaml');
+    const result = await runCli(['--config', missing, 'config', 'check'], { LEADBRIDGE_CONFIG: 'config/leadbridge.yaml' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`leadbridge: cannot read config file ${missing}: no such file\n`);
+  });
+
+  it('shows the help for an unknown command', async () => {
+    const result = await runCli(['frobnicate']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("error: unknown command 'frobnicate'");
+    expect(result.stderr).toContain('Usage: leadbridge [options] [command]');
+  });
+});

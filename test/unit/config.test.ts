@@ -1,0 +1,339 @@
+// Config loading: defaults, ${ENV} interpolation, every problem reported at once with path and line, redaction.
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../src/core/errors.js';
+import type { Issue } from '../../src/core/errors.js';
+import { credentialFromAuth, describeConfig, parseConfig, redactConfig } from '../../src/config/index.js';
+import type { EnvMap } from '../../src/config/index.js';
+
+const CWD = '/srv/leadbridge';
+const FILE = 'config/leadbridge.yaml';
+
+function parse(text: string, env: EnvMap = {}) {
+  return parseConfig(text, { env, file: FILE, cwd: CWD });
+}
+
+/** The issues of the ValidationError that parsing `text` throws. */
+function issuesOf(text: string, env: EnvMap = {}): Issue[] {
+  try {
+    parse(text, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).code).toBe('CONFIG_INVALID');
+    return (error as ValidationError).issues;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+const MINIMAL = `
+source:
+  partnerCenter:
+    auth: { kind: static, token: abc }
+`;
+
+describe('parseConfig defaults', () => {
+  it('fills every default from a minimal config', () => {
+    expect(parse(MINIMAL)).toEqual({
+      source: {
+        partnerCenter: {
+          baseUrl: 'https://api.partner.microsoft.com',
+          auth: { kind: 'static', token: 'abc' },
+          leadKinds: ['customerInquiry', 'marketingQualified', 'salesQualified'],
+          overlapSeconds: 300,
+          pageSize: 100,
+        },
+      },
+      targets: [],
+      ledger: { client: 'sqlite', filename: '/srv/leadbridge/data/leadbridge.sqlite' },
+      worker: { intervalSeconds: 60, jitterSeconds: 5 },
+      log: { level: 'info', format: 'auto' },
+    });
+  });
+
+  it('applies target defaults and derives the Dataverse token scope from the org URL', () => {
+    const config = parse(`${MINIMAL}
+targets:
+  - name: dynamics
+    kind: dynamics365
+    mapping: config/mappings/dynamics365.yaml
+    settings:
+      url: https://org.crm.dynamics.com/
+      auth: { kind: clientCredentials, tenantId: t1, clientId: c1, clientSecret: s1 }
+  - name: salesforce
+    kind: salesforce
+    enabled: false
+    settings:
+      instanceUrl: https://example.my.salesforce.com
+      apiVersion: 60.0
+      auth: { kind: jwt, clientId: c2, username: u@example.com, privateKeyFile: keys/sf.pem }
+`);
+    expect(config.targets).toEqual([
+      {
+        name: 'dynamics',
+        kind: 'dynamics365',
+        enabled: true,
+        mapping: '/srv/leadbridge/config/mappings/dynamics365.yaml',
+        settings: {
+          url: 'https://org.crm.dynamics.com',
+          apiVersion: 'v9.2',
+          auth: {
+            kind: 'clientCredentials',
+            tenantId: 't1',
+            clientId: 'c1',
+            clientSecret: 's1',
+            scope: 'https://org.crm.dynamics.com/.default',
+          },
+          alternateKey: 'lb_referralid',
+          batchSize: 500,
+          concurrency: 4,
+        },
+      },
+      {
+        name: 'salesforce',
+        kind: 'salesforce',
+        enabled: false,
+        settings: {
+          instanceUrl: 'https://example.my.salesforce.com',
+          apiVersion: '60.0',
+          auth: {
+            kind: 'jwt',
+            clientId: 'c2',
+            username: 'u@example.com',
+            privateKeyFile: '/srv/leadbridge/keys/sf.pem',
+            loginUrl: 'https://login.salesforce.com',
+          },
+          externalIdField: 'PartnerReferralId__c',
+          batchSize: 200,
+        },
+      },
+    ]);
+  });
+
+  it('gives Partner Center client credentials the Partner Center scope by default', () => {
+    const config = parse(`
+source:
+  partnerCenter:
+    auth: { kind: clientCredentials, tenantId: t, clientId: c, clientSecret: s }
+`);
+    expect(config.source.partnerCenter.auth).toEqual({
+      kind: 'clientCredentials',
+      tenantId: 't',
+      clientId: 'c',
+      clientSecret: 's',
+      scope: 'https://api.partner.microsoft.com/.default',
+    });
+  });
+
+  it('accepts a PostgreSQL ledger and keeps ":memory:" as is for SQLite', () => {
+    expect(parse(`${MINIMAL}ledger: { client: pg, connection: "postgres://lb@127.0.0.1/lb", schema: leadbridge }`).ledger).toEqual({
+      client: 'pg',
+      connection: 'postgres://lb@127.0.0.1/lb',
+      schema: 'leadbridge',
+    });
+    expect(parse(`${MINIMAL}ledger: { filename: ":memory:" }`).ledger).toEqual({ client: 'sqlite', filename: ':memory:' });
+  });
+});
+
+describe('${ENV} interpolation', () => {
+  const text = `
+source:
+  partnerCenter:
+    baseUrl: "http://\${PC_HOST:-127.0.0.1}:7401"
+    auth: { kind: static, token: "\${PC_TOKEN}" }
+    pageSize: "\${PAGE_SIZE:-50}"
+worker:
+  intervalSeconds: \${INTERVAL:-30}
+`;
+
+  it('substitutes set variables and falls back to defaults for unset or empty ones', () => {
+    const config = parse(text, { PC_TOKEN: 'from-env', PC_HOST: '', INTERVAL: '15' });
+    expect(config.source.partnerCenter.baseUrl).toBe('http://127.0.0.1:7401');
+    expect(config.source.partnerCenter.auth).toEqual({ kind: 'static', token: 'from-env' });
+    expect(config.source.partnerCenter.pageSize).toBe(50);
+    expect(config.worker.intervalSeconds).toBe(15);
+  });
+
+  it('reports a missing variable at its path and line, and only once', () => {
+    expect(issuesOf(text, {})).toEqual([
+      {
+        path: 'source.partnerCenter.auth.token',
+        message: 'environment variable PC_TOKEN is not set (use ${PC_TOKEN:-default} to give a default)',
+        file: FILE,
+        line: 5,
+      },
+    ]);
+  });
+
+  it('keeps $${...} as a literal ${...}', () => {
+    const config = parse(`
+source:
+  partnerCenter:
+    auth: { kind: static, token: "a$\${NOT_A_VAR}b" }
+`);
+    expect(config.source.partnerCenter.auth).toEqual({ kind: 'static', token: 'a${NOT_A_VAR}b' });
+  });
+});
+
+describe('validation issues', () => {
+  it('reports every problem at once, in file order, with path and line', () => {
+    const text = `source:
+  partnerCenter:
+    baseUrl: not-a-url
+    auth: { kind: static, token: t }
+    pageSize: 101
+    leadKinds: [customerInquiry, hotLeads]
+targets:
+  - name: dynamics
+    kind: dynamics365
+    settings:
+      url: https://org.crm.dynamics.com
+      auth: { kind: static, token: t }
+      batchSize: 0
+      concurency: 8
+  - name: sf
+    kind: salesforce
+    settings:
+      instanceUrl: ftp://example.com
+      apiVersion: "45.0"
+      auth: { kind: jwt, clientId: c, username: u }
+worker:
+  intervalSeconds: soon
+log:
+  level: loud
+`;
+    expect(issuesOf(text)).toEqual([
+      { file: FILE, line: 3, path: 'source.partnerCenter.baseUrl', message: 'expected an http(s) URL, got "not-a-url"' },
+      { file: FILE, line: 5, path: 'source.partnerCenter.pageSize', message: 'must be at most 100' },
+      {
+        file: FILE,
+        line: 6,
+        path: 'source.partnerCenter.leadKinds[1]',
+        message: 'expected customerInquiry | marketingQualified | salesQualified | coSell | other, got "hotLeads"',
+      },
+      { file: FILE, line: 13, path: 'targets[0].settings.batchSize', message: 'must be at least 1' },
+      {
+        file: FILE,
+        line: 14,
+        path: 'targets[0].settings.concurency',
+        message: 'unknown key (allowed keys: url, apiVersion, auth, alternateKey, batchSize, concurrency)',
+      },
+      { file: FILE, line: 18, path: 'targets[1].settings.instanceUrl', message: 'expected an http(s) URL, got "ftp://example.com"' },
+      { file: FILE, line: 19, path: 'targets[1].settings.apiVersion', message: 'must be at least 46.0 (collection upserts need it)' },
+      { file: FILE, line: 20, path: 'targets[1].settings.auth.privateKey', message: 'required: privateKey or privateKeyFile' },
+      { file: FILE, line: 22, path: 'worker.intervalSeconds', message: 'expected a number, got "soon"' },
+      { file: FILE, line: 24, path: 'log.level', message: 'expected debug | info | warn | error, got "loud"' },
+    ]);
+  });
+
+  it('puts every issue in the error message as file:line: path: message', () => {
+    expect(() => parse(`${MINIMAL}worker: { intervalSeconds: 0, jitterSeconds: -1 }`)).toThrow(
+      'invalid config config/leadbridge.yaml (2 problems):\n' +
+        '  - config/leadbridge.yaml:5: worker.intervalSeconds: must be at least 1\n' +
+        '  - config/leadbridge.yaml:5: worker.jitterSeconds: must be at least 0',
+    );
+  });
+
+  it('names an unknown target kind and the known ones', () => {
+    expect(issuesOf(`${MINIMAL}targets:\n  - name: crm\n    kind: hubspot\n    settings: {}\n`)).toEqual([
+      { file: FILE, line: 7, path: 'targets[0].kind', message: 'unknown kind "hubspot" (expected one of: dynamics365, salesforce)' },
+    ]);
+  });
+
+  it('rejects duplicate target names along with the other problems', () => {
+    const target = (url: string) =>
+      `  - name: crm\n    kind: dynamics365\n    settings: { url: "${url}", auth: { kind: static, token: t } }\n`;
+    expect(issuesOf(`${MINIMAL}targets:\n${target('https://a.crm.dynamics.com')}${target('nope')}`)).toEqual([
+      { file: FILE, line: 9, path: 'targets[1].name', message: 'duplicate target name "crm" (also used by targets[0])' },
+      { file: FILE, line: 11, path: 'targets[1].settings.url', message: 'expected an http(s) URL, got "nope"' },
+    ]);
+  });
+
+  it('requires a connection for a PostgreSQL ledger', () => {
+    expect(issuesOf(`${MINIMAL}ledger:\n  client: pg\n  schema: leadbridge\n`)).toEqual([
+      { file: FILE, line: 5, path: 'ledger.connection', message: 'required when client is pg' },
+    ]);
+  });
+
+  it('reports missing required sections and settings', () => {
+    expect(issuesOf('targets:\n  - name: crm\n    kind: salesforce\n')).toEqual([
+      { file: FILE, line: 1, path: 'source', message: 'required' },
+      { file: FILE, line: 2, path: 'targets[0].settings', message: 'required' },
+    ]);
+  });
+
+  it('reports YAML syntax errors with their line and stops there', () => {
+    expect(issuesOf('source:\n  partnerCenter:\n    auth: { kind: static\nlog: x\n')).toEqual([
+      {
+        file: FILE,
+        line: 4,
+        path: '',
+        message: 'YAML: Flow map in block collection must be sufficiently indented and end with a }',
+      },
+    ]);
+  });
+
+  it('never repeats a secret value in an issue', () => {
+    expect(issuesOf('source:\n  partnerCenter:\n    auth: { kind: static, token: 123456789 }\n')).toEqual([
+      { file: FILE, line: 3, path: 'source.partnerCenter.auth.token', message: 'expected a string' },
+    ]);
+  });
+
+  it('reads a Salesforce apiVersion given as a bare number', () => {
+    const config = parse(`${MINIMAL}targets:
+  - name: sf
+    kind: salesforce
+    settings: { instanceUrl: "https://x.my.salesforce.com", apiVersion: 59, auth: { kind: accessToken, token: t } }
+`);
+    const target = config.targets[0];
+    expect(target?.kind === 'salesforce' && target.settings.apiVersion).toBe('59.0');
+  });
+});
+
+describe('describeConfig', () => {
+  const secretConfig = `
+source:
+  partnerCenter:
+    auth: { kind: clientCredentials, tenantId: tenant-1, clientId: client-1, clientSecret: pc-secret-123 }
+targets:
+  - name: dynamics
+    kind: dynamics365
+    settings: { url: "https://org.crm.dynamics.com", auth: { kind: static, token: dv-token-456 } }
+  - name: sf
+    kind: salesforce
+    settings:
+      instanceUrl: https://x.my.salesforce.com
+      auth:
+        kind: jwt
+        clientId: sf-client
+        username: bot@example.com
+        privateKey: "-----BEGIN PRIVATE KEY-----\\nsf-key-789\\n-----END PRIVATE KEY-----"
+ledger:
+  client: pg
+  connection: "postgres://leadbridge:pg-pass-000@db.example.com:5432/lb?sslmode=require"
+`;
+
+  it('prints the effective config with every secret redacted', () => {
+    const text = describeConfig(parse(secretConfig));
+    for (const secret of ['pc-secret-123', 'dv-token-456', 'sf-key-789', 'pg-pass-000']) expect(text).not.toContain(secret);
+    expect(text).toContain('clientSecret: "[redacted]"');
+    expect(text).toContain('token: "[redacted]"');
+    expect(text).toContain('privateKey: "[redacted]"');
+    expect(text).toContain('connection: postgres://leadbridge:[redacted]@db.example.com:5432/lb?sslmode=require');
+    // what is not secret stays visible, so an admin can check it
+    expect(text).toContain('clientId: client-1');
+    expect(text).toContain('username: bot@example.com');
+    expect(text).toContain('scope: https://api.partner.microsoft.com/.default');
+  });
+
+  it('redacts password= parameters in libpq-style connection strings', () => {
+    const config = parse(`${MINIMAL}ledger: { client: pg, connection: "host=db user=lb password=hunter2 dbname=lb" }`);
+    expect(redactConfig(config).ledger).toEqual({ client: 'pg', connection: 'host=db user=lb password=[redacted] dbname=lb' });
+  });
+});
+
+describe('credentialFromAuth', () => {
+  it('turns a static auth block into a credential whose description hides the token', async () => {
+    const credential = credentialFromAuth({ kind: 'static', token: 'tok-1' }, 'Partner Center');
+    expect(await credential.getToken()).toBe('tok-1');
+    expect(credential.description).toBe('static Partner Center token');
+  });
+});
