@@ -70,15 +70,47 @@ function buildProgram(context: CliContext): Command {
 
   program
     .command('sync')
-    .description('pull referrals from Partner Center and show what would be synced (preview)')
-    .option('--once', 'one pass, then exit (the continuous worker comes later)')
-    .action(async (options: { once?: boolean }, command: Command) => {
-      if (!options.once) command.error('error: only "sync --once" is available so far', { exitCode: 1 });
+    .description('sync referrals from Partner Center into the configured CRM targets')
+    .option('--once', 'run one cycle, then exit')
+    .option('--dry-run', 'only read Partner Center and show what would be synced (no writes anywhere)')
+    .action(async (options: { once?: boolean; dryRun?: boolean }, command: Command) => {
+      if (!options.once) command.error('error: "sync" needs --once (the continuous worker is "leadbridge run")', { exitCode: 1 });
       const globals = globalOptions(command);
       const config = await loadCliConfig(context, globals);
       const logger = createCliLogger(context, globals, config.log);
-      const { runSyncPreview } = await import('./cli/sync-preview.js');
-      await runSyncPreview({ config, logger, out: context.stdout });
+      if (options.dryRun) {
+        const { runSyncPreview } = await import('./cli/sync-preview.js');
+        await runSyncPreview({ config, logger, out: context.stdout });
+        return;
+      }
+      const { runSyncOnce } = await import('./cli/sync.js');
+      const controller = new AbortController();
+      void context.waitForShutdown().then(() => controller.abort());
+      process.exitCode = await runSyncOnce({ config, logger, cwd: context.cwd, out: context.stdout, progress: context.stderr, signal: controller.signal });
+    });
+
+  program
+    .command('status')
+    .description('sync states per target, cursors, the outbox and the last runs (from the ledger)')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const config = await loadCliConfig(context, globalOptions(command));
+      const { collectStatus, formatStatus, withLedger } = await import('./cli/status.js');
+      const report = await withLedger(config, context.cwd, (ledger, description) => collectStatus(config, ledger, description));
+      context.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+    });
+
+  program
+    .command('trace')
+    .description("one referral's links, sync state per target, outbox and audit trail")
+    .argument('<referralId>', 'the Partner Center referral id')
+    .option('--json', 'print JSON')
+    .action(async (referralId: string, options: { json?: boolean }, command: Command) => {
+      const config = await loadCliConfig(context, globalOptions(command));
+      const { withLedger } = await import('./cli/status.js');
+      const { collectTrace, formatTrace } = await import('./cli/trace.js');
+      const report = await withLedger(config, context.cwd, (ledger) => collectTrace(config, ledger, referralId));
+      context.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatTrace(report));
     });
 
   const configCommand = program.command('config').description('inspect the configuration');
@@ -110,4 +142,4 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+process.exitCode = (await main()) || (process.exitCode ?? 0);

@@ -22,7 +22,7 @@ import {
   type SyncStateRow,
 } from '../ledger/index.js';
 import { decideInbound, nextRetryAt } from './decide.js';
-import { emptyInboundStats, inboundCursorName, type InboundStats, type ReferralWithKind, type ReferralSource, type SyncTarget } from './types.js';
+import { countFor, emptyInboundStats, emptyTargetCounts, inboundCursorName, type InboundStats, type ReferralWithKind, type ReferralSource, type SyncTarget } from './types.js';
 import { WatermarkTracker } from './watermark.js';
 
 export const SET_EXTERNAL_REFERENCE = 'set-external-reference';
@@ -89,6 +89,7 @@ export class InboundSync {
   async runCycle(cycle: CycleOptions): Promise<InboundStats> {
     const stats = emptyInboundStats();
     const runs = await this.prepareRuns();
+    for (const run of runs) stats.byTarget[run.target.name] = emptyTargetCounts();
     const since = startPosition(runs);
     for (const run of runs) await this.processDueRetries(run, cycle, stats);
     let pageIndex = 0;
@@ -216,12 +217,12 @@ export class InboundSync {
           break;
         case 'skip-kind':
         case 'skip-closed':
-          stats[decision.kind === 'skip-kind' ? 'skippedKind' : 'skippedClosed']++;
+          countFor(stats, target, decision.kind === 'skip-kind' ? 'skippedKind' : 'skippedClosed');
           record.links.push({ ...seenVersion, mappingVersion: run.target.mapping.version });
           record.audits.push({ runId: cycle.runId, referralId: id, target, action: decision.kind === 'skip-kind' ? 'skipped-kind' : 'skipped-closed', detail: { leadKind: item.leadKind, status: item.referral.status } });
           break;
         case 'quarantine':
-          stats.quarantined++;
+          countFor(stats, target, 'quarantined');
           record.links.push({ ...seenVersion, mappingVersion: run.target.mapping.version });
           if (state?.state !== 'quarantined' || state.quarantineReason !== decision.reason) {
             if (state?.state === 'applied') record.transitions.push({ referralId: id, to: 'pending', runId: cycle.runId });
@@ -230,7 +231,7 @@ export class InboundSync {
           record.audits.push({ runId: cycle.runId, referralId: id, target, action: 'quarantined', crmRecordId: link?.crmRecordId ?? null, detail: { reason: decision.reason, errors: decision.errors } });
           break;
         case 'unchanged':
-          stats.unchanged++;
+          countFor(stats, target, 'unchanged');
           record.links.push({ ...seenVersion, mappingVersion: run.target.mapping.version });
           record.audits.push({ runId: cycle.runId, referralId: id, target, action: 'skipped-unchanged', crmRecordId: link?.crmRecordId ?? null, detail: { eTag: item.referral.eTag } });
           break;
@@ -291,7 +292,7 @@ export class InboundSync {
       const id = write.item.referral.id;
       if (write.pageIndex !== null) run.tracker.release(write.pageIndex);
       if (result.ok) {
-        stats[result.created ? 'created' : 'updated']++;
+        countFor(stats, target, result.created ? 'created' : 'updated');
         record.links.push({
           ...versionColumns(write.item, target),
           crmRecordId: result.recordId,
@@ -304,7 +305,7 @@ export class InboundSync {
       }
       const attempts = (write.state?.state === 'failed' || write.state?.state === 'pending' ? write.state.attempts : 0) + 1;
       const quarantine = attempts >= this.maxAttempts;
-      stats[quarantine ? 'quarantined' : 'failed']++;
+      countFor(stats, target, quarantine ? 'quarantined' : 'failed');
       const error = { code: result.error.code, message: result.error.message };
       record.links.push({ ...versionColumns(write.item, target), mappingVersion: run.target.mapping.version });
       record.transitions.push(

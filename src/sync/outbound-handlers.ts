@@ -135,12 +135,11 @@ async function settleUnsent(context: HandlerContext, row: OutboxRow, referral: R
   return { state: 'superseded' };
 }
 
-/** A write the service refuses for good, or that kept failing, is quarantined; anything else fails for a later retry. */
+/** A write the service refuses for good is quarantined; anything else fails for a later retry (see counted). */
 async function refusedOrRethrow(context: HandlerContext, row: OutboxRow, thrown: unknown): Promise<OutboxVerdict> {
   const error = normaliseError(thrown, 'partner-center');
   const refused = error.code === 'VALIDATION_FAILED' || (error.status !== undefined && REFUSED_STATUSES.has(error.status));
   if (refused) return quarantine(context, row, `Partner Center refused ${row.action}: ${error.message}`);
-  if (row.attempts >= context.maxAttempts) return quarantine(context, row, `${row.action} failed ${row.attempts} times: ${error.message}`);
   throw error;
 }
 
@@ -204,7 +203,10 @@ function audit(context: HandlerContext, row: OutboxRow, action: string, crmRecor
   return { at: context.now().toISOString(), runId: row.runId ?? 'outbox', referralId: row.referralId, target: row.target, action, crmRecordId, detail };
 }
 
-/** Wraps a handler so the cycle's counters see every verdict, and a thrown failure leaves an audit entry. */
+/**
+ * Wraps a handler so the cycle's counters see every verdict. A thrown failure is audited and retried next cycle,
+ * except a record that no longer exists (404) or a row that failed maxAttempts times: those are quarantined.
+ */
 export function counted(context: HandlerContext, handler: OutboxHandler): OutboxHandler {
   return async (row, signal) => {
     let verdict: OutboxVerdict;
@@ -212,9 +214,14 @@ export function counted(context: HandlerContext, handler: OutboxHandler): Outbox
       verdict = await handler(row, signal);
     } catch (thrown) {
       const error = normaliseError(thrown);
-      context.stats.failed++;
-      await appendAudit(context.ledger.db, [audit(context, row, 'outcome-failed', null, { action: row.action, code: error.code, message: error.message, attempts: row.attempts })]);
-      throw error;
+      if (error.code === 'ABORTED') throw error;
+      if (error.code === 'NOT_FOUND') verdict = await quarantine(context, row, `${row.action} found nothing to write to: ${error.message}`);
+      else if (row.attempts >= context.maxAttempts) verdict = await quarantine(context, row, `${row.action} failed ${row.attempts} times: ${error.message}`);
+      else {
+        context.stats.failed++;
+        await appendAudit(context.ledger.db, [audit(context, row, 'outcome-failed', null, { action: row.action, code: error.code, message: error.message, attempts: row.attempts })]);
+        throw error;
+      }
     }
     context.stats[verdict.state]++;
     if (verdict.state === 'failed') {

@@ -168,6 +168,7 @@ export class OutboundSync {
       const recorded = (await listOutbox(trx, record.referralId)).filter((row) => row.target === target.name);
       const change = reconcileRows(decision, recorded);
       for (const row of change.retire) await markOutbox(trx, row.id, 'superseded');
+      stats.superseded += change.retire.length;
       const added = await enqueueOutcomes(trx, change.add);
       if (decision.kind === 'none') stats.nothingToSend++;
       else if (decision.kind === 'quarantine' && added > 0) {

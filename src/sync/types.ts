@@ -40,7 +40,21 @@ export interface SyncTarget {
   syncClosed: boolean;
 }
 
+/** Per-target counts of one cycle. */
+export interface TargetCounts {
+  created: number;
+  updated: number;
+  unchanged: number;
+  skippedKind: number;
+  skippedClosed: number;
+  failed: number;
+  quarantined: number;
+}
+
+export type TargetCountKey = keyof TargetCounts;
+
 export interface InboundStats {
+  byTarget: Record<string, TargetCounts>;
   pages: number;
   referralsSeen: number;
   invalid: number;
@@ -56,8 +70,19 @@ export interface InboundStats {
   targetsDown: number;
 }
 
+export function emptyTargetCounts(): TargetCounts {
+  return { created: 0, updated: 0, unchanged: 0, skippedKind: 0, skippedClosed: 0, failed: 0, quarantined: 0 };
+}
+
+/** Counts one decision for a target, in its own counters and in the cycle's totals. */
+export function countFor(stats: InboundStats, target: string, key: TargetCountKey): void {
+  stats[key]++;
+  (stats.byTarget[target] ??= emptyTargetCounts())[key]++;
+}
+
 export function emptyInboundStats(): InboundStats {
   return {
+    byTarget: {},
     pages: 0,
     referralsSeen: 0,
     invalid: 0,

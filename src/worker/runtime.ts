@@ -6,7 +6,8 @@ import { ValidationError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { createCrmAdapter } from '../crm/index.js';
 import type { CrmAdapter } from '../crm/adapter.js';
-import { openLedger, type Ledger, type LedgerConfig } from '../ledger/index.js';
+import { finishRun, openLedger, startRun, type Ledger } from '../ledger/index.js';
+import { ledgerConfigFor } from './ledger-config.js';
 import { defaultMappingFile, loadMapping, type CompiledMapping } from '../mapping/index.js';
 import { PartnerCenterClient } from '../source/partner-center/index.js';
 import { externalReferenceHandler } from '../sync/external-reference.js';
@@ -47,7 +48,7 @@ export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOp
   const cwd = options.cwd ?? process.cwd();
   const enabled = config.targets.filter((t) => t.enabled);
   const mappings = await loadMappings(enabled, cwd);
-  const ledger = await openLedger(ledgerConfigOf(config, cwd), { logger });
+  const ledger = await openLedger(ledgerConfigFor(config, cwd), { logger });
   const pc = config.source.partnerCenter;
   const source = new PartnerCenterClient({
     baseUrl: pc.baseUrl,
@@ -74,23 +75,24 @@ export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOp
     inbound,
     logger,
     async syncOnce({ runId, signal, onProgress }) {
-      const stats = await inbound.runCycle({ runId, signal, onProgress });
-      const outbox = await drainOutbox(ledger, handlers, { runId, concurrency: 16, signal, logger });
-      stats.externalReferencesWritten = outbox.sent;
-      return { inbound: stats, outbox };
+      await startRun(ledger.db, { runId, kind: 'sync' });
+      try {
+        const stats = await inbound.runCycle({ runId, signal, onProgress });
+        const outbox = await drainOutbox(ledger, handlers, { runId, concurrency: 16, signal, logger });
+        stats.externalReferencesWritten = outbox.sent;
+        const { byTarget: _byTarget, ...totals } = stats;
+        await finishRun(ledger.db, runId, { status: stats.targetsDown > 0 ? 'failed' : 'ok', stats: { ...totals, outboxFailed: outbox.failed } });
+        return { inbound: stats, outbox };
+      } catch (error) {
+        await finishRun(ledger.db, runId, { status: signal?.aborted ? 'aborted' : 'failed', stats: {}, error: (error as Error).message }).catch(() => {});
+        throw error;
+      }
     },
     async close() {
       await Promise.allSettled(adapters.map((a) => a.close?.()));
       await ledger.close();
     },
   };
-}
-
-function ledgerConfigOf(config: LeadbridgeConfig, cwd: string): LedgerConfig {
-  const ledger = config.ledger;
-  if (ledger.client === 'pg') return { client: 'pg', connection: ledger.connection, ...(ledger.schema ? { schema: ledger.schema } : {}) };
-  const filename = ledger.filename === ':memory:' ? ledger.filename : path.resolve(cwd, ledger.filename);
-  return { client: 'sqlite', filename };
 }
 
 /** Loads every target's mapping; all problems of all files are reported together. */

@@ -209,7 +209,7 @@ export class PartnerCenterClient {
       idempotent: true,
       signal: options.signal,
     });
-    this.logger.info('referral updated', { referralId: ref.id, action, status: response.status });
+    this.logger.debug('referral updated', { referralId: ref.id, action, status: response.status });
     // Without a representation (204, or a service that ignores Prefer), read the fresh state back.
     if (response.status === 204 || isEmptyBody(response.data)) return this.get(ref.id, options);
     return this.toReferral(response.data, `${action} referral ${ref.id} (the write was applied)`);

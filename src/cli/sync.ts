@@ -1,0 +1,51 @@
+// `leadbridge sync --once`: one inbound cycle against the configured targets, with progress and a summary.
+import { randomUUID } from 'node:crypto';
+import type { LeadbridgeConfig } from '../config/index.js';
+import type { Logger } from '../core/log.js';
+import type { InboundStats } from '../sync/types.js';
+import { createRuntime } from '../worker/runtime.js';
+
+export interface SyncOnceOptions {
+  config: LeadbridgeConfig;
+  logger: Logger;
+  cwd: string;
+  out: NodeJS.WritableStream;
+  /** Progress lines for long backfills (stderr). */
+  progress: NodeJS.WritableStream;
+  signal?: AbortSignal;
+}
+
+/** Runs one cycle; resolves with the exit code (1 when a target failed as a whole). */
+export async function runSyncOnce(options: SyncOnceOptions): Promise<number> {
+  const runtime = await createRuntime(options.config, { logger: options.logger, cwd: options.cwd });
+  const runId = `sync-${new Date().toISOString().replace(/[:.]/g, '')}-${randomUUID().slice(0, 8)}`;
+  let lastReport = 0;
+  try {
+    const result = await runtime.syncOnce({
+      runId,
+      signal: options.signal,
+      onProgress: (stats) => {
+        if (Date.now() - lastReport < 2_000) return;
+        lastReport = Date.now();
+        options.progress.write(`… ${stats.referralsSeen} referrals read (${stats.pages} pages), ${stats.created} created, ${stats.updated} updated\n`);
+      },
+    });
+    options.out.write(formatSummary(runId, result.inbound, result.outbox));
+    return result.inbound.targetsDown > 0 ? 1 : 0;
+  } finally {
+    await runtime.close();
+  }
+}
+
+export function formatSummary(runId: string, stats: InboundStats, outbox: { sent: number; failed: number }): string {
+  const lines = [`run ${runId}: ${stats.referralsSeen} referrals read in ${stats.pages} pages, ${stats.invalid} invalid, ${stats.retried} retried`];
+  for (const [target, c] of Object.entries(stats.byTarget)) {
+    lines.push(
+      `  ${target}: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.skippedKind} skipped (lead kind), ` +
+        `${c.skippedClosed} skipped (archived), ${c.failed} failed, ${c.quarantined} quarantined`,
+    );
+  }
+  lines.push(`  partner-center: ${outbox.sent} CRM ids written back to externalReferenceId${outbox.failed ? `, ${outbox.failed} failed (retried next run)` : ''}`);
+  if (stats.targetsDown > 0) lines.push(`  ${stats.targetsDown} target(s) failed as a whole this run; see the log. They resume from their cursor next run.`);
+  return `${lines.join('\n')}\n`;
+}

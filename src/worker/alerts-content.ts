@@ -1,0 +1,177 @@
+// What each alert says (pure): hot lead, nearing expiry, quarantine digest; rendered as plain text (mail) or HTML (Teams).
+import type { LeadKind, Referral, ReferralMember } from '../core/referral.js';
+import { dealValueOf } from '../core/referral.js';
+
+export type AlertKind = 'hot-lead' | 'expiry-warning' | 'quarantine-digest';
+
+export interface AlertContent {
+  subject: string;
+  paragraphs: string[];
+  fields: Array<{ label: string; value: string }>;
+  /** Bulleted lines after the fields (the digest's referrals). */
+  items: string[];
+}
+
+export interface CrmLink {
+  target: string;
+  crmRecordId: string;
+}
+
+/** A referral the sync saw this cycle, with what it knows about it. */
+export interface AlertReferral {
+  referral: Referral;
+  leadKind: LeadKind;
+  crmLinks?: CrmLink[];
+}
+
+export interface QuarantinedReferral {
+  referralId: string;
+  target: string;
+  reason: string;
+  since: string;
+}
+
+/** The portal's hot-lead flag urges contact for this long after the lead arrives (domain.md). */
+export const HOT_LEAD_WINDOW_HOURS = 72;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** A digest longer than this lists the first ones and counts the rest. */
+export const DIGEST_MAX_LINES = 200;
+
+const LEAD_KIND_LABELS: Record<LeadKind, string> = {
+  customerInquiry: 'customer inquiry (marketplace lead)',
+  marketingQualified: 'marketing-qualified lead',
+  salesQualified: 'sales-qualified lead',
+  coSell: 'co-sell opportunity',
+  other: 'other referral',
+};
+
+export function hotLeadContent(item: AlertReferral, portalLink: string): AlertContent {
+  const { referral } = item;
+  const contactBy = shiftIso(referral.createdDateTime, HOT_LEAD_WINDOW_HOURS * HOUR_MS);
+  return {
+    subject: `Hot lead: ${customerOf(referral)} asks to be contacted — ${dealNameOf(referral)}`,
+    paragraphs: [
+      'The customer asked interested partners to contact them directly. Reach out as soon as possible: a quick first contact raises your visibility in future customer searches.',
+      `Partner Center flags the lead as hot for ${HOT_LEAD_WINDOW_HOURS} hours after it arrives${contactBy ? ` (until ${contactBy})` : ''}; after that it stays active but loses its urgent flag.`,
+      ...respondByParagraph(referral),
+    ],
+    fields: [...referralFields(item, portalLink), ...(contactBy ? [{ label: 'Contact by', value: contactBy }] : [])],
+    items: [],
+  };
+}
+
+export function expiryWarningContent(item: AlertReferral, portalLink: string, now: Date): AlertContent {
+  const { referral } = item;
+  const expiresAt = referral.expirationDateTime ?? '';
+  const left = remainingText(Date.parse(expiresAt) - now.getTime());
+  return {
+    subject: `Lead expires in ${left} unanswered: ${customerOf(referral)} — ${dealNameOf(referral)}`,
+    paragraphs: [
+      `This lead has been neither accepted nor declined. Partner Center archives it as expired at ${expiresAt} (${left} from now) and tells whoever sent it.`,
+      'Accept it (deal name, value, close date, notes) or decline it (with a reason) in the portal before then.',
+    ],
+    fields: [...referralFields(item, portalLink), { label: 'Expires', value: expiresAt }],
+    items: [],
+  };
+}
+
+export function quarantineDigestContent(quarantined: QuarantinedReferral[]): AlertContent {
+  const count = quarantined.length;
+  const listed = quarantined.slice(0, DIGEST_MAX_LINES).map((q) => `${q.referralId} → ${q.target}: ${q.reason} (since ${q.since})`);
+  if (count > listed.length) listed.push(`… and ${count - listed.length} more`);
+  return {
+    subject: `${count} referral${count === 1 ? '' : 's'} quarantined since the last digest`,
+    paragraphs: [
+      'leadbridge stopped syncing these referrals and will not try them again by itself. Fix the cause named below, then send them back for another attempt.',
+    ],
+    fields: [],
+    items: listed,
+  };
+}
+
+function referralFields(item: AlertReferral, portalLink: string): AlertContent['fields'] {
+  const { referral } = item;
+  const profile = referral.customerProfile;
+  const details = referral.details;
+  const fields: AlertContent['fields'] = [{ label: 'Customer', value: customerOf(referral) }];
+  for (const member of profile?.team ?? []) fields.push({ label: 'Contact', value: describeMember(member) });
+  pushIf(fields, 'Country', profile?.address?.country);
+  pushIf(fields, 'Company size', profile?.size);
+  fields.push({ label: 'Lead kind', value: LEAD_KIND_LABELS[item.leadKind] });
+  const dealValue = dealValueOf(referral);
+  if (dealValue !== null) fields.push({ label: 'Deal value', value: `${dealValue}${details?.currency ? ` ${details.currency}` : ''}` });
+  pushIf(fields, 'Notes', details?.notes);
+  fields.push({ label: 'Received', value: referral.createdDateTime });
+  fields.push({ label: 'Referral id', value: referral.id });
+  fields.push({ label: 'Portal', value: portalLink });
+  const links = item.crmLinks ?? [];
+  fields.push({ label: 'CRM records', value: links.length ? links.map((l) => `${l.target}: ${l.crmRecordId}`).join('; ') : 'not in a CRM yet' });
+  return fields;
+}
+
+function respondByParagraph(referral: Referral): string[] {
+  return referral.expirationDateTime ? [`Accept or decline it before ${referral.expirationDateTime}, when Partner Center archives it as expired.`] : [];
+}
+
+function describeMember(member: ReferralMember): string {
+  const name = [member.firstName, member.lastName].filter((part) => part && part.trim()).join(' ') || '(no name)';
+  const email = member.email ? ` <${member.email}>` : '';
+  const phone = member.phoneNumber ? `, phone ${member.phoneNumber}` : '';
+  return `${name}${email}${phone}`;
+}
+
+function pushIf(fields: AlertContent['fields'], label: string, value: string | null | undefined): void {
+  if (value && value.trim()) fields.push({ label, value });
+}
+
+function customerOf(referral: Referral): string {
+  return referral.customerProfile?.name?.trim() || 'a customer';
+}
+
+function dealNameOf(referral: Referral): string {
+  return referral.name?.trim() || `referral ${referral.id}`;
+}
+
+/** An ISO instant moved by `ms` (to the millisecond), or null when the input does not parse. */
+function shiftIso(iso: string, ms: number): string | null {
+  const at = Date.parse(iso);
+  return Number.isNaN(at) ? null : new Date(at + ms).toISOString();
+}
+
+/** "1 day 5 hours", "20 hours", "45 minutes": rounded down, never "0 minutes". */
+export function remainingText(ms: number): string {
+  const days = Math.floor(ms / DAY_MS);
+  const hours = Math.floor((ms % DAY_MS) / HOUR_MS);
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  if (days > 0) return hours > 0 ? `${plural(days, 'day')} ${plural(hours, 'hour')}` : plural(days, 'day');
+  if (hours > 0) return plural(hours, 'hour');
+  return plural(Math.max(1, Math.floor(ms / 60_000)), 'minute');
+}
+
+/** Plain text for mail: paragraphs, then "Label: value" lines, then "- item" lines. */
+export function renderText(content: AlertContent): string {
+  const blocks = [...content.paragraphs];
+  if (content.fields.length) blocks.push(content.fields.map((f) => `${f.label}: ${f.value}`).join('\n'));
+  if (content.items.length) blocks.push(content.items.map((item) => `- ${item}`).join('\n'));
+  return `${blocks.join('\n\n')}\n`;
+}
+
+/** HTML for a Teams channel message (which collapses plain-text line breaks). */
+export function renderHtml(content: AlertContent): string {
+  const parts = content.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`);
+  if (content.fields.length) {
+    const rows = content.fields.map((f) => `<tr><th align="left">${escapeHtml(f.label)}</th><td>${linkOrText(f.value)}</td></tr>`);
+    parts.push(`<table>${rows.join('')}</table>`);
+  }
+  if (content.items.length) parts.push(`<ul>${content.items.map((item) => `<li>${escapeHtml(item)}</li>`).join('')}</ul>`);
+  return parts.join('');
+}
+
+function linkOrText(value: string): string {
+  return /^https:\/\/\S+$/.test(value) ? `<a href="${escapeHtml(value)}">${escapeHtml(value)}</a>` : escapeHtml(value);
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}

@@ -1,0 +1,258 @@
+// Alerts a person must see: hot leads, leads nearing expiry, and a digest of quarantined referrals, each sent once.
+import { createHash } from 'node:crypto';
+import type { TokenCredential } from '../core/auth.js';
+import { credentialFromAuth } from '../config/credentials.js';
+import type { LeadbridgeError } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/log.js';
+import { isHotLead } from '../core/referral.js';
+import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../core/retry.js';
+import { appendAudit, forgetAlert, listByState, recordAlertOnce, type Ledger } from '../ledger/index.js';
+import type { AlertsConfig, EnabledAlertsConfig } from './alerts-config.js';
+import {
+  expiryWarningContent,
+  hotLeadContent,
+  quarantineDigestContent,
+  renderHtml,
+  renderText,
+  type AlertContent,
+  type AlertKind,
+  type AlertReferral,
+  type QuarantinedReferral,
+} from './alerts-content.js';
+import { GRAPH_API, GraphAlertTransport } from './alerts-graph.js';
+import type { WorkerMetrics } from './metrics.js';
+import { portalLink } from './runtime.js';
+
+export { alertsConfigSchema, graphAccessSchema, DEFAULT_EXPIRY_WARNING_DAYS, GRAPH_SCOPE, GRAPH_URL } from './alerts-config.js';
+export type { AlertsConfig, EnabledAlertsConfig, GraphAccessConfig } from './alerts-config.js';
+export type { AlertKind, AlertReferral, CrmLink } from './alerts-content.js';
+
+export interface AlertCounts {
+  /** Messages delivered (a mail, a Teams post). */
+  sent: number;
+  /** Messages that failed; their ledger keys were released so the next cycle tries again. */
+  failed: number;
+  /** Why each failed message failed (what was sent where, and Graph's answer). */
+  errors: string[];
+}
+
+export interface AlertSenderOptions {
+  config: AlertsConfig;
+  /** Defaults to the credential that config.graph.auth describes. */
+  credential?: TokenCredential;
+  ledger: Ledger;
+  logger?: Logger;
+  now?: () => Date;
+  metrics?: Pick<WorkerMetrics, 'recordApiCall' | 'recordAlertSent'>;
+  /** The referral's page in the Partner Center portal. */
+  referralLink?: (referralId: string) => string;
+  retryPolicy?: RetryPolicy;
+  /** How many quarantined rows one digest looks at (oldest first). */
+  digestScanLimit?: number;
+}
+
+type Channel = 'mail' | 'teams';
+
+/** One ledger key per referral an alert is about; the message is composed from the keys this run claimed. */
+interface AlertEntry {
+  key: string;
+  referralId: string;
+  target: string | null;
+}
+
+interface PendingAlert<E extends AlertEntry> {
+  kind: AlertKind;
+  entries: E[];
+  compose: (claimed: E[]) => AlertContent;
+}
+
+const DAY_MS = 86_400_000;
+const DEFAULT_DIGEST_SCAN_LIMIT = 10_000;
+const IMPORTANCE: Record<AlertKind, 'high' | 'normal'> = { 'hot-lead': 'high', 'expiry-warning': 'high', 'quarantine-digest': 'normal' };
+
+export class AlertSender {
+  private readonly config: EnabledAlertsConfig | null;
+  private readonly transport: GraphAlertTransport | null;
+  private readonly ledger: Ledger;
+  private readonly logger: Logger;
+  private readonly now: () => Date;
+  private readonly metrics: AlertSenderOptions['metrics'];
+  private readonly referralLink: (referralId: string) => string;
+  private readonly retryPolicy: RetryPolicy;
+  private readonly digestScanLimit: number;
+
+  constructor(options: AlertSenderOptions) {
+    this.config = options.config.enabled ? options.config : null;
+    this.ledger = options.ledger;
+    this.logger = (options.logger ?? silentLogger).child({ component: 'alerts' });
+    this.now = options.now ?? (() => new Date());
+    this.metrics = options.metrics;
+    this.referralLink = options.referralLink ?? portalLink;
+    this.retryPolicy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
+    this.digestScanLimit = options.digestScanLimit ?? DEFAULT_DIGEST_SCAN_LIMIT;
+    this.transport = this.config
+      ? new GraphAlertTransport({
+          baseUrl: this.config.graph.baseUrl,
+          credential: options.credential ?? credentialFromAuth(this.config.graph.auth, 'alerts.graph.auth'),
+          onCall: (info) => this.metrics?.recordApiCall(info),
+        })
+      : null;
+  }
+
+  get enabled(): boolean {
+    return this.config !== null;
+  }
+
+  /** One alert per hot referral still waiting for an answer (status New), the first time it is seen. */
+  async hotLeads(items: AlertReferral[], runId: string): Promise<AlertCounts> {
+    const counts = zeroCounts();
+    if (!this.config) return counts;
+    for (const item of items) {
+      const { referral } = item;
+      if (!isHotLead(referral) || referral.status !== 'New') continue;
+      const entry = { key: `hot:${referral.id}`, referralId: referral.id, target: null };
+      const compose = () => hotLeadContent(item, this.referralLink(referral.id));
+      addCounts(counts, await this.deliver({ kind: 'hot-lead', entries: [entry], compose }, runId));
+    }
+    return counts;
+  }
+
+  /** One warning per unanswered referral (status New) that expires within expiryWarningDays from now. */
+  async expiryWarnings(items: AlertReferral[], runId: string): Promise<AlertCounts> {
+    const counts = zeroCounts();
+    if (!this.config) return counts;
+    const now = this.now();
+    const window = this.config.expiryWarningDays * DAY_MS;
+    for (const item of items) {
+      const { referral } = item;
+      const expiresAt = referral.expirationDateTime ? Date.parse(referral.expirationDateTime) : Number.NaN;
+      const left = expiresAt - now.getTime();
+      if (referral.status !== 'New' || !(left > 0 && left <= window)) continue;
+      const entry = { key: `expiry:${referral.id}`, referralId: referral.id, target: null };
+      const compose = () => expiryWarningContent(item, this.referralLink(referral.id), now);
+      addCounts(counts, await this.deliver({ kind: 'expiry-warning', entries: [entry], compose }, runId));
+    }
+    return counts;
+  }
+
+  /** One message listing the referrals quarantined since the last digest; nothing when there is nothing new. */
+  async quarantineDigest(runId: string): Promise<AlertCounts> {
+    if (!this.config?.quarantineDigest) return zeroCounts();
+    const rows = await listByState(this.ledger.db, 'quarantined', { limit: this.digestScanLimit });
+    const entries = rows.map((row) => {
+      const reason = row.quarantineReason ?? 'quarantined';
+      // Per referral, target and reason: a referral quarantined again for another reason is reported again.
+      const key = `quarantine:${row.target}:${row.referralId}:${shortHash(reason)}`;
+      return { key, referralId: row.referralId, target: row.target, reason, since: row.updatedAt };
+    });
+    const compose = (claimed: QuarantinedReferral[]) => quarantineDigestContent(claimed);
+    return this.deliver({ kind: 'quarantine-digest', entries, compose }, runId);
+  }
+
+  /** Claims the entries' keys per channel, sends what was claimed, and releases the keys when sending fails. */
+  private async deliver<E extends AlertEntry>(alert: PendingAlert<E>, runId: string): Promise<AlertCounts> {
+    const counts = zeroCounts();
+    if (!this.config) return counts;
+    for (const channel of this.channels()) {
+      const claimed = await this.claim(alert, channel);
+      if (claimed.length === 0) continue;
+      const content = alert.compose(claimed);
+      try {
+        await withRetry(() => this.send(channel, alert.kind, content), this.retryPolicy, {
+          idempotent: false,
+          api: GRAPH_API,
+          onRetry: ({ attempt, delayMs, error }) => this.logger.warn('retrying alert', { kind: alert.kind, channel, attempt, delayMs, error: error.message }),
+        });
+      } catch (thrown) {
+        await this.release(claimed, channel);
+        counts.failed++;
+        counts.errors.push((thrown as Error).message);
+        this.logFailure(alert.kind, channel, content, thrown as LeadbridgeError);
+        continue;
+      }
+      counts.sent++;
+      this.metrics?.recordAlertSent(alert.kind);
+      await this.audit(alert.kind, channel, content, claimed, runId);
+    }
+    return counts;
+  }
+
+  private channels(): Channel[] {
+    return this.config?.teamsChannel ? ['mail', 'teams'] : ['mail'];
+  }
+
+  /** The mail and the Teams post are separate deliveries, so one failing does not repeat the other. */
+  private async claim<E extends AlertEntry>(alert: PendingAlert<E>, channel: Channel): Promise<E[]> {
+    const claimed: E[] = [];
+    for (const entry of alert.entries) {
+      const key = channelKey(entry.key, channel);
+      if (await recordAlertOnce(this.ledger.db, { key, kind: alert.kind, referralId: entry.referralId })) claimed.push(entry);
+    }
+    return claimed;
+  }
+
+  private async release(claimed: AlertEntry[], channel: Channel): Promise<void> {
+    for (const entry of claimed) await forgetAlert(this.ledger.db, channelKey(entry.key, channel));
+  }
+
+  private async send(channel: Channel, kind: AlertKind, content: AlertContent): Promise<void> {
+    const config = this.config as EnabledAlertsConfig;
+    const transport = this.transport as GraphAlertTransport;
+    if (channel === 'mail') {
+      await transport.sendMail(config.sender, {
+        subject: content.subject,
+        body: { contentType: 'Text', content: renderText(content) },
+        toRecipients: config.recipients,
+        importance: IMPORTANCE[kind],
+      });
+      return;
+    }
+    const teamsChannel = config.teamsChannel as NonNullable<EnabledAlertsConfig['teamsChannel']>;
+    const importance = IMPORTANCE[kind];
+    await transport.postChannelMessage(teamsChannel, { subject: content.subject, body: { contentType: 'html', content: renderHtml(content) }, importance });
+  }
+
+  private async audit(kind: AlertKind, channel: Channel, content: AlertContent, claimed: AlertEntry[], runId: string): Promise<void> {
+    const config = this.config as EnabledAlertsConfig;
+    const to = channel === 'mail' ? config.recipients : [`teams:${config.teamsChannel?.teamId}/${config.teamsChannel?.channelId}`];
+    await appendAudit(
+      this.ledger.db,
+      claimed.map((entry) => ({
+        runId,
+        referralId: entry.referralId,
+        target: entry.target,
+        action: 'alert-sent',
+        detail: { kind, channel, to, subject: content.subject },
+      })),
+    );
+  }
+
+  private logFailure(kind: AlertKind, channel: Channel, content: AlertContent, error: LeadbridgeError): void {
+    this.logger.error('alert not sent; it will be tried again next cycle', {
+      kind,
+      channel,
+      subject: content.subject,
+      error: error.message,
+      errorCode: error.code,
+      status: error.status,
+    });
+  }
+}
+
+function channelKey(key: string, channel: Channel): string {
+  return channel === 'mail' ? key : `${key}:teams`;
+}
+
+function shortHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+function zeroCounts(): AlertCounts {
+  return { sent: 0, failed: 0, errors: [] };
+}
+
+function addCounts(total: AlertCounts, more: AlertCounts): void {
+  total.sent += more.sent;
+  total.failed += more.failed;
+  total.errors.push(...more.errors);
+}

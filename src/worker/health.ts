@@ -1,0 +1,122 @@
+// The worker's HTTP endpoint for orchestrators and Prometheus: GET /healthz (fresh or stale) and GET /metrics.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../core/log.js';
+import { silentLogger } from '../core/log.js';
+import type { WorkerMetrics } from './metrics.js';
+
+export interface HealthSnapshot {
+  lastSuccessAt: Date | null;
+  startedAt: Date;
+  /** Older than this (and past the start-up grace of the same length) reads as stale. */
+  maxAgeSeconds: number;
+}
+
+export interface HealthServerOptions {
+  /** 127.0.0.1 by default: expose it wider only on purpose. */
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  metrics: Pick<WorkerMetrics, 'text' | 'contentType'>;
+  health: () => HealthSnapshot;
+  now?: () => Date;
+  logger?: Logger;
+}
+
+export interface HealthServer {
+  /** http://HOST:PORT */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export interface HealthReport {
+  status: 'ok' | 'stale';
+  lastSuccessAt: string | null;
+  /** Seconds since the last successful cycle; null before the first one. */
+  ageSeconds: number | null;
+  startedAt: string;
+  uptimeSeconds: number;
+  maxAgeSeconds: number;
+}
+
+/** Fresh when the last success, or the start (a worker gets one interval of grace), is younger than maxAgeSeconds. */
+export function healthReport(snapshot: HealthSnapshot, now: Date): HealthReport {
+  const secondsSince = (at: Date) => Math.max(0, (now.getTime() - at.getTime()) / 1000);
+  const ageSeconds = snapshot.lastSuccessAt ? secondsSince(snapshot.lastSuccessAt) : null;
+  const uptimeSeconds = secondsSince(snapshot.startedAt);
+  const fresh = (ageSeconds !== null && ageSeconds < snapshot.maxAgeSeconds) || uptimeSeconds < snapshot.maxAgeSeconds;
+  return {
+    status: fresh ? 'ok' : 'stale',
+    lastSuccessAt: snapshot.lastSuccessAt?.toISOString() ?? null,
+    ageSeconds: ageSeconds === null ? null : roundMs(ageSeconds),
+    startedAt: snapshot.startedAt.toISOString(),
+    uptimeSeconds: roundMs(uptimeSeconds),
+    maxAgeSeconds: snapshot.maxAgeSeconds,
+  };
+}
+
+export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
+  const host = options.host ?? '127.0.0.1';
+  const logger = options.logger ?? silentLogger;
+  const server = http.createServer((req, res) => {
+    answer(req, options).then(
+      (reply) => send(res, reply),
+      (error: unknown) => {
+        logger.error('health endpoint failed', { path: req.url, error: (error as Error).message });
+        send(res, json(500, { error: `could not answer ${req.url}: ${(error as Error).message}` }));
+      },
+    );
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const ROUTES = new Set(['/healthz', '/metrics']);
+
+async function answer(req: http.IncomingMessage, options: HealthServerOptions): Promise<Reply> {
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  if (!ROUTES.has(path)) return json(404, { error: `no resource at ${path}; try /healthz or /metrics` });
+  if (req.method !== 'GET' && req.method !== 'HEAD') return { ...json(405, { error: `${req.method} is not allowed on ${path}` }), headers: { ...JSON_HEADERS, Allow: 'GET, HEAD' } };
+  if (path === '/metrics') {
+    return { status: 200, headers: { 'Content-Type': options.metrics.contentType, 'Cache-Control': 'no-store' }, body: await options.metrics.text() };
+  }
+  const report = healthReport(options.health(), options.now?.() ?? new Date());
+  return json(report.status === 'ok' ? 200 : 503, report);
+}
+
+const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' };
+
+function json(status: number, body: unknown): Reply {
+  return { status, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
+}
+
+function send(res: http.ServerResponse, reply: Reply): void {
+  res.writeHead(reply.status, { ...reply.headers, 'Content-Length': String(Buffer.byteLength(reply.body)) });
+  res.end(res.req.method === 'HEAD' ? undefined : reply.body);
+}
+
+function roundMs(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
+}

@@ -1,0 +1,134 @@
+// The worker's Prometheus metrics on a registry of its own (never prom-client's global one, so tests and workers don't share).
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { SYNC_STATES } from '../ledger/sync-state.js';
+
+export interface ApiCallInfo {
+  api: string;
+  method: string;
+  /** null when no response came back (network failure, timeout). */
+  status: number | null;
+  durationMs: number;
+}
+
+/** What one cycle did for one target (InboundStats has these fields, summed over targets). */
+export interface SyncCounts {
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  quarantined: number;
+}
+
+export interface RecordCycleOptions {
+  /** Whose counts these are; InboundStats sums every target, hence the default "all". */
+  target?: string;
+  /** A cycle that threw is timed but does not move the last-success timestamp. */
+  succeeded?: boolean;
+  finishedAt?: Date;
+}
+
+const API_LATENCY_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const CYCLE_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+/** The status label of a call that got no response. */
+export const NO_RESPONSE = 'none';
+
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  private readonly synced: Counter<'target' | 'result'>;
+  private readonly failed: Counter<'target'>;
+  private readonly quarantined: Counter<'target'>;
+  private readonly apiCalls: Counter<'api' | 'method' | 'status'>;
+  private readonly throttled: Counter<'api'>;
+  private readonly apiLatency: Histogram<'api'>;
+  private readonly cycleDuration: Histogram;
+  private readonly lastSuccess: Gauge;
+  private readonly backlog: Gauge<'target' | 'state'>;
+  private readonly outcomes: Counter<'target' | 'result'>;
+  private readonly alertsSent: Counter<'kind'>;
+  /** Backlog series set before, so a state that empties reads 0 instead of keeping its last value. */
+  private readonly backlogSeries = new Set<string>();
+
+  constructor() {
+    const registers = [this.registry];
+    this.synced = new Counter({ name: 'leadbridge_referrals_synced_total', help: 'Referrals written to (or found unchanged in) a CRM target', labelNames: ['target', 'result'], registers });
+    this.failed = new Counter({ name: 'leadbridge_referrals_failed_total', help: 'Referrals a CRM target rejected or could not take (retried later)', labelNames: ['target'], registers });
+    this.quarantined = new Counter({ name: 'leadbridge_referrals_quarantined_total', help: 'Referrals set aside until a person looks at them', labelNames: ['target'], registers });
+    this.apiCalls = new Counter({ name: 'leadbridge_api_calls_total', help: `HTTP attempts per API, method and status ("${NO_RESPONSE}": no response)`, labelNames: ['api', 'method', 'status'], registers });
+    this.throttled = new Counter({ name: 'leadbridge_api_throttled_total', help: 'HTTP 429 answers per API', labelNames: ['api'], registers });
+    this.apiLatency = new Histogram({ name: 'leadbridge_api_latency_seconds', help: 'Time per HTTP attempt', labelNames: ['api'], buckets: API_LATENCY_BUCKETS, registers });
+    this.cycleDuration = new Histogram({ name: 'leadbridge_cycle_duration_seconds', help: 'Time per sync cycle', buckets: CYCLE_BUCKETS, registers });
+    this.lastSuccess = new Gauge({ name: 'leadbridge_last_success_timestamp_seconds', help: 'Unix time of the last cycle that completed', registers });
+    this.backlog = new Gauge({ name: 'leadbridge_ledger_backlog', help: 'Referrals per target and sync state in the ledger', labelNames: ['target', 'state'], registers });
+    this.outcomes = new Counter({ name: 'leadbridge_outcomes_total', help: 'CRM outcomes reported back to Partner Center, by result', labelNames: ['target', 'result'], registers });
+    this.alertsSent = new Counter({ name: 'leadbridge_alerts_sent_total', help: 'Alert messages delivered, by kind', labelNames: ['kind'], registers });
+  }
+
+  /** The onCall hook of ApiClientOptions (core/http) and of the Graph alert transport. */
+  recordApiCall(info: ApiCallInfo): void {
+    const status = info.status === null ? NO_RESPONSE : String(info.status);
+    this.apiCalls.inc({ api: info.api, method: info.method.toUpperCase(), status });
+    if (info.status === 429) this.throttled.inc({ api: info.api });
+    this.apiLatency.observe({ api: info.api }, Math.max(0, info.durationMs) / 1000);
+  }
+
+  /** Times a cycle, adds its counts, and (unless it failed) moves the last-success timestamp. */
+  recordCycle(stats: SyncCounts, durationMs: number, options: RecordCycleOptions = {}): void {
+    this.cycleDuration.observe(Math.max(0, durationMs) / 1000);
+    this.recordSyncCounts(options.target ?? 'all', stats);
+    if (options.succeeded !== false) this.markSuccess(options.finishedAt ?? new Date());
+  }
+
+  recordSyncCounts(target: string, counts: SyncCounts): void {
+    for (const result of ['created', 'updated', 'unchanged'] as const) {
+      if (counts[result] > 0) this.synced.inc({ target, result }, counts[result]);
+    }
+    if (counts.failed > 0) this.failed.inc({ target }, counts.failed);
+    if (counts.quarantined > 0) this.quarantined.inc({ target }, counts.quarantined);
+  }
+
+  markSuccess(at: Date): void {
+    this.lastSuccess.set(at.getTime() / 1000);
+  }
+
+  /** From the ledger's countByState: every known state of every target gets a value (0 when absent). */
+  setBacklog(rows: ReadonlyArray<{ target: string; state: string; count: number }>): void {
+    const next = new Map<string, { target: string; state: string; count: number }>();
+    const targets = new Set(rows.map((row) => row.target));
+    for (const target of targets) for (const state of SYNC_STATES) next.set(seriesKey(target, state), { target, state, count: 0 });
+    for (const row of rows) next.set(seriesKey(row.target, row.state), { ...row });
+    for (const key of this.backlogSeries) {
+      if (!next.has(key)) {
+        const [target = '', state = ''] = JSON.parse(key) as string[];
+        next.set(key, { target, state, count: 0 });
+      }
+    }
+    for (const [key, row] of next) {
+      this.backlog.set({ target: row.target, state: row.state }, row.count);
+      this.backlogSeries.add(key);
+    }
+  }
+
+  /** Outcome write-backs of one target, e.g. the outbox drain's {sent, failed, superseded, quarantined}. */
+  recordOutcomes(target: string, counts: Readonly<Record<string, number>>): void {
+    for (const [result, count] of Object.entries(counts)) {
+      if (count > 0) this.outcomes.inc({ target, result }, count);
+    }
+  }
+
+  recordAlertSent(kind: string, count = 1): void {
+    this.alertsSent.inc({ kind }, count);
+  }
+
+  /** The Prometheus text exposition of every metric above. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+function seriesKey(target: string, state: string): string {
+  return JSON.stringify([target, state]);
+}
