@@ -1,0 +1,268 @@
+// Reads leads and opportunities changed since a cursor through SOQL, merged per referral into complete CRM record states.
+import type { CrmChangePage, CrmRecordState } from '../adapter.js';
+import { CHANGE_PAGE_SIZE, LEAD_STATE_FIELDS, LOOKUP_CHUNK_SIZE, OPPORTUNITY_STATE_FIELDS, SOBJECTS } from './facts.js';
+import { soqlDateTime, soqlFieldName, soqlId, soqlList, soqlSelect, soqlString } from './soql.js';
+
+/** One record as the REST API returns it (`attributes` already removed). */
+export type SalesforceRow = Record<string, unknown>;
+
+/** One page of a query result. */
+export interface QueryPage {
+  records: SalesforceRow[];
+  /** Where the next page is (`/services/data/vXX.X/query/01g...-2000`), absent on the last page. */
+  nextRecordsUrl?: string;
+}
+
+/** Runs one SOQL statement (first page) or follows a nextRecordsUrl. */
+export interface QueryRunner {
+  query(soql: string): Promise<QueryPage>;
+  queryMore(nextRecordsUrl: string): Promise<QueryPage>;
+}
+
+export function leadFields(externalIdField: string): string[] {
+  return [...LEAD_STATE_FIELDS, soqlFieldName(externalIdField)];
+}
+
+export function opportunityFields(externalIdField: string): string[] {
+  return [...OPPORTUNITY_STATE_FIELDS, soqlFieldName(externalIdField)];
+}
+
+/** Leads or opportunities carrying a referral id, changed after `since`, oldest change first. */
+export function changedRecordsSoql(entity: 'lead' | 'opportunity', externalIdField: string, since: string | null): string {
+  const key = soqlFieldName(externalIdField);
+  const where = [`${key} != null`];
+  if (since !== null) where.push(`SystemModstamp > ${soqlDateTime(since, 'readChanges(since)')}`);
+  return soqlSelect({
+    fields: entity === 'lead' ? leadFields(key) : opportunityFields(key),
+    from: SOBJECTS[entity],
+    where,
+    orderBy: 'SystemModstamp ASC',
+  });
+}
+
+export function leadsByReferralSoql(externalIdField: string, referralIds: readonly string[]): string {
+  const key = soqlFieldName(externalIdField);
+  return soqlSelect({ fields: leadFields(key), from: SOBJECTS.lead, where: [`${key} IN ${soqlList(referralIds.map(soqlString))}`] });
+}
+
+export function opportunitiesByIdSoql(externalIdField: string, opportunityIds: readonly string[]): string {
+  const ids = opportunityIds.map((id) => soqlId(id, 'ConvertedOpportunityId'));
+  return soqlSelect({ fields: opportunityFields(externalIdField), from: SOBJECTS.opportunity, where: [`Id IN ${soqlList(ids)}`] });
+}
+
+/** The most recently changed opportunity carrying one referral id. */
+export function latestOpportunitySoql(externalIdField: string, referralId: string): string {
+  const key = soqlFieldName(externalIdField);
+  return `${soqlSelect({
+    fields: opportunityFields(key),
+    from: SOBJECTS.opportunity,
+    where: [`${key} = ${soqlString(referralId)}`],
+    orderBy: 'SystemModstamp DESC',
+  })} LIMIT 1`;
+}
+
+/** Follows nextRecordsUrl lazily, so that at most one server page (up to 2000 records) is held per stream. */
+class RecordStream {
+  private records: SalesforceRow[] = [];
+  private position = 0;
+  private next: (() => Promise<QueryPage>) | undefined;
+
+  constructor(
+    private readonly runner: QueryRunner,
+    soql: string,
+  ) {
+    this.next = () => runner.query(soql);
+  }
+
+  async peek(): Promise<SalesforceRow | undefined> {
+    while (this.position >= this.records.length && this.next !== undefined) {
+      const page = await this.next();
+      this.records = page.records;
+      this.position = 0;
+      const { nextRecordsUrl } = page;
+      this.next = nextRecordsUrl ? () => this.runner.queryMore(nextRecordsUrl) : undefined;
+    }
+    return this.records[this.position];
+  }
+
+  take(): void {
+    this.position++;
+  }
+}
+
+export interface ChangedRecord {
+  entity: 'lead' | 'opportunity';
+  record: SalesforceRow;
+}
+
+export interface ChangeReaderContext {
+  externalIdField: string;
+  runner: QueryRunner;
+  pageSize?: number;
+}
+
+/** Pages through the changes of leads and opportunities in one SystemModstamp order, `pageSize` records at a time. */
+export async function* readChangePages(context: ChangeReaderContext, since: string | null): AsyncGenerator<CrmChangePage> {
+  const { externalIdField, runner } = context;
+  const leads = new RecordStream(runner, changedRecordsSoql('lead', externalIdField, since));
+  const opportunities = new RecordStream(runner, changedRecordsSoql('opportunity', externalIdField, since));
+  for (;;) {
+    const changed = await takeChangedRecords(leads, opportunities, context.pageSize ?? CHANGE_PAGE_SIZE);
+    if (changed.length === 0) return;
+    const complements = await fetchMissingHalves(context, changed);
+    yield { records: mergeReferralStates(externalIdField, changed, complements), cursor: cursorOf(changed) ?? since };
+  }
+}
+
+/**
+ * Takes the oldest records of both streams; a page closes only between two different SystemModstamp values,
+ * so that resuming with `SystemModstamp > <cursor>` skips nothing.
+ */
+async function takeChangedRecords(leads: RecordStream, opportunities: RecordStream, pageSize: number): Promise<ChangedRecord[]> {
+  const changed: ChangedRecord[] = [];
+  let lastTime: number | undefined;
+  for (;;) {
+    const lead = await leads.peek();
+    const opportunity = await opportunities.peek();
+    if (!lead && !opportunity) return changed;
+    const takeLead = lead !== undefined && (opportunity === undefined || timeOf(lead) <= timeOf(opportunity));
+    const record = (takeLead ? lead : opportunity) as SalesforceRow;
+    if (changed.length >= pageSize && timeOf(record) !== lastTime) return changed;
+    (takeLead ? leads : opportunities).take();
+    changed.push({ entity: takeLead ? 'lead' : 'opportunity', record });
+    lastTime = timeOf(record);
+  }
+}
+
+export interface Complements {
+  /** Leads of referrals whose opportunity alone changed. */
+  leads: SalesforceRow[];
+  /** Converted opportunities of changed leads whose opportunity did not change. */
+  opportunities: SalesforceRow[];
+}
+
+/** The lead / opportunity halves that did not change but complete a changed referral's state. */
+export function missingHalves(externalIdField: string, changed: readonly ChangedRecord[]): { referralIds: string[]; opportunityIds: string[] } {
+  const leadReferrals = new Set<string>();
+  const changedOpportunities = new Set<string>();
+  for (const { entity, record } of changed) {
+    if (entity === 'lead') leadReferrals.add(String(record[externalIdField]));
+    else changedOpportunities.add(String(record.Id));
+  }
+  const referralIds = new Set<string>();
+  const opportunityIds = new Set<string>();
+  for (const { entity, record } of changed) {
+    const converted = record.ConvertedOpportunityId;
+    if (entity === 'opportunity' && !leadReferrals.has(String(record[externalIdField]))) referralIds.add(String(record[externalIdField]));
+    if (entity === 'lead' && typeof converted === 'string' && !changedOpportunities.has(converted)) opportunityIds.add(converted);
+  }
+  return { referralIds: [...referralIds], opportunityIds: [...opportunityIds] };
+}
+
+async function fetchMissingHalves(context: ChangeReaderContext, changed: readonly ChangedRecord[]): Promise<Complements> {
+  const { referralIds, opportunityIds } = missingHalves(context.externalIdField, changed);
+  const leads: SalesforceRow[] = [];
+  const opportunities: SalesforceRow[] = [];
+  for (const ids of chunk(referralIds, LOOKUP_CHUNK_SIZE)) {
+    leads.push(...(await fetchAll(context.runner, leadsByReferralSoql(context.externalIdField, ids))));
+  }
+  for (const ids of chunk(opportunityIds, LOOKUP_CHUNK_SIZE)) {
+    opportunities.push(...(await fetchAll(context.runner, opportunitiesByIdSoql(context.externalIdField, ids))));
+  }
+  return { leads, opportunities };
+}
+
+/** Every record of a (small) query, following nextRecordsUrl. */
+export async function fetchAll(runner: QueryRunner, soql: string): Promise<SalesforceRow[]> {
+  const records: SalesforceRow[] = [];
+  let page = await runner.query(soql);
+  records.push(...page.records);
+  while (page.nextRecordsUrl) {
+    page = await runner.queryMore(page.nextRecordsUrl);
+    records.push(...page.records);
+  }
+  return records;
+}
+
+/**
+ * One state per referral, in the order the referrals first changed: the lead with its converted opportunity
+ * (or an opportunity carrying the same referral id); an opportunity whose lead does not exist stands alone.
+ */
+export function mergeReferralStates(externalIdField: string, changed: readonly ChangedRecord[], complements: Complements): CrmRecordState[] {
+  const leadsByReferral = new Map<string, SalesforceRow>();
+  const opportunitiesById = new Map<string, SalesforceRow>();
+  const opportunitiesByReferral = new Map<string, SalesforceRow>();
+  const referralOrder = new Set<string>();
+  for (const { entity, record } of changed) {
+    const referralId = String(record[externalIdField]);
+    referralOrder.add(referralId);
+    if (entity === 'lead') leadsByReferral.set(referralId, record);
+    else {
+      opportunitiesById.set(String(record.Id), record);
+      opportunitiesByReferral.set(referralId, record);
+    }
+  }
+  for (const record of complements.leads) {
+    const referralId = String(record[externalIdField]);
+    if (!leadsByReferral.has(referralId)) leadsByReferral.set(referralId, record);
+  }
+  for (const record of complements.opportunities) opportunitiesById.set(String(record.Id), record);
+  return [...referralOrder].map((referralId) => {
+    const lead = leadsByReferral.get(referralId);
+    const converted = lead?.ConvertedOpportunityId;
+    const opportunity =
+      (typeof converted === 'string' ? opportunitiesById.get(converted) : undefined) ?? opportunitiesByReferral.get(referralId);
+    return lead ? leadState(referralId, lead, opportunity) : opportunityState(referralId, opportunity as SalesforceRow);
+  });
+}
+
+/** The state of one referral's lead and its opportunity (if any); used by getByReferralId as well. */
+export function leadState(referralId: string, lead: SalesforceRow, opportunity: SalesforceRow | undefined): CrmRecordState {
+  const latest = opportunity && timeOf(opportunity) > timeOf(lead) ? opportunity : lead;
+  return {
+    referralId,
+    recordId: String(lead.Id),
+    entity: 'lead',
+    modifiedAt: modifiedAtOf(latest),
+    fields: lead,
+    opportunity: opportunity ? { recordId: String(opportunity.Id), modifiedAt: modifiedAtOf(opportunity), fields: opportunity } : null,
+  };
+}
+
+/** A referral written straight as an opportunity (or whose lead is gone). */
+export function opportunityState(referralId: string, opportunity: SalesforceRow): CrmRecordState {
+  return {
+    referralId,
+    recordId: String(opportunity.Id),
+    entity: 'opportunity',
+    modifiedAt: modifiedAtOf(opportunity),
+    fields: opportunity,
+    opportunity: null,
+  };
+}
+
+/** The highest SystemModstamp among the records taken, as ISO-8601 UTC with milliseconds. */
+export function cursorOf(changed: readonly ChangedRecord[]): string | null {
+  let highest = Number.NEGATIVE_INFINITY;
+  for (const { record } of changed) highest = Math.max(highest, timeOf(record));
+  return Number.isFinite(highest) ? new Date(highest).toISOString() : null;
+}
+
+/** SystemModstamp (`2025-01-31T08:00:00.000+0000`) as ISO-8601 UTC (`2025-01-31T08:00:00.000Z`), or as given if unreadable. */
+function modifiedAtOf(record: SalesforceRow): string {
+  const time = timeOf(record);
+  return Number.isFinite(time) ? new Date(time).toISOString() : String(record.SystemModstamp);
+}
+
+/** A record's SystemModstamp in epoch ms; records without one sort first and never move the cursor. */
+function timeOf(record: SalesforceRow): number {
+  const stamp = record.SystemModstamp;
+  const time = typeof stamp === 'string' ? Date.parse(stamp.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) : Number.NaN;
+  return Number.isNaN(time) ? Number.NEGATIVE_INFINITY : time;
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
