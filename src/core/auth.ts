@@ -1,5 +1,5 @@
 // Credentials: something that yields a bearer token for one API (static for simulators, Entra ID for tenants).
-import { ConfidentialClientApplication } from '@azure/msal-node';
+import type { ConfidentialClientApplication } from '@azure/msal-node';
 import { LeadbridgeError } from './errors.js';
 
 export interface TokenCredential {
@@ -27,19 +27,25 @@ export interface EntraClientCredentials {
 
 /** Entra ID client-credentials flow through MSAL, which caches and renews the token itself. */
 export function entraClientCredentials(options: EntraClientCredentials): TokenCredential {
-  const app = new ConfidentialClientApplication({
-    auth: {
-      clientId: options.clientId,
-      clientSecret: options.clientSecret,
-      authority: `${(options.authorityHost ?? 'https://login.microsoftonline.com').replace(/\/$/, '')}/${options.tenantId}`,
-    },
-  });
+  // MSAL loads on the first token request, so a deployment using static tokens never pays for it.
+  let app: Promise<ConfidentialClientApplication> | null = null;
+  const application = () =>
+    (app ??= import('@azure/msal-node').then(
+      ({ ConfidentialClientApplication }) =>
+        new ConfidentialClientApplication({
+          auth: {
+            clientId: options.clientId,
+            clientSecret: options.clientSecret,
+            authority: `${(options.authorityHost ?? 'https://login.microsoftonline.com').replace(/\/$/, '')}/${options.tenantId}`,
+          },
+        }),
+    ));
   const description = `Entra ID client ${options.clientId} (tenant ${options.tenantId}, scope ${options.scope})`;
   return {
     description,
     async getToken() {
       try {
-        const result = await app.acquireTokenByClientCredential({ scopes: [options.scope] });
+        const result = await (await application()).acquireTokenByClientCredential({ scopes: [options.scope] });
         if (!result?.accessToken) throw new Error('no access token in the response');
         return result.accessToken;
       } catch (error) {
@@ -49,7 +55,7 @@ export function entraClientCredentials(options: EntraClientCredentials): TokenCr
       }
     },
     invalidate() {
-      void app.clearCache();
+      void app?.then((a) => a.clearCache());
     },
   };
 }

@@ -67,6 +67,13 @@ export interface CrmAdapter {
   readChanges(since: string | null, options?: { signal?: AbortSignal }): AsyncIterable<CrmChangePage>;
   /** The current record for one referral, or null (used by previews and reconciliation). */
   getByReferralId(referralId: string, options?: { signal?: AbortSignal }): Promise<CrmRecordState | null>;
+  /**
+   * Marks the lead of a referral that expired unanswered with `fields` (the mapping's status.expiredReflection),
+   * when that lead is still open; `record` is a fresh read (getByReferralId). Resolves false when the record was
+   * left alone (not open, or not a lead), true or nothing when it was written. A record changed since it was read
+   * may fail with ConflictError (412). Optional: without it, expiries are not reflected into this CRM.
+   */
+  reflectExpired?(record: CrmRecordState, fields: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<boolean | void>;
   /** API calls made so far, for metrics and benchmarks. */
   readonly callCount: number;
   close?(): Promise<void>;
@@ -80,14 +87,27 @@ export function registerCrmAdapter(kind: string, factory: CrmAdapterFactory): vo
   registry.set(kind, factory);
 }
 
+/** Modules that register a kind when imported: an adapter's code (and its client library) loads only when used. */
+const modules = new Map<string, () => Promise<unknown>>();
+
+export function registerCrmAdapterModule(kind: string, load: () => Promise<unknown>): void {
+  modules.set(kind, load);
+}
+
 export function createCrmAdapter(kind: string, options: CrmAdapterOptions): CrmAdapter {
   const factory = registry.get(kind);
   if (!factory) {
-    throw new Error(`unknown CRM kind "${kind}" (known: ${[...registry.keys()].sort().join(', ') || 'none registered'})`);
+    throw new Error(`unknown CRM kind "${kind}" (known: ${registeredCrmKinds().join(', ') || 'none registered'})`);
   }
   return factory(options);
 }
 
+/** Like createCrmAdapter, first importing the kind's module when it has not registered yet. */
+export async function loadCrmAdapter(kind: string, options: CrmAdapterOptions): Promise<CrmAdapter> {
+  if (!registry.has(kind)) await modules.get(kind)?.();
+  return createCrmAdapter(kind, options);
+}
+
 export function registeredCrmKinds(): string[] {
-  return [...registry.keys()].sort();
+  return [...new Set([...registry.keys(), ...modules.keys()])].sort();
 }

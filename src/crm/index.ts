@@ -1,5 +1,7 @@
-// Loads every bundled CRM adapter so that each registers its kind; callers then use createCrmAdapter(kind, ...).
-import './dynamics365/index.js';
-import './salesforce/index.js';
+// The bundled CRM adapters, by kind: each module registers its factory when first needed (loadCrmAdapter).
+import { registerCrmAdapterModule } from './adapter.js';
 
-export { createCrmAdapter, registeredCrmKinds, type CrmAdapter } from './adapter.js';
+registerCrmAdapterModule('dynamics365', () => import('./dynamics365/index.js'));
+registerCrmAdapterModule('salesforce', () => import('./salesforce/index.js'));
+
+export { createCrmAdapter, loadCrmAdapter, registeredCrmKinds, type CrmAdapter } from './adapter.js';

@@ -4,7 +4,7 @@ import type { LeadbridgeConfig, TargetConfig } from '../config/index.js';
 import { credentialFromAuth } from '../config/index.js';
 import { ValidationError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
-import { createCrmAdapter } from '../crm/index.js';
+import { loadCrmAdapter } from '../crm/index.js';
 import type { CrmAdapter } from '../crm/adapter.js';
 import { finishRun, openLedger, startRun, type Ledger } from '../ledger/index.js';
 import { ledgerConfigFor } from './ledger-config.js';
@@ -56,7 +56,9 @@ export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOp
     logger: logger.child({ api: 'partner-center' }),
     overlapMs: pc.overlapSeconds * 1000,
   });
-  const adapters: CrmAdapter[] = enabled.map((t) => createCrmAdapter(t.kind, { target: t.name, settings: t.settings, logger: logger.child({ target: t.name }) }));
+  const adapters: CrmAdapter[] = await Promise.all(
+    enabled.map((t) => loadCrmAdapter(t.kind, { target: t.name, settings: t.settings, logger: logger.child({ target: t.name }) })),
+  );
   const targets: SyncTarget[] = enabled.map((t, i) => ({
     name: t.name,
     adapter: adapters[i] as CrmAdapter,

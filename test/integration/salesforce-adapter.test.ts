@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY_POLICY } from '../../src/core/retry.js';
 import type { CrmChangePage, MappedRecord } from '../../src/crm/adapter.js';
-import { createCrmAdapter } from '../../src/crm/index.js';
+import { loadCrmAdapter } from '../../src/crm/index.js';
 import { SalesforceAdapter } from '../../src/crm/salesforce/index.js';
 import { LEAD, createSalesforceSimulator, systemInput, type SalesforceSimulator } from '../../src/simulators/salesforce/index.js';
 
@@ -70,8 +70,8 @@ const requestsTo = (method: string, pathPart: string) =>
   sim.server.requests().filter((r) => r.method === method && r.path.includes(pathPart));
 
 describe('SalesforceAdapter upserts', () => {
-  it('is registered as the salesforce kind with the configured batch size', () => {
-    const made = createCrmAdapter('salesforce', { target: 'x', settings: { instanceUrl: sim.url, auth: { kind: 'accessToken', token: 't' }, batchSize: 150 } });
+  it('is registered as the salesforce kind with the configured batch size', async () => {
+    const made = await loadCrmAdapter('salesforce', { target: 'x', settings: { instanceUrl: sim.url, auth: { kind: 'accessToken', token: 't' }, batchSize: 150 } });
     expect(made).toBeInstanceOf(SalesforceAdapter);
     expect(made.kind).toBe('salesforce');
     expect(made.maxBatchSize).toBe(150);
