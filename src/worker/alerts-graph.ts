@@ -59,7 +59,7 @@ export class GraphAlertTransport {
   }
 
   /** POST /users/{sender}/sendMail (202, no body). */
-  async sendMail(sender: string, mail: GraphMail): Promise<void> {
+  async sendMail(sender: string, mail: GraphMail, signal?: AbortSignal): Promise<void> {
     const what = `sendMail from ${sender} to ${mail.toRecipients.join(', ')}`;
     const message = {
       subject: mail.subject,
@@ -68,26 +68,27 @@ export class GraphAlertTransport {
       ...(mail.importance ? { importance: mail.importance } : {}),
     };
     try {
-      await this.request(`/users/${encodeURIComponent(sender)}/sendMail`).post({ message, saveToSentItems: true });
+      await this.request(`/users/${encodeURIComponent(sender)}/sendMail`, signal).post({ message, saveToSentItems: true });
     } catch (error) {
       throw graphError(error, what, this.credential);
     }
   }
 
   /** POST /teams/{teamId}/channels/{channelId}/messages (201 with the chatMessage); returns the message id. */
-  async postChannelMessage(channel: { teamId: string; channelId: string }, post: GraphChannelPost): Promise<string> {
+  async postChannelMessage(channel: { teamId: string; channelId: string }, post: GraphChannelPost, signal?: AbortSignal): Promise<string> {
     const what = `channel message to team ${channel.teamId} channel ${channel.channelId}`;
     try {
       const path = `/teams/${encodeURIComponent(channel.teamId)}/channels/${encodeURIComponent(channel.channelId)}/messages`;
-      const created = (await this.request(path).post(post)) as { id?: unknown } | undefined;
+      const created = (await this.request(path, signal).post(post)) as { id?: unknown } | undefined;
       return typeof created?.id === 'string' ? created.id : '';
     } catch (error) {
       throw graphError(error, what, this.credential);
     }
   }
 
-  private request(path: string) {
-    return this.client.api(path).options({ signal: AbortSignal.timeout(this.timeoutMs) });
+  private request(path: string, signal: AbortSignal | undefined) {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    return this.client.api(path).options({ signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
   }
 }
 
@@ -147,8 +148,12 @@ function carried(error: LeadbridgeError): GraphClientError {
 
 /** fetch failures carry the socket error code in `cause` (undici), which is what decides whether a retry may help. */
 function networkError(error: unknown, method: string, url: string): LeadbridgeError {
-  if ((error as Error | null)?.name === 'TimeoutError' || normaliseError(error, GRAPH_API).code === 'ABORTED') {
-    return new LeadbridgeError('NETWORK_ERROR', `${method} ${url} timed out or was aborted`, { api: GRAPH_API, retryable: true, cause: error });
+  // A timed-out request may have been processed, so it is retryable only for idempotent calls (core/retry decides).
+  if ((error as Error | null)?.name === 'TimeoutError') {
+    return new LeadbridgeError('NETWORK_ERROR', `${method} ${url} timed out`, { api: GRAPH_API, retryable: true, cause: error });
+  }
+  if (normaliseError(error, GRAPH_API).code === 'ABORTED') {
+    return new LeadbridgeError('ABORTED', `${method} ${url} aborted`, { api: GRAPH_API, cause: error });
   }
   const code = socketCode(error);
   const message = (error as Error | null)?.message ?? String(error);

@@ -51,6 +51,11 @@ export interface AlertSenderOptions {
   digestScanLimit?: number;
 }
 
+export interface SendOptions {
+  /** Stops waiting on a Retry-After (and aborts the request) when the worker shuts down; the alert is tried again later. */
+  signal?: AbortSignal;
+}
+
 type Channel = 'mail' | 'teams';
 
 /** One ledger key per referral an alert is about; the message is composed from the keys this run claimed. */
@@ -104,7 +109,7 @@ export class AlertSender {
   }
 
   /** One alert per hot referral still waiting for an answer (status New), the first time it is seen. */
-  async hotLeads(items: AlertReferral[], runId: string): Promise<AlertCounts> {
+  async hotLeads(items: AlertReferral[], runId: string, options: SendOptions = {}): Promise<AlertCounts> {
     const counts = zeroCounts();
     if (!this.config) return counts;
     for (const item of items) {
@@ -112,13 +117,13 @@ export class AlertSender {
       if (!isHotLead(referral) || referral.status !== 'New') continue;
       const entry = { key: `hot:${referral.id}`, referralId: referral.id, target: null };
       const compose = () => hotLeadContent(item, this.referralLink(referral.id));
-      addCounts(counts, await this.deliver({ kind: 'hot-lead', entries: [entry], compose }, runId));
+      addCounts(counts, await this.deliver({ kind: 'hot-lead', entries: [entry], compose }, runId, options));
     }
     return counts;
   }
 
   /** One warning per unanswered referral (status New) that expires within expiryWarningDays from now. */
-  async expiryWarnings(items: AlertReferral[], runId: string): Promise<AlertCounts> {
+  async expiryWarnings(items: AlertReferral[], runId: string, options: SendOptions = {}): Promise<AlertCounts> {
     const counts = zeroCounts();
     if (!this.config) return counts;
     const now = this.now();
@@ -130,13 +135,13 @@ export class AlertSender {
       if (referral.status !== 'New' || !(left > 0 && left <= window)) continue;
       const entry = { key: `expiry:${referral.id}`, referralId: referral.id, target: null };
       const compose = () => expiryWarningContent(item, this.referralLink(referral.id), now);
-      addCounts(counts, await this.deliver({ kind: 'expiry-warning', entries: [entry], compose }, runId));
+      addCounts(counts, await this.deliver({ kind: 'expiry-warning', entries: [entry], compose }, runId, options));
     }
     return counts;
   }
 
   /** One message listing the referrals quarantined since the last digest; nothing when there is nothing new. */
-  async quarantineDigest(runId: string): Promise<AlertCounts> {
+  async quarantineDigest(runId: string, options: SendOptions = {}): Promise<AlertCounts> {
     if (!this.config?.quarantineDigest) return zeroCounts();
     const rows = await listByState(this.ledger.db, 'quarantined', { limit: this.digestScanLimit });
     const entries = rows.map((row) => {
@@ -146,11 +151,11 @@ export class AlertSender {
       return { key, referralId: row.referralId, target: row.target, reason, since: row.updatedAt };
     });
     const compose = (claimed: QuarantinedReferral[]) => quarantineDigestContent(claimed);
-    return this.deliver({ kind: 'quarantine-digest', entries, compose }, runId);
+    return this.deliver({ kind: 'quarantine-digest', entries, compose }, runId, options);
   }
 
   /** Claims the entries' keys per channel, sends what was claimed, and releases the keys when sending fails. */
-  private async deliver<E extends AlertEntry>(alert: PendingAlert<E>, runId: string): Promise<AlertCounts> {
+  private async deliver<E extends AlertEntry>(alert: PendingAlert<E>, runId: string, options: SendOptions): Promise<AlertCounts> {
     const counts = zeroCounts();
     if (!this.config) return counts;
     for (const channel of this.channels()) {
@@ -158,16 +163,18 @@ export class AlertSender {
       if (claimed.length === 0) continue;
       const content = alert.compose(claimed);
       try {
-        await withRetry(() => this.send(channel, alert.kind, content), this.retryPolicy, {
+        await withRetry(() => this.send(channel, alert.kind, content, options.signal), this.retryPolicy, {
           idempotent: false,
+          signal: options.signal,
           api: GRAPH_API,
           onRetry: ({ attempt, delayMs, error }) => this.logger.warn('retrying alert', { kind: alert.kind, channel, attempt, delayMs, error: error.message }),
         });
       } catch (thrown) {
+        const error = thrown as LeadbridgeError;
         await this.release(claimed, channel);
         counts.failed++;
-        counts.errors.push((thrown as Error).message);
-        this.logFailure(alert.kind, channel, content, thrown as LeadbridgeError);
+        counts.errors.push(error.code === 'ABORTED' ? `${alert.kind} ${channel} "${content.subject}" aborted: the worker is stopping` : error.message);
+        this.logFailure(alert.kind, channel, content, error);
         continue;
       }
       counts.sent++;
@@ -181,35 +188,38 @@ export class AlertSender {
     return this.config?.teamsChannel ? ['mail', 'teams'] : ['mail'];
   }
 
-  /** The mail and the Teams post are separate deliveries, so one failing does not repeat the other. */
+  /**
+   * The mail and the Teams post are separate deliveries, so one failing does not repeat the other.
+   * One transaction: a digest claims a key per quarantined row, and SQLite would otherwise commit (fsync) each one.
+   */
   private async claim<E extends AlertEntry>(alert: PendingAlert<E>, channel: Channel): Promise<E[]> {
-    const claimed: E[] = [];
-    for (const entry of alert.entries) {
-      const key = channelKey(entry.key, channel);
-      if (await recordAlertOnce(this.ledger.db, { key, kind: alert.kind, referralId: entry.referralId })) claimed.push(entry);
-    }
-    return claimed;
+    if (alert.entries.length === 0) return [];
+    return this.ledger.transaction(async (trx) => {
+      const claimed: E[] = [];
+      for (const entry of alert.entries) {
+        const key = channelKey(entry.key, channel);
+        if (await recordAlertOnce(trx, { key, kind: alert.kind, referralId: entry.referralId })) claimed.push(entry);
+      }
+      return claimed;
+    });
   }
 
   private async release(claimed: AlertEntry[], channel: Channel): Promise<void> {
     for (const entry of claimed) await forgetAlert(this.ledger.db, channelKey(entry.key, channel));
   }
 
-  private async send(channel: Channel, kind: AlertKind, content: AlertContent): Promise<void> {
+  private async send(channel: Channel, kind: AlertKind, content: AlertContent, signal?: AbortSignal): Promise<void> {
     const config = this.config as EnabledAlertsConfig;
     const transport = this.transport as GraphAlertTransport;
     if (channel === 'mail') {
-      await transport.sendMail(config.sender, {
-        subject: content.subject,
-        body: { contentType: 'Text', content: renderText(content) },
-        toRecipients: config.recipients,
-        importance: IMPORTANCE[kind],
-      });
+      const mail = { subject: content.subject, body: { contentType: 'Text' as const, content: renderText(content) }, toRecipients: config.recipients };
+      await transport.sendMail(config.sender, { ...mail, importance: IMPORTANCE[kind] }, signal);
       return;
     }
     const teamsChannel = config.teamsChannel as NonNullable<EnabledAlertsConfig['teamsChannel']>;
     const importance = IMPORTANCE[kind];
-    await transport.postChannelMessage(teamsChannel, { subject: content.subject, body: { contentType: 'html', content: renderHtml(content) }, importance });
+    const post = { subject: content.subject, body: { contentType: 'html' as const, content: renderHtml(content) }, importance };
+    await transport.postChannelMessage(teamsChannel, post, signal);
   }
 
   private async audit(kind: AlertKind, channel: Channel, content: AlertContent, claimed: AlertEntry[], runId: string): Promise<void> {

@@ -50,17 +50,29 @@ export class WorkerMetrics {
 
   constructor() {
     const registers = [this.registry];
-    this.synced = new Counter({ name: 'leadbridge_referrals_synced_total', help: 'Referrals written to (or found unchanged in) a CRM target', labelNames: ['target', 'result'], registers });
-    this.failed = new Counter({ name: 'leadbridge_referrals_failed_total', help: 'Referrals a CRM target rejected or could not take (retried later)', labelNames: ['target'], registers });
-    this.quarantined = new Counter({ name: 'leadbridge_referrals_quarantined_total', help: 'Referrals set aside until a person looks at them', labelNames: ['target'], registers });
-    this.apiCalls = new Counter({ name: 'leadbridge_api_calls_total', help: `HTTP attempts per API, method and status ("${NO_RESPONSE}": no response)`, labelNames: ['api', 'method', 'status'], registers });
-    this.throttled = new Counter({ name: 'leadbridge_api_throttled_total', help: 'HTTP 429 answers per API', labelNames: ['api'], registers });
-    this.apiLatency = new Histogram({ name: 'leadbridge_api_latency_seconds', help: 'Time per HTTP attempt', labelNames: ['api'], buckets: API_LATENCY_BUCKETS, registers });
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]) => new Counter<L>({ name, help, labelNames, registers });
+    this.synced = counter('leadbridge_referrals_synced_total', 'Referrals written to (or found unchanged in) a CRM target', ['target', 'result']);
+    this.failed = counter('leadbridge_referrals_failed_total', 'Referrals a CRM target rejected or could not take (retried later)', ['target']);
+    this.quarantined = counter('leadbridge_referrals_quarantined_total', 'Referrals set aside until a person looks at them', ['target']);
+    this.apiCalls = counter('leadbridge_api_calls_total', `HTTP attempts per API, method and status ("${NO_RESPONSE}": no response)`, ['api', 'method', 'status']);
+    this.throttled = counter('leadbridge_api_throttled_total', 'HTTP 429 answers per API', ['api']);
+    this.outcomes = counter('leadbridge_outcomes_total', 'CRM outcomes reported back to Partner Center, by result', ['target', 'result']);
+    this.alertsSent = counter('leadbridge_alerts_sent_total', 'Alert messages delivered, by kind', ['kind']);
+    this.apiLatency = new Histogram({
+      name: 'leadbridge_api_latency_seconds',
+      help: 'Time per HTTP attempt',
+      labelNames: ['api'],
+      buckets: API_LATENCY_BUCKETS,
+      registers,
+    });
     this.cycleDuration = new Histogram({ name: 'leadbridge_cycle_duration_seconds', help: 'Time per sync cycle', buckets: CYCLE_BUCKETS, registers });
     this.lastSuccess = new Gauge({ name: 'leadbridge_last_success_timestamp_seconds', help: 'Unix time of the last cycle that completed', registers });
-    this.backlog = new Gauge({ name: 'leadbridge_ledger_backlog', help: 'Referrals per target and sync state in the ledger', labelNames: ['target', 'state'], registers });
-    this.outcomes = new Counter({ name: 'leadbridge_outcomes_total', help: 'CRM outcomes reported back to Partner Center, by result', labelNames: ['target', 'result'], registers });
-    this.alertsSent = new Counter({ name: 'leadbridge_alerts_sent_total', help: 'Alert messages delivered, by kind', labelNames: ['kind'], registers });
+    this.backlog = new Gauge({
+      name: 'leadbridge_ledger_backlog',
+      help: 'Referrals per target and sync state in the ledger',
+      labelNames: ['target', 'state'],
+      registers,
+    });
   }
 
   /** The onCall hook of ApiClientOptions (core/http) and of the Graph alert transport. */

@@ -1,0 +1,212 @@
+// The Graph simulator over real HTTP: sendMail and channel messages accepted, strict 400s, 401, 404, faults, admin routes.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createGraphSimulator, type GraphSimulator } from '../../src/simulators/graph/index.js';
+
+const SENDER = 'leads-bot@contoso.com';
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+let graph: GraphSimulator;
+
+beforeAll(async () => {
+  graph = createGraphSimulator({ mailboxes: [SENDER, '11111111-2222-3333-4444-555555555555'] });
+  await graph.start();
+});
+afterAll(() => graph.stop());
+beforeEach(async () => {
+  await fetch(`${graph.url}/_sim/reset`, { method: 'POST' });
+});
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: unknown;
+}
+
+async function post(path: string, body: unknown, headers: Record<string, string> = { Authorization: 'Bearer t0ken' }): Promise<Answer> {
+  const response = await fetch(`${graph.url}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text, json: text ? JSON.parse(text) : undefined };
+}
+
+function sendMail(body: unknown, sender = SENDER, headers?: Record<string, string>): Promise<Answer> {
+  return post(`/v1.0/users/${encodeURIComponent(sender)}/sendMail`, body, headers);
+}
+
+function validMessage(overrides: Record<string, unknown> = {}) {
+  return {
+    subject: 'Hot lead: Fabrikam asks to be contacted',
+    body: { contentType: 'Text', content: 'Call Jane today.' },
+    toRecipients: [{ emailAddress: { address: 'sales@contoso.com', name: 'Sales' } }],
+    ...overrides,
+  };
+}
+
+/** Asserts Graph's error envelope, with the ids of the response headers in innerError. */
+function expectGraphError(answer: Answer, status: number, code: string, message: string): void {
+  expect(answer.status).toBe(status);
+  const requestId = answer.headers.get('request-id');
+  expect(requestId).toMatch(GUID);
+  expect(answer.json).toEqual({
+    error: {
+      code,
+      message,
+      innerError: { date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/), 'request-id': requestId, 'client-request-id': answer.headers.get('client-request-id') },
+    },
+  });
+}
+
+describe('sendMail', () => {
+  it('accepts a valid mail with 202 and no body, echoes client-request-id and records the mail', async () => {
+    const answer = await sendMail(
+      { message: validMessage({ ccRecipients: [{ emailAddress: { address: 'lead@contoso.com' } }], importance: 'High' }), saveToSentItems: false },
+      SENDER,
+      { Authorization: 'Bearer t0ken', 'client-request-id': 'abc-123' },
+    );
+    expect(answer.status).toBe(202);
+    expect(answer.text).toBe('');
+    expect(answer.headers.get('client-request-id')).toBe('abc-123');
+    const requestId = answer.headers.get('request-id');
+    expect(requestId).toMatch(GUID);
+    expect(graph.mails).toHaveLength(1);
+    expect(graph.mails[0]).toMatchObject({
+      id: 'mail-1',
+      sender: SENDER,
+      requestId,
+      clientRequestId: 'abc-123',
+      subject: 'Hot lead: Fabrikam asks to be contacted',
+      contentType: 'Text',
+      content: 'Call Jane today.',
+      to: [{ address: 'sales@contoso.com', name: 'Sales' }],
+      cc: [{ address: 'lead@contoso.com', name: null }],
+      bcc: [],
+      importance: 'high',
+      saveToSentItems: false,
+    });
+    const admin = (await (await fetch(`${graph.url}/_sim/mails`)).json()) as { count: number; value: Array<{ subject: string }> };
+    expect(admin.count).toBe(1);
+    expect(admin.value[0]?.subject).toBe('Hot lead: Fabrikam asks to be contacted');
+  });
+
+  it('addresses the mailbox by user id as well, and takes HTML bodies', async () => {
+    const answer = await sendMail({ message: validMessage({ body: { contentType: 'html', content: '<p>Hi</p>' } }) }, '11111111-2222-3333-4444-555555555555');
+    expect(answer.status).toBe(202);
+    expect(graph.mails[0]).toMatchObject({ sender: '11111111-2222-3333-4444-555555555555', contentType: 'HTML', saveToSentItems: true, importance: 'normal' });
+  });
+
+  it('refuses a request without a bearer token with 401 InvalidAuthenticationToken', async () => {
+    const answer = await sendMail({ message: validMessage() }, SENDER, {});
+    expectGraphError(answer, 401, 'InvalidAuthenticationToken', 'Access token is empty.');
+    expect(graph.mails).toHaveLength(0);
+  });
+
+  it.each([
+    ['an empty payload', undefined, 'BadRequest', 'Empty Payload. JSON content expected.'],
+    ['no message', { saveToSentItems: true }, 'ErrorInvalidParameter', "The value of the parameter 'Message' is empty."],
+    ['no subject', { message: validMessage({ subject: undefined }) }, 'ErrorInvalidParameter', 'The message has no subject: message.subject must be a non-empty string.'],
+    ['a blank subject', { message: validMessage({ subject: '  ' }) }, 'ErrorInvalidParameter', 'The message has no subject: message.subject must be a non-empty string.'],
+    ['no body', { message: validMessage({ body: undefined }) }, 'ErrorInvalidParameter', 'The message has no body: message.body must be an object {contentType, content}.'],
+    ['no recipients', { message: validMessage({ toRecipients: [] }) }, 'ErrorInvalidRecipients', "At least one recipient isn't valid., A message can't be sent because it contains no recipients."],
+    ['missing toRecipients', { message: validMessage({ toRecipients: undefined }) }, 'ErrorInvalidRecipients', "At least one recipient isn't valid., A message can't be sent because it contains no recipients."],
+    [
+      'an invalid address',
+      { message: validMessage({ toRecipients: [{ emailAddress: { address: 'sales at contoso' } }] }) },
+      'ErrorInvalidRecipients',
+      "At least one recipient isn't valid., Recipient 'sales at contoso' isn't resolved. All recipients must be resolved before a message can be submitted.",
+    ],
+    [
+      'a recipient without emailAddress',
+      { message: validMessage({ toRecipients: [{ address: 'sales@contoso.com' }] }) },
+      'ErrorInvalidRecipients',
+      "At least one recipient isn't valid., Each entry of toRecipients needs an emailAddress {address, name?}.",
+    ],
+    ['an unknown content type', { message: validMessage({ body: { contentType: 'Markdown', content: 'x' } }) }, 'RequestBodyRead', "Cannot convert the literal 'Markdown' to the expected type 'microsoft.graph.bodyType'."],
+    ['an unknown importance', { message: validMessage({ importance: 'urgent' }) }, 'RequestBodyRead', "Cannot convert the literal 'urgent' to the expected type 'microsoft.graph.importance'."],
+    [
+      'an unknown message property',
+      { message: validMessage({ priority: 1 }) },
+      'RequestBodyRead',
+      "The property 'priority' does not exist on type 'microsoft.graph.message'. Make sure to only use property names that are defined by the type or mark the type as open type.",
+    ],
+    ['a non-boolean saveToSentItems', { message: validMessage(), saveToSentItems: 'yes' }, 'RequestBodyRead', "Cannot convert the literal 'yes' to the expected type 'Edm.Boolean'."],
+  ])('refuses %s with 400', async (_case, body, code, message) => {
+    expectGraphError(await sendMail(body), 400, code, message);
+    expect(graph.mails).toHaveLength(0);
+  });
+
+  it('refuses a mailbox it does not know with 404 ErrorInvalidUser', async () => {
+    expectGraphError(await sendMail({ message: validMessage() }, 'nobody@contoso.com'), 404, 'ErrorInvalidUser', "The requested user 'nobody@contoso.com' is invalid.");
+  });
+
+  it('throttles with 429 and Retry-After when a fault is injected, once', async () => {
+    const faults = { rules: [{ kind: '429', count: 1, retryAfterSeconds: 3, pathContains: '/sendMail' }] };
+    expect((await fetch(`${graph.url}/_sim/faults`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(faults) })).status).toBe(200);
+    const throttled = await sendMail({ message: validMessage() });
+    expectGraphError(throttled, 429, 'TooManyRequests', 'Rate limit is exceeded. Try again later.');
+    expect(throttled.headers.get('retry-after')).toBe('3');
+    expect((await sendMail({ message: validMessage() })).status).toBe(202);
+    expect(graph.mails).toHaveLength(1);
+  });
+});
+
+describe('channel messages', () => {
+  const path = '/v1.0/teams/team-1/channels/19%3Aabc%40thread.tacv2/messages';
+
+  it('creates a chatMessage with 201 and records it', async () => {
+    const answer = await post(path, { subject: 'Hot lead', body: { contentType: 'html', content: '<p>Call now</p>' }, importance: 'high' });
+    expect(answer.status).toBe(201);
+    expect(answer.headers.get('request-id')).toMatch(GUID);
+    const created = answer.json as Record<string, unknown>;
+    expect(created).toMatchObject({
+      '@odata.context': `${graph.url}/v1.0/$metadata#teams('team-1')/channels('19:abc@thread.tacv2')/messages/$entity`,
+      messageType: 'message',
+      subject: 'Hot lead',
+      importance: 'high',
+      body: { contentType: 'html', content: '<p>Call now</p>' },
+      channelIdentity: { teamId: 'team-1', channelId: '19:abc@thread.tacv2' },
+      replyToId: null,
+      attachments: [],
+    });
+    expect(created.id).toMatch(/^\d+$/);
+    expect(created.createdDateTime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(graph.channelMessages).toHaveLength(1);
+    expect(graph.channelMessages[0]).toMatchObject({ teamId: 'team-1', channelId: '19:abc@thread.tacv2', message: { id: created.id } });
+    const admin = (await (await fetch(`${graph.url}/_sim/channel-messages`)).json()) as { count: number };
+    expect(admin.count).toBe(1);
+  });
+
+  it('refuses a message without body content, and one with an unknown content type', async () => {
+    expectGraphError(await post(path, { subject: 'x' }), 400, 'BadRequest', 'Missing body: a chatMessage needs body {contentType, content}.');
+    expectGraphError(
+      await post(path, { body: { contentType: 'markdown', content: 'x' } }),
+      400,
+      'RequestBodyRead',
+      "Cannot convert the literal 'markdown' to the expected type 'microsoft.graph.bodyType'.",
+    );
+    expect(graph.channelMessages).toHaveLength(0);
+  });
+
+  it('refuses a request without a bearer token', async () => {
+    expectGraphError(await post(path, { body: { content: 'x' } }, {}), 401, 'InvalidAuthenticationToken', 'Access token is empty.');
+  });
+});
+
+describe('admin', () => {
+  it('reset clears mails and channel messages', async () => {
+    await sendMail({ message: validMessage() });
+    await post('/v1.0/teams/t/channels/c/messages', { body: { content: 'hello' } });
+    expect([graph.mails.length, graph.channelMessages.length]).toEqual([1, 1]);
+    expect((await fetch(`${graph.url}/_sim/reset`, { method: 'POST' })).status).toBe(204);
+    expect([graph.mails.length, graph.channelMessages.length]).toEqual([0, 0]);
+    expect((await sendMail({ message: validMessage() })).status).toBe(202);
+    expect(graph.mails[0]?.id).toBe('mail-1');
+  });
+
+  it('answers an unknown API path with 404 in Graph envelope', async () => {
+    expectGraphError(await post('/v1.0/users/x/sendmessage', {}), 404, 'itemNotFound', 'No resource at /v1.0/users/x/sendmessage');
+  });
+});
