@@ -19,7 +19,8 @@ export interface SyncOnceOptions {
 export async function runSyncOnce(options: SyncOnceOptions): Promise<number> {
   const runtime = await createRuntime(options.config, { logger: options.logger, cwd: options.cwd });
   const runId = `sync-${new Date().toISOString().replace(/[:.]/g, '')}-${randomUUID().slice(0, 8)}`;
-  let lastReport = 0;
+  // Progress lines only for runs long enough to need them (a backfill), every 2 s.
+  let lastReport = Date.now();
   try {
     const result = await runtime.syncOnce({
       runId,

@@ -1,6 +1,7 @@
 // The bundled simulators, in port order: `leadbridge simulate` and the demo start every entry listed here.
 import { createDynamicsSimulator } from './dynamics365/index.js';
 import { createPartnerCenterSimulator } from './partner-center/index.js';
+import { createSalesforceSimulator } from './salesforce/index.js';
 
 export interface SimulatorStartOptions {
   host: string;
@@ -37,6 +38,14 @@ export const SIMULATORS: SimulatorEntry[] = [
     name: 'dynamics365',
     async start(options) {
       const simulator = createDynamicsSimulator({ host: options.host, port: options.port });
+      const url = await simulator.start();
+      return { url, stop: () => simulator.stop() };
+    },
+  },
+  {
+    name: 'salesforce',
+    async start(options) {
+      const simulator = createSalesforceSimulator({ host: options.host, port: options.port });
       const url = await simulator.start();
       return { url, stop: () => simulator.stop() };
     },

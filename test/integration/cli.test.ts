@@ -79,8 +79,10 @@ describe('leadbridge simulate', () => {
     tempDir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-cli-'));
     simulate = startCli(['simulate', '--random-ports', '--referrals', '5']);
     lines = await simulatorLines(simulate);
-    partnerCenterUrl = lines.find((line) => line.startsWith('partner-center '))?.split(' ')[1] ?? '';
+    partnerCenterUrl = urlOf('partner-center');
   });
+
+  const urlOf = (name: string) => lines.find((line) => line.startsWith(`${name} `))?.split(' ')[1] ?? '';
 
   afterAll(async () => {
     if (simulate.child.exitCode === null) simulate.child.kill('SIGKILL');
@@ -111,7 +113,7 @@ describe('leadbridge simulate', () => {
     expect(refused.body).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
   });
 
-  it('sync --once prints one line per configured-kind referral and a summary', async () => {
+  it('sync --once --dry-run prints one line per configured-kind referral and a summary', async () => {
     const { body } = await getJson(`${partnerCenterUrl}/v1.0/engagements/referrals`, 'sim-token');
     const referrals = (body as { value: Referral[] }).value;
     const configFile = path.join(tempDir, 'sync.yaml');
@@ -120,7 +122,7 @@ describe('leadbridge simulate', () => {
       `source:\n  partnerCenter:\n    baseUrl: ${partnerCenterUrl}\n    auth: { kind: static, token: "\${PC_TOKEN}" }\n` +
         `ledger: { filename: ":memory:" }\nlog: { level: error }\n`,
     );
-    const result = await runCli(['--config', configFile, 'sync', '--once'], { PC_TOKEN: 'sim-token' });
+    const result = await runCli(['--config', configFile, 'sync', '--once', '--dry-run'], { PC_TOKEN: 'sim-token' });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
 
@@ -147,6 +149,50 @@ describe('leadbridge simulate', () => {
     const skipMatch = /^skipped (\d+) referrals of kinds not configured: (.+)$/.exec(skippedLine ?? '');
     expect([Number(skipMatch?.[1]), countsIn(skipMatch?.[2])]).toEqual([skipped.length, tally(skipped)]);
     expect([invalidLine, end]).toEqual(['invalid 0 referrals', '']);
+  });
+
+  it('sync --once syncs into both CRM simulators; status and trace read the ledger', async () => {
+    const configFile = path.join(tempDir, 'both.yaml');
+    await writeFile(
+      configFile,
+      [
+        'source:',
+        `  partnerCenter: { baseUrl: ${partnerCenterUrl}, auth: { kind: static, token: sim-token } }`,
+        'targets:',
+        `  - { name: dynamics, kind: dynamics365, settings: { url: ${urlOf('dynamics365')}, auth: { kind: static, token: t } } }`,
+        `  - { name: salesforce, kind: salesforce, settings: { instanceUrl: ${urlOf('salesforce')}, auth: { kind: accessToken, token: t } } }`,
+        `ledger: { filename: ${path.join(tempDir, 'ledger.sqlite')} }`,
+        'log: { level: error }',
+        '',
+      ].join('\n'),
+    );
+    const { body } = await getJson(`${partnerCenterUrl}/v1.0/engagements/referrals`, 'sim-token');
+    const referrals = (body as { value: Referral[] }).value;
+    const wanted = referrals.filter((r) => ['customerInquiry', 'marketingQualified', 'salesQualified'].includes(deriveLeadKind(r)));
+
+    const sync = await runCli(['--config', configFile, 'sync', '--once']);
+    expect(sync.stderr).toBe('');
+    expect(sync.code).toBe(0);
+    const summary = sync.stdout.split('\n');
+    expect(summary[0]).toMatch(/^run sync-\S+: 5 referrals read in 1 pages, 0 invalid, 0 retried$/);
+    const counts = (target: string) =>
+      `  ${target}: ${wanted.length} created, 0 updated, 0 unchanged, ${5 - wanted.length} skipped (lead kind), 0 skipped (archived), 0 failed, 0 quarantined`;
+    expect(summary.slice(1, 4)).toEqual([counts('dynamics'), counts('salesforce'), `  partner-center: ${wanted.length} CRM ids written back to externalReferenceId`]);
+
+    const status = await runCli(['--config', configFile, 'status', '--json']);
+    expect(status.code).toBe(0);
+    const report = JSON.parse(status.stdout) as { targets: Array<{ name: string; states: Record<string, number> }> };
+    expect(report.targets.map((t) => [t.name, t.states.applied, t.states.failed])).toEqual([
+      ['dynamics', wanted.length, 0],
+      ['salesforce', wanted.length, 0],
+    ]);
+
+    const trace = await runCli(['--config', configFile, 'trace', wanted[0]!.id]);
+    expect(trace.code).toBe(0);
+    expect(trace.stdout).toContain(`referral ${wanted[0]!.id}`);
+    expect(trace.stdout).toMatch(/ dynamics created record=[0-9a-f-]{36}/);
+    expect(trace.stdout).toMatch(/ salesforce created record=00Q\w{15}/);
+    expect(trace.stdout).toMatch(/ dynamics external-reference-written /);
   });
 
   it('stops the simulators on SIGTERM and exits 0', async () => {

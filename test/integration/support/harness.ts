@@ -5,11 +5,14 @@ import path from 'node:path';
 import { configSchema, type LeadbridgeConfig } from '../../../src/config/index.js';
 import { createDynamicsSimulator, type DynamicsSimulator } from '../../../src/simulators/dynamics365/index.js';
 import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../../src/simulators/partner-center/index.js';
+import { createSalesforceSimulator, type SalesforceSimulator } from '../../../src/simulators/salesforce/index.js';
 import { createRuntime, type Runtime } from '../../../src/worker/runtime.js';
 
 export interface Harness {
   pc: PartnerCenterSimulator;
   dynamics: DynamicsSimulator;
+  /** Only with `salesforce: true`. */
+  salesforce: SalesforceSimulator | null;
   dir: string;
   config: LeadbridgeConfig;
   /** A runtime over the harness's ledger file; several may be opened one after another (a "restart"). */
@@ -17,15 +20,19 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { referrals?: number; seed?: number } = {}): Promise<Harness> {
+export async function startHarness(options: { referrals?: number; seed?: number; salesforce?: boolean } = {}): Promise<Harness> {
   const pc = createPartnerCenterSimulator({ port: 0, referrals: options.referrals ?? 0, seed: options.seed ?? 7 });
   const dynamics = createDynamicsSimulator({ port: 0 });
-  await Promise.all([pc.start(), dynamics.start()]);
+  const salesforce = options.salesforce ? createSalesforceSimulator({ port: 0 }) : null;
+  await Promise.all([pc.start(), dynamics.start(), salesforce?.start()]);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-it-'));
   const config = configSchema.parse({
     source: { partnerCenter: { baseUrl: pc.url, auth: { kind: 'static', token: 'pc-token' }, overlapSeconds: 60 } },
     targets: [
       { name: 'dynamics', kind: 'dynamics365', settings: { url: dynamics.url, auth: { kind: 'static', token: 'd365-token' } } },
+      ...(salesforce
+        ? [{ name: 'salesforce', kind: 'salesforce', settings: { instanceUrl: salesforce.url, auth: { kind: 'accessToken', token: 'sf-token' } } }]
+        : []),
     ],
     ledger: { client: 'sqlite', filename: path.join(dir, 'ledger.sqlite') },
   });
@@ -33,6 +40,7 @@ export async function startHarness(options: { referrals?: number; seed?: number 
   return {
     pc,
     dynamics,
+    salesforce,
     dir,
     config,
     async runtime(overrides) {
@@ -42,7 +50,7 @@ export async function startHarness(options: { referrals?: number; seed?: number 
     },
     async close() {
       await Promise.allSettled(opened.map((r) => r.close()));
-      await Promise.all([pc.stop(), dynamics.stop()]);
+      await Promise.all([pc.stop(), dynamics.stop(), salesforce?.stop()]);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,66 @@
+// Both CRM targets fed from the same poll, each with its own ledger state; one failing does not stop the other.
+import { afterEach, describe, expect, it } from 'vitest';
+import { collectStatus } from '../../src/cli/status.js';
+import { DEFAULT_LEAD_KINDS, deriveLeadKind } from '../../src/core/referral.js';
+import { auditTrail } from '../../src/ledger/index.js';
+import { LEAD } from '../../src/simulators/salesforce/index.js';
+import { startHarness, type Harness } from './support/harness.js';
+
+let harness: Harness;
+afterEach(async () => harness?.close());
+
+function syncableCount(h: Harness): number {
+  return h.pc.store.all().filter((r) => DEFAULT_LEAD_KINDS.includes(deriveLeadKind(r)) && r.status !== 'Closed').length;
+}
+
+describe('Dynamics 365 and Salesforce from one poll', () => {
+  it('syncs every lead into both CRMs and status shows both', async () => {
+    harness = await startHarness({ referrals: 230, salesforce: true });
+    const runtime = await harness.runtime();
+    const result = await runtime.syncOnce({ runId: 'both' });
+    const expected = syncableCount(harness);
+
+    expect(result.inbound.byTarget.dynamics).toMatchObject({ created: expected, failed: 0, quarantined: 0 });
+    expect(result.inbound.byTarget.salesforce).toMatchObject({ created: expected, failed: 0, quarantined: 0 });
+    expect(harness.dynamics.store.leads.size).toBe(expected);
+    expect(harness.salesforce!.store.count(LEAD)).toBe(expected);
+    // Salesforce gets collection upserts of up to 200 records: two calls for this page count.
+    const collectionCalls = harness.salesforce!.server.requests().filter((r) => r.method === 'PATCH' && r.path.includes('/composite/sobjects/Lead/'));
+    expect(collectionCalls).toHaveLength(Math.ceil(expected / 200));
+    // Only the first target's record id goes to externalReferenceId.
+    const lead = [...harness.dynamics.store.leads.values()][0]!;
+    expect(harness.pc.store.get(String(lead.lb_referralid))!.externalReferenceId).toBe(lead.leadid);
+
+    const status = await collectStatus(runtime.config, runtime.ledger, 'test ledger');
+    expect(status.targets.map((t) => [t.name, t.states.applied])).toEqual([
+      ['dynamics', expected],
+      ['salesforce', expected],
+    ]);
+
+    // The write-back echo is quiet for both targets.
+    const quiet = await runtime.syncOnce({ runId: 'again' });
+    expect(quiet.inbound.byTarget.salesforce).toMatchObject({ created: 0, updated: 0, unchanged: 0 });
+    expect(quiet.inbound.byTarget.dynamics).toMatchObject({ created: 0, updated: 0, unchanged: 0 });
+  });
+
+  it('a target that fails as a whole sits out; the other proceeds, and the failed one catches up next run', async () => {
+    harness = await startHarness({ referrals: 120, salesforce: true });
+    harness.salesforce!.setApiUsage(1_000_000); // the org's daily API allocation is used up
+    const runtime = await harness.runtime();
+    const first = await runtime.syncOnce({ runId: 'sf-down' });
+    const expected = syncableCount(harness);
+    expect(first.inbound.targetsDown).toBe(1);
+    expect(first.inbound.byTarget.dynamics).toMatchObject({ created: expected });
+    expect(harness.salesforce!.store.count(LEAD)).toBe(0);
+
+    harness.salesforce!.setApiUsage(0);
+    const second = await runtime.syncOnce({ runId: 'sf-back' });
+    expect(second.inbound.targetsDown).toBe(0);
+    expect(second.inbound.byTarget.salesforce).toMatchObject({ created: expected, failed: 0 });
+    expect(second.inbound.byTarget.dynamics).toMatchObject({ created: 0, updated: 0 });
+    expect(harness.salesforce!.store.count(LEAD)).toBe(expected);
+    const someone = [...harness.dynamics.store.leads.values()][0]!;
+    const trail = await auditTrail(runtime.ledger.db, String(someone.lb_referralid));
+    expect(trail.filter((e) => e.action === 'created').map((e) => e.target)).toEqual(['dynamics', 'salesforce']);
+  });
+});
