@@ -113,6 +113,63 @@ function buildProgram(context: CliContext): Command {
       context.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatTrace(report));
     });
 
+  const syncNow = async (command: Command, prepare: (runtimeConfig: Awaited<ReturnType<typeof loadCliConfig>>) => Promise<string>) => {
+    const globals = globalOptions(command);
+    const config = await loadCliConfig(context, globals);
+    const logger = createCliLogger(context, globals, config.log);
+    context.stdout.write(await prepare(config));
+    const { runSyncOnce } = await import('./cli/sync.js');
+    const controller = new AbortController();
+    void context.waitForShutdown().then(() => controller.abort());
+    process.exitCode = await runSyncOnce({ config, logger, cwd: context.cwd, out: context.stdout, progress: context.stderr, signal: controller.signal });
+  };
+
+  program
+    .command('retry')
+    .description('give failed (and, with --quarantined, quarantined) referrals another attempt now, then run one cycle')
+    .argument('[referralIds...]', 'only these referrals')
+    .option('--target <name>', 'only this target')
+    .option('--all-failed', 'every failed referral')
+    .option('--quarantined', 'quarantined referrals too (after fixing the cause)')
+    .action(async (referralIds: string[], options: { target?: string; allFailed?: boolean; quarantined?: boolean }, command: Command) => {
+      await syncNow(command, async (config) => {
+        const { withLedger } = await import('./cli/status.js');
+        const { scheduleOperatorRetry } = await import('./cli/operator.js');
+        const request = { referralIds, target: options.target, allFailed: options.allFailed === true, quarantined: options.quarantined === true };
+        const moved = await withLedger(config, context.cwd, (ledger) => scheduleOperatorRetry(ledger, config, request, new Date()));
+        return Object.entries(moved).map(([target, n]) => `${target}: ${n} referrals scheduled for retry\n`).join('');
+      });
+    });
+
+  program
+    .command('resync')
+    .description('map and write every referral again (all targets or one), e.g. after a mapping change; then run one cycle')
+    .option('--target <name>', 'only this target')
+    .option('--since <date>', 'only referrals updated since this date (2025-01-31 or an ISO date-time)')
+    .action(async (options: { target?: string; since?: string }, command: Command) => {
+      await syncNow(command, async (config) => {
+        const { withLedger } = await import('./cli/status.js');
+        const { prepareResync } = await import('./cli/operator.js');
+        const forgotten = await withLedger(config, context.cwd, (ledger) => prepareResync(ledger, config, options));
+        return Object.entries(forgotten).map(([target, n]) => `${target}: resync of ${n} linked referrals${options.since ? ` updated since ${options.since}` : ''}\n`).join('');
+      });
+    });
+
+  program
+    .command('quarantine')
+    .description('referrals set aside until someone fixes the cause')
+    .command('list')
+    .description('list quarantined referrals with their reasons')
+    .option('--target <name>', 'only this target')
+    .option('--json', 'print JSON')
+    .action(async (options: { target?: string; json?: boolean }, command: Command) => {
+      const config = await loadCliConfig(context, globalOptions(command));
+      const { withLedger } = await import('./cli/status.js');
+      const { formatQuarantine, quarantineList } = await import('./cli/operator.js');
+      const rows = await withLedger(config, context.cwd, (ledger) => quarantineList(ledger, config, options.target));
+      context.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatQuarantine(rows));
+    });
+
   const configCommand = program.command('config').description('inspect the configuration');
   configCommand
     .command('check')

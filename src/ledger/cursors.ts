@@ -22,3 +22,10 @@ export async function setCursor(db: Knex, name: string, value: string): Promise<
     await db<CursorRow>(TABLE.cursors).insert(row).onConflict('name').merge(['value', 'updated_at']);
   });
 }
+
+/** Forgets a cursor: the next run starts that stream from the beginning. */
+export async function clearCursor(db: Knex, name: string): Promise<void> {
+  await ledgerOperation(`clearCursor("${name}")`, async () => {
+    await db(TABLE.cursors).where({ name }).delete();
+  });
+}

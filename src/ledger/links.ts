@@ -1,7 +1,8 @@
 // Links between a referral and the CRM record it became, per target, with what was last written (eTag, payload hash).
 import type { Knex } from 'knex';
-import { chunk, distinct, idsPerQuery, ledgerOperation, nowIso, rowsPerInsert } from './dialect.js';
+import { chunk, distinct, idsPerQuery, ledgerOperation, nowIso, rowsPerInsert, toNumber } from './dialect.js';
 import { TABLE } from './migrations.js';
+import { instantKey } from '../core/time.js';
 
 export interface Link {
   referralId: string;
@@ -181,4 +182,30 @@ function groupByGivenFields(links: LinkUpdate[]): LinkUpdate[][] {
     else groups.set(signature, [link]);
   }
   return [...groups.values()];
+}
+
+/**
+ * Resync: forgets which referral version and payload each link last wrote (of one target, or all; only
+ * referrals updated since `since` when given), so the next pass maps and writes every one of them again.
+ */
+export async function forgetLinkVersions(db: Knex, options: { target?: string; since?: string }): Promise<number> {
+  return ledgerOperation('forgetLinkVersions', async () => {
+    const query = db(TABLE.links);
+    if (options.target !== undefined) query.where({ target: options.target });
+    // Stored timestamps keep Partner Center's form; 7 fractional digits sort at or before any of them in that second.
+    if (options.since !== undefined) query.andWhere('referral_updated_at', '>=', instantKey(options.since));
+    return toNumber(await query.update({ referral_etag: null, payload_hash: null, updated_at: nowIso() }));
+  });
+}
+
+/** Whether any link of the target was written by another mapping version (an admin edited the mapping). */
+export async function hasOtherMappingVersion(db: Knex, target: string, version: string): Promise<boolean> {
+  return ledgerOperation('hasOtherMappingVersion', async () => {
+    const row = await db(TABLE.links)
+      .where({ target })
+      .whereNotNull('mapping_version')
+      .whereNot({ mapping_version: version })
+      .first('referral_id');
+    return row !== undefined;
+  });
 }

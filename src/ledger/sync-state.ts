@@ -16,7 +16,8 @@ export const SYNC_TRANSITIONS: TransitionTable<SyncState> = {
   pending: ['applied', 'failed', 'quarantined'],
   failed: ['pending', 'applied', 'failed', 'quarantined'],
   applied: ['pending'],
-  quarantined: ['pending'],
+  // failed: an operator asked for another attempt (leadbridge retry).
+  quarantined: ['pending', 'failed'],
 };
 
 /** Derived from the table (none today: every state can be re-opened). */
@@ -268,5 +269,30 @@ export async function resetToPending(
     if (since !== undefined) query.andWhere('updated_at', '>=', since);
     const changes = { state: 'pending', attempts: 0, next_retry_at: null, quarantine_reason: null, updated_at: nowIso(), ...(options.runId ? { run_id: options.runId } : {}) };
     return toNumber(await query.update(changes));
+  });
+}
+
+/**
+ * Operator retry: rows in `states` (of one target, or only the given referrals) become failed and due now,
+ * with a fresh attempt budget, so the next cycle re-fetches and writes them. Returns how many rows moved.
+ */
+export async function scheduleRetry(
+  db: Knex,
+  options: { target?: string; referralIds?: string[]; states: Array<'failed' | 'quarantined'>; now: string; runId?: string },
+): Promise<number> {
+  for (const state of options.states) assertMove(SYNC_TRANSITIONS, 'sync-state', state, 'failed', 'when scheduling an operator retry');
+  if (options.states.length === 0 || options.referralIds?.length === 0) return 0;
+  const due = toIsoTimestamp(options.now, 'scheduleRetry now');
+  return ledgerOperation('scheduleRetry', async () => {
+    const changes = { state: 'failed', attempts: 0, next_retry_at: due, quarantine_reason: null, updated_at: nowIso(), ...(options.runId ? { run_id: options.runId } : {}) };
+    const base = () => {
+      const query = db(TABLE.syncStates).whereIn('state', distinct(options.states));
+      if (options.target !== undefined) query.andWhere({ target: options.target });
+      return query;
+    };
+    if (options.referralIds === undefined) return toNumber(await base().update(changes));
+    let moved = 0;
+    for (const ids of chunk(distinct(options.referralIds), idsPerQuery(db))) moved += toNumber(await base().whereIn('referral_id', ids).update(changes));
+    return moved;
   });
 }

@@ -13,6 +13,7 @@ import {
   getCursor,
   getLinks,
   getSyncStates,
+  hasOtherMappingVersion,
   setCursor,
   transitionSyncStates,
   upsertLinks,
@@ -117,16 +118,29 @@ export class InboundSync {
   }
 
   private async prepareRuns(): Promise<TargetRun[]> {
-    const { db } = this.options.ledger;
     return Promise.all(
       this.options.targets.map(async (target) => ({
         target,
         tracker: new WatermarkTracker(),
         buffer: [],
         down: null,
-        cursor: await getCursor(db, inboundCursorName(target.name)),
+        cursor: await this.startCursor(target),
       })),
     );
+  }
+
+  /** A target's cursor; none after an admin changed its mapping, so every referral is mapped again (only changed output is written). */
+  private async startCursor(target: SyncTarget): Promise<string | null> {
+    const { db } = this.options.ledger;
+    const cursor = await getCursor(db, inboundCursorName(target.name));
+    if (cursor !== null && (await hasOtherMappingVersion(db, target.name, target.mapping.version))) {
+      this.logger.info('the mapping changed: re-mapping every referral; only records whose output changed are written', {
+        target: target.name,
+        mappingVersion: target.mapping.version,
+      });
+      return null;
+    }
+    return cursor;
   }
 
   /** Failed writes whose retry time has come: re-fetched one by one and written again. */

@@ -130,7 +130,7 @@ describe('planSyncStateMoves', () => {
 
   it('rejects a move the table does not allow, naming referral and target', () => {
     expect(thrown(() => plan([row('R9', 'quarantined')], [{ referralId: 'R9', to: 'applied' }])).message).toBe(
-      'illegal sync-state move quarantined → applied for referral "R9" on target "crm:dynamics" (quarantined may move to: pending)',
+      'illegal sync-state move quarantined → applied for referral "R9" on target "crm:dynamics" (quarantined may move to: pending, failed)',
     );
   });
 
