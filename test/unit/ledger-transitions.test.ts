@@ -60,6 +60,7 @@ describe('SYNC_TRANSITIONS', () => {
       'failed→failed',
       'failed→quarantined',
       'quarantined→pending',
+      'quarantined→failed',
     ]);
   });
 
