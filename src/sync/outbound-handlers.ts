@@ -4,22 +4,46 @@
 // the outcome (status, substatus, reason, the deal fields of an accept), never customer data; on a 412 the
 // referral is read again and the outcome re-planned against it, then sent once more. Archived referrals are never
 // written, whatever the CRM says.
+//
+// Handlers write nothing to the ledger themselves (except a reflect-expired row, which is deduplicated): what they
+// decided travels as the verdict's effects and is committed with the row's new state, in the drain's transaction.
+// So a crash after a Partner Center write leaves the row claimed and unmarked; the re-run's fresh read finds the
+// step done and sends nothing (exactly once, given that every send is re-planned from a fresh read).
 import { ConflictError, isLeadbridgeError, LeadbridgeError, normaliseError } from '../core/errors.js';
 import type { OutcomeAction } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import type { Referral } from '../core/referral.js';
-import { appendAudit, enqueueOutcomes, getLinks, upsertLinks, type AuditEntry, type Ledger, type OutboxRow } from '../ledger/index.js';
+import { enqueueOutcomes, getLinks, type AuditEntry, type Ledger, type Link, type OutboxRow, type OutcomeToSend } from '../ledger/index.js';
 import type { AcceptFields, CloseFields } from '../source/partner-center/actions.js';
+import { nextRetryAt } from './decide.js';
 import type { OutboxHandler, OutboxVerdict } from './outbox.js';
 import { checkAction, readOutcomePayload, reflectExpiredRow, type ActionCheck, type OutcomePayload } from './outbound-plan.js';
 import type { OutboundStats, OutcomeWriter, ReferralSource, SyncTarget } from './types.js';
 
+/** What handlers read from the ledger, and the one write they make outside the drain's transaction. */
+export interface HandlerLedger {
+  /** The referral's links on these targets (those that exist). */
+  linksOf(referralId: string, targets: readonly string[]): Promise<Link[]>;
+  /** Records outbox rows (deduplicated); returns how many were new. */
+  enqueue(rows: OutcomeToSend[]): Promise<number>;
+}
+
+export function handlerLedger(ledger: Ledger): HandlerLedger {
+  return {
+    async linksOf(referralId, targets) {
+      const found = await Promise.all([...new Set(targets)].map(async (target) => (await getLinks(ledger.db, target, [referralId])).get(referralId)));
+      return found.filter((link): link is Link => link !== undefined);
+    },
+    enqueue: (rows) => enqueueOutcomes(ledger.db, rows),
+  };
+}
+
 export interface HandlerContext {
-  ledger: Ledger;
+  ledger: HandlerLedger;
   source: ReferralSource & OutcomeWriter;
   targets: ReadonlyMap<string, SyncTarget>;
   logger: Logger;
-  /** Counters of the cycle the handlers run in (conflicts, expiries reflected). */
+  /** Counters of the cycle the handlers run in. */
   stats: OutboundStats;
   /** A row whose send keeps failing is quarantined at this attempt. */
   maxAttempts: number;
@@ -33,21 +57,19 @@ const REFUSED_STATUSES: ReadonlySet<number> = new Set([400, 422]);
 export function outcomeHandler(context: HandlerContext, action: OutcomeAction): OutboxHandler {
   return async (row, signal) => {
     const payload = readOutcomePayload(row.payload);
-    if (!payload) return quarantine(context, row, `the outbox row of ${action} has no readable outcome payload`);
-    let conflicted = false;
+    if (!payload) return quarantined(context, row, `the outbox row of ${action} has no readable outcome payload`, []);
+    const audits: AuditEntry[] = [];
     for (let attempt = 1; ; attempt++) {
       const referral = await context.source.get(row.referralId, { signal });
       const check = checkAction(action, payload.outcome, referral);
-      if (check.kind !== 'send') return settleUnsent(context, row, referral, check);
+      if (check.kind !== 'send') return settleUnsent(context, row, referral, check, audits);
       try {
         const updated = await sendOutcome(context.source, action, referral, payload, signal);
-        await recordSent(context, row, payload, referral, updated, conflicted);
-        return { state: 'sent' };
+        return sent(context, row, payload, referral, updated, audits, await linkedTargets(context, row));
       } catch (thrown) {
-        if (!isWriteConflict(thrown)) return refusedOrRethrow(context, row, thrown);
-        conflicted = true;
-        await recordConflict(context, row, referral, thrown, attempt);
-        if (attempt >= 2) return { state: 'failed', error: `${action} of referral ${row.referralId} met a conflict again after a re-read; retried next cycle` };
+        if (!isWriteConflict(thrown)) return refusedOrRethrow(context, row, thrown, audits);
+        audits.push(conflictAudit(context, row, null, { action, status: thrown.status ?? null, eTagSent: referral.eTag, attempt, message: thrown.message }));
+        if (attempt >= 2) return failed(context, row, `${action} of referral ${row.referralId} met a conflict again after a re-read`, audits);
       }
     }
   };
@@ -73,50 +95,45 @@ function isWriteConflict(error: unknown): error is LeadbridgeError {
 }
 
 /**
- * Our write rolled the eTag: the link takes the new one so the next poll does not see our own write as a change,
- * but only when the version we wrote over is the one the inbound side last synced. Otherwise the referral also
- * carries someone else's change (customer data: Partner Center wins), which the inbound side must still see.
+ * Our write rolled the eTag: links that recorded the version we wrote over move to the new one, so the next poll
+ * does not see our own write as a change. A link that recorded an older version keeps it: the referral then also
+ * carries someone else's change (customer data: Partner Center wins), which the inbound side must still bring over.
  */
-async function recordSent(context: HandlerContext, row: OutboxRow, payload: OutcomePayload, before: Referral, updated: Referral, afterConflict: boolean): Promise<void> {
-  const link = (await getLinks(context.ledger.db, row.target, [row.referralId])).get(row.referralId);
-  const ownVersion = link?.referralETag === before.eTag;
-  await context.ledger.transaction(async (trx) => {
-    await upsertLinks(trx, [
-      {
-        referralId: row.referralId,
-        target: row.target,
-        referralStatus: updated.status,
-        ...(ownVersion ? { referralETag: updated.eTag, referralUpdatedAt: updated.updatedDateTime } : {}),
-      },
-    ]);
-    await appendAudit(trx, [
-      audit(context, row, 'outcome-sent', payload.crmRecordId, {
-        action: row.action,
-        outcome: payload.outcome,
-        eTag: updated.eTag,
-        status: updated.status,
-        substatus: updated.substatus ?? null,
-        afterConflict,
-        linkETagUpdated: ownVersion,
-      }),
-    ]);
-  });
+function sent(context: HandlerContext, row: OutboxRow, payload: OutcomePayload, before: Referral, updated: Referral, audits: AuditEntry[], linked: string[]): OutboxVerdict {
+  const afterConflict = audits.some((entry) => entry.action === 'conflict');
+  audits.push(
+    audit(context, row, 'outcome-sent', payload.crmRecordId, {
+      action: row.action,
+      outcome: payload.outcome,
+      eTag: updated.eTag,
+      status: updated.status,
+      substatus: updated.substatus ?? null,
+      afterConflict,
+    }),
+  );
   context.logger.info('outcome sent to Partner Center', { referralId: row.referralId, target: row.target, action: row.action, status: `${updated.status}/${String(updated.substatus)}` });
+  return {
+    state: 'sent',
+    effects: {
+      // Every target's link learns the new status, so no target reads the referral again to find the outcome shown.
+      links: linked.map((target) => ({ referralId: row.referralId, target, referralStatus: updated.status })),
+      eTagMoves: [{ referralId: row.referralId, fromETag: before.eTag, toETag: updated.eTag, updatedAt: updated.updatedDateTime }],
+      audits,
+    },
+  };
 }
 
-async function recordConflict(context: HandlerContext, row: OutboxRow, referral: Referral, error: LeadbridgeError, attempt: number): Promise<void> {
-  context.stats.conflicts++;
-  await appendAudit(context.ledger.db, [
-    audit(context, row, 'conflict', null, { action: row.action, status: error.status ?? null, eTagSent: referral.eTag, attempt, message: error.message, policy: 'the CRM wins for the outcome: re-read and re-planned' }),
-  ]);
-  context.logger.warn('outcome write met a conflict; re-reading the referral', { referralId: row.referralId, target: row.target, action: row.action, status: error.status });
+/** The targets (the row's and every configured one) that have a link for the row's referral. */
+async function linkedTargets(context: HandlerContext, row: OutboxRow): Promise<string[]> {
+  const links = await context.ledger.linksOf(row.referralId, [row.target, ...context.targets.keys()]);
+  return links.map((link) => link.target);
 }
 
 /** Not sent: archived, already shown, or no longer legal. An expired referral gets its CRM lead marked instead. */
-async function settleUnsent(context: HandlerContext, row: OutboxRow, referral: Referral, check: Exclude<ActionCheck, { kind: 'send' }>): Promise<OutboxVerdict> {
+async function settleUnsent(context: HandlerContext, row: OutboxRow, referral: Referral, check: Exclude<ActionCheck, { kind: 'send' }>, audits: AuditEntry[]): Promise<OutboxVerdict> {
   const shown = `${referral.status}/${String(referral.substatus)}`;
   if (check.kind === 'out-of-order') {
-    return quarantine(context, row, `${row.action} cannot be sent while the referral is ${shown}: ${check.first} must come first and is no longer queued`);
+    return quarantined(context, row, `${row.action} cannot be sent while the referral is ${shown}: ${check.first} must come first and is no longer queued`, audits);
   }
   const reason =
     check.kind === 'closed'
@@ -124,29 +141,32 @@ async function settleUnsent(context: HandlerContext, row: OutboxRow, referral: R
       : check.kind === 'reflected'
         ? `the referral already shows it (${shown})`
         : `no legal transition leads from ${shown} to this outcome`;
-  const link = (await getLinks(context.ledger.db, row.target, [row.referralId])).get(row.referralId);
-  const reflect = check.kind === 'closed' && check.expired && link?.crmRecordId ? [reflectExpiredRow(row.target, row.referralId, link.crmRecordId)] : [];
-  await context.ledger.transaction(async (trx) => {
-    // Only the status: a newer eTag is left for the inbound side, which has not synced that version yet.
-    await upsertLinks(trx, [{ referralId: row.referralId, target: row.target, referralStatus: referral.status }]);
-    await appendAudit(trx, [audit(context, row, 'outcome-superseded', null, { action: row.action, reason })]);
-    await enqueueOutcomes(trx, reflect);
-  });
-  return { state: 'superseded' };
+  if (check.kind === 'closed' && check.expired) {
+    const [link] = await context.ledger.linksOf(row.referralId, [row.target]);
+    // Recorded now (deduplicated): if the round's commit is lost, the re-run reads Closed again and adds nothing.
+    if (link?.crmRecordId) await context.ledger.enqueue([reflectExpiredRow(row.target, row.referralId, link.crmRecordId)]);
+  }
+  audits.push(audit(context, row, 'outcome-superseded', null, { action: row.action, reason }));
+  // Only the status: a newer eTag is left for the inbound side, which has not synced that version yet.
+  return { state: 'superseded', error: reason, effects: { links: [{ referralId: row.referralId, target: row.target, referralStatus: referral.status }], audits } };
 }
 
 /** A write the service refuses for good is quarantined; anything else fails for a later retry (see counted). */
-async function refusedOrRethrow(context: HandlerContext, row: OutboxRow, thrown: unknown): Promise<OutboxVerdict> {
+function refusedOrRethrow(context: HandlerContext, row: OutboxRow, thrown: unknown, audits: AuditEntry[]): OutboxVerdict {
   const error = normaliseError(thrown, 'partner-center');
   const refused = error.code === 'VALIDATION_FAILED' || (error.status !== undefined && REFUSED_STATUSES.has(error.status));
-  if (refused) return quarantine(context, row, `Partner Center refused ${row.action}: ${error.message}`);
+  if (refused) return quarantined(context, row, `Partner Center refused ${row.action}: ${error.message}`, audits);
   throw error;
 }
 
-export async function quarantine(context: HandlerContext, row: OutboxRow, reason: string): Promise<OutboxVerdict> {
-  await appendAudit(context.ledger.db, [audit(context, row, 'outcome-quarantined', null, { action: row.action, reason })]);
+function quarantined(context: HandlerContext, row: OutboxRow, reason: string, audits: AuditEntry[]): OutboxVerdict {
   context.logger.warn('outcome quarantined', { referralId: row.referralId, target: row.target, action: row.action, reason });
-  return { state: 'quarantined' };
+  return { state: 'quarantined', error: reason, effects: { audits: [...audits, audit(context, row, 'outcome-quarantined', null, { action: row.action, reason })] } };
+}
+
+function failed(context: HandlerContext, row: OutboxRow, message: string, audits: AuditEntry[]): OutboxVerdict {
+  const entry = audit(context, row, 'outcome-failed', null, { action: row.action, message, attempts: row.attempts });
+  return { state: 'failed', error: message, nextAttemptAt: nextRetryAt(context.now(), row.attempts), effects: { audits: [...audits, entry] } };
 }
 
 /**
@@ -157,46 +177,52 @@ export async function quarantine(context: HandlerContext, row: OutboxRow, reason
 export function reflectExpiredHandler(context: HandlerContext): OutboxHandler {
   return async (row, signal) => {
     const target = context.targets.get(row.target);
-    if (!target) return quarantine(context, row, `target "${row.target}" is not configured`);
+    if (!target) return quarantined(context, row, `target "${row.target}" is not configured`, []);
     const reflection = target.mapping.definition.status?.expiredReflection ?? null;
     if (!target.adapter.reflectExpired || reflection === null) {
-      const why = reflection === null ? 'the mapping has no status.expiredReflection' : `the ${target.adapter.kind} adapter cannot reflect expiries`;
-      return skipReflection(context, row, why);
+      return skipReflection(context, row, reflection === null ? 'the mapping has no status.expiredReflection' : `the ${target.adapter.kind} adapter cannot reflect expiries`, []);
     }
     const referral = await context.source.get(row.referralId, { signal });
     if (referral.status !== 'Closed' || referral.substatus !== 'Expired') {
-      return skipReflection(context, row, `the referral is ${referral.status}/${String(referral.substatus)}, not Closed/Expired`);
+      return skipReflection(context, row, `the referral is ${referral.status}/${String(referral.substatus)}, not Closed/Expired`, []);
     }
+    const audits: AuditEntry[] = [];
     for (let attempt = 1; ; attempt++) {
       const record = await target.adapter.getByReferralId(row.referralId, { signal });
-      if (!record) return skipReflection(context, row, 'the CRM has no record for the referral');
+      if (!record) return skipReflection(context, row, 'the CRM has no record for the referral', audits);
       try {
         const written = await target.adapter.reflectExpired(record, { ...reflection }, { signal });
-        if (written === false) return skipReflection(context, row, 'the CRM lead is no longer open');
-        return await recordReflected(context, row, record.recordId, reflection);
+        if (written === false) return skipReflection(context, row, 'the CRM lead is no longer open', audits);
+        return reflected(context, row, record.recordId, reflection, audits);
       } catch (thrown) {
         if (!(thrown instanceof ConflictError)) throw thrown;
-        context.stats.conflicts++;
-        await appendAudit(context.ledger.db, [audit(context, row, 'conflict', record.recordId, { action: row.action, attempt, message: thrown.message })]);
-        if (attempt >= 2) return { state: 'failed', error: `the CRM lead of referral ${row.referralId} changed again while being marked expired; retried next cycle` };
+        audits.push(conflictAudit(context, row, record.recordId, { action: row.action, attempt, message: thrown.message }));
+        if (attempt >= 2) return failed(context, row, `the CRM lead of referral ${row.referralId} changed again while being marked expired`, audits);
       }
     }
   };
 }
 
-async function recordReflected(context: HandlerContext, row: OutboxRow, crmRecordId: string, reflection: Readonly<Record<string, unknown>>): Promise<OutboxVerdict> {
+function reflected(context: HandlerContext, row: OutboxRow, crmRecordId: string, reflection: Readonly<Record<string, unknown>>, audits: AuditEntry[]): OutboxVerdict {
   context.stats.expiredReflected++;
-  await context.ledger.transaction(async (trx) => {
-    await upsertLinks(trx, [{ referralId: row.referralId, target: row.target, referralStatus: 'Closed' }]);
-    await appendAudit(trx, [audit(context, row, 'expired-reflected', crmRecordId, { fields: { ...reflection } })]);
-  });
   context.logger.info('expired referral reflected into the CRM', { referralId: row.referralId, target: row.target, crmRecordId });
-  return { state: 'sent' };
+  return {
+    state: 'sent',
+    effects: {
+      links: [{ referralId: row.referralId, target: row.target, referralStatus: 'Closed' }],
+      audits: [...audits, audit(context, row, 'expired-reflected', crmRecordId, { fields: { ...reflection } })],
+    },
+  };
 }
 
-async function skipReflection(context: HandlerContext, row: OutboxRow, reason: string): Promise<OutboxVerdict> {
-  await appendAudit(context.ledger.db, [audit(context, row, 'expired-reflection-skipped', null, { reason })]);
-  return { state: 'superseded' };
+function skipReflection(context: HandlerContext, row: OutboxRow, reason: string, audits: AuditEntry[]): OutboxVerdict {
+  return { state: 'superseded', error: reason, effects: { audits: [...audits, audit(context, row, 'expired-reflection-skipped', null, { reason })] } };
+}
+
+function conflictAudit(context: HandlerContext, row: OutboxRow, crmRecordId: string | null, detail: Record<string, unknown>): AuditEntry {
+  context.stats.conflicts++;
+  context.logger.warn('write met a conflict; reading again', { referralId: row.referralId, target: row.target, action: row.action });
+  return audit(context, row, 'conflict', crmRecordId, { ...detail, policy: 'Partner Center wins for customer data, the CRM for the outcome: re-read and re-planned' });
 }
 
 function audit(context: HandlerContext, row: OutboxRow, action: string, crmRecordId: string | null, detail: Record<string, unknown>): AuditEntry {
@@ -204,8 +230,8 @@ function audit(context: HandlerContext, row: OutboxRow, action: string, crmRecor
 }
 
 /**
- * Wraps a handler so the cycle's counters see every verdict. A thrown failure is audited and retried next cycle,
- * except a record that no longer exists (404) or a row that failed maxAttempts times: those are quarantined.
+ * Wraps a handler so the cycle's counters see every verdict. A thrown failure becomes a failed verdict with a
+ * backoff, except a record that no longer exists (404) or a row that failed maxAttempts times: those are quarantined.
  */
 export function counted(context: HandlerContext, handler: OutboxHandler): OutboxHandler {
   return async (row, signal) => {
@@ -214,19 +240,11 @@ export function counted(context: HandlerContext, handler: OutboxHandler): Outbox
       verdict = await handler(row, signal);
     } catch (thrown) {
       const error = normaliseError(thrown);
-      if (error.code === 'ABORTED') throw error;
-      if (error.code === 'NOT_FOUND') verdict = await quarantine(context, row, `${row.action} found nothing to write to: ${error.message}`);
-      else if (row.attempts >= context.maxAttempts) verdict = await quarantine(context, row, `${row.action} failed ${row.attempts} times: ${error.message}`);
-      else {
-        context.stats.failed++;
-        await appendAudit(context.ledger.db, [audit(context, row, 'outcome-failed', null, { action: row.action, code: error.code, message: error.message, attempts: row.attempts })]);
-        throw error;
-      }
+      if (error.code === 'NOT_FOUND') verdict = quarantined(context, row, `${row.action} found nothing to write to: ${error.message}`, []);
+      else if (row.attempts >= context.maxAttempts) verdict = quarantined(context, row, `${row.action} failed ${row.attempts} times: ${error.message}`, []);
+      else verdict = failed(context, row, error.message, []);
     }
     context.stats[verdict.state]++;
-    if (verdict.state === 'failed') {
-      await appendAudit(context.ledger.db, [audit(context, row, 'outcome-failed', null, { action: row.action, message: verdict.error, attempts: row.attempts })]);
-    }
     return verdict;
   };
 }

@@ -15,10 +15,10 @@ import { planOutcome } from '../core/lifecycle.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { Referral } from '../core/referral.js';
 import type { CrmRecordState } from '../crm/adapter.js';
-import { appendAudit, enqueueOutcomes, getCursor, getLinks, listOutbox, markOutbox, setCursor, type AuditEntry, type Ledger, type Link } from '../ledger/index.js';
+import { appendAudit, enqueueOutcomes, getCursor, getLinks, listOutbox, markOutbox, setCursor, type AuditEntry, type Ledger } from '../ledger/index.js';
 import type { Knex } from 'knex';
 import { drainOutbox, type OutboxHandler } from './outbox.js';
-import { counted, outcomeHandler, reflectExpiredHandler, type HandlerContext } from './outbound-handlers.js';
+import { counted, handlerLedger, outcomeHandler, reflectExpiredHandler, type HandlerContext } from './outbound-handlers.js';
 import { decideOutcome, OUTCOME_ACTION_NAMES, outcomeOf, reconcileRows, recordView, REFLECT_EXPIRED, type OutcomeDecision } from './outbound-plan.js';
 import { emptyOutboundStats, outboundCursorName, type OutboundStats, type OutcomeWriter, type ReferralSource, type SyncTarget } from './types.js';
 
@@ -86,7 +86,7 @@ export class OutboundSync {
   /** The outbox handlers of the outbound actions, counting into `stats` (merge them with the other actions' handlers). */
   handlers(stats: OutboundStats = emptyOutboundStats()): Record<string, OutboxHandler> {
     const context: HandlerContext = {
-      ledger: this.options.ledger,
+      ledger: handlerLedger(this.options.ledger),
       source: this.options.source,
       targets: this.targetsByName,
       logger: this.logger,
@@ -124,7 +124,7 @@ export class OutboundSync {
   /** Linked records with an outcome the ledger does not show yet are checked against their referral, read fresh. */
   private async decidePage(target: SyncTarget, records: CrmRecordState[], cycle: OutboundCycleOptions, stats: OutboundStats): Promise<RecordDecision[]> {
     const links = await getLinks(this.options.ledger.db, target.name, records.map((r) => r.referralId));
-    const toRead: Array<{ record: CrmRecordState; link: Link }> = [];
+    const toRead: CrmRecordState[] = [];
     for (const record of records) {
       const link = links.get(record.referralId);
       if (!link?.crmRecordId) {
@@ -137,10 +137,10 @@ export class OutboundSync {
       // What the ledger knows rules most records out without a call: Closed (null) or already shown ([]).
       const known = link.referralStatus === null ? undefined : planOutcome(link.referralStatus, outcome);
       if (known === null || known?.length === 0) stats.nothingToSend++;
-      else toRead.push({ record, link });
+      else toRead.push(record);
     }
     const queue = new PQueue({ concurrency: this.options.readConcurrency ?? 8 });
-    return queue.addAll(toRead.map(({ record }) => () => this.decideRecord(target, record, cycle)));
+    return queue.addAll(toRead.map((record) => () => this.decideRecord(target, record, cycle)));
   }
 
   private async decideRecord(target: SyncTarget, record: CrmRecordState, cycle: OutboundCycleOptions): Promise<RecordDecision> {
@@ -159,7 +159,7 @@ export class OutboundSync {
   private async recordDecisions(trx: Knex.Transaction, target: SyncTarget, decisions: RecordDecision[], runId: string, stats: OutboundStats): Promise<void> {
     const audits: AuditEntry[] = [];
     for (const { record, decision } of decisions) {
-      const entry = { runId, referralId: record.referralId, target: target.name, crmRecordId: record.recordId };
+      const entry = { at: this.now().toISOString(), runId, referralId: record.referralId, target: target.name, crmRecordId: record.recordId };
       if (decision.kind === 'referral-missing') {
         stats.nothingToSend++;
         audits.push({ ...entry, action: 'outcome-skipped', detail: { reason: `the referral no longer exists in Partner Center (${decision.message})` } });

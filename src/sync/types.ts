@@ -68,6 +68,8 @@ export interface InboundStats {
   retried: number;
   externalReferencesWritten: number;
   targetsDown: number;
+  /** The cycle stopped at its page limit while the stream had more: poll again at once. */
+  more: boolean;
 }
 
 export function emptyTargetCounts(): TargetCounts {
@@ -96,6 +98,7 @@ export function emptyInboundStats(): InboundStats {
     retried: 0,
     externalReferencesWritten: 0,
     targetsDown: 0,
+    more: false,
   };
 }
 

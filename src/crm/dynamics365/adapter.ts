@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../../core/log.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, sleep, type RetryPolicy } from '../../core/retry.js';
 import { decodeBatchResponse, encodeBatchRequest, matchBatchResponses } from './batch.js';
 import { leadColumns, leadState, opportunityColumns, opportunityState, readChangePages, type Row, type RowPage } from './changes.js';
-import { CHANGE_PAGE_SIZE, ENTITY_SETS, ITEM_RETRY_ROUNDS, ODATA_HEADERS } from './facts.js';
+import { CHANGE_PAGE_SIZE, ENTITY_SETS, ITEM_RETRY_ROUNDS, JSON_CONTENT_TYPE, ODATA_HEADERS } from './facts.js';
 import { alternateKeyPath, guidLiteral, parseDataverseError, queryString, stringLiteral } from './odata.js';
 import { apiRootOf, orgUrlOf, parseDynamicsSettings, type DynamicsSettings } from './settings.js';
 import { upsertOperation, upsertOutcome, type ItemOutcome } from './upsert.js';
@@ -17,6 +17,9 @@ export interface DynamicsAdapterOptions extends CrmAdapterOptions {
   /** Overrides settings.auth (tests, or a credential shared with other clients). */
   credential?: TokenCredential;
 }
+
+/** LeadState.Open: the only state in which a lead may still be disqualified for an expired referral. */
+const OPEN_LEAD_STATE = 0;
 
 interface PendingRecord {
   record: MappedRecord;
@@ -144,6 +147,27 @@ export class DynamicsAdapter implements CrmAdapter {
     const opportunity = await this.latestOpportunityOf(referralId, options.signal);
     if (lead) return leadState(referralId, lead, opportunity);
     return opportunity ? opportunityState(referralId, opportunity) : null;
+  }
+
+  /**
+   * PATCH leads(<id>) with the expired reflection (e.g. statecode 2 / statuscode 7), only while the lead is open.
+   * If-Match carries the version that was read, so a lead a user qualified meanwhile is not overwritten (412).
+   */
+  async reflectExpired(record: CrmRecordState, fields: Record<string, unknown>, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    if (record.entity !== 'lead' || Number(record.fields.statecode) !== OPEN_LEAD_STATE) return false;
+    const version = record.fields['@odata.etag'];
+    await this.api.request({
+      method: 'PATCH',
+      url: `${ENTITY_SETS.lead}(${guidLiteral(record.recordId, 'reflectExpired recordId')})`,
+      data: fields,
+      // `*` still refuses to create a lead that was deleted meanwhile (404).
+      headers: { 'Content-Type': JSON_CONTENT_TYPE, 'If-Match': typeof version === 'string' ? version : '*' },
+      // Guarded by If-Match: a repeat of an applied write fails with 412, it never applies twice.
+      idempotent: true,
+      signal: options.signal,
+    });
+    this.logger.info('expired referral reflected on its lead', { referralId: record.referralId, crmRecordId: record.recordId });
+    return true;
   }
 
   async close(): Promise<void> {

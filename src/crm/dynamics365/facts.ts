@@ -48,6 +48,8 @@ export const OPPORTUNITY_STATE_COLUMNS = [
   'actualvalue',
   'actualclosedate',
   'name',
+  // The accept notes of the default mapping read opportunity.description first.
+  'description',
   '_originatingleadid_value',
 ] as const;
 
