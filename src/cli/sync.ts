@@ -2,8 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LeadbridgeConfig } from '../config/index.js';
 import type { Logger } from '../core/log.js';
-import type { InboundStats } from '../sync/types.js';
-import { createRuntime } from '../worker/runtime.js';
+import { createRuntime, type CycleResult } from '../worker/runtime.js';
 
 export interface SyncOnceOptions {
   config: LeadbridgeConfig;
@@ -31,14 +30,15 @@ export async function runSyncOnce(options: SyncOnceOptions): Promise<number> {
         options.progress.write(`… ${stats.referralsSeen} referrals read (${stats.pages} pages), ${stats.created} created, ${stats.updated} updated\n`);
       },
     });
-    options.out.write(formatSummary(runId, result.inbound, result.outbox));
+    options.out.write(formatSummary(runId, result));
     return result.inbound.targetsDown > 0 ? 1 : 0;
   } finally {
     await runtime.close();
   }
 }
 
-export function formatSummary(runId: string, stats: InboundStats, outbox: { sent: number; failed: number }): string {
+export function formatSummary(runId: string, result: CycleResult): string {
+  const { inbound: stats, outbound, outbox } = result;
   const lines = [`run ${runId}: ${stats.referralsSeen} referrals read in ${stats.pages} pages, ${stats.invalid} invalid, ${stats.retried} retried`];
   for (const [target, c] of Object.entries(stats.byTarget)) {
     lines.push(
@@ -46,7 +46,12 @@ export function formatSummary(runId: string, stats: InboundStats, outbox: { sent
         `${c.skippedClosed} skipped (archived), ${c.failed} failed, ${c.quarantined} quarantined`,
     );
   }
-  lines.push(`  partner-center: ${outbox.sent} CRM ids written back to externalReferenceId${outbox.failed ? `, ${outbox.failed} failed (retried next run)` : ''}`);
-  if (stats.targetsDown > 0) lines.push(`  ${stats.targetsDown} target(s) failed as a whole this run; see the log. They resume from their cursor next run.`);
+  lines.push(`  partner-center: ${stats.externalReferencesWritten} CRM ids written back to externalReferenceId`);
+  lines.push(
+    `  outcomes from the CRM: ${outbound.outcomesRead} read, ${outbound.enqueued} queued, ${outbound.sent} sent, ${outbound.superseded} no longer needed, ` +
+      `${outbound.quarantined} quarantined, ${outbound.conflicts} conflicts, ${outbound.expiredReflected} expiries reflected`,
+  );
+  if (outbox.failed > 0) lines.push(`  ${outbox.failed} writes to Partner Center failed and are retried next run`);
+  if (stats.targetsDown + outbound.targetsDown > 0) lines.push('  a target failed as a whole this run; see the log. It resumes from its cursor next run.');
   return `${lines.join('\n')}\n`;
 }

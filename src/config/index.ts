@@ -10,3 +10,4 @@ export type { EnvMap, ConfigPath } from './interpolate.js';
 export { formatPath } from './issues.js';
 export { describeConfig, redactConfig, REDACTED } from './describe.js';
 export { credentialFromAuth } from './credentials.js';
+export * from './alerts.js';

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { DEFAULT_LEAD_KINDS, LEAD_KINDS } from '../core/referral.js';
 import type { LeadKind } from '../core/referral.js';
-import { entraClientCredentialsSchema, httpUrl, intField, nonEmptyString, staticAuthSchema } from './fields.js';
+import { booleanField, entraClientCredentialsSchema, httpUrl, intField, nonEmptyString, staticAuthSchema } from './fields.js';
+import { alertsConfigSchema } from './alerts.js';
 import { targetsSchema } from './targets.js';
 
 export const PARTNER_CENTER_URL = 'https://api.partner.microsoft.com';
@@ -63,9 +64,26 @@ function withDefaultClient(value: unknown): unknown {
 
 export const ledgerSchema = z.preprocess(withDefaultClient, z.discriminatedUnion('client', [sqliteLedgerSchema, pgLedgerSchema]));
 
+export const healthSchema = z.strictObject({
+  /** Off by default: an operator opts in to the HTTP endpoint. */
+  enabled: booleanField().default(false),
+  /** Loopback by default; put a reverse proxy in front to expose it. */
+  host: nonEmptyString().default('127.0.0.1'),
+  port: intField(0, 65_535).default(9464),
+  /** /healthz answers 503 when the last successful cycle is older than this. */
+  maxAgeSeconds: intField(1).default(600),
+});
+
 export const workerSchema = z.strictObject({
   intervalSeconds: intField(1).default(60),
   jitterSeconds: intField(0).default(5),
+  /** Referral pages per cycle (100 referrals each); more waiting means an immediate re-poll. Keeps cycles and shutdowns short. */
+  maxPagesPerCycle: intField(1).default(50),
+  /** How long a SIGTERM / SIGINT waits for the cycle in flight before aborting it. */
+  stopTimeoutSeconds: intField(1).default(30),
+  /** How often referrals near their 14-day expiry are looked for (one query each time). */
+  expiryScanMinutes: intField(1).default(60),
+  health: healthSchema.prefault({}),
 });
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -82,6 +100,7 @@ export const configSchema = z.strictObject({
   targets: targetsSchema.default([]),
   ledger: ledgerSchema,
   worker: workerSchema.prefault({}),
+  alerts: alertsConfigSchema.default({ enabled: false }),
   log: logSchema.prefault({}),
 });
 
@@ -90,6 +109,7 @@ export type PartnerCenterAuth = PartnerCenterConfig['auth'];
 export type SourceConfig = z.output<typeof sourceSchema>;
 export type LedgerConfig = z.output<typeof ledgerSchema>;
 export type WorkerConfig = z.output<typeof workerSchema>;
+export type HealthConfig = z.output<typeof healthSchema>;
 export type LogConfig = z.output<typeof logSchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFormat = (typeof LOG_FORMATS)[number];

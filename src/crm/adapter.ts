@@ -46,9 +46,48 @@ export interface CrmChangePage {
   cursor: string | null;
 }
 
+/** The normalised type of a CRM field: what a mapping may write into it. */
+export type CrmFieldType =
+  | 'string'
+  | 'text'
+  | 'number'
+  | 'integer'
+  | 'boolean'
+  | 'date'
+  | 'datetime'
+  | 'picklist'
+  | 'id'
+  | 'reference'
+  | 'other';
+
+/** One field of a CRM entity, the same for every CRM (Dataverse attribute metadata, Salesforce describe). */
+export interface CrmFieldMetadata {
+  /** The name a write uses (Dataverse logical name, Salesforce API name). */
+  name: string;
+  type: CrmFieldType;
+  /** Longest accepted text, in characters (text-like fields). */
+  maxLength?: number;
+  /** A create must supply it: the CRM requires it and does not fill it itself (ids, state, owner, defaults excluded). */
+  required: boolean;
+  createable: boolean;
+  updateable: boolean;
+  /** The values a picklist accepts (Dataverse option values are numbers, Salesforce picklist values texts). */
+  picklistValues?: Array<string | number>;
+}
+
+export interface CrmEntityMetadata {
+  /** The entity as the CRM names it (lead, Lead). */
+  entity: string;
+  fields: CrmFieldMetadata[];
+}
+
+/** Called once per HTTP attempt (metrics). */
+export type ApiCallHook = (info: { api: string; method: string; status: number | null; durationMs: number }) => void;
+
 export interface CrmAdapterOptions {
   /** The configured target name (several targets may use the same CRM kind). */
   target: string;
+  onCall?: ApiCallHook;
   logger?: Logger;
   retryPolicy?: RetryPolicy;
   /** Adapter-specific connection settings, validated by the adapter's own schema. */
@@ -74,6 +113,11 @@ export interface CrmAdapter {
    * may fail with ConflictError (412). Optional: without it, expiries are not reflected into this CRM.
    */
   reflectExpired?(record: CrmRecordState, fields: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<boolean | void>;
+  /**
+   * The entity's fields as the CRM describes them (types, lengths, required, writable, picklist values), for checking
+   * a mapping against the real CRM. Fails with NOT_FOUND when the CRM has no such entity. Optional.
+   */
+  describeEntity?(entity: string, options?: { signal?: AbortSignal }): Promise<CrmEntityMetadata>;
   /** API calls made so far, for metrics and benchmarks. */
   readonly callCount: number;
   close?(): Promise<void>;

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { ValidationError, type Issue } from '../core/errors.js';
 import type { MappingDefinition, ValueOrigin } from './definition.js';
-import { IssueCollector, readYaml } from './document.js';
+import { IssueCollector, readYaml, type DocPath } from './document.js';
 import { mapReferral, type MapResult, type MappingInput } from './engine.js';
 import { canonicalJson, sha256Hex } from './hash.js';
 import { COMPUTED_VALUE_INPUTS, formatSegments } from './paths.js';
@@ -14,6 +14,8 @@ export type { FieldTrace, MapResult, MappingInput } from './engine.js';
 export type * from './definition.js';
 export { ACCEPT_FIELD_NAMES, CRM_OUTCOMES } from './definition.js';
 export type { CrmRecordView, OutcomeReading } from './status.js';
+export type { DocPath } from './document.js';
+export { formatDocPath } from './document.js';
 export { ruleMatches } from './status.js';
 export { stableHash, canonicalJson } from './hash.js';
 export { BUILT_IN_LOOKUPS } from './tables.js';
@@ -32,6 +34,11 @@ export interface CompiledMapping {
   referralPaths(): string[];
   /** What a linked CRM record says (outcome, reason, accept fields), per the `status:` section; outcome null without one. */
   readOutcome(view: CrmRecordView): OutcomeReading;
+  /**
+   * The line in the mapping file of what `path` names (`['fields', 'email']`), for issues found after parsing (CRM
+   * metadata checks); a path that is not in the file gives its nearest written parent.
+   */
+  lineOf?(path: DocPath): number | undefined;
 }
 
 export type MappingKind = 'dynamics365' | 'salesforce';
@@ -44,7 +51,7 @@ export function parseMapping(text: string, file: string | null = null): Compiled
   const issues = new IssueCollector(file, yaml.lineOf);
   const definition = buildDefinition(yaml.value, issues);
   if (!definition || issues.issues.length > 0) throw new ValidationError('MAPPING_INVALID', title, inFileOrder(issues.issues));
-  return compile(definition, sha256Hex(canonicalJson(yaml.value)).slice(0, 12), file);
+  return compile(definition, sha256Hex(canonicalJson(yaml.value)).slice(0, 12), file, yaml.lineOf);
 }
 
 export async function loadMapping(file: string): Promise<CompiledMapping> {
@@ -68,7 +75,7 @@ function inFileOrder(issues: Issue[]): Issue[] {
   return issues.map((issue, index) => ({ issue, index })).sort((a, b) => (a.issue.line ?? 0) - (b.issue.line ?? 0) || a.index - b.index).map(({ issue }) => issue);
 }
 
-function compile(definition: MappingDefinition, version: string, file: string | null): CompiledMapping {
+function compile(definition: MappingDefinition, version: string, file: string | null, lineOf: (path: DocPath) => number | undefined): CompiledMapping {
   const paths = collectReferralPaths(definition);
   return {
     version,
@@ -82,6 +89,7 @@ function compile(definition: MappingDefinition, version: string, file: string | 
       definition.status
         ? readOutcome(definition.status, definition.defaults, view)
         : { outcome: null, rule: null, reason: null, acceptFields: null, errors: [], trace: [] },
+    lineOf,
   };
 }
 

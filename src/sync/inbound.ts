@@ -23,6 +23,7 @@ import {
   type SyncStateRow,
 } from '../ledger/index.js';
 import { decideInbound, nextRetryAt } from './decide.js';
+import { expiredReflections } from './outbound-plan.js';
 import { countFor, emptyInboundStats, emptyTargetCounts, inboundCursorName, type InboundStats, type ReferralWithKind, type ReferralSource, type SyncTarget } from './types.js';
 import { WatermarkTracker } from './watermark.js';
 
@@ -46,8 +47,15 @@ export interface InboundSyncOptions {
 
 export interface CycleOptions {
   runId: string;
+  /** Aborts in-flight requests (a hard stop); work not yet recorded is redone next time. */
   signal?: AbortSignal;
+  /** A soft stop, checked between pages: the cycle writes and records what it has read, then ends. */
+  shouldStop?: () => boolean;
+  /** Ends the cycle after this many pages (stats.more tells that the stream had more). */
+  maxPages?: number;
   onProgress?: (stats: InboundStats) => void;
+  /** Every valid referral read this cycle, page by page (alerts look for hot leads here). */
+  onReferrals?: (items: ReferralWithKind[]) => Promise<void> | void;
 }
 
 interface PendingWrite {
@@ -107,7 +115,13 @@ export class InboundSync {
         }
       }
       pageIndex++;
+      await cycle.onReferrals?.(page.referrals);
       cycle.onProgress?.(stats);
+      if (cycle.maxPages !== undefined && pageIndex >= cycle.maxPages) {
+        stats.more = true;
+        break;
+      }
+      if (cycle.shouldStop?.()) break;
     }
     for (const run of runs) {
       while (!run.down && run.buffer.length > 0) await this.flush(run, run.target.adapter.maxBatchSize, cycle, stats);
@@ -256,10 +270,13 @@ export class InboundSync {
           break;
       }
     }
+    // Expired referrals with a CRM record: the CRM is told (once) so nobody works a dead lead.
+    const reflections = expiredReflections(items, links);
     await this.options.ledger.transaction(async (trx) => {
       await upsertLinks(trx, record.links);
       await transitionSyncStates(trx, target, record.transitions);
       await appendAudit(trx, record.audits);
+      if (reflections.length > 0) await enqueueOutcomes(trx, reflections);
       if (pageIndex !== null) await this.saveCursor(trx, run);
     });
   }

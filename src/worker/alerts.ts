@@ -7,7 +7,7 @@ import { silentLogger, type Logger } from '../core/log.js';
 import { isHotLead } from '../core/referral.js';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../core/retry.js';
 import { appendAudit, forgetAlert, listByState, recordAlertOnce, type Ledger } from '../ledger/index.js';
-import type { AlertsConfig, EnabledAlertsConfig } from './alerts-config.js';
+import type { AlertsConfig, EnabledAlertsConfig } from '../config/alerts.js';
 import {
   expiryWarningContent,
   hotLeadContent,
@@ -21,10 +21,10 @@ import {
 } from './alerts-content.js';
 import { GRAPH_API, GraphAlertTransport } from './alerts-graph.js';
 import type { WorkerMetrics } from './metrics.js';
-import { portalLink } from './runtime.js';
+import { portalLink } from '../source/partner-center/facts.js';
 
-export { alertsConfigSchema, graphAccessSchema, DEFAULT_EXPIRY_WARNING_DAYS, GRAPH_SCOPE, GRAPH_URL } from './alerts-config.js';
-export type { AlertsConfig, EnabledAlertsConfig, GraphAccessConfig } from './alerts-config.js';
+export { alertsConfigSchema, graphAccessSchema, DEFAULT_EXPIRY_WARNING_DAYS, GRAPH_SCOPE, GRAPH_URL } from '../config/alerts.js';
+export type { AlertsConfig, EnabledAlertsConfig, GraphAccessConfig } from '../config/alerts.js';
 export type { AlertKind, AlertReferral, CrmLink } from './alerts-content.js';
 
 export interface AlertCounts {

@@ -6,22 +6,26 @@ import { ValidationError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { loadCrmAdapter } from '../crm/index.js';
 import type { CrmAdapter } from '../crm/adapter.js';
-import { finishRun, openLedger, startRun, type Ledger } from '../ledger/index.js';
+import { countByState, finishRun, openLedger, releaseStaleSending, startRun, type Ledger } from '../ledger/index.js';
+import { Notifier } from './notifier.js';
+import type { WorkerMetrics } from './metrics.js';
 import { ledgerConfigFor } from './ledger-config.js';
 import { defaultMappingFile, loadMapping, type CompiledMapping } from '../mapping/index.js';
 import { PartnerCenterClient } from '../source/partner-center/index.js';
+import { portalLink } from '../source/partner-center/facts.js';
 import { externalReferenceHandler } from '../sync/external-reference.js';
-import { InboundSync, SET_EXTERNAL_REFERENCE } from '../sync/inbound.js';
-import { drainOutbox, type OutboxHandler } from '../sync/outbox.js';
-import type { InboundStats, SyncTarget } from '../sync/types.js';
+import { InboundSync, SET_EXTERNAL_REFERENCE, type CycleOptions } from '../sync/inbound.js';
+import { drainOutbox, type DrainStats, type OutboxHandler } from '../sync/outbox.js';
+import { OutboundSync } from '../sync/outbound.js';
+import { emptyOutboundStats, type InboundStats, type OutboundStats, type SyncTarget } from '../sync/types.js';
 
-/** Where a referral lives in the Partner Center portal (offered to mappings as $referralLink). */
-export function portalLink(referralId: string): string {
-  return `https://partner.microsoft.com/dashboard/referrals/v2/leads/${encodeURIComponent(referralId)}`;
-}
+export { portalLink };
 
 export interface RuntimeOptions {
   logger?: Logger;
+  /** Prometheus metrics of the long-running worker (API calls, cycles, backlog, alerts). */
+  metrics?: WorkerMetrics;
+  now?: () => Date;
   /** Relative paths in the config (ledger file, mapping files) resolve against this. */
   cwd?: string;
 }
@@ -32,16 +36,23 @@ export interface Runtime {
   readonly source: PartnerCenterClient;
   readonly targets: SyncTarget[];
   readonly inbound: InboundSync;
+  readonly outbound: OutboundSync;
   readonly logger: Logger;
   /** One inbound cycle followed by the outbox drain (external references). */
-  syncOnce(options: { runId: string; signal?: AbortSignal; onProgress?: (stats: InboundStats) => void }): Promise<CycleResult>;
+  syncOnce(options: CycleOptions): Promise<CycleResult>;
   close(): Promise<void>;
 }
 
 export interface CycleResult {
   inbound: InboundStats;
-  outbox: { sent: number; failed: number; superseded: number; quarantined: number };
+  /** CRM outcomes read and sent back to Partner Center. */
+  outbound: OutboundStats;
+  /** Everything the outbox drain did (CRM id write-backs and outcomes). */
+  outbox: DrainStats;
 }
+
+/** A claim left in "sending" this long ago belongs to a run that died; its row is released to be re-planned. */
+const STALE_SENDING_MS = 10 * 60_000;
 
 export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? silentLogger;
@@ -55,9 +66,15 @@ export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOp
     credential: credentialFromAuth(pc.auth, 'source.partnerCenter.auth'),
     logger: logger.child({ api: 'partner-center' }),
     overlapMs: pc.overlapSeconds * 1000,
+    ...(options.metrics ? { onCall: (info) => options.metrics?.recordApiCall(info) } : {}),
   });
   const adapters: CrmAdapter[] = await Promise.all(
-    enabled.map((t) => loadCrmAdapter(t.kind, { target: t.name, settings: t.settings, logger: logger.child({ target: t.name }) })),
+    enabled.map((t) => loadCrmAdapter(t.kind, {
+        target: t.name,
+        settings: t.settings,
+        logger: logger.child({ target: t.name }),
+        ...(options.metrics ? { onCall: (info) => options.metrics?.recordApiCall(info) } : {}),
+      })),
   );
   const targets: SyncTarget[] = enabled.map((t, i) => ({
     name: t.name,
@@ -68,23 +85,46 @@ export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOp
   }));
   const writeBackTarget = enabled[0]?.name ?? null;
   const inbound = new InboundSync({ ledger, source, targets, logger, writeBackTarget, referralLink: portalLink });
-  const handlers: Record<string, OutboxHandler> = { [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(source) };
+  const outbound = new OutboundSync({ ledger, source, targets, logger });
+  const baseHandlers: Record<string, OutboxHandler> = { [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(source) };
+  const notifier = new Notifier({ config, ledger, source, logger, metrics: options.metrics, now: options.now });
   return {
     config,
     ledger,
     source,
     targets,
     inbound,
+    outbound,
     logger,
-    async syncOnce({ runId, signal, onProgress }) {
+    async syncOnce(cycle) {
+      const { runId, signal } = cycle;
       await startRun(ledger.db, { runId, kind: 'sync' });
       try {
-        const stats = await inbound.runCycle({ runId, signal, onProgress });
-        const outbox = await drainOutbox(ledger, handlers, { runId, concurrency: 16, signal, logger });
-        stats.externalReferencesWritten = outbox.sent;
-        const { byTarget: _byTarget, ...totals } = stats;
-        await finishRun(ledger.db, runId, { status: stats.targetsDown > 0 ? 'failed' : 'ok', stats: { ...totals, outboxFailed: outbox.failed } });
-        return { inbound: stats, outbox };
+        await releaseStaleSending(ledger.db, new Date(Date.now() - STALE_SENDING_MS).toISOString());
+        const stats = await inbound.runCycle({
+          ...cycle,
+          onReferrals: async (items) => {
+            await notifier.hotLeads(items, runId, signal);
+            await cycle.onReferrals?.(items);
+          },
+        });
+        const stopping = cycle.shouldStop?.() === true;
+        // On a soft stop, outcomes wait for the next run: the outbox keeps them, nothing is lost.
+        const outboundStats = stopping ? emptyOutboundStats() : await outbound.collect({ runId, signal });
+        const outbox = stopping
+          ? { sent: 0, failed: 0, superseded: 0, quarantined: 0 }
+          : await drainOutbox(ledger, { ...baseHandlers, ...outbound.handlers(outboundStats) }, { runId, concurrency: 16, signal, logger });
+        stats.externalReferencesWritten = outbox.sent - outboundStats.sent;
+        if (!stopping) await notifier.afterCycle(runId, signal);
+        recordMetrics(options.metrics, stats, outboundStats);
+        if (options.metrics) options.metrics.setBacklog(await countByState(ledger.db));
+        const { byTarget: _byTarget, more: _more, ...totals } = stats;
+        const down = stats.targetsDown + outboundStats.targetsDown;
+        await finishRun(ledger.db, runId, {
+          status: down > 0 ? 'failed' : 'ok',
+          stats: { ...totals, outcomesEnqueued: outboundStats.enqueued, outcomesSent: outboundStats.sent, outboxFailed: outbox.failed },
+        });
+        return { inbound: stats, outbound: outboundStats, outbox };
       } catch (error) {
         await finishRun(ledger.db, runId, { status: signal?.aborted ? 'aborted' : 'failed', stats: {}, error: (error as Error).message }).catch(() => {});
         throw error;
@@ -116,4 +156,10 @@ async function loadMappings(targets: TargetConfig[], cwd: string): Promise<Compi
   });
   if (issues.length > 0) throw new ValidationError('MAPPING_INVALID', 'the field mappings are invalid', issues);
   return results.map((r) => (r as PromiseFulfilledResult<CompiledMapping>).value);
+}
+
+function recordMetrics(metrics: WorkerMetrics | undefined, stats: InboundStats, outbound: OutboundStats): void {
+  if (!metrics) return;
+  for (const [target, counts] of Object.entries(stats.byTarget)) metrics.recordSyncCounts(target, counts);
+  metrics.recordOutcomes('all', { sent: outbound.sent, quarantined: outbound.quarantined, superseded: outbound.superseded, failed: outbound.failed });
 }

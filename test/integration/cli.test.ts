@@ -177,7 +177,8 @@ describe('leadbridge simulate', () => {
     expect(summary[0]).toMatch(/^run sync-\S+: 5 referrals read in 1 pages, 0 invalid, 0 retried$/);
     const counts = (target: string) =>
       `  ${target}: ${wanted.length} created, 0 updated, 0 unchanged, ${5 - wanted.length} skipped (lead kind), 0 skipped (archived), 0 failed, 0 quarantined`;
-    expect(summary.slice(1, 4)).toEqual([counts('dynamics'), counts('salesforce'), `  partner-center: ${wanted.length} CRM ids written back to externalReferenceId`]);
+    expect(summary.slice(1, 4)).toEqual([counts("dynamics"), counts("salesforce"), `  partner-center: ${wanted.length} CRM ids written back to externalReferenceId`]);
+    expect(summary[4]).toBe("  outcomes from the CRM: 0 read, 0 queued, 0 sent, 0 no longer needed, 0 quarantined, 0 conflicts, 0 expiries reflected");
 
     const status = await runCli(['--config', configFile, 'status', '--json']);
     expect(status.code).toBe(0);

@@ -175,18 +175,14 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
     const { cycles, ids } = await started({});
     const id = ids[0]!;
     harness.pc.server.clock.advance(15 * DAY_MS);
-    await cycles.run(); // the inbound side sees Closed/Expired
-    expect(referral(id)).toMatchObject({ status: 'Closed', substatus: 'Expired' });
-
-    // What the inbound engine will do once wired: enqueue the reflection for the expired referrals it saw.
-    const { db } = cycles.runtime.ledger;
-    const links = await getLinks(db, 'dynamics', [id]);
-    const rows = expiredReflections([{ referral: referral(id) }], links);
-    expect(await enqueueOutcomes(db, rows)).toBe(1);
     const patchesBefore = referralPatches(id).length;
-    const drained = await cycles.outbound.drain({ runId: 'reflect' });
+    // The inbound side sees Closed/Expired and queues the reflection; the same cycle's drain writes it.
+    const { drained } = await cycles.run();
+    expect(referral(id)).toMatchObject({ status: 'Closed', substatus: 'Expired' });
     expect(drained).toMatchObject({ sent: 1, expiredReflected: 1 });
     expect(leadOf(id)).toMatchObject({ statecode: 2, statuscode: 7 });
+    const { db } = cycles.runtime.ledger;
+    const links = await getLinks(db, 'dynamics', [id]);
 
     // The disqualified lead reads as "declined", but the referral is Closed: no legal path, nothing sent.
     const { collected } = await cycles.run();

@@ -1,7 +1,7 @@
 // The alerts config schema and what each alert says (no I/O).
 import { describe, expect, it } from 'vitest';
 import type { Referral } from '../../src/core/referral.js';
-import { alertsConfigSchema } from '../../src/worker/alerts-config.js';
+import { alertsConfigSchema } from '../../src/config/alerts.js';
 import {
   DIGEST_MAX_LINES,
   escapeHtml,

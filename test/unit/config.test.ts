@@ -44,7 +44,15 @@ describe('parseConfig defaults', () => {
       },
       targets: [],
       ledger: { client: 'sqlite', filename: '/srv/leadbridge/data/leadbridge.sqlite' },
-      worker: { intervalSeconds: 60, jitterSeconds: 5 },
+      worker: {
+        intervalSeconds: 60,
+        jitterSeconds: 5,
+        maxPagesPerCycle: 50,
+        stopTimeoutSeconds: 30,
+        expiryScanMinutes: 60,
+        health: { enabled: false, host: '127.0.0.1', port: 9464, maxAgeSeconds: 600 },
+      },
+      alerts: { enabled: false },
       log: { level: 'info', format: 'auto' },
     });
   });

@@ -1,6 +1,7 @@
 // The Dynamics 365 (Dataverse Web API) CRM adapter: upserts by referral id in $batch calls, reads outcomes back.
 import PQueue from 'p-queue';
 import type { CrmAdapter, CrmAdapterOptions, CrmChangePage, CrmRecordState, MappedRecord, UpsertItemResult } from '../adapter.js';
+import type { CrmEntityMetadata } from '../adapter.js';
 import { entraClientCredentials, staticToken, type TokenCredential } from '../../core/auth.js';
 import { LeadbridgeError } from '../../core/errors.js';
 import { ApiClient } from '../../core/http.js';
@@ -10,6 +11,7 @@ import { decodeBatchResponse, encodeBatchRequest, matchBatchResponses } from './
 import { leadColumns, leadState, opportunityColumns, opportunityState, readChangePages, type Row, type RowPage } from './changes.js';
 import { CHANGE_PAGE_SIZE, ENTITY_SETS, ITEM_RETRY_ROUNDS, JSON_CONTENT_TYPE, ODATA_HEADERS } from './facts.js';
 import { alternateKeyPath, guidLiteral, parseDataverseError, queryString, stringLiteral } from './odata.js';
+import { readEntityMetadata } from './metadata.js';
 import { apiRootOf, orgUrlOf, parseDynamicsSettings, type DynamicsSettings } from './settings.js';
 import { upsertOperation, upsertOutcome, type ItemOutcome } from './upsert.js';
 
@@ -52,6 +54,7 @@ export class DynamicsAdapter implements CrmAdapter {
       defaultHeaders: { ...ODATA_HEADERS },
       retryPolicy: this.policy,
       logger: this.logger,
+      ...(options.onCall ? { onCall: options.onCall } : {}),
     });
   }
 
@@ -168,6 +171,11 @@ export class DynamicsAdapter implements CrmAdapter {
     });
     this.logger.info('expired referral reflected on its lead', { referralId: record.referralId, crmRecordId: record.recordId });
     return true;
+  }
+
+  /** The table's columns from the metadata API (EntityDefinitions), normalised; NOT_FOUND when Dataverse has no such table. */
+  describeEntity(entity: string, options: { signal?: AbortSignal } = {}): Promise<CrmEntityMetadata> {
+    return readEntityMetadata(async (path) => (await this.api.request({ method: 'GET', url: path, idempotent: true, signal: options.signal })).data, entity);
   }
 
   async close(): Promise<void> {

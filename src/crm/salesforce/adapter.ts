@@ -1,6 +1,7 @@
 // The Salesforce CRM adapter: upserts by referral id through jsforce's sObject collections, reads outcomes back with SOQL.
 import { Connection } from 'jsforce';
 import type { CrmAdapter, CrmAdapterOptions, CrmChangePage, CrmRecordState, MappedRecord, UpsertItemResult } from '../adapter.js';
+import type { CrmEntityMetadata } from '../adapter.js';
 import { LeadbridgeError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, sleep, withRetry, type RetryPolicy } from '../../core/retry.js';
@@ -19,6 +20,7 @@ import {
   type SalesforceRow,
 } from './changes.js';
 import { callError, isInvalidSession } from './errors.js';
+import { entityMetadataOf } from './metadata.js';
 import { parseSalesforceSettings, type SalesforceSettings } from './settings.js';
 import { instrumentTransport } from './transport.js';
 import { collectionCalls, collectionRecord, upsertItemResult, upsertWithItemRetries, type PendingRecord } from './upsert.js';
@@ -53,7 +55,7 @@ export class SalesforceAdapter implements CrmAdapter {
     this.logger = (options.logger ?? silentLogger).child({ target: this.target, crm: this.kind });
     this.conn = options.connection ?? this.connect();
     checkApiVersion(this.conn, this.target);
-    this.conn._transport = instrumentTransport(this.conn._transport, () => this.requests++);
+    this.conn._transport = instrumentTransport(this.conn._transport, () => this.requests++, options.onCall);
     this.tokens = tokenSourceFor(this.settings.auth, { target: this.target, onRequest: () => this.requests++, nowMs: options.nowMs });
   }
 
@@ -117,6 +119,12 @@ export class SalesforceAdapter implements CrmAdapter {
     const [opportunity] = await fetchAll(runner, latestOpportunitySoql(field, referralId));
     if (lead) return leadState(referralId, lead, opportunity);
     return opportunity ? opportunityState(referralId, opportunity) : null;
+  }
+
+  /** The sObject's fields from its describe, normalised; NOT_FOUND when the org has no such sObject. */
+  async describeEntity(entity: string, options: { signal?: AbortSignal } = {}): Promise<CrmEntityMetadata> {
+    const describe = await this.call(`describe ${entity}`, () => this.conn.sobject(entity).describe(), options.signal);
+    return entityMetadataOf(entity, describe);
   }
 
   async close(): Promise<void> {

@@ -12,6 +12,7 @@ import {
   versionMismatch,
 } from './errors.js';
 import { closeActionBody, qualifyActionBody } from './actions.js';
+import { readEntityDefinitions } from './metadata.js';
 import { parseResourcePath, type RecordKey } from './paths.js';
 import { DEFAULT_PAGE_SIZE, etagOf, nextSkipToken, parseCollectionQuery, parseSelect, projectRow, runQuery } from './query.js';
 import { LEAD, tableByEntitySet, type TableSpec } from './schema.js';
@@ -67,6 +68,7 @@ export class DataverseApi {
       if (operation === 'LoseOpportunity') return this.expectMethod(call, 'POST', () => this.closeOpportunity(call, 'lost'));
     }
     if (path.head === '$batch') throw odataError('A $batch request is sent with POST to the service root and cannot contain another $batch.');
+    if (path.head === 'EntityDefinitions') return this.expectMethod(call, 'GET', () => readEntityDefinitions(path, call.query, this.apiUrl()));
     const table = tableByEntitySet(path.head);
     if (!table) throw segmentNotFound(path.head);
     if (!path.key) {

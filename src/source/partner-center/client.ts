@@ -151,6 +151,28 @@ export class PartnerCenterClient {
     return floor > windowFloor ? floor : windowFloor;
   }
 
+  /**
+   * Unanswered (New) referrals whose expirationDateTime is at or before `before`, page by page. Quiet referrals
+   * never show up in incremental polls, so expiry warnings look for them with this one query.
+   */
+  async *listExpiringBefore(before: string, options: RequestOptions = {}): AsyncGenerator<ReferralWithKind[]> {
+    const ticks = this.parseSince(before);
+    const literal = formatLiteral(filterLiteral(ticks ?? 0n), this.literalForm);
+    const filter = `status eq 'New' and expirationDateTime le ${literal}`;
+    let page = await this.fetchPage(`${REFERRALS_PATH}?$filter=${encodeURIComponent(filter)}`, options.signal);
+    for (;;) {
+      const items: ReferralWithKind[] = [];
+      for (const item of page.body.value) {
+        const parsed = parseReferral(item);
+        if (parsed.ok) items.push({ referral: parsed.referral, leadKind: deriveLeadKind(parsed.referral), hot: isHotLead(parsed.referral) });
+      }
+      yield items;
+      const next = this.nextLinkOf(page);
+      if (next === null) return;
+      page = await this.fetchPage(next, options.signal);
+    }
+  }
+
   /** One referral by id; a NOT_FOUND LeadbridgeError when it does not exist. */
   async get(id: string, options: RequestOptions = {}): Promise<Referral> {
     if (typeof id !== 'string' || id.trim() === '') {

@@ -46,3 +46,8 @@ export function parsePartnerCenterError(body: unknown): { code?: string; message
   else if (typeof envelope === 'string' && envelope) result.message = envelope;
   return result;
 }
+
+/** Where a referral lives in the Partner Center portal (offered to mappings as $referralLink, and put in alerts). */
+export function portalLink(referralId: string): string {
+  return `https://partner.microsoft.com/dashboard/referrals/v2/leads/${encodeURIComponent(referralId)}`;
+}

@@ -1,6 +1,6 @@
 // The `alerts:` config section (zod 4): Microsoft Graph access, who sends and who receives, and what is alerted.
 import { z } from 'zod';
-import { booleanField, entraClientCredentialsSchema, httpUrl, intField, nonEmptyString, staticAuthSchema } from '../config/fields.js';
+import { booleanField, entraClientCredentialsSchema, httpUrl, intField, nonEmptyString, staticAuthSchema } from './fields.js';
 
 export const GRAPH_URL = 'https://graph.microsoft.com';
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';

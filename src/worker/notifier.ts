@@ -1,0 +1,79 @@
+// Connects the sync cycle to the alerts: hot leads as they are read, expiry warnings and the quarantine digest after.
+import type { LeadbridgeConfig } from '../config/index.js';
+import { normaliseError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { Ledger } from '../ledger/index.js';
+import type { PartnerCenterClient } from '../source/partner-center/index.js';
+import type { ReferralWithKind } from '../sync/types.js';
+import type { AlertSender } from './alerts.js';
+import type { WorkerMetrics } from './metrics.js';
+
+export interface NotifierOptions {
+  config: LeadbridgeConfig;
+  ledger: Ledger;
+  source: Pick<PartnerCenterClient, 'listExpiringBefore'>;
+  logger: Logger;
+  metrics?: WorkerMetrics;
+  now?: () => Date;
+}
+
+/** Alerts never stop a sync: a failure is logged, and the ledger makes sure the alert is tried again next cycle. */
+export class Notifier {
+  private sender: Promise<AlertSender> | null = null;
+  private lastExpiryScan = 0;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: NotifierOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  private get enabled(): boolean {
+    return this.options.config.alerts.enabled;
+  }
+
+  /** The Graph client loads only when alerts are switched on. */
+  private alertSender(): Promise<AlertSender> {
+    this.sender ??= import('./alerts.js').then(
+      ({ AlertSender }) =>
+        new AlertSender({ config: this.options.config.alerts, ledger: this.options.ledger, logger: this.options.logger, now: this.now, ...(this.options.metrics ? { metrics: this.options.metrics } : {}) }),
+    );
+    return this.sender;
+  }
+
+  /** Hot leads (the customer asked to be contacted) that are still unanswered: one alert each, at once. */
+  async hotLeads(items: ReferralWithKind[], runId: string, signal?: AbortSignal): Promise<void> {
+    if (!this.enabled) return;
+    const hot = items.filter((i) => i.hot && i.referral.status === 'New');
+    if (hot.length === 0) return;
+    await this.guarded('hot-lead alerts', async () => (await this.alertSender()).hotLeads(hot, runId, { signal }));
+  }
+
+  /** Expiry warnings (at most every expiryScanMinutes) and the quarantine digest. */
+  async afterCycle(runId: string, signal?: AbortSignal): Promise<void> {
+    if (!this.enabled || this.options.config.alerts.enabled !== true) return;
+    const alerts = this.options.config.alerts;
+    const now = this.now().getTime();
+    if (now - this.lastExpiryScan >= this.options.config.worker.expiryScanMinutes * 60_000) {
+      const before = new Date(now + alerts.expiryWarningDays * 86_400_000).toISOString();
+      const scanned = await this.guarded('expiry warnings', async () => {
+        const sender = await this.alertSender();
+        for await (const items of this.options.source.listExpiringBefore(before, { signal })) await sender.expiryWarnings(items, runId, { signal });
+        return true;
+      });
+      if (scanned) this.lastExpiryScan = now;
+    }
+    await this.guarded('quarantine digest', async () => (await this.alertSender()).quarantineDigest(runId, { signal }));
+  }
+
+  private async guarded<T>(what: string, send: () => Promise<T>): Promise<T | null> {
+    try {
+      const result = await send();
+      const errors = (result as { errors?: string[] } | null)?.errors ?? [];
+      for (const error of errors) this.options.logger.warn(`${what}: not sent; tried again next cycle`, { error });
+      return result;
+    } catch (thrown) {
+      this.options.logger.warn(`${what} failed; tried again next cycle`, { error: normaliseError(thrown).message });
+      return null;
+    }
+  }
+}

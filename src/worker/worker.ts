@@ -1,0 +1,128 @@
+// The long-running loop: poll on an interval with jitter, never overlapping itself, stopping cleanly on request.
+import { randomUUID } from 'node:crypto';
+import { normaliseError } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/log.js';
+import { sleep } from '../core/retry.js';
+import type { CycleResult, Runtime } from './runtime.js';
+
+export interface WorkerOptions {
+  /** Returns the runtime for the next cycle (the same one, or a new one after a config change). */
+  runtime: () => Promise<Runtime>;
+  intervalMs: number;
+  jitterMs: number;
+  /** Pages per cycle: a cycle stays short (and a stop prompt); more pages mean an immediate re-poll. */
+  maxPagesPerCycle?: number;
+  logger?: Logger;
+  random?: () => number;
+  /** Called after every cycle, successful or not (metrics, alerts, tests). */
+  onCycle?: (outcome: CycleOutcome) => Promise<void> | void;
+}
+
+export type CycleOutcome =
+  | { ok: true; runId: string; result: CycleResult; durationMs: number }
+  | { ok: false; runId: string; error: Error; durationMs: number };
+
+export class Worker {
+  private stopping = false;
+  private readonly hardStop = new AbortController();
+  private readonly wake = new AbortController();
+  private loop: Promise<void> | null = null;
+  private readonly logger: Logger;
+  lastSuccessAt: Date | null = null;
+  readonly startedAt = new Date();
+  cycles = 0;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Starts the loop; the promise resolves once the worker has stopped. */
+  run(): Promise<void> {
+    this.loop ??= this.loopUntilStopped();
+    return this.loop;
+  }
+
+  /** Soft stop: the cycle in flight writes and records what it has read, then the loop ends. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake.abort();
+    await this.loop;
+  }
+
+  /** Hard stop: in-flight requests are aborted; whatever was not recorded is redone by the next run. */
+  abort(): void {
+    this.stopping = true;
+    this.wake.abort();
+    this.hardStop.abort();
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  private async loopUntilStopped(): Promise<void> {
+    while (!this.stopping) {
+      const more = await this.cycle();
+      if (this.stopping) break;
+      if (!more) await this.pause();
+    }
+    this.logger.info('worker stopped', { cycles: this.cycles });
+  }
+
+  /** One cycle; failures are logged and the worker goes on. Resolves true when the stream had more to read. */
+  private async cycle(): Promise<boolean> {
+    const runId = `run-${new Date().toISOString().replace(/[:.]/g, '')}-${randomUUID().slice(0, 8)}`;
+    const started = Date.now();
+    this.cycles++;
+    try {
+      const runtime = await this.options.runtime();
+      const result = await runtime.syncOnce({
+        runId,
+        signal: this.hardStop.signal,
+        shouldStop: () => this.stopping,
+        ...(this.options.maxPagesPerCycle ? { maxPages: this.options.maxPagesPerCycle } : {}),
+      });
+      const durationMs = Date.now() - started;
+      if (result.inbound.targetsDown === 0) this.lastSuccessAt = new Date();
+      this.logCycle(runId, result, durationMs);
+      await this.options.onCycle?.({ ok: true, runId, result, durationMs });
+      return result.inbound.more;
+    } catch (thrown) {
+      const error = normaliseError(thrown);
+      const durationMs = Date.now() - started;
+      if (error.code !== 'ABORTED') this.logger.error('cycle failed; the worker keeps running and tries again next cycle', { runId, error: error.message, code: error.code });
+      await this.options.onCycle?.({ ok: false, runId, error, durationMs });
+      return false;
+    }
+  }
+
+  private logCycle(runId: string, result: CycleResult, durationMs: number): void {
+    const s = result.inbound;
+    const level = s.targetsDown > 0 || s.failed > 0 || s.quarantined > 0 ? 'warn' : 'info';
+    this.logger[level]('cycle done', {
+      runId,
+      durationMs,
+      read: s.referralsSeen,
+      created: s.created,
+      updated: s.updated,
+      unchanged: s.unchanged,
+      failed: s.failed,
+      quarantined: s.quarantined,
+      invalid: s.invalid,
+      targetsDown: s.targetsDown,
+      more: s.more,
+      writtenBack: result.outbox.sent,
+    });
+  }
+
+  /** Waits one interval (± jitter), or until stopped. */
+  private async pause(): Promise<void> {
+    const jitter = (this.options.random ?? Math.random)() * 2 - 1;
+    const ms = Math.max(0, this.options.intervalMs + jitter * this.options.jitterMs);
+    try {
+      await sleep(ms, this.wake.signal);
+    } catch {
+      // woken up by stop()
+    }
+  }
+}
