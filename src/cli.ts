@@ -1,4 +1,5 @@
 // The leadbridge command line: the only module that reads argv and the environment and wires the parts together.
+import { setMaxListeners } from 'node:events';
 import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runConfigCheck } from './cli/config-check.js';
@@ -85,8 +86,20 @@ function buildProgram(context: CliContext): Command {
       }
       const { runSyncOnce } = await import('./cli/sync.js');
       const controller = new AbortController();
+      setMaxListeners(0, controller.signal);
       void context.waitForShutdown().then(() => controller.abort());
       process.exitCode = await runSyncOnce({ config, logger, cwd: context.cwd, out: context.stdout, progress: context.stderr, signal: controller.signal });
+    });
+
+  program
+    .command('run')
+    .description('run the worker: poll, sync both ways and alert on an interval, until SIGTERM / SIGINT')
+    .action(async (_options: unknown, command: Command) => {
+      const globals = globalOptions(command);
+      const config = await loadCliConfig(context, globals);
+      const logger = createCliLogger(context, globals, config.log);
+      const { runWorker } = await import('./cli/run.js');
+      process.exitCode = await runWorker({ context, configFile: globals.config, logger });
     });
 
   program
@@ -120,6 +133,7 @@ function buildProgram(context: CliContext): Command {
     context.stdout.write(await prepare(config));
     const { runSyncOnce } = await import('./cli/sync.js');
     const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
     void context.waitForShutdown().then(() => controller.abort());
     process.exitCode = await runSyncOnce({ config, logger, cwd: context.cwd, out: context.stdout, progress: context.stderr, signal: controller.signal });
   };

@@ -1,5 +1,6 @@
 // The bundled simulators, in port order: `leadbridge simulate` and the demo start every entry listed here.
 import { createDynamicsSimulator } from './dynamics365/index.js';
+import { createGraphSimulator } from './graph/index.js';
 import { createPartnerCenterSimulator } from './partner-center/index.js';
 import { createSalesforceSimulator } from './salesforce/index.js';
 
@@ -46,6 +47,14 @@ export const SIMULATORS: SimulatorEntry[] = [
     name: 'salesforce',
     async start(options) {
       const simulator = createSalesforceSimulator({ host: options.host, port: options.port });
+      const url = await simulator.start();
+      return { url, stop: () => simulator.stop() };
+    },
+  },
+  {
+    name: 'graph',
+    async start(options) {
+      const simulator = createGraphSimulator({ host: options.host, port: options.port });
       const url = await simulator.start();
       return { url, stop: () => simulator.stop() };
     },

@@ -1,5 +1,6 @@
 // The long-running loop: poll on an interval with jitter, never overlapping itself, stopping cleanly on request.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { normaliseError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { sleep } from '../core/retry.js';
@@ -8,8 +9,9 @@ import type { CycleResult, Runtime } from './runtime.js';
 export interface WorkerOptions {
   /** Returns the runtime for the next cycle (the same one, or a new one after a config change). */
   runtime: () => Promise<Runtime>;
-  intervalMs: number;
-  jitterMs: number;
+  /** Read before every pause, so a reloaded config applies. */
+  intervalMs: () => number;
+  jitterMs: () => number;
   /** Pages per cycle: a cycle stays short (and a stop prompt); more pages mean an immediate re-poll. */
   maxPagesPerCycle?: number;
   logger?: Logger;
@@ -34,6 +36,8 @@ export class Worker {
 
   constructor(private readonly options: WorkerOptions) {
     this.logger = options.logger ?? silentLogger;
+    // Every request in flight listens to the hard-stop signal; hundreds at once are expected.
+    setMaxListeners(0, this.hardStop.signal);
   }
 
   /** Starts the loop; the promise resolves once the worker has stopped. */
@@ -118,7 +122,7 @@ export class Worker {
   /** Waits one interval (± jitter), or until stopped. */
   private async pause(): Promise<void> {
     const jitter = (this.options.random ?? Math.random)() * 2 - 1;
-    const ms = Math.max(0, this.options.intervalMs + jitter * this.options.jitterMs);
+    const ms = Math.max(0, this.options.intervalMs() + jitter * this.options.jitterMs());
     try {
       await sleep(ms, this.wake.signal);
     } catch {

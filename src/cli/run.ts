@@ -1,0 +1,56 @@
+// `leadbridge run`: the long-running worker, with a clean stop on SIGTERM / SIGINT and an optional health endpoint.
+import type { Logger } from '../core/log.js';
+import { startHealthServer } from '../worker/health.js';
+import { WorkerMetrics } from '../worker/metrics.js';
+import { RuntimeHolder } from '../worker/runtime-holder.js';
+import { Worker } from '../worker/worker.js';
+import type { CliContext } from './context.js';
+
+export interface RunOptions {
+  context: CliContext;
+  configFile: string;
+  logger: Logger;
+}
+
+export async function runWorker({ context, configFile, logger }: RunOptions): Promise<number> {
+  const metrics = new WorkerMetrics();
+  const runtimes = new RuntimeHolder({ configFile, env: context.env, cwd: context.cwd, logger, metrics });
+  await runtimes.start(); // an invalid config or mapping, or an unusable ledger, stops here with the reason
+  const settings = () => runtimes.config!.worker;
+  const worker = new Worker({
+    runtime: () => runtimes.forNextCycle(),
+    intervalMs: () => settings().intervalSeconds * 1000,
+    jitterMs: () => settings().jitterSeconds * 1000,
+    maxPagesPerCycle: settings().maxPagesPerCycle,
+    logger,
+    onCycle: (outcome) => {
+      if (outcome.ok) metrics.recordCycle(outcome.result.inbound, outcome.durationMs, { succeeded: outcome.result.inbound.targetsDown === 0 });
+    },
+  });
+  const healthSettings = settings().health;
+  const health = healthSettings.enabled
+    ? await startHealthServer({
+        host: healthSettings.host,
+        port: healthSettings.port,
+        metrics,
+        logger,
+        health: () => ({ lastSuccessAt: worker.lastSuccessAt, startedAt: worker.startedAt, maxAgeSeconds: healthSettings.maxAgeSeconds }),
+      })
+    : null;
+  if (health) logger.info('health endpoint listening', { healthz: `${health.url}/healthz`, metrics: `${health.url}/metrics` });
+  void context.waitForShutdown().then((signal) => {
+    const bound = settings().stopTimeoutSeconds;
+    logger.info(`${signal}: finishing the cycle in flight, then stopping (again to stop at once)`, { withinSeconds: bound });
+    const timer = setTimeout(() => {
+      logger.warn('the cycle in flight did not finish in time; aborting it (the next run redoes what was not recorded)');
+      worker.abort();
+    }, bound * 1000);
+    timer.unref();
+    void worker.stop().finally(() => clearTimeout(timer));
+  });
+  logger.info('worker started', { config: configFile, intervalSeconds: settings().intervalSeconds, targets: runtimes.config!.targets.filter((t) => t.enabled).map((t) => t.name) });
+  await worker.run();
+  await health?.close();
+  await runtimes.close();
+  return 0;
+}
