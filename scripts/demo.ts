@@ -1,0 +1,139 @@
+// `npm start`: the embedded demo. Simulators with seeded referrals, a ready config, and the worker syncing them.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../src/core/log.js';
+import { startSimulators, stopSimulators, type RunningSimulator } from '../src/simulators/index.js';
+import { RuntimeHolder } from '../src/worker/runtime-holder.js';
+import { Worker } from '../src/worker/worker.js';
+
+const { values: args } = parseArgs({
+  options: {
+    referrals: { type: 'string', default: '200' },
+    interval: { type: 'string', default: '15' },
+    'base-port': { type: 'string', default: '7401' },
+    'new-lead-every': { type: 'string', default: '20' },
+  },
+});
+
+const DEMO_DIR = path.resolve('.leadbridge-demo');
+const CONFIG_FILE = path.join(DEMO_DIR, 'leadbridge.yaml');
+
+async function main(): Promise<void> {
+  const simulators = await startDemoSimulators();
+  const url = (name: string) => simulators.find((s) => s.name === name)!.url;
+  await rm(DEMO_DIR, { recursive: true, force: true });
+  await mkdir(DEMO_DIR, { recursive: true });
+  await writeFile(CONFIG_FILE, demoConfig(url));
+  printBanner(url);
+
+  const logger = createLogger({ level: 'info', format: process.stderr.isTTY ? 'pretty' : 'json' });
+  const runtimes = new RuntimeHolder({ configFile: CONFIG_FILE, env: process.env, cwd: process.cwd(), logger });
+  await runtimes.start();
+  const worker = new Worker({
+    runtime: () => runtimes.forNextCycle(),
+    intervalMs: () => Number(args.interval) * 1000,
+    jitterMs: () => 1000,
+    maxPagesPerCycle: 50,
+    logger,
+  });
+  const newLeads = setInterval(() => void addLead(url('partner-center')), Number(args['new-lead-every']) * 1000);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    console.error(`\n${signal}: finishing the cycle in flight, then stopping the simulators`);
+    clearInterval(newLeads);
+    await worker.stop();
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  await worker.run();
+  await runtimes.close();
+  await stopSimulators(simulators);
+}
+
+/** The simulators on their usual ports, or on free ones when those are taken (a `leadbridge simulate` running). */
+async function startDemoSimulators(): Promise<RunningSimulator[]> {
+  const options = { host: '127.0.0.1', seed: 42, referrals: Number(args.referrals) };
+  try {
+    return await startSimulators({ ...options, basePort: Number(args['base-port']) });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    console.error(`ports ${args['base-port']}+ are taken; the demo uses free ports instead`);
+    return startSimulators({ ...options, basePort: null });
+  }
+}
+
+function demoConfig(url: (name: string) => string): string {
+  return `# Written by npm start: the demo's simulators (in-memory, fresh every start) and a throwaway ledger.
+source:
+  partnerCenter:
+    baseUrl: ${url('partner-center')}
+    auth: { kind: static, token: demo-token }
+    overlapSeconds: 5
+targets:
+  - name: dynamics
+    kind: dynamics365
+    settings:
+      url: ${url('dynamics365')}
+      auth: { kind: static, token: demo-token }
+  - name: salesforce
+    kind: salesforce
+    settings:
+      instanceUrl: ${url('salesforce')}
+      auth: { kind: accessToken, token: demo-token }
+ledger:
+  client: sqlite
+  filename: ${path.join(DEMO_DIR, 'ledger.sqlite')}
+worker:
+  intervalSeconds: ${args.interval}
+  expiryScanMinutes: 1
+alerts:
+  enabled: true
+  graph: { baseUrl: ${url('graph')}, auth: { kind: static, token: demo-token } }
+  sender: leads-bot@contoso.com
+  recipients: [sales@contoso.com]
+log:
+  level: info
+`;
+}
+
+function printBanner(url: (name: string) => string): void {
+  const pc = url('partner-center');
+  const d365 = url('dynamics365');
+  const lines = [
+    '',
+    'leadbridge demo: Partner Center → Dynamics 365 + Salesforce, with outcomes flowing back',
+    `  partner-center ${pc}`,
+    `  dynamics365    ${d365}`,
+    `  salesforce     ${url('salesforce')}`,
+    `  graph          ${url('graph')}   (alert mails: ${url('graph')}/_sim/mails)`,
+    `  config         ${CONFIG_FILE}`,
+    '',
+    `The worker syncs ${args.referrals} seeded referrals now, polls every ${args.interval} s, and a new lead arrives every ${args['new-lead-every']} s.`,
+    'In another terminal, try:',
+    `  npx leadbridge --config ${CONFIG_FILE} status`,
+    `  npx leadbridge --config ${CONFIG_FILE} trace <referralId>`,
+    '  # act as a CRM user: qualify a Dynamics lead (the referral becomes Active/Accepted), then win it',
+    `  curl -s ${d365}/_sim/leads | head -c 400`,
+    `  curl -s -X POST ${d365}/_sim/leads/<leadid>/qualify`,
+    `  curl -s -X POST ${d365}/_sim/opportunities/<opportunityid>/win`,
+    `  curl -s ${pc}/_sim/referrals/<referralId>     # status, substatus, eTag`,
+    'Ctrl+C stops the worker (after the cycle in flight) and the simulators.',
+    '',
+  ];
+  console.log(lines.join('\n'));
+}
+
+/** A customer fills in the contact form: one new referral, sometimes a hot lead. */
+async function addLead(pcUrl: string): Promise<void> {
+  const hot = Math.random() < 0.4;
+  await fetch(`${pcUrl}/_sim/referrals`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ details: { customerRequestedContact: hot } }),
+  }).catch(() => undefined);
+}
+
+await main();
