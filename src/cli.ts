@@ -184,6 +184,32 @@ function buildProgram(context: CliContext): Command {
       context.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatQuarantine(rows));
     });
 
+  const mappingsCommand = program.command('mappings').description('check the field mappings against the CRM, and preview one referral');
+  mappingsCommand
+    .command('check')
+    .description("check each enabled target's mapping against the CRM's own metadata (fields, types, picklists, lengths, required fields)")
+    .option('--target <name>', 'only this target')
+    .action(async (options: { target?: string }, command: Command) => {
+      const globals = globalOptions(command);
+      const config = await loadCliConfig(context, globals);
+      const logger = createCliLogger(context, globals, config.log);
+      const { runMappingsCheck } = await import('./cli/mappings.js');
+      await runMappingsCheck({ config, logger, cwd: context.cwd, out: context.stdout, target: options.target });
+    });
+  mappingsCommand
+    .command('preview')
+    .description('map one referral as a sync would and compare it with the CRM record, field by field (writes nothing)')
+    .argument('<referralId>', 'the Partner Center referral id')
+    .option('--target <name>', 'only this target')
+    .option('--json', 'print JSON')
+    .action(async (referralId: string, options: { target?: string; json?: boolean }, command: Command) => {
+      const globals = globalOptions(command);
+      const config = await loadCliConfig(context, globals);
+      const logger = createCliLogger(context, globals, config.log);
+      const { runMappingsPreview } = await import('./cli/mappings.js');
+      await runMappingsPreview({ config, logger, cwd: context.cwd, out: context.stdout, target: options.target, referralId, json: options.json === true });
+    });
+
   const configCommand = program.command('config').description('inspect the configuration');
   configCommand
     .command('check')

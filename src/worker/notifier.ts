@@ -43,7 +43,9 @@ export class Notifier {
   /** Hot leads (the customer asked to be contacted) that are still unanswered: one alert each, at once. */
   async hotLeads(items: ReferralWithKind[], runId: string, signal?: AbortSignal): Promise<void> {
     if (!this.enabled) return;
-    const hot = items.filter((i) => i.hot && i.referral.status === 'New');
+    const kinds = this.options.config.source.partnerCenter.leadKinds;
+    // Only leads this deployment works (by default not co-sell opportunities), still unanswered.
+    const hot = items.filter((i) => i.hot && i.referral.status === 'New' && kinds.includes(i.leadKind));
     if (hot.length === 0) return;
     await this.guarded('hot-lead alerts', async () => (await this.alertSender()).hotLeads(hot, runId, { signal }));
   }
@@ -57,7 +59,10 @@ export class Notifier {
       const before = new Date(now + alerts.expiryWarningDays * 86_400_000).toISOString();
       const scanned = await this.guarded('expiry warnings', async () => {
         const sender = await this.alertSender();
-        for await (const items of this.options.source.listExpiringBefore(before, { signal })) await sender.expiryWarnings(items, runId, { signal });
+        const kinds = this.options.config.source.partnerCenter.leadKinds;
+        for await (const items of this.options.source.listExpiringBefore(before, { signal })) {
+          await sender.expiryWarnings(items.filter((i) => kinds.includes(i.leadKind)), runId, { signal });
+        }
         return true;
       });
       if (scanned) this.lastExpiryScan = now;

@@ -1,0 +1,111 @@
+// `leadbridge run` as a real child process: syncs through fault storms, stops cleanly mid-cycle, resumes without duplicates.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_LEAD_KINDS, deriveLeadKind, isHotLead } from '../../src/core/referral.js';
+import { createDynamicsSimulator, type DynamicsSimulator } from '../../src/simulators/dynamics365/index.js';
+import { createGraphSimulator, type GraphSimulator } from '../../src/simulators/graph/index.js';
+import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../src/simulators/partner-center/index.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = path.join(ROOT, 'bin/leadbridge.js');
+
+let pc: PartnerCenterSimulator;
+let dynamics: DynamicsSimulator;
+let graph: GraphSimulator;
+let dir: string;
+let configFile: string;
+
+interface WorkerProcess {
+  child: ChildProcess;
+  logs: () => string;
+  exited: Promise<number | null>;
+}
+
+function startWorker(): WorkerProcess {
+  const child = spawn(process.execPath, [BIN, '--config', configFile, '--log-format', 'json', 'run'], { cwd: dir, stdio: 'pipe' });
+  let logs = '';
+  child.stdout!.on('data', (c: Buffer) => (logs += c.toString('utf8')));
+  child.stderr!.on('data', (c: Buffer) => (logs += c.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, logs: () => logs, exited };
+}
+
+const expectedLeads = () => pc.store.all().filter((r) => DEFAULT_LEAD_KINDS.includes(deriveLeadKind(r)) && r.status !== 'Closed');
+
+beforeAll(async () => {
+  pc = createPartnerCenterSimulator({ port: 0, referrals: 600, seed: 11 });
+  dynamics = createDynamicsSimulator({ port: 0 });
+  graph = createGraphSimulator({ port: 0 });
+  await Promise.all([pc.start(), dynamics.start(), graph.start()]);
+  dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-worker-'));
+  configFile = path.join(dir, 'leadbridge.yaml');
+  await writeFile(
+    configFile,
+    [
+      'source:',
+      `  partnerCenter: { baseUrl: ${pc.url}, auth: { kind: static, token: t }, overlapSeconds: 1 }`,
+      'targets:',
+      `  - { name: dynamics, kind: dynamics365, settings: { url: ${dynamics.url}, auth: { kind: static, token: t }, batchSize: 100 } }`,
+      `ledger: { filename: ${path.join(dir, 'ledger.sqlite')} }`,
+      // One page per cycle, so a stop lands in the middle of the backfill.
+      'worker: { intervalSeconds: 1, jitterSeconds: 0, maxPagesPerCycle: 1, stopTimeoutSeconds: 10, health: { enabled: true, port: 0 } }',
+      'alerts:',
+      `  graph: { baseUrl: ${graph.url}, auth: { kind: static, token: t } }`,
+      '  sender: leads-bot@contoso.com',
+      '  recipients: [sales@contoso.com]',
+      'log: { level: info }',
+      '',
+    ].join('\n'),
+  );
+});
+
+afterAll(async () => {
+  await Promise.all([pc.stop(), dynamics.stop(), graph.stop()]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('leadbridge run', () => {
+  it('syncs through 429/5xx storms, stops cleanly mid-backfill, and a restart finishes without duplicates; hot-lead alerts once', async () => {
+    pc.server.faults.configure({ rules: [{ kind: '429', count: 4, retryAfterSeconds: 0 }, { kind: '5xx', status: 503, count: 2, retryAfterSeconds: 0 }] });
+    dynamics.server.faults.configure({ rules: [{ kind: '429', count: 3, retryAfterSeconds: 0 }, { kind: '5xx', status: 500, count: 2 }] });
+    const first = startWorker();
+    await vi.waitFor(() => expect(dynamics.store.leads.size).toBeGreaterThan(100), { timeout: 20_000, interval: 50 });
+
+    // Health and metrics while it runs.
+    const listening = /"healthz":"(http:\/\/127\.0\.0\.1:\d+)\/healthz"/.exec(first.logs());
+    expect(listening, first.logs()).not.toBeNull();
+    const base = listening![1]!;
+    await vi.waitFor(async () => expect((await fetch(`${base}/healthz`)).status).toBe(200), { timeout: 10_000 });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/leadbridge_api_calls_total\{api="partner-center",method="GET",status="200"\} \d+/);
+    expect(metrics).toMatch(/leadbridge_api_throttled_total\{api="partner-center"\} 4/);
+
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(first.logs()).toContain('SIGTERM: finishing the cycle in flight');
+    const afterStop = dynamics.store.leads.size;
+    expect(afterStop).toBeLessThan(expectedLeads().length); // it really stopped mid-backfill
+
+    const second = startWorker();
+    await vi.waitFor(() => expect(dynamics.store.leads.size).toBe(expectedLeads().length), { timeout: 30_000, interval: 100 });
+    // Let it idle through a couple of cycles, then stop it too.
+    await new Promise((r) => setTimeout(r, 2_500));
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+
+    const leads = [...dynamics.store.leads.values()];
+    expect(new Set(leads.map((l) => l.lb_referralid)).size).toBe(leads.length);
+    expect(leads).toHaveLength(expectedLeads().length);
+
+    const hot = expectedLeads().filter((r) => isHotLead(r) && r.status === 'New');
+    const hotMails = graph.mails.filter((m) => /^Hot lead/.test(String((m as { subject?: unknown }).subject ?? (m as { message?: { subject?: string } }).message?.subject)));
+    expect(hot.length).toBeGreaterThan(0);
+    // Each mail names its referral in the portal link: every hot lead exactly once.
+    const mailedIds = hotMails.map((m) => /referrals\/v2\/leads\/([0-9a-f-]{36})/.exec(String((m as { content?: unknown }).content))?.[1]);
+    expect(mailedIds.sort()).toEqual(hot.map((r) => r.id).sort());
+  });
+});
