@@ -86,6 +86,22 @@ export const workerSchema = z.strictObject({
   health: healthSchema.prefault({}),
 });
 
+const apiLimitSchema = (concurrency: number, requestsPerMinute: number) =>
+  z
+    .strictObject({
+      /** Requests in flight at once. */
+      concurrency: intField(1, 1000).default(concurrency),
+      /** Requests started per minute; 0 means no cap. */
+      requestsPerMinute: intField(0).default(requestsPerMinute),
+    })
+    .prefault({});
+
+/** Per-API caps, inside each service's documented limits (Dataverse: 52 concurrent, 6000 requests / 5 min per user). */
+export const limitsSchema = z.strictObject({
+  partnerCenter: apiLimitSchema(32, 0),
+  dynamics365: apiLimitSchema(16, 1_100),
+});
+
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 
@@ -101,6 +117,7 @@ export const configSchema = z.strictObject({
   ledger: ledgerSchema,
   worker: workerSchema.prefault({}),
   alerts: alertsConfigSchema.default({ enabled: false }),
+  limits: limitsSchema.prefault({}),
   log: logSchema.prefault({}),
 });
 
@@ -110,6 +127,7 @@ export type SourceConfig = z.output<typeof sourceSchema>;
 export type LedgerConfig = z.output<typeof ledgerSchema>;
 export type WorkerConfig = z.output<typeof workerSchema>;
 export type HealthConfig = z.output<typeof healthSchema>;
+export type LimitsConfig = z.output<typeof limitsSchema>;
 export type LogConfig = z.output<typeof logSchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFormat = (typeof LOG_FORMATS)[number];

@@ -22,6 +22,13 @@ export interface ApiClientOptions {
   logger?: Logger;
   /** Called once per HTTP attempt (metrics hook). */
   onCall?: (info: { api: string; method: string; status: number | null; durationMs: number }) => void;
+  /** Caps requests in flight and per interval for this API (shared by every client of the API in a process). */
+  limiter?: RequestLimiter;
+}
+
+/** What ApiClient needs of a limiter (a p-queue fits). */
+export interface RequestLimiter {
+  add<T>(task: () => Promise<T>): Promise<T>;
 }
 
 export interface ApiRequest {
@@ -96,7 +103,12 @@ export class ApiClient {
     );
   }
 
-  private async attempt<T>(req: ApiRequest): Promise<AxiosResponse<T>> {
+  private attempt<T>(req: ApiRequest): Promise<AxiosResponse<T>> {
+    const limiter = this.options.limiter;
+    return limiter ? limiter.add(() => this.send<T>(req)) : this.send<T>(req);
+  }
+
+  private async send<T>(req: ApiRequest): Promise<AxiosResponse<T>> {
     const token = await this.options.credential.getToken();
     const started = Date.now();
     const config: AxiosRequestConfig = {

@@ -88,6 +88,8 @@ export interface CrmAdapterOptions {
   /** The configured target name (several targets may use the same CRM kind). */
   target: string;
   onCall?: ApiCallHook;
+  /** Caps the CRM API's requests in flight and per interval (see the config's `limits`). */
+  limiter?: { add<T>(task: () => Promise<T>): Promise<T> };
   logger?: Logger;
   retryPolicy?: RetryPolicy;
   /** Adapter-specific connection settings, validated by the adapter's own schema. */

@@ -1,6 +1,7 @@
 // Builds the running parts from a validated config: ledger, lead source, CRM adapters, mappings, sync engine.
 import path from 'node:path';
-import type { LeadbridgeConfig, TargetConfig } from '../config/index.js';
+import PQueue from 'p-queue';
+import type { LeadbridgeConfig, LimitsConfig, TargetConfig } from '../config/index.js';
 import { credentialFromAuth } from '../config/index.js';
 import { ValidationError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
@@ -67,13 +68,16 @@ export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOp
     logger: logger.child({ api: 'partner-center' }),
     overlapMs: pc.overlapSeconds * 1000,
     ...(options.metrics ? { onCall: (info) => options.metrics?.recordApiCall(info) } : {}),
+    limiter: limiterFor(config.limits.partnerCenter),
   });
+  const dynamicsLimiter = limiterFor(config.limits.dynamics365);
   const adapters: CrmAdapter[] = await Promise.all(
     enabled.map((t) => loadCrmAdapter(t.kind, {
         target: t.name,
         settings: t.settings,
         logger: logger.child({ target: t.name }),
         ...(options.metrics ? { onCall: (info) => options.metrics?.recordApiCall(info) } : {}),
+        ...(t.kind === 'dynamics365' ? { limiter: dynamicsLimiter } : {}),
       })),
   );
   const targets: SyncTarget[] = enabled.map((t, i) => ({
@@ -162,4 +166,12 @@ function recordMetrics(metrics: WorkerMetrics | undefined, stats: InboundStats, 
   if (!metrics) return;
   for (const [target, counts] of Object.entries(stats.byTarget)) metrics.recordSyncCounts(target, counts);
   metrics.recordOutcomes('all', { sent: outbound.sent, quarantined: outbound.quarantined, superseded: outbound.superseded, failed: outbound.failed });
+}
+
+/** A p-queue holding one API to its configured concurrency and requests per minute. */
+function limiterFor(limit: LimitsConfig['partnerCenter']): PQueue {
+  return new PQueue({
+    concurrency: limit.concurrency,
+    ...(limit.requestsPerMinute > 0 ? { intervalCap: limit.requestsPerMinute, interval: 60_000 } : {}),
+  });
 }

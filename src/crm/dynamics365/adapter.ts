@@ -55,6 +55,7 @@ export class DynamicsAdapter implements CrmAdapter {
       retryPolicy: this.policy,
       logger: this.logger,
       ...(options.onCall ? { onCall: options.onCall } : {}),
+      ...(options.limiter ? { limiter: options.limiter } : {}),
     });
   }
 

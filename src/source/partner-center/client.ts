@@ -40,6 +40,7 @@ export interface PartnerCenterClientOptions {
   /** The local clock (ms since the epoch), injectable for tests. */
   now?: () => number;
   onCall?: ApiClientOptions['onCall'];
+  limiter?: ApiClientOptions['limiter'];
   timeoutMs?: number;
 }
 
@@ -107,6 +108,7 @@ export class PartnerCenterClient {
       timeoutMs: options.timeoutMs,
       logger: this.logger,
       onCall: options.onCall,
+      limiter: options.limiter,
     });
   }
 
