@@ -12,6 +12,7 @@ interface Scenario {
   name: string;
   referrals: number;
   latencyMs: number;
+  targets: Array<'dynamics365' | 'salesforce'>;
 }
 
 interface SimulatorProcess {
@@ -33,22 +34,24 @@ const OVERLAP_SECONDS = 2;
 async function main(): Promise<void> {
   const n = Number(args.referrals);
   const scenarios: Scenario[] = [
-    { name: `backfill ${n}, no added latency`, referrals: n, latencyMs: 0 },
-    { name: `backfill ${n}, ${args.latency} ms per call`, referrals: n, latencyMs: Number(args.latency) },
+    { name: `backfill ${n} into Dynamics 365, no added latency`, referrals: n, latencyMs: 0, targets: ['dynamics365'] },
+    { name: `backfill ${n} into Dynamics 365, ${args.latency} ms per call`, referrals: n, latencyMs: Number(args.latency), targets: ['dynamics365'] },
+    { name: `backfill ${n} into Dynamics 365 + Salesforce, ${args.latency} ms per call`, referrals: n, latencyMs: Number(args.latency), targets: ['dynamics365', 'salesforce'] },
   ];
-  if (!args['skip-rss']) scenarios.push({ name: `backfill ${args['rss-referrals']} (memory)`, referrals: Number(args['rss-referrals']), latencyMs: 0 });
+  if (!args['skip-rss']) scenarios.push({ name: `backfill ${args['rss-referrals']} into Dynamics 365 (memory)`, referrals: Number(args['rss-referrals']), latencyMs: 0, targets: ['dynamics365'] });
   console.log(`leadbridge bench: node ${process.version}, ${os.cpus().length} cores; simulators in a child process; overlap window ${OVERLAP_SECONDS} s`);
   const results = [];
   for (const scenario of scenarios) results.push(await runScenario(scenario));
   console.log('\nTargets:');
-  const latency = results[1];
+  const [plain, latency, both] = results as [BenchResult, BenchResult, BenchResult];
   const largest = results.at(-1)!;
-  check(`backfill of ${n} with ${args.latency} ms latency under 30 s`, latency!.seconds < 30, `${latency!.seconds.toFixed(1)} s`);
-  for (const r of results.slice(0, 2)) {
-    check(`Dataverse write calls ≤ referrals/500 (${r.name})`, r.dynamicsWrites <= r.referrals / 500, `${r.dynamicsWrites} for ${r.referrals} referrals (${r.synced} synced)`);
+  check(`backfill of ${n} into Dynamics 365 with ${args.latency} ms latency under 30 s`, latency.seconds < 30, `${latency.seconds.toFixed(1)} s`);
+  for (const r of [plain, latency, both]) {
+    check(`Dataverse write calls ≤ referrals/500 (${r.name})`, r.writes.dynamics365 <= r.referrals / 500, `${r.writes.dynamics365} for ${r.referrals} referrals (${r.synced} synced)`);
     check(`echo cycle writes nothing (${r.name})`, r.echoWork === 0, `${r.echoWork} writes`);
-    check(`idle cycle ≤ 2 calls per side (${r.name})`, r.idle.pc <= 2 && r.idle.dynamics <= 2 && r.idleWork === 0, `partner-center ${r.idle.pc}, dynamics365 ${r.idle.dynamics}`);
+    check(`idle cycle ≤ 2 calls per side (${r.name})`, Object.values(r.idle).every((c) => c <= 2) && r.idleWork === 0, Object.entries(r.idle).map(([k, c]) => `${k} ${c}`).join(', '));
   }
+  check(`Salesforce write calls ≤ referrals/150 (${both.name})`, both.writes.salesforce <= both.referrals / 150, `${both.writes.salesforce} for ${both.referrals} referrals`);
   if (!args['skip-rss']) check(`peak RSS under 250 MB at ${largest.referrals}`, largest.peakRssMb < 250, `${largest.peakRssMb.toFixed(0)} MB`);
 }
 
@@ -57,50 +60,68 @@ function check(what: string, ok: boolean, figure: string): void {
   if (!ok) process.exitCode = 1;
 }
 
-async function runScenario(scenario: Scenario) {
+type Side = 'partner-center' | 'dynamics365' | 'salesforce';
+type Counts = Record<Side, { total: number; writes: number }>;
+
+interface BenchResult {
+  name: string;
+  referrals: number;
+  seconds: number;
+  synced: number;
+  peakRssMb: number;
+  writes: Record<Side, number>;
+  echoWork: number;
+  idle: Partial<Record<Side, number>>;
+  idleWork: number;
+}
+
+async function runScenario(scenario: Scenario): Promise<BenchResult> {
   const sims = await startSimulators(scenario.referrals);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-bench-'));
+  const sides: Side[] = ['partner-center', ...scenario.targets];
   try {
     if (scenario.latencyMs > 0) {
-      for (const url of Object.values(sims.urls)) await admin(url, 'PUT', '/_sim/faults', { latencyMs: scenario.latencyMs });
+      for (const side of sides) await admin(sims.urls[side]!, 'PUT', '/_sim/faults', { latencyMs: scenario.latencyMs });
     }
-    const runtime = await createRuntime(benchConfig(sims.urls, dir), { cwd: dir });
+    const runtime = await createRuntime(benchConfig(sims.urls, dir, scenario.targets), { cwd: dir });
     const rss = sampleRss();
-    const before = await stats(sims.urls);
+    const before = await stats(sims.urls, sides);
     const started = performance.now();
     const backfill = await runtime.syncOnce({ runId: 'bench-backfill' });
     const seconds = (performance.now() - started) / 1000;
-    const afterBackfill = await stats(sims.urls);
+    const afterBackfill = await stats(sims.urls, sides);
     // The next scheduled poll (after the overlap window) reads the referrals our externalReferenceId
     // write-backs changed; they are recognised by eTag and skipped. Then a poll with nothing new.
     await new Promise((r) => setTimeout(r, OVERLAP_SECONDS * 1000 + 500));
     const echoCycle = await runtime.syncOnce({ runId: 'bench-echo' });
-    const afterEcho = await stats(sims.urls);
+    const afterEcho = await stats(sims.urls, sides);
     const idleCycle = await runtime.syncOnce({ runId: 'bench-idle' });
-    const afterIdle = await stats(sims.urls);
+    const afterIdle = await stats(sims.urls, sides);
     const peakRssMb = rss.stop();
     await runtime.close();
-    const synced = backfill.inbound.created + backfill.inbound.updated;
-    const result = {
+    const all: Side[] = ['partner-center', 'dynamics365', 'salesforce'];
+    const delta = (a: Counts, b: Counts, key: 'total' | 'writes') => Object.fromEntries(all.map((side) => [side, a[side][key] - b[side][key]])) as Record<Side, number>;
+    const firstTarget = Object.values(backfill.inbound.byTarget)[0]!;
+    const result: BenchResult = {
       name: scenario.name,
       referrals: scenario.referrals,
       seconds,
-      synced,
+      synced: firstTarget.created + firstTarget.updated,
       peakRssMb,
-      dynamicsWrites: afterBackfill.dynamics.writes - before.dynamics.writes,
-      echo: { pc: afterEcho.pc.total - afterBackfill.pc.total, dynamics: afterEcho.dynamics.total - afterBackfill.dynamics.total },
+      writes: delta(afterBackfill, before, 'writes'),
       echoWork: echoCycle.inbound.created + echoCycle.inbound.updated + echoCycle.outbox.sent,
-      idle: { pc: afterIdle.pc.total - afterEcho.pc.total, dynamics: afterIdle.dynamics.total - afterEcho.dynamics.total },
+      idle: Object.fromEntries(sides.map((side) => [side, afterIdle[side].total - afterEcho[side].total])),
       idleWork: idleCycle.inbound.created + idleCycle.inbound.updated + idleCycle.outbox.sent,
     };
-    const pcCalls = afterBackfill.pc.total - before.pc.total;
-    const dynCalls = afterBackfill.dynamics.total - before.dynamics.total;
+    const calls = delta(afterBackfill, before, 'total');
+    const echo = delta(afterEcho, afterBackfill, 'total');
     console.log(`\n${scenario.name}`);
-    console.log(`  synced ${synced} of ${scenario.referrals} referrals (${backfill.inbound.skippedKind} co-sell skipped, ${backfill.inbound.skippedClosed} archived skipped, ${backfill.inbound.failed} failed) in ${seconds.toFixed(1)} s = ${(scenario.referrals / seconds).toFixed(0)} referrals/s`);
-    console.log(`  partner-center: ${pcCalls} calls = ${(pcCalls / scenario.referrals).toFixed(3)} per referral (${backfill.outbox.sent} externalReferenceId write-backs)`);
-    console.log(`  dynamics365: ${dynCalls} calls, ${result.dynamicsWrites} writes = ${(dynCalls / Math.max(1, synced)).toFixed(4)} per synced referral`);
-    console.log(`  echo cycle (reads back the referrals our write-backs changed): partner-center ${result.echo.pc} calls, dynamics365 ${result.echo.dynamics} calls, ${result.echoWork} writes`);
-    console.log(`  idle cycle: partner-center ${result.idle.pc} calls, dynamics365 ${result.idle.dynamics} calls, ${result.idleWork} writes`);
+    console.log(`  synced ${result.synced} of ${scenario.referrals} referrals per target (${firstTarget.skippedKind} co-sell skipped, ${firstTarget.failed} failed) in ${seconds.toFixed(1)} s = ${(scenario.referrals / seconds).toFixed(0)} referrals/s`);
+    for (const side of sides) {
+      console.log(`  ${side}: ${calls[side]} calls = ${(calls[side] / scenario.referrals).toFixed(4)} per referral, ${result.writes[side]} of them writes${side === 'partner-center' ? ` (${backfill.inbound.externalReferencesWritten} externalReferenceId write-backs)` : ''}`);
+    }
+    console.log(`  echo cycle (reads back the referrals our write-backs changed): ${sides.map((s) => `${s} ${echo[s]}`).join(', ')} calls, ${result.echoWork} writes`);
+    console.log(`  idle cycle: ${sides.map((s) => `${s} ${result.idle[s]}`).join(', ')} calls, ${result.idleWork} writes`);
     console.log(`  peak RSS of the worker process: ${peakRssMb.toFixed(0)} MB`);
     return result;
   } finally {
@@ -109,10 +130,14 @@ async function runScenario(scenario: Scenario) {
   }
 }
 
-function benchConfig(urls: Record<string, string>, dir: string): LeadbridgeConfig {
+function benchConfig(urls: Record<string, string>, dir: string, targets: Scenario['targets']): LeadbridgeConfig {
+  const settings = {
+    dynamics365: { name: 'dynamics', kind: 'dynamics365', settings: { url: urls.dynamics365, auth: { kind: 'static', token: 'bench' }, batchSize: 500 } },
+    salesforce: { name: 'salesforce', kind: 'salesforce', settings: { instanceUrl: urls.salesforce, auth: { kind: 'accessToken', token: 'bench' }, batchSize: 200 } },
+  };
   return configSchema.parse({
     source: { partnerCenter: { baseUrl: urls['partner-center'], auth: { kind: 'static', token: 'bench' }, overlapSeconds: OVERLAP_SECONDS } },
-    targets: [{ name: 'dynamics', kind: 'dynamics365', settings: { url: urls.dynamics365, auth: { kind: 'static', token: 'bench' }, batchSize: 500 } }],
+    targets: targets.map((t) => settings[t]),
     ledger: { client: 'sqlite', filename: path.join(dir, 'bench.sqlite') },
   });
 }
@@ -128,9 +153,9 @@ async function startSimulators(referrals: number): Promise<SimulatorProcess> {
   for await (const line of lines) {
     const [name, url] = line.trim().split(/\s+/);
     if (name && url) urls[name] = url;
-    if (urls['partner-center'] && urls.dynamics365) break;
+    if (urls['partner-center'] && urls.dynamics365 && urls.salesforce) break;
   }
-  if (!urls['partner-center'] || !urls.dynamics365) throw new Error('leadbridge simulate did not print the simulator URLs');
+  if (!urls['partner-center'] || !urls.dynamics365 || !urls.salesforce) throw new Error('leadbridge simulate did not print the simulator URLs');
   return { urls, child };
 }
 
@@ -144,12 +169,13 @@ async function admin(base: string, method: string, route: string, body?: unknown
   return response.status === 204 ? null : response.json();
 }
 
-async function stats(urls: Record<string, string>) {
-  const read = async (url: string) => {
-    const s = (await admin(url, 'GET', '/_sim/stats')) as { total: number; byMethod: Record<string, number> };
-    return { total: s.total, writes: (s.byMethod.POST ?? 0) + (s.byMethod.PATCH ?? 0) };
-  };
-  return { pc: await read(urls['partner-center']!), dynamics: await read(urls.dynamics365!) };
+async function stats(urls: Record<string, string>, sides: Side[]): Promise<Counts> {
+  const counts = { 'partner-center': { total: 0, writes: 0 }, dynamics365: { total: 0, writes: 0 }, salesforce: { total: 0, writes: 0 } };
+  for (const side of sides) {
+    const s = (await admin(urls[side]!, 'GET', '/_sim/stats')) as { total: number; byMethod: Record<string, number> };
+    counts[side] = { total: s.total, writes: (s.byMethod.POST ?? 0) + (s.byMethod.PATCH ?? 0) };
+  }
+  return counts;
 }
 
 function sampleRss() {

@@ -117,7 +117,7 @@ export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOp
         const outboundStats = stopping ? emptyOutboundStats() : await outbound.collect({ runId, signal });
         const outbox = stopping
           ? { sent: 0, failed: 0, superseded: 0, quarantined: 0 }
-          : await drainOutbox(ledger, { ...baseHandlers, ...outbound.handlers(outboundStats) }, { runId, concurrency: 16, signal, logger });
+          : await drainOutbox(ledger, { ...baseHandlers, ...outbound.handlers(outboundStats) }, { runId, concurrency: config.limits.partnerCenter.concurrency, signal, logger });
         stats.externalReferencesWritten = outbox.sent - outboundStats.sent;
         if (!stopping) await notifier.afterCycle(runId, signal);
         recordMetrics(options.metrics, stats, outboundStats);
