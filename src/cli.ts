@@ -7,7 +7,8 @@ import type { CliContext, GlobalOptions } from './cli/context.js';
 import { exitCodeFor, reportFailure } from './cli/failure.js';
 import { createCliLogger, loadCliConfig } from './cli/setup.js';
 import type { SimulateOptions } from './cli/simulate.js';
-import { DEFAULT_CONFIG_FILE, LOG_FORMATS, LOG_LEVELS } from './config/index.js';
+import { DEFAULT_CONFIG_FILE, LOG_FORMATS, LOG_LEVELS, type LeadbridgeConfig } from './config/index.js';
+import type { Logger } from './core/log.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -69,6 +70,23 @@ function buildProgram(context: CliContext): Command {
       await runSimulate(context, { ...options, randomPorts: options.randomPorts === true });
     });
 
+  /** Runs `prepare` (an operator step on the ledger; its report is printed), then one sync cycle. */
+  const syncNow = async (
+    command: Command,
+    prepare: (config: LeadbridgeConfig) => Promise<string>,
+    loaded?: { config: LeadbridgeConfig; logger: Logger },
+  ) => {
+    const globals = globalOptions(command);
+    const config = loaded?.config ?? (await loadCliConfig(context, globals));
+    const logger = loaded?.logger ?? createCliLogger(context, globals, config.log);
+    context.stdout.write(await prepare(config));
+    const { runSyncOnce } = await import('./cli/sync.js');
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    void context.waitForShutdown().then(() => controller.abort());
+    process.exitCode = await runSyncOnce({ config, logger, cwd: context.cwd, out: context.stdout, progress: context.stderr, signal: controller.signal });
+  };
+
   program
     .command('sync')
     .description('sync referrals from Partner Center into the configured CRM targets')
@@ -84,11 +102,7 @@ function buildProgram(context: CliContext): Command {
         await runSyncPreview({ config, logger, out: context.stdout });
         return;
       }
-      const { runSyncOnce } = await import('./cli/sync.js');
-      const controller = new AbortController();
-      setMaxListeners(0, controller.signal);
-      void context.waitForShutdown().then(() => controller.abort());
-      process.exitCode = await runSyncOnce({ config, logger, cwd: context.cwd, out: context.stdout, progress: context.stderr, signal: controller.signal });
+      await syncNow(command, async () => '', { config, logger });
     });
 
   program
@@ -125,18 +139,6 @@ function buildProgram(context: CliContext): Command {
       const report = await withLedger(config, context.cwd, (ledger) => collectTrace(config, ledger, referralId));
       context.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatTrace(report));
     });
-
-  const syncNow = async (command: Command, prepare: (runtimeConfig: Awaited<ReturnType<typeof loadCliConfig>>) => Promise<string>) => {
-    const globals = globalOptions(command);
-    const config = await loadCliConfig(context, globals);
-    const logger = createCliLogger(context, globals, config.log);
-    context.stdout.write(await prepare(config));
-    const { runSyncOnce } = await import('./cli/sync.js');
-    const controller = new AbortController();
-    setMaxListeners(0, controller.signal);
-    void context.waitForShutdown().then(() => controller.abort());
-    process.exitCode = await runSyncOnce({ config, logger, cwd: context.cwd, out: context.stdout, progress: context.stderr, signal: controller.signal });
-  };
 
   program
     .command('retry')

@@ -1,21 +1,11 @@
 // The sync engine's view of its collaborators: the lead source, the targets and the cycle statistics.
 import type { CrmAdapter } from '../crm/adapter.js';
-import type { Issue } from '../core/errors.js';
 import type { LeadKind, Referral } from '../core/referral.js';
 import type { CompiledMapping } from '../mapping/index.js';
 import type { AcceptFields, CloseFields, ReferralRef, WonFields } from '../source/partner-center/actions.js';
+import type { ReferralPage, ReferralWithKind } from '../source/partner-center/client.js';
 
-export interface ReferralWithKind {
-  referral: Referral;
-  leadKind: LeadKind;
-  hot: boolean;
-}
-
-export interface ReferralPage {
-  referrals: ReferralWithKind[];
-  invalid: Array<{ id: string | null; issues: Issue[]; raw: unknown }>;
-  highWatermark: string | null;
-}
+export type { ReferralPage, ReferralWithKind };
 
 /** What the engine needs from the lead source (the Partner Center client offers exactly this). */
 export interface ReferralSource {
@@ -53,18 +43,12 @@ export interface TargetCounts {
 
 export type TargetCountKey = keyof TargetCounts;
 
-export interface InboundStats {
+/** One cycle's counts: the totals over every target, and each target's own. */
+export interface InboundStats extends TargetCounts {
   byTarget: Record<string, TargetCounts>;
   pages: number;
   referralsSeen: number;
   invalid: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  skippedKind: number;
-  skippedClosed: number;
-  failed: number;
-  quarantined: number;
   retried: number;
   externalReferencesWritten: number;
   targetsDown: number;
