@@ -5,10 +5,11 @@ import { formatIssue, LeadbridgeError, ValidationError, type Issue } from '../co
 import type { Logger } from '../core/log.js';
 import { deriveLeadKind, isHotLead, type LeadKind, type Referral } from '../core/referral.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../core/retry.js';
-import type { CrmAdapter, CrmRecordState } from '../crm/adapter.js';
+import type { CrmAdapter, CrmEntityMetadata, CrmRecordState } from '../crm/adapter.js';
 import { loadCrmAdapter } from '../crm/index.js';
 import { defaultMappingFile, loadMapping, type CompiledMapping, type FieldTrace } from '../mapping/index.js';
 import { checkMappingAgainstMetadata } from '../mapping/metadata.js';
+import { describeTransform } from '../mapping/transforms.js';
 import { PartnerCenterClient } from '../source/partner-center/index.js';
 import { portalLink } from '../worker/runtime.js';
 
@@ -124,21 +125,28 @@ async function checkTarget(target: TargetConfig, options: MappingsCommandOptions
     if (error instanceof ValidationError) return { target: target.name, file, status: 'invalid', issues: error.issues };
     throw error;
   }
+  let metadata: CrmEntityMetadata | null;
   try {
-    const issues = await withAdapter(target, options.logger, async (adapter) => {
-      if (!adapter.describeEntity) throw new LeadbridgeError('INTERNAL', `the ${target.kind} adapter cannot read CRM metadata`);
-      try {
-        return checkMappingAgainstMetadata(mapping, await adapter.describeEntity(mapping.entity, { signal: options.signal }));
-      } catch (error) {
-        if (!(error instanceof LeadbridgeError) || error.code !== 'NOT_FOUND') throw error;
-        const line = mapping.lineOf?.(['entity']);
-        return [{ file: mapping.file ?? file, path: 'entity', message: `the CRM has no entity "${mapping.entity}"`, ...(line ? { line } : {}) }];
-      }
-    });
-    if (issues.length > 0) return { target: target.name, file, status: 'invalid', issues: withShownFiles(issues, options.cwd) };
-    return { target: target.name, file, status: 'ok', version: mapping.version, fields: Object.keys(mapping.definition.fields).length };
+    metadata = await withAdapter(target, options.logger, (adapter) => describeOrNull(adapter, mapping.entity, options.signal));
   } catch (error) {
     return { target: target.name, file, status: 'unreachable', error: unreachable(target, `read the ${mapping.entity} metadata`, error) };
+  }
+  const line = mapping.lineOf?.(['entity']);
+  const issues = metadata
+    ? checkMappingAgainstMetadata(mapping, metadata)
+    : [{ file: mapping.file ?? file, path: 'entity', message: `the CRM has no entity "${mapping.entity}"`, ...(line ? { line } : {}) }];
+  if (issues.length > 0) return { target: target.name, file, status: 'invalid', issues: withShownFiles(issues, options.cwd) };
+  return { target: target.name, file, status: 'ok', version: mapping.version, fields: Object.keys(mapping.definition.fields).length };
+}
+
+/** The entity's metadata, or null when the CRM has no such entity (a mapping problem, not an outage). */
+async function describeOrNull(adapter: CrmAdapter, entity: string, signal: AbortSignal | undefined): Promise<CrmEntityMetadata | null> {
+  if (!adapter.describeEntity) throw new LeadbridgeError('INTERNAL', `the ${adapter.kind} adapter cannot read CRM metadata`);
+  try {
+    return await adapter.describeEntity(entity, { signal });
+  } catch (error) {
+    if (error instanceof LeadbridgeError && error.code === 'NOT_FOUND') return null;
+    throw error;
   }
 }
 
@@ -189,7 +197,10 @@ export interface FieldPreview {
   /** What the CRM record holds now, when it was read back. */
   current?: unknown;
   source: string;
+  /** The field's whole transform chain, as the mapping file has it. */
+  transforms: string[];
   input?: unknown;
+  /** The value after each step that ran (a failing step and those after it are not listed). */
   steps: Array<{ transform: string; value: unknown }>;
   error?: string;
 }
@@ -259,13 +270,14 @@ async function previewTarget(
     entity: mapping.entity,
     mapping: { file: shown(mapping.file ?? '', options.cwd), version: mapping.version },
     record: record ? { recordId: record.recordId, entity: record.entity } : null,
-    fields: result.trace.map((trace) => fieldPreview(trace, result.fields, record)),
+    fields: result.trace.map((trace) => fieldPreview(trace, mapping, result.fields, record)),
     errors: result.ok ? [] : result.errors,
   };
 }
 
-function fieldPreview(trace: FieldTrace, written: Record<string, unknown>, record: CrmRecordState | null): FieldPreview {
-  const preview: FieldPreview = { field: trace.field, change: 'empty', source: trace.source, steps: trace.steps };
+function fieldPreview(trace: FieldTrace, mapping: CompiledMapping, written: Record<string, unknown>, record: CrmRecordState | null): FieldPreview {
+  const transforms = (mapping.definition.fields[trace.field]?.transforms ?? []).map(describeTransform);
+  const preview: FieldPreview = { field: trace.field, change: 'empty', source: trace.source, transforms, steps: trace.steps };
   if (trace.input !== undefined) preview.input = trace.input;
   if (trace.error !== undefined) return { ...preview, change: 'error', error: trace.error };
   if (!Object.hasOwn(written, trace.field)) return preview;
@@ -303,7 +315,7 @@ export function formatPreview(preview: ReferralPreview): string {
 }
 
 function fieldLine(field: FieldPreview): string {
-  const origin = field.steps.length > 0 ? `(${field.source}; ${field.steps.map((step) => step.transform).join(', ')})` : `(${field.source})`;
+  const origin = field.transforms.length > 0 ? `(${field.source}; ${field.transforms.join(', ')})` : `(${field.source})`;
   let value: string;
   if (field.change === 'error') value = `error: ${field.error}`;
   else if (field.change === 'empty') value = '(empty: not written)';

@@ -60,9 +60,12 @@ class MetadataCheck {
     });
   }
 
+  /** Each issue once (a named lookup table may serve several fields), by line; one line keeps the order found. */
   sorted(): Issue[] {
     const unique = [...new Map(this.issues.map((issue) => [`${issue.line}|${issue.path}|${issue.message}`, issue])).values()];
-    return unique.map((issue, index) => ({ issue, index })).sort((a, b) => (a.issue.line ?? 0) - (b.issue.line ?? 0) || a.index - b.index).map(({ issue }) => issue);
+    const ordered = unique.map((issue, index) => ({ issue, index }));
+    ordered.sort((a, b) => (a.issue.line ?? 0) - (b.issue.line ?? 0) || a.index - b.index);
+    return ordered.map(({ issue }) => issue);
   }
 
   /** The CRM field, or null after reporting it unknown. */
@@ -257,9 +260,10 @@ function afterLookup(produced: Produced, table: LookupTable, fallback: 'keep' | 
   );
   if (produced.open.size === 0) return { literals, open: new Set() };
   literals.push(...Object.keys(table.entries).map(entry));
-  const missing = miss({ value: null, at });
-  if (fallback !== 'keep') literals.push(...missing);
-  return { literals, open: fallback === 'keep' ? produced.open : new Set() };
+  // A miss keeps the input (its kinds stay open) or gives the fallback / the table's default.
+  if (fallback === 'keep') return { literals, open: produced.open };
+  literals.push(...miss({ value: null, at }));
+  return { literals, open: new Set() };
 }
 
 /** The kinds a referral path holds, from the referral schema. */
@@ -369,7 +373,10 @@ function closestName(written: string, names: readonly string[]): string {
   const close = suggest(written, names);
   if (close !== '' || written.length < 4) return close;
   const byPrefix = new Map<string, string>();
-  for (const name of names) if (name.length > written.length && !byPrefix.has(name.slice(0, written.length).toLowerCase())) byPrefix.set(name.slice(0, written.length).toLowerCase(), name);
+  for (const name of names) {
+    const prefix = name.slice(0, written.length).toLowerCase();
+    if (name.length > written.length && !byPrefix.has(prefix)) byPrefix.set(prefix, name);
+  }
   const prefix = /"(.*)"/.exec(suggest(written, [...byPrefix.keys()]))?.[1];
   return prefix === undefined ? '' : ` (did you mean "${byPrefix.get(prefix)}"?)`;
 }
