@@ -381,4 +381,23 @@ describe('outbound sync: Salesforce outcomes back to Partner Center', () => {
     expect(quiet.collected.enqueued + quiet.drained.sent).toBe(0);
     expect(referralPatches(id)).toHaveLength(3);
   });
+  it('reflects an expired referral on its open Salesforce lead once, and sends nothing to Partner Center', async () => {
+    harness = await startHarness({ referrals: 0, salesforce: true });
+    const id = createReferral({}).id;
+    const runtime = await harness.runtime((config) => ({ ...config, targets: config.targets.filter((t) => t.kind === 'salesforce') }));
+    const cycles = new Cycles(runtime);
+    await cycles.run();
+    const patchesBefore = referralPatches(id).length;
+    harness.pc.server.clock.advance(15 * DAY_MS);
+    const { drained } = await cycles.run();
+    expect(referral(id)).toMatchObject({ status: 'Closed', substatus: 'Expired' });
+    expect(drained).toMatchObject({ sent: 1, expiredReflected: 1 });
+    const lead = await salesforceAdmin('GET', `/_sim/leads/by-referral/${id}`);
+    expect(lead).toMatchObject({ Status: 'Closed - Not Converted', DeclineReason__c: 'Expired' });
+
+    // The closed lead reads as "declined", but the referral is archived: nothing goes back, and nothing repeats.
+    const quiet = await cycles.run();
+    expect(quiet.collected.enqueued + quiet.drained.sent).toBe(0);
+    expect(referralPatches(id)).toHaveLength(patchesBefore);
+  });
 });

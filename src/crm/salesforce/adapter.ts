@@ -143,6 +143,29 @@ export class SalesforceAdapter implements CrmAdapter {
   }
 
   /**
+   * Marks the lead of a referral that expired unanswered with the mapping's `status.expiredReflection`, while
+   * the lead is still open (not converted, not closed); false when it was left alone. Writing the same fields
+   * twice changes nothing, so a repeat after a lost response is harmless.
+   */
+  async reflectExpired(record: CrmRecordState, fields: Record<string, unknown>, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    const status = String(record.fields.Status ?? '');
+    if (record.entity !== 'lead' || record.fields.IsConverted === true || status.startsWith('Closed')) return false;
+    await this.call(
+      `update Lead ${record.recordId}`,
+      async () => {
+        const result = await this.conn.sobject('Lead').update({ Id: record.recordId, ...fields });
+        if (!result.success) {
+          const reasons = (result as { errors?: Array<{ message?: string }> }).errors?.map((e) => e.message).join('; ');
+          throw new LeadbridgeError('HTTP_ERROR', `salesforce: updating Lead ${record.recordId} failed: ${reasons || 'no reason given'}`, { api: 'salesforce' });
+        }
+      },
+      options.signal,
+    );
+    this.logger.info('expired referral reflected on its lead', { referralId: record.referralId, crmRecordId: record.recordId });
+    return true;
+  }
+
+  /**
    * Runs one REST call: a token first (lazily), transient failures retried by the policy, and a refused session
    * renewed once for the OAuth kinds. A given access token cannot be renewed, so that case says so plainly.
    */
