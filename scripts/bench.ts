@@ -149,8 +149,11 @@ function benchConfig(urls: Record<string, string>, dir: string, targets: Scenari
 /** Starts `leadbridge simulate` with random ports and reads its "<name> <url>" lines. */
 async function startSimulators(referrals: number): Promise<SimulatorProcess> {
   const bin = path.resolve(import.meta.dirname, '../bin/leadbridge.js');
+  // The simulators hold every referral and CRM record in memory: they do not get the worker's heap cap.
+  const env = { ...process.env, NODE_OPTIONS: (process.env.NODE_OPTIONS ?? '').replace(/--max-old-space-size=\d+/g, '').trim() };
   const child = spawn(process.execPath, [bin, 'simulate', '--random-ports', '--referrals', String(referrals), '--seed', '42'], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env,
   });
   const urls: Record<string, string> = {};
   const lines = createInterface({ input: child.stdout! });
