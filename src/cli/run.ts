@@ -1,4 +1,5 @@
 // `leadbridge run`: the long-running worker, with a clean stop on SIGTERM / SIGINT and an optional health endpoint.
+import { ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { startHealthServer } from '../worker/health.js';
 import { WorkerMetrics } from '../worker/metrics.js';
@@ -16,6 +17,7 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
   const metrics = new WorkerMetrics();
   const runtimes = new RuntimeHolder({ configFile, env: context.env, cwd: context.cwd, logger, metrics });
   await runtimes.start(); // an invalid config or mapping, or an unusable ledger, stops here with the reason
+  await refuseInvalidMappings(runtimes, context, logger);
   const settings = () => runtimes.config!.worker;
   const worker = new Worker({
     runtime: () => runtimes.forNextCycle(),
@@ -53,4 +55,21 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
   await health?.close();
   await runtimes.close();
   return 0;
+}
+
+/**
+ * The worker does not start on a mapping the CRM's own metadata rejects (an unknown field, a missing picklist
+ * value): every issue is listed. A CRM that cannot be reached now is only a warning: the cycles retry it.
+ */
+async function refuseInvalidMappings(runtimes: RuntimeHolder, context: CliContext, logger: Logger): Promise<void> {
+  const { checkMappings } = await import('./mappings.js');
+  const checks = await checkMappings({ config: runtimes.config!, logger, cwd: context.cwd, out: context.stderr });
+  const issues = checks.flatMap((check) => (check.status === 'invalid' ? check.issues : []));
+  for (const check of checks) {
+    if (check.status === 'unreachable') logger.warn('could not check the mapping against the CRM now; the worker starts and retries', { target: check.target, error: check.error.message });
+  }
+  if (issues.length > 0) {
+    await runtimes.close();
+    throw new ValidationError('MAPPING_INVALID', 'the worker does not start: the field mappings do not fit the CRM', issues);
+  }
 }

@@ -1,6 +1,6 @@
 // `leadbridge run` as a real child process: syncs through fault storms, stops cleanly mid-cycle, resumes without duplicates.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import { DEFAULT_LEAD_KINDS, deriveLeadKind, isHotLead } from '../../src/core/re
 import { createDynamicsSimulator, type DynamicsSimulator } from '../../src/simulators/dynamics365/index.js';
 import { createGraphSimulator, type GraphSimulator } from '../../src/simulators/graph/index.js';
 import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../src/simulators/partner-center/index.js';
+import { defaultMappingFile } from '../../src/mapping/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/leadbridge.js');
@@ -107,5 +108,23 @@ describe('leadbridge run', () => {
     // Each mail names its referral in the portal link: every hot lead exactly once.
     const mailedIds = hotMails.map((m) => /referrals\/v2\/leads\/([0-9a-f-]{36})/.exec(String((m as { content?: unknown }).content))?.[1]);
     expect(mailedIds.sort()).toEqual(hot.map((r) => r.id).sort());
+  });
+  it('refuses to start on a mapping the CRM metadata rejects, naming file, line and field', async () => {
+    const mapping = path.join(dir, 'broken-dynamics365.yaml');
+    const original = await readFile(defaultMappingFile('dynamics365'), 'utf8');
+    expect(original).toContain('  emailaddress1:');
+    await writeFile(mapping, original.replace('  emailaddress1:', '  emial:'));
+    const brokenConfig = path.join(dir, 'broken.yaml');
+    await writeFile(
+      brokenConfig,
+      (await readFile(configFile, 'utf8')).replace('settings: { url:', `mapping: ${mapping}, settings: { url:`),
+    );
+    const child = spawn(process.execPath, [BIN, '--config', brokenConfig, '--log-format', 'json', 'run'], { cwd: dir, stdio: 'pipe' });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toContain('leadbridge: the worker does not start: the field mappings do not fit the CRM:');
+    expect(stderr).toMatch(/broken-dynamics365\.yaml:\d+: fields\.emial: unknown CRM field "emial"/);
   });
 });
