@@ -1,6 +1,7 @@
 // Reads leads and opportunities changed since a cursor, merged per referral into complete CRM record states.
 import PQueue from 'p-queue';
 import type { CrmChangePage, CrmRecordState } from '../adapter.js';
+import { mergeChangedRecords } from '../merge.js';
 import { CHANGE_PAGE_SIZE, ENTITY_SETS, LEAD_STATE_COLUMNS, LOOKUP_CHUNK_SIZE, OPPORTUNITY_STATE_COLUMNS } from './facts.js';
 import { anyOfFilter, dateTimeLiteral, guidLiteral, queryString, stringLiteral } from './odata.js';
 
@@ -161,36 +162,19 @@ export async function fetchAllRows(fetchPage: (url: string) => Promise<RowPage>,
   return rows;
 }
 
-/**
- * One state per referral, in the order the referrals first changed: the lead with its qualifying opportunity
- * (or the opportunity carrying the same referral id); an opportunity whose lead does not exist stands alone.
- */
+/** One state per referral (see mergeChangedRecords): the lead with its qualifying opportunity. */
 export function mergeReferralStates(keyColumn: string, changed: readonly ChangedRow[], complements: Complements): CrmRecordState[] {
-  const leadsByReferral = new Map<string, Row>();
-  const opportunitiesById = new Map<string, Row>();
-  const opportunitiesByReferral = new Map<string, Row>();
-  const referralOrder = new Set<string>();
-  for (const { entity, row } of changed) {
-    const referralId = String(row[keyColumn]);
-    referralOrder.add(referralId);
-    if (entity === 'lead') leadsByReferral.set(referralId, row);
-    else {
-      opportunitiesById.set(String(row.opportunityid), row);
-      opportunitiesByReferral.set(referralId, row);
-    }
-  }
-  for (const row of complements.leads) {
-    const referralId = String(row[keyColumn]);
-    if (!leadsByReferral.has(referralId)) leadsByReferral.set(referralId, row);
-  }
-  for (const row of complements.opportunities) opportunitiesById.set(String(row.opportunityid), row);
-  return [...referralOrder].map((referralId) => {
-    const lead = leadsByReferral.get(referralId);
-    const qualifying = lead?._qualifyingopportunityid_value;
-    const opportunity =
-      (typeof qualifying === 'string' ? opportunitiesById.get(qualifying) : undefined) ?? opportunitiesByReferral.get(referralId);
-    return lead ? leadState(referralId, lead, opportunity) : opportunityState(referralId, opportunity as Row);
-  });
+  return mergeChangedRecords<Row>(
+    {
+      referralIdOf: (row) => String(row[keyColumn]),
+      opportunityIdOf: (row) => String(row.opportunityid),
+      linkedOpportunityOf: (lead) => lead._qualifyingopportunityid_value,
+      leadState,
+      opportunityState,
+    },
+    changed,
+    complements,
+  );
 }
 
 /** The state of one referral's lead and its opportunity (if any); used by getByReferralId as well. */

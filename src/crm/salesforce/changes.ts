@@ -1,5 +1,6 @@
 // Reads leads and opportunities changed since a cursor through SOQL, merged per referral into complete CRM record states.
 import type { CrmChangePage, CrmRecordState } from '../adapter.js';
+import { mergeChangedRecords } from '../merge.js';
 import { CHANGE_PAGE_SIZE, LEAD_STATE_FIELDS, LOOKUP_CHUNK_SIZE, OPPORTUNITY_STATE_FIELDS, SOBJECTS } from './facts.js';
 import { soqlDateTime, soqlFieldName, soqlId, soqlList, soqlSelect, soqlString } from './soql.js';
 
@@ -184,36 +185,19 @@ export async function fetchAll(runner: QueryRunner, soql: string): Promise<Sales
   return records;
 }
 
-/**
- * One state per referral, in the order the referrals first changed: the lead with its converted opportunity
- * (or an opportunity carrying the same referral id); an opportunity whose lead does not exist stands alone.
- */
+/** One state per referral (see mergeChangedRecords): the lead with its converted opportunity. */
 export function mergeReferralStates(externalIdField: string, changed: readonly ChangedRecord[], complements: Complements): CrmRecordState[] {
-  const leadsByReferral = new Map<string, SalesforceRow>();
-  const opportunitiesById = new Map<string, SalesforceRow>();
-  const opportunitiesByReferral = new Map<string, SalesforceRow>();
-  const referralOrder = new Set<string>();
-  for (const { entity, record } of changed) {
-    const referralId = String(record[externalIdField]);
-    referralOrder.add(referralId);
-    if (entity === 'lead') leadsByReferral.set(referralId, record);
-    else {
-      opportunitiesById.set(String(record.Id), record);
-      opportunitiesByReferral.set(referralId, record);
-    }
-  }
-  for (const record of complements.leads) {
-    const referralId = String(record[externalIdField]);
-    if (!leadsByReferral.has(referralId)) leadsByReferral.set(referralId, record);
-  }
-  for (const record of complements.opportunities) opportunitiesById.set(String(record.Id), record);
-  return [...referralOrder].map((referralId) => {
-    const lead = leadsByReferral.get(referralId);
-    const converted = lead?.ConvertedOpportunityId;
-    const opportunity =
-      (typeof converted === 'string' ? opportunitiesById.get(converted) : undefined) ?? opportunitiesByReferral.get(referralId);
-    return lead ? leadState(referralId, lead, opportunity) : opportunityState(referralId, opportunity as SalesforceRow);
-  });
+  return mergeChangedRecords<SalesforceRow>(
+    {
+      referralIdOf: (row) => String(row[externalIdField]),
+      opportunityIdOf: (row) => String(row.Id),
+      linkedOpportunityOf: (lead) => lead.ConvertedOpportunityId,
+      leadState,
+      opportunityState,
+    },
+    changed.map(({ entity, record }) => ({ entity, row: record })),
+    complements,
+  );
 }
 
 /** The state of one referral's lead and its opportunity (if any); used by getByReferralId as well. */
