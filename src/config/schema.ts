@@ -100,6 +100,8 @@ const apiLimitSchema = (concurrency: number, requestsPerMinute: number) =>
 export const limitsSchema = z.strictObject({
   partnerCenter: apiLimitSchema(32, 0),
   dynamics365: apiLimitSchema(16, 1_100),
+  /** Salesforce counts calls per day per org (REQUEST_LIMIT_EXCEEDED); the per-minute cap spreads a backfill out. */
+  salesforce: apiLimitSchema(8, 0),
 });
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;

@@ -70,14 +70,14 @@ export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOp
     ...(options.metrics ? { onCall: (info) => options.metrics?.recordApiCall(info) } : {}),
     limiter: limiterFor(config.limits.partnerCenter),
   });
-  const dynamicsLimiter = limiterFor(config.limits.dynamics365);
+  const crmLimiters = { dynamics365: limiterFor(config.limits.dynamics365), salesforce: limiterFor(config.limits.salesforce) };
   const adapters: CrmAdapter[] = await Promise.all(
     enabled.map((t) => loadCrmAdapter(t.kind, {
         target: t.name,
         settings: t.settings,
         logger: logger.child({ target: t.name }),
         ...(options.metrics ? { onCall: (info) => options.metrics?.recordApiCall(info) } : {}),
-        ...(t.kind === 'dynamics365' ? { limiter: dynamicsLimiter } : {}),
+        limiter: crmLimiters[t.kind],
       })),
   );
   const targets: SyncTarget[] = enabled.map((t, i) => ({

@@ -70,6 +70,17 @@ const requestsTo = (method: string, pathPart: string) =>
   sim.server.requests().filter((r) => r.method === method && r.path.includes(pathPart));
 
 describe('SalesforceAdapter upserts', () => {
+  it('sends every REST call through the configured limiter', async () => {
+    let queued = 0;
+    const limiter = { add: <T,>(task: () => Promise<T>) => (queued++, task()) };
+    const adapter = new SalesforceAdapter({ target: 'sfdc', retryPolicy: fastRetries, limiter, settings: { instanceUrl: sim.url, auth: { kind: 'accessToken', token: 't' } } });
+    adapters.push(adapter);
+    const results = await adapter.upsertLeads(Array.from({ length: 250 }, (_, i) => leadRecord(i)));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(queued).toBe(2); // two collection upserts of 200 and 50
+    expect(adapter.callCount).toBe(2);
+  });
+
   it('is registered as the salesforce kind with the configured batch size', async () => {
     const made = await loadCrmAdapter('salesforce', { target: 'x', settings: { instanceUrl: sim.url, auth: { kind: 'accessToken', token: 't' }, batchSize: 150 } });
     expect(made).toBeInstanceOf(SalesforceAdapter);

@@ -53,7 +53,11 @@ describe('parseConfig defaults', () => {
         health: { enabled: false, host: '127.0.0.1', port: 9464, maxAgeSeconds: 600 },
       },
       alerts: { enabled: false },
-      limits: { partnerCenter: { concurrency: 32, requestsPerMinute: 0 }, dynamics365: { concurrency: 16, requestsPerMinute: 1_100 } },
+      limits: {
+        partnerCenter: { concurrency: 32, requestsPerMinute: 0 },
+        dynamics365: { concurrency: 16, requestsPerMinute: 1_100 },
+        salesforce: { concurrency: 8, requestsPerMinute: 0 },
+      },
       log: { level: 'info', format: 'auto' },
     });
   });

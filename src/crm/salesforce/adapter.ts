@@ -43,11 +43,13 @@ export class SalesforceAdapter implements CrmAdapter {
   private readonly tokens: TokenSource;
   private readonly policy: RetryPolicy;
   private readonly logger: Logger;
+  private readonly limiter: CrmAdapterOptions['limiter'];
   private requests = 0;
   /** The token request in flight, so that concurrent calls wait for one token instead of asking for several. */
   private pendingToken: Promise<void> | undefined;
 
   constructor(options: SalesforceAdapterOptions) {
+    this.limiter = options.limiter;
     this.target = options.target;
     this.settings = parseSalesforceSettings(options.settings, `targets[${options.target}].settings`);
     this.maxBatchSize = this.settings.batchSize;
@@ -193,7 +195,8 @@ export class SalesforceAdapter implements CrmAdapter {
   private async attempt<T>(what: string, operation: () => Promise<T>, signal: Signal): Promise<T> {
     if (signal?.aborted) throw new LeadbridgeError('ABORTED', 'operation aborted', { api: 'salesforce' });
     try {
-      return await operation();
+      // Each call is one REST request (queries page by page), so the limiter caps requests.
+      return await (this.limiter ? this.limiter.add(operation) : operation());
     } catch (error) {
       throw callError(error, { target: this.target, call: what, apiUsage: this.conn.limitInfo?.apiUsage });
     }
