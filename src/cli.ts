@@ -45,6 +45,24 @@ function globalOptions(command: Command): GlobalOptions {
   };
 }
 
+/** Runs `prepare` (an operator step on the ledger; its report is printed), then one sync cycle. */
+async function syncNow(
+  context: CliContext,
+  command: Command,
+  prepare: (config: LeadbridgeConfig) => Promise<string>,
+  loaded?: { config: LeadbridgeConfig; logger: Logger },
+): Promise<void> {
+  const globals = globalOptions(command);
+  const config = loaded?.config ?? (await loadCliConfig(context, globals));
+  const logger = loaded?.logger ?? createCliLogger(context, globals, config.log);
+  context.stdout.write(await prepare(config));
+  const { runSyncOnce } = await import('./cli/sync.js');
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  void context.waitForShutdown().then(() => controller.abort());
+  process.exitCode = await runSyncOnce({ config, logger, cwd: context.cwd, out: context.stdout, progress: context.stderr, signal: controller.signal });
+}
+
 function buildProgram(context: CliContext): Command {
   const program = new Command('leadbridge')
     .description('Keeps Partner Center referrals in step with your CRM (Dynamics 365, Salesforce).')
@@ -55,7 +73,17 @@ function buildProgram(context: CliContext): Command {
     .exitOverride()
     .showHelpAfterError()
     .configureOutput({ writeOut: (text) => context.stdout.write(text), writeErr: (text) => context.stderr.write(text) });
+  addSimulatorCommands(program, context);
+  addSyncCommands(program, context);
+  addOperatorCommands(program, context);
+  addLedgerCommands(program, context);
+  addMappingsCommands(program, context);
+  addConfigCommands(program, context);
+  return program;
+}
 
+/** `simulate`: the bundled API simulators. */
+function addSimulatorCommands(program: Command, context: CliContext): void {
   program
     .command('simulate')
     .description('run the bundled API simulators on loopback until Ctrl+C; prints "<name> <url>" per simulator')
@@ -69,24 +97,10 @@ function buildProgram(context: CliContext): Command {
       const { runSimulate } = await import('./cli/simulate.js');
       await runSimulate(context, { ...options, randomPorts: options.randomPorts === true });
     });
+}
 
-  /** Runs `prepare` (an operator step on the ledger; its report is printed), then one sync cycle. */
-  const syncNow = async (
-    command: Command,
-    prepare: (config: LeadbridgeConfig) => Promise<string>,
-    loaded?: { config: LeadbridgeConfig; logger: Logger },
-  ) => {
-    const globals = globalOptions(command);
-    const config = loaded?.config ?? (await loadCliConfig(context, globals));
-    const logger = loaded?.logger ?? createCliLogger(context, globals, config.log);
-    context.stdout.write(await prepare(config));
-    const { runSyncOnce } = await import('./cli/sync.js');
-    const controller = new AbortController();
-    setMaxListeners(0, controller.signal);
-    void context.waitForShutdown().then(() => controller.abort());
-    process.exitCode = await runSyncOnce({ config, logger, cwd: context.cwd, out: context.stdout, progress: context.stderr, signal: controller.signal });
-  };
-
+/** `sync`, `run`: the commands that sync. */
+function addSyncCommands(program: Command, context: CliContext): void {
   program
     .command('sync')
     .description('sync referrals from Partner Center into the configured CRM targets')
@@ -102,7 +116,7 @@ function buildProgram(context: CliContext): Command {
         await runSyncPreview({ config, logger, out: context.stdout });
         return;
       }
-      await syncNow(command, async () => '', { config, logger });
+      await syncNow(context, command, async () => '', { config, logger });
     });
 
   program
@@ -115,7 +129,44 @@ function buildProgram(context: CliContext): Command {
       const { runWorker } = await import('./cli/run.js');
       process.exitCode = await runWorker({ context, configFile: globals.config, logger });
     });
+}
 
+/** `retry`, `resync`: operator steps on the ledger, each followed by one cycle. */
+function addOperatorCommands(program: Command, context: CliContext): void {
+  program
+    .command('retry')
+    .description('give failed (and, with --quarantined, quarantined) referrals another attempt now, then run one cycle')
+    .argument('[referralIds...]', 'only these referrals')
+    .option('--target <name>', 'only this target')
+    .option('--all-failed', 'every failed referral')
+    .option('--quarantined', 'quarantined referrals too (after fixing the cause)')
+    .action(async (referralIds: string[], options: { target?: string; allFailed?: boolean; quarantined?: boolean }, command: Command) => {
+      await syncNow(context, command, async (config) => {
+        const { withLedger } = await import('./cli/status.js');
+        const { scheduleOperatorRetry } = await import('./cli/operator.js');
+        const request = { referralIds, target: options.target, allFailed: options.allFailed === true, quarantined: options.quarantined === true };
+        const moved = await withLedger(config, context.cwd, (ledger) => scheduleOperatorRetry(ledger, config, request, new Date()));
+        return Object.entries(moved).map(([target, n]) => `${target}: ${n} referrals scheduled for retry\n`).join('');
+      });
+    });
+
+  program
+    .command('resync')
+    .description('map and write every referral again (all targets or one), e.g. after a mapping change; then run one cycle')
+    .option('--target <name>', 'only this target')
+    .option('--since <date>', 'only referrals updated since this date (2025-01-31 or an ISO date-time)')
+    .action(async (options: { target?: string; since?: string }, command: Command) => {
+      await syncNow(context, command, async (config) => {
+        const { withLedger } = await import('./cli/status.js');
+        const { prepareResync } = await import('./cli/operator.js');
+        const forgotten = await withLedger(config, context.cwd, (ledger) => prepareResync(ledger, config, options));
+        return Object.entries(forgotten).map(([target, n]) => `${target}: resync of ${n} linked referrals${options.since ? ` updated since ${options.since}` : ''}\n`).join('');
+      });
+    });
+}
+
+/** `status`, `trace`, `quarantine list`: read the ledger. */
+function addLedgerCommands(program: Command, context: CliContext): void {
   program
     .command('status')
     .description('sync states per target, cursors, the outbox and the last runs (from the ledger)')
@@ -141,37 +192,6 @@ function buildProgram(context: CliContext): Command {
     });
 
   program
-    .command('retry')
-    .description('give failed (and, with --quarantined, quarantined) referrals another attempt now, then run one cycle')
-    .argument('[referralIds...]', 'only these referrals')
-    .option('--target <name>', 'only this target')
-    .option('--all-failed', 'every failed referral')
-    .option('--quarantined', 'quarantined referrals too (after fixing the cause)')
-    .action(async (referralIds: string[], options: { target?: string; allFailed?: boolean; quarantined?: boolean }, command: Command) => {
-      await syncNow(command, async (config) => {
-        const { withLedger } = await import('./cli/status.js');
-        const { scheduleOperatorRetry } = await import('./cli/operator.js');
-        const request = { referralIds, target: options.target, allFailed: options.allFailed === true, quarantined: options.quarantined === true };
-        const moved = await withLedger(config, context.cwd, (ledger) => scheduleOperatorRetry(ledger, config, request, new Date()));
-        return Object.entries(moved).map(([target, n]) => `${target}: ${n} referrals scheduled for retry\n`).join('');
-      });
-    });
-
-  program
-    .command('resync')
-    .description('map and write every referral again (all targets or one), e.g. after a mapping change; then run one cycle')
-    .option('--target <name>', 'only this target')
-    .option('--since <date>', 'only referrals updated since this date (2025-01-31 or an ISO date-time)')
-    .action(async (options: { target?: string; since?: string }, command: Command) => {
-      await syncNow(command, async (config) => {
-        const { withLedger } = await import('./cli/status.js');
-        const { prepareResync } = await import('./cli/operator.js');
-        const forgotten = await withLedger(config, context.cwd, (ledger) => prepareResync(ledger, config, options));
-        return Object.entries(forgotten).map(([target, n]) => `${target}: resync of ${n} linked referrals${options.since ? ` updated since ${options.since}` : ''}\n`).join('');
-      });
-    });
-
-  program
     .command('quarantine')
     .description('referrals set aside until someone fixes the cause')
     .command('list')
@@ -185,7 +205,10 @@ function buildProgram(context: CliContext): Command {
       const rows = await withLedger(config, context.cwd, (ledger) => quarantineList(ledger, config, options.target));
       context.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatQuarantine(rows));
     });
+}
 
+/** `mappings check | preview`. */
+function addMappingsCommands(program: Command, context: CliContext): void {
   const mappingsCommand = program.command('mappings').description('check the field mappings against the CRM, and preview one referral');
   mappingsCommand
     .command('check')
@@ -211,7 +234,10 @@ function buildProgram(context: CliContext): Command {
       const { runMappingsPreview } = await import('./cli/mappings.js');
       await runMappingsPreview({ config, logger, cwd: context.cwd, out: context.stdout, target: options.target, referralId, json: options.json === true });
     });
+}
 
+/** `config check`. */
+function addConfigCommands(program: Command, context: CliContext): void {
   const configCommand = program.command('config').description('inspect the configuration');
   configCommand
     .command('check')
@@ -219,8 +245,8 @@ function buildProgram(context: CliContext): Command {
     .action(async (_options: unknown, command: Command) => {
       await runConfigCheck(context, globalOptions(command));
     });
-  return program;
 }
+
 
 async function main(): Promise<number> {
   const context: CliContext = {
