@@ -61,84 +61,130 @@ export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOp
   const enabled = config.targets.filter((t) => t.enabled);
   const mappings = await loadMappings(enabled, cwd);
   const ledger = await openLedger(ledgerConfigFor(config, cwd), { logger });
-  const pc = config.source.partnerCenter;
-  const source = new PartnerCenterClient({
-    baseUrl: pc.baseUrl,
-    credential: credentialFromAuth(pc.auth, 'source.partnerCenter.auth'),
-    logger: logger.child({ api: 'partner-center' }),
-    overlapMs: pc.overlapSeconds * 1000,
-    ...(options.metrics ? { onCall: (info) => options.metrics?.recordApiCall(info) } : {}),
-    limiter: limiterFor(config.limits.partnerCenter),
-  });
-  const crmLimiters = { dynamics365: limiterFor(config.limits.dynamics365), salesforce: limiterFor(config.limits.salesforce) };
-  const adapters: CrmAdapter[] = await Promise.all(
-    enabled.map((t) => loadCrmAdapter(t.kind, {
-        target: t.name,
-        settings: t.settings,
-        logger: logger.child({ target: t.name }),
-        ...(options.metrics ? { onCall: (info) => options.metrics?.recordApiCall(info) } : {}),
-        limiter: crmLimiters[t.kind],
-      })),
-  );
-  const targets: SyncTarget[] = enabled.map((t, i) => ({
-    name: t.name,
-    adapter: adapters[i] as CrmAdapter,
-    mapping: mappings[i] as CompiledMapping,
-    leadKinds: pc.leadKinds,
-    syncClosed: false,
-  }));
-  const writeBackTarget = enabled[0]?.name ?? null;
-  const inbound = new InboundSync({ ledger, source, targets, logger, writeBackTarget, referralLink: portalLink });
-  const outbound = new OutboundSync({ ledger, source, targets, logger });
-  const baseHandlers: Record<string, OutboxHandler> = { [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(source) };
-  const notifier = new Notifier({ config, ledger, source, logger, metrics: options.metrics, now: options.now });
+  const source = createSource(config, logger, options.metrics);
+  const targets = await createTargets(config, enabled, mappings, logger, options.metrics);
+  const parts: CycleParts = {
+    config,
+    ledger,
+    logger,
+    metrics: options.metrics,
+    inbound: new InboundSync({ ledger, source, targets, logger, writeBackTarget: enabled[0]?.name ?? null, referralLink: portalLink }),
+    outbound: new OutboundSync({ ledger, source, targets, logger }),
+    baseHandlers: { [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(source) },
+    notifier: new Notifier({ config, ledger, source, logger, metrics: options.metrics, now: options.now }),
+  };
   return {
     config,
     ledger,
     source,
     targets,
-    inbound,
-    outbound,
+    inbound: parts.inbound,
+    outbound: parts.outbound,
     logger,
-    async syncOnce(cycle) {
-      const { runId, signal } = cycle;
-      await startRun(ledger.db, { runId, kind: 'sync' });
-      try {
-        await releaseStaleSending(ledger.db, new Date(Date.now() - STALE_SENDING_MS).toISOString());
-        const stats = await inbound.runCycle({
-          ...cycle,
-          onReferrals: async (items) => {
-            await notifier.hotLeads(items, runId, signal);
-            await cycle.onReferrals?.(items);
-          },
-        });
-        const stopping = cycle.shouldStop?.() === true;
-        // On a soft stop, outcomes wait for the next run: the outbox keeps them, nothing is lost.
-        const outboundStats = stopping ? emptyOutboundStats() : await outbound.collect({ runId, signal });
-        const outbox = stopping
-          ? { sent: 0, failed: 0, superseded: 0, quarantined: 0 }
-          : await drainOutbox(ledger, { ...baseHandlers, ...outbound.handlers(outboundStats) }, { runId, concurrency: config.limits.partnerCenter.concurrency, signal, logger });
-        stats.externalReferencesWritten = outbox.sent - outboundStats.sent;
-        if (!stopping) await notifier.afterCycle(runId, signal);
-        recordMetrics(options.metrics, stats, outboundStats);
-        if (options.metrics) options.metrics.setBacklog(await countByState(ledger.db));
-        const { byTarget: _byTarget, more: _more, ...totals } = stats;
-        const down = stats.targetsDown + outboundStats.targetsDown;
-        await finishRun(ledger.db, runId, {
-          status: down > 0 ? 'failed' : 'ok',
-          stats: { ...totals, outcomesEnqueued: outboundStats.enqueued, outcomesSent: outboundStats.sent, outboxFailed: outbox.failed },
-        });
-        return { inbound: stats, outbound: outboundStats, outbox };
-      } catch (error) {
-        await finishRun(ledger.db, runId, { status: signal?.aborted ? 'aborted' : 'failed', stats: {}, error: (error as Error).message }).catch(() => {});
-        throw error;
-      }
-    },
+    syncOnce: (cycle) => runRecordedCycle(parts, cycle),
     async close() {
-      await Promise.allSettled(adapters.map((a) => a.close?.()));
+      await Promise.allSettled(targets.map((t) => t.adapter.close?.()));
       await ledger.close();
     },
   };
+}
+
+function createSource(config: LeadbridgeConfig, logger: Logger, metrics: WorkerMetrics | undefined): PartnerCenterClient {
+  const pc = config.source.partnerCenter;
+  return new PartnerCenterClient({
+    baseUrl: pc.baseUrl,
+    credential: credentialFromAuth(pc.auth, 'source.partnerCenter.auth'),
+    logger: logger.child({ api: 'partner-center' }),
+    overlapMs: pc.overlapSeconds * 1000,
+    ...(metrics ? { onCall: (info) => metrics.recordApiCall(info) } : {}),
+    limiter: limiterFor(config.limits.partnerCenter),
+  });
+}
+
+/** One adapter per enabled target (its CRM client loaded on first use), with the target's mapping. */
+async function createTargets(
+  config: LeadbridgeConfig,
+  enabled: TargetConfig[],
+  mappings: CompiledMapping[],
+  logger: Logger,
+  metrics: WorkerMetrics | undefined,
+): Promise<SyncTarget[]> {
+  const limiters = { dynamics365: limiterFor(config.limits.dynamics365), salesforce: limiterFor(config.limits.salesforce) };
+  const adapters = await Promise.all(
+    enabled.map((t) =>
+      loadCrmAdapter(t.kind, {
+        target: t.name,
+        settings: t.settings,
+        logger: logger.child({ target: t.name }),
+        ...(metrics ? { onCall: (info) => metrics.recordApiCall(info) } : {}),
+        limiter: limiters[t.kind],
+      }),
+    ),
+  );
+  return enabled.map((t, i) => ({
+    name: t.name,
+    adapter: adapters[i] as CrmAdapter,
+    mapping: mappings[i] as CompiledMapping,
+    leadKinds: config.source.partnerCenter.leadKinds,
+    syncClosed: false,
+  }));
+}
+
+interface CycleParts {
+  config: LeadbridgeConfig;
+  ledger: Ledger;
+  logger: Logger;
+  metrics: WorkerMetrics | undefined;
+  inbound: InboundSync;
+  outbound: OutboundSync;
+  baseHandlers: Record<string, OutboxHandler>;
+  notifier: Notifier;
+}
+
+/** One cycle, recorded as a run in the ledger (ok, failed or aborted, with its counts). */
+async function runRecordedCycle(parts: CycleParts, cycle: CycleOptions): Promise<CycleResult> {
+  const { ledger } = parts;
+  await startRun(ledger.db, { runId: cycle.runId, kind: 'sync' });
+  try {
+    const result = await runCycle(parts, cycle);
+    const { byTarget: _byTarget, more: _more, ...totals } = result.inbound;
+    const down = result.inbound.targetsDown + result.outbound.targetsDown;
+    await finishRun(ledger.db, cycle.runId, {
+      status: down > 0 ? 'failed' : 'ok',
+      stats: { ...totals, outcomesEnqueued: result.outbound.enqueued, outcomesSent: result.outbound.sent, outboxFailed: result.outbox.failed },
+    });
+    return result;
+  } catch (error) {
+    const status = cycle.signal?.aborted ? 'aborted' : 'failed';
+    await finishRun(ledger.db, cycle.runId, { status, stats: {}, error: (error as Error).message }).catch(() => {});
+    throw error;
+  }
+}
+
+/** Inbound (with hot-lead alerts as pages arrive), outbound, the outbox drain, then the other alerts. */
+async function runCycle(parts: CycleParts, cycle: CycleOptions): Promise<CycleResult> {
+  const { config, ledger, logger, inbound, outbound, notifier } = parts;
+  const { runId, signal } = cycle;
+  await releaseStaleSending(ledger.db, new Date(Date.now() - STALE_SENDING_MS).toISOString());
+  const stats = await inbound.runCycle({
+    ...cycle,
+    onReferrals: async (items) => {
+      await notifier.hotLeads(items, runId, signal);
+      await cycle.onReferrals?.(items);
+    },
+  });
+  // On a soft stop, outcomes wait for the next run: the outbox keeps them, nothing is lost.
+  if (cycle.shouldStop?.() === true) {
+    return { inbound: stats, outbound: emptyOutboundStats(), outbox: { sent: 0, failed: 0, superseded: 0, quarantined: 0 } };
+  }
+  const outboundStats = await outbound.collect({ runId, signal });
+  const handlers = { ...parts.baseHandlers, ...outbound.handlers(outboundStats) };
+  const outbox = await drainOutbox(ledger, handlers, { runId, concurrency: config.limits.partnerCenter.concurrency, signal, logger });
+  stats.externalReferencesWritten = outbox.sent - outboundStats.sent;
+  await notifier.afterCycle(runId, signal);
+  recordMetrics(parts.metrics, stats, outboundStats);
+  if (parts.metrics) parts.metrics.setBacklog(await countByState(ledger.db));
+  return { inbound: stats, outbound: outboundStats, outbox };
 }
 
 /** Loads every target's mapping; all problems of all files are reported together. */
