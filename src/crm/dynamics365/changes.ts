@@ -1,7 +1,7 @@
 // Reads leads and opportunities changed since a cursor, merged per referral into complete CRM record states.
 import PQueue from 'p-queue';
 import type { CrmChangePage, CrmRecordState } from '../adapter.js';
-import { mergeChangedRecords } from '../merge.js';
+import { mergeChangedRecords, missingHalvesOf, takeInChangeOrder, type RecordShape } from '../merge.js';
 import { CHANGE_PAGE_SIZE, ENTITY_SETS, LEAD_STATE_COLUMNS, LOOKUP_CHUNK_SIZE, OPPORTUNITY_STATE_COLUMNS } from './facts.js';
 import { anyOfFilter, dateTimeLiteral, guidLiteral, queryString, stringLiteral } from './odata.js';
 
@@ -84,24 +84,8 @@ class RowStream {
   }
 }
 
-/**
- * Takes the oldest rows of both streams; a page closes only between two different modifiedon values,
- * so that resuming with `modifiedon gt <cursor>` skips nothing.
- */
-async function takeChangedRows(leads: RowStream, opportunities: RowStream, pageSize: number): Promise<ChangedRow[]> {
-  const changed: ChangedRow[] = [];
-  let lastTime: number | undefined;
-  for (;;) {
-    const lead = await leads.peek();
-    const opportunity = await opportunities.peek();
-    if (!lead && !opportunity) return changed;
-    const takeLead = lead !== undefined && (opportunity === undefined || timeOf(lead) <= timeOf(opportunity));
-    const row = (takeLead ? lead : opportunity) as Row;
-    if (changed.length >= pageSize && timeOf(row) !== lastTime) return changed;
-    (takeLead ? leads : opportunities).take();
-    changed.push({ entity: takeLead ? 'lead' : 'opportunity', row });
-    lastTime = timeOf(row);
-  }
+function takeChangedRows(leads: RowStream, opportunities: RowStream, pageSize: number): Promise<ChangedRow[]> {
+  return takeInChangeOrder({ timeOf }, leads, opportunities, pageSize);
 }
 
 export interface Complements {
@@ -113,21 +97,7 @@ export interface Complements {
 
 /** The lead / opportunity halves that did not change but complete a changed referral's state. */
 export function missingHalves(keyColumn: string, changed: readonly ChangedRow[]): { referralIds: string[]; opportunityIds: string[] } {
-  const leadReferrals = new Set<string>();
-  const opportunityIds = new Set<string>();
-  for (const { entity, row } of changed) {
-    if (entity === 'lead') leadReferrals.add(String(row[keyColumn]));
-    else opportunityIds.add(String(row.opportunityid));
-  }
-  const referralIds = new Set<string>();
-  const wantedOpportunities = new Set<string>();
-  for (const { entity, row } of changed) {
-    const referralId = String(row[keyColumn]);
-    const qualifying = row._qualifyingopportunityid_value;
-    if (entity === 'opportunity' && !leadReferrals.has(referralId)) referralIds.add(referralId);
-    if (entity === 'lead' && typeof qualifying === 'string' && !opportunityIds.has(qualifying)) wantedOpportunities.add(qualifying);
-  }
-  return { referralIds: [...referralIds], opportunityIds: [...wantedOpportunities] };
+  return missingHalvesOf(dataverseShape(keyColumn), changed);
 }
 
 async function fetchMissingHalves(context: ChangeReaderContext, changed: readonly ChangedRow[]): Promise<Complements> {
@@ -164,17 +134,19 @@ export async function fetchAllRows(fetchPage: (url: string) => Promise<RowPage>,
 
 /** One state per referral (see mergeChangedRecords): the lead with its qualifying opportunity. */
 export function mergeReferralStates(keyColumn: string, changed: readonly ChangedRow[], complements: Complements): CrmRecordState[] {
-  return mergeChangedRecords<Row>(
-    {
-      referralIdOf: (row) => String(row[keyColumn]),
-      opportunityIdOf: (row) => String(row.opportunityid),
-      linkedOpportunityOf: (lead) => lead._qualifyingopportunityid_value,
-      leadState,
-      opportunityState,
-    },
-    changed,
-    complements,
-  );
+  return mergeChangedRecords(dataverseShape(keyColumn), changed, complements);
+}
+
+/** Where Dataverse rows keep what the merge needs (the key column holds the referral id). */
+function dataverseShape(keyColumn: string): RecordShape<Row> {
+  return {
+    referralIdOf: (row) => String(row[keyColumn]),
+    timeOf,
+    opportunityIdOf: (row) => String(row.opportunityid),
+    linkedOpportunityOf: (lead) => lead._qualifyingopportunityid_value,
+    leadState,
+    opportunityState,
+  };
 }
 
 /** The state of one referral's lead and its opportunity (if any); used by getByReferralId as well. */

@@ -1,6 +1,6 @@
 // Reads leads and opportunities changed since a cursor through SOQL, merged per referral into complete CRM record states.
 import type { CrmChangePage, CrmRecordState } from '../adapter.js';
-import { mergeChangedRecords } from '../merge.js';
+import { mergeChangedRecords, missingHalvesOf, takeInChangeOrder, type RecordShape } from '../merge.js';
 import { CHANGE_PAGE_SIZE, LEAD_STATE_FIELDS, LOOKUP_CHUNK_SIZE, OPPORTUNITY_STATE_FIELDS, SOBJECTS } from './facts.js';
 import { soqlDateTime, soqlFieldName, soqlId, soqlList, soqlSelect, soqlString } from './soql.js';
 
@@ -115,24 +115,9 @@ export async function* readChangePages(context: ChangeReaderContext, since: stri
   }
 }
 
-/**
- * Takes the oldest records of both streams; a page closes only between two different SystemModstamp values,
- * so that resuming with `SystemModstamp > <cursor>` skips nothing.
- */
 async function takeChangedRecords(leads: RecordStream, opportunities: RecordStream, pageSize: number): Promise<ChangedRecord[]> {
-  const changed: ChangedRecord[] = [];
-  let lastTime: number | undefined;
-  for (;;) {
-    const lead = await leads.peek();
-    const opportunity = await opportunities.peek();
-    if (!lead && !opportunity) return changed;
-    const takeLead = lead !== undefined && (opportunity === undefined || timeOf(lead) <= timeOf(opportunity));
-    const record = (takeLead ? lead : opportunity) as SalesforceRow;
-    if (changed.length >= pageSize && timeOf(record) !== lastTime) return changed;
-    (takeLead ? leads : opportunities).take();
-    changed.push({ entity: takeLead ? 'lead' : 'opportunity', record });
-    lastTime = timeOf(record);
-  }
+  const changed = await takeInChangeOrder({ timeOf }, leads, opportunities, pageSize);
+  return changed.map(({ entity, row }) => ({ entity, record: row }));
 }
 
 export interface Complements {
@@ -144,20 +129,7 @@ export interface Complements {
 
 /** The lead / opportunity halves that did not change but complete a changed referral's state. */
 export function missingHalves(externalIdField: string, changed: readonly ChangedRecord[]): { referralIds: string[]; opportunityIds: string[] } {
-  const leadReferrals = new Set<string>();
-  const changedOpportunities = new Set<string>();
-  for (const { entity, record } of changed) {
-    if (entity === 'lead') leadReferrals.add(String(record[externalIdField]));
-    else changedOpportunities.add(String(record.Id));
-  }
-  const referralIds = new Set<string>();
-  const opportunityIds = new Set<string>();
-  for (const { entity, record } of changed) {
-    const converted = record.ConvertedOpportunityId;
-    if (entity === 'opportunity' && !leadReferrals.has(String(record[externalIdField]))) referralIds.add(String(record[externalIdField]));
-    if (entity === 'lead' && typeof converted === 'string' && !changedOpportunities.has(converted)) opportunityIds.add(converted);
-  }
-  return { referralIds: [...referralIds], opportunityIds: [...opportunityIds] };
+  return missingHalvesOf(salesforceShape(externalIdField), changed.map(({ entity, record }) => ({ entity, row: record })));
 }
 
 async function fetchMissingHalves(context: ChangeReaderContext, changed: readonly ChangedRecord[]): Promise<Complements> {
@@ -187,17 +159,19 @@ export async function fetchAll(runner: QueryRunner, soql: string): Promise<Sales
 
 /** One state per referral (see mergeChangedRecords): the lead with its converted opportunity. */
 export function mergeReferralStates(externalIdField: string, changed: readonly ChangedRecord[], complements: Complements): CrmRecordState[] {
-  return mergeChangedRecords<SalesforceRow>(
-    {
-      referralIdOf: (row) => String(row[externalIdField]),
-      opportunityIdOf: (row) => String(row.Id),
-      linkedOpportunityOf: (lead) => lead.ConvertedOpportunityId,
-      leadState,
-      opportunityState,
-    },
-    changed.map(({ entity, record }) => ({ entity, row: record })),
-    complements,
-  );
+  return mergeChangedRecords(salesforceShape(externalIdField), changed.map(({ entity, record }) => ({ entity, row: record })), complements);
+}
+
+/** Where Salesforce records keep what the merge needs (the external id field holds the referral id). */
+function salesforceShape(externalIdField: string): RecordShape<SalesforceRow> {
+  return {
+    referralIdOf: (row) => String(row[externalIdField]),
+    timeOf,
+    opportunityIdOf: (row) => String(row.Id),
+    linkedOpportunityOf: (lead) => lead.ConvertedOpportunityId,
+    leadState,
+    opportunityState,
+  };
 }
 
 /** The state of one referral's lead and its opportunity (if any); used by getByReferralId as well. */
