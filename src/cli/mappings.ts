@@ -1,6 +1,6 @@
 // `leadbridge mappings check` (each mapping against the CRM's real metadata) and `mappings preview <referralId>` (no writes).
 import path from 'node:path';
-import { credentialFromAuth, type LeadbridgeConfig, type TargetConfig } from '../config/index.js';
+import type { LeadbridgeConfig, TargetConfig } from '../config/index.js';
 import { formatIssue, LeadbridgeError, ValidationError, type Issue } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { deriveLeadKind, isHotLead, type LeadKind, type Referral } from '../core/referral.js';
@@ -10,8 +10,7 @@ import { loadCrmAdapter } from '../crm/index.js';
 import { defaultMappingFile, loadMapping, type CompiledMapping, type FieldTrace } from '../mapping/index.js';
 import { checkMappingAgainstMetadata } from '../mapping/metadata.js';
 import { describeTransform } from '../mapping/transforms.js';
-import { PartnerCenterClient } from '../source/partner-center/index.js';
-import { portalLink } from '../worker/runtime.js';
+import { createSource, portalLink } from '../worker/runtime.js';
 
 /** An admin command waits for an answer, not for a long backoff: one quick retry, then the error. */
 const COMMAND_RETRY_POLICY: RetryPolicy = { ...DEFAULT_RETRY_POLICY, maxAttempts: 2, maxDelayMs: 1_000, maxRetryAfterMs: 5_000 };
@@ -230,7 +229,7 @@ export interface ReferralPreview {
 export async function previewReferral(options: MappingsCommandOptions & { referralId: string }): Promise<ReferralPreview> {
   const targets = selectTargets(options.config, options.target);
   const mappings = await Promise.all(targets.map((target) => mappingOf(target, options.cwd)));
-  const referral = await partnerCenterOf(options.config, options.logger).get(options.referralId, { signal: options.signal });
+  const referral = await createSource(options.config, options.logger).get(options.referralId, { signal: options.signal });
   const leadKind = deriveLeadKind(referral);
   const hot = isHotLead(referral);
   const previews = await Promise.all(
@@ -239,15 +238,6 @@ export async function previewReferral(options: MappingsCommandOptions & { referr
   return { referralId: referral.id, leadKind, hot, synced: options.config.source.partnerCenter.leadKinds.includes(leadKind), targets: previews };
 }
 
-function partnerCenterOf(config: LeadbridgeConfig, logger: Logger): PartnerCenterClient {
-  const partnerCenter = config.source.partnerCenter;
-  return new PartnerCenterClient({
-    baseUrl: partnerCenter.baseUrl,
-    credential: credentialFromAuth(partnerCenter.auth, 'source.partnerCenter.auth'),
-    logger: logger.child({ api: 'partner-center' }),
-    overlapMs: partnerCenter.overlapSeconds * 1000,
-  });
-}
 
 async function previewTarget(
   target: TargetConfig,

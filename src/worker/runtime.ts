@@ -89,7 +89,8 @@ export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOp
   };
 }
 
-function createSource(config: LeadbridgeConfig, logger: Logger, metrics: WorkerMetrics | undefined): PartnerCenterClient {
+/** The Partner Center client a config describes (credential, overlap, limits, metrics). */
+export function createSource(config: LeadbridgeConfig, logger: Logger, metrics?: WorkerMetrics): PartnerCenterClient {
   const pc = config.source.partnerCenter;
   return new PartnerCenterClient({
     baseUrl: pc.baseUrl,
