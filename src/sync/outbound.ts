@@ -14,6 +14,7 @@ import { isLeadbridgeError, normaliseError } from '../core/errors.js';
 import { planOutcome } from '../core/lifecycle.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { Referral } from '../core/referral.js';
+import { minusMs } from '../core/time.js';
 import type { CrmRecordState } from '../crm/adapter.js';
 import { appendAudit, enqueueOutcomes, getCursor, getLinks, listOutbox, markOutbox, setCursor, type AuditEntry, type Ledger } from '../ledger/index.js';
 import type { Knex } from 'knex';
@@ -23,6 +24,9 @@ import { decideOutcome, OUTCOME_ACTION_NAMES, outcomeOf, reconcileRows, recordVi
 import { emptyOutboundStats, outboundCursorName, type OutboundStats, type OutcomeWriter, type ReferralSource, type SyncTarget } from './types.js';
 
 export { expiredReflections, REFLECT_EXPIRED } from './outbound-plan.js';
+
+/** The precision of Dataverse modifiedon and Salesforce SystemModstamp. */
+const CRM_STAMP_PRECISION_MS = 1_000;
 
 export interface OutboundSyncOptions {
   ledger: Ledger;
@@ -110,7 +114,10 @@ export class OutboundSync {
 
   private async collectTarget(target: SyncTarget, cycle: OutboundCycleOptions, stats: OutboundStats): Promise<void> {
     const cursorName = outboundCursorName(target.name);
-    const since = await getCursor(this.options.ledger.db, cursorName);
+    const cursor = await getCursor(this.options.ledger.db, cursorName);
+    // CRMs stamp changes to the second: an edit in the cursor's own second, made after the last read, would be
+    // missed by `stamp > cursor`. Re-reading that second is harmless: outcomes already recorded are not recorded again.
+    const since = cursor === null ? null : minusMs(cursor, CRM_STAMP_PRECISION_MS);
     for await (const page of target.adapter.readChanges(since, { signal: cycle.signal })) {
       stats.recordsRead += page.records.length;
       const decisions = await this.decidePage(target, page.records, cycle, stats);

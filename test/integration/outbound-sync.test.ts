@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConflictError } from '../../src/core/errors.js';
 import type { Referral } from '../../src/core/referral.js';
-import { auditTrail, claimOutbox, countOutboxByState, enqueueOutcomes, getLinks, listOutbox, releaseStaleSending } from '../../src/ledger/index.js';
+import { auditTrail, claimOutbox, countOutboxByState, enqueueOutcomes, getLinks, listOutbox, releaseStaleSending, setCursor } from '../../src/ledger/index.js';
 import { externalReferenceHandler } from '../../src/sync/external-reference.js';
 import { SET_EXTERNAL_REFERENCE } from '../../src/sync/inbound.js';
 import { expiredReflections, OutboundSync } from '../../src/sync/outbound.js';
@@ -339,6 +339,23 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
     expect(referralPatches()).toHaveLength(patches);
     expect(crmWrites()).toHaveLength(writes);
     expect(await outboxSize(cycles.runtime)).toBe(rows);
+  });
+});
+
+describe('outbound sync: CRM change stamps with second precision', () => {
+  it('still sees an outcome stamped in the same second as the cursor', async () => {
+    const { cycles, ids } = await started({});
+    const id = ids[0]!;
+    const opportunityId = await qualify(id);
+    await dynamicsAdmin('PATCH', `/_sim/opportunities/${opportunityId}`, { estimatedvalue: 42_000, estimatedclosedate: '2026-12-31' });
+    // As if the CRM had stamped the edit 12:00:05 while the last read had already moved the cursor to 12:00:05.4:
+    // the cursor sits 400 ms after the newest stamp.
+    const newest = [leadOf(id).modifiedon, harness.dynamics.store.opportunities.get(opportunityId)?.modifiedon].map(String).sort().at(-1)!;
+    await setCursor(cycles.runtime.ledger.db, 'crm:dynamics', new Date(Date.parse(newest) + 400).toISOString());
+    const { collected, drained } = await cycles.run();
+    expect(collected).toMatchObject({ outcomesRead: 1, enqueued: 1 });
+    expect(drained.sent).toBe(1);
+    expect(referral(id)).toMatchObject({ status: 'Active', substatus: 'Accepted', details: { dealValue: 42_000 } });
   });
 });
 
