@@ -1,10 +1,9 @@
-// `leadbridge sync --once` for now: pull changed referrals from Partner Center and print what would be synced.
-import { credentialFromAuth } from '../config/index.js';
+// `leadbridge sync --once --dry-run`: read every referral from Partner Center and print what would be synced; no writes.
 import type { LeadbridgeConfig } from '../config/index.js';
 import { formatIssue } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { LeadKind } from '../core/referral.js';
-import { PartnerCenterClient } from '../source/partner-center/index.js';
+import { createSource } from '../worker/runtime.js';
 import type { ReferralPage, ReferralWithKind } from '../source/partner-center/index.js';
 
 /** The part of the Partner Center client the preview uses. */
@@ -54,15 +53,6 @@ export async function runSyncPreview(options: SyncPreviewOptions): Promise<SyncP
   return summary;
 }
 
-function createSource(config: LeadbridgeConfig, logger: Logger): ReferralSource {
-  const partnerCenter = config.source.partnerCenter;
-  return new PartnerCenterClient({
-    baseUrl: partnerCenter.baseUrl,
-    credential: credentialFromAuth(partnerCenter.auth, 'Partner Center'),
-    logger,
-    overlapMs: partnerCenter.overlapSeconds * 1000,
-  });
-}
 
 /** id, lead kind, hot flag, customer name, status/substatus. */
 function previewLine({ referral, leadKind, hot }: ReferralWithKind): string {
