@@ -18,12 +18,6 @@ export function compareInstants(a: string, b: string): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
-export function maxInstant(a: string | null, b: string | null): string | null {
-  if (a === null) return b;
-  if (b === null) return a;
-  return compareInstants(a, b) >= 0 ? a : b;
-}
-
 /** Moves an instant back by `ms`, keeping the sub-millisecond digits. */
 export function minusMs(iso: string, ms: number): string {
   const key = instantKey(iso);

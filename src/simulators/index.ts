@@ -25,40 +25,24 @@ export interface SimulatorEntry {
   start(options: SimulatorStartOptions): Promise<StartedSimulator>;
 }
 
+/** An entry for a simulator that starts and stops like all of ours. */
+function entry(name: string, create: (options: SimulatorStartOptions) => { start(): Promise<string>; stop(): Promise<void> }): SimulatorEntry {
+  return {
+    name,
+    async start(options) {
+      const simulator = create(options);
+      const url = await simulator.start();
+      return { url, stop: () => simulator.stop() };
+    },
+  };
+}
+
 /** Entry i listens on basePort + i, so the order here fixes the well-known ports (7401, 7402, ...). */
 export const SIMULATORS: SimulatorEntry[] = [
-  {
-    name: 'partner-center',
-    async start(options) {
-      const simulator = createPartnerCenterSimulator(options);
-      const url = await simulator.start();
-      return { url, stop: () => simulator.stop() };
-    },
-  },
-  {
-    name: 'dynamics365',
-    async start(options) {
-      const simulator = createDynamicsSimulator({ host: options.host, port: options.port });
-      const url = await simulator.start();
-      return { url, stop: () => simulator.stop() };
-    },
-  },
-  {
-    name: 'salesforce',
-    async start(options) {
-      const simulator = createSalesforceSimulator({ host: options.host, port: options.port });
-      const url = await simulator.start();
-      return { url, stop: () => simulator.stop() };
-    },
-  },
-  {
-    name: 'graph',
-    async start(options) {
-      const simulator = createGraphSimulator({ host: options.host, port: options.port });
-      const url = await simulator.start();
-      return { url, stop: () => simulator.stop() };
-    },
-  },
+  entry('partner-center', (options) => createPartnerCenterSimulator(options)),
+  entry('dynamics365', ({ host, port }) => createDynamicsSimulator({ host, port })),
+  entry('salesforce', ({ host, port }) => createSalesforceSimulator({ host, port })),
+  entry('graph', ({ host, port }) => createGraphSimulator({ host, port })),
 ];
 
 export interface StartSimulatorsOptions {
