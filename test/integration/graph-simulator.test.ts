@@ -7,6 +7,17 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let graph: GraphSimulator;
 
+/** An unsigned JWT with these claims, shaped like an Entra access token (the simulator reads, never verifies, it). */
+function jwt(claims: Record<string, unknown>): string {
+  const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${segment({ typ: 'JWT', alg: 'RS256' })}.${segment({ aud: 'https://graph.microsoft.com', ...claims })}.c2lnbmF0dXJl`;
+}
+
+const DELEGATED = { Authorization: `Bearer ${jwt({ scp: 'ChannelMessage.Send User.Read', oid: 'user-oid-1', name: 'Alex Wilber' })}` };
+const APP_ONLY = { Authorization: `Bearer ${jwt({ roles: ['Teamwork.Migrate.All', 'Mail.Send'] })}` };
+const APP_ONLY_BODY =
+  'Message POST is allowed in application-only context only for import purposes. Refer to https://docs.microsoft.com/microsoftteams/platform/graph-api/import-messages/import-external-messages-to-teams for more details.';
+
 beforeAll(async () => {
   graph = createGraphSimulator({ mailboxes: [SENDER, '11111111-2222-3333-4444-555555555555'] });
   await graph.start();
@@ -156,8 +167,8 @@ describe('sendMail', () => {
 describe('channel messages', () => {
   const path = '/v1.0/teams/team-1/channels/19%3Aabc%40thread.tacv2/messages';
 
-  it('creates a chatMessage with 201 and records it', async () => {
-    const answer = await post(path, { subject: 'Hot lead', body: { contentType: 'html', content: '<p>Call now</p>' }, importance: 'high' });
+  it('creates a chatMessage with 201 for a delegated token, posted as its user, and records it', async () => {
+    const answer = await post(path, { subject: 'Hot lead', body: { contentType: 'html', content: '<p>Call now</p>' }, importance: 'high' }, DELEGATED);
     expect(answer.status).toBe(201);
     expect(answer.headers.get('request-id')).toMatch(GUID);
     const created = answer.json as Record<string, unknown>;
@@ -170,6 +181,7 @@ describe('channel messages', () => {
       channelIdentity: { teamId: 'team-1', channelId: '19:abc@thread.tacv2' },
       replyToId: null,
       attachments: [],
+      from: { application: null, device: null, user: { id: 'user-oid-1', displayName: 'Alex Wilber', userIdentityType: 'aadUser' } },
     });
     expect(created.id).toMatch(/^\d+$/);
     expect(created.createdDateTime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
@@ -180,9 +192,9 @@ describe('channel messages', () => {
   });
 
   it('refuses a message without body content, and one with an unknown content type', async () => {
-    expectGraphError(await post(path, { subject: 'x' }), 400, 'BadRequest', 'Missing body: a chatMessage needs body {contentType, content}.');
+    expectGraphError(await post(path, { subject: 'x' }, DELEGATED), 400, 'BadRequest', 'Missing body: a chatMessage needs body {contentType, content}.');
     expectGraphError(
-      await post(path, { body: { contentType: 'markdown', content: 'x' } }),
+      await post(path, { body: { contentType: 'markdown', content: 'x' } }, DELEGATED),
       400,
       'RequestBodyRead',
       "Cannot convert the literal 'markdown' to the expected type 'microsoft.graph.bodyType'.",
@@ -193,12 +205,32 @@ describe('channel messages', () => {
   it('refuses a request without a bearer token', async () => {
     expectGraphError(await post(path, { body: { content: 'x' } }, {}), 401, 'InvalidAuthenticationToken', 'Access token is empty.');
   });
+
+  it('refuses an app-only token (roles, no scp) with 401 Unauthorized: application context may only import', async () => {
+    expectGraphError(await post(path, { body: { content: 'Hot lead' } }, APP_ONLY), 401, 'Unauthorized', APP_ONLY_BODY);
+    expect(graph.channelMessages).toHaveLength(0);
+  });
+
+  it('treats a token that is not a JWT as app-only, and refuses a JWT whose payload is not JSON', async () => {
+    expectGraphError(await post(path, { body: { content: 'Hot lead' } }, { Authorization: 'Bearer t0ken' }), 401, 'Unauthorized', APP_ONLY_BODY);
+    expectGraphError(
+      await post(path, { body: { content: 'Hot lead' } }, { Authorization: 'Bearer eyJhbGciOiJub25lIn0.bm90IGpzb24.c2ln' }),
+      401,
+      'InvalidAuthenticationToken',
+      'Access token validation failure. The token payload is not a JSON object.',
+    );
+    expect(graph.channelMessages).toHaveLength(0);
+  });
+
+  it('still lets an app-only token send mail (Mail.Send is an application permission)', async () => {
+    expect((await sendMail({ message: validMessage() }, SENDER, APP_ONLY)).status).toBe(202);
+  });
 });
 
 describe('admin', () => {
   it('reset clears mails and channel messages', async () => {
     await sendMail({ message: validMessage() });
-    await post('/v1.0/teams/t/channels/c/messages', { body: { content: 'hello' } });
+    await post('/v1.0/teams/t/channels/c/messages', { body: { content: 'hello' } }, DELEGATED);
     expect([graph.mails.length, graph.channelMessages.length]).toEqual([1, 1]);
     expect((await fetch(`${graph.url}/_sim/reset`, { method: 'POST' })).status).toBe(204);
     expect([graph.mails.length, graph.channelMessages.length]).toEqual([0, 0]);

@@ -39,8 +39,14 @@ const CHAT_MESSAGE_PROPERTIES = new Set(['body', 'subject', 'importance', 'attac
 const ITEM_BODY_PROPERTIES = new Set(['contentType', 'content']);
 const BODY_TYPES = ['text', 'html'] as const;
 const IMPORTANCE = ['normal', 'high', 'urgent'] as const;
-/** The signed-in user a delegated token would post as; the simulator has no directory. */
-const POSTING_USER = { id: '00000000-0000-0000-0000-00000000a1e7', displayName: 'leadbridge alerts', userIdentityType: 'aadUser' as const };
+/**
+ * Graph's answer to a channel post made with an application token: app-only posting is allowed only to import
+ * messages into a channel in migration mode (Teamwork.Migrate.All). Source: microsoftgraph/microsoft-graph-docs-contrib
+ * api-reference/v1.0/api/channel-post-messages.md ("Application permissions are only supported for migration"); the
+ * body as the service sends it: https://learn.microsoft.com/en-gb/answers/questions/2118234/ (401, code Unauthorized).
+ */
+export const APP_ONLY_POST_MESSAGE =
+  'Message POST is allowed in application-only context only for import purposes. Refer to https://docs.microsoft.com/microsoftteams/platform/graph-api/import-messages/import-external-messages-to-teams for more details.';
 
 export interface ChannelMessageContext {
   teamId: string;
@@ -48,6 +54,8 @@ export interface ChannelMessageContext {
   /** Message ids in Teams are the creation time in epoch milliseconds; `sequence` keeps them unique. */
   createdAt: Date;
   sequence: number;
+  /** The signed-in user of the delegated token (a channel message is always posted as a user). */
+  user: { id: string; displayName: string };
 }
 
 export function acceptChannelMessage(body: unknown, context: ChannelMessageContext): ChatMessage {
@@ -71,7 +79,7 @@ export function acceptChannelMessage(body: unknown, context: ChannelMessageConte
     importance: input.importance === undefined ? 'normal' : (enumLiteral(input.importance, IMPORTANCE, 'microsoft.graph.chatMessageImportance') as ChatMessage['importance']),
     locale: 'en-us',
     webUrl: `https://teams.microsoft.com/l/message/${encodeURIComponent(context.channelId)}/${id}?groupId=${encodeURIComponent(context.teamId)}&createdTime=${id}&parentMessageId=${id}`,
-    from: { application: null, device: null, user: { ...POSTING_USER } },
+    from: { application: null, device: null, user: { id: context.user.id, displayName: context.user.displayName, userIdentityType: 'aadUser' } },
     body: itemBody,
     channelIdentity: { teamId: context.teamId, channelId: context.channelId },
     attachments: [],

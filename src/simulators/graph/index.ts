@@ -2,9 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import { SimClock } from '../common/clock.js';
 import { SimHttpError, SimServer, requireBearer, type SimRequest, type SimResponse, type SimRoute } from '../common/server.js';
-import { acceptChannelMessage, type RecordedChannelMessage } from './channel.js';
+import { APP_ONLY_POST_MESSAGE, acceptChannelMessage, type RecordedChannelMessage } from './channel.js';
 import { acceptSendMail, type RecordedMail } from './mail.js';
 import { isPlainObject } from './payload.js';
+import { tokenContext } from './tokens.js';
 
 export type { ChatMessage, RecordedChannelMessage } from './channel.js';
 export type { MailRecipient, RecordedMail } from './mail.js';
@@ -128,7 +129,11 @@ export class GraphSimulator {
   private postChannelMessage(req: SimRequest): SimResponse {
     const teamId = decodeSegment(req.params.teamId ?? '');
     const channelId = decodeSegment(req.params.channelId ?? '');
-    const message = acceptChannelMessage(req.body, { teamId, channelId, createdAt: this.server.clock.now(), sequence: this.sequence++ });
+    const token = tokenContext(req);
+    // The simulator has no migration mode, so every app-only post is refused, as outside an import Graph does.
+    if (token.kind !== 'delegated') throw new SimHttpError(401, 'Unauthorized', APP_ONLY_POST_MESSAGE);
+    const user = { id: token.userId, displayName: token.displayName };
+    const message = acceptChannelMessage(req.body, { teamId, channelId, createdAt: this.server.clock.now(), sequence: this.sequence++, user });
     this.channelMessages.push({ teamId, channelId, ...this.idsOf(req), message });
     const context = `${this.url}/v1.0/$metadata#teams('${teamId}')/channels('${channelId}')/messages/$entity`;
     return { status: 201, body: { '@odata.context': context, ...message } };
