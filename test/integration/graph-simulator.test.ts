@@ -242,3 +242,61 @@ describe('admin', () => {
     expectGraphError(await post('/v1.0/users/x/sendmessage', {}), 404, 'itemNotFound', 'No resource at /v1.0/users/x/sendmessage');
   });
 });
+
+describe('Teams Workflows webhook', () => {
+  const card = { $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4', body: [{ type: 'TextBlock', text: 'Hot lead' }] };
+  const message = { type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: card }] };
+
+  async function trigger(body: unknown, url = graph.workflowUrl()): Promise<Answer> {
+    const response = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, text, json: text ? JSON.parse(text) : undefined };
+  }
+
+  it('accepts an Adaptive Card message with 202 and no body, without a bearer token, and posts the card to its channel', async () => {
+    const url = graph.workflowUrl();
+    expect(url).toBe(
+      `${graph.url}/powerautomate/automations/direct/workflows/leadbridge-alerts/triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=c2ltdWxhdGVkLXdvcmtmbG93LXNpZ25hdHVyZQ`,
+    );
+    const answer = await trigger(message, url);
+    expect([answer.status, answer.text]).toEqual([202, '']);
+    expect(answer.headers.get('x-ms-workflow-run-id')).toBe('08584000000000000001CU00');
+    const admin = (await (await fetch(`${graph.url}/_sim/teams-webhook`)).json()) as Record<string, unknown>;
+    expect(admin).toMatchObject({
+      count: 1,
+      value: [{ runId: '08584000000000000001CU00', workflowId: 'leadbridge-alerts', teamId: 'sim-team', channelId: '19:leadbridge-alerts@thread.tacv2', card }],
+      runs: [{ status: 'Succeeded', error: null }],
+      workflows: [{ id: 'leadbridge-alerts', url }],
+    });
+  });
+
+  it.each([
+    ['a connector MessageCard', { '@type': 'MessageCard', '@context': 'http://schema.org/extensions', text: 'x' }, 'Workflows post Adaptive Cards only; a connector MessageCard is not supported.'],
+    ['a message without attachments', { type: 'message', attachments: [] }, "The expression \"triggerBody()?['attachments']\" is null or empty: there is no card to post."],
+    ['a wrong type', { ...message, type: 'note' }, 'The property \'type\' must be "message" (got "note").'],
+    [
+      'a hero card',
+      { type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.hero', content: card }] },
+      'attachments[0]: contentType must be "application/vnd.microsoft.card.adaptive" (got "application/vnd.microsoft.card.hero").',
+    ],
+    [
+      'a card version Teams does not render',
+      { type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: { ...card, version: '1.6' } }] },
+      'attachments[0]: content.version must be "1.0" to "1.5" (got "1.6").',
+    ],
+  ])('accepts %s with 202 (the trigger does not look), but the run fails and nothing is posted', async (_case, body, error) => {
+    expect((await trigger(body)).status).toBe(202);
+    expect(graph.teamsWebhookPosts).toHaveLength(0);
+    expect(graph.workflowRuns.map((r) => [r.status, r.error])).toEqual([['Failed', error]]);
+  });
+
+  it('refuses a wrong or missing signature with 401 and an unknown workflow with 404, in the Logic Apps envelope', async () => {
+    const wrong = await trigger(message, graph.workflowUrl().replace(/sig=[^&]+/, 'sig=forged'));
+    expect([wrong.status, wrong.json]).toEqual([401, { error: { code: 'DirectApiInvalidAuthorizationSignature', message: 'The provided authorization signature is not valid.' } }]);
+    const missing = await trigger(message, graph.workflowUrl().replace(/&sig=[^&]+/, ''));
+    expect([missing.status, missing.json]).toEqual([401, { error: { code: 'DirectApiAuthorizationRequired', message: 'The request must be authenticated only by Shared Access scheme.' } }]);
+    const unknown = await trigger(message, graph.workflowUrl().replace('leadbridge-alerts', 'nope'));
+    expect([unknown.status, unknown.json]).toEqual([404, { error: { code: 'WorkflowNotFound', message: "The workflow 'nope' could not be found." } }]);
+    expect(graph.workflowRuns).toHaveLength(0);
+  });
+});

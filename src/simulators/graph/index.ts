@@ -6,9 +6,20 @@ import { APP_ONLY_POST_MESSAGE, acceptChannelMessage, type RecordedChannelMessag
 import { acceptSendMail, type RecordedMail } from './mail.js';
 import { isPlainObject } from './payload.js';
 import { tokenContext } from './tokens.js';
+import {
+  DEFAULT_WORKFLOW,
+  WORKFLOW_TRIGGER,
+  authorizeTrigger,
+  cardsToPost,
+  workflowUrl,
+  type TeamsWebhookPost,
+  type TeamsWorkflow,
+  type WorkflowRun,
+} from './workflows.js';
 
 export type { ChatMessage, RecordedChannelMessage } from './channel.js';
 export type { MailRecipient, RecordedMail } from './mail.js';
+export type { TeamsWebhookPost, TeamsWorkflow, WorkflowRun } from './workflows.js';
 
 export interface GraphSimulatorOptions {
   host?: string;
@@ -17,6 +28,8 @@ export interface GraphSimulatorOptions {
   clock?: SimClock;
   /** Mailboxes (user ids or userPrincipalNames) that may send; default: any. Others get 404 ErrorInvalidUser. */
   mailboxes?: string[];
+  /** Teams Workflows webhooks ("Post to a channel when a webhook request is received"); default: one. */
+  workflows?: TeamsWorkflow[];
 }
 
 const SEND_MAIL = /^\/v1\.0\/users\/(?<user>[^/]+)\/sendMail$/i;
@@ -46,6 +59,10 @@ export class GraphSimulator {
   readonly server: SimServer;
   readonly mails: RecordedMail[] = [];
   readonly channelMessages: RecordedChannelMessage[] = [];
+  /** Every webhook request a workflow ran, and the cards the successful runs posted. */
+  readonly workflowRuns: WorkflowRun[] = [];
+  readonly teamsWebhookPosts: TeamsWebhookPost[] = [];
+  private readonly workflows: Map<string, TeamsWorkflow>;
   private readonly mailboxes: Set<string> | null;
   /** Ids are chosen when a request arrives so that the recorded mail, the headers and an error body agree. */
   private readonly requestIds = new WeakMap<SimRequest, RequestIds>();
@@ -53,6 +70,7 @@ export class GraphSimulator {
 
   constructor(options: GraphSimulatorOptions = {}) {
     this.mailboxes = options.mailboxes ? new Set(options.mailboxes.map((m) => m.toLowerCase())) : null;
+    this.workflows = new Map((options.workflows ?? [DEFAULT_WORKFLOW]).map((w) => [w.id, w]));
     const clock = options.clock ?? new SimClock();
     const bearer = requireBearer('InvalidAuthenticationToken', 'Access token is empty.');
     this.server = new SimServer({
@@ -67,6 +85,8 @@ export class GraphSimulator {
         error: { code: graphCode(status, code), message, innerError: { date: graphDate(clock.now()), 'request-id': '', 'client-request-id': '' } },
       }),
       authorize: (req) => {
+        // A workflow URL authenticates by its signature, not a bearer token.
+        if (WORKFLOW_TRIGGER.test(req.path)) return null;
         const refusal = bearer(req);
         return refusal && new SimHttpError(401, refusal.errorCode, refusal.message, { 'WWW-Authenticate': 'Bearer realm="", error="invalid_token"' });
       },
@@ -75,6 +95,8 @@ export class GraphSimulator {
       onReset: () => {
         this.mails.length = 0;
         this.channelMessages.length = 0;
+        this.workflowRuns.length = 0;
+        this.teamsWebhookPosts.length = 0;
         this.sequence = 0;
       },
     });
@@ -92,10 +114,18 @@ export class GraphSimulator {
     return this.server.url;
   }
 
+  /** The URL Workflows shows the admin for this workflow (default: the first one). */
+  workflowUrl(id?: string): string {
+    const workflow = id === undefined ? [...this.workflows.values()][0] : this.workflows.get(id);
+    if (!workflow) throw new Error(`no workflow ${id ?? ''} in the Graph simulator`);
+    return workflowUrl(this.url, workflow);
+  }
+
   private apiRoutes(): SimRoute[] {
     return [
       { method: 'POST', pattern: SEND_MAIL, handler: (req) => this.sendMail(req) },
       { method: 'POST', pattern: CHANNEL_MESSAGES, handler: (req) => this.postChannelMessage(req) },
+      { method: 'POST', pattern: WORKFLOW_TRIGGER, handler: (req) => this.triggerWorkflow(req) },
     ];
   }
 
@@ -106,6 +136,19 @@ export class GraphSimulator {
         method: 'GET',
         pattern: /^\/_sim\/channel-messages$/,
         handler: () => ({ status: 200, body: { count: this.channelMessages.length, value: this.channelMessages } }),
+      },
+      {
+        method: 'GET',
+        pattern: /^\/_sim\/teams-webhook$/,
+        handler: () => ({
+          status: 200,
+          body: {
+            count: this.teamsWebhookPosts.length,
+            value: this.teamsWebhookPosts,
+            runs: this.workflowRuns,
+            workflows: [...this.workflows.values()].map((w) => ({ id: w.id, teamId: w.teamId, channelId: w.channelId, url: workflowUrl(this.url, w) })),
+          },
+        }),
       },
     ];
   }
@@ -139,6 +182,22 @@ export class GraphSimulator {
     return { status: 201, body: { '@odata.context': context, ...message } };
   }
 
+  /** The trigger answers 202 as soon as the request is authenticated; the flow then posts the cards, or fails. */
+  private triggerWorkflow(req: SimRequest): SimResponse {
+    const workflow = authorizeTrigger(this.workflows, decodeSegment(req.params.workflowId ?? ''), req.query.get('sig'));
+    const runId = `08584${String(this.workflowRuns.length + 1).padStart(15, '0')}CU00`;
+    const now = this.server.clock.now().toISOString();
+    const outcome = cardsToPost(req.body);
+    const failed = 'error' in outcome;
+    this.workflowRuns.push({ runId, workflowId: workflow.id, receivedDateTime: now, status: failed ? 'Failed' : 'Succeeded', error: failed ? outcome.error : null, payload: req.body });
+    if (!failed) {
+      for (const card of outcome.cards) {
+        this.teamsWebhookPosts.push({ runId, workflowId: workflow.id, teamId: workflow.teamId, channelId: workflow.channelId, postedDateTime: now, card });
+      }
+    }
+    return { status: 202, headers: { 'x-ms-workflow-run-id': runId } };
+  }
+
   private idsOf(req: SimRequest): RequestIds {
     return this.requestIds.get(req) ?? { requestId: randomUUID(), clientRequestId: clientRequestIdOf(req) };
   }
@@ -147,6 +206,11 @@ export class GraphSimulator {
   private stampRequestIds(req: SimRequest, res: SimResponse): Record<string, string> {
     const ids = this.idsOf(req);
     const error = isPlainObject(res.body) ? res.body.error : undefined;
+    if (WORKFLOW_TRIGGER.test(req.path)) {
+      // A workflow trigger is Power Automate, not Graph: its error body is {error: {code, message}} alone.
+      if (isPlainObject(error)) delete error.innerError;
+      return {};
+    }
     if (isPlainObject(error) && isPlainObject(error.innerError)) {
       error.innerError['request-id'] = ids.requestId;
       error.innerError['client-request-id'] = ids.clientRequestId;
