@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../src/core/log.js';
 import { startSimulators, stopSimulators, type RunningSimulator } from '../src/simulators/index.js';
+import { DEFAULT_WORKFLOW, workflowUrl } from '../src/simulators/graph/index.js';
 import { RuntimeHolder } from '../src/worker/runtime-holder.js';
 import { Worker } from '../src/worker/worker.js';
 
@@ -94,6 +95,7 @@ alerts:
   graph: { baseUrl: ${url('graph')}, auth: { kind: static, token: demo-token } }
   sender: leads-bot@contoso.com
   recipients: [sales@contoso.com]
+  teams: { webhookUrl: "${workflowUrl(url('graph'), DEFAULT_WORKFLOW)}" }
 log:
   level: info
 `;
@@ -108,7 +110,7 @@ function printBanner(url: (name: string) => string): void {
     `  partner-center ${pc}`,
     `  dynamics365    ${d365}`,
     `  salesforce     ${url('salesforce')}`,
-    `  graph          ${url('graph')}   (alert mails: ${url('graph')}/_sim/mails)`,
+    `  graph          ${url('graph')}   (alert mails: ${url('graph')}/_sim/mails, Teams cards: ${url('graph')}/_sim/teams-webhook)`,
     `  config         ${CONFIG_FILE}`,
     '',
     `The worker syncs ${args.referrals} seeded referrals now, polls every ${args.interval} s, and a new lead arrives every ${args['new-lead-every']} s.`,

@@ -14,14 +14,54 @@ export const graphAccessSchema = z.strictObject({
   ]),
 });
 
+/** Hosts of Office 365 connector incoming webhooks, which Microsoft is retiring in favour of Workflows. */
+const RETIRED_CONNECTOR_HOST = /(^|\.)webhook\.office\.com$|^outlook\.office(365)?\.com$/i;
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Why a Teams webhook URL cannot work, or null. The URL is a secret (its sig= signature), so no message repeats it. */
+export function teamsWebhookUrlProblem(value: string): string | null {
+  if (value === '') return 'expected the URL of a Teams Workflows webhook, got an empty value (is its environment variable set?)';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'expected the URL of a Teams Workflows webhook (https://…); this is not a URL';
+  }
+  if (RETIRED_CONNECTOR_HOST.test(url.hostname)) {
+    return 'this is an Office 365 connector incoming webhook, which Microsoft is retiring; add the Workflows template "Post to a channel when a webhook request is received" to the channel and use its URL';
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
+    return 'must be an https URL (plain http only for a loopback simulator)';
+  }
+  if (!url.searchParams.get('sig')) return 'has no sig= signature: copy the whole URL that Workflows shows for the webhook trigger';
+  return null;
+}
+
+/** Teams alerts go through a Workflows webhook: Graph refuses app-only channel posts (see README, "Alerts"). */
+const teamsWebhookSchema = z.strictObject({
+  webhookUrl: z
+    .string({ error: 'expected the URL of a Teams Workflows webhook' })
+    .trim()
+    .superRefine((value, ctx) => {
+      const problem = teamsWebhookUrlProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+});
+
 const enabledAlertsSchema = z.strictObject({
   enabled: z.literal(true),
   graph: graphAccessSchema,
   /** The mailbox that sends (user id or userPrincipalName): POST /users/{sender}/sendMail. */
   sender: nonEmptyString(),
   recipients: z.array(z.string().trim().pipe(z.email('expected an email address'))).min(1, 'name at least one recipient'),
-  /** Also post each alert to this Teams channel. */
-  teamsChannel: z.strictObject({ teamId: nonEmptyString(), channelId: nonEmptyString() }).optional(),
+  /** Also post each alert to a Teams channel, through that channel's Workflows webhook. */
+  teams: teamsWebhookSchema.optional(),
+  /** Replaced by teams.webhookUrl: a channel post with the app's Graph token is refused (401) outside migrations. */
+  teamsChannel: z
+    .custom<never>(() => false, {
+      message: 'teamsChannel was replaced by teams.webhookUrl: Graph refuses channel posts made with an application token; set up a Workflows webhook for the channel (README, "Alerts")',
+    })
+    .optional(),
   /** Warn when an unanswered lead has at most this many days left before Partner Center expires it (14 days in all). */
   expiryWarningDays: intField(0, 14).default(DEFAULT_EXPIRY_WARNING_DAYS),
   /** One mail listing the referrals quarantined since the last digest. */

@@ -1,4 +1,4 @@
-// What each alert says (pure): hot lead, nearing expiry, quarantine digest; rendered as plain text (mail) or HTML (Teams).
+// What each alert says (pure): hot lead, nearing expiry, quarantine digest; rendered as plain text (mail) or an Adaptive Card (Teams).
 import type { LeadKind, Referral, ReferralMember } from '../core/referral.js';
 import { dealValueOf } from '../core/referral.js';
 
@@ -157,21 +157,39 @@ export function renderText(content: AlertContent): string {
   return `${blocks.join('\n\n')}\n`;
 }
 
-/** HTML for a Teams channel message (which collapses plain-text line breaks). */
-export function renderHtml(content: AlertContent): string {
-  const parts = content.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`);
-  if (content.fields.length) {
-    const rows = content.fields.map((f) => `<tr><th align="left">${escapeHtml(f.label)}</th><td>${linkOrText(f.value)}</td></tr>`);
-    parts.push(`<table>${rows.join('')}</table>`);
-  }
-  if (content.items.length) parts.push(`<ul>${content.items.map((item) => `<li>${escapeHtml(item)}</li>`).join('')}</ul>`);
-  return parts.join('');
+/** An Adaptive Card element or action (the JSON the card schema defines; http://adaptivecards.io/schemas/adaptive-card.json). */
+export type CardElement = Record<string, unknown>;
+
+export interface AdaptiveCard {
+  $schema: 'http://adaptivecards.io/schemas/adaptive-card.json';
+  type: 'AdaptiveCard';
+  version: string;
+  body: CardElement[];
+  actions?: CardElement[];
 }
 
-function linkOrText(value: string): string {
-  return /^https:\/\/\S+$/.test(value) ? `<a href="${escapeHtml(value)}">${escapeHtml(value)}</a>` : escapeHtml(value);
-}
+/** 1.4: within what Teams renders (1.5 and earlier) and what the Workflows flow bot posts. */
+export const ADAPTIVE_CARD_VERSION = '1.4';
 
-export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+/**
+ * The alert as an Adaptive Card for a Teams Workflows webhook (Workflows post Adaptive Cards only): the subject as a
+ * heading, paragraphs, the fields as a FactSet, the digest's items, and a button per link.
+ */
+export function renderAdaptiveCard(content: AlertContent, urgent: boolean): AdaptiveCard {
+  const body: CardElement[] = [
+    { type: 'TextBlock', text: content.subject, weight: 'Bolder', size: 'Medium', wrap: true, ...(urgent ? { color: 'Attention' } : {}) },
+    ...content.paragraphs.map((text) => ({ type: 'TextBlock', text, wrap: true })),
+  ];
+  if (content.fields.length) body.push({ type: 'FactSet', facts: content.fields.map((f) => ({ title: f.label, value: f.value })) });
+  if (content.items.length) body.push({ type: 'TextBlock', text: content.items.map((item) => `- ${item}`).join('\n'), wrap: true });
+  const actions = content.fields
+    .filter((f) => /^https:\/\/\S+$/.test(f.value))
+    .map((f) => ({ type: 'Action.OpenUrl', title: `Open ${f.label}`, url: f.value }));
+  return {
+    $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+    type: 'AdaptiveCard',
+    version: ADAPTIVE_CARD_VERSION,
+    body,
+    ...(actions.length ? { actions } : {}),
+  };
 }

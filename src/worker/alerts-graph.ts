@@ -1,4 +1,4 @@
-// Microsoft Graph delivery for alerts: sendMail and Teams channel messages through @microsoft/microsoft-graph-client.
+// Microsoft Graph delivery for alerts: sendMail through @microsoft/microsoft-graph-client (Teams goes through a Workflows webhook).
 import { randomUUID } from 'node:crypto';
 import {
   Client,
@@ -24,12 +24,6 @@ export interface GraphMail {
   body: { contentType: 'Text' | 'HTML'; content: string };
   toRecipients: string[];
   importance?: 'low' | 'normal' | 'high';
-}
-
-export interface GraphChannelPost {
-  subject?: string;
-  body: { contentType: 'text' | 'html'; content: string };
-  importance?: 'normal' | 'high' | 'urgent';
 }
 
 export interface GraphAlertTransportOptions {
@@ -69,18 +63,6 @@ export class GraphAlertTransport {
     };
     try {
       await this.request(`/users/${encodeURIComponent(sender)}/sendMail`, signal).post({ message, saveToSentItems: true });
-    } catch (error) {
-      throw graphError(error, what, this.credential);
-    }
-  }
-
-  /** POST /teams/{teamId}/channels/{channelId}/messages (201 with the chatMessage); returns the message id. */
-  async postChannelMessage(channel: { teamId: string; channelId: string }, post: GraphChannelPost, signal?: AbortSignal): Promise<string> {
-    const what = `channel message to team ${channel.teamId} channel ${channel.channelId}`;
-    try {
-      const path = `/teams/${encodeURIComponent(channel.teamId)}/channels/${encodeURIComponent(channel.channelId)}/messages`;
-      const created = (await this.request(path, signal).post(post)) as { id?: unknown } | undefined;
-      return typeof created?.id === 'string' ? created.id : '';
     } catch (error) {
       throw graphError(error, what, this.credential);
     }

@@ -12,7 +12,7 @@ import {
   expiryWarningContent,
   hotLeadContent,
   quarantineDigestContent,
-  renderHtml,
+  renderAdaptiveCard,
   renderText,
   type AlertContent,
   type AlertKind,
@@ -20,6 +20,7 @@ import {
   type QuarantinedReferral,
 } from './alerts-content.js';
 import { GRAPH_API, GraphAlertTransport } from './alerts-graph.js';
+import { TEAMS_WEBHOOK_API, TeamsWebhookTransport, webhookName } from './alerts-teams.js';
 import type { WorkerMetrics } from './metrics.js';
 import { portalLink } from '../source/partner-center/facts.js';
 
@@ -78,6 +79,7 @@ const IMPORTANCE: Record<AlertKind, 'high' | 'normal'> = { 'hot-lead': 'high', '
 export class AlertSender {
   private readonly config: EnabledAlertsConfig | null;
   private readonly transport: GraphAlertTransport | null;
+  private readonly teams: TeamsWebhookTransport | null;
   private readonly ledger: Ledger;
   private readonly logger: Logger;
   private readonly now: () => Date;
@@ -102,6 +104,8 @@ export class AlertSender {
           onCall: (info) => this.metrics?.recordApiCall(info),
         })
       : null;
+    const webhookUrl = this.config?.teams?.webhookUrl;
+    this.teams = webhookUrl ? new TeamsWebhookTransport({ url: webhookUrl, onCall: (info) => this.metrics?.recordApiCall(info) }) : null;
   }
 
   get enabled(): boolean {
@@ -166,7 +170,7 @@ export class AlertSender {
         await withRetry(() => this.send(channel, alert.kind, content, options.signal), this.retryPolicy, {
           idempotent: false,
           signal: options.signal,
-          api: GRAPH_API,
+          api: channel === 'mail' ? GRAPH_API : TEAMS_WEBHOOK_API,
           onRetry: ({ attempt, delayMs, error }) => this.logger.warn('retrying alert', { kind: alert.kind, channel, attempt, delayMs, error: error.message }),
         });
       } catch (thrown) {
@@ -185,7 +189,7 @@ export class AlertSender {
   }
 
   private channels(): Channel[] {
-    return this.config?.teamsChannel ? ['mail', 'teams'] : ['mail'];
+    return this.teams ? ['mail', 'teams'] : ['mail'];
   }
 
   /**
@@ -216,15 +220,13 @@ export class AlertSender {
       await transport.sendMail(config.sender, { ...mail, importance: IMPORTANCE[kind] }, signal);
       return;
     }
-    const teamsChannel = config.teamsChannel as NonNullable<EnabledAlertsConfig['teamsChannel']>;
-    const importance = IMPORTANCE[kind];
-    const post = { subject: content.subject, body: { contentType: 'html' as const, content: renderHtml(content) }, importance };
-    await transport.postChannelMessage(teamsChannel, post, signal);
+    // Not Graph's channel-message API: it refuses application tokens outside migrations (README, "Alerts").
+    await (this.teams as TeamsWebhookTransport).post(renderAdaptiveCard(content, IMPORTANCE[kind] === 'high'), signal);
   }
 
   private async audit(kind: AlertKind, channel: Channel, content: AlertContent, claimed: AlertEntry[], runId: string): Promise<void> {
     const config = this.config as EnabledAlertsConfig;
-    const to = channel === 'mail' ? config.recipients : [`teams:${config.teamsChannel?.teamId}/${config.teamsChannel?.channelId}`];
+    const to = channel === 'mail' ? config.recipients : [webhookName(config.teams?.webhookUrl ?? '')];
     await appendAudit(
       this.ledger.db,
       claimed.map((entry) => ({

@@ -191,25 +191,60 @@ describe('hot leads', () => {
     );
   });
 
-  it('also posts to the Teams channel when configured, each channel once and independently', async () => {
-    const sender = alertSender({ teamsChannel: { teamId: 'team-1', channelId: '19:alerts@thread.tacv2' } });
+  it('also posts each alert to Teams through the Workflows webhook, each channel once and independently', async () => {
+    const sender = alertSender({ teams: { webhookUrl: graph.workflowUrl() } });
     const items = [item(referral('r-hot'))];
-    await injectFault({ kind: '5xx', status: 503, retryAfterSeconds: 0, count: 1, pathContains: '/messages' });
+    await injectFault({ kind: '5xx', status: 502, count: 1, pathContains: '/workflows/' });
     const first = await sender.hotLeads(items, 'run-1');
-    expect(first).toMatchObject({ sent: 1, failed: 1 });
-    expect(first.errors[0]).toMatch(/^graph: channel message to team team-1 channel 19:alerts@thread\.tacv2 → 503 serviceNotAvailable: /);
+    expect(first).toEqual({
+      sent: 1,
+      failed: 1,
+      errors: [`Teams webhook ${new URL(graph.url).host} (workflow leadbridge-alerts) → 502 generalException: The service is temporarily unavailable.`],
+    });
     expect(await sender.hotLeads(items, 'run-2')).toEqual({ sent: 1, failed: 0, errors: [] });
     expect(await sender.hotLeads(items, 'run-3')).toEqual({ sent: 0, failed: 0, errors: [] });
 
     expect(graph.mails).toHaveLength(1);
-    expect(graph.channelMessages).toHaveLength(1);
-    const posted = graph.channelMessages[0]?.message;
-    expect(posted?.subject).toBe('Hot lead: Fabrikam Ltd asks to be contacted — Deal r-hot');
-    expect(posted?.importance).toBe('high');
-    expect(posted?.body.contentType).toBe('html');
-    expect(posted?.body.content).toContain('<tr><th align="left">Contact</th><td>Jane Doe &lt;jane@fabrikam.example&gt;, phone +49 30 1234</td></tr>');
-    expect(posted?.body.content).toContain('<tr><th align="left">Portal</th><td><a href="https://partner.example/leads/r-hot">https://partner.example/leads/r-hot</a></td></tr>');
-    expect((await auditForRun(ledger.db, 'run-2')).map((e) => e.detail?.channel)).toEqual(['teams']);
+    expect(graph.channelMessages).toHaveLength(0);
+    expect(graph.workflowRuns.map((r) => [r.status, r.error])).toEqual([['Succeeded', null]]);
+    expect(graph.teamsWebhookPosts).toHaveLength(1);
+    const card = graph.teamsWebhookPosts[0]?.card as { body: Array<Record<string, unknown>>; actions: unknown[]; version: string };
+    expect(graph.teamsWebhookPosts[0]).toMatchObject({ teamId: 'sim-team', channelId: '19:leadbridge-alerts@thread.tacv2' });
+    expect(card.version).toBe('1.4');
+    expect(card.body[0]).toEqual({ type: 'TextBlock', text: 'Hot lead: Fabrikam Ltd asks to be contacted — Deal r-hot', weight: 'Bolder', size: 'Medium', wrap: true, color: 'Attention' });
+    expect(card.body).toContainEqual({
+      type: 'FactSet',
+      facts: expect.arrayContaining([
+        { title: 'Contact', value: 'Jane Doe <jane@fabrikam.example>, phone +49 30 1234' },
+        { title: 'Portal', value: 'https://partner.example/leads/r-hot' },
+      ]),
+    });
+    expect(card.actions).toEqual([{ type: 'Action.OpenUrl', title: 'Open Portal', url: 'https://partner.example/leads/r-hot' }]);
+    const audit = await auditForRun(ledger.db, 'run-2');
+    expect(audit.map((e) => e.detail)).toEqual([
+      { kind: 'hot-lead', channel: 'teams', to: [`Teams webhook ${new URL(graph.url).host} (workflow leadbridge-alerts)`], subject: 'Hot lead: Fabrikam Ltd asks to be contacted — Deal r-hot' },
+    ]);
+  });
+
+  it('waits out a throttled webhook (429 Retry-After) and posts the card once', async () => {
+    const sender = alertSender({ teams: { webhookUrl: graph.workflowUrl() } });
+    await injectFault({ kind: '429', count: 1, retryAfterSeconds: 0, pathContains: '/workflows/' });
+    expect(await sender.hotLeads([item(referral('r-hot'))], 'run-1')).toEqual({ sent: 2, failed: 0, errors: [] });
+    expect(graph.teamsWebhookPosts).toHaveLength(1);
+    expect(graph.server.requests().map((r) => r.status)).toEqual([202, 429, 202]);
+  });
+
+  it('names the webhook, never its signature, when the URL is refused', async () => {
+    const forged = graph.workflowUrl().replace(/sig=[^&]+/, 'sig=forged-secret');
+    const result = await alertSender({ teams: { webhookUrl: forged } }).hotLeads([item(referral('r-hot'))], 'run-1');
+    expect(result).toEqual({
+      sent: 1,
+      failed: 1,
+      errors: [
+        `Teams webhook ${new URL(graph.url).host} (workflow leadbridge-alerts) → 401 DirectApiInvalidAuthorizationSignature: The provided authorization signature is not valid. (copy the workflow's URL again into alerts.teams.webhookUrl)`,
+      ],
+    });
+    expect(graph.teamsWebhookPosts).toHaveLength(0);
   });
 
   it('retries a refused connection (never processed) and reports it with the socket code when Graph stays down', async () => {

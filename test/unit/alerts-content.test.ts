@@ -4,12 +4,11 @@ import type { Referral } from '../../src/core/referral.js';
 import { alertsConfigSchema } from '../../src/config/alerts.js';
 import {
   DIGEST_MAX_LINES,
-  escapeHtml,
   expiryWarningContent,
   hotLeadContent,
   quarantineDigestContent,
   remainingText,
-  renderHtml,
+  renderAdaptiveCard,
   renderText,
 } from '../../src/worker/alerts-content.js';
 
@@ -87,14 +86,28 @@ describe('alert content', () => {
     ]);
   });
 
-  it('renders plain text for mail and escaped HTML for Teams', () => {
+  it('renders plain text for mail and an Adaptive Card for Teams, with a button per link', () => {
     const content = { subject: 's', paragraphs: ['First <p>', 'Second'], fields: [{ label: 'Portal', value: 'https://x/?a=1&b=2' }, { label: 'Notes', value: 'a & b' }], items: ['one', 'two'] };
     expect(renderText(content)).toBe('First <p>\n\nSecond\n\nPortal: https://x/?a=1&b=2\nNotes: a & b\n\n- one\n- two\n');
-    expect(renderHtml(content)).toBe(
-      '<p>First &lt;p&gt;</p><p>Second</p><table><tr><th align="left">Portal</th><td><a href="https://x/?a=1&amp;b=2">https://x/?a=1&amp;b=2</a></td></tr>' +
-        '<tr><th align="left">Notes</th><td>a &amp; b</td></tr></table><ul><li>one</li><li>two</li></ul>',
-    );
-    expect(escapeHtml(`"it's"`)).toBe('&quot;it&#39;s&quot;');
+    expect(renderAdaptiveCard(content, true)).toEqual({
+      $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+      type: 'AdaptiveCard',
+      version: '1.4',
+      body: [
+        { type: 'TextBlock', text: 's', weight: 'Bolder', size: 'Medium', wrap: true, color: 'Attention' },
+        { type: 'TextBlock', text: 'First <p>', wrap: true },
+        { type: 'TextBlock', text: 'Second', wrap: true },
+        { type: 'FactSet', facts: [{ title: 'Portal', value: 'https://x/?a=1&b=2' }, { title: 'Notes', value: 'a & b' }] },
+        { type: 'TextBlock', text: '- one\n- two', wrap: true },
+      ],
+      actions: [{ type: 'Action.OpenUrl', title: 'Open Portal', url: 'https://x/?a=1&b=2' }],
+    });
+    expect(renderAdaptiveCard({ subject: 's', paragraphs: [], fields: [], items: [] }, false)).toEqual({
+      $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+      type: 'AdaptiveCard',
+      version: '1.4',
+      body: [{ type: 'TextBlock', text: 's', weight: 'Bolder', size: 'Medium', wrap: true }],
+    });
   });
 
   it('words the time left before expiry', () => {

@@ -350,3 +350,59 @@ describe('credentialFromAuth', () => {
     expect(credential.description).toBe('static Partner Center token');
   });
 });
+
+describe('alerts.teams (Workflows webhook)', () => {
+  const SIG_URL = 'https://prod-12.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=s3cr3t';
+  const alerts = (teams: string) => `${MINIMAL}alerts:
+  graph: { auth: { kind: static, token: t } }
+  sender: leads-bot@contoso.com
+  recipients: [sales@contoso.com]
+${teams}
+`;
+
+  it('takes the URL from ${ENV}, and config check prints it redacted', () => {
+    const config = parse(alerts('  teams: { webhookUrl: "${TEAMS_WEBHOOK_URL}" }'), { TEAMS_WEBHOOK_URL: SIG_URL });
+    expect(config.alerts.enabled && config.alerts.teams).toEqual({ webhookUrl: SIG_URL });
+    const text = describeConfig(config);
+    expect(text).toContain('webhookUrl: "[redacted]"');
+    expect(text).not.toContain('s3cr3t');
+  });
+
+  it.each([
+    ['an unset variable', '  teams: { webhookUrl: "${TEAMS_WEBHOOK_URL}" }', 'environment variable TEAMS_WEBHOOK_URL is not set (use ${TEAMS_WEBHOOK_URL:-default} to give a default)'],
+    ['no URL', '  teams: {}', 'expected the URL of a Teams Workflows webhook'],
+    ['not a URL', '  teams: { webhookUrl: "teams channel please" }', 'expected the URL of a Teams Workflows webhook (https://…); this is not a URL'],
+    [
+      'a retired connector URL',
+      '  teams: { webhookUrl: "https://contoso.webhook.office.com/webhookb2/0000/IncomingWebhook/1111/2222" }',
+      'this is an Office 365 connector incoming webhook, which Microsoft is retiring; add the Workflows template "Post to a channel when a webhook request is received" to the channel and use its URL',
+    ],
+    ['plain http off loopback', '  teams: { webhookUrl: "http://flows.example.com/workflows/x?sig=abc" }', 'must be an https URL (plain http only for a loopback simulator)'],
+    ['a URL without its signature', '  teams: { webhookUrl: "https://prod-12.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke" }', 'has no sig= signature: copy the whole URL that Workflows shows for the webhook trigger'],
+  ])('refuses %s at alerts.teams.webhookUrl, without echoing the URL', (_case, teams, message) => {
+    const issues = issuesOf(alerts(teams));
+    expect(issues.map((i) => [i.path, i.message])).toEqual([['alerts.teams.webhookUrl', message]]);
+  });
+
+  it('explains that teamsChannel was replaced', () => {
+    const issues = issuesOf(alerts('  teamsChannel: { teamId: t, channelId: c }'));
+    expect(issues.map((i) => [i.path, i.message])).toEqual([
+      [
+        'alerts.teamsChannel',
+        'teamsChannel was replaced by teams.webhookUrl: Graph refuses channel posts made with an application token; set up a Workflows webhook for the channel (README, "Alerts")',
+      ],
+    ]);
+  });
+});
+
+describe('the shipped config', () => {
+  it('loads, and sends Teams alerts to the Graph simulator\'s Workflows webhook', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const config = parse(await readFile(new URL('../../config/leadbridge.yaml', import.meta.url), 'utf8'));
+    expect(config.alerts.enabled && config.alerts.teams).toEqual({
+      webhookUrl:
+        'http://127.0.0.1:7404/powerautomate/automations/direct/workflows/leadbridge-alerts/triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=c2ltdWxhdGVkLXdvcmtmbG93LXNpZ25hdHVyZQ',
+    });
+    expect(config.alerts.enabled && config.alerts.graph).toEqual({ baseUrl: 'http://127.0.0.1:7404', auth: { kind: 'static', token: 'sim-token' } });
+  });
+});

@@ -20,6 +20,7 @@ import {
 export type { ChatMessage, RecordedChannelMessage } from './channel.js';
 export type { MailRecipient, RecordedMail } from './mail.js';
 export type { TeamsWebhookPost, TeamsWorkflow, WorkflowRun } from './workflows.js';
+export { DEFAULT_WORKFLOW, workflowUrl } from './workflows.js';
 
 export interface GraphSimulatorOptions {
   host?: string;
