@@ -1,21 +1,13 @@
 // Microsoft Graph delivery for alerts: sendMail through @microsoft/microsoft-graph-client (Teams goes through a Workflows webhook).
-import { randomUUID } from 'node:crypto';
-import {
-  Client,
-  GraphClientError,
-  GraphError,
-  HTTPMessageHandler,
-  type AuthenticationProvider,
-  type Context,
-  type Middleware,
-} from '@microsoft/microsoft-graph-client';
+import { Client, GraphClientError, GraphError } from '@microsoft/microsoft-graph-client';
 import type { TokenCredential } from '../core/auth.js';
-import { LeadbridgeError, NETWORK_ERROR_CODES, normaliseError } from '../core/errors.js';
+import { LeadbridgeError, normaliseError } from '../core/errors.js';
 import type { ApiClientOptions } from '../core/http.js';
 import { parseRetryAfter } from '../core/http.js';
 import { DEFAULT_RETRY_POLICY } from '../core/retry.js';
+import { DEFAULT_GRAPH_RETRY, GRAPH_API, customHostsFor, graphMiddleware, type GraphRetrySettings } from './alerts-graph-chain.js';
 
-export const GRAPH_API = 'graph';
+export { DEFAULT_GRAPH_RETRY, GRAPH_API, type GraphRetrySettings } from './alerts-graph-chain.js';
 const GRAPH_VERSION = 'v1.0';
 const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -33,9 +25,11 @@ export interface GraphAlertTransportOptions {
   /** Called once per HTTP attempt (the metrics hook, same shape as the API clients'). */
   onCall?: ApiClientOptions['onCall'];
   timeoutMs?: number;
+  /** The library's RetryHandler: throttling (429, 503 + Retry-After) is retried inside the call, honouring Retry-After. */
+  retry?: GraphRetrySettings;
 }
 
-/** One Graph call each; retries are the caller's (policy as data in core/retry), so the library's RetryHandler is left out. */
+/** sendMail through the Graph client, whose own middleware authenticates (our credential) and waits out throttling. */
 export class GraphAlertTransport {
   private readonly client: Client;
   private readonly timeoutMs: number;
@@ -44,11 +38,13 @@ export class GraphAlertTransport {
   constructor(options: GraphAlertTransportOptions) {
     this.credential = options.credential;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const authProvider: AuthenticationProvider = { getAccessToken: () => options.credential.getToken() };
+    const retry = options.retry ?? DEFAULT_GRAPH_RETRY;
     this.client = Client.initWithMiddleware({
       baseUrl: options.baseUrl,
       defaultVersion: GRAPH_VERSION,
-      middleware: [new BearerMiddleware(authProvider, options.credential, options.onCall), new HTTPMessageHandler()],
+      // A custom chain rather than the `authProvider` option: the default chain has no per-attempt metrics hook.
+      middleware: graphMiddleware({ baseUrl: options.baseUrl, credential: options.credential, onCall: options.onCall, retry }),
+      customHosts: customHostsFor(options.baseUrl),
     });
   }
 
@@ -72,87 +68,6 @@ export class GraphAlertTransport {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     return this.client.api(path).options({ signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
   }
-}
-
-/**
- * Puts the bearer token on every request. The library's AuthenticationHandler only does so for https Graph hosts
- * (it strips the header elsewhere), which would leave the loopback simulator unauthenticated.
- */
-class BearerMiddleware implements Middleware {
-  private next: Middleware | undefined;
-
-  constructor(
-    private readonly authProvider: AuthenticationProvider,
-    private readonly credential: TokenCredential,
-    private readonly onCall: ApiClientOptions['onCall'],
-  ) {}
-
-  setNext(next: Middleware): void {
-    this.next = next;
-  }
-
-  async execute(context: Context): Promise<void> {
-    if (!this.next) throw new GraphClientError('the Graph middleware chain has no HTTP handler');
-    const token = await this.authProvider.getAccessToken();
-    setRequestHeader(context, 'Authorization', `Bearer ${token}`);
-    setRequestHeader(context, 'client-request-id', randomUUID());
-    const method = (context.options?.method ?? 'GET').toUpperCase();
-    const started = Date.now();
-    try {
-      await this.next.execute(context);
-    } catch (error) {
-      this.onCall?.({ api: GRAPH_API, method, status: null, durationMs: Date.now() - started });
-      throw carried(networkError(error, method, requestUrl(context)));
-    }
-    const status = context.response?.status ?? null;
-    this.onCall?.({ api: GRAPH_API, method, status, durationMs: Date.now() - started });
-    if (status === 401) this.credential.invalidate?.();
-  }
-}
-
-function setRequestHeader(context: Context, name: string, value: string): void {
-  const options = (context.options ??= {});
-  if (options.headers instanceof Headers) options.headers.set(name, value);
-  else if (Array.isArray(options.headers)) options.headers.push([name, value]);
-  else options.headers = { ...(options.headers as Record<string, string> | undefined), [name]: value };
-}
-
-function requestUrl(context: Context): string {
-  return typeof context.request === 'string' ? context.request : context.request instanceof Request ? context.request.url : String(context.request);
-}
-
-/** GraphRequest rethrows a GraphClientError unchanged, so our own error survives the library's error handling. */
-function carried(error: LeadbridgeError): GraphClientError {
-  const wrapper = new GraphClientError(error.message);
-  wrapper.customError = error;
-  return wrapper;
-}
-
-/** fetch failures carry the socket error code in `cause` (undici), which is what decides whether a retry may help. */
-function networkError(error: unknown, method: string, url: string): LeadbridgeError {
-  // A timed-out request may have been processed, so it is retryable only for idempotent calls (core/retry decides).
-  if ((error as Error | null)?.name === 'TimeoutError') {
-    return new LeadbridgeError('NETWORK_ERROR', `${method} ${url} timed out`, { api: GRAPH_API, retryable: true, cause: error });
-  }
-  if (normaliseError(error, GRAPH_API).code === 'ABORTED') {
-    return new LeadbridgeError('ABORTED', `${method} ${url} aborted`, { api: GRAPH_API, cause: error });
-  }
-  const code = socketCode(error);
-  const message = (error as Error | null)?.message ?? String(error);
-  return new LeadbridgeError('NETWORK_ERROR', `${method} ${url}: ${code ? `${code} ` : ''}${message}`, {
-    api: GRAPH_API,
-    retryable: code !== undefined && NETWORK_ERROR_CODES.has(code),
-    cause: error,
-  });
-}
-
-function socketCode(error: unknown): string | undefined {
-  for (let current: unknown = error, depth = 0; current && depth < 4; depth++) {
-    const code = (current as NodeJS.ErrnoException).code;
-    if (typeof code === 'string') return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 /** A LeadbridgeError naming what was sent, Graph's status, code, message and request-id (retryable as the policy says). */

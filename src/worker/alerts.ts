@@ -167,7 +167,7 @@ export class AlertSender {
       if (claimed.length === 0) continue;
       const content = alert.compose(claimed);
       try {
-        await withRetry(() => this.send(channel, alert.kind, content, options.signal), this.retryPolicy, {
+        await withRetry(() => this.send(channel, alert.kind, content, options.signal), this.policyFor(channel), {
           idempotent: false,
           signal: options.signal,
           api: channel === 'mail' ? GRAPH_API : TEAMS_WEBHOOK_API,
@@ -186,6 +186,11 @@ export class AlertSender {
       await this.audit(alert.kind, channel, content, claimed, runId);
     }
     return counts;
+  }
+
+  /** Graph's throttling answers are the Graph client's RetryHandler's to wait out; here only a refused connection is retried. */
+  private policyFor(channel: Channel): RetryPolicy {
+    return channel === 'mail' ? { ...this.retryPolicy, retryableStatuses: [] } : this.retryPolicy;
   }
 
   private channels(): Channel[] {

@@ -166,9 +166,49 @@ describe('hot leads', () => {
     expect(text).toContain('leadbridge_alerts_sent_total{kind="hot-lead"} 1');
   });
 
-  it('gives up waiting on Retry-After when the worker stops, and sends the alert on the next call', async () => {
+  it("honours Retry-After inside the Graph client's RetryHandler: waits the seconds asked, and the mail arrives once", async () => {
+    // maxAttempts 1: the sender's own retry loop cannot be what repeats the call.
+    const retryPolicy = { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0, retryableStatuses: [429] };
+    const config = alertsConfigSchema.parse({ graph: { baseUrl: graph.url, auth: { kind: 'static', token: 't' } }, sender: SENDER, recipients: ['sales@contoso.com'] });
+    await injectFault({ kind: '429', count: 1, retryAfterSeconds: 1, pathContains: '/sendMail' });
+    const sender = new AlertSender({ config, ledger, retryPolicy, referralLink: (id) => `https://partner.example/leads/${id}` });
+    expect(await sender.hotLeads([item(referral('r-hot'))], 'run-1')).toEqual({ sent: 1, failed: 0, errors: [] });
+    const [throttled, sent] = graph.server.requests();
+    expect([throttled?.status, sent?.status, graph.server.requests().length]).toEqual([429, 202, 2]);
+    expect(Date.parse(sent?.at ?? '') - Date.parse(throttled?.at ?? '')).toBeGreaterThanOrEqual(950);
+    expect(graph.mails).toHaveLength(1);
+    // The retry carries the same client-request-id, so Graph's logs tie the two attempts together.
+    expect(graph.mails[0]?.clientRequestId).toMatch(new RegExp(`^${REQUEST_ID}$`));
+  });
+
+  it('retries a 503 that carries Retry-After, but never a 504 (the mail may have gone)', async () => {
+    const sender = alertSender();
+    await injectFault({ kind: '5xx', status: 503, retryAfterSeconds: 0, count: 1, pathContains: '/sendMail' });
+    expect(await sender.hotLeads([item(referral('r-1'))], 'run-1')).toEqual({ sent: 1, failed: 0, errors: [] });
+    expect(graph.server.requests().map((r) => r.status)).toEqual([503, 202]);
+    await injectFault({ kind: '5xx', status: 504, count: 1, pathContains: '/sendMail' });
+    const result = await sender.hotLeads([item(referral('r-2'))], 'run-2');
+    expect(result).toMatchObject({ sent: 0, failed: 1 });
+    expect(graph.server.requests().map((r) => r.status)).toEqual([503, 202, 504]);
+  });
+
+  it('does not wait out a Retry-After longer than 10 s: the alert fails now, is released, and goes out on the next call', async () => {
     const sender = alertSender();
     await injectFault({ kind: '429', count: 1, retryAfterSeconds: 30, pathContains: '/sendMail' });
+    const started = Date.now();
+    const first = await sender.hotLeads([item(referral('r-hot'))], 'run-1');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(first).toMatchObject({ sent: 0, failed: 1 });
+    expect(first.errors[0]).toMatch(
+      new RegExp(`^graph: sendMail from leads-bot@contoso\\.com to sales@contoso\\.com → 429 TooManyRequests: Rate limit is exceeded\\. Try again later\\. \\(request-id ${REQUEST_ID}\\)$`),
+    );
+    expect(await sender.hotLeads([item(referral('r-hot'))], 'run-2')).toEqual({ sent: 1, failed: 0, errors: [] });
+    expect(graph.mails).toHaveLength(1);
+  });
+
+  it('stops after a short Retry-After wait when the worker stops, and sends the alert on the next call', async () => {
+    const sender = alertSender();
+    await injectFault({ kind: '429', count: 1, retryAfterSeconds: 1, pathContains: '/sendMail' });
     const stopping = new AbortController();
     const pending = sender.hotLeads([item(referral('r-hot'))], 'run-1', { signal: stopping.signal });
     await expect.poll(() => graph.server.requests().length).toBe(1);
@@ -178,6 +218,7 @@ describe('hot leads', () => {
       failed: 1,
       errors: ['hot-lead mail "Hot lead: Fabrikam Ltd asks to be contacted — Deal r-hot" aborted: the worker is stopping'],
     });
+    expect(graph.server.requests()).toHaveLength(1);
     expect(await sender.hotLeads([item(referral('r-hot'))], 'run-2')).toEqual({ sent: 1, failed: 0, errors: [] });
     expect(graph.mails).toHaveLength(1);
   });
