@@ -85,7 +85,7 @@ export function graphError(error: unknown, what: string, credential?: TokenCrede
   const text = `graph: ${what} → ${status}${error.code ? ` ${error.code}` : ''}: ${error.message || 'no message'}${requestId ? ` (request-id ${requestId})` : ''}`;
   const options = {
     status,
-    provider: parseBody(error.body),
+    provider: providerBody(error.body),
     providerCode: error.code ?? undefined,
     api: GRAPH_API,
     retryable: DEFAULT_RETRY_POLICY.retryableStatuses.includes(status),
@@ -100,10 +100,12 @@ export function graphError(error: unknown, what: string, credential?: TokenCrede
   return new LeadbridgeError('HTTP_ERROR', text, options);
 }
 
-function parseBody(body: unknown): unknown {
+/** The library keeps only the envelope's inner `error` object (as JSON text); put it back in its {error} envelope. */
+function providerBody(body: unknown): unknown {
   if (typeof body !== 'string') return body;
   try {
-    return JSON.parse(body);
+    const parsed: unknown = JSON.parse(body);
+    return typeof parsed === 'object' && parsed !== null && 'code' in parsed ? { error: parsed } : parsed;
   } catch {
     return body;
   }

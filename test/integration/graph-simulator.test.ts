@@ -16,7 +16,7 @@ function jwt(claims: Record<string, unknown>): string {
 const DELEGATED = { Authorization: `Bearer ${jwt({ scp: 'ChannelMessage.Send User.Read', oid: 'user-oid-1', name: 'Alex Wilber' })}` };
 const APP_ONLY = { Authorization: `Bearer ${jwt({ roles: ['Teamwork.Migrate.All', 'Mail.Send'] })}` };
 const APP_ONLY_BODY =
-  'Message POST is allowed in application-only context only for import purposes. Refer to https://docs.microsoft.com/microsoftteams/platform/graph-api/import-messages/import-external-messages-to-teams for more details.';
+  'Message POST is allowed in application-only context only for import purposes. Refer to https://learn.microsoft.com/microsoftteams/platform/graph-api/import-messages/import-external-messages-to-teams for more details.';
 
 beforeAll(async () => {
   graph = createGraphSimulator({ mailboxes: [SENDER, '11111111-2222-3333-4444-555555555555'] });

@@ -43,10 +43,11 @@ const IMPORTANCE = ['normal', 'high', 'urgent'] as const;
  * Graph's answer to a channel post made with an application token: app-only posting is allowed only to import
  * messages into a channel in migration mode (Teamwork.Migrate.All). Source: microsoftgraph/microsoft-graph-docs-contrib
  * api-reference/v1.0/api/channel-post-messages.md ("Application permissions are only supported for migration"); the
- * body as the service sends it: https://learn.microsoft.com/en-gb/answers/questions/2118234/ (401, code Unauthorized).
+ * body as the service sends it (401, code Unauthorized, innerError with date and ids):
+ * https://learn.microsoft.com/en-us/answers/questions/1154651/ (test/contracts/graph/app-only-channel-post-401.json).
  */
 export const APP_ONLY_POST_MESSAGE =
-  'Message POST is allowed in application-only context only for import purposes. Refer to https://docs.microsoft.com/microsoftteams/platform/graph-api/import-messages/import-external-messages-to-teams for more details.';
+  'Message POST is allowed in application-only context only for import purposes. Refer to https://learn.microsoft.com/microsoftteams/platform/graph-api/import-messages/import-external-messages-to-teams for more details.';
 
 export interface ChannelMessageContext {
   teamId: string;

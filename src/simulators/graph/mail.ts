@@ -152,6 +152,8 @@ function recipientOf(value: unknown, property: string): MailRecipient {
 
 function saveToSentItemsOf(value: unknown): boolean {
   if (value === undefined || value === null) return true;
+  // The documented sendMail example sends "false" as a string (user-sendmail.md, example 1), so Graph reads that too.
+  if (value === 'true' || value === 'false') return value === 'true';
   if (typeof value !== 'boolean') {
     throw new SimHttpError(400, REQUEST_BODY_READ, `Cannot convert the literal '${String(value)}' to the expected type 'Edm.Boolean'.`);
   }
