@@ -225,6 +225,24 @@ describe('channel messages', () => {
   it('still lets an app-only token send mail (Mail.Send is an application permission)', async () => {
     expect((await sendMail({ message: validMessage() }, SENDER, APP_ONLY)).status).toBe(202);
   });
+
+  it('refuses a delegated token without ChannelMessage.Send with 403, naming the scopes required and held', async () => {
+    const userRead = { Authorization: `Bearer ${jwt({ scp: 'User.Read openid' })}` };
+    expectGraphError(
+      await post(path, { body: { content: 'Hot lead' } }, userRead),
+      403,
+      'Forbidden',
+      "Missing scope permissions on the request. API requires one of 'ChannelMessage.Send, Group.ReadWrite.All'. Scopes on the request 'User.Read, openid'",
+    );
+    expect(graph.channelMessages).toHaveLength(0);
+  });
+
+  it('refuses sendMail to a JWT without Mail.Send (role or scope) with 403 ErrorAccessDenied', async () => {
+    for (const claims of [{ roles: ['User.Read.All'] }, { scp: 'User.Read' }]) {
+      expectGraphError(await sendMail({ message: validMessage() }, SENDER, { Authorization: `Bearer ${jwt(claims)}` }), 403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
+    }
+    expect(graph.mails).toHaveLength(0);
+  });
 });
 
 describe('admin', () => {

@@ -5,7 +5,7 @@ import { SimHttpError, SimServer, requireBearer, type SimRequest, type SimRespon
 import { APP_ONLY_POST_MESSAGE, acceptChannelMessage, type RecordedChannelMessage } from './channel.js';
 import { acceptSendMail, type RecordedMail } from './mail.js';
 import { isPlainObject } from './payload.js';
-import { tokenContext } from './tokens.js';
+import { requirePermission, tokenContext } from './tokens.js';
 import {
   DEFAULT_WORKFLOW,
   WORKFLOW_TRIGGER,
@@ -35,6 +35,10 @@ export interface GraphSimulatorOptions {
 
 const SEND_MAIL = /^\/v1\.0\/users\/(?<user>[^/]+)\/sendMail$/i;
 const CHANNEL_MESSAGES = /^\/v1\.0\/teams\/(?<teamId>[^/]+)\/channels\/(?<channelId>[^/]+)\/messages$/i;
+
+/** From the permissions tables of user-sendmail.md and channel-post-messages.md (microsoft-graph-docs-contrib, v1.0). */
+const SEND_MAIL_PERMISSIONS = { delegated: ['Mail.Send'], application: ['Mail.Send'] };
+const CHANNEL_MESSAGE_PERMISSIONS = { delegated: ['ChannelMessage.Send', 'Group.ReadWrite.All'], application: ['Teamwork.Migrate.All'] };
 
 /** Errors raised by the shared server (unknown route, bad JSON, injected faults) in Graph's codes. */
 const SERVER_CODES: Record<string, string> = {
@@ -155,6 +159,7 @@ export class GraphSimulator {
   }
 
   private sendMail(req: SimRequest): SimResponse {
+    requirePermission(tokenContext(req), SEND_MAIL_PERMISSIONS, 'mail');
     const sender = decodeSegment(req.params.user ?? '');
     if (this.mailboxes && !this.mailboxes.has(sender.toLowerCase())) {
       throw new SimHttpError(404, 'ErrorInvalidUser', `The requested user '${sender}' is invalid.`);
@@ -176,6 +181,7 @@ export class GraphSimulator {
     const token = tokenContext(req);
     // The simulator has no migration mode, so every app-only post is refused, as outside an import Graph does.
     if (token.kind !== 'delegated') throw new SimHttpError(401, 'Unauthorized', APP_ONLY_POST_MESSAGE);
+    requirePermission(token, CHANNEL_MESSAGE_PERMISSIONS, 'teams');
     const user = { id: token.userId, displayName: token.displayName };
     const message = acceptChannelMessage(req.body, { teamId, channelId, createdAt: this.server.clock.now(), sequence: this.sequence++, user });
     this.channelMessages.push({ teamId, channelId, ...this.idsOf(req), message });
