@@ -172,16 +172,38 @@ export interface AdaptiveCard {
 export const ADAPTIVE_CARD_VERSION = '1.4';
 
 /**
- * The alert as an Adaptive Card for a Teams Workflows webhook (Workflows post Adaptive Cards only): the subject as a
- * heading, paragraphs, the fields as a FactSet, the digest's items, and a button per link.
+ * Teams refuses a message over 28 KB (MicrosoftDocs/msteams-docs webhooks-and-connectors/how-to/add-incoming-webhook.md);
+ * the card stays under 24 KB, leaving room for the message envelope and the flow's own wrapping.
  */
-export function renderAdaptiveCard(content: AlertContent, urgent: boolean): AdaptiveCard {
+export const TEAMS_CARD_MAX_BYTES = 24 * 1024;
+
+/**
+ * The alert as an Adaptive Card for a Teams Workflows webhook (Workflows post Adaptive Cards only): the subject as a
+ * heading, paragraphs, the fields as a FactSet, the digest's items, and a button per link. A digest too long for one
+ * Teams message lists as many items as fit and counts the rest; the mail has them all.
+ */
+export function renderAdaptiveCard(content: AlertContent, urgent: boolean, maxBytes = TEAMS_CARD_MAX_BYTES): AdaptiveCard {
+  const full = buildCard(content, urgent, content.items);
+  if (byteSize(full) <= maxBytes || content.items.length === 0) return full;
+  const withFirst = (shown: number) =>
+    buildCard(content, urgent, [...content.items.slice(0, shown), `… and ${content.items.length - shown} more (the mail lists them all)`]);
+  let low = 0;
+  let high = content.items.length - 1;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (byteSize(withFirst(middle)) <= maxBytes) low = middle;
+    else high = middle - 1;
+  }
+  return withFirst(low);
+}
+
+function buildCard(content: AlertContent, urgent: boolean, items: string[]): AdaptiveCard {
   const body: CardElement[] = [
     { type: 'TextBlock', text: content.subject, weight: 'Bolder', size: 'Medium', wrap: true, ...(urgent ? { color: 'Attention' } : {}) },
     ...content.paragraphs.map((text) => ({ type: 'TextBlock', text, wrap: true })),
   ];
   if (content.fields.length) body.push({ type: 'FactSet', facts: content.fields.map((f) => ({ title: f.label, value: f.value })) });
-  if (content.items.length) body.push({ type: 'TextBlock', text: content.items.map((item) => `- ${item}`).join('\n'), wrap: true });
+  if (items.length) body.push({ type: 'TextBlock', text: items.map((item) => `- ${item}`).join('\n'), wrap: true });
   const actions = content.fields
     .filter((f) => /^https:\/\/\S+$/.test(f.value))
     .map((f) => ({ type: 'Action.OpenUrl', title: `Open ${f.label}`, url: f.value }));
@@ -192,4 +214,8 @@ export function renderAdaptiveCard(content: AlertContent, urgent: boolean): Adap
     body,
     ...(actions.length ? { actions } : {}),
   };
+}
+
+function byteSize(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value), 'utf8');
 }

@@ -264,6 +264,7 @@ describe('admin', () => {
 describe('Teams Workflows webhook', () => {
   const card = { $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4', body: [{ type: 'TextBlock', text: 'Hot lead' }] };
   const message = { type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: card }] };
+  const oversized = { ...message, attachments: [{ ...message.attachments[0], content: { ...card, body: [{ type: 'TextBlock', text: 'x'.repeat(28 * 1024) }] } }] };
 
   async function trigger(body: unknown, url = graph.workflowUrl()): Promise<Answer> {
     const response = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
@@ -301,6 +302,11 @@ describe('Teams Workflows webhook', () => {
       'a card version Teams does not render',
       { type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: { ...card, version: '1.6' } }] },
       'attachments[0]: content.version must be "1.0" to "1.5" (got "1.6").',
+    ],
+    [
+      'a message over 28 KB',
+      oversized,
+      `The message size limit is 28 KB; this message has ${Buffer.byteLength(JSON.stringify(oversized))} bytes.`,
     ],
   ])('accepts %s with 202 (the trigger does not look), but the run fails and nothing is posted', async (_case, body, error) => {
     expect((await trigger(body)).status).toBe(202);

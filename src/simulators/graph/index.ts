@@ -194,7 +194,7 @@ export class GraphSimulator {
     const workflow = authorizeTrigger(this.workflows, decodeSegment(req.params.workflowId ?? ''), req.query.get('sig'));
     const runId = `08584${String(this.workflowRuns.length + 1).padStart(15, '0')}CU00`;
     const now = this.server.clock.now().toISOString();
-    const outcome = cardsToPost(req.body);
+    const outcome = cardsToPost(req.body, Buffer.byteLength(req.rawBody, 'utf8'));
     const failed = 'error' in outcome;
     this.workflowRuns.push({ runId, workflowId: workflow.id, receivedDateTime: now, status: failed ? 'Failed' : 'Succeeded', error: failed ? outcome.error : null, payload: req.body });
     if (!failed) {

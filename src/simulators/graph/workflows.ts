@@ -49,6 +49,8 @@ export const WORKFLOW_TRIGGER = /^\/powerautomate\/automations\/direct\/workflow
 export const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';
 /** The newest Adaptive Card schema version Teams renders. */
 const MAX_CARD_VERSION = 1.5;
+/** "The message size limit is 28 KB" (MicrosoftDocs/msteams-docs webhooks-and-connectors/how-to/add-incoming-webhook.md). */
+export const TEAMS_MESSAGE_MAX_BYTES = 28 * 1024;
 
 export function workflowUrl(baseUrl: string, workflow: TeamsWorkflow): string {
   const path = `/powerautomate/automations/direct/workflows/${workflow.id}/triggers/manual/paths/invoke`;
@@ -73,8 +75,9 @@ export function authorizeTrigger(workflows: ReadonlyMap<string, TeamsWorkflow>, 
  * What the template does with the request: for each attachment, post its Adaptive Card to the channel. Returns the
  * cards to post, or the reason the run fails. The trigger has already answered 202, so the sender never sees this.
  */
-export function cardsToPost(payload: unknown): { cards: Array<Record<string, unknown>> } | { error: string } {
+export function cardsToPost(payload: unknown, bytes: number): { cards: Array<Record<string, unknown>> } | { error: string } {
   if (!isPlainObject(payload)) return { error: 'The request body is not a JSON object.' };
+  if (bytes > TEAMS_MESSAGE_MAX_BYTES) return { error: `The message size limit is 28 KB; this message has ${bytes} bytes.` };
   if (payload['@type'] === 'MessageCard') {
     return { error: 'Workflows post Adaptive Cards only; a connector MessageCard is not supported.' };
   }
