@@ -5,9 +5,15 @@ import { booleanField, entraClientCredentialsSchema, httpUrl, intField, nonEmpty
 export const GRAPH_URL = 'https://graph.microsoft.com';
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 export const DEFAULT_EXPIRY_WARNING_DAYS = 2;
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 export const graphAccessSchema = z.strictObject({
-  baseUrl: httpUrl().default(GRAPH_URL),
+  // The Graph client sends the token only over https, or plain http to a loopback simulator.
+  baseUrl: httpUrl()
+    .refine((url) => url.startsWith('https://') || LOOPBACK_HOSTS.has(new URL(url).hostname), {
+      message: 'must be an https URL (plain http only for a loopback simulator): the Graph token would travel in clear',
+    })
+    .default(GRAPH_URL),
   auth: z.discriminatedUnion('kind', [
     staticAuthSchema,
     entraClientCredentialsSchema.extend({ scope: nonEmptyString().default(GRAPH_SCOPE) }),
@@ -16,7 +22,6 @@ export const graphAccessSchema = z.strictObject({
 
 /** Hosts of Office 365 connector incoming webhooks, which Microsoft is retiring in favour of Workflows. */
 const RETIRED_CONNECTOR_HOST = /(^|\.)webhook\.office\.com$|^outlook\.office(365)?\.com$/i;
-const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** Why a Teams webhook URL cannot work, or null. The URL is a secret (its sig= signature), so no message repeats it. */
 export function teamsWebhookUrlProblem(value: string): string | null {

@@ -384,6 +384,17 @@ ${teams}
     expect(issues.map((i) => [i.path, i.message])).toEqual([['alerts.teams.webhookUrl', message]]);
   });
 
+  it('refuses a Graph base URL over plain http off loopback (the token would travel in clear)', () => {
+    const text = `${MINIMAL}alerts:
+  graph: { baseUrl: "http://graph.example.com", auth: { kind: static, token: t } }
+  sender: leads-bot@contoso.com
+  recipients: [sales@contoso.com]
+`;
+    expect(issuesOf(text).map((i) => [i.path, i.message])).toEqual([
+      ['alerts.graph.baseUrl', 'must be an https URL (plain http only for a loopback simulator): the Graph token would travel in clear'],
+    ]);
+  });
+
   it('explains that teamsChannel was replaced', () => {
     const issues = issuesOf(alerts('  teamsChannel: { teamId: t, channelId: c }'));
     expect(issues.map((i) => [i.path, i.message])).toEqual([
