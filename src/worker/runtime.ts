@@ -2,7 +2,6 @@
 import path from 'node:path';
 import PQueue from 'p-queue';
 import type { LeadbridgeConfig, LimitsConfig, TargetConfig } from '../config/index.js';
-import { credentialFromAuth } from '../config/index.js';
 import { ValidationError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { loadCrmAdapter } from '../crm/index.js';
@@ -11,6 +10,7 @@ import { countByState, finishRun, openLedger, releaseStaleSending, startRun, typ
 import { Notifier } from './notifier.js';
 import type { WorkerMetrics } from './metrics.js';
 import { ledgerConfigFor } from './ledger-config.js';
+import { partnerCenterCredential } from './partner-center-sign-in.js';
 import { defaultMappingFile, loadMapping, type CompiledMapping } from '../mapping/index.js';
 import { PartnerCenterClient } from '../source/partner-center/index.js';
 import { portalLink } from '../source/partner-center/facts.js';
@@ -94,7 +94,7 @@ export function createSource(config: LeadbridgeConfig, logger: Logger, metrics?:
   const pc = config.source.partnerCenter;
   return new PartnerCenterClient({
     baseUrl: pc.baseUrl,
-    credential: credentialFromAuth(pc.auth, 'source.partnerCenter.auth'),
+    credential: partnerCenterCredential(config, logger),
     logger: logger.child({ api: 'partner-center' }),
     overlapMs: pc.overlapSeconds * 1000,
     ...(metrics ? { onCall: (info) => metrics.recordApiCall(info) } : {}),
