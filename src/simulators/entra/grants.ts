@@ -32,6 +32,8 @@ export class GrantStore {
   private readonly refreshTokens = new Map<string, RefreshGrant>();
   /** Per user (upn): tokens issued at or before this instant are refused (Entra's TokensValidFrom). */
   private readonly validFromMs = new Map<string, number>();
+  /** Grants redeemed and refused, for tests and /_sim/ (refreshed counts refresh_token grants that issued tokens). */
+  readonly counts = { deviceCodes: 0, refreshed: 0, refused: 0 };
 
   constructor(private readonly now: () => number) {}
 
@@ -95,6 +97,7 @@ export class GrantStore {
       throw oauthError(400, 'authorization_pending', AADSTS.authorizationPending, 'The provided request has not yet been authorized by the user. The user must input their code.');
     }
     this.deviceCodes.delete(deviceCode);
+    this.counts.deviceCodes++;
     return grant as DeviceCodeGrant & { user: SimUser };
   }
 
@@ -112,6 +115,7 @@ export class GrantStore {
     }
     const validFrom = this.validFromMs.get(grant.user.upn);
     if (validFrom !== undefined && grant.issuedAtMs <= validFrom) {
+      this.counts.refused++;
       const issued = new Date(grant.issuedAtMs).toISOString();
       throw oauthError(
         400,
@@ -120,6 +124,7 @@ export class GrantStore {
         `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${issued}' and the TokensValidFrom date (before which tokens are not valid) for this user is '${new Date(validFrom).toISOString()}'.`,
       );
     }
+    this.counts.refreshed++;
     return grant;
   }
 
