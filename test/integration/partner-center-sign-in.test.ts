@@ -175,6 +175,9 @@ describe('Partner Center App+User sign-in (device code) end to end', () => {
     const revoked = await entraRequest('POST', `${entra.url}/_sim/users/${encodeURIComponent(USER)}/revoke`);
     expect(revoked.status).toBe(200);
     const duringOutage = newReferral('Tailspin');
+    // A CRM user qualifies a lead meanwhile: the outcome must reach Partner Center once the sign-in is back.
+    const qualified = await fetch(`${dynamics.url}/_sim/leads/${String(leadFor(first[0]!.id)?.leadid)}/qualify`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    expect(qualified.status).toBe(200);
     await waitFor('the lost sign-in to show', () => worker.problem !== null);
     const cyclesAtLoss = worker.cycles;
     await waitFor('two more failing cycles', () => worker.cycles >= cyclesAtLoss + 2);
@@ -195,6 +198,8 @@ describe('Partner Center App+User sign-in (device code) end to end', () => {
     await login();
     await waitFor('the referral created during the outage in Dynamics', () => leadFor(duringOutage.id) !== undefined);
     await waitFor('a healthy worker', () => worker.problem === null);
+    await waitFor('the qualified lead accepted in Partner Center', () => pc.store.get(first[0]!.id)?.status === 'Active');
+    expect(pc.store.get(first[0]!.id)?.substatus).toBe('Accepted');
     expect((await fetch(`${health.url}/healthz`)).status).toBe(200);
     for (const r of [...first, afterExpiry, duringOutage]) expect(pc.store.get(r.id)?.externalReferenceId).toBe(leadFor(r.id)?.leadid);
     expect(signInMails()).toHaveLength(1);
