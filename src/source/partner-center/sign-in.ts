@@ -10,6 +10,8 @@ import { EncryptedTokenCacheFile, type TokenCacheContents } from './token-cache.
 /** What a person does about a lost sign-in; `status`, `/healthz` and the alert all say it. */
 export const SIGN_IN_AGAIN = 'sign in again: leadbridge login partner-center';
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+/** A remembered token is used while it has more than this left (msal itself renews 5 minutes before expiry). */
+const MEMO_MARGIN_MS = 6 * 60_000;
 
 /**
  * msal error codes meaning only a person can get a token again: the refresh token was revoked or expired
@@ -53,6 +55,9 @@ export class UserSignIn implements TokenCredential {
   private application: Promise<PublicClientApplication> | null = null;
   private forceRefresh = false;
   private contents: TokenCacheContents | null = null;
+  /** The last token while it has more than MEMO_MARGIN_MS to live, and the one request in flight, shared by callers. */
+  private memo: { token: string; expiresAtMs: number } | null = null;
+  private inFlight: Promise<string> | null = null;
 
   constructor(private readonly options: UserSignInOptions) {
     this.logger = (options.logger ?? silentLogger).child({ component: 'partner-center-sign-in' });
@@ -63,13 +68,22 @@ export class UserSignIn implements TokenCredential {
     return this.options.cache.file;
   }
 
+  /** A token for the API; concurrent callers share one acquisition, and a fresh token is reused without touching the file. */
   async getToken(): Promise<string> {
+    if (!this.forceRefresh && this.memo && this.memo.expiresAtMs - Date.now() > MEMO_MARGIN_MS) return this.memo.token;
+    this.inFlight ??= this.acquire().finally(() => (this.inFlight = null));
+    return this.inFlight;
+  }
+
+  private async acquire(): Promise<string> {
+    this.memo = null;
     const app = await this.app();
     const account = await this.currentAccount(app);
     try {
       const result = await app.acquireTokenSilent({ account, scopes: [this.options.scope], forceRefresh: this.forceRefresh });
       this.forceRefresh = false;
       if (!result?.accessToken) throw new Error('the token response has no access_token');
+      if (result.expiresOn) this.memo = { token: result.accessToken, expiresAtMs: result.expiresOn.getTime() };
       return result.accessToken;
     } catch (error) {
       if (needsSignIn(error)) throw signInRequired(`the sign-in of ${account.username} is no longer valid (${authErrorSummary(error)})`, error);
@@ -79,6 +93,7 @@ export class UserSignIn implements TokenCredential {
 
   invalidate(): void {
     this.forceRefresh = true;
+    this.memo = null;
   }
 
   /** The device code sign-in: `prompt` shows the code; resolves once the user approved, with the cache written. */
