@@ -1,9 +1,11 @@
 // App+User sign-in end to end: device code login through the Entra ID simulator, sync, silent refresh, revocation, login again.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLogin } from '../../src/cli/login.js';
 import { collectStatus, formatStatus } from '../../src/cli/status.js';
@@ -239,4 +241,32 @@ describe('the Partner Center simulator and app-only tokens', () => {
     expect(String(answer.body.error_description)).toMatch(/^AADSTS70000: The refresh token is malformed, unknown, or was issued to another client\.\r\nTrace ID: [0-9a-f-]{36}\r\nCorrelation ID: [0-9a-f-]{36}\r\nTimestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/);
     expect(Object.keys(answer.body).sort()).toEqual(['correlation_id', 'error', 'error_codes', 'error_description', 'error_uri', 'timestamp', 'trace_id']);
   });
+});
+
+describe('leadbridge login partner-center (the command)', () => {
+  const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/leadbridge.js');
+
+  it('prints the code and the page, waits for the user, and exits 0 once signed in', async () => {
+    const configFile = path.join(dir, 'cli-login.yaml');
+    const yaml = (await readFile(path.join(dir, 'leadbridge.yaml'), 'utf8')).replace('tokenCache: { key: "${LEADBRIDGE_TOKEN_CACHE_KEY}" }', `tokenCache: { key: "\${LEADBRIDGE_TOKEN_CACHE_KEY}", file: ./cli-cache.json }`);
+    await writeFile(configFile, yaml);
+    const child = spawn(process.execPath, [BIN, '--config', configFile, 'login', 'partner-center'], {
+      cwd: dir,
+      env: { ...process.env, LEADBRIDGE_TOKEN_CACHE_KEY: CACHE_KEY },
+      stdio: 'pipe',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitFor('the device code on stdout', () => /enter the code [A-Z0-9]{8} /.test(stdout), 60_000);
+    const userCode = /enter the code ([A-Z0-9]{8}) /.exec(stdout)![1]!;
+    expect(stdout).toContain(`To sign in, use a web browser to open the page ${entra.url}/_sim/devicelogin and enter the code ${userCode} to authenticate.`);
+    expect((await entraRequest('POST', `${entra.url}/_sim/devicecodes/approve`, JSON.stringify({ userCode, user: 'referrals.user@contoso.example' }))).status).toBe(200);
+    expect(await exited).toBe(0);
+    expect(stderr).toBe('');
+    expect(stdout).toContain(`signed in to Partner Center as referrals.user@contoso.example; the token cache is ${path.join(dir, 'cli-cache.json')} (owner-only, encrypted).`);
+    expect((await stat(path.join(dir, 'cli-cache.json'))).mode & 0o777).toBe(0o600);
+  }, 90_000);
 });
