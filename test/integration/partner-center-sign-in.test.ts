@@ -232,6 +232,25 @@ describe('the Partner Center simulator and app-only tokens', () => {
     );
   });
 
+  it('refuses an expired delegated token, and one for another audience, with 401 unauthenticated', async () => {
+    const jwt = (claims: Record<string, unknown>) =>
+      ['{"typ":"JWT","alg":"RS256"}', JSON.stringify(claims), 'sig'].map((part, i) => (i < 2 ? Buffer.from(part).toString('base64url') : part)).join('.');
+    const nowS = Math.floor(Date.now() / 1000);
+    const expired = await fetch(`${pc.url}/v1.0/engagements/referrals`, {
+      headers: { Authorization: `Bearer ${jwt({ aud: 'https://api.partner.microsoft.com', exp: nowS - 5, scp: 'user_impersonation' })}` },
+    });
+    expect(expired.status).toBe(401);
+    expect(expired.headers.get('www-authenticate')).toBe('Bearer error="invalid_token", error_description="the access token has expired"');
+    expect(await expired.json()).toEqual({ error: { code: 'unauthenticated', message: 'The caller is not authenticated: the access token has expired.' } });
+    const graphToken = await fetch(`${pc.url}/v1.0/engagements/referrals`, {
+      headers: { Authorization: `Bearer ${jwt({ aud: 'https://graph.microsoft.com', exp: nowS + 600, scp: 'Mail.Send' })}` },
+    });
+    expect(graphToken.status).toBe(401);
+    expect(((await graphToken.json()) as { error: { message: string } }).error.message).toBe(
+      'The caller is not authenticated: the token\'s audience is "https://graph.microsoft.com", not https://api.partner.microsoft.com.',
+    );
+  });
+
   it('answers an unknown refresh token as the identity platform does (invalid_grant, AADSTS code, trace and correlation ids, timestamp)', async () => {
     const form = new URLSearchParams({ grant_type: 'refresh_token', client_id: SIM_PUBLIC_CLIENT_ID, refresh_token: 'not-a-token' });
     const answer = await entraRequest('POST', `${entra.url}/${SIM_TENANT_ID}/oauth2/v2.0/token`, form.toString(), 'application/x-www-form-urlencoded');
