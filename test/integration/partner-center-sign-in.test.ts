@@ -24,6 +24,7 @@ import {
 import { createGraphSimulator, type GraphSimulator } from '../../src/simulators/graph/index.js';
 import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../src/simulators/partner-center/index.js';
 import { startHealthServer, type HealthServer } from '../../src/worker/health.js';
+import { userSignInFor } from '../../src/worker/partner-center-sign-in.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
 import { createRuntime, type Runtime } from '../../src/worker/runtime.js';
 import { Worker } from '../../src/worker/worker.js';
@@ -288,4 +289,32 @@ describe('leadbridge login partner-center (the command)', () => {
     expect(stdout).toContain(`signed in to Partner Center as referrals.user@contoso.example; the token cache is ${path.join(dir, 'cli-cache.json')} (owner-only, encrypted).`);
     expect((await stat(path.join(dir, 'cli-cache.json'))).mode & 0o777).toBe(0o600);
   }, 90_000);
+});
+
+describe('UserSignIn token reuse and invalidate', () => {
+  it('reuses an hour-long token for concurrent callers without asking Entra again; invalidate() (after a 401) forces exactly one refresh', async () => {
+    const hourLong = createEntraSimulator({ port: 0, pollIntervalSeconds: 1 });
+    await hourLong.start();
+    try {
+      const auth = config.source.partnerCenter.auth;
+      if (auth.kind !== 'user') throw new Error('the test config signs in as a user');
+      const signIn = userSignInFor({ ...auth, authorityHost: hourLong.url, tokenCache: { ...auth.tokenCache, file: path.join(dir, 'reuse-cache.json') } }, silent);
+      await signIn.login(async (code) => {
+        await entraRequest('POST', `${hourLong.url}/_sim/devicecodes/approve`, JSON.stringify({ userCode: code.userCode }));
+      });
+      const tokenCalls = () => hourLong.server.requests().filter((r) => r.path.includes('/oauth2/v2.0/token')).length;
+      const afterLogin = tokenCalls();
+      const tokens = await Promise.all(Array.from({ length: 20 }, () => signIn.getToken()));
+      expect(new Set(tokens).size).toBe(1);
+      expect(await signIn.getToken()).toBe(tokens[0]);
+      expect(tokenCalls()).toBe(afterLogin);
+      signIn.invalidate();
+      const renewed = await signIn.getToken();
+      expect(renewed).not.toBe(tokens[0]);
+      expect(tokenCalls()).toBe(afterLogin + 1);
+      expect(hourLong.grants.counts).toEqual({ deviceCodes: 1, refreshed: 1, refused: 0 });
+    } finally {
+      await hourLong.stop();
+    }
+  });
 });
