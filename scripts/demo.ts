@@ -1,8 +1,14 @@
 // `npm start`: the embedded demo. Simulators with seeded referrals, a ready config, and the worker syncing them.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { runLogin } from '../src/cli/login.js';
+import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/core/log.js';
+import { DEFAULT_SIM_USER, SIM_PUBLIC_CLIENT_ID, SIM_TENANT_ID, SIM_TLS_CERT_FILE } from '../src/simulators/entra/index.js';
 import { startSimulators, stopSimulators, type RunningSimulator } from '../src/simulators/index.js';
 import { DEFAULT_WORKFLOW, workflowUrl } from '../src/simulators/graph/index.js';
 import { RuntimeHolder } from '../src/worker/runtime-holder.js';
@@ -19,6 +25,7 @@ const { values: args } = parseArgs({
 
 const DEMO_DIR = path.resolve('.leadbridge-demo');
 const CONFIG_FILE = path.join(DEMO_DIR, 'leadbridge.yaml');
+const DEMO_CACHE_KEY = randomBytes(32).toString('hex');
 
 async function main(): Promise<void> {
   const simulators = await startDemoSimulators();
@@ -29,6 +36,7 @@ async function main(): Promise<void> {
   printBanner(url);
 
   const logger = createLogger({ level: 'info', format: process.stderr.isTTY ? 'pretty' : 'json' });
+  await signInThroughSimulator(url('entra'), logger);
   const runtimes = new RuntimeHolder({ configFile: CONFIG_FILE, env: process.env, cwd: process.cwd(), logger });
   await runtimes.start();
   const worker = new Worker({
@@ -66,12 +74,52 @@ async function startDemoSimulators(): Promise<RunningSimulator[]> {
   }
 }
 
+/**
+ * `leadbridge login partner-center` without a person: the device code is approved through the Entra ID simulator's
+ * admin route, so that `npm start` needs no human step. Says so on stdout.
+ */
+async function signInThroughSimulator(entraUrl: string, logger: ReturnType<typeof createLogger>): Promise<void> {
+  const config = await loadConfig({ file: CONFIG_FILE, env: process.env, cwd: process.cwd() });
+  await runLogin({
+    config,
+    logger,
+    out: process.stdout,
+    onCode: async (code) => {
+      await approveDeviceCode(entraUrl, code.userCode);
+      console.log(`(demo) approved code ${code.userCode} as ${DEFAULT_SIM_USER} through ${entraUrl}/_sim/devicecodes/approve: against a real tenant a person opens the page and signs in`);
+    },
+  });
+}
+
+function approveDeviceCode(entraUrl: string, userCode: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = https.request(
+      `${entraUrl}/_sim/devicecodes/approve`,
+      { method: 'POST', ca: readFileSync(SIM_TLS_CERT_FILE), headers: { 'Content-Type': 'application/json' } },
+      (response) => {
+        response.resume();
+        response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`approving the device code → ${response.statusCode}`))));
+      },
+    );
+    request.on('error', reject);
+    request.end(JSON.stringify({ userCode }));
+  });
+}
+
 function demoConfig(url: (name: string) => string): string {
   return `# Written by npm start: the demo's simulators (in-memory, fresh every start) and a throwaway ledger.
 source:
   partnerCenter:
     baseUrl: ${url('partner-center')}
-    auth: { kind: static, token: demo-token }
+    # App+User sign-in through the Entra ID simulator; the demo signs in by itself at start.
+    auth:
+      kind: user
+      tenantId: ${SIM_TENANT_ID}
+      clientId: ${SIM_PUBLIC_CLIENT_ID}
+      authorityHost: ${url('entra')}
+      authorityCaFile: ${SIM_TLS_CERT_FILE}
+      # A throwaway key for this demo's throwaway cache; a real deployment reads it from \${LEADBRIDGE_TOKEN_CACHE_KEY}.
+      tokenCache: { key: ${DEMO_CACHE_KEY} }
     overlapSeconds: 5
 targets:
   - name: dynamics
@@ -111,6 +159,7 @@ function printBanner(url: (name: string) => string): void {
     `  dynamics365    ${d365}`,
     `  salesforce     ${url('salesforce')}`,
     `  graph          ${url('graph')}   (alert mails: ${url('graph')}/_sim/mails, Teams cards: ${url('graph')}/_sim/teams-webhook)`,
+    `  entra          ${url('entra')}  (sign-in; revoke it: curl --cacert ${SIM_TLS_CERT_FILE} -X POST ${url('entra')}/_sim/users/${DEFAULT_SIM_USER}/revoke)`,
     `  config         ${CONFIG_FILE}`,
     '',
     `The worker syncs ${args.referrals} seeded referrals now, polls every ${args.interval} s, and a new lead arrives every ${args['new-lead-every']} s.`,

@@ -79,6 +79,7 @@ function buildProgram(context: CliContext): Command {
   addLedgerCommands(program, context);
   addMappingsCommands(program, context);
   addConfigCommands(program, context);
+  addLoginCommand(program, context);
   return program;
 }
 
@@ -247,6 +248,23 @@ function addConfigCommands(program: Command, context: CliContext): void {
     });
 }
 
+/** `login partner-center`: the device code sign-in of `auth.kind: user`. */
+function addLoginCommand(program: Command, context: CliContext): void {
+  program
+    .command('login')
+    .description('sign in (device code) so the worker can call the API on your behalf')
+    .argument('<service>', 'partner-center')
+    .action(async (service: string, _options: unknown, command: Command) => {
+      if (service !== 'partner-center') command.error(`error: unknown service "${service}"; try: leadbridge login partner-center`, { exitCode: 1 });
+      const globals = globalOptions(command);
+      const config = await loadCliConfig(context, globals);
+      const logger = createCliLogger(context, globals, config.log);
+      const { runLogin } = await import('./cli/login.js');
+      const controller = new AbortController();
+      void context.waitForShutdown().then(() => controller.abort());
+      await runLogin({ config, logger, out: context.stdout, signal: controller.signal });
+    });
+}
 
 async function main(): Promise<number> {
   const context: CliContext = {

@@ -36,7 +36,7 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
         port: healthSettings.port,
         metrics,
         logger,
-        health: () => ({ lastSuccessAt: worker.lastSuccessAt, startedAt: worker.startedAt, maxAgeSeconds: healthSettings.maxAgeSeconds }),
+        health: () => ({ lastSuccessAt: worker.lastSuccessAt, startedAt: worker.startedAt, maxAgeSeconds: healthSettings.maxAgeSeconds, problem: worker.problem }),
       })
     : null;
   if (health) logger.info('health endpoint listening', { healthz: `${health.url}/healthz`, metrics: `${health.url}/metrics` });

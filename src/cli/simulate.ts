@@ -14,7 +14,8 @@ export interface SimulateOptions {
 
 export const ADMIN_ROUTES_HINT =
   'admin endpoints under <url>/_sim/: health, requests, stats, faults, clock, clock/advance, reset; partner-center also seed, referrals; ' +
-  'dynamics365 and salesforce also leads, opportunities and CRM-user actions (qualify, win, lose, convert, close); graph also mails';
+  'dynamics365 and salesforce also leads, opportunities and CRM-user actions (qualify, win, lose, convert, close); graph also mails; ' +
+  'entra (https, certificate src/simulators/entra/tls/cert.pem) also devicecodes, devicecodes/approve, devicecodes/decline, users/<upn>/revoke';
 
 /** Prints `<name> <url>` per simulator on stdout, then serves until a shutdown signal arrives. */
 export async function runSimulate(context: CliContext, options: SimulateOptions): Promise<void> {

@@ -3,12 +3,25 @@ import type { LeadbridgeConfig } from '../config/index.js';
 import { countByState, countOutboxByState, getCursor, lastRuns, openLedger, SYNC_STATES, type Ledger, type RunRow } from '../ledger/index.js';
 import { describeLedger, ledgerConfigFor } from '../worker/ledger-config.js';
 import { inboundCursorName } from '../sync/types.js';
+import { SIGN_IN_AGAIN } from '../source/partner-center/sign-in.js';
+import { userSignInFor } from '../worker/partner-center-sign-in.js';
+import { silentLogger } from '../core/log.js';
+
+/** The App+User sign-in, as the token cache and the last sync run tell it (only with auth.kind: user). */
+export interface SignInStatus {
+  account: string | null;
+  signedInAt: string | null;
+  /** The last sync run failed for want of a sign-in, and no login happened since. */
+  required: boolean;
+  cause: string | null;
+}
 
 export interface StatusReport {
   ledger: string;
   targets: Array<{ name: string; kind: string; enabled: boolean; states: Record<string, number>; cursor: string | null }>;
   outbox: Array<{ target: string; state: string; count: number }>;
   lastRuns: RunRow[];
+  signIn?: SignInStatus;
 }
 
 export async function withLedger<T>(config: LeadbridgeConfig, cwd: string, use: (ledger: Ledger, description: string) => Promise<T>): Promise<T> {
@@ -30,11 +43,30 @@ export async function collectStatus(config: LeadbridgeConfig, ledger: Ledger, de
       return { name: t.name, kind: t.kind, enabled: t.enabled, states, cursor: await getCursor(ledger.db, inboundCursorName(t.name)) };
     }),
   );
-  return { ledger: description, targets, outbox: await countOutboxByState(ledger.db), lastRuns: await lastRuns(ledger.db, 5) };
+  const runs = await lastRuns(ledger.db, 5);
+  const signIn = await signInStatus(config, runs);
+  return { ledger: description, ...(signIn ? { signIn } : {}), targets, outbox: await countOutboxByState(ledger.db), lastRuns: runs };
+}
+
+async function signInStatus(config: LeadbridgeConfig, runs: RunRow[]): Promise<SignInStatus | undefined> {
+  const auth = config.source.partnerCenter.auth;
+  if (auth.kind !== 'user') return undefined;
+  let cacheProblem: string | null = null;
+  const account = await userSignInFor(auth, silentLogger)
+    .signedIn()
+    .catch((error: unknown) => ((cacheProblem = (error as Error).message), null));
+  const lastSync = runs.find((run) => run.kind === 'sync' && run.finishedAt !== null);
+  const lostAt = lastSync?.stats?.signInRequired === 1 ? lastSync.startedAt : null;
+  const loggedInSince = lostAt !== null && account?.signedInAt != null && account.signedInAt > lostAt;
+  const required = account === null || (lostAt !== null && !loggedInSince);
+  const cause = account === null ? (cacheProblem ?? 'nobody has signed in yet') : required ? (lastSync?.error ?? '').replace(`; ${SIGN_IN_AGAIN}`, '') || null : null;
+  return { account: account?.username ?? null, signedInAt: account?.signedInAt ?? null, required, cause };
 }
 
 export function formatStatus(report: StatusReport): string {
-  const lines = [`ledger: ${report.ledger}`, 'targets:'];
+  const lines = [`ledger: ${report.ledger}`];
+  if (report.signIn) lines.push(formatSignIn(report.signIn));
+  lines.push('targets:');
   if (report.targets.length === 0) lines.push('  (none configured)');
   for (const t of report.targets) {
     const states = Object.entries(t.states).map(([s, n]) => `${s} ${n}`).join(', ');
@@ -50,4 +82,9 @@ export function formatStatus(report: StatusReport): string {
     lines.push(`  ${run.startedAt} ${run.runId} ${run.kind} ${run.status}${run.finishedAt ? '' : ' (still running or interrupted)'}${figures ? ` ${figures}` : ''}${run.error ? ` error: ${run.error}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+function formatSignIn(signIn: SignInStatus): string {
+  if (signIn.required) return `partner center sign-in: ${SIGN_IN_AGAIN}${signIn.cause ? ` (${signIn.cause})` : ''}`;
+  return `partner center sign-in: ${signIn.account ?? 'unknown account'}${signIn.signedInAt ? `, signed in ${signIn.signedInAt}` : ''}`;
 }

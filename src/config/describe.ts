@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import type { LeadbridgeConfig } from './schema.js';
 
 /** Keys whose values are secrets wherever they appear in the config. */
-const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'clientSecret', 'privateKey', 'password', 'webhookUrl']);
+const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'clientSecret', 'privateKey', 'password', 'webhookUrl', 'key']);
 export const REDACTED = '[redacted]';
 
 export function isSecretKey(key: string | number | undefined): boolean {

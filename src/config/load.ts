@@ -9,7 +9,7 @@ import { interpolateEnv } from './interpolate.js';
 import type { ConfigPath, EnvMap } from './interpolate.js';
 import { configErrorMessage, formatPath, sortIssues, toIssues } from './issues.js';
 import type { LineLocator } from './issues.js';
-import { configSchema } from './schema.js';
+import { configSchema, TOKEN_CACHE_FILENAME } from './schema.js';
 import type { LeadbridgeConfig } from './schema.js';
 
 /** Used when neither --config nor LEADBRIDGE_CONFIG names a file. */
@@ -123,5 +123,15 @@ function resolvePaths(config: LeadbridgeConfig, cwd: string): LeadbridgeConfig {
     const auth = { ...target.settings.auth, privateKeyFile: resolve(target.settings.auth.privateKeyFile) };
     return { ...target, ...mapping, settings: { ...target.settings, auth } };
   });
-  return { ...config, ledger, targets };
+  return { ...config, ledger, targets, source: { partnerCenter: withTokenCacheFile(config, resolve) } };
+}
+
+/** The token cache file, absolute: as configured, or beside the SQLite ledger, or under ./data/. */
+function withTokenCacheFile(config: LeadbridgeConfig, resolve: (file: string) => string): LeadbridgeConfig['source']['partnerCenter'] {
+  const pc = config.source.partnerCenter;
+  if (pc.auth.kind !== 'user') return pc;
+  const ledger = config.ledger;
+  const beside = ledger.client === 'sqlite' && ledger.filename !== ':memory:' ? path.dirname(resolve(ledger.filename)) : resolve('./data');
+  const file = pc.auth.tokenCache.file ? resolve(pc.auth.tokenCache.file) : path.join(beside, TOKEN_CACHE_FILENAME);
+  return { ...pc, auth: { ...pc.auth, tokenCache: { ...pc.auth.tokenCache, file }, ...(pc.auth.authorityCaFile ? { authorityCaFile: resolve(pc.auth.authorityCaFile) } : {}) } };
 }

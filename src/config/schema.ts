@@ -2,19 +2,22 @@
 import { z } from 'zod';
 import { DEFAULT_LEAD_KINDS, LEAD_KINDS } from '../core/referral.js';
 import type { LeadKind } from '../core/referral.js';
-import { booleanField, entraClientCredentialsSchema, httpUrl, intField, nonEmptyString, staticAuthSchema } from './fields.js';
+import { booleanField, entraClientCredentialsSchema, entraUserSignInSchema, httpUrl, intField, nonEmptyString, staticAuthSchema } from './fields.js';
 import { alertsConfigSchema } from './alerts.js';
 import { targetsSchema } from './targets.js';
 
 export const PARTNER_CENTER_URL = 'https://api.partner.microsoft.com';
 export const PARTNER_CENTER_SCOPE = 'https://api.partner.microsoft.com/.default';
 export const DEFAULT_SQLITE_FILENAME = './data/leadbridge.sqlite';
+export const TOKEN_CACHE_FILENAME = 'partner-center-token-cache.json';
 
 const leadKindSchema = z.enum(LEAD_KINDS as unknown as [LeadKind, ...LeadKind[]]);
 
 export const partnerCenterSchema = z.strictObject({
   baseUrl: httpUrl().default(PARTNER_CENTER_URL),
+  /** `user` (App+User, the only sign-in the referral pages document) first; clientCredentials is not documented for referrals. */
   auth: z.discriminatedUnion('kind', [
+    entraUserSignInSchema.extend({ scope: nonEmptyString().default(PARTNER_CENTER_SCOPE) }),
     staticAuthSchema,
     entraClientCredentialsSchema.extend({ scope: nonEmptyString().default(PARTNER_CENTER_SCOPE) }),
   ]),

@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'HTTP_ERROR'
   | 'NETWORK_ERROR'
   | 'AUTH_FAILED'
+  /** A person must sign in again (a revoked or expired refresh token); retrying without that cannot help. */
+  | 'SIGN_IN_REQUIRED'
   | 'RATE_LIMITED'
   | 'CONFLICT'
   | 'NOT_FOUND'

@@ -1,5 +1,6 @@
 // The bundled simulators, in port order: `leadbridge simulate` and the demo start every entry listed here.
 import { createDynamicsSimulator } from './dynamics365/index.js';
+import { createEntraSimulator } from './entra/index.js';
 import { createGraphSimulator } from './graph/index.js';
 import { createPartnerCenterSimulator } from './partner-center/index.js';
 import { createSalesforceSimulator } from './salesforce/index.js';
@@ -20,7 +21,7 @@ export interface StartedSimulator {
 }
 
 export interface SimulatorEntry {
-  /** partner-center, dynamics365, salesforce, graph */
+  /** partner-center, dynamics365, salesforce, graph, entra */
   name: string;
   start(options: SimulatorStartOptions): Promise<StartedSimulator>;
 }
@@ -43,6 +44,7 @@ export const SIMULATORS: SimulatorEntry[] = [
   entry('dynamics365', ({ host, port }) => createDynamicsSimulator({ host, port })),
   entry('salesforce', ({ host, port }) => createSalesforceSimulator({ host, port })),
   entry('graph', ({ host, port }) => createGraphSimulator({ host, port })),
+  entry('entra', ({ host, port }) => createEntraSimulator({ host, port })),
 ];
 
 export interface StartSimulatorsOptions {

@@ -2,7 +2,7 @@
 import type { LeadKind, Referral, ReferralMember } from '../core/referral.js';
 import { dealValueOf } from '../core/referral.js';
 
-export type AlertKind = 'hot-lead' | 'expiry-warning' | 'quarantine-digest';
+export type AlertKind = 'hot-lead' | 'expiry-warning' | 'quarantine-digest' | 'sign-in-required';
 
 export interface AlertContent {
   subject: string;
@@ -72,6 +72,19 @@ export function expiryWarningContent(item: AlertReferral, portalLink: string, no
       'Accept it (deal name, value, close date, notes) or decline it (with a reason) in the portal before then.',
     ],
     fields: [...referralFields(item, portalLink), { label: 'Expires', value: expiresAt }],
+    items: [],
+  };
+}
+
+/** The Partner Center sign-in was revoked or expired: nothing is read or written back until someone signs in again. */
+export function signInRequiredContent(cause: string, account: string | null): AlertContent {
+  return {
+    subject: 'Partner Center sign-in needed: leadbridge has paused reading and updating referrals',
+    paragraphs: [
+      `The worker can no longer get a token for the Partner Center API${account ? ` on behalf of ${account}` : ''}: the sign-in was revoked or has expired. It keeps running and tries again every cycle.`,
+      'On the machine that runs the worker, run: leadbridge login partner-center (a device code sign-in by a user with the Referral Admin or Referral User role). The next cycle then reads everything that changed meanwhile; CRM outcomes wait in the outbox, so nothing is lost.',
+    ],
+    fields: [{ label: 'Cause', value: cause }],
     items: [],
   };
 }

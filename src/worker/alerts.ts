@@ -13,6 +13,7 @@ import {
   hotLeadContent,
   quarantineDigestContent,
   renderAdaptiveCard,
+  signInRequiredContent,
   renderText,
   type AlertContent,
   type AlertKind,
@@ -74,7 +75,7 @@ interface PendingAlert<E extends AlertEntry> {
 
 const DAY_MS = 86_400_000;
 const DEFAULT_DIGEST_SCAN_LIMIT = 10_000;
-const IMPORTANCE: Record<AlertKind, 'high' | 'normal'> = { 'hot-lead': 'high', 'expiry-warning': 'high', 'quarantine-digest': 'normal' };
+const IMPORTANCE: Record<AlertKind, 'high' | 'normal'> = { 'hot-lead': 'high', 'expiry-warning': 'high', 'quarantine-digest': 'normal', 'sign-in-required': 'high' };
 
 export class AlertSender {
   private readonly config: EnabledAlertsConfig | null;
@@ -158,6 +159,16 @@ export class AlertSender {
     return this.deliver({ kind: 'quarantine-digest', entries, compose }, runId, options);
   }
 
+  /**
+   * The Partner Center sign-in is lost: one alert per sign-in (`signInId` names the login that was lost), so a
+   * worker failing every cycle alerts once, and a later loss after a new login alerts again.
+   */
+  async signInRequired(cause: string, signIn: { id: string; account: string | null }, runId: string, options: SendOptions = {}): Promise<AlertCounts> {
+    if (!this.config) return zeroCounts();
+    const entry = { key: `sign-in-required:partner-center:${signIn.id}`, referralId: '', target: null };
+    return this.deliver({ kind: 'sign-in-required', entries: [entry], compose: () => signInRequiredContent(cause, signIn.account) }, runId, options);
+  }
+
   /** Claims the entries' keys per channel, sends what was claimed, and releases the keys when sending fails. */
   private async deliver<E extends AlertEntry>(alert: PendingAlert<E>, runId: string, options: SendOptions): Promise<AlertCounts> {
     const counts = zeroCounts();
@@ -207,7 +218,7 @@ export class AlertSender {
       const claimed: E[] = [];
       for (const entry of alert.entries) {
         const key = channelKey(entry.key, channel);
-        if (await recordAlertOnce(trx, { key, kind: alert.kind, referralId: entry.referralId })) claimed.push(entry);
+        if (await recordAlertOnce(trx, { key, kind: alert.kind, ...(entry.referralId ? { referralId: entry.referralId } : {}) })) claimed.push(entry);
       }
       return claimed;
     });
@@ -232,9 +243,10 @@ export class AlertSender {
   private async audit(kind: AlertKind, channel: Channel, content: AlertContent, claimed: AlertEntry[], runId: string): Promise<void> {
     const config = this.config as EnabledAlertsConfig;
     const to = channel === 'mail' ? config.recipients : [webhookName(config.teams?.webhookUrl ?? '')];
+    // The audit trail is per referral; an alert about no referral (the sign-in) has no trail to join.
     await appendAudit(
       this.ledger.db,
-      claimed.map((entry) => ({
+      claimed.filter((entry) => entry.referralId !== '').map((entry) => ({
         runId,
         referralId: entry.referralId,
         target: entry.target,

@@ -10,6 +10,15 @@ export interface HealthSnapshot {
   startedAt: Date;
   /** Older than this (and past the start-up grace of the same length) reads as stale. */
   maxAgeSeconds: number;
+  /** Something only a person can fix (a lost sign-in): /healthz answers 503 naming it, however fresh the last success. */
+  problem?: HealthProblem | null;
+}
+
+export interface HealthProblem {
+  /** A stable name, e.g. partner-center-sign-in. */
+  name: string;
+  /** What failed, in words (the error's message, which says what to do). */
+  cause: string;
 }
 
 export interface HealthServerOptions {
@@ -30,7 +39,9 @@ export interface HealthServer {
 }
 
 export interface HealthReport {
-  status: 'ok' | 'stale';
+  status: 'ok' | 'stale' | 'failing';
+  /** Present when status is failing. */
+  problem?: HealthProblem;
   lastSuccessAt: string | null;
   /** Seconds since the last successful cycle; null before the first one. */
   ageSeconds: number | null;
@@ -46,7 +57,8 @@ export function healthReport(snapshot: HealthSnapshot, now: Date): HealthReport 
   const uptimeSeconds = secondsSince(snapshot.startedAt);
   const fresh = (ageSeconds !== null && ageSeconds < snapshot.maxAgeSeconds) || uptimeSeconds < snapshot.maxAgeSeconds;
   return {
-    status: fresh ? 'ok' : 'stale',
+    status: snapshot.problem ? 'failing' : fresh ? 'ok' : 'stale',
+    ...(snapshot.problem ? { problem: snapshot.problem } : {}),
     lastSuccessAt: snapshot.lastSuccessAt?.toISOString() ?? null,
     ageSeconds: ageSeconds === null ? null : roundMs(ageSeconds),
     startedAt: snapshot.startedAt.toISOString(),

@@ -70,6 +70,12 @@ export class Notifier {
     await this.guarded('quarantine digest', async () => (await this.alertSender()).quarantineDigest(runId, { signal }));
   }
 
+  /** The Partner Center sign-in is lost: one alert per lost sign-in (the ledger remembers it was sent). */
+  async signInRequired(cause: string, signIn: { id: string; account: string | null }, runId: string, signal?: AbortSignal): Promise<void> {
+    if (!this.enabled) return;
+    await this.guarded('sign-in alert', async () => (await this.alertSender()).signInRequired(cause, signIn, runId, { signal }));
+  }
+
   private async guarded<T>(what: string, send: () => Promise<T>): Promise<T | null> {
     try {
       const result = await send();

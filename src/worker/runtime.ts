@@ -2,8 +2,9 @@
 import path from 'node:path';
 import PQueue from 'p-queue';
 import type { LeadbridgeConfig, LimitsConfig, TargetConfig } from '../config/index.js';
-import { credentialFromAuth } from '../config/index.js';
-import { ValidationError } from '../core/errors.js';
+import { isLeadbridgeError, ValidationError } from '../core/errors.js';
+import type { TokenCredential } from '../core/auth.js';
+import { UserSignIn } from '../source/partner-center/sign-in.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { loadCrmAdapter } from '../crm/index.js';
 import type { CrmAdapter } from '../crm/adapter.js';
@@ -11,6 +12,7 @@ import { countByState, finishRun, openLedger, releaseStaleSending, startRun, typ
 import { Notifier } from './notifier.js';
 import type { WorkerMetrics } from './metrics.js';
 import { ledgerConfigFor } from './ledger-config.js';
+import { partnerCenterCredential } from './partner-center-sign-in.js';
 import { defaultMappingFile, loadMapping, type CompiledMapping } from '../mapping/index.js';
 import { PartnerCenterClient } from '../source/partner-center/index.js';
 import { portalLink } from '../source/partner-center/facts.js';
@@ -61,7 +63,8 @@ export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOp
   const enabled = config.targets.filter((t) => t.enabled);
   const mappings = await loadMappings(enabled, cwd);
   const ledger = await openLedger(ledgerConfigFor(config, cwd), { logger });
-  const source = createSource(config, logger, options.metrics);
+  const credential = partnerCenterCredential(config, logger);
+  const source = createSource(config, logger, options.metrics, credential);
   const targets = await createTargets(config, enabled, mappings, logger, options.metrics);
   const parts: CycleParts = {
     config,
@@ -72,6 +75,7 @@ export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOp
     outbound: new OutboundSync({ ledger, source, targets, logger }),
     baseHandlers: { [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(source) },
     notifier: new Notifier({ config, ledger, source, logger, metrics: options.metrics, now: options.now }),
+    credential,
   };
   return {
     config,
@@ -90,11 +94,11 @@ export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOp
 }
 
 /** The Partner Center client a config describes (credential, overlap, limits, metrics). */
-export function createSource(config: LeadbridgeConfig, logger: Logger, metrics?: WorkerMetrics): PartnerCenterClient {
+export function createSource(config: LeadbridgeConfig, logger: Logger, metrics?: WorkerMetrics, credential?: TokenCredential): PartnerCenterClient {
   const pc = config.source.partnerCenter;
   return new PartnerCenterClient({
     baseUrl: pc.baseUrl,
-    credential: credentialFromAuth(pc.auth, 'source.partnerCenter.auth'),
+    credential: credential ?? partnerCenterCredential(config, logger),
     logger: logger.child({ api: 'partner-center' }),
     overlapMs: pc.overlapSeconds * 1000,
     ...(metrics ? { onCall: (info) => metrics.recordApiCall(info) } : {}),
@@ -140,6 +144,7 @@ interface CycleParts {
   outbound: OutboundSync;
   baseHandlers: Record<string, OutboxHandler>;
   notifier: Notifier;
+  credential: TokenCredential;
 }
 
 /** One cycle, recorded as a run in the ledger (ok, failed or aborted, with its counts). */
@@ -157,9 +162,19 @@ async function runRecordedCycle(parts: CycleParts, cycle: CycleOptions): Promise
     return result;
   } catch (error) {
     const status = cycle.signal?.aborted ? 'aborted' : 'failed';
-    await finishRun(ledger.db, cycle.runId, { status, stats: {}, error: (error as Error).message }).catch(() => {});
+    const signInLost = isLeadbridgeError(error) && error.code === 'SIGN_IN_REQUIRED';
+    if (signInLost) await alertSignInLost(parts, error.message, cycle);
+    // `signInRequired` in the run's stats is what `leadbridge status` reads to say "sign in again".
+    await finishRun(ledger.db, cycle.runId, { status, stats: signInLost ? { signInRequired: 1 } : {}, error: (error as Error).message }).catch(() => {});
     throw error;
   }
+}
+
+/** Nothing else in the cycle can work without Partner Center; the alert names the lost sign-in so it goes out once. */
+async function alertSignInLost(parts: CycleParts, cause: string, cycle: CycleOptions): Promise<void> {
+  const signedIn = parts.credential instanceof UserSignIn ? await parts.credential.signedIn().catch(() => null) : null;
+  const signIn = { id: signedIn?.signedInAt ?? signedIn?.homeAccountId ?? 'no-sign-in', account: signedIn?.username ?? null };
+  await parts.notifier.signInRequired(cause, signIn, cycle.runId, cycle.signal);
 }
 
 /** Inbound (with hot-lead alerts as pages arrive), outbound, the outbox drain, then the other alerts. */

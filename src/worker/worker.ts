@@ -4,6 +4,7 @@ import { setMaxListeners } from 'node:events';
 import { normaliseError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { sleep } from '../core/retry.js';
+import type { HealthProblem } from './health.js';
 import type { CycleResult, Runtime } from './runtime.js';
 
 export interface WorkerOptions {
@@ -31,6 +32,8 @@ export class Worker {
   private loop: Promise<void> | null = null;
   private readonly logger: Logger;
   lastSuccessAt: Date | null = null;
+  /** Set while the cycles fail for a reason only a person can fix (the Partner Center sign-in); cleared by a good cycle. */
+  problem: HealthProblem | null = null;
   readonly startedAt = new Date();
   cycles = 0;
 
@@ -88,12 +91,14 @@ export class Worker {
       });
       const durationMs = Date.now() - started;
       if (result.inbound.targetsDown === 0) this.lastSuccessAt = new Date();
+      this.problem = null;
       this.logCycle(runId, result, durationMs);
       await this.options.onCycle?.({ ok: true, runId, result, durationMs });
       return result.inbound.more;
     } catch (thrown) {
       const error = normaliseError(thrown);
       const durationMs = Date.now() - started;
+      if (error.code === 'SIGN_IN_REQUIRED') this.problem = { name: 'partner-center-sign-in', cause: error.message };
       if (error.code !== 'ABORTED') this.logger.error('cycle failed; the worker keeps running and tries again next cycle', { runId, error: error.message, code: error.code });
       await this.options.onCycle?.({ ok: false, runId, error, durationMs });
       return false;

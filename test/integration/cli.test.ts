@@ -23,6 +23,7 @@ interface CliRun {
 function startCli(args: string[], env: Record<string, string> = {}): CliRun {
   const baseEnv = { ...process.env };
   delete baseEnv.LEADBRIDGE_CONFIG;
+  delete baseEnv.LEADBRIDGE_TOKEN_CACHE_KEY;
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...baseEnv, ...env }, stdio: 'pipe' });
   let stdout = '';
   let stderr = '';
@@ -91,7 +92,8 @@ describe('leadbridge simulate', () => {
 
   it('prints exactly one "<name> <url>" line per simulator and the /_sim/ hint on stderr', async () => {
     expect(lines.map((line) => line.split(' ')[0])).toEqual(SIMULATORS.map((simulator) => simulator.name));
-    for (const line of lines) expect(line).toMatch(/^[a-z0-9-]+ http:\/\/127\.0\.0\.1:\d+$/);
+    // entra is the one HTTPS simulator: msal refuses an http authority.
+    for (const line of lines) expect(line).toMatch(line.startsWith('entra ') ? /^entra https:\/\/127\.0\.0\.1:\d+$/ : /^[a-z0-9-]+ http:\/\/127\.0\.0\.1:\d+$/);
     // stderr is a separate pipe, so the hint may arrive a moment after the URLs
     await vi.waitFor(() => expect(simulate.stderr()).toContain('admin endpoints under <url>/_sim/'));
   });
@@ -213,13 +215,23 @@ describe('leadbridge config check', () => {
   });
 
   it('accepts the shipped config, prints it redacted and says "config OK"', async () => {
-    const result = await runCli(['config', 'check'], { PC_TOKEN: 'secret-pc-token' });
+    const key = '5f0e1d2c3b4a59687766554433221100ffeeddccbbaa99887766554433221100';
+    const result = await runCli(['config', 'check'], { LEADBRIDGE_TOKEN_CACHE_KEY: key });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('baseUrl: http://127.0.0.1:7401');
     expect(result.stdout).toContain('url: http://127.0.0.1:7402');
-    expect(result.stdout).not.toContain('secret-pc-token');
+    expect(result.stdout).toContain('kind: user');
+    expect(result.stdout).not.toContain(key);
     expect(result.stdout).not.toContain('sim-token');
     expect(result.stdout.endsWith('config OK\n')).toBe(true);
+  });
+
+  it('refuses the shipped config without LEADBRIDGE_TOKEN_CACHE_KEY, naming the variable, and exits 2', async () => {
+    const result = await runCli(['config', 'check']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'source.partnerCenter.auth.tokenCache.key: environment variable LEADBRIDGE_TOKEN_CACHE_KEY is not set (use ${LEADBRIDGE_TOKEN_CACHE_KEY:-default} to give a default)',
+    );
   });
 
   it('lists every problem of a broken config (named by LEADBRIDGE_CONFIG) and exits 2', async () => {

@@ -40,6 +40,22 @@ describe('GET /healthz', () => {
     });
   });
 
+  it('answers 503 failing with the named problem while one stands, however fresh the last success', async () => {
+    const problem = { name: 'partner-center-sign-in', cause: 'partner-center: the sign-in of a@contoso.example is no longer valid (invalid_grant); sign in again: leadbridge login partner-center' };
+    snapshot = { lastSuccessAt: secondsAgo(10), startedAt: secondsAgo(3600), maxAgeSeconds: 300, problem };
+    const answer = await get('/healthz');
+    expect(answer.status).toBe(503);
+    expect(JSON.parse(answer.body)).toEqual({
+      status: 'failing',
+      problem,
+      lastSuccessAt: '2026-11-24T09:59:50.000Z',
+      ageSeconds: 10,
+      startedAt: '2026-11-24T09:00:00.000Z',
+      uptimeSeconds: 3600,
+      maxAgeSeconds: 300,
+    });
+  });
+
   it('answers 503 stale when the last success is too old', async () => {
     snapshot = { lastSuccessAt: secondsAgo(301), startedAt: secondsAgo(3600), maxAgeSeconds: 300 };
     const answer = await get('/healthz');

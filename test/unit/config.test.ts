@@ -409,11 +409,62 @@ ${teams}
 describe('the shipped config', () => {
   it('loads, and sends Teams alerts to the Graph simulator\'s Workflows webhook', async () => {
     const { readFile } = await import('node:fs/promises');
-    const config = parse(await readFile(new URL('../../config/leadbridge.yaml', import.meta.url), 'utf8'));
+    const config = parse(await readFile(new URL('../../config/leadbridge.yaml', import.meta.url), 'utf8'), { LEADBRIDGE_TOKEN_CACHE_KEY: '0'.repeat(64) });
     expect(config.alerts.enabled && config.alerts.teams).toEqual({
       webhookUrl:
         'http://127.0.0.1:7404/powerautomate/automations/direct/workflows/leadbridge-alerts/triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=c2ltdWxhdGVkLXdvcmtmbG93LXNpZ25hdHVyZQ',
     });
     expect(config.alerts.enabled && config.alerts.graph).toEqual({ baseUrl: 'http://127.0.0.1:7404', auth: { kind: 'static', token: 'sim-token' } });
+  });
+});
+
+describe('source.partnerCenter.auth kind: user (App+User sign-in)', () => {
+  const USER_AUTH = (tokenCache: string) => `
+source:
+  partnerCenter:
+    auth:
+      kind: user
+      tenantId: contoso.onmicrosoft.com
+      clientId: 6b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d9e
+      tokenCache: ${tokenCache}
+ledger: { filename: ./state/ledger.sqlite }
+`;
+  const KEY = '8f3a61c2d4b7e90f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081';
+
+  it('defaults the scope to the Partner Center API and puts the token cache beside the SQLite ledger', () => {
+    const auth = parse(USER_AUTH('{ key: "${LEADBRIDGE_TOKEN_CACHE_KEY}" }'), { LEADBRIDGE_TOKEN_CACHE_KEY: KEY }).source.partnerCenter.auth;
+    expect(auth).toEqual({
+      kind: 'user',
+      tenantId: 'contoso.onmicrosoft.com',
+      clientId: '6b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d9e',
+      scope: 'https://api.partner.microsoft.com/.default',
+      tokenCache: { key: KEY, file: '/srv/leadbridge/state/partner-center-token-cache.json' },
+    });
+  });
+
+  it('refuses to load without the key, naming the environment variable', () => {
+    expect(issuesOf(USER_AUTH('{ key: "${LEADBRIDGE_TOKEN_CACHE_KEY}" }'))).toEqual([
+      {
+        file: FILE,
+        path: 'source.partnerCenter.auth.tokenCache.key',
+        line: 8,
+        message: 'environment variable LEADBRIDGE_TOKEN_CACHE_KEY is not set (use ${LEADBRIDGE_TOKEN_CACHE_KEY:-default} to give a default)',
+      },
+    ]);
+  });
+
+  it('refuses a key that is not 32 bytes, and a missing key, saying what a key looks like', () => {
+    const [short] = issuesOf(USER_AUTH('{ key: "abc123" }'));
+    expect(short?.path).toBe('source.partnerCenter.auth.tokenCache.key');
+    expect(short?.message).toBe('not a usable key: expected 32 random bytes as 64 hex characters or base64, e.g. from: openssl rand -hex 32 (put it in LEADBRIDGE_TOKEN_CACHE_KEY)');
+    const [missing] = issuesOf(USER_AUTH('{ file: ./cache.json }'));
+    expect(missing?.path).toBe('source.partnerCenter.auth.tokenCache.key');
+    expect(missing?.message).toBe('required: 32 random bytes as 64 hex characters or base64, e.g. from: openssl rand -hex 32 (put it in LEADBRIDGE_TOKEN_CACHE_KEY)');
+  });
+
+  it('redacts the key in config check', () => {
+    const text = describeConfig(parse(USER_AUTH(`{ key: "${KEY}" }`)));
+    expect(text).not.toContain(KEY);
+    expect(text).toContain('key: "[redacted]"');
   });
 });

@@ -1,5 +1,6 @@
 // The HTTP plumbing shared by every simulator: routing, bodies, auth, request log, faults, /_sim/ admin.
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { SimClock } from './clock.js';
 import { FaultInjector } from './faults.js';
@@ -79,6 +80,8 @@ export interface SimServerOptions {
   clock?: SimClock;
   /** How many request-log entries to keep (older ones are dropped; counters keep counting). */
   requestLogSize?: number;
+  /** Serve HTTPS with this PEM key and certificate (an identity provider's clients refuse plain http). */
+  tls?: { key: string; cert: string };
 }
 
 export interface SimStats {
@@ -91,7 +94,7 @@ export interface SimStats {
 export class SimServer {
   readonly clock: SimClock;
   readonly faults = new FaultInjector();
-  private readonly server: http.Server;
+  private readonly server: http.Server | https.Server;
   private readonly log: RequestLogEntry[] = [];
   private seq = 0;
   private stats: SimStats = { total: 0, byMethod: {}, byStatus: {}, faultsInjected: 0 };
@@ -99,7 +102,8 @@ export class SimServer {
 
   constructor(private readonly options: SimServerOptions) {
     this.clock = options.clock ?? new SimClock();
-    this.server = http.createServer((req, res) => void this.dispatch(req, res));
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.dispatch(req, res);
+    this.server = options.tls ? https.createServer(options.tls, handler) : http.createServer(handler);
     this.server.keepAliveTimeout = 5_000;
   }
 
@@ -123,7 +127,7 @@ export class SimServer {
       });
     });
     const { port } = this.server.address() as AddressInfo;
-    this.baseUrl = `http://${host}:${port}`;
+    this.baseUrl = `${this.options.tls ? 'https' : 'http'}://${host}:${port}`;
     return this.baseUrl;
   }
 

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { SimClock } from '../common/clock.js';
 import { SimHttpError, SimServer, requireBearer, type SimRequest } from '../common/server.js';
 import { referralAdminRoutes } from './admin.js';
+import { refuseToken } from './bearer.js';
 import { ReferralLister } from './query.js';
 import { referralApiRoutes } from './routes.js';
 import { SkipTokenCodec } from './skiptoken.js';
@@ -56,7 +57,8 @@ export class PartnerCenterSimulator {
       errorBody: (_status, code, message) => ({ error: { code, message: clip(message, MAX_ERROR_MESSAGE) } }),
       authorize: (req) => {
         const refusal = bearer(req);
-        return refusal && new SimHttpError(401, refusal.errorCode, refusal.message, { 'WWW-Authenticate': 'Bearer' });
+        if (refusal) return new SimHttpError(401, refusal.errorCode, refusal.message, { 'WWW-Authenticate': 'Bearer' });
+        return refuseToken(req, Date.now());
       },
       responseHeaders: trackingHeaders,
       onReset: () => this.store.clear(),
