@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runConfigCheck } from './cli/config-check.js';
 import type { CliContext, GlobalOptions } from './cli/context.js';
-import { exitCodeFor, reportFailure } from './cli/failure.js';
+import { debugRequested, exitCodeFor, reportFailure } from './cli/failure.js';
 import { createCliLogger, loadCliConfig } from './cli/setup.js';
 import type { SimulateOptions } from './cli/simulate.js';
 import { DEFAULT_CONFIG_FILE, LOG_FORMATS, LOG_LEVELS, type LeadbridgeConfig } from './config/index.js';
@@ -262,7 +262,7 @@ async function main(): Promise<number> {
   } catch (error) {
     // Commander has already printed its own message (and the help) for usage errors.
     if (error instanceof CommanderError) return error.exitCode;
-    reportFailure(error, context.stderr);
+    reportFailure(error, context.stderr, { debug: debugRequested(process.argv) });
     return exitCodeFor(error);
   }
 }
