@@ -3,6 +3,7 @@ import type { LeadbridgeConfig } from '../config/index.js';
 import { countByState, countOutboxByState, getCursor, lastRuns, openLedger, SYNC_STATES, type Ledger, type RunRow } from '../ledger/index.js';
 import { describeLedger, ledgerConfigFor } from '../worker/ledger-config.js';
 import { inboundCursorName } from '../sync/types.js';
+import { assertLedgerExists } from './ledger-file.js';
 
 export interface StatusReport {
   ledger: string;
@@ -11,8 +12,10 @@ export interface StatusReport {
   lastRuns: RunRow[];
 }
 
+/** Opens the existing ledger for an operator command (never creates one; see assertLedgerExists). */
 export async function withLedger<T>(config: LeadbridgeConfig, cwd: string, use: (ledger: Ledger, description: string) => Promise<T>): Promise<T> {
   const ledgerConfig = ledgerConfigFor(config, cwd);
+  await assertLedgerExists(ledgerConfig, cwd);
   const ledger = await openLedger(ledgerConfig);
   try {
     return await use(ledger, describeLedger(ledgerConfig));

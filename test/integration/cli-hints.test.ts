@@ -1,5 +1,5 @@
 // Failures an operator commonly causes end with one line saying what and where, and a hint; stacks only at debug.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,4 +76,35 @@ describeWithPg('a PostgreSQL ledger whose database does not exist', (pgUrl) => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('pg-protocol');
   });
+});
+
+describe('operator commands where no ledger exists', () => {
+  let dir: string;
+  let configFile: string;
+  beforeAll(async () => {
+    // The config lives elsewhere; its relative ledger path points into the (empty) working directory.
+    dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-elsewhere-'));
+    const configDir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-config-'));
+    configFile = path.join(configDir, 'leadbridge.yaml');
+    await writeFile(
+      configFile,
+      ['source:', '  partnerCenter:', '    baseUrl: http://127.0.0.1:9', '    auth: { kind: static, token: t }', 'ledger:', '  filename: ./data/leadbridge.sqlite', ''].join('\n'),
+    );
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  const commands = [['status'], ['trace', 'f3a1c2d4-0000-4000-8000-000000000001'], ['retry', '--all-failed'], ['resync'], ['quarantine', 'list']];
+  for (const command of commands) {
+    it(`${command.join(' ')} exits 1 naming the absolute file it looked for, and creates nothing`, async () => {
+      const result = await runCli(['--config', configFile, ...command], { cwd: dir });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(
+        `leadbridge: no ledger at ${dir}/data/leadbridge.sqlite (ledger.filename, relative paths resolve against the working directory ${dir}); ` +
+          'nothing was created. Run leadbridge from the folder where "sync --once" / "run" ran, pass the config that names the ledger ' +
+          '(--config or LEADBRIDGE_CONFIG; an absolute ledger.filename avoids this), or run "leadbridge sync --once" first to create it\n',
+      );
+      expect(await readdir(dir)).toEqual([]);
+    });
+  }
 });
