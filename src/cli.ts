@@ -5,6 +5,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { runConfigCheck } from './cli/config-check.js';
 import type { CliContext, GlobalOptions } from './cli/context.js';
 import { debugRequested, exitCodeFor, reportFailure } from './cli/failure.js';
+import { reexecWithHeapCap } from './cli/heap-cap.js';
 import { createCliLogger, loadCliConfig } from './cli/setup.js';
 import type { SimulateOptions } from './cli/simulate.js';
 import { DEFAULT_CONFIG_FILE, LOG_FORMATS, LOG_LEVELS, type LeadbridgeConfig } from './config/index.js';
@@ -249,6 +250,8 @@ function addConfigCommands(program: Command, context: CliContext): void {
 
 
 async function main(): Promise<number> {
+  const capped = await reexecWithHeapCap();
+  if (capped !== null) return capped;
   const context: CliContext = {
     stdout: process.stdout,
     stderr: process.stderr,

@@ -9,7 +9,7 @@ import { describeWithPg } from './support/pg.js';
 
 const STACK_FRAME = /\n\s+at /;
 
-describe('simulate on a port that is taken', () => {
+describe('simulate on a port that is taken', { timeout: 90_000 }, () => {
   let blocker: net.Server;
   let port: number;
   beforeAll(async () => {
@@ -78,7 +78,7 @@ describeWithPg('a PostgreSQL ledger whose database does not exist', (pgUrl) => {
   });
 });
 
-describe('operator commands where no ledger exists', () => {
+describe('operator commands where no ledger exists', { timeout: 90_000 }, () => {
   let dir: string;
   let configFile: string;
   beforeAll(async () => {
