@@ -1,11 +1,12 @@
 // `npm start`: the embedded demo. Simulators with seeded referrals, a ready config, and the worker syncing them.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../src/core/log.js';
 import { startSimulators, stopSimulators, type RunningSimulator } from '../src/simulators/index.js';
 import { RuntimeHolder } from '../src/worker/runtime-holder.js';
 import { Worker } from '../src/worker/worker.js';
+import { DemoAlreadyRunningError, DemoLock } from './demo-lock.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -13,18 +14,23 @@ const { values: args } = parseArgs({
     interval: { type: 'string', default: '15' },
     'base-port': { type: 'string', default: '7401' },
     'new-lead-every': { type: 'string', default: '20' },
+    'random-ports': { type: 'boolean', default: false },
   },
 });
 
 const DEMO_DIR = path.resolve('.leadbridge-demo');
 const CONFIG_FILE = path.join(DEMO_DIR, 'leadbridge.yaml');
+const LOCK_FILE = path.join(DEMO_DIR, 'demo.lock');
 
 async function main(): Promise<void> {
+  // Before anything is deleted or started: a second demo here would take over the first one's ledger and config.
+  const lock = await DemoLock.acquire(LOCK_FILE);
+  process.on('exit', () => lock.release());
   const simulators = await startDemoSimulators();
   const url = (name: string) => simulators.find((s) => s.name === name)!.url;
-  await rm(DEMO_DIR, { recursive: true, force: true });
-  await mkdir(DEMO_DIR, { recursive: true });
+  await clearDemoDir();
   await writeFile(CONFIG_FILE, demoConfig(url));
+  await lock.describe({ urls: Object.fromEntries(simulators.map((s) => [s.name, s.url])), config: CONFIG_FILE });
   printBanner(url);
 
   const logger = createLogger({ level: 'info', format: process.stderr.isTTY ? 'pretty' : 'json' });
@@ -53,9 +59,18 @@ async function main(): Promise<void> {
   await stopSimulators(simulators);
 }
 
+/** The previous demo's ledger and config go (the demo starts fresh); the lock we hold stays. */
+async function clearDemoDir(): Promise<void> {
+  await mkdir(DEMO_DIR, { recursive: true });
+  for (const entry of await readdir(DEMO_DIR)) {
+    if (entry !== path.basename(LOCK_FILE)) await rm(path.join(DEMO_DIR, entry), { recursive: true, force: true });
+  }
+}
+
 /** The simulators on their usual ports, or on free ones when those are taken (a `leadbridge simulate` running). */
 async function startDemoSimulators(): Promise<RunningSimulator[]> {
   const options = { host: '127.0.0.1', seed: 42, referrals: Number(args.referrals) };
+  if (args['random-ports']) return startSimulators({ ...options, basePort: null });
   try {
     return await startSimulators({ ...options, basePort: Number(args['base-port']) });
   } catch (error) {
@@ -136,4 +151,10 @@ async function addLead(pcUrl: string): Promise<void> {
   }).catch(() => undefined);
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  if (!(error instanceof DemoAlreadyRunningError)) throw error;
+  console.error(`npm start: ${error.message}`);
+  process.exitCode = 1;
+}
