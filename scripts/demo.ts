@@ -6,6 +6,7 @@ import { createLogger } from '../src/core/log.js';
 import { startSimulators, stopSimulators, type RunningSimulator } from '../src/simulators/index.js';
 import { RuntimeHolder } from '../src/worker/runtime-holder.js';
 import { Worker } from '../src/worker/worker.js';
+import { demoBanner } from './demo-banner.js';
 import { DemoAlreadyRunningError, DemoLock } from './demo-lock.js';
 
 const { values: args } = parseArgs({
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
   await clearDemoDir();
   await writeFile(CONFIG_FILE, demoConfig(url));
   await lock.describe({ urls: Object.fromEntries(simulators.map((s) => [s.name, s.url])), config: CONFIG_FILE });
-  printBanner(url);
+  console.log(demoBanner({ url, config: CONFIG_FILE, referrals: args.referrals, intervalSeconds: args.interval, newLeadEverySeconds: args['new-lead-every'] }));
 
   const logger = createLogger({ level: 'info', format: process.stderr.isTTY ? 'pretty' : 'json' });
   const runtimes = new RuntimeHolder({ configFile: CONFIG_FILE, env: process.env, cwd: process.cwd(), logger });
@@ -112,33 +113,6 @@ alerts:
 log:
   level: info
 `;
-}
-
-function printBanner(url: (name: string) => string): void {
-  const pc = url('partner-center');
-  const d365 = url('dynamics365');
-  const lines = [
-    '',
-    'leadbridge demo: Partner Center → Dynamics 365 + Salesforce, with outcomes flowing back',
-    `  partner-center ${pc}`,
-    `  dynamics365    ${d365}`,
-    `  salesforce     ${url('salesforce')}`,
-    `  graph          ${url('graph')}   (alert mails: ${url('graph')}/_sim/mails)`,
-    `  config         ${CONFIG_FILE}`,
-    '',
-    `The worker syncs ${args.referrals} seeded referrals now, polls every ${args.interval} s, and a new lead arrives every ${args['new-lead-every']} s.`,
-    'In another terminal, try:',
-    `  npx leadbridge --config ${CONFIG_FILE} status`,
-    `  npx leadbridge --config ${CONFIG_FILE} trace <referralId>`,
-    '  # act as a CRM user: qualify a Dynamics lead (the referral becomes Active/Accepted), then win it',
-    `  curl -s ${d365}/_sim/leads | head -c 400`,
-    `  curl -s -X POST ${d365}/_sim/leads/<leadid>/qualify`,
-    `  curl -s -X POST ${d365}/_sim/opportunities/<opportunityid>/win`,
-    `  curl -s ${pc}/_sim/referrals/<referralId>     # status, substatus, eTag`,
-    'Ctrl+C stops the worker (after the cycle in flight) and the simulators.',
-    '',
-  ];
-  console.log(lines.join('\n'));
 }
 
 /** A customer fills in the contact form: one new referral, sometimes a hot lead. */

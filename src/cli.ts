@@ -80,6 +80,7 @@ function buildProgram(context: CliContext): Command {
   addLedgerCommands(program, context);
   addMappingsCommands(program, context);
   addConfigCommands(program, context);
+  addDemoCommands(program, context);
   return program;
 }
 
@@ -248,6 +249,21 @@ function addConfigCommands(program: Command, context: CliContext): void {
     });
 }
 
+/** `demo leads`: the walk-through's ids, read from the bundled simulators. */
+function addDemoCommands(program: Command, context: CliContext): void {
+  program
+    .command('demo')
+    .description('helpers for the demo (npm start) and the bundled simulators')
+    .command('leads')
+    .description('synced referrals as a table: referral id, Dynamics lead id, opportunity id, company, CRM state, referral status')
+    .argument('[ids...]', 'only these referrals (referral, lead or opportunity ids)')
+    .option('--limit <n>', 'the N leads changed last', integer(1, 100_000), 10)
+    .action(async (ids: string[], options: { limit: number }, command: Command) => {
+      const config = await loadCliConfig(context, globalOptions(command));
+      const { collectDemoLeads, formatDemoLeads } = await import('./cli/demo-leads.js');
+      context.stdout.write(formatDemoLeads(await collectDemoLeads(config, options.limit, ids)));
+    });
+}
 
 async function main(): Promise<number> {
   const capped = await reexecWithHeapCap();
