@@ -23,13 +23,20 @@ function integer(min: number, max: number) {
   };
 }
 
-/** The first SIGINT / SIGTERM resolves; a second one while shutting down exits at once. */
+/**
+ * The first SIGINT / SIGTERM resolves; a second one while shutting down exits at once. A repeat within a second
+ * is the same request delivered twice (a terminal's Ctrl+C reaches both the heap-cap parent, which forwards it,
+ * and this process), so it does not count as the second.
+ */
 function waitForShutdown(): Promise<string> {
   return new Promise((resolve) => {
-    let received = false;
+    let receivedAt: number | undefined;
     const onSignal = (signal: NodeJS.Signals) => {
-      if (received) process.exit(1);
-      received = true;
+      if (receivedAt !== undefined) {
+        if (Date.now() - receivedAt > 1_000) process.exit(1);
+        return;
+      }
+      receivedAt = Date.now();
       resolve(signal);
     };
     process.on('SIGINT', onSignal);

@@ -34,14 +34,17 @@ export function needsHeapCap(args: readonly string[], execArgv: readonly string[
 export async function reexecWithHeapCap(argv: readonly string[] = process.argv): Promise<number | null> {
   if (!needsHeapCap(argv.slice(2), process.execArgv, process.env.NODE_OPTIONS)) return null;
   const child = spawn(process.execPath, [...process.execArgv, `--max-old-space-size=${HEAP_CAP_MB}`, ...argv.slice(1)], { stdio: 'inherit' });
+  // A signal sent to this pid alone (a supervisor, kill) must reach the worker; the child ignores a duplicate.
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
+  process.on('SIGHUP', forward);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       process.off('SIGINT', forward);
       process.off('SIGTERM', forward);
+      process.off('SIGHUP', forward);
       resolve(code ?? 128 + (signal ? constants.signals[signal] : 1));
     });
   });

@@ -1,8 +1,10 @@
 // Every documented way of running a streaming command runs it under the 256 MB old-space cap (heap limit read back at debug).
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulators, stopSimulators, type RunningSimulator } from '../../src/simulators/index.js';
 import { BIN, ROOT, startNode, TSX_LOADER } from './support/cli-process.js';
 
 /** V8's heap_size_limit with --max-old-space-size=256 is 256 MB plus the young generation (304 MB on Node 20). */
@@ -62,5 +64,51 @@ describe('heap cap of the streaming commands', { timeout: 90_000 }, () => {
     const limit = await heapLimitOf([BIN, ...cli, 'sync', '--once'], dir, { NODE_OPTIONS: '--max-old-space-size=512' });
     expect(limit).toBeGreaterThanOrEqual(512);
     expect(limit).toBeLessThan(600);
+  });
+});
+
+describe('signals through the heap-cap parent', { timeout: 120_000 }, () => {
+  let dir: string;
+  let simulators: RunningSimulator[];
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-signal-'));
+    simulators = await startSimulators({ host: '127.0.0.1', basePort: null, seed: 3, referrals: 2 });
+    const url = (name: string) => simulators.find((s) => s.name === name)!.url;
+    await writeFile(
+      path.join(dir, 'leadbridge.yaml'),
+      [
+        'source:',
+        `  partnerCenter: { baseUrl: ${url('partner-center')}, auth: { kind: static, token: t } }`,
+        'targets:',
+        `  - { name: dynamics, kind: dynamics365, settings: { url: ${url('dynamics365')}, auth: { kind: static, token: t } } }`,
+        'ledger:',
+        '  filename: ./ledger.sqlite',
+        'worker: { intervalSeconds: 3600 }',
+        '',
+      ].join('\n'),
+    );
+  });
+  afterAll(async () => {
+    await stopSimulators(simulators);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('Ctrl+C (SIGINT to the whole process group, parent and worker) stops the worker gracefully, exit 0', async () => {
+    const env: Record<string, string | undefined> = { ...process.env };
+    delete env.NODE_OPTIONS;
+    // detached: its own process group, as a shell gives a foreground job; a terminal's Ctrl+C signals the group.
+    const child = spawn(process.execPath, [BIN, '--config', 'leadbridge.yaml', '--log-format', 'json', 'run'], { cwd: dir, env, stdio: 'pipe', detached: true });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const check = () => (stderr.includes('"message":"cycle done"') ? resolve() : undefined);
+      child.stderr!.on('data', check);
+      void exited.then(() => reject(new Error(`run exited early: ${stderr}`)));
+      setTimeout(() => reject(new Error(`no cycle within 60 s: ${stderr}`)), 60_000).unref();
+    });
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('SIGINT: finishing the cycle in flight, then stopping');
   });
 });
