@@ -3,4 +3,8 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../src/cli.ts');
+// The streaming commands re-execute under a heap cap; deciding before the CLI's imports keeps that parent light.
+const { reexecWithHeapCap } = await import('../src/cli/heap-cap.ts');
+const code = await reexecWithHeapCap();
+if (code === null) await import('../src/cli.ts');
+else process.exitCode = code;

@@ -1,7 +1,7 @@
 // `npm start`: the embedded demo. Simulators with seeded referrals, a ready config, and the worker syncing them.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,6 +13,8 @@ import { startSimulators, stopSimulators, type RunningSimulator } from '../src/s
 import { DEFAULT_WORKFLOW, workflowUrl } from '../src/simulators/graph/index.js';
 import { RuntimeHolder } from '../src/worker/runtime-holder.js';
 import { Worker } from '../src/worker/worker.js';
+import { demoBanner } from './demo-banner.js';
+import { DemoAlreadyRunningError, DemoLock } from './demo-lock.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -20,20 +22,25 @@ const { values: args } = parseArgs({
     interval: { type: 'string', default: '15' },
     'base-port': { type: 'string', default: '7401' },
     'new-lead-every': { type: 'string', default: '20' },
+    'random-ports': { type: 'boolean', default: false },
   },
 });
 
 const DEMO_DIR = path.resolve('.leadbridge-demo');
 const CONFIG_FILE = path.join(DEMO_DIR, 'leadbridge.yaml');
 const DEMO_CACHE_KEY = randomBytes(32).toString('hex');
+const LOCK_FILE = path.join(DEMO_DIR, 'demo.lock');
 
 async function main(): Promise<void> {
+  // Before anything is deleted or started: a second demo here would take over the first one's ledger and config.
+  const lock = await DemoLock.acquire(LOCK_FILE);
+  process.on('exit', () => lock.release());
   const simulators = await startDemoSimulators();
   const url = (name: string) => simulators.find((s) => s.name === name)!.url;
-  await rm(DEMO_DIR, { recursive: true, force: true });
-  await mkdir(DEMO_DIR, { recursive: true });
+  await clearDemoDir();
   await writeFile(CONFIG_FILE, demoConfig(url));
-  printBanner(url);
+  await lock.describe({ urls: Object.fromEntries(simulators.map((s) => [s.name, s.url])), config: CONFIG_FILE });
+  console.log(demoBanner({ url, config: CONFIG_FILE, referrals: args.referrals, intervalSeconds: args.interval, newLeadEverySeconds: args['new-lead-every'] }));
 
   const logger = createLogger({ level: 'info', format: process.stderr.isTTY ? 'pretty' : 'json' });
   await signInThroughSimulator(url('entra'), logger);
@@ -62,9 +69,18 @@ async function main(): Promise<void> {
   await stopSimulators(simulators);
 }
 
+/** The previous demo's ledger and config go (the demo starts fresh); the lock we hold stays. */
+async function clearDemoDir(): Promise<void> {
+  await mkdir(DEMO_DIR, { recursive: true });
+  for (const entry of await readdir(DEMO_DIR)) {
+    if (entry !== path.basename(LOCK_FILE)) await rm(path.join(DEMO_DIR, entry), { recursive: true, force: true });
+  }
+}
+
 /** The simulators on their usual ports, or on free ones when those are taken (a `leadbridge simulate` running). */
 async function startDemoSimulators(): Promise<RunningSimulator[]> {
   const options = { host: '127.0.0.1', seed: 42, referrals: Number(args.referrals) };
+  if (args['random-ports']) return startSimulators({ ...options, basePort: null });
   try {
     return await startSimulators({ ...options, basePort: Number(args['base-port']) });
   } catch (error) {
@@ -149,34 +165,6 @@ log:
 `;
 }
 
-function printBanner(url: (name: string) => string): void {
-  const pc = url('partner-center');
-  const d365 = url('dynamics365');
-  const lines = [
-    '',
-    'leadbridge demo: Partner Center → Dynamics 365 + Salesforce, with outcomes flowing back',
-    `  partner-center ${pc}`,
-    `  dynamics365    ${d365}`,
-    `  salesforce     ${url('salesforce')}`,
-    `  graph          ${url('graph')}   (alert mails: ${url('graph')}/_sim/mails, Teams cards: ${url('graph')}/_sim/teams-webhook)`,
-    `  entra          ${url('entra')}  (sign-in; revoke it: curl --cacert ${SIM_TLS_CERT_FILE} -X POST ${url('entra')}/_sim/users/${DEFAULT_SIM_USER}/revoke)`,
-    `  config         ${CONFIG_FILE}`,
-    '',
-    `The worker syncs ${args.referrals} seeded referrals now, polls every ${args.interval} s, and a new lead arrives every ${args['new-lead-every']} s.`,
-    'In another terminal, try:',
-    `  npx leadbridge --config ${CONFIG_FILE} status`,
-    `  npx leadbridge --config ${CONFIG_FILE} trace <referralId>`,
-    '  # act as a CRM user: qualify a Dynamics lead (the referral becomes Active/Accepted), then win it',
-    `  curl -s ${d365}/_sim/leads | head -c 400`,
-    `  curl -s -X POST ${d365}/_sim/leads/<leadid>/qualify`,
-    `  curl -s -X POST ${d365}/_sim/opportunities/<opportunityid>/win`,
-    `  curl -s ${pc}/_sim/referrals/<referralId>     # status, substatus, eTag`,
-    'Ctrl+C stops the worker (after the cycle in flight) and the simulators.',
-    '',
-  ];
-  console.log(lines.join('\n'));
-}
-
 /** A customer fills in the contact form: one new referral, sometimes a hot lead. */
 async function addLead(pcUrl: string): Promise<void> {
   const hot = Math.random() < 0.4;
@@ -187,4 +175,10 @@ async function addLead(pcUrl: string): Promise<void> {
   }).catch(() => undefined);
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  if (!(error instanceof DemoAlreadyRunningError)) throw error;
+  console.error(`npm start: ${error.message}`);
+  process.exitCode = 1;
+}

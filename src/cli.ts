@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runConfigCheck } from './cli/config-check.js';
 import type { CliContext, GlobalOptions } from './cli/context.js';
-import { exitCodeFor, reportFailure } from './cli/failure.js';
+import { debugRequested, exitCodeFor, reportFailure } from './cli/failure.js';
+import { reexecWithHeapCap } from './cli/heap-cap.js';
 import { createCliLogger, loadCliConfig } from './cli/setup.js';
 import type { SimulateOptions } from './cli/simulate.js';
 import { DEFAULT_CONFIG_FILE, LOG_FORMATS, LOG_LEVELS, type LeadbridgeConfig } from './config/index.js';
@@ -22,13 +23,20 @@ function integer(min: number, max: number) {
   };
 }
 
-/** The first SIGINT / SIGTERM resolves; a second one while shutting down exits at once. */
+/**
+ * The first SIGINT / SIGTERM resolves; a second one while shutting down exits at once. A repeat within a second
+ * is the same request delivered twice (a terminal's Ctrl+C reaches both the heap-cap parent, which forwards it,
+ * and this process), so it does not count as the second.
+ */
 function waitForShutdown(): Promise<string> {
   return new Promise((resolve) => {
-    let received = false;
+    let receivedAt: number | undefined;
     const onSignal = (signal: NodeJS.Signals) => {
-      if (received) process.exit(1);
-      received = true;
+      if (receivedAt !== undefined) {
+        if (Date.now() - receivedAt > 1_000) process.exit(1);
+        return;
+      }
+      receivedAt = Date.now();
       resolve(signal);
     };
     process.on('SIGINT', onSignal);
@@ -80,6 +88,7 @@ function buildProgram(context: CliContext): Command {
   addMappingsCommands(program, context);
   addConfigCommands(program, context);
   addLoginCommand(program, context);
+  addDemoCommands(program, context);
   return program;
 }
 
@@ -266,7 +275,25 @@ function addLoginCommand(program: Command, context: CliContext): void {
     });
 }
 
+/** `demo leads`: the walk-through's ids, read from the bundled simulators. */
+function addDemoCommands(program: Command, context: CliContext): void {
+  program
+    .command('demo')
+    .description('helpers for the demo (npm start) and the bundled simulators')
+    .command('leads')
+    .description('synced referrals as a table: referral id, Dynamics lead id, opportunity id, company, CRM state, referral status')
+    .argument('[ids...]', 'only these referrals (referral, lead or opportunity ids)')
+    .option('--limit <n>', 'the N leads changed last', integer(1, 100_000), 10)
+    .action(async (ids: string[], options: { limit: number }, command: Command) => {
+      const config = await loadCliConfig(context, globalOptions(command));
+      const { collectDemoLeads, formatDemoLeads } = await import('./cli/demo-leads.js');
+      context.stdout.write(formatDemoLeads(await collectDemoLeads(config, options.limit, ids)));
+    });
+}
+
 async function main(): Promise<number> {
+  const capped = await reexecWithHeapCap();
+  if (capped !== null) return capped;
   const context: CliContext = {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -280,7 +307,7 @@ async function main(): Promise<number> {
   } catch (error) {
     // Commander has already printed its own message (and the help) for usage errors.
     if (error instanceof CommanderError) return error.exitCode;
-    reportFailure(error, context.stderr);
+    reportFailure(error, context.stderr, { debug: debugRequested(process.argv) });
     return exitCodeFor(error);
   }
 }

@@ -10,12 +10,23 @@ export function exitCodeFor(error: unknown): number {
   return EXIT_FAILURE;
 }
 
-export function reportFailure(error: unknown, stderr: NodeJS.WritableStream): void {
-  if (isLeadbridgeError(error)) {
-    stderr.write(`leadbridge: ${error.message}\n`);
-    return;
+/**
+ * An operator sees one message; stack traces (ours and every cause's) only with `--log-level debug`,
+ * where a developer asked for them.
+ */
+export function reportFailure(error: unknown, stderr: NodeJS.WritableStream, options: { debug?: boolean } = {}): void {
+  const message = error instanceof Error ? error.message : String(error);
+  stderr.write(isLeadbridgeError(error) ? `leadbridge: ${message}\n` : `leadbridge: unexpected error: ${message}\n`);
+  if (options.debug) {
+    for (let cause: unknown = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+      stderr.write(`${depth === 0 ? '' : 'caused by: '}${cause.stack ?? cause.message}\n`);
+    }
+  } else if (!isLeadbridgeError(error)) {
+    stderr.write('leadbridge: this looks like a bug; run again with --log-level debug for the stack trace and report it\n');
   }
-  // Anything else is a bug, so the stack is worth having.
-  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  stderr.write(`leadbridge: unexpected error: ${text}\n`);
+}
+
+/** Whether the command line asked for debug logs (read from argv: a failure may come before the options are parsed). */
+export function debugRequested(argv: readonly string[]): boolean {
+  return argv.some((arg, i) => arg === '--log-level=debug' || (arg === '--log-level' && argv[i + 1] === 'debug'));
 }

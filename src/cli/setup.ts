@@ -1,4 +1,5 @@
 // Shared command set-up: load the chosen config file and build the logger from config and flags.
+import v8 from 'node:v8';
 import { loadConfig } from '../config/index.js';
 import type { LeadbridgeConfig, LogConfig } from '../config/index.js';
 import { createLogger } from '../core/log.js';
@@ -13,5 +14,8 @@ export function loadCliConfig(context: CliContext, options: GlobalOptions): Prom
 export function createCliLogger(context: CliContext, options: GlobalOptions, log?: LogConfig): Logger {
   const level = options.logLevel ?? log?.level ?? 'info';
   const format = options.logFormat ?? log?.format ?? 'auto';
-  return createLogger({ level, stream: context.stderr, ...(format === 'auto' ? {} : { format }) });
+  const logger = createLogger({ level, stream: context.stderr, ...(format === 'auto' ? {} : { format }) });
+  // Shows that a streaming command runs under its heap cap (see heap-cap.ts).
+  logger.debug('node process', { pid: process.pid, heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 1_048_576) });
+  return logger;
 }

@@ -1,5 +1,6 @@
 // `leadbridge simulate`: run the bundled API simulators on loopback until SIGINT / SIGTERM.
-import { startSimulators, stopSimulators } from '../simulators/index.js';
+import { LeadbridgeError } from '../core/errors.js';
+import { SimulatorStartError, startSimulators, stopSimulators, type StartSimulatorsOptions } from '../simulators/index.js';
 import type { CliContext } from './context.js';
 
 export interface SimulateOptions {
@@ -20,7 +21,7 @@ export const ADMIN_ROUTES_HINT =
 /** Prints `<name> <url>` per simulator on stdout, then serves until a shutdown signal arrives. */
 export async function runSimulate(context: CliContext, options: SimulateOptions): Promise<void> {
   const shutdown = context.waitForShutdown();
-  const running = await startSimulators({
+  const running = await startOrExplain({
     host: options.host,
     basePort: options.randomPorts ? null : options.basePort,
     seed: options.seed,
@@ -31,4 +32,21 @@ export async function runSimulate(context: CliContext, options: SimulateOptions)
   const signal = await shutdown;
   context.stderr.write(`${signal} received, stopping the simulators\n`);
   await stopSimulators(running);
+}
+
+/** A port that is taken or not ours to bind is an operator's problem to solve, so say which one and what to do. */
+async function startOrExplain(options: StartSimulatorsOptions) {
+  try {
+    return await startSimulators(options);
+  } catch (error) {
+    if (!(error instanceof SimulatorStartError)) throw error;
+    const where = `${error.host}:${error.port}`;
+    const hint =
+      error.code === 'EADDRINUSE'
+        ? `port ${where} (${error.simulator} simulator) is already in use, perhaps by another "leadbridge simulate" or "npm start"; ` +
+          'stop it, or run "leadbridge simulate --random-ports" (free ports, printed on stdout) or pick another --base-port'
+        : `the ${error.simulator} simulator cannot listen on ${where} (${error.code ?? 'error'}: ${(error.cause as Error | undefined)?.message ?? error.message}); ` +
+          'check --host, or use --random-ports';
+    throw new LeadbridgeError('LISTEN_FAILED', `simulate: ${hint}`, { cause: error });
+  }
 }

@@ -15,6 +15,7 @@ export interface SignInStatus {
   required: boolean;
   cause: string | null;
 }
+import { assertLedgerExists } from './ledger-file.js';
 
 export interface StatusReport {
   ledger: string;
@@ -24,8 +25,10 @@ export interface StatusReport {
   signIn?: SignInStatus;
 }
 
+/** Opens the existing ledger for an operator command (never creates one; see assertLedgerExists). */
 export async function withLedger<T>(config: LeadbridgeConfig, cwd: string, use: (ledger: Ledger, description: string) => Promise<T>): Promise<T> {
   const ledgerConfig = ledgerConfigFor(config, cwd);
+  await assertLedgerExists(ledgerConfig, cwd);
   const ledger = await openLedger(ledgerConfig);
   try {
     return await use(ledger, describeLedger(ledgerConfig));

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'TRANSFORM_FAILED'
   | 'LEDGER_ERROR'
   | 'ABORTED'
+  | 'LISTEN_FAILED'
   | 'INTERNAL';
 
 export interface LeadbridgeErrorOptions {

@@ -40,6 +40,31 @@ const redactFormat = winston.format((info) => {
   return info;
 });
 
+/** The `    at file:line` frames of a stack trace printed into a string (pg-protocol, knex and Node errors do this). */
+const STACK_FRAMES = /(?:\r?\n[ \t]+at [^\n]*)+/g;
+
+/** Drops stack frames from a value: an operator reads the message; `--log-level debug` keeps everything. */
+export function withoutStack(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(STACK_FRAMES, '');
+  if (value instanceof Error) return value.message;
+  return value;
+}
+
+const stackFormat = (keepStacks: boolean) =>
+  winston.format((info) => {
+    for (const key of Object.keys(info)) {
+      if (key === 'stack') {
+        if (!keepStacks) delete info[key];
+      } else if (info[key] instanceof Error) {
+        const error = info[key] as Error;
+        info[key] = keepStacks ? (error.stack ?? error.message) : error.message;
+      } else if (!keepStacks) {
+        info[key] = withoutStack(info[key]);
+      }
+    }
+    return info;
+  })();
+
 const prettyFormat = winston.format.printf((info) => {
   const { level, message, timestamp, ...rest } = info;
   const fields = Object.entries(rest)
@@ -56,6 +81,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level: options.level === 'silent' ? 'error' : (options.level ?? 'info'),
     silent: options.level === 'silent',
     format: winston.format.combine(
+      stackFormat(options.level === 'debug'),
       redactFormat(),
       winston.format.timestamp(),
       format === 'json' ? winston.format.json() : prettyFormat,

@@ -52,10 +52,20 @@ export async function openLedger(config: LedgerConfig, options: OpenLedgerOption
   };
 }
 
+/**
+ * knex prints driver errors with their stack (e.g. pg-protocol's "database does not exist"); the thrown error
+ * carries the same cause to the operator, so warn and error keep the first line and the full text goes to debug.
+ */
 function knexLog(logger: Logger): Knex.Config['log'] {
+  const firstLine = (message: unknown) => String(message instanceof Error ? message.message : message).split('\n')[0];
+  const report = (level: 'warn' | 'error') => (message: unknown) => {
+    logger[level](`ledger: ${firstLine(message)}`);
+    const full = message instanceof Error ? (message.stack ?? message.message) : String(message);
+    if (full !== firstLine(message)) logger.debug(`ledger: ${full}`);
+  };
   return {
-    warn: (message: unknown) => logger.warn(`ledger: ${String(message)}`),
-    error: (message: unknown) => logger.error(`ledger: ${String(message)}`),
+    warn: report('warn'),
+    error: report('error'),
     deprecate: (method: string, alternative: string) => logger.warn(`ledger: knex ${method} is deprecated, use ${alternative}`),
     debug: (message: unknown) => logger.debug(`ledger: ${String(message)}`),
   };

@@ -59,13 +59,32 @@ export interface RunningSimulator extends StartedSimulator {
   name: string;
 }
 
+/** A simulator that could not start: says which one and where, and keeps the socket error's code (EADDRINUSE, ...). */
+export class SimulatorStartError extends Error {
+  readonly code: string | undefined;
+  constructor(
+    readonly simulator: string,
+    readonly host: string,
+    readonly port: number,
+    cause: unknown,
+  ) {
+    super(`${simulator} simulator could not listen on ${host}:${port}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'SimulatorStartError';
+    this.code = (cause as NodeJS.ErrnoException | null)?.code;
+  }
+}
+
 /** Starts every simulator in order; if one fails, those already started are stopped before the error is rethrown. */
 export async function startSimulators(options: StartSimulatorsOptions): Promise<RunningSimulator[]> {
   const running: RunningSimulator[] = [];
   try {
     for (const [index, entry] of SIMULATORS.entries()) {
       const port = options.basePort === null ? 0 : options.basePort + index;
-      const started = await entry.start({ host: options.host, port, seed: options.seed, referrals: options.referrals });
+      const started = await entry
+        .start({ host: options.host, port, seed: options.seed, referrals: options.referrals })
+        .catch((error: unknown) => {
+          throw new SimulatorStartError(entry.name, options.host, port, error);
+        });
       running.push({ name: entry.name, ...started });
     }
   } catch (error) {
