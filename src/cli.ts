@@ -154,13 +154,13 @@ function addOperatorCommands(program: Command, context: CliContext): void {
     .command('resync')
     .description('map and write every referral again (all targets or one), e.g. after a mapping change; then run one cycle')
     .option('--target <name>', 'only this target')
-    .option('--since <date>', 'only referrals updated since this date (2025-01-31 or an ISO date-time)')
+    .option('--since <date>', 'only referrals updated since this date (2025-01-31 or an ISO date-time; not in the future); moves the cursor back, never forward')
     .action(async (options: { target?: string; since?: string }, command: Command) => {
       await syncNow(context, command, async (config) => {
         const { withLedger } = await import('./cli/status.js');
-        const { prepareResync } = await import('./cli/operator.js');
-        const forgotten = await withLedger(config, context.cwd, (ledger) => prepareResync(ledger, config, options));
-        return Object.entries(forgotten).map(([target, n]) => `${target}: resync of ${n} linked referrals${options.since ? ` updated since ${options.since}` : ''}\n`).join('');
+        const { formatResync, prepareResync } = await import('./cli/operator.js');
+        const results = await withLedger(config, context.cwd, (ledger) => prepareResync(ledger, config, options));
+        return formatResync(results, options.since);
       });
     });
 }
