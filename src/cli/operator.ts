@@ -1,9 +1,10 @@
 // Operator commands on the ledger: retry failed or quarantined referrals, resync a target, list the quarantine.
 import type { LeadbridgeConfig } from '../config/index.js';
-import { ValidationError } from '../core/errors.js';
+import { LeadbridgeError, ValidationError } from '../core/errors.js';
 import { compareInstants, instantKey } from '../core/time.js';
 import { clearCursor, forgetLinkVersions, getCursor, listByState, resetToPending, scheduleRetry, setCursor, type Ledger, type SyncStateRow } from '../ledger/index.js';
 import { inboundCursorName } from '../sync/types.js';
+import { unretryable } from './standing.js';
 
 export interface RetryRequest {
   referralIds: string[];
@@ -29,9 +30,15 @@ export async function scheduleOperatorRetry(ledger: Ledger, config: LeadbridgeCo
       { path: 'retry', message: 'name referral ids, or pass --all-failed and/or --quarantined' },
     ]);
   }
+  const targets = selectTargets(config, request.target);
+  // Named ids are checked first: an id that never came through, or that is skipped by design, is not a retry.
+  const problems = request.referralIds.length > 0 ? await unretryable(ledger, config, targets, request.referralIds) : [];
+  if (problems.length > 0) {
+    throw new LeadbridgeError('NOT_FOUND', `nothing retried:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
   const states: Array<'failed' | 'quarantined'> = request.quarantined ? ['failed', 'quarantined'] : ['failed'];
   const moved: Record<string, number> = {};
-  for (const target of selectTargets(config, request.target)) {
+  for (const target of targets) {
     moved[target] = await scheduleRetry(ledger.db, {
       target,
       states,
