@@ -105,15 +105,17 @@ function addSyncCommands(program: Command, context: CliContext): void {
     .command('sync')
     .description('sync referrals from Partner Center into the configured CRM targets')
     .option('--once', 'run one cycle, then exit')
-    .option('--dry-run', 'only read Partner Center and show what would be synced (no writes anywhere)')
-    .action(async (options: { once?: boolean; dryRun?: boolean }, command: Command) => {
+    .option('--dry-run', 'plan the pass from the current cursors: what would be created, updated, skipped, quarantined, per target (no writes anywhere)')
+    .option('--json', 'with --dry-run: print the plan as JSON')
+    .action(async (options: { once?: boolean; dryRun?: boolean; json?: boolean }, command: Command) => {
       if (!options.once) command.error('error: "sync" needs --once (the continuous worker is "leadbridge run")', { exitCode: 1 });
       const globals = globalOptions(command);
       const config = await loadCliConfig(context, globals);
       const logger = createCliLogger(context, globals, config.log);
       if (options.dryRun) {
         const { runSyncPreview } = await import('./cli/sync-preview.js');
-        await runSyncPreview({ config, logger, out: context.stdout });
+        const { withLedger } = await import('./cli/status.js');
+        await withLedger(config, context.cwd, (ledger) => runSyncPreview({ config, logger, ledger, cwd: context.cwd, out: context.stdout, json: options.json === true }));
         return;
       }
       await syncNow(context, command, async () => '', { config, logger });
