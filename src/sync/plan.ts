@@ -1,7 +1,7 @@
 // The inbound cycle as a plan: what one pass from the current cursors would create, update, skip or quarantine per target, read-only.
 import { formatIssue } from '../core/errors.js';
 import { compareInstants } from '../core/time.js';
-import { getCursor, getEchoes, getLinks, getSyncStates, hasOtherMappingVersion, listByState, type Ledger } from '../ledger/index.js';
+import { countDueRetries, getCursor, getEchoes, getLinks, getSyncStates, hasOtherMappingVersion, type Ledger } from '../ledger/index.js';
 import { decideInbound, type InboundDecision } from './decide.js';
 import { withoutEchoes } from './echo.js';
 import { inboundCursorName, type ReferralSource, type ReferralWithKind, type SyncTarget } from './types.js';
@@ -73,14 +73,12 @@ export async function planInbound(options: PlanOptions): Promise<SyncPlan> {
 async function startPlan(ledger: Ledger, target: PlanTarget, now: Date): Promise<TargetPlan> {
   const stored = await getCursor(ledger.db, inboundCursorName(target.name));
   const mappingChanged = stored !== null && (await hasOtherMappingVersion(ledger.db, target.name, target.mapping.version));
-  const failed = await listByState(ledger.db, 'failed', { target: target.name, limit: 100_000 });
-  const nowIso = now.toISOString();
   return {
     target: target.name,
     cursor: mappingChanged ? null : stored,
     mappingChanged,
     counts: { create: 0, update: 0, skip: 0, quarantine: 0, unchanged: 0, alreadySynced: 0 },
-    retriesDue: failed.filter((row) => row.nextRetryAt === null || row.nextRetryAt <= nowIso).length,
+    retriesDue: await countDueRetries(ledger.db, target.name, now.toISOString()),
     entries: [],
   };
 }

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runSyncPreview } from '../../src/cli/sync-preview.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { Referral } from '../../src/core/referral.js';
-import { getCursor, LEDGER_TABLES, type Ledger } from '../../src/ledger/index.js';
+import { getCursor, LEDGER_TABLES, transitionSyncStates, type Ledger } from '../../src/ledger/index.js';
 import { startHarness, type Harness } from './support/harness.js';
 
 let harness: Harness;
@@ -113,5 +113,26 @@ describe('sync --once --dry-run', () => {
     const result = await runtime.syncOnce({ runId: 'after-plan' });
     expect(result.inbound.byTarget.dynamics).toMatchObject({ created: 1, updated: 1, skippedKind: 1, quarantined: 1, failed: 0 });
     expect(result.inbound.byTarget.salesforce).toMatchObject({ created: 2, updated: 1, skippedKind: 1, quarantined: 0, failed: 0 });
+  });
+
+  it('counts failed writes whose retry is due, and a changed mapping reads from the beginning', async () => {
+    harness = await startHarness({ referrals: 0 });
+    const [first, second] = [inquiry('Alpha Ltd'), inquiry('Beta Ltd')];
+    const runtime = await harness.runtime();
+    await runtime.syncOnce({ runId: 'initial' });
+    const error = { code: 'HTTP_ERROR', message: 'the CRM answered 503' };
+    await transitionSyncStates(runtime.ledger.db, 'dynamics', [
+      { referralId: first.id, to: 'pending', runId: 'test' },
+      { referralId: first.id, to: 'failed', error, nextRetryAt: '2026-01-01T00:00:00.000Z', runId: 'test' },
+      { referralId: second.id, to: 'pending', runId: 'test' },
+      { referralId: second.id, to: 'failed', error, nextRetryAt: '2099-01-01T00:00:00.000Z', runId: 'test' },
+    ]);
+    const plan = await runSyncPreview({ config: runtime.config, logger: silentLogger, ledger: runtime.ledger, cwd: harness.dir, out: capture().stream, json: true, now: new Date('2026-12-04T12:00:00Z') });
+    expect(plan.targets.map((t) => [t.target, t.retriesDue, t.mappingChanged])).toEqual([['dynamics', 1, false]]);
+
+    // Another mapping version recorded on a link: the next pass maps everything again, and so does the plan.
+    await runtime.ledger.db(LEDGER_TABLES.links).where({ referral_id: first.id }).update({ mapping_version: 'an-older-version' });
+    const remap = await runSyncPreview({ config: runtime.config, logger: silentLogger, ledger: runtime.ledger, cwd: harness.dir, out: capture().stream, json: true });
+    expect([remap.since, remap.targets[0]?.cursor, remap.targets[0]?.mappingChanged]).toEqual([null, null, true]);
   });
 });
