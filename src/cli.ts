@@ -109,6 +109,7 @@ function addSyncCommands(program: Command, context: CliContext): void {
     .option('--json', 'with --dry-run: print the plan as JSON')
     .action(async (options: { once?: boolean; dryRun?: boolean; json?: boolean }, command: Command) => {
       if (!options.once) command.error('error: "sync" needs --once (the continuous worker is "leadbridge run")', { exitCode: 1 });
+      if (options.json && !options.dryRun) command.error('error: --json goes with --dry-run (the plan); "sync --once" prints its summary as text', { exitCode: 1 });
       const globals = globalOptions(command);
       const config = await loadCliConfig(context, globals);
       const logger = createCliLogger(context, globals, config.log);
