@@ -161,7 +161,8 @@ function addOperatorCommands(program: Command, context: CliContext): void {
     .action(async (options: { target?: string; since?: string }, command: Command) => {
       await syncNow(context, command, async (config) => {
         const { withLedger } = await import('./cli/status.js');
-        const { formatResync, prepareResync } = await import('./cli/operator.js');
+        const { formatResync, parseSince, prepareResync } = await import('./cli/operator.js');
+        if (options.since !== undefined) parseSince(options.since, new Date());
         const results = await withLedger(config, context.cwd, (ledger) => prepareResync(ledger, config, options));
         return formatResync(results, options.since);
       });

@@ -86,8 +86,8 @@ export async function prepareResync(
   return results;
 }
 
-/** `--since`: a date (midnight UTC) or an ISO-8601 date-time, not after `now`. */
-function parseSince(text: string, now: Date): string {
+/** `--since`: a date (midnight UTC) or an ISO-8601 date-time, not after `now`; checked before the ledger is opened. */
+export function parseSince(text: string, now: Date): string {
   const invalid = (message: string) => new ValidationError('VALIDATION_FAILED', 'invalid --since', [{ path: '--since', message }]);
   let since: string;
   try {

@@ -1,4 +1,4 @@
-// trace and retry on ids the ledger does not know, or knows as skipped: a clear answer and the right exit code.
+// Operator input the ledger cannot act on: trace and retry on unknown or skipped ids, resync to a future date; a clear answer and exit code.
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -91,5 +91,14 @@ describe('trace and retry on ids that did not come through', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout.split('\n')[0]).toBe('dynamics: 0 referrals scheduled for retry');
+  });
+});
+
+describe('resync on the command line', () => {
+  it('refuses a future --since before touching the ledger: exit 1, naming the option and the value', async () => {
+    const result = await runCli(['resync', '--since', '2099-01-01']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^leadbridge: invalid --since:\n {2}- --since: "2099-01-01" is in the future \(now \d{4}-\d{2}-\d{2}T[\d:.]+Z\): a resync re-reads what Partner Center already has, so it can only reach back\n$/);
   });
 });
