@@ -27,6 +27,7 @@ export interface TargetPlan {
   counts: Record<PlanAction | 'unchanged' | 'alreadySynced', number>;
   /** Failed writes whose retry time has come: the cycle fetches and writes them again first. */
   retriesDue: number;
+  /** Empty when the caller took the entries one by one (PlanOptions.onEntry). */
   entries: PlanEntry[];
 }
 
@@ -52,6 +53,8 @@ export interface PlanOptions {
   referralLink: (referralId: string) => string;
   now: Date;
   signal?: AbortSignal;
+  /** Receives each entry as it is decided; entries are then not kept in the plan (memory stays flat on a backfill). */
+  onEntry?: (target: string, entry: PlanEntry) => void;
 }
 
 /** Reads the referral stream from the current cursors and decides every referral per target, as a cycle would; writes nothing. */
@@ -104,7 +107,8 @@ async function planPage(
       continue;
     }
     plan.counts[entry.action]++;
-    plan.entries.push(entry);
+    if (options.onEntry) options.onEntry(target.name, entry);
+    else plan.entries.push(entry);
   }
 }
 

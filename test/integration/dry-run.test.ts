@@ -54,8 +54,9 @@ describe('sync --once --dry-run', () => {
     expect(await getCursor(runtime.ledger.db, 'partner-center:salesforce')).toBe(cursor);
     const before = await ledgerSnapshot(runtime.ledger);
     const requests = { pc: harness.pc.server.requests().length, d365: harness.dynamics.server.requests().length, sf: harness.salesforce!.server.requests().length };
-    const out = capture();
-    const plan = await runSyncPreview({ config: runtime.config, logger: silentLogger, ledger: runtime.ledger, cwd: harness.dir, out: out.stream, json: false });
+    const json = capture();
+    const plan = await runSyncPreview({ config: runtime.config, logger: silentLogger, ledger: runtime.ledger, cwd: harness.dir, out: json.stream, json: true });
+    expect(JSON.parse(json.text())).toEqual(plan);
     expect(plan.since).toBe(cursor);
     const skip = { action: 'skip', leadKind: 'coSell', customer: 'Woodgrove Bank', referralId: skipped.id, reason: 'lead kind coSell is not synced (source.partnerCenter.leadKinds)' };
     const update = { action: 'update', leadKind: 'customerInquiry', customer: 'Beta Holdings Ltd', referralId: changed.id };
@@ -92,20 +93,34 @@ describe('sync --once --dry-run', () => {
       },
     ]);
     expect(plan.targets.flatMap((t) => t.entries.map((e) => e.referralId))).not.toContain(settled.id);
-    expect(out.text().split('\n').slice(0, 8)).toEqual([
+    // As text: one line per entry as decided (target, action, referral, kind, customer, why), then the counts.
+    const out = capture();
+    const streamed = await runSyncPreview({ config: runtime.config, logger: silentLogger, ledger: runtime.ledger, cwd: harness.dir, out: out.stream, json: false });
+    expect(streamed.targets.map((t) => t.entries)).toEqual([[], []]);
+    const lines = out.text().split('\n');
+    expect([lines[0], ...lines.slice(-4)]).toEqual([
       'dry run: nothing is written to Partner Center, the CRMs or the ledger',
       `5 referrals read in 1 page from ${cursor} (the lowest target cursor, less the 60 s overlap)`,
-      `dynamics (cursor ${cursor}):`,
-      `  update      ${changed.id}  customerInquiry  Beta Holdings Ltd`,
-      `  create      ${fresh.id}  customerInquiry  Gamma GmbH`,
-      `  skip        ${skipped.id}  coSell  Woodgrove Bank: lead kind coSell is not synced (source.partnerCenter.leadKinds)`,
-      `  quarantine  ${broken.id}  customerInquiry  (no customer name): mapping failed: companyname: value is required but customerProfile.name is empty`,
-      '  would create 1, update 1, skip 1, quarantine 1; 0 unchanged, 1 already synced at this version; 0 failed writes due for retry',
+      `dynamics (cursor ${cursor}): would create 1, update 1, skip 1, quarantine 1; 0 unchanged, 1 already synced at this version; 0 failed writes due for retry`,
+      `salesforce (cursor ${cursor}): would create 2, update 1, skip 1, quarantine 0; 0 unchanged, 1 already synced at this version; 0 failed writes due for retry`,
+      '',
     ]);
+    expect(lines.slice(1, -4).sort()).toEqual(
+      [
+        `dynamics    update      ${changed.id}  customerInquiry  Beta Holdings Ltd`,
+        `dynamics    create      ${fresh.id}  customerInquiry  Gamma GmbH`,
+        `dynamics    skip        ${skipped.id}  coSell  Woodgrove Bank: lead kind coSell is not synced (source.partnerCenter.leadKinds)`,
+        `dynamics    quarantine  ${broken.id}  customerInquiry  (no customer name): mapping failed: companyname: value is required but customerProfile.name is empty`,
+        `salesforce  update      ${changed.id}  customerInquiry  Beta Holdings Ltd`,
+        `salesforce  create      ${fresh.id}  customerInquiry  Gamma GmbH`,
+        `salesforce  skip        ${skipped.id}  coSell  Woodgrove Bank: lead kind coSell is not synced (source.partnerCenter.leadKinds)`,
+        `salesforce  create      ${broken.id}  customerInquiry  (no customer name)`,
+      ].sort(),
+    );
 
-    // Nothing written: every ledger row as it was, only GETs to Partner Center, no call to either CRM.
+    // Nothing written: every ledger row as it was, only GETs to Partner Center (one listing per plan), no call to either CRM.
     expect(await ledgerSnapshot(runtime.ledger)).toEqual(before);
-    expect(harness.pc.server.requests().slice(requests.pc).map((r) => r.method)).toEqual(['GET']);
+    expect(harness.pc.server.requests().slice(requests.pc).map((r) => r.method)).toEqual(['GET', 'GET']);
     expect(harness.dynamics.server.requests().length).toBe(requests.d365);
     expect(harness.salesforce!.server.requests().length).toBe(requests.sf);
 
