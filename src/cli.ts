@@ -115,15 +115,21 @@ function addSyncCommands(program: Command, context: CliContext): void {
     .command('sync')
     .description('sync referrals from Partner Center into the configured CRM targets')
     .option('--once', 'run one cycle, then exit')
-    .option('--dry-run', 'only read Partner Center and show what would be synced (no writes anywhere)')
-    .action(async (options: { once?: boolean; dryRun?: boolean }, command: Command) => {
+    .option('--dry-run', 'plan the pass from the current cursors: what would be created, updated, skipped, quarantined, per target (no writes anywhere)')
+    .option('--json', 'with --dry-run: print the plan as JSON')
+    .action(async (options: { once?: boolean; dryRun?: boolean; json?: boolean }, command: Command) => {
       if (!options.once) command.error('error: "sync" needs --once (the continuous worker is "leadbridge run")', { exitCode: 1 });
+      if (options.json && !options.dryRun) command.error('error: --json goes with --dry-run (the plan); "sync --once" prints its summary as text', { exitCode: 1 });
       const globals = globalOptions(command);
       const config = await loadCliConfig(context, globals);
       const logger = createCliLogger(context, globals, config.log);
       if (options.dryRun) {
         const { runSyncPreview } = await import('./cli/sync-preview.js');
-        await runSyncPreview({ config, logger, out: context.stdout });
+        const { withLedger } = await import('./cli/status.js');
+        await withLedger(config, context.cwd, (ledger) => runSyncPreview({ config, logger, ledger, cwd: context.cwd, out: context.stdout, json: options.json === true }), {
+          whenMissing: 'empty',
+          onEmpty: (where) => context.stderr.write(`no ledger yet (${where}): the plan is a first backfill; nothing is created\n`),
+        });
         return;
       }
       await syncNow(context, command, async () => '', { config, logger });
@@ -164,13 +170,14 @@ function addOperatorCommands(program: Command, context: CliContext): void {
     .command('resync')
     .description('map and write every referral again (all targets or one), e.g. after a mapping change; then run one cycle')
     .option('--target <name>', 'only this target')
-    .option('--since <date>', 'only referrals updated since this date (2025-01-31 or an ISO date-time)')
+    .option('--since <date>', 'only referrals updated since this date (2025-01-31 or an ISO date-time; not in the future); moves the cursor back, never forward')
     .action(async (options: { target?: string; since?: string }, command: Command) => {
       await syncNow(context, command, async (config) => {
         const { withLedger } = await import('./cli/status.js');
-        const { prepareResync } = await import('./cli/operator.js');
-        const forgotten = await withLedger(config, context.cwd, (ledger) => prepareResync(ledger, config, options));
-        return Object.entries(forgotten).map(([target, n]) => `${target}: resync of ${n} linked referrals${options.since ? ` updated since ${options.since}` : ''}\n`).join('');
+        const { formatResync, parseSince, prepareResync } = await import('./cli/operator.js');
+        if (options.since !== undefined) parseSince(options.since, new Date());
+        const results = await withLedger(config, context.cwd, (ledger) => prepareResync(ledger, config, options));
+        return formatResync(results, options.since);
       });
     });
 }

@@ -1,9 +1,10 @@
 // Operator commands on the ledger: retry failed or quarantined referrals, resync a target, list the quarantine.
 import type { LeadbridgeConfig } from '../config/index.js';
-import { ValidationError } from '../core/errors.js';
-import { instantKey } from '../core/time.js';
-import { clearCursor, forgetLinkVersions, listByState, resetToPending, scheduleRetry, setCursor, type Ledger, type SyncStateRow } from '../ledger/index.js';
+import { LeadbridgeError, ValidationError } from '../core/errors.js';
+import { compareInstants, instantKey } from '../core/time.js';
+import { clearCursor, forgetLinkVersions, getCursor, listByState, resetToPending, scheduleRetry, setCursor, type Ledger, type SyncStateRow } from '../ledger/index.js';
 import { inboundCursorName } from '../sync/types.js';
+import { unretryable } from './standing.js';
 
 export interface RetryRequest {
   referralIds: string[];
@@ -29,9 +30,15 @@ export async function scheduleOperatorRetry(ledger: Ledger, config: LeadbridgeCo
       { path: 'retry', message: 'name referral ids, or pass --all-failed and/or --quarantined' },
     ]);
   }
+  const targets = selectTargets(config, request.target);
+  // Named ids are checked first: an id that never came through, or that is skipped by design, is not a retry.
+  const problems = request.referralIds.length > 0 ? await unretryable(ledger, config, targets, request.referralIds) : [];
+  if (problems.length > 0) {
+    throw new LeadbridgeError('NOT_FOUND', `nothing retried:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
   const states: Array<'failed' | 'quarantined'> = request.quarantined ? ['failed', 'quarantined'] : ['failed'];
   const moved: Record<string, number> = {};
-  for (const target of selectTargets(config, request.target)) {
+  for (const target of targets) {
     moved[target] = await scheduleRetry(ledger.db, {
       target,
       states,
@@ -42,29 +49,74 @@ export async function scheduleOperatorRetry(ledger: Ledger, config: LeadbridgeCo
   return moved;
 }
 
+/** What resync did for one target: links forgotten, and where the inbound cursor was and is now. */
+export interface ResyncResult {
+  forgotten: number;
+  cursorBefore: string | null;
+  cursorAfter: string | null;
+}
+
 /**
  * Resync: the next pass re-reads Partner Center from `since` (or from the beginning), maps every referral again
  * and writes every record, changed or not; quarantined referrals get another chance.
+ * A resync only ever widens what is read: the cursor moves back to `since`, never forward (a cursor already
+ * before `since` stays, and the pass reads from there, which covers the window). A future `since` is refused.
  */
-export async function prepareResync(ledger: Ledger, config: LeadbridgeConfig, options: { target?: string; since?: string }): Promise<Record<string, number>> {
-  let since: string | undefined;
-  if (options.since !== undefined) {
-    try {
-      since = instantKey(options.since.includes('T') ? options.since : `${options.since}T00:00:00Z`);
-    } catch {
-      throw new ValidationError('VALIDATION_FAILED', 'invalid --since', [{ path: '--since', message: `expected a date (2025-01-31) or an ISO-8601 date-time, got "${options.since}"` }]);
-    }
-  }
-  const forgotten: Record<string, number> = {};
+export async function prepareResync(
+  ledger: Ledger,
+  config: LeadbridgeConfig,
+  options: { target?: string; since?: string },
+  now: Date = new Date(),
+): Promise<Record<string, ResyncResult>> {
+  const since = options.since === undefined ? undefined : parseSince(options.since, now);
+  const results: Record<string, ResyncResult> = {};
   for (const target of selectTargets(config, options.target)) {
     await ledger.transaction(async (trx) => {
-      forgotten[target] = await forgetLinkVersions(trx, { target, ...(since ? { since } : {}) });
+      const name = inboundCursorName(target);
+      const cursorBefore = await getCursor(trx, name);
+      const forgotten = await forgetLinkVersions(trx, { target, ...(since ? { since } : {}) });
       await resetToPending(trx, { target, states: ['quarantined'] });
-      if (since) await setCursor(trx, inboundCursorName(target), since);
-      else await clearCursor(trx, inboundCursorName(target));
+      let cursorAfter: string | null = null;
+      if (since === undefined) await clearCursor(trx, name);
+      else if (cursorBefore === null || compareInstants(since, cursorBefore) >= 0) cursorAfter = cursorBefore;
+      else await setCursor(trx, name, (cursorAfter = since));
+      results[target] = { forgotten, cursorBefore, cursorAfter };
     });
   }
-  return forgotten;
+  return results;
+}
+
+/** `--since`: a date (midnight UTC) or an ISO-8601 date-time, not after `now`; checked before the ledger is opened. */
+export function parseSince(text: string, now: Date): string {
+  const invalid = (message: string) => new ValidationError('VALIDATION_FAILED', 'invalid --since', [{ path: '--since', message }]);
+  let since: string;
+  try {
+    since = instantKey(text.includes('T') ? text : `${text}T00:00:00Z`);
+  } catch {
+    throw invalid(`expected a date (2025-01-31) or an ISO-8601 date-time, got "${text}"`);
+  }
+  const parsed = new Date(`${since.slice(0, 23)}Z`);
+  // The pattern lets 2025-02-30 through; Date rolls it over, which shows as a different day.
+  if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== since.slice(0, 10)) {
+    throw invalid(`"${text}" is not a calendar date`);
+  }
+  if (parsed.getTime() > now.getTime()) {
+    throw invalid(`"${text}" is in the future (now ${now.toISOString()}): a resync re-reads what Partner Center already has, so it can only reach back`);
+  }
+  return since;
+}
+
+/** The lines `resync` prints: per target, what is re-read and where its cursor stands. */
+export function formatResync(results: Record<string, ResyncResult>, since?: string): string {
+  return Object.entries(results)
+    .map(([target, r]) => {
+      const scope = `${target}: resync of ${r.forgotten} linked referrals${since ? ` updated since ${since}` : ''}`;
+      if (since === undefined) return `${scope}; cursor cleared (the next pass reads from the beginning)\n`;
+      if (r.cursorBefore === null) return `${scope}; no cursor yet (the next pass reads from the beginning)\n`;
+      if (r.cursorAfter === r.cursorBefore) return `${scope}; cursor kept at ${r.cursorBefore} (already before --since, so the window is re-read from there)\n`;
+      return `${scope}; cursor moved back from ${r.cursorBefore} to ${r.cursorAfter}\n`;
+    })
+    .join('');
 }
 
 export async function quarantineList(ledger: Ledger, config: LeadbridgeConfig, target?: string): Promise<SyncStateRow[]> {

@@ -25,10 +25,25 @@ export interface StatusReport {
   signIn?: SignInStatus;
 }
 
-/** Opens the existing ledger for an operator command (never creates one; see assertLedgerExists). */
-export async function withLedger<T>(config: LeadbridgeConfig, cwd: string, use: (ledger: Ledger, description: string) => Promise<T>): Promise<T> {
-  const ledgerConfig = ledgerConfigFor(config, cwd);
-  await assertLedgerExists(ledgerConfig, cwd);
+/**
+ * Opens the existing ledger for an operator command (never creates one; see assertLedgerExists). With
+ * `whenMissing: 'empty'` (the dry run) a missing SQLite file is read as an empty ledger in memory instead: the plan
+ * of a first backfill, and still nothing created on disk.
+ */
+export async function withLedger<T>(
+  config: LeadbridgeConfig,
+  cwd: string,
+  use: (ledger: Ledger, description: string) => Promise<T>,
+  options: { whenMissing?: 'refuse' | 'empty'; onEmpty?: (description: string) => void } = {},
+): Promise<T> {
+  let ledgerConfig = ledgerConfigFor(config, cwd);
+  try {
+    await assertLedgerExists(ledgerConfig, cwd);
+  } catch (error) {
+    if (options.whenMissing !== 'empty') throw error;
+    options.onEmpty?.(describeLedger(ledgerConfig));
+    ledgerConfig = { client: 'sqlite', filename: ':memory:' };
+  }
   const ledger = await openLedger(ledgerConfig);
   try {
     return await use(ledger, describeLedger(ledgerConfig));

@@ -1,30 +1,43 @@
 // `leadbridge trace <referralId>`: what the ledger knows of one referral, per target, and its audit trail.
 import type { LeadbridgeConfig } from '../config/index.js';
 import { auditTrail, getLinks, getSyncStates, listOutbox, type AuditEntry, type Ledger, type Link, type OutboxRow, type SyncStateRow } from '../ledger/index.js';
+import { invalidReason, targetStanding, unknownReferral } from './standing.js';
 
 export interface TraceReport {
   referralId: string;
-  targets: Array<{ target: string; link: Link | null; state: SyncStateRow | null }>;
+  /** Per target; `skipped` says why a referral that was read was not synced there. */
+  targets: Array<{ target: string; link: Link | null; state: SyncStateRow | null; skipped: string | null }>;
+  /** Set when the referral was read but failed validation. */
+  invalid: string | null;
   outbox: OutboxRow[];
   audit: AuditEntry[];
 }
 
+/** Throws NOT_FOUND ("unknown referral") when the ledger has nothing at all on the id. */
 export async function collectTrace(config: LeadbridgeConfig, ledger: Ledger, referralId: string): Promise<TraceReport> {
   const targets = await Promise.all(
-    config.targets.map(async (t) => ({
-      target: t.name,
-      link: (await getLinks(ledger.db, t.name, [referralId])).get(referralId) ?? null,
-      state: (await getSyncStates(ledger.db, t.name, [referralId])).get(referralId) ?? null,
-    })),
+    config.targets.map(async (t) => {
+      const link = (await getLinks(ledger.db, t.name, [referralId])).get(referralId);
+      const state = (await getSyncStates(ledger.db, t.name, [referralId])).get(referralId);
+      const standing = targetStanding(config, link, state);
+      return { target: t.name, link: link ?? null, state: state ?? null, skipped: standing.kind === 'skipped' ? standing.reason : null };
+    }),
   );
-  return { referralId, targets, outbox: await listOutbox(ledger.db, referralId), audit: await auditTrail(ledger.db, referralId) };
+  const [outbox, audit] = await Promise.all([listOutbox(ledger.db, referralId), auditTrail(ledger.db, referralId)]);
+  if (outbox.length === 0 && audit.length === 0 && targets.every((t) => !t.link && !t.state)) throw unknownReferral(referralId);
+  return { referralId, targets, invalid: invalidReason(audit), outbox, audit };
 }
 
 export function formatTrace(report: TraceReport): string {
   const lines = [`referral ${report.referralId}`];
-  for (const { target, link, state } of report.targets) {
+  if (report.invalid) lines.push(`  ${report.invalid}`);
+  for (const { target, link, state, skipped } of report.targets) {
+    if (skipped) {
+      lines.push(`  ${target}: ${skipped}`);
+      continue;
+    }
     if (!link && !state) {
-      lines.push(`  ${target}: not seen yet`);
+      lines.push(`  ${target}: not read for this target yet`);
       continue;
     }
     lines.push(

@@ -10,6 +10,7 @@ export const TABLE = {
   runs: 'lb_runs',
   outbox: 'lb_outbox',
   alerts: 'lb_alerts',
+  echoes: 'lb_referral_echoes',
   migrations: 'lb_migrations',
 } as const;
 
@@ -138,6 +139,18 @@ function createAlertsTable(db: Knex) {
   });
 }
 
+/** Fields leadbridge wrote into referrals (accept), one row per referral and field: only accepted referrals have any. */
+function createEchoesTable(db: Knex) {
+  return db.schema.createTable(TABLE.echoes, (t) => {
+    t.text('referral_id').notNullable();
+    t.text('path').notNullable();
+    t.text('written').notNullable();
+    t.text('original').notNullable();
+    t.text('recorded_at').notNullable();
+    t.primary(['referral_id', 'path']);
+  });
+}
+
 const MIGRATIONS: readonly LedgerMigration[] = [
   {
     name: '0001_initial',
@@ -146,6 +159,13 @@ const MIGRATIONS: readonly LedgerMigration[] = [
       for (const table of ['alerts', 'outbox', 'runs', 'audit', 'syncStates', 'links', 'cursors'] as const) {
         await db.schema.dropTableIfExists(TABLE[table]);
       }
+    },
+  },
+  {
+    name: '0002_referral_echoes',
+    up: createEchoesTable,
+    async down(db) {
+      await db.schema.dropTableIfExists(TABLE.echoes);
     },
   },
 ];

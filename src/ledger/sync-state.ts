@@ -228,6 +228,17 @@ export async function claimDueRetries(db: Knex, target: string, now: string, lim
   });
 }
 
+/** How many failed referrals of a target are due for a retry at `now` (what claimDueRetries would take), without claiming them. */
+export async function countDueRetries(db: Knex, target: string, now: string): Promise<number> {
+  const due = toIsoTimestamp(now, 'countDueRetries now');
+  return ledgerOperation(`countDueRetries(target "${target}")`, async () => {
+    const row = (await db(TABLE.syncStates).where({ target, state: 'failed' }).andWhere('next_retry_at', '<=', due).count({ count: '*' }).first()) as
+      | { count: number | string }
+      | undefined;
+    return toNumber(row?.count ?? 0);
+  });
+}
+
 export async function countByState(db: Knex): Promise<Array<{ target: string; state: SyncState; count: number }>> {
   return ledgerOperation('countByState', async () => {
     const rows = (await db(TABLE.syncStates)

@@ -14,7 +14,8 @@ export type InboundDecision =
   | { kind: 'write'; fields: Record<string, unknown>; hash: string };
 
 export interface DecisionContext {
-  target: SyncTarget;
+  /** Only what the decision reads, so a dry-run plan can decide without a CRM adapter. */
+  target: Pick<SyncTarget, 'mapping' | 'leadKinds' | 'syncClosed'>;
   link: Link | undefined;
   state: SyncStateRow | undefined;
   referralLink: string;

@@ -11,6 +11,7 @@ import {
   claimDueRetries,
   enqueueOutcomes,
   getCursor,
+  getEchoes,
   getLinks,
   getSyncStates,
   hasOtherMappingVersion,
@@ -23,6 +24,7 @@ import {
   type SyncStateRow,
 } from '../ledger/index.js';
 import { decideInbound, nextRetryAt } from './decide.js';
+import { withoutEchoes } from './echo.js';
 import { expiredReflections } from './outbound-plan.js';
 import { countFor, emptyInboundStats, emptyTargetCounts, inboundCursorName, type InboundStats, type ReferralWithKind, type ReferralSource, type SyncTarget } from './types.js';
 import { WatermarkTracker } from './watermark.js';
@@ -226,13 +228,14 @@ export class InboundSync {
     const { db } = this.options.ledger;
     const target = run.target.name;
     const ids = items.map((i) => i.referral.id);
-    const [links, states] = await Promise.all([getLinks(db, target, ids), getSyncStates(db, target, ids)]);
+    const [links, states, echoes] = await Promise.all([getLinks(db, target, ids), getSyncStates(db, target, ids), getEchoes(db, ids)]);
     const record: PageRecord = { links: [], transitions: [], audits: [] };
     for (const item of items) {
       const id = item.referral.id;
       const link = links.get(id);
       const state = states.get(id);
-      const decision = decideInbound(item, {
+      // Mapped as if leadbridge's own accept writes were not there (sync/echo.ts).
+      const decision = decideInbound({ ...item, referral: withoutEchoes(item.referral, echoes.get(id)) }, {
         target: run.target,
         link,
         state,

@@ -13,9 +13,10 @@ import { ConflictError, isLeadbridgeError, LeadbridgeError, normaliseError } fro
 import type { OutcomeAction } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import type { Referral } from '../core/referral.js';
-import { enqueueOutcomes, getLinks, type AuditEntry, type Ledger, type Link, type OutboxRow, type OutcomeToSend } from '../ledger/index.js';
+import { enqueueOutcomes, getEchoes, getLinks, upsertEchoes, type AuditEntry, type Ledger, type Link, type OutboxRow, type OutcomeToSend, type ReferralEcho } from '../ledger/index.js';
 import type { AcceptFields, CloseFields } from '../source/partner-center/actions.js';
 import { nextRetryAt } from './decide.js';
+import { acceptEchoes } from './echo.js';
 import type { OutboxHandler, OutboxVerdict } from './outbox.js';
 import { checkAction, readOutcomePayload, reflectExpiredRow, type ActionCheck, type OutcomePayload } from './outbound-plan.js';
 import type { OutboundStats, OutcomeWriter, ReferralSource, SyncTarget } from './types.js';
@@ -26,6 +27,10 @@ export interface HandlerLedger {
   linksOf(referralId: string, targets: readonly string[]): Promise<Link[]>;
   /** Records outbox rows (deduplicated); returns how many were new. */
   enqueue(rows: OutcomeToSend[]): Promise<number>;
+  /** The values leadbridge wrote into the referral earlier (see sync/echo.ts). */
+  echoesOf(referralId: string): Promise<ReferralEcho[]>;
+  /** Records what an accept is about to write, before it is sent (an upsert: a resend records the same). */
+  recordEchoes(echoes: ReferralEcho[]): Promise<void>;
 }
 
 export function handlerLedger(ledger: Ledger): HandlerLedger {
@@ -35,6 +40,8 @@ export function handlerLedger(ledger: Ledger): HandlerLedger {
       return found.filter((link): link is Link => link !== undefined);
     },
     enqueue: (rows) => enqueueOutcomes(ledger.db, rows),
+    echoesOf: async (referralId) => (await getEchoes(ledger.db, [referralId])).get(referralId) ?? [],
+    recordEchoes: (echoes) => upsertEchoes(ledger.db, echoes),
   };
 }
 
@@ -64,6 +71,8 @@ export function outcomeHandler(context: HandlerContext, action: OutcomeAction): 
       const check = checkAction(action, payload.outcome, referral);
       if (check.kind !== 'send') return settleUnsent(context, row, referral, check, audits);
       try {
+        // Recorded before the send, so a crash right after it still leaves the echo known to the inbound side.
+        if (action === 'accept') await context.ledger.recordEchoes(acceptEchoes(referral, payload.fields, await context.ledger.echoesOf(referral.id)));
         const updated = await sendOutcome(context.source, action, referral, payload, signal);
         return sent(context, row, payload, referral, updated, audits, await linkedTargets(context, row));
       } catch (thrown) {

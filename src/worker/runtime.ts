@@ -204,7 +204,7 @@ async function runCycle(parts: CycleParts, cycle: CycleOptions): Promise<CycleRe
 }
 
 /** Loads every target's mapping; all problems of all files are reported together. */
-async function loadMappings(targets: TargetConfig[], cwd: string): Promise<CompiledMapping[]> {
+export async function loadMappings(targets: TargetConfig[], cwd: string): Promise<CompiledMapping[]> {
   const results = await Promise.allSettled(
     targets.map((t) => loadMapping(t.mapping ? path.resolve(cwd, t.mapping) : defaultMappingFile(t.kind))),
   );

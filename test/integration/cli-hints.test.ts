@@ -107,4 +107,18 @@ describe('operator commands where no ledger exists', { timeout: 90_000 }, () => 
       expect(await readdir(dir)).toEqual([]);
     });
   }
+
+  it('sync --once --dry-run plans a first backfill from an empty ledger in memory, says so, and creates nothing', async () => {
+    const { withLedger } = await import('../../src/cli/status.js');
+    const { loadConfig } = await import('../../src/config/index.js');
+    const config = await loadConfig({ file: configFile, env: {}, cwd: dir });
+    const notes: string[] = [];
+    const tables = await withLedger(config, dir, async (ledger) => (await ledger.db('lb_sync_states').count({ n: '*' }))[0], {
+      whenMissing: 'empty',
+      onEmpty: (where) => notes.push(where),
+    });
+    expect(tables).toEqual({ n: 0 });
+    expect(notes).toEqual([`sqlite ${dir}/data/leadbridge.sqlite`]);
+    expect(await readdir(dir)).toEqual([]);
+  });
 });

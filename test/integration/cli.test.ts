@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { deriveLeadKind, isHotLead, referralSchema } from '../../src/core/referral.js';
+import { deriveLeadKind, referralSchema } from '../../src/core/referral.js';
 import type { Referral } from '../../src/core/referral.js';
 import { SIMULATORS } from '../../src/simulators/index.js';
 
@@ -51,18 +51,6 @@ function simulatorLines(run: CliRun): Promise<string[]> {
     run.child.stdout?.on('data', check);
     void run.exited.then(({ code }) => reject(new Error(`simulate exited early (${code}): ${run.stderr()}`)));
   });
-}
-
-/** `customerInquiry 2, coSell 1` → { customerInquiry: 2, coSell: 1 }; `none` → {}. */
-function countsIn(text: string | undefined): Record<string, number> {
-  if (text === undefined || text === 'none') return {};
-  return Object.fromEntries(text.split(', ').map((part) => [part.split(' ')[0], Number(part.split(' ')[1])]));
-}
-
-function tally(items: Array<{ leadKind: string }>): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const { leadKind } of items) counts[leadKind] = (counts[leadKind] ?? 0) + 1;
-  return counts;
 }
 
 async function getJson(url: string, token?: string): Promise<{ status: number; body: unknown }> {
@@ -115,42 +103,34 @@ describe('leadbridge simulate', () => {
     expect(refused.body).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
   });
 
-  it('sync --once --dry-run prints one line per configured-kind referral and a summary', async () => {
+  it('sync --once --dry-run --json plans a first pass (every synced kind created, the rest skipped with why) and writes nothing', async () => {
     const { body } = await getJson(`${partnerCenterUrl}/v1.0/engagements/referrals`, 'sim-token');
     const referrals = (body as { value: Referral[] }).value;
-    const configFile = path.join(tempDir, 'sync.yaml');
+    const configFile = path.join(tempDir, 'dry-run.yaml');
     await writeFile(
       configFile,
       `source:\n  partnerCenter:\n    baseUrl: ${partnerCenterUrl}\n    auth: { kind: static, token: "\${PC_TOKEN}" }\n` +
-        `ledger: { filename: ":memory:" }\nlog: { level: error }\n`,
+        `targets:\n  - { name: dynamics, kind: dynamics365, settings: { url: ${urlOf('dynamics365')}, auth: { kind: static, token: t } } }\n` +
+        `ledger: { filename: ${path.join(tempDir, 'dry-run.sqlite')} }\nlog: { level: error }\n`,
     );
-    const result = await runCli(['--config', configFile, 'sync', '--once', '--dry-run'], { PC_TOKEN: 'sim-token' });
+    const result = await runCli(['--config', configFile, 'sync', '--once', '--dry-run', '--json'], { PC_TOKEN: 'sim-token' });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-
-    const classified = referrals.map((referral) => ({ referral, leadKind: deriveLeadKind(referral) }));
+    const plan = JSON.parse(result.stdout) as { since: string | null; referralsRead: number; targets: Array<{ target: string; entries: Array<{ referralId: string; action: string; reason?: string }> }> };
+    expect([plan.since, plan.referralsRead, plan.targets.map((t) => t.target)]).toEqual([null, 5, ['dynamics']]);
     const wanted = new Set(['customerInquiry', 'marketingQualified', 'salesQualified']);
-    const synced = classified.filter(({ leadKind }) => wanted.has(leadKind));
-    const skipped = classified.filter(({ leadKind }) => !wanted.has(leadKind));
-    const expectedLines = synced.map(({ referral, leadKind }) =>
-      [
-        referral.id,
-        leadKind,
-        isHotLead(referral) ? 'hot' : '-',
-        referral.customerProfile?.name ?? '(no customer name)',
-        `${referral.status}/${referral.substatus ?? 'None'}`,
-      ].join('\t'),
-    );
-    const output = result.stdout.split('\n');
-    expect(output.slice(0, synced.length).sort()).toEqual([...expectedLines].sort());
-
-    const [wouldSync, skippedLine, invalidLine, end] = output.slice(synced.length);
-    const hot = synced.filter(({ referral }) => isHotLead(referral)).length;
-    const syncMatch = /^would sync (\d+) referrals \((\d+) hot\): (.+)$/.exec(wouldSync ?? '');
-    expect([Number(syncMatch?.[1]), Number(syncMatch?.[2]), countsIn(syncMatch?.[3])]).toEqual([synced.length, hot, tally(synced)]);
-    const skipMatch = /^skipped (\d+) referrals of kinds not configured: (.+)$/.exec(skippedLine ?? '');
-    expect([Number(skipMatch?.[1]), countsIn(skipMatch?.[2])]).toEqual([skipped.length, tally(skipped)]);
-    expect([invalidLine, end]).toEqual(['invalid 0 referrals', '']);
+    const expected = referrals.map((referral) => {
+      const leadKind = deriveLeadKind(referral);
+      if (!wanted.has(leadKind)) return { referralId: referral.id, action: 'skip', reason: `lead kind ${leadKind} is not synced (source.partnerCenter.leadKinds)` };
+      if (referral.status === 'Closed') return { referralId: referral.id, action: 'skip', reason: `archived (Closed/${String(referral.substatus)}) before it was ever synced` };
+      return { referralId: referral.id, action: 'create' };
+    });
+    const entries = plan.targets[0]!.entries.map(({ referralId, action, reason }) => ({ referralId, action, ...(reason ? { reason } : {}) }));
+    const byId = (a: { referralId: string }, b: { referralId: string }) => a.referralId.localeCompare(b.referralId);
+    expect(entries.sort(byId)).toEqual(expected.sort(byId));
+    // Nothing written: the CRM has no record yet.
+    const leads = await getJson(`${urlOf('dynamics365')}/_sim/leads`);
+    expect(leads.body).toMatchObject({ value: [] });
   });
 
   it('sync --once syncs into both CRM simulators; status and trace read the ledger', async () => {

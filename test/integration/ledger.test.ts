@@ -105,7 +105,7 @@ function defineLedgerSuite(harness: LedgerHarness): void {
       await setCursor(db(), 'reopen-check', 'kept');
       const again = await openLedger(harness.config());
       try {
-        expect(await migrationNames(again)).toEqual(['0001_initial']);
+        expect(await migrationNames(again)).toEqual(['0001_initial', '0002_referral_echoes']);
         expect(await getCursor(again.db, 'reopen-check')).toBe('kept');
       } finally {
         await again.close();
@@ -116,7 +116,7 @@ function defineLedgerSuite(harness: LedgerHarness): void {
       const config = harness.freshConfig();
       const ledgers = await Promise.all([openLedger(config), openLedger(config), openLedger(config)]);
       try {
-        expect(await migrationNames(ledgers[0]!)).toEqual(['0001_initial']);
+        expect(await migrationNames(ledgers[0]!)).toEqual(['0001_initial', '0002_referral_echoes']);
         await setCursor(ledgers[1]!.db, 'partner-center', 'c1');
         expect(await getCursor(ledgers[2]!.db, 'partner-center')).toBe('c1');
       } finally {
@@ -526,7 +526,7 @@ describe('ledger on SQLite', () => {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
     }
     const opened = await openLedger({ client: 'sqlite', filename: file });
-    expect(await migrationNames(opened)).toEqual(['0001_initial']);
+    expect(await migrationNames(opened)).toEqual(['0001_initial', '0002_referral_echoes']);
     await opened.close();
   });
 });

@@ -73,7 +73,7 @@ describe('mapping changes and operator commands', () => {
 
     const forgotten = await prepareResync(runtime.ledger, runtime.config, { target: 'dynamics' });
     const total = harness.dynamics.store.leads.size;
-    expect(forgotten.dynamics).toBe(harness.pc.store.size);
+    expect(forgotten.dynamics?.forgotten).toBe(harness.pc.store.size);
     const result = await runtime.syncOnce({ runId: 'resync' });
     expect(result.inbound.byTarget.dynamics).toMatchObject({ created: 0, updated: total, failed: 0 });
     expect(harness.dynamics.store.findLeadByKey(String(lead.lb_referralid))?.companyname).toBe(companyname);

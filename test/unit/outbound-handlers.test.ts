@@ -4,7 +4,7 @@ import { ConflictError, LeadbridgeError, ValidationError } from '../../src/core/
 import { silentLogger } from '../../src/core/log.js';
 import type { Referral } from '../../src/core/referral.js';
 import type { CrmAdapter, CrmRecordState } from '../../src/crm/adapter.js';
-import type { Link, OutboxRow, OutcomeToSend } from '../../src/ledger/index.js';
+import type { Link, OutboxRow, OutcomeToSend, ReferralEcho } from '../../src/ledger/index.js';
 import { parseMapping } from '../../src/mapping/index.js';
 import { counted, outcomeHandler, reflectExpiredHandler, type HandlerContext, type HandlerLedger } from '../../src/sync/outbound-handlers.js';
 import { emptyOutboundStats, type OutcomeWriter, type ReferralSource, type SyncTarget } from '../../src/sync/types.js';
@@ -100,6 +100,13 @@ class FakeLedger implements HandlerLedger {
   async enqueue(rows: OutcomeToSend[]): Promise<number> {
     this.enqueued.push(...rows);
     return rows.length;
+  }
+  readonly echoes: ReferralEcho[] = [];
+  async echoesOf(referralId: string): Promise<ReferralEcho[]> {
+    return this.echoes.filter((e) => e.referralId === referralId);
+  }
+  async recordEchoes(echoes: ReferralEcho[]): Promise<void> {
+    this.echoes.push(...echoes);
   }
 }
 
