@@ -93,7 +93,7 @@ describe('PartnerCenterClient against the simulator', () => {
   it('accepts a New referral, then refuses a write based on the stale eTag with ConflictError', async () => {
     const client = newClient();
     const [target] = await newIncomingReferrals(client);
-    const stale = { id: target!.id, eTag: target!.eTag };
+    const stale = { id: target!.id, eTag: target!.eTag! };
     const accepted = await client.accept(stale, { ...ACCEPT_FIELDS, externalReferenceId: 'crm-1' });
     expect(accepted).toMatchObject({
       id: target!.id,
@@ -109,7 +109,7 @@ describe('PartnerCenterClient against the simulator', () => {
     await expect(conflict).rejects.toBeInstanceOf(ConflictError);
     await expect(conflict).rejects.toMatchObject({ code: 'CONFLICT', status: 412 });
 
-    const won = await client.markWon({ id: accepted.id, eTag: accepted.eTag }, { notes: 'signed' });
+    const won = await client.markWon({ id: accepted.id, eTag: accepted.eTag! }, { notes: 'signed' });
     expect(won).toMatchObject({ status: 'Closed', substatus: 'Won' });
   });
 
@@ -124,7 +124,7 @@ describe('PartnerCenterClient against the simulator', () => {
     sim.server.faults.clear();
     const [target] = await newIncomingReferrals(client);
     sim.server.faults.configure({ rules: [{ kind: '5xx', status: 503, count: 5, retryAfterSeconds: 0, method: 'PATCH' }] });
-    const declined = await client.decline({ id: target!.id, eTag: target!.eTag }, { reason: 'Not a customer' });
+    const declined = await client.decline({ id: target!.id, eTag: target!.eTag! }, { reason: 'Not a customer' });
     expect(declined).toMatchObject({ status: 'Closed', substatus: 'Declined', statusReason: 'Not a customer' });
     expect(sim.server.counters().faultsInjected - before).toBe(10);
     sim.server.faults.clear();
@@ -134,7 +134,7 @@ describe('PartnerCenterClient against the simulator', () => {
     const client = newClient();
     const [target] = await newIncomingReferrals(client);
     const calls = client.callCount;
-    const error = await client.markWon({ id: target!.id, eTag: target!.eTag }).then(
+    const error = await client.markWon({ id: target!.id, eTag: target!.eTag! }).then(
       () => null,
       (thrown: unknown) => thrown,
     );
@@ -145,7 +145,7 @@ describe('PartnerCenterClient against the simulator', () => {
     expect(serverMessage).toBeTruthy();
     expect(failure.message).toContain(serverMessage);
     expect(client.callCount).toBe(calls + 1);
-    await expect(client.get(target!.id)).resolves.toMatchObject({ status: 'New', eTag: target!.eTag });
+    await expect(client.get(target!.id)).resolves.toMatchObject({ status: 'New', eTag: target!.eTag! });
   });
 
   it('reports a malformed referral with its id and path while its page-mates flow', async () => {

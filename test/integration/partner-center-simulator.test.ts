@@ -1,6 +1,7 @@
 // The Partner Center simulator over loopback HTTP: auth, OData listing and paging, JSON Patch writes, expiry, faults, admin.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { deriveLeadKind, type Referral } from '../../src/core/referral.js';
+import { deriveLeadKind } from '../../src/core/referral.js';
+import type { Referral } from '../../src/simulators/partner-center/payload.js';
 import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../src/simulators/partner-center/index.js';
 
 const REFERRALS = '/v1.0/engagements/referrals';

@@ -102,7 +102,7 @@ describe('leadbridge run', () => {
     expect(new Set(leads.map((l) => l.lb_referralid)).size).toBe(leads.length);
     expect(leads).toHaveLength(expectedLeads().length);
 
-    const hot = expectedLeads().filter((r) => isHotLead(r) && r.status === 'New');
+    const hot = expectedLeads().filter((r) => isHotLead(r as Parameters<typeof isHotLead>[0]) && r.status === 'New');
     const hotMails = graph.mails.filter((m) => /^Hot lead/.test(String((m as { subject?: unknown }).subject ?? (m as { message?: { subject?: string } }).message?.subject)));
     expect(hot.length).toBeGreaterThan(0);
     // Each mail names its referral in the portal link: every hot lead exactly once.

@@ -128,7 +128,11 @@ describe('outcome handlers', () => {
           { referralId: 'R1', target: 'd365', referralStatus: 'Active' },
           { referralId: 'R1', target: 'sf', referralStatus: 'Active' },
         ],
-        eTagMoves: [{ referralId: 'R1', fromETag: '"e1"', toETag: '"e2"', updatedAt: '2026-03-01T12:00:00Z' }],
+        eTagMoves: [
+          { referralId: 'R1', fromETag: '"e1"', toETag: '"e2"', updatedAt: '2026-03-01T12:00:00Z' },
+          // The same move in the form a link records for a list item without eTag.
+          { referralId: 'R1', fromETag: 'updated:2026-01-01T00:00:00Z', toETag: 'updated:2026-03-01T12:00:00Z', updatedAt: '2026-03-01T12:00:00Z' },
+        ],
         audits: [
           {
             at: NOW.toISOString(),
@@ -160,7 +164,10 @@ describe('outcome handlers', () => {
       ['outcome-sent', true],
     ]);
     // The version we wrote over was someone else's: only links still on it move (moveLinkETags), so theirs stays visible.
-    expect(verdict.effects?.eTagMoves).toEqual([{ referralId: 'R1', fromETag: '"e2"', toETag: '"e3"', updatedAt: '2026-03-01T12:00:00Z' }]);
+    expect(verdict.effects?.eTagMoves).toEqual([
+      { referralId: 'R1', fromETag: '"e2"', toETag: '"e3"', updatedAt: '2026-03-01T12:00:00Z' },
+      { referralId: 'R1', fromETag: 'updated:2026-01-01T00:00:00Z', toETag: 'updated:2026-03-01T12:00:00Z', updatedAt: '2026-03-01T12:00:00Z' },
+    ]);
   });
 
   it('a second 412 in a row fails the row with a backoff instead of looping', async () => {

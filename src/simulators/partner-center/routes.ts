@@ -1,5 +1,4 @@
 // The referrals API routes (api-facts.md §1): list, get, create, JSON Patch update, obsolete PUT, refused DELETE.
-import { isTerminalStatus } from '../../core/lifecycle.js';
 import { SimHttpError, type SimRequest, type SimResponse, type SimRoute } from '../common/server.js';
 import { CreateError, buildPartnerReferral } from './create.js';
 import { FilterError } from './filter.js';
@@ -10,6 +9,7 @@ import { READ_ONLY_FIELDS, REFERRAL_SPEC, TOP_LEVEL_FIELDS, conformObject } from
 import type { SkipTokenCodec, SkipToken } from './skiptoken.js';
 import { StoreError, presentReferral, type ReferralSlot, type ReferralStore } from './store.js';
 import { TransitionError, checkPartnerTransition } from './transitions.js';
+import { isArchived } from './vocabulary.js';
 
 export const REFERRALS_PATH = '/v1.0/engagements/referrals';
 const COLLECTION = /^\/v1\.0\/engagements\/referrals$/;
@@ -168,7 +168,7 @@ function checkIfMatch(req: SimRequest, slot: ReferralSlot): void {
 
 function refuseIfClosed(slot: ReferralSlot): void {
   const { status, substatus } = slot.referral;
-  if (typeof status === 'string' && isTerminalStatus(status)) {
+  if (isArchived(status)) {
     throw new SimHttpError(409, 'ReferralClosed', `referral ${slot.id} is ${status}/${String(substatus)}: archived referrals cannot be changed`);
   }
 }

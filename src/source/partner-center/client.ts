@@ -1,10 +1,10 @@
 // The Partner Center referrals client: incremental paged listing with overlap dedupe, and eTag-guarded life-cycle writes.
 import type { AxiosResponse } from 'axios';
 import type { TokenCredential } from '../../core/auth.js';
-import { LeadbridgeError, ValidationError } from '../../core/errors.js';
+import { LeadbridgeError, ValidationError, type Issue } from '../../core/errors.js';
 import { ApiClient, newCorrelationId, type ApiClientOptions } from '../../core/http.js';
 import { silentLogger, type Logger } from '../../core/log.js';
-import { deriveLeadKind, isHotLead, type LeadKind, type Referral } from '../../core/referral.js';
+import { deriveLeadKind, isHotLead, referralVersion, type LeadKind, type Referral } from '../../core/referral.js';
 import type { RetryPolicy } from '../../core/retry.js';
 import {
   acceptPatch,
@@ -28,6 +28,13 @@ import {
 } from './facts.js';
 import { OverlapDeduper, filterLiteral, msToTicks, toTicks, type DedupePass } from './overlap.js';
 import { parseReferral, unknownEnumValues, type InvalidReferral } from './parse.js';
+
+/** A write the service applied (2xx) whose result could not be read: never to be recorded as a failed write. */
+export class WriteAppliedError extends LeadbridgeError {
+  constructor(message: string, cause: unknown) {
+    super('HTTP_ERROR', message, { api: PARTNER_CENTER_API, retryable: false, cause });
+  }
+}
 
 export interface PartnerCenterClientOptions {
   /** https://api.partner.microsoft.com, or a simulator's base URL. */
@@ -79,7 +86,6 @@ export class PartnerCenterClient {
   readonly correlationId = newCorrelationId();
   private readonly api: ApiClient;
   private readonly logger: Logger;
-  private readonly baseOrigin: string;
   private readonly overlapTicks: bigint;
   private readonly now: () => number;
   private lastCompletePassStartedMs: number | null = null;
@@ -94,7 +100,6 @@ export class PartnerCenterClient {
       throw new LeadbridgeError('CONFIG_INVALID', `partner-center: overlapMs must be a non-negative number of milliseconds (got ${overlapMs})`);
     }
     this.logger = (options.logger ?? silentLogger).child({ api: PARTNER_CENTER_API });
-    this.baseOrigin = new URL(options.baseUrl).origin;
     this.overlapTicks = msToTicks(overlapMs);
     this.deduper = new OverlapDeduper(this.overlapTicks);
     this.now = options.now ?? Date.now;
@@ -187,6 +192,7 @@ export class PartnerCenterClient {
       idempotent: true,
       signal: options.signal,
     });
+    this.noteRequestId(response, `GET referral ${id}`);
     return this.toReferral(response.data, `GET referral ${id}`);
   }
 
@@ -233,10 +239,28 @@ export class PartnerCenterClient {
       idempotent: true,
       signal: options.signal,
     });
-    this.logger.debug('referral updated', { referralId: ref.id, action, status: response.status });
-    // Without a representation (204, or a service that ignores Prefer), read the fresh state back.
-    if (response.status === 204 || isEmptyBody(response.data)) return this.get(ref.id, options);
-    return this.toReferral(response.data, `${action} referral ${ref.id} (the write was applied)`);
+    this.noteRequestId(response, `${action} referral ${ref.id}`);
+    return this.readBack(action, ref, response, options);
+  }
+
+  /**
+   * The referral after an applied write: the representation, else (204, or an unreadable body) a GET by id. When
+   * neither can be read the write still happened: WriteAppliedError says so, and callers record it as sent.
+   */
+  private async readBack(action: string, ref: ReferralRef, response: AxiosResponse, options: RequestOptions): Promise<Referral> {
+    if (response.status !== 204 && !isEmptyBody(response.data)) {
+      const parsed = parseReferral(response.data);
+      if (parsed.ok) {
+        this.reportDropped(parsed.referral.id, parsed.dropped);
+        return parsed.referral;
+      }
+      this.logger.warn('the updated referral in the response is unreadable; reading it again', { referralId: ref.id, action, issues: parsed.invalid.issues });
+    }
+    try {
+      return await this.get(ref.id, options);
+    } catch (error) {
+      throw new WriteAppliedError(`partner-center: ${action} referral ${ref.id} was applied (${response.status}), but the referral could not be read back: ${(error as Error).message}`, error);
+    }
   }
 
   private parseSince(since: string | null): bigint | null {
@@ -275,6 +299,7 @@ export class PartnerCenterClient {
 
   private async fetchPage(url: string, signal?: AbortSignal): Promise<ListPage> {
     const response = await this.api.request({ method: 'GET', url, headers: this.requestHeaders(), idempotent: true, signal });
+    this.noteRequestId(response, 'list referrals');
     return { url, body: listBodyOf(response, url) };
   }
 
@@ -298,30 +323,34 @@ export class PartnerCenterClient {
         continue;
       }
       const { referral } = parsed;
+      this.reportDropped(referral.id, parsed.dropped);
       this.reportUnknownEnums(referral);
       const updated = toTicks(referral.updatedDateTime) ?? 0n;
-      if (!pass.admit(referral.id, referral.eTag, updated)) continue;
+      if (!pass.admit(referral.id, referralVersion(referral), updated)) continue;
       page.referrals.push({ referral, leadKind: deriveLeadKind(referral), hot: isHotLead(referral) });
     }
     return page;
   }
 
-  /** The next page's URL exactly as the service gave it; refused when it would carry the token elsewhere. */
+  /**
+   * The next page: only the query of `@odata.nextLink` ($skiptoken and the rest), requested on the configured base
+   * and list path. Every documented list example gives `http://api.partner.microsoft.com/v1.0/referrals?$skiptoken=...`
+   * (http, no /engagements: MicrosoftDocs/partner-rest partner-rest/develop/get-a-list-of-referrals.md), so the link's
+   * scheme, host and path are never followed, and the token only ever goes to the configured base.
+   */
   private nextLinkOf(page: ListPage): string | null {
     const link = page.body['@odata.nextLink'];
     if (link === undefined || link === null || link === '') return null;
-    if (typeof link !== 'string') {
-      throw new LeadbridgeError('HTTP_ERROR', `partner-center: @odata.nextLink is not a URL (got ${JSON.stringify(link)})`, { api: PARTNER_CENTER_API });
+    let query: string;
+    try {
+      query = typeof link === 'string' ? new URL(link, 'https://api.partner.microsoft.com/').search : '';
+    } catch {
+      query = '';
     }
-    const resolved = new URL(link, `${this.baseOrigin}/`);
-    if (resolved.origin !== this.baseOrigin) {
-      throw new LeadbridgeError(
-        'HTTP_ERROR',
-        `partner-center: @odata.nextLink points to ${resolved.origin}, not ${this.baseOrigin}; refusing to send the token there`,
-        { api: PARTNER_CENTER_API },
-      );
+    if (query === '' || query === '?') {
+      throw new LeadbridgeError('HTTP_ERROR', `partner-center: @odata.nextLink carries no query to continue with (got ${JSON.stringify(link)})`, { api: PARTNER_CENTER_API });
     }
-    const next = /^https?:\/\//i.test(link) ? link : resolved.href;
+    const next = `${REFERRALS_PATH}${query}`;
     if (next === page.url) {
       throw new LeadbridgeError('HTTP_ERROR', `partner-center: @odata.nextLink repeats the page just read (${next})`, { api: PARTNER_CENTER_API });
     }
@@ -333,6 +362,7 @@ export class PartnerCenterClient {
     if (!parsed.ok) {
       throw new ValidationError('VALIDATION_FAILED', `partner-center: ${context}: the response is not a valid referral`, parsed.invalid.issues);
     }
+    this.reportDropped(parsed.referral.id, parsed.dropped);
     this.reportUnknownEnums(parsed.referral);
     return parsed.referral;
   }
@@ -347,9 +377,22 @@ export class PartnerCenterClient {
     }
   }
 
-  /** A fresh MS-RequestId per logical request; retries of that request reuse it. */
+  /** A fresh client-request-id per logical request (headers.md); retries of that request reuse it. */
   private requestHeaders(): Record<string, string> {
-    return { [HEADERS.requestId]: newCorrelationId() };
+    return { [HEADERS.clientRequestId]: newCorrelationId() };
+  }
+
+  /** The service's `request-id` for the call, logged so a support case can name it. */
+  private noteRequestId(response: AxiosResponse, what: string): void {
+    const requestId = response.headers?.[HEADERS.responseRequestId];
+    this.logger.debug('partner-center call', { call: what, status: response.status, requestId: typeof requestId === 'string' ? requestId : null });
+  }
+
+  /** Each malformed optional field the tolerant reader left out, by referral id and JSON path. */
+  private reportDropped(referralId: string, dropped: Issue[]): void {
+    for (const issue of dropped) {
+      this.logger.warn('malformed referral field dropped', { referralId, path: issue.path, problem: issue.message });
+    }
   }
 }
 
