@@ -12,6 +12,8 @@ export interface SimulatorStartOptions {
   seed: number;
   /** How many referrals the Partner Center simulator starts with. */
   referrals: number;
+  /** Partner Center serves list pages in the documented form (http nextLink without /engagements, no list eTag). */
+  documentedLinks?: boolean;
 }
 
 export interface StartedSimulator {
@@ -51,6 +53,7 @@ export interface StartSimulatorsOptions {
   basePort: number | null;
   seed: number;
   referrals: number;
+  documentedLinks?: boolean;
 }
 
 export interface RunningSimulator extends StartedSimulator {
@@ -63,7 +66,7 @@ export async function startSimulators(options: StartSimulatorsOptions): Promise<
   try {
     for (const [index, entry] of SIMULATORS.entries()) {
       const port = options.basePort === null ? 0 : options.basePort + index;
-      const started = await entry.start({ host: options.host, port, seed: options.seed, referrals: options.referrals });
+      const started = await entry.start({ host: options.host, port, seed: options.seed, referrals: options.referrals, documentedLinks: options.documentedLinks === true });
       running.push({ name: entry.name, ...started });
     }
   } catch (error) {
