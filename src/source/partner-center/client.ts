@@ -73,6 +73,9 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** Bounds the memory of dropped-field warnings already logged. */
+const MAX_REMEMBERED_DROPS = 10_000;
+
 /** How the `$filter` datetime literal is written; the service's form is unconfirmed, so both are tried. */
 type LiteralForm = 'unquoted' | 'quoted';
 
@@ -91,6 +94,7 @@ export class PartnerCenterClient {
   private lastCompletePassStartedMs: number | null = null;
   private readonly deduper: OverlapDeduper;
   private readonly reportedEnumValues = new Set<string>();
+  private readonly reportedDrops = new Set<string>();
   private literalForm: LiteralForm = 'unquoted';
   private literalFormConfirmed = false;
 
@@ -251,7 +255,7 @@ export class PartnerCenterClient {
     if (response.status !== 204 && !isEmptyBody(response.data)) {
       const parsed = parseReferral(response.data);
       if (parsed.ok) {
-        this.reportDropped(parsed.referral.id, parsed.dropped);
+        this.reportDropped(parsed.referral, parsed.dropped);
         return parsed.referral;
       }
       this.logger.warn('the updated referral in the response is unreadable; reading it again', { referralId: ref.id, action, issues: parsed.invalid.issues });
@@ -323,7 +327,7 @@ export class PartnerCenterClient {
         continue;
       }
       const { referral } = parsed;
-      this.reportDropped(referral.id, parsed.dropped);
+      this.reportDropped(referral, parsed.dropped);
       this.reportUnknownEnums(referral);
       const updated = toTicks(referral.updatedDateTime) ?? 0n;
       if (!pass.admit(referral.id, referralVersion(referral), updated)) continue;
@@ -362,7 +366,7 @@ export class PartnerCenterClient {
     if (!parsed.ok) {
       throw new ValidationError('VALIDATION_FAILED', `partner-center: ${context}: the response is not a valid referral`, parsed.invalid.issues);
     }
-    this.reportDropped(parsed.referral.id, parsed.dropped);
+    this.reportDropped(parsed.referral, parsed.dropped);
     this.reportUnknownEnums(parsed.referral);
     return parsed.referral;
   }
@@ -388,10 +392,17 @@ export class PartnerCenterClient {
     this.logger.debug('partner-center call', { call: what, status: response.status, requestId: typeof requestId === 'string' ? requestId : null });
   }
 
-  /** Each malformed optional field the tolerant reader left out, by referral id and JSON path. */
-  private reportDropped(referralId: string, dropped: Issue[]): void {
+  /**
+   * Each malformed optional field the tolerant reader left out, by referral id and JSON path; logged once per
+   * referral version (a list read, the GET before a write and the write's answer would otherwise repeat it).
+   */
+  private reportDropped(referral: Referral, dropped: Issue[]): void {
     for (const issue of dropped) {
-      this.logger.warn('malformed referral field dropped', { referralId, path: issue.path, problem: issue.message });
+      const key = `${referral.id}|${referral.updatedDateTime}|${issue.path}`;
+      if (this.reportedDrops.has(key)) continue;
+      if (this.reportedDrops.size >= MAX_REMEMBERED_DROPS) this.reportedDrops.clear();
+      this.reportedDrops.add(key);
+      this.logger.warn('malformed referral field dropped', { referralId: referral.id, path: issue.path, problem: issue.message });
     }
   }
 }
