@@ -6,6 +6,7 @@ import type { Referral } from '../../src/core/referral.js';
 import type { CrmAdapter, CrmRecordState } from '../../src/crm/adapter.js';
 import type { Link, OutboxRow, OutcomeToSend } from '../../src/ledger/index.js';
 import { parseMapping } from '../../src/mapping/index.js';
+import { WriteAppliedError } from '../../src/source/partner-center/client.js';
 import { counted, outcomeHandler, reflectExpiredHandler, type HandlerContext, type HandlerLedger } from '../../src/sync/outbound-handlers.js';
 import { emptyOutboundStats, type OutcomeWriter, type ReferralSource, type SyncTarget } from '../../src/sync/types.js';
 
@@ -214,6 +215,25 @@ describe('outcome handlers', () => {
       error: 'Partner Center refused accept: partner-center: cannot accept referral R1:\n  - currency: must be a 3-letter ISO 4217 code (got "EURO")',
     });
     expect(refused.effects?.audits?.map((a) => a.action)).toEqual(['outcome-quarantined']);
+  });
+
+  it('records a write Partner Center applied (2xx) as sent even when its result cannot be read back', async () => {
+    const source = new FakeSource(referral('New', 'Received'));
+    source.refuse = new WriteAppliedError('partner-center: accept referral R1 was applied (200), but the referral could not be read back: boom', null);
+    const verdict = await outcomeHandler(context(source), 'accept')(acceptRow());
+    expect(verdict.state).toBe('sent');
+    expect(verdict.effects?.eTagMoves).toBeUndefined();
+    expect(verdict.effects?.audits?.map((entry) => [entry.action, entry.detail?.unreadable])).toEqual([
+      ['outcome-sent', 'partner-center: accept referral R1 was applied (200), but the referral could not be read back: boom'],
+    ]);
+  });
+
+  it('sends no write when the GET by id carries no eTag', async () => {
+    const source = new FakeSource({ ...referral('New', 'Received'), eTag: undefined } as Referral);
+    await expect(outcomeHandler(context(source), 'accept')(acceptRow())).rejects.toThrow(
+      'partner-center: GET referral R1 returned no eTag; no write is sent without a fresh If-Match eTag',
+    );
+    expect(source.writes).toEqual([]);
   });
 
   it('counted: a transient failure is retried later, the last allowed attempt and a vanished referral are quarantined', async () => {
