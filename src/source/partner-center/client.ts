@@ -27,6 +27,7 @@ import {
   type PatchOperation,
 } from './facts.js';
 import { OverlapDeduper, filterLiteral, msToTicks, toTicks, type DedupePass } from './overlap.js';
+import { formatLiteral, isEmptyBody, isFilterRefusal, itemPath, listBodyOf, listUrl, type ListPage, type LiteralForm } from './list-query.js';
 import { parseReferral, unknownEnumValues, type InvalidReferral } from './parse.js';
 
 /** A write the service applied (2xx) whose result could not be read: never to be recorded as a failed write. */
@@ -76,13 +77,7 @@ export interface RequestOptions {
 /** Bounds the memory of dropped-field warnings already logged. */
 const MAX_REMEMBERED_DROPS = 10_000;
 
-/** How the `$filter` datetime literal is written; the service's form is unconfirmed, so both are tried. */
-type LiteralForm = 'unquoted' | 'quoted';
 
-interface ListPage {
-  url: string;
-  body: { value: unknown[]; '@odata.nextLink'?: unknown };
-}
 
 export class PartnerCenterClient {
   /** Sent as MS-CorrelationId on every call of this client, to tie its calls together in the vendor's logs. */
@@ -405,43 +400,4 @@ export class PartnerCenterClient {
       this.logger.warn('malformed referral field dropped', { referralId: referral.id, path: issue.path, problem: issue.message });
     }
   }
-}
-
-function itemPath(id: string): string {
-  return `${REFERRALS_PATH}/${encodeURIComponent(id)}`;
-}
-
-/** The collection URL, ordered by updatedDateTime so that page watermarks only move forward. */
-function listUrl(filterLiteralText: string | null): string {
-  const query = [`$orderby=${encodeURIComponent('updatedDateTime asc')}`];
-  if (filterLiteralText !== null) query.unshift(`$filter=${encodeURIComponent(`updatedDateTime ge ${filterLiteralText}`)}`);
-  return `${REFERRALS_PATH}?${query.join('&')}`;
-}
-
-function formatLiteral(iso: string, form: LiteralForm): string {
-  return form === 'quoted' ? `'${iso}'` : iso;
-}
-
-/** A 400 whose message is about the filter (or says nothing): the literal form may be the culprit. */
-function isFilterRefusal(error: unknown): boolean {
-  if (!(error instanceof LeadbridgeError) || error.status !== 400) return false;
-  const { code, message } = parsePartnerCenterError(error.provider);
-  if (!message && !code) return true;
-  return /filter|updatedDateTime|literal|date.?time/i.test(`${code ?? ''} ${message ?? ''}`);
-}
-
-function listBodyOf(response: AxiosResponse, url: string): ListPage['body'] {
-  const body = response.data as { value?: unknown } | null;
-  if (body === null || typeof body !== 'object' || !Array.isArray(body.value)) {
-    throw new LeadbridgeError('HTTP_ERROR', `partner-center: GET ${url.split('?')[0]} → ${response.status}: the list response has no "value" array`, {
-      api: PARTNER_CENTER_API,
-      status: response.status,
-      provider: response.data,
-    });
-  }
-  return body as ListPage['body'];
-}
-
-function isEmptyBody(data: unknown): boolean {
-  return data === undefined || data === null || (typeof data === 'string' && data.trim() === '');
 }
