@@ -102,6 +102,7 @@ function addSimulatorCommands(program: Command, context: CliContext): void {
     .addOption(new Option('--random-ports', 'give every simulator a free port').conflicts('basePort'))
     .option('--seed <n>', 'seed of the generated data', integer(0, 2 ** 31 - 1), 42)
     .option('--referrals <n>', 'referrals the Partner Center simulator starts with', integer(0, 100_000), 200)
+    .option('--documented-links', 'Partner Center lists as documented: http nextLink without /engagements, no eTag on list items')
     .action(async (options: SimulateOptions) => {
       // Command modules load on use, so --help and config check do not pull in the HTTP stacks.
       const { runSimulate } = await import('./cli/simulate.js');

@@ -11,6 +11,8 @@ export interface SimulateOptions {
   randomPorts: boolean;
   seed: number;
   referrals: number;
+  /** Partner Center list pages in the documented form (see the simulator's README). */
+  documentedLinks?: boolean;
 }
 
 export const ADMIN_ROUTES_HINT =
@@ -26,6 +28,7 @@ export async function runSimulate(context: CliContext, options: SimulateOptions)
     basePort: options.randomPorts ? null : options.basePort,
     seed: options.seed,
     referrals: options.referrals,
+    documentedLinks: options.documentedLinks === true,
   });
   for (const simulator of running) context.stdout.write(`${simulator.name} ${simulator.url}\n`);
   context.stderr.write(`${ADMIN_ROUTES_HINT}; press Ctrl+C to stop\n`);

@@ -45,6 +45,17 @@ export const CLOSE_REASONS = [
 export type ReferralStatus = (typeof REFERRAL_STATUSES)[number];
 export type ReferralSubstatus = (typeof REFERRAL_SUBSTATUSES)[number];
 
+/** inviteContext.assistanceRequestCode (swagger, microsoft/PowerPlatformConnectors PartnerCenterReferrals). */
+export const ASSISTANCE_REQUEST_CODES = [
+  'Unknown',
+  'GeneralOrOther',
+  'CustomerTechnicalArchitecture',
+  'ProofOfConceptOrDemo',
+  'QuotesOrLicensing',
+  'PostSalesCustomerSuccess',
+  'WorkloadSpecificValueProposition',
+] as const;
+
 /** Known enum sets by field path, so a client can notice (and log once) values it has not seen. */
 export const KNOWN_ENUMS: Readonly<Record<string, readonly string[]>> = {
   status: REFERRAL_STATUSES,
@@ -54,7 +65,14 @@ export const KNOWN_ENUMS: Readonly<Record<string, readonly string[]>> = {
   direction: DIRECTIONS,
   salesStage: SALES_STAGES,
   'customerProfile.size': CUSTOMER_SIZES,
+  'inviteContext.assistanceRequestCode': ASSISTANCE_REQUEST_CODES,
 };
+
+/**
+ * The only fields the engine cannot do without; a referral missing one of them is refused as a whole.
+ * Every other malformed field is dropped with a warning and the referral still flows (see parse.ts).
+ */
+export const REQUIRED_REFERRAL_FIELDS = ['id', 'status', 'substatus', 'updatedDateTime', 'type'] as const;
 
 /** UTC ISO-8601 with up to 7 fractional digits, as Partner Center sends it. */
 export const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})$/;
@@ -84,13 +102,37 @@ export const addressSchema = z.looseObject({
   region: nullish(z.string()),
 });
 
+const profileIdSchema = z.looseObject({ id: z.string(), profileType: nullish(openEnum) });
+
+/**
+ * `customerProfile.ids` is an array of `{id, profileType}` (get-a-referral-by-id.md), `{}` in a documented list
+ * example (get-a-list-of-referrals.md), and referral-resources.md describes it as an object keyed Duns / External:
+ * an object is read as one entry per key.
+ */
+const profileIdsSchema = z.preprocess(
+  (value) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? Object.entries(value).map(([profileType, id]) => ({ id, profileType }))
+      : value,
+  z.array(profileIdSchema),
+);
+
 export const customerProfileSchema = z.looseObject({
   name: nullish(z.string()),
   address: nullish(addressSchema),
   size: nullish(openEnum),
   team: nullish(z.array(memberSchema)),
-  ids: nullish(z.array(z.looseObject({ id: z.string(), profileType: openEnum }))),
+  ids: nullish(profileIdsSchema),
 });
+
+/**
+ * A requirement Tag is `{ "id": "Azure" }` on the wire (swagger definition `Tag`); a bare string is tolerated.
+ * The parsed referral keeps the id only, so mappings see `Azure`.
+ */
+const tagIdSchema = z.preprocess(
+  (value) => (value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as { id?: unknown }).id : value),
+  z.string(),
+);
 
 export const detailsSchema = z.looseObject({
   notes: nullish(z.string()),
@@ -102,9 +144,9 @@ export const detailsSchema = z.looseObject({
   customerAction: nullish(z.string()),
   requirements: nullish(
     z.looseObject({
-      industries: nullish(z.array(z.string())),
-      products: nullish(z.array(z.string())),
-      services: nullish(z.array(z.string())),
+      industries: nullish(z.array(tagIdSchema)),
+      products: nullish(z.array(tagIdSchema)),
+      services: nullish(z.array(tagIdSchema)),
       solutions: nullish(z.array(z.looseObject({ id: nullish(z.string()), name: nullish(z.string()), type: nullish(z.string()) }))),
     }),
   ),
@@ -117,14 +159,14 @@ export const referralSchema = z.looseObject({
   organizationName: nullish(z.string()),
   name: nullish(z.string()),
   externalReferenceId: nullish(z.string()),
-  createdDateTime: isoDateTime,
+  createdDateTime: nullish(isoDateTime),
   updatedDateTime: isoDateTime,
   expirationDateTime: nullish(isoDateTime),
   acceptedDateTime: nullish(isoDateTime),
   status: openEnum,
-  substatus: nullish(openEnum),
+  substatus: openEnum,
   statusReason: nullish(z.string()),
-  type: nullish(openEnum),
+  type: openEnum,
   qualification: nullish(openEnum),
   direction: nullish(openEnum),
   referralSource: nullish(z.string()),
@@ -144,7 +186,8 @@ export const referralSchema = z.looseObject({
   campaignId: nullish(z.string()),
   favorite: nullish(z.boolean()),
   salesStage: nullish(openEnum),
-  eTag: z.string().min(1),
+  // Only GET by id documents an eTag; list items come without one (get-a-list-of-referrals.md).
+  eTag: nullish(z.string().min(1)),
   links: nullish(z.looseObject({})),
 });
 
@@ -174,6 +217,20 @@ export function deriveLeadKind(referral: Pick<Referral, 'type' | 'qualification'
     default:
       return 'other';
   }
+}
+
+/**
+ * The version of a referral as the engine tracks it: the eTag when the service sent one, else its updatedDateTime
+ * (documented list items carry no eTag; every write rolls both), so an eTag-less item is still recognised as seen.
+ */
+export function referralVersion(referral: Pick<Referral, 'eTag' | 'updatedDateTime'>): string {
+  return referral.eTag ?? `updated:${referral.updatedDateTime}`;
+}
+
+/** Both forms a link may have recorded for this version (from a list item without eTag, or from GET by id). */
+export function referralVersionForms(referral: Pick<Referral, 'eTag' | 'updatedDateTime'>): string[] {
+  const byTime = `updated:${referral.updatedDateTime}`;
+  return referral.eTag ? [referral.eTag, byTime] : [byTime];
 }
 
 /** True when the customer asked interested partners to contact them directly (the flame icon). */

@@ -13,6 +13,8 @@ export interface SimulatorStartOptions {
   seed: number;
   /** How many referrals the Partner Center simulator starts with. */
   referrals: number;
+  /** Partner Center serves list pages in the documented form (http nextLink without /engagements, no list eTag). */
+  documentedLinks?: boolean;
 }
 
 export interface StartedSimulator {
@@ -53,6 +55,7 @@ export interface StartSimulatorsOptions {
   basePort: number | null;
   seed: number;
   referrals: number;
+  documentedLinks?: boolean;
 }
 
 export interface RunningSimulator extends StartedSimulator {
@@ -81,7 +84,7 @@ export async function startSimulators(options: StartSimulatorsOptions): Promise<
     for (const [index, entry] of SIMULATORS.entries()) {
       const port = options.basePort === null ? 0 : options.basePort + index;
       const started = await entry
-        .start({ host: options.host, port, seed: options.seed, referrals: options.referrals })
+        .start({ host: options.host, port, seed: options.seed, referrals: options.referrals, documentedLinks: options.documentedLinks === true })
         .catch((error: unknown) => {
           throw new SimulatorStartError(entry.name, options.host, port, error);
         });

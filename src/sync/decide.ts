@@ -1,5 +1,6 @@
 // The pure per-referral decision of the inbound sync: skip, quarantine, leave unchanged, or write.
 import { isTerminalStatus } from '../core/lifecycle.js';
+import { referralVersion } from '../core/referral.js';
 import type { Link, SyncStateRow } from '../ledger/index.js';
 import { stableHash } from '../mapping/index.js';
 import type { ReferralWithKind, SyncTarget } from './types.js';
@@ -29,7 +30,7 @@ const SETTLED_STATES = new Set(['applied', 'quarantined', 'failed']);
 export function decideInbound(item: ReferralWithKind, context: DecisionContext): InboundDecision {
   const { target, link, state, forced } = context;
   const { referral } = item;
-  const seen = link?.referralETag === referral.eTag && link?.mappingVersion === target.mapping.version;
+  const seen = link?.referralETag === referralVersion(referral) && link?.mappingVersion === target.mapping.version;
   if (!forced && seen && (state === undefined || SETTLED_STATES.has(state.state))) return { kind: 'same-version' };
   if (!target.leadKinds.includes(item.leadKind)) return { kind: 'skip-kind' };
   if (!link?.crmRecordId && !target.syncClosed && isTerminalStatus(referral.status)) return { kind: 'skip-closed' };

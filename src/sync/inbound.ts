@@ -4,7 +4,7 @@ import { LeadbridgeError, normaliseError } from '../core/errors.js';
 import { isTerminalStatus } from '../core/lifecycle.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { compareInstants } from '../core/time.js';
-import { deriveLeadKind, isHotLead } from '../core/referral.js';
+import { deriveLeadKind, isHotLead, referralVersion } from '../core/referral.js';
 import type { UpsertItemResult } from '../crm/adapter.js';
 import {
   appendAudit,
@@ -264,7 +264,7 @@ export class InboundSync {
         case 'unchanged':
           countFor(stats, target, 'unchanged');
           record.links.push({ ...seenVersion, mappingVersion: run.target.mapping.version });
-          record.audits.push({ runId: cycle.runId, referralId: id, target, action: 'skipped-unchanged', crmRecordId: link?.crmRecordId ?? null, detail: { eTag: item.referral.eTag } });
+          record.audits.push({ runId: cycle.runId, referralId: id, target, action: 'skipped-unchanged', crmRecordId: link?.crmRecordId ?? null, detail: { eTag: referralVersion(item.referral) } });
           break;
         case 'write':
           if (state && state.state !== 'pending') record.transitions.push({ referralId: id, to: 'pending', runId: cycle.runId });
@@ -364,7 +364,7 @@ export class InboundSync {
           referralId: referral.id,
           target: run.target.name,
           action: SET_EXTERNAL_REFERENCE,
-          payload: { recordId: result.recordId, eTag: referral.eTag },
+          payload: { recordId: result.recordId, eTag: referralVersion(referral) },
           dedupeKey: `${SET_EXTERNAL_REFERENCE}:${referral.id}:${result.recordId}`,
         },
       ];
@@ -390,7 +390,7 @@ function versionColumns(item: ReferralWithKind, target: string) {
   return {
     referralId: item.referral.id,
     target,
-    referralETag: item.referral.eTag,
+    referralETag: referralVersion(item.referral),
     referralUpdatedAt: item.referral.updatedDateTime,
     referralStatus: item.referral.status,
     leadKind: item.leadKind,

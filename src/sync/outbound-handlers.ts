@@ -14,7 +14,9 @@ import type { OutcomeAction } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import type { Referral } from '../core/referral.js';
 import { enqueueOutcomes, getEchoes, getLinks, upsertEchoes, type AuditEntry, type Ledger, type Link, type OutboxRow, type OutcomeToSend, type ReferralEcho } from '../ledger/index.js';
-import type { AcceptFields, CloseFields } from '../source/partner-center/actions.js';
+import { freshRef, type AcceptFields, type CloseFields } from '../source/partner-center/actions.js';
+import { WriteAppliedError } from '../source/partner-center/client.js';
+import { versionMoves } from './external-reference.js';
 import { nextRetryAt } from './decide.js';
 import { acceptEchoes } from './echo.js';
 import type { OutboxHandler, OutboxVerdict } from './outbox.js';
@@ -76,6 +78,7 @@ export function outcomeHandler(context: HandlerContext, action: OutcomeAction): 
         const updated = await sendOutcome(context.source, action, referral, payload, signal);
         return sent(context, row, payload, referral, updated, audits, await linkedTargets(context, row));
       } catch (thrown) {
+        if (thrown instanceof WriteAppliedError) return appliedUnread(context, row, payload, thrown, audits);
         if (!isWriteConflict(thrown)) return refusedOrRethrow(context, row, thrown, audits);
         audits.push(conflictAudit(context, row, null, { action, status: thrown.status ?? null, eTagSent: referral.eTag, attempt, message: thrown.message }));
         if (attempt >= 2) return failed(context, row, `${action} of referral ${row.referralId} met a conflict again after a re-read`, audits);
@@ -85,7 +88,7 @@ export function outcomeHandler(context: HandlerContext, action: OutcomeAction): 
 }
 
 function sendOutcome(source: OutcomeWriter, action: OutcomeAction, referral: Referral, payload: OutcomePayload, signal?: AbortSignal): Promise<Referral> {
-  const ref = { id: referral.id, eTag: referral.eTag };
+  const ref = freshRef(referral);
   switch (action) {
     case 'accept':
       return source.accept(ref, payload.fields as unknown as AcceptFields, { signal });
@@ -126,10 +129,17 @@ function sent(context: HandlerContext, row: OutboxRow, payload: OutcomePayload, 
     effects: {
       // Every target's link learns the new status, so no target reads the referral again to find the outcome shown.
       links: linked.map((target) => ({ referralId: row.referralId, target, referralStatus: updated.status })),
-      eTagMoves: [{ referralId: row.referralId, fromETag: before.eTag, toETag: updated.eTag, updatedAt: updated.updatedDateTime }],
+      eTagMoves: versionMoves(row.referralId, before, updated),
       audits,
     },
   };
+}
+
+/** The service applied the write (2xx) but its result could not be read: sent, and the next poll brings the new state. */
+function appliedUnread(context: HandlerContext, row: OutboxRow, payload: OutcomePayload, error: WriteAppliedError, audits: AuditEntry[]): OutboxVerdict {
+  context.logger.warn('outcome sent; the updated referral could not be read back', { referralId: row.referralId, target: row.target, action: row.action, error: error.message });
+  audits.push(audit(context, row, 'outcome-sent', payload.crmRecordId, { action: row.action, outcome: payload.outcome, unreadable: error.message }));
+  return { state: 'sent', effects: { audits } };
 }
 
 /** The targets (the row's and every configured one) that have a link for the row's referral. */

@@ -48,7 +48,7 @@ const LEAD_KIND_LABELS: Record<LeadKind, string> = {
 
 export function hotLeadContent(item: AlertReferral, portalLink: string): AlertContent {
   const { referral } = item;
-  const contactBy = shiftIso(referral.createdDateTime, HOT_LEAD_WINDOW_HOURS * HOUR_MS);
+  const contactBy = shiftIso(referral.createdDateTime ?? referral.updatedDateTime, HOT_LEAD_WINDOW_HOURS * HOUR_MS);
   return {
     subject: `Hot lead: ${customerOf(referral)} asks to be contacted — ${dealNameOf(referral)}`,
     paragraphs: [
@@ -115,7 +115,7 @@ function referralFields(item: AlertReferral, portalLink: string): AlertContent['
   const dealValue = dealValueOf(referral);
   if (dealValue !== null) fields.push({ label: 'Deal value', value: `${dealValue}${details?.currency ? ` ${details.currency}` : ''}` });
   pushIf(fields, 'Notes', details?.notes);
-  fields.push({ label: 'Received', value: referral.createdDateTime });
+  fields.push({ label: 'Received', value: referral.createdDateTime ?? referral.updatedDateTime });
   fields.push({ label: 'Referral id', value: referral.id });
   fields.push({ label: 'Portal', value: portalLink });
   const links = item.crmLinks ?? [];

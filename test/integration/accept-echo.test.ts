@@ -1,6 +1,6 @@
 // What leadbridge writes to a referral on accept (deal name, notes, value, close date) never comes back into the CRM fields it came from.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Referral } from '../../src/core/referral.js';
+import type { Referral } from '../../src/simulators/partner-center/payload.js';
 import { LEAD } from '../../src/simulators/salesforce/index.js';
 import type { Runtime } from '../../src/worker/runtime.js';
 import { startHarness, type Harness } from './support/harness.js';
@@ -19,7 +19,7 @@ function inquiry(company: string, deal: string, notes: string): Referral {
     substatus: 'Received',
     name: deal,
     customerProfile: { name: company, size: '51to250employees', team: [{ firstName: 'Eva', lastName: 'Brandt', email: 'eva@litware.example', phoneNumber: '+49 30 1234567' }] },
-    details: { notes, dealValue: 20_000, currency: 'EUR', closingDateTime: '2027-03-31T00:00:00Z', requirements: { products: ['Microsoft Defender'], industries: [], services: [], solutions: [] } },
+    details: { notes, dealValue: 20_000, currency: 'EUR', closingDateTime: '2027-03-31T00:00:00Z', requirements: { products: [{ id: 'Microsoft Defender' }], industries: [], services: [], solutions: [] } },
   });
 }
 

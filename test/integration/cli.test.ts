@@ -1,5 +1,6 @@
 // The CLI as a user runs it: `node bin/leadbridge.js ...` as a child process, against the bundled simulators.
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -54,7 +55,9 @@ function simulatorLines(run: CliRun): Promise<string[]> {
 }
 
 async function getJson(url: string, token?: string): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  // client-request-id: a new GUID on every call (partner-rest headers.md); the simulator requires it.
+  const headers: Record<string, string> = { 'client-request-id': randomUUID(), ...(token ? { Authorization: `Bearer ${token}` } : {}) };
+  const response = await fetch(url, { headers });
   return { status: response.status, body: await response.json() };
 }
 

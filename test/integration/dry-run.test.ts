@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runSyncPreview } from '../../src/cli/sync-preview.js';
 import { silentLogger } from '../../src/core/log.js';
-import type { Referral } from '../../src/core/referral.js';
+import type { Referral } from '../../src/simulators/partner-center/payload.js';
 import { getCursor, LEDGER_TABLES, transitionSyncStates, type Ledger } from '../../src/ledger/index.js';
 import { startHarness, type Harness } from './support/harness.js';
 

@@ -20,7 +20,7 @@ describe('inbound sync into Dynamics 365', () => {
     const first = await runtime.syncOnce({ runId: 'run-1' });
 
     const leads = [...harness.dynamics.store.leads.values()];
-    const expected = syncable(harness.pc.store.all()).length;
+    const expected = syncable((harness.pc.store.all() as unknown as Referral[])).length;
     expect(expected).toBeGreaterThan(200);
     expect(first.inbound.created).toBe(expected);
     expect(leads).toHaveLength(expected);
@@ -78,7 +78,7 @@ describe('inbound sync into Dynamics 365', () => {
     await expect(crashing.syncOnce({ runId: 'crash' })).resolves.toMatchObject({ inbound: { targetsDown: 1 } });
     const written = harness.dynamics.store.leads.size;
     expect(written).toBeGreaterThan(0);
-    const links = await getLinks(crashing.ledger.db, 'dynamics', harness.pc.store.all().map((r) => r.id));
+    const links = await getLinks(crashing.ledger.db, 'dynamics', (harness.pc.store.all() as unknown as Referral[]).map((r) => r.id));
     expect([...links.values()].filter((l) => l.crmRecordId !== null)).toEqual([]);
     await crashing.close();
 
@@ -93,7 +93,7 @@ describe('inbound sync into Dynamics 365', () => {
 
   it('one bad record fails alone with the CRM message; the others are applied', async () => {
     harness = await startHarness({ referrals: 0 });
-    const seeded = syncable(harness.pc.store.seed(20));
+    const seeded = syncable((harness.pc.store.seed(20) as unknown as Referral[]));
     const bad = seeded[0]!;
     const runtime = await harness.runtime();
     const target = runtime.targets[0]!;

@@ -194,7 +194,7 @@ describe('leadbridge mappings preview', () => {
       closingDateTime: '2026-12-31T00:00:00Z',
       customerRequestedContact: true,
       customerAction: null,
-      requirements: { industries: [], products: ['Azure Migrate'], services: [], solutions: [] },
+      requirements: { industries: [], products: [{ id: 'Azure' }], services: [], solutions: [] },
     },
   };
 
@@ -227,7 +227,7 @@ describe('leadbridge mappings preview', () => {
       ['address1_country', '"US"', 'customerProfile.address.country; country'],
       ['estimatedvalue', '25000', 'details.dealValue; number'],
       ['estimatedclosedate', '"2026-12-31"', 'details.closingDateTime; date YYYY-MM-DD'],
-      ['description', '"Needs a landing zone.\\n\\nProducts: Azure Migrate\\nCustomer size: 51to250employees"', DESCRIPTION_SOURCE],
+      ['description', '"Needs a landing zone.\\n\\nProducts: Azure\\nCustomer size: 51to250employees"', DESCRIPTION_SOURCE],
       ['leadqualitycode', '1', '$hot; lookup (inline)'],
       ['leadsourcecode', '8', '$leadKind; lookup leadSource'],
       ['lb_referralid', `"${REFERRAL_ID}"`, '$referralId; required'],

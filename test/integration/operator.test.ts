@@ -29,8 +29,8 @@ describe('mapping changes and operator commands', () => {
     const runtime = await harness.runtime((config) => ({ ...config, targets: config.targets.map((t) => ({ ...t, mapping: edited })) }));
     const result = await runtime.syncOnce({ runId: 'after-edit' });
 
-    const inquiries = syncable(harness.pc.store.all()).filter((r) => deriveLeadKind(r) === 'customerInquiry');
-    const others = syncable(harness.pc.store.all()).length - inquiries.length;
+    const inquiries = syncable((harness.pc.store.all() as unknown as Referral[])).filter((r) => deriveLeadKind(r) === 'customerInquiry');
+    const others = syncable((harness.pc.store.all() as unknown as Referral[])).length - inquiries.length;
     expect(inquiries.length).toBeGreaterThan(0);
     expect(result.inbound.byTarget.dynamics).toMatchObject({ created: 0, updated: inquiries.length, unchanged: others, failed: 0 });
     for (const r of inquiries) expect(harness.dynamics.store.findLeadByKey(r.id)?.leadsourcecode).toBe(10);
@@ -42,7 +42,7 @@ describe('mapping changes and operator commands', () => {
 
   it('quarantines a referral whose mapping fails, with the field and reason; the others flow; a fix releases it', async () => {
     harness = await startHarness({ referrals: 0 });
-    const [broken, ...rest] = syncable(harness.pc.store.seed(12));
+    const [broken, ...rest] = syncable((harness.pc.store.seed(12) as unknown as Referral[]));
     harness.pc.store.update(broken!.id, { customerProfile: { name: '   ' } });
     const runtime = await harness.runtime();
     const result = await runtime.syncOnce({ runId: 'quarantine' });
@@ -81,7 +81,7 @@ describe('mapping changes and operator commands', () => {
 
   it('retry gives a failed referral another attempt now', async () => {
     harness = await startHarness({ referrals: 0 });
-    const [victim] = syncable(harness.pc.store.seed(6));
+    const [victim] = syncable((harness.pc.store.seed(6) as unknown as Referral[]));
     const runtime = await harness.runtime();
     const target = runtime.targets[0]!;
     const real = target.adapter;

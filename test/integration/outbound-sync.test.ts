@@ -42,7 +42,7 @@ class Cycles {
 
 /** An incoming customer inquiry, New, with the deal details the customer gave. */
 function createReferral(details: Record<string, unknown> = {}): Referral {
-  return harness.pc.store.create({
+  return (harness.pc.store.create({
     type: 'Independent',
     qualification: 'Direct',
     direction: 'Incoming',
@@ -51,7 +51,7 @@ function createReferral(details: Record<string, unknown> = {}): Referral {
     substatus: 'Received',
     customerProfile: { name: 'Fabrikam Ltd' },
     details: { dealValue: 50_000, currency: 'EUR', closingDateTime: '2026-06-30T00:00:00Z', notes: 'Needs an ERP for 40 people', ...details },
-  });
+  }) as unknown as Referral);
 }
 
 async function dynamicsAdmin(method: 'POST' | 'PATCH', path: string, body: unknown = {}): Promise<Record<string, unknown>> {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLogin } from '../../src/cli/login.js';
 import { collectStatus, formatStatus } from '../../src/cli/status.js';
 import { loadConfig, type LeadbridgeConfig } from '../../src/config/index.js';
-import type { Referral } from '../../src/core/referral.js';
+import type { Referral } from '../../src/simulators/partner-center/payload.js';
 import { createDynamicsSimulator, type DynamicsSimulator } from '../../src/simulators/dynamics365/index.js';
 import {
   SIM_CONFIDENTIAL_CLIENT_ID,

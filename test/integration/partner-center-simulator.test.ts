@@ -1,6 +1,8 @@
 // The Partner Center simulator over loopback HTTP: auth, OData listing and paging, JSON Patch writes, expiry, faults, admin.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { deriveLeadKind, type Referral } from '../../src/core/referral.js';
+import { deriveLeadKind } from '../../src/core/referral.js';
+import type { Referral } from '../../src/simulators/partner-center/payload.js';
 import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../src/simulators/partner-center/index.js';
 
 const REFERRALS = '/v1.0/engagements/referrals';
@@ -19,7 +21,8 @@ let sim: PartnerCenterSimulator;
 let base: string;
 
 async function call(method: string, path: string, options: { body?: unknown; headers?: Record<string, string>; auth?: boolean } = {}): Promise<Reply> {
-  const headers: Record<string, string> = { ...(options.auth === false ? {} : AUTH), ...options.headers };
+  // client-request-id: required on every call, a new GUID each time (partner-rest headers.md).
+  const headers: Record<string, string> = { ...(options.auth === false ? {} : AUTH), 'client-request-id': randomUUID(), ...options.headers };
   let payload: string | undefined;
   if (options.body !== undefined) {
     payload = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
@@ -87,7 +90,7 @@ describe('authentication and headers', () => {
       const refused = await call('GET', REFERRALS, { auth: false, headers });
       expect(refused.status).toBe(401);
       expect(refused.body).toEqual({
-        error: { code: 'Unauthorized', message: 'Authentication failed: send Authorization: Bearer <token> (an Entra ID token for https://api.partner.microsoft.com).' },
+        error: { code: 'unauthenticated', message: 'Authentication failed: send Authorization: Bearer <token> (an Entra ID token for https://api.partner.microsoft.com).' },
       });
       expect(refused.headers.get('www-authenticate')).toBe('Bearer');
       expect(refused.headers.get('request-id')).toMatch(GUID);
@@ -103,7 +106,7 @@ describe('authentication and headers', () => {
   it('refuses tracking headers that are not GUIDs', async () => {
     const refused = await call('GET', REFERRALS, { headers: { 'MS-RequestId': 'req-1' } });
     expect(refused.status).toBe(400);
-    expect(refused.body).toEqual({ error: { code: 'BadRequest', message: "MS-RequestId must be a GUID (got 'req-1')" } });
+    expect(refused.body).toEqual({ error: { code: 'invalidRequest', message: "MS-RequestId must be a GUID (got 'req-1')" } });
   });
 });
 
@@ -172,7 +175,7 @@ describe('listing', () => {
     for (const bad of [tampered, 'opaque', `${token}x`]) {
       expect(await list({ $filter: "status eq 'New'", $skiptoken: bad })).toMatchObject({
         status: 400,
-        body: { error: { code: 'BadRequest', message: '$skiptoken is not valid: follow @odata.nextLink exactly as given' } },
+        body: { error: { code: 'invalidRequest', message: '$skiptoken is not valid: follow @odata.nextLink exactly as given' } },
       });
     }
     expect(await list({ $filter: "status eq 'Active'", $skiptoken: token })).toMatchObject({
@@ -180,7 +183,7 @@ describe('listing', () => {
       body: { error: { message: '$skiptoken belongs to a different query: keep $filter, $orderby, $select, $top and $count as in the @odata.nextLink' } },
     });
     const twice = await call('GET', `${link}&$filter=${encodeURIComponent("status eq 'New'")}`);
-    expect(twice.body).toEqual({ error: { code: 'BadRequest', message: '$filter is given 2 times; give it once' } });
+    expect(twice.body).toEqual({ error: { code: 'invalidRequest', message: '$filter is given 2 times; give it once' } });
   });
 
   it('filters on nested paths, lambdas and quoted names with apostrophes and backslashes', async () => {
@@ -200,7 +203,7 @@ describe('listing', () => {
     const refused = await list({ $filter: "customerProfile/address/county eq 'US'" });
     expect(refused.status).toBe(400);
     expect(refused.body).toEqual({
-      error: { code: 'BadRequest', message: "invalid $filter: unknown property 'customerProfile/address/county' at character 25 (did you mean 'customerProfile/address/country'?)" },
+      error: { code: 'invalidRequest', message: "invalid $filter: unknown property 'customerProfile/address/county' at character 25 (did you mean 'customerProfile/address/country'?)" },
     });
     expect((await list({ $filter: "updatedDateTime ge '2025-01-01T00:00:00Z'" })).body.error.message).toBe(
       "invalid $filter: updatedDateTime is a date-time: write the literal unquoted, as in updatedDateTime ge 2025-01-01T00:00:00Z, not as the string '2025-01-01T00:00:00Z' at character 20",
@@ -246,7 +249,7 @@ describe('listing', () => {
       [{ filter: "status eq 'New'" }, "query option 'filter' needs its $ prefix ($filter)"],
     ];
     for (const [query, message] of refusals) {
-      expect(await list(query)).toMatchObject({ status: 400, body: { error: { code: 'BadRequest', message } } });
+      expect(await list(query)).toMatchObject({ status: 400, body: { error: { code: 'invalidRequest', message } } });
     }
   });
 });
@@ -267,7 +270,7 @@ describe('writes', () => {
     expect(stale.status).toBe(412);
     expect(stale.body).toEqual({
       error: {
-        code: 'PreconditionFailed',
+        code: 'preconditionFailed',
         message: `If-Match ${referral.eTag} does not match the current eTag of referral ${referral.id}: the referral has changed since it was read: read it again and retry`,
       },
     });
@@ -303,7 +306,7 @@ describe('writes', () => {
       { op: 'replace', path: '/status', value: 'Closed' },
       { op: 'replace', path: '/substatus', value: 'Won' },
     ]);
-    expect(won.body).toEqual({ error: { code: 'BadRequest', message: 'illegal change from New/Received to Closed/Won: a referral moves to Closed/Won only from Active' } });
+    expect(won.body).toEqual({ error: { code: 'invalidRequest', message: 'illegal change from New/Received to Closed/Won: a referral moves to Closed/Won only from Active' } });
 
     const declined = await patch(referral.id, [
       { op: 'replace', path: '/status', value: 'Closed' },
@@ -314,7 +317,7 @@ describe('writes', () => {
     const closed = sim.store.get(referral.id)!;
     const again = await patch(referral.id, [{ op: 'replace', path: '/details/notes', value: 'one more thing' }], { 'If-Match': closed.eTag });
     expect(again.status).toBe(409);
-    expect(again.body).toEqual({ error: { code: 'ReferralClosed', message: `referral ${referral.id} is Closed/Declined: archived referrals cannot be changed` } });
+    expect(again.body).toEqual({ error: { code: 'invalidRequest', message: `referral ${referral.id} is Closed/Declined: archived referrals cannot be changed` } });
     expect((await call('PUT', `${REFERRALS}/${referral.id}`, { body: closed, headers: { 'If-Match': closed.eTag } })).status).toBe(409);
   });
 
@@ -335,14 +338,14 @@ describe('writes', () => {
     }
     expect(sim.store.get(referral.id)).toBe(referral);
     expect((await patch('00000000-0000-4000-8000-000000000000', [{ op: 'replace', path: '/name', value: 'x' }])).body).toEqual({
-      error: { code: 'NotFound', message: "referral '00000000-0000-4000-8000-000000000000' was not found" },
+      error: { code: 'itemNotFound', message: "referral '00000000-0000-4000-8000-000000000000' was not found" },
     });
     expect((await call('PUT', `${REFERRALS}/${referral.id}`, { body: referral })).body.error.message).toBe(
       'PUT (full replace) is obsolete and requires If-Match with the current eTag; update referrals with PATCH and a JSON Patch body',
     );
     expect(await call('DELETE', `${REFERRALS}/${referral.id}`)).toMatchObject({
       status: 405,
-      body: { error: { code: 'MethodNotAllowed', message: 'referrals cannot be deleted: close one with PATCH (Closed/Declined or Closed/Lost) instead' } },
+      body: { error: { code: 'invalidRequest', message: 'referrals cannot be deleted: close one with PATCH (Closed/Declined or Closed/Lost) instead' } },
     });
   });
 
@@ -375,7 +378,7 @@ describe('writes', () => {
     const refused = await call('POST', REFERRALS, { body: { name: 'x', eTag: '"mine"', type: 'Independent', customerProfile: { address: { country: 'Ireland' } }, consent: {}, details: {} } });
     expect(refused.body).toEqual({
       error: {
-        code: 'BadRequest',
+        code: 'invalidRequest',
         message: "invalid referral: eTag is set by the service and cannot be given on create; customerProfile.name is required; customerProfile.address.country: 'Ireland' is not an ISO 3166 two-letter country code such as US",
       },
     });
@@ -398,7 +401,7 @@ describe('expiry, faults and determinism', () => {
 
     const changes = await list({ $filter: `updatedDateTime gt ${watermark}`, $orderby: 'updatedDateTime asc' });
     expect(changes.body.value.map((r: Referral) => r.id)).toEqual([waiting.id]);
-    expect((await patch(waiting.id, ACCEPT_OPS, { 'If-Match': expired.eTag })).body.error.code).toBe('ReferralClosed');
+    expect((await patch(waiting.id, ACCEPT_OPS, { 'If-Match': expired.eTag })).body.error.code).toBe('invalidRequest');
   });
 
   it('injects a 429 with Retry-After in the API envelope, then serves again', async () => {
@@ -408,7 +411,7 @@ describe('expiry, faults and determinism', () => {
     expect(throttled.status).toBe(429);
     expect(throttled.headers.get('retry-after')).toBe('7');
     expect(throttled.headers.get('request-id')).toMatch(GUID);
-    expect(throttled.body).toEqual({ error: { code: 'TooManyRequests', message: 'Rate limit is exceeded. Try again later.' } });
+    expect(throttled.body).toEqual({ error: { code: 'serviceNotAvailable', message: 'Rate limit is exceeded. Try again later.' } });
     expect((await list()).status).toBe(200);
     expect(sim.server.counters().faultsInjected).toBe(1);
   });

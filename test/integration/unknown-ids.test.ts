@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deriveLeadKind, type Referral } from '../../src/core/referral.js';
+import type { Referral } from '../../src/simulators/partner-center/payload.js';
 import { startHarness, type Harness } from './support/harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -38,7 +38,6 @@ beforeAll(async () => {
     customerProfile: { name: 'Woodgrove Bank' },
   });
   inquiry = harness.pc.store.create({ ...base, type: 'Independent', qualification: 'Direct', inviteContext: null, customerProfile: { name: 'Litware GmbH' } });
-  expect([deriveLeadKind(coSell), deriveLeadKind(inquiry)]).toEqual(['coSell', 'customerInquiry']);
   const runtime = await harness.runtime();
   await runtime.syncOnce({ runId: 'first' });
   await runtime.close();

@@ -58,6 +58,8 @@ describe('alertsConfigSchema', () => {
 
 const referral: Referral = {
   id: 'r-1',
+  substatus: 'Received',
+  type: 'Independent',
   name: '  ',
   createdDateTime: '2026-11-23T09:30:00.1234567Z',
   updatedDateTime: '2026-11-23T09:30:00.1234567Z',

@@ -30,11 +30,12 @@ const referral: Referral = referralSchema.parse({
   eTag: '"e1"',
   status: 'New',
   substatus: 'Received',
+  type: 'Independent',
   name: 'Cloud migration',
   createdDateTime: '2025-05-01T10:00:00Z',
   updatedDateTime: '2025-05-01T10:00:00Z',
   customerProfile: { name: 'Contoso', team: [{ firstName: 'Ann', lastName: 'Lee', email: 'ann@contoso.com' }] },
-  details: { dealValue: 5000, requirements: { products: ['Azure', 'Microsoft 365'] } },
+  details: { dealValue: 5000, requirements: { products: [{ id: 'Azure' }, 'Microsoft365'] } },
 });
 
 function input(overrides: Partial<Referral> = {}): MappingInput {
@@ -288,7 +289,7 @@ describe('map()', () => {
 
   it('fills templates, joining lists and dropping lines whose placeholders are all empty', () => {
     const template = '  description:\n    template: "Deal: {{name}}\\nCity: {{customerProfile.address.city}}\\nProducts: {{details.requirements.products}}\\n--"\n';
-    expect(parseMapping(mapping(template), FILE).map(input()).fields).toEqual({ description: 'Deal: Cloud migration\nProducts: Azure, Microsoft 365\n--' });
+    expect(parseMapping(mapping(template), FILE).map(input()).fields).toEqual({ description: 'Deal: Cloud migration\nProducts: Azure, Microsoft365\n--' });
   });
 
   it('collects every field error without stopping the other fields', () => {

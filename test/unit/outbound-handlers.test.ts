@@ -6,6 +6,7 @@ import type { Referral } from '../../src/core/referral.js';
 import type { CrmAdapter, CrmRecordState } from '../../src/crm/adapter.js';
 import type { Link, OutboxRow, OutcomeToSend, ReferralEcho } from '../../src/ledger/index.js';
 import { parseMapping } from '../../src/mapping/index.js';
+import { WriteAppliedError } from '../../src/source/partner-center/client.js';
 import { counted, outcomeHandler, reflectExpiredHandler, type HandlerContext, type HandlerLedger } from '../../src/sync/outbound-handlers.js';
 import { emptyOutboundStats, type OutcomeWriter, type ReferralSource, type SyncTarget } from '../../src/sync/types.js';
 
@@ -135,7 +136,11 @@ describe('outcome handlers', () => {
           { referralId: 'R1', target: 'd365', referralStatus: 'Active' },
           { referralId: 'R1', target: 'sf', referralStatus: 'Active' },
         ],
-        eTagMoves: [{ referralId: 'R1', fromETag: '"e1"', toETag: '"e2"', updatedAt: '2026-03-01T12:00:00Z' }],
+        eTagMoves: [
+          { referralId: 'R1', fromETag: '"e1"', toETag: '"e2"', updatedAt: '2026-03-01T12:00:00Z' },
+          // The same move in the form a link records for a list item without eTag.
+          { referralId: 'R1', fromETag: 'updated:2026-01-01T00:00:00Z', toETag: 'updated:2026-03-01T12:00:00Z', updatedAt: '2026-03-01T12:00:00Z' },
+        ],
         audits: [
           {
             at: NOW.toISOString(),
@@ -167,7 +172,10 @@ describe('outcome handlers', () => {
       ['outcome-sent', true],
     ]);
     // The version we wrote over was someone else's: only links still on it move (moveLinkETags), so theirs stays visible.
-    expect(verdict.effects?.eTagMoves).toEqual([{ referralId: 'R1', fromETag: '"e2"', toETag: '"e3"', updatedAt: '2026-03-01T12:00:00Z' }]);
+    expect(verdict.effects?.eTagMoves).toEqual([
+      { referralId: 'R1', fromETag: '"e2"', toETag: '"e3"', updatedAt: '2026-03-01T12:00:00Z' },
+      { referralId: 'R1', fromETag: 'updated:2026-01-01T00:00:00Z', toETag: 'updated:2026-03-01T12:00:00Z', updatedAt: '2026-03-01T12:00:00Z' },
+    ]);
   });
 
   it('a second 412 in a row fails the row with a backoff instead of looping', async () => {
@@ -214,6 +222,25 @@ describe('outcome handlers', () => {
       error: 'Partner Center refused accept: partner-center: cannot accept referral R1:\n  - currency: must be a 3-letter ISO 4217 code (got "EURO")',
     });
     expect(refused.effects?.audits?.map((a) => a.action)).toEqual(['outcome-quarantined']);
+  });
+
+  it('records a write Partner Center applied (2xx) as sent even when its result cannot be read back', async () => {
+    const source = new FakeSource(referral('New', 'Received'));
+    source.refuse = new WriteAppliedError('partner-center: accept referral R1 was applied (200), but the referral could not be read back: boom', null);
+    const verdict = await outcomeHandler(context(source), 'accept')(acceptRow());
+    expect(verdict.state).toBe('sent');
+    expect(verdict.effects?.eTagMoves).toBeUndefined();
+    expect(verdict.effects?.audits?.map((entry) => [entry.action, entry.detail?.unreadable])).toEqual([
+      ['outcome-sent', 'partner-center: accept referral R1 was applied (200), but the referral could not be read back: boom'],
+    ]);
+  });
+
+  it('sends no write when the GET by id carries no eTag', async () => {
+    const source = new FakeSource({ ...referral('New', 'Received'), eTag: undefined } as Referral);
+    await expect(outcomeHandler(context(source), 'accept')(acceptRow())).rejects.toThrow(
+      'partner-center: GET referral R1 returned no eTag; no write is sent without a fresh If-Match eTag',
+    );
+    expect(source.writes).toEqual([]);
   });
 
   it('counted: a transient failure is retried later, the last allowed attempt and a vanished referral are quarantined', async () => {

@@ -7,6 +7,7 @@ import type { Logger, LogFields } from '../../src/core/log.js';
 import type { RetryPolicy } from '../../src/core/retry.js';
 import {
   PartnerCenterClient,
+  WriteAppliedError,
   acceptPatch,
   declinePatch,
   externalReferencePatch,
@@ -192,30 +193,77 @@ describe('required fields are checked before any request', () => {
 });
 
 describe('item validation', () => {
-  it('reports dot paths, keeps unknown fields and enum values', () => {
-    const bad = parseReferral(
+  it('drops malformed optional fields with their dot paths, keeps unknown fields and enum values', () => {
+    const parsed = parseReferral(
       referral('r-9', '2025-03-01T10:00:00Z', {
-        details: { dealValue: 'lots' },
-        customerProfile: { team: [{ email: 5 }] },
+        details: { dealValue: 'lots', currency: 'USD' },
+        customerProfile: { name: 'Contoso', team: [{ email: 5, firstName: 'Ann' }] },
       }),
     );
-    expect(bad).toEqual({
-      ok: false,
-      invalid: {
-        id: 'r-9',
-        raw: expect.objectContaining({ id: 'r-9' }),
-        issues: [
-          { path: 'customerProfile.team.0.email', message: 'Invalid input: expected string, received number (got 5)' },
-          { path: 'details.dealValue', message: 'expected a number (got "lots")' },
-        ],
-      },
-    });
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(parsed.dropped).toEqual([
+      { path: 'customerProfile.team.0.email', message: 'Invalid input: expected string, received number (got 5)' },
+      { path: 'details.dealValue', message: 'expected a number (got "lots")' },
+    ]);
+    expect(parsed.referral.details).toEqual({ currency: 'USD' });
+    expect(parsed.referral.customerProfile).toEqual({ name: 'Contoso', team: [{ firstName: 'Ann' }] });
     const good = parseReferral(referral('r-8', '2025-03-01T10:00:00Z', { status: 'Archived', novelField: { a: 1 } }));
     expect(good.ok && good.referral).toMatchObject({ status: 'Archived', novelField: { a: 1 } });
     expect(parseReferral('nonsense')).toEqual({
       ok: false,
-      invalid: { id: null, raw: 'nonsense', issues: [{ path: '', message: 'Invalid input: expected object, received string (got "nonsense")' }] },
+      invalid: { id: null, raw: 'nonsense', issues: [{ path: '', message: 'expected a referral object' }] },
     });
+  });
+
+  it('refuses a referral only for id, status, substatus, updatedDateTime or type', () => {
+    const { substatus: _s, ...noSubstatus } = referral('r-7', '2025-03-01T10:00:00Z');
+    expect(parseReferral(noSubstatus)).toEqual({
+      ok: false,
+      invalid: { id: 'r-7', raw: noSubstatus, issues: [{ path: 'substatus', message: 'Invalid input: expected string, received undefined' }] },
+    });
+    const badTime = referral('r-6', 'yesterday', { type: 7 });
+    expect(parseReferral(badTime)).toEqual({
+      ok: false,
+      invalid: {
+        id: 'r-6',
+        raw: badTime,
+        issues: [
+          { path: 'updatedDateTime', message: 'expected an ISO-8601 date-time (got "yesterday")' },
+          { path: 'type', message: 'Invalid input: expected string, received number (got 7)' },
+        ],
+      },
+    });
+    const { eTag: _e, createdDateTime: _c, ...bare } = referral('r-5', '2025-03-01T10:00:00Z');
+    expect(parseReferral(bare)).toMatchObject({ ok: true, dropped: [], referral: { id: 'r-5' } });
+  });
+
+  it('reads requirement tags as {id} objects or bare strings, and customerProfile.ids as [], {} or an object', () => {
+    const parsed = parseReferral(
+      referral('r-4', '2025-03-01T10:00:00Z', {
+        customerProfile: { name: 'Contoso', ids: {} },
+        details: {
+          requirements: {
+            industries: [{ id: 'Retail & Consumer Goods' }, 'Education', { id: 3 }, { name: 'no id' }],
+            products: [{ id: 'Azure', extra: true }],
+            services: [{ id: 'DeploymentOrMigration' }],
+            solutions: [{ id: 'Dynamics365forFieldService', name: 'Dynamics 365 for Field Service', type: 'Category' }],
+          },
+        },
+      }),
+    );
+    expect(parsed.ok && parsed.referral.details?.requirements).toEqual({
+      industries: ['Retail & Consumer Goods', 'Education'],
+      products: ['Azure'],
+      services: ['DeploymentOrMigration'],
+      solutions: [{ id: 'Dynamics365forFieldService', name: 'Dynamics 365 for Field Service', type: 'Category' }],
+    });
+    expect(parsed.ok && parsed.dropped.map((d) => d.path)).toEqual(['details.requirements.industries.2', 'details.requirements.industries.3']);
+    expect(parsed.ok && parsed.referral.customerProfile?.ids).toEqual([]);
+    const keyed = parseReferral(referral('r-3', '2025-03-01T10:00:00Z', { customerProfile: { ids: { Duns: '795986822' } } }));
+    expect(keyed.ok && keyed.referral.customerProfile?.ids).toEqual([{ id: '795986822', profileType: 'Duns' }]);
+    const listed = parseReferral(referral('r-2', '2025-03-01T10:00:00Z', { customerProfile: { ids: [{ profileType: 'Duns', id: '795986822' }] } }));
+    expect(listed.ok && listed.referral.customerProfile?.ids).toEqual([{ id: '795986822', profileType: 'Duns' }]);
   });
 
   it('parses the error envelope and tolerates other shapes', () => {
@@ -241,7 +289,7 @@ describe('timestamps', () => {
 });
 
 describe('listChanged', () => {
-  it('asks for the overlapped window with an unquoted literal, follows nextLink as given, and reports an invalid item', async () => {
+  it('asks for the overlapped window with an unquoted literal, follows nextLink, drops a malformed field and reports an invalid item', async () => {
     const lines: LogLine[] = [];
     const client = newClient(lines);
     const next = `${BASE}${LIST}?$skiptoken=opaque%2Btoken%3D%3D&$filter=kept+as+is`;
@@ -251,7 +299,8 @@ describe('listChanged', () => {
       .reply(200, {
         value: [
           referral('a', '2025-03-01T10:00:00.0000001Z', { status: 'Archived' }),
-          referral('bad', '2025-03-01T10:00:01Z', { details: { dealValue: 'lots' } }),
+          referral('bad', '2025-03-01T10:00:01Z', { status: null }),
+          referral('lots', '2025-03-01T10:00:00.7Z', { details: { dealValue: 'lots' } }),
           referral('b', '2025-03-01T10:00:00.5Z', { status: 'Archived', details: { customerRequestedContact: true } }),
         ],
         '@odata.nextLink': next,
@@ -261,13 +310,17 @@ describe('listChanged', () => {
 
     const pages = await collect(client.listChanged('2025-03-01T10:00:00Z'));
 
-    expect(pages.map(ids)).toEqual([['a', 'b'], ['c']]);
+    expect(pages.map(ids)).toEqual([['a', 'lots', 'b'], ['c']]);
     expect(pages[0]?.invalid).toEqual([
-      { id: 'bad', issues: [{ path: 'details.dealValue', message: 'expected a number (got "lots")' }], raw: expect.objectContaining({ id: 'bad' }) },
+      { id: 'bad', issues: [{ path: 'status', message: 'Invalid input: expected string, received null (got null)' }], raw: expect.objectContaining({ id: 'bad' }) },
+    ]);
+    expect(lines.filter((l) => l.message === 'malformed referral field dropped')).toEqual([
+      { level: 'warn', message: 'malformed referral field dropped', fields: { referralId: 'lots', path: 'details.dealValue', problem: 'expected a number (got "lots")' } },
     ]);
     expect(pages[0]?.highWatermark).toBe('2025-03-01T10:00:01Z');
     expect(pages[1]?.highWatermark).toBe('2025-03-01T10:00:02Z');
     expect(pages[0]?.referrals.map((r) => [r.leadKind, r.hot])).toEqual([
+      ['customerInquiry', false],
       ['customerInquiry', false],
       ['customerInquiry', true],
     ]);
@@ -311,11 +364,31 @@ describe('listChanged', () => {
     expect(client.callCount).toBe(1);
   });
 
-  it('refuses a nextLink to another host', async () => {
+  it('carries the query of the documented http nextLink to the configured https base and list path, never elsewhere', async () => {
     const client = newClient();
-    nock(BASE).get(LIST).query(true).reply(200, { value: [], '@odata.nextLink': 'https://evil.example/v1.0/engagements/referrals?$skiptoken=1' });
+    // The form every documented list example shows (get-a-list-of-referrals.md): http, and no /engagements.
+    const elsewhere = nock('http://api.partner.microsoft.com').get(/.*/).reply(200, { value: [] });
+    const evil = nock('https://evil.example').get(/.*/).reply(200, { value: [] });
+    nock(BASE)
+      .get(LIST)
+      .query(true)
+      .reply(200, { value: [referral('a', '2025-03-01T10:00:00Z')], '@odata.nextLink': 'http://api.partner.microsoft.com/v1.0/referrals?$skiptoken=k181pEdP0y%2fFUEbb' })
+      .get(`${LIST}?$skiptoken=k181pEdP0y%2fFUEbb`)
+      .matchHeader('authorization', 'Bearer test-token')
+      .reply(200, { value: [referral('b', '2025-03-01T10:00:01Z')], '@odata.nextLink': 'https://evil.example/steal?$skiptoken=2' })
+      .get(`${LIST}?$skiptoken=2`)
+      .reply(200, { value: [] });
+    expect((await collect(client.listChanged(null))).map(ids)).toEqual([['a'], ['b'], []]);
+    expect(elsewhere.isDone()).toBe(false);
+    expect(evil.isDone()).toBe(false);
+    nock.cleanAll();
+  });
+
+  it('refuses a nextLink without a query to continue with', async () => {
+    const client = newClient();
+    nock(BASE).get(LIST).query(true).reply(200, { value: [], '@odata.nextLink': 'http://api.partner.microsoft.com/v1.0/referrals' });
     await expect(collect(client.listChanged(null))).rejects.toThrow(
-      'partner-center: @odata.nextLink points to https://evil.example, not https://pc.test; refusing to send the token there',
+      'partner-center: @odata.nextLink carries no query to continue with (got "http://api.partner.microsoft.com/v1.0/referrals")',
     );
   });
 
@@ -444,8 +517,9 @@ describe('writes', () => {
     await client.get('r-1');
     expect(seen[0]?.['ms-correlationid']).toBe(client.correlationId);
     expect(seen[1]?.['ms-correlationid']).toBe(client.correlationId);
-    expect(seen[0]?.['ms-requestid']).toMatch(/^[0-9a-f-]{36}$/);
-    expect(seen[0]?.['ms-requestid']).not.toBe(seen[1]?.['ms-requestid']);
+    // client-request-id: a GUID, new for every call (partner-rest headers.md).
+    expect(seen[0]?.['client-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(seen[0]?.['client-request-id']).not.toBe(seen[1]?.['client-request-id']);
   });
 
   it('reads the referral back after a 204', async () => {
@@ -453,6 +527,30 @@ describe('writes', () => {
     nock(BASE).patch(`${LIST}/r-1`).reply(204).get(`${LIST}/r-1`).reply(200, fresh);
     await expect(client.setExternalReference(REF, 'crm-1')).resolves.toMatchObject({ eTag: '"etag-r-1-2"' });
     expect(client.callCount).toBe(2);
+  });
+
+  it('reads back by id when the representation lacks a required field, and logs the request-id', async () => {
+    const lines: LogLine[] = [];
+    const client = newClient(lines);
+    nock(BASE)
+      .patch(`${LIST}/r-1`)
+      .reply(200, { id: 'r-1', status: 'Active' }, { 'request-id': '9f8bed52-e4df-4d0c-9ca6-929a187b0731' })
+      .get(`${LIST}/r-1`)
+      .reply(200, fresh);
+    await expect(client.setExternalReference(REF, 'crm-1')).resolves.toMatchObject({ eTag: '"etag-r-1-2"' });
+    expect(lines.find((l) => l.message === 'partner-center call')?.fields).toEqual({
+      call: 'set external reference referral r-1',
+      status: 200,
+      requestId: '9f8bed52-e4df-4d0c-9ca6-929a187b0731',
+    });
+  });
+
+  it('says a write was applied when neither the representation nor a read-back can be read', async () => {
+    const client = newClient();
+    nock(BASE).patch(`${LIST}/r-1`).reply(200, { id: 'r-1' }).get(`${LIST}/r-1`).reply(200, { id: 'r-1', status: 'Active' });
+    const attempt = client.markWon(REF);
+    await expect(attempt).rejects.toBeInstanceOf(WriteAppliedError);
+    await expect(attempt).rejects.toThrow(/^partner-center: win referral r-1 was applied \(200\), but the referral could not be read back: /);
   });
 
   it('surfaces 412 as ConflictError', async () => {

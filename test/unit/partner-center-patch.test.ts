@@ -44,8 +44,10 @@ describe('JSON Patch', () => {
       { op: 'replace', path: '/team/1/email', value: 'changed@partner.example' },
       { op: 'replace', path: '/externalReferenceId', value: 'crm-42' },
     ]);
-    expect(patched.details).toMatchObject({ dealValue: '10000' });
-    expect(patched.team).toEqual([{ email: 'zero@contoso.com' }, { email: 'changed@partner.example' }, { email: 'jane.doe@contoso.com' }]);
+    expect(patched.details).toMatchObject({ dealValue: 10000 }); // a numeric string is stored as a number
+    // Added members are stored as the service's typed contract re-serialises them: every Member field, absent ones null.
+    const member = (email: string) => ({ firstName: null, lastName: null, phoneNumber: null, email, contactPreference: null });
+    expect(patched.team).toEqual([member('zero@contoso.com'), { email: 'changed@partner.example' }, member('jane.doe@contoso.com')]);
     expect(patched.externalReferenceId).toBe('crm-42');
     expect(incoming.team).toEqual([{ email: 'first@partner.example' }]);
     expect(incoming.details.dealValue).toBeNull();

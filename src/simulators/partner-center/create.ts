@@ -1,9 +1,9 @@
 // A partner-created referral (POST): the body checked as the service would, then completed with the server-set fields.
-import { isLegalSubstatus, SUBSTATUS_FOR_STATUS } from '../../core/lifecycle.js';
-import type { ReferralStatus } from '../../core/referral.js';
 import { REFERRAL_SPEC, SERVER_SET_ON_CREATE, conformObject } from './schema.js';
 import { SIM_PARTNER } from './seed.js';
 import { isPlainObject } from './json.js';
+import { isLegalSubstatus } from './transitions.js';
+import { SUBSTATUSES_OF } from './vocabulary.js';
 
 /** A create body the service would refuse; the message lists every problem. */
 export class CreateError extends Error {
@@ -77,7 +77,7 @@ function initialStatus(body: Record<string, unknown>, problems: string[]): { sta
   }
   const substatus = body.substatus === undefined || body.substatus === null ? DEFAULT_SUBSTATUS[status]! : String(body.substatus);
   if (!isLegalSubstatus(status, substatus)) {
-    problems.push(`substatus: ${substatus} does not go with status ${status} (allowed: ${SUBSTATUS_FOR_STATUS[status as ReferralStatus].join(', ')})`);
+    problems.push(`substatus: ${substatus} does not go with status ${status} (allowed: ${SUBSTATUSES_OF[status]!.join(', ')})`);
   }
   return { status, substatus };
 }

@@ -24,6 +24,11 @@ export interface PartnerCenterSimulatorOptions {
   /** How many referrals are seeded at start (default 0). */
   referrals?: number;
   clock?: SimClock;
+  /**
+   * List pages as the documented examples show them: nextLink `http://api.partner.microsoft.com/v1.0/referrals?$skiptoken=...`
+   * (the client must carry its query to the real base and list path) and no eTag on list items. Default false.
+   */
+  documentedLinks?: boolean;
 }
 
 /** The longest error message the API sends (api-facts.md §1). */
@@ -45,8 +50,8 @@ export class PartnerCenterSimulator {
     }
     const clock = options.clock ?? new SimClock();
     this.store = new ReferralStore({ clock, seed: this.seed });
-    const state = { store: this.store, lister: new ReferralLister(this.store), tokens: new SkipTokenCodec() };
-    const bearer = requireBearer('Unauthorized', 'Authentication failed: send Authorization: Bearer <token> (an Entra ID token for https://api.partner.microsoft.com).');
+    const state = { store: this.store, lister: new ReferralLister(this.store), tokens: new SkipTokenCodec(), documentedLinks: options.documentedLinks === true };
+    const bearer = requireBearer('unauthenticated', 'Authentication failed: send Authorization: Bearer <token> (an Entra ID token for https://api.partner.microsoft.com).');
     this.server = new SimServer({
       name: 'partner-center',
       host: options.host,
@@ -54,7 +59,7 @@ export class PartnerCenterSimulator {
       clock,
       routes: referralApiRoutes(state),
       adminRoutes: referralAdminRoutes(this.store),
-      errorBody: (_status, code, message) => ({ error: { code, message: clip(message, MAX_ERROR_MESSAGE) } }),
+      errorBody: (status, code, message) => ({ error: { code: vendorErrorCode(status, code), message: clip(message, MAX_ERROR_MESSAGE) } }),
       authorize: (req) => {
         const refusal = bearer(req);
         if (refusal) return new SimHttpError(401, refusal.errorCode, refusal.message, { 'WWW-Authenticate': 'Bearer' });
@@ -85,9 +90,40 @@ export function createPartnerCenterSimulator(options: PartnerCenterSimulatorOpti
   return new PartnerCenterSimulator(options);
 }
 
-/** Request-ID on every API response; MS-CorrelationId echoed when the client sent one. */
+/**
+ * The error `code` values of MicrosoftDocs/partner-rest partner-rest/develop/error-codes.md (camelCase). A code raised
+ * inside the simulator that is not one of them is replaced by the documented code for its status.
+ */
+export const DOCUMENTED_ERROR_CODES: ReadonlySet<string> = new Set([
+  'accessDenied',
+  'generalException',
+  'invalidRequest',
+  'itemNotFound',
+  'preconditionFailed',
+  'resourceModified',
+  'serviceNotAvailable',
+  'unauthenticated',
+]);
+const CODE_FOR_STATUS: Readonly<Record<number, string>> = {
+  400: 'invalidRequest',
+  401: 'unauthenticated',
+  403: 'accessDenied',
+  404: 'itemNotFound',
+  412: 'preconditionFailed',
+  429: 'serviceNotAvailable',
+  503: 'serviceNotAvailable',
+};
+
+export function vendorErrorCode(status: number, code: string): string {
+  if (DOCUMENTED_ERROR_CODES.has(code)) return code;
+  return CODE_FOR_STATUS[status] ?? (status >= 500 ? 'generalException' : 'invalidRequest');
+}
+
+/** headers.md: a `request-id` on every response, and the caller's `client-request-id` echoed; MS-CorrelationId too. */
 function trackingHeaders(req: SimRequest): Record<string, string> {
-  const headers: Record<string, string> = { 'Request-ID': randomUUID() };
+  const headers: Record<string, string> = { 'request-id': randomUUID() };
+  const clientRequestId = req.headers['client-request-id'];
+  if (typeof clientRequestId === 'string') headers['client-request-id'] = clientRequestId;
   const correlation = req.headers['ms-correlationid'];
   if (typeof correlation === 'string') headers['MS-CorrelationId'] = correlation;
   return headers;

@@ -1,5 +1,5 @@
 // JSON Patch as the referrals API applies it: only replace and add, JSON Pointer paths checked against the referral schema.
-import { READ_ONLY_FIELDS, REFERRAL_SPEC, suggestField, type FieldSpec } from './schema.js';
+import { READ_ONLY_FIELDS, REFERRAL_SPEC, conform, suggestField, type FieldSpec } from './schema.js';
 import { isPlainObject } from './json.js';
 
 /** A patch the service would refuse; the message names the operation and its path. */
@@ -12,19 +12,25 @@ interface Operation {
   tokens: string[];
   value: unknown;
   label: string;
+  /** The schema of the value the operation writes. */
+  spec: FieldSpec;
 }
 
 const UNSUPPORTED_OPS: ReadonlySet<string> = new Set(['remove', 'move', 'copy', 'test']);
 const EXAMPLE = '[{"op":"replace","path":"/details/notes","value":"..."}]';
 
 /**
- * Applies the operations, all or nothing, to a copy of the referral and returns the copy.
- * Value types are not checked here: the caller validates the whole result against the schema.
+ * Applies the operations, all or nothing, to a copy of the referral and returns the copy. Each written value is
+ * checked against the schema at its path (and normalised: "10000" → 10000); what the operations do not touch is
+ * left as stored, so a referral the service itself stored with an odd value can still be written to.
  */
 export function applyReferralPatch(referral: Record<string, unknown>, operations: unknown): Record<string, unknown> {
   if (!Array.isArray(operations)) throw new PatchError(`the body must be a JSON Patch array of operations, e.g. ${EXAMPLE}`);
   if (operations.length === 0) throw new PatchError(`the JSON Patch array has no operations, e.g. ${EXAMPLE}`);
   const parsed = operations.map((operation, i) => parseOperation(operation, i + 1));
+  const problems: string[] = [];
+  for (const operation of parsed) operation.value = conform(operation.value, operation.spec, operation.tokens.join('.'), problems);
+  if (problems.length > 0) throw new PatchError(`invalid referral after the update: ${problems.join('; ')}`);
   const document = structuredClone(referral);
   for (const operation of parsed) applyOperation(document, operation);
   return document;
@@ -40,8 +46,8 @@ function parseOperation(raw: unknown, number: number): Operation {
   if (op !== 'replace' && op !== 'add') throw new PatchError(`${label}: unknown op '${op}'; only replace and add are supported`);
   if (!('value' in raw)) throw new PatchError(`${label}: value is missing`);
   const tokens = parsePointer(path, label);
-  checkPath(tokens, op, label);
-  return { op, tokens, value: raw.value, label };
+  const spec = checkPath(tokens, op, label);
+  return { op, tokens, value: raw.value, label, spec };
 }
 
 function parsePointer(path: string, label: string): string[] {
@@ -54,8 +60,8 @@ function parsePointer(path: string, label: string): string[] {
     .map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
-/** Every token must name a schema field or an array position; read-only fields are refused. */
-function checkPath(tokens: string[], op: Operation['op'], label: string): void {
+/** Every token must name a schema field or an array position; read-only fields are refused. Returns the value's spec. */
+function checkPath(tokens: string[], op: Operation['op'], label: string): FieldSpec {
   if (READ_ONLY_FIELDS.has(tokens[0]!)) throw new PatchError(`${label}: /${tokens[0]} is read-only`);
   let spec: FieldSpec = REFERRAL_SPEC;
   let walked = '';
@@ -78,6 +84,7 @@ function checkPath(tokens: string[], op: Operation['op'], label: string): void {
     }
     walked = `${walked}/${token}`;
   });
+  return spec;
 }
 
 function applyOperation(document: Record<string, unknown>, operation: Operation): void {

@@ -46,7 +46,8 @@ const REFUSED_OPTIONS: Readonly<Record<string, string>> = {
 const ORDER_BY = /^\s*(createdDateTime|updatedDateTime)(?:\s+(asc|desc))?\s*$/;
 
 /** Parses and checks the list options; a $skiptoken must come from a nextLink of this very query. */
-export function parseListQuery(params: URLSearchParams, tokens: SkipTokenCodec): ListQuery {
+export function parseListQuery(request: URLSearchParams, tokens: SkipTokenCodec): ListQuery {
+  const params = withTokenOptions(request, tokens);
   checkOptionNames(params);
   const [filterText, orderText, selectText, topText, countText, tokenText] = SUPPORTED_OPTIONS.map((name) => singleValue(params, name));
   if (countText !== null && countText !== 'true' && countText !== 'false') throw new QueryError(`$count must be true or false (got '${countText}')`);
@@ -70,6 +71,19 @@ export function parseListQuery(params: URLSearchParams, tokens: SkipTokenCodec):
     top: topText == null ? null : parseTop(topText),
     cursor: tokenText == null ? null : decodeCursor(tokenText, tokens, fingerprint),
   };
+}
+
+/**
+ * A request that carries only `$skiptoken` (the documented nextLink form) continues the query the token was issued
+ * for: its options are restored from the token. With other options given, they must match it (see decodeCursor).
+ */
+function withTokenOptions(params: URLSearchParams, tokens: SkipTokenCodec): URLSearchParams {
+  const names = [...params.keys()];
+  const tokenText = params.get('$skiptoken');
+  if (tokenText === null || names.some((name) => name !== '$skiptoken') || names.length !== 1) return params;
+  const token = tokens.decode(tokenText);
+  if (!token || token.options.length === 0) return params;
+  return new URLSearchParams([...token.options, ['$skiptoken', tokenText]]);
 }
 
 function checkOptionNames(params: URLSearchParams): void {
@@ -167,7 +181,13 @@ export class ReferralLister {
     const capped = query.top !== null && returned + slots.length >= query.top;
     const next =
       more && !capped && last
-        ? { query: query.fingerprint, key: query.orderField === 'updatedDateTime' ? last.updatedKey : last.createdKey, id: last.id, returned: returned + slots.length }
+        ? {
+            query: query.fingerprint,
+            key: query.orderField === 'updatedDateTime' ? last.updatedKey : last.createdKey,
+            id: last.id,
+            returned: returned + slots.length,
+            options: query.options,
+          }
         : null;
     return { slots, count, next };
   }

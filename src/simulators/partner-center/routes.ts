@@ -1,5 +1,4 @@
 // The referrals API routes (api-facts.md §1): list, get, create, JSON Patch update, obsolete PUT, refused DELETE.
-import { isTerminalStatus } from '../../core/lifecycle.js';
 import { SimHttpError, type SimRequest, type SimResponse, type SimRoute } from '../common/server.js';
 import { CreateError, buildPartnerReferral } from './create.js';
 import { FilterError } from './filter.js';
@@ -10,18 +9,29 @@ import { READ_ONLY_FIELDS, REFERRAL_SPEC, TOP_LEVEL_FIELDS, conformObject } from
 import type { SkipTokenCodec, SkipToken } from './skiptoken.js';
 import { StoreError, presentReferral, type ReferralSlot, type ReferralStore } from './store.js';
 import { TransitionError, checkPartnerTransition } from './transitions.js';
+import { isArchived } from './vocabulary.js';
 
 export const REFERRALS_PATH = '/v1.0/engagements/referrals';
 const COLLECTION = /^\/v1\.0\/engagements\/referrals$/;
 const ITEM = /^\/v1\.0\/engagements\/referrals\/(?<id>[^/]+)$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TRACKING_HEADERS = { 'ms-correlationid': 'MS-CorrelationId', 'ms-requestid': 'MS-RequestId' } as const;
+/** headers.md: "client-request-id ... Required ... All operations should include this header." */
+const CLIENT_REQUEST_ID = 'client-request-id';
+/** The host and path every documented list example gives in `@odata.nextLink` (get-a-list-of-referrals.md). */
+export const DOCUMENTED_NEXT_LINK = 'http://api.partner.microsoft.com/v1.0/referrals';
+const DOCUMENTED_CONTEXT = 'http://api.partner.microsoft.com/v1.0/$metadata#Referrals';
 
 /** What the route handlers share. */
 export interface PartnerCenterState {
   store: ReferralStore;
   lister: ReferralLister;
   tokens: SkipTokenCodec;
+  /**
+   * Serve list pages exactly as the documented examples show them: `@odata.nextLink` as
+   * `http://api.partner.microsoft.com/v1.0/referrals?$skiptoken=...` and no `eTag` on list items.
+   */
+  documentedLinks: boolean;
 }
 
 type ApiHandler = (state: PartnerCenterState, req: SimRequest) => SimResponse;
@@ -68,17 +78,29 @@ function listReferrals(state: PartnerCenterState, req: SimRequest): SimResponse 
   const query = parseListQuery(req.query, state.tokens);
   const page = state.lister.page(query);
   const base = baseUrlOf(req);
+  const documented = state.documentedLinks;
+  const selected = query.select ? `(${query.select.join(',')})` : '';
   const body: Record<string, unknown> = {
-    '@odata.context': `${base}/v1.0/$metadata#referrals${query.select ? `(${query.select.join(',')})` : ''}`,
+    '@odata.context': documented ? `${DOCUMENTED_CONTEXT}${selected}` : `${base}/v1.0/$metadata#referrals${selected}`,
+    // A number, as in the documented example ("@odata.count": 100): the matches over all pages.
     '@odata.count': page.count,
-    value: page.slots.map((slot) => project(presentReferral(slot, base), query.select)),
+    value: page.slots.map((slot) => listItem(project(presentReferral(slot, base), query.select), documented)),
   };
-  if (page.next) body['@odata.nextLink'] = nextLink(base, query, page.next, state.tokens);
+  if (page.next) body['@odata.nextLink'] = nextLink(base, query, page.next, state);
   return { status: 200, body };
 }
 
-function nextLink(base: string, query: ListQuery, next: SkipToken, tokens: SkipTokenCodec): string {
-  const options = [...query.options, ['$skiptoken', tokens.encode(next)] as const];
+/** No documented list example carries an eTag (only GET by id does): documented mode leaves it out. */
+function listItem(referral: Record<string, unknown>, documented: boolean): Record<string, unknown> {
+  if (!documented || !('eTag' in referral)) return referral;
+  const { eTag: _omitted, ...rest } = referral;
+  return rest;
+}
+
+function nextLink(base: string, query: ListQuery, next: SkipToken, state: PartnerCenterState): string {
+  const token = ['$skiptoken', state.tokens.encode(next)] as const;
+  if (state.documentedLinks) return `${DOCUMENTED_NEXT_LINK}?${token[0]}=${encodeURIComponent(token[1])}`;
+  const options = [...query.options, token];
   return `${base}${REFERRALS_PATH}?${options.map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&')}`;
 }
 
@@ -106,7 +128,8 @@ function patchReferral(state: PartnerCenterState, req: SimRequest): SimResponse 
   const slot = findSlot(state, req);
   checkIfMatch(req, slot);
   refuseIfClosed(slot);
-  return commitPartnerWrite(state, req, slot, applyReferralPatch(slot.referral, req.body));
+  // Written values are checked at their paths by applyReferralPatch; the rest stays as the service stored it.
+  return commitPartnerWrite(state, req, slot, applyReferralPatch(slot.referral, req.body), { wholeChecked: false });
 }
 
 /** The obsolete full replace: only with If-Match; read-only fields keep their values, absent writable ones become null. */
@@ -121,13 +144,13 @@ function putReferral(state: PartnerCenterState, req: SimRequest): SimResponse {
   refuseIfClosed(slot);
   const body = req.body;
   const replacement = Object.fromEntries(TOP_LEVEL_FIELDS.map((field) => [field, READ_ONLY_FIELDS.has(field) ? slot.referral[field] : body[field]]));
-  return commitPartnerWrite(state, req, slot, replacement);
+  return commitPartnerWrite(state, req, slot, replacement, { wholeChecked: true });
 }
 
 /** Validates the whole result and the life-cycle move, then stores it with a new eTag and updatedDateTime. */
-function commitPartnerWrite(state: PartnerCenterState, req: SimRequest, slot: ReferralSlot, written: Record<string, unknown>): SimResponse {
+function commitPartnerWrite(state: PartnerCenterState, req: SimRequest, slot: ReferralSlot, written: Record<string, unknown>, check: { wholeChecked: boolean }): SimResponse {
   const problems: string[] = [];
-  const after = conformObject(written, REFERRAL_SPEC, '', problems);
+  const after = check.wholeChecked ? conformObject(written, REFERRAL_SPEC, '', problems) : written;
   if (problems.length > 0) throw new SimHttpError(400, 'BadRequest', `invalid referral after the update: ${problems.join('; ')}`);
   delete after.links;
   const { accepted } = checkPartnerTransition(slot.referral, after);
@@ -168,7 +191,7 @@ function checkIfMatch(req: SimRequest, slot: ReferralSlot): void {
 
 function refuseIfClosed(slot: ReferralSlot): void {
   const { status, substatus } = slot.referral;
-  if (typeof status === 'string' && isTerminalStatus(status)) {
+  if (isArchived(status)) {
     throw new SimHttpError(409, 'ReferralClosed', `referral ${slot.id} is ${status}/${String(substatus)}: archived referrals cannot be changed`);
   }
 }
@@ -189,6 +212,11 @@ function prefersRepresentation(req: SimRequest): boolean {
 }
 
 function checkTrackingHeaders(req: SimRequest): void {
+  const clientRequestId = req.headers[CLIENT_REQUEST_ID];
+  if (clientRequestId === undefined) {
+    throw new SimHttpError(400, 'invalidRequest', 'client-request-id is required: send a new GUID with every call (Partner REST headers)');
+  }
+  if (!GUID.test(String(clientRequestId))) throw new SimHttpError(400, 'invalidRequest', `client-request-id must be a GUID (got '${String(clientRequestId)}')`);
   for (const [header, display] of Object.entries(TRACKING_HEADERS)) {
     const value = req.headers[header];
     if (value !== undefined && !GUID.test(String(value))) throw new SimHttpError(400, 'BadRequest', `${display} must be a GUID (got '${String(value)}')`);

@@ -1,14 +1,18 @@
 // The referral's shape as the simulator enforces it: field types for $filter, JSON Patch paths and body validation.
+import { canonicalInstant } from './instant.js';
 import {
+  ASSISTANCE_REQUEST_CODES,
   CUSTOMER_SIZES,
   DIRECTIONS,
+  PROFILE_ID_TYPES,
   QUALIFICATIONS,
-  REFERRAL_STATUSES,
-  REFERRAL_SUBSTATUSES,
   REFERRAL_TYPES,
   SALES_STAGES,
-} from '../../core/referral.js';
-import { canonicalInstant } from './instant.js';
+  SOLUTION_TYPES,
+  STATUSES,
+  SUBSTATUSES,
+  TARGET_TYPES,
+} from './vocabulary.js';
 
 export type FieldSpec =
   | { kind: 'string'; enumValues?: readonly string[]; format?: 'country' | 'currency' }
@@ -28,8 +32,7 @@ const oneOf = (enumValues: readonly string[]): FieldSpec => ({ kind: 'string', e
 const object = (fields: Record<string, FieldSpec>): ObjectSpec => ({ kind: 'object', fields });
 const collection = (element: FieldSpec): FieldSpec => ({ kind: 'collection', element });
 
-export const TARGET_TYPES = ['None', 'BusinessProfileLocation', 'SolutionProfile'] as const;
-export const PROFILE_ID_TYPES = ['Duns', 'External'] as const;
+export { PROFILE_ID_TYPES, TARGET_TYPES } from './vocabulary.js';
 
 const member = object({
   firstName: text,
@@ -38,6 +41,7 @@ const member = object({
   email: text,
   contactPreference: object({ locale: text, disableNotifications: flag }),
 });
+const tag = object({ id: text });
 const link = object({ uri: text, method: text, headers: collection(text) });
 
 /** Every field of a referral (api-facts.md §1), in the order the simulator writes them. */
@@ -52,8 +56,8 @@ export const REFERRAL_SPEC: ObjectSpec = object({
   updatedDateTime: datetime,
   expirationDateTime: datetime,
   acceptedDateTime: datetime,
-  status: oneOf(REFERRAL_STATUSES),
-  substatus: oneOf(REFERRAL_SUBSTATUSES),
+  status: oneOf(STATUSES),
+  substatus: oneOf(SUBSTATUSES),
   statusReason: text,
   type: oneOf(REFERRAL_TYPES),
   qualification: oneOf(QUALIFICATIONS),
@@ -89,17 +93,18 @@ export const REFERRAL_SPEC: ObjectSpec = object({
     customerRequestedContact: flag,
     customerAction: text,
     requirements: object({
-      industries: collection(text),
-      products: collection(text),
-      services: collection(text),
-      solutions: collection(object({ id: text, name: text, type: text })),
+      // Tag and SolutionTag objects (swagger definitions Tag, SolutionTag), never bare strings.
+      industries: collection(tag),
+      products: collection(tag),
+      services: collection(tag),
+      solutions: collection(object({ id: text, name: text, type: oneOf(SOLUTION_TYPES) })),
     }),
   }),
   team: collection(member),
   inviteContext: object({
     notes: text,
     invitedBy: object({ organizationId: text, organizationName: text }),
-    assistanceRequestCode: text,
+    assistanceRequestCode: oneOf(ASSISTANCE_REQUEST_CODES),
   }),
   target: collection(object({ type: oneOf(TARGET_TYPES), id: text })),
   campaignId: text,

@@ -94,6 +94,7 @@ export const STREETS: readonly string[] = [
   'King Street', 'Technology Drive', 'Avenida Paulista', 'Collins Street',
 ];
 
+/** A customer need; products and services are tag ids of referral-resources.md (Tag `{id}` on the wire). */
 export interface CustomerNeed {
   title: string;
   notes: string;
@@ -102,24 +103,22 @@ export interface CustomerNeed {
 }
 
 export const NEEDS: readonly CustomerNeed[] = [
-  { title: 'Azure migration', notes: 'Moving about 40 on-premises servers to Azure before the data-centre lease ends in the autumn.', products: ['Azure Migrate', 'Azure Virtual Machines'], services: ['Migration', 'Managed services'] },
-  { title: 'Microsoft 365 rollout', notes: 'Wants 250 seats of Microsoft 365 E3 with Teams Phone; currently on an old on-premises mail server.', products: ['Microsoft 365 E3', 'Teams Phone'], services: ['Deployment', 'Training'] },
-  { title: 'Dynamics 365 Sales implementation', notes: 'Sales team of 60 works from spreadsheets; needs pipeline tracking and Outlook integration.', products: ['Dynamics 365 Sales'], services: ['Implementation', 'Data migration'] },
-  { title: 'Security assessment', notes: 'Had a phishing incident last quarter; asks for an assessment and Defender deployment.', products: ['Microsoft Defender for Business', 'Microsoft Entra ID P1'], services: ['Assessment', 'Security operations'] },
-  { title: 'Data platform modernisation', notes: 'Reporting runs overnight on SQL Server 2012; wants near-real-time dashboards.', products: ['Microsoft Fabric', 'Power BI Pro'], services: ['Architecture', 'Implementation'] },
-  { title: 'Copilot readiness', notes: 'Leadership wants a Copilot pilot for 50 users; data governance is not in place yet.', products: ['Microsoft 365 Copilot', 'Microsoft Purview'], services: ['Readiness assessment', 'Change management'] },
-  { title: 'Virtual desktop', notes: 'Contact centre of 120 agents needs secure remote desktops; budget approved for this fiscal year.', products: ['Azure Virtual Desktop'], services: ['Deployment', 'Managed services'] },
-  { title: 'Business Central upgrade', notes: 'Runs NAV 2016 with customisations; looking for a partner to move to Business Central online.', products: ['Dynamics 365 Business Central'], services: ['Upgrade', 'Support'] },
-  { title: 'Backup and disaster recovery', notes: 'No off-site backup today; needs recovery within four hours for the ERP system.', products: ['Azure Backup', 'Azure Site Recovery'], services: ['Design', 'Managed services'] },
-  { title: 'Power Platform apps', notes: 'Paper forms in the warehouse; wants simple apps and approval flows for the floor staff.', products: ['Power Apps', 'Power Automate'], services: ['App development', 'Training'] },
-  { title: 'SAP on Azure', notes: 'SAP ECC on ageing hardware; considering RISE with SAP on Azure within 18 months.', products: ['Azure Virtual Machines', 'Azure NetApp Files'], services: ['Migration', 'Architecture'] },
-  { title: 'Teams calling', notes: 'Replacing a PBX across 6 offices; needs number porting and Teams Rooms for meeting spaces.', products: ['Teams Phone', 'Teams Rooms'], services: ['Deployment'] },
+  { title: 'Azure migration', notes: 'Moving about 40 on-premises servers to Azure before the data-centre lease ends in the autumn.', products: ['Azure'], services: ['DeploymentOrMigration', 'ManagedServices'] },
+  { title: 'Microsoft 365 rollout', notes: 'Wants 250 seats of Microsoft 365 E3 with Teams Phone; currently on an old on-premises mail server.', products: ['Microsoft365', 'Teams'], services: ['DeploymentOrMigration', 'LearningAndCertification'] },
+  { title: 'Dynamics 365 Sales implementation', notes: 'Sales team of 60 works from spreadsheets; needs pipeline tracking and Outlook integration.', products: ['Dynamics365Enterprise'], services: ['Integration', 'DeploymentOrMigration'] },
+  { title: 'Security assessment', notes: 'Had a phishing incident last quarter; asks for an assessment and Defender deployment.', products: ['EnterpriseMobilityAndSecurity', 'Microsoft365'], services: ['ConsultingAndProfessional', 'ManagedServices'] },
+  { title: 'Data platform modernisation', notes: 'Reporting runs overnight on SQL Server 2012; wants near-real-time dashboards.', products: ['Azure', 'PowerBI'], services: ['ConsultingAndProfessional', 'ProjectServices'] },
+  { title: 'Copilot readiness', notes: 'Leadership wants a Copilot pilot for 50 users; data governance is not in place yet.', products: ['Microsoft365'], services: ['ConsultingAndProfessional', 'LearningAndCertification'] },
+  { title: 'Virtual desktop', notes: 'Contact centre of 120 agents needs secure remote desktops; budget approved for this fiscal year.', products: ['Azure', 'Windows'], services: ['DeploymentOrMigration', 'ManagedServices'] },
+  { title: 'Business Central upgrade', notes: 'Runs NAV 2016 with customisations; looking for a partner to move to Business Central online.', products: ['Dynamics365Business', 'DynamicsAX,GP,NAV,SL'], services: ['DeploymentOrMigration', 'Licensing'] },
+  { title: 'Backup and disaster recovery', notes: 'No off-site backup today; needs recovery within four hours for the ERP system.', products: ['Azure'], services: ['ConsultingAndProfessional', 'ManagedServices'] },
+  { title: 'Power Platform apps', notes: 'Paper forms in the warehouse; wants simple apps and approval flows for the floor staff.', products: ['Office', 'SharePoint'], services: ['CustomSolution(ISV)', 'LearningAndCertification'] },
+  { title: 'SAP on Azure', notes: 'SAP ECC on ageing hardware; considering RISE with SAP on Azure within 18 months.', products: ['Azure', 'SQL'], services: ['DeploymentOrMigration', 'ConsultingAndProfessional'] },
+  { title: 'Teams calling', notes: 'Replacing a PBX across 6 offices; needs number porting and Teams Rooms for meeting spaces.', products: ['Teams', 'SurfaceHub'], services: ['DeploymentOrMigration', 'Hardware'] },
 ];
 
-export const INDUSTRIES: readonly string[] = [
-  'Manufacturing', 'Retail', 'Healthcare', 'Financial services', 'Education', 'Government', 'Professional services',
-  'Media and communications', 'Energy', 'Transportation and logistics', 'Hospitality', 'Agriculture',
-];
+/** Industry tag ids (referral-resources.md, "Industries"). */
+export { INDUSTRY_TAGS as INDUSTRIES } from './vocabulary.js';
 
 export const INVITE_NOTES: readonly string[] = [
   'Customer asked for a partner with a local presence.',

@@ -1,5 +1,4 @@
 // Deterministic seeded referrals: the same seed gives the same leads (timestamps are placed relative to the sim clock).
-import { CUSTOMER_SIZES, type LeadKind } from '../../core/referral.js';
 import { createRandom, type Random } from '../common/random.js';
 import { addDays, formatInstant } from './instant.js';
 import {
@@ -13,12 +12,15 @@ import {
   LAST_NAMES,
   LOCATIONS,
   NEEDS,
-  PARTNER_SOLUTIONS,
   REFERRAL_SOURCES,
   STREETS,
   type CustomerNeed,
   type SeedLocation,
 } from './seed-data.js';
+import { ASSISTANCE_REQUEST_CODES, CUSTOMER_SIZES, SOLUTION_TAGS } from './vocabulary.js';
+
+/** Which kind of lead a seeded referral is made to be (the simulator's own notion, for the mix of seeded referrals). */
+type LeadKind = 'customerInquiry' | 'marketingQualified' | 'salesQualified' | 'coSell';
 
 export interface Organization {
   organizationId: string;
@@ -202,7 +204,7 @@ function inviteContext(random: Random, kind: LeadKind): Record<string, unknown> 
   if (kind === 'customerInquiry' && random.chance(0.5)) return null;
   const notes = random.pick(INVITE_NOTES);
   if (kind === 'coSell') return { notes, invitedBy: random.pick(CO_SELL_PARTNERS), assistanceRequestCode: null };
-  if (kind === 'salesQualified') return { notes, invitedBy: MICROSOFT_INVITER, assistanceRequestCode: flat(`ARC-${random.int(100_000, 999_999)}`) };
+  if (kind === 'salesQualified') return { notes, invitedBy: MICROSOFT_INVITER, assistanceRequestCode: random.pick(ASSISTANCE_REQUEST_CODES) };
   return shared(`invite:${notes}`, () => ({ notes, invitedBy: MICROSOFT_INVITER, assistanceRequestCode: null }));
 }
 
@@ -256,7 +258,7 @@ function contact(random: Random, location: SeedLocation, domain: string): Record
 function details(random: Random, need: CustomerNeed, location: SeedLocation, hot: boolean, nowMs: number): Record<string, unknown> {
   const valued = random.chance(0.4);
   const industries = [...new Set([random.pick(INDUSTRIES), random.chance(0.3) ? random.pick(INDUSTRIES) : null])].filter((i) => i !== null);
-  const solution = random.chance(0.2) ? random.pick(PARTNER_SOLUTIONS) : null;
+  const solution = random.chance(0.2) ? random.pick(SOLUTION_TAGS) : null;
   const closingDay = random.chance(0.3) ? Math.floor(nowMs / DAY_MS) + random.int(30, 180) : null;
   return {
     notes: need.notes,
@@ -265,11 +267,12 @@ function details(random: Random, need: CustomerNeed, location: SeedLocation, hot
     closingDateTime: closingDay === null ? null : shared(`day:${closingDay}`, () => flat(formatInstant(closingDay * DAY_MS))),
     customerRequestedContact: hot,
     customerAction: hot ? 'Contact me' : null,
-    requirements: shared(`requirements:${need.title}:${industries.join('+')}:${solution}`, () => ({
-      industries,
-      products: [...need.products],
-      services: [...need.services],
-      solutions: solution ? [{ id: PARTNER_SOLUTION_ID, name: solution, type: 'Partner' }] : [],
+    // Tag objects `{id}` and SolutionTag `{id, name, type}` (swagger definitions Tag and SolutionTag).
+    requirements: shared(`requirements:${need.title}:${industries.join('+')}:${solution?.id}`, () => ({
+      industries: industries.map((id) => ({ id })),
+      products: need.products.map((id) => ({ id })),
+      services: need.services.map((id) => ({ id })),
+      solutions: solution ? [{ id: solution.id, name: solution.name, type: 'Category' }] : [],
     })),
   };
 }

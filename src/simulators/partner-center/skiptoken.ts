@@ -9,6 +9,11 @@ export interface SkipToken {
   id: string;
   /** Referrals served so far over all pages, for $top. */
   returned: number;
+  /**
+   * The query options of the listing, so that a nextLink carrying only `$skiptoken` (the documented form,
+   * get-a-list-of-referrals.md) continues the same query.
+   */
+  options: Array<[name: string, value: string]>;
 }
 
 /** Tokens are signed with a per-simulator secret, so a tampered or foreign token is recognised (and refused). */
@@ -16,7 +21,7 @@ export class SkipTokenCodec {
   private readonly secret = randomBytes(32);
 
   encode(token: SkipToken): string {
-    const body = Buffer.from(JSON.stringify([token.query, token.key, token.id, token.returned])).toString('base64url');
+    const body = Buffer.from(JSON.stringify([token.query, token.key, token.id, token.returned, token.options])).toString('base64url');
     return `${body}.${this.sign(body)}`;
   }
 
@@ -28,10 +33,11 @@ export class SkipTokenCodec {
     const given = Buffer.from(signature);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
     try {
-      const [query, key, id, returned] = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown[];
+      const [query, key, id, returned, options] = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown[];
       if (typeof query !== 'string' || typeof key !== 'string' || typeof id !== 'string') return null;
       if (typeof returned !== 'number' || !Number.isInteger(returned) || returned < 0) return null;
-      return { query, key, id, returned };
+      if (!Array.isArray(options)) return null;
+      return { query, key, id, returned, options: options as SkipToken['options'] };
     } catch {
       return null;
     }

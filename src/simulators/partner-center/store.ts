@@ -1,11 +1,11 @@
 // The simulator's in-memory referrals: copy-on-write snapshots, sorted indexes for keyset paging, and the 14-day expiry.
-import type { Referral } from '../../core/referral.js';
 import type { SimClock } from '../common/clock.js';
 import { createRandom, type Random } from '../common/random.js';
 import { addDays, addTicks, canonicalInstant, formatInstant } from './instant.js';
 import { deepMerge, isPlainObject } from './json.js';
 import { REFERRAL_SPEC, conformObject } from './schema.js';
 import { EXPIRY_DAYS, eTagFrom, generateReferral, generateSeededReferrals } from './seed.js';
+import type { Referral } from './payload.js';
 import { ExpiryQueue, SortedIndex, type IndexEntry, type ReferralSlot } from './sorted-index.js';
 
 export type { ReferralSlot } from './sorted-index.js';

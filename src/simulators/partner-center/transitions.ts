@@ -1,14 +1,6 @@
-// The life-cycle checks the service applies to a partner's write, built on the shared transition table.
-import {
-  OUTCOME_ACTIONS,
-  STATUS_TRANSITIONS,
-  SUBSTATUS_FOR_STATUS,
-  isLegalStatusMove,
-  isLegalSubstatus,
-  type OutcomeAction,
-} from '../../core/lifecycle.js';
-import type { ReferralStatus } from '../../core/referral.js';
+// The life-cycle checks the service applies to a partner's write, on the simulator's own table (vocabulary.ts).
 import { isPlainObject } from './json.js';
+import { PARTNER_CLOSES, STATUS_MOVES, SUBSTATUSES_OF } from './vocabulary.js';
 
 /** A write that breaks the life cycle; the message names the move (from and to) and what is wrong. */
 export class TransitionError extends Error {
@@ -30,12 +22,12 @@ export function checkPartnerTransition(before: Record<string, unknown>, after: R
   const to = { status: String(after.status), substatus: String(after.substatus) };
   if (from.status === to.status && from.substatus === to.substatus) return { accepted: false };
   const move = `${from.status}/${from.substatus} to ${to.status}/${to.substatus}`;
-  if (!isLegalStatusMove(from.status, to.status)) {
-    const allowed = STATUS_TRANSITIONS[from.status as ReferralStatus]?.join(', ') || 'nothing';
+  if (!(STATUS_MOVES[from.status] ?? []).includes(to.status)) {
+    const allowed = STATUS_MOVES[from.status]?.join(', ') || 'nothing';
     throw new TransitionError(`illegal status change from ${from.status} to ${to.status} (${move}): ${from.status} may move to ${allowed}`);
   }
   if (!isLegalSubstatus(to.status, to.substatus)) {
-    const allowed = SUBSTATUS_FOR_STATUS[to.status as ReferralStatus]?.join(', ') ?? 'none';
+    const allowed = SUBSTATUSES_OF[to.status]?.join(', ') ?? 'none';
     throw new TransitionError(`illegal change from ${move}: substatus ${to.substatus} does not go with status ${to.status} (allowed: ${allowed})`);
   }
   if (to.status === 'Closed') checkClosing(from.status, to.substatus, move, after);
@@ -48,12 +40,10 @@ export function checkPartnerTransition(before: Record<string, unknown>, after: R
 
 /** Closing moves follow the partner's actions: decline from New, win or lose from Active; Expired and Error are the system's. */
 function checkClosing(fromStatus: string, substatus: string, move: string, after: Record<string, unknown>): void {
-  const action = (Object.keys(OUTCOME_ACTIONS) as OutcomeAction[])
-    .map((name) => OUTCOME_ACTIONS[name])
-    .find((candidate) => candidate.to === 'Closed' && candidate.substatus === substatus);
-  if (!action) throw new TransitionError(`illegal change from ${move}: Closed/${substatus} is set by the service, not by a partner`);
-  if (action.from !== fromStatus) {
-    throw new TransitionError(`illegal change from ${move}: a referral moves to Closed/${substatus} only from ${action.from}`);
+  const from = PARTNER_CLOSES[substatus];
+  if (!from) throw new TransitionError(`illegal change from ${move}: Closed/${substatus} is set by the service, not by a partner`);
+  if (from !== fromStatus) {
+    throw new TransitionError(`illegal change from ${move}: a referral moves to Closed/${substatus} only from ${from}`);
   }
   if (REASON_REQUIRED.has(substatus) && !isText(after.statusReason)) {
     throw new TransitionError(`the change from ${move} requires statusReason (the reason the referral was ${substatus.toLowerCase()})`);
@@ -77,4 +67,8 @@ function checkAcceptFields(after: Record<string, unknown>, move: string): void {
 
 function isText(value: unknown): boolean {
   return typeof value === 'string' && value.trim().length > 0;
+}
+
+export function isLegalSubstatus(status: string, substatus: string): boolean {
+  return (SUBSTATUSES_OF[status] ?? []).includes(substatus);
 }

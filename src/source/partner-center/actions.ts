@@ -1,5 +1,5 @@
 // The partner's life-cycle answers as JSON Patch bodies, with their required fields checked before any request.
-import { ValidationError, type Issue } from '../../core/errors.js';
+import { LeadbridgeError, ValidationError, type Issue } from '../../core/errors.js';
 import { OUTCOME_ACTIONS, type OutcomeAction } from '../../core/lifecycle.js';
 import { ISO_DATETIME, type ReferralMember } from '../../core/referral.js';
 import type { PatchOperation } from './facts.js';
@@ -161,4 +161,18 @@ function received(value: unknown): string {
   if (typeof value === 'number' && !Number.isFinite(value)) return ` (got ${String(value)})`;
   const shown = JSON.stringify(value);
   return shown === undefined ? ` (got ${typeof value})` : ` (got ${shown.length > 60 ? `${shown.slice(0, 57)}...` : shown})`;
+}
+
+/**
+ * The write reference of a referral just read by id. No write goes out without a fresh If-Match eTag: a GET by id
+ * that carried none (the service documents one there) fails the write for a later retry instead.
+ */
+export function freshRef(referral: { id: string; eTag?: string | null }): ReferralRef {
+  if (typeof referral.eTag !== 'string' || referral.eTag === '') {
+    throw new LeadbridgeError('CONFLICT', `partner-center: GET referral ${referral.id} returned no eTag; no write is sent without a fresh If-Match eTag`, {
+      api: 'partner-center',
+      retryable: true,
+    });
+  }
+  return { id: referral.id, eTag: referral.eTag };
 }

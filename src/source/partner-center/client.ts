@@ -1,10 +1,10 @@
 // The Partner Center referrals client: incremental paged listing with overlap dedupe, and eTag-guarded life-cycle writes.
 import type { AxiosResponse } from 'axios';
 import type { TokenCredential } from '../../core/auth.js';
-import { LeadbridgeError, ValidationError } from '../../core/errors.js';
+import { LeadbridgeError, ValidationError, type Issue } from '../../core/errors.js';
 import { ApiClient, newCorrelationId, type ApiClientOptions } from '../../core/http.js';
 import { silentLogger, type Logger } from '../../core/log.js';
-import { deriveLeadKind, isHotLead, type LeadKind, type Referral } from '../../core/referral.js';
+import { deriveLeadKind, isHotLead, referralVersion, type LeadKind, type Referral } from '../../core/referral.js';
 import type { RetryPolicy } from '../../core/retry.js';
 import {
   acceptPatch,
@@ -27,7 +27,15 @@ import {
   type PatchOperation,
 } from './facts.js';
 import { OverlapDeduper, filterLiteral, msToTicks, toTicks, type DedupePass } from './overlap.js';
+import { formatLiteral, isEmptyBody, isFilterRefusal, itemPath, listBodyOf, listUrl, type ListPage, type LiteralForm } from './list-query.js';
 import { parseReferral, unknownEnumValues, type InvalidReferral } from './parse.js';
+
+/** A write the service applied (2xx) whose result could not be read: never to be recorded as a failed write. */
+export class WriteAppliedError extends LeadbridgeError {
+  constructor(message: string, cause: unknown) {
+    super('HTTP_ERROR', message, { api: PARTNER_CENTER_API, retryable: false, cause });
+  }
+}
 
 export interface PartnerCenterClientOptions {
   /** https://api.partner.microsoft.com, or a simulator's base URL. */
@@ -66,25 +74,22 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** How the `$filter` datetime literal is written; the service's form is unconfirmed, so both are tried. */
-type LiteralForm = 'unquoted' | 'quoted';
+/** Bounds the memory of dropped-field warnings already logged. */
+const MAX_REMEMBERED_DROPS = 10_000;
 
-interface ListPage {
-  url: string;
-  body: { value: unknown[]; '@odata.nextLink'?: unknown };
-}
+
 
 export class PartnerCenterClient {
   /** Sent as MS-CorrelationId on every call of this client, to tie its calls together in the vendor's logs. */
   readonly correlationId = newCorrelationId();
   private readonly api: ApiClient;
   private readonly logger: Logger;
-  private readonly baseOrigin: string;
   private readonly overlapTicks: bigint;
   private readonly now: () => number;
   private lastCompletePassStartedMs: number | null = null;
   private readonly deduper: OverlapDeduper;
   private readonly reportedEnumValues = new Set<string>();
+  private readonly reportedDrops = new Set<string>();
   private literalForm: LiteralForm = 'unquoted';
   private literalFormConfirmed = false;
 
@@ -94,7 +99,6 @@ export class PartnerCenterClient {
       throw new LeadbridgeError('CONFIG_INVALID', `partner-center: overlapMs must be a non-negative number of milliseconds (got ${overlapMs})`);
     }
     this.logger = (options.logger ?? silentLogger).child({ api: PARTNER_CENTER_API });
-    this.baseOrigin = new URL(options.baseUrl).origin;
     this.overlapTicks = msToTicks(overlapMs);
     this.deduper = new OverlapDeduper(this.overlapTicks);
     this.now = options.now ?? Date.now;
@@ -187,6 +191,7 @@ export class PartnerCenterClient {
       idempotent: true,
       signal: options.signal,
     });
+    this.noteRequestId(response, `GET referral ${id}`);
     return this.toReferral(response.data, `GET referral ${id}`);
   }
 
@@ -233,10 +238,28 @@ export class PartnerCenterClient {
       idempotent: true,
       signal: options.signal,
     });
-    this.logger.debug('referral updated', { referralId: ref.id, action, status: response.status });
-    // Without a representation (204, or a service that ignores Prefer), read the fresh state back.
-    if (response.status === 204 || isEmptyBody(response.data)) return this.get(ref.id, options);
-    return this.toReferral(response.data, `${action} referral ${ref.id} (the write was applied)`);
+    this.noteRequestId(response, `${action} referral ${ref.id}`);
+    return this.readBack(action, ref, response, options);
+  }
+
+  /**
+   * The referral after an applied write: the representation, else (204, or an unreadable body) a GET by id. When
+   * neither can be read the write still happened: WriteAppliedError says so, and callers record it as sent.
+   */
+  private async readBack(action: string, ref: ReferralRef, response: AxiosResponse, options: RequestOptions): Promise<Referral> {
+    if (response.status !== 204 && !isEmptyBody(response.data)) {
+      const parsed = parseReferral(response.data);
+      if (parsed.ok) {
+        this.reportDropped(parsed.referral, parsed.dropped);
+        return parsed.referral;
+      }
+      this.logger.warn('the updated referral in the response is unreadable; reading it again', { referralId: ref.id, action, issues: parsed.invalid.issues });
+    }
+    try {
+      return await this.get(ref.id, options);
+    } catch (error) {
+      throw new WriteAppliedError(`partner-center: ${action} referral ${ref.id} was applied (${response.status}), but the referral could not be read back: ${(error as Error).message}`, error);
+    }
   }
 
   private parseSince(since: string | null): bigint | null {
@@ -275,6 +298,7 @@ export class PartnerCenterClient {
 
   private async fetchPage(url: string, signal?: AbortSignal): Promise<ListPage> {
     const response = await this.api.request({ method: 'GET', url, headers: this.requestHeaders(), idempotent: true, signal });
+    this.noteRequestId(response, 'list referrals');
     return { url, body: listBodyOf(response, url) };
   }
 
@@ -298,30 +322,34 @@ export class PartnerCenterClient {
         continue;
       }
       const { referral } = parsed;
+      this.reportDropped(referral, parsed.dropped);
       this.reportUnknownEnums(referral);
       const updated = toTicks(referral.updatedDateTime) ?? 0n;
-      if (!pass.admit(referral.id, referral.eTag, updated)) continue;
+      if (!pass.admit(referral.id, referralVersion(referral), updated)) continue;
       page.referrals.push({ referral, leadKind: deriveLeadKind(referral), hot: isHotLead(referral) });
     }
     return page;
   }
 
-  /** The next page's URL exactly as the service gave it; refused when it would carry the token elsewhere. */
+  /**
+   * The next page: only the query of `@odata.nextLink` ($skiptoken and the rest), requested on the configured base
+   * and list path. Every documented list example gives `http://api.partner.microsoft.com/v1.0/referrals?$skiptoken=...`
+   * (http, no /engagements: MicrosoftDocs/partner-rest partner-rest/develop/get-a-list-of-referrals.md), so the link's
+   * scheme, host and path are never followed, and the token only ever goes to the configured base.
+   */
   private nextLinkOf(page: ListPage): string | null {
     const link = page.body['@odata.nextLink'];
     if (link === undefined || link === null || link === '') return null;
-    if (typeof link !== 'string') {
-      throw new LeadbridgeError('HTTP_ERROR', `partner-center: @odata.nextLink is not a URL (got ${JSON.stringify(link)})`, { api: PARTNER_CENTER_API });
+    let query: string;
+    try {
+      query = typeof link === 'string' ? new URL(link, 'https://api.partner.microsoft.com/').search : '';
+    } catch {
+      query = '';
     }
-    const resolved = new URL(link, `${this.baseOrigin}/`);
-    if (resolved.origin !== this.baseOrigin) {
-      throw new LeadbridgeError(
-        'HTTP_ERROR',
-        `partner-center: @odata.nextLink points to ${resolved.origin}, not ${this.baseOrigin}; refusing to send the token there`,
-        { api: PARTNER_CENTER_API },
-      );
+    if (query === '' || query === '?') {
+      throw new LeadbridgeError('HTTP_ERROR', `partner-center: @odata.nextLink carries no query to continue with (got ${JSON.stringify(link)})`, { api: PARTNER_CENTER_API });
     }
-    const next = /^https?:\/\//i.test(link) ? link : resolved.href;
+    const next = `${REFERRALS_PATH}${query}`;
     if (next === page.url) {
       throw new LeadbridgeError('HTTP_ERROR', `partner-center: @odata.nextLink repeats the page just read (${next})`, { api: PARTNER_CENTER_API });
     }
@@ -333,6 +361,7 @@ export class PartnerCenterClient {
     if (!parsed.ok) {
       throw new ValidationError('VALIDATION_FAILED', `partner-center: ${context}: the response is not a valid referral`, parsed.invalid.issues);
     }
+    this.reportDropped(parsed.referral, parsed.dropped);
     this.reportUnknownEnums(parsed.referral);
     return parsed.referral;
   }
@@ -347,47 +376,28 @@ export class PartnerCenterClient {
     }
   }
 
-  /** A fresh MS-RequestId per logical request; retries of that request reuse it. */
+  /** A fresh client-request-id per logical request (headers.md); retries of that request reuse it. */
   private requestHeaders(): Record<string, string> {
-    return { [HEADERS.requestId]: newCorrelationId() };
+    return { [HEADERS.clientRequestId]: newCorrelationId() };
   }
-}
 
-function itemPath(id: string): string {
-  return `${REFERRALS_PATH}/${encodeURIComponent(id)}`;
-}
-
-/** The collection URL, ordered by updatedDateTime so that page watermarks only move forward. */
-function listUrl(filterLiteralText: string | null): string {
-  const query = [`$orderby=${encodeURIComponent('updatedDateTime asc')}`];
-  if (filterLiteralText !== null) query.unshift(`$filter=${encodeURIComponent(`updatedDateTime ge ${filterLiteralText}`)}`);
-  return `${REFERRALS_PATH}?${query.join('&')}`;
-}
-
-function formatLiteral(iso: string, form: LiteralForm): string {
-  return form === 'quoted' ? `'${iso}'` : iso;
-}
-
-/** A 400 whose message is about the filter (or says nothing): the literal form may be the culprit. */
-function isFilterRefusal(error: unknown): boolean {
-  if (!(error instanceof LeadbridgeError) || error.status !== 400) return false;
-  const { code, message } = parsePartnerCenterError(error.provider);
-  if (!message && !code) return true;
-  return /filter|updatedDateTime|literal|date.?time/i.test(`${code ?? ''} ${message ?? ''}`);
-}
-
-function listBodyOf(response: AxiosResponse, url: string): ListPage['body'] {
-  const body = response.data as { value?: unknown } | null;
-  if (body === null || typeof body !== 'object' || !Array.isArray(body.value)) {
-    throw new LeadbridgeError('HTTP_ERROR', `partner-center: GET ${url.split('?')[0]} → ${response.status}: the list response has no "value" array`, {
-      api: PARTNER_CENTER_API,
-      status: response.status,
-      provider: response.data,
-    });
+  /** The service's `request-id` for the call, logged so a support case can name it. */
+  private noteRequestId(response: AxiosResponse, what: string): void {
+    const requestId = response.headers?.[HEADERS.responseRequestId];
+    this.logger.debug('partner-center call', { call: what, status: response.status, requestId: typeof requestId === 'string' ? requestId : null });
   }
-  return body as ListPage['body'];
-}
 
-function isEmptyBody(data: unknown): boolean {
-  return data === undefined || data === null || (typeof data === 'string' && data.trim() === '');
+  /**
+   * Each malformed optional field the tolerant reader left out, by referral id and JSON path; logged once per
+   * referral version (a list read, the GET before a write and the write's answer would otherwise repeat it).
+   */
+  private reportDropped(referral: Referral, dropped: Issue[]): void {
+    for (const issue of dropped) {
+      const key = `${referral.id}|${referral.updatedDateTime}|${issue.path}`;
+      if (this.reportedDrops.has(key)) continue;
+      if (this.reportedDrops.size >= MAX_REMEMBERED_DROPS) this.reportedDrops.clear();
+      this.reportedDrops.add(key);
+      this.logger.warn('malformed referral field dropped', { referralId: referral.id, path: issue.path, problem: issue.message });
+    }
+  }
 }

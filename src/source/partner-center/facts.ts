@@ -16,9 +16,14 @@ export const REFERRALS_PAGE_SIZE = 100;
 /** How far each incremental poll reaches back before the caller's watermark. */
 export const DEFAULT_OVERLAP_MS = 5 * 60_000;
 
+/**
+ * `client-request-id` (a GUID per call) and the response's `request-id` are the Partner REST headers
+ * (MicrosoftDocs/partner-rest partner-rest/develop/headers.md); the connector swagger also sends MS-CorrelationId.
+ */
 export const HEADERS = {
   correlationId: 'MS-CorrelationId',
-  requestId: 'MS-RequestId',
+  clientRequestId: 'client-request-id',
+  responseRequestId: 'request-id',
   ifMatch: 'If-Match',
   prefer: 'Prefer',
 } as const;
@@ -32,7 +37,10 @@ export interface PatchOperation {
   value: unknown;
 }
 
-/** The API's error envelope: `{"error":{"code","message"}}`. */
+/**
+ * The API's error envelope: `{"error":{"code","message","target"?,"innerError"?}}` with camelCase codes such as
+ * `invalidRequest`, `itemNotFound`, `preconditionFailed` (MicrosoftDocs/partner-rest partner-rest/develop/error-codes.md).
+ */
 export function parsePartnerCenterError(body: unknown): { code?: string; message?: string } {
   if (typeof body === 'string') return body.trim() ? { message: body.trim().slice(0, 1024) } : {};
   if (body === null || typeof body !== 'object') return {};

@@ -1,6 +1,7 @@
 // The Partner Center lead source: its client and the types callers need.
 export {
   PartnerCenterClient,
+  WriteAppliedError,
   type PartnerCenterClientOptions,
   type ReferralPage,
   type ReferralWithKind,
@@ -8,6 +9,7 @@ export {
 } from './client.js';
 export {
   acceptPatch,
+  freshRef,
   declinePatch,
   externalReferencePatch,
   lostPatch,
