@@ -13,15 +13,15 @@ describe('ChangeWindow', () => {
     // Too soon: a record stamped later in 10:00:05 could still come.
     now = 10_900;
     const soon = window.start('d', '2026-12-04T10:00:05.000Z');
-    expect(soon.since).toBe('2026-12-04T10:00:04.000Z');
+    expect(soon.since).toBe('2026-12-04T10:00:04.0000000Z');
     window.finished('d', '2026-12-04T10:00:05.000Z', soon.startedAtMs);
     now = 11_400;
     const later = window.start('d', '2026-12-04T10:00:05.000Z');
-    expect(later.since).toBe('2026-12-04T10:00:04.000Z');
+    expect(later.since).toBe('2026-12-04T10:00:04.0000000Z');
     window.finished('d', '2026-12-04T10:00:05.000Z', later.startedAtMs);
     expect(window.start('d', '2026-12-04T10:00:05.000Z').since).toBe('2026-12-04T10:00:05.000Z');
     // Another target, and a moved cursor, start over.
-    expect(window.start('s', '2026-12-04T10:00:05.000Z').since).toBe('2026-12-04T10:00:04.000Z');
-    expect(window.start('d', '2026-12-04T10:00:09.000Z').since).toBe('2026-12-04T10:00:08.000Z');
+    expect(window.start('s', '2026-12-04T10:00:05.000Z').since).toBe('2026-12-04T10:00:04.0000000Z');
+    expect(window.start('d', '2026-12-04T10:00:09.000Z').since).toBe('2026-12-04T10:00:08.0000000Z');
   });
 });
