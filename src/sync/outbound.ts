@@ -80,6 +80,7 @@ export class OutboundSync {
         const error = normaliseError(thrown, target.adapter.kind);
         if (error.code === 'ABORTED') throw error;
         stats.targetsDown++;
+        stats.failedTargets.push({ target: target.name, stage: 'reading outcomes', code: error.code, message: error.message });
         this.logger.error('reading CRM outcomes failed; the target resumes from its cursor next cycle', { target: target.name, error: error.message, code: error.code });
       }
     }
