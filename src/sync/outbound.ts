@@ -15,7 +15,20 @@ import { planOutcome } from '../core/lifecycle.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { Referral } from '../core/referral.js';
 import type { CrmRecordState } from '../crm/adapter.js';
-import { appendAudit, enqueueOutcomes, getCursor, getLinks, listOutbox, markOutbox, setCursor, type AuditEntry, type Ledger } from '../ledger/index.js';
+import {
+  appendAudit,
+  clearRecheckRequests,
+  enqueueOutcomes,
+  getCursor,
+  getLinks,
+  listOutbox,
+  listRecheckRequests,
+  markOutbox,
+  OUTCOME_INCOMPLETE,
+  setCursor,
+  type AuditEntry,
+  type Ledger,
+} from '../ledger/index.js';
 import type { Knex } from 'knex';
 import { ChangeWindow } from './crm-window.js';
 import { drainOutbox, type OutboxHandler } from './outbox.js';
@@ -76,6 +89,7 @@ export class OutboundSync {
       if (!target.mapping.definition.status) continue;
       try {
         await this.collectTarget(target, cycle, stats);
+        await this.recheckRequested(target, cycle, stats);
       } catch (thrown) {
         const error = normaliseError(thrown, target.adapter.kind);
         if (error.code === 'ABORTED') throw error;
@@ -127,6 +141,23 @@ export class OutboundSync {
       if (page.cursor !== null) cursor = page.cursor;
     }
     this.window.finished(target.name, cursor, read.startedAtMs);
+  }
+
+  /** Quarantined outcomes an operator sent back (retry --quarantined): their CRM records are read again and re-decided. */
+  private async recheckRequested(target: SyncTarget, cycle: OutboundCycleOptions, stats: OutboundStats): Promise<void> {
+    const rows = await listRecheckRequests(this.options.ledger.db, target.name);
+    if (rows.length === 0) return;
+    const records: CrmRecordState[] = [];
+    for (const referralId of new Set(rows.map((row) => row.referralId))) {
+      const record = await target.adapter.getByReferralId(referralId, { signal: cycle.signal });
+      if (record) records.push(record);
+    }
+    stats.recordsRead += records.length;
+    const decisions = await this.decidePage(target, records, cycle, stats);
+    await this.options.ledger.transaction(async (trx) => {
+      await this.recordDecisions(trx, target, decisions, cycle.runId, stats);
+      await clearRecheckRequests(trx, rows.map((row) => row.id));
+    });
   }
 
   /** Linked records with an outcome the ledger does not show yet are checked against their referral, read fresh. */
@@ -197,5 +228,5 @@ export class OutboundSync {
 async function markQuarantined(trx: Knex.Transaction, decision: Extract<OutcomeDecision, { kind: 'quarantine' }>): Promise<void> {
   const rows = await listOutbox(trx, decision.row.referralId);
   const row = rows.find((candidate) => candidate.dedupeKey === decision.row.dedupeKey);
-  if (row) await markOutbox(trx, row.id, 'quarantined', { code: 'OUTCOME_INCOMPLETE', message: decision.reason });
+  if (row) await markOutbox(trx, row.id, 'quarantined', { code: OUTCOME_INCOMPLETE, message: decision.reason });
 }

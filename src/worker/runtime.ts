@@ -7,9 +7,9 @@ import { ValidationError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { loadCrmAdapter } from '../crm/index.js';
 import type { CrmAdapter } from '../crm/adapter.js';
-import { countByState, finishRun, openLedger, releaseStaleSending, startRun, type Ledger } from '../ledger/index.js';
+import { countByState, countOutboxByState, finishRun, openLedger, releaseStaleSending, startRun, type Ledger } from '../ledger/index.js';
 import { Notifier } from './notifier.js';
-import type { WorkerMetrics } from './metrics.js';
+import { OUTBOX_WAITING_STATES, type WorkerMetrics } from './metrics.js';
 import { ledgerConfigFor } from './ledger-config.js';
 import { defaultMappingFile, loadMapping, type CompiledMapping } from '../mapping/index.js';
 import { PartnerCenterClient } from '../source/partner-center/index.js';
@@ -197,7 +197,10 @@ async function runCycle(parts: CycleParts, cycle: CycleOptions): Promise<CycleRe
   stats.externalReferencesWritten = outbox.sent - outboundStats.sent;
   await notifier.afterCycle(runId, signal);
   recordMetrics(parts.metrics, stats, outboundStats);
-  if (parts.metrics) parts.metrics.setBacklog(await countByState(ledger.db));
+  if (parts.metrics) {
+    parts.metrics.setBacklog(await countByState(ledger.db));
+    parts.metrics.setOutboxBacklog(await countOutboxByState(ledger.db, OUTBOX_WAITING_STATES));
+  }
   return { inbound: stats, outbound: outboundStats, outbox, targetsDown: [...stats.failedTargets, ...outboundStats.failedTargets] };
 }
 
