@@ -2,7 +2,6 @@
 import path from 'node:path';
 import { describeConfig, type LeadbridgeConfig, type TargetConfig } from '../config/index.js';
 import { ValidationError, type Issue } from '../core/errors.js';
-import { defaultMappingFile, loadMapping } from '../mapping/index.js';
 import type { CliContext, GlobalOptions } from './context.js';
 import { loadCliConfig } from './setup.js';
 
@@ -29,6 +28,8 @@ export async function runConfigCheck(context: CliContext, options: GlobalOptions
  * (Kept clear of the CRM clients, so that config check stays quick to load.)
  */
 export async function checkMappingFiles(config: LeadbridgeConfig, cwd: string): Promise<Issue[]> {
+  // Loaded here, not at the top: src/cli.ts imports this module for every command (--help included).
+  const { defaultMappingFile, loadMapping } = await import('../mapping/index.js');
   const checks = config.targets.map(async (target, index): Promise<Issue[]> => {
     if (!target.enabled) return [];
     const file = target.mapping ? path.resolve(cwd, target.mapping) : defaultMappingFile(target.kind);
