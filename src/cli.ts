@@ -160,10 +160,13 @@ function addOperatorCommands(program: Command, context: CliContext): void {
     .action(async (referralIds: string[], options: { target?: string; allFailed?: boolean; quarantined?: boolean }, command: Command) => {
       await syncNow(context, command, async (config) => {
         const { withLedger } = await import('./cli/status.js');
-        const { scheduleOperatorRetry } = await import('./cli/operator.js');
+        const { formatOutcomeRetry, scheduleOperatorRetry, scheduleOutcomeRetry } = await import('./cli/operator.js');
         const request = { referralIds, target: options.target, allFailed: options.allFailed === true, quarantined: options.quarantined === true };
-        const moved = await withLedger(config, context.cwd, (ledger) => scheduleOperatorRetry(ledger, config, request, new Date()));
-        return Object.entries(moved).map(([target, n]) => `${target}: ${n} referrals scheduled for retry\n`).join('');
+        const [moved, outcomes] = await withLedger(config, context.cwd, async (ledger) => [
+          await scheduleOperatorRetry(ledger, config, request, new Date()),
+          await scheduleOutcomeRetry(ledger, config, request, new Date()),
+        ] as const);
+        return Object.entries(moved).map(([target, n]) => `${target}: ${n} referrals scheduled for retry\n`).join('') + formatOutcomeRetry(outcomes);
       });
     });
 
@@ -211,17 +214,17 @@ function addLedgerCommands(program: Command, context: CliContext): void {
 
   program
     .command('quarantine')
-    .description('referrals set aside until someone fixes the cause')
+    .description('referrals and outcomes set aside until someone fixes the cause')
     .command('list')
-    .description('list quarantined referrals with their reasons')
+    .description('list quarantined referrals and outcomes with their reasons')
     .option('--target <name>', 'only this target')
     .option('--json', 'print JSON')
     .action(async (options: { target?: string; json?: boolean }, command: Command) => {
       const config = await loadCliConfig(context, globalOptions(command));
       const { withLedger } = await import('./cli/status.js');
-      const { formatQuarantine, quarantineList } = await import('./cli/operator.js');
-      const rows = await withLedger(config, context.cwd, (ledger) => quarantineList(ledger, config, options.target));
-      context.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatQuarantine(rows));
+      const { formatQuarantine, quarantineReport } = await import('./cli/operator.js');
+      const report = await withLedger(config, context.cwd, (ledger) => quarantineReport(ledger, config, options.target));
+      context.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatQuarantine(report));
     });
 }
 

@@ -183,6 +183,20 @@ export async function runMappingsCheck(options: MappingsCommandOptions): Promise
   return checks;
 }
 
+/**
+ * Before a command writes anything: every enabled target's mapping against its CRM's metadata, so a mapping one CRM
+ * rejects stops the run before the other CRM is written. A CRM out of reach is only a warning: that target then
+ * fails as a whole in the cycle, and the command says so.
+ */
+export async function refuseMappingsThatDoNotFit(options: Omit<MappingsCommandOptions, 'target' | 'out'>, what: string): Promise<void> {
+  const checks = await checkMappings({ ...options, out: process.stderr });
+  for (const check of checks) {
+    if (check.status === 'unreachable') options.logger.warn('could not check the mapping against the CRM now', { target: check.target, error: check.error.message });
+  }
+  const issues = checks.flatMap((check) => (check.status === 'invalid' ? check.issues : []));
+  if (issues.length > 0) throw new ValidationError('MAPPING_INVALID', `${what}: the field mappings do not fit the CRM; nothing was written`, issues);
+}
+
 // ------------------------------------------------------------------ mappings preview
 
 /** How a field's new value compares with the CRM record: + new, ~ changed, = unchanged, ? not read back, (blank) empty, ! error. */

@@ -2,7 +2,20 @@
 import type { LeadbridgeConfig } from '../config/index.js';
 import { LeadbridgeError, ValidationError } from '../core/errors.js';
 import { compareInstants, instantKey } from '../core/time.js';
-import { clearCursor, forgetLinkVersions, getCursor, listByState, resetToPending, scheduleRetry, setCursor, type Ledger, type SyncStateRow } from '../ledger/index.js';
+import {
+  clearCursor,
+  forgetLinkVersions,
+  getCursor,
+  listByState,
+  listOutboxByState,
+  resetToPending,
+  retryQuarantinedOutbox,
+  scheduleRetry,
+  setCursor,
+  type Ledger,
+  type OutboxRow,
+  type SyncStateRow,
+} from '../ledger/index.js';
 import { inboundCursorName } from '../sync/types.js';
 import { unretryable } from './standing.js';
 
@@ -119,14 +132,62 @@ export function formatResync(results: Record<string, ResyncResult>, since?: stri
     .join('');
 }
 
+/** retry --quarantined, for outcomes: refused ones are sent again, incomplete ones have their CRM record read again next cycle. */
+export async function scheduleOutcomeRetry(ledger: Ledger, config: LeadbridgeConfig, request: RetryRequest, now: Date): Promise<Record<string, { resend: number; recheck: number }>> {
+  const moved: Record<string, { resend: number; recheck: number }> = {};
+  if (!request.quarantined) return moved;
+  for (const target of selectTargets(config, request.target)) {
+    moved[target] = await retryQuarantinedOutbox(ledger.db, {
+      target,
+      now: now.toISOString(),
+      ...(request.referralIds.length > 0 ? { referralIds: request.referralIds } : {}),
+    });
+  }
+  return moved;
+}
+
+export function formatOutcomeRetry(moved: Record<string, { resend: number; recheck: number }>): string {
+  return Object.entries(moved)
+    .map(([target, n]) => `${target}: ${n.resend + n.recheck} quarantined outcomes scheduled (${n.resend} sent again, ${n.recheck} re-read from the CRM)\n`)
+    .join('');
+}
+
+/** A quarantined outcome as listed: which outcome of which referral, and why it waits (the missing field, or the refusal). */
+export interface QuarantinedOutcome {
+  target: string;
+  referralId: string;
+  action: string;
+  since: string;
+  reason: string;
+}
+
+export interface QuarantineReport {
+  referrals: SyncStateRow[];
+  outcomes: QuarantinedOutcome[];
+}
+
+/** Referrals that could not be synced and outcomes that could not be reported, per target. */
+export async function quarantineReport(ledger: Ledger, config: LeadbridgeConfig, target?: string): Promise<QuarantineReport> {
+  const outcomes: OutboxRow[] = [];
+  for (const name of selectTargets(config, target)) outcomes.push(...(await listOutboxByState(ledger.db, 'quarantined', { target: name, limit: 10_000 })));
+  return {
+    referrals: await quarantineList(ledger, config, target),
+    outcomes: outcomes.map((row) => ({ target: row.target, referralId: row.referralId, action: row.action, since: row.updatedAt, reason: row.lastError ?? '(no reason recorded)' })),
+  };
+}
+
 export async function quarantineList(ledger: Ledger, config: LeadbridgeConfig, target?: string): Promise<SyncStateRow[]> {
   const rows: SyncStateRow[] = [];
   for (const name of selectTargets(config, target)) rows.push(...(await listByState(ledger.db, 'quarantined', { target: name, limit: 10_000 })));
   return rows;
 }
 
-export function formatQuarantine(rows: SyncStateRow[]): string {
-  if (rows.length === 0) return 'no quarantined referrals\n';
-  const lines = rows.map((r) => `${r.target}\t${r.referralId}\t${r.updatedAt}\t${r.quarantineReason ?? r.lastError ?? '(no reason recorded)'}`);
-  return `${['target\treferral\tsince\treason', ...lines].join('\n')}\n${rows.length} quarantined; fix the cause, then "leadbridge retry --quarantined" (or resync after a mapping fix)\n`;
+export function formatQuarantine({ referrals: rows, outcomes }: QuarantineReport): string {
+  if (rows.length === 0 && outcomes.length === 0) return 'no quarantined referrals or outcomes\n';
+  const lines = [
+    ...rows.map((r) => `${r.target}\t${r.referralId}\tsync\t${r.updatedAt}\t${r.quarantineReason ?? r.lastError ?? '(no reason recorded)'}`),
+    ...outcomes.map((o) => `${o.target}\t${o.referralId}\toutcome ${o.action}\t${o.since}\t${o.reason}`),
+  ];
+  const counts = `${rows.length} ${rows.length === 1 ? 'referral' : 'referrals'} and ${outcomes.length} ${outcomes.length === 1 ? 'outcome' : 'outcomes'} quarantined`;
+  return `${['target\treferral\twhat\tsince\treason', ...lines].join('\n')}\n${counts}; fix the cause (the CRM record, the mapping), then "leadbridge retry --quarantined" (or resync after a mapping fix)\n`;
 }

@@ -26,7 +26,7 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
     maxPagesPerCycle: settings().maxPagesPerCycle,
     logger,
     onCycle: (outcome) => {
-      if (outcome.ok) metrics.recordCycle(outcome.result.inbound, outcome.durationMs, { succeeded: outcome.result.inbound.targetsDown === 0 });
+      if (outcome.ok) metrics.recordCycle(outcome.result.inbound, outcome.durationMs, { succeeded: outcome.result.targetsDown.length === 0 });
     },
   });
   const healthSettings = settings().health;
@@ -36,7 +36,7 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
         port: healthSettings.port,
         metrics,
         logger,
-        health: () => ({ lastSuccessAt: worker.lastSuccessAt, startedAt: worker.startedAt, maxAgeSeconds: healthSettings.maxAgeSeconds, problem: worker.problem }),
+        health: () => worker.healthSnapshot(settings().health.maxAgeSeconds),
       })
     : null;
   if (health) logger.info('health endpoint listening', { healthz: `${health.url}/healthz`, metrics: `${health.url}/metrics` });

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LeadbridgeConfig } from '../config/index.js';
 import type { Logger } from '../core/log.js';
-import { createRuntime, type CycleResult } from '../worker/runtime.js';
+import { createRuntime, describeTargetFailure, downTargetNames, type CycleResult } from '../worker/runtime.js';
 
 export interface SyncOnceOptions {
   config: LeadbridgeConfig;
@@ -16,6 +16,8 @@ export interface SyncOnceOptions {
 
 /** Runs one cycle; resolves with the exit code (1 when a target failed as a whole). */
 export async function runSyncOnce(options: SyncOnceOptions): Promise<number> {
+  const { refuseMappingsThatDoNotFit } = await import('./mappings.js');
+  await refuseMappingsThatDoNotFit({ config: options.config, logger: options.logger, cwd: options.cwd, signal: options.signal }, 'sync --once does not run');
   const runtime = await createRuntime(options.config, { logger: options.logger, cwd: options.cwd });
   const runId = `sync-${new Date().toISOString().replace(/[:.]/g, '')}-${randomUUID().slice(0, 8)}`;
   // Progress lines only for runs long enough to need them (a backfill), every 2 s.
@@ -31,7 +33,7 @@ export async function runSyncOnce(options: SyncOnceOptions): Promise<number> {
       },
     });
     options.out.write(formatSummary(runId, result));
-    return result.inbound.targetsDown > 0 ? 1 : 0;
+    return downTargetNames(result).length > 0 ? 1 : 0;
   } finally {
     await runtime.close();
   }
@@ -39,10 +41,14 @@ export async function runSyncOnce(options: SyncOnceOptions): Promise<number> {
 
 export function formatSummary(runId: string, result: CycleResult): string {
   const { inbound: stats, outbound, outbox } = result;
-  const lines = [`run ${runId}: ${stats.referralsSeen} referrals read in ${stats.pages} pages, ${stats.invalid} invalid, ${stats.retried} retried`];
+  const down = downTargetNames(result);
+  const lines = [
+    `run ${runId}: ${stats.referralsSeen} referrals read in ${stats.pages} pages, ${stats.invalid} invalid, ${stats.retried} retried, ` +
+      `${down.length} ${down.length === 1 ? 'target' : 'targets'} failed as a whole`,
+  ];
   for (const [target, c] of Object.entries(stats.byTarget)) {
     lines.push(
-      `  ${target}: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.skippedKind} skipped (lead kind), ` +
+      `  ${target}: ${down.includes(target) ? 'FAILED as a whole; ' : ''}${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.skippedKind} skipped (lead kind), ` +
         `${c.skippedClosed} skipped (archived), ${c.failed} failed, ${c.quarantined} quarantined`,
     );
   }
@@ -52,6 +58,7 @@ export function formatSummary(runId: string, result: CycleResult): string {
       `${outbound.quarantined} quarantined, ${outbound.conflicts} conflicts, ${outbound.expiredReflected} expiries reflected`,
   );
   if (outbox.failed > 0) lines.push(`  ${outbox.failed} writes to Partner Center failed and are retried next run`);
-  if (stats.targetsDown + outbound.targetsDown > 0) lines.push('  a target failed as a whole this run; see the log. It resumes from its cursor next run.');
+  for (const failure of result.targetsDown) lines.push(`  FAILED ${describeTargetFailure(failure)}`);
+  if (down.length > 0) lines.push(`  ${down.join(', ')} resume${down.length === 1 ? 's' : ''} from ${down.length === 1 ? 'its cursor' : 'their cursors'} next run, once the cause is fixed.`);
   return `${lines.join('\n')}\n`;
 }

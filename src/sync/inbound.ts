@@ -129,7 +129,9 @@ export class InboundSync {
       while (!run.down && run.buffer.length > 0) await this.flush(run, run.target.adapter.maxBatchSize, cycle, stats);
       if (!run.down) await this.saveCursor(this.options.ledger.db, run);
     }
-    stats.targetsDown = runs.filter((r) => r.down).length;
+    const down = runs.filter((r) => r.down);
+    stats.targetsDown = down.length;
+    stats.failedTargets = down.map((r) => ({ target: r.target.name, stage: 'writing referrals' as const, code: r.down!.code, message: r.down!.message }));
     return stats;
   }
 

@@ -14,19 +14,29 @@ import { isLeadbridgeError, normaliseError } from '../core/errors.js';
 import { planOutcome } from '../core/lifecycle.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { Referral } from '../core/referral.js';
-import { minusMs } from '../core/time.js';
 import type { CrmRecordState } from '../crm/adapter.js';
-import { appendAudit, enqueueOutcomes, getCursor, getLinks, listOutbox, markOutbox, setCursor, type AuditEntry, type Ledger } from '../ledger/index.js';
+import {
+  appendAudit,
+  clearRecheckRequests,
+  enqueueOutcomes,
+  getCursor,
+  getLinks,
+  listOutbox,
+  listRecheckRequests,
+  markOutbox,
+  OUTCOME_INCOMPLETE,
+  setCursor,
+  type AuditEntry,
+  type Ledger,
+} from '../ledger/index.js';
 import type { Knex } from 'knex';
+import { ChangeWindow } from './crm-window.js';
 import { drainOutbox, type OutboxHandler } from './outbox.js';
 import { counted, handlerLedger, outcomeHandler, reflectExpiredHandler, type HandlerContext } from './outbound-handlers.js';
 import { decideOutcome, OUTCOME_ACTION_NAMES, outcomeOf, reconcileRows, recordView, REFLECT_EXPIRED, type OutcomeDecision } from './outbound-plan.js';
 import { emptyOutboundStats, outboundCursorName, type OutboundStats, type OutcomeWriter, type ReferralSource, type SyncTarget } from './types.js';
 
 export { expiredReflections, REFLECT_EXPIRED } from './outbound-plan.js';
-
-/** The precision of Dataverse modifiedon and Salesforce SystemModstamp. */
-const CRM_STAMP_PRECISION_MS = 1_000;
 
 export interface OutboundSyncOptions {
   ledger: Ledger;
@@ -62,6 +72,8 @@ export class OutboundSync {
   private readonly logger: Logger;
   private readonly now: () => Date;
   private readonly targetsByName: ReadonlyMap<string, SyncTarget>;
+  /** Where each target's next change read starts (see crm-window.ts). */
+  private readonly window = new ChangeWindow();
 
   constructor(private readonly options: OutboundSyncOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -77,10 +89,12 @@ export class OutboundSync {
       if (!target.mapping.definition.status) continue;
       try {
         await this.collectTarget(target, cycle, stats);
+        await this.recheckRequested(target, cycle, stats);
       } catch (thrown) {
         const error = normaliseError(thrown, target.adapter.kind);
         if (error.code === 'ABORTED') throw error;
         stats.targetsDown++;
+        stats.failedTargets.push({ target: target.name, stage: 'reading outcomes', code: error.code, message: error.message });
         this.logger.error('reading CRM outcomes failed; the target resumes from its cursor next cycle', { target: target.name, error: error.message, code: error.code });
       }
     }
@@ -114,18 +128,36 @@ export class OutboundSync {
 
   private async collectTarget(target: SyncTarget, cycle: OutboundCycleOptions, stats: OutboundStats): Promise<void> {
     const cursorName = outboundCursorName(target.name);
-    const cursor = await getCursor(this.options.ledger.db, cursorName);
-    // CRMs stamp changes to the second: an edit in the cursor's own second, made after the last read, would be
-    // missed by `stamp > cursor`. Re-reading that second is harmless: outcomes already recorded are not recorded again.
-    const since = cursor === null ? null : minusMs(cursor, CRM_STAMP_PRECISION_MS);
-    for await (const page of target.adapter.readChanges(since, { signal: cycle.signal })) {
+    // The cursor's own second is re-read until it is complete; outcomes already recorded are not recorded again.
+    let cursor = await getCursor(this.options.ledger.db, cursorName);
+    const read = this.window.start(target.name, cursor);
+    for await (const page of target.adapter.readChanges(read.since, { signal: cycle.signal })) {
       stats.recordsRead += page.records.length;
       const decisions = await this.decidePage(target, page.records, cycle, stats);
       await this.options.ledger.transaction(async (trx) => {
         await this.recordDecisions(trx, target, decisions, cycle.runId, stats);
         if (page.cursor !== null) await setCursor(trx, cursorName, page.cursor);
       });
+      if (page.cursor !== null) cursor = page.cursor;
     }
+    this.window.finished(target.name, cursor, read.startedAtMs);
+  }
+
+  /** Quarantined outcomes an operator sent back (retry --quarantined): their CRM records are read again and re-decided. */
+  private async recheckRequested(target: SyncTarget, cycle: OutboundCycleOptions, stats: OutboundStats): Promise<void> {
+    const rows = await listRecheckRequests(this.options.ledger.db, target.name);
+    if (rows.length === 0) return;
+    const records: CrmRecordState[] = [];
+    for (const referralId of new Set(rows.map((row) => row.referralId))) {
+      const record = await target.adapter.getByReferralId(referralId, { signal: cycle.signal });
+      if (record) records.push(record);
+    }
+    stats.recordsRead += records.length;
+    const decisions = await this.decidePage(target, records, cycle, stats);
+    await this.options.ledger.transaction(async (trx) => {
+      await this.recordDecisions(trx, target, decisions, cycle.runId, stats);
+      await clearRecheckRequests(trx, rows.map((row) => row.id));
+    });
   }
 
   /** Linked records with an outcome the ledger does not show yet are checked against their referral, read fresh. */
@@ -196,5 +228,5 @@ export class OutboundSync {
 async function markQuarantined(trx: Knex.Transaction, decision: Extract<OutcomeDecision, { kind: 'quarantine' }>): Promise<void> {
   const rows = await listOutbox(trx, decision.row.referralId);
   const row = rows.find((candidate) => candidate.dedupeKey === decision.row.dedupeKey);
-  if (row) await markOutbox(trx, row.id, 'quarantined', { code: 'OUTCOME_INCOMPLETE', message: decision.reason });
+  if (row) await markOutbox(trx, row.id, 'quarantined', { code: OUTCOME_INCOMPLETE, message: decision.reason });
 }

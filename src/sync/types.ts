@@ -30,6 +30,15 @@ export interface SyncTarget {
   syncClosed: boolean;
 }
 
+/** A target that failed as a whole this cycle (the CRM down, its session expired): which, where and why. */
+export interface TargetFailure {
+  target: string;
+  /** What the target was doing: writing referrals, or reading its outcomes. */
+  stage: 'writing referrals' | 'reading outcomes';
+  code: string;
+  message: string;
+}
+
 /** Per-target counts of one cycle. */
 export interface TargetCounts {
   created: number;
@@ -52,6 +61,8 @@ export interface InboundStats extends TargetCounts {
   retried: number;
   externalReferencesWritten: number;
   targetsDown: number;
+  /** The targets counted in targetsDown, with the cause. */
+  failedTargets: TargetFailure[];
   /** The cycle stopped at its page limit while the stream had more: poll again at once. */
   more: boolean;
 }
@@ -82,6 +93,7 @@ export function emptyInboundStats(): InboundStats {
     retried: 0,
     externalReferencesWritten: 0,
     targetsDown: 0,
+    failedTargets: [],
     more: false,
   };
 }
@@ -121,6 +133,8 @@ export interface OutboundStats {
   expiredReflected: number;
   /** Targets whose change stream failed this cycle (their cursor is held). */
   targetsDown: number;
+  /** The targets counted in targetsDown, with the cause. */
+  failedTargets: TargetFailure[];
 }
 
 export function emptyOutboundStats(): OutboundStats {
@@ -137,6 +151,7 @@ export function emptyOutboundStats(): OutboundStats {
     conflicts: 0,
     expiredReflected: 0,
     targetsDown: 0,
+    failedTargets: [],
   };
 }
 

@@ -96,7 +96,8 @@ export function quarantineDigestContent(quarantined: QuarantinedReferral[]): Ale
   return {
     subject: `${count} referral${count === 1 ? '' : 's'} quarantined since the last digest`,
     paragraphs: [
-      'leadbridge stopped syncing these referrals and will not try them again by itself. Fix the cause named below, then send them back for another attempt.',
+      'leadbridge set these referrals aside (a referral it could not sync, or an outcome it could not report to Partner Center) and will not try them again by itself. ' +
+        'Fix the cause named below (an outcome missing a close date or value goes out by itself once the CRM record has it), then send them back with "leadbridge retry --quarantined".',
     ],
     fields: [],
     items: listed,

@@ -6,7 +6,7 @@ import type { LeadbridgeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { isHotLead } from '../core/referral.js';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../core/retry.js';
-import { appendAudit, forgetAlert, listByState, recordAlertOnce, type Ledger } from '../ledger/index.js';
+import { appendAudit, forgetAlert, listByState, listOutboxByState, recordAlertOnce, type Ledger } from '../ledger/index.js';
 import type { AlertsConfig, EnabledAlertsConfig } from '../config/alerts.js';
 import {
   expiryWarningContent,
@@ -145,7 +145,7 @@ export class AlertSender {
     return counts;
   }
 
-  /** One message listing the referrals quarantined since the last digest; nothing when there is nothing new. */
+  /** One message listing the referrals and outcomes quarantined since the last digest; nothing when there is nothing new. */
   async quarantineDigest(runId: string, options: SendOptions = {}): Promise<AlertCounts> {
     if (!this.config?.quarantineDigest) return zeroCounts();
     const rows = await listByState(this.ledger.db, 'quarantined', { limit: this.digestScanLimit });
@@ -155,6 +155,11 @@ export class AlertSender {
       const key = `quarantine:${row.target}:${row.referralId}:${shortHash(reason)}`;
       return { key, referralId: row.referralId, target: row.target, reason, since: row.updatedAt };
     });
+    // Outcomes that could not be reported (a missing close date or value, a refusal) wait for a person just the same.
+    for (const row of await listOutboxByState(this.ledger.db, 'quarantined', { limit: this.digestScanLimit })) {
+      const reason = `outcome ${row.action} not reported: ${row.lastError ?? 'quarantined'}`;
+      entries.push({ key: `quarantine:${row.target}:${row.referralId}:${shortHash(reason)}`, referralId: row.referralId, target: row.target, reason, since: row.updatedAt });
+    }
     const compose = (claimed: QuarantinedReferral[]) => quarantineDigestContent(claimed);
     return this.deliver({ kind: 'quarantine-digest', entries, compose }, runId, options);
   }

@@ -4,21 +4,17 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/log.js';
 import { silentLogger } from '../core/log.js';
 import type { WorkerMetrics } from './metrics.js';
+import type { HealthProblem } from './problems.js';
+
+export type { HealthProblem };
 
 export interface HealthSnapshot {
   lastSuccessAt: Date | null;
   startedAt: Date;
   /** Older than this (and past the start-up grace of the same length) reads as stale. */
   maxAgeSeconds: number;
-  /** Something only a person can fix (a lost sign-in): /healthz answers 503 naming it, however fresh the last success. */
-  problem?: HealthProblem | null;
-}
-
-export interface HealthProblem {
-  /** A stable name, e.g. partner-center-sign-in. */
-  name: string;
-  /** What failed, in words (the error's message, which says what to do). */
-  cause: string;
+  /** Open problems (a target down, a lapsed sign-in); one older than its threshold makes /healthz fail. */
+  problems?: readonly HealthProblem[];
 }
 
 export interface HealthServerOptions {
@@ -39,15 +35,16 @@ export interface HealthServer {
 }
 
 export interface HealthReport {
+  /** stale: no good cycle for maxAgeSeconds; failing: a problem has lasted past its threshold. */
   status: 'ok' | 'stale' | 'failing';
-  /** Present when status is failing. */
-  problem?: HealthProblem;
   lastSuccessAt: string | null;
   /** Seconds since the last successful cycle; null before the first one. */
   ageSeconds: number | null;
   startedAt: string;
   uptimeSeconds: number;
   maxAgeSeconds: number;
+  /** Every open problem, oldest first; `failing` once it has lasted its threshold. */
+  problems: Array<{ cause: string; reason: string; since: string; ageSeconds: number; thresholdSeconds: number; failing: boolean }>;
 }
 
 /** Fresh when the last success, or the start (a worker gets one interval of grace), is younger than maxAgeSeconds. */
@@ -56,14 +53,21 @@ export function healthReport(snapshot: HealthSnapshot, now: Date): HealthReport 
   const ageSeconds = snapshot.lastSuccessAt ? secondsSince(snapshot.lastSuccessAt) : null;
   const uptimeSeconds = secondsSince(snapshot.startedAt);
   const fresh = (ageSeconds !== null && ageSeconds < snapshot.maxAgeSeconds) || uptimeSeconds < snapshot.maxAgeSeconds;
+  const problems = [...(snapshot.problems ?? [])]
+    .sort((a, b) => a.since.getTime() - b.since.getTime())
+    .map((problem) => {
+      const age = secondsSince(problem.since);
+      const thresholdSeconds = problem.thresholdSeconds ?? snapshot.maxAgeSeconds;
+      return { cause: problem.cause, reason: problem.reason, since: problem.since.toISOString(), ageSeconds: roundMs(age), thresholdSeconds, failing: age >= thresholdSeconds };
+    });
   return {
-    status: snapshot.problem ? 'failing' : fresh ? 'ok' : 'stale',
-    ...(snapshot.problem ? { problem: snapshot.problem } : {}),
+    status: problems.some((problem) => problem.failing) ? 'failing' : fresh ? 'ok' : 'stale',
     lastSuccessAt: snapshot.lastSuccessAt?.toISOString() ?? null,
     ageSeconds: ageSeconds === null ? null : roundMs(ageSeconds),
     startedAt: snapshot.startedAt.toISOString(),
     uptimeSeconds: roundMs(uptimeSeconds),
     maxAgeSeconds: snapshot.maxAgeSeconds,
+    problems,
   };
 }
 

@@ -27,6 +27,8 @@ export interface RecordCycleOptions {
   finishedAt?: Date;
 }
 
+/** The outbox states that are still waiting (the settled ones, sent and superseded, only grow). */
+export const OUTBOX_WAITING_STATES = ['pending', 'failed', 'quarantined'] as const;
 const API_LATENCY_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const CYCLE_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 /** The status label of a call that got no response. */
@@ -43,6 +45,8 @@ export class WorkerMetrics {
   private readonly cycleDuration: Histogram;
   private readonly lastSuccess: Gauge;
   private readonly backlog: Gauge<'target' | 'state'>;
+  private readonly outboxBacklog: Gauge<'target' | 'state'>;
+  private readonly outboxSeries = new Set<string>();
   private readonly outcomes: Counter<'target' | 'result'>;
   private readonly alertsSent: Counter<'kind'>;
   /** Backlog series set before, so a state that empties reads 0 instead of keeping its last value. */
@@ -67,6 +71,12 @@ export class WorkerMetrics {
     });
     this.cycleDuration = new Histogram({ name: 'leadbridge_cycle_duration_seconds', help: 'Time per sync cycle', buckets: CYCLE_BUCKETS, registers });
     this.lastSuccess = new Gauge({ name: 'leadbridge_last_success_timestamp_seconds', help: 'Unix time of the last cycle that completed', registers });
+    this.outboxBacklog = new Gauge({
+      name: 'leadbridge_outbox_backlog',
+      help: 'Writes to Partner Center (outcomes, CRM ids) waiting per target and state: pending, failed (retried), quarantined (a person must act)',
+      labelNames: ['target', 'state'],
+      registers,
+    });
     this.backlog = new Gauge({
       name: 'leadbridge_ledger_backlog',
       help: 'Referrals per target and sync state in the ledger',
@@ -117,6 +127,19 @@ export class WorkerMetrics {
     for (const [key, row] of next) {
       this.backlog.set({ target: row.target, state: row.state }, row.count);
       this.backlogSeries.add(key);
+    }
+  }
+
+  /** From countOutboxByState over OUTBOX_WAITING_STATES: a series that empties reads 0. */
+  setOutboxBacklog(rows: ReadonlyArray<{ target: string; state: string; count: number }>): void {
+    const next = new Map<string, number>();
+    for (const key of this.outboxSeries) next.set(key, 0);
+    for (const target of new Set(rows.map((row) => row.target))) for (const state of OUTBOX_WAITING_STATES) next.set(seriesKey(target, state), 0);
+    for (const row of rows) next.set(seriesKey(row.target, row.state), row.count);
+    for (const [key, count] of next) {
+      const [target = '', state = ''] = JSON.parse(key) as string[];
+      this.outboxBacklog.set({ target, state }, count);
+      this.outboxSeries.add(key);
     }
   }
 

@@ -8,9 +8,9 @@ import { UserSignIn } from '../source/partner-center/sign-in.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { loadCrmAdapter } from '../crm/index.js';
 import type { CrmAdapter } from '../crm/adapter.js';
-import { countByState, finishRun, openLedger, releaseStaleSending, startRun, type Ledger } from '../ledger/index.js';
+import { countByState, countOutboxByState, finishRun, openLedger, releaseStaleSending, startRun, type Ledger } from '../ledger/index.js';
 import { Notifier } from './notifier.js';
-import type { WorkerMetrics } from './metrics.js';
+import { OUTBOX_WAITING_STATES, type WorkerMetrics } from './metrics.js';
 import { ledgerConfigFor } from './ledger-config.js';
 import { partnerCenterCredential } from './partner-center-sign-in.js';
 import { defaultMappingFile, loadMapping, type CompiledMapping } from '../mapping/index.js';
@@ -20,7 +20,7 @@ import { externalReferenceHandler } from '../sync/external-reference.js';
 import { InboundSync, SET_EXTERNAL_REFERENCE, type CycleOptions } from '../sync/inbound.js';
 import { drainOutbox, type DrainStats, type OutboxHandler } from '../sync/outbox.js';
 import { OutboundSync } from '../sync/outbound.js';
-import { emptyOutboundStats, type InboundStats, type OutboundStats, type SyncTarget } from '../sync/types.js';
+import { emptyOutboundStats, type InboundStats, type OutboundStats, type SyncTarget, type TargetFailure } from '../sync/types.js';
 
 export { portalLink };
 
@@ -52,6 +52,18 @@ export interface CycleResult {
   outbound: OutboundStats;
   /** Everything the outbox drain did (CRM id write-backs and outcomes). */
   outbox: DrainStats;
+  /** Targets that failed as a whole this cycle, inbound or outbound (a target may appear once per stage). */
+  targetsDown: TargetFailure[];
+}
+
+/** The distinct names of the targets that failed as a whole. */
+export function downTargetNames(result: Pick<CycleResult, 'targetsDown'>): string[] {
+  return [...new Set(result.targetsDown.map((failure) => failure.target))];
+}
+
+/** "salesforce (reading outcomes): INVALID_SESSION_ID: Session expired or invalid; ..." */
+export function describeTargetFailure(failure: TargetFailure): string {
+  return `${failure.target} (${failure.stage}): ${failure.message}${failure.message.includes(failure.code) ? '' : ` [${failure.code}]`}`;
 }
 
 /** A claim left in "sending" this long ago belongs to a run that died; its row is released to be re-planned. */
@@ -153,11 +165,12 @@ async function runRecordedCycle(parts: CycleParts, cycle: CycleOptions): Promise
   await startRun(ledger.db, { runId: cycle.runId, kind: 'sync' });
   try {
     const result = await runCycle(parts, cycle);
-    const { byTarget: _byTarget, more: _more, ...totals } = result.inbound;
-    const down = result.inbound.targetsDown + result.outbound.targetsDown;
+    const { byTarget: _byTarget, more: _more, failedTargets: _failed, ...totals } = result.inbound;
+    const down = downTargetNames(result);
     await finishRun(ledger.db, cycle.runId, {
-      status: down > 0 ? 'failed' : 'ok',
-      stats: { ...totals, outcomesEnqueued: result.outbound.enqueued, outcomesSent: result.outbound.sent, outboxFailed: result.outbox.failed },
+      status: down.length > 0 ? 'failed' : 'ok',
+      stats: { ...totals, targetsDown: down.length, outcomesEnqueued: result.outbound.enqueued, outcomesSent: result.outbound.sent, outcomesQuarantined: result.outbound.quarantined, outboxFailed: result.outbox.failed },
+      ...(down.length > 0 ? { error: result.targetsDown.map(describeTargetFailure).join('; ') } : {}),
     });
     return result;
   } catch (error) {
@@ -191,7 +204,7 @@ async function runCycle(parts: CycleParts, cycle: CycleOptions): Promise<CycleRe
   });
   // On a soft stop, outcomes wait for the next run: the outbox keeps them, nothing is lost.
   if (cycle.shouldStop?.() === true) {
-    return { inbound: stats, outbound: emptyOutboundStats(), outbox: { sent: 0, failed: 0, superseded: 0, quarantined: 0 } };
+    return { inbound: stats, outbound: emptyOutboundStats(), outbox: { sent: 0, failed: 0, superseded: 0, quarantined: 0 }, targetsDown: stats.failedTargets };
   }
   const outboundStats = await outbound.collect({ runId, signal });
   const handlers = { ...parts.baseHandlers, ...outbound.handlers(outboundStats) };
@@ -199,8 +212,11 @@ async function runCycle(parts: CycleParts, cycle: CycleOptions): Promise<CycleRe
   stats.externalReferencesWritten = outbox.sent - outboundStats.sent;
   await notifier.afterCycle(runId, signal);
   recordMetrics(parts.metrics, stats, outboundStats);
-  if (parts.metrics) parts.metrics.setBacklog(await countByState(ledger.db));
-  return { inbound: stats, outbound: outboundStats, outbox };
+  if (parts.metrics) {
+    parts.metrics.setBacklog(await countByState(ledger.db));
+    parts.metrics.setOutboxBacklog(await countOutboxByState(ledger.db, OUTBOX_WAITING_STATES));
+  }
+  return { inbound: stats, outbound: outboundStats, outbox, targetsDown: [...stats.failedTargets, ...outboundStats.failedTargets] };
 }
 
 /** Loads every target's mapping; all problems of all files are reported together. */

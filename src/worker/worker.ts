@@ -4,8 +4,14 @@ import { setMaxListeners } from 'node:events';
 import { normaliseError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { sleep } from '../core/retry.js';
-import type { HealthProblem } from './health.js';
-import type { CycleResult, Runtime } from './runtime.js';
+import type { HealthSnapshot } from './health.js';
+import { HealthProblems } from './problems.js';
+import { describeTargetFailure, downTargetNames, type CycleResult, type Runtime } from './runtime.js';
+
+/** The problem name of a target that failed as a whole. */
+const TARGET_DOWN = 'target:';
+/** The problem name of a lost Partner Center sign-in (auth.kind: user). */
+const SIGN_IN = 'partner-center-sign-in';
 
 export interface WorkerOptions {
   /** Returns the runtime for the next cycle (the same one, or a new one after a config change). */
@@ -32,9 +38,9 @@ export class Worker {
   private loop: Promise<void> | null = null;
   private readonly logger: Logger;
   lastSuccessAt: Date | null = null;
-  /** Set while the cycles fail for a reason only a person can fix (the Partner Center sign-in); cleared by a good cycle. */
-  problem: HealthProblem | null = null;
   readonly startedAt = new Date();
+  /** What /healthz reports beyond staleness: a target down (here), other causes from elsewhere. */
+  readonly problems = new HealthProblems();
   cycles = 0;
 
   constructor(private readonly options: WorkerOptions) {
@@ -90,24 +96,47 @@ export class Worker {
         ...(this.options.maxPagesPerCycle ? { maxPages: this.options.maxPagesPerCycle } : {}),
       });
       const durationMs = Date.now() - started;
-      if (result.inbound.targetsDown === 0) this.lastSuccessAt = new Date();
-      this.problem = null;
+      this.noteTargets(result);
+      this.problems.clear(SIGN_IN);
       this.logCycle(runId, result, durationMs);
       await this.options.onCycle?.({ ok: true, runId, result, durationMs });
       return result.inbound.more;
     } catch (thrown) {
       const error = normaliseError(thrown);
       const durationMs = Date.now() - started;
-      if (error.code === 'SIGN_IN_REQUIRED') this.problem = { name: 'partner-center-sign-in', cause: error.message };
+      // Only a person can fix a lost sign-in: /healthz fails at once (threshold 0), and a good cycle clears it.
+      if (error.code === 'SIGN_IN_REQUIRED') this.problems.raise(SIGN_IN, error.message, new Date(), 0);
       if (error.code !== 'ABORTED') this.logger.error('cycle failed; the worker keeps running and tries again next cycle', { runId, error: error.message, code: error.code });
       await this.options.onCycle?.({ ok: false, runId, error, durationMs });
       return false;
     }
   }
 
+  /**
+   * A cycle that completed moves lastSuccessAt; each target that failed as a whole in it is a named problem (its
+   * `since` the first cycle it failed) until a cycle where it works again, so /healthz says which target and why.
+   */
+  private noteTargets(result: CycleResult): void {
+    const now = new Date();
+    const down = downTargetNames(result);
+    this.lastSuccessAt = now;
+    this.problems.clearOthers(TARGET_DOWN, down.map((name) => `${TARGET_DOWN}${name}`));
+    for (const name of down) {
+      const reason = result.targetsDown.filter((f) => f.target === name).map(describeTargetFailure).join('; ');
+      this.problems.raise(`${TARGET_DOWN}${name}`, `target "${name}" failed as a whole: ${reason}`, now);
+    }
+  }
+
+  /** What /healthz reads. */
+  healthSnapshot(maxAgeSeconds: number): HealthSnapshot {
+    return { lastSuccessAt: this.lastSuccessAt, startedAt: this.startedAt, maxAgeSeconds, problems: this.problems.list() };
+  }
+
   private logCycle(runId: string, result: CycleResult, durationMs: number): void {
     const s = result.inbound;
-    const level = s.targetsDown > 0 || s.failed > 0 || s.quarantined > 0 ? 'warn' : 'info';
+    const down = downTargetNames(result);
+    const quarantined = s.quarantined + result.outbound.quarantined;
+    const level = down.length > 0 || s.failed > 0 || quarantined > 0 ? 'warn' : 'info';
     this.logger[level]('cycle done', {
       runId,
       durationMs,
@@ -116,9 +145,11 @@ export class Worker {
       updated: s.updated,
       unchanged: s.unchanged,
       failed: s.failed,
-      quarantined: s.quarantined,
+      quarantined,
+      outcomesQuarantined: result.outbound.quarantined,
       invalid: s.invalid,
-      targetsDown: s.targetsDown,
+      targetsDown: down.length,
+      ...(down.length > 0 ? { targetsFailed: result.targetsDown.map(describeTargetFailure) } : {}),
       more: s.more,
       writtenBack: result.outbox.sent,
     });

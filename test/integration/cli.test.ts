@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,8 +117,9 @@ describe('leadbridge simulate', () => {
         `ledger: { filename: ${path.join(tempDir, 'dry-run.sqlite')} }\nlog: { level: error }\n`,
     );
     const result = await runCli(['--config', configFile, 'sync', '--once', '--dry-run', '--json'], { PC_TOKEN: 'sim-token' });
-    expect(result.stderr).toBe('');
+    expect(result.stderr).toBe(`no ledger yet (sqlite ${path.join(tempDir, 'dry-run.sqlite')}): the plan is a first backfill; nothing is created\n`);
     expect(result.code).toBe(0);
+    await expect(stat(path.join(tempDir, 'dry-run.sqlite'))).rejects.toThrow(/ENOENT/);
     const plan = JSON.parse(result.stdout) as { since: string | null; referralsRead: number; targets: Array<{ target: string; entries: Array<{ referralId: string; action: string; reason?: string }> }> };
     expect([plan.since, plan.referralsRead, plan.targets.map((t) => t.target)]).toEqual([null, 5, ['dynamics']]);
     const wanted = new Set(['customerInquiry', 'marketingQualified', 'salesQualified']);
@@ -159,7 +160,7 @@ describe('leadbridge simulate', () => {
     expect(sync.stderr).toBe('');
     expect(sync.code).toBe(0);
     const summary = sync.stdout.split('\n');
-    expect(summary[0]).toMatch(/^run sync-\S+: 5 referrals read in 1 pages, 0 invalid, 0 retried$/);
+    expect(summary[0]).toMatch(/^run sync-\S+: 5 referrals read in 1 pages, 0 invalid, 0 retried, 0 targets failed as a whole$/);
     const counts = (target: string) =>
       `  ${target}: ${wanted.length} created, 0 updated, 0 unchanged, ${5 - wanted.length} skipped (lead kind), 0 skipped (archived), 0 failed, 0 quarantined`;
     expect(summary.slice(1, 4)).toEqual([counts("dynamics"), counts("salesforce"), `  partner-center: ${wanted.length} CRM ids written back to externalReferenceId`]);

@@ -164,7 +164,7 @@ describe('Partner Center App+User sign-in (device code) end to end', () => {
     health = await startHealthServer({
       port: 0,
       metrics: new WorkerMetrics(),
-      health: () => ({ lastSuccessAt: worker.lastSuccessAt, startedAt: worker.startedAt, maxAgeSeconds: 600, problem: worker.problem }),
+      health: () => worker.healthSnapshot(600),
     });
     running = worker.run();
     await waitFor('the first referrals in Dynamics', () => first.every((r) => leadFor(r.id) !== undefined));
@@ -181,18 +181,20 @@ describe('Partner Center App+User sign-in (device code) end to end', () => {
     // A CRM user qualifies a lead meanwhile: the outcome must reach Partner Center once the sign-in is back.
     const qualified = await fetch(`${dynamics.url}/_sim/leads/${String(leadFor(first[0]!.id)?.leadid)}/qualify`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
     expect(qualified.status).toBe(200);
-    await waitFor('the lost sign-in to show', () => worker.problem !== null);
+    await waitFor('the lost sign-in to show', () => worker.problems.list().some((p) => p.cause === 'partner-center-sign-in'));
     const cyclesAtLoss = worker.cycles;
     await waitFor('two more failing cycles', () => worker.cycles >= cyclesAtLoss + 2);
 
     const healthz = await fetch(`${health.url}/healthz`);
     expect(healthz.status).toBe(503);
-    const report = (await healthz.json()) as { status: string; problem: { name: string; cause: string } };
+    const report = (await healthz.json()) as { status: string; problems: Array<{ cause: string; reason: string }> };
+    const problem = { name: report.problems[0]!.cause, cause: report.problems[0]!.reason };
+    expect(report.problems).toHaveLength(1);
     expect(report.status).toBe('failing');
-    expect(report.problem.name).toBe('partner-center-sign-in');
-    expect(report.problem.cause).toContain(`the sign-in of ${USER} is no longer valid`);
-    expect(report.problem.cause).toContain('AADSTS50173');
-    expect(report.problem.cause).toContain('sign in again: leadbridge login partner-center');
+    expect(problem.name).toBe('partner-center-sign-in');
+    expect(problem.cause).toContain(`the sign-in of ${USER} is no longer valid`);
+    expect(problem.cause).toContain('AADSTS50173');
+    expect(problem.cause).toContain('sign in again: leadbridge login partner-center');
     expect(signInMails()).toHaveLength(1);
     const status = formatStatus(await collectStatus(config, runtime.ledger, 'test ledger'));
     expect(status).toContain('partner center sign-in: sign in again: leadbridge login partner-center (partner-center: the sign-in of referrals.admin@contoso.example is no longer valid');
@@ -200,7 +202,7 @@ describe('Partner Center App+User sign-in (device code) end to end', () => {
 
     await login();
     await waitFor('the referral created during the outage in Dynamics', () => leadFor(duringOutage.id) !== undefined);
-    await waitFor('a healthy worker', () => worker.problem === null);
+    await waitFor('a healthy worker', () => worker.problems.list().length === 0);
     await waitFor('the qualified lead accepted in Partner Center', () => pc.store.get(first[0]!.id)?.status === 'Active');
     expect(pc.store.get(first[0]!.id)?.substatus).toBe('Accepted');
     expect((await fetch(`${health.url}/healthz`)).status).toBe(200);
