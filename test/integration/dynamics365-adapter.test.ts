@@ -50,6 +50,9 @@ async function changesSince(since: string | null): Promise<CrmChangePage[]> {
   return pages;
 }
 
+/** Moves the simulator's clock to the next second: Dataverse stamps modifiedon in whole seconds. */
+const nextSecond = () => sim.server.clock.advance(1000);
+
 const batchCalls = () => sim.server.requests().filter((r) => r.method === 'POST' && r.path.endsWith('/$batch'));
 
 describe('DynamicsAdapter against the Dataverse simulator', () => {
@@ -113,12 +116,14 @@ describe('DynamicsAdapter against the Dataverse simulator', () => {
   it('reads back exactly the leads whose state changed after the cursor', async () => {
     const written = await crm.upsertLeads(Array.from({ length: 6 }, (_, i) => leadRecord(i)));
     const first = await changesSince(null);
-    expect(first.flatMap((p) => p.records.map((r) => r.referralId))).toEqual(['ref-00000', 'ref-00001', 'ref-00002', 'ref-00003', 'ref-00004', 'ref-00005']);
+    expect(first.flatMap((p) => p.records.map((r) => r.referralId)).sort()).toEqual(['ref-00000', 'ref-00001', 'ref-00002', 'ref-00003', 'ref-00004', 'ref-00005']);
     const cursor = first.at(-1)?.cursor ?? null;
     expect(cursor).toBe(sim.store.findLeadByKey('ref-00005')?.modifiedon);
 
     const idOf = (i: number) => (written[i]?.ok ? written[i].recordId : '');
+    nextSecond();
     await admin(`/_sim/leads/${idOf(4)}/state`, { statecode: 2, statuscode: 4 });
+    nextSecond();
     await admin(`/_sim/leads/${idOf(1)}/state`, { statecode: 0, statuscode: 2 });
     const pages = await changesSince(cursor);
     expect(pages).toHaveLength(1);
@@ -135,6 +140,7 @@ describe('DynamicsAdapter against the Dataverse simulator', () => {
     const [written] = await crm.upsertLeads([leadRecord(42)]);
     const leadId = written?.ok ? written.recordId : '';
     const cursor = (await changesSince(null)).at(-1)?.cursor ?? null;
+    nextSecond();
 
     const qualified = (await admin(`/_sim/leads/${leadId}/qualify`, {})) as { value: { entity: string; opportunityid?: string }[] };
     const opportunityId = qualified.value.find((r) => r.entity === 'opportunity')?.opportunityid ?? '';
@@ -160,6 +166,7 @@ describe('DynamicsAdapter against the Dataverse simulator', () => {
 
     // Only the opportunity changes now: its lead is looked up by referral id so that the state is complete.
     const since = sim.store.opportunities.get(opportunityId)?.modifiedon as string;
+    nextSecond();
     const edited = await fetch(`${sim.url}/_sim/opportunities/${opportunityId}`, {
       method: 'PATCH',
       headers: { 'Content-Type': 'application/json' },

@@ -9,7 +9,7 @@ import { silentLogger, type Logger } from '../../core/log.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, sleep, type RetryPolicy } from '../../core/retry.js';
 import { decodeBatchResponse, encodeBatchRequest, matchBatchResponses } from './batch.js';
 import { leadColumns, leadState, opportunityColumns, opportunityState, readChangePages, type Row, type RowPage } from './changes.js';
-import { CHANGE_PAGE_SIZE, ENTITY_SETS, ITEM_RETRY_ROUNDS, JSON_CONTENT_TYPE, ODATA_HEADERS } from './facts.js';
+import { ENTITY_SETS, ITEM_RETRY_ROUNDS, JSON_CONTENT_TYPE, ODATA_HEADERS } from './facts.js';
 import { alternateKeyPath, guidLiteral, parseDataverseError, queryString, stringLiteral } from './odata.js';
 import { readEntityMetadata } from './metadata.js';
 import { apiRootOf, orgUrlOf, parseDynamicsSettings, type DynamicsSettings } from './settings.js';
@@ -199,7 +199,7 @@ export class DynamicsAdapter implements CrmAdapter {
     const response = await this.api.request<{ value?: unknown; '@odata.nextLink'?: unknown }>({
       method: 'GET',
       url,
-      headers: { Prefer: `odata.maxpagesize=${CHANGE_PAGE_SIZE}` },
+      headers: { Prefer: `odata.maxpagesize=${this.settings.readPageSize}` },
       idempotent: true,
       signal,
     });

@@ -251,9 +251,12 @@ export class DataverseStore {
     });
   }
 
-  /** The next audit stamp: the clock's time, but always after the previous stamp, so `modifiedon gt X` misses nothing. */
+  /**
+   * The next audit stamp: the clock's time to the second, as Dataverse keeps modifiedon (DateTime columns hold no
+   * fractions of a second), so records written in the same second share a stamp. Never before the previous stamp.
+   */
   nextStamp(): string {
-    this.lastStampMs = Math.max(this.clock.nowMs(), this.lastStampMs + 1);
+    this.lastStampMs = Math.max(Math.floor(this.clock.nowMs() / 1000) * 1000, this.lastStampMs);
     return new Date(this.lastStampMs).toISOString();
   }
 
