@@ -73,6 +73,11 @@ export interface CrmFieldMetadata {
   updateable: boolean;
   /** The values a picklist accepts (Dataverse option values are numbers, Salesforce picklist values texts). */
   picklistValues?: Array<string | number>;
+  /**
+   * The picklist that backs this text field (Salesforce Country → CountryCode when State and Country/Territory
+   * Picklists are on): the text then takes only a listed value's integration value.
+   */
+  codeField?: string;
 }
 
 export interface CrmEntityMetadata {

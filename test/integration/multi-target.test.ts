@@ -24,6 +24,16 @@ describe('Dynamics 365 and Salesforce from one poll', () => {
     expect(result.inbound.byTarget.salesforce).toMatchObject({ created: expected, failed: 0, quarantined: 0 });
     expect(harness.dynamics.store.leads.size).toBe(expected);
     expect(harness.salesforce!.store.count(LEAD)).toBe(expected);
+    // The Salesforce org has State and Country/Territory Picklists on (a new org's default): the codes went into
+    // CountryCode / StateCode; states the org does not list (Bavaria, Île-de-France...) were left out, not the leads.
+    const salesforceLeads = [...harness.salesforce!.store.rows(LEAD)];
+    expect(salesforceLeads.filter((row) => typeof row.CountryCode === 'string')).toHaveLength(expected);
+    const address = (city: string) => salesforceLeads.find((row) => row.City === city);
+    expect(address('Seattle')).toMatchObject({ Country: 'United States', CountryCode: 'US', State: 'Washington', StateCode: 'WA' });
+    expect(address('Toronto')).toMatchObject({ CountryCode: 'CA', State: 'Ontario', StateCode: 'ON' });
+    expect(address('London')).toMatchObject({ Country: 'United Kingdom', CountryCode: 'GB' });
+    expect(address('Berlin')).toMatchObject({ Country: 'Germany', CountryCode: 'DE' });
+    expect(address('Berlin')?.State).toBeUndefined();
     // Salesforce gets collection upserts of up to 200 records: two calls for this page count.
     const collectionCalls = harness.salesforce!.server.requests().filter((r) => r.method === 'PATCH' && r.path.includes('/composite/sobjects/Lead/'));
     expect(collectionCalls).toHaveLength(Math.ceil(expected / 200));

@@ -19,6 +19,7 @@ import {
   type QueryRunner,
   type SalesforceRow,
 } from './changes.js';
+import { addressPicklistsOf, withAddressCodes, type AddressPicklists } from './address.js';
 import { callError, isInvalidSession } from './errors.js';
 import { entityMetadataOf } from './metadata.js';
 import { parseSalesforceSettings, type SalesforceSettings } from './settings.js';
@@ -47,6 +48,8 @@ export class SalesforceAdapter implements CrmAdapter {
   private requests = 0;
   /** The token request in flight, so that concurrent calls wait for one token instead of asking for several. */
   private pendingToken: Promise<void> | undefined;
+  /** The org's State and Country/Territory Picklists (null: off), read once from the Lead describe. */
+  private addressPicklists: Promise<AddressPicklists | null> | undefined;
 
   constructor(options: SalesforceAdapterOptions) {
     this.limiter = options.limiter;
@@ -89,8 +92,10 @@ export class SalesforceAdapter implements CrmAdapter {
   private async upsertRound(pending: PendingRecord[], signal: Signal): Promise<UpsertItemResult[]> {
     const field = this.settings.externalIdField;
     const results = new Map<PendingRecord, UpsertItemResult>();
+    // The describe is asked for once, and only when a lead carries an address country or state.
+    const picklists = pending.some((item) => hasAddressText(item.record)) ? await this.orgAddressPicklists(signal) : null;
     for (const call of collectionCalls(pending, this.maxBatchSize)) {
-      const records = call.items.map((item) => collectionRecord(item.record, field));
+      const records = call.items.map((item) => this.addressed(collectionRecord(item.record, field), call.sobject, picklists, item.record.referralId));
       // Upserts by external id may be repeated: a whole call is retried on 429 / 5xx / network failures.
       const saved: unknown[] = await this.call(
         `upsert of ${records.length} ${call.sobject} records by ${field}`,
@@ -101,6 +106,24 @@ export class SalesforceAdapter implements CrmAdapter {
       this.logger.debug('collection upsert sent', { sobject: call.sobject, records: records.length });
     }
     return pending.map((item) => results.get(item) as UpsertItemResult);
+  }
+
+  /** Whether the org has State and Country/Territory Picklists on: it then has a CountryCode field on Lead. */
+  private orgAddressPicklists(signal: Signal): Promise<AddressPicklists | null> {
+    this.addressPicklists ??= this.call('describe Lead', () => this.conn.sobject('Lead').describe(), signal).then(addressPicklistsOf);
+    // A failed describe is asked again on the next round rather than remembered.
+    this.addressPicklists.catch(() => (this.addressPicklists = undefined));
+    return this.addressPicklists;
+  }
+
+  /** A lead's country and state as the org takes them (codes into the code fields); unknown values are left out, said in the log. */
+  private addressed(record: Record<string, unknown>, sobject: string, picklists: AddressPicklists | null, referralId: string): Record<string, unknown> {
+    if (picklists === null || sobject !== 'Lead') return record;
+    const { fields, dropped } = withAddressCodes(record, picklists);
+    for (const { field, value } of dropped) {
+      this.logger.warn('address value not in the org\'s State and Country/Territory picklists; left out of the write', { referralId, field, value });
+    }
+    return fields;
   }
 
   readChanges(since: string | null, options: { signal?: AbortSignal } = {}): AsyncIterable<CrmChangePage> {
@@ -270,4 +293,8 @@ function pageOf(result: { records: unknown[]; nextRecordsUrl?: string }): QueryP
 function providerMessage(error: LeadbridgeError): string {
   const provider = error.provider as { message?: unknown } | undefined;
   return typeof provider?.message === 'string' ? provider.message : error.message;
+}
+
+function hasAddressText(record: MappedRecord): boolean {
+  return (record.entity ?? 'lead') === 'lead' && (record.fields.Country !== undefined || record.fields.State !== undefined);
 }
