@@ -1,7 +1,7 @@
 // The Salesforce CRM adapter: upserts by referral id through jsforce's sObject collections, reads outcomes back with SOQL.
 import { Connection } from 'jsforce';
 import type { CrmAdapter, CrmAdapterOptions, CrmChangePage, CrmRecordState, MappedRecord, UpsertItemResult } from '../adapter.js';
-import type { CrmEntityMetadata } from '../adapter.js';
+import type { ApiBudget, CrmEntityMetadata } from '../adapter.js';
 import { LeadbridgeError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, sleep, withRetry, type RetryPolicy } from '../../core/retry.js';
@@ -127,7 +127,45 @@ export class SalesforceAdapter implements CrmAdapter {
   }
 
   readChanges(since: string | null, options: { signal?: AbortSignal } = {}): AsyncIterable<CrmChangePage> {
-    return readChangePages({ externalIdField: this.settings.externalIdField, runner: this.queryRunner(options.signal) }, since);
+    return this.readChangesWithinBudget(since, options.signal);
+  }
+
+  /** Outcome reads are polling that can wait: past the configured share of the daily allocation they stop. */
+  private async *readChangesWithinBudget(since: string | null, signal: Signal): AsyncGenerator<CrmChangePage> {
+    if (!(await this.readsWithinBudget(signal))) return;
+    yield* readChangePages({ externalIdField: this.settings.externalIdField, runner: this.queryRunner(signal) }, since);
+  }
+
+  /**
+   * The org's daily API requests as last seen: every REST response carries `Sforce-Limit-Info: api-usage=N/M`
+   * (jsforce keeps it in limitInfo); before any call, the `/limits` resource's DailyApiRequests {Max, Remaining}.
+   * Sources: Salesforce REST API Developer Guide, "Limits" resource and "Limit Info Header".
+   */
+  apiBudget(): ApiBudget | null {
+    const usage = this.conn.limitInfo?.apiUsage;
+    if (!usage || !(usage.limit > 0)) return null;
+    const limitShare = this.settings.limits.maxDailyApiShare;
+    return { used: usage.used, max: usage.limit, limitShare, holdingBack: usage.used >= usage.limit * limitShare };
+  }
+
+  private async readsWithinBudget(signal: Signal): Promise<boolean> {
+    // Unknown, or last seen past the share: ask /limits, since the rolling 24 hours may have freed calls meanwhile.
+    if (this.apiBudget()?.holdingBack !== false) await this.readLimits(signal);
+    const budget = this.apiBudget();
+    if (!budget?.holdingBack) return true;
+    this.logger.warn('daily API share used: outcome reads wait until the allocation frees up; new referrals are still written', {
+      used: budget.used,
+      max: budget.max,
+      maxDailyApiShare: budget.limitShare,
+    });
+    return false;
+  }
+
+  private async readLimits(signal: Signal): Promise<void> {
+    const limits = await this.call('read of /limits', () => this.conn.limits(), signal);
+    const daily = (limits as { DailyApiRequests?: { Max?: unknown; Remaining?: unknown } }).DailyApiRequests;
+    if (typeof daily?.Max !== 'number' || typeof daily.Remaining !== 'number') return;
+    this.conn.limitInfo = { ...this.conn.limitInfo, apiUsage: { used: daily.Max - daily.Remaining, limit: daily.Max } };
   }
 
   async getByReferralId(referralId: string, options: { signal?: AbortSignal } = {}): Promise<CrmRecordState | null> {
