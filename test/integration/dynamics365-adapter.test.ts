@@ -1,4 +1,5 @@
 // Integration tests of the Dynamics 365 adapter against the Dataverse simulator over loopback HTTP.
+import PQueue from 'p-queue';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY_POLICY } from '../../src/core/retry.js';
 import type { CrmChangePage, CrmRecordState, MappedRecord } from '../../src/crm/adapter.js';
@@ -196,3 +197,31 @@ describe('DynamicsAdapter against the Dataverse simulator', () => {
     expect(await crm.getByReferralId('no-such-referral')).toBeNull();
   });
 });
+
+describe('DynamicsAdapter and Dataverse service protection', () => {
+  it('holds every request of the user for a 429’s Retry-After, then finishes the work; the simulator sends both budget headers', async () => {
+    const limited = createDynamicsSimulator({ port: 0, limits: { requestsPerWindow: 4, windowMs: 1_000 } });
+    await limited.start();
+    const queue = new PQueue({ concurrency: 2 });
+    const adapter = new DynamicsAdapter({ target: 'd365', retryPolicy: fastRetries, limiter: queue, settings: { url: limited.url, auth: { kind: 'static', token: 't' } } });
+    try {
+      // Each lookup is two GETs (the lead by key, then opportunities by referral id): six requests against four a second.
+      expect(await Promise.all(['a', 'b', 'c'].map((id) => adapter.getByReferralId(id)))).toEqual([null, null, null]);
+      const log = limited.server.requests();
+      const refused = log.filter((entry) => entry.status === 429);
+      expect(refused.length).toBeGreaterThan(0);
+      const holdEnds = Date.parse(refused[0]!.at) + 1_000;
+      // Only requests already in flight when the first 429 was sent may come before the hold ends.
+      const duringHold = log.filter((entry) => entry.seq > refused[0]!.seq + 1 && Date.parse(entry.at) < holdEnds - 100);
+      expect(duringHold).toEqual([]);
+      expect(queue.isPaused).toBe(false);
+      const answer = await fetch(`${limited.apiUrl}WhoAmI`, { headers: { Authorization: 'Bearer other', 'OData-Version': '4.0', 'OData-MaxVersion': '4.0' } });
+      expect(answer.headers.get('x-ms-ratelimit-burst-remaining-xrm-requests')).toBe('3');
+      expect(answer.headers.get('x-ms-ratelimit-time-remaining-xrm-requests')).toBe('1200.00');
+    } finally {
+      await adapter.close();
+      await limited.stop();
+    }
+  });
+});
+

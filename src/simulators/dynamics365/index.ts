@@ -22,7 +22,7 @@ export interface DynamicsSimulatorOptions {
   port?: number;
   clock?: SimClock;
   /** service-protection limits, defaults 6000 req / 300 s window and 52 concurrent */
-  limits?: { requestsPerWindow?: number; windowMs?: number; concurrent?: number };
+  limits?: { requestsPerWindow?: number; windowMs?: number; concurrent?: number; executionMsPerWindow?: number };
   /** Seeds the order of rows that a read's $orderby leaves tied (default 1). */
   seed?: number;
 }
@@ -118,7 +118,11 @@ export class DynamicsSimulator {
   private responseHeaders(req: SimRequest): Record<string, string> {
     const headers: Record<string, string> = { 'OData-Version': '4.0', REQ_ID: randomUUID() };
     const token = bearerToken(req.headers.authorization);
-    if (token !== undefined) headers['x-ms-ratelimit-burst-remaining-xrm-requests'] = String(this.protection.remaining(token));
+    if (token !== undefined) {
+      // Both on every response, as Dataverse sends them (powerapps-docs developer/data-platform/api-limits.md).
+      headers['x-ms-ratelimit-burst-remaining-xrm-requests'] = String(this.protection.remaining(token));
+      headers['x-ms-ratelimit-time-remaining-xrm-requests'] = this.protection.timeRemainingSeconds(token).toFixed(2);
+    }
     return headers;
   }
 
