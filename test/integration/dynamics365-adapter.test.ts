@@ -211,8 +211,8 @@ describe('DynamicsAdapter and Dataverse service protection', () => {
       const refused = log.filter((entry) => entry.status === 429);
       expect(refused.length).toBeGreaterThan(0);
       const holdEnds = Date.parse(refused[0]!.at) + 1_000;
-      // Only requests already in flight when the first 429 was sent may come before the hold ends.
-      const duringHold = log.filter((entry) => entry.seq > refused[0]!.seq + 1 && Date.parse(entry.at) < holdEnds - 100);
+      // Requests in flight arrived before the first 429; none may arrive after it until its Retry-After has passed.
+      const duringHold = log.filter((entry) => entry.seq > refused[0]!.seq && Date.parse(entry.at) < holdEnds - 50);
       expect(duringHold).toEqual([]);
       expect(queue.isPaused).toBe(false);
       const answer = await fetch(`${limited.apiUrl}WhoAmI`, { headers: { Authorization: 'Bearer other', 'OData-Version': '4.0', 'OData-MaxVersion': '4.0' } });
