@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callError } from '../../../src/crm/salesforce/errors.js';
 import { upsertItemResult } from '../../../src/crm/salesforce/upsert.js';
