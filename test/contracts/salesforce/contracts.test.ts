@@ -77,7 +77,7 @@ describe('the Salesforce simulator answers as the documents say', () => {
       headers,
       body: JSON.stringify({ allOrNone: false, records }),
     });
-    const results = await upsert.json();
+    const results = (await upsert.json()) as Array<{ success: boolean }>;
     expect(resultsSchema(results), JSON.stringify(resultsSchema.errors)).toBe(true);
     expect(results.map((r: { success: boolean }) => r.success)).toEqual([true, false]);
 
