@@ -89,16 +89,12 @@ class MetadataCheck {
     this.picklistBacked(crmField, definition, at);
   }
 
-  /**
-   * A country text into a field the org backs with a code picklist (Salesforce Country → CountryCode): only a country
-   * code (the `country` transform, which the adapter moves into the code field) or a listed country's exact integration
-   * value is taken; names such as "UK" or "Deutschland" would be left out of the write.
-   */
+  /** Free text into a country field the org backs with a code picklist (Country → CountryCode): names would be left out. */
   picklistBacked(field: CrmFieldMetadata, definition: FieldDefinition, at: DocPath): void {
     if (field.codeField === undefined || !/Country$/.test(field.name)) return;
     const deciding = definition.transforms.filter((step) => !NEUTRAL_TRANSFORMS.has(step.transform)).at(-1);
     if (deciding?.transform === 'country') return;
-    if (definition.origin.kind === 'const') return; // a fixed value is checked as a literal
+    if (definition.origin.kind === 'const') return;
     this.add(
       at,
       `writes free text into "${field.name}", which this org backs with the picklist "${field.codeField}": only a country code ` +

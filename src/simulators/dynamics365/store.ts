@@ -251,10 +251,7 @@ export class DataverseStore {
     });
   }
 
-  /**
-   * The next audit stamp: the clock's time to the second, as Dataverse keeps modifiedon (DateTime columns hold no
-   * fractions of a second), so records written in the same second share a stamp. Never before the previous stamp.
-   */
+  /** The next audit stamp: the clock's time in whole seconds, as Dataverse keeps modifiedon, so writes can share one. */
   nextStamp(): string {
     this.lastStampMs = Math.max(Math.floor(this.clock.nowMs() / 1000) * 1000, this.lastStampMs);
     return new Date(this.lastStampMs).toISOString();
