@@ -1,6 +1,6 @@
 // `leadbridge status`: sync states per target, cursors, outbox and the last runs, read from the ledger alone.
 import type { LeadbridgeConfig } from '../config/index.js';
-import { countByState, countOutboxByState, getCursor, lastRuns, openLedger, SYNC_STATES, type Ledger, type RunRow } from '../ledger/index.js';
+import { countByState, countOutboxByState, getApiBudgetNote, getCursor, lastRuns, openLedger, SYNC_STATES, type ApiBudgetNote, type Ledger, type RunRow } from '../ledger/index.js';
 import { describeLedger, ledgerConfigFor } from '../worker/ledger-config.js';
 import { inboundCursorName } from '../sync/types.js';
 import { SIGN_IN_AGAIN } from '../source/partner-center/sign-in.js';
@@ -19,7 +19,7 @@ import { assertLedgerExists } from './ledger-file.js';
 
 export interface StatusReport {
   ledger: string;
-  targets: Array<{ name: string; kind: string; enabled: boolean; states: Record<string, number>; cursor: string | null }>;
+  targets: Array<{ name: string; kind: string; enabled: boolean; states: Record<string, number>; cursor: string | null; apiBudget?: ApiBudgetNote }>;
   outbox: Array<{ target: string; state: string; count: number }>;
   lastRuns: RunRow[];
   signIn?: SignInStatus;
@@ -58,7 +58,9 @@ export async function collectStatus(config: LeadbridgeConfig, ledger: Ledger, de
     config.targets.map(async (t) => {
       const states = Object.fromEntries(SYNC_STATES.map((s) => [s, 0])) as Record<string, number>;
       for (const row of counts) if (row.target === t.name) states[row.state] = row.count;
-      return { name: t.name, kind: t.kind, enabled: t.enabled, states, cursor: await getCursor(ledger.db, inboundCursorName(t.name)) };
+      const budget = await getApiBudgetNote(ledger.db, t.name);
+      const cursor = await getCursor(ledger.db, inboundCursorName(t.name));
+      return { name: t.name, kind: t.kind, enabled: t.enabled, states, cursor, ...(budget ? { apiBudget: budget } : {}) };
     }),
   );
   const runs = await lastRuns(ledger.db, 5);
@@ -89,6 +91,7 @@ export function formatStatus(report: StatusReport): string {
   for (const t of report.targets) {
     const states = Object.entries(t.states).map(([s, n]) => `${s} ${n}`).join(', ');
     lines.push(`  ${t.name} (${t.kind}${t.enabled ? '' : ', disabled'}): ${states}; cursor ${t.cursor ?? 'none (next run backfills)'}`);
+    if (t.apiBudget) lines.push(`    ${formatApiBudget(t.apiBudget)}`);
   }
   lines.push('outbox (writes to Partner Center):');
   if (report.outbox.length === 0) lines.push('  empty');
@@ -105,4 +108,12 @@ export function formatStatus(report: StatusReport): string {
 function formatSignIn(signIn: SignInStatus): string {
   if (signIn.required) return `partner center sign-in: ${SIGN_IN_AGAIN}${signIn.cause ? ` (${signIn.cause})` : ''}`;
   return `partner center sign-in: ${signIn.account ?? 'unknown account'}${signIn.signedInAt ? `, signed in ${signIn.signedInAt}` : ''}`;
+}
+
+function formatApiBudget(budget: ApiBudgetNote): string {
+  const percent = budget.max > 0 ? Math.round((budget.used / budget.max) * 100) : 0;
+  const state = budget.holdingBack
+    ? `past the ${Math.round(budget.limitShare * 100)}% share: outcome reads paused until the allocation frees up`
+    : `within the ${Math.round(budget.limitShare * 100)}% share`;
+  return `API requests: ${budget.used}/${budget.max} used (${percent}%), ${state} (seen ${budget.seenAt})`;
 }

@@ -26,6 +26,8 @@ export const dynamics365SettingsSchema = z
       .default('lb_referralid'),
     /** Operations per $batch request (Dataverse refuses more than 1000). */
     batchSize: intField(1, 1000).default(500),
+    /** Rows per page of a read (Prefer: odata.maxpagesize; Dataverse serves at most 5000). */
+    readPageSize: intField(1, 5000).default(500),
     /** Parallel requests (Dataverse allows 52 concurrent requests per user). */
     concurrency: intField(1, 52).default(4),
   })
@@ -111,6 +113,15 @@ export const salesforceSettingsSchema = z.strictObject({
     .default('PartnerReferralId__c'),
   /** Records per collection call (Salesforce accepts at most 200). */
   batchSize: intField(1, 200).default(200),
+  limits: z
+    .strictObject({
+      /**
+       * The share of the org's daily API request allocation (DailyApiRequests) leadbridge may see used before it
+       * stops its outcome reads until the allocation frees up; writes of new referrals go on.
+       */
+      maxDailyApiShare: z.number().gt(0).max(1).default(0.8),
+    })
+    .prefault({}),
 });
 
 // ---- the target list ----

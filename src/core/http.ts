@@ -24,6 +24,8 @@ export interface ApiClientOptions {
   onCall?: (info: { api: string; method: string; status: number | null; durationMs: number }) => void;
   /** Caps requests in flight and per interval for this API (shared by every client of the API in a process). */
   limiter?: RequestLimiter;
+  /** Sees every response (retries included), before errors are raised: for limit headers such as Retry-After. */
+  onResponse?: (response: { status: number; headers: Record<string, unknown> }) => void;
 }
 
 /** What ApiClient needs of a limiter (a p-queue fits). */
@@ -123,6 +125,7 @@ export class ApiClient {
     this.calls++;
     try {
       const response = await this.http.request<T>(config);
+      this.options.onResponse?.({ status: response.status, headers: response.headers as Record<string, unknown> });
       this.options.onCall?.({ api: this.options.api, method: req.method, status: response.status, durationMs: Date.now() - started });
       return response;
     } catch (error) {

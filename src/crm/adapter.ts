@@ -73,12 +73,28 @@ export interface CrmFieldMetadata {
   updateable: boolean;
   /** The values a picklist accepts (Dataverse option values are numbers, Salesforce picklist values texts). */
   picklistValues?: Array<string | number>;
+  /**
+   * The picklist that backs this text field (Salesforce Country → CountryCode when State and Country/Territory
+   * Picklists are on): the text then takes only a listed value's integration value.
+   */
+  codeField?: string;
 }
 
 export interface CrmEntityMetadata {
   /** The entity as the CRM names it (lead, Lead). */
   entity: string;
   fields: CrmFieldMetadata[];
+}
+
+/** A CRM's request budget as last seen, and whether the adapter holds back because of it. */
+export interface ApiBudget {
+  /** Requests counted so far in the CRM's window (Salesforce: the rolling 24 hours) and the window's allocation. */
+  used: number;
+  max: number;
+  /** The configured share of `max` past which non-essential reads stop (Salesforce limits.maxDailyApiShare). */
+  limitShare: number;
+  /** True while the adapter holds back (outcome reads skipped, or requests slowed down). */
+  holdingBack: boolean;
 }
 
 /** Called once per HTTP attempt (metrics). */
@@ -106,6 +122,8 @@ export interface CrmAdapter {
   upsertLeads(records: MappedRecord[], options?: { signal?: AbortSignal }): Promise<UpsertItemResult[]>;
   /** Records linked to referrals that changed after `since` (null: from the beginning), page by page. */
   readChanges(since: string | null, options?: { signal?: AbortSignal }): AsyncIterable<CrmChangePage>;
+  /** The request budget as last seen, or null before any call / for CRMs without one. Optional. */
+  apiBudget?(): ApiBudget | null;
   /** The current record for one referral, or null (used by previews and reconciliation). */
   getByReferralId(referralId: string, options?: { signal?: AbortSignal }): Promise<CrmRecordState | null>;
   /**

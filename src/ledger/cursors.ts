@@ -29,3 +29,28 @@ export async function clearCursor(db: Knex, name: string): Promise<void> {
     await db(TABLE.cursors).where({ name }).delete();
   });
 }
+
+/** A target's API budget as the worker last saw it, kept beside the cursors so that `status` (another process) can show it. */
+export interface ApiBudgetNote {
+  used: number;
+  max: number;
+  limitShare: number;
+  holdingBack: boolean;
+  seenAt: string;
+}
+
+const budgetName = (target: string) => `api-budget:${target}`;
+
+export async function setApiBudgetNote(db: Knex, target: string, note: ApiBudgetNote): Promise<void> {
+  await setCursor(db, budgetName(target), JSON.stringify(note));
+}
+
+export async function getApiBudgetNote(db: Knex, target: string): Promise<ApiBudgetNote | null> {
+  const value = await getCursor(db, budgetName(target));
+  if (value === null) return null;
+  try {
+    return JSON.parse(value) as ApiBudgetNote;
+  } catch {
+    return null;
+  }
+}

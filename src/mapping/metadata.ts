@@ -27,6 +27,8 @@ interface Produced {
 const DATE_TEXT = /^\d{4}-\d{2}-\d{2}$/;
 const DATETIME_TEXT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 const MAX_LISTED_VALUES = 20;
+/** Transforms that keep a country code a code. */
+const NEUTRAL_TRANSFORMS: ReadonlySet<string> = new Set(['trim', 'upper', 'required', 'truncate', 'default']);
 
 /** Every problem of `mapping` against `metadata` (the CRM entity the mapping writes), in file order. Pure. */
 export function checkMappingAgainstMetadata(mapping: CompiledMapping, metadata: CrmEntityMetadata): Issue[] {
@@ -84,6 +86,20 @@ class MetadataCheck {
     this.kinds(crmField, produced, at);
     for (const literal of produced.literals) this.literal(crmField, literal);
     this.truncation(crmField, definition.transforms, at);
+    this.picklistBacked(crmField, definition, at);
+  }
+
+  /** Free text into a country field the org backs with a code picklist (Country → CountryCode): names would be left out. */
+  picklistBacked(field: CrmFieldMetadata, definition: FieldDefinition, at: DocPath): void {
+    if (field.codeField === undefined || !/Country$/.test(field.name)) return;
+    const deciding = definition.transforms.filter((step) => !NEUTRAL_TRANSFORMS.has(step.transform)).at(-1);
+    if (deciding?.transform === 'country') return;
+    if (definition.origin.kind === 'const') return;
+    this.add(
+      at,
+      `writes free text into "${field.name}", which this org backs with the picklist "${field.codeField}": only a country code ` +
+        `or the exact integration value of a listed country is taken, other values are left out; add the country transform to write codes`,
+    );
   }
 
   writable(field: CrmFieldMetadata, at: DocPath, onCreate = true): void {

@@ -49,6 +49,8 @@ export class WorkerMetrics {
   private readonly outboxSeries = new Set<string>();
   private readonly outcomes: Counter<'target' | 'result'>;
   private readonly alertsSent: Counter<'kind'>;
+  private readonly apiBudgetUsed: Gauge<'target'>;
+  private readonly apiHoldingBack: Gauge<'target'>;
   /** Backlog series set before, so a state that empties reads 0 instead of keeping its last value. */
   private readonly backlogSeries = new Set<string>();
 
@@ -62,6 +64,8 @@ export class WorkerMetrics {
     this.throttled = counter('leadbridge_api_throttled_total', 'HTTP 429 answers per API', ['api']);
     this.outcomes = counter('leadbridge_outcomes_total', 'CRM outcomes reported back to Partner Center, by result', ['target', 'result']);
     this.alertsSent = counter('leadbridge_alerts_sent_total', 'Alert messages delivered, by kind', ['kind']);
+    this.apiBudgetUsed = new Gauge({ name: 'leadbridge_crm_api_budget_used_ratio', help: "Share of the CRM's request allocation used (Salesforce: daily)", labelNames: ['target'], registers });
+    this.apiHoldingBack = new Gauge({ name: 'leadbridge_crm_api_holding_back', help: '1 while a target holds back (outcome reads paused) to spare its API allocation', labelNames: ['target'], registers });
     this.apiLatency = new Histogram({
       name: 'leadbridge_api_latency_seconds',
       help: 'Time per HTTP attempt',
@@ -113,6 +117,11 @@ export class WorkerMetrics {
   }
 
   /** From the ledger's countByState: every known state of every target gets a value (0 when absent). */
+  setApiBudget(target: string, budget: { used: number; max: number; holdingBack: boolean }): void {
+    this.apiBudgetUsed.set({ target }, budget.max > 0 ? budget.used / budget.max : 0);
+    this.apiHoldingBack.set({ target }, budget.holdingBack ? 1 : 0);
+  }
+
   setBacklog(rows: ReadonlyArray<{ target: string; state: string; count: number }>): void {
     const next = new Map<string, { target: string; state: string; count: number }>();
     const targets = new Set(rows.map((row) => row.target));

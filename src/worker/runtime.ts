@@ -8,7 +8,7 @@ import { UserSignIn } from '../source/partner-center/sign-in.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { loadCrmAdapter } from '../crm/index.js';
 import type { CrmAdapter } from '../crm/adapter.js';
-import { countByState, countOutboxByState, finishRun, openLedger, releaseStaleSending, startRun, type Ledger } from '../ledger/index.js';
+import { countByState, countOutboxByState, finishRun, openLedger, releaseStaleSending, setApiBudgetNote, startRun, type Ledger } from '../ledger/index.js';
 import { Notifier } from './notifier.js';
 import { OUTBOX_WAITING_STATES, type WorkerMetrics } from './metrics.js';
 import { ledgerConfigFor } from './ledger-config.js';
@@ -83,6 +83,7 @@ export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOp
     ledger,
     logger,
     metrics: options.metrics,
+    targets,
     inbound: new InboundSync({ ledger, source, targets, logger, writeBackTarget: enabled[0]?.name ?? null, referralLink: portalLink }),
     outbound: new OutboundSync({ ledger, source, targets, logger }),
     baseHandlers: { [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(source) },
@@ -152,6 +153,7 @@ interface CycleParts {
   ledger: Ledger;
   logger: Logger;
   metrics: WorkerMetrics | undefined;
+  targets: SyncTarget[];
   inbound: InboundSync;
   outbound: OutboundSync;
   baseHandlers: Record<string, OutboxHandler>;
@@ -212,11 +214,22 @@ async function runCycle(parts: CycleParts, cycle: CycleOptions): Promise<CycleRe
   stats.externalReferencesWritten = outbox.sent - outboundStats.sent;
   await notifier.afterCycle(runId, signal);
   recordMetrics(parts.metrics, stats, outboundStats);
+  await recordApiBudgets(parts);
   if (parts.metrics) {
     parts.metrics.setBacklog(await countByState(ledger.db));
     parts.metrics.setOutboxBacklog(await countOutboxByState(ledger.db, OUTBOX_WAITING_STATES));
   }
   return { inbound: stats, outbound: outboundStats, outbox, targetsDown: [...stats.failedTargets, ...outboundStats.failedTargets] };
+}
+
+/** Each target's API budget as last seen, into the metrics and the ledger (where `status` reads it). */
+async function recordApiBudgets(parts: CycleParts): Promise<void> {
+  for (const target of parts.targets) {
+    const budget = target.adapter.apiBudget?.();
+    if (!budget) continue;
+    parts.metrics?.setApiBudget(target.name, budget);
+    await setApiBudgetNote(parts.ledger.db, target.name, { ...budget, seenAt: new Date().toISOString() });
+  }
 }
 
 /** Loads every target's mapping; all problems of all files are reported together. */

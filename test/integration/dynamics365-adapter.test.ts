@@ -1,4 +1,5 @@
 // Integration tests of the Dynamics 365 adapter against the Dataverse simulator over loopback HTTP.
+import PQueue from 'p-queue';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY_POLICY } from '../../src/core/retry.js';
 import type { CrmChangePage, CrmRecordState, MappedRecord } from '../../src/crm/adapter.js';
@@ -49,6 +50,9 @@ async function changesSince(since: string | null): Promise<CrmChangePage[]> {
   for await (const page of crm.readChanges(since)) pages.push(page);
   return pages;
 }
+
+/** Moves the simulator's clock to the next second: Dataverse stamps modifiedon in whole seconds. */
+const nextSecond = () => sim.server.clock.advance(1000);
 
 const batchCalls = () => sim.server.requests().filter((r) => r.method === 'POST' && r.path.endsWith('/$batch'));
 
@@ -113,12 +117,14 @@ describe('DynamicsAdapter against the Dataverse simulator', () => {
   it('reads back exactly the leads whose state changed after the cursor', async () => {
     const written = await crm.upsertLeads(Array.from({ length: 6 }, (_, i) => leadRecord(i)));
     const first = await changesSince(null);
-    expect(first.flatMap((p) => p.records.map((r) => r.referralId))).toEqual(['ref-00000', 'ref-00001', 'ref-00002', 'ref-00003', 'ref-00004', 'ref-00005']);
+    expect(first.flatMap((p) => p.records.map((r) => r.referralId)).sort()).toEqual(['ref-00000', 'ref-00001', 'ref-00002', 'ref-00003', 'ref-00004', 'ref-00005']);
     const cursor = first.at(-1)?.cursor ?? null;
     expect(cursor).toBe(sim.store.findLeadByKey('ref-00005')?.modifiedon);
 
     const idOf = (i: number) => (written[i]?.ok ? written[i].recordId : '');
+    nextSecond();
     await admin(`/_sim/leads/${idOf(4)}/state`, { statecode: 2, statuscode: 4 });
+    nextSecond();
     await admin(`/_sim/leads/${idOf(1)}/state`, { statecode: 0, statuscode: 2 });
     const pages = await changesSince(cursor);
     expect(pages).toHaveLength(1);
@@ -135,6 +141,7 @@ describe('DynamicsAdapter against the Dataverse simulator', () => {
     const [written] = await crm.upsertLeads([leadRecord(42)]);
     const leadId = written?.ok ? written.recordId : '';
     const cursor = (await changesSince(null)).at(-1)?.cursor ?? null;
+    nextSecond();
 
     const qualified = (await admin(`/_sim/leads/${leadId}/qualify`, {})) as { value: { entity: string; opportunityid?: string }[] };
     const opportunityId = qualified.value.find((r) => r.entity === 'opportunity')?.opportunityid ?? '';
@@ -160,6 +167,7 @@ describe('DynamicsAdapter against the Dataverse simulator', () => {
 
     // Only the opportunity changes now: its lead is looked up by referral id so that the state is complete.
     const since = sim.store.opportunities.get(opportunityId)?.modifiedon as string;
+    nextSecond();
     const edited = await fetch(`${sim.url}/_sim/opportunities/${opportunityId}`, {
       method: 'PATCH',
       headers: { 'Content-Type': 'application/json' },
@@ -189,3 +197,31 @@ describe('DynamicsAdapter against the Dataverse simulator', () => {
     expect(await crm.getByReferralId('no-such-referral')).toBeNull();
   });
 });
+
+describe('DynamicsAdapter and Dataverse service protection', () => {
+  it('holds every request of the user for a 429’s Retry-After, then finishes the work; the simulator sends both budget headers', async () => {
+    const limited = createDynamicsSimulator({ port: 0, limits: { requestsPerWindow: 4, windowMs: 1_000 } });
+    await limited.start();
+    const queue = new PQueue({ concurrency: 2 });
+    const adapter = new DynamicsAdapter({ target: 'd365', retryPolicy: fastRetries, limiter: queue, settings: { url: limited.url, auth: { kind: 'static', token: 't' } } });
+    try {
+      // Each lookup is two GETs (the lead by key, then opportunities by referral id): six requests against four a second.
+      expect(await Promise.all(['a', 'b', 'c'].map((id) => adapter.getByReferralId(id)))).toEqual([null, null, null]);
+      const log = limited.server.requests();
+      const refused = log.filter((entry) => entry.status === 429);
+      expect(refused.length).toBeGreaterThan(0);
+      const holdEnds = Date.parse(refused[0]!.at) + 1_000;
+      // Requests in flight arrived before the first 429; none may arrive after it until its Retry-After has passed.
+      const duringHold = log.filter((entry) => entry.seq > refused[0]!.seq && Date.parse(entry.at) < holdEnds - 50);
+      expect(duringHold).toEqual([]);
+      expect(queue.isPaused).toBe(false);
+      const answer = await fetch(`${limited.apiUrl}WhoAmI`, { headers: { Authorization: 'Bearer other', 'OData-Version': '4.0', 'OData-MaxVersion': '4.0' } });
+      expect(answer.headers.get('x-ms-ratelimit-burst-remaining-xrm-requests')).toBe('3');
+      expect(answer.headers.get('x-ms-ratelimit-time-remaining-xrm-requests')).toBe('1200.00');
+    } finally {
+      await adapter.close();
+      await limited.stop();
+    }
+  });
+});
+

@@ -8,6 +8,7 @@ import {
   type BatchResponseItem,
   type DynamicsSimulator,
 } from '../../src/simulators/dynamics365/index.js';
+import { LEAD } from '../../src/simulators/dynamics365/schema.js';
 
 const ODATA = {
   Authorization: 'Bearer test-token',
@@ -160,6 +161,7 @@ describe('create, read and upsert', () => {
     expect(first.headers.get('odata-entityid')).toBe(`${sim.apiUrl}leads(${id})`);
     const createdRow = sim.store.leads.get(id);
 
+    sim.server.clock.advance(1000); // modifiedon holds whole seconds
     const second = await upsertByKey('ref-1', { subject: 'Second' });
     expect(second.status).toBe(204);
     expect(second.headers.get('odata-entityid')).toBe(`${sim.apiUrl}leads(${id})`);
@@ -421,9 +423,13 @@ describe('$batch', () => {
 
 describe('reads', () => {
   it('pages `modifiedon gt X` results with odata.maxpagesize and an opaque nextLink', async () => {
-    for (const name of ['p-1', 'p-2', 'p-3', 'p-4', 'p-5']) await upsertByKey(name, { subject: name });
+    for (const name of ['p-1', 'p-2', 'p-3', 'p-4', 'p-5']) {
+      sim.server.clock.advance(1000); // one second apart: modifiedon holds whole seconds
+      await upsertByKey(name, { subject: name });
+    }
     const since = String(sim.store.findLeadByKey('p-2')?.modifiedon);
     const touched = sim.store.findLeadByKey('p-1')?.leadid as string;
+    sim.server.clock.advance(1000);
     expect((await admin('POST', `/_sim/leads/${touched}/state`, { statecode: 0, statuscode: 2 })).status).toBe(200);
 
     const filter = encodeURIComponent(`modifiedon gt ${since} and statecode eq 0`);
@@ -542,6 +548,7 @@ describe('admin as a CRM user', () => {
     const created = await upsertByKey('u-1', { subject: 'x' }, { Prefer: 'return=representation' });
     const leadId = created.json.leadid as string;
     const before = sim.store.leads.get(leadId);
+    sim.server.clock.advance(1000);
     const changed = await admin('POST', `/_sim/leads/${leadId}/state`, { statecode: 2, statuscode: 6 });
     expect(changed.status).toBe(200);
     expect(changed.json).toMatchObject({ statecode: 2, statuscode: 6 });
@@ -569,18 +576,18 @@ describe('admin as a CRM user', () => {
   });
 });
 
-describe('service protection', () => {
-  /** A clock that stands still unless advanced, so Retry-After is exact. */
-  class StillClock extends SimClock {
-    private readonly fixed = Date.parse('2026-01-05T09:00:00Z');
-    override nowMs(): number {
-      return this.fixed + this.offset;
-    }
-    override now(): Date {
-      return new Date(this.nowMs());
-    }
+/** A clock that stands still unless advanced, so Retry-After is exact. */
+class StillClock extends SimClock {
+  private readonly fixed = Date.parse('2026-01-05T09:00:00Z');
+  override nowMs(): number {
+    return this.fixed + this.offset;
   }
+  override now(): Date {
+    return new Date(this.nowMs());
+  }
+}
 
+describe('service protection', () => {
   it('answers past the request limit with 429 and a Retry-After that frees the window', async () => {
     const clock = new StillClock();
     const limited = createDynamicsSimulator({ clock, limits: { requestsPerWindow: 3, windowMs: 60_000 } });
@@ -621,6 +628,40 @@ describe('service protection', () => {
       for (let index = 0; index < 3; index++) expect((await fetch(`${limited.apiUrl}leads?$top=1`, { headers: ODATA })).status).toBe(200);
     } finally {
       await limited.stop();
+    }
+  });
+});
+
+describe('rows an $orderby leaves tied', () => {
+  const ids = Array.from({ length: 9 }, (_, i) => `00000000-0000-4000-8000-00000000000${i + 1}`);
+
+  /** Follows nextLinks, two rows a page, collecting the lead ids in the order served. */
+  async function readAll(server: DynamicsSimulator, orderBy?: string): Promise<string[]> {
+    const seen: string[] = [];
+    const order = orderBy === undefined ? '' : `&$orderby=${encodeURIComponent(orderBy)}`;
+    let url: string | undefined = `${server.apiUrl}leads?$select=leadid,modifiedon${order}`;
+    while (url !== undefined) {
+      const page = (await (await fetch(url, { headers: { ...ODATA, Prefer: 'odata.maxpagesize=2' } })).json()) as any;
+      seen.push(...page.value.map((row: { leadid: string }) => row.leadid));
+      url = page['@odata.nextLink'];
+    }
+    return seen;
+  }
+
+  it('come back in an unstable order, so paging on modifiedon alone repeats or skips rows of one second', async () => {
+    const tied = createDynamicsSimulator({ clock: new StillClock(), seed: 3 });
+    await tied.start();
+    try {
+      for (const leadid of ids) tied.store.create(LEAD, { leadid, subject: leadid });
+      const byStamp = await readAll(tied, 'modifiedon asc');
+      // Not each of the nine rows once: with seed 3 the second page starts past every tied row, and the read ends.
+      expect([...byStamp].sort()).not.toEqual(ids);
+      expect(byStamp).toHaveLength(2);
+      expect(await readAll(tied, 'modifiedon asc,leadid asc')).toEqual(ids);
+      // Without any $orderby, Dataverse orders by the primary key itself.
+      expect(await readAll(tied)).toEqual(ids);
+    } finally {
+      await tied.stop();
     }
   });
 });

@@ -136,6 +136,29 @@ describe('leadbridge mappings check', () => {
     expect(methodsSeen()).toEqual(['GET']);
   });
 
+  it('flags a mapping that writes a country name into Country of an org with State and Country/Territory Picklists', async () => {
+    const sfText = (await readFile(defaultMappingFile('salesforce'), 'utf8')).replace(
+      /( {2}Country:\n(?: {4}#.*\n)*(?: {4}source: .*\n))( {4}transforms: \[country\])/,
+      '$1    transforms: [country, { lookup: iso3166 }]',
+    );
+    expect(sfText).toContain('transforms: [country, { lookup: iso3166 }]');
+    const sfFile = path.join(dir, 'country-names-salesforce.yaml');
+    await writeFile(sfFile, sfText);
+    const config = await writeConfig('country-names.yaml', { mappings: { salesforce: sfFile } });
+
+    const result = await runCli(['--config', config, 'mappings', 'check', '--target', 'salesforce']);
+    expect(result.stdout).toBe(`salesforce: ${sfFile} INVALID (1 issue)\n`);
+    expect(result.stderr).toBe(
+      [
+        'leadbridge: mappings check: 1 issue (salesforce):',
+        `  - ${sfFile}:${lineOf(sfText, /^ {2}Country:/)}: fields.Country: writes free text into "Country", which this org backs with the picklist "CountryCode": ` +
+          'only a country code or the exact integration value of a listed country is taken, other values are left out; add the country transform to write codes',
+        '',
+      ].join('\n'),
+    );
+    expect(result.code).toBe(2);
+  });
+
   it('exits 1 naming the target and the URL when the CRM cannot be reached', async () => {
     const closedPort = await new Promise<number>((resolve) => {
       const server = createServer().listen(0, '127.0.0.1', () => {

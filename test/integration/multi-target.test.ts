@@ -1,6 +1,6 @@
 // Both CRM targets fed from the same poll, each with its own ledger state; one failing does not stop the other.
 import { afterEach, describe, expect, it } from 'vitest';
-import { collectStatus } from '../../src/cli/status.js';
+import { collectStatus, formatStatus } from '../../src/cli/status.js';
 import { DEFAULT_LEAD_KINDS, deriveLeadKind } from '../../src/core/referral.js';
 import { auditTrail } from '../../src/ledger/index.js';
 import { LEAD } from '../../src/simulators/salesforce/index.js';
@@ -24,6 +24,16 @@ describe('Dynamics 365 and Salesforce from one poll', () => {
     expect(result.inbound.byTarget.salesforce).toMatchObject({ created: expected, failed: 0, quarantined: 0 });
     expect(harness.dynamics.store.leads.size).toBe(expected);
     expect(harness.salesforce!.store.count(LEAD)).toBe(expected);
+    // The Salesforce org has State and Country/Territory Picklists on (a new org's default): the codes went into
+    // CountryCode / StateCode; states the org does not list (Bavaria, Île-de-France...) were left out, not the leads.
+    const salesforceLeads = [...harness.salesforce!.store.rows(LEAD)];
+    expect(salesforceLeads.filter((row) => typeof row.CountryCode === 'string')).toHaveLength(expected);
+    const address = (city: string) => salesforceLeads.find((row) => row.City === city);
+    expect(address('Seattle')).toMatchObject({ Country: 'United States', CountryCode: 'US', State: 'Washington', StateCode: 'WA' });
+    expect(address('Toronto')).toMatchObject({ CountryCode: 'CA', State: 'Ontario', StateCode: 'ON' });
+    expect(address('London')).toMatchObject({ Country: 'United Kingdom', CountryCode: 'GB' });
+    expect(address('Berlin')).toMatchObject({ Country: 'Germany', CountryCode: 'DE' });
+    expect(address('Berlin')?.State).toBeUndefined();
     // Salesforce gets collection upserts of up to 200 records: two calls for this page count.
     const collectionCalls = harness.salesforce!.server.requests().filter((r) => r.method === 'PATCH' && r.path.includes('/composite/sobjects/Lead/'));
     expect(collectionCalls).toHaveLength(Math.ceil(expected / 200));
@@ -62,5 +72,24 @@ describe('Dynamics 365 and Salesforce from one poll', () => {
     const someone = [...harness.dynamics.store.leads.values()][0]!;
     const trail = await auditTrail(runtime.ledger.db, String(someone.lb_referralid));
     expect(trail.filter((e) => e.action === 'created').map((e) => e.target)).toEqual(['dynamics', 'salesforce']);
+  });
+
+  it('past the configured share of the daily API allocation, Salesforce outcome reads stop, writes go on, and status says so', async () => {
+    harness = await startHarness({ referrals: 20, salesforce: true });
+    harness.salesforce!.setApiUsage(85_000); // of 100,000: past the default maxDailyApiShare 0.8
+    const runtime = await harness.runtime();
+    const first = await runtime.syncOnce({ runId: 'share-used' });
+    const expected = syncableCount(harness);
+    expect(first.inbound.byTarget.salesforce).toMatchObject({ created: expected, failed: 0 });
+    const queries = () => harness.salesforce!.server.requests().filter((r) => r.path.includes('/query'));
+    expect(queries()).toHaveLength(0);
+    const report = formatStatus(await collectStatus(runtime.config, runtime.ledger, 'test ledger'));
+    expect(report).toMatch(/\n {4}API requests: 850\d\d\/100000 used \(85%\), past the 80% share: outcome reads paused until the allocation frees up \(seen /);
+
+    harness.salesforce!.setApiUsage(1_000);
+    await runtime.syncOnce({ runId: 'share-free' });
+    expect(queries().length).toBeGreaterThan(0);
+    const after = formatStatus(await collectStatus(runtime.config, runtime.ledger, 'test ledger'));
+    expect(after).toMatch(/\n {4}API requests: 10\d\d\/100000 used \(1%\), within the 80% share \(seen /);
   });
 });

@@ -2,6 +2,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConflictError } from '../../src/core/errors.js';
 import type { Referral } from '../../src/core/referral.js';
+import type { LeadbridgeConfig } from '../../src/config/index.js';
+import { SimClock } from '../../src/simulators/common/clock.js';
 import { auditTrail, claimOutbox, countOutboxByState, enqueueOutcomes, getLinks, listOutbox, releaseStaleSending, setCursor } from '../../src/ledger/index.js';
 import { externalReferenceHandler } from '../../src/sync/external-reference.js';
 import { SET_EXTERNAL_REFERENCE } from '../../src/sync/inbound.js';
@@ -358,6 +360,43 @@ describe('outbound sync: CRM change stamps with second precision', () => {
     expect(referral(id)).toMatchObject({ status: 'Active', substatus: 'Accepted', details: { dealValue: 42_000 } });
   });
 });
+
+describe('outbound sync: Dataverse pages of outcomes that share a modifiedon second', () => {
+  /** Stands still unless advanced, so that every write of a step gets the same modifiedon second. */
+  class StillClock extends SimClock {
+    private readonly fixed = Date.parse('2026-12-04T09:00:00.000Z');
+    override nowMs(): number {
+      return this.fixed + this.offset;
+    }
+    override now(): Date {
+      return new Date(this.nowMs());
+    }
+  }
+
+  it('sends every outcome stamped in one second, though that second spans several pages of the read', async () => {
+    const clock = new StillClock();
+    harness = await startHarness({ referrals: 0, dynamicsClock: clock });
+    const ids = Array.from({ length: 7 }, () => createReferral({}).id);
+    // Two rows per page: the seven leads of one second cross three page boundaries.
+    const cycles = new Cycles(await harness.runtime((config) => withDynamicsSettings(config, { readPageSize: 2 })));
+    await cycles.run();
+    clock.advance(1000);
+    for (const id of ids) await dynamicsAdmin('POST', `/_sim/leads/${String(leadOf(id).leadid)}/state`, { statecode: 2, statuscode: 5 });
+    expect(new Set(ids.map((id) => leadOf(id).modifiedon))).toEqual(new Set(['2026-12-04T09:00:01.000Z']));
+
+    const { collected, drained } = await cycles.run();
+    expect(collected).toMatchObject({ enqueued: 7 });
+    expect(drained).toMatchObject({ sent: 7, failed: 0 });
+    for (const id of ids) expect(referral(id)).toMatchObject({ status: 'Closed', substatus: 'Declined', statusReason: "Customer didn't respond" });
+  });
+});
+
+function withDynamicsSettings(config: LeadbridgeConfig, settings: Record<string, unknown>): LeadbridgeConfig {
+  return {
+    ...config,
+    targets: config.targets.map((target) => (target.kind === 'dynamics365' ? { ...target, settings: { ...target.settings, ...settings } } : target)),
+  };
+}
 
 describe('outbound sync: Salesforce outcomes back to Partner Center', () => {
   async function salesforceAdmin(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Record<string, unknown>> {

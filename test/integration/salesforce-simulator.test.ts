@@ -453,7 +453,7 @@ describe('CRM user actions under /_sim/', () => {
     const created = await conn.sobject('Lead').create({
       LastName: 'Turing',
       Company: 'Bletchley',
-      Country: 'GB',
+      CountryCode: 'GB',
       AnnualRevenue: 250000,
       PartnerReferralId__c: 'ref-convert',
     });
@@ -475,7 +475,7 @@ describe('CRM user actions under /_sim/', () => {
       IsClosed: false,
       IsWon: false,
     });
-    expect(converted.body.account).toMatchObject({ Name: 'Bletchley', BillingCountry: 'GB' });
+    expect(converted.body.account).toMatchObject({ Name: 'Bletchley', BillingCountry: 'United Kingdom', BillingCountryCode: 'GB' });
     const locked = await rejection(conn.sobject('Lead').update({ Id: String(created.id), Title: 'Dr' }));
     expect(locked).toMatchObject({ errorCode: 'CANNOT_UPDATE_CONVERTED_LEAD', message: 'cannot reference converted lead' });
     const joined = await conn.query("SELECT Id, ConvertedOpportunity.StageName, ConvertedOpportunity.Account.Name FROM Lead WHERE IsConverted = true");
@@ -520,5 +520,81 @@ describe('CRM user actions under /_sim/', () => {
     const since = new Date(Date.parse(before)).toISOString();
     const changed = await conn.query(`SELECT Id, Rating FROM Lead WHERE SystemModstamp > ${since}`);
     expect(changed.records.map((r) => [r.Id, r.Rating])).toEqual([[created.id, 'Hot']]);
+  });
+});
+
+describe('State and Country/Territory Picklists (on by default, as in a new org)', () => {
+  it('describes CountryCode and a dependent StateCode, each state valid for its country only', async () => {
+    const fields = (await connect().sobject('Lead').describe()).fields;
+    const countryCode = fields.find((field) => field.name === 'CountryCode');
+    const stateCode = fields.find((field) => field.name === 'StateCode');
+    expect(countryCode).toMatchObject({ type: 'picklist', restrictedPicklist: true, dependentPicklist: false });
+    expect(countryCode?.picklistValues).toContainEqual(expect.objectContaining({ value: 'GB', label: 'United Kingdom', active: true }));
+    expect(stateCode).toMatchObject({ type: 'picklist', dependentPicklist: true, controllerName: 'CountryCode' });
+    const washington = stateCode?.picklistValues?.find((entry) => entry.label === 'Washington');
+    const countryIndex = countryCode?.picklistValues?.findIndex((entry) => entry.value === 'US') as number;
+    const bits = Buffer.from(String(washington?.validFor), 'base64');
+    expect(washington?.value).toBe('WA');
+    expect(((bits[countryIndex >> 3] as number) & (0x80 >> countryIndex % 8)) !== 0).toBe(true);
+    expect([...bits].reduce((sum, byte) => sum + byte.toString(2).replace(/0/g, '').length, 0)).toBe(1);
+  });
+
+  it('refuses a country or state text that is not an integration value, and syncs codes and integration values', async () => {
+    const conn = connect();
+    const saved = await conn.sobject('Lead').create(
+      [
+        { LastName: 'Code', Company: 'A', CountryCode: 'us', StateCode: 'WA' },
+        { LastName: 'Name', Company: 'B', Country: 'canada', State: 'Ontario' },
+        { LastName: 'Free', Company: 'C', Country: 'UK' },
+        { LastName: 'Stateless', Company: 'D', CountryCode: 'DE', State: 'Bavaria' },
+        { LastName: 'Wrong', Company: 'E', CountryCode: 'XX' },
+      ],
+      { allOrNone: false },
+    );
+    expect(saved.map((result) => result.success)).toEqual([true, true, false, false, false]);
+    expect(saved[2]).toMatchObject({
+      errors: [
+        {
+          statusCode: 'FIELD_INTEGRITY_EXCEPTION',
+          message: "There's a problem with this country, even though it may appear correct. Please select a country/territory from the list of valid countries.: Country",
+          fields: ['Country'],
+        },
+      ],
+    });
+    expect(saved[3]).toMatchObject({
+      errors: [
+        {
+          statusCode: 'FIELD_INTEGRITY_EXCEPTION',
+          message: "There's a problem with this state, even though it may appear correct. Please select a state from the list of valid states.: State",
+          fields: ['State'],
+        },
+      ],
+    });
+    expect(saved[4]).toMatchObject({
+      errors: [{ statusCode: 'FIELD_INTEGRITY_EXCEPTION', message: "The CountryCode field contains XX, which isn't an available country/territory.", fields: ['CountryCode'] }],
+    });
+    const rows = await conn.query<{ LastName: string; Country: string; CountryCode: string; State: string; StateCode: string }>(
+      'SELECT LastName, Country, CountryCode, State, StateCode FROM Lead ORDER BY LastName',
+    );
+    expect(rows.records.map(({ LastName, Country, CountryCode, State, StateCode }) => [LastName, Country, CountryCode, State, StateCode])).toEqual([
+      ['Code', 'United States', 'US', 'Washington', 'WA'],
+      ['Name', 'Canada', 'CA', 'Ontario', 'ON'],
+    ]);
+  });
+
+  it('knows no code fields in an org with the picklists off, where Country is free text', async () => {
+    const plain = createSalesforceSimulator({ statePicklists: false });
+    await plain.start();
+    try {
+      const conn = new jsforce.Connection({ instanceUrl: plain.url, accessToken: 'token', version: '60.0' });
+      const fields = (await conn.sobject('Lead').describe()).fields.map((field) => field.name);
+      expect(fields).toContain('Country');
+      expect(fields).not.toContain('CountryCode');
+      expect((await conn.sobject('Lead').create({ LastName: 'Free', Company: 'C', Country: 'UK' })).success).toBe(true);
+      const refused = await rejection(conn.sobject('Lead').create({ LastName: 'Code', Company: 'C', CountryCode: 'GB' }));
+      expect(refused).toMatchObject({ errorCode: 'INVALID_FIELD', message: "No such column 'CountryCode' on sobject of type Lead" });
+    } finally {
+      await plain.stop();
+    }
   });
 });

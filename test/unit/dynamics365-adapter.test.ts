@@ -250,6 +250,7 @@ describe('parseDynamicsSettings', () => {
       auth: { kind: 'static', token: 't' },
       alternateKey: 'lb_referralid',
       batchSize: 500,
+      readPageSize: 500,
       concurrency: 4,
     });
   });
@@ -271,13 +272,15 @@ describe('parseDynamicsSettings', () => {
 });
 
 describe('change queries', () => {
-  it('filters on the referral column and, with a cursor, on modifiedon (unquoted)', () => {
+  it('filters on the referral column and, with a cursor, on modifiedon (unquoted), ordered by modifiedon then the primary key', () => {
     expect(decodeURIComponent(changedRowsUrl('lead', 'lb_referralid', '2025-03-01T10:00:00Z'))).toBe(
       'leads?$select=leadid,statecode,statuscode,modifiedon,subject,estimatedvalue,estimatedclosedate,description,' +
         '_qualifyingopportunityid_value,companyname,lb_referralid' +
-        '&$filter=lb_referralid ne null and modifiedon gt 2025-03-01T10:00:00Z&$orderby=modifiedon asc',
+        '&$filter=lb_referralid ne null and modifiedon gt 2025-03-01T10:00:00Z&$orderby=modifiedon asc,leadid asc',
     );
-    expect(changedRowsUrl('opportunity', 'lb_referralid', null)).toContain('&$filter=lb_referralid%20ne%20null&$orderby=');
+    expect(decodeURIComponent(changedRowsUrl('opportunity', 'lb_referralid', null))).toMatch(
+      /&\$filter=lb_referralid ne null&\$orderby=modifiedon asc,opportunityid asc$/,
+    );
     expect(decodeURIComponent(leadsByReferralUrl('lb_referralid', ['a', "O'B"]))).toMatch(
       /&\$filter=lb_referralid eq 'a' or lb_referralid eq 'O''B'$/,
     );

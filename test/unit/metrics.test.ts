@@ -87,4 +87,14 @@ describe('WorkerMetrics', () => {
     expect(() => new WorkerMetrics()).not.toThrow();
     expect(await globalRegistry.metrics()).not.toContain('leadbridge_');
   });
+
+  it('shows how much of a CRM target’s request allocation is used, and whether the target holds back', async () => {
+    const metrics = new WorkerMetrics();
+    metrics.setApiBudget('salesforce', { used: 85_000, max: 100_000, holdingBack: true });
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('leadbridge_crm_api_budget_used_ratio{target="salesforce"} 0.85');
+    expect(text).toContain('leadbridge_crm_api_holding_back{target="salesforce"} 1');
+    metrics.setApiBudget('salesforce', { used: 1_000, max: 100_000, holdingBack: false });
+    expect(await metrics.registry.metrics()).toContain('leadbridge_crm_api_holding_back{target="salesforce"} 0');
+  });
 });

@@ -342,6 +342,7 @@ describe('settings', () => {
       auth: { kind: 'accessToken', token: 't' },
       externalIdField: 'PartnerReferralId__c',
       batchSize: 200,
+      limits: { maxDailyApiShare: 0.8 },
     });
   });
 

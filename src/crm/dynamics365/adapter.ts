@@ -8,8 +8,9 @@ import { ApiClient } from '../../core/http.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, sleep, type RetryPolicy } from '../../core/retry.js';
 import { decodeBatchResponse, encodeBatchRequest, matchBatchResponses } from './batch.js';
+import { ServiceProtectionGate, type PausableQueue } from './throttle.js';
 import { leadColumns, leadState, opportunityColumns, opportunityState, readChangePages, type Row, type RowPage } from './changes.js';
-import { CHANGE_PAGE_SIZE, ENTITY_SETS, ITEM_RETRY_ROUNDS, JSON_CONTENT_TYPE, ODATA_HEADERS } from './facts.js';
+import { ENTITY_SETS, ITEM_RETRY_ROUNDS, JSON_CONTENT_TYPE, ODATA_HEADERS } from './facts.js';
 import { alternateKeyPath, guidLiteral, parseDataverseError, queryString, stringLiteral } from './odata.js';
 import { readEntityMetadata } from './metadata.js';
 import { apiRootOf, orgUrlOf, parseDynamicsSettings, type DynamicsSettings } from './settings.js';
@@ -38,6 +39,7 @@ export class DynamicsAdapter implements CrmAdapter {
   private readonly apiRoot: string;
   private readonly policy: RetryPolicy;
   private readonly logger: Logger;
+  private readonly gate: ServiceProtectionGate;
 
   constructor(options: DynamicsAdapterOptions) {
     this.target = options.target;
@@ -46,6 +48,9 @@ export class DynamicsAdapter implements CrmAdapter {
     this.apiRoot = apiRootOf(this.settings);
     this.policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
     this.logger = (options.logger ?? silentLogger).child({ target: this.target, crm: this.kind });
+    // One queue holds every request of this user, so that a 429's Retry-After holds them all (see throttle.ts).
+    const queue = isPausable(options.limiter) ? options.limiter : new PQueue({ concurrency: this.settings.concurrency });
+    this.gate = new ServiceProtectionGate(queue, this.logger);
     this.api = new ApiClient({
       api: 'dynamics365',
       baseUrl: this.apiRoot,
@@ -55,7 +60,8 @@ export class DynamicsAdapter implements CrmAdapter {
       retryPolicy: this.policy,
       logger: this.logger,
       ...(options.onCall ? { onCall: options.onCall } : {}),
-      ...(options.limiter ? { limiter: options.limiter } : {}),
+      limiter: isPausable(options.limiter) ? options.limiter : (options.limiter ?? queue),
+      onResponse: (response) => this.gate.observe(response),
     });
   }
 
@@ -180,6 +186,7 @@ export class DynamicsAdapter implements CrmAdapter {
   }
 
   async close(): Promise<void> {
+    this.gate.close();
     this.api.http.defaults.httpAgent?.destroy?.();
     this.api.http.defaults.httpsAgent?.destroy?.();
   }
@@ -199,7 +206,7 @@ export class DynamicsAdapter implements CrmAdapter {
     const response = await this.api.request<{ value?: unknown; '@odata.nextLink'?: unknown }>({
       method: 'GET',
       url,
-      headers: { Prefer: `odata.maxpagesize=${CHANGE_PAGE_SIZE}` },
+      headers: { Prefer: `odata.maxpagesize=${this.settings.readPageSize}` },
       idempotent: true,
       signal,
     });
@@ -230,6 +237,10 @@ export class DynamicsAdapter implements CrmAdapter {
     const codes = [...new Set(failures.map((f) => f.error.code))].slice(0, 5);
     this.logger.warn('some records were not written', { failed: failures.length, of: results.length, codes });
   }
+}
+
+function isPausable(limiter: unknown): limiter is PausableQueue & { add<T>(task: () => Promise<T>): Promise<T> } {
+  return typeof limiter === 'object' && limiter !== null && 'pause' in limiter && 'start' in limiter && 'concurrency' in limiter;
 }
 
 /** The credential named by settings.auth; the token audience defaults to the organisation URL. */

@@ -2,7 +2,7 @@
 import PQueue from 'p-queue';
 import type { CrmChangePage, CrmRecordState } from '../adapter.js';
 import { mergeChangedRecords, missingHalvesOf, takeInChangeOrder, type RecordShape } from '../merge.js';
-import { CHANGE_PAGE_SIZE, ENTITY_SETS, LEAD_STATE_COLUMNS, LOOKUP_CHUNK_SIZE, OPPORTUNITY_STATE_COLUMNS } from './facts.js';
+import { CHANGE_PAGE_SIZE, ENTITY_SETS, LEAD_STATE_COLUMNS, LOOKUP_CHUNK_SIZE, OPPORTUNITY_STATE_COLUMNS, PRIMARY_KEYS } from './facts.js';
 import { anyOfFilter, dateTimeLiteral, guidLiteral, queryString, stringLiteral } from './odata.js';
 
 export type Row = Record<string, unknown>;
@@ -31,12 +31,19 @@ export function opportunityColumns(keyColumn: string): string {
   return [...OPPORTUNITY_STATE_COLUMNS, keyColumn].join(',');
 }
 
-/** `<entitySet>?$select&$filter=<key> ne null [and modifiedon gt <since>]&$orderby=modifiedon asc`. */
+/**
+ * `<entitySet>?$select&$filter=<key> ne null [and modifiedon gt <since>]&$orderby=modifiedon asc,<primary key> asc`.
+ * modifiedon holds whole seconds, so many rows share one; the primary key makes the order unique. Without it Dataverse
+ * gives tied rows no order and its paging cookie (the last row's order values) can repeat or skip them at a page
+ * boundary (MicrosoftDocs/powerapps-docs powerapps-docs/developer/data-platform/includes/cc-ordering-paging.md,
+ * "Deterministic ordering is important"). With both columns in the order, the nextLink's cookie pages on both.
+ */
 export function changedRowsUrl(entity: 'lead' | 'opportunity', keyColumn: string, since: string | null): string {
   const clauses = [`${keyColumn} ne null`];
   if (since !== null) clauses.push(`modifiedon gt ${dateTimeLiteral(since, 'readChanges(since)')}`);
   const select = entity === 'lead' ? leadColumns(keyColumn) : opportunityColumns(keyColumn);
-  return `${ENTITY_SETS[entity]}${queryString({ $select: select, $filter: clauses.join(' and '), $orderby: 'modifiedon asc' })}`;
+  const orderBy = `modifiedon asc,${PRIMARY_KEYS[entity]} asc`;
+  return `${ENTITY_SETS[entity]}${queryString({ $select: select, $filter: clauses.join(' and '), $orderby: orderBy })}`;
 }
 
 /** Pages through the changes of leads and opportunities in one modifiedon order, `pageSize` records at a time. */

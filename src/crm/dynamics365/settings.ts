@@ -1,7 +1,7 @@
 // The Dynamics 365 target's connection settings (targets[].settings): the zod schema is the source of truth.
 import { z } from 'zod';
 import { ValidationError, type Issue } from '../../core/errors.js';
-import { MAX_BATCH_OPERATIONS } from './facts.js';
+import { CHANGE_PAGE_SIZE, MAX_BATCH_OPERATIONS } from './facts.js';
 
 const staticAuthSchema = z.strictObject({
   kind: z.literal('static'),
@@ -36,6 +36,8 @@ export const dynamicsSettingsSchema = z.strictObject({
     .default('lb_referralid'),
   /** Records per $batch call. */
   batchSize: z.number().int().min(1).max(MAX_BATCH_OPERATIONS).default(500),
+  /** Rows per page of a read (`Prefer: odata.maxpagesize`; Dataverse serves at most 5000). */
+  readPageSize: z.number().int().min(1).max(5000).default(CHANGE_PAGE_SIZE),
   /** $batch calls in flight at once (Dataverse allows 52 concurrent requests per user). */
   concurrency: z.number().int().min(1).max(52).default(4),
 });

@@ -1,7 +1,7 @@
 // The Salesforce CRM adapter: upserts by referral id through jsforce's sObject collections, reads outcomes back with SOQL.
 import { Connection } from 'jsforce';
 import type { CrmAdapter, CrmAdapterOptions, CrmChangePage, CrmRecordState, MappedRecord, UpsertItemResult } from '../adapter.js';
-import type { CrmEntityMetadata } from '../adapter.js';
+import type { ApiBudget, CrmEntityMetadata } from '../adapter.js';
 import { LeadbridgeError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, sleep, withRetry, type RetryPolicy } from '../../core/retry.js';
@@ -19,6 +19,7 @@ import {
   type QueryRunner,
   type SalesforceRow,
 } from './changes.js';
+import { addressPicklistsOf, withAddressCodes, type AddressPicklists } from './address.js';
 import { callError, isInvalidSession } from './errors.js';
 import { entityMetadataOf } from './metadata.js';
 import { parseSalesforceSettings, type SalesforceSettings } from './settings.js';
@@ -47,6 +48,8 @@ export class SalesforceAdapter implements CrmAdapter {
   private requests = 0;
   /** The token request in flight, so that concurrent calls wait for one token instead of asking for several. */
   private pendingToken: Promise<void> | undefined;
+  /** The org's State and Country/Territory Picklists (null: off), read once from the Lead describe. */
+  private addressPicklists: Promise<AddressPicklists | null> | undefined;
 
   constructor(options: SalesforceAdapterOptions) {
     this.limiter = options.limiter;
@@ -89,8 +92,10 @@ export class SalesforceAdapter implements CrmAdapter {
   private async upsertRound(pending: PendingRecord[], signal: Signal): Promise<UpsertItemResult[]> {
     const field = this.settings.externalIdField;
     const results = new Map<PendingRecord, UpsertItemResult>();
+    // The describe is asked for once, and only when a lead carries an address country or state.
+    const picklists = pending.some((item) => hasAddressText(item.record)) ? await this.orgAddressPicklists(signal) : null;
     for (const call of collectionCalls(pending, this.maxBatchSize)) {
-      const records = call.items.map((item) => collectionRecord(item.record, field));
+      const records = call.items.map((item) => this.addressed(collectionRecord(item.record, field), call.sobject, picklists, item.record.referralId));
       // Upserts by external id may be repeated: a whole call is retried on 429 / 5xx / network failures.
       const saved: unknown[] = await this.call(
         `upsert of ${records.length} ${call.sobject} records by ${field}`,
@@ -103,8 +108,64 @@ export class SalesforceAdapter implements CrmAdapter {
     return pending.map((item) => results.get(item) as UpsertItemResult);
   }
 
+  /** Whether the org has State and Country/Territory Picklists on: it then has a CountryCode field on Lead. */
+  private orgAddressPicklists(signal: Signal): Promise<AddressPicklists | null> {
+    this.addressPicklists ??= this.call('describe Lead', () => this.conn.sobject('Lead').describe(), signal).then(addressPicklistsOf);
+    // A failed describe is asked again on the next round rather than remembered.
+    this.addressPicklists.catch(() => (this.addressPicklists = undefined));
+    return this.addressPicklists;
+  }
+
+  /** A lead's country and state as the org takes them (codes into the code fields); unknown values are left out, said in the log. */
+  private addressed(record: Record<string, unknown>, sobject: string, picklists: AddressPicklists | null, referralId: string): Record<string, unknown> {
+    if (picklists === null || sobject !== 'Lead') return record;
+    const { fields, dropped } = withAddressCodes(record, picklists);
+    for (const { field, value } of dropped) {
+      this.logger.warn('address value not in the org\'s State and Country/Territory picklists; left out of the write', { referralId, field, value });
+    }
+    return fields;
+  }
+
   readChanges(since: string | null, options: { signal?: AbortSignal } = {}): AsyncIterable<CrmChangePage> {
-    return readChangePages({ externalIdField: this.settings.externalIdField, runner: this.queryRunner(options.signal) }, since);
+    return this.readChangesWithinBudget(since, options.signal);
+  }
+
+  /** Outcome reads are polling that can wait: past the configured share of the daily allocation they stop. */
+  private async *readChangesWithinBudget(since: string | null, signal: Signal): AsyncGenerator<CrmChangePage> {
+    if (!(await this.readsWithinBudget(signal))) return;
+    yield* readChangePages({ externalIdField: this.settings.externalIdField, runner: this.queryRunner(signal) }, since);
+  }
+
+  /**
+   * The org's daily API requests as last seen: every REST response carries `Sforce-Limit-Info: api-usage=N/M`
+   * (jsforce keeps it in limitInfo); before any call, the `/limits` resource's DailyApiRequests {Max, Remaining}.
+   * Sources: Salesforce REST API Developer Guide, "Limits" resource and "Limit Info Header".
+   */
+  apiBudget(): ApiBudget | null {
+    const usage = this.conn.limitInfo?.apiUsage;
+    if (!usage || !(usage.limit > 0)) return null;
+    const limitShare = this.settings.limits.maxDailyApiShare;
+    return { used: usage.used, max: usage.limit, limitShare, holdingBack: usage.used >= usage.limit * limitShare };
+  }
+
+  private async readsWithinBudget(signal: Signal): Promise<boolean> {
+    // Unknown, or last seen past the share: ask /limits, since the rolling 24 hours may have freed calls meanwhile.
+    if (this.apiBudget()?.holdingBack !== false) await this.readLimits(signal);
+    const budget = this.apiBudget();
+    if (!budget?.holdingBack) return true;
+    this.logger.warn('daily API share used: outcome reads wait until the allocation frees up; new referrals are still written', {
+      used: budget.used,
+      max: budget.max,
+      maxDailyApiShare: budget.limitShare,
+    });
+    return false;
+  }
+
+  private async readLimits(signal: Signal): Promise<void> {
+    const limits = await this.call('read of /limits', () => this.conn.limits(), signal);
+    const daily = (limits as { DailyApiRequests?: { Max?: unknown; Remaining?: unknown } }).DailyApiRequests;
+    if (typeof daily?.Max !== 'number' || typeof daily.Remaining !== 'number') return;
+    this.conn.limitInfo = { ...this.conn.limitInfo, apiUsage: { used: daily.Max - daily.Remaining, limit: daily.Max } };
   }
 
   async getByReferralId(referralId: string, options: { signal?: AbortSignal } = {}): Promise<CrmRecordState | null> {
@@ -270,4 +331,8 @@ function pageOf(result: { records: unknown[]; nextRecordsUrl?: string }): QueryP
 function providerMessage(error: LeadbridgeError): string {
   const provider = error.provider as { message?: unknown } | undefined;
   return typeof provider?.message === 'string' ? provider.message : error.message;
+}
+
+function hasAddressText(record: MappedRecord): boolean {
+  return (record.entity ?? 'lead') === 'lead' && (record.fields.Country !== undefined || record.fields.State !== undefined);
 }

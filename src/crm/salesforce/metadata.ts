@@ -44,7 +44,22 @@ export function entityMetadataOf(sobject: string, describe: unknown): CrmEntityM
     throw new LeadbridgeError('HTTP_ERROR', `salesforce: unreadable describe of ${sobject}: no fields list`, { api: 'salesforce' });
   }
   const name = (describe as { name?: unknown }).name;
-  return { entity: typeof name === 'string' ? name : sobject, fields: fields.map((field) => fieldOf(field as DescribedField)) };
+  const normalised = fields.map((field) => fieldOf(field as DescribedField));
+  markPicklistBacked(normalised);
+  return { entity: typeof name === 'string' ? name : sobject, fields: normalised };
+}
+
+/**
+ * With State and Country/Territory Picklists on, each address's Country / State text has a `<name>Code` picklist
+ * beside it (CountryCode, BillingStateCode, ...) and takes only integration values (help.salesforce.com
+ * xcloud.admin_state_country_picklists_integ_values.htm).
+ */
+function markPicklistBacked(fields: CrmFieldMetadata[]): void {
+  const byName = new Map(fields.map((field) => [field.name, field]));
+  for (const field of fields) {
+    const code = byName.get(`${field.name}Code`);
+    if (/(Country|State)$/.test(field.name) && field.type === 'string' && code?.type === 'picklist') field.codeField = code.name;
+  }
 }
 
 /** Required: a create without it is refused (not nillable, and Salesforce does not default it). */

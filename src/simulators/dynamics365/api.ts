@@ -50,6 +50,8 @@ export class DataverseApi {
     private readonly store: DataverseStore,
     /** `http://host:port/api/data/v9.2/` */
     private readonly apiUrl: () => string,
+    /** Draws the order of rows an $orderby leaves tied, anew for every read (seeded, so runs repeat). */
+    private readonly tieSeeds: () => number,
   ) {}
 
   /** Answers one call; errors are thrown as SimHttpError. Writes are atomic: a failure leaves nothing behind. */
@@ -106,7 +108,7 @@ export class DataverseApi {
     const prefer = preferencesOf(call.headers);
     // $top takes the first rows and never pages; otherwise pages are cut at the preferred size (at most 5000).
     const pageSize = Math.min(query.top ?? prefer.maxPageSize ?? DEFAULT_PAGE_SIZE, DEFAULT_PAGE_SIZE);
-    const { page, hasMore: more, total } = runQuery(table, this.store.rowsOf(table).values(), query, pageSize);
+    const { page, hasMore: more, total } = runQuery(table, this.store.rowsOf(table).values(), query, pageSize, this.tieSeeds());
     const lastRow = page[page.length - 1];
     const hasMore = query.top === undefined && more && lastRow !== undefined;
     const select = query.select ? `(${query.select.join(',')})` : '';

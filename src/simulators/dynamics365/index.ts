@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { SimClock } from '../common/clock.js';
+import { createRandom } from '../common/random.js';
 import { SimHttpError, SimServer, type SimRequest, type SimResponse } from '../common/server.js';
 import { adminRoutes } from './admin.js';
 import { DataverseApi } from './api.js';
@@ -21,7 +22,9 @@ export interface DynamicsSimulatorOptions {
   port?: number;
   clock?: SimClock;
   /** service-protection limits, defaults 6000 req / 300 s window and 52 concurrent */
-  limits?: { requestsPerWindow?: number; windowMs?: number; concurrent?: number };
+  limits?: { requestsPerWindow?: number; windowMs?: number; concurrent?: number; executionMsPerWindow?: number };
+  /** Seeds the order of rows that a read's $orderby leaves tied (default 1). */
+  seed?: number;
 }
 
 /** SimServer's own error codes, said the way Dataverse would. */
@@ -48,7 +51,8 @@ export class DynamicsSimulator {
     const clock = options.clock ?? new SimClock();
     this.store = new DataverseStore(clock);
     this.protection = new ServiceProtection({ ...DEFAULT_LIMITS, ...definedLimits(options.limits) }, clock);
-    const api = new DataverseApi(this.store, () => this.apiUrl);
+    const ties = createRandom(options.seed ?? 1);
+    const api = new DataverseApi(this.store, () => this.apiUrl, () => ties.int(0, 0x7fffffff));
     const batch = new BatchRunner(api, this.store, (error) => this.errorResponse(error));
     const apiPath = SERVICE_ROOT_PATH.replace(/[./]/g, (char) => `\\${char}`);
     this.server = new SimServer({
@@ -114,7 +118,11 @@ export class DynamicsSimulator {
   private responseHeaders(req: SimRequest): Record<string, string> {
     const headers: Record<string, string> = { 'OData-Version': '4.0', REQ_ID: randomUUID() };
     const token = bearerToken(req.headers.authorization);
-    if (token !== undefined) headers['x-ms-ratelimit-burst-remaining-xrm-requests'] = String(this.protection.remaining(token));
+    if (token !== undefined) {
+      // Both on every response, as Dataverse sends them (powerapps-docs developer/data-platform/api-limits.md).
+      headers['x-ms-ratelimit-burst-remaining-xrm-requests'] = String(this.protection.remaining(token));
+      headers['x-ms-ratelimit-time-remaining-xrm-requests'] = this.protection.timeRemainingSeconds(token).toFixed(2);
+    }
     return headers;
   }
 

@@ -7,15 +7,19 @@ export interface ServiceProtectionLimits {
   requestsPerWindow: number;
   windowMs: number;
   concurrent: number;
+  /** Combined execution time a caller may use in the window (Dataverse: 20 minutes in 300 seconds). */
+  executionMsPerWindow: number;
 }
 
-export const DEFAULT_LIMITS: ServiceProtectionLimits = { requestsPerWindow: 6000, windowMs: 300_000, concurrent: 52 };
+export const DEFAULT_LIMITS: ServiceProtectionLimits = { requestsPerWindow: 6000, windowMs: 300_000, concurrent: 52, executionMsPerWindow: 1_200_000 };
 
 /** Arrival times of one caller's admitted requests, oldest first (a queue with a moving head). */
 interface CallerWindow {
   arrivals: number[];
   head: number;
   inFlight: number;
+  /** When each finished request ended and how long it ran (for the execution-time header). */
+  executions: Array<{ at: number; ms: number }>;
 }
 
 export interface Admission {
@@ -53,6 +57,8 @@ export class ServiceProtection {
         if (released) return;
         released = true;
         caller.inFlight--;
+        const end = this.clock.nowMs();
+        caller.executions.push({ at: end, ms: Math.max(0, end - now) });
       },
     };
   }
@@ -65,6 +71,15 @@ export class ServiceProtection {
     return Math.max(0, this.limits.requestsPerWindow - (caller.arrivals.length - caller.head));
   }
 
+  /** Seconds of combined execution time the caller has left in the current window. */
+  timeRemainingSeconds(token: string): number {
+    const caller = this.callers.get(token);
+    const cutoff = this.clock.nowMs() - this.limits.windowMs;
+    if (caller) caller.executions = caller.executions.filter((execution) => execution.at > cutoff);
+    const used = (caller?.executions ?? []).reduce((sum, execution) => sum + execution.ms, 0);
+    return Math.max(0, (this.limits.executionMsPerWindow - used) / 1000);
+  }
+
   clear(): void {
     this.callers.clear();
   }
@@ -72,7 +87,7 @@ export class ServiceProtection {
   private caller(token: string): CallerWindow {
     let caller = this.callers.get(token);
     if (!caller) {
-      caller = { arrivals: [], head: 0, inFlight: 0 };
+      caller = { arrivals: [], head: 0, inFlight: 0, executions: [] };
       this.callers.set(token, caller);
     }
     return caller;

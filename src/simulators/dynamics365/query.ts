@@ -104,9 +104,16 @@ function orderSignature(orderBy: OrderTerm[]): string {
 /**
  * The first `limit` rows a query selects (after the cursor), in order, whether more follow, and the total before paging.
  * Only the best `limit + 1` rows are kept while scanning, so paging through 100,000 rows never sorts them all.
+ * `tieSeed` orders rows that the $orderby leaves tied; pass a new one per request, so such rows move between pages.
  */
-export function runQuery(table: TableSpec, rows: Iterable<Row>, query: CollectionQuery, limit: number): { page: Row[]; hasMore: boolean; total: number } {
-  const compare = rowComparator(table, query.orderBy);
+export function runQuery(
+  table: TableSpec,
+  rows: Iterable<Row>,
+  query: CollectionQuery,
+  limit: number,
+  tieSeed: number,
+): { page: Row[]; hasMore: boolean; total: number } {
+  const compare = rowComparator(table, query.orderBy, tieSeed);
   const cursorRow = query.after ? cursorAsRow(table, query.orderBy, query.after) : undefined;
   const best: Row[] = [];
   const keep = limit + 1;
@@ -134,9 +141,16 @@ function insertionIndex(rows: Row[], row: Row, compare: (a: Row, b: Row) => numb
   return low;
 }
 
-/** Sorts by the $orderby terms, then by primary key, so every row has one place and keyset paging is exact. */
-function rowComparator(table: TableSpec, orderBy: OrderTerm[]): (a: Row, b: Row) => number {
-  const terms = [...orderBy, { property: table.primaryKey, descending: false }];
+/**
+ * Sorts by the $orderby terms (by primary key without any, as Dataverse adds that order itself). Rows the terms leave
+ * tied are ordered by a hash of their id and `tieSeed`: Dataverse gives no order among them, and its paging cookie
+ * (the last row's values) can then repeat or skip tied rows on the next page. Ordering on a unique column is the cure.
+ * Source: MicrosoftDocs/powerapps-docs powerapps-docs/developer/data-platform/includes/cc-ordering-paging.md
+ * ("Deterministic ordering is important"; "If you don't add any order elements ... adds an order based on the primary key").
+ */
+function rowComparator(table: TableSpec, orderBy: OrderTerm[], tieSeed: number): (a: Row, b: Row) => number {
+  const terms = orderBy.length > 0 ? orderBy : [{ property: table.primaryKey, descending: false }];
+  const unique = terms.some((term) => term.property === table.primaryKey);
   return (a, b) => {
     for (const term of terms) {
       const column = table.columns[term.property];
@@ -144,8 +158,17 @@ function rowComparator(table: TableSpec, orderBy: OrderTerm[]): (a: Row, b: Row)
       const order = compareValues(comparable(column, a[term.property]), comparable(column, b[term.property]));
       if (order !== 0) return term.descending ? -order : order;
     }
-    return 0;
+    if (unique) return 0;
+    const [idA, idB] = [String(a[table.primaryKey]), String(b[table.primaryKey])];
+    return compareValues(tieHash(tieSeed, idA), tieHash(tieSeed, idB)) || compareValues(idA, idB);
   };
+}
+
+/** FNV-1a of seed and id: an arbitrary but repeatable order for tied rows. */
+function tieHash(seed: number, id: string): number {
+  let hash = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  return hash;
 }
 
 function cursorAsRow(table: TableSpec, orderBy: OrderTerm[], cursor: PageCursor): Row {

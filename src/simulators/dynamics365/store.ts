@@ -251,9 +251,9 @@ export class DataverseStore {
     });
   }
 
-  /** The next audit stamp: the clock's time, but always after the previous stamp, so `modifiedon gt X` misses nothing. */
+  /** The next audit stamp: the clock's time in whole seconds, as Dataverse keeps modifiedon, so writes can share one. */
   nextStamp(): string {
-    this.lastStampMs = Math.max(this.clock.nowMs(), this.lastStampMs + 1);
+    this.lastStampMs = Math.max(Math.floor(this.clock.nowMs() / 1000) * 1000, this.lastStampMs);
     return new Date(this.lastStampMs).toISOString();
   }
 

@@ -61,23 +61,24 @@ function describeField(field: FieldSpec): Record<string, unknown> {
     groupable: field.type !== 'textarea' && field.type !== 'currency' && field.type !== 'double',
     autoNumber: false,
     restrictedPicklist: field.picklist?.restricted ?? false,
-    picklistValues: (field.picklist?.values ?? []).map((value) => ({
-      value,
-      label: value,
-      active: true,
-      defaultValue: value === field.picklist?.defaultValue,
-      validFor: null,
-    })),
+    dependentPicklist: field.picklist?.controllerName !== undefined,
+    controllerName: field.picklist?.controllerName ?? null,
+    picklistValues: picklistValuesOf(field),
     referenceTo: field.referenceTo ? [field.referenceTo] : [],
     relationshipName: field.relationshipName ?? null,
   };
 }
 
-/** `GET /sobjects/{type}/describe`. */
-export function describeObject(object: SObjectSpec, version: string): Record<string, unknown> {
+function picklistValuesOf(field: FieldSpec): Array<Record<string, unknown>> {
+  const entries = field.picklist?.entries?.() ?? (field.picklist?.values ?? []).map((value) => ({ value, label: value, validFor: null }));
+  return entries.map((entry) => ({ ...entry, active: true, defaultValue: entry.value === field.picklist?.defaultValue }));
+}
+
+/** `GET /sobjects/{type}/describe`; the address code picklists only in orgs with State and Country/Territory Picklists on. */
+export function describeObject(object: SObjectSpec, version: string, org: { statePicklists: boolean }): Record<string, unknown> {
   return {
     ...objectSummary(object, version),
-    fields: object.fields.map(describeField),
+    fields: object.fields.filter((field) => org.statePicklists || field.feature === undefined).map(describeField),
     childRelationships: [],
     recordTypeInfos: [],
   };

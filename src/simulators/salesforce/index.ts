@@ -29,6 +29,8 @@ export interface SalesforceSimulatorOptions {
   validTokens?: string[];
   /** OAuth clients (client_id → client_secret) for the client-credentials grant; default: any non-empty pair. */
   oauthClients?: Record<string, string>;
+  /** State and Country/Territory Picklists; default on, as in new orgs. */
+  statePicklists?: boolean;
 }
 
 export const DEFAULT_API_VERSIONS: readonly string[] = Array.from({ length: 21 }, (_, i) => `${42 + i}.0`);
@@ -61,7 +63,7 @@ export class SalesforceSimulator {
     this.versions = options.apiVersions ?? DEFAULT_API_VERSIONS;
     this.usage = { used: 0, limit: options.dailyApiLimit ?? DEFAULT_DAILY_API_LIMIT };
     this.sessions = new SessionRegistry(options.validTokens);
-    this.store = new SalesforceStore(clock);
+    this.store = new SalesforceStore(clock, options.statePicklists ?? true);
     this.cursors = new QueryCursors(this.store, clock);
     const instanceUrl = () => this.url;
     const apiUsage = () => ({ ...this.usage });

@@ -65,12 +65,12 @@ function versionRoutes(ctx: RestContext): SimRoute[] {
   ];
 }
 
-function describeRoutes(): SimRoute[] {
+function describeRoutes(ctx: RestContext): SimRoute[] {
   return [
     route('GET', `${VERSIONED}/sobjects/?$`, (req) => json(describeGlobal(versionOf(req)))),
-    route('GET', `${VERSIONED}/sobjects/(?<type>[^/]+)/describe/?$`, (req) => json(describeObject(objectOf(req), versionOf(req)))),
+    route('GET', `${VERSIONED}/sobjects/(?<type>[^/]+)/describe/?$`, (req) => json(describeObject(objectOf(req), versionOf(req), ctx.store))),
     route('GET', `${VERSIONED}/sobjects/(?<type>[^/]+)/?$`, (req) => {
-      const { fields: _fields, childRelationships: _c, recordTypeInfos: _r, ...objectDescribe } = describeObject(objectOf(req), versionOf(req));
+      const { fields: _fields, childRelationships: _c, recordTypeInfos: _r, ...objectDescribe } = describeObject(objectOf(req), versionOf(req), ctx.store);
       return json({ objectDescribe, recentItems: [] });
     }),
   ];
@@ -218,7 +218,7 @@ export function releaseLabel(version: string): string {
 export function restRoutes(ctx: RestContext): SimRoute[] {
   return [
     ...versionRoutes(ctx),
-    ...describeRoutes(),
+    ...describeRoutes(ctx),
     ...replicationRoutes(ctx),
     ...recordRoutes(ctx),
     ...externalIdRoutes(ctx),

@@ -1,4 +1,5 @@
 // The simulated org's sObjects (Lead, Opportunity, Account): fields, types, lengths, picklists and keys.
+import { COUNTRIES, COUNTRY_CODES, stateEntries } from './address-picklists.js';
 
 export type FieldType =
   | 'id'
@@ -21,6 +22,13 @@ export interface PicklistSpec {
   defaultValue?: string;
   /** A restricted picklist refuses values outside the list. */
   restricted: boolean;
+  /**
+   * Entries with their own labels and dependencies (the address code picklists): describe lists these instead of
+   * `values`, and the address rules check them with the platform's own messages.
+   */
+  entries?: () => ReadonlyArray<{ value: string; label: string; validFor: string | null }>;
+  /** The controlling field of a dependent picklist. */
+  controllerName?: string;
 }
 
 export interface FieldSpec {
@@ -41,6 +49,8 @@ export interface FieldSpec {
   unique: boolean;
   custom: boolean;
   picklist?: PicklistSpec;
+  /** Present only in orgs with this feature on (State and Country/Territory Picklists). */
+  feature?: 'statePicklists';
   /** For references: the target object and the relationship name used in SOQL paths. */
   referenceTo?: string;
   relationshipName?: string;
@@ -101,6 +111,10 @@ const readOnly = (name: string, label: string, type: FieldType, options: FieldOp
   field(name, label, type, { createable: false, updateable: false, ...options });
 const picklist = (name: string, label: string, spec: PicklistSpec, options: FieldOptions = {}) =>
   field(name, label, 'picklist', { length: 255, picklist: spec, ...options });
+const countryCodePicklist = (name: string, label: string) =>
+  picklist(name, label, { values: COUNTRY_CODES, restricted: true, entries: countryEntries }, { feature: 'statePicklists' });
+const stateCodePicklist = (name: string, label: string, controllerName: string) =>
+  picklist(name, label, { values: [], restricted: true, entries: stateEntries, controllerName }, { feature: 'statePicklists' });
 const reference = (name: string, label: string, referenceTo: string, relationshipName: string, options: FieldOptions = {}) =>
   field(name, label, 'reference', { length: 18, referenceTo, relationshipName, ...options });
 
@@ -135,6 +149,8 @@ function leadFields(): FieldSpec[] {
     text('State', 'State/Province', 80),
     text('PostalCode', 'Zip/Postal Code', 20),
     text('Country', 'Country', 80),
+    stateCodePicklist('StateCode', 'State/Province Code', 'CountryCode'),
+    countryCodePicklist('CountryCode', 'Country Code'),
     field('Description', 'Description', 'textarea', { length: 32000 }),
     picklist('LeadSource', 'Lead Source', { values: LEAD_SOURCES, restricted: false }),
     picklist('Rating', 'Rating', { values: ['Hot', 'Warm', 'Cold'], restricted: true }),
@@ -187,11 +203,17 @@ function accountFields(): FieldSpec[] {
     text('BillingState', 'Billing State/Province', 80),
     text('BillingPostalCode', 'Billing Zip/Postal Code', 20),
     text('BillingCountry', 'Billing Country', 80),
+    stateCodePicklist('BillingStateCode', 'Billing State/Province Code', 'BillingCountryCode'),
+    countryCodePicklist('BillingCountryCode', 'Billing Country Code'),
     field('Description', 'Account Description', 'textarea', { length: 32000 }),
     field('AnnualRevenue', 'Annual Revenue', 'currency', { precision: 18, scale: 0 }),
     field('NumberOfEmployees', 'Employees', 'int', { precision: 8 }),
     ...tail,
   ];
+}
+
+function countryEntries(): Array<{ value: string; label: string; validFor: null }> {
+  return COUNTRY_CODES.map((code) => ({ value: code, label: COUNTRIES[code] as string, validFor: null }));
 }
 
 function defineObject(name: string, labelPlural: string, keyPrefix: string, fields: FieldSpec[]): SObjectSpec {

@@ -4,6 +4,7 @@ import { dateOnlyAfter } from './dates.js';
 import { SalesforceApiError, notFound, recordError, type RecordError } from './errors.js';
 import { makeRecordId, normaliseRecordId } from './ids.js';
 import { ACCOUNT, LEAD, OPPORTUNITY, SOBJECTS, findField, objectForId, type FieldSpec, type SObjectSpec } from './schema.js';
+import { ADDRESSES, syncAddress } from './address-picklists.js';
 import { checkRecordFields, type FieldValue, type RecordInput, type SObjectRow } from './values.js';
 
 /** A failed save names the record (`id`) when it concerned an existing one (update, delete). */
@@ -48,7 +49,14 @@ export class SalesforceStore {
   private lastStampMs = 0;
   private undoLog: UndoEntry[] | null = null;
 
-  constructor(readonly clock: SimClock) {
+  /**
+   * @param statePicklists State and Country/Territory Picklists (on by default, as in new orgs): the address code
+   * picklists exist, and address texts must be integration values.
+   */
+  constructor(
+    readonly clock: SimClock,
+    readonly statePicklists = true,
+  ) {
     this.reset();
   }
 
@@ -114,6 +122,8 @@ export class SalesforceStore {
     if (input.id !== undefined) return failure(recordError('INVALID_FIELD', 'cannot specify Id in an insert call'));
     const checked = checkRecordFields(object, input, { mode: 'create', exists: (id) => this.exists(id), asSystem: options.asSystem });
     if (!checked.ok) return failure(checked.error);
+    const addressError = this.checkAddresses(object, checked.values, undefined);
+    if (addressError) return failure(addressError);
     const table = this.table(object);
     const draft: Record<string, FieldValue> = { ...defaultsOf(object), ...withoutNulls(checked.values) };
     const duplicate = this.findDuplicate(table, draft, undefined);
@@ -140,6 +150,8 @@ export class SalesforceStore {
     }
     const checked = checkRecordFields(object, input, { mode: 'update', exists: (ref) => this.exists(ref), asSystem: options.asSystem });
     if (!checked.ok) return failure(checked.error, canonical);
+    const addressError = this.checkAddresses(object, checked.values, previous);
+    if (addressError) return failure(addressError, canonical);
     const duplicate = this.findDuplicate(table, checked.values, canonical);
     if (duplicate) return failure(duplicate, canonical);
     const stamp = this.nextStamp();
@@ -221,6 +233,19 @@ export class SalesforceStore {
   nextStamp(): number {
     this.lastStampMs = Math.max(this.clock.nowMs(), this.lastStampMs + 1);
     return this.lastStampMs;
+  }
+
+  /** Address fields of a save: unknown without the picklists feature, else synced and checked (values completed in place). */
+  private checkAddresses(object: SObjectSpec, values: Record<string, FieldValue>, previous: SObjectRow | undefined): RecordError | undefined {
+    if (!this.statePicklists) {
+      const featured = object.fields.find((field) => field.feature !== undefined && values[field.name] !== undefined);
+      return featured ? recordError('INVALID_FIELD', `No such column '${featured.name}' on sobject of type ${object.name}`, [featured.name]) : undefined;
+    }
+    for (const address of ADDRESSES[object.name] ?? []) {
+      const error = syncAddress(address, values, previous);
+      if (error) return error;
+    }
+    return undefined;
   }
 
   private table(object: SObjectSpec): ObjectTable {
@@ -314,8 +339,10 @@ function accountFromLead(lead: SObjectRow): Record<string, FieldValue | undefine
     BillingStreet: lead.Street,
     BillingCity: lead.City,
     BillingState: lead.State,
+    BillingStateCode: lead.StateCode,
     BillingPostalCode: lead.PostalCode,
     BillingCountry: lead.Country,
+    BillingCountryCode: lead.CountryCode,
     AnnualRevenue: lead.AnnualRevenue,
     NumberOfEmployees: lead.NumberOfEmployees,
   };

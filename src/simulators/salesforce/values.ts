@@ -110,7 +110,7 @@ function checkValue(field: FieldSpec, value: FieldValue, context: FieldCheckCont
   if (value === null) return { value };
   const { label, name } = field;
   if (isTextType(field.type) && typeof value === 'string') {
-    if (field.picklist?.restricted && !field.picklist.values.includes(value)) {
+    if (field.picklist?.restricted && !field.picklist.entries && !field.picklist.values.includes(value)) {
       return recordError('INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', `${label}: bad value for restricted picklist field: ${value}`, [name]);
     }
     if (value.length > field.length) {

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { configSchema, type LeadbridgeConfig } from '../../../src/config/index.js';
+import type { SimClock } from '../../../src/simulators/common/clock.js';
 import { createDynamicsSimulator, type DynamicsSimulator } from '../../../src/simulators/dynamics365/index.js';
 import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../../src/simulators/partner-center/index.js';
 import { createSalesforceSimulator, type SalesforceSimulator } from '../../../src/simulators/salesforce/index.js';
@@ -20,9 +21,17 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { referrals?: number; seed?: number; salesforce?: boolean } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  referrals?: number;
+  seed?: number;
+  salesforce?: boolean;
+  /** The Dataverse simulator's clock (e.g. one that stands still, so that writes share a modifiedon second). */
+  dynamicsClock?: SimClock;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const pc = createPartnerCenterSimulator({ port: 0, referrals: options.referrals ?? 0, seed: options.seed ?? 7 });
-  const dynamics = createDynamicsSimulator({ port: 0 });
+  const dynamics = createDynamicsSimulator({ port: 0, ...(options.dynamicsClock ? { clock: options.dynamicsClock } : {}) });
   const salesforce = options.salesforce ? createSalesforceSimulator({ port: 0 }) : null;
   await Promise.all([pc.start(), dynamics.start(), salesforce?.start()]);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-it-'));
