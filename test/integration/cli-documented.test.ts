@@ -93,7 +93,7 @@ describe('sync --once against the documented wire format', () => {
     const sync = run(['--config', configFile, 'sync', '--once']);
     expect(await sync.exited).toBe(0);
     const summary = sync.out().split('\n');
-    expect(summary[0]).toMatch(/^run sync-\S+: 123 referrals read in 2 pages, 0 invalid, 0 retried$/);
+    expect(summary[0]).toMatch(/^run sync-\S+: 123 referrals read in 2 pages, 0 invalid, 0 retried, 0 targets failed as a whole$/);
     const counts = (target: string) =>
       `  ${target}: ${wanted} created, 0 updated, 0 unchanged, ${123 - wanted} skipped (lead kind), 0 skipped (archived), 0 failed, 0 quarantined`;
     expect(summary.slice(1, 4)).toEqual([counts('dynamics'), counts('salesforce'), `  partner-center: ${wanted} CRM ids written back to externalReferenceId`]);

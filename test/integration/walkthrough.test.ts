@@ -81,6 +81,8 @@ describe('leadbridge demo leads', { timeout: 120_000 }, () => {
     const leads = await simLeads();
     expect(leads.length).toBeGreaterThan(1);
     const lead = leads[leads.length - 1]!;
+    // Dataverse stamps modifiedon to the second: qualify in a later second than the sync, so "changed last" is this lead.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     const qualified = (await (await fetch(`${url('dynamics365')}/_sim/leads/${String(lead.leadid)}/qualify`, { method: 'POST' })).json()) as {
       value: Array<{ opportunityid: string }>;
     };
