@@ -4,19 +4,14 @@ import type { Referral } from '../../src/simulators/partner-center/payload.js';
 import { LEAD } from '../../src/simulators/salesforce/index.js';
 import type { Runtime } from '../../src/worker/runtime.js';
 import { startHarness, type Harness } from './support/harness.js';
+import { newCustomerInquiry } from './support/referrals.js';
 
 let harness: Harness;
 afterEach(async () => harness?.close());
 
 /** An incoming customer inquiry as a customer would send it. */
 function inquiry(company: string, deal: string, notes: string): Referral {
-  return harness.pc.store.create({
-    type: 'Independent',
-    qualification: 'Direct',
-    direction: 'Incoming',
-    inviteContext: null,
-    status: 'New',
-    substatus: 'Received',
+  return newCustomerInquiry(harness.pc.store, {
     name: deal,
     customerProfile: { name: company, size: '51to250employees', team: [{ firstName: 'Eva', lastName: 'Brandt', email: 'eva@litware.example', phoneNumber: '+49 30 1234567' }] },
     details: { notes, dealValue: 20_000, currency: 'EUR', closingDateTime: '2027-03-31T00:00:00Z', requirements: { products: [{ id: 'Microsoft Defender' }], industries: [], services: [], solutions: [] } },

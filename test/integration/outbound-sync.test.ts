@@ -11,6 +11,7 @@ import { expiredReflections, OutboundSync } from '../../src/sync/outbound.js';
 import type { OutboundStats, OutcomeWriter, ReferralSource } from '../../src/sync/types.js';
 import type { Runtime } from '../../src/worker/runtime.js';
 import { startHarness, type Harness } from './support/harness.js';
+import { newCustomerInquiry } from './support/referrals.js';
 
 const DAY_MS = 86_400_000;
 const REFERRALS_API = '/v1.0/engagements/referrals/';
@@ -44,13 +45,7 @@ class Cycles {
 
 /** An incoming customer inquiry, New, with the deal details the customer gave. */
 function createReferral(details: Record<string, unknown> = {}): Referral {
-  return (harness.pc.store.create({
-    type: 'Independent',
-    qualification: 'Direct',
-    direction: 'Incoming',
-    inviteContext: null,
-    status: 'New',
-    substatus: 'Received',
+  return (newCustomerInquiry(harness.pc.store, {
     customerProfile: { name: 'Fabrikam Ltd' },
     details: { dealValue: 50_000, currency: 'EUR', closingDateTime: '2026-06-30T00:00:00Z', notes: 'Needs an ERP for 40 people', ...details },
   }) as unknown as Referral);

@@ -28,6 +28,7 @@ import { userSignInFor } from '../../src/worker/partner-center-sign-in.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
 import { createRuntime, type Runtime } from '../../src/worker/runtime.js';
 import { Worker } from '../../src/worker/worker.js';
+import { newCustomerInquiry } from './support/referrals.js';
 
 const CACHE_KEY = '8f3a61c2d4b7e90f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081';
 const USER = 'referrals.admin@contoso.example';
@@ -122,13 +123,7 @@ afterAll(async () => {
 });
 
 function newReferral(name: string): Referral {
-  return pc.store.create({
-    type: 'Independent',
-    qualification: 'Direct',
-    direction: 'Incoming',
-    inviteContext: null,
-    status: 'New',
-    substatus: 'Received',
+  return newCustomerInquiry(pc.store, {
     customerProfile: { name },
     details: { dealValue: 20_000, currency: 'EUR', closingDateTime: '2027-03-31T00:00:00Z', notes: `lead of ${name}` },
   });

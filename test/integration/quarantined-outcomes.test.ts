@@ -13,6 +13,7 @@ import { WorkerMetrics } from '../../src/worker/metrics.js';
 import { createRuntime } from '../../src/worker/runtime.js';
 import { Worker } from '../../src/worker/worker.js';
 import { startHarness, type Harness } from './support/harness.js';
+import { newCustomerInquiry } from './support/referrals.js';
 
 const SENDER = 'leads-bot@contoso.com';
 const REASON =
@@ -31,13 +32,7 @@ afterEach(() => harness?.close());
 /** A New customer inquiry without a deal value, synced, whose lead a CRM user qualified (the opportunity has no value). */
 async function qualifiedWithoutValue(): Promise<string> {
   harness = await startHarness({ referrals: 0 });
-  const referral: Referral = harness.pc.store.create({
-    type: 'Independent',
-    qualification: 'Direct',
-    direction: 'Incoming',
-    inviteContext: null,
-    status: 'New',
-    substatus: 'Received',
+  const referral: Referral = newCustomerInquiry(harness.pc.store, {
     customerProfile: { name: 'Fabrikam Ltd' },
     details: { dealValue: null, currency: 'EUR', closingDateTime: '2026-06-30T00:00:00Z', notes: 'Needs an ERP' },
   });

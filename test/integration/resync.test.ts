@@ -4,6 +4,7 @@ import { formatResync, prepareResync } from '../../src/cli/operator.js';
 import type { Referral } from '../../src/simulators/partner-center/payload.js';
 import { getCursor, setCursor } from '../../src/ledger/index.js';
 import { startHarness, type Harness } from './support/harness.js';
+import { newCustomerInquiry } from './support/referrals.js';
 
 let harness: Harness;
 afterEach(async () => harness?.close());
@@ -13,15 +14,7 @@ const NOW = new Date('2026-12-04T12:00:00.000Z');
 
 /** A New customer inquiry (synced by default). */
 function inquiry(name: string): Referral {
-  return harness.pc.store.create({
-    type: 'Independent',
-    qualification: 'Direct',
-    direction: 'Incoming',
-    inviteContext: null,
-    status: 'New',
-    substatus: 'Received',
-    customerProfile: { name },
-  });
+  return newCustomerInquiry(harness.pc.store, { customerProfile: { name } });
 }
 
 describe('resync --since', () => {
