@@ -9,7 +9,7 @@ import { silentLogger, type Logger } from '../core/log.js';
 import { loadCrmAdapter } from '../crm/index.js';
 import type { CrmAdapter } from '../crm/adapter.js';
 import { countByState, countOutboxByState, finishRun, openLedger, releaseStaleSending, setApiBudgetNote, startRun, type Ledger } from '../ledger/index.js';
-import { Notifier } from './notifier.js';
+import { Notifier } from '../alerts/notifier.js';
 import { OUTBOX_WAITING_STATES, type WorkerMetrics } from './metrics.js';
 import { ledgerConfigFor } from './ledger-config.js';
 import { partnerCenterCredential } from './partner-center-sign-in.js';

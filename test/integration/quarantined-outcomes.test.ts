@@ -8,7 +8,7 @@ import type { Referral } from '../../src/simulators/partner-center/payload.js';
 import { listOutbox } from '../../src/ledger/index.js';
 import { defaultMappingFile } from '../../src/mapping/index.js';
 import { createGraphSimulator, type GraphSimulator } from '../../src/simulators/graph/index.js';
-import { AlertSender, alertsConfigSchema } from '../../src/worker/alerts.js';
+import { AlertSender, alertsConfigSchema } from '../../src/alerts/alerts.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
 import { createRuntime } from '../../src/worker/runtime.js';
 import { Worker } from '../../src/worker/worker.js';
