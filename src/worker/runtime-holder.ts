@@ -6,7 +6,8 @@ import { normaliseError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { defaultMappingFile } from '../mapping/index.js';
 import type { WorkerMetrics } from './metrics.js';
-import { createRuntime, type Runtime } from './runtime.js';
+import { createRuntime } from './runtime.js';
+import type { Runtime } from '../sync/cycle.js';
 
 export interface RuntimeHolderOptions {
   configFile: string;

@@ -26,7 +26,8 @@ import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../..
 import { startHealthServer, type HealthServer } from '../../src/worker/health.js';
 import { userSignInFor } from '../../src/worker/partner-center-sign-in.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
-import { createRuntime, type Runtime } from '../../src/worker/runtime.js';
+import type { Runtime } from '../../src/sync/cycle.js';
+import { createRuntime } from '../../src/worker/runtime.js';
 import { Worker } from '../../src/worker/worker.js';
 
 const CACHE_KEY = '8f3a61c2d4b7e90f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081';

@@ -2,7 +2,7 @@
 import { writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { formatQuarantine, quarantineReport, scheduleOutcomeRetry } from '../../src/cli/operator.js';
+import { formatQuarantine, quarantineReport, scheduleOutcomeRetry } from '../../src/sync/operator.js';
 import type { Logger, LogFields } from '../../src/core/log.js';
 import type { Referral } from '../../src/simulators/partner-center/payload.js';
 import { listOutbox } from '../../src/ledger/index.js';
