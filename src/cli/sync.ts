@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { LeadbridgeConfig } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import { describeTargetFailure, downTargetNames, type CycleResult } from '../sync/cycle.js';
-import { createRuntime } from '../worker/runtime.js';
+import { createRuntime } from './compose.js';
 
 export interface SyncOnceOptions {
   config: LeadbridgeConfig;

@@ -9,7 +9,7 @@ import { createDynamicsSimulator, type DynamicsSimulator } from '../../src/simul
 import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../src/simulators/partner-center/index.js';
 import { createSalesforceSimulator, type SalesforceSimulator } from '../../src/simulators/salesforce/index.js';
 import type { Runtime } from '../../src/sync/cycle.js';
-import { createRuntime } from '../../src/worker/runtime.js';
+import { createRuntime } from '../../src/cli/compose.js';
 
 /**
  * A Dataverse clock that stands still: every record gets the same modifiedon, as hundreds of records written in one

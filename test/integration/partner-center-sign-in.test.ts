@@ -24,10 +24,10 @@ import {
 import { createGraphSimulator, type GraphSimulator } from '../../src/simulators/graph/index.js';
 import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../src/simulators/partner-center/index.js';
 import { startHealthServer, type HealthServer } from '../../src/worker/health.js';
-import { userSignInFor } from '../../src/worker/partner-center-sign-in.js';
+import { userSignInFor } from '../../src/cli/partner-center-sign-in.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
 import type { Runtime } from '../../src/sync/cycle.js';
-import { createRuntime } from '../../src/worker/runtime.js';
+import { createRuntime } from '../../src/cli/compose.js';
 import { Worker } from '../../src/worker/worker.js';
 
 const CACHE_KEY = '8f3a61c2d4b7e90f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081';

@@ -10,7 +10,7 @@ import { defaultMappingFile } from '../../src/mapping/index.js';
 import { createGraphSimulator, type GraphSimulator } from '../../src/simulators/graph/index.js';
 import { AlertSender, alertsConfigSchema } from '../../src/alerts/alerts.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
-import { createRuntime } from '../../src/worker/runtime.js';
+import { createRuntime } from '../../src/cli/compose.js';
 import { Worker } from '../../src/worker/worker.js';
 import { startHarness, type Harness } from './support/harness.js';
 

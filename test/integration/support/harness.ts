@@ -8,7 +8,7 @@ import { createDynamicsSimulator, type DynamicsSimulator } from '../../../src/si
 import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../../src/simulators/partner-center/index.js';
 import { createSalesforceSimulator, type SalesforceSimulator } from '../../../src/simulators/salesforce/index.js';
 import type { Runtime } from '../../../src/sync/cycle.js';
-import { createRuntime } from '../../../src/worker/runtime.js';
+import { createRuntime } from '../../../src/cli/compose.js';
 
 export interface Harness {
   pc: PartnerCenterSimulator;

@@ -1,4 +1,4 @@
-// Builds the running parts from a validated config: ledger, lead source, CRM adapters, mappings, sync engine.
+// The composition at the edge: the only module that builds every concrete part (ledger, Partner Center client, CRM adapters, limiters, mappings) from a validated config.
 import path from 'node:path';
 import PQueue from 'p-queue';
 import type { LeadbridgeConfig, LimitsConfig, TargetConfig } from '../config/index.js';
@@ -9,7 +9,7 @@ import { loadCrmAdapter } from '../crm/index.js';
 import type { CrmAdapter } from '../crm/adapter.js';
 import { openLedger } from '../ledger/index.js';
 import { Notifier } from '../alerts/notifier.js';
-import type { WorkerMetrics } from './metrics.js';
+import type { WorkerMetrics } from '../worker/metrics.js';
 import { ledgerConfigFor } from './ledger-config.js';
 import { partnerCenterCredential } from './partner-center-sign-in.js';
 import { defaultMappingFile, loadMapping, type CompiledMapping } from '../mapping/index.js';
