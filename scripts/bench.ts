@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { configSchema, type LeadbridgeConfig } from '../src/config/index.js';
-import { createRuntime } from '../src/worker/runtime.js';
+import { createRuntime } from '../src/cli/compose.js';
 
 interface Scenario {
   name: string;

@@ -11,7 +11,7 @@ import { createLogger } from '../src/core/log.js';
 import { DEFAULT_SIM_USER, SIM_PUBLIC_CLIENT_ID, SIM_TENANT_ID, SIM_TLS_CERT_FILE } from '../src/simulators/entra/index.js';
 import { startSimulators, stopSimulators, type RunningSimulator } from '../src/simulators/index.js';
 import { DEFAULT_WORKFLOW, workflowUrl } from '../src/simulators/graph/index.js';
-import { RuntimeHolder } from '../src/worker/runtime-holder.js';
+import { RuntimeHolder } from '../src/cli/runtime-holder.js';
 import { Worker } from '../src/worker/worker.js';
 import { demoBanner } from './demo-banner.js';
 import { DemoAlreadyRunningError, DemoLock } from './demo-lock.js';

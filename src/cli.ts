@@ -160,7 +160,7 @@ function addOperatorCommands(program: Command, context: CliContext): void {
     .action(async (referralIds: string[], options: { target?: string; allFailed?: boolean; quarantined?: boolean }, command: Command) => {
       await syncNow(context, command, async (config) => {
         const { withLedger } = await import('./cli/status.js');
-        const { formatOutcomeRetry, scheduleOperatorRetry, scheduleOutcomeRetry } = await import('./cli/operator.js');
+        const { formatOutcomeRetry, scheduleOperatorRetry, scheduleOutcomeRetry } = await import('./sync/operator.js');
         const request = { referralIds, target: options.target, allFailed: options.allFailed === true, quarantined: options.quarantined === true };
         const [moved, outcomes] = await withLedger(config, context.cwd, async (ledger) => [
           await scheduleOperatorRetry(ledger, config, request, new Date()),
@@ -178,7 +178,7 @@ function addOperatorCommands(program: Command, context: CliContext): void {
     .action(async (options: { target?: string; since?: string }, command: Command) => {
       await syncNow(context, command, async (config) => {
         const { withLedger } = await import('./cli/status.js');
-        const { formatResync, parseSince, prepareResync } = await import('./cli/operator.js');
+        const { formatResync, parseSince, prepareResync } = await import('./sync/operator.js');
         if (options.since !== undefined) parseSince(options.since, new Date());
         const results = await withLedger(config, context.cwd, (ledger) => prepareResync(ledger, config, options));
         return formatResync(results, options.since);
@@ -222,7 +222,7 @@ function addLedgerCommands(program: Command, context: CliContext): void {
     .action(async (options: { target?: string; json?: boolean }, command: Command) => {
       const config = await loadCliConfig(context, globalOptions(command));
       const { withLedger } = await import('./cli/status.js');
-      const { formatQuarantine, quarantineReport } = await import('./cli/operator.js');
+      const { formatQuarantine, quarantineReport } = await import('./sync/operator.js');
       const report = await withLedger(config, context.cwd, (ledger) => quarantineReport(ledger, config, options.target));
       context.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatQuarantine(report));
     });

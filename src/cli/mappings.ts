@@ -10,7 +10,7 @@ import { loadCrmAdapter } from '../crm/index.js';
 import { defaultMappingFile, loadMapping, type CompiledMapping, type FieldTrace } from '../mapping/index.js';
 import { checkMappingAgainstMetadata } from '../mapping/metadata.js';
 import { describeTransform } from '../mapping/transforms.js';
-import { createSource, portalLink } from '../worker/runtime.js';
+import { createSource, portalLink } from './compose.js';
 
 /** An admin command waits for an answer, not for a long backoff: one quick retry, then the error. */
 const COMMAND_RETRY_POLICY: RetryPolicy = { ...DEFAULT_RETRY_POLICY, maxAttempts: 2, maxDelayMs: 1_000, maxRetryAfterMs: 5_000 };

@@ -3,7 +3,7 @@ import { ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { startHealthServer } from '../worker/health.js';
 import { WorkerMetrics } from '../worker/metrics.js';
-import { RuntimeHolder } from '../worker/runtime-holder.js';
+import { RuntimeHolder } from './runtime-holder.js';
 import { Worker } from '../worker/worker.js';
 import type { CliContext } from './context.js';
 

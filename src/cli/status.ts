@@ -1,10 +1,10 @@
 // `leadbridge status`: sync states per target, cursors, outbox and the last runs, read from the ledger alone.
 import type { LeadbridgeConfig } from '../config/index.js';
 import { countByState, countOutboxByState, getApiBudgetNote, getCursor, lastRuns, openLedger, SYNC_STATES, type ApiBudgetNote, type Ledger, type RunRow } from '../ledger/index.js';
-import { describeLedger, ledgerConfigFor } from '../worker/ledger-config.js';
+import { describeLedger, ledgerConfigFor } from './ledger-config.js';
 import { inboundCursorName } from '../sync/types.js';
 import { SIGN_IN_AGAIN } from '../source/partner-center/sign-in.js';
-import { userSignInFor } from '../worker/partner-center-sign-in.js';
+import { userSignInFor } from './partner-center-sign-in.js';
 import { silentLogger } from '../core/log.js';
 
 /** The App+User sign-in, as the token cache and the last sync run tell it (only with auth.kind: user). */

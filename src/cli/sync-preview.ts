@@ -4,7 +4,7 @@ import type { Logger } from '../core/log.js';
 import type { Ledger } from '../ledger/index.js';
 import { portalLink } from '../source/partner-center/facts.js';
 import { planInbound, type PlanEntry, type PlanSource, type PlanTarget, type SyncPlan, type TargetPlan } from '../sync/plan.js';
-import { createSource, loadMappings } from '../worker/runtime.js';
+import { createSource, loadMappings } from './compose.js';
 
 export interface SyncPreviewOptions {
   config: LeadbridgeConfig;
@@ -28,7 +28,7 @@ export async function runSyncPreview(options: SyncPreviewOptions): Promise<SyncP
   const { config, out } = options;
   const enabled = config.targets.filter((t) => t.enabled);
   const mappings = await loadMappings(enabled, options.cwd);
-  // As the runtime builds its targets (worker/runtime.ts createTargets), minus the CRM adapter.
+  // As the runtime builds its targets (cli/compose.ts createTargets), minus the CRM adapter.
   const targets: PlanTarget[] = enabled.map((t, i) => ({ name: t.name, mapping: mappings[i]!, leadKinds: config.source.partnerCenter.leadKinds, syncClosed: false }));
   const width = Math.max(0, ...targets.map((t) => t.name.length));
   if (!options.json) out.write('dry run: nothing is written to Partner Center, the CRMs or the ledger\n');

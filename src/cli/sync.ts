@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import type { LeadbridgeConfig } from '../config/index.js';
 import type { Logger } from '../core/log.js';
-import { createRuntime, describeTargetFailure, downTargetNames, type CycleResult } from '../worker/runtime.js';
+import { describeTargetFailure, downTargetNames, type CycleResult } from '../sync/cycle.js';
+import { createRuntime } from './compose.js';
 
 export interface SyncOnceOptions {
   config: LeadbridgeConfig;

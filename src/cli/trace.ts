@@ -1,7 +1,7 @@
 // `leadbridge trace <referralId>`: what the ledger knows of one referral, per target, and its audit trail.
 import type { LeadbridgeConfig } from '../config/index.js';
 import { auditTrail, getLinks, getSyncStates, listOutbox, type AuditEntry, type Ledger, type Link, type OutboxRow, type SyncStateRow } from '../ledger/index.js';
-import { invalidReason, targetStanding, unknownReferral } from './standing.js';
+import { invalidReason, targetStanding, unknownReferral } from '../sync/standing.js';
 
 export interface TraceReport {
   referralId: string;

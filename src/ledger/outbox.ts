@@ -22,6 +22,8 @@ export const OUTBOX_TRANSITIONS: TransitionTable<OutboxState> = {
 };
 
 export const OUTBOX_TERMINAL_STATES: readonly OutboxState[] = terminalStates(OUTBOX_TRANSITIONS);
+/** The outbox states that are still waiting (the settled ones, sent and superseded, only grow). */
+export const OUTBOX_WAITING_STATES = ['pending', 'failed', 'quarantined'] as const;
 /** States a claim picks up. */
 const CLAIMABLE_STATES = statesThatMayMoveTo(OUTBOX_TRANSITIONS, 'sending');
 /** An outcome in one of these holds back the later outcomes of the same referral (accept goes before win). */

@@ -3,9 +3,24 @@ import type { CrmAdapter } from '../crm/adapter.js';
 import type { LeadKind, Referral } from '../core/referral.js';
 import type { CompiledMapping } from '../mapping/index.js';
 import type { AcceptFields, CloseFields, ReferralRef, WonFields } from '../source/partner-center/actions.js';
-import type { ReferralPage, ReferralWithKind } from '../source/partner-center/client.js';
+import type { InvalidReferral } from '../source/partner-center/parse.js';
 
-export type { ReferralPage, ReferralWithKind };
+/** A referral as the engine receives it, with the lead kind and hot flag the source derived from it. */
+export interface ReferralWithKind {
+  referral: Referral;
+  leadKind: LeadKind;
+  hot: boolean;
+}
+
+/** One page of changed referrals; the engine owns this port, and the Partner Center client's pages fit it. */
+export interface ReferralPage {
+  /** Valid referral versions not delivered before. */
+  referrals: ReferralWithKind[];
+  /** Items the source refused; their page-mates still flow. */
+  invalid: InvalidReferral[];
+  /** Highest updatedDateTime on the page over every readable item, so a malformed referral never pins the watermark. */
+  highWatermark: string | null;
+}
 
 /** What the engine needs from the lead source (the Partner Center client offers exactly this). */
 export interface ReferralSource {

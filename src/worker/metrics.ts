@@ -1,5 +1,6 @@
 // The worker's Prometheus metrics on a registry of its own (never prom-client's global one, so tests and workers don't share).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { OUTBOX_WAITING_STATES } from '../ledger/outbox.js';
 import { SYNC_STATES } from '../ledger/sync-state.js';
 
 export interface ApiCallInfo {
@@ -27,8 +28,6 @@ export interface RecordCycleOptions {
   finishedAt?: Date;
 }
 
-/** The outbox states that are still waiting (the settled ones, sent and superseded, only grow). */
-export const OUTBOX_WAITING_STATES = ['pending', 'failed', 'quarantined'] as const;
 const API_LATENCY_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const CYCLE_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 /** The status label of a call that got no response. */

@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from '../core/log.js';
 import { sleep } from '../core/retry.js';
 import type { HealthSnapshot } from './health.js';
 import { HealthProblems } from './problems.js';
-import { describeTargetFailure, downTargetNames, type CycleResult, type Runtime } from './runtime.js';
+import { describeTargetFailure, downTargetNames, type CycleResult, type Runtime } from '../sync/cycle.js';
 
 /** The problem name of a target that failed as a whole. */
 const TARGET_DOWN = 'target:';

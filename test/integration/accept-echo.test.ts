@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Referral } from '../../src/simulators/partner-center/payload.js';
 import { LEAD } from '../../src/simulators/salesforce/index.js';
-import type { Runtime } from '../../src/worker/runtime.js';
+import type { Runtime } from '../../src/sync/cycle.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { newCustomerInquiry } from './support/referrals.js';
 

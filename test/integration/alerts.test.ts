@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Referral } from '../../src/core/referral.js';
 import { auditForRun, openLedger, transitionSyncStates, type Ledger } from '../../src/ledger/index.js';
 import { createGraphSimulator, type GraphSimulator } from '../../src/simulators/graph/index.js';
-import { AlertSender, alertsConfigSchema, type AlertReferral } from '../../src/worker/alerts.js';
+import { AlertSender, alertsConfigSchema, type AlertReferral } from '../../src/alerts/alerts.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
 
 const SENDER = 'leads-bot@contoso.com';

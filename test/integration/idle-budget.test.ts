@@ -8,7 +8,8 @@ import { SimClock } from '../../src/simulators/common/clock.js';
 import { createDynamicsSimulator, type DynamicsSimulator } from '../../src/simulators/dynamics365/index.js';
 import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../src/simulators/partner-center/index.js';
 import { createSalesforceSimulator, type SalesforceSimulator } from '../../src/simulators/salesforce/index.js';
-import { createRuntime, type Runtime } from '../../src/worker/runtime.js';
+import type { Runtime } from '../../src/sync/cycle.js';
+import { createRuntime } from '../../src/cli/compose.js';
 
 /**
  * A Dataverse clock that stands still: every record gets the same modifiedon, as hundreds of records written in one

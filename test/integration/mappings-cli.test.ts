@@ -12,7 +12,7 @@ import type { SimServer } from '../../src/simulators/common/server.js';
 import { createDynamicsSimulator, type DynamicsSimulator } from '../../src/simulators/dynamics365/index.js';
 import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../src/simulators/partner-center/index.js';
 import { createSalesforceSimulator, type SalesforceSimulator } from '../../src/simulators/salesforce/index.js';
-import { createRuntime } from '../../src/worker/runtime.js';
+import { createRuntime } from '../../src/cli/compose.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/leadbridge.js');

@@ -2,7 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { prepareResync, quarantineList, scheduleOperatorRetry } from '../../src/cli/operator.js';
+import { prepareResync, quarantineList, scheduleOperatorRetry } from '../../src/sync/operator.js';
 import type { CrmAdapter, MappedRecord } from '../../src/crm/adapter.js';
 import { DEFAULT_LEAD_KINDS, deriveLeadKind, type Referral } from '../../src/core/referral.js';
 import { auditTrail, getSyncStates } from '../../src/ledger/index.js';

@@ -9,7 +9,7 @@ import { externalReferenceHandler } from '../../src/sync/external-reference.js';
 import { SET_EXTERNAL_REFERENCE } from '../../src/sync/inbound.js';
 import { expiredReflections, OutboundSync } from '../../src/sync/outbound.js';
 import type { OutboundStats, OutcomeWriter, ReferralSource } from '../../src/sync/types.js';
-import type { Runtime } from '../../src/worker/runtime.js';
+import type { Runtime } from '../../src/sync/cycle.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { newCustomerInquiry } from './support/referrals.js';
 

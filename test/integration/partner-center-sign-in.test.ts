@@ -24,9 +24,10 @@ import {
 import { createGraphSimulator, type GraphSimulator } from '../../src/simulators/graph/index.js';
 import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../src/simulators/partner-center/index.js';
 import { startHealthServer, type HealthServer } from '../../src/worker/health.js';
-import { userSignInFor } from '../../src/worker/partner-center-sign-in.js';
+import { userSignInFor } from '../../src/cli/partner-center-sign-in.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
-import { createRuntime, type Runtime } from '../../src/worker/runtime.js';
+import type { Runtime } from '../../src/sync/cycle.js';
+import { createRuntime } from '../../src/cli/compose.js';
 import { Worker } from '../../src/worker/worker.js';
 import { newCustomerInquiry } from './support/referrals.js';
 

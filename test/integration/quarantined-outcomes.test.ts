@@ -2,15 +2,15 @@
 import { writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { formatQuarantine, quarantineReport, scheduleOutcomeRetry } from '../../src/cli/operator.js';
+import { formatQuarantine, quarantineReport, scheduleOutcomeRetry } from '../../src/sync/operator.js';
 import type { Logger, LogFields } from '../../src/core/log.js';
 import type { Referral } from '../../src/simulators/partner-center/payload.js';
 import { listOutbox } from '../../src/ledger/index.js';
 import { defaultMappingFile } from '../../src/mapping/index.js';
 import { createGraphSimulator, type GraphSimulator } from '../../src/simulators/graph/index.js';
-import { AlertSender, alertsConfigSchema } from '../../src/worker/alerts.js';
+import { AlertSender, alertsConfigSchema } from '../../src/alerts/alerts.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
-import { createRuntime } from '../../src/worker/runtime.js';
+import { createRuntime } from '../../src/cli/compose.js';
 import { Worker } from '../../src/worker/worker.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { newCustomerInquiry } from './support/referrals.js';

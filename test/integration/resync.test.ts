@@ -1,6 +1,6 @@
 // resync --since only widens what the next pass reads: the cursor moves back, never forward; a future date is refused.
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatResync, prepareResync } from '../../src/cli/operator.js';
+import { formatResync, prepareResync } from '../../src/sync/operator.js';
 import type { Referral } from '../../src/simulators/partner-center/payload.js';
 import { getCursor, setCursor } from '../../src/ledger/index.js';
 import { startHarness, type Harness } from './support/harness.js';

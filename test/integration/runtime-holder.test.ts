@@ -3,7 +3,7 @@ import { readFile, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/core/log.js';
-import { RuntimeHolder } from '../../src/worker/runtime-holder.js';
+import { RuntimeHolder } from '../../src/cli/runtime-holder.js';
 import { startHarness, type Harness } from './support/harness.js';
 
 let harness: Harness;

@@ -10,7 +10,7 @@ import {
   remainingText,
   renderAdaptiveCard,
   renderText,
-} from '../../src/worker/alerts-content.js';
+} from '../../src/alerts/alerts-content.js';
 
 const base = {
   graph: { auth: { kind: 'static', token: 'x' } },

@@ -1,7 +1,7 @@
 // The Graph client's middleware chain for alerts: which handlers it uses and which throttled answers it retries (no I/O).
 import { AuthenticationHandler, HTTPMessageHandler, RetryHandler } from '@microsoft/microsoft-graph-client';
 import { describe, expect, it } from 'vitest';
-import { graphMiddleware, shouldRetryGraph } from '../../src/worker/alerts-graph-chain.js';
+import { graphMiddleware, shouldRetryGraph } from '../../src/alerts/alerts-graph-chain.js';
 
 const credential = { description: 'static token', getToken: async () => 't' };
 const settings = { maxRetries: 3, delaySeconds: 1, maxRetryAfterSeconds: 10 };

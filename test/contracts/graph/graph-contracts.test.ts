@@ -7,9 +7,9 @@ import addFormatsModule from 'ajv-formats';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LeadbridgeError } from '../../../src/core/errors.js';
 import { createGraphSimulator, type GraphSimulator } from '../../../src/simulators/graph/index.js';
-import { renderAdaptiveCard } from '../../../src/worker/alerts-content.js';
-import { GraphAlertTransport } from '../../../src/worker/alerts-graph.js';
-import { TeamsWebhookTransport } from '../../../src/worker/alerts-teams.js';
+import { renderAdaptiveCard } from '../../../src/alerts/alerts-content.js';
+import { GraphAlertTransport } from '../../../src/alerts/alerts-graph.js';
+import { TeamsWebhookTransport } from '../../../src/alerts/alerts-teams.js';
 
 interface Fixture {
   source: string;

@@ -7,7 +7,8 @@ import type { SimClock } from '../../../src/simulators/common/clock.js';
 import { createDynamicsSimulator, type DynamicsSimulator } from '../../../src/simulators/dynamics365/index.js';
 import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../../src/simulators/partner-center/index.js';
 import { createSalesforceSimulator, type SalesforceSimulator } from '../../../src/simulators/salesforce/index.js';
-import { createRuntime, type Runtime } from '../../../src/worker/runtime.js';
+import type { Runtime } from '../../../src/sync/cycle.js';
+import { createRuntime } from '../../../src/cli/compose.js';
 
 export interface Harness {
   pc: PartnerCenterSimulator;

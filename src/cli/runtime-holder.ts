@@ -5,8 +5,9 @@ import { loadConfig, type EnvMap, type LeadbridgeConfig } from '../config/index.
 import { normaliseError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { defaultMappingFile } from '../mapping/index.js';
-import type { WorkerMetrics } from './metrics.js';
-import { createRuntime, type Runtime } from './runtime.js';
+import type { WorkerMetrics } from '../worker/metrics.js';
+import { createRuntime } from './compose.js';
+import type { Runtime } from '../sync/cycle.js';
 
 export interface RuntimeHolderOptions {
   configFile: string;

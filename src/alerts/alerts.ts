@@ -22,7 +22,6 @@ import {
 } from './alerts-content.js';
 import { GRAPH_API, GraphAlertTransport } from './alerts-graph.js';
 import { TEAMS_WEBHOOK_API, TeamsWebhookTransport, webhookName } from './alerts-teams.js';
-import type { WorkerMetrics } from './metrics.js';
 import { portalLink } from '../source/partner-center/facts.js';
 
 export { alertsConfigSchema, graphAccessSchema, DEFAULT_EXPIRY_WARNING_DAYS, GRAPH_SCOPE, GRAPH_URL } from '../config/alerts.js';
@@ -38,6 +37,12 @@ export interface AlertCounts {
   errors: string[];
 }
 
+/** What alerts count (the worker's metrics have these; alerts never import the worker). */
+export interface AlertMetrics {
+  recordApiCall(info: { api: string; method: string; status: number | null; durationMs: number }): void;
+  recordAlertSent(kind: string, count?: number): void;
+}
+
 export interface AlertSenderOptions {
   config: AlertsConfig;
   /** Defaults to the credential that config.graph.auth describes. */
@@ -45,7 +50,7 @@ export interface AlertSenderOptions {
   ledger: Ledger;
   logger?: Logger;
   now?: () => Date;
-  metrics?: Pick<WorkerMetrics, 'recordApiCall' | 'recordAlertSent'>;
+  metrics?: AlertMetrics;
   /** The referral's page in the Partner Center portal. */
   referralLink?: (referralId: string) => string;
   retryPolicy?: RetryPolicy;

@@ -16,7 +16,7 @@ import {
   type OutboxRow,
   type SyncStateRow,
 } from '../ledger/index.js';
-import { inboundCursorName } from '../sync/types.js';
+import { inboundCursorName } from './types.js';
 import { unretryable } from './standing.js';
 
 export interface RetryRequest {

@@ -4,16 +4,15 @@ import { normaliseError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Ledger } from '../ledger/index.js';
 import type { PartnerCenterClient } from '../source/partner-center/index.js';
-import type { ReferralWithKind } from '../sync/types.js';
-import type { AlertSender } from './alerts.js';
-import type { WorkerMetrics } from './metrics.js';
+import type { ReferralWithKind } from '../source/partner-center/index.js';
+import type { AlertMetrics, AlertSender } from './alerts.js';
 
 export interface NotifierOptions {
   config: LeadbridgeConfig;
   ledger: Ledger;
   source: Pick<PartnerCenterClient, 'listExpiringBefore'>;
   logger: Logger;
-  metrics?: WorkerMetrics;
+  metrics?: AlertMetrics;
   now?: () => Date;
 }
 

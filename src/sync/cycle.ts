@@ -1,0 +1,149 @@
+// One sync cycle, recorded as a run: inbound, outbound, the outbox drain and the alerts, with stale "sending" claims released first.
+import type { LeadbridgeConfig } from '../config/index.js';
+import type { TokenCredential } from '../core/auth.js';
+import { isLeadbridgeError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { Notifier } from '../alerts/notifier.js';
+import { countByState, countOutboxByState, finishRun, OUTBOX_WAITING_STATES, releaseStaleSending, setApiBudgetNote, startRun, type Ledger } from '../ledger/index.js';
+import type { PartnerCenterClient } from '../source/partner-center/index.js';
+import { UserSignIn } from '../source/partner-center/sign-in.js';
+import type { CycleOptions, InboundSync } from './inbound.js';
+import { drainOutbox, type DrainStats, type OutboxHandler } from './outbox.js';
+import type { OutboundSync } from './outbound.js';
+import { emptyOutboundStats, type InboundStats, type OutboundStats, type SyncTarget, type TargetFailure } from './types.js';
+
+export interface Runtime {
+  readonly config: LeadbridgeConfig;
+  readonly ledger: Ledger;
+  readonly source: PartnerCenterClient;
+  readonly targets: SyncTarget[];
+  readonly inbound: InboundSync;
+  readonly outbound: OutboundSync;
+  readonly logger: Logger;
+  /** One inbound cycle followed by the outbox drain (external references). */
+  syncOnce(options: CycleOptions): Promise<CycleResult>;
+  close(): Promise<void>;
+}
+
+export interface CycleResult {
+  inbound: InboundStats;
+  /** CRM outcomes read and sent back to Partner Center. */
+  outbound: OutboundStats;
+  /** Everything the outbox drain did (CRM id write-backs and outcomes). */
+  outbox: DrainStats;
+  /** Targets that failed as a whole this cycle, inbound or outbound (a target may appear once per stage). */
+  targetsDown: TargetFailure[];
+}
+
+/** The distinct names of the targets that failed as a whole. */
+export function downTargetNames(result: Pick<CycleResult, 'targetsDown'>): string[] {
+  return [...new Set(result.targetsDown.map((failure) => failure.target))];
+}
+
+/** "salesforce (reading outcomes): INVALID_SESSION_ID: Session expired or invalid; ..." */
+export function describeTargetFailure(failure: TargetFailure): string {
+  return `${failure.target} (${failure.stage}): ${failure.message}${failure.message.includes(failure.code) ? '' : ` [${failure.code}]`}`;
+}
+
+/** What a cycle records (the worker's Prometheus metrics have these; sync never imports the worker). */
+export interface CycleMetrics {
+  recordSyncCounts(target: string, counts: { created: number; updated: number; unchanged: number; failed: number; quarantined: number }): void;
+  recordOutcomes(target: string, counts: Readonly<Record<string, number>>): void;
+  setApiBudget(target: string, budget: { used: number; max: number; holdingBack: boolean }): void;
+  setBacklog(rows: ReadonlyArray<{ target: string; state: string; count: number }>): void;
+  setOutboxBacklog(rows: ReadonlyArray<{ target: string; state: string; count: number }>): void;
+}
+
+/** A claim left in "sending" this long ago belongs to a run that died; its row is released to be re-planned. */
+const STALE_SENDING_MS = 10 * 60_000;
+
+/** The running parts a cycle needs; the composition at the edge builds them. */
+export interface CycleParts {
+  config: LeadbridgeConfig;
+  ledger: Ledger;
+  logger: Logger;
+  metrics: CycleMetrics | undefined;
+  targets: SyncTarget[];
+  inbound: InboundSync;
+  outbound: OutboundSync;
+  baseHandlers: Record<string, OutboxHandler>;
+  notifier: Notifier;
+  credential: TokenCredential;
+}
+
+/** One cycle, recorded as a run in the ledger (ok, failed or aborted, with its counts). */
+export async function runRecordedCycle(parts: CycleParts, cycle: CycleOptions): Promise<CycleResult> {
+  const { ledger } = parts;
+  await startRun(ledger.db, { runId: cycle.runId, kind: 'sync' });
+  try {
+    const result = await runCycle(parts, cycle);
+    const { byTarget: _byTarget, more: _more, failedTargets: _failed, ...totals } = result.inbound;
+    const down = downTargetNames(result);
+    await finishRun(ledger.db, cycle.runId, {
+      status: down.length > 0 ? 'failed' : 'ok',
+      stats: { ...totals, targetsDown: down.length, outcomesEnqueued: result.outbound.enqueued, outcomesSent: result.outbound.sent, outcomesQuarantined: result.outbound.quarantined, outboxFailed: result.outbox.failed },
+      ...(down.length > 0 ? { error: result.targetsDown.map(describeTargetFailure).join('; ') } : {}),
+    });
+    return result;
+  } catch (error) {
+    const status = cycle.signal?.aborted ? 'aborted' : 'failed';
+    const signInLost = isLeadbridgeError(error) && error.code === 'SIGN_IN_REQUIRED';
+    if (signInLost) await alertSignInLost(parts, error.message, cycle);
+    // `signInRequired` in the run's stats is what `leadbridge status` reads to say "sign in again".
+    await finishRun(ledger.db, cycle.runId, { status, stats: signInLost ? { signInRequired: 1 } : {}, error: (error as Error).message }).catch(() => {});
+    throw error;
+  }
+}
+
+/** Nothing else in the cycle can work without Partner Center; the alert names the lost sign-in so it goes out once. */
+async function alertSignInLost(parts: CycleParts, cause: string, cycle: CycleOptions): Promise<void> {
+  const signedIn = parts.credential instanceof UserSignIn ? await parts.credential.signedIn().catch(() => null) : null;
+  const signIn = { id: signedIn?.signedInAt ?? signedIn?.homeAccountId ?? 'no-sign-in', account: signedIn?.username ?? null };
+  await parts.notifier.signInRequired(cause, signIn, cycle.runId, cycle.signal);
+}
+
+/** Inbound (with hot-lead alerts as pages arrive), outbound, the outbox drain, then the other alerts. */
+async function runCycle(parts: CycleParts, cycle: CycleOptions): Promise<CycleResult> {
+  const { config, ledger, logger, inbound, outbound, notifier } = parts;
+  const { runId, signal } = cycle;
+  await releaseStaleSending(ledger.db, new Date(Date.now() - STALE_SENDING_MS).toISOString());
+  const stats = await inbound.runCycle({
+    ...cycle,
+    onReferrals: async (items) => {
+      await notifier.hotLeads(items, runId, signal);
+      await cycle.onReferrals?.(items);
+    },
+  });
+  // On a soft stop, outcomes wait for the next run: the outbox keeps them, nothing is lost.
+  if (cycle.shouldStop?.() === true) {
+    return { inbound: stats, outbound: emptyOutboundStats(), outbox: { sent: 0, failed: 0, superseded: 0, quarantined: 0 }, targetsDown: stats.failedTargets };
+  }
+  const outboundStats = await outbound.collect({ runId, signal });
+  const handlers = { ...parts.baseHandlers, ...outbound.handlers(outboundStats) };
+  const outbox = await drainOutbox(ledger, handlers, { runId, concurrency: config.limits.partnerCenter.concurrency, signal, logger });
+  stats.externalReferencesWritten = outbox.sent - outboundStats.sent;
+  await notifier.afterCycle(runId, signal);
+  recordMetrics(parts.metrics, stats, outboundStats);
+  await recordApiBudgets(parts);
+  if (parts.metrics) {
+    parts.metrics.setBacklog(await countByState(ledger.db));
+    parts.metrics.setOutboxBacklog(await countOutboxByState(ledger.db, OUTBOX_WAITING_STATES));
+  }
+  return { inbound: stats, outbound: outboundStats, outbox, targetsDown: [...stats.failedTargets, ...outboundStats.failedTargets] };
+}
+
+/** Each target's API budget as last seen, into the metrics and the ledger (where `status` reads it). */
+async function recordApiBudgets(parts: CycleParts): Promise<void> {
+  for (const target of parts.targets) {
+    const budget = target.adapter.apiBudget?.();
+    if (!budget) continue;
+    parts.metrics?.setApiBudget(target.name, budget);
+    await setApiBudgetNote(parts.ledger.db, target.name, { ...budget, seenAt: new Date().toISOString() });
+  }
+}
+
+function recordMetrics(metrics: CycleMetrics | undefined, stats: InboundStats, outbound: OutboundStats): void {
+  if (!metrics) return;
+  for (const [target, counts] of Object.entries(stats.byTarget)) metrics.recordSyncCounts(target, counts);
+  metrics.recordOutcomes('all', { sent: outbound.sent, quarantined: outbound.quarantined, superseded: outbound.superseded, failed: outbound.failed });
+}
