@@ -97,7 +97,6 @@ export class Worker {
       });
       const durationMs = Date.now() - started;
       this.noteTargets(result);
-      this.problems.clear(SIGN_IN);
       this.logCycle(runId, result, durationMs);
       await this.options.onCycle?.({ ok: true, runId, result, durationMs });
       return result.inbound.more;
@@ -118,11 +117,16 @@ export class Worker {
    */
   private noteTargets(result: CycleResult): void {
     const now = new Date();
-    const down = downTargetNames(result);
+    // A target whose outcome read failed for want of a Partner Center sign-in is not down: the sign-in is the problem.
+    const signInLost = result.targetsDown.find((failure) => failure.code === 'SIGN_IN_REQUIRED');
+    const failures = result.targetsDown.filter((failure) => failure.code !== 'SIGN_IN_REQUIRED');
+    const down = [...new Set(failures.map((failure) => failure.target))];
     this.lastSuccessAt = now;
+    if (signInLost) this.problems.raise(SIGN_IN, signInLost.message, now, 0);
+    else this.problems.clear(SIGN_IN);
     this.problems.clearOthers(TARGET_DOWN, down.map((name) => `${TARGET_DOWN}${name}`));
     for (const name of down) {
-      const reason = result.targetsDown.filter((f) => f.target === name).map(describeTargetFailure).join('; ');
+      const reason = failures.filter((f) => f.target === name).map(describeTargetFailure).join('; ');
       this.problems.raise(`${TARGET_DOWN}${name}`, `target "${name}" failed as a whole: ${reason}`, now);
     }
   }
