@@ -122,3 +122,35 @@ describe('operator commands where no ledger exists', { timeout: 90_000 }, () => 
     expect(await readdir(dir)).toEqual([]);
   });
 });
+
+describeWithPg('operator commands on a PostgreSQL ledger that does not exist yet', (pgUrl) => {
+  let dir: string;
+  let configFile: string;
+  const schema = `lb_absent_${Date.now().toString(36)}`;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-pg-absent-'));
+    configFile = path.join(dir, 'leadbridge.yaml');
+    await writeFile(
+      configFile,
+      ['source:', '  partnerCenter:', '    baseUrl: http://127.0.0.1:9', '    auth: { kind: static, token: t }', 'ledger:', '  client: pg', `  connection: ${pgUrl}`, `  schema: ${schema}`, ''].join('\n'),
+    );
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('status exits 1 naming the schema it looked in, and creates no schema', async () => {
+    const result = await runCli(['--config', configFile, 'status'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `leadbridge: no ledger in schema "${schema}" of the PostgreSQL database (ledger.connection, ledger.schema); nothing was created. ` +
+        'Pass the config that names the ledger (--config or LEADBRIDGE_CONFIG), or run "leadbridge sync --once" first to create it\n',
+    );
+    const { default: knex } = await import('knex');
+    const db = knex({ client: 'pg', connection: pgUrl, pool: { min: 0, max: 1 } });
+    try {
+      const { rows } = await db.raw<{ rows: unknown[] }>('select 1 from information_schema.schemata where schema_name = ?', [schema]);
+      expect(rows).toEqual([]);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
