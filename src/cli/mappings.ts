@@ -188,13 +188,16 @@ export async function runMappingsCheck(options: MappingsCommandOptions): Promise
  * rejects stops the run before the other CRM is written. A CRM out of reach is only a warning: that target then
  * fails as a whole in the cycle, and the command says so.
  */
-export async function refuseMappingsThatDoNotFit(options: Omit<MappingsCommandOptions, 'target' | 'out'>, what: string): Promise<void> {
-  const checks = await checkMappings({ ...options, out: process.stderr });
+export async function refuseMappingsThatDoNotFit(
+  options: Omit<MappingsCommandOptions, 'target'>,
+  words: { refusal: string; unreachable: string },
+): Promise<void> {
+  const checks = await checkMappings(options);
   for (const check of checks) {
-    if (check.status === 'unreachable') options.logger.warn('could not check the mapping against the CRM now', { target: check.target, error: check.error.message });
+    if (check.status === 'unreachable') options.logger.warn(words.unreachable, { target: check.target, error: check.error.message });
   }
   const issues = checks.flatMap((check) => (check.status === 'invalid' ? check.issues : []));
-  if (issues.length > 0) throw new ValidationError('MAPPING_INVALID', `${what}: the field mappings do not fit the CRM; nothing was written`, issues);
+  if (issues.length > 0) throw new ValidationError('MAPPING_INVALID', words.refusal, issues);
 }
 
 // ------------------------------------------------------------------ mappings preview

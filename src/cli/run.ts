@@ -1,5 +1,4 @@
 // `leadbridge run`: the long-running worker, with a clean stop on SIGTERM / SIGINT and an optional health endpoint.
-import { ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { startHealthServer } from '../worker/health.js';
 import { WorkerMetrics } from '../worker/metrics.js';
@@ -62,14 +61,17 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
  * value): every issue is listed. A CRM that cannot be reached now is only a warning: the cycles retry it.
  */
 async function refuseInvalidMappings(runtimes: RuntimeHolder, context: CliContext, logger: Logger): Promise<void> {
-  const { checkMappings } = await import('./mappings.js');
-  const checks = await checkMappings({ config: runtimes.config!, logger, cwd: context.cwd, out: context.stderr });
-  const issues = checks.flatMap((check) => (check.status === 'invalid' ? check.issues : []));
-  for (const check of checks) {
-    if (check.status === 'unreachable') logger.warn('could not check the mapping against the CRM now; the worker starts and retries', { target: check.target, error: check.error.message });
-  }
-  if (issues.length > 0) {
+  const { refuseMappingsThatDoNotFit } = await import('./mappings.js');
+  try {
+    await refuseMappingsThatDoNotFit(
+      { config: runtimes.config!, logger, cwd: context.cwd, out: context.stderr },
+      {
+        refusal: 'the worker does not start: the field mappings do not fit the CRM',
+        unreachable: 'could not check the mapping against the CRM now; the worker starts and retries',
+      },
+    );
+  } catch (error) {
     await runtimes.close();
-    throw new ValidationError('MAPPING_INVALID', 'the worker does not start: the field mappings do not fit the CRM', issues);
+    throw error;
   }
 }

@@ -24,7 +24,10 @@ export async function runSyncOnce(options: SyncOnceOptions): Promise<number> {
   let lastReport = Date.now();
   try {
     const { refuseMappingsThatDoNotFit } = await import('./mappings.js');
-    await refuseMappingsThatDoNotFit({ config: options.config, logger: options.logger, cwd: options.cwd, signal: options.signal }, 'sync --once does not run');
+    await refuseMappingsThatDoNotFit(
+      { config: options.config, logger: options.logger, cwd: options.cwd, out: process.stderr, signal: options.signal },
+      { refusal: 'sync --once does not run: the field mappings do not fit the CRM; nothing was written', unreachable: 'could not check the mapping against the CRM now' },
+    );
     const result = await runtime.syncOnce({
       runId,
       signal: options.signal,
