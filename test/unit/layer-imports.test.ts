@@ -3,11 +3,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { localImports, sourceFiles } from './support/imports.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SRC = path.join(ROOT, 'src');
-/** Static imports and re-exports (`import x from`, `import type`, `export ... from`, bare `import '...'`) and import(). */
-const SPECIFIERS = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g;
 
 /** Higher may import lower; equal ranks are peers (the parts sync drives may use each other). Written out, not derived. */
 const RANK: Record<string, number> = {
@@ -23,14 +22,6 @@ const RANK: Record<string, number> = {
   core: 1,
 };
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(full);
-    return entry.name.endsWith('.ts') ? [full] : [];
-  });
-}
-
 /** The layer of a file under src/: its first folder, and src/cli.ts belongs to cli. */
 function layerOf(file: string): string {
   const relative = path.relative(SRC, file).split(path.sep);
@@ -42,10 +33,8 @@ function layerOf(file: string): string {
 function upwardImports(file: string, text: string): string[] {
   const from = layerOf(file);
   const found: string[] = [];
-  for (const match of text.matchAll(SPECIFIERS)) {
-    const specifier = match[1]!;
-    if (!specifier.startsWith('.')) continue;
-    const to = layerOf(path.resolve(path.dirname(file), specifier));
+  for (const { specifier, target } of localImports(file, text)) {
+    const to = layerOf(target);
     if (to === from || (from === 'cli' && to === 'simulators')) continue;
     const fromRank = RANK[from];
     const toRank = RANK[to];

@@ -1,30 +1,18 @@
 // The simulators own their rules: no file under src/simulators/ may import client code (anything else under src/).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { localImports, sourceFiles } from './support/imports.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SIMULATORS = path.join(ROOT, 'src/simulators');
 const SRC = path.join(ROOT, 'src');
-/** Static imports and re-exports (`import x from`, `import type`, `export ... from`, bare `import '...'`) and import(). */
-const SPECIFIERS = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g;
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(full);
-    return /\.(ts|js|mjs|cjs)$/.test(entry.name) ? [full] : [];
-  });
-}
 
 /** Each import of a file under src/ but outside src/simulators/, as `file → specifier`. */
 function clientImports(file: string, text: string): string[] {
   const found: string[] = [];
-  for (const match of text.matchAll(SPECIFIERS)) {
-    const specifier = match[1]!;
-    if (!specifier.startsWith('.') && !specifier.startsWith('/')) continue;
-    const target = path.resolve(path.dirname(file), specifier);
+  for (const { specifier, target } of localImports(file, text)) {
     const inSrc = target.startsWith(`${SRC}${path.sep}`);
     const inSimulators = target === SIMULATORS || target.startsWith(`${SIMULATORS}${path.sep}`);
     if (inSrc && !inSimulators) found.push(`${path.relative(ROOT, file)} → ${specifier}`);
