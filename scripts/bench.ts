@@ -35,28 +35,74 @@ const OVERLAP_SECONDS = 2;
 async function main(): Promise<void> {
   const n = Number(args.referrals);
   const scenarios: Scenario[] = [
-    { name: `backfill ${n} into Dynamics 365, no added latency`, referrals: n, latencyMs: 0, targets: ['dynamics365'] },
-    { name: `backfill ${n} into Dynamics 365, ${args.latency} ms per call`, referrals: n, latencyMs: Number(args.latency), targets: ['dynamics365'] },
-    { name: `backfill ${n} into Dynamics 365 + Salesforce, ${args.latency} ms per call`, referrals: n, latencyMs: Number(args.latency), targets: ['dynamics365', 'salesforce'] },
+    {
+      name: `backfill ${n} into Dynamics 365, no added latency`,
+      referrals: n,
+      latencyMs: 0,
+      targets: ['dynamics365'],
+    },
+    {
+      name: `backfill ${n} into Dynamics 365, ${args.latency} ms per call`,
+      referrals: n,
+      latencyMs: Number(args.latency),
+      targets: ['dynamics365'],
+    },
+    {
+      name: `backfill ${n} into Dynamics 365 + Salesforce, ${args.latency} ms per call`,
+      referrals: n,
+      latencyMs: Number(args.latency),
+      targets: ['dynamics365', 'salesforce'],
+    },
   ];
   if (args['only-rss']) scenarios.length = 0;
-  if (!args['skip-rss']) scenarios.push({ name: `backfill ${args['rss-referrals']} into Dynamics 365 (memory)`, referrals: Number(args['rss-referrals']), latencyMs: 0, targets: ['dynamics365'] });
+  if (!args['skip-rss'])
+    scenarios.push({
+      name: `backfill ${args['rss-referrals']} into Dynamics 365 (memory)`,
+      referrals: Number(args['rss-referrals']),
+      latencyMs: 0,
+      targets: ['dynamics365'],
+    });
   const heapCap = /--max-old-space-size=(\d+)/.exec(process.env.NODE_OPTIONS ?? '')?.[1];
-  console.log(`leadbridge bench: node ${process.version}, ${os.cpus().length} cores; simulators in a child process; overlap window ${OVERLAP_SECONDS} s; heap cap ${heapCap ? `${heapCap} MB` : 'none (run it with npm run bench)'}`);
+  console.log(
+    `leadbridge bench: node ${process.version}, ${os.cpus().length} cores; simulators in a child process; overlap window ${OVERLAP_SECONDS} s; heap cap ${heapCap ? `${heapCap} MB` : 'none (run it with npm run bench)'}`,
+  );
   const results = [];
   for (const scenario of scenarios) results.push(await runScenario(scenario));
   console.log('\nTargets:');
   const largest = results.at(-1)!;
-  if (!args['skip-rss']) check(`peak RSS under 250 MB at ${largest.referrals}`, largest.peakRssMb < 250, `${largest.peakRssMb.toFixed(0)} MB`);
+  if (!args['skip-rss'])
+    check(
+      `peak RSS under 250 MB at ${largest.referrals}`,
+      largest.peakRssMb < 250,
+      `${largest.peakRssMb.toFixed(0)} MB`,
+    );
   if (args['only-rss']) return;
   const [plain, latency, both] = results as [BenchResult, BenchResult, BenchResult];
-  check(`backfill of ${n} into Dynamics 365 with ${args.latency} ms latency under 30 s`, latency.seconds < 30, `${latency.seconds.toFixed(1)} s`);
+  check(
+    `backfill of ${n} into Dynamics 365 with ${args.latency} ms latency under 30 s`,
+    latency.seconds < 30,
+    `${latency.seconds.toFixed(1)} s`,
+  );
   for (const r of [plain, latency, both]) {
-    check(`Dataverse write calls ≤ referrals/500 (${r.name})`, r.writes.dynamics365 <= r.referrals / 500, `${r.writes.dynamics365} for ${r.referrals} referrals (${r.synced} synced)`);
+    check(
+      `Dataverse write calls ≤ referrals/500 (${r.name})`,
+      r.writes.dynamics365 <= r.referrals / 500,
+      `${r.writes.dynamics365} for ${r.referrals} referrals (${r.synced} synced)`,
+    );
     check(`echo cycle writes nothing (${r.name})`, r.echoWork === 0, `${r.echoWork} writes`);
-    check(`idle cycle ≤ 2 calls per side (${r.name})`, Object.values(r.idle).every((c) => c <= 2) && r.idleWork === 0, Object.entries(r.idle).map(([k, c]) => `${k} ${c}`).join(', '));
+    check(
+      `idle cycle ≤ 2 calls per side (${r.name})`,
+      Object.values(r.idle).every((c) => c <= 2) && r.idleWork === 0,
+      Object.entries(r.idle)
+        .map(([k, c]) => `${k} ${c}`)
+        .join(', '),
+    );
   }
-  check(`Salesforce write calls ≤ referrals/150 (${both.name})`, both.writes.salesforce <= both.referrals / 150, `${both.writes.salesforce} for ${both.referrals} referrals`);
+  check(
+    `Salesforce write calls ≤ referrals/150 (${both.name})`,
+    both.writes.salesforce <= both.referrals / 150,
+    `${both.writes.salesforce} for ${both.referrals} referrals`,
+  );
 }
 
 function check(what: string, ok: boolean, figure: string): void {
@@ -85,9 +131,12 @@ async function runScenario(scenario: Scenario): Promise<BenchResult> {
   const sides: Side[] = ['partner-center', ...scenario.targets];
   try {
     if (scenario.latencyMs > 0) {
-      for (const side of sides) await admin(sims.urls[side]!, 'PUT', '/_sim/faults', { latencyMs: scenario.latencyMs });
+      for (const side of sides)
+        await admin(sims.urls[side]!, 'PUT', '/_sim/faults', { latencyMs: scenario.latencyMs });
     }
-    const runtime = await createRuntime(benchConfig(sims.urls, dir, scenario.targets), { cwd: dir });
+    const runtime = await createRuntime(benchConfig(sims.urls, dir, scenario.targets), {
+      cwd: dir,
+    });
     const rss = sampleRss();
     const before = await stats(sims.urls, sides);
     const started = performance.now();
@@ -104,7 +153,11 @@ async function runScenario(scenario: Scenario): Promise<BenchResult> {
     const peakRssMb = rss.stop();
     await runtime.close();
     const all: Side[] = ['partner-center', 'dynamics365', 'salesforce'];
-    const delta = (a: Counts, b: Counts, key: 'total' | 'writes') => Object.fromEntries(all.map((side) => [side, a[side][key] - b[side][key]])) as Record<Side, number>;
+    const delta = (a: Counts, b: Counts, key: 'total' | 'writes') =>
+      Object.fromEntries(all.map((side) => [side, a[side][key] - b[side][key]])) as Record<
+        Side,
+        number
+      >;
     const firstTarget = Object.values(backfill.inbound.byTarget)[0]!;
     const result: BenchResult = {
       name: scenario.name,
@@ -114,18 +167,28 @@ async function runScenario(scenario: Scenario): Promise<BenchResult> {
       peakRssMb,
       writes: delta(afterBackfill, before, 'writes'),
       echoWork: echoCycle.inbound.created + echoCycle.inbound.updated + echoCycle.outbox.sent,
-      idle: Object.fromEntries(sides.map((side) => [side, afterIdle[side].total - afterEcho[side].total])),
+      idle: Object.fromEntries(
+        sides.map((side) => [side, afterIdle[side].total - afterEcho[side].total]),
+      ),
       idleWork: idleCycle.inbound.created + idleCycle.inbound.updated + idleCycle.outbox.sent,
     };
     const calls = delta(afterBackfill, before, 'total');
     const echo = delta(afterEcho, afterBackfill, 'total');
     console.log(`\n${scenario.name}`);
-    console.log(`  synced ${result.synced} of ${scenario.referrals} referrals per target (${firstTarget.skippedKind} co-sell skipped, ${firstTarget.failed} failed) in ${seconds.toFixed(1)} s = ${(scenario.referrals / seconds).toFixed(0)} referrals/s`);
+    console.log(
+      `  synced ${result.synced} of ${scenario.referrals} referrals per target (${firstTarget.skippedKind} co-sell skipped, ${firstTarget.failed} failed) in ${seconds.toFixed(1)} s = ${(scenario.referrals / seconds).toFixed(0)} referrals/s`,
+    );
     for (const side of sides) {
-      console.log(`  ${side}: ${calls[side]} calls = ${(calls[side] / scenario.referrals).toFixed(4)} per referral, ${result.writes[side]} of them writes${side === 'partner-center' ? ` (${backfill.inbound.externalReferencesWritten} externalReferenceId write-backs)` : ''}`);
+      console.log(
+        `  ${side}: ${calls[side]} calls = ${(calls[side] / scenario.referrals).toFixed(4)} per referral, ${result.writes[side]} of them writes${side === 'partner-center' ? ` (${backfill.inbound.externalReferencesWritten} externalReferenceId write-backs)` : ''}`,
+      );
     }
-    console.log(`  echo cycle (reads back the referrals our write-backs changed): ${sides.map((s) => `${s} ${echo[s]}`).join(', ')} calls, ${result.echoWork} writes`);
-    console.log(`  idle cycle: ${sides.map((s) => `${s} ${result.idle[s]}`).join(', ')} calls, ${result.idleWork} writes`);
+    console.log(
+      `  echo cycle (reads back the referrals our write-backs changed): ${sides.map((s) => `${s} ${echo[s]}`).join(', ')} calls, ${result.echoWork} writes`,
+    );
+    console.log(
+      `  idle cycle: ${sides.map((s) => `${s} ${result.idle[s]}`).join(', ')} calls, ${result.idleWork} writes`,
+    );
     console.log(`  peak RSS of the worker process: ${peakRssMb.toFixed(0)} MB`);
     return result;
   } finally {
@@ -134,13 +197,35 @@ async function runScenario(scenario: Scenario): Promise<BenchResult> {
   }
 }
 
-function benchConfig(urls: Record<string, string>, dir: string, targets: Scenario['targets']): LeadbridgeConfig {
+function benchConfig(
+  urls: Record<string, string>,
+  dir: string,
+  targets: Scenario['targets'],
+): LeadbridgeConfig {
   const settings = {
-    dynamics365: { name: 'dynamics', kind: 'dynamics365', settings: { url: urls.dynamics365, auth: { kind: 'static', token: 'bench' }, batchSize: 500 } },
-    salesforce: { name: 'salesforce', kind: 'salesforce', settings: { instanceUrl: urls.salesforce, auth: { kind: 'accessToken', token: 'bench' }, batchSize: 200 } },
+    dynamics365: {
+      name: 'dynamics',
+      kind: 'dynamics365',
+      settings: { url: urls.dynamics365, auth: { kind: 'static', token: 'bench' }, batchSize: 500 },
+    },
+    salesforce: {
+      name: 'salesforce',
+      kind: 'salesforce',
+      settings: {
+        instanceUrl: urls.salesforce,
+        auth: { kind: 'accessToken', token: 'bench' },
+        batchSize: 200,
+      },
+    },
   };
   return configSchema.parse({
-    source: { partnerCenter: { baseUrl: urls['partner-center'], auth: { kind: 'static', token: 'bench' }, overlapSeconds: OVERLAP_SECONDS } },
+    source: {
+      partnerCenter: {
+        baseUrl: urls['partner-center'],
+        auth: { kind: 'static', token: 'bench' },
+        overlapSeconds: OVERLAP_SECONDS,
+      },
+    },
     targets: targets.map((t) => settings[t]),
     ledger: { client: 'sqlite', filename: path.join(dir, 'bench.sqlite') },
   });
@@ -150,11 +235,18 @@ function benchConfig(urls: Record<string, string>, dir: string, targets: Scenari
 async function startSimulators(referrals: number): Promise<SimulatorProcess> {
   const bin = path.resolve(import.meta.dirname, '../bin/leadbridge.js');
   // The simulators hold every referral and CRM record in memory: they do not get the worker's heap cap.
-  const env = { ...process.env, NODE_OPTIONS: (process.env.NODE_OPTIONS ?? '').replace(/--max-old-space-size=\d+/g, '').trim() };
-  const child = spawn(process.execPath, [bin, 'simulate', '--random-ports', '--referrals', String(referrals), '--seed', '42'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env,
-  });
+  const env = {
+    ...process.env,
+    NODE_OPTIONS: (process.env.NODE_OPTIONS ?? '').replace(/--max-old-space-size=\d+/g, '').trim(),
+  };
+  const child = spawn(
+    process.execPath,
+    [bin, 'simulate', '--random-ports', '--referrals', String(referrals), '--seed', '42'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env,
+    },
+  );
   const urls: Record<string, string> = {};
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
@@ -162,24 +254,38 @@ async function startSimulators(referrals: number): Promise<SimulatorProcess> {
     if (name && url) urls[name] = url;
     if (urls['partner-center'] && urls.dynamics365 && urls.salesforce) break;
   }
-  if (!urls['partner-center'] || !urls.dynamics365 || !urls.salesforce) throw new Error('leadbridge simulate did not print the simulator URLs');
+  if (!urls['partner-center'] || !urls.dynamics365 || !urls.salesforce)
+    throw new Error('leadbridge simulate did not print the simulator URLs');
   return { urls, child };
 }
 
-async function admin(base: string, method: string, route: string, body?: unknown): Promise<unknown> {
+async function admin(
+  base: string,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<unknown> {
   const response = await fetch(`${base}${route}`, {
     method,
     headers: { 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  if (!response.ok) throw new Error(`${method} ${base}${route} → ${response.status} ${await response.text()}`);
+  if (!response.ok)
+    throw new Error(`${method} ${base}${route} → ${response.status} ${await response.text()}`);
   return response.status === 204 ? null : response.json();
 }
 
 async function stats(urls: Record<string, string>, sides: Side[]): Promise<Counts> {
-  const counts = { 'partner-center': { total: 0, writes: 0 }, dynamics365: { total: 0, writes: 0 }, salesforce: { total: 0, writes: 0 } };
+  const counts = {
+    'partner-center': { total: 0, writes: 0 },
+    dynamics365: { total: 0, writes: 0 },
+    salesforce: { total: 0, writes: 0 },
+  };
   for (const side of sides) {
-    const s = (await admin(urls[side]!, 'GET', '/_sim/stats')) as { total: number; byMethod: Record<string, number> };
+    const s = (await admin(urls[side]!, 'GET', '/_sim/stats')) as {
+      total: number;
+      byMethod: Record<string, number>;
+    };
     counts[side] = { total: s.total, writes: (s.byMethod.POST ?? 0) + (s.byMethod.PATCH ?? 0) };
   }
   return counts;

@@ -12,7 +12,7 @@ export function walkThrough(url: SimulatorUrl): string[] {
   return [
     'npx leadbridge --config $CFG status             # per target: applied, failed, quarantined; cursors; last runs',
     'npx leadbridge --config $CFG demo leads         # referral id, Dynamics lead id, opportunity id, company, states',
-    'npx leadbridge --config $CFG trace <referralId> # the referral\'s audit trail',
+    "npx leadbridge --config $CFG trace <referralId> # the referral's audit trail",
     '# Act as a CRM user: qualify a Dynamics lead (this creates an opportunity), give the deal a close date and a value, win it.',
     `curl -s -X POST ${d365}/_sim/leads/<leadId>/qualify   # the reply starts with the opportunity id ("demo leads" shows it too)`,
     `curl -s -X PATCH -H 'Content-Type: application/json' -d '{"estimatedclosedate": "2027-03-31", "estimatedvalue": 50000}' ${d365}/_sim/opportunities/<opportunityId>`,

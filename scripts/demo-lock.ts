@@ -50,18 +50,24 @@ export class DemoLock {
   ) {}
 
   /** Takes the lock, or throws DemoAlreadyRunningError naming the demo that holds it. */
-  static async acquire(file: string, isAlive: (pid: number) => boolean = processAlive): Promise<DemoLock> {
+  static async acquire(
+    file: string,
+    isAlive: (pid: number) => boolean = processAlive,
+  ): Promise<DemoLock> {
     await mkdir(path.dirname(file), { recursive: true });
     const info: DemoLockInfo = { pid: process.pid, startedAt: new Date().toISOString() };
     for (let attempt = 0; attempt < 3; attempt++) {
       if (await createExclusive(file, info)) return new DemoLock(file, info);
       const holder = await readHolder(file);
       if (holder === 'gone') continue;
-      if (holder !== 'unreadable' && isAlive(holder.pid)) throw new DemoAlreadyRunningError(file, holder);
+      if (holder !== 'unreadable' && isAlive(holder.pid))
+        throw new DemoAlreadyRunningError(file, holder);
       // A dead pid (the demo was killed) or a file we did not write: stale, so take it over.
       await unlink(file).catch(() => undefined);
     }
-    throw new Error(`could not take the demo lock ${file}; another demo is starting at the same moment, try again`);
+    throw new Error(
+      `could not take the demo lock ${file}; another demo is starting at the same moment, try again`,
+    );
   }
 
   /** Adds the URLs and config, so that a second demo can say where this one runs. */

@@ -8,7 +8,12 @@ import { parseArgs } from 'node:util';
 import { runLogin } from '../src/cli/login.js';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/core/log.js';
-import { DEFAULT_SIM_USER, SIM_PUBLIC_CLIENT_ID, SIM_TENANT_ID, SIM_TLS_CERT_FILE } from '../src/simulators/entra/index.js';
+import {
+  DEFAULT_SIM_USER,
+  SIM_PUBLIC_CLIENT_ID,
+  SIM_TENANT_ID,
+  SIM_TLS_CERT_FILE,
+} from '../src/simulators/entra/index.js';
 import { startSimulators, stopSimulators, type RunningSimulator } from '../src/simulators/index.js';
 import { DEFAULT_WORKFLOW, workflowUrl } from '../src/simulators/graph/index.js';
 import { RuntimeHolder } from '../src/cli/runtime-holder.js';
@@ -39,12 +44,28 @@ async function main(): Promise<void> {
   const url = (name: string) => simulators.find((s) => s.name === name)!.url;
   await clearDemoDir();
   await writeFile(CONFIG_FILE, demoConfig(url));
-  await lock.describe({ urls: Object.fromEntries(simulators.map((s) => [s.name, s.url])), config: CONFIG_FILE });
-  console.log(demoBanner({ url, config: CONFIG_FILE, referrals: args.referrals, intervalSeconds: args.interval, newLeadEverySeconds: args['new-lead-every'] }));
+  await lock.describe({
+    urls: Object.fromEntries(simulators.map((s) => [s.name, s.url])),
+    config: CONFIG_FILE,
+  });
+  console.log(
+    demoBanner({
+      url,
+      config: CONFIG_FILE,
+      referrals: args.referrals,
+      intervalSeconds: args.interval,
+      newLeadEverySeconds: args['new-lead-every'],
+    }),
+  );
 
   const logger = createLogger({ level: 'info', format: process.stderr.isTTY ? 'pretty' : 'json' });
   await signInThroughSimulator(url('entra'), logger);
-  const runtimes = new RuntimeHolder({ configFile: CONFIG_FILE, env: process.env, cwd: process.cwd(), logger });
+  const runtimes = new RuntimeHolder({
+    configFile: CONFIG_FILE,
+    env: process.env,
+    cwd: process.cwd(),
+    logger,
+  });
   await runtimes.start();
   const worker = new Worker({
     runtime: () => runtimes.forNextCycle(),
@@ -53,7 +74,10 @@ async function main(): Promise<void> {
     maxPagesPerCycle: 50,
     logger,
   });
-  const newLeads = setInterval(() => void addLead(url('partner-center')), Number(args['new-lead-every']) * 1000);
+  const newLeads = setInterval(
+    () => void addLead(url('partner-center')),
+    Number(args['new-lead-every']) * 1000,
+  );
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) process.exit(1);
@@ -73,7 +97,8 @@ async function main(): Promise<void> {
 async function clearDemoDir(): Promise<void> {
   await mkdir(DEMO_DIR, { recursive: true });
   for (const entry of await readdir(DEMO_DIR)) {
-    if (entry !== path.basename(LOCK_FILE)) await rm(path.join(DEMO_DIR, entry), { recursive: true, force: true });
+    if (entry !== path.basename(LOCK_FILE))
+      await rm(path.join(DEMO_DIR, entry), { recursive: true, force: true });
   }
 }
 
@@ -94,7 +119,10 @@ async function startDemoSimulators(): Promise<RunningSimulator[]> {
  * `leadbridge login partner-center` without a person: the device code is approved through the Entra ID simulator's
  * admin route, so that `npm start` needs no human step. Says so on stdout.
  */
-async function signInThroughSimulator(entraUrl: string, logger: ReturnType<typeof createLogger>): Promise<void> {
+async function signInThroughSimulator(
+  entraUrl: string,
+  logger: ReturnType<typeof createLogger>,
+): Promise<void> {
   const config = await loadConfig({ file: CONFIG_FILE, env: process.env, cwd: process.cwd() });
   await runLogin({
     config,
@@ -102,7 +130,9 @@ async function signInThroughSimulator(entraUrl: string, logger: ReturnType<typeo
     out: process.stdout,
     onCode: async (code) => {
       await approveDeviceCode(entraUrl, code.userCode);
-      console.log(`(demo) approved code ${code.userCode} as ${DEFAULT_SIM_USER} through ${entraUrl}/_sim/devicecodes/approve: against a real tenant a person opens the page and signs in`);
+      console.log(
+        `(demo) approved code ${code.userCode} as ${DEFAULT_SIM_USER} through ${entraUrl}/_sim/devicecodes/approve: against a real tenant a person opens the page and signs in`,
+      );
     },
   });
 }
@@ -111,10 +141,18 @@ function approveDeviceCode(entraUrl: string, userCode: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const request = https.request(
       `${entraUrl}/_sim/devicecodes/approve`,
-      { method: 'POST', ca: readFileSync(SIM_TLS_CERT_FILE), headers: { 'Content-Type': 'application/json' } },
+      {
+        method: 'POST',
+        ca: readFileSync(SIM_TLS_CERT_FILE),
+        headers: { 'Content-Type': 'application/json' },
+      },
       (response) => {
         response.resume();
-        response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`approving the device code → ${response.statusCode}`))));
+        response.on('end', () =>
+          response.statusCode === 200
+            ? resolve()
+            : reject(new Error(`approving the device code → ${response.statusCode}`)),
+        );
       },
     );
     request.on('error', reject);

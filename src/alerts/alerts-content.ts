@@ -48,7 +48,10 @@ const LEAD_KIND_LABELS: Record<LeadKind, string> = {
 
 export function hotLeadContent(item: AlertReferral, portalLink: string): AlertContent {
   const { referral } = item;
-  const contactBy = shiftIso(referral.createdDateTime ?? referral.updatedDateTime, HOT_LEAD_WINDOW_HOURS * HOUR_MS);
+  const contactBy = shiftIso(
+    referral.createdDateTime ?? referral.updatedDateTime,
+    HOT_LEAD_WINDOW_HOURS * HOUR_MS,
+  );
   return {
     subject: `Hot lead: ${customerOf(referral)} asks to be contacted — ${dealNameOf(referral)}`,
     paragraphs: [
@@ -56,12 +59,19 @@ export function hotLeadContent(item: AlertReferral, portalLink: string): AlertCo
       `Partner Center flags the lead as hot for ${HOT_LEAD_WINDOW_HOURS} hours after it arrives${contactBy ? ` (until ${contactBy})` : ''}; after that it stays active but loses its urgent flag.`,
       ...respondByParagraph(referral),
     ],
-    fields: [...referralFields(item, portalLink), ...(contactBy ? [{ label: 'Contact by', value: contactBy }] : [])],
+    fields: [
+      ...referralFields(item, portalLink),
+      ...(contactBy ? [{ label: 'Contact by', value: contactBy }] : []),
+    ],
     items: [],
   };
 }
 
-export function expiryWarningContent(item: AlertReferral, portalLink: string, now: Date): AlertContent {
+export function expiryWarningContent(
+  item: AlertReferral,
+  portalLink: string,
+  now: Date,
+): AlertContent {
   const { referral } = item;
   const expiresAt = referral.expirationDateTime ?? '';
   const left = remainingText(Date.parse(expiresAt) - now.getTime());
@@ -91,7 +101,9 @@ export function signInRequiredContent(cause: string, account: string | null): Al
 
 export function quarantineDigestContent(quarantined: QuarantinedReferral[]): AlertContent {
   const count = quarantined.length;
-  const listed = quarantined.slice(0, DIGEST_MAX_LINES).map((q) => `${q.referralId} → ${q.target}: ${q.reason} (since ${q.since})`);
+  const listed = quarantined
+    .slice(0, DIGEST_MAX_LINES)
+    .map((q) => `${q.referralId} → ${q.target}: ${q.reason} (since ${q.since})`);
   if (count > listed.length) listed.push(`… and ${count - listed.length} more`);
   return {
     subject: `${count} referral${count === 1 ? '' : 's'} quarantined since the last digest`,
@@ -109,33 +121,53 @@ function referralFields(item: AlertReferral, portalLink: string): AlertContent['
   const profile = referral.customerProfile;
   const details = referral.details;
   const fields: AlertContent['fields'] = [{ label: 'Customer', value: customerOf(referral) }];
-  for (const member of profile?.team ?? []) fields.push({ label: 'Contact', value: describeMember(member) });
+  for (const member of profile?.team ?? [])
+    fields.push({ label: 'Contact', value: describeMember(member) });
   pushIf(fields, 'Country', profile?.address?.country);
   pushIf(fields, 'Company size', profile?.size);
   fields.push({ label: 'Lead kind', value: LEAD_KIND_LABELS[item.leadKind] });
   const dealValue = dealValueOf(referral);
-  if (dealValue !== null) fields.push({ label: 'Deal value', value: `${dealValue}${details?.currency ? ` ${details.currency}` : ''}` });
+  if (dealValue !== null)
+    fields.push({
+      label: 'Deal value',
+      value: `${dealValue}${details?.currency ? ` ${details.currency}` : ''}`,
+    });
   pushIf(fields, 'Notes', details?.notes);
   fields.push({ label: 'Received', value: referral.createdDateTime ?? referral.updatedDateTime });
   fields.push({ label: 'Referral id', value: referral.id });
   fields.push({ label: 'Portal', value: portalLink });
   const links = item.crmLinks ?? [];
-  fields.push({ label: 'CRM records', value: links.length ? links.map((l) => `${l.target}: ${l.crmRecordId}`).join('; ') : 'not in a CRM yet' });
+  fields.push({
+    label: 'CRM records',
+    value: links.length
+      ? links.map((l) => `${l.target}: ${l.crmRecordId}`).join('; ')
+      : 'not in a CRM yet',
+  });
   return fields;
 }
 
 function respondByParagraph(referral: Referral): string[] {
-  return referral.expirationDateTime ? [`Accept or decline it before ${referral.expirationDateTime}, when Partner Center archives it as expired.`] : [];
+  return referral.expirationDateTime
+    ? [
+        `Accept or decline it before ${referral.expirationDateTime}, when Partner Center archives it as expired.`,
+      ]
+    : [];
 }
 
 function describeMember(member: ReferralMember): string {
-  const name = [member.firstName, member.lastName].filter((part) => part && part.trim()).join(' ') || '(no name)';
+  const name =
+    [member.firstName, member.lastName].filter((part) => part && part.trim()).join(' ') ||
+    '(no name)';
   const email = member.email ? ` <${member.email}>` : '';
   const phone = member.phoneNumber ? `, phone ${member.phoneNumber}` : '';
   return `${name}${email}${phone}`;
 }
 
-function pushIf(fields: AlertContent['fields'], label: string, value: string | null | undefined): void {
+function pushIf(
+  fields: AlertContent['fields'],
+  label: string,
+  value: string | null | undefined,
+): void {
   if (value && value.trim()) fields.push({ label, value });
 }
 
@@ -158,7 +190,8 @@ export function remainingText(ms: number): string {
   const days = Math.floor(ms / DAY_MS);
   const hours = Math.floor((ms % DAY_MS) / HOUR_MS);
   const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
-  if (days > 0) return hours > 0 ? `${plural(days, 'day')} ${plural(hours, 'hour')}` : plural(days, 'day');
+  if (days > 0)
+    return hours > 0 ? `${plural(days, 'day')} ${plural(hours, 'hour')}` : plural(days, 'day');
   if (hours > 0) return plural(hours, 'hour');
   return plural(Math.max(1, Math.floor(ms / 60_000)), 'minute');
 }
@@ -166,7 +199,8 @@ export function remainingText(ms: number): string {
 /** Plain text for mail: paragraphs, then "Label: value" lines, then "- item" lines. */
 export function renderText(content: AlertContent): string {
   const blocks = [...content.paragraphs];
-  if (content.fields.length) blocks.push(content.fields.map((f) => `${f.label}: ${f.value}`).join('\n'));
+  if (content.fields.length)
+    blocks.push(content.fields.map((f) => `${f.label}: ${f.value}`).join('\n'));
   if (content.items.length) blocks.push(content.items.map((item) => `- ${item}`).join('\n'));
   return `${blocks.join('\n\n')}\n`;
 }
@@ -196,11 +230,18 @@ export const TEAMS_CARD_MAX_BYTES = 24 * 1024;
  * heading, paragraphs, the fields as a FactSet, the digest's items, and a button per link. A digest too long for one
  * Teams message lists as many items as fit and counts the rest; the mail has them all.
  */
-export function renderAdaptiveCard(content: AlertContent, urgent: boolean, maxBytes = TEAMS_CARD_MAX_BYTES): AdaptiveCard {
+export function renderAdaptiveCard(
+  content: AlertContent,
+  urgent: boolean,
+  maxBytes = TEAMS_CARD_MAX_BYTES,
+): AdaptiveCard {
   const full = buildCard(content, urgent, content.items);
   if (byteSize(full) <= maxBytes || content.items.length === 0) return full;
   const withFirst = (shown: number) =>
-    buildCard(content, urgent, [...content.items.slice(0, shown), `… and ${content.items.length - shown} more (the mail lists them all)`]);
+    buildCard(content, urgent, [
+      ...content.items.slice(0, shown),
+      `… and ${content.items.length - shown} more (the mail lists them all)`,
+    ]);
   let low = 0;
   let high = content.items.length - 1;
   while (low < high) {
@@ -213,11 +254,23 @@ export function renderAdaptiveCard(content: AlertContent, urgent: boolean, maxBy
 
 function buildCard(content: AlertContent, urgent: boolean, items: string[]): AdaptiveCard {
   const body: CardElement[] = [
-    { type: 'TextBlock', text: content.subject, weight: 'Bolder', size: 'Medium', wrap: true, ...(urgent ? { color: 'Attention' } : {}) },
+    {
+      type: 'TextBlock',
+      text: content.subject,
+      weight: 'Bolder',
+      size: 'Medium',
+      wrap: true,
+      ...(urgent ? { color: 'Attention' } : {}),
+    },
     ...content.paragraphs.map((text) => ({ type: 'TextBlock', text, wrap: true })),
   ];
-  if (content.fields.length) body.push({ type: 'FactSet', facts: content.fields.map((f) => ({ title: f.label, value: f.value })) });
-  if (items.length) body.push({ type: 'TextBlock', text: items.map((item) => `- ${item}`).join('\n'), wrap: true });
+  if (content.fields.length)
+    body.push({
+      type: 'FactSet',
+      facts: content.fields.map((f) => ({ title: f.label, value: f.value })),
+    });
+  if (items.length)
+    body.push({ type: 'TextBlock', text: items.map((item) => `- ${item}`).join('\n'), wrap: true });
   const actions = content.fields
     .filter((f) => /^https:\/\/\S+$/.test(f.value))
     .map((f) => ({ type: 'Action.OpenUrl', title: `Open ${f.label}`, url: f.value }));

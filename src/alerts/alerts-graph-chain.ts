@@ -31,7 +31,11 @@ export interface GraphRetrySettings {
   maxRetryAfterSeconds: number;
 }
 
-export const DEFAULT_GRAPH_RETRY: GraphRetrySettings = { maxRetries: 3, delaySeconds: 1, maxRetryAfterSeconds: 10 };
+export const DEFAULT_GRAPH_RETRY: GraphRetrySettings = {
+  maxRetries: 3,
+  delaySeconds: 1,
+  maxRetryAfterSeconds: 10,
+};
 
 /**
  * Which answers may be retried. sendMail is not idempotent, so only answers that say the request was not processed:
@@ -41,7 +45,13 @@ export const DEFAULT_GRAPH_RETRY: GraphRetrySettings = { maxRetries: 3, delaySec
  * may be given in Retry-After).
  */
 export function shouldRetryGraph(settings: GraphRetrySettings) {
-  return (_delay: number, _attempt: number, _request: unknown, options: FetchOptions | undefined, response: Response): boolean => {
+  return (
+    _delay: number,
+    _attempt: number,
+    _request: unknown,
+    options: FetchOptions | undefined,
+    response: Response,
+  ): boolean => {
     if ((options?.signal as AbortSignal | undefined)?.aborted) return false;
     const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
     if (retryAfter !== undefined && retryAfter > settings.maxRetryAfterSeconds) return false;
@@ -63,12 +73,19 @@ export interface GraphChainOptions {
  * small stand-in that asks the same AuthenticationProvider.
  */
 export function graphMiddleware(options: GraphChainOptions): Middleware[] {
-  const authProvider: AuthenticationProvider = { getAccessToken: () => options.credential.getToken() };
-  const auth = new URL(options.baseUrl).protocol === 'https:' ? new AuthenticationHandler(authProvider) : new LoopbackAuthenticationHandler(authProvider);
+  const authProvider: AuthenticationProvider = {
+    getAccessToken: () => options.credential.getToken(),
+  };
+  const auth =
+    new URL(options.baseUrl).protocol === 'https:'
+      ? new AuthenticationHandler(authProvider)
+      : new LoopbackAuthenticationHandler(authProvider);
   const { delaySeconds, maxRetries } = options.retry;
   return [
     auth,
-    new RetryHandler(new RetryHandlerOptions(delaySeconds, maxRetries, shouldRetryGraph(options.retry))),
+    new RetryHandler(
+      new RetryHandlerOptions(delaySeconds, maxRetries, shouldRetryGraph(options.retry)),
+    ),
     new AttemptObserver(options.credential, options.onCall),
     new HTTPMessageHandler(),
   ];
@@ -94,7 +111,11 @@ class LoopbackAuthenticationHandler implements Middleware {
     if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
       throw new GraphClientError(`refusing to send a Graph token over plain http to ${url.host}`);
     }
-    setRequestHeader(context, 'Authorization', `Bearer ${await this.authProvider.getAccessToken()}`);
+    setRequestHeader(
+      context,
+      'Authorization',
+      `Bearer ${await this.authProvider.getAccessToken()}`,
+    );
     await (this.next as Middleware).execute(context);
   }
 }
@@ -115,7 +136,8 @@ class AttemptObserver implements Middleware {
   async execute(context: Context): Promise<void> {
     if (!this.next) throw new GraphClientError('the Graph middleware chain has no HTTP handler');
     // One id for the request and its retries, so Graph's logs tie the attempts together.
-    if (!hasRequestHeader(context, 'client-request-id')) setRequestHeader(context, 'client-request-id', randomUUID());
+    if (!hasRequestHeader(context, 'client-request-id'))
+      setRequestHeader(context, 'client-request-id', randomUUID());
     const method = (context.options?.method ?? 'GET').toUpperCase();
     const started = Date.now();
     try {
@@ -134,18 +156,25 @@ function hasRequestHeader(context: Context, name: string): boolean {
   const headers = context.options?.headers;
   if (headers instanceof Headers) return headers.has(name);
   if (Array.isArray(headers)) return headers.some(([key]) => key?.toLowerCase() === name);
-  return Object.keys((headers as Record<string, string> | undefined) ?? {}).some((key) => key.toLowerCase() === name);
+  return Object.keys((headers as Record<string, string> | undefined) ?? {}).some(
+    (key) => key.toLowerCase() === name,
+  );
 }
 
 function setRequestHeader(context: Context, name: string, value: string): void {
   const options = (context.options ??= {});
   if (options.headers instanceof Headers) options.headers.set(name, value);
   else if (Array.isArray(options.headers)) options.headers.push([name, value]);
-  else options.headers = { ...(options.headers as Record<string, string> | undefined), [name]: value };
+  else
+    options.headers = { ...(options.headers as Record<string, string> | undefined), [name]: value };
 }
 
 function requestUrl(context: Context): string {
-  return typeof context.request === 'string' ? context.request : context.request instanceof Request ? context.request.url : String(context.request);
+  return typeof context.request === 'string'
+    ? context.request
+    : context.request instanceof Request
+      ? context.request.url
+      : String(context.request);
 }
 
 /** GraphRequest rethrows a GraphClientError unchanged, so our own error survives the library's error handling. */
@@ -159,18 +188,29 @@ function carried(error: LeadbridgeError): GraphClientError {
 function networkError(error: unknown, method: string, url: string): LeadbridgeError {
   // A timed-out request may have been processed, so it is retryable only for idempotent calls (core/retry decides).
   if ((error as Error | null)?.name === 'TimeoutError') {
-    return new LeadbridgeError('NETWORK_ERROR', `${method} ${url} timed out`, { api: GRAPH_API, retryable: true, cause: error });
+    return new LeadbridgeError('NETWORK_ERROR', `${method} ${url} timed out`, {
+      api: GRAPH_API,
+      retryable: true,
+      cause: error,
+    });
   }
   if (normaliseError(error, GRAPH_API).code === 'ABORTED') {
-    return new LeadbridgeError('ABORTED', `${method} ${url} aborted`, { api: GRAPH_API, cause: error });
+    return new LeadbridgeError('ABORTED', `${method} ${url} aborted`, {
+      api: GRAPH_API,
+      cause: error,
+    });
   }
   const code = socketCode(error);
   const message = (error as Error | null)?.message ?? String(error);
-  return new LeadbridgeError('NETWORK_ERROR', `${method} ${url}: ${code ? `${code} ` : ''}${message}`, {
-    api: GRAPH_API,
-    retryable: code !== undefined && NETWORK_ERROR_CODES.has(code),
-    cause: error,
-  });
+  return new LeadbridgeError(
+    'NETWORK_ERROR',
+    `${method} ${url}: ${code ? `${code} ` : ''}${message}`,
+    {
+      api: GRAPH_API,
+      retryable: code !== undefined && NETWORK_ERROR_CODES.has(code),
+      cause: error,
+    },
+  );
 }
 
 function socketCode(error: unknown): string | undefined {

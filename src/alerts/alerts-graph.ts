@@ -5,7 +5,13 @@ import { LeadbridgeError, normaliseError } from '../core/errors.js';
 import type { ApiClientOptions } from '../core/http.js';
 import { parseRetryAfter } from '../core/http.js';
 import { DEFAULT_RETRY_POLICY } from '../core/retry.js';
-import { DEFAULT_GRAPH_RETRY, GRAPH_API, customHostsFor, graphMiddleware, type GraphRetrySettings } from './alerts-graph-chain.js';
+import {
+  DEFAULT_GRAPH_RETRY,
+  GRAPH_API,
+  customHostsFor,
+  graphMiddleware,
+  type GraphRetrySettings,
+} from './alerts-graph-chain.js';
 
 export { DEFAULT_GRAPH_RETRY, GRAPH_API, type GraphRetrySettings } from './alerts-graph-chain.js';
 const GRAPH_VERSION = 'v1.0';
@@ -43,7 +49,12 @@ export class GraphAlertTransport {
       baseUrl: options.baseUrl,
       defaultVersion: GRAPH_VERSION,
       // A custom chain rather than the `authProvider` option: the default chain has no per-attempt metrics hook.
-      middleware: graphMiddleware({ baseUrl: options.baseUrl, credential: options.credential, onCall: options.onCall, retry }),
+      middleware: graphMiddleware({
+        baseUrl: options.baseUrl,
+        credential: options.credential,
+        onCall: options.onCall,
+        retry,
+      }),
       customHosts: customHostsFor(options.baseUrl),
     });
   }
@@ -58,7 +69,10 @@ export class GraphAlertTransport {
       ...(mail.importance ? { importance: mail.importance } : {}),
     };
     try {
-      await this.request(`/users/${encodeURIComponent(sender)}/sendMail`, signal).post({ message, saveToSentItems: true });
+      await this.request(`/users/${encodeURIComponent(sender)}/sendMail`, signal).post({
+        message,
+        saveToSentItems: true,
+      });
     } catch (error) {
       throw graphError(error, what, this.credential);
     }
@@ -66,19 +80,33 @@ export class GraphAlertTransport {
 
   private request(path: string, signal: AbortSignal | undefined) {
     const timeout = AbortSignal.timeout(this.timeoutMs);
-    return this.client.api(path).options({ signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+    return this.client
+      .api(path)
+      .options({ signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
   }
 }
 
 /** A LeadbridgeError naming what was sent, Graph's status, code, message and request-id (retryable as the policy says). */
-export function graphError(error: unknown, what: string, credential?: TokenCredential): LeadbridgeError {
+export function graphError(
+  error: unknown,
+  what: string,
+  credential?: TokenCredential,
+): LeadbridgeError {
   if (error instanceof GraphClientError && error.customError instanceof LeadbridgeError) {
     const cause = error.customError;
-    return new LeadbridgeError(cause.code, `graph: ${what} failed: ${cause.message}`, { api: GRAPH_API, retryable: cause.retryable, cause });
+    return new LeadbridgeError(cause.code, `graph: ${what} failed: ${cause.message}`, {
+      api: GRAPH_API,
+      retryable: cause.retryable,
+      cause,
+    });
   }
   if (!(error instanceof GraphError) || error.statusCode <= 0) {
     const cause = normaliseError(error, GRAPH_API);
-    return new LeadbridgeError(cause.code, `graph: ${what} failed: ${cause.message}`, { api: GRAPH_API, cause, retryable: cause.retryable });
+    return new LeadbridgeError(cause.code, `graph: ${what} failed: ${cause.message}`, {
+      api: GRAPH_API,
+      cause,
+      retryable: cause.retryable,
+    });
   }
   const status = error.statusCode;
   const requestId = error.requestId ?? error.headers?.get('request-id') ?? null;
@@ -93,7 +121,11 @@ export function graphError(error: unknown, what: string, credential?: TokenCrede
     cause: error,
   };
   if (status === 401 || status === 403) {
-    return new LeadbridgeError('AUTH_FAILED', credential ? `${text} (credential: ${credential.description})` : text, options);
+    return new LeadbridgeError(
+      'AUTH_FAILED',
+      credential ? `${text} (credential: ${credential.description})` : text,
+      options,
+    );
   }
   if (status === 429) return new LeadbridgeError('RATE_LIMITED', text, options);
   if (status === 404) return new LeadbridgeError('NOT_FOUND', text, options);
@@ -105,7 +137,9 @@ function providerBody(body: unknown): unknown {
   if (typeof body !== 'string') return body;
   try {
     const parsed: unknown = JSON.parse(body);
-    return typeof parsed === 'object' && parsed !== null && 'code' in parsed ? { error: parsed } : parsed;
+    return typeof parsed === 'object' && parsed !== null && 'code' in parsed
+      ? { error: parsed }
+      : parsed;
   } catch {
     return body;
   }

@@ -15,7 +15,11 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  */
 export interface TeamsWebhookMessage {
   type: 'message';
-  attachments: Array<{ contentType: 'application/vnd.microsoft.card.adaptive'; contentUrl: null; content: AdaptiveCard }>;
+  attachments: Array<{
+    contentType: 'application/vnd.microsoft.card.adaptive';
+    contentUrl: null;
+    content: AdaptiveCard;
+  }>;
 }
 
 export interface TeamsWebhookOptions {
@@ -26,7 +30,12 @@ export interface TeamsWebhookOptions {
 }
 
 export function teamsWebhookMessage(card: AdaptiveCard): TeamsWebhookMessage {
-  return { type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: card }] };
+  return {
+    type: 'message',
+    attachments: [
+      { contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: card },
+    ],
+  };
 }
 
 export class TeamsWebhookTransport {
@@ -53,12 +62,23 @@ export class TeamsWebhookTransport {
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
     } catch (error) {
-      this.options.onCall?.({ api: TEAMS_WEBHOOK_API, method: 'POST', status: null, durationMs: Date.now() - started });
+      this.options.onCall?.({
+        api: TEAMS_WEBHOOK_API,
+        method: 'POST',
+        status: null,
+        durationMs: Date.now() - started,
+      });
       throw networkError(error, this.where);
     }
     const text = await response.text().catch(() => '');
-    this.options.onCall?.({ api: TEAMS_WEBHOOK_API, method: 'POST', status: response.status, durationMs: Date.now() - started });
-    if (!response.ok) throw webhookError(response.status, text, response.headers.get('retry-after'), this.where);
+    this.options.onCall?.({
+      api: TEAMS_WEBHOOK_API,
+      method: 'POST',
+      status: response.status,
+      durationMs: Date.now() - started,
+    });
+    if (!response.ok)
+      throw webhookError(response.status, text, response.headers.get('retry-after'), this.where);
   }
 }
 
@@ -74,11 +94,17 @@ export function webhookName(url: string): string {
 }
 
 /** Power Automate answers errors as {error: {code, message}}; 401/404 mean the URL is stale, 429 asks to wait. */
-export function webhookError(status: number, text: string, retryAfter: string | null, where: string): LeadbridgeError {
+export function webhookError(
+  status: number,
+  text: string,
+  retryAfter: string | null,
+  where: string,
+): LeadbridgeError {
   const body = parseJson(text);
   const detail = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
   const code = typeof detail?.code === 'string' ? detail.code : undefined;
-  const message = typeof detail?.message === 'string' ? detail.message : text.slice(0, 200) || 'no message';
+  const message =
+    typeof detail?.message === 'string' ? detail.message : text.slice(0, 200) || 'no message';
   const options = {
     status,
     provider: body ?? text,
@@ -88,25 +114,47 @@ export function webhookError(status: number, text: string, retryAfter: string | 
     retryAfterSeconds: parseRetryAfter(retryAfter),
   };
   const summary = `${where} → ${status}${code ? ` ${code}` : ''}: ${message}`;
-  if (status === 401 || status === 403) return new LeadbridgeError('AUTH_FAILED', `${summary} (copy the workflow's URL again into alerts.teams.webhookUrl)`, options);
-  if (status === 404) return new LeadbridgeError('NOT_FOUND', `${summary} (the workflow was deleted or turned off)`, options);
+  if (status === 401 || status === 403)
+    return new LeadbridgeError(
+      'AUTH_FAILED',
+      `${summary} (copy the workflow's URL again into alerts.teams.webhookUrl)`,
+      options,
+    );
+  if (status === 404)
+    return new LeadbridgeError(
+      'NOT_FOUND',
+      `${summary} (the workflow was deleted or turned off)`,
+      options,
+    );
   if (status === 429) return new LeadbridgeError('RATE_LIMITED', summary, options);
   return new LeadbridgeError('HTTP_ERROR', summary, options);
 }
 
 function networkError(error: unknown, where: string): LeadbridgeError {
   if ((error as Error | null)?.name === 'TimeoutError') {
-    return new LeadbridgeError('NETWORK_ERROR', `POST ${where} timed out`, { api: TEAMS_WEBHOOK_API, retryable: true, cause: error });
+    return new LeadbridgeError('NETWORK_ERROR', `POST ${where} timed out`, {
+      api: TEAMS_WEBHOOK_API,
+      retryable: true,
+      cause: error,
+    });
   }
   const normalised = normaliseError(error, TEAMS_WEBHOOK_API);
-  if (normalised.code === 'ABORTED') return new LeadbridgeError('ABORTED', `POST ${where} aborted`, { api: TEAMS_WEBHOOK_API, cause: error });
+  if (normalised.code === 'ABORTED')
+    return new LeadbridgeError('ABORTED', `POST ${where} aborted`, {
+      api: TEAMS_WEBHOOK_API,
+      cause: error,
+    });
   const code = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
   const socket = typeof code === 'string' ? code : undefined;
-  return new LeadbridgeError('NETWORK_ERROR', `POST ${where}: ${socket ? `${socket} ` : ''}${(error as Error).message}`, {
-    api: TEAMS_WEBHOOK_API,
-    retryable: socket !== undefined && NETWORK_ERROR_CODES.has(socket),
-    cause: error,
-  });
+  return new LeadbridgeError(
+    'NETWORK_ERROR',
+    `POST ${where}: ${socket ? `${socket} ` : ''}${(error as Error).message}`,
+    {
+      api: TEAMS_WEBHOOK_API,
+      retryable: socket !== undefined && NETWORK_ERROR_CODES.has(socket),
+      cause: error,
+    },
+  );
 }
 
 function parseJson(text: string): unknown {

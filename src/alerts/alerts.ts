@@ -6,7 +6,14 @@ import type { LeadbridgeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { isHotLead } from '../core/referral.js';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../core/retry.js';
-import { appendAudit, forgetAlert, listByState, listOutboxByState, recordAlertOnce, type Ledger } from '../ledger/index.js';
+import {
+  appendAudit,
+  forgetAlert,
+  listByState,
+  listOutboxByState,
+  recordAlertOnce,
+  type Ledger,
+} from '../ledger/index.js';
 import type { AlertsConfig, EnabledAlertsConfig } from '../config/alerts.js';
 import {
   expiryWarningContent,
@@ -24,7 +31,13 @@ import { GRAPH_API, GraphAlertTransport } from './alerts-graph.js';
 import { TEAMS_WEBHOOK_API, TeamsWebhookTransport, webhookName } from './alerts-teams.js';
 import { portalLink } from '../source/partner-center/facts.js';
 
-export { alertsConfigSchema, graphAccessSchema, DEFAULT_EXPIRY_WARNING_DAYS, GRAPH_SCOPE, GRAPH_URL } from '../config/alerts.js';
+export {
+  alertsConfigSchema,
+  graphAccessSchema,
+  DEFAULT_EXPIRY_WARNING_DAYS,
+  GRAPH_SCOPE,
+  GRAPH_URL,
+} from '../config/alerts.js';
 export type { AlertsConfig, EnabledAlertsConfig, GraphAccessConfig } from '../config/alerts.js';
 export type { AlertKind, AlertReferral, CrmLink } from './alerts-content.js';
 
@@ -39,7 +52,12 @@ export interface AlertCounts {
 
 /** What alerts count (the worker's metrics have these; alerts never import the worker). */
 export interface AlertMetrics {
-  recordApiCall(info: { api: string; method: string; status: number | null; durationMs: number }): void;
+  recordApiCall(info: {
+    api: string;
+    method: string;
+    status: number | null;
+    durationMs: number;
+  }): void;
   recordAlertSent(kind: string, count?: number): void;
 }
 
@@ -80,7 +98,12 @@ interface PendingAlert<E extends AlertEntry> {
 
 const DAY_MS = 86_400_000;
 const DEFAULT_DIGEST_SCAN_LIMIT = 10_000;
-const IMPORTANCE: Record<AlertKind, 'high' | 'normal'> = { 'hot-lead': 'high', 'expiry-warning': 'high', 'quarantine-digest': 'normal', 'sign-in-required': 'high' };
+const IMPORTANCE: Record<AlertKind, 'high' | 'normal'> = {
+  'hot-lead': 'high',
+  'expiry-warning': 'high',
+  'quarantine-digest': 'normal',
+  'sign-in-required': 'high',
+};
 
 export class AlertSender {
   private readonly config: EnabledAlertsConfig | null;
@@ -106,12 +129,18 @@ export class AlertSender {
     this.transport = this.config
       ? new GraphAlertTransport({
           baseUrl: this.config.graph.baseUrl,
-          credential: options.credential ?? credentialFromAuth(this.config.graph.auth, 'alerts.graph.auth'),
+          credential:
+            options.credential ?? credentialFromAuth(this.config.graph.auth, 'alerts.graph.auth'),
           onCall: (info) => this.metrics?.recordApiCall(info),
         })
       : null;
     const webhookUrl = this.config?.teams?.webhookUrl;
-    this.teams = webhookUrl ? new TeamsWebhookTransport({ url: webhookUrl, onCall: (info) => this.metrics?.recordApiCall(info) }) : null;
+    this.teams = webhookUrl
+      ? new TeamsWebhookTransport({
+          url: webhookUrl,
+          onCall: (info) => this.metrics?.recordApiCall(info),
+        })
+      : null;
   }
 
   get enabled(): boolean {
@@ -119,7 +148,11 @@ export class AlertSender {
   }
 
   /** One alert per hot referral still waiting for an answer (status New), the first time it is seen. */
-  async hotLeads(items: AlertReferral[], runId: string, options: SendOptions = {}): Promise<AlertCounts> {
+  async hotLeads(
+    items: AlertReferral[],
+    runId: string,
+    options: SendOptions = {},
+  ): Promise<AlertCounts> {
     const counts = zeroCounts();
     if (!this.config) return counts;
     for (const item of items) {
@@ -127,25 +160,37 @@ export class AlertSender {
       if (!isHotLead(referral) || referral.status !== 'New') continue;
       const entry = { key: `hot:${referral.id}`, referralId: referral.id, target: null };
       const compose = () => hotLeadContent(item, this.referralLink(referral.id));
-      addCounts(counts, await this.deliver({ kind: 'hot-lead', entries: [entry], compose }, runId, options));
+      addCounts(
+        counts,
+        await this.deliver({ kind: 'hot-lead', entries: [entry], compose }, runId, options),
+      );
     }
     return counts;
   }
 
   /** One warning per unanswered referral (status New) that expires within expiryWarningDays from now. */
-  async expiryWarnings(items: AlertReferral[], runId: string, options: SendOptions = {}): Promise<AlertCounts> {
+  async expiryWarnings(
+    items: AlertReferral[],
+    runId: string,
+    options: SendOptions = {},
+  ): Promise<AlertCounts> {
     const counts = zeroCounts();
     if (!this.config) return counts;
     const now = this.now();
     const window = this.config.expiryWarningDays * DAY_MS;
     for (const item of items) {
       const { referral } = item;
-      const expiresAt = referral.expirationDateTime ? Date.parse(referral.expirationDateTime) : Number.NaN;
+      const expiresAt = referral.expirationDateTime
+        ? Date.parse(referral.expirationDateTime)
+        : Number.NaN;
       const left = expiresAt - now.getTime();
       if (referral.status !== 'New' || !(left > 0 && left <= window)) continue;
       const entry = { key: `expiry:${referral.id}`, referralId: referral.id, target: null };
       const compose = () => expiryWarningContent(item, this.referralLink(referral.id), now);
-      addCounts(counts, await this.deliver({ kind: 'expiry-warning', entries: [entry], compose }, runId, options));
+      addCounts(
+        counts,
+        await this.deliver({ kind: 'expiry-warning', entries: [entry], compose }, runId, options),
+      );
     }
     return counts;
   }
@@ -161,9 +206,17 @@ export class AlertSender {
       return { key, referralId: row.referralId, target: row.target, reason, since: row.updatedAt };
     });
     // Outcomes that could not be reported (a missing close date or value, a refusal) wait for a person just the same.
-    for (const row of await listOutboxByState(this.ledger.db, 'quarantined', { limit: this.digestScanLimit })) {
+    for (const row of await listOutboxByState(this.ledger.db, 'quarantined', {
+      limit: this.digestScanLimit,
+    })) {
       const reason = `outcome ${row.action} not reported: ${row.lastError ?? 'quarantined'}`;
-      entries.push({ key: `quarantine:${row.target}:${row.referralId}:${shortHash(reason)}`, referralId: row.referralId, target: row.target, reason, since: row.updatedAt });
+      entries.push({
+        key: `quarantine:${row.target}:${row.referralId}:${shortHash(reason)}`,
+        referralId: row.referralId,
+        target: row.target,
+        reason,
+        since: row.updatedAt,
+      });
     }
     const compose = (claimed: QuarantinedReferral[]) => quarantineDigestContent(claimed);
     return this.deliver({ kind: 'quarantine-digest', entries, compose }, runId, options);
@@ -173,14 +226,35 @@ export class AlertSender {
    * The Partner Center sign-in is lost: one alert per sign-in (`signInId` names the login that was lost), so a
    * worker failing every cycle alerts once, and a later loss after a new login alerts again.
    */
-  async signInRequired(cause: string, signIn: { id: string; account: string | null }, runId: string, options: SendOptions = {}): Promise<AlertCounts> {
+  async signInRequired(
+    cause: string,
+    signIn: { id: string; account: string | null },
+    runId: string,
+    options: SendOptions = {},
+  ): Promise<AlertCounts> {
     if (!this.config) return zeroCounts();
-    const entry = { key: `sign-in-required:partner-center:${signIn.id}`, referralId: '', target: null };
-    return this.deliver({ kind: 'sign-in-required', entries: [entry], compose: () => signInRequiredContent(cause, signIn.account) }, runId, options);
+    const entry = {
+      key: `sign-in-required:partner-center:${signIn.id}`,
+      referralId: '',
+      target: null,
+    };
+    return this.deliver(
+      {
+        kind: 'sign-in-required',
+        entries: [entry],
+        compose: () => signInRequiredContent(cause, signIn.account),
+      },
+      runId,
+      options,
+    );
   }
 
   /** Claims the entries' keys per channel, sends what was claimed, and releases the keys when sending fails. */
-  private async deliver<E extends AlertEntry>(alert: PendingAlert<E>, runId: string, options: SendOptions): Promise<AlertCounts> {
+  private async deliver<E extends AlertEntry>(
+    alert: PendingAlert<E>,
+    runId: string,
+    options: SendOptions,
+  ): Promise<AlertCounts> {
     const counts = zeroCounts();
     if (!this.config) return counts;
     for (const channel of this.channels()) {
@@ -188,17 +262,32 @@ export class AlertSender {
       if (claimed.length === 0) continue;
       const content = alert.compose(claimed);
       try {
-        await withRetry(() => this.send(channel, alert.kind, content, options.signal), this.policyFor(channel), {
-          idempotent: false,
-          signal: options.signal,
-          api: channel === 'mail' ? GRAPH_API : TEAMS_WEBHOOK_API,
-          onRetry: ({ attempt, delayMs, error }) => this.logger.warn('retrying alert', { kind: alert.kind, channel, attempt, delayMs, error: error.message }),
-        });
+        await withRetry(
+          () => this.send(channel, alert.kind, content, options.signal),
+          this.policyFor(channel),
+          {
+            idempotent: false,
+            signal: options.signal,
+            api: channel === 'mail' ? GRAPH_API : TEAMS_WEBHOOK_API,
+            onRetry: ({ attempt, delayMs, error }) =>
+              this.logger.warn('retrying alert', {
+                kind: alert.kind,
+                channel,
+                attempt,
+                delayMs,
+                error: error.message,
+              }),
+          },
+        );
       } catch (thrown) {
         const error = thrown as LeadbridgeError;
         await this.release(claimed, channel);
         counts.failed++;
-        counts.errors.push(error.code === 'ABORTED' ? `${alert.kind} ${channel} "${content.subject}" aborted: the worker is stopping` : error.message);
+        counts.errors.push(
+          error.code === 'ABORTED'
+            ? `${alert.kind} ${channel} "${content.subject}" aborted: the worker is stopping`
+            : error.message,
+        );
         this.logFailure(alert.kind, channel, content, error);
         continue;
       }
@@ -222,13 +311,23 @@ export class AlertSender {
    * The mail and the Teams post are separate deliveries, so one failing does not repeat the other.
    * One transaction: a digest claims a key per quarantined row, and SQLite would otherwise commit (fsync) each one.
    */
-  private async claim<E extends AlertEntry>(alert: PendingAlert<E>, channel: Channel): Promise<E[]> {
+  private async claim<E extends AlertEntry>(
+    alert: PendingAlert<E>,
+    channel: Channel,
+  ): Promise<E[]> {
     if (alert.entries.length === 0) return [];
     return this.ledger.transaction(async (trx) => {
       const claimed: E[] = [];
       for (const entry of alert.entries) {
         const key = channelKey(entry.key, channel);
-        if (await recordAlertOnce(trx, { key, kind: alert.kind, ...(entry.referralId ? { referralId: entry.referralId } : {}) })) claimed.push(entry);
+        if (
+          await recordAlertOnce(trx, {
+            key,
+            kind: alert.kind,
+            ...(entry.referralId ? { referralId: entry.referralId } : {}),
+          })
+        )
+          claimed.push(entry);
       }
       return claimed;
     });
@@ -238,35 +337,61 @@ export class AlertSender {
     for (const entry of claimed) await forgetAlert(this.ledger.db, channelKey(entry.key, channel));
   }
 
-  private async send(channel: Channel, kind: AlertKind, content: AlertContent, signal?: AbortSignal): Promise<void> {
+  private async send(
+    channel: Channel,
+    kind: AlertKind,
+    content: AlertContent,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const config = this.config as EnabledAlertsConfig;
     const transport = this.transport as GraphAlertTransport;
     if (channel === 'mail') {
-      const mail = { subject: content.subject, body: { contentType: 'Text' as const, content: renderText(content) }, toRecipients: config.recipients };
+      const mail = {
+        subject: content.subject,
+        body: { contentType: 'Text' as const, content: renderText(content) },
+        toRecipients: config.recipients,
+      };
       await transport.sendMail(config.sender, { ...mail, importance: IMPORTANCE[kind] }, signal);
       return;
     }
     // Not Graph's channel-message API: it refuses application tokens outside migrations (README, "Alerts").
-    await (this.teams as TeamsWebhookTransport).post(renderAdaptiveCard(content, IMPORTANCE[kind] === 'high'), signal);
-  }
-
-  private async audit(kind: AlertKind, channel: Channel, content: AlertContent, claimed: AlertEntry[], runId: string): Promise<void> {
-    const config = this.config as EnabledAlertsConfig;
-    const to = channel === 'mail' ? config.recipients : [webhookName(config.teams?.webhookUrl ?? '')];
-    // The audit trail is per referral; an alert about no referral (the sign-in) has no trail to join.
-    await appendAudit(
-      this.ledger.db,
-      claimed.filter((entry) => entry.referralId !== '').map((entry) => ({
-        runId,
-        referralId: entry.referralId,
-        target: entry.target,
-        action: 'alert-sent',
-        detail: { kind, channel, to, subject: content.subject },
-      })),
+    await (this.teams as TeamsWebhookTransport).post(
+      renderAdaptiveCard(content, IMPORTANCE[kind] === 'high'),
+      signal,
     );
   }
 
-  private logFailure(kind: AlertKind, channel: Channel, content: AlertContent, error: LeadbridgeError): void {
+  private async audit(
+    kind: AlertKind,
+    channel: Channel,
+    content: AlertContent,
+    claimed: AlertEntry[],
+    runId: string,
+  ): Promise<void> {
+    const config = this.config as EnabledAlertsConfig;
+    const to =
+      channel === 'mail' ? config.recipients : [webhookName(config.teams?.webhookUrl ?? '')];
+    // The audit trail is per referral; an alert about no referral (the sign-in) has no trail to join.
+    await appendAudit(
+      this.ledger.db,
+      claimed
+        .filter((entry) => entry.referralId !== '')
+        .map((entry) => ({
+          runId,
+          referralId: entry.referralId,
+          target: entry.target,
+          action: 'alert-sent',
+          detail: { kind, channel, to, subject: content.subject },
+        })),
+    );
+  }
+
+  private logFailure(
+    kind: AlertKind,
+    channel: Channel,
+    content: AlertContent,
+    error: LeadbridgeError,
+  ): void {
     this.logger.error('alert not sent; it will be tried again next cycle', {
       kind,
       channel,

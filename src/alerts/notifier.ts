@@ -34,7 +34,13 @@ export class Notifier {
   private alertSender(): Promise<AlertSender> {
     this.sender ??= import('./alerts.js').then(
       ({ AlertSender }) =>
-        new AlertSender({ config: this.options.config.alerts, ledger: this.options.ledger, logger: this.options.logger, now: this.now, ...(this.options.metrics ? { metrics: this.options.metrics } : {}) }),
+        new AlertSender({
+          config: this.options.config.alerts,
+          ledger: this.options.ledger,
+          logger: this.options.logger,
+          now: this.now,
+          ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
+        }),
     );
     return this.sender;
   }
@@ -44,9 +50,13 @@ export class Notifier {
     if (!this.enabled) return;
     const kinds = this.options.config.source.partnerCenter.leadKinds;
     // Only leads this deployment works (by default not co-sell opportunities), still unanswered.
-    const hot = items.filter((i) => i.hot && i.referral.status === 'New' && kinds.includes(i.leadKind));
+    const hot = items.filter(
+      (i) => i.hot && i.referral.status === 'New' && kinds.includes(i.leadKind),
+    );
     if (hot.length === 0) return;
-    await this.guarded('hot-lead alerts', async () => (await this.alertSender()).hotLeads(hot, runId, { signal }));
+    await this.guarded('hot-lead alerts', async () =>
+      (await this.alertSender()).hotLeads(hot, runId, { signal }),
+    );
   }
 
   /** Expiry warnings (at most every expiryScanMinutes) and the quarantine digest. */
@@ -60,29 +70,45 @@ export class Notifier {
         const sender = await this.alertSender();
         const kinds = this.options.config.source.partnerCenter.leadKinds;
         for await (const items of this.options.source.listExpiringBefore(before, { signal })) {
-          await sender.expiryWarnings(items.filter((i) => kinds.includes(i.leadKind)), runId, { signal });
+          await sender.expiryWarnings(
+            items.filter((i) => kinds.includes(i.leadKind)),
+            runId,
+            { signal },
+          );
         }
         return true;
       });
       if (scanned) this.lastExpiryScan = now;
     }
-    await this.guarded('quarantine digest', async () => (await this.alertSender()).quarantineDigest(runId, { signal }));
+    await this.guarded('quarantine digest', async () =>
+      (await this.alertSender()).quarantineDigest(runId, { signal }),
+    );
   }
 
   /** The Partner Center sign-in is lost: one alert per lost sign-in (the ledger remembers it was sent). */
-  async signInRequired(cause: string, signIn: { id: string; account: string | null }, runId: string, signal?: AbortSignal): Promise<void> {
+  async signInRequired(
+    cause: string,
+    signIn: { id: string; account: string | null },
+    runId: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
     if (!this.enabled) return;
-    await this.guarded('sign-in alert', async () => (await this.alertSender()).signInRequired(cause, signIn, runId, { signal }));
+    await this.guarded('sign-in alert', async () =>
+      (await this.alertSender()).signInRequired(cause, signIn, runId, { signal }),
+    );
   }
 
   private async guarded<T>(what: string, send: () => Promise<T>): Promise<T | null> {
     try {
       const result = await send();
       const errors = (result as { errors?: string[] } | null)?.errors ?? [];
-      for (const error of errors) this.options.logger.warn(`${what}: not sent; tried again next cycle`, { error });
+      for (const error of errors)
+        this.options.logger.warn(`${what}: not sent; tried again next cycle`, { error });
       return result;
     } catch (thrown) {
-      this.options.logger.warn(`${what} failed; tried again next cycle`, { error: normaliseError(thrown).message });
+      this.options.logger.warn(`${what} failed; tried again next cycle`, {
+        error: normaliseError(thrown).message,
+      });
       return null;
     }
   }

@@ -32,7 +32,10 @@ export interface RuntimeOptions {
   cwd?: string;
 }
 
-export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOptions = {}): Promise<Runtime> {
+export async function createRuntime(
+  config: LeadbridgeConfig,
+  options: RuntimeOptions = {},
+): Promise<Runtime> {
   const logger = options.logger ?? silentLogger;
   const cwd = options.cwd ?? process.cwd();
   const enabled = config.targets.filter((t) => t.enabled);
@@ -47,10 +50,24 @@ export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOp
     logger,
     metrics: options.metrics,
     targets,
-    inbound: new InboundSync({ ledger, source, targets, logger, writeBackTarget: enabled[0]?.name ?? null, referralLink: portalLink }),
+    inbound: new InboundSync({
+      ledger,
+      source,
+      targets,
+      logger,
+      writeBackTarget: enabled[0]?.name ?? null,
+      referralLink: portalLink,
+    }),
     outbound: new OutboundSync({ ledger, source, targets, logger }),
     baseHandlers: { [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(source) },
-    notifier: new Notifier({ config, ledger, source, logger, metrics: options.metrics, now: options.now }),
+    notifier: new Notifier({
+      config,
+      ledger,
+      source,
+      logger,
+      metrics: options.metrics,
+      now: options.now,
+    }),
     credential,
   };
   return {
@@ -70,7 +87,12 @@ export async function createRuntime(config: LeadbridgeConfig, options: RuntimeOp
 }
 
 /** The Partner Center client a config describes (credential, overlap, limits, metrics). */
-export function createSource(config: LeadbridgeConfig, logger: Logger, metrics?: WorkerMetrics, credential?: TokenCredential): PartnerCenterClient {
+export function createSource(
+  config: LeadbridgeConfig,
+  logger: Logger,
+  metrics?: WorkerMetrics,
+  credential?: TokenCredential,
+): PartnerCenterClient {
   const pc = config.source.partnerCenter;
   return new PartnerCenterClient({
     baseUrl: pc.baseUrl,
@@ -90,7 +112,10 @@ async function createTargets(
   logger: Logger,
   metrics: WorkerMetrics | undefined,
 ): Promise<SyncTarget[]> {
-  const limiters = { dynamics365: limiterFor(config.limits.dynamics365), salesforce: limiterFor(config.limits.salesforce) };
+  const limiters = {
+    dynamics365: limiterFor(config.limits.dynamics365),
+    salesforce: limiterFor(config.limits.salesforce),
+  };
   const adapters = await Promise.all(
     enabled.map((t) =>
       loadCrmAdapter(t.kind, {
@@ -112,23 +137,36 @@ async function createTargets(
 }
 
 /** Loads every target's mapping; all problems of all files are reported together. */
-export async function loadMappings(targets: TargetConfig[], cwd: string): Promise<CompiledMapping[]> {
+export async function loadMappings(
+  targets: TargetConfig[],
+  cwd: string,
+): Promise<CompiledMapping[]> {
   const results = await Promise.allSettled(
-    targets.map((t) => loadMapping(t.mapping ? path.resolve(cwd, t.mapping) : defaultMappingFile(t.kind))),
+    targets.map((t) =>
+      loadMapping(t.mapping ? path.resolve(cwd, t.mapping) : defaultMappingFile(t.kind)),
+    ),
   );
   const issues = results.flatMap((r, i) => {
     const target = targets[i] as TargetConfig;
     if (r.status === 'rejected') {
       const error = r.reason;
       if (error instanceof ValidationError) return error.issues;
-      return [{ path: `targets[${i}].mapping`, message: `${target.name}: ${(error as Error).message}` }];
+      return [
+        { path: `targets[${i}].mapping`, message: `${target.name}: ${(error as Error).message}` },
+      ];
     }
     if (r.value.target !== target.kind) {
-      return [{ path: `targets[${i}].mapping`, message: `${r.value.file ?? 'mapping'} is for ${r.value.target}, but target "${target.name}" is ${target.kind}` }];
+      return [
+        {
+          path: `targets[${i}].mapping`,
+          message: `${r.value.file ?? 'mapping'} is for ${r.value.target}, but target "${target.name}" is ${target.kind}`,
+        },
+      ];
     }
     return [];
   });
-  if (issues.length > 0) throw new ValidationError('MAPPING_INVALID', 'the field mappings are invalid', issues);
+  if (issues.length > 0)
+    throw new ValidationError('MAPPING_INVALID', 'the field mappings are invalid', issues);
   return results.map((r) => (r as PromiseFulfilledResult<CompiledMapping>).value);
 }
 
@@ -136,6 +174,8 @@ export async function loadMappings(targets: TargetConfig[], cwd: string): Promis
 function limiterFor(limit: LimitsConfig['partnerCenter']): PQueue {
   return new PQueue({
     concurrency: limit.concurrency,
-    ...(limit.requestsPerMinute > 0 ? { intervalCap: limit.requestsPerMinute, interval: 60_000 } : {}),
+    ...(limit.requestsPerMinute > 0
+      ? { intervalCap: limit.requestsPerMinute, interval: 60_000 }
+      : {}),
   });
 }

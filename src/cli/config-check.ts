@@ -15,10 +15,17 @@ export async function runConfigCheck(context: CliContext, options: GlobalOptions
   context.stdout.write(`# ${options.config} (defaults applied, secrets redacted)\n`);
   context.stdout.write(describeConfig(config));
   if (issues.length > 0) {
-    throw new ValidationError('MAPPING_INVALID', `config ${options.config}: the mapping files have ${issues.length} ${issues.length === 1 ? 'problem' : 'problems'}`, issues);
+    throw new ValidationError(
+      'MAPPING_INVALID',
+      `config ${options.config}: the mapping files have ${issues.length} ${issues.length === 1 ? 'problem' : 'problems'}`,
+      issues,
+    );
   }
   const enabled = config.targets.filter((target) => target.enabled).map((target) => target.name);
-  if (enabled.length > 0) context.stdout.write(`# mappings of ${enabled.join(', ')} parsed; "leadbridge mappings check" compares them with the CRM\n`);
+  if (enabled.length > 0)
+    context.stdout.write(
+      `# mappings of ${enabled.join(', ')} parsed; "leadbridge mappings check" compares them with the CRM\n`,
+    );
   context.stdout.write('config OK\n');
 }
 
@@ -32,15 +39,28 @@ export async function checkMappingFiles(config: LeadbridgeConfig, cwd: string): 
   const { defaultMappingFile, loadMapping } = await import('../mapping/index.js');
   const checks = config.targets.map(async (target, index): Promise<Issue[]> => {
     if (!target.enabled) return [];
-    const file = target.mapping ? path.resolve(cwd, target.mapping) : defaultMappingFile(target.kind);
+    const file = target.mapping
+      ? path.resolve(cwd, target.mapping)
+      : defaultMappingFile(target.kind);
     try {
       const mapping = await loadMapping(file);
       if (mapping.target === target.kind) return [];
       const line = mapping.lineOf?.(['target']);
-      return [{ file: shown(file, cwd), path: 'target', message: `the mapping is for ${mapping.target}, but target "${target.name}" is ${target.kind}`, ...(line ? { line } : {}) }];
+      return [
+        {
+          file: shown(file, cwd),
+          path: 'target',
+          message: `the mapping is for ${mapping.target}, but target "${target.name}" is ${target.kind}`,
+          ...(line ? { line } : {}),
+        },
+      ];
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
-      return error.issues.map((issue) => (isUnreadable(issue) ? unreadable(target, index, shown(file, cwd), issue) : { ...issue, ...(issue.file ? { file: shown(issue.file, cwd) } : {}) }));
+      return error.issues.map((issue) =>
+        isUnreadable(issue)
+          ? unreadable(target, index, shown(file, cwd), issue)
+          : { ...issue, ...(issue.file ? { file: shown(issue.file, cwd) } : {}) },
+      );
     }
   });
   return (await Promise.all(checks)).flat();
@@ -48,17 +68,28 @@ export async function checkMappingFiles(config: LeadbridgeConfig, cwd: string): 
 
 /** loadMapping's issue for a file it could not read (no line, no path). */
 function isUnreadable(issue: Issue): boolean {
-  return issue.path === '' && issue.line === undefined && issue.message.startsWith('cannot read the file');
+  return (
+    issue.path === '' &&
+    issue.line === undefined &&
+    issue.message.startsWith('cannot read the file')
+  );
 }
 
 /** Said where the admin fixes it: the target's `mapping` setting in the config. */
 function unreadable(target: TargetConfig, index: number, file: string, issue: Issue): Issue {
-  const reason = issue.message.replace(/^cannot read the file/, 'cannot be read').replace('(ENOENT)', '(no such file)');
-  return { path: `targets[${index}].mapping`, message: `target "${target.name}": the mapping file ${file} ${reason}` };
+  const reason = issue.message
+    .replace(/^cannot read the file/, 'cannot be read')
+    .replace('(ENOENT)', '(no such file)');
+  return {
+    path: `targets[${index}].mapping`,
+    message: `target "${target.name}": the mapping file ${file} ${reason}`,
+  };
 }
 
 /** A file under the working directory as a relative path (what an admin typed), anything else as is. */
 function shown(file: string, cwd: string): string {
   const relative = path.relative(cwd, file);
-  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative)
+    ? relative
+    : file;
 }

@@ -21,7 +21,11 @@ export function commandOf(args: readonly string[]): string | undefined {
 }
 
 /** Whether to re-execute: a streaming command, and no heap size chosen by the user (NODE_OPTIONS or node's own flags). */
-export function needsHeapCap(args: readonly string[], execArgv: readonly string[], nodeOptions: string | undefined): boolean {
+export function needsHeapCap(
+  args: readonly string[],
+  execArgv: readonly string[],
+  nodeOptions: string | undefined,
+): boolean {
   const command = commandOf(args);
   if (command === undefined || !STREAMING_COMMANDS.has(command)) return false;
   return !execArgv.some((flag) => HEAP_FLAG.test(flag)) && !HEAP_FLAG.test(nodeOptions ?? '');
@@ -31,9 +35,15 @@ export function needsHeapCap(args: readonly string[], execArgv: readonly string[
  * Runs this same command line again in a child node with the cap (keeping node's flags, e.g. tsx's loader),
  * forwards SIGINT / SIGTERM to it and resolves with its exit code. Resolves null when no cap is needed.
  */
-export async function reexecWithHeapCap(argv: readonly string[] = process.argv): Promise<number | null> {
+export async function reexecWithHeapCap(
+  argv: readonly string[] = process.argv,
+): Promise<number | null> {
   if (!needsHeapCap(argv.slice(2), process.execArgv, process.env.NODE_OPTIONS)) return null;
-  const child = spawn(process.execPath, [...process.execArgv, `--max-old-space-size=${HEAP_CAP_MB}`, ...argv.slice(1)], { stdio: 'inherit' });
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, `--max-old-space-size=${HEAP_CAP_MB}`, ...argv.slice(1)],
+    { stdio: 'inherit' },
+  );
   // A signal sent to this pid alone (a supervisor, kill) must reach the worker; the child ignores a duplicate.
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', forward);

@@ -25,8 +25,15 @@ export async function assertLedgerExists(ledger: LedgerConfig, cwd: string): Pro
  * On PostgreSQL, opening the ledger would create its schema and tables: look for the runs table first. A server that
  * cannot be reached is left to the ledger's own open, which names the cause.
  */
-async function assertPgLedgerExists(ledger: Extract<LedgerConfig, { client: 'pg' }>): Promise<void> {
-  const probe = knex({ client: 'pg', connection: ledger.connection, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 10_000 });
+async function assertPgLedgerExists(
+  ledger: Extract<LedgerConfig, { client: 'pg' }>,
+): Promise<void> {
+  const probe = knex({
+    client: 'pg',
+    connection: ledger.connection,
+    pool: { min: 0, max: 1 },
+    acquireConnectionTimeout: 10_000,
+  });
   let found: boolean;
   try {
     const result = await probe.raw<{ rows: Array<{ found: boolean }> }>(
@@ -40,7 +47,7 @@ async function assertPgLedgerExists(ledger: Extract<LedgerConfig, { client: 'pg'
     await probe.destroy();
   }
   if (found) return;
-  const where = ledger.schema ? `schema "${ledger.schema}"` : 'the connection\'s default schema';
+  const where = ledger.schema ? `schema "${ledger.schema}"` : "the connection's default schema";
   throw new LeadbridgeError(
     'LEDGER_ERROR',
     `no ledger in ${where} of the PostgreSQL database (ledger.connection, ledger.schema); nothing was created. ` +

@@ -14,7 +14,13 @@ export interface LoginOptions {
   onCode?: (code: DeviceCodePrompt) => void | Promise<void>;
 }
 
-export async function runLogin({ config, logger, out, signal, onCode }: LoginOptions): Promise<SignedInAccount> {
+export async function runLogin({
+  config,
+  logger,
+  out,
+  signal,
+  onCode,
+}: LoginOptions): Promise<SignedInAccount> {
   const auth = config.source.partnerCenter.auth;
   if (auth.kind !== 'user') {
     throw new LeadbridgeError(
@@ -24,9 +30,13 @@ export async function runLogin({ config, logger, out, signal, onCode }: LoginOpt
   }
   const signIn = userSignInFor(auth, logger);
   const account = await signIn.login(async (code) => {
-    out.write(`${code.message}\n(code ${code.userCode} at ${code.verificationUri}; it expires in ${Math.round(code.expiresInSeconds / 60)} minutes)\nwaiting for the sign-in...\n`);
+    out.write(
+      `${code.message}\n(code ${code.userCode} at ${code.verificationUri}; it expires in ${Math.round(code.expiresInSeconds / 60)} minutes)\nwaiting for the sign-in...\n`,
+    );
     await onCode?.(code);
   }, signal);
-  out.write(`signed in to Partner Center as ${account.username}; the token cache is ${signIn.cacheFile} (owner-only, encrypted). The worker uses it from its next cycle.\n`);
+  out.write(
+    `signed in to Partner Center as ${account.username}; the token cache is ${signIn.cacheFile} (owner-only, encrypted). The worker uses it from its next cycle.\n`,
+  );
   return account;
 }

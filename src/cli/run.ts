@@ -14,7 +14,13 @@ export interface RunOptions {
 
 export async function runWorker({ context, configFile, logger }: RunOptions): Promise<number> {
   const metrics = new WorkerMetrics();
-  const runtimes = new RuntimeHolder({ configFile, env: context.env, cwd: context.cwd, logger, metrics });
+  const runtimes = new RuntimeHolder({
+    configFile,
+    env: context.env,
+    cwd: context.cwd,
+    logger,
+    metrics,
+  });
   await runtimes.start(); // an invalid config or mapping, or an unusable ledger, stops here with the reason
   await refuseInvalidMappings(runtimes, context, logger);
   const settings = () => runtimes.config!.worker;
@@ -25,7 +31,10 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
     maxPagesPerCycle: settings().maxPagesPerCycle,
     logger,
     onCycle: (outcome) => {
-      if (outcome.ok) metrics.recordCycle(outcome.result.inbound, outcome.durationMs, { succeeded: outcome.result.targetsDown.length === 0 });
+      if (outcome.ok)
+        metrics.recordCycle(outcome.result.inbound, outcome.durationMs, {
+          succeeded: outcome.result.targetsDown.length === 0,
+        });
     },
   });
   const healthSettings = settings().health;
@@ -38,18 +47,30 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
         health: () => worker.healthSnapshot(settings().health.maxAgeSeconds),
       })
     : null;
-  if (health) logger.info('health endpoint listening', { healthz: `${health.url}/healthz`, metrics: `${health.url}/metrics` });
+  if (health)
+    logger.info('health endpoint listening', {
+      healthz: `${health.url}/healthz`,
+      metrics: `${health.url}/metrics`,
+    });
   void context.waitForShutdown().then((signal) => {
     const bound = settings().stopTimeoutSeconds;
-    logger.info(`${signal}: finishing the cycle in flight, then stopping (again to stop at once)`, { withinSeconds: bound });
+    logger.info(`${signal}: finishing the cycle in flight, then stopping (again to stop at once)`, {
+      withinSeconds: bound,
+    });
     const timer = setTimeout(() => {
-      logger.warn('the cycle in flight did not finish in time; aborting it (the next run redoes what was not recorded)');
+      logger.warn(
+        'the cycle in flight did not finish in time; aborting it (the next run redoes what was not recorded)',
+      );
       worker.abort();
     }, bound * 1000);
     timer.unref();
     void worker.stop().finally(() => clearTimeout(timer));
   });
-  logger.info('worker started', { config: configFile, intervalSeconds: settings().intervalSeconds, targets: runtimes.config!.targets.filter((t) => t.enabled).map((t) => t.name) });
+  logger.info('worker started', {
+    config: configFile,
+    intervalSeconds: settings().intervalSeconds,
+    targets: runtimes.config!.targets.filter((t) => t.enabled).map((t) => t.name),
+  });
   await worker.run();
   await health?.close();
   await runtimes.close();
@@ -60,14 +81,19 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
  * The worker does not start on a mapping the CRM's own metadata rejects (an unknown field, a missing picklist
  * value): every issue is listed. A CRM that cannot be reached now is only a warning: the cycles retry it.
  */
-async function refuseInvalidMappings(runtimes: RuntimeHolder, context: CliContext, logger: Logger): Promise<void> {
+async function refuseInvalidMappings(
+  runtimes: RuntimeHolder,
+  context: CliContext,
+  logger: Logger,
+): Promise<void> {
   const { refuseMappingsThatDoNotFit } = await import('./mappings.js');
   try {
     await refuseMappingsThatDoNotFit(
       { config: runtimes.config!, logger, cwd: context.cwd, out: context.stderr },
       {
         refusal: 'the worker does not start: the field mappings do not fit the CRM',
-        unreachable: 'could not check the mapping against the CRM now; the worker starts and retries',
+        unreachable:
+          'could not check the mapping against the CRM now; the worker starts and retries',
       },
     );
   } catch (error) {

@@ -26,7 +26,11 @@ export class RuntimeHolder {
 
   /** Loads the config and builds the runtime; errors (invalid config or mapping, ledger) are thrown as they are. */
   async start(): Promise<Runtime> {
-    const config = await loadConfig({ file: this.options.configFile, env: this.options.env, cwd: this.options.cwd });
+    const config = await loadConfig({
+      file: this.options.configFile,
+      env: this.options.env,
+      cwd: this.options.cwd,
+    });
     this.runtime = await createRuntime(config, this.runtimeOptions());
     this.config = config;
     this.fingerprint = await this.filesFingerprint(config);
@@ -43,18 +47,27 @@ export class RuntimeHolder {
     if (fingerprint === this.fingerprint) return this.runtime;
     this.fingerprint = fingerprint;
     try {
-      const config = await loadConfig({ file: this.options.configFile, env: this.options.env, cwd: this.options.cwd });
+      const config = await loadConfig({
+        file: this.options.configFile,
+        env: this.options.env,
+        cwd: this.options.cwd,
+      });
       const next = await createRuntime(config, this.runtimeOptions());
       await this.runtime.close();
       this.runtime = next;
       this.config = config;
       this.fingerprint = await this.filesFingerprint(config);
-      this.options.logger.info('the config or a mapping changed: picked up for this cycle', { config: this.options.configFile });
-    } catch (thrown) {
-      this.options.logger.error('the config or a mapping changed but cannot be used; the worker keeps the previous one', {
+      this.options.logger.info('the config or a mapping changed: picked up for this cycle', {
         config: this.options.configFile,
-        error: normaliseError(thrown).message,
       });
+    } catch (thrown) {
+      this.options.logger.error(
+        'the config or a mapping changed but cannot be used; the worker keeps the previous one',
+        {
+          config: this.options.configFile,
+          error: normaliseError(thrown).message,
+        },
+      );
     }
     return this.runtime;
   }
@@ -65,16 +78,28 @@ export class RuntimeHolder {
   }
 
   private runtimeOptions() {
-    return { logger: this.options.logger, cwd: this.options.cwd, ...(this.options.metrics ? { metrics: this.options.metrics } : {}) };
+    return {
+      logger: this.options.logger,
+      cwd: this.options.cwd,
+      ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
+    };
   }
 
   /** Modification times of the config file and every mapping file in use. */
   private async filesFingerprint(config: LeadbridgeConfig): Promise<string> {
     const files = [
       path.resolve(this.options.cwd, this.options.configFile),
-      ...config.targets.filter((t) => t.enabled).map((t) => (t.mapping ? path.resolve(this.options.cwd, t.mapping) : defaultMappingFile(t.kind))),
+      ...config.targets
+        .filter((t) => t.enabled)
+        .map((t) =>
+          t.mapping ? path.resolve(this.options.cwd, t.mapping) : defaultMappingFile(t.kind),
+        ),
     ];
-    const times = await Promise.all(files.map(async (file) => `${file}@${(await stat(file).catch(() => null))?.mtimeMs ?? 'missing'}`));
+    const times = await Promise.all(
+      files.map(
+        async (file) => `${file}@${(await stat(file).catch(() => null))?.mtimeMs ?? 'missing'}`,
+      ),
+    );
     return times.join('|');
   }
 }

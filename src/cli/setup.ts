@@ -6,16 +6,30 @@ import { createLogger } from '../core/log.js';
 import type { Logger } from '../core/log.js';
 import type { CliContext, GlobalOptions } from './context.js';
 
-export function loadCliConfig(context: CliContext, options: GlobalOptions): Promise<LeadbridgeConfig> {
+export function loadCliConfig(
+  context: CliContext,
+  options: GlobalOptions,
+): Promise<LeadbridgeConfig> {
   return loadConfig({ file: options.config, env: context.env, cwd: context.cwd });
 }
 
 /** Flags win over the config's log section; `auto` lets the logger pick pretty on a terminal, JSON otherwise. */
-export function createCliLogger(context: CliContext, options: GlobalOptions, log?: LogConfig): Logger {
+export function createCliLogger(
+  context: CliContext,
+  options: GlobalOptions,
+  log?: LogConfig,
+): Logger {
   const level = options.logLevel ?? log?.level ?? 'info';
   const format = options.logFormat ?? log?.format ?? 'auto';
-  const logger = createLogger({ level, stream: context.stderr, ...(format === 'auto' ? {} : { format }) });
+  const logger = createLogger({
+    level,
+    stream: context.stderr,
+    ...(format === 'auto' ? {} : { format }),
+  });
   // Shows that a streaming command runs under its heap cap (see heap-cap.ts).
-  logger.debug('node process', { pid: process.pid, heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 1_048_576) });
+  logger.debug('node process', {
+    pid: process.pid,
+    heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 1_048_576),
+  });
   return logger;
 }

@@ -1,6 +1,11 @@
 // `leadbridge simulate`: run the bundled API simulators on loopback until SIGINT / SIGTERM.
 import { LeadbridgeError } from '../core/errors.js';
-import { SimulatorStartError, startSimulators, stopSimulators, type StartSimulatorsOptions } from '../simulators/index.js';
+import {
+  SimulatorStartError,
+  startSimulators,
+  stopSimulators,
+  type StartSimulatorsOptions,
+} from '../simulators/index.js';
 import type { CliContext } from './context.js';
 
 export interface SimulateOptions {

@@ -3,7 +3,14 @@ import type { LeadbridgeConfig } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import type { Ledger } from '../ledger/index.js';
 import { portalLink } from '../source/partner-center/facts.js';
-import { planInbound, type PlanEntry, type PlanSource, type PlanTarget, type SyncPlan, type TargetPlan } from '../sync/plan.js';
+import {
+  planInbound,
+  type PlanEntry,
+  type PlanSource,
+  type PlanTarget,
+  type SyncPlan,
+  type TargetPlan,
+} from '../sync/plan.js';
 import { createSource, loadMappings } from './compose.js';
 
 export interface SyncPreviewOptions {
@@ -29,9 +36,15 @@ export async function runSyncPreview(options: SyncPreviewOptions): Promise<SyncP
   const enabled = config.targets.filter((t) => t.enabled);
   const mappings = await loadMappings(enabled, options.cwd);
   // As the runtime builds its targets (cli/compose.ts createTargets), minus the CRM adapter.
-  const targets: PlanTarget[] = enabled.map((t, i) => ({ name: t.name, mapping: mappings[i]!, leadKinds: config.source.partnerCenter.leadKinds, syncClosed: false }));
+  const targets: PlanTarget[] = enabled.map((t, i) => ({
+    name: t.name,
+    mapping: mappings[i]!,
+    leadKinds: config.source.partnerCenter.leadKinds,
+    syncClosed: false,
+  }));
   const width = Math.max(0, ...targets.map((t) => t.name.length));
-  if (!options.json) out.write('dry run: nothing is written to Partner Center, the CRMs or the ledger\n');
+  if (!options.json)
+    out.write('dry run: nothing is written to Partner Center, the CRMs or the ledger\n');
   const plan = await planInbound({
     ledger: options.ledger,
     source: options.source ?? createSource(config, options.logger),
@@ -39,9 +52,18 @@ export async function runSyncPreview(options: SyncPreviewOptions): Promise<SyncP
     referralLink: portalLink,
     now: options.now ?? new Date(),
     signal: options.signal,
-    ...(options.json ? {} : { onEntry: (target: string, entry: PlanEntry) => out.write(`${entryLine(target.padEnd(width), entry)}\n`) }),
+    ...(options.json
+      ? {}
+      : {
+          onEntry: (target: string, entry: PlanEntry) =>
+            out.write(`${entryLine(target.padEnd(width), entry)}\n`),
+        }),
   });
-  out.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlanSummary(plan, config.source.partnerCenter.overlapSeconds));
+  out.write(
+    options.json
+      ? `${JSON.stringify(plan, null, 2)}\n`
+      : formatPlanSummary(plan, config.source.partnerCenter.overlapSeconds),
+  );
   return plan;
 }
 
@@ -52,11 +74,19 @@ function entryLine(target: string, entry: PlanEntry): string {
 
 /** What follows the entry lines: where the pass read from, and per target its cursor and counts. */
 export function formatPlanSummary(plan: SyncPlan, overlapSeconds: number): string {
-  const from = plan.since === null ? 'from the beginning' : `from ${plan.since} (the lowest target cursor, less the ${overlapSeconds} s overlap)`;
-  const lines = [`${plan.referralsRead} referrals read in ${plan.pages} ${plan.pages === 1 ? 'page' : 'pages'} ${from}`];
+  const from =
+    plan.since === null
+      ? 'from the beginning'
+      : `from ${plan.since} (the lowest target cursor, less the ${overlapSeconds} s overlap)`;
+  const lines = [
+    `${plan.referralsRead} referrals read in ${plan.pages} ${plan.pages === 1 ? 'page' : 'pages'} ${from}`,
+  ];
   if (plan.targets.length === 0) lines.push('no enabled targets: nothing would be synced');
   for (const target of plan.targets) lines.push(targetLine(target));
-  for (const bad of plan.invalid) lines.push(`invalid ${bad.referralId ?? '(no id)'}: ${bad.issues.join('; ')} (skipped until it changes)`);
+  for (const bad of plan.invalid)
+    lines.push(
+      `invalid ${bad.referralId ?? '(no id)'}: ${bad.issues.join('; ')} (skipped until it changes)`,
+    );
   return `${lines.join('\n')}\n`;
 }
 

@@ -25,8 +25,18 @@ export async function runSyncOnce(options: SyncOnceOptions): Promise<number> {
   try {
     const { refuseMappingsThatDoNotFit } = await import('./mappings.js');
     await refuseMappingsThatDoNotFit(
-      { config: options.config, logger: options.logger, cwd: options.cwd, out: process.stderr, signal: options.signal },
-      { refusal: 'sync --once does not run: the field mappings do not fit the CRM; nothing was written', unreachable: 'could not check the mapping against the CRM now' },
+      {
+        config: options.config,
+        logger: options.logger,
+        cwd: options.cwd,
+        out: process.stderr,
+        signal: options.signal,
+      },
+      {
+        refusal:
+          'sync --once does not run: the field mappings do not fit the CRM; nothing was written',
+        unreachable: 'could not check the mapping against the CRM now',
+      },
     );
     const result = await runtime.syncOnce({
       runId,
@@ -34,7 +44,9 @@ export async function runSyncOnce(options: SyncOnceOptions): Promise<number> {
       onProgress: (stats) => {
         if (Date.now() - lastReport < 2_000) return;
         lastReport = Date.now();
-        options.progress.write(`… ${stats.referralsSeen} referrals read (${stats.pages} pages), ${stats.created} created, ${stats.updated} updated\n`);
+        options.progress.write(
+          `… ${stats.referralsSeen} referrals read (${stats.pages} pages), ${stats.created} created, ${stats.updated} updated\n`,
+        );
       },
     });
     options.out.write(formatSummary(runId, result));
@@ -57,13 +69,20 @@ export function formatSummary(runId: string, result: CycleResult): string {
         `${c.skippedClosed} skipped (archived), ${c.failed} failed, ${c.quarantined} quarantined`,
     );
   }
-  lines.push(`  partner-center: ${stats.externalReferencesWritten} CRM ids written back to externalReferenceId`);
+  lines.push(
+    `  partner-center: ${stats.externalReferencesWritten} CRM ids written back to externalReferenceId`,
+  );
   lines.push(
     `  outcomes from the CRM: ${outbound.outcomesRead} read, ${outbound.enqueued} queued, ${outbound.sent} sent, ${outbound.superseded} no longer needed, ` +
       `${outbound.quarantined} quarantined, ${outbound.conflicts} conflicts, ${outbound.expiredReflected} expiries reflected`,
   );
-  if (outbox.failed > 0) lines.push(`  ${outbox.failed} writes to Partner Center failed and are retried next run`);
-  for (const failure of result.targetsDown) lines.push(`  FAILED ${describeTargetFailure(failure)}`);
-  if (down.length > 0) lines.push(`  ${down.join(', ')} resume${down.length === 1 ? 's' : ''} from ${down.length === 1 ? 'its cursor' : 'their cursors'} next run, once the cause is fixed.`);
+  if (outbox.failed > 0)
+    lines.push(`  ${outbox.failed} writes to Partner Center failed and are retried next run`);
+  for (const failure of result.targetsDown)
+    lines.push(`  FAILED ${describeTargetFailure(failure)}`);
+  if (down.length > 0)
+    lines.push(
+      `  ${down.join(', ')} resume${down.length === 1 ? 's' : ''} from ${down.length === 1 ? 'its cursor' : 'their cursors'} next run, once the cause is fixed.`,
+    );
   return `${lines.join('\n')}\n`;
 }

@@ -3,7 +3,14 @@ import { stringify } from 'yaml';
 import type { LeadbridgeConfig } from './schema.js';
 
 /** Keys whose values are secrets wherever they appear in the config. */
-const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'clientSecret', 'privateKey', 'password', 'webhookUrl', 'key']);
+const SECRET_KEYS: ReadonlySet<string> = new Set([
+  'token',
+  'clientSecret',
+  'privateKey',
+  'password',
+  'webhookUrl',
+  'key',
+]);
 export const REDACTED = '[redacted]';
 
 export function isSecretKey(key: string | number | undefined): boolean {
@@ -12,7 +19,10 @@ export function isSecretKey(key: string | number | undefined): boolean {
 
 /** Hides a password inside a connection URL (postgres://user:secret@host/db → postgres://user:[redacted]@host/db). */
 function redactConnection(connection: string): string {
-  const withoutUrlPassword = connection.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@]*:)[^@/]*@/i, `$1${REDACTED}@`);
+  const withoutUrlPassword = connection.replace(
+    /^([a-z][a-z0-9+.-]*:\/\/[^/:@]*:)[^@/]*@/i,
+    `$1${REDACTED}@`,
+  );
   // key=value forms (libpq strings and URL query parameters)
   return withoutUrlPassword.replace(/(\bpassword=)[^&\s]*/gi, `$1${REDACTED}`);
 }

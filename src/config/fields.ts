@@ -76,7 +76,9 @@ export function aes256Key() {
   return z
     .string({ error: (issue) => (issue.input === undefined ? `required: ${KEY_HINT}` : undefined) })
     .trim()
-    .refine((text) => keyBytes(text) !== null, { message: `not a usable key: expected ${KEY_HINT}` });
+    .refine((text) => keyBytes(text) !== null, {
+      message: `not a usable key: expected ${KEY_HINT}`,
+    });
 }
 
 export function keyBytes(text: string): Buffer | null {

@@ -1,7 +1,13 @@
 // The config module's public surface: schemas and types, the loader, the redacted description, credentials.
 export * from './schema.js';
 export * from './targets.js';
-export { staticAuthSchema, entraClientCredentialsSchema, entraUserSignInSchema, keyBytes, TOKEN_CACHE_KEY_VARIABLE } from './fields.js';
+export {
+  staticAuthSchema,
+  entraClientCredentialsSchema,
+  entraUserSignInSchema,
+  keyBytes,
+  TOKEN_CACHE_KEY_VARIABLE,
+} from './fields.js';
 export type { StaticAuth, EntraClientCredentialsAuth, EntraUserSignInAuth } from './fields.js';
 export { DEFAULT_CONFIG_FILE, loadConfig, parseConfig } from './load.js';
 export type { ParseConfigOptions } from './load.js';

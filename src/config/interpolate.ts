@@ -20,10 +20,13 @@ export interface InterpolationResult {
 export function interpolateEnv(value: unknown, env: EnvMap): InterpolationResult {
   const missing: InterpolationResult['missing'] = [];
   const walk = (node: unknown, path: ConfigPath): unknown => {
-    if (typeof node === 'string') return substitute(node, env, (variable) => missing.push({ path, variable }));
+    if (typeof node === 'string')
+      return substitute(node, env, (variable) => missing.push({ path, variable }));
     if (Array.isArray(node)) return node.map((item, index) => walk(item, [...path, index]));
     if (node !== null && typeof node === 'object') {
-      return Object.fromEntries(Object.entries(node).map(([key, item]) => [key, walk(item, [...path, key])]));
+      return Object.fromEntries(
+        Object.entries(node).map(([key, item]) => [key, walk(item, [...path, key])]),
+      );
     }
     return node;
   };
@@ -31,17 +34,23 @@ export function interpolateEnv(value: unknown, env: EnvMap): InterpolationResult
 }
 
 function substitute(text: string, env: EnvMap, onMissing: (variable: string) => void): string {
-  return text.replace(PLACEHOLDER, (whole, name: string | undefined, fallback: string | undefined) => {
-    if (name === undefined) return '${';
-    const found = env[name];
-    if (found !== undefined && found !== '') return found;
-    if (fallback !== undefined) return fallback;
-    if (found === '') return '';
-    onMissing(name);
-    return '';
-  });
+  return text.replace(
+    PLACEHOLDER,
+    (whole, name: string | undefined, fallback: string | undefined) => {
+      if (name === undefined) return '${';
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      if (found === '') return '';
+      onMissing(name);
+      return '';
+    },
+  );
 }
 
 export function missingVariableIssue(variable: string, path: string): Issue {
-  return { path, message: `environment variable ${variable} is not set (use \${${variable}:-default} for a default)` };
+  return {
+    path,
+    message: `environment variable ${variable} is not set (use \${${variable}:-default} for a default)`,
+  };
 }

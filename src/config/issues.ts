@@ -17,7 +17,8 @@ function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   return String(value);
 }
 
@@ -31,15 +32,18 @@ const EXPECTED_NAMES: Record<string, string> = {
 };
 
 function rangeMessage(origin: string, bound: 'at least' | 'at most', limit: unknown): string {
-  if (origin === 'string' && bound === 'at least' && Number(limit) === 1) return 'must not be empty';
-  if (origin === 'array') return `must list ${bound} ${String(limit)} item${Number(limit) === 1 ? '' : 's'}`;
+  if (origin === 'string' && bound === 'at least' && Number(limit) === 1)
+    return 'must not be empty';
+  if (origin === 'array')
+    return `must list ${bound} ${String(limit)} item${Number(limit) === 1 ? '' : 's'}`;
   if (origin === 'string') return `must be ${bound} ${String(limit)} characters`;
   return `must be ${bound} ${String(limit)}`;
 }
 
 // The keys a strict object allows, read from the schema that raised the issue.
 function allowedKeys(schema: unknown): string[] {
-  const shape = (schema as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod?.def?.shape;
+  const shape = (schema as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)
+    ?._zod?.def?.shape;
   return shape ? Object.keys(shape) : [];
 }
 
@@ -50,7 +54,8 @@ export function configErrorMessage(issue: z.core.$ZodRawIssue): string | undefin
       if (issue.input === undefined) return 'required';
       return `expected ${EXPECTED_NAMES[issue.expected] ?? issue.expected}, got ${describeValue(issue.input)}`;
     case 'invalid_format':
-      if (issue.format === 'url') return `expected an http(s) URL, got ${describeValue(issue.input)}`;
+      if (issue.format === 'url')
+        return `expected an http(s) URL, got ${describeValue(issue.input)}`;
       return undefined;
     case 'invalid_value':
       return `expected ${issue.values.map((v) => String(v)).join(' | ')}, got ${describeValue(issue.input)}`;
@@ -61,7 +66,9 @@ export function configErrorMessage(issue: z.core.$ZodRawIssue): string | undefin
     case 'invalid_union': {
       if (issue.discriminator === undefined) return undefined;
       const given = (issue.input as Record<string, unknown> | undefined)?.[issue.discriminator];
-      const options = ((issue as { options?: unknown[] }).options ?? []).map((option) => String(option)).join(', ');
+      const options = ((issue as { options?: unknown[] }).options ?? [])
+        .map((option) => String(option))
+        .join(', ');
       if (given === undefined) return `required (one of: ${options})`;
       return `unknown ${issue.discriminator} ${describeValue(given)} (expected one of: ${options})`;
     }
@@ -76,19 +83,33 @@ export function configErrorMessage(issue: z.core.$ZodRawIssue): string | undefin
 export type LineLocator = (path: ConfigPath) => number | undefined;
 
 /** One Issue per problem (one per unknown key), with the file and line when known. */
-export function toIssues(zodIssues: readonly z.core.$ZodIssue[], locate: LineLocator, file?: string): Issue[] {
+export function toIssues(
+  zodIssues: readonly z.core.$ZodIssue[],
+  locate: LineLocator,
+  file?: string,
+): Issue[] {
   const issues: Issue[] = [];
   const add = (path: ConfigPath, message: string) => {
     const line = locate(path);
-    issues.push({ path: formatPath(path), message, ...(file ? { file } : {}), ...(line ? { line } : {}) });
+    issues.push({
+      path: formatPath(path),
+      message,
+      ...(file ? { file } : {}),
+      ...(line ? { line } : {}),
+    });
   };
   for (const zodIssue of zodIssues) {
-    const path = zodIssue.path.map((segment) => (typeof segment === 'number' ? segment : String(segment)));
+    const path = zodIssue.path.map((segment) =>
+      typeof segment === 'number' ? segment : String(segment),
+    );
     if (zodIssue.code === 'unrecognized_keys') {
       for (const key of zodIssue.keys) add([...path, key], `unknown key (${zodIssue.message})`);
     } else {
       // A wrongly typed secret must not end up in a terminal or a CI log.
-      add(path, isSecretKey(path.at(-1)) ? zodIssue.message.replace(/, got .*$/s, '') : zodIssue.message);
+      add(
+        path,
+        isSecretKey(path.at(-1)) ? zodIssue.message.replace(/, got .*$/s, '') : zodIssue.message,
+      );
     }
   }
   return issues;
@@ -96,5 +117,7 @@ export function toIssues(zodIssues: readonly z.core.$ZodIssue[], locate: LineLoc
 
 /** Issues in document order, so the list reads top to bottom like the file. */
 export function sortIssues(issues: Issue[]): Issue[] {
-  return [...issues].sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
+  return [...issues].sort(
+    (a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER),
+  );
 }

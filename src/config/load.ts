@@ -29,10 +29,15 @@ export function parseConfig(text: string, options: ParseConfigOptions): Leadbrid
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const locate = lineLocator(document, lineCounter);
-  const withFile = (issue: Issue): Issue => (options.file ? { ...issue, file: options.file } : issue);
+  const withFile = (issue: Issue): Issue =>
+    options.file ? { ...issue, file: options.file } : issue;
 
   const syntaxIssues = document.errors.map((error) =>
-    withFile({ path: '', message: `YAML: ${error.message}`, line: lineCounter.linePos(error.pos[0]).line }),
+    withFile({
+      path: '',
+      message: `YAML: ${error.message}`,
+      line: lineCounter.linePos(error.pos[0]).line,
+    }),
   );
   if (syntaxIssues.length > 0) throw invalid(options.file, syntaxIssues);
 
@@ -51,28 +56,45 @@ export function parseConfig(text: string, options: ParseConfigOptions): Leadbrid
   const interpolated = new Set(interpolationIssues.map((issue) => issue.path));
   const schemaIssues = result.success
     ? []
-    : toIssues(result.error.issues, locate, options.file).filter((issue) => !interpolated.has(issue.path));
+    : toIssues(result.error.issues, locate, options.file).filter(
+        (issue) => !interpolated.has(issue.path),
+      );
   const issues = sortIssues([...interpolationIssues, ...schemaIssues]);
   if (issues.length > 0 || !result.success) throw invalid(options.file, issues);
   return resolvePaths(result.data, options.cwd);
 }
 
 /** Reads `file` (relative to cwd) and parses it; a missing or unreadable file is a CONFIG_INVALID error. */
-export async function loadConfig(options: { file: string; env: EnvMap; cwd: string }): Promise<LeadbridgeConfig> {
+export async function loadConfig(options: {
+  file: string;
+  env: EnvMap;
+  cwd: string;
+}): Promise<LeadbridgeConfig> {
   const absolute = path.resolve(options.cwd, options.file);
   let text: string;
   try {
     text = await readFile(absolute, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new LeadbridgeError('CONFIG_INVALID', `cannot read config file ${options.file}: ${reason}`, { cause: error });
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'no such file'
+        : (error as Error).message;
+    throw new LeadbridgeError(
+      'CONFIG_INVALID',
+      `cannot read config file ${options.file}: ${reason}`,
+      { cause: error },
+    );
   }
   return parseConfig(text, { env: options.env, file: options.file, cwd: options.cwd });
 }
 
 function invalid(file: string | undefined, issues: Issue[]): ValidationError {
   const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
-  return new ValidationError('CONFIG_INVALID', `invalid config${file ? ` ${file}` : ''} (${count})`, issues);
+  return new ValidationError(
+    'CONFIG_INVALID',
+    `invalid config${file ? ` ${file}` : ''} (${count})`,
+    issues,
+  );
 }
 
 function lineField(line: number | undefined): { line?: number } {
@@ -86,7 +108,9 @@ function lineLocator(document: Document, lineCounter: LineCounter): LineLocator 
     let offset = rangeStart(node);
     for (const segment of at) {
       if (isMap(node)) {
-        const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+        const pair = node.items.find(
+          (item) => isScalar(item.key) && String(item.key.value) === String(segment),
+        );
         if (!pair) break;
         offset = rangeStart(pair.key) ?? offset;
         node = pair.value;
@@ -117,21 +141,48 @@ function resolvePaths(config: LeadbridgeConfig, cwd: string): LeadbridgeConfig {
       : config.ledger;
   const targets = config.targets.map((target) => {
     const mapping = target.mapping === undefined ? {} : { mapping: resolve(target.mapping) };
-    if (target.kind !== 'salesforce' || target.settings.auth.kind !== 'jwt' || !target.settings.auth.privateKeyFile) {
+    if (
+      target.kind !== 'salesforce' ||
+      target.settings.auth.kind !== 'jwt' ||
+      !target.settings.auth.privateKeyFile
+    ) {
       return { ...target, ...mapping };
     }
-    const auth = { ...target.settings.auth, privateKeyFile: resolve(target.settings.auth.privateKeyFile) };
+    const auth = {
+      ...target.settings.auth,
+      privateKeyFile: resolve(target.settings.auth.privateKeyFile),
+    };
     return { ...target, ...mapping, settings: { ...target.settings, auth } };
   });
-  return { ...config, ledger, targets, source: { partnerCenter: withTokenCacheFile(config, resolve) } };
+  return {
+    ...config,
+    ledger,
+    targets,
+    source: { partnerCenter: withTokenCacheFile(config, resolve) },
+  };
 }
 
 /** The token cache file, absolute: as configured, or beside the SQLite ledger, or under ./data/. */
-function withTokenCacheFile(config: LeadbridgeConfig, resolve: (file: string) => string): LeadbridgeConfig['source']['partnerCenter'] {
+function withTokenCacheFile(
+  config: LeadbridgeConfig,
+  resolve: (file: string) => string,
+): LeadbridgeConfig['source']['partnerCenter'] {
   const pc = config.source.partnerCenter;
   if (pc.auth.kind !== 'user') return pc;
   const ledger = config.ledger;
-  const beside = ledger.client === 'sqlite' && ledger.filename !== ':memory:' ? path.dirname(resolve(ledger.filename)) : resolve('./data');
-  const file = pc.auth.tokenCache.file ? resolve(pc.auth.tokenCache.file) : path.join(beside, TOKEN_CACHE_FILENAME);
-  return { ...pc, auth: { ...pc.auth, tokenCache: { ...pc.auth.tokenCache, file }, ...(pc.auth.authorityCaFile ? { authorityCaFile: resolve(pc.auth.authorityCaFile) } : {}) } };
+  const beside =
+    ledger.client === 'sqlite' && ledger.filename !== ':memory:'
+      ? path.dirname(resolve(ledger.filename))
+      : resolve('./data');
+  const file = pc.auth.tokenCache.file
+    ? resolve(pc.auth.tokenCache.file)
+    : path.join(beside, TOKEN_CACHE_FILENAME);
+  return {
+    ...pc,
+    auth: {
+      ...pc.auth,
+      tokenCache: { ...pc.auth.tokenCache, file },
+      ...(pc.auth.authorityCaFile ? { authorityCaFile: resolve(pc.auth.authorityCaFile) } : {}),
+    },
+  };
 }

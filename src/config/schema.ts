@@ -2,7 +2,15 @@
 import { z } from 'zod';
 import { DEFAULT_LEAD_KINDS, LEAD_KINDS } from '../core/referral.js';
 import type { LeadKind } from '../core/referral.js';
-import { booleanField, entraClientCredentialsSchema, entraUserSignInSchema, httpUrl, intField, nonEmptyString, staticAuthSchema } from './fields.js';
+import {
+  booleanField,
+  entraClientCredentialsSchema,
+  entraUserSignInSchema,
+  httpUrl,
+  intField,
+  nonEmptyString,
+  staticAuthSchema,
+} from './fields.js';
 import { alertsConfigSchema } from './alerts.js';
 import { targetsSchema } from './targets.js';
 
@@ -46,7 +54,9 @@ const sqliteLedgerSchema = z.strictObject({
 const pgLedgerSchema = z.strictObject({
   client: z.literal('pg'),
   connection: z
-    .string({ error: (issue) => (issue.input === undefined ? 'required when client is pg' : undefined) })
+    .string({
+      error: (issue) => (issue.input === undefined ? 'required when client is pg' : undefined),
+    })
     .trim()
     .min(1, 'required when client is pg'),
   /** The PostgreSQL schema holding leadbridge's tables (the connection's default when absent). */
@@ -59,13 +69,21 @@ const pgLedgerSchema = z.strictObject({
 // `client` may be left out, meaning the embedded SQLite ledger.
 function withDefaultClient(value: unknown): unknown {
   if (value === undefined) return { client: 'sqlite' };
-  if (typeof value === 'object' && value !== null && !Array.isArray(value) && !('client' in value)) {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !('client' in value)
+  ) {
     return { client: 'sqlite', ...value };
   }
   return value;
 }
 
-export const ledgerSchema = z.preprocess(withDefaultClient, z.discriminatedUnion('client', [sqliteLedgerSchema, pgLedgerSchema]));
+export const ledgerSchema = z.preprocess(
+  withDefaultClient,
+  z.discriminatedUnion('client', [sqliteLedgerSchema, pgLedgerSchema]),
+);
 
 export const healthSchema = z.strictObject({
   /** Off by default: an operator opts in to the HTTP endpoint. */

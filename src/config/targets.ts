@@ -16,7 +16,11 @@ export const dynamics365SettingsSchema = z
   .strictObject({
     /** The org URL (https://org.crm.dynamics.com); the API root is url + /api/data/<apiVersion>/. */
     url: httpUrl(),
-    apiVersion: z.string().trim().regex(/^v\d+\.\d+$/, 'expected a Web API version like "v9.2"').default('v9.2'),
+    apiVersion: z
+      .string()
+      .trim()
+      .regex(/^v\d+\.\d+$/, 'expected a Web API version like "v9.2"')
+      .default('v9.2'),
     auth: z.discriminatedUnion('kind', [staticAuthSchema, entraClientCredentialsSchema]),
     /** The alternate key (a custom column holding the referral id) that upserts address. */
     alternateKey: z
@@ -36,7 +40,10 @@ export const dynamics365SettingsSchema = z
     // The token audience is the org itself unless the admin says otherwise.
     auth:
       settings.auth.kind === 'clientCredentials'
-        ? { ...settings.auth, scope: settings.auth.scope ?? `${new URL(settings.url).origin}/.default` }
+        ? {
+            ...settings.auth,
+            scope: settings.auth.scope ?? `${new URL(settings.url).origin}/.default`,
+          }
         : settings.auth,
   }));
 
@@ -74,7 +81,9 @@ const salesforceJwtAuthSchema = z
     clientId: nonEmptyString(),
     username: nonEmptyString(),
     /** The PEM text itself... */
-    privateKey: secretString().regex(PEM_PRIVATE_KEY, 'expected a PEM private key (-----BEGIN PRIVATE KEY-----)').optional(),
+    privateKey: secretString()
+      .regex(PEM_PRIVATE_KEY, 'expected a PEM private key (-----BEGIN PRIVATE KEY-----)')
+      .optional(),
     /** ...or a file holding it (relative to the working directory). */
     privateKeyFile: nonEmptyString().optional(),
     loginUrl: httpUrl().default(SALESFORCE_LOGIN_URL),
@@ -82,12 +91,17 @@ const salesforceJwtAuthSchema = z
   .superRefine(
     (auth, ctx) => {
       if (typeof auth !== 'object' || auth === null) return;
-      const given = ['privateKey', 'privateKeyFile'].filter((key) => (auth as Record<string, unknown>)[key] !== undefined);
+      const given = ['privateKey', 'privateKeyFile'].filter(
+        (key) => (auth as Record<string, unknown>)[key] !== undefined,
+      );
       if (given.length !== 1) {
         ctx.addIssue({
           code: 'custom',
           path: given.length === 0 ? ['privateKey'] : ['privateKeyFile'],
-          message: given.length === 0 ? 'required: privateKey or privateKeyFile' : 'give privateKey or privateKeyFile, not both',
+          message:
+            given.length === 0
+              ? 'required: privateKey or privateKeyFile'
+              : 'give privateKey or privateKeyFile, not both',
         });
       }
     },
@@ -97,7 +111,12 @@ const salesforceJwtAuthSchema = z
 export const salesforceAuthSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('accessToken'), token: secretString() }),
   // The client-credentials flow only works against the org's My Domain URL, so there is no default.
-  z.strictObject({ kind: z.literal('clientCredentials'), clientId: nonEmptyString(), clientSecret: secretString(), loginUrl: httpUrl() }),
+  z.strictObject({
+    kind: z.literal('clientCredentials'),
+    clientId: nonEmptyString(),
+    clientSecret: secretString(),
+    loginUrl: httpUrl(),
+  }),
   salesforceJwtAuthSchema,
 ]);
 
@@ -128,10 +147,16 @@ export const salesforceSettingsSchema = z.strictObject({
 
 export const targetNameSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected letters, digits, "-", "_" or "." (starting with a letter or digit)');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+    'expected letters, digits, "-", "_" or "." (starting with a letter or digit)',
+  );
 
 /** The fields every target has, around its CRM-specific settings. */
-function targetSchema<Kind extends string, Settings extends z.ZodType>(kind: Kind, settings: Settings) {
+function targetSchema<Kind extends string, Settings extends z.ZodType>(
+  kind: Kind,
+  settings: Settings,
+) {
   return z.strictObject({
     name: targetNameSchema,
     kind: z.literal(kind),
@@ -145,7 +170,10 @@ function targetSchema<Kind extends string, Settings extends z.ZodType>(kind: Kin
 export const dynamics365TargetSchema = targetSchema('dynamics365', dynamics365SettingsSchema);
 export const salesforceTargetSchema = targetSchema('salesforce', salesforceSettingsSchema);
 
-export const targetConfigSchema = z.discriminatedUnion('kind', [dynamics365TargetSchema, salesforceTargetSchema]);
+export const targetConfigSchema = z.discriminatedUnion('kind', [
+  dynamics365TargetSchema,
+  salesforceTargetSchema,
+]);
 
 export const TARGET_KINDS = ['dynamics365', 'salesforce'] as const;
 
@@ -159,7 +187,12 @@ export const targetsSchema = z.array(targetConfigSchema).superRefine(
       if (typeof name !== 'string') return;
       const first = firstIndexByName.get(name);
       if (first === undefined) firstIndexByName.set(name, index);
-      else ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate target name "${name}" (also used by targets[${first}])` });
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: [index, 'name'],
+          message: `duplicate target name "${name}" (also used by targets[${first}])`,
+        });
     });
   },
   { when: () => true },

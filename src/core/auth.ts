@@ -45,13 +45,19 @@ export function entraClientCredentials(options: EntraClientCredentials): TokenCr
     description,
     async getToken() {
       try {
-        const result = await (await application()).acquireTokenByClientCredential({ scopes: [options.scope] });
+        const result = await (
+          await application()
+        ).acquireTokenByClientCredential({ scopes: [options.scope] });
         if (!result?.accessToken) throw new Error('no access token in the response');
         return result.accessToken;
       } catch (error) {
-        throw new LeadbridgeError('AUTH_FAILED', `could not get a token for ${description}: ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw new LeadbridgeError(
+          'AUTH_FAILED',
+          `could not get a token for ${description}: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
       }
     },
     invalidate() {

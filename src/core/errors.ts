@@ -88,7 +88,11 @@ export interface Issue {
 /** Raised with every problem at once, so that an admin can fix a file in one pass. */
 export class ValidationError extends LeadbridgeError {
   readonly issues: Issue[];
-  constructor(code: 'CONFIG_INVALID' | 'MAPPING_INVALID' | 'VALIDATION_FAILED', title: string, issues: Issue[]) {
+  constructor(
+    code: 'CONFIG_INVALID' | 'MAPPING_INVALID' | 'VALIDATION_FAILED',
+    title: string,
+    issues: Issue[],
+  ) {
     super(code, `${title}:\n${issues.map((i) => `  - ${formatIssue(i)}`).join('\n')}`);
     this.name = 'ValidationError';
     this.issues = issues;
@@ -109,13 +113,18 @@ export function normaliseError(error: unknown, api?: string): LeadbridgeError {
   if (error instanceof LeadbridgeError) return error;
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (error.name === 'AbortError') return new LeadbridgeError('ABORTED', 'operation aborted', { cause: error, api });
+    if (error.name === 'AbortError')
+      return new LeadbridgeError('ABORTED', 'operation aborted', { cause: error, api });
     if (code && NETWORK_ERROR_CODES.has(code)) {
-      return new LeadbridgeError('NETWORK_ERROR', `${api ?? 'network'}: ${code} ${error.message}`.trim(), {
-        cause: error,
-        retryable: true,
-        api,
-      });
+      return new LeadbridgeError(
+        'NETWORK_ERROR',
+        `${api ?? 'network'}: ${code} ${error.message}`.trim(),
+        {
+          cause: error,
+          retryable: true,
+          api,
+        },
+      );
     }
     return new LeadbridgeError('INTERNAL', error.message, { cause: error, api });
   }

@@ -21,7 +21,12 @@ export interface ApiClientOptions {
   timeoutMs?: number;
   logger?: Logger;
   /** Called once per HTTP attempt (metrics hook). */
-  onCall?: (info: { api: string; method: string; status: number | null; durationMs: number }) => void;
+  onCall?: (info: {
+    api: string;
+    method: string;
+    status: number | null;
+    durationMs: number;
+  }) => void;
   /** Caps requests in flight and per interval for this API (shared by every client of the API in a process). */
   limiter?: RequestLimiter;
   /** Sees every response (retries included), before errors are raised: for limit headers such as Retry-After. */
@@ -125,21 +130,41 @@ export class ApiClient {
     this.calls++;
     try {
       const response = await this.http.request<T>(config);
-      this.options.onResponse?.({ status: response.status, headers: response.headers as Record<string, unknown> });
-      this.options.onCall?.({ api: this.options.api, method: req.method, status: response.status, durationMs: Date.now() - started });
+      this.options.onResponse?.({
+        status: response.status,
+        headers: response.headers as Record<string, unknown>,
+      });
+      this.options.onCall?.({
+        api: this.options.api,
+        method: req.method,
+        status: response.status,
+        durationMs: Date.now() - started,
+      });
       return response;
     } catch (error) {
-      this.options.onCall?.({ api: this.options.api, method: req.method, status: null, durationMs: Date.now() - started });
+      this.options.onCall?.({
+        api: this.options.api,
+        method: req.method,
+        status: null,
+        durationMs: Date.now() - started,
+      });
       throw this.toNetworkError(req, error);
     }
   }
 
   private toNetworkError(req: ApiRequest, error: unknown): LeadbridgeError {
     if (axios.isCancel(error) || (error as Error)?.name === 'CanceledError') {
-      return new LeadbridgeError('ABORTED', `${this.options.api}: ${req.method} aborted`, { api: this.options.api, cause: error });
+      return new LeadbridgeError('ABORTED', `${this.options.api}: ${req.method} aborted`, {
+        api: this.options.api,
+        cause: error,
+      });
     }
     const code = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
-    const retryable = NETWORK_ERROR_CODES.has(code) || code === 'ECONNABORTED' || code === 'ERR_NETWORK' || code === 'ETIMEDOUT';
+    const retryable =
+      NETWORK_ERROR_CODES.has(code) ||
+      code === 'ECONNABORTED' ||
+      code === 'ERR_NETWORK' ||
+      code === 'ETIMEDOUT';
     return new LeadbridgeError(
       'NETWORK_ERROR',
       `${this.options.api}: ${req.method} ${stripQuery(req.url)} failed: ${code} ${(error as Error).message ?? ''}`.trim(),
@@ -160,7 +185,12 @@ export class ApiClient {
       retryAfterSeconds: retryAfter,
     };
     if (response.status === 412) return new ConflictError(text, options);
-    if (response.status === 401) return new LeadbridgeError('AUTH_FAILED', `${text} (credential: ${this.options.credential.description})`, options);
+    if (response.status === 401)
+      return new LeadbridgeError(
+        'AUTH_FAILED',
+        `${text} (credential: ${this.options.credential.description})`,
+        options,
+      );
     if (response.status === 429) return new LeadbridgeError('RATE_LIMITED', text, options);
     if (response.status === 404) return new LeadbridgeError('NOT_FOUND', text, options);
     return new LeadbridgeError('HTTP_ERROR', text, options);

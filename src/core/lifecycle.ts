@@ -10,12 +10,13 @@ export const STATUS_TRANSITIONS: Readonly<Record<ReferralStatus, readonly Referr
 };
 
 /** status → substatuses that may accompany it. */
-export const SUBSTATUS_FOR_STATUS: Readonly<Record<ReferralStatus, readonly ReferralSubstatus[]>> = {
-  None: ['None'],
-  New: ['Pending', 'Received'],
-  Active: ['Accepted'],
-  Closed: ['Won', 'Lost', 'Declined', 'Expired', 'Error'],
-};
+export const SUBSTATUS_FOR_STATUS: Readonly<Record<ReferralStatus, readonly ReferralSubstatus[]>> =
+  {
+    None: ['None'],
+    New: ['Pending', 'Received'],
+    Active: ['Accepted'],
+    Closed: ['Won', 'Lost', 'Declined', 'Expired', 'Error'],
+  };
 
 /** Terminal statuses are derived from the table: those that may move nowhere. */
 export function isTerminalStatus(status: string): boolean {
@@ -28,7 +29,9 @@ export function isLegalStatusMove(from: string, to: string): boolean {
 }
 
 export function isLegalSubstatus(status: string, substatus: string): boolean {
-  return (SUBSTATUS_FOR_STATUS[status as ReferralStatus] ?? []).includes(substatus as ReferralSubstatus);
+  return (SUBSTATUS_FOR_STATUS[status as ReferralStatus] ?? []).includes(
+    substatus as ReferralSubstatus,
+  );
 }
 
 /** The partner's answers that leadbridge can report back. */
@@ -49,7 +52,10 @@ export const OUTCOME_ACTIONS: Readonly<
  * (a deal won in the CRM while the referral is still New is accepted first, then won).
  * Returns [] when the referral already reflects it, or null when no legal path exists.
  */
-export function planOutcome(status: string, outcome: 'accepted' | 'declined' | 'won' | 'lost'): OutcomeAction[] | null {
+export function planOutcome(
+  status: string,
+  outcome: 'accepted' | 'declined' | 'won' | 'lost',
+): OutcomeAction[] | null {
   if (isTerminalStatus(status)) return null;
   switch (outcome) {
     case 'accepted':

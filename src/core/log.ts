@@ -12,7 +12,8 @@ export interface Logger {
   child(scope: LogFields): Logger;
 }
 
-const SECRET_KEY = /(token|secret|password|authorization|apikey|api_key|clientsecret|privatekey|private_key)/i;
+const SECRET_KEY =
+  /(token|secret|password|authorization|apikey|api_key|clientsecret|privatekey|private_key)/i;
 
 /** Replaces the values of secret-looking keys, at any depth. */
 export function redact(value: unknown, depth = 0): unknown {

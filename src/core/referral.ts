@@ -72,7 +72,13 @@ export const KNOWN_ENUMS: Readonly<Record<string, readonly string[]>> = {
  * The only fields the engine cannot do without; a referral missing one of them is refused as a whole.
  * Every other malformed field is dropped with a warning and the referral still flows (see parse.ts).
  */
-export const REQUIRED_REFERRAL_FIELDS = ['id', 'status', 'substatus', 'updatedDateTime', 'type'] as const;
+export const REQUIRED_REFERRAL_FIELDS = [
+  'id',
+  'status',
+  'substatus',
+  'updatedDateTime',
+  'type',
+] as const;
 
 /** UTC ISO-8601 with up to 7 fractional digits, as Partner Center sends it. */
 export const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})$/;
@@ -130,14 +136,19 @@ export const customerProfileSchema = z.looseObject({
  * The parsed referral keeps the id only, so mappings see `Azure`.
  */
 const tagIdSchema = z.preprocess(
-  (value) => (value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as { id?: unknown }).id : value),
+  (value) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as { id?: unknown }).id
+      : value,
   z.string(),
 );
 
 export const detailsSchema = z.looseObject({
   notes: nullish(z.string()),
   // Partner Center accepts strings like "10000" for the deal value.
-  dealValue: nullish(z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/, 'expected a number')])),
+  dealValue: nullish(
+    z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/, 'expected a number')]),
+  ),
   currency: nullish(z.string()),
   closingDateTime: nullish(isoDateTime),
   customerRequestedContact: nullish(z.boolean()),
@@ -147,7 +158,15 @@ export const detailsSchema = z.looseObject({
       industries: nullish(z.array(tagIdSchema)),
       products: nullish(z.array(tagIdSchema)),
       services: nullish(z.array(tagIdSchema)),
-      solutions: nullish(z.array(z.looseObject({ id: nullish(z.string()), name: nullish(z.string()), type: nullish(z.string()) }))),
+      solutions: nullish(
+        z.array(
+          z.looseObject({
+            id: nullish(z.string()),
+            name: nullish(z.string()),
+            type: nullish(z.string()),
+          }),
+        ),
+      ),
     }),
   ),
 });
@@ -178,7 +197,12 @@ export const referralSchema = z.looseObject({
   inviteContext: nullish(
     z.looseObject({
       notes: nullish(z.string()),
-      invitedBy: nullish(z.looseObject({ organizationId: nullish(z.string()), organizationName: nullish(z.string()) })),
+      invitedBy: nullish(
+        z.looseObject({
+          organizationId: nullish(z.string()),
+          organizationName: nullish(z.string()),
+        }),
+      ),
       assistanceRequestCode: nullish(z.string()),
     }),
   ),
@@ -194,15 +218,28 @@ export const referralSchema = z.looseObject({
 export type Referral = z.infer<typeof referralSchema>;
 export type ReferralMember = z.infer<typeof memberSchema>;
 
-export type LeadKind = 'customerInquiry' | 'marketingQualified' | 'salesQualified' | 'coSell' | 'other';
-export const LEAD_KINDS: readonly LeadKind[] = ['customerInquiry', 'marketingQualified', 'salesQualified', 'coSell', 'other'];
+export type LeadKind =
+  'customerInquiry' | 'marketingQualified' | 'salesQualified' | 'coSell' | 'other';
+export const LEAD_KINDS: readonly LeadKind[] = [
+  'customerInquiry',
+  'marketingQualified',
+  'salesQualified',
+  'coSell',
+  'other',
+];
 /** What is synced when the config says nothing: the three lead kinds, not co-sell opportunities. */
-export const DEFAULT_LEAD_KINDS: readonly LeadKind[] = ['customerInquiry', 'marketingQualified', 'salesQualified'];
+export const DEFAULT_LEAD_KINDS: readonly LeadKind[] = [
+  'customerInquiry',
+  'marketingQualified',
+  'salesQualified',
+];
 
 const MICROSOFT_ORG = 'msft';
 
 /** Derives the lead kind from type, qualification and who invited the partner (never from one field). */
-export function deriveLeadKind(referral: Pick<Referral, 'type' | 'qualification' | 'inviteContext'>): LeadKind {
+export function deriveLeadKind(
+  referral: Pick<Referral, 'type' | 'qualification' | 'inviteContext'>,
+): LeadKind {
   const inviter = referral.inviteContext?.invitedBy?.organizationId?.trim().toLowerCase() || null;
   const byMicrosoft = inviter === null || inviter === MICROSOFT_ORG;
   if (!byMicrosoft) return 'coSell';
@@ -228,7 +265,9 @@ export function referralVersion(referral: Pick<Referral, 'eTag' | 'updatedDateTi
 }
 
 /** Both forms a link may have recorded for this version (from a list item without eTag, or from GET by id). */
-export function referralVersionForms(referral: Pick<Referral, 'eTag' | 'updatedDateTime'>): string[] {
+export function referralVersionForms(
+  referral: Pick<Referral, 'eTag' | 'updatedDateTime'>,
+): string[] {
   const byTime = `updated:${referral.updatedDateTime}`;
   return referral.eTag ? [referral.eTag, byTime] : [byTime];
 }

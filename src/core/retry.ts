@@ -33,7 +33,11 @@ export interface RetryOptions {
 }
 
 /** Whether a failure may be retried under this policy, given whether the call is idempotent. */
-export function isRetryable(error: LeadbridgeError, policy: RetryPolicy, idempotent: boolean): boolean {
+export function isRetryable(
+  error: LeadbridgeError,
+  policy: RetryPolicy,
+  idempotent: boolean,
+): boolean {
   if (error.code === 'ABORTED') return false;
   // A 429 or a refused connection means the request was never processed: safe even for non-idempotent calls.
   const neverProcessed =
@@ -84,7 +88,8 @@ export async function withRetry<T>(
       return await operation(attempt);
     } catch (thrown) {
       const error = normaliseError(thrown, options.api);
-      if (attempt >= policy.maxAttempts || !isRetryable(error, policy, options.idempotent)) throw error;
+      if (attempt >= policy.maxAttempts || !isRetryable(error, policy, options.idempotent))
+        throw error;
       const delayMs = backoffDelay(attempt, policy, error, options.random);
       options.onRetry?.({ attempt, delayMs, error });
       await wait(delayMs, options.signal);

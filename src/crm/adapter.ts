@@ -98,7 +98,12 @@ export interface ApiBudget {
 }
 
 /** Called once per HTTP attempt (metrics). */
-export type ApiCallHook = (info: { api: string; method: string; status: number | null; durationMs: number }) => void;
+export type ApiCallHook = (info: {
+  api: string;
+  method: string;
+  status: number | null;
+  durationMs: number;
+}) => void;
 
 export interface CrmAdapterOptions {
   /** The configured target name (several targets may use the same CRM kind). */
@@ -119,20 +124,33 @@ export interface CrmAdapter {
   /** How many records one upsertLeads call should carry (the CRM's batch cap). */
   readonly maxBatchSize: number;
   /** Upsert by referral id; one result per input, in input order; only item-level failures are returned as ok:false. */
-  upsertLeads(records: MappedRecord[], options?: { signal?: AbortSignal }): Promise<UpsertItemResult[]>;
+  upsertLeads(
+    records: MappedRecord[],
+    options?: { signal?: AbortSignal },
+  ): Promise<UpsertItemResult[]>;
   /** Records linked to referrals that changed after `since` (null: from the beginning), page by page. */
-  readChanges(since: string | null, options?: { signal?: AbortSignal }): AsyncIterable<CrmChangePage>;
+  readChanges(
+    since: string | null,
+    options?: { signal?: AbortSignal },
+  ): AsyncIterable<CrmChangePage>;
   /** The request budget as last seen, or null before any call / for CRMs without one. Optional. */
   apiBudget?(): ApiBudget | null;
   /** The current record for one referral, or null (used by previews and reconciliation). */
-  getByReferralId(referralId: string, options?: { signal?: AbortSignal }): Promise<CrmRecordState | null>;
+  getByReferralId(
+    referralId: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<CrmRecordState | null>;
   /**
    * Marks the lead of a referral that expired unanswered with `fields` (the mapping's status.expiredReflection),
    * when that lead is still open; `record` is a fresh read (getByReferralId). Resolves false when the record was
    * left alone (not open, or not a lead), true or nothing when it was written. A record changed since it was read
    * may fail with ConflictError (412). Optional: without it, expiries are not reflected into this CRM.
    */
-  reflectExpired?(record: CrmRecordState, fields: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<boolean | void>;
+  reflectExpired?(
+    record: CrmRecordState,
+    fields: Record<string, unknown>,
+    options?: { signal?: AbortSignal },
+  ): Promise<boolean | void>;
   /**
    * The entity's fields as the CRM describes them (types, lengths, required, writable, picklist values), for checking
    * a mapping against the real CRM. Fails with NOT_FOUND when the CRM has no such entity. Optional.
@@ -161,13 +179,18 @@ export function registerCrmAdapterModule(kind: string, load: () => Promise<unkno
 export function createCrmAdapter(kind: string, options: CrmAdapterOptions): CrmAdapter {
   const factory = registry.get(kind);
   if (!factory) {
-    throw new Error(`unknown CRM kind "${kind}" (known: ${registeredCrmKinds().join(', ') || 'none registered'})`);
+    throw new Error(
+      `unknown CRM kind "${kind}" (known: ${registeredCrmKinds().join(', ') || 'none registered'})`,
+    );
   }
   return factory(options);
 }
 
 /** Like createCrmAdapter, first importing the kind's module when it has not registered yet. */
-export async function loadCrmAdapter(kind: string, options: CrmAdapterOptions): Promise<CrmAdapter> {
+export async function loadCrmAdapter(
+  kind: string,
+  options: CrmAdapterOptions,
+): Promise<CrmAdapter> {
   if (!registry.has(kind)) await modules.get(kind)?.();
   return createCrmAdapter(kind, options);
 }

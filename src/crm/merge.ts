@@ -45,12 +45,17 @@ export function mergeChangedRecords<Row>(
     const referralId = shape.referralIdOf(row);
     if (!leadsByReferral.has(referralId)) leadsByReferral.set(referralId, row);
   }
-  for (const row of complements.opportunities) opportunitiesById.set(shape.opportunityIdOf(row), row);
+  for (const row of complements.opportunities)
+    opportunitiesById.set(shape.opportunityIdOf(row), row);
   return [...referralOrder].map((referralId) => {
     const lead = leadsByReferral.get(referralId);
     const linked = lead === undefined ? undefined : shape.linkedOpportunityOf(lead);
-    const opportunity = (typeof linked === 'string' ? opportunitiesById.get(linked) : undefined) ?? opportunitiesByReferral.get(referralId);
-    return lead ? shape.leadState(referralId, lead, opportunity) : shape.opportunityState(referralId, opportunity as Row);
+    const opportunity =
+      (typeof linked === 'string' ? opportunitiesById.get(linked) : undefined) ??
+      opportunitiesByReferral.get(referralId);
+    return lead
+      ? shape.leadState(referralId, lead, opportunity)
+      : shape.opportunityState(referralId, opportunity as Row);
   });
 }
 
@@ -76,7 +81,9 @@ export async function takeInChangeOrder<Row>(
     const lead = await leads.peek();
     const opportunity = await opportunities.peek();
     if (lead === undefined && opportunity === undefined) return changed;
-    const takeLead = lead !== undefined && (opportunity === undefined || shape.timeOf(lead) <= shape.timeOf(opportunity));
+    const takeLead =
+      lead !== undefined &&
+      (opportunity === undefined || shape.timeOf(lead) <= shape.timeOf(opportunity));
     const row = (takeLead ? lead : opportunity) as Row;
     if (changed.length >= pageSize && shape.timeOf(row) !== lastTime) return changed;
     (takeLead ? leads : opportunities).take();

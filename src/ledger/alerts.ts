@@ -10,14 +10,29 @@ interface AlertRow {
   created_at: string;
 }
 
-function toAlertRow(alert: { key: string; kind: string; referralId?: string }, now: string): AlertRow {
-  return { key: alert.key, kind: alert.kind, referral_id: alert.referralId ?? null, created_at: now };
+function toAlertRow(
+  alert: { key: string; kind: string; referralId?: string },
+  now: string,
+): AlertRow {
+  return {
+    key: alert.key,
+    kind: alert.kind,
+    referral_id: alert.referralId ?? null,
+    created_at: now,
+  };
 }
 
 /** True when `key` was not recorded before (the caller then sends the alert); false when it was. */
-export async function recordAlertOnce(db: Knex, alert: { key: string; kind: string; referralId?: string }): Promise<boolean> {
+export async function recordAlertOnce(
+  db: Knex,
+  alert: { key: string; kind: string; referralId?: string },
+): Promise<boolean> {
   return ledgerOperation(`recordAlertOnce("${alert.key}")`, async () => {
-    const inserted = (await db(TABLE.alerts).insert(toAlertRow(alert, nowIso())).onConflict('key').ignore().returning('key')) as unknown[];
+    const inserted = (await db(TABLE.alerts)
+      .insert(toAlertRow(alert, nowIso()))
+      .onConflict('key')
+      .ignore()
+      .returning('key')) as unknown[];
     return inserted.length === 1;
   });
 }

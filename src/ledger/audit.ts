@@ -1,6 +1,14 @@
 // The append-only audit trail: one row per decision the sync made about a referral (created, skipped, failed, ...).
 import type { Knex } from 'knex';
-import { chunk, fromJsonText, ledgerOperation, nowIso, rowsPerInsert, toJsonText, toNumber } from './dialect.js';
+import {
+  chunk,
+  fromJsonText,
+  ledgerOperation,
+  nowIso,
+  rowsPerInsert,
+  toJsonText,
+  toNumber,
+} from './dialect.js';
 import { TABLE } from './migrations.js';
 
 export type AuditAction =
@@ -72,24 +80,36 @@ export async function appendAudit(db: Knex, entries: AuditEntry[]): Promise<void
   if (entries.length === 0) return;
   await ledgerOperation('appendAudit', async () => {
     const now = nowIso();
-    for (const batch of chunk(entries.map((entry) => toAuditRow(entry, now)), rowsPerInsert(db, COLUMNS_PER_ROW))) {
+    for (const batch of chunk(
+      entries.map((entry) => toAuditRow(entry, now)),
+      rowsPerInsert(db, COLUMNS_PER_ROW),
+    )) {
       await db(TABLE.audit).insert(batch);
     }
   });
 }
 
 /** A referral's trail, oldest first; with `limit`, its most recent `limit` entries (still oldest first). */
-export async function auditTrail(db: Knex, referralId: string, options: { limit?: number } = {}): Promise<AuditEntry[]> {
+export async function auditTrail(
+  db: Knex,
+  referralId: string,
+  options: { limit?: number } = {},
+): Promise<AuditEntry[]> {
   return ledgerOperation(`auditTrail("${referralId}")`, async () => {
     const query = db<AuditRow>(TABLE.audit).where({ referral_id: referralId });
-    if (options.limit === undefined) return ((await query.orderBy('id', 'asc')) as AuditRow[]).map(fromAuditRow);
+    if (options.limit === undefined)
+      return ((await query.orderBy('id', 'asc')) as AuditRow[]).map(fromAuditRow);
     const newest = (await query.orderBy('id', 'desc').limit(options.limit)) as AuditRow[];
     return newest.reverse().map(fromAuditRow);
   });
 }
 
 /** Everything one run decided, in order. */
-export async function auditForRun(db: Knex, runId: string, options: { limit?: number } = {}): Promise<AuditEntry[]> {
+export async function auditForRun(
+  db: Knex,
+  runId: string,
+  options: { limit?: number } = {},
+): Promise<AuditEntry[]> {
   return ledgerOperation(`auditForRun("${runId}")`, async () => {
     const query = db<AuditRow>(TABLE.audit).where({ run_id: runId }).orderBy('id', 'asc');
     if (options.limit !== undefined) query.limit(options.limit);

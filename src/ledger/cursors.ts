@@ -11,7 +11,8 @@ interface CursorRow {
 
 export async function getCursor(db: Knex, name: string): Promise<string | null> {
   return ledgerOperation(`getCursor("${name}")`, async () => {
-    const row = (await db<CursorRow>(TABLE.cursors).where({ name }).first('value')) as Pick<CursorRow, 'value'> | undefined;
+    const row = (await db<CursorRow>(TABLE.cursors).where({ name }).first('value')) as
+      Pick<CursorRow, 'value'> | undefined;
     return row?.value ?? null;
   });
 }
@@ -19,7 +20,10 @@ export async function getCursor(db: Knex, name: string): Promise<string | null> 
 export async function setCursor(db: Knex, name: string, value: string): Promise<void> {
   await ledgerOperation(`setCursor("${name}")`, async () => {
     const row: CursorRow = { name, value, updated_at: nowIso() };
-    await db<CursorRow>(TABLE.cursors).insert(row).onConflict('name').merge(['value', 'updated_at']);
+    await db<CursorRow>(TABLE.cursors)
+      .insert(row)
+      .onConflict('name')
+      .merge(['value', 'updated_at']);
   });
 }
 
@@ -41,7 +45,11 @@ export interface ApiBudgetNote {
 
 const budgetName = (target: string) => `api-budget:${target}`;
 
-export async function setApiBudgetNote(db: Knex, target: string, note: ApiBudgetNote): Promise<void> {
+export async function setApiBudgetNote(
+  db: Knex,
+  target: string,
+  note: ApiBudgetNote,
+): Promise<void> {
   await setCursor(db, budgetName(target), JSON.stringify(note));
 }
 

@@ -32,7 +32,8 @@ export function idsPerQuery(db: Knex, otherParameters = 4): number {
 
 export function chunk<T>(items: readonly T[], size: number): T[][] {
   const chunks: T[][] = [];
-  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
+  for (let start = 0; start < items.length; start += size)
+    chunks.push(items.slice(start, start + size));
   return chunks;
 }
 
@@ -68,7 +69,9 @@ export function fromJsonText(text: unknown, what: string): Record<string, unknow
   try {
     return JSON.parse(String(text)) as Record<string, unknown>;
   } catch (error) {
-    throw new LeadbridgeError('LEDGER_ERROR', `${what}: stored JSON cannot be parsed`, { cause: error });
+    throw new LeadbridgeError('LEDGER_ERROR', `${what}: stored JSON cannot be parsed`, {
+      cause: error,
+    });
   }
 }
 
@@ -77,7 +80,12 @@ export function fromJsonText(text: unknown, what: string): Record<string, unknow
  * subquery per row and so claim more than n rows; `= ANY(ARRAY(…))` makes it a one-off init plan.
  * SQLite runs a non-correlated IN subquery once anyway.
  */
-export function whereInClaimed(db: Knex, query: Knex.QueryBuilder, column: string, claim: Knex.QueryBuilder): Knex.QueryBuilder {
+export function whereInClaimed(
+  db: Knex,
+  query: Knex.QueryBuilder,
+  column: string,
+  claim: Knex.QueryBuilder,
+): Knex.QueryBuilder {
   if (clientOf(db) === 'pg') return query.whereRaw('?? = any(array(?))', [column, claim]);
   return query.whereIn(column, claim);
 }
@@ -88,7 +96,15 @@ export function toNumber(value: unknown): number {
 }
 
 /** Driver errors that a later attempt may get past (busy file, lost connection, serialisation failure). */
-const RETRYABLE_DRIVER_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', '40001', '40P01', '57P01', 'ECONNRESET', 'ECONNREFUSED']);
+const RETRYABLE_DRIVER_CODES = new Set([
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  '40001',
+  '40P01',
+  '57P01',
+  'ECONNRESET',
+  'ECONNREFUSED',
+]);
 
 /** Runs one repository operation, turning driver errors into LEDGER_ERROR that name the operation. */
 export async function ledgerOperation<T>(operation: string, run: () => Promise<T>): Promise<T> {

@@ -25,15 +25,29 @@ const COLUMNS_PER_ROW = 5;
 
 // Values are kept as JSON text: a deal value is a number, a name a text, a missing one null.
 function toEchoRow(echo: ReferralEcho, now: string): EchoRow {
-  return { referral_id: echo.referralId, path: echo.path, written: JSON.stringify(echo.written ?? null), original: JSON.stringify(echo.original ?? null), recorded_at: now };
+  return {
+    referral_id: echo.referralId,
+    path: echo.path,
+    written: JSON.stringify(echo.written ?? null),
+    original: JSON.stringify(echo.original ?? null),
+    recorded_at: now,
+  };
 }
 
 function fromEchoRow(row: EchoRow): ReferralEcho {
-  return { referralId: row.referral_id, path: row.path, written: JSON.parse(row.written) as unknown, original: JSON.parse(row.original) as unknown };
+  return {
+    referralId: row.referral_id,
+    path: row.path,
+    written: JSON.parse(row.written) as unknown,
+    original: JSON.parse(row.original) as unknown,
+  };
 }
 
 /** The echoes recorded for these referrals (one query per few hundred ids); referrals without any are absent. */
-export async function getEchoes(db: Knex, referralIds: readonly string[]): Promise<Map<string, ReferralEcho[]>> {
+export async function getEchoes(
+  db: Knex,
+  referralIds: readonly string[],
+): Promise<Map<string, ReferralEcho[]>> {
   return ledgerOperation('getEchoes', async () => {
     const echoes = new Map<string, ReferralEcho[]>();
     for (const ids of chunk(distinct(referralIds), idsPerQuery(db))) {
@@ -53,9 +67,16 @@ export async function upsertEchoes(db: Knex, echoes: readonly ReferralEcho[]): P
   if (echoes.length === 0) return;
   await ledgerOperation('upsertEchoes', async () => {
     const now = nowIso();
-    const rows = [...new Map(echoes.map((e) => [JSON.stringify([e.referralId, e.path]), toEchoRow(e, now)])).values()];
+    const rows = [
+      ...new Map(
+        echoes.map((e) => [JSON.stringify([e.referralId, e.path]), toEchoRow(e, now)]),
+      ).values(),
+    ];
     for (const batch of chunk(rows, rowsPerInsert(db, COLUMNS_PER_ROW))) {
-      await db(TABLE.echoes).insert(batch).onConflict(['referral_id', 'path']).merge(['written', 'original', 'recorded_at']);
+      await db(TABLE.echoes)
+        .insert(batch)
+        .onConflict(['referral_id', 'path'])
+        .merge(['written', 'original', 'recorded_at']);
     }
   });
 }

@@ -1,6 +1,14 @@
 // Links between a referral and the CRM record it became, per target, with what was last written (eTag, payload hash).
 import type { Knex } from 'knex';
-import { chunk, distinct, idsPerQuery, ledgerOperation, nowIso, rowsPerInsert, toNumber } from './dialect.js';
+import {
+  chunk,
+  distinct,
+  idsPerQuery,
+  ledgerOperation,
+  nowIso,
+  rowsPerInsert,
+  toNumber,
+} from './dialect.js';
 import { TABLE } from './migrations.js';
 import { instantKey } from '../core/time.js';
 
@@ -71,8 +79,14 @@ function fromLinkRow(row: LinkRow): Link {
 }
 
 /** Only the fields the caller gave (undefined means "leave as is"; null clears). */
-function toLinkRow(link: LinkUpdate, now: string): Partial<LinkRow> & Pick<LinkRow, 'referral_id' | 'target'> {
-  const row: Partial<LinkRow> & Pick<LinkRow, 'referral_id' | 'target'> = { referral_id: link.referralId, target: link.target };
+function toLinkRow(
+  link: LinkUpdate,
+  now: string,
+): Partial<LinkRow> & Pick<LinkRow, 'referral_id' | 'target'> {
+  const row: Partial<LinkRow> & Pick<LinkRow, 'referral_id' | 'target'> = {
+    referral_id: link.referralId,
+    target: link.target,
+  };
   for (const field of WRITABLE_KEYS) {
     const value = link[field];
     if (value !== undefined) row[WRITABLE_FIELDS[field]] = value;
@@ -82,11 +96,17 @@ function toLinkRow(link: LinkUpdate, now: string): Partial<LinkRow> & Pick<LinkR
   return row;
 }
 
-export async function getLinks(db: Knex, target: string, referralIds: string[]): Promise<Map<string, Link>> {
+export async function getLinks(
+  db: Knex,
+  target: string,
+  referralIds: string[],
+): Promise<Map<string, Link>> {
   return ledgerOperation(`getLinks(target "${target}")`, async () => {
     const links = new Map<string, Link>();
     for (const ids of chunk(distinct(referralIds), idsPerQuery(db))) {
-      const rows = (await db<LinkRow>(TABLE.links).where({ target }).whereIn('referral_id', ids)) as LinkRow[];
+      const rows = (await db<LinkRow>(TABLE.links)
+        .where({ target })
+        .whereIn('referral_id', ids)) as LinkRow[];
       for (const row of rows) links.set(row.referral_id, fromLinkRow(row));
     }
     return links;
@@ -94,14 +114,21 @@ export async function getLinks(db: Knex, target: string, referralIds: string[]):
 }
 
 /** The link whose CRM record is `crmRecordId` (the lowest referral id if, unexpectedly, several share it). */
-export async function getLinkByRecordId(db: Knex, target: string, crmRecordId: string): Promise<Link | null> {
-  return ledgerOperation(`getLinkByRecordId(target "${target}", record "${crmRecordId}")`, async () => {
-    const row = (await db<LinkRow>(TABLE.links)
-      .where({ target, crm_record_id: crmRecordId })
-      .orderBy('referral_id')
-      .first()) as LinkRow | undefined;
-    return row ? fromLinkRow(row) : null;
-  });
+export async function getLinkByRecordId(
+  db: Knex,
+  target: string,
+  crmRecordId: string,
+): Promise<Link | null> {
+  return ledgerOperation(
+    `getLinkByRecordId(target "${target}", record "${crmRecordId}")`,
+    async () => {
+      const row = (await db<LinkRow>(TABLE.links)
+        .where({ target, crm_record_id: crmRecordId })
+        .orderBy('referral_id')
+        .first()) as LinkRow | undefined;
+      return row ? fromLinkRow(row) : null;
+    },
+  );
 }
 
 /**
@@ -114,10 +141,16 @@ export async function upsertLinks(db: Knex, links: LinkUpdate[]): Promise<void> 
     const now = nowIso();
     for (const group of groupByGivenFields(foldByKey(links))) {
       const rows = group.map((link) => toLinkRow(link, now));
-      const mergeColumns = [...givenFields(group[0]!).map((f) => WRITABLE_FIELDS[f]), 'updated_at' as const];
+      const mergeColumns = [
+        ...givenFields(group[0]!).map((f) => WRITABLE_FIELDS[f]),
+        'updated_at' as const,
+      ];
       const columnsPerRow = mergeColumns.length + 3;
       for (const batch of chunk(rows, rowsPerInsert(db, columnsPerRow))) {
-        await db(TABLE.links).insert(batch).onConflict(['referral_id', 'target']).merge(mergeColumns);
+        await db(TABLE.links)
+          .insert(batch)
+          .onConflict(['referral_id', 'target'])
+          .merge(mergeColumns);
       }
     }
   });
@@ -142,16 +175,25 @@ export async function moveLinkETags(db: Knex, moves: LinkETagMove[]): Promise<vo
     for (const move of moves) {
       await db(TABLE.links)
         .where({ referral_id: move.referralId, referral_etag: move.fromETag })
-        .update({ referral_etag: move.toETag, referral_updated_at: move.updatedAt, updated_at: now });
+        .update({
+          referral_etag: move.toETag,
+          referral_updated_at: move.updatedAt,
+          updated_at: now,
+        });
     }
   });
 }
 
 /** Links of a target in referral-id order, a page at a time (keyset paging). */
-export async function listLinks(db: Knex, target: string, options: { afterReferralId?: string; limit: number }): Promise<Link[]> {
+export async function listLinks(
+  db: Knex,
+  target: string,
+  options: { afterReferralId?: string; limit: number },
+): Promise<Link[]> {
   return ledgerOperation(`listLinks(target "${target}")`, async () => {
     const query = db<LinkRow>(TABLE.links).where({ target });
-    if (options.afterReferralId !== undefined) query.andWhere('referral_id', '>', options.afterReferralId);
+    if (options.afterReferralId !== undefined)
+      query.andWhere('referral_id', '>', options.afterReferralId);
     const rows = (await query.orderBy('referral_id').limit(options.limit)) as LinkRow[];
     return rows.map(fromLinkRow);
   });
@@ -167,7 +209,12 @@ function foldByKey(links: LinkUpdate[]): LinkUpdate[] {
   for (const link of links) {
     const key = JSON.stringify([link.referralId, link.target]);
     const given = Object.fromEntries(givenFields(link).map((field) => [field, link[field]]));
-    folded.set(key, { ...folded.get(key), ...given, referralId: link.referralId, target: link.target });
+    folded.set(key, {
+      ...folded.get(key),
+      ...given,
+      referralId: link.referralId,
+      target: link.target,
+    });
   }
   return [...folded.values()];
 }
@@ -188,18 +235,28 @@ function groupByGivenFields(links: LinkUpdate[]): LinkUpdate[][] {
  * Resync: forgets which referral version and payload each link last wrote (of one target, or all; only
  * referrals updated since `since` when given), so the next pass maps and writes every one of them again.
  */
-export async function forgetLinkVersions(db: Knex, options: { target?: string; since?: string }): Promise<number> {
+export async function forgetLinkVersions(
+  db: Knex,
+  options: { target?: string; since?: string },
+): Promise<number> {
   return ledgerOperation('forgetLinkVersions', async () => {
     const query = db(TABLE.links);
     if (options.target !== undefined) query.where({ target: options.target });
     // Stored timestamps keep Partner Center's form; 7 fractional digits sort at or before any of them in that second.
-    if (options.since !== undefined) query.andWhere('referral_updated_at', '>=', instantKey(options.since));
-    return toNumber(await query.update({ referral_etag: null, payload_hash: null, updated_at: nowIso() }));
+    if (options.since !== undefined)
+      query.andWhere('referral_updated_at', '>=', instantKey(options.since));
+    return toNumber(
+      await query.update({ referral_etag: null, payload_hash: null, updated_at: nowIso() }),
+    );
   });
 }
 
 /** Whether any link of the target was written by another mapping version (an admin edited the mapping). */
-export async function hasOtherMappingVersion(db: Knex, target: string, version: string): Promise<boolean> {
+export async function hasOtherMappingVersion(
+  db: Knex,
+  target: string,
+  version: string,
+): Promise<boolean> {
   return ledgerOperation('hasOtherMappingVersion', async () => {
     const row = await db(TABLE.links)
       .where({ target })

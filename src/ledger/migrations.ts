@@ -63,7 +63,9 @@ function createSyncStatesTable(db: Knex) {
   return db.schema.createTable(TABLE.syncStates, (t) => {
     t.text('referral_id').notNullable();
     t.text('target').notNullable();
-    t.text('state').notNullable().checkIn(['pending', 'applied', 'failed', 'quarantined'], 'lb_sync_states_state_check');
+    t.text('state')
+      .notNullable()
+      .checkIn(['pending', 'applied', 'failed', 'quarantined'], 'lb_sync_states_state_check');
     t.integer('attempts').notNullable().defaultTo(0);
     t.text('next_retry_at');
     t.text('last_error');
@@ -98,7 +100,9 @@ function createRunsTable(db: Knex) {
     t.increments('seq').primary();
     t.text('run_id').notNullable().unique({ indexName: 'lb_runs_run_id_unique' });
     t.text('kind').notNullable();
-    t.text('status').notNullable().checkIn(['running', 'ok', 'failed', 'aborted'], 'lb_runs_status_check');
+    t.text('status')
+      .notNullable()
+      .checkIn(['running', 'ok', 'failed', 'aborted'], 'lb_runs_status_check');
     t.text('started_at').notNullable();
     t.text('finished_at');
     t.text('stats');
@@ -115,7 +119,10 @@ function createOutboxTable(db: Knex) {
     t.text('payload').notNullable();
     t.text('state')
       .notNullable()
-      .checkIn(['pending', 'sending', 'sent', 'failed', 'quarantined', 'superseded'], 'lb_outbox_state_check');
+      .checkIn(
+        ['pending', 'sending', 'sent', 'failed', 'quarantined', 'superseded'],
+        'lb_outbox_state_check',
+      );
     t.integer('attempts').notNullable().defaultTo(0);
     t.text('last_error');
     t.text('last_error_code');
@@ -156,7 +163,15 @@ const MIGRATIONS: readonly LedgerMigration[] = [
     name: '0001_initial',
     up: createInitialSchema,
     async down(db) {
-      for (const table of ['alerts', 'outbox', 'runs', 'audit', 'syncStates', 'links', 'cursors'] as const) {
+      for (const table of [
+        'alerts',
+        'outbox',
+        'runs',
+        'audit',
+        'syncStates',
+        'links',
+        'cursors',
+      ] as const) {
         await db.schema.dropTableIfExists(TABLE[table]);
       }
     },

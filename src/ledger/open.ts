@@ -41,9 +41,13 @@ export interface OpenLedgerOptions {
   logger?: Logger;
 }
 
-export async function openLedger(config: LedgerConfig, options: OpenLedgerOptions = {}): Promise<Ledger> {
+export async function openLedger(
+  config: LedgerConfig,
+  options: OpenLedgerOptions = {},
+): Promise<Ledger> {
   const log = knexLog(options.logger ?? silentLogger);
-  const db = config.client === 'sqlite' ? await openSqlite(config, log) : await openPostgres(config, log);
+  const db =
+    config.client === 'sqlite' ? await openSqlite(config, log) : await openPostgres(config, log);
   return {
     db,
     client: config.client,
@@ -57,7 +61,8 @@ export async function openLedger(config: LedgerConfig, options: OpenLedgerOption
  * carries the same cause to the operator, so warn and error keep the first line and the full text goes to debug.
  */
 function knexLog(logger: Logger): Knex.Config['log'] {
-  const firstLine = (message: unknown) => String(message instanceof Error ? message.message : message).split('\n')[0];
+  const firstLine = (message: unknown) =>
+    String(message instanceof Error ? message.message : message).split('\n')[0];
   const report = (level: 'warn' | 'error') => (message: unknown) => {
     logger[level](`ledger: ${firstLine(message)}`);
     const full = message instanceof Error ? (message.stack ?? message.message) : String(message);
@@ -66,12 +71,16 @@ function knexLog(logger: Logger): Knex.Config['log'] {
   return {
     warn: report('warn'),
     error: report('error'),
-    deprecate: (method: string, alternative: string) => logger.warn(`ledger: knex ${method} is deprecated, use ${alternative}`),
+    deprecate: (method: string, alternative: string) =>
+      logger.warn(`ledger: knex ${method} is deprecated, use ${alternative}`),
     debug: (message: unknown) => logger.debug(`ledger: ${String(message)}`),
   };
 }
 
-async function openSqlite(config: Extract<LedgerConfig, { client: 'sqlite' }>, log: Knex.Config['log']): Promise<Knex> {
+async function openSqlite(
+  config: Extract<LedgerConfig, { client: 'sqlite' }>,
+  log: Knex.Config['log'],
+): Promise<Knex> {
   const inMemory = config.filename === ':memory:';
   const filename = inMemory ? config.filename : path.resolve(config.filename);
   if (!inMemory) {
@@ -85,7 +94,12 @@ async function openSqlite(config: Extract<LedgerConfig, { client: 'sqlite' }>, l
     log,
     useNullAsDefault: true,
     // One connection: SQLite has one writer anyway, and an in-memory database lives as long as its connection.
-    pool: { min: 1, max: 1, idleTimeoutMillis: Number.MAX_SAFE_INTEGER, afterCreate: sqlitePragmas(busyTimeoutMs) },
+    pool: {
+      min: 1,
+      max: 1,
+      idleTimeoutMillis: Number.MAX_SAFE_INTEGER,
+      afterCreate: sqlitePragmas(busyTimeoutMs),
+    },
   });
   try {
     await db.raw('select count(*) as tables from sqlite_master');
@@ -99,7 +113,10 @@ async function openSqlite(config: Extract<LedgerConfig, { client: 'sqlite' }>, l
 
 /** Per-connection settings: wait on a busy file, write-ahead log (readers never block the writer), enforce foreign keys. */
 function sqlitePragmas(busyTimeoutMs: number) {
-  return (connection: { exec(sql: string, done: (error: Error | null) => void): void }, done: (error: Error | null, connection: unknown) => void) => {
+  return (
+    connection: { exec(sql: string, done: (error: Error | null) => void): void },
+    done: (error: Error | null, connection: unknown) => void,
+  ) => {
     const pragmas = `PRAGMA busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;`;
     connection.exec(pragmas, (error) => done(error, connection));
   };
@@ -109,9 +126,13 @@ async function ensureDirectory(filename: string): Promise<void> {
   try {
     await mkdir(path.dirname(filename), { recursive: true });
   } catch (error) {
-    throw new LeadbridgeError('LEDGER_ERROR', `cannot create the directory of ledger file ${filename}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new LeadbridgeError(
+      'LEDGER_ERROR',
+      `cannot create the directory of ledger file ${filename}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -119,7 +140,8 @@ async function ensureDirectory(filename: string): Promise<void> {
 async function assertSqliteFile(filename: string): Promise<void> {
   const info = await stat(filename).catch(() => null);
   if (info === null) return; // SQLite creates it
-  if (!info.isFile()) throw new LeadbridgeError('LEDGER_ERROR', `ledger file ${filename} is not a regular file`);
+  if (!info.isFile())
+    throw new LeadbridgeError('LEDGER_ERROR', `ledger file ${filename} is not a regular file`);
   if (info.size === 0) return; // an empty file is an empty database to SQLite
   const file = await openFile(filename, 'r');
   try {
@@ -140,20 +162,35 @@ function sqliteOpenError(filename: string, error: unknown): LeadbridgeError {
   if (error instanceof LeadbridgeError) return error;
   const code = String((error as { code?: unknown } | null)?.code ?? '');
   const message = error instanceof Error ? error.message : String(error);
-  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || /MigrationLocked|already locked/.test(message)) {
-    return new LeadbridgeError('LEDGER_ERROR', `ledger file ${filename} is locked by another process (${code || 'migration lock'}); stop it or wait, then retry`, {
-      cause: error,
-      retryable: true,
-      providerCode: code || undefined,
-    });
+  if (
+    code === 'SQLITE_BUSY' ||
+    code === 'SQLITE_LOCKED' ||
+    /MigrationLocked|already locked/.test(message)
+  ) {
+    return new LeadbridgeError(
+      'LEDGER_ERROR',
+      `ledger file ${filename} is locked by another process (${code || 'migration lock'}); stop it or wait, then retry`,
+      {
+        cause: error,
+        retryable: true,
+        providerCode: code || undefined,
+      },
+    );
   }
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-    return new LeadbridgeError('LEDGER_ERROR', `ledger file ${filename} is not a SQLite database or is corrupt (${code}); it was left untouched`, {
-      cause: error,
-      providerCode: code,
-    });
+    return new LeadbridgeError(
+      'LEDGER_ERROR',
+      `ledger file ${filename} is not a SQLite database or is corrupt (${code}); it was left untouched`,
+      {
+        cause: error,
+        providerCode: code,
+      },
+    );
   }
-  return new LeadbridgeError('LEDGER_ERROR', `cannot open ledger file ${filename}: ${message}`, { cause: error, providerCode: code || undefined });
+  return new LeadbridgeError('LEDGER_ERROR', `cannot open ledger file ${filename}: ${message}`, {
+    cause: error,
+    providerCode: code || undefined,
+  });
 }
 
 /**
@@ -176,10 +213,16 @@ async function migrateWithLockRetry(db: Knex): Promise<void> {
   }
 }
 
-async function openPostgres(config: Extract<LedgerConfig, { client: 'pg' }>, log: Knex.Config['log']): Promise<Knex> {
+async function openPostgres(
+  config: Extract<LedgerConfig, { client: 'pg' }>,
+  log: Knex.Config['log'],
+): Promise<Knex> {
   const { schema } = config;
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
-    throw new LeadbridgeError('LEDGER_ERROR', `ledger schema "${schema}" is not a plain PostgreSQL identifier (letters, digits, _)`);
+    throw new LeadbridgeError(
+      'LEDGER_ERROR',
+      `ledger schema "${schema}" is not a plain PostgreSQL identifier (letters, digits, _)`,
+    );
   }
   const db = knex({
     client: 'pg',
@@ -194,19 +237,29 @@ async function openPostgres(config: Extract<LedgerConfig, { client: 'pg' }>, log
   } catch (error) {
     await db.destroy().catch(() => undefined);
     const message = error instanceof Error ? error.message : String(error);
-    throw new LeadbridgeError('LEDGER_ERROR', `cannot open the PostgreSQL ledger at ${describeConnection(config.connection)}${schema ? ` (schema ${schema})` : ''}: ${message}`, {
-      cause: error,
-      retryable: true,
-    });
+    throw new LeadbridgeError(
+      'LEDGER_ERROR',
+      `cannot open the PostgreSQL ledger at ${describeConnection(config.connection)}${schema ? ` (schema ${schema})` : ''}: ${message}`,
+      {
+        cause: error,
+        retryable: true,
+      },
+    );
   }
 }
 
 /** Workers starting together serialise on an advisory lock, so the schema and migrations are created exactly once. */
 async function migratePostgres(db: Knex, schema: string | undefined): Promise<void> {
   await db.transaction(async (trx) => {
-    await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`leadbridge-ledger:${schema ?? 'public'}`]);
+    await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [
+      `leadbridge-ledger:${schema ?? 'public'}`,
+    ]);
     if (schema) await trx.raw('create schema if not exists ??', [schema]);
-    await trx.migrate.latest({ migrationSource, tableName: TABLE.migrations, ...(schema ? { schemaName: schema } : {}) });
+    await trx.migrate.latest({
+      migrationSource,
+      tableName: TABLE.migrations,
+      ...(schema ? { schemaName: schema } : {}),
+    });
   });
 }
 

@@ -1,11 +1,35 @@
 // Outbound outcomes (accept, decline, win, lose) recorded before they are sent and marked after: exactly-once, outbox style.
 import type { Knex } from 'knex';
 import { LeadbridgeError } from '../core/errors.js';
-import { chunk, clientOf, fromJsonText, idsPerQuery, ledgerOperation, nowIso, rowsPerInsert, toIsoTimestamp, toJsonText, toNumber, whereInClaimed } from './dialect.js';
+import {
+  chunk,
+  clientOf,
+  fromJsonText,
+  idsPerQuery,
+  ledgerOperation,
+  nowIso,
+  rowsPerInsert,
+  toIsoTimestamp,
+  toJsonText,
+  toNumber,
+  whereInClaimed,
+} from './dialect.js';
 import { TABLE } from './migrations.js';
-import { assertMove, statesThatMayMoveTo, terminalStates, type TransitionTable } from './transitions.js';
+import {
+  assertMove,
+  statesThatMayMoveTo,
+  terminalStates,
+  type TransitionTable,
+} from './transitions.js';
 
-export const OUTBOX_STATES = ['pending', 'sending', 'sent', 'failed', 'quarantined', 'superseded'] as const;
+export const OUTBOX_STATES = [
+  'pending',
+  'sending',
+  'sent',
+  'failed',
+  'quarantined',
+  'superseded',
+] as const;
 export type OutboxState = (typeof OUTBOX_STATES)[number];
 
 /**
@@ -29,7 +53,8 @@ const CLAIMABLE_STATES = statesThatMayMoveTo(OUTBOX_TRANSITIONS, 'sending');
 /** An outcome in one of these holds back the later outcomes of the same referral (accept goes before win). */
 const UNSETTLED_STATES = OUTBOX_STATES.filter((state) => !OUTBOX_TERMINAL_STATES.includes(state));
 
-export type OutboxAction = 'accept' | 'decline' | 'win' | 'lose' | 'reflect-expired' | (string & {});
+export type OutboxAction =
+  'accept' | 'decline' | 'win' | 'lose' | 'reflect-expired' | (string & {});
 
 export interface OutboxRow {
   id: number;
@@ -125,8 +150,15 @@ export async function enqueueOutcomes(db: Knex, outcomes: OutcomeToSend[]): Prom
   return ledgerOperation('enqueueOutcomes', async () => {
     const now = nowIso();
     let added = 0;
-    for (const batch of chunk(outcomes.map((o) => toOutboxRow(o, now)), rowsPerInsert(db, COLUMNS_PER_ROW))) {
-      const inserted = (await db(TABLE.outbox).insert(batch).onConflict('dedupe_key').ignore().returning('id')) as unknown[];
+    for (const batch of chunk(
+      outcomes.map((o) => toOutboxRow(o, now)),
+      rowsPerInsert(db, COLUMNS_PER_ROW),
+    )) {
+      const inserted = (await db(TABLE.outbox)
+        .insert(batch)
+        .onConflict('dedupe_key')
+        .ignore()
+        .returning('id')) as unknown[];
       added += inserted.length;
     }
     return added;
@@ -140,18 +172,37 @@ export async function enqueueOutcomes(db: Knex, outcomes: OutcomeToSend[]): Prom
  * spin on what it just failed. Guarded UPDATE (plus SKIP LOCKED on PostgreSQL): concurrent claimers never
  * get the same row.
  */
-export async function claimOutbox(db: Knex, limit: number, runId: string, options: { now?: string; target?: string } = {}): Promise<OutboxRow[]> {
+export async function claimOutbox(
+  db: Knex,
+  limit: number,
+  runId: string,
+  options: { now?: string; target?: string } = {},
+): Promise<OutboxRow[]> {
   const now = options.now === undefined ? nowIso() : toIsoTimestamp(options.now, 'claimOutbox now');
   return ledgerOperation('claimOutbox', async () => {
     const candidates = dueOutcomes(db, { now, limit, runId, target: options.target });
-    const claimed = (await whereInClaimed(db, db(TABLE.outbox).whereIn('state', CLAIMABLE_STATES), 'id', candidates)
-      .update({ state: 'sending', attempts: db.raw('attempts + 1'), run_id: runId, next_attempt_at: null, updated_at: nowIso() })
+    const claimed = (await whereInClaimed(
+      db,
+      db(TABLE.outbox).whereIn('state', CLAIMABLE_STATES),
+      'id',
+      candidates,
+    )
+      .update({
+        state: 'sending',
+        attempts: db.raw('attempts + 1'),
+        run_id: runId,
+        next_attempt_at: null,
+        updated_at: nowIso(),
+      })
       .returning('*')) as OutboxDbRow[];
     return claimed.map(fromOutboxRow).sort((a, b) => a.id - b.id);
   });
 }
 
-function dueOutcomes(db: Knex, due: { now: string; limit: number; runId: string; target: string | undefined }): Knex.QueryBuilder {
+function dueOutcomes(
+  db: Knex,
+  due: { now: string; limit: number; runId: string; target: string | undefined },
+): Knex.QueryBuilder {
   const { now, limit, runId, target } = due;
   const earlierUnsettled = db({ earlier: TABLE.outbox })
     .select(db.raw('1'))
@@ -166,7 +217,9 @@ function dueOutcomes(db: Knex, due: { now: string; limit: number; runId: string;
       q
         .where('due.next_attempt_at', '<=', now)
         .orWhere((untimed) =>
-          untimed.whereNull('due.next_attempt_at').andWhere((other) => other.whereNull('due.run_id').orWhereNot('due.run_id', runId)),
+          untimed
+            .whereNull('due.next_attempt_at')
+            .andWhere((other) => other.whereNull('due.run_id').orWhereNot('due.run_id', runId)),
         ),
     )
     .whereNotExists(earlierUnsettled)
@@ -189,14 +242,21 @@ export async function markOutbox(
   options: { nextAttemptAt?: string | null } = {},
 ): Promise<void> {
   await ledgerOperation(`markOutbox(${id} → ${to})`, async () => {
-    const current = (await db<OutboxDbRow>(TABLE.outbox).where({ id }).first('state', 'referral_id', 'action')) as
-      | Pick<OutboxDbRow, 'state' | 'referral_id' | 'action'>
-      | undefined;
+    const current = (await db<OutboxDbRow>(TABLE.outbox)
+      .where({ id })
+      .first('state', 'referral_id', 'action')) as
+      Pick<OutboxDbRow, 'state' | 'referral_id' | 'action'> | undefined;
     if (!current) throw new LeadbridgeError('LEDGER_ERROR', `outbox row ${id} does not exist`);
     const subject = `for outbox row ${id} (${current.action} of referral "${current.referral_id}")`;
     assertMove(OUTBOX_TRANSITIONS, 'outbox', current.state, to, subject);
-    const updated = await db(TABLE.outbox).where({ id, state: current.state }).update(outboxMoveColumns(db, id, to, error, options.nextAttemptAt));
-    if (updated !== 1) throw new LeadbridgeError('LEDGER_ERROR', `outbox row ${id} changed state while being marked ${to}; reload it`);
+    const updated = await db(TABLE.outbox)
+      .where({ id, state: current.state })
+      .update(outboxMoveColumns(db, id, to, error, options.nextAttemptAt));
+    if (updated !== 1)
+      throw new LeadbridgeError(
+        'LEDGER_ERROR',
+        `outbox row ${id} changed state while being marked ${to}; reload it`,
+      );
   });
 }
 
@@ -214,9 +274,17 @@ export interface OutboxMark {
 export async function markOutboxMany(db: Knex, marks: OutboxMark[]): Promise<void> {
   if (marks.length === 0) return;
   await ledgerOperation(`markOutboxMany(${marks.length} rows)`, async () => {
-    const current = new Map<number, Pick<OutboxDbRow, 'state' | 'referral_id' | 'action'> & { id: number }>();
-    for (const ids of chunk(marks.map((m) => m.id), idsPerQuery(db))) {
-      const rows = (await db<OutboxDbRow>(TABLE.outbox).whereIn('id', ids).select('id', 'state', 'referral_id', 'action')) as Array<
+    const current = new Map<
+      number,
+      Pick<OutboxDbRow, 'state' | 'referral_id' | 'action'> & { id: number }
+    >();
+    for (const ids of chunk(
+      marks.map((m) => m.id),
+      idsPerQuery(db),
+    )) {
+      const rows = (await db<OutboxDbRow>(TABLE.outbox)
+        .whereIn('id', ids)
+        .select('id', 'state', 'referral_id', 'action')) as Array<
         Pick<OutboxDbRow, 'state' | 'referral_id' | 'action'> & { id: number | string }
       >;
       for (const row of rows) current.set(Number(row.id), { ...row, id: Number(row.id) });
@@ -224,14 +292,26 @@ export async function markOutboxMany(db: Knex, marks: OutboxMark[]): Promise<voi
     for (const mark of marks) {
       const row = current.get(mark.id);
       if (!row) throw new LeadbridgeError('LEDGER_ERROR', `outbox row ${mark.id} does not exist`);
-      assertMove(OUTBOX_TRANSITIONS, 'outbox', row.state, mark.to, `for outbox row ${mark.id} (${row.action} of referral "${row.referral_id}")`);
+      assertMove(
+        OUTBOX_TRANSITIONS,
+        'outbox',
+        row.state,
+        mark.to,
+        `for outbox row ${mark.id} (${row.action} of referral "${row.referral_id}")`,
+      );
     }
     const plain = new Map<string, number[]>();
     for (const mark of marks) {
       const from = (current.get(mark.id) as { state: OutboxState }).state;
       if (mark.error || mark.nextAttemptAt) {
-        const updated = await db(TABLE.outbox).where({ id: mark.id, state: from }).update(outboxMoveColumns(db, mark.id, mark.to, mark.error, mark.nextAttemptAt));
-        if (updated !== 1) throw new LeadbridgeError('LEDGER_ERROR', `outbox row ${mark.id} changed state while being marked ${mark.to}; reload it`);
+        const updated = await db(TABLE.outbox)
+          .where({ id: mark.id, state: from })
+          .update(outboxMoveColumns(db, mark.id, mark.to, mark.error, mark.nextAttemptAt));
+        if (updated !== 1)
+          throw new LeadbridgeError(
+            'LEDGER_ERROR',
+            `outbox row ${mark.id} changed state while being marked ${mark.to}; reload it`,
+          );
       } else {
         const key = `${from}→${mark.to}`;
         plain.set(key, [...(plain.get(key) ?? []), mark.id]);
@@ -240,29 +320,64 @@ export async function markOutboxMany(db: Knex, marks: OutboxMark[]): Promise<voi
     for (const [key, ids] of plain) {
       const [from, to] = key.split('→') as [OutboxState, OutboxState];
       for (const batch of chunk(ids, idsPerQuery(db))) {
-        const updated = toNumber(await db(TABLE.outbox).whereIn('id', batch).andWhere({ state: from }).update(outboxMoveColumns(db, batch[0] as number, to, null, null)));
-        if (updated !== batch.length) throw new LeadbridgeError('LEDGER_ERROR', `${batch.length - updated} outbox rows changed state while being marked ${to}; reload them`);
+        const updated = toNumber(
+          await db(TABLE.outbox)
+            .whereIn('id', batch)
+            .andWhere({ state: from })
+            .update(outboxMoveColumns(db, batch[0] as number, to, null, null)),
+        );
+        if (updated !== batch.length)
+          throw new LeadbridgeError(
+            'LEDGER_ERROR',
+            `${batch.length - updated} outbox rows changed state while being marked ${to}; reload them`,
+          );
       }
     }
   });
 }
 
-function outboxMoveColumns(db: Knex, id: number, to: OutboxState, error: OutboxError | null | undefined, nextAttemptAt: string | null | undefined) {
+function outboxMoveColumns(
+  db: Knex,
+  id: number,
+  to: OutboxState,
+  error: OutboxError | null | undefined,
+  nextAttemptAt: string | null | undefined,
+) {
   const now = nowIso();
-  const failure = error === undefined || error === null ? null : typeof error === 'string' ? { code: null, message: error } : error;
+  const failure =
+    error === undefined || error === null
+      ? null
+      : typeof error === 'string'
+        ? { code: null, message: error }
+        : error;
   const base = { state: to, updated_at: now };
   switch (to) {
     case 'sent':
-      return { ...base, sent_at: now, last_error: null, last_error_code: null, next_attempt_at: null };
+      return {
+        ...base,
+        sent_at: now,
+        last_error: null,
+        last_error_code: null,
+        next_attempt_at: null,
+      };
     case 'failed':
       return {
         ...base,
         last_error: failure?.message ?? null,
         last_error_code: failure?.code ?? null,
-        next_attempt_at: nextAttemptAt ? toIsoTimestamp(nextAttemptAt, `nextAttemptAt for outbox row ${id}`) : null,
+        next_attempt_at: nextAttemptAt
+          ? toIsoTimestamp(nextAttemptAt, `nextAttemptAt for outbox row ${id}`)
+          : null,
       };
     case 'quarantined':
-      return failure ? { ...base, last_error: failure.message, last_error_code: failure.code, next_attempt_at: null } : { ...base, next_attempt_at: null };
+      return failure
+        ? {
+            ...base,
+            last_error: failure.message,
+            last_error_code: failure.code,
+            next_attempt_at: null,
+          }
+        : { ...base, next_attempt_at: null };
     case 'sending':
       return { ...base, attempts: db.raw('attempts + 1'), next_attempt_at: null };
     case 'pending':
@@ -279,20 +394,30 @@ export async function releaseStaleSending(db: Knex, olderThan: string): Promise<
   assertMove(OUTBOX_TRANSITIONS, 'outbox', 'sending', 'pending', 'when releasing stale claims');
   const cutoff = toIsoTimestamp(olderThan, 'releaseStaleSending olderThan');
   return ledgerOperation('releaseStaleSending', async () =>
-    toNumber(await db(TABLE.outbox).where({ state: 'sending' }).andWhere('updated_at', '<', cutoff).update({ state: 'pending', updated_at: nowIso() })),
+    toNumber(
+      await db(TABLE.outbox)
+        .where({ state: 'sending' })
+        .andWhere('updated_at', '<', cutoff)
+        .update({ state: 'pending', updated_at: nowIso() }),
+    ),
   );
 }
 
 /** A referral's outcomes in the order they were recorded. */
 export async function listOutbox(db: Knex, referralId: string): Promise<OutboxRow[]> {
   return ledgerOperation(`listOutbox("${referralId}")`, async () => {
-    const rows = (await db<OutboxDbRow>(TABLE.outbox).where({ referral_id: referralId }).orderBy('id')) as OutboxDbRow[];
+    const rows = (await db<OutboxDbRow>(TABLE.outbox)
+      .where({ referral_id: referralId })
+      .orderBy('id')) as OutboxDbRow[];
     return rows.map(fromOutboxRow);
   });
 }
 
 /** Rows per target and state; `states` narrows it (the worker's gauge counts only the unsettled ones each cycle). */
-export async function countOutboxByState(db: Knex, states?: readonly OutboxState[]): Promise<Array<{ target: string; state: OutboxState; count: number }>> {
+export async function countOutboxByState(
+  db: Knex,
+  states?: readonly OutboxState[],
+): Promise<Array<{ target: string; state: OutboxState; count: number }>> {
   return ledgerOperation('countOutboxByState', async () => {
     const query = db(TABLE.outbox);
     if (states !== undefined) query.whereIn('state', [...states]);
@@ -300,17 +425,31 @@ export async function countOutboxByState(db: Knex, states?: readonly OutboxState
       .select('target', 'state')
       .count({ count: '*' })
       .groupBy('target', 'state')
-      .orderBy([{ column: 'target' }, { column: 'state' }])) as Array<{ target: string; state: OutboxState; count: number | string }>;
-    return rows.map((row) => ({ target: row.target, state: row.state, count: toNumber(row.count) }));
+      .orderBy([{ column: 'target' }, { column: 'state' }])) as Array<{
+      target: string;
+      state: OutboxState;
+      count: number | string;
+    }>;
+    return rows.map((row) => ({
+      target: row.target,
+      state: row.state,
+      count: toNumber(row.count),
+    }));
   });
 }
 
 /** Outbox rows in one state, oldest change first (quarantine list, digest). */
-export async function listOutboxByState(db: Knex, state: OutboxState, options: { target?: string; limit: number }): Promise<OutboxRow[]> {
+export async function listOutboxByState(
+  db: Knex,
+  state: OutboxState,
+  options: { target?: string; limit: number },
+): Promise<OutboxRow[]> {
   return ledgerOperation(`listOutboxByState(${state})`, async () => {
     const query = db<OutboxDbRow>(TABLE.outbox).where({ state });
     if (options.target !== undefined) query.andWhere({ target: options.target });
-    const rows = (await query.orderBy([{ column: 'updated_at' }, { column: 'id' }]).limit(options.limit)) as OutboxDbRow[];
+    const rows = (await query
+      .orderBy([{ column: 'updated_at' }, { column: 'id' }])
+      .limit(options.limit)) as OutboxDbRow[];
     return rows.map(fromOutboxRow);
   });
 }
@@ -324,8 +463,17 @@ export const OUTCOME_INCOMPLETE = 'OUTCOME_INCOMPLETE';
  * next_attempt_at set, state kept) for the next cycle to read its CRM record again, e.g. after a mapping fix that
  * changed nothing in the CRM, so the change stream would not bring it back.
  */
-export async function retryQuarantinedOutbox(db: Knex, options: { target?: string; referralIds?: string[]; now: string }): Promise<{ resend: number; recheck: number }> {
-  assertMove(OUTBOX_TRANSITIONS, 'outbox', 'quarantined', 'pending', 'when retrying quarantined outcomes');
+export async function retryQuarantinedOutbox(
+  db: Knex,
+  options: { target?: string; referralIds?: string[]; now: string },
+): Promise<{ resend: number; recheck: number }> {
+  assertMove(
+    OUTBOX_TRANSITIONS,
+    'outbox',
+    'quarantined',
+    'pending',
+    'when retrying quarantined outcomes',
+  );
   const now = toIsoTimestamp(options.now, 'retryQuarantinedOutbox now');
   return ledgerOperation('retryQuarantinedOutbox', async () => {
     const scope = () => {
@@ -334,10 +482,16 @@ export async function retryQuarantinedOutbox(db: Knex, options: { target?: strin
       if (options.referralIds !== undefined) query.whereIn('referral_id', options.referralIds);
       return query;
     };
-    const recheck = toNumber(await scope().andWhere({ last_error_code: OUTCOME_INCOMPLETE }).update({ next_attempt_at: now, updated_at: nowIso() }));
+    const recheck = toNumber(
+      await scope()
+        .andWhere({ last_error_code: OUTCOME_INCOMPLETE })
+        .update({ next_attempt_at: now, updated_at: nowIso() }),
+    );
     const resend = toNumber(
       await scope()
-        .andWhere((q) => q.whereNull('last_error_code').orWhereNot('last_error_code', OUTCOME_INCOMPLETE))
+        .andWhere((q) =>
+          q.whereNull('last_error_code').orWhereNot('last_error_code', OUTCOME_INCOMPLETE),
+        )
         .update({ state: 'pending', attempts: 0, next_attempt_at: null, updated_at: nowIso() }),
     );
     return { resend, recheck };
@@ -345,9 +499,17 @@ export async function retryQuarantinedOutbox(db: Knex, options: { target?: strin
 }
 
 /** Quarantined outcomes of a target whose CRM record an operator asked to be read again (retryQuarantinedOutbox). */
-export async function listRecheckRequests(db: Knex, target: string, limit = 500): Promise<OutboxRow[]> {
+export async function listRecheckRequests(
+  db: Knex,
+  target: string,
+  limit = 500,
+): Promise<OutboxRow[]> {
   return ledgerOperation(`listRecheckRequests("${target}")`, async () => {
-    const rows = (await db<OutboxDbRow>(TABLE.outbox).where({ state: 'quarantined', target }).whereNotNull('next_attempt_at').orderBy('id').limit(limit)) as OutboxDbRow[];
+    const rows = (await db<OutboxDbRow>(TABLE.outbox)
+      .where({ state: 'quarantined', target })
+      .whereNotNull('next_attempt_at')
+      .orderBy('id')
+      .limit(limit)) as OutboxDbRow[];
     return rows.map(fromOutboxRow);
   });
 }
@@ -356,6 +518,10 @@ export async function listRecheckRequests(db: Knex, target: string, limit = 500)
 export async function clearRecheckRequests(db: Knex, ids: number[]): Promise<void> {
   if (ids.length === 0) return;
   await ledgerOperation('clearRecheckRequests', async () => {
-    for (const batch of chunk(ids, idsPerQuery(db))) await db(TABLE.outbox).whereIn('id', batch).andWhere({ state: 'quarantined' }).update({ next_attempt_at: null });
+    for (const batch of chunk(ids, idsPerQuery(db)))
+      await db(TABLE.outbox)
+        .whereIn('id', batch)
+        .andWhere({ state: 'quarantined' })
+        .update({ next_attempt_at: null });
   });
 }

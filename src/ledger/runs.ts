@@ -62,9 +62,24 @@ function fromRunRow(row: RunDbRow): RunRow {
 
 export async function startRun(db: Knex, run: { runId: string; kind: RunKind }): Promise<void> {
   await ledgerOperation(`startRun("${run.runId}")`, async () => {
-    const row = toRunRow({ ...run, status: 'running', startedAt: nowIso(), finishedAt: null, stats: null, error: null });
-    const inserted = (await db(TABLE.runs).insert(row).onConflict('run_id').ignore().returning('run_id')) as unknown[];
-    if (inserted.length === 0) throw new LeadbridgeError('LEDGER_ERROR', `run "${run.runId}" already exists; run ids must be unique`);
+    const row = toRunRow({
+      ...run,
+      status: 'running',
+      startedAt: nowIso(),
+      finishedAt: null,
+      stats: null,
+      error: null,
+    });
+    const inserted = (await db(TABLE.runs)
+      .insert(row)
+      .onConflict('run_id')
+      .ignore()
+      .returning('run_id')) as unknown[];
+    if (inserted.length === 0)
+      throw new LeadbridgeError(
+        'LEDGER_ERROR',
+        `run "${run.runId}" already exists; run ids must be unique`,
+      );
   });
 }
 
@@ -74,12 +89,28 @@ export async function finishRun(
   outcome: { status: Exclude<RunStatus, 'running'>; stats: Record<string, number>; error?: string },
 ): Promise<void> {
   await ledgerOperation(`finishRun("${runId}")`, async () => {
-    const current = (await db<RunDbRow>(TABLE.runs).where({ run_id: runId }).first('status')) as Pick<RunDbRow, 'status'> | undefined;
-    if (!current) throw new LeadbridgeError('LEDGER_ERROR', `run "${runId}" does not exist; start it before finishing it`);
+    const current = (await db<RunDbRow>(TABLE.runs).where({ run_id: runId }).first('status')) as
+      Pick<RunDbRow, 'status'> | undefined;
+    if (!current)
+      throw new LeadbridgeError(
+        'LEDGER_ERROR',
+        `run "${runId}" does not exist; start it before finishing it`,
+      );
     assertMove(RUN_TRANSITIONS, 'run', current.status, outcome.status, `for run "${runId}"`);
-    const changes = { status: outcome.status, finished_at: nowIso(), stats: toJsonText(outcome.stats), error: outcome.error ?? null };
-    const updated = await db(TABLE.runs).where({ run_id: runId, status: current.status }).update(changes);
-    if (updated !== 1) throw new LeadbridgeError('LEDGER_ERROR', `run "${runId}" was finished by someone else meanwhile`);
+    const changes = {
+      status: outcome.status,
+      finished_at: nowIso(),
+      stats: toJsonText(outcome.stats),
+      error: outcome.error ?? null,
+    };
+    const updated = await db(TABLE.runs)
+      .where({ run_id: runId, status: current.status })
+      .update(changes);
+    if (updated !== 1)
+      throw new LeadbridgeError(
+        'LEDGER_ERROR',
+        `run "${runId}" was finished by someone else meanwhile`,
+      );
   });
 }
 

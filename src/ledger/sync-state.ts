@@ -1,7 +1,18 @@
 // Per-referral, per-target sync state, moved only along SYNC_TRANSITIONS, with retry bookkeeping.
 import type { Knex } from 'knex';
 import { LeadbridgeError } from '../core/errors.js';
-import { chunk, clientOf, distinct, idsPerQuery, ledgerOperation, nowIso, rowsPerInsert, toIsoTimestamp, toNumber, whereInClaimed } from './dialect.js';
+import {
+  chunk,
+  clientOf,
+  distinct,
+  idsPerQuery,
+  ledgerOperation,
+  nowIso,
+  rowsPerInsert,
+  toIsoTimestamp,
+  toNumber,
+  whereInClaimed,
+} from './dialect.js';
 import { TABLE } from './migrations.js';
 import { assertMove, terminalStates, type TransitionTable } from './transitions.js';
 
@@ -107,14 +118,26 @@ export function planSyncStateMoves(
   const planned = new Map<string, SyncStateRow>();
   for (const change of changes) {
     const before = planned.get(change.referralId) ?? current.get(change.referralId);
-    if (before) assertMove(SYNC_TRANSITIONS, 'sync-state', before.state, change.to, describeRow(change.referralId, target));
+    if (before)
+      assertMove(
+        SYNC_TRANSITIONS,
+        'sync-state',
+        before.state,
+        change.to,
+        describeRow(change.referralId, target),
+      );
     planned.set(change.referralId, applySyncStateChange(target, before, change, now));
   }
   return [...planned.values()];
 }
 
 /** What each destination state does to the retry bookkeeping. */
-function applySyncStateChange(target: string, before: SyncStateRow | undefined, change: SyncStateChange, now: string): SyncStateRow {
+function applySyncStateChange(
+  target: string,
+  before: SyncStateRow | undefined,
+  change: SyncStateChange,
+  now: string,
+): SyncStateRow {
   const base: SyncStateRow = before ?? {
     referralId: change.referralId,
     target,
@@ -127,14 +150,38 @@ function applySyncStateChange(target: string, before: SyncStateRow | undefined, 
     updatedAt: now,
     runId: null,
   };
-  const moved: SyncStateRow = { ...base, state: change.to, updatedAt: now, runId: change.runId ?? base.runId, nextRetryAt: null };
+  const moved: SyncStateRow = {
+    ...base,
+    state: change.to,
+    updatedAt: now,
+    runId: change.runId ?? base.runId,
+    nextRetryAt: null,
+  };
   switch (change.to) {
     case 'failed': {
-      const nextRetryAt = change.nextRetryAt ? toIsoTimestamp(change.nextRetryAt, `nextRetryAt ${describeRow(change.referralId, target)}`) : null;
-      return { ...moved, attempts: base.attempts + 1, nextRetryAt, lastError: change.error?.message ?? null, lastErrorCode: change.error?.code ?? null, quarantineReason: null };
+      const nextRetryAt = change.nextRetryAt
+        ? toIsoTimestamp(
+            change.nextRetryAt,
+            `nextRetryAt ${describeRow(change.referralId, target)}`,
+          )
+        : null;
+      return {
+        ...moved,
+        attempts: base.attempts + 1,
+        nextRetryAt,
+        lastError: change.error?.message ?? null,
+        lastErrorCode: change.error?.code ?? null,
+        quarantineReason: null,
+      };
     }
     case 'applied':
-      return { ...moved, attempts: 0, lastError: null, lastErrorCode: null, quarantineReason: null };
+      return {
+        ...moved,
+        attempts: 0,
+        lastError: null,
+        lastErrorCode: null,
+        quarantineReason: null,
+      };
     case 'quarantined':
       return {
         ...moved,
@@ -148,17 +195,32 @@ function applySyncStateChange(target: string, before: SyncStateRow | undefined, 
   }
 }
 
-export async function getSyncStates(db: Knex, target: string, referralIds: string[]): Promise<Map<string, SyncStateRow>> {
-  return ledgerOperation(`getSyncStates(target "${target}")`, () => readSyncStates(db, target, distinct(referralIds), false));
+export async function getSyncStates(
+  db: Knex,
+  target: string,
+  referralIds: string[],
+): Promise<Map<string, SyncStateRow>> {
+  return ledgerOperation(`getSyncStates(target "${target}")`, () =>
+    readSyncStates(db, target, distinct(referralIds), false),
+  );
 }
 
-async function readSyncStates(db: Knex, target: string, referralIds: string[], lockRows: boolean): Promise<Map<string, SyncStateRow>> {
+async function readSyncStates(
+  db: Knex,
+  target: string,
+  referralIds: string[],
+  lockRows: boolean,
+): Promise<Map<string, SyncStateRow>> {
   const states = new Map<string, SyncStateRow>();
   for (const ids of chunk(referralIds, idsPerQuery(db))) {
-    const query = db<SyncStateDbRow>(TABLE.syncStates).where({ target }).whereIn('referral_id', ids).orderBy('referral_id');
+    const query = db<SyncStateDbRow>(TABLE.syncStates)
+      .where({ target })
+      .whereIn('referral_id', ids)
+      .orderBy('referral_id');
     // Locking in id order keeps two workers moving overlapping referrals from deadlocking.
     if (lockRows && clientOf(db) === 'pg') query.forUpdate();
-    for (const row of (await query) as SyncStateDbRow[]) states.set(row.referral_id, fromSyncStateRow(row));
+    for (const row of (await query) as SyncStateDbRow[])
+      states.set(row.referral_id, fromSyncStateRow(row));
   }
   return states;
 }
@@ -167,15 +229,29 @@ async function readSyncStates(db: Knex, target: string, referralIds: string[], l
  * Moves referrals of one target to new states, each move checked against SYNC_TRANSITIONS first.
  * attempts grows on → failed and resets on → applied. One transaction (a savepoint inside the caller's).
  */
-export async function transitionSyncStates(db: Knex, target: string, changes: SyncStateChange[]): Promise<void> {
+export async function transitionSyncStates(
+  db: Knex,
+  target: string,
+  changes: SyncStateChange[],
+): Promise<void> {
   if (changes.length === 0) return;
   await ledgerOperation(`transitionSyncStates(target "${target}")`, () =>
     db.transaction((trx) => applySyncStateChanges(trx, target, changes, 1)),
   );
 }
 
-async function applySyncStateChanges(trx: Knex.Transaction, target: string, changes: SyncStateChange[], round: number): Promise<void> {
-  const current = await readSyncStates(trx, target, distinct(changes.map((c) => c.referralId)), true);
+async function applySyncStateChanges(
+  trx: Knex.Transaction,
+  target: string,
+  changes: SyncStateChange[],
+  round: number,
+): Promise<void> {
+  const current = await readSyncStates(
+    trx,
+    target,
+    distinct(changes.map((c) => c.referralId)),
+    true,
+  );
   const planned = planSyncStateMoves(target, current, changes, nowIso());
   const existing = planned.filter((row) => current.has(row.referralId));
   const created = planned.filter((row) => !current.has(row.referralId));
@@ -186,13 +262,25 @@ async function applySyncStateChanges(trx: Knex.Transaction, target: string, chan
   if (raced.size === 0) return;
   // Another worker created some of these rows since we looked: check the moves again against its rows.
   if (round >= 2) {
-    throw new LeadbridgeError('LEDGER_ERROR', `sync states ${describeRow([...raced].join('", "'), target)} keep changing under this transaction`, { retryable: true });
+    throw new LeadbridgeError(
+      'LEDGER_ERROR',
+      `sync states ${describeRow([...raced].join('", "'), target)} keep changing under this transaction`,
+      { retryable: true },
+    );
   }
-  await applySyncStateChanges(trx, target, changes.filter((c) => raced.has(c.referralId)), round + 1);
+  await applySyncStateChanges(
+    trx,
+    target,
+    changes.filter((c) => raced.has(c.referralId)),
+    round + 1,
+  );
 }
 
 /** Inserts rows that did not exist; returns the referral ids another writer created first. */
-async function insertNewSyncStates(trx: Knex.Transaction, created: SyncStateRow[]): Promise<Set<string>> {
+async function insertNewSyncStates(
+  trx: Knex.Transaction,
+  created: SyncStateRow[],
+): Promise<Set<string>> {
   const raced = new Set<string>();
   for (const batch of chunk(created.map(toSyncStateRow), rowsPerInsert(trx, COLUMNS_PER_ROW))) {
     const inserted = (await trx(TABLE.syncStates)
@@ -210,8 +298,20 @@ async function insertNewSyncStates(trx: Knex.Transaction, created: SyncStateRow[
  * Claims failed referrals whose retry is due (next_retry_at <= now) by moving them to pending.
  * The guarded UPDATE (and SKIP LOCKED on PostgreSQL) means concurrent claimers never get the same referral.
  */
-export async function claimDueRetries(db: Knex, target: string, now: string, limit: number, runId: string): Promise<string[]> {
-  assertMove(SYNC_TRANSITIONS, 'sync-state', 'failed', 'pending', `when claiming due retries on target "${target}"`);
+export async function claimDueRetries(
+  db: Knex,
+  target: string,
+  now: string,
+  limit: number,
+  runId: string,
+): Promise<string[]> {
+  assertMove(
+    SYNC_TRANSITIONS,
+    'sync-state',
+    'failed',
+    'pending',
+    `when claiming due retries on target "${target}"`,
+  );
   const due = toIsoTimestamp(now, 'claimDueRetries now');
   return ledgerOperation(`claimDueRetries(target "${target}")`, async () => {
     const candidates = db(TABLE.syncStates)
@@ -221,7 +321,12 @@ export async function claimDueRetries(db: Knex, target: string, now: string, lim
       .orderBy([{ column: 'next_retry_at' }, { column: 'referral_id' }])
       .limit(limit);
     if (clientOf(db) === 'pg') candidates.forUpdate().skipLocked();
-    const claimed = (await whereInClaimed(db, db(TABLE.syncStates).where({ target, state: 'failed' }), 'referral_id', candidates)
+    const claimed = (await whereInClaimed(
+      db,
+      db(TABLE.syncStates).where({ target, state: 'failed' }),
+      'referral_id',
+      candidates,
+    )
       .update({ state: 'pending', next_retry_at: null, run_id: runId, updated_at: nowIso() })
       .returning('referral_id')) as Array<{ referral_id: string }>;
     return claimed.map((row) => row.referral_id).sort();
@@ -232,26 +337,42 @@ export async function claimDueRetries(db: Knex, target: string, now: string, lim
 export async function countDueRetries(db: Knex, target: string, now: string): Promise<number> {
   const due = toIsoTimestamp(now, 'countDueRetries now');
   return ledgerOperation(`countDueRetries(target "${target}")`, async () => {
-    const row = (await db(TABLE.syncStates).where({ target, state: 'failed' }).andWhere('next_retry_at', '<=', due).count({ count: '*' }).first()) as
-      | { count: number | string }
-      | undefined;
+    const row = (await db(TABLE.syncStates)
+      .where({ target, state: 'failed' })
+      .andWhere('next_retry_at', '<=', due)
+      .count({ count: '*' })
+      .first()) as { count: number | string } | undefined;
     return toNumber(row?.count ?? 0);
   });
 }
 
-export async function countByState(db: Knex): Promise<Array<{ target: string; state: SyncState; count: number }>> {
+export async function countByState(
+  db: Knex,
+): Promise<Array<{ target: string; state: SyncState; count: number }>> {
   return ledgerOperation('countByState', async () => {
     const rows = (await db(TABLE.syncStates)
       .select('target', 'state')
       .count({ count: '*' })
       .groupBy('target', 'state')
-      .orderBy([{ column: 'target' }, { column: 'state' }])) as Array<{ target: string; state: SyncState; count: number | string }>;
-    return rows.map((row) => ({ target: row.target, state: row.state, count: toNumber(row.count) }));
+      .orderBy([{ column: 'target' }, { column: 'state' }])) as Array<{
+      target: string;
+      state: SyncState;
+      count: number | string;
+    }>;
+    return rows.map((row) => ({
+      target: row.target,
+      state: row.state,
+      count: toNumber(row.count),
+    }));
   });
 }
 
 /** Rows in one state, the longest-standing first. */
-export async function listByState(db: Knex, state: SyncState, options: { target?: string; limit: number }): Promise<SyncStateRow[]> {
+export async function listByState(
+  db: Knex,
+  state: SyncState,
+  options: { target?: string; limit: number },
+): Promise<SyncStateRow[]> {
   return ledgerOperation(`listByState(${state})`, async () => {
     const query = db<SyncStateDbRow>(TABLE.syncStates).where({ state });
     if (options.target !== undefined) query.andWhere({ target: options.target });
@@ -271,14 +392,29 @@ export async function resetToPending(
   options: { target?: string; states: SyncState[]; since?: string; runId?: string },
 ): Promise<number> {
   const where = options.target === undefined ? 'on every target' : `on target "${options.target}"`;
-  for (const state of options.states) assertMove(SYNC_TRANSITIONS, 'sync-state', state, 'pending', `when resetting ${state} rows ${where}`);
+  for (const state of options.states)
+    assertMove(
+      SYNC_TRANSITIONS,
+      'sync-state',
+      state,
+      'pending',
+      `when resetting ${state} rows ${where}`,
+    );
   if (options.states.length === 0) return 0;
-  const since = options.since === undefined ? undefined : toIsoTimestamp(options.since, 'resetToPending since');
+  const since =
+    options.since === undefined ? undefined : toIsoTimestamp(options.since, 'resetToPending since');
   return ledgerOperation('resetToPending', async () => {
     const query = db(TABLE.syncStates).whereIn('state', distinct(options.states));
     if (options.target !== undefined) query.andWhere({ target: options.target });
     if (since !== undefined) query.andWhere('updated_at', '>=', since);
-    const changes = { state: 'pending', attempts: 0, next_retry_at: null, quarantine_reason: null, updated_at: nowIso(), ...(options.runId ? { run_id: options.runId } : {}) };
+    const changes = {
+      state: 'pending',
+      attempts: 0,
+      next_retry_at: null,
+      quarantine_reason: null,
+      updated_at: nowIso(),
+      ...(options.runId ? { run_id: options.runId } : {}),
+    };
     return toNumber(await query.update(changes));
   });
 }
@@ -289,13 +425,33 @@ export async function resetToPending(
  */
 export async function scheduleRetry(
   db: Knex,
-  options: { target?: string; referralIds?: string[]; states: Array<'failed' | 'quarantined'>; now: string; runId?: string },
+  options: {
+    target?: string;
+    referralIds?: string[];
+    states: Array<'failed' | 'quarantined'>;
+    now: string;
+    runId?: string;
+  },
 ): Promise<number> {
-  for (const state of options.states) assertMove(SYNC_TRANSITIONS, 'sync-state', state, 'failed', 'when scheduling an operator retry');
+  for (const state of options.states)
+    assertMove(
+      SYNC_TRANSITIONS,
+      'sync-state',
+      state,
+      'failed',
+      'when scheduling an operator retry',
+    );
   if (options.states.length === 0 || options.referralIds?.length === 0) return 0;
   const due = toIsoTimestamp(options.now, 'scheduleRetry now');
   return ledgerOperation('scheduleRetry', async () => {
-    const changes = { state: 'failed', attempts: 0, next_retry_at: due, quarantine_reason: null, updated_at: nowIso(), ...(options.runId ? { run_id: options.runId } : {}) };
+    const changes = {
+      state: 'failed',
+      attempts: 0,
+      next_retry_at: due,
+      quarantine_reason: null,
+      updated_at: nowIso(),
+      ...(options.runId ? { run_id: options.runId } : {}),
+    };
     const base = () => {
       const query = db(TABLE.syncStates).whereIn('state', distinct(options.states));
       if (options.target !== undefined) query.andWhere({ target: options.target });
@@ -303,7 +459,8 @@ export async function scheduleRetry(
     };
     if (options.referralIds === undefined) return toNumber(await base().update(changes));
     let moved = 0;
-    for (const ids of chunk(distinct(options.referralIds), idsPerQuery(db))) moved += toNumber(await base().whereIn('referral_id', ids).update(changes));
+    for (const ids of chunk(distinct(options.referralIds), idsPerQuery(db)))
+      moved += toNumber(await base().whereIn('referral_id', ids).update(changes));
     return moved;
   });
 }

@@ -22,8 +22,17 @@ export function statesThatMayMoveTo<S extends string>(table: TransitionTable<S>,
  * Throws LEDGER_ERROR when `from → to` is not in the table.
  * `kind` names the table ("sync-state"), `subject` the row ("for referral "R1" on target "crm:dynamics"").
  */
-export function assertMove<S extends string>(table: TransitionTable<S>, kind: string, from: S, to: S, subject: string): void {
+export function assertMove<S extends string>(
+  table: TransitionTable<S>,
+  kind: string,
+  from: S,
+  to: S,
+  subject: string,
+): void {
   if (canMove(table, from, to)) return;
   const allowed = table[from]?.length ? table[from].join(', ') : 'nothing (terminal)';
-  throw new LeadbridgeError('LEDGER_ERROR', `illegal ${kind} move ${from} → ${to} ${subject} (${from} may move to: ${allowed})`);
+  throw new LeadbridgeError(
+    'LEDGER_ERROR',
+    `illegal ${kind} move ${from} → ${to} ${subject} (${from} may move to: ${allowed})`,
+  );
 }

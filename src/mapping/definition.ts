@@ -40,7 +40,11 @@ export type TransformStep =
   | { readonly transform: 'truncate'; readonly length: number }
   | { readonly transform: 'default'; readonly value: Scalar }
   | { readonly transform: 'date'; readonly format: DateFormat }
-  | { readonly transform: 'lookup'; readonly table: LookupTable; readonly fallback: LookupFallback | null }
+  | {
+      readonly transform: 'lookup';
+      readonly table: LookupTable;
+      readonly fallback: LookupFallback | null;
+    }
   | { readonly transform: 'join'; readonly separator: string }
   | { readonly transform: 'replace'; readonly pattern: string; readonly with: string }
   | { readonly transform: 'prefix' | 'suffix'; readonly text: string };
@@ -48,7 +52,8 @@ export type TransformStep =
 export type TransformName = TransformStep['transform'];
 
 /** One segment of a value path: `customerProfile.team[0].email`, `details.requirements.solutions[].name`. */
-export type PathSegment = { readonly key: string } | { readonly index: number } | { readonly each: true };
+export type PathSegment =
+  { readonly key: string } | { readonly index: number } | { readonly each: true };
 
 /** A parsed path; `text` is its canonical spelling. Computed values (`$hot`) have no segments. */
 export interface ValuePath {
@@ -116,7 +121,13 @@ export interface ReasonMapping {
 
 /** The fields Partner Center requires to accept a referral. */
 export type AcceptFieldName = 'dealName' | 'dealValue' | 'currency' | 'closingDateTime' | 'notes';
-export const ACCEPT_FIELD_NAMES: readonly AcceptFieldName[] = ['dealName', 'dealValue', 'currency', 'closingDateTime', 'notes'];
+export const ACCEPT_FIELD_NAMES: readonly AcceptFieldName[] = [
+  'dealName',
+  'dealValue',
+  'currency',
+  'closingDateTime',
+  'notes',
+];
 
 export interface StatusDefinition {
   readonly rules: Readonly<Record<CrmOutcome, readonly StatusRule[]>>;

@@ -1,5 +1,15 @@
 // Reads a mapping file's YAML keeping line numbers, and collects validation issues as file:line: path: message.
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node,
+} from 'yaml';
 import type { Issue } from '../core/errors.js';
 
 /** A path inside the YAML document: mapping keys and list indexes. */
@@ -50,8 +60,16 @@ export function readYaml(text: string, file: string | null): ParsedYaml {
     const node = nodeAt(doc, path);
     return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
   };
-  const syntaxIssues = syntaxProblems(doc, lineCounter, text.split('\n')).map((problem): Issue => ({ path: '', ...problem, ...(file === null ? {} : { file }) }));
-  return { value: syntaxIssues.length > 0 ? null : doc.toJS({ maxAliasCount: 1000 }), syntaxIssues, lineOf };
+  const syntaxIssues = syntaxProblems(doc, lineCounter, text.split('\n')).map((problem): Issue => ({
+    path: '',
+    ...problem,
+    ...(file === null ? {} : { file }),
+  }));
+  return {
+    value: syntaxIssues.length > 0 ? null : doc.toJS({ maxAliasCount: 1000 }),
+    syntaxIssues,
+    lineOf,
+  };
 }
 
 /**
@@ -66,7 +84,9 @@ function nodeAt(doc: Document, path: DocPath): Node | null {
     let next: unknown;
     let nextKey: unknown = null;
     if (isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
+      const pair = node.items.find(
+        (item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment),
+      );
       // An empty value (`trim:`) has no node of its own: point at its key.
       next = pair ? (pair.value ?? pair.key) : undefined;
       nextKey = pair?.key ?? null;
@@ -83,10 +103,15 @@ function nodeAt(doc: Document, path: DocPath): Node | null {
 
 // A path like team[0] inside a { } flow mapping is a YAML syntax error; the parser's own words do not say so.
 const BRACKET_IN_FLOW_MAP = /\{[^}]*[\w.]\[/;
-const FLOW_HINT = ' (inside { } put paths with [ ] in quotes, e.g. source: "customerProfile.team[0].email")';
+const FLOW_HINT =
+  ' (inside { } put paths with [ ] in quotes, e.g. source: "customerProfile.team[0].email")';
 
 /** The first syntax error of each line (one slip makes the parser report a cascade), with a hint where it helps. */
-function syntaxProblems(doc: Document, lineCounter: LineCounter, lines: string[]): Array<{ line: number; message: string }> {
+function syntaxProblems(
+  doc: Document,
+  lineCounter: LineCounter,
+  lines: string[],
+): Array<{ line: number; message: string }> {
   const seen = new Set<number>();
   const problems: Array<{ line: number; message: string }> = [];
   for (const error of doc.errors) {

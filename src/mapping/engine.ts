@@ -28,7 +28,12 @@ export interface FieldTrace {
 
 export type MapResult =
   | { ok: true; fields: Record<string, unknown>; trace: FieldTrace[] }
-  | { ok: false; errors: Array<{ field: string; message: string }>; fields: Record<string, unknown>; trace: FieldTrace[] };
+  | {
+      ok: false;
+      errors: Array<{ field: string; message: string }>;
+      fields: Record<string, unknown>;
+      trace: FieldTrace[];
+    };
 
 /** One field's evaluation: `emit` is null when the field is left out of the payload. */
 export interface FieldOutcome {
@@ -70,7 +75,10 @@ export function referralReader(input: MappingInput): (path: ValuePath) => unknow
 }
 
 /** Reads the field's origin, runs its transforms, and decides what (if anything) goes into the payload. */
-export function evaluateField(field: FieldDefinition, read: (path: ValuePath) => unknown): FieldOutcome {
+export function evaluateField(
+  field: FieldDefinition,
+  read: (path: ValuePath) => unknown,
+): FieldOutcome {
   const source = describeOrigin(field.origin);
   const trace: FieldTrace = { field: field.name, source, steps: [], value: undefined };
   try {
@@ -88,8 +96,10 @@ export function evaluateField(field: FieldDefinition, read: (path: ValuePath) =>
 }
 
 function finish(field: FieldDefinition, value: unknown, trace: FieldTrace): FieldOutcome {
-  if (Array.isArray(value) && value.length > 0) return failed(trace, `gives ${show(value)}: add a join transform`);
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return failed(trace, `gives ${show(value)}: pick one of its fields`);
+  if (Array.isArray(value) && value.length > 0)
+    return failed(trace, `gives ${show(value)}: add a join transform`);
+  if (value !== null && typeof value === 'object' && !Array.isArray(value))
+    return failed(trace, `gives ${show(value)}: pick one of its fields`);
   if (isEmpty(value)) {
     // Empty values are left out (the CRM keeps what is there) unless the field asks for null to clear it.
     if (!field.nullWhenEmpty) return { trace, error: null, emit: null };

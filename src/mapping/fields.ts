@@ -1,5 +1,11 @@
 // Reads one field entry (source | template | const, transforms, nullWhenEmpty), shared by `fields:` and `status.acceptFields:`.
-import type { FieldDefinition, LookupTable, TransformStep, ValueOrigin, ValuePath } from './definition.js';
+import type {
+  FieldDefinition,
+  LookupTable,
+  TransformStep,
+  ValueOrigin,
+  ValuePath,
+} from './definition.js';
 import type { DocPath, IssueCollector } from './document.js';
 import { suggest, type PathShape } from './paths.js';
 import { parseTemplate } from './template.js';
@@ -19,24 +25,47 @@ const FIELD_KEYS = ['source', 'template', 'const', 'transforms', 'nullWhenEmpty'
 const ORIGIN_KEYS = ['source', 'template', 'const'] as const;
 
 /** A field is a mapping, or a plain text as shorthand for `{ source: <text> }`. */
-export function parseField(name: string, raw: unknown, at: DocPath, context: FieldContext, issues: IssueCollector): FieldDefinition | null {
+export function parseField(
+  name: string,
+  raw: unknown,
+  at: DocPath,
+  context: FieldContext,
+  issues: IssueCollector,
+): FieldDefinition | null {
   const entry = typeof raw === 'string' ? { source: raw } : raw;
   if (!isRecord(entry)) {
-    issues.add(at, `a field is a mapping with source, template or const (and transforms), got ${show(raw)}`);
+    issues.add(
+      at,
+      `a field is a mapping with source, template or const (and transforms), got ${show(raw)}`,
+    );
     return null;
   }
   const before = issues.issues.length;
   reportUnknownKeys(entry, FIELD_KEYS, at, issues);
   const origin = parseOrigin(entry, at, context, issues);
-  const transforms = parseTransforms(entry['transforms'], [...at, 'transforms'], context.lookups, issues);
+  const transforms = parseTransforms(
+    entry['transforms'],
+    [...at, 'transforms'],
+    context.lookups,
+    issues,
+  );
   const nullWhenEmpty = entry['nullWhenEmpty'] ?? context.nullWhenEmpty;
-  if (typeof nullWhenEmpty !== 'boolean') issues.add([...at, 'nullWhenEmpty'], `nullWhenEmpty must be true or false, got ${show(nullWhenEmpty)}`);
+  if (typeof nullWhenEmpty !== 'boolean')
+    issues.add(
+      [...at, 'nullWhenEmpty'],
+      `nullWhenEmpty must be true or false, got ${show(nullWhenEmpty)}`,
+    );
   if (origin && context.listsNeedJoin) checkListJoined(origin, transforms, at, context, issues);
   if (issues.issues.length > before || !origin || typeof nullWhenEmpty !== 'boolean') return null;
   return { name, origin, transforms, nullWhenEmpty };
 }
 
-function parseOrigin(entry: Record<string, unknown>, at: DocPath, context: FieldContext, issues: IssueCollector): ValueOrigin | null {
+function parseOrigin(
+  entry: Record<string, unknown>,
+  at: DocPath,
+  context: FieldContext,
+  issues: IssueCollector,
+): ValueOrigin | null {
   const present = ORIGIN_KEYS.filter((key) => Object.hasOwn(entry, key));
   if (present.length === 0) {
     issues.add(at, 'needs one of source, template or const');
@@ -50,14 +79,24 @@ function parseOrigin(entry: Record<string, unknown>, at: DocPath, context: Field
   if (key === 'const') {
     const value = entry['const'];
     if (isScalar(value)) return { kind: 'const', value };
-    issues.add([...at, 'const'], `const must be a text, number, boolean or null, got ${show(value)}`);
+    issues.add(
+      [...at, 'const'],
+      `const must be a text, number, boolean or null, got ${show(value)}`,
+    );
     return null;
   }
-  return key === 'template' ? parseTemplateOrigin(entry['template'], [...at, 'template'], context, issues) : parseSourceOrigin(entry['source'], [...at, 'source'], context, issues);
+  return key === 'template'
+    ? parseTemplateOrigin(entry['template'], [...at, 'template'], context, issues)
+    : parseSourceOrigin(entry['source'], [...at, 'source'], context, issues);
 }
 
 /** `source: a.b` or `source: [a.b, c.d]` (the first non-empty wins). */
-function parseSourceOrigin(raw: unknown, at: DocPath, context: FieldContext, issues: IssueCollector): ValueOrigin | null {
+function parseSourceOrigin(
+  raw: unknown,
+  at: DocPath,
+  context: FieldContext,
+  issues: IssueCollector,
+): ValueOrigin | null {
   const texts = Array.isArray(raw) ? raw : [raw];
   if (texts.length === 0) {
     issues.add(at, 'source list is empty');
@@ -72,7 +111,12 @@ function parseSourceOrigin(raw: unknown, at: DocPath, context: FieldContext, iss
   return paths.length === texts.length ? { kind: 'source', paths } : null;
 }
 
-function readPath(text: unknown, at: DocPath, context: FieldContext, issues: IssueCollector): ValuePath | null {
+function readPath(
+  text: unknown,
+  at: DocPath,
+  context: FieldContext,
+  issues: IssueCollector,
+): ValuePath | null {
   if (typeof text !== 'string') {
     issues.add(at, `a source is a path text like customerProfile.name, got ${show(text)}`);
     return null;
@@ -90,7 +134,12 @@ function readPath(text: unknown, at: DocPath, context: FieldContext, issues: Iss
   return path;
 }
 
-function parseTemplateOrigin(raw: unknown, at: DocPath, context: FieldContext, issues: IssueCollector): ValueOrigin | null {
+function parseTemplateOrigin(
+  raw: unknown,
+  at: DocPath,
+  context: FieldContext,
+  issues: IssueCollector,
+): ValueOrigin | null {
   if (typeof raw !== 'string') {
     issues.add(at, `a template is a text with {{path}} placeholders, got ${show(raw)}`);
     return null;
@@ -109,32 +158,57 @@ function parseTemplateOrigin(raw: unknown, at: DocPath, context: FieldContext, i
   return valid ? { kind: 'template', template } : null;
 }
 
-function parseTransforms(raw: unknown, at: DocPath, lookups: Readonly<Record<string, LookupTable>>, issues: IssueCollector): TransformStep[] {
+function parseTransforms(
+  raw: unknown,
+  at: DocPath,
+  lookups: Readonly<Record<string, LookupTable>>,
+  issues: IssueCollector,
+): TransformStep[] {
   if (raw === undefined || raw === null) return [];
   const list = Array.isArray(raw) ? raw : [raw];
   const steps: TransformStep[] = [];
   list.forEach((item, index) => {
     const where = Array.isArray(raw) ? [...at, index] : at;
     const step = parseTransform(item, lookups);
-    if (Array.isArray(step)) for (const problem of step) issues.add([...where, ...problem.at], problem.message);
+    if (Array.isArray(step))
+      for (const problem of step) issues.add([...where, ...problem.at], problem.message);
     else steps.push(step);
   });
   return steps;
 }
 
 /** A CRM field holds one value, so a list source without a join would fail at every referral: say so now. */
-function checkListJoined(origin: ValueOrigin, transforms: readonly TransformStep[], at: DocPath, context: FieldContext, issues: IssueCollector): void {
+function checkListJoined(
+  origin: ValueOrigin,
+  transforms: readonly TransformStep[],
+  at: DocPath,
+  context: FieldContext,
+  issues: IssueCollector,
+): void {
   if (origin.kind !== 'source' || transforms.some((step) => step.transform === 'join')) return;
   const listed = origin.paths.find((path) => context.shapeOf(path).kind === 'list');
-  if (listed) issues.add([...at, 'source'], `${listed.text} is a list: add a join transform, e.g. { join: ", " }`);
+  if (listed)
+    issues.add(
+      [...at, 'source'],
+      `${listed.text} is a list: add a join transform, e.g. { join: ", " }`,
+    );
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-export function reportUnknownKeys(entry: Record<string, unknown>, known: readonly string[], at: DocPath, issues: IssueCollector): void {
+export function reportUnknownKeys(
+  entry: Record<string, unknown>,
+  known: readonly string[],
+  at: DocPath,
+  issues: IssueCollector,
+): void {
   for (const key of Object.keys(entry)) {
-    if (!known.includes(key)) issues.add([...at, key], `unknown key "${key}"${suggest(key, known)} (expected ${known.join(', ')})`);
+    if (!known.includes(key))
+      issues.add(
+        [...at, key],
+        `unknown key "${key}"${suggest(key, known)} (expected ${known.join(', ')})`,
+      );
   }
 }

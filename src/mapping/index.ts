@@ -47,10 +47,12 @@ export type MappingKind = 'dynamics365' | 'salesforce';
 export function parseMapping(text: string, file: string | null = null): CompiledMapping {
   const title = `mapping ${file ?? '(inline)'} is invalid`;
   const yaml = readYaml(text, file);
-  if (yaml.syntaxIssues.length > 0) throw new ValidationError('MAPPING_INVALID', title, yaml.syntaxIssues);
+  if (yaml.syntaxIssues.length > 0)
+    throw new ValidationError('MAPPING_INVALID', title, yaml.syntaxIssues);
   const issues = new IssueCollector(file, yaml.lineOf);
   const definition = buildDefinition(yaml.value, issues);
-  if (!definition || issues.issues.length > 0) throw new ValidationError('MAPPING_INVALID', title, inFileOrder(issues.issues));
+  if (!definition || issues.issues.length > 0)
+    throw new ValidationError('MAPPING_INVALID', title, inFileOrder(issues.issues));
   return compile(definition, sha256Hex(canonicalJson(yaml.value)).slice(0, 12), file, yaml.lineOf);
 }
 
@@ -59,8 +61,12 @@ export async function loadMapping(file: string): Promise<CompiledMapping> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
-    throw new ValidationError('MAPPING_INVALID', `mapping ${file} cannot be read`, [{ file, path: '', message: `cannot read the file (${reason})` }]);
+    const reason =
+      (error as NodeJS.ErrnoException).code ??
+      (error instanceof Error ? error.message : String(error));
+    throw new ValidationError('MAPPING_INVALID', `mapping ${file} cannot be read`, [
+      { file, path: '', message: `cannot read the file (${reason})` },
+    ]);
   }
   return parseMapping(text, file);
 }
@@ -72,10 +78,18 @@ export function defaultMappingFile(kind: MappingKind): string {
 
 /** Issues sorted by line (stable, so problems on one line keep the order they were found in). */
 function inFileOrder(issues: Issue[]): Issue[] {
-  return issues.map((issue, index) => ({ issue, index })).sort((a, b) => (a.issue.line ?? 0) - (b.issue.line ?? 0) || a.index - b.index).map(({ issue }) => issue);
+  return issues
+    .map((issue, index) => ({ issue, index }))
+    .sort((a, b) => (a.issue.line ?? 0) - (b.issue.line ?? 0) || a.index - b.index)
+    .map(({ issue }) => issue);
 }
 
-function compile(definition: MappingDefinition, version: string, file: string | null, lineOf: (path: DocPath) => number | undefined): CompiledMapping {
+function compile(
+  definition: MappingDefinition,
+  version: string,
+  file: string | null,
+  lineOf: (path: DocPath) => number | undefined,
+): CompiledMapping {
   const paths = collectReferralPaths(definition);
   return {
     version,
@@ -96,14 +110,21 @@ function compile(definition: MappingDefinition, version: string, file: string | 
 function collectReferralPaths(definition: MappingDefinition): string[] {
   const found = new Set<string>();
   const addOrigin = (origin: ValueOrigin, rooted: boolean) => {
-    const paths = origin.kind === 'source' ? origin.paths : origin.kind === 'template' ? origin.template.lines.flat().filter((part) => typeof part !== 'string') : [];
+    const paths =
+      origin.kind === 'source'
+        ? origin.paths
+        : origin.kind === 'template'
+          ? origin.template.lines.flat().filter((part) => typeof part !== 'string')
+          : [];
     for (const path of paths) {
       if (path.computed) COMPUTED_VALUE_INPUTS[path.computed].forEach((input) => found.add(input));
       else if (!rooted) found.add(path.text);
-      else if (path.segments[0] && 'key' in path.segments[0] && path.segments[0].key === 'referral') found.add(formatSegments(path.segments.slice(1)));
+      else if (path.segments[0] && 'key' in path.segments[0] && path.segments[0].key === 'referral')
+        found.add(formatSegments(path.segments.slice(1)));
     }
   };
   for (const field of Object.values(definition.fields)) addOrigin(field.origin, false);
-  for (const field of Object.values(definition.status?.acceptFields ?? {})) addOrigin(field.origin, true);
+  for (const field of Object.values(definition.status?.acceptFields ?? {}))
+    addOrigin(field.origin, true);
   return [...found].sort();
 }

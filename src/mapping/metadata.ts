@@ -3,7 +3,14 @@ import { z } from 'zod';
 import type { Issue } from '../core/errors.js';
 import { LEAD_KINDS, referralSchema } from '../core/referral.js';
 import type { CrmEntityMetadata, CrmFieldMetadata, CrmFieldType } from '../crm/adapter.js';
-import type { FieldDefinition, LookupTable, Scalar, TransformStep, ValueOrigin, ValuePath } from './definition.js';
+import type {
+  FieldDefinition,
+  LookupTable,
+  Scalar,
+  TransformStep,
+  ValueOrigin,
+  ValuePath,
+} from './definition.js';
 import { formatDocPath, type DocPath } from './document.js';
 import type { CompiledMapping } from './index.js';
 import { suggest } from './paths.js';
@@ -28,10 +35,19 @@ const DATE_TEXT = /^\d{4}-\d{2}-\d{2}$/;
 const DATETIME_TEXT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 const MAX_LISTED_VALUES = 20;
 /** Transforms that keep a country code a code. */
-const NEUTRAL_TRANSFORMS: ReadonlySet<string> = new Set(['trim', 'upper', 'required', 'truncate', 'default']);
+const NEUTRAL_TRANSFORMS: ReadonlySet<string> = new Set([
+  'trim',
+  'upper',
+  'required',
+  'truncate',
+  'default',
+]);
 
 /** Every problem of `mapping` against `metadata` (the CRM entity the mapping writes), in file order. Pure. */
-export function checkMappingAgainstMetadata(mapping: CompiledMapping, metadata: CrmEntityMetadata): Issue[] {
+export function checkMappingAgainstMetadata(
+  mapping: CompiledMapping,
+  metadata: CrmEntityMetadata,
+): Issue[] {
   const check = new MetadataCheck(mapping, metadata);
   for (const field of Object.values(mapping.definition.fields)) check.field(field);
   check.requiredFields();
@@ -64,7 +80,11 @@ class MetadataCheck {
 
   /** Each issue once (a named lookup table may serve several fields), by line; one line keeps the order found. */
   sorted(): Issue[] {
-    const unique = [...new Map(this.issues.map((issue) => [`${issue.line}|${issue.path}|${issue.message}`, issue])).values()];
+    const unique = [
+      ...new Map(
+        this.issues.map((issue) => [`${issue.line}|${issue.path}|${issue.message}`, issue]),
+      ).values(),
+    ];
     const ordered = unique.map((issue, index) => ({ issue, index }));
     ordered.sort((a, b) => (a.issue.line ?? 0) - (b.issue.line ?? 0) || a.index - b.index);
     return ordered.map(({ issue }) => issue);
@@ -73,7 +93,11 @@ class MetadataCheck {
   /** The CRM field, or null after reporting it unknown. */
   known(name: string, at: DocPath): CrmFieldMetadata | null {
     const field = this.byName.get(name);
-    if (!field) this.add(at, `unknown CRM field "${name}" on ${this.entity}${closestName(name, [...this.byName.keys()])}`);
+    if (!field)
+      this.add(
+        at,
+        `unknown CRM field "${name}" on ${this.entity}${closestName(name, [...this.byName.keys()])}`,
+      );
     return field ?? null;
   }
 
@@ -92,7 +116,9 @@ class MetadataCheck {
   /** Free text into a country field the org backs with a code picklist (Country → CountryCode): names would be left out. */
   picklistBacked(field: CrmFieldMetadata, definition: FieldDefinition, at: DocPath): void {
     if (field.codeField === undefined || !/Country$/.test(field.name)) return;
-    const deciding = definition.transforms.filter((step) => !NEUTRAL_TRANSFORMS.has(step.transform)).at(-1);
+    const deciding = definition.transforms
+      .filter((step) => !NEUTRAL_TRANSFORMS.has(step.transform))
+      .at(-1);
     if (deciding?.transform === 'country') return;
     if (definition.origin.kind === 'const') return;
     this.add(
@@ -104,16 +130,26 @@ class MetadataCheck {
 
   writable(field: CrmFieldMetadata, at: DocPath, onCreate = true): void {
     const where = `CRM field "${field.name}" on ${this.entity}`;
-    if (!field.createable && !field.updateable) this.add(at, `${where} is read-only (it can be neither created nor updated)`);
-    else if (onCreate && !field.createable) this.add(at, `${where} cannot be set when a record is created`);
-    else if (!field.updateable) this.add(at, `${where} cannot be updated, so writing it again for a changed referral would be refused`);
+    if (!field.createable && !field.updateable)
+      this.add(at, `${where} is read-only (it can be neither created nor updated)`);
+    else if (onCreate && !field.createable)
+      this.add(at, `${where} cannot be set when a record is created`);
+    else if (!field.updateable)
+      this.add(
+        at,
+        `${where} cannot be updated, so writing it again for a changed referral would be refused`,
+      );
   }
 
   /** Kinds read from the referral (after the transforms) that the field cannot hold. */
   kinds(field: CrmFieldMetadata, produced: Produced, at: DocPath): void {
     for (const kind of produced.open) {
       const problem = misfit(kind, field);
-      if (problem !== null) this.add(at, `gives ${KIND_PHRASES[kind]} but CRM field "${field.name}" is ${TYPE_PHRASES[field.type]}${problem}`);
+      if (problem !== null)
+        this.add(
+          at,
+          `gives ${KIND_PHRASES[kind]} but CRM field "${field.name}" is ${TYPE_PHRASES[field.type]}${problem}`,
+        );
     }
   }
 
@@ -121,15 +157,33 @@ class MetadataCheck {
     if (value === null) return;
     const problem = misfit(literalKind(value), field);
     if (problem !== null) {
-      this.add(at, `gives ${show(value)} but CRM field "${field.name}" is ${TYPE_PHRASES[field.type]}${problem}`);
+      this.add(
+        at,
+        `gives ${show(value)} but CRM field "${field.name}" is ${TYPE_PHRASES[field.type]}${problem}`,
+      );
       return;
     }
     const values = field.picklistValues;
-    if (field.type === 'picklist' && values && values.length > 0 && !values.includes(value as string | number)) {
-      this.add(at, `${show(value)} is not a value of the CRM picklist "${field.name}" (values: ${listed(values)})`);
+    if (
+      field.type === 'picklist' &&
+      values &&
+      values.length > 0 &&
+      !values.includes(value as string | number)
+    ) {
+      this.add(
+        at,
+        `${show(value)} is not a value of the CRM picklist "${field.name}" (values: ${listed(values)})`,
+      );
     }
-    if (typeof value === 'string' && field.maxLength !== undefined && value.length > field.maxLength) {
-      this.add(at, `${show(value)} has ${value.length} characters but CRM field "${field.name}" holds at most ${field.maxLength}`);
+    if (
+      typeof value === 'string' &&
+      field.maxLength !== undefined &&
+      value.length > field.maxLength
+    ) {
+      this.add(
+        at,
+        `${show(value)} has ${value.length} characters but CRM field "${field.name}" holds at most ${field.maxLength}`,
+      );
     }
   }
 
@@ -147,8 +201,15 @@ class MetadataCheck {
 
   requiredFields(): void {
     for (const field of this.byName.values()) {
-      if (field.required && field.createable && !Object.hasOwn(this.mapping.definition.fields, field.name)) {
-        this.add(['fields'], `CRM field "${field.name}" on ${this.entity} is required but not mapped`);
+      if (
+        field.required &&
+        field.createable &&
+        !Object.hasOwn(this.mapping.definition.fields, field.name)
+      ) {
+        this.add(
+          ['fields'],
+          `CRM field "${field.name}" on ${this.entity} is required but not mapped`,
+        );
       }
     }
   }
@@ -161,7 +222,8 @@ class MetadataCheck {
     for (const [outcome, rules] of Object.entries(status.rules)) {
       rules.forEach((rule, index) => {
         if (rule.entity !== role) return;
-        for (const [name, values] of Object.entries(rule.when)) this.condition(name, values, ['status', outcome, index, 'when', name]);
+        for (const [name, values] of Object.entries(rule.when))
+          this.condition(name, values, ['status', outcome, index, 'when', name]);
       });
     }
     for (const key of ['declineReasons', 'lossReasons'] as const) {
@@ -171,9 +233,18 @@ class MetadataCheck {
     for (const [name, accept] of Object.entries(status.acceptFields)) {
       if (accept?.origin.kind !== 'source') continue;
       const paths = accept.origin.paths;
-      paths.forEach((path, index) => this.recordPath(path, role, ['status', 'acceptFields', name, 'source', ...(paths.length > 1 ? [index] : [])]));
+      paths.forEach((path, index) =>
+        this.recordPath(path, role, [
+          'status',
+          'acceptFields',
+          name,
+          'source',
+          ...(paths.length > 1 ? [index] : []),
+        ]),
+      );
     }
-    for (const [name, value] of Object.entries(status.expiredReflection ?? {})) this.reflection(name, value, ['status', 'expiredReflection', name]);
+    for (const [name, value] of Object.entries(status.expiredReflection ?? {}))
+      this.reflection(name, value, ['status', 'expiredReflection', name]);
   }
 
   /** A rule compares values as texts: a picklist value the CRM lacks never matches. */
@@ -183,7 +254,10 @@ class MetadataCheck {
     if (!field || field.type !== 'picklist' || !options || options.length === 0) return;
     for (const value of values) {
       if (!options.some((option) => String(option) === String(value))) {
-        this.add(at, `${show(value)} is not a value of the CRM picklist "${field.name}" (values: ${listed(options)}), so this rule never matches`);
+        this.add(
+          at,
+          `${show(value)} is not a value of the CRM picklist "${field.name}" (values: ${listed(options)}), so this rule never matches`,
+        );
       }
     }
   }
@@ -222,8 +296,10 @@ function producedByOrigin(origin: ValueOrigin, at: DocPath): Produced {
       const produced: Produced = { literals: [], open: new Set() };
       origin.paths.forEach((path, index) => {
         const where: DocPath = [...at, 'source', ...(origin.paths.length > 1 ? [index] : [])];
-        if (path.computed === '$hot') produced.literals.push({ value: true, at: where }, { value: false, at: where });
-        else if (path.computed === '$leadKind') produced.literals.push(...LEAD_KINDS.map((kind) => ({ value: kind, at: where })));
+        if (path.computed === '$hot')
+          produced.literals.push({ value: true, at: where }, { value: false, at: where });
+        else if (path.computed === '$leadKind')
+          produced.literals.push(...LEAD_KINDS.map((kind) => ({ value: kind, at: where })));
         else if (path.computed !== null) produced.open.add('text');
         else referralKinds(path).forEach((kind) => produced.open.add(kind));
       });
@@ -234,7 +310,11 @@ function producedByOrigin(origin: ValueOrigin, at: DocPath): Produced {
 
 function afterStep(produced: Produced, step: TransformStep, at: DocPath): Produced {
   if (step.transform === 'lookup') return afterLookup(produced, step.table, step.fallback, at);
-  if (step.transform === 'default') return { literals: [...produced.literals, { value: step.value, at: [...at, 'default'] }], open: produced.open };
+  if (step.transform === 'default')
+    return {
+      literals: [...produced.literals, { value: step.value, at: [...at, 'default'] }],
+      open: produced.open,
+    };
   const literals = produced.literals.flatMap((literal) => {
     try {
       return [{ value: applyTransform(literal.value, step) as Scalar, at: literal.at }];
@@ -263,16 +343,27 @@ function kindAfter(kind: ValueKind, step: TransformStep): ValueKind {
 }
 
 /** Known values map to their table entries exactly; values read from the referral may give any entry (or the fallback). */
-function afterLookup(produced: Produced, table: LookupTable, fallback: 'keep' | { value: Scalar } | null, at: DocPath): Produced {
-  const tableAt: DocPath = table.name !== null && !table.builtIn ? ['lookups', table.name] : [...at, 'lookup'];
-  const entry = (key: string): Literal => ({ value: table.entries[key] as Scalar, at: table.builtIn ? at : [...tableAt, key] });
+function afterLookup(
+  produced: Produced,
+  table: LookupTable,
+  fallback: 'keep' | { value: Scalar } | null,
+  at: DocPath,
+): Produced {
+  const tableAt: DocPath =
+    table.name !== null && !table.builtIn ? ['lookups', table.name] : [...at, 'lookup'];
+  const entry = (key: string): Literal => ({
+    value: table.entries[key] as Scalar,
+    at: table.builtIn ? at : [...tableAt, key],
+  });
   const miss = (original: Literal): Literal[] => {
     if (fallback === 'keep') return [original];
     if (fallback !== null) return [{ value: fallback.value, at: [...at, 'fallback'] }];
     return table.miss ? [{ value: table.miss.value, at: [...tableAt, 'default'] }] : [];
   };
   const literals = produced.literals.flatMap((literal) =>
-    Object.hasOwn(table.entries, String(literal.value)) ? [entry(String(literal.value))] : miss(literal),
+    Object.hasOwn(table.entries, String(literal.value))
+      ? [entry(String(literal.value))]
+      : miss(literal),
   );
   if (produced.open.size === 0) return { literals, open: new Set() };
   literals.push(...Object.keys(table.entries).map(entry));
@@ -287,7 +378,11 @@ function referralKinds(path: ValuePath): ValueKind[] {
   let schema: z.ZodType | undefined = referralSchema;
   for (const segment of path.segments) {
     const current: z.ZodType = unwrap(schema as z.ZodType);
-    if ('key' in segment) schema = current instanceof z.ZodObject ? (current.shape as Record<string, z.ZodType>)[segment.key] : undefined;
+    if ('key' in segment)
+      schema =
+        current instanceof z.ZodObject
+          ? (current.shape as Record<string, z.ZodType>)[segment.key]
+          : undefined;
     else schema = current instanceof z.ZodArray ? (current.element as z.ZodType) : undefined;
     if (schema === undefined) return ['unknown'];
   }
@@ -300,13 +395,15 @@ function kindsOfSchema(schema: z.ZodType): ValueKind[] {
   if (schema instanceof z.ZodBoolean) return ['boolean'];
   // A list is joined into text (the parser insists on a join for list sources).
   if (schema instanceof z.ZodArray) return ['text'];
-  if (schema instanceof z.ZodUnion) return (schema.options as z.ZodType[]).flatMap((option) => kindsOfSchema(unwrap(option)));
+  if (schema instanceof z.ZodUnion)
+    return (schema.options as z.ZodType[]).flatMap((option) => kindsOfSchema(unwrap(option)));
   return ['unknown'];
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {
   let current = schema;
-  while (current instanceof z.ZodOptional || current instanceof z.ZodNullable) current = current.unwrap() as z.ZodType;
+  while (current instanceof z.ZodOptional || current instanceof z.ZodNullable)
+    current = current.unwrap() as z.ZodType;
   return current;
 }
 
@@ -346,17 +443,37 @@ function misfit(kind: ValueKind, field: CrmFieldMetadata): string | null {
     case 'text':
     case 'id':
     case 'reference':
-      return TEXT_KINDS.has(kind) ? null : ': its writes would be refused (write it through a template to send text)';
+      return TEXT_KINDS.has(kind)
+        ? null
+        : ': its writes would be refused (write it through a template to send text)';
     case 'number':
-      return kind === 'number' || kind === 'integer' ? null : kind === 'text' ? ': add the number transform' : '';
+      return kind === 'number' || kind === 'integer'
+        ? null
+        : kind === 'text'
+          ? ': add the number transform'
+          : '';
     case 'integer':
-      return kind === 'integer' ? null : kind === 'number' ? ': use the integer transform (number keeps fractions)' : kind === 'text' ? ': add the integer transform' : '';
+      return kind === 'integer'
+        ? null
+        : kind === 'number'
+          ? ': use the integer transform (number keeps fractions)'
+          : kind === 'text'
+            ? ': add the integer transform'
+            : '';
     case 'boolean':
       return kind === 'boolean' ? null : ': add the boolean transform';
     case 'date':
-      return kind === 'date' ? null : kind === 'text' || kind === 'datetime' ? ': use { date: YYYY-MM-DD }' : '';
+      return kind === 'date'
+        ? null
+        : kind === 'text' || kind === 'datetime'
+          ? ': use { date: YYYY-MM-DD }'
+          : '';
     case 'datetime':
-      return kind === 'date' || kind === 'datetime' ? null : kind === 'text' ? ': add { date: iso }' : '';
+      return kind === 'date' || kind === 'datetime'
+        ? null
+        : kind === 'text'
+          ? ': add { date: iso }'
+          : '';
     case 'picklist':
       return picklistMisfit(kind, field.picklistValues);
     default:
@@ -365,10 +482,16 @@ function misfit(kind: ValueKind, field: CrmFieldMetadata): string | null {
 }
 
 /** Dataverse option values are whole numbers, Salesforce picklist values texts. */
-function picklistMisfit(kind: ValueKind, values: ReadonlyArray<string | number> | undefined): string | null {
+function picklistMisfit(
+  kind: ValueKind,
+  values: ReadonlyArray<string | number> | undefined,
+): string | null {
   const first = values?.[0];
   if (first === undefined) return kind === 'boolean' ? '' : null;
-  if (typeof first === 'number') return kind === 'integer' ? null : ` of whole-number option values (${listed(values ?? [])}): map the value with a lookup`;
+  if (typeof first === 'number')
+    return kind === 'integer'
+      ? null
+      : ` of whole-number option values (${listed(values ?? [])}): map the value with a lookup`;
   return TEXT_KINDS.has(kind) ? null : '';
 }
 

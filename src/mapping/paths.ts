@@ -3,7 +3,12 @@ import { z } from 'zod';
 import { referralSchema } from '../core/referral.js';
 import type { ComputedValue, PathSegment, ValuePath } from './definition.js';
 
-export const COMPUTED_VALUES: readonly ComputedValue[] = ['$leadKind', '$hot', '$referralLink', '$referralId'];
+export const COMPUTED_VALUES: readonly ComputedValue[] = [
+  '$leadKind',
+  '$hot',
+  '$referralLink',
+  '$referralId',
+];
 
 /** The referral fields each computed value is derived from (so referralPaths() names what a mapping depends on). */
 export const COMPUTED_VALUE_INPUTS: Readonly<Record<ComputedValue, readonly string[]>> = {
@@ -44,13 +49,15 @@ function parseSegments(text: string): PathSegment[] | string {
       continue;
     } else {
       const bracket = /^\[(\d*)\]/.exec(rest);
-      if (!bracket || expectKey) return `"${text}" is not a valid path (write it like customerProfile.team[0].email)`;
+      if (!bracket || expectKey)
+        return `"${text}" is not a valid path (write it like customerProfile.team[0].email)`;
       segments.push(bracket[1] === '' ? { each: true } : { index: Number(bracket[1]) });
       rest = rest.slice(bracket[0].length);
     }
     expectKey = false;
   }
-  if (segments.length === 0 || expectKey) return `"${text}" is not a valid path (write it like customerProfile.team[0].email)`;
+  if (segments.length === 0 || expectKey)
+    return `"${text}" is not a valid path (write it like customerProfile.team[0].email)`;
   return segments;
 }
 
@@ -80,7 +87,10 @@ export function readPath(root: unknown, segments: readonly PathSegment[]): unkno
     if ('index' in segment) {
       current = Array.isArray(current) ? current[segment.index] : undefined;
     } else {
-      current = typeof current === 'object' && !Array.isArray(current) ? (current as Record<string, unknown>)[segment.key] : undefined;
+      current =
+        typeof current === 'object' && !Array.isArray(current)
+          ? (current as Record<string, unknown>)[segment.key]
+          : undefined;
     }
   }
   return current;
@@ -98,12 +108,17 @@ export function referralPathShape(path: ValuePath): PathShape {
     schema = unwrap(schema);
     const here = formatSegments(path.segments.slice(0, position)) || 'the referral';
     if ('key' in segment) {
-      if (schema instanceof z.ZodArray) return problem(`${here} is a list: pick an item, e.g. ${here}[0].${segment.key}`);
-      if (!(schema instanceof z.ZodObject)) return problem(`${here} is a single value and has no field "${segment.key}"`);
+      if (schema instanceof z.ZodArray)
+        return problem(`${here} is a list: pick an item, e.g. ${here}[0].${segment.key}`);
+      if (!(schema instanceof z.ZodObject))
+        return problem(`${here} is a single value and has no field "${segment.key}"`);
       const shape = schema.shape as Record<string, z.ZodType>;
       if (Object.keys(shape).length === 0) return { kind: listed ? 'list' : 'value' };
       const next = shape[segment.key];
-      if (!next) return problem(`unknown referral field "${formatSegments(path.segments.slice(0, position + 1))}"${suggest(segment.key, Object.keys(shape))}`);
+      if (!next)
+        return problem(
+          `unknown referral field "${formatSegments(path.segments.slice(0, position + 1))}"${suggest(segment.key, Object.keys(shape))}`,
+        );
       schema = next;
     } else {
       if (!(schema instanceof z.ZodArray)) return problem(`${here} is not a list`);
@@ -117,10 +132,13 @@ export function referralPathShape(path: ValuePath): PathShape {
 function leafShape(schema: z.ZodType, text: string, listed: boolean): PathShape {
   if (schema instanceof z.ZodObject) {
     const fields = Object.keys(schema.shape as object);
-    return problem(`${text} is an object: pick one of its fields${fields.length > 0 ? ` (${fields.join(', ')})` : ''}`);
+    return problem(
+      `${text} is an object: pick one of its fields${fields.length > 0 ? ` (${fields.join(', ')})` : ''}`,
+    );
   }
   if (schema instanceof z.ZodArray) {
-    if (unwrap(schema.element as z.ZodType) instanceof z.ZodObject) return problem(`${text} is a list of objects: pick an item and a field, e.g. ${text}[0]...`);
+    if (unwrap(schema.element as z.ZodType) instanceof z.ZodObject)
+      return problem(`${text} is a list of objects: pick an item and a field, e.g. ${text}[0]...`);
     return { kind: 'list' };
   }
   return { kind: listed ? 'list' : 'value' };
@@ -128,7 +146,8 @@ function leafShape(schema: z.ZodType, text: string, listed: boolean): PathShape 
 
 function unwrap(schema: z.ZodType): z.ZodType {
   let current = schema;
-  while (current instanceof z.ZodOptional || current instanceof z.ZodNullable) current = current.unwrap() as z.ZodType;
+  while (current instanceof z.ZodOptional || current instanceof z.ZodNullable)
+    current = current.unwrap() as z.ZodType;
   return current;
 }
 

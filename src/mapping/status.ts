@@ -22,11 +22,25 @@ import { isRecord, parseField, reportUnknownKeys, type FieldContext } from './fi
 import { formatSegments, parsePath, readPath, referralPathShape, type PathShape } from './paths.js';
 import { isScalar, show } from './transforms.js';
 
-const STATUS_KEYS = ['accepted', 'declined', 'won', 'lost', 'declineReasons', 'lossReasons', 'acceptFields', 'expiredReflection'];
+const STATUS_KEYS = [
+  'accepted',
+  'declined',
+  'won',
+  'lost',
+  'declineReasons',
+  'lossReasons',
+  'acceptFields',
+  'expiredReflection',
+];
 const RECORD_ROLES: readonly RecordRole[] = ['lead', 'opportunity'];
 const RECORD_ROOTS = ['lead', 'opportunity', 'referral'];
 /** Partner Center refuses an accept without these (currency may come from defaults.currency instead). */
-const REQUIRED_ACCEPT_FIELDS: readonly AcceptFieldName[] = ['dealName', 'dealValue', 'closingDateTime', 'notes'];
+const REQUIRED_ACCEPT_FIELDS: readonly AcceptFieldName[] = [
+  'dealName',
+  'dealValue',
+  'closingDateTime',
+  'notes',
+];
 const CRM_FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function parseStatus(
@@ -41,11 +55,24 @@ export function parseStatus(
   }
   const before = issues.issues.length;
   reportUnknownKeys(raw, STATUS_KEYS, at, issues);
-  const rules = Object.fromEntries(CRM_OUTCOMES.map((outcome) => [outcome, parseRules(raw[outcome], [...at, outcome], issues)])) as Record<CrmOutcome, StatusRule[]>;
-  const declineReasons = optional(raw['declineReasons'], (value) => parseReasons(value, [...at, 'declineReasons'], issues));
-  const lossReasons = optional(raw['lossReasons'], (value) => parseReasons(value, [...at, 'lossReasons'], issues));
-  const acceptFields = parseAcceptFields(raw['acceptFields'], [...at, 'acceptFields'], context, issues);
-  const expiredReflection = optional(raw['expiredReflection'], (value) => parseReflection(value, [...at, 'expiredReflection'], issues));
+  const rules = Object.fromEntries(
+    CRM_OUTCOMES.map((outcome) => [outcome, parseRules(raw[outcome], [...at, outcome], issues)]),
+  ) as Record<CrmOutcome, StatusRule[]>;
+  const declineReasons = optional(raw['declineReasons'], (value) =>
+    parseReasons(value, [...at, 'declineReasons'], issues),
+  );
+  const lossReasons = optional(raw['lossReasons'], (value) =>
+    parseReasons(value, [...at, 'lossReasons'], issues),
+  );
+  const acceptFields = parseAcceptFields(
+    raw['acceptFields'],
+    [...at, 'acceptFields'],
+    context,
+    issues,
+  );
+  const expiredReflection = optional(raw['expiredReflection'], (value) =>
+    parseReflection(value, [...at, 'expiredReflection'], issues),
+  );
   checkCompleteness({ defaults: context.defaults, raw }, at, issues);
   if (issues.issues.length > before) return null;
   return { rules, declineReasons, lossReasons, acceptFields, expiredReflection };
@@ -70,24 +97,36 @@ function parseRules(raw: unknown, at: DocPath, issues: IssueCollector): StatusRu
 
 function parseRule(raw: unknown, at: DocPath, issues: IssueCollector): StatusRule | null {
   if (!isRecord(raw)) {
-    issues.add(at, `a status rule is { entity: lead|opportunity, when: { field: value } }, got ${show(raw)}`);
+    issues.add(
+      at,
+      `a status rule is { entity: lead|opportunity, when: { field: value } }, got ${show(raw)}`,
+    );
     return null;
   }
   reportUnknownKeys(raw, ['entity', 'when'], at, issues);
   const entity = raw['entity'];
-  const entityValid = typeof entity === 'string' && (RECORD_ROLES as readonly string[]).includes(entity);
-  if (!entityValid) issues.add([...at, 'entity'], `entity must be lead or opportunity, got ${show(entity)}`);
+  const entityValid =
+    typeof entity === 'string' && (RECORD_ROLES as readonly string[]).includes(entity);
+  if (!entityValid)
+    issues.add([...at, 'entity'], `entity must be lead or opportunity, got ${show(entity)}`);
   const when = raw['when'];
   if (!isRecord(when) || Object.keys(when).length === 0) {
-    issues.add([...at, 'when'], `when is a mapping of CRM field → value (or list of values), got ${show(when)}`);
+    issues.add(
+      [...at, 'when'],
+      `when is a mapping of CRM field → value (or list of values), got ${show(when)}`,
+    );
     return null;
   }
   const conditions: Record<string, Scalar[]> = {};
   for (const [field, value] of Object.entries(when)) {
     const values = Array.isArray(value) ? value : [value];
-    if (!CRM_FIELD.test(field)) issues.add([...at, 'when', field], `"${field}" is not a valid CRM field name`);
+    if (!CRM_FIELD.test(field))
+      issues.add([...at, 'when', field], `"${field}" is not a valid CRM field name`);
     if (values.length === 0 || !values.every(isScalar)) {
-      issues.add([...at, 'when', field], `a condition is a value or a list of values, got ${show(value)}`);
+      issues.add(
+        [...at, 'when', field],
+        `a condition is a value or a list of values, got ${show(value)}`,
+      );
     }
     conditions[field] = values.filter(isScalar);
   }
@@ -96,19 +135,35 @@ function parseRule(raw: unknown, at: DocPath, issues: IssueCollector): StatusRul
 
 function parseReasons(raw: unknown, at: DocPath, issues: IssueCollector): ReasonMapping | null {
   if (!isRecord(raw)) {
-    issues.add(at, `reasons are { field: lead.x, map: { crm value: reason }, default: reason }, got ${show(raw)}`);
+    issues.add(
+      at,
+      `reasons are { field: lead.x, map: { crm value: reason }, default: reason }, got ${show(raw)}`,
+    );
     return null;
   }
   reportUnknownKeys(raw, ['field', 'map', 'default'], at, issues);
-  const field = typeof raw['field'] === 'string' ? recordPath(raw['field'], false) : `field must be a record path like lead.statuscode, got ${show(raw['field'])}`;
+  const field =
+    typeof raw['field'] === 'string'
+      ? recordPath(raw['field'], false)
+      : `field must be a record path like lead.statuscode, got ${show(raw['field'])}`;
   if (typeof field === 'string') issues.add([...at, 'field'], field);
-  const map = raw['map'] === undefined || raw['map'] === null ? null : parseReasonMap(raw['map'], [...at, 'map'], issues);
-  const fallback = raw['default'] === undefined || raw['default'] === null ? null : closeReason(raw['default'], [...at, 'default'], issues);
+  const map =
+    raw['map'] === undefined || raw['map'] === null
+      ? null
+      : parseReasonMap(raw['map'], [...at, 'map'], issues);
+  const fallback =
+    raw['default'] === undefined || raw['default'] === null
+      ? null
+      : closeReason(raw['default'], [...at, 'default'], issues);
   if (typeof field === 'string') return null;
   return { field, map, default: fallback };
 }
 
-function parseReasonMap(raw: unknown, at: DocPath, issues: IssueCollector): Record<string, CloseReason> | null {
+function parseReasonMap(
+  raw: unknown,
+  at: DocPath,
+  issues: IssueCollector,
+): Record<string, CloseReason> | null {
   if (!isRecord(raw)) {
     issues.add(at, `map is a mapping of CRM value → Partner Center reason, got ${show(raw)}`);
     return null;
@@ -122,19 +177,32 @@ function parseReasonMap(raw: unknown, at: DocPath, issues: IssueCollector): Reco
 }
 
 function closeReason(value: unknown, at: DocPath, issues: IssueCollector): CloseReason | null {
-  if (typeof value === 'string' && (CLOSE_REASONS as readonly string[]).includes(value)) return value as CloseReason;
-  issues.add(at, `${show(value)} is not a Partner Center close reason (one of: ${CLOSE_REASONS.map((reason) => `"${reason}"`).join(', ')})`);
+  if (typeof value === 'string' && (CLOSE_REASONS as readonly string[]).includes(value))
+    return value as CloseReason;
+  issues.add(
+    at,
+    `${show(value)} is not a Partner Center close reason (one of: ${CLOSE_REASONS.map((reason) => `"${reason}"`).join(', ')})`,
+  );
   return null;
 }
 
-function parseReflection(raw: unknown, at: DocPath, issues: IssueCollector): Record<string, Scalar> | null {
+function parseReflection(
+  raw: unknown,
+  at: DocPath,
+  issues: IssueCollector,
+): Record<string, Scalar> | null {
   if (!isRecord(raw) || Object.keys(raw).length === 0) {
     issues.add(at, `expiredReflection is a mapping of CRM field → value, got ${show(raw)}`);
     return null;
   }
   for (const [field, value] of Object.entries(raw)) {
-    if (!CRM_FIELD.test(field)) issues.add([...at, field], `"${field}" is not a valid CRM field name`);
-    if (!isScalar(value)) issues.add([...at, field], `a CRM field value must be a text, number, boolean or null, got ${show(value)}`);
+    if (!CRM_FIELD.test(field))
+      issues.add([...at, field], `"${field}" is not a valid CRM field name`);
+    if (!isScalar(value))
+      issues.add(
+        [...at, field],
+        `a CRM field value must be a text, number, boolean or null, got ${show(value)}`,
+      );
   }
   return raw as Record<string, Scalar>;
 }
@@ -147,7 +215,10 @@ function parseAcceptFields(
 ): Partial<Record<AcceptFieldName, FieldDefinition>> {
   if (raw === undefined || raw === null) return {};
   if (!isRecord(raw)) {
-    issues.add(at, `acceptFields is a mapping of ${ACCEPT_FIELD_NAMES.join(', ')}, got ${show(raw)}`);
+    issues.add(
+      at,
+      `acceptFields is a mapping of ${ACCEPT_FIELD_NAMES.join(', ')}, got ${show(raw)}`,
+    );
     return {};
   }
   reportUnknownKeys(raw, ACCEPT_FIELD_NAMES, at, issues);
@@ -193,16 +264,28 @@ function checkCompleteness(
   // Judged on what was written, so a rule with a problem of its own does not hide these.
   const { raw } = found;
   const has = (key: string) => raw[key] !== undefined && raw[key] !== null;
-  if (has('declined') && !has('declineReasons')) issues.add(at, 'declineReasons is needed when declined is set (Partner Center requires a reason)');
+  if (has('declined') && !has('declineReasons'))
+    issues.add(
+      at,
+      'declineReasons is needed when declined is set (Partner Center requires a reason)',
+    );
   if (has('lost') && !has('lossReasons')) issues.add(at, 'lossReasons is needed when lost is set');
   // Won and lost may also need an accept first (a deal closed in the CRM while the referral is still New).
   const accepting = has('accepted') || has('won') || has('lost');
   if (!accepting || !isRecord(raw['acceptFields'])) {
-    if (accepting) issues.add(at, `acceptFields is needed when accepted, won or lost is set (with ${REQUIRED_ACCEPT_FIELDS.join(', ')})`);
+    if (accepting)
+      issues.add(
+        at,
+        `acceptFields is needed when accepted, won or lost is set (with ${REQUIRED_ACCEPT_FIELDS.join(', ')})`,
+      );
     return;
   }
   for (const name of REQUIRED_ACCEPT_FIELDS) {
-    if (!Object.hasOwn(raw['acceptFields'], name)) issues.add([...at, 'acceptFields'], `${name} is missing (Partner Center requires it to accept)`);
+    if (!Object.hasOwn(raw['acceptFields'], name))
+      issues.add(
+        [...at, 'acceptFields'],
+        `${name} is missing (Partner Center requires it to accept)`,
+      );
   }
   if (!Object.hasOwn(raw['acceptFields'], 'currency') && found.defaults.currency === null) {
     issues.add([...at, 'acceptFields'], 'currency is missing and defaults.currency is not set');
@@ -236,8 +319,19 @@ export interface OutcomeReading {
  * converted lead whose opportunity was won reads as won. The caller still checks the life cycle (planOutcome):
  * a record that merely shows the expiredReflection of an already expired referral leads nowhere.
  */
-export function readOutcome(status: StatusDefinition, defaults: MappingDefaults, view: CrmRecordView): OutcomeReading {
-  const reading: OutcomeReading = { outcome: null, rule: null, reason: null, acceptFields: null, errors: [], trace: [] };
+export function readOutcome(
+  status: StatusDefinition,
+  defaults: MappingDefaults,
+  view: CrmRecordView,
+): OutcomeReading {
+  const reading: OutcomeReading = {
+    outcome: null,
+    rule: null,
+    reason: null,
+    acceptFields: null,
+    errors: [],
+    trace: [],
+  };
   for (const outcome of CRM_OUTCOMES) {
     const rule = status.rules[outcome].find((candidate) => ruleMatches(candidate, view));
     if (!rule) continue;
@@ -250,14 +344,20 @@ export function readOutcome(status: StatusDefinition, defaults: MappingDefaults,
     const label = reading.outcome === 'declined' ? 'declineReasons' : 'lossReasons';
     if (mapping) readReason(mapping, label, view, reading);
   }
-  if (reading.outcome !== null && reading.outcome !== 'declined') readAcceptFields(status, defaults, view, reading);
+  if (reading.outcome !== null && reading.outcome !== 'declined')
+    readAcceptFields(status, defaults, view, reading);
   return reading;
 }
 
-export function ruleMatches(rule: StatusRule, view: Pick<CrmRecordView, 'lead' | 'opportunity'>): boolean {
+export function ruleMatches(
+  rule: StatusRule,
+  view: Pick<CrmRecordView, 'lead' | 'opportunity'>,
+): boolean {
   const record = view[rule.entity];
   if (!record) return false;
-  return Object.entries(rule.when).every(([field, values]) => values.some((expected) => sameValue(record[field], expected)));
+  return Object.entries(rule.when).every(([field, values]) =>
+    values.some((expected) => sameValue(record[field], expected)),
+  );
 }
 
 /** CRM values are compared as text (statecode 1 matches 1 and "1"); null matches a missing value. */
@@ -266,16 +366,34 @@ function sameValue(actual: unknown, expected: Scalar): boolean {
   return actual !== null && actual !== undefined && String(actual) === String(expected);
 }
 
-function readReason(mapping: ReasonMapping, label: string, view: CrmRecordView, reading: OutcomeReading): void {
+function readReason(
+  mapping: ReasonMapping,
+  label: string,
+  view: CrmRecordView,
+  reading: OutcomeReading,
+): void {
   const value = readRecordPath(view, mapping.field);
   const key = value === null || value === undefined ? '' : String(value);
-  const mapped = mapping.map ? mapping.map[key] : (CLOSE_REASONS as readonly string[]).includes(key) ? (key as CloseReason) : undefined;
+  const mapped = mapping.map
+    ? mapping.map[key]
+    : (CLOSE_REASONS as readonly string[]).includes(key)
+      ? (key as CloseReason)
+      : undefined;
   const reason = mapped ?? mapping.default;
   if (reason) reading.reason = reason;
-  else reading.errors.push({ field: 'reason', message: `${show(value)} in ${mapping.field.text} has no reason in status.${label} and there is no default` });
+  else
+    reading.errors.push({
+      field: 'reason',
+      message: `${show(value)} in ${mapping.field.text} has no reason in status.${label} and there is no default`,
+    });
 }
 
-function readAcceptFields(status: StatusDefinition, defaults: MappingDefaults, view: CrmRecordView, reading: OutcomeReading): void {
+function readAcceptFields(
+  status: StatusDefinition,
+  defaults: MappingDefaults,
+  view: CrmRecordView,
+  reading: OutcomeReading,
+): void {
   const values: Partial<Record<AcceptFieldName, unknown>> = {};
   for (const name of ACCEPT_FIELD_NAMES) {
     const field = status.acceptFields[name];
@@ -285,13 +403,21 @@ function readAcceptFields(status: StatusDefinition, defaults: MappingDefaults, v
     if (outcome.error !== null) reading.errors.push({ field: name, message: outcome.error });
     else if (outcome.emit) values[name] = outcome.emit.value;
   }
-  if (values.currency === undefined && defaults.currency !== null) values.currency = defaults.currency;
+  if (values.currency === undefined && defaults.currency !== null)
+    values.currency = defaults.currency;
   reading.acceptFields = values;
 }
 
 function readRecordPath(view: CrmRecordView, path: ValuePath): unknown {
   const [root, ...rest] = path.segments;
   if (!root || !('key' in root)) return undefined;
-  const record = root.key === 'lead' ? view.lead : root.key === 'opportunity' ? view.opportunity : root.key === 'referral' ? view.referral : null;
+  const record =
+    root.key === 'lead'
+      ? view.lead
+      : root.key === 'opportunity'
+        ? view.opportunity
+        : root.key === 'referral'
+          ? view.referral
+          : null;
   return readPath(record, rest);
 }

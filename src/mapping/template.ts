@@ -6,16 +6,26 @@ import { parsePath } from './paths.js';
  * Parses a template and lists every problem in it (unclosed or stray braces, empty or bad placeholders); the
  * template holds the placeholders that did parse, so the caller can check those too.
  */
-export function parseTemplate(text: string, parse: (path: string) => ValuePath | string = parsePath): { template: Template; problems: string[] } {
+export function parseTemplate(
+  text: string,
+  parse: (path: string) => ValuePath | string = parsePath,
+): { template: Template; problems: string[] } {
   const problems: string[] = [];
   const lines = text.split('\n').map((line) => parseLine(line, parse, problems));
-  if (problems.length === 0 && !lines.some((line) => line.some((part) => typeof part !== 'string'))) {
+  if (
+    problems.length === 0 &&
+    !lines.some((line) => line.some((part) => typeof part !== 'string'))
+  ) {
     problems.push('template has no {{placeholder}}: use const for a fixed value');
   }
   return { template: { text, lines }, problems };
 }
 
-function parseLine(line: string, parse: (path: string) => ValuePath | string, problems: string[]): Array<string | ValuePath> {
+function parseLine(
+  line: string,
+  parse: (path: string) => ValuePath | string,
+  problems: string[],
+): Array<string | ValuePath> {
   const parts: Array<string | ValuePath> = [];
   let rest = line;
   while (rest.length > 0) {
@@ -41,7 +51,11 @@ function parseLine(line: string, parse: (path: string) => ValuePath | string, pr
   return parts;
 }
 
-function placeholder(inner: string, parse: (path: string) => ValuePath | string, problems: string[]): ValuePath[] {
+function placeholder(
+  inner: string,
+  parse: (path: string) => ValuePath | string,
+  problems: string[],
+): ValuePath[] {
   if (inner.includes('{{')) {
     problems.push(`template placeholder "{{${inner}}}" contains "{{"`);
     return [];
@@ -82,7 +96,11 @@ export function renderTemplate(template: Template, read: (path: ValuePath) => un
 
 function templateText(value: unknown): string {
   if (value === undefined || value === null) return '';
-  if (Array.isArray(value)) return value.map(templateText).filter((item) => item !== '').join(', ');
+  if (Array.isArray(value))
+    return value
+      .map(templateText)
+      .filter((item) => item !== '')
+      .join(', ');
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }

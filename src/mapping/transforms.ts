@@ -1,5 +1,13 @@
 // The transforms a mapping can chain on a value: how each is written in YAML, checked, applied and described.
-import type { DateFormat, LookupFallback, LookupTable, Scalar, SimpleTransformName, TransformName, TransformStep } from './definition.js';
+import type {
+  DateFormat,
+  LookupFallback,
+  LookupTable,
+  Scalar,
+  SimpleTransformName,
+  TransformName,
+  TransformStep,
+} from './definition.js';
 import { suggest } from './paths.js';
 import { isKnownCountryCode } from './tables.js';
 
@@ -17,8 +25,28 @@ export interface StepProblem {
   message: string;
 }
 
-const SIMPLE: readonly SimpleTransformName[] = ['trim', 'upper', 'lower', 'required', 'number', 'integer', 'boolean', 'email', 'phone', 'country'];
-const WITH_ARGUMENT = ['truncate', 'default', 'date', 'lookup', 'join', 'replace', 'prefix', 'suffix'] as const;
+const SIMPLE: readonly SimpleTransformName[] = [
+  'trim',
+  'upper',
+  'lower',
+  'required',
+  'number',
+  'integer',
+  'boolean',
+  'email',
+  'phone',
+  'country',
+];
+const WITH_ARGUMENT = [
+  'truncate',
+  'default',
+  'date',
+  'lookup',
+  'join',
+  'replace',
+  'prefix',
+  'suffix',
+] as const;
 export const TRANSFORM_NAMES: readonly TransformName[] = [...SIMPLE, ...WITH_ARGUMENT];
 const DEFAULT_JOIN_SEPARATOR = ', ';
 
@@ -28,10 +56,18 @@ const DEFAULT_JOIN_SEPARATOR = ', ';
  * Reads one step as written: `trim`, `{ truncate: 300 }`, `{ lookup: leadSource, fallback: keep }`, `join`
  * (separator ", "). `lookups` holds the named tables the step may use (the file's and the built-in ones).
  */
-export function parseTransform(raw: unknown, lookups: Readonly<Record<string, LookupTable>>): TransformStep | StepProblem[] {
+export function parseTransform(
+  raw: unknown,
+  lookups: Readonly<Record<string, LookupTable>>,
+): TransformStep | StepProblem[] {
   if (typeof raw === 'string') return parseBareStep(raw);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    return [problem([], `a transform is a name (trim) or a one-key mapping ({ truncate: 300 }), got ${show(raw)}`)];
+    return [
+      problem(
+        [],
+        `a transform is a name (trim) or a one-key mapping ({ truncate: 300 }), got ${show(raw)}`,
+      ),
+    ];
   }
   const keys = Object.keys(raw);
   const name = keys.find((key) => (TRANSFORM_NAMES as readonly string[]).includes(key));
@@ -41,19 +77,31 @@ export function parseTransform(raw: unknown, lookups: Readonly<Record<string, Lo
   }
   const allowed = name === 'lookup' ? ['lookup', 'fallback'] : [name];
   const extra = keys.filter((key) => !allowed.includes(key));
-  if (extra.length > 0) return extra.map((key) => problem([key], `unexpected key "${key}" in transform "${name}"`));
+  if (extra.length > 0)
+    return extra.map((key) => problem([key], `unexpected key "${key}" in transform "${name}"`));
   const argument = (raw as Record<string, unknown>)[name];
   if ((SIMPLE as readonly string[]).includes(name)) {
     return [problem([name], `transform "${name}" takes no argument: write it as ${name}`)];
   }
-  return parseArgument(name as (typeof WITH_ARGUMENT)[number], argument, raw as Record<string, unknown>, lookups);
+  return parseArgument(
+    name as (typeof WITH_ARGUMENT)[number],
+    argument,
+    raw as Record<string, unknown>,
+    lookups,
+  );
 }
 
 function parseBareStep(name: string): TransformStep | StepProblem[] {
-  if ((SIMPLE as readonly string[]).includes(name)) return { transform: name as SimpleTransformName };
+  if ((SIMPLE as readonly string[]).includes(name))
+    return { transform: name as SimpleTransformName };
   if (name === 'join') return { transform: 'join', separator: DEFAULT_JOIN_SEPARATOR };
   if ((WITH_ARGUMENT as readonly string[]).includes(name)) {
-    return [problem([], `transform "${name}" needs an argument, e.g. ${EXAMPLES[name as (typeof WITH_ARGUMENT)[number]]}`)];
+    return [
+      problem(
+        [],
+        `transform "${name}" needs an argument, e.g. ${EXAMPLES[name as (typeof WITH_ARGUMENT)[number]]}`,
+      ),
+    ];
   }
   return [problem([], unknownTransform(name))];
 }
@@ -113,18 +161,37 @@ function parseReplace(argument: unknown): TransformStep | StepProblem[] {
     return [problem(['replace'], `replace needs { pattern, with }, got ${show(argument)}`)];
   }
   const { pattern, with: replacement, ...rest } = argument as Record<string, unknown>;
-  const problems = Object.keys(rest).map((key) => problem(['replace', key], `unexpected key "${key}" in replace (use pattern and with)`));
+  const problems = Object.keys(rest).map((key) =>
+    problem(['replace', key], `unexpected key "${key}" in replace (use pattern and with)`),
+  );
   if (typeof pattern !== 'string' || pattern === '') {
-    problems.push(problem(['replace', 'pattern'], `replace needs a pattern (a regular expression text), got ${show(pattern)}`));
+    problems.push(
+      problem(
+        ['replace', 'pattern'],
+        `replace needs a pattern (a regular expression text), got ${show(pattern)}`,
+      ),
+    );
   } else {
     const invalid = regexProblem(pattern);
-    if (invalid) problems.push(problem(['replace', 'pattern'], `replace pattern /${pattern}/ is not a valid regular expression: ${invalid}`));
+    if (invalid)
+      problems.push(
+        problem(
+          ['replace', 'pattern'],
+          `replace pattern /${pattern}/ is not a valid regular expression: ${invalid}`,
+        ),
+      );
   }
   if (replacement !== undefined && typeof replacement !== 'string') {
-    problems.push(problem(['replace', 'with'], `replace "with" must be a text, got ${show(replacement)}`));
+    problems.push(
+      problem(['replace', 'with'], `replace "with" must be a text, got ${show(replacement)}`),
+    );
   }
   if (problems.length > 0 || typeof pattern !== 'string') return problems;
-  return { transform: 'replace', pattern, with: typeof replacement === 'string' ? replacement : '' };
+  return {
+    transform: 'replace',
+    pattern,
+    with: typeof replacement === 'string' ? replacement : '',
+  };
 }
 
 function regexProblem(pattern: string): string | null {
@@ -136,16 +203,26 @@ function regexProblem(pattern: string): string | null {
   }
 }
 
-function parseLookupStep(argument: unknown, step: Record<string, unknown>, lookups: Readonly<Record<string, LookupTable>>): TransformStep | StepProblem[] {
+function parseLookupStep(
+  argument: unknown,
+  step: Record<string, unknown>,
+  lookups: Readonly<Record<string, LookupTable>>,
+): TransformStep | StepProblem[] {
   const table = typeof argument === 'string' ? lookups[argument] : undefined;
   const problems: StepProblem[] = [];
   let resolved: LookupTable | null = table ?? null;
   if (typeof argument === 'string' && !table) {
     const known = Object.keys(lookups).sort();
-    problems.push(problem(['lookup'], `unknown lookup "${argument}"${suggest(argument, known)} (known: ${known.join(', ')})`));
+    problems.push(
+      problem(
+        ['lookup'],
+        `unknown lookup "${argument}"${suggest(argument, known)} (known: ${known.join(', ')})`,
+      ),
+    );
   } else if (typeof argument !== 'string') {
     const inline = parseLookupTable(argument, null);
-    if (Array.isArray(inline)) problems.push(...inline.map((p) => ({ at: ['lookup', ...p.at], message: p.message })));
+    if (Array.isArray(inline))
+      problems.push(...inline.map((p) => ({ at: ['lookup', ...p.at], message: p.message })));
     else resolved = inline;
   }
   const fallback = parseFallback(step);
@@ -154,7 +231,9 @@ function parseLookupStep(argument: unknown, step: Record<string, unknown>, looku
   return { transform: 'lookup', table: resolved, fallback };
 }
 
-function isFallback(fallback: LookupFallback | null | StepProblem): fallback is LookupFallback | null {
+function isFallback(
+  fallback: LookupFallback | null | StepProblem,
+): fallback is LookupFallback | null {
   return fallback === null || fallback === 'keep' || !('message' in fallback);
 }
 
@@ -164,7 +243,10 @@ function parseFallback(step: Record<string, unknown>): LookupFallback | null | S
   const fallback = step['fallback'];
   if (fallback === 'keep') return 'keep';
   if (isScalar(fallback)) return { value: fallback };
-  return problem(['fallback'], `lookup fallback must be keep, null or a text, number or boolean value, got ${show(fallback)}`);
+  return problem(
+    ['fallback'],
+    `lookup fallback must be keep, null or a text, number or boolean value, got ${show(fallback)}`,
+  );
 }
 
 /**
@@ -177,21 +259,46 @@ export function parseLookupTable(raw: unknown, name: string | null): LookupTable
     return [problem([], `a lookup table is a mapping of value → result, got ${show(raw)}`)];
   }
   const record = raw as Record<string, unknown>;
-  const structured = record['values'] !== null && typeof record['values'] === 'object' && !Array.isArray(record['values']);
+  const structured =
+    record['values'] !== null &&
+    typeof record['values'] === 'object' &&
+    !Array.isArray(record['values']);
   const { default: fallback, ...plain } = record;
   const entries = (structured ? record['values'] : plain) as Record<string, unknown>;
   const prefix = structured ? ['values'] : [];
   const problems: StepProblem[] = structured
-    ? Object.keys(record).filter((key) => key !== 'values' && key !== 'default').map((key) => problem([key], `unexpected key "${key}" in lookup table (use values and default)`))
+    ? Object.keys(record)
+        .filter((key) => key !== 'values' && key !== 'default')
+        .map((key) =>
+          problem([key], `unexpected key "${key}" in lookup table (use values and default)`),
+        )
     : [];
   for (const [key, value] of Object.entries(entries)) {
-    if (!isScalar(value)) problems.push(problem([...prefix, key], `lookup result must be a text, number, boolean or null, got ${show(value)}`));
+    if (!isScalar(value))
+      problems.push(
+        problem(
+          [...prefix, key],
+          `lookup result must be a text, number, boolean or null, got ${show(value)}`,
+        ),
+      );
   }
   const hasDefault = Object.hasOwn(record, 'default');
-  if (hasDefault && !isScalar(fallback)) problems.push(problem(['default'], `lookup default must be a text, number, boolean or null, got ${show(fallback)}`));
-  if (Object.keys(entries).length === 0 && !hasDefault) problems.push(problem(prefix, 'lookup table is empty'));
+  if (hasDefault && !isScalar(fallback))
+    problems.push(
+      problem(
+        ['default'],
+        `lookup default must be a text, number, boolean or null, got ${show(fallback)}`,
+      ),
+    );
+  if (Object.keys(entries).length === 0 && !hasDefault)
+    problems.push(problem(prefix, 'lookup table is empty'));
   if (problems.length > 0) return problems;
-  return { name, entries: entries as Record<string, Scalar>, miss: hasDefault ? { value: fallback as Scalar } : null, builtIn: false };
+  return {
+    name,
+    entries: entries as Record<string, Scalar>,
+    miss: hasDefault ? { value: fallback as Scalar } : null,
+    builtIn: false,
+  };
 }
 
 // ---------------------------------------------------------------- applying
@@ -201,7 +308,11 @@ export function parseLookupTable(raw: unknown, name: string | null): LookupTable
  * single-value steps apply to each item of a list; join turns a list into text. Throws TransformError.
  * `source` names where the value came from, for the required message.
  */
-export function applyTransform(value: unknown, step: TransformStep, source = 'the source'): unknown {
+export function applyTransform(
+  value: unknown,
+  step: TransformStep,
+  source = 'the source',
+): unknown {
   switch (step.transform) {
     case 'default':
       return isEmpty(value) ? step.value : value;
@@ -276,7 +387,12 @@ export function describeTransform(step: TransformStep): string {
 }
 
 export function isEmpty(value: unknown): boolean {
-  return value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0);
+  return (
+    value === undefined ||
+    value === null ||
+    value === '' ||
+    (Array.isArray(value) && value.length === 0)
+  );
 }
 
 function eachItem(value: unknown, apply: (item: unknown) => unknown): unknown {
@@ -305,7 +421,8 @@ function toNumber(value: unknown): number {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   if (typeof value === 'string') {
     const trimmed = value.trim();
-    if (NUMERIC_TEXT.test(trimmed) && /\d/.test(trimmed)) return Number(trimmed.replaceAll(',', ''));
+    if (NUMERIC_TEXT.test(trimmed) && /\d/.test(trimmed))
+      return Number(trimmed.replaceAll(',', ''));
   }
   throw new TransformError(`${show(value)} is not a number`);
 }
@@ -336,27 +453,41 @@ function toBoolean(value: unknown): boolean {
 }
 
 // A date, or a date-time with up to 7 fractional digits (Partner Center's form); no offset means UTC.
-const ISO_INPUT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+const ISO_INPUT =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 function toDate(value: unknown, format: DateFormat): string {
   const match = typeof value === 'string' ? ISO_INPUT.exec(value.trim()) : null;
   if (!match) throw new TransformError(`${show(value)} is not an ISO-8601 date`);
-  const [, year, month, day, hour = '0', minute = '0', second = '0', fraction = '0', offset = 'Z'] = match;
+  const [, year, month, day, hour = '0', minute = '0', second = '0', fraction = '0', offset = 'Z'] =
+    match;
   const midnight = Date.UTC(Number(year), Number(month) - 1, Number(day));
   const calendar = new Date(midnight);
-  const validDay = calendar.getUTCFullYear() === Number(year) && calendar.getUTCMonth() === Number(month) - 1 && calendar.getUTCDate() === Number(day);
+  const validDay =
+    calendar.getUTCFullYear() === Number(year) &&
+    calendar.getUTCMonth() === Number(month) - 1 &&
+    calendar.getUTCDate() === Number(day);
   if (!validDay || Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) {
     throw new TransformError(`${show(value)} is not an ISO-8601 date`);
   }
   if (match[4] === undefined && format === 'YYYY-MM-DD') return `${year}-${month}-${day}`;
-  const offsetMinutes = offset === 'Z' ? 0 : (offset.startsWith('-') ? -1 : 1) * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
+  const offsetMinutes =
+    offset === 'Z'
+      ? 0
+      : (offset.startsWith('-') ? -1 : 1) *
+        (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
   const milliseconds = Number(fraction.padEnd(3, '0').slice(0, 3));
-  const instant = new Date(midnight + ((Number(hour) * 60 + Number(minute) - offsetMinutes) * 60 + Number(second)) * 1000 + milliseconds);
+  const instant = new Date(
+    midnight +
+      ((Number(hour) * 60 + Number(minute) - offsetMinutes) * 60 + Number(second)) * 1000 +
+      milliseconds,
+  );
   return format === 'iso' ? instant.toISOString() : instant.toISOString().slice(0, 10);
 }
 
 function lookup(value: unknown, table: LookupTable, fallback: LookupFallback | null): unknown {
-  if (value !== null && typeof value === 'object') throw new TransformError(`lookup expects a single value, got ${show(value)}`);
+  if (value !== null && typeof value === 'object')
+    throw new TransformError(`lookup expects a single value, got ${show(value)}`);
   const key = String(value);
   if (Object.hasOwn(table.entries, key)) return table.entries[key];
   if (fallback === 'keep') return value;
@@ -375,11 +506,13 @@ function join(value: unknown, separator: string): unknown {
 }
 
 // Deliberately plain: a local part without spaces or brackets, and a dotted domain of letters, digits and hyphens.
-const EMAIL = /^[^\s@"(),:;<>[\]\\]+@[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)+$/u;
+const EMAIL =
+  /^[^\s@"(),:;<>[\]\\]+@[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)+$/u;
 
 function toEmail(value: unknown): string {
   const trimmed = typeof value === 'string' ? value.trim() : null;
-  if (trimmed === null || !EMAIL.test(trimmed)) throw new TransformError(`${show(value)} is not a valid email address`);
+  if (trimmed === null || !EMAIL.test(trimmed))
+    throw new TransformError(`${show(value)} is not a valid email address`);
   return trimmed;
 }
 
@@ -391,21 +524,35 @@ function toPhone(value: unknown): string {
 
 function toCountry(value: unknown): string {
   const code = text(value, 'country').trim().toUpperCase();
-  if (!/^[A-Z]{2}$/.test(code)) throw new TransformError(`${show(value)} is not a 2-letter ISO 3166 country code`);
-  if (!isKnownCountryCode(code)) throw new TransformError(`${show(value)} is not a known ISO 3166 country code`);
+  if (!/^[A-Z]{2}$/.test(code))
+    throw new TransformError(`${show(value)} is not a 2-letter ISO 3166 country code`);
+  if (!isKnownCountryCode(code))
+    throw new TransformError(`${show(value)} is not a known ISO 3166 country code`);
   return code;
 }
 
 // ---------------------------------------------------------------- helpers
 
 export function isScalar(value: unknown): value is Scalar {
-  return value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+  return (
+    value === null ||
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && Number.isFinite(value))
+  );
 }
 
 /** A value as an error message shows it: texts quoted, long ones cut. */
 export function show(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const shown = typeof value === 'string' ? JSON.stringify(value) : Array.isArray(value) ? `a list ${JSON.stringify(value)}` : typeof value === 'object' && value !== null ? `an object ${JSON.stringify(value)}` : String(value);
+  const shown =
+    typeof value === 'string'
+      ? JSON.stringify(value)
+      : Array.isArray(value)
+        ? `a list ${JSON.stringify(value)}`
+        : typeof value === 'object' && value !== null
+          ? `an object ${JSON.stringify(value)}`
+          : String(value);
   return shown.length > 80 ? `${shown.slice(0, 77)}...` : shown;
 }
 

@@ -1,5 +1,10 @@
 // Turns a mapping document (plain data from YAML) into a MappingDefinition, collecting every problem on the way.
-import type { FieldDefinition, LookupTable, MappingDefaults, MappingDefinition } from './definition.js';
+import type {
+  FieldDefinition,
+  LookupTable,
+  MappingDefaults,
+  MappingDefinition,
+} from './definition.js';
 import type { DocPath, IssueCollector } from './document.js';
 import { isRecord, parseField, reportUnknownKeys, type FieldContext } from './fields.js';
 import { parsePath, referralPathShape } from './paths.js';
@@ -12,9 +17,15 @@ const SUPPORTED_VERSION = 1;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Returns the definition, or null when `issues` received anything. */
-export function buildDefinition(document: unknown, issues: IssueCollector): MappingDefinition | null {
+export function buildDefinition(
+  document: unknown,
+  issues: IssueCollector,
+): MappingDefinition | null {
   if (!isRecord(document)) {
-    issues.add([], `a mapping file is a YAML mapping with version, target, entity and fields, got ${show(document)}`);
+    issues.add(
+      [],
+      `a mapping file is a YAML mapping with version, target, entity and fields, got ${show(document)}`,
+    );
     return null;
   }
   reportUnknownKeys(document, TOP_KEYS, [], issues);
@@ -25,20 +36,36 @@ export function buildDefinition(document: unknown, issues: IssueCollector): Mapp
   const lookups = parseLookups(document['lookups'], issues);
   const usable = { ...lookups, ...BUILT_IN_LOOKUPS };
   const fields = parseFields(document['fields'], usable, defaults, issues);
-  const status = document['status'] === undefined ? null : parseStatus(document['status'], ['status'], { lookups: usable, defaults }, issues);
+  const status =
+    document['status'] === undefined
+      ? null
+      : parseStatus(document['status'], ['status'], { lookups: usable, defaults }, issues);
   if (issues.issues.length > 0 || target === null || entity === null) return null;
   return { formatVersion: SUPPORTED_VERSION, target, entity, defaults, fields, lookups, status };
 }
 
 function checkVersion(version: unknown, issues: IssueCollector): void {
-  if (version === undefined) issues.add([], `version is missing (write version: ${SUPPORTED_VERSION})`);
-  else if (version !== SUPPORTED_VERSION) issues.add(['version'], `unsupported version ${show(version)} (this leadbridge reads version ${SUPPORTED_VERSION})`);
+  if (version === undefined)
+    issues.add([], `version is missing (write version: ${SUPPORTED_VERSION})`);
+  else if (version !== SUPPORTED_VERSION)
+    issues.add(
+      ['version'],
+      `unsupported version ${show(version)} (this leadbridge reads version ${SUPPORTED_VERSION})`,
+    );
 }
 
-function requiredName(document: Record<string, unknown>, key: 'target' | 'entity', issues: IssueCollector): string | null {
+function requiredName(
+  document: Record<string, unknown>,
+  key: 'target' | 'entity',
+  issues: IssueCollector,
+): string | null {
   const value = document[key];
   if (value === undefined) issues.add([], `${key} is missing`);
-  else if (typeof value !== 'string' || !NAME.test(value)) issues.add([key], `${key} must be a name like ${key === 'target' ? 'dynamics365' : 'lead'}, got ${show(value)}`);
+  else if (typeof value !== 'string' || !NAME.test(value))
+    issues.add(
+      [key],
+      `${key} must be a name like ${key === 'target' ? 'dynamics365' : 'lead'}, got ${show(value)}`,
+    );
   else return value;
   return null;
 }
@@ -52,10 +79,19 @@ function parseDefaults(raw: unknown, issues: IssueCollector): MappingDefaults {
   }
   reportUnknownKeys(raw, ['currency', 'nullWhenEmpty'], ['defaults'], issues);
   const { currency, nullWhenEmpty } = raw;
-  const currencyValid = currency === undefined || (typeof currency === 'string' && /^[A-Z]{3}$/.test(currency));
-  if (!currencyValid) issues.add(['defaults', 'currency'], `currency must be an ISO 4217 code like USD, got ${show(currency)}`);
+  const currencyValid =
+    currency === undefined || (typeof currency === 'string' && /^[A-Z]{3}$/.test(currency));
+  if (!currencyValid)
+    issues.add(
+      ['defaults', 'currency'],
+      `currency must be an ISO 4217 code like USD, got ${show(currency)}`,
+    );
   const nullValid = nullWhenEmpty === undefined || typeof nullWhenEmpty === 'boolean';
-  if (!nullValid) issues.add(['defaults', 'nullWhenEmpty'], `nullWhenEmpty must be true or false, got ${show(nullWhenEmpty)}`);
+  if (!nullValid)
+    issues.add(
+      ['defaults', 'nullWhenEmpty'],
+      `nullWhenEmpty must be true or false, got ${show(nullWhenEmpty)}`,
+    );
   return {
     currency: currencyValid && typeof currency === 'string' ? currency : null,
     nullWhenEmpty: nullValid && nullWhenEmpty === true,
@@ -71,8 +107,10 @@ function parseLookups(raw: unknown, issues: IssueCollector): Record<string, Look
   }
   for (const [name, value] of Object.entries(raw)) {
     const at: DocPath = ['lookups', name];
-    if (Object.hasOwn(BUILT_IN_LOOKUPS, name)) issues.add(at, `lookup name "${name}" is built in; choose another name`);
-    else if (!NAME.test(name)) issues.add(at, `lookup name "${name}" must be a name like leadSource`);
+    if (Object.hasOwn(BUILT_IN_LOOKUPS, name))
+      issues.add(at, `lookup name "${name}" is built in; choose another name`);
+    else if (!NAME.test(name))
+      issues.add(at, `lookup name "${name}" must be a name like leadSource`);
     const table = parseLookupTable(value, name);
     if (!Array.isArray(table)) {
       lookups[name] = table;
@@ -93,10 +131,21 @@ function parseFields(
 ): Record<string, FieldDefinition> {
   const fields: Record<string, FieldDefinition> = {};
   if (!isRecord(raw) || Object.keys(raw).length === 0) {
-    issues.add(raw === undefined ? [] : ['fields'], raw === undefined ? 'fields is missing' : `fields is a mapping of CRM field → definition, got ${show(raw)}`);
+    issues.add(
+      raw === undefined ? [] : ['fields'],
+      raw === undefined
+        ? 'fields is missing'
+        : `fields is a mapping of CRM field → definition, got ${show(raw)}`,
+    );
     return fields;
   }
-  const context: FieldContext = { parsePath, shapeOf: referralPathShape, lookups, nullWhenEmpty: defaults.nullWhenEmpty, listsNeedJoin: true };
+  const context: FieldContext = {
+    parsePath,
+    shapeOf: referralPathShape,
+    lookups,
+    nullWhenEmpty: defaults.nullWhenEmpty,
+    listsNeedJoin: true,
+  };
   for (const [name, value] of Object.entries(raw)) {
     if (!NAME.test(name)) {
       issues.add(['fields', name], `"${name}" is not a valid CRM field name`);

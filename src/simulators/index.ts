@@ -29,7 +29,10 @@ export interface SimulatorEntry {
 }
 
 /** An entry for a simulator that starts and stops like all of ours. */
-function entry(name: string, create: (options: SimulatorStartOptions) => { start(): Promise<string>; stop(): Promise<void> }): SimulatorEntry {
+function entry(
+  name: string,
+  create: (options: SimulatorStartOptions) => { start(): Promise<string>; stop(): Promise<void> },
+): SimulatorEntry {
   return {
     name,
     async start(options) {
@@ -71,20 +74,31 @@ export class SimulatorStartError extends Error {
     readonly port: number,
     cause: unknown,
   ) {
-    super(`${simulator} simulator could not listen on ${host}:${port}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(
+      `${simulator} simulator could not listen on ${host}:${port}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
     this.name = 'SimulatorStartError';
     this.code = (cause as NodeJS.ErrnoException | null)?.code;
   }
 }
 
 /** Starts every simulator in order; if one fails, those already started are stopped before the error is rethrown. */
-export async function startSimulators(options: StartSimulatorsOptions): Promise<RunningSimulator[]> {
+export async function startSimulators(
+  options: StartSimulatorsOptions,
+): Promise<RunningSimulator[]> {
   const running: RunningSimulator[] = [];
   try {
     for (const [index, entry] of SIMULATORS.entries()) {
       const port = options.basePort === null ? 0 : options.basePort + index;
       const started = await entry
-        .start({ host: options.host, port, seed: options.seed, referrals: options.referrals, documentedLinks: options.documentedLinks === true })
+        .start({
+          host: options.host,
+          port,
+          seed: options.seed,
+          referrals: options.referrals,
+          documentedLinks: options.documentedLinks === true,
+        })
         .catch((error: unknown) => {
           throw new SimulatorStartError(entry.name, options.host, port, error);
         });
@@ -100,6 +114,8 @@ export async function startSimulators(options: StartSimulatorsOptions): Promise<
 /** Stops every simulator; each one is attempted even if another fails to stop. */
 export async function stopSimulators(running: readonly RunningSimulator[]): Promise<void> {
   const results = await Promise.allSettled(running.map((simulator) => simulator.stop()));
-  const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  const failure = results.find(
+    (result): result is PromiseRejectedResult => result.status === 'rejected',
+  );
   if (failure) throw failure.reason;
 }

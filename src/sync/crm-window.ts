@@ -30,7 +30,8 @@ export class ChangeWindow {
     const startedAtMs = this.nowMs();
     if (cursor === null) return { since: null, startedAtMs };
     const known = this.byTarget.get(target);
-    const since = known?.cursor === cursor && known.settled ? cursor : minusMs(cursor, CRM_STAMP_PRECISION_MS);
+    const since =
+      known?.cursor === cursor && known.settled ? cursor : minusMs(cursor, CRM_STAMP_PRECISION_MS);
     return { since, startedAtMs };
   }
 

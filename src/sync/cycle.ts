@@ -4,13 +4,28 @@ import type { TokenCredential } from '../core/auth.js';
 import { isLeadbridgeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Notifier } from '../alerts/notifier.js';
-import { countByState, countOutboxByState, finishRun, OUTBOX_WAITING_STATES, releaseStaleSending, setApiBudgetNote, startRun, type Ledger } from '../ledger/index.js';
+import {
+  countByState,
+  countOutboxByState,
+  finishRun,
+  OUTBOX_WAITING_STATES,
+  releaseStaleSending,
+  setApiBudgetNote,
+  startRun,
+  type Ledger,
+} from '../ledger/index.js';
 import type { PartnerCenterClient } from '../source/partner-center/index.js';
 import { UserSignIn } from '../source/partner-center/sign-in.js';
 import type { CycleOptions, InboundSync } from './inbound.js';
 import { drainOutbox, type DrainStats, type OutboxHandler } from './outbox.js';
 import type { OutboundSync } from './outbound.js';
-import { emptyOutboundStats, type InboundStats, type OutboundStats, type SyncTarget, type TargetFailure } from './types.js';
+import {
+  emptyOutboundStats,
+  type InboundStats,
+  type OutboundStats,
+  type SyncTarget,
+  type TargetFailure,
+} from './types.js';
 
 export interface Runtime {
   readonly config: LeadbridgeConfig;
@@ -47,7 +62,16 @@ export function describeTargetFailure(failure: TargetFailure): string {
 
 /** What a cycle records (the worker's Prometheus metrics have these; sync never imports the worker). */
 export interface CycleMetrics {
-  recordSyncCounts(target: string, counts: { created: number; updated: number; unchanged: number; failed: number; quarantined: number }): void;
+  recordSyncCounts(
+    target: string,
+    counts: {
+      created: number;
+      updated: number;
+      unchanged: number;
+      failed: number;
+      quarantined: number;
+    },
+  ): void;
   recordOutcomes(target: string, counts: Readonly<Record<string, number>>): void;
   setApiBudget(target: string, budget: { used: number; max: number; holdingBack: boolean }): void;
   setBacklog(rows: ReadonlyArray<{ target: string; state: string; count: number }>): void;
@@ -72,7 +96,10 @@ export interface CycleParts {
 }
 
 /** One cycle, recorded as a run in the ledger (ok, failed or aborted, with its counts). */
-export async function runRecordedCycle(parts: CycleParts, cycle: CycleOptions): Promise<CycleResult> {
+export async function runRecordedCycle(
+  parts: CycleParts,
+  cycle: CycleOptions,
+): Promise<CycleResult> {
   const { ledger } = parts;
   await startRun(ledger.db, { runId: cycle.runId, kind: 'sync' });
   try {
@@ -81,8 +108,17 @@ export async function runRecordedCycle(parts: CycleParts, cycle: CycleOptions): 
     const down = downTargetNames(result);
     await finishRun(ledger.db, cycle.runId, {
       status: down.length > 0 ? 'failed' : 'ok',
-      stats: { ...totals, targetsDown: down.length, outcomesEnqueued: result.outbound.enqueued, outcomesSent: result.outbound.sent, outcomesQuarantined: result.outbound.quarantined, outboxFailed: result.outbox.failed },
-      ...(down.length > 0 ? { error: result.targetsDown.map(describeTargetFailure).join('; ') } : {}),
+      stats: {
+        ...totals,
+        targetsDown: down.length,
+        outcomesEnqueued: result.outbound.enqueued,
+        outcomesSent: result.outbound.sent,
+        outcomesQuarantined: result.outbound.quarantined,
+        outboxFailed: result.outbox.failed,
+      },
+      ...(down.length > 0
+        ? { error: result.targetsDown.map(describeTargetFailure).join('; ') }
+        : {}),
     });
     return result;
   } catch (error) {
@@ -90,15 +126,29 @@ export async function runRecordedCycle(parts: CycleParts, cycle: CycleOptions): 
     const signInLost = isLeadbridgeError(error) && error.code === 'SIGN_IN_REQUIRED';
     if (signInLost) await alertSignInLost(parts, error.message, cycle);
     // `signInRequired` in the run's stats is what `leadbridge status` reads to say "sign in again".
-    await finishRun(ledger.db, cycle.runId, { status, stats: signInLost ? { signInRequired: 1 } : {}, error: (error as Error).message }).catch(() => {});
+    await finishRun(ledger.db, cycle.runId, {
+      status,
+      stats: signInLost ? { signInRequired: 1 } : {},
+      error: (error as Error).message,
+    }).catch(() => {});
     throw error;
   }
 }
 
 /** Nothing else in the cycle can work without Partner Center; the alert names the lost sign-in so it goes out once. */
-async function alertSignInLost(parts: CycleParts, cause: string, cycle: CycleOptions): Promise<void> {
-  const signedIn = parts.credential instanceof UserSignIn ? await parts.credential.signedIn().catch(() => null) : null;
-  const signIn = { id: signedIn?.signedInAt ?? signedIn?.homeAccountId ?? 'no-sign-in', account: signedIn?.username ?? null };
+async function alertSignInLost(
+  parts: CycleParts,
+  cause: string,
+  cycle: CycleOptions,
+): Promise<void> {
+  const signedIn =
+    parts.credential instanceof UserSignIn
+      ? await parts.credential.signedIn().catch(() => null)
+      : null;
+  const signIn = {
+    id: signedIn?.signedInAt ?? signedIn?.homeAccountId ?? 'no-sign-in',
+    account: signedIn?.username ?? null,
+  };
   await parts.notifier.signInRequired(cause, signIn, cycle.runId, cycle.signal);
 }
 
@@ -116,11 +166,21 @@ async function runCycle(parts: CycleParts, cycle: CycleOptions): Promise<CycleRe
   });
   // On a soft stop, outcomes wait for the next run: the outbox keeps them, nothing is lost.
   if (cycle.shouldStop?.() === true) {
-    return { inbound: stats, outbound: emptyOutboundStats(), outbox: { sent: 0, failed: 0, superseded: 0, quarantined: 0 }, targetsDown: stats.failedTargets };
+    return {
+      inbound: stats,
+      outbound: emptyOutboundStats(),
+      outbox: { sent: 0, failed: 0, superseded: 0, quarantined: 0 },
+      targetsDown: stats.failedTargets,
+    };
   }
   const outboundStats = await outbound.collect({ runId, signal });
   const handlers = { ...parts.baseHandlers, ...outbound.handlers(outboundStats) };
-  const outbox = await drainOutbox(ledger, handlers, { runId, concurrency: config.limits.partnerCenter.concurrency, signal, logger });
+  const outbox = await drainOutbox(ledger, handlers, {
+    runId,
+    concurrency: config.limits.partnerCenter.concurrency,
+    signal,
+    logger,
+  });
   stats.externalReferencesWritten = outbox.sent - outboundStats.sent;
   await notifier.afterCycle(runId, signal);
   recordMetrics(parts.metrics, stats, outboundStats);
@@ -129,7 +189,12 @@ async function runCycle(parts: CycleParts, cycle: CycleOptions): Promise<CycleRe
     parts.metrics.setBacklog(await countByState(ledger.db));
     parts.metrics.setOutboxBacklog(await countOutboxByState(ledger.db, OUTBOX_WAITING_STATES));
   }
-  return { inbound: stats, outbound: outboundStats, outbox, targetsDown: [...stats.failedTargets, ...outboundStats.failedTargets] };
+  return {
+    inbound: stats,
+    outbound: outboundStats,
+    outbox,
+    targetsDown: [...stats.failedTargets, ...outboundStats.failedTargets],
+  };
 }
 
 /** Each target's API budget as last seen, into the metrics and the ledger (where `status` reads it). */
@@ -138,12 +203,25 @@ async function recordApiBudgets(parts: CycleParts): Promise<void> {
     const budget = target.adapter.apiBudget?.();
     if (!budget) continue;
     parts.metrics?.setApiBudget(target.name, budget);
-    await setApiBudgetNote(parts.ledger.db, target.name, { ...budget, seenAt: new Date().toISOString() });
+    await setApiBudgetNote(parts.ledger.db, target.name, {
+      ...budget,
+      seenAt: new Date().toISOString(),
+    });
   }
 }
 
-function recordMetrics(metrics: CycleMetrics | undefined, stats: InboundStats, outbound: OutboundStats): void {
+function recordMetrics(
+  metrics: CycleMetrics | undefined,
+  stats: InboundStats,
+  outbound: OutboundStats,
+): void {
   if (!metrics) return;
-  for (const [target, counts] of Object.entries(stats.byTarget)) metrics.recordSyncCounts(target, counts);
-  metrics.recordOutcomes('all', { sent: outbound.sent, quarantined: outbound.quarantined, superseded: outbound.superseded, failed: outbound.failed });
+  for (const [target, counts] of Object.entries(stats.byTarget))
+    metrics.recordSyncCounts(target, counts);
+  metrics.recordOutcomes('all', {
+    sent: outbound.sent,
+    quarantined: outbound.quarantined,
+    superseded: outbound.superseded,
+    failed: outbound.failed,
+  });
 }

@@ -30,23 +30,38 @@ const SETTLED_STATES = new Set(['applied', 'quarantined', 'failed']);
 export function decideInbound(item: ReferralWithKind, context: DecisionContext): InboundDecision {
   const { target, link, state, forced } = context;
   const { referral } = item;
-  const seen = link?.referralETag === referralVersion(referral) && link?.mappingVersion === target.mapping.version;
-  if (!forced && seen && (state === undefined || SETTLED_STATES.has(state.state))) return { kind: 'same-version' };
+  const seen =
+    link?.referralETag === referralVersion(referral) &&
+    link?.mappingVersion === target.mapping.version;
+  if (!forced && seen && (state === undefined || SETTLED_STATES.has(state.state)))
+    return { kind: 'same-version' };
   if (!target.leadKinds.includes(item.leadKind)) return { kind: 'skip-kind' };
-  if (!link?.crmRecordId && !target.syncClosed && isTerminalStatus(referral.status)) return { kind: 'skip-closed' };
+  if (!link?.crmRecordId && !target.syncClosed && isTerminalStatus(referral.status))
+    return { kind: 'skip-closed' };
 
-  const result = target.mapping.map({ referral, leadKind: item.leadKind, hot: item.hot, referralLink: context.referralLink });
+  const result = target.mapping.map({
+    referral,
+    leadKind: item.leadKind,
+    hot: item.hot,
+    referralLink: context.referralLink,
+  });
   if (!result.ok) {
     const reason = result.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
     return { kind: 'quarantine', reason: `mapping failed: ${reason}`, errors: result.errors };
   }
   const hash = stableHash(result.fields);
-  if (link?.crmRecordId && link.payloadHash === hash && state?.state === 'applied') return { kind: 'unchanged', hash };
+  if (link?.crmRecordId && link.payloadHash === hash && state?.state === 'applied')
+    return { kind: 'unchanged', hash };
   return { kind: 'write', fields: result.fields, hash };
 }
 
 /** When a failed write is tried again: capped exponential backoff on the attempt number. */
-export function nextRetryAt(now: Date, attempts: number, baseMs = 30_000, capMs = 3_600_000): string {
+export function nextRetryAt(
+  now: Date,
+  attempts: number,
+  baseMs = 30_000,
+  capMs = 3_600_000,
+): string {
   const delay = Math.min(capMs, baseMs * 2 ** Math.max(0, attempts - 1));
   return new Date(now.getTime() + delay).toISOString();
 }

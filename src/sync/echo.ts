@@ -19,9 +19,16 @@ export const ACCEPT_FIELD_PATHS: Readonly<Record<string, string>> = {
 };
 
 /** Echoes of an accept about to be sent with `fields`, against the referral as read just before (`before`). */
-export function acceptEchoes(before: Referral, fields: Readonly<Record<string, unknown>>, recorded: readonly ReferralEcho[] = []): ReferralEcho[] {
+export function acceptEchoes(
+  before: Referral,
+  fields: Readonly<Record<string, unknown>>,
+  recorded: readonly ReferralEcho[] = [],
+): ReferralEcho[] {
   return Object.entries(ACCEPT_FIELD_PATHS).flatMap(([field, path]) => {
-    const written = field === 'currency' && typeof fields[field] === 'string' ? (fields[field] as string).toUpperCase() : fields[field];
+    const written =
+      field === 'currency' && typeof fields[field] === 'string'
+        ? (fields[field] as string).toUpperCase()
+        : fields[field];
     if (written === undefined) return [];
     const current = valueAt(before, path);
     // A field that still holds our earlier write keeps the value it had before that write.
@@ -32,8 +39,13 @@ export function acceptEchoes(before: Referral, fields: Readonly<Record<string, u
 }
 
 /** The referral as the mappings should see it: each field that still holds our write shows its earlier value. */
-export function withoutEchoes(referral: Referral, echoes: readonly ReferralEcho[] | undefined): Referral {
-  const live = (echoes ?? []).filter((echo) => sameValue(valueAt(referral, echo.path), echo.written));
+export function withoutEchoes(
+  referral: Referral,
+  echoes: readonly ReferralEcho[] | undefined,
+): Referral {
+  const live = (echoes ?? []).filter((echo) =>
+    sameValue(valueAt(referral, echo.path), echo.written),
+  );
   if (live.length === 0) return referral;
   const copy = structuredClone(referral) as unknown as Record<string, unknown>;
   for (const echo of live) setAt(copy, echo.path, echo.original);
@@ -58,7 +70,11 @@ function sameInstant(a: string, b: string): boolean {
 
 function valueAt(referral: Referral, path: string): unknown {
   let node: unknown = referral;
-  for (const key of path.split('.')) node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
+  for (const key of path.split('.'))
+    node =
+      node !== null && typeof node === 'object'
+        ? (node as Record<string, unknown>)[key]
+        : undefined;
   return node;
 }
 

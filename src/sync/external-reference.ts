@@ -34,12 +34,21 @@ export function externalReferenceHandler(source: ReferralSource): OutboxHandler 
         state: 'sent',
         effects: {
           ...(unchanged ? { eTagMoves: versionMoves(row.referralId, fresh, updated) } : {}),
-          audits: [audit(row, recordId, { eTag: updated.eTag ?? null, ...(unchanged ? {} : { changedSinceSync: true }) })],
+          audits: [
+            audit(row, recordId, {
+              eTag: updated.eTag ?? null,
+              ...(unchanged ? {} : { changedSinceSync: true }),
+            }),
+          ],
         },
       };
     } catch (error) {
       // Applied (2xx) but unreadable: sent; the links keep their version, so the next poll re-reads the referral.
-      if (error instanceof WriteAppliedError) return { state: 'sent', effects: { audits: [audit(row, recordId, { unreadable: error.message })] } };
+      if (error instanceof WriteAppliedError)
+        return {
+          state: 'sent',
+          effects: { audits: [audit(row, recordId, { unreadable: error.message })] },
+        };
       if (!(error instanceof ConflictError)) throw error;
       return retryAfterConflict(source, row, recordId, signal);
     }
@@ -47,24 +56,48 @@ export function externalReferenceHandler(source: ReferralSource): OutboxHandler 
 }
 
 /** Link moves from each recorded form of `before` (eTag, updatedDateTime) to the same form of `after`. */
-export function versionMoves(referralId: string, before: Referral, after: Referral): LinkETagMove[] {
+export function versionMoves(
+  referralId: string,
+  before: Referral,
+  after: Referral,
+): LinkETagMove[] {
   const from = referralVersionForms(before);
   const to = referralVersionForms(after);
   const moves: LinkETagMove[] = [];
-  if (before.eTag && after.eTag) moves.push({ referralId, fromETag: from[0]!, toETag: to[0]!, updatedAt: after.updatedDateTime });
-  moves.push({ referralId, fromETag: from[from.length - 1]!, toETag: to[to.length - 1]!, updatedAt: after.updatedDateTime });
+  if (before.eTag && after.eTag)
+    moves.push({
+      referralId,
+      fromETag: from[0]!,
+      toETag: to[0]!,
+      updatedAt: after.updatedDateTime,
+    });
+  moves.push({
+    referralId,
+    fromETag: from[from.length - 1]!,
+    toETag: to[to.length - 1]!,
+    updatedAt: after.updatedDateTime,
+  });
   return moves;
 }
 
 /** Nothing to write: the id is already there, or the referral is archived. */
 function settledWithout(fresh: Referral, recordId: string): OutboxVerdict | null {
   if (fresh.externalReferenceId === recordId) return { state: 'sent' };
-  if (isTerminalStatus(fresh.status)) return { state: 'superseded', error: `the referral is ${fresh.status}/${fresh.substatus ?? ''}: archived referrals are read-only` };
+  if (isTerminalStatus(fresh.status))
+    return {
+      state: 'superseded',
+      error: `the referral is ${fresh.status}/${fresh.substatus ?? ''}: archived referrals are read-only`,
+    };
   return null;
 }
 
 /** On 412: re-read, re-decide, and try once more with the fresh eTag. */
-async function retryAfterConflict(source: ReferralSource, row: OutboxRow, recordId: string, signal?: AbortSignal): Promise<OutboxVerdict> {
+async function retryAfterConflict(
+  source: ReferralSource,
+  row: OutboxRow,
+  recordId: string,
+  signal?: AbortSignal,
+): Promise<OutboxVerdict> {
   const fresh = await source.get(row.referralId, { signal });
   const settled = settledWithout(fresh, recordId);
   if (settled) return settled;
@@ -77,5 +110,12 @@ async function retryAfterConflict(source: ReferralSource, row: OutboxRow, record
 }
 
 function audit(row: OutboxRow, recordId: string, detail: Record<string, unknown>) {
-  return { runId: row.runId ?? 'outbox', referralId: row.referralId, target: row.target, action: 'external-reference-written', crmRecordId: recordId, detail };
+  return {
+    runId: row.runId ?? 'outbox',
+    referralId: row.referralId,
+    target: row.target,
+    action: 'external-reference-written',
+    crmRecordId: recordId,
+    detail,
+  };
 }

@@ -26,7 +26,16 @@ import {
 import { decideInbound, nextRetryAt } from './decide.js';
 import { withoutEchoes } from './echo.js';
 import { expiredReflections } from './outbound-plan.js';
-import { countFor, emptyInboundStats, emptyTargetCounts, inboundCursorName, type InboundStats, type ReferralWithKind, type ReferralSource, type SyncTarget } from './types.js';
+import {
+  countFor,
+  emptyInboundStats,
+  emptyTargetCounts,
+  inboundCursorName,
+  type InboundStats,
+  type ReferralWithKind,
+  type ReferralSource,
+  type SyncTarget,
+} from './types.js';
 import { WatermarkTracker } from './watermark.js';
 
 export const SET_EXTERNAL_REFERENCE = 'set-external-reference';
@@ -126,12 +135,18 @@ export class InboundSync {
       if (cycle.shouldStop?.()) break;
     }
     for (const run of runs) {
-      while (!run.down && run.buffer.length > 0) await this.flush(run, run.target.adapter.maxBatchSize, cycle, stats);
+      while (!run.down && run.buffer.length > 0)
+        await this.flush(run, run.target.adapter.maxBatchSize, cycle, stats);
       if (!run.down) await this.saveCursor(this.options.ledger.db, run);
     }
     const down = runs.filter((r) => r.down);
     stats.targetsDown = down.length;
-    stats.failedTargets = down.map((r) => ({ target: r.target.name, stage: 'writing referrals' as const, code: r.down!.code, message: r.down!.message }));
+    stats.failedTargets = down.map((r) => ({
+      target: r.target.name,
+      stage: 'writing referrals' as const,
+      code: r.down!.code,
+      message: r.down!.message,
+    }));
     return stats;
   }
 
@@ -151,20 +166,36 @@ export class InboundSync {
   private async startCursor(target: SyncTarget): Promise<string | null> {
     const { db } = this.options.ledger;
     const cursor = await getCursor(db, inboundCursorName(target.name));
-    if (cursor !== null && (await hasOtherMappingVersion(db, target.name, target.mapping.version))) {
-      this.logger.info('the mapping changed: re-mapping every referral; only records whose output changed are written', {
-        target: target.name,
-        mappingVersion: target.mapping.version,
-      });
+    if (
+      cursor !== null &&
+      (await hasOtherMappingVersion(db, target.name, target.mapping.version))
+    ) {
+      this.logger.info(
+        'the mapping changed: re-mapping every referral; only records whose output changed are written',
+        {
+          target: target.name,
+          mappingVersion: target.mapping.version,
+        },
+      );
       return null;
     }
     return cursor;
   }
 
   /** Failed writes whose retry time has come: re-fetched one by one and written again. */
-  private async processDueRetries(run: TargetRun, cycle: CycleOptions, stats: InboundStats): Promise<void> {
+  private async processDueRetries(
+    run: TargetRun,
+    cycle: CycleOptions,
+    stats: InboundStats,
+  ): Promise<void> {
     const { db } = this.options.ledger;
-    const ids = await claimDueRetries(db, run.target.name, this.now().toISOString(), this.options.retryBatchSize ?? 200, cycle.runId);
+    const ids = await claimDueRetries(
+      db,
+      run.target.name,
+      this.now().toISOString(),
+      this.options.retryBatchSize ?? 200,
+      cycle.runId,
+    );
     if (ids.length === 0) return;
     stats.retried += ids.length;
     const queue = new PQueue({ concurrency: 8 });
@@ -187,7 +218,11 @@ export class InboundSync {
     }
   }
 
-  private async recordUnfetchable(run: TargetRun, lost: Array<{ referralId: string; error: LeadbridgeError }>, runId: string): Promise<void> {
+  private async recordUnfetchable(
+    run: TargetRun,
+    lost: Array<{ referralId: string; error: LeadbridgeError }>,
+    runId: string,
+  ): Promise<void> {
     const target = run.target.name;
     await this.options.ledger.transaction(async (trx) => {
       await transitionSyncStates(
@@ -195,18 +230,39 @@ export class InboundSync {
         target,
         lost.map(({ referralId, error }) =>
           error.code === 'NOT_FOUND'
-            ? { referralId, to: 'quarantined' as const, quarantineReason: 'the referral no longer exists in Partner Center', runId }
-            : { referralId, to: 'failed' as const, error: { code: error.code, message: error.message }, nextRetryAt: nextRetryAt(this.now(), 1), runId },
+            ? {
+                referralId,
+                to: 'quarantined' as const,
+                quarantineReason: 'the referral no longer exists in Partner Center',
+                runId,
+              }
+            : {
+                referralId,
+                to: 'failed' as const,
+                error: { code: error.code, message: error.message },
+                nextRetryAt: nextRetryAt(this.now(), 1),
+                runId,
+              },
         ),
       );
       await appendAudit(
         trx,
-        lost.map(({ referralId, error }) => ({ runId, referralId, target, action: 'failed', detail: { stage: 'refetch', code: error.code, message: error.message } })),
+        lost.map(({ referralId, error }) => ({
+          runId,
+          referralId,
+          target,
+          action: 'failed',
+          detail: { stage: 'refetch', code: error.code, message: error.message },
+        })),
       );
     });
   }
 
-  private async recordInvalid(invalid: Array<{ id: string | null; issues: Array<{ path: string; message: string }> }>, runId: string, stats: InboundStats): Promise<void> {
+  private async recordInvalid(
+    invalid: Array<{ id: string | null; issues: Array<{ path: string; message: string }> }>,
+    runId: string,
+    stats: InboundStats,
+  ): Promise<void> {
     if (invalid.length === 0) return;
     stats.invalid += invalid.length;
     const audits: AuditEntry[] = invalid.map((bad) => ({
@@ -226,24 +282,37 @@ export class InboundSync {
   }
 
   /** Decides every referral of a page for one target; records all but the writes, which are buffered. */
-  private async decidePage(run: TargetRun, items: ReferralWithKind[], pageIndex: number | null, cycle: CycleOptions, stats: InboundStats): Promise<void> {
+  private async decidePage(
+    run: TargetRun,
+    items: ReferralWithKind[],
+    pageIndex: number | null,
+    cycle: CycleOptions,
+    stats: InboundStats,
+  ): Promise<void> {
     const { db } = this.options.ledger;
     const target = run.target.name;
     const ids = items.map((i) => i.referral.id);
-    const [links, states, echoes] = await Promise.all([getLinks(db, target, ids), getSyncStates(db, target, ids), getEchoes(db, ids)]);
+    const [links, states, echoes] = await Promise.all([
+      getLinks(db, target, ids),
+      getSyncStates(db, target, ids),
+      getEchoes(db, ids),
+    ]);
     const record: PageRecord = { links: [], transitions: [], audits: [] };
     for (const item of items) {
       const id = item.referral.id;
       const link = links.get(id);
       const state = states.get(id);
       // Mapped as if leadbridge's own accept writes were not there (sync/echo.ts).
-      const decision = decideInbound({ ...item, referral: withoutEchoes(item.referral, echoes.get(id)) }, {
-        target: run.target,
-        link,
-        state,
-        referralLink: this.options.referralLink(id),
-        forced: pageIndex === null,
-      });
+      const decision = decideInbound(
+        { ...item, referral: withoutEchoes(item.referral, echoes.get(id)) },
+        {
+          target: run.target,
+          link,
+          state,
+          referralLink: this.options.referralLink(id),
+          forced: pageIndex === null,
+        },
+      );
       const seenVersion = versionColumns(item, target);
       switch (decision.kind) {
         case 'same-version':
@@ -252,25 +321,59 @@ export class InboundSync {
         case 'skip-closed':
           countFor(stats, target, decision.kind === 'skip-kind' ? 'skippedKind' : 'skippedClosed');
           record.links.push({ ...seenVersion, mappingVersion: run.target.mapping.version });
-          record.audits.push({ runId: cycle.runId, referralId: id, target, action: decision.kind === 'skip-kind' ? 'skipped-kind' : 'skipped-closed', detail: { leadKind: item.leadKind, status: item.referral.status } });
+          record.audits.push({
+            runId: cycle.runId,
+            referralId: id,
+            target,
+            action: decision.kind === 'skip-kind' ? 'skipped-kind' : 'skipped-closed',
+            detail: { leadKind: item.leadKind, status: item.referral.status },
+          });
           break;
         case 'quarantine':
           countFor(stats, target, 'quarantined');
           record.links.push({ ...seenVersion, mappingVersion: run.target.mapping.version });
           if (state?.state !== 'quarantined' || state.quarantineReason !== decision.reason) {
-            if (state?.state === 'applied') record.transitions.push({ referralId: id, to: 'pending', runId: cycle.runId });
-            record.transitions.push({ referralId: id, to: 'quarantined', quarantineReason: decision.reason, runId: cycle.runId });
+            if (state?.state === 'applied')
+              record.transitions.push({ referralId: id, to: 'pending', runId: cycle.runId });
+            record.transitions.push({
+              referralId: id,
+              to: 'quarantined',
+              quarantineReason: decision.reason,
+              runId: cycle.runId,
+            });
           }
-          record.audits.push({ runId: cycle.runId, referralId: id, target, action: 'quarantined', crmRecordId: link?.crmRecordId ?? null, detail: { reason: decision.reason, errors: decision.errors } });
+          record.audits.push({
+            runId: cycle.runId,
+            referralId: id,
+            target,
+            action: 'quarantined',
+            crmRecordId: link?.crmRecordId ?? null,
+            detail: { reason: decision.reason, errors: decision.errors },
+          });
           break;
         case 'unchanged':
           countFor(stats, target, 'unchanged');
           record.links.push({ ...seenVersion, mappingVersion: run.target.mapping.version });
-          record.audits.push({ runId: cycle.runId, referralId: id, target, action: 'skipped-unchanged', crmRecordId: link?.crmRecordId ?? null, detail: { eTag: referralVersion(item.referral) } });
+          record.audits.push({
+            runId: cycle.runId,
+            referralId: id,
+            target,
+            action: 'skipped-unchanged',
+            crmRecordId: link?.crmRecordId ?? null,
+            detail: { eTag: referralVersion(item.referral) },
+          });
           break;
         case 'write':
-          if (state && state.state !== 'pending') record.transitions.push({ referralId: id, to: 'pending', runId: cycle.runId });
-          run.buffer.push({ pageIndex, item, fields: decision.fields, hash: decision.hash, link, state });
+          if (state && state.state !== 'pending')
+            record.transitions.push({ referralId: id, to: 'pending', runId: cycle.runId });
+          run.buffer.push({
+            pageIndex,
+            item,
+            fields: decision.fields,
+            hash: decision.hash,
+            link,
+            state,
+          });
           if (pageIndex !== null) run.tracker.hold(pageIndex);
           break;
       }
@@ -287,7 +390,12 @@ export class InboundSync {
   }
 
   /** Writes up to `count` buffered records to the CRM and records every result in one transaction. */
-  private async flush(run: TargetRun, count: number, cycle: CycleOptions, stats: InboundStats): Promise<void> {
+  private async flush(
+    run: TargetRun,
+    count: number,
+    cycle: CycleOptions,
+    stats: InboundStats,
+  ): Promise<void> {
     const batch = run.buffer.splice(0, count);
     const target = run.target.name;
     let results: UpsertItemResult[];
@@ -297,16 +405,22 @@ export class InboundSync {
         { signal: cycle.signal },
       );
       if (results.length !== batch.length) {
-        throw new LeadbridgeError('INTERNAL', `${target}: the adapter returned ${results.length} results for ${batch.length} records`);
+        throw new LeadbridgeError(
+          'INTERNAL',
+          `${target}: the adapter returned ${results.length} results for ${batch.length} records`,
+        );
       }
     } catch (thrown) {
       run.down = normaliseError(thrown, run.target.adapter.kind);
       run.buffer.unshift(...batch);
-      this.logger.error('CRM target failed; it sits out the rest of this cycle and resumes from its cursor', {
-        target,
-        error: run.down.message,
-        code: run.down.code,
-      });
+      this.logger.error(
+        'CRM target failed; it sits out the rest of this cycle and resumes from its cursor',
+        {
+          target,
+          error: run.down.message,
+          code: run.down.code,
+        },
+      );
       return;
     }
     const record = this.recordResults(run, batch, results, cycle.runId, stats);
@@ -320,7 +434,13 @@ export class InboundSync {
     });
   }
 
-  private recordResults(run: TargetRun, batch: PendingWrite[], results: UpsertItemResult[], runId: string, stats: InboundStats): PageRecord {
+  private recordResults(
+    run: TargetRun,
+    batch: PendingWrite[],
+    results: UpsertItemResult[],
+    runId: string,
+    stats: InboundStats,
+  ): PageRecord {
     const target = run.target.name;
     const record: PageRecord = { links: [], transitions: [], audits: [] };
     batch.forEach((write, i) => {
@@ -336,20 +456,55 @@ export class InboundSync {
           mappingVersion: run.target.mapping.version,
         });
         record.transitions.push({ referralId: id, to: 'applied', runId });
-        record.audits.push({ runId, referralId: id, target, action: result.created ? 'created' : 'updated', crmRecordId: result.recordId, detail: { fields: Object.keys(write.fields).length, mappingVersion: run.target.mapping.version } });
+        record.audits.push({
+          runId,
+          referralId: id,
+          target,
+          action: result.created ? 'created' : 'updated',
+          crmRecordId: result.recordId,
+          detail: {
+            fields: Object.keys(write.fields).length,
+            mappingVersion: run.target.mapping.version,
+          },
+        });
         return;
       }
-      const attempts = (write.state?.state === 'failed' || write.state?.state === 'pending' ? write.state.attempts : 0) + 1;
+      const attempts =
+        (write.state?.state === 'failed' || write.state?.state === 'pending'
+          ? write.state.attempts
+          : 0) + 1;
       const quarantine = attempts >= this.maxAttempts;
       countFor(stats, target, quarantine ? 'quarantined' : 'failed');
       const error = { code: result.error.code, message: result.error.message };
-      record.links.push({ ...versionColumns(write.item, target), mappingVersion: run.target.mapping.version });
+      record.links.push({
+        ...versionColumns(write.item, target),
+        mappingVersion: run.target.mapping.version,
+      });
       record.transitions.push(
         quarantine
-          ? { referralId: id, to: 'quarantined', quarantineReason: `the CRM rejected it ${attempts} times: ${error.message}`, error, runId }
-          : { referralId: id, to: 'failed', error, nextRetryAt: nextRetryAt(this.now(), attempts), runId },
+          ? {
+              referralId: id,
+              to: 'quarantined',
+              quarantineReason: `the CRM rejected it ${attempts} times: ${error.message}`,
+              error,
+              runId,
+            }
+          : {
+              referralId: id,
+              to: 'failed',
+              error,
+              nextRetryAt: nextRetryAt(this.now(), attempts),
+              runId,
+            },
       );
-      record.audits.push({ runId, referralId: id, target, action: quarantine ? 'quarantined' : 'failed', crmRecordId: write.link?.crmRecordId ?? null, detail: { ...error, fields: result.error.fields, status: result.error.status, attempts } });
+      record.audits.push({
+        runId,
+        referralId: id,
+        target,
+        action: quarantine ? 'quarantined' : 'failed',
+        crmRecordId: write.link?.crmRecordId ?? null,
+        detail: { ...error, fields: result.error.fields, status: result.error.status, attempts },
+      });
     });
     return record;
   }
@@ -360,7 +515,12 @@ export class InboundSync {
     return batch.flatMap((write, i) => {
       const result = results[i] as UpsertItemResult;
       const { referral } = write.item;
-      if (!result.ok || referral.externalReferenceId === result.recordId || isTerminalStatus(referral.status)) return [];
+      if (
+        !result.ok ||
+        referral.externalReferenceId === result.recordId ||
+        isTerminalStatus(referral.status)
+      )
+        return [];
       return [
         {
           referralId: referral.id,

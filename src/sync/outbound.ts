@@ -32,9 +32,30 @@ import {
 import type { Knex } from 'knex';
 import { ChangeWindow } from './crm-window.js';
 import { drainOutbox, type OutboxHandler } from './outbox.js';
-import { counted, handlerLedger, outcomeHandler, reflectExpiredHandler, type HandlerContext } from './outbound-handlers.js';
-import { decideOutcome, OUTCOME_ACTION_NAMES, outcomeOf, reconcileRows, recordView, REFLECT_EXPIRED, type OutcomeDecision } from './outbound-plan.js';
-import { emptyOutboundStats, outboundCursorName, type OutboundStats, type OutcomeWriter, type ReferralSource, type SyncTarget } from './types.js';
+import {
+  counted,
+  handlerLedger,
+  outcomeHandler,
+  reflectExpiredHandler,
+  type HandlerContext,
+} from './outbound-handlers.js';
+import {
+  decideOutcome,
+  OUTCOME_ACTION_NAMES,
+  outcomeOf,
+  reconcileRows,
+  recordView,
+  REFLECT_EXPIRED,
+  type OutcomeDecision,
+} from './outbound-plan.js';
+import {
+  emptyOutboundStats,
+  outboundCursorName,
+  type OutboundStats,
+  type OutcomeWriter,
+  type ReferralSource,
+  type SyncTarget,
+} from './types.js';
 
 export { expiredReflections, REFLECT_EXPIRED } from './outbound-plan.js';
 
@@ -94,8 +115,16 @@ export class OutboundSync {
         const error = normaliseError(thrown, target.adapter.kind);
         if (error.code === 'ABORTED') throw error;
         stats.targetsDown++;
-        stats.failedTargets.push({ target: target.name, stage: 'reading outcomes', code: error.code, message: error.message });
-        this.logger.error('reading CRM outcomes failed; the target resumes from its cursor next cycle', { target: target.name, error: error.message, code: error.code });
+        stats.failedTargets.push({
+          target: target.name,
+          stage: 'reading outcomes',
+          code: error.code,
+          message: error.message,
+        });
+        this.logger.error(
+          'reading CRM outcomes failed; the target resumes from its cursor next cycle',
+          { target: target.name, error: error.message, code: error.code },
+        );
       }
     }
     return stats;
@@ -113,7 +142,8 @@ export class OutboundSync {
       now: this.now,
     };
     const handlers: Record<string, OutboxHandler> = {};
-    for (const action of OUTCOME_ACTION_NAMES) handlers[action] = counted(context, outcomeHandler(context, action));
+    for (const action of OUTCOME_ACTION_NAMES)
+      handlers[action] = counted(context, outcomeHandler(context, action));
     handlers[REFLECT_EXPIRED] = counted(context, reflectExpiredHandler(context));
     return handlers;
   }
@@ -122,11 +152,20 @@ export class OutboundSync {
   async drain(options: OutboundDrainOptions): Promise<OutboundStats> {
     const stats = emptyOutboundStats();
     const handlers = { ...options.otherHandlers, ...this.handlers(stats) };
-    await drainOutbox(this.options.ledger, handlers, { runId: options.runId, signal: options.signal, concurrency: options.concurrency ?? 8, logger: this.logger });
+    await drainOutbox(this.options.ledger, handlers, {
+      runId: options.runId,
+      signal: options.signal,
+      concurrency: options.concurrency ?? 8,
+      logger: this.logger,
+    });
     return stats;
   }
 
-  private async collectTarget(target: SyncTarget, cycle: OutboundCycleOptions, stats: OutboundStats): Promise<void> {
+  private async collectTarget(
+    target: SyncTarget,
+    cycle: OutboundCycleOptions,
+    stats: OutboundStats,
+  ): Promise<void> {
     const cursorName = outboundCursorName(target.name);
     // The cursor's own second is re-read until it is complete; outcomes already recorded are not recorded again.
     let cursor = await getCursor(this.options.ledger.db, cursorName);
@@ -144,7 +183,11 @@ export class OutboundSync {
   }
 
   /** Quarantined outcomes an operator sent back (retry --quarantined): their CRM records are read again and re-decided. */
-  private async recheckRequested(target: SyncTarget, cycle: OutboundCycleOptions, stats: OutboundStats): Promise<void> {
+  private async recheckRequested(
+    target: SyncTarget,
+    cycle: OutboundCycleOptions,
+    stats: OutboundStats,
+  ): Promise<void> {
     const rows = await listRecheckRequests(this.options.ledger.db, target.name);
     if (rows.length === 0) return;
     const records: CrmRecordState[] = [];
@@ -156,13 +199,25 @@ export class OutboundSync {
     const decisions = await this.decidePage(target, records, cycle, stats);
     await this.options.ledger.transaction(async (trx) => {
       await this.recordDecisions(trx, target, decisions, cycle.runId, stats);
-      await clearRecheckRequests(trx, rows.map((row) => row.id));
+      await clearRecheckRequests(
+        trx,
+        rows.map((row) => row.id),
+      );
     });
   }
 
   /** Linked records with an outcome the ledger does not show yet are checked against their referral, read fresh. */
-  private async decidePage(target: SyncTarget, records: CrmRecordState[], cycle: OutboundCycleOptions, stats: OutboundStats): Promise<RecordDecision[]> {
-    const links = await getLinks(this.options.ledger.db, target.name, records.map((r) => r.referralId));
+  private async decidePage(
+    target: SyncTarget,
+    records: CrmRecordState[],
+    cycle: OutboundCycleOptions,
+    stats: OutboundStats,
+  ): Promise<RecordDecision[]> {
+    const links = await getLinks(
+      this.options.ledger.db,
+      target.name,
+      records.map((r) => r.referralId),
+    );
     const toRead: CrmRecordState[] = [];
     for (const record of records) {
       const link = links.get(record.referralId);
@@ -174,7 +229,8 @@ export class OutboundSync {
       if (outcome === null) continue;
       stats.outcomesRead++;
       // What the ledger knows rules most records out without a call: Closed (null) or already shown ([]).
-      const known = link.referralStatus === null ? undefined : planOutcome(link.referralStatus, outcome);
+      const known =
+        link.referralStatus === null ? undefined : planOutcome(link.referralStatus, outcome);
       if (known === null || known?.length === 0) stats.nothingToSend++;
       else toRead.push(record);
     }
@@ -182,29 +238,54 @@ export class OutboundSync {
     return queue.addAll(toRead.map((record) => () => this.decideRecord(target, record, cycle)));
   }
 
-  private async decideRecord(target: SyncTarget, record: CrmRecordState, cycle: OutboundCycleOptions): Promise<RecordDecision> {
+  private async decideRecord(
+    target: SyncTarget,
+    record: CrmRecordState,
+    cycle: OutboundCycleOptions,
+  ): Promise<RecordDecision> {
     let referral: Referral;
     try {
       referral = await this.options.source.get(record.referralId, { signal: cycle.signal });
     } catch (thrown) {
       // A referral that no longer exists must not hold the cursor forever; anything else fails the page.
-      if (isLeadbridgeError(thrown) && thrown.code === 'NOT_FOUND') return { record, decision: { kind: 'referral-missing', message: thrown.message } };
+      if (isLeadbridgeError(thrown) && thrown.code === 'NOT_FOUND')
+        return { record, decision: { kind: 'referral-missing', message: thrown.message } };
       throw thrown;
     }
     const reading = target.mapping.readOutcome(recordView(record, referral));
     return { record, decision: decideOutcome(target.name, referral, record.recordId, reading) };
   }
 
-  private async recordDecisions(trx: Knex.Transaction, target: SyncTarget, decisions: RecordDecision[], runId: string, stats: OutboundStats): Promise<void> {
+  private async recordDecisions(
+    trx: Knex.Transaction,
+    target: SyncTarget,
+    decisions: RecordDecision[],
+    runId: string,
+    stats: OutboundStats,
+  ): Promise<void> {
     const audits: AuditEntry[] = [];
     for (const { record, decision } of decisions) {
-      const entry = { at: this.now().toISOString(), runId, referralId: record.referralId, target: target.name, crmRecordId: record.recordId };
+      const entry = {
+        at: this.now().toISOString(),
+        runId,
+        referralId: record.referralId,
+        target: target.name,
+        crmRecordId: record.recordId,
+      };
       if (decision.kind === 'referral-missing') {
         stats.nothingToSend++;
-        audits.push({ ...entry, action: 'outcome-skipped', detail: { reason: `the referral no longer exists in Partner Center (${decision.message})` } });
+        audits.push({
+          ...entry,
+          action: 'outcome-skipped',
+          detail: {
+            reason: `the referral no longer exists in Partner Center (${decision.message})`,
+          },
+        });
         continue;
       }
-      const recorded = (await listOutbox(trx, record.referralId)).filter((row) => row.target === target.name);
+      const recorded = (await listOutbox(trx, record.referralId)).filter(
+        (row) => row.target === target.name,
+      );
       const change = reconcileRows(decision, recorded);
       for (const row of change.retire) await markOutbox(trx, row.id, 'superseded');
       stats.superseded += change.retire.length;
@@ -213,10 +294,24 @@ export class OutboundSync {
       else if (decision.kind === 'quarantine' && added > 0) {
         await markQuarantined(trx, decision);
         stats.quarantined++;
-        audits.push({ ...entry, action: 'outcome-quarantined', detail: { outcome: decision.outcome, actions: decision.actions, missing: decision.missing, reason: decision.reason } });
+        audits.push({
+          ...entry,
+          action: 'outcome-quarantined',
+          detail: {
+            outcome: decision.outcome,
+            actions: decision.actions,
+            missing: decision.missing,
+            reason: decision.reason,
+          },
+        });
       } else if (decision.kind === 'enqueue' && added > 0) {
         stats.enqueued += added;
-        const detail = { outcome: decision.outcome, actions: change.add.map((row) => row.action), replaced: change.retire.map((row) => row.id), crmModifiedAt: record.modifiedAt };
+        const detail = {
+          outcome: decision.outcome,
+          actions: change.add.map((row) => row.action),
+          replaced: change.retire.map((row) => row.id),
+          crmModifiedAt: record.modifiedAt,
+        };
         audits.push({ ...entry, action: 'outcome-enqueued', detail });
       }
     }
@@ -225,8 +320,15 @@ export class OutboundSync {
 }
 
 /** pending → quarantined in the same transaction as the insert, so no drain can claim the row in between. */
-async function markQuarantined(trx: Knex.Transaction, decision: Extract<OutcomeDecision, { kind: 'quarantine' }>): Promise<void> {
+async function markQuarantined(
+  trx: Knex.Transaction,
+  decision: Extract<OutcomeDecision, { kind: 'quarantine' }>,
+): Promise<void> {
   const rows = await listOutbox(trx, decision.row.referralId);
   const row = rows.find((candidate) => candidate.dedupeKey === decision.row.dedupeKey);
-  if (row) await markOutbox(trx, row.id, 'quarantined', { code: OUTCOME_INCOMPLETE, message: decision.reason });
+  if (row)
+    await markOutbox(trx, row.id, 'quarantined', {
+      code: OUTCOME_INCOMPLETE,
+      message: decision.reason,
+    });
 }

@@ -68,7 +68,11 @@ export async function drainOutbox(
   return stats;
 }
 
-async function handleRow(handlers: Readonly<Record<string, OutboxHandler>>, row: OutboxRow, options: DrainOptions): Promise<OutboxVerdict> {
+async function handleRow(
+  handlers: Readonly<Record<string, OutboxHandler>>,
+  row: OutboxRow,
+  options: DrainOptions,
+): Promise<OutboxVerdict> {
   const handler = handlers[row.action];
   let verdict: OutboxVerdict;
   if (!handler) {
@@ -81,18 +85,29 @@ async function handleRow(handlers: Readonly<Record<string, OutboxHandler>>, row:
     }
   }
   if (verdict.state === 'failed') {
-    options.logger.warn('outbox item failed; retried later', { referralId: row.referralId, target: row.target, action: row.action, error: verdict.error });
+    options.logger.warn('outbox item failed; retried later', {
+      referralId: row.referralId,
+      target: row.target,
+      action: row.action,
+      error: verdict.error,
+    });
   }
   return verdict;
 }
 
 /** The round's new states and their effects, in one transaction: a crash before it leaves the rows claimed (sending). */
-async function recordRound(ledger: Ledger, rows: OutboxRow[], verdicts: OutboxVerdict[]): Promise<void> {
+async function recordRound(
+  ledger: Ledger,
+  rows: OutboxRow[],
+  verdicts: OutboxVerdict[],
+): Promise<void> {
   const marks: OutboxMark[] = verdicts.map((verdict, i) => ({
     id: (rows[i] as OutboxRow).id,
     to: verdict.state,
     ...(verdict.error ? { error: verdict.error } : {}),
-    ...(verdict.state === 'failed' && verdict.nextAttemptAt ? { nextAttemptAt: verdict.nextAttemptAt } : {}),
+    ...(verdict.state === 'failed' && verdict.nextAttemptAt
+      ? { nextAttemptAt: verdict.nextAttemptAt }
+      : {}),
   }));
   const links = verdicts.flatMap((v) => v.effects?.links ?? []);
   const moves = verdicts.flatMap((v) => v.effects?.eTagMoves ?? []);

@@ -1,10 +1,23 @@
 // The inbound cycle as a plan: what one pass from the current cursors would create, update, skip or quarantine per target, read-only.
 import { formatIssue } from '../core/errors.js';
 import { compareInstants } from '../core/time.js';
-import { countDueRetries, getCursor, getEchoes, getLinks, getSyncStates, hasOtherMappingVersion, type Ledger } from '../ledger/index.js';
+import {
+  countDueRetries,
+  getCursor,
+  getEchoes,
+  getLinks,
+  getSyncStates,
+  hasOtherMappingVersion,
+  type Ledger,
+} from '../ledger/index.js';
 import { decideInbound, type InboundDecision } from './decide.js';
 import { withoutEchoes } from './echo.js';
-import { inboundCursorName, type ReferralSource, type ReferralWithKind, type SyncTarget } from './types.js';
+import {
+  inboundCursorName,
+  type ReferralSource,
+  type ReferralWithKind,
+  type SyncTarget,
+} from './types.js';
 
 export type PlanAction = 'create' | 'update' | 'skip' | 'quarantine';
 
@@ -61,21 +74,31 @@ export interface PlanOptions {
 export async function planInbound(options: PlanOptions): Promise<SyncPlan> {
   const { ledger, targets } = options;
   const plans = await Promise.all(targets.map((target) => startPlan(ledger, target, options.now)));
-  const since = plans.some((p) => p.cursor === null) || plans.length === 0 ? null : (plans.map((p) => p.cursor as string).sort(compareInstants)[0] ?? null);
+  const since =
+    plans.some((p) => p.cursor === null) || plans.length === 0
+      ? null
+      : (plans.map((p) => p.cursor as string).sort(compareInstants)[0] ?? null);
   const plan: SyncPlan = { since, pages: 0, referralsRead: 0, invalid: [], targets: plans };
   for await (const page of options.source.listChanged(since, { signal: options.signal })) {
     plan.pages++;
     plan.referralsRead += page.referrals.length;
-    for (const bad of page.invalid) plan.invalid.push({ referralId: bad.id, issues: bad.issues.map(formatIssue) });
-    const echoes = await getEchoes(ledger.db, page.referrals.map((item) => item.referral.id));
-    for (const [i, target] of targets.entries()) await planPage(ledger, target, plans[i] as TargetPlan, page.referrals, echoes, options);
+    for (const bad of page.invalid)
+      plan.invalid.push({ referralId: bad.id, issues: bad.issues.map(formatIssue) });
+    const echoes = await getEchoes(
+      ledger.db,
+      page.referrals.map((item) => item.referral.id),
+    );
+    for (const [i, target] of targets.entries())
+      await planPage(ledger, target, plans[i] as TargetPlan, page.referrals, echoes, options);
   }
   return plan;
 }
 
 async function startPlan(ledger: Ledger, target: PlanTarget, now: Date): Promise<TargetPlan> {
   const stored = await getCursor(ledger.db, inboundCursorName(target.name));
-  const mappingChanged = stored !== null && (await hasOtherMappingVersion(ledger.db, target.name, target.mapping.version));
+  const mappingChanged =
+    stored !== null &&
+    (await hasOtherMappingVersion(ledger.db, target.name, target.mapping.version));
   return {
     target: target.name,
     cursor: mappingChanged ? null : stored,
@@ -95,12 +118,21 @@ async function planPage(
   options: PlanOptions,
 ): Promise<void> {
   const ids = items.map((item) => item.referral.id);
-  const [links, states] = await Promise.all([getLinks(ledger.db, target.name, ids), getSyncStates(ledger.db, target.name, ids)]);
+  const [links, states] = await Promise.all([
+    getLinks(ledger.db, target.name, ids),
+    getSyncStates(ledger.db, target.name, ids),
+  ]);
   for (const item of items) {
     const id = item.referral.id;
     const link = links.get(id);
     const view = { ...item, referral: withoutEchoes(item.referral, echoes.get(id)) };
-    const decision = decideInbound(view, { target, link, state: states.get(id), referralLink: options.referralLink(id), forced: false });
+    const decision = decideInbound(view, {
+      target,
+      link,
+      state: states.get(id),
+      referralLink: options.referralLink(id),
+      forced: false,
+    });
     const entry = entryFor(item, decision, Boolean(link?.crmRecordId));
     if (entry === 'alreadySynced' || entry === 'unchanged') {
       plan.counts[entry]++;
@@ -112,19 +144,40 @@ async function planPage(
   }
 }
 
-function entryFor(item: ReferralWithKind, decision: InboundDecision, hasRecord: boolean): PlanEntry | 'alreadySynced' | 'unchanged' {
-  const base = { referralId: item.referral.id, leadKind: item.leadKind, customer: item.referral.customerProfile?.name?.trim() || null };
+function entryFor(
+  item: ReferralWithKind,
+  decision: InboundDecision,
+  hasRecord: boolean,
+): PlanEntry | 'alreadySynced' | 'unchanged' {
+  const base = {
+    referralId: item.referral.id,
+    leadKind: item.leadKind,
+    customer: item.referral.customerProfile?.name?.trim() || null,
+  };
   switch (decision.kind) {
     case 'same-version':
       return 'alreadySynced';
     case 'unchanged':
       return 'unchanged';
     case 'skip-kind':
-      return { ...base, action: 'skip', reason: `lead kind ${item.leadKind} is not synced (source.partnerCenter.leadKinds)` };
+      return {
+        ...base,
+        action: 'skip',
+        reason: `lead kind ${item.leadKind} is not synced (source.partnerCenter.leadKinds)`,
+      };
     case 'skip-closed':
-      return { ...base, action: 'skip', reason: `archived (${item.referral.status}/${String(item.referral.substatus)}) before it was ever synced` };
+      return {
+        ...base,
+        action: 'skip',
+        reason: `archived (${item.referral.status}/${String(item.referral.substatus)}) before it was ever synced`,
+      };
     case 'quarantine':
-      return { ...base, action: 'quarantine', reason: decision.reason, fields: decision.errors.map((e) => e.field) };
+      return {
+        ...base,
+        action: 'quarantine',
+        reason: decision.reason,
+        fields: decision.errors.map((e) => e.field),
+      };
     case 'write':
       return { ...base, action: hasRecord ? 'update' : 'create' };
   }

@@ -2,7 +2,12 @@
 import type { CrmAdapter } from '../crm/adapter.js';
 import type { LeadKind, Referral } from '../core/referral.js';
 import type { CompiledMapping } from '../mapping/index.js';
-import type { AcceptFields, CloseFields, ReferralRef, WonFields } from '../source/partner-center/actions.js';
+import type {
+  AcceptFields,
+  CloseFields,
+  ReferralRef,
+  WonFields,
+} from '../source/partner-center/actions.js';
 import type { InvalidReferral } from '../source/partner-center/parse.js';
 
 /** A referral as the engine receives it, with the lead kind and hot flag the source derived from it. */
@@ -24,7 +29,10 @@ export interface ReferralPage {
 
 /** What the engine needs from the lead source (the Partner Center client offers exactly this). */
 export interface ReferralSource {
-  listChanged(since: string | null, options?: { signal?: AbortSignal }): AsyncGenerator<ReferralPage>;
+  listChanged(
+    since: string | null,
+    options?: { signal?: AbortSignal },
+  ): AsyncGenerator<ReferralPage>;
   get(id: string, options?: { signal?: AbortSignal }): Promise<Referral>;
   setExternalReference(
     ref: { id: string; eTag: string },
@@ -83,7 +91,15 @@ export interface InboundStats extends TargetCounts {
 }
 
 export function emptyTargetCounts(): TargetCounts {
-  return { created: 0, updated: 0, unchanged: 0, skippedKind: 0, skippedClosed: 0, failed: 0, quarantined: 0 };
+  return {
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    skippedKind: 0,
+    skippedClosed: 0,
+    failed: 0,
+    quarantined: 0,
+  };
 }
 
 /** Counts one decision for a target, in its own counters and in the cycle's totals. */
@@ -120,10 +136,26 @@ export function inboundCursorName(target: string): string {
 
 /** The life-cycle writes the outbound engine needs on top of ReferralSource (the Partner Center client has them). */
 export interface OutcomeWriter {
-  accept(ref: ReferralRef, fields: AcceptFields, options?: { signal?: AbortSignal }): Promise<Referral>;
-  decline(ref: ReferralRef, fields: CloseFields, options?: { signal?: AbortSignal }): Promise<Referral>;
-  markWon(ref: ReferralRef, fields?: WonFields, options?: { signal?: AbortSignal }): Promise<Referral>;
-  markLost(ref: ReferralRef, fields: CloseFields, options?: { signal?: AbortSignal }): Promise<Referral>;
+  accept(
+    ref: ReferralRef,
+    fields: AcceptFields,
+    options?: { signal?: AbortSignal },
+  ): Promise<Referral>;
+  decline(
+    ref: ReferralRef,
+    fields: CloseFields,
+    options?: { signal?: AbortSignal },
+  ): Promise<Referral>;
+  markWon(
+    ref: ReferralRef,
+    fields?: WonFields,
+    options?: { signal?: AbortSignal },
+  ): Promise<Referral>;
+  markLost(
+    ref: ReferralRef,
+    fields: CloseFields,
+    options?: { signal?: AbortSignal },
+  ): Promise<Referral>;
 }
 
 /** What one outbound cycle did (collect, drain, or both added up). */

@@ -23,7 +23,8 @@ export class WatermarkTracker {
 
   /** The highest watermark such that every page up to it is fully recorded (null: nothing safe yet). */
   safeWatermark(): string | null {
-    const firstHeld = this.unrecorded.size === 0 ? this.watermarks.length : Math.min(...this.unrecorded.keys());
+    const firstHeld =
+      this.unrecorded.size === 0 ? this.watermarks.length : Math.min(...this.unrecorded.keys());
     for (let i = firstHeld - 1; i >= 0; i--) {
       const mark = this.watermarks[i];
       if (mark) return mark;

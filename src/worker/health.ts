@@ -44,7 +44,14 @@ export interface HealthReport {
   uptimeSeconds: number;
   maxAgeSeconds: number;
   /** Every open problem, oldest first; `failing` once it has lasted its threshold. */
-  problems: Array<{ cause: string; reason: string; since: string; ageSeconds: number; thresholdSeconds: number; failing: boolean }>;
+  problems: Array<{
+    cause: string;
+    reason: string;
+    since: string;
+    ageSeconds: number;
+    thresholdSeconds: number;
+    failing: boolean;
+  }>;
 }
 
 /** Fresh when the last success, or the start (a worker gets one interval of grace), is younger than maxAgeSeconds. */
@@ -52,13 +59,22 @@ export function healthReport(snapshot: HealthSnapshot, now: Date): HealthReport 
   const secondsSince = (at: Date) => Math.max(0, (now.getTime() - at.getTime()) / 1000);
   const ageSeconds = snapshot.lastSuccessAt ? secondsSince(snapshot.lastSuccessAt) : null;
   const uptimeSeconds = secondsSince(snapshot.startedAt);
-  const fresh = (ageSeconds !== null && ageSeconds < snapshot.maxAgeSeconds) || uptimeSeconds < snapshot.maxAgeSeconds;
+  const fresh =
+    (ageSeconds !== null && ageSeconds < snapshot.maxAgeSeconds) ||
+    uptimeSeconds < snapshot.maxAgeSeconds;
   const problems = [...(snapshot.problems ?? [])]
     .sort((a, b) => a.since.getTime() - b.since.getTime())
     .map((problem) => {
       const age = secondsSince(problem.since);
       const thresholdSeconds = problem.thresholdSeconds ?? snapshot.maxAgeSeconds;
-      return { cause: problem.cause, reason: problem.reason, since: problem.since.toISOString(), ageSeconds: roundMs(age), thresholdSeconds, failing: age >= thresholdSeconds };
+      return {
+        cause: problem.cause,
+        reason: problem.reason,
+        since: problem.since.toISOString(),
+        ageSeconds: roundMs(age),
+        thresholdSeconds,
+        failing: age >= thresholdSeconds,
+      };
     });
   return {
     status: problems.some((problem) => problem.failing) ? 'failing' : fresh ? 'ok' : 'stale',
@@ -113,23 +129,38 @@ const ROUTES = new Set(['/healthz', '/metrics']);
 
 async function answer(req: http.IncomingMessage, options: HealthServerOptions): Promise<Reply> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  if (!ROUTES.has(path)) return json(404, { error: `no resource at ${path}; try /healthz or /metrics` });
-  if (req.method !== 'GET' && req.method !== 'HEAD') return { ...json(405, { error: `${req.method} is not allowed on ${path}` }), headers: { ...JSON_HEADERS, Allow: 'GET, HEAD' } };
+  if (!ROUTES.has(path))
+    return json(404, { error: `no resource at ${path}; try /healthz or /metrics` });
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    return {
+      ...json(405, { error: `${req.method} is not allowed on ${path}` }),
+      headers: { ...JSON_HEADERS, Allow: 'GET, HEAD' },
+    };
   if (path === '/metrics') {
-    return { status: 200, headers: { 'Content-Type': options.metrics.contentType, 'Cache-Control': 'no-store' }, body: await options.metrics.text() };
+    return {
+      status: 200,
+      headers: { 'Content-Type': options.metrics.contentType, 'Cache-Control': 'no-store' },
+      body: await options.metrics.text(),
+    };
   }
   const report = healthReport(options.health(), options.now?.() ?? new Date());
   return json(report.status === 'ok' ? 200 : 503, report);
 }
 
-const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' };
+const JSON_HEADERS = {
+  'Content-Type': 'application/json; charset=utf-8',
+  'Cache-Control': 'no-store',
+};
 
 function json(status: number, body: unknown): Reply {
   return { status, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
 }
 
 function send(res: http.ServerResponse, reply: Reply): void {
-  res.writeHead(reply.status, { ...reply.headers, 'Content-Length': String(Buffer.byteLength(reply.body)) });
+  res.writeHead(reply.status, {
+    ...reply.headers,
+    'Content-Length': String(Buffer.byteLength(reply.body)),
+  });
   res.end(res.req.method === 'HEAD' ? undefined : reply.body);
 }
 

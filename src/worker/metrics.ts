@@ -55,16 +55,49 @@ export class WorkerMetrics {
 
   constructor() {
     const registers = [this.registry];
-    const counter = <L extends string>(name: string, help: string, labelNames: L[]) => new Counter<L>({ name, help, labelNames, registers });
-    this.synced = counter('leadbridge_referrals_synced_total', 'Referrals written to (or found unchanged in) a CRM target', ['target', 'result']);
-    this.failed = counter('leadbridge_referrals_failed_total', 'Referrals a CRM target rejected or could not take (retried later)', ['target']);
-    this.quarantined = counter('leadbridge_referrals_quarantined_total', 'Referrals set aside until a person looks at them', ['target']);
-    this.apiCalls = counter('leadbridge_api_calls_total', `HTTP attempts per API, method and status ("${NO_RESPONSE}": no response)`, ['api', 'method', 'status']);
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+      new Counter<L>({ name, help, labelNames, registers });
+    this.synced = counter(
+      'leadbridge_referrals_synced_total',
+      'Referrals written to (or found unchanged in) a CRM target',
+      ['target', 'result'],
+    );
+    this.failed = counter(
+      'leadbridge_referrals_failed_total',
+      'Referrals a CRM target rejected or could not take (retried later)',
+      ['target'],
+    );
+    this.quarantined = counter(
+      'leadbridge_referrals_quarantined_total',
+      'Referrals set aside until a person looks at them',
+      ['target'],
+    );
+    this.apiCalls = counter(
+      'leadbridge_api_calls_total',
+      `HTTP attempts per API, method and status ("${NO_RESPONSE}": no response)`,
+      ['api', 'method', 'status'],
+    );
     this.throttled = counter('leadbridge_api_throttled_total', 'HTTP 429 answers per API', ['api']);
-    this.outcomes = counter('leadbridge_outcomes_total', 'CRM outcomes reported back to Partner Center, by result', ['target', 'result']);
-    this.alertsSent = counter('leadbridge_alerts_sent_total', 'Alert messages delivered, by kind', ['kind']);
-    this.apiBudgetUsed = new Gauge({ name: 'leadbridge_crm_api_budget_used_ratio', help: "Share of the CRM's request allocation used (Salesforce: daily)", labelNames: ['target'], registers });
-    this.apiHoldingBack = new Gauge({ name: 'leadbridge_crm_api_holding_back', help: '1 while a target holds back (outcome reads paused) to spare its API allocation', labelNames: ['target'], registers });
+    this.outcomes = counter(
+      'leadbridge_outcomes_total',
+      'CRM outcomes reported back to Partner Center, by result',
+      ['target', 'result'],
+    );
+    this.alertsSent = counter('leadbridge_alerts_sent_total', 'Alert messages delivered, by kind', [
+      'kind',
+    ]);
+    this.apiBudgetUsed = new Gauge({
+      name: 'leadbridge_crm_api_budget_used_ratio',
+      help: "Share of the CRM's request allocation used (Salesforce: daily)",
+      labelNames: ['target'],
+      registers,
+    });
+    this.apiHoldingBack = new Gauge({
+      name: 'leadbridge_crm_api_holding_back',
+      help: '1 while a target holds back (outcome reads paused) to spare its API allocation',
+      labelNames: ['target'],
+      registers,
+    });
     this.apiLatency = new Histogram({
       name: 'leadbridge_api_latency_seconds',
       help: 'Time per HTTP attempt',
@@ -72,8 +105,17 @@ export class WorkerMetrics {
       buckets: API_LATENCY_BUCKETS,
       registers,
     });
-    this.cycleDuration = new Histogram({ name: 'leadbridge_cycle_duration_seconds', help: 'Time per sync cycle', buckets: CYCLE_BUCKETS, registers });
-    this.lastSuccess = new Gauge({ name: 'leadbridge_last_success_timestamp_seconds', help: 'Unix time of the last cycle that completed', registers });
+    this.cycleDuration = new Histogram({
+      name: 'leadbridge_cycle_duration_seconds',
+      help: 'Time per sync cycle',
+      buckets: CYCLE_BUCKETS,
+      registers,
+    });
+    this.lastSuccess = new Gauge({
+      name: 'leadbridge_last_success_timestamp_seconds',
+      help: 'Unix time of the last cycle that completed',
+      registers,
+    });
     this.outboxBacklog = new Gauge({
       name: 'leadbridge_outbox_backlog',
       help: 'Writes to Partner Center (outcomes, CRM ids) waiting per target and state: pending, failed (retried), quarantined (a person must act)',
@@ -124,7 +166,9 @@ export class WorkerMetrics {
   setBacklog(rows: ReadonlyArray<{ target: string; state: string; count: number }>): void {
     const next = new Map<string, { target: string; state: string; count: number }>();
     const targets = new Set(rows.map((row) => row.target));
-    for (const target of targets) for (const state of SYNC_STATES) next.set(seriesKey(target, state), { target, state, count: 0 });
+    for (const target of targets)
+      for (const state of SYNC_STATES)
+        next.set(seriesKey(target, state), { target, state, count: 0 });
     for (const row of rows) next.set(seriesKey(row.target, row.state), { ...row });
     for (const key of this.backlogSeries) {
       if (!next.has(key)) {
@@ -142,7 +186,8 @@ export class WorkerMetrics {
   setOutboxBacklog(rows: ReadonlyArray<{ target: string; state: string; count: number }>): void {
     const next = new Map<string, number>();
     for (const key of this.outboxSeries) next.set(key, 0);
-    for (const target of new Set(rows.map((row) => row.target))) for (const state of OUTBOX_WAITING_STATES) next.set(seriesKey(target, state), 0);
+    for (const target of new Set(rows.map((row) => row.target)))
+      for (const state of OUTBOX_WAITING_STATES) next.set(seriesKey(target, state), 0);
     for (const row of rows) next.set(seriesKey(row.target, row.state), row.count);
     for (const [key, count] of next) {
       const [target = '', state = ''] = JSON.parse(key) as string[];

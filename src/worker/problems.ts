@@ -16,7 +16,12 @@ export class HealthProblems {
   /** Records (or refreshes the reason of) a problem; its `since` stays the first time it was seen. */
   raise(cause: string, reason: string, at: Date = new Date(), thresholdSeconds?: number): void {
     const known = this.open.get(cause);
-    this.open.set(cause, { cause, reason, since: known?.since ?? at, ...(thresholdSeconds !== undefined ? { thresholdSeconds } : {}) });
+    this.open.set(cause, {
+      cause,
+      reason,
+      since: known?.since ?? at,
+      ...(thresholdSeconds !== undefined ? { thresholdSeconds } : {}),
+    });
   }
 
   clear(cause: string): void {
@@ -25,7 +30,8 @@ export class HealthProblems {
 
   /** Clears every problem whose cause starts with `prefix` except those named in `keep`. */
   clearOthers(prefix: string, keep: readonly string[]): void {
-    for (const cause of this.open.keys()) if (cause.startsWith(prefix) && !keep.includes(cause)) this.open.delete(cause);
+    for (const cause of this.open.keys())
+      if (cause.startsWith(prefix) && !keep.includes(cause)) this.open.delete(cause);
   }
 
   list(): HealthProblem[] {

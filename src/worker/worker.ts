@@ -6,7 +6,12 @@ import { silentLogger, type Logger } from '../core/log.js';
 import { sleep } from '../core/retry.js';
 import type { HealthSnapshot } from './health.js';
 import { HealthProblems } from './problems.js';
-import { describeTargetFailure, downTargetNames, type CycleResult, type Runtime } from '../sync/cycle.js';
+import {
+  describeTargetFailure,
+  downTargetNames,
+  type CycleResult,
+  type Runtime,
+} from '../sync/cycle.js';
 
 /** The problem name of a target that failed as a whole. */
 const TARGET_DOWN = 'target:';
@@ -104,8 +109,14 @@ export class Worker {
       const error = normaliseError(thrown);
       const durationMs = Date.now() - started;
       // Only a person can fix a lost sign-in: /healthz fails at once (threshold 0), and a good cycle clears it.
-      if (error.code === 'SIGN_IN_REQUIRED') this.problems.raise(SIGN_IN, error.message, new Date(), 0);
-      if (error.code !== 'ABORTED') this.logger.error('cycle failed; the worker keeps running and tries again next cycle', { runId, error: error.message, code: error.code });
+      if (error.code === 'SIGN_IN_REQUIRED')
+        this.problems.raise(SIGN_IN, error.message, new Date(), 0);
+      if (error.code !== 'ABORTED')
+        this.logger.error('cycle failed; the worker keeps running and tries again next cycle', {
+          runId,
+          error: error.message,
+          code: error.code,
+        });
       await this.options.onCycle?.({ ok: false, runId, error, durationMs });
       return false;
     }
@@ -124,16 +135,31 @@ export class Worker {
     this.lastSuccessAt = now;
     if (signInLost) this.problems.raise(SIGN_IN, signInLost.message, now, 0);
     else this.problems.clear(SIGN_IN);
-    this.problems.clearOthers(TARGET_DOWN, down.map((name) => `${TARGET_DOWN}${name}`));
+    this.problems.clearOthers(
+      TARGET_DOWN,
+      down.map((name) => `${TARGET_DOWN}${name}`),
+    );
     for (const name of down) {
-      const reason = failures.filter((f) => f.target === name).map(describeTargetFailure).join('; ');
-      this.problems.raise(`${TARGET_DOWN}${name}`, `target "${name}" failed as a whole: ${reason}`, now);
+      const reason = failures
+        .filter((f) => f.target === name)
+        .map(describeTargetFailure)
+        .join('; ');
+      this.problems.raise(
+        `${TARGET_DOWN}${name}`,
+        `target "${name}" failed as a whole: ${reason}`,
+        now,
+      );
     }
   }
 
   /** What /healthz reads. */
   healthSnapshot(maxAgeSeconds: number): HealthSnapshot {
-    return { lastSuccessAt: this.lastSuccessAt, startedAt: this.startedAt, maxAgeSeconds, problems: this.problems.list() };
+    return {
+      lastSuccessAt: this.lastSuccessAt,
+      startedAt: this.startedAt,
+      maxAgeSeconds,
+      problems: this.problems.list(),
+    };
   }
 
   private logCycle(runId: string, result: CycleResult, durationMs: number): void {

@@ -21,7 +21,9 @@ describe('ApiClient limiter', () => {
       },
     });
     // Port 9 refuses the connection: both attempts fail, and each one went through the limiter.
-    await expect(client.request({ method: 'GET', url: 'x', idempotent: true })).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
+    await expect(
+      client.request({ method: 'GET', url: 'x', idempotent: true }),
+    ).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
     expect(queued).toBe(2);
   });
 });

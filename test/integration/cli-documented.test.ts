@@ -16,7 +16,12 @@ const ODD = {
   malformed: 'd0c00000-0000-4000-8000-000000000003',
 };
 
-function run(args: string[]): { child: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> } {
+function run(args: string[]): {
+  child: ChildProcess;
+  out: () => string;
+  err: () => string;
+  exited: Promise<number | null>;
+} {
   const env = { ...process.env };
   delete env.LEADBRIDGE_CONFIG;
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: 'pipe' });
@@ -29,7 +34,11 @@ function run(args: string[]): { child: ChildProcess; out: () => string; err: () 
 }
 
 async function admin(url: string, method: string, body?: unknown): Promise<any> {
-  const response = await fetch(url, { method, headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(url, {
+    method,
+    headers: { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   expect(response.status, `${method} ${url}`).toBeLessThan(300);
   return response.json();
 }
@@ -45,9 +54,12 @@ describe('sync --once against the documented wire format', () => {
     urls = await new Promise((resolve, reject) => {
       simulate.child.stdout!.on('data', () => {
         const lines = simulate.out().split('\n').filter(Boolean);
-        if (lines.length >= SIMULATORS.length) resolve(Object.fromEntries(lines.map((line) => line.split(' '))));
+        if (lines.length >= SIMULATORS.length)
+          resolve(Object.fromEntries(lines.map((line) => line.split(' '))));
       });
-      void simulate.exited.then((code) => reject(new Error(`simulate exited early (${code}): ${simulate.err()}`)));
+      void simulate.exited.then((code) =>
+        reject(new Error(`simulate exited early (${code}): ${simulate.err()}`)),
+      );
     });
   });
 
@@ -61,20 +73,48 @@ describe('sync --once against the documented wire format', () => {
     const seeded = await admin(`${pc}/_sim/seed`, 'POST', { count: 120, seed: 3 });
     // Odd referrals, stored as given: customer inquiries (Independent, Direct, not invited) built on a seeded one.
     const template = await admin(`${pc}/_sim/referrals/${seeded.ids[0]}`, 'GET');
-    const base = { ...template, type: 'Independent', qualification: 'Direct', inviteContext: null, status: 'New', substatus: 'Received', links: undefined };
+    const base = {
+      ...template,
+      type: 'Independent',
+      qualification: 'Direct',
+      inviteContext: null,
+      status: 'New',
+      substatus: 'Received',
+      links: undefined,
+    };
     await admin(`${pc}/_sim/referrals?raw=true`, 'POST', {
       ...base,
       id: ODD.objectsAndUnknowns,
       customerProfile: { ...template.customerProfile, ids: {}, size: 'Morethan100000employees' },
-      details: { ...template.details, requirements: { industries: [{ id: 'Retail & Consumer Goods' }], products: [{ id: 'Azure' }], services: [{ id: 'DeploymentOrMigration' }], solutions: [], quantumNeeds: [{ id: 'Qubits' }] } },
+      details: {
+        ...template.details,
+        requirements: {
+          industries: [{ id: 'Retail & Consumer Goods' }],
+          products: [{ id: 'Azure' }],
+          services: [{ id: 'DeploymentOrMigration' }],
+          solutions: [],
+          quantumNeeds: [{ id: 'Qubits' }],
+        },
+      },
       salesStage: 'Negotiate',
       brandNewVendorField: { since: '2027' },
     });
-    await admin(`${pc}/_sim/referrals?raw=true`, 'POST', { ...base, id: ODD.bareStringTags, details: { ...template.details, requirements: { products: ['Azure', 'Teams'] } } });
-    await admin(`${pc}/_sim/referrals?raw=true`, 'POST', { ...base, id: ODD.malformed, details: { ...template.details, closingDateTime: 'next spring' } });
+    await admin(`${pc}/_sim/referrals?raw=true`, 'POST', {
+      ...base,
+      id: ODD.bareStringTags,
+      details: { ...template.details, requirements: { products: ['Azure', 'Teams'] } },
+    });
+    await admin(`${pc}/_sim/referrals?raw=true`, 'POST', {
+      ...base,
+      id: ODD.malformed,
+      details: { ...template.details, closingDateTime: 'next spring' },
+    });
     const all: any[] = [];
     for (const id of seeded.ids) all.push(await admin(`${pc}/_sim/referrals/${id}`, 'GET'));
-    const wanted = all.filter((r) => r.inviteContext === null || r.inviteContext?.invitedBy?.organizationId === 'msft').length + 3;
+    const wanted =
+      all.filter(
+        (r) => r.inviteContext === null || r.inviteContext?.invitedBy?.organizationId === 'msft',
+      ).length + 3;
 
     const configFile = path.join(tempDir, 'both.yaml');
     await writeFile(
@@ -93,12 +133,22 @@ describe('sync --once against the documented wire format', () => {
     const sync = run(['--config', configFile, 'sync', '--once']);
     expect(await sync.exited).toBe(0);
     const summary = sync.out().split('\n');
-    expect(summary[0]).toMatch(/^run sync-\S+: 123 referrals read in 2 pages, 0 invalid, 0 retried, 0 targets failed as a whole$/);
+    expect(summary[0]).toMatch(
+      /^run sync-\S+: 123 referrals read in 2 pages, 0 invalid, 0 retried, 0 targets failed as a whole$/,
+    );
     const counts = (target: string) =>
       `  ${target}: ${wanted} created, 0 updated, 0 unchanged, ${123 - wanted} skipped (lead kind), 0 skipped (archived), 0 failed, 0 quarantined`;
-    expect(summary.slice(1, 4)).toEqual([counts('dynamics'), counts('salesforce'), `  partner-center: ${wanted} CRM ids written back to externalReferenceId`]);
+    expect(summary.slice(1, 4)).toEqual([
+      counts('dynamics'),
+      counts('salesforce'),
+      `  partner-center: ${wanted} CRM ids written back to externalReferenceId`,
+    ]);
 
-    const warnings = sync.err().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const warnings = sync
+      .err()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     const dropped = expect.objectContaining({
       level: 'warn',
       referralId: ODD.malformed,
@@ -106,7 +156,10 @@ describe('sync --once against the documented wire format', () => {
       problem: 'expected an ISO-8601 date-time (got "next spring")',
     });
     // Once per version: as listed, and again as the write-back's answer (that write rolled updatedDateTime).
-    expect(warnings.filter((w) => w.message === 'malformed referral field dropped')).toEqual([dropped, dropped]);
+    expect(warnings.filter((w) => w.message === 'malformed referral field dropped')).toEqual([
+      dropped,
+      dropped,
+    ]);
     expect(warnings.filter((w) => w.level === 'error')).toEqual([]);
     const traces = Object.values(ODD).map((id) => run(['--config', configFile, 'trace', id]));
     expect(await Promise.all(traces.map((trace) => trace.exited))).toEqual([0, 0, 0]);

@@ -30,11 +30,23 @@ describe('simulate on a port that is taken', { timeout: 90_000 }, () => {
   });
 
   it('shows the stack trace with --log-level debug', async () => {
-    const result = await runCli(['--log-level', 'debug', 'simulate', '--base-port', String(port), '--referrals', '1']);
+    const result = await runCli([
+      '--log-level',
+      'debug',
+      'simulate',
+      '--base-port',
+      String(port),
+      '--referrals',
+      '1',
+    ]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`port 127.0.0.1:${port} (partner-center simulator) is already in use`);
+    expect(result.stderr).toContain(
+      `port 127.0.0.1:${port} (partner-center simulator) is already in use`,
+    );
     expect(result.stderr).toMatch(STACK_FRAME);
-    expect(result.stderr).toContain('caused by: Error: listen EADDRINUSE: address already in use 127.0.0.1:');
+    expect(result.stderr).toContain(
+      'caused by: Error: listen EADDRINUSE: address already in use 127.0.0.1:',
+    );
   });
 });
 
@@ -63,7 +75,10 @@ describeWithPg('a PostgreSQL ledger whose database does not exist', (pgUrl) => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it('sync --once says the database does not exist, exits 1, and no pg-protocol stack reaches the operator', async () => {
-    const result = await runCli(['--config', configFile, '--log-format', 'json', 'sync', '--once'], { cwd: dir });
+    const result = await runCli(
+      ['--config', configFile, '--log-format', 'json', 'sync', '--once'],
+      { cwd: dir },
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('leadbridge: cannot open the PostgreSQL ledger at postgres://');
     expect(result.stderr).toContain('database "leadbridge_no_such_db_7c1f" does not exist');
@@ -72,7 +87,10 @@ describeWithPg('a PostgreSQL ledger whose database does not exist', (pgUrl) => {
   });
 
   it('--log-level debug keeps the driver stack for a developer', async () => {
-    const result = await runCli(['--config', configFile, '--log-format', 'json', '--log-level', 'debug', 'sync', '--once'], { cwd: dir });
+    const result = await runCli(
+      ['--config', configFile, '--log-format', 'json', '--log-level', 'debug', 'sync', '--once'],
+      { cwd: dir },
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('pg-protocol');
   });
@@ -88,12 +106,26 @@ describe('operator commands where no ledger exists', { timeout: 90_000 }, () => 
     configFile = path.join(configDir, 'leadbridge.yaml');
     await writeFile(
       configFile,
-      ['source:', '  partnerCenter:', '    baseUrl: http://127.0.0.1:9', '    auth: { kind: static, token: t }', 'ledger:', '  filename: ./data/leadbridge.sqlite', ''].join('\n'),
+      [
+        'source:',
+        '  partnerCenter:',
+        '    baseUrl: http://127.0.0.1:9',
+        '    auth: { kind: static, token: t }',
+        'ledger:',
+        '  filename: ./data/leadbridge.sqlite',
+        '',
+      ].join('\n'),
     );
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  const commands = [['status'], ['trace', 'f3a1c2d4-0000-4000-8000-000000000001'], ['retry', '--all-failed'], ['resync'], ['quarantine', 'list']];
+  const commands = [
+    ['status'],
+    ['trace', 'f3a1c2d4-0000-4000-8000-000000000001'],
+    ['retry', '--all-failed'],
+    ['resync'],
+    ['quarantine', 'list'],
+  ];
   for (const command of commands) {
     it(`${command.join(' ')} exits 1 naming the absolute file it looked for, and creates nothing`, async () => {
       const result = await runCli(['--config', configFile, ...command], { cwd: dir });
@@ -113,10 +145,15 @@ describe('operator commands where no ledger exists', { timeout: 90_000 }, () => 
     const { loadConfig } = await import('../../src/config/index.js');
     const config = await loadConfig({ file: configFile, env: {}, cwd: dir });
     const notes: string[] = [];
-    const tables = await withLedger(config, dir, async (ledger) => (await ledger.db('lb_sync_states').count({ n: '*' }))[0], {
-      whenMissing: 'empty',
-      onEmpty: (where) => notes.push(where),
-    });
+    const tables = await withLedger(
+      config,
+      dir,
+      async (ledger) => (await ledger.db('lb_sync_states').count({ n: '*' }))[0],
+      {
+        whenMissing: 'empty',
+        onEmpty: (where) => notes.push(where),
+      },
+    );
     expect(tables).toEqual({ n: 0 });
     expect(notes).toEqual([`sqlite ${dir}/data/leadbridge.sqlite`]);
     expect(await readdir(dir)).toEqual([]);
@@ -132,7 +169,17 @@ describeWithPg('operator commands on a PostgreSQL ledger that does not exist yet
     configFile = path.join(dir, 'leadbridge.yaml');
     await writeFile(
       configFile,
-      ['source:', '  partnerCenter:', '    baseUrl: http://127.0.0.1:9', '    auth: { kind: static, token: t }', 'ledger:', '  client: pg', `  connection: ${pgUrl}`, `  schema: ${schema}`, ''].join('\n'),
+      [
+        'source:',
+        '  partnerCenter:',
+        '    baseUrl: http://127.0.0.1:9',
+        '    auth: { kind: static, token: t }',
+        'ledger:',
+        '  client: pg',
+        `  connection: ${pgUrl}`,
+        `  schema: ${schema}`,
+        '',
+      ].join('\n'),
     );
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -147,7 +194,10 @@ describeWithPg('operator commands on a PostgreSQL ledger that does not exist yet
     const { default: knex } = await import('knex');
     const db = knex({ client: 'pg', connection: pgUrl, pool: { min: 0, max: 1 } });
     try {
-      const { rows } = await db.raw<{ rows: unknown[] }>('select 1 from information_schema.schemata where schema_name = ?', [schema]);
+      const { rows } = await db.raw<{ rows: unknown[] }>(
+        'select 1 from information_schema.schemata where schema_name = ?',
+        [schema],
+      );
       expect(rows).toEqual([]);
     } finally {
       await db.destroy();

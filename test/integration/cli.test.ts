@@ -25,7 +25,11 @@ function startCli(args: string[], env: Record<string, string> = {}): CliRun {
   const baseEnv = { ...process.env };
   delete baseEnv.LEADBRIDGE_CONFIG;
   delete baseEnv.LEADBRIDGE_TOKEN_CACHE_KEY;
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...baseEnv, ...env }, stdio: 'pipe' });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...baseEnv, ...env },
+    stdio: 'pipe',
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -50,13 +54,18 @@ function simulatorLines(run: CliRun): Promise<string[]> {
       if (lines.length >= SIMULATORS.length) resolve(lines);
     };
     run.child.stdout?.on('data', check);
-    void run.exited.then(({ code }) => reject(new Error(`simulate exited early (${code}): ${run.stderr()}`)));
+    void run.exited.then(({ code }) =>
+      reject(new Error(`simulate exited early (${code}): ${run.stderr()}`)),
+    );
   });
 }
 
 async function getJson(url: string, token?: string): Promise<{ status: number; body: unknown }> {
   // client-request-id: a new GUID on every call (partner-rest headers.md); the simulator requires it.
-  const headers: Record<string, string> = { 'client-request-id': randomUUID(), ...(token ? { Authorization: `Bearer ${token}` } : {}) };
+  const headers: Record<string, string> = {
+    'client-request-id': randomUUID(),
+    ...(token ? { Authorization: `Bearer ${token}` } : {}),
+  };
   const response = await fetch(url, { headers });
   return { status: response.status, body: await response.json() };
 }
@@ -74,7 +83,8 @@ describe('leadbridge simulate', () => {
     partnerCenterUrl = urlOf('partner-center');
   });
 
-  const urlOf = (name: string) => lines.find((line) => line.startsWith(`${name} `))?.split(' ')[1] ?? '';
+  const urlOf = (name: string) =>
+    lines.find((line) => line.startsWith(`${name} `))?.split(' ')[1] ?? '';
 
   afterAll(async () => {
     if (simulate.child.exitCode === null) simulate.child.kill('SIGKILL');
@@ -82,11 +92,20 @@ describe('leadbridge simulate', () => {
   });
 
   it('prints exactly one "<name> <url>" line per simulator and the /_sim/ hint on stderr', async () => {
-    expect(lines.map((line) => line.split(' ')[0])).toEqual(SIMULATORS.map((simulator) => simulator.name));
+    expect(lines.map((line) => line.split(' ')[0])).toEqual(
+      SIMULATORS.map((simulator) => simulator.name),
+    );
     // entra is the one HTTPS simulator: msal refuses an http authority.
-    for (const line of lines) expect(line).toMatch(line.startsWith('entra ') ? /^entra https:\/\/127\.0\.0\.1:\d+$/ : /^[a-z0-9-]+ http:\/\/127\.0\.0\.1:\d+$/);
+    for (const line of lines)
+      expect(line).toMatch(
+        line.startsWith('entra ')
+          ? /^entra https:\/\/127\.0\.0\.1:\d+$/
+          : /^[a-z0-9-]+ http:\/\/127\.0\.0\.1:\d+$/,
+      );
     // stderr is a separate pipe, so the hint may arrive a moment after the URLs
-    await vi.waitFor(() => expect(simulate.stderr()).toContain('admin endpoints under <url>/_sim/'));
+    await vi.waitFor(() =>
+      expect(simulate.stderr()).toContain('admin endpoints under <url>/_sim/'),
+    );
   });
 
   it('serves the documented referral list to a bearer token, and refuses a call without one', async () => {
@@ -103,7 +122,9 @@ describe('leadbridge simulate', () => {
     }
     const refused = await getJson(listUrl);
     expect(refused.status).toBe(401);
-    expect(refused.body).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
+    expect(refused.body).toMatchObject({
+      error: { code: expect.any(String), message: expect.any(String) },
+    });
   });
 
   it('sync --once --dry-run --json plans a first pass (every synced kind created, the rest skipped with why) and writes nothing', async () => {
@@ -116,21 +137,51 @@ describe('leadbridge simulate', () => {
         `targets:\n  - { name: dynamics, kind: dynamics365, settings: { url: ${urlOf('dynamics365')}, auth: { kind: static, token: t } } }\n` +
         `ledger: { filename: ${path.join(tempDir, 'dry-run.sqlite')} }\nlog: { level: error }\n`,
     );
-    const result = await runCli(['--config', configFile, 'sync', '--once', '--dry-run', '--json'], { PC_TOKEN: 'sim-token' });
-    expect(result.stderr).toBe(`no ledger yet (sqlite ${path.join(tempDir, 'dry-run.sqlite')}): the plan is a first backfill; nothing is created\n`);
+    const result = await runCli(['--config', configFile, 'sync', '--once', '--dry-run', '--json'], {
+      PC_TOKEN: 'sim-token',
+    });
+    expect(result.stderr).toBe(
+      `no ledger yet (sqlite ${path.join(tempDir, 'dry-run.sqlite')}): the plan is a first backfill; nothing is created\n`,
+    );
     expect(result.code).toBe(0);
     await expect(stat(path.join(tempDir, 'dry-run.sqlite'))).rejects.toThrow(/ENOENT/);
-    const plan = JSON.parse(result.stdout) as { since: string | null; referralsRead: number; targets: Array<{ target: string; entries: Array<{ referralId: string; action: string; reason?: string }> }> };
-    expect([plan.since, plan.referralsRead, plan.targets.map((t) => t.target)]).toEqual([null, 5, ['dynamics']]);
+    const plan = JSON.parse(result.stdout) as {
+      since: string | null;
+      referralsRead: number;
+      targets: Array<{
+        target: string;
+        entries: Array<{ referralId: string; action: string; reason?: string }>;
+      }>;
+    };
+    expect([plan.since, plan.referralsRead, plan.targets.map((t) => t.target)]).toEqual([
+      null,
+      5,
+      ['dynamics'],
+    ]);
     const wanted = new Set(['customerInquiry', 'marketingQualified', 'salesQualified']);
     const expected = referrals.map((referral) => {
       const leadKind = deriveLeadKind(referral);
-      if (!wanted.has(leadKind)) return { referralId: referral.id, action: 'skip', reason: `lead kind ${leadKind} is not synced (source.partnerCenter.leadKinds)` };
-      if (referral.status === 'Closed') return { referralId: referral.id, action: 'skip', reason: `archived (Closed/${String(referral.substatus)}) before it was ever synced` };
+      if (!wanted.has(leadKind))
+        return {
+          referralId: referral.id,
+          action: 'skip',
+          reason: `lead kind ${leadKind} is not synced (source.partnerCenter.leadKinds)`,
+        };
+      if (referral.status === 'Closed')
+        return {
+          referralId: referral.id,
+          action: 'skip',
+          reason: `archived (Closed/${String(referral.substatus)}) before it was ever synced`,
+        };
       return { referralId: referral.id, action: 'create' };
     });
-    const entries = plan.targets[0]!.entries.map(({ referralId, action, reason }) => ({ referralId, action, ...(reason ? { reason } : {}) }));
-    const byId = (a: { referralId: string }, b: { referralId: string }) => a.referralId.localeCompare(b.referralId);
+    const entries = plan.targets[0]!.entries.map(({ referralId, action, reason }) => ({
+      referralId,
+      action,
+      ...(reason ? { reason } : {}),
+    }));
+    const byId = (a: { referralId: string }, b: { referralId: string }) =>
+      a.referralId.localeCompare(b.referralId);
     expect(entries.sort(byId)).toEqual(expected.sort(byId));
     // Nothing written: the CRM has no record yet.
     const leads = await getJson(`${urlOf('dynamics365')}/_sim/leads`);
@@ -154,21 +205,33 @@ describe('leadbridge simulate', () => {
     );
     const { body } = await getJson(`${partnerCenterUrl}/v1.0/engagements/referrals`, 'sim-token');
     const referrals = (body as { value: Referral[] }).value;
-    const wanted = referrals.filter((r) => ['customerInquiry', 'marketingQualified', 'salesQualified'].includes(deriveLeadKind(r)));
+    const wanted = referrals.filter((r) =>
+      ['customerInquiry', 'marketingQualified', 'salesQualified'].includes(deriveLeadKind(r)),
+    );
 
     const sync = await runCli(['--config', configFile, 'sync', '--once']);
     expect(sync.stderr).toBe('');
     expect(sync.code).toBe(0);
     const summary = sync.stdout.split('\n');
-    expect(summary[0]).toMatch(/^run sync-\S+: 5 referrals read in 1 pages, 0 invalid, 0 retried, 0 targets failed as a whole$/);
+    expect(summary[0]).toMatch(
+      /^run sync-\S+: 5 referrals read in 1 pages, 0 invalid, 0 retried, 0 targets failed as a whole$/,
+    );
     const counts = (target: string) =>
       `  ${target}: ${wanted.length} created, 0 updated, 0 unchanged, ${5 - wanted.length} skipped (lead kind), 0 skipped (archived), 0 failed, 0 quarantined`;
-    expect(summary.slice(1, 4)).toEqual([counts("dynamics"), counts("salesforce"), `  partner-center: ${wanted.length} CRM ids written back to externalReferenceId`]);
-    expect(summary[4]).toBe("  outcomes from the CRM: 0 read, 0 queued, 0 sent, 0 no longer needed, 0 quarantined, 0 conflicts, 0 expiries reflected");
+    expect(summary.slice(1, 4)).toEqual([
+      counts('dynamics'),
+      counts('salesforce'),
+      `  partner-center: ${wanted.length} CRM ids written back to externalReferenceId`,
+    ]);
+    expect(summary[4]).toBe(
+      '  outcomes from the CRM: 0 read, 0 queued, 0 sent, 0 no longer needed, 0 quarantined, 0 conflicts, 0 expiries reflected',
+    );
 
     const status = await runCli(['--config', configFile, 'status', '--json']);
     expect(status.code).toBe(0);
-    const report = JSON.parse(status.stdout) as { targets: Array<{ name: string; states: Record<string, number> }> };
+    const report = JSON.parse(status.stdout) as {
+      targets: Array<{ name: string; states: Record<string, number> }>;
+    };
     expect(report.targets.map((t) => [t.name, t.states.applied, t.states.failed])).toEqual([
       ['dynamics', wanted.length, 0],
       ['salesforce', wanted.length, 0],
@@ -250,7 +313,9 @@ describe('leadbridge config check', () => {
 
   it('prefers --config over LEADBRIDGE_CONFIG and exits 2 when the file is missing', async () => {
     const missing = path.join(tempDir, 'absent.yaml');
-    const result = await runCli(['--config', missing, 'config', 'check'], { LEADBRIDGE_CONFIG: 'config/leadbridge.yaml' });
+    const result = await runCli(['--config', missing, 'config', 'check'], {
+      LEADBRIDGE_CONFIG: 'config/leadbridge.yaml',
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(`leadbridge: cannot read config file ${missing}: no such file\n`);
   });

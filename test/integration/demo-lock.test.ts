@@ -5,10 +5,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemoAlreadyRunningError, DemoLock } from '../../scripts/demo-lock.js';
-import { ROOT, startNode, TSX_LOADER, waitForStdout, type ChildRun } from './support/cli-process.js';
+import {
+  ROOT,
+  startNode,
+  TSX_LOADER,
+  waitForStdout,
+  type ChildRun,
+} from './support/cli-process.js';
 
 const DEMO = path.join(ROOT, 'scripts/demo.ts');
-const QUIET = ['--referrals', '3', '--random-ports', '--interval', '3600', '--new-lead-every', '3600'];
+const QUIET = [
+  '--referrals',
+  '3',
+  '--random-ports',
+  '--interval',
+  '3600',
+  '--new-lead-every',
+  '3600',
+];
 
 /** The pid of a process that has exited (so no process has it, barring reuse). */
 async function deadPid(): Promise<number> {
@@ -27,10 +41,16 @@ describe('DemoLock', () => {
   it('refuses while the holder lives, naming its pid, URLs and config', async () => {
     const file = path.join(dir, 'live', 'demo.lock');
     const first = await DemoLock.acquire(file);
-    await first.describe({ urls: { 'partner-center': 'http://127.0.0.1:7401' }, config: '/x/leadbridge.yaml' });
+    await first.describe({
+      urls: { 'partner-center': 'http://127.0.0.1:7401' },
+      config: '/x/leadbridge.yaml',
+    });
     const refused = await DemoLock.acquire(file).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(DemoAlreadyRunningError);
-    expect((refused as Error).message.split('\n').slice(1, 3)).toEqual(['  its simulators: partner-center http://127.0.0.1:7401', '  its config: /x/leadbridge.yaml']);
+    expect((refused as Error).message.split('\n').slice(1, 3)).toEqual([
+      '  its simulators: partner-center http://127.0.0.1:7401',
+      '  its config: /x/leadbridge.yaml',
+    ]);
     expect((refused as DemoAlreadyRunningError).holder.pid).toBe(process.pid);
     first.release();
     await expect(access(file)).rejects.toThrow(/ENOENT/);
@@ -68,7 +88,11 @@ describe('two demos in one folder', { timeout: 120_000 }, () => {
     const second = startNode(['--import', TSX_LOADER, DEMO, ...QUIET], { cwd: dir });
     expect((await second.exited).code).toBe(1);
     const lines = second.stderr().split('\n');
-    expect(lines[0]).toMatch(new RegExp(`^npm start: another demo already runs from this folder: pid ${first.child.pid}, started 20\\d\\d-`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^npm start: another demo already runs from this folder: pid ${first.child.pid}, started 20\\d\\d-`,
+      ),
+    );
     const partnerCenter = /partner-center (http:\/\/127\.0\.0\.1:\d+)/.exec(first.stdout())![1];
     expect(lines[1]).toContain(`partner-center ${partnerCenter}`);
     expect(lines[2]).toBe(`  its config: ${config}`);

@@ -5,7 +5,10 @@ import { DEFAULT_RETRY_POLICY } from '../../src/core/retry.js';
 import type { CrmChangePage, CrmRecordState, MappedRecord } from '../../src/crm/adapter.js';
 import { createCrmAdapter } from '../../src/crm/adapter.js';
 import { DynamicsAdapter } from '../../src/crm/dynamics365/index.js';
-import { createDynamicsSimulator, type DynamicsSimulator } from '../../src/simulators/dynamics365/index.js';
+import {
+  createDynamicsSimulator,
+  type DynamicsSimulator,
+} from '../../src/simulators/dynamics365/index.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const fastRetries = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 1, maxDelayMs: 5 };
@@ -30,7 +33,13 @@ afterEach(async () => {
 
 const leadRecord = (n: number, extra: Record<string, unknown> = {}): MappedRecord => ({
   referralId: `ref-${String(n).padStart(5, '0')}`,
-  fields: { subject: `Referral ${n}`, lastname: `Customer ${n}`, companyname: `Company ${n}`, estimatedvalue: 1000 + n, ...extra },
+  fields: {
+    subject: `Referral ${n}`,
+    lastname: `Customer ${n}`,
+    companyname: `Company ${n}`,
+    estimatedvalue: 1000 + n,
+    ...extra,
+  },
 });
 
 async function admin(path: string, body: unknown): Promise<Record<string, unknown>> {
@@ -54,11 +63,15 @@ async function changesSince(since: string | null): Promise<CrmChangePage[]> {
 /** Moves the simulator's clock to the next second: Dataverse stamps modifiedon in whole seconds. */
 const nextSecond = () => sim.server.clock.advance(1000);
 
-const batchCalls = () => sim.server.requests().filter((r) => r.method === 'POST' && r.path.endsWith('/$batch'));
+const batchCalls = () =>
+  sim.server.requests().filter((r) => r.method === 'POST' && r.path.endsWith('/$batch'));
 
 describe('DynamicsAdapter against the Dataverse simulator', () => {
   it('is registered as the dynamics365 kind', async () => {
-    const made = createCrmAdapter('dynamics365', { target: 'x', settings: { url: sim.url, auth: { kind: 'static', token: 't' } } });
+    const made = createCrmAdapter('dynamics365', {
+      target: 'x',
+      settings: { url: sim.url, auth: { kind: 'static', token: 't' } },
+    });
     expect(made).toBeInstanceOf(DynamicsAdapter);
     expect(made.maxBatchSize).toBe(500);
     await made.close?.();
@@ -74,19 +87,33 @@ describe('DynamicsAdapter against the Dataverse simulator', () => {
     const stored = sim.store.findLeadByKey('ref-00007');
     const seventh = created[7];
     expect(seventh?.ok && stored?.leadid === seventh.recordId).toBe(true);
-    expect(stored).toMatchObject({ subject: 'Referral 7', lastname: 'Customer 7', estimatedvalue: 1007, lb_referralid: 'ref-00007' });
+    expect(stored).toMatchObject({
+      subject: 'Referral 7',
+      lastname: 'Customer 7',
+      estimatedvalue: 1007,
+      lb_referralid: 'ref-00007',
+    });
 
-    const updated = await crm.upsertLeads(records.map((r) => ({ ...r, fields: { ...r.fields, subject: `${String(r.fields.subject)} (updated)` } })));
+    const updated = await crm.upsertLeads(
+      records.map((r) => ({
+        ...r,
+        fields: { ...r.fields, subject: `${String(r.fields.subject)} (updated)` },
+      })),
+    );
     expect(batchCalls()).toHaveLength(6);
     expect(updated.every((r) => r.ok && !r.created)).toBe(true);
-    expect(updated.map((r) => (r.ok ? r.recordId : null))).toEqual(created.map((r) => (r.ok ? r.recordId : null)));
+    expect(updated.map((r) => (r.ok ? r.recordId : null))).toEqual(
+      created.map((r) => (r.ok ? r.recordId : null)),
+    );
     expect(sim.store.leads.size).toBe(1200);
     expect(sim.store.findLeadByKey('ref-00007')?.subject).toBe('Referral 7 (updated)');
     expect(crm.callCount).toBe(6);
   });
 
   it('fails only the record with an unknown column, with the simulator message verbatim', async () => {
-    const records = Array.from({ length: 10 }, (_, i) => leadRecord(i, i === 3 ? { lb_bogus: 'x' } : {}));
+    const records = Array.from({ length: 10 }, (_, i) =>
+      leadRecord(i, i === 3 ? { lb_bogus: 'x' } : {}),
+    );
     const results = await crm.upsertLeads(records);
     expect(results.filter((r) => r.ok)).toHaveLength(9);
     expect(results[3]).toEqual({
@@ -117,7 +144,14 @@ describe('DynamicsAdapter against the Dataverse simulator', () => {
   it('reads back exactly the leads whose state changed after the cursor', async () => {
     const written = await crm.upsertLeads(Array.from({ length: 6 }, (_, i) => leadRecord(i)));
     const first = await changesSince(null);
-    expect(first.flatMap((p) => p.records.map((r) => r.referralId)).sort()).toEqual(['ref-00000', 'ref-00001', 'ref-00002', 'ref-00003', 'ref-00004', 'ref-00005']);
+    expect(first.flatMap((p) => p.records.map((r) => r.referralId)).sort()).toEqual([
+      'ref-00000',
+      'ref-00001',
+      'ref-00002',
+      'ref-00003',
+      'ref-00004',
+      'ref-00005',
+    ]);
     const cursor = first.at(-1)?.cursor ?? null;
     expect(cursor).toBe(sim.store.findLeadByKey('ref-00005')?.modifiedon);
 
@@ -129,7 +163,15 @@ describe('DynamicsAdapter against the Dataverse simulator', () => {
     const pages = await changesSince(cursor);
     expect(pages).toHaveLength(1);
     const records = pages[0]?.records ?? [];
-    expect(records.map((r) => [r.referralId, r.recordId, r.fields.statecode, r.fields.statuscode, r.opportunity])).toEqual([
+    expect(
+      records.map((r) => [
+        r.referralId,
+        r.recordId,
+        r.fields.statecode,
+        r.fields.statuscode,
+        r.opportunity,
+      ]),
+    ).toEqual([
       ['ref-00004', idOf(4), 2, 4, null],
       ['ref-00001', idOf(1), 0, 2, null],
     ]);
@@ -143,10 +185,16 @@ describe('DynamicsAdapter against the Dataverse simulator', () => {
     const cursor = (await changesSince(null)).at(-1)?.cursor ?? null;
     nextSecond();
 
-    const qualified = (await admin(`/_sim/leads/${leadId}/qualify`, {})) as { value: { entity: string; opportunityid?: string }[] };
-    const opportunityId = qualified.value.find((r) => r.entity === 'opportunity')?.opportunityid ?? '';
+    const qualified = (await admin(`/_sim/leads/${leadId}/qualify`, {})) as {
+      value: { entity: string; opportunityid?: string }[];
+    };
+    const opportunityId =
+      qualified.value.find((r) => r.entity === 'opportunity')?.opportunityid ?? '';
     expect(opportunityId).toMatch(GUID);
-    await admin(`/_sim/opportunities/${opportunityId}/win`, { actualvalue: 5000, actualclosedate: '2025-06-30' });
+    await admin(`/_sim/opportunities/${opportunityId}/win`, {
+      actualvalue: 5000,
+      actualclosedate: '2025-06-30',
+    });
 
     const records = (await changesSince(cursor)).flatMap((p) => p.records);
     expect(records).toHaveLength(1);
@@ -158,7 +206,13 @@ describe('DynamicsAdapter against the Dataverse simulator', () => {
       fields: { statecode: 1, statuscode: 3, _qualifyingopportunityid_value: opportunityId },
       opportunity: {
         recordId: opportunityId,
-        fields: { statecode: 1, statuscode: 3, actualvalue: 5000, actualclosedate: '2025-06-30', _originatingleadid_value: leadId },
+        fields: {
+          statecode: 1,
+          statuscode: 3,
+          actualvalue: 5000,
+          actualclosedate: '2025-06-30',
+          _originatingleadid_value: leadId,
+        },
       },
     });
     expect(state.modifiedAt).toBe(state.opportunity?.modifiedAt);
@@ -176,16 +230,27 @@ describe('DynamicsAdapter against the Dataverse simulator', () => {
     expect(edited.status).toBe(200);
     const before = sim.server.requests().at(-1)?.seq ?? 0;
     const later = await changesSince(since);
-    expect(later.map((p) => p.records.map((r) => [r.recordId, r.fields.statecode, r.opportunity?.fields.name]))).toEqual([
-      [[leadId, 1, 'Renamed deal']],
-    ]);
+    expect(
+      later.map((p) =>
+        p.records.map((r) => [r.recordId, r.fields.statecode, r.opportunity?.fields.name]),
+      ),
+    ).toEqual([[[leadId, 1, 'Renamed deal']]]);
     expect(later[0]?.cursor).toBe(sim.store.opportunities.get(opportunityId)?.modifiedon);
-    const lookups = sim.server.requests(before).map((r) => decodeURIComponent(r.path)).filter((path) => path.includes(" eq '"));
-    expect(lookups).toEqual([expect.stringMatching(/\/leads\?.*\$filter=lb_referralid eq 'ref-00042'$/)]);
+    const lookups = sim.server
+      .requests(before)
+      .map((r) => decodeURIComponent(r.path))
+      .filter((path) => path.includes(" eq '"));
+    expect(lookups).toEqual([
+      expect.stringMatching(/\/leads\?.*\$filter=lb_referralid eq 'ref-00042'$/),
+    ]);
   });
 
   it('finds one lead by referral id, and null for an unknown one', async () => {
-    const [written] = await crm.upsertLeads([leadRecord(7, { subject: "O'Brien's deal" }), leadRecord(8)].map((r, i) => (i === 0 ? { ...r, referralId: "O'Brien" } : r)));
+    const [written] = await crm.upsertLeads(
+      [leadRecord(7, { subject: "O'Brien's deal" }), leadRecord(8)].map((r, i) =>
+        i === 0 ? { ...r, referralId: "O'Brien" } : r,
+      ),
+    );
     const found = await crm.getByReferralId("O'Brien");
     expect(found).toMatchObject({
       referralId: "O'Brien",
@@ -200,22 +265,42 @@ describe('DynamicsAdapter against the Dataverse simulator', () => {
 
 describe('DynamicsAdapter and Dataverse service protection', () => {
   it('holds every request of the user for a 429’s Retry-After, then finishes the work; the simulator sends both budget headers', async () => {
-    const limited = createDynamicsSimulator({ port: 0, limits: { requestsPerWindow: 4, windowMs: 1_000 } });
+    const limited = createDynamicsSimulator({
+      port: 0,
+      limits: { requestsPerWindow: 4, windowMs: 1_000 },
+    });
     await limited.start();
     const queue = new PQueue({ concurrency: 2 });
-    const adapter = new DynamicsAdapter({ target: 'd365', retryPolicy: fastRetries, limiter: queue, settings: { url: limited.url, auth: { kind: 'static', token: 't' } } });
+    const adapter = new DynamicsAdapter({
+      target: 'd365',
+      retryPolicy: fastRetries,
+      limiter: queue,
+      settings: { url: limited.url, auth: { kind: 'static', token: 't' } },
+    });
     try {
       // Each lookup is two GETs (the lead by key, then opportunities by referral id): six requests against four a second.
-      expect(await Promise.all(['a', 'b', 'c'].map((id) => adapter.getByReferralId(id)))).toEqual([null, null, null]);
+      expect(await Promise.all(['a', 'b', 'c'].map((id) => adapter.getByReferralId(id)))).toEqual([
+        null,
+        null,
+        null,
+      ]);
       const log = limited.server.requests();
       const refused = log.filter((entry) => entry.status === 429);
       expect(refused.length).toBeGreaterThan(0);
       const holdEnds = Date.parse(refused[0]!.at) + 1_000;
       // Requests in flight arrived before the first 429; none may arrive after it until its Retry-After has passed.
-      const duringHold = log.filter((entry) => entry.seq > refused[0]!.seq && Date.parse(entry.at) < holdEnds - 50);
+      const duringHold = log.filter(
+        (entry) => entry.seq > refused[0]!.seq && Date.parse(entry.at) < holdEnds - 50,
+      );
       expect(duringHold).toEqual([]);
       expect(queue.isPaused).toBe(false);
-      const answer = await fetch(`${limited.apiUrl}WhoAmI`, { headers: { Authorization: 'Bearer other', 'OData-Version': '4.0', 'OData-MaxVersion': '4.0' } });
+      const answer = await fetch(`${limited.apiUrl}WhoAmI`, {
+        headers: {
+          Authorization: 'Bearer other',
+          'OData-Version': '4.0',
+          'OData-MaxVersion': '4.0',
+        },
+      });
       expect(answer.headers.get('x-ms-ratelimit-burst-remaining-xrm-requests')).toBe('3');
       expect(answer.headers.get('x-ms-ratelimit-time-remaining-xrm-requests')).toBe('1200.00');
     } finally {
@@ -224,4 +309,3 @@ describe('DynamicsAdapter and Dataverse service protection', () => {
     }
   });
 });
-

@@ -4,14 +4,22 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulators, stopSimulators, type RunningSimulator } from '../../src/simulators/index.js';
+import {
+  startSimulators,
+  stopSimulators,
+  type RunningSimulator,
+} from '../../src/simulators/index.js';
 import { BIN, ROOT, startNode, TSX_LOADER } from './support/cli-process.js';
 
 /** V8's heap_size_limit with --max-old-space-size=256 is 256 MB plus the young generation (304 MB on Node 20). */
 const CAPPED = { min: 256, max: 320 };
 
 /** The heapLimitMb of the "node process" debug line; the command then fails fast on a ledger file that is not SQLite. */
-async function heapLimitOf(args: string[], cwd: string, env: Record<string, string> = {}): Promise<number> {
+async function heapLimitOf(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<number> {
   const run = startNode(args, { cwd, env });
   const { code } = await run.exited;
   expect(code).toBe(1);
@@ -31,7 +39,15 @@ describe('heap cap of the streaming commands', { timeout: 90_000 }, () => {
     await writeFile(path.join(dir, 'not-a-ledger.sqlite'), 'not sqlite\n');
     await writeFile(
       path.join(dir, 'leadbridge.yaml'),
-      ['source:', '  partnerCenter:', '    baseUrl: http://127.0.0.1:9', '    auth: { kind: static, token: t }', 'ledger:', '  filename: ./not-a-ledger.sqlite', ''].join('\n'),
+      [
+        'source:',
+        '  partnerCenter:',
+        '    baseUrl: http://127.0.0.1:9',
+        '    auth: { kind: static, token: t }',
+        'ledger:',
+        '  filename: ./not-a-ledger.sqlite',
+        '',
+      ].join('\n'),
     );
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -49,19 +65,33 @@ describe('heap cap of the streaming commands', { timeout: 90_000 }, () => {
   });
 
   it('tsx src/cli.ts sync --once (npm run leadbridge, npx tsx src/cli.ts)', async () => {
-    const limit = await heapLimitOf([path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'src/cli.ts'), ...cli, 'sync', '--once'], dir);
+    const limit = await heapLimitOf(
+      [
+        path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
+        path.join(ROOT, 'src/cli.ts'),
+        ...cli,
+        'sync',
+        '--once',
+      ],
+      dir,
+    );
     expect(limit).toBeGreaterThanOrEqual(CAPPED.min);
     expect(limit).toBeLessThan(CAPPED.max);
   });
 
   it('node --import tsx src/cli.ts sync --once', async () => {
-    const limit = await heapLimitOf(['--import', TSX_LOADER, path.join(ROOT, 'src/cli.ts'), ...cli, 'sync', '--once'], dir);
+    const limit = await heapLimitOf(
+      ['--import', TSX_LOADER, path.join(ROOT, 'src/cli.ts'), ...cli, 'sync', '--once'],
+      dir,
+    );
     expect(limit).toBeGreaterThanOrEqual(CAPPED.min);
     expect(limit).toBeLessThan(CAPPED.max);
   });
 
   it('keeps the heap size the user set in NODE_OPTIONS', async () => {
-    const limit = await heapLimitOf([BIN, ...cli, 'sync', '--once'], dir, { NODE_OPTIONS: '--max-old-space-size=512' });
+    const limit = await heapLimitOf([BIN, ...cli, 'sync', '--once'], dir, {
+      NODE_OPTIONS: '--max-old-space-size=512',
+    });
     expect(limit).toBeGreaterThanOrEqual(512);
     expect(limit).toBeLessThan(600);
   });
@@ -72,7 +102,12 @@ describe('signals through the heap-cap parent', { timeout: 120_000 }, () => {
   let simulators: RunningSimulator[];
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-signal-'));
-    simulators = await startSimulators({ host: '127.0.0.1', basePort: null, seed: 3, referrals: 2 });
+    simulators = await startSimulators({
+      host: '127.0.0.1',
+      basePort: null,
+      seed: 3,
+      referrals: 2,
+    });
     const url = (name: string) => simulators.find((s) => s.name === name)!.url;
     await writeFile(
       path.join(dir, 'leadbridge.yaml'),
@@ -97,10 +132,16 @@ describe('signals through the heap-cap parent', { timeout: 120_000 }, () => {
     const env: Record<string, string | undefined> = { ...process.env };
     delete env.NODE_OPTIONS;
     // detached: its own process group, as a shell gives a foreground job; a terminal's Ctrl+C signals the group.
-    const child = spawn(process.execPath, [BIN, '--config', 'leadbridge.yaml', '--log-format', 'json', 'run'], { cwd: dir, env, stdio: 'pipe', detached: true });
+    const child = spawn(
+      process.execPath,
+      [BIN, '--config', 'leadbridge.yaml', '--log-format', 'json', 'run'],
+      { cwd: dir, env, stdio: 'pipe', detached: true },
+    );
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    );
     await new Promise<void>((resolve, reject) => {
       const check = () => (stderr.includes('"message":"cycle done"') ? resolve() : undefined);
       child.stderr!.on('data', check);

@@ -5,9 +5,18 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/index.js';
 import { SimClock } from '../../src/simulators/common/clock.js';
-import { createDynamicsSimulator, type DynamicsSimulator } from '../../src/simulators/dynamics365/index.js';
-import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../src/simulators/partner-center/index.js';
-import { createSalesforceSimulator, type SalesforceSimulator } from '../../src/simulators/salesforce/index.js';
+import {
+  createDynamicsSimulator,
+  type DynamicsSimulator,
+} from '../../src/simulators/dynamics365/index.js';
+import {
+  createPartnerCenterSimulator,
+  type PartnerCenterSimulator,
+} from '../../src/simulators/partner-center/index.js';
+import {
+  createSalesforceSimulator,
+  type SalesforceSimulator,
+} from '../../src/simulators/salesforce/index.js';
 import type { Runtime } from '../../src/sync/cycle.js';
 import { createRuntime } from '../../src/cli/compose.js';
 
@@ -41,10 +50,24 @@ beforeAll(async () => {
   await Promise.all([pc.start(), dynamics.start(), salesforce.start()]);
   dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-idle-'));
   const config = configSchema.parse({
-    source: { partnerCenter: { baseUrl: pc.url, auth: { kind: 'static', token: 'pc-token' }, overlapSeconds: 1 } },
+    source: {
+      partnerCenter: {
+        baseUrl: pc.url,
+        auth: { kind: 'static', token: 'pc-token' },
+        overlapSeconds: 1,
+      },
+    },
     targets: [
-      { name: 'dynamics', kind: 'dynamics365', settings: { url: dynamics.url, auth: { kind: 'static', token: 'd365-token' } } },
-      { name: 'salesforce', kind: 'salesforce', settings: { instanceUrl: salesforce.url, auth: { kind: 'accessToken', token: 'sf-token' } } },
+      {
+        name: 'dynamics',
+        kind: 'dynamics365',
+        settings: { url: dynamics.url, auth: { kind: 'static', token: 'd365-token' } },
+      },
+      {
+        name: 'salesforce',
+        kind: 'salesforce',
+        settings: { instanceUrl: salesforce.url, auth: { kind: 'accessToken', token: 'sf-token' } },
+      },
     ],
     ledger: { client: 'sqlite', filename: path.join(dir, 'ledger.sqlite') },
   });
@@ -64,7 +87,11 @@ describe('an idle cycle', () => {
     // The next scheduled poll, past the overlap window and a full stamp second: it reads back our write-backs.
     await sleep(2_200);
     await runtime.syncOnce({ runId: 'echo' });
-    const before = { pc: pc.server.counters().total, dynamics: dynamics.server.counters().total, salesforce: salesforce.server.counters().total };
+    const before = {
+      pc: pc.server.counters().total,
+      dynamics: dynamics.server.counters().total,
+      salesforce: salesforce.server.counters().total,
+    };
     const idle = await runtime.syncOnce({ runId: 'idle' });
     const calls = {
       pc: pc.server.counters().total - before.pc,

@@ -25,8 +25,15 @@ describeWithPg('inbound sync with a PostgreSQL ledger', (url) => {
     const schema = `lb_it_${randomBytes(4).toString('hex')}`;
     schemas.push({ url, schema });
     harness = await startHarness({ referrals: 180 });
-    const onPg = (config: Harness['config']) => ({ ...config, ledger: { client: 'pg' as const, connection: url, schema } });
-    const expected = harness.pc.store.all().filter((r) => DEFAULT_LEAD_KINDS.includes(deriveLeadKind(r)) && r.status !== 'Closed').length;
+    const onPg = (config: Harness['config']) => ({
+      ...config,
+      ledger: { client: 'pg' as const, connection: url, schema },
+    });
+    const expected = harness.pc.store
+      .all()
+      .filter(
+        (r) => DEFAULT_LEAD_KINDS.includes(deriveLeadKind(r)) && r.status !== 'Closed',
+      ).length;
 
     const first = await harness.runtime(onPg);
     const partial = await first.syncOnce({ runId: 'pg-1', maxPages: 1 });
@@ -37,6 +44,8 @@ describeWithPg('inbound sync with a PostgreSQL ledger', (url) => {
     const rest = await second.syncOnce({ runId: 'pg-2' });
     expect(partial.inbound.created + rest.inbound.created).toBe(expected);
     expect(harness.dynamics.store.leads.size).toBe(expected);
-    expect(await countByState(second.ledger.db)).toEqual([{ target: 'dynamics', state: 'applied', count: expected }]);
+    expect(await countByState(second.ledger.db)).toEqual([
+      { target: 'dynamics', state: 'applied', count: expected },
+    ]);
   });
 });

@@ -10,7 +10,9 @@ afterEach(async () => harness?.close());
 
 /** Referrals the default config syncs: the three lead kinds, not yet archived. */
 function syncable(referrals: Referral[]): Referral[] {
-  return referrals.filter((r) => DEFAULT_LEAD_KINDS.includes(deriveLeadKind(r)) && r.status !== 'Closed');
+  return referrals.filter(
+    (r) => DEFAULT_LEAD_KINDS.includes(deriveLeadKind(r)) && r.status !== 'Closed',
+  );
 }
 
 describe('inbound sync into Dynamics 365', () => {
@@ -20,11 +22,16 @@ describe('inbound sync into Dynamics 365', () => {
     const first = await runtime.syncOnce({ runId: 'run-1' });
 
     const leads = [...harness.dynamics.store.leads.values()];
-    const expected = syncable((harness.pc.store.all() as unknown as Referral[])).length;
+    const expected = syncable(harness.pc.store.all() as unknown as Referral[]).length;
     expect(expected).toBeGreaterThan(200);
     expect(first.inbound.created).toBe(expected);
     expect(leads).toHaveLength(expected);
-    expect(first.inbound.created + first.inbound.skippedKind + first.inbound.skippedClosed + first.inbound.quarantined).toBe(260);
+    expect(
+      first.inbound.created +
+        first.inbound.skippedKind +
+        first.inbound.skippedClosed +
+        first.inbound.quarantined,
+    ).toBe(260);
     expect(first.inbound.failed).toBe(0);
     expect(new Set(leads.map((l) => l.lb_referralid)).size).toBe(expected);
     expect(first.outbox.sent).toBe(expected);
@@ -52,7 +59,9 @@ describe('inbound sync into Dynamics 365', () => {
     harness = await startHarness({ referrals: 30 });
     const runtime = await harness.runtime();
     await runtime.syncOnce({ runId: 'run-1' });
-    const [changed, touched] = [...harness.dynamics.store.leads.values()].map((l) => String(l.lb_referralid));
+    const [changed, touched] = [...harness.dynamics.store.leads.values()].map((l) =>
+      String(l.lb_referralid),
+    );
     harness.pc.store.update(changed!, { details: { notes: 'Customer now wants 40 seats' } });
     harness.pc.store.update(touched!, { favorite: true }); // not mapped: the CRM payload stays the same
 
@@ -63,9 +72,17 @@ describe('inbound sync into Dynamics 365', () => {
     expect(String(lead.description)).toContain('Customer now wants 40 seats');
 
     const trail = await auditTrail(runtime.ledger.db, changed!);
-    expect(trail.map((e) => e.action)).toEqual(['created', 'external-reference-written', 'updated']);
+    expect(trail.map((e) => e.action)).toEqual([
+      'created',
+      'external-reference-written',
+      'updated',
+    ]);
     const quiet = await auditTrail(runtime.ledger.db, touched!);
-    expect(quiet.map((e) => e.action)).toEqual(['created', 'external-reference-written', 'skipped-unchanged']);
+    expect(quiet.map((e) => e.action)).toEqual([
+      'created',
+      'external-reference-written',
+      'skipped-unchanged',
+    ]);
   });
 
   it('a crash between the CRM write and the ledger commit creates no duplicate on rerun', async () => {
@@ -75,10 +92,16 @@ describe('inbound sync into Dynamics 365', () => {
     const real = target.adapter;
     // The CRM write succeeds, then the process "dies" before the ledger commit.
     target.adapter = crashAfterWrite(real);
-    await expect(crashing.syncOnce({ runId: 'crash' })).resolves.toMatchObject({ inbound: { targetsDown: 1 } });
+    await expect(crashing.syncOnce({ runId: 'crash' })).resolves.toMatchObject({
+      inbound: { targetsDown: 1 },
+    });
     const written = harness.dynamics.store.leads.size;
     expect(written).toBeGreaterThan(0);
-    const links = await getLinks(crashing.ledger.db, 'dynamics', (harness.pc.store.all() as unknown as Referral[]).map((r) => r.id));
+    const links = await getLinks(
+      crashing.ledger.db,
+      'dynamics',
+      (harness.pc.store.all() as unknown as Referral[]).map((r) => r.id),
+    );
     expect([...links.values()].filter((l) => l.crmRecordId !== null)).toEqual([]);
     await crashing.close();
 
@@ -93,7 +116,7 @@ describe('inbound sync into Dynamics 365', () => {
 
   it('one bad record fails alone with the CRM message; the others are applied', async () => {
     harness = await startHarness({ referrals: 0 });
-    const seeded = syncable((harness.pc.store.seed(20) as unknown as Referral[]));
+    const seeded = syncable(harness.pc.store.seed(20) as unknown as Referral[]);
     const bad = seeded[0]!;
     const runtime = await harness.runtime();
     const target = runtime.targets[0]!;
@@ -102,13 +125,26 @@ describe('inbound sync into Dynamics 365', () => {
     expect(result.inbound.failed).toBe(1);
     expect(result.inbound.created).toBe(seeded.length - 1);
     const trail = await auditTrail(runtime.ledger.db, bad.id);
-    expect(trail.at(-1)).toMatchObject({ action: 'failed', detail: { code: '0x80060888', message: "The property 'lb_bogus' does not exist on type 'Microsoft.Dynamics.CRM.lead'." } });
+    expect(trail.at(-1)).toMatchObject({
+      action: 'failed',
+      detail: {
+        code: '0x80060888',
+        message: "The property 'lb_bogus' does not exist on type 'Microsoft.Dynamics.CRM.lead'.",
+      },
+    });
   });
 
   it('survives a 429 storm on both APIs', async () => {
     harness = await startHarness({ referrals: 150 });
-    harness.pc.server.faults.configure({ rules: [{ kind: '429', count: 4, retryAfterSeconds: 0 }] });
-    harness.dynamics.server.faults.configure({ rules: [{ kind: '429', count: 3, retryAfterSeconds: 0 }, { kind: '5xx', status: 503, count: 2, retryAfterSeconds: 0 }] });
+    harness.pc.server.faults.configure({
+      rules: [{ kind: '429', count: 4, retryAfterSeconds: 0 }],
+    });
+    harness.dynamics.server.faults.configure({
+      rules: [
+        { kind: '429', count: 3, retryAfterSeconds: 0 },
+        { kind: '5xx', status: 503, count: 2, retryAfterSeconds: 0 },
+      ],
+    });
     const runtime = await harness.runtime();
     const result = await runtime.syncOnce({ runId: 'storm' });
     expect(result.inbound.failed).toBe(0);
@@ -132,7 +168,11 @@ function crashAfterWrite(real: CrmAdapter): CrmAdapter {
 function rejectingOne(real: CrmAdapter, referralId: string): CrmAdapter {
   return Object.assign(Object.create(real) as CrmAdapter, {
     upsertLeads(records: MappedRecord[]) {
-      return real.upsertLeads(records.map((r) => (r.referralId === referralId ? { ...r, fields: { ...r.fields, lb_bogus: 1 } } : r)));
+      return real.upsertLeads(
+        records.map((r) =>
+          r.referralId === referralId ? { ...r, fields: { ...r.fields, lb_bogus: 1 } } : r,
+        ),
+      );
     },
   });
 }

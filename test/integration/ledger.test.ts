@@ -60,7 +60,13 @@ async function ledgerError(promise: Promise<unknown>): Promise<LeadbridgeError> 
 }
 
 function outcome(referralId: string, action: string, target: string) {
-  return { referralId, target, action, payload: { action, dealValue: 1200 }, dedupeKey: `${action}:${referralId}:${target}` };
+  return {
+    referralId,
+    target,
+    action,
+    payload: { action, dealValue: 1200 },
+    dedupeKey: `${action}:${referralId}:${target}`,
+  };
 }
 
 /** Polls PostgreSQL until another session of this database is blocked on a row lock. */
@@ -91,7 +97,9 @@ async function countQueries(ledger: Ledger, work: () => Promise<unknown>): Promi
 }
 
 async function migrationNames(ledger: Ledger): Promise<string[]> {
-  const rows = (await ledger.db('lb_migrations').orderBy('id').select('name')) as Array<{ name: string }>;
+  const rows = (await ledger.db('lb_migrations').orderBy('id').select('name')) as Array<{
+    name: string;
+  }>;
   return rows.map((row) => row.name);
 }
 
@@ -114,7 +122,11 @@ function defineLedgerSuite(harness: LedgerHarness): void {
 
     it('survive several workers opening a new ledger at the same time', async () => {
       const config = harness.freshConfig();
-      const ledgers = await Promise.all([openLedger(config), openLedger(config), openLedger(config)]);
+      const ledgers = await Promise.all([
+        openLedger(config),
+        openLedger(config),
+        openLedger(config),
+      ]);
       try {
         expect(await migrationNames(ledgers[0]!)).toEqual(['0001_initial', '0002_referral_echoes']);
         await setCursor(ledgers[1]!.db, 'partner-center', 'c1');
@@ -153,7 +165,12 @@ function defineLedgerSuite(harness: LedgerHarness): void {
 
     it('upsert and read 2,500 links in one call each, in batches', async () => {
       const target = freshTarget();
-      const writes = await countQueries(harness.ledger(), () => upsertLinks(db(), ids.map((id, i) => fullLink(id, i, target))));
+      const writes = await countQueries(harness.ledger(), () =>
+        upsertLinks(
+          db(),
+          ids.map((id, i) => fullLink(id, i, target)),
+        ),
+      );
       // 8 link fields + referral_id, target, created_at, updated_at per row
       expect(writes).toBe(Math.ceil(2500 / rowsPerInsert(db(), 12)));
       let links = new Map();
@@ -171,7 +188,11 @@ function defineLedgerSuite(harness: LedgerHarness): void {
 
     it('update only the columns given, fold repeated links, and find links by CRM record id', async () => {
       const target = freshTarget();
-      await upsertLinks(db(), [fullLink('A', 1, target), fullLink('B', 2, target), fullLink('A', 1, 'crm:other')]);
+      await upsertLinks(db(), [
+        fullLink('A', 1, target),
+        fullLink('B', 2, target),
+        fullLink('A', 1, 'crm:other'),
+      ]);
       await upsertLinks(db(), [
         { referralId: 'A', target, referralETag: '"etag-new"' },
         { referralId: 'B', target, crmRecordId: null },
@@ -180,9 +201,18 @@ function defineLedgerSuite(harness: LedgerHarness): void {
       ]);
       const links = await getLinks(db(), target, ['A', 'B', 'C', 'missing', 'A']);
       expect([...links.keys()].sort()).toEqual(['A', 'B', 'C']);
-      expect(links.get('A')).toMatchObject({ ...fullLink('A', 1, target), referralETag: '"etag-new"', payloadHash: 'hash-new' });
+      expect(links.get('A')).toMatchObject({
+        ...fullLink('A', 1, target),
+        referralETag: '"etag-new"',
+        payloadHash: 'hash-new',
+      });
       expect(links.get('B')).toMatchObject({ ...fullLink('B', 2, target), crmRecordId: null });
-      expect(links.get('C')).toMatchObject({ referralId: 'C', crmRecordId: null, referralETag: null, leadKind: 'sales-qualified' });
+      expect(links.get('C')).toMatchObject({
+        referralId: 'C',
+        crmRecordId: null,
+        referralETag: null,
+        leadKind: 'sales-qualified',
+      });
       expect((await getLinks(db(), 'crm:other', ['A'])).get('A')?.referralETag).toBe('"etag-1"');
       expect((await getLinkByRecordId(db(), target, 'crm-1'))?.referralId).toBe('A');
       expect(await getLinkByRecordId(db(), target, 'crm-2')).toBeNull();
@@ -191,11 +221,17 @@ function defineLedgerSuite(harness: LedgerHarness): void {
 
     it('list a target page by page in referral-id order', async () => {
       const target = freshTarget();
-      await upsertLinks(db(), ids.slice(0, 25).map((id, i) => fullLink(id, i, target)));
+      await upsertLinks(
+        db(),
+        ids.slice(0, 25).map((id, i) => fullLink(id, i, target)),
+      );
       const seen: string[] = [];
       let after: string | undefined;
       for (;;) {
-        const page = await listLinks(db(), target, { limit: 10, ...(after ? { afterReferralId: after } : {}) });
+        const page = await listLinks(db(), target, {
+          limit: 10,
+          ...(after ? { afterReferralId: after } : {}),
+        });
         if (page.length === 0) break;
         seen.push(...page.map((link) => link.referralId));
         after = page[page.length - 1]!.referralId;
@@ -207,14 +243,18 @@ function defineLedgerSuite(harness: LedgerHarness): void {
   describe('sync states', () => {
     it('reject an illegal move naming referral and target, and write nothing of that batch', async () => {
       const target = freshTarget();
-      await transitionSyncStates(db(), target, [{ referralId: 'R1', to: 'applied', runId: 'run-1' }]);
+      await transitionSyncStates(db(), target, [
+        { referralId: 'R1', to: 'applied', runId: 'run-1' },
+      ]);
       const error = await ledgerError(
         transitionSyncStates(db(), target, [
           { referralId: 'R2', to: 'failed', error: { code: 'HTTP_ERROR', message: 'boom' } },
           { referralId: 'R1', to: 'failed', error: { code: 'HTTP_ERROR', message: 'boom' } },
         ]),
       );
-      expect(error.message).toBe(`illegal sync-state move applied → failed for referral "R1" on target "${target}" (applied may move to: pending)`);
+      expect(error.message).toBe(
+        `illegal sync-state move applied → failed for referral "R1" on target "${target}" (applied may move to: pending)`,
+      );
       const states = await getSyncStates(db(), target, ['R1', 'R2']);
       expect([...states.keys()]).toEqual(['R1']);
       expect(states.get('R1')?.state).toBe('applied');
@@ -239,7 +279,9 @@ function defineLedgerSuite(harness: LedgerHarness): void {
         updatedAt: expect.any(String),
         runId: 'run-1',
       });
-      expect(await move({ to: 'failed', error: failure, nextRetryAt: '2026-11-24T10:05:00Z' })).toMatchObject({
+      expect(
+        await move({ to: 'failed', error: failure, nextRetryAt: '2026-11-24T10:05:00Z' }),
+      ).toMatchObject({
         state: 'failed',
         attempts: 1,
         nextRetryAt: '2026-11-24T10:05:00.000Z',
@@ -247,13 +289,31 @@ function defineLedgerSuite(harness: LedgerHarness): void {
         lastErrorCode: 'HTTP_ERROR',
         runId: 'run-1',
       });
-      expect(await move({ to: 'failed', error: failure, nextRetryAt: '2026-11-24T10:15:00.000Z', runId: 'run-2' })).toMatchObject({
+      expect(
+        await move({
+          to: 'failed',
+          error: failure,
+          nextRetryAt: '2026-11-24T10:15:00.000Z',
+          runId: 'run-2',
+        }),
+      ).toMatchObject({
         attempts: 2,
         nextRetryAt: '2026-11-24T10:15:00.000Z',
         runId: 'run-2',
       });
-      expect(await move({ to: 'pending' })).toMatchObject({ state: 'pending', attempts: 2, nextRetryAt: null, lastError: 'Dataverse said 500' });
-      expect(await move({ to: 'applied' })).toMatchObject({ state: 'applied', attempts: 0, nextRetryAt: null, lastError: null, lastErrorCode: null });
+      expect(await move({ to: 'pending' })).toMatchObject({
+        state: 'pending',
+        attempts: 2,
+        nextRetryAt: null,
+        lastError: 'Dataverse said 500',
+      });
+      expect(await move({ to: 'applied' })).toMatchObject({
+        state: 'applied',
+        attempts: 0,
+        nextRetryAt: null,
+        lastError: null,
+        lastErrorCode: null,
+      });
     });
 
     it('apply several moves of one referral in order within one call', async () => {
@@ -288,11 +348,21 @@ function defineLedgerSuite(harness: LedgerHarness): void {
       expect(await claimDueRetries(db(), target, NOW, 2, 'run-r1')).toEqual(['F1', 'F2']);
       expect(await claimDueRetries(db(), target, NOW, 10, 'run-r2')).toEqual(['F3']);
       expect(await claimDueRetries(db(), target, NOW, 10, 'run-r3')).toEqual([]);
-      expect(await claimDueRetries(db(), 'crm:elsewhere', '2026-12-31T00:00:00Z', 10, 'run-r4')).toEqual([]);
+      expect(
+        await claimDueRetries(db(), 'crm:elsewhere', '2026-12-31T00:00:00Z', 10, 'run-r4'),
+      ).toEqual([]);
       const states = await getSyncStates(db(), target, ['F1', 'F3', 'LATER']);
-      expect(states.get('F1')).toMatchObject({ state: 'pending', runId: 'run-r1', attempts: 1, nextRetryAt: null });
+      expect(states.get('F1')).toMatchObject({
+        state: 'pending',
+        runId: 'run-r1',
+        attempts: 1,
+        nextRetryAt: null,
+      });
       expect(states.get('F3')).toMatchObject({ state: 'pending', runId: 'run-r2' });
-      expect(states.get('LATER')).toMatchObject({ state: 'failed', nextRetryAt: '2026-11-24T12:00:00.000Z' });
+      expect(states.get('LATER')).toMatchObject({
+        state: 'failed',
+        nextRetryAt: '2026-11-24T12:00:00.000Z',
+      });
     });
 
     it('never hand the same due retry to two concurrent claimers', async () => {
@@ -301,12 +371,22 @@ function defineLedgerSuite(harness: LedgerHarness): void {
       await transitionSyncStates(
         db(),
         target,
-        ids.map((referralId) => ({ referralId, to: 'failed', error: { code: 'HTTP_ERROR', message: 'boom' }, nextRetryAt: '2026-11-24T09:00:00Z' })),
+        ids.map((referralId) => ({
+          referralId,
+          to: 'failed',
+          error: { code: 'HTTP_ERROR', message: 'boom' },
+          nextRetryAt: '2026-11-24T09:00:00Z',
+        })),
       );
-      const others = await Promise.all([openLedger(harness.config()), openLedger(harness.config())]);
+      const others = await Promise.all([
+        openLedger(harness.config()),
+        openLedger(harness.config()),
+      ]);
       try {
         const claimers = [harness.ledger(), ...others, harness.ledger(), ...others];
-        const claims = await Promise.all(claimers.map((ledger, i) => claimDueRetries(ledger.db, target, NOW, 12, `run-c${i}`)));
+        const claims = await Promise.all(
+          claimers.map((ledger, i) => claimDueRetries(ledger.db, target, NOW, 12, `run-c${i}`)),
+        );
         const all = claims.flat();
         expect(all.length).toBe(60);
         expect([...new Set(all)].sort()).toEqual(ids);
@@ -329,9 +409,27 @@ function defineLedgerSuite(harness: LedgerHarness): void {
         { target, state: 'failed', count: 1 },
         { target, state: 'quarantined', count: 1 },
       ]);
-      expect((await listByState(db(), 'failed', { target, limit: 10 })).map((r) => [r.referralId, r.attempts, r.lastError])).toEqual([['F', 2, 'boom again']]);
-      expect(await resetToPending(db(), { target, states: ['failed', 'quarantined'], since: '2999-01-01T00:00:00Z' })).toBe(0);
-      expect(await resetToPending(db(), { target, states: ['failed', 'quarantined'], since: '2020-01-01T00:00:00Z' })).toBe(2);
+      expect(
+        (await listByState(db(), 'failed', { target, limit: 10 })).map((r) => [
+          r.referralId,
+          r.attempts,
+          r.lastError,
+        ]),
+      ).toEqual([['F', 2, 'boom again']]);
+      expect(
+        await resetToPending(db(), {
+          target,
+          states: ['failed', 'quarantined'],
+          since: '2999-01-01T00:00:00Z',
+        }),
+      ).toBe(0);
+      expect(
+        await resetToPending(db(), {
+          target,
+          states: ['failed', 'quarantined'],
+          since: '2020-01-01T00:00:00Z',
+        }),
+      ).toBe(2);
       const states = await getSyncStates(db(), target, ['A', 'F', 'Q']);
       expect(states.get('A')?.state).toBe('applied');
       expect(states.get('F')).toMatchObject({ state: 'pending', attempts: 0, nextRetryAt: null });
@@ -347,24 +445,52 @@ function defineLedgerSuite(harness: LedgerHarness): void {
     it('keeps every entry in the order it was appended, detail included', async () => {
       const referralId = `AUD-${targetSeq}`;
       await appendAudit(db(), [
-        { runId: 'run-a', referralId, target: 'crm:dynamics', action: 'created', crmRecordId: 'lead-1', detail: { fields: 12 } },
+        {
+          runId: 'run-a',
+          referralId,
+          target: 'crm:dynamics',
+          action: 'created',
+          crmRecordId: 'lead-1',
+          detail: { fields: 12 },
+        },
         { runId: 'run-a', referralId: 'someone-else', target: 'crm:dynamics', action: 'created' },
-        { runId: 'run-a', referralId, target: 'crm:salesforce', action: 'failed', detail: { code: 'HTTP_ERROR', nested: { list: [1, 2] } } },
+        {
+          runId: 'run-a',
+          referralId,
+          target: 'crm:salesforce',
+          action: 'failed',
+          detail: { code: 'HTTP_ERROR', nested: { list: [1, 2] } },
+        },
       ]);
       await appendAudit(db(), [
         { runId: 'run-b', referralId, target: 'crm:dynamics', action: 'skipped-unchanged' },
-        { runId: 'run-b', referralId, target: null, action: 'outcome-sent', detail: { action: 'accept' } },
+        {
+          runId: 'run-b',
+          referralId,
+          target: null,
+          action: 'outcome-sent',
+          detail: { action: 'accept' },
+        },
       ]);
       const trail = await auditTrail(db(), referralId);
       expect(trail.map((e) => [e.runId, e.target, e.action, e.crmRecordId, e.detail])).toEqual([
         ['run-a', 'crm:dynamics', 'created', 'lead-1', { fields: 12 }],
-        ['run-a', 'crm:salesforce', 'failed', null, { code: 'HTTP_ERROR', nested: { list: [1, 2] } }],
+        [
+          'run-a',
+          'crm:salesforce',
+          'failed',
+          null,
+          { code: 'HTTP_ERROR', nested: { list: [1, 2] } },
+        ],
         ['run-b', 'crm:dynamics', 'skipped-unchanged', null, null],
         ['run-b', null, 'outcome-sent', null, { action: 'accept' }],
       ]);
       const ids = trail.map((e) => e.id as number);
       expect(ids).toEqual([...ids].sort((a, b) => a - b));
-      expect((await auditTrail(db(), referralId, { limit: 2 })).map((e) => e.action)).toEqual(['skipped-unchanged', 'outcome-sent']);
+      expect((await auditTrail(db(), referralId, { limit: 2 })).map((e) => e.action)).toEqual([
+        'skipped-unchanged',
+        'outcome-sent',
+      ]);
     });
   });
 
@@ -374,62 +500,121 @@ function defineLedgerSuite(harness: LedgerHarness): void {
       const second = `run-${randomBytes(4).toString('hex')}`;
       await startRun(db(), { runId: first, kind: 'sync' });
       await startRun(db(), { runId: second, kind: 'worker' });
-      expect((await ledgerError(startRun(db(), { runId: first, kind: 'sync' }))).message).toBe(`run "${first}" already exists; run ids must be unique`);
+      expect((await ledgerError(startRun(db(), { runId: first, kind: 'sync' }))).message).toBe(
+        `run "${first}" already exists; run ids must be unique`,
+      );
       await finishRun(db(), first, { status: 'ok', stats: { created: 3, failed: 1 } });
-      expect((await ledgerError(finishRun(db(), first, { status: 'failed', stats: {} }))).message).toBe(
+      expect(
+        (await ledgerError(finishRun(db(), first, { status: 'failed', stats: {} }))).message,
+      ).toBe(
         `illegal run move ok → failed for run "${first}" (ok may move to: nothing (terminal))`,
       );
-      expect((await ledgerError(finishRun(db(), 'run-unknown', { status: 'ok', stats: {} }))).message).toBe(
-        'run "run-unknown" does not exist; start it before finishing it',
-      );
+      expect(
+        (await ledgerError(finishRun(db(), 'run-unknown', { status: 'ok', stats: {} }))).message,
+      ).toBe('run "run-unknown" does not exist; start it before finishing it');
       const [newest, older] = await lastRuns(db(), 2);
-      expect(newest).toMatchObject({ runId: second, kind: 'worker', status: 'running', finishedAt: null, stats: null, error: null });
-      expect(older).toMatchObject({ runId: first, kind: 'sync', status: 'ok', stats: { created: 3, failed: 1 }, error: null });
+      expect(newest).toMatchObject({
+        runId: second,
+        kind: 'worker',
+        status: 'running',
+        finishedAt: null,
+        stats: null,
+        error: null,
+      });
+      expect(older).toMatchObject({
+        runId: first,
+        kind: 'sync',
+        status: 'ok',
+        stats: { created: 3, failed: 1 },
+        error: null,
+      });
       expect(older?.finishedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
     });
   });
 
   describe('outbox', () => {
-    it('enqueues each outcome once and sends a referral\'s outcomes in order', async () => {
+    it("enqueues each outcome once and sends a referral's outcomes in order", async () => {
       const target = freshTarget();
-      expect(await enqueueOutcomes(db(), [outcome('O-1', 'accept', target), outcome('O-1', 'win', target)])).toBe(2);
-      expect(await enqueueOutcomes(db(), [outcome('O-1', 'accept', target), outcome('O-2', 'lose', target), outcome('O-2', 'lose', target)])).toBe(1);
+      expect(
+        await enqueueOutcomes(db(), [
+          outcome('O-1', 'accept', target),
+          outcome('O-1', 'win', target),
+        ]),
+      ).toBe(2);
+      expect(
+        await enqueueOutcomes(db(), [
+          outcome('O-1', 'accept', target),
+          outcome('O-2', 'lose', target),
+          outcome('O-2', 'lose', target),
+        ]),
+      ).toBe(1);
       const firstClaim = await claimOutbox(db(), 10, 'run-o1', { target });
-      expect(firstClaim.map((r) => [r.referralId, r.action, r.state, r.attempts, r.runId])).toEqual([
-        ['O-1', 'accept', 'sending', 1, 'run-o1'],
-        ['O-2', 'lose', 'sending', 1, 'run-o1'],
-      ]);
+      expect(firstClaim.map((r) => [r.referralId, r.action, r.state, r.attempts, r.runId])).toEqual(
+        [
+          ['O-1', 'accept', 'sending', 1, 'run-o1'],
+          ['O-2', 'lose', 'sending', 1, 'run-o1'],
+        ],
+      );
       expect(firstClaim[0]?.payload).toEqual({ action: 'accept', dealValue: 1200 });
       expect(await claimOutbox(db(), 10, 'run-o1', { target })).toEqual([]);
-      const [accept, lose] = firstClaim as [(typeof firstClaim)[0] & object, (typeof firstClaim)[0] & object];
+      const [accept, lose] = firstClaim as [
+        (typeof firstClaim)[0] & object,
+        (typeof firstClaim)[0] & object,
+      ];
       await markOutbox(db(), accept.id, 'sent');
       await markOutbox(db(), lose.id, 'failed', 'Partner Center answered 409');
       const secondClaim = await claimOutbox(db(), 10, 'run-o1', { target });
       expect(secondClaim.map((r) => r.action)).toEqual(['win']);
-      await markOutbox(db(), secondClaim[0]!.id, 'failed', { code: 'HTTP_ERROR', message: 'boom' }, { nextAttemptAt: '2026-01-01T00:00:00Z' });
-      expect((await claimOutbox(db(), 10, 'run-o1', { target })).map((r) => [r.action, r.attempts])).toEqual([['win', 2]]);
-      expect((await claimOutbox(db(), 10, 'run-o2', { target })).map((r) => [r.action, r.attempts, r.lastError])).toEqual([
-        ['lose', 2, 'Partner Center answered 409'],
-      ]);
+      await markOutbox(
+        db(),
+        secondClaim[0]!.id,
+        'failed',
+        { code: 'HTTP_ERROR', message: 'boom' },
+        { nextAttemptAt: '2026-01-01T00:00:00Z' },
+      );
+      expect(
+        (await claimOutbox(db(), 10, 'run-o1', { target })).map((r) => [r.action, r.attempts]),
+      ).toEqual([['win', 2]]);
+      expect(
+        (await claimOutbox(db(), 10, 'run-o2', { target })).map((r) => [
+          r.action,
+          r.attempts,
+          r.lastError,
+        ]),
+      ).toEqual([['lose', 2, 'Partner Center answered 409']]);
       const rows = await listOutbox(db(), 'O-1');
-      expect(rows.filter((r) => r.target === target).map((r) => [r.action, r.state, r.sentAt === null])).toEqual([
+      expect(
+        rows.filter((r) => r.target === target).map((r) => [r.action, r.state, r.sentAt === null]),
+      ).toEqual([
         ['accept', 'sent', false],
         ['win', 'sending', true],
       ]);
       expect((await ledgerError(markOutbox(db(), accept.id, 'pending'))).message).toBe(
         `illegal outbox move sent → pending for outbox row ${accept.id} (accept of referral "O-1") (sent may move to: nothing (terminal))`,
       );
-      expect((await ledgerError(markOutbox(db(), 987_654, 'sent'))).message).toBe('outbox row 987654 does not exist');
+      expect((await ledgerError(markOutbox(db(), 987_654, 'sent'))).message).toBe(
+        'outbox row 987654 does not exist',
+      );
     });
 
     it('never hands one outcome to two concurrent claimers', async () => {
       const target = freshTarget();
       const referralIds = Array.from({ length: 30 }, (_, i) => `OC-${String(i).padStart(2, '0')}`);
-      expect(await enqueueOutcomes(db(), referralIds.map((id) => outcome(id, 'accept', target)))).toBe(30);
-      const others = await Promise.all([openLedger(harness.config()), openLedger(harness.config())]);
+      expect(
+        await enqueueOutcomes(
+          db(),
+          referralIds.map((id) => outcome(id, 'accept', target)),
+        ),
+      ).toBe(30);
+      const others = await Promise.all([
+        openLedger(harness.config()),
+        openLedger(harness.config()),
+      ]);
       try {
         const claimers = [harness.ledger(), ...others, harness.ledger(), ...others];
-        const claims = await Promise.all(claimers.map((ledger, i) => claimOutbox(ledger.db, 7, `run-oc${i}`, { target })));
+        const claims = await Promise.all(
+          claimers.map((ledger, i) => claimOutbox(ledger.db, 7, `run-oc${i}`, { target })),
+        );
         const claimed = claims.flat().map((row) => row.referralId);
         expect(claimed.length).toBe(30);
         expect([...new Set(claimed)].sort()).toEqual(referralIds);
@@ -481,7 +666,10 @@ describe('ledger on SQLite', () => {
   let fresh = 0;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-ledger-'));
-    ledger = await openLedger({ client: 'sqlite', filename: path.join(dir, 'nested', 'ledger.db') });
+    ledger = await openLedger({
+      client: 'sqlite',
+      filename: path.join(dir, 'nested', 'ledger.db'),
+    });
   });
   afterAll(async () => {
     await ledger?.close();
@@ -509,17 +697,26 @@ describe('ledger on SQLite', () => {
       `ledger file ${file} is not a SQLite database (its header is not "SQLite format 3"); it was left untouched — move it away or point ledger.filename elsewhere`,
     );
     expect((await readFile(file)).equals(garbage)).toBe(true);
-    expect((await readdir(dir)).filter((name) => name.startsWith('not-a-ledger'))).toEqual(['not-a-ledger.db']);
+    expect((await readdir(dir)).filter((name) => name.startsWith('not-a-ledger'))).toEqual([
+      'not-a-ledger.db',
+    ]);
   });
 
   it('reports a file locked by another process', async () => {
     const file = path.join(dir, 'locked.db');
     const holder = new sqlite3.Database(file);
-    const exec = (sql: string) => new Promise<void>((resolve, reject) => holder.exec(sql, (error) => (error ? reject(error) : resolve())));
+    const exec = (sql: string) =>
+      new Promise<void>((resolve, reject) =>
+        holder.exec(sql, (error) => (error ? reject(error) : resolve())),
+      );
     try {
       await exec('CREATE TABLE held (x); BEGIN EXCLUSIVE; INSERT INTO held VALUES (1);');
-      const error = await ledgerError(openLedger({ client: 'sqlite', filename: file, busyTimeoutMs: 50 }));
-      expect(error.message).toBe(`ledger file ${file} is locked by another process (SQLITE_BUSY); stop it or wait, then retry`);
+      const error = await ledgerError(
+        openLedger({ client: 'sqlite', filename: file, busyTimeoutMs: 50 }),
+      );
+      expect(error.message).toBe(
+        `ledger file ${file} is locked by another process (SQLITE_BUSY); stop it or wait, then retry`,
+      );
       expect(error.retryable).toBe(true);
       await exec('COMMIT;');
     } finally {
@@ -549,10 +746,16 @@ describeWithPg('ledger on PostgreSQL', (url) => {
     for (const schema of schemas) await ledger.db.raw('drop schema if exists ?? cascade', [schema]);
     await ledger.close();
   });
-  defineLedgerSuite({ ledger: () => ledger, config: () => config(mainSchema), freshConfig: () => config(newSchema()) });
+  defineLedgerSuite({
+    ledger: () => ledger,
+    config: () => config(mainSchema),
+    freshConfig: () => config(newSchema()),
+  });
 
   it('lives in its own schema', async () => {
-    const result = (await ledger.db.raw('select current_schema() as schema')) as { rows: Array<{ schema: string }> };
+    const result = (await ledger.db.raw('select current_schema() as schema')) as {
+      rows: Array<{ schema: string }>;
+    };
     expect(result.rows).toEqual([{ schema: mainSchema }]);
   });
 
@@ -562,7 +765,12 @@ describeWithPg('ledger on PostgreSQL', (url) => {
     await transitionSyncStates(
       ledger.db,
       target,
-      ids.map((referralId) => ({ referralId, to: 'failed', error: { code: 'HTTP_ERROR', message: 'boom' }, nextRetryAt: '2026-11-24T09:00:00Z' })),
+      ids.map((referralId) => ({
+        referralId,
+        to: 'failed',
+        error: { code: 'HTTP_ERROR', message: 'boom' },
+        nextRetryAt: '2026-11-24T09:00:00Z',
+      })),
     );
     await ledger.transaction(async (trx) => {
       const held = await claimDueRetries(trx, target, NOW, 5, 'run-held');
@@ -571,7 +779,10 @@ describeWithPg('ledger on PostgreSQL', (url) => {
       expect(meanwhile).toEqual(ids.slice(5));
     });
     const outboxTarget = 'crm:skip-locked-outbox';
-    await enqueueOutcomes(ledger.db, ids.map((id) => outcome(id, 'accept', outboxTarget)));
+    await enqueueOutcomes(
+      ledger.db,
+      ids.map((id) => outcome(id, 'accept', outboxTarget)),
+    );
     await ledger.transaction(async (trx) => {
       const held = await claimOutbox(trx, 4, 'run-held', { target: outboxTarget });
       const meanwhile = await claimOutbox(ledger.db, 10, 'run-meanwhile', { target: outboxTarget });
@@ -584,8 +795,12 @@ describeWithPg('ledger on PostgreSQL', (url) => {
     const target = 'crm:race';
     let waiting: Promise<unknown> = Promise.resolve();
     await ledger.transaction(async (trx) => {
-      await transitionSyncStates(trx, target, [{ referralId: 'R', to: 'applied', runId: 'run-first' }]);
-      waiting = transitionSyncStates(ledger.db, target, [{ referralId: 'R', to: 'failed', error: { code: 'HTTP_ERROR', message: 'boom' } }]).then(
+      await transitionSyncStates(trx, target, [
+        { referralId: 'R', to: 'applied', runId: 'run-first' },
+      ]);
+      waiting = transitionSyncStates(ledger.db, target, [
+        { referralId: 'R', to: 'failed', error: { code: 'HTTP_ERROR', message: 'boom' } },
+      ]).then(
         () => null,
         (error: unknown) => error,
       );
@@ -593,7 +808,12 @@ describeWithPg('ledger on PostgreSQL', (url) => {
     });
     const error = await waiting;
     expect(error).toBeInstanceOf(LeadbridgeError);
-    expect((error as Error).message).toBe(`illegal sync-state move applied → failed for referral "R" on target "${target}" (applied may move to: pending)`);
-    expect((await getSyncStates(ledger.db, target, ['R'])).get('R')).toMatchObject({ state: 'applied', runId: 'run-first' });
+    expect((error as Error).message).toBe(
+      `illegal sync-state move applied → failed for referral "R" on target "${target}" (applied may move to: pending)`,
+    );
+    expect((await getSyncStates(ledger.db, target, ['R'])).get('R')).toMatchObject({
+      state: 'applied',
+      runId: 'run-first',
+    });
   });
 });

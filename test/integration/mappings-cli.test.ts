@@ -9,9 +9,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { defaultMappingFile, loadMapping } from '../../src/mapping/index.js';
 import type { SimServer } from '../../src/simulators/common/server.js';
-import { createDynamicsSimulator, type DynamicsSimulator } from '../../src/simulators/dynamics365/index.js';
-import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../src/simulators/partner-center/index.js';
-import { createSalesforceSimulator, type SalesforceSimulator } from '../../src/simulators/salesforce/index.js';
+import {
+  createDynamicsSimulator,
+  type DynamicsSimulator,
+} from '../../src/simulators/dynamics365/index.js';
+import {
+  createPartnerCenterSimulator,
+  type PartnerCenterSimulator,
+} from '../../src/simulators/partner-center/index.js';
+import {
+  createSalesforceSimulator,
+  type SalesforceSimulator,
+} from '../../src/simulators/salesforce/index.js';
 import { createRuntime } from '../../src/cli/compose.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -37,7 +46,10 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
 }
 
 /** A config for the three simulators; `mappings` names files for the targets, `dynamicsUrl` overrides where Dataverse is. */
-async function writeConfig(name: string, options: { mappings?: { dynamics?: string; salesforce?: string }; dynamicsUrl?: string } = {}): Promise<string> {
+async function writeConfig(
+  name: string,
+  options: { mappings?: { dynamics?: string; salesforce?: string }; dynamicsUrl?: string } = {},
+): Promise<string> {
   const mappingLine = (file: string | undefined) => (file ? `    mapping: ${file}\n` : '');
   const text =
     `source:\n  partnerCenter:\n    baseUrl: ${pc.url}\n    auth: { kind: static, token: pc-token }\n` +
@@ -56,7 +68,9 @@ const servers = (): SimServer[] => [pc.server, dynamics.server, salesforce.serve
 
 /** Methods of the requests each simulator received since `resetLogs`. */
 function methodsSeen(): string[] {
-  return [...new Set(servers().flatMap((server) => server.requests().map((entry) => entry.method)))].sort();
+  return [
+    ...new Set(servers().flatMap((server) => server.requests().map((entry) => entry.method))),
+  ].sort();
 }
 
 function lineOf(text: string, pattern: RegExp): number {
@@ -86,7 +100,10 @@ describe('leadbridge mappings check', () => {
   it('passes the shipped default mappings against both simulators, reading metadata only', async () => {
     const config = await writeConfig('defaults.yaml');
     const result = await runCli(['--config', config, 'mappings', 'check']);
-    const [d365, sf] = await Promise.all([loadMapping(defaultMappingFile('dynamics365')), loadMapping(defaultMappingFile('salesforce'))]);
+    const [d365, sf] = await Promise.all([
+      loadMapping(defaultMappingFile('dynamics365')),
+      loadMapping(defaultMappingFile('salesforce')),
+    ]);
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe(
       `dynamics: config/mappings/dynamics365.yaml OK (version ${d365.version}, ${Object.keys(d365.definition.fields).length} fields)\n` +
@@ -94,13 +111,17 @@ describe('leadbridge mappings check', () => {
     );
     expect(result.code).toBe(0);
     expect(methodsSeen()).toEqual(['GET']);
-    expect(dynamics.server.requests().map((entry) => decodeURIComponent(entry.path).split('?')[0])).toEqual([
+    expect(
+      dynamics.server.requests().map((entry) => decodeURIComponent(entry.path).split('?')[0]),
+    ).toEqual([
       "/api/data/v9.2/EntityDefinitions(LogicalName='lead')",
       "/api/data/v9.2/EntityDefinitions(LogicalName='lead')/Attributes/Microsoft.Dynamics.CRM.StringAttributeMetadata",
       "/api/data/v9.2/EntityDefinitions(LogicalName='lead')/Attributes/Microsoft.Dynamics.CRM.DateTimeAttributeMetadata",
       "/api/data/v9.2/EntityDefinitions(LogicalName='lead')/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata",
     ]);
-    expect(salesforce.server.requests().map((entry) => entry.path)).toEqual(['/services/data/v60.0/sobjects/Lead/describe']);
+    expect(salesforce.server.requests().map((entry) => entry.path)).toEqual([
+      '/services/data/v60.0/sobjects/Lead/describe',
+    ]);
     expect(pc.server.requests()).toEqual([]);
   });
 
@@ -111,15 +132,22 @@ describe('leadbridge mappings check', () => {
       .replace(/ {2}subject:\n(?: {4}.*\n)+/, '');
     const sfText = (await readFile(defaultMappingFile('salesforce'), 'utf8'))
       .replace('  Email:\n', '  Emial:\n')
-      .replace('{ lookup: { true: Hot, false: Warm } }', '{ lookup: { true: Hot, false: Lukewarm } }')
+      .replace(
+        '{ lookup: { true: Hot, false: Warm } }',
+        '{ lookup: { true: Hot, false: Lukewarm } }',
+      )
       .replace(/ {2}Company:\n(?: {4}.*\n)+/, '');
     const d365File = path.join(dir, 'broken-dynamics365.yaml');
     const sfFile = path.join(dir, 'broken-salesforce.yaml');
     await Promise.all([writeFile(d365File, d365Text), writeFile(sfFile, sfText)]);
-    const config = await writeConfig('broken.yaml', { mappings: { dynamics: d365File, salesforce: sfFile } });
+    const config = await writeConfig('broken.yaml', {
+      mappings: { dynamics: d365File, salesforce: sfFile },
+    });
 
     const result = await runCli(['--config', config, 'mappings', 'check']);
-    expect(result.stdout).toBe(`dynamics: ${d365File} INVALID (3 issues)\nsalesforce: ${sfFile} INVALID (3 issues)\n`);
+    expect(result.stdout).toBe(
+      `dynamics: ${d365File} INVALID (3 issues)\nsalesforce: ${sfFile} INVALID (3 issues)\n`,
+    );
     expect(result.stderr).toBe(
       [
         'leadbridge: mappings check: 6 issues (dynamics, salesforce):',
@@ -146,7 +174,14 @@ describe('leadbridge mappings check', () => {
     await writeFile(sfFile, sfText);
     const config = await writeConfig('country-names.yaml', { mappings: { salesforce: sfFile } });
 
-    const result = await runCli(['--config', config, 'mappings', 'check', '--target', 'salesforce']);
+    const result = await runCli([
+      '--config',
+      config,
+      'mappings',
+      'check',
+      '--target',
+      'salesforce',
+    ]);
     expect(result.stdout).toBe(`salesforce: ${sfFile} INVALID (1 issue)\n`);
     expect(result.stderr).toBe(
       [
@@ -169,15 +204,22 @@ describe('leadbridge mappings check', () => {
     const url = `http://127.0.0.1:${closedPort}`;
     const config = await writeConfig('unreachable.yaml', { dynamicsUrl: url });
     const result = await runCli(['--config', config, 'mappings', 'check', '--target', 'dynamics']);
-    expect(result.stdout).toBe('dynamics: config/mappings/dynamics365.yaml NOT CHECKED (the CRM cannot be reached)\n');
-    expect(result.stderr.startsWith(
-      `leadbridge: target "dynamics": cannot read the lead metadata from ${url}: dynamics365: GET EntityDefinitions(LogicalName='lead') failed: ECONNREFUSED`,
-    )).toBe(true);
+    expect(result.stdout).toBe(
+      'dynamics: config/mappings/dynamics365.yaml NOT CHECKED (the CRM cannot be reached)\n',
+    );
+    expect(
+      result.stderr.startsWith(
+        `leadbridge: target "dynamics": cannot read the lead metadata from ${url}: dynamics365: GET EntityDefinitions(LogicalName='lead') failed: ECONNREFUSED`,
+      ),
+    ).toBe(true);
     expect(result.code).toBe(1);
   });
 
   it('reports an entity the CRM does not have at the entity line', async () => {
-    const text = (await readFile(defaultMappingFile('dynamics365'), 'utf8')).replace(/^entity: lead$/m, 'entity: leed');
+    const text = (await readFile(defaultMappingFile('dynamics365'), 'utf8')).replace(
+      /^entity: lead$/m,
+      'entity: leed',
+    );
     const file = path.join(dir, 'leed.yaml');
     await writeFile(file, text);
     const config = await writeConfig('leed-config.yaml', { mappings: { dynamics: file } });
@@ -192,7 +234,12 @@ describe('leadbridge mappings check', () => {
   it('refuses a target name the config does not have', async () => {
     const config = await writeConfig('defaults.yaml');
     const result = await runCli(['--config', config, 'mappings', 'check', '--target', 'hubspot']);
-    expect(result).toEqual({ code: 2, stdout: '', stderr: 'leadbridge: there is no target "hubspot" in the config (targets: dynamics, salesforce)\n' });
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        'leadbridge: there is no target "hubspot" in the config (targets: dynamics, salesforce)\n',
+    });
   });
 });
 
@@ -205,9 +252,25 @@ describe('leadbridge mappings preview', () => {
     inviteContext: { notes: null, invitedBy: null, assistanceRequestCode: null },
     customerProfile: {
       name: 'Fabrikam',
-      address: { addressLine1: '1 Main St', addressLine2: null, city: 'Austin', state: 'TX', postalCode: '78701', country: 'US', region: null },
+      address: {
+        addressLine1: '1 Main St',
+        addressLine2: null,
+        city: 'Austin',
+        state: 'TX',
+        postalCode: '78701',
+        country: 'US',
+        region: null,
+      },
       size: '51to250employees',
-      team: [{ firstName: 'Ana', lastName: 'Silva', phoneNumber: '+1 512 555 0100', email: 'ana@fabrikam.example', contactPreference: null }],
+      team: [
+        {
+          firstName: 'Ana',
+          lastName: 'Silva',
+          phoneNumber: '+1 512 555 0100',
+          email: 'ana@fabrikam.example',
+          contactPreference: null,
+        },
+      ],
       ids: [],
     },
     details: {
@@ -238,9 +301,21 @@ describe('leadbridge mappings preview', () => {
     const fields: Array<[string, string, string]> = [
       ['subject', '"Fabrikam – Azure migration"', SUBJECT_SOURCE],
       ['firstname', '"Ana"', 'customerProfile.team[0].firstName; trim, truncate 50'],
-      ['lastname', '"Silva"', 'customerProfile.team[0].lastName; trim, default "(unknown)", truncate 50, required'],
-      ['emailaddress1', '"ana@fabrikam.example"', 'customerProfile.team[0].email; email, truncate 100'],
-      ['telephone1', '"+1 512 555 0100"', 'customerProfile.team[0].phoneNumber; phone, truncate 50'],
+      [
+        'lastname',
+        '"Silva"',
+        'customerProfile.team[0].lastName; trim, default "(unknown)", truncate 50, required',
+      ],
+      [
+        'emailaddress1',
+        '"ana@fabrikam.example"',
+        'customerProfile.team[0].email; email, truncate 100',
+      ],
+      [
+        'telephone1',
+        '"+1 512 555 0100"',
+        'customerProfile.team[0].phoneNumber; phone, truncate 50',
+      ],
       ['companyname', '"Fabrikam"', 'customerProfile.name; trim, required, truncate 100'],
       ['address1_line1', '"1 Main St"', 'customerProfile.address.addressLine1; trim, truncate 250'],
       ['address1_line2', '', 'customerProfile.address.addressLine2; trim, truncate 250'],
@@ -250,7 +325,11 @@ describe('leadbridge mappings preview', () => {
       ['address1_country', '"US"', 'customerProfile.address.country; country'],
       ['estimatedvalue', '25000', 'details.dealValue; number'],
       ['estimatedclosedate', '"2026-12-31"', 'details.closingDateTime; date YYYY-MM-DD'],
-      ['description', '"Needs a landing zone.\\n\\nProducts: Azure\\nCustomer size: 51to250employees"', DESCRIPTION_SOURCE],
+      [
+        'description',
+        '"Needs a landing zone.\\n\\nProducts: Azure\\nCustomer size: 51to250employees"',
+        DESCRIPTION_SOURCE,
+      ],
       ['leadqualitycode', '1', '$hot; lookup (inline)'],
       ['leadsourcecode', '8', '$leadKind; lookup leadSource'],
       ['lb_referralid', `"${REFERRAL_ID}"`, '$referralId; required'],
@@ -276,43 +355,113 @@ describe('leadbridge mappings preview', () => {
       record,
     ];
 
-    const before = await runCli(['--config', config, 'mappings', 'preview', REFERRAL_ID, '--target', 'dynamics']);
+    const before = await runCli([
+      '--config',
+      config,
+      'mappings',
+      'preview',
+      REFERRAL_ID,
+      '--target',
+      'dynamics',
+    ]);
     expect(before.stderr).toBe('');
-    expect(before.stdout).toBe([...header('no record yet (a sync would create one)'), ...dynamicsLines({}, NEW), ''].join('\n'));
+    expect(before.stdout).toBe(
+      [...header('no record yet (a sync would create one)'), ...dynamicsLines({}, NEW), ''].join(
+        '\n',
+      ),
+    );
     expect(before.code).toBe(0);
     expect(methodsSeen()).toEqual(['GET']);
 
     // A real sync writes the lead; the preview then compares with what the CRM holds.
-    const runtime = await createRuntime(await loadConfig({ file: config, env: {}, cwd: dir }), { cwd: dir });
+    const runtime = await createRuntime(await loadConfig({ file: config, env: {}, cwd: dir }), {
+      cwd: dir,
+    });
     await runtime.syncOnce({ runId: 'preview-sync' });
     await runtime.close();
-    const lead = [...dynamics.store.leads.values()].find((row) => row.lb_referralid === REFERRAL_ID);
+    const lead = [...dynamics.store.leads.values()].find(
+      (row) => row.lb_referralid === REFERRAL_ID,
+    );
     expect(lead).toBeDefined();
-    const readBack = ['subject', 'companyname', 'estimatedvalue', 'estimatedclosedate', 'description', 'lb_referralid'];
-    const unchanged: Record<string, Shown> = Object.fromEntries(readBack.map((name) => [name, SAME]));
+    const readBack = [
+      'subject',
+      'companyname',
+      'estimatedvalue',
+      'estimatedclosedate',
+      'description',
+      'lb_referralid',
+    ];
+    const unchanged: Record<string, Shown> = Object.fromEntries(
+      readBack.map((name) => [name, SAME]),
+    );
 
     for (const server of servers()) server.resetLog();
-    const synced = await runCli(['--config', config, 'mappings', 'preview', REFERRAL_ID, '--target', 'dynamics']);
+    const synced = await runCli([
+      '--config',
+      config,
+      'mappings',
+      'preview',
+      REFERRAL_ID,
+      '--target',
+      'dynamics',
+    ]);
     const recordLine = `record ${String(lead?.leadid)} (a sync would update it)`;
-    expect(synced.stdout).toBe([...header(recordLine), ...dynamicsLines(unchanged, NOT_READ_BACK), ''].join('\n'));
+    expect(synced.stdout).toBe(
+      [...header(recordLine), ...dynamicsLines(unchanged, NOT_READ_BACK), ''].join('\n'),
+    );
     expect(methodsSeen()).toEqual(['GET']);
 
-    pc.store.update(REFERRAL_ID, { name: 'Azure landing zone', customerProfile: { name: 'Fabrikam Ltd' } });
+    pc.store.update(REFERRAL_ID, {
+      name: 'Azure landing zone',
+      customerProfile: { name: 'Fabrikam Ltd' },
+    });
     for (const server of servers()) server.resetLog();
-    const updated = await runCli(['--config', config, 'mappings', 'preview', REFERRAL_ID, '--target', 'dynamics']);
+    const updated = await runCli([
+      '--config',
+      config,
+      'mappings',
+      'preview',
+      REFERRAL_ID,
+      '--target',
+      'dynamics',
+    ]);
     const changed: Record<string, Shown> = {
       ...unchanged,
       subject: () => '~ "Fabrikam – Azure migration" → "Fabrikam Ltd – Azure landing zone"',
       companyname: () => '~ "Fabrikam" → "Fabrikam Ltd"',
     };
-    expect(updated.stdout).toBe([...header(recordLine), ...dynamicsLines(changed, NOT_READ_BACK), ''].join('\n'));
+    expect(updated.stdout).toBe(
+      [...header(recordLine), ...dynamicsLines(changed, NOT_READ_BACK), ''].join('\n'),
+    );
     expect(updated.code).toBe(0);
     expect(methodsSeen()).toEqual(['GET']);
 
     // --json carries the same comparison for Salesforce, whose lead was written by the same sync.
-    const json = await runCli(['--config', config, 'mappings', 'preview', REFERRAL_ID, '--target', 'salesforce', '--json']);
-    const preview = JSON.parse(json.stdout) as { leadKind: string; hot: boolean; synced: boolean; targets: Array<{ record: unknown; fields: Array<Record<string, unknown>>; errors: unknown[] }> };
-    expect([preview.leadKind, preview.hot, preview.synced]).toEqual(['customerInquiry', true, true]);
+    const json = await runCli([
+      '--config',
+      config,
+      'mappings',
+      'preview',
+      REFERRAL_ID,
+      '--target',
+      'salesforce',
+      '--json',
+    ]);
+    const preview = JSON.parse(json.stdout) as {
+      leadKind: string;
+      hot: boolean;
+      synced: boolean;
+      targets: Array<{
+        record: unknown;
+        fields: Array<Record<string, unknown>>;
+        errors: unknown[];
+      }>;
+    };
+    expect([preview.leadKind, preview.hot, preview.synced]).toEqual([
+      'customerInquiry',
+      true,
+      true,
+    ]);
     const [target] = preview.targets;
     expect(target?.record).toEqual({ recordId: expect.stringMatching(/^00Q/), entity: 'lead' });
     expect(target?.errors).toEqual([]);
@@ -331,19 +480,46 @@ describe('leadbridge mappings preview', () => {
         { transform: 'required', value: 'Fabrikam Ltd' },
       ],
     });
-    expect(target?.fields.find((f) => f.field === 'PartnerReferralId__c')).toMatchObject({ change: 'unchanged', value: REFERRAL_ID, current: REFERRAL_ID });
-    expect(target?.fields.find((f) => f.field === 'Rating')).toMatchObject({ change: 'unknown', value: 'Hot' });
+    expect(target?.fields.find((f) => f.field === 'PartnerReferralId__c')).toMatchObject({
+      change: 'unchanged',
+      value: REFERRAL_ID,
+      current: REFERRAL_ID,
+    });
+    expect(target?.fields.find((f) => f.field === 'Rating')).toMatchObject({
+      change: 'unknown',
+      value: 'Hot',
+    });
     expect(methodsSeen()).toEqual(['GET']);
   });
 
   it('lists mapping errors at the end: a sync would quarantine the referral', async () => {
     const id = '0a1b2c3d-0000-4000-8000-00000000e001';
-    pc.store.create({ ...referral, id, customerProfile: { ...referral.customerProfile, name: '   ', team: [{ ...referral.customerProfile.team[0], email: 'not-an-email' }] } });
+    pc.store.create({
+      ...referral,
+      id,
+      customerProfile: {
+        ...referral.customerProfile,
+        name: '   ',
+        team: [{ ...referral.customerProfile.team[0], email: 'not-an-email' }],
+      },
+    });
     const config = await writeConfig('preview.yaml');
-    const result = await runCli(['--config', config, 'mappings', 'preview', id, '--target', 'dynamics']);
+    const result = await runCli([
+      '--config',
+      config,
+      'mappings',
+      'preview',
+      id,
+      '--target',
+      'dynamics',
+    ]);
     const lines = result.stdout.split('\n');
-    expect(lines).toContain('! emailaddress1: error: "not-an-email" is not a valid email address  (customerProfile.team[0].email; email, truncate 100)');
-    expect(lines).toContain('! companyname: error: value is required but customerProfile.name is empty  (customerProfile.name; trim, required, truncate 100)');
+    expect(lines).toContain(
+      '! emailaddress1: error: "not-an-email" is not a valid email address  (customerProfile.team[0].email; email, truncate 100)',
+    );
+    expect(lines).toContain(
+      '! companyname: error: value is required but customerProfile.name is empty  (customerProfile.name; trim, required, truncate 100)',
+    );
     expect(lines.slice(-4)).toEqual([
       'errors (a sync would quarantine the referral for dynamics):',
       '  emailaddress1: "not-an-email" is not a valid email address',

@@ -10,7 +10,9 @@ let harness: Harness;
 afterEach(async () => harness?.close());
 
 function syncableCount(h: Harness): number {
-  return h.pc.store.all().filter((r) => DEFAULT_LEAD_KINDS.includes(deriveLeadKind(r)) && r.status !== 'Closed').length;
+  return h.pc.store
+    .all()
+    .filter((r) => DEFAULT_LEAD_KINDS.includes(deriveLeadKind(r)) && r.status !== 'Closed').length;
 }
 
 describe('Dynamics 365 and Salesforce from one poll', () => {
@@ -20,22 +22,43 @@ describe('Dynamics 365 and Salesforce from one poll', () => {
     const result = await runtime.syncOnce({ runId: 'both' });
     const expected = syncableCount(harness);
 
-    expect(result.inbound.byTarget.dynamics).toMatchObject({ created: expected, failed: 0, quarantined: 0 });
-    expect(result.inbound.byTarget.salesforce).toMatchObject({ created: expected, failed: 0, quarantined: 0 });
+    expect(result.inbound.byTarget.dynamics).toMatchObject({
+      created: expected,
+      failed: 0,
+      quarantined: 0,
+    });
+    expect(result.inbound.byTarget.salesforce).toMatchObject({
+      created: expected,
+      failed: 0,
+      quarantined: 0,
+    });
     expect(harness.dynamics.store.leads.size).toBe(expected);
     expect(harness.salesforce!.store.count(LEAD)).toBe(expected);
     // The Salesforce org has State and Country/Territory Picklists on (a new org's default): the codes went into
     // CountryCode / StateCode; states the org does not list (Bavaria, Île-de-France...) were left out, not the leads.
     const salesforceLeads = [...harness.salesforce!.store.rows(LEAD)];
-    expect(salesforceLeads.filter((row) => typeof row.CountryCode === 'string')).toHaveLength(expected);
+    expect(salesforceLeads.filter((row) => typeof row.CountryCode === 'string')).toHaveLength(
+      expected,
+    );
     const address = (city: string) => salesforceLeads.find((row) => row.City === city);
-    expect(address('Seattle')).toMatchObject({ Country: 'United States', CountryCode: 'US', State: 'Washington', StateCode: 'WA' });
-    expect(address('Toronto')).toMatchObject({ CountryCode: 'CA', State: 'Ontario', StateCode: 'ON' });
+    expect(address('Seattle')).toMatchObject({
+      Country: 'United States',
+      CountryCode: 'US',
+      State: 'Washington',
+      StateCode: 'WA',
+    });
+    expect(address('Toronto')).toMatchObject({
+      CountryCode: 'CA',
+      State: 'Ontario',
+      StateCode: 'ON',
+    });
     expect(address('London')).toMatchObject({ Country: 'United Kingdom', CountryCode: 'GB' });
     expect(address('Berlin')).toMatchObject({ Country: 'Germany', CountryCode: 'DE' });
     expect(address('Berlin')?.State).toBeUndefined();
     // Salesforce gets collection upserts of up to 200 records: two calls for this page count.
-    const collectionCalls = harness.salesforce!.server.requests().filter((r) => r.method === 'PATCH' && r.path.includes('/composite/sobjects/Lead/'));
+    const collectionCalls = harness
+      .salesforce!.server.requests()
+      .filter((r) => r.method === 'PATCH' && r.path.includes('/composite/sobjects/Lead/'));
     expect(collectionCalls).toHaveLength(Math.ceil(expected / 200));
     // Only the first target's record id goes to externalReferenceId.
     const lead = [...harness.dynamics.store.leads.values()][0]!;
@@ -49,7 +72,11 @@ describe('Dynamics 365 and Salesforce from one poll', () => {
 
     // The write-back echo is quiet for both targets.
     const quiet = await runtime.syncOnce({ runId: 'again' });
-    expect(quiet.inbound.byTarget.salesforce).toMatchObject({ created: 0, updated: 0, unchanged: 0 });
+    expect(quiet.inbound.byTarget.salesforce).toMatchObject({
+      created: 0,
+      updated: 0,
+      unchanged: 0,
+    });
     expect(quiet.inbound.byTarget.dynamics).toMatchObject({ created: 0, updated: 0, unchanged: 0 });
   });
 
@@ -71,7 +98,10 @@ describe('Dynamics 365 and Salesforce from one poll', () => {
     expect(harness.salesforce!.store.count(LEAD)).toBe(expected);
     const someone = [...harness.dynamics.store.leads.values()][0]!;
     const trail = await auditTrail(runtime.ledger.db, String(someone.lb_referralid));
-    expect(trail.filter((e) => e.action === 'created').map((e) => e.target)).toEqual(['dynamics', 'salesforce']);
+    expect(trail.filter((e) => e.action === 'created').map((e) => e.target)).toEqual([
+      'dynamics',
+      'salesforce',
+    ]);
   });
 
   it('past the configured share of the daily API allocation, Salesforce outcome reads stop, writes go on, and status says so', async () => {
@@ -81,15 +111,20 @@ describe('Dynamics 365 and Salesforce from one poll', () => {
     const first = await runtime.syncOnce({ runId: 'share-used' });
     const expected = syncableCount(harness);
     expect(first.inbound.byTarget.salesforce).toMatchObject({ created: expected, failed: 0 });
-    const queries = () => harness.salesforce!.server.requests().filter((r) => r.path.includes('/query'));
+    const queries = () =>
+      harness.salesforce!.server.requests().filter((r) => r.path.includes('/query'));
     expect(queries()).toHaveLength(0);
     const report = formatStatus(await collectStatus(runtime.config, runtime.ledger, 'test ledger'));
-    expect(report).toMatch(/\n {4}API requests: 850\d\d\/100000 used \(85%\), past the 80% share: outcome reads paused until the allocation frees up \(seen /);
+    expect(report).toMatch(
+      /\n {4}API requests: 850\d\d\/100000 used \(85%\), past the 80% share: outcome reads paused until the allocation frees up \(seen /,
+    );
 
     harness.salesforce!.setApiUsage(1_000);
     await runtime.syncOnce({ runId: 'share-free' });
     expect(queries().length).toBeGreaterThan(0);
     const after = formatStatus(await collectStatus(runtime.config, runtime.ledger, 'test ledger'));
-    expect(after).toMatch(/\n {4}API requests: 10\d\d\/100000 used \(1%\), within the 80% share \(seen /);
+    expect(after).toMatch(
+      /\n {4}API requests: 10\d\d\/100000 used \(1%\), within the 80% share \(seen /,
+    );
   });
 });

@@ -12,7 +12,8 @@ import { startHarness, type Harness } from './support/harness.js';
 let harness: Harness;
 afterEach(async () => harness?.close());
 
-const syncable = (referrals: Referral[]) => referrals.filter((r) => DEFAULT_LEAD_KINDS.includes(deriveLeadKind(r)) && r.status !== 'Closed');
+const syncable = (referrals: Referral[]) =>
+  referrals.filter((r) => DEFAULT_LEAD_KINDS.includes(deriveLeadKind(r)) && r.status !== 'Closed');
 
 describe('mapping changes and operator commands', () => {
   it('after a mapping edit, the next cycle writes only the records whose output changed', async () => {
@@ -26,14 +27,26 @@ describe('mapping changes and operator commands', () => {
     const original = await readFile(defaultMappingFile('dynamics365'), 'utf8');
     expect(original).toContain('    customerInquiry: 8');
     await writeFile(edited, original.replace('    customerInquiry: 8', '    customerInquiry: 10'));
-    const runtime = await harness.runtime((config) => ({ ...config, targets: config.targets.map((t) => ({ ...t, mapping: edited })) }));
+    const runtime = await harness.runtime((config) => ({
+      ...config,
+      targets: config.targets.map((t) => ({ ...t, mapping: edited })),
+    }));
     const result = await runtime.syncOnce({ runId: 'after-edit' });
 
-    const inquiries = syncable((harness.pc.store.all() as unknown as Referral[])).filter((r) => deriveLeadKind(r) === 'customerInquiry');
-    const others = syncable((harness.pc.store.all() as unknown as Referral[])).length - inquiries.length;
+    const inquiries = syncable(harness.pc.store.all() as unknown as Referral[]).filter(
+      (r) => deriveLeadKind(r) === 'customerInquiry',
+    );
+    const others =
+      syncable(harness.pc.store.all() as unknown as Referral[]).length - inquiries.length;
     expect(inquiries.length).toBeGreaterThan(0);
-    expect(result.inbound.byTarget.dynamics).toMatchObject({ created: 0, updated: inquiries.length, unchanged: others, failed: 0 });
-    for (const r of inquiries) expect(harness.dynamics.store.findLeadByKey(r.id)?.leadsourcecode).toBe(10);
+    expect(result.inbound.byTarget.dynamics).toMatchObject({
+      created: 0,
+      updated: inquiries.length,
+      unchanged: others,
+      failed: 0,
+    });
+    for (const r of inquiries)
+      expect(harness.dynamics.store.findLeadByKey(r.id)?.leadsourcecode).toBe(10);
 
     // The mapping is applied everywhere now: the cycle after is quiet again.
     const quiet = await runtime.syncOnce({ runId: 'settled' });
@@ -42,13 +55,21 @@ describe('mapping changes and operator commands', () => {
 
   it('quarantines a referral whose mapping fails, with the field and reason; the others flow; a fix releases it', async () => {
     harness = await startHarness({ referrals: 0 });
-    const [broken, ...rest] = syncable((harness.pc.store.seed(12) as unknown as Referral[]));
+    const [broken, ...rest] = syncable(harness.pc.store.seed(12) as unknown as Referral[]);
     harness.pc.store.update(broken!.id, { customerProfile: { name: '   ' } });
     const runtime = await harness.runtime();
     const result = await runtime.syncOnce({ runId: 'quarantine' });
-    expect(result.inbound.byTarget.dynamics).toMatchObject({ created: rest.length, quarantined: 1 });
+    expect(result.inbound.byTarget.dynamics).toMatchObject({
+      created: rest.length,
+      quarantined: 1,
+    });
     const listed = await quarantineList(runtime.ledger, runtime.config);
-    expect(listed.map((r) => [r.referralId, r.quarantineReason])).toEqual([[broken!.id, 'mapping failed: companyname: value is required but customerProfile.name is empty']]);
+    expect(listed.map((r) => [r.referralId, r.quarantineReason])).toEqual([
+      [
+        broken!.id,
+        'mapping failed: companyname: value is required but customerProfile.name is empty',
+      ],
+    ]);
     expect(harness.dynamics.store.findLeadByKey(broken!.id)).toBeUndefined();
 
     harness.pc.store.update(broken!.id, { customerProfile: { name: 'Fixed Company Ltd' } });
@@ -75,29 +96,48 @@ describe('mapping changes and operator commands', () => {
     const total = harness.dynamics.store.leads.size;
     expect(forgotten.dynamics?.forgotten).toBe(harness.pc.store.size);
     const result = await runtime.syncOnce({ runId: 'resync' });
-    expect(result.inbound.byTarget.dynamics).toMatchObject({ created: 0, updated: total, failed: 0 });
-    expect(harness.dynamics.store.findLeadByKey(String(lead.lb_referralid))?.companyname).toBe(companyname);
+    expect(result.inbound.byTarget.dynamics).toMatchObject({
+      created: 0,
+      updated: total,
+      failed: 0,
+    });
+    expect(harness.dynamics.store.findLeadByKey(String(lead.lb_referralid))?.companyname).toBe(
+      companyname,
+    );
   });
 
   it('retry gives a failed referral another attempt now', async () => {
     harness = await startHarness({ referrals: 0 });
-    const [victim] = syncable((harness.pc.store.seed(6) as unknown as Referral[]));
+    const [victim] = syncable(harness.pc.store.seed(6) as unknown as Referral[]);
     const runtime = await harness.runtime();
     const target = runtime.targets[0]!;
     const real = target.adapter;
     target.adapter = Object.assign(Object.create(real) as CrmAdapter, {
       upsertLeads: (records: MappedRecord[]) =>
-        real.upsertLeads(records.map((r) => (r.referralId === victim!.id ? { ...r, fields: { ...r.fields, lb_bogus: 1 } } : r))),
+        real.upsertLeads(
+          records.map((r) =>
+            r.referralId === victim!.id ? { ...r, fields: { ...r.fields, lb_bogus: 1 } } : r,
+          ),
+        ),
     });
     await runtime.syncOnce({ runId: 'fails' });
-    expect((await getSyncStates(runtime.ledger.db, 'dynamics', [victim!.id])).get(victim!.id)).toMatchObject({ state: 'failed', attempts: 1 });
+    expect(
+      (await getSyncStates(runtime.ledger.db, 'dynamics', [victim!.id])).get(victim!.id),
+    ).toMatchObject({ state: 'failed', attempts: 1 });
 
     target.adapter = real; // the cause is fixed
-    const moved = await scheduleOperatorRetry(runtime.ledger, runtime.config, { referralIds: [victim!.id], allFailed: false, quarantined: false }, new Date());
+    const moved = await scheduleOperatorRetry(
+      runtime.ledger,
+      runtime.config,
+      { referralIds: [victim!.id], allFailed: false, quarantined: false },
+      new Date(),
+    );
     expect(moved).toEqual({ dynamics: 1 });
     const retried = await runtime.syncOnce({ runId: 'retried' });
     expect(retried.inbound.retried).toBe(1);
-    expect((await getSyncStates(runtime.ledger.db, 'dynamics', [victim!.id])).get(victim!.id)).toMatchObject({ state: 'applied', attempts: 0 });
+    expect(
+      (await getSyncStates(runtime.ledger.db, 'dynamics', [victim!.id])).get(victim!.id),
+    ).toMatchObject({ state: 'applied', attempts: 0 });
     const actions = (await auditTrail(runtime.ledger.db, victim!.id)).map((e) => e.action);
     expect(actions).toEqual(['failed', 'created', 'external-reference-written']);
   });
@@ -105,10 +145,19 @@ describe('mapping changes and operator commands', () => {
   it('refuses an unknown target name and a retry with nothing named', async () => {
     harness = await startHarness({ referrals: 0 });
     const runtime = await harness.runtime();
-    await expect(prepareResync(runtime.ledger, runtime.config, { target: 'dynamcis' })).rejects.toThrow(
+    await expect(
+      prepareResync(runtime.ledger, runtime.config, { target: 'dynamcis' }),
+    ).rejects.toThrow(
       'unknown target:\n  - --target: "dynamcis" is not a configured target (configured: dynamics)',
     );
-    await expect(scheduleOperatorRetry(runtime.ledger, runtime.config, { referralIds: [], allFailed: false, quarantined: false }, new Date())).rejects.toThrow(
+    await expect(
+      scheduleOperatorRetry(
+        runtime.ledger,
+        runtime.config,
+        { referralIds: [], allFailed: false, quarantined: false },
+        new Date(),
+      ),
+    ).rejects.toThrow(
       'nothing to retry:\n  - retry: name referral ids, or pass --all-failed and/or --quarantined',
     );
   });

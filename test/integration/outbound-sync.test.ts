@@ -4,7 +4,16 @@ import { ConflictError } from '../../src/core/errors.js';
 import type { Referral } from '../../src/core/referral.js';
 import type { LeadbridgeConfig } from '../../src/config/index.js';
 import { SimClock } from '../../src/simulators/common/clock.js';
-import { auditTrail, claimOutbox, countOutboxByState, enqueueOutcomes, getLinks, listOutbox, releaseStaleSending, setCursor } from '../../src/ledger/index.js';
+import {
+  auditTrail,
+  claimOutbox,
+  countOutboxByState,
+  enqueueOutcomes,
+  getLinks,
+  listOutbox,
+  releaseStaleSending,
+  setCursor,
+} from '../../src/ledger/index.js';
 import { externalReferenceHandler } from '../../src/sync/external-reference.js';
 import { SET_EXTERNAL_REFERENCE } from '../../src/sync/inbound.js';
 import { expiredReflections, OutboundSync } from '../../src/sync/outbound.js';
@@ -37,7 +46,9 @@ class Cycles {
     const runId = `cycle-${++this.count}`;
     await this.runtime.inbound.runCycle({ runId });
     const collected = await this.outbound.collect({ runId });
-    const otherHandlers = { [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(this.runtime.source) };
+    const otherHandlers = {
+      [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(this.runtime.source),
+    };
     const drained = await this.outbound.drain({ runId, otherHandlers });
     return { collected, drained };
   }
@@ -45,14 +56,28 @@ class Cycles {
 
 /** An incoming customer inquiry, New, with the deal details the customer gave. */
 function createReferral(details: Record<string, unknown> = {}): Referral {
-  return (newCustomerInquiry(harness.pc.store, {
+  return newCustomerInquiry(harness.pc.store, {
     customerProfile: { name: 'Fabrikam Ltd' },
-    details: { dealValue: 50_000, currency: 'EUR', closingDateTime: '2026-06-30T00:00:00Z', notes: 'Needs an ERP for 40 people', ...details },
-  }) as unknown as Referral);
+    details: {
+      dealValue: 50_000,
+      currency: 'EUR',
+      closingDateTime: '2026-06-30T00:00:00Z',
+      notes: 'Needs an ERP for 40 people',
+      ...details,
+    },
+  }) as unknown as Referral;
 }
 
-async function dynamicsAdmin(method: 'POST' | 'PATCH', path: string, body: unknown = {}): Promise<Record<string, unknown>> {
-  const response = await fetch(`${harness.dynamics.url}${path}`, { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+async function dynamicsAdmin(
+  method: 'POST' | 'PATCH',
+  path: string,
+  body: unknown = {},
+): Promise<Record<string, unknown>> {
+  const response = await fetch(`${harness.dynamics.url}${path}`, {
+    method,
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const text = await response.text();
   if (!response.ok) throw new Error(`${method} ${path} → ${response.status}: ${text}`);
   return JSON.parse(text) as Record<string, unknown>;
@@ -66,21 +91,40 @@ function leadOf(referralId: string): Record<string, unknown> {
 
 /** QualifyLead in the CRM; returns the new opportunity's id. */
 async function qualify(referralId: string): Promise<string> {
-  const created = await dynamicsAdmin('POST', `/_sim/leads/${String(leadOf(referralId).leadid)}/qualify`);
-  const opportunity = (created.value as Array<Record<string, unknown>>).find((row) => row.entity === 'opportunity');
+  const created = await dynamicsAdmin(
+    'POST',
+    `/_sim/leads/${String(leadOf(referralId).leadid)}/qualify`,
+  );
+  const opportunity = (created.value as Array<Record<string, unknown>>).find(
+    (row) => row.entity === 'opportunity',
+  );
   return String(opportunity?.opportunityid);
 }
 
 const referral = (id: string) => harness.pc.store.get(id) as Referral;
 /** PATCHes to the referrals API (the simulator's own /_sim/ edits do not count). */
 const referralPatches = (id?: string) =>
-  harness.pc.server.requests().filter((r) => r.method === 'PATCH' && r.path.startsWith(REFERRALS_API) && (id === undefined || r.path.endsWith(id)));
-const crmWrites = () => harness.dynamics.server.requests().filter((r) => r.method !== 'GET' && !r.path.startsWith('/_sim/'));
-const outboxSize = async (runtime: Runtime) => (await countOutboxByState(runtime.ledger.db)).reduce((sum, row) => sum + row.count, 0);
-const actionsOf = async (runtime: Runtime, id: string) => (await auditTrail(runtime.ledger.db, id)).map((entry) => entry.action);
+  harness.pc.server
+    .requests()
+    .filter(
+      (r) =>
+        r.method === 'PATCH' &&
+        r.path.startsWith(REFERRALS_API) &&
+        (id === undefined || r.path.endsWith(id)),
+    );
+const crmWrites = () =>
+  harness.dynamics.server
+    .requests()
+    .filter((r) => r.method !== 'GET' && !r.path.startsWith('/_sim/'));
+const outboxSize = async (runtime: Runtime) =>
+  (await countOutboxByState(runtime.ledger.db)).reduce((sum, row) => sum + row.count, 0);
+const actionsOf = async (runtime: Runtime, id: string) =>
+  (await auditTrail(runtime.ledger.db, id)).map((entry) => entry.action);
 
 /** Starts the simulators, writes the referrals' leads into the CRM (and the CRM ids back), and returns the cycles. */
-async function started(...details: Array<Record<string, unknown>>): Promise<{ cycles: Cycles; ids: string[] }> {
+async function started(
+  ...details: Array<Record<string, unknown>>
+): Promise<{ cycles: Cycles; ids: string[] }> {
   harness = await startHarness({ referrals: 0 });
   const ids = details.map((d) => createReferral(d).id);
   const cycles = new Cycles(await harness.runtime());
@@ -108,9 +152,19 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
       status: 'Active',
       substatus: 'Accepted',
       name: 'Fabrikam ERP rollout',
-      details: { dealValue: 84_000, currency: 'EUR', closingDateTime: '2026-09-30T00:00:00.0000000Z', notes: '40 seats, finance and HR modules' },
+      details: {
+        dealValue: 84_000,
+        currency: 'EUR',
+        closingDateTime: '2026-09-30T00:00:00.0000000Z',
+        notes: '40 seats, finance and HR modules',
+      },
     });
-    expect(await actionsOf(cycles.runtime, id)).toEqual(['created', 'external-reference-written', 'outcome-enqueued', 'outcome-sent']);
+    expect(await actionsOf(cycles.runtime, id)).toEqual([
+      'created',
+      'external-reference-written',
+      'outcome-enqueued',
+      'outcome-sent',
+    ]);
     const link = (await getLinks(cycles.runtime.ledger.db, 'dynamics', [id])).get(id);
     expect(link).toMatchObject({ referralStatus: 'Active', referralETag: referral(id).eTag });
 
@@ -125,11 +179,18 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
   it('declines with the Partner Center reason mapped from the disqualified lead’s status reason', async () => {
     const { cycles, ids } = await started({});
     const id = ids[0]!;
-    await dynamicsAdmin('POST', `/_sim/leads/${String(leadOf(id).leadid)}/state`, { statecode: 2, statuscode: 5 });
+    await dynamicsAdmin('POST', `/_sim/leads/${String(leadOf(id).leadid)}/state`, {
+      statecode: 2,
+      statuscode: 5,
+    });
     const { collected, drained } = await cycles.run();
     expect(collected.enqueued).toBe(1);
     expect(drained.sent).toBe(1);
-    expect(referral(id)).toMatchObject({ status: 'Closed', substatus: 'Declined', statusReason: "Customer didn't respond" });
+    expect(referral(id)).toMatchObject({
+      status: 'Closed',
+      substatus: 'Declined',
+      statusReason: "Customer didn't respond",
+    });
   });
 
   it('reports won and lost after the accept, each once', async () => {
@@ -145,7 +206,11 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
     const { drained } = await cycles.run();
     expect(drained.sent).toBe(2);
     expect(referral(won)).toMatchObject({ status: 'Closed', substatus: 'Won' });
-    expect(referral(lost)).toMatchObject({ status: 'Closed', substatus: 'Lost', statusReason: 'Customer chose another vendor' });
+    expect(referral(lost)).toMatchObject({
+      status: 'Closed',
+      substatus: 'Lost',
+      statusReason: 'Customer chose another vendor',
+    });
     expect(referralPatches(won).map((r) => r.status)).toEqual([200, 200, 200]); // external reference, accept, win
     expect(referralPatches(lost)).toHaveLength(3);
   });
@@ -154,14 +219,22 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
     const { cycles, ids } = await started({});
     const id = ids[0]!;
     const opportunityId = await qualify(id);
-    await dynamicsAdmin('PATCH', `/_sim/opportunities/${opportunityId}`, { estimatedvalue: 61_000 });
+    await dynamicsAdmin('PATCH', `/_sim/opportunities/${opportunityId}`, {
+      estimatedvalue: 61_000,
+    });
     await dynamicsAdmin('POST', `/_sim/opportunities/${opportunityId}/win`);
 
     const { collected, drained } = await cycles.run();
     expect(collected.enqueued).toBe(2);
     expect(drained.sent).toBe(2);
-    expect(referral(id)).toMatchObject({ status: 'Closed', substatus: 'Won', details: { dealValue: 61_000 } });
-    const sent = (await auditTrail(cycles.runtime.ledger.db, id)).filter((e) => e.action === 'outcome-sent');
+    expect(referral(id)).toMatchObject({
+      status: 'Closed',
+      substatus: 'Won',
+      details: { dealValue: 61_000 },
+    });
+    const sent = (await auditTrail(cycles.runtime.ledger.db, id)).filter(
+      (e) => e.action === 'outcome-sent',
+    );
     expect(sent.map((e) => [e.detail?.action, e.detail?.status])).toEqual([
       ['accept', 'Active'],
       ['win', 'Closed'],
@@ -185,7 +258,9 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
     const { collected } = await cycles.run();
     expect(collected).toMatchObject({ outcomesRead: 1, nothingToSend: 1, enqueued: 0 });
     expect(referralPatches(id)).toHaveLength(patchesBefore);
-    expect(await enqueueOutcomes(db, expiredReflections([{ referral: referral(id) }], links))).toBe(0);
+    expect(await enqueueOutcomes(db, expiredReflections([{ referral: referral(id) }], links))).toBe(
+      0,
+    );
     expect((await listOutbox(db, id)).map((row) => [row.action, row.state])).toEqual([
       [SET_EXTERNAL_REFERENCE, 'sent'],
       ['reflect-expired', 'sent'],
@@ -197,14 +272,32 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
     const id = ids[0]!;
     const adapter = cycles.runtime.targets[0]!.adapter;
     const stale = (await adapter.getByReferralId(id))!;
-    await dynamicsAdmin('PATCH', `/_sim/leads/${String(leadOf(id).leadid)}`, { description: 'called the customer' });
-    await expect(adapter.reflectExpired!(stale, { statecode: 2, statuscode: 7 })).rejects.toThrow(ConflictError);
+    await dynamicsAdmin('PATCH', `/_sim/leads/${String(leadOf(id).leadid)}`, {
+      description: 'called the customer',
+    });
+    await expect(adapter.reflectExpired!(stale, { statecode: 2, statuscode: 7 })).rejects.toThrow(
+      ConflictError,
+    );
     expect(leadOf(id).statecode).toBe(0);
 
-    expect(await adapter.reflectExpired!((await adapter.getByReferralId(id))!, { statecode: 2, statuscode: 7 })).toBe(true);
-    expect(leadOf(id)).toMatchObject({ statecode: 2, statuscode: 7, description: 'called the customer' });
+    expect(
+      await adapter.reflectExpired!((await adapter.getByReferralId(id))!, {
+        statecode: 2,
+        statuscode: 7,
+      }),
+    ).toBe(true);
+    expect(leadOf(id)).toMatchObject({
+      statecode: 2,
+      statuscode: 7,
+      description: 'called the customer',
+    });
     const writes = crmWrites().length;
-    expect(await adapter.reflectExpired!((await adapter.getByReferralId(id))!, { statecode: 2, statuscode: 7 })).toBe(false);
+    expect(
+      await adapter.reflectExpired!((await adapter.getByReferralId(id))!, {
+        statecode: 2,
+        statuscode: 7,
+      }),
+    ).toBe(false);
     expect(crmWrites()).toHaveLength(writes);
   });
 
@@ -227,13 +320,25 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
     });
     await cycles.runtime.inbound.runCycle({ runId: 'race' });
     expect(await cycles.outbound.collect({ runId: 'race' })).toMatchObject({ enqueued: 1 });
-    const raced = new OutboundSync({ ledger: cycles.runtime.ledger, source: racing, targets: cycles.runtime.targets });
+    const raced = new OutboundSync({
+      ledger: cycles.runtime.ledger,
+      source: racing,
+      targets: cycles.runtime.targets,
+    });
     const drained = await raced.drain({ runId: 'race' });
     expect(drained).toMatchObject({ sent: 1, conflicts: 1, failed: 0 });
     expect(referralPatches(id).map((r) => r.status)).toEqual([200, 412, 200]);
-    expect(referral(id)).toMatchObject({ status: 'Active', substatus: 'Accepted', customerProfile: { name: 'Fabrikam Holdings' } });
+    expect(referral(id)).toMatchObject({
+      status: 'Active',
+      substatus: 'Accepted',
+      customerProfile: { name: 'Fabrikam Holdings' },
+    });
     const trail = await auditTrail(cycles.runtime.ledger.db, id);
-    expect(trail.map((e) => e.action).slice(-3)).toEqual(['outcome-enqueued', 'conflict', 'outcome-sent']);
+    expect(trail.map((e) => e.action).slice(-3)).toEqual([
+      'outcome-enqueued',
+      'conflict',
+      'outcome-sent',
+    ]);
     expect(trail.at(-1)?.detail).toMatchObject({ action: 'accept', afterConflict: true });
     const link = (await getLinks(cycles.runtime.ledger.db, 'dynamics', [id])).get(id);
     expect(link?.referralETag).not.toBe(referral(id).eTag);
@@ -260,21 +365,35 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
         throw new Error('process died after the Partner Center write');
       },
     });
-    const doomed = new OutboundSync({ ledger: cycles.runtime.ledger, source: dying, targets: cycles.runtime.targets });
+    const doomed = new OutboundSync({
+      ledger: cycles.runtime.ledger,
+      source: dying,
+      targets: cycles.runtime.targets,
+    });
     const [claimed] = await claimOutbox(cycles.runtime.ledger.db, 10, 'crashed-run');
     expect(claimed?.action).toBe('accept');
     // The verdict is never recorded: the process is gone before the drain's transaction.
-    expect(await doomed.handlers().accept!(claimed!)).toMatchObject({ state: 'failed', error: 'process died after the Partner Center write' });
+    expect(await doomed.handlers().accept!(claimed!)).toMatchObject({
+      state: 'failed',
+      error: 'process died after the Partner Center write',
+    });
     expect(referral(id)).toMatchObject({ status: 'Active', substatus: 'Accepted' });
     expect(referralPatches(id)).toHaveLength(2); // external reference, accept
 
     // After the restart the stale claim is released; the fresh read shows the accept done, so only the win is sent.
-    expect(await releaseStaleSending(cycles.runtime.ledger.db, new Date(Date.now() + 60_000).toISOString())).toBe(1);
+    expect(
+      await releaseStaleSending(
+        cycles.runtime.ledger.db,
+        new Date(Date.now() + 60_000).toISOString(),
+      ),
+    ).toBe(1);
     const { drained } = await cycles.run();
     expect(drained).toMatchObject({ sent: 1, superseded: 1 });
     expect(referralPatches(id)).toHaveLength(3);
     expect(referral(id)).toMatchObject({ status: 'Closed', substatus: 'Won' });
-    expect((await listOutbox(cycles.runtime.ledger.db, id)).map((row) => [row.action, row.state])).toEqual([
+    expect(
+      (await listOutbox(cycles.runtime.ledger.db, id)).map((row) => [row.action, row.state]),
+    ).toEqual([
       [SET_EXTERNAL_REFERENCE, 'sent'],
       ['accept', 'superseded'],
       ['win', 'sent'],
@@ -292,16 +411,28 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
       'the CRM record reads as accepted, but dealValue is missing to accept the referral (dealValue: value is required but ' +
       'opportunity.estimatedvalue | lead.estimatedvalue | referral.details.dealValue is empty)';
     const [, quarantined] = await listOutbox(cycles.runtime.ledger.db, id);
-    expect(quarantined).toMatchObject({ action: 'accept', state: 'quarantined', lastError: reason, lastErrorCode: 'OUTCOME_INCOMPLETE' });
-    expect((await auditTrail(cycles.runtime.ledger.db, id)).at(-1)).toMatchObject({ action: 'outcome-quarantined', detail: { missing: ['dealValue'], reason } });
+    expect(quarantined).toMatchObject({
+      action: 'accept',
+      state: 'quarantined',
+      lastError: reason,
+      lastErrorCode: 'OUTCOME_INCOMPLETE',
+    });
+    expect((await auditTrail(cycles.runtime.ledger.db, id)).at(-1)).toMatchObject({
+      action: 'outcome-quarantined',
+      detail: { missing: ['dealValue'], reason },
+    });
     expect(referral(id).status).toBe('New');
     expect(referralPatches(id)).toHaveLength(1); // the external reference only
 
     // Reading the same gap again adds nothing.
-    await dynamicsAdmin('PATCH', `/_sim/opportunities/${opportunityId}`, { description: 'still no value' });
+    await dynamicsAdmin('PATCH', `/_sim/opportunities/${opportunityId}`, {
+      description: 'still no value',
+    });
     expect((await cycles.run()).collected).toMatchObject({ quarantined: 0, enqueued: 0 });
 
-    await dynamicsAdmin('PATCH', `/_sim/opportunities/${opportunityId}`, { estimatedvalue: 12_000 });
+    await dynamicsAdmin('PATCH', `/_sim/opportunities/${opportunityId}`, {
+      estimatedvalue: 12_000,
+    });
     const fixed = await cycles.run();
     expect(fixed.collected).toMatchObject({ enqueued: 1, superseded: 1 });
     expect(fixed.drained.sent).toBe(1);
@@ -310,20 +441,40 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
 
   it('once everything has settled, ten more cycles write nothing anywhere and record no new outbox rows', async () => {
     const { cycles, ids } = await started({}, {}, {}, {}, {});
-    const [accepted, won, declined, expired, untouched] = ids as [string, string, string, string, string];
+    const [accepted, won, declined, expired, untouched] = ids as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     await qualify(accepted);
     const wonOpportunity = await qualify(won);
     await dynamicsAdmin('POST', `/_sim/opportunities/${wonOpportunity}/win`);
-    await dynamicsAdmin('POST', `/_sim/leads/${String(leadOf(declined).leadid)}/state`, { statecode: 2, statuscode: 6 });
+    await dynamicsAdmin('POST', `/_sim/leads/${String(leadOf(declined).leadid)}/state`, {
+      statecode: 2,
+      statuscode: 6,
+    });
     await cycles.run();
     harness.pc.server.clock.advance(15 * DAY_MS); // expires the two referrals still New
     await cycles.run();
     const { db } = cycles.runtime.ledger;
     const links = await getLinks(db, 'dynamics', [expired, untouched]);
-    await enqueueOutcomes(db, expiredReflections([{ referral: referral(expired) }, { referral: referral(untouched) }], links));
+    await enqueueOutcomes(
+      db,
+      expiredReflections(
+        [{ referral: referral(expired) }, { referral: referral(untouched) }],
+        links,
+      ),
+    );
     await cycles.run();
     await cycles.run();
-    expect([accepted, won, declined, expired].map((id) => referral(id).substatus)).toEqual(['Accepted', 'Won', 'Declined', 'Expired']);
+    expect([accepted, won, declined, expired].map((id) => referral(id).substatus)).toEqual([
+      'Accepted',
+      'Won',
+      'Declined',
+      'Expired',
+    ]);
     expect([leadOf(expired).statecode, leadOf(untouched).statecode]).toEqual([2, 2]);
 
     const patches = referralPatches().length;
@@ -344,15 +495,32 @@ describe('outbound sync: CRM change stamps with second precision', () => {
     const { cycles, ids } = await started({});
     const id = ids[0]!;
     const opportunityId = await qualify(id);
-    await dynamicsAdmin('PATCH', `/_sim/opportunities/${opportunityId}`, { estimatedvalue: 42_000, estimatedclosedate: '2026-12-31' });
+    await dynamicsAdmin('PATCH', `/_sim/opportunities/${opportunityId}`, {
+      estimatedvalue: 42_000,
+      estimatedclosedate: '2026-12-31',
+    });
     // As if the CRM had stamped the edit 12:00:05 while the last read had already moved the cursor to 12:00:05.4:
     // the cursor sits 400 ms after the newest stamp.
-    const newest = [leadOf(id).modifiedon, harness.dynamics.store.opportunities.get(opportunityId)?.modifiedon].map(String).sort().at(-1)!;
-    await setCursor(cycles.runtime.ledger.db, 'crm:dynamics', new Date(Date.parse(newest) + 400).toISOString());
+    const newest = [
+      leadOf(id).modifiedon,
+      harness.dynamics.store.opportunities.get(opportunityId)?.modifiedon,
+    ]
+      .map(String)
+      .sort()
+      .at(-1)!;
+    await setCursor(
+      cycles.runtime.ledger.db,
+      'crm:dynamics',
+      new Date(Date.parse(newest) + 400).toISOString(),
+    );
     const { collected, drained } = await cycles.run();
     expect(collected).toMatchObject({ outcomesRead: 1, enqueued: 1 });
     expect(drained.sent).toBe(1);
-    expect(referral(id)).toMatchObject({ status: 'Active', substatus: 'Accepted', details: { dealValue: 42_000 } });
+    expect(referral(id)).toMatchObject({
+      status: 'Active',
+      substatus: 'Accepted',
+      details: { dealValue: 42_000 },
+    });
   });
 });
 
@@ -373,29 +541,56 @@ describe('outbound sync: Dataverse pages of outcomes that share a modifiedon sec
     harness = await startHarness({ referrals: 0, dynamicsClock: clock });
     const ids = Array.from({ length: 7 }, () => createReferral({}).id);
     // Two rows per page: the seven leads of one second cross three page boundaries.
-    const cycles = new Cycles(await harness.runtime((config) => withDynamicsSettings(config, { readPageSize: 2 })));
+    const cycles = new Cycles(
+      await harness.runtime((config) => withDynamicsSettings(config, { readPageSize: 2 })),
+    );
     await cycles.run();
     clock.advance(1000);
-    for (const id of ids) await dynamicsAdmin('POST', `/_sim/leads/${String(leadOf(id).leadid)}/state`, { statecode: 2, statuscode: 5 });
-    expect(new Set(ids.map((id) => leadOf(id).modifiedon))).toEqual(new Set(['2026-12-04T09:00:01.000Z']));
+    for (const id of ids)
+      await dynamicsAdmin('POST', `/_sim/leads/${String(leadOf(id).leadid)}/state`, {
+        statecode: 2,
+        statuscode: 5,
+      });
+    expect(new Set(ids.map((id) => leadOf(id).modifiedon))).toEqual(
+      new Set(['2026-12-04T09:00:01.000Z']),
+    );
 
     const { collected, drained } = await cycles.run();
     expect(collected).toMatchObject({ enqueued: 7 });
     expect(drained).toMatchObject({ sent: 7, failed: 0 });
-    for (const id of ids) expect(referral(id)).toMatchObject({ status: 'Closed', substatus: 'Declined', statusReason: "Customer didn't respond" });
+    for (const id of ids)
+      expect(referral(id)).toMatchObject({
+        status: 'Closed',
+        substatus: 'Declined',
+        statusReason: "Customer didn't respond",
+      });
   });
 });
 
-function withDynamicsSettings(config: LeadbridgeConfig, settings: Record<string, unknown>): LeadbridgeConfig {
+function withDynamicsSettings(
+  config: LeadbridgeConfig,
+  settings: Record<string, unknown>,
+): LeadbridgeConfig {
   return {
     ...config,
-    targets: config.targets.map((target) => (target.kind === 'dynamics365' ? { ...target, settings: { ...target.settings, ...settings } } : target)),
+    targets: config.targets.map((target) =>
+      target.kind === 'dynamics365'
+        ? { ...target, settings: { ...target.settings, ...settings } }
+        : target,
+    ),
   };
 }
 
 describe('outbound sync: Salesforce outcomes back to Partner Center', () => {
-  async function salesforceAdmin(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Record<string, unknown>> {
-    const init = body === undefined ? { method } : { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+  async function salesforceAdmin(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+  ): Promise<Record<string, unknown>> {
+    const init =
+      body === undefined
+        ? { method }
+        : { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
     const response = await fetch(`${harness.salesforce!.url}${path}`, init);
     const text = await response.text();
     if (!response.ok) throw new Error(`${method} ${path} → ${response.status}: ${text}`);
@@ -405,13 +600,20 @@ describe('outbound sync: Salesforce outcomes back to Partner Center', () => {
   it('accepts a converted lead with the opportunity’s name, amount and close date, then reports it won, each once', async () => {
     harness = await startHarness({ referrals: 0, salesforce: true });
     const id = createReferral({}).id;
-    const runtime = await harness.runtime((config) => ({ ...config, targets: config.targets.filter((t) => t.kind === 'salesforce') }));
+    const runtime = await harness.runtime((config) => ({
+      ...config,
+      targets: config.targets.filter((t) => t.kind === 'salesforce'),
+    }));
     const cycles = new Cycles(runtime);
     await cycles.run();
     const lead = await salesforceAdmin('GET', `/_sim/leads/by-referral/${id}`);
     expect(referral(id).externalReferenceId).toBe(lead.Id);
 
-    const converted = await salesforceAdmin('POST', `/_sim/leads/${String(lead.Id)}/convert`, { opportunityName: 'Fabrikam ERP rollout', amount: 84_000, closeDate: '2026-09-30' });
+    const converted = await salesforceAdmin('POST', `/_sim/leads/${String(lead.Id)}/convert`, {
+      opportunityName: 'Fabrikam ERP rollout',
+      amount: 84_000,
+      closeDate: '2026-09-30',
+    });
     const accepted = await cycles.run();
     expect(accepted.collected).toMatchObject({ outcomesRead: 1, enqueued: 1 });
     expect(accepted.drained.sent).toBe(1);
@@ -419,10 +621,16 @@ describe('outbound sync: Salesforce outcomes back to Partner Center', () => {
       status: 'Active',
       substatus: 'Accepted',
       name: 'Fabrikam ERP rollout',
-      details: { dealValue: 84_000, currency: 'EUR', closingDateTime: '2026-09-30T00:00:00.0000000Z' },
+      details: {
+        dealValue: 84_000,
+        currency: 'EUR',
+        closingDateTime: '2026-09-30T00:00:00.0000000Z',
+      },
     });
 
-    await salesforceAdmin('POST', `/_sim/opportunities/${String(converted.opportunityId)}/close`, { won: true });
+    await salesforceAdmin('POST', `/_sim/opportunities/${String(converted.opportunityId)}/close`, {
+      won: true,
+    });
     const won = await cycles.run();
     expect(won.drained.sent).toBe(1);
     expect(referral(id)).toMatchObject({ status: 'Closed', substatus: 'Won' });
@@ -435,7 +643,10 @@ describe('outbound sync: Salesforce outcomes back to Partner Center', () => {
   it('reflects an expired referral on its open Salesforce lead once, and sends nothing to Partner Center', async () => {
     harness = await startHarness({ referrals: 0, salesforce: true });
     const id = createReferral({}).id;
-    const runtime = await harness.runtime((config) => ({ ...config, targets: config.targets.filter((t) => t.kind === 'salesforce') }));
+    const runtime = await harness.runtime((config) => ({
+      ...config,
+      targets: config.targets.filter((t) => t.kind === 'salesforce'),
+    }));
     const cycles = new Cycles(runtime);
     await cycles.run();
     const patchesBefore = referralPatches(id).length;

@@ -19,7 +19,13 @@ import { describeWithPg } from './support/pg.js';
 
 let ledger: Ledger;
 
-const row = (referralId: string, target = 'dynamics') => ({ referralId, target, action: 'accept', payload: { outcome: 'accepted' }, dedupeKey: `${target}:${referralId}:accept` });
+const row = (referralId: string, target = 'dynamics') => ({
+  referralId,
+  target,
+  action: 'accept',
+  payload: { outcome: 'accepted' },
+  dedupeKey: `${target}:${referralId}:accept`,
+});
 
 describe('retryQuarantinedOutbox on SQLite', () => {
   let dir: string;
@@ -31,7 +37,10 @@ describe('retryQuarantinedOutbox on SQLite', () => {
     await ledger.close();
     await rm(dir, { recursive: true, force: true });
   });
-  it('sends refused outcomes again with a fresh budget and flags incomplete ones for a re-read, per target and id', retryCase);
+  it(
+    'sends refused outcomes again with a fresh budget and flags incomplete ones for a re-read, per target and id',
+    retryCase,
+  );
 });
 
 describeWithPg('retryQuarantinedOutbox on PostgreSQL', (url) => {
@@ -43,27 +52,62 @@ describeWithPg('retryQuarantinedOutbox on PostgreSQL', (url) => {
     await ledger.db.raw('drop schema if exists ?? cascade', [schema]);
     await ledger.close();
   });
-  it('sends refused outcomes again with a fresh budget and flags incomplete ones for a re-read, per target and id', retryCase);
+  it(
+    'sends refused outcomes again with a fresh budget and flags incomplete ones for a re-read, per target and id',
+    retryCase,
+  );
 });
 
 /** Run against each dialect: the queries differ (null handling, returning counts). */
 async function retryCase(): Promise<void> {
-  await enqueueOutcomes(ledger.db, [row('r-refused'), row('r-incomplete'), row('r-other', 'salesforce')]);
+  await enqueueOutcomes(ledger.db, [
+    row('r-refused'),
+    row('r-incomplete'),
+    row('r-other', 'salesforce'),
+  ]);
   const [refused] = await listOutbox(ledger.db, 'r-refused');
   const [incomplete] = await listOutbox(ledger.db, 'r-incomplete');
   const [other] = await listOutbox(ledger.db, 'r-other');
-  await markOutbox(ledger.db, refused!.id, 'quarantined', { code: 'VALIDATION_FAILED', message: 'Partner Center refused accept: closingDateTime is in the past' });
-  await markOutbox(ledger.db, incomplete!.id, 'quarantined', { code: 'OUTCOME_INCOMPLETE', message: 'dealValue is missing' });
-  await markOutbox(ledger.db, other!.id, 'quarantined', { code: 'OUTCOME_INCOMPLETE', message: 'closingDateTime is missing' });
-  expect((await listOutboxByState(ledger.db, 'quarantined', { target: 'dynamics', limit: 10 })).map((r) => r.referralId)).toEqual(['r-refused', 'r-incomplete']);
+  await markOutbox(ledger.db, refused!.id, 'quarantined', {
+    code: 'VALIDATION_FAILED',
+    message: 'Partner Center refused accept: closingDateTime is in the past',
+  });
+  await markOutbox(ledger.db, incomplete!.id, 'quarantined', {
+    code: 'OUTCOME_INCOMPLETE',
+    message: 'dealValue is missing',
+  });
+  await markOutbox(ledger.db, other!.id, 'quarantined', {
+    code: 'OUTCOME_INCOMPLETE',
+    message: 'closingDateTime is missing',
+  });
+  expect(
+    (await listOutboxByState(ledger.db, 'quarantined', { target: 'dynamics', limit: 10 })).map(
+      (r) => r.referralId,
+    ),
+  ).toEqual(['r-refused', 'r-incomplete']);
 
-  expect(await retryQuarantinedOutbox(ledger.db, { target: 'dynamics', now: '2026-12-04T10:00:00Z' })).toEqual({ resend: 1, recheck: 1 });
-  expect((await listOutbox(ledger.db, 'r-refused'))[0]).toMatchObject({ state: 'pending', attempts: 0 });
-  expect((await listOutbox(ledger.db, 'r-incomplete'))[0]).toMatchObject({ state: 'quarantined', lastError: 'dealValue is missing' });
-  expect((await listRecheckRequests(ledger.db, 'dynamics')).map((r) => r.referralId)).toEqual(['r-incomplete']);
+  expect(
+    await retryQuarantinedOutbox(ledger.db, { target: 'dynamics', now: '2026-12-04T10:00:00Z' }),
+  ).toEqual({ resend: 1, recheck: 1 });
+  expect((await listOutbox(ledger.db, 'r-refused'))[0]).toMatchObject({
+    state: 'pending',
+    attempts: 0,
+  });
+  expect((await listOutbox(ledger.db, 'r-incomplete'))[0]).toMatchObject({
+    state: 'quarantined',
+    lastError: 'dealValue is missing',
+  });
+  expect((await listRecheckRequests(ledger.db, 'dynamics')).map((r) => r.referralId)).toEqual([
+    'r-incomplete',
+  ]);
   expect(await listRecheckRequests(ledger.db, 'salesforce')).toEqual([]);
 
   await clearRecheckRequests(ledger.db, [incomplete!.id]);
   expect(await listRecheckRequests(ledger.db, 'dynamics')).toEqual([]);
-  expect(await retryQuarantinedOutbox(ledger.db, { referralIds: ['r-other'], now: '2026-12-04T10:00:00Z' })).toEqual({ resend: 0, recheck: 1 });
+  expect(
+    await retryQuarantinedOutbox(ledger.db, {
+      referralIds: ['r-other'],
+      now: '2026-12-04T10:00:00Z',
+    }),
+  ).toEqual({ resend: 0, recheck: 1 });
 }

@@ -5,7 +5,11 @@ import { ConflictError, LeadbridgeError } from '../../src/core/errors.js';
 import type { Referral } from '../../src/core/referral.js';
 import type { RetryPolicy } from '../../src/core/retry.js';
 import { createPartnerCenterSimulator } from '../../src/simulators/partner-center/index.js';
-import { PartnerCenterClient, parsePartnerCenterError, type ReferralPage } from '../../src/source/partner-center/index.js';
+import {
+  PartnerCenterClient,
+  parsePartnerCenterError,
+  type ReferralPage,
+} from '../../src/source/partner-center/index.js';
 
 const FAST_RETRIES: RetryPolicy = {
   maxAttempts: 8,
@@ -28,7 +32,11 @@ let sim: Simulator;
 let baseUrl: string;
 
 function newClient(): PartnerCenterClient {
-  return new PartnerCenterClient({ baseUrl, credential: staticToken('sim-token'), retryPolicy: FAST_RETRIES });
+  return new PartnerCenterClient({
+    baseUrl,
+    credential: staticToken('sim-token'),
+    retryPolicy: FAST_RETRIES,
+  });
 }
 
 interface Pass {
@@ -51,7 +59,9 @@ async function listPass(client: PartnerCenterClient, since: string | null): Prom
 /** Incoming referrals still waiting for an answer: the ones accept, decline and expiry apply to. */
 async function newIncomingReferrals(client: PartnerCenterClient): Promise<Referral[]> {
   const all = await listPass(client, null);
-  return all.referrals.filter((r) => r.status === 'New' && r.direction === 'Incoming' && r.expirationDateTime);
+  return all.referrals.filter(
+    (r) => r.status === 'New' && r.direction === 'Incoming' && r.expirationDateTime,
+  );
 }
 
 beforeAll(async () => {
@@ -68,7 +78,9 @@ describe('PartnerCenterClient against the simulator', () => {
     const client = newClient();
     const pass = await listPass(client, null);
     expect(pass.pages).toHaveLength(Math.ceil(SEEDED / 100));
-    expect(pass.pages.every((page) => page.referrals.length <= 100 && page.invalid.length === 0)).toBe(true);
+    expect(
+      pass.pages.every((page) => page.referrals.length <= 100 && page.invalid.length === 0),
+    ).toBe(true);
     expect(pass.referrals).toHaveLength(SEEDED);
     expect(new Set(pass.referrals.map((r) => r.id)).size).toBe(SEEDED);
     const stamps = pass.referrals.map((r) => Date.parse(r.updatedDateTime));
@@ -79,7 +91,9 @@ describe('PartnerCenterClient against the simulator', () => {
   it('an incremental poll returns exactly the three changed referrals', async () => {
     const client = newClient();
     const full = await listPass(client, null);
-    const changed = [full.referrals[10], full.referrals[500], full.referrals[900]].map((r) => r!.id);
+    const changed = [full.referrals[10], full.referrals[500], full.referrals[900]].map(
+      (r) => r!.id,
+    );
     for (const id of changed) sim.store.update(id, { favorite: true });
 
     const poll = await listPass(client, full.highWatermark);
@@ -101,7 +115,11 @@ describe('PartnerCenterClient against the simulator', () => {
       substatus: 'Accepted',
       name: 'Contoso rollout',
       externalReferenceId: 'crm-1',
-      details: expect.objectContaining({ dealValue: 50_000, currency: 'USD', notes: 'Wants 200 seats' }),
+      details: expect.objectContaining({
+        dealValue: 50_000,
+        currency: 'USD',
+        notes: 'Wants 200 seats',
+      }),
     });
     expect(accepted.eTag).not.toBe(stale.eTag);
 
@@ -109,7 +127,10 @@ describe('PartnerCenterClient against the simulator', () => {
     await expect(conflict).rejects.toBeInstanceOf(ConflictError);
     await expect(conflict).rejects.toMatchObject({ code: 'CONFLICT', status: 412 });
 
-    const won = await client.markWon({ id: accepted.id, eTag: accepted.eTag! }, { notes: 'signed' });
+    const won = await client.markWon(
+      { id: accepted.id, eTag: accepted.eTag! },
+      { notes: 'signed' },
+    );
     expect(won).toMatchObject({ status: 'Closed', substatus: 'Won' });
   });
 
@@ -123,9 +144,18 @@ describe('PartnerCenterClient against the simulator', () => {
 
     sim.server.faults.clear();
     const [target] = await newIncomingReferrals(client);
-    sim.server.faults.configure({ rules: [{ kind: '5xx', status: 503, count: 5, retryAfterSeconds: 0, method: 'PATCH' }] });
-    const declined = await client.decline({ id: target!.id, eTag: target!.eTag! }, { reason: 'Not a customer' });
-    expect(declined).toMatchObject({ status: 'Closed', substatus: 'Declined', statusReason: 'Not a customer' });
+    sim.server.faults.configure({
+      rules: [{ kind: '5xx', status: 503, count: 5, retryAfterSeconds: 0, method: 'PATCH' }],
+    });
+    const declined = await client.decline(
+      { id: target!.id, eTag: target!.eTag! },
+      { reason: 'Not a customer' },
+    );
+    expect(declined).toMatchObject({
+      status: 'Closed',
+      substatus: 'Declined',
+      statusReason: 'Not a customer',
+    });
     expect(sim.server.counters().faultsInjected - before).toBe(10);
     sim.server.faults.clear();
   });
@@ -145,7 +175,10 @@ describe('PartnerCenterClient against the simulator', () => {
     expect(serverMessage).toBeTruthy();
     expect(failure.message).toContain(serverMessage);
     expect(client.callCount).toBe(calls + 1);
-    await expect(client.get(target!.id)).resolves.toMatchObject({ status: 'New', eTag: target!.eTag! });
+    await expect(client.get(target!.id)).resolves.toMatchObject({
+      status: 'New',
+      eTag: target!.eTag!,
+    });
   });
 
   it('lets a referral with a malformed optional field flow without it, and reports one missing a required field', async () => {
@@ -155,12 +188,28 @@ describe('PartnerCenterClient against the simulator', () => {
     const brokenId = 'f0000000-0000-4000-8000-00000000bad2';
     const stamp = new Date(sim.server.clock.nowMs()).toISOString();
     const base = { ...template, createdDateTime: stamp, updatedDateTime: stamp };
-    sim.store.create({ ...base, id: malformedId, eTag: '"bad1"', details: { ...(template!.details ?? {}), dealValue: 'lots' } }, { raw: true });
-    sim.store.create({ ...base, id: brokenId, eTag: '"bad2"', substatus: undefined }, { raw: true });
+    sim.store.create(
+      {
+        ...base,
+        id: malformedId,
+        eTag: '"bad1"',
+        details: { ...(template!.details ?? {}), dealValue: 'lots' },
+      },
+      { raw: true },
+    );
+    sim.store.create(
+      { ...base, id: brokenId, eTag: '"bad2"', substatus: undefined },
+      { raw: true },
+    );
     const pass = await listPass(client, null);
     const invalid = pass.pages.flatMap((page) => page.invalid);
     expect(invalid).toHaveLength(1);
-    expect(invalid[0]).toMatchObject({ id: brokenId, issues: [{ path: 'substatus', message: 'Invalid input: expected string, received undefined' }] });
+    expect(invalid[0]).toMatchObject({
+      id: brokenId,
+      issues: [
+        { path: 'substatus', message: 'Invalid input: expected string, received undefined' },
+      ],
+    });
     const flowed = pass.referrals.find((r) => r.id === malformedId);
     expect(flowed?.details?.dealValue).toBeUndefined();
     expect(flowed?.details?.notes).toBe(template!.details?.notes);
@@ -171,11 +220,18 @@ describe('PartnerCenterClient against the simulator', () => {
     const client = newClient();
     const [target] = await newIncomingReferrals(client);
     sim.server.clock.advance(15 * 86_400_000);
-    await expect(client.get(target!.id)).resolves.toMatchObject({ id: target!.id, status: 'Closed', substatus: 'Expired' });
+    await expect(client.get(target!.id)).resolves.toMatchObject({
+      id: target!.id,
+      status: 'Closed',
+      substatus: 'Expired',
+    });
   });
 
   it('answers NOT_FOUND for an unknown referral', async () => {
     const client = newClient();
-    await expect(client.get('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ code: 'NOT_FOUND', status: 404 });
+    await expect(client.get('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      status: 404,
+    });
   });
 });

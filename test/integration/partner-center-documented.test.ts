@@ -3,8 +3,15 @@ import { randomUUID } from 'node:crypto';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { staticToken } from '../../src/core/auth.js';
-import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../src/simulators/partner-center/index.js';
-import { INDUSTRY_TAGS, PRODUCT_TAGS, SERVICE_TAGS } from '../../src/simulators/partner-center/vocabulary.js';
+import {
+  createPartnerCenterSimulator,
+  type PartnerCenterSimulator,
+} from '../../src/simulators/partner-center/index.js';
+import {
+  INDUSTRY_TAGS,
+  PRODUCT_TAGS,
+  SERVICE_TAGS,
+} from '../../src/simulators/partner-center/vocabulary.js';
 import { PartnerCenterClient } from '../../src/source/partner-center/index.js';
 
 const REFERRALS = '/v1.0/engagements/referrals';
@@ -12,8 +19,13 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 let sim: PartnerCenterSimulator;
 let base: string;
 
-async function get(path: string, headers: Record<string, string> = { 'client-request-id': randomUUID() }): Promise<{ status: number; headers: Headers; body: any }> {
-  const response = await fetch(`${base}${path}`, { headers: { Authorization: 'Bearer t', ...headers } });
+async function get(
+  path: string,
+  headers: Record<string, string> = { 'client-request-id': randomUUID() },
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const response = await fetch(`${base}${path}`, {
+    headers: { Authorization: 'Bearer t', ...headers },
+  });
   return { status: response.status, headers: response.headers, body: await response.json() };
 }
 
@@ -30,17 +42,29 @@ describe('documented list pages', () => {
   it('serves the nextLink as the documented examples show it, without eTag on list items, with Tag objects', async () => {
     const first = await get(`${REFERRALS}?$orderby=${encodeURIComponent('updatedDateTime asc')}`);
     expect(first.status).toBe(200);
-    expect(first.body['@odata.context']).toBe('http://api.partner.microsoft.com/v1.0/$metadata#Referrals');
+    expect(first.body['@odata.context']).toBe(
+      'http://api.partner.microsoft.com/v1.0/$metadata#Referrals',
+    );
     expect(first.body['@odata.count']).toBe(1_000);
-    expect(first.body['@odata.nextLink']).toMatch(/^http:\/\/api\.partner\.microsoft\.com\/v1\.0\/referrals\?\$skiptoken=[^&]+$/);
+    expect(first.body['@odata.nextLink']).toMatch(
+      /^http:\/\/api\.partner\.microsoft\.com\/v1\.0\/referrals\?\$skiptoken=[^&]+$/,
+    );
     expect(first.body.value).toHaveLength(100);
     expect(first.body.value.filter((item: Record<string, unknown>) => 'eTag' in item)).toEqual([]);
     const requirements = first.body.value.map((item: any) => item.details.requirements);
     const tags = (name: string) => requirements.flatMap((r: any) => r[name]);
-    expect(tags('products').every((tag: any) => PRODUCT_TAGS.includes(tag.id) && Object.keys(tag).length === 1)).toBe(true);
+    expect(
+      tags('products').every(
+        (tag: any) => PRODUCT_TAGS.includes(tag.id) && Object.keys(tag).length === 1,
+      ),
+    ).toBe(true);
     expect(tags('services').every((tag: any) => SERVICE_TAGS.includes(tag.id))).toBe(true);
     expect(tags('industries').every((tag: any) => INDUSTRY_TAGS.includes(tag.id))).toBe(true);
-    expect(tags('solutions').every((tag: any) => tag.type === 'Category' && typeof tag.name === 'string')).toBe(true);
+    expect(
+      tags('solutions').every(
+        (tag: any) => tag.type === 'Category' && typeof tag.name === 'string',
+      ),
+    ).toBe(true);
 
     // The skiptoken alone continues the same query on the real list path.
     const query = new URL(first.body['@odata.nextLink']).search;
@@ -68,15 +92,28 @@ describe('documented list pages', () => {
   it('requires client-request-id (a GUID), echoes it, and answers with a request-id', async () => {
     const missing = await get(REFERRALS, {});
     expect(missing.status).toBe(400);
-    expect(missing.body).toEqual({ error: { code: 'invalidRequest', message: 'client-request-id is required: send a new GUID with every call (Partner REST headers)' } });
+    expect(missing.body).toEqual({
+      error: {
+        code: 'invalidRequest',
+        message:
+          'client-request-id is required: send a new GUID with every call (Partner REST headers)',
+      },
+    });
     const notGuid = await get(REFERRALS, { 'client-request-id': 'abc' });
-    expect(notGuid.body).toEqual({ error: { code: 'invalidRequest', message: "client-request-id must be a GUID (got 'abc')" } });
+    expect(notGuid.body).toEqual({
+      error: { code: 'invalidRequest', message: "client-request-id must be a GUID (got 'abc')" },
+    });
     const id = randomUUID();
     const ok = await get(`${REFERRALS}?$top=1`, { 'client-request-id': id });
     expect(ok.headers.get('client-request-id')).toBe(id);
     expect(ok.headers.get('request-id')).toMatch(GUID);
     const unknown = await get(`${REFERRALS}/00000000-0000-4000-8000-000000000000`);
-    expect(unknown.body).toEqual({ error: { code: 'itemNotFound', message: "referral '00000000-0000-4000-8000-000000000000' was not found" } });
+    expect(unknown.body).toEqual({
+      error: {
+        code: 'itemNotFound',
+        message: "referral '00000000-0000-4000-8000-000000000000' was not found",
+      },
+    });
   });
 });
 
@@ -100,7 +137,13 @@ describe('the client against documented pages', () => {
     expect(new Set(ids).size).toBe(1_000);
     const calls = sim.server.requests(since);
     expect(calls).toHaveLength(10);
-    expect(calls.filter((call) => call.path.split('?')[0] !== REFERRALS || call.status !== 200)).toEqual([]);
-    expect(calls.slice(1).every((call) => /^\/v1\.0\/engagements\/referrals\?\$skiptoken=[^&]+$/.test(call.path))).toBe(true);
+    expect(
+      calls.filter((call) => call.path.split('?')[0] !== REFERRALS || call.status !== 200),
+    ).toEqual([]);
+    expect(
+      calls
+        .slice(1)
+        .every((call) => /^\/v1\.0\/engagements\/referrals\?\$skiptoken=[^&]+$/.test(call.path)),
+    ).toBe(true);
   });
 });

@@ -46,7 +46,12 @@ describe('RuntimeHolder', () => {
     ].join('\n');
     await writeFile(file, yaml);
     const lines: string[] = [];
-    holder = new RuntimeHolder({ configFile: file, env: {}, cwd: harness.dir, logger: recordingLogger(lines) });
+    holder = new RuntimeHolder({
+      configFile: file,
+      env: {},
+      cwd: harness.dir,
+      logger: recordingLogger(lines),
+    });
     const first = await holder.start();
     expect(await holder.forNextCycle()).toBe(first);
 
@@ -54,11 +59,19 @@ describe('RuntimeHolder', () => {
     const second = await holder.forNextCycle();
     expect(second).not.toBe(first);
     expect(holder.config?.worker.intervalSeconds).toBe(5);
-    expect(lines.at(-1)).toContain('info the config or a mapping changed: picked up for this cycle');
+    expect(lines.at(-1)).toContain(
+      'info the config or a mapping changed: picked up for this cycle',
+    );
 
-    await rewrite(file, (await readFile(file, 'utf8')).replace('intervalSeconds: 5', 'intervalSeconds: soon'), 10);
+    await rewrite(
+      file,
+      (await readFile(file, 'utf8')).replace('intervalSeconds: 5', 'intervalSeconds: soon'),
+      10,
+    );
     expect(await holder.forNextCycle()).toBe(second);
     expect(holder.config?.worker.intervalSeconds).toBe(5);
-    expect(lines.at(-1)).toMatch(/^error the config or a mapping changed but cannot be used; the worker keeps the previous one .*worker\.intervalSeconds/);
+    expect(lines.at(-1)).toMatch(
+      /^error the config or a mapping changed but cannot be used; the worker keeps the previous one .*worker\.intervalSeconds/,
+    );
   });
 });

@@ -7,7 +7,10 @@ import { LeadbridgeError } from '../../src/core/errors.js';
 import { EncryptedTokenCacheFile } from '../../src/source/partner-center/token-cache.js';
 
 const KEY = Buffer.from('8f3a61c2d4b7e90f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081', 'hex');
-const OTHER_KEY = Buffer.from('0000000000000000000000000000000000000000000000000000000000000001', 'hex');
+const OTHER_KEY = Buffer.from(
+  '0000000000000000000000000000000000000000000000000000000000000001',
+  'hex',
+);
 const SOURCE = 'source.partnerCenter.auth.tokenCache.key';
 let dir: string;
 
@@ -21,14 +24,26 @@ describe('EncryptedTokenCacheFile', () => {
     const file = path.join(dir, 'fresh', 'cache.json');
     const cache = new EncryptedTokenCacheFile(file, KEY, SOURCE);
     expect(await cache.read()).toBeNull();
-    await cache.write({ msal: '{"RefreshToken":{"secret":"rt-secret-value"}}', signedInAt: '2026-12-04T15:00:00.000Z' });
+    await cache.write({
+      msal: '{"RefreshToken":{"secret":"rt-secret-value"}}',
+      signedInAt: '2026-12-04T15:00:00.000Z',
+    });
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect((await stat(path.dirname(file))).mode & 0o777).toBe(0o700);
     const text = await readFile(file, 'utf8');
     expect(text).not.toContain('rt-secret-value');
     expect(text).not.toContain('RefreshToken');
-    expect(Object.keys(JSON.parse(text) as object)).toEqual(['format', 'cipher', 'iv', 'tag', 'data']);
-    expect(await cache.read()).toEqual({ msal: '{"RefreshToken":{"secret":"rt-secret-value"}}', signedInAt: '2026-12-04T15:00:00.000Z' });
+    expect(Object.keys(JSON.parse(text) as object)).toEqual([
+      'format',
+      'cipher',
+      'iv',
+      'tag',
+      'data',
+    ]);
+    expect(await cache.read()).toEqual({
+      msal: '{"RefreshToken":{"secret":"rt-secret-value"}}',
+      signedInAt: '2026-12-04T15:00:00.000Z',
+    });
   });
 
   it('narrows a wider mode left on an existing file back to 0600', async () => {
@@ -41,7 +56,9 @@ describe('EncryptedTokenCacheFile', () => {
   it('refuses with SIGN_IN_REQUIRED, naming the file and the key setting, when the key is not the one that wrote it', async () => {
     const file = path.join(dir, 'other-key.json');
     await new EncryptedTokenCacheFile(file, KEY, SOURCE).write({ msal: '{}', signedInAt: null });
-    const error = await new EncryptedTokenCacheFile(file, OTHER_KEY, SOURCE).read().catch((e: unknown) => e);
+    const error = await new EncryptedTokenCacheFile(file, OTHER_KEY, SOURCE)
+      .read()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LeadbridgeError);
     expect((error as LeadbridgeError).code).toBe('SIGN_IN_REQUIRED');
     expect((error as LeadbridgeError).message).toBe(

@@ -19,7 +19,11 @@ let inquiry: Referral;
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env = { ...process.env };
   delete env.LEADBRIDGE_CONFIG;
-  const child = spawn(process.execPath, [BIN, '--config', configFile, ...args], { cwd: harness.dir, env, stdio: 'pipe' });
+  const child = spawn(process.execPath, [BIN, '--config', configFile, ...args], {
+    cwd: harness.dir,
+    env,
+    stdio: 'pipe',
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -34,10 +38,21 @@ beforeAll(async () => {
     ...base,
     type: 'Shared',
     qualification: 'SalesQualified',
-    inviteContext: { invitedBy: { organizationId: 'a1b2c3d4-0000-4000-8000-000000000001', organizationName: 'Fabrikam Partners' } },
+    inviteContext: {
+      invitedBy: {
+        organizationId: 'a1b2c3d4-0000-4000-8000-000000000001',
+        organizationName: 'Fabrikam Partners',
+      },
+    },
     customerProfile: { name: 'Woodgrove Bank' },
   });
-  inquiry = harness.pc.store.create({ ...base, type: 'Independent', qualification: 'Direct', inviteContext: null, customerProfile: { name: 'Litware GmbH' } });
+  inquiry = harness.pc.store.create({
+    ...base,
+    type: 'Independent',
+    qualification: 'Direct',
+    inviteContext: null,
+    customerProfile: { name: 'Litware GmbH' },
+  });
   const runtime = await harness.runtime();
   await runtime.syncOnce({ runId: 'first' });
   await runtime.close();
@@ -69,7 +84,10 @@ describe('trace and retry on ids that did not come through', () => {
   it('trace of a co-sell referral that was read says it was skipped and why', async () => {
     const result = await runCli(['trace', coSell.id]);
     expect(result.code).toBe(0);
-    expect(result.stdout.split('\n').slice(0, 2)).toEqual([`referral ${coSell.id}`, '  dynamics: skipped: lead kind coSell is not synced (source.partnerCenter.leadKinds)']);
+    expect(result.stdout.split('\n').slice(0, 2)).toEqual([
+      `referral ${coSell.id}`,
+      '  dynamics: skipped: lead kind coSell is not synced (source.partnerCenter.leadKinds)',
+    ]);
     expect(result.stdout).toContain(' dynamics skipped-kind {"leadKind":"coSell","status":"New"}');
   });
 
@@ -98,6 +116,8 @@ describe('resync on the command line', () => {
     const result = await runCli(['resync', '--since', '2099-01-01']);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/^leadbridge: invalid --since:\n {2}- --since: "2099-01-01" is in the future \(now \d{4}-\d{2}-\d{2}T[\d:.]+Z\): a resync re-reads what Partner Center already has, so it can only reach back\n$/);
+    expect(result.stderr).toMatch(
+      /^leadbridge: invalid --since:\n {2}- --since: "2099-01-01" is in the future \(now \d{4}-\d{2}-\d{2}T[\d:.]+Z\): a resync re-reads what Partner Center already has, so it can only reach back\n$/,
+    );
   });
 });

@@ -4,7 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoBanner, walkThrough } from '../../scripts/demo-banner.js';
-import { startSimulators, stopSimulators, type RunningSimulator } from '../../src/simulators/index.js';
+import {
+  startSimulators,
+  stopSimulators,
+  type RunningSimulator,
+} from '../../src/simulators/index.js';
 import { ROOT, runCli } from './support/cli-process.js';
 
 const DEFAULT_URLS: Record<string, string> = {
@@ -15,7 +19,7 @@ const DEFAULT_URLS: Record<string, string> = {
 };
 
 describe('banner and README', () => {
-  it('README shows the banner\'s walk-through, line for line, with the default ports', async () => {
+  it("README shows the banner's walk-through, line for line, with the default ports", async () => {
     const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
     const block = readme.slice(readme.indexOf('CFG=.leadbridge-demo/leadbridge.yaml'));
     const lines = walkThrough((name) => DEFAULT_URLS[name]!);
@@ -24,12 +28,26 @@ describe('banner and README', () => {
   });
 
   it('the banner gives the close-date step before the win, and says what qualifying alone does', () => {
-    const banner = demoBanner({ url: (name) => DEFAULT_URLS[name]!, config: '/demo/.leadbridge-demo/leadbridge.yaml', referrals: '200', intervalSeconds: '15', newLeadEverySeconds: '20' });
+    const banner = demoBanner({
+      url: (name) => DEFAULT_URLS[name]!,
+      config: '/demo/.leadbridge-demo/leadbridge.yaml',
+      referrals: '200',
+      intervalSeconds: '15',
+      newLeadEverySeconds: '20',
+    });
     const lines = banner.split('\n');
     expect(lines).toContain('  CFG=/demo/.leadbridge-demo/leadbridge.yaml');
-    expect(lines).toContain('  npx leadbridge --config $CFG demo leads         # referral id, Dynamics lead id, opportunity id, company, states');
-    const patch = lines.findIndex((line) => line.includes(`-d '{"estimatedclosedate": "2027-03-31", "estimatedvalue": 50000}' http://127.0.0.1:7402/_sim/opportunities/<opportunityId>`));
-    const win = lines.indexOf('  curl -s -X POST http://127.0.0.1:7402/_sim/opportunities/<opportunityId>/win');
+    expect(lines).toContain(
+      '  npx leadbridge --config $CFG demo leads         # referral id, Dynamics lead id, opportunity id, company, states',
+    );
+    const patch = lines.findIndex((line) =>
+      line.includes(
+        `-d '{"estimatedclosedate": "2027-03-31", "estimatedvalue": 50000}' http://127.0.0.1:7402/_sim/opportunities/<opportunityId>`,
+      ),
+    );
+    const win = lines.indexOf(
+      '  curl -s -X POST http://127.0.0.1:7402/_sim/opportunities/<opportunityId>/win',
+    );
     expect(patch).toBeGreaterThan(0);
     expect(win).toBeGreaterThan(patch);
     expect(banner).toContain('without one the accept is quarantined');
@@ -45,7 +63,12 @@ describe('leadbridge demo leads', { timeout: 120_000 }, () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-walk-'));
-    simulators = await startSimulators({ host: '127.0.0.1', basePort: null, seed: 7, referrals: 6 });
+    simulators = await startSimulators({
+      host: '127.0.0.1',
+      basePort: null,
+      seed: 7,
+      referrals: 6,
+    });
     configFile = path.join(dir, 'leadbridge.yaml');
     await writeFile(
       configFile,
@@ -65,7 +88,9 @@ describe('leadbridge demo leads', { timeout: 120_000 }, () => {
         '',
       ].join('\n'),
     );
-    const sync = await runCli(['--config', configFile, '--log-level', 'error', 'sync', '--once'], { cwd: dir });
+    const sync = await runCli(['--config', configFile, '--log-level', 'error', 'sync', '--once'], {
+      cwd: dir,
+    });
     expect(sync.code, sync.stderr).toBe(0);
   }, 120_000);
   afterAll(async () => {
@@ -74,7 +99,11 @@ describe('leadbridge demo leads', { timeout: 120_000 }, () => {
   });
 
   async function simLeads(): Promise<Array<Record<string, unknown>>> {
-    return ((await (await fetch(`${url('dynamics365')}/_sim/leads`)).json()) as { value: Array<Record<string, unknown>> }).value;
+    return (
+      (await (await fetch(`${url('dynamics365')}/_sim/leads`)).json()) as {
+        value: Array<Record<string, unknown>>;
+      }
+    ).value;
   }
 
   it('prints one row per synced lead; the lead just qualified comes first, with its opportunity id', async () => {
@@ -83,7 +112,11 @@ describe('leadbridge demo leads', { timeout: 120_000 }, () => {
     const lead = leads[leads.length - 1]!;
     // Dataverse stamps modifiedon to the second: qualify in a later second than the sync, so "changed last" is this lead.
     await new Promise((resolve) => setTimeout(resolve, 1_100));
-    const qualified = (await (await fetch(`${url('dynamics365')}/_sim/leads/${String(lead.leadid)}/qualify`, { method: 'POST' })).json()) as {
+    const qualified = (await (
+      await fetch(`${url('dynamics365')}/_sim/leads/${String(lead.leadid)}/qualify`, {
+        method: 'POST',
+      })
+    ).json()) as {
       value: Array<{ opportunityid: string }>;
     };
     const opportunityId = qualified.value[0]!.opportunityid;
@@ -91,20 +124,41 @@ describe('leadbridge demo leads', { timeout: 120_000 }, () => {
     const result = await runCli(['--config', configFile, 'demo', 'leads'], { cwd: dir });
     expect(result.code, result.stderr).toBe(0);
     const rows = result.stdout.trimEnd().split('\n');
-    expect(rows[0]!.split(/\s{2,}/)).toEqual(['REFERRAL ID', 'DYNAMICS LEAD ID', 'OPPORTUNITY ID', 'COMPANY', 'CRM STATE', 'REFERRAL']);
+    expect(rows[0]!.split(/\s{2,}/)).toEqual([
+      'REFERRAL ID',
+      'DYNAMICS LEAD ID',
+      'OPPORTUNITY ID',
+      'COMPANY',
+      'CRM STATE',
+      'REFERRAL',
+    ]);
     expect(rows.length).toBe(leads.length + 1);
-    expect(rows[1]!.split(/\s{2,}/)).toEqual([String(lead.lb_referralid), String(lead.leadid), opportunityId, String(lead.companyname), 'Qualified, opportunity Open', 'New/Received']);
+    expect(rows[1]!.split(/\s{2,}/)).toEqual([
+      String(lead.lb_referralid),
+      String(lead.leadid),
+      opportunityId,
+      String(lead.companyname),
+      'Qualified, opportunity Open',
+      'New/Received',
+    ]);
     const others = rows.slice(2).map((row) => row.split(/\s{2,}/));
-    for (const cells of others) expect([cells[2], cells[4], cells[5]]).toEqual(['-', 'Open', 'New/Received']);
+    for (const cells of others)
+      expect([cells[2], cells[4], cells[5]]).toEqual(['-', 'Open', 'New/Received']);
   });
 
   it('shows only the referrals named, and exits 1 for an id it does not know', async () => {
     const lead = (await simLeads())[0]!;
-    const one = await runCli(['--config', configFile, 'demo', 'leads', String(lead.lb_referralid)], { cwd: dir });
+    const one = await runCli(
+      ['--config', configFile, 'demo', 'leads', String(lead.lb_referralid)],
+      { cwd: dir },
+    );
     expect(one.code).toBe(0);
     expect(one.stdout.trimEnd().split('\n').length).toBe(2);
     expect(one.stdout).toContain(String(lead.leadid));
-    const unknown = await runCli(['--config', configFile, 'demo', 'leads', '00000000-0000-4000-8000-00000000dead'], { cwd: dir });
+    const unknown = await runCli(
+      ['--config', configFile, 'demo', 'leads', '00000000-0000-4000-8000-00000000dead'],
+      { cwd: dir },
+    );
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toBe(
       `leadbridge: demo leads: no lead in the Dynamics 365 simulator (${url('dynamics365')}) has the referral, lead or opportunity id 00000000-0000-4000-8000-00000000dead\n`,

@@ -6,9 +6,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_LEAD_KINDS, deriveLeadKind, isHotLead } from '../../src/core/referral.js';
-import { createDynamicsSimulator, type DynamicsSimulator } from '../../src/simulators/dynamics365/index.js';
+import {
+  createDynamicsSimulator,
+  type DynamicsSimulator,
+} from '../../src/simulators/dynamics365/index.js';
 import { createGraphSimulator, type GraphSimulator } from '../../src/simulators/graph/index.js';
-import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../src/simulators/partner-center/index.js';
+import {
+  createPartnerCenterSimulator,
+  type PartnerCenterSimulator,
+} from '../../src/simulators/partner-center/index.js';
 import { defaultMappingFile } from '../../src/mapping/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -27,7 +33,11 @@ interface WorkerProcess {
 }
 
 function startWorker(): WorkerProcess {
-  const child = spawn(process.execPath, [BIN, '--config', configFile, '--log-format', 'json', 'run'], { cwd: dir, stdio: 'pipe' });
+  const child = spawn(
+    process.execPath,
+    [BIN, '--config', configFile, '--log-format', 'json', 'run'],
+    { cwd: dir, stdio: 'pipe' },
+  );
   let logs = '';
   child.stdout!.on('data', (c: Buffer) => (logs += c.toString('utf8')));
   child.stderr!.on('data', (c: Buffer) => (logs += c.toString('utf8')));
@@ -35,7 +45,10 @@ function startWorker(): WorkerProcess {
   return { child, logs: () => logs, exited };
 }
 
-const expectedLeads = () => pc.store.all().filter((r) => DEFAULT_LEAD_KINDS.includes(deriveLeadKind(r)) && r.status !== 'Closed');
+const expectedLeads = () =>
+  pc.store
+    .all()
+    .filter((r) => DEFAULT_LEAD_KINDS.includes(deriveLeadKind(r)) && r.status !== 'Closed');
 
 beforeAll(async () => {
   pc = createPartnerCenterSimulator({ port: 0, referrals: 600, seed: 11 });
@@ -71,18 +84,35 @@ afterAll(async () => {
 
 describe('leadbridge run', () => {
   it('syncs through 429/5xx storms, stops cleanly mid-backfill, and a restart finishes without duplicates; hot-lead alerts once', async () => {
-    pc.server.faults.configure({ rules: [{ kind: '429', count: 4, retryAfterSeconds: 0 }, { kind: '5xx', status: 503, count: 2, retryAfterSeconds: 0 }] });
-    dynamics.server.faults.configure({ rules: [{ kind: '429', count: 3, retryAfterSeconds: 0 }, { kind: '5xx', status: 500, count: 2 }] });
+    pc.server.faults.configure({
+      rules: [
+        { kind: '429', count: 4, retryAfterSeconds: 0 },
+        { kind: '5xx', status: 503, count: 2, retryAfterSeconds: 0 },
+      ],
+    });
+    dynamics.server.faults.configure({
+      rules: [
+        { kind: '429', count: 3, retryAfterSeconds: 0 },
+        { kind: '5xx', status: 500, count: 2 },
+      ],
+    });
     const first = startWorker();
-    await vi.waitFor(() => expect(dynamics.store.leads.size).toBeGreaterThan(100), { timeout: 20_000, interval: 50 });
+    await vi.waitFor(() => expect(dynamics.store.leads.size).toBeGreaterThan(100), {
+      timeout: 20_000,
+      interval: 50,
+    });
 
     // Health and metrics while it runs.
     const listening = /"healthz":"(http:\/\/127\.0\.0\.1:\d+)\/healthz"/.exec(first.logs());
     expect(listening, first.logs()).not.toBeNull();
     const base = listening![1]!;
-    await vi.waitFor(async () => expect((await fetch(`${base}/healthz`)).status).toBe(200), { timeout: 10_000 });
+    await vi.waitFor(async () => expect((await fetch(`${base}/healthz`)).status).toBe(200), {
+      timeout: 10_000,
+    });
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/leadbridge_api_calls_total\{api="partner-center",method="GET",status="200"\} \d+/);
+    expect(metrics).toMatch(
+      /leadbridge_api_calls_total\{api="partner-center",method="GET",status="200"\} \d+/,
+    );
     expect(metrics).toMatch(/leadbridge_api_throttled_total\{api="partner-center"\} 4/);
 
     first.child.kill('SIGTERM');
@@ -92,7 +122,10 @@ describe('leadbridge run', () => {
     expect(afterStop).toBeLessThan(expectedLeads().length); // it really stopped mid-backfill
 
     const second = startWorker();
-    await vi.waitFor(() => expect(dynamics.store.leads.size).toBe(expectedLeads().length), { timeout: 30_000, interval: 100 });
+    await vi.waitFor(() => expect(dynamics.store.leads.size).toBe(expectedLeads().length), {
+      timeout: 30_000,
+      interval: 100,
+    });
     // Let it idle through a couple of cycles, then stop it too.
     await new Promise((r) => setTimeout(r, 2_500));
     second.child.kill('SIGTERM');
@@ -102,11 +135,25 @@ describe('leadbridge run', () => {
     expect(new Set(leads.map((l) => l.lb_referralid)).size).toBe(leads.length);
     expect(leads).toHaveLength(expectedLeads().length);
 
-    const hot = expectedLeads().filter((r) => isHotLead(r as Parameters<typeof isHotLead>[0]) && r.status === 'New');
-    const hotMails = graph.mails.filter((m) => /^Hot lead/.test(String((m as { subject?: unknown }).subject ?? (m as { message?: { subject?: string } }).message?.subject)));
+    const hot = expectedLeads().filter(
+      (r) => isHotLead(r as Parameters<typeof isHotLead>[0]) && r.status === 'New',
+    );
+    const hotMails = graph.mails.filter((m) =>
+      /^Hot lead/.test(
+        String(
+          (m as { subject?: unknown }).subject ??
+            (m as { message?: { subject?: string } }).message?.subject,
+        ),
+      ),
+    );
     expect(hot.length).toBeGreaterThan(0);
     // Each mail names its referral in the portal link: every hot lead exactly once.
-    const mailedIds = hotMails.map((m) => /referrals\/v2\/leads\/([0-9a-f-]{36})/.exec(String((m as { content?: unknown }).content))?.[1]);
+    const mailedIds = hotMails.map(
+      (m) =>
+        /referrals\/v2\/leads\/([0-9a-f-]{36})/.exec(
+          String((m as { content?: unknown }).content),
+        )?.[1],
+    );
     expect(mailedIds.sort()).toEqual(hot.map((r) => r.id).sort());
     // A longer budget: every write-back now reads the referral by id first (a fresh eTag), ~570 more calls here.
   }, 120_000);
@@ -119,14 +166,25 @@ describe('leadbridge run', () => {
     const brokenConfig = path.join(dir, 'broken.yaml');
     await writeFile(
       brokenConfig,
-      (await readFile(configFile, 'utf8')).replace('settings: { url:', `mapping: ${mapping}, settings: { url:`),
+      (await readFile(configFile, 'utf8')).replace(
+        'settings: { url:',
+        `mapping: ${mapping}, settings: { url:`,
+      ),
     );
-    const child = spawn(process.execPath, [BIN, '--config', brokenConfig, '--log-format', 'json', 'run'], { cwd: dir, stdio: 'pipe' });
+    const child = spawn(
+      process.execPath,
+      [BIN, '--config', brokenConfig, '--log-format', 'json', 'run'],
+      { cwd: dir, stdio: 'pipe' },
+    );
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(2);
-    expect(stderr).toContain('leadbridge: the worker does not start: the field mappings do not fit the CRM:');
-    expect(stderr).toMatch(/broken-dynamics365\.yaml:\d+: fields\.emial: unknown CRM field "emial"/);
+    expect(stderr).toContain(
+      'leadbridge: the worker does not start: the field mappings do not fit the CRM:',
+    );
+    expect(stderr).toMatch(
+      /broken-dynamics365\.yaml:\d+: fields\.emial: unknown CRM field "emial"/,
+    );
   });
 });

@@ -2,7 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/core/errors.js';
 import type { Issue } from '../../src/core/errors.js';
-import { credentialFromAuth, describeConfig, parseConfig, redactConfig } from '../../src/config/index.js';
+import {
+  credentialFromAuth,
+  describeConfig,
+  parseConfig,
+  redactConfig,
+} from '../../src/config/index.js';
 import type { EnvMap } from '../../src/config/index.js';
 
 const CWD = '/srv/leadbridge';
@@ -139,12 +144,19 @@ source:
   });
 
   it('accepts a PostgreSQL ledger and keeps ":memory:" as is for SQLite', () => {
-    expect(parse(`${MINIMAL}ledger: { client: pg, connection: "postgres://lb@127.0.0.1/lb", schema: leadbridge }`).ledger).toEqual({
+    expect(
+      parse(
+        `${MINIMAL}ledger: { client: pg, connection: "postgres://lb@127.0.0.1/lb", schema: leadbridge }`,
+      ).ledger,
+    ).toEqual({
       client: 'pg',
       connection: 'postgres://lb@127.0.0.1/lb',
       schema: 'leadbridge',
     });
-    expect(parse(`${MINIMAL}ledger: { filename: ":memory:" }`).ledger).toEqual({ client: 'sqlite', filename: ':memory:' });
+    expect(parse(`${MINIMAL}ledger: { filename: ":memory:" }`).ledger).toEqual({
+      client: 'sqlite',
+      filename: ':memory:',
+    });
   });
 });
 
@@ -171,7 +183,8 @@ worker:
     expect(issuesOf(text, {})).toEqual([
       {
         path: 'source.partnerCenter.auth.token',
-        message: 'environment variable PC_TOKEN is not set (use ${PC_TOKEN:-default} to give a default)',
+        message:
+          'environment variable PC_TOKEN is not set (use ${PC_TOKEN:-default} to give a default)',
         file: FILE,
         line: 5,
       },
@@ -216,26 +229,68 @@ log:
   level: loud
 `;
     expect(issuesOf(text)).toEqual([
-      { file: FILE, line: 3, path: 'source.partnerCenter.baseUrl', message: 'expected an http(s) URL, got "not-a-url"' },
-      { file: FILE, line: 5, path: 'source.partnerCenter.pageSize', message: 'must be at most 100' },
+      {
+        file: FILE,
+        line: 3,
+        path: 'source.partnerCenter.baseUrl',
+        message: 'expected an http(s) URL, got "not-a-url"',
+      },
+      {
+        file: FILE,
+        line: 5,
+        path: 'source.partnerCenter.pageSize',
+        message: 'must be at most 100',
+      },
       {
         file: FILE,
         line: 6,
         path: 'source.partnerCenter.leadKinds[1]',
-        message: 'expected customerInquiry | marketingQualified | salesQualified | coSell | other, got "hotLeads"',
+        message:
+          'expected customerInquiry | marketingQualified | salesQualified | coSell | other, got "hotLeads"',
       },
-      { file: FILE, line: 13, path: 'targets[0].settings.batchSize', message: 'must be at least 1' },
+      {
+        file: FILE,
+        line: 13,
+        path: 'targets[0].settings.batchSize',
+        message: 'must be at least 1',
+      },
       {
         file: FILE,
         line: 14,
         path: 'targets[0].settings.concurency',
-        message: 'unknown key (allowed keys: url, apiVersion, auth, alternateKey, batchSize, readPageSize, concurrency)',
+        message:
+          'unknown key (allowed keys: url, apiVersion, auth, alternateKey, batchSize, readPageSize, concurrency)',
       },
-      { file: FILE, line: 18, path: 'targets[1].settings.instanceUrl', message: 'expected an http(s) URL, got "ftp://example.com"' },
-      { file: FILE, line: 19, path: 'targets[1].settings.apiVersion', message: 'must be at least 46.0 (collection upserts need it)' },
-      { file: FILE, line: 20, path: 'targets[1].settings.auth.privateKey', message: 'required: privateKey or privateKeyFile' },
-      { file: FILE, line: 22, path: 'worker.intervalSeconds', message: 'expected a number, got "soon"' },
-      { file: FILE, line: 24, path: 'log.level', message: 'expected debug | info | warn | error, got "loud"' },
+      {
+        file: FILE,
+        line: 18,
+        path: 'targets[1].settings.instanceUrl',
+        message: 'expected an http(s) URL, got "ftp://example.com"',
+      },
+      {
+        file: FILE,
+        line: 19,
+        path: 'targets[1].settings.apiVersion',
+        message: 'must be at least 46.0 (collection upserts need it)',
+      },
+      {
+        file: FILE,
+        line: 20,
+        path: 'targets[1].settings.auth.privateKey',
+        message: 'required: privateKey or privateKeyFile',
+      },
+      {
+        file: FILE,
+        line: 22,
+        path: 'worker.intervalSeconds',
+        message: 'expected a number, got "soon"',
+      },
+      {
+        file: FILE,
+        line: 24,
+        path: 'log.level',
+        message: 'expected debug | info | warn | error, got "loud"',
+      },
     ]);
   });
 
@@ -248,17 +303,36 @@ log:
   });
 
   it('names an unknown target kind and the known ones', () => {
-    expect(issuesOf(`${MINIMAL}targets:\n  - name: crm\n    kind: hubspot\n    settings: {}\n`)).toEqual([
-      { file: FILE, line: 7, path: 'targets[0].kind', message: 'unknown kind "hubspot" (expected one of: dynamics365, salesforce)' },
+    expect(
+      issuesOf(`${MINIMAL}targets:\n  - name: crm\n    kind: hubspot\n    settings: {}\n`),
+    ).toEqual([
+      {
+        file: FILE,
+        line: 7,
+        path: 'targets[0].kind',
+        message: 'unknown kind "hubspot" (expected one of: dynamics365, salesforce)',
+      },
     ]);
   });
 
   it('rejects duplicate target names along with the other problems', () => {
     const target = (url: string) =>
       `  - name: crm\n    kind: dynamics365\n    settings: { url: "${url}", auth: { kind: static, token: t } }\n`;
-    expect(issuesOf(`${MINIMAL}targets:\n${target('https://a.crm.dynamics.com')}${target('nope')}`)).toEqual([
-      { file: FILE, line: 9, path: 'targets[1].name', message: 'duplicate target name "crm" (also used by targets[0])' },
-      { file: FILE, line: 11, path: 'targets[1].settings.url', message: 'expected an http(s) URL, got "nope"' },
+    expect(
+      issuesOf(`${MINIMAL}targets:\n${target('https://a.crm.dynamics.com')}${target('nope')}`),
+    ).toEqual([
+      {
+        file: FILE,
+        line: 9,
+        path: 'targets[1].name',
+        message: 'duplicate target name "crm" (also used by targets[0])',
+      },
+      {
+        file: FILE,
+        line: 11,
+        path: 'targets[1].settings.url',
+        message: 'expected an http(s) URL, got "nope"',
+      },
     ]);
   });
 
@@ -281,14 +355,22 @@ log:
         file: FILE,
         line: 4,
         path: '',
-        message: 'YAML: Flow map in block collection must be sufficiently indented and end with a }',
+        message:
+          'YAML: Flow map in block collection must be sufficiently indented and end with a }',
       },
     ]);
   });
 
   it('never repeats a secret value in an issue', () => {
-    expect(issuesOf('source:\n  partnerCenter:\n    auth: { kind: static, token: 123456789 }\n')).toEqual([
-      { file: FILE, line: 3, path: 'source.partnerCenter.auth.token', message: 'expected a string' },
+    expect(
+      issuesOf('source:\n  partnerCenter:\n    auth: { kind: static, token: 123456789 }\n'),
+    ).toEqual([
+      {
+        file: FILE,
+        line: 3,
+        path: 'source.partnerCenter.auth.token',
+        message: 'expected a string',
+      },
     ]);
   });
 
@@ -328,11 +410,14 @@ ledger:
 
   it('prints the effective config with every secret redacted', () => {
     const text = describeConfig(parse(secretConfig));
-    for (const secret of ['pc-secret-123', 'dv-token-456', 'sf-key-789', 'pg-pass-000']) expect(text).not.toContain(secret);
+    for (const secret of ['pc-secret-123', 'dv-token-456', 'sf-key-789', 'pg-pass-000'])
+      expect(text).not.toContain(secret);
     expect(text).toContain('clientSecret: "[redacted]"');
     expect(text).toContain('token: "[redacted]"');
     expect(text).toContain('privateKey: "[redacted]"');
-    expect(text).toContain('connection: postgres://leadbridge:[redacted]@db.example.com:5432/lb?sslmode=require');
+    expect(text).toContain(
+      'connection: postgres://leadbridge:[redacted]@db.example.com:5432/lb?sslmode=require',
+    );
     // what is not secret stays visible, so an admin can check it
     expect(text).toContain('clientId: client-1');
     expect(text).toContain('username: bot@example.com');
@@ -340,8 +425,13 @@ ledger:
   });
 
   it('redacts password= parameters in libpq-style connection strings', () => {
-    const config = parse(`${MINIMAL}ledger: { client: pg, connection: "host=db user=lb password=hunter2 dbname=lb" }`);
-    expect(redactConfig(config).ledger).toEqual({ client: 'pg', connection: 'host=db user=lb password=[redacted] dbname=lb' });
+    const config = parse(
+      `${MINIMAL}ledger: { client: pg, connection: "host=db user=lb password=hunter2 dbname=lb" }`,
+    );
+    expect(redactConfig(config).ledger).toEqual({
+      client: 'pg',
+      connection: 'host=db user=lb password=[redacted] dbname=lb',
+    });
   });
 });
 
@@ -354,7 +444,8 @@ describe('credentialFromAuth', () => {
 });
 
 describe('alerts.teams (Workflows webhook)', () => {
-  const SIG_URL = 'https://prod-12.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=s3cr3t';
+  const SIG_URL =
+    'https://prod-12.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=s3cr3t';
   const alerts = (teams: string) => `${MINIMAL}alerts:
   graph: { auth: { kind: static, token: t } }
   sender: leads-bot@contoso.com
@@ -363,7 +454,9 @@ ${teams}
 `;
 
   it('takes the URL from ${ENV}, and config check prints it redacted', () => {
-    const config = parse(alerts('  teams: { webhookUrl: "${TEAMS_WEBHOOK_URL}" }'), { TEAMS_WEBHOOK_URL: SIG_URL });
+    const config = parse(alerts('  teams: { webhookUrl: "${TEAMS_WEBHOOK_URL}" }'), {
+      TEAMS_WEBHOOK_URL: SIG_URL,
+    });
     expect(config.alerts.enabled && config.alerts.teams).toEqual({ webhookUrl: SIG_URL });
     const text = describeConfig(config);
     expect(text).toContain('webhookUrl: "[redacted]"');
@@ -371,16 +464,32 @@ ${teams}
   });
 
   it.each([
-    ['an unset variable', '  teams: { webhookUrl: "${TEAMS_WEBHOOK_URL}" }', 'environment variable TEAMS_WEBHOOK_URL is not set (use ${TEAMS_WEBHOOK_URL:-default} to give a default)'],
+    [
+      'an unset variable',
+      '  teams: { webhookUrl: "${TEAMS_WEBHOOK_URL}" }',
+      'environment variable TEAMS_WEBHOOK_URL is not set (use ${TEAMS_WEBHOOK_URL:-default} to give a default)',
+    ],
     ['no URL', '  teams: {}', 'expected the URL of a Teams Workflows webhook'],
-    ['not a URL', '  teams: { webhookUrl: "teams channel please" }', 'expected the URL of a Teams Workflows webhook (https://…); this is not a URL'],
+    [
+      'not a URL',
+      '  teams: { webhookUrl: "teams channel please" }',
+      'expected the URL of a Teams Workflows webhook (https://…); this is not a URL',
+    ],
     [
       'a retired connector URL',
       '  teams: { webhookUrl: "https://contoso.webhook.office.com/webhookb2/0000/IncomingWebhook/1111/2222" }',
       'this is an Office 365 connector incoming webhook, which Microsoft is retiring; add the Workflows template "Post to a channel when a webhook request is received" to the channel and use its URL',
     ],
-    ['plain http off loopback', '  teams: { webhookUrl: "http://flows.example.com/workflows/x?sig=abc" }', 'must be an https URL (plain http only for a loopback simulator)'],
-    ['a URL without its signature', '  teams: { webhookUrl: "https://prod-12.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke" }', 'has no sig= signature: copy the whole URL that Workflows shows for the webhook trigger'],
+    [
+      'plain http off loopback',
+      '  teams: { webhookUrl: "http://flows.example.com/workflows/x?sig=abc" }',
+      'must be an https URL (plain http only for a loopback simulator)',
+    ],
+    [
+      'a URL without its signature',
+      '  teams: { webhookUrl: "https://prod-12.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke" }',
+      'has no sig= signature: copy the whole URL that Workflows shows for the webhook trigger',
+    ],
   ])('refuses %s at alerts.teams.webhookUrl, without echoing the URL', (_case, teams, message) => {
     const issues = issuesOf(alerts(teams));
     expect(issues.map((i) => [i.path, i.message])).toEqual([['alerts.teams.webhookUrl', message]]);
@@ -393,7 +502,10 @@ ${teams}
   recipients: [sales@contoso.com]
 `;
     expect(issuesOf(text).map((i) => [i.path, i.message])).toEqual([
-      ['alerts.graph.baseUrl', 'must be an https URL (plain http only for a loopback simulator): the Graph token would travel in clear'],
+      [
+        'alerts.graph.baseUrl',
+        'must be an https URL (plain http only for a loopback simulator): the Graph token would travel in clear',
+      ],
     ]);
   });
 
@@ -409,14 +521,20 @@ ${teams}
 });
 
 describe('the shipped config', () => {
-  it('loads, and sends Teams alerts to the Graph simulator\'s Workflows webhook', async () => {
+  it("loads, and sends Teams alerts to the Graph simulator's Workflows webhook", async () => {
     const { readFile } = await import('node:fs/promises');
-    const config = parse(await readFile(new URL('../../config/leadbridge.yaml', import.meta.url), 'utf8'), { LEADBRIDGE_TOKEN_CACHE_KEY: '0'.repeat(64) });
+    const config = parse(
+      await readFile(new URL('../../config/leadbridge.yaml', import.meta.url), 'utf8'),
+      { LEADBRIDGE_TOKEN_CACHE_KEY: '0'.repeat(64) },
+    );
     expect(config.alerts.enabled && config.alerts.teams).toEqual({
       webhookUrl:
         'http://127.0.0.1:7404/powerautomate/automations/direct/workflows/leadbridge-alerts/triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=c2ltdWxhdGVkLXdvcmtmbG93LXNpZ25hdHVyZQ',
     });
-    expect(config.alerts.enabled && config.alerts.graph).toEqual({ baseUrl: 'http://127.0.0.1:7404', auth: { kind: 'static', token: 'sim-token' } });
+    expect(config.alerts.enabled && config.alerts.graph).toEqual({
+      baseUrl: 'http://127.0.0.1:7404',
+      auth: { kind: 'static', token: 'sim-token' },
+    });
   });
 });
 
@@ -434,7 +552,9 @@ ledger: { filename: ./state/ledger.sqlite }
   const KEY = '8f3a61c2d4b7e90f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081';
 
   it('defaults the scope to the Partner Center API and puts the token cache beside the SQLite ledger', () => {
-    const auth = parse(USER_AUTH('{ key: "${LEADBRIDGE_TOKEN_CACHE_KEY}" }'), { LEADBRIDGE_TOKEN_CACHE_KEY: KEY }).source.partnerCenter.auth;
+    const auth = parse(USER_AUTH('{ key: "${LEADBRIDGE_TOKEN_CACHE_KEY}" }'), {
+      LEADBRIDGE_TOKEN_CACHE_KEY: KEY,
+    }).source.partnerCenter.auth;
     expect(auth).toEqual({
       kind: 'user',
       tenantId: 'contoso.onmicrosoft.com',
@@ -450,7 +570,8 @@ ledger: { filename: ./state/ledger.sqlite }
         file: FILE,
         path: 'source.partnerCenter.auth.tokenCache.key',
         line: 8,
-        message: 'environment variable LEADBRIDGE_TOKEN_CACHE_KEY is not set (use ${LEADBRIDGE_TOKEN_CACHE_KEY:-default} to give a default)',
+        message:
+          'environment variable LEADBRIDGE_TOKEN_CACHE_KEY is not set (use ${LEADBRIDGE_TOKEN_CACHE_KEY:-default} to give a default)',
       },
     ]);
   });
@@ -458,10 +579,14 @@ ledger: { filename: ./state/ledger.sqlite }
   it('refuses a key that is not 32 bytes, and a missing key, saying what a key looks like', () => {
     const [short] = issuesOf(USER_AUTH('{ key: "abc123" }'));
     expect(short?.path).toBe('source.partnerCenter.auth.tokenCache.key');
-    expect(short?.message).toBe('not a usable key: expected 32 random bytes as 64 hex characters or base64, e.g. from: openssl rand -hex 32 (put it in LEADBRIDGE_TOKEN_CACHE_KEY)');
+    expect(short?.message).toBe(
+      'not a usable key: expected 32 random bytes as 64 hex characters or base64, e.g. from: openssl rand -hex 32 (put it in LEADBRIDGE_TOKEN_CACHE_KEY)',
+    );
     const [missing] = issuesOf(USER_AUTH('{ file: ./cache.json }'));
     expect(missing?.path).toBe('source.partnerCenter.auth.tokenCache.key');
-    expect(missing?.message).toBe('required: 32 random bytes as 64 hex characters or base64, e.g. from: openssl rand -hex 32 (put it in LEADBRIDGE_TOKEN_CACHE_KEY)');
+    expect(missing?.message).toBe(
+      'required: 32 random bytes as 64 hex characters or base64, e.g. from: openssl rand -hex 32 (put it in LEADBRIDGE_TOKEN_CACHE_KEY)',
+    );
   });
 
   it('redacts the key in config check', () => {

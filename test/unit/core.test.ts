@@ -1,9 +1,24 @@
 // Unit tests for the core rules: lead kinds, the life cycle, retry policy and error normalisation.
 import { describe, expect, it } from 'vitest';
-import { ConflictError, LeadbridgeError, ValidationError, normaliseError } from '../../src/core/errors.js';
-import { isLegalStatusMove, isLegalSubstatus, isTerminalStatus, planOutcome } from '../../src/core/lifecycle.js';
+import {
+  ConflictError,
+  LeadbridgeError,
+  ValidationError,
+  normaliseError,
+} from '../../src/core/errors.js';
+import {
+  isLegalStatusMove,
+  isLegalSubstatus,
+  isTerminalStatus,
+  planOutcome,
+} from '../../src/core/lifecycle.js';
 import { dealValueOf, deriveLeadKind, isHotLead } from '../../src/core/referral.js';
-import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryable, withRetry } from '../../src/core/retry.js';
+import {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  isRetryable,
+  withRetry,
+} from '../../src/core/retry.js';
 import { redact } from '../../src/core/log.js';
 
 describe('deriveLeadKind', () => {
@@ -11,10 +26,34 @@ describe('deriveLeadKind', () => {
   it.each([
     [{ type: 'Independent', qualification: 'Direct', inviteContext: msft }, 'customerInquiry'],
     [{ type: 'Independent', qualification: 'Direct', inviteContext: null }, 'customerInquiry'],
-    [{ type: 'Independent', qualification: 'MarketingQualified', inviteContext: msft }, 'marketingQualified'],
-    [{ type: 'Independent', qualification: 'SalesQualified', inviteContext: { invitedBy: { organizationId: 'MSFT' } } }, 'salesQualified'],
-    [{ type: 'Shared', qualification: 'SalesQualified', inviteContext: { invitedBy: { organizationId: 'contoso-org' } } }, 'coSell'],
-    [{ type: 'Independent', qualification: 'None', inviteContext: { invitedBy: { organizationId: 'fabrikam' } } }, 'coSell'],
+    [
+      { type: 'Independent', qualification: 'MarketingQualified', inviteContext: msft },
+      'marketingQualified',
+    ],
+    [
+      {
+        type: 'Independent',
+        qualification: 'SalesQualified',
+        inviteContext: { invitedBy: { organizationId: 'MSFT' } },
+      },
+      'salesQualified',
+    ],
+    [
+      {
+        type: 'Shared',
+        qualification: 'SalesQualified',
+        inviteContext: { invitedBy: { organizationId: 'contoso-org' } },
+      },
+      'coSell',
+    ],
+    [
+      {
+        type: 'Independent',
+        qualification: 'None',
+        inviteContext: { invitedBy: { organizationId: 'fabrikam' } },
+      },
+      'coSell',
+    ],
     [{ type: 'Shared', qualification: 'Direct', inviteContext: msft }, 'other'],
     [{ type: 'Independent', qualification: 'MarketingQualified', inviteContext: null }, 'other'],
   ] as const)('%j → %s', (referral, kind) => {
@@ -57,12 +96,23 @@ describe('life cycle', () => {
 });
 
 describe('retry policy', () => {
-  const policy = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 100, maxDelayMs: 1_000, maxRetryAfterMs: 5_000 };
-  const throttled = new LeadbridgeError('RATE_LIMITED', 'slow down', { status: 429, retryAfterSeconds: 2 });
+  const policy = {
+    ...DEFAULT_RETRY_POLICY,
+    baseDelayMs: 100,
+    maxDelayMs: 1_000,
+    maxRetryAfterMs: 5_000,
+  };
+  const throttled = new LeadbridgeError('RATE_LIMITED', 'slow down', {
+    status: 429,
+    retryAfterSeconds: 2,
+  });
 
   it('honours Retry-After, capped', () => {
     expect(backoffDelay(1, policy, throttled)).toBe(2_000);
-    const huge = new LeadbridgeError('RATE_LIMITED', 'x', { status: 429, retryAfterSeconds: 3_600 });
+    const huge = new LeadbridgeError('RATE_LIMITED', 'x', {
+      status: 429,
+      retryAfterSeconds: 3_600,
+    });
     expect(backoffDelay(1, policy, huge)).toBe(5_000);
   });
 
@@ -79,7 +129,9 @@ describe('retry policy', () => {
     expect(isRetryable(serverError, policy, true)).toBe(true);
     expect(isRetryable(serverError, policy, false)).toBe(false);
     expect(isRetryable(throttled, policy, false)).toBe(true);
-    expect(isRetryable(new LeadbridgeError('HTTP_ERROR', 'x', { status: 400 }), policy, true)).toBe(false);
+    expect(isRetryable(new LeadbridgeError('HTTP_ERROR', 'x', { status: 400 }), policy, true)).toBe(
+      false,
+    );
   });
 
   it('withRetry stops after success and reports each retry', async () => {
@@ -131,7 +183,12 @@ describe('errors', () => {
 
   it('lists every validation issue with its place', () => {
     const error = new ValidationError('CONFIG_INVALID', 'config/leadbridge.yaml is invalid', [
-      { path: 'targets[1].settings.url', message: 'expected a URL', file: 'config/leadbridge.yaml', line: 12 },
+      {
+        path: 'targets[1].settings.url',
+        message: 'expected a URL',
+        file: 'config/leadbridge.yaml',
+        line: 12,
+      },
       { path: 'ledger.client', message: 'expected sqlite or pg' },
     ]);
     expect(error.message).toBe(

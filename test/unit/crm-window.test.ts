@@ -21,7 +21,11 @@ describe('ChangeWindow', () => {
     window.finished('d', '2026-12-04T10:00:05.000Z', later.startedAtMs);
     expect(window.start('d', '2026-12-04T10:00:05.000Z').since).toBe('2026-12-04T10:00:05.000Z');
     // Another target, and a moved cursor, start over.
-    expect(window.start('s', '2026-12-04T10:00:05.000Z').since).toBe('2026-12-04T10:00:04.0000000Z');
-    expect(window.start('d', '2026-12-04T10:00:09.000Z').since).toBe('2026-12-04T10:00:08.0000000Z');
+    expect(window.start('s', '2026-12-04T10:00:05.000Z').since).toBe(
+      '2026-12-04T10:00:04.0000000Z',
+    );
+    expect(window.start('d', '2026-12-04T10:00:09.000Z').since).toBe(
+      '2026-12-04T10:00:08.0000000Z',
+    );
   });
 });

@@ -5,7 +5,12 @@ import { ServiceProtectionGate } from '../../src/crm/dynamics365/throttle.js';
 
 function fakeQueue(concurrency = 8) {
   const calls: string[] = [];
-  return { calls, concurrency, pause: () => void calls.push('pause'), start: () => void calls.push('start') };
+  return {
+    calls,
+    concurrency,
+    pause: () => void calls.push('pause'),
+    start: () => void calls.push('start'),
+  };
 }
 
 afterEach(() => vi.useRealTimers());
@@ -28,13 +33,37 @@ describe('ServiceProtectionGate', () => {
   it('sends one request at a time while either budget header is low, and returns to the configured concurrency after', () => {
     const queue = fakeQueue(8);
     const gate = new ServiceProtectionGate(queue, silentLogger);
-    gate.observe({ status: 200, headers: { 'x-ms-ratelimit-burst-remaining-xrm-requests': '4000', 'x-ms-ratelimit-time-remaining-xrm-requests': '1,199.50' } });
+    gate.observe({
+      status: 200,
+      headers: {
+        'x-ms-ratelimit-burst-remaining-xrm-requests': '4000',
+        'x-ms-ratelimit-time-remaining-xrm-requests': '1,199.50',
+      },
+    });
     expect([queue.concurrency, gate.slowedDown]).toEqual([8, false]);
-    gate.observe({ status: 200, headers: { 'x-ms-ratelimit-burst-remaining-xrm-requests': '49', 'x-ms-ratelimit-time-remaining-xrm-requests': '1100' } });
+    gate.observe({
+      status: 200,
+      headers: {
+        'x-ms-ratelimit-burst-remaining-xrm-requests': '49',
+        'x-ms-ratelimit-time-remaining-xrm-requests': '1100',
+      },
+    });
     expect([queue.concurrency, gate.slowedDown]).toEqual([1, true]);
-    gate.observe({ status: 200, headers: { 'x-ms-ratelimit-burst-remaining-xrm-requests': '5000', 'x-ms-ratelimit-time-remaining-xrm-requests': '30.5' } });
+    gate.observe({
+      status: 200,
+      headers: {
+        'x-ms-ratelimit-burst-remaining-xrm-requests': '5000',
+        'x-ms-ratelimit-time-remaining-xrm-requests': '30.5',
+      },
+    });
     expect(queue.concurrency).toBe(1);
-    gate.observe({ status: 200, headers: { 'x-ms-ratelimit-burst-remaining-xrm-requests': '5000', 'x-ms-ratelimit-time-remaining-xrm-requests': '900' } });
+    gate.observe({
+      status: 200,
+      headers: {
+        'x-ms-ratelimit-burst-remaining-xrm-requests': '5000',
+        'x-ms-ratelimit-time-remaining-xrm-requests': '900',
+      },
+    });
     expect([queue.concurrency, gate.slowedDown]).toEqual([8, false]);
     // A response without the headers (e.g. a token endpoint) changes nothing.
     gate.observe({ status: 200, headers: {} });

@@ -7,7 +7,13 @@ import { WriteAppliedError } from '../../src/source/partner-center/client.js';
 import { externalReferenceHandler } from '../../src/sync/external-reference.js';
 import type { ReferralSource } from '../../src/sync/types.js';
 
-const LISTED: Referral = { id: 'R1', status: 'New', substatus: 'Received', type: 'Independent', updatedDateTime: '2026-01-01T00:00:00Z' };
+const LISTED: Referral = {
+  id: 'R1',
+  status: 'New',
+  substatus: 'Received',
+  type: 'Independent',
+  updatedDateTime: '2026-01-01T00:00:00Z',
+};
 
 class FakeSource implements ReferralSource {
   readonly calls: string[] = [];
@@ -23,13 +29,25 @@ class FakeSource implements ReferralSource {
     this.calls.push(`PATCH ${ref.id} If-Match ${ref.eTag} externalReferenceId=${value}`);
     if (this.fail) throw this.fail;
     if (ref.eTag !== this.stored.eTag) throw new ConflictError('412');
-    this.stored = { ...this.stored, externalReferenceId: value, eTag: '"e2"', updatedDateTime: '2026-01-02T00:00:00Z' };
+    this.stored = {
+      ...this.stored,
+      externalReferenceId: value,
+      eTag: '"e2"',
+      updatedDateTime: '2026-01-02T00:00:00Z',
+    };
     return this.stored;
   }
 }
 
 function row(syncedVersion: string): OutboxRow {
-  return { id: 1, action: 'set-external-reference', referralId: 'R1', target: 'd365', runId: 'run-1', payload: { recordId: 'CRM-9', eTag: syncedVersion } } as unknown as OutboxRow;
+  return {
+    id: 1,
+    action: 'set-external-reference',
+    referralId: 'R1',
+    target: 'd365',
+    runId: 'run-1',
+    payload: { recordId: 'CRM-9', eTag: syncedVersion },
+  } as unknown as OutboxRow;
 }
 
 describe('external reference write-back', () => {
@@ -42,15 +60,33 @@ describe('external reference write-back', () => {
       effects: {
         eTagMoves: [
           { referralId: 'R1', fromETag: '"e1"', toETag: '"e2"', updatedAt: '2026-01-02T00:00:00Z' },
-          { referralId: 'R1', fromETag: 'updated:2026-01-01T00:00:00Z', toETag: 'updated:2026-01-02T00:00:00Z', updatedAt: '2026-01-02T00:00:00Z' },
+          {
+            referralId: 'R1',
+            fromETag: 'updated:2026-01-01T00:00:00Z',
+            toETag: 'updated:2026-01-02T00:00:00Z',
+            updatedAt: '2026-01-02T00:00:00Z',
+          },
         ],
-        audits: [{ runId: 'run-1', referralId: 'R1', target: 'd365', action: 'external-reference-written', crmRecordId: 'CRM-9', detail: { eTag: '"e2"' } }],
+        audits: [
+          {
+            runId: 'run-1',
+            referralId: 'R1',
+            target: 'd365',
+            action: 'external-reference-written',
+            crmRecordId: 'CRM-9',
+            detail: { eTag: '"e2"' },
+          },
+        ],
       },
     });
   });
 
   it('writes with the fresh eTag but moves no link when the referral changed since it was synced', async () => {
-    const source = new FakeSource({ ...LISTED, eTag: '"e5"', updatedDateTime: '2026-01-01T09:00:00Z' });
+    const source = new FakeSource({
+      ...LISTED,
+      eTag: '"e5"',
+      updatedDateTime: '2026-01-01T09:00:00Z',
+    });
     const verdict = await externalReferenceHandler(source)(row('"e1"'));
     expect(source.calls).toEqual(['GET R1', 'PATCH R1 If-Match "e5" externalReferenceId=CRM-9']);
     expect(verdict.effects?.eTagMoves).toBeUndefined();
@@ -62,13 +98,18 @@ describe('external reference write-back', () => {
     expect(await externalReferenceHandler(done)(row('"e1"'))).toEqual({ state: 'sent' });
     expect(done.calls).toEqual(['GET R1']);
     const noETag = new FakeSource(LISTED);
-    await expect(externalReferenceHandler(noETag)(row('"e1"'))).rejects.toThrow('partner-center: GET referral R1 returned no eTag; no write is sent without a fresh If-Match eTag');
+    await expect(externalReferenceHandler(noETag)(row('"e1"'))).rejects.toThrow(
+      'partner-center: GET referral R1 returned no eTag; no write is sent without a fresh If-Match eTag',
+    );
     expect(noETag.calls).toEqual(['GET R1']);
   });
 
   it('records an applied write whose result could not be read as sent', async () => {
     const source = new FakeSource({ ...LISTED, eTag: '"e1"' });
-    source.fail = new WriteAppliedError('partner-center: set external reference referral R1 was applied (204), but the referral could not be read back: x', null);
+    source.fail = new WriteAppliedError(
+      'partner-center: set external reference referral R1 was applied (204), but the referral could not be read back: x',
+      null,
+    );
     const verdict = await externalReferenceHandler(source)(row('"e1"'));
     expect(verdict.state).toBe('sent');
     expect(verdict.effects?.eTagMoves).toBeUndefined();

@@ -13,12 +13,28 @@ describe('commandOf', () => {
 
 describe('needsHeapCap', () => {
   it('caps run, sync, resync and retry', () => {
-    for (const command of ['run', 'sync', 'resync', 'retry']) expect(needsHeapCap([command], [], undefined)).toBe(true);
-    expect(needsHeapCap(['--config', 'c.yaml', 'sync', '--once'], ['--require', '/x/tsx/preflight.cjs'], '--enable-source-maps')).toBe(true);
+    for (const command of ['run', 'sync', 'resync', 'retry'])
+      expect(needsHeapCap([command], [], undefined)).toBe(true);
+    expect(
+      needsHeapCap(
+        ['--config', 'c.yaml', 'sync', '--once'],
+        ['--require', '/x/tsx/preflight.cjs'],
+        '--enable-source-maps',
+      ),
+    ).toBe(true);
   });
 
   it('leaves simulate (it holds every record), the read-only commands and --help alone', () => {
-    for (const args of [['simulate'], ['status'], ['trace', 'id'], ['quarantine', 'list'], ['mappings', 'check'], ['config', 'check'], ['--help'], []]) {
+    for (const args of [
+      ['simulate'],
+      ['status'],
+      ['trace', 'id'],
+      ['quarantine', 'list'],
+      ['mappings', 'check'],
+      ['config', 'check'],
+      ['--help'],
+      [],
+    ]) {
       expect(needsHeapCap(args, [], undefined)).toBe(false);
     }
   });

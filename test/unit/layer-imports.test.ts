@@ -38,7 +38,8 @@ function upwardImports(file: string, text: string): string[] {
     if (to === from || (from === 'cli' && to === 'simulators')) continue;
     const fromRank = RANK[from];
     const toRank = RANK[to];
-    if (fromRank === undefined || toRank === undefined || toRank > fromRank) found.push(`${path.relative(ROOT, file)} → ${specifier}`);
+    if (fromRank === undefined || toRank === undefined || toRank > fromRank)
+      found.push(`${path.relative(ROOT, file)} → ${specifier}`);
   }
   return found;
 }
@@ -52,7 +53,12 @@ describe('layer imports', () => {
   });
 
   it('keeps only the loop, health, problems and metrics in src/worker/', () => {
-    expect(readdirSync(path.join(SRC, 'worker')).sort()).toEqual(['health.ts', 'metrics.ts', 'problems.ts', 'worker.ts']);
+    expect(readdirSync(path.join(SRC, 'worker')).sort()).toEqual([
+      'health.ts',
+      'metrics.ts',
+      'problems.ts',
+      'worker.ts',
+    ]);
   });
 
   it('refuses an import up the house and accepts one down or between peers', () => {
@@ -66,6 +72,10 @@ describe('layer imports', () => {
       "import { y } from './types.js';",
       "import PQueue from 'p-queue';",
     ].join('\n');
-    expect(upwardImports(file, text)).toEqual(['src/sync/example.ts → ../worker/worker.js', 'src/sync/example.ts → ../cli/compose.js', 'src/sync/example.ts → ../cli.js']);
+    expect(upwardImports(file, text)).toEqual([
+      'src/sync/example.ts → ../worker/worker.js',
+      'src/sync/example.ts → ../cli/compose.js',
+      'src/sync/example.ts → ../cli.js',
+    ]);
   });
 });

@@ -12,7 +12,8 @@ function capture(): { stream: PassThrough; text: () => string } {
   return { stream, text: () => text };
 }
 
-const PG_TEXT = 'Acquire connection error: error: database "x" does not exist\n    at parseErrorMessage (/app/node_modules/pg-protocol/src/parser.ts:395:9)\n    at Parser.parse (/app/node_modules/pg-protocol/src/parser.ts:105:30)';
+const PG_TEXT =
+  'Acquire connection error: error: database "x" does not exist\n    at parseErrorMessage (/app/node_modules/pg-protocol/src/parser.ts:395:9)\n    at Parser.parse (/app/node_modules/pg-protocol/src/parser.ts:105:30)';
 
 describe('logger: stacks only at debug', () => {
   it('drops stack frames from the message and from fields at warn', async () => {
@@ -22,7 +23,9 @@ describe('logger: stacks only at debug', () => {
     logger.warn(`ledger: ${PG_TEXT}`, { detail: PG_TEXT, error, stack: error.stack });
     await new Promise((resolve) => setImmediate(resolve));
     const line = JSON.parse(out.text()) as Record<string, unknown>;
-    expect(line.message).toBe('ledger: Acquire connection error: error: database "x" does not exist');
+    expect(line.message).toBe(
+      'ledger: Acquire connection error: error: database "x" does not exist',
+    );
     expect(line.detail).toBe('Acquire connection error: error: database "x" does not exist');
     expect(line.error).toBe('boom');
     expect(line.stack).toBeUndefined();
@@ -49,12 +52,16 @@ describe('reportFailure', () => {
 
   it('prints a known error as one line, and with debug its stack and its cause', () => {
     const quiet = capture();
-    const error = new LeadbridgeError('LEDGER_ERROR', 'ledger file /x is locked', { cause: new Error('SQLITE_BUSY') });
+    const error = new LeadbridgeError('LEDGER_ERROR', 'ledger file /x is locked', {
+      cause: new Error('SQLITE_BUSY'),
+    });
     reportFailure(error, quiet.stream);
     expect(quiet.text()).toBe('leadbridge: ledger file /x is locked\n');
     const loud = capture();
     reportFailure(error, loud.stream, { debug: true });
-    expect(loud.text()).toMatch(/^leadbridge: ledger file \/x is locked\nLeadbridgeError: ledger file \/x is locked\n\s+at /);
+    expect(loud.text()).toMatch(
+      /^leadbridge: ledger file \/x is locked\nLeadbridgeError: ledger file \/x is locked\n\s+at /,
+    );
     expect(loud.text()).toContain('caused by: Error: SQLITE_BUSY\n');
   });
 

@@ -27,9 +27,24 @@ const referral: Referral = referralSchema.parse({
   direction: 'Incoming',
   customerProfile: {
     name: '  Contoso Pharmaceuticals GmbH ',
-    address: { addressLine1: 'Hauptstraße 5', addressLine2: 'Gebäude B', city: 'München', state: 'BY', postalCode: '80331', country: 'de', region: 'Europe' },
+    address: {
+      addressLine1: 'Hauptstraße 5',
+      addressLine2: 'Gebäude B',
+      city: 'München',
+      state: 'BY',
+      postalCode: '80331',
+      country: 'de',
+      region: 'Europe',
+    },
     size: '251to1000employees',
-    team: [{ firstName: 'Jürgen', lastName: 'Müller', phoneNumber: '+49  89  1234 5678', email: 'j.mueller@contoso-pharma.de' }],
+    team: [
+      {
+        firstName: 'Jürgen',
+        lastName: 'Müller',
+        phoneNumber: '+49  89  1234 5678',
+        email: 'j.mueller@contoso-pharma.de',
+      },
+    ],
   },
   details: {
     notes: 'Customer wants to move 3 data centres to Azure by Q4.',
@@ -37,7 +52,12 @@ const referral: Referral = referralSchema.parse({
     currency: 'EUR',
     closingDateTime: '2025-09-30T22:00:00Z',
     customerRequestedContact: true,
-    requirements: { industries: ['Healthcare'], products: ['Azure', 'Microsoft Defender'], services: ['Migration'], solutions: [{ id: 's1', name: 'Azure Landing Zone', type: 'Solution' }] },
+    requirements: {
+      industries: ['Healthcare'],
+      products: ['Azure', 'Microsoft Defender'],
+      services: ['Migration'],
+      solutions: [{ id: 's1', name: 'Azure Landing Zone', type: 'Solution' }],
+    },
   },
   inviteContext: { invitedBy: { organizationId: 'msft', organizationName: 'Microsoft' } },
   eTag: '"4a00c1d2-0000-0000-0000-67c5e0a20000"',
@@ -47,7 +67,8 @@ const input: MappingInput = {
   referral,
   leadKind: 'salesQualified',
   hot: true,
-  referralLink: 'https://partner.microsoft.com/dashboard/referrals/v2/leads/3f0b2f5e-8c1d-4d7a-9a53-6c1e2f4b7a10',
+  referralLink:
+    'https://partner.microsoft.com/dashboard/referrals/v2/leads/3f0b2f5e-8c1d-4d7a-9a53-6c1e2f4b7a10',
 };
 
 const DESCRIPTION_LINES = [
@@ -115,9 +136,13 @@ describe('config/mappings/dynamics365.yaml', () => {
         },
       }),
     );
-    expect(dynamics.map({ ...input, referral: { ...sparse, customerProfile: null, name: 'Deal' } })).toMatchObject({
+    expect(
+      dynamics.map({ ...input, referral: { ...sparse, customerProfile: null, name: 'Deal' } }),
+    ).toMatchObject({
       ok: false,
-      errors: [{ field: 'companyname', message: 'value is required but customerProfile.name is empty' }],
+      errors: [
+        { field: 'companyname', message: 'value is required but customerProfile.name is empty' },
+      ],
       fields: { subject: 'Deal' },
     });
   });
@@ -134,11 +159,34 @@ describe('config/mappings/dynamics365.yaml', () => {
   });
 
   it('reads outcomes from lead and opportunity states', () => {
-    const view = (lead: Record<string, unknown> | null, opportunity: Record<string, unknown> | null = null) => dynamics.readOutcome({ referral, lead, opportunity });
-    expect(view({ statecode: 0, statuscode: 1 })).toMatchObject({ outcome: null, reason: null, acceptFields: null, errors: [] });
-    expect(view({ statecode: 2, statuscode: 5 })).toMatchObject({ outcome: 'declined', reason: "Customer didn't respond", acceptFields: null, errors: [] });
-    expect(view({ statecode: 2, statuscode: 99 })).toMatchObject({ outcome: 'declined', reason: 'Others' });
-    const opportunity = { statecode: 0, statuscode: 1, name: 'Contoso – Azure landing zone', estimatedvalue: 180000, estimatedclosedate: '2025-10-15', description: null };
+    const view = (
+      lead: Record<string, unknown> | null,
+      opportunity: Record<string, unknown> | null = null,
+    ) => dynamics.readOutcome({ referral, lead, opportunity });
+    expect(view({ statecode: 0, statuscode: 1 })).toMatchObject({
+      outcome: null,
+      reason: null,
+      acceptFields: null,
+      errors: [],
+    });
+    expect(view({ statecode: 2, statuscode: 5 })).toMatchObject({
+      outcome: 'declined',
+      reason: "Customer didn't respond",
+      acceptFields: null,
+      errors: [],
+    });
+    expect(view({ statecode: 2, statuscode: 99 })).toMatchObject({
+      outcome: 'declined',
+      reason: 'Others',
+    });
+    const opportunity = {
+      statecode: 0,
+      statuscode: 1,
+      name: 'Contoso – Azure landing zone',
+      estimatedvalue: 180000,
+      estimatedclosedate: '2025-10-15',
+      description: null,
+    };
     expect(view({ statecode: 1, statuscode: 3, subject: 'ignored' }, opportunity)).toEqual({
       outcome: 'accepted',
       rule: { entity: 'lead', when: { statecode: [1] } },
@@ -153,17 +201,39 @@ describe('config/mappings/dynamics365.yaml', () => {
       errors: [],
       trace: expect.any(Array),
     });
-    expect(view({ statecode: 1 }, { ...opportunity, statecode: 1, statuscode: 3 })).toMatchObject({ outcome: 'won', reason: null, acceptFields: { dealValue: 180000 } });
-    expect(view({ statecode: 1 }, { ...opportunity, statecode: 2, statuscode: 5 })).toMatchObject({ outcome: 'lost', reason: 'Customer chose another vendor' });
+    expect(view({ statecode: 1 }, { ...opportunity, statecode: 1, statuscode: 3 })).toMatchObject({
+      outcome: 'won',
+      reason: null,
+      acceptFields: { dealValue: 180000 },
+    });
+    expect(view({ statecode: 1 }, { ...opportunity, statecode: 2, statuscode: 5 })).toMatchObject({
+      outcome: 'lost',
+      reason: 'Customer chose another vendor',
+    });
   });
 
   it('falls back to the lead, the referral and defaults.currency for accept fields, and reports what is missing', () => {
     const bare = { ...referral, details: { notes: null } } as Referral;
-    const reading = dynamics.readOutcome({ referral: bare, lead: { statecode: 1, subject: 'Contoso – Migration', estimatedvalue: '12000' }, opportunity: null });
+    const reading = dynamics.readOutcome({
+      referral: bare,
+      lead: { statecode: 1, subject: 'Contoso – Migration', estimatedvalue: '12000' },
+      opportunity: null,
+    });
     expect(reading).toMatchObject({
       outcome: 'accepted',
-      acceptFields: { dealName: 'Contoso – Migration', dealValue: 12000, currency: 'USD', notes: 'Accepted in Dynamics 365' },
-      errors: [{ field: 'closingDateTime', message: 'value is required but opportunity.estimatedclosedate | lead.estimatedclosedate | referral.details.closingDateTime is empty' }],
+      acceptFields: {
+        dealName: 'Contoso – Migration',
+        dealValue: 12000,
+        currency: 'USD',
+        notes: 'Accepted in Dynamics 365',
+      },
+      errors: [
+        {
+          field: 'closingDateTime',
+          message:
+            'value is required but opportunity.estimatedclosedate | lead.estimatedclosedate | referral.details.closingDateTime is empty',
+        },
+      ],
     });
   });
 });
@@ -184,7 +254,13 @@ describe('config/mappings/salesforce.yaml', () => {
         State: 'BY',
         PostalCode: '80331',
         Country: 'DE',
-        Description: [DESCRIPTION_LINES[0], '', 'Deal: Azure migration for 3 data centres', ...DESCRIPTION_LINES.slice(2), 'Estimated value: 250000'].join('\n'),
+        Description: [
+          DESCRIPTION_LINES[0],
+          '',
+          'Deal: Azure migration for 3 data centres',
+          ...DESCRIPTION_LINES.slice(2),
+          'Estimated value: 250000',
+        ].join('\n'),
         LeadSource: 'Partner Referral',
         Rating: 'Hot',
         NumberOfEmployees: 625,
@@ -197,8 +273,15 @@ describe('config/mappings/salesforce.yaml', () => {
   });
 
   it('fills required fields with defaults and leaves unknown sizes empty', () => {
-    const sparse = { ...referral, customerProfile: { size: 'Gigantic', address: { addressLine2: 'Unit 4' } }, details: null };
-    expect(salesforce.map({ ...input, referral: sparse, leadKind: 'customerInquiry', hot: false }).fields).toEqual({
+    const sparse = {
+      ...referral,
+      customerProfile: { size: 'Gigantic', address: { addressLine2: 'Unit 4' } },
+      details: null,
+    };
+    expect(
+      salesforce.map({ ...input, referral: sparse, leadKind: 'customerInquiry', hot: false })
+        .fields,
+    ).toEqual({
       LastName: '(unknown)',
       Company: '(unknown company)',
       Street: 'Unit 4',
@@ -212,7 +295,10 @@ describe('config/mappings/salesforce.yaml', () => {
   });
 
   it('reads outcomes from Lead status and the converted opportunity', () => {
-    const view = (lead: Record<string, unknown> | null, opportunity: Record<string, unknown> | null = null) => salesforce.readOutcome({ referral, lead, opportunity });
+    const view = (
+      lead: Record<string, unknown> | null,
+      opportunity: Record<string, unknown> | null = null,
+    ) => salesforce.readOutcome({ referral, lead, opportunity });
     expect(view({ Status: 'Open - Not Contacted', IsConverted: false }).outcome).toBeNull();
     expect(view({ Status: 'Working - Contacted', IsConverted: false })).toMatchObject({
       outcome: 'accepted',
@@ -225,18 +311,47 @@ describe('config/mappings/salesforce.yaml', () => {
       },
       errors: [],
     });
-    expect(view({ Status: 'Closed - Not Converted', DeclineReason__c: 'Not a customer' })).toMatchObject({ outcome: 'declined', reason: 'Not a customer' });
-    expect(view({ Status: 'Closed - Not Converted', DeclineReason__c: 'Expired' })).toMatchObject({ outcome: 'declined', reason: 'Others' });
-    const opportunity = { Name: 'Contoso Azure', Amount: 90000, CloseDate: '2025-11-30', StageName: 'Closed Won', CurrencyIsoCode: 'usd', Description: 'Signed' };
+    expect(
+      view({ Status: 'Closed - Not Converted', DeclineReason__c: 'Not a customer' }),
+    ).toMatchObject({ outcome: 'declined', reason: 'Not a customer' });
+    expect(view({ Status: 'Closed - Not Converted', DeclineReason__c: 'Expired' })).toMatchObject({
+      outcome: 'declined',
+      reason: 'Others',
+    });
+    const opportunity = {
+      Name: 'Contoso Azure',
+      Amount: 90000,
+      CloseDate: '2025-11-30',
+      StageName: 'Closed Won',
+      CurrencyIsoCode: 'usd',
+      Description: 'Signed',
+    };
     expect(view({ Status: 'Closed - Converted', IsConverted: true }, opportunity)).toMatchObject({
       outcome: 'won',
-      acceptFields: { dealName: 'Contoso Azure', dealValue: 90000, currency: 'USD', closingDateTime: '2025-11-30T00:00:00.000Z', notes: 'Signed' },
+      acceptFields: {
+        dealName: 'Contoso Azure',
+        dealValue: 90000,
+        currency: 'USD',
+        closingDateTime: '2025-11-30T00:00:00.000Z',
+        notes: 'Signed',
+      },
     });
-    expect(view({ IsConverted: true }, { ...opportunity, StageName: 'Closed Lost', LossReason__c: "Project budget isn't adequate" })).toMatchObject({
+    expect(
+      view(
+        { IsConverted: true },
+        {
+          ...opportunity,
+          StageName: 'Closed Lost',
+          LossReason__c: "Project budget isn't adequate",
+        },
+      ),
+    ).toMatchObject({
       outcome: 'lost',
       reason: "Project budget isn't adequate",
     });
-    expect(view({ IsConverted: true }, { ...opportunity, StageName: 'Prospecting' })).toMatchObject({ outcome: 'accepted' });
+    expect(view({ IsConverted: true }, { ...opportunity, StageName: 'Prospecting' })).toMatchObject(
+      { outcome: 'accepted' },
+    );
   });
 });
 
@@ -247,7 +362,10 @@ describe('shipped mappings together', () => {
     expect(stableHash(reordered)).toBe(stableHash(first));
     expect(dynamics.version).toMatch(/^[0-9a-f]{12}$/);
     expect(salesforce.version).not.toBe(dynamics.version);
-    expect(parseMapping(dynamicsYaml.replace('{ truncate: 300 }', '{ truncate: 200 }'), 'x.yaml').version).not.toBe(dynamics.version);
+    expect(
+      parseMapping(dynamicsYaml.replace('{ truncate: 300 }', '{ truncate: 200 }'), 'x.yaml')
+        .version,
+    ).not.toBe(dynamics.version);
   });
 
   it('read the same referral paths', () => {

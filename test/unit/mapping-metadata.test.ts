@@ -6,7 +6,11 @@ import { checkMappingAgainstMetadata } from '../../src/mapping/metadata.js';
 
 const FILE = 'mappings/leads.yaml';
 
-function field(name: string, type: CrmFieldMetadata['type'], extra: Partial<CrmFieldMetadata> = {}): CrmFieldMetadata {
+function field(
+  name: string,
+  type: CrmFieldMetadata['type'],
+  extra: Partial<CrmFieldMetadata> = {},
+): CrmFieldMetadata {
   return { name, type, required: false, createable: true, updateable: true, ...extra };
 }
 
@@ -47,7 +51,14 @@ const SF_LEAD: CrmEntityMetadata = {
     field('Email', 'string', { maxLength: 80 }),
     field('Description', 'text', { maxLength: 32000 }),
     field('Rating', 'picklist', { picklistValues: ['Hot', 'Warm', 'Cold'] }),
-    field('Status', 'picklist', { picklistValues: ['Open - Not Contacted', 'Working - Contacted', 'Closed - Converted', 'Closed - Not Converted'] }),
+    field('Status', 'picklist', {
+      picklistValues: [
+        'Open - Not Contacted',
+        'Working - Contacted',
+        'Closed - Converted',
+        'Closed - Not Converted',
+      ],
+    }),
     field('IsConverted', 'boolean', { createable: false, updateable: false }),
     field('DeclineReason__c', 'string', { maxLength: 255 }),
     field('PartnerReferralId__c', 'string', { maxLength: 100 }),
@@ -60,7 +71,9 @@ const REQUIRED_LEAD_FIELDS = '  subject: name\n  lastname: customerProfile.team[
 /** The 1-based line of the `occurrence`-th line containing `needle`. */
 function lineOf(text: string, needle: string, occurrence = 1): number {
   let seen = 0;
-  const index = text.split('\n').findIndex((line) => line.includes(needle) && ++seen === occurrence);
+  const index = text
+    .split('\n')
+    .findIndex((line) => line.includes(needle) && ++seen === occurrence);
   if (index === -1) throw new Error(`"${needle}" is not in the test mapping`);
   return index + 1;
 }
@@ -94,9 +107,24 @@ ${REQUIRED_LEAD_FIELDS}  emial: customerProfile.team[0].email
     const: blue
 `;
     expect(check(text)).toEqual([
-      { file: FILE, line: lineOf(text, 'emial:'), path: 'fields.emial', message: 'unknown CRM field "emial" on lead (did you mean "emailaddress1"?)' },
-      { file: FILE, line: lineOf(text, 'compnyname:'), path: 'fields.compnyname', message: 'unknown CRM field "compnyname" on lead (did you mean "companyname"?)' },
-      { file: FILE, line: lineOf(text, 'favouritecolour:'), path: 'fields.favouritecolour', message: 'unknown CRM field "favouritecolour" on lead' },
+      {
+        file: FILE,
+        line: lineOf(text, 'emial:'),
+        path: 'fields.emial',
+        message: 'unknown CRM field "emial" on lead (did you mean "emailaddress1"?)',
+      },
+      {
+        file: FILE,
+        line: lineOf(text, 'compnyname:'),
+        path: 'fields.compnyname',
+        message: 'unknown CRM field "compnyname" on lead (did you mean "companyname"?)',
+      },
+      {
+        file: FILE,
+        line: lineOf(text, 'favouritecolour:'),
+        path: 'fields.favouritecolour',
+        message: 'unknown CRM field "favouritecolour" on lead',
+      },
     ]);
   });
 
@@ -107,14 +135,26 @@ ${REQUIRED_LEAD_FIELDS}  fullname: customerProfile.name
   lb_reviewedon: { source: updatedDateTime, transforms: [{ date: iso }] }
 `;
     expect(check(text)).toEqual([
-      { file: FILE, line: lineOf(text, 'fullname:'), path: 'fields.fullname', message: 'CRM field "fullname" on lead is read-only (it can be neither created nor updated)' },
+      {
+        file: FILE,
+        line: lineOf(text, 'fullname:'),
+        path: 'fields.fullname',
+        message:
+          'CRM field "fullname" on lead is read-only (it can be neither created nor updated)',
+      },
       {
         file: FILE,
         line: lineOf(text, 'lb_firstseen:'),
         path: 'fields.lb_firstseen',
-        message: 'CRM field "lb_firstseen" on lead cannot be updated, so writing it again for a changed referral would be refused',
+        message:
+          'CRM field "lb_firstseen" on lead cannot be updated, so writing it again for a changed referral would be refused',
       },
-      { file: FILE, line: lineOf(text, 'lb_reviewedon:'), path: 'fields.lb_reviewedon', message: 'CRM field "lb_reviewedon" on lead cannot be set when a record is created' },
+      {
+        file: FILE,
+        line: lineOf(text, 'lb_reviewedon:'),
+        path: 'fields.lb_reviewedon',
+        message: 'CRM field "lb_reviewedon" on lead cannot be set when a record is created',
+      },
     ]);
   });
 
@@ -133,27 +173,43 @@ ${REQUIRED_LEAD_FIELDS}  companyname: { source: details.dealValue, transforms: [
         file: FILE,
         line: lineOf(text, 'companyname:'),
         path: 'fields.companyname',
-        message: 'gives a number but CRM field "companyname" is a text field: its writes would be refused (write it through a template to send text)',
+        message:
+          'gives a number but CRM field "companyname" is a text field: its writes would be refused (write it through a template to send text)',
       },
-      { file: FILE, line: lineOf(text, 'estimatedvalue:'), path: 'fields.estimatedvalue', message: 'gives text but CRM field "estimatedvalue" is a number field: add the number transform' },
+      {
+        file: FILE,
+        line: lineOf(text, 'estimatedvalue:'),
+        path: 'fields.estimatedvalue',
+        message:
+          'gives text but CRM field "estimatedvalue" is a number field: add the number transform',
+      },
       {
         file: FILE,
         line: lineOf(text, 'estimatedclosedate:'),
         path: 'fields.estimatedclosedate',
-        message: 'gives a date-time but CRM field "estimatedclosedate" is a date field: use { date: YYYY-MM-DD }',
+        message:
+          'gives a date-time but CRM field "estimatedclosedate" is a date field: use { date: YYYY-MM-DD }',
       },
       {
         file: FILE,
         line: lineOf(text, 'numberofemployees:'),
         path: 'fields.numberofemployees',
-        message: 'gives a number but CRM field "numberofemployees" is a whole-number field: use the integer transform (number keeps fractions)',
+        message:
+          'gives a number but CRM field "numberofemployees" is a whole-number field: use the integer transform (number keeps fractions)',
       },
-      { file: FILE, line: lineOf(text, 'const: "yes"'), path: 'fields.donotemail.const', message: 'gives "yes" but CRM field "donotemail" is a yes/no field: add the boolean transform' },
+      {
+        file: FILE,
+        line: lineOf(text, 'const: "yes"'),
+        path: 'fields.donotemail.const',
+        message:
+          'gives "yes" but CRM field "donotemail" is a yes/no field: add the boolean transform',
+      },
       {
         file: FILE,
         line: lineOf(text, 'leadsourcecode:'),
         path: 'fields.leadsourcecode',
-        message: 'gives text but CRM field "leadsourcecode" is a picklist of whole-number option values (1, 2, 3, 4, 5, 6, 7, 8, 9, 10): map the value with a lookup',
+        message:
+          'gives text but CRM field "leadsourcecode" is a picklist of whole-number option values (1, 2, 3, 4, 5, 6, 7, 8, 9, 10): map the value with a lookup',
       },
     ]);
   });
@@ -185,13 +241,15 @@ lookups:
         file: FILE,
         line: lineOf(text, 'salesQualified: 12'),
         path: 'lookups.leadSource.salesQualified',
-        message: '12 is not a value of the CRM picklist "leadsourcecode" (values: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)',
+        message:
+          '12 is not a value of the CRM picklist "leadsourcecode" (values: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)',
       },
       {
         file: FILE,
         line: lineOf(text, 'default: 11'),
         path: 'lookups.leadSource.default',
-        message: '11 is not a value of the CRM picklist "leadsourcecode" (values: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)',
+        message:
+          '11 is not a value of the CRM picklist "leadsourcecode" (values: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)',
       },
     ]);
 
@@ -228,13 +286,15 @@ lookups:
         file: FILE,
         line: lineOf(text, '{ truncate: 400 }'),
         path: 'fields.subject.transforms[1]',
-        message: 'truncate 400 is longer than CRM field "subject" holds (at most 300 characters): longer values would be refused',
+        message:
+          'truncate 400 is longer than CRM field "subject" holds (at most 300 characters): longer values would be refused',
       },
       {
         file: FILE,
         line: lineOf(text, 'const: marketingQualified'),
         path: 'fields.lb_leadkind.const',
-        message: '"marketingQualified" has 18 characters but CRM field "lb_leadkind" holds at most 10',
+        message:
+          '"marketingQualified" has 18 characters but CRM field "lb_leadkind" holds at most 10',
       },
     ]);
   });
@@ -242,8 +302,18 @@ lookups:
   it('reports required CRM fields that the mapping leaves out, at the fields key', () => {
     const text = `${DYNAMICS_HEAD}\nfields:\n  companyname: customerProfile.name\n`;
     expect(check(text)).toEqual([
-      { file: FILE, line: 5, path: 'fields', message: 'CRM field "subject" on lead is required but not mapped' },
-      { file: FILE, line: 5, path: 'fields', message: 'CRM field "lastname" on lead is required but not mapped' },
+      {
+        file: FILE,
+        line: 5,
+        path: 'fields',
+        message: 'CRM field "subject" on lead is required but not mapped',
+      },
+      {
+        file: FILE,
+        line: 5,
+        path: 'fields',
+        message: 'CRM field "lastname" on lead is required but not mapped',
+      },
     ]);
   });
 
@@ -273,7 +343,8 @@ status:
     notes: { source: lead.Description }
   expiredReflection: { Status: Closed - Expired, IsConverted: false }
 `;
-    const statuses = 'Open - Not Contacted, Working - Contacted, Closed - Converted, Closed - Not Converted';
+    const statuses =
+      'Open - Not Contacted, Working - Contacted, Closed - Converted, Closed - Not Converted';
     expect(check(text, SF_LEAD)).toEqual([
       {
         file: FILE,
@@ -281,14 +352,24 @@ status:
         path: 'status.accepted[0].when.Status',
         message: `"Working" is not a value of the CRM picklist "Status" (values: ${statuses}), so this rule never matches`,
       },
-      { file: FILE, line: lineOf(text, 'Stauts'), path: 'status.accepted[1].when.Stauts', message: 'unknown CRM field "Stauts" on Lead (did you mean "Status"?)' },
+      {
+        file: FILE,
+        line: lineOf(text, 'Stauts'),
+        path: 'status.accepted[1].when.Stauts',
+        message: 'unknown CRM field "Stauts" on Lead (did you mean "Status"?)',
+      },
       {
         file: FILE,
         line: lineOf(text, 'DeclineReasn__c'),
         path: 'status.declineReasons.field',
         message: 'unknown CRM field "DeclineReasn__c" on Lead (did you mean "DeclineReason__c"?)',
       },
-      { file: FILE, line: lineOf(text, 'lead.Nmae'), path: 'status.acceptFields.dealName.source[1]', message: 'unknown CRM field "Nmae" on Lead (did you mean "Name"?)' },
+      {
+        file: FILE,
+        line: lineOf(text, 'lead.Nmae'),
+        path: 'status.acceptFields.dealName.source[1]',
+        message: 'unknown CRM field "Nmae" on Lead (did you mean "Name"?)',
+      },
       {
         file: FILE,
         line: lineOf(text, 'expiredReflection'),
@@ -299,7 +380,8 @@ status:
         file: FILE,
         line: lineOf(text, 'expiredReflection'),
         path: 'status.expiredReflection.IsConverted',
-        message: 'CRM field "IsConverted" on Lead is read-only (it can be neither created nor updated)',
+        message:
+          'CRM field "IsConverted" on Lead is read-only (it can be neither created nor updated)',
       },
     ]);
   });
@@ -307,7 +389,11 @@ status:
   it('leaves the file out when the mapping was parsed from text without one', () => {
     const text = `${DYNAMICS_HEAD}fields:\n${REQUIRED_LEAD_FIELDS}  emial: name\n`;
     expect(checkMappingAgainstMetadata(parseMapping(text), LEAD)).toEqual([
-      { line: lineOf(text, 'emial:'), path: 'fields.emial', message: 'unknown CRM field "emial" on lead (did you mean "emailaddress1"?)' },
+      {
+        line: lineOf(text, 'emial:'),
+        path: 'fields.emial',
+        message: 'unknown CRM field "emial" on lead (did you mean "emailaddress1"?)',
+      },
     ]);
   });
 });

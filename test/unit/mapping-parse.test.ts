@@ -2,7 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError, type Issue } from '../../src/core/errors.js';
 import { referralSchema, type Referral } from '../../src/core/referral.js';
-import { defaultMappingFile, parseMapping, stableHash, type MappingInput } from '../../src/mapping/index.js';
+import {
+  defaultMappingFile,
+  parseMapping,
+  stableHash,
+  type MappingInput,
+} from '../../src/mapping/index.js';
 
 const FILE = 'config/mappings/test.yaml';
 
@@ -34,12 +39,20 @@ const referral: Referral = referralSchema.parse({
   name: 'Cloud migration',
   createdDateTime: '2025-05-01T10:00:00Z',
   updatedDateTime: '2025-05-01T10:00:00Z',
-  customerProfile: { name: 'Contoso', team: [{ firstName: 'Ann', lastName: 'Lee', email: 'ann@contoso.com' }] },
+  customerProfile: {
+    name: 'Contoso',
+    team: [{ firstName: 'Ann', lastName: 'Lee', email: 'ann@contoso.com' }],
+  },
   details: { dealValue: 5000, requirements: { products: [{ id: 'Azure' }, 'Microsoft365'] } },
 });
 
 function input(overrides: Partial<Referral> = {}): MappingInput {
-  return { referral: { ...referral, ...overrides }, leadKind: 'customerInquiry', hot: false, referralLink: 'https://partner.microsoft.com/referrals/1' };
+  return {
+    referral: { ...referral, ...overrides },
+    leadKind: 'customerInquiry',
+    hot: false,
+    referralLink: 'https://partner.microsoft.com/referrals/1',
+  };
 }
 
 describe('parseMapping: problems', () => {
@@ -133,7 +146,11 @@ describe('parseMapping: problems', () => {
   });
 
   it('checks the top level, defaults and field names', () => {
-    expect(messagesOf('version: 2\ntarget: 12\ndefaults: { currency: usd, nullWhenEmpty: "yes" }\nfields:\n  "first name": { source: name }\n')).toEqual([
+    expect(
+      messagesOf(
+        'version: 2\ntarget: 12\ndefaults: { currency: usd, nullWhenEmpty: "yes" }\nfields:\n  "first name": { source: name }\n',
+      ),
+    ).toEqual([
       '1: version: unsupported version 2 (this leadbridge reads version 1)',
       '1: : entity is missing',
       '2: target: target must be a name like dynamics365, got 12',
@@ -141,14 +158,21 @@ describe('parseMapping: problems', () => {
       '3: defaults.nullWhenEmpty: nullWhenEmpty must be true or false, got "yes"',
       '5: fields["first name"]: "first name" is not a valid CRM field name',
     ]);
-    expect(messagesOf('- a\n- b\n')).toEqual(['1: : a mapping file is a YAML mapping with version, target, entity and fields, got a list ["a","b"]']);
+    expect(messagesOf('- a\n- b\n')).toEqual([
+      '1: : a mapping file is a YAML mapping with version, target, entity and fields, got a list ["a","b"]',
+    ]);
   });
 
   it('checks templates and lookup tables', () => {
     expect(
       messagesOf(
         mapping(
-          ['  a: { template: "{{}} and }} and {{ name }}" }', '  b: { template: "no placeholder" }', '  c: { source: name, transforms: [{ lookup: tbl }] }', ''].join('\n'),
+          [
+            '  a: { template: "{{}} and }} and {{ name }}" }',
+            '  b: { template: "no placeholder" }',
+            '  c: { source: name, transforms: [{ lookup: tbl }] }',
+            '',
+          ].join('\n'),
           'lookups:\n  tbl: { values: { a: 1 }, default: [2], other: 3 }\n  "bad name": { a: 1 }\n  empty: {}\n',
         ),
       ),
@@ -204,13 +228,19 @@ describe('parseMapping: problems', () => {
   });
 
   it('reports one syntax error a line, with a hint for unquoted [ ] inside { }', () => {
-    expect(messagesOf(mapping('  firstname: { source: customerProfile.team[0].firstName, transforms: [trim] }\n'))).toEqual([
+    expect(
+      messagesOf(
+        mapping('  firstname: { source: customerProfile.team[0].firstName, transforms: [trim] }\n'),
+      ),
+    ).toEqual([
       '5: : Unexpected flow-seq-start at node end (inside { } put paths with [ ] in quotes, e.g. source: "customerProfile.team[0].email")',
     ]);
   });
 
   it('names no file when given none', () => {
-    expect(() => parseMapping('version: 1')).toThrow('mapping (inline) is invalid:\n  - target is missing\n  - entity is missing\n  - fields is missing');
+    expect(() => parseMapping('version: 1')).toThrow(
+      'mapping (inline) is invalid:\n  - target is missing\n  - entity is missing\n  - fields is missing',
+    );
   });
 });
 
@@ -225,12 +255,19 @@ describe('parseMapping: the compiled mapping', () => {
     expect(base.file).toBe(FILE);
     const reformatted = `# a comment\nentity: lead\ntarget: dynamics365\nversion: 1\nfields:\n  subject:\n    source: name\n  lb_leadkind: { source: "$leadKind" }\n`;
     expect(parseMapping(reformatted, 'elsewhere.yaml').version).toBe(base.version);
-    expect(parseMapping(text.replace('source: name', 'source: id'), FILE).version).not.toBe(base.version);
+    expect(parseMapping(text.replace('source: name', 'source: id'), FILE).version).not.toBe(
+      base.version,
+    );
     expect(parseMapping(`${text}  extra: { const: 1 }\n`, FILE).version).not.toBe(base.version);
   });
 
   it('lists the referral paths it reads, computed values as their inputs', () => {
-    expect(parseMapping(text, FILE).referralPaths()).toEqual(['inviteContext.invitedBy.organizationId', 'name', 'qualification', 'type']);
+    expect(parseMapping(text, FILE).referralPaths()).toEqual([
+      'inviteContext.invitedBy.organizationId',
+      'name',
+      'qualification',
+      'type',
+    ]);
   });
 
   it('accepts a plain text field as shorthand for source', () => {
@@ -238,19 +275,34 @@ describe('parseMapping: the compiled mapping', () => {
     expect(compiled.map(input())).toEqual({
       ok: true,
       fields: { subject: 'Cloud migration' },
-      trace: [{ field: 'subject', source: 'name', input: 'Cloud migration', steps: [], value: 'Cloud migration' }],
+      trace: [
+        {
+          field: 'subject',
+          source: 'name',
+          input: 'Cloud migration',
+          steps: [],
+          value: 'Cloud migration',
+        },
+      ],
     });
   });
 
   it('gives the absolute path of the shipped default files', () => {
-    expect(defaultMappingFile('dynamics365')).toMatch(/^\/.*\/config\/mappings\/dynamics365\.yaml$/);
+    expect(defaultMappingFile('dynamics365')).toMatch(
+      /^\/.*\/config\/mappings\/dynamics365\.yaml$/,
+    );
     expect(defaultMappingFile('salesforce')).toMatch(/^\/.*\/config\/mappings\/salesforce\.yaml$/);
   });
 });
 
 describe('map()', () => {
   it('traces every step of every field', () => {
-    const compiled = parseMapping(mapping('  companyname:\n    source: customerProfile.name\n    transforms: [upper, { truncate: 3 }, required]\n'), FILE);
+    const compiled = parseMapping(
+      mapping(
+        '  companyname:\n    source: customerProfile.name\n    transforms: [upper, { truncate: 3 }, required]\n',
+      ),
+      FILE,
+    );
     expect(compiled.map(input()).trace).toEqual([
       {
         field: 'companyname',
@@ -277,19 +329,37 @@ describe('map()', () => {
     const result = parseMapping(mapping(fields), FILE).map(input());
     expect(result).toMatchObject({ ok: true, fields: { jobtitle: null, address1_city: null } });
     expect(Object.keys(result.fields)).toEqual(['jobtitle', 'address1_city']);
-    const everywhere = parseMapping(mapping(fields, 'defaults: { nullWhenEmpty: true }\n'), FILE).map(input());
-    expect(everywhere.fields).toEqual({ telephone1: null, jobtitle: null, address1_city: null, fax: null });
+    const everywhere = parseMapping(
+      mapping(fields, 'defaults: { nullWhenEmpty: true }\n'),
+      FILE,
+    ).map(input());
+    expect(everywhere.fields).toEqual({
+      telephone1: null,
+      jobtitle: null,
+      address1_city: null,
+      fax: null,
+    });
   });
 
   it('takes the first non-empty source of a list', () => {
-    const compiled = parseMapping(mapping('  emailaddress1: { source: ["customerProfile.team[1].email", "team[0].email", "customerProfile.team[0].email"] }\n'), FILE);
+    const compiled = parseMapping(
+      mapping(
+        '  emailaddress1: { source: ["customerProfile.team[1].email", "team[0].email", "customerProfile.team[0].email"] }\n',
+      ),
+      FILE,
+    );
     expect(compiled.map(input()).fields).toEqual({ emailaddress1: 'ann@contoso.com' });
-    expect(compiled.map(input({ team: [{ email: 'partner@fabrikam.com' }] })).fields).toEqual({ emailaddress1: 'partner@fabrikam.com' });
+    expect(compiled.map(input({ team: [{ email: 'partner@fabrikam.com' }] })).fields).toEqual({
+      emailaddress1: 'partner@fabrikam.com',
+    });
   });
 
   it('fills templates, joining lists and dropping lines whose placeholders are all empty', () => {
-    const template = '  description:\n    template: "Deal: {{name}}\\nCity: {{customerProfile.address.city}}\\nProducts: {{details.requirements.products}}\\n--"\n';
-    expect(parseMapping(mapping(template), FILE).map(input()).fields).toEqual({ description: 'Deal: Cloud migration\nProducts: Azure, Microsoft365\n--' });
+    const template =
+      '  description:\n    template: "Deal: {{name}}\\nCity: {{customerProfile.address.city}}\\nProducts: {{details.requirements.products}}\\n--"\n';
+    expect(parseMapping(mapping(template), FILE).map(input()).fields).toEqual({
+      description: 'Deal: Cloud migration\nProducts: Azure, Microsoft365\n--',
+    });
   });
 
   it('collects every field error without stopping the other fields', () => {
@@ -301,13 +371,23 @@ describe('map()', () => {
       '  products: { source: details.requirements.products, transforms: [join, { lookup: { a: 1 } }] }',
       '',
     ].join('\n');
-    const result = parseMapping(mapping(fields), FILE).map(input({ details: { dealValue: 'lots', requirements: { products: ['Azure'] } } as Referral['details'] }));
+    const result = parseMapping(mapping(fields), FILE).map(
+      input({
+        details: {
+          dealValue: 'lots',
+          requirements: { products: ['Azure'] },
+        } as Referral['details'],
+      }),
+    );
     expect(result).toMatchObject({
       ok: false,
       errors: [
         { field: 'estimatedvalue', message: '"lots" is not a number' },
         { field: 'emailaddress1', message: '"ann at contoso.com" is not a valid email address' },
-        { field: 'lastname', message: 'value is required but customerProfile.address.city is empty' },
+        {
+          field: 'lastname',
+          message: 'value is required but customerProfile.address.city is empty',
+        },
         { field: 'products', message: '"Azure" is not in the inline lookup (known: a)' },
       ],
       fields: { subject: 'Cloud migration' },
@@ -323,8 +403,15 @@ describe('map()', () => {
   });
 
   it('refuses lists and objects that reach a CRM field (possible under objects the schema leaves open)', () => {
-    const compiled = parseMapping(mapping('  a: { source: consent.extra }\n  b: { source: consent.flags }\n  c: { source: consent.consentToContact }\n'), FILE);
-    const result = compiled.map(input({ consent: { extra: { x: 1 }, flags: [true], consentToContact: true } }));
+    const compiled = parseMapping(
+      mapping(
+        '  a: { source: consent.extra }\n  b: { source: consent.flags }\n  c: { source: consent.consentToContact }\n',
+      ),
+      FILE,
+    );
+    const result = compiled.map(
+      input({ consent: { extra: { x: 1 }, flags: [true], consentToContact: true } }),
+    );
     expect(result).toMatchObject({
       ok: false,
       errors: [
@@ -336,16 +423,31 @@ describe('map()', () => {
   });
 
   it('joins list items read with [] and defaults when none is left', () => {
-    const compiled = parseMapping(mapping('  names: { source: "customerProfile.team[].firstName", transforms: [join, { default: "-" }] }\n'), FILE);
+    const compiled = parseMapping(
+      mapping(
+        '  names: { source: "customerProfile.team[].firstName", transforms: [join, { default: "-" }] }\n',
+      ),
+      FILE,
+    );
     expect(compiled.map(input()).fields).toEqual({ names: 'Ann' });
-    expect(compiled.map(input({ customerProfile: { team: [{ lastName: 'X' }] } })).fields).toEqual({ names: '-' });
+    expect(compiled.map(input({ customerProfile: { team: [{ lastName: 'X' }] } })).fields).toEqual({
+      names: '-',
+    });
   });
 });
 
 describe('stableHash', () => {
   it('does not depend on key order, at any depth', () => {
-    const a = stableHash({ subject: 'x', estimatedvalue: 10, nested: { b: 1, a: [1, { d: 2, c: 3 }] } });
-    const b = stableHash({ nested: { a: [1, { c: 3, d: 2 }], b: 1 }, estimatedvalue: 10, subject: 'x' });
+    const a = stableHash({
+      subject: 'x',
+      estimatedvalue: 10,
+      nested: { b: 1, a: [1, { d: 2, c: 3 }] },
+    });
+    const b = stableHash({
+      nested: { a: [1, { c: 3, d: 2 }], b: 1 },
+      estimatedvalue: 10,
+      subject: 'x',
+    });
     expect(a).toBe(b);
     expect(a).toMatch(/^[0-9a-f]{64}$/);
   });

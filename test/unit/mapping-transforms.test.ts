@@ -2,10 +2,22 @@
 import { describe, expect, it } from 'vitest';
 import type { LookupTable, TransformStep } from '../../src/mapping/definition.js';
 import { BUILT_IN_LOOKUPS } from '../../src/mapping/tables.js';
-import { applyTransform, describeTransform, parseLookupTable, parseTransform, type StepProblem } from '../../src/mapping/transforms.js';
+import {
+  applyTransform,
+  describeTransform,
+  parseLookupTable,
+  parseTransform,
+  type StepProblem,
+} from '../../src/mapping/transforms.js';
 
-const leadSource = parseLookupTable({ customerInquiry: 8, marketingQualified: 3 }, 'leadSource') as LookupTable;
-const withDefault = parseLookupTable({ values: { a: 'A' }, default: 'other' }, 'withDefault') as LookupTable;
+const leadSource = parseLookupTable(
+  { customerInquiry: 8, marketingQualified: 3 },
+  'leadSource',
+) as LookupTable;
+const withDefault = parseLookupTable(
+  { values: { a: 'A' }, default: 'other' },
+  'withDefault',
+) as LookupTable;
 const plainDefault = parseLookupTable({ a: 'A', default: 'other' }, 'plainDefault') as LookupTable;
 const defaultKey = parseLookupTable({ values: { default: 'D' } }, 'defaultKey') as LookupTable;
 const lookups = { ...BUILT_IN_LOOKUPS, leadSource, withDefault, plainDefault, defaultKey };
@@ -56,7 +68,9 @@ describe('text transforms', () => {
 
   it('replace uses a global regular expression with $n references', () => {
     expect(run({ replace: { pattern: '\\s+', with: ' ' } }, 'a   b \t c')).toBe('a b c');
-    expect(run({ replace: { pattern: '(\\d{3})(\\d{4})', with: '$1-$2' } }, '5550100')).toBe('555-0100');
+    expect(run({ replace: { pattern: '(\\d{3})(\\d{4})', with: '$1-$2' } }, '5550100')).toBe(
+      '555-0100',
+    );
     expect(run({ replace: { pattern: '-' } }, 'a-b-c')).toBe('abc');
   });
 
@@ -91,7 +105,9 @@ describe('default and required', () => {
     expect(run('required', 0)).toBe(0);
     expect(() => run('required', '')).toThrow('value is required but details.x is empty');
     expect(() => run('required', null)).toThrow('value is required but details.x is empty');
-    expect(() => applyTransform(undefined, step('required'))).toThrow('value is required but the source is empty');
+    expect(() => applyTransform(undefined, step('required'))).toThrow(
+      'value is required but the source is empty',
+    );
   });
 });
 
@@ -146,9 +162,15 @@ describe('date', () => {
 
   it('refuses other forms and impossible dates', () => {
     expect(() => run({ date: 'iso' }, 'tomorrow')).toThrow('"tomorrow" is not an ISO-8601 date');
-    expect(() => run({ date: 'iso' }, '2025-02-30')).toThrow('"2025-02-30" is not an ISO-8601 date');
-    expect(() => run({ date: 'iso' }, '2025-01-01T24:00:00Z')).toThrow('"2025-01-01T24:00:00Z" is not an ISO-8601 date');
-    expect(() => run({ date: 'iso' }, '2025-01-01T10:00:00.12345678Z')).toThrow('"2025-01-01T10:00:00.12345678Z" is not an ISO-8601 date');
+    expect(() => run({ date: 'iso' }, '2025-02-30')).toThrow(
+      '"2025-02-30" is not an ISO-8601 date',
+    );
+    expect(() => run({ date: 'iso' }, '2025-01-01T24:00:00Z')).toThrow(
+      '"2025-01-01T24:00:00Z" is not an ISO-8601 date',
+    );
+    expect(() => run({ date: 'iso' }, '2025-01-01T10:00:00.12345678Z')).toThrow(
+      '"2025-01-01T10:00:00.12345678Z" is not an ISO-8601 date',
+    );
     expect(() => run({ date: 'YYYY-MM-DD' }, 20250101)).toThrow('20250101 is not an ISO-8601 date');
   });
 });
@@ -164,8 +186,12 @@ describe('lookup', () => {
   });
 
   it('a miss is an error naming the value and the table', () => {
-    expect(() => run({ lookup: 'leadSource' }, 'coSell')).toThrow('"coSell" is not in lookup leadSource (known: customerInquiry, marketingQualified)');
-    expect(() => run({ lookup: { true: 1 } }, false)).toThrow('false is not in the inline lookup (known: true)');
+    expect(() => run({ lookup: 'leadSource' }, 'coSell')).toThrow(
+      '"coSell" is not in lookup leadSource (known: customerInquiry, marketingQualified)',
+    );
+    expect(() => run({ lookup: { true: 1 } }, false)).toThrow(
+      'false is not in the inline lookup (known: true)',
+    );
     expect(() => run({ lookup: 'iso3166' }, 'ZZ')).toThrow('"ZZ" is not in lookup iso3166');
   });
 
@@ -175,7 +201,9 @@ describe('lookup', () => {
     expect(run({ lookup: 'plainDefault' }, 'zzz')).toBe('other');
     expect(run({ lookup: 'plainDefault' }, 'default')).toBe('other');
     expect(run({ lookup: 'defaultKey' }, 'default')).toBe('D');
-    expect(() => run({ lookup: 'defaultKey' }, 'x')).toThrow('"x" is not in lookup defaultKey (known: default)');
+    expect(() => run({ lookup: 'defaultKey' }, 'x')).toThrow(
+      '"x" is not in lookup defaultKey (known: default)',
+    );
     expect(run({ lookup: 'leadSource', fallback: 'keep' }, 'coSell')).toBe('coSell');
     expect(run({ lookup: 'leadSource', fallback: null }, 'coSell')).toBeNull();
     expect(run({ lookup: 'withDefault', fallback: 10 }, 'zzz')).toBe(10);
@@ -191,7 +219,9 @@ describe('email, phone, country', () => {
     expect(run('email', ' ann.lee+pc@contoso.co.uk ')).toBe('ann.lee+pc@contoso.co.uk');
     expect(run('email', 'jürgen@müller.de')).toBe('jürgen@müller.de');
     expect(() => run('email', 'ann@')).toThrow('"ann@" is not a valid email address');
-    expect(() => run('email', 'ann lee@contoso.com')).toThrow('"ann lee@contoso.com" is not a valid email address');
+    expect(() => run('email', 'ann lee@contoso.com')).toThrow(
+      '"ann lee@contoso.com" is not a valid email address',
+    );
     expect(() => run('email', 'ann@contoso')).toThrow('"ann@contoso" is not a valid email address');
   });
 
@@ -205,49 +235,101 @@ describe('email, phone, country', () => {
     expect(run('country', 'us')).toBe('US');
     expect(run('country', ' de ')).toBe('DE');
     expect(() => run('country', 'USA')).toThrow('"USA" is not a 2-letter ISO 3166 country code');
-    expect(() => run('country', 'United States')).toThrow('"United States" is not a 2-letter ISO 3166 country code');
+    expect(() => run('country', 'United States')).toThrow(
+      '"United States" is not a 2-letter ISO 3166 country code',
+    );
     expect(() => run('country', 'ZZ')).toThrow('"ZZ" is not a known ISO 3166 country code');
   });
 });
 
 describe('how steps are written', () => {
   it('reports unknown names, missing and unexpected arguments', () => {
-    expect(problems('nubmer')).toEqual([{ at: [], message: 'unknown transform "nubmer" (did you mean "number"?)' }]);
-    expect(problems({ frobnicate: 1 })).toEqual([{ at: [], message: 'unknown transform "frobnicate"' }]);
-    expect(problems('truncate')).toEqual([{ at: [], message: 'transform "truncate" needs an argument, e.g. { truncate: 100 }' }]);
-    expect(problems({ trim: true })).toEqual([{ at: ['trim'], message: 'transform "trim" takes no argument: write it as trim' }]);
-    expect(problems({ truncate: 10, upper: null })).toEqual([{ at: ['upper'], message: 'unexpected key "upper" in transform "truncate"' }]);
-    expect(problems(42)).toEqual([{ at: [], message: 'a transform is a name (trim) or a one-key mapping ({ truncate: 300 }), got 42' }]);
+    expect(problems('nubmer')).toEqual([
+      { at: [], message: 'unknown transform "nubmer" (did you mean "number"?)' },
+    ]);
+    expect(problems({ frobnicate: 1 })).toEqual([
+      { at: [], message: 'unknown transform "frobnicate"' },
+    ]);
+    expect(problems('truncate')).toEqual([
+      { at: [], message: 'transform "truncate" needs an argument, e.g. { truncate: 100 }' },
+    ]);
+    expect(problems({ trim: true })).toEqual([
+      { at: ['trim'], message: 'transform "trim" takes no argument: write it as trim' },
+    ]);
+    expect(problems({ truncate: 10, upper: null })).toEqual([
+      { at: ['upper'], message: 'unexpected key "upper" in transform "truncate"' },
+    ]);
+    expect(problems(42)).toEqual([
+      {
+        at: [],
+        message: 'a transform is a name (trim) or a one-key mapping ({ truncate: 300 }), got 42',
+      },
+    ]);
   });
 
   it('checks each argument', () => {
-    expect(problems({ truncate: '300' })).toEqual([{ at: ['truncate'], message: 'truncate needs a positive whole number, got "300"' }]);
-    expect(problems({ truncate: 2.5 })).toEqual([{ at: ['truncate'], message: 'truncate needs a positive whole number, got 2.5' }]);
-    expect(problems({ default: null })).toEqual([{ at: ['default'], message: 'default needs a text, number or boolean value, got null' }]);
-    expect(problems({ date: 'DD/MM/YYYY' })).toEqual([{ at: ['date'], message: 'date format must be "YYYY-MM-DD" or "iso", got "DD/MM/YYYY"' }]);
-    expect(problems({ join: 1 })).toEqual([{ at: ['join'], message: 'join needs a separator text, got 1' }]);
-    expect(problems({ prefix: '' })).toEqual([{ at: ['prefix'], message: 'prefix needs a non-empty text, got ""' }]);
+    expect(problems({ truncate: '300' })).toEqual([
+      { at: ['truncate'], message: 'truncate needs a positive whole number, got "300"' },
+    ]);
+    expect(problems({ truncate: 2.5 })).toEqual([
+      { at: ['truncate'], message: 'truncate needs a positive whole number, got 2.5' },
+    ]);
+    expect(problems({ default: null })).toEqual([
+      { at: ['default'], message: 'default needs a text, number or boolean value, got null' },
+    ]);
+    expect(problems({ date: 'DD/MM/YYYY' })).toEqual([
+      { at: ['date'], message: 'date format must be "YYYY-MM-DD" or "iso", got "DD/MM/YYYY"' },
+    ]);
+    expect(problems({ join: 1 })).toEqual([
+      { at: ['join'], message: 'join needs a separator text, got 1' },
+    ]);
+    expect(problems({ prefix: '' })).toEqual([
+      { at: ['prefix'], message: 'prefix needs a non-empty text, got ""' },
+    ]);
     expect(problems({ replace: { pattern: '(', with: 1, flags: 'i' } })).toEqual([
-      { at: ['replace', 'flags'], message: 'unexpected key "flags" in replace (use pattern and with)' },
+      {
+        at: ['replace', 'flags'],
+        message: 'unexpected key "flags" in replace (use pattern and with)',
+      },
       // The tail of this message is the JavaScript engine's own wording.
-      { at: ['replace', 'pattern'], message: expect.stringMatching(/^replace pattern \/\(\/ is not a valid regular expression: .*Unterminated group/) },
+      {
+        at: ['replace', 'pattern'],
+        message: expect.stringMatching(
+          /^replace pattern \/\(\/ is not a valid regular expression: .*Unterminated group/,
+        ),
+      },
       { at: ['replace', 'with'], message: 'replace "with" must be a text, got 1' },
     ]);
   });
 
   it('checks lookup names, inline tables and fallbacks', () => {
     expect(problems({ lookup: 'leadSorce' })).toEqual([
-      { at: ['lookup'], message: 'unknown lookup "leadSorce" (did you mean "leadSource"?) (known: customerSize, defaultKey, iso3166, leadSource, plainDefault, withDefault)' },
+      {
+        at: ['lookup'],
+        message:
+          'unknown lookup "leadSorce" (did you mean "leadSource"?) (known: customerSize, defaultKey, iso3166, leadSource, plainDefault, withDefault)',
+      },
     ]);
-    expect(problems({ lookup: { a: [1] } })).toEqual([{ at: ['lookup', 'a'], message: 'lookup result must be a text, number, boolean or null, got a list [1]' }]);
+    expect(problems({ lookup: { a: [1] } })).toEqual([
+      {
+        at: ['lookup', 'a'],
+        message: 'lookup result must be a text, number, boolean or null, got a list [1]',
+      },
+    ]);
     expect(problems({ lookup: 'leadSource', fallback: [1] })).toEqual([
-      { at: ['fallback'], message: 'lookup fallback must be keep, null or a text, number or boolean value, got a list [1]' },
+      {
+        at: ['fallback'],
+        message:
+          'lookup fallback must be keep, null or a text, number or boolean value, got a list [1]',
+      },
     ]);
   });
 
   it('describes steps for traces', () => {
     expect(describeTransform(step({ truncate: 300 }))).toBe('truncate 300');
-    expect(describeTransform(step({ lookup: 'leadSource', fallback: 'keep' }))).toBe('lookup leadSource fallback keep');
+    expect(describeTransform(step({ lookup: 'leadSource', fallback: 'keep' }))).toBe(
+      'lookup leadSource fallback keep',
+    );
     expect(describeTransform(step({ lookup: { true: 1 } }))).toBe('lookup (inline)');
     expect(describeTransform(step('join'))).toBe('join ", "');
     expect(describeTransform(step({ default: '(unknown)' }))).toBe('default "(unknown)"');

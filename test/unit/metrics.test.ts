@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
 
 function sample(text: string, name: string): string[] {
-  return text.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
 }
 
 describe('WorkerMetrics', () => {
@@ -19,10 +21,16 @@ describe('WorkerMetrics', () => {
       'leadbridge_api_calls_total{api="partner-center",method="GET",status="429"} 1',
       'leadbridge_api_calls_total{api="dynamics365",method="POST",status="none"} 1',
     ]);
-    expect(sample(text, 'leadbridge_api_throttled_total')).toEqual(['leadbridge_api_throttled_total{api="partner-center"} 1']);
+    expect(sample(text, 'leadbridge_api_throttled_total')).toEqual([
+      'leadbridge_api_throttled_total{api="partner-center"} 1',
+    ]);
     expect(text).toContain('# TYPE leadbridge_api_latency_seconds histogram');
-    expect(text).toContain('leadbridge_api_latency_seconds_bucket{le="0.025",api="partner-center"} 1');
-    expect(text).toContain('leadbridge_api_latency_seconds_bucket{le="0.05",api="partner-center"} 2');
+    expect(text).toContain(
+      'leadbridge_api_latency_seconds_bucket{le="0.025",api="partner-center"} 1',
+    );
+    expect(text).toContain(
+      'leadbridge_api_latency_seconds_bucket{le="0.05",api="partner-center"} 2',
+    );
     expect(text).toContain('leadbridge_api_latency_seconds_sum{api="partner-center"} 0.05');
     expect(text).toContain('leadbridge_api_latency_seconds_count{api="dynamics365"} 1');
   });
@@ -30,8 +38,14 @@ describe('WorkerMetrics', () => {
   it('records a cycle: duration, synced/failed/quarantined counts and the last success', async () => {
     const metrics = new WorkerMetrics();
     const stats = { created: 3, updated: 1, unchanged: 0, failed: 2, quarantined: 1, pages: 4 };
-    metrics.recordCycle(stats, 1500, { target: 'dynamics', finishedAt: new Date('2026-11-24T10:00:00Z') });
-    metrics.recordCycle({ created: 1, updated: 0, unchanged: 5, failed: 0, quarantined: 0 }, 700, { succeeded: false, finishedAt: new Date('2026-11-24T11:00:00Z') });
+    metrics.recordCycle(stats, 1500, {
+      target: 'dynamics',
+      finishedAt: new Date('2026-11-24T10:00:00Z'),
+    });
+    metrics.recordCycle({ created: 1, updated: 0, unchanged: 5, failed: 0, quarantined: 0 }, 700, {
+      succeeded: false,
+      finishedAt: new Date('2026-11-24T11:00:00Z'),
+    });
     const text = await metrics.text();
     expect(sample(text, 'leadbridge_referrals_synced_total')).toEqual([
       'leadbridge_referrals_synced_total{target="dynamics",result="created"} 3',
@@ -39,13 +53,23 @@ describe('WorkerMetrics', () => {
       'leadbridge_referrals_synced_total{target="all",result="created"} 1',
       'leadbridge_referrals_synced_total{target="all",result="unchanged"} 5',
     ]);
-    expect(sample(text, 'leadbridge_referrals_failed_total')).toEqual(['leadbridge_referrals_failed_total{target="dynamics"} 2']);
-    expect(sample(text, 'leadbridge_referrals_quarantined_total')).toEqual(['leadbridge_referrals_quarantined_total{target="dynamics"} 1']);
-    expect(sample(text, 'leadbridge_cycle_duration_seconds_count')).toEqual(['leadbridge_cycle_duration_seconds_count 2']);
-    expect(sample(text, 'leadbridge_cycle_duration_seconds_sum')).toEqual(['leadbridge_cycle_duration_seconds_sum 2.2']);
+    expect(sample(text, 'leadbridge_referrals_failed_total')).toEqual([
+      'leadbridge_referrals_failed_total{target="dynamics"} 2',
+    ]);
+    expect(sample(text, 'leadbridge_referrals_quarantined_total')).toEqual([
+      'leadbridge_referrals_quarantined_total{target="dynamics"} 1',
+    ]);
+    expect(sample(text, 'leadbridge_cycle_duration_seconds_count')).toEqual([
+      'leadbridge_cycle_duration_seconds_count 2',
+    ]);
+    expect(sample(text, 'leadbridge_cycle_duration_seconds_sum')).toEqual([
+      'leadbridge_cycle_duration_seconds_sum 2.2',
+    ]);
     expect(text).toContain('leadbridge_cycle_duration_seconds_bucket{le="1"} 1');
     // The failed cycle did not move it.
-    expect(sample(text, 'leadbridge_last_success_timestamp_seconds')).toEqual(['leadbridge_last_success_timestamp_seconds 1795514400']);
+    expect(sample(text, 'leadbridge_last_success_timestamp_seconds')).toEqual([
+      'leadbridge_last_success_timestamp_seconds 1795514400',
+    ]);
   });
 
   it('sets the backlog for every state of every target, and zeroes series that disappear', async () => {
@@ -95,6 +119,8 @@ describe('WorkerMetrics', () => {
     expect(text).toContain('leadbridge_crm_api_budget_used_ratio{target="salesforce"} 0.85');
     expect(text).toContain('leadbridge_crm_api_holding_back{target="salesforce"} 1');
     metrics.setApiBudget('salesforce', { used: 1_000, max: 100_000, holdingBack: false });
-    expect(await metrics.registry.metrics()).toContain('leadbridge_crm_api_holding_back{target="salesforce"} 0');
+    expect(await metrics.registry.metrics()).toContain(
+      'leadbridge_crm_api_holding_back{target="salesforce"} 0',
+    );
   });
 });

@@ -55,28 +55,47 @@ const REFERRAL = {
   details: { notes: 'Needs an ERP', currency: 'eur' },
 } as Referral;
 
-function record(lead: Record<string, unknown> | null, opportunity: Record<string, unknown> | null = null): CrmRecordState {
+function record(
+  lead: Record<string, unknown> | null,
+  opportunity: Record<string, unknown> | null = null,
+): CrmRecordState {
   return {
     referralId: 'R1',
     recordId: 'L1',
     entity: lead ? 'lead' : 'opportunity',
     modifiedAt: '2026-02-01T00:00:00Z',
     fields: lead ?? opportunity ?? {},
-    opportunity: lead && opportunity ? { recordId: 'O1', modifiedAt: '2026-02-01T00:00:00Z', fields: opportunity } : null,
+    opportunity:
+      lead && opportunity
+        ? { recordId: 'O1', modifiedAt: '2026-02-01T00:00:00Z', fields: opportunity }
+        : null,
   };
 }
 
 function decide(state: CrmRecordState, referral: Partial<Referral> = {}): OutcomeDecision {
   const fresh = { ...REFERRAL, ...referral } as Referral;
-  return decideOutcome('d365', fresh, state.recordId, MAPPING.readOutcome(recordView(state, fresh)));
+  return decideOutcome(
+    'd365',
+    fresh,
+    state.recordId,
+    MAPPING.readOutcome(recordView(state, fresh)),
+  );
 }
 
-const OPEN_DEAL = { statecode: 0, name: 'ERP rollout', estimatedvalue: 84000, estimatedclosedate: '2026-09-30', description: '40 seats' };
+const OPEN_DEAL = {
+  statecode: 0,
+  name: 'ERP rollout',
+  estimatedvalue: 84000,
+  estimatedclosedate: '2026-09-30',
+  description: '40 seats',
+};
 
 describe('outcomeOf', () => {
   it('reads the most advanced outcome from the CRM fields alone', () => {
     expect(outcomeOf(MAPPING, record({ statecode: 0 }))).toBeNull();
-    expect(outcomeOf(MAPPING, record({ statecode: 1 }, { ...OPEN_DEAL, statecode: 1 }))).toBe('won');
+    expect(outcomeOf(MAPPING, record({ statecode: 1 }, { ...OPEN_DEAL, statecode: 1 }))).toBe(
+      'won',
+    );
     expect(outcomeOf(MAPPING, record({ statecode: 2, statuscode: 7 }))).toBe('declined');
     expect(outcomeOf(MAPPING, record(null, { statecode: 2 }))).toBe('lost');
   });
@@ -98,7 +117,13 @@ describe('decideOutcome', () => {
           payload: {
             outcome: 'accepted',
             crmRecordId: 'L1',
-            fields: { dealName: 'ERP rollout', dealValue: 84000, currency: 'EUR', closingDateTime: '2026-09-30T00:00:00.000Z', notes: '40 seats' },
+            fields: {
+              dealName: 'ERP rollout',
+              dealValue: 84000,
+              currency: 'EUR',
+              closingDateTime: '2026-09-30T00:00:00.000Z',
+              notes: '40 seats',
+            },
           },
         },
       ],
@@ -107,22 +132,47 @@ describe('decideOutcome', () => {
 
   it('a deal won while the referral is New queues accept, then win', () => {
     const decision = decide(record({ statecode: 1 }, { ...OPEN_DEAL, statecode: 1 }));
-    expect(decision.kind === 'enqueue' && decision.rows.map((r) => [r.action, r.dedupeKey, r.payload.fields])).toEqual([
-      ['accept', 'd365:R1:accept', { dealName: 'ERP rollout', dealValue: 84000, currency: 'EUR', closingDateTime: '2026-09-30T00:00:00.000Z', notes: '40 seats' }],
+    expect(
+      decision.kind === 'enqueue' &&
+        decision.rows.map((r) => [r.action, r.dedupeKey, r.payload.fields]),
+    ).toEqual([
+      [
+        'accept',
+        'd365:R1:accept',
+        {
+          dealName: 'ERP rollout',
+          dealValue: 84000,
+          currency: 'EUR',
+          closingDateTime: '2026-09-30T00:00:00.000Z',
+          notes: '40 seats',
+        },
+      ],
       ['win', 'd365:R1:win', {}],
     ]);
   });
 
   it('declines with the mapped reason', () => {
     const decision = decide(record({ statecode: 2, statuscode: 5 }));
-    expect(decision.kind === 'enqueue' && decision.rows.map((r) => [r.action, r.payload.fields])).toEqual([['decline', { reason: "Customer didn't respond" }]]);
+    expect(
+      decision.kind === 'enqueue' && decision.rows.map((r) => [r.action, r.payload.fields]),
+    ).toEqual([['decline', { reason: "Customer didn't respond" }]]);
   });
 
   it('sends nothing when the referral already shows the outcome, or when no legal transition leads there', () => {
-    expect(decide(record({ statecode: 1 }, OPEN_DEAL), { status: 'Active', substatus: 'Accepted' })).toEqual({ kind: 'none', why: 'reflected', outcome: 'accepted' });
-    expect(decide(record({ statecode: 2, statuscode: 7 }), { status: 'Closed', substatus: 'Expired' })).toEqual({ kind: 'none', why: 'no-legal-path', outcome: 'declined' });
-    expect(decide(record({ statecode: 2, statuscode: 4 }), { status: 'Active', substatus: 'Accepted' })).toEqual({ kind: 'none', why: 'no-legal-path', outcome: 'declined' });
-    expect(decide(record({ statecode: 0 }))).toEqual({ kind: 'none', why: 'no-outcome', outcome: null });
+    expect(
+      decide(record({ statecode: 1 }, OPEN_DEAL), { status: 'Active', substatus: 'Accepted' }),
+    ).toEqual({ kind: 'none', why: 'reflected', outcome: 'accepted' });
+    expect(
+      decide(record({ statecode: 2, statuscode: 7 }), { status: 'Closed', substatus: 'Expired' }),
+    ).toEqual({ kind: 'none', why: 'no-legal-path', outcome: 'declined' });
+    expect(
+      decide(record({ statecode: 2, statuscode: 4 }), { status: 'Active', substatus: 'Accepted' }),
+    ).toEqual({ kind: 'none', why: 'no-legal-path', outcome: 'declined' });
+    expect(decide(record({ statecode: 0 }))).toEqual({
+      kind: 'none',
+      why: 'no-outcome',
+      outcome: null,
+    });
   });
 
   it('quarantines an accept without a deal value, naming the field and where it was looked for', () => {
@@ -130,16 +180,33 @@ describe('decideOutcome', () => {
     const reason =
       'the CRM record reads as accepted, but dealValue is missing to accept the referral ' +
       '(dealValue: value is required but opportunity.estimatedvalue | referral.details.dealValue is empty)';
-    expect(decision).toMatchObject({ kind: 'quarantine', outcome: 'accepted', actions: ['accept'], missing: ['dealValue'], reason });
+    expect(decision).toMatchObject({
+      kind: 'quarantine',
+      outcome: 'accepted',
+      actions: ['accept'],
+      missing: ['dealValue'],
+      reason,
+    });
     expect(decision.kind === 'quarantine' && decision.row).toMatchObject({
       action: 'accept',
-      payload: { outcome: 'accepted', actions: ['accept'], missing: ['dealValue'], reason, crmRecordId: 'L1' },
+      payload: {
+        outcome: 'accepted',
+        actions: ['accept'],
+        missing: ['dealValue'],
+        reason,
+        crmRecordId: 'L1',
+      },
     });
-    expect(decision.kind === 'quarantine' && decision.row.dedupeKey).toMatch(/^d365:R1:accept:quarantined:[0-9a-f]{12}$/);
+    expect(decision.kind === 'quarantine' && decision.row.dedupeKey).toMatch(
+      /^d365:R1:accept:quarantined:[0-9a-f]{12}$/,
+    );
   });
 
   it('a lost deal of a New referral with no loss reason and no notes is quarantined whole, naming both gaps', () => {
-    const decision = decide(record({ statecode: 1 }, { ...OPEN_DEAL, statecode: 2, statuscode: 4, description: null }), { details: {} });
+    const decision = decide(
+      record({ statecode: 1 }, { ...OPEN_DEAL, statecode: 2, statuscode: 4, description: null }),
+      { details: {} },
+    );
     expect(decision).toMatchObject({
       kind: 'quarantine',
       actions: ['accept', 'lose'],
@@ -177,8 +244,14 @@ describe('reconcileRows', () => {
   const wonDeal = () => decide(record({ statecode: 1 }, { ...OPEN_DEAL, statecode: 1 }));
 
   it('records the plan when nothing is recorded yet, and nothing more when every step has a live row', () => {
-    expect(reconcileRows(wonDeal(), []).add.map((r) => r.dedupeKey)).toEqual(['d365:R1:accept', 'd365:R1:win']);
-    expect(reconcileRows(wonDeal(), [row('accept', 'sent'), row('win', 'pending')])).toEqual({ retire: [], add: [] });
+    expect(reconcileRows(wonDeal(), []).add.map((r) => r.dedupeKey)).toEqual([
+      'd365:R1:accept',
+      'd365:R1:win',
+    ]);
+    expect(reconcileRows(wonDeal(), [row('accept', 'sent'), row('win', 'pending')])).toEqual({
+      retire: [],
+      add: [],
+    });
   });
 
   it('after a quarantined or refused step, retires the unsent rows and records the steps again in order, under new keys', () => {
@@ -210,27 +283,56 @@ describe('reconcileRows', () => {
 
   it('a reading with nothing to send retires quarantined rows only', () => {
     const stale = row('accept', 'quarantined');
-    const none = decide(record({ statecode: 1 }, OPEN_DEAL), { status: 'Active', substatus: 'Accepted' });
-    expect(reconcileRows(none, [stale, row('win', 'pending')])).toEqual({ retire: [stale], add: [] });
+    const none = decide(record({ statecode: 1 }, OPEN_DEAL), {
+      status: 'Active',
+      substatus: 'Accepted',
+    });
+    expect(reconcileRows(none, [stale, row('win', 'pending')])).toEqual({
+      retire: [stale],
+      add: [],
+    });
   });
 });
 
 describe('checkAction', () => {
   it('sends only the next legal step; archived referrals are never written', () => {
-    expect(checkAction('accept', 'won', { status: 'New', substatus: 'Received' })).toEqual({ kind: 'send' });
-    expect(checkAction('win', 'won', { status: 'Active', substatus: 'Accepted' })).toEqual({ kind: 'send' });
-    expect(checkAction('accept', 'won', { status: 'Active', substatus: 'Accepted' })).toEqual({ kind: 'reflected' });
-    expect(checkAction('accept', 'accepted', { status: 'Active', substatus: 'Accepted' })).toEqual({ kind: 'reflected' });
-    expect(checkAction('win', 'won', { status: 'New', substatus: 'Received' })).toEqual({ kind: 'out-of-order', first: 'accept' });
-    expect(checkAction('decline', 'declined', { status: 'Active', substatus: 'Accepted' })).toEqual({ kind: 'no-legal-path' });
-    expect(checkAction('win', 'won', { status: 'Closed', substatus: 'Won' })).toEqual({ kind: 'closed', expired: false });
-    expect(checkAction('decline', 'declined', { status: 'Closed', substatus: 'Expired' })).toEqual({ kind: 'closed', expired: true });
+    expect(checkAction('accept', 'won', { status: 'New', substatus: 'Received' })).toEqual({
+      kind: 'send',
+    });
+    expect(checkAction('win', 'won', { status: 'Active', substatus: 'Accepted' })).toEqual({
+      kind: 'send',
+    });
+    expect(checkAction('accept', 'won', { status: 'Active', substatus: 'Accepted' })).toEqual({
+      kind: 'reflected',
+    });
+    expect(checkAction('accept', 'accepted', { status: 'Active', substatus: 'Accepted' })).toEqual({
+      kind: 'reflected',
+    });
+    expect(checkAction('win', 'won', { status: 'New', substatus: 'Received' })).toEqual({
+      kind: 'out-of-order',
+      first: 'accept',
+    });
+    expect(checkAction('decline', 'declined', { status: 'Active', substatus: 'Accepted' })).toEqual(
+      { kind: 'no-legal-path' },
+    );
+    expect(checkAction('win', 'won', { status: 'Closed', substatus: 'Won' })).toEqual({
+      kind: 'closed',
+      expired: false,
+    });
+    expect(checkAction('decline', 'declined', { status: 'Closed', substatus: 'Expired' })).toEqual({
+      kind: 'closed',
+      expired: true,
+    });
   });
 });
 
 describe('readOutcomePayload', () => {
   it('reads what decideOutcome wrote and refuses anything else', () => {
-    expect(readOutcomePayload({ outcome: 'won', fields: {}, crmRecordId: 'L1' })).toEqual({ outcome: 'won', fields: {}, crmRecordId: 'L1' });
+    expect(readOutcomePayload({ outcome: 'won', fields: {}, crmRecordId: 'L1' })).toEqual({
+      outcome: 'won',
+      fields: {},
+      crmRecordId: 'L1',
+    });
     expect(readOutcomePayload({ outcome: 'maybe', fields: {} })).toBeNull();
     expect(readOutcomePayload({ outcome: 'won', fields: [] })).toBeNull();
   });
@@ -266,7 +368,13 @@ describe('expiredReflections', () => {
       { referral: { id: 'E', status: 'New', substatus: 'Received' } },
     ];
     expect(expiredReflections(items, links)).toEqual([
-      { referralId: 'A', target: 'd365', action: 'reflect-expired', payload: { crmRecordId: 'LA' }, dedupeKey: 'd365:A:reflect-expired' },
+      {
+        referralId: 'A',
+        target: 'd365',
+        action: 'reflect-expired',
+        payload: { crmRecordId: 'LA' },
+        dedupeKey: 'd365:A:reflect-expired',
+      },
     ]);
   });
 });

@@ -47,7 +47,11 @@ function recordingLogger(lines: LogLine[]): Logger {
   return logger;
 }
 
-function referral(id: string, updatedDateTime: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+function referral(
+  id: string,
+  updatedDateTime: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     id,
     createdDateTime: '2025-03-01T08:00:00.1234567Z',
@@ -139,7 +143,9 @@ describe('patch bodies', () => {
       { op: 'replace', path: '/substatus', value: 'Lost' },
       { op: 'replace', path: '/statusReason', value: 'Customer chose another vendor' },
     ]);
-    expect(externalReferencePatch(REF, 'crm-7')).toEqual([{ op: 'replace', path: '/externalReferenceId', value: 'crm-7' }]);
+    expect(externalReferencePatch(REF, 'crm-7')).toEqual([
+      { op: 'replace', path: '/externalReferenceId', value: 'crm-7' },
+    ]);
   });
 });
 
@@ -167,7 +173,12 @@ describe('required fields are checked before any request', () => {
   });
 
   it('accept refuses a string deal value, a negative one, and a missing eTag', () => {
-    const fields = { dealName: 'd', currency: 'USD', closingDateTime: '2025-06-30T00:00:00Z', notes: 'n' };
+    const fields = {
+      dealName: 'd',
+      currency: 'USD',
+      closingDateTime: '2025-06-30T00:00:00Z',
+      notes: 'n',
+    };
     expect(() => acceptPatch(REF, { ...fields, dealValue: '100' as never })).toThrow(
       'partner-center: cannot accept referral r-1:\n  - dealValue: must be a finite number (got "100")',
     );
@@ -184,7 +195,9 @@ describe('required fields are checked before any request', () => {
     await expect(client.decline(REF, { reason: '' })).rejects.toThrow(
       'partner-center: cannot decline referral r-1:\n  - reason: is required',
     );
-    await expect(client.markLost(REF, {} as never)).rejects.toThrow('partner-center: cannot lose referral r-1:\n  - reason: is required');
+    await expect(client.markLost(REF, {} as never)).rejects.toThrow(
+      'partner-center: cannot lose referral r-1:\n  - reason: is required',
+    );
     await expect(client.setExternalReference(REF, '')).rejects.toThrow(
       'partner-center: cannot set the external reference of referral r-1:\n  - externalReferenceId: is required',
     );
@@ -203,16 +216,28 @@ describe('item validation', () => {
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
     expect(parsed.dropped).toEqual([
-      { path: 'customerProfile.team.0.email', message: 'Invalid input: expected string, received number (got 5)' },
+      {
+        path: 'customerProfile.team.0.email',
+        message: 'Invalid input: expected string, received number (got 5)',
+      },
       { path: 'details.dealValue', message: 'expected a number (got "lots")' },
     ]);
     expect(parsed.referral.details).toEqual({ currency: 'USD' });
-    expect(parsed.referral.customerProfile).toEqual({ name: 'Contoso', team: [{ firstName: 'Ann' }] });
-    const good = parseReferral(referral('r-8', '2025-03-01T10:00:00Z', { status: 'Archived', novelField: { a: 1 } }));
+    expect(parsed.referral.customerProfile).toEqual({
+      name: 'Contoso',
+      team: [{ firstName: 'Ann' }],
+    });
+    const good = parseReferral(
+      referral('r-8', '2025-03-01T10:00:00Z', { status: 'Archived', novelField: { a: 1 } }),
+    );
     expect(good.ok && good.referral).toMatchObject({ status: 'Archived', novelField: { a: 1 } });
     expect(parseReferral('nonsense')).toEqual({
       ok: false,
-      invalid: { id: null, raw: 'nonsense', issues: [{ path: '', message: 'expected a referral object' }] },
+      invalid: {
+        id: null,
+        raw: 'nonsense',
+        issues: [{ path: '', message: 'expected a referral object' }],
+      },
     });
   });
 
@@ -220,7 +245,13 @@ describe('item validation', () => {
     const { substatus: _s, ...noSubstatus } = referral('r-7', '2025-03-01T10:00:00Z');
     expect(parseReferral(noSubstatus)).toEqual({
       ok: false,
-      invalid: { id: 'r-7', raw: noSubstatus, issues: [{ path: 'substatus', message: 'Invalid input: expected string, received undefined' }] },
+      invalid: {
+        id: 'r-7',
+        raw: noSubstatus,
+        issues: [
+          { path: 'substatus', message: 'Invalid input: expected string, received undefined' },
+        ],
+      },
     });
     const badTime = referral('r-6', 'yesterday', { type: 7 });
     expect(parseReferral(badTime)).toEqual({
@@ -244,10 +275,21 @@ describe('item validation', () => {
         customerProfile: { name: 'Contoso', ids: {} },
         details: {
           requirements: {
-            industries: [{ id: 'Retail & Consumer Goods' }, 'Education', { id: 3 }, { name: 'no id' }],
+            industries: [
+              { id: 'Retail & Consumer Goods' },
+              'Education',
+              { id: 3 },
+              { name: 'no id' },
+            ],
             products: [{ id: 'Azure', extra: true }],
             services: [{ id: 'DeploymentOrMigration' }],
-            solutions: [{ id: 'Dynamics365forFieldService', name: 'Dynamics 365 for Field Service', type: 'Category' }],
+            solutions: [
+              {
+                id: 'Dynamics365forFieldService',
+                name: 'Dynamics 365 for Field Service',
+                type: 'Category',
+              },
+            ],
           },
         },
       }),
@@ -256,22 +298,46 @@ describe('item validation', () => {
       industries: ['Retail & Consumer Goods', 'Education'],
       products: ['Azure'],
       services: ['DeploymentOrMigration'],
-      solutions: [{ id: 'Dynamics365forFieldService', name: 'Dynamics 365 for Field Service', type: 'Category' }],
+      solutions: [
+        {
+          id: 'Dynamics365forFieldService',
+          name: 'Dynamics 365 for Field Service',
+          type: 'Category',
+        },
+      ],
     });
-    expect(parsed.ok && parsed.dropped.map((d) => d.path)).toEqual(['details.requirements.industries.2', 'details.requirements.industries.3']);
+    expect(parsed.ok && parsed.dropped.map((d) => d.path)).toEqual([
+      'details.requirements.industries.2',
+      'details.requirements.industries.3',
+    ]);
     expect(parsed.ok && parsed.referral.customerProfile?.ids).toEqual([]);
-    const keyed = parseReferral(referral('r-3', '2025-03-01T10:00:00Z', { customerProfile: { ids: { Duns: '795986822' } } }));
-    expect(keyed.ok && keyed.referral.customerProfile?.ids).toEqual([{ id: '795986822', profileType: 'Duns' }]);
-    const listed = parseReferral(referral('r-2', '2025-03-01T10:00:00Z', { customerProfile: { ids: [{ profileType: 'Duns', id: '795986822' }] } }));
-    expect(listed.ok && listed.referral.customerProfile?.ids).toEqual([{ id: '795986822', profileType: 'Duns' }]);
+    const keyed = parseReferral(
+      referral('r-3', '2025-03-01T10:00:00Z', { customerProfile: { ids: { Duns: '795986822' } } }),
+    );
+    expect(keyed.ok && keyed.referral.customerProfile?.ids).toEqual([
+      { id: '795986822', profileType: 'Duns' },
+    ]);
+    const listed = parseReferral(
+      referral('r-2', '2025-03-01T10:00:00Z', {
+        customerProfile: { ids: [{ profileType: 'Duns', id: '795986822' }] },
+      }),
+    );
+    expect(listed.ok && listed.referral.customerProfile?.ids).toEqual([
+      { id: '795986822', profileType: 'Duns' },
+    ]);
   });
 
   it('parses the error envelope and tolerates other shapes', () => {
-    expect(parsePartnerCenterError({ error: { code: 'PreconditionFailed', message: 'stale' } })).toEqual({
+    expect(
+      parsePartnerCenterError({ error: { code: 'PreconditionFailed', message: 'stale' } }),
+    ).toEqual({
       code: 'PreconditionFailed',
       message: 'stale',
     });
-    expect(parsePartnerCenterError({ code: 'X', message: 'top level' })).toEqual({ code: 'X', message: 'top level' });
+    expect(parsePartnerCenterError({ code: 'X', message: 'top level' })).toEqual({
+      code: 'X',
+      message: 'top level',
+    });
     expect(parsePartnerCenterError({ error: 'bare text' })).toEqual({ message: 'bare text' });
     expect(parsePartnerCenterError('')).toEqual({});
     expect(parsePartnerCenterError(null)).toEqual({});
@@ -280,11 +346,15 @@ describe('item validation', () => {
 
 describe('timestamps', () => {
   it('keeps all 7 fractional digits and honours offsets', () => {
-    expect(toTicks('2018-10-30T21:03:42.4579542Z')! - toTicks('2018-10-30T21:03:42.4579541Z')!).toBe(1n);
+    expect(
+      toTicks('2018-10-30T21:03:42.4579542Z')! - toTicks('2018-10-30T21:03:42.4579541Z')!,
+    ).toBe(1n);
     expect(toTicks('2025-01-01T02:00:00+02:00')).toBe(toTicks('2025-01-01T00:00:00Z'));
     expect(toTicks('2025-01-01')).toBeNull();
     expect(toTicks('2025-13-01T00:00:00Z')).toBeNull();
-    expect(filterLiteral(toTicks('2018-10-30T21:03:42.4579542Z')!)).toBe('2018-10-30T21:03:42.457Z');
+    expect(filterLiteral(toTicks('2018-10-30T21:03:42.4579542Z')!)).toBe(
+      '2018-10-30T21:03:42.457Z',
+    );
   });
 });
 
@@ -295,13 +365,19 @@ describe('listChanged', () => {
     const next = `${BASE}${LIST}?$skiptoken=opaque%2Btoken%3D%3D&$filter=kept+as+is`;
     nock(BASE)
       .get(LIST)
-      .query({ $filter: 'updatedDateTime ge 2025-03-01T09:55:00.000Z', $orderby: 'updatedDateTime asc' })
+      .query({
+        $filter: 'updatedDateTime ge 2025-03-01T09:55:00.000Z',
+        $orderby: 'updatedDateTime asc',
+      })
       .reply(200, {
         value: [
           referral('a', '2025-03-01T10:00:00.0000001Z', { status: 'Archived' }),
           referral('bad', '2025-03-01T10:00:01Z', { status: null }),
           referral('lots', '2025-03-01T10:00:00.7Z', { details: { dealValue: 'lots' } }),
-          referral('b', '2025-03-01T10:00:00.5Z', { status: 'Archived', details: { customerRequestedContact: true } }),
+          referral('b', '2025-03-01T10:00:00.5Z', {
+            status: 'Archived',
+            details: { customerRequestedContact: true },
+          }),
         ],
         '@odata.nextLink': next,
       })
@@ -312,10 +388,24 @@ describe('listChanged', () => {
 
     expect(pages.map(ids)).toEqual([['a', 'lots', 'b'], ['c']]);
     expect(pages[0]?.invalid).toEqual([
-      { id: 'bad', issues: [{ path: 'status', message: 'Invalid input: expected string, received null (got null)' }], raw: expect.objectContaining({ id: 'bad' }) },
+      {
+        id: 'bad',
+        issues: [
+          { path: 'status', message: 'Invalid input: expected string, received null (got null)' },
+        ],
+        raw: expect.objectContaining({ id: 'bad' }),
+      },
     ]);
     expect(lines.filter((l) => l.message === 'malformed referral field dropped')).toEqual([
-      { level: 'warn', message: 'malformed referral field dropped', fields: { referralId: 'lots', path: 'details.dealValue', problem: 'expected a number (got "lots")' } },
+      {
+        level: 'warn',
+        message: 'malformed referral field dropped',
+        fields: {
+          referralId: 'lots',
+          path: 'details.dealValue',
+          problem: 'expected a number (got "lots")',
+        },
+      },
     ]);
     expect(pages[0]?.highWatermark).toBe('2025-03-01T10:00:01Z');
     expect(pages[1]?.highWatermark).toBe('2025-03-01T10:00:02Z');
@@ -327,13 +417,20 @@ describe('listChanged', () => {
     expect(pages[0]?.referrals[0]?.referral.status).toBe('Archived');
     const enumWarnings = lines.filter((l) => l.message === 'unknown enum value kept');
     expect(enumWarnings).toEqual([
-      { level: 'warn', message: 'unknown enum value kept', fields: { field: 'status', value: 'Archived', referralId: 'a' } },
+      {
+        level: 'warn',
+        message: 'unknown enum value kept',
+        fields: { field: 'status', value: 'Archived', referralId: 'a' },
+      },
     ]);
   });
 
   it('lists everything when since is null', async () => {
     const client = newClient();
-    nock(BASE).get(LIST).query({ $orderby: 'updatedDateTime asc' }).reply(200, { value: [referral('a', '2025-03-01T10:00:00Z')] });
+    nock(BASE)
+      .get(LIST)
+      .query({ $orderby: 'updatedDateTime asc' })
+      .reply(200, { value: [referral('a', '2025-03-01T10:00:00Z')] });
     const pages = await collect(client.listChanged(null));
     expect(pages.map(ids)).toEqual([['a']]);
   });
@@ -342,11 +439,19 @@ describe('listChanged', () => {
     const client = newClient([], undefined, '2025-03-01T10:00:00Z');
     nock(BASE)
       .get(LIST)
-      .query({ $filter: 'updatedDateTime ge 2025-03-01T09:55:00.000Z', $orderby: 'updatedDateTime asc' })
-      .reply(400, { error: { code: 'BadRequest', message: 'Invalid $filter: literal not recognised' } })
+      .query({
+        $filter: 'updatedDateTime ge 2025-03-01T09:55:00.000Z',
+        $orderby: 'updatedDateTime asc',
+      })
+      .reply(400, {
+        error: { code: 'BadRequest', message: 'Invalid $filter: literal not recognised' },
+      })
       .get(LIST)
       .times(2)
-      .query({ $filter: "updatedDateTime ge '2025-03-01T09:55:00.000Z'", $orderby: 'updatedDateTime asc' })
+      .query({
+        $filter: "updatedDateTime ge '2025-03-01T09:55:00.000Z'",
+        $orderby: 'updatedDateTime asc',
+      })
       .reply(200, { value: [] });
     await collect(client.listChanged('2025-03-01T10:00:00Z'));
     await collect(client.listChanged('2025-03-01T10:00:00Z'));
@@ -355,7 +460,10 @@ describe('listChanged', () => {
 
   it('does not retry a 400 that is not about the filter', async () => {
     const client = newClient();
-    nock(BASE).get(LIST).query(true).reply(400, { error: { code: 'BadRequest', message: 'Unsupported $top' } });
+    nock(BASE)
+      .get(LIST)
+      .query(true)
+      .reply(400, { error: { code: 'BadRequest', message: 'Unsupported $top' } });
     await expect(collect(client.listChanged('2025-03-01T10:00:00Z'))).rejects.toMatchObject({
       code: 'HTTP_ERROR',
       status: 400,
@@ -372,10 +480,17 @@ describe('listChanged', () => {
     nock(BASE)
       .get(LIST)
       .query(true)
-      .reply(200, { value: [referral('a', '2025-03-01T10:00:00Z')], '@odata.nextLink': 'http://api.partner.microsoft.com/v1.0/referrals?$skiptoken=k181pEdP0y%2fFUEbb' })
+      .reply(200, {
+        value: [referral('a', '2025-03-01T10:00:00Z')],
+        '@odata.nextLink':
+          'http://api.partner.microsoft.com/v1.0/referrals?$skiptoken=k181pEdP0y%2fFUEbb',
+      })
       .get(`${LIST}?$skiptoken=k181pEdP0y%2fFUEbb`)
       .matchHeader('authorization', 'Bearer test-token')
-      .reply(200, { value: [referral('b', '2025-03-01T10:00:01Z')], '@odata.nextLink': 'https://evil.example/steal?$skiptoken=2' })
+      .reply(200, {
+        value: [referral('b', '2025-03-01T10:00:01Z')],
+        '@odata.nextLink': 'https://evil.example/steal?$skiptoken=2',
+      })
       .get(`${LIST}?$skiptoken=2`)
       .reply(200, { value: [] });
     expect((await collect(client.listChanged(null))).map(ids)).toEqual([['a'], ['b'], []]);
@@ -386,7 +501,13 @@ describe('listChanged', () => {
 
   it('refuses a nextLink without a query to continue with', async () => {
     const client = newClient();
-    nock(BASE).get(LIST).query(true).reply(200, { value: [], '@odata.nextLink': 'http://api.partner.microsoft.com/v1.0/referrals' });
+    nock(BASE)
+      .get(LIST)
+      .query(true)
+      .reply(200, {
+        value: [],
+        '@odata.nextLink': 'http://api.partner.microsoft.com/v1.0/referrals',
+      });
     await expect(collect(client.listChanged(null))).rejects.toThrow(
       'partner-center: @odata.nextLink carries no query to continue with (got "http://api.partner.microsoft.com/v1.0/referrals")',
     );
@@ -398,9 +519,14 @@ describe('listChanged', () => {
     nock(BASE)
       .get(LIST)
       .query(true)
-      .reply(200, { value: [referral('a', '2025-03-01T10:00:00Z'), referral('b', '2025-03-01T10:00:30Z')] })
+      .reply(200, {
+        value: [referral('a', '2025-03-01T10:00:00Z'), referral('b', '2025-03-01T10:00:30Z')],
+      })
       .get(LIST)
-      .query({ $filter: 'updatedDateTime ge 2025-03-01T09:59:30.000Z', $orderby: 'updatedDateTime asc' })
+      .query({
+        $filter: 'updatedDateTime ge 2025-03-01T09:59:30.000Z',
+        $orderby: 'updatedDateTime asc',
+      })
       .reply(200, {
         value: [
           referral('a', '2025-03-01T10:00:00Z'),
@@ -420,10 +546,16 @@ describe('listChanged', () => {
     const client = newClient([], 60_000, '2025-03-01T10:05:00Z');
     nock(BASE)
       .get(LIST)
-      .query({ $filter: 'updatedDateTime ge 2025-03-01T09:59:30.000Z', $orderby: 'updatedDateTime asc' })
+      .query({
+        $filter: 'updatedDateTime ge 2025-03-01T09:59:30.000Z',
+        $orderby: 'updatedDateTime asc',
+      })
       .reply(200, { value: [referral('b', '2025-03-01T10:00:30Z')] })
       .get(LIST)
-      .query({ $filter: 'updatedDateTime ge 2025-03-01T10:00:30.000Z', $orderby: 'updatedDateTime asc' })
+      .query({
+        $filter: 'updatedDateTime ge 2025-03-01T10:00:30.000Z',
+        $orderby: 'updatedDateTime asc',
+      })
       .reply(200, { value: [referral('b', '2025-03-01T10:00:30Z')] });
     // First poll in this process: the full overlap before the cursor is re-read.
     const first = await collect(client.listChanged('2025-03-01T10:00:30Z'));
@@ -437,11 +569,17 @@ describe('listChanged', () => {
   it('stops between pages once the signal is aborted', async () => {
     const client = newClient();
     const controller = new AbortController();
-    nock(BASE).get(LIST).query(true).reply(200, { value: [], '@odata.nextLink': `${BASE}${LIST}?$skiptoken=2` });
+    nock(BASE)
+      .get(LIST)
+      .query(true)
+      .reply(200, { value: [], '@odata.nextLink': `${BASE}${LIST}?$skiptoken=2` });
     const pages = client.listChanged(null, { signal: controller.signal });
     await pages.next();
     controller.abort();
-    await expect(pages.next()).rejects.toMatchObject({ code: 'ABORTED', message: 'partner-center: listing aborted' });
+    await expect(pages.next()).rejects.toMatchObject({
+      code: 'ABORTED',
+      message: 'partner-center: listing aborted',
+    });
     expect(client.callCount).toBe(1);
   });
 
@@ -490,7 +628,11 @@ describe('overlap dedupe', () => {
 });
 
 describe('writes', () => {
-  const fresh = referral('r-1', '2025-03-01T11:00:00Z', { status: 'Active', substatus: 'Accepted', eTag: '"etag-r-1-2"' });
+  const fresh = referral('r-1', '2025-03-01T11:00:00Z', {
+    status: 'Active',
+    substatus: 'Accepted',
+    eTag: '"etag-r-1-2"',
+  });
 
   it('sends the patch with If-Match as received and Prefer, and returns the representation', async () => {
     const client = newClient();
@@ -518,14 +660,18 @@ describe('writes', () => {
     expect(seen[0]?.['ms-correlationid']).toBe(client.correlationId);
     expect(seen[1]?.['ms-correlationid']).toBe(client.correlationId);
     // client-request-id: a GUID, new for every call (partner-rest headers.md).
-    expect(seen[0]?.['client-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(seen[0]?.['client-request-id']).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    );
     expect(seen[0]?.['client-request-id']).not.toBe(seen[1]?.['client-request-id']);
   });
 
   it('reads the referral back after a 204', async () => {
     const client = newClient();
     nock(BASE).patch(`${LIST}/r-1`).reply(204).get(`${LIST}/r-1`).reply(200, fresh);
-    await expect(client.setExternalReference(REF, 'crm-1')).resolves.toMatchObject({ eTag: '"etag-r-1-2"' });
+    await expect(client.setExternalReference(REF, 'crm-1')).resolves.toMatchObject({
+      eTag: '"etag-r-1-2"',
+    });
     expect(client.callCount).toBe(2);
   });
 
@@ -534,10 +680,16 @@ describe('writes', () => {
     const client = newClient(lines);
     nock(BASE)
       .patch(`${LIST}/r-1`)
-      .reply(200, { id: 'r-1', status: 'Active' }, { 'request-id': '9f8bed52-e4df-4d0c-9ca6-929a187b0731' })
+      .reply(
+        200,
+        { id: 'r-1', status: 'Active' },
+        { 'request-id': '9f8bed52-e4df-4d0c-9ca6-929a187b0731' },
+      )
       .get(`${LIST}/r-1`)
       .reply(200, fresh);
-    await expect(client.setExternalReference(REF, 'crm-1')).resolves.toMatchObject({ eTag: '"etag-r-1-2"' });
+    await expect(client.setExternalReference(REF, 'crm-1')).resolves.toMatchObject({
+      eTag: '"etag-r-1-2"',
+    });
     expect(lines.find((l) => l.message === 'partner-center call')?.fields).toEqual({
       call: 'set external reference referral r-1',
       status: 200,
@@ -547,21 +699,30 @@ describe('writes', () => {
 
   it('says a write was applied when neither the representation nor a read-back can be read', async () => {
     const client = newClient();
-    nock(BASE).patch(`${LIST}/r-1`).reply(200, { id: 'r-1' }).get(`${LIST}/r-1`).reply(200, { id: 'r-1', status: 'Active' });
+    nock(BASE)
+      .patch(`${LIST}/r-1`)
+      .reply(200, { id: 'r-1' })
+      .get(`${LIST}/r-1`)
+      .reply(200, { id: 'r-1', status: 'Active' });
     const attempt = client.markWon(REF);
     await expect(attempt).rejects.toBeInstanceOf(WriteAppliedError);
-    await expect(attempt).rejects.toThrow(/^partner-center: win referral r-1 was applied \(200\), but the referral could not be read back: /);
+    await expect(attempt).rejects.toThrow(
+      /^partner-center: win referral r-1 was applied \(200\), but the referral could not be read back: /,
+    );
   });
 
   it('surfaces 412 as ConflictError', async () => {
     const client = newClient();
-    nock(BASE).patch(`${LIST}/r-1`).reply(412, { error: { code: 'PreconditionFailed', message: 'The eTag does not match.' } });
+    nock(BASE)
+      .patch(`${LIST}/r-1`)
+      .reply(412, { error: { code: 'PreconditionFailed', message: 'The eTag does not match.' } });
     const attempt = client.decline(REF, { reason: 'Others' });
     await expect(attempt).rejects.toBeInstanceOf(ConflictError);
     await expect(attempt).rejects.toMatchObject({
       code: 'CONFLICT',
       status: 412,
-      message: 'partner-center: PATCH v1.0/engagements/referrals/r-1 → 412 PreconditionFailed: The eTag does not match.',
+      message:
+        'partner-center: PATCH v1.0/engagements/referrals/r-1 → 412 PreconditionFailed: The eTag does not match.',
     });
     expect(client.callCount).toBe(1);
   });
@@ -570,7 +731,11 @@ describe('writes', () => {
     const client = newClient();
     nock(BASE)
       .patch(`${LIST}/r-1`)
-      .reply(429, { error: { code: 'TooManyRequests', message: 'slow down' } }, { 'Retry-After': '0' })
+      .reply(
+        429,
+        { error: { code: 'TooManyRequests', message: 'slow down' } },
+        { 'Retry-After': '0' },
+      )
       .patch(`${LIST}/r-1`)
       .reply(200, fresh);
     await expect(client.markLost(REF, { reason: 'Others' })).resolves.toMatchObject({ id: 'r-1' });
@@ -598,24 +763,33 @@ describe('writes', () => {
     const client = newClient();
     nock(BASE)
       .patch(`${LIST}/r-1`)
-      .reply(400, { error: { code: 'InvalidTransition', message: 'A referral in status New cannot move to Closed/Won.' } });
+      .reply(400, {
+        error: {
+          code: 'InvalidTransition',
+          message: 'A referral in status New cannot move to Closed/Won.',
+        },
+      });
     const attempt = client.markWon(REF);
     await expect(attempt).rejects.toBeInstanceOf(LeadbridgeError);
     await expect(attempt).rejects.toMatchObject({
       code: 'HTTP_ERROR',
       status: 400,
       providerCode: 'InvalidTransition',
-      message: 'partner-center: PATCH v1.0/engagements/referrals/r-1 → 400 InvalidTransition: A referral in status New cannot move to Closed/Won.',
+      message:
+        'partner-center: PATCH v1.0/engagements/referrals/r-1 → 400 InvalidTransition: A referral in status New cannot move to Closed/Won.',
     });
     expect(client.callCount).toBe(1);
   });
 
   it('maps a 404 on get to NOT_FOUND', async () => {
     const client = newClient();
-    nock(BASE).get(`${LIST}/missing`).reply(404, { error: { code: 'NotFound', message: 'Referral missing was not found.' } });
+    nock(BASE)
+      .get(`${LIST}/missing`)
+      .reply(404, { error: { code: 'NotFound', message: 'Referral missing was not found.' } });
     await expect(client.get('missing')).rejects.toMatchObject({
       code: 'NOT_FOUND',
-      message: 'partner-center: GET v1.0/engagements/referrals/missing → 404 NotFound: Referral missing was not found.',
+      message:
+        'partner-center: GET v1.0/engagements/referrals/missing → 404 NotFound: Referral missing was not found.',
     });
   });
 });

@@ -7,8 +7,22 @@ import { entityMetadataOf } from '../../src/crm/salesforce/metadata.js';
 const leadDescribe = {
   name: 'Lead',
   fields: [
-    { name: 'Country', type: 'string', length: 80, createable: true, updateable: true, nillable: true },
-    { name: 'State', type: 'string', length: 80, createable: true, updateable: true, nillable: true },
+    {
+      name: 'Country',
+      type: 'string',
+      length: 80,
+      createable: true,
+      updateable: true,
+      nillable: true,
+    },
+    {
+      name: 'State',
+      type: 'string',
+      length: 80,
+      createable: true,
+      updateable: true,
+      nillable: true,
+    },
     {
       name: 'CountryCode',
       type: 'picklist',
@@ -63,7 +77,9 @@ describe('Salesforce State and Country/Territory Picklists', () => {
       fields: { LastName: 'A', CountryCode: 'US', StateCode: 'WA' },
       dropped: [],
     });
-    expect(withAddressCodes({ Country: 'Australia', State: 'Western Australia' }, picklists).fields).toEqual({ CountryCode: 'AU', StateCode: 'WA' });
+    expect(
+      withAddressCodes({ Country: 'Australia', State: 'Western Australia' }, picklists).fields,
+    ).toEqual({ CountryCode: 'AU', StateCode: 'WA' });
     expect(withAddressCodes({ Country: 'DE', State: 'BY' }, picklists)).toEqual({
       fields: { CountryCode: 'DE' },
       dropped: [{ field: 'State', value: 'BY' }],
@@ -76,12 +92,17 @@ describe('Salesforce State and Country/Territory Picklists', () => {
       ],
     });
     // A mapping that writes the code fields itself is left alone.
-    expect(withAddressCodes({ CountryCode: 'US', StateCode: 'NY' }, picklists).fields).toEqual({ CountryCode: 'US', StateCode: 'NY' });
+    expect(withAddressCodes({ CountryCode: 'US', StateCode: 'NY' }, picklists).fields).toEqual({
+      CountryCode: 'US',
+      StateCode: 'NY',
+    });
   });
 
   it('marks Country and State as backed by their code picklists in the field metadata', () => {
     const fields = entityMetadataOf('Lead', leadDescribe).fields;
-    expect(fields.filter((field) => field.codeField).map((field) => [field.name, field.codeField])).toEqual([
+    expect(
+      fields.filter((field) => field.codeField).map((field) => [field.name, field.codeField]),
+    ).toEqual([
       ['Country', 'CountryCode'],
       ['State', 'StateCode'],
     ]);

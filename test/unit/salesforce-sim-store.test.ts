@@ -2,9 +2,17 @@
 import { describe, expect, it } from 'vitest';
 import { SimClock } from '../../src/simulators/common/clock.js';
 import { SalesforceApiError } from '../../src/simulators/salesforce/errors.js';
-import { caseSafeSuffix, makeRecordId, normaliseRecordId } from '../../src/simulators/salesforce/ids.js';
+import {
+  caseSafeSuffix,
+  makeRecordId,
+  normaliseRecordId,
+} from '../../src/simulators/salesforce/ids.js';
 import { ACCOUNT, LEAD, OPPORTUNITY, findField } from '../../src/simulators/salesforce/schema.js';
-import { SalesforceStore, systemInput, type SaveResult } from '../../src/simulators/salesforce/store.js';
+import {
+  SalesforceStore,
+  systemInput,
+  type SaveResult,
+} from '../../src/simulators/salesforce/store.js';
 import { deserializeRecord } from '../../src/simulators/salesforce/values.js';
 
 /** A clock that stands still, so that SystemModstamp must advance by itself. */
@@ -36,7 +44,13 @@ describe('record ids', () => {
 
 describe('deserializeRecord', () => {
   it('resolves field names without regard to case and reads JSON into stored values', () => {
-    const input = deserializeRecord(OPPORTUNITY, { attributes: { type: 'Opportunity' }, name: 'Deal', closedate: '2025-02-28', AMOUNT: 10.555, Description: '' });
+    const input = deserializeRecord(OPPORTUNITY, {
+      attributes: { type: 'Opportunity' },
+      name: 'Deal',
+      closedate: '2025-02-28',
+      AMOUNT: 10.555,
+      Description: '',
+    });
     expect(input.attributesType).toBe('Opportunity');
     expect(input.fields.map(([field, value]) => [field.name, value])).toEqual([
       ['Name', 'Deal'],
@@ -55,9 +69,15 @@ describe('deserializeRecord', () => {
       }
       throw new Error('expected a refusal');
     };
-    expect(refusal({ Emial: 'x' })).toEqual([{ message: "No such column 'Emial' on sobject of type Lead", errorCode: 'INVALID_FIELD' }]);
+    expect(refusal({ Emial: 'x' })).toEqual([
+      { message: "No such column 'Emial' on sobject of type Lead", errorCode: 'INVALID_FIELD' },
+    ]);
     expect(refusal({ AnnualRevenue: '1000' })).toEqual([
-      { message: 'Cannot deserialize instance of double from VALUE_STRING value 1000 or request may be missing a required field', errorCode: 'JSON_PARSER_ERROR' },
+      {
+        message:
+          'Cannot deserialize instance of double from VALUE_STRING value 1000 or request may be missing a required field',
+        errorCode: 'JSON_PARSER_ERROR',
+      },
     ]);
     expect(refusal({ NumberOfEmployees: 1.5 })[0]?.message).toBe(
       'Cannot deserialize instance of int from VALUE_NUMBER_FLOAT value 1.5 or request may be missing a required field',
@@ -73,9 +93,16 @@ describe('deserializeRecord', () => {
 describe('SalesforceStore', () => {
   it('applies defaults and derived fields, and keeps SystemModstamp strictly increasing on a still clock', () => {
     const store = new SalesforceStore(new FrozenClock());
-    const id = okId(store.create(LEAD, lead({ FirstName: 'Ada', LastName: 'Lovelace', Company: 'Engines' })));
+    const id = okId(
+      store.create(LEAD, lead({ FirstName: 'Ada', LastName: 'Lovelace', Company: 'Engines' })),
+    );
     const created = store.get(LEAD, id);
-    expect(created).toMatchObject({ Name: 'Ada Lovelace', Status: 'Open - Not Contacted', IsConverted: false, IsDeleted: false });
+    expect(created).toMatchObject({
+      Name: 'Ada Lovelace',
+      Status: 'Open - Not Contacted',
+      IsConverted: false,
+      IsDeleted: false,
+    });
     const stamps = [created?.SystemModstamp];
     for (let i = 0; i < 3; i++) {
       okId(store.update(LEAD, id, lead({ Title: `T${i}` })));
@@ -93,16 +120,35 @@ describe('SalesforceStore', () => {
       message: `Last Name: data value too large: ${'y'.repeat(81)} (max length=80)`,
       fields: ['LastName'],
     });
-    expect(errorOf(store.create(LEAD, lead({ Company: 'X', LastName: 'Y', AnnualRevenue: 1e18 })))?.statusCode).toBe('NUMBER_OUTSIDE_VALID_RANGE');
-    expect(errorOf(store.create(OPPORTUNITY, deserializeRecord(OPPORTUNITY, { Name: 'D', StageName: 'Won', CloseDate: '2025-01-01' })))).toEqual({
+    expect(
+      errorOf(store.create(LEAD, lead({ Company: 'X', LastName: 'Y', AnnualRevenue: 1e18 })))
+        ?.statusCode,
+    ).toBe('NUMBER_OUTSIDE_VALID_RANGE');
+    expect(
+      errorOf(
+        store.create(
+          OPPORTUNITY,
+          deserializeRecord(OPPORTUNITY, { Name: 'D', StageName: 'Won', CloseDate: '2025-01-01' }),
+        ),
+      ),
+    ).toEqual({
       statusCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
       message: 'Stage: bad value for restricted picklist field: Won',
       fields: ['StageName'],
     });
     const id = okId(store.create(LEAD, lead({ Company: 'X', LastName: 'Y' })));
-    expect(errorOf(store.update(LEAD, id, lead({ Company: null })))?.message).toBe('Required fields are missing: [Company]');
-    expect(errorOf(store.update(LEAD, id, lead({ ConvertedOpportunityId: null })))?.statusCode).toBe('INVALID_FIELD_FOR_INSERT_UPDATE');
-    const badRef = deserializeRecord(OPPORTUNITY, { Name: 'D', StageName: 'Prospecting', CloseDate: '2025-01-01', AccountId: id });
+    expect(errorOf(store.update(LEAD, id, lead({ Company: null })))?.message).toBe(
+      'Required fields are missing: [Company]',
+    );
+    expect(
+      errorOf(store.update(LEAD, id, lead({ ConvertedOpportunityId: null })))?.statusCode,
+    ).toBe('INVALID_FIELD_FOR_INSERT_UPDATE');
+    const badRef = deserializeRecord(OPPORTUNITY, {
+      Name: 'D',
+      StageName: 'Prospecting',
+      CloseDate: '2025-01-01',
+      AccountId: id,
+    });
     expect(errorOf(store.create(OPPORTUNITY, badRef))).toEqual({
       statusCode: 'MALFORMED_ID',
       message: `Account ID: id value of incorrect type: ${id}`,
@@ -114,14 +160,27 @@ describe('SalesforceStore', () => {
     const store = new SalesforceStore(new SimClock());
     const key = findField(LEAD, 'PartnerReferralId__c');
     if (!key) throw new Error('no key field');
-    const first = okId(store.create(LEAD, lead({ Company: 'A', LastName: 'B', PartnerReferralId__c: 'Ref-1' })));
-    const duplicate = store.create(LEAD, lead({ Company: 'C', LastName: 'D', PartnerReferralId__c: 'REF-1' }));
+    const first = okId(
+      store.create(LEAD, lead({ Company: 'A', LastName: 'B', PartnerReferralId__c: 'Ref-1' })),
+    );
+    const duplicate = store.create(
+      LEAD,
+      lead({ Company: 'C', LastName: 'D', PartnerReferralId__c: 'REF-1' }),
+    );
     expect(duplicate.ok ? null : duplicate.error.statusCode).toBe('DUPLICATE_VALUE');
-    expect(store.upsert(LEAD, key, 'ref-1', lead({ Title: 'CEO' }))).toEqual({ ok: true, id: first, created: false });
+    expect(store.upsert(LEAD, key, 'ref-1', lead({ Title: 'CEO' }))).toEqual({
+      ok: true,
+      id: first,
+      created: false,
+    });
     expect(store.findByExternalId(LEAD, key, 'REF-1').map((row) => row.Title)).toEqual(['CEO']);
     okId(store.delete(LEAD, first));
     expect(store.findByExternalId(LEAD, key, 'ref-1')).toEqual([]);
-    expect(store.delete(LEAD, first)).toEqual({ ok: false, error: { statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }, id: first });
+    expect(store.delete(LEAD, first)).toEqual({
+      ok: false,
+      error: { statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] },
+      id: first,
+    });
     const recreated = store.upsert(LEAD, key, 'ref-1', lead({ Company: 'E', LastName: 'F' }));
     expect(recreated).toMatchObject({ ok: true, created: true });
     expect(store.count(LEAD)).toBe(1);
@@ -131,7 +190,9 @@ describe('SalesforceStore', () => {
     const store = new SalesforceStore(new SimClock());
     const key = findField(LEAD, 'PartnerReferralId__c');
     if (!key) throw new Error('no key field');
-    const kept = okId(store.create(LEAD, lead({ Company: 'A', LastName: 'B', PartnerReferralId__c: 'k1' })));
+    const kept = okId(
+      store.create(LEAD, lead({ Company: 'A', LastName: 'B', PartnerReferralId__c: 'k1' })),
+    );
     const committed = store.atomically(() => {
       okId(store.update(LEAD, kept, lead({ PartnerReferralId__c: 'k2' })));
       okId(store.create(LEAD, lead({ Company: 'C', LastName: 'D', PartnerReferralId__c: 'k1' })));
@@ -146,7 +207,17 @@ describe('SalesforceStore', () => {
   it('converts a lead once, copying the referral id, and locks it against API updates', () => {
     const clock = new FrozenClock();
     const store = new SalesforceStore(clock);
-    const leadId = okId(store.create(LEAD, lead({ Company: 'Bletchley', LastName: 'Turing', AnnualRevenue: 900, PartnerReferralId__c: 'r-9' })));
+    const leadId = okId(
+      store.create(
+        LEAD,
+        lead({
+          Company: 'Bletchley',
+          LastName: 'Turing',
+          AnnualRevenue: 900,
+          PartnerReferralId__c: 'r-9',
+        }),
+      ),
+    );
     const conversion = store.convertLead(leadId, {});
     expect(store.get(OPPORTUNITY, conversion.opportunityId)).toMatchObject({
       Name: 'Bletchley',
@@ -156,16 +227,37 @@ describe('SalesforceStore', () => {
       PartnerReferralId__c: 'r-9',
       AccountId: conversion.accountId,
     });
-    expect(store.get(LEAD, leadId)).toMatchObject({ IsConverted: true, Status: 'Closed - Converted', ConvertedDate: '2025-06-01' });
-    expect(store.update(LEAD, leadId, lead({ Title: 'Dr' }))).toMatchObject({ ok: false, error: { statusCode: 'CANNOT_UPDATE_CONVERTED_LEAD' } });
+    expect(store.get(LEAD, leadId)).toMatchObject({
+      IsConverted: true,
+      Status: 'Closed - Converted',
+      ConvertedDate: '2025-06-01',
+    });
+    expect(store.update(LEAD, leadId, lead({ Title: 'Dr' }))).toMatchObject({
+      ok: false,
+      error: { statusCode: 'CANNOT_UPDATE_CONVERTED_LEAD' },
+    });
     expect(() => store.convertLead(leadId)).toThrow('cannot reference converted lead');
   });
 
   it('leaves nothing behind when a conversion fails part-way', () => {
     const store = new SalesforceStore(new SimClock());
-    const leadId = okId(store.create(LEAD, lead({ Company: 'A', LastName: 'B', PartnerReferralId__c: 'dup' })));
-    okId(store.create(OPPORTUNITY, systemInput(OPPORTUNITY, { Name: 'Existing', StageName: 'Prospecting', CloseDate: '2025-01-01', PartnerReferralId__c: 'dup' })));
-    expect(() => store.convertLead(leadId)).toThrow(/^duplicate value found: PartnerReferralId__c duplicates value on record with id: 006/);
+    const leadId = okId(
+      store.create(LEAD, lead({ Company: 'A', LastName: 'B', PartnerReferralId__c: 'dup' })),
+    );
+    okId(
+      store.create(
+        OPPORTUNITY,
+        systemInput(OPPORTUNITY, {
+          Name: 'Existing',
+          StageName: 'Prospecting',
+          CloseDate: '2025-01-01',
+          PartnerReferralId__c: 'dup',
+        }),
+      ),
+    );
+    expect(() => store.convertLead(leadId)).toThrow(
+      /^duplicate value found: PartnerReferralId__c duplicates value on record with id: 006/,
+    );
     expect(store.count(OPPORTUNITY)).toBe(1);
     expect(store.count(ACCOUNT)).toBe(0);
     expect([...store.rows(LEAD)].map((row) => row.IsConverted)).toEqual([false]);

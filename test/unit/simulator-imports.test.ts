@@ -24,8 +24,17 @@ describe('simulator imports', () => {
   const files = sourceFiles(SIMULATORS);
 
   it('scans every simulator (Partner Center, Dynamics 365, Salesforce, Graph, Entra ID)', () => {
-    const folders = new Set(files.map((file) => path.relative(SIMULATORS, file).split(path.sep)[0]));
-    expect([...folders].filter((name) => !name!.endsWith('.ts')).sort()).toEqual(['common', 'dynamics365', 'entra', 'graph', 'partner-center', 'salesforce']);
+    const folders = new Set(
+      files.map((file) => path.relative(SIMULATORS, file).split(path.sep)[0]),
+    );
+    expect([...folders].filter((name) => !name!.endsWith('.ts')).sort()).toEqual([
+      'common',
+      'dynamics365',
+      'entra',
+      'graph',
+      'partner-center',
+      'salesforce',
+    ]);
   });
 
   it('finds no import of client code (src/core, src/source, src/sync, src/crm, ...) under src/simulators/', () => {

@@ -5,11 +5,18 @@ import { emptyInboundStats, emptyOutboundStats, type TargetFailure } from '../..
 import { Worker } from '../../src/worker/worker.js';
 
 function cycleWith(targetsDown: TargetFailure[]): CycleResult {
-  return { inbound: emptyInboundStats(), outbound: emptyOutboundStats(), outbox: { sent: 0, failed: 0, superseded: 0, quarantined: 0 }, targetsDown };
+  return {
+    inbound: emptyInboundStats(),
+    outbound: emptyOutboundStats(),
+    outbox: { sent: 0, failed: 0, superseded: 0, quarantined: 0 },
+    targetsDown,
+  };
 }
 
 /** Runs one worker cycle per result and returns the problems (cause, reason, threshold) seen after each. */
-async function problemsAfter(results: CycleResult[]): Promise<Array<Array<{ cause: string; reason: string; thresholdSeconds?: number }>>> {
+async function problemsAfter(
+  results: CycleResult[],
+): Promise<Array<Array<{ cause: string; reason: string; thresholdSeconds?: number }>>> {
   const seen: Array<Array<{ cause: string; reason: string; thresholdSeconds?: number }>> = [];
   let next = 0;
   const runtime = { syncOnce: async () => results[next++]! } as unknown as Runtime;
@@ -18,7 +25,15 @@ async function problemsAfter(results: CycleResult[]): Promise<Array<Array<{ caus
     intervalMs: () => 0,
     jitterMs: () => 0,
     onCycle: async () => {
-      seen.push(worker.problems.list().map(({ cause, reason, thresholdSeconds }) => ({ cause, reason, ...(thresholdSeconds !== undefined ? { thresholdSeconds } : {}) })));
+      seen.push(
+        worker.problems
+          .list()
+          .map(({ cause, reason, thresholdSeconds }) => ({
+            cause,
+            reason,
+            ...(thresholdSeconds !== undefined ? { thresholdSeconds } : {}),
+          })),
+      );
       if (seen.length === results.length) void worker.stop();
     },
   });
@@ -28,9 +43,20 @@ async function problemsAfter(results: CycleResult[]): Promise<Array<Array<{ caus
 
 describe('worker health problems', () => {
   it('names a target that failed as a whole, and clears it after a good cycle', async () => {
-    const down: TargetFailure = { target: 'salesforce', stage: 'writing referrals', code: 'AUTH_FAILED', message: 'INVALID_SESSION_ID: Session expired or invalid' };
+    const down: TargetFailure = {
+      target: 'salesforce',
+      stage: 'writing referrals',
+      code: 'AUTH_FAILED',
+      message: 'INVALID_SESSION_ID: Session expired or invalid',
+    };
     expect(await problemsAfter([cycleWith([down]), cycleWith([])])).toEqual([
-      [{ cause: 'target:salesforce', reason: 'target "salesforce" failed as a whole: salesforce (writing referrals): INVALID_SESSION_ID: Session expired or invalid [AUTH_FAILED]' }],
+      [
+        {
+          cause: 'target:salesforce',
+          reason:
+            'target "salesforce" failed as a whole: salesforce (writing referrals): INVALID_SESSION_ID: Session expired or invalid [AUTH_FAILED]',
+        },
+      ],
       [],
     ]);
   });
@@ -40,10 +66,18 @@ describe('worker health problems', () => {
       target: 'dynamics',
       stage: 'reading outcomes',
       code: 'SIGN_IN_REQUIRED',
-      message: 'partner-center: the sign-in is no longer valid (invalid_grant); sign in again: leadbridge login partner-center',
+      message:
+        'partner-center: the sign-in is no longer valid (invalid_grant); sign in again: leadbridge login partner-center',
     };
     expect(await problemsAfter([cycleWith([lost]), cycleWith([])])).toEqual([
-      [{ cause: 'partner-center-sign-in', reason: 'partner-center: the sign-in is no longer valid (invalid_grant); sign in again: leadbridge login partner-center', thresholdSeconds: 0 }],
+      [
+        {
+          cause: 'partner-center-sign-in',
+          reason:
+            'partner-center: the sign-in is no longer valid (invalid_grant); sign in again: leadbridge login partner-center',
+          thresholdSeconds: 0,
+        },
+      ],
       [],
     ]);
   });

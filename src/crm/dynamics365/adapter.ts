@@ -1,6 +1,13 @@
 // The Dynamics 365 (Dataverse Web API) CRM adapter: upserts by referral id in $batch calls, reads outcomes back.
 import PQueue from 'p-queue';
-import type { CrmAdapter, CrmAdapterOptions, CrmChangePage, CrmRecordState, MappedRecord, UpsertItemResult } from '../adapter.js';
+import type {
+  CrmAdapter,
+  CrmAdapterOptions,
+  CrmChangePage,
+  CrmRecordState,
+  MappedRecord,
+  UpsertItemResult,
+} from '../adapter.js';
 import type { CrmEntityMetadata } from '../adapter.js';
 import { entraClientCredentials, staticToken, type TokenCredential } from '../../core/auth.js';
 import { LeadbridgeError } from '../../core/errors.js';
@@ -9,9 +16,23 @@ import { silentLogger, type Logger } from '../../core/log.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, sleep, type RetryPolicy } from '../../core/retry.js';
 import { decodeBatchResponse, encodeBatchRequest, matchBatchResponses } from './batch.js';
 import { ServiceProtectionGate, type PausableQueue } from './throttle.js';
-import { leadColumns, leadState, opportunityColumns, opportunityState, readChangePages, type Row, type RowPage } from './changes.js';
+import {
+  leadColumns,
+  leadState,
+  opportunityColumns,
+  opportunityState,
+  readChangePages,
+  type Row,
+  type RowPage,
+} from './changes.js';
 import { ENTITY_SETS, ITEM_RETRY_ROUNDS, JSON_CONTENT_TYPE, ODATA_HEADERS } from './facts.js';
-import { alternateKeyPath, guidLiteral, parseDataverseError, queryString, stringLiteral } from './odata.js';
+import {
+  alternateKeyPath,
+  guidLiteral,
+  parseDataverseError,
+  queryString,
+  stringLiteral,
+} from './odata.js';
 import { readEntityMetadata } from './metadata.js';
 import { apiRootOf, orgUrlOf, parseDynamicsSettings, type DynamicsSettings } from './settings.js';
 import { upsertOperation, upsertOutcome, type ItemOutcome } from './upsert.js';
@@ -49,7 +70,9 @@ export class DynamicsAdapter implements CrmAdapter {
     this.policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
     this.logger = (options.logger ?? silentLogger).child({ target: this.target, crm: this.kind });
     // One queue holds every request of this user, so that a 429's Retry-After holds them all (see throttle.ts).
-    const queue = isPausable(options.limiter) ? options.limiter : new PQueue({ concurrency: this.settings.concurrency });
+    const queue = isPausable(options.limiter)
+      ? options.limiter
+      : new PQueue({ concurrency: this.settings.concurrency });
     this.gate = new ServiceProtectionGate(queue, this.logger);
     this.api = new ApiClient({
       api: 'dynamics365',
@@ -69,7 +92,10 @@ export class DynamicsAdapter implements CrmAdapter {
     return this.api.callCount;
   }
 
-  async upsertLeads(records: MappedRecord[], options: { signal?: AbortSignal } = {}): Promise<UpsertItemResult[]> {
+  async upsertLeads(
+    records: MappedRecord[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<UpsertItemResult[]> {
     const results: UpsertItemResult[] = new Array<UpsertItemResult>(records.length);
     let pending: PendingRecord[] = [];
     records.forEach((record, index) => {
@@ -84,7 +110,11 @@ export class DynamicsAdapter implements CrmAdapter {
       });
       if (retry.length === 0 || round >= ITEM_RETRY_ROUNDS) break;
       const delayMs = itemRetryDelay(round + 1, this.policy, outcomes);
-      this.logger.warn('retrying failed $batch items', { items: retry.length, round: round + 1, delayMs });
+      this.logger.warn('retrying failed $batch items', {
+        items: retry.length,
+        round: round + 1,
+        delayMs,
+      });
       await sleep(delayMs, options.signal);
       pending = retry;
     }
@@ -93,12 +123,23 @@ export class DynamicsAdapter implements CrmAdapter {
   }
 
   /** One $batch per batchSize records, `concurrency` at a time; outcomes in the order of `pending`. */
-  private async upsertRound(pending: PendingRecord[], signal?: AbortSignal): Promise<ItemOutcome[]> {
+  private async upsertRound(
+    pending: PendingRecord[],
+    signal?: AbortSignal,
+  ): Promise<ItemOutcome[]> {
     const queue = new PQueue({ concurrency: this.settings.concurrency });
     const chunks: PendingRecord[][] = [];
-    for (let i = 0; i < pending.length; i += this.maxBatchSize) chunks.push(pending.slice(i, i + this.maxBatchSize));
+    for (let i = 0; i < pending.length; i += this.maxBatchSize)
+      chunks.push(pending.slice(i, i + this.maxBatchSize));
     const settled = await Promise.allSettled(
-      chunks.map((chunk) => queue.add(() => this.sendBatch(chunk.map((item) => item.record), signal))),
+      chunks.map((chunk) =>
+        queue.add(() =>
+          this.sendBatch(
+            chunk.map((item) => item.record),
+            signal,
+          ),
+        ),
+      ),
     );
     // Wait for every batch before failing, so that no request is still running when the caller hears of the error.
     const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -107,7 +148,9 @@ export class DynamicsAdapter implements CrmAdapter {
   }
 
   private async sendBatch(records: MappedRecord[], signal?: AbortSignal): Promise<ItemOutcome[]> {
-    const operations = records.map((record, i) => upsertOperation(record, String(i + 1), this.apiRoot, this.settings.alternateKey));
+    const operations = records.map((record, i) =>
+      upsertOperation(record, String(i + 1), this.apiRoot, this.settings.alternateKey),
+    );
     const batch = encodeBatchRequest(operations);
     const response = await this.api.request<string>({
       method: 'POST',
@@ -121,19 +164,29 @@ export class DynamicsAdapter implements CrmAdapter {
     });
     let matched;
     try {
-      matched = matchBatchResponses(operations, decodeBatchResponse(String(response.headers['content-type'] ?? ''), String(response.data)));
+      matched = matchBatchResponses(
+        operations,
+        decodeBatchResponse(String(response.headers['content-type'] ?? ''), String(response.data)),
+      );
     } catch (error) {
-      throw new LeadbridgeError('HTTP_ERROR', `dynamics365: POST $batch → ${response.status}: unreadable response: ${(error as Error).message}`, {
-        api: 'dynamics365',
-        status: response.status,
-        cause: error,
-      });
+      throw new LeadbridgeError(
+        'HTTP_ERROR',
+        `dynamics365: POST $batch → ${response.status}: unreadable response: ${(error as Error).message}`,
+        {
+          api: 'dynamics365',
+          status: response.status,
+          cause: error,
+        },
+      );
     }
     this.logger.debug('$batch sent', { operations: operations.length, status: response.status });
     return records.map((record, i) => upsertOutcome(record, matched[i], this.policy));
   }
 
-  readChanges(since: string | null, options: { signal?: AbortSignal } = {}): AsyncIterable<CrmChangePage> {
+  readChanges(
+    since: string | null,
+    options: { signal?: AbortSignal } = {},
+  ): AsyncIterable<CrmChangePage> {
     return readChangePages(
       {
         keyColumn: this.settings.alternateKey,
@@ -144,13 +197,22 @@ export class DynamicsAdapter implements CrmAdapter {
     );
   }
 
-  async getByReferralId(referralId: string, options: { signal?: AbortSignal } = {}): Promise<CrmRecordState | null> {
+  async getByReferralId(
+    referralId: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<CrmRecordState | null> {
     const key = this.settings.alternateKey;
-    const lead = await this.getRow(`${alternateKeyPath(ENTITY_SETS.lead, key, referralId)}${queryString({ $select: leadColumns(key) })}`, options.signal);
+    const lead = await this.getRow(
+      `${alternateKeyPath(ENTITY_SETS.lead, key, referralId)}${queryString({ $select: leadColumns(key) })}`,
+      options.signal,
+    );
     const qualifying = lead?._qualifyingopportunityid_value;
     if (lead && typeof qualifying === 'string') {
       const path = `${ENTITY_SETS.opportunity}(${guidLiteral(qualifying, '_qualifyingopportunityid_value')})`;
-      const opportunity = await this.getRow(`${path}${queryString({ $select: opportunityColumns(key) })}`, options.signal);
+      const opportunity = await this.getRow(
+        `${path}${queryString({ $select: opportunityColumns(key) })}`,
+        options.signal,
+      );
       return leadState(referralId, lead, opportunity ?? undefined);
     }
     // An open lead may still have an opportunity carrying its referral id, and a referral may be written as an opportunity only.
@@ -163,26 +225,51 @@ export class DynamicsAdapter implements CrmAdapter {
    * PATCH leads(<id>) with the expired reflection (e.g. statecode 2 / statuscode 7), only while the lead is open.
    * If-Match carries the version that was read, so a lead a user qualified meanwhile is not overwritten (412).
    */
-  async reflectExpired(record: CrmRecordState, fields: Record<string, unknown>, options: { signal?: AbortSignal } = {}): Promise<boolean> {
-    if (record.entity !== 'lead' || Number(record.fields.statecode) !== OPEN_LEAD_STATE) return false;
+  async reflectExpired(
+    record: CrmRecordState,
+    fields: Record<string, unknown>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<boolean> {
+    if (record.entity !== 'lead' || Number(record.fields.statecode) !== OPEN_LEAD_STATE)
+      return false;
     const version = record.fields['@odata.etag'];
     await this.api.request({
       method: 'PATCH',
       url: `${ENTITY_SETS.lead}(${guidLiteral(record.recordId, 'reflectExpired recordId')})`,
       data: fields,
       // `*` still refuses to create a lead that was deleted meanwhile (404).
-      headers: { 'Content-Type': JSON_CONTENT_TYPE, 'If-Match': typeof version === 'string' ? version : '*' },
+      headers: {
+        'Content-Type': JSON_CONTENT_TYPE,
+        'If-Match': typeof version === 'string' ? version : '*',
+      },
       // Guarded by If-Match: a repeat of an applied write fails with 412, it never applies twice.
       idempotent: true,
       signal: options.signal,
     });
-    this.logger.info('expired referral reflected on its lead', { referralId: record.referralId, crmRecordId: record.recordId });
+    this.logger.info('expired referral reflected on its lead', {
+      referralId: record.referralId,
+      crmRecordId: record.recordId,
+    });
     return true;
   }
 
   /** The table's columns from the metadata API (EntityDefinitions), normalised; NOT_FOUND when Dataverse has no such table. */
-  describeEntity(entity: string, options: { signal?: AbortSignal } = {}): Promise<CrmEntityMetadata> {
-    return readEntityMetadata(async (path) => (await this.api.request({ method: 'GET', url: path, idempotent: true, signal: options.signal })).data, entity);
+  describeEntity(
+    entity: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<CrmEntityMetadata> {
+    return readEntityMetadata(
+      async (path) =>
+        (
+          await this.api.request({
+            method: 'GET',
+            url: path,
+            idempotent: true,
+            signal: options.signal,
+          })
+        ).data,
+      entity,
+    );
   }
 
   async close(): Promise<void> {
@@ -191,7 +278,10 @@ export class DynamicsAdapter implements CrmAdapter {
     this.api.http.defaults.httpsAgent?.destroy?.();
   }
 
-  private async latestOpportunityOf(referralId: string, signal?: AbortSignal): Promise<Row | undefined> {
+  private async latestOpportunityOf(
+    referralId: string,
+    signal?: AbortSignal,
+  ): Promise<Row | undefined> {
     const key = this.settings.alternateKey;
     const url = `${ENTITY_SETS.opportunity}${queryString({
       $select: opportunityColumns(key),
@@ -212,11 +302,15 @@ export class DynamicsAdapter implements CrmAdapter {
     });
     const body = response.data;
     if (!body || !Array.isArray(body.value)) {
-      throw new LeadbridgeError('HTTP_ERROR', `dynamics365: GET ${url.split('?')[0]} → ${response.status}: the body has no "value" array`, {
-        api: 'dynamics365',
-        status: response.status,
-        provider: body,
-      });
+      throw new LeadbridgeError(
+        'HTTP_ERROR',
+        `dynamics365: GET ${url.split('?')[0]} → ${response.status}: the body has no "value" array`,
+        {
+          api: 'dynamics365',
+          status: response.status,
+          provider: body,
+        },
+      );
     }
     const nextLink = body['@odata.nextLink'];
     return { rows: body.value as Row[], ...(typeof nextLink === 'string' ? { nextLink } : {}) };
@@ -224,7 +318,13 @@ export class DynamicsAdapter implements CrmAdapter {
 
   /** One row by its address, or null when it does not exist. */
   private async getRow(url: string, signal?: AbortSignal): Promise<Row | null> {
-    const response = await this.api.request<Row>({ method: 'GET', url, idempotent: true, signal, acceptStatuses: [404] });
+    const response = await this.api.request<Row>({
+      method: 'GET',
+      url,
+      idempotent: true,
+      signal,
+      acceptStatuses: [404],
+    });
     if (response.status === 404) return null;
     // Response metadata, not a column: rows read one by one look like rows read from a collection.
     const { '@odata.context': _context, ...row } = response.data;
@@ -235,18 +335,31 @@ export class DynamicsAdapter implements CrmAdapter {
     const failures = results.filter((r): r is Extract<UpsertItemResult, { ok: false }> => !r.ok);
     if (failures.length === 0) return;
     const codes = [...new Set(failures.map((f) => f.error.code))].slice(0, 5);
-    this.logger.warn('some records were not written', { failed: failures.length, of: results.length, codes });
+    this.logger.warn('some records were not written', {
+      failed: failures.length,
+      of: results.length,
+      codes,
+    });
   }
 }
 
-function isPausable(limiter: unknown): limiter is PausableQueue & { add<T>(task: () => Promise<T>): Promise<T> } {
-  return typeof limiter === 'object' && limiter !== null && 'pause' in limiter && 'start' in limiter && 'concurrency' in limiter;
+function isPausable(
+  limiter: unknown,
+): limiter is PausableQueue & { add<T>(task: () => Promise<T>): Promise<T> } {
+  return (
+    typeof limiter === 'object' &&
+    limiter !== null &&
+    'pause' in limiter &&
+    'start' in limiter &&
+    'concurrency' in limiter
+  );
 }
 
 /** The credential named by settings.auth; the token audience defaults to the organisation URL. */
 export function credentialFor(settings: DynamicsSettings): TokenCredential {
   const { auth } = settings;
-  if (auth.kind === 'static') return staticToken(auth.token, `static token for ${orgUrlOf(settings)}`);
+  if (auth.kind === 'static')
+    return staticToken(auth.token, `static token for ${orgUrlOf(settings)}`);
   return entraClientCredentials({
     tenantId: auth.tenantId,
     clientId: auth.clientId,
@@ -261,18 +374,30 @@ function isRetryableFailure(outcome: ItemOutcome): boolean {
 }
 
 /** The longest Retry-After among the retryable items wins; without one, capped exponential backoff. */
-export function itemRetryDelay(round: number, policy: RetryPolicy, outcomes: readonly ItemOutcome[]): number {
+export function itemRetryDelay(
+  round: number,
+  policy: RetryPolicy,
+  outcomes: readonly ItemOutcome[],
+): number {
   const retryAfters = outcomes
     .filter((o) => isRetryableFailure(o) && o.retryAfterSeconds !== undefined)
     .map((o) => o.retryAfterSeconds as number);
   const retryAfterSeconds = retryAfters.length > 0 ? Math.max(...retryAfters) : undefined;
-  return backoffDelay(round, policy, new LeadbridgeError('RATE_LIMITED', 'retryable $batch items', { retryAfterSeconds }));
+  return backoffDelay(
+    round,
+    policy,
+    new LeadbridgeError('RATE_LIMITED', 'retryable $batch items', { retryAfterSeconds }),
+  );
 }
 
 function blankReferralId(record: MappedRecord): UpsertItemResult {
   return {
     referralId: record.referralId,
     ok: false,
-    error: { code: 'INVALID_REFERRAL_ID', message: 'the referral id is blank, so the record has no alternate key', retryable: false },
+    error: {
+      code: 'INVALID_REFERRAL_ID',
+      message: 'the referral id is blank, so the record has no alternate key',
+      retryable: false,
+    },
   };
 }

@@ -35,7 +35,10 @@ export function randomBoundaries(): BatchBoundaries {
  * Encodes operations as a $batch body where every operation sits in its own change set:
  * a change set is atomic, so one per operation lets a bad record fail without rolling back the others.
  */
-export function encodeBatchRequest(operations: readonly BatchOperation[], boundaries = randomBoundaries()): EncodedBatch {
+export function encodeBatchRequest(
+  operations: readonly BatchOperation[],
+  boundaries = randomBoundaries(),
+): EncodedBatch {
   const lines: string[] = [];
   operations.forEach((operation, index) => {
     const changeset = boundaries.changeset(index);
@@ -48,7 +51,10 @@ export function encodeBatchRequest(operations: readonly BatchOperation[], bounda
 
 function encodeOperation(operation: BatchOperation): string[] {
   const hasBody = operation.body !== undefined;
-  const headers = { ...(hasBody ? { 'Content-Type': JSON_CONTENT_TYPE } : {}), ...operation.headers };
+  const headers = {
+    ...(hasBody ? { 'Content-Type': JSON_CONTENT_TYPE } : {}),
+    ...operation.headers,
+  };
   return [
     'Content-Type: application/http',
     'Content-Transfer-Encoding: binary',
@@ -76,12 +82,16 @@ export interface BatchResponsePart {
 /** Decodes a $batch response body, given the response's Content-Type (which names the boundary). */
 export function decodeBatchResponse(contentType: string, body: string): BatchResponsePart[] {
   const boundary = boundaryOf(contentType);
-  if (!boundary) throw new Error(`$batch response has no multipart boundary (Content-Type: ${contentType || 'none'})`);
+  if (!boundary)
+    throw new Error(
+      `$batch response has no multipart boundary (Content-Type: ${contentType || 'none'})`,
+    );
   const responses: BatchResponsePart[] = [];
   splitMultipart(body, boundary).forEach((part, partIndex) => {
     const nested = boundaryOf(part.headers['content-type'] ?? '');
     const httpParts = nested ? splitMultipart(part.body, nested) : [part];
-    for (const httpPart of httpParts) responses.push({ partIndex, ...contentIdOf(httpPart), ...parseHttpResponse(httpPart.body) });
+    for (const httpPart of httpParts)
+      responses.push({ partIndex, ...contentIdOf(httpPart), ...parseHttpResponse(httpPart.body) });
   });
   return responses;
 }
@@ -100,7 +110,9 @@ export function matchBatchResponses(
     if (response.contentId !== undefined) byContentId.set(response.contentId, response);
     else if (!byPartIndex.has(response.partIndex)) byPartIndex.set(response.partIndex, response);
   }
-  return operations.map((operation, index) => byContentId.get(operation.contentId) ?? byPartIndex.get(index));
+  return operations.map(
+    (operation, index) => byContentId.get(operation.contentId) ?? byPartIndex.get(index),
+  );
 }
 
 interface MimePart {
@@ -118,7 +130,10 @@ export function boundaryOf(contentType: string): string | undefined {
 
 /** Splits a multipart body into its parts; tolerant of bare LF line endings and of preamble / epilogue text. */
 function splitMultipart(body: string, boundary: string): MimePart[] {
-  const delimiter = new RegExp(`(?:^|\\r?\\n)--${escapeRegExp(boundary)}(--)?[ \\t]*(?=\\r?\\n|$)`, 'g');
+  const delimiter = new RegExp(
+    `(?:^|\\r?\\n)--${escapeRegExp(boundary)}(--)?[ \\t]*(?=\\r?\\n|$)`,
+    'g',
+  );
   const parts: MimePart[] = [];
   let start: number | undefined;
   for (let match = delimiter.exec(body); match !== null; match = delimiter.exec(body)) {
@@ -135,11 +150,16 @@ function parseMimePart(text: string): MimePart {
 }
 
 /** Parses `HTTP/1.1 201 Created` + headers + body. */
-function parseHttpResponse(text: string): { status: number; headers: Record<string, string>; body: string } {
+function parseHttpResponse(text: string): {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+} {
   const lineEnd = text.search(/\r?\n/);
   const statusLine = lineEnd === -1 ? text : text.slice(0, lineEnd);
   const match = /^HTTP\/\d(?:\.\d)?\s+(\d{3})/.exec(statusLine.trim());
-  if (!match?.[1]) throw new Error(`$batch response part has no HTTP status line: "${statusLine.slice(0, 80)}"`);
+  if (!match?.[1])
+    throw new Error(`$batch response part has no HTTP status line: "${statusLine.slice(0, 80)}"`);
   const { headers, rest } = readHeaders(lineEnd === -1 ? '' : skipLine(text, lineEnd));
   return { status: Number(match[1]), headers, body: rest.replace(/\r?\n$/, '') };
 }
@@ -155,7 +175,8 @@ function readHeaders(text: string): { headers: Record<string, string>; rest: str
     position = next === -1 ? text.length : next + 1;
     if (line === '') break;
     const colon = line.indexOf(':');
-    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    if (colon > 0)
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
   return { headers, rest: text.slice(position) };
 }

@@ -1,8 +1,20 @@
 // Reads leads and opportunities changed since a cursor, merged per referral into complete CRM record states.
 import PQueue from 'p-queue';
 import type { CrmChangePage, CrmRecordState } from '../adapter.js';
-import { mergeChangedRecords, missingHalvesOf, takeInChangeOrder, type RecordShape } from '../merge.js';
-import { CHANGE_PAGE_SIZE, ENTITY_SETS, LEAD_STATE_COLUMNS, LOOKUP_CHUNK_SIZE, OPPORTUNITY_STATE_COLUMNS, PRIMARY_KEYS } from './facts.js';
+import {
+  mergeChangedRecords,
+  missingHalvesOf,
+  takeInChangeOrder,
+  type RecordShape,
+} from '../merge.js';
+import {
+  CHANGE_PAGE_SIZE,
+  ENTITY_SETS,
+  LEAD_STATE_COLUMNS,
+  LOOKUP_CHUNK_SIZE,
+  OPPORTUNITY_STATE_COLUMNS,
+  PRIMARY_KEYS,
+} from './facts.js';
 import { anyOfFilter, dateTimeLiteral, guidLiteral, queryString, stringLiteral } from './odata.js';
 
 export type Row = Record<string, unknown>;
@@ -38,7 +50,11 @@ export function opportunityColumns(keyColumn: string): string {
  * boundary (MicrosoftDocs/powerapps-docs powerapps-docs/developer/data-platform/includes/cc-ordering-paging.md,
  * "Deterministic ordering is important"). With both columns in the order, the nextLink's cookie pages on both.
  */
-export function changedRowsUrl(entity: 'lead' | 'opportunity', keyColumn: string, since: string | null): string {
+export function changedRowsUrl(
+  entity: 'lead' | 'opportunity',
+  keyColumn: string,
+  since: string | null,
+): string {
   const clauses = [`${keyColumn} ne null`];
   if (since !== null) clauses.push(`modifiedon gt ${dateTimeLiteral(since, 'readChanges(since)')}`);
   const select = entity === 'lead' ? leadColumns(keyColumn) : opportunityColumns(keyColumn);
@@ -47,14 +63,27 @@ export function changedRowsUrl(entity: 'lead' | 'opportunity', keyColumn: string
 }
 
 /** Pages through the changes of leads and opportunities in one modifiedon order, `pageSize` records at a time. */
-export async function* readChangePages(context: ChangeReaderContext, since: string | null): AsyncGenerator<CrmChangePage> {
+export async function* readChangePages(
+  context: ChangeReaderContext,
+  since: string | null,
+): AsyncGenerator<CrmChangePage> {
   const leads = new RowStream(context.fetchPage, changedRowsUrl('lead', context.keyColumn, since));
-  const opportunities = new RowStream(context.fetchPage, changedRowsUrl('opportunity', context.keyColumn, since));
+  const opportunities = new RowStream(
+    context.fetchPage,
+    changedRowsUrl('opportunity', context.keyColumn, since),
+  );
   for (;;) {
-    const changed = await takeChangedRows(leads, opportunities, context.pageSize ?? CHANGE_PAGE_SIZE);
+    const changed = await takeChangedRows(
+      leads,
+      opportunities,
+      context.pageSize ?? CHANGE_PAGE_SIZE,
+    );
     if (changed.length === 0) return;
     const complements = await fetchMissingHalves(context, changed);
-    yield { records: mergeReferralStates(context.keyColumn, changed, complements), cursor: cursorOf(changed) ?? since };
+    yield {
+      records: mergeReferralStates(context.keyColumn, changed, complements),
+      cursor: cursorOf(changed) ?? since,
+    };
   }
 }
 
@@ -91,7 +120,11 @@ class RowStream {
   }
 }
 
-function takeChangedRows(leads: RowStream, opportunities: RowStream, pageSize: number): Promise<ChangedRow[]> {
+function takeChangedRows(
+  leads: RowStream,
+  opportunities: RowStream,
+  pageSize: number,
+): Promise<ChangedRow[]> {
   return takeInChangeOrder({ timeOf }, leads, opportunities, pageSize);
 }
 
@@ -103,18 +136,30 @@ export interface Complements {
 }
 
 /** The lead / opportunity halves that did not change but complete a changed referral's state. */
-export function missingHalves(keyColumn: string, changed: readonly ChangedRow[]): { referralIds: string[]; opportunityIds: string[] } {
+export function missingHalves(
+  keyColumn: string,
+  changed: readonly ChangedRow[],
+): { referralIds: string[]; opportunityIds: string[] } {
   return missingHalvesOf(dataverseShape(keyColumn), changed);
 }
 
-async function fetchMissingHalves(context: ChangeReaderContext, changed: readonly ChangedRow[]): Promise<Complements> {
+async function fetchMissingHalves(
+  context: ChangeReaderContext,
+  changed: readonly ChangedRow[],
+): Promise<Complements> {
   const { referralIds, opportunityIds } = missingHalves(context.keyColumn, changed);
   const queue = new PQueue({ concurrency: context.concurrency });
-  const leadUrls = chunk(referralIds, LOOKUP_CHUNK_SIZE).map((ids) => leadsByReferralUrl(context.keyColumn, ids));
-  const opportunityUrls = chunk(opportunityIds, LOOKUP_CHUNK_SIZE).map((ids) => opportunitiesByIdUrl(context.keyColumn, ids));
+  const leadUrls = chunk(referralIds, LOOKUP_CHUNK_SIZE).map((ids) =>
+    leadsByReferralUrl(context.keyColumn, ids),
+  );
+  const opportunityUrls = chunk(opportunityIds, LOOKUP_CHUNK_SIZE).map((ids) =>
+    opportunitiesByIdUrl(context.keyColumn, ids),
+  );
   const [leads, opportunities] = await Promise.all([
     Promise.all(leadUrls.map((url) => queue.add(() => fetchAllRows(context.fetchPage, url)))),
-    Promise.all(opportunityUrls.map((url) => queue.add(() => fetchAllRows(context.fetchPage, url)))),
+    Promise.all(
+      opportunityUrls.map((url) => queue.add(() => fetchAllRows(context.fetchPage, url))),
+    ),
   ]);
   return { leads: leads.flat(), opportunities: opportunities.flat() };
 }
@@ -125,13 +170,19 @@ export function leadsByReferralUrl(keyColumn: string, referralIds: readonly stri
 }
 
 export function opportunitiesByIdUrl(keyColumn: string, opportunityIds: readonly string[]): string {
-  const filter = anyOfFilter('opportunityid', opportunityIds.map((id) => guidLiteral(id, '_qualifyingopportunityid_value')));
+  const filter = anyOfFilter(
+    'opportunityid',
+    opportunityIds.map((id) => guidLiteral(id, '_qualifyingopportunityid_value')),
+  );
   return `${ENTITY_SETS.opportunity}${queryString({ $select: opportunityColumns(keyColumn), $filter: filter })}`;
 }
 
-export async function fetchAllRows(fetchPage: (url: string) => Promise<RowPage>, url: string): Promise<Row[]> {
+export async function fetchAllRows(
+  fetchPage: (url: string) => Promise<RowPage>,
+  url: string,
+): Promise<Row[]> {
   const rows: Row[] = [];
-  for (let next: string | undefined = url; next !== undefined; ) {
+  for (let next: string | undefined = url; next !== undefined;) {
     const page: RowPage = await fetchPage(next);
     rows.push(...page.rows);
     next = page.nextLink;
@@ -140,7 +191,11 @@ export async function fetchAllRows(fetchPage: (url: string) => Promise<RowPage>,
 }
 
 /** One state per referral (see mergeChangedRecords): the lead with its qualifying opportunity. */
-export function mergeReferralStates(keyColumn: string, changed: readonly ChangedRow[], complements: Complements): CrmRecordState[] {
+export function mergeReferralStates(
+  keyColumn: string,
+  changed: readonly ChangedRow[],
+  complements: Complements,
+): CrmRecordState[] {
   return mergeChangedRecords(dataverseShape(keyColumn), changed, complements);
 }
 
@@ -157,8 +212,13 @@ function dataverseShape(keyColumn: string): RecordShape<Row> {
 }
 
 /** The state of one referral's lead and its opportunity (if any); used by getByReferralId as well. */
-export function leadState(referralId: string, lead: Row, opportunity: Row | undefined): CrmRecordState {
-  const modifiedAt = opportunity && timeOf(opportunity) > timeOf(lead) ? opportunity.modifiedon : lead.modifiedon;
+export function leadState(
+  referralId: string,
+  lead: Row,
+  opportunity: Row | undefined,
+): CrmRecordState {
+  const modifiedAt =
+    opportunity && timeOf(opportunity) > timeOf(lead) ? opportunity.modifiedon : lead.modifiedon;
   return {
     referralId,
     recordId: String(lead.leadid),
@@ -166,7 +226,11 @@ export function leadState(referralId: string, lead: Row, opportunity: Row | unde
     modifiedAt: String(modifiedAt),
     fields: lead,
     opportunity: opportunity
-      ? { recordId: String(opportunity.opportunityid), modifiedAt: String(opportunity.modifiedon), fields: opportunity }
+      ? {
+          recordId: String(opportunity.opportunityid),
+          modifiedAt: String(opportunity.modifiedon),
+          fields: opportunity,
+        }
       : null,
   };
 }

@@ -57,7 +57,10 @@ export const OPPORTUNITY_STATE_COLUMNS = [
 export const LEAD_STATES = {
   0: { label: 'Open', statuses: { 1: 'New', 2: 'Contacted' } },
   1: { label: 'Qualified', statuses: { 3: 'Qualified' } },
-  2: { label: 'Disqualified', statuses: { 4: 'Lost', 5: 'Cannot Contact', 6: 'No Longer Interested', 7: 'Canceled' } },
+  2: {
+    label: 'Disqualified',
+    statuses: { 4: 'Lost', 5: 'Cannot Contact', 6: 'No Longer Interested', 7: 'Canceled' },
+  },
 } as const;
 
 /** Opportunity statecode → its label and the statuscodes that belong to it. */

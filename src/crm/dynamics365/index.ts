@@ -4,7 +4,12 @@ import { DynamicsAdapter } from './adapter.js';
 
 registerCrmAdapter('dynamics365', (options) => new DynamicsAdapter(options));
 
-export { DynamicsAdapter, credentialFor, itemRetryDelay, type DynamicsAdapterOptions } from './adapter.js';
+export {
+  DynamicsAdapter,
+  credentialFor,
+  itemRetryDelay,
+  type DynamicsAdapterOptions,
+} from './adapter.js';
 export {
   decodeBatchResponse,
   encodeBatchRequest,
@@ -14,7 +19,13 @@ export {
   type EncodedBatch,
 } from './batch.js';
 export * from './facts.js';
-export { alternateKeyPath, dateTimeLiteral, entityIdFromUrl, parseDataverseError, stringLiteral } from './odata.js';
+export {
+  alternateKeyPath,
+  dateTimeLiteral,
+  entityIdFromUrl,
+  parseDataverseError,
+  stringLiteral,
+} from './odata.js';
 export {
   apiRootOf,
   dynamicsAuthSchema,

@@ -7,21 +7,46 @@ import { queryString, stringLiteral } from './odata.js';
 export type MetadataReader = (path: string) => Promise<unknown>;
 
 /** Properties of AttributeMetadata (the base type): what an expanded Attributes list may select. */
-export const ATTRIBUTE_PROPERTIES = ['LogicalName', 'AttributeType', 'RequiredLevel', 'IsValidForCreate', 'IsValidForUpdate'] as const;
+export const ATTRIBUTE_PROPERTIES = [
+  'LogicalName',
+  'AttributeType',
+  'RequiredLevel',
+  'IsValidForCreate',
+  'IsValidForUpdate',
+] as const;
 
 /**
  * Properties that only a derived attribute type has are read through a cast of the Attributes collection
  * (`Attributes/Microsoft.Dynamics.CRM.StringAttributeMetadata`): one call per type the table uses.
  */
-const DETAIL_QUERIES: ReadonlyArray<{ attributeType: string; cast: string; options: Record<string, string> }> = [
-  { attributeType: 'String', cast: 'StringAttributeMetadata', options: { $select: 'LogicalName,MaxLength' } },
-  { attributeType: 'Memo', cast: 'MemoAttributeMetadata', options: { $select: 'LogicalName,MaxLength' } },
-  { attributeType: 'DateTime', cast: 'DateTimeAttributeMetadata', options: { $select: 'LogicalName,Format' } },
+const DETAIL_QUERIES: ReadonlyArray<{
+  attributeType: string;
+  cast: string;
+  options: Record<string, string>;
+}> = [
+  {
+    attributeType: 'String',
+    cast: 'StringAttributeMetadata',
+    options: { $select: 'LogicalName,MaxLength' },
+  },
+  {
+    attributeType: 'Memo',
+    cast: 'MemoAttributeMetadata',
+    options: { $select: 'LogicalName,MaxLength' },
+  },
+  {
+    attributeType: 'DateTime',
+    cast: 'DateTimeAttributeMetadata',
+    options: { $select: 'LogicalName,Format' },
+  },
   {
     attributeType: 'Picklist',
     cast: 'PicklistAttributeMetadata',
     // A picklist on a global choice carries its options in GlobalOptionSet.
-    options: { $select: 'LogicalName', $expand: 'OptionSet($select=Options),GlobalOptionSet($select=Options)' },
+    options: {
+      $select: 'LogicalName',
+      $expand: 'OptionSet($select=Options),GlobalOptionSet($select=Options)',
+    },
   },
 ];
 
@@ -45,8 +70,20 @@ const FIELD_TYPES: Readonly<Record<string, CrmFieldType>> = {
 
 const REQUIRED_LEVELS: ReadonlySet<string> = new Set(['ApplicationRequired', 'SystemRequired']);
 /** Required columns the platform fills itself: ids, state and status, the owner (the calling user by default). */
-const FILLED_BY_PLATFORM_TYPES: ReadonlySet<string> = new Set(['Uniqueidentifier', 'State', 'Status', 'Owner']);
-const FILLED_BY_PLATFORM_NAMES: ReadonlySet<string> = new Set(['ownerid', 'owninguser', 'owningteam', 'owningbusinessunit', 'statecode', 'statuscode']);
+const FILLED_BY_PLATFORM_TYPES: ReadonlySet<string> = new Set([
+  'Uniqueidentifier',
+  'State',
+  'Status',
+  'Owner',
+]);
+const FILLED_BY_PLATFORM_NAMES: ReadonlySet<string> = new Set([
+  'ownerid',
+  'owninguser',
+  'owningteam',
+  'owningbusinessunit',
+  'statecode',
+  'statuscode',
+]);
 
 interface AttributeRow {
   LogicalName: string;
@@ -69,31 +106,52 @@ export function entityDefinitionPath(entity: string): string {
 }
 
 /** The table's columns, normalised; NOT_FOUND names the table when Dataverse has none by that name. */
-export async function readEntityMetadata(read: MetadataReader, entity: string): Promise<CrmEntityMetadata> {
+export async function readEntityMetadata(
+  read: MetadataReader,
+  entity: string,
+): Promise<CrmEntityMetadata> {
   const root = entityDefinitionPath(entity);
   const attributes = await readAttributes(read, root, entity);
   const types = new Set(attributes.map((attribute) => attribute.AttributeType));
-  const details: AttributeDetails = { maxLength: new Map(), dateOnly: new Set(), options: new Map() };
+  const details: AttributeDetails = {
+    maxLength: new Map(),
+    dateOnly: new Set(),
+    options: new Map(),
+  };
   const queries = DETAIL_QUERIES.filter((query) => types.has(query.attributeType));
-  const bodies = await Promise.all(queries.map((query) => read(`${root}/Attributes/Microsoft.Dynamics.CRM.${query.cast}${queryString(query.options)}`)));
-  bodies.forEach((body, index) => addDetails(details, rowsOf(body, `${entity} ${queries[index]?.cast}`)));
+  const bodies = await Promise.all(
+    queries.map((query) =>
+      read(`${root}/Attributes/Microsoft.Dynamics.CRM.${query.cast}${queryString(query.options)}`),
+    ),
+  );
+  bodies.forEach((body, index) =>
+    addDetails(details, rowsOf(body, `${entity} ${queries[index]?.cast}`)),
+  );
   return { entity, fields: attributes.map((attribute) => fieldOf(attribute, details)) };
 }
 
-async function readAttributes(read: MetadataReader, root: string, entity: string): Promise<AttributeRow[]> {
+async function readAttributes(
+  read: MetadataReader,
+  root: string,
+  entity: string,
+): Promise<AttributeRow[]> {
   const path = `${root}${queryString({ $select: 'LogicalName', $expand: `Attributes($select=${ATTRIBUTE_PROPERTIES.join(',')})` })}`;
   let body: unknown;
   try {
     body = await read(path);
   } catch (error) {
     if (error instanceof LeadbridgeError && error.code === 'NOT_FOUND') {
-      throw new LeadbridgeError('NOT_FOUND', `dynamics365: the CRM has no table "${entity}" (${error.message})`, {
-        status: error.status,
-        provider: error.provider,
-        providerCode: error.providerCode,
-        api: 'dynamics365',
-        cause: error,
-      });
+      throw new LeadbridgeError(
+        'NOT_FOUND',
+        `dynamics365: the CRM has no table "${entity}" (${error.message})`,
+        {
+          status: error.status,
+          provider: error.provider,
+          providerCode: error.providerCode,
+          api: 'dynamics365',
+          cause: error,
+        },
+      );
     }
     throw error;
   }
@@ -105,7 +163,10 @@ async function readAttributes(read: MetadataReader, root: string, entity: string
 function attributeRow(row: unknown, entity: string): AttributeRow {
   const candidate = row as Partial<AttributeRow> | null;
   if (typeof candidate?.LogicalName !== 'string' || typeof candidate.AttributeType !== 'string') {
-    throw unreadable(`${entity} attributes`, `an attribute without LogicalName or AttributeType: ${JSON.stringify(row).slice(0, 200)}`);
+    throw unreadable(
+      `${entity} attributes`,
+      `an attribute without LogicalName or AttributeType: ${JSON.stringify(row).slice(0, 200)}`,
+    );
   }
   return candidate as AttributeRow;
 }
@@ -130,19 +191,28 @@ function addDetails(details: AttributeDetails, rows: Array<Record<string, unknow
 function optionValues(optionSet: unknown): number[] | null {
   const options = (optionSet as { Options?: unknown } | null)?.Options;
   if (!Array.isArray(options)) return null;
-  return options.map((option) => (option as { Value?: unknown }).Value).filter((value): value is number => typeof value === 'number');
+  return options
+    .map((option) => (option as { Value?: unknown }).Value)
+    .filter((value): value is number => typeof value === 'number');
 }
 
 function fieldOf(attribute: AttributeRow, details: AttributeDetails): CrmFieldMetadata {
   const name = attribute.LogicalName;
-  const type = attribute.AttributeType === 'DateTime' ? (details.dateOnly.has(name) ? 'date' : 'datetime') : (FIELD_TYPES[attribute.AttributeType] ?? 'other');
+  const type =
+    attribute.AttributeType === 'DateTime'
+      ? details.dateOnly.has(name)
+        ? 'date'
+        : 'datetime'
+      : (FIELD_TYPES[attribute.AttributeType] ?? 'other');
   const createable = attribute.IsValidForCreate === true;
-  const filledByPlatform = FILLED_BY_PLATFORM_TYPES.has(attribute.AttributeType) || FILLED_BY_PLATFORM_NAMES.has(name);
+  const filledByPlatform =
+    FILLED_BY_PLATFORM_TYPES.has(attribute.AttributeType) || FILLED_BY_PLATFORM_NAMES.has(name);
   const level = attribute.RequiredLevel?.Value;
   const field: CrmFieldMetadata = {
     name,
     type,
-    required: typeof level === 'string' && REQUIRED_LEVELS.has(level) && createable && !filledByPlatform,
+    required:
+      typeof level === 'string' && REQUIRED_LEVELS.has(level) && createable && !filledByPlatform,
     createable,
     updateable: attribute.IsValidForUpdate === true,
   };
@@ -154,5 +224,9 @@ function fieldOf(attribute: AttributeRow, details: AttributeDetails): CrmFieldMe
 }
 
 function unreadable(what: string, reason: string): LeadbridgeError {
-  return new LeadbridgeError('HTTP_ERROR', `dynamics365: unreadable metadata for ${what}: ${reason}`, { api: 'dynamics365' });
+  return new LeadbridgeError(
+    'HTTP_ERROR',
+    `dynamics365: unreadable metadata for ${what}: ${reason}`,
+    { api: 'dynamics365' },
+  );
 }

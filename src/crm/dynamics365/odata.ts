@@ -19,14 +19,19 @@ const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]
 /** A datetime literal for $filter: Dataverse wants it unquoted (`modifiedon gt 2025-01-01T00:00:00Z`). */
 export function dateTimeLiteral(value: string, where: string): string {
   if (!ISO_DATETIME.test(value) || Number.isNaN(Date.parse(value))) {
-    throw new LeadbridgeError('VALIDATION_FAILED', `${where}: "${value}" is not an ISO-8601 date-time with a zone`);
+    throw new LeadbridgeError(
+      'VALIDATION_FAILED',
+      `${where}: "${value}" is not an ISO-8601 date-time with a zone`,
+    );
   }
   return value;
 }
 
 /** A GUID literal (unquoted in OData 4). */
 export function guidLiteral(value: string, where: string): string {
-  if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(value)) {
+  if (
+    !/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(value)
+  ) {
     throw new LeadbridgeError('VALIDATION_FAILED', `${where}: "${value}" is not a GUID`);
   }
   return value;
@@ -50,7 +55,10 @@ export function queryString(options: Record<string, string | undefined>): string
 
 /** The record id from an `OData-EntityId` header (`https://org/api/data/v9.2/leads(00000000-...)`). */
 export function entityIdFromUrl(entityUrl: string | undefined): string | undefined {
-  const match = /\(([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\)\s*$/.exec(entityUrl ?? '');
+  const match =
+    /\(([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\)\s*$/.exec(
+      entityUrl ?? '',
+    );
   return match?.[1];
 }
 

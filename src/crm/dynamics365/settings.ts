@@ -19,7 +19,10 @@ const clientCredentialsAuthSchema = z.strictObject({
   authorityHost: z.url().optional(),
 });
 
-export const dynamicsAuthSchema = z.discriminatedUnion('kind', [staticAuthSchema, clientCredentialsAuthSchema]);
+export const dynamicsAuthSchema = z.discriminatedUnion('kind', [
+  staticAuthSchema,
+  clientCredentialsAuthSchema,
+]);
 
 export const dynamicsSettingsSchema = z.strictObject({
   /** The organisation URL, e.g. https://contoso.crm.dynamics.com; the API root is url + /api/data/ + apiVersion + /. */

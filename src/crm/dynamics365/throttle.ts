@@ -40,7 +40,10 @@ export class ServiceProtectionGate {
   /** Called with every response of the Web API (retries included). */
   observe(response: ResponseSeen): void {
     if (response.status === 429) this.holdFor(parseRetryAfter(response.headers['retry-after']));
-    this.paceBy(numberHeader(response.headers['x-ms-ratelimit-burst-remaining-xrm-requests']), numberHeader(response.headers['x-ms-ratelimit-time-remaining-xrm-requests']));
+    this.paceBy(
+      numberHeader(response.headers['x-ms-ratelimit-burst-remaining-xrm-requests']),
+      numberHeader(response.headers['x-ms-ratelimit-time-remaining-xrm-requests']),
+    );
   }
 
   /** No request of this user starts until Retry-After has passed (the request that got the 429 retries after it too). */
@@ -53,18 +56,31 @@ export class ServiceProtectionGate {
     clearTimeout(this.resumeTimer);
     this.resumeTimer = setTimeout(() => this.queue.start(), ms);
     this.resumeTimer.unref?.();
-    this.logger.warn('Dataverse service protection: holding requests for Retry-After', { retryAfterMs: ms });
+    this.logger.warn('Dataverse service protection: holding requests for Retry-After', {
+      retryAfterMs: ms,
+    });
   }
 
-  private paceBy(burstRemaining: number | undefined, timeRemainingSeconds: number | undefined): void {
-    const low = (burstRemaining !== undefined && burstRemaining < LOW_BURST_REMAINING) || (timeRemainingSeconds !== undefined && timeRemainingSeconds < LOW_TIME_REMAINING_SECONDS);
-    if (low === this.slowed || (burstRemaining === undefined && timeRemainingSeconds === undefined)) return;
+  private paceBy(
+    burstRemaining: number | undefined,
+    timeRemainingSeconds: number | undefined,
+  ): void {
+    const low =
+      (burstRemaining !== undefined && burstRemaining < LOW_BURST_REMAINING) ||
+      (timeRemainingSeconds !== undefined && timeRemainingSeconds < LOW_TIME_REMAINING_SECONDS);
+    if (low === this.slowed || (burstRemaining === undefined && timeRemainingSeconds === undefined))
+      return;
     this.slowed = low;
     this.queue.concurrency = low ? 1 : this.normalConcurrency;
-    this.logger.info(low ? 'Dataverse service protection budget low: one request at a time' : 'Dataverse service protection budget recovered', {
-      burstRemaining,
-      timeRemainingSeconds,
-    });
+    this.logger.info(
+      low
+        ? 'Dataverse service protection budget low: one request at a time'
+        : 'Dataverse service protection budget recovered',
+      {
+        burstRemaining,
+        timeRemainingSeconds,
+      },
+    );
   }
 
   get slowedDown(): boolean {
@@ -79,6 +95,7 @@ export class ServiceProtectionGate {
 
 /** A header's number; thousands separators (as in "1,199.5") are tolerated. */
 function numberHeader(value: unknown): number | undefined {
-  const number = typeof value === 'string' && value.trim() !== '' ? Number(value.replace(/,/g, '')) : Number.NaN;
+  const number =
+    typeof value === 'string' && value.trim() !== '' ? Number(value.replace(/,/g, '')) : Number.NaN;
   return Number.isFinite(number) ? number : undefined;
 }

@@ -10,7 +10,12 @@ import { alternateKeyPath, entityIdFromUrl, parseDataverseError, queryString } f
  * The PATCH that creates or updates the record addressed by its referral id. Without a representation Dataverse
  * answers 204 either way, so it is asked for (trimmed to the primary key): 201 means created, 200 updated.
  */
-export function upsertOperation(record: MappedRecord, contentId: string, apiRoot: string, keyColumn: string): BatchOperation {
+export function upsertOperation(
+  record: MappedRecord,
+  contentId: string,
+  apiRoot: string,
+  keyColumn: string,
+): BatchOperation {
   const entity = record.entity ?? 'lead';
   return {
     contentId,
@@ -28,7 +33,11 @@ export interface ItemOutcome {
 }
 
 /** Turns the response part for one record (or its absence) into that record's result. */
-export function upsertOutcome(record: MappedRecord, response: BatchResponsePart | undefined, policy: RetryPolicy): ItemOutcome {
+export function upsertOutcome(
+  record: MappedRecord,
+  response: BatchResponsePart | undefined,
+  policy: RetryPolicy,
+): ItemOutcome {
   const { referralId } = record;
   if (!response) {
     // The server stopped before this operation: nothing was written, so sending it again is safe.

@@ -1,10 +1,23 @@
 // The Salesforce CRM adapter: upserts by referral id through jsforce's sObject collections, reads outcomes back with SOQL.
 import { Connection } from 'jsforce';
-import type { CrmAdapter, CrmAdapterOptions, CrmChangePage, CrmRecordState, MappedRecord, UpsertItemResult } from '../adapter.js';
+import type {
+  CrmAdapter,
+  CrmAdapterOptions,
+  CrmChangePage,
+  CrmRecordState,
+  MappedRecord,
+  UpsertItemResult,
+} from '../adapter.js';
 import type { ApiBudget, CrmEntityMetadata } from '../adapter.js';
 import { LeadbridgeError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/log.js';
-import { backoffDelay, DEFAULT_RETRY_POLICY, sleep, withRetry, type RetryPolicy } from '../../core/retry.js';
+import {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  sleep,
+  withRetry,
+  type RetryPolicy,
+} from '../../core/retry.js';
 import { SALESFORCE_MIN_API_VERSION } from '../../config/targets.js';
 import { tokenSourceFor, type TokenSource } from './auth.js';
 import {
@@ -24,7 +37,13 @@ import { callError, isInvalidSession } from './errors.js';
 import { entityMetadataOf } from './metadata.js';
 import { parseSalesforceSettings, type SalesforceSettings } from './settings.js';
 import { instrumentTransport } from './transport.js';
-import { collectionCalls, collectionRecord, upsertItemResult, upsertWithItemRetries, type PendingRecord } from './upsert.js';
+import {
+  collectionCalls,
+  collectionRecord,
+  upsertItemResult,
+  upsertWithItemRetries,
+  type PendingRecord,
+} from './upsert.js';
 
 export interface SalesforceAdapterOptions extends CrmAdapterOptions {
   /** A ready jsforce connection (tests, or one shared with other code); settings.auth still renews its token. */
@@ -54,14 +73,25 @@ export class SalesforceAdapter implements CrmAdapter {
   constructor(options: SalesforceAdapterOptions) {
     this.limiter = options.limiter;
     this.target = options.target;
-    this.settings = parseSalesforceSettings(options.settings, `targets[${options.target}].settings`);
+    this.settings = parseSalesforceSettings(
+      options.settings,
+      `targets[${options.target}].settings`,
+    );
     this.maxBatchSize = this.settings.batchSize;
     this.policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
     this.logger = (options.logger ?? silentLogger).child({ target: this.target, crm: this.kind });
     this.conn = options.connection ?? this.connect();
     checkApiVersion(this.conn, this.target);
-    this.conn._transport = instrumentTransport(this.conn._transport, () => this.requests++, options.onCall);
-    this.tokens = tokenSourceFor(this.settings.auth, { target: this.target, onRequest: () => this.requests++, nowMs: options.nowMs });
+    this.conn._transport = instrumentTransport(
+      this.conn._transport,
+      () => this.requests++,
+      options.onCall,
+    );
+    this.tokens = tokenSourceFor(this.settings.auth, {
+      target: this.target,
+      onRequest: () => this.requests++,
+      nowMs: options.nowMs,
+    });
   }
 
   /** HTTP requests made so far: REST calls, query pages and token requests (counted in the jsforce transport). */
@@ -72,15 +102,30 @@ export class SalesforceAdapter implements CrmAdapter {
   /** The version is always explicit: below 46.0 jsforce silently upserts one request per record. */
   private connect(): Connection {
     const { instanceUrl, apiVersion, auth } = this.settings;
-    return new Connection({ instanceUrl, version: apiVersion, ...(auth.kind === 'accessToken' ? { accessToken: auth.token } : {}) });
+    return new Connection({
+      instanceUrl,
+      version: apiVersion,
+      ...(auth.kind === 'accessToken' ? { accessToken: auth.token } : {}),
+    });
   }
 
-  async upsertLeads(records: MappedRecord[], options: { signal?: AbortSignal } = {}): Promise<UpsertItemResult[]> {
+  async upsertLeads(
+    records: MappedRecord[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<UpsertItemResult[]> {
     const results = await upsertWithItemRetries(records, {
       sendRound: (pending) => this.upsertRound(pending, options.signal),
       waitBeforeRound: async (round, retrying) => {
-        const delayMs = backoffDelay(round, this.policy, new LeadbridgeError('HTTP_ERROR', 'retryable collection records'));
-        this.logger.warn('retrying failed collection records', { records: retrying, round, delayMs });
+        const delayMs = backoffDelay(
+          round,
+          this.policy,
+          new LeadbridgeError('HTTP_ERROR', 'retryable collection records'),
+        );
+        this.logger.warn('retrying failed collection records', {
+          records: retrying,
+          round,
+          delayMs,
+        });
         await sleep(delayMs, options.signal);
       },
     });
@@ -93,47 +138,82 @@ export class SalesforceAdapter implements CrmAdapter {
     const field = this.settings.externalIdField;
     const results = new Map<PendingRecord, UpsertItemResult>();
     // The describe is asked for once, and only when a lead carries an address country or state.
-    const picklists = pending.some((item) => hasAddressText(item.record)) ? await this.orgAddressPicklists(signal) : null;
+    const picklists = pending.some((item) => hasAddressText(item.record))
+      ? await this.orgAddressPicklists(signal)
+      : null;
     for (const call of collectionCalls(pending, this.maxBatchSize)) {
-      const records = call.items.map((item) => this.addressed(collectionRecord(item.record, field), call.sobject, picklists, item.record.referralId));
+      const records = call.items.map((item) =>
+        this.addressed(
+          collectionRecord(item.record, field),
+          call.sobject,
+          picklists,
+          item.record.referralId,
+        ),
+      );
       // Upserts by external id may be repeated: a whole call is retried on 429 / 5xx / network failures.
       const saved: unknown[] = await this.call(
         `upsert of ${records.length} ${call.sobject} records by ${field}`,
         () => this.conn.sobject(call.sobject).upsert(records, field, { allOrNone: false }),
         signal,
       );
-      call.items.forEach((item, i) => results.set(item, upsertItemResult(item.record.referralId, saved[i])));
-      this.logger.debug('collection upsert sent', { sobject: call.sobject, records: records.length });
+      call.items.forEach((item, i) =>
+        results.set(item, upsertItemResult(item.record.referralId, saved[i])),
+      );
+      this.logger.debug('collection upsert sent', {
+        sobject: call.sobject,
+        records: records.length,
+      });
     }
     return pending.map((item) => results.get(item) as UpsertItemResult);
   }
 
   /** Whether the org has State and Country/Territory Picklists on: it then has a CountryCode field on Lead. */
   private orgAddressPicklists(signal: Signal): Promise<AddressPicklists | null> {
-    this.addressPicklists ??= this.call('describe Lead', () => this.conn.sobject('Lead').describe(), signal).then(addressPicklistsOf);
+    this.addressPicklists ??= this.call(
+      'describe Lead',
+      () => this.conn.sobject('Lead').describe(),
+      signal,
+    ).then(addressPicklistsOf);
     // A failed describe is asked again on the next round rather than remembered.
     this.addressPicklists.catch(() => (this.addressPicklists = undefined));
     return this.addressPicklists;
   }
 
   /** A lead's country and state as the org takes them (codes into the code fields); unknown values are left out, said in the log. */
-  private addressed(record: Record<string, unknown>, sobject: string, picklists: AddressPicklists | null, referralId: string): Record<string, unknown> {
+  private addressed(
+    record: Record<string, unknown>,
+    sobject: string,
+    picklists: AddressPicklists | null,
+    referralId: string,
+  ): Record<string, unknown> {
     if (picklists === null || sobject !== 'Lead') return record;
     const { fields, dropped } = withAddressCodes(record, picklists);
     for (const { field, value } of dropped) {
-      this.logger.warn('address value not in the org\'s State and Country/Territory picklists; left out of the write', { referralId, field, value });
+      this.logger.warn(
+        "address value not in the org's State and Country/Territory picklists; left out of the write",
+        { referralId, field, value },
+      );
     }
     return fields;
   }
 
-  readChanges(since: string | null, options: { signal?: AbortSignal } = {}): AsyncIterable<CrmChangePage> {
+  readChanges(
+    since: string | null,
+    options: { signal?: AbortSignal } = {},
+  ): AsyncIterable<CrmChangePage> {
     return this.readChangesWithinBudget(since, options.signal);
   }
 
   /** Outcome reads are polling that can wait: past the configured share of the daily allocation they stop. */
-  private async *readChangesWithinBudget(since: string | null, signal: Signal): AsyncGenerator<CrmChangePage> {
+  private async *readChangesWithinBudget(
+    since: string | null,
+    signal: Signal,
+  ): AsyncGenerator<CrmChangePage> {
     if (!(await this.readsWithinBudget(signal))) return;
-    yield* readChangePages({ externalIdField: this.settings.externalIdField, runner: this.queryRunner(signal) }, since);
+    yield* readChangePages(
+      { externalIdField: this.settings.externalIdField, runner: this.queryRunner(signal) },
+      since,
+    );
   }
 
   /**
@@ -145,7 +225,12 @@ export class SalesforceAdapter implements CrmAdapter {
     const usage = this.conn.limitInfo?.apiUsage;
     if (!usage || !(usage.limit > 0)) return null;
     const limitShare = this.settings.limits.maxDailyApiShare;
-    return { used: usage.used, max: usage.limit, limitShare, holdingBack: usage.used >= usage.limit * limitShare };
+    return {
+      used: usage.used,
+      max: usage.limit,
+      limitShare,
+      holdingBack: usage.used >= usage.limit * limitShare,
+    };
   }
 
   private async readsWithinBudget(signal: Signal): Promise<boolean> {
@@ -153,22 +238,32 @@ export class SalesforceAdapter implements CrmAdapter {
     if (this.apiBudget()?.holdingBack !== false) await this.readLimits(signal);
     const budget = this.apiBudget();
     if (!budget?.holdingBack) return true;
-    this.logger.warn('daily API share used: outcome reads wait until the allocation frees up; new referrals are still written', {
-      used: budget.used,
-      max: budget.max,
-      maxDailyApiShare: budget.limitShare,
-    });
+    this.logger.warn(
+      'daily API share used: outcome reads wait until the allocation frees up; new referrals are still written',
+      {
+        used: budget.used,
+        max: budget.max,
+        maxDailyApiShare: budget.limitShare,
+      },
+    );
     return false;
   }
 
   private async readLimits(signal: Signal): Promise<void> {
     const limits = await this.call('read of /limits', () => this.conn.limits(), signal);
-    const daily = (limits as { DailyApiRequests?: { Max?: unknown; Remaining?: unknown } }).DailyApiRequests;
+    const daily = (limits as { DailyApiRequests?: { Max?: unknown; Remaining?: unknown } })
+      .DailyApiRequests;
     if (typeof daily?.Max !== 'number' || typeof daily.Remaining !== 'number') return;
-    this.conn.limitInfo = { ...this.conn.limitInfo, apiUsage: { used: daily.Max - daily.Remaining, limit: daily.Max } };
+    this.conn.limitInfo = {
+      ...this.conn.limitInfo,
+      apiUsage: { used: daily.Max - daily.Remaining, limit: daily.Max },
+    };
   }
 
-  async getByReferralId(referralId: string, options: { signal?: AbortSignal } = {}): Promise<CrmRecordState | null> {
+  async getByReferralId(
+    referralId: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<CrmRecordState | null> {
     if (referralId.trim() === '') return null;
     const field = this.settings.externalIdField;
     const runner = this.queryRunner(options.signal);
@@ -185,8 +280,15 @@ export class SalesforceAdapter implements CrmAdapter {
   }
 
   /** The sObject's fields from its describe, normalised; NOT_FOUND when the org has no such sObject. */
-  async describeEntity(entity: string, options: { signal?: AbortSignal } = {}): Promise<CrmEntityMetadata> {
-    const describe = await this.call(`describe ${entity}`, () => this.conn.sobject(entity).describe(), options.signal);
+  async describeEntity(
+    entity: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<CrmEntityMetadata> {
+    const describe = await this.call(
+      `describe ${entity}`,
+      () => this.conn.sobject(entity).describe(),
+      options.signal,
+    );
     return entityMetadataOf(entity, describe);
   }
 
@@ -199,9 +301,17 @@ export class SalesforceAdapter implements CrmAdapter {
   private queryRunner(signal: Signal): QueryRunner {
     return {
       query: (soql) =>
-        this.call(`query ${soql.slice(0, 120)}`, async () => pageOf(await this.conn.query(soql, { autoFetch: false })), signal),
+        this.call(
+          `query ${soql.slice(0, 120)}`,
+          async () => pageOf(await this.conn.query(soql, { autoFetch: false })),
+          signal,
+        ),
       queryMore: (nextRecordsUrl) =>
-        this.call(`query page ${nextRecordsUrl}`, async () => pageOf(await this.conn.queryMore(nextRecordsUrl)), signal),
+        this.call(
+          `query page ${nextRecordsUrl}`,
+          async () => pageOf(await this.conn.queryMore(nextRecordsUrl)),
+          signal,
+        ),
     };
   }
 
@@ -210,21 +320,39 @@ export class SalesforceAdapter implements CrmAdapter {
    * the lead is still open (not converted, not closed); false when it was left alone. Writing the same fields
    * twice changes nothing, so a repeat after a lost response is harmless.
    */
-  async reflectExpired(record: CrmRecordState, fields: Record<string, unknown>, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+  async reflectExpired(
+    record: CrmRecordState,
+    fields: Record<string, unknown>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<boolean> {
     const status = String(record.fields.Status ?? '');
-    if (record.entity !== 'lead' || record.fields.IsConverted === true || status.startsWith('Closed')) return false;
+    if (
+      record.entity !== 'lead' ||
+      record.fields.IsConverted === true ||
+      status.startsWith('Closed')
+    )
+      return false;
     await this.call(
       `update Lead ${record.recordId}`,
       async () => {
         const result = await this.conn.sobject('Lead').update({ Id: record.recordId, ...fields });
         if (!result.success) {
-          const reasons = (result as { errors?: Array<{ message?: string }> }).errors?.map((e) => e.message).join('; ');
-          throw new LeadbridgeError('HTTP_ERROR', `salesforce: updating Lead ${record.recordId} failed: ${reasons || 'no reason given'}`, { api: 'salesforce' });
+          const reasons = (result as { errors?: Array<{ message?: string }> }).errors
+            ?.map((e) => e.message)
+            .join('; ');
+          throw new LeadbridgeError(
+            'HTTP_ERROR',
+            `salesforce: updating Lead ${record.recordId} failed: ${reasons || 'no reason given'}`,
+            { api: 'salesforce' },
+          );
         }
       },
       options.signal,
     );
-    this.logger.info('expired referral reflected on its lead', { referralId: record.referralId, crmRecordId: record.recordId });
+    this.logger.info('expired referral reflected on its lead', {
+      referralId: record.referralId,
+      crmRecordId: record.recordId,
+    });
     return true;
   }
 
@@ -241,25 +369,38 @@ export class SalesforceAdapter implements CrmAdapter {
           idempotent: true,
           signal,
           api: 'salesforce',
-          onRetry: ({ attempt, delayMs, error }) => this.logger.warn('retrying a Salesforce call', { call: what, attempt, delayMs, error: error.message }),
+          onRetry: ({ attempt, delayMs, error }) =>
+            this.logger.warn('retrying a Salesforce call', {
+              call: what,
+              attempt,
+              delayMs,
+              error: error.message,
+            }),
         });
       } catch (error) {
         if (!isInvalidSession(error)) throw error;
         if (!this.tokens.renewable) throw this.accessTokenRefused(error as LeadbridgeError);
         if (renewed) throw this.renewedTokenRefused(error as LeadbridgeError);
-        this.logger.info('the Salesforce session was refused; authenticating again', { call: what });
+        this.logger.info('the Salesforce session was refused; authenticating again', {
+          call: what,
+        });
         await this.renewToken(token, signal);
       }
     }
   }
 
   private async attempt<T>(what: string, operation: () => Promise<T>, signal: Signal): Promise<T> {
-    if (signal?.aborted) throw new LeadbridgeError('ABORTED', 'operation aborted', { api: 'salesforce' });
+    if (signal?.aborted)
+      throw new LeadbridgeError('ABORTED', 'operation aborted', { api: 'salesforce' });
     try {
       // Each call is one REST request (queries page by page), so the limiter caps requests.
       return await (this.limiter ? this.limiter.add(operation) : operation());
     } catch (error) {
-      throw callError(error, { target: this.target, call: what, apiUsage: this.conn.limitInfo?.apiUsage });
+      throw callError(error, {
+        target: this.target,
+        call: what,
+        apiUsage: this.conn.limitInfo?.apiUsage,
+      });
     }
   }
 
@@ -272,7 +413,11 @@ export class SalesforceAdapter implements CrmAdapter {
   private async renewToken(staleToken: string | undefined, signal: Signal): Promise<void> {
     if (this.pendingToken) return this.pendingToken;
     if (this.conn.accessToken && this.conn.accessToken !== staleToken) return;
-    const pending = withRetry(() => this.tokens.fetchToken(), this.policy, { idempotent: true, signal, api: 'salesforce' }).then((token) => {
+    const pending = withRetry(() => this.tokens.fetchToken(), this.policy, {
+      idempotent: true,
+      signal,
+      api: 'salesforce',
+    }).then((token) => {
       this.conn.accessToken = token;
     });
     this.pendingToken = pending;
@@ -287,8 +432,14 @@ export class SalesforceAdapter implements CrmAdapter {
     return new LeadbridgeError(
       'AUTH_FAILED',
       `salesforce target "${this.target}": the access token has expired or was revoked (INVALID_SESSION_ID: ${providerMessage(error)}); ` +
-        'put a new token in the target\'s settings.auth.token, or use clientCredentials or jwt auth so that leadbridge can renew it',
-      { api: 'salesforce', status: 401, providerCode: 'INVALID_SESSION_ID', provider: error.provider, cause: error },
+        "put a new token in the target's settings.auth.token, or use clientCredentials or jwt auth so that leadbridge can renew it",
+      {
+        api: 'salesforce',
+        status: 401,
+        providerCode: 'INVALID_SESSION_ID',
+        provider: error.provider,
+        cause: error,
+      },
     );
   }
 
@@ -296,8 +447,14 @@ export class SalesforceAdapter implements CrmAdapter {
     return new LeadbridgeError(
       'AUTH_FAILED',
       `salesforce target "${this.target}": a newly issued ${this.settings.auth.kind} token was refused too (INVALID_SESSION_ID: ${providerMessage(error)}); ` +
-        'check that the connected app\'s user may use the API on this instance',
-      { api: 'salesforce', status: 401, providerCode: 'INVALID_SESSION_ID', provider: error.provider, cause: error },
+        "check that the connected app's user may use the API on this instance",
+      {
+        api: 'salesforce',
+        status: 401,
+        providerCode: 'INVALID_SESSION_ID',
+        provider: error.provider,
+        cause: error,
+      },
     );
   }
 
@@ -305,7 +462,11 @@ export class SalesforceAdapter implements CrmAdapter {
     const failures = results.filter((r): r is Extract<UpsertItemResult, { ok: false }> => !r.ok);
     if (failures.length === 0) return;
     const codes = [...new Set(failures.map((f) => f.error.code))].slice(0, 5);
-    this.logger.warn('some records were not written', { failed: failures.length, of: results.length, codes });
+    this.logger.warn('some records were not written', {
+      failed: failures.length,
+      of: results.length,
+      codes,
+    });
   }
 }
 
@@ -334,5 +495,8 @@ function providerMessage(error: LeadbridgeError): string {
 }
 
 function hasAddressText(record: MappedRecord): boolean {
-  return (record.entity ?? 'lead') === 'lead' && (record.fields.Country !== undefined || record.fields.State !== undefined);
+  return (
+    (record.entity ?? 'lead') === 'lead' &&
+    (record.fields.Country !== undefined || record.fields.State !== undefined)
+  );
 }

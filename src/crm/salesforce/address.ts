@@ -8,7 +8,12 @@
 /** The describe properties read here. */
 interface DescribedPicklistField {
   name?: unknown;
-  picklistValues?: Array<{ value?: unknown; label?: unknown; active?: unknown; validFor?: unknown }> | null;
+  picklistValues?: Array<{
+    value?: unknown;
+    label?: unknown;
+    active?: unknown;
+    validFor?: unknown;
+  }> | null;
 }
 
 export interface AddressPicklists {
@@ -20,24 +25,39 @@ export interface AddressPicklists {
 
 /** The org's address picklists from the Lead describe, or null when the org has them off (no CountryCode field). */
 export function addressPicklistsOf(describe: unknown): AddressPicklists | null {
-  const fields = ((describe as { fields?: unknown } | null)?.fields ?? []) as DescribedPicklistField[];
+  const fields = ((describe as { fields?: unknown } | null)?.fields ??
+    []) as DescribedPicklistField[];
   if (!Array.isArray(fields)) return null;
   const countryField = fields.find((field) => field.name === 'CountryCode');
   if (!countryField) return null;
-  const countryEntries = (countryField.picklistValues ?? []).filter((entry) => typeof entry.value === 'string');
+  const countryEntries = (countryField.picklistValues ?? []).filter(
+    (entry) => typeof entry.value === 'string',
+  );
   const countries = new Map<string, string>();
   for (const entry of countryEntries) {
-    if (entry.active !== false) countries.set(String(entry.value).toUpperCase(), typeof entry.label === 'string' ? entry.label : String(entry.value));
+    if (entry.active !== false)
+      countries.set(
+        String(entry.value).toUpperCase(),
+        typeof entry.label === 'string' ? entry.label : String(entry.value),
+      );
   }
   const states = new Map<string, Map<string, string>>();
   const stateField = fields.find((field) => field.name === 'StateCode');
   for (const entry of stateField?.picklistValues ?? []) {
-    if (typeof entry.value !== 'string' || entry.active === false || typeof entry.validFor !== 'string') continue;
+    if (
+      typeof entry.value !== 'string' ||
+      entry.active === false ||
+      typeof entry.validFor !== 'string'
+    )
+      continue;
     for (const index of setBits(entry.validFor)) {
       const country = countryEntries[index]?.value;
       if (typeof country !== 'string') continue;
       const byCode = states.get(country.toUpperCase()) ?? new Map<string, string>();
-      byCode.set(entry.value.toUpperCase(), typeof entry.label === 'string' ? entry.label : entry.value);
+      byCode.set(
+        entry.value.toUpperCase(),
+        typeof entry.label === 'string' ? entry.label : entry.value,
+      );
       states.set(country.toUpperCase(), byCode);
     }
   }
@@ -63,7 +83,10 @@ export interface DroppedAddressValue {
  * The Lead fields as the org takes them: a country / state given as a code moves to CountryCode / StateCode; one given
  * as its label (integration value) stays; one the picklists do not know is left out and reported.
  */
-export function withAddressCodes(fields: Record<string, unknown>, picklists: AddressPicklists): { fields: Record<string, unknown>; dropped: DroppedAddressValue[] } {
+export function withAddressCodes(
+  fields: Record<string, unknown>,
+  picklists: AddressPicklists,
+): { fields: Record<string, unknown>; dropped: DroppedAddressValue[] } {
   const out = { ...fields };
   const dropped: DroppedAddressValue[] = [];
   let country = typeof out.CountryCode === 'string' ? out.CountryCode.toUpperCase() : undefined;
@@ -86,7 +109,13 @@ function codeOf(text: string, entries: ReadonlyMap<string, string>): string | un
   return undefined;
 }
 
-function moveToCode(fields: Record<string, unknown>, textField: string, codeField: string, code: string | undefined, dropped: DroppedAddressValue[]): void {
+function moveToCode(
+  fields: Record<string, unknown>,
+  textField: string,
+  codeField: string,
+  code: string | undefined,
+  dropped: DroppedAddressValue[],
+): void {
   const value = String(fields[textField]);
   delete fields[textField];
   if (code === undefined) dropped.push({ field: textField, value });

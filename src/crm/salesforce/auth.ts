@@ -28,10 +28,18 @@ export function tokenSourceFor(auth: SalesforceAuth, context: TokenSourceContext
   const loginUrl = auth.loginUrl.replace(/\/+$/, '');
   const tokenUrl = `${loginUrl}/services/oauth2/token`;
   if (auth.kind === 'clientCredentials') {
-    const oauth2 = instrumentedOAuth2({ loginUrl, clientId: auth.clientId, clientSecret: auth.clientSecret }, context.onRequest);
+    const oauth2 = instrumentedOAuth2(
+      { loginUrl, clientId: auth.clientId, clientSecret: auth.clientSecret },
+      context.onRequest,
+    );
     return {
       renewable: true,
-      fetchToken: () => requestToken(oauth2, { grant_type: 'client_credentials' }, { ...context, flow: 'client-credentials', tokenUrl }),
+      fetchToken: () =>
+        requestToken(
+          oauth2,
+          { grant_type: 'client_credentials' },
+          { ...context, flow: 'client-credentials', tokenUrl },
+        ),
     };
   }
   const oauth2 = instrumentedOAuth2({ loginUrl }, context.onRequest);
@@ -39,16 +47,27 @@ export function tokenSourceFor(auth: SalesforceAuth, context: TokenSourceContext
     renewable: true,
     fetchToken: async () => {
       const privateKey = await privateKeyOf(auth, context.target);
-      const assertion = jwtAssertion({ clientId: auth.clientId, username: auth.username, audience: loginUrl }, privateKey, {
-        nowMs: (context.nowMs ?? Date.now)(),
-        target: context.target,
-      });
-      return requestToken(oauth2, { grant_type: JWT_BEARER_GRANT, assertion }, { ...context, flow: 'JWT bearer', tokenUrl });
+      const assertion = jwtAssertion(
+        { clientId: auth.clientId, username: auth.username, audience: loginUrl },
+        privateKey,
+        {
+          nowMs: (context.nowMs ?? Date.now)(),
+          target: context.target,
+        },
+      );
+      return requestToken(
+        oauth2,
+        { grant_type: JWT_BEARER_GRANT, assertion },
+        { ...context, flow: 'JWT bearer', tokenUrl },
+      );
     },
   };
 }
 
-function instrumentedOAuth2(config: ConstructorParameters<typeof OAuth2>[0], onRequest: () => void): OAuth2 {
+function instrumentedOAuth2(
+  config: ConstructorParameters<typeof OAuth2>[0],
+  onRequest: () => void,
+): OAuth2 {
   const oauth2 = new OAuth2(config);
   oauth2._transport = instrumentTransport(oauth2._transport, onRequest);
   return oauth2;
@@ -66,14 +85,21 @@ async function requestToken(
     throw tokenError(error, context);
   }
   if (typeof response?.access_token !== 'string' || response.access_token === '') {
-    throw new LeadbridgeError('AUTH_FAILED', `salesforce target "${context.target}": the ${context.flow} token response from ${context.tokenUrl} has no access_token`, {
-      api: 'salesforce',
-    });
+    throw new LeadbridgeError(
+      'AUTH_FAILED',
+      `salesforce target "${context.target}": the ${context.flow} token response from ${context.tokenUrl} has no access_token`,
+      {
+        api: 'salesforce',
+      },
+    );
   }
   return response.access_token;
 }
 
-async function privateKeyOf(auth: Extract<SalesforceAuth, { kind: 'jwt' }>, target: string): Promise<string> {
+async function privateKeyOf(
+  auth: Extract<SalesforceAuth, { kind: 'jwt' }>,
+  target: string,
+): Promise<string> {
   if (auth.privateKey) return auth.privateKey;
   const file = auth.privateKeyFile ?? '';
   try {
@@ -95,7 +121,11 @@ export interface JwtClaims {
 }
 
 /** An RS256-signed JWT bearer assertion: iss = the connected app's client id, sub = the user, short-lived. */
-export function jwtAssertion(claims: JwtClaims, privateKeyPem: string, context: { nowMs: number; target: string }): string {
+export function jwtAssertion(
+  claims: JwtClaims,
+  privateKeyPem: string,
+  context: { nowMs: number; target: string },
+): string {
   const header = base64Url({ alg: 'RS256' });
   const payload = base64Url({
     iss: claims.clientId,

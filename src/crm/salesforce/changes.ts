@@ -1,7 +1,18 @@
 // Reads leads and opportunities changed since a cursor through SOQL, merged per referral into complete CRM record states.
 import type { CrmChangePage, CrmRecordState } from '../adapter.js';
-import { mergeChangedRecords, missingHalvesOf, takeInChangeOrder, type RecordShape } from '../merge.js';
-import { CHANGE_PAGE_SIZE, LEAD_STATE_FIELDS, LOOKUP_CHUNK_SIZE, OPPORTUNITY_STATE_FIELDS, SOBJECTS } from './facts.js';
+import {
+  mergeChangedRecords,
+  missingHalvesOf,
+  takeInChangeOrder,
+  type RecordShape,
+} from '../merge.js';
+import {
+  CHANGE_PAGE_SIZE,
+  LEAD_STATE_FIELDS,
+  LOOKUP_CHUNK_SIZE,
+  OPPORTUNITY_STATE_FIELDS,
+  SOBJECTS,
+} from './facts.js';
 import { soqlDateTime, soqlFieldName, soqlId, soqlList, soqlSelect, soqlString } from './soql.js';
 
 /** One record as the REST API returns it (`attributes` already removed). */
@@ -29,7 +40,11 @@ export function opportunityFields(externalIdField: string): string[] {
 }
 
 /** Leads or opportunities carrying a referral id, changed after `since`, oldest change first. */
-export function changedRecordsSoql(entity: 'lead' | 'opportunity', externalIdField: string, since: string | null): string {
+export function changedRecordsSoql(
+  entity: 'lead' | 'opportunity',
+  externalIdField: string,
+  since: string | null,
+): string {
   const key = soqlFieldName(externalIdField);
   const where = [`${key} != null`];
   if (since !== null) where.push(`SystemModstamp > ${soqlDateTime(since, 'readChanges(since)')}`);
@@ -41,14 +56,28 @@ export function changedRecordsSoql(entity: 'lead' | 'opportunity', externalIdFie
   });
 }
 
-export function leadsByReferralSoql(externalIdField: string, referralIds: readonly string[]): string {
+export function leadsByReferralSoql(
+  externalIdField: string,
+  referralIds: readonly string[],
+): string {
   const key = soqlFieldName(externalIdField);
-  return soqlSelect({ fields: leadFields(key), from: SOBJECTS.lead, where: [`${key} IN ${soqlList(referralIds.map(soqlString))}`] });
+  return soqlSelect({
+    fields: leadFields(key),
+    from: SOBJECTS.lead,
+    where: [`${key} IN ${soqlList(referralIds.map(soqlString))}`],
+  });
 }
 
-export function opportunitiesByIdSoql(externalIdField: string, opportunityIds: readonly string[]): string {
+export function opportunitiesByIdSoql(
+  externalIdField: string,
+  opportunityIds: readonly string[],
+): string {
   const ids = opportunityIds.map((id) => soqlId(id, 'ConvertedOpportunityId'));
-  return soqlSelect({ fields: opportunityFields(externalIdField), from: SOBJECTS.opportunity, where: [`Id IN ${soqlList(ids)}`] });
+  return soqlSelect({
+    fields: opportunityFields(externalIdField),
+    from: SOBJECTS.opportunity,
+    where: [`Id IN ${soqlList(ids)}`],
+  });
 }
 
 /** The most recently changed opportunity carrying one referral id. */
@@ -103,19 +132,36 @@ export interface ChangeReaderContext {
 }
 
 /** Pages through the changes of leads and opportunities in one SystemModstamp order, `pageSize` records at a time. */
-export async function* readChangePages(context: ChangeReaderContext, since: string | null): AsyncGenerator<CrmChangePage> {
+export async function* readChangePages(
+  context: ChangeReaderContext,
+  since: string | null,
+): AsyncGenerator<CrmChangePage> {
   const { externalIdField, runner } = context;
   const leads = new RecordStream(runner, changedRecordsSoql('lead', externalIdField, since));
-  const opportunities = new RecordStream(runner, changedRecordsSoql('opportunity', externalIdField, since));
+  const opportunities = new RecordStream(
+    runner,
+    changedRecordsSoql('opportunity', externalIdField, since),
+  );
   for (;;) {
-    const changed = await takeChangedRecords(leads, opportunities, context.pageSize ?? CHANGE_PAGE_SIZE);
+    const changed = await takeChangedRecords(
+      leads,
+      opportunities,
+      context.pageSize ?? CHANGE_PAGE_SIZE,
+    );
     if (changed.length === 0) return;
     const complements = await fetchMissingHalves(context, changed);
-    yield { records: mergeReferralStates(externalIdField, changed, complements), cursor: cursorOf(changed) ?? since };
+    yield {
+      records: mergeReferralStates(externalIdField, changed, complements),
+      cursor: cursorOf(changed) ?? since,
+    };
   }
 }
 
-async function takeChangedRecords(leads: RecordStream, opportunities: RecordStream, pageSize: number): Promise<ChangedRecord[]> {
+async function takeChangedRecords(
+  leads: RecordStream,
+  opportunities: RecordStream,
+  pageSize: number,
+): Promise<ChangedRecord[]> {
   const changed = await takeInChangeOrder({ timeOf }, leads, opportunities, pageSize);
   return changed.map(({ entity, row }) => ({ entity, record: row }));
 }
@@ -128,19 +174,32 @@ export interface Complements {
 }
 
 /** The lead / opportunity halves that did not change but complete a changed referral's state. */
-export function missingHalves(externalIdField: string, changed: readonly ChangedRecord[]): { referralIds: string[]; opportunityIds: string[] } {
-  return missingHalvesOf(salesforceShape(externalIdField), changed.map(({ entity, record }) => ({ entity, row: record })));
+export function missingHalves(
+  externalIdField: string,
+  changed: readonly ChangedRecord[],
+): { referralIds: string[]; opportunityIds: string[] } {
+  return missingHalvesOf(
+    salesforceShape(externalIdField),
+    changed.map(({ entity, record }) => ({ entity, row: record })),
+  );
 }
 
-async function fetchMissingHalves(context: ChangeReaderContext, changed: readonly ChangedRecord[]): Promise<Complements> {
+async function fetchMissingHalves(
+  context: ChangeReaderContext,
+  changed: readonly ChangedRecord[],
+): Promise<Complements> {
   const { referralIds, opportunityIds } = missingHalves(context.externalIdField, changed);
   const leads: SalesforceRow[] = [];
   const opportunities: SalesforceRow[] = [];
   for (const ids of chunk(referralIds, LOOKUP_CHUNK_SIZE)) {
-    leads.push(...(await fetchAll(context.runner, leadsByReferralSoql(context.externalIdField, ids))));
+    leads.push(
+      ...(await fetchAll(context.runner, leadsByReferralSoql(context.externalIdField, ids))),
+    );
   }
   for (const ids of chunk(opportunityIds, LOOKUP_CHUNK_SIZE)) {
-    opportunities.push(...(await fetchAll(context.runner, opportunitiesByIdSoql(context.externalIdField, ids))));
+    opportunities.push(
+      ...(await fetchAll(context.runner, opportunitiesByIdSoql(context.externalIdField, ids))),
+    );
   }
   return { leads, opportunities };
 }
@@ -158,8 +217,16 @@ export async function fetchAll(runner: QueryRunner, soql: string): Promise<Sales
 }
 
 /** One state per referral (see mergeChangedRecords): the lead with its converted opportunity. */
-export function mergeReferralStates(externalIdField: string, changed: readonly ChangedRecord[], complements: Complements): CrmRecordState[] {
-  return mergeChangedRecords(salesforceShape(externalIdField), changed.map(({ entity, record }) => ({ entity, row: record })), complements);
+export function mergeReferralStates(
+  externalIdField: string,
+  changed: readonly ChangedRecord[],
+  complements: Complements,
+): CrmRecordState[] {
+  return mergeChangedRecords(
+    salesforceShape(externalIdField),
+    changed.map(({ entity, record }) => ({ entity, row: record })),
+    complements,
+  );
 }
 
 /** Where Salesforce records keep what the merge needs (the external id field holds the referral id). */
@@ -175,7 +242,11 @@ function salesforceShape(externalIdField: string): RecordShape<SalesforceRow> {
 }
 
 /** The state of one referral's lead and its opportunity (if any); used by getByReferralId as well. */
-export function leadState(referralId: string, lead: SalesforceRow, opportunity: SalesforceRow | undefined): CrmRecordState {
+export function leadState(
+  referralId: string,
+  lead: SalesforceRow,
+  opportunity: SalesforceRow | undefined,
+): CrmRecordState {
   const latest = opportunity && timeOf(opportunity) > timeOf(lead) ? opportunity : lead;
   return {
     referralId,
@@ -183,7 +254,13 @@ export function leadState(referralId: string, lead: SalesforceRow, opportunity: 
     entity: 'lead',
     modifiedAt: modifiedAtOf(latest),
     fields: lead,
-    opportunity: opportunity ? { recordId: String(opportunity.Id), modifiedAt: modifiedAtOf(opportunity), fields: opportunity } : null,
+    opportunity: opportunity
+      ? {
+          recordId: String(opportunity.Id),
+          modifiedAt: modifiedAtOf(opportunity),
+          fields: opportunity,
+        }
+      : null,
   };
 }
 
@@ -215,7 +292,10 @@ function modifiedAtOf(record: SalesforceRow): string {
 /** A record's SystemModstamp in epoch ms; records without one sort first and never move the cursor. */
 function timeOf(record: SalesforceRow): number {
   const stamp = record.SystemModstamp;
-  const time = typeof stamp === 'string' ? Date.parse(stamp.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) : Number.NaN;
+  const time =
+    typeof stamp === 'string'
+      ? Date.parse(stamp.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'))
+      : Number.NaN;
   return Number.isNaN(time) ? Number.NEGATIVE_INFINITY : time;
 }
 

@@ -27,10 +27,13 @@ function providerErrorOf(error: unknown): { errorCode?: string; message: string 
   const shape = (error ?? {}) as JsforceErrorShape;
   const message = typeof shape.message === 'string' ? shape.message : String(error);
   const errorCode = salesforceCodeOf(error);
-  if (errorCode !== 'MULTIPLE_API_ERRORS' || !Array.isArray(shape.data)) return { errorCode, message };
+  if (errorCode !== 'MULTIPLE_API_ERRORS' || !Array.isArray(shape.data))
+    return { errorCode, message };
   const entries = shape.data as JsforceErrorShape[];
   const first = salesforceCodeOf(entries[0]);
-  const messages = entries.map((entry) => (typeof entry?.message === 'string' ? entry.message : '')).filter((m) => m !== '');
+  const messages = entries
+    .map((entry) => (typeof entry?.message === 'string' ? entry.message : ''))
+    .filter((m) => m !== '');
   return { errorCode: first ?? errorCode, message: messages.join('; ') || message };
 }
 
@@ -65,10 +68,18 @@ export function callError(error: unknown, context: CallContext): LeadbridgeError
   }
   if (shape.name === 'AbortError') {
     // Our signal is checked between calls; an abort inside jsforce is its request timeout.
-    return new LeadbridgeError('NETWORK_ERROR', `${where} timed out: ${message}`, { api: API, retryable: true, cause: error });
+    return new LeadbridgeError('NETWORK_ERROR', `${where} timed out: ${message}`, {
+      api: API,
+      retryable: true,
+      cause: error,
+    });
   }
   if (typeof shape.code === 'string' && NETWORK_ERROR_CODES.has(shape.code)) {
-    return new LeadbridgeError('NETWORK_ERROR', `${where} failed: ${shape.code} ${message}`, { api: API, retryable: true, cause: error });
+    return new LeadbridgeError('NETWORK_ERROR', `${where} failed: ${shape.code} ${message}`, {
+      api: API,
+      retryable: true,
+      cause: error,
+    });
   }
   const normalised = normaliseError(error, API);
   return new LeadbridgeError(normalised.code, `${where} failed: ${message}`, {
@@ -88,7 +99,9 @@ export interface CallContext {
 
 /** The org's rolling 24-hour request allocation is used up: final for this cycle, whatever the retry policy says. */
 function dailyLimitError(error: unknown, message: string, context: CallContext): LeadbridgeError {
-  const usage = context.apiUsage ? ` (api-usage ${context.apiUsage.used}/${context.apiUsage.limit})` : '';
+  const usage = context.apiUsage
+    ? ` (api-usage ${context.apiUsage.used}/${context.apiUsage.limit})`
+    : '';
   return new LeadbridgeError(
     'RATE_LIMITED',
     `salesforce target "${context.target}": ${context.call} refused: the org's daily API request limit is used up${usage} ` +
@@ -111,14 +124,22 @@ export function isInvalidSession(error: unknown): boolean {
 }
 
 /** An OAuth token endpoint refusal (jsforce names the error after `error` and carries `error_description`). */
-export function tokenError(error: unknown, context: { target: string; flow: string; tokenUrl: string }): LeadbridgeError {
+export function tokenError(
+  error: unknown,
+  context: { target: string; flow: string; tokenUrl: string },
+): LeadbridgeError {
   const where = `salesforce target "${context.target}": the ${context.flow} token request to ${context.tokenUrl}`;
   const shape = (error ?? {}) as JsforceErrorShape;
   const message = typeof shape.message === 'string' ? shape.message : String(error);
   if (typeof shape.code === 'string' && NETWORK_ERROR_CODES.has(shape.code)) {
-    return new LeadbridgeError('NETWORK_ERROR', `${where} failed: ${shape.code} ${message}`, { api: API, retryable: true, cause: error });
+    return new LeadbridgeError('NETWORK_ERROR', `${where} failed: ${shape.code} ${message}`, {
+      api: API,
+      retryable: true,
+      cause: error,
+    });
   }
-  const oauthCode = typeof shape.name === 'string' && shape.name !== 'Error' ? shape.name : undefined;
+  const oauthCode =
+    typeof shape.name === 'string' && shape.name !== 'Error' ? shape.name : undefined;
   const httpStatus = /^ERROR_HTTP_(\d{3})$/.exec(oauthCode ?? '');
   if (httpStatus) {
     // No OAuth error body: a proxy or an outage answered, which may pass.
@@ -128,9 +149,13 @@ export function tokenError(error: unknown, context: { target: string; flow: stri
       cause: error,
     });
   }
-  return new LeadbridgeError('AUTH_FAILED', `${where} was refused: ${oauthCode ? `${oauthCode}: ` : ''}${message}`, {
-    api: API,
-    providerCode: oauthCode,
-    cause: error,
-  });
+  return new LeadbridgeError(
+    'AUTH_FAILED',
+    `${where} was refused: ${oauthCode ? `${oauthCode}: ` : ''}${message}`,
+    {
+      api: API,
+      providerCode: oauthCode,
+      cause: error,
+    },
+  );
 }

@@ -19,6 +19,16 @@ export {
 } from './changes.js';
 export { callError, isInvalidSession, tokenError } from './errors.js';
 export * from './facts.js';
-export { parseSalesforceSettings, type SalesforceAuth, type SalesforceSettings } from './settings.js';
+export {
+  parseSalesforceSettings,
+  type SalesforceAuth,
+  type SalesforceSettings,
+} from './settings.js';
 export { soqlDateTime, soqlFieldName, soqlId, soqlList, soqlSelect, soqlString } from './soql.js';
-export { collectionCalls, collectionRecord, upsertItemResult, upsertWithItemRetries, type PendingRecord } from './upsert.js';
+export {
+  collectionCalls,
+  collectionRecord,
+  upsertItemResult,
+  upsertWithItemRetries,
+  type PendingRecord,
+} from './upsert.js';

@@ -41,7 +41,11 @@ const TEXT_TYPES: ReadonlySet<CrmFieldType> = new Set(['string', 'text']);
 export function entityMetadataOf(sobject: string, describe: unknown): CrmEntityMetadata {
   const fields = (describe as { fields?: unknown } | null)?.fields;
   if (!Array.isArray(fields)) {
-    throw new LeadbridgeError('HTTP_ERROR', `salesforce: unreadable describe of ${sobject}: no fields list`, { api: 'salesforce' });
+    throw new LeadbridgeError(
+      'HTTP_ERROR',
+      `salesforce: unreadable describe of ${sobject}: no fields list`,
+      { api: 'salesforce' },
+    );
   }
   const name = (describe as { name?: unknown }).name;
   const normalised = fields.map((field) => fieldOf(field as DescribedField));
@@ -58,7 +62,8 @@ function markPicklistBacked(fields: CrmFieldMetadata[]): void {
   const byName = new Map(fields.map((field) => [field.name, field]));
   for (const field of fields) {
     const code = byName.get(`${field.name}Code`);
-    if (/(Country|State)$/.test(field.name) && field.type === 'string' && code?.type === 'picklist') field.codeField = code.name;
+    if (/(Country|State)$/.test(field.name) && field.type === 'string' && code?.type === 'picklist')
+      field.codeField = code.name;
   }
 }
 
@@ -73,7 +78,8 @@ function fieldOf(described: DescribedField): CrmFieldMetadata {
     createable,
     updateable: described.updateable === true,
   };
-  if (TEXT_TYPES.has(type) && typeof described.length === 'number' && described.length > 0) field.maxLength = described.length;
+  if (TEXT_TYPES.has(type) && typeof described.length === 'number' && described.length > 0)
+    field.maxLength = described.length;
   if (type === 'picklist') {
     field.picklistValues = (described.picklistValues ?? [])
       .filter((entry) => entry.active !== false && typeof entry.value === 'string')

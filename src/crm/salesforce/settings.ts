@@ -1,6 +1,10 @@
 // The Salesforce target's connection settings: validated with the config's own schema (config/targets.ts), not a second one.
 import { ValidationError, type Issue } from '../../core/errors.js';
-import { salesforceSettingsSchema, type SalesforceAuth, type SalesforceSettings } from '../../config/targets.js';
+import {
+  salesforceSettingsSchema,
+  type SalesforceAuth,
+  type SalesforceSettings,
+} from '../../config/targets.js';
 
 export type { SalesforceAuth, SalesforceSettings };
 

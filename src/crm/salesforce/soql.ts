@@ -25,9 +25,15 @@ const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]
  * SystemModstamp has millisecond precision, so a cursor must keep it or `>` would re-read records.
  */
 export function soqlDateTime(value: string, where: string): string {
-  const ms = ISO_DATETIME.test(value) && isCalendarDay(value) ? Date.parse(normaliseZone(value)) : Number.NaN;
+  const ms =
+    ISO_DATETIME.test(value) && isCalendarDay(value)
+      ? Date.parse(normaliseZone(value))
+      : Number.NaN;
   if (Number.isNaN(ms)) {
-    throw new LeadbridgeError('VALIDATION_FAILED', `${where}: "${value}" is not an ISO-8601 date-time with a zone`);
+    throw new LeadbridgeError(
+      'VALIDATION_FAILED',
+      `${where}: "${value}" is not an ISO-8601 date-time with a zone`,
+    );
   }
   return new Date(ms).toISOString();
 }
@@ -36,7 +42,11 @@ export function soqlDateTime(value: string, where: string): string {
 function isCalendarDay(value: string): boolean {
   const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
   const probe = new Date(Date.UTC(year, month - 1, day));
-  return probe.getUTCFullYear() === year && probe.getUTCMonth() === month - 1 && probe.getUTCDate() === day;
+  return (
+    probe.getUTCFullYear() === year &&
+    probe.getUTCMonth() === month - 1 &&
+    probe.getUTCDate() === day
+  );
 }
 
 /** `+0000` (Salesforce's own form) → `+00:00`, which every Date.parse reads. */
@@ -47,7 +57,10 @@ function normaliseZone(value: string): string {
 /** A record id literal: 15 or 18 letters and digits, quoted; anything else is refused rather than sent. */
 export function soqlId(value: string, where: string): string {
   if (!/^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$/.test(value)) {
-    throw new LeadbridgeError('VALIDATION_FAILED', `${where}: "${value}" is not a Salesforce record id`);
+    throw new LeadbridgeError(
+      'VALIDATION_FAILED',
+      `${where}: "${value}" is not a Salesforce record id`,
+    );
   }
   return `'${value}'`;
 }

@@ -13,7 +13,12 @@ export type Transport = Connection['_transport'];
 export function instrumentTransport(
   transport: Transport,
   onRequest: () => void,
-  onCall?: (info: { api: string; method: string; status: number | null; durationMs: number }) => void,
+  onCall?: (info: {
+    api: string;
+    method: string;
+    status: number | null;
+    durationMs: number;
+  }) => void,
 ): Transport {
   const instrumented = Object.create(transport) as Transport;
   instrumented.httpRequest = (request, options = {}) => {
@@ -25,7 +30,13 @@ export function instrumentTransport(
       retry: { ...options.retry, maxRetries: 0 },
     });
     if (onCall) {
-      const report = (status: number | null) => onCall({ api: 'salesforce', method: String(request.method ?? 'GET').toUpperCase(), status, durationMs: Date.now() - started });
+      const report = (status: number | null) =>
+        onCall({
+          api: 'salesforce',
+          method: String(request.method ?? 'GET').toUpperCase(),
+          status,
+          durationMs: Date.now() - started,
+        });
       // A side branch for metrics; the caller still receives (and handles) the original promise.
       void Promise.resolve(pending).then(
         (response) => report((response as { statusCode?: number }).statusCode ?? null),

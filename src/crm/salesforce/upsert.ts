@@ -9,7 +9,10 @@ export interface PendingRecord {
 }
 
 /** The record as sent: its mapped fields, with the external id field always set from the referral id. */
-export function collectionRecord(record: MappedRecord, externalIdField: string): Record<string, unknown> {
+export function collectionRecord(
+  record: MappedRecord,
+  externalIdField: string,
+): Record<string, unknown> {
   return { ...record.fields, [externalIdField]: record.referralId };
 }
 
@@ -19,11 +22,15 @@ export interface CollectionCall {
 }
 
 /** Splits records into calls of at most `batchSize`, one sObject type per call (the upsert URL names the type). */
-export function collectionCalls(pending: readonly PendingRecord[], batchSize: number): CollectionCall[] {
+export function collectionCalls(
+  pending: readonly PendingRecord[],
+  batchSize: number,
+): CollectionCall[] {
   const calls: CollectionCall[] = [];
   for (const entity of ['lead', 'opportunity'] as const) {
     const items = pending.filter((item) => (item.record.entity ?? 'lead') === entity);
-    for (let i = 0; i < items.length; i += batchSize) calls.push({ sobject: SOBJECTS[entity], items: items.slice(i, i + batchSize) });
+    for (let i = 0; i < items.length; i += batchSize)
+      calls.push({ sobject: SOBJECTS[entity], items: items.slice(i, i + batchSize) });
   }
   return calls;
 }
@@ -39,12 +46,26 @@ interface SaveErrorShape {
 export function upsertItemResult(referralId: string, saved: unknown): UpsertItemResult {
   if (typeof saved !== 'object' || saved === null) {
     // Nothing says the record was written; an upsert by external id may be sent again safely.
-    return failed(referralId, { code: 'MISSING_SAVE_RESULT', message: 'the collection response has no result for this record', retryable: true });
+    return failed(referralId, {
+      code: 'MISSING_SAVE_RESULT',
+      message: 'the collection response has no result for this record',
+      retryable: true,
+    });
   }
-  const { id, success, created, errors } = saved as { id?: unknown; success?: unknown; created?: unknown; errors?: unknown };
-  if (success === true && typeof id === 'string' && id !== '') return { referralId, ok: true, recordId: id, created: created === true };
+  const { id, success, created, errors } = saved as {
+    id?: unknown;
+    success?: unknown;
+    created?: unknown;
+    errors?: unknown;
+  };
+  if (success === true && typeof id === 'string' && id !== '')
+    return { referralId, ok: true, recordId: id, created: created === true };
   if (success === true) {
-    return failed(referralId, { code: 'MISSING_RECORD_ID', message: 'the save result reports success without a record id', retryable: false });
+    return failed(referralId, {
+      code: 'MISSING_RECORD_ID',
+      message: 'the save result reports success without a record id',
+      retryable: false,
+    });
   }
   return failed(referralId, itemError(Array.isArray(errors) ? (errors as SaveErrorShape[]) : []));
 }
@@ -52,12 +73,36 @@ export function upsertItemResult(referralId: string, saved: unknown): UpsertItem
 /** Salesforce's own code (collections say `statusCode`, single-record APIs `errorCode`) and message, verbatim. */
 function itemError(errors: readonly SaveErrorShape[]): CrmItemError {
   const first = errors[0];
-  if (!first) return { code: 'UNKNOWN_ERROR', message: 'the save result reports failure without an error', retryable: false };
-  const code = typeof first.statusCode === 'string' ? first.statusCode : typeof first.errorCode === 'string' ? first.errorCode : 'UNKNOWN_ERROR';
+  if (!first)
+    return {
+      code: 'UNKNOWN_ERROR',
+      message: 'the save result reports failure without an error',
+      retryable: false,
+    };
+  const code =
+    typeof first.statusCode === 'string'
+      ? first.statusCode
+      : typeof first.errorCode === 'string'
+        ? first.errorCode
+        : 'UNKNOWN_ERROR';
   // More than one error on a record is rare; the others are kept after the first one's text.
-  const message = errors.map((e) => (typeof e.message === 'string' ? e.message : '')).filter((m) => m !== '').join('; ');
-  const fields = [...new Set(errors.flatMap((e) => (Array.isArray(e.fields) ? e.fields.filter((f): f is string => typeof f === 'string') : [])))];
-  return { code, message, retryable: RETRYABLE_ITEM_CODES.has(code), ...(fields.length > 0 ? { fields } : {}) };
+  const message = errors
+    .map((e) => (typeof e.message === 'string' ? e.message : ''))
+    .filter((m) => m !== '')
+    .join('; ');
+  const fields = [
+    ...new Set(
+      errors.flatMap((e) =>
+        Array.isArray(e.fields) ? e.fields.filter((f): f is string => typeof f === 'string') : [],
+      ),
+    ),
+  ];
+  return {
+    code,
+    message,
+    retryable: RETRYABLE_ITEM_CODES.has(code),
+    ...(fields.length > 0 ? { fields } : {}),
+  };
 }
 
 function failed(referralId: string, error: CrmItemError): UpsertItemResult {
@@ -73,7 +118,10 @@ export interface ItemRetryOptions {
 }
 
 /** Sends every record, then again only the ones that failed retryably, up to `rounds` more times; results in input order. */
-export async function upsertWithItemRetries(records: readonly MappedRecord[], options: ItemRetryOptions): Promise<UpsertItemResult[]> {
+export async function upsertWithItemRetries(
+  records: readonly MappedRecord[],
+  options: ItemRetryOptions,
+): Promise<UpsertItemResult[]> {
   const results = new Array<UpsertItemResult>(records.length);
   let pending: PendingRecord[] = [];
   records.forEach((record, index) => {

@@ -64,7 +64,8 @@ export class FaultInjector {
   latencyFor(method: string, path: string): number {
     let ms = this.config.latencyMs;
     for (const active of this.rules) {
-      if (active.rule.kind === 'latency' && this.matches(active, method, path)) ms += active.rule.latencyMs;
+      if (active.rule.kind === 'latency' && this.matches(active, method, path))
+        ms += active.rule.latencyMs;
     }
     return ms;
   }
@@ -77,7 +78,8 @@ export class FaultInjector {
       this.injected++;
       const { rule } = active;
       if (rule.kind === '429') return { kind: '429', retryAfterSeconds: rule.retryAfterSeconds };
-      if (rule.kind === '5xx') return { kind: '5xx', status: rule.status, retryAfterSeconds: rule.retryAfterSeconds };
+      if (rule.kind === '5xx')
+        return { kind: '5xx', status: rule.status, retryAfterSeconds: rule.retryAfterSeconds };
       return { kind: 'drop' };
     }
     return { kind: 'none' };

@@ -29,6 +29,7 @@ export function createRandom(seed: number): Random {
       return items[Math.floor(next() * items.length)] as (typeof items)[number];
     },
     chance: (p) => next() < p,
-    guid: () => `${hex(8)}-${hex(4)}-4${hex(3)}-${'89ab'[Math.floor(next() * 4)]}${hex(3)}-${hex(12)}`,
+    guid: () =>
+      `${hex(8)}-${hex(4)}-4${hex(3)}-${'89ab'[Math.floor(next() * 4)]}${hex(3)}-${hex(12)}`,
   };
 }

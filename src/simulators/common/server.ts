@@ -102,8 +102,11 @@ export class SimServer {
 
   constructor(private readonly options: SimServerOptions) {
     this.clock = options.clock ?? new SimClock();
-    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.dispatch(req, res);
-    this.server = options.tls ? https.createServer(options.tls, handler) : http.createServer(handler);
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) =>
+      void this.dispatch(req, res);
+    this.server = options.tls
+      ? https.createServer(options.tls, handler)
+      : http.createServer(handler);
     this.server.keepAliveTimeout = 5_000;
   }
 
@@ -191,16 +194,35 @@ export class SimServer {
       if (decision.kind !== 'none') fault = decision.kind;
       response =
         decision.kind === '429'
-          ? this.errorResponse(new SimHttpError(429, 'TooManyRequests', 'Rate limit is exceeded. Try again later.', {
-              'Retry-After': String(decision.retryAfterSeconds),
-            }))
+          ? this.errorResponse(
+              new SimHttpError(429, 'TooManyRequests', 'Rate limit is exceeded. Try again later.', {
+                'Retry-After': String(decision.retryAfterSeconds),
+              }),
+            )
           : decision.kind === '5xx'
-            ? this.errorResponse(new SimHttpError(decision.status, 'ServiceUnavailable', 'The service is temporarily unavailable.', decision.status === 503 ? { 'Retry-After': String(decision.retryAfterSeconds) } : {}))
+            ? this.errorResponse(
+                new SimHttpError(
+                  decision.status,
+                  'ServiceUnavailable',
+                  'The service is temporarily unavailable.',
+                  decision.status === 503
+                    ? { 'Retry-After': String(decision.retryAfterSeconds) }
+                    : {},
+                ),
+              )
             : await this.route(simReq, this.options.routes, true);
     } else {
-      response = await this.route(simReq, [...this.commonAdminRoutes(), ...(this.options.adminRoutes ?? [])], false);
+      response = await this.route(
+        simReq,
+        [...this.commonAdminRoutes(), ...(this.options.adminRoutes ?? [])],
+        false,
+      );
     }
-    if (!isAdmin) Object.assign((response.headers ??= {}), this.options.responseHeaders?.(simReq, response) ?? {});
+    if (!isAdmin)
+      Object.assign(
+        (response.headers ??= {}),
+        this.options.responseHeaders?.(simReq, response) ?? {},
+      );
     this.record(simReq, response.status, started, fault, isAdmin);
     send(res, response);
   }
@@ -214,7 +236,9 @@ export class SimServer {
     }
     const chosen = candidates.find((c) => c.route.method === req.method);
     if (!chosen) {
-      return this.errorResponse(new SimHttpError(405, 'MethodNotAllowed', `${req.method} is not allowed on ${req.path}`));
+      return this.errorResponse(
+        new SimHttpError(405, 'MethodNotAllowed', `${req.method} is not allowed on ${req.path}`),
+      );
     }
     req.params = { ...(chosen.match?.groups ?? {}) };
     try {
@@ -227,7 +251,9 @@ export class SimServer {
     } catch (error) {
       if (error instanceof SimHttpError) return this.errorResponse(error);
       const message = error instanceof Error ? error.message : String(error);
-      return this.errorResponse(new SimHttpError(500, 'InternalServerError', `simulator failure: ${message}`));
+      return this.errorResponse(
+        new SimHttpError(500, 'InternalServerError', `simulator failure: ${message}`),
+      );
     }
   }
 
@@ -239,7 +265,13 @@ export class SimServer {
     };
   }
 
-  private record(req: SimRequest, status: number, started: number, fault?: string, isAdmin = false): void {
+  private record(
+    req: SimRequest,
+    status: number,
+    started: number,
+    fault?: string,
+    isAdmin = false,
+  ): void {
     if (isAdmin) return;
     this.seq++;
     this.stats.total++;
@@ -261,14 +293,26 @@ export class SimServer {
   private commonAdminRoutes(): SimRoute[] {
     const json = (body: unknown, status = 200): SimResponse => ({ status, body });
     return [
-      { method: 'GET', pattern: /^\/_sim\/health$/, handler: () => json({ name: this.name, ok: true, now: this.clock.now().toISOString() }) },
+      {
+        method: 'GET',
+        pattern: /^\/_sim\/health$/,
+        handler: () => json({ name: this.name, ok: true, now: this.clock.now().toISOString() }),
+      },
       {
         method: 'GET',
         pattern: /^\/_sim\/requests$/,
-        handler: (req) => json({ requests: this.requests(Number(req.query.get('since') ?? 0)), stats: this.counters() }),
+        handler: (req) =>
+          json({
+            requests: this.requests(Number(req.query.get('since') ?? 0)),
+            stats: this.counters(),
+          }),
       },
       { method: 'GET', pattern: /^\/_sim\/stats$/, handler: () => json(this.counters()) },
-      { method: 'DELETE', pattern: /^\/_sim\/requests$/, handler: () => (this.resetLog(), { status: 204 }) },
+      {
+        method: 'DELETE',
+        pattern: /^\/_sim\/requests$/,
+        handler: () => (this.resetLog(), { status: 204 }),
+      },
       { method: 'GET', pattern: /^\/_sim\/faults$/, handler: () => json(this.faults.current) },
       {
         method: 'PUT',
@@ -277,19 +321,35 @@ export class SimServer {
           try {
             return json(this.faults.configure(req.body ?? {}));
           } catch (error) {
-            throw new SimHttpError(400, 'BadRequest', `invalid fault config: ${error instanceof Error ? error.message : String(error)}`);
+            throw new SimHttpError(
+              400,
+              'BadRequest',
+              `invalid fault config: ${error instanceof Error ? error.message : String(error)}`,
+            );
           }
         },
       },
-      { method: 'DELETE', pattern: /^\/_sim\/faults$/, handler: () => (this.faults.clear(), { status: 204 }) },
-      { method: 'GET', pattern: /^\/_sim\/clock$/, handler: () => json({ now: this.clock.now().toISOString(), offsetMs: this.clock.offset }) },
+      {
+        method: 'DELETE',
+        pattern: /^\/_sim\/faults$/,
+        handler: () => (this.faults.clear(), { status: 204 }),
+      },
+      {
+        method: 'GET',
+        pattern: /^\/_sim\/clock$/,
+        handler: () => json({ now: this.clock.now().toISOString(), offsetMs: this.clock.offset }),
+      },
       {
         method: 'POST',
         pattern: /^\/_sim\/clock\/advance$/,
         handler: (req) => {
           const body = (req.body ?? {}) as { ms?: unknown; hours?: unknown; days?: unknown };
-          const ms = Number(body.ms ?? 0) + Number(body.hours ?? 0) * 3_600_000 + Number(body.days ?? 0) * 86_400_000;
-          if (!Number.isFinite(ms) || ms <= 0) throw new SimHttpError(400, 'BadRequest', 'advance needs a positive ms, hours or days');
+          const ms =
+            Number(body.ms ?? 0) +
+            Number(body.hours ?? 0) * 3_600_000 +
+            Number(body.days ?? 0) * 86_400_000;
+          if (!Number.isFinite(ms) || ms <= 0)
+            throw new SimHttpError(400, 'BadRequest', 'advance needs a positive ms, hours or days');
           this.clock.advance(ms);
           return json({ now: this.clock.now().toISOString(), offsetMs: this.clock.offset });
         },
@@ -325,7 +385,11 @@ function parseJsonBody(req: SimRequest): unknown {
   try {
     return JSON.parse(req.rawBody);
   } catch (error) {
-    throw new SimHttpError(400, 'BadRequest', `The request body is not valid JSON: ${(error as Error).message}`);
+    throw new SimHttpError(
+      400,
+      'BadRequest',
+      `The request body is not valid JSON: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -347,7 +411,10 @@ function send(res: http.ServerResponse, response: SimResponse): void {
 }
 
 /** A bearer-token check: 401 in the API's envelope when the header is missing or malformed. */
-export function requireBearer(errorCode = 'Unauthorized', message = 'Authentication failed: a bearer token is required.') {
+export function requireBearer(
+  errorCode = 'Unauthorized',
+  message = 'Authentication failed: a bearer token is required.',
+) {
   return (req: SimRequest): SimHttpError | null => {
     const header = String(req.headers.authorization ?? '');
     return /^Bearer\s+\S+/i.test(header) ? null : new SimHttpError(401, errorCode, message);

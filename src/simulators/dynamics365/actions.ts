@@ -18,7 +18,11 @@ const OPPORTUNITY_CLOSE: TableSpec = {
   states: [],
 };
 
-const OPPORTUNITY_BIND: ColumnSpec = { type: 'lookup', target: OPPORTUNITY.entitySet, bind: 'opportunityid' };
+const OPPORTUNITY_BIND: ColumnSpec = {
+  type: 'lookup',
+  target: OPPORTUNITY.entitySet,
+  bind: 'opportunityid',
+};
 const QUALIFY_FLAGS = ['CreateAccount', 'CreateContact', 'CreateOpportunity'] as const;
 const QUALIFY_OPTIONAL = new Set([
   'OpportunityCurrencyId@odata.bind',
@@ -31,16 +35,31 @@ const QUALIFY_OPTIONAL = new Set([
 export function qualifyActionBody(body: unknown, resolveBind: BindResolver): QualifyOptions {
   const parameters = actionParameters('QualifyLead', body);
   for (const name of Object.keys(parameters)) {
-    if (name !== 'Status' && !(QUALIFY_FLAGS as readonly string[]).includes(name) && !QUALIFY_OPTIONAL.has(name)) throw unknownParameter('QualifyLead', name);
+    if (
+      name !== 'Status' &&
+      !(QUALIFY_FLAGS as readonly string[]).includes(name) &&
+      !QUALIFY_OPTIONAL.has(name)
+    )
+      throw unknownParameter('QualifyLead', name);
   }
   const [createAccount, createContact, createOpportunity] = QUALIFY_FLAGS.map((name) => {
     const value = parameters[name];
-    if (typeof value !== 'boolean') throw invalidArgument(`QualifyLead needs the boolean parameter '${name}'.`);
+    if (typeof value !== 'boolean')
+      throw invalidArgument(`QualifyLead needs the boolean parameter '${name}'.`);
     return value;
   }) as [boolean, boolean, boolean];
   const customer = parameters['OpportunityCustomerId@odata.bind'];
-  if (typeof customer === 'string') resolveBind({ type: 'lookup', target: ACCOUNT.entitySet, bind: 'OpportunityCustomerId' }, customer);
-  return { createAccount, createContact, createOpportunity, status: statusParameter('QualifyLead', parameters.Status) };
+  if (typeof customer === 'string')
+    resolveBind(
+      { type: 'lookup', target: ACCOUNT.entitySet, bind: 'OpportunityCustomerId' },
+      customer,
+    );
+  return {
+    createAccount,
+    createContact,
+    createOpportunity,
+    status: statusParameter('QualifyLead', parameters.Status),
+  };
 }
 
 export interface CloseAction {
@@ -49,18 +68,27 @@ export interface CloseAction {
   details: OpportunityCloseDetails;
 }
 
-export function closeActionBody(action: 'WinOpportunity' | 'LoseOpportunity', body: unknown, resolveBind: BindResolver): CloseAction {
+export function closeActionBody(
+  action: 'WinOpportunity' | 'LoseOpportunity',
+  body: unknown,
+  resolveBind: BindResolver,
+): CloseAction {
   const parameters = actionParameters(action, body);
   for (const name of Object.keys(parameters)) {
     if (name !== 'Status' && name !== 'OpportunityClose') throw unknownParameter(action, name);
   }
   const close = parameters.OpportunityClose;
   if (close === null || typeof close !== 'object' || Array.isArray(close)) {
-    throw invalidArgument(`${action} needs the parameter 'OpportunityClose': an object with 'opportunityid@odata.bind'.`);
+    throw invalidArgument(
+      `${action} needs the parameter 'OpportunityClose': an object with 'opportunityid@odata.bind'.`,
+    );
   }
   const record = close as Record<string, unknown>;
   const reference = record['opportunityid@odata.bind'];
-  if (typeof reference !== 'string') throw invalidArgument(`${action}: OpportunityClose needs 'opportunityid@odata.bind' such as '/opportunities(<id>)'.`);
+  if (typeof reference !== 'string')
+    throw invalidArgument(
+      `${action}: OpportunityClose needs 'opportunityid@odata.bind' such as '/opportunities(<id>)'.`,
+    );
   return {
     opportunityId: resolveBind(OPPORTUNITY_BIND, reference),
     status: statusParameter(action, parameters.Status),
@@ -73,8 +101,13 @@ function closeDetails(record: Record<string, unknown>): OpportunityCloseDetails 
   for (const [name, value] of Object.entries(record)) {
     if (name === 'opportunityid@odata.bind') continue;
     if (name === '@odata.type') {
-      if (value !== 'Microsoft.Dynamics.CRM.opportunityclose' && value !== '#Microsoft.Dynamics.CRM.opportunityclose') {
-        throw invalidArgument(`OpportunityClose has @odata.type '${String(value)}'; expected 'Microsoft.Dynamics.CRM.opportunityclose'.`);
+      if (
+        value !== 'Microsoft.Dynamics.CRM.opportunityclose' &&
+        value !== '#Microsoft.Dynamics.CRM.opportunityclose'
+      ) {
+        throw invalidArgument(
+          `OpportunityClose has @odata.type '${String(value)}'; expected 'Microsoft.Dynamics.CRM.opportunityclose'.`,
+        );
       }
     } else if (name === 'actualend') {
       details.actualend = closeDate(value);
@@ -90,22 +123,34 @@ function closeDetails(record: Record<string, unknown>): OpportunityCloseDetails 
 /** `actualend` may be a date or a date-time; the opportunity keeps the day. */
 function closeDate(value: unknown): string | null {
   if (value === null) return null;
-  if (typeof value === 'string' && isDateOnly(value.slice(0, 10)) && (value.length === 10 || !Number.isNaN(Date.parse(value)))) {
+  if (
+    typeof value === 'string' &&
+    isDateOnly(value.slice(0, 10)) &&
+    (value.length === 10 || !Number.isNaN(Date.parse(value)))
+  ) {
     return value.length === 10 ? value : new Date(value).toISOString().slice(0, 10);
   }
-  throw cannotConvert(typeof value === 'string' ? value : JSON.stringify(value), 'Edm.DateTimeOffset', 'actualend');
+  throw cannotConvert(
+    typeof value === 'string' ? value : JSON.stringify(value),
+    'Edm.DateTimeOffset',
+    'actualend',
+  );
 }
 
 function actionParameters(action: string, body: unknown): Record<string, unknown> {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalidArgument(`The body of ${action} must be a JSON object of its parameters.`);
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw invalidArgument(`The body of ${action} must be a JSON object of its parameters.`);
   return body as Record<string, unknown>;
 }
 
 function statusParameter(action: string, value: unknown): number {
-  if (!Number.isInteger(value)) throw invalidArgument(`${action} needs the integer parameter 'Status'.`);
+  if (!Number.isInteger(value))
+    throw invalidArgument(`${action} needs the integer parameter 'Status'.`);
   return value as number;
 }
 
 function unknownParameter(action: string, name: string): Error {
-  return invalidArgument(`The parameter '${name}' in the request payload is not a valid parameter for the operation '${action}'.`);
+  return invalidArgument(
+    `The parameter '${name}' in the request payload is not a valid parameter for the operation '${action}'.`,
+  );
 }

@@ -24,18 +24,43 @@ export function adminRoutes(store: DataverseStore): SimRoute[] {
         return { status: 200, body: lead };
       },
     },
-    { method: 'POST', pattern: new RegExp(`^/_sim/leads/${ID}/state$`), handler: (req) => setLeadState(store, req) },
-    { method: 'POST', pattern: new RegExp(`^/_sim/leads/${ID}/qualify$`), handler: (req) => qualifyLead(store, req) },
-    { method: 'POST', pattern: new RegExp(`^/_sim/opportunities/${ID}/win$`), handler: (req) => closeOpportunity(store, req, 'won') },
-    { method: 'POST', pattern: new RegExp(`^/_sim/opportunities/${ID}/lose$`), handler: (req) => closeOpportunity(store, req, 'lost') },
-    { method: 'PATCH', pattern: new RegExp(`^/_sim/leads/${ID}$`), handler: (req) => editRecord(store, LEAD, req) },
-    { method: 'PATCH', pattern: new RegExp(`^/_sim/opportunities/${ID}$`), handler: (req) => editRecord(store, OPPORTUNITY, req) },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/_sim/leads/${ID}/state$`),
+      handler: (req) => setLeadState(store, req),
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/_sim/leads/${ID}/qualify$`),
+      handler: (req) => qualifyLead(store, req),
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/_sim/opportunities/${ID}/win$`),
+      handler: (req) => closeOpportunity(store, req, 'won'),
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/_sim/opportunities/${ID}/lose$`),
+      handler: (req) => closeOpportunity(store, req, 'lost'),
+    },
+    {
+      method: 'PATCH',
+      pattern: new RegExp(`^/_sim/leads/${ID}$`),
+      handler: (req) => editRecord(store, LEAD, req),
+    },
+    {
+      method: 'PATCH',
+      pattern: new RegExp(`^/_sim/opportunities/${ID}$`),
+      handler: (req) => editRecord(store, OPPORTUNITY, req),
+    },
   ];
 }
 
 function objectBody(req: SimRequest): Record<string, unknown> {
   const body = req.body ?? {};
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidArgument(`${req.method} ${req.path} takes a JSON object body.`);
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw invalidArgument(`${req.method} ${req.path} takes a JSON object body.`);
   return body as Record<string, unknown>;
 }
 
@@ -49,9 +74,11 @@ function setLeadState(store: DataverseStore, req: SimRequest) {
   const values: Record<string, RowValue> = {};
   for (const name of ['statecode', 'statuscode'] as const) {
     const column = LEAD.columns[name];
-    if (body[name] !== undefined && column) values[name] = readColumnValue(LEAD, name, column, body[name]);
+    if (body[name] !== undefined && column)
+      values[name] = readColumnValue(LEAD, name, column, body[name]);
   }
-  if (Object.keys(values).length === 0) throw invalidArgument('POST /_sim/leads/{id}/state needs statecode and/or statuscode.');
+  if (Object.keys(values).length === 0)
+    throw invalidArgument('POST /_sim/leads/{id}/state needs statecode and/or statuscode.');
   const row = store.transaction(() => store.update(LEAD, idOf(req), values, 'user'));
   return { status: 200, body: row };
 }
@@ -65,14 +92,18 @@ function qualifyLead(store: DataverseStore, req: SimRequest) {
     return value;
   };
   const status = body.status ?? 3;
-  if (!Number.isInteger(status)) throw invalidArgument("'status' must be an integer statuscode of LeadState.Qualified.");
+  if (!Number.isInteger(status))
+    throw invalidArgument("'status' must be an integer statuscode of LeadState.Qualified.");
   const created = store.qualifyLead(idOf(req), {
     createAccount: flag('createAccount', false),
     createContact: flag('createContact', false),
     createOpportunity: flag('createOpportunity', true),
     status: status as number,
   });
-  return { status: 200, body: { value: created.map(({ table, row }) => ({ entity: table.logicalName, ...row })) } };
+  return {
+    status: 200,
+    body: { value: created.map(({ table, row }) => ({ entity: table.logicalName, ...row })) },
+  };
 }
 
 /** Win `{actualvalue?, actualclosedate?, description?}` or lose `{statuscode? (4 Canceled, 5 Out-Sold), ...}`. */
@@ -84,9 +115,20 @@ function closeOpportunity(store: DataverseStore, req: SimRequest, outcome: 'won'
   const statuscode = body.statuscode ?? (outcome === 'won' ? 3 : 4);
   if (!Number.isInteger(statuscode)) throw invalidArgument("'statuscode' must be an integer.");
   const row = store.closeOpportunity(idOf(req), outcome, statuscode as number, {
-    actualrevenue: body.actualvalue === undefined || !money ? undefined : (readColumnValue(OPPORTUNITY, 'actualvalue', money, body.actualvalue) as number | null),
-    actualend: body.actualclosedate === undefined || !date ? undefined : (readColumnValue(OPPORTUNITY, 'actualclosedate', date, body.actualclosedate) as string | null),
-    description: body.description === undefined || !description ? undefined : (readColumnValue(OPPORTUNITY, 'description', description, body.description) as string | null),
+    actualrevenue:
+      body.actualvalue === undefined || !money
+        ? undefined
+        : (readColumnValue(OPPORTUNITY, 'actualvalue', money, body.actualvalue) as number | null),
+    actualend:
+      body.actualclosedate === undefined || !date
+        ? undefined
+        : (readColumnValue(OPPORTUNITY, 'actualclosedate', date, body.actualclosedate) as
+            string | null),
+    description:
+      body.description === undefined || !description
+        ? undefined
+        : (readColumnValue(OPPORTUNITY, 'description', description, body.description) as
+            string | null),
   });
   return { status: 200, body: row };
 }

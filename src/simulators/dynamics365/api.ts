@@ -14,7 +14,15 @@ import {
 import { closeActionBody, qualifyActionBody } from './actions.js';
 import { readEntityDefinitions } from './metadata.js';
 import { parseResourcePath, type RecordKey } from './paths.js';
-import { DEFAULT_PAGE_SIZE, etagOf, nextSkipToken, parseCollectionQuery, parseSelect, projectRow, runQuery } from './query.js';
+import {
+  DEFAULT_PAGE_SIZE,
+  etagOf,
+  nextSkipToken,
+  parseCollectionQuery,
+  parseSelect,
+  projectRow,
+  runQuery,
+} from './query.js';
 import { LEAD, tableByEntitySet, type TableSpec } from './schema.js';
 import type { DataverseStore } from './store.js';
 import { readColumnValue, readRecordBody, type Row, type RowValue } from './values.js';
@@ -66,11 +74,19 @@ export class DataverseApi {
     const operation = path.head.replace(/^Microsoft\.Dynamics\.CRM\./, '');
     if (!path.key && path.rest.length === 0) {
       if (operation === 'WhoAmI') return this.expectMethod(call, 'GET', () => this.whoAmI());
-      if (operation === 'WinOpportunity') return this.expectMethod(call, 'POST', () => this.closeOpportunity(call, 'won'));
-      if (operation === 'LoseOpportunity') return this.expectMethod(call, 'POST', () => this.closeOpportunity(call, 'lost'));
+      if (operation === 'WinOpportunity')
+        return this.expectMethod(call, 'POST', () => this.closeOpportunity(call, 'won'));
+      if (operation === 'LoseOpportunity')
+        return this.expectMethod(call, 'POST', () => this.closeOpportunity(call, 'lost'));
     }
-    if (path.head === '$batch') throw odataError('A $batch request is sent with POST to the service root and cannot contain another $batch.');
-    if (path.head === 'EntityDefinitions') return this.expectMethod(call, 'GET', () => readEntityDefinitions(path, call.query, this.apiUrl()));
+    if (path.head === '$batch')
+      throw odataError(
+        'A $batch request is sent with POST to the service root and cannot contain another $batch.',
+      );
+    if (path.head === 'EntityDefinitions')
+      return this.expectMethod(call, 'GET', () =>
+        readEntityDefinitions(path, call.query, this.apiUrl()),
+      );
     const table = tableByEntitySet(path.head);
     if (!table) throw segmentNotFound(path.head);
     if (!path.key) {
@@ -82,7 +98,12 @@ export class DataverseApi {
     return this.dispatchRecord(table, path.key, path.rest, call);
   }
 
-  private dispatchRecord(table: TableSpec, key: RecordKey, rest: string[], call: DataverseCall): SimResponse {
+  private dispatchRecord(
+    table: TableSpec,
+    key: RecordKey,
+    rest: string[],
+    call: DataverseCall,
+  ): SimResponse {
     const [segment, ...more] = rest;
     if (segment === undefined) {
       if (call.method === 'GET') return this.readOne(table, key, call);
@@ -94,11 +115,16 @@ export class DataverseApi {
     if (table === LEAD && segment.replace(/^Microsoft\.Dynamics\.CRM\./, '') === 'QualifyLead') {
       return this.expectMethod(call, 'POST', () => this.qualifyLead(key, call));
     }
-    if (table.columns[segment] && call.method === 'GET') return this.readProperty(table, key, segment);
+    if (table.columns[segment] && call.method === 'GET')
+      return this.readProperty(table, key, segment);
     throw segmentNotFound(segment);
   }
 
-  private expectMethod(call: DataverseCall, method: string, answer: () => SimResponse): SimResponse {
+  private expectMethod(
+    call: DataverseCall,
+    method: string,
+    answer: () => SimResponse,
+  ): SimResponse {
     if (call.method !== method) throw methodNotAllowed(call.method, call.resource);
     return answer();
   }
@@ -107,33 +133,56 @@ export class DataverseApi {
     const query = parseCollectionQuery(table, call.query);
     const prefer = preferencesOf(call.headers);
     // $top takes the first rows and never pages; otherwise pages are cut at the preferred size (at most 5000).
-    const pageSize = Math.min(query.top ?? prefer.maxPageSize ?? DEFAULT_PAGE_SIZE, DEFAULT_PAGE_SIZE);
-    const { page, hasMore: more, total } = runQuery(table, this.store.rowsOf(table).values(), query, pageSize, this.tieSeeds());
+    const pageSize = Math.min(
+      query.top ?? prefer.maxPageSize ?? DEFAULT_PAGE_SIZE,
+      DEFAULT_PAGE_SIZE,
+    );
+    const {
+      page,
+      hasMore: more,
+      total,
+    } = runQuery(table, this.store.rowsOf(table).values(), query, pageSize, this.tieSeeds());
     const lastRow = page[page.length - 1];
     const hasMore = query.top === undefined && more && lastRow !== undefined;
     const select = query.select ? `(${query.select.join(',')})` : '';
-    const body: Record<string, unknown> = { '@odata.context': `${this.apiUrl()}$metadata#${table.entitySet}${select}` };
+    const body: Record<string, unknown> = {
+      '@odata.context': `${this.apiUrl()}$metadata#${table.entitySet}${select}`,
+    };
     if (query.count) body['@odata.count'] = total;
     body.value = page.map((row) => projectRow(table, row, query.select));
-    if (hasMore) body['@odata.nextLink'] = this.nextLink(table, call.query, nextSkipToken(table, query, lastRow));
+    if (hasMore)
+      body['@odata.nextLink'] = this.nextLink(
+        table,
+        call.query,
+        nextSkipToken(table, query, lastRow),
+      );
     const headers: Record<string, string> = { 'Content-Type': JSON_TYPE };
-    if (prefer.maxPageSize !== undefined && query.top === undefined) headers['Preference-Applied'] = `odata.maxpagesize=${pageSize}`;
+    if (prefer.maxPageSize !== undefined && query.top === undefined)
+      headers['Preference-Applied'] = `odata.maxpagesize=${pageSize}`;
     return { status: 200, headers, body };
   }
 
   private nextLink(table: TableSpec, query: URLSearchParams, skipToken: string): string {
     const pairs = [...query.entries()].filter(([name]) => name !== '$skiptoken');
     pairs.push(['$skiptoken', skipToken]);
-    const encoded = pairs.map(([name, value]) => `${encodeURIComponent(name).replace(/^%24/, '$')}=${encodeURIComponent(value)}`);
+    const encoded = pairs.map(
+      ([name, value]) =>
+        `${encodeURIComponent(name).replace(/^%24/, '$')}=${encodeURIComponent(value)}`,
+    );
     return `${this.apiUrl()}${table.entitySet}?${encoded.join('&')}`;
   }
 
   private readOne(table: TableSpec, key: RecordKey, call: DataverseCall): SimResponse {
     const select = parseSelect(table, call.query);
     const row = this.store.get(table, key);
-    if (etagListMatches(call.headers['if-none-match'], row)) return { status: 304, headers: { ETag: etagOf(row) } };
+    if (etagListMatches(call.headers['if-none-match'], row))
+      return { status: 304, headers: { ETag: etagOf(row) } };
     const context = `${this.apiUrl()}$metadata#${table.entitySet}${select ? `(${select.join(',')})` : ''}/$entity`;
-    return { status: 200, headers: { 'Content-Type': JSON_TYPE, ETag: etagOf(row) }, body: { '@odata.context': context, ...projectRow(table, row, select) } };
+    return {
+      status: 200,
+      headers: { 'Content-Type': JSON_TYPE, ETag: etagOf(row) },
+      body: { '@odata.context': context, ...projectRow(table, row, select) },
+    };
   }
 
   private readProperty(table: TableSpec, key: RecordKey, property: string): SimResponse {
@@ -141,7 +190,11 @@ export class DataverseApi {
     const value = row[property] ?? null;
     if (value === null) return { status: 204 };
     const context = `${this.apiUrl()}$metadata#${table.entitySet}(${String(row[table.primaryKey])})/${property}`;
-    return { status: 200, headers: { 'Content-Type': JSON_TYPE }, body: { '@odata.context': context, value } };
+    return {
+      status: 200,
+      headers: { 'Content-Type': JSON_TYPE },
+      body: { '@odata.context': context, value },
+    };
   }
 
   private create(table: TableSpec, call: DataverseCall): SimResponse {
@@ -162,8 +215,19 @@ export class DataverseApi {
       if (ifMatch.trim() !== '*' && !etagListMatches(ifMatch, existing)) throw versionMismatch();
     }
     checkKeyInBody(table, key, values);
-    if (existing) return this.written(table, this.store.update(table, String(existing[table.primaryKey]), values), 200, call);
-    return this.written(table, this.store.create(table, { ...values, ...keyValues(table, key) }), 201, call);
+    if (existing)
+      return this.written(
+        table,
+        this.store.update(table, String(existing[table.primaryKey]), values),
+        200,
+        call,
+      );
+    return this.written(
+      table,
+      this.store.create(table, { ...values, ...keyValues(table, key) }),
+      201,
+      call,
+    );
   }
 
   private remove(table: TableSpec, key: RecordKey): SimResponse {
@@ -173,7 +237,12 @@ export class DataverseApi {
   }
 
   /** 204 with the record's URL, or the record itself (201 created / 200 updated) with `Prefer: return=representation`. */
-  private written(table: TableSpec, row: Row, statusWithBody: 200 | 201, call: DataverseCall): SimResponse {
+  private written(
+    table: TableSpec,
+    row: Row,
+    statusWithBody: 200 | 201,
+    call: DataverseCall,
+  ): SimResponse {
     const entityUrl = `${this.apiUrl()}${table.entitySet}(${String(row[table.primaryKey])})`;
     const headers: Record<string, string> = { 'OData-EntityId': entityUrl, Location: entityUrl };
     if (!preferencesOf(call.headers).returnRepresentation) return { status: 204, headers };
@@ -181,14 +250,22 @@ export class DataverseApi {
     const context = `${this.apiUrl()}$metadata#${table.entitySet}${select ? `(${select.join(',')})` : ''}/$entity`;
     return {
       status: statusWithBody,
-      headers: { ...headers, 'Content-Type': JSON_TYPE, 'Preference-Applied': 'return=representation', ETag: etagOf(row) },
+      headers: {
+        ...headers,
+        'Content-Type': JSON_TYPE,
+        'Preference-Applied': 'return=representation',
+        ETag: etagOf(row),
+      },
       body: { '@odata.context': context, ...projectRow(table, row, select) },
     };
   }
 
   private qualifyLead(key: RecordKey, call: DataverseCall): SimResponse {
     const lead = this.store.get(LEAD, key);
-    const created = this.store.qualifyLead(String(lead.leadid), qualifyActionBody(requiredBody(call), this.store.resolveBind));
+    const created = this.store.qualifyLead(
+      String(lead.leadid),
+      qualifyActionBody(requiredBody(call), this.store.resolveBind),
+    );
     return {
       status: 200,
       headers: { 'Content-Type': JSON_TYPE },
@@ -205,7 +282,11 @@ export class DataverseApi {
 
   private closeOpportunity(call: DataverseCall, outcome: 'won' | 'lost'): SimResponse {
     const action = outcome === 'won' ? 'WinOpportunity' : 'LoseOpportunity';
-    const { opportunityId, status, details } = closeActionBody(action, requiredBody(call), this.store.resolveBind);
+    const { opportunityId, status, details } = closeActionBody(
+      action,
+      requiredBody(call),
+      this.store.resolveBind,
+    );
     this.store.closeOpportunity(opportunityId, outcome, status, details);
     return { status: 204 };
   }
@@ -214,17 +295,25 @@ export class DataverseApi {
     return {
       status: 200,
       headers: { 'Content-Type': JSON_TYPE },
-      body: { '@odata.context': `${this.apiUrl()}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`, ...WHO_AM_I },
+      body: {
+        '@odata.context': `${this.apiUrl()}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
+        ...WHO_AM_I,
+      },
     };
   }
 }
 
 /** OData-Version and OData-MaxVersion, when sent, must name 4.0. */
 export function checkODataVersions(headers: Record<string, string>): void {
-  for (const [name, label] of [['odata-version', 'OData-Version'], ['odata-maxversion', 'OData-MaxVersion']] as const) {
+  for (const [name, label] of [
+    ['odata-version', 'OData-Version'],
+    ['odata-maxversion', 'OData-MaxVersion'],
+  ] as const) {
     const value = headers[name];
     if (value !== undefined && value.trim() !== '4.0') {
-      throw odataError(`The value '${value}' of the ${label} header is not supported: this service speaks OData 4.0, so send '4.0'.`);
+      throw odataError(
+        `The value '${value}' of the ${label} header is not supported: this service speaks OData 4.0, so send '4.0'.`,
+      );
     }
   }
 }
@@ -233,24 +322,32 @@ export function checkODataVersions(headers: Record<string, string>): void {
 export function preferencesOf(headers: Record<string, string>): Preferences {
   const preferences: Preferences = { returnRepresentation: false, continueOnError: false };
   for (const item of (headers.prefer ?? '').split(',')) {
-    const [name = '', value = ''] = item.split('=').map((part) => part.trim().replace(/^"(.*)"$/, '$1'));
+    const [name = '', value = ''] = item
+      .split('=')
+      .map((part) => part.trim().replace(/^"(.*)"$/, '$1'));
     const lower = name.toLowerCase();
-    if (lower === 'return' && value.toLowerCase() === 'representation') preferences.returnRepresentation = true;
-    if (lower === 'odata.continue-on-error' && value.toLowerCase() !== 'false') preferences.continueOnError = true;
+    if (lower === 'return' && value.toLowerCase() === 'representation')
+      preferences.returnRepresentation = true;
+    if (lower === 'odata.continue-on-error' && value.toLowerCase() !== 'false')
+      preferences.continueOnError = true;
     if (lower === 'odata.maxpagesize') preferences.maxPageSize = readPageSize(value);
   }
   return preferences;
 }
 
 function readPageSize(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) === 0) throw odataError(`The odata.maxpagesize preference must be a positive integer, not '${value}'.`);
+  if (!/^\d+$/.test(value) || Number(value) === 0)
+    throw odataError(
+      `The odata.maxpagesize preference must be a positive integer, not '${value}'.`,
+    );
   return Number(value);
 }
 
 /** The parsed JSON body; refuses a missing body, a body that is not JSON, and one sent with another Content-Type. */
 function requiredBody(call: DataverseCall): unknown {
   const contentType = call.headers['content-type'] ?? '';
-  if (call.rawBody.trim() === '') throw invalidArgument(`${call.method} ${call.resource} needs a JSON body.`);
+  if (call.rawBody.trim() === '')
+    throw invalidArgument(`${call.method} ${call.resource} needs a JSON body.`);
   if (!/^application\/json\s*(;|$)/i.test(contentType)) throw unsupportedMediaType(contentType);
   try {
     return JSON.parse(call.rawBody);
@@ -274,8 +371,14 @@ function checkKeyInBody(table: TableSpec, key: RecordKey, values: Record<string,
   for (const [name, keyValue] of Object.entries(keyValues(table, key))) {
     const given = values[name];
     if (given === undefined) continue;
-    if (typeof given !== 'string' || typeof keyValue !== 'string' || given.toLowerCase() !== keyValue.toLowerCase()) {
-      throw invalidArgument(`The ${name} in the body ('${String(given)}') differs from the key in the URL ('${String(keyValue)}').`);
+    if (
+      typeof given !== 'string' ||
+      typeof keyValue !== 'string' ||
+      given.toLowerCase() !== keyValue.toLowerCase()
+    ) {
+      throw invalidArgument(
+        `The ${name} in the body ('${String(given)}') differs from the key in the URL ('${String(keyValue)}').`,
+      );
     }
   }
 }
@@ -286,7 +389,14 @@ function keyValues(table: TableSpec, key: RecordKey): Record<string, RowValue> {
   const values: Record<string, RowValue> = {};
   for (const [name, value] of Object.entries(key.values)) {
     const column = table.columns[name];
-    values[name] = column ? readColumnValue(table, name, column, name === table.primaryKey ? value.toLowerCase() : value) : value;
+    values[name] = column
+      ? readColumnValue(
+          table,
+          name,
+          column,
+          name === table.primaryKey ? value.toLowerCase() : value,
+        )
+      : value;
   }
   return values;
 }

@@ -45,7 +45,8 @@ export class BatchRunner {
     const responses: BatchResponseItem[] = [];
     let stoppedBy: number | undefined;
     for (const item of items) {
-      const { response, failedStatus } = item.kind === 'request' ? this.runAlone(item.request) : this.runChangeSet(item.requests);
+      const { response, failedStatus } =
+        item.kind === 'request' ? this.runAlone(item.request) : this.runChangeSet(item.requests);
       responses.push(response);
       if (failedStatus !== undefined && !continueOnError) {
         stoppedBy = failedStatus;
@@ -53,20 +54,34 @@ export class BatchRunner {
       }
     }
     const boundary = `batchresponse_${randomUUID()}`;
-    const body = writeBatchResponse(responses, { batch: boundary, changeset: () => `changesetresponse_${randomUUID()}` });
-    const responseHeaders: Record<string, string> = { 'Content-Type': `multipart/mixed; boundary=${boundary}` };
+    const body = writeBatchResponse(responses, {
+      batch: boundary,
+      changeset: () => `changesetresponse_${randomUUID()}`,
+    });
+    const responseHeaders: Record<string, string> = {
+      'Content-Type': `multipart/mixed; boundary=${boundary}`,
+    };
     if (continueOnError) responseHeaders['Preference-Applied'] = 'odata.continue-on-error';
     // Without continue-on-error the batch as a whole carries the status of the request that stopped it.
     return { status: stoppedBy ?? 200, headers: responseHeaders, body };
   }
 
-  private runAlone(request: HttpRequestMessage): { response: BatchResponseItem; failedStatus?: number } {
+  private runAlone(request: HttpRequestMessage): {
+    response: BatchResponseItem;
+    failedStatus?: number;
+  } {
     const response = this.run(request, new Map());
-    return { response: { kind: 'response', response }, ...(response.status >= 400 ? { failedStatus: response.status } : {}) };
+    return {
+      response: { kind: 'response', response },
+      ...(response.status >= 400 ? { failedStatus: response.status } : {}),
+    };
   }
 
   /** All or nothing: on the first failure every write of the change set is undone and only that failure is answered. */
-  private runChangeSet(requests: { contentId?: string; request: HttpRequestMessage }[]): { response: BatchResponseItem; failedStatus?: number } {
+  private runChangeSet(requests: { contentId?: string; request: HttpRequestMessage }[]): {
+    response: BatchResponseItem;
+    failedStatus?: number;
+  } {
     const references = new Map<string, string>();
     try {
       const responses = this.store.transaction(() =>
@@ -74,14 +89,19 @@ export class BatchRunner {
           const response = this.run(request, references);
           if (response.status >= 400) throw new ChangeSetFailure(contentId, response);
           const entityUrl = response.headers['OData-EntityId'];
-          if (contentId !== undefined && entityUrl !== undefined) references.set(contentId, entityUrl);
+          if (contentId !== undefined && entityUrl !== undefined)
+            references.set(contentId, entityUrl);
           return { ...(contentId === undefined ? {} : { contentId }), response };
         }),
       );
       return { response: { kind: 'changeset', responses } };
     } catch (error) {
       if (!(error instanceof ChangeSetFailure)) throw error;
-      const failed: BatchResponseItem = { kind: 'response', ...(error.contentId === undefined ? {} : { contentId: error.contentId }), response: error.response };
+      const failed: BatchResponseItem = {
+        kind: 'response',
+        ...(error.contentId === undefined ? {} : { contentId: error.contentId }),
+        response: error.response,
+      };
       return { response: failed, failedStatus: error.response.status };
     }
   }
@@ -99,10 +119,15 @@ export class BatchRunner {
         resource: decodePath(path),
         query: new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1)),
         headers: request.headers,
-        rawBody: references.size > 0 ? resolveBodyReferences(request.body, references) : request.body,
+        rawBody:
+          references.size > 0 ? resolveBodyReferences(request.body, references) : request.body,
       });
     } catch (error) {
-      answer = this.errorResponse(error instanceof SimHttpError ? error : new SimHttpError(500, CODES.unexpected, `simulator failure: ${String(error)}`));
+      answer = this.errorResponse(
+        error instanceof SimHttpError
+          ? error
+          : new SimHttpError(500, CODES.unexpected, `simulator failure: ${String(error)}`),
+      );
     }
     return toHttpMessage(answer);
   }
@@ -112,22 +137,35 @@ export class BatchRunner {
 function readBatch(rawBody: string, contentType: string | undefined): BatchRequestItem[] {
   const boundary = multipartBoundary(contentType);
   if (!boundary) {
-    throw odataError(`A $batch request needs Content-Type: multipart/mixed with a boundary (for example 'multipart/mixed; boundary=batch_1'), not '${contentType ?? 'none'}'.`);
+    throw odataError(
+      `A $batch request needs Content-Type: multipart/mixed with a boundary (for example 'multipart/mixed; boundary=batch_1'), not '${contentType ?? 'none'}'.`,
+    );
   }
   let items: BatchRequestItem[];
   try {
     items = parseBatchRequest(rawBody, boundary);
   } catch (error) {
-    if (error instanceof MultipartError) throw odataError(`The $batch body is malformed: ${error.message}.`);
+    if (error instanceof MultipartError)
+      throw odataError(`The $batch body is malformed: ${error.message}.`);
     throw error;
   }
-  const operations = items.reduce((count, item) => count + (item.kind === 'request' ? 1 : item.requests.length), 0);
+  const operations = items.reduce(
+    (count, item) => count + (item.kind === 'request' ? 1 : item.requests.length),
+    0,
+  );
   if (operations > MAX_BATCH_OPERATIONS) {
-    throw odataError(`A maximum number of '${MAX_BATCH_OPERATIONS}' operations are allowed in a change set.`);
+    throw odataError(
+      `A maximum number of '${MAX_BATCH_OPERATIONS}' operations are allowed in a change set.`,
+    );
   }
   items.forEach((item, index) => {
-    if (item.kind === 'changeset' && item.requests.some(({ request }) => request.method === 'GET')) {
-      throw odataError(`Part ${index + 1} of the $batch is a change set containing a GET request; GET requests go outside change sets.`);
+    if (
+      item.kind === 'changeset' &&
+      item.requests.some(({ request }) => request.method === 'GET')
+    ) {
+      throw odataError(
+        `Part ${index + 1} of the $batch is a change set containing a GET request; GET requests go outside change sets.`,
+      );
     }
   });
   return items;
@@ -138,7 +176,8 @@ function resolveReference(url: string, references: Map<string, string>): string 
   const match = /^\$([^/?]+)(.*)$/.exec(url);
   if (!match) return url;
   const target = references.get(match[1] as string);
-  if (target === undefined) throw odataError(`Content-ID Reference: '$${match[1]}' does not exist in the batch context.`);
+  if (target === undefined)
+    throw odataError(`Content-ID Reference: '$${match[1]}' does not exist in the batch context.`);
   return target + (match[2] ?? '');
 }
 
@@ -174,7 +213,8 @@ function toHttpMessage(answer: SimResponse): HttpResponseMessage {
   if (typeof answer.body === 'string') body = answer.body;
   else if (answer.body !== undefined) {
     body = JSON.stringify(answer.body);
-    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['Content-Type'] = JSON_TYPE;
+    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type'))
+      headers['Content-Type'] = JSON_TYPE;
   }
   return { status: answer.status, headers, body };
 }

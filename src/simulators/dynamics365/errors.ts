@@ -28,29 +28,53 @@ export function segmentNotFound(segment: string): SimHttpError {
 }
 
 export function recordNotFound(table: TableSpec, id: string): SimHttpError {
-  return new SimHttpError(404, CODES.notFound, `${table.logicalName} With Id = ${id} Does Not Exist`);
+  return new SimHttpError(
+    404,
+    CODES.notFound,
+    `${table.logicalName} With Id = ${id} Does Not Exist`,
+  );
 }
 
 export function keyNotFound(table: TableSpec): SimHttpError {
-  return new SimHttpError(404, CODES.keyNotFound, `A record with the specified key values does not exist in ${table.logicalName} entity`);
+  return new SimHttpError(
+    404,
+    CODES.keyNotFound,
+    `A record with the specified key values does not exist in ${table.logicalName} entity`,
+  );
 }
 
 export function duplicateKey(status = 400): SimHttpError {
-  return new SimHttpError(status, CODES.duplicateKey, 'A record with matching key values already exists.');
+  return new SimHttpError(
+    status,
+    CODES.duplicateKey,
+    'A record with matching key values already exists.',
+  );
 }
 
 export function versionMismatch(): SimHttpError {
-  return new SimHttpError(412, CODES.versionMismatch, "The version of the existing record doesn't match the RowVersion property provided.");
+  return new SimHttpError(
+    412,
+    CODES.versionMismatch,
+    "The version of the existing record doesn't match the RowVersion property provided.",
+  );
 }
 
 /** A body property that the entity type does not declare. */
 export function unknownBodyProperty(table: TableSpec, property: string): SimHttpError {
-  return new SimHttpError(400, CODES.odata, `The property '${property}' does not exist on type 'Microsoft.Dynamics.CRM.${table.logicalName}'.`);
+  return new SimHttpError(
+    400,
+    CODES.odata,
+    `The property '${property}' does not exist on type 'Microsoft.Dynamics.CRM.${table.logicalName}'.`,
+  );
 }
 
 /** A $select / $filter / $orderby name that the entity type does not declare. */
 export function unknownQueryProperty(table: TableSpec, property: string): SimHttpError {
-  return new SimHttpError(400, CODES.odata, `Could not find a property named '${property}' on type 'Microsoft.Dynamics.CRM.${table.logicalName}'.`);
+  return new SimHttpError(
+    400,
+    CODES.odata,
+    `Could not find a property named '${property}' on type 'Microsoft.Dynamics.CRM.${table.logicalName}'.`,
+  );
 }
 
 export function readOnlyProperty(table: TableSpec, property: string): SimHttpError {
@@ -62,7 +86,11 @@ export function readOnlyProperty(table: TableSpec, property: string): SimHttpErr
 }
 
 export function cannotConvert(literal: string, edmType: string, property: string): SimHttpError {
-  return new SimHttpError(400, CODES.payload, `Cannot convert the literal '${literal}' to the expected type '${edmType}' (property '${property}').`);
+  return new SimHttpError(
+    400,
+    CODES.payload,
+    `Cannot convert the literal '${literal}' to the expected type '${edmType}' (property '${property}').`,
+  );
 }
 
 export function stringTooLong(table: TableSpec, property: string, maxLength: number): SimHttpError {
@@ -73,7 +101,12 @@ export function stringTooLong(table: TableSpec, property: string, maxLength: num
   );
 }
 
-export function outOfRange(table: TableSpec, property: string, value: unknown, accepted: readonly number[]): SimHttpError {
+export function outOfRange(
+  table: TableSpec,
+  property: string,
+  value: unknown,
+  accepted: readonly number[],
+): SimHttpError {
   return new SimHttpError(
     400,
     CODES.outOfRange,
@@ -82,7 +115,12 @@ export function outOfRange(table: TableSpec, property: string, value: unknown, a
 }
 
 /** `5 is not a valid status code for state code LeadState.Open on lead with Id <id>.` */
-export function invalidStatus(table: TableSpec, statuscode: number, statecode: number, id: string): SimHttpError {
+export function invalidStatus(
+  table: TableSpec,
+  statuscode: number,
+  statecode: number,
+  id: string,
+): SimHttpError {
   const state = stateOf(table, statecode)?.name ?? String(statecode);
   return new SimHttpError(
     400,
@@ -104,5 +142,9 @@ export function unsupportedMediaType(contentType: string): SimHttpError {
 }
 
 export function methodNotAllowed(method: string, resource: string): SimHttpError {
-  return new SimHttpError(405, CODES.odata, `The HTTP method '${method}' is not allowed on '${resource}'.`);
+  return new SimHttpError(
+    405,
+    CODES.odata,
+    `The HTTP method '${method}' is not allowed on '${resource}'.`,
+  );
 }

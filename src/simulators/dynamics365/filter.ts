@@ -14,7 +14,11 @@ interface Literal {
   value: string | number | boolean | null;
 }
 
-type Token = { type: 'word' | 'string' | 'open' | 'close' | 'comma'; text: string; position: number };
+type Token = {
+  type: 'word' | 'string' | 'open' | 'close' | 'comma';
+  text: string;
+  position: number;
+};
 
 const COMPARISONS: Record<string, { name: string; test: (order: number) => boolean }> = {
   eq: { name: 'Equal', test: (order) => order === 0 },
@@ -24,7 +28,14 @@ const COMPARISONS: Record<string, { name: string; test: (order: number) => boole
   lt: { name: 'LessThan', test: (order) => order < 0 },
   le: { name: 'LessThanOrEqual', test: (order) => order <= 0 },
 };
-const MIRRORED: Record<string, string> = { eq: 'eq', ne: 'ne', gt: 'lt', ge: 'le', lt: 'gt', le: 'ge' };
+const MIRRORED: Record<string, string> = {
+  eq: 'eq',
+  ne: 'ne',
+  gt: 'lt',
+  ge: 'le',
+  lt: 'gt',
+  le: 'ge',
+};
 const STRING_FUNCTIONS: Record<string, (value: string, literal: string) => boolean> = {
   contains: (value, literal) => value.includes(literal),
   startswith: (value, literal) => value.startsWith(literal),
@@ -45,14 +56,20 @@ export function compileFilter(table: TableSpec, expression: string): RowPredicat
  * Comparable form of a stored value, matching how literals are normalised: strings compare case-insensitively;
  * GUIDs are stored lower-case and date-times as canonical UTC ISO strings, whose text order is their time order.
  */
-export function comparable(column: ColumnSpec, value: RowValue | undefined): string | number | boolean | null {
+export function comparable(
+  column: ColumnSpec,
+  value: RowValue | undefined,
+): string | number | boolean | null {
   if (value === null || value === undefined) return null;
   if (column.type === 'string' && typeof value === 'string') return value.toLowerCase();
   return value;
 }
 
 /** Orders two comparable values (nulls first, as SQL Server sorts them). */
-export function compareValues(a: string | number | boolean | null, b: string | number | boolean | null): number {
+export function compareValues(
+  a: string | number | boolean | null,
+  b: string | number | boolean | null,
+): number {
   if (a === b) return 0;
   if (a === null) return -1;
   if (b === null) return 1;
@@ -76,7 +93,9 @@ class FilterParser {
       this.index++;
       terms.push(this.parseAnd());
     }
-    return terms.length === 1 ? (terms[0] as RowPredicate) : (row) => terms.some((term) => term(row));
+    return terms.length === 1
+      ? (terms[0] as RowPredicate)
+      : (row) => terms.some((term) => term(row));
   }
 
   expectEnd(): void {
@@ -90,7 +109,9 @@ class FilterParser {
       this.index++;
       terms.push(this.parseUnary());
     }
-    return terms.length === 1 ? (terms[0] as RowPredicate) : (row) => terms.every((term) => term(row));
+    return terms.length === 1
+      ? (terms[0] as RowPredicate)
+      : (row) => terms.every((term) => term(row));
   }
 
   private parseUnary(): RowPredicate {
@@ -105,20 +126,26 @@ class FilterParser {
       this.expect('close');
       return inner;
     }
-    if (token.type === 'word' && this.tokens[this.index]?.type === 'open') return this.parseFunction(token);
+    if (token.type === 'word' && this.tokens[this.index]?.type === 'open')
+      return this.parseFunction(token);
     return this.parseComparison(token);
   }
 
   private parseFunction(name: Token): RowPredicate {
     const test = STRING_FUNCTIONS[name.text.toLowerCase()];
-    if (!test) throw odataError(`An unknown function with name '${name.text}' was found in $filter at position ${name.position}.`);
+    if (!test)
+      throw odataError(
+        `An unknown function with name '${name.text}' was found in $filter at position ${name.position}.`,
+      );
     this.expect('open');
     const [property, column] = this.property(this.next());
     this.expect('comma');
     const literal = this.literal(this.next());
     this.expect('close');
     if (column.type !== 'string' || literal.kind !== 'string') {
-      throw odataError(`The function '${name.text}' needs a string column and a string literal; '${property}' is ${edmType(column)}.`);
+      throw odataError(
+        `The function '${name.text}' needs a string column and a string literal; '${property}' is ${edmType(column)}.`,
+      );
     }
     const needle = literal.value as string;
     return (row) => {
@@ -134,9 +161,13 @@ class FilterParser {
     const second = this.next();
     const firstIsProperty = this.isProperty(first);
     if (firstIsProperty === this.isProperty(second)) {
-      throw odataError(`The simulator compares a column with a literal; '${first.text} ${operator.text} ${second.text}' at position ${first.position} is not of that form.`);
+      throw odataError(
+        `The simulator compares a column with a literal; '${first.text} ${operator.text} ${second.text}' at position ${first.position} is not of that form.`,
+      );
     }
-    const [propertyToken, literalToken, op] = firstIsProperty ? [first, second, opName] : [second, first, MIRRORED[opName] as string];
+    const [propertyToken, literalToken, op] = firstIsProperty
+      ? [first, second, opName]
+      : [second, first, MIRRORED[opName] as string];
     const [property, column] = this.property(propertyToken);
     const literal = this.literal(literalToken);
     checkCompatible(column, literal, COMPARISONS[op]?.name ?? op);
@@ -144,7 +175,11 @@ class FilterParser {
   }
 
   private isProperty(token: Token): boolean {
-    return token.type === 'word' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(token.text) && !['null', 'true', 'false'].includes(token.text);
+    return (
+      token.type === 'word' &&
+      /^[A-Za-z_][A-Za-z0-9_]*$/.test(token.text) &&
+      !['null', 'true', 'false'].includes(token.text)
+    );
   }
 
   private property(token: Token): [string, ColumnSpec] {
@@ -161,10 +196,14 @@ class FilterParser {
     if (text === 'null') return { kind: 'null', value: null };
     if (text === 'true' || text === 'false') return { kind: 'boolean', value: text === 'true' };
     if (GUID_PATTERN.test(text)) return { kind: 'guid', value: text.toLowerCase() };
-    if (DATETIME.test(text) && !Number.isNaN(Date.parse(text))) return { kind: 'datetime', value: new Date(Date.parse(text)).toISOString() };
+    if (DATETIME.test(text) && !Number.isNaN(Date.parse(text)))
+      return { kind: 'datetime', value: new Date(Date.parse(text)).toISOString() };
     if (isDateOnly(text)) return { kind: 'date', value: text };
-    if (NUMBER.test(text)) return { kind: 'number', value: Number(text.replace(/[mMdDfFlL]$/, '')) };
-    throw odataError(`Syntax error: '${text}' at position ${token.position} in '${this.expression}' is not a valid literal.`);
+    if (NUMBER.test(text))
+      return { kind: 'number', value: Number(text.replace(/[mMdDfFlL]$/, '')) };
+    throw odataError(
+      `Syntax error: '${text}' at position ${token.position} in '${this.expression}' is not a valid literal.`,
+    );
   }
 
   private peekWord(word: string): boolean {
@@ -196,7 +235,11 @@ function tokenize(expression: string): Token[] {
     if (/\s/.test(char)) {
       index++;
     } else if (char === '(' || char === ')' || char === ',') {
-      tokens.push({ type: char === '(' ? 'open' : char === ')' ? 'close' : 'comma', text: char, position: index });
+      tokens.push({
+        type: char === '(' ? 'open' : char === ')' ? 'close' : 'comma',
+        text: char,
+        position: index,
+      });
       index++;
     } else if (char === "'") {
       index = readString(expression, index, tokens);
@@ -224,7 +267,9 @@ function readString(expression: string, start: number, tokens: Token[]): number 
       value += char;
     }
   }
-  throw odataError(`Syntax error: the string literal at position ${start} in '${expression}' is not closed.`);
+  throw odataError(
+    `Syntax error: the string literal at position ${start} in '${expression}' is not closed.`,
+  );
 }
 
 const ACCEPTED_LITERALS: Record<ColumnSpec['type'], LiteralKind[]> = {
@@ -259,7 +304,12 @@ function checkCompatible(column: ColumnSpec, literal: Literal, operatorName: str
 }
 
 /** SQL semantics: a null column matches only `eq null` / `ne null`; other comparisons with null are false. */
-function comparisonPredicate(property: string, column: ColumnSpec, op: string, literal: Literal): RowPredicate {
+function comparisonPredicate(
+  property: string,
+  column: ColumnSpec,
+  op: string,
+  literal: Literal,
+): RowPredicate {
   if (literal.kind === 'null') {
     if (op === 'eq') return (row) => row[property] === null || row[property] === undefined;
     if (op === 'ne') return (row) => row[property] !== null && row[property] !== undefined;

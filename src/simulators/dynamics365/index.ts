@@ -22,7 +22,12 @@ export interface DynamicsSimulatorOptions {
   port?: number;
   clock?: SimClock;
   /** service-protection limits, defaults 6000 req / 300 s window and 52 concurrent */
-  limits?: { requestsPerWindow?: number; windowMs?: number; concurrent?: number; executionMsPerWindow?: number };
+  limits?: {
+    requestsPerWindow?: number;
+    windowMs?: number;
+    concurrent?: number;
+    executionMsPerWindow?: number;
+  };
   /** Seeds the order of rows that a read's $orderby leaves tied (default 1). */
   seed?: number;
 }
@@ -50,9 +55,16 @@ export class DynamicsSimulator {
   constructor(options: DynamicsSimulatorOptions = {}) {
     const clock = options.clock ?? new SimClock();
     this.store = new DataverseStore(clock);
-    this.protection = new ServiceProtection({ ...DEFAULT_LIMITS, ...definedLimits(options.limits) }, clock);
+    this.protection = new ServiceProtection(
+      { ...DEFAULT_LIMITS, ...definedLimits(options.limits) },
+      clock,
+    );
     const ties = createRandom(options.seed ?? 1);
-    const api = new DataverseApi(this.store, () => this.apiUrl, () => ties.int(0, 0x7fffffff));
+    const api = new DataverseApi(
+      this.store,
+      () => this.apiUrl,
+      () => ties.int(0, 0x7fffffff),
+    );
     const batch = new BatchRunner(api, this.store, (error) => this.errorResponse(error));
     const apiPath = SERVICE_ROOT_PATH.replace(/[./]/g, (char) => `\\${char}`);
     this.server = new SimServer({
@@ -61,7 +73,11 @@ export class DynamicsSimulator {
       port: options.port,
       clock,
       routes: [
-        { method: 'POST', pattern: new RegExp(`^${apiPath}\\$batch$`), handler: (req) => batch.handle(req, headersOf(req.headers)) },
+        {
+          method: 'POST',
+          pattern: new RegExp(`^${apiPath}\\$batch$`),
+          handler: (req) => batch.handle(req, headersOf(req.headers)),
+        },
         ...['GET', 'POST', 'PATCH', 'DELETE'].map((method) => ({
           method,
           pattern: new RegExp(`^${apiPath}(?<resource>.+)$`),
@@ -69,7 +85,9 @@ export class DynamicsSimulator {
         })),
       ],
       adminRoutes: adminRoutes(this.store),
-      errorBody: (_status, code, message) => ({ error: { code: DATAVERSE_CODES[code] ?? code, message } }),
+      errorBody: (_status, code, message) => ({
+        error: { code: DATAVERSE_CODES[code] ?? code, message },
+      }),
       onRequestStart: (req) => this.admit(req),
       authorize: (req) => this.authorize(req),
       responseHeaders: (req) => this.responseHeaders(req),
@@ -108,9 +126,14 @@ export class DynamicsSimulator {
 
   private authorize(req: SimRequest): SimHttpError | null {
     if (bearerToken(req.headers.authorization) === undefined) {
-      return new SimHttpError(401, 'Unauthorized', 'The request has no bearer token: send Authorization: Bearer <access token>.', {
-        'WWW-Authenticate': `Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize, resource_id=${this.url}`,
-      });
+      return new SimHttpError(
+        401,
+        'Unauthorized',
+        'The request has no bearer token: send Authorization: Bearer <access token>.',
+        {
+          'WWW-Authenticate': `Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize, resource_id=${this.url}`,
+        },
+      );
     }
     return this.admissions.get(req)?.refusal ?? null;
   }
@@ -120,8 +143,12 @@ export class DynamicsSimulator {
     const token = bearerToken(req.headers.authorization);
     if (token !== undefined) {
       // Both on every response, as Dataverse sends them (powerapps-docs developer/data-platform/api-limits.md).
-      headers['x-ms-ratelimit-burst-remaining-xrm-requests'] = String(this.protection.remaining(token));
-      headers['x-ms-ratelimit-time-remaining-xrm-requests'] = this.protection.timeRemainingSeconds(token).toFixed(2);
+      headers['x-ms-ratelimit-burst-remaining-xrm-requests'] = String(
+        this.protection.remaining(token),
+      );
+      headers['x-ms-ratelimit-time-remaining-xrm-requests'] = this.protection
+        .timeRemainingSeconds(token)
+        .toFixed(2);
     }
     return headers;
   }
@@ -136,7 +163,9 @@ export class DynamicsSimulator {
 }
 
 function definedLimits(limits: DynamicsSimulatorOptions['limits']): Partial<typeof DEFAULT_LIMITS> {
-  return Object.fromEntries(Object.entries(limits ?? {}).filter(([, value]) => value !== undefined));
+  return Object.fromEntries(
+    Object.entries(limits ?? {}).filter(([, value]) => value !== undefined),
+  );
 }
 
 function bearerToken(header: string | undefined): string | undefined {
@@ -147,7 +176,8 @@ function bearerToken(header: string | undefined): string | undefined {
 function headersOf(headers: IncomingHttpHeaders): Record<string, string> {
   const flat: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    if (value !== undefined)
+      flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
   }
   return flat;
 }
@@ -159,5 +189,11 @@ function callOf(req: SimRequest) {
   } catch {
     throw odataError(`The URL path '${req.path}' is not validly percent-encoded.`);
   }
-  return { method: req.method, resource, query: req.query, headers: headersOf(req.headers), rawBody: req.rawBody };
+  return {
+    method: req.method,
+    resource,
+    query: req.query,
+    headers: headersOf(req.headers),
+    rawBody: req.rawBody,
+  };
 }

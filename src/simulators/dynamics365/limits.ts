@@ -11,7 +11,12 @@ export interface ServiceProtectionLimits {
   executionMsPerWindow: number;
 }
 
-export const DEFAULT_LIMITS: ServiceProtectionLimits = { requestsPerWindow: 6000, windowMs: 300_000, concurrent: 52, executionMsPerWindow: 1_200_000 };
+export const DEFAULT_LIMITS: ServiceProtectionLimits = {
+  requestsPerWindow: 6000,
+  windowMs: 300_000,
+  concurrent: 52,
+  executionMsPerWindow: 1_200_000,
+};
 
 /** Arrival times of one caller's admitted requests, oldest first (a queue with a moving head). */
 interface CallerWindow {
@@ -45,9 +50,13 @@ export class ServiceProtection {
     const inWindow = caller.arrivals.length - caller.head;
     if (inWindow >= this.limits.requestsPerWindow) {
       const oldest = caller.arrivals[caller.head] ?? now;
-      return { refusal: this.windowRefusal(oldest + this.limits.windowMs - now), release: () => {} };
+      return {
+        refusal: this.windowRefusal(oldest + this.limits.windowMs - now),
+        release: () => {},
+      };
     }
-    if (caller.inFlight >= this.limits.concurrent) return { refusal: this.concurrencyRefusal(), release: () => {} };
+    if (caller.inFlight >= this.limits.concurrent)
+      return { refusal: this.concurrencyRefusal(), release: () => {} };
     caller.arrivals.push(now);
     caller.inFlight++;
     let released = false;
@@ -94,7 +103,11 @@ export class ServiceProtection {
   }
 
   private forgetBefore(caller: CallerWindow, cutoff: number): void {
-    while (caller.head < caller.arrivals.length && (caller.arrivals[caller.head] as number) <= cutoff) caller.head++;
+    while (
+      caller.head < caller.arrivals.length &&
+      (caller.arrivals[caller.head] as number) <= cutoff
+    )
+      caller.head++;
     if (caller.head > 1024 && caller.head * 2 > caller.arrivals.length) {
       caller.arrivals = caller.arrivals.slice(caller.head);
       caller.head = 0;
@@ -113,8 +126,13 @@ export class ServiceProtection {
   }
 
   private concurrencyRefusal(): SimHttpError {
-    return new SimHttpError(429, CODES.tooManyConcurrent, `Number of concurrent requests exceeded the limit of ${this.limits.concurrent}.`, {
-      'Retry-After': '1',
-    });
+    return new SimHttpError(
+      429,
+      CODES.tooManyConcurrent,
+      `Number of concurrent requests exceeded the limit of ${this.limits.concurrent}.`,
+      {
+        'Retry-After': '1',
+      },
+    );
   }
 }

@@ -10,7 +10,18 @@ const JSON_TYPE = 'application/json; odata.metadata=minimal';
 /** A String column holds at most 4000 characters; longer text is a Memo column. */
 const STRING_MAX = 4000;
 
-type AttributeType = 'String' | 'Memo' | 'Money' | 'DateTime' | 'Picklist' | 'State' | 'Status' | 'Boolean' | 'Uniqueidentifier' | 'Lookup' | 'BigInt';
+type AttributeType =
+  | 'String'
+  | 'Memo'
+  | 'Money'
+  | 'DateTime'
+  | 'Picklist'
+  | 'State'
+  | 'Status'
+  | 'Boolean'
+  | 'Uniqueidentifier'
+  | 'Lookup'
+  | 'BigInt';
 
 /** The metadata type that each attribute type is served as (`@odata.type`, and what a cast segment names). */
 const DERIVED_TYPE: Readonly<Record<AttributeType, string>> = {
@@ -27,7 +38,14 @@ const DERIVED_TYPE: Readonly<Record<AttributeType, string>> = {
   BigInt: 'BigIntAttributeMetadata',
 };
 
-const ENTITY_PROPERTIES = ['MetadataId', 'LogicalName', 'SchemaName', 'EntitySetName', 'PrimaryIdAttribute', 'PrimaryNameAttribute'];
+const ENTITY_PROPERTIES = [
+  'MetadataId',
+  'LogicalName',
+  'SchemaName',
+  'EntitySetName',
+  'PrimaryIdAttribute',
+  'PrimaryNameAttribute',
+];
 /** Properties every attribute has (AttributeMetadata); the derived types add their own. */
 const ATTRIBUTE_PROPERTIES = [
   'MetadataId',
@@ -53,8 +71,14 @@ const DERIVED_PROPERTIES: Readonly<Record<string, readonly string[]>> = {
 const OPTION_SET_PROPERTIES = ['MetadataId', 'Name', 'IsGlobal', 'OptionSetType', 'Options'];
 
 /** Business-required columns (enforced by forms, not by the Web API, as in Dataverse) and recommended ones. */
-const REQUIRED_LEVELS: Readonly<Record<string, Readonly<Record<string, 'ApplicationRequired' | 'Recommended'>>>> = {
-  lead: { subject: 'ApplicationRequired', lastname: 'ApplicationRequired', companyname: 'Recommended' },
+const REQUIRED_LEVELS: Readonly<
+  Record<string, Readonly<Record<string, 'ApplicationRequired' | 'Recommended'>>>
+> = {
+  lead: {
+    subject: 'ApplicationRequired',
+    lastname: 'ApplicationRequired',
+    companyname: 'Recommended',
+  },
   opportunity: { name: 'ApplicationRequired' },
   account: { name: 'ApplicationRequired' },
   contact: { lastname: 'ApplicationRequired' },
@@ -93,7 +117,11 @@ interface Projection {
 }
 
 /** GET below `EntityDefinitions`: one entity or all, an entity's attributes (optionally cast to a derived type) or one attribute. */
-export function readEntityDefinitions(path: ResourcePath, query: URLSearchParams, apiUrl: string): SimResponse {
+export function readEntityDefinitions(
+  path: ResourcePath,
+  query: URLSearchParams,
+  apiUrl: string,
+): SimResponse {
   const projection = readProjection(query);
   if (!path.key) {
     if (path.rest[0] !== undefined) throw segmentNotFound(path.rest[0]);
@@ -102,19 +130,33 @@ export function readEntityDefinitions(path: ResourcePath, query: URLSearchParams
   }
   const table = tableByKey(path.key);
   const [segment, cast, extra] = path.rest;
-  if (segment === undefined) return ok({ '@odata.context': `${apiUrl}$metadata#EntityDefinitions/$entity`, ...entityBody(table, projection) });
+  if (segment === undefined)
+    return ok({
+      '@odata.context': `${apiUrl}$metadata#EntityDefinitions/$entity`,
+      ...entityBody(table, projection),
+    });
   if (extra !== undefined) throw segmentNotFound(extra);
   const attributesPath = parseResourcePath(segment);
-  if (attributesPath.head !== 'Attributes' || attributesPath.rest.length > 0) throw segmentNotFound(segment);
+  if (attributesPath.head !== 'Attributes' || attributesPath.rest.length > 0)
+    throw segmentNotFound(segment);
   const castType = cast === undefined ? null : derivedTypeOf(cast);
   const context = `${apiUrl}$metadata#EntityDefinitions('${metadataId(table.logicalName)}')/Attributes${castType ? `/${NAMESPACE}${castType}` : ''}`;
   if (!attributesPath.key) {
-    const attributes = attributesOf(table).filter((attribute) => castType === null || DERIVED_TYPE[attribute.type] === castType);
-    return ok({ '@odata.context': context, value: attributes.map((attribute) => attributeBody(attribute, projection, castType)) });
+    const attributes = attributesOf(table).filter(
+      (attribute) => castType === null || DERIVED_TYPE[attribute.type] === castType,
+    );
+    return ok({
+      '@odata.context': context,
+      value: attributes.map((attribute) => attributeBody(attribute, projection, castType)),
+    });
   }
   const attribute = attributeByKey(table, attributesPath.key);
-  if (castType !== null && DERIVED_TYPE[attribute.type] !== castType) throw segmentNotFound(cast as string);
-  return ok({ '@odata.context': `${context}/$entity`, ...attributeBody(attribute, projection, castType) });
+  if (castType !== null && DERIVED_TYPE[attribute.type] !== castType)
+    throw segmentNotFound(cast as string);
+  return ok({
+    '@odata.context': `${context}/$entity`,
+    ...attributeBody(attribute, projection, castType),
+  });
 }
 
 function ok(body: Record<string, unknown>): SimResponse {
@@ -127,10 +169,16 @@ function tableByKey(key: RecordKey): TableSpec {
   const table =
     key.kind === 'id'
       ? TABLES.find((candidate) => metadataId(candidate.logicalName) === key.id)
-      : TABLES.find((candidate) => candidate.logicalName === logicalNameKey(key, 'EntityDefinitions'));
+      : TABLES.find(
+          (candidate) => candidate.logicalName === logicalNameKey(key, 'EntityDefinitions'),
+        );
   if (!table) {
     const name = key.kind === 'id' ? key.id : (key.values.LogicalName ?? '');
-    throw new SimHttpError(404, '0x80041102', `The entity with a name = '${name}' with namemapping = 'Logical' was not found in the MetadataCache.`);
+    throw new SimHttpError(
+      404,
+      '0x80041102',
+      `The entity with a name = '${name}' with namemapping = 'Logical' was not found in the MetadataCache.`,
+    );
   }
   return table;
 }
@@ -139,11 +187,17 @@ function attributeByKey(table: TableSpec, key: RecordKey): Attribute {
   const attributes = attributesOf(table);
   const attribute =
     key.kind === 'id'
-      ? attributes.find((candidate) => metadataId(`${table.logicalName}.${candidate.logicalName}`) === key.id)
+      ? attributes.find(
+          (candidate) => metadataId(`${table.logicalName}.${candidate.logicalName}`) === key.id,
+        )
       : attributes.find((candidate) => candidate.logicalName === logicalNameKey(key, 'Attributes'));
   if (!attribute) {
     const name = key.kind === 'id' ? key.id : (key.values.LogicalName ?? '');
-    throw new SimHttpError(404, CODES.notFound, `Could not find attribute '${name}' on entity '${table.logicalName}'.`);
+    throw new SimHttpError(
+      404,
+      CODES.notFound,
+      `Could not find attribute '${name}' on entity '${table.logicalName}'.`,
+    );
   }
   return attribute;
 }
@@ -152,7 +206,9 @@ function attributeByKey(table: TableSpec, key: RecordKey): Attribute {
 function logicalNameKey(key: Extract<RecordKey, { kind: 'alternate' }>, segment: string): string {
   const names = Object.keys(key.values);
   if (names.length !== 1 || names[0] !== 'LogicalName') {
-    throw odataError(`The key of ${segment} is LogicalName='<name>' or the MetadataId, not '${names.join(', ')}'.`);
+    throw odataError(
+      `The key of ${segment} is LogicalName='<name>' or the MetadataId, not '${names.join(', ')}'.`,
+    );
   }
   return key.values.LogicalName ?? '';
 }
@@ -177,20 +233,35 @@ function entityBody(table: TableSpec, projection: Projection): Record<string, un
   const body = pick(all, checkSelect(projection.select, ENTITY_PROPERTIES, 'EntityMetadata'));
   for (const [navigation, nested] of projection.expand) {
     if (navigation !== 'Attributes') throw unknownProperty(navigation, 'EntityMetadata');
-    body.Attributes = attributesOf(table).map((attribute) => attributeBody(attribute, nested, null));
+    body.Attributes = attributesOf(table).map((attribute) =>
+      attributeBody(attribute, nested, null),
+    );
   }
   return body;
 }
 
 /** An attribute as its own type serves it; `$select` may name only properties of the type addressed (the base type unless cast). */
-function attributeBody(attribute: Attribute, projection: Projection, castType: string | null): Record<string, unknown> {
+function attributeBody(
+  attribute: Attribute,
+  projection: Projection,
+  castType: string | null,
+): Record<string, unknown> {
   const derived = DERIVED_TYPE[attribute.type];
-  const addressed = castType === null ? ATTRIBUTE_PROPERTIES : [...ATTRIBUTE_PROPERTIES, ...(DERIVED_PROPERTIES[castType] ?? [])];
+  const addressed =
+    castType === null
+      ? ATTRIBUTE_PROPERTIES
+      : [...ATTRIBUTE_PROPERTIES, ...(DERIVED_PROPERTIES[castType] ?? [])];
   const own = [...ATTRIBUTE_PROPERTIES, ...(DERIVED_PROPERTIES[derived] ?? [])];
   const select = checkSelect(projection.select, addressed, castType ?? 'AttributeMetadata');
-  const body: Record<string, unknown> = { '@odata.type': `#${NAMESPACE}${derived}`, ...pick(attributeValues(attribute), select ?? own) };
+  const body: Record<string, unknown> = {
+    '@odata.type': `#${NAMESPACE}${derived}`,
+    ...pick(attributeValues(attribute), select ?? own),
+  };
   for (const [navigation, nested] of projection.expand) {
-    if (castType !== 'PicklistAttributeMetadata' || (navigation !== 'OptionSet' && navigation !== 'GlobalOptionSet')) {
+    if (
+      castType !== 'PicklistAttributeMetadata' ||
+      (navigation !== 'OptionSet' && navigation !== 'GlobalOptionSet')
+    ) {
       throw unknownProperty(navigation, castType ?? 'AttributeMetadata');
     }
     // Every simulated picklist has a local option set.
@@ -209,7 +280,11 @@ function attributeValues(attribute: Attribute): Record<string, unknown> {
     EntityLogicalName: table.logicalName,
     AttributeType: type,
     AttributeOf: null,
-    RequiredLevel: { Value: requiredLevel(attribute), CanBeChanged: !isKey, ManagedPropertyLogicalName: 'canmodifyrequirementlevelsettings' },
+    RequiredLevel: {
+      Value: requiredLevel(attribute),
+      CanBeChanged: !isKey,
+      ManagedPropertyLogicalName: 'canmodifyrequirementlevelsettings',
+    },
     IsValidForCreate: !spec.readOnly,
     IsValidForUpdate: !spec.readOnly && !isKey,
     IsValidForRead: true,
@@ -219,13 +294,17 @@ function attributeValues(attribute: Attribute): Record<string, unknown> {
   if (type === 'String' || type === 'Memo') values.MaxLength = spec.maxLength ?? STRING_MAX;
   if (type === 'DateTime') values.Format = spec.type === 'date' ? 'DateOnly' : 'DateAndTime';
   if (type === 'Picklist') values.DefaultFormValue = -1;
-  if (type === 'Lookup') values.Targets = [TABLES.find((candidate) => candidate.entitySet === spec.target)?.logicalName ?? spec.target];
+  if (type === 'Lookup')
+    values.Targets = [
+      TABLES.find((candidate) => candidate.entitySet === spec.target)?.logicalName ?? spec.target,
+    ];
   return values;
 }
 
 function requiredLevel(attribute: Attribute): string {
   const { table, logicalName, type } = attribute;
-  if (logicalName === table.primaryKey || type === 'State' || type === 'Status') return 'SystemRequired';
+  if (logicalName === table.primaryKey || type === 'State' || type === 'Status')
+    return 'SystemRequired';
   return REQUIRED_LEVELS[table.logicalName]?.[logicalName] ?? 'None';
 }
 
@@ -237,7 +316,10 @@ function optionSetBody(attribute: Attribute, projection: Projection): Record<str
     Name: `${attribute.table.logicalName}_${attribute.logicalName}`,
     IsGlobal: false,
     OptionSetType: 'Picklist',
-    Options: (attribute.spec.options ?? []).map((value) => ({ Value: value, Label: label(labels[value] ?? String(value)) })),
+    Options: (attribute.spec.options ?? []).map((value) => ({
+      Value: value,
+      Label: label(labels[value] ?? String(value)),
+    })),
   };
   return pick(all, checkSelect(projection.select, OPTION_SET_PROPERTIES, 'OptionSetMetadata'));
 }
@@ -248,9 +330,17 @@ function label(text: string): Record<string, unknown> {
 }
 
 /** Selected properties in the order asked; MetadataId always comes along, as Dataverse returns it. */
-function pick(values: Record<string, unknown>, select: readonly string[] | null): Record<string, unknown> {
-  const names = select === null ? Object.keys(values) : ['MetadataId', ...select.filter((name) => name !== 'MetadataId')];
-  return Object.fromEntries(names.filter((name) => name in values).map((name) => [name, values[name]]));
+function pick(
+  values: Record<string, unknown>,
+  select: readonly string[] | null,
+): Record<string, unknown> {
+  const names =
+    select === null
+      ? Object.keys(values)
+      : ['MetadataId', ...select.filter((name) => name !== 'MetadataId')];
+  return Object.fromEntries(
+    names.filter((name) => name in values).map((name) => [name, values[name]]),
+  );
 }
 
 // ------------------------------------------------------------------ the schema as attributes
@@ -296,7 +386,10 @@ function metadataId(name: string): string {
 }
 
 function schemaName(logicalName: string): string {
-  return logicalName.replace(/(^|_)([a-z])/g, (_match, separator: string, letter: string) => `${separator}${letter.toUpperCase()}`);
+  return logicalName.replace(
+    /(^|_)([a-z])/g,
+    (_match, separator: string, letter: string) => `${separator}${letter.toUpperCase()}`,
+  );
 }
 
 // ------------------------------------------------------------------ $select / $expand
@@ -304,7 +397,9 @@ function schemaName(logicalName: string): string {
 function readProjection(query: URLSearchParams): Projection {
   for (const name of query.keys()) {
     if (name.startsWith('$') && name !== '$select' && name !== '$expand') {
-      throw odataError(`The query parameter ${name} is not supported on metadata by the Dataverse simulator (supported here: $select, $expand).`);
+      throw odataError(
+        `The query parameter ${name} is not supported on metadata by the Dataverse simulator (supported here: $select, $expand).`,
+      );
     }
   }
   return projectionOf(query.get('$select'), query.get('$expand'));
@@ -312,7 +407,8 @@ function readProjection(query: URLSearchParams): Projection {
 
 function projectionOf(select: string | null, expand: string | null): Projection {
   const names = select === null ? null : select.split(',').map((name) => name.trim());
-  if (names?.some((name) => name === '')) throw odataError(`Syntax error: empty name in $select '${select}'.`);
+  if (names?.some((name) => name === ''))
+    throw odataError(`Syntax error: empty name in $select '${select}'.`);
   return { select: names, expand: expand === null ? new Map() : parseExpand(expand) };
 }
 
@@ -323,11 +419,16 @@ function parseExpand(text: string): Map<string, Projection> {
     const match = /^([A-Za-z]+)(?:\((.*)\))?$/s.exec(item.trim());
     if (!match) throw odataError(`Syntax error in $expand at '${item}'.`);
     const nested = { select: null as string | null, expand: null as string | null };
-    for (const option of match[2] === undefined || match[2] === '' ? [] : splitTopLevel(match[2], ';')) {
+    for (const option of match[2] === undefined || match[2] === ''
+      ? []
+      : splitTopLevel(match[2], ';')) {
       const [name = '', ...value] = option.split('=');
       if (name.trim() === '$select') nested.select = value.join('=');
       else if (name.trim() === '$expand') nested.expand = value.join('=');
-      else throw odataError(`The query option '${name.trim()}' is not supported inside $expand by the Dataverse simulator (supported: $select, $expand).`);
+      else
+        throw odataError(
+          `The query option '${name.trim()}' is not supported inside $expand by the Dataverse simulator (supported: $select, $expand).`,
+        );
     }
     expanded.set(match[1] as string, projectionOf(nested.select, nested.expand));
   }
@@ -354,7 +455,11 @@ function splitTopLevel(text: string, separator: string): string[] {
   return parts;
 }
 
-function checkSelect(select: string[] | null, allowed: readonly string[], typeName: string): string[] | null {
+function checkSelect(
+  select: string[] | null,
+  allowed: readonly string[],
+  typeName: string,
+): string[] | null {
   for (const name of select ?? []) {
     if (!allowed.includes(name)) throw unknownProperty(name, typeName);
   }

@@ -53,7 +53,8 @@ export function parseMultipart(body: string, boundary: string): MimePart[] {
     if (body.startsWith('--', position)) return parts;
     const contentStart = skipLineEnd(body, skipLinearWhitespace(body, position));
     const next = findDelimiter(body, delimiter, contentStart);
-    if (next === -1) throw new MultipartError(`the multipart body is not closed with '${delimiter}--'`);
+    if (next === -1)
+      throw new MultipartError(`the multipart body is not closed with '${delimiter}--'`);
     parts.push(parseMimePart(body.slice(contentStart, lineBreakStart(body, next))));
     start = next;
   }
@@ -61,9 +62,14 @@ export function parseMultipart(body: string, boundary: string): MimePart[] {
 
 /** Index of the next delimiter line at or after `from` (a longer boundary sharing the prefix does not count), or -1. */
 function findDelimiter(body: string, delimiter: string, from: number): number {
-  for (let index = body.indexOf(delimiter, from); index !== -1; index = body.indexOf(delimiter, index + 1)) {
+  for (
+    let index = body.indexOf(delimiter, from);
+    index !== -1;
+    index = body.indexOf(delimiter, index + 1)
+  ) {
     const after = index + delimiter.length;
-    const endsDelimiter = body.startsWith('--', after) || atLineEnd(body, skipLinearWhitespace(body, after));
+    const endsDelimiter =
+      body.startsWith('--', after) || atLineEnd(body, skipLinearWhitespace(body, after));
     if ((index === 0 || body[index - 1] === '\n') && endsDelimiter) return index;
   }
   return -1;
@@ -103,8 +109,14 @@ export function parseHttpRequest(text: string): HttpRequestMessage {
   const lineEnd = text.indexOf('\n');
   const requestLine = (lineEnd === -1 ? text : text.slice(0, lineEnd)).replace(/\r$/, '').trim();
   const match = /^([A-Z]+) (\S+) (HTTP\/\d\.\d)$/.exec(requestLine);
-  if (!match) throw new MultipartError(`'${requestLine.slice(0, 100)}' is not an HTTP request line (METHOD URL HTTP/1.1)`);
-  if (match[3] !== 'HTTP/1.1') throw new MultipartError(`the HTTP version '${match[3]}' is not supported in a batch; only 'HTTP/1.1' is`);
+  if (!match)
+    throw new MultipartError(
+      `'${requestLine.slice(0, 100)}' is not an HTTP request line (METHOD URL HTTP/1.1)`,
+    );
+  if (match[3] !== 'HTTP/1.1')
+    throw new MultipartError(
+      `the HTTP version '${match[3]}' is not supported in a batch; only 'HTTP/1.1' is`,
+    );
   const { headers, rest } = readHeaders(lineEnd === -1 ? '' : text.slice(lineEnd + 1));
   return { method: match[1] as string, url: match[2] as string, headers, body: rest.trim() };
 }
@@ -137,11 +149,15 @@ export function parseBatchRequest(body: string, boundary: string): BatchRequestI
 function httpRequestOf(part: MimePart, where: string): HttpRequestMessage {
   const type = part.headers['content-type'] ?? '';
   if (!/^application\/http\s*(;|$)/i.test(type)) {
-    throw new MultipartError(`${where}: Content-Type must be 'application/http' (or multipart/mixed for a change set), not '${type || 'none'}'`);
+    throw new MultipartError(
+      `${where}: Content-Type must be 'application/http' (or multipart/mixed for a change set), not '${type || 'none'}'`,
+    );
   }
   const encoding = part.headers['content-transfer-encoding'];
   if (encoding !== undefined && encoding.toLowerCase() !== 'binary') {
-    throw new MultipartError(`${where}: Content-Transfer-Encoding must be 'binary', not '${encoding}'`);
+    throw new MultipartError(
+      `${where}: Content-Transfer-Encoding must be 'binary', not '${encoding}'`,
+    );
   }
   try {
     return parseHttpRequest(part.body);
@@ -169,7 +185,11 @@ function embeddedHeader(message: string, name: string): string | undefined {
 /** The status line, headers and body of one embedded response. */
 export function formatHttpResponse(response: HttpResponseMessage): string {
   const reason = STATUS_CODES[response.status] ?? 'Unknown';
-  const lines = [`HTTP/1.1 ${response.status} ${reason}`, ...Object.entries(response.headers).map(([name, value]) => `${name}: ${value}`), ''];
+  const lines = [
+    `HTTP/1.1 ${response.status} ${reason}`,
+    ...Object.entries(response.headers).map(([name, value]) => `${name}: ${value}`),
+    '',
+  ];
   return lines.join(CRLF) + CRLF + response.body;
 }
 
@@ -183,13 +203,19 @@ export function writeMultipart(boundary: string, parts: MimePart[]): string {
 }
 
 /** A $batch response body; change-set responses nest in their own boundary, each response keeps its Content-ID. */
-export function writeBatchResponse(items: BatchResponseItem[], boundaries: { batch: string; changeset: () => string }): string {
+export function writeBatchResponse(
+  items: BatchResponseItem[],
+  boundaries: { batch: string; changeset: () => string },
+): string {
   const parts = items.map((item): MimePart => {
     if (item.kind === 'response') return httpPart(item.contentId, item.response);
     const changeset = boundaries.changeset();
     return {
       headers: { 'Content-Type': `multipart/mixed; boundary=${changeset}` },
-      body: writeMultipart(changeset, item.responses.map((entry) => httpPart(entry.contentId, entry.response))).replace(/\r\n$/, ''),
+      body: writeMultipart(
+        changeset,
+        item.responses.map((entry) => httpPart(entry.contentId, entry.response)),
+      ).replace(/\r\n$/, ''),
     };
   });
   return writeMultipart(boundaries.batch, parts);
@@ -213,7 +239,10 @@ export function parseBatchResponse(body: string, boundary: string): BatchRespons
     if (nested) {
       return {
         kind: 'changeset',
-        responses: parseMultipart(part.body, nested).map((inner) => ({ ...contentIdOf(inner), response: parseHttpResponse(inner.body) })),
+        responses: parseMultipart(part.body, nested).map((inner) => ({
+          ...contentIdOf(inner),
+          response: parseHttpResponse(inner.body),
+        })),
       };
     }
     return { kind: 'response', ...contentIdOf(part), response: parseHttpResponse(part.body) };

@@ -3,9 +3,11 @@ import { odataError } from './errors.js';
 
 export const SERVICE_ROOT_PATH = '/api/data/v9.2/';
 
-export const GUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+export const GUID_PATTERN =
+  /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
-export type RecordKey = { kind: 'id'; id: string } | { kind: 'alternate'; values: Record<string, string> };
+export type RecordKey =
+  { kind: 'id'; id: string } | { kind: 'alternate'; values: Record<string, string> };
 
 export interface ResourcePath {
   /** The first segment: an entity set, an unbound operation, or `$batch`. */
@@ -27,7 +29,10 @@ export function parseResourcePath(path: string): ResourcePath {
   const close = closingParen(path, open);
   const key = parseKey(path.slice(open + 1, close), path);
   const after = path.slice(close + 1);
-  if (after !== '' && !after.startsWith('/')) throw odataError(`Bad Request - Error in query syntax: unexpected '${after}' after the key in '${path}'.`);
+  if (after !== '' && !after.startsWith('/'))
+    throw odataError(
+      `Bad Request - Error in query syntax: unexpected '${after}' after the key in '${path}'.`,
+    );
   return { head, key, rest: after.split('/').filter((segment) => segment !== '') };
 }
 
@@ -49,12 +54,18 @@ function closingParen(path: string, open: number): number {
 function parseKey(inner: string, path: string): RecordKey {
   const trimmed = inner.trim();
   if (GUID_PATTERN.test(trimmed)) return { kind: 'id', id: trimmed.toLowerCase() };
-  if (!trimmed.includes('=')) throw odataError(`Bad Request - Error in query syntax: '${inner}' in '${path}' is neither a GUID nor name='value' pairs.`);
+  if (!trimmed.includes('='))
+    throw odataError(
+      `Bad Request - Error in query syntax: '${inner}' in '${path}' is neither a GUID nor name='value' pairs.`,
+    );
   const values: Record<string, string> = {};
   let position = 0;
   while (position < trimmed.length) {
     const equals = trimmed.indexOf('=', position);
-    if (equals === -1) throw odataError(`Bad Request - Error in query syntax: expected name=value in the key of '${path}'.`);
+    if (equals === -1)
+      throw odataError(
+        `Bad Request - Error in query syntax: expected name=value in the key of '${path}'.`,
+      );
     const name = trimmed.slice(position, equals).trim();
     const { value, end } = readKeyValue(trimmed, equals + 1, path);
     values[name] = value;
@@ -84,14 +95,19 @@ function readKeyValue(text: string, start: number, path: string): { value: strin
       value += char;
     }
   }
-  throw odataError(`Bad Request - Error in query syntax: unterminated string literal in the key of '${path}'.`);
+  throw odataError(
+    `Bad Request - Error in query syntax: unterminated string literal in the key of '${path}'.`,
+  );
 }
 
 function skipSeparator(text: string, index: number, path: string): number {
   let position = index;
   while (text[position] === ' ') position++;
   if (position >= text.length) return position;
-  if (text[position] !== ',') throw odataError(`Bad Request - Error in query syntax: unexpected '${text.slice(position)}' in the key of '${path}'.`);
+  if (text[position] !== ',')
+    throw odataError(
+      `Bad Request - Error in query syntax: unexpected '${text.slice(position)}' in the key of '${path}'.`,
+    );
   return position + 1;
 }
 

@@ -29,8 +29,22 @@ interface PageCursor {
   order: string;
 }
 
-const SUPPORTED_OPTIONS = new Set(['$select', '$filter', '$orderby', '$top', '$count', '$skiptoken']);
-const UNSUPPORTED_OPTIONS = new Set(['$expand', '$apply', '$search', '$format', '$compute', '$levels']);
+const SUPPORTED_OPTIONS = new Set([
+  '$select',
+  '$filter',
+  '$orderby',
+  '$top',
+  '$count',
+  '$skiptoken',
+]);
+const UNSUPPORTED_OPTIONS = new Set([
+  '$expand',
+  '$apply',
+  '$search',
+  '$format',
+  '$compute',
+  '$levels',
+]);
 
 /** $select alone (single-record reads accept only that, plus $expand which the simulator does not offer). */
 export function parseSelect(table: TableSpec, query: URLSearchParams): string[] | undefined {
@@ -60,7 +74,9 @@ export function parseCollectionQuery(table: TableSpec, query: URLSearchParams): 
 function rejectOption(name: string, supported: string[]): void {
   if (!name.startsWith('$')) return; // custom query options are ignored, as OData allows
   if (UNSUPPORTED_OPTIONS.has(name) || name === '$skip') {
-    throw odataError(`The query parameter ${name} is not supported by the Dataverse simulator (supported here: ${supported.join(', ')}).`);
+    throw odataError(
+      `The query parameter ${name} is not supported by the Dataverse simulator (supported here: ${supported.join(', ')}).`,
+    );
   }
   throw odataError(`The query parameter ${name} is not supported.`);
 }
@@ -80,20 +96,25 @@ function readOrderBy(table: TableSpec, text: string | null): OrderTerm[] {
   return text.split(',').map((term) => {
     const [property = '', direction = 'asc', ...extra] = term.trim().split(/\s+/);
     if (!table.columns[property]) throw unknownQueryProperty(table, property);
-    if (extra.length > 0 || !/^(asc|desc)$/i.test(direction)) throw odataError(`Syntax error in $orderby '${text}': '${term.trim()}'.`);
+    if (extra.length > 0 || !/^(asc|desc)$/i.test(direction))
+      throw odataError(`Syntax error in $orderby '${text}': '${term.trim()}'.`);
     return { property, descending: direction.toLowerCase() === 'desc' };
   });
 }
 
 function readTop(text: string | null): number | undefined {
   if (text === null) return undefined;
-  if (!/^\d+$/.test(text)) throw odataError(`Invalid value '${text}' for $top query option found. The $top query option requires a non-negative integer value.`);
+  if (!/^\d+$/.test(text))
+    throw odataError(
+      `Invalid value '${text}' for $top query option found. The $top query option requires a non-negative integer value.`,
+    );
   return Number(text);
 }
 
 function readCount(text: string | null): boolean {
   if (text === null) return false;
-  if (text !== 'true' && text !== 'false') throw odataError(`'${text}' is not a valid value for $count; use true or false.`);
+  if (text !== 'true' && text !== 'false')
+    throw odataError(`'${text}' is not a valid value for $count; use true or false.`);
   return text === 'true';
 }
 
@@ -148,14 +169,21 @@ function insertionIndex(rows: Row[], row: Row, compare: (a: Row, b: Row) => numb
  * Source: MicrosoftDocs/powerapps-docs powerapps-docs/developer/data-platform/includes/cc-ordering-paging.md
  * ("Deterministic ordering is important"; "If you don't add any order elements ... adds an order based on the primary key").
  */
-function rowComparator(table: TableSpec, orderBy: OrderTerm[], tieSeed: number): (a: Row, b: Row) => number {
+function rowComparator(
+  table: TableSpec,
+  orderBy: OrderTerm[],
+  tieSeed: number,
+): (a: Row, b: Row) => number {
   const terms = orderBy.length > 0 ? orderBy : [{ property: table.primaryKey, descending: false }];
   const unique = terms.some((term) => term.property === table.primaryKey);
   return (a, b) => {
     for (const term of terms) {
       const column = table.columns[term.property];
       if (!column) continue;
-      const order = compareValues(comparable(column, a[term.property]), comparable(column, b[term.property]));
+      const order = compareValues(
+        comparable(column, a[term.property]),
+        comparable(column, b[term.property]),
+      );
       if (order !== 0) return term.descending ? -order : order;
     }
     if (unique) return 0;
@@ -195,16 +223,25 @@ function readCursor(token: string | null, order: string): PageCursor | undefined
   if (token === null) return undefined;
   const match = /pagingcookie="([A-Za-z0-9_-]+)"/.exec(token);
   try {
-    const cursor = JSON.parse(Buffer.from(match?.[1] ?? '', 'base64url').toString('utf8')) as PageCursor;
-    if (typeof cursor.id !== 'string' || !Array.isArray(cursor.values) || cursor.order !== order) throw new Error('mismatch');
+    const cursor = JSON.parse(
+      Buffer.from(match?.[1] ?? '', 'base64url').toString('utf8'),
+    ) as PageCursor;
+    if (typeof cursor.id !== 'string' || !Array.isArray(cursor.values) || cursor.order !== order)
+      throw new Error('mismatch');
     return cursor;
   } catch {
-    throw odataError('The $skiptoken is not valid for this query: follow @odata.nextLink as it was returned.');
+    throw odataError(
+      'The $skiptoken is not valid for this query: follow @odata.nextLink as it was returned.',
+    );
   }
 }
 
 /** A row as the Web API shows it: `@odata.etag` first, then the selected columns (all of them without $select). */
-export function projectRow(table: TableSpec, row: Row, select: string[] | undefined): Record<string, unknown> {
+export function projectRow(
+  table: TableSpec,
+  row: Row,
+  select: string[] | undefined,
+): Record<string, unknown> {
   const shown: Record<string, unknown> = { '@odata.etag': etagOf(row) };
   const names = select ?? Object.keys(table.columns);
   for (const name of names) shown[name] = row[name] ?? null;

@@ -203,8 +203,13 @@ export function typeName(table: TableSpec): string {
 }
 
 /** The column a body may bind through `<navigation>@odata.bind`. */
-export function columnByBind(table: TableSpec, navigation: string): [string, ColumnSpec] | undefined {
-  return Object.entries(table.columns).find(([, column]) => column.type === 'lookup' && column.bind === navigation);
+export function columnByBind(
+  table: TableSpec,
+  navigation: string,
+): [string, ColumnSpec] | undefined {
+  return Object.entries(table.columns).find(
+    ([, column]) => column.type === 'lookup' && column.bind === navigation,
+  );
 }
 
 /** The Edm type a column is exposed as, for error messages. */

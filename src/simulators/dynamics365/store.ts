@@ -69,13 +69,15 @@ class TableRows {
   set(id: string, row: Row | undefined): void {
     const keyColumn = this.spec.alternateKey;
     const previous = this.rows.get(id);
-    if (keyColumn && typeof previous?.[keyColumn] === 'string') this.byKey.delete((previous[keyColumn] as string).toLowerCase());
+    if (keyColumn && typeof previous?.[keyColumn] === 'string')
+      this.byKey.delete((previous[keyColumn] as string).toLowerCase());
     if (row === undefined) {
       this.rows.delete(id);
       return;
     }
     this.rows.set(id, row);
-    if (keyColumn && typeof row[keyColumn] === 'string') this.byKey.set((row[keyColumn] as string).toLowerCase(), id);
+    if (keyColumn && typeof row[keyColumn] === 'string')
+      this.byKey.set((row[keyColumn] as string).toLowerCase(), id);
   }
 
   clear(): void {
@@ -87,7 +89,9 @@ class TableRows {
 export class DataverseStore {
   /** Closing records written by WinOpportunity / LoseOpportunity, oldest first. */
   readonly opportunityCloses: Row[] = [];
-  private readonly tables = new Map<TableSpec, TableRows>(TABLES.map((spec) => [spec, new TableRows(spec)]));
+  private readonly tables = new Map<TableSpec, TableRows>(
+    TABLES.map((spec) => [spec, new TableRows(spec)]),
+  );
   private version = 1_000_000;
   private lastStampMs = 0;
   /** Undo steps of the change set under way, newest last; null outside change sets. */
@@ -123,7 +127,9 @@ export class DataverseStore {
   /** Opportunities carrying this referral id (lb_referralid is not a key there, so there may be several). */
   findOpportunitiesByReferralId(referralId: string): Row[] {
     const wanted = referralId.toLowerCase();
-    return [...this.opportunities.values()].filter((row) => typeof row.lb_referralid === 'string' && row.lb_referralid.toLowerCase() === wanted);
+    return [...this.opportunities.values()].filter(
+      (row) => typeof row.lb_referralid === 'string' && row.lb_referralid.toLowerCase() === wanted,
+    );
   }
 
   clear(): void {
@@ -153,7 +159,8 @@ export class DataverseStore {
     const names = Object.keys(key.values);
     const [name] = names;
     const value = name === undefined ? undefined : key.values[name];
-    if (names.length !== 1 || name === undefined || value === undefined) throw notAKey(table, names);
+    if (names.length !== 1 || name === undefined || value === undefined)
+      throw notAKey(table, names);
     if (name === table.primaryKey) return this.rowsOf(table).get(value.toLowerCase());
     if (name !== table.alternateKey) throw notAKey(table, names);
     return this.state(table).findByKey(value);
@@ -163,28 +170,44 @@ export class DataverseStore {
   get(table: TableSpec, key: RecordKey): Row {
     const row = this.find(table, key);
     if (row) return row;
-    throw key.kind === 'id' || table.primaryKey in key.values ? recordNotFound(table, idOfKey(key)) : keyNotFound(table);
+    throw key.kind === 'id' || table.primaryKey in key.values
+      ? recordNotFound(table, idOfKey(key))
+      : keyNotFound(table);
   }
 
   /** Resolves an `@odata.bind` reference (`/opportunities(<id>)`, absolute, or by alternate key) to an existing id. */
   readonly resolveBind = (column: ColumnSpec, reference: string): string => {
     const path = pathBelowRoot(reference);
     const target = column.target === undefined ? undefined : tableByEntitySet(column.target);
-    if (path === undefined || target === undefined) throw invalidArgument(`The reference '${reference}' does not name a record of ${column.target ?? 'a table'}.`);
+    if (path === undefined || target === undefined)
+      throw invalidArgument(
+        `The reference '${reference}' does not name a record of ${column.target ?? 'a table'}.`,
+      );
     const parsed = parseResourcePath(path);
     if (parsed.head !== target.entitySet || !parsed.key || parsed.rest.length > 0) {
-      throw invalidArgument(`The reference '${reference}' does not name a record of ${target.entitySet}: expected '/${target.entitySet}(<id>)'.`);
+      throw invalidArgument(
+        `The reference '${reference}' does not name a record of ${target.entitySet}: expected '/${target.entitySet}(<id>)'.`,
+      );
     }
     return String(this.get(target, parsed.key)[target.primaryKey]);
   };
 
   /** Creates a record from validated values (an explicit primary key is honoured); it starts open. */
   create(table: TableSpec, values: Record<string, RowValue>): Row {
-    const id = typeof values[table.primaryKey] === 'string' ? (values[table.primaryKey] as string) : randomUUID();
+    const id =
+      typeof values[table.primaryKey] === 'string'
+        ? (values[table.primaryKey] as string)
+        : randomUUID();
     if (this.rowsOf(table).has(id)) throw duplicateKey();
     const state = this.resolveState(table, null, values, 'api', id) ?? defaultState(table);
-    const row: Record<string, RowValue> = Object.fromEntries(Object.keys(table.columns).map((name) => [name, null]));
-    Object.assign(row, values, { [table.primaryKey]: id, statecode: state.statecode, statuscode: state.statuscode });
+    const row: Record<string, RowValue> = Object.fromEntries(
+      Object.keys(table.columns).map((name) => [name, null]),
+    );
+    Object.assign(row, values, {
+      [table.primaryKey]: id,
+      statecode: state.statecode,
+      statuscode: state.statuscode,
+    });
     const stamp = this.nextStamp();
     row.createdon = stamp;
     this.write(table, id, row, stamp);
@@ -192,12 +215,19 @@ export class DataverseStore {
   }
 
   /** Applies validated values to an existing record; state changes follow the actor's rules. */
-  update(table: TableSpec, id: string, values: Record<string, RowValue>, actor: StateActor = 'api'): Row {
+  update(
+    table: TableSpec,
+    id: string,
+    values: Record<string, RowValue>,
+    actor: StateActor = 'api',
+  ): Row {
     const current = this.rowsOf(table).get(id);
     if (!current) throw recordNotFound(table, id);
     const givenId = values[table.primaryKey];
     if (givenId !== undefined && givenId !== id) {
-      throw invalidArgument(`The ${table.primaryKey} in the body (${String(givenId)}) differs from the record addressed (${id}).`);
+      throw invalidArgument(
+        `The ${table.primaryKey} in the body (${String(givenId)}) differs from the record addressed (${id}).`,
+      );
     }
     const state = this.resolveState(table, current, values, actor, id);
     this.write(table, id, { ...current, ...values, ...(state ?? {}) }, this.nextStamp());
@@ -215,37 +245,67 @@ export class DataverseStore {
     return this.transaction(() => {
       const lead = this.get(LEAD, { kind: 'id', id: leadId });
       if (lead.statecode !== 0) {
-        throw invalidArgument(`The lead ${leadId} is not open (LeadState.${stateOf(LEAD, Number(lead.statecode))?.name}); only an open lead can be qualified.`);
+        throw invalidArgument(
+          `The lead ${leadId} is not open (LeadState.${stateOf(LEAD, Number(lead.statecode))?.name}); only an open lead can be qualified.`,
+        );
       }
-      if (!stateOf(LEAD, 1)?.statuses.includes(options.status)) throw invalidStatus(LEAD, options.status, 1, leadId);
+      if (!stateOf(LEAD, 1)?.statuses.includes(options.status))
+        throw invalidStatus(LEAD, options.status, 1, leadId);
       const created: CreatedRecord[] = [];
       // An account needs a name: a lead without a company name gets no account.
-      const account = options.createAccount && lead.companyname ? this.create(ACCOUNT, accountFromLead(lead)) : undefined;
+      const account =
+        options.createAccount && lead.companyname
+          ? this.create(ACCOUNT, accountFromLead(lead))
+          : undefined;
       if (account) created.push({ table: ACCOUNT, row: account });
-      const contact = options.createContact ? this.create(CONTACT, contactFromLead(lead, account)) : undefined;
+      const contact = options.createContact
+        ? this.create(CONTACT, contactFromLead(lead, account))
+        : undefined;
       if (contact) created.push({ table: CONTACT, row: contact });
-      const opportunity = options.createOpportunity ? this.create(OPPORTUNITY, opportunityFromLead(lead, account, contact)) : undefined;
+      const opportunity = options.createOpportunity
+        ? this.create(OPPORTUNITY, opportunityFromLead(lead, account, contact))
+        : undefined;
       if (opportunity) created.push({ table: OPPORTUNITY, row: opportunity });
-      const closing = { statecode: 1, statuscode: options.status, ...(opportunity ? { _qualifyingopportunityid_value: opportunity.opportunityid ?? null } : {}) };
+      const closing = {
+        statecode: 1,
+        statuscode: options.status,
+        ...(opportunity
+          ? { _qualifyingopportunityid_value: opportunity.opportunityid ?? null }
+          : {}),
+      };
       this.update(LEAD, leadId, closing, 'user');
       return created;
     });
   }
 
   /** WinOpportunity / LoseOpportunity: closes an open opportunity and records the closing activity. */
-  closeOpportunity(opportunityId: string, outcome: 'won' | 'lost', status: number, details: OpportunityCloseDetails): Row {
+  closeOpportunity(
+    opportunityId: string,
+    outcome: 'won' | 'lost',
+    status: number,
+    details: OpportunityCloseDetails,
+  ): Row {
     return this.transaction(() => {
       const opportunity = this.get(OPPORTUNITY, { kind: 'id', id: opportunityId });
       if (opportunity.statecode !== 0) {
         const state = stateOf(OPPORTUNITY, Number(opportunity.statecode))?.name;
-        throw invalidArgument(`The opportunity ${opportunityId} is already closed (OpportunityState.${state}); only an open opportunity can be won or lost.`);
+        throw invalidArgument(
+          `The opportunity ${opportunityId} is already closed (OpportunityState.${state}); only an open opportunity can be won or lost.`,
+        );
       }
       const closedState = stateOf(OPPORTUNITY, outcome === 'won' ? 1 : 2);
       const statuscode = status === -1 ? closedState?.statuses[0] : status;
-      if (statuscode === undefined || !closedState?.statuses.includes(statuscode)) throw invalidStatus(OPPORTUNITY, status, closedState?.code ?? 1, opportunityId);
-      const actualvalue = details.actualrevenue ?? (outcome === 'won' ? opportunity.estimatedvalue ?? null : null);
+      if (statuscode === undefined || !closedState?.statuses.includes(statuscode))
+        throw invalidStatus(OPPORTUNITY, status, closedState?.code ?? 1, opportunityId);
+      const actualvalue =
+        details.actualrevenue ?? (outcome === 'won' ? (opportunity.estimatedvalue ?? null) : null);
       const actualclosedate = details.actualend ?? this.clock.now().toISOString().slice(0, 10);
-      const closed = this.update(OPPORTUNITY, opportunityId, { statecode: closedState.code, statuscode, actualvalue, actualclosedate }, 'user');
+      const closed = this.update(
+        OPPORTUNITY,
+        opportunityId,
+        { statecode: closedState.code, statuscode, actualvalue, actualclosedate },
+        'user',
+      );
       this.recordClose(opportunityId, outcome, details, actualvalue, actualclosedate);
       return closed;
     });
@@ -257,7 +317,13 @@ export class DataverseStore {
     return new Date(this.lastStampMs).toISOString();
   }
 
-  private recordClose(opportunityId: string, outcome: 'won' | 'lost', details: OpportunityCloseDetails, revenue: RowValue, end: string): void {
+  private recordClose(
+    opportunityId: string,
+    outcome: 'won' | 'lost',
+    details: OpportunityCloseDetails,
+    revenue: RowValue,
+    end: string,
+  ): void {
     this.opportunityCloses.push({
       activityid: randomUUID(),
       subject: details.subject ?? (outcome === 'won' ? 'Won' : 'Lost'),
@@ -278,7 +344,8 @@ export class DataverseStore {
       const holder = this.state(table).findByKey(keyValue);
       if (holder && holder[table.primaryKey] !== id) throw duplicateKey();
     }
-    if (table.fullNameFrom) row.fullname = fullNameOf(row[table.fullNameFrom[0]], row[table.fullNameFrom[1]]);
+    if (table.fullNameFrom)
+      row.fullname = fullNameOf(row[table.fullNameFrom[0]], row[table.fullNameFrom[1]]);
     row.modifiedon = stamp;
     row.versionnumber = ++this.version;
     this.journalled(table, id);
@@ -304,14 +371,25 @@ export class DataverseStore {
   ): { statecode: number; statuscode: number } | null {
     const givenState = values.statecode as number | undefined;
     const givenStatus = values.statuscode as number | undefined;
-    if (givenState === undefined && givenStatus === undefined) return current ? null : defaultState(table);
-    const state = givenState === undefined ? stateOfStatus(table, givenStatus as number) : stateOf(table, givenState);
+    if (givenState === undefined && givenStatus === undefined)
+      return current ? null : defaultState(table);
+    const state =
+      givenState === undefined
+        ? stateOfStatus(table, givenStatus as number)
+        : stateOf(table, givenState);
     if (!state) {
-      if (givenState !== undefined) throw outOfRange(table, 'statecode', givenState, table.states.map((s) => s.code));
+      if (givenState !== undefined)
+        throw outOfRange(
+          table,
+          'statecode',
+          givenState,
+          table.states.map((s) => s.code),
+        );
       throw invalidStatus(table, givenStatus as number, Number(current?.statecode ?? 0), id);
     }
     const statuscode = givenStatus ?? (state.statuses[0] as number);
-    if (!state.statuses.includes(statuscode)) throw invalidStatus(table, statuscode, state.code, id);
+    if (!state.statuses.includes(statuscode))
+      throw invalidStatus(table, statuscode, state.code, id);
     checkStatePolicy(table, current, state.code, actor);
     return { statecode: state.code, statuscode };
   }
@@ -324,20 +402,31 @@ export class DataverseStore {
 }
 
 /** Which state changes a plain write may make; closing a lead as qualified or an opportunity goes through actions. */
-function checkStatePolicy(table: TableSpec, current: Row | null, statecode: number, actor: StateActor): void {
+function checkStatePolicy(
+  table: TableSpec,
+  current: Row | null,
+  statecode: number,
+  actor: StateActor,
+): void {
   const name = stateOf(table, statecode)?.name;
   if (!current) {
     if (statecode !== 0) {
-      throw invalidArgument(`A ${table.logicalName} is created in state ${table.stateEnum}State.${stateOf(table, 0)?.name}; statecode ${statecode} (${name}) can only be set afterwards.`);
+      throw invalidArgument(
+        `A ${table.logicalName} is created in state ${table.stateEnum}State.${stateOf(table, 0)?.name}; statecode ${statecode} (${name}) can only be set afterwards.`,
+      );
     }
     return;
   }
   if (actor === 'user' || current.statecode === statecode) return;
   if (table === LEAD && statecode === 1) {
-    throw invalidArgument('A lead is qualified through the QualifyLead action, not by setting statecode 1 (Qualified).');
+    throw invalidArgument(
+      'A lead is qualified through the QualifyLead action, not by setting statecode 1 (Qualified).',
+    );
   }
   if (table === OPPORTUNITY && statecode !== 0) {
-    throw invalidArgument(`An opportunity is closed through the WinOpportunity or LoseOpportunity action, not by setting statecode ${statecode} (${name}).`);
+    throw invalidArgument(
+      `An opportunity is closed through the WinOpportunity or LoseOpportunity action, not by setting statecode ${statecode} (${name}).`,
+    );
   }
 }
 
@@ -348,7 +437,9 @@ function defaultState(table: TableSpec): { statecode: number; statuscode: number
 
 function notAKey(table: TableSpec, names: string[]): Error {
   const key = table.alternateKey ? `'${table.alternateKey}'` : 'none';
-  return odataError(`The key (${names.join(', ') || 'empty'}) is not a key of ${table.logicalName}; its alternate key is ${key}.`);
+  return odataError(
+    `The key (${names.join(', ') || 'empty'}) is not a key of ${table.logicalName}; its alternate key is ${key}.`,
+  );
 }
 
 function idOfKey(key: RecordKey): string {
@@ -386,7 +477,11 @@ function contactFromLead(lead: Row, account: Row | undefined): Record<string, Ro
   };
 }
 
-function opportunityFromLead(lead: Row, account: Row | undefined, contact: Row | undefined): Record<string, RowValue> {
+function opportunityFromLead(
+  lead: Row,
+  account: Row | undefined,
+  contact: Row | undefined,
+): Record<string, RowValue> {
   return {
     name: lead.subject ?? null,
     description: lead.description ?? null,

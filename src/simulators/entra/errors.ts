@@ -23,15 +23,28 @@ export const AADSTS = {
 } as const;
 
 /** Thrown by the token routes; the message starts with "AADSTS<code>: " so that the body can carry error_codes. */
-export function oauthError(status: number, error: string, aadsts: number, description: string): SimHttpError {
+export function oauthError(
+  status: number,
+  error: string,
+  aadsts: number,
+  description: string,
+): SimHttpError {
   return new SimHttpError(status, error, `AADSTS${aadsts}: ${description}`);
 }
 
 /** The error body, shaped like the identity platform's (error, error_description, error_codes, timestamp, trace_id, correlation_id, error_uri). */
-export function oauthErrorBody(_status: number, error: string, message: string, correlationId?: string): Record<string, unknown> {
+export function oauthErrorBody(
+  _status: number,
+  error: string,
+  message: string,
+  correlationId?: string,
+): Record<string, unknown> {
   const traceId = randomUUID();
   const correlation = correlationId ?? randomUUID();
-  const timestamp = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const timestamp = new Date()
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
   const code = /^AADSTS(\d+):/.exec(message)?.[1];
   return {
     error,

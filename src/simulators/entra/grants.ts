@@ -63,38 +63,71 @@ export class GrantStore {
   }
 
   /** What the user does on the verification page: enter the code, sign in, and consent (or decline). */
-  answerDeviceCode(userCodeText: string, answer: { approve: boolean; upn: string }): DeviceCodeGrant {
-    const grant = [...this.deviceCodes.values()].find((g) => g.userCode === userCodeText.trim().toUpperCase());
+  answerDeviceCode(
+    userCodeText: string,
+    answer: { approve: boolean; upn: string },
+  ): DeviceCodeGrant {
+    const grant = [...this.deviceCodes.values()].find(
+      (g) => g.userCode === userCodeText.trim().toUpperCase(),
+    );
     if (!grant) throw new Error(`no device code with user code ${userCodeText}`);
-    if (grant.state !== 'pending') throw new Error(`user code ${grant.userCode} was already ${grant.state}`);
+    if (grant.state !== 'pending')
+      throw new Error(`user code ${grant.userCode} was already ${grant.state}`);
     if (this.now() >= grant.expiresAtMs) throw new Error(`user code ${grant.userCode} has expired`);
     grant.state = answer.approve ? 'approved' : 'declined';
     grant.user = answer.approve ? this.user(answer.upn) : null;
     return grant;
   }
 
-  pendingDeviceCodes(): Array<Pick<DeviceCodeGrant, 'userCode' | 'clientId' | 'scopes'> & { expiresAt: string }> {
+  pendingDeviceCodes(): Array<
+    Pick<DeviceCodeGrant, 'userCode' | 'clientId' | 'scopes'> & { expiresAt: string }
+  > {
     return [...this.deviceCodes.values()]
       .filter((g) => g.state === 'pending' && this.now() < g.expiresAtMs)
-      .map((g) => ({ userCode: g.userCode, clientId: g.clientId, scopes: g.scopes, expiresAt: new Date(g.expiresAtMs).toISOString() }));
+      .map((g) => ({
+        userCode: g.userCode,
+        clientId: g.clientId,
+        scopes: g.scopes,
+        expiresAt: new Date(g.expiresAtMs).toISOString(),
+      }));
   }
 
   /** The device_code grant: pending until answered; one use. */
   redeemDeviceCode(deviceCode: string, clientId: string): DeviceCodeGrant & { user: SimUser } {
     const grant = this.deviceCodes.get(deviceCode);
     if (!grant || grant.clientId !== clientId) {
-      throw oauthError(400, 'bad_verification_code', AADSTS.invalidGrant, 'The device_code is not known to this tenant or was issued to another client.');
+      throw oauthError(
+        400,
+        'bad_verification_code',
+        AADSTS.invalidGrant,
+        'The device_code is not known to this tenant or was issued to another client.',
+      );
     }
     if (grant.state === 'declined') {
       this.deviceCodes.delete(deviceCode);
-      throw oauthError(400, 'authorization_declined', AADSTS.invalidGrant, 'The end user denied the authorization request.');
+      throw oauthError(
+        400,
+        'authorization_declined',
+        AADSTS.invalidGrant,
+        'The end user denied the authorization request.',
+      );
     }
     if (this.now() >= grant.expiresAtMs) {
       this.deviceCodes.delete(deviceCode);
-      throw oauthError(400, 'expired_token', AADSTS.expiredDeviceCode, 'The device code has expired. Start the sign-in again.');
+      throw oauthError(
+        400,
+        'expired_token',
+        AADSTS.expiredDeviceCode,
+        'The device code has expired. Start the sign-in again.',
+      );
     }
     if (grant.state === 'pending' || !grant.user) {
-      throw oauthError(400, 'authorization_pending', AADSTS.authorizationPending, 'The provided request has not yet been authorized by the user. The user must input their code.');
+      throw oauthError(
+        400,
+        'authorization_pending',
+        AADSTS.authorizationPending,
+        'The provided request has not yet been authorized by the user. The user must input their code.',
+      );
     }
     this.deviceCodes.delete(deviceCode);
     this.counts.deviceCodes++;
@@ -111,7 +144,12 @@ export class GrantStore {
   redeemRefreshToken(token: string, clientId: string): RefreshGrant {
     const grant = this.refreshTokens.get(token);
     if (!grant || grant.clientId !== clientId) {
-      throw oauthError(400, 'invalid_grant', AADSTS.invalidGrant, 'The refresh token is malformed, unknown, or was issued to another client.');
+      throw oauthError(
+        400,
+        'invalid_grant',
+        AADSTS.invalidGrant,
+        'The refresh token is malformed, unknown, or was issued to another client.',
+      );
     }
     const validFrom = this.validFromMs.get(grant.user.upn);
     if (validFrom !== undefined && grant.issuedAtMs <= validFrom) {
@@ -133,7 +171,9 @@ export class GrantStore {
     const key = upn.toLowerCase();
     const at = this.now();
     this.validFromMs.set(key, at);
-    const revoked = [...this.refreshTokens.values()].filter((g) => g.user.upn === key && g.issuedAtMs <= at).length;
+    const revoked = [...this.refreshTokens.values()].filter(
+      (g) => g.user.upn === key && g.issuedAtMs <= at,
+    ).length;
     return { upn: key, tokensValidFrom: new Date(at).toISOString(), revoked };
   }
 

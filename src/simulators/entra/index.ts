@@ -45,7 +45,11 @@ export class EntraSimulator {
       tenantId: this.tenantId,
       clients: options.clients ?? [
         { clientId: SIM_PUBLIC_CLIENT_ID },
-        { clientId: SIM_CONFIDENTIAL_CLIENT_ID, secret: SIM_CONFIDENTIAL_CLIENT_SECRET, roles: ['Simulator.AppOnly'] },
+        {
+          clientId: SIM_CONFIDENTIAL_CLIENT_ID,
+          secret: SIM_CONFIDENTIAL_CLIENT_SECRET,
+          roles: ['Simulator.AppOnly'],
+        },
       ],
       grants: this.grants,
       signer: new TokenSigner(),
@@ -58,7 +62,10 @@ export class EntraSimulator {
       name: 'entra',
       host: options.host,
       port: options.port,
-      tls: { key: readFileSync(SIM_TLS_KEY_FILE, 'utf8'), cert: readFileSync(SIM_TLS_CERT_FILE, 'utf8') },
+      tls: {
+        key: readFileSync(SIM_TLS_KEY_FILE, 'utf8'),
+        cert: readFileSync(SIM_TLS_CERT_FILE, 'utf8'),
+      },
       routes: entraRoutes(state),
       adminRoutes: this.adminRoutes(),
       errorBody: (status, code, message) => oauthErrorBody(status, code, message),
@@ -85,25 +92,43 @@ export class EntraSimulator {
 
   /** Plays the user on the verification page: approve (or decline) a user code, as `upn`. */
   private adminRoutes(): SimRoute[] {
-    const answer = (approve: boolean): SimRoute['handler'] => (req) => {
-      const body = (req.body ?? {}) as { userCode?: unknown; user?: unknown };
-      if (typeof body.userCode !== 'string') throw new SimHttpError(400, 'invalid_request', 'the body needs {"userCode": "...", "user"?: "upn"}');
-      const upn = typeof body.user === 'string' && body.user.includes('@') ? body.user : DEFAULT_SIM_USER;
-      try {
-        const grant = this.grants.answerDeviceCode(body.userCode, { approve, upn });
-        return { status: 200, body: { userCode: grant.userCode, state: grant.state, user: grant.user?.upn ?? null } };
-      } catch (error) {
-        throw new SimHttpError(400, 'invalid_request', (error as Error).message);
-      }
-    };
+    const answer =
+      (approve: boolean): SimRoute['handler'] =>
+      (req) => {
+        const body = (req.body ?? {}) as { userCode?: unknown; user?: unknown };
+        if (typeof body.userCode !== 'string')
+          throw new SimHttpError(
+            400,
+            'invalid_request',
+            'the body needs {"userCode": "...", "user"?: "upn"}',
+          );
+        const upn =
+          typeof body.user === 'string' && body.user.includes('@') ? body.user : DEFAULT_SIM_USER;
+        try {
+          const grant = this.grants.answerDeviceCode(body.userCode, { approve, upn });
+          return {
+            status: 200,
+            body: { userCode: grant.userCode, state: grant.state, user: grant.user?.upn ?? null },
+          };
+        } catch (error) {
+          throw new SimHttpError(400, 'invalid_request', (error as Error).message);
+        }
+      };
     return [
-      { method: 'GET', pattern: /^\/_sim\/devicecodes$/, handler: () => ({ status: 200, body: { pending: this.grants.pendingDeviceCodes() } }) },
+      {
+        method: 'GET',
+        pattern: /^\/_sim\/devicecodes$/,
+        handler: () => ({ status: 200, body: { pending: this.grants.pendingDeviceCodes() } }),
+      },
       { method: 'POST', pattern: /^\/_sim\/devicecodes\/approve$/, handler: answer(true) },
       { method: 'POST', pattern: /^\/_sim\/devicecodes\/decline$/, handler: answer(false) },
       {
         method: 'POST',
         pattern: /^\/_sim\/users\/(?<upn>[^/]+)\/revoke$/,
-        handler: (req) => ({ status: 200, body: this.grants.revokeUser(decodeURIComponent(req.params.upn ?? '')) }),
+        handler: (req) => ({
+          status: 200,
+          body: this.grants.revokeUser(decodeURIComponent(req.params.upn ?? '')),
+        }),
       },
       {
         method: 'GET',

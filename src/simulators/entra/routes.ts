@@ -1,5 +1,10 @@
 // The Entra ID endpoints msal-node calls for device-code sign-in, silent refresh and client credentials, plus discovery.
-import { SimHttpError, type SimRequest, type SimResponse, type SimRoute } from '../common/server.js';
+import {
+  SimHttpError,
+  type SimRequest,
+  type SimResponse,
+  type SimRoute,
+} from '../common/server.js';
 import { AADSTS, oauthError } from './errors.js';
 import type { GrantStore } from './grants.js';
 import {
@@ -41,7 +46,11 @@ const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
 const TENANT = '(?<tenant>[^/]+)';
 
 export function entraRoutes(state: EntraState): SimRoute[] {
-  const route = (method: string, pattern: string, handler: (req: SimRequest) => SimResponse): SimRoute => ({
+  const route = (
+    method: string,
+    pattern: string,
+    handler: (req: SimRequest) => SimResponse,
+  ): SimRoute => ({
     method,
     pattern: new RegExp(`^${pattern}$`),
     handler: (req) => {
@@ -50,9 +59,18 @@ export function entraRoutes(state: EntraState): SimRoute[] {
     },
   });
   return [
-    route('GET', `/${TENANT}/v2\\.0/\\.well-known/openid-configuration`, (req) => ({ status: 200, body: openIdConfiguration(state, req) })),
-    route('GET', `/${TENANT}/discovery/v2\\.0/keys`, () => ({ status: 200, body: state.signer.jwks() })),
-    route('GET', '/common/discovery/instance', (req) => ({ status: 200, body: instanceDiscovery(state, req) })),
+    route('GET', `/${TENANT}/v2\\.0/\\.well-known/openid-configuration`, (req) => ({
+      status: 200,
+      body: openIdConfiguration(state, req),
+    })),
+    route('GET', `/${TENANT}/discovery/v2\\.0/keys`, () => ({
+      status: 200,
+      body: state.signer.jwks(),
+    })),
+    route('GET', '/common/discovery/instance', (req) => ({
+      status: 200,
+      body: instanceDiscovery(state, req),
+    })),
     route('POST', `/${TENANT}/oauth2/v2\\.0/devicecode`, (req) => deviceAuthorization(state, req)),
     route('POST', `/${TENANT}/oauth2/v2\\.0/token`, (req) => token(state, req)),
   ];
@@ -63,7 +81,11 @@ function openIdConfiguration(state: EntraState, req: SimRequest): Record<string,
   const base = `${originOf(req)}/${state.tenantId}`;
   return {
     token_endpoint: `${base}/oauth2/v2.0/token`,
-    token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+    token_endpoint_auth_methods_supported: [
+      'client_secret_post',
+      'private_key_jwt',
+      'client_secret_basic',
+    ],
     jwks_uri: `${base}/discovery/v2.0/keys`,
     response_modes_supported: ['query', 'fragment', 'form_post'],
     subject_types_supported: ['pairwise'],
@@ -74,7 +96,19 @@ function openIdConfiguration(state: EntraState, req: SimRequest): Record<string,
     authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
     device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
     end_session_endpoint: `${base}/oauth2/v2.0/logout`,
-    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nonce', 'name', 'preferred_username', 'oid', 'tid', 'ver'],
+    claims_supported: [
+      'sub',
+      'iss',
+      'aud',
+      'exp',
+      'iat',
+      'nonce',
+      'name',
+      'preferred_username',
+      'oid',
+      'tid',
+      'ver',
+    ],
     tenant_region_scope: 'WW',
     cloud_instance_name: 'microsoftonline.com',
   };
@@ -94,7 +128,13 @@ function deviceAuthorization(state: EntraState, req: SimRequest): SimResponse {
   const form = formOf(req);
   const clientId = required(form, 'client_id');
   const app = clientApp(state, clientId);
-  if (app.secret !== undefined) throw oauthError(400, 'invalid_client', AADSTS.invalidGrant, `The application '${clientId}' is not a public client: the device code flow needs "Allow public client flows".`);
+  if (app.secret !== undefined)
+    throw oauthError(
+      400,
+      'invalid_client',
+      AADSTS.invalidGrant,
+      `The application '${clientId}' is not a public client: the device code flow needs "Allow public client flows".`,
+    );
   const scopes = resourceScopes(required(form, 'scope'));
   const grant = state.grants.startDeviceCode(clientId, scopes, state.deviceCodeLifetimeS);
   const verificationUri = `${originOf(req)}/_sim/devicelogin`;
@@ -123,24 +163,56 @@ function token(state: EntraState, req: SimRequest): SimResponse {
   if (grantType === 'refresh_token') {
     const grant = state.grants.redeemRefreshToken(required(form, 'refresh_token'), clientId);
     const asked = form.get('scope');
-    return userTokens(state, req, grant.user, clientId, asked ? resourceScopes(asked) : grant.scopes);
+    return userTokens(
+      state,
+      req,
+      grant.user,
+      clientId,
+      asked ? resourceScopes(asked) : grant.scopes,
+    );
   }
   if (grantType === 'client_credentials') {
     if (app.secret === undefined || form.get('client_secret') !== app.secret) {
-      throw oauthError(401, 'invalid_client', AADSTS.invalidClientSecret, `Invalid client secret provided for application '${clientId}'.`);
+      throw oauthError(
+        401,
+        'invalid_client',
+        AADSTS.invalidClientSecret,
+        `Invalid client secret provided for application '${clientId}'.`,
+      );
     }
     const scopes = resourceScopes(required(form, 'scope'));
     if (scopes.length !== 1 || !scopes[0]!.endsWith('/.default')) {
-      throw oauthError(400, 'invalid_scope', AADSTS.invalidScope, `The provided value for the input parameter 'scope' is not valid: client credentials take one resource's /.default scope.`);
+      throw oauthError(
+        400,
+        'invalid_scope',
+        AADSTS.invalidScope,
+        `The provided value for the input parameter 'scope' is not valid: client credentials take one resource's /.default scope.`,
+      );
     }
     return appTokens(state, clientId, app.roles ?? []);
   }
-  throw oauthError(400, 'unsupported_grant_type', AADSTS.unsupportedGrantType, `The provided value '${grantType}' for the input parameter 'grant_type' is not supported.`);
+  throw oauthError(
+    400,
+    'unsupported_grant_type',
+    AADSTS.unsupportedGrantType,
+    `The provided value '${grantType}' for the input parameter 'grant_type' is not supported.`,
+  );
 }
 
-function userTokens(state: EntraState, req: SimRequest, user: SimUser, clientId: string, scopes: string[]): SimResponse {
+function userTokens(
+  state: EntraState,
+  req: SimRequest,
+  user: SimUser,
+  clientId: string,
+  scopes: string[],
+): SimResponse {
   const issuedAtS = Math.floor(state.nowMs() / 1000);
-  const request = { tenantId: state.tenantId, clientId, issuedAtS, lifetimeS: state.accessTokenLifetimeS };
+  const request = {
+    tenantId: state.tenantId,
+    clientId,
+    issuedAtS,
+    lifetimeS: state.accessTokenLifetimeS,
+  };
   const issuer = `${originOf(req)}/${state.tenantId}/v2.0`;
   return {
     status: 200,
@@ -160,11 +232,19 @@ function userTokens(state: EntraState, req: SimRequest, user: SimUser, clientId:
 
 function appTokens(state: EntraState, clientId: string, roles: string[]): SimResponse {
   const issuedAtS = Math.floor(state.nowMs() / 1000);
-  const claims = appOnlyAccessClaims({ tenantId: state.tenantId, clientId, issuedAtS, lifetimeS: state.accessTokenLifetimeS }, roles);
+  const claims = appOnlyAccessClaims(
+    { tenantId: state.tenantId, clientId, issuedAtS, lifetimeS: state.accessTokenLifetimeS },
+    roles,
+  );
   return {
     status: 200,
     headers: { 'Cache-Control': 'no-store', Pragma: 'no-cache' },
-    body: { token_type: 'Bearer', expires_in: state.accessTokenLifetimeS, ext_expires_in: state.accessTokenLifetimeS, access_token: state.signer.sign(claims) },
+    body: {
+      token_type: 'Bearer',
+      expires_in: state.accessTokenLifetimeS,
+      ext_expires_in: state.accessTokenLifetimeS,
+      access_token: state.signer.sign(claims),
+    },
   };
 }
 
@@ -173,39 +253,73 @@ function resourceScopes(scope: string): string[] {
   const scopes = scope.split(/\s+/).filter((s) => s !== '' && !OIDC_SCOPES.has(s));
   for (const s of scopes) {
     if (!s.startsWith(`${PARTNER_CENTER_AUDIENCE}/`)) {
-      throw oauthError(400, 'invalid_scope', AADSTS.invalidScope, `The provided value for the input parameter 'scope' is not valid. The scope ${s} does not exist in this simulated tenant (only ${PARTNER_CENTER_AUDIENCE}/... does).`);
+      throw oauthError(
+        400,
+        'invalid_scope',
+        AADSTS.invalidScope,
+        `The provided value for the input parameter 'scope' is not valid. The scope ${s} does not exist in this simulated tenant (only ${PARTNER_CENTER_AUDIENCE}/... does).`,
+      );
     }
   }
-  if (scopes.length === 0) throw oauthError(400, 'invalid_scope', AADSTS.invalidScope, `The provided value for the input parameter 'scope' names no resource (e.g. ${PARTNER_CENTER_AUDIENCE}/.default).`);
+  if (scopes.length === 0)
+    throw oauthError(
+      400,
+      'invalid_scope',
+      AADSTS.invalidScope,
+      `The provided value for the input parameter 'scope' names no resource (e.g. ${PARTNER_CENTER_AUDIENCE}/.default).`,
+    );
   return scopes;
 }
 
 function clientApp(state: EntraState, clientId: string): SimClientApp {
   const app = state.clients.find((c) => c.clientId === clientId);
   if (!app) {
-    throw oauthError(400, 'unauthorized_client', AADSTS.applicationNotFound, `Application with identifier '${clientId}' was not found in the directory '${state.tenantId}'.`);
+    throw oauthError(
+      400,
+      'unauthorized_client',
+      AADSTS.applicationNotFound,
+      `Application with identifier '${clientId}' was not found in the directory '${state.tenantId}'.`,
+    );
   }
   return app;
 }
 
 function requireTenant(state: EntraState, tenant: string): void {
   if (tenant !== state.tenantId && tenant !== 'common' && tenant !== 'organizations') {
-    throw oauthError(400, 'invalid_tenant', AADSTS.tenantNotFound, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID.`);
+    throw oauthError(
+      400,
+      'invalid_tenant',
+      AADSTS.tenantNotFound,
+      `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID.`,
+    );
   }
 }
 
 /** The token endpoints take application/x-www-form-urlencoded bodies only. */
 function formOf(req: SimRequest): URLSearchParams {
-  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = String(req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') {
-    throw new SimHttpError(400, 'invalid_request', `AADSTS${AADSTS.missingParameter}: The request body must be application/x-www-form-urlencoded (got '${type || 'none'}').`);
+    throw new SimHttpError(
+      400,
+      'invalid_request',
+      `AADSTS${AADSTS.missingParameter}: The request body must be application/x-www-form-urlencoded (got '${type || 'none'}').`,
+    );
   }
   return new URLSearchParams(req.rawBody);
 }
 
 function required(form: URLSearchParams, name: string): string {
   const value = form.get(name);
-  if (value === null || value.trim() === '') throw oauthError(400, 'invalid_request', AADSTS.missingParameter, `The request body must contain the following parameter: '${name}'.`);
+  if (value === null || value.trim() === '')
+    throw oauthError(
+      400,
+      'invalid_request',
+      AADSTS.missingParameter,
+      `The request body must contain the following parameter: '${name}'.`,
+    );
   return value;
 }
 

@@ -1,5 +1,11 @@
 // The Entra ID simulator's tokens: RS256 JWTs (delegated ones carry `scp`, app-only ones `roles`), id tokens and client_info.
-import { createSign, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import {
+  createSign,
+  generateKeyPairSync,
+  randomBytes,
+  randomUUID,
+  type KeyObject,
+} from 'node:crypto';
 
 /** The Partner Center API's audience (the resource of https://api.partner.microsoft.com/.default). */
 export const PARTNER_CENTER_AUDIENCE = 'https://api.partner.microsoft.com';
@@ -30,7 +36,10 @@ export class TokenSigner {
   sign(claims: Record<string, unknown>): string {
     const header = base64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', kid: this.kid }));
     const payload = base64url(JSON.stringify(claims));
-    const signature = createSign('RSA-SHA256').update(`${header}.${payload}`).sign(this.privateKey).toString('base64url');
+    const signature = createSign('RSA-SHA256')
+      .update(`${header}.${payload}`)
+      .sign(this.privateKey)
+      .toString('base64url');
     return `${header}.${payload}.${signature}`;
   }
 
@@ -48,7 +57,10 @@ export interface AccessTokenRequest {
 }
 
 /** A v1 access token for the Partner Center API on behalf of a user: `scp`, and no `roles`. */
-export function delegatedAccessClaims(request: AccessTokenRequest, user: SimUser): Record<string, unknown> {
+export function delegatedAccessClaims(
+  request: AccessTokenRequest,
+  user: SimUser,
+): Record<string, unknown> {
   return {
     ...commonAccessClaims(request),
     oid: user.oid,
@@ -61,8 +73,17 @@ export function delegatedAccessClaims(request: AccessTokenRequest, user: SimUser
 }
 
 /** A client-credentials token: `roles` (the app's granted roles), no `scp`, no user. */
-export function appOnlyAccessClaims(request: AccessTokenRequest, roles: string[]): Record<string, unknown> {
-  return { ...commonAccessClaims(request), oid: request.clientId, sub: request.clientId, idtyp: 'app', roles };
+export function appOnlyAccessClaims(
+  request: AccessTokenRequest,
+  roles: string[],
+): Record<string, unknown> {
+  return {
+    ...commonAccessClaims(request),
+    oid: request.clientId,
+    sub: request.clientId,
+    idtyp: 'app',
+    roles,
+  };
 }
 
 function commonAccessClaims(request: AccessTokenRequest): Record<string, unknown> {
@@ -80,7 +101,11 @@ function commonAccessClaims(request: AccessTokenRequest): Record<string, unknown
 }
 
 /** The v2 id token msal builds its account from (oid, tid, preferred_username). */
-export function idTokenClaims(issuer: string, request: AccessTokenRequest, user: SimUser): Record<string, unknown> {
+export function idTokenClaims(
+  issuer: string,
+  request: AccessTokenRequest,
+  user: SimUser,
+): Record<string, unknown> {
   return {
     aud: request.clientId,
     iss: issuer,

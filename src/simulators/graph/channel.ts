@@ -1,6 +1,12 @@
 // POST /teams/{team-id}/channels/{channel-id}/messages: validation and the chatMessage resource Graph returns (201).
 import { SimHttpError } from '../common/server.js';
-import { enumLiteral, isPlainObject, optionalString, rejectUnknownProperties, requireJsonObject } from './payload.js';
+import {
+  enumLiteral,
+  isPlainObject,
+  optionalString,
+  rejectUnknownProperties,
+  requireJsonObject,
+} from './payload.js';
 
 /** The chatMessage as Graph returns it (the fields a client reads; Graph sends a few more, all null here). */
 export interface ChatMessage {
@@ -18,7 +24,11 @@ export interface ChatMessage {
   importance: 'normal' | 'high' | 'urgent';
   locale: string;
   webUrl: string;
-  from: { application: null; device: null; user: { id: string; displayName: string; userIdentityType: 'aadUser' } };
+  from: {
+    application: null;
+    device: null;
+    user: { id: string; displayName: string; userIdentityType: 'aadUser' };
+  };
   body: { contentType: 'text' | 'html'; content: string };
   channelIdentity: { teamId: string; channelId: string };
   attachments: unknown[];
@@ -35,7 +45,15 @@ export interface RecordedChannelMessage {
 }
 
 /** Writable chatMessage properties a new channel message may carry. */
-const CHAT_MESSAGE_PROPERTIES = new Set(['body', 'subject', 'importance', 'attachments', 'mentions', 'hostedContents', 'summary']);
+const CHAT_MESSAGE_PROPERTIES = new Set([
+  'body',
+  'subject',
+  'importance',
+  'attachments',
+  'mentions',
+  'hostedContents',
+  'summary',
+]);
 const ITEM_BODY_PROPERTIES = new Set(['contentType', 'content']);
 const BODY_TYPES = ['text', 'html'] as const;
 const IMPORTANCE = ['normal', 'high', 'urgent'] as const;
@@ -77,10 +95,25 @@ export function acceptChannelMessage(body: unknown, context: ChannelMessageConte
     subject: optionalString(input.subject, 'subject', 'microsoft.graph.chatMessage'),
     summary: null,
     chatId: null,
-    importance: input.importance === undefined ? 'normal' : (enumLiteral(input.importance, IMPORTANCE, 'microsoft.graph.chatMessageImportance') as ChatMessage['importance']),
+    importance:
+      input.importance === undefined
+        ? 'normal'
+        : (enumLiteral(
+            input.importance,
+            IMPORTANCE,
+            'microsoft.graph.chatMessageImportance',
+          ) as ChatMessage['importance']),
     locale: 'en-us',
     webUrl: `https://teams.microsoft.com/l/message/${encodeURIComponent(context.channelId)}/${id}?groupId=${encodeURIComponent(context.teamId)}&createdTime=${id}&parentMessageId=${id}`,
-    from: { application: null, device: null, user: { id: context.user.id, displayName: context.user.displayName, userIdentityType: 'aadUser' } },
+    from: {
+      application: null,
+      device: null,
+      user: {
+        id: context.user.id,
+        displayName: context.user.displayName,
+        userIdentityType: 'aadUser',
+      },
+    },
     body: itemBody,
     channelIdentity: { teamId: context.teamId, channelId: context.channelId },
     attachments: [],
@@ -91,13 +124,28 @@ export function acceptChannelMessage(body: unknown, context: ChannelMessageConte
 
 function chatBody(value: unknown): ChatMessage['body'] {
   if (!isPlainObject(value)) {
-    throw new SimHttpError(400, 'BadRequest', 'Missing body: a chatMessage needs body {contentType, content}.');
+    throw new SimHttpError(
+      400,
+      'BadRequest',
+      'Missing body: a chatMessage needs body {contentType, content}.',
+    );
   }
   rejectUnknownProperties(value, ITEM_BODY_PROPERTIES, 'microsoft.graph.itemBody');
-  const contentType = value.contentType === undefined ? 'text' : (enumLiteral(value.contentType, BODY_TYPES, 'microsoft.graph.bodyType') as ChatMessage['body']['contentType']);
+  const contentType =
+    value.contentType === undefined
+      ? 'text'
+      : (enumLiteral(
+          value.contentType,
+          BODY_TYPES,
+          'microsoft.graph.bodyType',
+        ) as ChatMessage['body']['contentType']);
   const content = optionalString(value.content, 'content', 'microsoft.graph.itemBody');
   if (content === null || content.trim() === '') {
-    throw new SimHttpError(400, 'BadRequest', 'Message body cannot be empty: body.content must be a non-empty string.');
+    throw new SimHttpError(
+      400,
+      'BadRequest',
+      'Message body cannot be empty: body.content must be a non-empty string.',
+    );
   }
   return { contentType, content };
 }

@@ -1,8 +1,19 @@
 // The Microsoft Graph simulator: a strict loopback sendMail and Teams channel-message API that records what it accepted.
 import { randomUUID } from 'node:crypto';
 import { SimClock } from '../common/clock.js';
-import { SimHttpError, SimServer, requireBearer, type SimRequest, type SimResponse, type SimRoute } from '../common/server.js';
-import { APP_ONLY_POST_MESSAGE, acceptChannelMessage, type RecordedChannelMessage } from './channel.js';
+import {
+  SimHttpError,
+  SimServer,
+  requireBearer,
+  type SimRequest,
+  type SimResponse,
+  type SimRoute,
+} from '../common/server.js';
+import {
+  APP_ONLY_POST_MESSAGE,
+  acceptChannelMessage,
+  type RecordedChannelMessage,
+} from './channel.js';
 import { acceptSendMail, type RecordedMail } from './mail.js';
 import { isPlainObject } from './payload.js';
 import { requirePermission, tokenContext } from './tokens.js';
@@ -34,11 +45,15 @@ export interface GraphSimulatorOptions {
 }
 
 const SEND_MAIL = /^\/v1\.0\/users\/(?<user>[^/]+)\/sendMail$/i;
-const CHANNEL_MESSAGES = /^\/v1\.0\/teams\/(?<teamId>[^/]+)\/channels\/(?<channelId>[^/]+)\/messages$/i;
+const CHANNEL_MESSAGES =
+  /^\/v1\.0\/teams\/(?<teamId>[^/]+)\/channels\/(?<channelId>[^/]+)\/messages$/i;
 
 /** From the permissions tables of user-sendmail.md and channel-post-messages.md (microsoft-graph-docs-contrib, v1.0). */
 const SEND_MAIL_PERMISSIONS = { delegated: ['Mail.Send'], application: ['Mail.Send'] };
-const CHANNEL_MESSAGE_PERMISSIONS = { delegated: ['ChannelMessage.Send', 'Group.ReadWrite.All'], application: ['Teamwork.Migrate.All'] };
+const CHANNEL_MESSAGE_PERMISSIONS = {
+  delegated: ['ChannelMessage.Send', 'Group.ReadWrite.All'],
+  application: ['Teamwork.Migrate.All'],
+};
 
 /** Errors raised by the shared server (unknown route, bad JSON, injected faults) in Graph's codes. */
 const SERVER_CODES: Record<string, string> = {
@@ -74,7 +89,9 @@ export class GraphSimulator {
   private sequence = 0;
 
   constructor(options: GraphSimulatorOptions = {}) {
-    this.mailboxes = options.mailboxes ? new Set(options.mailboxes.map((m) => m.toLowerCase())) : null;
+    this.mailboxes = options.mailboxes
+      ? new Set(options.mailboxes.map((m) => m.toLowerCase()))
+      : null;
     this.workflows = new Map((options.workflows ?? [DEFAULT_WORKFLOW]).map((w) => [w.id, w]));
     const clock = options.clock ?? new SimClock();
     const bearer = requireBearer('InvalidAuthenticationToken', 'Access token is empty.');
@@ -87,15 +104,28 @@ export class GraphSimulator {
       adminRoutes: this.adminRoutes(),
       errorBody: (status, code, message) => ({
         // The ids are filled in by stampRequestIds, which sees the request.
-        error: { code: graphCode(status, code), message, innerError: { date: graphDate(clock.now()), 'request-id': '', 'client-request-id': '' } },
+        error: {
+          code: graphCode(status, code),
+          message,
+          innerError: { date: graphDate(clock.now()), 'request-id': '', 'client-request-id': '' },
+        },
       }),
       authorize: (req) => {
         // A workflow URL authenticates by its signature, not a bearer token.
         if (WORKFLOW_TRIGGER.test(req.path)) return null;
         const refusal = bearer(req);
-        return refusal && new SimHttpError(401, refusal.errorCode, refusal.message, { 'WWW-Authenticate': 'Bearer realm="", error="invalid_token"' });
+        return (
+          refusal &&
+          new SimHttpError(401, refusal.errorCode, refusal.message, {
+            'WWW-Authenticate': 'Bearer realm="", error="invalid_token"',
+          })
+        );
       },
-      onRequestStart: (req) => void this.requestIds.set(req, { requestId: randomUUID(), clientRequestId: clientRequestIdOf(req) }),
+      onRequestStart: (req) =>
+        void this.requestIds.set(req, {
+          requestId: randomUUID(),
+          clientRequestId: clientRequestIdOf(req),
+        }),
       responseHeaders: (req, res) => this.stampRequestIds(req, res),
       onReset: () => {
         this.mails.length = 0;
@@ -136,11 +166,18 @@ export class GraphSimulator {
 
   private adminRoutes(): SimRoute[] {
     return [
-      { method: 'GET', pattern: /^\/_sim\/mails$/, handler: () => ({ status: 200, body: { count: this.mails.length, value: this.mails } }) },
+      {
+        method: 'GET',
+        pattern: /^\/_sim\/mails$/,
+        handler: () => ({ status: 200, body: { count: this.mails.length, value: this.mails } }),
+      },
       {
         method: 'GET',
         pattern: /^\/_sim\/channel-messages$/,
-        handler: () => ({ status: 200, body: { count: this.channelMessages.length, value: this.channelMessages } }),
+        handler: () => ({
+          status: 200,
+          body: { count: this.channelMessages.length, value: this.channelMessages },
+        }),
       },
       {
         method: 'GET',
@@ -151,7 +188,12 @@ export class GraphSimulator {
             count: this.teamsWebhookPosts.length,
             value: this.teamsWebhookPosts,
             runs: this.workflowRuns,
-            workflows: [...this.workflows.values()].map((w) => ({ id: w.id, teamId: w.teamId, channelId: w.channelId, url: workflowUrl(this.url, w) })),
+            workflows: [...this.workflows.values()].map((w) => ({
+              id: w.id,
+              teamId: w.teamId,
+              channelId: w.channelId,
+              url: workflowUrl(this.url, w),
+            })),
           },
         }),
       },
@@ -180,10 +222,17 @@ export class GraphSimulator {
     const channelId = decodeSegment(req.params.channelId ?? '');
     const token = tokenContext(req);
     // The simulator has no migration mode, so every app-only post is refused, as outside an import Graph does.
-    if (token.kind !== 'delegated') throw new SimHttpError(401, 'Unauthorized', APP_ONLY_POST_MESSAGE);
+    if (token.kind !== 'delegated')
+      throw new SimHttpError(401, 'Unauthorized', APP_ONLY_POST_MESSAGE);
     requirePermission(token, CHANNEL_MESSAGE_PERMISSIONS, 'teams');
     const user = { id: token.userId, displayName: token.displayName };
-    const message = acceptChannelMessage(req.body, { teamId, channelId, createdAt: this.server.clock.now(), sequence: this.sequence++, user });
+    const message = acceptChannelMessage(req.body, {
+      teamId,
+      channelId,
+      createdAt: this.server.clock.now(),
+      sequence: this.sequence++,
+      user,
+    });
     this.channelMessages.push({ teamId, channelId, ...this.idsOf(req), message });
     const context = `${this.url}/v1.0/$metadata#teams('${teamId}')/channels('${channelId}')/messages/$entity`;
     return { status: 201, body: { '@odata.context': context, ...message } };
@@ -191,22 +240,45 @@ export class GraphSimulator {
 
   /** The trigger answers 202 as soon as the request is authenticated; the flow then posts the cards, or fails. */
   private triggerWorkflow(req: SimRequest): SimResponse {
-    const workflow = authorizeTrigger(this.workflows, decodeSegment(req.params.workflowId ?? ''), req.query.get('sig'));
+    const workflow = authorizeTrigger(
+      this.workflows,
+      decodeSegment(req.params.workflowId ?? ''),
+      req.query.get('sig'),
+    );
     const runId = `08584${String(this.workflowRuns.length + 1).padStart(15, '0')}CU00`;
     const now = this.server.clock.now().toISOString();
     const outcome = cardsToPost(req.body, Buffer.byteLength(req.rawBody, 'utf8'));
     const failed = 'error' in outcome;
-    this.workflowRuns.push({ runId, workflowId: workflow.id, receivedDateTime: now, status: failed ? 'Failed' : 'Succeeded', error: failed ? outcome.error : null, payload: req.body });
+    this.workflowRuns.push({
+      runId,
+      workflowId: workflow.id,
+      receivedDateTime: now,
+      status: failed ? 'Failed' : 'Succeeded',
+      error: failed ? outcome.error : null,
+      payload: req.body,
+    });
     if (!failed) {
       for (const card of outcome.cards) {
-        this.teamsWebhookPosts.push({ runId, workflowId: workflow.id, teamId: workflow.teamId, channelId: workflow.channelId, postedDateTime: now, card });
+        this.teamsWebhookPosts.push({
+          runId,
+          workflowId: workflow.id,
+          teamId: workflow.teamId,
+          channelId: workflow.channelId,
+          postedDateTime: now,
+          card,
+        });
       }
     }
     return { status: 202, headers: { 'x-ms-workflow-run-id': runId } };
   }
 
   private idsOf(req: SimRequest): RequestIds {
-    return this.requestIds.get(req) ?? { requestId: randomUUID(), clientRequestId: clientRequestIdOf(req) };
+    return (
+      this.requestIds.get(req) ?? {
+        requestId: randomUUID(),
+        clientRequestId: clientRequestIdOf(req),
+      }
+    );
   }
 
   /** request-id and client-request-id on every API response, and the same ids in an error's innerError. */
@@ -240,7 +312,11 @@ function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new SimHttpError(400, 'BadRequest', `The path segment '${segment}' is not valid percent-encoding.`);
+    throw new SimHttpError(
+      400,
+      'BadRequest',
+      `The path segment '${segment}' is not valid percent-encoding.`,
+    );
   }
 }
 

@@ -1,6 +1,13 @@
 // POST /users/{id | userPrincipalName}/sendMail: strict validation of the action body and the mail it records.
 import { SimHttpError } from '../common/server.js';
-import { REQUEST_BODY_READ, enumLiteral, isPlainObject, optionalString, rejectUnknownProperties, requireJsonObject } from './payload.js';
+import {
+  REQUEST_BODY_READ,
+  enumLiteral,
+  isPlainObject,
+  optionalString,
+  rejectUnknownProperties,
+  requireJsonObject,
+} from './payload.js';
 
 export interface MailRecipient {
   address: string;
@@ -73,7 +80,11 @@ export function acceptSendMail(body: unknown, context: SendMailContext): Recorde
   rejectUnknownProperties(action, SEND_MAIL_PARAMETERS, 'microsoft.graph.sendMail');
   const message = action.message;
   if (!isPlainObject(message)) {
-    throw new SimHttpError(400, 'ErrorInvalidParameter', "The value of the parameter 'Message' is empty.");
+    throw new SimHttpError(
+      400,
+      'ErrorInvalidParameter',
+      "The value of the parameter 'Message' is empty.",
+    );
   }
   rejectUnknownProperties(message, MESSAGE_PROPERTIES, 'microsoft.graph.message');
   const { contentType, content } = itemBody(message.body);
@@ -87,7 +98,14 @@ export function acceptSendMail(body: unknown, context: SendMailContext): Recorde
     contentType,
     content,
     ...recipientsOf(message),
-    importance: message.importance === undefined ? 'normal' : (enumLiteral(message.importance, IMPORTANCE, 'microsoft.graph.importance') as RecordedMail['importance']),
+    importance:
+      message.importance === undefined
+        ? 'normal'
+        : (enumLiteral(
+            message.importance,
+            IMPORTANCE,
+            'microsoft.graph.importance',
+          ) as RecordedMail['importance']),
     saveToSentItems: saveToSentItemsOf(action.saveToSentItems),
     message,
   };
@@ -97,19 +115,36 @@ export function acceptSendMail(body: unknown, context: SendMailContext): Recorde
 function subjectOf(value: unknown): string {
   const subject = optionalString(value, 'subject', 'microsoft.graph.message');
   if (subject === null || subject.trim() === '') {
-    throw new SimHttpError(400, 'ErrorInvalidParameter', 'The message has no subject: message.subject must be a non-empty string.');
+    throw new SimHttpError(
+      400,
+      'ErrorInvalidParameter',
+      'The message has no subject: message.subject must be a non-empty string.',
+    );
   }
   return subject;
 }
 
 function itemBody(value: unknown): { contentType: RecordedMail['contentType']; content: string } {
   if (!isPlainObject(value)) {
-    throw new SimHttpError(400, 'ErrorInvalidParameter', 'The message has no body: message.body must be an object {contentType, content}.');
+    throw new SimHttpError(
+      400,
+      'ErrorInvalidParameter',
+      'The message has no body: message.body must be an object {contentType, content}.',
+    );
   }
   rejectUnknownProperties(value, ITEM_BODY_PROPERTIES, 'microsoft.graph.itemBody');
-  const contentType = enumLiteral(value.contentType, BODY_TYPES, 'microsoft.graph.bodyType') as RecordedMail['contentType'];
+  const contentType = enumLiteral(
+    value.contentType,
+    BODY_TYPES,
+    'microsoft.graph.bodyType',
+  ) as RecordedMail['contentType'];
   const content = optionalString(value.content, 'content', 'microsoft.graph.itemBody');
-  if (content === null) throw new SimHttpError(400, 'ErrorInvalidParameter', 'The message body has no content: message.body.content must be a string.');
+  if (content === null)
+    throw new SimHttpError(
+      400,
+      'ErrorInvalidParameter',
+      'The message body has no content: message.body.content must be a string.',
+    );
   return { contentType, content };
 }
 
@@ -119,7 +154,11 @@ function recipientsOf(message: Record<string, unknown>): Pick<RecordedMail, 'to'
   const bcc = recipientList(message.bccRecipients, 'bccRecipients');
   // Stricter than Graph (which accepts cc-only mail): alerts always address someone directly.
   if (to.length === 0) {
-    throw new SimHttpError(400, 'ErrorInvalidRecipients', "At least one recipient isn't valid., A message can't be sent because it contains no recipients.");
+    throw new SimHttpError(
+      400,
+      'ErrorInvalidRecipients',
+      "At least one recipient isn't valid., A message can't be sent because it contains no recipients.",
+    );
   }
   return { to, cc, bcc };
 }
@@ -127,14 +166,22 @@ function recipientsOf(message: Record<string, unknown>): Pick<RecordedMail, 'to'
 function recipientList(value: unknown, property: string): MailRecipient[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) {
-    throw new SimHttpError(400, REQUEST_BODY_READ, `The property '${property}' must be a collection of microsoft.graph.recipient.`);
+    throw new SimHttpError(
+      400,
+      REQUEST_BODY_READ,
+      `The property '${property}' must be a collection of microsoft.graph.recipient.`,
+    );
   }
   return value.map((recipient) => recipientOf(recipient, property));
 }
 
 function recipientOf(value: unknown, property: string): MailRecipient {
   if (!isPlainObject(value) || !isPlainObject(value.emailAddress)) {
-    throw new SimHttpError(400, 'ErrorInvalidRecipients', `At least one recipient isn't valid., Each entry of ${property} needs an emailAddress {address, name?}.`);
+    throw new SimHttpError(
+      400,
+      'ErrorInvalidRecipients',
+      `At least one recipient isn't valid., Each entry of ${property} needs an emailAddress {address, name?}.`,
+    );
   }
   rejectUnknownProperties(value, RECIPIENT_PROPERTIES, 'microsoft.graph.recipient');
   const emailAddress = value.emailAddress;
@@ -147,7 +194,10 @@ function recipientOf(value: unknown, property: string): MailRecipient {
       `At least one recipient isn't valid., Recipient '${String(address ?? '')}' isn't resolved. All recipients must be resolved before a message can be submitted.`,
     );
   }
-  return { address, name: optionalString(emailAddress.name, 'name', 'microsoft.graph.emailAddress') };
+  return {
+    address,
+    name: optionalString(emailAddress.name, 'name', 'microsoft.graph.emailAddress'),
+  };
 }
 
 function saveToSentItemsOf(value: unknown): boolean {
@@ -155,7 +205,11 @@ function saveToSentItemsOf(value: unknown): boolean {
   // The documented sendMail example sends "false" as a string (user-sendmail.md, example 1), so Graph reads that too.
   if (value === 'true' || value === 'false') return value === 'true';
   if (typeof value !== 'boolean') {
-    throw new SimHttpError(400, REQUEST_BODY_READ, `Cannot convert the literal '${String(value)}' to the expected type 'Edm.Boolean'.`);
+    throw new SimHttpError(
+      400,
+      REQUEST_BODY_READ,
+      `Cannot convert the literal '${String(value)}' to the expected type 'Edm.Boolean'.`,
+    );
   }
   return value;
 }

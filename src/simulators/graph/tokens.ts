@@ -8,17 +8,26 @@ import { SimHttpError, type SimRequest } from '../common/server.js';
  */
 export type TokenContext =
   | { kind: 'delegated'; userId: string; displayName: string; scopes: string[] }
-  | { kind: 'application'; roles: string[]; /** Not a JWT: the static test and demo tokens, whose permissions are not checked. */ opaque: boolean };
+  | {
+      kind: 'application';
+      roles: string[];
+      /** Not a JWT: the static test and demo tokens, whose permissions are not checked. */ opaque: boolean;
+    };
 
 /** The user a delegated token without `oid` / `name` posts as (the simulator has no directory). */
-const DEFAULT_USER = { id: '00000000-0000-0000-0000-00000000a1e7', displayName: 'leadbridge alerts' };
+const DEFAULT_USER = {
+  id: '00000000-0000-0000-0000-00000000a1e7',
+  displayName: 'leadbridge alerts',
+};
 
 /**
  * The context of the request's bearer token. A token that is not a JWT (the static test and demo tokens) has no `scp`,
  * so it is treated as app-only: it may send mail, but it can never post a channel message.
  */
 export function tokenContext(req: SimRequest): TokenContext {
-  const token = String(req.headers.authorization ?? '').replace(/^Bearer\s+/i, '').trim();
+  const token = String(req.headers.authorization ?? '')
+    .replace(/^Bearer\s+/i, '')
+    .trim();
   const parts = token.split('.');
   if (parts.length !== 3) return { kind: 'application', roles: [], opaque: true };
   const claims = decodePayload(parts[1] ?? '');
@@ -31,7 +40,9 @@ export function tokenContext(req: SimRequest): TokenContext {
       scopes: scp,
     };
   }
-  const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
+  const roles = Array.isArray(claims.roles)
+    ? claims.roles.filter((r): r is string => typeof r === 'string')
+    : [];
   return { kind: 'application', roles, opaque: false };
 }
 
@@ -40,23 +51,41 @@ export function tokenContext(req: SimRequest): TokenContext {
  * token lacking the scope gets 403 Forbidden naming what was required and what the token had. Teams APIs answer so; mail
  * APIs answer 403 ErrorAccessDenied. A token that is not a JWT carries no claims to check and passes.
  */
-export function requirePermission(token: TokenContext, required: { delegated: string[]; application: string[] }, style: 'teams' | 'mail'): void {
+export function requirePermission(
+  token: TokenContext,
+  required: { delegated: string[]; application: string[] },
+  style: 'teams' | 'mail',
+): void {
   if (token.kind === 'application' && token.opaque) return;
   const held = token.kind === 'delegated' ? token.scopes : token.roles;
   const accepted = token.kind === 'delegated' ? required.delegated : required.application;
   if (held.some((permission) => accepted.includes(permission))) return;
-  if (style === 'mail') throw new SimHttpError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
+  if (style === 'mail')
+    throw new SimHttpError(
+      403,
+      'ErrorAccessDenied',
+      'Access is denied. Check credentials and try again.',
+    );
   const kind = token.kind === 'delegated' ? 'scope' : 'role';
   const what = token.kind === 'delegated' ? 'Scopes' : 'Roles';
-  throw new SimHttpError(403, 'Forbidden', `Missing ${kind} permissions on the request. API requires one of '${accepted.join(', ')}'. ${what} on the request '${held.join(', ')}'`);
+  throw new SimHttpError(
+    403,
+    'Forbidden',
+    `Missing ${kind} permissions on the request. API requires one of '${accepted.join(', ')}'. ${what} on the request '${held.join(', ')}'`,
+  );
 }
 
 function decodePayload(segment: string): Record<string, unknown> {
   try {
     const claims: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-    if (typeof claims === 'object' && claims !== null && !Array.isArray(claims)) return claims as Record<string, unknown>;
+    if (typeof claims === 'object' && claims !== null && !Array.isArray(claims))
+      return claims as Record<string, unknown>;
   } catch {
     // fall through to the refusal below
   }
-  throw new SimHttpError(401, 'InvalidAuthenticationToken', 'Access token validation failure. The token payload is not a JSON object.');
+  throw new SimHttpError(
+    401,
+    'InvalidAuthenticationToken',
+    'Access token validation failure. The token payload is not a JSON object.',
+  );
 }

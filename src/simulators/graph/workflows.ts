@@ -43,7 +43,8 @@ export const DEFAULT_WORKFLOW: TeamsWorkflow = {
 };
 
 /** The trigger path of a Power Automate workflow URL (…/workflows/{id}/triggers/manual/paths/invoke?…&sig=…). */
-export const WORKFLOW_TRIGGER = /^\/powerautomate\/automations\/direct\/workflows\/(?<workflowId>[^/]+)\/triggers\/manual\/paths\/invoke$/;
+export const WORKFLOW_TRIGGER =
+  /^\/powerautomate\/automations\/direct\/workflows\/(?<workflowId>[^/]+)\/triggers\/manual\/paths\/invoke$/;
 
 /** Adaptive Card content type; Workflows post Adaptive Cards only, not connector MessageCards. */
 export const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';
@@ -61,13 +62,31 @@ export function workflowUrl(baseUrl: string, workflow: TeamsWorkflow): string {
  * The trigger's own checks: an unknown workflow is 404 WorkflowNotFound, a missing or wrong signature 401
  * DirectApiInvalidAuthorizationSignature (Logic Apps' error codes for its request trigger, body {error:{code,message}}).
  */
-export function authorizeTrigger(workflows: ReadonlyMap<string, TeamsWorkflow>, workflowId: string, sig: string | null): TeamsWorkflow {
+export function authorizeTrigger(
+  workflows: ReadonlyMap<string, TeamsWorkflow>,
+  workflowId: string,
+  sig: string | null,
+): TeamsWorkflow {
   const workflow = workflows.get(workflowId);
-  if (!workflow) throw new SimHttpError(404, 'WorkflowNotFound', `The workflow '${workflowId}' could not be found.`);
+  if (!workflow)
+    throw new SimHttpError(
+      404,
+      'WorkflowNotFound',
+      `The workflow '${workflowId}' could not be found.`,
+    );
   if (sig === null || sig === '') {
-    throw new SimHttpError(401, 'DirectApiAuthorizationRequired', 'The request must be authenticated only by Shared Access scheme.');
+    throw new SimHttpError(
+      401,
+      'DirectApiAuthorizationRequired',
+      'The request must be authenticated only by Shared Access scheme.',
+    );
   }
-  if (sig !== workflow.sig) throw new SimHttpError(401, 'DirectApiInvalidAuthorizationSignature', 'The provided authorization signature is not valid.');
+  if (sig !== workflow.sig)
+    throw new SimHttpError(
+      401,
+      'DirectApiInvalidAuthorizationSignature',
+      'The provided authorization signature is not valid.',
+    );
   return workflow;
 }
 
@@ -75,16 +94,28 @@ export function authorizeTrigger(workflows: ReadonlyMap<string, TeamsWorkflow>, 
  * What the template does with the request: for each attachment, post its Adaptive Card to the channel. Returns the
  * cards to post, or the reason the run fails. The trigger has already answered 202, so the sender never sees this.
  */
-export function cardsToPost(payload: unknown, bytes: number): { cards: Array<Record<string, unknown>> } | { error: string } {
+export function cardsToPost(
+  payload: unknown,
+  bytes: number,
+): { cards: Array<Record<string, unknown>> } | { error: string } {
   if (!isPlainObject(payload)) return { error: 'The request body is not a JSON object.' };
-  if (bytes > TEAMS_MESSAGE_MAX_BYTES) return { error: `The message size limit is 28 KB; this message has ${bytes} bytes.` };
+  if (bytes > TEAMS_MESSAGE_MAX_BYTES)
+    return { error: `The message size limit is 28 KB; this message has ${bytes} bytes.` };
   if (payload['@type'] === 'MessageCard') {
-    return { error: 'Workflows post Adaptive Cards only; a connector MessageCard is not supported.' };
+    return {
+      error: 'Workflows post Adaptive Cards only; a connector MessageCard is not supported.',
+    };
   }
-  if (payload.type !== 'message') return { error: `The property 'type' must be "message" (got ${JSON.stringify(payload.type)}).` };
+  if (payload.type !== 'message')
+    return {
+      error: `The property 'type' must be "message" (got ${JSON.stringify(payload.type)}).`,
+    };
   const attachments = payload.attachments;
   if (!Array.isArray(attachments) || attachments.length === 0) {
-    return { error: "The expression \"triggerBody()?['attachments']\" is null or empty: there is no card to post." };
+    return {
+      error:
+        'The expression "triggerBody()?[\'attachments\']" is null or empty: there is no card to post.',
+    };
   }
   const cards: Array<Record<string, unknown>> = [];
   for (const [index, attachment] of attachments.entries()) {
@@ -97,13 +128,17 @@ export function cardsToPost(payload: unknown, bytes: number): { cards: Array<Rec
 
 function attachmentProblem(attachment: unknown): string | null {
   if (!isPlainObject(attachment)) return 'an attachment must be an object {contentType, content}.';
-  if (attachment.contentType !== ADAPTIVE_CARD) return `contentType must be "${ADAPTIVE_CARD}" (got ${JSON.stringify(attachment.contentType)}).`;
+  if (attachment.contentType !== ADAPTIVE_CARD)
+    return `contentType must be "${ADAPTIVE_CARD}" (got ${JSON.stringify(attachment.contentType)}).`;
   const card = attachment.content;
   if (!isPlainObject(card)) return 'content must be the Adaptive Card object.';
-  if (card.type !== 'AdaptiveCard') return `content.type must be "AdaptiveCard" (got ${JSON.stringify(card.type)}).`;
+  if (card.type !== 'AdaptiveCard')
+    return `content.type must be "AdaptiveCard" (got ${JSON.stringify(card.type)}).`;
   const version = typeof card.version === 'string' ? Number(card.version) : Number.NaN;
-  if (!(version >= 1 && version <= MAX_CARD_VERSION)) return `content.version must be "1.0" to "${MAX_CARD_VERSION}" (got ${JSON.stringify(card.version)}).`;
-  if (!Array.isArray(card.body) || card.body.length === 0) return 'content.body must list at least one element.';
+  if (!(version >= 1 && version <= MAX_CARD_VERSION))
+    return `content.version must be "1.0" to "${MAX_CARD_VERSION}" (got ${JSON.stringify(card.version)}).`;
+  if (!Array.isArray(card.body) || card.body.length === 0)
+    return 'content.body must list at least one element.';
   const element = card.body.find((item) => !isPlainObject(item) || typeof item.type !== 'string');
   if (element !== undefined) return 'every element of content.body needs a "type".';
   return null;

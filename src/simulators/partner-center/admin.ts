@@ -1,5 +1,10 @@
 // The simulator's own admin routes for referrals (no auth): seed, create (also raw), read, count, and edit as another actor.
-import { SimHttpError, type SimRequest, type SimResponse, type SimRoute } from '../common/server.js';
+import {
+  SimHttpError,
+  type SimRequest,
+  type SimResponse,
+  type SimRoute,
+} from '../common/server.js';
 import { isPlainObject } from './json.js';
 import { asHttpError, baseUrlOf } from './routes.js';
 import { presentReferral, type ReferralStore } from './store.js';
@@ -29,7 +34,10 @@ export function referralAdminRoutes(store: ReferralStore): SimRoute[] {
     route('POST', /^\/_sim\/seed$/, seedReferrals),
     route('POST', /^\/_sim\/referrals$/, createReferral),
     route('GET', /^\/_sim\/referrals$/, (s) => ({ status: 200, body: { count: s.size } })),
-    route('GET', ITEM, (s, req) => ({ status: 200, body: presentReferral(slotOf(s, req), baseUrlOf(req)) })),
+    route('GET', ITEM, (s, req) => ({
+      status: 200,
+      body: presentReferral(slotOf(s, req), baseUrlOf(req)),
+    })),
     route('PATCH', ITEM, updateReferral),
   ];
 }
@@ -38,14 +46,33 @@ export function referralAdminRoutes(store: ReferralStore): SimRoute[] {
 function seedReferrals(store: ReferralStore, req: SimRequest): SimResponse {
   const body = jsonObject(req);
   const { count, seed } = body;
-  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_SEED_COUNT) {
-    throw new SimHttpError(400, 'BadRequest', `count must be an integer from 1 to ${MAX_SEED_COUNT} (got ${JSON.stringify(count)})`);
+  if (
+    typeof count !== 'number' ||
+    !Number.isInteger(count) ||
+    count < 1 ||
+    count > MAX_SEED_COUNT
+  ) {
+    throw new SimHttpError(
+      400,
+      'BadRequest',
+      `count must be an integer from 1 to ${MAX_SEED_COUNT} (got ${JSON.stringify(count)})`,
+    );
   }
   if (seed !== undefined && (typeof seed !== 'number' || !Number.isInteger(seed))) {
-    throw new SimHttpError(400, 'BadRequest', `seed must be an integer (got ${JSON.stringify(seed)})`);
+    throw new SimHttpError(
+      400,
+      'BadRequest',
+      `seed must be an integer (got ${JSON.stringify(seed)})`,
+    );
   }
   const referrals = store.seed(count, seed);
-  return { status: 201, body: { created: referrals.length, ids: referrals.slice(0, LISTED_IDS).map((referral) => referral.id) } };
+  return {
+    status: 201,
+    body: {
+      created: referrals.length,
+      ids: referrals.slice(0, LISTED_IDS).map((referral) => referral.id),
+    },
+  };
 }
 
 /** POST /_sim/referrals[?raw=true]: a referral from Microsoft or a customer; raw stores the body as given, even malformed. */
@@ -70,6 +97,11 @@ function slotOf(store: ReferralStore, req: SimRequest) {
 }
 
 function jsonObject(req: SimRequest): Record<string, unknown> {
-  if (!isPlainObject(req.body)) throw new SimHttpError(400, 'BadRequest', 'send a JSON object with Content-Type: application/json');
+  if (!isPlainObject(req.body))
+    throw new SimHttpError(
+      400,
+      'BadRequest',
+      'send a JSON object with Content-Type: application/json',
+    );
   return req.body;
 }

@@ -1,7 +1,10 @@
 // Who a bearer token speaks for: Partner Center's referral routes take App+User (delegated) tokens only.
 import { SimHttpError, type SimRequest } from '../common/server.js';
 
-const AUDIENCES = new Set(['https://api.partner.microsoft.com', 'https://api.partner.microsoft.com/']);
+const AUDIENCES = new Set([
+  'https://api.partner.microsoft.com',
+  'https://api.partner.microsoft.com/',
+]);
 
 /**
  * Checks the token after the bearer header itself was checked. A JWT must be for the Partner Center API, unexpired,
@@ -14,16 +17,30 @@ const AUDIENCES = new Set(['https://api.partner.microsoft.com', 'https://api.par
  * delegated token: the simulator cannot tell whom it names.
  */
 export function refuseToken(req: SimRequest, nowMs: number): SimHttpError | null {
-  const token = String(req.headers.authorization ?? '').replace(/^Bearer\s+/i, '').trim();
+  const token = String(req.headers.authorization ?? '')
+    .replace(/^Bearer\s+/i, '')
+    .trim();
   const claims = jwtClaims(token);
   if (claims === null) return null;
   const unauthenticated = (why: string) =>
-    new SimHttpError(401, 'unauthenticated', `The caller is not authenticated: ${why}.`, { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${why}"` });
-  if (!AUDIENCES.has(String(claims.aud))) return unauthenticated(`the token's audience is ${JSON.stringify(claims.aud)}, not https://api.partner.microsoft.com`);
-  if (typeof claims.exp !== 'number' || claims.exp * 1000 <= nowMs) return unauthenticated('the access token has expired');
+    new SimHttpError(401, 'unauthenticated', `The caller is not authenticated: ${why}.`, {
+      'WWW-Authenticate': `Bearer error="invalid_token", error_description="${why}"`,
+    });
+  if (!AUDIENCES.has(String(claims.aud)))
+    return unauthenticated(
+      `the token's audience is ${JSON.stringify(claims.aud)}, not https://api.partner.microsoft.com`,
+    );
+  if (typeof claims.exp !== 'number' || claims.exp * 1000 <= nowMs)
+    return unauthenticated('the access token has expired');
   if (typeof claims.scp !== 'string' || claims.scp.trim() === '') {
-    const what = Array.isArray(claims.roles) ? 'an app-only token (roles, no scp)' : 'a token without delegated scopes (no scp)';
-    return new SimHttpError(403, 'accessDenied', `The caller doesn't have permission to perform the action: referrals take App+User (delegated) tokens, and this is ${what}.`);
+    const what = Array.isArray(claims.roles)
+      ? 'an app-only token (roles, no scp)'
+      : 'a token without delegated scopes (no scp)';
+    return new SimHttpError(
+      403,
+      'accessDenied',
+      `The caller doesn't have permission to perform the action: referrals take App+User (delegated) tokens, and this is ${what}.`,
+    );
   }
   return null;
 }
@@ -34,7 +51,9 @@ function jwtClaims(token: string): Record<string, unknown> | null {
   if (parts.length !== 3) return null;
   try {
     const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as unknown;
-    return payload !== null && typeof payload === 'object' && !Array.isArray(payload) ? (payload as Record<string, unknown>) : null;
+    return payload !== null && typeof payload === 'object' && !Array.isArray(payload)
+      ? (payload as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }

@@ -50,9 +50,9 @@ export function buildPartnerReferral(body: unknown, server: ServerFields): Recor
 }
 
 function serverSetProblems(body: Record<string, unknown>): string[] {
-  return SERVER_SET_ON_CREATE.filter((field) => body[field] !== undefined && body[field] !== null).map(
-    (field) => `${field} is set by the service and cannot be given on create`,
-  );
+  return SERVER_SET_ON_CREATE.filter(
+    (field) => body[field] !== undefined && body[field] !== null,
+  ).map((field) => `${field} is set by the service and cannot be given on create`);
 }
 
 /** The fields the create documentation marks as required (type, customerProfile, consent, details) and the names. */
@@ -60,24 +60,34 @@ function requiredProblems(body: Record<string, unknown>): string[] {
   const problems: string[] = [];
   const profile = body.customerProfile;
   if (!isText(body.name)) problems.push('name is required');
-  if (body.type === undefined || body.type === null) problems.push('type is required (Independent or Shared)');
+  if (body.type === undefined || body.type === null)
+    problems.push('type is required (Independent or Shared)');
   if (profile === undefined || profile === null) problems.push('customerProfile is required');
-  else if (isPlainObject(profile) && !isText(profile.name)) problems.push('customerProfile.name is required');
+  else if (isPlainObject(profile) && !isText(profile.name))
+    problems.push('customerProfile.name is required');
   if (body.consent === undefined || body.consent === null) problems.push('consent is required');
   if (body.details === undefined || body.details === null) problems.push('details is required');
   return problems;
 }
 
-function initialStatus(body: Record<string, unknown>, problems: string[]): { status: string; substatus: string } {
+function initialStatus(
+  body: Record<string, unknown>,
+  problems: string[],
+): { status: string; substatus: string } {
   if (body.status === undefined || body.status === null) return { ...DEFAULT_STATUS };
   const status = String(body.status);
   if (status !== 'New' && status !== 'Active') {
     problems.push(`status: a referral is created New or Active, not ${status}`);
     return { ...DEFAULT_STATUS };
   }
-  const substatus = body.substatus === undefined || body.substatus === null ? DEFAULT_SUBSTATUS[status]! : String(body.substatus);
+  const substatus =
+    body.substatus === undefined || body.substatus === null
+      ? DEFAULT_SUBSTATUS[status]!
+      : String(body.substatus);
   if (!isLegalSubstatus(status, substatus)) {
-    problems.push(`substatus: ${substatus} does not go with status ${status} (allowed: ${SUBSTATUSES_OF[status]!.join(', ')})`);
+    problems.push(
+      `substatus: ${substatus} does not go with status ${status} (allowed: ${SUBSTATUSES_OF[status]!.join(', ')})`,
+    );
   }
   return { status, substatus };
 }

@@ -1,6 +1,12 @@
 // OData $filter for the referrals list: a recursive-descent parser that types every property path against the referral schema.
 import { canonicalInstant } from './instant.js';
-import { REFERRAL_SPEC, TOP_LEVEL_FIELDS, suggestField, type FieldSpec, type ObjectSpec } from './schema.js';
+import {
+  REFERRAL_SPEC,
+  TOP_LEVEL_FIELDS,
+  suggestField,
+  type FieldSpec,
+  type ObjectSpec,
+} from './schema.js';
 
 /** A $filter the service would refuse; the message says what and where (1-based character positions). */
 export class FilterError extends Error {
@@ -35,7 +41,12 @@ export type FilterExpr =
   | { kind: 'and' | 'or'; left: FilterExpr; right: FilterExpr }
   | { kind: 'not'; operand: FilterExpr }
   | { kind: 'compare'; op: CompareOp; left: Operand; right: Operand }
-  | { kind: 'any' | 'all'; collection: PathOperand; variable: string | null; predicate: FilterExpr | null }
+  | {
+      kind: 'any' | 'all';
+      collection: PathOperand;
+      variable: string | null;
+      predicate: FilterExpr | null;
+    }
   /** A bare boolean property used as a condition (`favorite`). */
   | { kind: 'isTrue'; path: PathOperand };
 
@@ -49,9 +60,31 @@ type Token =
 type Node = { kind: 'expr'; expr: FilterExpr; at: number } | { kind: 'operand'; operand: Operand };
 
 const COMPARE_OPS: ReadonlySet<string> = new Set(['eq', 'ne', 'gt', 'ge', 'lt', 'le']);
-const UNSUPPORTED_OPS: ReadonlySet<string> = new Set(['has', 'in', 'add', 'sub', 'mul', 'div', 'divby', 'mod']);
-const KEYWORDS: ReadonlySet<string> = new Set([...COMPARE_OPS, ...UNSUPPORTED_OPS, 'and', 'or', 'not']);
-const FLIPPED: Readonly<Record<CompareOp, CompareOp>> = { eq: 'eq', ne: 'ne', gt: 'lt', ge: 'le', lt: 'gt', le: 'ge' };
+const UNSUPPORTED_OPS: ReadonlySet<string> = new Set([
+  'has',
+  'in',
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'divby',
+  'mod',
+]);
+const KEYWORDS: ReadonlySet<string> = new Set([
+  ...COMPARE_OPS,
+  ...UNSUPPORTED_OPS,
+  'and',
+  'or',
+  'not',
+]);
+const FLIPPED: Readonly<Record<CompareOp, CompareOp>> = {
+  eq: 'eq',
+  ne: 'ne',
+  gt: 'lt',
+  ge: 'le',
+  lt: 'gt',
+  le: 'ge',
+};
 const SUPPORTED = 'eq, ne, gt, ge, lt, le, and, or, not, parentheses and any/all lambdas';
 
 /** Parses and type-checks a $filter expression; throws FilterError naming the problem. */
@@ -100,8 +133,18 @@ function tokenize(source: string): Token[] {
 }
 
 function wordOrKeywordLiteral(text: string, at: number): Token {
-  if (text === 'true' || text === 'false') return { kind: 'literal', literal: { kind: 'literal', type: 'boolean', value: text === 'true', text, at }, at };
-  if (text === 'null') return { kind: 'literal', literal: { kind: 'literal', type: 'null', value: null, text, at }, at };
+  if (text === 'true' || text === 'false')
+    return {
+      kind: 'literal',
+      literal: { kind: 'literal', type: 'boolean', value: text === 'true', text, at },
+      at,
+    };
+  if (text === 'null')
+    return {
+      kind: 'literal',
+      literal: { kind: 'literal', type: 'null', value: null, text, at },
+      at,
+    };
   return { kind: 'word', text, at };
 }
 
@@ -111,7 +154,9 @@ function readString(source: string, start: number): { literal: LiteralOperand; e
   let j = start + 1;
   for (;;) {
     if (j >= source.length) {
-      throw new FilterError(`unterminated string literal starting at character ${start + 1} (write '' for a quote inside a string)`);
+      throw new FilterError(
+        `unterminated string literal starting at character ${start + 1} (write '' for a quote inside a string)`,
+      );
     }
     const ch = source[j]!;
     if (ch === "'") {
@@ -123,10 +168,22 @@ function readString(source: string, start: number): { literal: LiteralOperand; e
       j++;
     }
   }
-  return { literal: { kind: 'literal', type: 'string', value, text: source.slice(start, j + 1), at: start + 1 }, end: j + 1 };
+  return {
+    literal: {
+      kind: 'literal',
+      type: 'string',
+      value,
+      text: source.slice(start, j + 1),
+      at: start + 1,
+    },
+    end: j + 1,
+  };
 }
 
-function readNumberOrDateTime(source: string, start: number): { literal: LiteralOperand; end: number } {
+function readNumberOrDateTime(
+  source: string,
+  start: number,
+): { literal: LiteralOperand; end: number } {
   const at = start + 1;
   DATE_LIKE.lastIndex = start;
   const date = source[start] === '-' ? null : DATE_LIKE.exec(source);
@@ -134,7 +191,9 @@ function readNumberOrDateTime(source: string, start: number): { literal: Literal
     const text = date[0];
     const end = start + text.length;
     if (!text.includes('T')) {
-      throw new FilterError(`date literal ${text} at character ${at} has no time: write a date-time such as ${text}T00:00:00Z`);
+      throw new FilterError(
+        `date literal ${text} at character ${at} has no time: write a date-time such as ${text}T00:00:00Z`,
+      );
     }
     const instant = /[A-Za-z0-9]/.test(source[end] ?? '') ? null : canonicalInstant(text);
     if (instant === null) throw new FilterError(invalidDateTimeMessage(source, start, text));
@@ -146,7 +205,9 @@ function readNumberOrDateTime(source: string, start: number): { literal: Literal
   if (/[A-Za-z0-9_.-]/.test(source[end] ?? '')) {
     LITERAL_RUN.lastIndex = start;
     const run = LITERAL_RUN.exec(source)![0];
-    throw new FilterError(`malformed literal ${run} at character ${at}: quote strings and GUIDs ('${run}')`);
+    throw new FilterError(
+      `malformed literal ${run} at character ${at}: quote strings and GUIDs ('${run}')`,
+    );
   }
   return { literal: { kind: 'literal', type: 'number', value: Number(text), text, at }, end };
 }
@@ -156,7 +217,8 @@ function invalidDateTimeMessage(source: string, start: number, text: string): st
   if (/^ \d{2}:\d{2}/.test(source.slice(start + text.length))) {
     return `${base}: a '+' in a URL query decodes as a space, so percent-encode it as %2B`;
   }
-  if (!/(Z|[+-]\d{2}:\d{2})$/.test(text)) return `${base}: it needs a zone, Z or +hh:mm (e.g. 2025-01-01T00:00:00Z)`;
+  if (!/(Z|[+-]\d{2}:\d{2})$/.test(text))
+    return `${base}: it needs a zone, Z or +hh:mm (e.g. 2025-01-01T00:00:00Z)`;
   return `${base}: expected a real date and time such as 2025-01-01T00:00:00Z or 2025-01-01T00:00:00.1234567+01:00`;
 }
 
@@ -181,7 +243,15 @@ class FilterParser {
     while (this.isWord('or')) {
       const at = this.next().at;
       const right = this.parseAnd();
-      left = { kind: 'expr', expr: { kind: 'or', left: this.condition(left, `'or' at character ${at}`), right: this.condition(right, `'or' at character ${at}`) }, at };
+      left = {
+        kind: 'expr',
+        expr: {
+          kind: 'or',
+          left: this.condition(left, `'or' at character ${at}`),
+          right: this.condition(right, `'or' at character ${at}`),
+        },
+        at,
+      };
     }
     return left;
   }
@@ -191,7 +261,15 @@ class FilterParser {
     while (this.isWord('and')) {
       const at = this.next().at;
       const right = this.parseComparison();
-      left = { kind: 'expr', expr: { kind: 'and', left: this.condition(left, `'and' at character ${at}`), right: this.condition(right, `'and' at character ${at}`) }, at };
+      left = {
+        kind: 'expr',
+        expr: {
+          kind: 'and',
+          left: this.condition(left, `'and' at character ${at}`),
+          right: this.condition(right, `'and' at character ${at}`),
+        },
+        at,
+      };
     }
     return left;
   }
@@ -200,24 +278,45 @@ class FilterParser {
     const left = this.parseUnary();
     const next = this.peek();
     if (next.kind !== 'word') return left;
-    if (UNSUPPORTED_OPS.has(next.text)) throw new FilterError(`unsupported operator '${next.text}' at character ${next.at}; supported: ${SUPPORTED}`);
+    if (UNSUPPORTED_OPS.has(next.text))
+      throw new FilterError(
+        `unsupported operator '${next.text}' at character ${next.at}; supported: ${SUPPORTED}`,
+      );
     if (!COMPARE_OPS.has(next.text)) return left;
     this.next();
     const right = this.parseUnary();
     const op = next.text as CompareOp;
-    return { kind: 'expr', expr: typedComparison(op, this.operand(left, op, next.at), this.operand(right, op, next.at), next.at), at: next.at };
+    return {
+      kind: 'expr',
+      expr: typedComparison(
+        op,
+        this.operand(left, op, next.at),
+        this.operand(right, op, next.at),
+        next.at,
+      ),
+      at: next.at,
+    };
   }
 
   private parseUnary(): Node {
     if (!this.isWord('not')) return this.parsePrimary();
     const at = this.next().at;
     const operand = this.parseUnary();
-    if (operand.kind === 'operand' && !(operand.operand.kind === 'path' && operand.operand.spec.kind === 'boolean')) {
+    if (
+      operand.kind === 'operand' &&
+      !(operand.operand.kind === 'path' && operand.operand.spec.kind === 'boolean')
+    ) {
       // As in Microsoft's OData parser, 'not' binds tighter than the comparison operators.
       const shown = operand.operand.text;
-      throw new FilterError(`'not' at character ${at} applies to ${shown} alone, which is not a condition: write not (${shown} eq ...)`);
+      throw new FilterError(
+        `'not' at character ${at} applies to ${shown} alone, which is not a condition: write not (${shown} eq ...)`,
+      );
     }
-    return { kind: 'expr', expr: { kind: 'not', operand: this.condition(operand, `'not' at character ${at}`) }, at };
+    return {
+      kind: 'expr',
+      expr: { kind: 'not', operand: this.condition(operand, `'not' at character ${at}`) },
+      at,
+    };
   }
 
   private parsePrimary(): Node {
@@ -229,10 +328,15 @@ class FilterParser {
     }
     if (token.kind === 'literal') return { kind: 'operand', operand: token.literal };
     if (token.kind === 'word') {
-      if (KEYWORDS.has(token.text)) throw new FilterError(`expected a property or a literal at character ${token.at}, found '${token.text}'`);
+      if (KEYWORDS.has(token.text))
+        throw new FilterError(
+          `expected a property or a literal at character ${token.at}, found '${token.text}'`,
+        );
       const after = this.peek();
       if (after.kind === 'punct' && after.text === '(') {
-        throw new FilterError(`unsupported function '${token.text}' at character ${token.at}; supported: ${SUPPORTED}`);
+        throw new FilterError(
+          `unsupported function '${token.text}' at character ${token.at}; supported: ${SUPPORTED}`,
+        );
       }
       return this.parsePath(token);
     }
@@ -242,64 +346,118 @@ class FilterParser {
   /** A property path from the referral or from a lambda variable, possibly ending in /any(...) or /all(...). */
   private parsePath(first: { text: string; at: number }): Node {
     const scope = [...this.scopes].reverse().find((s) => s.name === first.text);
-    let spec: FieldSpec = scope ? scope.spec : resolveField(REFERRAL_SPEC, first.text, first.text, first.at);
+    let spec: FieldSpec = scope
+      ? scope.spec
+      : resolveField(REFERRAL_SPEC, first.text, first.text, first.at);
     const segments: string[] = scope ? [] : [first.text];
     let text = first.text;
     while (this.isPunct('/')) {
       this.next();
       const segment = this.next();
-      if (segment.kind !== 'word') throw new FilterError(`expected a property name after '${text}/' at character ${segment.at}`);
-      const path: PathOperand = { kind: 'path', variable: scope ? first.text : null, segments: [...segments], spec, text, at: first.at };
-      if ((segment.text === 'any' || segment.text === 'all') && this.isPunct('(')) return this.parseLambda(segment.text, path, segment.at);
+      if (segment.kind !== 'word')
+        throw new FilterError(
+          `expected a property name after '${text}/' at character ${segment.at}`,
+        );
+      const path: PathOperand = {
+        kind: 'path',
+        variable: scope ? first.text : null,
+        segments: [...segments],
+        spec,
+        text,
+        at: first.at,
+      };
+      if ((segment.text === 'any' || segment.text === 'all') && this.isPunct('('))
+        return this.parseLambda(segment.text, path, segment.at);
       spec = this.childSpec(spec, segment.text, text, segment.at);
       segments.push(segment.text);
       text = `${text}/${segment.text}`;
     }
-    return { kind: 'operand', operand: { kind: 'path', variable: scope ? first.text : null, segments, spec, text, at: first.at } };
+    return {
+      kind: 'operand',
+      operand: {
+        kind: 'path',
+        variable: scope ? first.text : null,
+        segments,
+        spec,
+        text,
+        at: first.at,
+      },
+    };
   }
 
   private childSpec(spec: FieldSpec, name: string, parentText: string, at: number): FieldSpec {
     if (spec.kind === 'collection') {
-      throw new FilterError(`${parentText} is a collection at character ${at}: test its items with ${parentText}/any(x: x/... eq ...)`);
+      throw new FilterError(
+        `${parentText} is a collection at character ${at}: test its items with ${parentText}/any(x: x/... eq ...)`,
+      );
     }
-    if (spec.kind !== 'object') throw new FilterError(`${parentText} is a ${kindName(spec)} and has no property '${name}' (character ${at})`);
+    if (spec.kind !== 'object')
+      throw new FilterError(
+        `${parentText} is a ${kindName(spec)} and has no property '${name}' (character ${at})`,
+      );
     return resolveField(spec, name, `${parentText}/${name}`, at);
   }
 
   private parseLambda(quantifier: 'any' | 'all', collection: PathOperand, at: number): Node {
     this.expectPunct('(', `after ${quantifier}`);
     if (collection.spec.kind !== 'collection') {
-      throw new FilterError(`${collection.text}/${quantifier} at character ${at}: ${collection.text} is not a collection`);
+      throw new FilterError(
+        `${collection.text}/${quantifier} at character ${at}: ${collection.text} is not a collection`,
+      );
     }
     if (this.isPunct(')')) {
       this.next();
-      if (quantifier === 'all') throw new FilterError(`${collection.text}/all() at character ${at} needs a predicate, e.g. all(x: x/... eq ...)`);
-      return { kind: 'expr', expr: { kind: 'any', collection, variable: null, predicate: null }, at };
+      if (quantifier === 'all')
+        throw new FilterError(
+          `${collection.text}/all() at character ${at} needs a predicate, e.g. all(x: x/... eq ...)`,
+        );
+      return {
+        kind: 'expr',
+        expr: { kind: 'any', collection, variable: null, predicate: null },
+        at,
+      };
     }
     const variable = this.next();
     if (variable.kind !== 'word' || KEYWORDS.has(variable.text)) {
-      throw new FilterError(`expected a lambda variable at character ${variable.at}, as in ${collection.text}/${quantifier}(x: x/... eq ...)`);
+      throw new FilterError(
+        `expected a lambda variable at character ${variable.at}, as in ${collection.text}/${quantifier}(x: x/... eq ...)`,
+      );
     }
     this.expectPunct(':', `after the lambda variable '${variable.text}'`);
     this.scopes.push({ name: variable.text, spec: collection.spec.element });
-    const predicate = this.condition(this.parseOr(), `the ${quantifier} predicate at character ${at}`);
+    const predicate = this.condition(
+      this.parseOr(),
+      `the ${quantifier} predicate at character ${at}`,
+    );
     this.scopes.pop();
     this.expectPunct(')', `to close ${collection.text}/${quantifier}(`);
-    if (this.isPunct('/')) throw new FilterError(`nothing may follow ${collection.text}/${quantifier}(...) (character ${this.peek().at})`);
-    return { kind: 'expr', expr: { kind: quantifier, collection, variable: variable.text, predicate }, at };
+    if (this.isPunct('/'))
+      throw new FilterError(
+        `nothing may follow ${collection.text}/${quantifier}(...) (character ${this.peek().at})`,
+      );
+    return {
+      kind: 'expr',
+      expr: { kind: quantifier, collection, variable: variable.text, predicate },
+      at,
+    };
   }
 
   /** The node as a condition: a comparison, a logical expression or a bare boolean property. */
   private condition(node: Node, where: string): FilterExpr {
     if (node.kind === 'expr') return node.expr;
     const { operand } = node;
-    if (operand.kind === 'path' && operand.spec.kind === 'boolean') return { kind: 'isTrue', path: operand };
-    throw new FilterError(`${where} needs a condition, but ${operand.text} at character ${operand.at} is a value: compare it with eq, ne, gt, ge, lt or le`);
+    if (operand.kind === 'path' && operand.spec.kind === 'boolean')
+      return { kind: 'isTrue', path: operand };
+    throw new FilterError(
+      `${where} needs a condition, but ${operand.text} at character ${operand.at} is a value: compare it with eq, ne, gt, ge, lt or le`,
+    );
   }
 
   private operand(node: Node, op: string, at: number): Operand {
     if (node.kind === 'operand') return node.operand;
-    throw new FilterError(`'${op}' at character ${at} compares a condition; compare a property with a literal instead`);
+    throw new FilterError(
+      `'${op}' at character ${at} compares a condition; compare a property with a literal instead`,
+    );
   }
 
   private peek(): Token {
@@ -325,13 +483,21 @@ class FilterParser {
   private expectPunct(text: string, why: string): void {
     const token = this.next();
     if (token.kind !== 'punct' || token.text !== text) {
-      throw new FilterError(`expected '${text}' ${why}, found ${describeToken(token)} at character ${token.at}`);
+      throw new FilterError(
+        `expected '${text}' ${why}, found ${describeToken(token)} at character ${token.at}`,
+      );
     }
   }
 
   private unexpected(token: Token): FilterError {
-    if (token.kind === 'word' && KEYWORDS.has(token.text.toLowerCase()) && !KEYWORDS.has(token.text)) {
-      return new FilterError(`unexpected '${token.text}' at character ${token.at}: operators are lowercase ('${token.text.toLowerCase()}')`);
+    if (
+      token.kind === 'word' &&
+      KEYWORDS.has(token.text.toLowerCase()) &&
+      !KEYWORDS.has(token.text)
+    ) {
+      return new FilterError(
+        `unexpected '${token.text}' at character ${token.at}: operators are lowercase ('${token.text.toLowerCase()}')`,
+      );
     }
     return new FilterError(`unexpected ${describeToken(token)} at character ${token.at}`);
   }
@@ -349,7 +515,8 @@ function describeToken(token: Token): string {
 }
 
 function resolveField(spec: ObjectSpec, name: string, pathText: string, at: number): FieldSpec {
-  if (spec === REFERRAL_SPEC && name === 'links') throw new FilterError(`links at character ${at} cannot be filtered`);
+  if (spec === REFERRAL_SPEC && name === 'links')
+    throw new FilterError(`links at character ${at} cannot be filtered`);
   const field = Object.hasOwn(spec.fields, name) ? spec.fields[name] : undefined;
   if (field) return field;
   const suggestion = suggestField(spec, name);
@@ -369,7 +536,9 @@ function kindName(spec: FieldSpec): string {
 
 function typedComparison(op: CompareOp, left: Operand, right: Operand, at: number): FilterExpr {
   if (left.kind === 'literal' && right.kind === 'literal') {
-    throw new FilterError(`'${op}' at character ${at} compares two literals; one side must be a property`);
+    throw new FilterError(
+      `'${op}' at character ${at} compares two literals; one side must be a property`,
+    );
   }
   if (left.kind === 'path') assertScalar(left);
   if (right.kind === 'path') assertScalar(right);
@@ -381,39 +550,60 @@ function typedComparison(op: CompareOp, left: Operand, right: Operand, at: numbe
 
 function assertScalar(path: PathOperand): void {
   if (path.spec.kind === 'collection') {
-    throw new FilterError(`${path.text} at character ${path.at} is a collection: use ${path.text}/any(x: x/... eq ...)`);
+    throw new FilterError(
+      `${path.text} at character ${path.at} is a collection: use ${path.text}/any(x: x/... eq ...)`,
+    );
   }
   if (path.spec.kind === 'object') {
     const first = Object.keys(path.spec.fields)[0] ?? '...';
-    throw new FilterError(`${path.text} at character ${path.at} is an object: compare one of its properties, e.g. ${path.text}/${first}`);
+    throw new FilterError(
+      `${path.text} at character ${path.at} is an object: compare one of its properties, e.g. ${path.text}/${first}`,
+    );
   }
 }
 
-function assertComparablePaths(op: CompareOp, left: PathOperand, right: PathOperand, at: number): void {
+function assertComparablePaths(
+  op: CompareOp,
+  left: PathOperand,
+  right: PathOperand,
+  at: number,
+): void {
   if (left.spec.kind !== right.spec.kind) {
-    throw new FilterError(`'${op}' at character ${at} compares ${left.text} (${kindName(left.spec)}) with ${right.text} (${kindName(right.spec)})`);
+    throw new FilterError(
+      `'${op}' at character ${at} compares ${left.text} (${kindName(left.spec)}) with ${right.text} (${kindName(right.spec)})`,
+    );
   }
   assertOperatorFits(op, left);
 }
 
 function assertOperatorFits(op: CompareOp, path: PathOperand): void {
-  const orderable = path.spec.kind !== 'boolean' && !(path.spec.kind === 'string' && path.spec.enumValues);
+  const orderable =
+    path.spec.kind !== 'boolean' && !(path.spec.kind === 'string' && path.spec.enumValues);
   if (!orderable && op !== 'eq' && op !== 'ne') {
-    throw new FilterError(`${path.text} at character ${path.at} can only be compared with eq or ne, not ${op}`);
+    throw new FilterError(
+      `${path.text} at character ${path.at} can only be compared with eq or ne, not ${op}`,
+    );
   }
 }
 
 function assertLiteralFits(op: CompareOp, path: PathOperand, literal: LiteralOperand): void {
   if (literal.type === 'null') {
-    if (op !== 'eq' && op !== 'ne') throw new FilterError(`null at character ${literal.at} can only be compared with eq or ne`);
+    if (op !== 'eq' && op !== 'ne')
+      throw new FilterError(`null at character ${literal.at} can only be compared with eq or ne`);
     return;
   }
   assertOperatorFits(op, path);
   const { spec } = path;
   const expected = expectedLiteral(spec);
   if (literal.type === expected) {
-    if (spec.kind === 'string' && spec.enumValues && !spec.enumValues.includes(literal.value as string)) {
-      throw new FilterError(`${literal.text} at character ${literal.at} is not a valid ${path.text}; expected one of ${spec.enumValues.join(', ')}`);
+    if (
+      spec.kind === 'string' &&
+      spec.enumValues &&
+      !spec.enumValues.includes(literal.value as string)
+    ) {
+      throw new FilterError(
+        `${literal.text} at character ${literal.at} is not a valid ${path.text}; expected one of ${spec.enumValues.join(', ')}`,
+      );
     }
     return;
   }
@@ -431,8 +621,11 @@ function literalMismatch(op: CompareOp, path: PathOperand, literal: LiteralOpera
   const where = `at character ${literal.at}`;
   switch (path.spec.kind) {
     case 'datetime': {
-      if (literal.type !== 'string') return `${path.text} is a date-time, but ${literal.text} ${where} is not (write e.g. 2025-01-01T00:00:00Z)`;
-      const example = canonicalInstant(literal.value) ? String(literal.value) : '2025-01-01T00:00:00Z';
+      if (literal.type !== 'string')
+        return `${path.text} is a date-time, but ${literal.text} ${where} is not (write e.g. 2025-01-01T00:00:00Z)`;
+      const example = canonicalInstant(literal.value)
+        ? String(literal.value)
+        : '2025-01-01T00:00:00Z';
       return `${path.text} is a date-time: write the literal unquoted, as in ${path.text} ${op} ${example}, not as the string ${literal.text} ${where}`;
     }
     case 'string':
@@ -479,7 +672,11 @@ function compileExpr(expr: FilterExpr, scopes: string[]): Test {
       return (root, env) => value(root, env) === true;
     }
     case 'compare':
-      return compileComparison(expr.op, compileOperand(expr.left, scopes), compileOperand(expr.right, scopes));
+      return compileComparison(
+        expr.op,
+        compileOperand(expr.left, scopes),
+        compileOperand(expr.right, scopes),
+      );
     case 'any':
     case 'all':
       return compileLambda(expr, scopes);
@@ -488,7 +685,10 @@ function compileExpr(expr: FilterExpr, scopes: string[]): Test {
 
 function compileLambda(expr: Extract<FilterExpr, { kind: 'any' | 'all' }>, scopes: string[]): Test {
   const items = pathGetter(expr.collection, scopes);
-  const predicate = expr.predicate && expr.variable !== null ? compileExpr(expr.predicate, [...scopes, expr.variable]) : null;
+  const predicate =
+    expr.predicate && expr.variable !== null
+      ? compileExpr(expr.predicate, [...scopes, expr.variable])
+      : null;
   const holds = (root: unknown, env: Env, item: unknown): boolean => {
     if (!predicate) return true;
     env.push(item);
@@ -528,12 +728,13 @@ function compileComparison(op: CompareOp, left: Getter, right: Getter): Test {
 
 /** Typing guarantees both sides are strings (canonical date-times included) or both numbers. */
 type Ordered = string | number;
-const ORDERINGS: Readonly<Record<'gt' | 'ge' | 'lt' | 'le', (a: Ordered, b: Ordered) => boolean>> = {
-  gt: (a, b) => a > b,
-  ge: (a, b) => a >= b,
-  lt: (a, b) => a < b,
-  le: (a, b) => a <= b,
-};
+const ORDERINGS: Readonly<Record<'gt' | 'ge' | 'lt' | 'le', (a: Ordered, b: Ordered) => boolean>> =
+  {
+    gt: (a, b) => a > b,
+    ge: (a, b) => a >= b,
+    lt: (a, b) => a < b,
+    le: (a, b) => a <= b,
+  };
 
 function compileOperand(operand: Operand, scopes: string[]): Getter {
   if (operand.kind === 'literal') {
@@ -562,7 +763,12 @@ function pathGetter(path: PathOperand, scopes: string[]): Getter {
 const COERCIONS: Readonly<Record<FieldSpec['kind'], (value: unknown) => Scalar>> = {
   string: (v) => (typeof v === 'string' ? v : null),
   datetime: (v) => canonicalInstant(v),
-  number: (v) => (typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : null),
+  number: (v) =>
+    typeof v === 'number'
+      ? v
+      : typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v)
+        ? Number(v)
+        : null,
   boolean: (v) => (typeof v === 'boolean' ? v : null),
   object: () => null,
   collection: () => null,
@@ -584,7 +790,10 @@ export interface KeyRange {
  * Splits the top-level conjunction into bounds on one date-time field (which a sorted index can
  * answer with binary search) and the rest, which must still be evaluated item by item.
  */
-export function splitKeyRange(expr: FilterExpr | null, field: string): { range: KeyRange; residual: FilterExpr | null } {
+export function splitKeyRange(
+  expr: FilterExpr | null,
+  field: string,
+): { range: KeyRange; residual: FilterExpr | null } {
   const range: KeyRange = { lower: null, upper: null };
   const rest: FilterExpr[] = [];
   for (const term of conjuncts(expr)) {
@@ -595,7 +804,10 @@ export function splitKeyRange(expr: FilterExpr | null, field: string): { range: 
       if (bound.upper) range.upper = tighter(range.upper, bound.upper, -1);
     }
   }
-  const residual = rest.reduce<FilterExpr | null>((acc, term) => (acc ? { kind: 'and', left: acc, right: term } : term), null);
+  const residual = rest.reduce<FilterExpr | null>(
+    (acc, term) => (acc ? { kind: 'and', left: acc, right: term } : term),
+    null,
+  );
   return { range, residual };
 }
 
@@ -607,7 +819,8 @@ function conjuncts(expr: FilterExpr | null): FilterExpr[] {
 function boundOn(term: FilterExpr, field: string): Partial<KeyRange> | null {
   if (term.kind !== 'compare') return null;
   const { left, right } = term;
-  const isField = (o: Operand) => o.kind === 'path' && o.variable === null && o.segments.length === 1 && o.segments[0] === field;
+  const isField = (o: Operand) =>
+    o.kind === 'path' && o.variable === null && o.segments.length === 1 && o.segments[0] === field;
   const isInstant = (o: Operand) => o.kind === 'literal' && o.type === 'datetime';
   let op = term.op;
   let key: string;
@@ -633,6 +846,7 @@ function boundOn(term: FilterExpr, field: string): Partial<KeyRange> | null {
 /** The stricter of two bounds: direction 1 keeps the higher lower bound, -1 the lower upper bound. */
 function tighter(current: KeyBound | null, candidate: KeyBound, direction: 1 | -1): KeyBound {
   if (!current) return candidate;
-  if (candidate.key === current.key) return { key: current.key, inclusive: current.inclusive && candidate.inclusive };
-  return (candidate.key > current.key) === (direction === 1) ? candidate : current;
+  if (candidate.key === current.key)
+    return { key: current.key, inclusive: current.inclusive && candidate.inclusive };
+  return candidate.key > current.key === (direction === 1) ? candidate : current;
 }

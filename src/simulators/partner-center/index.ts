@@ -9,8 +9,20 @@ import { referralApiRoutes } from './routes.js';
 import { SkipTokenCodec } from './skiptoken.js';
 import { ReferralStore } from './store.js';
 
-export { ReferralStore, StoreError, presentReferral, type IndexedField, type ReferralStoreOptions } from './store.js';
-export { FilterError, compileFilter, parseFilter, splitKeyRange, type FilterExpr } from './filter.js';
+export {
+  ReferralStore,
+  StoreError,
+  presentReferral,
+  type IndexedField,
+  type ReferralStoreOptions,
+} from './store.js';
+export {
+  FilterError,
+  compileFilter,
+  parseFilter,
+  splitKeyRange,
+  type FilterExpr,
+} from './filter.js';
 export { MAX_PAGE_SIZE } from './query.js';
 export { REFERRALS_PATH } from './routes.js';
 export { SIM_PARTNER, MICROSOFT, EXPIRY_DAYS } from './seed.js';
@@ -44,14 +56,25 @@ export class PartnerCenterSimulator {
   constructor(options: PartnerCenterSimulatorOptions = {}) {
     this.seed = options.seed ?? 1;
     this.initialReferrals = options.referrals ?? 0;
-    if (!Number.isInteger(this.seed)) throw new Error(`partner-center simulator: seed must be an integer (got ${options.seed})`);
+    if (!Number.isInteger(this.seed))
+      throw new Error(`partner-center simulator: seed must be an integer (got ${options.seed})`);
     if (!Number.isInteger(this.initialReferrals) || this.initialReferrals < 0) {
-      throw new Error(`partner-center simulator: referrals must be a non-negative integer (got ${options.referrals})`);
+      throw new Error(
+        `partner-center simulator: referrals must be a non-negative integer (got ${options.referrals})`,
+      );
     }
     const clock = options.clock ?? new SimClock();
     this.store = new ReferralStore({ clock, seed: this.seed });
-    const state = { store: this.store, lister: new ReferralLister(this.store), tokens: new SkipTokenCodec(), documentedLinks: options.documentedLinks === true };
-    const bearer = requireBearer('unauthenticated', 'Authentication failed: send Authorization: Bearer <token> (an Entra ID token for https://api.partner.microsoft.com).');
+    const state = {
+      store: this.store,
+      lister: new ReferralLister(this.store),
+      tokens: new SkipTokenCodec(),
+      documentedLinks: options.documentedLinks === true,
+    };
+    const bearer = requireBearer(
+      'unauthenticated',
+      'Authentication failed: send Authorization: Bearer <token> (an Entra ID token for https://api.partner.microsoft.com).',
+    );
     this.server = new SimServer({
       name: 'partner-center',
       host: options.host,
@@ -59,10 +82,15 @@ export class PartnerCenterSimulator {
       clock,
       routes: referralApiRoutes(state),
       adminRoutes: referralAdminRoutes(this.store),
-      errorBody: (status, code, message) => ({ error: { code: vendorErrorCode(status, code), message: clip(message, MAX_ERROR_MESSAGE) } }),
+      errorBody: (status, code, message) => ({
+        error: { code: vendorErrorCode(status, code), message: clip(message, MAX_ERROR_MESSAGE) },
+      }),
       authorize: (req) => {
         const refusal = bearer(req);
-        if (refusal) return new SimHttpError(401, refusal.errorCode, refusal.message, { 'WWW-Authenticate': 'Bearer' });
+        if (refusal)
+          return new SimHttpError(401, refusal.errorCode, refusal.message, {
+            'WWW-Authenticate': 'Bearer',
+          });
         return refuseToken(req, Date.now());
       },
       responseHeaders: trackingHeaders,
@@ -72,7 +100,8 @@ export class PartnerCenterSimulator {
 
   /** Seeds the configured referrals (once), then listens; returns the base URL (http://127.0.0.1:PORT). */
   async start(): Promise<string> {
-    if (!this.seeded && this.initialReferrals > 0) this.store.seed(this.initialReferrals, this.seed);
+    if (!this.seeded && this.initialReferrals > 0)
+      this.store.seed(this.initialReferrals, this.seed);
     this.seeded = true;
     return this.server.start();
   }
@@ -86,7 +115,9 @@ export class PartnerCenterSimulator {
   }
 }
 
-export function createPartnerCenterSimulator(options: PartnerCenterSimulatorOptions = {}): PartnerCenterSimulator {
+export function createPartnerCenterSimulator(
+  options: PartnerCenterSimulatorOptions = {},
+): PartnerCenterSimulator {
   return new PartnerCenterSimulator(options);
 }
 

@@ -2,7 +2,8 @@
 import { isoWith7Digits } from '../common/clock.js';
 
 /** OData DateTimeOffset: seconds optional, up to 12 fractional digits (only 7 are kept), Z or an offset. */
-const DATETIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,12}))?)?(Z|[+-]\d{2}:\d{2})$/;
+const DATETIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,12}))?)?(Z|[+-]\d{2}:\d{2})$/;
 /** What the simulator itself writes; the fast path when scanning stored referrals. */
 const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z$/;
 
@@ -19,7 +20,14 @@ export function canonicalInstant(text: unknown): string | null {
   const match = DATETIME.exec(text);
   if (!match) return null;
   const [, year, month, day, hour, minute, second = '00', fraction = '', zone = 'Z'] = match;
-  const wholeMs = utcMs(Number(year), Number(month), Number(day), Number(hour), Number(minute), Number(second));
+  const wholeMs = utcMs(
+    Number(year),
+    Number(month),
+    Number(day),
+    Number(hour),
+    Number(minute),
+    Number(second),
+  );
   const offsetMs = zoneOffsetMs(zone);
   if (wholeMs === null || offsetMs === null) return null;
   const fractionTicks = Number(fraction.padEnd(7, '0').slice(0, 7));
@@ -51,16 +59,27 @@ export function instantMs(canonical: string): number {
 }
 
 function splitCanonical(canonical: string): { ms: number; subTicks: number } {
-  return { ms: Date.parse(`${canonical.slice(0, 23)}Z`), subTicks: Number(canonical.slice(23, 27)) };
+  return {
+    ms: Date.parse(`${canonical.slice(0, 23)}Z`),
+    subTicks: Number(canonical.slice(23, 27)),
+  };
 }
 
 /** Milliseconds for the calendar fields, or null when a field is out of range (2025-02-30, 24:00...). */
-function utcMs(year: number, month: number, day: number, hour: number, minute: number, second: number): number | null {
+function utcMs(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+): number | null {
   if (hour > 23 || minute > 59 || second > 59) return null;
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
   date.setUTCHours(hour, minute, second, 0);
-  const sameDay = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  const sameDay =
+    date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
   return sameDay ? date.getTime() : null;
 }
 

@@ -47,7 +47,12 @@ export interface ReferralDetails {
   closingDateTime?: string | null;
   customerRequestedContact?: boolean | null;
   customerAction?: string | null;
-  requirements?: { industries?: Tag[] | null; products?: Tag[] | null; services?: Tag[] | null; solutions?: SolutionTag[] | null } | null;
+  requirements?: {
+    industries?: Tag[] | null;
+    products?: Tag[] | null;
+    services?: Tag[] | null;
+    solutions?: SolutionTag[] | null;
+  } | null;
 }
 
 /** One referral as served (stored snapshots carry no `links`; unknown fields may be present on raw-seeded ones). */

@@ -1,5 +1,13 @@
 // The referrals list: OData query options, keyset paging that stays stable under concurrent writes, and @odata.count.
-import { FilterError, compileFilter, parseFilter, splitKeyRange, type FilterExpr, type KeyRange, type ReferralPredicate } from './filter.js';
+import {
+  FilterError,
+  compileFilter,
+  parseFilter,
+  splitKeyRange,
+  type FilterExpr,
+  type KeyRange,
+  type ReferralPredicate,
+} from './filter.js';
 import { TOP_LEVEL_FIELDS } from './schema.js';
 import { queryFingerprint, type SkipToken, type SkipTokenCodec } from './skiptoken.js';
 import type { SortedIndex } from './sorted-index.js';
@@ -49,8 +57,11 @@ const ORDER_BY = /^\s*(createdDateTime|updatedDateTime)(?:\s+(asc|desc))?\s*$/;
 export function parseListQuery(request: URLSearchParams, tokens: SkipTokenCodec): ListQuery {
   const params = withTokenOptions(request, tokens);
   checkOptionNames(params);
-  const [filterText, orderText, selectText, topText, countText, tokenText] = SUPPORTED_OPTIONS.map((name) => singleValue(params, name));
-  if (countText !== null && countText !== 'true' && countText !== 'false') throw new QueryError(`$count must be true or false (got '${countText}')`);
+  const [filterText, orderText, selectText, topText, countText, tokenText] = SUPPORTED_OPTIONS.map(
+    (name) => singleValue(params, name),
+  );
+  if (countText !== null && countText !== 'true' && countText !== 'false')
+    throw new QueryError(`$count must be true or false (got '${countText}')`);
   const order = parseOrderBy(orderText ?? null);
   const given: Array<[string, string | null]> = [
     ['$filter', filterText ?? null],
@@ -80,7 +91,8 @@ export function parseListQuery(request: URLSearchParams, tokens: SkipTokenCodec)
 function withTokenOptions(params: URLSearchParams, tokens: SkipTokenCodec): URLSearchParams {
   const names = [...params.keys()];
   const tokenText = params.get('$skiptoken');
-  if (tokenText === null || names.some((name) => name !== '$skiptoken') || names.length !== 1) return params;
+  if (tokenText === null || names.some((name) => name !== '$skiptoken') || names.length !== 1)
+    return params;
   const token = tokens.decode(tokenText);
   if (!token || token.options.length === 0) return params;
   return new URLSearchParams([...token.options, ['$skiptoken', tokenText]]);
@@ -90,7 +102,9 @@ function checkOptionNames(params: URLSearchParams): void {
   for (const name of new Set(params.keys())) {
     if (name.startsWith('$')) {
       if (SUPPORTED_OPTIONS.includes(name)) continue;
-      const caseOnly = SUPPORTED_OPTIONS.find((option) => option.toLowerCase() === name.toLowerCase());
+      const caseOnly = SUPPORTED_OPTIONS.find(
+        (option) => option.toLowerCase() === name.toLowerCase(),
+      );
       const hint = caseOnly
         ? ` (query options are case-sensitive: ${caseOnly})`
         : REFUSED_OPTIONS[name]
@@ -106,7 +120,8 @@ function checkOptionNames(params: URLSearchParams): void {
 
 function singleValue(params: URLSearchParams, name: string): string | null {
   const values = params.getAll(name);
-  if (values.length > 1) throw new QueryError(`${name} is given ${values.length} times; give it once`);
+  if (values.length > 1)
+    throw new QueryError(`${name} is given ${values.length} times; give it once`);
   return values[0] ?? null;
 }
 
@@ -125,18 +140,23 @@ function parseOrderBy(text: string | null): { field: IndexedField; descending: b
   const match = ORDER_BY.exec(text);
   if (!match) {
     const several = text.includes(',') ? ' (one sort key only)' : '';
-    throw new QueryError(`$orderby supports createdDateTime or updatedDateTime, optionally followed by asc or desc${several}; got '${text}'`);
+    throw new QueryError(
+      `$orderby supports createdDateTime or updatedDateTime, optionally followed by asc or desc${several}; got '${text}'`,
+    );
   }
   return { field: match[1] as IndexedField, descending: match[2] === 'desc' };
 }
 
 function parseSelect(text: string): string[] | null {
   const fields = text.split(',').map((field) => field.trim());
-  if (fields.some((field) => field === '')) throw new QueryError(`$select has an empty entry ('${text}')`);
+  if (fields.some((field) => field === ''))
+    throw new QueryError(`$select has an empty entry ('${text}')`);
   if (fields.includes('*')) return null;
   const unknown = fields.filter((field) => !TOP_LEVEL_FIELDS.includes(field));
   if (unknown.length > 0) {
-    const nested = unknown.some((field) => field.includes('/')) ? ' (only top-level properties can be selected)' : '';
+    const nested = unknown.some((field) => field.includes('/'))
+      ? ' (only top-level properties can be selected)'
+      : '';
     throw new QueryError(`$select names unknown properties: ${unknown.join(', ')}${nested}`);
   }
   return [...new Set(fields)];
@@ -144,15 +164,19 @@ function parseSelect(text: string): string[] | null {
 
 function parseTop(text: string): number {
   const top = /^[1-9]\d{0,9}$/.test(text) ? Number(text) : NaN;
-  if (!(top <= 2_147_483_647)) throw new QueryError(`$top must be a positive integer (got '${text}')`);
+  if (!(top <= 2_147_483_647))
+    throw new QueryError(`$top must be a positive integer (got '${text}')`);
   return top;
 }
 
 function decodeCursor(text: string, tokens: SkipTokenCodec, fingerprint: string): SkipToken {
   const token = tokens.decode(text);
-  if (!token) throw new QueryError('$skiptoken is not valid: follow @odata.nextLink exactly as given');
+  if (!token)
+    throw new QueryError('$skiptoken is not valid: follow @odata.nextLink exactly as given');
   if (token.query !== fingerprint) {
-    throw new QueryError('$skiptoken belongs to a different query: keep $filter, $orderby, $select, $top and $count as in the @odata.nextLink');
+    throw new QueryError(
+      '$skiptoken belongs to a different query: keep $filter, $orderby, $select, $top and $count as in the @odata.nextLink',
+    );
   }
   return token;
 }
@@ -174,8 +198,13 @@ export class ReferralLister {
     const [start, end] = rangePositions(index, range);
     const count = this.count(query, index, [start, end], matches);
     const returned = query.cursor?.returned ?? 0;
-    const limit = Math.min(MAX_PAGE_SIZE, query.top === null ? MAX_PAGE_SIZE : query.top - returned);
-    const window = query.descending ? descendingWindow(index, start, end, query.cursor) : ascendingWindow(index, start, end, query.cursor);
+    const limit = Math.min(
+      MAX_PAGE_SIZE,
+      query.top === null ? MAX_PAGE_SIZE : query.top - returned,
+    );
+    const window = query.descending
+      ? descendingWindow(index, start, end, query.cursor)
+      : ascendingWindow(index, start, end, query.cursor);
     const { slots, more } = collect(index, window, matches, limit);
     const last = slots[slots.length - 1];
     const capped = query.top !== null && returned + slots.length >= query.top;
@@ -193,7 +222,12 @@ export class ReferralLister {
   }
 
   /** Matches over the whole range; remembered while the store has not changed (paging re-asks it on every page). */
-  private count(query: ListQuery, index: SortedIndex, [start, end]: [number, number], matches: ReferralPredicate | null): number {
+  private count(
+    query: ListQuery,
+    index: SortedIndex,
+    [start, end]: [number, number],
+    matches: ReferralPredicate | null,
+  ): number {
     if (!matches) return end - start;
     const key = `${query.orderField}\u0000${query.filterText}`;
     const cached = this.countCache;
@@ -216,25 +250,50 @@ interface ScanWindow {
 function rangePositions(index: SortedIndex, range: KeyRange): [number, number] {
   const bounded = range.lower !== null || range.upper !== null;
   const floor = bounded ? index.firstWithKey('', false) : 0;
-  const start = Math.max(floor, range.lower ? index.firstWithKey(range.lower.key, range.lower.inclusive) : 0);
-  const end = range.upper ? index.firstWithKey(range.upper.key, !range.upper.inclusive) : index.length;
+  const start = Math.max(
+    floor,
+    range.lower ? index.firstWithKey(range.lower.key, range.lower.inclusive) : 0,
+  );
+  const end = range.upper
+    ? index.firstWithKey(range.upper.key, !range.upper.inclusive)
+    : index.length;
   return [start, Math.max(start, end)];
 }
 
-function ascendingWindow(index: SortedIndex, start: number, end: number, cursor: SkipToken | null): ScanWindow {
+function ascendingWindow(
+  index: SortedIndex,
+  start: number,
+  end: number,
+  cursor: SkipToken | null,
+): ScanWindow {
   if (!cursor) return { from: start, to: end, step: 1 };
   let after = index.firstNotBefore(cursor.key, cursor.id);
-  if (after < index.length && index.at(after).key === cursor.key && index.at(after).slot.id === cursor.id) after++;
+  if (
+    after < index.length &&
+    index.at(after).key === cursor.key &&
+    index.at(after).slot.id === cursor.id
+  )
+    after++;
   return { from: Math.max(start, after), to: end, step: 1 };
 }
 
-function descendingWindow(index: SortedIndex, start: number, end: number, cursor: SkipToken | null): ScanWindow {
+function descendingWindow(
+  index: SortedIndex,
+  start: number,
+  end: number,
+  cursor: SkipToken | null,
+): ScanWindow {
   const before = cursor ? Math.min(end, index.firstNotBefore(cursor.key, cursor.id)) : end;
   return { from: before - 1, to: start, step: -1 };
 }
 
 /** Up to `limit` matches from the window, and whether another match (probably) follows them. */
-function collect(index: SortedIndex, window: ScanWindow, matches: ReferralPredicate | null, limit: number): { slots: ReferralSlot[]; more: boolean } {
+function collect(
+  index: SortedIndex,
+  window: ScanWindow,
+  matches: ReferralPredicate | null,
+  limit: number,
+): { slots: ReferralSlot[]; more: boolean } {
   const inside = (i: number) => (window.step > 0 ? i < window.to : i >= window.to);
   const slots: ReferralSlot[] = [];
   let i = window.from;
@@ -244,7 +303,8 @@ function collect(index: SortedIndex, window: ScanWindow, matches: ReferralPredic
   }
   // A bounded look-ahead: past it a next page is promised even if it may turn out empty.
   for (let scanned = 0; inside(i); i += window.step, scanned++) {
-    if (scanned >= LOOKAHEAD_LIMIT || !matches || matches(index.at(i).slot.referral)) return { slots, more: true };
+    if (scanned >= LOOKAHEAD_LIMIT || !matches || matches(index.at(i).slot.referral))
+      return { slots, more: true };
   }
   return { slots, more: false };
 }

@@ -134,7 +134,9 @@ export const READ_ONLY_FIELDS: ReadonlySet<string> = new Set([
 ]);
 
 /** Fields the server sets when a partner creates a referral (type and qualification are the partner's to choose then). */
-export const SERVER_SET_ON_CREATE: readonly string[] = [...READ_ONLY_FIELDS].filter((f) => f !== 'type' && f !== 'qualification');
+export const SERVER_SET_ON_CREATE: readonly string[] = [...READ_ONLY_FIELDS].filter(
+  (f) => f !== 'type' && f !== 'qualification',
+);
 
 /**
  * The field a misspelt name probably meant: the same name in another case (OData names are
@@ -158,7 +160,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     previous = current;
   }
@@ -170,20 +176,29 @@ function editDistance(a: string, b: string): number {
  * known fields only (absent ones as null), date-times canonical, numeric strings as numbers.
  * Every problem is appended to `problems` with its dotted path.
  */
-export function conform(value: unknown, spec: FieldSpec, path: string, problems: string[]): unknown {
+export function conform(
+  value: unknown,
+  spec: FieldSpec,
+  path: string,
+  problems: string[],
+): unknown {
   if (value === null || value === undefined) return null;
   switch (spec.kind) {
     case 'string':
       return conformString(value, spec, path, problems);
     case 'datetime': {
       const instant = canonicalInstant(value);
-      if (instant === null) problems.push(`${path}: expected an ISO-8601 date-time such as 2025-06-30T00:00:00Z, got ${describe(value)}`);
+      if (instant === null)
+        problems.push(
+          `${path}: expected an ISO-8601 date-time such as 2025-06-30T00:00:00Z, got ${describe(value)}`,
+        );
       return instant;
     }
     case 'number':
       return conformNumber(value, path, problems);
     case 'boolean':
-      if (typeof value !== 'boolean') problems.push(`${path}: expected true or false, got ${describe(value)}`);
+      if (typeof value !== 'boolean')
+        problems.push(`${path}: expected true or false, got ${describe(value)}`);
       return value;
     case 'object':
       return conformObject(value, spec, path, problems);
@@ -192,11 +207,18 @@ export function conform(value: unknown, spec: FieldSpec, path: string, problems:
         problems.push(`${path}: expected an array, got ${describe(value)}`);
         return value;
       }
-      return value.map((element, index) => conform(element, spec.element, `${path}[${index}]`, problems));
+      return value.map((element, index) =>
+        conform(element, spec.element, `${path}[${index}]`, problems),
+      );
   }
 }
 
-export function conformObject(value: unknown, spec: ObjectSpec, path: string, problems: string[]): Record<string, unknown> {
+export function conformObject(
+  value: unknown,
+  spec: ObjectSpec,
+  path: string,
+  problems: string[],
+): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     problems.push(`${path || 'body'}: expected an object, got ${describe(value)}`);
     return {};
@@ -209,23 +231,37 @@ export function conformObject(value: unknown, spec: ObjectSpec, path: string, pr
   return result;
 }
 
-function conformString(value: unknown, spec: Extract<FieldSpec, { kind: 'string' }>, path: string, problems: string[]): unknown {
+function conformString(
+  value: unknown,
+  spec: Extract<FieldSpec, { kind: 'string' }>,
+  path: string,
+  problems: string[],
+): unknown {
   if (typeof value !== 'string') {
     problems.push(`${path}: expected a string, got ${describe(value)}`);
   } else if (spec.enumValues && !spec.enumValues.includes(value)) {
-    problems.push(`${path}: ${describe(value)} is not a valid value (expected one of ${spec.enumValues.join(', ')})`);
+    problems.push(
+      `${path}: ${describe(value)} is not a valid value (expected one of ${spec.enumValues.join(', ')})`,
+    );
   } else if (spec.format === 'country' && !/^[A-Z]{2}$/.test(value)) {
-    problems.push(`${path}: ${describe(value)} is not an ISO 3166 two-letter country code such as US`);
+    problems.push(
+      `${path}: ${describe(value)} is not an ISO 3166 two-letter country code such as US`,
+    );
   } else if (spec.format === 'currency' && !/^[A-Z]{3}$/.test(value)) {
-    problems.push(`${path}: ${describe(value)} is not an ISO 4217 three-letter currency code such as USD`);
+    problems.push(
+      `${path}: ${describe(value)} is not an ISO 4217 three-letter currency code such as USD`,
+    );
   }
   return value;
 }
 
 function conformNumber(value: unknown, path: string, problems: string[]): unknown {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim())) return Number(value.trim());
-  problems.push(`${path}: expected a number (or a numeric string such as "10000"), got ${describe(value)}`);
+  if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim()))
+    return Number(value.trim());
+  problems.push(
+    `${path}: expected a number (or a numeric string such as "10000"), got ${describe(value)}`,
+  );
   return value;
 }
 

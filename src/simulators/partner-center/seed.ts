@@ -109,7 +109,11 @@ function deepFreeze<T>(value: T): T {
  * `count` incoming New/Received referrals created over the 13 days before `nowMs`, in ascending
  * createdDateTime and strictly ascending updatedDateTime order.
  */
-export function generateSeededReferrals(count: number, seed: number, nowMs: number): Record<string, unknown>[] {
+export function generateSeededReferrals(
+  count: number,
+  seed: number,
+  nowMs: number,
+): Record<string, unknown>[] {
   const random = createRandom(seed);
   const windowStart = nowMs - SEED_WINDOW_MS;
   // Each referral owns a slot of the window; created and updated fall in its first and second half.
@@ -118,8 +122,18 @@ export function generateSeededReferrals(count: number, seed: number, nowMs: numb
   for (let i = 0; i < count; i++) {
     const createdMs = windowStart + (i + random.next() / 2) * slotMs;
     const created = instantOf(createdMs);
-    const updated = random.chance(0.3) ? instantOf(windowStart + (i + 0.5 + random.next() / 2) * slotMs) : created;
-    referrals.push(generateReferral(random, created, updated, nowMs, instantOf(createdMs + EXPIRY_DAYS * DAY_MS)));
+    const updated = random.chance(0.3)
+      ? instantOf(windowStart + (i + 0.5 + random.next() / 2) * slotMs)
+      : created;
+    referrals.push(
+      generateReferral(
+        random,
+        created,
+        updated,
+        nowMs,
+        instantOf(createdMs + EXPIRY_DAYS * DAY_MS),
+      ),
+    );
   }
   return referrals;
 }
@@ -203,18 +217,38 @@ function pickLeadKind(random: Random): LeadKind {
 function inviteContext(random: Random, kind: LeadKind): Record<string, unknown> | null {
   if (kind === 'customerInquiry' && random.chance(0.5)) return null;
   const notes = random.pick(INVITE_NOTES);
-  if (kind === 'coSell') return { notes, invitedBy: random.pick(CO_SELL_PARTNERS), assistanceRequestCode: null };
-  if (kind === 'salesQualified') return { notes, invitedBy: MICROSOFT_INVITER, assistanceRequestCode: random.pick(ASSISTANCE_REQUEST_CODES) };
-  return shared(`invite:${notes}`, () => ({ notes, invitedBy: MICROSOFT_INVITER, assistanceRequestCode: null }));
+  if (kind === 'coSell')
+    return { notes, invitedBy: random.pick(CO_SELL_PARTNERS), assistanceRequestCode: null };
+  if (kind === 'salesQualified')
+    return {
+      notes,
+      invitedBy: MICROSOFT_INVITER,
+      assistanceRequestCode: random.pick(ASSISTANCE_REQUEST_CODES),
+    };
+  return shared(`invite:${notes}`, () => ({
+    notes,
+    invitedBy: MICROSOFT_INVITER,
+    assistanceRequestCode: null,
+  }));
 }
 
 function target(random: Random, kind: LeadKind): readonly unknown[] {
-  if (kind === 'customerInquiry') return shared('target:location', () => [{ type: 'BusinessProfileLocation', id: PARTNER_LOCATION_ID }]);
-  return random.chance(0.5) ? shared('target:solution', () => [{ type: 'SolutionProfile', id: PARTNER_SOLUTION_ID }]) : NO_ITEMS;
+  if (kind === 'customerInquiry')
+    return shared('target:location', () => [
+      { type: 'BusinessProfileLocation', id: PARTNER_LOCATION_ID },
+    ]);
+  return random.chance(0.5)
+    ? shared('target:solution', () => [{ type: 'SolutionProfile', id: PARTNER_SOLUTION_ID }])
+    : NO_ITEMS;
 }
 
 function consent(random: Random): Record<string, boolean> {
-  const flags = [random.chance(0.3), random.chance(0.95), random.chance(0.5), random.chance(0.6)] as const;
+  const flags = [
+    random.chance(0.3),
+    random.chance(0.95),
+    random.chance(0.5),
+    random.chance(0.6),
+  ] as const;
   return shared(`consent:${flags.join()}`, () => ({
     consentToToShareInfoWithOthers: flags[0],
     consentToContact: flags[1],
@@ -223,9 +257,17 @@ function consent(random: Random): Record<string, boolean> {
   }));
 }
 
-function customerProfile(random: Random, company: string, stem: string, location: SeedLocation): Record<string, unknown> {
+function customerProfile(
+  random: Random,
+  company: string,
+  stem: string,
+  location: SeedLocation,
+): Record<string, unknown> {
   const contacts = random.chance(0.3) ? 2 : 1;
-  const domain = shared(`domain:${stem}:${location.domain}`, () => `${asciiWord(stem.split(' ')[0] ?? 'customer')}.${location.domain}`);
+  const domain = shared(
+    `domain:${stem}:${location.domain}`,
+    () => `${asciiWord(stem.split(' ')[0] ?? 'customer')}.${location.domain}`,
+  );
   return {
     name: company,
     address: {
@@ -239,7 +281,9 @@ function customerProfile(random: Random, company: string, stem: string, location
     },
     size: random.pick(CUSTOMER_SIZES),
     team: Array.from({ length: contacts }, () => contact(random, location, domain)),
-    ids: random.chance(0.2) ? [{ id: flat(String(random.int(100_000_000, 999_999_999))), profileType: 'Duns' }] : NO_ITEMS,
+    ids: random.chance(0.2)
+      ? [{ id: flat(String(random.int(100_000_000, 999_999_999))), profileType: 'Duns' }]
+      : NO_ITEMS,
   };
 }
 
@@ -251,29 +295,46 @@ function contact(random: Random, location: SeedLocation, domain: string): Record
     lastName,
     phoneNumber: flat(`${location.dialCode} ${String(random.int(0, 9999)).padStart(4, '0')}`),
     email: flat(`${asciiWord(firstName)}.${asciiWord(lastName)}@${domain}`),
-    contactPreference: shared(`preference:${location.locale}`, () => ({ locale: location.locale, disableNotifications: false })),
+    contactPreference: shared(`preference:${location.locale}`, () => ({
+      locale: location.locale,
+      disableNotifications: false,
+    })),
   };
 }
 
-function details(random: Random, need: CustomerNeed, location: SeedLocation, hot: boolean, nowMs: number): Record<string, unknown> {
+function details(
+  random: Random,
+  need: CustomerNeed,
+  location: SeedLocation,
+  hot: boolean,
+  nowMs: number,
+): Record<string, unknown> {
   const valued = random.chance(0.4);
-  const industries = [...new Set([random.pick(INDUSTRIES), random.chance(0.3) ? random.pick(INDUSTRIES) : null])].filter((i) => i !== null);
+  const industries = [
+    ...new Set([random.pick(INDUSTRIES), random.chance(0.3) ? random.pick(INDUSTRIES) : null]),
+  ].filter((i) => i !== null);
   const solution = random.chance(0.2) ? random.pick(SOLUTION_TAGS) : null;
   const closingDay = random.chance(0.3) ? Math.floor(nowMs / DAY_MS) + random.int(30, 180) : null;
   return {
     notes: need.notes,
     dealValue: valued ? random.int(10, 1000) * 500 : null,
     currency: valued ? location.currency : null,
-    closingDateTime: closingDay === null ? null : shared(`day:${closingDay}`, () => flat(formatInstant(closingDay * DAY_MS))),
+    closingDateTime:
+      closingDay === null
+        ? null
+        : shared(`day:${closingDay}`, () => flat(formatInstant(closingDay * DAY_MS))),
     customerRequestedContact: hot,
     customerAction: hot ? 'Contact me' : null,
     // Tag objects `{id}` and SolutionTag `{id, name, type}` (swagger definitions Tag and SolutionTag).
-    requirements: shared(`requirements:${need.title}:${industries.join('+')}:${solution?.id}`, () => ({
-      industries: industries.map((id) => ({ id })),
-      products: need.products.map((id) => ({ id })),
-      services: need.services.map((id) => ({ id })),
-      solutions: solution ? [{ id: solution.id, name: solution.name, type: 'Category' }] : [],
-    })),
+    requirements: shared(
+      `requirements:${need.title}:${industries.join('+')}:${solution?.id}`,
+      () => ({
+        industries: industries.map((id) => ({ id })),
+        products: need.products.map((id) => ({ id })),
+        services: need.services.map((id) => ({ id })),
+        solutions: solution ? [{ id: solution.id, name: solution.name, type: 'Category' }] : [],
+      }),
+    ),
   };
 }
 

@@ -21,7 +21,9 @@ export class SkipTokenCodec {
   private readonly secret = randomBytes(32);
 
   encode(token: SkipToken): string {
-    const body = Buffer.from(JSON.stringify([token.query, token.key, token.id, token.returned, token.options])).toString('base64url');
+    const body = Buffer.from(
+      JSON.stringify([token.query, token.key, token.id, token.returned, token.options]),
+    ).toString('base64url');
     return `${body}.${this.sign(body)}`;
   }
 
@@ -33,8 +35,11 @@ export class SkipTokenCodec {
     const given = Buffer.from(signature);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
     try {
-      const [query, key, id, returned, options] = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown[];
-      if (typeof query !== 'string' || typeof key !== 'string' || typeof id !== 'string') return null;
+      const [query, key, id, returned, options] = JSON.parse(
+        Buffer.from(body, 'base64url').toString('utf8'),
+      ) as unknown[];
+      if (typeof query !== 'string' || typeof key !== 'string' || typeof id !== 'string')
+        return null;
       if (typeof returned !== 'number' || !Number.isInteger(returned) || returned < 0) return null;
       if (!Array.isArray(options)) return null;
       return { query, key, id, returned, options: options as SkipToken['options'] };

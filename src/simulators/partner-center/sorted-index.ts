@@ -46,14 +46,20 @@ export class SortedIndex {
 
   remove(key: string, slot: ReferralSlot): void {
     const position = this.firstNotBefore(key, slot.id);
-    if (this.entries[position]?.slot !== slot) throw new Error(`index entry for referral ${slot.id} at ${key} is missing`);
+    if (this.entries[position]?.slot !== slot)
+      throw new Error(`index entry for referral ${slot.id} at ${key} is missing`);
     this.entries.splice(position, 1);
   }
 
   /** Replaces every entry at once: O(n log n), for seeding and mass expiry. */
   rebuild(entries: IndexEntry[]): void {
-    const sorted = entries.every((entry, i) => i === 0 || before(entries[i - 1]!, entry.key, entry.slot.id));
-    if (!sorted) entries.sort((a, b) => (before(a, b.key, b.slot.id) ? -1 : a.key === b.key && a.slot.id === b.slot.id ? 0 : 1));
+    const sorted = entries.every(
+      (entry, i) => i === 0 || before(entries[i - 1]!, entry.key, entry.slot.id),
+    );
+    if (!sorted)
+      entries.sort((a, b) =>
+        before(a, b.key, b.slot.id) ? -1 : a.key === b.key && a.slot.id === b.slot.id ? 0 : 1,
+      );
     this.entries = entries;
   }
 
@@ -125,8 +131,10 @@ export class ExpiryQueue {
       const left = 2 * i + 1;
       const right = left + 1;
       let smallest = i;
-      if (left < this.heap.length && this.heap[left]!.key < this.heap[smallest]!.key) smallest = left;
-      if (right < this.heap.length && this.heap[right]!.key < this.heap[smallest]!.key) smallest = right;
+      if (left < this.heap.length && this.heap[left]!.key < this.heap[smallest]!.key)
+        smallest = left;
+      if (right < this.heap.length && this.heap[right]!.key < this.heap[smallest]!.key)
+        smallest = right;
       if (smallest === i) return;
       this.swap(i, smallest);
       i = smallest;

@@ -67,13 +67,18 @@ export class ReferralStore {
 
   /** Adds `count` deterministic incoming referrals (the same seed gives the same referrals). */
   seed(count: number, seed?: number): Referral[] {
-    if (!Number.isInteger(count) || count < 0) throw new StoreError('BadRequest', `count must be a non-negative integer (got ${count})`);
+    if (!Number.isInteger(count) || count < 0)
+      throw new StoreError('BadRequest', `count must be a non-negative integer (got ${count})`);
     const used = seed ?? this.nextSeed;
-    if (!Number.isInteger(used)) throw new StoreError('BadRequest', `seed must be an integer (got ${used})`);
+    if (!Number.isInteger(used))
+      throw new StoreError('BadRequest', `seed must be an integer (got ${used})`);
     const referrals = generateSeededReferrals(count, used, this.clock.nowMs());
     const clash = referrals.find((referral) => this.slots.has(referral.id as string));
     if (clash) {
-      throw new StoreError('Conflict', `seed ${used} was already used in this store (referral ${String(clash.id)} exists): reset the store or pick another seed`);
+      throw new StoreError(
+        'Conflict',
+        `seed ${used} was already used in this store (referral ${String(clash.id)} exists): reset the store or pick another seed`,
+      );
     }
     this.nextSeed = Math.max(this.nextSeed, used + 1);
     if (referrals.length > BULK_THRESHOLD) this.insertMany(referrals);
@@ -87,7 +92,8 @@ export class ReferralStore {
    * even malformed, only adding id, eTag and updatedDateTime when absent.
    */
   create(input: Record<string, unknown>, options: { raw?: boolean } = {}): Referral {
-    if (!isPlainObject(input)) throw new StoreError('BadRequest', 'a referral must be a JSON object');
+    if (!isPlainObject(input))
+      throw new StoreError('BadRequest', 'a referral must be a JSON object');
     const given = structuredClone(input);
     const referral = options.raw ? this.rawReferral(given) : this.generatedReferral(given);
     const id = String(referral.id);
@@ -103,7 +109,8 @@ export class ReferralStore {
   /** Every referral, in updatedDateTime order. */
   all(): Referral[] {
     const result: Referral[] = [];
-    for (let i = 0; i < this.updatedIndex.length; i++) result.push(this.updatedIndex.at(i).slot.referral as Referral);
+    for (let i = 0; i < this.updatedIndex.length; i++)
+      result.push(this.updatedIndex.at(i).slot.referral as Referral);
     return result;
   }
 
@@ -114,10 +121,16 @@ export class ReferralStore {
   update(id: string, changes: Record<string, unknown>): Referral {
     const slot = this.slots.get(id);
     if (!slot) throw new StoreError('NotFound', `referral ${id} was not found`);
-    if (!isPlainObject(changes)) throw new StoreError('BadRequest', 'the changes must be a JSON object');
-    if (changes.id !== undefined && changes.id !== slot.id) throw new StoreError('BadRequest', `the id of referral ${id} cannot change`);
+    if (!isPlainObject(changes))
+      throw new StoreError('BadRequest', 'the changes must be a JSON object');
+    if (changes.id !== undefined && changes.id !== slot.id)
+      throw new StoreError('BadRequest', `the id of referral ${id} cannot change`);
     const merged = deepMerge(slot.referral, structuredClone(changes)) as Record<string, unknown>;
-    if (changes.createdDateTime !== undefined && changes.expirationDateTime === undefined && slot.referral.expirationDateTime) {
+    if (
+      changes.createdDateTime !== undefined &&
+      changes.expirationDateTime === undefined &&
+      slot.referral.expirationDateTime
+    ) {
       const created = canonicalInstant(merged.createdDateTime);
       if (created) merged.expirationDateTime = addDays(created, EXPIRY_DAYS);
     }
@@ -152,7 +165,14 @@ export class ReferralStore {
     const createdKey = canonicalInstant(referral.createdDateTime) ?? '';
     let slot = this.slots.get(id);
     if (!slot) {
-      slot = { id, referral, updatedKey, createdKey, queuedExpiry: null, raw: options.raw === true };
+      slot = {
+        id,
+        referral,
+        updatedKey,
+        createdKey,
+        queuedExpiry: null,
+        raw: options.raw === true,
+      };
       this.slots.set(id, slot);
       this.updatedIndex.insert(updatedKey, slot);
       this.createdIndex.insert(createdKey, slot);
@@ -192,12 +212,20 @@ export class ReferralStore {
     for (const { key, slot } of due) {
       const stamp = key > slot.updatedKey ? key : addTicks(slot.updatedKey, 1);
       if (stamp > this.lastStamp) this.lastStamp = stamp;
-      const expired = { ...slot.referral, status: 'Closed', substatus: 'Expired', updatedDateTime: stamp, eTag: this.nextETag() };
+      const expired = {
+        ...slot.referral,
+        status: 'Closed',
+        substatus: 'Expired',
+        updatedDateTime: stamp,
+        eTag: this.nextETag(),
+      };
       if (!bulk) this.put(expired, { raw: slot.raw });
       else Object.assign(slot, { referral: expired, updatedKey: stamp });
     }
     if (bulk) {
-      this.updatedIndex.rebuild([...this.slots.values()].map((slot) => ({ key: slot.updatedKey, slot })));
+      this.updatedIndex.rebuild(
+        [...this.slots.values()].map((slot) => ({ key: slot.updatedKey, slot })),
+      );
       this.changes++;
     }
     return due.length;
@@ -251,7 +279,10 @@ export class ReferralStore {
 
   private generatedReferral(given: Record<string, unknown>): Record<string, unknown> {
     const stamp = this.nextStamp();
-    const merged = deepMerge(generateReferral(this.random, stamp, stamp, this.clock.nowMs()), given) as Record<string, unknown>;
+    const merged = deepMerge(
+      generateReferral(this.random, stamp, stamp, this.clock.nowMs()),
+      given,
+    ) as Record<string, unknown>;
     const created = canonicalInstant(merged.createdDateTime);
     if (given.createdDateTime !== undefined && given.expirationDateTime === undefined && created) {
       merged.expirationDateTime = addDays(created, EXPIRY_DAYS);
@@ -259,7 +290,8 @@ export class ReferralStore {
     merged.updatedDateTime = stamp;
     const problems: string[] = [];
     const referral = conformObject(merged, REFERRAL_SPEC, '', problems);
-    if (problems.length > 0) throw new StoreError('BadRequest', `invalid referral: ${problems.join('; ')}`);
+    if (problems.length > 0)
+      throw new StoreError('BadRequest', `invalid referral: ${problems.join('; ')}`);
     delete referral.links;
     return referral;
   }
@@ -281,13 +313,18 @@ function moveEntry(index: SortedIndex, slot: ReferralSlot, from: string, to: str
 export function presentReferral(slot: ReferralSlot, baseUrl: string): Record<string, unknown> {
   if (slot.raw || slot.referral.links !== undefined) return slot.referral;
   const collection = `${baseUrl}/v1.0/engagements/referrals`;
-  const engagementId = typeof slot.referral.engagementId === 'string' ? slot.referral.engagementId : '';
+  const engagementId =
+    typeof slot.referral.engagementId === 'string' ? slot.referral.engagementId : '';
   const related = `engagementId eq '${engagementId.replace(/'/g, "''")}'`;
   return {
     ...slot.referral,
     links: {
       self: { uri: `${collection}/${encodeURIComponent(slot.id)}`, method: 'GET', headers: [] },
-      relatedReferrals: { uri: `${collection}?$filter=${encodeURIComponent(related)}`, method: 'GET', headers: [] },
+      relatedReferrals: {
+        uri: `${collection}?$filter=${encodeURIComponent(related)}`,
+        method: 'GET',
+        headers: [],
+      },
     },
   };
 }

@@ -8,7 +8,13 @@ export class TransitionError extends Error {
 }
 
 /** What accepting a referral needs (api-facts.md §1, "Accept"). */
-export const ACCEPT_REQUIRED_FIELDS = ['name', 'details.dealValue', 'details.currency', 'details.closingDateTime', 'details.notes'] as const;
+export const ACCEPT_REQUIRED_FIELDS = [
+  'name',
+  'details.dealValue',
+  'details.currency',
+  'details.closingDateTime',
+  'details.notes',
+] as const;
 
 /** Closing substatuses that must carry the reason in statusReason. */
 const REASON_REQUIRED: ReadonlySet<string> = new Set(['Declined', 'Lost']);
@@ -17,18 +23,25 @@ const REASON_REQUIRED: ReadonlySet<string> = new Set(['Declined', 'Lost']);
  * Checks a partner's write from `before` to `after` (both whole referrals). Returns whether the
  * write accepts the referral (the caller then stamps acceptedDateTime).
  */
-export function checkPartnerTransition(before: Record<string, unknown>, after: Record<string, unknown>): { accepted: boolean } {
+export function checkPartnerTransition(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+): { accepted: boolean } {
   const from = { status: String(before.status), substatus: String(before.substatus) };
   const to = { status: String(after.status), substatus: String(after.substatus) };
   if (from.status === to.status && from.substatus === to.substatus) return { accepted: false };
   const move = `${from.status}/${from.substatus} to ${to.status}/${to.substatus}`;
   if (!(STATUS_MOVES[from.status] ?? []).includes(to.status)) {
     const allowed = STATUS_MOVES[from.status]?.join(', ') || 'nothing';
-    throw new TransitionError(`illegal status change from ${from.status} to ${to.status} (${move}): ${from.status} may move to ${allowed}`);
+    throw new TransitionError(
+      `illegal status change from ${from.status} to ${to.status} (${move}): ${from.status} may move to ${allowed}`,
+    );
   }
   if (!isLegalSubstatus(to.status, to.substatus)) {
     const allowed = SUBSTATUSES_OF[to.status]?.join(', ') ?? 'none';
-    throw new TransitionError(`illegal change from ${move}: substatus ${to.substatus} does not go with status ${to.status} (allowed: ${allowed})`);
+    throw new TransitionError(
+      `illegal change from ${move}: substatus ${to.substatus} does not go with status ${to.status} (allowed: ${allowed})`,
+    );
   }
   if (to.status === 'Closed') checkClosing(from.status, to.substatus, move, after);
   if (from.status === 'New' && to.status === 'Active') {
@@ -39,14 +52,26 @@ export function checkPartnerTransition(before: Record<string, unknown>, after: R
 }
 
 /** Closing moves follow the partner's actions: decline from New, win or lose from Active; Expired and Error are the system's. */
-function checkClosing(fromStatus: string, substatus: string, move: string, after: Record<string, unknown>): void {
+function checkClosing(
+  fromStatus: string,
+  substatus: string,
+  move: string,
+  after: Record<string, unknown>,
+): void {
   const from = PARTNER_CLOSES[substatus];
-  if (!from) throw new TransitionError(`illegal change from ${move}: Closed/${substatus} is set by the service, not by a partner`);
+  if (!from)
+    throw new TransitionError(
+      `illegal change from ${move}: Closed/${substatus} is set by the service, not by a partner`,
+    );
   if (from !== fromStatus) {
-    throw new TransitionError(`illegal change from ${move}: a referral moves to Closed/${substatus} only from ${from}`);
+    throw new TransitionError(
+      `illegal change from ${move}: a referral moves to Closed/${substatus} only from ${from}`,
+    );
   }
   if (REASON_REQUIRED.has(substatus) && !isText(after.statusReason)) {
-    throw new TransitionError(`the change from ${move} requires statusReason (the reason the referral was ${substatus.toLowerCase()})`);
+    throw new TransitionError(
+      `the change from ${move} requires statusReason (the reason the referral was ${substatus.toLowerCase()})`,
+    );
   }
 }
 
@@ -61,7 +86,9 @@ function checkAcceptFields(after: Record<string, unknown>, move: string): void {
   };
   const missing = ACCEPT_REQUIRED_FIELDS.filter((field) => !present[field]);
   if (missing.length > 0) {
-    throw new TransitionError(`accepting a referral (${move}) requires ${ACCEPT_REQUIRED_FIELDS.join(', ')}; missing: ${missing.join(', ')}`);
+    throw new TransitionError(
+      `accepting a referral (${move}) requires ${ACCEPT_REQUIRED_FIELDS.join(', ')}; missing: ${missing.join(', ')}`,
+    );
   }
 }
 

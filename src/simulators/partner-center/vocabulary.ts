@@ -5,7 +5,17 @@
 
 export const STATUSES = ['None', 'New', 'Active', 'Closed'] as const;
 /** referral-resources.md lists these eight; the portal also shows Error, which the service sets on its own. */
-export const SUBSTATUSES = ['None', 'Pending', 'Received', 'Accepted', 'Won', 'Lost', 'Declined', 'Expired', 'Error'] as const;
+export const SUBSTATUSES = [
+  'None',
+  'Pending',
+  'Received',
+  'Accepted',
+  'Won',
+  'Lost',
+  'Declined',
+  'Expired',
+  'Error',
+] as const;
 export const REFERRAL_TYPES = ['Independent', 'Shared'] as const;
 export const QUALIFICATIONS = ['None', 'Direct', 'MarketingQualified', 'SalesQualified'] as const;
 export const DIRECTIONS = ['Incoming', 'Outgoing'] as const;
@@ -38,18 +48,54 @@ export const CUSTOMER_SIZES = [
 
 /** Tag ids of referral-resources.md ("Products", "Services", "Industries", "Solutions"). */
 export const PRODUCT_TAGS = [
-  'Azure', 'EnterpriseMobilityAndSecurity', 'Exchange', 'DeveloperTools', 'Dynamics365Business', 'Dynamics365Enterprise',
-  'DynamicsAX,GP,NAV,SL', 'Microsoft365', 'Office', 'PowerBI', 'Project', 'SharePoint', 'SkypeForBusiness', 'Surface',
-  'SurfaceHub', 'SQL', 'Teams', 'Visio', 'Windows', 'Yammer',
+  'Azure',
+  'EnterpriseMobilityAndSecurity',
+  'Exchange',
+  'DeveloperTools',
+  'Dynamics365Business',
+  'Dynamics365Enterprise',
+  'DynamicsAX,GP,NAV,SL',
+  'Microsoft365',
+  'Office',
+  'PowerBI',
+  'Project',
+  'SharePoint',
+  'SkypeForBusiness',
+  'Surface',
+  'SurfaceHub',
+  'SQL',
+  'Teams',
+  'Visio',
+  'Windows',
+  'Yammer',
 ] as const;
 export const SERVICE_TAGS = [
-  'ConsultingAndProfessional', 'CustomSolution(ISV)', 'DeploymentOrMigration', 'Hardware', 'Integration', 'IPServices(ISV)',
-  'LearningAndCertification', 'Licensing', 'ManagedServices', 'ProjectServices',
+  'ConsultingAndProfessional',
+  'CustomSolution(ISV)',
+  'DeploymentOrMigration',
+  'Hardware',
+  'Integration',
+  'IPServices(ISV)',
+  'LearningAndCertification',
+  'Licensing',
+  'ManagedServices',
+  'ProjectServices',
 ] as const;
 export const INDUSTRY_TAGS = [
-  'Agriculture, Forestry, & Fishing', 'Communications & Media', 'Education', 'Financial Services', 'Government', 'Healthcare',
-  'Hospitality', 'Manufacturing', 'Power & Utilities', 'Public Safety and National Security', 'Retail & Consumer Goods',
-  'Services', 'Travel & Transportation', 'Wholesale & Distribution',
+  'Agriculture, Forestry, & Fishing',
+  'Communications & Media',
+  'Education',
+  'Financial Services',
+  'Government',
+  'Healthcare',
+  'Hospitality',
+  'Manufacturing',
+  'Power & Utilities',
+  'Public Safety and National Security',
+  'Retail & Consumer Goods',
+  'Services',
+  'Travel & Transportation',
+  'Wholesale & Distribution',
 ] as const;
 /** A sample of the documented solution ids, with display names as the documented examples write them. */
 export const SOLUTION_TAGS: ReadonlyArray<{ id: string; name: string }> = [
@@ -80,7 +126,11 @@ export const SUBSTATUSES_OF: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Which closing substatus a partner may set, and from which status (decline a new lead; win or lose an accepted one). */
-export const PARTNER_CLOSES: Readonly<Record<string, string>> = { Declined: 'New', Won: 'Active', Lost: 'Active' };
+export const PARTNER_CLOSES: Readonly<Record<string, string>> = {
+  Declined: 'New',
+  Won: 'Active',
+  Lost: 'Active',
+};
 
 /** Statuses a partner can no longer change. */
 export function isArchived(status: unknown): boolean {

@@ -32,8 +32,14 @@ const usageSchema = z.object({ used: z.number().int().nonnegative() });
 function parseBody<T>(schema: z.ZodType<T>, req: SimRequest): T {
   const parsed = schema.safeParse(req.body ?? {});
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
-  throw new SalesforceApiError(400, 'INVALID_INPUT', `invalid ${req.method} ${req.path} body: ${problems.join('; ')}`);
+  const problems = parsed.error.issues.map(
+    (issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`,
+  );
+  throw new SalesforceApiError(
+    400,
+    'INVALID_INPUT',
+    `invalid ${req.method} ${req.path} body: ${problems.join('; ')}`,
+  );
 }
 
 function rowOrNotFound(store: SalesforceStore, object: SObjectSpec, id: string): SObjectRow {
@@ -43,14 +49,18 @@ function rowOrNotFound(store: SalesforceStore, object: SObjectSpec, id: string):
 }
 
 function recordsOf(ctx: AdminContext, object: SObjectSpec): SimResponse {
-  const records = [...ctx.store.rows(object)].map((row) => recordToJson(object, row, object.fields, ctx.version));
+  const records = [...ctx.store.rows(object)].map((row) =>
+    recordToJson(object, row, object.fields, ctx.version),
+  );
   return json({ totalSize: records.length, records });
 }
 
 /** Applies a save and answers the saved record, or the save's error as the API would. */
 function savedRecord(ctx: AdminContext, object: SObjectSpec, result: SaveResult): SimResponse {
   if (!result.ok) throw SalesforceApiError.fromRecordError(400, result.error);
-  return json(recordToJson(object, rowOrNotFound(ctx.store, object, result.id), object.fields, ctx.version));
+  return json(
+    recordToJson(object, rowOrNotFound(ctx.store, object, result.id), object.fields, ctx.version),
+  );
 }
 
 /** GET list, GET one and PATCH fields (with the API's checks) for one object under /_sim/{plural}. */
@@ -59,7 +69,14 @@ function recordRoutes(ctx: AdminContext, object: SObjectSpec, plural: string): S
   return [
     route('GET', `^/_sim/${plural}/?$`, () => recordsOf(ctx, object)),
     route('GET', one, (req) =>
-      json(recordToJson(object, rowOrNotFound(ctx.store, object, req.params.id ?? ''), object.fields, ctx.version)),
+      json(
+        recordToJson(
+          object,
+          rowOrNotFound(ctx.store, object, req.params.id ?? ''),
+          object.fields,
+          ctx.version,
+        ),
+      ),
     ),
     route('PATCH', one, (req) => {
       const row = rowOrNotFound(ctx.store, object, req.params.id ?? '');
@@ -74,14 +91,17 @@ function leadActionRoutes(ctx: AdminContext): SimRoute[] {
   return [
     route('GET', '^/_sim/leads/by-referral/(?<referralId>[^/]+)/?$', (req) => {
       const referralId = decodeSegment(req.params.referralId ?? '');
-      const [row] = referralField ? ctx.store.findByExternalId(LEAD, referralField, referralId) : [];
+      const [row] = referralField
+        ? ctx.store.findByExternalId(LEAD, referralField, referralId)
+        : [];
       if (!row) throw notFound(`No Lead with PartnerReferralId__c ${referralId}`);
       return json(recordToJson(LEAD, row, LEAD.fields, ctx.version));
     }),
     route('POST', '^/_sim/leads/(?<id>[A-Za-z0-9]+)/convert/?$', (req) => {
       const options = parseBody(convertSchema, req);
       const conversion = ctx.store.convertLead(req.params.id ?? '', options);
-      const show = (object: SObjectSpec, id: string) => recordToJson(object, rowOrNotFound(ctx.store, object, id), object.fields, ctx.version);
+      const show = (object: SObjectSpec, id: string) =>
+        recordToJson(object, rowOrNotFound(ctx.store, object, id), object.fields, ctx.version);
       return json({
         ...conversion,
         lead: show(LEAD, conversion.leadId),
@@ -92,10 +112,17 @@ function leadActionRoutes(ctx: AdminContext): SimRoute[] {
     route('POST', '^/_sim/leads/(?<id>[A-Za-z0-9]+)/status/?$', (req) => {
       const { status, reason } = parseBody(statusSchema, req);
       if (status === 'Closed - Converted') {
-        throw new SalesforceApiError(400, 'INVALID_INPUT', 'a lead reaches Closed - Converted through POST /_sim/leads/{id}/convert');
+        throw new SalesforceApiError(
+          400,
+          'INVALID_INPUT',
+          'a lead reaches Closed - Converted through POST /_sim/leads/{id}/convert',
+        );
       }
       const row = rowOrNotFound(ctx.store, LEAD, req.params.id ?? '');
-      const input = deserializeRecord(LEAD, { Status: status, ...(reason ? { DeclineReason__c: reason } : {}) });
+      const input = deserializeRecord(LEAD, {
+        Status: status,
+        ...(reason ? { DeclineReason__c: reason } : {}),
+      });
       return savedRecord(ctx, LEAD, ctx.store.update(LEAD, String(row.Id), input));
     }),
   ];
@@ -106,8 +133,15 @@ function opportunityActionRoutes(ctx: AdminContext): SimRoute[] {
     route('POST', '^/_sim/opportunities/(?<id>[A-Za-z0-9]+)/close/?$', (req) => {
       const { won, reason } = parseBody(closeSchema, req);
       const row = rowOrNotFound(ctx.store, OPPORTUNITY, req.params.id ?? '');
-      const values = { StageName: won ? 'Closed Won' : 'Closed Lost', ...(reason && !won ? { LossReason__c: reason } : {}) };
-      return savedRecord(ctx, OPPORTUNITY, ctx.store.update(OPPORTUNITY, String(row.Id), systemInput(OPPORTUNITY, values)));
+      const values = {
+        StageName: won ? 'Closed Won' : 'Closed Lost',
+        ...(reason && !won ? { LossReason__c: reason } : {}),
+      };
+      return savedRecord(
+        ctx,
+        OPPORTUNITY,
+        ctx.store.update(OPPORTUNITY, String(row.Id), systemInput(OPPORTUNITY, values)),
+      );
     }),
   ];
 }

@@ -27,27 +27,47 @@ const ROLLED_BACK = recordError(
 );
 
 function tooManyRecords(): SalesforceApiError {
-  return new SalesforceApiError(400, 'EXCEEDED_ID_LIMIT', `record limit reached. cannot submit more than ${MAX_COLLECTION_RECORDS} records into this call`);
+  return new SalesforceApiError(
+    400,
+    'EXCEEDED_ID_LIMIT',
+    `record limit reached. cannot submit more than ${MAX_COLLECTION_RECORDS} records into this call`,
+  );
 }
 
 /** `{allOrNone, records}`: the records array is required and holds at most 200 entries. */
 function collectionBodyOf(req: SimRequest): { allOrNone: boolean; records: unknown[] } {
   const body = bodyOf(req);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new SalesforceApiError(400, 'JSON_PARSER_ERROR', 'Cannot deserialize the request body: expected an object with a records array');
+    throw new SalesforceApiError(
+      400,
+      'JSON_PARSER_ERROR',
+      'Cannot deserialize the request body: expected an object with a records array',
+    );
   }
   const { allOrNone, records } = body as { allOrNone?: unknown; records?: unknown };
   if (allOrNone !== undefined && typeof allOrNone !== 'boolean') {
-    throw new SalesforceApiError(400, 'JSON_PARSER_ERROR', `Cannot deserialize instance of boolean from value ${JSON.stringify(allOrNone)} for allOrNone`);
+    throw new SalesforceApiError(
+      400,
+      'JSON_PARSER_ERROR',
+      `Cannot deserialize instance of boolean from value ${JSON.stringify(allOrNone)} for allOrNone`,
+    );
   }
-  if (!Array.isArray(records)) throw new SalesforceApiError(400, 'JSON_PARSER_ERROR', 'The request body needs a records array');
+  if (!Array.isArray(records))
+    throw new SalesforceApiError(
+      400,
+      'JSON_PARSER_ERROR',
+      'The request body needs a records array',
+    );
   if (records.length > MAX_COLLECTION_RECORDS) throw tooManyRecords();
   return { allOrNone: allOrNone ?? false, records };
 }
 
 /** The sObject a collection record declares in `attributes.type` (or, for updates, implies by its id). */
 function objectOfRecord(record: unknown, implied?: SObjectSpec): SObjectSpec {
-  const attributes = typeof record === 'object' && record !== null ? (record as { attributes?: { type?: unknown } }).attributes : undefined;
+  const attributes =
+    typeof record === 'object' && record !== null
+      ? (record as { attributes?: { type?: unknown } }).attributes
+      : undefined;
   const type = attributes?.type;
   if (type === undefined || type === null) {
     if (implied) return implied;
@@ -55,7 +75,11 @@ function objectOfRecord(record: unknown, implied?: SObjectSpec): SObjectSpec {
   }
   const object = typeof type === 'string' ? findObject(type) : undefined;
   if (!object) {
-    throw new SalesforceApiError(400, 'INVALID_TYPE', `sObject type '${String(type)}' is not supported.`);
+    throw new SalesforceApiError(
+      400,
+      'INVALID_TYPE',
+      `sObject type '${String(type)}' is not supported.`,
+    );
   }
   return object;
 }
@@ -70,7 +94,11 @@ function rawIdOf(record: unknown): string | undefined {
  * Runs the saves in request order. With allOrNone one failure undoes every save: failed records keep
  * their own error, the others report ALL_OR_NONE_OPERATION_ROLLED_BACK.
  */
-function runSaves(store: SalesforceStore, allOrNone: boolean, saves: Array<() => SaveResult>): SaveResult[] {
+function runSaves(
+  store: SalesforceStore,
+  allOrNone: boolean,
+  saves: Array<() => SaveResult>,
+): SaveResult[] {
   if (!allOrNone) return saves.map((save) => save());
   let results: SaveResult[] = [];
   const committed = store.atomically(() => {
@@ -78,11 +106,23 @@ function runSaves(store: SalesforceStore, allOrNone: boolean, saves: Array<() =>
     return results.every((r) => r.ok);
   });
   if (committed) return results;
-  return results.map((r) => (r.ok ? (r.created ? { ok: false, error: ROLLED_BACK } : { ok: false, error: ROLLED_BACK, id: r.id }) : r));
+  return results.map((r) =>
+    r.ok
+      ? r.created
+        ? { ok: false, error: ROLLED_BACK }
+        : { ok: false, error: ROLLED_BACK, id: r.id }
+      : r,
+  );
 }
 
 function saveResultJson(result: SaveResult, withCreated: boolean): Record<string, unknown> {
-  if (result.ok) return { id: result.id, success: true, errors: [], ...(withCreated ? { created: result.created } : {}) };
+  if (result.ok)
+    return {
+      id: result.id,
+      success: true,
+      errors: [],
+      ...(withCreated ? { created: result.created } : {}),
+    };
   return { ...(result.id ? { id: result.id } : {}), success: false, errors: [result.error] };
 }
 
@@ -94,7 +134,15 @@ function createMany(ctx: RestContext, req: SimRequest): SimResponse {
     const object = objectOfRecord(record);
     return { object, input: deserializeRecord(object, record) };
   });
-  const results = runSaves(ctx.store, allOrNone, inputs.map(({ object, input }) => () => ctx.store.create(object, input)));
+  const results = runSaves(
+    ctx.store,
+    allOrNone,
+    inputs.map(
+      ({ object, input }) =>
+        () =>
+          ctx.store.create(object, input),
+    ),
+  );
   return json(results.map((r) => saveResultJson(r, false)));
 }
 
@@ -106,8 +154,10 @@ function updateMany(ctx: RestContext, req: SimRequest): SimResponse {
     return { object, input: deserializeRecord(object, record) };
   });
   const saves = inputs.map(({ object, input }) => () => {
-    if (input.id === undefined) return failed(recordError('MISSING_ARGUMENT', 'Id not specified in an update call'));
-    if (normaliseRecordId(input.id) === null) return failed(recordError('MALFORMED_ID', `malformed id ${input.id}`));
+    if (input.id === undefined)
+      return failed(recordError('MISSING_ARGUMENT', 'Id not specified in an update call'));
+    if (normaliseRecordId(input.id) === null)
+      return failed(recordError('MALFORMED_ID', `malformed id ${input.id}`));
     return ctx.store.update(object, input.id, { ...input, id: undefined });
   });
   return json(runSaves(ctx.store, allOrNone, saves).map((r) => saveResultJson(r, false)));
@@ -121,23 +171,41 @@ function upsertMany(ctx: RestContext, req: SimRequest): SimResponse {
   const { allOrNone, records } = collectionBodyOf(req);
   const inputs = records.map((record) => {
     if (objectOfRecord(record, object) !== object) {
-      throw new SalesforceApiError(400, 'INVALID_TYPE', `Every record must be of type ${object.name} to upsert through this resource.`);
+      throw new SalesforceApiError(
+        400,
+        'INVALID_TYPE',
+        `Every record must be of type ${object.name} to upsert through this resource.`,
+      );
     }
     return deserializeRecord(object, record);
   });
   const keys = inputs.map((input) => keyOf(input, field));
   const keyCounts = new Map<string, number>();
-  for (const key of keys) if (key) keyCounts.set(key.toLowerCase(), (keyCounts.get(key.toLowerCase()) ?? 0) + 1);
+  for (const key of keys)
+    if (key) keyCounts.set(key.toLowerCase(), (keyCounts.get(key.toLowerCase()) ?? 0) + 1);
   const saves = inputs.map((input, i) => () => {
     const key = keys[i];
     if (!key) return failed(recordError('MISSING_ARGUMENT', `${field.name} not specified`));
     if ((keyCounts.get(key.toLowerCase()) ?? 0) > 1) {
-      return failed(recordError('DUPLICATE_EXTERNAL_ID', `Duplicate external id specified: ${key}`, [field.name]));
+      return failed(
+        recordError('DUPLICATE_EXTERNAL_ID', `Duplicate external id specified: ${key}`, [
+          field.name,
+        ]),
+      );
     }
-    if (input.id !== undefined) return failed(recordError('INVALID_FIELD', 'The Id field should not be specified in the sobject data.'));
+    if (input.id !== undefined)
+      return failed(
+        recordError('INVALID_FIELD', 'The Id field should not be specified in the sobject data.'),
+      );
     const result = ctx.store.upsert(object, field, key, input);
     if (!('multiple' in result)) return result;
-    return failed(recordError('DUPLICATE_EXTERNAL_ID', `${field.name}: more than one record found for external id field: [${result.multiple.join(', ')}]`, [field.name]));
+    return failed(
+      recordError(
+        'DUPLICATE_EXTERNAL_ID',
+        `${field.name}: more than one record found for external id field: [${result.multiple.join(', ')}]`,
+        [field.name],
+      ),
+    );
   });
   return json(runSaves(ctx.store, allOrNone, saves).map((r) => saveResultJson(r, true)));
 }
@@ -148,8 +216,16 @@ function keyOf(input: RecordInput, field: FieldSpec): string | null {
 }
 
 function deleteMany(ctx: RestContext, req: SimRequest): SimResponse {
-  const ids = (req.query.get('ids') ?? '').split(',').map((id) => id.trim()).filter((id) => id !== '');
-  if (ids.length === 0) throw new SalesforceApiError(400, 'MISSING_ARGUMENT', 'The ids parameter is required: a comma-separated list of record ids');
+  const ids = (req.query.get('ids') ?? '')
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
+  if (ids.length === 0)
+    throw new SalesforceApiError(
+      400,
+      'MISSING_ARGUMENT',
+      'The ids parameter is required: a comma-separated list of record ids',
+    );
   if (ids.length > MAX_COLLECTION_RECORDS) throw tooManyRecords();
   const allOrNone = req.query.get('allOrNone') === 'true';
   const saves = ids.map((id) => () => {
@@ -172,14 +248,25 @@ function retrieveMany(ctx: RestContext, req: SimRequest): SimResponse {
     ({ ids, fields: fieldList } = (bodyOf(req) ?? {}) as { ids?: unknown; fields?: unknown });
     if (Array.isArray(fieldList)) fieldList = fieldList.join(',');
   }
-  if (!Array.isArray(ids) || ids.length === 0 || typeof fieldList !== 'string' || fieldList.trim() === '') {
+  if (
+    !Array.isArray(ids) ||
+    ids.length === 0 ||
+    typeof fieldList !== 'string' ||
+    fieldList.trim() === ''
+  ) {
     throw new SalesforceApiError(400, 'MISSING_ARGUMENT', 'Both ids and fields are required');
   }
-  if (ids.length > MAX_RETRIEVE_IDS) throw new SalesforceApiError(400, 'EXCEEDED_ID_LIMIT', `record limit reached. cannot submit more than ${MAX_RETRIEVE_IDS} records into this call`);
+  if (ids.length > MAX_RETRIEVE_IDS)
+    throw new SalesforceApiError(
+      400,
+      'EXCEEDED_ID_LIMIT',
+      `record limit reached. cannot submit more than ${MAX_RETRIEVE_IDS} records into this call`,
+    );
   const fields = fieldsParam(object, fieldList);
   return json(
     ids.map((id) => {
-      const row = typeof id === 'string' && normaliseRecordId(id) ? ctx.store.get(object, id) : undefined;
+      const row =
+        typeof id === 'string' && normaliseRecordId(id) ? ctx.store.get(object, id) : undefined;
       return row ? recordToJson(object, row, fields, versionOf(req)) : null;
     }),
   );
@@ -194,6 +281,8 @@ export function collectionRoutes(ctx: RestContext): SimRoute[] {
     route('DELETE', all, (req) => deleteMany(ctx, req)),
     route('GET', typed, (req) => retrieveMany(ctx, req)),
     route('POST', typed, (req) => retrieveMany(ctx, req)),
-    route('PATCH', `${VERSIONED}/composite/sobjects/(?<type>[^/]+)/(?<field>[^/]+)/?$`, (req) => upsertMany(ctx, req)),
+    route('PATCH', `${VERSIONED}/composite/sobjects/(?<type>[^/]+)/(?<field>[^/]+)/?$`, (req) =>
+      upsertMany(ctx, req),
+    ),
   ];
 }

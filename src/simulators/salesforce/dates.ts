@@ -1,7 +1,8 @@
 // Date and dateTime text as Salesforce reads and writes it (`2025-01-31`, `2025-01-31T08:00:00.000+0000`).
 
 const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATETIME_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
+const DATETIME_PATTERN =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
 
 function validCalendarDay(year: number, month: number, day: number): boolean {
   if (month < 1 || month > 12 || day < 1) return false;
@@ -32,7 +33,10 @@ export function parseDateTime(text: string): number | null {
     offsetMinutes = (digits.startsWith('-') ? -1 : 1) * (hours * 60 + minutes);
   }
   const ms = fraction ? Math.floor(Number(`0${fraction}`) * 1000) : 0;
-  return Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms) - offsetMinutes * 60_000;
+  return (
+    Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms) -
+    offsetMinutes * 60_000
+  );
 }
 
 /** Salesforce's REST form of a dateTime: milliseconds and a `+0000` zone. */

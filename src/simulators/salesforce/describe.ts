@@ -70,15 +70,27 @@ function describeField(field: FieldSpec): Record<string, unknown> {
 }
 
 function picklistValuesOf(field: FieldSpec): Array<Record<string, unknown>> {
-  const entries = field.picklist?.entries?.() ?? (field.picklist?.values ?? []).map((value) => ({ value, label: value, validFor: null }));
-  return entries.map((entry) => ({ ...entry, active: true, defaultValue: entry.value === field.picklist?.defaultValue }));
+  const entries =
+    field.picklist?.entries?.() ??
+    (field.picklist?.values ?? []).map((value) => ({ value, label: value, validFor: null }));
+  return entries.map((entry) => ({
+    ...entry,
+    active: true,
+    defaultValue: entry.value === field.picklist?.defaultValue,
+  }));
 }
 
 /** `GET /sobjects/{type}/describe`; the address code picklists only in orgs with State and Country/Territory Picklists on. */
-export function describeObject(object: SObjectSpec, version: string, org: { statePicklists: boolean }): Record<string, unknown> {
+export function describeObject(
+  object: SObjectSpec,
+  version: string,
+  org: { statePicklists: boolean },
+): Record<string, unknown> {
   return {
     ...objectSummary(object, version),
-    fields: object.fields.filter((field) => org.statePicklists || field.feature === undefined).map(describeField),
+    fields: object.fields
+      .filter((field) => org.statePicklists || field.feature === undefined)
+      .map(describeField),
     childRelationships: [],
     recordTypeInfos: [],
   };
@@ -86,5 +98,9 @@ export function describeObject(object: SObjectSpec, version: string, org: { stat
 
 /** `GET /sobjects`: the describeGlobal listing. */
 export function describeGlobal(version: string): Record<string, unknown> {
-  return { encoding: 'UTF-8', maxBatchSize: 200, sobjects: SOBJECTS.map((object) => objectSummary(object, version)) };
+  return {
+    encoding: 'UTF-8',
+    maxBatchSize: 200,
+    sobjects: SOBJECTS.map((object) => objectSummary(object, version)),
+  };
 }

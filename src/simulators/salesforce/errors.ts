@@ -27,7 +27,13 @@ export class SalesforceApiError extends Error {
   }
 
   toBody(): RestErrorEntry[] {
-    return [{ message: this.message, errorCode: this.errorCode, ...(this.fields ? { fields: this.fields } : {}) }];
+    return [
+      {
+        message: this.message,
+        errorCode: this.errorCode,
+        ...(this.fields ? { fields: this.fields } : {}),
+      },
+    ];
   }
 
   static fromRecordError(status: number, error: RecordError): SalesforceApiError {
@@ -35,7 +41,11 @@ export class SalesforceApiError extends Error {
   }
 }
 
-export function recordError(statusCode: string, message: string, fields: string[] = []): RecordError {
+export function recordError(
+  statusCode: string,
+  message: string,
+  fields: string[] = [],
+): RecordError {
   return { statusCode, message, fields };
 }
 

@@ -11,7 +11,15 @@ import { SalesforceStore } from './store.js';
 
 export { SalesforceStore } from './store.js';
 export type { ConvertLeadOptions, LeadConversion, SaveResult } from './store.js';
-export { ACCOUNT, LEAD, OPPORTUNITY, LEAD_STATUSES, OPPORTUNITY_STAGES, findObject, findField } from './schema.js';
+export {
+  ACCOUNT,
+  LEAD,
+  OPPORTUNITY,
+  LEAD_STATUSES,
+  OPPORTUNITY_STAGES,
+  findObject,
+  findField,
+} from './schema.js';
 export type { FieldSpec, SObjectSpec } from './schema.js';
 export { systemInput } from './store.js';
 export { deserializeRecord } from './values.js';
@@ -33,7 +41,10 @@ export interface SalesforceSimulatorOptions {
   statePicklists?: boolean;
 }
 
-export const DEFAULT_API_VERSIONS: readonly string[] = Array.from({ length: 21 }, (_, i) => `${42 + i}.0`);
+export const DEFAULT_API_VERSIONS: readonly string[] = Array.from(
+  { length: 21 },
+  (_, i) => `${42 + i}.0`,
+);
 export const DEFAULT_DAILY_API_LIMIT = 100_000;
 
 /** Errors raised by the shared server (unknown route, bad JSON, injected faults) in Salesforce's codes. */
@@ -46,7 +57,8 @@ const SERVER_CODES: Record<string, string> = {
 };
 
 function errorBody(_status: number, code: string, message: string): unknown {
-  if (code === 'NotFound' || code === 'NOT_FOUND') return notFoundBody(code === 'NotFound' ? NOT_FOUND_MESSAGE : message);
+  if (code === 'NotFound' || code === 'NOT_FOUND')
+    return notFoundBody(code === 'NotFound' ? NOT_FOUND_MESSAGE : message);
   return [{ message, errorCode: SERVER_CODES[code] ?? code }];
 }
 
@@ -73,8 +85,19 @@ export class SalesforceSimulator {
       port: options.port,
       clock,
       routes: [
-        ...oauthRoutes({ sessions: this.sessions, clock, instanceUrl, clients: options.oauthClients }),
-        ...restRoutes({ store: this.store, cursors: this.cursors, versions: this.versions, instanceUrl, apiUsage }),
+        ...oauthRoutes({
+          sessions: this.sessions,
+          clock,
+          instanceUrl,
+          clients: options.oauthClients,
+        }),
+        ...restRoutes({
+          store: this.store,
+          cursors: this.cursors,
+          versions: this.versions,
+          instanceUrl,
+          apiUsage,
+        }),
       ],
       adminRoutes: adminRoutes({
         store: this.store,
@@ -126,10 +149,13 @@ export class SalesforceSimulator {
   /** Version served, then a valid session, then the daily allocation; an accepted call counts against it. */
   private authorize(req: SimRequest): SimHttpError | null {
     if (!req.path.startsWith('/services/data/v')) return null;
-    if (!this.versions.includes(req.params.version ?? '')) return new SimHttpError(404, 'NOT_FOUND', NOT_FOUND_MESSAGE);
+    if (!this.versions.includes(req.params.version ?? ''))
+      return new SimHttpError(404, 'NOT_FOUND', NOT_FOUND_MESSAGE);
     const m = /^(?:Bearer|OAuth)\s+(\S+)\s*$/i.exec(String(req.headers.authorization ?? ''));
-    if (!m || !this.sessions.accepts(m[1] as string)) return new SimHttpError(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
-    if (this.usage.used >= this.usage.limit) return new SimHttpError(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.');
+    if (!m || !this.sessions.accepts(m[1] as string))
+      return new SimHttpError(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
+    if (this.usage.used >= this.usage.limit)
+      return new SimHttpError(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.');
     this.usage.used += 1;
     return null;
   }
@@ -142,6 +168,8 @@ export class SalesforceSimulator {
   }
 }
 
-export function createSalesforceSimulator(options: SalesforceSimulatorOptions = {}): SalesforceSimulator {
+export function createSalesforceSimulator(
+  options: SalesforceSimulatorOptions = {},
+): SalesforceSimulator {
   return new SalesforceSimulator(options);
 }

@@ -32,7 +32,10 @@ function granted(ctx: OAuthContext, signed: boolean): SimResponse {
     token_type: 'Bearer',
     issued_at: issuedAt,
   };
-  if (signed) body.signature = createHmac('sha256', ORG_ID).update(id + issuedAt).digest('base64');
+  if (signed)
+    body.signature = createHmac('sha256', ORG_ID)
+      .update(id + issuedAt)
+      .digest('base64');
   return { status: 200, body };
 }
 
@@ -40,7 +43,8 @@ function clientCredentials(ctx: OAuthContext, form: URLSearchParams): SimRespons
   const clientId = form.get('client_id') ?? '';
   const clientSecret = form.get('client_secret') ?? '';
   if (clientId === '') return oauthError('invalid_client_id', 'client identifier invalid');
-  if (ctx.clients && !(clientId in ctx.clients)) return oauthError('invalid_client_id', 'client identifier invalid');
+  if (ctx.clients && !(clientId in ctx.clients))
+    return oauthError('invalid_client_id', 'client identifier invalid');
   if (clientSecret === '' || (ctx.clients && ctx.clients[clientId] !== clientSecret)) {
     return oauthError('invalid_client', 'invalid client credentials');
   }
@@ -51,7 +55,9 @@ function decodeJwtPart(part: string): Record<string, unknown> | null {
   if (!/^[A-Za-z0-9_-]+$/.test(part)) return null;
   try {
     const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }
@@ -60,10 +66,12 @@ function decodeJwtPart(part: string): Record<string, unknown> | null {
 /** Why a JWT assertion is refused, or null when it is well formed and current (the signature is not verified). */
 export function assertionProblem(assertion: string, nowMs: number): string | null {
   const parts = assertion.split('.');
-  if (parts.length !== 3 || parts.some((p) => p === '')) return 'the assertion is not a JWT of three dot-separated parts';
+  if (parts.length !== 3 || parts.some((p) => p === ''))
+    return 'the assertion is not a JWT of three dot-separated parts';
   const header = decodeJwtPart(parts[0] as string);
   const payload = decodeJwtPart(parts[1] as string);
-  if (!header || typeof header.alg !== 'string') return 'the JWT header is not base64url JSON with an alg';
+  if (!header || typeof header.alg !== 'string')
+    return 'the JWT header is not base64url JSON with an alg';
   if (!payload) return 'the JWT payload is not base64url JSON';
   for (const claim of ['iss', 'sub', 'aud'] as const) {
     const value = payload[claim];
@@ -84,7 +92,10 @@ function jwtBearer(ctx: OAuthContext, form: URLSearchParams): SimResponse {
 function token(ctx: OAuthContext, req: SimRequest): SimResponse {
   const type = String(req.headers['content-type'] ?? '');
   if (!/application\/x-www-form-urlencoded/i.test(type)) {
-    return oauthError('invalid_request', 'the token request must be application/x-www-form-urlencoded');
+    return oauthError(
+      'invalid_request',
+      'the token request must be application/x-www-form-urlencoded',
+    );
   }
   const form = new URLSearchParams(req.rawBody);
   const grantType = form.get('grant_type');
@@ -94,5 +105,11 @@ function token(ctx: OAuthContext, req: SimRequest): SimResponse {
 }
 
 export function oauthRoutes(ctx: OAuthContext): SimRoute[] {
-  return [{ method: 'POST', pattern: /^\/services\/oauth2\/token\/?$/, handler: (req) => token(ctx, req) }];
+  return [
+    {
+      method: 'POST',
+      pattern: /^\/services\/oauth2\/token\/?$/,
+      handler: (req) => token(ctx, req),
+    },
+  ];
 }

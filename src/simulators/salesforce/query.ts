@@ -25,10 +25,15 @@ function lookupIn(store: SalesforceStore): RowLookup {
 }
 
 /** The rows a plan selects, ordered and cut by OFFSET / LIMIT; deleted rows only for queryAll. */
-export function findMatches(store: SalesforceStore, plan: QueryPlan, includeDeleted: boolean): SObjectRow[] {
+export function findMatches(
+  store: SalesforceStore,
+  plan: QueryPlan,
+  includeDeleted: boolean,
+): SObjectRow[] {
   const lookup = lookupIn(store);
   const rows: SObjectRow[] = [];
-  for (const row of candidatesFor(store, plan, includeDeleted)) if (plan.matches(row, lookup)) rows.push(row);
+  for (const row of candidatesFor(store, plan, includeDeleted))
+    if (plan.matches(row, lookup)) rows.push(row);
   const { order } = plan;
   if (order) rows.sort((a, b) => order(a, b, lookup));
   const start = plan.offset ?? 0;
@@ -36,14 +41,23 @@ export function findMatches(store: SalesforceStore, plan: QueryPlan, includeDele
 }
 
 /** Rows worth testing: straight from an index when the filter pins Id or a unique field, else every row. */
-function candidatesFor(store: SalesforceStore, plan: QueryPlan, includeDeleted: boolean): Iterable<SObjectRow> {
+function candidatesFor(
+  store: SalesforceStore,
+  plan: QueryPlan,
+  includeDeleted: boolean,
+): Iterable<SObjectRow> {
   const hint = plan.indexHint;
-  if (!hint || (hint.field.type !== 'id' && includeDeleted)) return store.rows(plan.object, includeDeleted);
+  if (!hint || (hint.field.type !== 'id' && includeDeleted))
+    return store.rows(plan.object, includeDeleted);
   const found = new Map<string, SObjectRow>();
   for (const value of hint.values) {
     const rows =
       hint.field.type === 'id'
-        ? [includeDeleted ? store.getIncludingDeleted(plan.object, value) : store.get(plan.object, value)]
+        ? [
+            includeDeleted
+              ? store.getIncludingDeleted(plan.object, value)
+              : store.get(plan.object, value),
+          ]
         : store.findByExternalId(plan.object, hint.field, value);
     for (const row of rows) if (row) found.set(String(row.Id), row);
   }
@@ -92,7 +106,12 @@ export class QueryCursors {
     const m = /^(01g[A-Za-z0-9]{15})-(\d+)$/.exec(locator);
     const cursor = m ? this.cursors.get(m[1] as string) : undefined;
     const start = Number(m?.[2] ?? -1);
-    if (!m || !cursor || start > cursor.rows.length || this.clock.nowMs() - cursor.touchedMs > CURSOR_IDLE_MS) {
+    if (
+      !m ||
+      !cursor ||
+      start > cursor.rows.length ||
+      this.clock.nowMs() - cursor.touchedMs > CURSOR_IDLE_MS
+    ) {
       throw new SalesforceApiError(400, 'INVALID_QUERY_LOCATOR', 'invalid query locator');
     }
     cursor.touchedMs = this.clock.nowMs();
@@ -106,13 +125,21 @@ export class QueryCursors {
     this.cursors.clear();
   }
 
-  private render(plan: QueryPlan, rows: SObjectRow[], start: number, size: number, version: string, cursorId: string | null): QueryPage {
+  private render(
+    plan: QueryPlan,
+    rows: SObjectRow[],
+    start: number,
+    size: number,
+    version: string,
+    cursorId: string | null,
+  ): QueryPage {
     const lookup = lookupIn(this.store);
     const end = Math.min(rows.length, start + size);
     const records = rows.slice(start, end).map((row) => projectRow(plan, row, lookup, version));
     const done = end >= rows.length;
     const page: QueryPage = { totalSize: rows.length, done, records };
-    if (!done && cursorId) page.nextRecordsUrl = `/services/data/v${version}/query/${cursorId}-${end}`;
+    if (!done && cursorId)
+      page.nextRecordsUrl = `/services/data/v${version}/query/${cursorId}-${end}`;
     return page;
   }
 

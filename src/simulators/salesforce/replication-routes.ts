@@ -14,15 +14,24 @@ function windowOf(ctx: RestContext, req: SimRequest): { start: number; end: numb
     const text = req.query.get(name);
     const ms = text === null ? null : parseDateTime(text);
     if (ms === null) {
-      throw new SalesforceApiError(400, 'INVALID_REPLICATION_DATE', `${name} must be an ISO-8601 dateTime with a zone, got: ${text ?? '(missing)'}`);
+      throw new SalesforceApiError(
+        400,
+        'INVALID_REPLICATION_DATE',
+        `${name} must be an ISO-8601 dateTime with a zone, got: ${text ?? '(missing)'}`,
+      );
     }
     return Math.floor(ms / MINUTE_MS) * MINUTE_MS;
   };
   const start = read('start');
   const end = read('end');
-  if (end <= start) throw new SalesforceApiError(400, 'INVALID_REPLICATION_DATE', 'end must be after start');
+  if (end <= start)
+    throw new SalesforceApiError(400, 'INVALID_REPLICATION_DATE', 'end must be after start');
   if (start < ctx.store.clock.nowMs() - REPLICATION_DAYS * 86_400_000) {
-    throw new SalesforceApiError(400, 'INVALID_REPLICATION_DATE', `start must be within the last ${REPLICATION_DAYS} days`);
+    throw new SalesforceApiError(
+      400,
+      'INVALID_REPLICATION_DATE',
+      `start must be within the last ${REPLICATION_DAYS} days`,
+    );
   }
   return { start, end };
 }
@@ -45,10 +54,17 @@ export function replicationRoutes(ctx: RestContext): SimRoute[] {
       const deletedRecords: Array<{ id: string; deletedDate: string }> = [];
       for (const row of ctx.store.rows(object, true)) {
         const stamp = Number(row.SystemModstamp);
-        if (row.IsDeleted === true && stamp >= start && stamp < end) deletedRecords.push({ id: String(row.Id), deletedDate: formatDateTime(stamp) });
+        if (row.IsDeleted === true && stamp >= start && stamp < end)
+          deletedRecords.push({ id: String(row.Id), deletedDate: formatDateTime(stamp) });
       }
-      const earliest = Math.floor((ctx.store.clock.nowMs() - REPLICATION_DAYS * 86_400_000) / MINUTE_MS) * MINUTE_MS;
-      return json({ deletedRecords, earliestDateAvailable: formatDateTime(earliest), latestDateCovered: formatDateTime(end) });
+      const earliest =
+        Math.floor((ctx.store.clock.nowMs() - REPLICATION_DAYS * 86_400_000) / MINUTE_MS) *
+        MINUTE_MS;
+      return json({
+        deletedRecords,
+        earliestDateAvailable: formatDateTime(earliest),
+        latestDateCovered: formatDateTime(end),
+      });
     }),
   ];
 }

@@ -28,7 +28,12 @@ import type { SaveResult } from './store.js';
 import { deserializeRecord, recordToJson, type SObjectRow } from './values.js';
 
 function refuseIdInBody(id: string | undefined): void {
-  if (id !== undefined) throw new SalesforceApiError(400, 'INVALID_FIELD', 'The Id field should not be specified in the sobject data.');
+  if (id !== undefined)
+    throw new SalesforceApiError(
+      400,
+      'INVALID_FIELD',
+      'The Id field should not be specified in the sobject data.',
+    );
 }
 
 function throwIfFailed(result: SaveResult): asserts result is Extract<SaveResult, { ok: true }> {
@@ -45,7 +50,13 @@ function rowAt(ctx: RestContext, object: SObjectSpec, idText: string): SObjectRo
 function versionRoutes(ctx: RestContext): SimRoute[] {
   return [
     route('GET', String.raw`^/services/data/?$`, () =>
-      json(ctx.versions.map((version) => ({ label: releaseLabel(version), url: `/services/data/v${version}`, version }))),
+      json(
+        ctx.versions.map((version) => ({
+          label: releaseLabel(version),
+          url: `/services/data/v${version}`,
+          version,
+        })),
+      ),
     ),
     route('GET', `${VERSIONED}/?$`, (req) => {
       const base = `/services/data/v${versionOf(req)}`;
@@ -68,9 +79,16 @@ function versionRoutes(ctx: RestContext): SimRoute[] {
 function describeRoutes(ctx: RestContext): SimRoute[] {
   return [
     route('GET', `${VERSIONED}/sobjects/?$`, (req) => json(describeGlobal(versionOf(req)))),
-    route('GET', `${VERSIONED}/sobjects/(?<type>[^/]+)/describe/?$`, (req) => json(describeObject(objectOf(req), versionOf(req), ctx.store))),
+    route('GET', `${VERSIONED}/sobjects/(?<type>[^/]+)/describe/?$`, (req) =>
+      json(describeObject(objectOf(req), versionOf(req), ctx.store)),
+    ),
     route('GET', `${VERSIONED}/sobjects/(?<type>[^/]+)/?$`, (req) => {
-      const { fields: _fields, childRelationships: _c, recordTypeInfos: _r, ...objectDescribe } = describeObject(objectOf(req), versionOf(req), ctx.store);
+      const {
+        fields: _fields,
+        childRelationships: _c,
+        recordTypeInfos: _r,
+        ...objectDescribe
+      } = describeObject(objectOf(req), versionOf(req), ctx.store);
       return json({ objectDescribe, recentItems: [] });
     }),
   ];
@@ -90,7 +108,9 @@ function recordRoutes(ctx: RestContext): SimRoute[] {
     route('GET', one, (req) => {
       const object = objectOf(req);
       const fields = fieldsParam(object, req.query.get('fields'));
-      return json(recordToJson(object, rowAt(ctx, object, req.params.id ?? ''), fields, versionOf(req)));
+      return json(
+        recordToJson(object, rowAt(ctx, object, req.params.id ?? ''), fields, versionOf(req)),
+      );
     }),
     route('PATCH', one, (req) => {
       const object = objectOf(req);
@@ -118,22 +138,46 @@ function externalIdRoutes(ctx: RestContext): SimRoute[] {
     return { object, field, value, rows: ctx.store.findByExternalId(object, field, value) };
   };
   const single = (req: SimRequest, rows: SObjectRow[], object: SObjectSpec): SObjectRow => {
-    if (rows.length > 1) throw new MultipleMatches(rows.map((row) => `/services/data/v${versionOf(req)}/sobjects/${object.name}/${String(row.Id)}`));
+    if (rows.length > 1)
+      throw new MultipleMatches(
+        rows.map(
+          (row) => `/services/data/v${versionOf(req)}/sobjects/${object.name}/${String(row.Id)}`,
+        ),
+      );
     const [row] = rows;
     if (!row) throw notFound();
     return row;
   };
   return [
-    route('GET', byKey, multipleChoices((req) => {
-      const { object, rows } = matchesOf(req);
-      return json(recordToJson(object, single(req, rows, object), fieldsParam(object, req.query.get('fields')), versionOf(req)));
-    })),
-    route('PATCH', byKey, multipleChoices((req) => upsertOne(ctx, req))),
-    route('DELETE', byKey, multipleChoices((req) => {
-      const { object, rows } = matchesOf(req);
-      throwIfFailed(ctx.store.delete(object, String(single(req, rows, object).Id)));
-      return { status: 204 };
-    })),
+    route(
+      'GET',
+      byKey,
+      multipleChoices((req) => {
+        const { object, rows } = matchesOf(req);
+        return json(
+          recordToJson(
+            object,
+            single(req, rows, object),
+            fieldsParam(object, req.query.get('fields')),
+            versionOf(req),
+          ),
+        );
+      }),
+    ),
+    route(
+      'PATCH',
+      byKey,
+      multipleChoices((req) => upsertOne(ctx, req)),
+    ),
+    route(
+      'DELETE',
+      byKey,
+      multipleChoices((req) => {
+        const { object, rows } = matchesOf(req);
+        throwIfFailed(ctx.store.delete(object, String(single(req, rows, object).Id)));
+        return { status: 204 };
+      }),
+    ),
   ];
 }
 
@@ -172,7 +216,11 @@ function upsertOne(ctx: RestContext, req: SimRequest): SimResponse {
   }
   const result = ctx.store.upsert(object, field, value, input);
   if ('multiple' in result) {
-    throw new MultipleMatches(result.multiple.map((id) => `/services/data/v${versionOf(req)}/sobjects/${object.name}/${id}`));
+    throw new MultipleMatches(
+      result.multiple.map(
+        (id) => `/services/data/v${versionOf(req)}/sobjects/${object.name}/${id}`,
+      ),
+    );
   }
   throwIfFailed(result);
   if (result.created) return json({ id: result.id, success: true, errors: [], created: true }, 201);
@@ -185,19 +233,32 @@ function queryRoutes(ctx: RestContext): SimRoute[] {
   const run = (includeDeleted: boolean) => (req: SimRequest) => {
     const soql = req.query.get('q');
     if (soql === null || soql.trim() === '') {
-      throw new SalesforceApiError(400, 'MALFORMED_QUERY', formatSoqlProblem(soql ?? '', 0, 'unexpected token: <EOF>'));
+      throw new SalesforceApiError(
+        400,
+        'MALFORMED_QUERY',
+        formatSoqlProblem(soql ?? '', 0, 'unexpected token: <EOF>'),
+      );
     }
     let plan;
     try {
       plan = planQuery(soql);
     } catch (error) {
-      if (error instanceof SoqlError) throw new SalesforceApiError(400, error.errorCode, error.message);
+      if (error instanceof SoqlError)
+        throw new SalesforceApiError(400, error.errorCode, error.message);
       throw error;
     }
     const rows = findMatches(ctx.store, plan, includeDeleted);
-    return json(ctx.cursors.firstPage(plan, rows, versionOf(req), batchSizeFrom(req.headers['sforce-query-options'])));
+    return json(
+      ctx.cursors.firstPage(
+        plan,
+        rows,
+        versionOf(req),
+        batchSizeFrom(req.headers['sforce-query-options']),
+      ),
+    );
   };
-  const more = (req: SimRequest) => json(ctx.cursors.page(req.params.locator ?? '', versionOf(req)));
+  const more = (req: SimRequest) =>
+    json(ctx.cursors.page(req.params.locator ?? '', versionOf(req)));
   return [
     route('GET', `${VERSIONED}/query/?$`, run(false)),
     route('GET', `${VERSIONED}/queryAll/?$`, run(true)),

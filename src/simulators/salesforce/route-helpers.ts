@@ -41,11 +41,19 @@ export function objectOf(req: SimRequest, param = 'type'): SObjectSpec {
 /** The JSON body of a write; an empty body or a non-JSON content type is refused the platform's way. */
 export function bodyOf(req: SimRequest): unknown {
   if (req.rawBody.trim() === '') {
-    throw new SalesforceApiError(400, 'JSON_PARSER_ERROR', 'The HTTP entity body is required, but this request has no entity body.');
+    throw new SalesforceApiError(
+      400,
+      'JSON_PARSER_ERROR',
+      'The HTTP entity body is required, but this request has no entity body.',
+    );
   }
   if (req.body === undefined) {
     const type = String(req.headers['content-type'] ?? '');
-    throw new SalesforceApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `Content-Type header specified in HTTP request is not supported: ${type}`);
+    throw new SalesforceApiError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Content-Type header specified in HTTP request is not supported: ${type}`,
+    );
   }
   return req.body;
 }
@@ -54,7 +62,11 @@ export function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new SalesforceApiError(400, 'MALFORMED_URL', `The URL segment is not valid percent-encoding: ${segment}`);
+    throw new SalesforceApiError(
+      400,
+      'MALFORMED_URL',
+      `The URL segment is not valid percent-encoding: ${segment}`,
+    );
   }
 }
 
@@ -73,7 +85,11 @@ export function fieldsParam(object: SObjectSpec, list: string | null): readonly 
   return list.split(',').map((name) => {
     const field = findField(object, name.trim());
     if (!field) {
-      throw new SalesforceApiError(400, 'INVALID_FIELD', `No such column '${name.trim()}' on entity '${object.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`);
+      throw new SalesforceApiError(
+        400,
+        'INVALID_FIELD',
+        `No such column '${name.trim()}' on entity '${object.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`,
+      );
     }
     return field;
   });
@@ -82,4 +98,3 @@ export function fieldsParam(object: SObjectSpec, list: string | null): readonly 
 export function versionAtLeast(version: string, major: number): boolean {
   return Number.parseFloat(version) >= major;
 }
-

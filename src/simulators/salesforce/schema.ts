@@ -68,7 +68,12 @@ export interface SObjectSpec {
   relationshipsByLowerName: ReadonlyMap<string, FieldSpec>;
 }
 
-export const LEAD_STATUSES = ['Open - Not Contacted', 'Working - Contacted', 'Closed - Converted', 'Closed - Not Converted'] as const;
+export const LEAD_STATUSES = [
+  'Open - Not Contacted',
+  'Working - Contacted',
+  'Closed - Converted',
+  'Closed - Not Converted',
+] as const;
 export const OPPORTUNITY_STAGES = [
   'Prospecting',
   'Qualification',
@@ -85,7 +90,12 @@ const LEAD_SOURCES = ['Web', 'Phone Inquiry', 'Partner Referral', 'Purchased Lis
 
 type FieldOptions = Partial<Omit<FieldSpec, 'name' | 'label' | 'type'>>;
 
-function field(name: string, label: string, type: FieldType, options: FieldOptions = {}): FieldSpec {
+function field(
+  name: string,
+  label: string,
+  type: FieldType,
+  options: FieldOptions = {},
+): FieldSpec {
   const writable = options.createable ?? true;
   return {
     name,
@@ -112,11 +122,26 @@ const readOnly = (name: string, label: string, type: FieldType, options: FieldOp
 const picklist = (name: string, label: string, spec: PicklistSpec, options: FieldOptions = {}) =>
   field(name, label, 'picklist', { length: 255, picklist: spec, ...options });
 const countryCodePicklist = (name: string, label: string) =>
-  picklist(name, label, { values: COUNTRY_CODES, restricted: true, entries: countryEntries }, { feature: 'statePicklists' });
+  picklist(
+    name,
+    label,
+    { values: COUNTRY_CODES, restricted: true, entries: countryEntries },
+    { feature: 'statePicklists' },
+  );
 const stateCodePicklist = (name: string, label: string, controllerName: string) =>
-  picklist(name, label, { values: [], restricted: true, entries: stateEntries, controllerName }, { feature: 'statePicklists' });
-const reference = (name: string, label: string, referenceTo: string, relationshipName: string, options: FieldOptions = {}) =>
-  field(name, label, 'reference', { length: 18, referenceTo, relationshipName, ...options });
+  picklist(
+    name,
+    label,
+    { values: [], restricted: true, entries: stateEntries, controllerName },
+    { feature: 'statePicklists' },
+  );
+const reference = (
+  name: string,
+  label: string,
+  referenceTo: string,
+  relationshipName: string,
+  options: FieldOptions = {},
+) => field(name, label, 'reference', { length: 18, referenceTo, relationshipName, ...options });
 
 /** Id, IsDeleted and the audit stamps every object carries. */
 function systemFields(objectLabel: string): { head: FieldSpec[]; tail: FieldSpec[] } {
@@ -154,16 +179,30 @@ function leadFields(): FieldSpec[] {
     field('Description', 'Description', 'textarea', { length: 32000 }),
     picklist('LeadSource', 'Lead Source', { values: LEAD_SOURCES, restricted: false }),
     picklist('Rating', 'Rating', { values: ['Hot', 'Warm', 'Cold'], restricted: true }),
-    picklist('Status', 'Lead Status', { values: LEAD_STATUSES, defaultValue: 'Open - Not Contacted', restricted: true }, { nillable: false }),
+    picklist(
+      'Status',
+      'Lead Status',
+      { values: LEAD_STATUSES, defaultValue: 'Open - Not Contacted', restricted: true },
+      { nillable: false },
+    ),
     field('AnnualRevenue', 'Annual Revenue', 'currency', { precision: 18, scale: 0 }),
     field('NumberOfEmployees', 'Employees', 'int', { precision: 8 }),
     readOnly('IsConverted', 'Converted', 'boolean', { nillable: false }),
     readOnly('ConvertedDate', 'Converted Date', 'date'),
-    reference('ConvertedAccountId', 'Converted Account ID', 'Account', 'ConvertedAccount', { createable: false, updateable: false }),
-    reference('ConvertedOpportunityId', 'Converted Opportunity ID', 'Opportunity', 'ConvertedOpportunity', {
+    reference('ConvertedAccountId', 'Converted Account ID', 'Account', 'ConvertedAccount', {
       createable: false,
       updateable: false,
     }),
+    reference(
+      'ConvertedOpportunityId',
+      'Converted Opportunity ID',
+      'Opportunity',
+      'ConvertedOpportunity',
+      {
+        createable: false,
+        updateable: false,
+      },
+    ),
     text('PartnerReferralId__c', 'Partner Referral Id', 100, { externalId: true, unique: true }),
     field('ReferralLink__c', 'Referral Link', 'url', { length: 255 }),
     text('LeadKind__c', 'Lead Kind', 40),
@@ -179,7 +218,12 @@ function opportunityFields(): FieldSpec[] {
     reference('AccountId', 'Account ID', 'Account', 'Account'),
     text('Name', 'Name', 120, { required: true }),
     field('Description', 'Description', 'textarea', { length: 32000 }),
-    picklist('StageName', 'Stage', { values: OPPORTUNITY_STAGES, restricted: true }, { required: true, nillable: false }),
+    picklist(
+      'StageName',
+      'Stage',
+      { values: OPPORTUNITY_STAGES, restricted: true },
+      { required: true, nillable: false },
+    ),
     field('Amount', 'Amount', 'currency', { precision: 18, scale: 2 }),
     field('CloseDate', 'Close Date', 'date', { required: true }),
     picklist('LeadSource', 'Lead Source', { values: LEAD_SOURCES, restricted: false }),
@@ -213,10 +257,19 @@ function accountFields(): FieldSpec[] {
 }
 
 function countryEntries(): Array<{ value: string; label: string; validFor: null }> {
-  return COUNTRY_CODES.map((code) => ({ value: code, label: COUNTRIES[code] as string, validFor: null }));
+  return COUNTRY_CODES.map((code) => ({
+    value: code,
+    label: COUNTRIES[code] as string,
+    validFor: null,
+  }));
 }
 
-function defineObject(name: string, labelPlural: string, keyPrefix: string, fields: FieldSpec[]): SObjectSpec {
+function defineObject(
+  name: string,
+  labelPlural: string,
+  keyPrefix: string,
+  fields: FieldSpec[],
+): SObjectSpec {
   return {
     name,
     label: name,
@@ -225,7 +278,9 @@ function defineObject(name: string, labelPlural: string, keyPrefix: string, fiel
     fields,
     fieldsByLowerName: new Map(fields.map((f) => [f.name.toLowerCase(), f])),
     relationshipsByLowerName: new Map(
-      fields.filter((f) => f.relationshipName).map((f) => [(f.relationshipName as string).toLowerCase(), f]),
+      fields
+        .filter((f) => f.relationshipName)
+        .map((f) => [(f.relationshipName as string).toLowerCase(), f]),
     ),
   };
 }
@@ -255,7 +310,14 @@ export function findField(object: SObjectSpec, name: string): FieldSpec | undefi
 }
 
 export function isTextType(type: FieldType): boolean {
-  return type === 'string' || type === 'textarea' || type === 'email' || type === 'phone' || type === 'url' || type === 'picklist';
+  return (
+    type === 'string' ||
+    type === 'textarea' ||
+    type === 'email' ||
+    type === 'phone' ||
+    type === 'url' ||
+    type === 'picklist'
+  );
 }
 
 export function isNumberType(type: FieldType): boolean {

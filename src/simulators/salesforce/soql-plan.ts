@@ -1,7 +1,22 @@
 // Resolves parsed SOQL against the org's schema: field and literal checks, then matching, ordering and projection.
 import { normaliseRecordId } from './ids.js';
-import { findField, findObject, isNumberType, isTextType, type FieldSpec, type SObjectSpec } from './schema.js';
-import { SoqlError, parseSoql, type Condition, type FieldPath, type Literal, type OrderItem, type SoqlErrorCode } from './soql.js';
+import {
+  findField,
+  findObject,
+  isNumberType,
+  isTextType,
+  type FieldSpec,
+  type SObjectSpec,
+} from './schema.js';
+import {
+  SoqlError,
+  parseSoql,
+  type Condition,
+  type FieldPath,
+  type Literal,
+  type OrderItem,
+  type SoqlErrorCode,
+} from './soql.js';
 import { toApiValue, type FieldValue, type SObjectRow } from './values.js';
 
 /** How a plan reaches related records (relationship paths such as `ConvertedOpportunity.StageName`). */
@@ -46,7 +61,8 @@ const CUSTOM_FIELD_HINT =
 /** Parses and resolves a query; throws SoqlError with the platform's error code and pointed message. */
 export function planQuery(soql: string): QueryPlan {
   const query = parseSoql(soql);
-  const problem = (code: SoqlErrorCode, detail: string, offset: number) => new SoqlError(code, detail, offset, soql);
+  const problem = (code: SoqlErrorCode, detail: string, offset: number) =>
+    new SoqlError(code, detail, offset, soql);
   const object = findObject(query.from.name);
   if (!object) {
     throw problem(
@@ -61,12 +77,20 @@ export function planQuery(soql: string): QueryPlan {
   const seen = new Set<string>();
   for (const [i, field] of fields.entries()) {
     if (seen.has(field.path.toLowerCase())) {
-      throw problem('MALFORMED_QUERY', `duplicate field selected: ${field.path}`, paths[i]?.offset ?? 0);
+      throw problem(
+        'MALFORMED_QUERY',
+        `duplicate field selected: ${field.path}`,
+        paths[i]?.offset ?? 0,
+      );
     }
     seen.add(field.path.toLowerCase());
   }
   if (query.offset !== undefined && query.offset > MAX_OFFSET) {
-    throw problem('NUMBER_OUTSIDE_VALID_RANGE', `Maximum SOQL offset allowed is ${MAX_OFFSET}`, soql.length);
+    throw problem(
+      'NUMBER_OUTSIDE_VALID_RANGE',
+      `Maximum SOQL offset allowed is ${MAX_OFFSET}`,
+      soql.length,
+    );
   }
   const compile = new ConditionCompiler(resolve, problem);
   return {
@@ -75,7 +99,10 @@ export function planQuery(soql: string): QueryPlan {
     fields,
     matches: query.where ? compile.condition(query.where) : () => true,
     indexHint: query.where ? compile.indexHint(query.where) : undefined,
-    order: query.orderBy.length > 0 ? compileOrder(query.orderBy.map((item) => ({ item, field: resolve(item.field) }))) : undefined,
+    order:
+      query.orderBy.length > 0
+        ? compileOrder(query.orderBy.map((item) => ({ item, field: resolve(item.field) })))
+        : undefined,
     limit: query.limit,
     offset: query.offset,
   };
@@ -83,7 +110,11 @@ export function planQuery(soql: string): QueryPlan {
 
 type ProblemFactory = (code: SoqlErrorCode, detail: string, offset: number) => SoqlError;
 
-function resolveField(object: SObjectSpec, path: FieldPath, problem: ProblemFactory): ResolvedField {
+function resolveField(
+  object: SObjectSpec,
+  path: FieldPath,
+  problem: ProblemFactory,
+): ResolvedField {
   const relationships: FieldSpec[] = [];
   let current = object;
   for (const part of path.parts.slice(0, -1)) {
@@ -101,8 +132,16 @@ function resolveField(object: SObjectSpec, path: FieldPath, problem: ProblemFact
   }
   const last = path.parts[path.parts.length - 1] ?? '';
   const field = findField(current, last);
-  if (!field) throw problem('INVALID_FIELD', `No such column '${last}' on entity '${current.name}'. ${CUSTOM_FIELD_HINT}`, path.offset);
-  const canonicalPath = [...relationships.map((r) => r.relationshipName ?? r.name), field.name].join('.');
+  if (!field)
+    throw problem(
+      'INVALID_FIELD',
+      `No such column '${last}' on entity '${current.name}'. ${CUSTOM_FIELD_HINT}`,
+      path.offset,
+    );
+  const canonicalPath = [
+    ...relationships.map((r) => r.relationshipName ?? r.name),
+    field.name,
+  ].join('.');
   return { path: canonicalPath, relationships, field };
 }
 
@@ -178,26 +217,47 @@ class ConditionCompiler {
       }
       return undefined;
     }
-    const literals = condition.kind === 'compare' && condition.operator === '=' ? [condition.value] : condition.kind === 'in' && !condition.negated ? condition.values : null;
+    const literals =
+      condition.kind === 'compare' && condition.operator === '='
+        ? [condition.value]
+        : condition.kind === 'in' && !condition.negated
+          ? condition.values
+          : null;
     if (!literals || (condition.kind !== 'compare' && condition.kind !== 'in')) return undefined;
     const resolved = this.resolve(condition.field);
-    if (resolved.relationships.length > 0 || !(resolved.field.type === 'id' || resolved.field.unique)) return undefined;
+    if (
+      resolved.relationships.length > 0 ||
+      !(resolved.field.type === 'id' || resolved.field.unique)
+    )
+      return undefined;
     // Text literals come back lower-cased, which is how the store keys its unique indexes.
     const values = literals.map((l) => this.literalValue(resolved, l));
-    return values.every((v): v is string => typeof v === 'string') ? { field: resolved.field, values } : undefined;
+    return values.every((v): v is string => typeof v === 'string')
+      ? { field: resolved.field, values }
+      : undefined;
   }
 
   private comparison(condition: Extract<Condition, { kind: 'compare' }>): RowPredicate {
     const resolved = this.resolve(condition.field);
     const { operator } = condition;
     if (resolved.field.type === 'boolean' && operator !== '=' && operator !== '!=') {
-      throw this.problem('INVALID_QUERY_FILTER_OPERATOR', `invalid operator on boolean field: ${resolved.path}`, condition.field.offset);
+      throw this.problem(
+        'INVALID_QUERY_FILTER_OPERATOR',
+        `invalid operator on boolean field: ${resolved.path}`,
+        condition.field.offset,
+      );
     }
     const wanted = this.literalValue(resolved, condition.value);
-    const read = (row: SObjectRow, lookup: RowLookup) => comparable(resolved.field, readField(resolved, row, lookup));
+    const read = (row: SObjectRow, lookup: RowLookup) =>
+      comparable(resolved.field, readField(resolved, row, lookup));
     if (operator === '=') return (row, lookup) => read(row, lookup) === wanted;
     if (operator === '!=') return (row, lookup) => read(row, lookup) !== wanted;
-    const test = { '<': (c: number) => c < 0, '<=': (c: number) => c <= 0, '>': (c: number) => c > 0, '>=': (c: number) => c >= 0 }[operator];
+    const test = {
+      '<': (c: number) => c < 0,
+      '<=': (c: number) => c <= 0,
+      '>': (c: number) => c > 0,
+      '>=': (c: number) => c >= 0,
+    }[operator];
     return (row, lookup) => {
       const actual = read(row, lookup);
       return actual !== null && wanted !== null && test(compareValues(actual, wanted));
@@ -207,13 +267,19 @@ class ConditionCompiler {
   private membership(condition: Extract<Condition, { kind: 'in' }>): RowPredicate {
     const resolved = this.resolve(condition.field);
     const wanted = new Set(condition.values.map((l) => this.literalValue(resolved, l)));
-    return (row, lookup) => wanted.has(comparable(resolved.field, readField(resolved, row, lookup))) !== condition.negated;
+    return (row, lookup) =>
+      wanted.has(comparable(resolved.field, readField(resolved, row, lookup))) !==
+      condition.negated;
   }
 
   private like(condition: Extract<Condition, { kind: 'like' }>): RowPredicate {
     const resolved = this.resolve(condition.field);
     if (!isTextType(resolved.field.type)) {
-      throw this.problem('INVALID_QUERY_FILTER_OPERATOR', `invalid operator on field: LIKE cannot filter ${resolved.path}`, condition.field.offset);
+      throw this.problem(
+        'INVALID_QUERY_FILTER_OPERATOR',
+        `invalid operator on field: LIKE cannot filter ${resolved.path}`,
+        condition.field.offset,
+      );
     }
     const pattern = likeToRegExp(condition.pattern.raw);
     return (row, lookup) => {
@@ -236,14 +302,26 @@ class ConditionCompiler {
     if (field.type === 'id' || field.type === 'reference') {
       if (literal.kind !== 'string') throw refuse();
       const id = normaliseRecordId(literal.value);
-      if (id === null) throw this.problem('INVALID_QUERY_FILTER_OPERATOR', `invalid ID field: ${literal.value}`, literal.offset);
+      if (id === null)
+        throw this.problem(
+          'INVALID_QUERY_FILTER_OPERATOR',
+          `invalid ID field: ${literal.value}`,
+          literal.offset,
+        );
       return id;
     }
     if (isTextType(field.type)) {
       if (literal.kind !== 'string') throw refuse();
       return literal.value.toLowerCase();
     }
-    const kinds: Record<string, Literal['kind']> = { boolean: 'boolean', date: 'date', datetime: 'datetime', currency: 'number', double: 'number', int: 'number' };
+    const kinds: Record<string, Literal['kind']> = {
+      boolean: 'boolean',
+      date: 'date',
+      datetime: 'datetime',
+      currency: 'number',
+      double: 'number',
+      int: 'number',
+    };
     if (literal.kind !== kinds[field.type]) throw refuse();
     return (literal as { value: FieldValue }).value;
   }
@@ -282,7 +360,12 @@ function compileOrder(items: Array<{ item: OrderItem; field: ResolvedField }>): 
 }
 
 /** A matched row as the query result shows it: attributes, then the selected fields, related ones nested. */
-export function projectRow(plan: QueryPlan, row: SObjectRow, lookup: RowLookup, version: string): Record<string, unknown> {
+export function projectRow(
+  plan: QueryPlan,
+  row: SObjectRow,
+  lookup: RowLookup,
+  version: string,
+): Record<string, unknown> {
   const record = attributesFor(plan.object, row, version);
   for (const resolved of plan.fields) {
     let target: Record<string, unknown> = record;
@@ -299,13 +382,26 @@ export function projectRow(plan: QueryPlan, row: SObjectRow, lookup: RowLookup, 
         break;
       }
       const nested = target[name];
-      target = nested && typeof nested === 'object' ? (nested as Record<string, unknown>) : (target[name] = attributesFor(object, current, version));
+      target =
+        nested && typeof nested === 'object'
+          ? (nested as Record<string, unknown>)
+          : (target[name] = attributesFor(object, current, version));
     }
-    if (!broken && current) target[resolved.field.name] = toApiValue(resolved.field, current[resolved.field.name]);
+    if (!broken && current)
+      target[resolved.field.name] = toApiValue(resolved.field, current[resolved.field.name]);
   }
   return record;
 }
 
-function attributesFor(object: SObjectSpec, row: SObjectRow, version: string): Record<string, unknown> {
-  return { attributes: { type: object.name, url: `/services/data/v${version}/sobjects/${object.name}/${String(row.Id)}` } };
+function attributesFor(
+  object: SObjectSpec,
+  row: SObjectRow,
+  version: string,
+): Record<string, unknown> {
+  return {
+    attributes: {
+      type: object.name,
+      url: `/services/data/v${version}/sobjects/${object.name}/${String(row.Id)}`,
+    },
+  };
 }

@@ -9,7 +9,12 @@ export interface FieldPath {
 }
 
 export type Literal =
-  | { kind: 'string'; value: string; /** The text between the quotes, escapes kept (LIKE needs `\%`, `\_`). */ raw: string; offset: number }
+  | {
+      kind: 'string';
+      value: string;
+      /** The text between the quotes, escapes kept (LIKE needs `\%`, `\_`). */ raw: string;
+      offset: number;
+    }
   | { kind: 'number'; value: number; offset: number }
   | { kind: 'boolean'; value: boolean; offset: number }
   | { kind: 'null'; offset: number }
@@ -42,7 +47,12 @@ export interface SoqlQuery {
   offset?: number;
 }
 
-export type SoqlErrorCode = 'MALFORMED_QUERY' | 'INVALID_FIELD' | 'INVALID_TYPE' | 'INVALID_QUERY_FILTER_OPERATOR' | 'NUMBER_OUTSIDE_VALID_RANGE';
+export type SoqlErrorCode =
+  | 'MALFORMED_QUERY'
+  | 'INVALID_FIELD'
+  | 'INVALID_TYPE'
+  | 'INVALID_QUERY_FILTER_OPERATOR'
+  | 'NUMBER_OUTSIDE_VALID_RANGE';
 
 /** A refused query; `message` points at the problem as the platform does (excerpt, caret, row and column). */
 export class SoqlError extends Error {
@@ -79,8 +89,21 @@ interface Token {
 }
 
 const STRING_ESCAPES: Record<string, string> = {
-  n: '\n', N: '\n', r: '\r', R: '\r', t: '\t', T: '\t', b: '\b', B: '\b', f: '\f', F: '\f',
-  '"': '"', "'": "'", '\\': '\\', '%': '%', _: '_',
+  n: '\n',
+  N: '\n',
+  r: '\r',
+  R: '\r',
+  t: '\t',
+  T: '\t',
+  b: '\b',
+  B: '\b',
+  f: '\f',
+  F: '\f',
+  '"': '"',
+  "'": "'",
+  '\\': '\\',
+  '%': '%',
+  _: '_',
 };
 const SYMBOLS = ['!=', '<>', '<=', '>=', '=', '<', '>', ',', '(', ')', '.'];
 const DATETIME_AT = /\d{4}-\d{2}-\d{2}T[0-9:.]*(?:Z|[+-]\d{2}:?\d{2})?/y;
@@ -104,7 +127,12 @@ function tokenize(soql: string): Token[] {
       at++;
       continue;
     }
-    const token = ch === "'" ? readString(soql, at) : /[\d-]/.test(ch) ? readNumeric(soql, at) : readWordOrSymbol(soql, at);
+    const token =
+      ch === "'"
+        ? readString(soql, at)
+        : /[\d-]/.test(ch)
+          ? readNumeric(soql, at)
+          : readWordOrSymbol(soql, at);
     tokens.push(token);
     at += token.text.length;
   }
@@ -126,7 +154,12 @@ function readString(soql: string, start: number): Token {
       const escaped = STRING_ESCAPES[next];
       if (escaped === undefined) {
         const text = soql.slice(start, at + 2);
-        return { kind: 'invalid', text, offset: start, problem: `Invalid string literal ${text}... Illegal character sequence '\\${next}' in string literal.` };
+        return {
+          kind: 'invalid',
+          text,
+          offset: start,
+          problem: `Invalid string literal ${text}... Illegal character sequence '\\${next}' in string literal.`,
+        };
       }
       value += escaped;
       at += 2;
@@ -135,19 +168,36 @@ function readString(soql: string, start: number): Token {
     value += ch;
     at++;
   }
-  return { kind: 'invalid', text: soql.slice(start), offset: start, problem: 'unterminated string literal: a closing quote is missing' };
+  return {
+    kind: 'invalid',
+    text: soql.slice(start),
+    offset: start,
+    problem: 'unterminated string literal: a closing quote is missing',
+  };
 }
 
 function readNumeric(soql: string, start: number): Token {
   const datetime = matchAt(DATETIME_AT, soql, start);
   if (datetime) {
     const ms = parseDateTime(datetime);
-    if (ms === null) return { kind: 'invalid', text: datetime, offset: start, problem: `invalid date time literal: ${datetime}` };
+    if (ms === null)
+      return {
+        kind: 'invalid',
+        text: datetime,
+        offset: start,
+        problem: `invalid date time literal: ${datetime}`,
+      };
     return { kind: 'datetime', text: datetime, offset: start, value: ms };
   }
   const date = matchAt(DATE_AT, soql, start);
   if (date) {
-    if (parseDateOnly(date) === null) return { kind: 'invalid', text: date, offset: start, problem: `invalid date literal: ${date}` };
+    if (parseDateOnly(date) === null)
+      return {
+        kind: 'invalid',
+        text: date,
+        offset: start,
+        problem: `invalid date literal: ${date}`,
+      };
     return { kind: 'date', text: date, offset: start, value: date };
   }
   const number = matchAt(NUMBER_AT, soql, start);
@@ -166,8 +216,31 @@ function readWordOrSymbol(soql: string, start: number): Token {
 }
 
 const RESERVED = new Set([
-  'select', 'from', 'where', 'and', 'or', 'not', 'in', 'like', 'order', 'by', 'limit', 'offset', 'asc', 'desc',
-  'nulls', 'null', 'true', 'false', 'group', 'having', 'with', 'for', 'using', 'includes', 'excludes',
+  'select',
+  'from',
+  'where',
+  'and',
+  'or',
+  'not',
+  'in',
+  'like',
+  'order',
+  'by',
+  'limit',
+  'offset',
+  'asc',
+  'desc',
+  'nulls',
+  'null',
+  'true',
+  'false',
+  'group',
+  'having',
+  'with',
+  'for',
+  'using',
+  'includes',
+  'excludes',
 ]);
 
 class Parser {
@@ -183,7 +256,11 @@ class Parser {
     const select = this.parseSelectList();
     this.expectKeyword('FROM');
     const fromToken = this.expectIdentifier();
-    const query: SoqlQuery = { select, from: { name: fromToken.text, offset: fromToken.offset }, orderBy: [] };
+    const query: SoqlQuery = {
+      select,
+      from: { name: fromToken.text, offset: fromToken.offset },
+      orderBy: [],
+    };
     if (this.acceptKeyword('WHERE')) query.where = this.parseCondition();
     if (this.acceptKeyword('ORDER')) {
       this.expectKeyword('BY');
@@ -197,9 +274,18 @@ class Parser {
 
   private parseSelectList(): SoqlQuery['select'] {
     const first = this.peek();
-    if (first.kind === 'ident' && first.text.toLowerCase() === 'count' && this.peek(1).text === '(') {
+    if (
+      first.kind === 'ident' &&
+      first.text.toLowerCase() === 'count' &&
+      this.peek(1).text === '('
+    ) {
       this.at += 2;
-      if (this.peek().text !== ')') throw this.problem('MALFORMED_QUERY', 'only COUNT() is supported: aggregate functions are not', this.peek().offset);
+      if (this.peek().text !== ')')
+        throw this.problem(
+          'MALFORMED_QUERY',
+          'only COUNT() is supported: aggregate functions are not',
+          this.peek().offset,
+        );
       this.at++;
       return { kind: 'count' };
     }
@@ -249,12 +335,18 @@ class Parser {
     }
     if (this.acceptKeyword('LIKE')) {
       const pattern = this.parseLiteral();
-      if (pattern.kind !== 'string') throw this.problem('MALFORMED_QUERY', 'LIKE needs a string literal in single quotes', pattern.offset);
+      if (pattern.kind !== 'string')
+        throw this.problem(
+          'MALFORMED_QUERY',
+          'LIKE needs a string literal in single quotes',
+          pattern.offset,
+        );
       return { kind: 'like', field, pattern };
     }
     const negated = this.peekKeyword('NOT') && this.peek(1).text.toLowerCase() === 'in';
     if (negated) this.at++;
-    if (this.acceptKeyword('IN')) return { kind: 'in', field, negated, values: this.parseLiteralList() };
+    if (this.acceptKeyword('IN'))
+      return { kind: 'in', field, negated, values: this.parseLiteralList() };
     return this.fail(token);
   }
 
@@ -271,11 +363,15 @@ class Parser {
     const { offset } = token;
     const word = token.kind === 'ident' ? token.text.toLowerCase() : '';
     let literal: Literal | undefined;
-    if (token.kind === 'string') literal = { kind: 'string', value: String(token.value), raw: token.raw ?? '', offset };
-    else if (token.kind === 'number') literal = { kind: 'number', value: Number(token.value), offset };
+    if (token.kind === 'string')
+      literal = { kind: 'string', value: String(token.value), raw: token.raw ?? '', offset };
+    else if (token.kind === 'number')
+      literal = { kind: 'number', value: Number(token.value), offset };
     else if (token.kind === 'date') literal = { kind: 'date', value: String(token.value), offset };
-    else if (token.kind === 'datetime') literal = { kind: 'datetime', value: Number(token.value), offset };
-    else if (word === 'true' || word === 'false') literal = { kind: 'boolean', value: word === 'true', offset };
+    else if (token.kind === 'datetime')
+      literal = { kind: 'datetime', value: Number(token.value), offset };
+    else if (word === 'true' || word === 'false')
+      literal = { kind: 'boolean', value: word === 'true', offset };
     else if (word === 'null') literal = { kind: 'null', offset };
     if (!literal) return this.fail(token);
     this.at++;
@@ -303,7 +399,11 @@ class Parser {
     const token = this.peek();
     if (token.kind !== 'number' || !Number.isInteger(token.value) || Number(token.value) < 0) {
       if (token.kind === 'invalid' || token.kind === 'eof') this.fail(token);
-      throw this.problem('MALFORMED_QUERY', `${clause} must be a non-negative integer, found: '${token.text}'`, token.offset);
+      throw this.problem(
+        'MALFORMED_QUERY',
+        `${clause} must be a non-negative integer, found: '${token.text}'`,
+        token.offset,
+      );
     }
     this.at++;
     return Number(token.value);
@@ -348,8 +448,14 @@ class Parser {
 
   /** Refuses the query at this token: its own problem for a bad literal, "unexpected token" otherwise. */
   private fail(token: Token): never {
-    if (token.kind === 'invalid') throw this.problem('MALFORMED_QUERY', token.problem ?? `unexpected token: '${token.text}'`, token.offset);
-    if (token.kind === 'eof') throw this.problem('MALFORMED_QUERY', 'unexpected token: <EOF>', token.offset);
+    if (token.kind === 'invalid')
+      throw this.problem(
+        'MALFORMED_QUERY',
+        token.problem ?? `unexpected token: '${token.text}'`,
+        token.offset,
+      );
+    if (token.kind === 'eof')
+      throw this.problem('MALFORMED_QUERY', 'unexpected token: <EOF>', token.offset);
     throw this.problem('MALFORMED_QUERY', `unexpected token: '${token.text}'`, token.offset);
   }
 

@@ -3,12 +3,22 @@ import type { SimClock } from '../common/clock.js';
 import { dateOnlyAfter } from './dates.js';
 import { SalesforceApiError, notFound, recordError, type RecordError } from './errors.js';
 import { makeRecordId, normaliseRecordId } from './ids.js';
-import { ACCOUNT, LEAD, OPPORTUNITY, SOBJECTS, findField, objectForId, type FieldSpec, type SObjectSpec } from './schema.js';
+import {
+  ACCOUNT,
+  LEAD,
+  OPPORTUNITY,
+  SOBJECTS,
+  findField,
+  objectForId,
+  type FieldSpec,
+  type SObjectSpec,
+} from './schema.js';
 import { ADDRESSES, syncAddress } from './address-picklists.js';
 import { checkRecordFields, type FieldValue, type RecordInput, type SObjectRow } from './values.js';
 
 /** A failed save names the record (`id`) when it concerned an existing one (update, delete). */
-export type SaveResult = { ok: true; id: string; created: boolean } | { ok: false; error: RecordError; id?: string };
+export type SaveResult =
+  { ok: true; id: string; created: boolean } | { ok: false; error: RecordError; id?: string };
 
 export interface SaveOptions {
   /** A system write (lead conversion, the simulator's admin): read-only fields and converted leads may change. */
@@ -67,7 +77,9 @@ export class SalesforceStore {
         {
           object,
           rows: new Map(),
-          uniqueIndexes: new Map(object.fields.filter((f) => f.unique).map((f) => [f.name, new Map()])),
+          uniqueIndexes: new Map(
+            object.fields.filter((f) => f.unique).map((f) => [f.name, new Map()]),
+          ),
           seq: 0,
         },
       ]),
@@ -115,47 +127,87 @@ export class SalesforceStore {
       return row ? [row] : [];
     }
     const wanted = value.toLowerCase();
-    return [...this.rows(object)].filter((row) => String(row[field.name] ?? '').toLowerCase() === wanted);
+    return [...this.rows(object)].filter(
+      (row) => String(row[field.name] ?? '').toLowerCase() === wanted,
+    );
   }
 
   create(object: SObjectSpec, input: RecordInput, options: SaveOptions = {}): SaveResult {
-    if (input.id !== undefined) return failure(recordError('INVALID_FIELD', 'cannot specify Id in an insert call'));
-    const checked = checkRecordFields(object, input, { mode: 'create', exists: (id) => this.exists(id), asSystem: options.asSystem });
+    if (input.id !== undefined)
+      return failure(recordError('INVALID_FIELD', 'cannot specify Id in an insert call'));
+    const checked = checkRecordFields(object, input, {
+      mode: 'create',
+      exists: (id) => this.exists(id),
+      asSystem: options.asSystem,
+    });
     if (!checked.ok) return failure(checked.error);
     const addressError = this.checkAddresses(object, checked.values, undefined);
     if (addressError) return failure(addressError);
     const table = this.table(object);
-    const draft: Record<string, FieldValue> = { ...defaultsOf(object), ...withoutNulls(checked.values) };
+    const draft: Record<string, FieldValue> = {
+      ...defaultsOf(object),
+      ...withoutNulls(checked.values),
+    };
     const duplicate = this.findDuplicate(table, draft, undefined);
     if (duplicate) return failure(duplicate);
     table.seq += 1;
     const id = makeRecordId(object.keyPrefix, table.seq);
     const stamp = this.nextStamp();
-    const row = derive(object, { Id: id, ...draft, CreatedDate: stamp, LastModifiedDate: stamp, SystemModstamp: stamp });
+    const row = derive(object, {
+      Id: id,
+      ...draft,
+      CreatedDate: stamp,
+      LastModifiedDate: stamp,
+      SystemModstamp: stamp,
+    });
     this.putRow(table, id, row);
     return { ok: true, id, created: true };
   }
 
-  update(object: SObjectSpec, id: string, input: RecordInput, options: SaveOptions = {}): SaveResult {
+  update(
+    object: SObjectSpec,
+    id: string,
+    input: RecordInput,
+    options: SaveOptions = {},
+  ): SaveResult {
     const table = this.table(object);
     const canonical = normaliseRecordId(id);
     if (canonical === null || canonical.slice(0, 3) !== object.keyPrefix) {
-      return failure(recordError('MALFORMED_ID', `${object.name} ID: id value of incorrect type: ${id}`, ['Id']));
+      return failure(
+        recordError('MALFORMED_ID', `${object.name} ID: id value of incorrect type: ${id}`, ['Id']),
+      );
     }
     const previous = table.rows.get(canonical);
-    if (!previous) return failure(recordError('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id'));
-    if (previous.IsDeleted === true) return failure(recordError('ENTITY_IS_DELETED', 'entity is deleted'), canonical);
+    if (!previous)
+      return failure(recordError('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id'));
+    if (previous.IsDeleted === true)
+      return failure(recordError('ENTITY_IS_DELETED', 'entity is deleted'), canonical);
     if (object === LEAD && previous.IsConverted === true && !options.asSystem) {
-      return failure(recordError('CANNOT_UPDATE_CONVERTED_LEAD', 'cannot reference converted lead'), canonical);
+      return failure(
+        recordError('CANNOT_UPDATE_CONVERTED_LEAD', 'cannot reference converted lead'),
+        canonical,
+      );
     }
-    const checked = checkRecordFields(object, input, { mode: 'update', exists: (ref) => this.exists(ref), asSystem: options.asSystem });
+    const checked = checkRecordFields(object, input, {
+      mode: 'update',
+      exists: (ref) => this.exists(ref),
+      asSystem: options.asSystem,
+    });
     if (!checked.ok) return failure(checked.error, canonical);
     const addressError = this.checkAddresses(object, checked.values, previous);
     if (addressError) return failure(addressError, canonical);
     const duplicate = this.findDuplicate(table, checked.values, canonical);
     if (duplicate) return failure(duplicate, canonical);
     const stamp = this.nextStamp();
-    const next = derive(object, withoutNulls({ ...previous, ...checked.values, LastModifiedDate: stamp, SystemModstamp: stamp }));
+    const next = derive(
+      object,
+      withoutNulls({
+        ...previous,
+        ...checked.values,
+        LastModifiedDate: stamp,
+        SystemModstamp: stamp,
+      }),
+    );
     this.putRow(table, canonical, next);
     return { ok: true, id: canonical, created: false };
   }
@@ -164,12 +216,20 @@ export class SalesforceStore {
    * Upsert by external id: update the one record holding `value`, create one when none does.
    * Several matches (possible only for a non-unique external id) yield their ids, as the platform's 300.
    */
-  upsert(object: SObjectSpec, field: FieldSpec, value: string, input: RecordInput, options: SaveOptions = {}): SaveResult | { multiple: string[] } {
+  upsert(
+    object: SObjectSpec,
+    field: FieldSpec,
+    value: string,
+    input: RecordInput,
+    options: SaveOptions = {},
+  ): SaveResult | { multiple: string[] } {
     const matches = this.findByExternalId(object, field, value);
     if (matches.length > 1) return { multiple: matches.map((row) => String(row.Id)) };
     const match = matches[0];
     if (match) return this.update(object, String(match.Id), input, options);
-    const withKey = input.fields.some(([f]) => f === field) ? input : { ...input, fields: [...input.fields, [field, value] as [FieldSpec, FieldValue]] };
+    const withKey = input.fields.some(([f]) => f === field)
+      ? input
+      : { ...input, fields: [...input.fields, [field, value] as [FieldSpec, FieldValue]] };
     return this.create(object, withKey, options);
   }
 
@@ -181,10 +241,17 @@ export class SalesforceStore {
       return failure(recordError('MALFORMED_ID', `malformed id ${id}`));
     }
     const previous = table.rows.get(canonical);
-    if (!previous) return failure(recordError('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id'));
-    if (previous.IsDeleted === true) return failure(recordError('ENTITY_IS_DELETED', 'entity is deleted'), canonical);
+    if (!previous)
+      return failure(recordError('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id'));
+    if (previous.IsDeleted === true)
+      return failure(recordError('ENTITY_IS_DELETED', 'entity is deleted'), canonical);
     const stamp = this.nextStamp();
-    this.putRow(table, canonical, { ...previous, IsDeleted: true, LastModifiedDate: stamp, SystemModstamp: stamp });
+    this.putRow(table, canonical, {
+      ...previous,
+      IsDeleted: true,
+      LastModifiedDate: stamp,
+      SystemModstamp: stamp,
+    });
     return { ok: true, id: canonical, created: false };
   }
 
@@ -199,7 +266,8 @@ export class SalesforceStore {
       return committed;
     } finally {
       this.undoLog = null;
-      if (!committed) for (const entry of log.reverse()) this.putRow(entry.table, entry.id, entry.previous);
+      if (!committed)
+        for (const entry of log.reverse()) this.putRow(entry.table, entry.id, entry.previous);
     }
   }
 
@@ -207,7 +275,12 @@ export class SalesforceStore {
   convertLead(leadId: string, options: ConvertLeadOptions = {}): LeadConversion {
     const lead = this.get(LEAD, leadId);
     if (!lead) throw notFound(`No Lead with id ${leadId}`);
-    if (lead.IsConverted === true) throw new SalesforceApiError(400, 'CANNOT_UPDATE_CONVERTED_LEAD', 'cannot reference converted lead');
+    if (lead.IsConverted === true)
+      throw new SalesforceApiError(
+        400,
+        'CANNOT_UPDATE_CONVERTED_LEAD',
+        'cannot reference converted lead',
+      );
     let failed: RecordError | undefined;
     let conversion: LeadConversion | undefined;
     const step = (result: SaveResult): string | undefined => {
@@ -215,17 +288,32 @@ export class SalesforceStore {
       return result.ok ? result.id : undefined;
     };
     this.atomically(() => {
-      const accountId = step(this.create(ACCOUNT, systemInput(ACCOUNT, accountFromLead(lead)), { asSystem: true }));
+      const accountId = step(
+        this.create(ACCOUNT, systemInput(ACCOUNT, accountFromLead(lead)), { asSystem: true }),
+      );
       if (!accountId) return false;
       const opportunity = opportunityFromLead(lead, accountId, options, this.clock.nowMs());
-      const opportunityId = step(this.create(OPPORTUNITY, systemInput(OPPORTUNITY, opportunity), { asSystem: true }));
+      const opportunityId = step(
+        this.create(OPPORTUNITY, systemInput(OPPORTUNITY, opportunity), { asSystem: true }),
+      );
       if (!opportunityId) return false;
-      const lock = { IsConverted: true, Status: 'Closed - Converted', ConvertedDate: dateOnlyAfter(this.clock.nowMs(), 0), ConvertedAccountId: accountId, ConvertedOpportunityId: opportunityId };
-      if (!step(this.update(LEAD, String(lead.Id), systemInput(LEAD, lock), { asSystem: true }))) return false;
+      const lock = {
+        IsConverted: true,
+        Status: 'Closed - Converted',
+        ConvertedDate: dateOnlyAfter(this.clock.nowMs(), 0),
+        ConvertedAccountId: accountId,
+        ConvertedOpportunityId: opportunityId,
+      };
+      if (!step(this.update(LEAD, String(lead.Id), systemInput(LEAD, lock), { asSystem: true })))
+        return false;
       conversion = { leadId: String(lead.Id), accountId, opportunityId };
       return true;
     });
-    if (!conversion) throw SalesforceApiError.fromRecordError(400, failed ?? recordError('UNKNOWN_EXCEPTION', 'conversion failed'));
+    if (!conversion)
+      throw SalesforceApiError.fromRecordError(
+        400,
+        failed ?? recordError('UNKNOWN_EXCEPTION', 'conversion failed'),
+      );
     return conversion;
   }
 
@@ -236,10 +324,22 @@ export class SalesforceStore {
   }
 
   /** Address fields of a save: unknown without the picklists feature, else synced and checked (values completed in place). */
-  private checkAddresses(object: SObjectSpec, values: Record<string, FieldValue>, previous: SObjectRow | undefined): RecordError | undefined {
+  private checkAddresses(
+    object: SObjectSpec,
+    values: Record<string, FieldValue>,
+    previous: SObjectRow | undefined,
+  ): RecordError | undefined {
     if (!this.statePicklists) {
-      const featured = object.fields.find((field) => field.feature !== undefined && values[field.name] !== undefined);
-      return featured ? recordError('INVALID_FIELD', `No such column '${featured.name}' on sobject of type ${object.name}`, [featured.name]) : undefined;
+      const featured = object.fields.find(
+        (field) => field.feature !== undefined && values[field.name] !== undefined,
+      );
+      return featured
+        ? recordError(
+            'INVALID_FIELD',
+            `No such column '${featured.name}' on sobject of type ${object.name}`,
+            [featured.name],
+          )
+        : undefined;
     }
     for (const address of ADDRESSES[object.name] ?? []) {
       const error = syncAddress(address, values, previous);
@@ -254,13 +354,21 @@ export class SalesforceStore {
     return table;
   }
 
-  private findDuplicate(table: ObjectTable, values: Record<string, FieldValue>, selfId: string | undefined): RecordError | undefined {
+  private findDuplicate(
+    table: ObjectTable,
+    values: Record<string, FieldValue>,
+    selfId: string | undefined,
+  ): RecordError | undefined {
     for (const [fieldName, index] of table.uniqueIndexes) {
       const value = values[fieldName];
       if (typeof value !== 'string') continue;
       const holder = index.get(value.toLowerCase());
       if (holder && holder !== selfId) {
-        return recordError('DUPLICATE_VALUE', `duplicate value found: ${fieldName} duplicates value on record with id: ${holder}`, [fieldName]);
+        return recordError(
+          'DUPLICATE_VALUE',
+          `duplicate value found: ${fieldName} duplicates value on record with id: ${holder}`,
+          [fieldName],
+        );
       }
     }
     return undefined;
@@ -309,7 +417,9 @@ function defaultsOf(object: SObjectSpec): Record<string, FieldValue> {
 /** Fields the platform computes: a lead's full name, an opportunity's closed / won flags. */
 function derive(object: SObjectSpec, row: Record<string, FieldValue>): SObjectRow {
   if (object === LEAD) {
-    const name = [row.FirstName, row.LastName].filter((part) => typeof part === 'string' && part !== '').join(' ');
+    const name = [row.FirstName, row.LastName]
+      .filter((part) => typeof part === 'string' && part !== '')
+      .join(' ');
     if (name) row.Name = name;
     else delete row.Name;
   }
@@ -321,7 +431,10 @@ function derive(object: SObjectSpec, row: Record<string, FieldValue>): SObjectRo
 }
 
 /** A record input for a system write from already-stored values. */
-export function systemInput(object: SObjectSpec, values: Record<string, FieldValue | undefined>): RecordInput {
+export function systemInput(
+  object: SObjectSpec,
+  values: Record<string, FieldValue | undefined>,
+): RecordInput {
   const fields: Array<[FieldSpec, FieldValue]> = [];
   for (const [name, value] of Object.entries(values)) {
     if (value === undefined) continue;
@@ -348,7 +461,12 @@ function accountFromLead(lead: SObjectRow): Record<string, FieldValue | undefine
   };
 }
 
-function opportunityFromLead(lead: SObjectRow, accountId: string, options: ConvertLeadOptions, nowMs: number): Record<string, FieldValue | undefined> {
+function opportunityFromLead(
+  lead: SObjectRow,
+  accountId: string,
+  options: ConvertLeadOptions,
+  nowMs: number,
+): Record<string, FieldValue | undefined> {
   return {
     Name: options.opportunityName ?? lead.Company,
     StageName: 'Prospecting',

@@ -27,7 +27,8 @@ export interface FieldCheckContext {
 
 function jsonToken(value: unknown): string {
   if (typeof value === 'string') return 'VALUE_STRING';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'VALUE_NUMBER_INT' : 'VALUE_NUMBER_FLOAT';
+  if (typeof value === 'number')
+    return Number.isInteger(value) ? 'VALUE_NUMBER_INT' : 'VALUE_NUMBER_FLOAT';
   if (typeof value === 'boolean') return value ? 'VALUE_TRUE' : 'VALUE_FALSE';
   return Array.isArray(value) ? 'START_ARRAY' : 'START_OBJECT';
 }
@@ -75,7 +76,11 @@ export function deserializeValue(field: FieldSpec, value: unknown): FieldValue {
 /** Deserialises one record body; unknown fields and wrongly typed JSON refuse the whole request (400). */
 export function deserializeRecord(object: SObjectSpec, body: unknown): RecordInput {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new SalesforceApiError(400, 'JSON_PARSER_ERROR', `Cannot deserialize instance of ${object.name} from ${jsonToken(body)}`);
+    throw new SalesforceApiError(
+      400,
+      'JSON_PARSER_ERROR',
+      `Cannot deserialize instance of ${object.name} from ${jsonToken(body)}`,
+    );
   }
   const input: RecordInput = { fields: [] };
   for (const [key, value] of Object.entries(body)) {
@@ -84,7 +89,12 @@ export function deserializeRecord(object: SObjectSpec, body: unknown): RecordInp
       continue;
     }
     const field = findField(object, key);
-    if (!field) throw new SalesforceApiError(400, 'INVALID_FIELD', `No such column '${key}' on sobject of type ${object.name}`);
+    if (!field)
+      throw new SalesforceApiError(
+        400,
+        'INVALID_FIELD',
+        `No such column '${key}' on sobject of type ${object.name}`,
+      );
     if (field.name === 'Id') {
       if (typeof value !== 'string') throw parserError('id', value);
       input.id = value;
@@ -96,7 +106,8 @@ export function deserializeRecord(object: SObjectSpec, body: unknown): RecordInp
 }
 
 function attributesTypeOf(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw parserError('attributes', value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw parserError('attributes', value);
   const type = (value as { type?: unknown }).type;
   if (type !== undefined && typeof type !== 'string') throw parserError('string', type);
   return type;
@@ -106,37 +117,74 @@ const EMAIL_PATTERN =
   /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 
 /** The error a single value earns, or its stored form (references are normalised to 18 characters). */
-function checkValue(field: FieldSpec, value: FieldValue, context: FieldCheckContext): RecordError | { value: FieldValue } {
+function checkValue(
+  field: FieldSpec,
+  value: FieldValue,
+  context: FieldCheckContext,
+): RecordError | { value: FieldValue } {
   if (value === null) return { value };
   const { label, name } = field;
   if (isTextType(field.type) && typeof value === 'string') {
-    if (field.picklist?.restricted && !field.picklist.entries && !field.picklist.values.includes(value)) {
-      return recordError('INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', `${label}: bad value for restricted picklist field: ${value}`, [name]);
+    if (
+      field.picklist?.restricted &&
+      !field.picklist.entries &&
+      !field.picklist.values.includes(value)
+    ) {
+      return recordError(
+        'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+        `${label}: bad value for restricted picklist field: ${value}`,
+        [name],
+      );
     }
     if (value.length > field.length) {
-      return recordError('STRING_TOO_LONG', `${label}: data value too large: ${value} (max length=${field.length})`, [name]);
+      return recordError(
+        'STRING_TOO_LONG',
+        `${label}: data value too large: ${value} (max length=${field.length})`,
+        [name],
+      );
     }
     if (field.type === 'email' && !(EMAIL_PATTERN.test(value) && !value.includes('..'))) {
-      return recordError('INVALID_EMAIL_ADDRESS', `${label}: invalid email address: ${value}`, [name]);
+      return recordError('INVALID_EMAIL_ADDRESS', `${label}: invalid email address: ${value}`, [
+        name,
+      ]);
     }
   }
-  if (typeof value === 'number' && (field.type === 'currency' || field.type === 'double' || field.type === 'int')) {
+  if (
+    typeof value === 'number' &&
+    (field.type === 'currency' || field.type === 'double' || field.type === 'int')
+  ) {
     const integerDigits = field.type === 'int' ? field.precision : field.precision - field.scale;
     if (Math.abs(value) >= 10 ** integerDigits) {
-      return recordError('NUMBER_OUTSIDE_VALID_RANGE', `${label}: value outside of valid range on numeric field: ${value}`, [name]);
+      return recordError(
+        'NUMBER_OUTSIDE_VALID_RANGE',
+        `${label}: value outside of valid range on numeric field: ${value}`,
+        [name],
+      );
     }
   }
-  if (field.type === 'reference' && typeof value === 'string') return checkReference(field, value, context);
+  if (field.type === 'reference' && typeof value === 'string')
+    return checkReference(field, value, context);
   return { value };
 }
 
-function checkReference(field: FieldSpec, value: string, context: FieldCheckContext): RecordError | { value: FieldValue } {
+function checkReference(
+  field: FieldSpec,
+  value: string,
+  context: FieldCheckContext,
+): RecordError | { value: FieldValue } {
   const id = normaliseRecordId(value);
   const target = findObject(field.referenceTo ?? '');
   if (id === null || id.slice(0, 3) !== target?.keyPrefix) {
-    return recordError('MALFORMED_ID', `${field.label}: id value of incorrect type: ${value}`, [field.name]);
+    return recordError('MALFORMED_ID', `${field.label}: id value of incorrect type: ${value}`, [
+      field.name,
+    ]);
   }
-  if (!context.exists(id)) return recordError('INVALID_CROSS_REFERENCE_KEY', `${field.label}: invalid cross reference id`, [field.name]);
+  if (!context.exists(id))
+    return recordError(
+      'INVALID_CROSS_REFERENCE_KEY',
+      `${field.label}: invalid cross reference id`,
+      [field.name],
+    );
   return { value: id };
 }
 
@@ -155,7 +203,10 @@ export function checkRecordFields(
       .filter((field) => !(context.mode === 'create' ? field.createable : field.updateable));
     if (locked.length > 0) {
       const names = locked.map((f) => f.name);
-      return { ok: false, error: recordError('INVALID_FIELD_FOR_INSERT_UPDATE', lockedFieldsMessage(names), names) };
+      return {
+        ok: false,
+        error: recordError('INVALID_FIELD_FOR_INSERT_UPDATE', lockedFieldsMessage(names), names),
+      };
     }
   }
   const values: Record<string, FieldValue> = {};
@@ -166,10 +217,21 @@ export function checkRecordFields(
   }
   const missing = object.fields
     .filter((f) => f.required)
-    .filter((f) => (context.mode === 'create' ? (values[f.name] ?? null) === null : f.name in values && values[f.name] === null))
+    .filter((f) =>
+      context.mode === 'create'
+        ? (values[f.name] ?? null) === null
+        : f.name in values && values[f.name] === null,
+    )
     .map((f) => f.name);
   if (missing.length > 0) {
-    return { ok: false, error: recordError('REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing) };
+    return {
+      ok: false,
+      error: recordError(
+        'REQUIRED_FIELD_MISSING',
+        `Required fields are missing: [${missing.join(', ')}]`,
+        missing,
+      ),
+    };
   }
   return { ok: true, values };
 }
@@ -196,7 +258,10 @@ export function recordToJson(
   version: string,
 ): Record<string, unknown> {
   const json: Record<string, unknown> = {
-    attributes: { type: object.name, url: `/services/data/v${version}/sobjects/${object.name}/${String(row.Id)}` },
+    attributes: {
+      type: object.name,
+      url: `/services/data/v${version}/sobjects/${object.name}/${String(row.Id)}`,
+    },
   };
   for (const field of fields) json[field.name] = toApiValue(field, row[field.name]);
   return json;

@@ -40,7 +40,11 @@ type Fields = Record<string, unknown>;
 
 export function acceptPatch(ref: ReferralRef, fields: AcceptFields): PatchOperation[] {
   const given = fields as unknown as Fields;
-  ensureValid('accept', ref, [...requiredText(given, ['dealName', 'notes']), ...dealIssues(given), ...optionalAcceptIssues(given)]);
+  ensureValid('accept', ref, [
+    ...requiredText(given, ['dealName', 'notes']),
+    ...dealIssues(given),
+    ...optionalAcceptIssues(given),
+  ]);
   const ops = [
     ...statusOps('accept'),
     replace('/name', fields.dealName),
@@ -49,7 +53,8 @@ export function acceptPatch(ref: ReferralRef, fields: AcceptFields): PatchOperat
     replace('/details/closingDateTime', fields.closingDateTime),
     replace('/details/notes', fields.notes),
   ];
-  if (fields.externalReferenceId !== undefined) ops.push(replace('/externalReferenceId', fields.externalReferenceId));
+  if (fields.externalReferenceId !== undefined)
+    ops.push(replace('/externalReferenceId', fields.externalReferenceId));
   if (fields.campaignId !== undefined) ops.push(replace('/campaignId', fields.campaignId));
   for (const member of fields.team ?? []) ops.push({ op: 'add', path: '/team/-', value: member });
   return ops;
@@ -69,12 +74,23 @@ export function wonPatch(ref: ReferralRef, fields: WonFields = {}): PatchOperati
   return [...statusOps('win'), ...notesOps(fields?.notes)];
 }
 
-export function externalReferencePatch(ref: ReferralRef, externalReferenceId: string): PatchOperation[] {
-  ensureValid('set the external reference of', ref, requiredText({ externalReferenceId }, ['externalReferenceId']));
+export function externalReferencePatch(
+  ref: ReferralRef,
+  externalReferenceId: string,
+): PatchOperation[] {
+  ensureValid(
+    'set the external reference of',
+    ref,
+    requiredText({ externalReferenceId }, ['externalReferenceId']),
+  );
   return [replace('/externalReferenceId', externalReferenceId)];
 }
 
-function closePatch(action: 'decline' | 'lose', ref: ReferralRef, fields: CloseFields): PatchOperation[] {
+function closePatch(
+  action: 'decline' | 'lose',
+  ref: ReferralRef,
+  fields: CloseFields,
+): PatchOperation[] {
   const given = (fields ?? {}) as unknown as Fields;
   ensureValid(action, ref, [...requiredText(given, ['reason']), ...optionalText(given, ['notes'])]);
   return [...statusOps(action), replace('/statusReason', fields.reason), ...notesOps(fields.notes)];
@@ -99,18 +115,25 @@ function ensureValid(action: string, ref: ReferralRef, fieldIssues: Issue[]): vo
   const issues = [...refIssues(ref), ...fieldIssues];
   if (issues.length === 0) return;
   const which = typeof ref?.id === 'string' && ref.id ? `referral ${ref.id}` : 'a referral';
-  throw new ValidationError('VALIDATION_FAILED', `partner-center: cannot ${action} ${which}`, issues);
+  throw new ValidationError(
+    'VALIDATION_FAILED',
+    `partner-center: cannot ${action} ${which}`,
+    issues,
+  );
 }
 
 function refIssues(ref: ReferralRef): Issue[] {
   const given = (ref ?? {}) as unknown as Fields;
   const issues = requiredText(given, ['id']);
-  if (!isText(given.eTag)) issues.push({ path: 'eTag', message: 'is required (the eTag as received, quotes included)' });
+  if (!isText(given.eTag))
+    issues.push({ path: 'eTag', message: 'is required (the eTag as received, quotes included)' });
   return issues;
 }
 
 function requiredText(fields: Fields, names: string[]): Issue[] {
-  return names.filter((name) => !isText(fields[name])).map((name) => ({ path: name, message: 'is required' }));
+  return names
+    .filter((name) => !isText(fields[name]))
+    .map((name) => ({ path: name, message: 'is required' }));
 }
 
 function optionalText(fields: Fields, names: string[]): Issue[] {
@@ -122,13 +145,18 @@ function optionalText(fields: Fields, names: string[]): Issue[] {
 function dealIssues(fields: Fields): Issue[] {
   const issues: Issue[] = [];
   const { dealValue, currency, closingDateTime } = fields;
-  if (dealValue === undefined || dealValue === null) issues.push({ path: 'dealValue', message: 'is required' });
+  if (dealValue === undefined || dealValue === null)
+    issues.push({ path: 'dealValue', message: 'is required' });
   else if (typeof dealValue !== 'number' || !Number.isFinite(dealValue)) {
     issues.push({ path: 'dealValue', message: `must be a finite number${received(dealValue)}` });
-  } else if (dealValue < 0) issues.push({ path: 'dealValue', message: `must not be negative${received(dealValue)}` });
+  } else if (dealValue < 0)
+    issues.push({ path: 'dealValue', message: `must not be negative${received(dealValue)}` });
   if (!isText(currency)) issues.push({ path: 'currency', message: 'is required' });
   else if (!/^[A-Za-z]{3}$/.test(currency)) {
-    issues.push({ path: 'currency', message: `must be a 3-letter ISO 4217 code${received(currency)}` });
+    issues.push({
+      path: 'currency',
+      message: `must be a 3-letter ISO 4217 code${received(currency)}`,
+    });
   }
   if (!isText(closingDateTime)) issues.push({ path: 'closingDateTime', message: 'is required' });
   else if (!ISO_DATETIME.test(closingDateTime) || Number.isNaN(Date.parse(closingDateTime))) {
@@ -144,7 +172,8 @@ function optionalAcceptIssues(fields: Fields): Issue[] {
   const issues = optionalText(fields, ['externalReferenceId', 'campaignId']);
   const { team } = fields;
   if (team === undefined) return issues;
-  if (!Array.isArray(team)) return [...issues, { path: 'team', message: 'must be a list of team members' }];
+  if (!Array.isArray(team))
+    return [...issues, { path: 'team', message: 'must be a list of team members' }];
   team.forEach((member, index) => {
     if (member === null || typeof member !== 'object' || Array.isArray(member)) {
       issues.push({ path: `team.${index}`, message: 'must be a team member object' });
@@ -160,7 +189,9 @@ function isText(value: unknown): value is string {
 function received(value: unknown): string {
   if (typeof value === 'number' && !Number.isFinite(value)) return ` (got ${String(value)})`;
   const shown = JSON.stringify(value);
-  return shown === undefined ? ` (got ${typeof value})` : ` (got ${shown.length > 60 ? `${shown.slice(0, 57)}...` : shown})`;
+  return shown === undefined
+    ? ` (got ${typeof value})`
+    : ` (got ${shown.length > 60 ? `${shown.slice(0, 57)}...` : shown})`;
 }
 
 /**
@@ -169,10 +200,14 @@ function received(value: unknown): string {
  */
 export function freshRef(referral: { id: string; eTag?: string | null }): ReferralRef {
   if (typeof referral.eTag !== 'string' || referral.eTag === '') {
-    throw new LeadbridgeError('CONFLICT', `partner-center: GET referral ${referral.id} returned no eTag; no write is sent without a fresh If-Match eTag`, {
-      api: 'partner-center',
-      retryable: true,
-    });
+    throw new LeadbridgeError(
+      'CONFLICT',
+      `partner-center: GET referral ${referral.id} returned no eTag; no write is sent without a fresh If-Match eTag`,
+      {
+        api: 'partner-center',
+        retryable: true,
+      },
+    );
   }
   return { id: referral.id, eTag: referral.eTag };
 }

@@ -4,7 +4,13 @@ import type { TokenCredential } from '../../core/auth.js';
 import { LeadbridgeError, ValidationError, type Issue } from '../../core/errors.js';
 import { ApiClient, newCorrelationId, type ApiClientOptions } from '../../core/http.js';
 import { silentLogger, type Logger } from '../../core/log.js';
-import { deriveLeadKind, isHotLead, referralVersion, type LeadKind, type Referral } from '../../core/referral.js';
+import {
+  deriveLeadKind,
+  isHotLead,
+  referralVersion,
+  type LeadKind,
+  type Referral,
+} from '../../core/referral.js';
 import type { RetryPolicy } from '../../core/retry.js';
 import {
   acceptPatch,
@@ -27,7 +33,16 @@ import {
   type PatchOperation,
 } from './facts.js';
 import { OverlapDeduper, filterLiteral, msToTicks, toTicks, type DedupePass } from './overlap.js';
-import { formatLiteral, isEmptyBody, isFilterRefusal, itemPath, listBodyOf, listUrl, type ListPage, type LiteralForm } from './list-query.js';
+import {
+  formatLiteral,
+  isEmptyBody,
+  isFilterRefusal,
+  itemPath,
+  listBodyOf,
+  listUrl,
+  type ListPage,
+  type LiteralForm,
+} from './list-query.js';
 import { parseReferral, unknownEnumValues, type InvalidReferral } from './parse.js';
 
 /** A write the service applied (2xx) whose result could not be read: never to be recorded as a failed write. */
@@ -77,8 +92,6 @@ export interface RequestOptions {
 /** Bounds the memory of dropped-field warnings already logged. */
 const MAX_REMEMBERED_DROPS = 10_000;
 
-
-
 export class PartnerCenterClient {
   /** Sent as MS-CorrelationId on every call of this client, to tie its calls together in the vendor's logs. */
   readonly correlationId = newCorrelationId();
@@ -96,7 +109,10 @@ export class PartnerCenterClient {
   constructor(options: PartnerCenterClientOptions) {
     const overlapMs = options.overlapMs ?? DEFAULT_OVERLAP_MS;
     if (!Number.isFinite(overlapMs) || overlapMs < 0) {
-      throw new LeadbridgeError('CONFIG_INVALID', `partner-center: overlapMs must be a non-negative number of milliseconds (got ${overlapMs})`);
+      throw new LeadbridgeError(
+        'CONFIG_INVALID',
+        `partner-center: overlapMs must be a non-negative number of milliseconds (got ${overlapMs})`,
+      );
     }
     this.logger = (options.logger ?? silentLogger).child({ api: PARTNER_CENTER_API });
     this.overlapTicks = msToTicks(overlapMs);
@@ -126,7 +142,10 @@ export class PartnerCenterClient {
    * Repeats (same id + eTag) are dropped within the pass and against the previous completed pass when
    * `since` covers it. `since` null lists everything. Only one page is held at a time.
    */
-  async *listChanged(since: string | null, options: RequestOptions = {}): AsyncGenerator<ReferralPage> {
+  async *listChanged(
+    since: string | null,
+    options: RequestOptions = {},
+  ): AsyncGenerator<ReferralPage> {
     const sinceTicks = this.parseSince(since);
     const startedMs = this.now();
     const pass = this.deduper.beginPass(sinceTicks);
@@ -136,7 +155,10 @@ export class PartnerCenterClient {
       pass.prune();
       const next = this.nextLinkOf(page);
       if (next === null) break;
-      if (options.signal?.aborted) throw new LeadbridgeError('ABORTED', 'partner-center: listing aborted', { api: PARTNER_CENTER_API });
+      if (options.signal?.aborted)
+        throw new LeadbridgeError('ABORTED', 'partner-center: listing aborted', {
+          api: PARTNER_CENTER_API,
+        });
       page = await this.fetchPage(next, options.signal);
     }
     pass.complete();
@@ -161,16 +183,27 @@ export class PartnerCenterClient {
    * Unanswered (New) referrals whose expirationDateTime is at or before `before`, page by page. Quiet referrals
    * never show up in incremental polls, so expiry warnings look for them with this one query.
    */
-  async *listExpiringBefore(before: string, options: RequestOptions = {}): AsyncGenerator<ReferralWithKind[]> {
+  async *listExpiringBefore(
+    before: string,
+    options: RequestOptions = {},
+  ): AsyncGenerator<ReferralWithKind[]> {
     const ticks = this.parseSince(before);
     const literal = formatLiteral(filterLiteral(ticks ?? 0n), this.literalForm);
     const filter = `status eq 'New' and expirationDateTime le ${literal}`;
-    let page = await this.fetchPage(`${REFERRALS_PATH}?$filter=${encodeURIComponent(filter)}`, options.signal);
+    let page = await this.fetchPage(
+      `${REFERRALS_PATH}?$filter=${encodeURIComponent(filter)}`,
+      options.signal,
+    );
     for (;;) {
       const items: ReferralWithKind[] = [];
       for (const item of page.body.value) {
         const parsed = parseReferral(item);
-        if (parsed.ok) items.push({ referral: parsed.referral, leadKind: deriveLeadKind(parsed.referral), hot: isHotLead(parsed.referral) });
+        if (parsed.ok)
+          items.push({
+            referral: parsed.referral,
+            leadKind: deriveLeadKind(parsed.referral),
+            hot: isHotLead(parsed.referral),
+          });
       }
       yield items;
       const next = this.nextLinkOf(page);
@@ -182,7 +215,9 @@ export class PartnerCenterClient {
   /** One referral by id; a NOT_FOUND LeadbridgeError when it does not exist. */
   async get(id: string, options: RequestOptions = {}): Promise<Referral> {
     if (typeof id !== 'string' || id.trim() === '') {
-      throw new ValidationError('VALIDATION_FAILED', 'partner-center: cannot get a referral', [{ path: 'id', message: 'is required' }]);
+      throw new ValidationError('VALIDATION_FAILED', 'partner-center: cannot get a referral', [
+        { path: 'id', message: 'is required' },
+      ]);
     }
     const response = await this.api.request({
       method: 'GET',
@@ -196,35 +231,65 @@ export class PartnerCenterClient {
   }
 
   /** New → Active/Accepted with the deal's name, value, currency, close date and notes. */
-  async accept(ref: ReferralRef, fields: AcceptFields, options: RequestOptions = {}): Promise<Referral> {
+  async accept(
+    ref: ReferralRef,
+    fields: AcceptFields,
+    options: RequestOptions = {},
+  ): Promise<Referral> {
     return await this.write('accept', ref, acceptPatch(ref, fields), options);
   }
 
   /** New → Closed/Declined with the reason (and notes). */
-  async decline(ref: ReferralRef, fields: CloseFields, options: RequestOptions = {}): Promise<Referral> {
+  async decline(
+    ref: ReferralRef,
+    fields: CloseFields,
+    options: RequestOptions = {},
+  ): Promise<Referral> {
     return await this.write('decline', ref, declinePatch(ref, fields), options);
   }
 
   /** Active → Closed/Won. */
-  async markWon(ref: ReferralRef, fields: WonFields = {}, options: RequestOptions = {}): Promise<Referral> {
+  async markWon(
+    ref: ReferralRef,
+    fields: WonFields = {},
+    options: RequestOptions = {},
+  ): Promise<Referral> {
     return await this.write('win', ref, wonPatch(ref, fields), options);
   }
 
   /** Active → Closed/Lost with the reason (and notes). */
-  async markLost(ref: ReferralRef, fields: CloseFields, options: RequestOptions = {}): Promise<Referral> {
+  async markLost(
+    ref: ReferralRef,
+    fields: CloseFields,
+    options: RequestOptions = {},
+  ): Promise<Referral> {
     return await this.write('lose', ref, lostPatch(ref, fields), options);
   }
 
   /** Records the partner's CRM record id on the referral. */
-  async setExternalReference(ref: ReferralRef, externalReferenceId: string, options: RequestOptions = {}): Promise<Referral> {
-    return await this.write('set external reference', ref, externalReferencePatch(ref, externalReferenceId), options);
+  async setExternalReference(
+    ref: ReferralRef,
+    externalReferenceId: string,
+    options: RequestOptions = {},
+  ): Promise<Referral> {
+    return await this.write(
+      'set external reference',
+      ref,
+      externalReferencePatch(ref, externalReferenceId),
+      options,
+    );
   }
 
   /**
    * Sends a JSON Patch guarded by If-Match. Treated as idempotent: a repeat of an applied write can
    * only fail with 412, never apply twice. A 412 surfaces as ConflictError.
    */
-  private async write(action: string, ref: ReferralRef, operations: PatchOperation[], options: RequestOptions): Promise<Referral> {
+  private async write(
+    action: string,
+    ref: ReferralRef,
+    operations: PatchOperation[],
+    options: RequestOptions,
+  ): Promise<Referral> {
     const response = await this.api.request({
       method: 'PATCH',
       url: itemPath(ref.id),
@@ -246,19 +311,31 @@ export class PartnerCenterClient {
    * The referral after an applied write: the representation, else (204, or an unreadable body) a GET by id. When
    * neither can be read the write still happened: WriteAppliedError says so, and callers record it as sent.
    */
-  private async readBack(action: string, ref: ReferralRef, response: AxiosResponse, options: RequestOptions): Promise<Referral> {
+  private async readBack(
+    action: string,
+    ref: ReferralRef,
+    response: AxiosResponse,
+    options: RequestOptions,
+  ): Promise<Referral> {
     if (response.status !== 204 && !isEmptyBody(response.data)) {
       const parsed = parseReferral(response.data);
       if (parsed.ok) {
         this.reportDropped(parsed.referral, parsed.dropped);
         return parsed.referral;
       }
-      this.logger.warn('the updated referral in the response is unreadable; reading it again', { referralId: ref.id, action, issues: parsed.invalid.issues });
+      this.logger.warn('the updated referral in the response is unreadable; reading it again', {
+        referralId: ref.id,
+        action,
+        issues: parsed.invalid.issues,
+      });
     }
     try {
       return await this.get(ref.id, options);
     } catch (error) {
-      throw new WriteAppliedError(`partner-center: ${action} referral ${ref.id} was applied (${response.status}), but the referral could not be read back: ${(error as Error).message}`, error);
+      throw new WriteAppliedError(
+        `partner-center: ${action} referral ${ref.id} was applied (${response.status}), but the referral could not be read back: ${(error as Error).message}`,
+        error,
+      );
     }
   }
 
@@ -266,9 +343,16 @@ export class PartnerCenterClient {
     if (since === null) return null;
     const ticks = typeof since === 'string' ? toTicks(since) : null;
     if (ticks === null) {
-      throw new ValidationError('VALIDATION_FAILED', 'partner-center: cannot list changed referrals', [
-        { path: 'since', message: `must be an ISO-8601 date-time such as 2025-01-01T00:00:00Z (got ${JSON.stringify(since)})` },
-      ]);
+      throw new ValidationError(
+        'VALIDATION_FAILED',
+        'partner-center: cannot list changed referrals',
+        [
+          {
+            path: 'since',
+            message: `must be an ISO-8601 date-time such as 2025-01-01T00:00:00Z (got ${JSON.stringify(since)})`,
+          },
+        ],
+      );
     }
     return ticks;
   }
@@ -297,7 +381,13 @@ export class PartnerCenterClient {
   }
 
   private async fetchPage(url: string, signal?: AbortSignal): Promise<ListPage> {
-    const response = await this.api.request({ method: 'GET', url, headers: this.requestHeaders(), idempotent: true, signal });
+    const response = await this.api.request({
+      method: 'GET',
+      url,
+      headers: this.requestHeaders(),
+      idempotent: true,
+      signal,
+    });
     this.noteRequestId(response, 'list referrals');
     return { url, body: listBodyOf(response, url) };
   }
@@ -318,7 +408,10 @@ export class PartnerCenterClient {
       const parsed = parseReferral(item);
       if (!parsed.ok) {
         page.invalid.push(parsed.invalid);
-        this.logger.warn('invalid referral skipped', { referralId: parsed.invalid.id, issues: parsed.invalid.issues });
+        this.logger.warn('invalid referral skipped', {
+          referralId: parsed.invalid.id,
+          issues: parsed.invalid.issues,
+        });
         continue;
       }
       const { referral } = parsed;
@@ -326,7 +419,11 @@ export class PartnerCenterClient {
       this.reportUnknownEnums(referral);
       const updated = toTicks(referral.updatedDateTime) ?? 0n;
       if (!pass.admit(referral.id, referralVersion(referral), updated)) continue;
-      page.referrals.push({ referral, leadKind: deriveLeadKind(referral), hot: isHotLead(referral) });
+      page.referrals.push({
+        referral,
+        leadKind: deriveLeadKind(referral),
+        hot: isHotLead(referral),
+      });
     }
     return page;
   }
@@ -342,16 +439,25 @@ export class PartnerCenterClient {
     if (link === undefined || link === null || link === '') return null;
     let query: string;
     try {
-      query = typeof link === 'string' ? new URL(link, 'https://api.partner.microsoft.com/').search : '';
+      query =
+        typeof link === 'string' ? new URL(link, 'https://api.partner.microsoft.com/').search : '';
     } catch {
       query = '';
     }
     if (query === '' || query === '?') {
-      throw new LeadbridgeError('HTTP_ERROR', `partner-center: @odata.nextLink carries no query to continue with (got ${JSON.stringify(link)})`, { api: PARTNER_CENTER_API });
+      throw new LeadbridgeError(
+        'HTTP_ERROR',
+        `partner-center: @odata.nextLink carries no query to continue with (got ${JSON.stringify(link)})`,
+        { api: PARTNER_CENTER_API },
+      );
     }
     const next = `${REFERRALS_PATH}${query}`;
     if (next === page.url) {
-      throw new LeadbridgeError('HTTP_ERROR', `partner-center: @odata.nextLink repeats the page just read (${next})`, { api: PARTNER_CENTER_API });
+      throw new LeadbridgeError(
+        'HTTP_ERROR',
+        `partner-center: @odata.nextLink repeats the page just read (${next})`,
+        { api: PARTNER_CENTER_API },
+      );
     }
     return next;
   }
@@ -359,7 +465,11 @@ export class PartnerCenterClient {
   private toReferral(body: unknown, context: string): Referral {
     const parsed = parseReferral(body);
     if (!parsed.ok) {
-      throw new ValidationError('VALIDATION_FAILED', `partner-center: ${context}: the response is not a valid referral`, parsed.invalid.issues);
+      throw new ValidationError(
+        'VALIDATION_FAILED',
+        `partner-center: ${context}: the response is not a valid referral`,
+        parsed.invalid.issues,
+      );
     }
     this.reportDropped(parsed.referral, parsed.dropped);
     this.reportUnknownEnums(parsed.referral);
@@ -384,7 +494,11 @@ export class PartnerCenterClient {
   /** The service's `request-id` for the call, logged so a support case can name it. */
   private noteRequestId(response: AxiosResponse, what: string): void {
     const requestId = response.headers?.[HEADERS.responseRequestId];
-    this.logger.debug('partner-center call', { call: what, status: response.status, requestId: typeof requestId === 'string' ? requestId : null });
+    this.logger.debug('partner-center call', {
+      call: what,
+      status: response.status,
+      requestId: typeof requestId === 'string' ? requestId : null,
+    });
   }
 
   /**
@@ -397,7 +511,11 @@ export class PartnerCenterClient {
       if (this.reportedDrops.has(key)) continue;
       if (this.reportedDrops.size >= MAX_REMEMBERED_DROPS) this.reportedDrops.clear();
       this.reportedDrops.add(key);
-      this.logger.warn('malformed referral field dropped', { referralId: referral.id, path: issue.path, problem: issue.message });
+      this.logger.warn('malformed referral field dropped', {
+        referralId: referral.id,
+        path: issue.path,
+        problem: issue.message,
+      });
     }
   }
 }

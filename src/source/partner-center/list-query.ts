@@ -18,7 +18,8 @@ export function itemPath(id: string): string {
 /** The collection URL, ordered by updatedDateTime so that page watermarks only move forward. */
 export function listUrl(filterLiteralText: string | null): string {
   const query = [`$orderby=${encodeURIComponent('updatedDateTime asc')}`];
-  if (filterLiteralText !== null) query.unshift(`$filter=${encodeURIComponent(`updatedDateTime ge ${filterLiteralText}`)}`);
+  if (filterLiteralText !== null)
+    query.unshift(`$filter=${encodeURIComponent(`updatedDateTime ge ${filterLiteralText}`)}`);
   return `${REFERRALS_PATH}?${query.join('&')}`;
 }
 
@@ -37,11 +38,15 @@ export function isFilterRefusal(error: unknown): boolean {
 export function listBodyOf(response: AxiosResponse, url: string): ListPage['body'] {
   const body = response.data as { value?: unknown } | null;
   if (body === null || typeof body !== 'object' || !Array.isArray(body.value)) {
-    throw new LeadbridgeError('HTTP_ERROR', `partner-center: GET ${url.split('?')[0]} → ${response.status}: the list response has no "value" array`, {
-      api: PARTNER_CENTER_API,
-      status: response.status,
-      provider: response.data,
-    });
+    throw new LeadbridgeError(
+      'HTTP_ERROR',
+      `partner-center: GET ${url.split('?')[0]} → ${response.status}: the list response has no "value" array`,
+      {
+        api: PARTNER_CENTER_API,
+        status: response.status,
+        provider: response.data,
+      },
+    );
   }
   return body as ListPage['body'];
 }

@@ -62,7 +62,8 @@ export class OverlapDeduper {
     const previous = this.lastCompleted;
     if (!previous || previous.high === null || since < previous.high) return null;
     const floor = since - this.overlapTicks;
-    for (const [id, version] of previous.versions) if (version.updated < floor) previous.versions.delete(id);
+    for (const [id, version] of previous.versions)
+      if (version.updated < floor) previous.versions.delete(id);
     return previous;
   }
 }
@@ -88,7 +89,8 @@ export class DedupePass {
   /** True (and remembered) when this version was not delivered before; false for a repeat. */
   admit(id: string, eTag: string, updated: bigint): boolean {
     this.observe(updated);
-    if (this.delivered.get(id)?.eTag === eTag || this.previous?.versions.get(id)?.eTag === eTag) return false;
+    if (this.delivered.get(id)?.eTag === eTag || this.previous?.versions.get(id)?.eTag === eTag)
+      return false;
     this.delivered.set(id, { eTag, updated });
     return true;
   }
@@ -97,7 +99,8 @@ export class DedupePass {
   prune(): void {
     if (this.high === null) return;
     const floor = this.high - this.overlapTicks;
-    for (const [id, version] of this.delivered) if (version.updated < floor) this.delivered.delete(id);
+    for (const [id, version] of this.delivered)
+      if (version.updated < floor) this.delivered.delete(id);
   }
 
   /** Versions remembered by this pass (its own deliveries within the window). */
@@ -113,7 +116,8 @@ export class DedupePass {
     const versions = new Map(this.previous?.versions ?? []);
     for (const [id, version] of this.delivered) versions.set(id, version);
     const floor = this.high === null ? null : this.high - this.overlapTicks;
-    if (floor !== null) for (const [id, version] of versions) if (version.updated < floor) versions.delete(id);
+    if (floor !== null)
+      for (const [id, version] of versions) if (version.updated < floor) versions.delete(id);
     this.onComplete({ versions, high: this.high });
   }
 }

@@ -1,6 +1,11 @@
 // The tolerant reader: validates referrals one at a time, drops malformed optional fields with a warning, spots unknown enum values.
 import type { Issue } from '../../core/errors.js';
-import { KNOWN_ENUMS, REQUIRED_REFERRAL_FIELDS, referralSchema, type Referral } from '../../core/referral.js';
+import {
+  KNOWN_ENUMS,
+  REQUIRED_REFERRAL_FIELDS,
+  referralSchema,
+  type Referral,
+} from '../../core/referral.js';
 
 /** A referral the schema refused: its id (when it has a string one), every problem, and the item as sent. */
 export interface InvalidReferral {
@@ -10,7 +15,8 @@ export interface InvalidReferral {
 }
 
 /** A readable referral; `dropped` names each malformed optional field that was left out (path + problem). */
-export type ParsedReferral = { ok: true; referral: Referral; dropped: Issue[] } | { ok: false; invalid: InvalidReferral };
+export type ParsedReferral =
+  { ok: true; referral: Referral; dropped: Issue[] } | { ok: false; invalid: InvalidReferral };
 
 const REQUIRED: ReadonlySet<string> = new Set(REQUIRED_REFERRAL_FIELDS);
 /** Each round drops at least one value, so this bounds the work on a pathological item. */
@@ -24,16 +30,29 @@ const DROPPED = Symbol('dropped');
  */
 export function parseReferral(raw: unknown): ParsedReferral {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    return { ok: false, invalid: { id: null, issues: [{ path: '', message: 'expected a referral object' }], raw } };
+    return {
+      ok: false,
+      invalid: { id: null, issues: [{ path: '', message: 'expected a referral object' }], raw },
+    };
   }
   let working: unknown = raw;
   const dropped: Issue[] = [];
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const result = referralSchema.safeParse(working);
     if (result.success) return { ok: true, referral: result.data, dropped };
-    const issues = result.error.issues.map((issue) => ({ path: issue.path, message: withReceived(issue.message, valueAt(working, issue.path)) }));
+    const issues = result.error.issues.map((issue) => ({
+      path: issue.path,
+      message: withReceived(issue.message, valueAt(working, issue.path)),
+    }));
     if (issues.some((issue) => REQUIRED.has(String(issue.path[0] ?? '')))) {
-      return { ok: false, invalid: { id: idOf(raw), issues: issues.map((i) => ({ path: issuePath(i.path), message: i.message })), raw } };
+      return {
+        ok: false,
+        invalid: {
+          id: idOf(raw),
+          issues: issues.map((i) => ({ path: issuePath(i.path), message: i.message })),
+          raw,
+        },
+      };
     }
     if (working === raw) working = structuredClone(raw);
     for (const issue of issues) {
@@ -44,12 +63,21 @@ export function parseReferral(raw: unknown): ParsedReferral {
     }
     working = sweep(working);
   }
-  return { ok: false, invalid: { id: idOf(raw), issues: [{ path: '', message: `too many malformed fields (${dropped.length} dropped)` }], raw } };
+  return {
+    ok: false,
+    invalid: {
+      id: idOf(raw),
+      issues: [{ path: '', message: `too many malformed fields (${dropped.length} dropped)` }],
+      raw,
+    },
+  };
 }
 
 /** `details.dealValue`, `customerProfile.team.0.email`: the dot path used in every Issue. */
 export function issuePath(path: readonly PropertyKey[]): string {
-  return path.map((key) => (typeof key === 'symbol' ? key.description ?? '' : String(key))).join('.');
+  return path
+    .map((key) => (typeof key === 'symbol' ? (key.description ?? '') : String(key)))
+    .join('.');
 }
 
 /** The id of an item, when it has a usable one (so an invalid referral can still be named). */
@@ -78,7 +106,8 @@ function droppablePath(root: unknown, path: readonly PropertyKey[]): PropertyKey
 
 function markDropped(root: unknown, path: PropertyKey[]): void {
   const parent = valueAt(root, path.slice(0, -1));
-  if (parent !== null && typeof parent === 'object') (parent as Record<PropertyKey, unknown>)[path[path.length - 1]!] = DROPPED;
+  if (parent !== null && typeof parent === 'object')
+    (parent as Record<PropertyKey, unknown>)[path[path.length - 1]!] = DROPPED;
 }
 
 /** Removes the marked values: array elements are spliced out, object keys deleted. */

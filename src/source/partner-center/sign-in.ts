@@ -1,7 +1,12 @@
 // App+User sign-in to Partner Center: device code once (`leadbridge login partner-center`), then silent refresh from the encrypted cache.
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
-import type { AccountInfo, ICachePlugin, PublicClientApplication, TokenCacheContext } from '@azure/msal-node';
+import type {
+  AccountInfo,
+  ICachePlugin,
+  PublicClientApplication,
+  TokenCacheContext,
+} from '@azure/msal-node';
 import type { TokenCredential } from '../../core/auth.js';
 import { LeadbridgeError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/log.js';
@@ -18,7 +23,16 @@ const MEMO_MARGIN_MS = 6 * 60_000;
  * (invalid_grant, e.g. AADSTS50173 / AADSTS700082), or the service wants interaction (MFA, consent).
  * https://learn.microsoft.com/en-us/troubleshoot/entra/entra-id/app-integration/error-code-aadsts50173-grant-expired-revoked
  */
-const SIGN_IN_ERROR_CODES = new Set(['invalid_grant', 'interaction_required', 'login_required', 'consent_required', 'no_tokens_found', 'refresh_token_expired', 'bad_token', 'no_account_in_silent_request']);
+const SIGN_IN_ERROR_CODES = new Set([
+  'invalid_grant',
+  'interaction_required',
+  'login_required',
+  'consent_required',
+  'no_tokens_found',
+  'refresh_token_expired',
+  'bad_token',
+  'no_account_in_silent_request',
+]);
 
 export interface UserSignInOptions {
   tenantId: string;
@@ -70,7 +84,8 @@ export class UserSignIn implements TokenCredential {
 
   /** A token for the API; concurrent callers share one acquisition, and a fresh token is reused without touching the file. */
   async getToken(): Promise<string> {
-    if (!this.forceRefresh && this.memo && this.memo.expiresAtMs - Date.now() > MEMO_MARGIN_MS) return this.memo.token;
+    if (!this.forceRefresh && this.memo && this.memo.expiresAtMs - Date.now() > MEMO_MARGIN_MS)
+      return this.memo.token;
     this.inFlight ??= this.acquire().finally(() => (this.inFlight = null));
     return this.inFlight;
   }
@@ -80,14 +95,27 @@ export class UserSignIn implements TokenCredential {
     const app = await this.app();
     const account = await this.currentAccount(app);
     try {
-      const result = await app.acquireTokenSilent({ account, scopes: [this.options.scope], forceRefresh: this.forceRefresh });
+      const result = await app.acquireTokenSilent({
+        account,
+        scopes: [this.options.scope],
+        forceRefresh: this.forceRefresh,
+      });
       this.forceRefresh = false;
       if (!result?.accessToken) throw new Error('the token response has no access_token');
-      if (result.expiresOn) this.memo = { token: result.accessToken, expiresAtMs: result.expiresOn.getTime() };
+      if (result.expiresOn)
+        this.memo = { token: result.accessToken, expiresAtMs: result.expiresOn.getTime() };
       return result.accessToken;
     } catch (error) {
-      if (needsSignIn(error)) throw signInRequired(`the sign-in of ${account.username} is no longer valid (${authErrorSummary(error)})`, error);
-      throw new LeadbridgeError('AUTH_FAILED', `could not refresh the token of ${this.description}: ${authErrorSummary(error)}`, { cause: error, retryable: true, api: 'entra' });
+      if (needsSignIn(error))
+        throw signInRequired(
+          `the sign-in of ${account.username} is no longer valid (${authErrorSummary(error)})`,
+          error,
+        );
+      throw new LeadbridgeError(
+        'AUTH_FAILED',
+        `could not refresh the token of ${this.description}: ${authErrorSummary(error)}`,
+        { cause: error, retryable: true, api: 'entra' },
+      );
     }
   }
 
@@ -97,24 +125,50 @@ export class UserSignIn implements TokenCredential {
   }
 
   /** The device code sign-in: `prompt` shows the code; resolves once the user approved, with the cache written. */
-  async login(prompt: (code: DeviceCodePrompt) => void | Promise<void>, signal?: AbortSignal): Promise<SignedInAccount> {
+  async login(
+    prompt: (code: DeviceCodePrompt) => void | Promise<void>,
+    signal?: AbortSignal,
+  ): Promise<SignedInAccount> {
     const app = await this.app();
     const signedInAt = new Date().toISOString();
     const request = {
       scopes: [this.options.scope],
-      deviceCodeCallback: (response: { userCode: string; verificationUri: string; message: string; expiresIn: number }) =>
-        void Promise.resolve(prompt({ userCode: response.userCode, verificationUri: response.verificationUri, message: response.message, expiresInSeconds: response.expiresIn })).catch(
-          (error: unknown) => this.logger.warn('showing the device code failed', { error: (error as Error).message }),
+      deviceCodeCallback: (response: {
+        userCode: string;
+        verificationUri: string;
+        message: string;
+        expiresIn: number;
+      }) =>
+        void Promise.resolve(
+          prompt({
+            userCode: response.userCode,
+            verificationUri: response.verificationUri,
+            message: response.message,
+            expiresInSeconds: response.expiresIn,
+          }),
+        ).catch((error: unknown) =>
+          this.logger.warn('showing the device code failed', { error: (error as Error).message }),
         ),
       cancel: false,
     };
     signal?.addEventListener('abort', () => (request.cancel = true), { once: true });
     const result = await app.acquireTokenByDeviceCode(request).catch((error: unknown) => {
-      throw new LeadbridgeError('AUTH_FAILED', `the Partner Center sign-in did not complete: ${authErrorSummary(error)}`, { cause: error, api: 'entra' });
+      throw new LeadbridgeError(
+        'AUTH_FAILED',
+        `the Partner Center sign-in did not complete: ${authErrorSummary(error)}`,
+        { cause: error, api: 'entra' },
+      );
     });
-    if (!result?.account) throw new LeadbridgeError('AUTH_FAILED', 'the Partner Center sign-in returned no account', { api: 'entra' });
+    if (!result?.account)
+      throw new LeadbridgeError('AUTH_FAILED', 'the Partner Center sign-in returned no account', {
+        api: 'entra',
+      });
     await this.keepOnly(app, result.account, signedInAt);
-    return { username: result.account.username, homeAccountId: result.account.homeAccountId, signedInAt };
+    return {
+      username: result.account.username,
+      homeAccountId: result.account.homeAccountId,
+      signedInAt,
+    };
   }
 
   /** Who is signed in according to the cache (no network call), or null. */
@@ -122,11 +176,19 @@ export class UserSignIn implements TokenCredential {
     const app = await this.app();
     const [account] = await app.getTokenCache().getAllAccounts();
     if (!account) return null;
-    return { username: account.username, homeAccountId: account.homeAccountId, signedInAt: this.contents?.signedInAt ?? null };
+    return {
+      username: account.username,
+      homeAccountId: account.homeAccountId,
+      signedInAt: this.contents?.signedInAt ?? null,
+    };
   }
 
   /** One account per cache: a new login replaces the previous user; the login time is stamped on the file. */
-  private async keepOnly(app: PublicClientApplication, keep: AccountInfo, signedInAt: string): Promise<void> {
+  private async keepOnly(
+    app: PublicClientApplication,
+    keep: AccountInfo,
+    signedInAt: string,
+  ): Promise<void> {
     const cache = app.getTokenCache();
     for (const account of await cache.getAllAccounts()) {
       if (account.homeAccountId !== keep.homeAccountId) await cache.removeAccount(account);
@@ -138,7 +200,10 @@ export class UserSignIn implements TokenCredential {
 
   private async currentAccount(app: PublicClientApplication): Promise<AccountInfo> {
     const [account] = await app.getTokenCache().getAllAccounts();
-    if (!account) throw signInRequired(`no one has signed in yet (the token cache ${this.options.cache.file} holds no account)`);
+    if (!account)
+      throw signInRequired(
+        `no one has signed in yet (the token cache ${this.options.cache.file} holds no account)`,
+      );
     return account;
   }
 
@@ -149,15 +214,22 @@ export class UserSignIn implements TokenCredential {
 
   private async createApplication(): Promise<PublicClientApplication> {
     const { PublicClientApplication, LogLevel } = await import('@azure/msal-node');
-    const authorityHost = (this.options.authorityHost ?? DEFAULT_AUTHORITY_HOST).replace(/\/+$/, '');
+    const authorityHost = (this.options.authorityHost ?? DEFAULT_AUTHORITY_HOST).replace(
+      /\/+$/,
+      '',
+    );
     const host = new URL(authorityHost).host;
-    const ca = this.options.authorityCaFile ? [...tls.rootCertificates, readFileSync(this.options.authorityCaFile, 'utf8')] : undefined;
+    const ca = this.options.authorityCaFile
+      ? [...tls.rootCertificates, readFileSync(this.options.authorityCaFile, 'utf8')]
+      : undefined;
     return new PublicClientApplication({
       auth: {
         clientId: this.options.clientId,
         authority: `${authorityHost}/${this.options.tenantId}`,
         // Any other host is trusted as given, so msal never asks login.microsoftonline.com's instance discovery about it.
-        ...(host.toLowerCase() === new URL(DEFAULT_AUTHORITY_HOST).host ? {} : { knownAuthorities: [host] }),
+        ...(host.toLowerCase() === new URL(DEFAULT_AUTHORITY_HOST).host
+          ? {}
+          : { knownAuthorities: [host] }),
       },
       cache: { cachePlugin: this.cachePlugin() },
       system: {
@@ -180,7 +252,10 @@ export class UserSignIn implements TokenCredential {
       },
       afterCacheAccess: async (context: TokenCacheContext) => {
         if (!context.cacheHasChanged) return;
-        this.contents = { msal: context.tokenCache.serialize(), signedInAt: this.contents?.signedInAt ?? null };
+        this.contents = {
+          msal: context.tokenCache.serialize(),
+          signedInAt: this.contents?.signedInAt ?? null,
+        };
         await this.options.cache.write(this.contents);
       },
     };
@@ -195,11 +270,20 @@ function needsSignIn(error: unknown): boolean {
 
 /** The msal error code and the first line of the service's description (AADSTS code included), never a token. */
 function authErrorSummary(error: unknown): string {
-  const { errorCode, errorMessage, message } = (error ?? {}) as { errorCode?: string; errorMessage?: string; message?: string };
-  const text = String(errorMessage || message || error).split(/\r?\n/)[0]!.slice(0, 300);
+  const { errorCode, errorMessage, message } = (error ?? {}) as {
+    errorCode?: string;
+    errorMessage?: string;
+    message?: string;
+  };
+  const text = String(errorMessage || message || error)
+    .split(/\r?\n/)[0]!
+    .slice(0, 300);
   return errorCode && !text.startsWith(errorCode) ? `${errorCode}: ${text}` : text;
 }
 
 function signInRequired(reason: string, cause?: unknown): LeadbridgeError {
-  return new LeadbridgeError('SIGN_IN_REQUIRED', `partner-center: ${reason}; ${SIGN_IN_AGAIN}`, { api: 'partner-center', ...(cause ? { cause } : {}) });
+  return new LeadbridgeError('SIGN_IN_REQUIRED', `partner-center: ${reason}; ${SIGN_IN_AGAIN}`, {
+    api: 'partner-center',
+    ...(cause ? { cause } : {}),
+  });
 }

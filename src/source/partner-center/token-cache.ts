@@ -28,7 +28,11 @@ export class EncryptedTokenCacheFile {
     /** Names where the key comes from, in errors (never the key itself). */
     private readonly keySource: string,
   ) {
-    if (key.length !== 32) throw new LeadbridgeError('CONFIG_INVALID', `the token cache key must be 32 bytes (got ${key.length}); ${keySource}`);
+    if (key.length !== 32)
+      throw new LeadbridgeError(
+        'CONFIG_INVALID',
+        `the token cache key must be 32 bytes (got ${key.length}); ${keySource}`,
+      );
   }
 
   /** The contents, or null when no sign-in has written the file yet. */
@@ -38,7 +42,11 @@ export class EncryptedTokenCacheFile {
       text = await readFile(this.file, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw new LeadbridgeError('SIGN_IN_REQUIRED', `cannot read the token cache ${this.file}: ${(error as Error).message}`, { cause: error });
+      throw new LeadbridgeError(
+        'SIGN_IN_REQUIRED',
+        `cannot read the token cache ${this.file}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     return this.decrypt(text);
   }
@@ -49,7 +57,13 @@ export class EncryptedTokenCacheFile {
     const iv = randomBytes(12);
     const cipher = createCipheriv(CIPHER, this.key, iv);
     const data = Buffer.concat([cipher.update(JSON.stringify(contents), 'utf8'), cipher.final()]);
-    const envelope: Envelope = { format: FORMAT, cipher: CIPHER, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') };
+    const envelope: Envelope = {
+      format: FORMAT,
+      cipher: CIPHER,
+      iv: iv.toString('base64'),
+      tag: cipher.getAuthTag().toString('base64'),
+      data: data.toString('base64'),
+    };
     const temporary = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(temporary, `${JSON.stringify(envelope)}\n`, { mode: 0o600 });
     await chmod(temporary, 0o600); // in case the file existed with wider bits
@@ -58,22 +72,33 @@ export class EncryptedTokenCacheFile {
 
   private decrypt(text: string): TokenCacheContents {
     const unreadable = (why: string, cause?: unknown) =>
-      new LeadbridgeError('SIGN_IN_REQUIRED', `the token cache ${this.file} cannot be used (${why}); sign in again: leadbridge login partner-center`, { cause });
+      new LeadbridgeError(
+        'SIGN_IN_REQUIRED',
+        `the token cache ${this.file} cannot be used (${why}); sign in again: leadbridge login partner-center`,
+        { cause },
+      );
     let envelope: Envelope;
     try {
       envelope = JSON.parse(text) as Envelope;
     } catch (error) {
       throw unreadable('not a leadbridge token cache file', error);
     }
-    if (envelope?.format !== FORMAT || envelope.cipher !== CIPHER) throw unreadable(`unknown format ${JSON.stringify(envelope?.format)}`);
+    if (envelope?.format !== FORMAT || envelope.cipher !== CIPHER)
+      throw unreadable(`unknown format ${JSON.stringify(envelope?.format)}`);
     try {
       const decipher = createDecipheriv(CIPHER, this.key, Buffer.from(envelope.iv, 'base64'));
       decipher.setAuthTag(Buffer.from(envelope.tag, 'base64'));
-      const plain = Buffer.concat([decipher.update(Buffer.from(envelope.data, 'base64')), decipher.final()]).toString('utf8');
+      const plain = Buffer.concat([
+        decipher.update(Buffer.from(envelope.data, 'base64')),
+        decipher.final(),
+      ]).toString('utf8');
       const contents = JSON.parse(plain) as TokenCacheContents;
       return { msal: String(contents.msal ?? ''), signedInAt: contents.signedInAt ?? null };
     } catch (error) {
-      throw unreadable(`it does not decrypt with the key from ${this.keySource}: a different key, or a damaged file`, error);
+      throw unreadable(
+        `it does not decrypt with the key from ${this.keySource}: a different key, or a damaged file`,
+        error,
+      );
     }
   }
 }

@@ -8,7 +8,10 @@ import { DEFAULT_RETRY_POLICY } from '../../../src/core/retry.js';
 import { decodeBatchResponse, matchBatchResponses } from '../../../src/crm/dynamics365/batch.js';
 import { alternateKeyPath, parseDataverseError } from '../../../src/crm/dynamics365/odata.js';
 import { upsertOutcome } from '../../../src/crm/dynamics365/upsert.js';
-import { createDynamicsSimulator, type DynamicsSimulator } from '../../../src/simulators/dynamics365/index.js';
+import {
+  createDynamicsSimulator,
+  type DynamicsSimulator,
+} from '../../../src/simulators/dynamics365/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = (name: string) => JSON.parse(readFileSync(path.join(here, name), 'utf8')) as any;
@@ -20,7 +23,12 @@ const operations = [{ contentId: '1' }, { contentId: '2' }, { contentId: '3' }];
 
 describe('Dataverse documented examples, read by the client', () => {
   it('every fixture names its source', () => {
-    for (const name of ['batch-continue-on-error.json', 'batch-failed.json', 'error-envelope.json', 'upsert-by-alternate-key.json']) {
+    for (const name of [
+      'batch-continue-on-error.json',
+      'batch-failed.json',
+      'error-envelope.json',
+      'upsert-by-alternate-key.json',
+    ]) {
       expect(fixture(name).source).toMatch(/powerapps-docs/);
     }
   });
@@ -30,29 +38,43 @@ describe('Dataverse documented examples, read by the client', () => {
     const parts = decodeBatchResponse(headers['Content-Type'], body);
     expect(parts.map((part) => part.status)).toEqual([400, 204, 204]);
     // The documented parts have no Content-ID: they are matched by position.
-    const outcomes = matchBatchResponses(operations, parts).map((part, i) => upsertOutcome(record(`r${i}`), part, DEFAULT_RETRY_POLICY).result);
+    const outcomes = matchBatchResponses(operations, parts).map(
+      (part, i) => upsertOutcome(record(`r${i}`), part, DEFAULT_RETRY_POLICY).result,
+    );
     expect(outcomes).toEqual([
       {
         referralId: 'r0',
         ok: false,
         error: {
           code: '0x80044331',
-          message: "A validation error occurred.  The length of the 'subject' attribute of the 'task' entity exceeded the maximum allowed length of '200'.",
+          message:
+            "A validation error occurred.  The length of the 'subject' attribute of the 'task' entity exceeded the maximum allowed length of '200'.",
           retryable: false,
           status: 400,
         },
       },
-      { referralId: 'r1', ok: true, recordId: 'aed2ae8b-3c94-ed11-aad1-000d3a9933c9', created: false },
-      { referralId: 'r2', ok: true, recordId: 'b181a991-3c94-ed11-aad1-000d3a9933c9', created: false },
+      {
+        referralId: 'r1',
+        ok: true,
+        recordId: 'aed2ae8b-3c94-ed11-aad1-000d3a9933c9',
+        created: false,
+      },
+      {
+        referralId: 'r2',
+        ok: true,
+        recordId: 'b181a991-3c94-ed11-aad1-000d3a9933c9',
+        created: false,
+      },
     ]);
   });
 
   it('a $batch that stopped at a failure: the failed item has the error, the items never run are retryable', () => {
     const { headers, body, status } = fixture('batch-failed.json');
     expect(status).toBe(400);
-    const outcomes = matchBatchResponses(operations, decodeBatchResponse(headers['Content-Type'], body)).map(
-      (part, i) => upsertOutcome(record(`r${i}`), part, DEFAULT_RETRY_POLICY).result,
-    );
+    const outcomes = matchBatchResponses(
+      operations,
+      decodeBatchResponse(headers['Content-Type'], body),
+    ).map((part, i) => upsertOutcome(record(`r${i}`), part, DEFAULT_RETRY_POLICY).result);
     expect(outcomes.map((o) => (o.ok ? 'ok' : [o.error.code, o.error.retryable]))).toEqual([
       ['0x80044331', false],
       ['BATCH_ITEM_MISSING', true],
@@ -65,14 +87,22 @@ describe('Dataverse documented examples, read by the client', () => {
     expect(errorSchema(body)).toBe(true);
     expect(parseDataverseError(body)).toEqual({
       code: '0x80044331',
-      message: "A validation error occurred.  The length of the 'subject' attribute of the 'task' entity exceeded the maximum allowed length of '200'.",
+      message:
+        "A validation error occurred.  The length of the 'subject' attribute of the 'task' entity exceeded the maximum allowed length of '200'.",
     });
   });
 
   it('an upsert by alternate key: the URL form, and the record id from OData-EntityId', () => {
     const upsert = fixture('upsert-by-alternate-key.json');
-    expect(`[Organization URI]/api/data/v9.2/${alternateKeyPath('leads', 'lb_referralid', 'ref-0001')}`).toBe(upsert.request.url);
-    const part = { partIndex: 0, status: upsert.status, headers: { 'odata-entityid': upsert.headers['OData-EntityId'] }, body: upsert.body };
+    expect(
+      `[Organization URI]/api/data/v9.2/${alternateKeyPath('leads', 'lb_referralid', 'ref-0001')}`,
+    ).toBe(upsert.request.url);
+    const part = {
+      partIndex: 0,
+      status: upsert.status,
+      headers: { 'odata-entityid': upsert.headers['OData-EntityId'] },
+      body: upsert.body,
+    };
     expect(upsertOutcome(record('ref-0001'), part, DEFAULT_RETRY_POLICY).result).toEqual({
       referralId: 'ref-0001',
       ok: true,
@@ -84,7 +114,12 @@ describe('Dataverse documented examples, read by the client', () => {
 
 describe('the Dataverse simulator answers as the documents say', () => {
   let sim: DynamicsSimulator;
-  const headers = { Authorization: 'Bearer t', 'OData-Version': '4.0', 'OData-MaxVersion': '4.0', Accept: 'application/json' };
+  const headers = {
+    Authorization: 'Bearer t',
+    'OData-Version': '4.0',
+    'OData-MaxVersion': '4.0',
+    Accept: 'application/json',
+  };
   beforeAll(async () => {
     sim = createDynamicsSimulator({ port: 0 });
     await sim.start();
@@ -110,10 +145,13 @@ describe('the Dataverse simulator answers as the documents say', () => {
       });
       expect(put.status).toBe(204);
     }
-    let url: string | undefined = `${sim.apiUrl}leads?$select=lb_referralid&$orderby=modifiedon asc,leadid asc`;
+    let url: string | undefined =
+      `${sim.apiUrl}leads?$select=lb_referralid&$orderby=modifiedon asc,leadid asc`;
     let pages = 0;
     while (url) {
-      const page: any = await (await fetch(url, { headers: { ...headers, Prefer: 'odata.maxpagesize=2' } })).json();
+      const page: any = await (
+        await fetch(url, { headers: { ...headers, Prefer: 'odata.maxpagesize=2' } })
+      ).json();
       expect(pageSchema(page), JSON.stringify(pageSchema.errors)).toBe(true);
       url = page['@odata.nextLink'];
       pages++;

@@ -11,8 +11,16 @@ import salesforceYaml from '../../../config/mappings/salesforce.yaml?raw';
 import { staticToken } from '../../../src/core/auth.js';
 import { deriveLeadKind, isHotLead, type Referral } from '../../../src/core/referral.js';
 import { parseMapping } from '../../../src/mapping/index.js';
-import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../../src/simulators/partner-center/index.js';
-import { PartnerCenterClient, parsePartnerCenterError, parseReferral, type ReferralPage } from '../../../src/source/partner-center/index.js';
+import {
+  createPartnerCenterSimulator,
+  type PartnerCenterSimulator,
+} from '../../../src/simulators/partner-center/index.js';
+import {
+  PartnerCenterClient,
+  parsePartnerCenterError,
+  parseReferral,
+  type ReferralPage,
+} from '../../../src/source/partner-center/index.js';
 import errorBody from './error.response.json' with { type: 'json' };
 import byIdBody from './get-referral-by-id.response.json' with { type: 'json' };
 import listBody from './list-referrals.response.json' with { type: 'json' };
@@ -24,16 +32,25 @@ import schema from './referral.schema.json' with { type: 'json' };
 
 // ajv-formats is CommonJS: under NodeNext its plugin is the module's `default`.
 type FormatsPlugin = (ajv: Ajv) => Ajv;
-const addFormats = ((addFormatsModule as unknown as { default?: FormatsPlugin }).default ?? addFormatsModule) as unknown as FormatsPlugin;
+const addFormats = ((addFormatsModule as unknown as { default?: FormatsPlugin }).default ??
+  addFormatsModule) as unknown as FormatsPlugin;
 const ajv = new Ajv({ allErrors: true, strict: false });
 addFormats(ajv);
 ajv.addSchema(schema);
-const validator = (name: string): ValidateFunction => ajv.getSchema(`${schema.$id}#/definitions/${name}`)!;
-const validate = { list: validator('ReferralList'), referral: validator('Referral'), patch: validator('JsonPatch'), error: validator('Error') };
+const validator = (name: string): ValidateFunction =>
+  ajv.getSchema(`${schema.$id}#/definitions/${name}`)!;
+const validate = {
+  list: validator('ReferralList'),
+  referral: validator('Referral'),
+  patch: validator('JsonPatch'),
+  error: validator('Error'),
+};
 
 /** The schema errors of a body, as `path: message` lines (empty when it validates). */
 function problems(check: ValidateFunction, body: unknown): string[] {
-  return check(body) ? [] : (check.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message}`);
+  return check(body)
+    ? []
+    : (check.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message}`);
 }
 
 const BASE = 'https://pc.contract.test';
@@ -44,35 +61,62 @@ describe('the documented payloads', () => {
   it('validate against the schema written from the vendor definitions', () => {
     expect(problems(validate.list, listBody)).toEqual([]);
     expect(problems(validate.referral, byIdBody)).toEqual([]);
-    for (const body of [patchDealTeam, patchNotes, patchWon, patchTeam]) expect(problems(validate.patch, body)).toEqual([]);
+    for (const body of [patchDealTeam, patchNotes, patchWon, patchTeam])
+      expect(problems(validate.patch, body)).toEqual([]);
     expect(problems(validate.error, errorBody)).toEqual([]);
   });
 
   it('the schema refuses the old misreadings: bare-string tags, an unknown SolutionTag type, a non-numeric count', () => {
-    expect(problems(validate.referral, { details: { requirements: { industries: ['Azure'], solutions: [{ id: 'x', type: 'Partner' }] } } })).toEqual([
+    expect(
+      problems(validate.referral, {
+        details: {
+          requirements: { industries: ['Azure'], solutions: [{ id: 'x', type: 'Partner' }] },
+        },
+      }),
+    ).toEqual([
       '/details/requirements/industries/0: must be object',
       '/details/requirements/solutions/0/type: must be equal to one of the allowed values',
     ]);
-    expect(problems(validate.list, { '@odata.count': '2', value: [] })).toEqual(['/@odata.count: must be integer']);
+    expect(problems(validate.list, { '@odata.count': '2', value: [] })).toEqual([
+      '/@odata.count: must be integer',
+    ]);
   });
 
   it('are read by the client whole: nothing dropped, tags as ids, ids {} as []', () => {
     const parsed = documentedReferrals.map((body) => parseReferral(body));
     expect(parsed.map((p) => (p.ok ? p.dropped : p.invalid.issues))).toEqual([[], [], []]);
     const [fabrikam, contoso, byId] = parsed.map((p) => (p.ok ? p.referral : null)) as Referral[];
-    expect(fabrikam!.details?.requirements).toEqual({ industries: ['Education'], products: ['Microsoft365'], services: ['LearningAndCertification'] });
+    expect(fabrikam!.details?.requirements).toEqual({
+      industries: ['Education'],
+      products: ['Microsoft365'],
+      services: ['LearningAndCertification'],
+    });
     expect(fabrikam!.customerProfile?.ids).toEqual([]);
     expect(fabrikam!.eTag).toBeUndefined();
-    expect(contoso!.details?.requirements?.solutions).toEqual([{ name: 'Dynamics 365 for Field Service', type: 'Category', id: 'Dynamics365forFieldService' }]);
+    expect(contoso!.details?.requirements?.solutions).toEqual([
+      {
+        name: 'Dynamics 365 for Field Service',
+        type: 'Category',
+        id: 'Dynamics365forFieldService',
+      },
+    ]);
     expect(byId!.customerProfile?.ids).toEqual([{ profileType: 'Duns', id: '795986822' }]);
     expect(byId!.eTag).toBe('"2500ec5a-0000-0000-0000-5bf4967d0000"');
-    expect(parsePartnerCenterError(errorBody)).toEqual({ code: 'unAuthorized', message: 'Caller is not authorized to access the resource.' });
+    expect(parsePartnerCenterError(errorBody)).toEqual({
+      code: 'unAuthorized',
+      message: 'Caller is not authorized to access the resource.',
+    });
   });
 
   it('page through the client with the documented nextLink carried to the configured base', async () => {
     nock.disableNetConnect();
     const documentedQuery = new URL(listBody['@odata.nextLink']).search;
-    const scope = nock(BASE).get(LIST).query({ $orderby: "updatedDateTime asc" }).reply(200, listBody).get(`${LIST}${documentedQuery}`).reply(200, { value: [byIdBody] });
+    const scope = nock(BASE)
+      .get(LIST)
+      .query({ $orderby: 'updatedDateTime asc' })
+      .reply(200, listBody)
+      .get(`${LIST}${documentedQuery}`)
+      .reply(200, { value: [byIdBody] });
     const client = new PartnerCenterClient({ baseUrl: BASE, credential: staticToken('t') });
     const pages: ReferralPage[] = [];
     for await (const page of client.listChanged(null)) pages.push(page);
@@ -95,7 +139,12 @@ describe('the default mappings on the documented referrals', () => {
     const parsed = parseReferral(body);
     if (!parsed.ok) throw new Error('fixture did not parse');
     const referral = parsed.referral;
-    return { referral, leadKind: deriveLeadKind(referral), hot: isHotLead(referral), referralLink: `https://partner.microsoft.com/dashboard/referrals/v2/leads/${referral.id}` };
+    return {
+      referral,
+      leadKind: deriveLeadKind(referral),
+      hot: isHotLead(referral),
+      referralLink: `https://partner.microsoft.com/dashboard/referrals/v2/leads/${referral.id}`,
+    };
   };
 
   it('config/mappings/dynamics365.yaml maps every documented referral', () => {
@@ -128,10 +177,26 @@ describe('every response the simulator serves validates against the schema', () 
     await sims.documented.stop();
   });
 
-  async function call(url: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; auth?: boolean } = {}) {
-    const headers: Record<string, string> = { 'client-request-id': randomUUID(), ...(init.auth === false ? {} : { Authorization: 'Bearer t' }), ...init.headers };
+  async function call(
+    url: string,
+    init: {
+      method?: string;
+      body?: unknown;
+      headers?: Record<string, string>;
+      auth?: boolean;
+    } = {},
+  ) {
+    const headers: Record<string, string> = {
+      'client-request-id': randomUUID(),
+      ...(init.auth === false ? {} : { Authorization: 'Bearer t' }),
+      ...init.headers,
+    };
     if (init.body !== undefined) headers['Content-Type'] ??= 'application/json';
-    const response = await fetch(url, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+    const response = await fetch(url, {
+      method: init.method ?? 'GET',
+      headers,
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : undefined };
   }
@@ -180,12 +245,31 @@ describe('every response the simulator serves validates against the schema', () 
       await call(`${base}${LIST}?$filter=${encodeURIComponent("status eq 'new'")}`),
       await call(`${base}${LIST}`, { auth: false }),
       await call(`${base}${LIST}/00000000-0000-4000-8000-000000000000`),
-      await call(`${base}${LIST}/${first.id}`, { method: 'PATCH', headers: { 'If-Match': '"stale"' }, body: patchNotes }),
-      await call(`${base}${LIST}/${first.id}`, { method: 'PATCH', body: [{ op: 'replace', path: '/status', value: 'Closed' }, { op: 'replace', path: '/substatus', value: 'Declined' }, { op: 'replace', path: '/statusReason', value: 'Others' }] }),
+      await call(`${base}${LIST}/${first.id}`, {
+        method: 'PATCH',
+        headers: { 'If-Match': '"stale"' },
+        body: patchNotes,
+      }),
+      await call(`${base}${LIST}/${first.id}`, {
+        method: 'PATCH',
+        body: [
+          { op: 'replace', path: '/status', value: 'Closed' },
+          { op: 'replace', path: '/substatus', value: 'Declined' },
+          { op: 'replace', path: '/statusReason', value: 'Others' },
+        ],
+      }),
       await call(`${base}${LIST}/${first.id}`, { method: 'PATCH', body: patchNotes }),
-      await call(`${base}${LIST}/${first.id}`, { method: 'PATCH', headers: { 'Content-Type': 'text/plain' }, body: patchNotes }),
+      await call(`${base}${LIST}/${first.id}`, {
+        method: 'PATCH',
+        headers: { 'Content-Type': 'text/plain' },
+        body: patchNotes,
+      }),
     ];
-    await call(`${base}/_sim/faults`, { method: 'PUT', auth: false, body: { rules: [{ kind: '429', count: 1 }] } });
+    await call(`${base}/_sim/faults`, {
+      method: 'PUT',
+      auth: false,
+      body: { rules: [{ kind: '429', count: 1 }] },
+    });
     bodies.push(await call(`${base}${LIST}`));
     expect(bodies.map((b) => [b.status, b.body?.error?.code])).toEqual([
       [400, 'invalidRequest'],
@@ -197,7 +281,8 @@ describe('every response the simulator serves validates against the schema', () 
       [415, 'invalidRequest'],
       [429, 'serviceNotAvailable'],
     ]);
-    for (const reply of bodies.filter((b) => b.status >= 400)) expect(problems(validate.error, reply.body)).toEqual([]);
+    for (const reply of bodies.filter((b) => b.status >= 400))
+      expect(problems(validate.error, reply.body)).toEqual([]);
   });
 });
 
@@ -216,11 +301,13 @@ const DYNAMICS_BY_ID = {
   address1_postalcode: '98052',
   address1_country: 'US',
   estimatedvalue: 50000,
-  description: 'Customer is looking to leverage Dynamics 365 to manage their supply chain. There is also a need to leverage a set of custom apps to enable their business processes.\n\nProducts: Dynamics365Enterprise\nServices: DeploymentOrMigration\nSolutions: Dynamics 365 for Field Service\nIndustries: Manufacturing\nCustomer size: 10to50employees',
+  description:
+    'Customer is looking to leverage Dynamics 365 to manage their supply chain. There is also a need to leverage a set of custom apps to enable their business processes.\n\nProducts: Dynamics365Enterprise\nServices: DeploymentOrMigration\nSolutions: Dynamics 365 for Field Service\nIndustries: Manufacturing\nCustomer size: 10to50employees',
   leadqualitycode: 2,
   leadsourcecode: 4,
   lb_referralid: '61c65491-2f2c-461a-84b4-3654499bc1d9',
-  lb_referrallink: 'https://partner.microsoft.com/dashboard/referrals/v2/leads/61c65491-2f2c-461a-84b4-3654499bc1d9',
+  lb_referrallink:
+    'https://partner.microsoft.com/dashboard/referrals/v2/leads/61c65491-2f2c-461a-84b4-3654499bc1d9',
   lb_leadkind: 'salesQualified',
   lb_syncwithpartnercenter: true,
 };
@@ -235,11 +322,13 @@ const SALESFORCE_BY_ID = {
   State: 'WA',
   PostalCode: '98052',
   Country: 'US',
-  Description: 'Customer is looking to leverage Dynamics 365 to manage their supply chain. There is also a need to leverage a set of custom apps to enable their business processes.\n\nProducts: Dynamics365Enterprise\nServices: DeploymentOrMigration\nSolutions: Dynamics 365 for Field Service\nIndustries: Manufacturing\nEstimated value: 50000',
+  Description:
+    'Customer is looking to leverage Dynamics 365 to manage their supply chain. There is also a need to leverage a set of custom apps to enable their business processes.\n\nProducts: Dynamics365Enterprise\nServices: DeploymentOrMigration\nSolutions: Dynamics 365 for Field Service\nIndustries: Manufacturing\nEstimated value: 50000',
   LeadSource: 'Partner Referral',
   Rating: 'Warm',
   NumberOfEmployees: 30,
   PartnerReferralId__c: '61c65491-2f2c-461a-84b4-3654499bc1d9',
-  ReferralLink__c: 'https://partner.microsoft.com/dashboard/referrals/v2/leads/61c65491-2f2c-461a-84b4-3654499bc1d9',
+  ReferralLink__c:
+    'https://partner.microsoft.com/dashboard/referrals/v2/leads/61c65491-2f2c-461a-84b4-3654499bc1d9',
   LeadKind__c: 'salesQualified',
 };

@@ -25,30 +25,44 @@ export function startNode(args: string[], options: StartOptions = {}): ChildRun 
   const env: Record<string, string | undefined> = { ...process.env };
   delete env.LEADBRIDGE_CONFIG;
   delete env.NODE_OPTIONS;
-  const child = spawn(process.execPath, args, { cwd: options.cwd ?? ROOT, env: { ...env, ...options.env }, stdio: 'pipe' });
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd ?? ROOT,
+    env: { ...env, ...options.env },
+    stdio: 'pipe',
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
 /** Runs `node bin/leadbridge.js <args...>` to the end. */
-export async function runCli(args: string[], options: StartOptions = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  options: StartOptions = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const run = startNode([BIN, ...args], options);
   const { code } = await run.exited;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
 
 /** Resolves once `predicate` holds for stdout; rejects if the process exits first. */
-export function waitForStdout(run: ChildRun, predicate: (stdout: string) => boolean): Promise<string> {
+export function waitForStdout(
+  run: ChildRun,
+  predicate: (stdout: string) => boolean,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const check = () => {
       if (predicate(run.stdout())) resolve(run.stdout());
     };
     run.child.stdout!.on('data', check);
     check();
-    void run.exited.then(({ code }) => reject(new Error(`exited early (${code}): ${run.stderr()}`)));
+    void run.exited.then(({ code }) =>
+      reject(new Error(`exited early (${code}): ${run.stderr()}`)),
+    );
   });
 }

@@ -4,9 +4,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { configSchema, type LeadbridgeConfig } from '../../../src/config/index.js';
 import type { SimClock } from '../../../src/simulators/common/clock.js';
-import { createDynamicsSimulator, type DynamicsSimulator } from '../../../src/simulators/dynamics365/index.js';
-import { createPartnerCenterSimulator, type PartnerCenterSimulator } from '../../../src/simulators/partner-center/index.js';
-import { createSalesforceSimulator, type SalesforceSimulator } from '../../../src/simulators/salesforce/index.js';
+import {
+  createDynamicsSimulator,
+  type DynamicsSimulator,
+} from '../../../src/simulators/dynamics365/index.js';
+import {
+  createPartnerCenterSimulator,
+  type PartnerCenterSimulator,
+} from '../../../src/simulators/partner-center/index.js';
+import {
+  createSalesforceSimulator,
+  type SalesforceSimulator,
+} from '../../../src/simulators/salesforce/index.js';
 import type { Runtime } from '../../../src/sync/cycle.js';
 import { createRuntime } from '../../../src/cli/compose.js';
 
@@ -31,17 +40,43 @@ export interface HarnessOptions {
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const pc = createPartnerCenterSimulator({ port: 0, referrals: options.referrals ?? 0, seed: options.seed ?? 7 });
-  const dynamics = createDynamicsSimulator({ port: 0, ...(options.dynamicsClock ? { clock: options.dynamicsClock } : {}) });
+  const pc = createPartnerCenterSimulator({
+    port: 0,
+    referrals: options.referrals ?? 0,
+    seed: options.seed ?? 7,
+  });
+  const dynamics = createDynamicsSimulator({
+    port: 0,
+    ...(options.dynamicsClock ? { clock: options.dynamicsClock } : {}),
+  });
   const salesforce = options.salesforce ? createSalesforceSimulator({ port: 0 }) : null;
   await Promise.all([pc.start(), dynamics.start(), salesforce?.start()]);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-it-'));
   const config = configSchema.parse({
-    source: { partnerCenter: { baseUrl: pc.url, auth: { kind: 'static', token: 'pc-token' }, overlapSeconds: 60 } },
+    source: {
+      partnerCenter: {
+        baseUrl: pc.url,
+        auth: { kind: 'static', token: 'pc-token' },
+        overlapSeconds: 60,
+      },
+    },
     targets: [
-      { name: 'dynamics', kind: 'dynamics365', settings: { url: dynamics.url, auth: { kind: 'static', token: 'd365-token' } } },
+      {
+        name: 'dynamics',
+        kind: 'dynamics365',
+        settings: { url: dynamics.url, auth: { kind: 'static', token: 'd365-token' } },
+      },
       ...(salesforce
-        ? [{ name: 'salesforce', kind: 'salesforce', settings: { instanceUrl: salesforce.url, auth: { kind: 'accessToken', token: 'sf-token' } } }]
+        ? [
+            {
+              name: 'salesforce',
+              kind: 'salesforce',
+              settings: {
+                instanceUrl: salesforce.url,
+                auth: { kind: 'accessToken', token: 'sf-token' },
+              },
+            },
+          ]
         : []),
     ],
     ledger: { client: 'sqlite', filename: path.join(dir, 'ledger.sqlite') },

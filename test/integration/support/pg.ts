@@ -6,7 +6,11 @@ const CI_DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 /** LEADBRIDGE_TEST_PG_URL, else DATABASE_URL, else (on CI only) the local server; undefined = no PostgreSQL. */
 export function pgTestUrl(): string | undefined {
-  return process.env.LEADBRIDGE_TEST_PG_URL ?? process.env.DATABASE_URL ?? (process.env.CI ? CI_DEFAULT_URL : undefined);
+  return (
+    process.env.LEADBRIDGE_TEST_PG_URL ??
+    process.env.DATABASE_URL ??
+    (process.env.CI ? CI_DEFAULT_URL : undefined)
+  );
 }
 
 /**
@@ -17,7 +21,9 @@ export function pgTestUrl(): string | undefined {
 export function describeWithPg(name: string, fn: (url: string) => void): void {
   const url = pgTestUrl();
   if (url === undefined) {
-    console.warn(`${name}: skipped because LEADBRIDGE_TEST_PG_URL is not set (nor DATABASE_URL); set it to a PostgreSQL URL to run it`);
+    console.warn(
+      `${name}: skipped because LEADBRIDGE_TEST_PG_URL is not set (nor DATABASE_URL); set it to a PostgreSQL URL to run it`,
+    );
     describe.skip(name, () => fn(''));
     return;
   }
@@ -29,11 +35,18 @@ export function describeWithPg(name: string, fn: (url: string) => void): void {
 }
 
 async function assertReachable(url: string): Promise<void> {
-  const probe = knex({ client: 'pg', connection: url, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 5_000 });
+  const probe = knex({
+    client: 'pg',
+    connection: url,
+    pool: { min: 0, max: 1 },
+    acquireConnectionTimeout: 5_000,
+  });
   try {
     await probe.raw('select 1');
   } catch (error) {
-    throw new Error(`CI=true but LEADBRIDGE_TEST_PG_URL is not set, and no PostgreSQL answers at ${url}: ${(error as Error).message}`);
+    throw new Error(
+      `CI=true but LEADBRIDGE_TEST_PG_URL is not set, and no PostgreSQL answers at ${url}: ${(error as Error).message}`,
+    );
   } finally {
     await probe.destroy();
   }

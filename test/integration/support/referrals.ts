@@ -6,7 +6,10 @@ interface ReferralStore {
 }
 
 /** A New, incoming customer inquiry (a marketplace lead, synced by default), with the fields the test gives. */
-export function newCustomerInquiry(store: ReferralStore, fields: Record<string, unknown> = {}): Referral {
+export function newCustomerInquiry(
+  store: ReferralStore,
+  fields: Record<string, unknown> = {},
+): Referral {
   return store.create({
     type: 'Independent',
     qualification: 'Direct',

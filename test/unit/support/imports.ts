@@ -15,11 +15,15 @@ export function sourceFiles(dir: string): string[] {
 }
 
 /** Each relative or absolute-path import of `text` (the file at `file`), with the path it resolves to; packages are left out. */
-export function localImports(file: string, text: string): Array<{ specifier: string; target: string }> {
+export function localImports(
+  file: string,
+  text: string,
+): Array<{ specifier: string; target: string }> {
   const found: Array<{ specifier: string; target: string }> = [];
   for (const match of text.matchAll(SPECIFIERS)) {
     const specifier = match[1]!;
-    if (specifier.startsWith('.') || specifier.startsWith('/')) found.push({ specifier, target: path.resolve(path.dirname(file), specifier) });
+    if (specifier.startsWith('.') || specifier.startsWith('/'))
+      found.push({ specifier, target: path.resolve(path.dirname(file), specifier) });
   }
   return found;
 }
