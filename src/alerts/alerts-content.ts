@@ -12,7 +12,7 @@ export interface AlertContent {
   items: string[];
 }
 
-export interface CrmLink {
+interface CrmLink {
   target: string;
   crmRecordId: string;
 }
@@ -32,7 +32,7 @@ export interface QuarantinedReferral {
 }
 
 /** The portal's hot-lead flag urges contact for this long after the lead arrives (domain.md). */
-export const HOT_LEAD_WINDOW_HOURS = 72;
+const HOT_LEAD_WINDOW_HOURS = 72;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 /** A digest longer than this lists the first ones and counts the rest. */
@@ -206,7 +206,7 @@ export function renderText(content: AlertContent): string {
 }
 
 /** An Adaptive Card element or action (the JSON the card schema defines; http://adaptivecards.io/schemas/adaptive-card.json). */
-export type CardElement = Record<string, unknown>;
+type CardElement = Record<string, unknown>;
 
 export interface AdaptiveCard {
   $schema: 'http://adaptivecards.io/schemas/adaptive-card.json';
@@ -217,13 +217,13 @@ export interface AdaptiveCard {
 }
 
 /** 1.4: within what Teams renders (1.5 and earlier) and what the Workflows flow bot posts. */
-export const ADAPTIVE_CARD_VERSION = '1.4';
+const ADAPTIVE_CARD_VERSION = '1.4';
 
 /**
  * Teams refuses a message over 28 KB (MicrosoftDocs/msteams-docs webhooks-and-connectors/how-to/add-incoming-webhook.md);
  * the card stays under 24 KB, leaving room for the message envelope and the flow's own wrapping.
  */
-export const TEAMS_CARD_MAX_BYTES = 24 * 1024;
+const TEAMS_CARD_MAX_BYTES = 24 * 1024;
 
 /**
  * The alert as an Adaptive Card for a Teams Workflows webhook (Workflows post Adaptive Cards only): the subject as a

@@ -13,7 +13,7 @@ import {
   type GraphRetrySettings,
 } from './alerts-graph-chain.js';
 
-export { DEFAULT_GRAPH_RETRY, GRAPH_API, type GraphRetrySettings } from './alerts-graph-chain.js';
+export { GRAPH_API } from './alerts-graph-chain.js';
 const GRAPH_VERSION = 'v1.0';
 const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -87,11 +87,7 @@ export class GraphAlertTransport {
 }
 
 /** A LeadbridgeError naming what was sent, Graph's status, code, message and request-id (retryable as the policy says). */
-export function graphError(
-  error: unknown,
-  what: string,
-  credential?: TokenCredential,
-): LeadbridgeError {
+function graphError(error: unknown, what: string, credential?: TokenCredential): LeadbridgeError {
   if (error instanceof GraphClientError && error.customError instanceof LeadbridgeError) {
     const cause = error.customError;
     return new LeadbridgeError(cause.code, `graph: ${what} failed: ${cause.message}`, {

@@ -13,7 +13,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  * msteams-platform/webhooks-and-connectors/how-to/connectors-using.md ("Send Adaptive Cards using an Incoming Webhook":
  * type "message", attachments[].contentType application/vnd.microsoft.card.adaptive, content = the card).
  */
-export interface TeamsWebhookMessage {
+interface TeamsWebhookMessage {
   type: 'message';
   attachments: Array<{
     contentType: 'application/vnd.microsoft.card.adaptive';
@@ -29,7 +29,7 @@ export interface TeamsWebhookOptions {
   timeoutMs?: number;
 }
 
-export function teamsWebhookMessage(card: AdaptiveCard): TeamsWebhookMessage {
+function teamsWebhookMessage(card: AdaptiveCard): TeamsWebhookMessage {
   return {
     type: 'message',
     attachments: [
@@ -94,7 +94,7 @@ export function webhookName(url: string): string {
 }
 
 /** Power Automate answers errors as {error: {code, message}}; 401/404 mean the URL is stale, 429 asks to wait. */
-export function webhookError(
+function webhookError(
   status: number,
   text: string,
   retryAfter: string | null,

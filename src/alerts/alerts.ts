@@ -31,15 +31,9 @@ import { GRAPH_API, GraphAlertTransport } from './alerts-graph.js';
 import { TEAMS_WEBHOOK_API, TeamsWebhookTransport, webhookName } from './alerts-teams.js';
 import { portalLink } from '../source/partner-center/facts.js';
 
-export {
-  alertsConfigSchema,
-  graphAccessSchema,
-  DEFAULT_EXPIRY_WARNING_DAYS,
-  GRAPH_SCOPE,
-  GRAPH_URL,
-} from '../config/alerts.js';
-export type { AlertsConfig, EnabledAlertsConfig, GraphAccessConfig } from '../config/alerts.js';
-export type { AlertKind, AlertReferral, CrmLink } from './alerts-content.js';
+export { alertsConfigSchema } from '../config/alerts.js';
+export type { EnabledAlertsConfig } from '../config/alerts.js';
+export type { AlertKind, AlertReferral } from './alerts-content.js';
 
 export interface AlertCounts {
   /** Messages delivered (a mail, a Teams post). */

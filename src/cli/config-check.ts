@@ -34,7 +34,7 @@ export async function runConfigCheck(context: CliContext, options: GlobalOptions
  * transforms, status map) and is for the target's CRM kind. Every problem, with file, line and path.
  * (Kept clear of the CRM clients, so that config check stays quick to load.)
  */
-export async function checkMappingFiles(config: LeadbridgeConfig, cwd: string): Promise<Issue[]> {
+async function checkMappingFiles(config: LeadbridgeConfig, cwd: string): Promise<Issue[]> {
   // Loaded here, not at the top: src/cli.ts imports this module for every command (--help included).
   const { defaultMappingFile, loadMapping } = await import('../mapping/index.js');
   const checks = config.targets.map(async (target, index): Promise<Issue[]> => {

@@ -2,8 +2,8 @@
 import { isLeadbridgeError } from '../core/errors.js';
 
 /** Config and mapping problems exit 2 (fix the file); every other failure exits 1. */
-export const EXIT_CONFIG = 2;
-export const EXIT_FAILURE = 1;
+const EXIT_CONFIG = 2;
+const EXIT_FAILURE = 1;
 
 export function exitCodeFor(error: unknown): number {
   if (

@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 
 /** A streaming cycle's live heap is a few tens of MB; without a cap V8 lets garbage grow to several hundred before collecting. */
-export const HEAP_CAP_MB = 256;
+const HEAP_CAP_MB = 256;
 /** run, sync, resync and retry stream referrals; simulate holds every record in memory, so it keeps Node's default heap. */
-export const STREAMING_COMMANDS: ReadonlySet<string> = new Set(['run', 'sync', 'resync', 'retry']);
+const STREAMING_COMMANDS: ReadonlySet<string> = new Set(['run', 'sync', 'resync', 'retry']);
 /** Global options that take a value (so the value is not taken for the command's name). */
 const VALUE_OPTIONS = new Set(['--config', '--log-level', '--log-format']);
 const HEAP_FLAG = /--max[-_]old[-_]space[-_]size/;

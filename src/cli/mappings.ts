@@ -39,7 +39,7 @@ export interface MappingsCommandOptions {
 // ------------------------------------------------------------------ targets, mappings, adapters
 
 /** The named target, or every enabled one; an unknown name is a config problem. */
-export function selectTargets(config: LeadbridgeConfig, name: string | undefined): TargetConfig[] {
+function selectTargets(config: LeadbridgeConfig, name: string | undefined): TargetConfig[] {
   const configured = config.targets.map((target) => target.name);
   if (name !== undefined) {
     const target = config.targets.find((candidate) => candidate.name === name);
@@ -59,12 +59,12 @@ export function selectTargets(config: LeadbridgeConfig, name: string | undefined
   return enabled;
 }
 
-export function mappingFileOf(target: TargetConfig, cwd: string): string {
+function mappingFileOf(target: TargetConfig, cwd: string): string {
   return target.mapping ? path.resolve(cwd, target.mapping) : defaultMappingFile(target.kind);
 }
 
 /** The CRM's base URL, for messages about reaching it. */
-export function crmUrlOf(target: TargetConfig): string {
+function crmUrlOf(target: TargetConfig): string {
   return target.kind === 'dynamics365' ? target.settings.url : target.settings.instanceUrl;
 }
 
@@ -155,7 +155,7 @@ export type TargetCheck =
   | { target: string; file: string; status: 'unreachable'; error: LeadbridgeError };
 
 /** Parses each selected target's mapping and checks it against the CRM's metadata for the mapping's entity. */
-export async function checkMappings(options: MappingsCommandOptions): Promise<TargetCheck[]> {
+async function checkMappings(options: MappingsCommandOptions): Promise<TargetCheck[]> {
   const targets = selectTargets(options.config, options.target);
   return Promise.all(targets.map((target) => checkTarget(target, options)));
 }
@@ -230,7 +230,7 @@ async function describeOrNull(
 }
 
 /** One line per target: `<target>: <file> OK (version <v>, N fields)`, or how many issues / why it could not be checked. */
-export function formatCheck(checks: readonly TargetCheck[]): string {
+function formatCheck(checks: readonly TargetCheck[]): string {
   return checks
     .map((check) => {
       if (check.status === 'ok')
@@ -243,7 +243,7 @@ export function formatCheck(checks: readonly TargetCheck[]): string {
 }
 
 /** The error a failed check ends with: a CRM out of reach (exit 1) before mapping issues (MAPPING_INVALID, exit 2). */
-export function checkFailure(checks: readonly TargetCheck[]): LeadbridgeError | null {
+function checkFailure(checks: readonly TargetCheck[]): LeadbridgeError | null {
   const issues = checks.flatMap((check) => (check.status === 'invalid' ? check.issues : []));
   const down = checks.filter(
     (check): check is Extract<TargetCheck, { status: 'unreachable' }> =>
@@ -300,9 +300,9 @@ export async function refuseMappingsThatDoNotFit(
 // ------------------------------------------------------------------ mappings preview
 
 /** How a field's new value compares with the CRM record: + new, ~ changed, = unchanged, ? not read back, (blank) empty, ! error. */
-export type FieldChange = 'new' | 'changed' | 'unchanged' | 'unknown' | 'empty' | 'error';
+type FieldChange = 'new' | 'changed' | 'unchanged' | 'unknown' | 'empty' | 'error';
 
-export interface FieldPreview {
+interface FieldPreview {
   field: string;
   change: FieldChange;
   /** What a sync would write (absent when the field is left out or fails). */
@@ -318,7 +318,7 @@ export interface FieldPreview {
   error?: string;
 }
 
-export interface TargetPreview {
+interface TargetPreview {
   target: string;
   kind: string;
   entity: string;
@@ -340,7 +340,7 @@ export interface ReferralPreview {
 }
 
 /** Reads the referral and each target's current record, maps the referral, and compares; writes nothing anywhere. */
-export async function previewReferral(
+async function previewReferral(
   options: MappingsCommandOptions & { referralId: string },
 ): Promise<ReferralPreview> {
   const targets = selectTargets(options.config, options.target);
@@ -448,7 +448,7 @@ const MARKS: Readonly<Record<FieldChange, string>> = {
 };
 
 /** The preview as text: per target a header, one line per field (mark, field, value, source and transforms), then errors. */
-export function formatPreview(preview: ReferralPreview): string {
+function formatPreview(preview: ReferralPreview): string {
   const lines = [
     `referral ${preview.referralId} (${preview.leadKind}${preview.hot ? ', hot' : ''})`,
   ];

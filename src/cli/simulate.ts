@@ -20,7 +20,7 @@ export interface SimulateOptions {
   documentedLinks?: boolean;
 }
 
-export const ADMIN_ROUTES_HINT =
+const ADMIN_ROUTES_HINT =
   'admin endpoints under <url>/_sim/: health, requests, stats, faults, clock, clock/advance, reset; partner-center also seed, referrals; ' +
   'dynamics365 and salesforce also leads, opportunities and CRM-user actions (qualify, win, lose, convert, close); graph also mails; ' +
   'entra (https, certificate src/simulators/entra/tls/cert.pem) also devicecodes, devicecodes/approve, devicecodes/decline, users/<upn>/revoke';

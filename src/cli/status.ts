@@ -19,7 +19,7 @@ import { userSignInFor } from './partner-center-sign-in.js';
 import { silentLogger } from '../core/log.js';
 
 /** The App+User sign-in, as the token cache and the last sync run tell it (only with auth.kind: user). */
-export interface SignInStatus {
+interface SignInStatus {
   account: string | null;
   signedInAt: string | null;
   /** The last sync run failed for want of a sign-in, and no login happened since. */

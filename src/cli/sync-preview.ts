@@ -73,7 +73,7 @@ function entryLine(target: string, entry: PlanEntry): string {
 }
 
 /** What follows the entry lines: where the pass read from, and per target its cursor and counts. */
-export function formatPlanSummary(plan: SyncPlan, overlapSeconds: number): string {
+function formatPlanSummary(plan: SyncPlan, overlapSeconds: number): string {
   const from =
     plan.since === null
       ? 'from the beginning'

@@ -56,7 +56,7 @@ export async function runSyncOnce(options: SyncOnceOptions): Promise<number> {
   }
 }
 
-export function formatSummary(runId: string, result: CycleResult): string {
+function formatSummary(runId: string, result: CycleResult): string {
   const { inbound: stats, outbound, outbox } = result;
   const down = downTargetNames(result);
   const lines = [

@@ -9,12 +9,12 @@ import {
   staticAuthSchema,
 } from './fields.js';
 
-export const GRAPH_URL = 'https://graph.microsoft.com';
-export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
-export const DEFAULT_EXPIRY_WARNING_DAYS = 2;
+const GRAPH_URL = 'https://graph.microsoft.com';
+const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
+const DEFAULT_EXPIRY_WARNING_DAYS = 2;
 const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-export const graphAccessSchema = z.strictObject({
+const graphAccessSchema = z.strictObject({
   // The Graph client sends the token only over https, or plain http to a loopback simulator.
   baseUrl: httpUrl()
     .refine((url) => url.startsWith('https://') || LOOPBACK_HOSTS.has(new URL(url).hostname), {
@@ -32,7 +32,7 @@ export const graphAccessSchema = z.strictObject({
 const RETIRED_CONNECTOR_HOST = /(^|\.)webhook\.office\.com$|^outlook\.office(365)?\.com$/i;
 
 /** Why a Teams webhook URL cannot work, or null. The URL is a secret (its sig= signature), so no message repeats it. */
-export function teamsWebhookUrlProblem(value: string): string | null {
+function teamsWebhookUrlProblem(value: string): string | null {
   if (value === '')
     return 'expected the URL of a Teams Workflows webhook, got an empty value (is its environment variable set?)';
   let url: URL;
@@ -110,4 +110,3 @@ export const alertsConfigSchema = z.preprocess(
 
 export type AlertsConfig = z.output<typeof alertsConfigSchema>;
 export type EnabledAlertsConfig = z.output<typeof enabledAlertsSchema>;
-export type GraphAccessConfig = z.output<typeof graphAccessSchema>;

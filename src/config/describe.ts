@@ -11,7 +11,7 @@ const SECRET_KEYS: ReadonlySet<string> = new Set([
   'webhookUrl',
   'key',
 ]);
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 export function isSecretKey(key: string | number | undefined): boolean {
   return typeof key === 'string' && SECRET_KEYS.has(key);

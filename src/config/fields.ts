@@ -72,7 +72,7 @@ export const TOKEN_CACHE_KEY_VARIABLE = 'LEADBRIDGE_TOKEN_CACHE_KEY';
 const KEY_HINT = `32 random bytes as 64 hex characters or base64, e.g. from: openssl rand -hex 32 (put it in ${TOKEN_CACHE_KEY_VARIABLE})`;
 
 /** A 256-bit key given as hex or base64; anything shorter or longer is refused (AES-256-GCM needs exactly 32 bytes). */
-export function aes256Key() {
+function aes256Key() {
   return z
     .string({ error: (issue) => (issue.input === undefined ? `required: ${KEY_HINT}` : undefined) })
     .trim()

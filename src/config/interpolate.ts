@@ -1,5 +1,4 @@
 // `${VAR}` / `${VAR:-default}` substitution in config string values, from an env map the caller passes in.
-import type { Issue } from '../core/errors.js';
 
 /** The environment as the CLI hands it over (process.env has this shape). */
 export type EnvMap = Readonly<Record<string, string | undefined>>;
@@ -46,11 +45,4 @@ function substitute(text: string, env: EnvMap, onMissing: (variable: string) => 
       return '';
     },
   );
-}
-
-export function missingVariableIssue(variable: string, path: string): Issue {
-  return {
-    path,
-    message: `environment variable ${variable} is not set (use \${${variable}:-default} for a default)`,
-  };
 }

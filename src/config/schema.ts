@@ -14,14 +14,14 @@ import {
 import { alertsConfigSchema } from './alerts.js';
 import { targetsSchema } from './targets.js';
 
-export const PARTNER_CENTER_URL = 'https://api.partner.microsoft.com';
-export const PARTNER_CENTER_SCOPE = 'https://api.partner.microsoft.com/.default';
-export const DEFAULT_SQLITE_FILENAME = './data/leadbridge.sqlite';
+const PARTNER_CENTER_URL = 'https://api.partner.microsoft.com';
+const PARTNER_CENTER_SCOPE = 'https://api.partner.microsoft.com/.default';
+const DEFAULT_SQLITE_FILENAME = './data/leadbridge.sqlite';
 export const TOKEN_CACHE_FILENAME = 'partner-center-token-cache.json';
 
 const leadKindSchema = z.enum(LEAD_KINDS as unknown as [LeadKind, ...LeadKind[]]);
 
-export const partnerCenterSchema = z.strictObject({
+const partnerCenterSchema = z.strictObject({
   baseUrl: httpUrl().default(PARTNER_CENTER_URL),
   /** `user` (App+User, the only sign-in the referral pages document) first; clientCredentials is not documented for referrals. */
   auth: z.discriminatedUnion('kind', [
@@ -41,7 +41,7 @@ export const partnerCenterSchema = z.strictObject({
   pageSize: intField(1, 100).default(100),
 });
 
-export const sourceSchema = z.strictObject({
+const sourceSchema = z.strictObject({
   partnerCenter: partnerCenterSchema,
 });
 
@@ -80,12 +80,12 @@ function withDefaultClient(value: unknown): unknown {
   return value;
 }
 
-export const ledgerSchema = z.preprocess(
+const ledgerSchema = z.preprocess(
   withDefaultClient,
   z.discriminatedUnion('client', [sqliteLedgerSchema, pgLedgerSchema]),
 );
 
-export const healthSchema = z.strictObject({
+const healthSchema = z.strictObject({
   /** Off by default: an operator opts in to the HTTP endpoint. */
   enabled: booleanField().default(false),
   /** Loopback by default; put a reverse proxy in front to expose it. */
@@ -95,7 +95,7 @@ export const healthSchema = z.strictObject({
   maxAgeSeconds: intField(1).default(600),
 });
 
-export const workerSchema = z.strictObject({
+const workerSchema = z.strictObject({
   intervalSeconds: intField(1).default(60),
   jitterSeconds: intField(0).default(5),
   /** Referral pages per cycle (100 referrals each); more waiting means an immediate re-poll. Keeps cycles and shutdowns short. */
@@ -118,7 +118,7 @@ const apiLimitSchema = (concurrency: number, requestsPerMinute: number) =>
     .prefault({});
 
 /** Per-API caps, inside each service's documented limits (Dataverse: 52 concurrent, 6000 requests / 5 min per user). */
-export const limitsSchema = z.strictObject({
+const limitsSchema = z.strictObject({
   partnerCenter: apiLimitSchema(32, 0),
   dynamics365: apiLimitSchema(16, 1_100),
   /** Salesforce counts calls per day per org (REQUEST_LIMIT_EXCEEDED); the per-minute cap spreads a backfill out. */
@@ -128,7 +128,7 @@ export const limitsSchema = z.strictObject({
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 
-export const logSchema = z.strictObject({
+const logSchema = z.strictObject({
   level: z.enum(LOG_LEVELS).default('info'),
   /** auto: pretty on a terminal, JSON otherwise. */
   format: z.enum(LOG_FORMATS).default('auto'),
@@ -144,14 +144,6 @@ export const configSchema = z.strictObject({
   log: logSchema.prefault({}),
 });
 
-export type PartnerCenterConfig = z.output<typeof partnerCenterSchema>;
-export type PartnerCenterAuth = PartnerCenterConfig['auth'];
-export type SourceConfig = z.output<typeof sourceSchema>;
-export type LedgerConfig = z.output<typeof ledgerSchema>;
-export type WorkerConfig = z.output<typeof workerSchema>;
-export type HealthConfig = z.output<typeof healthSchema>;
 export type LimitsConfig = z.output<typeof limitsSchema>;
 export type LogConfig = z.output<typeof logSchema>;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-export type LogFormat = (typeof LOG_FORMATS)[number];
 export type LeadbridgeConfig = z.output<typeof configSchema>;

@@ -12,7 +12,7 @@ import {
 
 // ---- Dynamics 365 (Dataverse Web API) ----
 
-export const dynamics365SettingsSchema = z
+const dynamics365SettingsSchema = z
   .strictObject({
     /** The org URL (https://org.crm.dynamics.com); the API root is url + /api/data/<apiVersion>/. */
     url: httpUrl(),
@@ -60,7 +60,7 @@ function apiVersionText(value: unknown): unknown {
   return value;
 }
 
-export const salesforceApiVersionSchema = z.preprocess(
+const salesforceApiVersionSchema = z.preprocess(
   apiVersionText,
   z
     .string()
@@ -72,7 +72,7 @@ export const salesforceApiVersionSchema = z.preprocess(
     ),
 );
 
-export const SALESFORCE_LOGIN_URL = 'https://login.salesforce.com';
+const SALESFORCE_LOGIN_URL = 'https://login.salesforce.com';
 const PEM_PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 
 const salesforceJwtAuthSchema = z
@@ -108,7 +108,7 @@ const salesforceJwtAuthSchema = z
     { when: () => true },
   );
 
-export const salesforceAuthSchema = z.discriminatedUnion('kind', [
+const salesforceAuthSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('accessToken'), token: secretString() }),
   // The client-credentials flow only works against the org's My Domain URL, so there is no default.
   z.strictObject({
@@ -145,7 +145,7 @@ export const salesforceSettingsSchema = z.strictObject({
 
 // ---- the target list ----
 
-export const targetNameSchema = z
+const targetNameSchema = z
   .string()
   .regex(
     /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
@@ -167,15 +167,13 @@ function targetSchema<Kind extends string, Settings extends z.ZodType>(
   });
 }
 
-export const dynamics365TargetSchema = targetSchema('dynamics365', dynamics365SettingsSchema);
-export const salesforceTargetSchema = targetSchema('salesforce', salesforceSettingsSchema);
+const dynamics365TargetSchema = targetSchema('dynamics365', dynamics365SettingsSchema);
+const salesforceTargetSchema = targetSchema('salesforce', salesforceSettingsSchema);
 
-export const targetConfigSchema = z.discriminatedUnion('kind', [
+const targetConfigSchema = z.discriminatedUnion('kind', [
   dynamics365TargetSchema,
   salesforceTargetSchema,
 ]);
-
-export const TARGET_KINDS = ['dynamics365', 'salesforce'] as const;
 
 export const targetsSchema = z.array(targetConfigSchema).superRefine(
   (targets, ctx) => {
@@ -198,10 +196,6 @@ export const targetsSchema = z.array(targetConfigSchema).superRefine(
   { when: () => true },
 );
 
-export type Dynamics365Settings = z.output<typeof dynamics365SettingsSchema>;
 export type SalesforceSettings = z.output<typeof salesforceSettingsSchema>;
 export type SalesforceAuth = z.output<typeof salesforceAuthSchema>;
-export type Dynamics365Target = z.output<typeof dynamics365TargetSchema>;
-export type SalesforceTarget = z.output<typeof salesforceTargetSchema>;
 export type TargetConfig = z.output<typeof targetConfigSchema>;
-export type TargetKind = TargetConfig['kind'];

@@ -34,7 +34,7 @@ export interface ApiClientOptions {
 }
 
 /** What ApiClient needs of a limiter (a p-queue fits). */
-export interface RequestLimiter {
+interface RequestLimiter {
   add<T>(task: () => Promise<T>): Promise<T>;
 }
 

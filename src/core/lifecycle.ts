@@ -2,7 +2,7 @@
 import type { ReferralStatus, ReferralSubstatus } from './referral.js';
 
 /** from status → statuses it may move to (api-facts.md §1, "Life cycle on the wire"). */
-export const STATUS_TRANSITIONS: Readonly<Record<ReferralStatus, readonly ReferralStatus[]>> = {
+const STATUS_TRANSITIONS: Readonly<Record<ReferralStatus, readonly ReferralStatus[]>> = {
   None: ['None', 'New', 'Active', 'Closed'],
   New: ['New', 'Active', 'Closed'],
   Active: ['Active', 'Closed'],
@@ -10,13 +10,12 @@ export const STATUS_TRANSITIONS: Readonly<Record<ReferralStatus, readonly Referr
 };
 
 /** status → substatuses that may accompany it. */
-export const SUBSTATUS_FOR_STATUS: Readonly<Record<ReferralStatus, readonly ReferralSubstatus[]>> =
-  {
-    None: ['None'],
-    New: ['Pending', 'Received'],
-    Active: ['Accepted'],
-    Closed: ['Won', 'Lost', 'Declined', 'Expired', 'Error'],
-  };
+const SUBSTATUS_FOR_STATUS: Readonly<Record<ReferralStatus, readonly ReferralSubstatus[]>> = {
+  None: ['None'],
+  New: ['Pending', 'Received'],
+  Active: ['Accepted'],
+  Closed: ['Won', 'Lost', 'Declined', 'Expired', 'Error'],
+};
 
 /** Terminal statuses are derived from the table: those that may move nowhere. */
 export function isTerminalStatus(status: string): boolean {

@@ -45,7 +45,7 @@ const redactFormat = winston.format((info) => {
 const STACK_FRAMES = /(?:\r?\n[ \t]+at [^\n]*)+/g;
 
 /** Drops stack frames from a value: an operator reads the message; `--log-level debug` keeps everything. */
-export function withoutStack(value: unknown): unknown {
+function withoutStack(value: unknown): unknown {
   if (typeof value === 'string') return value.replace(STACK_FRAMES, '');
   if (value instanceof Error) return value.message;
   return value;

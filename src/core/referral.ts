@@ -1,8 +1,8 @@
 // The Partner Center referral: its schema (validated at the edge), lead kinds and known enum values.
 import { z } from 'zod';
 
-export const REFERRAL_STATUSES = ['None', 'New', 'Active', 'Closed'] as const;
-export const REFERRAL_SUBSTATUSES = [
+const REFERRAL_STATUSES = ['None', 'New', 'Active', 'Closed'] as const;
+const REFERRAL_SUBSTATUSES = [
   'None',
   'Pending',
   'Received',
@@ -13,11 +13,11 @@ export const REFERRAL_SUBSTATUSES = [
   'Expired',
   'Error',
 ] as const;
-export const QUALIFICATIONS = ['None', 'Direct', 'MarketingQualified', 'SalesQualified'] as const;
-export const REFERRAL_TYPES = ['Independent', 'Shared'] as const;
-export const DIRECTIONS = ['Incoming', 'Outgoing'] as const;
-export const SALES_STAGES = ['Qualify', 'Develop', 'Propose', 'Close'] as const;
-export const CUSTOMER_SIZES = [
+const QUALIFICATIONS = ['None', 'Direct', 'MarketingQualified', 'SalesQualified'] as const;
+const REFERRAL_TYPES = ['Independent', 'Shared'] as const;
+const DIRECTIONS = ['Incoming', 'Outgoing'] as const;
+const SALES_STAGES = ['Qualify', 'Develop', 'Propose', 'Close'] as const;
+const CUSTOMER_SIZES = [
   '1to50employees',
   '51to500employees',
   'Morethan500employees',
@@ -46,7 +46,7 @@ export type ReferralStatus = (typeof REFERRAL_STATUSES)[number];
 export type ReferralSubstatus = (typeof REFERRAL_SUBSTATUSES)[number];
 
 /** inviteContext.assistanceRequestCode (swagger, microsoft/PowerPlatformConnectors PartnerCenterReferrals). */
-export const ASSISTANCE_REQUEST_CODES = [
+const ASSISTANCE_REQUEST_CODES = [
   'Unknown',
   'GeneralOrOther',
   'CustomerTechnicalArchitecture',
@@ -88,7 +88,7 @@ const isoDateTime = z.string().regex(ISO_DATETIME, 'expected an ISO-8601 date-ti
 const openEnum = z.string();
 const nullish = <T extends z.ZodType>(schema: T) => schema.nullable().optional();
 
-export const memberSchema = z.looseObject({
+const memberSchema = z.looseObject({
   firstName: nullish(z.string()),
   lastName: nullish(z.string()),
   phoneNumber: nullish(z.string()),
@@ -98,7 +98,7 @@ export const memberSchema = z.looseObject({
   ),
 });
 
-export const addressSchema = z.looseObject({
+const addressSchema = z.looseObject({
   addressLine1: nullish(z.string()),
   addressLine2: nullish(z.string()),
   city: nullish(z.string()),
@@ -123,7 +123,7 @@ const profileIdsSchema = z.preprocess(
   z.array(profileIdSchema),
 );
 
-export const customerProfileSchema = z.looseObject({
+const customerProfileSchema = z.looseObject({
   name: nullish(z.string()),
   address: nullish(addressSchema),
   size: nullish(openEnum),
@@ -143,7 +143,7 @@ const tagIdSchema = z.preprocess(
   z.string(),
 );
 
-export const detailsSchema = z.looseObject({
+const detailsSchema = z.looseObject({
   notes: nullish(z.string()),
   // Partner Center accepts strings like "10000" for the deal value.
   dealValue: nullish(

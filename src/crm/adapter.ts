@@ -98,7 +98,7 @@ export interface ApiBudget {
 }
 
 /** Called once per HTTP attempt (metrics). */
-export type ApiCallHook = (info: {
+type ApiCallHook = (info: {
   api: string;
   method: string;
   status: number | null;
@@ -195,6 +195,6 @@ export async function loadCrmAdapter(
   return createCrmAdapter(kind, options);
 }
 
-export function registeredCrmKinds(): string[] {
+function registeredCrmKinds(): string[] {
   return [...new Set([...registry.keys(), ...modules.keys()])].sort();
 }

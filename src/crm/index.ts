@@ -4,9 +4,4 @@ import { registerCrmAdapterModule } from './adapter.js';
 registerCrmAdapterModule('dynamics365', () => import('./dynamics365/index.js'));
 registerCrmAdapterModule('salesforce', () => import('./salesforce/index.js'));
 
-export {
-  createCrmAdapter,
-  loadCrmAdapter,
-  registeredCrmKinds,
-  type CrmAdapter,
-} from './adapter.js';
+export { loadCrmAdapter } from './adapter.js';

@@ -11,7 +11,7 @@ import {
 } from './dialect.js';
 import { TABLE } from './migrations.js';
 
-export type AuditAction =
+type AuditAction =
   | 'created'
   | 'updated'
   | 'skipped-unchanged'

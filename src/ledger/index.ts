@@ -8,12 +8,4 @@ export * from './runs.js';
 export * from './outbox.js';
 export * from './alerts.js';
 export * from './echoes.js';
-export {
-  canMove,
-  terminalStates,
-  statesThatMayMoveTo,
-  assertMove,
-  type TransitionTable,
-} from './transitions.js';
-export { TABLE as LEDGER_TABLES, MIGRATION_NAMES } from './migrations.js';
-export type { LedgerClient } from './dialect.js';
+export { TABLE as LEDGER_TABLES } from './migrations.js';

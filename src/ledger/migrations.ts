@@ -185,8 +185,6 @@ const MIGRATIONS: readonly LedgerMigration[] = [
   },
 ];
 
-export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map((m) => m.name);
-
 /** Feeds knex's migrator from the list above instead of a migrations directory. */
 export const migrationSource: Knex.MigrationSource<LedgerMigration> = {
   getMigrations: async () => [...MIGRATIONS],

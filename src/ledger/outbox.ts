@@ -22,7 +22,7 @@ import {
   type TransitionTable,
 } from './transitions.js';
 
-export const OUTBOX_STATES = [
+const OUTBOX_STATES = [
   'pending',
   'sending',
   'sent',
@@ -53,8 +53,7 @@ const CLAIMABLE_STATES = statesThatMayMoveTo(OUTBOX_TRANSITIONS, 'sending');
 /** An outcome in one of these holds back the later outcomes of the same referral (accept goes before win). */
 const UNSETTLED_STATES = OUTBOX_STATES.filter((state) => !OUTBOX_TERMINAL_STATES.includes(state));
 
-export type OutboxAction =
-  'accept' | 'decline' | 'win' | 'lose' | 'reflect-expired' | (string & {});
+type OutboxAction = 'accept' | 'decline' | 'win' | 'lose' | 'reflect-expired' | (string & {});
 
 export interface OutboxRow {
   id: number;

@@ -57,7 +57,7 @@ export function mapReferral(definition: MappingDefinition, input: MappingInput):
 }
 
 /** Reads referral paths and the computed values ($leadKind, $hot, $referralLink, $referralId). */
-export function referralReader(input: MappingInput): (path: ValuePath) => unknown {
+function referralReader(input: MappingInput): (path: ValuePath) => unknown {
   return (path) => {
     switch (path.computed) {
       case '$leadKind':

@@ -10,17 +10,12 @@ import { COMPUTED_VALUE_INPUTS, formatSegments } from './paths.js';
 import { readOutcome, type CrmRecordView, type OutcomeReading } from './status.js';
 import { buildDefinition } from './validate.js';
 
-export type { FieldTrace, MapResult, MappingInput } from './engine.js';
+export type { FieldTrace, MappingInput } from './engine.js';
 export type * from './definition.js';
-export { ACCEPT_FIELD_NAMES, CRM_OUTCOMES } from './definition.js';
+export { CRM_OUTCOMES } from './definition.js';
 export type { CrmRecordView, OutcomeReading } from './status.js';
-export type { DocPath } from './document.js';
-export { formatDocPath } from './document.js';
 export { ruleMatches } from './status.js';
-export { stableHash, canonicalJson } from './hash.js';
-export { BUILT_IN_LOOKUPS } from './tables.js';
-export { TRANSFORM_NAMES } from './transforms.js';
-
+export { stableHash } from './hash.js';
 export interface CompiledMapping {
   /** sha256 of the normalised file content (its data as canonical JSON: comments and layout do not count), first 12 hex. */
   readonly version: string;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { referralSchema } from '../core/referral.js';
 import type { ComputedValue, PathSegment, ValuePath } from './definition.js';
 
-export const COMPUTED_VALUES: readonly ComputedValue[] = [
+const COMPUTED_VALUES: readonly ComputedValue[] = [
   '$leadKind',
   '$hot',
   '$referralLink',

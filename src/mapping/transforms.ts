@@ -12,7 +12,7 @@ import { suggest } from './paths.js';
 import { isKnownCountryCode } from './tables.js';
 
 /** A value could not be transformed; map() collects it as the field's error instead of throwing further. */
-export class TransformError extends Error {
+class TransformError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'TransformError';
@@ -47,7 +47,7 @@ const WITH_ARGUMENT = [
   'prefix',
   'suffix',
 ] as const;
-export const TRANSFORM_NAMES: readonly TransformName[] = [...SIMPLE, ...WITH_ARGUMENT];
+const TRANSFORM_NAMES: readonly TransformName[] = [...SIMPLE, ...WITH_ARGUMENT];
 const DEFAULT_JOIN_SEPARATOR = ', ';
 
 // ---------------------------------------------------------------- parsing

@@ -5,7 +5,7 @@ import { createGraphSimulator } from './graph/index.js';
 import { createPartnerCenterSimulator } from './partner-center/index.js';
 import { createSalesforceSimulator } from './salesforce/index.js';
 
-export interface SimulatorStartOptions {
+interface SimulatorStartOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -17,7 +17,7 @@ export interface SimulatorStartOptions {
   documentedLinks?: boolean;
 }
 
-export interface StartedSimulator {
+interface StartedSimulator {
   url: string;
   stop(): Promise<void>;
 }

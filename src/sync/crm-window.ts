@@ -2,7 +2,7 @@
 import { minusMs } from '../core/time.js';
 
 /** The precision of Dataverse modifiedon and Salesforce SystemModstamp. */
-export const CRM_STAMP_PRECISION_MS = 1_000;
+const CRM_STAMP_PRECISION_MS = 1_000;
 
 interface Settling {
   cursor: string;

@@ -61,7 +61,7 @@ export function describeTargetFailure(failure: TargetFailure): string {
 }
 
 /** What a cycle records (the worker's Prometheus metrics have these; sync never imports the worker). */
-export interface CycleMetrics {
+interface CycleMetrics {
   recordSyncCounts(
     target: string,
     counts: {

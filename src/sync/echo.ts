@@ -10,7 +10,7 @@ import { instantKey } from '../core/time.js';
 import type { ReferralEcho } from '../ledger/index.js';
 
 /** The referral field each accept field is written to (see acceptPatch in source/partner-center/actions.ts). */
-export const ACCEPT_FIELD_PATHS: Readonly<Record<string, string>> = {
+const ACCEPT_FIELD_PATHS: Readonly<Record<string, string>> = {
   dealName: 'name',
   dealValue: 'details.dealValue',
   currency: 'details.currency',

@@ -27,7 +27,7 @@ export interface RetryRequest {
 }
 
 /** The targets an operator command applies to; an unknown name is an error that lists the configured ones. */
-export function selectTargets(config: LeadbridgeConfig, name?: string): string[] {
+function selectTargets(config: LeadbridgeConfig, name?: string): string[] {
   const names = config.targets.map((t) => t.name);
   if (name === undefined) return names;
   if (!names.includes(name)) {
@@ -188,7 +188,7 @@ export function formatOutcomeRetry(
 }
 
 /** A quarantined outcome as listed: which outcome of which referral, and why it waits (the missing field, or the refusal). */
-export interface QuarantinedOutcome {
+interface QuarantinedOutcome {
   target: string;
   referralId: string;
   action: string;

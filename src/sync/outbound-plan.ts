@@ -18,14 +18,6 @@ export const REFLECT_EXPIRED = 'reflect-expired';
 
 export const OUTCOME_ACTION_NAMES: readonly OutcomeAction[] = ['accept', 'decline', 'win', 'lose'];
 
-/** The CRM outcome each action reports (the inverse of planOutcome's steps). */
-export const OUTCOME_OF_ACTION: Readonly<Record<OutcomeAction, CrmOutcome>> = {
-  accept: 'accepted',
-  decline: 'declined',
-  win: 'won',
-  lose: 'lost',
-};
-
 /** Partner Center refuses an accept without these five (api-facts.md §1, "Accept"). */
 const REQUIRED_ACCEPT_FIELDS = [
   'dealName',
@@ -190,7 +182,7 @@ function unusedKey(base: string, taken: ReadonlySet<string>): string {
 }
 
 /** Same target, referral and action: recorded once, so re-reading an outcome already recorded does nothing. */
-export function outcomeDedupeKey(
+function outcomeDedupeKey(
   target: string,
   referralId: string,
   action: OutcomeAction | typeof REFLECT_EXPIRED,

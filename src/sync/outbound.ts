@@ -57,7 +57,7 @@ import {
   type SyncTarget,
 } from './types.js';
 
-export { expiredReflections, REFLECT_EXPIRED } from './outbound-plan.js';
+export { expiredReflections } from './outbound-plan.js';
 
 export interface OutboundSyncOptions {
   ledger: Ledger;

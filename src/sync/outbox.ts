@@ -18,7 +18,7 @@ import {
 } from '../ledger/index.js';
 
 /** Ledger writes that belong to a handled row; they are committed together with the row's new state. */
-export interface OutboxEffects {
+interface OutboxEffects {
   links?: LinkUpdate[];
   /** Referral versions leadbridge itself replaced (see moveLinkETags). */
   eTagMoves?: LinkETagMove[];

@@ -19,7 +19,7 @@ import {
   type SyncTarget,
 } from './types.js';
 
-export type PlanAction = 'create' | 'update' | 'skip' | 'quarantine';
+type PlanAction = 'create' | 'update' | 'skip' | 'quarantine';
 
 export interface PlanEntry {
   referralId: string;

@@ -18,7 +18,7 @@ export interface ReferralWithKind {
 }
 
 /** One page of changed referrals; the engine owns this port, and the Partner Center client's pages fit it. */
-export interface ReferralPage {
+interface ReferralPage {
   /** Valid referral versions not delivered before. */
   referrals: ReferralWithKind[];
   /** Items the source refused; their page-mates still flow. */

@@ -6,8 +6,6 @@ import { silentLogger } from '../core/log.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { HealthProblem } from './problems.js';
 
-export type { HealthProblem };
-
 export interface HealthSnapshot {
   lastSuccessAt: Date | null;
   startedAt: Date;
@@ -34,7 +32,7 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-export interface HealthReport {
+interface HealthReport {
   /** stale: no good cycle for maxAgeSeconds; failing: a problem has lasted past its threshold. */
   status: 'ok' | 'stale' | 'failing';
   lastSuccessAt: string | null;
@@ -55,7 +53,7 @@ export interface HealthReport {
 }
 
 /** Fresh when the last success, or the start (a worker gets one interval of grace), is younger than maxAgeSeconds. */
-export function healthReport(snapshot: HealthSnapshot, now: Date): HealthReport {
+function healthReport(snapshot: HealthSnapshot, now: Date): HealthReport {
   const secondsSince = (at: Date) => Math.max(0, (now.getTime() - at.getTime()) / 1000);
   const ageSeconds = snapshot.lastSuccessAt ? secondsSince(snapshot.lastSuccessAt) : null;
   const uptimeSeconds = secondsSince(snapshot.startedAt);

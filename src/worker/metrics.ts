@@ -31,7 +31,7 @@ export interface RecordCycleOptions {
 const API_LATENCY_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const CYCLE_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 /** The status label of a call that got no response. */
-export const NO_RESPONSE = 'none';
+const NO_RESPONSE = 'none';
 
 export class WorkerMetrics {
   readonly registry = new Registry();

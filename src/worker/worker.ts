@@ -32,7 +32,7 @@ export interface WorkerOptions {
   onCycle?: (outcome: CycleOutcome) => Promise<void> | void;
 }
 
-export type CycleOutcome =
+type CycleOutcome =
   | { ok: true; runId: string; result: CycleResult; durationMs: number }
   | { ok: false; runId: string; error: Error; durationMs: number };
 

@@ -699,7 +699,13 @@ describe('expiry, faults and determinism', () => {
   it('seeds the same referrals from the same seed, with a realistic mix of lead kinds', () => {
     const timeless = (referrals: Referral[]) =>
       referrals.map(
-        ({ createdDateTime, updatedDateTime, expirationDateTime, details, ...rest }) => ({
+        ({
+          createdDateTime: _c,
+          updatedDateTime: _u,
+          expirationDateTime: _e,
+          details,
+          ...rest
+        }) => ({
           ...rest,
           details: { ...details, closingDateTime: null },
         }),

@@ -501,13 +501,10 @@ describe('listChanged', () => {
 
   it('refuses a nextLink without a query to continue with', async () => {
     const client = newClient();
-    nock(BASE)
-      .get(LIST)
-      .query(true)
-      .reply(200, {
-        value: [],
-        '@odata.nextLink': 'http://api.partner.microsoft.com/v1.0/referrals',
-      });
+    nock(BASE).get(LIST).query(true).reply(200, {
+      value: [],
+      '@odata.nextLink': 'http://api.partner.microsoft.com/v1.0/referrals',
+    });
     await expect(collect(client.listChanged(null))).rejects.toThrow(
       'partner-center: @odata.nextLink carries no query to continue with (got "http://api.partner.microsoft.com/v1.0/referrals")',
     );

@@ -26,13 +26,11 @@ async function problemsAfter(
     jitterMs: () => 0,
     onCycle: async () => {
       seen.push(
-        worker.problems
-          .list()
-          .map(({ cause, reason, thresholdSeconds }) => ({
-            cause,
-            reason,
-            ...(thresholdSeconds !== undefined ? { thresholdSeconds } : {}),
-          })),
+        worker.problems.list().map(({ cause, reason, thresholdSeconds }) => ({
+          cause,
+          reason,
+          ...(thresholdSeconds !== undefined ? { thresholdSeconds } : {}),
+        })),
       );
       if (seen.length === results.length) void worker.stop();
     },

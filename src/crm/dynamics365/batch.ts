@@ -27,7 +27,7 @@ export interface BatchBoundaries {
   changeset: (index: number) => string;
 }
 
-export function randomBoundaries(): BatchBoundaries {
+function randomBoundaries(): BatchBoundaries {
   return { batch: `batch_${randomUUID()}`, changeset: () => `changeset_${randomUUID()}` };
 }
 
@@ -122,7 +122,7 @@ interface MimePart {
 }
 
 /** The boundary parameter of a multipart Content-Type, unquoted. */
-export function boundaryOf(contentType: string): string | undefined {
+function boundaryOf(contentType: string): string | undefined {
   if (!/^\s*multipart\//i.test(contentType)) return undefined;
   const match = /;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
   return match?.[1] ?? match?.[2];

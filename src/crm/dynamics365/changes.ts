@@ -128,7 +128,7 @@ function takeChangedRows(
   return takeInChangeOrder({ timeOf }, leads, opportunities, pageSize);
 }
 
-export interface Complements {
+interface Complements {
   /** Leads of referrals whose opportunity alone changed. */
   leads: Row[];
   /** Qualifying opportunities of changed leads whose opportunity did not change. */
@@ -169,7 +169,7 @@ export function leadsByReferralUrl(keyColumn: string, referralIds: readonly stri
   return `${ENTITY_SETS.lead}${queryString({ $select: leadColumns(keyColumn), $filter: filter })}`;
 }
 
-export function opportunitiesByIdUrl(keyColumn: string, opportunityIds: readonly string[]): string {
+function opportunitiesByIdUrl(keyColumn: string, opportunityIds: readonly string[]): string {
   const filter = anyOfFilter(
     'opportunityid',
     opportunityIds.map((id) => guidLiteral(id, '_qualifyingopportunityid_value')),
@@ -177,7 +177,7 @@ export function opportunitiesByIdUrl(keyColumn: string, opportunityIds: readonly
   return `${ENTITY_SETS.opportunity}${queryString({ $select: opportunityColumns(keyColumn), $filter: filter })}`;
 }
 
-export async function fetchAllRows(
+async function fetchAllRows(
   fetchPage: (url: string) => Promise<RowPage>,
   url: string,
 ): Promise<Row[]> {
@@ -191,7 +191,7 @@ export async function fetchAllRows(
 }
 
 /** One state per referral (see mergeChangedRecords): the lead with its qualifying opportunity. */
-export function mergeReferralStates(
+function mergeReferralStates(
   keyColumn: string,
   changed: readonly ChangedRow[],
   complements: Complements,
@@ -248,7 +248,7 @@ export function opportunityState(referralId: string, opportunity: Row): CrmRecor
 }
 
 /** The highest modifiedon among the rows taken (as the server wrote it, to be sent back verbatim). */
-export function cursorOf(changed: readonly ChangedRow[]): string | null {
+function cursorOf(changed: readonly ChangedRow[]): string | null {
   let cursor: Row | undefined;
   for (const { row } of changed) {
     if (Number.isFinite(timeOf(row)) && (!cursor || timeOf(row) > timeOf(cursor))) cursor = row;

@@ -7,7 +7,7 @@ import { queryString, stringLiteral } from './odata.js';
 export type MetadataReader = (path: string) => Promise<unknown>;
 
 /** Properties of AttributeMetadata (the base type): what an expanded Attributes list may select. */
-export const ATTRIBUTE_PROPERTIES = [
+const ATTRIBUTE_PROPERTIES = [
   'LogicalName',
   'AttributeType',
   'RequiredLevel',
@@ -101,7 +101,7 @@ interface AttributeDetails {
 }
 
 /** `EntityDefinitions(LogicalName='lead')` */
-export function entityDefinitionPath(entity: string): string {
+function entityDefinitionPath(entity: string): string {
   return `EntityDefinitions(LogicalName=${encodeURIComponent(stringLiteral(entity))})`;
 }
 

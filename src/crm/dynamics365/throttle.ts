@@ -8,8 +8,8 @@ import { parseRetryAfter } from '../../core/http.js';
 import type { Logger } from '../../core/log.js';
 
 /** Below these, requests go one at a time until the headers recover. */
-export const LOW_BURST_REMAINING = 50;
-export const LOW_TIME_REMAINING_SECONDS = 60;
+const LOW_BURST_REMAINING = 50;
+const LOW_TIME_REMAINING_SECONDS = 60;
 
 /** What the gate needs of the shared request queue (a p-queue fits). */
 export interface PausableQueue {

@@ -31,11 +31,11 @@ export interface QueryRunner {
   queryMore(nextRecordsUrl: string): Promise<QueryPage>;
 }
 
-export function leadFields(externalIdField: string): string[] {
+function leadFields(externalIdField: string): string[] {
   return [...LEAD_STATE_FIELDS, soqlFieldName(externalIdField)];
 }
 
-export function opportunityFields(externalIdField: string): string[] {
+function opportunityFields(externalIdField: string): string[] {
   return [...OPPORTUNITY_STATE_FIELDS, soqlFieldName(externalIdField)];
 }
 
@@ -277,7 +277,7 @@ export function opportunityState(referralId: string, opportunity: SalesforceRow)
 }
 
 /** The highest SystemModstamp among the records taken, as ISO-8601 UTC with milliseconds. */
-export function cursorOf(changed: readonly ChangedRecord[]): string | null {
+function cursorOf(changed: readonly ChangedRecord[]): string | null {
   let highest = Number.NEGATIVE_INFINITY;
   for (const { record } of changed) highest = Math.max(highest, timeOf(record));
   return Number.isFinite(highest) ? new Date(highest).toISOString() : null;

@@ -14,7 +14,7 @@ interface JsforceErrorShape {
 }
 
 /** The Salesforce error code of a thrown jsforce error (`INVALID_SESSION_ID`, `ERROR_HTTP_502`...), if it has one. */
-export function salesforceCodeOf(error: unknown): string | undefined {
+function salesforceCodeOf(error: unknown): string | undefined {
   const { errorCode } = (error ?? {}) as JsforceErrorShape;
   return typeof errorCode === 'string' && errorCode !== '' ? errorCode : undefined;
 }

@@ -3,7 +3,7 @@ import type { CrmEntityMetadata, CrmFieldMetadata, CrmFieldType } from '../adapt
 import { LeadbridgeError } from '../../core/errors.js';
 
 /** The describe properties read here (jsforce's DescribeSObjectResult has many more). */
-export interface DescribedField {
+interface DescribedField {
   name: string;
   type: string;
   length?: number;

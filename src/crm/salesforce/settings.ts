@@ -18,8 +18,3 @@ export function parseSalesforceSettings(input: unknown, where = 'settings'): Sal
   }));
   throw new ValidationError('CONFIG_INVALID', 'invalid Salesforce settings', issues);
 }
-
-/** The login host of the OAuth kinds (token endpoint and JWT audience), without a trailing slash. */
-export function loginUrlOf(auth: SalesforceAuth): string | undefined {
-  return auth.kind === 'accessToken' ? undefined : auth.loginUrl.replace(/\/+$/, '');
-}

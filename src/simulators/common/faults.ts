@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { createRandom, type Random } from './random.js';
 
-export const faultRuleSchema = z.object({
+const faultRuleSchema = z.object({
   kind: z.enum(['429', '5xx', 'drop', 'latency']),
   /** Probability per matching request (0..1); with `count`, the first `count` matches fail. */
   rate: z.number().min(0).max(1).default(1),
@@ -18,14 +18,14 @@ export const faultRuleSchema = z.object({
   pathContains: z.string().optional(),
 });
 
-export const faultConfigSchema = z.object({
+const faultConfigSchema = z.object({
   /** Latency added to every (non-admin) request. */
   latencyMs: z.number().int().min(0).default(0),
   seed: z.number().int().default(1),
   rules: z.array(faultRuleSchema).default([]),
 });
 
-export type FaultRule = z.infer<typeof faultRuleSchema>;
+type FaultRule = z.infer<typeof faultRuleSchema>;
 export type FaultConfig = z.infer<typeof faultConfigSchema>;
 
 export type FaultDecision =

@@ -16,7 +16,7 @@ import {
 import { pathBelowRoot } from './paths.js';
 import type { DataverseStore } from './store.js';
 
-export const MAX_BATCH_OPERATIONS = 1000;
+const MAX_BATCH_OPERATIONS = 1000;
 
 /** Builds the error body of a failed operation, as the top level would. */
 export type ErrorResponder = (error: SimHttpError) => SimResponse;

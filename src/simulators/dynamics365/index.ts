@@ -12,9 +12,7 @@ import { DEFAULT_LIMITS, ServiceProtection, type Admission } from './limits.js';
 import { SERVICE_ROOT_PATH } from './paths.js';
 import { DataverseStore } from './store.js';
 
-export { DataverseStore, type CreatedRecord } from './store.js';
-export type { Row, RowValue } from './values.js';
-export { MAX_BATCH_OPERATIONS } from './batch.js';
+export { DataverseStore } from './store.js';
 export { multipartBoundary, parseBatchResponse, type BatchResponseItem } from './multipart.js';
 
 export interface DynamicsSimulatorOptions {

@@ -49,7 +49,7 @@ export function parseMultipart(body: string, boundary: string): MimePart[] {
   let start = findDelimiter(body, delimiter, 0);
   if (start === -1) throw new MultipartError(`the body has no '${delimiter}' delimiter line`);
   for (;;) {
-    let position = start + delimiter.length;
+    const position = start + delimiter.length;
     if (body.startsWith('--', position)) return parts;
     const contentStart = skipLineEnd(body, skipLinearWhitespace(body, position));
     const next = findDelimiter(body, delimiter, contentStart);
@@ -122,7 +122,7 @@ export function parseHttpRequest(text: string): HttpRequestMessage {
 }
 
 /** `HTTP/1.1 204 No Content` + headers + body (the inverse of formatHttpResponse). */
-export function parseHttpResponse(text: string): HttpResponseMessage {
+function parseHttpResponse(text: string): HttpResponseMessage {
   const lineEnd = text.indexOf('\n');
   const statusLine = (lineEnd === -1 ? text : text.slice(0, lineEnd)).replace(/\r$/, '');
   const match = /^HTTP\/1\.1 (\d{3})/.exec(statusLine);

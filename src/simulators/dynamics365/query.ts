@@ -6,7 +6,7 @@ import type { Row, RowValue } from './values.js';
 
 export const DEFAULT_PAGE_SIZE = 5000;
 
-export interface OrderTerm {
+interface OrderTerm {
   property: string;
   descending: boolean;
 }

@@ -1,6 +1,6 @@
 // The tables the Dataverse simulator serves: columns with their types and limits, keys, and state/status pairs.
 
-export type ColumnType =
+type ColumnType =
   | 'guid'
   | 'string'
   | 'money'

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { AADSTS, oauthError } from './errors.js';
 import { opaqueToken, type SimUser } from './tokens.js';
 
-export type DeviceCodeState = 'pending' | 'approved' | 'declined';
+type DeviceCodeState = 'pending' | 'approved' | 'declined';
 
 export interface DeviceCodeGrant {
   deviceCode: string;

@@ -8,9 +8,6 @@ import { entraRoutes, type EntraState, type SimClientApp } from './routes.js';
 import { TokenSigner } from './tokens.js';
 
 export { DEFAULT_SIM_USER } from './grants.js';
-export { PARTNER_CENTER_AUDIENCE } from './tokens.js';
-export type { SimClientApp } from './routes.js';
-
 /** The simulated tenant and its two app registrations (public client for device code, confidential for client credentials). */
 export const SIM_TENANT_ID = '4f1c2a3b-5d6e-4f70-8a9b-0c1d2e3f4a5b';
 export const SIM_PUBLIC_CLIENT_ID = '6b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d9e';

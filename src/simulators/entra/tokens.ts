@@ -13,7 +13,7 @@ export const PARTNER_CENTER_AUDIENCE = 'https://api.partner.microsoft.com';
  * The delegated permission the Partner Center app registration grants ("Microsoft Partner Center" API,
  * user_impersonation: MicrosoftDocs/partner-rest partner-rest/develop/api-authentication.md).
  */
-export const PARTNER_CENTER_DELEGATED_SCOPE = 'user_impersonation';
+const PARTNER_CENTER_DELEGATED_SCOPE = 'user_impersonation';
 
 export interface SimUser {
   oid: string;

@@ -28,8 +28,8 @@ import {
   type WorkflowRun,
 } from './workflows.js';
 
-export type { ChatMessage, RecordedChannelMessage } from './channel.js';
-export type { MailRecipient, RecordedMail } from './mail.js';
+export type { RecordedChannelMessage } from './channel.js';
+export type { RecordedMail } from './mail.js';
 export type { TeamsWebhookPost, TeamsWorkflow, WorkflowRun } from './workflows.js';
 export { DEFAULT_WORKFLOW, workflowUrl } from './workflows.js';
 

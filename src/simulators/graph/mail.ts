@@ -9,7 +9,7 @@ import {
   requireJsonObject,
 } from './payload.js';
 
-export interface MailRecipient {
+interface MailRecipient {
   address: string;
   name: string | null;
 }

@@ -47,11 +47,11 @@ export const WORKFLOW_TRIGGER =
   /^\/powerautomate\/automations\/direct\/workflows\/(?<workflowId>[^/]+)\/triggers\/manual\/paths\/invoke$/;
 
 /** Adaptive Card content type; Workflows post Adaptive Cards only, not connector MessageCards. */
-export const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';
+const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';
 /** The newest Adaptive Card schema version Teams renders. */
 const MAX_CARD_VERSION = 1.5;
 /** "The message size limit is 28 KB" (MicrosoftDocs/msteams-docs webhooks-and-connectors/how-to/add-incoming-webhook.md). */
-export const TEAMS_MESSAGE_MAX_BYTES = 28 * 1024;
+const TEAMS_MESSAGE_MAX_BYTES = 28 * 1024;
 
 export function workflowUrl(baseUrl: string, workflow: TeamsWorkflow): string {
   const path = `/powerautomate/automations/direct/workflows/${workflow.id}/triggers/manual/paths/invoke`;

@@ -13,10 +13,10 @@ export class FilterError extends Error {
   override name = 'FilterError';
 }
 
-export type CompareOp = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
-export type LiteralType = 'string' | 'number' | 'boolean' | 'null' | 'datetime';
+type CompareOp = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
+type LiteralType = 'string' | 'number' | 'boolean' | 'null' | 'datetime';
 
-export interface PathOperand {
+interface PathOperand {
   kind: 'path';
   /** The lambda variable the path starts from, or null for the referral itself. */
   variable: string | null;
@@ -26,7 +26,7 @@ export interface PathOperand {
   at: number;
 }
 
-export interface LiteralOperand {
+interface LiteralOperand {
   kind: 'literal';
   type: LiteralType;
   /** Date-times are held in canonical form (see instant.ts), so they compare as instants. */
@@ -35,7 +35,7 @@ export interface LiteralOperand {
   at: number;
 }
 
-export type Operand = PathOperand | LiteralOperand;
+type Operand = PathOperand | LiteralOperand;
 
 export type FilterExpr =
   | { kind: 'and' | 'or'; left: FilterExpr; right: FilterExpr }
@@ -776,7 +776,7 @@ const COERCIONS: Readonly<Record<FieldSpec['kind'], (value: unknown) => Scalar>>
 
 // ---------------------------------------------------------------- index ranges
 
-export interface KeyBound {
+interface KeyBound {
   key: string;
   inclusive: boolean;
 }

@@ -9,24 +9,7 @@ import { referralApiRoutes } from './routes.js';
 import { SkipTokenCodec } from './skiptoken.js';
 import { ReferralStore } from './store.js';
 
-export {
-  ReferralStore,
-  StoreError,
-  presentReferral,
-  type IndexedField,
-  type ReferralStoreOptions,
-} from './store.js';
-export {
-  FilterError,
-  compileFilter,
-  parseFilter,
-  splitKeyRange,
-  type FilterExpr,
-} from './filter.js';
-export { MAX_PAGE_SIZE } from './query.js';
-export { REFERRALS_PATH } from './routes.js';
-export { SIM_PARTNER, MICROSOFT, EXPIRY_DAYS } from './seed.js';
-
+export { ReferralStore } from './store.js';
 export interface PartnerCenterSimulatorOptions {
   host?: string;
   /** 0 (the default) picks a free port. */
@@ -125,7 +108,7 @@ export function createPartnerCenterSimulator(
  * The error `code` values of MicrosoftDocs/partner-rest partner-rest/develop/error-codes.md (camelCase). A code raised
  * inside the simulator that is not one of them is replaced by the documented code for its status.
  */
-export const DOCUMENTED_ERROR_CODES: ReadonlySet<string> = new Set([
+const DOCUMENTED_ERROR_CODES: ReadonlySet<string> = new Set([
   'accessDenied',
   'generalException',
   'invalidRequest',
@@ -145,7 +128,7 @@ const CODE_FOR_STATUS: Readonly<Record<number, string>> = {
   503: 'serviceNotAvailable',
 };
 
-export function vendorErrorCode(status: number, code: string): string {
+function vendorErrorCode(status: number, code: string): string {
   if (DOCUMENTED_ERROR_CODES.has(code)) return code;
   return CODE_FOR_STATUS[status] ?? (status >= 500 ? 'generalException' : 'invalidRequest');
 }

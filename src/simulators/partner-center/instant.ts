@@ -53,11 +53,6 @@ export function addDays(canonical: string, days: number): string {
   return formatInstant(ms + days * MS_PER_DAY, subTicks);
 }
 
-/** Epoch milliseconds of a canonical instant (sub-millisecond ticks dropped). */
-export function instantMs(canonical: string): number {
-  return splitCanonical(canonical).ms;
-}
-
 function splitCanonical(canonical: string): { ms: number; subTicks: number } {
   return {
     ms: Date.parse(`${canonical.slice(0, 23)}Z`),

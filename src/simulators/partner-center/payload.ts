@@ -2,18 +2,18 @@
 // `SolutionTag`, `CustomerProfile`, `Member`... in microsoft/PowerPlatformConnectors
 // connectors/PartnerCenterReferrals/apiDefinition.swagger.json; field list of partner-rest referral-resources.md).
 
-export interface Tag {
+interface Tag {
   id: string;
 }
 
-export interface SolutionTag {
+interface SolutionTag {
   id?: string | null;
   name?: string | null;
   /** None, Category or Name. */
   type?: string | null;
 }
 
-export interface Member {
+interface Member {
   firstName?: string | null;
   lastName?: string | null;
   phoneNumber?: string | null;
@@ -21,7 +21,7 @@ export interface Member {
   contactPreference?: { locale?: string | null; disableNotifications?: boolean | null } | null;
 }
 
-export interface Address {
+interface Address {
   addressLine1?: string | null;
   addressLine2?: string | null;
   city?: string | null;
@@ -31,7 +31,7 @@ export interface Address {
   region?: string | null;
 }
 
-export interface CustomerProfile {
+interface CustomerProfile {
   name?: string | null;
   address?: Address | null;
   size?: string | null;
@@ -40,7 +40,7 @@ export interface CustomerProfile {
   ids?: Array<{ id?: string | null; profileType?: string | null }> | Record<string, never> | null;
 }
 
-export interface ReferralDetails {
+interface ReferralDetails {
   notes?: string | null;
   dealValue?: number | null;
   currency?: string | null;

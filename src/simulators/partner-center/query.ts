@@ -14,7 +14,7 @@ import type { SortedIndex } from './sorted-index.js';
 import type { IndexedField, ReferralSlot, ReferralStore } from './store.js';
 
 /** At most this many referrals on one page (api-facts.md §1). */
-export const MAX_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 100;
 /** How far past a full page the lister looks for one more match before promising a next page. */
 const LOOKAHEAD_LIMIT = 2_000;
 

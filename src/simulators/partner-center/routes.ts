@@ -16,7 +16,7 @@ import { StoreError, presentReferral, type ReferralSlot, type ReferralStore } fr
 import { TransitionError, checkPartnerTransition } from './transitions.js';
 import { isArchived } from './vocabulary.js';
 
-export const REFERRALS_PATH = '/v1.0/engagements/referrals';
+const REFERRALS_PATH = '/v1.0/engagements/referrals';
 const COLLECTION = /^\/v1\.0\/engagements\/referrals$/;
 const ITEM = /^\/v1\.0\/engagements\/referrals\/(?<id>[^/]+)$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -27,7 +27,7 @@ const TRACKING_HEADERS = {
 /** headers.md: "client-request-id ... Required ... All operations should include this header." */
 const CLIENT_REQUEST_ID = 'client-request-id';
 /** The host and path every documented list example gives in `@odata.nextLink` (get-a-list-of-referrals.md). */
-export const DOCUMENTED_NEXT_LINK = 'http://api.partner.microsoft.com/v1.0/referrals';
+const DOCUMENTED_NEXT_LINK = 'http://api.partner.microsoft.com/v1.0/referrals';
 const DOCUMENTED_CONTEXT = 'http://api.partner.microsoft.com/v1.0/$metadata#Referrals';
 
 /** What the route handlers share. */
@@ -67,10 +67,7 @@ export function referralApiRoutes(state: PartnerCenterState): SimRoute[] {
 }
 
 /** Runs the expiry due on the simulator clock before serving, and maps domain errors to the API's 4xx answers. */
-export function serve(
-  state: PartnerCenterState,
-  handler: ApiHandler,
-): (req: SimRequest) => SimResponse {
+function serve(state: PartnerCenterState, handler: ApiHandler): (req: SimRequest) => SimResponse {
   return (req) => {
     state.store.expireDue();
     try {

@@ -32,8 +32,6 @@ const oneOf = (enumValues: readonly string[]): FieldSpec => ({ kind: 'string', e
 const object = (fields: Record<string, FieldSpec>): ObjectSpec => ({ kind: 'object', fields });
 const collection = (element: FieldSpec): FieldSpec => ({ kind: 'collection', element });
 
-export { PROFILE_ID_TYPES, TARGET_TYPES } from './vocabulary.js';
-
 const member = object({
   firstName: text,
   lastName: text,
@@ -266,7 +264,7 @@ function conformNumber(value: unknown, path: string, problems: string[]): unknow
 }
 
 /** A short rendering of a received value for error messages. */
-export function describe(value: unknown): string {
+function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   const shown = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   const clipped = shown.length > 60 ? `${shown.slice(0, 57)}...` : shown;

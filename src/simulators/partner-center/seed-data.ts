@@ -477,8 +477,3 @@ export const CO_SELL_PARTNERS: readonly Readonly<{
     organizationName: 'Cerulean Systems',
   }),
 ]);
-export const PARTNER_SOLUTIONS: readonly string[] = [
-  'Lakeshore Cloud Landing Zone',
-  'Lakeshore Secure Workplace',
-  'Lakeshore Data Estate',
-];

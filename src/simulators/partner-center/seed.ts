@@ -32,7 +32,7 @@ export const SIM_PARTNER: Organization = {
   organizationId: '5d7b2c1e-3f4a-4b6c-9d8e-1a2b3c4d5e6f',
   organizationName: 'Lakeshore Cloud Solutions',
 };
-export const MICROSOFT: Organization = { organizationId: 'msft', organizationName: 'Microsoft' };
+const MICROSOFT: Organization = { organizationId: 'msft', organizationName: 'Microsoft' };
 const PARTNER_LOCATION_ID = '8c1f6a2d-6b0e-4d8a-a1f3-7e9b2c4d6a10';
 const PARTNER_SOLUTION_ID = '2e4a6c8e-0a1b-4c3d-8e5f-6a7b8c9d0e1f';
 
@@ -49,7 +49,7 @@ const guidBuffer = Buffer.alloc(36);
  * A version-4 GUID drawn from `random`, as one flat string: joined pieces would make V8 rope strings
  * that cost several times their length, which adds up over 100,000 seeded referrals.
  */
-export function guidFrom(random: Random): string {
+function guidFrom(random: Random): string {
   let bits = 0;
   let left = 0;
   for (let i = 0; i < 36; i++) {
@@ -78,7 +78,7 @@ export function eTagFrom(random: Random): string {
 
 /** A flat copy of a built string (see guidFrom). */
 function flat(text: string): string {
-  const encoding = /^[\x00-\xff]*$/.test(text) ? 'latin1' : 'utf16le';
+  const encoding = [...text].every((char) => char.charCodeAt(0) <= 0xff) ? 'latin1' : 'utf16le';
   return Buffer.from(text, encoding).toString(encoding);
 }
 

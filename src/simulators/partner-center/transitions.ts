@@ -8,7 +8,7 @@ export class TransitionError extends Error {
 }
 
 /** What accepting a referral needs (api-facts.md §1, "Accept"). */
-export const ACCEPT_REQUIRED_FIELDS = [
+const ACCEPT_REQUIRED_FIELDS = [
   'name',
   'details.dealValue',
   'details.currency',

@@ -107,8 +107,6 @@ export const SOLUTION_TAGS: ReadonlyArray<{ id: string; name: string }> = [
   { id: 'SAPonAzure', name: 'SAP on Azure' },
 ];
 
-export type Status = (typeof STATUSES)[number];
-
 /**
  * "Status & Substatus transition states" of referral-resources.md: from status → statuses it may move to, and the
  * substatuses allowed with each status. Closed → Closed is listed there, but this simulator refuses any write to a

@@ -14,7 +14,7 @@ export { COUNTRIES } from './countries.js';
  * countries only (United States, Canada, Australia, Brazil, China, India, Ireland, Italy, Japan, Mexico); here the
  * complete lists for US, CA and AU and a few entries for the others. Every other country takes no state at all.
  */
-export const STATES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+const STATES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   US: {
     AL: 'Alabama',
     AK: 'Alaska',

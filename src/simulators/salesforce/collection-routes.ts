@@ -18,7 +18,7 @@ import { findObject, objectForId, type FieldSpec, type SObjectSpec } from './sch
 import type { SalesforceStore, SaveResult } from './store.js';
 import { deserializeRecord, recordToJson, type RecordInput } from './values.js';
 
-export const MAX_COLLECTION_RECORDS = 200;
+const MAX_COLLECTION_RECORDS = 200;
 const MAX_RETRIEVE_IDS = 2000;
 
 const ROLLED_BACK = recordError(

@@ -10,21 +10,8 @@ import { SessionRegistry } from './sessions.js';
 import { SalesforceStore } from './store.js';
 
 export { SalesforceStore } from './store.js';
-export type { ConvertLeadOptions, LeadConversion, SaveResult } from './store.js';
-export {
-  ACCOUNT,
-  LEAD,
-  OPPORTUNITY,
-  LEAD_STATUSES,
-  OPPORTUNITY_STAGES,
-  findObject,
-  findField,
-} from './schema.js';
-export type { FieldSpec, SObjectSpec } from './schema.js';
+export { LEAD } from './schema.js';
 export { systemInput } from './store.js';
-export { deserializeRecord } from './values.js';
-export type { FieldValue, SObjectRow } from './values.js';
-
 export interface SalesforceSimulatorOptions {
   host?: string;
   port?: number;
@@ -41,11 +28,8 @@ export interface SalesforceSimulatorOptions {
   statePicklists?: boolean;
 }
 
-export const DEFAULT_API_VERSIONS: readonly string[] = Array.from(
-  { length: 21 },
-  (_, i) => `${42 + i}.0`,
-);
-export const DEFAULT_DAILY_API_LIMIT = 100_000;
+const DEFAULT_API_VERSIONS: readonly string[] = Array.from({ length: 21 }, (_, i) => `${42 + i}.0`);
+const DEFAULT_DAILY_API_LIMIT = 100_000;
 
 /** Errors raised by the shared server (unknown route, bad JSON, injected faults) in Salesforce's codes. */
 const SERVER_CODES: Record<string, string> = {

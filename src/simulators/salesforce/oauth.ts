@@ -13,7 +13,7 @@ export interface OAuthContext {
   clients?: Readonly<Record<string, string>>;
 }
 
-export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 function oauthError(error: string, description: string, status = 400): SimResponse {
   return { status, body: { error, error_description: description } };
@@ -64,7 +64,7 @@ function decodeJwtPart(part: string): Record<string, unknown> | null {
 }
 
 /** Why a JWT assertion is refused, or null when it is well formed and current (the signature is not verified). */
-export function assertionProblem(assertion: string, nowMs: number): string | null {
+function assertionProblem(assertion: string, nowMs: number): string | null {
   const parts = assertion.split('.');
   if (parts.length !== 3 || parts.some((p) => p === ''))
     return 'the assertion is not a JWT of three dot-separated parts';

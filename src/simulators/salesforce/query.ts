@@ -13,7 +13,7 @@ export interface QueryPage {
   nextRecordsUrl?: string;
 }
 
-export const DEFAULT_BATCH_SIZE = 2000;
+const DEFAULT_BATCH_SIZE = 2000;
 const MIN_BATCH_SIZE = 200;
 /** Open cursors kept at once; the least recently used one is dropped first. */
 const MAX_CURSORS = 50;

@@ -268,7 +268,7 @@ function queryRoutes(ctx: RestContext): SimRoute[] {
 }
 
 /** `Spring '24` for 60.0: three releases a year, 42.0 being Spring '18. */
-export function releaseLabel(version: string): string {
+function releaseLabel(version: string): string {
   const k = Math.round(Number.parseFloat(version)) - 42;
   const season = ['Spring', 'Summer', 'Winter'][((k % 3) + 3) % 3] ?? 'Spring';
   const year = 18 + Math.floor((k + 1) / 3);

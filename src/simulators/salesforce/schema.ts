@@ -17,7 +17,7 @@ export type FieldType =
   | 'datetime'
   | 'reference';
 
-export interface PicklistSpec {
+interface PicklistSpec {
   values: readonly string[];
   defaultValue?: string;
   /** A restricted picklist refuses values outside the list. */
@@ -68,13 +68,13 @@ export interface SObjectSpec {
   relationshipsByLowerName: ReadonlyMap<string, FieldSpec>;
 }
 
-export const LEAD_STATUSES = [
+const LEAD_STATUSES = [
   'Open - Not Contacted',
   'Working - Contacted',
   'Closed - Converted',
   'Closed - Not Converted',
 ] as const;
-export const OPPORTUNITY_STAGES = [
+const OPPORTUNITY_STAGES = [
   'Prospecting',
   'Qualification',
   'Needs Analysis',

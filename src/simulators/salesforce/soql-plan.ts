@@ -24,7 +24,7 @@ export interface RowLookup {
   get(object: SObjectSpec, id: string): SObjectRow | undefined;
 }
 
-export interface ResolvedField {
+interface ResolvedField {
   /** Canonical path: `Email`, `ConvertedOpportunity.StageName`. */
   path: string;
   /** The reference fields walked from the queried object, in order. */
@@ -33,13 +33,13 @@ export interface ResolvedField {
 }
 
 /** A necessary condition the store can answer from an index: the field holds one of these values. */
-export interface IndexHint {
+interface IndexHint {
   field: FieldSpec;
   values: string[];
 }
 
-export type RowPredicate = (row: SObjectRow, lookup: RowLookup) => boolean;
-export type RowOrder = (a: SObjectRow, b: SObjectRow, lookup: RowLookup) => number;
+type RowPredicate = (row: SObjectRow, lookup: RowLookup) => boolean;
+type RowOrder = (a: SObjectRow, b: SObjectRow, lookup: RowLookup) => number;
 
 export interface QueryPlan {
   object: SObjectSpec;
@@ -146,7 +146,7 @@ function resolveField(
 }
 
 /** The value of a (possibly related) field of a row; null when a reference on the way is empty. */
-export function readField(resolved: ResolvedField, row: SObjectRow, lookup: RowLookup): FieldValue {
+function readField(resolved: ResolvedField, row: SObjectRow, lookup: RowLookup): FieldValue {
   let current: SObjectRow | undefined = row;
   for (const reference of resolved.relationships) {
     const id: FieldValue | undefined = current[reference.name];

@@ -21,7 +21,7 @@ export type Literal =
   | { kind: 'date'; value: string; offset: number }
   | { kind: 'datetime'; value: number; offset: number };
 
-export type ComparisonOperator = '=' | '!=' | '<' | '<=' | '>' | '>=';
+type ComparisonOperator = '=' | '!=' | '<' | '<=' | '>' | '>=';
 
 export type Condition =
   | { kind: 'and'; operands: Condition[] }

@@ -43,7 +43,7 @@ function parserError(typeName: string, value: unknown): SalesforceApiError {
 }
 
 /** The stored form of one JSON value for a field, or a JSON_PARSER_ERROR as the platform's deserialiser raises. */
-export function deserializeValue(field: FieldSpec, value: unknown): FieldValue {
+function deserializeValue(field: FieldSpec, value: unknown): FieldValue {
   if (value === null) return null;
   switch (field.type) {
     case 'boolean':

@@ -2,16 +2,7 @@
 
 export const PARTNER_CENTER_API = 'partner-center';
 
-/** Production host; the simulator's base URL replaces it in tests and demos. */
-export const PARTNER_CENTER_BASE_URL = 'https://api.partner.microsoft.com';
-
-/** v2 scope for an Entra ID token for this API. */
-export const PARTNER_CENTER_SCOPE = 'https://api.partner.microsoft.com/.default';
-
 export const REFERRALS_PATH = 'v1.0/engagements/referrals';
-
-/** At most this many referrals come back on one list page. */
-export const REFERRALS_PAGE_SIZE = 100;
 
 /** How far each incremental poll reaches back before the caller's watermark. */
 export const DEFAULT_OVERLAP_MS = 5 * 60_000;

@@ -74,14 +74,14 @@ export function parseReferral(raw: unknown): ParsedReferral {
 }
 
 /** `details.dealValue`, `customerProfile.team.0.email`: the dot path used in every Issue. */
-export function issuePath(path: readonly PropertyKey[]): string {
+function issuePath(path: readonly PropertyKey[]): string {
   return path
     .map((key) => (typeof key === 'symbol' ? (key.description ?? '') : String(key)))
     .join('.');
 }
 
 /** The id of an item, when it has a usable one (so an invalid referral can still be named). */
-export function idOf(raw: unknown): string | null {
+function idOf(raw: unknown): string | null {
   if (raw === null || typeof raw !== 'object') return null;
   const id = (raw as { id?: unknown }).id;
   return typeof id === 'string' && id.length > 0 ? id : null;

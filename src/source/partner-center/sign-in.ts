@@ -14,7 +14,7 @@ import { EncryptedTokenCacheFile, type TokenCacheContents } from './token-cache.
 
 /** What a person does about a lost sign-in; `status`, `/healthz` and the alert all say it. */
 export const SIGN_IN_AGAIN = 'sign in again: leadbridge login partner-center';
-export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
 /** A remembered token is used while it has more than this left (msal itself renews 5 minutes before expiry). */
 const MEMO_MARGIN_MS = 6 * 60_000;
 

@@ -5,7 +5,7 @@ import { beforeAll, describe } from 'vitest';
 const CI_DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 /** LEADBRIDGE_TEST_PG_URL, else DATABASE_URL, else (on CI only) the local server; undefined = no PostgreSQL. */
-export function pgTestUrl(): string | undefined {
+function pgTestUrl(): string | undefined {
   return (
     process.env.LEADBRIDGE_TEST_PG_URL ??
     process.env.DATABASE_URL ??
@@ -46,6 +46,7 @@ async function assertReachable(url: string): Promise<void> {
   } catch (error) {
     throw new Error(
       `CI=true but LEADBRIDGE_TEST_PG_URL is not set, and no PostgreSQL answers at ${url}: ${(error as Error).message}`,
+      { cause: error },
     );
   } finally {
     await probe.destroy();
