@@ -54,7 +54,7 @@ export async function withLedger<T>(
   use: (ledger: Ledger, description: string) => Promise<T>,
   options: { whenMissing?: 'refuse' | 'empty'; onEmpty?: (description: string) => void } = {},
 ): Promise<T> {
-  let ledgerConfig = ledgerConfigFor(config, cwd);
+  let ledgerConfig = ledgerConfigFor(config);
   try {
     await assertLedgerExists(ledgerConfig, cwd);
   } catch (error) {
