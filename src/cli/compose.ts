@@ -8,10 +8,11 @@ import { silentLogger, type Logger } from '../core/log.js';
 import type { CrmAdapter, CrmAdapterOptions } from '../crm/adapter.js';
 import { crmModuleOf, type CrmModule } from '../crm/module.js';
 import { CRM_MODULES } from '../crm/modules.js';
-import { openLedger } from '../ledger/index.js';
+import { openLedger, type Ledger } from '../ledger/index.js';
 import { Notifier } from '../alerts/notifier.js';
 import type { WorkerMetrics } from '../worker/metrics.js';
-import { ledgerConfigFor } from './ledger-config.js';
+import { describeLedger, ledgerConfigFor } from './ledger-config.js';
+import { assertLedgerExists } from './ledger-file.js';
 import { partnerCenterCredential } from './partner-center-sign-in.js';
 import { loadMapping, type CompiledMapping } from '../mapping/index.js';
 import { PartnerCenterClient } from '../source/partner-center/index.js';
@@ -23,6 +24,7 @@ import { OutboundSync } from '../sync/outbound.js';
 import type { SyncTarget } from '../sync/types.js';
 
 export { portalLink };
+export { userSignInFor } from './partner-center-sign-in.js';
 
 export interface RuntimeOptions {
   logger?: Logger;
@@ -192,4 +194,31 @@ function limiterFor(limit: ApiLimits): PQueue {
       ? { intervalCap: limit.requestsPerMinute, interval: 60_000 }
       : {}),
   });
+}
+
+/**
+ * Opens the existing ledger for an operator command (never creates one; see assertLedgerExists). With
+ * `whenMissing: 'empty'` (the dry run) a missing SQLite file is read as an empty ledger in memory instead: the plan
+ * of a first backfill, and still nothing created on disk.
+ */
+export async function withLedger<T>(
+  config: LeadbridgeConfig,
+  cwd: string,
+  use: (ledger: Ledger, description: string) => Promise<T>,
+  options: { whenMissing?: 'refuse' | 'empty'; onEmpty?: (description: string) => void } = {},
+): Promise<T> {
+  let ledgerConfig = ledgerConfigFor(config);
+  try {
+    await assertLedgerExists(ledgerConfig, cwd);
+  } catch (error) {
+    if (options.whenMissing !== 'empty') throw error;
+    options.onEmpty?.(describeLedger(ledgerConfig));
+    ledgerConfig = { client: 'sqlite', filename: ':memory:' };
+  }
+  const ledger = await openLedger(ledgerConfig);
+  try {
+    return await use(ledger, describeLedger(ledgerConfig));
+  } finally {
+    await ledger.close();
+  }
 }

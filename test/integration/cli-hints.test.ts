@@ -142,7 +142,7 @@ describe('operator commands where no ledger exists', { timeout: 90_000 }, () => 
   }
 
   it('sync --once --dry-run plans a first backfill from an empty ledger in memory, says so, and creates nothing', async () => {
-    const { withLedger } = await import('../../src/cli/status.js');
+    const { withLedger } = await import('../../src/cli/compose.js');
     const { loadConfig } = await import('../../src/config/index.js');
     const config = await loadConfig({ file: configFile, env: {}, cwd: dir, kinds: CRM_MODULES });
     const notes: string[] = [];

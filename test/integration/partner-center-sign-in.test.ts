@@ -31,7 +31,7 @@ import {
   type PartnerCenterSimulator,
 } from '../../src/simulators/partner-center/index.js';
 import { startHealthServer, type HealthServer } from '../../src/worker/health.js';
-import { userSignInFor } from '../../src/cli/partner-center-sign-in.js';
+import { userSignInFor } from '../../src/cli/compose.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
 import type { Runtime } from '../../src/sync/cycle.js';
 import { createRuntime } from '../../src/cli/compose.js';
