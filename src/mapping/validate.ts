@@ -10,7 +10,8 @@ import { isRecord, parseField, reportUnknownKeys, type FieldContext } from './fi
 import { parsePath, referralPathShape } from './paths.js';
 import { parseStatus } from './status.js';
 import { BUILT_IN_LOOKUPS } from './tables.js';
-import { parseLookupTable, show } from './transforms.js';
+import { parseLookupTable } from './transform-parse.js';
+import { show } from './transforms.js';
 
 const TOP_KEYS = ['version', 'target', 'entity', 'defaults', 'fields', 'lookups', 'status'];
 const SUPPORTED_VERSION = 1;
