@@ -5,7 +5,8 @@ import type { Logger } from '../core/log.js';
 import type { Ledger } from '../ledger/index.js';
 import type { PartnerCenterClient } from '../source/partner-center/index.js';
 import type { ReferralWithKind } from '../source/partner-center/index.js';
-import type { AlertMetrics, AlertSender } from './alerts.js';
+import type { AlertMetrics } from './alert-options.js';
+import type { AlertSender } from './alerts.js';
 
 export interface NotifierOptions {
   config: LeadbridgeConfig;

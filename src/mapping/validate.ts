@@ -8,7 +8,7 @@ import type {
 import type { DocPath, IssueCollector } from './document.js';
 import { isRecord, parseField, reportUnknownKeys, type FieldContext } from './fields.js';
 import { parsePath, referralPathShape } from './paths.js';
-import { parseStatus } from './status.js';
+import { parseStatus } from './status-parse.js';
 import { BUILT_IN_LOOKUPS } from './tables.js';
 import { parseLookupTable } from './transform-parse.js';
 import { show } from './transforms.js';

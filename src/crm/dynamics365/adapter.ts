@@ -9,13 +9,14 @@ import type {
   UpsertItemResult,
 } from '../adapter.js';
 import type { CrmEntityMetadata } from '../adapter.js';
-import { entraClientCredentials, staticToken, type TokenCredential } from '../../core/auth.js';
 import { LeadbridgeError } from '../../core/errors.js';
 import { ApiClient } from '../../core/http.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, sleep, type RetryPolicy } from '../../core/retry.js';
 import { decodeBatchResponse, encodeBatchRequest, matchBatchResponses } from './batch.js';
-import { ServiceProtectionGate, type PausableQueue } from './throttle.js';
+import type { TokenCredential } from '../../core/auth.js';
+import { credentialFor } from './credential.js';
+import { isPausable, ServiceProtectionGate } from './throttle.js';
 import {
   leadColumns,
   leadState,
@@ -34,7 +35,7 @@ import {
   stringLiteral,
 } from './odata.js';
 import { readEntityMetadata } from './metadata.js';
-import { apiRootOf, orgUrlOf, parseDynamicsSettings, type DynamicsSettings } from './settings.js';
+import { apiRootOf, parseDynamicsSettings, type DynamicsSettings } from './settings.js';
 import { upsertOperation, upsertOutcome, type ItemOutcome } from './upsert.js';
 
 export interface DynamicsAdapterOptions extends CrmAdapterOptions {
@@ -341,32 +342,6 @@ export class DynamicsAdapter implements CrmAdapter {
       codes,
     });
   }
-}
-
-function isPausable(
-  limiter: unknown,
-): limiter is PausableQueue & { add<T>(task: () => Promise<T>): Promise<T> } {
-  return (
-    typeof limiter === 'object' &&
-    limiter !== null &&
-    'pause' in limiter &&
-    'start' in limiter &&
-    'concurrency' in limiter
-  );
-}
-
-/** The credential named by settings.auth; the token audience defaults to the organisation URL. */
-function credentialFor(settings: DynamicsSettings): TokenCredential {
-  const { auth } = settings;
-  if (auth.kind === 'static')
-    return staticToken(auth.token, `static token for ${orgUrlOf(settings)}`);
-  return entraClientCredentials({
-    tenantId: auth.tenantId,
-    clientId: auth.clientId,
-    clientSecret: auth.clientSecret,
-    scope: auth.scope ?? `${orgUrlOf(settings)}/.default`,
-    authorityHost: auth.authorityHost,
-  });
 }
 
 function isRetryableFailure(outcome: ItemOutcome): boolean {
