@@ -2,6 +2,7 @@
 import { createDynamicsSimulator } from './dynamics365/index.js';
 import { createEntraSimulator } from './entra/index.js';
 import { createGraphSimulator } from './graph/index.js';
+import { createHubSpotSimulator } from './hubspot/index.js';
 import { createPartnerCenterSimulator } from './partner-center/index.js';
 import { createSalesforceSimulator } from './salesforce/index.js';
 
@@ -50,6 +51,7 @@ export const SIMULATORS: SimulatorEntry[] = [
   entry('salesforce', ({ host, port }) => createSalesforceSimulator({ host, port })),
   entry('graph', ({ host, port }) => createGraphSimulator({ host, port })),
   entry('entra', ({ host, port }) => createEntraSimulator({ host, port })),
+  entry('hubspot', ({ host, port }) => createHubSpotSimulator({ host, port })),
 ];
 
 export interface StartSimulatorsOptions {
