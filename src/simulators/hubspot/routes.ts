@@ -173,14 +173,64 @@ function associateDefault(context: RouteContext, req: SimRequest): SimResponse {
   const results = pairs.map(({ fromId, toId }) => {
     context.store.associate({ type: from, id: fromId }, { type: to, id: toId });
     return {
-      fromObjectTypeId: OBJECT_TYPES[from].id,
-      fromObjectId: Number(fromId),
-      toObjectTypeId: OBJECT_TYPES[to].id,
-      toObjectId: Number(toId),
-      labels: [],
+      from: { id: fromId },
+      to: { id: toId },
+      associationSpec: {
+        associationCategory: 'HUBSPOT_DEFINED',
+        associationTypeId: DEFAULT_TYPE_IDS[`${from}/${to}`] ?? 0,
+      },
     };
   });
   return batchResponse(results, startedAt);
+}
+
+/**
+ * HubSpot-defined default association type ids, by direction. Source: developers.hubspot.com/docs/api-reference/
+ * crm-associations-v4/guide ("Association type id values": contact→company 279, company→contact 280,
+ * deal→contact 3, contact→deal 4, deal→company 341, company→deal 342).
+ */
+const DEFAULT_TYPE_IDS: Record<string, number> = {
+  'contacts/companies': 279,
+  'companies/contacts': 280,
+  'deals/contacts': 3,
+  'contacts/deals': 4,
+  'deals/companies': 341,
+  'companies/deals': 342,
+};
+
+/** POST /crm/v4/associations/{from}/{to}/batch/read with inputs [{id}]: each record's associated ids. */
+function readAssociations(context: RouteContext, req: SimRequest): SimResponse {
+  const startedAt = now();
+  const from = typeParam(req.params.fromType);
+  const to = typeParam(req.params.toType);
+  const typeId = DEFAULT_TYPE_IDS[`${from}/${to}`] ?? 0;
+  const results: unknown[] = [];
+  const missing: string[] = [];
+  for (const raw of inputsOf(req)) {
+    const id = String((raw as { id?: unknown }).id ?? '');
+    const linked = context.store.get(from, id) ? context.store.associated(from, id, to) : [];
+    if (linked.length === 0) missing.push(id);
+    else
+      results.push({
+        from: { id },
+        to: linked.map((toId) => ({
+          toObjectId: Number(toId),
+          associationTypes: [{ category: 'HUBSPOT_DEFINED', typeId, label: null }],
+        })),
+      });
+  }
+  const errors =
+    missing.length > 0
+      ? [
+          {
+            status: 'error',
+            category: 'OBJECT_NOT_FOUND',
+            message: `No ${to} is associated with ${from} ${missing.join(', ')}`,
+            context: { fromIds: missing },
+          },
+        ]
+      : [];
+  return batchResponse(results, startedAt, errors);
 }
 
 function typeParam(name: string | undefined): ObjectType {
@@ -266,6 +316,11 @@ export function crmRoutes(context: RouteContext): SimRoute[] {
       pattern:
         /^\/crm\/v4\/associations\/(?<fromType>[a-z]+)\/(?<toType>[a-z]+)\/batch\/associate\/default$/,
       handler: handle((req) => associateDefault(context, req)),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/crm\/v4\/associations\/(?<fromType>[a-z]+)\/(?<toType>[a-z]+)\/batch\/read$/,
+      handler: handle((req) => readAssociations(context, req)),
     },
   ];
 }
