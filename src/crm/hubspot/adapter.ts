@@ -3,7 +3,7 @@
 import { Client } from '@hubspot/api-client';
 import { LeadbridgeError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/log.js';
-import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../../core/retry.js';
+import { DEFAULT_RETRY_POLICY, sleep, withRetry, type RetryPolicy } from '../../core/retry.js';
 import type {
   CrmAdapter,
   CrmAdapterOptions,
@@ -17,7 +17,7 @@ import type { HubSpotCalls } from './calls.js';
 import { readChangePages, readProperties, stateOf } from './changes.js';
 import { clientCalls } from './client-calls.js';
 import { callError, isApiException } from './errors.js';
-import { OBJECT_PREFIXES, type HubSpotObject } from './facts.js';
+import { OBJECT_PREFIXES, SEARCH_SPACING_MS, type HubSpotObject } from './facts.js';
 import { entityMetadataOf, type PropertyDefinitionShape } from './metadata.js';
 import { parseHubSpotSettings, type HubSpotSettings } from './settings.js';
 import { writeReferrals } from './upsert.js';
@@ -37,6 +37,8 @@ export class HubSpotAdapter implements CrmAdapter {
   private requests = 0;
   private token: Promise<void> | null = null;
   private signal: Signal;
+  /** When the next search may start: searches are spaced to stay within HubSpot's per-second search limit. */
+  private nextSearchAt = 0;
 
   constructor(options: CrmAdapterOptions) {
     this.options = options;
@@ -178,6 +180,7 @@ export class HubSpotAdapter implements CrmAdapter {
     if (this.signal?.aborted)
       throw new LeadbridgeError('ABORTED', 'operation aborted', { api: 'hubspot' });
     const run = async () => {
+      if (search) await this.searchTurn();
       const started = Date.now();
       this.requests++;
       let status: number | null = null;
@@ -198,6 +201,13 @@ export class HubSpotAdapter implements CrmAdapter {
       }
     };
     return this.options.limiter ? this.options.limiter.add(run) : run();
+  }
+
+  private async searchTurn(): Promise<void> {
+    const now = Date.now();
+    const at = Math.max(now, this.nextSearchAt);
+    this.nextSearchAt = at + SEARCH_SPACING_MS;
+    if (at > now) await sleep(at - now, this.signal);
   }
 
   /** OAuth apps: one refresh at a time, shared by concurrent calls. */

@@ -18,6 +18,8 @@ export const BATCH_MAX = 100;
 /** Results a search page holds, and how far one query may page. */
 export const SEARCH_PAGE_MAX = 200;
 export const SEARCH_RESULT_CAP = 10_000;
+/** Searches are spaced by this much: five a second at most, with a margin. */
+export const SEARCH_SPACING_MS = 210;
 
 /** The change stamp each object's search filters and sorts on (contacts keep theirs in lastmodifieddate). */
 export const MODIFIED_PROPERTY: Record<HubSpotObject, string> = {
