@@ -13,7 +13,7 @@ import {
 } from './facts.js';
 
 /** A row with the object it came from. */
-export interface TaggedRow {
+interface TaggedRow {
   object: HubSpotObject;
   row: HubSpotRow;
 }
@@ -121,7 +121,7 @@ export async function* readChangePages(
 }
 
 /** One state per referral of `changed` (first-change order), its other records read by referral id. */
-export async function referralStates(
+async function referralStates(
   context: ChangeContext,
   changed: readonly TaggedRow[],
 ): Promise<CrmRecordState[]> {

@@ -34,13 +34,13 @@ function bodyOf(error: ApiExceptionShape): HubSpotErrorBody {
 }
 
 /** HubSpot's own message, verbatim (or the status when the body has none). */
-export function providerMessage(error: ApiExceptionShape): string {
+function providerMessage(error: ApiExceptionShape): string {
   const { message } = bodyOf(error);
   return typeof message === 'string' && message !== '' ? message : `HTTP ${error.code}`;
 }
 
 /** The category (VALIDATION_ERROR, CONFLICT, ...), the 429 policy, or HTTP_<status>. */
-export function providerCode(error: ApiExceptionShape): string {
+function providerCode(error: ApiExceptionShape): string {
   const body = bodyOf(error);
   if (typeof body.category === 'string' && body.category !== '') return body.category;
   if (typeof body.policyName === 'string') return body.policyName;

@@ -15,9 +15,11 @@ export const OBJECT_PREFIXES: ReadonlyArray<{ object: HubSpotObject; prefix: str
 
 /** Inputs a batch upsert / read takes. */
 export const BATCH_MAX = 100;
-/** Results a search page holds, and how far one query may page. */
+/**
+ * Results a search page holds. One query pages at most 10,000 results: each page here is its own query from
+ * the last (stamp, id) seen, so no query comes near that cap.
+ */
 export const SEARCH_PAGE_MAX = 200;
-export const SEARCH_RESULT_CAP = 10_000;
 /** Searches are spaced by this much: five a second at most, with a margin. */
 export const SEARCH_SPACING_MS = 210;
 
@@ -61,6 +63,3 @@ export const ASSOCIATION_PAIRS: ReadonlyArray<{ from: HubSpotObject; to: HubSpot
 
 /** HubSpot text properties hold at most 65,536 characters. */
 export const TEXT_MAX_LENGTH = 65_536;
-
-/** Default request caps: inside 100 requests per 10 seconds. */
-export const HUBSPOT_DEFAULT_LIMITS = { concurrency: 2, requestsPerMinute: 500 };

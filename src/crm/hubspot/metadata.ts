@@ -37,7 +37,7 @@ function typeOf(definition: PropertyDefinitionShape): CrmFieldType {
   }
 }
 
-export function fieldOf(
+function fieldOf(
   object: HubSpotObject,
   prefix: string,
   definition: PropertyDefinitionShape,

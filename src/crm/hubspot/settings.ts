@@ -18,7 +18,7 @@ const hubspotAuthSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
-export const hubspotSettingsSchema = z.strictObject({
+const hubspotSettingsSchema = z.strictObject({
   /** The API root; the official client's default is https://api.hubapi.com. */
   baseUrl: httpUrl().default('https://api.hubapi.com'),
   auth: hubspotAuthSchema,
@@ -38,7 +38,6 @@ export const hubspotSettingsSchema = z.strictObject({
 });
 
 export type HubSpotSettings = z.output<typeof hubspotSettingsSchema>;
-export type HubSpotAuth = HubSpotSettings['auth'];
 
 /** Validates settings, reporting every problem at once with its path under `where`. */
 export function parseHubSpotSettings(input: unknown, where = 'settings'): HubSpotSettings {

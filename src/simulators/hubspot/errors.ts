@@ -40,7 +40,7 @@ export class HubSpotError extends Error {
 }
 
 /** The 429 body: a rate-limit policy (TEN_SECONDLY_ROLLING, DAILY, SECONDLY for search) instead of a category. */
-export function rateLimitResponse(
+function rateLimitResponse(
   policyName: 'TEN_SECONDLY_ROLLING' | 'DAILY' | 'SECONDLY',
   headers: Record<string, string> = {},
 ): SimResponse {

@@ -9,8 +9,6 @@ import { RateLimits, type LimitSettings } from './limits.js';
 import { crmRoutes } from './routes.js';
 import { HubSpotStore } from './store.js';
 
-export { REFERRAL_ID_PROPERTY } from './schema.js';
-
 export interface HubSpotSimulatorOptions {
   host?: string;
   port?: number;

@@ -12,7 +12,7 @@ export interface LimitSettings {
   searchPerSecond: number;
 }
 
-export const DEFAULT_LIMITS: LimitSettings = {
+const DEFAULT_LIMITS: LimitSettings = {
   perTenSeconds: 100,
   daily: 250_000,
   searchPerSecond: 5,

@@ -17,7 +17,7 @@ import {
 import type { HubSpotStore, StoredObject } from './store.js';
 import { objectJson } from './values.js';
 
-export const BATCH_MAX = 100;
+const BATCH_MAX = 100;
 
 export interface RouteContext {
   store: HubSpotStore;

@@ -15,9 +15,9 @@ export function isObjectType(name: string): name is ObjectType {
   return Object.hasOwn(OBJECT_TYPES, name);
 }
 
-export type PropertyType = 'string' | 'number' | 'date' | 'datetime' | 'enumeration' | 'bool';
+type PropertyType = 'string' | 'number' | 'date' | 'datetime' | 'enumeration' | 'bool';
 
-export interface PropertyOption {
+interface PropertyOption {
   label: string;
   value: string;
   displayOrder: number;
@@ -37,7 +37,7 @@ export interface PropertyDefinition {
 }
 
 /** The custom property an admin creates on contacts, companies and deals: single-line text, unique values. */
-export const REFERRAL_ID_PROPERTY = 'leadbridge_referral_id';
+const REFERRAL_ID_PROPERTY = 'leadbridge_referral_id';
 
 /** The change stamp each object's search sorts and filters on (contacts keep theirs in lastmodifieddate). */
 export const MODIFIED_PROPERTY: Record<ObjectType, string> = {

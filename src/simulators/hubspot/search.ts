@@ -8,8 +8,8 @@ import { MODIFIED_PROPERTY, type ObjectType } from './schema.js';
 import { stampMs, type HubSpotStore, type StoredObject } from './store.js';
 import { objectJson } from './values.js';
 
-export const SEARCH_PAGE_MAX = 200;
-export const SEARCH_RESULT_CAP = 10_000;
+const SEARCH_PAGE_MAX = 200;
+const SEARCH_RESULT_CAP = 10_000;
 const MAX_GROUPS = 5;
 const MAX_FILTERS_PER_GROUP = 6;
 const MAX_FILTERS = 18;
