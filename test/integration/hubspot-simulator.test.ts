@@ -150,12 +150,13 @@ describe('HubSpot simulator: search', () => {
     };
     const first = await call('POST', '/crm/v3/objects/deals/search', body);
     expect(first.body.total).toBe(3);
-    expect(first.body.paging).toEqual({ next: { after: '2' } });
+    // The documented cursor form: base64 of the offset and a newline, URL-encoded ("NTI1Cg%3D%3D" is 525).
+    expect(first.body.paging).toEqual({ next: { after: 'Mgo%3D', link: '?after=Mgo%3D' } });
     expect(first.body.results.map((r: any) => r.properties.leadbridge_referral_id)).toEqual([
       'a',
       'b',
     ]);
-    const second = await call('POST', '/crm/v3/objects/deals/search', { ...body, after: '2' });
+    const second = await call('POST', '/crm/v3/objects/deals/search', { ...body, after: 'Mgo%3D' });
     expect(second.body.results.map((r: any) => r.properties.leadbridge_referral_id)).toEqual(['c']);
     expect(second.body.paging).toBeUndefined();
   });
@@ -163,7 +164,7 @@ describe('HubSpot simulator: search', () => {
   it('refuses a page over 200, paging past 10,000 results, and too many filter groups', async () => {
     const search = (body: unknown) => call('POST', '/crm/v3/objects/deals/search', body);
     expect((await search({ limit: 201 })).status).toBe(400);
-    const past = await search({ limit: 200, after: '9900' });
+    const past = await search({ limit: 200, after: encodeURIComponent(btoa('9900\n')) });
     expect(past.status).toBe(400);
     expect(past.body.message).toContain('10000');
     const groups = Array.from({ length: 6 }, () => ({

@@ -22,11 +22,11 @@ export interface SearchRequest {
 }
 
 export interface HubSpotCalls {
-  /** One batch upsert by the referral id property; throws when HubSpot refuses the call. */
+  /** One batch upsert by the referral id property, results in input order; throws when HubSpot refuses the call. */
   upsert(
     object: HubSpotObject,
     inputs: Array<{ id: string; properties: Record<string, string> }>,
-  ): Promise<UpsertedRow[]>;
+  ): Promise<Array<UpsertedRow | undefined>>;
   /** One batch read by the referral id property; ids HubSpot does not have are left out. */
   readByReferralIds(
     object: HubSpotObject,

@@ -13,11 +13,35 @@ interface ClientRow {
 }
 
 function rowOf(row: ClientRow): HubSpotRow {
-  return { id: row.id, properties: { ...row.properties } };
+  return { id: String(row.id), properties: { ...(row.properties ?? {}) } };
 }
 
 function objectApi(client: Client, object: HubSpotObject) {
   return client.crm[object];
+}
+
+/**
+ * Batch results in input order. They are matched by the referral id they hold when every one holds it (the order
+ * of batch results is not promised); a result without it is taken by position.
+ */
+function matchedToInputs(
+  results: readonly ClientRow[],
+  inputs: ReadonlyArray<{ id: string }>,
+  referralIdProperty: string,
+): Array<UpsertedRow | undefined> {
+  const upserted = (row: ClientRow): UpsertedRow => ({ ...rowOf(row), created: row._new === true });
+  const byReferral = new Map<string, ClientRow>();
+  for (const row of results) {
+    const referralId = row.properties?.[referralIdProperty];
+    if (typeof referralId === 'string') byReferral.set(referralId, row);
+  }
+  if (byReferral.size === results.length)
+    return inputs
+      .map(({ id }) => byReferral.get(id))
+      .map((row) => (row ? upserted(row) : (row as never)));
+  return inputs
+    .map((_, index) => results[index])
+    .map((row) => (row ? upserted(row) : (row as never)));
 }
 
 export function clientCalls(
@@ -36,14 +60,7 @@ export function clientCalls(
           })),
         }),
       );
-      // Batch results are not promised in input order: they are matched by the referral id they hold.
-      const byReferral = new Map<string, UpsertedRow>();
-      for (const row of response.results as ClientRow[]) {
-        const referralId = row.properties[referralIdProperty];
-        if (typeof referralId === 'string')
-          byReferral.set(referralId, { ...rowOf(row), created: row._new === true });
-      }
-      return inputs.map(({ id }) => byReferral.get(id) as UpsertedRow);
+      return matchedToInputs(response.results as ClientRow[], inputs, referralIdProperty);
     },
     async readByReferralIds(object, referralIds, properties) {
       if (referralIds.length === 0) return [];

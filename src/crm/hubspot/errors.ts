@@ -19,7 +19,12 @@ interface HubSpotErrorBody {
   message?: unknown;
   category?: unknown;
   policyName?: unknown;
-  errors?: Array<{ message?: unknown; code?: unknown; context?: Record<string, unknown> }>;
+  errors?: Array<{
+    message?: unknown;
+    code?: unknown;
+    in?: unknown;
+    context?: Record<string, unknown>;
+  }>;
 }
 
 export function isApiException(error: unknown): error is ApiExceptionShape {
@@ -132,6 +137,8 @@ function namedProperties(body: HubSpotErrorBody): string[] {
     const listed = entry.context?.propertyName;
     if (Array.isArray(listed))
       names.push(...listed.filter((n): n is string => typeof n === 'string'));
+    // The documented example names the property in `in` instead.
+    else if (typeof entry.in === 'string' && entry.in !== '') names.push(entry.in);
   }
   return names;
 }

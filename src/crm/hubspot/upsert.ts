@@ -144,7 +144,7 @@ async function upsertPart(
   part: Prepared[],
 ): Promise<void> {
   if (part.length === 0) return;
-  let rows: UpsertedRow[];
+  let rows: Array<UpsertedRow | undefined>;
   try {
     rows = await calls.upsert(
       object,

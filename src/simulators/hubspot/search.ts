@@ -40,9 +40,7 @@ export function search(
   const limit = request.limit ?? 10;
   if (!Number.isInteger(limit) || limit < 1 || limit > SEARCH_PAGE_MAX)
     throw validationError(`limit must be between 1 and ${SEARCH_PAGE_MAX}, got ${String(limit)}`);
-  const after = request.after === undefined ? 0 : Number(request.after);
-  if (!Number.isInteger(after) || after < 0)
-    throw validationError(`after must be a paging cursor, got ${String(request.after)}`);
+  const after = request.after === undefined ? 0 : offsetOf(String(request.after));
   if (after + limit > SEARCH_RESULT_CAP) {
     throw validationError(
       `The search query cannot page past ${SEARCH_RESULT_CAP} results (after ${after} + limit ${limit})`,
@@ -66,9 +64,24 @@ export function search(
     total: matching.length,
     results: page,
     ...(next < matching.length && next < SEARCH_RESULT_CAP
-      ? { paging: { next: { after: String(next) } } }
+      ? { paging: { next: { after: afterToken(next), link: `?after=${afterToken(next)}` } } }
       : {}),
   };
+}
+
+/**
+ * `after` is opaque: the documented example is "NTI1Cg%3D%3D" (base64 of the offset and a newline, URL-encoded).
+ * Source: developers.hubspot.com/docs/api-reference/crm-contracts-v3/search/post-crm-v3-objects-contracts-search.
+ */
+function afterToken(offset: number): string {
+  return encodeURIComponent(Buffer.from(`${offset}\n`).toString('base64'));
+}
+
+function offsetOf(token: string): number {
+  const text = Buffer.from(decodeURIComponent(token), 'base64').toString('utf8');
+  const offset = /^\d+\n$/.test(text) ? Number(text.trim()) : Number.NaN;
+  if (!Number.isInteger(offset)) throw validationError(`after is not a paging cursor: ${token}`);
+  return offset;
 }
 
 /** Search returns a few default properties unless `properties` names others. */
