@@ -102,7 +102,7 @@ describe('HubSpot writes', () => {
     // 8 refused → 4 written, 4 refused → 2 refused → 1 written, 1 refused alone → 2 written.
     expect(
       calls.filter((c) => c.kind === 'upsert' && c.object === 'deals').map((c) => c.size),
-    ).toEqual([8, 4, 4, 2, 2, 1, 1]);
+    ).toEqual([8, 4, 4, 2, 1, 1, 2]);
   });
 
   it('sends the pipeline and stage only for new deals', async () => {
