@@ -158,6 +158,37 @@ function createEchoesTable(db: Knex) {
   });
 }
 
+/**
+ * Claims carry their owner and a lease (issue 18): an outbox row in `sending` and a `running` run name the worker
+ * that holds them and until when; the live worker renews the lease, an expired one is reclaimed by any worker.
+ * Added columns only, so an existing ledger is upgraded in place (its rows get nulls: claims made before leases).
+ */
+async function addClaimLeases(db: Knex): Promise<void> {
+  await db.schema.alterTable(TABLE.outbox, (t) => {
+    t.text('claimed_by');
+    t.text('lease_until');
+    t.index(['state', 'lease_until'], 'lb_outbox_state_lease_idx');
+  });
+  await db.schema.alterTable(TABLE.runs, (t) => {
+    t.text('owner');
+    t.text('lease_until');
+    t.index(['status', 'lease_until'], 'lb_runs_status_lease_idx');
+  });
+}
+
+async function dropClaimLeases(db: Knex): Promise<void> {
+  await db.schema.alterTable(TABLE.outbox, (t) => {
+    t.dropIndex(['state', 'lease_until'], 'lb_outbox_state_lease_idx');
+    t.dropColumn('claimed_by');
+    t.dropColumn('lease_until');
+  });
+  await db.schema.alterTable(TABLE.runs, (t) => {
+    t.dropIndex(['status', 'lease_until'], 'lb_runs_status_lease_idx');
+    t.dropColumn('owner');
+    t.dropColumn('lease_until');
+  });
+}
+
 const MIGRATIONS: readonly LedgerMigration[] = [
   {
     name: '0001_initial',
@@ -183,6 +214,7 @@ const MIGRATIONS: readonly LedgerMigration[] = [
       await db.schema.dropTableIfExists(TABLE.echoes);
     },
   },
+  { name: '0003_claim_leases', up: addClaimLeases, down: dropClaimLeases },
 ];
 
 /** Feeds knex's migrator from the list above instead of a migrations directory. */

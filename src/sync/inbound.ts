@@ -23,9 +23,11 @@ import {
   type Link,
   type SyncStateRow,
 } from '../ledger/index.js';
-import { decideInbound, nextRetryAt } from './decide.js';
+import { nextRetryAt } from '../core/retry.js';
+import { decideInbound } from './decide.js';
 import { withoutEchoes } from './echo.js';
-import { expiredReflections } from './outbound-plan.js';
+import { expiredReflections } from './actions/reflect-expired.js';
+import { setExternalReferenceRow } from './actions/set-external-reference.js';
 import {
   countFor,
   emptyInboundStats,
@@ -37,8 +39,6 @@ import {
   type SyncTarget,
 } from './types.js';
 import { WatermarkTracker } from './watermark.js';
-
-export const SET_EXTERNAL_REFERENCE = 'set-external-reference';
 
 export interface InboundSyncOptions {
   ledger: Ledger;
@@ -521,15 +521,7 @@ export class InboundSync {
         isTerminalStatus(referral.status)
       )
         return [];
-      return [
-        {
-          referralId: referral.id,
-          target: run.target.name,
-          action: SET_EXTERNAL_REFERENCE,
-          payload: { recordId: result.recordId, eTag: referralVersion(referral) },
-          dedupeKey: `${SET_EXTERNAL_REFERENCE}:${referral.id}:${result.recordId}`,
-        },
-      ];
+      return [setExternalReferenceRow(run.target.name, referral, result.recordId)];
     });
   }
 

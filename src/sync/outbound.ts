@@ -2,8 +2,9 @@
 //
 // collect() reads each target's CRM changes since its cursor ("crm:<target>"), keeps the records linked to
 // referrals in the ledger, reads them with the mapping's status section and records the outbox rows an outcome
-// needs (accept before win or lose), one transaction per page with the cursor. drain() sends them: every handler
-// reads the referral fresh and re-plans, so a row resent after a crash finds its step done and sends nothing.
+// needs (accept before win or lose), one transaction per page with the cursor. The outbox drain sends them
+// (sync/actions/outcome.ts): every send reads the referral fresh and re-plans, so a row resent after a crash
+// finds its step done and sends nothing.
 //
 // An outcome that lacks a field its action needs (an accept without a deal value) is recorded as an outbox row in
 // state quarantined (its last_error and the audit "outcome-quarantined" give the reason naming the fields); nothing
@@ -31,21 +32,11 @@ import {
 } from '../ledger/index.js';
 import type { Knex } from 'knex';
 import { ChangeWindow } from './crm-window.js';
-import { drainOutbox, type OutboxHandler } from './outbox.js';
-import {
-  counted,
-  handlerLedger,
-  outcomeHandler,
-  reflectExpiredHandler,
-  type HandlerContext,
-} from './outbound-handlers.js';
 import {
   decideOutcome,
-  OUTCOME_ACTION_NAMES,
   outcomeOf,
   reconcileRows,
   recordView,
-  REFLECT_EXPIRED,
   type OutcomeDecision,
 } from './outbound-plan.js';
 import {
@@ -57,16 +48,12 @@ import {
   type SyncTarget,
 } from './types.js';
 
-export { expiredReflections } from './outbound-plan.js';
-
 export interface OutboundSyncOptions {
   ledger: Ledger;
   source: ReferralSource & OutcomeWriter;
   targets: SyncTarget[];
   logger?: Logger;
   now?: () => Date;
-  /** A send that keeps failing (network, 5xx) is quarantined at this attempt (default 8). */
-  maxAttempts?: number;
   /** Referrals read at once while deciding a page (default 8). */
   readConcurrency?: number;
 }
@@ -74,13 +61,6 @@ export interface OutboundSyncOptions {
 export interface OutboundCycleOptions {
   runId: string;
   signal?: AbortSignal;
-}
-
-export interface OutboundDrainOptions extends OutboundCycleOptions {
-  /** Rows handled at once (default 8). */
-  concurrency?: number;
-  /** Handlers of other actions sharing the outbox (set-external-reference): a drain claims every row. */
-  otherHandlers?: Readonly<Record<string, OutboxHandler>>;
 }
 
 /** One linked record of a page and what it asks for. */
@@ -92,14 +72,12 @@ interface RecordDecision {
 export class OutboundSync {
   private readonly logger: Logger;
   private readonly now: () => Date;
-  private readonly targetsByName: ReadonlyMap<string, SyncTarget>;
   /** Where each target's next change read starts (see crm-window.ts). */
   private readonly window = new ChangeWindow();
 
   constructor(private readonly options: OutboundSyncOptions) {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? (() => new Date());
-    this.targetsByName = new Map(options.targets.map((target) => [target.name, target]));
   }
 
   /** Reads every target's CRM changes and records the outcomes to send; one target failing does not stop the others. */
@@ -127,37 +105,6 @@ export class OutboundSync {
         );
       }
     }
-    return stats;
-  }
-
-  /** The outbox handlers of the outbound actions, counting into `stats` (merge them with the other actions' handlers). */
-  handlers(stats: OutboundStats = emptyOutboundStats()): Record<string, OutboxHandler> {
-    const context: HandlerContext = {
-      ledger: handlerLedger(this.options.ledger),
-      source: this.options.source,
-      targets: this.targetsByName,
-      logger: this.logger,
-      stats,
-      maxAttempts: this.options.maxAttempts ?? 8,
-      now: this.now,
-    };
-    const handlers: Record<string, OutboxHandler> = {};
-    for (const action of OUTCOME_ACTION_NAMES)
-      handlers[action] = counted(context, outcomeHandler(context, action));
-    handlers[REFLECT_EXPIRED] = counted(context, reflectExpiredHandler(context));
-    return handlers;
-  }
-
-  /** Sends what the outbox holds (the other actions' rows too, through `otherHandlers`); counts the outbound ones. */
-  async drain(options: OutboundDrainOptions): Promise<OutboundStats> {
-    const stats = emptyOutboundStats();
-    const handlers = { ...options.otherHandlers, ...this.handlers(stats) };
-    await drainOutbox(this.options.ledger, handlers, {
-      runId: options.runId,
-      signal: options.signal,
-      concurrency: options.concurrency ?? 8,
-      logger: this.logger,
-    });
     return stats;
   }
 
