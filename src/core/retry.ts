@@ -1,4 +1,5 @@
-// Retry policy as data: which failures are retried, how long to wait, and when a write may be repeated.
+// Retry policy as data: which failures are retried, how long to wait, and when a write may be
+// repeated.
 import { LeadbridgeError, normaliseError } from './errors.js';
 
 export interface RetryPolicy {
@@ -21,7 +22,10 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 };
 
 export interface RetryOptions {
-  /** An idempotent call (GET, upsert by key, If-Match write) may be repeated after any retryable failure. */
+  /**
+   * An idempotent call (GET, upsert by key, If-Match write) may be repeated after any retryable
+   * failure.
+   */
   idempotent: boolean;
   signal?: AbortSignal;
   onRetry?: (info: { attempt: number; delayMs: number; error: LeadbridgeError }) => void;
@@ -39,7 +43,8 @@ export function isRetryable(
   idempotent: boolean,
 ): boolean {
   if (error.code === 'ABORTED') return false;
-  // A 429 or a refused connection means the request was never processed: safe even for non-idempotent calls.
+  // A 429 or a refused connection means the request was never processed: safe even for
+  // non-idempotent calls.
   const neverProcessed =
     error.status === 429 || (error.code === 'NETWORK_ERROR' && /ECONNREFUSED/.test(error.message));
   if (!idempotent && !neverProcessed) return false;
@@ -55,7 +60,10 @@ function backoffCeiling(
   return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
 }
 
-/** Capped exponential backoff with full jitter; a Retry-After from the server (in seconds) wins (capped). */
+/**
+ * Capped exponential backoff with full jitter; a Retry-After from the server (in seconds) wins
+ * (capped).
+ */
 export function backoffDelay(
   attempt: number,
   policy: RetryPolicy,
@@ -70,10 +78,10 @@ export function backoffDelay(
 }
 
 /**
- * The backoff of work retried in a later cycle (a failed CRM write, a failed outbox send): no jitter, the poll
- * spreads them; capped at an hour so a long outage is still retried every hour.
+ * The backoff of work retried in a later cycle (a failed CRM write, a failed outbox send): no
+ * jitter, the poll spreads them; capped at an hour so a long outage is still retried every hour.
  */
-export const LATER_CYCLE_RETRY_POLICY: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'> = {
+const LATER_CYCLE_RETRY_POLICY: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'> = {
   baseDelayMs: 30_000,
   maxDelayMs: 3_600_000,
 };
@@ -88,8 +96,9 @@ export function nextRetryAt(
 }
 
 /**
- * A write refused with 412 (or 409: the record changed since it was read) is read again, re-planned and sent
- * once more; this many attempts in all, then the row fails for a later cycle instead of looping.
+ * A write refused with 412 (or 409: the record changed since it was read) is read again, re-planned
+ * and sent once more; this many attempts in all, then the row fails for a later cycle instead of
+ * looping.
  */
 export const CONFLICT_REREAD_POLICY = { maxAttempts: 2 } as const;
 

@@ -1,4 +1,5 @@
-// Claiming outbox rows: a guarded claim that carries its owner and a lease, the lease renewed, expired claims reclaimed.
+// Claiming outbox rows: a guarded claim that carries its owner and a lease, the lease renewed,
+// expired claims reclaimed.
 import type { Knex } from 'knex';
 import {
   chunk,
@@ -28,11 +29,12 @@ export interface ClaimLease {
 }
 
 /**
- * Claims up to `limit` due outcomes → sending, oldest first and only the oldest unsettled one per referral,
- * so outcomes reach the source in order. Due: pending or failed with next_attempt_at <= now, or without
- * next_attempt_at when an earlier run (not `runId`) left it — so a run that drains until empty does not
- * spin on what it just failed. Guarded UPDATE (plus SKIP LOCKED on PostgreSQL): concurrent claimers never
- * get the same row. With a lease, the claim carries its owner and expiry (an expired one is reclaimed).
+ * Claims up to `limit` due outcomes → sending, oldest first and only the oldest unsettled one per
+ * referral, so outcomes reach the source in order. Due: pending or failed with next_attempt_at <=
+ * now, or without next_attempt_at when an earlier run (not `runId`) left it — so a run that drains
+ * until empty does not spin on what it just failed. Guarded UPDATE (plus SKIP LOCKED on
+ * PostgreSQL): concurrent claimers never get the same row. With a lease, the claim carries its
+ * owner and expiry (an expired one is reclaimed).
  */
 export async function claimOutbox(
   db: Knex,
@@ -96,7 +98,8 @@ function dueOutcomes(
 }
 
 /**
- * The owner is alive: its outbox claims and its running runs hold until `until`. Returns the outbox rows renewed.
+ * The owner is alive: its outbox claims and its running runs hold until `until`. Returns the outbox
+ * rows renewed.
  */
 export async function renewClaims(db: Knex, lease: ClaimLease): Promise<number> {
   const until = toIsoTimestamp(lease.until, 'renewClaims until');
@@ -113,10 +116,11 @@ export async function renewClaims(db: Knex, lease: ClaimLease): Promise<number> 
 }
 
 /**
- * Recovery after a crash: claims whose send may or may not have landed go back to pending, to be claimed again;
- * the handlers read the referral fresh before sending, so a send that landed is found done. `all` (an embedded
- * ledger at start-up, which only this process owns) takes every claim; `expiredBefore` only the claims whose
- * lease ran out before it (or that carry none: made before leases). Returns the rows reclaimed.
+ * Recovery after a crash: claims whose send may or may not have landed go back to pending, to be
+ * claimed again; the handlers read the referral fresh before sending, so a send that landed is
+ * found done. `all` (an embedded ledger at start-up, which only this process owns) takes every
+ * claim; `expiredBefore` only the claims whose lease ran out before it (or that carry none: made
+ * before leases). Returns the rows reclaimed.
  */
 export async function reclaimOutbox(
   db: Knex,
@@ -141,7 +145,8 @@ export async function reclaimOutbox(
       found.map((row) => toNumber(row.id)),
       idsPerQuery(db),
     )) {
-      // Guarded: a row its owner marked meanwhile, or another worker reclaimed first, is left alone.
+      // Guarded: a row its owner marked meanwhile, or another worker reclaimed first, is left
+      // alone.
       const guarded = db(TABLE.outbox).whereIn('id', ids).andWhere({ state: 'sending' });
       if (cutoff !== null)
         guarded.andWhere((q) => q.whereNull('lease_until').orWhere('lease_until', '<', cutoff));

@@ -1,7 +1,15 @@
-// Marking outbox rows: every move checked against OUTBOX_TRANSITIONS first, one row or a drained round at once.
+// Marking outbox rows: every move checked against OUTBOX_TRANSITIONS first, one row or a drained
+// round at once.
 import type { Knex } from 'knex';
 import { LeadbridgeError } from '../core/errors.js';
-import { chunk, idsPerQuery, ledgerOperation, nowIso, toIsoTimestamp, toNumber } from './dialect.js';
+import {
+  chunk,
+  idsPerQuery,
+  ledgerOperation,
+  nowIso,
+  toIsoTimestamp,
+  toNumber,
+} from './dialect.js';
 import { TABLE } from './migrations.js';
 import {
   OUTBOX_TRANSITIONS,
@@ -12,8 +20,9 @@ import {
 import { assertMove } from './transitions.js';
 
 /**
- * Moves one outcome along OUTBOX_TRANSITIONS (checked first): sent stamps sent_at; failed and quarantined keep
- * the error, failed also when to try again (`nextAttemptAt`, null = at the next claim).
+ * Moves one outcome along OUTBOX_TRANSITIONS (checked first): sent stamps sent_at; failed and
+ * quarantined keep the error, failed also when to try again (`nextAttemptAt`, null = at the next
+ * claim).
  */
 export async function markOutbox(
   db: Knex,
@@ -49,8 +58,9 @@ export interface OutboxMark {
 }
 
 /**
- * Marks many rows at once (a drained round): every move is checked against OUTBOX_TRANSITIONS first, and
- * nothing is written if one is illegal. Rows with the same move and no error share one UPDATE.
+ * Marks many rows at once (a drained round): every move is checked against OUTBOX_TRANSITIONS
+ * first, and nothing is written if one is illegal. Rows with the same move and no error share one
+ * UPDATE.
  */
 export async function markOutboxMany(db: Knex, marks: OutboxMark[]): Promise<void> {
   if (marks.length === 0) return;
@@ -110,7 +120,8 @@ export async function markOutboxMany(db: Knex, marks: OutboxMark[]): Promise<voi
         if (updated !== batch.length)
           throw new LeadbridgeError(
             'LEDGER_ERROR',
-            `${batch.length - updated} outbox rows changed state while being marked ${to}; reload them`,
+            `${batch.length - updated} outbox rows changed state while being marked ${to}; ` +
+              'reload them',
           );
       }
     }

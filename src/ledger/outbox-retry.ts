@@ -1,6 +1,13 @@
 // Operator retry of quarantined outbox rows, and the recheck requests it leaves for the next cycle.
 import type { Knex } from 'knex';
-import { chunk, idsPerQuery, ledgerOperation, nowIso, toIsoTimestamp, toNumber } from './dialect.js';
+import {
+  chunk,
+  idsPerQuery,
+  ledgerOperation,
+  nowIso,
+  toIsoTimestamp,
+  toNumber,
+} from './dialect.js';
 import { TABLE } from './migrations.js';
 import { fromOutboxRow, OUTBOX_TRANSITIONS, type OutboxDbRow, type OutboxRow } from './outbox.js';
 import { assertMove } from './transitions.js';
@@ -9,10 +16,11 @@ import { assertMove } from './transitions.js';
 export const OUTCOME_INCOMPLETE = 'OUTCOME_INCOMPLETE';
 
 /**
- * Operator retry of quarantined outcomes. One Partner Center refused (or that failed too often) goes back to pending
- * with a fresh attempt budget. One quarantined for a missing field carries no sendable payload: it is flagged (its
- * next_attempt_at set, state kept) for the next cycle to read its CRM record again, e.g. after a mapping fix that
- * changed nothing in the CRM, so the change stream would not bring it back.
+ * Operator retry of quarantined outcomes. One Partner Center refused (or that failed too often)
+ * goes back to pending with a fresh attempt budget. One quarantined for a missing field carries no
+ * sendable payload: it is flagged (its next_attempt_at set, state kept) for the next cycle to read
+ * its CRM record again, e.g. after a mapping fix that changed nothing in the CRM, so the change
+ * stream would not bring it back.
  */
 export async function retryQuarantinedOutbox(
   db: Knex,
@@ -49,7 +57,10 @@ export async function retryQuarantinedOutbox(
   });
 }
 
-/** Quarantined outcomes of a target whose CRM record an operator asked to be read again (retryQuarantinedOutbox). */
+/**
+ * Quarantined outcomes of a target whose CRM record an operator asked to be read again
+ * (retryQuarantinedOutbox).
+ */
 export async function listRecheckRequests(
   db: Knex,
   target: string,

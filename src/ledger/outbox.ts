@@ -1,4 +1,5 @@
-// The outbox: writes to Partner Center and the CRMs recorded before they are sent and marked after (the rows, their states).
+// The outbox: writes to Partner Center and the CRMs recorded before they are sent and marked after
+// (the rows, their states).
 import type { Knex } from 'knex';
 import {
   chunk,
@@ -23,8 +24,9 @@ const OUTBOX_STATES = [
 export type OutboxState = (typeof OUTBOX_STATES)[number];
 
 /**
- * from → legal next states. `sending → pending` releases a claim whose send never started (or was found
- * not to have landed); `superseded` is for an outcome the referral no longer needs (already reflected, replaced).
+ * from → legal next states. `sending → pending` releases a claim whose send never started (or was
+ * found not to have landed); `superseded` is for an outcome the referral no longer needs (already
+ * reflected, replaced).
  */
 export const OUTBOX_TRANSITIONS: TransitionTable<OutboxState> = {
   pending: ['sending', 'quarantined', 'superseded'],
@@ -40,8 +42,13 @@ export const OUTBOX_TERMINAL_STATES: readonly OutboxState[] = terminalStates(OUT
 export const OUTBOX_WAITING_STATES = ['pending', 'failed', 'quarantined'] as const;
 /** States a claim picks up. */
 export const CLAIMABLE_STATES = statesThatMayMoveTo(OUTBOX_TRANSITIONS, 'sending');
-/** An outcome in one of these holds back the later outcomes of the same referral (accept goes before win). */
-export const UNSETTLED_STATES = OUTBOX_STATES.filter((state) => !OUTBOX_TERMINAL_STATES.includes(state));
+/**
+ * An outcome in one of these holds back the later outcomes of the same referral (accept goes before
+ * win).
+ */
+export const UNSETTLED_STATES = OUTBOX_STATES.filter(
+  (state) => !OUTBOX_TERMINAL_STATES.includes(state),
+);
 
 type OutboxAction = 'accept' | 'decline' | 'win' | 'lose' | 'reflect-expired' | (string & {});
 
@@ -57,7 +64,10 @@ export interface OutboxRow {
   lastErrorCode: string | null;
   nextAttemptAt: string | null;
   runId: string | null;
-  /** The worker holding the claim while the row is sending (null otherwise, and for claims made before leases). */
+  /**
+   * The worker holding the claim while the row is sending (null otherwise, and for claims made
+   * before leases).
+   */
   claimedBy: string | null;
   /** Until when that claim holds unless renewed; after it any worker may reclaim the row. */
   leaseUntil: string | null;
@@ -172,7 +182,10 @@ export async function listOutbox(db: Knex, referralId: string): Promise<OutboxRo
   });
 }
 
-/** Rows per target and state; `states` narrows it (the worker's gauge counts only the unsettled ones each cycle). */
+/**
+ * Rows per target and state; `states` narrows it (the worker's gauge counts only the unsettled ones
+ * each cycle).
+ */
 export async function countOutboxByState(
   db: Knex,
   states?: readonly OutboxState[],

@@ -60,7 +60,10 @@ function fromRunRow(row: RunDbRow): RunRow {
   };
 }
 
-/** Records a run as running; with a lease, it names its worker and holds until then (see renewClaims). */
+/**
+ * Records a run as running; with a lease, it names its worker and holds until then (see
+ * renewClaims).
+ */
 export async function startRun(
   db: Knex,
   run: { runId: string; kind: RunKind; lease?: { owner: string; until: string } },
@@ -131,8 +134,9 @@ export async function lastRuns(db: Knex, limit: number): Promise<RunRow[]> {
 }
 
 /**
- * Runs a killed worker left `running` are marked aborted: `all` (an embedded ledger at start-up: no other process
- * runs cycles on it) or those whose lease ran out before `expiredBefore` (or that carry none). Returns their ids.
+ * Runs a killed worker left `running` are marked aborted: `all` (an embedded ledger at start-up: no
+ * other process runs cycles on it) or those whose lease ran out before `expiredBefore` (or that
+ * carry none). Returns their ids.
  */
 export async function abortAbandonedRuns(
   db: Knex,

@@ -1,4 +1,5 @@
-// One sync cycle, recorded as a run: abandoned claims taken back, then inbound, outbound, the outbox drain, the alerts.
+// One sync cycle, recorded as a run: abandoned claims taken back, then inbound, outbound, the
+// outbox drain, the alerts.
 import type { LeadbridgeConfig } from '../config/index.js';
 import type { TokenCredential } from '../core/auth.js';
 import { isLeadbridgeError } from '../core/errors.js';
@@ -54,7 +55,10 @@ export interface CycleResult {
   outbound: OutboundStats;
   /** Everything the outbox drain did (CRM id write-backs and outcomes). */
   outbox: DrainStats;
-  /** Targets that failed as a whole this cycle, inbound or outbound (a target may appear once per stage). */
+  /**
+   * Targets that failed as a whole this cycle, inbound or outbound (a target may appear once per
+   * stage).
+   */
   targetsDown: TargetFailure[];
 }
 
@@ -65,10 +69,13 @@ export function downTargetNames(result: Pick<CycleResult, 'targetsDown'>): strin
 
 /** "salesforce (reading outcomes): INVALID_SESSION_ID: Session expired or invalid; ..." */
 export function describeTargetFailure(failure: TargetFailure): string {
-  return `${failure.target} (${failure.stage}): ${failure.message}${failure.message.includes(failure.code) ? '' : ` [${failure.code}]`}`;
+  const code = failure.message.includes(failure.code) ? '' : ` [${failure.code}]`;
+  return `${failure.target} (${failure.stage}): ${failure.message}${code}`;
 }
 
-/** What a cycle records (the worker's Prometheus metrics have these; sync never imports the worker). */
+/**
+ * What a cycle records (the worker's Prometheus metrics have these; sync never imports the worker).
+ */
 interface CycleMetrics {
   recordSyncCounts(
     target: string,
@@ -99,7 +106,10 @@ export interface CycleParts {
   source: PartnerCenterClient;
   notifier: Notifier;
   credential: TokenCredential;
-  /** Who this worker is in the ledger's claims, and their lease (default: this process, from the interval). */
+  /**
+   * Who this worker is in the ledger's claims, and their lease (default: this process, from the
+   * interval).
+   */
   claims?: ClaimSettings;
 }
 
@@ -152,7 +162,10 @@ export async function runRecordedCycle(
   }
 }
 
-/** Nothing else in the cycle can work without Partner Center; the alert names the lost sign-in so it goes out once. */
+/**
+ * Nothing else in the cycle can work without Partner Center; the alert names the lost sign-in so it
+ * goes out once.
+ */
 async function alertSignInLost(
   parts: CycleParts,
   cause: string,
@@ -169,7 +182,10 @@ async function alertSignInLost(
   await parts.notifier.signInRequired(cause, signIn, cycle.runId, cycle.signal);
 }
 
-/** Inbound (with hot-lead alerts as pages arrive), outbound, the outbox drain, then the other alerts. */
+/**
+ * Inbound (with hot-lead alerts as pages arrive), outbound, the outbox drain, then the other
+ * alerts.
+ */
 async function runCycle(
   parts: CycleParts,
   cycle: CycleOptions,
@@ -223,7 +239,9 @@ async function runCycle(
   };
 }
 
-/** Each target's API budget as last seen, into the metrics and the ledger (where `status` reads it). */
+/**
+ * Each target's API budget as last seen, into the metrics and the ledger (where `status` reads it).
+ */
 async function recordApiBudgets(parts: CycleParts): Promise<void> {
   for (const target of parts.targets) {
     const budget = target.adapter.apiBudget?.();

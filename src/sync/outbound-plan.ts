@@ -1,4 +1,5 @@
-// The pure decisions of the outbound sync: what a CRM record's outcome asks of its referral, and whether an outbox row is still due.
+// The pure decisions of the outbound sync: what a CRM record's outcome asks of its referral, and
+// whether an outbox row is still due.
 import { planOutcome, type OutcomeAction } from '../core/lifecycle.js';
 import type { Referral } from '../core/referral.js';
 import type { CrmRecordState } from '../crm/adapter.js';
@@ -11,11 +12,7 @@ import {
   type CrmRecordView,
   type OutcomeReading,
 } from '../mapping/index.js';
-import {
-  incompleteOutcomeRow,
-  OUTCOME_ACTION_NAMES,
-  outcomeRow,
-} from './actions/outcome.js';
+import { incompleteOutcomeRow, OUTCOME_ACTION_NAMES, outcomeRow } from './actions/outcome.js';
 
 /** Partner Center refuses an accept without these five (api-facts.md §1, "Accept"). */
 const PARTNER_CENTER_ACCEPT_FIELDS = [
@@ -38,7 +35,9 @@ export type OutcomeDecision =
       missing: string[];
     };
 
-/** The lead and opportunity halves of a CRM record state, as the mapping's status rules see them. */
+/**
+ * The lead and opportunity halves of a CRM record state, as the mapping's status rules see them.
+ */
 export function recordView(record: CrmRecordState, referral: Referral): CrmRecordView {
   return {
     referral,
@@ -49,8 +48,9 @@ export function recordView(record: CrmRecordState, referral: Referral): CrmRecor
 }
 
 /**
- * The outcome a record reads as, without the referral (rules look at CRM fields only), most advanced first as
- * readOutcome tries them: enough to rule records out before fetching their referral.
+ * The outcome a record reads as, without the referral (rules look at CRM fields only), most
+ * advanced first as readOutcome tries them: enough to rule records out before fetching their
+ * referral.
  */
 export function outcomeOf(mapping: CompiledMapping, record: CrmRecordState): CrmOutcome | null {
   const status = mapping.definition.status;
@@ -67,8 +67,9 @@ export function outcomeOf(mapping: CompiledMapping, record: CrmRecordState): Crm
 }
 
 /**
- * Decides what a CRM reading asks of a referral in `referral.status`: nothing (no outcome, already shown, or no
- * legal path), the ordered outbox rows to record, or a quarantine when a field the actions need is missing.
+ * Decides what a CRM reading asks of a referral in `referral.status`: nothing (no outcome, already
+ * shown, or no legal path), the ordered outbox rows to record, or a quarantine when a field the
+ * actions need is missing.
  */
 export function decideOutcome(
   target: string,
@@ -125,18 +126,22 @@ export interface OutboxChange {
 }
 
 /**
- * Reconciles a decision with the rows already recorded for the same referral and target (`existing`).
- * - enqueue: nothing when every step already has a live row (a re-read changes nothing); otherwise the unsent
- *   rows are retired and the steps not yet sent are recorded again, so rows stay in life-cycle order (claims
- *   take the oldest first) and an outcome once quarantined or refused can flow again after a CRM fix.
+ * Reconciles a decision with the rows already recorded for the same referral and target
+ * (`existing`).
+ * - enqueue: nothing when every step already has a live row (a re-read changes nothing); otherwise
+ *   the unsent rows are retired and the steps not yet sent are recorded again, so rows stay in
+ *   life-cycle order (claims take the oldest first) and an outcome once quarantined or refused can
+ *   flow again after a CRM fix.
  * - quarantine: replaces an earlier quarantined reading; the same problem read again adds nothing.
- * - none: quarantined readings are no longer needed (the referral shows the outcome, or is archived).
+ * - none: quarantined readings are no longer needed (the referral shows the outcome, or is
+ *   archived).
  */
 export function reconcileRows(
   decision: OutcomeDecision,
   recorded: readonly OutboxRow[],
 ): OutboxChange {
-  // Other actions share the outbox (set-external-reference, reflect-expired): they are not this outcome's rows.
+  // Other actions share the outbox (set-external-reference, reflect-expired): they are not this
+  // outcome's rows.
   const existing = recorded.filter((row) =>
     (OUTCOME_ACTION_NAMES as readonly string[]).includes(row.action),
   );
@@ -194,7 +199,8 @@ function quarantineReason(
     return `${field}: ${error?.message ?? 'the mapping gives no value'}`;
   });
   const verb = missing.length === 1 ? 'is' : 'are';
-  return `the CRM record reads as ${outcome}, but ${missing.join(', ')} ${verb} missing to ${actions.join(' and ')} the referral (${details.join('; ')})`;
+  const gap = `${missing.join(', ')} ${verb} missing to ${actions.join(' and ')} the referral`;
+  return `the CRM record reads as ${outcome}, but ${gap} (${details.join('; ')})`;
 }
 
 function isEmpty(value: unknown): boolean {

@@ -1,15 +1,17 @@
-// The outbound cycle: outcomes recorded in each CRM (accepted, declined, won, lost) flow back to Partner Center, once, in life-cycle order.
+// The outbound cycle: outcomes recorded in each CRM (accepted, declined, won, lost) flow back to
+// Partner Center, once, in life-cycle order.
 //
-// collect() reads each target's CRM changes since its cursor ("crm:<target>"), keeps the records linked to
-// referrals in the ledger, reads them with the mapping's status section and records the outbox rows an outcome
-// needs (accept before win or lose), one transaction per page with the cursor. The outbox drain sends them
-// (sync/actions/outcome.ts): every send reads the referral fresh and re-plans, so a row resent after a crash
-// finds its step done and sends nothing.
+// collect() reads each target's CRM changes since its cursor ("crm:<target>"), keeps the records
+// linked to referrals in the ledger, reads them with the mapping's status section and records the
+// outbox rows an outcome needs (accept before win or lose), one transaction per page with the
+// cursor. The outbox drain sends them (sync/actions/outcome.ts): every send reads the referral
+// fresh and re-plans, so a row resent after a crash finds its step done and sends nothing.
 //
-// An outcome that lacks a field its action needs (an accept without a deal value) is recorded as an outbox row in
-// state quarantined (its last_error and the audit "outcome-quarantined" give the reason naming the fields); nothing
-// after it is queued. When the CRM record is fixed, the next reading supersedes that row and queues the outcome;
-// the same goes for a row the handler quarantined (Partner Center refused a value).
+// An outcome that lacks a field its action needs (an accept without a deal value) is recorded as an
+// outbox row in state quarantined (its last_error and the audit "outcome-quarantined" give the
+// reason naming the fields); nothing after it is queued. When the CRM record is fixed, the next
+// reading supersedes that row and queues the outcome; the same goes for a row the handler
+// quarantined (Partner Center refused a value).
 import PQueue from 'p-queue';
 import { isLeadbridgeError, normaliseError } from '../core/errors.js';
 import { planOutcome } from '../core/lifecycle.js';
@@ -80,7 +82,10 @@ export class OutboundSync {
     this.now = options.now ?? (() => new Date());
   }
 
-  /** Reads every target's CRM changes and records the outcomes to send; one target failing does not stop the others. */
+  /**
+   * Reads every target's CRM changes and records the outcomes to send; one target failing does not
+   * stop the others.
+   */
   async collect(cycle: OutboundCycleOptions): Promise<OutboundStats> {
     const stats = emptyOutboundStats();
     for (const target of this.options.targets) {
@@ -114,7 +119,8 @@ export class OutboundSync {
     stats: OutboundStats,
   ): Promise<void> {
     const cursorName = outboundCursorName(target.name);
-    // The cursor's own second is re-read until it is complete; outcomes already recorded are not recorded again.
+    // The cursor's own second is re-read until it is complete; outcomes already recorded are not
+    // recorded again.
     let cursor = await getCursor(this.options.ledger.db, cursorName);
     const read = this.window.start(target.name, cursor);
     for await (const page of target.adapter.readChanges(read.since, { signal: cycle.signal })) {
@@ -129,7 +135,10 @@ export class OutboundSync {
     this.window.finished(target.name, cursor, read.startedAtMs);
   }
 
-  /** Quarantined outcomes an operator sent back (retry --quarantined): their CRM records are read again and re-decided. */
+  /**
+   * Quarantined outcomes an operator sent back (retry --quarantined): their CRM records are read
+   * again and re-decided.
+   */
   private async recheckRequested(
     target: SyncTarget,
     cycle: OutboundCycleOptions,
@@ -153,7 +162,10 @@ export class OutboundSync {
     });
   }
 
-  /** Linked records with an outcome the ledger does not show yet are checked against their referral, read fresh. */
+  /**
+   * Linked records with an outcome the ledger does not show yet are checked against their referral,
+   * read fresh.
+   */
   private async decidePage(
     target: SyncTarget,
     records: CrmRecordState[],
@@ -175,7 +187,8 @@ export class OutboundSync {
       const outcome = outcomeOf(target.mapping, record);
       if (outcome === null) continue;
       stats.outcomesRead++;
-      // What the ledger knows rules most records out without a call: Closed (null) or already shown ([]).
+      // What the ledger knows rules most records out without a call: Closed (null) or already shown
+      // ([]).
       const known =
         link.referralStatus === null ? undefined : planOutcome(link.referralStatus, outcome);
       if (known === null || known?.length === 0) stats.nothingToSend++;
@@ -194,7 +207,8 @@ export class OutboundSync {
     try {
       referral = await this.options.source.get(record.referralId, { signal: cycle.signal });
     } catch (thrown) {
-      // A referral that no longer exists must not hold the cursor forever; anything else fails the page.
+      // A referral that no longer exists must not hold the cursor forever; anything else fails the
+      // page.
       if (isLeadbridgeError(thrown) && thrown.code === 'NOT_FOUND')
         return { record, decision: { kind: 'referral-missing', message: thrown.message } };
       throw thrown;
@@ -266,7 +280,10 @@ export class OutboundSync {
   }
 }
 
-/** pending → quarantined in the same transaction as the insert, so no drain can claim the row in between. */
+/**
+ * pending → quarantined in the same transaction as the insert, so no drain can claim the row in
+ * between.
+ */
 async function markQuarantined(
   trx: Knex.Transaction,
   decision: Extract<OutcomeDecision, { kind: 'quarantine' }>,

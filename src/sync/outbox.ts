@@ -1,4 +1,5 @@
-// Drains the ledger's outbox: each claimed row goes to its action's handler; a round is recorded in one transaction.
+// Drains the ledger's outbox: each claimed row goes to its action's handler; a round is recorded in
+// one transaction.
 import PQueue from 'p-queue';
 import { normaliseError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -18,7 +19,9 @@ import {
   type ClaimLease,
 } from '../ledger/index.js';
 
-/** Ledger writes that belong to a handled row; they are committed together with the row's new state. */
+/**
+ * Ledger writes that belong to a handled row; they are committed together with the row's new state.
+ */
 interface OutboxEffects {
   links?: LinkUpdate[];
   /** Referral versions leadbridge itself replaced (see moveLinkETags). */
@@ -26,7 +29,10 @@ interface OutboxEffects {
   audits?: AuditEntry[];
 }
 
-/** What a handler decided for one row: sent, superseded (no longer needed) or failed (retried later). */
+/**
+ * What a handler decided for one row: sent, superseded (no longer needed) or failed (retried
+ * later).
+ */
 export type OutboxVerdict = (
   | { state: Extract<OutboxState, 'sent' | 'superseded' | 'quarantined'>; error?: string }
   | { state: 'failed'; error: string; nextAttemptAt?: string }
@@ -47,7 +53,10 @@ export interface DrainOptions {
   logger: Logger;
   /** Rows claimed per round. */
   claimSize?: number;
-  /** Each claim names its worker and holds until then (renewed while the cycle runs; see sync/recovery.ts). */
+  /**
+   * Each claim names its worker and holds until then (renewed while the cycle runs; see
+   * sync/recovery.ts).
+   */
   lease?: () => ClaimLease;
 }
 
@@ -62,7 +71,10 @@ export function emptyDrainStats(): DrainStats {
   return { sent: 0, failed: 0, superseded: 0, quarantined: 0, byKind: {} };
 }
 
-/** Claims and handles outbox rows until none are left (rows that fail now wait for their next attempt). */
+/**
+ * Claims and handles outbox rows until none are left (rows that fail now wait for their next
+ * attempt).
+ */
 export async function drainOutbox(
   ledger: Ledger,
   handlers: ReadonlyMap<string, RegisteredHandler>,
@@ -116,7 +128,10 @@ async function handleRow(
   return verdict;
 }
 
-/** The round's new states and their effects, in one transaction: a crash before it leaves the rows claimed (sending). */
+/**
+ * The round's new states and their effects, in one transaction: a crash before it leaves the rows
+ * claimed (sending).
+ */
 async function recordRound(
   ledger: Ledger,
   rows: OutboxRow[],

@@ -1,10 +1,12 @@
-// Crash recovery: the claims and runs a killed worker left behind are taken back, and a live worker's are renewed.
+// Crash recovery: the claims and runs a killed worker left behind are taken back, and a live
+// worker's are renewed.
 //
-// An embedded (SQLite) ledger is owned by one process: at its first cycle every row still `sending` and every run
-// still `running` was left by a process that died, so they are taken back at once. A PostgreSQL ledger may be
-// shared by several workers: each claim names its worker and holds for a short lease that the live worker renews
-// while it runs a cycle; any worker takes back a claim or run whose lease ran out. A row taken back is claimed
-// again and its handler reads the referral fresh before sending, as after a 412: a send that landed is found done.
+// An embedded (SQLite) ledger is owned by one process: at its first cycle every row still `sending`
+// and every run still `running` was left by a process that died, so they are taken back at once. A
+// PostgreSQL ledger may be shared by several workers: each claim names its worker and holds for a
+// short lease that the live worker renews while it runs a cycle; any worker takes back a claim or
+// run whose lease ran out. A row taken back is claimed again and its handler reads the referral
+// fresh before sending, as after a 412: a send that landed is found done.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from '../core/log.js';
@@ -17,7 +19,10 @@ import {
   type Ledger,
 } from '../ledger/index.js';
 
-/** Who this process is in the ledger's claims: host, pid and a random part (a pid is reused after a restart). */
+/**
+ * Who this process is in the ledger's claims: host, pid and a random part (a pid is reused after a
+ * restart).
+ */
 const PROCESS_WORKER_ID = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
 export interface ClaimSettings {
@@ -28,8 +33,8 @@ export interface ClaimSettings {
 }
 
 /**
- * The lease follows the poll interval (half of it, between 5 and 30 s), so a worker restarted after a kill, or a
- * peer, takes back the dead worker's claims within one interval.
+ * The lease follows the poll interval (half of it, between 5 and 30 s), so a worker restarted after
+ * a kill, or a peer, takes back the dead worker's claims within one interval.
  */
 export function claimSettings(intervalSeconds: number, owner = PROCESS_WORKER_ID): ClaimSettings {
   return { owner, leaseMs: Math.min(30_000, Math.max(5_000, (intervalSeconds * 1000) / 2)) };
@@ -42,7 +47,9 @@ export function leaseFrom(claims: ClaimSettings, now: Date): ClaimLease {
 /** Ledgers this process has already recovered at start-up (a reloaded config opens a new one). */
 const startedUp = new WeakSet<Ledger>();
 
-/** Takes back abandoned claims and runs before a cycle starts its own; both are audited and logged. */
+/**
+ * Takes back abandoned claims and runs before a cycle starts its own; both are audited and logged.
+ */
 export async function recoverAbandoned(
   ledger: Ledger,
   context: { runId: string; logger: Logger; now: Date },
@@ -69,11 +76,14 @@ export async function recoverAbandoned(
     );
   }
   if (rows.length > 0 || abortedRuns.length > 0)
-    context.logger.warn('took back the work of a worker that stopped; it is redone after a re-read', {
-      runId: context.runId,
-      outboxRows: rows.length,
-      abortedRuns,
-    });
+    context.logger.warn(
+      'took back the work of a worker that stopped; it is redone after a re-read',
+      {
+        runId: context.runId,
+        outboxRows: rows.length,
+        abortedRuns,
+      },
+    );
   return { reclaimed: rows.length, abortedRuns };
 }
 

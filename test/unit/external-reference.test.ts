@@ -7,7 +7,11 @@ import { WriteAppliedError } from '../../src/source/partner-center/client.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { ActionContext } from '../../src/sync/actions/context.js';
 import { setExternalReferenceHandler } from '../../src/sync/actions/set-external-reference.js';
-import { emptyOutboundStats, type OutcomeWriter, type ReferralSource } from '../../src/sync/types.js';
+import {
+  emptyOutboundStats,
+  type OutcomeWriter,
+  type ReferralSource,
+} from '../../src/sync/types.js';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 

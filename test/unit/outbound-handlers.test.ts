@@ -300,7 +300,9 @@ describe('outcome handlers', () => {
   it('an outcome for a referral found expired is superseded, and the CRM lead is queued to be marked instead', async () => {
     const ledger = new FakeLedger();
     const source = new FakeSource(referral('Closed', 'Expired'));
-    const verdict = await outcomeHandler(context(source, {}, ledger))(outboxRow('decline', { outcome: 'declined', fields: { reason: 'Others' } }));
+    const verdict = await outcomeHandler(context(source, {}, ledger))(
+      outboxRow('decline', { outcome: 'declined', fields: { reason: 'Others' } }),
+    );
     expect(verdict).toMatchObject({
       state: 'superseded',
       error: 'the referral is Closed/Expired: archived referrals are never written',

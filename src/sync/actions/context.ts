@@ -1,4 +1,5 @@
-// What every outbox action's handler works with (the ledger port, the source, the targets) and the verdicts they share.
+// What every outbox action's handler works with (the ledger port, the source, the targets) and the
+// verdicts they share.
 import { normaliseError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { nextRetryAt } from '../../core/retry.js';
@@ -19,7 +20,9 @@ import {
 import type { OutboxHandler, OutboxVerdict } from '../outbox.js';
 import type { OutboundStats, OutcomeWriter, ReferralSource, SyncTarget } from '../types.js';
 
-/** What handlers read from the ledger, and the one write they make outside the drain's transaction. */
+/**
+ * What handlers read from the ledger, and the one write they make outside the drain's transaction.
+ */
 export interface HandlerLedger {
   /** The referral's links on these targets (those that exist). */
   linksOf(referralId: string, targets: readonly string[]): Promise<Link[]>;
@@ -27,7 +30,10 @@ export interface HandlerLedger {
   enqueue(rows: OutcomeToSend[]): Promise<number>;
   /** The values leadbridge wrote into the referral earlier (see sync/echo.ts). */
   echoesOf(referralId: string): Promise<ReferralEcho[]>;
-  /** Records what an accept is about to write, before it is sent (an upsert: a resend records the same). */
+  /**
+   * Records what an accept is about to write, before it is sent (an upsert: a resend records the
+   * same).
+   */
   recordEchoes(echoes: ReferralEcho[]): Promise<void>;
 }
 
@@ -53,7 +59,10 @@ export interface ActionContext {
   source: ReferralSource & OutcomeWriter;
   targets: ReadonlyMap<string, SyncTarget>;
   logger: Logger;
-  /** Counters of the cycle the handlers run in (conflicts, expiries reflected; the drain counts verdicts). */
+  /**
+   * Counters of the cycle the handlers run in (conflicts, expiries reflected; the drain counts
+   * verdicts).
+   */
   stats: OutboundStats;
   /** A row whose send keeps failing is quarantined at this attempt. */
   maxAttempts: number;
@@ -79,7 +88,10 @@ export function audit(
   };
 }
 
-/** A 412 met: audited and counted; the caller reads again and re-plans (core/retry.ts CONFLICT_REREADS). */
+/**
+ * A 412 met: audited and counted; the caller reads again and re-plans (core/retry.ts
+ * CONFLICT_REREADS).
+ */
 export function conflictAudit(
   context: ActionContext,
   row: OutboxRow,
@@ -144,8 +156,9 @@ export function failed(
 }
 
 /**
- * A handler that settles what it throws: a failure becomes a failed verdict with a backoff, except a record that
- * no longer exists (404) or a row that failed maxAttempts times: those are quarantined.
+ * A handler that settles what it throws: a failure becomes a failed verdict with a backoff, except
+ * a record that no longer exists (404) or a row that failed maxAttempts times: those are
+ * quarantined.
  */
 export function settlingThrown(context: ActionContext, handler: OutboxHandler): OutboxHandler {
   return async (row, signal) => {
@@ -172,7 +185,10 @@ export function settlingThrown(context: ActionContext, handler: OutboxHandler): 
   };
 }
 
-/** Link moves from each recorded form of `before` (eTag, updatedDateTime) to the same form of `after`. */
+/**
+ * Link moves from each recorded form of `before` (eTag, updatedDateTime) to the same form of
+ * `after`.
+ */
 export function versionMoves(
   referralId: string,
   before: Referral,

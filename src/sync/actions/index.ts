@@ -1,22 +1,28 @@
-// The outbox actions, one module each, in the one table the drain reads: an action is a module and a line here.
+// The outbox actions, one module each, in the one table the drain reads: an action is a module and
+// a line here.
 import { silentLogger, type Logger } from '../../core/log.js';
 import type { Ledger } from '../../ledger/index.js';
-import { drainOutbox, type DrainOptions, type DrainStats, type RegisteredHandler } from '../outbox.js';
+import {
+  drainOutbox,
+  type DrainOptions,
+  type DrainStats,
+  type RegisteredHandler,
+} from '../outbox.js';
 import type { OutboundStats, OutcomeWriter, ReferralSource, SyncTarget } from '../types.js';
 import { handlerLedger, type ActionContext } from './context.js';
 import { OUTCOME_ACTION_NAMES, outcomeHandler } from './outcome.js';
 import { REFLECT_EXPIRED, reflectExpiredHandler } from './reflect-expired.js';
-import {
-  SET_EXTERNAL_REFERENCE,
-  setExternalReferenceHandler,
-} from './set-external-reference.js';
+import { SET_EXTERNAL_REFERENCE, setExternalReferenceHandler } from './set-external-reference.js';
 
 interface OutboxAction {
   /** The name its rows are counted under (DrainStats.byKind). */
   kind: string;
   /** The outbox `action` values it handles. */
   actions: readonly string[];
-  /** Whether its verdicts count in the cycle's outbound statistics (writes that carry a CRM outcome). */
+  /**
+   * Whether its verdicts count in the cycle's outbound statistics (writes that carry a CRM
+   * outcome).
+   */
   outbound: boolean;
   handler(context: ActionContext): RegisteredHandler['handle'];
 }
@@ -58,8 +64,8 @@ export interface ActionDrainOptions extends Omit<DrainOptions, 'logger'> {
 }
 
 /**
- * Drains the whole outbox with every registered action; the outbound actions' verdicts (and their conflicts and
- * reflected expiries) are added to `outbound`, the cycle's outbound statistics.
+ * Drains the whole outbox with every registered action; the outbound actions' verdicts (and their
+ * conflicts and reflected expiries) are added to `outbound`, the cycle's outbound statistics.
  */
 export async function drainOutboxActions(
   options: ActionDrainOptions,

@@ -1,4 +1,5 @@
-// The steps of the outcome handler (sync/actions/outcome.ts): the send itself and the verdict of each ending.
+// The steps of the outcome handler (sync/actions/outcome.ts): the send itself and the verdict of
+// each ending.
 import {
   ConflictError,
   isLeadbridgeError,
@@ -20,7 +21,9 @@ import { audit, quarantined, versionMoves, type ActionContext } from './context.
 import type { ActionCheck, OutcomePayload } from './outcome.js';
 import { reflectExpiredRow } from './reflect-expired.js';
 
-/** HTTP statuses that mean the service refuses this write for good (a bad field value), not for now. */
+/**
+ * HTTP statuses that mean the service refuses this write for good (a bad field value), not for now.
+ */
 const REFUSED_STATUSES: ReadonlySet<number> = new Set([400, 422]);
 
 export function sendOutcome(
@@ -43,15 +46,19 @@ export function sendOutcome(
   }
 }
 
-/** 412 (the referral changed since it was read) or 409 (it was archived meanwhile): read again and re-decide. */
+/**
+ * 412 (the referral changed since it was read) or 409 (it was archived meanwhile): read again and
+ * re-decide.
+ */
 export function isWriteConflict(error: unknown): error is LeadbridgeError {
   return error instanceof ConflictError || (isLeadbridgeError(error) && error.status === 409);
 }
 
 /**
- * Our write rolled the eTag: links that recorded the version we wrote over move to the new one, so the next poll
- * does not see our own write as a change. A link that recorded an older version keeps it: the referral then also
- * carries someone else's change (customer data: Partner Center wins), which the inbound side must still bring over.
+ * Our write rolled the eTag: links that recorded the version we wrote over move to the new one, so
+ * the next poll does not see our own write as a change. A link that recorded an older version keeps
+ * it: the referral then also carries someone else's change (customer data: Partner Center wins),
+ * which the inbound side must still bring over.
  */
 export async function sent(
   context: ActionContext,
@@ -82,7 +89,8 @@ export async function sent(
   return {
     state: 'sent',
     effects: {
-      // Every target's link learns the new status, so no target reads the referral again to find the outcome shown.
+      // Every target's link learns the new status, so no target reads the referral again to find
+      // the outcome shown.
       links: linked.map((target) => ({
         referralId: row.referralId,
         target,
@@ -94,7 +102,10 @@ export async function sent(
   };
 }
 
-/** The service applied the write (2xx) but its result could not be read: sent, and the next poll brings the new state. */
+/**
+ * The service applied the write (2xx) but its result could not be read: sent, and the next poll
+ * brings the new state.
+ */
 export function appliedUnread(
   context: ActionContext,
   row: OutboxRow,
@@ -127,7 +138,10 @@ async function linkedTargets(context: ActionContext, row: OutboxRow): Promise<st
   return links.map((link) => link.target);
 }
 
-/** Not sent: archived, already shown, or no longer legal. An expired referral gets its CRM lead marked instead. */
+/**
+ * Not sent: archived, already shown, or no longer legal. An expired referral gets its CRM lead
+ * marked instead.
+ */
 export async function settleUnsent(
   context: ActionContext,
   row: OutboxRow,
@@ -140,7 +154,8 @@ export async function settleUnsent(
     return quarantined(
       context,
       row,
-      `${row.action} cannot be sent while the referral is ${shown}: ${check.first} must come first and is no longer queued`,
+      `${row.action} cannot be sent while the referral is ${shown}: ` +
+        `${check.first} must come first and is no longer queued`,
       audits,
     );
   }
@@ -152,14 +167,16 @@ export async function settleUnsent(
         : `no legal transition leads from ${shown} to this outcome`;
   if (check.kind === 'closed' && check.expired) {
     const [link] = await context.ledger.linksOf(row.referralId, [row.target]);
-    // Recorded now (deduplicated): if the round's commit is lost, the re-run reads Closed again and adds nothing.
+    // Recorded now (deduplicated): if the round's commit is lost, the re-run reads Closed again and
+    // adds nothing.
     if (link?.crmRecordId)
       await context.ledger.enqueue([
         reflectExpiredRow(row.target, row.referralId, link.crmRecordId),
       ]);
   }
   audits.push(audit(context, row, 'outcome-superseded', null, { action: row.action, reason }));
-  // Only the status: a newer eTag is left for the inbound side, which has not synced that version yet.
+  // Only the status: a newer eTag is left for the inbound side, which has not synced that version
+  // yet.
   return {
     state: 'superseded',
     error: reason,
@@ -170,7 +187,10 @@ export async function settleUnsent(
   };
 }
 
-/** A write the service refuses for good is quarantined; anything else is thrown (settled as failed, retried). */
+/**
+ * A write the service refuses for good is quarantined; anything else is thrown (settled as failed,
+ * retried).
+ */
 export function refusedOrRethrow(
   context: ActionContext,
   row: OutboxRow,

@@ -1,12 +1,14 @@
-// The outcome actions (accept, decline, win, lose): the rows an outcome read in a CRM records, and their handler.
+// The outcome actions (accept, decline, win, lose): the rows an outcome read in a CRM records, and
+// their handler.
 //
-// Conflict policy: Partner Center wins for customer data, the CRM wins for the outcome. A write only ever carries
-// the outcome (status, substatus, reason, the deal fields of an accept), never customer data; on a 412 the
-// referral is read again and the outcome re-planned against it, then sent once more (CONFLICT_REREAD_POLICY).
-// Archived referrals are never written, whatever the CRM says. Handlers write nothing to the ledger themselves
-// (except a reflect-expired row, deduplicated): the verdict's effects are committed with the row's new state.
-// So a crash after a Partner Center write leaves the row claimed and unmarked; once reclaimed, the fresh read
-// finds the step done and sends nothing.
+// Conflict policy: Partner Center wins for customer data, the CRM wins for the outcome. A write
+// only ever carries the outcome (status, substatus, reason, the deal fields of an accept), never
+// customer data; on a 412 the referral is read again and the outcome re-planned against it, then
+// sent once more (CONFLICT_REREAD_POLICY). Archived referrals are never written, whatever the CRM
+// says. Handlers write nothing to the ledger themselves (except a reflect-expired row,
+// deduplicated): the verdict's effects are committed with the row's new state. So a crash after a
+// Partner Center write leaves the row claimed and unmarked; once reclaimed, the fresh read finds
+// the step done and sends nothing.
 import { isTerminalStatus, planOutcome, type OutcomeAction } from '../../core/lifecycle.js';
 import type { Referral } from '../../core/referral.js';
 import { CONFLICT_REREAD_POLICY } from '../../core/retry.js';
@@ -33,7 +35,10 @@ import {
 
 export const OUTCOME_ACTION_NAMES: readonly OutcomeAction[] = ['accept', 'decline', 'win', 'lose'];
 
-/** What an outcome row carries: only eTag-independent data, so a resend after a fresh read needs nothing else. */
+/**
+ * What an outcome row carries: only eTag-independent data, so a resend after a fresh read needs
+ * nothing else.
+ */
 export interface OutcomePayload {
   outcome: CrmOutcome;
   /** AcceptFields for accept, { reason } for decline and lose, {} for win. */
@@ -41,8 +46,11 @@ export interface OutcomePayload {
   crmRecordId: string;
 }
 
-/** Same target, referral and action: recorded once, so re-reading an outcome already recorded does nothing. */
-export function outcomeDedupeKey(target: string, referralId: string, action: string): string {
+/**
+ * Same target, referral and action: recorded once, so re-reading an outcome already recorded does
+ * nothing.
+ */
+function outcomeDedupeKey(target: string, referralId: string, action: string): string {
   return `${target}:${referralId}:${action}`;
 }
 
@@ -62,7 +70,10 @@ export function outcomeRow(
   };
 }
 
-/** The row of an outcome that lacks fields its first step needs: recorded, then quarantined, never sent. */
+/**
+ * The row of an outcome that lacks fields its first step needs: recorded, then quarantined, never
+ * sent.
+ */
 export function incompleteOutcomeRow(
   target: string,
   referralId: string,
@@ -81,7 +92,8 @@ export function incompleteOutcomeRow(
     target,
     action,
     payload: { ...detail },
-    // One row per distinct problem: the same gap read again adds nothing, a different one replaces it.
+    // One row per distinct problem: the same gap read again adds nothing, a different one replaces
+    // it.
     dedupeKey: `${outcomeDedupeKey(target, referralId, action)}:quarantined:${hash}`,
   };
 }
@@ -105,12 +117,20 @@ export type ActionCheck =
   | { kind: 'closed'; expired: boolean }
   /** The referral already shows this step (or a later one). */
   | { kind: 'reflected' }
-  /** No legal transition leads from the referral's status to the outcome (declining an Active referral). */
+  /**
+   * No legal transition leads from the referral's status to the outcome (declining an Active
+   * referral).
+   */
   | { kind: 'no-legal-path' }
-  /** An earlier step is still due, but its row is gone: sending this one would break the life cycle. */
+  /**
+   * An earlier step is still due, but its row is gone: sending this one would break the life cycle.
+   */
   | { kind: 'out-of-order'; first: OutcomeAction };
 
-/** Re-plans one outbox row against the referral as just read: send only when this action is the next legal step. */
+/**
+ * Re-plans one outbox row against the referral as just read: send only when this action is the next
+ * legal step.
+ */
 export function checkAction(
   action: OutcomeAction,
   outcome: CrmOutcome,
@@ -126,8 +146,9 @@ export function checkAction(
 }
 
 /**
- * The handler of every outcome row: read the referral, re-plan, send with If-Match; after a 412 read again
- * (CONFLICT_REREAD_POLICY). What it throws is settled (failed with a backoff, or quarantined).
+ * The handler of every outcome row: read the referral, re-plan, send with If-Match; after a 412
+ * read again (CONFLICT_REREAD_POLICY). What it throws is settled (failed with a backoff, or
+ * quarantined).
  */
 export function outcomeHandler(context: ActionContext): OutboxHandler {
   return settlingThrown(context, async (row, signal) => {
@@ -146,7 +167,8 @@ export function outcomeHandler(context: ActionContext): OutboxHandler {
       const check = checkAction(action, payload.outcome, referral);
       if (check.kind !== 'send') return settleUnsent(context, row, referral, check, audits);
       try {
-        // Recorded before the send, so a crash right after it still leaves the echo known to the inbound side.
+        // Recorded before the send, so a crash right after it still leaves the echo known to the
+        // inbound side.
         if (action === 'accept')
           await context.ledger.recordEchoes(
             acceptEchoes(referral, payload.fields, await context.ledger.echoesOf(referral.id)),

@@ -1,4 +1,5 @@
-// The `reflect-expired` action: the CRM lead of a referral that expired unanswered is marked, once, while open.
+// The `reflect-expired` action: the CRM lead of a referral that expired unanswered is marked, once,
+// while open.
 import { ConflictError } from '../../core/errors.js';
 import { isTerminalStatus } from '../../core/lifecycle.js';
 import type { Referral } from '../../core/referral.js';
@@ -32,9 +33,9 @@ export function reflectExpiredRow(
 }
 
 /**
- * For the inbound side: rows for the referrals it saw Closed/Expired that have a CRM record on the links' target
- * (links as getLinks returns them for one target). Whether the lead is still open is checked when the row is
- * handled; enqueueing the same referral again does nothing.
+ * For the inbound side: rows for the referrals it saw Closed/Expired that have a CRM record on the
+ * links' target (links as getLinks returns them for one target). Whether the lead is still open is
+ * checked when the row is handled; enqueueing the same referral again does nothing.
  */
 export function expiredReflections(
   items: ReadonlyArray<{ referral: Pick<Referral, 'id' | 'status' | 'substatus'> }>,
@@ -53,8 +54,8 @@ export function expiredReflections(
 }
 
 /**
- * The handler: writes the mapping's expiredReflection into the CRM lead. The referral is Closed, so the CRM change
- * this makes reads as an outcome with no legal path: nothing flows back.
+ * The handler: writes the mapping's expiredReflection into the CRM lead. The referral is Closed, so
+ * the CRM change this makes reads as an outcome with no legal path: nothing flows back.
  */
 export function reflectExpiredHandler(context: ActionContext): OutboxHandler {
   return settlingThrown(context, async (row, signal) => {

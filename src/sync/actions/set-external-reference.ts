@@ -1,4 +1,5 @@
-// The `set-external-reference` action: the CRM record id written into the referral's externalReferenceId.
+// The `set-external-reference` action: the CRM record id written into the referral's
+// externalReferenceId.
 import { ConflictError } from '../../core/errors.js';
 import { isTerminalStatus } from '../../core/lifecycle.js';
 import { referralVersion, referralVersionForms, type Referral } from '../../core/referral.js';
@@ -13,11 +14,16 @@ export const SET_EXTERNAL_REFERENCE = 'set-external-reference';
 
 interface Payload {
   recordId: string;
-  /** The version the inbound side synced (an eTag, or `updated:<time>` for a list item without one). */
+  /**
+   * The version the inbound side synced (an eTag, or `updated:<time>` for a list item without one).
+   */
   eTag: string;
 }
 
-/** The row that puts `recordId` into the referral as the inbound side synced it (once per referral and record). */
+/**
+ * The row that puts `recordId` into the referral as the inbound side synced it (once per referral
+ * and record).
+ */
 export function setExternalReferenceRow(
   target: string,
   referral: Referral,
@@ -34,8 +40,9 @@ export function setExternalReferenceRow(
 
 /**
  * The handler. The referral is always read by id first: list items carry no eTag
- * (MicrosoftDocs/partner-rest partner-rest/develop/get-a-list-of-referrals.md), and a write is only ever sent
- * with the fresh If-Match eTag of that read. After a 412 it reads again (CONFLICT_REREAD_POLICY).
+ * (MicrosoftDocs/partner-rest partner-rest/develop/get-a-list-of-referrals.md), and a write is only
+ * ever sent with the fresh If-Match eTag of that read. After a 412 it reads again
+ * (CONFLICT_REREAD_POLICY).
  */
 export function setExternalReferenceHandler(context: ActionContext): OutboxHandler {
   return async (row, signal) => {
@@ -51,7 +58,8 @@ export function setExternalReferenceHandler(context: ActionContext): OutboxHandl
         });
         return written(context, row, recordId, { fresh, updated, synced }, audits);
       } catch (error) {
-        // Applied (2xx) but unreadable: sent; the links keep their version, so the next poll re-reads it.
+        // Applied (2xx) but unreadable: sent; the links keep their version, so the next poll
+        // re-reads it.
         if (error instanceof WriteAppliedError) {
           audits.push(writtenAudit(context, row, recordId, { unreadable: error.message }));
           return { state: 'sent', effects: { audits } };
@@ -72,9 +80,10 @@ export function setExternalReferenceHandler(context: ActionContext): OutboxHandl
 }
 
 /**
- * Our own write rolled the version: links that recorded the version we wrote over move to the new one, so the
- * next poll recognises the referral as handled. A fresh read that already differs from the synced version carries
- * someone else's change, which the inbound side must still bring over: no move then.
+ * Our own write rolled the version: links that recorded the version we wrote over move to the new
+ * one, so the next poll recognises the referral as handled. A fresh read that already differs from
+ * the synced version carries someone else's change, which the inbound side must still bring over:
+ * no move then.
  */
 function written(
   context: ActionContext,
@@ -102,7 +111,10 @@ function written(
   };
 }
 
-/** Nothing to write: the id is already there (sent, audited), or the referral is archived (superseded). */
+/**
+ * Nothing to write: the id is already there (sent, audited), or the referral is archived
+ * (superseded).
+ */
 function settledWithout(
   context: ActionContext,
   row: OutboxRow,
@@ -117,7 +129,8 @@ function settledWithout(
     return { state: 'sent', effects: { audits } };
   }
   if (!isTerminalStatus(fresh.status)) return null;
-  const reason = `the referral is ${fresh.status}/${fresh.substatus ?? ''}: archived referrals are read-only`;
+  const shown = `${fresh.status}/${fresh.substatus ?? ''}`;
+  const reason = `the referral is ${shown}: archived referrals are read-only`;
   audits.push(audit(context, row, 'external-reference-superseded', recordId, { reason }));
   return { state: 'superseded', error: reason, effects: { audits } };
 }
