@@ -103,7 +103,7 @@ async function expectConvergedAfterRestart(restarted: Runtime, ids: string[]): P
 }
 
 function defineRestartSuite(ledgerConfig: () => LedgerConfig): void {
-  it('restarted after a kill mid-drain, it converges in one cycle, each write-back once', async () => {
+  it('after a kill mid-drain the restart converges in one cycle, each write-back once', async () => {
     harness = await startHarness();
     const withLedger = (config: Harness['config']) => ({ ...config, ledger: ledgerConfig() });
     const first = await harness.runtime(withLedger);
@@ -157,7 +157,7 @@ describeWithPg('crash recovery on a PostgreSQL ledger', (url) => {
     return { client: 'pg', connection: url, schema };
   });
 
-  it('leaves a live peer’s claims and run alone, and takes them once its lease ran out', async () => {
+  it('leaves a live peer’s claims and run alone, takes them once its lease ran out', async () => {
     schema = freshSchema();
     harness = await startHarness();
     const runtime = await harness.runtime((config) => ({
@@ -184,7 +184,7 @@ describeWithPg('crash recovery on a PostgreSQL ledger', (url) => {
 
 /** The lease rules themselves, on one ledger of each kind. */
 function defineLeaseSuite(open: () => Promise<Ledger>): void {
-  it('a claim holds while renewed, and is taken back once its lease ran out; runs alike', async () => {
+  it('a claim holds while renewed, is taken back once its lease ran out; runs alike', async () => {
     const ledger = await open();
     try {
       await enqueueOutcomes(ledger.db, [
