@@ -103,7 +103,7 @@ async function expectConvergedAfterRestart(restarted: Runtime, ids: string[]): P
 }
 
 function defineRestartSuite(ledgerConfig: () => LedgerConfig): void {
-  it('after a kill mid-drain the restart converges in one cycle, each write-back once', async () => {
+  it('after a kill mid-drain the restart converges in a cycle, each write-back once', async () => {
     harness = await startHarness();
     const withLedger = (config: Harness['config']) => ({ ...config, ledger: ledgerConfig() });
     const first = await harness.runtime(withLedger);
