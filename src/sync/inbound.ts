@@ -4,7 +4,7 @@ import { LeadbridgeError, normaliseError } from '../core/errors.js';
 import { isTerminalStatus } from '../core/lifecycle.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { compareInstants } from '../core/time.js';
-import { deriveLeadKind, isHotLead, referralVersion } from '../core/referral.js';
+import { referralVersion } from '../core/referral.js';
 import type { UpsertItemResult } from '../crm/adapter.js';
 import {
   appendAudit,
@@ -25,6 +25,7 @@ import {
 } from '../ledger/index.js';
 import { nextRetryAt } from '../core/retry.js';
 import { decideInbound } from './decide.js';
+import { withLeadKind } from './lead-kind.js';
 import { withoutEchoes } from './echo.js';
 import { expiredReflections } from './actions/reflect-expired.js';
 import { setExternalReferenceRow } from './actions/set-external-reference.js';
@@ -116,17 +117,18 @@ export class InboundSync {
     for await (const page of this.options.source.listChanged(since, { signal: cycle.signal })) {
       stats.pages++;
       stats.referralsSeen += page.referrals.length;
+      const items = page.referrals.map(withLeadKind);
       await this.recordInvalid(page.invalid, cycle.runId, stats);
       for (const run of runs) {
         run.tracker.addPage(pageIndex, page.highWatermark);
         if (run.down) continue;
-        await this.decidePage(run, page.referrals, pageIndex, cycle, stats);
+        await this.decidePage(run, items, pageIndex, cycle, stats);
         while (!run.down && run.buffer.length >= run.target.adapter.maxBatchSize) {
           await this.flush(run, run.target.adapter.maxBatchSize, cycle, stats);
         }
       }
       pageIndex++;
-      await cycle.onReferrals?.(page.referrals);
+      await cycle.onReferrals?.(items);
       cycle.onProgress?.(stats);
       if (cycle.maxPages !== undefined && pageIndex >= cycle.maxPages) {
         stats.more = true;
@@ -205,7 +207,7 @@ export class InboundSync {
       ids.map((id) => async () => {
         try {
           const referral = await this.options.source.get(id, { signal: cycle.signal });
-          fetched.push({ referral, leadKind: deriveLeadKind(referral), hot: isHotLead(referral) });
+          fetched.push(withLeadKind(referral));
         } catch (thrown) {
           lost.push({ referralId: id, error: normaliseError(thrown, 'partner-center') });
         }
