@@ -1,4 +1,5 @@
-// The one step of the inbound path that derives a referral's lead kind and hot flag (core/referral.ts rules).
+// The one step of the inbound path that derives a referral's lead kind and hot flag
+// (core/referral.ts rules).
 import { deriveLeadKind, isHotLead, type Referral } from '../core/referral.js';
 import type { ReferralWithKind } from './types.js';
 
