@@ -3,6 +3,8 @@ export * from './open.js';
 export * from './cursors.js';
 export * from './links.js';
 export * from './sync-state.js';
+export * from './sync-state-moves.js';
+export * from './sync-state-retries.js';
 export * from './audit.js';
 export * from './runs.js';
 export * from './outbox.js';
