@@ -18,8 +18,7 @@ import { loadMapping, type CompiledMapping } from '../mapping/index.js';
 import { PartnerCenterClient } from '../source/partner-center/index.js';
 import { portalLink } from '../source/partner-center/facts.js';
 import { runRecordedCycle, type CycleParts, type Runtime } from '../sync/cycle.js';
-import { externalReferenceHandler } from '../sync/external-reference.js';
-import { InboundSync, SET_EXTERNAL_REFERENCE } from '../sync/inbound.js';
+import { InboundSync } from '../sync/inbound.js';
 import { OutboundSync } from '../sync/outbound.js';
 import type { SyncTarget } from '../sync/types.js';
 
@@ -64,7 +63,7 @@ export async function createRuntime(
       referralLink: portalLink,
     }),
     outbound: new OutboundSync({ ledger, source, targets, logger }),
-    baseHandlers: { [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(source) },
+    source,
     notifier: new Notifier({
       config,
       ledger,

@@ -383,11 +383,7 @@ export function itemRetryDelay(
     .filter((o) => isRetryableFailure(o) && o.retryAfterSeconds !== undefined)
     .map((o) => o.retryAfterSeconds as number);
   const retryAfterSeconds = retryAfters.length > 0 ? Math.max(...retryAfters) : undefined;
-  return backoffDelay(
-    round,
-    policy,
-    new LeadbridgeError('RATE_LIMITED', 'retryable $batch items', { retryAfterSeconds }),
-  );
+  return backoffDelay(round, policy, retryAfterSeconds);
 }
 
 function blankReferralId(record: MappedRecord): UpsertItemResult {
