@@ -2,8 +2,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY_POLICY } from '../../src/core/retry.js';
 import type { CrmChangePage, MappedRecord } from '../../src/crm/adapter.js';
-import { loadCrmAdapter } from '../../src/crm/index.js';
-import { HubSpotAdapter } from '../../src/crm/hubspot/index.js';
+import { HubSpotAdapter } from '../../src/crm/hubspot/adapter.js';
+import { CRM_MODULES } from '../../src/crm/modules.js';
+import { crmModuleOf } from '../../src/crm/module.js';
 import {
   createHubSpotSimulator,
   SIMULATOR_PRIVATE_APP_TOKEN,
@@ -69,8 +70,8 @@ async function collect(pages: AsyncIterable<CrmChangePage>): Promise<CrmChangePa
 }
 
 describe('HubSpot adapter writes', () => {
-  it('is registered as the kind "hubspot"', async () => {
-    const loaded = await loadCrmAdapter('hubspot', {
+  it('is registered as the kind "hubspot" in the module list', async () => {
+    const loaded = await crmModuleOf(CRM_MODULES, 'hubspot').createAdapter({
       target: 'hs',
       settings: {
         baseUrl: sim.url,

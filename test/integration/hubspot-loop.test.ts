@@ -1,22 +1,19 @@
-// The whole loop with HubSpot as the only target: Partner Center referrals become HubSpot records, deal stages flow
-// back as Partner Center outcomes, and a cycle that fails mid-batch leaves nothing duplicated after the rerun.
+// The whole loop with HubSpot as a target (alone, and beside Dynamics 365 and Salesforce): Partner Center referrals
+// become HubSpot records, deal stages flow back as Partner Center outcomes, and a cycle that fails mid-batch leaves
+// nothing duplicated after the rerun.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configSchema } from '../../src/config/index.js';
-import { DEFAULT_RETRY_POLICY } from '../../src/core/retry.js';
+import { createRuntime } from '../../src/cli/compose.js';
+import { configSchemaFor } from '../../src/config/index.js';
 import type { Referral } from '../../src/core/referral.js';
-import { createSource } from '../../src/cli/compose.js';
-import { ledgerConfigFor } from '../../src/cli/ledger-config.js';
-import { HubSpotAdapter } from '../../src/crm/hubspot/index.js';
-import { openLedger, type Ledger } from '../../src/ledger/index.js';
-import { loadMapping } from '../../src/mapping/index.js';
-import { portalLink } from '../../src/source/partner-center/facts.js';
-import { externalReferenceHandler } from '../../src/sync/external-reference.js';
-import { InboundSync, SET_EXTERNAL_REFERENCE } from '../../src/sync/inbound.js';
-import { OutboundSync } from '../../src/sync/outbound.js';
-import type { SyncTarget } from '../../src/sync/types.js';
+import { CRM_MODULES } from '../../src/crm/modules.js';
+import type { Runtime } from '../../src/sync/cycle.js';
+import {
+  createDynamicsSimulator,
+  type DynamicsSimulator,
+} from '../../src/simulators/dynamics365/index.js';
 import {
   createHubSpotSimulator,
   SIMULATOR_PRIVATE_APP_TOKEN,
@@ -26,27 +23,32 @@ import {
   createPartnerCenterSimulator,
   type PartnerCenterSimulator,
 } from '../../src/simulators/partner-center/index.js';
+import {
+  createSalesforceSimulator,
+  type SalesforceSimulator,
+} from '../../src/simulators/salesforce/index.js';
 import { newCustomerInquiry } from './support/referrals.js';
-
-const fastRetries = {
-  ...DEFAULT_RETRY_POLICY,
-  maxAttempts: 3,
-  baseDelayMs: 1,
-  maxDelayMs: 5,
-  maxRetryAfterMs: 5,
-};
-const MAPPING = path.resolve(import.meta.dirname, '../../src/crm/hubspot/mapping.yaml');
 
 let pc: PartnerCenterSimulator;
 let hubspot: HubSpotSimulator;
 let dir: string;
-let ledger: Ledger;
-let adapter: HubSpotAdapter;
+const opened: Runtime[] = [];
 let count = 0;
 
-/** The engines wired as the worker runs them, with HubSpot as the only target. */
-async function loop(): Promise<{ run(): Promise<{ targetsDown: unknown[] }> }> {
-  const config = configSchema.parse({
+function hubspotTarget() {
+  return {
+    name: 'hubspot',
+    kind: 'hubspot',
+    settings: {
+      baseUrl: hubspot.url,
+      auth: { kind: 'privateApp', token: SIMULATOR_PRIVATE_APP_TOKEN },
+    },
+  };
+}
+
+/** The runtime the CLI builds, over a config whose targets are `targets` (HubSpot alone by default). */
+async function loop(targets: unknown[] = [hubspotTarget()]) {
+  const config = configSchemaFor(CRM_MODULES).parse({
     source: {
       partnerCenter: {
         baseUrl: pc.url,
@@ -54,45 +56,15 @@ async function loop(): Promise<{ run(): Promise<{ targetsDown: unknown[] }> }> {
         overlapSeconds: 60,
       },
     },
+    targets,
     ledger: { client: 'sqlite', filename: path.join(dir, 'ledger.sqlite') },
   });
-  ledger = await openLedger(ledgerConfigFor(config, dir));
-  const source = createSource(config, (await import('../../src/core/log.js')).silentLogger);
-  adapter = new HubSpotAdapter({
-    target: 'hubspot',
-    retryPolicy: fastRetries,
-    settings: {
-      baseUrl: hubspot.url,
-      auth: { kind: 'privateApp', token: SIMULATOR_PRIVATE_APP_TOKEN },
-    },
-  });
-  const targets: SyncTarget[] = [
-    {
-      name: 'hubspot',
-      adapter,
-      mapping: await loadMapping(MAPPING),
-      leadKinds: config.source.partnerCenter.leadKinds,
-      syncClosed: false,
-    },
-  ];
-  const inbound = new InboundSync({
-    ledger,
-    source,
-    targets,
-    writeBackTarget: 'hubspot',
-    referralLink: portalLink,
-  });
-  const outbound = new OutboundSync({ ledger, source, targets });
+  const runtime = await createRuntime(config);
+  opened.push(runtime);
   return {
     async run() {
-      const runId = `cycle-${++count}`;
-      const written = await inbound.runCycle({ runId });
-      const collected = await outbound.collect({ runId });
-      await outbound.drain({
-        runId,
-        otherHandlers: { [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(source) },
-      });
-      return { targetsDown: [...written.failedTargets, ...collected.failedTargets] };
+      const result = await runtime.syncOnce({ runId: `cycle-${++count}` });
+      return { targetsDown: result.targetsDown };
     },
   };
 }
@@ -105,8 +77,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await adapter?.close();
-  await ledger?.close();
+  await Promise.allSettled(opened.splice(0).map((runtime) => runtime.close()));
   await Promise.all([pc.stop(), hubspot.stop()]);
   await rm(dir, { recursive: true, force: true });
 });
@@ -246,5 +217,51 @@ describe('the loop with HubSpot as the only target', () => {
     expect(deals[0].associations.contacts).toHaveLength(1);
     expect(deals[0].associations.companies).toHaveLength(1);
     expect(await records('contacts')).toHaveLength(1);
+  });
+});
+
+describe('the loop with all three targets at once', () => {
+  let dynamics: DynamicsSimulator;
+  let salesforce: SalesforceSimulator;
+  beforeEach(async () => {
+    dynamics = createDynamicsSimulator({ port: 0 });
+    salesforce = createSalesforceSimulator({ port: 0 });
+    await Promise.all([dynamics.start(), salesforce.start()]);
+  });
+  afterEach(async () => {
+    await Promise.allSettled(opened.splice(0).map((runtime) => runtime.close()));
+    await Promise.all([dynamics.stop(), salesforce.stop()]);
+  });
+
+  it('writes each referral to Dynamics 365, Salesforce and HubSpot, and a HubSpot win wins it', async () => {
+    const ids = [createReferral(10), createReferral(11)];
+    const cycles = await loop([
+      {
+        name: 'dynamics',
+        kind: 'dynamics365',
+        settings: { url: dynamics.url, auth: { kind: 'static', token: 'd365-token' } },
+      },
+      {
+        name: 'salesforce',
+        kind: 'salesforce',
+        settings: { instanceUrl: salesforce.url, auth: { kind: 'accessToken', token: 'sf-token' } },
+      },
+      hubspotTarget(),
+    ]);
+    expect((await cycles.run()).targetsDown).toEqual([]);
+    for (const id of ids) {
+      expect(dynamics.store.findLeadByKey(id)).toBeDefined();
+      expect(await dealOf(id)).toBeDefined();
+    }
+    const sfLeads = await (await fetch(`${salesforce.url}/_sim/leads`)).json();
+    expect(JSON.stringify(sfLeads)).toContain(ids[0]);
+    expect(await records('deals')).toHaveLength(2);
+
+    await sim(`/_sim/deals/${(await dealOf(ids[0]!)).id}/stage`, { stage: 'closedwon' });
+    expect((await cycles.run()).targetsDown).toEqual([]);
+    await cycles.run();
+    expect(referral(ids[0]!)).toMatchObject({ status: 'Closed', substatus: 'Won' });
+    expect(referral(ids[1]!)).toMatchObject({ status: 'New' });
+    expect(await records('deals')).toHaveLength(2);
   });
 });

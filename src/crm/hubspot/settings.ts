@@ -18,7 +18,7 @@ const hubspotAuthSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
-const hubspotSettingsSchema = z.strictObject({
+export const hubspotSettingsSchema = z.strictObject({
   /** The API root; the official client's default is https://api.hubapi.com. */
   baseUrl: httpUrl().default('https://api.hubapi.com'),
   auth: hubspotAuthSchema,

@@ -20,6 +20,10 @@ export interface HubSpotSimulatorOptions {
   seed?: number;
 }
 
+/** Its own /_sim/ routes, for `leadbridge simulate`'s hint. */
+export const HUBSPOT_ADMIN_ROUTES =
+  'objects/<type>, deals/<id>/stage, contacts/<id>/lead-status, limits, writes, oauth/expire';
+
 /** A private-app token the simulator accepts (any pat-<region>-<uuid> is accepted). */
 export const SIMULATOR_PRIVATE_APP_TOKEN = 'pat-na1-00000000-0000-4000-8000-000000000000';
 
