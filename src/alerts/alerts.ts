@@ -98,6 +98,7 @@ const IMPORTANCE: Record<AlertKind, 'high' | 'normal'> = {
   'expiry-warning': 'high',
   'quarantine-digest': 'normal',
   'sign-in-required': 'high',
+  'webhooks-silent': 'high',
 };
 
 export class AlertSender {
