@@ -3,11 +3,7 @@ import type { LeadKind, Referral, ReferralMember } from '../core/referral.js';
 import { dealValueOf } from '../core/referral.js';
 
 export type AlertKind =
-  | 'hot-lead'
-  | 'expiry-warning'
-  | 'quarantine-digest'
-  | 'sign-in-required'
-  | 'webhooks-silent';
+  'hot-lead' | 'expiry-warning' | 'quarantine-digest' | 'sign-in-required' | 'webhooks-silent';
 
 export interface AlertContent {
   subject: string;

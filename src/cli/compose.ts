@@ -15,6 +15,7 @@ import { partnerCenterCredential } from './partner-center-sign-in.js';
 import { defaultMappingFile, loadMapping, type CompiledMapping } from '../mapping/index.js';
 import { PartnerCenterClient } from '../source/partner-center/index.js';
 import { portalLink } from '../source/partner-center/facts.js';
+import { WebhookRegistrationClient } from '../source/partner-center/webhooks.js';
 import { runRecordedCycle, type CycleParts, type Runtime } from '../sync/cycle.js';
 import { externalReferenceHandler } from '../sync/external-reference.js';
 import { InboundSync, SET_EXTERNAL_REFERENCE } from '../sync/inbound.js';
@@ -78,6 +79,7 @@ export async function createRuntime(
     inbound: parts.inbound,
     outbound: parts.outbound,
     logger,
+    notifier: parts.notifier,
     syncOnce: (cycle) => runRecordedCycle(parts, cycle),
     async close() {
       await Promise.allSettled(targets.map((t) => t.adapter.close?.()));
@@ -101,6 +103,19 @@ export function createSource(
     overlapMs: pc.overlapSeconds * 1000,
     ...(metrics ? { onCall: (info) => metrics.recordApiCall(info) } : {}),
     limiter: limiterFor(config.limits.partnerCenter),
+  });
+}
+
+/** The webhook registration client (`leadbridge webhooks`, and the worker's re-registration). */
+export function createWebhookRegistrationClient(
+  config: LeadbridgeConfig,
+  logger: Logger,
+  credential?: TokenCredential,
+): WebhookRegistrationClient {
+  return new WebhookRegistrationClient({
+    baseUrl: config.webhooks.registrationBaseUrl,
+    credential: credential ?? partnerCenterCredential(config, logger),
+    logger,
   });
 }
 

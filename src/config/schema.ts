@@ -13,6 +13,7 @@ import {
 } from './fields.js';
 import { alertsConfigSchema } from './alerts.js';
 import { targetsSchema } from './targets.js';
+import { webhooksConfigSchema } from './webhooks.js';
 
 const PARTNER_CENTER_URL = 'https://api.partner.microsoft.com';
 const PARTNER_CENTER_SCOPE = 'https://api.partner.microsoft.com/.default';
@@ -140,6 +141,7 @@ export const configSchema = z.strictObject({
   ledger: ledgerSchema,
   worker: workerSchema.prefault({}),
   alerts: alertsConfigSchema.default({ enabled: false }),
+  webhooks: webhooksConfigSchema.prefault({}),
   limits: limitsSchema.prefault({}),
   log: logSchema.prefault({}),
 });

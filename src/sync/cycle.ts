@@ -35,6 +35,8 @@ export interface Runtime {
   readonly inbound: InboundSync;
   readonly outbound: OutboundSync;
   readonly logger: Logger;
+  /** The alerts of this runtime (the worker sends the webhooks-silent alert through it). */
+  readonly notifier: Notifier;
   /** One inbound cycle followed by the outbox drain (external references). */
   syncOnce(options: CycleOptions): Promise<CycleResult>;
   close(): Promise<void>;

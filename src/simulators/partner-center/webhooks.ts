@@ -1,25 +1,34 @@
-// Partner Center webhooks: the registration API and signed callbacks on referral writes, with a drop fault.
+// Partner Center webhooks: registration API, signed callbacks on referral writes, a drop fault.
 //
-// Written from MicrosoftDocs/partner-center-pr partner-center/develop/partner-center-webhooks.md (read in its
-// mirror xdmushui/partner-center-sdk develop/partner-center-webhooks.md) and partner-center-webhook-events.md:
-// - registration at /webhooks/v1/registration: POST registers, GET shows, PUT updates, DELETE removes; bodies
-//   `{WebhookUrl, WebhookEvents}`, answers `{SubscriberId, WebhookUrl, WebhookEvents}`; GET .../events lists events;
-// - a callback is a POST of `{EventName, ResourceUri, ResourceName, AuditUri, ResourceChangeUtcDate}` with
-//   `Authorization: Signature <base64>` (RSA over the UTF-8 body), `X-MS-Certificate-Url` (where the signing
-//   certificate is) and `X-MS-Signature-Algorithm: rsa-sha256`; the certificate chains to a Microsoft root and its
-//   subject's O is "Microsoft Corporation";
+// Written from MicrosoftDocs/partner-center-pr partner-center/develop/partner-center-webhooks.md
+// (read in its mirror xdmushui/partner-center-sdk develop/partner-center-webhooks.md) and
+// partner-center-webhook-events.md:
+// - registration at /webhooks/v1/registration: POST registers, GET shows, PUT updates, DELETE
+//   removes; bodies `{WebhookUrl, WebhookEvents}`, answers `{SubscriberId, WebhookUrl,
+//   WebhookEvents}`; GET .../events lists events;
+// - a callback is a POST of `{EventName, ResourceUri, ResourceName, AuditUri,
+//   ResourceChangeUtcDate}` with `Authorization: Signature <base64>` (RSA over the UTF-8 body),
+//   `X-MS-Certificate-Url` (where the signing certificate is) and `X-MS-Signature-Algorithm:
+//   rsa-sha256`; the certificate chains to a Microsoft root and its subject's O is "Microsoft
+//   Corporation";
 // - "Partner Center will make 10 attempts to deliver the event", then gives up.
-// Simulator choices (the documents are silent): the real API lives on api.partnercenter.microsoft.com; here it shares
-// the referrals simulator's port. The signing certificate is webhook-tls/cert.pem, issued by the simulator's own
-// root webhook-tls/ca.pem (a receiver trusts that root in tests), served at /_sim/webhooks/certificate. A referral's
-// ResourceUri is its item URL. related-referral-* go out when another referral shares the written one's engagementId.
+// Simulator choices (the documents are silent): the real API lives on
+// api.partnercenter.microsoft.com; here it shares the referrals simulator's port. The signing certificate is webhook-tls/cert.pem, issued
+//   by the simulator's own root webhook-tls/ca.pem (a receiver trusts that root in tests), served
+//   at /_sim/webhooks/certificate. A referral's ResourceUri is its item URL. related-referral-* go
+//   out when another referral shares the written one's engagementId.
 import { randomUUID, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { SimHttpError, type SimRequest, type SimResponse, type SimRoute } from '../common/server.js';
+import {
+  SimHttpError,
+  type SimRequest,
+  type SimResponse,
+  type SimRoute,
+} from '../common/server.js';
 import { isPlainObject } from './json.js';
 import type { ReferralStore } from './store.js';
 
-export const WEBHOOK_EVENTS = [
+const WEBHOOK_EVENTS = [
   'referral-created',
   'referral-updated',
   'related-referral-created',
@@ -31,9 +40,7 @@ type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 const TLS_DIR = new URL('./webhook-tls/', import.meta.url);
 const SIGNING_KEY = readFileSync(new URL('key.pem', TLS_DIR), 'utf8');
 /** The signing certificate (served at the certificate URL). */
-export const WEBHOOK_CERTIFICATE_PEM = readFileSync(new URL('cert.pem', TLS_DIR), 'utf8');
-/** The simulator's stand-in for the Microsoft root the signing certificate chains to. */
-export const WEBHOOK_ROOT_PEM = readFileSync(new URL('ca.pem', TLS_DIR), 'utf8');
+const WEBHOOK_CERTIFICATE_PEM = readFileSync(new URL('cert.pem', TLS_DIR), 'utf8');
 
 const REGISTRATION = /^\/webhooks\/v1\/registration$/;
 const EVENTS = /^\/webhooks\/v1\/registration\/events$/;
@@ -66,7 +73,10 @@ export interface WebhookHubOptions {
 
 export class WebhookHub {
   private registration: Registration | null = null;
-  /** Fault mode: callbacks are built and logged but never sent (the "silent webhook" the issue describes). */
+  /**
+   * Fault mode: callbacks are built and logged but never sent (the "silent webhook" the issue
+   * describes).
+   */
   dropCallbacks = false;
   readonly deliveries: WebhookDelivery[] = [];
   private readonly inFlight = new Set<Promise<void>>();
@@ -93,7 +103,11 @@ export class WebhookHub {
   /** The registration API (bearer-authenticated like the rest of the API). */
   routes(): SimRoute[] {
     return [
-      { method: 'GET', pattern: EVENTS, handler: () => ({ status: 200, body: [...WEBHOOK_EVENTS] }) },
+      {
+        method: 'GET',
+        pattern: EVENTS,
+        handler: () => ({ status: 200, body: [...WEBHOOK_EVENTS] }),
+      },
       { method: 'POST', pattern: REGISTRATION, handler: (req) => this.register(req, false) },
       { method: 'PUT', pattern: REGISTRATION, handler: (req) => this.register(req, true) },
       { method: 'GET', pattern: REGISTRATION, handler: () => this.show() },
@@ -101,7 +115,10 @@ export class WebhookHub {
     ];
   }
 
-  /** /_sim/webhooks/...: the certificate, the delivery log, the drop fault, and losing the registration. */
+  /**
+   * /_sim/webhooks/...: the certificate, the delivery log, the drop fault, and losing the
+   * registration.
+   */
   adminRoutes(): SimRoute[] {
     return [
       {
@@ -222,9 +239,10 @@ export class WebhookHub {
   }
 
   private async deliver(url: string, body: string, log: WebhookDelivery): Promise<void> {
+    const signature = sign('sha256', Buffer.from(body, 'utf8'), SIGNING_KEY).toString('base64');
     const headers = {
       'Content-Type': 'application/json',
-      Authorization: `Signature ${sign('sha256', Buffer.from(body, 'utf8'), SIGNING_KEY).toString('base64')}`,
+      Authorization: `Signature ${signature}`,
       'X-MS-Certificate-Url': `${this.options.baseUrl()}/_sim/webhooks/certificate`,
       'X-MS-Signature-Algorithm': 'rsa-sha256',
     };
@@ -266,9 +284,7 @@ function parseRegistration(body: unknown): { url: string; events: WebhookEvent[]
   const events = body.WebhookEvents;
   if (!Array.isArray(events) || events.length === 0)
     throw new SimHttpError(400, 'invalidRequest', 'WebhookEvents must be a non-empty array');
-  const unknown = events.filter(
-    (event) => !(WEBHOOK_EVENTS as readonly unknown[]).includes(event),
-  );
+  const unknown = events.filter((event) => !(WEBHOOK_EVENTS as readonly unknown[]).includes(event));
   if (unknown.length > 0) {
     throw new SimHttpError(
       400,

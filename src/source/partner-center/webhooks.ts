@@ -1,8 +1,10 @@
-// The Partner Center webhook registration API: register, show, update and remove the referral events' callback.
+// The Partner Center webhook registration API: register, show, update and remove the callback.
 //
-// MicrosoftDocs/partner-center-pr partner-center/develop/partner-center-webhooks.md ("Webhook APIs"): POST, GET,
-// PUT and DELETE on https://api.partnercenter.microsoft.com/webhooks/v1/registration, Bearer token as for the rest
-// of the API, bodies `{WebhookUrl, WebhookEvents}`, answers `{SubscriberId?, WebhookUrl, WebhookEvents}`.
+// MicrosoftDocs/partner-center-pr partner-center/develop/partner-center-webhooks.md ("Webhook
+// APIs"): POST, GET, PUT and DELETE on
+// https://api.partnercenter.microsoft.com/webhooks/v1/registration, Bearer token as for the rest of
+// the API, bodies `{WebhookUrl, WebhookEvents}`, answers `{SubscriberId?, WebhookUrl,
+// WebhookEvents}`.
 import type { TokenCredential } from '../../core/auth.js';
 import { LeadbridgeError } from '../../core/errors.js';
 import { ApiClient, newCorrelationId, type ApiClientOptions } from '../../core/http.js';
