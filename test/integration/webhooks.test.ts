@@ -127,7 +127,7 @@ describe('the simulator registration API (partner-center-webhooks.md)', () => {
 describe('signed callbacks and the listener', () => {
   afterEach(() => harness.pc.webhooks.clear());
 
-  it('accepts a genuine callback once; unsigned, tampered, replayed, foreign ones: 401', async () => {
+  it('accepts a genuine callback once; unsigned, tampered, replayed, foreign: 401', async () => {
     const capture = await captureServer();
     await registration.register(capture.url, ['referral-created']);
     const referral = newCustomerInquiry(harness.pc.store);

@@ -13,10 +13,11 @@
 //   Corporation";
 // - "Partner Center will make 10 attempts to deliver the event", then gives up.
 // Simulator choices (the documents are silent): the real API lives on
-// api.partnercenter.microsoft.com; here it shares the referrals simulator's port. The signing certificate is webhook-tls/cert.pem, issued
-//   by the simulator's own root webhook-tls/ca.pem (a receiver trusts that root in tests), served
-//   at /_sim/webhooks/certificate. A referral's ResourceUri is its item URL. related-referral-* go
-//   out when another referral shares the written one's engagementId.
+// api.partnercenter.microsoft.com; here it shares the referrals simulator's port. The signing
+// certificate is webhook-tls/cert.pem, issued by the simulator's own root webhook-tls/ca.pem (a
+// receiver trusts that root in tests), served at /_sim/webhooks/certificate. A referral's
+// ResourceUri is its item URL. related-referral-* go out when another referral shares the written
+// one's engagementId.
 import { randomUUID, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
