@@ -17,7 +17,9 @@ import { PartnerCenterClient } from '../source/partner-center/index.js';
 import { portalLink } from '../source/partner-center/facts.js';
 import { WebhookRegistrationClient } from '../source/partner-center/webhooks.js';
 import { runRecordedCycle, type CycleParts, type Runtime } from '../sync/cycle.js';
+import { CREATE_REFERRAL, createReferralHandler } from '../sync/create-referral.js';
 import { externalReferenceHandler } from '../sync/external-reference.js';
+import { PartnerDealClient } from '../source/partner-center/deals.js';
 import { InboundSync, SET_EXTERNAL_REFERENCE } from '../sync/inbound.js';
 import { OutboundSync } from '../sync/outbound.js';
 import type { SyncTarget } from '../sync/types.js';
@@ -31,6 +33,8 @@ export interface RuntimeOptions {
   now?: () => Date;
   /** Relative paths in the config (ledger file, mapping files) resolve against this. */
   cwd?: string;
+  /** Test hook: runs after a co-sell referral was created, before anything is recorded. */
+  afterDealCreated?: (referral: { id: string }) => Promise<void> | void;
 }
 
 export async function createRuntime(
@@ -60,7 +64,19 @@ export async function createRuntime(
       referralLink: portalLink,
     }),
     outbound: new OutboundSync({ ledger, source, targets, logger }),
-    baseHandlers: { [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(source) },
+    baseHandlers: {
+      [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(source),
+      [CREATE_REFERRAL]: createReferralHandler({
+        deals: new PartnerDealClient({
+          baseUrl: config.source.partnerCenter.baseUrl,
+          credential,
+          logger,
+          ...(options.metrics ? { onCall: (info) => options.metrics!.recordApiCall(info) } : {}),
+        }),
+        targets: new Map(targets.map((target) => [target.name, target])),
+        ...(options.afterDealCreated ? { afterCreate: options.afterDealCreated } : {}),
+      }),
+    },
     notifier: new Notifier({
       config,
       ledger,

@@ -17,6 +17,7 @@ import {
 import type { PartnerCenterClient } from '../source/partner-center/index.js';
 import { UserSignIn } from '../source/partner-center/sign-in.js';
 import type { CycleOptions, InboundSync } from './inbound.js';
+import { collectSharedDeals } from './create-referral.js';
 import { drainOutbox, type DrainStats, type OutboxHandler } from './outbox.js';
 import type { OutboundSync } from './outbound.js';
 import {
@@ -176,6 +177,8 @@ async function runCycle(parts: CycleParts, cycle: CycleOptions): Promise<CycleRe
     };
   }
   const outboundStats = await outbound.collect({ runId, signal });
+  // Partner-originated deals: flagged CRM opportunities become create-referral rows (drained below).
+  const deals = await collectSharedDeals(ledger, parts.targets, runId, logger, signal);
   const handlers = { ...parts.baseHandlers, ...outbound.handlers(outboundStats) };
   const outbox = await drainOutbox(ledger, handlers, {
     runId,
@@ -184,6 +187,7 @@ async function runCycle(parts: CycleParts, cycle: CycleOptions): Promise<CycleRe
     logger,
   });
   stats.externalReferencesWritten = outbox.sent - outboundStats.sent;
+  if (deals.dealsRead > 0) logger.info('co-sell deals read', { ...deals, runId });
   await notifier.afterCycle(runId, signal);
   recordMetrics(parts.metrics, stats, outboundStats);
   await recordApiBudgets(parts);
