@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listOutbox } from '../../src/ledger/index.js';
 import type { Runtime } from '../../src/sync/cycle.js';
-import { dealKey } from '../../src/sync/create-referral.js';
+import { dealKey } from '../../src/sync/actions/create-referral.js';
 import { createRuntime } from '../../src/cli/compose.js';
 import { startHarness, type Harness } from './support/harness.js';
 
@@ -78,7 +78,6 @@ describe('co-sell deals from the CRMs', () => {
     // First run: each create lands in Partner Center, then the worker "dies" before the ledger
     // commit.
     const crashing: Runtime = await createRuntime(harness.config, {
-      cwd: harness.dir,
       afterDealCreated: () => {
         throw new Error('killed after the create');
       },

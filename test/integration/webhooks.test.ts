@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { configSchema, type WebhooksConfig } from '../../src/config/index.js';
+import { webhooksConfigSchema, type WebhooksConfig } from '../../src/config/webhooks.js';
 import { staticToken } from '../../src/core/auth.js';
 import { silentLogger } from '../../src/core/log.js';
 import { WebhookRegistrationClient } from '../../src/source/partner-center/webhooks.js';
@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 function webhooksConfig(overrides: Record<string, unknown> = {}): WebhooksConfig {
-  return configSchema.shape.webhooks.parse({
+  return webhooksConfigSchema.parse({
     enabled: true,
     port: 0,
     certificateUrlPrefixes: [`${harness.pc.url}/_sim/webhooks/certificate`],

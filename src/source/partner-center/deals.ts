@@ -25,6 +25,8 @@ export interface DealClientOptions {
 
 export class PartnerDealClient {
   private readonly api: ApiClient;
+  /** Test hook (see sync/actions/create-referral.ts): runs after a create landed. */
+  afterCreate?: (referral: Referral) => Promise<void> | void;
 
   constructor(options: DealClientOptions) {
     this.api = new ApiClient({

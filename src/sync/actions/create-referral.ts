@@ -15,9 +15,9 @@
 // (the
 // CRM's referral-id field), and the link makes it an ordinary linked referral: its outcome flows
 // back.
-import { LeadbridgeError, isLeadbridgeError } from '../core/errors.js';
-import type { Logger } from '../core/log.js';
-import type { Referral } from '../core/referral.js';
+import { LeadbridgeError, isLeadbridgeError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { Referral } from '../../core/referral.js';
 import {
   appendAudit,
   enqueueOutcomes,
@@ -26,19 +26,22 @@ import {
   type AuditEntry,
   type Ledger,
   type OutboxRow,
-} from '../ledger/index.js';
-import { buildCoSellReferral, stableHash, type CoSellBuild } from '../mapping/index.js';
-import type { OutboxHandler } from './outbox.js';
-import type { SyncTarget } from './types.js';
+} from '../../ledger/index.js';
+import { buildCoSellReferral, stableHash, type CoSellBuild } from '../../mapping/index.js';
+import type { OutboxHandler } from '../outbox.js';
+import type { SyncTarget } from '../types.js';
+import type { ActionContext } from './context.js';
 
 export const CREATE_REFERRAL = 'create-referral';
 /** The error code of a create recorded quarantined (a field the create needs is missing). */
 const DEAL_INCOMPLETE = 'DEAL_INCOMPLETE';
 
 /** What the handler needs of Partner Center (PartnerDealClient). */
-interface DealWriter {
+export interface DealWriter {
   findByExternalReferenceId(crmId: string, signal?: AbortSignal): Promise<Referral | null>;
   create(body: Record<string, unknown>, signal?: AbortSignal): Promise<Referral>;
+  /** Test hook: runs after a create landed, before anything is recorded (a crash there). */
+  afterCreate?: (referral: Referral) => Promise<void> | void;
 }
 
 interface Payload {
@@ -144,33 +147,27 @@ async function recordDeal(
   });
 }
 
-export interface CreateReferralHandlerOptions {
-  deals: DealWriter;
-  targets: ReadonlyMap<string, SyncTarget>;
-  /** Test hook: runs after the create landed, before anything is recorded (a crash there). */
-  afterCreate?: (referral: Referral) => Promise<void> | void;
-}
-
 /** The handler of `create-referral` rows: look up, create when absent, link the opportunity. */
-export function createReferralHandler(options: CreateReferralHandlerOptions): OutboxHandler {
+export function createReferralHandler(context: ActionContext): OutboxHandler {
   return async (row, signal) => {
     const { recordId, body } = row.payload as unknown as Payload;
-    const target = options.targets.get(row.target);
+    const deals = context.deals;
+    const target = context.targets.get(row.target);
+    if (!deals) return { state: 'failed', error: 'no Partner Center deal client in this runtime' };
     if (!target?.adapter.linkDeal)
       return { state: 'failed', error: `target "${row.target}" cannot link co-sell deals` };
-    // An earlier attempt may have created it and lost the answer (or died before the ledger
-    // commit).
-    let referral = await options.deals.findByExternalReferenceId(recordId, signal);
+    // An earlier attempt may have created it and lost the answer (or died before the ledger commit).
+    let referral = await deals.findByExternalReferenceId(recordId, signal);
     const found = referral !== null;
     if (!referral) {
       try {
-        referral = await options.deals.create(body, signal);
+        referral = await deals.create(body, signal);
       } catch (error) {
         const refused = refusal(error);
         if (refused) return { state: 'quarantined', error: refused };
         throw error;
       }
-      await options.afterCreate?.(referral);
+      await deals.afterCreate?.(referral);
     }
     await target.adapter.linkDeal(recordId, referral.id, { signal });
     return { state: 'sent', effects: linkEffects(row, recordId, referral, found) };
