@@ -4,6 +4,7 @@ import { runConfigCheck } from './config-check.js';
 import type { CliContext } from './context.js';
 import { globalOptions, integer } from './program-options.js';
 import { createCliLogger, loadCliConfig } from './setup.js';
+import { addWebhooksCommands } from './webhooks.js';
 
 function addLedgerCommands(program: Command, context: CliContext): void {
   program
@@ -170,5 +171,6 @@ export function addAdminCommands(program: Command, context: CliContext): void {
   addMappingsCommands(program, context);
   addConfigCommands(program, context);
   addLoginCommand(program, context);
+  addWebhooksCommands(program, context, (command) => globalOptions(command, context));
   addDemoCommands(program, context);
 }
