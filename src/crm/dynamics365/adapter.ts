@@ -37,7 +37,7 @@ import {
 } from './odata.js';
 import { readEntityMetadata } from './metadata.js';
 import { apiRootOf, parseDynamicsSettings, type DynamicsSettings } from './settings.js';
-import { upsertOperation, upsertOutcome, type ItemOutcome } from './upsert.js';
+import { blankReferralId, upsertOperation, upsertOutcome, type ItemOutcome } from './upsert.js';
 
 export interface DynamicsAdapterOptions extends CrmAdapterOptions {
   /** Overrides settings.auth (tests, or a credential shared with other clients). */
@@ -392,16 +392,4 @@ export function itemRetryDelay(
     .map((o) => o.retryAfterSeconds as number);
   const retryAfterSeconds = retryAfters.length > 0 ? Math.max(...retryAfters) : undefined;
   return backoffDelay(round, policy, retryAfterSeconds);
-}
-
-function blankReferralId(record: MappedRecord): UpsertItemResult {
-  return {
-    referralId: record.referralId,
-    ok: false,
-    error: {
-      code: 'INVALID_REFERRAL_ID',
-      message: 'the referral id is blank, so the record has no alternate key',
-      retryable: false,
-    },
-  };
 }
