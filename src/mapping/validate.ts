@@ -88,7 +88,7 @@ function requiredName(
   else if (typeof value !== 'string' || !NAME.test(value))
     issues.add(
       [key],
-      `${key} must be a name like ${key === 'target' ? 'dynamics365' : 'lead'}, got ${show(value)}`,
+      `${key === 'target' ? "target must be a CRM kind (a config target's kind)" : `${key} must be a name like lead`}, got ${show(value)}`,
     );
   else return value;
   return null;
