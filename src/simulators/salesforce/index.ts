@@ -31,7 +31,13 @@ export interface SalesforceSimulatorOptions {
 const DEFAULT_API_VERSIONS: readonly string[] = Array.from({ length: 21 }, (_, i) => `${42 + i}.0`);
 const DEFAULT_DAILY_API_LIMIT = 100_000;
 
-/** Errors raised by the shared server (unknown route, bad JSON, injected faults) in Salesforce's codes. */
+/**
+ * Errors raised by the shared server (unknown route, bad JSON, injected faults) in Salesforce's codes.
+ * Injected 429 / 503 answers carry Retry-After (common/server.ts). Salesforce's "Status Codes and Error
+ * Responses" page (developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm) lists
+ * 503 for an unavailable or overloaded server but names no header: UNCONFIRMED, so the simulator takes the
+ * stricter side (RFC 9110 §10.2.3 lets a 503 say how long to wait) and a client must honour it when present.
+ */
 const SERVER_CODES: Record<string, string> = {
   MethodNotAllowed: 'METHOD_NOT_ALLOWED',
   BadRequest: 'JSON_PARSER_ERROR',
