@@ -158,6 +158,13 @@ function createEchoesTable(db: Knex) {
   });
 }
 
+/** The record a CRM lead became (converted / qualified): inbound changes then skip the locked lead. */
+async function addLinkConversion(db: Knex): Promise<void> {
+  await db.schema.alterTable(TABLE.links, (t) => {
+    t.text('crm_converted_into');
+  });
+}
+
 const MIGRATIONS: readonly LedgerMigration[] = [
   {
     name: '0001_initial',
@@ -181,6 +188,15 @@ const MIGRATIONS: readonly LedgerMigration[] = [
     up: createEchoesTable,
     async down(db) {
       await db.schema.dropTableIfExists(TABLE.echoes);
+    },
+  },
+  {
+    name: '0003_link_conversion',
+    up: addLinkConversion,
+    async down(db) {
+      await db.schema.alterTable(TABLE.links, (t) => {
+        t.dropColumn('crm_converted_into');
+      });
     },
   },
 ];

@@ -23,6 +23,7 @@ import {
   type Link,
   type SyncStateRow,
 } from '../ledger/index.js';
+import { convertedAudit, convertedOnWrite, settledMoves } from './converted.js';
 import { decideInbound, nextRetryAt } from './decide.js';
 import { withoutEchoes } from './echo.js';
 import { expiredReflections } from './outbound-plan.js';
@@ -329,6 +330,12 @@ export class InboundSync {
             detail: { leadKind: item.leadKind, status: item.referral.status },
           });
           break;
+        case 'skip-converted':
+          countFor(stats, target, 'skippedConverted');
+          record.links.push({ ...seenVersion, mappingVersion: run.target.mapping.version });
+          record.transitions.push(...settledMoves(id, state, cycle.runId));
+          record.audits.push(convertedAudit(cycle.runId, id, target, link?.crmRecordId, decision));
+          break;
         case 'quarantine':
           countFor(stats, target, 'quarantined');
           record.links.push({ ...seenVersion, mappingVersion: run.target.mapping.version });
@@ -467,6 +474,18 @@ export class InboundSync {
             mappingVersion: run.target.mapping.version,
           },
         });
+        return;
+      }
+      if (result.error.convertedInto !== undefined) {
+        // The CRM locked the lead (converted) after we last read it: skipped with the reason, never retried.
+        countFor(stats, target, 'skippedConverted');
+        const skipped = convertedOnWrite(versionColumns(write.item, target), write.link, result, {
+          runId,
+          mappingVersion: run.target.mapping.version,
+        });
+        record.links.push(skipped.link);
+        record.transitions.push(skipped.transition);
+        record.audits.push(skipped.audit);
         return;
       }
       const attempts =

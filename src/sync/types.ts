@@ -69,6 +69,8 @@ export interface TargetCounts {
   unchanged: number;
   skippedKind: number;
   skippedClosed: number;
+  /** Changes not written because the CRM lead was converted / qualified (see decide.ts). */
+  skippedConverted: number;
   failed: number;
   quarantined: number;
 }
@@ -97,6 +99,7 @@ export function emptyTargetCounts(): TargetCounts {
     unchanged: 0,
     skippedKind: 0,
     skippedClosed: 0,
+    skippedConverted: 0,
     failed: 0,
     quarantined: 0,
   };
@@ -119,6 +122,7 @@ export function emptyInboundStats(): InboundStats {
     unchanged: 0,
     skippedKind: 0,
     skippedClosed: 0,
+    skippedConverted: 0,
     failed: 0,
     quarantined: 0,
     retried: 0,

@@ -53,6 +53,9 @@ export const OPPORTUNITY_STATE_COLUMNS = [
   '_originatingleadid_value',
 ] as const;
 
+/** LeadState.Qualified: QualifyLead turned the lead into an opportunity (qualifyingopportunityid). */
+export const QUALIFIED_LEAD_STATE = 1;
+
 /** Lead statecode → its label and the statuscodes that belong to it. */
 export const LEAD_STATES = {
   0: { label: 'Open', statuses: { 1: 'New', 2: 'Contacted' } },
