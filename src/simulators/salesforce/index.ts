@@ -1,4 +1,6 @@
 // The Salesforce REST API simulator: a strict loopback org that jsforce 3 and documented clients use unchanged.
+import { RecordRefusals } from '../common/refusals.js';
+import { SALESFORCE_REFUSALS } from './refusals.js';
 import { SimClock } from '../common/clock.js';
 import { SimHttpError, SimServer, type SimRequest } from '../common/server.js';
 import { adminRoutes } from './admin-routes.js';
@@ -59,6 +61,8 @@ export class SalesforceSimulator {
   private readonly sessions: SessionRegistry;
   private readonly cursors: QueryCursors;
   private readonly usage: { used: number; limit: number };
+  /** Record-level faults: saves of a given referral's lead fail with a documented error (refusals.ts). */
+  readonly refusals = new RecordRefusals(SALESFORCE_REFUSALS);
 
   constructor(options: SalesforceSimulatorOptions = {}) {
     const clock = options.clock ?? new SimClock();
@@ -87,6 +91,7 @@ export class SalesforceSimulator {
           versions: this.versions,
           instanceUrl,
           apiUsage,
+          refusalFor: (key) => this.refusals.take(key),
         }),
       ],
       adminRoutes: adminRoutes({
@@ -95,7 +100,7 @@ export class SalesforceSimulator {
         expireSessions: () => this.expireSessions(),
         setApiUsage: (used) => this.setApiUsage(used),
         apiUsage,
-      }),
+      }).concat(this.refusals.routes()),
       errorBody,
       authorize: (req) => this.authorize(req),
       responseHeaders: (req) => this.limitHeaders(req),
@@ -155,6 +160,7 @@ export class SalesforceSimulator {
     this.cursors.clear();
     this.sessions.reset();
     this.usage.used = 0;
+    this.refusals.clear();
   }
 }
 
