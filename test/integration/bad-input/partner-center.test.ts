@@ -58,7 +58,7 @@ type Outcome =
   /** Not a lead kind this target syncs, or archived before it was ever synced: skipped with the reason. */
   | { kind: 'skipped'; action: 'skipped-kind' | 'skipped-closed' };
 
-type Mutation = (raw: Record<string, any>) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Mutation = (raw: Record<string, any>) => void;
 
 const set =
   (path: string, value: unknown): Mutation =>
