@@ -531,7 +531,8 @@ function admitInvalid(
 ): boolean {
   if (id === null) return true;
   const raw = item as { eTag?: unknown; updatedDateTime?: unknown };
-  const version = typeof raw.eTag === 'string' ? raw.eTag : `updated:${String(raw.updatedDateTime)}`;
+  const version =
+    typeof raw.eTag === 'string' ? raw.eTag : `updated:${String(raw.updatedDateTime)}`;
   const ticks = typeof raw.updatedDateTime === 'string' ? toTicks(raw.updatedDateTime) : null;
   // An unreadable timestamp is kept at the page's edge, so it stays within the overlap window.
   return pass.admit(`invalid:${id}`, version, ticks ?? pageHigh ?? 0n);
