@@ -19,6 +19,7 @@ import { runRecordedCycle, type CycleParts, type Runtime } from '../sync/cycle.j
 import { externalReferenceHandler } from '../sync/external-reference.js';
 import { InboundSync, SET_EXTERNAL_REFERENCE } from '../sync/inbound.js';
 import { OutboundSync } from '../sync/outbound.js';
+import { handlerLedger } from '../sync/outbound-handlers.js';
 import type { SyncTarget } from '../sync/types.js';
 
 export { portalLink };
@@ -59,7 +60,9 @@ export async function createRuntime(
       referralLink: portalLink,
     }),
     outbound: new OutboundSync({ ledger, source, targets, logger }),
-    baseHandlers: { [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(source) },
+    baseHandlers: {
+      [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(source, handlerLedger(ledger)),
+    },
     notifier: new Notifier({
       config,
       ledger,

@@ -2,11 +2,18 @@
 import { ConflictError } from '../core/errors.js';
 import { isTerminalStatus } from '../core/lifecycle.js';
 import { referralVersionForms, type Referral } from '../core/referral.js';
-import type { LinkETagMove, OutboxRow } from '../ledger/index.js';
+import type { LinkETagMove, OutboxRow, ReferralEcho } from '../ledger/index.js';
 import { freshRef } from '../source/partner-center/actions.js';
 import { WriteAppliedError } from '../source/partner-center/client.js';
+import { externalReferenceEcho } from './echo.js';
 import type { OutboxHandler, OutboxVerdict } from './outbox.js';
 import type { ReferralSource } from './types.js';
+
+/** Where a write's intent is recorded before the send (the ledger's echoes, see sync/echo.ts). */
+interface WriteIntents {
+  echoesOf(referralId: string): Promise<ReferralEcho[]>;
+  recordEchoes(echoes: ReferralEcho[]): Promise<void>;
+}
 
 interface Payload {
   recordId: string;
@@ -18,12 +25,20 @@ interface Payload {
  * The handler for `set-external-reference` rows. The referral is always read by id first: list items carry no
  * eTag (get-a-list-of-referrals.md), and a write is only ever sent with the fresh If-Match eTag of that read.
  */
-export function externalReferenceHandler(source: ReferralSource): OutboxHandler {
+export function externalReferenceHandler(
+  source: ReferralSource,
+  intents?: WriteIntents,
+): OutboxHandler {
   return async (row, signal) => {
     const { recordId, eTag: synced } = row.payload as unknown as Payload;
     const fresh = await source.get(row.referralId, { signal });
     const settled = settledWithout(fresh, recordId);
     if (settled) return settled;
+    // The intent first: a worker killed after Partner Center applied the write still knows it as its own.
+    if (intents)
+      await intents.recordEchoes(
+        externalReferenceEcho(fresh, recordId, await intents.echoesOf(fresh.id)),
+      );
     try {
       const updated = await source.setExternalReference(freshRef(fresh), recordId, { signal });
       // Our own write rolled the version: links that recorded the version we wrote over move to the new one, so the

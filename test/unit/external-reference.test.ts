@@ -2,8 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConflictError } from '../../src/core/errors.js';
 import type { Referral } from '../../src/core/referral.js';
-import type { OutboxRow } from '../../src/ledger/index.js';
+import type { OutboxRow, ReferralEcho } from '../../src/ledger/index.js';
 import { WriteAppliedError } from '../../src/source/partner-center/client.js';
+import { withoutEchoes } from '../../src/sync/echo.js';
 import { externalReferenceHandler } from '../../src/sync/external-reference.js';
 import type { ReferralSource } from '../../src/sync/types.js';
 
@@ -113,5 +114,34 @@ describe('external reference write-back', () => {
     const verdict = await externalReferenceHandler(source)(row('"e1"'));
     expect(verdict.state).toBe('sent');
     expect(verdict.effects?.eTagMoves).toBeUndefined();
+  });
+
+  it('records its intent before the PATCH: a write applied but never recorded still reads as ours', async () => {
+    const source = new FakeSource({ ...LISTED, eTag: '"e1"', externalReferenceId: 'OLD-1' });
+    const recorded: ReferralEcho[] = [];
+    const intents = {
+      echoesOf: async () => [],
+      recordEchoes: async (echoes: ReferralEcho[]) => {
+        source.calls.push(`intent ${echoes.map((e) => `${e.path}=${String(e.written)}`).join()}`);
+        recorded.push(...echoes);
+      },
+    };
+    // The worker dies right after Partner Center applied the write.
+    const original = source.setExternalReference.bind(source);
+    source.setExternalReference = async (ref, value) => {
+      await original(ref, value);
+      throw new Error('worker killed after the write');
+    };
+    await expect(externalReferenceHandler(source, intents)(row('"e1"'))).rejects.toThrow('killed');
+    expect(source.calls).toEqual([
+      'GET R1',
+      'intent externalReferenceId=CRM-9',
+      'PATCH R1 If-Match "e1" externalReferenceId=CRM-9',
+    ]);
+    expect(recorded).toEqual([
+      { referralId: 'R1', path: 'externalReferenceId', written: 'CRM-9', original: 'OLD-1' },
+    ]);
+    // The next read shows our write; the mappings see the value it had before.
+    expect(withoutEchoes(source.stored, recorded).externalReferenceId).toBe('OLD-1');
   });
 });
