@@ -4,7 +4,9 @@ import { auditTrail, getLinks, getSyncStates } from '../../src/ledger/index.js';
 import type { Referral } from '../../src/simulators/partner-center/payload.js';
 import { LEAD } from '../../src/simulators/salesforce/index.js';
 import type { Runtime } from '../../src/sync/cycle.js';
+import { drainOutboxActions } from '../../src/sync/actions/index.js';
 import { OutboundSync } from '../../src/sync/outbound.js';
+import { emptyOutboundStats } from '../../src/sync/types.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { newCustomerInquiry } from './support/referrals.js';
 
@@ -80,13 +82,15 @@ async function acceptThenDie(runtime: Runtime): Promise<void> {
       throw new Error('worker killed after the Partner Center write');
     },
   });
-  const killed = new OutboundSync({
-    ledger: runtime.ledger,
-    source: dying,
-    targets: runtime.targets,
-  });
+  const { ledger, targets } = runtime;
+  const killed = new OutboundSync({ ledger, source: dying, targets });
   expect(await killed.collect({ runId: 'killed' })).toMatchObject({ enqueued: 1 });
-  expect(await killed.drain({ runId: 'killed' })).toMatchObject({ sent: 0 });
+  const drained = emptyOutboundStats();
+  await drainOutboxActions(
+    { ledger, source: dying, targets, runId: 'killed', concurrency: 8 },
+    drained,
+  );
+  expect(drained).toMatchObject({ sent: 0 });
 }
 
 function patchesOf(referralId: string): number {

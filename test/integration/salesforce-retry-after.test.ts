@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogFields, Logger } from '../../src/core/log.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/core/retry.js';
-import { SalesforceAdapter } from '../../src/crm/salesforce/index.js';
+import { SalesforceAdapter } from '../../src/crm/salesforce/adapter.js';
 import {
   createSalesforceSimulator,
   type SalesforceSimulator,

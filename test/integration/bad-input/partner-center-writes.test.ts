@@ -2,7 +2,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditTrail, listOutbox } from '../../../src/ledger/index.js';
 import type { Referral } from '../../../src/simulators/partner-center/payload.js';
+import { drainOutboxActions } from '../../../src/sync/actions/index.js';
 import type { Runtime } from '../../../src/sync/cycle.js';
+import { emptyOutboundStats } from '../../../src/sync/types.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { newCustomerInquiry } from '../support/referrals.js';
 
@@ -193,7 +195,12 @@ describe('bad input: Partner Center refuses an outcome (one bad referral among t
     c.before?.(harness.pc.store.get(bad.id)!);
     if (c.fault) harness.pc.server.faults.configure({ rules: [c.fault(bad.id)] });
     try {
-      await runtime.outbound.drain({ runId: `outcome-${_n}` });
+      const { ledger, source, targets } = runtime;
+      const runId = `outcome-${_n}`;
+      await drainOutboxActions(
+        { ledger, source, targets, runId, concurrency: 8 },
+        emptyOutboundStats(),
+      );
     } finally {
       harness.pc.server.faults.clear();
     }

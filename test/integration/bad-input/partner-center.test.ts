@@ -25,7 +25,7 @@ const logger: Logger = {
 
 beforeAll(async () => {
   harness = await startHarness();
-  runtime = await createRuntime(harness.config, { cwd: harness.dir, logger });
+  runtime = await createRuntime(harness.config, { logger });
   inbound = new ClockedInbound(runtime);
   // A complete, valid referral to spoil one field at a time (it lands too, like any other).
   template = structuredClone(
