@@ -1,10 +1,13 @@
 // Integration tests of the HubSpot adapter: the official @hubspot/api-client 13.4.0 against the HubSpot simulator.
+import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY_POLICY } from '../../src/core/retry.js';
 import type { CrmChangePage, MappedRecord } from '../../src/crm/adapter.js';
 import { HubSpotAdapter } from '../../src/crm/hubspot/adapter.js';
 import { CRM_MODULES } from '../../src/crm/modules.js';
 import { crmModuleOf } from '../../src/crm/module.js';
+import { loadMapping, parseMapping } from '../../src/mapping/index.js';
+import { checkMappingAgainstMetadata } from '../../src/mapping/metadata.js';
 import {
   createHubSpotSimulator,
   SIMULATOR_PRIVATE_APP_TOKEN,
@@ -260,6 +263,23 @@ describe('HubSpot adapter outcome reads', () => {
     await expect(adapter().describeEntity('Opportunity')).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
+  });
+});
+
+describe('HubSpot mappings against the portal', () => {
+  it('the bundled mapping passes the check against the properties, and a wrong stage is caught', async () => {
+    const hubspotModule = crmModuleOf(CRM_MODULES, 'hubspot');
+    const metadata = await adapter().describeEntity('lead');
+    const mapping = await loadMapping(hubspotModule.mappingFile);
+    expect(checkMappingAgainstMetadata(mapping, metadata)).toEqual([]);
+    const text = (await readFile(hubspotModule.mappingFile, 'utf8')).replace(
+      'deal__dealstage: closedwon',
+      'deal__dealstage: won',
+    );
+    const issues = checkMappingAgainstMetadata(parseMapping(text, 'mapping.yaml'), metadata);
+    expect(issues.map((i) => i.message)).toEqual([
+      '"won" is not a value of the CRM picklist "deal__dealstage" (values: appointmentscheduled, qualifiedtobuy, presentationscheduled, decisionmakerboughtin, contractsent, closedwon, closedlost), so this rule never matches',
+    ]);
   });
 });
 
