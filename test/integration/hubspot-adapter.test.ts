@@ -144,19 +144,24 @@ describe('HubSpot adapter writes', () => {
     expect((await admin('GET', '/_sim/objects/deals')).results).toHaveLength(2);
   });
 
-  it('reports a contact whose email another contact holds as CONFLICT', async () => {
+  it('associates a second referral of a person already in HubSpot with that contact (409 CONFLICT)', async () => {
     const hubspot = adapter();
     await hubspot.upsertLeads([referral(7)]);
     const [result] = await hubspot.upsertLeads([
-      referral(8, { contact__email: 'customer7@fabrikam.example' }),
+      referral(8, { contact__email: 'customer7@fabrikam.example', contact__lastname: 'Other' }),
     ]);
-    expect(result).toMatchObject({
-      ok: false,
-      error: { code: 'CONFLICT', retryable: false, status: 409 },
-    });
-    expect(result?.ok === false && result.error.message).toMatch(
-      /^Contact already exists\. Existing ID: \d+$/,
+    expect(result).toMatchObject({ ok: true, created: true });
+    const contacts = (await admin('GET', '/_sim/objects/contacts')).results;
+    expect(contacts).toHaveLength(1);
+    expect(contacts[0].properties.lastname).toBe('Customer 7');
+    const deal = (await admin('GET', '/_sim/objects/deals')).results.find(
+      (d: any) => d.properties.leadbridge_referral_id === 'ref-0008',
     );
+    expect(deal.associations.contacts).toEqual([contacts[0].id]);
+    const conflicts = sim.server
+      .requests()
+      .filter((r) => r.path === '/crm/v3/objects/contacts/batch/upsert' && r.status === 409);
+    expect(conflicts).toHaveLength(1);
   });
 
   it('names fields without an object prefix instead of sending them', async () => {
