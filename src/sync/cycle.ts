@@ -19,6 +19,7 @@ import { UserSignIn } from '../source/partner-center/sign-in.js';
 import type { CycleOptions, InboundSync } from './inbound.js';
 import { drainOutbox, type DrainStats, type OutboxHandler } from './outbox.js';
 import type { OutboundSync } from './outbound.js';
+import { noteReferrals } from './referral-facts.js';
 import {
   emptyOutboundStats,
   type InboundStats,
@@ -160,6 +161,7 @@ async function runCycle(parts: CycleParts, cycle: CycleOptions): Promise<CycleRe
   const stats = await inbound.runCycle({
     ...cycle,
     onReferrals: async (items) => {
+      await noteReferrals(ledger.db, items);
       await notifier.hotLeads(items, runId, signal);
       await cycle.onReferrals?.(items);
     },
