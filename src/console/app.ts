@@ -26,7 +26,7 @@ const ASSETS: Record<string, { file: () => string; type: string }> = {
   'console.css': { file: () => path.join(ASSETS_DIR, 'console.css'), type: 'text/css' },
   'console.js': { file: () => path.join(ASSETS_DIR, 'console.js'), type: 'text/javascript' },
   'chart.umd.js': {
-    file: () => require.resolve('chart.js/dist/chart.umd.js'),
+    file: () => path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.js'),
     type: 'text/javascript',
   },
 };

@@ -38,6 +38,7 @@ export function page(frame: PageFrame, body: Markup): Markup {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>${frame.title} · leadbridge console</title>
         <link rel="stylesheet" href="${BASE}/assets/console.css" />
+        <link rel="icon" href="data:," />
       </head>
       <body>
         <header>

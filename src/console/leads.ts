@@ -192,7 +192,9 @@ export async function leadsPage(services: ConsoleServices, visitor: Visitor): Pr
         14-day expiry. ${weeks.reduce((n, w) => n + w.answered, 0)} answered in the last
         ${WEEKS_SHOWN} weeks.
       </p>
-      <div class="charts"><canvas id="response-chart" aria-label="response times"></canvas></div>
+      <div class="charts">
+        <div class="chart"><canvas id="response-chart" aria-label="response times"></canvas></div>
+      </div>
       <p><a href="${BASE}/quarantine">Anything stuck?</a> See the quarantine.</p>`,
   );
 }

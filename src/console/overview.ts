@@ -211,8 +211,10 @@ export async function overviewPage(services: ConsoleServices, visitor: Visitor):
         ${totals.length > 0 ? totals : html`<li>none recorded yet</li>`}
       </ul>
       <div class="charts">
-        <canvas id="api-calls-chart" aria-label="API calls per API"></canvas>
-        <canvas id="api-problems-chart" aria-label="429s and errors per API"></canvas>
+        <div class="chart"><canvas id="api-calls-chart" aria-label="API calls per API"></canvas></div>
+        <div class="chart">
+          <canvas id="api-problems-chart" aria-label="429s and errors per API"></canvas>
+        </div>
       </div>
       <h2>Last cycles</h2>
       ${runsTable(runs)}`,

@@ -6,6 +6,7 @@
   const data = JSON.parse(element.textContent);
   const palette = ['#2563eb', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#be123c'];
   Chart.defaults.animation = false;
+  Chart.defaults.maintainAspectRatio = false;
 
   if (data.apiCalls) {
     const { labels, apis } = data.apiCalls;
