@@ -41,7 +41,8 @@ export function demoBanner(facts: BannerFacts): string {
     'leadbridge demo: Partner Center → Dynamics 365 + Salesforce, with outcomes flowing back',
     '',
     `  Open the console: ${facts.console}`,
-    '    (hot leads near expiry, why a referral is quarantined and its retry, where a CRM field comes from)',
+    '    (hot leads near expiry, why a referral is quarantined and its retry,' +
+      ' where a CRM field comes from)',
     '',
     `  partner-center ${url('partner-center')}`,
     `  dynamics365    ${url('dynamics365')}`,

@@ -124,9 +124,14 @@ function addConsoleCommand(program: Command, context: CliContext): void {
   program
     .command('console')
     .description(
-      'serve the web console (overview, leads, quarantine, mappings) from the ledger, without a worker',
+      'serve the web console (overview, leads, quarantine, mappings) from the ledger, ' +
+        'without a worker',
     )
-    .option('--host <host>', 'bind address; not loopback needs LEADBRIDGE_CONSOLE_TOKEN', '127.0.0.1')
+    .option(
+      '--host <host>',
+      'bind address; not loopback needs LEADBRIDGE_CONSOLE_TOKEN',
+      '127.0.0.1',
+    )
     .option('--port <port>', 'port (0: a free one)', integer(0, 65535), 7400)
     .action(async (options: { host: string; port: number }, command: Command) => {
       const globals = globalOptions(command);

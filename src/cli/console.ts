@@ -1,4 +1,4 @@
-// The console wired to real parts: the ledger, the config, the mappings commands and the sign-in; served here or mounted.
+// The console wired to the ledger, config, mappings commands and sign-in; served alone or mounted.
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { Writable } from 'node:stream';
@@ -25,19 +25,28 @@ export interface ConsoleParts {
   nextCycleHint: () => string;
 }
 
+/** The environment variable holding the admin token (cli.ts hands the environment in). */
+const CONSOLE_TOKEN_VARIABLE = 'LEADBRIDGE_CONSOLE_TOKEN';
+
 const DISCARD = new Writable({ write: (_chunk, _encoding, done) => done() });
 
 /** The link to a record in the CRM's own UI (the CRM's URL scheme for a record page). */
 function crmRecordLink(target: TargetConfig, recordId: string, entity?: string): string | null {
   const id = encodeURIComponent(recordId);
   if (target.kind === 'dynamics365')
-    return `${target.settings.url.replace(/\/$/, '')}/main.aspx?pagetype=entityrecord&etn=${entity ?? 'lead'}&id=${id}`;
+    return (
+      `${target.settings.url.replace(/\/$/, '')}/main.aspx` +
+      `?pagetype=entityrecord&etn=${entity ?? 'lead'}&id=${id}`
+    );
   if (target.kind === 'salesforce')
-    return `${target.settings.instanceUrl.replace(/\/$/, '')}/lightning/r/${entity ?? 'Lead'}/${id}/view`;
+    return (
+      `${target.settings.instanceUrl.replace(/\/$/, '')}` +
+      `/lightning/r/${entity ?? 'Lead'}/${id}/view`
+    );
   return null;
 }
 
-export function consoleServices(parts: ConsoleParts): ConsoleServices {
+function consoleServices(parts: ConsoleParts): ConsoleServices {
   const commandOptions = (target: string) => ({
     config: parts.config(),
     logger: parts.logger,
@@ -117,8 +126,11 @@ export async function serveConsole(
   };
 }
 
-/** Who acts from loopback, in the audit trail: the account running leadbridge (no sign-in on loopback). */
-export function localUser(): string {
+/**
+ * Who acts from loopback, in the audit trail: the account running leadbridge (no sign-in on
+ * loopback).
+ */
+function localUser(): string {
   try {
     return os.userInfo().username;
   } catch {
@@ -126,15 +138,21 @@ export function localUser(): string {
   }
 }
 
-/** The console's access from the bind address and LEADBRIDGE_CONSOLE_TOKEN (empty counts as unset). */
-export function consoleAccess(bindHost: string, env: Record<string, string | undefined>): ConsoleAccess {
+/**
+ * The console's access from the bind address and LEADBRIDGE_CONSOLE_TOKEN (empty counts as unset).
+ */
+export function consoleAccess(
+  bindHost: string,
+  env: Record<string, string | undefined>,
+): ConsoleAccess {
   const token = env[CONSOLE_TOKEN_VARIABLE]?.trim();
   return { bindHost, token: token ? token : null, localUser: localUser() };
 }
 
-export const CONSOLE_TOKEN_VARIABLE = 'LEADBRIDGE_CONSOLE_TOKEN';
-
-/** `leadbridge console`: the console against the config's ledger, without a worker, until SIGINT / SIGTERM. */
+/**
+ * `leadbridge console`: the console against the config's ledger, without a worker, until SIGINT /
+ * SIGTERM.
+ */
 export async function runConsole(options: {
   context: CliContext;
   config: LeadbridgeConfig;

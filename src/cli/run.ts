@@ -84,7 +84,10 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
   return 0;
 }
 
-/** The console under /console on the health port; not served (with a warning) on a non-loopback bind without a token. */
+/**
+ * The console under /console on the health port; not served (with a warning) on a non-loopback bind
+ * without a token.
+ */
 function consoleMount(
   runtimes: RuntimeHolder,
   worker: Worker,
@@ -104,7 +107,8 @@ function consoleMount(
       ledger: () => runtimes.current!.ledger,
       logger: options.logger,
       cwd: options.context.cwd,
-      health: () => healthReport(worker.healthSnapshot(settings().health.maxAgeSeconds), new Date()),
+      health: () =>
+        healthReport(worker.healthSnapshot(settings().health.maxAgeSeconds), new Date()),
       nextCycleHint: () => `the next cycle (within ${settings().intervalSeconds} s) tries again`,
     },
     access,
@@ -112,7 +116,10 @@ function consoleMount(
   return [{ prefix: '/console', listener }];
 }
 
-/** API calls of the cycle, per API and 5-minute bucket, into the ledger (the console's chart); never fails a cycle. */
+/**
+ * API calls of the cycle, per API and 5-minute bucket, into the ledger (the console's chart); never
+ * fails a cycle.
+ */
 export async function keepApiCallCounts(
   runtimes: RuntimeHolder,
   metrics: WorkerMetrics,
@@ -126,8 +133,10 @@ export async function keepApiCallCounts(
 }
 
 /**
- * The worker does not start on a mapping the CRM's own metadata rejects (an unknown field, a missing picklist
- * value): every issue is listed. A CRM that cannot be reached now is only a warning: the cycles retry it.
+ * The worker does not start on a mapping the CRM's own metadata rejects (an unknown field, a
+ * missing picklist
+ * value): every issue is listed. A CRM that cannot be reached now is only a warning: the cycles
+ * retry it.
  */
 async function refuseInvalidMappings(
   runtimes: RuntimeHolder,

@@ -24,7 +24,10 @@ export class RuntimeHolder {
 
   constructor(private readonly options: RuntimeHolderOptions) {}
 
-  /** Loads the config and builds the runtime; errors (invalid config or mapping, ledger) are thrown as they are. */
+  /**
+   * Loads the config and builds the runtime; errors (invalid config or mapping, ledger) are thrown
+   * as they are.
+   */
   async start(): Promise<Runtime> {
     const config = await loadConfig({
       file: this.options.configFile,
@@ -38,7 +41,8 @@ export class RuntimeHolder {
   }
 
   /**
-   * The runtime for the next cycle: a new one when the config file or a mapping file changed and the new
+   * The runtime for the next cycle: a new one when the config file or a mapping file changed and
+   * the new
    * version is valid; otherwise the running one, with the reason the change was refused in the log.
    */
   async forNextCycle(): Promise<Runtime> {
@@ -72,7 +76,10 @@ export class RuntimeHolder {
     return this.runtime;
   }
 
-  /** The runtime in use (null before start and after close), for readers beside the loop (the console). */
+  /**
+   * The runtime in use (null before start and after close), for readers beside the loop (the
+   * console).
+   */
   get current(): Runtime | null {
     return this.runtime;
   }

@@ -1,4 +1,4 @@
-// The console's routes under /console (pages, actions, assets) as a hono app, with its guard in front.
+// The console's routes under /console (pages, actions, assets) as a hono app behind its guard.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -61,7 +61,9 @@ function noticeOf(c: Context): Markup | null {
 
 /** Only a path inside the console: an action never redirects elsewhere. */
 function backTo(value: unknown): string {
-  return typeof value === 'string' && /^\/[A-Za-z0-9/?=&%._|+-]*$/.test(value) && !value.startsWith('//')
+  return typeof value === 'string' &&
+    /^\/[A-Za-z0-9/?=&%._|+-]*$/.test(value) &&
+    !value.startsWith('//')
     ? value
     : '';
 }
@@ -75,10 +77,14 @@ function many(value: unknown): string[] {
   return (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
 }
 
-function moved(result: { syncs: Record<string, number>; outcomes: Record<string, number> }): string {
+function moved(result: {
+  syncs: Record<string, number>;
+  outcomes: Record<string, number>;
+}): string {
   const syncs = Object.values(result.syncs).reduce((a, b) => a + b, 0);
   const outcomes = Object.values(result.outcomes).reduce((a, b) => a + b, 0);
-  return `${syncs} ${syncs === 1 ? 'sync' : 'syncs'} and ${outcomes} ${outcomes === 1 ? 'outcome' : 'outcomes'}`;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  return `${plural(syncs, 'sync')} and ${plural(outcomes, 'outcome')}`;
 }
 
 export function createConsoleApp(options: ConsoleAppOptions): Hono<Env> {
@@ -126,17 +132,27 @@ export function createConsoleApp(options: ConsoleAppOptions): Hono<Env> {
       const [target, referralId] = item.split('|');
       if (target && referralId) byTarget.set(target, [...(byTarget.get(target) ?? []), referralId]);
     }
-    for (const id of many(form.referralId)) byTarget.set(undefined, [...(byTarget.get(undefined) ?? []), id]);
-    if (byTarget.size === 0) return c.redirect(withNotice(back, 'error', 'nothing selected to retry'), 303);
+    for (const id of many(form.referralId))
+      byTarget.set(undefined, [...(byTarget.get(undefined) ?? []), id]);
+    if (byTarget.size === 0)
+      return c.redirect(withNotice(back, 'error', 'nothing selected to retry'), 303);
     const who = c.get('visitor').who;
     const totals = { syncs: {} as Record<string, number>, outcomes: {} as Record<string, number> };
     for (const [target, referralIds] of byTarget) {
       const request = { referralIds, who, ...(target ? { target } : {}) };
-      const result = await retryFromConsole(services.ledger(), services.config(), request, services.now());
+      const result = await retryFromConsole(
+        services.ledger(),
+        services.config(),
+        request,
+        services.now(),
+      );
       Object.assign(totals.syncs, result.syncs);
       Object.assign(totals.outcomes, result.outcomes);
     }
-    logger.info('console: retry scheduled', { who, referrals: [...byTarget.values()].flat().length });
+    logger.info('console: retry scheduled', {
+      who,
+      referrals: [...byTarget.values()].flat().length,
+    });
     return c.redirect(
       withNotice(back, 'ok', `Retry scheduled: ${moved(totals)}; ${options.nextCycleHint()}.`),
       303,
@@ -148,7 +164,12 @@ export function createConsoleApp(options: ConsoleAppOptions): Hono<Env> {
     const back = backTo(form.back);
     const referralId = typeof form.referralId === 'string' ? form.referralId : '';
     const who = c.get('visitor').who;
-    const result = await resyncFromConsole(services.ledger(), services.config(), { referralId, who }, services.now());
+    const result = await resyncFromConsole(
+      services.ledger(),
+      services.config(),
+      { referralId, who },
+      services.now(),
+    );
     logger.info('console: resync scheduled', { who, referralId });
     return c.redirect(
       withNotice(back, 'ok', `Resync scheduled: ${moved(result)}; ${options.nextCycleHint()}.`),
@@ -159,24 +180,33 @@ export function createConsoleApp(options: ConsoleAppOptions): Hono<Env> {
   app.get('/sign-in', (c) => c.html(signInPage(c.get('visitor'), guard.needsSignIn, null)));
   app.post('/sign-in', async (c) => {
     const form = await c.req.parseBody();
-    if (guard.signIn(c, typeof form.token === 'string' ? form.token : '')) return c.redirect(BASE, 303);
+    if (guard.signIn(c, typeof form.token === 'string' ? form.token : ''))
+      return c.redirect(BASE, 303);
     return c.html(signInPage(c.get('visitor'), true, 'That is not the admin token.'), 401);
   });
 
   app.get('/assets/:name', async (c) => {
     const asset = ASSETS[c.req.param('name')];
     if (!asset) return c.text('no such asset', 404);
-    return c.body(await readFile(asset.file()), 200, { 'Content-Type': `${asset.type}; charset=utf-8` });
+    return c.body(await readFile(asset.file()), 200, {
+      'Content-Type': `${asset.type}; charset=utf-8`,
+    });
   });
 
   app.onError((error, c) => {
-    const back = backTo(c.req.header('referer') ? new URL(c.req.header('referer')!).pathname.slice(BASE.length) : '');
+    const back = backTo(
+      c.req.header('referer') ? new URL(c.req.header('referer')!).pathname.slice(BASE.length) : '',
+    );
     if (c.req.method === 'POST' && isLeadbridgeError(error))
       return c.redirect(withNotice(back || '/', 'error', error.message), 303);
     logger.error('console: request failed', { path: c.req.path, error: error.message });
     return c.html(
       page(
-        { title: 'Something failed', section: '', visitor: c.get('visitor') ?? { who: '', csrf: '' } },
+        {
+          title: 'Something failed',
+          section: '',
+          visitor: c.get('visitor') ?? { who: '', csrf: '' },
+        },
         html`<p class="bad">${error.message}</p>`,
       ),
       500,
@@ -187,13 +217,22 @@ export function createConsoleApp(options: ConsoleAppOptions): Hono<Env> {
 
 function signInPage(visitor: Visitor, needed: boolean, problem: string | null): Markup {
   return page(
-    { title: 'Sign in', section: '', visitor, banners: problem ? [banner('error', html`${problem}`)] : [] },
+    {
+      title: 'Sign in',
+      section: '',
+      visitor,
+      banners: problem ? [banner('error', html`${problem}`)] : [],
+    },
     needed
       ? html`<form method="post" action="${BASE}/sign-in">
           <input type="hidden" name="${CSRF_FIELD}" value="${visitor.csrf}" />
-          <label>Admin token <input type="password" name="token" autocomplete="off" required /></label>
+          <label
+            >Admin token <input type="password" name="token" autocomplete="off" required
+          /></label>
           <button type="submit">Sign in</button>
         </form>`
-      : html`<p>This console listens on loopback only and needs no sign-in. <a href="${BASE}">Open it</a>.</p>`,
+      : html`<p>
+          This console listens on loopback only and needs no sign-in. <a href="${BASE}">Open it</a>.
+        </p>`,
   );
 }

@@ -61,10 +61,12 @@ export function page(frame: PageFrame, body: Markup): Markup {
           ${body}
         </main>
         ${charts}
-        ${frame.charts
-          ? html`<script src="${BASE}/assets/chart.umd.js"></script>
-              <script src="${BASE}/assets/console.js"></script>`
-          : ''}
+        ${
+          frame.charts
+            ? html`<script src="${BASE}/assets/chart.umd.js"></script>
+                <script src="${BASE}/assets/console.js"></script>`
+            : ''
+        }
       </body>
     </html>`;
 }

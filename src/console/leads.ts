@@ -1,4 +1,4 @@
-// Leads that need a human: unanswered referrals by time left before the 14-day expiry, hot ones first; response times.
+// Leads that need a human: unanswered referrals, hot first, by time left to expiry; response times.
 import { html } from 'hono/html';
 import {
   getLinks,
@@ -11,10 +11,13 @@ import type { Visitor } from './security.js';
 import type { ConsoleServices } from './services.js';
 
 const HOUR = 3_600_000;
-/** Partner Center archives a referral nobody answered as expired after 14 days (domain.md, "The life cycle"). */
-export const EXPIRY_MS = 14 * 24 * HOUR;
+/**
+ * Partner Center archives a referral nobody answered as expired after 14 days (domain.md, "The life
+ * cycle").
+ */
+const EXPIRY_MS = 14 * 24 * HOUR;
 /** A hot lead's flag urges contact within 72 hours (domain.md, "Hot lead"). */
-export const HOT_WINDOW_MS = 72 * HOUR;
+const HOT_WINDOW_MS = 72 * HOUR;
 const WEEKS_SHOWN = 12;
 const LEADS_SHOWN = 500;
 
@@ -28,10 +31,7 @@ export interface LeadNeedingHuman {
 }
 
 /** Unanswered referrals, hot ones first, then by time left before expiry (least first). */
-export function leadsNeedingHuman(
-  facts: readonly ReferralFacts[],
-  now: Date,
-): LeadNeedingHuman[] {
+export function leadsNeedingHuman(facts: readonly ReferralFacts[], now: Date): LeadNeedingHuman[] {
   return facts
     .filter((f) => f.answeredAt === null)
     .map((f) => {
@@ -70,7 +70,10 @@ export function weekOf(iso: string): string {
   return monday.toISOString().slice(0, 10);
 }
 
-/** Response time (received → accepted or declined) per week of receipt: count, median, slowest, over 72 h. */
+/**
+ * Response time (received → accepted or declined) per week of receipt: count, median, slowest, over
+ * 72 h.
+ */
 export function weeklyResponseTimes(facts: readonly ReferralFacts[]): WeeklyResponse[] {
   const byWeek = new Map<string, number[]>();
   for (const f of facts) {
@@ -84,8 +87,7 @@ export function weeklyResponseTimes(facts: readonly ReferralFacts[]): WeeklyResp
     .map(([week, hours]) => {
       const sorted = [...hours].sort((a, b) => a - b);
       const mid = Math.floor(sorted.length / 2);
-      const median =
-        sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+      const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
       return {
         week,
         answered: sorted.length,
@@ -104,7 +106,9 @@ function leadRow(lead: LeadNeedingHuman, crmLinks: Markup[]): Markup {
   const f = lead.facts;
   const urgent = lead.timeLeftMs < 2 * 24 * HOUR;
   return html`<tr class="${urgent ? 'urgent' : ''}" data-referral="${f.referralId}">
-    <td>${f.hot ? html`<span class="hot" title="the customer asked to be contacted">hot</span>` : ''}</td>
+    <td>
+      ${f.hot ? html`<span class="hot" title="the customer asked to be contacted">hot</span>` : ''}
+    </td>
     <td>${f.customerName ?? '(no name)'}</td>
     <td>${referralLink(f.referralId)}</td>
     <td>${f.leadKind ?? '-'}</td>
@@ -114,11 +118,13 @@ function leadRow(lead: LeadNeedingHuman, crmLinks: Markup[]): Markup {
       ${lead.timeLeftMs > 0 ? duration(lead.timeLeftMs) : 'expiring now'}
     </td>
     <td>
-      ${lead.hotWindowLeftMs === null
-        ? '-'
-        : lead.hotWindowLeftMs > 0
-          ? duration(lead.hotWindowLeftMs)
-          : html`<span class="bad">past 72 h</span>`}
+      ${
+        lead.hotWindowLeftMs === null
+          ? '-'
+          : lead.hotWindowLeftMs > 0
+            ? duration(lead.hotWindowLeftMs)
+            : html`<span class="bad">past 72 h</span>`
+      }
     </td>
     <td>${crmLinks}</td>
   </tr>`;
@@ -163,10 +169,10 @@ export async function leadsPage(services: ConsoleServices, visitor: Visitor): Pr
       },
     },
     html`<p>
-        ${leads.length} unanswered ${leads.length === 1 ? 'referral' : 'referrals'}: hot leads
-        first (the customer asked to be contacted; answer within 72 hours), then by the time left
-        before Partner Center expires them 14 days after they arrived. Accept or decline them in
-        the CRM; leadbridge reports the answer back.
+        ${leads.length} unanswered ${leads.length === 1 ? 'referral' : 'referrals'}: hot leads first
+        (the customer asked to be contacted; answer within 72 hours), then by the time left before
+        Partner Center expires them 14 days after they arrived. Accept or decline them in the CRM;
+        leadbridge reports the answer back.
       </p>
       <table data-testid="leads">
         <thead>
@@ -183,7 +189,13 @@ export async function leadsPage(services: ConsoleServices, visitor: Visitor): Pr
           </tr>
         </thead>
         <tbody>
-          ${rows.length > 0 ? rows : html`<tr><td colspan="9">Nothing waits for an answer.</td></tr>`}
+          ${
+            rows.length > 0
+              ? rows
+              : html`<tr>
+                  <td colspan="9">Nothing waits for an answer.</td>
+                </tr>`
+          }
         </tbody>
       </table>
       <h2>Response times per week (received → accepted or declined)</h2>

@@ -1,4 +1,4 @@
-// Mappings: each target's mapping as a table (CRM field ← source, transforms, status map), checked live, and a preview.
+// Mappings: each as a table (field ← source, transforms, status map), checked live; a preview.
 import { html } from 'hono/html';
 import type { TargetConfig } from '../config/index.js';
 import { formatIssue, type Issue } from '../core/errors.js';
@@ -13,7 +13,10 @@ import { BASE, page, show, type Markup } from './layout.js';
 import type { Visitor } from './security.js';
 import type { ConsoleServices, FieldPreview, MappingCheck, TargetPreview } from './services.js';
 
-/** The CRM field an issue is about (`fields.Email...` → Email); null for issues about the file as a whole. */
+/**
+ * The CRM field an issue is about (`fields.Email...` → Email); null for issues about the file as a
+ * whole.
+ */
 export function fieldOfIssue(issue: Pick<Issue, 'path'>): string | null {
   const match = /^fields\.([^.[\]]+)/.exec(issue.path);
   return match ? match[1]! : null;
@@ -31,17 +34,29 @@ function checkSummary(check: MappingCheck): Markup {
   const general = check.issues.filter((i) => fieldOfIssue(i) === null);
   return html`<p class="bad" data-testid="check">
       Checked against the CRM's metadata: ${check.issues.length}
-      ${check.issues.length === 1 ? 'problem' : 'problems'}, shown on their rows. Fix the mapping file,
-      then reload; the worker picks the change up by itself.
+      ${check.issues.length === 1 ? 'problem' : 'problems'}, shown on their rows. Fix the mapping
+      file, then reload; the worker picks the change up by itself.
     </p>
-    ${general.length > 0 ? html`<ul class="bad">${general.map((i) => html`<li>${formatIssue(i)}</li>`)}</ul>` : ''}`;
+    ${
+      general.length > 0
+        ? html`<ul class="bad">
+            ${general.map((i) => html`<li>${formatIssue(i)}</li>`)}
+          </ul>`
+        : ''
+    }`;
 }
 
 function fieldsTable(mapping: CompiledMapping, check: MappingCheck): Markup {
   const issues = check.status === 'invalid' ? check.issues : [];
   return html`<table data-testid="mapping-fields">
     <thead>
-      <tr><th>CRM field</th><th></th><th>Comes from</th><th>Transforms</th><th>Check</th></tr>
+      <tr>
+        <th>CRM field</th>
+        <th></th>
+        <th>Comes from</th>
+        <th>Transforms</th>
+        <th>Check</th>
+      </tr>
     </thead>
     <tbody>
       ${Object.entries(mapping.definition.fields).map(([name, field]) => {
@@ -52,7 +67,13 @@ function fieldsTable(mapping: CompiledMapping, check: MappingCheck): Markup {
           <td><code>${describeOrigin(field.origin)}</code></td>
           <td>${field.transforms.map(describeTransform).join(', ') || '-'}</td>
           <td class="${mine.length > 0 ? 'bad' : 'ok'}" data-col="check">
-            ${mine.length > 0 ? mine.map((i) => html`<div>${i.message}</div>`) : check.status === 'ok' ? 'OK' : ''}
+            ${
+              mine.length > 0
+                ? mine.map((i) => html`<div>${i.message}</div>`)
+                : check.status === 'ok'
+                  ? 'OK'
+                  : ''
+            }
           </td>
         </tr>`;
       })}
@@ -90,7 +111,11 @@ function statusTable(status: StatusDefinition | null): Markup {
   );
   return html`<table data-testid="status-map">
     <thead>
-      <tr><th>Partner Center outcome</th><th>CRM record</th><th>When</th></tr>
+      <tr>
+        <th>Partner Center outcome</th>
+        <th>CRM record</th>
+        <th>When</th>
+      </tr>
     </thead>
     <tbody>
       ${rules} ${accept}
@@ -109,15 +134,22 @@ const CHANGE_WORDS: Record<FieldPreview['change'], string> = {
 
 function previewTable(preview: TargetPreview): Markup {
   return html`<p>
-      ${preview.record
-        ? html`CRM record <code>${preview.record.recordId}</code>: a sync would update it.`
-        : 'No CRM record yet: a sync would create one.'}
+      ${
+        preview.record
+          ? html`CRM record <code>${preview.record.recordId}</code>: a sync would update it.`
+          : 'No CRM record yet: a sync would create one.'
+      }
     </p>
     <table data-testid="preview">
       <thead>
         <tr>
-          <th>CRM field</th><th>Source</th><th>Source value</th><th>Transform steps</th>
-          <th>CRM value</th><th>In the CRM now</th><th>Difference</th>
+          <th>CRM field</th>
+          <th>Source</th>
+          <th>Source value</th>
+          <th>Transform steps</th>
+          <th>CRM value</th>
+          <th>In the CRM now</th>
+          <th>Difference</th>
         </tr>
       </thead>
       <tbody>
@@ -128,19 +160,23 @@ function previewTable(preview: TargetPreview): Markup {
               <td><code>${f.source}</code></td>
               <td>${show(f.input)}</td>
               <td>${f.steps.map((s) => html`<div>${s.transform} → ${show(s.value)}</div>`)}</td>
-              <td>${f.change === 'error' ? html`<span class="bad">${f.error}</span>` : show(f.value)}</td>
+              <td>
+                ${f.change === 'error' ? html`<span class="bad">${f.error}</span>` : show(f.value)}
+              </td>
               <td>${show(f.current)}</td>
               <td data-col="change">${CHANGE_WORDS[f.change]}</td>
             </tr>`,
         )}
       </tbody>
     </table>
-    ${preview.errors.length > 0
-      ? html`<p class="bad">
-          A sync would quarantine this referral:
-          ${preview.errors.map((e) => `${e.field}: ${e.message}`).join('; ')}
-        </p>`
-      : ''}`;
+    ${
+      preview.errors.length > 0
+        ? html`<p class="bad">
+            A sync would quarantine this referral:
+            ${preview.errors.map((e) => `${e.field}: ${e.message}`).join('; ')}
+          </p>`
+        : ''
+    }`;
 }
 
 async function targetSection(
@@ -152,7 +188,10 @@ async function targetSection(
   try {
     mapping = await services.mapping(target);
   } catch (error) {
-    return html`<section><h2>${target.name}</h2><p class="bad">${(error as Error).message}</p></section>`;
+    return html`<section>
+      <h2>${target.name}</h2>
+      <p class="bad">${(error as Error).message}</p>
+    </section>`;
   }
   const [check, preview] = await Promise.all([
     services.checkMapping(target.name),
@@ -161,16 +200,23 @@ async function targetSection(
       : services.preview(referralId, target.name).catch((error: unknown) => error as Error),
   ]);
   return html`<section data-testid="target-${target.name}">
-    <h2>${target.name} <small>${target.kind} ${mapping.entity}, ${mapping.file ?? 'bundled mapping'}</small></h2>
+    <h2>
+      ${target.name}
+      <small>${target.kind} ${mapping.entity}, ${mapping.file ?? 'bundled mapping'}</small>
+    </h2>
     ${checkSummary(check)} ${fieldsTable(mapping, check)}
     <h3>Status map (CRM → Partner Center)</h3>
     ${statusTable(mapping.definition.status)}
-    ${preview === null
-      ? ''
-      : html`<h3>Preview of referral <code>${referralId}</code></h3>
-          ${preview instanceof Error
-            ? html`<p class="bad">${preview.message}</p>`
-            : previewTable(preview)}`}
+    ${
+      preview === null
+        ? ''
+        : html`<h3>Preview of referral <code>${referralId}</code></h3>
+            ${
+              preview instanceof Error
+                ? html`<p class="bad">${preview.message}</p>`
+                : previewTable(preview)
+            }`
+    }
   </section>`;
 }
 
@@ -182,7 +228,9 @@ export async function mappingsPage(
   const all = services.config().targets.filter((t) => t.enabled);
   const targets = choice.target === '' ? all : all.filter((t) => t.name === choice.target);
   const recent = await listUnansweredReferrals(services.ledger().db, 20);
-  const sections = await Promise.all(targets.map((t) => targetSection(services, t, choice.referral)));
+  const sections = await Promise.all(
+    targets.map((t) => targetSection(services, t, choice.referral)),
+  );
   return page(
     { title: 'Mappings', section: '/mappings', visitor },
     html`<p>

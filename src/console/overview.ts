@@ -1,4 +1,4 @@
-// The overview page: per target what is applied, pending, failed and quarantined; the last cycles; API calls; health.
+// The overview: per target applied, pending, failed, quarantined; last cycles; API calls; health.
 import { html } from 'hono/html';
 import {
   apiCallCountsSince,
@@ -28,11 +28,16 @@ interface TargetCounts {
   outcomesQuarantined: number;
 }
 
-/** The chart's series: per API, calls, 429s and errors in each bucket (0 where none were recorded). */
+/**
+ * The chart's series: per API, calls, 429s and errors in each bucket (0 where none were recorded).
+ */
 export function apiChartSeries(
   counts: readonly ApiCallCount[],
   buckets: readonly string[],
-): { labels: string[]; apis: Array<{ api: string; calls: number[]; throttled: number[]; errors: number[] }> } {
+): {
+  labels: string[];
+  apis: Array<{ api: string; calls: number[]; throttled: number[]; errors: number[] }>;
+} {
   const apis = [...new Set(counts.map((c) => c.api))].sort();
   const at = new Map(counts.map((c) => [`${c.bucket} ${c.api}`, c]));
   return {
@@ -82,7 +87,7 @@ async function targetCounts(services: ConsoleServices): Promise<TargetCounts[]> 
   });
 }
 
-export function signInBanner(notice: SignInNotice | null): Markup | null {
+function signInBanner(notice: SignInNotice | null): Markup | null {
   if (!notice?.required) return null;
   return banner(
     'error',
@@ -170,7 +175,9 @@ function runsTable(runs: readonly RunRow[]): Markup {
           <td>${when(r.startedAt)}</td>
           <td>${ms === null ? 'running' : duration(ms)}</td>
           <td><span class="pill ${r.status}">${r.status}</span></td>
-          <td>${figures || '-'}${r.error ? html`<br /><small class="bad">${r.error}</small>` : ''}</td>
+          <td>
+            ${figures || '-'}${r.error ? html`<br /><small class="bad">${r.error}</small>` : ''}
+          </td>
         </tr>`;
       })}
     </tbody>
@@ -211,7 +218,9 @@ export async function overviewPage(services: ConsoleServices, visitor: Visitor):
         ${totals.length > 0 ? totals : html`<li>none recorded yet</li>`}
       </ul>
       <div class="charts">
-        <div class="chart"><canvas id="api-calls-chart" aria-label="API calls per API"></canvas></div>
+        <div class="chart">
+          <canvas id="api-calls-chart" aria-label="API calls per API"></canvas>
+        </div>
         <div class="chart">
           <canvas id="api-problems-chart" aria-label="429s and errors per API"></canvas>
         </div>

@@ -1,25 +1,33 @@
-// The quarantine: every quarantined sync and outcome with its reason, filtered by target and reason, and retried.
+// The quarantine: quarantined syncs and outcomes with reasons, filtered by target, reason; retry.
 import { html } from 'hono/html';
-import { listByState, listOutboxByState, type OutboxRow, type SyncStateRow } from '../ledger/index.js';
+import {
+  listByState,
+  listOutboxByState,
+  type OutboxRow,
+  type SyncStateRow,
+} from '../ledger/index.js';
 import { actionForm, BASE, page, referralLink, when, type Markup } from './layout.js';
 import { CSRF_FIELD, type Visitor } from './security.js';
 import type { ConsoleServices } from './services.js';
 
 const LIMIT = 10_000;
 
-export interface QuarantineItem {
+interface QuarantineItem {
   target: string;
   referralId: string;
   /** "sync", or "outcome <action>" */
   what: string;
   since: string;
   reason: string;
-  /** The reason without what differs between referrals: the field(s) named, so alike problems group. */
+  /**
+   * The reason without what differs between referrals: the field(s) named, so alike problems group.
+   */
   reasonKey: string;
 }
 
 /**
- * The group a reason belongs to: a mapping failure by the fields it names ("mapping failed: companyname"),
+ * The group a reason belongs to: a mapping failure by the fields it names ("mapping failed:
+ * companyname"),
  * anything else with ids, numbers and quoted values taken out.
  */
 export function reasonKey(reason: string): string {
@@ -36,15 +44,19 @@ export function reasonKey(reason: string): string {
 }
 
 function outcomeReason(row: OutboxRow): { reason: string; key: string } {
-  const reason = row.lastError ?? (row.payload.reason as string | undefined) ?? '(no reason recorded)';
+  const reason =
+    row.lastError ?? (row.payload.reason as string | undefined) ?? '(no reason recorded)';
   const missing = Array.isArray(row.payload.missing) ? (row.payload.missing as string[]) : [];
   return {
     reason,
-    key: missing.length > 0 ? `outcome ${row.action}: missing ${missing.join(', ')}` : reasonKey(reason),
+    key:
+      missing.length > 0
+        ? `outcome ${row.action}: missing ${missing.join(', ')}`
+        : reasonKey(reason),
   };
 }
 
-export async function quarantineItems(services: ConsoleServices): Promise<QuarantineItem[]> {
+async function quarantineItems(services: ConsoleServices): Promise<QuarantineItem[]> {
   const { db } = services.ledger();
   const [syncs, outcomes] = await Promise.all([
     listByState(db, 'quarantined', { limit: LIMIT }),
@@ -98,7 +110,8 @@ function filters(targets: string[], keys: string[], target: string, key: string)
 
 function groupActions(visitor: Visitor, items: readonly QuarantineItem[]): Markup {
   const groups = new Map<string, QuarantineItem[]>();
-  for (const item of items) groups.set(item.reasonKey, [...(groups.get(item.reasonKey) ?? []), item]);
+  for (const item of items)
+    groups.set(item.reasonKey, [...(groups.get(item.reasonKey) ?? []), item]);
   return html`<ul class="groups" data-testid="reason-groups">
     ${[...groups.entries()].map(
       ([key, members]) =>
@@ -130,7 +143,9 @@ export async function quarantinePage(
   const rows = shown.map(
     (i) =>
       html`<tr data-referral="${i.referralId}" data-target="${i.target}">
-        <td><input type="checkbox" name="item" value="${i.target}|${i.referralId}" form="selection" /></td>
+        <td>
+          <input type="checkbox" name="item" value="${i.target}|${i.referralId}" form="selection" />
+        </td>
         <td>${i.target}</td>
         <td>${referralLink(i.referralId)}</td>
         <td>${i.what}</td>
@@ -176,7 +191,13 @@ export async function quarantinePage(
           </tr>
         </thead>
         <tbody>
-          ${rows.length > 0 ? rows : html`<tr><td colspan="7">Nothing is quarantined.</td></tr>`}
+          ${
+            rows.length > 0
+              ? rows
+              : html`<tr>
+                  <td colspan="7">Nothing is quarantined.</td>
+                </tr>`
+          }
         </tbody>
       </table>`,
   );

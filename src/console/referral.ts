@@ -1,4 +1,4 @@
-// One referral: find it (referral id, customer, CRM record id), its timeline, its CRM records, retry and resync.
+// One referral: found by id, customer or CRM record id; its timeline, CRM records, retry, resync.
 import { html } from 'hono/html';
 import {
   auditTrail,
@@ -45,7 +45,10 @@ function reasonOf(entry: AuditEntry): string {
 }
 
 /** Audit entries and outbox rows, in time order (ties: audit before outbox, then as recorded). */
-export function timelineOf(audit: readonly AuditEntry[], outbox: readonly OutboxRow[]): TimelineEntry[] {
+export function timelineOf(
+  audit: readonly AuditEntry[],
+  outbox: readonly OutboxRow[],
+): TimelineEntry[] {
   const entries: TimelineEntry[] = [
     ...audit.map((a) => ({
       at: a.at ?? '',
@@ -58,7 +61,10 @@ export function timelineOf(audit: readonly AuditEntry[], outbox: readonly Outbox
       at: o.createdAt,
       source: 'outbox',
       target: o.target,
-      what: `${o.action}: ${o.state}${o.attempts ? ` after ${o.attempts} attempts` : ''}${o.sentAt ? ` (sent ${when(o.sentAt)})` : ''}`,
+      what:
+        `${o.action}: ${o.state}` +
+        (o.attempts ? ` after ${o.attempts} attempts` : '') +
+        (o.sentAt ? ` (sent ${when(o.sentAt)})` : ''),
       why: o.lastError ?? '',
     })),
   ];
@@ -111,7 +117,9 @@ async function targetRows(services: ConsoleServices, referralId: string): Promis
         : 'none yet';
       return html`<tr data-target="${t.name}">
         <th>${t.name}</th>
-        <td data-col="state"><span class="pill ${state?.state ?? ''}">${state?.state ?? '-'}</span></td>
+        <td data-col="state">
+          <span class="pill ${state?.state ?? ''}">${state?.state ?? '-'}</span>
+        </td>
         <td>${record}</td>
         <td>${link ? `${link.referralStatus ?? '?'} (${link.leadKind ?? '?'})` : '-'}</td>
         <td class="${state?.quarantineReason || state?.lastError ? 'bad' : ''}">
@@ -136,19 +144,31 @@ async function referralDetail(
   ]);
   const timeline = timelineOf(audit, outbox);
   return html`<section data-testid="referral" data-referral="${referralId}">
-    <h2>${facts?.customerName ?? '(customer not recorded)'} <small><code>${referralId}</code></small></h2>
+    <h2>
+      ${facts?.customerName ?? '(customer not recorded)'} <small><code>${referralId}</code></small>
+    </h2>
     <p>
-      ${facts
-        ? html`${facts.hot ? html`<span class="hot">hot</span> ` : ''}${facts.leadKind ?? ''},
-          received ${when(facts.receivedAt)}, ${facts.status ?? '?'}/${facts.substatus ?? '?'}
-          ${facts.answeredAt ? html`, answered ${when(facts.answeredAt)}` : ''}`
-        : ''}
+      ${
+        facts
+          ? html`${facts.hot ? html`<span class="hot">hot</span> ` : ''}${facts.leadKind ?? ''},
+            received ${when(facts.receivedAt)}, ${facts.status ?? '?'}/${facts.substatus ?? '?'}
+            ${facts.answeredAt ? html`, answered ${when(facts.answeredAt)}` : ''}`
+          : ''
+      }
     </p>
     <table data-testid="referral-targets">
       <thead>
-        <tr><th>Target</th><th>Sync</th><th>CRM record</th><th>Referral</th><th>Why</th></tr>
+        <tr>
+          <th>Target</th>
+          <th>Sync</th>
+          <th>CRM record</th>
+          <th>Referral</th>
+          <th>Why</th>
+        </tr>
       </thead>
-      <tbody>${targets}</tbody>
+      <tbody>
+        ${targets}
+      </tbody>
     </table>
     <p class="actions">
       ${actionForm(visitor, '/actions/retry', 'Retry (after fixing the cause)', {
@@ -190,7 +210,8 @@ export async function referralPage(
       body = html`<p>${found.matches.length} customers match:</p>
         <ul data-testid="matches">
           ${found.matches.map(
-            (m) => html`<li>${m.customerName} ${referralLink(m.referralId)} ${when(m.receivedAt)}</li>`,
+            (m) =>
+              html`<li>${m.customerName} ${referralLink(m.referralId)} ${when(m.receivedAt)}</li>`,
           )}
         </ul>`;
     else

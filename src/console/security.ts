@@ -1,4 +1,4 @@
-// The console's guard: loopback by default, an admin token otherwise, a CSRF token on every action, and who acted.
+// The console's guard: loopback by default, else an admin token; CSRF on every action; who acted.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
@@ -18,7 +18,10 @@ export interface ConsoleAccess {
   localUser: string;
 }
 
-/** What the pages and actions know about the person: who they are (for the audit) and their CSRF token. */
+/**
+ * What the pages and actions know about the person: who they are (for the audit) and their CSRF
+ * token.
+ */
 export interface Visitor {
   who: string;
   csrf: string;
@@ -55,8 +58,19 @@ function hostNameOf(header: string | undefined): string {
   return header.split(':')[0] ?? '';
 }
 
+function hostOfOrigin(origin: string): string | null {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return null;
+  }
+}
+
 export class ConsoleGuard {
-  /** Per process: CSRF tokens and the signed-in cookie are HMACs under it, so a restart signs everyone out. */
+  /**
+   * Per process: CSRF tokens and the signed-in cookie are HMACs under it, so a restart signs
+   * everyone out.
+   */
   private readonly secret = randomBytes(32);
 
   constructor(private readonly access: ConsoleAccess) {
@@ -81,7 +95,8 @@ export class ConsoleGuard {
       const session = this.session(c);
       const signedIn = this.isSignedIn(c);
       const path = new URL(c.req.url).pathname;
-      const isSignIn = path === signInPath || path.startsWith(`${signInPath.replace(/\/sign-in$/, '')}/assets/`);
+      const isSignIn =
+        path === signInPath || path.startsWith(`${signInPath.replace(/\/sign-in$/, '')}/assets/`);
       if (this.needsSignIn && !signedIn && !isSignIn) {
         if (c.req.method === 'GET') return c.redirect(signInPath, 303);
         return c.text('sign in first: this console needs the admin token', 401);
@@ -127,12 +142,8 @@ export class ConsoleGuard {
     const origin = c.req.header('origin');
     if (origin !== undefined && origin !== 'null') {
       const expected = new URL(c.req.url).host;
-      let actual = '';
-      try {
-        actual = new URL(origin).host;
-      } catch {
-        return `unreadable Origin "${origin}"`;
-      }
+      const actual = hostOfOrigin(origin);
+      if (actual === null) return `unreadable Origin "${origin}"`;
       if (actual !== expected) return `the form came from ${origin}, not from this console`;
     }
     const form = await c.req.parseBody({ all: true });

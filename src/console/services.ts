@@ -1,4 +1,4 @@
-// What the console reads and calls, handed in by whoever serves it (the worker, or `leadbridge console`).
+// What the console reads and calls, handed in by whoever serves it (worker, `leadbridge console`).
 import type { LeadbridgeConfig, TargetConfig } from '../config/index.js';
 import type { Issue } from '../core/errors.js';
 import type { Ledger } from '../ledger/index.js';
@@ -13,7 +13,10 @@ export interface ConsoleHealth {
 
 /** The Partner Center sign-in, when the config signs in as a user. */
 export interface SignInNotice {
-  /** Sign-in needed now (lost or never done): the worker cannot read referrals until someone signs in. */
+  /**
+   * Sign-in needed now (lost or never done): the worker cannot read referrals until someone signs
+   * in.
+   */
   required: boolean;
   account: string | null;
   signedInAt: string | null;

@@ -1,9 +1,9 @@
-// API calls per API in 5-minute buckets (calls, 429s, errors): the console's chart of the last hours.
+// API calls per API in 5-minute buckets (calls, 429s, errors): the console's chart of recent hours.
 import type { Knex } from 'knex';
 import { ledgerOperation, toNumber } from './dialect.js';
 import { TABLE } from './migrations.js';
 
-export const API_CALL_BUCKET_MINUTES = 5;
+const API_CALL_BUCKET_MINUTES = 5;
 
 export interface ApiCallCount {
   /** The bucket's start, ISO-8601 UTC. */

@@ -148,7 +148,10 @@ function createAlertsTable(db: Knex) {
   });
 }
 
-/** Fields leadbridge wrote into referrals (accept), one row per referral and field: only accepted referrals have any. */
+/**
+ * Fields leadbridge wrote into referrals (accept), one row per referral and field: only accepted
+ * referrals have any.
+ */
 function createEchoesTable(db: Knex) {
   return db.schema.createTable(TABLE.echoes, (t) => {
     t.text('referral_id').notNullable();
@@ -161,7 +164,8 @@ function createEchoesTable(db: Knex) {
 }
 
 /**
- * What the console shows that no other table holds: each referral's customer, hotness and answer time (for the
+ * What the console shows that no other table holds: each referral's customer, hotness and answer
+ * time (for the
  * leads that need a human), and API calls per API and 5-minute bucket (for the overview's chart).
  */
 async function createConsoleTables(db: Knex): Promise<void> {

@@ -1,4 +1,4 @@
-// Per referral, what a person asks first: who the customer is, whether it is hot, when it came and when it was answered.
+// Per referral what a person asks first: customer, hot or not, when it came, when it was answered.
 import type { Knex } from 'knex';
 import { chunk, distinct, idsPerQuery, ledgerOperation, nowIso, rowsPerInsert } from './dialect.js';
 import { TABLE } from './migrations.js';
@@ -12,7 +12,9 @@ export interface ReferralFacts {
   substatus: string | null;
   /** When Partner Center created it (createdDateTime), else when leadbridge first read it. */
   receivedAt: string;
-  /** When it was first seen accepted or declined (its updatedDateTime then); null while unanswered. */
+  /**
+   * When it was first seen accepted or declined (its updatedDateTime then); null while unanswered.
+   */
   answeredAt: string | null;
   referralUpdatedAt: string | null;
 }
@@ -46,7 +48,10 @@ function fromFactsRow(row: FactsRow): ReferralFacts {
   };
 }
 
-/** The facts as read now; `answeredAt` of a referral answered earlier is kept (the first answer counts). */
+/**
+ * The facts as read now; `answeredAt` of a referral answered earlier is kept (the first answer
+ * counts).
+ */
 export type ReferralSighting = Omit<ReferralFacts, 'answeredAt'> & { answered: boolean };
 
 /** Records what a page of referrals says; one row per referral, later sightings updating it. */
@@ -100,7 +105,10 @@ export async function recordReferralFacts(
   });
 }
 
-/** Referrals still New (no answer yet), the oldest first: the nearest to Partner Center's 14-day expiry. */
+/**
+ * Referrals still New (no answer yet), the oldest first: the nearest to Partner Center's 14-day
+ * expiry.
+ */
 export async function listUnansweredReferrals(db: Knex, limit: number): Promise<ReferralFacts[]> {
   return ledgerOperation('listUnansweredReferrals', async () => {
     const rows = (await db<FactsRow>(TABLE.referralFacts)

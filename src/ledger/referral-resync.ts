@@ -1,4 +1,4 @@
-// One referral written again on its next cycle (the console's resync button), whatever its sync state now.
+// One referral written again on the next cycle (the console's resync button), whatever its state.
 import type { Knex } from 'knex';
 import { ledgerOperation, nowIso, toIsoTimestamp, toNumber } from './dialect.js';
 import { TABLE } from './migrations.js';
@@ -6,9 +6,12 @@ import { SYNC_TRANSITIONS } from './sync-state.js';
 import { assertMove } from './transitions.js';
 
 /**
- * Makes the referral's row on `target` failed and due at `now` with a fresh attempt budget, so the next cycle
- * re-reads it from Partner Center and writes it (a due retry is decided even when its version was seen).
- * applied goes there through pending, quarantined directly; a pending row (a cycle holds it) is left alone.
+ * Makes the referral's row on `target` failed and due at `now` with a fresh attempt budget, so the
+ * next cycle
+ * re-reads it from Partner Center and writes it (a due retry is decided even when its version was
+ * seen).
+ * applied goes there through pending, quarantined directly; a pending row (a cycle holds it) is
+ * left alone.
  * Returns how many rows moved (0 when the referral has no row on the target).
  */
 export async function scheduleReferralResync(

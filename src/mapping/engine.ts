@@ -132,7 +132,7 @@ function readOrigin(origin: ValueOrigin, read: (path: ValuePath) => unknown): un
   }
 }
 
-/** Where a field's value comes from, as the mapping file says it (paths, a template, a constant). */
+/** Where a field's value comes from, as the mapping file says it (paths, template, constant). */
 export function describeOrigin(origin: ValueOrigin): string {
   switch (origin.kind) {
     case 'const':

@@ -1,4 +1,4 @@
-// Operator actions the console offers (retry, resync of one referral), each recorded in the audit trail with who.
+// Operator actions the console offers (retry, resync of one referral), audited with who did them.
 import { randomUUID } from 'node:crypto';
 import type { LeadbridgeConfig } from '../config/index.js';
 import {
@@ -17,7 +17,8 @@ export interface ConsoleActionResult {
 }
 
 /**
- * Retry after a fix: the named referrals' failed and quarantined syncs (and their quarantined outcomes) are due on
+ * Retry after a fix: the named referrals' failed and quarantined syncs (and their quarantined
+ * outcomes) are due on
  * the next cycle. Unknown or skipped ids are refused with why (as `leadbridge retry` does).
  */
 export async function retryFromConsole(

@@ -1,4 +1,4 @@
-// What the console needs of every referral read (customer, hot, answered), kept in the ledger as pages arrive.
+// What the console needs of each referral read (customer, hot, answered), kept as pages arrive.
 import type { Knex } from 'knex';
 import { recordReferralFacts, type ReferralSighting } from '../ledger/index.js';
 import type { ReferralWithKind } from './types.js';
@@ -6,7 +6,10 @@ import type { ReferralWithKind } from './types.js';
 /** Substatuses that mean a person answered (accept or decline); expiry is not an answer. */
 const ANSWERED_SUBSTATUSES = new Set(['Accepted', 'Declined', 'Won', 'Lost']);
 
-function sightingOf({ referral, leadKind, hot }: ReferralWithKind, readAt: string): ReferralSighting {
+function sightingOf(
+  { referral, leadKind, hot }: ReferralWithKind,
+  readAt: string,
+): ReferralSighting {
   return {
     referralId: referral.id,
     customerName: referral.customerProfile?.name ?? null,

@@ -52,7 +52,9 @@ export class WorkerMetrics {
   private readonly alertsSent: Counter<'kind'>;
   private readonly apiBudgetUsed: Gauge<'target'>;
   private readonly apiHoldingBack: Gauge<'target'>;
-  /** Backlog series set before, so a state that empties reads 0 instead of keeping its last value. */
+  /**
+   * Backlog series set before, so a state that empties reads 0 instead of keeping its last value.
+   */
   private readonly backlogSeries = new Set<string>();
 
   constructor() {
@@ -141,7 +143,10 @@ export class WorkerMetrics {
     this.tallyApiCall(info, new Date());
   }
 
-  /** Calls per API and bucket since the last take, for the ledger (the console's chart reads them there). */
+  /**
+   * Calls per API and bucket since the last take, for the ledger (the console's chart reads them
+   * there).
+   */
   takeApiCallCounts(): ApiCallCount[] {
     const counts = [...this.apiTally.values()];
     this.apiTally.clear();
@@ -151,7 +156,13 @@ export class WorkerMetrics {
   private tallyApiCall(info: ApiCallInfo, at: Date): void {
     const bucket = apiCallBucket(at);
     const key = `${bucket} ${info.api}`;
-    const count = this.apiTally.get(key) ?? { bucket, api: info.api, calls: 0, throttled: 0, errors: 0 };
+    const count = this.apiTally.get(key) ?? {
+      bucket,
+      api: info.api,
+      calls: 0,
+      throttled: 0,
+      errors: 0,
+    };
     count.calls += 1;
     if (info.status === 429) count.throttled += 1;
     else if (info.status === null || info.status >= 400) count.errors += 1;
@@ -177,7 +188,9 @@ export class WorkerMetrics {
     this.lastSuccess.set(at.getTime() / 1000);
   }
 
-  /** From the ledger's countByState: every known state of every target gets a value (0 when absent). */
+  /**
+   * From the ledger's countByState: every known state of every target gets a value (0 when absent).
+   */
   setApiBudget(target: string, budget: { used: number; max: number; holdingBack: boolean }): void {
     this.apiBudgetUsed.set({ target }, budget.max > 0 ? budget.used / budget.max : 0);
     this.apiHoldingBack.set({ target }, budget.holdingBack ? 1 : 0);
@@ -216,7 +229,10 @@ export class WorkerMetrics {
     }
   }
 
-  /** Outcome write-backs of one target, e.g. the outbox drain's {sent, failed, superseded, quarantined}. */
+  /**
+   * Outcome write-backs of one target, e.g. the outbox drain's {sent, failed, superseded,
+   * quarantined}.
+   */
   recordOutcomes(target: string, counts: Readonly<Record<string, number>>): void {
     for (const [result, count] of Object.entries(counts)) {
       if (count > 0) this.outcomes.inc({ target, result }, count);

@@ -1,4 +1,4 @@
-// The console in a real browser (Debian's Chromium via playwright-core) over a synced run against the simulators.
+// The console in a real browser (Debian's Chromium, playwright-core) over a run on the simulators.
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,14 @@ const missing = browserMissing();
 if (missing) console.warn(`skipping the console browser tests: ${missing}`);
 
 const HOT_CUSTOMER = 'Hot Test Customer GmbH';
-const TEAM = [{ firstName: 'Ana', lastName: 'Lopes', email: 'ana@example.com', phoneNumber: '+351 21 000 0000' }];
+const TEAM = [
+  {
+    firstName: 'Ana',
+    lastName: 'Lopes',
+    email: 'ana@example.com',
+    phoneNumber: '+351 21 000 0000',
+  },
+];
 
 let harness: Harness;
 let runtime: Runtime;
@@ -50,7 +57,8 @@ describe.skipIf(missing !== null)('the console in a browser', { timeout: 120_000
       customerProfile: { name: HOT_CUSTOMER, team: TEAM },
       details: { customerRequestedContact: true, notes: 'Call me today' },
     }).id;
-    // No company name: the Dynamics mapping requires one (companyname), so that sync is quarantined.
+    // No company name: the Dynamics mapping requires one (companyname), so that sync is
+    // quarantined.
     badId = newCustomerInquiry(harness.pc.store, {
       customerProfile: { name: '  ', team: TEAM },
     }).id;
@@ -120,11 +128,13 @@ describe.skipIf(missing !== null)('the console in a browser', { timeout: 120_000
     const timeline = await page.locator('[data-testid="timeline"]').innerText();
     expect(timeline).toMatch(/dynamics created \(record [0-9a-f-]{36}\)/);
     expect(timeline).toMatch(/salesforce created \(record 00Q\w+\)/);
-    expect(await page.locator('[data-testid="referral"]').getAttribute('data-referral')).toBe(hotId);
+    expect(await page.locator('[data-testid="referral"]').getAttribute('data-referral')).toBe(
+      hotId,
+    );
     await shot('referral');
   });
 
-  it('quarantine: the reason names the field; fixed, retried from the console, then applied', async () => {
+  it('quarantine: the reason names the field; fixed, retried here, then applied', async () => {
     await page.goto(`${server.url}/quarantine`);
     const row = page.locator(`tr[data-referral="${badId}"][data-target="dynamics"]`);
     expect(await row.locator('[data-col="reason"]').innerText()).toContain('companyname');
@@ -138,7 +148,9 @@ describe.skipIf(missing !== null)('the console in a browser', { timeout: 120_000
     );
     await cycle('e2e-after-fix');
     await page.goto(`${server.url}/referral?q=${badId}`);
-    const state = page.locator('[data-testid="referral-targets"] tr[data-target="dynamics"] [data-col="state"]');
+    const state = page.locator(
+      '[data-testid="referral-targets"] tr[data-target="dynamics"] [data-col="state"]',
+    );
     expect(await state.innerText()).toBe('applied');
     const timeline = await page.locator('[data-testid="timeline"]').innerText();
     expect(timeline).toContain('retry-requested');
@@ -146,7 +158,7 @@ describe.skipIf(missing !== null)('the console in a browser', { timeout: 120_000
     await shot('referral-after-retry');
   });
 
-  it('mappings: a bad field is flagged on its row; a preview shows where each value comes from', async () => {
+  it('mappings: bad field flagged on its row; a preview shows where values come from', async () => {
     const broken = (await readFile(defaultMappingFile('dynamics365'), 'utf8')).replace(
       '  emailaddress1:\n',
       '  emial:\n',

@@ -1,4 +1,4 @@
-// The console over real HTTP on a real ledger: loopback only, admin token, CSRF, audited actions, no secrets shown.
+// The console over HTTP on a real ledger: loopback, admin token, CSRF, audited actions, no secrets.
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -47,7 +47,10 @@ async function start(token: string | null, host = '127.0.0.1'): Promise<ConsoleS
 }
 
 /** A browser's cookie jar in one string, and the page's CSRF token. */
-async function visit(url: string, cookie = ''): Promise<{ cookie: string; csrf: string; text: string }> {
+async function visit(
+  url: string,
+  cookie = '',
+): Promise<{ cookie: string; csrf: string; text: string }> {
   const response = await fetch(url, { headers: { cookie }, redirect: 'manual' });
   const set = response.headers.getSetCookie().map((c) => c.split(';')[0]);
   const text = await response.text();
@@ -70,7 +73,9 @@ function post(url: string, form: Record<string, string>, headers: Record<string,
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-console-'));
   config = configSchema.parse({
-    source: { partnerCenter: { baseUrl: 'http://127.0.0.1:9', auth: { kind: 'static', token: SECRET } } },
+    source: {
+      partnerCenter: { baseUrl: 'http://127.0.0.1:9', auth: { kind: 'static', token: SECRET } },
+    },
     targets: [
       {
         name: 'dynamics',
@@ -98,7 +103,7 @@ afterAll(async () => {
 });
 
 describe('the console on loopback', () => {
-  it('answers its pages with a strict content security policy and never shows a secret', async () => {
+  it('answers its pages with a strict content security policy, never a secret', async () => {
     const server = await start(null);
     for (const page of ['', '/leads', '/quarantine', `/referral?q=${REFERRAL}`]) {
       const response = await fetch(`${server.url}${page}`);
@@ -113,7 +118,8 @@ describe('the console on loopback', () => {
 
   it('refuses a request whose Host is not loopback (DNS rebinding)', async () => {
     const server = await start(null);
-    // fetch never sends a Host of its choosing; node:http sends what it is given, as a rebinding browser would.
+    // fetch never sends a Host of its choosing; node:http sends what it is given, as a rebinding
+    // browser would.
     const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const request = http.get(server.url, { headers: { host: 'attacker.example:80' } }, (res) => {
         let body = '';
@@ -131,7 +137,11 @@ describe('the console on loopback', () => {
   it('refuses an action without the CSRF token, or from another origin', async () => {
     const server = await start(null);
     const { cookie, csrf } = await visit(`${server.url}/quarantine`);
-    const bare = await post(`${server.url}/actions/retry`, { item: `dynamics|${REFERRAL}` }, { cookie });
+    const bare = await post(
+      `${server.url}/actions/retry`,
+      { item: `dynamics|${REFERRAL}` },
+      { cookie },
+    );
     expect(bare.status).toBe(403);
     expect(await bare.text()).toBe('refused: the form has no CSRF token (reload the page)');
     const foreign = await post(
@@ -199,7 +209,10 @@ describe('the console with an admin token', () => {
       { cookie: signIn.cookie },
     );
     expect(right.status).toBe(303);
-    const cookie = [signIn.cookie, ...right.headers.getSetCookie().map((c) => c.split(';')[0])].join('; ');
+    const cookie = [
+      signIn.cookie,
+      ...right.headers.getSetCookie().map((c) => c.split(';')[0]),
+    ].join('; ');
     const page = await visit(server.url, cookie);
     expect(page.text).toContain('admin token holder (console, from 127.0.0.1)');
     expect(page.text).not.toContain(TOKEN);
@@ -232,20 +245,36 @@ function ledgerFacts(open: () => Promise<Ledger>): void {
       await recordReferralFacts(db.db, [{ ...base, referralId: 'r1' }]);
       expect((await listUnansweredReferrals(db.db, 10)).map((f) => f.referralId)).toEqual(['r1']);
       await recordReferralFacts(db.db, [
-        { ...base, referralId: 'r1', status: 'Active', substatus: 'Accepted', answered: true,
-          referralUpdatedAt: '2026-12-02T09:00:00.000Z' },
+        {
+          ...base,
+          referralId: 'r1',
+          status: 'Active',
+          substatus: 'Accepted',
+          answered: true,
+          referralUpdatedAt: '2026-12-02T09:00:00.000Z',
+        },
       ]);
       await recordReferralFacts(db.db, [
-        { ...base, referralId: 'r1', status: 'Closed', substatus: 'Won', answered: true,
-          referralUpdatedAt: '2026-12-20T09:00:00.000Z' },
+        {
+          ...base,
+          referralId: 'r1',
+          status: 'Closed',
+          substatus: 'Won',
+          answered: true,
+          referralUpdatedAt: '2026-12-20T09:00:00.000Z',
+        },
       ]);
       expect(await listUnansweredReferrals(db.db, 10)).toEqual([]);
       expect(await listAnsweredSince(db.db, '2026-11-01T00:00:00.000Z')).toMatchObject([
         { referralId: 'r1', hot: true, answeredAt: '2026-12-02T09:00:00.000Z', substatus: 'Won' },
       ]);
       const bucket = '2026-12-04T10:05:00.000Z';
-      await addApiCallCounts(db.db, [{ bucket, api: 'salesforce', calls: 3, throttled: 1, errors: 0 }]);
-      await addApiCallCounts(db.db, [{ bucket, api: 'salesforce', calls: 2, throttled: 0, errors: 1 }]);
+      await addApiCallCounts(db.db, [
+        { bucket, api: 'salesforce', calls: 3, throttled: 1, errors: 0 },
+      ]);
+      await addApiCallCounts(db.db, [
+        { bucket, api: 'salesforce', calls: 2, throttled: 0, errors: 1 },
+      ]);
       expect(await apiCallCountsSince(db.db, '2026-12-04T10:00:00.000Z')).toEqual([
         { bucket, api: 'salesforce', calls: 5, throttled: 1, errors: 1 },
       ]);

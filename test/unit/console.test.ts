@@ -1,11 +1,7 @@
-// The console's pure parts: lead order and response weeks, reason groups, issue rows, chart series, timeline, access.
+// The console's pure parts: lead order, response weeks, reason groups, issue rows, charts, access.
 import { describe, expect, it } from 'vitest';
 import type { ReferralFacts } from '../../src/ledger/index.js';
-import {
-  leadsNeedingHuman,
-  weekOf,
-  weeklyResponseTimes,
-} from '../../src/console/leads.js';
+import { leadsNeedingHuman, weekOf, weeklyResponseTimes } from '../../src/console/leads.js';
 import { duration, when } from '../../src/console/layout.js';
 import { fieldOfIssue } from '../../src/console/mappings.js';
 import { apiChartSeries, bucketsBetween } from '../../src/console/overview.js';
@@ -81,7 +77,8 @@ describe('quarantine reasons', () => {
   it('takes ids, numbers and quoted values out of other reasons', () => {
     expect(
       reasonKey(
-        'the CRM rejected it 5 times: record 6f1e2d3c-4b5a-4978-8a69-5b4c3d2e1f00 field "Email" invalid',
+        'the CRM rejected it 5 times: record 6f1e2d3c-4b5a-4978-8a69-5b4c3d2e1f00 ' +
+          'field "Email" invalid',
       ),
     ).toBe('the CRM rejected it N times: record … field "…" invalid');
   });
@@ -109,8 +106,20 @@ describe('API call chart', () => {
     ]);
     const series = apiChartSeries(
       [
-        { bucket: '2026-12-04T10:05:00.000Z', api: 'salesforce', calls: 4, throttled: 1, errors: 0 },
-        { bucket: '2026-12-04T10:00:00.000Z', api: 'dynamics365', calls: 7, throttled: 0, errors: 2 },
+        {
+          bucket: '2026-12-04T10:05:00.000Z',
+          api: 'salesforce',
+          calls: 4,
+          throttled: 1,
+          errors: 0,
+        },
+        {
+          bucket: '2026-12-04T10:00:00.000Z',
+          api: 'dynamics365',
+          calls: 7,
+          throttled: 0,
+          errors: 2,
+        },
       ],
       buckets,
     );

@@ -1,4 +1,4 @@
-// The house's import direction: cli → worker, console → sync → (source, crm, mapping, ledger, alerts) → config → core, never up.
+// The house's import direction: cli → worker, console → sync → … → config → core, never up.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,5 +1,5 @@
-// The console's charts: reads the page's embedded JSON (#chart-data) and draws it with chart.js (served beside it).
-/* global Chart */
+// The console's charts: the page's embedded JSON (#chart-data) drawn with chart.js.
+/* global Chart, document */
 (function drawCharts() {
   const element = document.getElementById('chart-data');
   if (!element || typeof Chart === 'undefined') return;
@@ -29,7 +29,11 @@
       data: {
         labels,
         datasets: apis.flatMap((a, i) => [
-          { label: `${a.api} 429`, data: a.throttled, backgroundColor: palette[i % palette.length] },
+          {
+            label: `${a.api} 429`,
+            data: a.throttled,
+            backgroundColor: palette[i % palette.length],
+          },
           {
             label: `${a.api} errors`,
             data: a.errors,

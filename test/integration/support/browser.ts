@@ -1,11 +1,11 @@
-// Debian's Chromium for the browser tests: launched headless through playwright-core, or a skip reason outside CI.
+// Debian's Chromium for the browser tests: headless through playwright-core, or why they skip.
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 
-export const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = '/usr/bin/chromium';
 
 /** Screenshots go here (gitignored), one file per page. */
 export const SCREENSHOT_DIR = path.resolve(
@@ -14,7 +14,8 @@ export const SCREENSHOT_DIR = path.resolve(
 );
 
 /**
- * Why the browser tests cannot run here, or null when they can. In CI (CI=true) a missing browser is a failure:
+ * Why the browser tests cannot run here, or null when they can. In CI (CI=true) a missing browser
+ * is a failure:
  * `.ci/run` installs it.
  */
 export function browserMissing(): string | null {
