@@ -99,7 +99,17 @@ export function createConsoleApp(options: ConsoleAppOptions): Hono<Env> {
     c.header('Cache-Control', 'no-store');
   });
   app.use('*', guard.middleware(`${BASE}/sign-in`));
+  addPages(app, services);
+  addActions(app, options);
+  addSignInAndAssets(app, guard);
+  answerErrors(app, logger);
+  return app;
+}
 
+type ConsoleApp = Hono<Env>;
+
+/** The five pages, each read from the ledger (and the CRM for mappings) when asked. */
+function addPages(app: ConsoleApp, services: ConsoleServices): void {
   app.get('/', async (c) => c.html(await overviewPage(services, c.get('visitor'))));
   app.get('/leads', async (c) => c.html(await leadsPage(services, c.get('visitor'))));
   app.get('/referral', async (c) =>
@@ -123,7 +133,11 @@ export function createConsoleApp(options: ConsoleAppOptions): Hono<Env> {
       }),
     ),
   );
+}
 
+/** Retry and resync: ledger changes the next cycle acts on, audited with who asked. */
+function addActions(app: ConsoleApp, options: ConsoleAppOptions): void {
+  const { services, logger } = options;
   app.post('/actions/retry', async (c) => {
     const form = await c.req.parseBody({ all: true });
     const back = backTo(form.back);
@@ -176,7 +190,9 @@ export function createConsoleApp(options: ConsoleAppOptions): Hono<Env> {
       303,
     );
   });
+}
 
+function addSignInAndAssets(app: ConsoleApp, guard: ConsoleGuard): void {
   app.get('/sign-in', (c) => c.html(signInPage(c.get('visitor'), guard.needsSignIn, null)));
   app.post('/sign-in', async (c) => {
     const form = await c.req.parseBody();
@@ -192,7 +208,10 @@ export function createConsoleApp(options: ConsoleAppOptions): Hono<Env> {
       'Content-Type': `${asset.type}; charset=utf-8`,
     });
   });
+}
 
+/** A refused action goes back with its reason; anything else is a page naming what failed. */
+function answerErrors(app: ConsoleApp, logger: Logger): void {
   app.onError((error, c) => {
     const back = backTo(
       c.req.header('referer') ? new URL(c.req.header('referer')!).pathname.slice(BASE.length) : '',
@@ -212,7 +231,6 @@ export function createConsoleApp(options: ConsoleAppOptions): Hono<Env> {
       500,
     );
   });
-  return app;
 }
 
 function signInPage(visitor: Visitor, needed: boolean, problem: string | null): Markup {
