@@ -1,10 +1,18 @@
 // The console over HTTP on a real ledger: loopback, admin token, CSRF, audited actions, no secrets.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveConsole, type ConsoleParts, type ConsoleServer } from '../../src/cli/console.js';
+import {
+  consoleListener,
+  serveConsole,
+  type ConsoleParts,
+  type ConsoleServer,
+} from '../../src/cli/console.js';
+import { startHealthServer } from '../../src/worker/health.js';
+import { WorkerMetrics } from '../../src/worker/metrics.js';
+import { BIN, runCli, startNode, waitForStdout } from './support/cli-process.js';
 import { configSchema, type LeadbridgeConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/core/log.js';
 import {
@@ -225,6 +233,57 @@ describe('the console with an admin token', () => {
     expect(anonymous.headers.get('location')).toBe('/console/sign-in');
     const bearer = await fetch(server.url, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(bearer.status).toBe(200);
+  });
+});
+
+describe('where the console is served', () => {
+  it('the worker mounts it under /console beside /healthz', async () => {
+    const health = await startHealthServer({
+      port: 0,
+      metrics: new WorkerMetrics(),
+      health: () => ({ lastSuccessAt: null, startedAt: new Date(), maxAgeSeconds: 600 }),
+      mounts: [
+        {
+          prefix: '/console',
+          listener: consoleListener(parts(), {
+            bindHost: '127.0.0.1',
+            token: null,
+            localUser: 'w',
+          }),
+        },
+      ],
+    });
+    try {
+      const page = await fetch(`${health.url}/console/quarantine`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<h1>Quarantine</h1>');
+      expect((await fetch(`${health.url}/healthz`)).status).toBe(200);
+    } finally {
+      await health.close();
+    }
+  });
+
+  it('`leadbridge console` serves the ledger until SIGTERM; 0.0.0.0 needs a token', async () => {
+    const file = path.join(dir, 'console.yaml');
+    await writeFile(
+      file,
+      `source:\n  partnerCenter:\n    baseUrl: http://127.0.0.1:9\n` +
+        `    auth: { kind: static, token: pc-token }\n` +
+        `targets:\n  - name: dynamics\n    kind: dynamics365\n` +
+        `    settings: { url: "http://127.0.0.1:9", auth: { kind: static, token: t } }\n` +
+        `ledger: { filename: "${path.join(dir, 'ledger.sqlite')}" }\nlog: { level: error }\n`,
+    );
+    const refused = await runCli(['--config', file, 'console', '--host', '0.0.0.0']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('set LEADBRIDGE_CONSOLE_TOKEN');
+    const run = startNode([BIN, '--config', file, 'console', '--port', '0']);
+    const out = await waitForStdout(run, (text) => /console http:\S+\n/.test(text));
+    const url = /console (http:\S+)\n/.exec(out)![1]!;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/console$/);
+    const page = await fetch(url);
+    expect(await page.text()).toContain('This console reads the ledger on its own.');
+    run.child.kill('SIGTERM');
+    expect((await run.exited).code).toBe(0);
   });
 });
 
