@@ -6,13 +6,16 @@ import { serve, getRequestListener } from '@hono/node-server';
 import type http from 'node:http';
 import type { LeadbridgeConfig, TargetConfig } from '../config/index.js';
 import type { Logger } from '../core/log.js';
+import { crmModuleOf } from '../crm/module.js';
+import { CRM_MODULES } from '../crm/modules.js';
 import { lastRuns, type Ledger } from '../ledger/index.js';
 import { createConsoleApp } from '../console/app.js';
 import { assertAccessIsSafe, type ConsoleAccess } from '../console/security.js';
 import type { ConsoleHealth, ConsoleServices, MappingCheck } from '../console/services.js';
 import { checkMappings, mappingOf, previewReferral } from './mappings.js';
 import type { CliContext } from './context.js';
-import { signInStatus, withLedger } from './status.js';
+import { withLedger } from './compose.js';
+import { signInStatus } from './status.js';
 
 export interface ConsoleParts {
   config: () => LeadbridgeConfig;
@@ -30,20 +33,10 @@ const CONSOLE_TOKEN_VARIABLE = 'LEADBRIDGE_CONSOLE_TOKEN';
 
 const DISCARD = new Writable({ write: (_chunk, _encoding, done) => done() });
 
-/** The link to a record in the CRM's own UI (the CRM's URL scheme for a record page). */
+/** The link to a record in the CRM's own UI, as the target's CRM module builds it. */
 function crmRecordLink(target: TargetConfig, recordId: string, entity?: string): string | null {
-  const id = encodeURIComponent(recordId);
-  if (target.kind === 'dynamics365')
-    return (
-      `${target.settings.url.replace(/\/$/, '')}/main.aspx` +
-      `?pagetype=entityrecord&etn=${entity ?? 'lead'}&id=${id}`
-    );
-  if (target.kind === 'salesforce')
-    return (
-      `${target.settings.instanceUrl.replace(/\/$/, '')}` +
-      `/lightning/r/${entity ?? 'Lead'}/${id}/view`
-    );
-  return null;
+  const module = crmModuleOf(CRM_MODULES, target.kind);
+  return module.recordLink?.(target.settings, recordId, entity) ?? null;
 }
 
 function consoleServices(parts: ConsoleParts): ConsoleServices {

@@ -9,7 +9,7 @@ import { createRuntime } from '../../src/cli/compose.js';
 import type { LeadbridgeConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/core/log.js';
 import { addApiCallCounts } from '../../src/ledger/index.js';
-import { defaultMappingFile } from '../../src/mapping/index.js';
+import { dynamics365Module } from '../../src/crm/dynamics365/module.js';
 import type { Runtime } from '../../src/sync/cycle.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
 import { browserMissing, launchChromium, SCREENSHOT_DIR } from './support/browser.js';
@@ -63,7 +63,7 @@ describe.skipIf(missing !== null)('the console in a browser', { timeout: 120_000
       customerProfile: { name: '  ', team: TEAM },
     }).id;
     metrics = new WorkerMetrics();
-    runtime = await createRuntime(config, { cwd: harness.dir, metrics });
+    runtime = await createRuntime(config, { metrics });
     await cycle('e2e-first');
     server = await serveConsole(
       {
@@ -159,7 +159,7 @@ describe.skipIf(missing !== null)('the console in a browser', { timeout: 120_000
   });
 
   it('mappings: bad field flagged on its row; a preview shows where values come from', async () => {
-    const broken = (await readFile(defaultMappingFile('dynamics365'), 'utf8')).replace(
+    const broken = (await readFile(dynamics365Module.mappingFile, 'utf8')).replace(
       '  emailaddress1:\n',
       '  emial:\n',
     );

@@ -13,7 +13,8 @@ import {
 import { startHealthServer } from '../../src/worker/health.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
 import { BIN, runCli, startNode, waitForStdout } from './support/cli-process.js';
-import { configSchema, type LeadbridgeConfig } from '../../src/config/index.js';
+import { configSchemaFor, type LeadbridgeConfig } from '../../src/config/index.js';
+import { CRM_MODULES } from '../../src/crm/modules.js';
 import { silentLogger } from '../../src/core/log.js';
 import {
   addApiCallCounts,
@@ -80,7 +81,7 @@ function post(url: string, form: Record<string, string>, headers: Record<string,
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-console-'));
-  config = configSchema.parse({
+  config = configSchemaFor(CRM_MODULES).parse({
     source: {
       partnerCenter: { baseUrl: 'http://127.0.0.1:9', auth: { kind: 'static', token: SECRET } },
     },

@@ -172,6 +172,7 @@ function context(
       mapping: MAPPING,
       leadKinds: [],
       syncClosed: false,
+      changeStampPrecisionMs: 1_000,
     }) satisfies SyncTarget;
   return {
     ledger,
