@@ -21,6 +21,8 @@ export interface PageFrame {
   section: string;
   visitor: Visitor;
   banners?: Markup[];
+  /** Reload the page this often (the overview, so a person sees leads flowing). */
+  refreshSeconds?: number;
   /** Chart data for assets/console.js, embedded as JSON (never as script). */
   charts?: Record<string, unknown>;
 }
@@ -39,6 +41,11 @@ export function page(frame: PageFrame, body: Markup): Markup {
         <title>${frame.title} · leadbridge console</title>
         <link rel="stylesheet" href="${BASE}/assets/console.css" />
         <link rel="icon" href="data:," />
+        ${
+          frame.refreshSeconds
+            ? html`<meta http-equiv="refresh" content="${frame.refreshSeconds}" />`
+            : ''
+        }
       </head>
       <body>
         <header>

@@ -130,6 +130,33 @@ function leadRow(lead: LeadNeedingHuman, crmLinks: Markup[]): Markup {
   </tr>`;
 }
 
+function leadsTable(rows: readonly Markup[]): Markup {
+  return html`<table data-testid="leads">
+    <thead>
+      <tr>
+        <th></th>
+        <th>Customer</th>
+        <th>Referral</th>
+        <th>Kind</th>
+        <th>Received</th>
+        <th>Waited</th>
+        <th>Left before expiry</th>
+        <th>Hot window left</th>
+        <th>In the CRM</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${
+        rows.length > 0
+          ? rows
+          : html`<tr>
+              <td colspan="9">Nothing waits for an answer.</td>
+            </tr>`
+      }
+    </tbody>
+  </table>`;
+}
+
 export async function leadsPage(services: ConsoleServices, visitor: Visitor): Promise<Markup> {
   const now = services.now();
   const { db } = services.ledger();
@@ -174,30 +201,7 @@ export async function leadsPage(services: ConsoleServices, visitor: Visitor): Pr
         Partner Center expires them 14 days after they arrived. Accept or decline them in the CRM;
         leadbridge reports the answer back.
       </p>
-      <table data-testid="leads">
-        <thead>
-          <tr>
-            <th></th>
-            <th>Customer</th>
-            <th>Referral</th>
-            <th>Kind</th>
-            <th>Received</th>
-            <th>Waited</th>
-            <th>Left before expiry</th>
-            <th>Hot window left</th>
-            <th>In the CRM</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${
-            rows.length > 0
-              ? rows
-              : html`<tr>
-                  <td colspan="9">Nothing waits for an answer.</td>
-                </tr>`
-          }
-        </tbody>
-      </table>
+      ${leadsTable(rows)}
       <h2>Response times per week (received → accepted or declined)</h2>
       <p>
         Median and slowest answer per week of receipt, against the 72-hour hot-lead window and the

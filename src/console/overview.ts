@@ -206,6 +206,7 @@ export async function overviewPage(services: ConsoleServices, visitor: Visitor):
     {
       title: 'Overview',
       section: '',
+      refreshSeconds: 30,
       visitor,
       banners: notice ? [notice] : [],
       charts: { apiCalls: series },

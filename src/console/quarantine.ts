@@ -126,20 +126,7 @@ function groupActions(visitor: Visitor, items: readonly QuarantineItem[]): Marku
   </ul>`;
 }
 
-export async function quarantinePage(
-  services: ConsoleServices,
-  visitor: Visitor,
-  filter: { target: string; reason: string },
-  notice: Markup | null,
-): Promise<Markup> {
-  const all = await quarantineItems(services);
-  const keys = [...new Set(all.map((i) => i.reasonKey))].sort();
-  const shown = all.filter(
-    (i) =>
-      (filter.target === '' || i.target === filter.target) &&
-      (filter.reason === '' || i.reasonKey === filter.reason),
-  );
-  const targets = services.config().targets.map((t) => t.name);
+function quarantineTable(visitor: Visitor, shown: readonly QuarantineItem[]): Markup {
   const rows = shown.map(
     (i) =>
       html`<tr data-referral="${i.referralId}" data-target="${i.target}">
@@ -159,6 +146,44 @@ export async function quarantinePage(
         </td>
       </tr>`,
   );
+  return html`<table data-testid="quarantine">
+    <thead>
+      <tr>
+        <th></th>
+        <th>Target</th>
+        <th>Referral</th>
+        <th>What</th>
+        <th>Since</th>
+        <th>Reason</th>
+        <th></th>
+      </tr>
+    </thead>
+    <tbody>
+      ${
+        rows.length > 0
+          ? rows
+          : html`<tr>
+              <td colspan="7">Nothing is quarantined.</td>
+            </tr>`
+      }
+    </tbody>
+  </table>`;
+}
+
+export async function quarantinePage(
+  services: ConsoleServices,
+  visitor: Visitor,
+  filter: { target: string; reason: string },
+  notice: Markup | null,
+): Promise<Markup> {
+  const all = await quarantineItems(services);
+  const keys = [...new Set(all.map((i) => i.reasonKey))].sort();
+  const shown = all.filter(
+    (i) =>
+      (filter.target === '' || i.target === filter.target) &&
+      (filter.reason === '' || i.reasonKey === filter.reason),
+  );
+  const targets = services.config().targets.map((t) => t.name);
   return page(
     {
       title: 'Quarantine',
@@ -178,27 +203,6 @@ export async function quarantinePage(
         <input type="hidden" name="back" value="/quarantine" />
         <button type="submit">Retry the selected</button>
       </form>
-      <table data-testid="quarantine">
-        <thead>
-          <tr>
-            <th></th>
-            <th>Target</th>
-            <th>Referral</th>
-            <th>What</th>
-            <th>Since</th>
-            <th>Reason</th>
-            <th></th>
-          </tr>
-        </thead>
-        <tbody>
-          ${
-            rows.length > 0
-              ? rows
-              : html`<tr>
-                  <td colspan="7">Nothing is quarantined.</td>
-                </tr>`
-          }
-        </tbody>
-      </table>`,
+      ${quarantineTable(visitor, shown)}`,
   );
 }

@@ -130,6 +130,19 @@ async function targetRows(services: ConsoleServices, referralId: string): Promis
   );
 }
 
+function timelineList(timeline: readonly TimelineEntry[]): Markup {
+  return html`<ol class="timeline" data-testid="timeline">
+    ${timeline.map(
+      (e) =>
+        html`<li>
+          <time>${when(e.at)}</time> <span class="src">${e.source}</span>
+          <strong>${e.target ?? 'all targets'}</strong> ${e.what}
+          ${e.why ? html`<div class="why">${e.why}</div>` : ''}
+        </li>`,
+    )}
+  </ol>`;
+}
+
 async function referralDetail(
   services: ConsoleServices,
   visitor: Visitor,
@@ -182,16 +195,7 @@ async function referralDetail(
       <a href="${BASE}/mappings?referral=${encodeURIComponent(referralId)}">Preview its mapping</a>
     </p>
     <h3>Timeline</h3>
-    <ol class="timeline" data-testid="timeline">
-      ${timeline.map(
-        (e) =>
-          html`<li>
-            <time>${when(e.at)}</time> <span class="src">${e.source}</span>
-            <strong>${e.target ?? 'all targets'}</strong> ${e.what}
-            ${e.why ? html`<div class="why">${e.why}</div>` : ''}
-          </li>`,
-      )}
-    </ol>
+    ${timelineList(timeline)}
   </section>`;
 }
 
