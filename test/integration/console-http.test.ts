@@ -200,6 +200,36 @@ describe('the console on loopback', () => {
   });
 });
 
+describe('the sign-in banner', () => {
+  it('says what to run when nobody has signed in to Partner Center (auth.kind: user)', async () => {
+    const signedOut = configSchemaFor(CRM_MODULES).parse({
+      ...config,
+      source: {
+        partnerCenter: {
+          baseUrl: 'http://127.0.0.1:9',
+          auth: {
+            kind: 'user',
+            tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+            clientId: '04b07795-8ddb-461a-bbee-02f9e1bf7b46',
+            tokenCache: { key: 'ab'.repeat(32), file: path.join(dir, 'no-cache.json') },
+          },
+        },
+      },
+    });
+    const server = await serveConsole(
+      { ...parts(), config: () => signedOut },
+      { bindHost: '127.0.0.1', token: null, localUser: 'tester' },
+      0,
+    );
+    servers.push(server);
+    const text = await (await fetch(server.url)).text();
+    expect(text).toContain('<strong>Partner Center sign-in needed.</strong>');
+    expect(text).toContain('<code>leadbridge login partner-center</code>');
+    expect(text).toContain('Why: nobody has signed in yet');
+    expect(text).not.toContain('ab'.repeat(32));
+  });
+});
+
 describe('the console with an admin token', () => {
   it('sends a visitor to sign in, refuses a wrong token, and lets the right one in', async () => {
     const server = await start(TOKEN);
