@@ -212,12 +212,12 @@ function addSignInAndAssets(app: ConsoleApp, guard: ConsoleGuard): void {
 
 /** A refused action goes back with its reason; anything else is a page naming what failed. */
 function answerErrors(app: ConsoleApp, logger: Logger): void {
-  app.onError((error, c) => {
-    const back = backTo(
-      c.req.header('referer') ? new URL(c.req.header('referer')!).pathname.slice(BASE.length) : '',
-    );
-    if (c.req.method === 'POST' && isLeadbridgeError(error))
-      return c.redirect(withNotice(back || '/', 'error', error.message), 303);
+  app.onError(async (error, c) => {
+    if (c.req.method === 'POST' && isLeadbridgeError(error)) {
+      // The form was read before the action ran (hono keeps the parsed body).
+      const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+      return c.redirect(withNotice(backTo(form.back) || '/', 'error', error.message), 303);
+    }
     logger.error('console: request failed', { path: c.req.path, error: error.message });
     return c.html(
       page(

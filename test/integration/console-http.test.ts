@@ -193,6 +193,20 @@ describe('the console on loopback', () => {
     });
   });
 
+  it('sends a refused action back with its reason: an id the ledger never saw', async () => {
+    const server = await start(null);
+    const { cookie, csrf } = await visit(`${server.url}/referral?q=${REFERRAL}`);
+    const response = await post(
+      `${server.url}/actions/retry`,
+      { referralId: 'no-such-referral', _csrf: csrf, back: '/referral?q=no-such-referral' },
+      { cookie },
+    );
+    expect(response.status).toBe(303);
+    const location = decodeURIComponent(response.headers.get('location') ?? '');
+    expect(location).toContain('/console/referral?q=no-such-referral&error=nothing retried:');
+    expect(location).toContain('unknown referral no-such-referral');
+  });
+
   it('does not listen on another address without an admin token', async () => {
     await expect(start(null, '0.0.0.0')).rejects.toThrow(
       'the console would listen on 0.0.0.0, which is not loopback: set LEADBRIDGE_CONSOLE_TOKEN',
