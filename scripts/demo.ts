@@ -42,8 +42,7 @@ const DEMO_CACHE_KEY = randomBytes(32).toString('hex');
 const LOCK_FILE = path.join(DEMO_DIR, 'demo.lock');
 
 async function main(): Promise<void> {
-  // Before anything is deleted or started: a second demo here would take over the first one's
-  // ledger and config.
+  // Before anything is deleted or started: a second demo here would take over the first one's ledger and config.
   const lock = await DemoLock.acquire(LOCK_FILE);
   process.on('exit', () => lock.release());
   const simulators = await startDemoSimulators();
@@ -140,10 +139,7 @@ async function clearDemoDir(): Promise<void> {
   }
 }
 
-/**
- * The simulators on their usual ports, or on free ones when those are taken (a `leadbridge
- * simulate` running).
- */
+/** The simulators on their usual ports, or on free ones when those are taken (a `leadbridge simulate` running). */
 async function startDemoSimulators(): Promise<RunningSimulator[]> {
   const options = { host: '127.0.0.1', seed: 42, referrals: Number(args.referrals) };
   if (args['random-ports']) return startSimulators({ ...options, basePort: null });
@@ -157,8 +153,7 @@ async function startDemoSimulators(): Promise<RunningSimulator[]> {
 }
 
 /**
- * `leadbridge login partner-center` without a person: the device code is approved through the Entra
- * ID simulator's
+ * `leadbridge login partner-center` without a person: the device code is approved through the Entra ID simulator's
  * admin route, so that `npm start` needs no human step. Says so on stdout.
  */
 async function signInThroughSimulator(

@@ -8,6 +8,8 @@ import { consoleAccess, consoleListener } from './console.js';
 import { WorkerMetrics } from '../worker/metrics.js';
 import { RuntimeHolder } from './runtime-holder.js';
 import { Worker } from '../worker/worker.js';
+import { WebhookTrigger } from '../worker/webhooks.js';
+import { createWebhookRegistrationClient } from './compose.js';
 import type { CliContext } from './context.js';
 
 export interface RunOptions {
@@ -28,6 +30,7 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
   await runtimes.start(); // an invalid config or mapping, or an unusable ledger, stops here with the reason
   await refuseInvalidMappings(runtimes, context, logger);
   const settings = () => runtimes.config!.worker;
+  let webhooks: WebhookTrigger | null = null;
   const worker = new Worker({
     runtime: () => runtimes.forNextCycle(),
     intervalMs: () => settings().intervalSeconds * 1000,
@@ -40,8 +43,11 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
           succeeded: outcome.result.targetsDown.length === 0,
         });
       await keepApiCallCounts(runtimes, metrics, logger);
+      await webhooks?.afterCycle();
     },
+    onReferralsSeen: (ids) => webhooks?.watch.polled(ids),
   });
+  webhooks = await startWebhooks(runtimes, worker, context, logger);
   const healthSettings = settings().health;
   const health = healthSettings.enabled
     ? await startHealthServer({
@@ -79,9 +85,42 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
     targets: runtimes.config!.targets.filter((t) => t.enabled).map((t) => t.name),
   });
   await worker.run();
+  await webhooks?.close();
   await health?.close();
   await runtimes.close();
   return 0;
+}
+
+/** The callback listener when webhooks.enabled: callbacks wake the worker, silence is reported. */
+async function startWebhooks(
+  runtimes: RuntimeHolder,
+  worker: Worker,
+  context: CliContext,
+  logger: Logger,
+): Promise<WebhookTrigger | null> {
+  const config = runtimes.config!;
+  if (!config.webhooks.enabled) return null;
+  const trigger = new WebhookTrigger({
+    config: config.webhooks,
+    cwd: context.cwd,
+    worker,
+    logger: logger.child({ component: 'webhooks' }),
+    alert: async (report, detail, reregistered) => {
+      const runtime = await runtimes.forNextCycle();
+      await runtime.notifier.webhooksSilent(report.since, detail, reregistered, 'webhooks');
+    },
+    reregister: async (url) => {
+      await createWebhookRegistrationClient(runtimes.config!, logger).register(url);
+    },
+  });
+  try {
+    const url = await trigger.start();
+    logger.info('webhook callbacks listening', { url });
+  } catch (error) {
+    await runtimes.close();
+    throw error;
+  }
+  return trigger;
 }
 
 /**
@@ -133,10 +172,8 @@ export async function keepApiCallCounts(
 }
 
 /**
- * The worker does not start on a mapping the CRM's own metadata rejects (an unknown field, a
- * missing picklist
- * value): every issue is listed. A CRM that cannot be reached now is only a warning: the cycles
- * retry it.
+ * The worker does not start on a mapping the CRM's own metadata rejects (an unknown field, a missing picklist
+ * value): every issue is listed. A CRM that cannot be reached now is only a warning: the cycles retry it.
  */
 async function refuseInvalidMappings(
   runtimes: RuntimeHolder,

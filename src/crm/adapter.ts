@@ -26,6 +26,12 @@ export type UpsertItemResult =
   | { referralId: string; ok: true; recordId: string; created: boolean }
   | { referralId: string; ok: false; error: CrmItemError };
 
+/** An opportunity flagged "share with Microsoft" that has no referral yet. */
+export interface SharedDeal {
+  recordId: string;
+  fields: Record<string, unknown>;
+}
+
 /** A CRM record linked to a referral, as read back for reconciliation. */
 export interface CrmRecordState {
   referralId: string;
@@ -156,6 +162,21 @@ export interface CrmAdapter {
    * a mapping against the real CRM. Fails with NOT_FOUND when the CRM has no such entity. Optional.
    */
   describeEntity?(entity: string, options?: { signal?: AbortSignal }): Promise<CrmEntityMetadata>;
+  /**
+   * Co-sell: opportunities whose `shareField` is true and whose referral-id field is still empty, with
+   * `fields` (and the record id). Optional: without it, no partner-originated deals come from this CRM.
+   */
+  readSharedDeals?(
+    shareField: string,
+    fields: readonly string[],
+    options?: { signal?: AbortSignal },
+  ): Promise<SharedDeal[]>;
+  /** Co-sell: writes the created referral's id into the opportunity's referral-id field. */
+  linkDeal?(
+    recordId: string,
+    referralId: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<void>;
   /** API calls made so far, for metrics and benchmarks. */
   readonly callCount: number;
   close?(): Promise<void>;

@@ -22,8 +22,8 @@ interface LedgerMigration {
   down(db: Knex): Promise<void>;
 }
 
-// Timestamps are ISO-8601 text on both databases so that comparisons behave the same.
-// State lists are spelled out here (not imported) because a migration must not change when the code does.
+// Timestamps are ISO-8601 text on both databases so that comparisons behave the same. State lists
+// are spelled out here (not imported) because a migration must not change when the code does.
 async function createInitialSchema(db: Knex): Promise<void> {
   await createCursorsTable(db);
   await createLinksTable(db);
@@ -164,9 +164,41 @@ function createEchoesTable(db: Knex) {
 }
 
 /**
+ * Claims carry their owner and a lease (issue 18): an outbox row in `sending` and a `running` run
+ * name the worker that holds them and until when; the live worker renews the lease, an expired one
+ * is reclaimed by any worker. Added columns only, so an existing ledger is upgraded in place (its
+ * rows get nulls: claims made before leases).
+ */
+async function addClaimLeases(db: Knex): Promise<void> {
+  await db.schema.alterTable(TABLE.outbox, (t) => {
+    t.text('claimed_by');
+    t.text('lease_until');
+    t.index(['state', 'lease_until'], 'lb_outbox_state_lease_idx');
+  });
+  await db.schema.alterTable(TABLE.runs, (t) => {
+    t.text('owner');
+    t.text('lease_until');
+    t.index(['status', 'lease_until'], 'lb_runs_status_lease_idx');
+  });
+}
+
+async function dropClaimLeases(db: Knex): Promise<void> {
+  await db.schema.alterTable(TABLE.outbox, (t) => {
+    t.dropIndex(['state', 'lease_until'], 'lb_outbox_state_lease_idx');
+    t.dropColumn('claimed_by');
+    t.dropColumn('lease_until');
+  });
+  await db.schema.alterTable(TABLE.runs, (t) => {
+    t.dropIndex(['status', 'lease_until'], 'lb_runs_status_lease_idx');
+    t.dropColumn('owner');
+    t.dropColumn('lease_until');
+  });
+}
+
+/**
  * What the console shows that no other table holds: each referral's customer, hotness and answer
- * time (for the
- * leads that need a human), and API calls per API and 5-minute bucket (for the overview's chart).
+ * time (for the leads that need a human), and API calls per API and 5-minute bucket (for the
+ * overview's chart).
  */
 async function createConsoleTables(db: Knex): Promise<void> {
   await db.schema.createTable(TABLE.referralFacts, (t) => {
@@ -217,8 +249,9 @@ const MIGRATIONS: readonly LedgerMigration[] = [
       await db.schema.dropTableIfExists(TABLE.echoes);
     },
   },
+  { name: '0003_claim_leases', up: addClaimLeases, down: dropClaimLeases },
   {
-    name: '0003_console_facts',
+    name: '0004_console_facts',
     up: createConsoleTables,
     async down(db) {
       await db.schema.dropTableIfExists(TABLE.apiCalls);

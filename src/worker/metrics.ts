@@ -52,9 +52,7 @@ export class WorkerMetrics {
   private readonly alertsSent: Counter<'kind'>;
   private readonly apiBudgetUsed: Gauge<'target'>;
   private readonly apiHoldingBack: Gauge<'target'>;
-  /**
-   * Backlog series set before, so a state that empties reads 0 instead of keeping its last value.
-   */
+  /** Backlog series set before, so a state that empties reads 0 instead of keeping its last value. */
   private readonly backlogSeries = new Set<string>();
 
   constructor() {
@@ -188,9 +186,7 @@ export class WorkerMetrics {
     this.lastSuccess.set(at.getTime() / 1000);
   }
 
-  /**
-   * From the ledger's countByState: every known state of every target gets a value (0 when absent).
-   */
+  /** From the ledger's countByState: every known state of every target gets a value (0 when absent). */
   setApiBudget(target: string, budget: { used: number; max: number; holdingBack: boolean }): void {
     this.apiBudgetUsed.set({ target }, budget.max > 0 ? budget.used / budget.max : 0);
     this.apiHoldingBack.set({ target }, budget.holdingBack ? 1 : 0);
@@ -229,10 +225,7 @@ export class WorkerMetrics {
     }
   }
 
-  /**
-   * Outcome write-backs of one target, e.g. the outbox drain's {sent, failed, superseded,
-   * quarantined}.
-   */
+  /** Outcome write-backs of one target, e.g. the outbox drain's {sent, failed, superseded, quarantined}. */
   recordOutcomes(target: string, counts: Readonly<Record<string, number>>): void {
     for (const [result, count] of Object.entries(counts)) {
       if (count > 0) this.outcomes.inc({ target, result }, count);

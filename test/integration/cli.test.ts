@@ -292,7 +292,7 @@ describe('leadbridge config check', () => {
         '    pageSize: 0',
         'targets:',
         '  - name: crm',
-        '    kind: hubspot',
+        '    kind: pipedrive',
         'ledger:',
         '  client: pg',
         '',
@@ -305,7 +305,7 @@ describe('leadbridge config check', () => {
       `leadbridge: invalid config ${file} (4 problems):\n` +
         `  - ${file}:3: source.partnerCenter.auth.token: environment variable MISSING_TOKEN is not set (use \${MISSING_TOKEN:-default} to give a default)\n` +
         `  - ${file}:4: source.partnerCenter.pageSize: must be at least 1\n` +
-        `  - ${file}:7: targets[0].kind: unknown kind "hubspot" (expected one of: dynamics365, salesforce)\n` +
+        `  - ${file}:7: targets[0].kind: unknown kind "pipedrive" (expected one of: dynamics365, salesforce, hubspot)\n` +
         // an absent key is reported at its parent's line
         `  - ${file}:8: ledger.connection: required when client is pg\n`,
     );

@@ -116,7 +116,8 @@ function defineLedgerSuite(harness: LedgerHarness): void {
         expect(await migrationNames(again)).toEqual([
           '0001_initial',
           '0002_referral_echoes',
-          '0003_console_facts',
+          '0003_claim_leases',
+          '0004_console_facts',
         ]);
         expect(await getCursor(again.db, 'reopen-check')).toBe('kept');
       } finally {
@@ -135,7 +136,8 @@ function defineLedgerSuite(harness: LedgerHarness): void {
         expect(await migrationNames(ledgers[0]!)).toEqual([
           '0001_initial',
           '0002_referral_echoes',
-          '0003_console_facts',
+          '0003_claim_leases',
+          '0004_console_facts',
         ]);
         await setCursor(ledgers[1]!.db, 'partner-center', 'c1');
         expect(await getCursor(ledgers[2]!.db, 'partner-center')).toBe('c1');
@@ -734,7 +736,8 @@ describe('ledger on SQLite', () => {
     expect(await migrationNames(opened)).toEqual([
       '0001_initial',
       '0002_referral_echoes',
-      '0003_console_facts',
+      '0003_claim_leases',
+      '0004_console_facts',
     ]);
     await opened.close();
   });

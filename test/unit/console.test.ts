@@ -171,6 +171,8 @@ describe('timeline of one referral', () => {
           updatedAt: '2026-12-04T10:05:00.000Z',
           sentAt: null,
           dedupeKey: 'k',
+          claimedBy: null,
+          leaseUntil: null,
         },
       ],
     );

@@ -1,4 +1,5 @@
 // The Salesforce CRM adapter: upserts by referral id through jsforce's sObject collections, reads outcomes back with SOQL.
+import { readSharedDeals } from './deals.js';
 import { Connection } from 'jsforce';
 import type {
   CrmAdapter,
@@ -8,7 +9,7 @@ import type {
   MappedRecord,
   UpsertItemResult,
 } from '../adapter.js';
-import type { ApiBudget, CrmEntityMetadata } from '../adapter.js';
+import type { ApiBudget, CrmEntityMetadata, SharedDeal } from '../adapter.js';
 import { LeadbridgeError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import {
@@ -116,11 +117,7 @@ export class SalesforceAdapter implements CrmAdapter {
     const results = await upsertWithItemRetries(records, {
       sendRound: (pending) => this.upsertRound(pending, options.signal),
       waitBeforeRound: async (round, retrying) => {
-        const delayMs = backoffDelay(
-          round,
-          this.policy,
-          new LeadbridgeError('HTTP_ERROR', 'retryable collection records'),
-        );
+        const delayMs = backoffDelay(round, this.policy);
         this.logger.warn('retrying failed collection records', {
           records: retrying,
           round,
@@ -313,6 +310,43 @@ export class SalesforceAdapter implements CrmAdapter {
           signal,
         ),
     };
+  }
+
+  /** Co-sell: flagged Opportunities with no referral id yet. */
+  readSharedDeals(
+    shareField: string,
+    fields: readonly string[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<SharedDeal[]> {
+    const runner = this.queryRunner(options.signal);
+    return readSharedDeals(runner, shareField, this.settings.externalIdField, fields);
+  }
+
+  /** Co-sell: the created referral's id on the Opportunity. */
+  async linkDeal(
+    recordId: string,
+    referralId: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const field = this.settings.externalIdField;
+    await this.call(
+      `update Opportunity ${recordId}`,
+      async () => {
+        const result = await this.conn
+          .sobject('Opportunity')
+          .update({ Id: recordId, [field]: referralId });
+        if (!result.success)
+          throw new LeadbridgeError(
+            'HTTP_ERROR',
+            `salesforce: linking Opportunity ${recordId} failed`,
+            {
+              api: 'salesforce',
+              provider: result,
+            },
+          );
+      },
+      options.signal,
+    );
   }
 
   /**

@@ -10,6 +10,7 @@ import dynamicsYaml from '../../../src/crm/dynamics365/mapping.yaml?raw';
 import salesforceYaml from '../../../src/crm/salesforce/mapping.yaml?raw';
 import { staticToken } from '../../../src/core/auth.js';
 import { deriveLeadKind, isHotLead, type Referral } from '../../../src/core/referral.js';
+import { withLeadKind } from '../../../src/sync/lead-kind.js';
 import { parseMapping } from '../../../src/mapping/index.js';
 import {
   createPartnerCenterSimulator,
@@ -121,7 +122,10 @@ describe('the documented payloads', () => {
     const pages: ReferralPage[] = [];
     for await (const page of client.listChanged(null)) pages.push(page);
     expect(scope.isDone()).toBe(true);
-    expect(pages.map((page) => page.referrals.map((r) => [r.referral.id, r.leadKind]))).toEqual([
+    const kinds = pages.map((page) =>
+      page.referrals.map(withLeadKind).map((r) => [r.referral.id, r.leadKind]),
+    );
+    expect(kinds).toEqual([
       [
         ['c5fbb3b6-be74-4795-9fb5-4324c73fed37', 'customerInquiry'],
         ['61c65491-2f2c-461a-84b4-3654499bc1d9', 'salesQualified'],
