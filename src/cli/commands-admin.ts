@@ -165,6 +165,29 @@ function addDemoCommands(program: Command, context: CliContext): void {
     });
 }
 
+/** `console`: the web console against the ledger, without a worker. */
+function addConsoleCommand(program: Command, context: CliContext): void {
+  program
+    .command('console')
+    .description(
+      'serve the web console (overview, leads, quarantine, mappings) from the ledger, ' +
+        'without a worker',
+    )
+    .option(
+      '--host <host>',
+      'bind address; not loopback needs LEADBRIDGE_CONSOLE_TOKEN',
+      '127.0.0.1',
+    )
+    .option('--port <port>', 'port (0: a free one)', integer(0, 65535), 7400)
+    .action(async (options: { host: string; port: number }, command: Command) => {
+      const globals = globalOptions(command, context);
+      const config = await loadCliConfig(context, globals);
+      const logger = createCliLogger(context, globals, config.log);
+      const { runConsole } = await import('./console.js');
+      process.exitCode = await runConsole({ context, config, logger, ...options });
+    });
+}
+
 /** Adds this group's commands to the program, in the order `--help` lists them. */
 export function addAdminCommands(program: Command, context: CliContext): void {
   addLedgerCommands(program, context);
@@ -173,4 +196,5 @@ export function addAdminCommands(program: Command, context: CliContext): void {
   addLoginCommand(program, context);
   addWebhooksCommands(program, context, (command) => globalOptions(command, context));
   addDemoCommands(program, context);
+  addConsoleCommand(program, context);
 }

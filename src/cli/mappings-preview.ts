@@ -55,7 +55,7 @@ export interface ReferralPreview {
 }
 
 /** Reads the referral and each target's current record, maps the referral, and compares; writes nothing anywhere. */
-async function previewReferral(
+export async function previewReferral(
   options: MappingsCommandOptions & { referralId: string },
 ): Promise<ReferralPreview> {
   const targets = enabledOrNamedTargets(options.config, options.target);

@@ -20,7 +20,7 @@ export type TargetCheck =
   | { target: string; file: string; status: 'unreachable'; error: LeadbridgeError };
 
 /** Parses each selected target's mapping and checks it against the CRM's metadata for the mapping's entity. */
-async function checkMappings(options: MappingsCommandOptions): Promise<TargetCheck[]> {
+export async function checkMappings(options: MappingsCommandOptions): Promise<TargetCheck[]> {
   const targets = enabledOrNamedTargets(options.config, options.target);
   return Promise.all(targets.map((target) => checkTarget(target, options)));
 }

@@ -217,7 +217,7 @@ describe('leadbridge simulate', () => {
       /^run sync-\S+: 5 referrals read in 1 pages, 0 invalid, 0 retried, 0 targets failed as a whole$/,
     );
     const counts = (target: string) =>
-      `  ${target}: ${wanted.length} created, 0 updated, 0 unchanged, ${5 - wanted.length} skipped (lead kind), 0 skipped (archived), 0 failed, 0 quarantined`;
+      `  ${target}: ${wanted.length} created, 0 updated, 0 unchanged, ${5 - wanted.length} skipped (lead kind), 0 skipped (archived), 0 skipped (lead converted), 0 failed, 0 quarantined`;
     expect(summary.slice(1, 4)).toEqual([
       counts('dynamics'),
       counts('salesforce'),
