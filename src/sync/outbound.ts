@@ -122,7 +122,7 @@ export class OutboundSync {
     // The cursor's own second is re-read until it is complete; outcomes already recorded are not
     // recorded again.
     let cursor = await getCursor(this.options.ledger.db, cursorName);
-    const read = this.window.start(target.name, cursor);
+    const read = this.window.start(target, cursor);
     for await (const page of target.adapter.readChanges(read.since, { signal: cycle.signal })) {
       stats.recordsRead += page.records.length;
       const decisions = await this.decidePage(target, page.records, cycle, stats);
@@ -132,7 +132,7 @@ export class OutboundSync {
       });
       if (page.cursor !== null) cursor = page.cursor;
     }
-    this.window.finished(target.name, cursor, read.startedAtMs);
+    this.window.finished(target, cursor, read.startedAtMs);
   }
 
   /**

@@ -51,6 +51,8 @@ export interface SyncTarget {
   leadKinds: readonly LeadKind[];
   /** Create CRM records for referrals that are already archived (Closed) when first seen. */
   syncClosed: boolean;
+  /** The precision of the CRM's change stamp (its module's changeStampPrecisionMs). */
+  changeStampPrecisionMs: number;
 }
 
 /** A target that failed as a whole this cycle (the CRM down, its session expired): which, where and why. */

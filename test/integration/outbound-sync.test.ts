@@ -592,7 +592,7 @@ function withDynamicsSettings(
     ...config,
     targets: config.targets.map((target) =>
       target.kind === 'dynamics365'
-        ? { ...target, settings: { ...target.settings, ...settings } }
+        ? { ...target, settings: { ...(target.settings as object), ...settings } }
         : target,
     ),
   };

@@ -170,6 +170,7 @@ function context(
       mapping: MAPPING,
       leadKinds: [],
       syncClosed: false,
+      changeStampPrecisionMs: 1_000,
     }) satisfies SyncTarget;
   return {
     ledger,

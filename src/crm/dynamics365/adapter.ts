@@ -356,7 +356,7 @@ function isPausable(
 }
 
 /** The credential named by settings.auth; the token audience defaults to the organisation URL. */
-export function credentialFor(settings: DynamicsSettings): TokenCredential {
+function credentialFor(settings: DynamicsSettings): TokenCredential {
   const { auth } = settings;
   if (auth.kind === 'static')
     return staticToken(auth.token, `static token for ${orgUrlOf(settings)}`);

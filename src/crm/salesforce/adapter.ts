@@ -18,7 +18,7 @@ import {
   withRetry,
   type RetryPolicy,
 } from '../../core/retry.js';
-import { SALESFORCE_MIN_API_VERSION } from '../../config/targets.js';
+import { SALESFORCE_MIN_API_VERSION } from './settings.js';
 import { tokenSourceFor, type TokenSource } from './auth.js';
 import {
   fetchAll,
