@@ -1,6 +1,5 @@
 // The `set-external-reference` action: the CRM record id written into the referral's
 // externalReferenceId.
-import { ConflictError } from '../../core/errors.js';
 import { isTerminalStatus } from '../../core/lifecycle.js';
 import { referralVersion, referralVersionForms, type Referral } from '../../core/referral.js';
 import { CONFLICT_REREAD_POLICY } from '../../core/retry.js';
@@ -8,7 +7,7 @@ import type { AuditEntry, OutboxRow, OutcomeToSend } from '../../ledger/index.js
 import { freshRef } from '../../source/partner-center/actions.js';
 import { WriteAppliedError } from '../../source/partner-center/client.js';
 import type { OutboxHandler, OutboxVerdict } from '../outbox.js';
-import { audit, versionMoves, type ActionContext } from './context.js';
+import { audit, isWriteConflict, versionMoves, type ActionContext } from './context.js';
 
 export const SET_EXTERNAL_REFERENCE = 'set-external-reference';
 
@@ -39,9 +38,11 @@ export function setExternalReferenceRow(
 }
 
 /**
- * The handler. The referral is always read by id first: list items carry no eTag
- * (MicrosoftDocs/partner-rest partner-rest/develop/get-a-list-of-referrals.md), and a write is only
- * ever sent with the fresh If-Match eTag of that read. After a 412 it reads again
+ * The handler. A write only ever carries an eTag Partner Center gave for the version it replaces
+ * (If-Match). The documented list items carry none
+ * (MicrosoftDocs/partner-rest partner-rest/develop/get-a-list-of-referrals.md): the referral is then
+ * read by id first and written with that fresh eTag. A list item that did carry one is written with
+ * it at once. A 412 (or 409: archived meanwhile) reads by id and re-decides
  * (CONFLICT_REREAD_POLICY).
  */
 export function setExternalReferenceHandler(context: ActionContext): OutboxHandler {
@@ -49,13 +50,14 @@ export function setExternalReferenceHandler(context: ActionContext): OutboxHandl
     const { recordId, eTag: synced } = row.payload as unknown as Payload;
     const audits: AuditEntry[] = [];
     for (let attempt = 1; ; attempt++) {
-      const fresh = await context.source.get(row.referralId, { signal });
-      const settled = settledWithout(context, row, fresh, recordId, audits);
+      const asListed = attempt === 1 && !synced.startsWith('updated:');
+      const fresh = asListed ? null : await context.source.get(row.referralId, { signal });
+      const settled = fresh && settledWithout(context, row, fresh, recordId, audits);
       if (settled) return settled;
+      const ref = fresh ? freshRef(fresh) : { id: row.referralId, eTag: synced };
       try {
-        const updated = await context.source.setExternalReference(freshRef(fresh), recordId, {
-          signal,
-        });
+        const updated = await context.source.setExternalReference(ref, recordId, { signal });
+        if (!fresh) return writtenAsListed(context, row, recordId, { synced, updated }, audits);
         return written(context, row, recordId, { fresh, updated, synced }, audits);
       } catch (error) {
         // Applied (2xx) but unreadable: sent; the links keep their version, so the next poll
@@ -64,12 +66,11 @@ export function setExternalReferenceHandler(context: ActionContext): OutboxHandl
           audits.push(writtenAudit(context, row, recordId, { unreadable: error.message }));
           return { state: 'sent', effects: { audits } };
         }
-        if (!(error instanceof ConflictError) || attempt >= CONFLICT_REREAD_POLICY.maxAttempts)
-          throw error;
+        if (!isWriteConflict(error) || attempt >= CONFLICT_REREAD_POLICY.maxAttempts) throw error;
         audits.push(
           audit(context, row, 'conflict', recordId, {
             action: row.action,
-            eTagSent: fresh.eTag ?? null,
+            eTagSent: ref.eTag,
             attempt,
             message: error.message,
           }),
@@ -109,6 +110,29 @@ function written(
       audits,
     },
   };
+}
+
+/** Written against the listed version: the links that recorded it move to the new eTag. */
+function writtenAsListed(
+  context: ActionContext,
+  row: OutboxRow,
+  recordId: string,
+  versions: { synced: string; updated: Referral },
+  audits: AuditEntry[],
+): OutboxVerdict {
+  const { synced, updated } = versions;
+  audits.push(writtenAudit(context, row, recordId, { eTag: updated.eTag ?? null, asListed: true }));
+  const move = updated.eTag
+    ? [
+        {
+          referralId: row.referralId,
+          fromETag: synced,
+          toETag: updated.eTag,
+          updatedAt: updated.updatedDateTime,
+        },
+      ]
+    : [];
+  return { state: 'sent', effects: { eTagMoves: move, audits } };
 }
 
 /**
