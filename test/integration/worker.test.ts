@@ -133,8 +133,13 @@ describe('leadbridge run', () => {
       timeout: 30_000,
       interval: 100,
     });
-    // Let it idle through a couple of cycles, then stop it too.
-    await new Promise((r) => setTimeout(r, 2_500));
+    // Let it idle through two more cycles (counted in its log, not timed), then stop it too.
+    const cyclesDone = () => second.logs().split('"cycle done"').length - 1;
+    const settledAt = cyclesDone();
+    await vi.waitFor(() => expect(cyclesDone()).toBeGreaterThanOrEqual(settledAt + 2), {
+      timeout: 20_000,
+      interval: 100,
+    });
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
 
