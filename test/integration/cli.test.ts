@@ -213,7 +213,7 @@ describe('leadbridge simulate', () => {
     );
     const counts = (target: string) =>
       `  ${target}: 4 created, 0 updated, 0 unchanged, 1 skipped (lead kind), ` +
-      '0 skipped (archived), 0 failed, 0 quarantined';
+      '0 skipped (archived), 0 skipped (lead converted), 0 failed, 0 quarantined';
     expect(summary.slice(1, 4)).toEqual([
       counts('dynamics'),
       counts('salesforce'),
@@ -288,7 +288,7 @@ describe('leadbridge config check', () => {
         '    pageSize: 0',
         'targets:',
         '  - name: crm',
-        '    kind: hubspot',
+        '    kind: pipedrive',
         'ledger:',
         '  client: pg',
         '',
@@ -301,7 +301,7 @@ describe('leadbridge config check', () => {
       `leadbridge: invalid config ${file} (4 problems):\n` +
         `  - ${file}:3: source.partnerCenter.auth.token: environment variable MISSING_TOKEN is not set (use \${MISSING_TOKEN:-default} to give a default)\n` +
         `  - ${file}:4: source.partnerCenter.pageSize: must be at least 1\n` +
-        `  - ${file}:7: targets[0].kind: unknown kind "hubspot" (expected one of: dynamics365, salesforce)\n` +
+        `  - ${file}:7: targets[0].kind: unknown kind "pipedrive" (expected one of: dynamics365, salesforce, hubspot)\n` +
         // an absent key is reported at its parent's line
         `  - ${file}:8: ledger.connection: required when client is pg\n`,
     );

@@ -6,6 +6,7 @@ import { CONFLICT_REREAD_POLICY } from '../../core/retry.js';
 import type { AuditEntry, OutboxRow, OutcomeToSend } from '../../ledger/index.js';
 import { freshRef } from '../../source/partner-center/actions.js';
 import { WriteAppliedError } from '../../source/partner-center/client.js';
+import { externalReferenceEcho } from '../echo.js';
 import type { OutboxHandler, OutboxVerdict } from '../outbox.js';
 import { audit, isWriteConflict, versionMoves, type ActionContext } from './context.js';
 
@@ -17,6 +18,13 @@ interface Payload {
    * The version the inbound side synced (an eTag, or `updated:<time>` for a list item without one).
    */
   eTag: string;
+  /** The externalReferenceId the synced version held (absent in rows recorded before it was kept). */
+  listedValue?: string | null;
+}
+
+/** The synced list item as far as a write-back without a fresh read needs it. */
+function asListedReferral(id: string, listedValue: string | null): Referral {
+  return { id, externalReferenceId: listedValue } as Referral;
 }
 
 /**
@@ -32,7 +40,11 @@ export function setExternalReferenceRow(
     referralId: referral.id,
     target,
     action: SET_EXTERNAL_REFERENCE,
-    payload: { recordId, eTag: referralVersion(referral) } satisfies Payload,
+    payload: {
+      recordId,
+      eTag: referralVersion(referral),
+      listedValue: referral.externalReferenceId ?? null,
+    } satisfies Payload,
     dedupeKey: `${SET_EXTERNAL_REFERENCE}:${referral.id}:${recordId}`,
   };
 }
@@ -47,14 +59,21 @@ export function setExternalReferenceRow(
  */
 export function setExternalReferenceHandler(context: ActionContext): OutboxHandler {
   return async (row, signal) => {
-    const { recordId, eTag: synced } = row.payload as unknown as Payload;
+    const { recordId, eTag: synced, listedValue } = row.payload as unknown as Payload;
+    const listed = listedValue ?? null;
     const audits: AuditEntry[] = [];
     for (let attempt = 1; ; attempt++) {
-      const asListed = attempt === 1 && !synced.startsWith('updated:');
+      const asListed = attempt === 1 && !synced.startsWith('updated:') && listedValue !== undefined;
       const fresh = asListed ? null : await context.source.get(row.referralId, { signal });
       const settled = fresh && settledWithout(context, row, fresh, recordId, audits);
       if (settled) return settled;
       const ref = fresh ? freshRef(fresh) : { id: row.referralId, eTag: synced };
+      // The intent first: a worker killed after Partner Center applied the write still knows it
+      // as its own (sync/echo.ts).
+      const before = fresh ?? asListedReferral(row.referralId, listed);
+      await context.ledger.recordEchoes(
+        externalReferenceEcho(before, recordId, await context.ledger.echoesOf(row.referralId)),
+      );
       try {
         const updated = await context.source.setExternalReference(ref, recordId, { signal });
         if (!fresh) return writtenAsListed(context, row, recordId, { synced, updated }, audits);
