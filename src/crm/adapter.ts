@@ -20,6 +20,11 @@ export interface CrmItemError {
   /** CRM fields the error names, when it names any. */
   fields?: string[];
   status?: number;
+  /**
+   * Set when the record refused the write because the lead became other records (a converted Salesforce
+   * lead): the id of the record it became, or null when the CRM did not name it. Not retried, not quarantined.
+   */
+  convertedInto?: string | null;
 }
 
 export type UpsertItemResult =
@@ -44,6 +49,11 @@ export interface CrmRecordState {
   fields: Record<string, unknown>;
   /** The opportunity the lead was qualified / converted into, when there is one. */
   opportunity?: { recordId: string; modifiedAt: string; fields: Record<string, unknown> } | null;
+  /**
+   * Set once the lead was converted (Salesforce) or qualified (Dynamics) and so takes no more writes from the
+   * referral: the id of the opportunity it became ('' when the CRM names none).
+   */
+  convertedInto?: string;
 }
 
 export interface CrmChangePage {

@@ -366,7 +366,7 @@ limits:
         file: FILE,
         line: 7,
         path: 'targets[0].kind',
-        message: 'unknown kind "hubspotx" (expected one of: dynamics365, salesforce)',
+        message: 'unknown kind "hubspotx" (expected one of: dynamics365, salesforce, hubspot)',
       },
     ]);
   });
@@ -381,13 +381,13 @@ limits:
 
   it('names an unknown target kind and the known ones', () => {
     expect(
-      issuesOf(`${MINIMAL}targets:\n  - name: crm\n    kind: hubspot\n    settings: {}\n`),
+      issuesOf(`${MINIMAL}targets:\n  - name: crm\n    kind: pipedrive\n    settings: {}\n`),
     ).toEqual([
       {
         file: FILE,
         line: 7,
         path: 'targets[0].kind',
-        message: 'unknown kind "hubspot" (expected one of: dynamics365, salesforce)',
+        message: 'unknown kind "pipedrive" (expected one of: dynamics365, salesforce, hubspot)',
       },
     ]);
   });

@@ -37,7 +37,7 @@ import { addressPicklistsOf, withAddressCodes, type AddressPicklists } from './a
 import { callError, isInvalidSession } from './errors.js';
 import { entityMetadataOf } from './metadata.js';
 import { parseSalesforceSettings, type SalesforceSettings } from './settings.js';
-import { instrumentTransport } from './transport.js';
+import { instrumentTransport, withResponseNotes } from './transport.js';
 import {
   collectionCalls,
   collectionRecord,
@@ -426,15 +426,25 @@ export class SalesforceAdapter implements CrmAdapter {
   private async attempt<T>(what: string, operation: () => Promise<T>, signal: Signal): Promise<T> {
     if (signal?.aborted)
       throw new LeadbridgeError('ABORTED', 'operation aborted', { api: 'salesforce' });
+    const context = { target: this.target, call: what };
+    // The notes are entered inside the limiter's task, so a queued call never reads another call's response.
+    const run = () =>
+      withResponseNotes(async (notes) => {
+        try {
+          return await operation();
+        } catch (error) {
+          throw callError(error, {
+            ...context,
+            apiUsage: this.conn.limitInfo?.apiUsage,
+            retryAfterSeconds: notes.retryAfterSeconds,
+          });
+        }
+      });
     try {
       // Each call is one REST request (queries page by page), so the limiter caps requests.
-      return await (this.limiter ? this.limiter.add(operation) : operation());
+      return await (this.limiter ? this.limiter.add(run) : run());
     } catch (error) {
-      throw callError(error, {
-        target: this.target,
-        call: what,
-        apiUsage: this.conn.limitInfo?.apiUsage,
-      });
+      throw callError(error, { ...context, apiUsage: this.conn.limitInfo?.apiUsage });
     }
   }
 
