@@ -39,10 +39,18 @@ async function checkTarget(
     throw error;
   }
   let metadata: CrmEntityMetadata | null;
+  let opportunity: CrmEntityMetadata | null = null;
   try {
     metadata = await withAdapter(target, options.logger, (adapter) =>
       describeOrNull(adapter, mapping.entity, options.signal),
     );
+    // coSell names opportunity fields: the CRM's opportunity entity, spelt like the mapping's.
+    if (mapping.definition.coSell) {
+      const entity = /^[A-Z]/.test(mapping.entity) ? 'Opportunity' : 'opportunity';
+      opportunity = await withAdapter(target, options.logger, (adapter) =>
+        describeOrNull(adapter, entity, options.signal),
+      );
+    }
   } catch (error) {
     return {
       target: target.name,
@@ -53,7 +61,12 @@ async function checkTarget(
   }
   const line = mapping.lineOf?.(['entity']);
   const issues = metadata
-    ? checkMappingAgainstMetadata(mapping, metadata)
+    ? [
+        ...checkMappingAgainstMetadata(mapping, metadata),
+        ...(opportunity
+          ? checkMappingAgainstMetadata(mapping, opportunity, { coSellOnly: true })
+          : []),
+      ]
     : [
         {
           file: mapping.file ?? file,

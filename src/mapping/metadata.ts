@@ -1,4 +1,5 @@
 // Checks a compiled mapping against the CRM's own metadata: the fields exist, may be written, and take the values written.
+import { coSellFieldRefs } from './cosell.js';
 import type { Issue } from '../core/errors.js';
 import type { CrmEntityMetadata, CrmFieldMetadata } from '../crm/adapter.js';
 import type { FieldDefinition, Scalar, TransformStep, ValuePath } from './definition.js';
@@ -30,11 +31,18 @@ const NEUTRAL_TRANSFORMS: ReadonlySet<string> = new Set([
 export function checkMappingAgainstMetadata(
   mapping: CompiledMapping,
   metadata: CrmEntityMetadata,
+  options: { coSellOnly?: boolean } = {},
 ): Issue[] {
   const check = new MetadataCheck(mapping, metadata);
-  for (const field of Object.values(mapping.definition.fields)) check.field(field);
-  check.requiredFields();
-  check.statusSection();
+  if (!options.coSellOnly) {
+    for (const field of Object.values(mapping.definition.fields)) check.field(field);
+    check.requiredFields();
+    check.statusSection();
+  }
+  // coSell names opportunity fields: checked when the opportunity's metadata is the one given.
+  const coSell = mapping.definition.coSell;
+  if (coSell && metadata.entity.toLowerCase() === 'opportunity')
+    for (const ref of coSellFieldRefs(coSell)) check.known(ref.name, ref.at);
   return check.sorted();
 }
 
