@@ -54,9 +54,11 @@ function globalOptions(command: Command): GlobalOptions {
     config?: string;
     logLevel?: GlobalOptions['logLevel'];
     logFormat?: GlobalOptions['logFormat'];
+    tenant?: string;
   }>();
   return {
     config: options.config ?? process.env.LEADBRIDGE_CONFIG ?? DEFAULT_CONFIG_FILE,
+    ...(options.tenant ? { tenant: options.tenant } : {}),
     ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     ...(options.logFormat ? { logFormat: options.logFormat } : {}),
   };
@@ -101,6 +103,10 @@ function buildProgram(context: CliContext): Command {
     .addOption(
       new Option('--log-format <format>', 'log format (overrides the config)').choices(LOG_FORMATS),
     )
+    .option(
+      '--tenant <id>',
+      'cluster mode: run the command for this tenant only (its config and ledger)',
+    )
     .exitOverride()
     .showHelpAfterError()
     .configureOutput({
@@ -115,6 +121,7 @@ function buildProgram(context: CliContext): Command {
   addConfigCommands(program, context);
   addLoginCommand(program, context);
   addDemoCommands(program, context);
+  addTenantsCommands(program, context);
   return program;
 }
 
@@ -216,6 +223,11 @@ function addSyncCommands(program: Command, context: CliContext): void {
       const globals = globalOptions(command);
       const config = await loadCliConfig(context, globals);
       const logger = createCliLogger(context, globals, config.log);
+      if (config.cluster.enabled && globals.tenant === undefined) {
+        const { runClusterWorker } = await import('./cli/run-cluster.js');
+        process.exitCode = await runClusterWorker(context, config, logger);
+        return;
+      }
       const { runWorker } = await import('./cli/run.js');
       process.exitCode = await runWorker({ context, configFile: globals.config, logger });
     });
@@ -296,7 +308,17 @@ function addLedgerCommands(program: Command, context: CliContext): void {
     .description('sync states per target, cursors, the outbox and the last runs (from the ledger)')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
-      const config = await loadCliConfig(context, globalOptions(command));
+      const globals = globalOptions(command);
+      const config = await loadCliConfig(context, globals);
+      if (config.cluster.enabled && globals.tenant === undefined) {
+        const { collectClusterStatus, formatClusterStatus } =
+          await import('./cli/cluster-status.js');
+        const report = await collectClusterStatus(config, new Date());
+        context.stdout.write(
+          options.json ? `${JSON.stringify(report, null, 2)}\n` : formatClusterStatus(report),
+        );
+        return;
+      }
       const { collectStatus, formatStatus, withLedger } = await import('./cli/status.js');
       const report = await withLedger(config, context.cwd, (ledger, description) =>
         collectStatus(config, ledger, description),
@@ -470,3 +492,59 @@ async function main(): Promise<number> {
 }
 
 process.exitCode = (await main()) || (process.exitCode ?? 0);
+
+/** `tenants add|list|show|enable|disable|remove`: cluster mode's tenants, in PostgreSQL. */
+function addTenantsCommands(program: Command, context: CliContext): void {
+  const tenants = program
+    .command('tenants')
+    .description('cluster mode: the partner organisations this cluster serves');
+  const config = (command: Command) =>
+    loadCliConfig(context, { config: globalOptions(command).config });
+  tenants
+    .command('add')
+    .description('add (or replace) a tenant from its YAML file; every problem is listed at once')
+    .argument('<file>', 'the tenant file: source, targets, alerts, limits, worker (no ledger)')
+    .option('--id <id>', 'the tenant id (default: the file name without .yaml)')
+    .action(async (file: string, options: { id?: string }, command: Command) => {
+      const { addTenant } = await import('./cli/tenants.js');
+      await addTenant(context, await config(command), file, options.id);
+    });
+  tenants
+    .command('list')
+    .description('every tenant: enabled, interval, targets, last cycle')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const { listTenantsCommand } = await import('./cli/tenants.js');
+      await listTenantsCommand(context, await config(command), options.json === true);
+    });
+  tenants
+    .command('show')
+    .description("one tenant's settings and its file as stored (secrets are references)")
+    .argument('<id>', 'the tenant id')
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const { showTenant } = await import('./cli/tenants.js');
+      await showTenant(context, await config(command), id);
+    });
+  for (const [name, enabled] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const)
+    tenants
+      .command(name)
+      .description(
+        enabled ? 'start cycles for the tenant again' : 'stop starting cycles for the tenant',
+      )
+      .argument('<id>', 'the tenant id')
+      .action(async (id: string, _options: unknown, command: Command) => {
+        const { setEnabledCommand } = await import('./cli/tenants.js');
+        await setEnabledCommand(context, await config(command), id, enabled);
+      });
+  tenants
+    .command('remove')
+    .description('remove the tenant from the cluster (its ledger schema is kept)')
+    .argument('<id>', 'the tenant id')
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const { removeTenantCommand } = await import('./cli/tenants.js');
+      await removeTenantCommand(context, await config(command), id);
+    });
+}

@@ -30,6 +30,8 @@ export interface RuntimeOptions {
   now?: () => Date;
   /** Relative paths in the config (ledger file, mapping files) resolve against this. */
   cwd?: string;
+  /** PostgreSQL connections the ledger may hold (a cluster worker keeps many tenants open). */
+  ledgerPoolMax?: number;
 }
 
 export async function createRuntime(
@@ -40,7 +42,13 @@ export async function createRuntime(
   const cwd = options.cwd ?? process.cwd();
   const enabled = config.targets.filter((t) => t.enabled);
   const mappings = await loadMappings(enabled, cwd);
-  const ledger = await openLedger(ledgerConfigFor(config, cwd), { logger });
+  const ledgerConfig = ledgerConfigFor(config, cwd);
+  const ledger = await openLedger(
+    ledgerConfig.client === 'pg' && options.ledgerPoolMax
+      ? { ...ledgerConfig, poolMax: options.ledgerPoolMax }
+      : ledgerConfig,
+    { logger },
+  );
   const credential = partnerCenterCredential(config, logger);
   const source = createSource(config, logger, options.metrics, credential);
   const targets = await createTargets(config, enabled, mappings, logger, options.metrics);

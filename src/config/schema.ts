@@ -12,6 +12,7 @@ import {
   staticAuthSchema,
 } from './fields.js';
 import { alertsConfigSchema } from './alerts.js';
+import { clusterSchema } from './cluster.js';
 import { targetsSchema } from './targets.js';
 
 const PARTNER_CENTER_URL = 'https://api.partner.microsoft.com';
@@ -142,6 +143,7 @@ export const configSchema = z.strictObject({
   alerts: alertsConfigSchema.default({ enabled: false }),
   limits: limitsSchema.prefault({}),
   log: logSchema.prefault({}),
+  cluster: clusterSchema.prefault({}),
 });
 
 export type LimitsConfig = z.output<typeof limitsSchema>;
