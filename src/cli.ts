@@ -153,6 +153,10 @@ function addSimulatorCommands(program: Command, context: CliContext): void {
       '--documented-links',
       'Partner Center lists as documented: http nextLink without /engagements, no eTag on list items',
     )
+    .option(
+      '--orgs',
+      'many organisations: <url>/orgs/<org>/... is one org with its own state (--referrals each)',
+    )
     .action(async (options: SimulateOptions) => {
       // Command modules load on use, so --help and config check do not pull in the HTTP stacks.
       const { runSimulate } = await import('./cli/simulate.js');

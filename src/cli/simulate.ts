@@ -18,6 +18,8 @@ export interface SimulateOptions {
   referrals: number;
   /** Partner Center list pages in the documented form (see the simulator's README). */
   documentedLinks?: boolean;
+  /** One state per org under /orgs/<org>/ (the cluster's tests and bench). */
+  orgs?: boolean;
 }
 
 const ADMIN_ROUTES_HINT =
@@ -34,6 +36,7 @@ export async function runSimulate(context: CliContext, options: SimulateOptions)
     seed: options.seed,
     referrals: options.referrals,
     documentedLinks: options.documentedLinks === true,
+    orgs: options.orgs === true,
   });
   for (const simulator of running) context.stdout.write(`${simulator.name} ${simulator.url}\n`);
   context.stderr.write(`${ADMIN_ROUTES_HINT}; press Ctrl+C to stop\n`);

@@ -50,9 +50,9 @@ export async function migrateClusterTables(db: Knex, schema: string | undefined)
       `leadbridge-cluster:${schema ?? 'public'}`,
     ]);
     if (schema) await trx.raw('create schema if not exists ??', [schema]);
-    const s = trx.schema.withSchema(schema ?? 'public');
-    if (!(await s.hasTable(CLUSTER_TABLE.tenants)))
-      await s.createTable(CLUSTER_TABLE.tenants, (t) => {
+    const s = () => trx.schema.withSchema(schema ?? 'public');
+    if (!(await s().hasTable(CLUSTER_TABLE.tenants)))
+      await s().createTable(CLUSTER_TABLE.tenants, (t) => {
         t.string('id', 40).primary();
         t.text('name').notNullable();
         t.boolean('enabled').notNullable().defaultTo(true);
@@ -62,8 +62,8 @@ export async function migrateClusterTables(db: Knex, schema: string | undefined)
         t.string('added_at', 32).notNullable();
         t.string('updated_at', 32).notNullable();
       });
-    if (!(await s.hasTable(CLUSTER_TABLE.workers)))
-      await s.createTable(CLUSTER_TABLE.workers, (t) => {
+    if (!(await s().hasTable(CLUSTER_TABLE.workers)))
+      await s().createTable(CLUSTER_TABLE.workers, (t) => {
         t.string('id', 200).primary();
         t.text('host').notNullable();
         t.integer('pid').notNullable();
@@ -72,8 +72,8 @@ export async function migrateClusterTables(db: Knex, schema: string | undefined)
         t.integer('running').notNullable().defaultTo(0);
         t.string('stopped_at', 32).nullable();
       });
-    if (!(await s.hasTable(CLUSTER_TABLE.cycles)))
-      await s.createTable(CLUSTER_TABLE.cycles, (t) => {
+    if (!(await s().hasTable(CLUSTER_TABLE.cycles)))
+      await s().createTable(CLUSTER_TABLE.cycles, (t) => {
         t.string('tenant', 40).primary();
         t.string('last_started_at', 32).nullable();
         t.string('last_finished_at', 32).nullable();

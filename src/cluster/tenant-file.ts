@@ -50,9 +50,12 @@ export function parseTenantFile(
     });
   if (issues.length > 0 || config === null) {
     const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
-    throw new ValidationError('CONFIG_INVALID', `invalid tenant file ${options.file} (${count})`, [
-      ...issues,
-    ]);
+    const byLine = (issue: Issue) => issue.line ?? 0;
+    throw new ValidationError(
+      'CONFIG_INVALID',
+      `invalid tenant file ${options.file} (${count})`,
+      [...issues].sort((a, b) => byLine(a) - byLine(b)),
+    );
   }
   return { id: options.id, config };
 }
