@@ -7,7 +7,7 @@ import { getTenant, migrateClusterTables, type TenantRow } from '../cluster/stor
 import type { EnvMap } from '../config/index.js';
 
 /** The tenant whose ledger is the config's own schema: a single-tenant ledger becomes it, unchanged. */
-export const DEFAULT_TENANT = 'default';
+const DEFAULT_TENANT = 'default';
 
 type PgLedger = Extract<LeadbridgeConfig['ledger'], { client: 'pg' }>;
 
