@@ -506,12 +506,12 @@ function addTenantsCommands(program: Command, context: CliContext): void {
     loadCliConfig(context, { config: globalOptions(command).config });
   tenants
     .command('add')
-    .description('add (or replace) a tenant from its YAML file; every problem is listed at once')
-    .argument('<file>', 'the tenant file: source, targets, alerts, limits, worker (no ledger)')
-    .option('--id <id>', 'the tenant id (default: the file name without .yaml)')
-    .action(async (file: string, options: { id?: string }, command: Command) => {
-      const { addTenant } = await import('./cli/tenants.js');
-      await addTenant(context, await config(command), file, options.id);
+    .description('add (or replace) tenants from their YAML files; every problem is listed at once')
+    .argument('<files...>', 'tenant files: source, targets, alerts, limits, worker (no ledger)')
+    .option('--id <id>', 'the tenant id, with one file (default: the file name without .yaml)')
+    .action(async (files: string[], options: { id?: string }, command: Command) => {
+      const { addTenants } = await import('./cli/tenants.js');
+      await addTenants(context, await config(command), files, options.id);
     });
   tenants
     .command('list')

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LeadbridgeConfig } from '../config/index.js';
-import { LeadbridgeError } from '../core/errors.js';
+import { LeadbridgeError, ValidationError } from '../core/errors.js';
 import { parseTenantFile } from '../cluster/tenant-file.js';
 import {
   getTenant,
@@ -15,13 +15,60 @@ import {
 import type { CliContext } from './context.js';
 import { openControl, tenantLedgerSchema, clusterLedger } from './cluster.js';
 
-/** Validates the file (every problem at once) and stores it as written: secrets stay references. */
-export async function addTenant(
+/** Validates every file first (all their problems at once); stores them only when all are valid. */
+export async function addTenants(
   context: CliContext,
   config: LeadbridgeConfig,
-  file: string,
+  files: string[],
   idOption: string | undefined,
 ): Promise<void> {
+  if (idOption !== undefined && files.length !== 1)
+    throw new LeadbridgeError('CONFIG_INVALID', '--id names one tenant: give one file with it');
+  const parsed = await Promise.allSettled(files.map((file) => readTenant(context, file, idOption)));
+  const failures = parsed.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) {
+    const issues = failures.flatMap((error) =>
+      error instanceof ValidationError
+        ? error.issues
+        : [{ path: '', message: (error as Error).message }],
+    );
+    throw new ValidationError(
+      'CONFIG_INVALID',
+      `${failures.length} tenant files are invalid`,
+      issues,
+    );
+  }
+  const db = await openControl(config, 'tenants add');
+  try {
+    for (const result of parsed) {
+      const tenant = (result as PromiseFulfilledResult<ReadTenant>).value;
+      const added = await upsertTenant(db, tenant, new Date());
+      const schema =
+        tenantLedgerSchema(clusterLedger(config, 'tenants add'), tenant.id) ?? 'public';
+      context.stdout.write(
+        `tenant ${tenant.id} ${added ? 'added' : 'updated'} (ledger schema ${schema}, every ` +
+          `${tenant.intervalSeconds} s)\n`,
+      );
+    }
+  } finally {
+    await db.destroy();
+  }
+}
+
+interface ReadTenant {
+  id: string;
+  name: string;
+  yaml: string;
+  baseDir: string;
+  intervalSeconds: number;
+}
+
+async function readTenant(
+  context: CliContext,
+  file: string,
+  idOption: string | undefined,
+): Promise<ReadTenant> {
   const absolute = path.resolve(context.cwd, file);
   const id = idOption ?? path.basename(absolute).replace(/\.ya?ml$/i, '');
   const text = await readFile(absolute, 'utf8').catch((error: NodeJS.ErrnoException) => {
@@ -32,27 +79,13 @@ export async function addTenant(
   });
   const baseDir = path.dirname(absolute);
   const parsed = parseTenantFile(text, { id, file, env: context.env, cwd: baseDir });
-  const db = await openControl(config, 'tenants add');
-  try {
-    const added = await upsertTenant(
-      db,
-      {
-        id,
-        name: parsed.config.targets.map((t) => t.name).join(', ') || id,
-        yaml: text,
-        baseDir,
-        intervalSeconds: parsed.config.worker.intervalSeconds,
-      },
-      new Date(),
-    );
-    const schema = tenantLedgerSchema(clusterLedger(config, 'tenants add'), id) ?? 'public';
-    context.stdout.write(
-      `tenant ${id} ${added ? 'added' : 'updated'} (ledger schema ${schema}, every ` +
-        `${parsed.config.worker.intervalSeconds} s)\n`,
-    );
-  } finally {
-    await db.destroy();
-  }
+  return {
+    id,
+    name: parsed.config.targets.map((t) => t.name).join(', ') || id,
+    yaml: text,
+    baseDir,
+    intervalSeconds: parsed.config.worker.intervalSeconds,
+  };
 }
 
 export async function listTenantsCommand(
