@@ -1,5 +1,6 @@
 // A cluster worker: takes tenant cycles from the job engine, one bounded cycle per job, and requeues them.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import type { Knex } from 'knex';
 import type PgBoss from 'pg-boss';
@@ -44,6 +45,7 @@ export class ClusterWorker {
       options.config.workerName ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 6)}`;
     this.metrics = options.metrics ?? new ClusterMetrics(options.config.metricTenants);
     this.runtimes = new TenantRuntimes(options.openTenant, options.config.openTenants);
+    setMaxListeners(0, this.hardStop.signal);
   }
 
   async start(): Promise<void> {
@@ -149,6 +151,8 @@ export class ClusterWorker {
     const leaseMs = config.jobExpireSeconds * 1000;
     const soft = Date.now() + leaseMs / 2;
     const abort = AbortSignal.any([this.hardStop.signal, AbortSignal.timeout(leaseMs * 0.9)]);
+    // Every request in flight listens to it; hundreds at once are expected.
+    setMaxListeners(0, abort);
     try {
       const runtime = await this.runtimes.get(tenant);
       const result = await runtime.syncOnce({
@@ -169,7 +173,12 @@ export class ClusterWorker {
         caughtUp: !more,
       });
       this.metrics.recordCycle(tenant.id, ok, finishedAt.getTime() - startedAt.getTime());
-      log.info('tenant cycle done', { read: result.inbound.referralsSeen, more, ok });
+      log.info('tenant cycle done', {
+        read: result.inbound.referralsSeen,
+        more,
+        ok,
+        ...(ok ? {} : { targetsDown: down }),
+      });
       return more;
     } catch (thrown) {
       const error = normaliseError(thrown);

@@ -114,6 +114,12 @@ export class InboundSync {
     for (const run of runs) await this.processDueRetries(run, cycle, stats);
     let pageIndex = 0;
     for await (const page of this.options.source.listChanged(since, { signal: cycle.signal })) {
+      // Checked when a further page has arrived, so `more` means the stream really had more (a stream
+      // that ends on the last allowed page is caught up); that page is read again by the next cycle.
+      if (cycle.maxPages !== undefined && pageIndex >= cycle.maxPages) {
+        stats.more = true;
+        break;
+      }
       stats.pages++;
       stats.referralsSeen += page.referrals.length;
       await this.recordInvalid(page.invalid, cycle.runId, stats);
@@ -128,10 +134,6 @@ export class InboundSync {
       pageIndex++;
       await cycle.onReferrals?.(page.referrals);
       cycle.onProgress?.(stats);
-      if (cycle.maxPages !== undefined && pageIndex >= cycle.maxPages) {
-        stats.more = true;
-        break;
-      }
       if (cycle.shouldStop?.()) break;
     }
     for (const run of runs) {
