@@ -63,8 +63,12 @@ async function runOnce(options: TenantBenchOptions, workerCount: number): Promis
       await writeFile(path.join(dir, `${id}.yaml`), tenantFile(sims.urls, id));
     }
     await cli(['--config', config, 'tenants', 'add', ...files], dir);
-    const started = Date.now();
     for (let i = 0; i < workerCount; i++) workers.push(worker(config, dir));
+    // The window opens once every worker has joined (its heartbeat row), so start-up is not counted.
+    while ((await countWorkers(db, tag)) < workerCount)
+      await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    const cyclesBefore = await sumCycles(db, tag);
     let backfillSeconds: number | null = null;
     let caughtUp = 0;
     while (Date.now() - started < options.seconds * 1000) {
@@ -73,7 +77,7 @@ async function runOnce(options: TenantBenchOptions, workerCount: number): Promis
       if (backfillSeconds === null && caughtUp === options.tenants)
         backfillSeconds = Math.round((Date.now() - started) / 1000);
     }
-    const cycles = await sumCycles(db, tag);
+    const cycles = (await sumCycles(db, tag)) - cyclesBefore;
     const worstLagSeconds = await worstLag(db, tag, options.tenants);
     return {
       workers: workerCount,
@@ -101,6 +105,18 @@ async function runOnce(options: TenantBenchOptions, workerCount: number): Promis
 async function countCaughtUp(db: knex.Knex, tag: string): Promise<number> {
   const result = (await db.raw(
     `select count(*)::int as n from ??.leadbridge_tenant_cycles where caught_up_at is not null`,
+    [tag],
+  )) as { rows: Array<{ n: number }> };
+  return result.rows[0]?.n ?? 0;
+}
+
+async function countWorkers(db: knex.Knex, tag: string): Promise<number> {
+  const exists = (await db.raw('select to_regclass(?) as t', [`${tag}.leadbridge_workers`])) as {
+    rows: Array<{ t: string | null }>;
+  };
+  if (!exists.rows[0]?.t) return 0;
+  const result = (await db.raw(
+    `select count(*)::int as n from ??.leadbridge_workers where stopped_at is null`,
     [tag],
   )) as { rows: Array<{ n: number }> };
   return result.rows[0]?.n ?? 0;

@@ -105,6 +105,44 @@ describeWithPg('cluster chaos (3 workers, SIGKILL, PostgreSQL)', (pgUrl) => {
           patches: declined.get(tenant) === id ? 2 : 1,
         });
     }
+
+    // One tenant's operator commands see its own ledger only.
+    const [first, second] = [tenants[0]!, tenants[1]!];
+    const own = await runCli(['--config', config, '--tenant', first, 'status', '--json'], {
+      cwd: dir,
+      env,
+    });
+    const report = JSON.parse(own.stdout) as {
+      ledger: string;
+      targets: Array<{ name: string; states: Record<string, number> }>;
+    };
+    expect(report.ledger).toBe(`postgresql (schema ${tag}_t_${first})`);
+    expect(report.targets.map((t) => [t.name, t.states.applied])).toEqual([
+      ['dynamics', FIRST_REFERRALS + LATER_REFERRALS],
+      ['salesforce', FIRST_REFERRALS + LATER_REFERRALS],
+    ]);
+    const foreign = referrals.get(second)![0]!;
+    const trace = await runCli(['--config', config, '--tenant', first, 'trace', foreign], {
+      cwd: dir,
+      env,
+    });
+    expect({ code: trace.code, stderr: trace.stderr.trim() }).toEqual({
+      code: 1,
+      stderr: `leadbridge: unknown referral ${foreign}`,
+    });
+
+    // The cluster's status: three workers alive, every tenant caught up, its last cycle ok.
+    const cluster = await runCli(['--config', config, 'status', '--json'], { cwd: dir, env });
+    const status = JSON.parse(cluster.stdout) as {
+      workersAlive: number;
+      tenants: Array<{ id: string; lagSeconds: number | null; lastResult: string | null }>;
+    };
+    expect(status.workersAlive).toBe(WORKERS);
+    expect(status.tenants.map((t) => t.id)).toEqual(tenants);
+    for (const t of status.tenants) {
+      expect(t.lastResult).toBe('ok');
+      expect(t.lagSeconds).not.toBeNull();
+    }
   }, 240_000);
 });
 
