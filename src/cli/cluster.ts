@@ -5,6 +5,7 @@ import { LeadbridgeError } from '../core/errors.js';
 import { parseTenantFile } from '../cluster/tenant-file.js';
 import { getTenant, migrateClusterTables, type TenantRow } from '../cluster/store.js';
 import type { EnvMap } from '../config/index.js';
+import { CRM_MODULES } from '../crm/modules.js';
 
 /** The tenant whose ledger is the config's own schema: a single-tenant ledger becomes it, unchanged. */
 const DEFAULT_TENANT = 'default';
@@ -61,6 +62,7 @@ export function tenantConfig(
     file: `tenant ${tenant.id}`,
     env,
     cwd: tenant.baseDir,
+    kinds: CRM_MODULES,
   }).config;
   const schema = tenantLedgerSchema(ledger, tenant.id);
   return {

@@ -25,7 +25,6 @@ export async function runClusterWorker(
     openTenant: (tenant) =>
       createRuntime(tenantConfig(config, tenant, context.env), {
         logger: logger.child({ tenant: tenant.id }),
-        cwd: tenant.baseDir,
         ledgerPoolMax: TENANT_POOL_MAX,
       }),
   });

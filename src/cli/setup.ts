@@ -1,6 +1,7 @@
 // Shared command set-up: load the chosen config file and build the logger from config and flags.
 import v8 from 'node:v8';
 import { loadConfig } from '../config/index.js';
+import { CRM_MODULES } from '../crm/modules.js';
 import type { LeadbridgeConfig, LogConfig } from '../config/index.js';
 import { createLogger } from '../core/log.js';
 import type { Logger } from '../core/log.js';
@@ -10,7 +11,12 @@ export async function loadCliConfig(
   context: CliContext,
   options: GlobalOptions,
 ): Promise<LeadbridgeConfig> {
-  const config = await loadConfig({ file: options.config, env: context.env, cwd: context.cwd });
+  const config = await loadConfig({
+    file: options.config,
+    env: context.env,
+    cwd: context.cwd,
+    kinds: CRM_MODULES,
+  });
   if (options.tenant === undefined) return config;
   // One tenant's commands read and write its own ledger schema only: no other tenant's rows are in reach.
   const { configForTenant } = await import('./cluster.js');

@@ -13,6 +13,7 @@ import {
   upsertTenant,
 } from '../cluster/store.js';
 import type { CliContext } from './context.js';
+import { CRM_MODULES } from '../crm/modules.js';
 import { openControl, tenantLedgerSchema, clusterLedger } from './cluster.js';
 
 /** Validates every file first (all their problems at once); stores them only when all are valid. */
@@ -78,7 +79,13 @@ async function readTenant(
     );
   });
   const baseDir = path.dirname(absolute);
-  const parsed = parseTenantFile(text, { id, file, env: context.env, cwd: baseDir });
+  const parsed = parseTenantFile(text, {
+    id,
+    file,
+    env: context.env,
+    cwd: baseDir,
+    kinds: CRM_MODULES,
+  });
   return {
     id,
     name: parsed.config.targets.map((t) => t.name).join(', ') || id,

@@ -1,7 +1,12 @@
 // A tenant's YAML file: a leadbridge config without ledger, log or cluster, whose secrets are references only.
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { Pair } from 'yaml';
-import { parseConfig, type EnvMap, type LeadbridgeConfig } from '../config/index.js';
+import {
+  parseConfig,
+  type EnvMap,
+  type LeadbridgeConfig,
+  type TargetKind,
+} from '../config/index.js';
 import { isSecretKey } from '../config/describe.js';
 import { ValidationError, type Issue } from '../core/errors.js';
 
@@ -29,7 +34,14 @@ export function tenantIdProblem(id: string): string | null {
  */
 export function parseTenantFile(
   text: string,
-  options: { id: string; file: string; env: EnvMap; cwd: string },
+  options: {
+    id: string;
+    file: string;
+    env: EnvMap;
+    cwd: string;
+    /** The CRM kinds a target may have (src/crm/modules.ts). */
+    kinds: readonly TargetKind[];
+  },
 ): TenantFile {
   const issues: Issue[] = [];
   const idProblem = tenantIdProblem(options.id);

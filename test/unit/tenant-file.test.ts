@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseTenantFile, tenantIdProblem } from '../../src/cluster/tenant-file.js';
 import { ClusterMetrics } from '../../src/cluster/metrics.js';
 import { ValidationError } from '../../src/core/errors.js';
+import { CRM_MODULES } from '../../src/crm/modules.js';
 
 const GOOD = `source:
   partnerCenter:
@@ -22,7 +23,7 @@ const ENV = { ACME_PC_TOKEN: 'pc', ACME_CRM_TOKEN: 'crm' };
 
 function problems(text: string, id = 'acme'): string[] {
   try {
-    parseTenantFile(text, { id, file: 'acme.yaml', env: ENV, cwd: '/tmp' });
+    parseTenantFile(text, { id, file: 'acme.yaml', env: ENV, cwd: '/tmp', kinds: CRM_MODULES });
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     return error.issues.map((i) => `${i.line ?? '-'} ${i.path}: ${i.message}`);
@@ -32,7 +33,13 @@ function problems(text: string, id = 'acme'): string[] {
 
 describe('tenant file', () => {
   it('reads a valid file with its references resolved from the environment', () => {
-    const tenant = parseTenantFile(GOOD, { id: 'acme', file: 'acme.yaml', env: ENV, cwd: '/tmp' });
+    const tenant = parseTenantFile(GOOD, {
+      id: 'acme',
+      file: 'acme.yaml',
+      env: ENV,
+      cwd: '/tmp',
+      kinds: CRM_MODULES,
+    });
     expect(tenant.id).toBe('acme');
     expect(tenant.config.worker.intervalSeconds).toBe(30);
     expect(tenant.config.source.partnerCenter.auth).toEqual({ kind: 'static', token: 'pc' });
@@ -80,6 +87,7 @@ log: { level: debug }
         file: 'acme.yaml',
         env: { ...ENV, ACME_KEY: key },
         cwd: '/tmp',
+        kinds: CRM_MODULES,
       }),
     ).toThrow(
       expect.objectContaining({
