@@ -27,7 +27,10 @@ const BIN = path.resolve(import.meta.dirname, '../bin/leadbridge.js');
 
 export async function benchTenants(options: TenantBenchOptions): Promise<void> {
   const results: Figures[] = [];
-  for (const workers of options.workers) results.push(await runOnce(options, workers));
+  for (const workers of options.workers) {
+    results.push(await runOnce(options, workers));
+    console.log(`(${workers} worker(s) done: ${JSON.stringify(results.at(-1))})`);
+  }
   console.log(
     `\n${options.tenants} tenants, ${options.referralsPerTenant} referrals each, ` +
       `${options.latencyMs} ms per call, ${options.seconds} s per run, ${os.cpus().length} cores`,
