@@ -155,7 +155,7 @@ cluster:
   enabled: true
   bossSchema: ${tag}_boss
   concurrency: 4
-  openTenants: 16
+  openTenants: 4
   pollSeconds: 1
   maxPagesPerCycle: 1
 log: { level: ${process.env.BENCH_LOG_LEVEL ?? 'warn'} }

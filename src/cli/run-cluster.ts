@@ -8,7 +8,7 @@ import { createRuntime } from './compose.js';
 import type { CliContext } from './context.js';
 
 /** Connections one open tenant's ledger may hold: a worker keeps `openTenants` of them. */
-const TENANT_POOL_MAX = 2;
+const TENANT_POOL_MAX = 4;
 
 export async function runClusterWorker(
   context: CliContext,

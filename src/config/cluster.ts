@@ -28,7 +28,7 @@ export const clusterSchema = z.strictObject({
   /** Referral pages one tenant cycle reads before it requeues itself (so a backfill cannot starve others). */
   maxPagesPerCycle: intField(1, 1_000).default(5),
   /** Tenants kept open per worker (their ledger pools and CRM clients); the least recently used close. */
-  openTenants: intField(1, 1_000).default(8),
+  openTenants: intField(1, 1_000).default(4),
   /** Tenants with a metric label of their own; the rest share tenant="other", so series stay bounded. */
   metricTenants: intField(0, 10_000).default(50),
   /** This worker's name in `status` (default: host name and pid). */
