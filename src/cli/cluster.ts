@@ -6,9 +6,8 @@ import { parseTenantFile } from '../cluster/tenant-file.js';
 import { getTenant, migrateClusterTables, type TenantRow } from '../cluster/store.js';
 import type { EnvMap } from '../config/index.js';
 import { CRM_MODULES } from '../crm/modules.js';
-
-/** The tenant whose ledger is the config's own schema: a single-tenant ledger becomes it, unchanged. */
-const DEFAULT_TENANT = 'default';
+// The tenant whose ledger is the config's own schema: a single-partner ledger becomes it, unchanged.
+import { DEFAULT_TENANT } from '../ledger/index.js';
 
 type PgLedger = Extract<LeadbridgeConfig['ledger'], { client: 'pg' }>;
 

@@ -32,6 +32,8 @@ export interface RuntimeOptions {
   now?: () => Date;
   /** PostgreSQL connections the ledger may hold (a cluster worker keeps many tenants open). */
   ledgerPoolMax?: number;
+  /** A cluster tenant: its ledger rows are stamped with its id. */
+  tenant?: string;
   /**
    * The CRM kinds the config's targets may use: src/crm/modules.ts's list unless a test adds its
    * own.
@@ -48,8 +50,12 @@ export async function createRuntime(
   const mappings = await loadMappings(enabled);
   const ledgerConfig = ledgerConfigFor(config);
   const ledger = await openLedger(
-    ledgerConfig.client === 'pg' && options.ledgerPoolMax
-      ? { ...ledgerConfig, poolMax: options.ledgerPoolMax }
+    ledgerConfig.client === 'pg'
+      ? {
+          ...ledgerConfig,
+          ...(options.ledgerPoolMax ? { poolMax: options.ledgerPoolMax } : {}),
+          ...(options.tenant ? { tenant: options.tenant } : {}),
+        }
       : ledgerConfig,
     { logger },
   );

@@ -26,6 +26,7 @@ export async function runClusterWorker(
       createRuntime(tenantConfig(config, tenant, context.env), {
         logger: logger.child({ tenant: tenant.id }),
         ledgerPoolMax: TENANT_POOL_MAX,
+        tenant: tenant.id,
       }),
   });
   try {

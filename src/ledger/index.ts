@@ -13,4 +13,4 @@ export * from './outbox-marks.js';
 export * from './outbox-retry.js';
 export * from './alerts.js';
 export * from './echoes.js';
-export { TABLE as LEDGER_TABLES } from './migrations.js';
+export { TABLE as LEDGER_TABLES, DEFAULT_TENANT } from './migrations.js';

@@ -117,6 +117,7 @@ function defineLedgerSuite(harness: LedgerHarness): void {
           '0001_initial',
           '0002_referral_echoes',
           '0003_claim_leases',
+          '0004_tenant_column',
         ]);
         expect(await getCursor(again.db, 'reopen-check')).toBe('kept');
       } finally {
@@ -136,6 +137,7 @@ function defineLedgerSuite(harness: LedgerHarness): void {
           '0001_initial',
           '0002_referral_echoes',
           '0003_claim_leases',
+          '0004_tenant_column',
         ]);
         await setCursor(ledgers[1]!.db, 'partner-center', 'c1');
         expect(await getCursor(ledgers[2]!.db, 'partner-center')).toBe('c1');
@@ -735,6 +737,7 @@ describe('ledger on SQLite', () => {
       '0001_initial',
       '0002_referral_echoes',
       '0003_claim_leases',
+      '0004_tenant_column',
     ]);
     await opened.close();
   });
