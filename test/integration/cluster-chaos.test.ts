@@ -133,6 +133,18 @@ describeWithPg('cluster chaos (3 workers, SIGKILL, PostgreSQL)', (pgUrl) => {
         'from Partner Center; check the id, or that a sync has run since it arrived)',
     });
 
+    // Every row of a tenant's ledger carries that tenant.
+    const db = knex({ client: 'pg', connection: pgUrl });
+    try {
+      const stamped = await db
+        .withSchema(`${tag}_t_${first}`)
+        .table('lb_sync_states')
+        .distinct('tenant');
+      expect(stamped).toEqual([{ tenant: first }]);
+    } finally {
+      await db.destroy();
+    }
+
     // The cluster's status: three workers alive, every tenant caught up, its last cycle ok.
     const cluster = await runCli(['--config', config, 'status', '--json'], { cwd: dir, env });
     const status = JSON.parse(cluster.stdout) as {
