@@ -6,6 +6,7 @@ import { runConfigCheck } from './cli/config-check.js';
 import type { CliContext, GlobalOptions } from './cli/context.js';
 import { debugRequested, exitCodeFor, reportFailure } from './cli/failure.js';
 import { reexecWithHeapCap } from './cli/heap-cap.js';
+import { addWebhooksCommands } from './cli/webhooks.js';
 import { createCliLogger, loadCliConfig } from './cli/setup.js';
 import type { SimulateOptions } from './cli/simulate.js';
 import {
@@ -120,6 +121,7 @@ function buildProgram(context: CliContext): Command {
   addMappingsCommands(program, context);
   addConfigCommands(program, context);
   addLoginCommand(program, context);
+  addWebhooksCommands(program, context, globalOptions);
   addDemoCommands(program, context);
   addTenantsCommands(program, context);
   return program;

@@ -4,6 +4,8 @@ import { startHealthServer } from '../worker/health.js';
 import { WorkerMetrics } from '../worker/metrics.js';
 import { RuntimeHolder } from './runtime-holder.js';
 import { Worker } from '../worker/worker.js';
+import { WebhookTrigger } from '../worker/webhooks.js';
+import { createWebhookRegistrationClient } from './compose.js';
 import type { CliContext } from './context.js';
 
 export interface RunOptions {
@@ -24,19 +26,23 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
   await runtimes.start(); // an invalid config or mapping, or an unusable ledger, stops here with the reason
   await refuseInvalidMappings(runtimes, context, logger);
   const settings = () => runtimes.config!.worker;
+  let webhooks: WebhookTrigger | null = null;
   const worker = new Worker({
     runtime: () => runtimes.forNextCycle(),
     intervalMs: () => settings().intervalSeconds * 1000,
     jitterMs: () => settings().jitterSeconds * 1000,
     maxPagesPerCycle: settings().maxPagesPerCycle,
     logger,
-    onCycle: (outcome) => {
+    onCycle: async (outcome) => {
       if (outcome.ok)
         metrics.recordCycle(outcome.result.inbound, outcome.durationMs, {
           succeeded: outcome.result.targetsDown.length === 0,
         });
+      await webhooks?.afterCycle();
     },
+    onReferralsSeen: (ids) => webhooks?.watch.polled(ids),
   });
+  webhooks = await startWebhooks(runtimes, worker, context, logger);
   const healthSettings = settings().health;
   const health = healthSettings.enabled
     ? await startHealthServer({
@@ -72,9 +78,42 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
     targets: runtimes.config!.targets.filter((t) => t.enabled).map((t) => t.name),
   });
   await worker.run();
+  await webhooks?.close();
   await health?.close();
   await runtimes.close();
   return 0;
+}
+
+/** The callback listener when webhooks.enabled: callbacks wake the worker, silence is reported. */
+async function startWebhooks(
+  runtimes: RuntimeHolder,
+  worker: Worker,
+  context: CliContext,
+  logger: Logger,
+): Promise<WebhookTrigger | null> {
+  const config = runtimes.config!;
+  if (!config.webhooks.enabled) return null;
+  const trigger = new WebhookTrigger({
+    config: config.webhooks,
+    cwd: context.cwd,
+    worker,
+    logger: logger.child({ component: 'webhooks' }),
+    alert: async (report, detail, reregistered) => {
+      const runtime = await runtimes.forNextCycle();
+      await runtime.notifier.webhooksSilent(report.since, detail, reregistered, 'webhooks');
+    },
+    reregister: async (url) => {
+      await createWebhookRegistrationClient(runtimes.config!, logger).register(url);
+    },
+  });
+  try {
+    const url = await trigger.start();
+    logger.info('webhook callbacks listening', { url });
+  } catch (error) {
+    await runtimes.close();
+    throw error;
+  }
+  return trigger;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
 import { alertsConfigSchema } from './alerts.js';
 import { clusterSchema } from './cluster.js';
 import { apiLimitsSchema, targetsSchemaFor, type TargetKind } from './targets.js';
+import { webhooksConfigSchema } from './webhooks.js';
 
 const PARTNER_CENTER_URL = 'https://api.partner.microsoft.com';
 const PARTNER_CENTER_SCOPE = 'https://api.partner.microsoft.com/.default';
@@ -161,6 +162,7 @@ export function configSchemaFor(kinds: readonly TargetKind[]) {
     ledger: ledgerSchema,
     worker: workerSchema.prefault({}),
     alerts: alertsConfigSchema.default({ enabled: false }),
+    webhooks: webhooksConfigSchema.prefault({}),
     limits: limitsSchemaFor(kinds).prefault({}),
     log: logSchema.prefault({}),
     cluster: clusterSchema.prefault({}),

@@ -161,6 +161,13 @@ function createEchoesTable(db: Knex) {
   });
 }
 
+/** The record a CRM lead became (converted / qualified): inbound changes then skip the locked lead. */
+async function addLinkConversion(db: Knex): Promise<void> {
+  await db.schema.alterTable(TABLE.links, (t) => {
+    t.text('crm_converted_into');
+  });
+}
+
 /**
  * Claims carry their owner and a lease (issue 18): an outbox row in `sending` and a `running` run
  * name the worker that holds them and until when; the live worker renews the lease, an expired one
@@ -268,7 +275,16 @@ const MIGRATIONS: readonly LedgerMigration[] = [
     },
   },
   { name: '0003_claim_leases', up: addClaimLeases, down: dropClaimLeases },
-  { name: '0004_tenant_column', up: addTenantColumn, down: dropTenantColumn },
+  {
+    name: '0004_link_conversion',
+    up: addLinkConversion,
+    async down(db) {
+      await db.schema.alterTable(TABLE.links, (t) => {
+        t.dropColumn('crm_converted_into');
+      });
+    },
+  },
+  { name: '0005_tenant_column', up: addTenantColumn, down: dropTenantColumn },
 ];
 
 /** Feeds knex's migrator from the list above instead of a migrations directory. */

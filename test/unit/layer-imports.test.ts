@@ -54,11 +54,12 @@ describe('layer imports', () => {
     expect(offending).toEqual([]);
   });
 
-  it('keeps only the loop, health, problems and metrics in src/worker/', () => {
+  it('keeps only the loop, health, problems, metrics and the webhook endpoint in src/worker/', () => {
     expect(readdirSync(path.join(SRC, 'worker')).sort()).toEqual([
       'health.ts',
       'metrics.ts',
       'problems.ts',
+      'webhooks.ts',
       'worker.ts',
     ]);
   });

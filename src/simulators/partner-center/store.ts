@@ -27,6 +27,7 @@ export class StoreError extends Error {
   }
 }
 
+type WriteListener = (referral: Record<string, unknown>, created: boolean) => void;
 export type IndexedField = 'createdDateTime' | 'updatedDateTime';
 
 /** Batches larger than this rebuild an index with one sort instead of moving entries one by one. */
@@ -48,6 +49,8 @@ export class ReferralStore {
   private nextSeed: number;
   private lastStamp = '';
   private changes = 0;
+  /** Told of every single write (not bulk seeding or bulk expiry): the webhook hub listens here. */
+  private readonly writeListeners = new Set<WriteListener>();
 
   constructor(options: ReferralStoreOptions) {
     this.clock = options.clock;
@@ -158,9 +161,16 @@ export class ReferralStore {
     return field === 'updatedDateTime' ? this.updatedIndex : this.createdIndex;
   }
 
+  /** Calls `listener` after every single write with the stored referral and whether it was new. */
+  onWrite(listener: WriteListener): () => void {
+    this.writeListeners.add(listener);
+    return () => this.writeListeners.delete(listener);
+  }
+
   /** A trusted write: stores the snapshot as is and re-indexes it. */
   put(referral: Record<string, unknown>, options: { raw?: boolean } = {}): void {
     const id = String(referral.id);
+    const created = !this.slots.has(id);
     const updatedKey = canonicalInstant(referral.updatedDateTime) ?? '';
     const createdKey = canonicalInstant(referral.createdDateTime) ?? '';
     let slot = this.slots.get(id);
@@ -183,6 +193,7 @@ export class ReferralStore {
     }
     this.queueExpiry(slot);
     this.changes++;
+    for (const listener of this.writeListeners) listener(referral, created);
   }
 
   /** A strictly increasing updatedDateTime: now, or one 100-ns tick after the previous write. */
