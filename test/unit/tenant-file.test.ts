@@ -61,7 +61,8 @@ log: { level: debug }
         'text: write "${VARIABLE}" (set on every worker), or use the field\'s file form (e.g. ' +
         'privateKeyFile)',
       "4 ledger: a tenant file has no ledger section: the worker's own config gives it",
-      '7 targets[0].kind: unknown kind "dynamics9" (expected one of: dynamics365, salesforce)',
+      '7 targets[0].kind: unknown kind "dynamics9" (expected one of: dynamics365, salesforce, ' +
+        'hubspot)',
       "8 log: a tenant file has no log section: the worker's own config gives it",
     ]);
   });
