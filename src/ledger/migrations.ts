@@ -11,6 +11,8 @@ export const TABLE = {
   outbox: 'lb_outbox',
   alerts: 'lb_alerts',
   echoes: 'lb_referral_echoes',
+  referralFacts: 'lb_referral_facts',
+  apiCalls: 'lb_api_calls',
   migrations: 'lb_migrations',
 } as const;
 
@@ -210,6 +212,8 @@ const TENANT_TABLES = [
   TABLE.outbox,
   TABLE.alerts,
   TABLE.echoes,
+  TABLE.referralFacts,
+  TABLE.apiCalls,
 ] as const;
 
 /** The tenant of a single-partner ledger, and of every row written before tenants existed. */
@@ -249,6 +253,35 @@ export async function setTenantDefault(db: Knex, schema: string, tenant: string)
     await db.raw(`alter table ??.?? alter column tenant set default '${tenant}'`, [schema, table]);
 }
 
+/**
+ * What the console shows that no other table holds: each referral's customer, hotness and answer
+ * time (for the leads that need a human), and API calls per API and 5-minute bucket (for the
+ * overview's chart).
+ */
+async function createConsoleTables(db: Knex): Promise<void> {
+  await db.schema.createTable(TABLE.referralFacts, (t) => {
+    t.text('referral_id').primary();
+    t.text('customer_name');
+    t.text('lead_kind');
+    t.integer('hot').notNullable().defaultTo(0);
+    t.text('status');
+    t.text('substatus');
+    t.text('received_at').notNullable();
+    t.text('answered_at');
+    t.text('referral_updated_at');
+    t.text('seen_at').notNullable();
+    t.index(['status', 'received_at'], 'lb_referral_facts_status_idx');
+  });
+  await db.schema.createTable(TABLE.apiCalls, (t) => {
+    t.text('bucket').notNullable();
+    t.text('api').notNullable();
+    t.integer('calls').notNullable().defaultTo(0);
+    t.integer('throttled').notNullable().defaultTo(0);
+    t.integer('errors').notNullable().defaultTo(0);
+    t.primary(['bucket', 'api']);
+  });
+}
+
 const MIGRATIONS: readonly LedgerMigration[] = [
   {
     name: '0001_initial',
@@ -284,7 +317,15 @@ const MIGRATIONS: readonly LedgerMigration[] = [
       });
     },
   },
-  { name: '0005_tenant_column', up: addTenantColumn, down: dropTenantColumn },
+  {
+    name: '0005_console_facts',
+    up: createConsoleTables,
+    async down(db) {
+      await db.schema.dropTableIfExists(TABLE.apiCalls);
+      await db.schema.dropTableIfExists(TABLE.referralFacts);
+    },
+  },
+  { name: '0006_tenant_column', up: addTenantColumn, down: dropTenantColumn },
 ];
 
 /** Feeds knex's migrator from the list above instead of a migrations directory. */

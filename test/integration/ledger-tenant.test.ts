@@ -18,9 +18,9 @@ describe('ledger tenant column (SQLite)', () => {
   it('upgrades a ledger written before tenants in place: its rows become the default tenant', async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'lb-tenant-col-'));
     const filename = path.join(dir, 'ledger.sqlite');
-    // A ledger as the release before tenants left it: migrations 0001-0004, with rows in it.
+    // A ledger as the release before tenants left it: migrations 0001-0005, with rows in it.
     const old = knex({ client: 'sqlite3', connection: { filename }, useNullAsDefault: true });
-    for (let i = 0; i < 4; i++)
+    for (let i = 0; i < 5; i++)
       await old.migrate.up({ migrationSource, tableName: 'lb_migrations' });
     await old('lb_cursors').insert({
       name: 'inbound:dynamics',
@@ -45,7 +45,8 @@ describe('ledger tenant column (SQLite)', () => {
         '0002_referral_echoes',
         '0003_claim_leases',
         '0004_link_conversion',
-        '0005_tenant_column',
+        '0005_console_facts',
+        '0006_tenant_column',
       ]);
     } finally {
       await ledger.close();

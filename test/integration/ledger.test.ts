@@ -118,7 +118,8 @@ function defineLedgerSuite(harness: LedgerHarness): void {
           '0002_referral_echoes',
           '0003_claim_leases',
           '0004_link_conversion',
-          '0005_tenant_column',
+          '0005_console_facts',
+          '0006_tenant_column',
         ]);
         expect(await getCursor(again.db, 'reopen-check')).toBe('kept');
       } finally {
@@ -139,7 +140,8 @@ function defineLedgerSuite(harness: LedgerHarness): void {
           '0002_referral_echoes',
           '0003_claim_leases',
           '0004_link_conversion',
-          '0005_tenant_column',
+          '0005_console_facts',
+          '0006_tenant_column',
         ]);
         await setCursor(ledgers[1]!.db, 'partner-center', 'c1');
         expect(await getCursor(ledgers[2]!.db, 'partner-center')).toBe('c1');
@@ -741,7 +743,8 @@ describe('ledger on SQLite', () => {
       '0002_referral_echoes',
       '0003_claim_leases',
       '0004_link_conversion',
-      '0005_tenant_column',
+      '0005_console_facts',
+      '0006_tenant_column',
     ]);
     await opened.close();
   });
