@@ -32,6 +32,10 @@ const { values: args } = parseArgs({
     webhooks: { type: 'boolean', default: false },
     'webhook-referrals': { type: 'string', default: '20' },
     'poll-seconds': { type: 'string', default: '10' },
+    tenants: { type: 'string' },
+    workers: { type: 'string', default: '1,2,4' },
+    seconds: { type: 'string', default: '60' },
+    'referrals-per-tenant': { type: 'string', default: '200' },
   },
 });
 
@@ -358,4 +362,15 @@ function sampleRss() {
   };
 }
 
-await main();
+if (args.tenants !== undefined) {
+  // The cluster figures (issue 15): PostgreSQL from LEADBRIDGE_TEST_PG_URL or the local server.
+  const { benchTenants } = await import('./bench-tenants.js');
+  await benchTenants({
+    tenants: Number(args.tenants),
+    workers: args.workers.split(',').map(Number),
+    latencyMs: Number(args.latency),
+    seconds: Number(args.seconds),
+    referralsPerTenant: Number(args['referrals-per-tenant']),
+    pgUrl: process.env.LEADBRIDGE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+  });
+} else await main();

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { addAdminCommands } from './cli/commands-admin.js';
 import { addRunCommands } from './cli/commands-run.js';
+import { addTenantsCommands } from './cli/commands-tenants.js';
 import type { CliContext } from './cli/context.js';
 import { debugRequested, exitCodeFor, reportFailure } from './cli/failure.js';
 import { reexecWithHeapCap } from './cli/heap-cap.js';
@@ -48,6 +49,10 @@ function buildProgram(context: CliContext): Command {
     .addOption(
       new Option('--log-format <format>', 'log format (overrides the config)').choices(LOG_FORMATS),
     )
+    .option(
+      '--tenant <id>',
+      'cluster mode: run the command for this tenant only (its config and ledger)',
+    )
     .exitOverride()
     .showHelpAfterError()
     .configureOutput({
@@ -56,6 +61,7 @@ function buildProgram(context: CliContext): Command {
     });
   addRunCommands(program, context);
   addAdminCommands(program, context);
+  addTenantsCommands(program, context);
   return program;
 }
 

@@ -12,7 +12,16 @@ function addLedgerCommands(program: Command, context: CliContext): void {
     .description('sync states per target, cursors, the outbox and the last runs (from the ledger)')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
-      const config = await loadCliConfig(context, globalOptions(command, context));
+      const globals = globalOptions(command, context);
+      const config = await loadCliConfig(context, globals);
+      if (config.cluster.enabled && globals.tenant === undefined) {
+        const { collectClusterStatus, formatClusterStatus } = await import('./cluster-status.js');
+        const report = await collectClusterStatus(config, new Date());
+        context.stdout.write(
+          options.json ? `${JSON.stringify(report, null, 2)}\n` : formatClusterStatus(report),
+        );
+        return;
+      }
       const { collectStatus, formatStatus } = await import('./status.js');
       const { withLedger } = await import('./compose.js');
       const report = await withLedger(config, context.cwd, (ledger, description) =>

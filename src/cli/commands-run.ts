@@ -33,6 +33,10 @@ function addSimulatorCommands(program: Command, context: CliContext): void {
       '--documented-links',
       'Partner Center lists as documented: http nextLink without /engagements, no eTag on list items',
     )
+    .option(
+      '--orgs',
+      'many organisations: <url>/orgs/<org>/... is one org with its own state (--referrals each)',
+    )
     .action(async (options: SimulateOptions) => {
       // Command modules load on use, so --help and config check do not pull in the HTTP stacks.
       const { runSimulate } = await import('./simulate.js');
@@ -103,6 +107,11 @@ function addSyncCommands(program: Command, context: CliContext): void {
       const globals = globalOptions(command, context);
       const config = await loadCliConfig(context, globals);
       const logger = createCliLogger(context, globals, config.log);
+      if (config.cluster.enabled && globals.tenant === undefined) {
+        const { runClusterWorker } = await import('./run-cluster.js');
+        process.exitCode = await runClusterWorker(context, config, logger);
+        return;
+      }
       const { runWorker } = await import('./run.js');
       process.exitCode = await runWorker({ context, configFile: globals.config, logger });
     });

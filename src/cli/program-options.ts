@@ -21,9 +21,11 @@ export function globalOptions(command: Command, context: CliContext): GlobalOpti
     config?: string;
     logLevel?: GlobalOptions['logLevel'];
     logFormat?: GlobalOptions['logFormat'];
+    tenant?: string;
   }>();
   return {
     config: options.config ?? context.env.LEADBRIDGE_CONFIG ?? DEFAULT_CONFIG_FILE,
+    ...(options.tenant ? { tenant: options.tenant } : {}),
     ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     ...(options.logFormat ? { logFormat: options.logFormat } : {}),
   };

@@ -12,6 +12,7 @@ import {
   staticAuthSchema,
 } from './fields.js';
 import { alertsConfigSchema } from './alerts.js';
+import { clusterSchema } from './cluster.js';
 import { apiLimitsSchema, targetsSchemaFor, type TargetKind } from './targets.js';
 import { webhooksConfigSchema } from './webhooks.js';
 
@@ -166,6 +167,7 @@ export function configSchemaFor(kinds: readonly TargetKind[]) {
     webhooks: webhooksConfigSchema.prefault({}),
     limits: limitsSchemaFor(kinds).prefault({}),
     log: logSchema.prefault({}),
+    cluster: clusterSchema.prefault({}),
   });
 }
 

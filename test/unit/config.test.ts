@@ -77,6 +77,18 @@ describe('parseConfig defaults', () => {
         partnerCenter: { concurrency: 32, requestsPerMinute: 0 },
       },
       log: { level: 'info', format: 'auto' },
+      cluster: {
+        enabled: false,
+        bossSchema: 'leadbridge_boss',
+        concurrency: 4,
+        jobExpireSeconds: 60,
+        maintenanceSeconds: 10,
+        pollSeconds: 2,
+        heartbeatSeconds: 5,
+        maxPagesPerCycle: 5,
+        openTenants: 4,
+        metricTenants: 50,
+      },
     });
   });
 
