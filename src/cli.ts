@@ -117,7 +117,31 @@ function buildProgram(context: CliContext): Command {
   addLoginCommand(program, context);
   addWebhooksCommands(program, context, globalOptions);
   addDemoCommands(program, context);
+  addConsoleCommand(program, context);
   return program;
+}
+
+/** `console`: the web console against the ledger, without a worker. */
+function addConsoleCommand(program: Command, context: CliContext): void {
+  program
+    .command('console')
+    .description(
+      'serve the web console (overview, leads, quarantine, mappings) from the ledger, ' +
+        'without a worker',
+    )
+    .option(
+      '--host <host>',
+      'bind address; not loopback needs LEADBRIDGE_CONSOLE_TOKEN',
+      '127.0.0.1',
+    )
+    .option('--port <port>', 'port (0: a free one)', integer(0, 65535), 7400)
+    .action(async (options: { host: string; port: number }, command: Command) => {
+      const globals = globalOptions(command);
+      const config = await loadCliConfig(context, globals);
+      const logger = createCliLogger(context, globals, config.log);
+      const { runConsole } = await import('./cli/console.js');
+      process.exitCode = await runConsole({ context, config, logger, ...options });
+    });
 }
 
 /** `simulate`: the bundled API simulators. */

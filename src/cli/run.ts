@@ -1,6 +1,10 @@
 // `leadbridge run`: the long-running worker, with a clean stop on SIGTERM / SIGINT and an optional health endpoint.
 import type { Logger } from '../core/log.js';
-import { startHealthServer } from '../worker/health.js';
+import type http from 'node:http';
+import { addApiCallCounts } from '../ledger/index.js';
+import { assertAccessIsSafe } from '../console/security.js';
+import { healthReport, startHealthServer } from '../worker/health.js';
+import { consoleAccess, consoleListener } from './console.js';
 import { WorkerMetrics } from '../worker/metrics.js';
 import { RuntimeHolder } from './runtime-holder.js';
 import { Worker } from '../worker/worker.js';
@@ -38,6 +42,7 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
         metrics.recordCycle(outcome.result.inbound, outcome.durationMs, {
           succeeded: outcome.result.targetsDown.length === 0,
         });
+      await keepApiCallCounts(runtimes, metrics, logger);
       await webhooks?.afterCycle();
     },
     onReferralsSeen: (ids) => webhooks?.watch.polled(ids),
@@ -51,12 +56,14 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
         metrics,
         logger,
         health: () => worker.healthSnapshot(settings().health.maxAgeSeconds),
+        mounts: consoleMount(runtimes, worker, { context, logger, host: healthSettings.host }),
       })
     : null;
   if (health)
     logger.info('health endpoint listening', {
       healthz: `${health.url}/healthz`,
       metrics: `${health.url}/metrics`,
+      console: `${health.url}/console`,
     });
   void context.waitForShutdown().then((signal) => {
     const bound = settings().stopTimeoutSeconds;
@@ -114,6 +121,54 @@ async function startWebhooks(
     throw error;
   }
   return trigger;
+}
+
+/**
+ * The console under /console on the health port; not served (with a warning) on a non-loopback bind
+ * without a token.
+ */
+function consoleMount(
+  runtimes: RuntimeHolder,
+  worker: Worker,
+  options: { context: CliContext; logger: Logger; host: string },
+): Array<{ prefix: string; listener: http.RequestListener }> {
+  const access = consoleAccess(options.host, options.context.env);
+  try {
+    assertAccessIsSafe(access);
+  } catch (error) {
+    options.logger.warn(`the console is not served: ${(error as Error).message}`);
+    return [];
+  }
+  const settings = () => runtimes.config!.worker;
+  const listener = consoleListener(
+    {
+      config: () => runtimes.config!,
+      ledger: () => runtimes.current!.ledger,
+      logger: options.logger,
+      cwd: options.context.cwd,
+      health: () =>
+        healthReport(worker.healthSnapshot(settings().health.maxAgeSeconds), new Date()),
+      nextCycleHint: () => `the next cycle (within ${settings().intervalSeconds} s) tries again`,
+    },
+    access,
+  );
+  return [{ prefix: '/console', listener }];
+}
+
+/**
+ * API calls of the cycle, per API and 5-minute bucket, into the ledger (the console's chart); never
+ * fails a cycle.
+ */
+export async function keepApiCallCounts(
+  runtimes: RuntimeHolder,
+  metrics: WorkerMetrics,
+  logger: Logger,
+): Promise<void> {
+  const ledger = runtimes.current?.ledger;
+  if (!ledger) return;
+  await addApiCallCounts(ledger.db, metrics.takeApiCallCounts()).catch((error: unknown) =>
+    logger.warn('could not record API call counts', { error: (error as Error).message }),
+  );
 }
 
 /**

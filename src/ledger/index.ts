@@ -14,3 +14,6 @@ export * from './outbox-retry.js';
 export * from './alerts.js';
 export * from './echoes.js';
 export { TABLE as LEDGER_TABLES } from './migrations.js';
+export * from './referral-facts.js';
+export * from './api-calls.js';
+export * from './referral-resync.js';

@@ -22,6 +22,7 @@ import { SET_EXTERNAL_REFERENCE } from './actions/set-external-reference.js';
 import type { CycleOptions, InboundSync } from './inbound.js';
 import { emptyDrainStats, type DrainStats } from './outbox.js';
 import type { OutboundSync } from './outbound.js';
+import { noteReferrals } from './referral-facts.js';
 import {
   claimSettings,
   leaseFrom,
@@ -201,6 +202,7 @@ async function runCycle(
   const stats = await inbound.runCycle({
     ...cycle,
     onReferrals: async (items) => {
+      await noteReferrals(ledger.db, items);
       await notifier.hotLeads(items, runId, signal);
       await cycle.onReferrals?.(items);
     },

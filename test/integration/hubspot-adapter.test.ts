@@ -1,10 +1,13 @@
 // Integration tests of the HubSpot adapter: the official @hubspot/api-client 13.4.0 against the HubSpot simulator.
+import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY_POLICY } from '../../src/core/retry.js';
 import type { CrmChangePage, MappedRecord } from '../../src/crm/adapter.js';
 import { HubSpotAdapter } from '../../src/crm/hubspot/adapter.js';
 import { CRM_MODULES } from '../../src/crm/modules.js';
 import { crmModuleOf } from '../../src/crm/module.js';
+import { loadMapping, parseMapping } from '../../src/mapping/index.js';
+import { checkMappingAgainstMetadata } from '../../src/mapping/metadata.js';
 import {
   createHubSpotSimulator,
   SIMULATOR_PRIVATE_APP_TOKEN,
@@ -141,19 +144,24 @@ describe('HubSpot adapter writes', () => {
     expect((await admin('GET', '/_sim/objects/deals')).results).toHaveLength(2);
   });
 
-  it('reports a contact whose email another contact holds as CONFLICT', async () => {
+  it('associates a second referral of a person already in HubSpot with that contact (409 CONFLICT)', async () => {
     const hubspot = adapter();
     await hubspot.upsertLeads([referral(7)]);
     const [result] = await hubspot.upsertLeads([
-      referral(8, { contact__email: 'customer7@fabrikam.example' }),
+      referral(8, { contact__email: 'customer7@fabrikam.example', contact__lastname: 'Other' }),
     ]);
-    expect(result).toMatchObject({
-      ok: false,
-      error: { code: 'CONFLICT', retryable: false, status: 409 },
-    });
-    expect(result?.ok === false && result.error.message).toMatch(
-      /^Contact already exists\. Existing ID: \d+$/,
+    expect(result).toMatchObject({ ok: true, created: true });
+    const contacts = (await admin('GET', '/_sim/objects/contacts')).results;
+    expect(contacts).toHaveLength(1);
+    expect(contacts[0].properties.lastname).toBe('Customer 7');
+    const deal = (await admin('GET', '/_sim/objects/deals')).results.find(
+      (d: any) => d.properties.leadbridge_referral_id === 'ref-0008',
     );
+    expect(deal.associations.contacts).toEqual([contacts[0].id]);
+    const conflicts = sim.server
+      .requests()
+      .filter((r) => r.path === '/crm/v3/objects/contacts/batch/upsert' && r.status === 409);
+    expect(conflicts).toHaveLength(1);
   });
 
   it('names fields without an object prefix instead of sending them', async () => {
@@ -260,6 +268,23 @@ describe('HubSpot adapter outcome reads', () => {
     await expect(adapter().describeEntity('Opportunity')).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
+  });
+});
+
+describe('HubSpot mappings against the portal', () => {
+  it('the bundled mapping passes the check against the properties, and a wrong stage is caught', async () => {
+    const hubspotModule = crmModuleOf(CRM_MODULES, 'hubspot');
+    const metadata = await adapter().describeEntity('lead');
+    const mapping = await loadMapping(hubspotModule.mappingFile);
+    expect(checkMappingAgainstMetadata(mapping, metadata)).toEqual([]);
+    const text = (await readFile(hubspotModule.mappingFile, 'utf8')).replace(
+      'deal__dealstage: closedwon',
+      'deal__dealstage: won',
+    );
+    const issues = checkMappingAgainstMetadata(parseMapping(text, 'mapping.yaml'), metadata);
+    expect(issues.map((i) => i.message)).toEqual([
+      '"won" is not a value of the CRM picklist "deal__dealstage" (values: appointmentscheduled, qualifiedtobuy, presentationscheduled, decisionmakerboughtin, contractsent, closedwon, closedlost), so this rule never matches',
+    ]);
   });
 });
 

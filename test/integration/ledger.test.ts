@@ -118,6 +118,7 @@ function defineLedgerSuite(harness: LedgerHarness): void {
           '0002_referral_echoes',
           '0003_claim_leases',
           '0004_link_conversion',
+          '0005_console_facts',
         ]);
         expect(await getCursor(again.db, 'reopen-check')).toBe('kept');
       } finally {
@@ -138,6 +139,7 @@ function defineLedgerSuite(harness: LedgerHarness): void {
           '0002_referral_echoes',
           '0003_claim_leases',
           '0004_link_conversion',
+          '0005_console_facts',
         ]);
         await setCursor(ledgers[1]!.db, 'partner-center', 'c1');
         expect(await getCursor(ledgers[2]!.db, 'partner-center')).toBe('c1');
@@ -739,6 +741,7 @@ describe('ledger on SQLite', () => {
       '0002_referral_echoes',
       '0003_claim_leases',
       '0004_link_conversion',
+      '0005_console_facts',
     ]);
     await opened.close();
   });

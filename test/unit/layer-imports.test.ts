@@ -1,4 +1,4 @@
-// The house's import direction: cli → worker → sync → (source, crm, mapping, ledger, alerts) → config → core, never up.
+// The house's import direction: cli → worker, console → sync → … → config → core, never up.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ const SRC = path.join(ROOT, 'src');
 const RANK: Record<string, number> = {
   cli: 6,
   worker: 5,
+  console: 5,
   sync: 4,
   source: 3,
   crm: 3,

@@ -30,17 +30,19 @@ export const MODIFIED_PROPERTY: Record<HubSpotObject, string> = {
   deals: 'hs_lastmodifieddate',
 };
 
-/** What an outcome read asks for on each object (the referral id property and the stamp are added). */
+/** What reads ask for on each object (the referral id property and the stamp are added): the outcome fields
+ * and what the bundled mapping writes, so that a preview can compare them. */
 export const READ_PROPERTIES: Record<HubSpotObject, readonly string[]> = {
   contacts: [
     'email',
     'firstname',
     'lastname',
     'phone',
+    'company',
     'hs_lead_status',
     'leadbridge_decline_reason',
   ],
-  companies: ['name', 'domain', 'country'],
+  companies: ['name', 'domain', 'address', 'city', 'state', 'zip', 'country', 'numberofemployees'],
   deals: [
     'dealname',
     'amount',
@@ -49,8 +51,11 @@ export const READ_PROPERTIES: Record<HubSpotObject, readonly string[]> = {
     'dealstage',
     'deal_currency_code',
     'description',
+    'hs_priority',
     'closed_lost_reason',
     'closed_won_reason',
+    'leadbridge_referral_link',
+    'leadbridge_lead_kind',
   ],
 };
 

@@ -152,11 +152,8 @@ async function upsertPart(
     );
   } catch (error) {
     if (!isContentRefusal(error)) throw error;
-    if (part.length === 1) {
-      const only = part[0] as Prepared;
-      only.pending.error = itemErrorOf(error, prefixOf(object));
-      return;
-    }
+    if (part.length === 1) refuseOne(object, part[0] as Prepared, error);
+    if (part.length === 1) return;
     const half = Math.ceil(part.length / 2);
     await upsertPart(calls, object, part.slice(0, half));
     await upsertPart(calls, object, part.slice(half));
@@ -166,6 +163,20 @@ async function upsertPart(
     const row = rows[index];
     if (row) input.pending.written[object] = row;
   });
+}
+
+/**
+ * A lone input HubSpot refused. A contact refused because another contact has its email is that person already
+ * in HubSpot (a customer with a second referral): the deal is associated with that contact, which is left as it is.
+ */
+function refuseOne(object: HubSpotObject, input: Prepared, error: unknown): void {
+  const refusal = itemErrorOf(error, prefixOf(object));
+  const existing = /^Contact already exists\. Existing ID: (\d+)$/.exec(refusal.message)?.[1];
+  if (object === 'contacts' && refusal.code === 'CONFLICT' && existing) {
+    input.pending.written.contacts = { id: existing, properties: {}, created: false };
+    return;
+  }
+  input.pending.error = refusal;
 }
 
 function prefixOf(object: HubSpotObject): string {
