@@ -1,4 +1,4 @@
-// The /_sim/ admin routes every simulator answers: health, request log, stats, faults, clock, reset.
+// The /_sim/ admin routes of every simulator: health, request log, stats, faults, clock, reset.
 import { SimHttpError, type SimResponse, type SimRoute, type SimServer } from './server.js';
 
 /** Admin routes shared by all simulators; `onReset` lets a simulator clear its own state too. */

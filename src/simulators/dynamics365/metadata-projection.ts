@@ -29,7 +29,10 @@ function projectionOf(select: string | null, expand: string | null): Projection 
   return { select: names, expand: expand === null ? new Map() : parseExpand(expand) };
 }
 
-/** `Attributes($select=a,b)`, `OptionSet($select=Options),GlobalOptionSet`: navigation → nested projection. */
+/**
+ * `Attributes($select=a,b)`, `OptionSet($select=Options),GlobalOptionSet`: navigation → nested
+ * projection.
+ */
 function parseExpand(text: string): Map<string, Projection> {
   const expanded = new Map<string, Projection>();
   for (const item of splitTopLevel(text, ',')) {

@@ -1,4 +1,4 @@
-// QualifyLead in the store: closes a lead as qualified and creates the account, contact and opportunity.
+// QualifyLead in the store: closes a lead as qualified, creates account, contact and opportunity.
 import { invalidArgument, invalidStatus } from './errors.js';
 import { ACCOUNT, CONTACT, LEAD, OPPORTUNITY, stateOf, type TableSpec } from './schema.js';
 import type { DataverseStore } from './store.js';
@@ -18,7 +18,10 @@ export interface CreatedRecord {
   row: Row;
 }
 
-/** QualifyLead: closes the lead as qualified and creates the account, contact and opportunity asked for. */
+/**
+ * QualifyLead: closes the lead as qualified and creates the account, contact and opportunity asked
+ * for.
+ */
 export function qualifyLead(
   store: DataverseStore,
   leadId: string,

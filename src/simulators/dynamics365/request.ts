@@ -45,7 +45,10 @@ function readPageSize(value: string): number {
   return Number(value);
 }
 
-/** The parsed JSON body; refuses a missing body, a body that is not JSON, and one sent with another Content-Type. */
+/**
+ * The parsed JSON body; refuses a missing body, a body that is not JSON, and one sent with another
+ * Content-Type.
+ */
 export function requiredBody(call: DataverseCall): unknown {
   const contentType = call.headers['content-type'] ?? '';
   if (call.rawBody.trim() === '')
@@ -58,7 +61,10 @@ export function requiredBody(call: DataverseCall): unknown {
   }
 }
 
-/** Whether an `If-Match` / `If-None-Match` list (`W/"12"`, `"12"`, `*`) names the row's current version. */
+/**
+ * Whether an `If-Match` / `If-None-Match` list (`W/"12"`, `"12"`, `*`) names the row's current
+ * version.
+ */
 export function etagListMatches(header: string | undefined, row: Row): boolean {
   if (header === undefined) return false;
   const version = String(row.versionnumber);

@@ -1,15 +1,19 @@
-// Which state a record starts in and which state changes a plain write may make (the rest go through actions).
+// The state a record starts in, and which state changes a plain write may make (others: actions).
 import { invalidArgument } from './errors.js';
 import { LEAD, OPPORTUNITY, stateOf, type TableSpec } from './schema.js';
 import type { Row } from './values.js';
 
 /**
- * Who asks for a state change: the Web API (leads may be disqualified or reopened by PATCH but are qualified
- * through QualifyLead; opportunities are closed through Win/LoseOpportunity) or a CRM user through /_sim/ (anything valid).
+ * Who asks for a state change: the Web API (leads may be disqualified or reopened by PATCH but are
+ * qualified through QualifyLead; opportunities are closed through Win/LoseOpportunity) or a CRM
+ * user through /_sim/ (anything valid).
  */
 export type StateActor = 'api' | 'user';
 
-/** Which state changes a plain write may make; closing a lead as qualified or an opportunity goes through actions. */
+/**
+ * Which state changes a plain write may make; closing a lead as qualified or an opportunity goes
+ * through actions.
+ */
 export function checkStatePolicy(
   table: TableSpec,
   current: Row | null,

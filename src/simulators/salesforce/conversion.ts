@@ -1,4 +1,4 @@
-// Lead conversion as a CRM user does it: an Account and an Opportunity from the lead, then the lead is locked.
+// Lead conversion as a CRM user does it: an Account and an Opportunity, then the lead is locked.
 import { dateOnlyAfter } from './dates.js';
 import { SalesforceApiError, notFound, recordError, type RecordError } from './errors.js';
 import { systemInput } from './rows.js';
@@ -19,7 +19,10 @@ export interface LeadConversion {
   opportunityId: string;
 }
 
-/** Converts a lead as a CRM user would: an Account and an Opportunity are created and the lead is locked. */
+/**
+ * Converts a lead as a CRM user would: an Account and an Opportunity are created and the lead is
+ * locked.
+ */
 export function convertLead(
   store: SalesforceStore,
   leadId: string,

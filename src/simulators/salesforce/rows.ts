@@ -1,4 +1,4 @@
-// Rows built for saves: defaults, fields the platform derives, system inputs, a converted lead's records.
+// Rows built for saves: defaults, fields the platform derives, system inputs.
 import { LEAD, OPPORTUNITY, findField, type FieldSpec, type SObjectSpec } from './schema.js';
 import type { FieldValue, RecordInput, SObjectRow } from './values.js';
 

@@ -1,12 +1,13 @@
-// The next page of a referral listing, taken from @odata.nextLink's query only (never its scheme, host or path).
+// The next page of a referral listing: only @odata.nextLink's query, never its scheme or host.
 import { LeadbridgeError } from '../../core/errors.js';
 import { PARTNER_CENTER_API, REFERRALS_PATH } from './facts.js';
 import type { ListPage } from './list-query.js';
 
 /**
- * The next page: only the query of `@odata.nextLink` ($skiptoken and the rest), requested on the configured base
- * and list path. Every documented list example gives `http://api.partner.microsoft.com/v1.0/referrals?$skiptoken=...`
- * (http, no /engagements: MicrosoftDocs/partner-rest partner-rest/develop/get-a-list-of-referrals.md), so the link's
+ * The next page: only the query of `@odata.nextLink` ($skiptoken and the rest), requested on the
+ * configured base and list path. Every documented list example gives
+ * `http://api.partner.microsoft.com/v1.0/referrals?$skiptoken=...` (http, no /engagements:
+ * MicrosoftDocs/partner-rest partner-rest/develop/get-a-list-of-referrals.md), so the link's
  * scheme, host and path are never followed, and the token only ever goes to the configured base.
  */
 export function nextLinkOf(page: ListPage): string | null {

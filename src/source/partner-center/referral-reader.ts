@@ -1,4 +1,4 @@
-// Reading referrals from responses: validation, and warnings for dropped fields and unknown enum values once each.
+// Reading referrals from responses: validation, and each dropped-field / unknown-enum warning once.
 import { ValidationError, type Issue } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { referralVersion, type Referral } from '../../core/referral.js';
@@ -16,7 +16,9 @@ export class ReferralReader {
 
   constructor(private readonly logger: Logger) {}
 
-  /** Validates each item on its own, so that one malformed referral never holds back its page-mates. */
+  /**
+   * Validates each item on its own, so that one malformed referral never holds back its page-mates.
+   */
   readPage(items: unknown[], pass: DedupePass): ReferralPage {
     const page: ReferralPage = { referrals: [], invalid: [], highWatermark: null };
     let high: bigint | null = null;
@@ -31,7 +33,8 @@ export class ReferralReader {
       noteTimestamp((item as { updatedDateTime?: unknown } | null)?.updatedDateTime);
       const parsed = parseReferral(item);
       if (!parsed.ok) {
-        // Reported once per version, as a valid one is delivered once (overlapping polls read it again).
+        // Reported once per version, as a valid one is delivered once (overlapping polls read it
+        // again).
         if (!admitInvalid(pass, item, parsed.invalid.id, high)) continue;
         page.invalid.push(parsed.invalid);
         this.logger.warn('invalid referral skipped', {
@@ -75,8 +78,9 @@ export class ReferralReader {
   }
 
   /**
-   * Each malformed optional field the tolerant reader left out, by referral id and JSON path; logged once per
-   * referral version (a list read, the GET before a write and the write's answer would otherwise repeat it).
+   * Each malformed optional field the tolerant reader left out, by referral id and JSON path;
+   * logged once per referral version (a list read, the GET before a write and the write's answer
+   * would otherwise repeat it).
    */
   reportDropped(referral: Referral, dropped: Issue[]): void {
     for (const issue of dropped) {
@@ -93,7 +97,10 @@ export class ReferralReader {
   }
 }
 
-/** Whether this version of an invalid item is new to the pass (items without a usable id always are). */
+/**
+ * Whether this version of an invalid item is new to the pass (items without a usable id always
+ * are).
+ */
 function admitInvalid(
   pass: DedupePass,
   item: unknown,
