@@ -28,12 +28,24 @@ const { values: args } = parseArgs({
     latency: { type: 'string', default: '20' },
     'skip-rss': { type: 'boolean', default: false },
     'only-rss': { type: 'boolean', default: false },
+    /** Creation → CRM with webhooks and with polling alone (scripts/bench-webhooks.ts). */
+    webhooks: { type: 'boolean', default: false },
+    'webhook-referrals': { type: 'string', default: '20' },
+    'poll-seconds': { type: 'string', default: '10' },
   },
 });
 
 const OVERLAP_SECONDS = 2;
 
 async function main(): Promise<void> {
+  if (args.webhooks) {
+    const { runWebhookBench } = await import('./bench-webhooks.js');
+    return runWebhookBench({
+      referrals: Number(args['webhook-referrals']),
+      latencyMs: Number(args.latency),
+      pollSeconds: Number(args['poll-seconds']),
+    });
+  }
   const n = Number(args.referrals);
   const scenarios: Scenario[] = [
     {

@@ -56,6 +56,7 @@ describe('parseConfig defaults', () => {
         maxPagesPerCycle: 50,
         stopTimeoutSeconds: 30,
         expiryScanMinutes: 60,
+        coSellScanSeconds: 60,
         health: { enabled: false, host: '127.0.0.1', port: 9464, maxAgeSeconds: 600 },
       },
       alerts: { enabled: false },
