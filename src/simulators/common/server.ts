@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { SimClock } from './clock.js';
+import { commonAdminRoutes } from './admin-routes.js';
 import { FaultInjector } from './faults.js';
 
 export interface SimRequest {
@@ -218,7 +219,7 @@ export class SimServer {
     } else {
       response = await this.route(
         simReq,
-        [...this.commonAdminRoutes(), ...(this.options.adminRoutes ?? [])],
+        [...commonAdminRoutes(this, this.options.onReset), ...(this.options.adminRoutes ?? [])],
         false,
       );
     }
@@ -292,84 +293,6 @@ export class SimServer {
     });
     const cap = this.options.requestLogSize ?? 5_000;
     if (this.log.length > cap) this.log.splice(0, this.log.length - cap);
-  }
-
-  private commonAdminRoutes(): SimRoute[] {
-    const json = (body: unknown, status = 200): SimResponse => ({ status, body });
-    return [
-      {
-        method: 'GET',
-        pattern: /^\/_sim\/health$/,
-        handler: () => json({ name: this.name, ok: true, now: this.clock.now().toISOString() }),
-      },
-      {
-        method: 'GET',
-        pattern: /^\/_sim\/requests$/,
-        handler: (req) =>
-          json({
-            requests: this.requests(Number(req.query.get('since') ?? 0)),
-            stats: this.counters(),
-          }),
-      },
-      { method: 'GET', pattern: /^\/_sim\/stats$/, handler: () => json(this.counters()) },
-      {
-        method: 'DELETE',
-        pattern: /^\/_sim\/requests$/,
-        handler: () => (this.resetLog(), { status: 204 }),
-      },
-      { method: 'GET', pattern: /^\/_sim\/faults$/, handler: () => json(this.faults.current) },
-      {
-        method: 'PUT',
-        pattern: /^\/_sim\/faults$/,
-        handler: (req) => {
-          try {
-            return json(this.faults.configure(req.body ?? {}));
-          } catch (error) {
-            throw new SimHttpError(
-              400,
-              'BadRequest',
-              `invalid fault config: ${error instanceof Error ? error.message : String(error)}`,
-            );
-          }
-        },
-      },
-      {
-        method: 'DELETE',
-        pattern: /^\/_sim\/faults$/,
-        handler: () => (this.faults.clear(), { status: 204 }),
-      },
-      {
-        method: 'GET',
-        pattern: /^\/_sim\/clock$/,
-        handler: () => json({ now: this.clock.now().toISOString(), offsetMs: this.clock.offset }),
-      },
-      {
-        method: 'POST',
-        pattern: /^\/_sim\/clock\/advance$/,
-        handler: (req) => {
-          const body = (req.body ?? {}) as { ms?: unknown; hours?: unknown; days?: unknown };
-          const ms =
-            Number(body.ms ?? 0) +
-            Number(body.hours ?? 0) * 3_600_000 +
-            Number(body.days ?? 0) * 86_400_000;
-          if (!Number.isFinite(ms) || ms <= 0)
-            throw new SimHttpError(400, 'BadRequest', 'advance needs a positive ms, hours or days');
-          this.clock.advance(ms);
-          return json({ now: this.clock.now().toISOString(), offsetMs: this.clock.offset });
-        },
-      },
-      {
-        method: 'POST',
-        pattern: /^\/_sim\/reset$/,
-        handler: () => {
-          this.resetLog();
-          this.faults.clear();
-          this.clock.reset();
-          this.options.onReset?.();
-          return { status: 204 };
-        },
-      },
-    ];
   }
 }
 

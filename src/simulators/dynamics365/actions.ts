@@ -1,7 +1,8 @@
 // Parameters of the QualifyLead, WinOpportunity and LoseOpportunity actions, checked as strictly as entity bodies.
 import { cannotConvert, invalidArgument, unknownBodyProperty } from './errors.js';
 import { ACCOUNT, OPPORTUNITY, type ColumnSpec, type TableSpec } from './schema.js';
-import type { OpportunityCloseDetails, QualifyOptions } from './store.js';
+import type { QualifyOptions } from './qualify.js';
+import type { OpportunityCloseDetails } from './store.js';
 import { isDateOnly, readColumnValue, type BindResolver } from './values.js';
 
 /** The activity a close action writes; only the columns a close needs. */

@@ -1,7 +1,8 @@
 // POST $batch: runs the parts in order, change sets atomically, and answers with one embedded HTTP response per request.
 import { randomUUID } from 'node:crypto';
 import { SimHttpError, type SimRequest, type SimResponse } from '../common/server.js';
-import { checkODataVersions, JSON_TYPE, preferencesOf, type DataverseApi } from './api.js';
+import { JSON_TYPE, type DataverseApi } from './api.js';
+import { checkODataVersions, preferencesOf } from './request.js';
 import { CODES, odataError, segmentNotFound } from './errors.js';
 import {
   multipartBoundary,

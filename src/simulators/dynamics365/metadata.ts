@@ -4,8 +4,14 @@ import { SimHttpError, type SimResponse } from '../common/server.js';
 import { CODES, odataError, segmentNotFound } from './errors.js';
 import { parseResourcePath, type RecordKey, type ResourcePath } from './paths.js';
 import { TABLES, type ColumnSpec, type TableSpec } from './schema.js';
+import {
+  checkSelect,
+  NAMESPACE,
+  readProjection,
+  unknownProperty,
+  type Projection,
+} from './metadata-projection.js';
 
-const NAMESPACE = 'Microsoft.Dynamics.CRM.';
 const JSON_TYPE = 'application/json; odata.metadata=minimal';
 /** A String column holds at most 4000 characters; longer text is a Memo column. */
 const STRING_MAX = 4000;
@@ -108,12 +114,6 @@ interface Attribute {
   spec: ColumnSpec;
   logicalName: string;
   type: AttributeType;
-}
-
-/** What a $select / $expand asks of one level. */
-interface Projection {
-  select: string[] | null;
-  expand: Map<string, Projection>;
 }
 
 /** GET below `EntityDefinitions`: one entity or all, an entity's attributes (optionally cast to a derived type) or one attribute. */
@@ -390,82 +390,4 @@ function schemaName(logicalName: string): string {
     /(^|_)([a-z])/g,
     (_match, separator: string, letter: string) => `${separator}${letter.toUpperCase()}`,
   );
-}
-
-// ------------------------------------------------------------------ $select / $expand
-
-function readProjection(query: URLSearchParams): Projection {
-  for (const name of query.keys()) {
-    if (name.startsWith('$') && name !== '$select' && name !== '$expand') {
-      throw odataError(
-        `The query parameter ${name} is not supported on metadata by the Dataverse simulator (supported here: $select, $expand).`,
-      );
-    }
-  }
-  return projectionOf(query.get('$select'), query.get('$expand'));
-}
-
-function projectionOf(select: string | null, expand: string | null): Projection {
-  const names = select === null ? null : select.split(',').map((name) => name.trim());
-  if (names?.some((name) => name === ''))
-    throw odataError(`Syntax error: empty name in $select '${select}'.`);
-  return { select: names, expand: expand === null ? new Map() : parseExpand(expand) };
-}
-
-/** `Attributes($select=a,b)`, `OptionSet($select=Options),GlobalOptionSet`: navigation → nested projection. */
-function parseExpand(text: string): Map<string, Projection> {
-  const expanded = new Map<string, Projection>();
-  for (const item of splitTopLevel(text, ',')) {
-    const match = /^([A-Za-z]+)(?:\((.*)\))?$/s.exec(item.trim());
-    if (!match) throw odataError(`Syntax error in $expand at '${item}'.`);
-    const nested = { select: null as string | null, expand: null as string | null };
-    for (const option of match[2] === undefined || match[2] === ''
-      ? []
-      : splitTopLevel(match[2], ';')) {
-      const [name = '', ...value] = option.split('=');
-      if (name.trim() === '$select') nested.select = value.join('=');
-      else if (name.trim() === '$expand') nested.expand = value.join('=');
-      else
-        throw odataError(
-          `The query option '${name.trim()}' is not supported inside $expand by the Dataverse simulator (supported: $select, $expand).`,
-        );
-    }
-    expanded.set(match[1] as string, projectionOf(nested.select, nested.expand));
-  }
-  return expanded;
-}
-
-function splitTopLevel(text: string, separator: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let current = '';
-  for (const char of text) {
-    if (char === '(') depth++;
-    if (char === ')') depth--;
-    if (depth < 0) throw odataError(`Syntax error: unbalanced parentheses in '${text}'.`);
-    if (char === separator && depth === 0) {
-      parts.push(current);
-      current = '';
-    } else {
-      current += char;
-    }
-  }
-  if (depth !== 0) throw odataError(`Syntax error: unbalanced parentheses in '${text}'.`);
-  parts.push(current);
-  return parts;
-}
-
-function checkSelect(
-  select: string[] | null,
-  allowed: readonly string[],
-  typeName: string,
-): string[] | null {
-  for (const name of select ?? []) {
-    if (!allowed.includes(name)) throw unknownProperty(name, typeName);
-  }
-  return select;
-}
-
-function unknownProperty(name: string, typeName: string): SimHttpError {
-  return odataError(`Could not find a property named '${name}' on type '${NAMESPACE}${typeName}'.`);
 }

@@ -24,26 +24,8 @@ import {
   type TableSpec,
 } from './schema.js';
 import type { Row, RowValue } from './values.js';
-
-/**
- * Who asks for a state change: the Web API (leads may be disqualified or reopened by PATCH but are qualified
- * through QualifyLead; opportunities are closed through Win/LoseOpportunity) or a CRM user through /_sim/ (anything valid).
- */
-export type StateActor = 'api' | 'user';
-
-export interface QualifyOptions {
-  createAccount: boolean;
-  createContact: boolean;
-  createOpportunity: boolean;
-  /** A statuscode of LeadState.Qualified. */
-  status: number;
-}
-
-/** A record QualifyLead created, with its table. */
-export interface CreatedRecord {
-  table: TableSpec;
-  row: Row;
-}
+import { checkStatePolicy, defaultState, type StateActor } from './state-policy.js';
+import { qualifyLead, type CreatedRecord, type QualifyOptions } from './qualify.js';
 
 export interface OpportunityCloseDetails {
   subject?: string | null;
@@ -242,40 +224,7 @@ export class DataverseStore {
 
   /** QualifyLead: closes the lead as qualified and creates the account, contact and opportunity asked for. */
   qualifyLead(leadId: string, options: QualifyOptions): CreatedRecord[] {
-    return this.transaction(() => {
-      const lead = this.get(LEAD, { kind: 'id', id: leadId });
-      if (lead.statecode !== 0) {
-        throw invalidArgument(
-          `The lead ${leadId} is not open (LeadState.${stateOf(LEAD, Number(lead.statecode))?.name}); only an open lead can be qualified.`,
-        );
-      }
-      if (!stateOf(LEAD, 1)?.statuses.includes(options.status))
-        throw invalidStatus(LEAD, options.status, 1, leadId);
-      const created: CreatedRecord[] = [];
-      // An account needs a name: a lead without a company name gets no account.
-      const account =
-        options.createAccount && lead.companyname
-          ? this.create(ACCOUNT, accountFromLead(lead))
-          : undefined;
-      if (account) created.push({ table: ACCOUNT, row: account });
-      const contact = options.createContact
-        ? this.create(CONTACT, contactFromLead(lead, account))
-        : undefined;
-      if (contact) created.push({ table: CONTACT, row: contact });
-      const opportunity = options.createOpportunity
-        ? this.create(OPPORTUNITY, opportunityFromLead(lead, account, contact))
-        : undefined;
-      if (opportunity) created.push({ table: OPPORTUNITY, row: opportunity });
-      const closing = {
-        statecode: 1,
-        statuscode: options.status,
-        ...(opportunity
-          ? { _qualifyingopportunityid_value: opportunity.opportunityid ?? null }
-          : {}),
-      };
-      this.update(LEAD, leadId, closing, 'user');
-      return created;
-    });
+    return qualifyLead(this, leadId, options);
   }
 
   /** WinOpportunity / LoseOpportunity: closes an open opportunity and records the closing activity. */
@@ -401,40 +350,6 @@ export class DataverseStore {
   }
 }
 
-/** Which state changes a plain write may make; closing a lead as qualified or an opportunity goes through actions. */
-function checkStatePolicy(
-  table: TableSpec,
-  current: Row | null,
-  statecode: number,
-  actor: StateActor,
-): void {
-  const name = stateOf(table, statecode)?.name;
-  if (!current) {
-    if (statecode !== 0) {
-      throw invalidArgument(
-        `A ${table.logicalName} is created in state ${table.stateEnum}State.${stateOf(table, 0)?.name}; statecode ${statecode} (${name}) can only be set afterwards.`,
-      );
-    }
-    return;
-  }
-  if (actor === 'user' || current.statecode === statecode) return;
-  if (table === LEAD && statecode === 1) {
-    throw invalidArgument(
-      'A lead is qualified through the QualifyLead action, not by setting statecode 1 (Qualified).',
-    );
-  }
-  if (table === OPPORTUNITY && statecode !== 0) {
-    throw invalidArgument(
-      `An opportunity is closed through the WinOpportunity or LoseOpportunity action, not by setting statecode ${statecode} (${name}).`,
-    );
-  }
-}
-
-function defaultState(table: TableSpec): { statecode: number; statuscode: number } {
-  const open = table.states[0];
-  return { statecode: open?.code ?? 0, statuscode: open?.statuses[0] ?? 1 };
-}
-
 function notAKey(table: TableSpec, names: string[]): Error {
   const key = table.alternateKey ? `'${table.alternateKey}'` : 'none';
   return odataError(
@@ -449,47 +364,4 @@ function idOfKey(key: RecordKey): string {
 function fullNameOf(first: RowValue | undefined, last: RowValue | undefined): string | null {
   const name = [first, last].filter((part) => typeof part === 'string' && part !== '').join(' ');
   return name === '' ? null : name;
-}
-
-function accountFromLead(lead: Row): Record<string, RowValue> {
-  return {
-    name: lead.companyname ?? null,
-    telephone1: lead.telephone1 ?? null,
-    emailaddress1: lead.emailaddress1 ?? null,
-    address1_line1: lead.address1_line1 ?? null,
-    address1_city: lead.address1_city ?? null,
-    address1_stateorprovince: lead.address1_stateorprovince ?? null,
-    address1_postalcode: lead.address1_postalcode ?? null,
-    address1_country: lead.address1_country ?? null,
-    _originatingleadid_value: lead.leadid ?? null,
-  };
-}
-
-function contactFromLead(lead: Row, account: Row | undefined): Record<string, RowValue> {
-  return {
-    firstname: lead.firstname ?? null,
-    lastname: lead.lastname ?? null,
-    emailaddress1: lead.emailaddress1 ?? null,
-    telephone1: lead.telephone1 ?? null,
-    jobtitle: lead.jobtitle ?? null,
-    _parentcustomerid_value: account?.accountid ?? null,
-    _originatingleadid_value: lead.leadid ?? null,
-  };
-}
-
-function opportunityFromLead(
-  lead: Row,
-  account: Row | undefined,
-  contact: Row | undefined,
-): Record<string, RowValue> {
-  return {
-    name: lead.subject ?? null,
-    description: lead.description ?? null,
-    estimatedvalue: lead.estimatedvalue ?? null,
-    estimatedclosedate: lead.estimatedclosedate ?? null,
-    lb_referralid: lead.lb_referralid ?? null,
-    _originatingleadid_value: lead.leadid ?? null,
-    _parentaccountid_value: account?.accountid ?? null,
-    _parentcontactid_value: contact?.contactid ?? null,
-  };
 }

@@ -10,13 +10,11 @@ import {
   INDUSTRIES,
   INVITE_NOTES,
   LAST_NAMES,
-  LOCATIONS,
   NEEDS,
   REFERRAL_SOURCES,
-  STREETS,
   type CustomerNeed,
-  type SeedLocation,
 } from './seed-data.js';
+import { LOCATIONS, STREETS, type SeedLocation } from './seed-places.js';
 import { ASSISTANCE_REQUEST_CODES, CUSTOMER_SIZES, SOLUTION_TAGS } from './vocabulary.js';
 
 /** Which kind of lead a seeded referral is made to be (the simulator's own notion, for the mix of seeded referrals). */

@@ -1,20 +1,14 @@
 // The simulated org's records in memory: saves with the platform's checks, unique indexes, undo for all-or-none.
 import type { SimClock } from '../common/clock.js';
-import { dateOnlyAfter } from './dates.js';
-import { SalesforceApiError, notFound, recordError, type RecordError } from './errors.js';
+import { recordError, type RecordError } from './errors.js';
 import { makeRecordId, normaliseRecordId } from './ids.js';
-import {
-  ACCOUNT,
-  LEAD,
-  OPPORTUNITY,
-  SOBJECTS,
-  findField,
-  objectForId,
-  type FieldSpec,
-  type SObjectSpec,
-} from './schema.js';
+import { LEAD, SOBJECTS, objectForId, type FieldSpec, type SObjectSpec } from './schema.js';
 import { ADDRESSES, syncAddress } from './address-picklists.js';
+import { defaultsOf, derive, withoutNulls } from './rows.js';
+import { convertLead, type ConvertLeadOptions, type LeadConversion } from './conversion.js';
 import { checkRecordFields, type FieldValue, type RecordInput, type SObjectRow } from './values.js';
+
+export { systemInput } from './rows.js';
 
 /** A failed save names the record (`id`) when it concerned an existing one (update, delete). */
 export type SaveResult =
@@ -23,19 +17,6 @@ export type SaveResult =
 export interface SaveOptions {
   /** A system write (lead conversion, the simulator's admin): read-only fields and converted leads may change. */
   asSystem?: boolean;
-}
-
-export interface ConvertLeadOptions {
-  opportunityName?: string;
-  amount?: number;
-  /** `YYYY-MM-DD`; defaults to 30 days after today. */
-  closeDate?: string;
-}
-
-export interface LeadConversion {
-  leadId: string;
-  accountId: string;
-  opportunityId: string;
 }
 
 interface ObjectTable {
@@ -51,8 +32,6 @@ interface UndoEntry {
   id: string;
   previous: SObjectRow | undefined;
 }
-
-const CLOSED_STAGES = new Set(['Closed Won', 'Closed Lost']);
 
 export class SalesforceStore {
   private tables = new Map<string, ObjectTable>();
@@ -273,48 +252,7 @@ export class SalesforceStore {
 
   /** Converts a lead as a CRM user would: an Account and an Opportunity are created and the lead is locked. */
   convertLead(leadId: string, options: ConvertLeadOptions = {}): LeadConversion {
-    const lead = this.get(LEAD, leadId);
-    if (!lead) throw notFound(`No Lead with id ${leadId}`);
-    if (lead.IsConverted === true)
-      throw new SalesforceApiError(
-        400,
-        'CANNOT_UPDATE_CONVERTED_LEAD',
-        'cannot reference converted lead',
-      );
-    let failed: RecordError | undefined;
-    let conversion: LeadConversion | undefined;
-    const step = (result: SaveResult): string | undefined => {
-      if (!result.ok) failed ??= result.error;
-      return result.ok ? result.id : undefined;
-    };
-    this.atomically(() => {
-      const accountId = step(
-        this.create(ACCOUNT, systemInput(ACCOUNT, accountFromLead(lead)), { asSystem: true }),
-      );
-      if (!accountId) return false;
-      const opportunity = opportunityFromLead(lead, accountId, options, this.clock.nowMs());
-      const opportunityId = step(
-        this.create(OPPORTUNITY, systemInput(OPPORTUNITY, opportunity), { asSystem: true }),
-      );
-      if (!opportunityId) return false;
-      const lock = {
-        IsConverted: true,
-        Status: 'Closed - Converted',
-        ConvertedDate: dateOnlyAfter(this.clock.nowMs(), 0),
-        ConvertedAccountId: accountId,
-        ConvertedOpportunityId: opportunityId,
-      };
-      if (!step(this.update(LEAD, String(lead.Id), systemInput(LEAD, lock), { asSystem: true })))
-        return false;
-      conversion = { leadId: String(lead.Id), accountId, opportunityId };
-      return true;
-    });
-    if (!conversion)
-      throw SalesforceApiError.fromRecordError(
-        400,
-        failed ?? recordError('UNKNOWN_EXCEPTION', 'conversion failed'),
-      );
-    return conversion;
+    return convertLead(this, leadId, options);
   }
 
   /** The next SystemModstamp: the clock's time, but always after the previous stamp. */
@@ -397,84 +335,4 @@ function indexKey(row: SObjectRow | undefined, fieldName: string): string | unde
   if (!row || row.IsDeleted === true) return undefined;
   const value = row[fieldName];
   return typeof value === 'string' ? value.toLowerCase() : undefined;
-}
-
-function withoutNulls(values: Record<string, FieldValue>): Record<string, FieldValue> {
-  const kept: Record<string, FieldValue> = {};
-  for (const [name, value] of Object.entries(values)) if (value !== null) kept[name] = value;
-  return kept;
-}
-
-function defaultsOf(object: SObjectSpec): Record<string, FieldValue> {
-  const defaults: Record<string, FieldValue> = {};
-  for (const field of object.fields) {
-    if (field.picklist?.defaultValue) defaults[field.name] = field.picklist.defaultValue;
-    else if (field.type === 'boolean') defaults[field.name] = false;
-  }
-  return defaults;
-}
-
-/** Fields the platform computes: a lead's full name, an opportunity's closed / won flags. */
-function derive(object: SObjectSpec, row: Record<string, FieldValue>): SObjectRow {
-  if (object === LEAD) {
-    const name = [row.FirstName, row.LastName]
-      .filter((part) => typeof part === 'string' && part !== '')
-      .join(' ');
-    if (name) row.Name = name;
-    else delete row.Name;
-  }
-  if (object === OPPORTUNITY) {
-    row.IsClosed = CLOSED_STAGES.has(String(row.StageName));
-    row.IsWon = row.StageName === 'Closed Won';
-  }
-  return row;
-}
-
-/** A record input for a system write from already-stored values. */
-export function systemInput(
-  object: SObjectSpec,
-  values: Record<string, FieldValue | undefined>,
-): RecordInput {
-  const fields: Array<[FieldSpec, FieldValue]> = [];
-  for (const [name, value] of Object.entries(values)) {
-    if (value === undefined) continue;
-    const field = findField(object, name);
-    if (!field) throw new Error(`${object.name} has no field ${name}`);
-    fields.push([field, value]);
-  }
-  return { fields };
-}
-
-function accountFromLead(lead: SObjectRow): Record<string, FieldValue | undefined> {
-  return {
-    Name: lead.Company,
-    Phone: lead.Phone,
-    BillingStreet: lead.Street,
-    BillingCity: lead.City,
-    BillingState: lead.State,
-    BillingStateCode: lead.StateCode,
-    BillingPostalCode: lead.PostalCode,
-    BillingCountry: lead.Country,
-    BillingCountryCode: lead.CountryCode,
-    AnnualRevenue: lead.AnnualRevenue,
-    NumberOfEmployees: lead.NumberOfEmployees,
-  };
-}
-
-function opportunityFromLead(
-  lead: SObjectRow,
-  accountId: string,
-  options: ConvertLeadOptions,
-  nowMs: number,
-): Record<string, FieldValue | undefined> {
-  return {
-    Name: options.opportunityName ?? lead.Company,
-    StageName: 'Prospecting',
-    CloseDate: options.closeDate ?? dateOnlyAfter(nowMs, 30),
-    Amount: options.amount ?? lead.AnnualRevenue,
-    AccountId: accountId,
-    LeadSource: lead.LeadSource,
-    Description: lead.Description,
-    PartnerReferralId__c: lead.PartnerReferralId__c,
-  };
 }

@@ -1,10 +1,10 @@
 // The Partner Center referrals client: incremental paged listing with overlap dedupe, and eTag-guarded life-cycle writes.
 import type { AxiosResponse } from 'axios';
 import type { TokenCredential } from '../../core/auth.js';
-import { LeadbridgeError, ValidationError, type Issue } from '../../core/errors.js';
+import { LeadbridgeError, ValidationError } from '../../core/errors.js';
 import { ApiClient, newCorrelationId, type ApiClientOptions } from '../../core/http.js';
 import { silentLogger, type Logger } from '../../core/log.js';
-import { referralVersion, type Referral } from '../../core/referral.js';
+import type { Referral } from '../../core/referral.js';
 import type { RetryPolicy } from '../../core/retry.js';
 import {
   acceptPatch,
@@ -26,7 +26,7 @@ import {
   parsePartnerCenterError,
   type PatchOperation,
 } from './facts.js';
-import { OverlapDeduper, filterLiteral, msToTicks, toTicks, type DedupePass } from './overlap.js';
+import { OverlapDeduper, filterLiteral, msToTicks, toTicks } from './overlap.js';
 import {
   formatLiteral,
   isEmptyBody,
@@ -37,7 +37,9 @@ import {
   type ListPage,
   type LiteralForm,
 } from './list-query.js';
-import { parseReferral, unknownEnumValues, type InvalidReferral } from './parse.js';
+import { parseReferral, type InvalidReferral } from './parse.js';
+import { nextLinkOf } from './next-link.js';
+import { ReferralReader } from './referral-reader.js';
 
 /** A write the service applied (2xx) whose result could not be read: never to be recorded as a failed write. */
 export class WriteAppliedError extends LeadbridgeError {
@@ -78,9 +80,6 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** Bounds the memory of dropped-field warnings already logged. */
-const MAX_REMEMBERED_DROPS = 10_000;
-
 export class PartnerCenterClient {
   /** Sent as MS-CorrelationId on every call of this client, to tie its calls together in the vendor's logs. */
   readonly correlationId = newCorrelationId();
@@ -90,8 +89,7 @@ export class PartnerCenterClient {
   private readonly now: () => number;
   private lastCompletePassStartedMs: number | null = null;
   private readonly deduper: OverlapDeduper;
-  private readonly reportedEnumValues = new Set<string>();
-  private readonly reportedDrops = new Set<string>();
+  private readonly reader: ReferralReader;
   private literalForm: LiteralForm = 'unquoted';
   private literalFormConfirmed = false;
 
@@ -106,6 +104,7 @@ export class PartnerCenterClient {
     this.logger = (options.logger ?? silentLogger).child({ api: PARTNER_CENTER_API });
     this.overlapTicks = msToTicks(overlapMs);
     this.deduper = new OverlapDeduper(this.overlapTicks);
+    this.reader = new ReferralReader(this.logger);
     this.now = options.now ?? Date.now;
     this.api = new ApiClient({
       api: PARTNER_CENTER_API,
@@ -140,9 +139,9 @@ export class PartnerCenterClient {
     const pass = this.deduper.beginPass(sinceTicks);
     let page = await this.firstPage(sinceTicks, options.signal);
     for (;;) {
-      yield this.toReferralPage(page.body.value, pass);
+      yield this.reader.readPage(page.body.value, pass);
       pass.prune();
-      const next = this.nextLinkOf(page);
+      const next = nextLinkOf(page);
       if (next === null) break;
       if (options.signal?.aborted)
         throw new LeadbridgeError('ABORTED', 'partner-center: listing aborted', {
@@ -190,7 +189,7 @@ export class PartnerCenterClient {
         if (parsed.ok) items.push(parsed.referral);
       }
       yield items;
-      const next = this.nextLinkOf(page);
+      const next = nextLinkOf(page);
       if (next === null) return;
       page = await this.fetchPage(next, options.signal);
     }
@@ -211,7 +210,7 @@ export class PartnerCenterClient {
       signal: options.signal,
     });
     this.noteRequestId(response, `GET referral ${id}`);
-    return this.toReferral(response.data, `GET referral ${id}`);
+    return this.reader.toReferral(response.data, `GET referral ${id}`);
   }
 
   /** New → Active/Accepted with the deal's name, value, currency, close date and notes. */
@@ -304,7 +303,7 @@ export class PartnerCenterClient {
     if (response.status !== 204 && !isEmptyBody(response.data)) {
       const parsed = parseReferral(response.data);
       if (parsed.ok) {
-        this.reportDropped(parsed.referral, parsed.dropped);
+        this.reader.reportDropped(parsed.referral, parsed.dropped);
         return parsed.referral;
       }
       this.logger.warn('the updated referral in the response is unreadable; reading it again', {
@@ -376,98 +375,6 @@ export class PartnerCenterClient {
     return { url, body: listBodyOf(response, url) };
   }
 
-  /** Validates each item on its own, so that one malformed referral never holds back its page-mates. */
-  private toReferralPage(items: unknown[], pass: DedupePass): ReferralPage {
-    const page: ReferralPage = { referrals: [], invalid: [], highWatermark: null };
-    let high: bigint | null = null;
-    const noteTimestamp = (updated: unknown): void => {
-      const ticks = typeof updated === 'string' ? toTicks(updated) : null;
-      if (ticks === null || (high !== null && ticks <= high)) return;
-      high = ticks;
-      page.highWatermark = updated as string;
-      pass.observe(ticks);
-    };
-    for (const item of items) {
-      noteTimestamp((item as { updatedDateTime?: unknown } | null)?.updatedDateTime);
-      const parsed = parseReferral(item);
-      if (!parsed.ok) {
-        // Reported once per version, as a valid one is delivered once (overlapping polls read it again).
-        if (!admitInvalid(pass, item, parsed.invalid.id, high)) continue;
-        page.invalid.push(parsed.invalid);
-        this.logger.warn('invalid referral skipped', {
-          referralId: parsed.invalid.id,
-          issues: parsed.invalid.issues,
-        });
-        continue;
-      }
-      const { referral } = parsed;
-      this.reportDropped(referral, parsed.dropped);
-      this.reportUnknownEnums(referral);
-      const updated = toTicks(referral.updatedDateTime) ?? 0n;
-      if (!pass.admit(referral.id, referralVersion(referral), updated)) continue;
-      page.referrals.push(referral);
-    }
-    return page;
-  }
-
-  /**
-   * The next page: only the query of `@odata.nextLink` ($skiptoken and the rest), requested on the configured base
-   * and list path. Every documented list example gives `http://api.partner.microsoft.com/v1.0/referrals?$skiptoken=...`
-   * (http, no /engagements: MicrosoftDocs/partner-rest partner-rest/develop/get-a-list-of-referrals.md), so the link's
-   * scheme, host and path are never followed, and the token only ever goes to the configured base.
-   */
-  private nextLinkOf(page: ListPage): string | null {
-    const link = page.body['@odata.nextLink'];
-    if (link === undefined || link === null || link === '') return null;
-    let query: string;
-    try {
-      query =
-        typeof link === 'string' ? new URL(link, 'https://api.partner.microsoft.com/').search : '';
-    } catch {
-      query = '';
-    }
-    if (query === '' || query === '?') {
-      throw new LeadbridgeError(
-        'HTTP_ERROR',
-        `partner-center: @odata.nextLink carries no query to continue with (got ${JSON.stringify(link)})`,
-        { api: PARTNER_CENTER_API },
-      );
-    }
-    const next = `${REFERRALS_PATH}${query}`;
-    if (next === page.url) {
-      throw new LeadbridgeError(
-        'HTTP_ERROR',
-        `partner-center: @odata.nextLink repeats the page just read (${next})`,
-        { api: PARTNER_CENTER_API },
-      );
-    }
-    return next;
-  }
-
-  private toReferral(body: unknown, context: string): Referral {
-    const parsed = parseReferral(body);
-    if (!parsed.ok) {
-      throw new ValidationError(
-        'VALIDATION_FAILED',
-        `partner-center: ${context}: the response is not a valid referral`,
-        parsed.invalid.issues,
-      );
-    }
-    this.reportDropped(parsed.referral, parsed.dropped);
-    this.reportUnknownEnums(parsed.referral);
-    return parsed.referral;
-  }
-
-  /** Unknown enum values are kept; each field + value is logged once per client. */
-  private reportUnknownEnums(referral: Referral): void {
-    for (const { field, value } of unknownEnumValues(referral)) {
-      const key = `${field}=${value}`;
-      if (this.reportedEnumValues.has(key)) continue;
-      this.reportedEnumValues.add(key);
-      this.logger.warn('unknown enum value kept', { field, value, referralId: referral.id });
-    }
-  }
-
   /** A fresh client-request-id per logical request (headers.md); retries of that request reuse it. */
   private requestHeaders(): Record<string, string> {
     return { [HEADERS.clientRequestId]: newCorrelationId() };
@@ -482,38 +389,4 @@ export class PartnerCenterClient {
       requestId: typeof requestId === 'string' ? requestId : null,
     });
   }
-
-  /**
-   * Each malformed optional field the tolerant reader left out, by referral id and JSON path; logged once per
-   * referral version (a list read, the GET before a write and the write's answer would otherwise repeat it).
-   */
-  private reportDropped(referral: Referral, dropped: Issue[]): void {
-    for (const issue of dropped) {
-      const key = `${referral.id}|${referral.updatedDateTime}|${issue.path}`;
-      if (this.reportedDrops.has(key)) continue;
-      if (this.reportedDrops.size >= MAX_REMEMBERED_DROPS) this.reportedDrops.clear();
-      this.reportedDrops.add(key);
-      this.logger.warn('malformed referral field dropped', {
-        referralId: referral.id,
-        path: issue.path,
-        problem: issue.message,
-      });
-    }
-  }
-}
-
-/** Whether this version of an invalid item is new to the pass (items without a usable id always are). */
-function admitInvalid(
-  pass: DedupePass,
-  item: unknown,
-  id: string | null,
-  pageHigh: bigint | null,
-): boolean {
-  if (id === null) return true;
-  const raw = item as { eTag?: unknown; updatedDateTime?: unknown };
-  const version =
-    typeof raw.eTag === 'string' ? raw.eTag : `updated:${String(raw.updatedDateTime)}`;
-  const ticks = typeof raw.updatedDateTime === 'string' ? toTicks(raw.updatedDateTime) : null;
-  // An unreadable timestamp is kept at the page's edge, so it stays within the overlap window.
-  return pass.admit(`invalid:${id}`, version, ticks ?? pageHigh ?? 0n);
 }
