@@ -29,6 +29,15 @@ export class StoreError extends Error {
 
 export type IndexedField = 'createdDateTime' | 'updatedDateTime';
 
+/** One write a partner made through the API (PATCH or PUT), as the service applied it: for audits of a run. */
+export interface PartnerWrite {
+  referralId: string;
+  /** status/substatus before and after the write (equal when the write moved nothing). */
+  from: string;
+  to: string;
+  at: string;
+}
+
 /** Batches larger than this rebuild an index with one sort instead of moving entries one by one. */
 const BULK_THRESHOLD = 512;
 
@@ -48,6 +57,8 @@ export class ReferralStore {
   private nextSeed: number;
   private lastStamp = '';
   private changes = 0;
+  /** Every partner write applied since the start (or the last reset), oldest first. */
+  readonly partnerWrites: PartnerWrite[] = [];
 
   constructor(options: ReferralStoreOptions) {
     this.clock = options.clock;
@@ -147,6 +158,7 @@ export class ReferralStore {
     this.expiries.clear();
     this.nextSeed = this.firstSeed;
     this.lastStamp = '';
+    this.partnerWrites.length = 0;
     this.changes++;
   }
 
