@@ -111,6 +111,7 @@ function buildProgram(context: CliContext): Command {
   addSyncCommands(program, context);
   addOperatorCommands(program, context);
   addLedgerCommands(program, context);
+  addLedgerCareCommands(program, context);
   addMappingsCommands(program, context);
   addConfigCommands(program, context);
   addLoginCommand(program, context);
@@ -339,6 +340,40 @@ function addLedgerCommands(program: Command, context: CliContext): void {
       );
       context.stdout.write(
         options.json ? `${JSON.stringify(report, null, 2)}\n` : formatQuarantine(report),
+      );
+    });
+}
+
+/** `ledger backup | prune`: ledger care. */
+function addLedgerCareCommands(program: Command, context: CliContext): void {
+  const ledgerCommand = program
+    .command('ledger')
+    .description('ledger care: a consistent backup copy, and retention of old entries');
+  ledgerCommand
+    .command('backup')
+    .description(
+      'copy the SQLite ledger to a new file, consistently, while the worker runs (PostgreSQL: says how with pg_dump)',
+    )
+    .argument('<file>', 'the new file (must not exist)')
+    .action(async (file: string, _options: unknown, command: Command) => {
+      const config = await loadCliConfig(context, globalOptions(command));
+      const { runLedgerBackup } = await import('./cli/ledger-care.js');
+      context.stdout.write(await runLedgerBackup(config, context.cwd, file));
+    });
+  ledgerCommand
+    .command('prune')
+    .description(
+      'remove audit entries, settled outbox rows and finished runs older than ledger.retention.days (180)',
+    )
+    .option('--dry-run', 'only count what would be removed')
+    .action(async (options: { dryRun?: boolean }, command: Command) => {
+      const config = await loadCliConfig(context, globalOptions(command));
+      const { runLedgerPrune } = await import('./cli/ledger-care.js');
+      context.stdout.write(
+        await runLedgerPrune(config, context.cwd, {
+          dryRun: options.dryRun === true,
+          now: new Date(),
+        }),
       );
     });
 }

@@ -1,5 +1,7 @@
 // `leadbridge run`: the long-running worker, with a clean stop on SIGTERM / SIGINT and an optional health endpoint.
 import type { Logger } from '../core/log.js';
+import { DEFAULT_RETENTION_DAYS, pruneIfDue } from '../ledger/index.js';
+import type { Runtime } from '../sync/cycle.js';
 import { startHealthServer } from '../worker/health.js';
 import { WorkerMetrics } from '../worker/metrics.js';
 import { RuntimeHolder } from './runtime-holder.js';
@@ -25,7 +27,11 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
   await refuseInvalidMappings(runtimes, context, logger);
   const settings = () => runtimes.config!.worker;
   const worker = new Worker({
-    runtime: () => runtimes.forNextCycle(),
+    runtime: async () => {
+      const runtime = await runtimes.forNextCycle();
+      await pruneLedgerIfDue(runtime, logger);
+      return runtime;
+    },
     intervalMs: () => settings().intervalSeconds * 1000,
     jitterMs: () => settings().jitterSeconds * 1000,
     maxPagesPerCycle: settings().maxPagesPerCycle,
@@ -75,6 +81,26 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
   await health?.close();
   await runtimes.close();
   return 0;
+}
+
+/** Retention (ledger.retention.days), applied at most once a day; a failed prune is logged and tried next cycle. */
+async function pruneLedgerIfDue(runtime: Runtime, logger: Logger): Promise<void> {
+  try {
+    const days = runtime.config.ledger.retention?.days ?? DEFAULT_RETENTION_DAYS;
+    const pruned = await pruneIfDue(runtime.ledger.db, { days, now: new Date() });
+    if (pruned)
+      logger.info('ledger pruned', {
+        retentionDays: days,
+        before: pruned.cutoff,
+        audit: pruned.audit,
+        outbox: pruned.outbox,
+        runs: pruned.runs,
+      });
+  } catch (error) {
+    logger.warn('ledger prune failed; tried again next cycle', {
+      error: (error as Error).message,
+    });
+  }
 }
 
 /**

@@ -45,10 +45,16 @@ const sourceSchema = z.strictObject({
   partnerCenter: partnerCenterSchema,
 });
 
+/** How long the audit trail, settled outbox rows and finished runs are kept (absent: 180 days; ledger/care.ts). */
+const retentionSchema = z.strictObject({
+  days: intField(1).default(180),
+});
+
 const sqliteLedgerSchema = z.strictObject({
   client: z.literal('sqlite'),
   /** A file path (relative to the working directory) or ":memory:". */
   filename: nonEmptyString().default(DEFAULT_SQLITE_FILENAME),
+  retention: retentionSchema.optional(),
 });
 
 const pgLedgerSchema = z.strictObject({
@@ -64,6 +70,7 @@ const pgLedgerSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier (letters, digits, "_")')
     .optional(),
+  retention: retentionSchema.optional(),
 });
 
 // `client` may be left out, meaning the embedded SQLite ledger.

@@ -8,4 +8,5 @@ export * from './runs.js';
 export * from './outbox.js';
 export * from './alerts.js';
 export * from './echoes.js';
+export * from './care.js';
 export { TABLE as LEDGER_TABLES } from './migrations.js';
