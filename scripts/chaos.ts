@@ -10,7 +10,8 @@ const { values: args } = parseArgs({
     outcomes: { type: 'string', default: '300' },
     kills: { type: 'string', default: '50' },
     'fault-rate': { type: 'string', default: '0.2' },
-    interval: { type: 'string', default: '5' },
+    interval: { type: 'string', default: '60' },
+    'kill-window': { type: 'string', default: '200-8000' },
     ledger: { type: 'string', default: 'sqlite' },
     'pg-url': { type: 'string' },
   },
@@ -18,6 +19,7 @@ const { values: args } = parseArgs({
 
 const seed = args.seed === undefined ? Math.floor(Math.random() * 1_000_000) : Number(args.seed);
 const ledgers = args.ledger === 'both' ? ['sqlite', 'pg'] : [args.ledger];
+const [killMin, killMax] = args['kill-window'].split('-').map(Number) as [number, number];
 const pgUrl =
   args['pg-url'] ?? process.env.LEADBRIDGE_TEST_PG_URL ?? process.env.DATABASE_URL ?? undefined;
 
@@ -34,7 +36,7 @@ for (const ledger of ledgers) {
     outcomes: Number(args.outcomes),
     kills: { backfill: kills, outcomes: kills },
     faultRate: Number(args['fault-rate']),
-    killAfterMs: [0, 1_500],
+    killAfterMs: [killMin, killMax],
     intervalSeconds: Number(args.interval),
     ledger: ledger === 'pg' ? { client: 'pg', connection: pgUrl! } : { client: 'sqlite' },
     convergeTimeoutMs: 15 * 60_000,

@@ -207,7 +207,8 @@ async function cleanRun(
 
 /** Groups the worker's last log activity into the part of the cycle it was in. */
 function landing(activity: string): string {
-  if (/^(spawned|node process|worker started)/.test(activity)) return 'start-up';
+  if (/^(spawned|node process|worker started|health endpoint|ledger pruned)/.test(activity))
+    return 'start-up';
   if (/list referrals|\$batch sent|collection upsert|picklists/.test(activity))
     return 'inbound (reading Partner Center, writing the CRMs)';
   if (/GET referral/.test(activity)) return 'outbox: the fresh read before a Partner Center write';
