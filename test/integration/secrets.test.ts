@@ -248,6 +248,8 @@ describe('secrets stay secret', () => {
     ] as const)
       await cli(name, [...good, ...args]);
     await runOnce('run', 'good.yaml');
+    // The worker applies the retention by itself on its first cycle (then at most daily).
+    expect(seen.get('run: logs')).toContain('"message":"ledger pruned"');
     seen.set('ledger rows', await ledgerRows(path.join(dir, 'ledger.sqlite')));
   }, 150_000);
 
