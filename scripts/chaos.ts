@@ -1,4 +1,5 @@
-// `npm run chaos`: SIGKILL the worker 50 times during a backfill and 50 times during outcome sends, then verify.
+// `npm run chaos`: SIGKILL the worker 50 times during a backfill and 50 times during outcome sends,
+// then verify.
 import { parseArgs } from 'node:util';
 import { formatChaosReport, chaosPassed } from './chaos/report.js';
 import { runChaos } from './chaos/run.js';

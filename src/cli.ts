@@ -6,6 +6,7 @@ import { runConfigCheck } from './cli/config-check.js';
 import type { CliContext, GlobalOptions } from './cli/context.js';
 import { debugRequested, exitCodeFor, reportFailure } from './cli/failure.js';
 import { reexecWithHeapCap } from './cli/heap-cap.js';
+import { addLedgerCareCommands } from './cli/ledger-commands.js';
 import { createCliLogger, loadCliConfig } from './cli/setup.js';
 import type { SimulateOptions } from './cli/simulate.js';
 import {
@@ -111,7 +112,7 @@ function buildProgram(context: CliContext): Command {
   addSyncCommands(program, context);
   addOperatorCommands(program, context);
   addLedgerCommands(program, context);
-  addLedgerCareCommands(program, context);
+  addLedgerCareCommands(program, context, globalOptions);
   addMappingsCommands(program, context);
   addConfigCommands(program, context);
   addLoginCommand(program, context);
@@ -340,40 +341,6 @@ function addLedgerCommands(program: Command, context: CliContext): void {
       );
       context.stdout.write(
         options.json ? `${JSON.stringify(report, null, 2)}\n` : formatQuarantine(report),
-      );
-    });
-}
-
-/** `ledger backup | prune`: ledger care. */
-function addLedgerCareCommands(program: Command, context: CliContext): void {
-  const ledgerCommand = program
-    .command('ledger')
-    .description('ledger care: a consistent backup copy, and retention of old entries');
-  ledgerCommand
-    .command('backup')
-    .description(
-      'copy the SQLite ledger to a new file, consistently, while the worker runs (PostgreSQL: says how with pg_dump)',
-    )
-    .argument('<file>', 'the new file (must not exist)')
-    .action(async (file: string, _options: unknown, command: Command) => {
-      const config = await loadCliConfig(context, globalOptions(command));
-      const { runLedgerBackup } = await import('./cli/ledger-care.js');
-      context.stdout.write(await runLedgerBackup(config, context.cwd, file));
-    });
-  ledgerCommand
-    .command('prune')
-    .description(
-      'remove audit entries, settled outbox rows and finished runs older than ledger.retention.days (180)',
-    )
-    .option('--dry-run', 'only count what would be removed')
-    .action(async (options: { dryRun?: boolean }, command: Command) => {
-      const config = await loadCliConfig(context, globalOptions(command));
-      const { runLedgerPrune } = await import('./cli/ledger-care.js');
-      context.stdout.write(
-        await runLedgerPrune(config, context.cwd, {
-          dryRun: options.dryRun === true,
-          now: new Date(),
-        }),
       );
     });
 }

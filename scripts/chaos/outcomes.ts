@@ -1,8 +1,12 @@
-// Outcomes a CRM user records (through the simulators' /_sim/ routes), and the Partner Center state each must give.
+// Outcomes a CRM user records (through the simulators' /_sim/ routes), and the Partner Center state
+// each must give.
 import type { SimulatorUrls } from './processes.js';
 import { admin, type SimReferral } from './sim.js';
 
-/** What a user does in which CRM; the status/substatus Partner Center must end in (domain.md, the life cycle). */
+/**
+ * What a user does in which CRM; the status/substatus Partner Center must end in (domain.md, the
+ * life cycle).
+ */
 const PLAYS = [
   { crm: 'dynamics365', act: 'win', expected: 'Closed/Won' },
   { crm: 'dynamics365', act: 'lose', expected: 'Closed/Lost' },
@@ -45,7 +49,8 @@ async function recordInDynamics(base: string, outcome: PlannedOutcome): Promise<
     `/_sim/leads/by-referral/${encodeURIComponent(outcome.referralId)}`,
   );
   if (outcome.act === 'disqualify') {
-    // Disqualified (2) / Lost (4): declined with "Customer chose another vendor" in the bundled mapping.
+    // Disqualified (2) / Lost (4): declined with "Customer chose another vendor" in the bundled
+    // mapping.
     await admin(base, 'POST', `/_sim/leads/${lead.leadid}/state`, { statecode: 2, statuscode: 4 });
     return;
   }

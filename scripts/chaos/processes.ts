@@ -1,4 +1,5 @@
-// The chaos suite's processes: `leadbridge simulate` (keeps state across kills) and `leadbridge run` (killed).
+// The chaos suite's processes: `leadbridge simulate` (keeps state across kills) and `leadbridge
+// run` (killed).
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -12,7 +13,10 @@ export interface SimulatorProcess {
   stop(): Promise<void>;
 }
 
-/** Env for a child: our own heap flag would skip the CLI's heap-cap re-exec (a SIGKILL must hit the worker itself). */
+/**
+ * Env for a child: our own heap flag would skip the CLI's heap-cap re-exec (a SIGKILL must hit the
+ * worker itself).
+ */
 function childEnv(heapCapMb: number | null): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.LEADBRIDGE_CONFIG;
@@ -68,7 +72,10 @@ export interface WorkerProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
-/** `leadbridge --log-format json --log-level debug run` under the worker's heap cap, its logs parsed as they come. */
+/**
+ * `leadbridge --log-format json --log-level debug run` under the worker's heap cap, its logs parsed
+ * as they come.
+ */
 export function startWorker(configFile: string, cwd: string): WorkerProcess {
   const child = spawn(
     process.execPath,

@@ -1,4 +1,5 @@
-// The chaos run's figures as text, and the verdict: nothing duplicated, missing, wrong or left waiting.
+// The chaos run's figures as text, and the verdict: nothing duplicated, missing, wrong or left
+// waiting.
 import type { ChaosReport, PhaseReport } from './run.js';
 
 export function chaosPassed(report: ChaosReport): boolean {

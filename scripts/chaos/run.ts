@@ -1,4 +1,5 @@
-// The chaos run: SIGKILL the worker at seeded random moments during a backfill and during outcome sends, then verify.
+// The chaos run: SIGKILL the worker at seeded random moments during a backfill and during outcome
+// sends, then verify.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -133,22 +134,42 @@ function configText(scene: Scene): string {
   const { urls, location, options } = scene;
   const ledger =
     location.client === 'sqlite'
-      ? `{ client: sqlite, filename: ${JSON.stringify(location.filename)} }`
-      : `{ client: pg, connection: ${JSON.stringify(location.connection)}, schema: ${location.schema} }`;
+      ? ['  client: sqlite', `  filename: ${JSON.stringify(location.filename)}`]
+      : [
+          '  client: pg',
+          `  connection: ${JSON.stringify(location.connection)}`,
+          `  schema: ${location.schema}`,
+        ];
   return [
     '# Written by the chaos suite: the simulators in their own process, static tokens.',
     'source:',
-    `  partnerCenter: { baseUrl: ${urls['partner-center']}, auth: { kind: static, token: chaos }, overlapSeconds: 2 }`,
+    '  partnerCenter:',
+    `    baseUrl: ${urls['partner-center']}`,
+    '    auth: { kind: static, token: chaos }',
+    '    overlapSeconds: 2',
     'targets:',
-    `  - { name: dynamics, kind: dynamics365, settings: { url: ${urls.dynamics365}, auth: { kind: static, token: chaos } } }`,
-    `  - { name: salesforce, kind: salesforce, settings: { instanceUrl: ${urls.salesforce}, auth: { kind: accessToken, token: chaos } } }`,
-    `ledger: ${ledger}`,
-    `worker: { intervalSeconds: ${options.intervalSeconds}, jitterSeconds: 0, stopTimeoutSeconds: 10 }`,
+    '  - name: dynamics',
+    '    kind: dynamics365',
+    `    settings: { url: ${urls.dynamics365}, auth: { kind: static, token: chaos } }`,
+    '  - name: salesforce',
+    '    kind: salesforce',
+    '    settings:',
+    `      instanceUrl: ${urls.salesforce}`,
+    '      auth: { kind: accessToken, token: chaos }',
+    'ledger:',
+    ...ledger,
+    'worker:',
+    `  intervalSeconds: ${options.intervalSeconds}`,
+    '  jitterSeconds: 0',
+    '  stopTimeoutSeconds: 10',
     '',
   ].join('\n');
 }
 
-/** `kills` runs of the worker, each SIGKILLed at a random moment; then one clean run, timed until all is right. */
+/**
+ * `kills` runs of the worker, each SIGKILLed at a random moment; then one clean run, timed until
+ * all is right.
+ */
 async function killPhase(
   scene: Scene,
   phase: string,
@@ -171,13 +192,18 @@ async function killPhase(
     if (i % 10 === 0 || i === kills) scene.options.progress(`${phase}: ${i} kills`);
   }
   const convergedSeconds = await cleanRun(scene, expected, outcomes);
-  scene.options.progress(
-    `${phase}: clean run ${convergedSeconds === null ? 'did not converge' : `converged in ${convergedSeconds.toFixed(1)} s`}`,
-  );
+  const verdict =
+    convergedSeconds === null
+      ? 'did not converge'
+      : `converged in ${convergedSeconds.toFixed(1)} s`;
+  scene.options.progress(`${phase}: clean run ${verdict}`);
   return { kills, landed, convergedSeconds };
 }
 
-/** Starts the worker, polls the checks until they pass (or time runs out), then stops it with SIGTERM. */
+/**
+ * Starts the worker, polls the checks until they pass (or time runs out), then stops it with
+ * SIGTERM.
+ */
 async function cleanRun(
   scene: Scene,
   expected: ReadonlySet<string>,

@@ -1,4 +1,5 @@
-// The chaos suite's hands and eyes on the simulators: their /_sim/ admin routes (no faults, no auth there).
+// The chaos suite's hands and eyes on the simulators: their /_sim/ admin routes (no faults, no auth
+// there).
 import type { SimulatorUrls } from './processes.js';
 
 export async function admin<T = unknown>(
@@ -72,12 +73,14 @@ export async function salesforceLeads(
 }
 
 /**
- * Fault rules for every API, `rate` of requests in all: a third each 429 (Retry-After 1 s), 5xx (500 / 503)
+ * Fault rules for every API, `rate` of requests in all: a third each 429 (Retry-After 1 s), 5xx
+ * (500 / 503)
  * and dropped connections. Admin routes never fail.
  */
 export async function injectFaults(urls: SimulatorUrls, rate: number, seed: number): Promise<void> {
   const third = rate / 3;
-  // Each rule draws on the requests the previous ones let through, so the shares compound to `rate`.
+  // Each rule draws on the requests the previous ones let through, so the shares compound to
+  // `rate`.
   const rules = [
     { kind: '429', rate: third, retryAfterSeconds: 1 },
     { kind: '5xx', rate: third / (1 - third), status: 503, retryAfterSeconds: 1 },

@@ -1,4 +1,5 @@
-// The chaos suite's verdict, read from outside: the simulators' records and the ledger's own tables.
+// The chaos suite's verdict, read from outside: the simulators' records and the ledger's own
+// tables.
 import knex, { type Knex } from 'knex';
 import type { PlannedOutcome } from './outcomes.js';
 import type { SimulatorUrls } from './processes.js';

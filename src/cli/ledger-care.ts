@@ -1,4 +1,5 @@
-// `leadbridge ledger backup <file>` and `leadbridge ledger prune [--dry-run]`: copies and retention of the ledger.
+// `leadbridge ledger backup <file>` and `leadbridge ledger prune [--dry-run]`: copies and retention
+// of the ledger.
 import path from 'node:path';
 import type { LeadbridgeConfig } from '../config/index.js';
 import { LeadbridgeError } from '../core/errors.js';
@@ -12,8 +13,10 @@ import { ledgerConfigFor } from './ledger-config.js';
 import { withLedger } from './status.js';
 
 /**
- * SQLite: a consistent copy while the worker runs (VACUUM INTO), checked and counted. PostgreSQL: leadbridge does
- * not copy a server's database itself; it says how to with pg_dump and exits 1, since no file was written.
+ * SQLite: a consistent copy while the worker runs (VACUUM INTO), checked and counted. PostgreSQL:
+ * leadbridge does
+ * not copy a server's database itself; it says how to with pg_dump and exits 1, since no file was
+ * written.
  */
 export async function runLedgerBackup(
   config: LeadbridgeConfig,
@@ -45,7 +48,10 @@ export async function runLedgerBackup(
   const rows = Object.entries(result.rows)
     .map(([table, n]) => `${table} ${n}`)
     .join(', ');
-  return `backup written: ${result.file} (${result.bytes} bytes, integrity_check ok; rows: ${rows})\n`;
+  return (
+    `backup written: ${result.file} ` +
+    `(${result.bytes} bytes, integrity_check ok; rows: ${rows})\n`
+  );
 }
 
 export async function runLedgerPrune(

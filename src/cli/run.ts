@@ -83,7 +83,7 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
   return 0;
 }
 
-/** Retention (ledger.retention.days), applied at most once a day; a failed prune is logged and tried next cycle. */
+/** Retention (ledger.retention.days), at most once a day; a failed prune is logged, tried next cycle. */
 async function pruneLedgerIfDue(runtime: Runtime, logger: Logger): Promise<void> {
   try {
     const days = runtime.config.ledger.retention?.days ?? DEFAULT_RETENTION_DAYS;

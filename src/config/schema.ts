@@ -45,7 +45,7 @@ const sourceSchema = z.strictObject({
   partnerCenter: partnerCenterSchema,
 });
 
-/** How long the audit trail, settled outbox rows and finished runs are kept (absent: 180 days; ledger/care.ts). */
+/** How long audit entries, settled outbox rows and finished runs are kept (absent: 180 days). */
 const retentionSchema = z.strictObject({
   days: intField(1).default(180),
 });

@@ -1,4 +1,5 @@
-// Ledger care: a consistent SQLite copy while the worker writes, and retention of the audit trail, settled outbox rows and runs.
+// Ledger care: a consistent SQLite copy while the worker writes, and retention of the audit trail,
+// settled outbox rows and runs.
 import { rename, rm, stat } from 'node:fs/promises';
 import knex, { type Knex } from 'knex';
 import { LeadbridgeError } from '../core/errors.js';
@@ -22,8 +23,10 @@ export interface BackupResult {
 }
 
 /**
- * `VACUUM INTO` copies the database as one read transaction: in WAL mode the worker keeps writing meanwhile and the
- * copy is the ledger as of the moment the copy began (sqlite.org/lang_vacuum.html, "VACUUM INTO"). It goes to a
+ * `VACUUM INTO` copies the database as one read transaction: in WAL mode the worker keeps writing
+ * meanwhile and the
+ * copy is the ledger as of the moment the copy began (sqlite.org/lang_vacuum.html, "VACUUM INTO").
+ * It goes to a
  * temporary name first, so an interrupted backup never leaves a half file under the name asked for.
  */
 export async function backupSqliteLedger(db: Knex, file: string): Promise<BackupResult> {
@@ -69,9 +72,12 @@ export interface PruneResult {
 }
 
 /**
- * Removes what is older than `days` and no longer needed: audit entries except each referral's latest; outbox rows
- * that are settled (sent, superseded) except the latest per referral, target and action (its dedupe key keeps a
- * repeat from being recorded again); finished runs except the last 50. Waiting work (pending, sending, failed,
+ * Removes what is older than `days` and no longer needed: audit entries except each referral's
+ * latest; outbox rows
+ * that are settled (sent, superseded) except the latest per referral, target and action (its dedupe
+ * key keeps a
+ * repeat from being recorded again); finished runs except the last 50. Waiting work (pending,
+ * sending, failed,
  * quarantined), links, sync states and cursors are never touched.
  */
 export async function pruneLedger(
@@ -123,7 +129,9 @@ async function countOf(query: Knex.QueryBuilder): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
-/** The worker's daily prune: runs when the last one is a day old (or never ran); null when not due. */
+/**
+ * The worker's daily prune: runs when the last one is a day old (or never ran); null when not due.
+ */
 export async function pruneIfDue(
   db: Knex,
   options: { days: number; now: Date },

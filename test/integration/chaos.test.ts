@@ -1,4 +1,5 @@
-// The chaos suite's short version (CI): a few SIGKILLs during backfill and outcome sends, faults on every API.
+// The chaos suite's short version (CI): a few SIGKILLs during backfill and outcome sends, faults on
+// every API.
 import { describe, expect, it } from 'vitest';
 import { formatChaosReport } from '../../scripts/chaos/report.js';
 import { runChaos, type ChaosOptions, type ChaosReport } from '../../scripts/chaos/run.js';

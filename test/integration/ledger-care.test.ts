@@ -1,4 +1,5 @@
-// `leadbridge ledger backup` (a consistent copy while writes go on) and retention (`ledger prune`, the worker's daily prune).
+// `leadbridge ledger backup` (a consistent copy while writes go on) and retention (`ledger prune`,
+// the worker's daily prune).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,7 +49,7 @@ const auditRow = (i: number, at: string, referralId: string | null = `r-${i}`) =
 });
 
 describe('leadbridge ledger backup', () => {
-  it('copies the SQLite ledger while another connection keeps writing; the copy passes integrity_check', async () => {
+  it('copies the SQLite ledger while it is written; the copy passes integrity_check', async () => {
     const filename = path.join(dir, 'live.sqlite');
     const ledger = await openLedger({ client: 'sqlite', filename });
     const config = await configFor('live', `{ filename: ${JSON.stringify(filename)} }`);
@@ -85,7 +86,8 @@ describe('leadbridge ledger backup', () => {
       try {
         expect(await opened.raw('PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
         const [row] = await opened(LEDGER_TABLES.audit).count({ n: '*' });
-        // Every row written before the copy began, and none torn: a whole number of the writer's rows.
+        // Every row written before the copy began, and none torn: a whole number of the writer's
+        // rows.
         expect(Number(row!.n)).toBeGreaterThanOrEqual(200);
         expect(Number(row!.n)).toBeLessThanOrEqual(200 + written);
         expect(result.stdout).toContain(`lb_audit ${Number(row!.n)}`);
@@ -101,7 +103,7 @@ describe('leadbridge ledger backup', () => {
     }
   });
 
-  it('on a PostgreSQL ledger writes nothing, exits 1 and gives the pg_dump command with the schema', async () => {
+  it('on PostgreSQL writes nothing, exits 1 and gives the pg_dump command', async () => {
     const config = await configFor(
       'pg',
       '{ client: pg, connection: "postgres://u@127.0.0.1:9/db", schema: lb_care }',
@@ -111,7 +113,8 @@ describe('leadbridge ledger backup', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain('the ledger is in PostgreSQL: nothing was written');
     expect(result.stderr).toContain(
-      `pg_dump --format=custom --schema=lb_care --file=${JSON.stringify(path.join(dir, 'out.dump'))}`,
+      'pg_dump --format=custom --schema=lb_care ' +
+        `--file=${JSON.stringify(path.join(dir, 'out.dump'))}`,
     );
     expect(result.stderr).not.toContain('postgres://u@');
   });
@@ -175,7 +178,7 @@ describe('ledger retention', () => {
     await ledger.close();
   });
 
-  it('a dry run counts and removes nothing; a prune removes only old settled rows and keeps the latest of each', async () => {
+  it('a dry run only counts; a prune removes old settled rows, keeps the latest', async () => {
     const dry = await pruneLedger(ledger.db, { days: 180, now: NOW, dryRun: true });
     expect(dry).toEqual({
       cutoff: '2026-06-07T12:00:00.000Z',
@@ -201,7 +204,7 @@ describe('ledger retention', () => {
     expect(runs).not.toContain('run-0');
   });
 
-  it('the worker prunes at most once a day; `ledger prune --dry-run` prints what it would remove', async () => {
+  it('the worker prunes at most daily; `ledger prune --dry-run` prints counts', async () => {
     const first = await pruneIfDue(ledger.db, { days: 180, now: NOW });
     expect(first).not.toBeNull();
     expect(
@@ -218,8 +221,10 @@ describe('ledger retention', () => {
     const result = await runCli(['--config', config, 'ledger', 'prune', '--dry-run'], { cwd: dir });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(
-      /^retention 1 days \(before \d{4}-\d\d-\d\dT[\d:.]+Z\): would remove 0 audit entries, 0 settled outbox rows, 0 finished runs \(dry run: nothing removed\)\n$/,
+    expect(result.stdout).toMatch(/^retention 1 days \(before \d{4}-\d\d-\d\dT[\d:.]+Z\): /);
+    expect(result.stdout).toContain(
+      'would remove 0 audit entries, 0 settled outbox rows, 0 finished runs ' +
+        '(dry run: nothing removed)\n',
     );
   });
 });

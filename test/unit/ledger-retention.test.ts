@@ -1,4 +1,5 @@
-// ledger.retention in the config: how long old audit entries, settled outbox rows and finished runs are kept.
+// ledger.retention in the config: how long old audit entries, settled outbox rows and finished runs
+// are kept.
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/core/errors.js';
 import { parseConfig } from '../../src/config/index.js';
@@ -16,7 +17,7 @@ const parse = (ledger: string) =>
   );
 
 describe('ledger.retention', () => {
-  it('is optional (the prune then keeps 180 days) and takes whole days on SQLite and PostgreSQL', () => {
+  it('is optional (the prune keeps 180 days) and takes whole days on SQLite and PostgreSQL', () => {
     expect(parse('{ filename: l.sqlite }').ledger.retention).toBeUndefined();
     expect(parse('{ filename: l.sqlite, retention: { days: 30 } }').ledger.retention).toEqual({
       days: 30,
