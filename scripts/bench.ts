@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { configSchema, type LeadbridgeConfig } from '../src/config/index.js';
+import { configSchemaFor, type LeadbridgeConfig } from '../src/config/index.js';
+import { CRM_MODULES } from '../src/crm/modules.js';
 import { createRuntime } from '../src/cli/compose.js';
 
 interface Scenario {
@@ -134,9 +135,7 @@ async function runScenario(scenario: Scenario): Promise<BenchResult> {
       for (const side of sides)
         await admin(sims.urls[side]!, 'PUT', '/_sim/faults', { latencyMs: scenario.latencyMs });
     }
-    const runtime = await createRuntime(benchConfig(sims.urls, dir, scenario.targets), {
-      cwd: dir,
-    });
+    const runtime = await createRuntime(benchConfig(sims.urls, dir, scenario.targets));
     const rss = sampleRss();
     const before = await stats(sims.urls, sides);
     const started = performance.now();
@@ -218,7 +217,7 @@ function benchConfig(
       },
     },
   };
-  return configSchema.parse({
+  return configSchemaFor(CRM_MODULES).parse({
     source: {
       partnerCenter: {
         baseUrl: urls['partner-center'],

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLogin } from '../src/cli/login.js';
 import { loadConfig } from '../src/config/index.js';
+import { CRM_MODULES } from '../src/crm/modules.js';
 import { createLogger } from '../src/core/log.js';
 import {
   DEFAULT_SIM_USER,
@@ -123,7 +124,12 @@ async function signInThroughSimulator(
   entraUrl: string,
   logger: ReturnType<typeof createLogger>,
 ): Promise<void> {
-  const config = await loadConfig({ file: CONFIG_FILE, env: process.env, cwd: process.cwd() });
+  const config = await loadConfig({
+    file: CONFIG_FILE,
+    env: process.env,
+    cwd: process.cwd(),
+    kinds: CRM_MODULES,
+  });
   await runLogin({
     config,
     logger,

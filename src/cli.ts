@@ -182,7 +182,7 @@ function addSyncCommands(program: Command, context: CliContext): void {
         const logger = createCliLogger(context, globals, config.log);
         if (options.dryRun) {
           const { runSyncPreview } = await import('./cli/sync-preview.js');
-          const { withLedger } = await import('./cli/status.js');
+          const { withLedger } = await import('./cli/compose.js');
           await withLedger(
             config,
             context.cwd,
@@ -241,7 +241,7 @@ function addOperatorCommands(program: Command, context: CliContext): void {
         command: Command,
       ) => {
         await syncNow(context, command, async (config) => {
-          const { withLedger } = await import('./cli/status.js');
+          const { withLedger } = await import('./cli/compose.js');
           const { formatOutcomeRetry, scheduleOperatorRetry, scheduleOutcomeRetry } =
             await import('./sync/operator.js');
           const request = {
@@ -280,7 +280,7 @@ function addOperatorCommands(program: Command, context: CliContext): void {
     )
     .action(async (options: { target?: string; since?: string }, command: Command) => {
       await syncNow(context, command, async (config) => {
-        const { withLedger } = await import('./cli/status.js');
+        const { withLedger } = await import('./cli/compose.js');
         const { formatResync, parseSince, prepareResync } = await import('./sync/operator.js');
         if (options.since !== undefined) parseSince(options.since, new Date());
         const results = await withLedger(config, context.cwd, (ledger) =>
@@ -299,7 +299,8 @@ function addLedgerCommands(program: Command, context: CliContext): void {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const config = await loadCliConfig(context, globalOptions(command));
-      const { collectStatus, formatStatus, withLedger } = await import('./cli/status.js');
+      const { collectStatus, formatStatus } = await import('./cli/status.js');
+      const { withLedger } = await import('./cli/compose.js');
       const report = await withLedger(config, context.cwd, (ledger, description) =>
         collectStatus(config, ledger, description),
       );
@@ -315,7 +316,7 @@ function addLedgerCommands(program: Command, context: CliContext): void {
     .option('--json', 'print JSON')
     .action(async (referralId: string, options: { json?: boolean }, command: Command) => {
       const config = await loadCliConfig(context, globalOptions(command));
-      const { withLedger } = await import('./cli/status.js');
+      const { withLedger } = await import('./cli/compose.js');
       const { collectTrace, formatTrace } = await import('./cli/trace.js');
       const report = await withLedger(config, context.cwd, (ledger) =>
         collectTrace(config, ledger, referralId),
@@ -334,7 +335,7 @@ function addLedgerCommands(program: Command, context: CliContext): void {
     .option('--json', 'print JSON')
     .action(async (options: { target?: string; json?: boolean }, command: Command) => {
       const config = await loadCliConfig(context, globalOptions(command));
-      const { withLedger } = await import('./cli/status.js');
+      const { withLedger } = await import('./cli/compose.js');
       const { formatQuarantine, quarantineReport } = await import('./sync/operator.js');
       const report = await withLedger(config, context.cwd, (ledger) =>
         quarantineReport(ledger, config, options.target),

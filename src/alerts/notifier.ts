@@ -3,9 +3,16 @@ import type { LeadbridgeConfig } from '../config/index.js';
 import { normaliseError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Ledger } from '../ledger/index.js';
+import { deriveLeadKind, type LeadKind, type Referral } from '../core/referral.js';
 import type { PartnerCenterClient } from '../source/partner-center/index.js';
-import type { ReferralWithKind } from '../source/partner-center/index.js';
 import type { AlertMetrics, AlertSender } from './alerts.js';
+
+/** A referral the sync read this cycle, with the lead kind and hot flag it derived (sync/lead-kind.ts). */
+interface ReadReferral {
+  referral: Referral;
+  leadKind: LeadKind;
+  hot: boolean;
+}
 
 export interface NotifierOptions {
   config: LeadbridgeConfig;
@@ -46,7 +53,7 @@ export class Notifier {
   }
 
   /** Hot leads (the customer asked to be contacted) that are still unanswered: one alert each, at once. */
-  async hotLeads(items: ReferralWithKind[], runId: string, signal?: AbortSignal): Promise<void> {
+  async hotLeads(items: ReadReferral[], runId: string, signal?: AbortSignal): Promise<void> {
     if (!this.enabled) return;
     const kinds = this.options.config.source.partnerCenter.leadKinds;
     // Only leads this deployment works (by default not co-sell opportunities), still unanswered.
@@ -69,7 +76,12 @@ export class Notifier {
       const scanned = await this.guarded('expiry warnings', async () => {
         const sender = await this.alertSender();
         const kinds = this.options.config.source.partnerCenter.leadKinds;
-        for await (const items of this.options.source.listExpiringBefore(before, { signal })) {
+        // This scan is not the inbound path: it reads quiet referrals the stream never brings.
+        for await (const referrals of this.options.source.listExpiringBefore(before, { signal })) {
+          const items = referrals.map((referral) => ({
+            referral,
+            leadKind: deriveLeadKind(referral),
+          }));
           await sender.expiryWarnings(
             items.filter((i) => kinds.includes(i.leadKind)),
             runId,

@@ -1,35 +1,40 @@
-// The composition at the edge: the only module that builds every concrete part (ledger, Partner Center client, CRM adapters, limiters, mappings) from a validated config.
-import path from 'node:path';
+// The composition at the edge: the only module that builds the concrete parts from a config.
+// (ledger, Partner Center client, CRM adapters through their modules, limiters, mappings).
 import PQueue from 'p-queue';
-import type { LeadbridgeConfig, LimitsConfig, TargetConfig } from '../config/index.js';
+import type { ApiLimits, LeadbridgeConfig, TargetConfig } from '../config/index.js';
 import { ValidationError } from '../core/errors.js';
 import type { TokenCredential } from '../core/auth.js';
 import { silentLogger, type Logger } from '../core/log.js';
-import { loadCrmAdapter } from '../crm/index.js';
-import type { CrmAdapter } from '../crm/adapter.js';
-import { openLedger } from '../ledger/index.js';
+import type { CrmAdapter, CrmAdapterOptions } from '../crm/adapter.js';
+import { crmModuleOf, type CrmModule } from '../crm/module.js';
+import { CRM_MODULES } from '../crm/modules.js';
+import { openLedger, type Ledger } from '../ledger/index.js';
 import { Notifier } from '../alerts/notifier.js';
 import type { WorkerMetrics } from '../worker/metrics.js';
-import { ledgerConfigFor } from './ledger-config.js';
+import { describeLedger, ledgerConfigFor } from './ledger-config.js';
+import { assertLedgerExists } from './ledger-file.js';
 import { partnerCenterCredential } from './partner-center-sign-in.js';
-import { defaultMappingFile, loadMapping, type CompiledMapping } from '../mapping/index.js';
+import { loadMapping, type CompiledMapping } from '../mapping/index.js';
 import { PartnerCenterClient } from '../source/partner-center/index.js';
 import { portalLink } from '../source/partner-center/facts.js';
 import { runRecordedCycle, type CycleParts, type Runtime } from '../sync/cycle.js';
-import { externalReferenceHandler } from '../sync/external-reference.js';
-import { InboundSync, SET_EXTERNAL_REFERENCE } from '../sync/inbound.js';
+import { InboundSync } from '../sync/inbound.js';
 import { OutboundSync } from '../sync/outbound.js';
 import type { SyncTarget } from '../sync/types.js';
 
 export { portalLink };
+export { userSignInFor } from './partner-center-sign-in.js';
 
 export interface RuntimeOptions {
   logger?: Logger;
   /** Prometheus metrics of the long-running worker (API calls, cycles, backlog, alerts). */
   metrics?: WorkerMetrics;
   now?: () => Date;
-  /** Relative paths in the config (ledger file, mapping files) resolve against this. */
-  cwd?: string;
+  /**
+   * The CRM kinds the config's targets may use: src/crm/modules.ts's list unless a test adds its
+   * own.
+   */
+  modules?: readonly CrmModule[];
 }
 
 export async function createRuntime(
@@ -37,13 +42,12 @@ export async function createRuntime(
   options: RuntimeOptions = {},
 ): Promise<Runtime> {
   const logger = options.logger ?? silentLogger;
-  const cwd = options.cwd ?? process.cwd();
   const enabled = config.targets.filter((t) => t.enabled);
-  const mappings = await loadMappings(enabled, cwd);
-  const ledger = await openLedger(ledgerConfigFor(config, cwd), { logger });
+  const mappings = await loadMappings(enabled);
+  const ledger = await openLedger(ledgerConfigFor(config), { logger });
   const credential = partnerCenterCredential(config, logger);
   const source = createSource(config, logger, options.metrics, credential);
-  const targets = await createTargets(config, enabled, mappings, logger, options.metrics);
+  const targets = await createTargets(config, enabled, mappings, { ...options, logger });
   const parts: CycleParts = {
     config,
     ledger,
@@ -59,7 +63,7 @@ export async function createRuntime(
       referralLink: portalLink,
     }),
     outbound: new OutboundSync({ ledger, source, targets, logger }),
-    baseHandlers: { [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(source) },
+    source,
     notifier: new Notifier({
       config,
       ledger,
@@ -104,27 +108,44 @@ export function createSource(
   });
 }
 
-/** One adapter per enabled target (its CRM client loaded on first use), with the target's mapping. */
+/** The adapter of one target, made by its kind's module (its CRM client loaded on first use). */
+export async function createCrmAdapter(
+  target: TargetConfig,
+  options: Omit<CrmAdapterOptions, 'target' | 'settings'>,
+  modules: readonly CrmModule[] = CRM_MODULES,
+): Promise<CrmAdapter> {
+  const module = crmModuleOf(modules, target.kind);
+  return module.createAdapter({ ...options, target: target.name, settings: target.settings });
+}
+
+/** Where a target's CRM is, for messages about reaching it. */
+export function endpointOf(
+  target: TargetConfig,
+  modules: readonly CrmModule[] = CRM_MODULES,
+): string {
+  return crmModuleOf(modules, target.kind).endpoint(target.settings);
+}
+
+/** One adapter per enabled target, each behind its own limiter, with the target's mapping. */
 async function createTargets(
   config: LeadbridgeConfig,
   enabled: TargetConfig[],
   mappings: CompiledMapping[],
-  logger: Logger,
-  metrics: WorkerMetrics | undefined,
+  options: RuntimeOptions & { logger: Logger },
 ): Promise<SyncTarget[]> {
-  const limiters = {
-    dynamics365: limiterFor(config.limits.dynamics365),
-    salesforce: limiterFor(config.limits.salesforce),
-  };
+  const { logger, metrics } = options;
+  const modules = options.modules ?? CRM_MODULES;
   const adapters = await Promise.all(
     enabled.map((t) =>
-      loadCrmAdapter(t.kind, {
-        target: t.name,
-        settings: t.settings,
-        logger: logger.child({ target: t.name }),
-        ...(metrics ? { onCall: (info) => metrics.recordApiCall(info) } : {}),
-        limiter: limiters[t.kind],
-      }),
+      createCrmAdapter(
+        t,
+        {
+          logger: logger.child({ target: t.name }),
+          ...(metrics ? { onCall: (info) => metrics.recordApiCall(info) } : {}),
+          limiter: limiterFor(t.limits),
+        },
+        modules,
+      ),
     ),
   );
   return enabled.map((t, i) => ({
@@ -133,19 +154,13 @@ async function createTargets(
     mapping: mappings[i] as CompiledMapping,
     leadKinds: config.source.partnerCenter.leadKinds,
     syncClosed: false,
+    changeStampPrecisionMs: crmModuleOf(modules, t.kind).changeStampPrecisionMs,
   }));
 }
 
 /** Loads every target's mapping; all problems of all files are reported together. */
-export async function loadMappings(
-  targets: TargetConfig[],
-  cwd: string,
-): Promise<CompiledMapping[]> {
-  const results = await Promise.allSettled(
-    targets.map((t) =>
-      loadMapping(t.mapping ? path.resolve(cwd, t.mapping) : defaultMappingFile(t.kind)),
-    ),
-  );
+export async function loadMappings(targets: TargetConfig[]): Promise<CompiledMapping[]> {
+  const results = await Promise.allSettled(targets.map((t) => loadMapping(t.mapping)));
   const issues = results.flatMap((r, i) => {
     const target = targets[i] as TargetConfig;
     if (r.status === 'rejected') {
@@ -171,11 +186,38 @@ export async function loadMappings(
 }
 
 /** A p-queue holding one API to its configured concurrency and requests per minute. */
-function limiterFor(limit: LimitsConfig['partnerCenter']): PQueue {
+function limiterFor(limit: ApiLimits): PQueue {
   return new PQueue({
     concurrency: limit.concurrency,
     ...(limit.requestsPerMinute > 0
       ? { intervalCap: limit.requestsPerMinute, interval: 60_000 }
       : {}),
   });
+}
+
+/**
+ * Opens the existing ledger for an operator command (never creates one; see assertLedgerExists). With
+ * `whenMissing: 'empty'` (the dry run) a missing SQLite file is read as an empty ledger in memory instead: the plan
+ * of a first backfill, and still nothing created on disk.
+ */
+export async function withLedger<T>(
+  config: LeadbridgeConfig,
+  cwd: string,
+  use: (ledger: Ledger, description: string) => Promise<T>,
+  options: { whenMissing?: 'refuse' | 'empty'; onEmpty?: (description: string) => void } = {},
+): Promise<T> {
+  let ledgerConfig = ledgerConfigFor(config);
+  try {
+    await assertLedgerExists(ledgerConfig, cwd);
+  } catch (error) {
+    if (options.whenMissing !== 'empty') throw error;
+    options.onEmpty?.(describeLedger(ledgerConfig));
+    ledgerConfig = { client: 'sqlite', filename: ':memory:' };
+  }
+  const ledger = await openLedger(ledgerConfig);
+  try {
+    return await use(ledger, describeLedger(ledgerConfig));
+  } finally {
+    await ledger.close();
+  }
 }

@@ -36,12 +36,10 @@ export async function runConfigCheck(context: CliContext, options: GlobalOptions
  */
 async function checkMappingFiles(config: LeadbridgeConfig, cwd: string): Promise<Issue[]> {
   // Loaded here, not at the top: src/cli.ts imports this module for every command (--help included).
-  const { defaultMappingFile, loadMapping } = await import('../mapping/index.js');
+  const { loadMapping } = await import('../mapping/index.js');
   const checks = config.targets.map(async (target, index): Promise<Issue[]> => {
     if (!target.enabled) return [];
-    const file = target.mapping
-      ? path.resolve(cwd, target.mapping)
-      : defaultMappingFile(target.kind);
+    const file = target.mapping;
     try {
       const mapping = await loadMapping(file);
       if (mapping.target === target.kind) return [];

@@ -1,6 +1,7 @@
-// `leadbridge demo leads`: the ids the walk-through needs (referral, Dynamics lead, opportunity) as a table, without jq.
+// `leadbridge demo leads`: the walk-through's ids (referral, Dynamics lead, opportunity).
 import type { LeadbridgeConfig } from '../config/index.js';
 import { LeadbridgeError } from '../core/errors.js';
+import { endpointOf } from './compose.js';
 
 /** One synced referral as the demo's simulators hold it. */
 export interface DemoLeadRow {
@@ -8,33 +9,42 @@ export interface DemoLeadRow {
   leadId: string;
   opportunityId: string | null;
   company: string;
-  /** Dataverse state of the lead, then of its opportunity: Open, Qualified, Disqualified; opportunity Open, Won, Lost. */
+  /**
+   * Dataverse state of the lead, then of its opportunity: Open, Qualified, Disqualified;
+   * opportunity Open, Won, Lost.
+   */
   crmState: string;
   /** Partner Center status/substatus, e.g. New/Received, Active/Accepted, Closed/Won. */
   referralStatus: string;
 }
 
 // statecode values of Dataverse's lead and opportunity tables (LEAD_STATE / OPPORTUNITY_STATE:
-// https://learn.microsoft.com/en-us/previous-versions/aa477355(v=msdn.10), .../aa477398(v=msdn.10)).
+// https://learn.microsoft.com/en-us/previous-versions/aa477355(v=msdn.10),
+// .../aa477398(v=msdn.10)).
 const LEAD_STATES: Record<number, string> = { 0: 'Open', 1: 'Qualified', 2: 'Disqualified' };
 const OPPORTUNITY_STATES: Record<number, string> = { 0: 'Open', 1: 'Won', 2: 'Lost' };
 
 type SimRow = Record<string, unknown>;
 
-/** Reads the simulators' /_sim/ admin routes (no token; only the bundled simulators have them): last changed first. */
+/**
+ * Reads the simulators' /_sim/ admin routes (no token; only the bundled simulators have them): last
+ * changed first.
+ */
 export async function collectDemoLeads(
   config: LeadbridgeConfig,
   limit: number,
   ids: readonly string[] = [],
 ): Promise<DemoLeadRow[]> {
   const dynamics = config.targets.find((target) => target.kind === 'dynamics365');
-  if (!dynamics || dynamics.kind !== 'dynamics365') {
+  if (!dynamics) {
     throw new LeadbridgeError(
       'CONFIG_INVALID',
       'demo leads needs a dynamics365 target pointing at the Dynamics 365 simulator (the demo config has one)',
     );
   }
-  const crmUrl = dynamics.settings.url.replace(/\/+$/, '');
+  // The walk-through's table is the Dynamics 365 simulator's (its /_sim/ routes), so this command
+  // names its kind.
+  const crmUrl = endpointOf(dynamics);
   const pcUrl = config.source.partnerCenter.baseUrl.replace(/\/+$/, '');
   const wanted = new Set(ids.map((id) => id.toLowerCase()));
   const leads = (await simRows(`${crmUrl}/_sim/leads`)).filter(
@@ -54,7 +64,8 @@ export async function collectDemoLeads(
       `demo leads: no lead in the Dynamics 365 simulator (${crmUrl}) has the referral, lead or opportunity id ${ids.join(', ')}`,
     );
   }
-  // The lead a user just qualified (or whose opportunity was just won) comes first: the next step needs its ids.
+  // The lead a user just qualified (or whose opportunity was just won) comes first: the next step
+  // needs its ids.
   const changedOn = (lead: SimRow) => {
     const opportunity = opportunities.get(String(lead._qualifyingopportunityid_value));
     const stamps = [String(lead.modifiedon ?? ''), String(opportunity?.modifiedon ?? '')];

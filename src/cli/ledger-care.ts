@@ -10,7 +10,7 @@ import {
   type PruneResult,
 } from '../ledger/index.js';
 import { ledgerConfigFor } from './ledger-config.js';
-import { withLedger } from './status.js';
+import { withLedger } from './compose.js';
 
 /**
  * SQLite: a consistent copy while the worker runs (VACUUM INTO), checked and counted. PostgreSQL:
@@ -24,7 +24,7 @@ export async function runLedgerBackup(
   file: string,
 ): Promise<string> {
   const target = path.resolve(cwd, file);
-  const ledger = ledgerConfigFor(config, cwd);
+  const ledger = ledgerConfigFor(config);
   if (ledger.client === 'pg') {
     const schema = ledger.schema ? ` --schema=${ledger.schema}` : '';
     throw new LeadbridgeError(

@@ -1,9 +1,8 @@
-// The ledger settings of a validated config, with a relative SQLite path resolved against the working directory.
-import path from 'node:path';
+// The ledger settings of a validated config (config/load.ts made the SQLite path absolute).
 import type { LeadbridgeConfig } from '../config/index.js';
 import type { LedgerConfig } from '../ledger/index.js';
 
-export function ledgerConfigFor(config: LeadbridgeConfig, cwd: string): LedgerConfig {
+export function ledgerConfigFor(config: LeadbridgeConfig): LedgerConfig {
   const ledger = config.ledger;
   if (ledger.client === 'pg')
     return {
@@ -13,7 +12,7 @@ export function ledgerConfigFor(config: LeadbridgeConfig, cwd: string): LedgerCo
     };
   return {
     client: 'sqlite',
-    filename: ledger.filename === ':memory:' ? ledger.filename : path.resolve(cwd, ledger.filename),
+    filename: ledger.filename,
   };
 }
 

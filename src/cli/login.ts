@@ -3,7 +3,7 @@ import type { LeadbridgeConfig } from '../config/index.js';
 import { LeadbridgeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { DeviceCodePrompt, SignedInAccount } from '../source/partner-center/sign-in.js';
-import { userSignInFor } from './partner-center-sign-in.js';
+import { userSignInFor } from './compose.js';
 
 export interface LoginOptions {
   config: LeadbridgeConfig;

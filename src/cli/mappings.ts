@@ -6,16 +6,10 @@ import type { Logger } from '../core/log.js';
 import { deriveLeadKind, isHotLead, type LeadKind, type Referral } from '../core/referral.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../core/retry.js';
 import type { CrmAdapter, CrmEntityMetadata, CrmRecordState } from '../crm/adapter.js';
-import { loadCrmAdapter } from '../crm/index.js';
-import {
-  defaultMappingFile,
-  loadMapping,
-  type CompiledMapping,
-  type FieldTrace,
-} from '../mapping/index.js';
+import { loadMapping, type CompiledMapping, type FieldTrace } from '../mapping/index.js';
 import { checkMappingAgainstMetadata } from '../mapping/metadata.js';
 import { describeTransform } from '../mapping/transforms.js';
-import { createSource, portalLink } from './compose.js';
+import { createCrmAdapter, createSource, endpointOf, portalLink } from './compose.js';
 
 /** An admin command waits for an answer, not for a long backoff: one quick retry, then the error. */
 const COMMAND_RETRY_POLICY: RetryPolicy = {
@@ -38,8 +32,8 @@ export interface MappingsCommandOptions {
 
 // ------------------------------------------------------------------ targets, mappings, adapters
 
-/** The named target, or every enabled one; an unknown name is a config problem. */
-function selectTargets(config: LeadbridgeConfig, name: string | undefined): TargetConfig[] {
+/** The named target (enabled or not), or every enabled one; an unknown name is a config problem. */
+function enabledOrNamedTargets(config: LeadbridgeConfig, name: string | undefined): TargetConfig[] {
   const configured = config.targets.map((target) => target.name);
   if (name !== undefined) {
     const target = config.targets.find((candidate) => candidate.name === name);
@@ -59,15 +53,6 @@ function selectTargets(config: LeadbridgeConfig, name: string | undefined): Targ
   return enabled;
 }
 
-function mappingFileOf(target: TargetConfig, cwd: string): string {
-  return target.mapping ? path.resolve(cwd, target.mapping) : defaultMappingFile(target.kind);
-}
-
-/** The CRM's base URL, for messages about reaching it. */
-function crmUrlOf(target: TargetConfig): string {
-  return target.kind === 'dynamics365' ? target.settings.url : target.settings.instanceUrl;
-}
-
 /** A file under the working directory as a relative path (what an admin typed), anything else as is. */
 function shown(file: string, cwd: string): string {
   const relative = path.relative(cwd, file);
@@ -78,7 +63,7 @@ function shown(file: string, cwd: string): string {
 
 /** Loads and parses the target's mapping; every problem (with file:line) in a MAPPING_INVALID error. */
 async function mappingOf(target: TargetConfig, cwd: string): Promise<CompiledMapping> {
-  const file = mappingFileOf(target, cwd);
+  const file = target.mapping;
   let mapping: CompiledMapping;
   try {
     mapping = await loadMapping(file);
@@ -115,9 +100,7 @@ async function withAdapter<T>(
   logger: Logger,
   use: (adapter: CrmAdapter) => Promise<T>,
 ): Promise<T> {
-  const adapter = await loadCrmAdapter(target.kind, {
-    target: target.name,
-    settings: target.settings,
+  const adapter = await createCrmAdapter(target, {
     logger: logger.child({ target: target.name }),
     retryPolicy: COMMAND_RETRY_POLICY,
   });
@@ -138,7 +121,7 @@ function unreachable(target: TargetConfig, what: string, error: unknown): Leadbr
         });
   return new LeadbridgeError(
     cause.code,
-    `target "${target.name}": cannot ${what} from ${crmUrlOf(target)}: ${cause.message}`,
+    `target "${target.name}": cannot ${what} from ${endpointOf(target)}: ${cause.message}`,
     {
       status: cause.status,
       api: cause.api,
@@ -156,7 +139,7 @@ export type TargetCheck =
 
 /** Parses each selected target's mapping and checks it against the CRM's metadata for the mapping's entity. */
 async function checkMappings(options: MappingsCommandOptions): Promise<TargetCheck[]> {
-  const targets = selectTargets(options.config, options.target);
+  const targets = enabledOrNamedTargets(options.config, options.target);
   return Promise.all(targets.map((target) => checkTarget(target, options)));
 }
 
@@ -164,7 +147,7 @@ async function checkTarget(
   target: TargetConfig,
   options: MappingsCommandOptions,
 ): Promise<TargetCheck> {
-  const file = shown(mappingFileOf(target, options.cwd), options.cwd);
+  const file = shown(target.mapping, options.cwd);
   let mapping: CompiledMapping;
   try {
     mapping = await mappingOf(target, options.cwd);
@@ -343,7 +326,7 @@ export interface ReferralPreview {
 async function previewReferral(
   options: MappingsCommandOptions & { referralId: string },
 ): Promise<ReferralPreview> {
-  const targets = selectTargets(options.config, options.target);
+  const targets = enabledOrNamedTargets(options.config, options.target);
   const mappings = await Promise.all(targets.map((target) => mappingOf(target, options.cwd)));
   const referral = await createSource(options.config, options.logger).get(options.referralId, {
     signal: options.signal,

@@ -1,9 +1,7 @@
 // The Partner Center credential a config describes: the App+User sign-in (token cache + key), or a static / app-only one.
-import path from 'node:path';
 import {
   credentialFromAuth,
   keyBytes,
-  TOKEN_CACHE_FILENAME,
   TOKEN_CACHE_KEY_VARIABLE,
   type EntraUserSignInAuth,
   type LeadbridgeConfig,
@@ -30,7 +28,12 @@ export function userSignInFor(auth: EntraUserSignInAuth, logger: Logger): UserSi
       `source.partnerCenter.auth.tokenCache.key is not a 32-byte key (hex or base64); set ${TOKEN_CACHE_KEY_VARIABLE}, e.g. from openssl rand -hex 32`,
     );
   }
-  const file = auth.tokenCache.file ?? path.resolve('data', TOKEN_CACHE_FILENAME);
+  const file = auth.tokenCache.file;
+  if (!file)
+    throw new LeadbridgeError(
+      'INTERNAL',
+      'source.partnerCenter.auth.tokenCache.file was not resolved (loadConfig resolves it)',
+    );
   return new UserSignIn({
     tenantId: auth.tenantId,
     clientId: auth.clientId,

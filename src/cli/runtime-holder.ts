@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadConfig, type EnvMap, type LeadbridgeConfig } from '../config/index.js';
 import { normaliseError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { defaultMappingFile } from '../mapping/index.js';
+import { CRM_MODULES } from '../crm/modules.js';
 import type { WorkerMetrics } from '../worker/metrics.js';
 import { createRuntime } from './compose.js';
 import type { Runtime } from '../sync/cycle.js';
@@ -30,6 +30,7 @@ export class RuntimeHolder {
       file: this.options.configFile,
       env: this.options.env,
       cwd: this.options.cwd,
+      kinds: CRM_MODULES,
     });
     this.runtime = await createRuntime(config, this.runtimeOptions());
     this.config = config;
@@ -51,6 +52,7 @@ export class RuntimeHolder {
         file: this.options.configFile,
         env: this.options.env,
         cwd: this.options.cwd,
+        kinds: CRM_MODULES,
       });
       const next = await createRuntime(config, this.runtimeOptions());
       await this.runtime.close();
@@ -80,7 +82,6 @@ export class RuntimeHolder {
   private runtimeOptions() {
     return {
       logger: this.options.logger,
-      cwd: this.options.cwd,
       ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
     };
   }
@@ -89,11 +90,7 @@ export class RuntimeHolder {
   private async filesFingerprint(config: LeadbridgeConfig): Promise<string> {
     const files = [
       path.resolve(this.options.cwd, this.options.configFile),
-      ...config.targets
-        .filter((t) => t.enabled)
-        .map((t) =>
-          t.mapping ? path.resolve(this.options.cwd, t.mapping) : defaultMappingFile(t.kind),
-        ),
+      ...config.targets.filter((t) => t.enabled).map((t) => t.mapping),
     ];
     const times = await Promise.all(
       files.map(

@@ -1,6 +1,7 @@
 // Shared command set-up: load the chosen config file and build the logger from config and flags.
 import v8 from 'node:v8';
 import { loadConfig } from '../config/index.js';
+import { CRM_MODULES } from '../crm/modules.js';
 import type { LeadbridgeConfig, LogConfig } from '../config/index.js';
 import { createLogger } from '../core/log.js';
 import type { Logger } from '../core/log.js';
@@ -10,7 +11,12 @@ export function loadCliConfig(
   context: CliContext,
   options: GlobalOptions,
 ): Promise<LeadbridgeConfig> {
-  return loadConfig({ file: options.config, env: context.env, cwd: context.cwd });
+  return loadConfig({
+    file: options.config,
+    env: context.env,
+    cwd: context.cwd,
+    kinds: CRM_MODULES,
+  });
 }
 
 /** Flags win over the config's log section; `auto` lets the logger pick pretty on a terminal, JSON otherwise. */

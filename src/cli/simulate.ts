@@ -3,6 +3,7 @@ import { LeadbridgeError } from '../core/errors.js';
 import {
   SimulatorStartError,
   startSimulators,
+  SIMULATORS,
   stopSimulators,
   type StartSimulatorsOptions,
 } from '../simulators/index.js';
@@ -20,10 +21,11 @@ export interface SimulateOptions {
   documentedLinks?: boolean;
 }
 
-const ADMIN_ROUTES_HINT =
-  'admin endpoints under <url>/_sim/: health, requests, stats, faults, clock, clock/advance, reset; partner-center also seed, referrals; ' +
-  'dynamics365 and salesforce also leads, opportunities and CRM-user actions (qualify, win, lose, convert, close); graph also mails; ' +
-  'entra (https, certificate src/simulators/entra/tls/cert.pem) also devicecodes, devicecodes/approve, devicecodes/decline, users/<upn>/revoke';
+/** The common admin routes, then each simulator's own (from the simulator list). */
+const ADMIN_ROUTES_HINT = [
+  'admin endpoints under <url>/_sim/: health, requests, stats, faults, clock, clock/advance, reset',
+  ...SIMULATORS.filter((s) => s.adminRoutes).map((s) => `${s.name} also ${s.adminRoutes}`),
+].join('; ');
 
 /** Prints `<name> <url>` per simulator on stdout, then serves until a shutdown signal arrives. */
 export async function runSimulate(context: CliContext, options: SimulateOptions): Promise<void> {

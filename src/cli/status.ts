@@ -6,16 +6,14 @@ import {
   getApiBudgetNote,
   getCursor,
   lastRuns,
-  openLedger,
   SYNC_STATES,
   type ApiBudgetNote,
   type Ledger,
   type RunRow,
 } from '../ledger/index.js';
-import { describeLedger, ledgerConfigFor } from './ledger-config.js';
 import { inboundCursorName } from '../sync/types.js';
 import { SIGN_IN_AGAIN } from '../source/partner-center/sign-in.js';
-import { userSignInFor } from './partner-center-sign-in.js';
+import { userSignInFor } from './compose.js';
 import { silentLogger } from '../core/log.js';
 
 /** The App+User sign-in, as the token cache and the last sync run tell it (only with auth.kind: user). */
@@ -26,7 +24,6 @@ interface SignInStatus {
   required: boolean;
   cause: string | null;
 }
-import { assertLedgerExists } from './ledger-file.js';
 
 export interface StatusReport {
   ledger: string;
@@ -41,33 +38,6 @@ export interface StatusReport {
   outbox: Array<{ target: string; state: string; count: number }>;
   lastRuns: RunRow[];
   signIn?: SignInStatus;
-}
-
-/**
- * Opens the existing ledger for an operator command (never creates one; see assertLedgerExists). With
- * `whenMissing: 'empty'` (the dry run) a missing SQLite file is read as an empty ledger in memory instead: the plan
- * of a first backfill, and still nothing created on disk.
- */
-export async function withLedger<T>(
-  config: LeadbridgeConfig,
-  cwd: string,
-  use: (ledger: Ledger, description: string) => Promise<T>,
-  options: { whenMissing?: 'refuse' | 'empty'; onEmpty?: (description: string) => void } = {},
-): Promise<T> {
-  let ledgerConfig = ledgerConfigFor(config, cwd);
-  try {
-    await assertLedgerExists(ledgerConfig, cwd);
-  } catch (error) {
-    if (options.whenMissing !== 'empty') throw error;
-    options.onEmpty?.(describeLedger(ledgerConfig));
-    ledgerConfig = { client: 'sqlite', filename: ':memory:' };
-  }
-  const ledger = await openLedger(ledgerConfig);
-  try {
-    return await use(ledger, describeLedger(ledgerConfig));
-  } finally {
-    await ledger.close();
-  }
 }
 
 export async function collectStatus(

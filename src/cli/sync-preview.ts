@@ -34,7 +34,7 @@ export interface SyncPreviewOptions {
 export async function runSyncPreview(options: SyncPreviewOptions): Promise<SyncPlan> {
   const { config, out } = options;
   const enabled = config.targets.filter((t) => t.enabled);
-  const mappings = await loadMappings(enabled, options.cwd);
+  const mappings = await loadMappings(enabled);
   // As the runtime builds its targets (cli/compose.ts createTargets), minus the CRM adapter.
   const targets: PlanTarget[] = enabled.map((t, i) => ({
     name: t.name,

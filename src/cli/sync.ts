@@ -18,7 +18,7 @@ export interface SyncOnceOptions {
 /** Runs one cycle; resolves with the exit code (1 when a target failed as a whole). */
 export async function runSyncOnce(options: SyncOnceOptions): Promise<number> {
   // The ledger first (local, and the commonest mistake), then the mappings against each CRM, then the cycle.
-  const runtime = await createRuntime(options.config, { logger: options.logger, cwd: options.cwd });
+  const runtime = await createRuntime(options.config, { logger: options.logger });
   const runId = `sync-${new Date().toISOString().replace(/[:.]/g, '')}-${randomUUID().slice(0, 8)}`;
   // Progress lines only for runs long enough to need them (a backfill), every 2 s.
   let lastReport = Date.now();

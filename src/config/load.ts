@@ -1,4 +1,4 @@
-// Loads the config file: YAML with line numbers, ${ENV} interpolation, zod validation, every problem at once.
+// Loads the config: YAML with lines, ${ENV} interpolation, zod, every problem at once.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
@@ -9,8 +9,9 @@ import { interpolateEnv } from './interpolate.js';
 import type { ConfigPath, EnvMap } from './interpolate.js';
 import { configErrorMessage, formatPath, sortIssues, toIssues } from './issues.js';
 import type { LineLocator } from './issues.js';
-import { configSchema, TOKEN_CACHE_FILENAME } from './schema.js';
+import { configSchemaFor, TOKEN_CACHE_FILENAME } from './schema.js';
 import type { LeadbridgeConfig } from './schema.js';
+import type { TargetKind } from './targets.js';
 
 /** Used when neither --config nor LEADBRIDGE_CONFIG names a file. */
 export const DEFAULT_CONFIG_FILE = 'config/leadbridge.yaml';
@@ -20,11 +21,17 @@ export interface ParseConfigOptions {
   env: EnvMap;
   /** The file name shown in issues (`config/leadbridge.yaml:12`). */
   file?: string;
-  /** Relative paths in the config (ledger filename, mapping files, key files) resolve against this. */
+  /**
+   * Relative paths in the config (ledger filename, mapping files, key files) resolve against this.
+   */
   cwd: string;
+  /** The CRM kinds a target may have, each validating its own settings (src/crm/modules.ts). */
+  kinds: readonly TargetKind[];
 }
 
-/** Parses and validates config text; throws ValidationError('CONFIG_INVALID') listing every problem. */
+/**
+ * Parses and validates config text; throws ValidationError('CONFIG_INVALID') listing every problem.
+ */
 export function parseConfig(text: string, options: ParseConfigOptions): LeadbridgeConfig {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -51,8 +58,9 @@ export function parseConfig(text: string, options: ParseConfigOptions): Leadbrid
     }),
   );
 
-  const result = configSchema.safeParse(value, { error: configErrorMessage });
-  // A value emptied by a missing variable also fails its schema; the missing variable is the real cause.
+  const result = configSchemaFor(options.kinds).safeParse(value, { error: configErrorMessage });
+  // A value emptied by a missing variable also fails its schema; the missing variable is the real
+  // cause.
   const interpolated = new Set(interpolationIssues.map((issue) => issue.path));
   const schemaIssues = result.success
     ? []
@@ -61,15 +69,14 @@ export function parseConfig(text: string, options: ParseConfigOptions): Leadbrid
       );
   const issues = sortIssues([...interpolationIssues, ...schemaIssues]);
   if (issues.length > 0 || !result.success) throw invalid(options.file, issues);
-  return resolvePaths(result.data, options.cwd);
+  return resolvePaths(result.data, options.cwd, options.kinds);
 }
 
-/** Reads `file` (relative to cwd) and parses it; a missing or unreadable file is a CONFIG_INVALID error. */
-export async function loadConfig(options: {
-  file: string;
-  env: EnvMap;
-  cwd: string;
-}): Promise<LeadbridgeConfig> {
+/**
+ * Reads `file` (relative to cwd) and parses it; a missing or unreadable file is a CONFIG_INVALID
+ * error.
+ */
+export async function loadConfig(options: Required<ParseConfigOptions>): Promise<LeadbridgeConfig> {
   const absolute = path.resolve(options.cwd, options.file);
   let text: string;
   try {
@@ -85,7 +92,7 @@ export async function loadConfig(options: {
       { cause: error },
     );
   }
-  return parseConfig(text, { env: options.env, file: options.file, cwd: options.cwd });
+  return parseConfig(text, options);
 }
 
 function invalid(file: string | undefined, issues: Issue[]): ValidationError {
@@ -132,27 +139,26 @@ function rangeStart(node: unknown): number | undefined {
   return range?.[0];
 }
 
-/** Makes relative file paths absolute against cwd, once, so every later consumer agrees on them. */
-function resolvePaths(config: LeadbridgeConfig, cwd: string): LeadbridgeConfig {
+/**
+ * Makes relative file paths absolute against cwd, once, so every later consumer agrees on them: the
+ * ledger file,
+ * mapping files, the token cache and CA files, and whatever a CRM kind's settings name (its
+ * resolveSettingsPaths).
+ */
+function resolvePaths(
+  config: LeadbridgeConfig,
+  cwd: string,
+  kinds: readonly TargetKind[],
+): LeadbridgeConfig {
   const resolve = (file: string) => path.resolve(cwd, file);
   const ledger =
     config.ledger.client === 'sqlite' && config.ledger.filename !== ':memory:'
       ? { ...config.ledger, filename: resolve(config.ledger.filename) }
       : config.ledger;
   const targets = config.targets.map((target) => {
-    const mapping = target.mapping === undefined ? {} : { mapping: resolve(target.mapping) };
-    if (
-      target.kind !== 'salesforce' ||
-      target.settings.auth.kind !== 'jwt' ||
-      !target.settings.auth.privateKeyFile
-    ) {
-      return { ...target, ...mapping };
-    }
-    const auth = {
-      ...target.settings.auth,
-      privateKeyFile: resolve(target.settings.auth.privateKeyFile),
-    };
-    return { ...target, ...mapping, settings: { ...target.settings, auth } };
+    const kind = kinds.find((candidate) => candidate.kind === target.kind);
+    const settings = kind?.resolveSettingsPaths?.(target.settings, resolve) ?? target.settings;
+    return { ...target, mapping: resolve(target.mapping), settings };
   });
   return {
     ...config,

@@ -1,4 +1,4 @@
-// The config file's schema (zod 4): source, targets, ledger, worker and log sections, with their defaults.
+// The config file's schema (zod 4): source, targets, ledger, worker, log; with their defaults.
 import { z } from 'zod';
 import { DEFAULT_LEAD_KINDS, LEAD_KINDS } from '../core/referral.js';
 import type { LeadKind } from '../core/referral.js';
@@ -12,7 +12,7 @@ import {
   staticAuthSchema,
 } from './fields.js';
 import { alertsConfigSchema } from './alerts.js';
-import { targetsSchema } from './targets.js';
+import { apiLimitsSchema, targetsSchemaFor, type TargetKind } from './targets.js';
 
 const PARTNER_CENTER_URL = 'https://api.partner.microsoft.com';
 const PARTNER_CENTER_SCOPE = 'https://api.partner.microsoft.com/.default';
@@ -23,7 +23,10 @@ const leadKindSchema = z.enum(LEAD_KINDS as unknown as [LeadKind, ...LeadKind[]]
 
 const partnerCenterSchema = z.strictObject({
   baseUrl: httpUrl().default(PARTNER_CENTER_URL),
-  /** `user` (App+User, the only sign-in the referral pages document) first; clientCredentials is not documented for referrals. */
+  /**
+   * `user` (App+User, the only sign-in the referral pages document) first; clientCredentials is not
+   * documented for referrals.
+   */
   auth: z.discriminatedUnion('kind', [
     entraUserSignInSchema.extend({ scope: nonEmptyString().default(PARTNER_CENTER_SCOPE) }),
     staticAuthSchema,
@@ -35,7 +38,10 @@ const partnerCenterSchema = z.strictObject({
     .min(1)
     .transform((kinds) => [...new Set(kinds)])
     .default([...DEFAULT_LEAD_KINDS]),
-  /** How far each poll reaches back before the last cursor (the API's filter semantics are not settled). */
+  /**
+   * How far each poll reaches back before the last cursor (the API's filter semantics are not
+   * settled).
+   */
   overlapSeconds: intField(0, 86_400).default(300),
   /** Referrals per page (the API returns at most 100). */
   pageSize: intField(1, 100).default(100),
@@ -105,7 +111,10 @@ const healthSchema = z.strictObject({
 const workerSchema = z.strictObject({
   intervalSeconds: intField(1).default(60),
   jitterSeconds: intField(0).default(5),
-  /** Referral pages per cycle (100 referrals each); more waiting means an immediate re-poll. Keeps cycles and shutdowns short. */
+  /**
+   * Referral pages per cycle (100 referrals each); more waiting means an immediate re-poll. Keeps
+   * cycles and shutdowns short.
+   */
   maxPagesPerCycle: intField(1).default(50),
   /** How long a SIGTERM / SIGINT waits for the cycle in flight before aborting it. */
   stopTimeoutSeconds: intField(1).default(30),
@@ -114,23 +123,32 @@ const workerSchema = z.strictObject({
   health: healthSchema.prefault({}),
 });
 
-const apiLimitSchema = (concurrency: number, requestsPerMinute: number) =>
-  z
-    .strictObject({
-      /** Requests in flight at once. */
-      concurrency: intField(1, 1000).default(concurrency),
-      /** Requests started per minute; 0 means no cap. */
-      requestsPerMinute: intField(0).default(requestsPerMinute),
-    })
-    .prefault({});
+/**
+ * Partner Center publishes no limit; the CRM targets carry their own `limits` (their kind's
+ * defaults).
+ */
+function limitsSchemaFor(kinds: readonly TargetKind[]) {
+  return z
+    .looseObject({ partnerCenter: apiLimitsSchema({ concurrency: 32, requestsPerMinute: 0 }) })
+    .superRefine(
+      (limits, ctx) => {
+        if (typeof limits !== 'object' || limits === null) return;
+        for (const key of Object.keys(limits).filter((key) => key !== 'partnerCenter'))
+          ctx.addIssue({ code: 'custom', path: [key], message: movedLimitMessage(kinds, key) });
+      },
+      { when: () => true },
+    )
+    .transform(({ partnerCenter }) => ({ partnerCenter }));
+}
 
-/** Per-API caps, inside each service's documented limits (Dataverse: 52 concurrent, 6000 requests / 5 min per user). */
-const limitsSchema = z.strictObject({
-  partnerCenter: apiLimitSchema(32, 0),
-  dynamics365: apiLimitSchema(16, 1_100),
-  /** Salesforce counts calls per day per org (REQUEST_LIMIT_EXCEEDED); the per-minute cap spreads a backfill out. */
-  salesforce: apiLimitSchema(8, 0),
-});
+/** The old shape had one `limits.<kind>` for all targets of a kind; each target now has its own. */
+function movedLimitMessage(kinds: readonly TargetKind[], key: string): string {
+  if (!kinds.some((kind) => kind.kind === key)) return 'unknown key (allowed keys: partnerCenter)';
+  return (
+    `limits.${key} has moved: give each ${key} target its own limits ` +
+    '(targets[i].limits: { concurrency, requestsPerMinute })'
+  );
+}
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
@@ -141,16 +159,18 @@ const logSchema = z.strictObject({
   format: z.enum(LOG_FORMATS).default('auto'),
 });
 
-export const configSchema = z.strictObject({
-  source: sourceSchema,
-  targets: targetsSchema.default([]),
-  ledger: ledgerSchema,
-  worker: workerSchema.prefault({}),
-  alerts: alertsConfigSchema.default({ enabled: false }),
-  limits: limitsSchema.prefault({}),
-  log: logSchema.prefault({}),
-});
+/** The config file's schema for the given CRM kinds (src/crm/modules.ts lists the bundled ones). */
+export function configSchemaFor(kinds: readonly TargetKind[]) {
+  return z.strictObject({
+    source: sourceSchema,
+    targets: targetsSchemaFor(kinds).default([]),
+    ledger: ledgerSchema,
+    worker: workerSchema.prefault({}),
+    alerts: alertsConfigSchema.default({ enabled: false }),
+    limits: limitsSchemaFor(kinds).prefault({}),
+    log: logSchema.prefault({}),
+  });
+}
 
-export type LimitsConfig = z.output<typeof limitsSchema>;
 export type LogConfig = z.output<typeof logSchema>;
-export type LeadbridgeConfig = z.output<typeof configSchema>;
+export type LeadbridgeConfig = z.output<ReturnType<typeof configSchemaFor>>;

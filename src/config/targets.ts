@@ -1,149 +1,41 @@
-// Config of the CRM targets: one schema per CRM kind, joined by the `kind` discriminator; names must be unique.
+// Config of the CRM targets: shared fields around settings that each kind's module validates.
 import { z } from 'zod';
-import {
-  booleanField,
-  entraClientCredentialsSchema,
-  httpUrl,
-  intField,
-  nonEmptyString,
-  secretString,
-  staticAuthSchema,
-} from './fields.js';
+import { booleanField, intField, nonEmptyString } from './fields.js';
 
-// ---- Dynamics 365 (Dataverse Web API) ----
-
-const dynamics365SettingsSchema = z
-  .strictObject({
-    /** The org URL (https://org.crm.dynamics.com); the API root is url + /api/data/<apiVersion>/. */
-    url: httpUrl(),
-    apiVersion: z
-      .string()
-      .trim()
-      .regex(/^v\d+\.\d+$/, 'expected a Web API version like "v9.2"')
-      .default('v9.2'),
-    auth: z.discriminatedUnion('kind', [staticAuthSchema, entraClientCredentialsSchema]),
-    /** The alternate key (a custom column holding the referral id) that upserts address. */
-    alternateKey: z
-      .string()
-      .trim()
-      .regex(/^[a-z_][a-z0-9_]*$/, 'expected a column logical name like "lb_referralid"')
-      .default('lb_referralid'),
-    /** Operations per $batch request (Dataverse refuses more than 1000). */
-    batchSize: intField(1, 1000).default(500),
-    /** Rows per page of a read (Prefer: odata.maxpagesize; Dataverse serves at most 5000). */
-    readPageSize: intField(1, 5000).default(500),
-    /** Parallel requests (Dataverse allows 52 concurrent requests per user). */
-    concurrency: intField(1, 52).default(4),
-  })
-  .transform((settings) => ({
-    ...settings,
-    // The token audience is the org itself unless the admin says otherwise.
-    auth:
-      settings.auth.kind === 'clientCredentials'
-        ? {
-            ...settings.auth,
-            scope: settings.auth.scope ?? `${new URL(settings.url).origin}/.default`,
-          }
-        : settings.auth,
-  }));
-
-// ---- Salesforce (REST API through jsforce) ----
-
-/** Collection upserts (PATCH /composite/sobjects/{type}/{field}) need API 46.0 or later. */
-export const SALESFORCE_MIN_API_VERSION = 46;
-const API_VERSION_FORM = /^\d+\.\d$/;
-
-// YAML reads `60.0` as the number 60 and "60" is common shorthand: both mean "60.0".
-function apiVersionText(value: unknown): unknown {
-  if (typeof value === 'number' && Number.isFinite(value)) return value.toFixed(1);
-  if (typeof value === 'string' && /^\s*\d+\s*$/.test(value)) return `${value.trim()}.0`;
-  return value;
+/** Requests in flight at once and started per minute (0: no per-minute cap). */
+export interface ApiLimits {
+  concurrency: number;
+  requestsPerMinute: number;
 }
 
-const salesforceApiVersionSchema = z.preprocess(
-  apiVersionText,
-  z
-    .string()
-    .trim()
-    .regex(API_VERSION_FORM, 'expected an API version like "60.0"')
-    .refine(
-      (version) => !API_VERSION_FORM.test(version) || Number(version) >= SALESFORCE_MIN_API_VERSION,
-      `must be at least ${SALESFORCE_MIN_API_VERSION}.0 (collection upserts need it)`,
-    ),
-);
-
-const SALESFORCE_LOGIN_URL = 'https://login.salesforce.com';
-const PEM_PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
-
-const salesforceJwtAuthSchema = z
-  .strictObject({
-    kind: z.literal('jwt'),
-    clientId: nonEmptyString(),
-    username: nonEmptyString(),
-    /** The PEM text itself... */
-    privateKey: secretString()
-      .regex(PEM_PRIVATE_KEY, 'expected a PEM private key (-----BEGIN PRIVATE KEY-----)')
-      .optional(),
-    /** ...or a file holding it (relative to the working directory). */
-    privateKeyFile: nonEmptyString().optional(),
-    loginUrl: httpUrl().default(SALESFORCE_LOGIN_URL),
-  })
-  .superRefine(
-    (auth, ctx) => {
-      if (typeof auth !== 'object' || auth === null) return;
-      const given = ['privateKey', 'privateKeyFile'].filter(
-        (key) => (auth as Record<string, unknown>)[key] !== undefined,
-      );
-      if (given.length !== 1) {
-        ctx.addIssue({
-          code: 'custom',
-          path: given.length === 0 ? ['privateKey'] : ['privateKeyFile'],
-          message:
-            given.length === 0
-              ? 'required: privateKey or privateKeyFile'
-              : 'give privateKey or privateKeyFile, not both',
-        });
-      }
-    },
-    { when: () => true },
-  );
-
-const salesforceAuthSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('accessToken'), token: secretString() }),
-  // The client-credentials flow only works against the org's My Domain URL, so there is no default.
-  z.strictObject({
-    kind: z.literal('clientCredentials'),
-    clientId: nonEmptyString(),
-    clientSecret: secretString(),
-    loginUrl: httpUrl(),
-  }),
-  salesforceJwtAuthSchema,
-]);
-
-export const salesforceSettingsSchema = z.strictObject({
-  instanceUrl: httpUrl(),
-  apiVersion: salesforceApiVersionSchema.default('60.0'),
-  auth: salesforceAuthSchema,
-  /** The Lead's External ID field holding the referral id. */
-  externalIdField: z
-    .string()
-    .trim()
-    .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'expected a field API name like "PartnerReferralId__c"')
-    .default('PartnerReferralId__c'),
-  /** Records per collection call (Salesforce accepts at most 200). */
-  batchSize: intField(1, 200).default(200),
-  limits: z
+/** A caps block whose defaults are the API's own (Partner Center's, or a CRM kind's). */
+export function apiLimitsSchema(defaults: ApiLimits) {
+  return z
     .strictObject({
-      /**
-       * The share of the org's daily API request allocation (DailyApiRequests) leadbridge may see used before it
-       * stops its outcome reads until the allocation frees up; writes of new referrals go on.
-       */
-      maxDailyApiShare: z.number().gt(0).max(1).default(0.8),
+      /** Requests in flight at once. */
+      concurrency: intField(1, 1000).default(defaults.concurrency),
+      /** Requests started per minute; 0 means no cap. */
+      requestsPerMinute: intField(0).default(defaults.requestsPerMinute),
     })
-    .prefault({}),
-});
+    .prefault({});
+}
 
-// ---- the target list ----
+/**
+ * What the config needs to know of a CRM kind (src/crm/module.ts's CrmModule is one): the config
+ * layer sits below
+ * the CRM modules, so the list is handed to it (parseConfig's `kinds`).
+ */
+export interface TargetKind {
+  readonly kind: string;
+  /** The schema of the target's `settings`, owned by the kind's module. */
+  readonly settingsSchema: z.ZodType;
+  /** `limits` of a target that sets none, inside the CRM's documented limits. */
+  readonly defaultLimits: ApiLimits;
+  /** Absolute path of the bundled mapping file, used when a target names none. */
+  readonly mappingFile: string;
+  /** Settings with the file paths they hold made absolute with `resolve` (e.g. a key file). */
+  resolveSettingsPaths?(settings: unknown, resolve: (file: string) => string): unknown;
+}
 
 const targetNameSchema = z
   .string()
@@ -152,50 +44,101 @@ const targetNameSchema = z
     'expected letters, digits, "-", "_" or "." (starting with a letter or digit)',
   );
 
-/** The fields every target has, around its CRM-specific settings. */
-function targetSchema<Kind extends string, Settings extends z.ZodType>(
-  kind: Kind,
-  settings: Settings,
-) {
-  return z.strictObject({
-    name: targetNameSchema,
-    kind: z.literal(kind),
-    enabled: booleanField().default(true),
-    /** A field-mapping file (relative to the working directory); the CRM's default mapping when absent. */
-    mapping: nonEmptyString().optional(),
-    settings,
-  });
+const TARGET_KEYS = ['name', 'kind', 'enabled', 'mapping', 'limits', 'settings'];
+
+/** The fields every target has, around the settings its kind's module validates. */
+function targetSchema(kind: TargetKind) {
+  return z
+    .looseObject({
+      name: targetNameSchema,
+      kind: z.literal(kind.kind),
+      enabled: booleanField().default(true),
+      /**
+       * A field-mapping file (relative to the working directory); the kind's bundled mapping when
+       * absent.
+       */
+      mapping: nonEmptyString().default(kind.mappingFile),
+      limits: apiLimitsSchema(kind.defaultLimits),
+      settings: kind.settingsSchema,
+    })
+    .superRefine(
+      (target, ctx) => {
+        if (typeof target !== 'object' || target === null) return;
+        for (const key of Object.keys(target).filter((key) => !TARGET_KEYS.includes(key)))
+          ctx.addIssue({ code: 'custom', path: [key], message: unknownTargetKey(kind, key) });
+      },
+      { when: () => true },
+    )
+    .transform(({ name, kind: k, enabled, mapping, limits, settings }): TargetConfig => ({
+      name,
+      kind: k,
+      enabled,
+      mapping,
+      limits,
+      settings,
+    }));
 }
 
-const dynamics365TargetSchema = targetSchema('dynamics365', dynamics365SettingsSchema);
-const salesforceTargetSchema = targetSchema('salesforce', salesforceSettingsSchema);
+/**
+ * An unknown key of a target; a settings key written in the old flat shape says where it goes now.
+ */
+function unknownTargetKey(kind: TargetKind, key: string): string {
+  if (objectKeys(kind.settingsSchema).includes(key))
+    return `unknown key: ${key} is a ${kind.kind} setting, write it under settings (settings.${key})`;
+  return `unknown key (allowed keys: ${TARGET_KEYS.join(', ')})`;
+}
 
-const targetConfigSchema = z.discriminatedUnion('kind', [
-  dynamics365TargetSchema,
-  salesforceTargetSchema,
-]);
+interface SchemaInternals {
+  _zod?: { def?: { shape?: object; in?: SchemaInternals } };
+}
 
-export const targetsSchema = z.array(targetConfigSchema).superRefine(
-  (targets, ctx) => {
-    // Runs even when some targets are invalid, so a duplicate is reported together with everything else.
-    if (!Array.isArray(targets)) return;
-    const firstIndexByName = new Map<string, number>();
-    targets.forEach((target: unknown, index) => {
-      const name = (target as { name?: unknown } | null)?.name;
-      if (typeof name !== 'string') return;
-      const first = firstIndexByName.get(name);
-      if (first === undefined) firstIndexByName.set(name, index);
-      else
-        ctx.addIssue({
-          code: 'custom',
-          path: [index, 'name'],
-          message: `duplicate target name "${name}" (also used by targets[${first}])`,
-        });
-    });
-  },
-  { when: () => true },
-);
+/** The keys of an object schema, also behind a transform (a pipe's input). */
+function objectKeys(schema: unknown): string[] {
+  const def = (schema as SchemaInternals)._zod?.def;
+  if (def?.shape) return Object.keys(def.shape);
+  return def?.in ? objectKeys(def.in) : [];
+}
 
-export type SalesforceSettings = z.output<typeof salesforceSettingsSchema>;
-export type SalesforceAuth = z.output<typeof salesforceAuthSchema>;
-export type TargetConfig = z.output<typeof targetConfigSchema>;
+/** The target list for the given CRM kinds; names must be unique. */
+export function targetsSchemaFor(kinds: readonly TargetKind[]) {
+  const [first, ...rest] = kinds.map(targetSchema);
+  if (!first) throw new Error('no CRM kinds given to the config schema');
+  return z.array(z.discriminatedUnion('kind', [first, ...rest])).superRefine(
+    (targets, ctx) => {
+      // Runs even when some targets are invalid, so a duplicate is reported together with
+      // everything else.
+      if (!Array.isArray(targets)) return;
+      const firstIndexByName = new Map<string, number>();
+      targets.forEach((target: unknown, index) => {
+        const name = (target as { name?: unknown } | null)?.name;
+        if (typeof name !== 'string') return;
+        const seen = firstIndexByName.get(name);
+        if (seen === undefined) firstIndexByName.set(name, index);
+        else
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, 'name'],
+            message: `duplicate target name "${name}" (also used by targets[${seen}])`,
+          });
+      });
+    },
+    { when: () => true },
+  );
+}
+
+/**
+ * A validated target; `settings` is what its kind's module's schema produced (only the module reads
+ * it).
+ */
+export interface TargetConfig {
+  name: string;
+  kind: string;
+  enabled: boolean;
+  /**
+   * Absolute once loaded (config/load.ts resolves it); the kind's bundled mapping when none was
+   * given.
+   */
+  mapping: string;
+  limits: ApiLimits;
+  settings: unknown;
+}

@@ -1,4 +1,5 @@
-// Retry policy as data: which failures are retried, how long to wait, and when a write may be repeated.
+// Retry policy as data: which failures are retried, how long to wait, and when a write may be
+// repeated.
 import { LeadbridgeError, normaliseError } from './errors.js';
 
 export interface RetryPolicy {
@@ -21,7 +22,10 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 };
 
 export interface RetryOptions {
-  /** An idempotent call (GET, upsert by key, If-Match write) may be repeated after any retryable failure. */
+  /**
+   * An idempotent call (GET, upsert by key, If-Match write) may be repeated after any retryable
+   * failure.
+   */
   idempotent: boolean;
   signal?: AbortSignal;
   onRetry?: (info: { attempt: number; delayMs: number; error: LeadbridgeError }) => void;
@@ -39,7 +43,8 @@ export function isRetryable(
   idempotent: boolean,
 ): boolean {
   if (error.code === 'ABORTED') return false;
-  // A 429 or a refused connection means the request was never processed: safe even for non-idempotent calls.
+  // A 429 or a refused connection means the request was never processed: safe even for
+  // non-idempotent calls.
   const neverProcessed =
     error.status === 429 || (error.code === 'NETWORK_ERROR' && /ECONNREFUSED/.test(error.message));
   if (!idempotent && !neverProcessed) return false;
@@ -47,19 +52,55 @@ export function isRetryable(
   return error.retryable;
 }
 
-/** Capped exponential backoff with full jitter; a Retry-After from the server wins (capped). */
+/** The capped exponential ceiling of the wait before attempt `attempt + 1`. */
+function backoffCeiling(
+  attempt: number,
+  policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>,
+): number {
+  return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+}
+
+/**
+ * Capped exponential backoff with full jitter; a Retry-After from the server (in seconds) wins
+ * (capped).
+ */
 export function backoffDelay(
   attempt: number,
   policy: RetryPolicy,
-  error: LeadbridgeError,
+  retryAfterSeconds?: number,
   random: () => number = Math.random,
 ): number {
-  if (error.retryAfterSeconds !== undefined && Number.isFinite(error.retryAfterSeconds)) {
-    return Math.min(Math.max(0, error.retryAfterSeconds * 1000), policy.maxRetryAfterMs);
+  if (retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds)) {
+    return Math.min(Math.max(0, retryAfterSeconds * 1000), policy.maxRetryAfterMs);
   }
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  const ceiling = backoffCeiling(attempt, policy);
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
+
+/**
+ * The backoff of work retried in a later cycle (a failed CRM write, a failed outbox send): no
+ * jitter, the poll spreads them; capped at an hour so a long outage is still retried every hour.
+ */
+const LATER_CYCLE_RETRY_POLICY: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'> = {
+  baseDelayMs: 30_000,
+  maxDelayMs: 3_600_000,
+};
+
+/** When work that failed `attempts` times is tried again (LATER_CYCLE_RETRY_POLICY). */
+export function nextRetryAt(
+  now: Date,
+  attempts: number,
+  policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'> = LATER_CYCLE_RETRY_POLICY,
+): string {
+  return new Date(now.getTime() + backoffCeiling(attempts, policy)).toISOString();
+}
+
+/**
+ * A write refused with 412 (or 409: the record changed since it was read) is read again, re-planned
+ * and sent once more; this many attempts in all, then the row fails for a later cycle instead of
+ * looping.
+ */
+export const CONFLICT_REREAD_POLICY = { maxAttempts: 2 } as const;
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -90,7 +131,7 @@ export async function withRetry<T>(
       const error = normaliseError(thrown, options.api);
       if (attempt >= policy.maxAttempts || !isRetryable(error, policy, options.idempotent))
         throw error;
-      const delayMs = backoffDelay(attempt, policy, error, options.random);
+      const delayMs = backoffDelay(attempt, policy, error.retryAfterSeconds, options.random);
       options.onRetry?.({ attempt, delayMs, error });
       await wait(delayMs, options.signal);
     }

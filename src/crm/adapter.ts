@@ -1,4 +1,4 @@
-// What any CRM must offer the sync engine; a third CRM is one new folder that registers itself here.
+// What any CRM's adapter offers the sync engine (its kind's module.ts makes it).
 import type { Logger } from '../core/log.js';
 import type { RetryPolicy } from '../core/retry.js';
 
@@ -118,7 +118,7 @@ export interface CrmAdapterOptions {
 }
 
 export interface CrmAdapter {
-  /** dynamics365, salesforce, ... */
+  /** The kind of its module (src/crm/modules.ts). */
   readonly kind: string;
   readonly target: string;
   /** How many records one upsertLeads call should carry (the CRM's batch cap). */
@@ -159,42 +159,4 @@ export interface CrmAdapter {
   /** API calls made so far, for metrics and benchmarks. */
   readonly callCount: number;
   close?(): Promise<void>;
-}
-
-export type CrmAdapterFactory = (options: CrmAdapterOptions) => CrmAdapter;
-
-const registry = new Map<string, CrmAdapterFactory>();
-
-export function registerCrmAdapter(kind: string, factory: CrmAdapterFactory): void {
-  registry.set(kind, factory);
-}
-
-/** Modules that register a kind when imported: an adapter's code (and its client library) loads only when used. */
-const modules = new Map<string, () => Promise<unknown>>();
-
-export function registerCrmAdapterModule(kind: string, load: () => Promise<unknown>): void {
-  modules.set(kind, load);
-}
-
-export function createCrmAdapter(kind: string, options: CrmAdapterOptions): CrmAdapter {
-  const factory = registry.get(kind);
-  if (!factory) {
-    throw new Error(
-      `unknown CRM kind "${kind}" (known: ${registeredCrmKinds().join(', ') || 'none registered'})`,
-    );
-  }
-  return factory(options);
-}
-
-/** Like createCrmAdapter, first importing the kind's module when it has not registered yet. */
-export async function loadCrmAdapter(
-  kind: string,
-  options: CrmAdapterOptions,
-): Promise<CrmAdapter> {
-  if (!registry.has(kind)) await modules.get(kind)?.();
-  return createCrmAdapter(kind, options);
-}
-
-function registeredCrmKinds(): string[] {
-  return [...new Set([...registry.keys(), ...modules.keys()])].sort();
 }

@@ -20,8 +20,8 @@ interface LedgerMigration {
   down(db: Knex): Promise<void>;
 }
 
-// Timestamps are ISO-8601 text on both databases so that comparisons behave the same.
-// State lists are spelled out here (not imported) because a migration must not change when the code does.
+// Timestamps are ISO-8601 text on both databases so that comparisons behave the same. State lists
+// are spelled out here (not imported) because a migration must not change when the code does.
 async function createInitialSchema(db: Knex): Promise<void> {
   await createCursorsTable(db);
   await createLinksTable(db);
@@ -146,7 +146,10 @@ function createAlertsTable(db: Knex) {
   });
 }
 
-/** Fields leadbridge wrote into referrals (accept), one row per referral and field: only accepted referrals have any. */
+/**
+ * Fields leadbridge wrote into referrals (accept), one row per referral and field: only accepted
+ * referrals have any.
+ */
 function createEchoesTable(db: Knex) {
   return db.schema.createTable(TABLE.echoes, (t) => {
     t.text('referral_id').notNullable();
@@ -155,6 +158,38 @@ function createEchoesTable(db: Knex) {
     t.text('original').notNullable();
     t.text('recorded_at').notNullable();
     t.primary(['referral_id', 'path']);
+  });
+}
+
+/**
+ * Claims carry their owner and a lease (issue 18): an outbox row in `sending` and a `running` run
+ * name the worker that holds them and until when; the live worker renews the lease, an expired one
+ * is reclaimed by any worker. Added columns only, so an existing ledger is upgraded in place (its
+ * rows get nulls: claims made before leases).
+ */
+async function addClaimLeases(db: Knex): Promise<void> {
+  await db.schema.alterTable(TABLE.outbox, (t) => {
+    t.text('claimed_by');
+    t.text('lease_until');
+    t.index(['state', 'lease_until'], 'lb_outbox_state_lease_idx');
+  });
+  await db.schema.alterTable(TABLE.runs, (t) => {
+    t.text('owner');
+    t.text('lease_until');
+    t.index(['status', 'lease_until'], 'lb_runs_status_lease_idx');
+  });
+}
+
+async function dropClaimLeases(db: Knex): Promise<void> {
+  await db.schema.alterTable(TABLE.outbox, (t) => {
+    t.dropIndex(['state', 'lease_until'], 'lb_outbox_state_lease_idx');
+    t.dropColumn('claimed_by');
+    t.dropColumn('lease_until');
+  });
+  await db.schema.alterTable(TABLE.runs, (t) => {
+    t.dropIndex(['status', 'lease_until'], 'lb_runs_status_lease_idx');
+    t.dropColumn('owner');
+    t.dropColumn('lease_until');
   });
 }
 
@@ -183,6 +218,7 @@ const MIGRATIONS: readonly LedgerMigration[] = [
       await db.schema.dropTableIfExists(TABLE.echoes);
     },
   },
+  { name: '0003_claim_leases', up: addClaimLeases, down: dropClaimLeases },
 ];
 
 /** Feeds knex's migrator from the list above instead of a migrations directory. */

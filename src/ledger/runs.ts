@@ -1,7 +1,7 @@
 // One row per sync/worker/resync run: when it ran, how it ended and its counters.
 import type { Knex } from 'knex';
 import { LeadbridgeError } from '../core/errors.js';
-import { fromJsonText, ledgerOperation, nowIso, toJsonText } from './dialect.js';
+import { fromJsonText, ledgerOperation, nowIso, toIsoTimestamp, toJsonText } from './dialect.js';
 import { TABLE } from './migrations.js';
 import { assertMove, type TransitionTable } from './transitions.js';
 
@@ -60,18 +60,29 @@ function fromRunRow(row: RunDbRow): RunRow {
   };
 }
 
-export async function startRun(db: Knex, run: { runId: string; kind: RunKind }): Promise<void> {
+/**
+ * Records a run as running; with a lease, it names its worker and holds until then (see
+ * renewClaims).
+ */
+export async function startRun(
+  db: Knex,
+  run: { runId: string; kind: RunKind; lease?: { owner: string; until: string } },
+): Promise<void> {
   await ledgerOperation(`startRun("${run.runId}")`, async () => {
     const row = toRunRow({
-      ...run,
+      runId: run.runId,
+      kind: run.kind,
       status: 'running',
       startedAt: nowIso(),
       finishedAt: null,
       stats: null,
       error: null,
     });
+    const lease = run.lease
+      ? { owner: run.lease.owner, lease_until: toIsoTimestamp(run.lease.until, 'startRun lease') }
+      : {};
     const inserted = (await db(TABLE.runs)
-      .insert(row)
+      .insert({ ...row, ...lease })
       .onConflict('run_id')
       .ignore()
       .returning('run_id')) as unknown[];
@@ -119,5 +130,36 @@ export async function lastRuns(db: Knex, limit: number): Promise<RunRow[]> {
   return ledgerOperation('lastRuns', async () => {
     const rows = (await db<RunDbRow>(TABLE.runs).orderBy('seq', 'desc').limit(limit)) as RunDbRow[];
     return rows.map(fromRunRow);
+  });
+}
+
+/**
+ * Runs a killed worker left `running` are marked aborted: `all` (an embedded ledger at start-up: no
+ * other process runs cycles on it) or those whose lease ran out before `expiredBefore` (or that
+ * carry none). Returns their ids.
+ */
+export async function abortAbandonedRuns(
+  db: Knex,
+  scope: { all: true } | { expiredBefore: string },
+  reason: string,
+): Promise<string[]> {
+  assertMove(RUN_TRANSITIONS, 'run', 'running', 'aborted', 'when aborting abandoned runs');
+  const cutoff =
+    'expiredBefore' in scope ? toIsoTimestamp(scope.expiredBefore, 'abortAbandonedRuns') : null;
+  return ledgerOperation('abortAbandonedRuns', async () => {
+    const stale = () => {
+      const query = db(TABLE.runs).where({ status: 'running' });
+      if (cutoff !== null)
+        query.andWhere((q) => q.whereNull('lease_until').orWhere('lease_until', '<', cutoff));
+      return query;
+    };
+    const ids = ((await stale().select('run_id')) as Array<{ run_id: string }>).map(
+      (row) => row.run_id,
+    );
+    if (ids.length === 0) return [];
+    await stale()
+      .whereIn('run_id', ids)
+      .update({ status: 'aborted', finished_at: nowIso(), error: reason });
+    return ids;
   });
 }

@@ -9,12 +9,11 @@ import {
   ledgerOperation,
   nowIso,
   rowsPerInsert,
-  toIsoTimestamp,
   toNumber,
-  whereInClaimed,
 } from './dialect.js';
 import { TABLE } from './migrations.js';
-import { assertMove, terminalStates, type TransitionTable } from './transitions.js';
+import { planSyncStateMoves } from './sync-state-moves.js';
+import { terminalStates, type TransitionTable } from './transitions.js';
 
 export const SYNC_STATES = ['pending', 'applied', 'failed', 'quarantined'] as const;
 export type SyncState = (typeof SYNC_STATES)[number];
@@ -56,7 +55,7 @@ export interface SyncStateChange {
   runId?: string;
 }
 
-interface SyncStateDbRow {
+export interface SyncStateDbRow {
   referral_id: string;
   target: string;
   state: SyncState;
@@ -71,7 +70,7 @@ interface SyncStateDbRow {
 
 const COLUMNS_PER_ROW = 10;
 
-function fromSyncStateRow(row: SyncStateDbRow): SyncStateRow {
+export function fromSyncStateRow(row: SyncStateDbRow): SyncStateRow {
   return {
     referralId: row.referral_id,
     target: row.target,
@@ -101,98 +100,8 @@ function toSyncStateRow(state: SyncStateRow): SyncStateDbRow {
   };
 }
 
-function describeRow(referralId: string, target: string): string {
+export function describeRow(referralId: string, target: string): string {
   return `for referral "${referralId}" on target "${target}"`;
-}
-
-/**
- * Pure: the rows that result from applying `changes` in order to `current` (changes to one referral chain).
- * Throws LEDGER_ERROR on the first move that SYNC_TRANSITIONS does not allow; a referral without a row may start anywhere.
- */
-export function planSyncStateMoves(
-  target: string,
-  current: ReadonlyMap<string, SyncStateRow>,
-  changes: readonly SyncStateChange[],
-  now: string,
-): SyncStateRow[] {
-  const planned = new Map<string, SyncStateRow>();
-  for (const change of changes) {
-    const before = planned.get(change.referralId) ?? current.get(change.referralId);
-    if (before)
-      assertMove(
-        SYNC_TRANSITIONS,
-        'sync-state',
-        before.state,
-        change.to,
-        describeRow(change.referralId, target),
-      );
-    planned.set(change.referralId, applySyncStateChange(target, before, change, now));
-  }
-  return [...planned.values()];
-}
-
-/** What each destination state does to the retry bookkeeping. */
-function applySyncStateChange(
-  target: string,
-  before: SyncStateRow | undefined,
-  change: SyncStateChange,
-  now: string,
-): SyncStateRow {
-  const base: SyncStateRow = before ?? {
-    referralId: change.referralId,
-    target,
-    state: change.to,
-    attempts: 0,
-    nextRetryAt: null,
-    lastError: null,
-    lastErrorCode: null,
-    quarantineReason: null,
-    updatedAt: now,
-    runId: null,
-  };
-  const moved: SyncStateRow = {
-    ...base,
-    state: change.to,
-    updatedAt: now,
-    runId: change.runId ?? base.runId,
-    nextRetryAt: null,
-  };
-  switch (change.to) {
-    case 'failed': {
-      const nextRetryAt = change.nextRetryAt
-        ? toIsoTimestamp(
-            change.nextRetryAt,
-            `nextRetryAt ${describeRow(change.referralId, target)}`,
-          )
-        : null;
-      return {
-        ...moved,
-        attempts: base.attempts + 1,
-        nextRetryAt,
-        lastError: change.error?.message ?? null,
-        lastErrorCode: change.error?.code ?? null,
-        quarantineReason: null,
-      };
-    }
-    case 'applied':
-      return {
-        ...moved,
-        attempts: 0,
-        lastError: null,
-        lastErrorCode: null,
-        quarantineReason: null,
-      };
-    case 'quarantined':
-      return {
-        ...moved,
-        lastError: change.error?.message ?? base.lastError,
-        lastErrorCode: change.error?.code ?? base.lastErrorCode,
-        quarantineReason: change.quarantineReason ?? change.error?.message ?? 'quarantined',
-      };
-    case 'pending':
-      // The last error stays visible while the referral is retried.
-      return { ...moved, quarantineReason: null };
-  }
 }
 
 export async function getSyncStates(
@@ -227,7 +136,8 @@ async function readSyncStates(
 
 /**
  * Moves referrals of one target to new states, each move checked against SYNC_TRANSITIONS first.
- * attempts grows on → failed and resets on → applied. One transaction (a savepoint inside the caller's).
+ * attempts grows on → failed and resets on → applied. One transaction (a savepoint inside the
+ * caller's).
  */
 export async function transitionSyncStates(
   db: Knex,
@@ -260,11 +170,13 @@ async function applySyncStateChanges(
   }
   const raced = await insertNewSyncStates(trx, created);
   if (raced.size === 0) return;
-  // Another worker created some of these rows since we looked: check the moves again against its rows.
+  // Another worker created some of these rows since we looked: check the moves again against its
+  // rows.
   if (round >= 2) {
     throw new LeadbridgeError(
       'LEDGER_ERROR',
-      `sync states ${describeRow([...raced].join('", "'), target)} keep changing under this transaction`,
+      `sync states ${describeRow([...raced].join('", "'), target)} ` +
+        'keep changing under this transaction',
       { retryable: true },
     );
   }
@@ -292,175 +204,4 @@ async function insertNewSyncStates(
     for (const row of batch) if (!insertedIds.has(row.referral_id)) raced.add(row.referral_id);
   }
   return raced;
-}
-
-/**
- * Claims failed referrals whose retry is due (next_retry_at <= now) by moving them to pending.
- * The guarded UPDATE (and SKIP LOCKED on PostgreSQL) means concurrent claimers never get the same referral.
- */
-export async function claimDueRetries(
-  db: Knex,
-  target: string,
-  now: string,
-  limit: number,
-  runId: string,
-): Promise<string[]> {
-  assertMove(
-    SYNC_TRANSITIONS,
-    'sync-state',
-    'failed',
-    'pending',
-    `when claiming due retries on target "${target}"`,
-  );
-  const due = toIsoTimestamp(now, 'claimDueRetries now');
-  return ledgerOperation(`claimDueRetries(target "${target}")`, async () => {
-    const candidates = db(TABLE.syncStates)
-      .select('referral_id')
-      .where({ target, state: 'failed' })
-      .andWhere('next_retry_at', '<=', due)
-      .orderBy([{ column: 'next_retry_at' }, { column: 'referral_id' }])
-      .limit(limit);
-    if (clientOf(db) === 'pg') candidates.forUpdate().skipLocked();
-    const claimed = (await whereInClaimed(
-      db,
-      db(TABLE.syncStates).where({ target, state: 'failed' }),
-      'referral_id',
-      candidates,
-    )
-      .update({ state: 'pending', next_retry_at: null, run_id: runId, updated_at: nowIso() })
-      .returning('referral_id')) as Array<{ referral_id: string }>;
-    return claimed.map((row) => row.referral_id).sort();
-  });
-}
-
-/** How many failed referrals of a target are due for a retry at `now` (what claimDueRetries would take), without claiming them. */
-export async function countDueRetries(db: Knex, target: string, now: string): Promise<number> {
-  const due = toIsoTimestamp(now, 'countDueRetries now');
-  return ledgerOperation(`countDueRetries(target "${target}")`, async () => {
-    const row = (await db(TABLE.syncStates)
-      .where({ target, state: 'failed' })
-      .andWhere('next_retry_at', '<=', due)
-      .count({ count: '*' })
-      .first()) as { count: number | string } | undefined;
-    return toNumber(row?.count ?? 0);
-  });
-}
-
-export async function countByState(
-  db: Knex,
-): Promise<Array<{ target: string; state: SyncState; count: number }>> {
-  return ledgerOperation('countByState', async () => {
-    const rows = (await db(TABLE.syncStates)
-      .select('target', 'state')
-      .count({ count: '*' })
-      .groupBy('target', 'state')
-      .orderBy([{ column: 'target' }, { column: 'state' }])) as Array<{
-      target: string;
-      state: SyncState;
-      count: number | string;
-    }>;
-    return rows.map((row) => ({
-      target: row.target,
-      state: row.state,
-      count: toNumber(row.count),
-    }));
-  });
-}
-
-/** Rows in one state, the longest-standing first. */
-export async function listByState(
-  db: Knex,
-  state: SyncState,
-  options: { target?: string; limit: number },
-): Promise<SyncStateRow[]> {
-  return ledgerOperation(`listByState(${state})`, async () => {
-    const query = db<SyncStateDbRow>(TABLE.syncStates).where({ state });
-    if (options.target !== undefined) query.andWhere({ target: options.target });
-    const rows = (await query
-      .orderBy([{ column: 'updated_at' }, { column: 'target' }, { column: 'referral_id' }])
-      .limit(options.limit)) as SyncStateDbRow[];
-    return rows.map(fromSyncStateRow);
-  });
-}
-
-/**
- * Operator retry/resync: moves rows in `states` (optionally of one target, changed since `since`) back to pending
- * with a fresh retry budget. Returns how many rows moved.
- */
-export async function resetToPending(
-  db: Knex,
-  options: { target?: string; states: SyncState[]; since?: string; runId?: string },
-): Promise<number> {
-  const where = options.target === undefined ? 'on every target' : `on target "${options.target}"`;
-  for (const state of options.states)
-    assertMove(
-      SYNC_TRANSITIONS,
-      'sync-state',
-      state,
-      'pending',
-      `when resetting ${state} rows ${where}`,
-    );
-  if (options.states.length === 0) return 0;
-  const since =
-    options.since === undefined ? undefined : toIsoTimestamp(options.since, 'resetToPending since');
-  return ledgerOperation('resetToPending', async () => {
-    const query = db(TABLE.syncStates).whereIn('state', distinct(options.states));
-    if (options.target !== undefined) query.andWhere({ target: options.target });
-    if (since !== undefined) query.andWhere('updated_at', '>=', since);
-    const changes = {
-      state: 'pending',
-      attempts: 0,
-      next_retry_at: null,
-      quarantine_reason: null,
-      updated_at: nowIso(),
-      ...(options.runId ? { run_id: options.runId } : {}),
-    };
-    return toNumber(await query.update(changes));
-  });
-}
-
-/**
- * Operator retry: rows in `states` (of one target, or only the given referrals) become failed and due now,
- * with a fresh attempt budget, so the next cycle re-fetches and writes them. Returns how many rows moved.
- */
-export async function scheduleRetry(
-  db: Knex,
-  options: {
-    target?: string;
-    referralIds?: string[];
-    states: Array<'failed' | 'quarantined'>;
-    now: string;
-    runId?: string;
-  },
-): Promise<number> {
-  for (const state of options.states)
-    assertMove(
-      SYNC_TRANSITIONS,
-      'sync-state',
-      state,
-      'failed',
-      'when scheduling an operator retry',
-    );
-  if (options.states.length === 0 || options.referralIds?.length === 0) return 0;
-  const due = toIsoTimestamp(options.now, 'scheduleRetry now');
-  return ledgerOperation('scheduleRetry', async () => {
-    const changes = {
-      state: 'failed',
-      attempts: 0,
-      next_retry_at: due,
-      quarantine_reason: null,
-      updated_at: nowIso(),
-      ...(options.runId ? { run_id: options.runId } : {}),
-    };
-    const base = () => {
-      const query = db(TABLE.syncStates).whereIn('state', distinct(options.states));
-      if (options.target !== undefined) query.andWhere({ target: options.target });
-      return query;
-    };
-    if (options.referralIds === undefined) return toNumber(await base().update(changes));
-    let moved = 0;
-    for (const ids of chunk(distinct(options.referralIds), idsPerQuery(db)))
-      moved += toNumber(await base().whereIn('referral_id', ids).update(changes));
-    return moved;
-  });
 }

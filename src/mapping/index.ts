@@ -1,6 +1,5 @@
 // The field-mapping engine's public API: parse and validate a mapping file, then map referrals with it.
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { ValidationError, type Issue } from '../core/errors.js';
 import type { MappingDefinition, ValueOrigin } from './definition.js';
 import { IssueCollector, readYaml, type DocPath } from './document.js';
@@ -36,8 +35,6 @@ export interface CompiledMapping {
   lineOf?(path: DocPath): number | undefined;
 }
 
-export type MappingKind = 'dynamics365' | 'salesforce';
-
 /** Parses and validates a mapping; throws ValidationError('MAPPING_INVALID') listing every problem with file, line and path. */
 export function parseMapping(text: string, file: string | null = null): CompiledMapping {
   const title = `mapping ${file ?? '(inline)'} is invalid`;
@@ -64,11 +61,6 @@ export async function loadMapping(file: string): Promise<CompiledMapping> {
     ]);
   }
   return parseMapping(text, file);
-}
-
-/** Absolute path of the mapping shipped for a CRM kind (config/mappings/<kind>.yaml in this package). */
-export function defaultMappingFile(kind: MappingKind): string {
-  return fileURLToPath(new URL(`../../config/mappings/${kind}.yaml`, import.meta.url));
 }
 
 /** Issues sorted by line (stable, so problems on one line keep the order they were found in). */

@@ -34,8 +34,8 @@ const STATUS_KEYS = [
 ];
 const RECORD_ROLES: readonly RecordRole[] = ['lead', 'opportunity'];
 const RECORD_ROOTS = ['lead', 'opportunity', 'referral'];
-/** Partner Center refuses an accept without these (currency may come from defaults.currency instead). */
-const REQUIRED_ACCEPT_FIELDS: readonly AcceptFieldName[] = [
+/** The acceptFields a status mapping must name (Partner Center needs currency too, which defaults.currency may give). */
+const MAPPED_ACCEPT_FIELDS: readonly AcceptFieldName[] = [
   'dealName',
   'dealValue',
   'closingDateTime',
@@ -276,11 +276,11 @@ function checkCompleteness(
     if (accepting)
       issues.add(
         at,
-        `acceptFields is needed when accepted, won or lost is set (with ${REQUIRED_ACCEPT_FIELDS.join(', ')})`,
+        `acceptFields is needed when accepted, won or lost is set (with ${MAPPED_ACCEPT_FIELDS.join(', ')})`,
       );
     return;
   }
-  for (const name of REQUIRED_ACCEPT_FIELDS) {
+  for (const name of MAPPED_ACCEPT_FIELDS) {
     if (!Object.hasOwn(raw['acceptFields'], name))
       issues.add(
         [...at, 'acceptFields'],

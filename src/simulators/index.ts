@@ -25,6 +25,8 @@ interface StartedSimulator {
 export interface SimulatorEntry {
   /** partner-center, dynamics365, salesforce, graph, entra */
   name: string;
+  /** Its own admin routes under <url>/_sim/ beyond the common ones, for `leadbridge simulate`'s hint. */
+  adminRoutes?: string;
   start(options: SimulatorStartOptions): Promise<StartedSimulator>;
 }
 
@@ -32,9 +34,11 @@ export interface SimulatorEntry {
 function entry(
   name: string,
   create: (options: SimulatorStartOptions) => { start(): Promise<string>; stop(): Promise<void> },
+  adminRoutes?: string,
 ): SimulatorEntry {
   return {
     name,
+    ...(adminRoutes ? { adminRoutes } : {}),
     async start(options) {
       const simulator = create(options);
       const url = await simulator.start();
@@ -43,13 +47,19 @@ function entry(
   };
 }
 
+const SEED_ROUTES = 'seed, referrals';
+const CRM_ROUTES = 'leads, opportunities and CRM-user actions (qualify, win, lose, convert, close)';
+const ENTRA_ROUTES =
+  'devicecodes, devicecodes/approve, devicecodes/decline, users/<upn>/revoke ' +
+  '(https; certificate src/simulators/entra/tls/cert.pem)';
+
 /** Entry i listens on basePort + i, so the order here fixes the well-known ports (7401, 7402, ...). */
 export const SIMULATORS: SimulatorEntry[] = [
-  entry('partner-center', (options) => createPartnerCenterSimulator(options)),
-  entry('dynamics365', ({ host, port }) => createDynamicsSimulator({ host, port })),
-  entry('salesforce', ({ host, port }) => createSalesforceSimulator({ host, port })),
-  entry('graph', ({ host, port }) => createGraphSimulator({ host, port })),
-  entry('entra', ({ host, port }) => createEntraSimulator({ host, port })),
+  entry('partner-center', (options) => createPartnerCenterSimulator(options), SEED_ROUTES),
+  entry('dynamics365', ({ host, port }) => createDynamicsSimulator({ host, port }), CRM_ROUTES),
+  entry('salesforce', ({ host, port }) => createSalesforceSimulator({ host, port }), CRM_ROUTES),
+  entry('graph', ({ host, port }) => createGraphSimulator({ host, port }), 'mails'),
+  entry('entra', ({ host, port }) => createEntraSimulator({ host, port }), ENTRA_ROUTES),
 ];
 
 export interface StartSimulatorsOptions {

@@ -1,23 +1,37 @@
-// Where a CRM change read starts: the cursor's own stamp second is re-read only until a read has seen it complete.
+// Where a CRM change read starts: the cursor's stamp interval is re-read until seen complete.
 import { minusMs } from '../core/time.js';
 
-/** The precision of Dataverse modifiedon and Salesforce SystemModstamp. */
-const CRM_STAMP_PRECISION_MS = 1_000;
+/**
+ * The target a read is for: its name, and its CRM's stamp precision (its module's
+ * changeStampPrecisionMs).
+ */
+interface WindowTarget {
+  name: string;
+  changeStampPrecisionMs: number;
+}
 
 interface Settling {
   cursor: string;
   /** Local time the read that first ended on this cursor finished. */
   establishedAtMs: number;
-  /** A later read, started a full stamp second after that, re-read the cursor's second: nothing more can land in it. */
+  /**
+   * A later read, started a full stamp second after that, re-read the cursor's second: nothing more
+   * can land in it.
+   */
   settled: boolean;
 }
 
 /**
- * CRMs stamp changes to the second, so an edit made in the cursor's own second after the read that set the cursor
- * would be missed by `stamp > cursor`; that second is re-read. Once a read that started at least a stamp second after
- * the cursor was established has re-read it, the second is complete (the stamp cannot be later than that read's end,
- * and differences of the local clock equal differences of the CRM's): later reads start at the cursor itself. Without
- * this, every idle poll re-reads the last second's records (a backfill puts hundreds there: extra pages every cycle).
+ * CRMs stamp changes to the second, so an edit made in the cursor's own second after the read that
+ * set the cursor
+ * would be missed by `stamp > cursor`; that second is re-read. Once a read that started at least a
+ * stamp second after
+ * the cursor was established has re-read it, the second is complete (the stamp cannot be later than
+ * that read's end,
+ * and differences of the local clock equal differences of the CRM's): later reads start at the
+ * cursor itself. Without
+ * this, every idle poll re-reads the last second's records (a backfill puts hundreds there: extra
+ * pages every cycle).
  * Kept in memory: after a restart the second is re-read once more, which is harmless.
  */
 export class ChangeWindow {
@@ -25,24 +39,35 @@ export class ChangeWindow {
 
   constructor(private readonly nowMs: () => number = () => Date.now()) {}
 
-  /** The `since` of the next read of `target`, and a token to hand to `finished` when that read completes. */
-  start(target: string, cursor: string | null): { since: string | null; startedAtMs: number } {
+  /**
+   * The `since` of the next read of `target`, and a token to hand to `finished` when that read
+   * completes.
+   */
+  start(
+    target: WindowTarget,
+    cursor: string | null,
+  ): { since: string | null; startedAtMs: number } {
     const startedAtMs = this.nowMs();
     if (cursor === null) return { since: null, startedAtMs };
-    const known = this.byTarget.get(target);
+    const known = this.byTarget.get(target.name);
     const since =
-      known?.cursor === cursor && known.settled ? cursor : minusMs(cursor, CRM_STAMP_PRECISION_MS);
+      known?.cursor === cursor && known.settled
+        ? cursor
+        : minusMs(cursor, target.changeStampPrecisionMs);
     return { since, startedAtMs };
   }
 
-  /** A read of `target` that started at `startedAtMs` (with the since `start` gave) completed; `cursor` is where it ended. */
-  finished(target: string, cursor: string | null, startedAtMs: number): void {
+  /**
+   * A read of `target` that started at `startedAtMs` (with the since `start` gave) completed;
+   * `cursor` is where it ended.
+   */
+  finished(target: WindowTarget, cursor: string | null, startedAtMs: number): void {
     if (cursor === null) return;
-    const known = this.byTarget.get(target);
+    const known = this.byTarget.get(target.name);
     if (known?.cursor !== cursor) {
-      this.byTarget.set(target, { cursor, establishedAtMs: this.nowMs(), settled: false });
+      this.byTarget.set(target.name, { cursor, establishedAtMs: this.nowMs(), settled: false });
       return;
     }
-    if (startedAtMs >= known.establishedAtMs + CRM_STAMP_PRECISION_MS) known.settled = true;
+    if (startedAtMs >= known.establishedAtMs + target.changeStampPrecisionMs) known.settled = true;
   }
 }

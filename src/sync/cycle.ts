@@ -1,4 +1,5 @@
-// One sync cycle, recorded as a run: inbound, outbound, the outbox drain and the alerts, with stale "sending" claims released first.
+// One sync cycle, recorded as a run: abandoned claims taken back, then inbound, outbound, the
+// outbox drain, the alerts.
 import type { LeadbridgeConfig } from '../config/index.js';
 import type { TokenCredential } from '../core/auth.js';
 import { isLeadbridgeError } from '../core/errors.js';
@@ -9,16 +10,24 @@ import {
   countOutboxByState,
   finishRun,
   OUTBOX_WAITING_STATES,
-  releaseStaleSending,
   setApiBudgetNote,
   startRun,
   type Ledger,
 } from '../ledger/index.js';
 import type { PartnerCenterClient } from '../source/partner-center/index.js';
 import { UserSignIn } from '../source/partner-center/sign-in.js';
+import { drainOutboxActions } from './actions/index.js';
+import { SET_EXTERNAL_REFERENCE } from './actions/set-external-reference.js';
 import type { CycleOptions, InboundSync } from './inbound.js';
-import { drainOutbox, type DrainStats, type OutboxHandler } from './outbox.js';
+import { emptyDrainStats, type DrainStats } from './outbox.js';
 import type { OutboundSync } from './outbound.js';
+import {
+  claimSettings,
+  leaseFrom,
+  recoverAbandoned,
+  renewWhileRunning,
+  type ClaimSettings,
+} from './recovery.js';
 import {
   emptyOutboundStats,
   type InboundStats,
@@ -46,7 +55,10 @@ export interface CycleResult {
   outbound: OutboundStats;
   /** Everything the outbox drain did (CRM id write-backs and outcomes). */
   outbox: DrainStats;
-  /** Targets that failed as a whole this cycle, inbound or outbound (a target may appear once per stage). */
+  /**
+   * Targets that failed as a whole this cycle, inbound or outbound (a target may appear once per
+   * stage).
+   */
   targetsDown: TargetFailure[];
 }
 
@@ -57,10 +69,13 @@ export function downTargetNames(result: Pick<CycleResult, 'targetsDown'>): strin
 
 /** "salesforce (reading outcomes): INVALID_SESSION_ID: Session expired or invalid; ..." */
 export function describeTargetFailure(failure: TargetFailure): string {
-  return `${failure.target} (${failure.stage}): ${failure.message}${failure.message.includes(failure.code) ? '' : ` [${failure.code}]`}`;
+  const code = failure.message.includes(failure.code) ? '' : ` [${failure.code}]`;
+  return `${failure.target} (${failure.stage}): ${failure.message}${code}`;
 }
 
-/** What a cycle records (the worker's Prometheus metrics have these; sync never imports the worker). */
+/**
+ * What a cycle records (the worker's Prometheus metrics have these; sync never imports the worker).
+ */
 interface CycleMetrics {
   recordSyncCounts(
     target: string,
@@ -78,9 +93,6 @@ interface CycleMetrics {
   setOutboxBacklog(rows: ReadonlyArray<{ target: string; state: string; count: number }>): void;
 }
 
-/** A claim left in "sending" this long ago belongs to a run that died; its row is released to be re-planned. */
-const STALE_SENDING_MS = 10 * 60_000;
-
 /** The running parts a cycle needs; the composition at the edge builds them. */
 export interface CycleParts {
   config: LeadbridgeConfig;
@@ -90,9 +102,15 @@ export interface CycleParts {
   targets: SyncTarget[];
   inbound: InboundSync;
   outbound: OutboundSync;
-  baseHandlers: Record<string, OutboxHandler>;
+  /** The lead source the outbox actions write to (the Partner Center client). */
+  source: PartnerCenterClient;
   notifier: Notifier;
   credential: TokenCredential;
+  /**
+   * Who this worker is in the ledger's claims, and their lease (default: this process, from the
+   * interval).
+   */
+  claims?: ClaimSettings;
 }
 
 /** One cycle, recorded as a run in the ledger (ok, failed or aborted, with its counts). */
@@ -101,9 +119,16 @@ export async function runRecordedCycle(
   cycle: CycleOptions,
 ): Promise<CycleResult> {
   const { ledger } = parts;
-  await startRun(ledger.db, { runId: cycle.runId, kind: 'sync' });
+  const claims = parts.claims ?? claimSettings(parts.config.worker.intervalSeconds);
+  await recoverAbandoned(ledger, { runId: cycle.runId, logger: parts.logger, now: new Date() });
+  await startRun(ledger.db, {
+    runId: cycle.runId,
+    kind: 'sync',
+    lease: leaseFrom(claims, new Date()),
+  });
+  const stopRenewing = renewWhileRunning(ledger, claims, parts.logger);
   try {
-    const result = await runCycle(parts, cycle);
+    const result = await runCycle(parts, cycle, claims);
     const { byTarget: _byTarget, more: _more, failedTargets: _failed, ...totals } = result.inbound;
     const down = downTargetNames(result);
     await finishRun(ledger.db, cycle.runId, {
@@ -132,10 +157,15 @@ export async function runRecordedCycle(
       error: (error as Error).message,
     }).catch(() => {});
     throw error;
+  } finally {
+    stopRenewing();
   }
 }
 
-/** Nothing else in the cycle can work without Partner Center; the alert names the lost sign-in so it goes out once. */
+/**
+ * Nothing else in the cycle can work without Partner Center; the alert names the lost sign-in so it
+ * goes out once.
+ */
 async function alertSignInLost(
   parts: CycleParts,
   cause: string,
@@ -152,11 +182,17 @@ async function alertSignInLost(
   await parts.notifier.signInRequired(cause, signIn, cycle.runId, cycle.signal);
 }
 
-/** Inbound (with hot-lead alerts as pages arrive), outbound, the outbox drain, then the other alerts. */
-async function runCycle(parts: CycleParts, cycle: CycleOptions): Promise<CycleResult> {
+/**
+ * Inbound (with hot-lead alerts as pages arrive), outbound, the outbox drain, then the other
+ * alerts.
+ */
+async function runCycle(
+  parts: CycleParts,
+  cycle: CycleOptions,
+  claims: ClaimSettings,
+): Promise<CycleResult> {
   const { config, ledger, logger, inbound, outbound, notifier } = parts;
   const { runId, signal } = cycle;
-  await releaseStaleSending(ledger.db, new Date(Date.now() - STALE_SENDING_MS).toISOString());
   const stats = await inbound.runCycle({
     ...cycle,
     onReferrals: async (items) => {
@@ -169,19 +205,25 @@ async function runCycle(parts: CycleParts, cycle: CycleOptions): Promise<CycleRe
     return {
       inbound: stats,
       outbound: emptyOutboundStats(),
-      outbox: { sent: 0, failed: 0, superseded: 0, quarantined: 0 },
+      outbox: emptyDrainStats(),
       targetsDown: stats.failedTargets,
     };
   }
   const outboundStats = await outbound.collect({ runId, signal });
-  const handlers = { ...parts.baseHandlers, ...outbound.handlers(outboundStats) };
-  const outbox = await drainOutbox(ledger, handlers, {
-    runId,
-    concurrency: config.limits.partnerCenter.concurrency,
-    signal,
-    logger,
-  });
-  stats.externalReferencesWritten = outbox.sent - outboundStats.sent;
+  const outbox = await drainOutboxActions(
+    {
+      ledger,
+      source: parts.source,
+      targets: parts.targets,
+      logger,
+      runId,
+      concurrency: config.limits.partnerCenter.concurrency,
+      signal,
+      lease: () => leaseFrom(claims, new Date()),
+    },
+    outboundStats,
+  );
+  stats.externalReferencesWritten = outbox.byKind[SET_EXTERNAL_REFERENCE]?.sent ?? 0;
   await notifier.afterCycle(runId, signal);
   recordMetrics(parts.metrics, stats, outboundStats);
   await recordApiBudgets(parts);
@@ -197,7 +239,9 @@ async function runCycle(parts: CycleParts, cycle: CycleOptions): Promise<CycleRe
   };
 }
 
-/** Each target's API budget as last seen, into the metrics and the ledger (where `status` reads it). */
+/**
+ * Each target's API budget as last seen, into the metrics and the ledger (where `status` reads it).
+ */
 async function recordApiBudgets(parts: CycleParts): Promise<void> {
   for (const target of parts.targets) {
     const budget = target.adapter.apiBudget?.();

@@ -54,14 +54,3 @@ export function decideInbound(item: ReferralWithKind, context: DecisionContext):
     return { kind: 'unchanged', hash };
   return { kind: 'write', fields: result.fields, hash };
 }
-
-/** When a failed write is tried again: capped exponential backoff on the attempt number. */
-export function nextRetryAt(
-  now: Date,
-  attempts: number,
-  baseMs = 30_000,
-  capMs = 3_600_000,
-): string {
-  const delay = Math.min(capMs, baseMs * 2 ** Math.max(0, attempts - 1));
-  return new Date(now.getTime() + delay).toISOString();
-}

@@ -1,14 +1,17 @@
-// The outbound cycle: outcomes recorded in each CRM (accepted, declined, won, lost) flow back to Partner Center, once, in life-cycle order.
+// The outbound cycle: outcomes recorded in each CRM (accepted, declined, won, lost) flow back to
+// Partner Center, once, in life-cycle order.
 //
-// collect() reads each target's CRM changes since its cursor ("crm:<target>"), keeps the records linked to
-// referrals in the ledger, reads them with the mapping's status section and records the outbox rows an outcome
-// needs (accept before win or lose), one transaction per page with the cursor. drain() sends them: every handler
-// reads the referral fresh and re-plans, so a row resent after a crash finds its step done and sends nothing.
+// collect() reads each target's CRM changes since its cursor ("crm:<target>"), keeps the records
+// linked to referrals in the ledger, reads them with the mapping's status section and records the
+// outbox rows an outcome needs (accept before win or lose), one transaction per page with the
+// cursor. The outbox drain sends them (sync/actions/outcome.ts): every send reads the referral
+// fresh and re-plans, so a row resent after a crash finds its step done and sends nothing.
 //
-// An outcome that lacks a field its action needs (an accept without a deal value) is recorded as an outbox row in
-// state quarantined (its last_error and the audit "outcome-quarantined" give the reason naming the fields); nothing
-// after it is queued. When the CRM record is fixed, the next reading supersedes that row and queues the outcome;
-// the same goes for a row the handler quarantined (Partner Center refused a value).
+// An outcome that lacks a field its action needs (an accept without a deal value) is recorded as an
+// outbox row in state quarantined (its last_error and the audit "outcome-quarantined" give the
+// reason naming the fields); nothing after it is queued. When the CRM record is fixed, the next
+// reading supersedes that row and queues the outcome; the same goes for a row the handler
+// quarantined (Partner Center refused a value).
 import PQueue from 'p-queue';
 import { isLeadbridgeError, normaliseError } from '../core/errors.js';
 import { planOutcome } from '../core/lifecycle.js';
@@ -31,21 +34,11 @@ import {
 } from '../ledger/index.js';
 import type { Knex } from 'knex';
 import { ChangeWindow } from './crm-window.js';
-import { drainOutbox, type OutboxHandler } from './outbox.js';
-import {
-  counted,
-  handlerLedger,
-  outcomeHandler,
-  reflectExpiredHandler,
-  type HandlerContext,
-} from './outbound-handlers.js';
 import {
   decideOutcome,
-  OUTCOME_ACTION_NAMES,
   outcomeOf,
   reconcileRows,
   recordView,
-  REFLECT_EXPIRED,
   type OutcomeDecision,
 } from './outbound-plan.js';
 import {
@@ -57,16 +50,12 @@ import {
   type SyncTarget,
 } from './types.js';
 
-export { expiredReflections } from './outbound-plan.js';
-
 export interface OutboundSyncOptions {
   ledger: Ledger;
   source: ReferralSource & OutcomeWriter;
   targets: SyncTarget[];
   logger?: Logger;
   now?: () => Date;
-  /** A send that keeps failing (network, 5xx) is quarantined at this attempt (default 8). */
-  maxAttempts?: number;
   /** Referrals read at once while deciding a page (default 8). */
   readConcurrency?: number;
 }
@@ -74,13 +63,6 @@ export interface OutboundSyncOptions {
 export interface OutboundCycleOptions {
   runId: string;
   signal?: AbortSignal;
-}
-
-export interface OutboundDrainOptions extends OutboundCycleOptions {
-  /** Rows handled at once (default 8). */
-  concurrency?: number;
-  /** Handlers of other actions sharing the outbox (set-external-reference): a drain claims every row. */
-  otherHandlers?: Readonly<Record<string, OutboxHandler>>;
 }
 
 /** One linked record of a page and what it asks for. */
@@ -92,17 +74,18 @@ interface RecordDecision {
 export class OutboundSync {
   private readonly logger: Logger;
   private readonly now: () => Date;
-  private readonly targetsByName: ReadonlyMap<string, SyncTarget>;
   /** Where each target's next change read starts (see crm-window.ts). */
   private readonly window = new ChangeWindow();
 
   constructor(private readonly options: OutboundSyncOptions) {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? (() => new Date());
-    this.targetsByName = new Map(options.targets.map((target) => [target.name, target]));
   }
 
-  /** Reads every target's CRM changes and records the outcomes to send; one target failing does not stop the others. */
+  /**
+   * Reads every target's CRM changes and records the outcomes to send; one target failing does not
+   * stop the others.
+   */
   async collect(cycle: OutboundCycleOptions): Promise<OutboundStats> {
     const stats = emptyOutboundStats();
     for (const target of this.options.targets) {
@@ -130,46 +113,16 @@ export class OutboundSync {
     return stats;
   }
 
-  /** The outbox handlers of the outbound actions, counting into `stats` (merge them with the other actions' handlers). */
-  handlers(stats: OutboundStats = emptyOutboundStats()): Record<string, OutboxHandler> {
-    const context: HandlerContext = {
-      ledger: handlerLedger(this.options.ledger),
-      source: this.options.source,
-      targets: this.targetsByName,
-      logger: this.logger,
-      stats,
-      maxAttempts: this.options.maxAttempts ?? 8,
-      now: this.now,
-    };
-    const handlers: Record<string, OutboxHandler> = {};
-    for (const action of OUTCOME_ACTION_NAMES)
-      handlers[action] = counted(context, outcomeHandler(context, action));
-    handlers[REFLECT_EXPIRED] = counted(context, reflectExpiredHandler(context));
-    return handlers;
-  }
-
-  /** Sends what the outbox holds (the other actions' rows too, through `otherHandlers`); counts the outbound ones. */
-  async drain(options: OutboundDrainOptions): Promise<OutboundStats> {
-    const stats = emptyOutboundStats();
-    const handlers = { ...options.otherHandlers, ...this.handlers(stats) };
-    await drainOutbox(this.options.ledger, handlers, {
-      runId: options.runId,
-      signal: options.signal,
-      concurrency: options.concurrency ?? 8,
-      logger: this.logger,
-    });
-    return stats;
-  }
-
   private async collectTarget(
     target: SyncTarget,
     cycle: OutboundCycleOptions,
     stats: OutboundStats,
   ): Promise<void> {
     const cursorName = outboundCursorName(target.name);
-    // The cursor's own second is re-read until it is complete; outcomes already recorded are not recorded again.
+    // The cursor's own second is re-read until it is complete; outcomes already recorded are not
+    // recorded again.
     let cursor = await getCursor(this.options.ledger.db, cursorName);
-    const read = this.window.start(target.name, cursor);
+    const read = this.window.start(target, cursor);
     for await (const page of target.adapter.readChanges(read.since, { signal: cycle.signal })) {
       stats.recordsRead += page.records.length;
       const decisions = await this.decidePage(target, page.records, cycle, stats);
@@ -179,10 +132,13 @@ export class OutboundSync {
       });
       if (page.cursor !== null) cursor = page.cursor;
     }
-    this.window.finished(target.name, cursor, read.startedAtMs);
+    this.window.finished(target, cursor, read.startedAtMs);
   }
 
-  /** Quarantined outcomes an operator sent back (retry --quarantined): their CRM records are read again and re-decided. */
+  /**
+   * Quarantined outcomes an operator sent back (retry --quarantined): their CRM records are read
+   * again and re-decided.
+   */
   private async recheckRequested(
     target: SyncTarget,
     cycle: OutboundCycleOptions,
@@ -206,7 +162,10 @@ export class OutboundSync {
     });
   }
 
-  /** Linked records with an outcome the ledger does not show yet are checked against their referral, read fresh. */
+  /**
+   * Linked records with an outcome the ledger does not show yet are checked against their referral,
+   * read fresh.
+   */
   private async decidePage(
     target: SyncTarget,
     records: CrmRecordState[],
@@ -228,7 +187,8 @@ export class OutboundSync {
       const outcome = outcomeOf(target.mapping, record);
       if (outcome === null) continue;
       stats.outcomesRead++;
-      // What the ledger knows rules most records out without a call: Closed (null) or already shown ([]).
+      // What the ledger knows rules most records out without a call: Closed (null) or already shown
+      // ([]).
       const known =
         link.referralStatus === null ? undefined : planOutcome(link.referralStatus, outcome);
       if (known === null || known?.length === 0) stats.nothingToSend++;
@@ -247,7 +207,8 @@ export class OutboundSync {
     try {
       referral = await this.options.source.get(record.referralId, { signal: cycle.signal });
     } catch (thrown) {
-      // A referral that no longer exists must not hold the cursor forever; anything else fails the page.
+      // A referral that no longer exists must not hold the cursor forever; anything else fails the
+      // page.
       if (isLeadbridgeError(thrown) && thrown.code === 'NOT_FOUND')
         return { record, decision: { kind: 'referral-missing', message: thrown.message } };
       throw thrown;
@@ -319,7 +280,10 @@ export class OutboundSync {
   }
 }
 
-/** pending → quarantined in the same transaction as the insert, so no drain can claim the row in between. */
+/**
+ * pending → quarantined in the same transaction as the insert, so no drain can claim the row in
+ * between.
+ */
 async function markQuarantined(
   trx: Knex.Transaction,
   decision: Extract<OutcomeDecision, { kind: 'quarantine' }>,

@@ -1,4 +1,5 @@
-// Drains the ledger's outbox: each claimed row goes to the handler for its action; a round is recorded in one transaction.
+// Drains the ledger's outbox: each claimed row goes to its action's handler; a round is recorded in
+// one transaction.
 import PQueue from 'p-queue';
 import { normaliseError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -15,9 +16,12 @@ import {
   type OutboxMark,
   type OutboxRow,
   type OutboxState,
+  type ClaimLease,
 } from '../ledger/index.js';
 
-/** Ledger writes that belong to a handled row; they are committed together with the row's new state. */
+/**
+ * Ledger writes that belong to a handled row; they are committed together with the row's new state.
+ */
 interface OutboxEffects {
   links?: LinkUpdate[];
   /** Referral versions leadbridge itself replaced (see moveLinkETags). */
@@ -25,13 +29,22 @@ interface OutboxEffects {
   audits?: AuditEntry[];
 }
 
-/** What a handler decided for one row: sent, superseded (no longer needed) or failed (retried later). */
+/**
+ * What a handler decided for one row: sent, superseded (no longer needed) or failed (retried
+ * later).
+ */
 export type OutboxVerdict = (
   | { state: Extract<OutboxState, 'sent' | 'superseded' | 'quarantined'>; error?: string }
   | { state: 'failed'; error: string; nextAttemptAt?: string }
 ) & { effects?: OutboxEffects };
 
 export type OutboxHandler = (row: OutboxRow, signal?: AbortSignal) => Promise<OutboxVerdict>;
+
+/** The handler of an outbox `action` value, and the action module its rows are counted under. */
+export interface RegisteredHandler {
+  kind: string;
+  handle: OutboxHandler;
+}
 
 export interface DrainOptions {
   runId: string;
@@ -40,46 +53,66 @@ export interface DrainOptions {
   logger: Logger;
   /** Rows claimed per round. */
   claimSize?: number;
+  /**
+   * Each claim names its worker and holds until then (renewed while the cycle runs; see
+   * sync/recovery.ts).
+   */
+  lease?: () => ClaimLease;
 }
 
-export interface DrainStats {
-  sent: number;
-  failed: number;
-  superseded: number;
-  quarantined: number;
+type VerdictCounts = Record<OutboxVerdict['state'], number>;
+
+export interface DrainStats extends VerdictCounts {
+  /** The same counts per action module (its `kind`), counted as each verdict is reached. */
+  byKind: Record<string, VerdictCounts>;
 }
 
-/** Claims and handles outbox rows until none are left (rows that fail now wait for their next attempt). */
+export function emptyDrainStats(): DrainStats {
+  return { sent: 0, failed: 0, superseded: 0, quarantined: 0, byKind: {} };
+}
+
+/**
+ * Claims and handles outbox rows until none are left (rows that fail now wait for their next
+ * attempt).
+ */
 export async function drainOutbox(
   ledger: Ledger,
-  handlers: Readonly<Record<string, OutboxHandler>>,
+  handlers: ReadonlyMap<string, RegisteredHandler>,
   options: DrainOptions,
 ): Promise<DrainStats> {
-  const stats: DrainStats = { sent: 0, failed: 0, superseded: 0, quarantined: 0 };
+  const stats = emptyDrainStats();
   const queue = new PQueue({ concurrency: options.concurrency });
   for (;;) {
     if (options.signal?.aborted) break;
-    const rows = await claimOutbox(ledger.db, options.claimSize ?? 500, options.runId);
+    const rows = await claimOutbox(ledger.db, options.claimSize ?? 500, options.runId, {
+      ...(options.lease ? { lease: options.lease() } : {}),
+    });
     if (rows.length === 0) break;
     const verdicts = await queue.addAll(rows.map((row) => () => handleRow(handlers, row, options)));
     await recordRound(ledger, rows, verdicts);
-    for (const verdict of verdicts) stats[verdict.state]++;
+    verdicts.forEach((verdict, i) => {
+      const kind = handlers.get((rows[i] as OutboxRow).action)?.kind ?? 'unknown';
+      stats[verdict.state]++;
+      (stats.byKind[kind] ??= { sent: 0, failed: 0, superseded: 0, quarantined: 0 })[
+        verdict.state
+      ]++;
+    });
   }
   return stats;
 }
 
 async function handleRow(
-  handlers: Readonly<Record<string, OutboxHandler>>,
+  handlers: ReadonlyMap<string, RegisteredHandler>,
   row: OutboxRow,
   options: DrainOptions,
 ): Promise<OutboxVerdict> {
-  const handler = handlers[row.action];
+  const handler = handlers.get(row.action);
   let verdict: OutboxVerdict;
   if (!handler) {
     verdict = { state: 'failed', error: `no handler for outbox action "${row.action}"` };
   } else {
     try {
-      verdict = await handler(row, options.signal);
+      verdict = await handler.handle(row, options.signal);
     } catch (thrown) {
       verdict = { state: 'failed', error: normaliseError(thrown).message };
     }
@@ -95,7 +128,10 @@ async function handleRow(
   return verdict;
 }
 
-/** The round's new states and their effects, in one transaction: a crash before it leaves the rows claimed (sending). */
+/**
+ * The round's new states and their effects, in one transaction: a crash before it leaves the rows
+ * claimed (sending).
+ */
 async function recordRound(
   ledger: Ledger,
   rows: OutboxRow[],

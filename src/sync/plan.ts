@@ -12,6 +12,7 @@ import {
 } from '../ledger/index.js';
 import { decideInbound, type InboundDecision } from './decide.js';
 import { withoutEchoes } from './echo.js';
+import { withLeadKind } from './lead-kind.js';
 import {
   inboundCursorName,
   type ReferralSource,
@@ -84,12 +85,13 @@ export async function planInbound(options: PlanOptions): Promise<SyncPlan> {
     plan.referralsRead += page.referrals.length;
     for (const bad of page.invalid)
       plan.invalid.push({ referralId: bad.id, issues: bad.issues.map(formatIssue) });
+    const items = page.referrals.map(withLeadKind);
     const echoes = await getEchoes(
       ledger.db,
-      page.referrals.map((item) => item.referral.id),
+      items.map((item) => item.referral.id),
     );
     for (const [i, target] of targets.entries())
-      await planPage(ledger, target, plans[i] as TargetPlan, page.referrals, echoes, options);
+      await planPage(ledger, target, plans[i] as TargetPlan, items, echoes, options);
   }
   return plan;
 }

@@ -10,7 +10,7 @@ import type {
 } from '../source/partner-center/actions.js';
 import type { InvalidReferral } from '../source/partner-center/parse.js';
 
-/** A referral as the engine receives it, with the lead kind and hot flag the source derived from it. */
+/** A referral with the lead kind and hot flag the inbound path derived from it (sync/lead-kind.ts). */
 export interface ReferralWithKind {
   referral: Referral;
   leadKind: LeadKind;
@@ -19,8 +19,8 @@ export interface ReferralWithKind {
 
 /** One page of changed referrals; the engine owns this port, and the Partner Center client's pages fit it. */
 interface ReferralPage {
-  /** Valid referral versions not delivered before. */
-  referrals: ReferralWithKind[];
+  /** Valid referral versions not delivered before; their lead kind is derived by the engine. */
+  referrals: Referral[];
   /** Items the source refused; their page-mates still flow. */
   invalid: InvalidReferral[];
   /** Highest updatedDateTime on the page over every readable item, so a malformed referral never pins the watermark. */
@@ -51,6 +51,8 @@ export interface SyncTarget {
   leadKinds: readonly LeadKind[];
   /** Create CRM records for referrals that are already archived (Closed) when first seen. */
   syncClosed: boolean;
+  /** The precision of the CRM's change stamp (its module's changeStampPrecisionMs). */
+  changeStampPrecisionMs: number;
 }
 
 /** A target that failed as a whole this cycle (the CRM down, its session expired): which, where and why. */

@@ -1,4 +1,5 @@
 // Failures an operator commonly causes end with one line saying what and where, and a hint; stacks only at debug.
+import { CRM_MODULES } from '../../src/crm/modules.js';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -141,9 +142,9 @@ describe('operator commands where no ledger exists', { timeout: 90_000 }, () => 
   }
 
   it('sync --once --dry-run plans a first backfill from an empty ledger in memory, says so, and creates nothing', async () => {
-    const { withLedger } = await import('../../src/cli/status.js');
+    const { withLedger } = await import('../../src/cli/compose.js');
     const { loadConfig } = await import('../../src/config/index.js');
-    const config = await loadConfig({ file: configFile, env: {}, cwd: dir });
+    const config = await loadConfig({ file: configFile, env: {}, cwd: dir, kinds: CRM_MODULES });
     const notes: string[] = [];
     const tables = await withLedger(
       config,

@@ -1,4 +1,6 @@
 // `config check` loads every enabled target's mapping file offline; `sync --once` checks mappings against the CRM before writing.
+import { dynamics365Module } from '../../src/crm/dynamics365/module.js';
+import { salesforceModule } from '../../src/crm/salesforce/module.js';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSyncOnce } from '../../src/cli/sync.js';
 import { silentLogger } from '../../src/core/log.js';
-import { defaultMappingFile } from '../../src/mapping/index.js';
 import { startHarness, type Harness } from './support/harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -32,14 +33,14 @@ describe('config check', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-config-check-'));
-    const salesforce = await readFile(defaultMappingFile('salesforce'), 'utf8');
+    const salesforce = await readFile(salesforceModule.mappingFile, 'utf8');
     const lastName = '    transforms: [trim, { default: "(unknown)" }, { truncate: 80 }, required]';
     expect(salesforce).toContain(lastName);
     await writeFile(
       path.join(dir, 'typo.yaml'),
       salesforce.replace(lastName, lastName.replace('default', 'defualt')),
     );
-    const dynamics = await readFile(defaultMappingFile('dynamics365'), 'utf8');
+    const dynamics = await readFile(dynamics365Module.mappingFile, 'utf8');
     expect(dynamics).toContain('\n  companyname:\n');
     await writeFile(
       path.join(dir, 'unparsable.yaml'),
@@ -89,7 +90,7 @@ describe('config check', () => {
     await writeFile(
       path.join(dir, 'good.yaml'),
       config([
-        salesforceTarget(defaultMappingFile('salesforce')),
+        salesforceTarget(salesforceModule.mappingFile),
         dynamicsTarget('missing.yaml').replace('mapping:', 'enabled: false, mapping:'),
       ]),
     );
@@ -110,7 +111,7 @@ describe('sync --once', () => {
   afterAll(() => harness.close());
 
   it('checks every mapping against its CRM first: a field Salesforce does not have stops it before Dynamics is written', async () => {
-    const original = await readFile(defaultMappingFile('salesforce'), 'utf8');
+    const original = await readFile(salesforceModule.mappingFile, 'utf8');
     expect(original).toContain('\n  Company:\n');
     const mapping = path.join(harness.dir, 'salesforce.yaml');
     await writeFile(mapping, original.replace('\n  Company:\n', '\n  Compnay:\n'));

@@ -1,7 +1,8 @@
 // CRM metadata over real HTTP: the Dataverse simulator's EntityDefinitions, and describeEntity of both adapters against the simulators.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CrmAdapter, CrmFieldMetadata } from '../../src/crm/adapter.js';
-import { loadCrmAdapter } from '../../src/crm/index.js';
+import { dynamics365Module } from '../../src/crm/dynamics365/module.js';
+import { salesforceModule } from '../../src/crm/salesforce/module.js';
 import { LeadbridgeError } from '../../src/core/errors.js';
 import {
   createDynamicsSimulator,
@@ -35,11 +36,11 @@ beforeAll(async () => {
   dynamics = createDynamicsSimulator({ port: 0 });
   salesforce = createSalesforceSimulator({ port: 0 });
   await Promise.all([dynamics.start(), salesforce.start()]);
-  dynamicsAdapter = await loadCrmAdapter('dynamics365', {
+  dynamicsAdapter = await dynamics365Module.createAdapter({
     target: 'dynamics',
     settings: { url: dynamics.url, auth: { kind: 'static', token: 'd365-token' } },
   });
-  salesforceAdapter = await loadCrmAdapter('salesforce', {
+  salesforceAdapter = await salesforceModule.createAdapter({
     target: 'salesforce',
     settings: { instanceUrl: salesforce.url, auth: { kind: 'accessToken', token: 'sf-token' } },
   });

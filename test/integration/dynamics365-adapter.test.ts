@@ -3,8 +3,8 @@ import PQueue from 'p-queue';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY_POLICY } from '../../src/core/retry.js';
 import type { CrmChangePage, CrmRecordState, MappedRecord } from '../../src/crm/adapter.js';
-import { createCrmAdapter } from '../../src/crm/adapter.js';
-import { DynamicsAdapter } from '../../src/crm/dynamics365/index.js';
+import { dynamics365Module } from '../../src/crm/dynamics365/module.js';
+import { DynamicsAdapter } from '../../src/crm/dynamics365/adapter.js';
 import {
   createDynamicsSimulator,
   type DynamicsSimulator,
@@ -68,7 +68,7 @@ const batchCalls = () =>
 
 describe('DynamicsAdapter against the Dataverse simulator', () => {
   it('is registered as the dynamics365 kind', async () => {
-    const made = createCrmAdapter('dynamics365', {
+    const made = await dynamics365Module.createAdapter({
       target: 'x',
       settings: { url: sim.url, auth: { kind: 'static', token: 't' } },
     });

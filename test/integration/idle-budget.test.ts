@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configSchema } from '../../src/config/index.js';
+import { configSchemaFor } from '../../src/config/index.js';
+import { CRM_MODULES } from '../../src/crm/modules.js';
 import { SimClock } from '../../src/simulators/common/clock.js';
 import {
   createDynamicsSimulator,
@@ -49,7 +50,7 @@ beforeAll(async () => {
   salesforce = createSalesforceSimulator({ port: 0 });
   await Promise.all([pc.start(), dynamics.start(), salesforce.start()]);
   dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-idle-'));
-  const config = configSchema.parse({
+  const config = configSchemaFor(CRM_MODULES).parse({
     source: {
       partnerCenter: {
         baseUrl: pc.url,
@@ -71,7 +72,7 @@ beforeAll(async () => {
     ],
     ledger: { client: 'sqlite', filename: path.join(dir, 'ledger.sqlite') },
   });
-  runtime = await createRuntime(config, { cwd: dir });
+  runtime = await createRuntime(config);
 }, 60_000);
 
 afterAll(async () => {

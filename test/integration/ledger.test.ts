@@ -113,7 +113,11 @@ function defineLedgerSuite(harness: LedgerHarness): void {
       await setCursor(db(), 'reopen-check', 'kept');
       const again = await openLedger(harness.config());
       try {
-        expect(await migrationNames(again)).toEqual(['0001_initial', '0002_referral_echoes']);
+        expect(await migrationNames(again)).toEqual([
+          '0001_initial',
+          '0002_referral_echoes',
+          '0003_claim_leases',
+        ]);
         expect(await getCursor(again.db, 'reopen-check')).toBe('kept');
       } finally {
         await again.close();
@@ -128,7 +132,11 @@ function defineLedgerSuite(harness: LedgerHarness): void {
         openLedger(config),
       ]);
       try {
-        expect(await migrationNames(ledgers[0]!)).toEqual(['0001_initial', '0002_referral_echoes']);
+        expect(await migrationNames(ledgers[0]!)).toEqual([
+          '0001_initial',
+          '0002_referral_echoes',
+          '0003_claim_leases',
+        ]);
         await setCursor(ledgers[1]!.db, 'partner-center', 'c1');
         expect(await getCursor(ledgers[2]!.db, 'partner-center')).toBe('c1');
       } finally {
@@ -723,7 +731,11 @@ describe('ledger on SQLite', () => {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
     }
     const opened = await openLedger({ client: 'sqlite', filename: file });
-    expect(await migrationNames(opened)).toEqual(['0001_initial', '0002_referral_echoes']);
+    expect(await migrationNames(opened)).toEqual([
+      '0001_initial',
+      '0002_referral_echoes',
+      '0003_claim_leases',
+    ]);
     await opened.close();
   });
 });

@@ -1,4 +1,7 @@
 // `leadbridge mappings check | preview` as a child process against simulators started in this process.
+import { CRM_MODULES } from '../../src/crm/modules.js';
+import { dynamics365Module } from '../../src/crm/dynamics365/module.js';
+import { salesforceModule } from '../../src/crm/salesforce/module.js';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -7,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
-import { defaultMappingFile, loadMapping } from '../../src/mapping/index.js';
+import { loadMapping } from '../../src/mapping/index.js';
 import type { SimServer } from '../../src/simulators/common/server.js';
 import {
   createDynamicsSimulator,
@@ -33,7 +36,7 @@ let dynamics: DynamicsSimulator;
 let salesforce: SalesforceSimulator;
 let dir: string;
 
-/** Runs the CLI in the repository root (so the bundled mappings show as config/mappings/...). */
+/** Runs the CLI in the repository root (so the bundled mappings show as src/crm/<kind>/mapping.yaml). */
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env = { ...process.env };
   delete env.LEADBRIDGE_CONFIG;
@@ -101,13 +104,13 @@ describe('leadbridge mappings check', () => {
     const config = await writeConfig('defaults.yaml');
     const result = await runCli(['--config', config, 'mappings', 'check']);
     const [d365, sf] = await Promise.all([
-      loadMapping(defaultMappingFile('dynamics365')),
-      loadMapping(defaultMappingFile('salesforce')),
+      loadMapping(dynamics365Module.mappingFile),
+      loadMapping(salesforceModule.mappingFile),
     ]);
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe(
-      `dynamics: config/mappings/dynamics365.yaml OK (version ${d365.version}, ${Object.keys(d365.definition.fields).length} fields)\n` +
-        `salesforce: config/mappings/salesforce.yaml OK (version ${sf.version}, ${Object.keys(sf.definition.fields).length} fields)\n`,
+      `dynamics: src/crm/dynamics365/mapping.yaml OK (version ${d365.version}, ${Object.keys(d365.definition.fields).length} fields)\n` +
+        `salesforce: src/crm/salesforce/mapping.yaml OK (version ${sf.version}, ${Object.keys(sf.definition.fields).length} fields)\n`,
     );
     expect(result.code).toBe(0);
     expect(methodsSeen()).toEqual(['GET']);
@@ -126,11 +129,11 @@ describe('leadbridge mappings check', () => {
   });
 
   it('lists every issue of broken mappings with file:line and exits 2: unknown field, picklist value, required field unmapped', async () => {
-    const d365Text = (await readFile(defaultMappingFile('dynamics365'), 'utf8'))
+    const d365Text = (await readFile(dynamics365Module.mappingFile, 'utf8'))
       .replace('  emailaddress1:\n', '  emial:\n')
       .replace('{ lookup: { true: 1, false: 2 } }', '{ lookup: { true: 1, false: 5 } }')
       .replace(/ {2}subject:\n(?: {4}.*\n)+/, '');
-    const sfText = (await readFile(defaultMappingFile('salesforce'), 'utf8'))
+    const sfText = (await readFile(salesforceModule.mappingFile, 'utf8'))
       .replace('  Email:\n', '  Emial:\n')
       .replace(
         '{ lookup: { true: Hot, false: Warm } }',
@@ -165,7 +168,7 @@ describe('leadbridge mappings check', () => {
   });
 
   it('flags a mapping that writes a country name into Country of an org with State and Country/Territory Picklists', async () => {
-    const sfText = (await readFile(defaultMappingFile('salesforce'), 'utf8')).replace(
+    const sfText = (await readFile(salesforceModule.mappingFile, 'utf8')).replace(
       /( {2}Country:\n(?: {4}#.*\n)*(?: {4}source: .*\n))( {4}transforms: \[country\])/,
       '$1    transforms: [country, { lookup: iso3166 }]',
     );
@@ -205,7 +208,7 @@ describe('leadbridge mappings check', () => {
     const config = await writeConfig('unreachable.yaml', { dynamicsUrl: url });
     const result = await runCli(['--config', config, 'mappings', 'check', '--target', 'dynamics']);
     expect(result.stdout).toBe(
-      'dynamics: config/mappings/dynamics365.yaml NOT CHECKED (the CRM cannot be reached)\n',
+      'dynamics: src/crm/dynamics365/mapping.yaml NOT CHECKED (the CRM cannot be reached)\n',
     );
     expect(
       result.stderr.startsWith(
@@ -216,7 +219,7 @@ describe('leadbridge mappings check', () => {
   });
 
   it('reports an entity the CRM does not have at the entity line', async () => {
-    const text = (await readFile(defaultMappingFile('dynamics365'), 'utf8')).replace(
+    const text = (await readFile(dynamics365Module.mappingFile, 'utf8')).replace(
       /^entity: lead$/m,
       'entity: leed',
     );
@@ -347,11 +350,11 @@ describe('leadbridge mappings preview', () => {
   it('prints each field with its source and transforms: first all new, after a sync unchanged, after an update changed; never writes', async () => {
     pc.store.create(referral);
     const config = await writeConfig('preview.yaml');
-    const mapping = await loadMapping(defaultMappingFile('dynamics365'));
+    const mapping = await loadMapping(dynamics365Module.mappingFile);
     const header = (record: string) => [
       `referral ${REFERRAL_ID} (customerInquiry, hot)`,
       '',
-      `dynamics: dynamics365 lead (mapping config/mappings/dynamics365.yaml, version ${mapping.version})`,
+      `dynamics: dynamics365 lead (mapping src/crm/dynamics365/mapping.yaml, version ${mapping.version})`,
       record,
     ];
 
@@ -374,9 +377,10 @@ describe('leadbridge mappings preview', () => {
     expect(methodsSeen()).toEqual(['GET']);
 
     // A real sync writes the lead; the preview then compares with what the CRM holds.
-    const runtime = await createRuntime(await loadConfig({ file: config, env: {}, cwd: dir }), {
-      cwd: dir,
-    });
+    const runtime = await createRuntime(
+      await loadConfig({ file: config, env: {}, cwd: dir, kinds: CRM_MODULES }),
+      {},
+    );
     await runtime.syncOnce({ runId: 'preview-sync' });
     await runtime.close();
     const lead = [...dynamics.store.leads.values()].find(

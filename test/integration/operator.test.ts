@@ -1,4 +1,5 @@
 // Mapping edits re-applied, quarantine on a transform error, and the operator's resync and retry, over real HTTP.
+import { dynamics365Module } from '../../src/crm/dynamics365/module.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,7 +7,6 @@ import { prepareResync, quarantineList, scheduleOperatorRetry } from '../../src/
 import type { CrmAdapter, MappedRecord } from '../../src/crm/adapter.js';
 import { DEFAULT_LEAD_KINDS, deriveLeadKind, type Referral } from '../../src/core/referral.js';
 import { auditTrail, getSyncStates } from '../../src/ledger/index.js';
-import { defaultMappingFile } from '../../src/mapping/index.js';
 import { startHarness, type Harness } from './support/harness.js';
 
 let harness: Harness;
@@ -24,7 +24,7 @@ describe('mapping changes and operator commands', () => {
 
     // The admin maps customer inquiries to lead source 10 (Other) instead of 8 (Web).
     const edited = path.join(harness.dir, 'dynamics365.yaml');
-    const original = await readFile(defaultMappingFile('dynamics365'), 'utf8');
+    const original = await readFile(dynamics365Module.mappingFile, 'utf8');
     expect(original).toContain('    customerInquiry: 8');
     await writeFile(edited, original.replace('    customerInquiry: 8', '    customerInquiry: 10'));
     const runtime = await harness.runtime((config) => ({

@@ -11,13 +11,20 @@ import {
   enqueueOutcomes,
   getLinks,
   listOutbox,
-  releaseStaleSending,
   setCursor,
 } from '../../src/ledger/index.js';
-import { externalReferenceHandler } from '../../src/sync/external-reference.js';
-import { SET_EXTERNAL_REFERENCE } from '../../src/sync/inbound.js';
-import { expiredReflections, OutboundSync } from '../../src/sync/outbound.js';
-import type { OutboundStats, OutcomeWriter, ReferralSource } from '../../src/sync/types.js';
+import { silentLogger } from '../../src/core/log.js';
+import { handlerLedger } from '../../src/sync/actions/context.js';
+import { drainOutboxActions, outboxHandlers } from '../../src/sync/actions/index.js';
+import { expiredReflections } from '../../src/sync/actions/reflect-expired.js';
+import { OutboundSync } from '../../src/sync/outbound.js';
+import { recoverAbandoned } from '../../src/sync/recovery.js';
+import {
+  emptyOutboundStats,
+  type OutboundStats,
+  type OutcomeWriter,
+  type ReferralSource,
+} from '../../src/sync/types.js';
 import type { Runtime } from '../../src/sync/cycle.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { newCustomerInquiry } from './support/referrals.js';
@@ -46,11 +53,15 @@ class Cycles {
     const runId = `cycle-${++this.count}`;
     await this.runtime.inbound.runCycle({ runId });
     const collected = await this.outbound.collect({ runId });
-    const otherHandlers = {
-      [SET_EXTERNAL_REFERENCE]: externalReferenceHandler(this.runtime.source),
-    };
-    const drained = await this.outbound.drain({ runId, otherHandlers });
-    return { collected, drained };
+    return { collected, drained: await this.drain(runId) };
+  }
+
+  /** One drain of the whole outbox with every registered action; the outbound ones counted. */
+  async drain(runId: string, source: Source = this.runtime.source): Promise<OutboundStats> {
+    const drained = emptyOutboundStats();
+    const { ledger, targets } = this.runtime;
+    await drainOutboxActions({ ledger, source, targets, runId, concurrency: 8 }, drained);
+    return drained;
   }
 }
 
@@ -262,7 +273,7 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
       0,
     );
     expect((await listOutbox(db, id)).map((row) => [row.action, row.state])).toEqual([
-      [SET_EXTERNAL_REFERENCE, 'sent'],
+      ['set-external-reference', 'sent'],
       ['reflect-expired', 'sent'],
     ]);
   });
@@ -320,12 +331,7 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
     });
     await cycles.runtime.inbound.runCycle({ runId: 'race' });
     expect(await cycles.outbound.collect({ runId: 'race' })).toMatchObject({ enqueued: 1 });
-    const raced = new OutboundSync({
-      ledger: cycles.runtime.ledger,
-      source: racing,
-      targets: cycles.runtime.targets,
-    });
-    const drained = await raced.drain({ runId: 'race' });
+    const drained = await cycles.drain('race', racing);
     expect(drained).toMatchObject({ sent: 1, conflicts: 1, failed: 0 });
     expect(referralPatches(id).map((r) => r.status)).toEqual([200, 412, 200]);
     expect(referral(id)).toMatchObject({
@@ -365,28 +371,39 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
         throw new Error('process died after the Partner Center write');
       },
     });
-    const doomed = new OutboundSync({
-      ledger: cycles.runtime.ledger,
+    const { ledger, targets } = cycles.runtime;
+    const doomed = outboxHandlers({
+      ledger: handlerLedger(ledger),
       source: dying,
-      targets: cycles.runtime.targets,
+      targets: new Map(targets.map((target) => [target.name, target])),
+      logger: silentLogger,
+      stats: emptyOutboundStats(),
+      maxAttempts: 8,
+      now: () => new Date(),
     });
-    const [claimed] = await claimOutbox(cycles.runtime.ledger.db, 10, 'crashed-run');
-    expect(claimed?.action).toBe('accept');
+    // Claimed with a lease that has not run out when the worker restarts.
+    const lease = { owner: 'host:4242:dead', until: new Date(Date.now() + 60_000).toISOString() };
+    const [claimed] = await claimOutbox(ledger.db, 10, 'crashed-run', { lease });
+    expect(claimed).toMatchObject({ action: 'accept', claimedBy: 'host:4242:dead' });
     // The verdict is never recorded: the process is gone before the drain's transaction.
-    expect(await doomed.handlers().accept!(claimed!)).toMatchObject({
+    expect(await doomed.get('accept')!.handle(claimed!)).toMatchObject({
       state: 'failed',
       error: 'process died after the Partner Center write',
     });
     expect(referral(id)).toMatchObject({ status: 'Active', substatus: 'Accepted' });
     expect(referralPatches(id)).toHaveLength(2); // external reference, accept
 
-    // After the restart the stale claim is released; the fresh read shows the accept done, so only the win is sent.
-    expect(
-      await releaseStaleSending(
-        cycles.runtime.ledger.db,
-        new Date(Date.now() + 60_000).toISOString(),
-      ),
-    ).toBe(1);
+    // The restarted worker owns the embedded ledger: the claim is taken back at once, lease or not, and audited.
+    const now = new Date();
+    expect(await recoverAbandoned(ledger, { runId: 'restart', logger: silentLogger, now })).toEqual(
+      { reclaimed: 1, abortedRuns: [] },
+    );
+    expect((await auditTrail(ledger.db, id)).at(-1)).toMatchObject({
+      runId: 'restart',
+      action: 'outbox-reclaimed',
+      detail: { action: 'accept', claimedBy: 'host:4242:dead' },
+    });
+    // The fresh read shows the accept done, so only the win is sent.
     const { drained } = await cycles.run();
     expect(drained).toMatchObject({ sent: 1, superseded: 1 });
     expect(referralPatches(id)).toHaveLength(3);
@@ -394,7 +411,7 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
     expect(
       (await listOutbox(cycles.runtime.ledger.db, id)).map((row) => [row.action, row.state]),
     ).toEqual([
-      [SET_EXTERNAL_REFERENCE, 'sent'],
+      ['set-external-reference', 'sent'],
       ['accept', 'superseded'],
       ['win', 'sent'],
     ]);
@@ -575,7 +592,7 @@ function withDynamicsSettings(
     ...config,
     targets: config.targets.map((target) =>
       target.kind === 'dynamics365'
-        ? { ...target, settings: { ...target.settings, ...settings } }
+        ? { ...target, settings: { ...(target.settings as object), ...settings } }
         : target,
     ),
   };

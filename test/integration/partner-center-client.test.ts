@@ -50,7 +50,7 @@ async function listPass(client: PartnerCenterClient, since: string | null): Prom
   const pass: Pass = { pages: [], referrals: [], highWatermark: null };
   for await (const page of client.listChanged(since)) {
     pass.pages.push(page);
-    pass.referrals.push(...page.referrals.map((r) => r.referral));
+    pass.referrals.push(...page.referrals);
     if (page.highWatermark !== null) pass.highWatermark = page.highWatermark;
   }
   return pass;

@@ -129,7 +129,7 @@ describe('the client against documented pages', () => {
     for await (const page of client.listChanged(null)) {
       pages++;
       expect(page.invalid).toEqual([]);
-      ids.push(...page.referrals.map((r) => r.referral.id));
+      ids.push(...page.referrals.map((r) => r.id));
     }
     nock.enableNetConnect();
     expect(pages).toBe(10);

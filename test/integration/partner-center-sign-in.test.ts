@@ -1,4 +1,5 @@
 // App+User sign-in end to end: device code login through the Entra ID simulator, sync, silent refresh, revocation, login again.
+import { CRM_MODULES } from '../../src/crm/modules.js';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -30,7 +31,7 @@ import {
   type PartnerCenterSimulator,
 } from '../../src/simulators/partner-center/index.js';
 import { startHealthServer, type HealthServer } from '../../src/worker/health.js';
-import { userSignInFor } from '../../src/cli/partner-center-sign-in.js';
+import { userSignInFor } from '../../src/cli/compose.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
 import type { Runtime } from '../../src/sync/cycle.js';
 import { createRuntime } from '../../src/cli/compose.js';
@@ -147,7 +148,12 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  config = await loadConfig({ file, env: { LEADBRIDGE_TOKEN_CACHE_KEY: CACHE_KEY }, cwd: dir });
+  config = await loadConfig({
+    file,
+    env: { LEADBRIDGE_TOKEN_CACHE_KEY: CACHE_KEY },
+    cwd: dir,
+    kinds: CRM_MODULES,
+  });
 });
 
 afterAll(async () => {
@@ -192,7 +198,7 @@ describe('Partner Center App+User sign-in (device code) end to end', () => {
     expect(stored).not.toContain('RefreshToken');
 
     const first = [newReferral('Fabrikam'), newReferral('Contoso')];
-    runtime = await createRuntime(config, { cwd: dir });
+    runtime = await createRuntime(config);
     worker = new Worker({
       runtime: async () => runtime,
       intervalMs: () => 300,

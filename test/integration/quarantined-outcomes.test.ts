@@ -1,4 +1,5 @@
 // Outcomes quarantined for a missing deal value: listed, counted in the cycle log and metrics, in the digest, and retried.
+import { dynamics365Module } from '../../src/crm/dynamics365/module.js';
 import { writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,6 @@ import {
 import type { Logger, LogFields } from '../../src/core/log.js';
 import type { Referral } from '../../src/simulators/partner-center/payload.js';
 import { listOutbox } from '../../src/ledger/index.js';
-import { defaultMappingFile } from '../../src/mapping/index.js';
 import { createGraphSimulator, type GraphSimulator } from '../../src/simulators/graph/index.js';
 import { AlertSender, alertsConfigSchema } from '../../src/alerts/alerts.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
@@ -67,7 +67,7 @@ describe('quarantined outcomes', () => {
   it('are counted in the cycle log and the metrics, listed with target, referral and the missing field, and sent in the digest', async () => {
     const id = await qualifiedWithoutValue();
     const metrics = new WorkerMetrics();
-    const runtime = await createRuntime(harness.config, { cwd: harness.dir, metrics });
+    const runtime = await createRuntime(harness.config, { metrics });
     const lines: Array<{ message: string; fields: LogFields }> = [];
     const worker = new Worker({
       runtime: async () => runtime,
@@ -135,7 +135,7 @@ describe('quarantined outcomes', () => {
 
     // The admin gives the accept a fallback value in the mapping; nothing changes in the CRM, so no change brings it back.
     const fixed = path.join(harness.dir, 'dynamics365.yaml');
-    const original = await readFile(defaultMappingFile('dynamics365'), 'utf8');
+    const original = await readFile(dynamics365Module.mappingFile, 'utf8');
     const block =
       '      source: [opportunity.estimatedvalue, lead.estimatedvalue, referral.details.dealValue]\n      transforms: [number, required]';
     expect(original).toContain(block);

@@ -3,8 +3,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY_POLICY } from '../../src/core/retry.js';
 import type { CrmChangePage, MappedRecord } from '../../src/crm/adapter.js';
-import { loadCrmAdapter } from '../../src/crm/index.js';
-import { SalesforceAdapter } from '../../src/crm/salesforce/index.js';
+import { salesforceModule } from '../../src/crm/salesforce/module.js';
+import { SalesforceAdapter } from '../../src/crm/salesforce/adapter.js';
 import {
   LEAD,
   createSalesforceSimulator,
@@ -113,7 +113,7 @@ describe('SalesforceAdapter upserts', () => {
   });
 
   it('is registered as the salesforce kind with the configured batch size', async () => {
-    const made = await loadCrmAdapter('salesforce', {
+    const made = await salesforceModule.createAdapter({
       target: 'x',
       settings: { instanceUrl: sim.url, auth: { kind: 'accessToken', token: 't' }, batchSize: 150 },
     });

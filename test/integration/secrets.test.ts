@@ -7,6 +7,7 @@ import knex from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLogin } from '../../src/cli/login.js';
 import { loadConfig } from '../../src/config/index.js';
+import { CRM_MODULES } from '../../src/crm/modules.js';
 import {
   createDynamicsSimulator,
   type DynamicsSimulator,
@@ -253,7 +254,12 @@ function forms(secret: string): string[] {
 describe('secrets stay secret', () => {
   it('working setup: login, config check, sync, status, trace, mappings, run', async () => {
     let loginOutput = '';
-    const config = await loadConfig({ file: path.join(dir, 'good.yaml'), env, cwd: dir });
+    const config = await loadConfig({
+      file: path.join(dir, 'good.yaml'),
+      env,
+      cwd: dir,
+      kinds: CRM_MODULES,
+    });
     await runLogin({
       config,
       logger: {

@@ -1,4 +1,5 @@
 // `leadbridge run` as a real child process: syncs through fault storms, stops cleanly mid-cycle, resumes without duplicates.
+import { dynamics365Module } from '../../src/crm/dynamics365/module.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -15,7 +16,6 @@ import {
   createPartnerCenterSimulator,
   type PartnerCenterSimulator,
 } from '../../src/simulators/partner-center/index.js';
-import { defaultMappingFile } from '../../src/mapping/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/leadbridge.js');
@@ -160,7 +160,7 @@ describe('leadbridge run', () => {
 
   it('refuses to start on a mapping the CRM metadata rejects, naming file, line and field', async () => {
     const mapping = path.join(dir, 'broken-dynamics365.yaml');
-    const original = await readFile(defaultMappingFile('dynamics365'), 'utf8');
+    const original = await readFile(dynamics365Module.mappingFile, 'utf8');
     expect(original).toContain('  emailaddress1:');
     await writeFile(mapping, original.replace('  emailaddress1:', '  emial:'));
     const brokenConfig = path.join(dir, 'broken.yaml');

@@ -9,12 +9,13 @@ import {
   redactConfig,
 } from '../../src/config/index.js';
 import type { EnvMap } from '../../src/config/index.js';
+import { CRM_MODULES } from '../../src/crm/modules.js';
 
 const CWD = '/srv/leadbridge';
 const FILE = 'config/leadbridge.yaml';
 
 function parse(text: string, env: EnvMap = {}) {
-  return parseConfig(text, { env, file: FILE, cwd: CWD });
+  return parseConfig(text, { env, file: FILE, cwd: CWD, kinds: CRM_MODULES });
 }
 
 /** The issues of the ValidationError that parsing `text` throws. */
@@ -60,8 +61,6 @@ describe('parseConfig defaults', () => {
       alerts: { enabled: false },
       limits: {
         partnerCenter: { concurrency: 32, requestsPerMinute: 0 },
-        dynamics365: { concurrency: 16, requestsPerMinute: 1_100 },
-        salesforce: { concurrency: 8, requestsPerMinute: 0 },
       },
       log: { level: 'info', format: 'auto' },
     });
@@ -90,6 +89,7 @@ targets:
         kind: 'dynamics365',
         enabled: true,
         mapping: '/srv/leadbridge/config/mappings/dynamics365.yaml',
+        limits: { concurrency: 16, requestsPerMinute: 1_100 },
         settings: {
           url: 'https://org.crm.dynamics.com',
           apiVersion: 'v9.2',
@@ -110,6 +110,9 @@ targets:
         name: 'salesforce',
         kind: 'salesforce',
         enabled: false,
+        // No mapping given: the one bundled beside the adapter.
+        mapping: expect.stringMatching(/^\/.*\/src\/crm\/salesforce\/mapping\.yaml$/),
+        limits: { concurrency: 8, requestsPerMinute: 0 },
         settings: {
           instanceUrl: 'https://example.my.salesforce.com',
           apiVersion: '60.0',
@@ -294,6 +297,67 @@ log:
     ]);
   });
 
+  it('says where the keys of the old flat shape go now (limits per target, settings under settings)', () => {
+    const text = `${MINIMAL}targets:
+  - name: crm
+    kind: dynamics365
+    url: https://org.crm.dynamics.com
+    settings:
+      url: https://org.crm.dynamics.com
+      auth: { kind: static, token: t }
+    limit: 3
+limits:
+  dynamics365: { concurrency: 4 }
+`;
+    expect(issuesOf(text)).toEqual([
+      {
+        file: FILE,
+        line: 8,
+        path: 'targets[0].url',
+        message:
+          'unknown key: url is a dynamics365 setting, write it under settings (settings.url)',
+      },
+      {
+        file: FILE,
+        line: 12,
+        path: 'targets[0].limit',
+        message: 'unknown key (allowed keys: name, kind, enabled, mapping, limits, settings)',
+      },
+      {
+        file: FILE,
+        line: 14,
+        path: 'limits.dynamics365',
+        message:
+          'limits.dynamics365 has moved: give each dynamics365 target its own limits ' +
+          '(targets[i].limits: { concurrency, requestsPerMinute })',
+      },
+    ]);
+  });
+
+  it("takes a target's limits, and names the known kinds for an unknown one", () => {
+    const config = parse(`${MINIMAL}targets:
+  - name: crm
+    kind: dynamics365
+    limits: { concurrency: 2 }
+    settings: { url: "https://org.crm.dynamics.com", auth: { kind: static, token: t } }
+`);
+    expect(config.targets[0]?.limits).toEqual({ concurrency: 2, requestsPerMinute: 1_100 });
+    expect(
+      issuesOf(`${MINIMAL}targets:
+  - name: crm
+    kind: hubspotx
+    settings: {}
+`),
+    ).toEqual([
+      {
+        file: FILE,
+        line: 7,
+        path: 'targets[0].kind',
+        message: 'unknown kind "hubspotx" (expected one of: dynamics365, salesforce)',
+      },
+    ]);
+  });
+
   it('puts every issue in the error message as file:line: path: message', () => {
     expect(() => parse(`${MINIMAL}worker: { intervalSeconds: 0, jitterSeconds: -1 }`)).toThrow(
       'invalid config config/leadbridge.yaml (2 problems):\n' +
@@ -381,7 +445,7 @@ log:
     settings: { instanceUrl: "https://x.my.salesforce.com", apiVersion: 59, auth: { kind: accessToken, token: t } }
 `);
     const target = config.targets[0];
-    expect(target?.kind === 'salesforce' && target.settings.apiVersion).toBe('59.0');
+    expect((target?.settings as { apiVersion?: string }).apiVersion).toBe('59.0');
   });
 });
 

@@ -108,20 +108,19 @@ describe('retry policy', () => {
   });
 
   it('honours Retry-After, capped', () => {
-    expect(backoffDelay(1, policy, throttled)).toBe(2_000);
+    expect(backoffDelay(1, policy, throttled.retryAfterSeconds)).toBe(2_000);
     const huge = new LeadbridgeError('RATE_LIMITED', 'x', {
       status: 429,
       retryAfterSeconds: 3_600,
     });
-    expect(backoffDelay(1, policy, huge)).toBe(5_000);
+    expect(backoffDelay(1, policy, huge.retryAfterSeconds)).toBe(5_000);
   });
 
   it('backs off exponentially with a cap', () => {
-    const error = new LeadbridgeError('HTTP_ERROR', 'x', { status: 503 });
-    expect(backoffDelay(1, policy, error, () => 1)).toBe(100);
-    expect(backoffDelay(3, policy, error, () => 1)).toBe(400);
-    expect(backoffDelay(10, policy, error, () => 1)).toBe(1_000);
-    expect(backoffDelay(3, policy, error, () => 0)).toBe(200);
+    expect(backoffDelay(1, policy, undefined, () => 1)).toBe(100);
+    expect(backoffDelay(3, policy, undefined, () => 1)).toBe(400);
+    expect(backoffDelay(10, policy, undefined, () => 1)).toBe(1_000);
+    expect(backoffDelay(3, policy, undefined, () => 0)).toBe(200);
   });
 
   it('retries non-idempotent calls only when the request was never processed', () => {

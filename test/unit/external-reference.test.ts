@@ -4,8 +4,30 @@ import { ConflictError } from '../../src/core/errors.js';
 import type { Referral } from '../../src/core/referral.js';
 import type { OutboxRow } from '../../src/ledger/index.js';
 import { WriteAppliedError } from '../../src/source/partner-center/client.js';
-import { externalReferenceHandler } from '../../src/sync/external-reference.js';
-import type { ReferralSource } from '../../src/sync/types.js';
+import { silentLogger } from '../../src/core/log.js';
+import type { ActionContext } from '../../src/sync/actions/context.js';
+import { setExternalReferenceHandler } from '../../src/sync/actions/set-external-reference.js';
+import {
+  emptyOutboundStats,
+  type OutcomeWriter,
+  type ReferralSource,
+} from '../../src/sync/types.js';
+
+const NOW = new Date('2026-03-01T12:00:00.000Z');
+
+/** The handler with only the source it reads and writes (the ledger port and targets are not used). */
+function externalReferenceHandler(source: ReferralSource) {
+  const context: ActionContext = {
+    ledger: {} as ActionContext['ledger'],
+    source: source as ReferralSource & OutcomeWriter,
+    targets: new Map(),
+    logger: silentLogger,
+    stats: emptyOutboundStats(),
+    maxAttempts: 3,
+    now: () => NOW,
+  };
+  return setExternalReferenceHandler(context);
+}
 
 const LISTED: Referral = {
   id: 'R1',
@@ -69,6 +91,7 @@ describe('external reference write-back', () => {
         ],
         audits: [
           {
+            at: '2026-03-01T12:00:00.000Z',
             runId: 'run-1',
             referralId: 'R1',
             target: 'd365',
@@ -95,7 +118,22 @@ describe('external reference write-back', () => {
 
   it('sends nothing when the id is already there, or when GET by id gives no eTag', async () => {
     const done = new FakeSource({ ...LISTED, eTag: '"e1"', externalReferenceId: 'CRM-9' });
-    expect(await externalReferenceHandler(done)(row('"e1"'))).toEqual({ state: 'sent' });
+    expect(await externalReferenceHandler(done)(row('"e1"'))).toEqual({
+      state: 'sent',
+      effects: {
+        audits: [
+          {
+            at: '2026-03-01T12:00:00.000Z',
+            runId: 'run-1',
+            referralId: 'R1',
+            target: 'd365',
+            action: 'external-reference-written',
+            crmRecordId: 'CRM-9',
+            detail: { alreadySet: true },
+          },
+        ],
+      },
+    });
     expect(done.calls).toEqual(['GET R1']);
     const noETag = new FakeSource(LISTED);
     await expect(externalReferenceHandler(noETag)(row('"e1"'))).rejects.toThrow(
@@ -113,5 +151,51 @@ describe('external reference write-back', () => {
     const verdict = await externalReferenceHandler(source)(row('"e1"'));
     expect(verdict.state).toBe('sent');
     expect(verdict.effects?.eTagMoves).toBeUndefined();
+  });
+
+  it('after a 412 reads again: an id already there is audited as sent after the conflict (issue 18)', async () => {
+    const source = new FakeSource({ ...LISTED, eTag: '"e1"' });
+    // Another write lands between our read and our PATCH: it puts the same id in and rolls the eTag.
+    source.setExternalReference = async (ref, value) => {
+      source.calls.push(`PATCH ${ref.id} If-Match ${ref.eTag} externalReferenceId=${value}`);
+      source.stored = { ...source.stored, externalReferenceId: value, eTag: '"e7"' };
+      throw new ConflictError('partner-center: PATCH referral R1 → 412');
+    };
+    const verdict = await externalReferenceHandler(source)(row('"e1"'));
+    expect(source.calls).toEqual([
+      'GET R1',
+      'PATCH R1 If-Match "e1" externalReferenceId=CRM-9',
+      'GET R1',
+    ]);
+    expect(verdict.state).toBe('sent');
+    expect(verdict.effects?.audits?.map((entry) => [entry.action, entry.detail])).toEqual([
+      [
+        'conflict',
+        {
+          action: 'set-external-reference',
+          eTagSent: '"e1"',
+          attempt: 1,
+          message: 'partner-center: PATCH referral R1 → 412',
+        },
+      ],
+      ['external-reference-written', { alreadySet: true, afterConflict: true }],
+    ]);
+  });
+
+  it('a second 412 in a row is thrown, for the drain to retry the row later', async () => {
+    const source = new FakeSource({ ...LISTED, eTag: '"e1"' });
+    source.setExternalReference = async (ref) => {
+      source.calls.push(`PATCH ${ref.id} If-Match ${ref.eTag}`);
+      throw new ConflictError('partner-center: PATCH referral R1 → 412');
+    };
+    await expect(externalReferenceHandler(source)(row('"e1"'))).rejects.toThrow(
+      'partner-center: PATCH referral R1 → 412',
+    );
+    expect(source.calls).toEqual([
+      'GET R1',
+      'PATCH R1 If-Match "e1"',
+      'GET R1',
+      'PATCH R1 If-Match "e1"',
+    ]);
   });
 });

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/core/errors.js';
 import { parseConfig } from '../../src/config/index.js';
+import { CRM_MODULES } from '../../src/crm/modules.js';
 
 const parse = (ledger: string) =>
   parseConfig(
@@ -13,7 +14,7 @@ const parse = (ledger: string) =>
       `ledger: ${ledger}`,
       '',
     ].join('\n'),
-    { env: {}, file: 'leadbridge.yaml', cwd: '/srv' },
+    { env: {}, file: 'leadbridge.yaml', cwd: '/srv', kinds: CRM_MODULES },
   );
 
 describe('ledger.retention', () => {

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { LeadbridgeError } from '../../src/core/errors.js';
 import { OUTBOX_TERMINAL_STATES, OUTBOX_TRANSITIONS } from '../../src/ledger/outbox.js';
 import { RUN_TRANSITIONS } from '../../src/ledger/runs.js';
+import { planSyncStateMoves } from '../../src/ledger/sync-state-moves.js';
 import {
-  planSyncStateMoves,
   SYNC_STATES,
   SYNC_TERMINAL_STATES,
   SYNC_TRANSITIONS,

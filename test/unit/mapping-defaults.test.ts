@@ -1,14 +1,14 @@
-// Unit tests for the shipped mappings (config/mappings/*.yaml): a realistic referral in, exact CRM fields and outcomes out.
+// Unit tests for the shipped mappings (src/crm/<kind>/mapping.yaml): a realistic referral in, exact CRM fields and outcomes out.
 /// <reference types="vite/client" />
 import { describe, expect, it } from 'vitest';
-import dynamicsYaml from '../../config/mappings/dynamics365.yaml?raw';
-import salesforceYaml from '../../config/mappings/salesforce.yaml?raw';
+import dynamicsYaml from '../../src/crm/dynamics365/mapping.yaml?raw';
+import salesforceYaml from '../../src/crm/salesforce/mapping.yaml?raw';
 import { referralSchema, type Referral } from '../../src/core/referral.js';
 import { parseMapping, stableHash, type MappingInput } from '../../src/mapping/index.js';
 
 // The files are bundled into the test by Vite (?raw), so the test itself does no I/O.
-const dynamics = parseMapping(dynamicsYaml, 'config/mappings/dynamics365.yaml');
-const salesforce = parseMapping(salesforceYaml, 'config/mappings/salesforce.yaml');
+const dynamics = parseMapping(dynamicsYaml, 'src/crm/dynamics365/mapping.yaml');
+const salesforce = parseMapping(salesforceYaml, 'src/crm/salesforce/mapping.yaml');
 
 const referral: Referral = referralSchema.parse({
   id: '3f0b2f5e-8c1d-4d7a-9a53-6c1e2f4b7a10',
@@ -80,7 +80,7 @@ const DESCRIPTION_LINES = [
   'Industries: Healthcare',
 ];
 
-describe('config/mappings/dynamics365.yaml', () => {
+describe('src/crm/dynamics365/mapping.yaml', () => {
   it('describes a lead', () => {
     expect(dynamics.target).toBe('dynamics365');
     expect(dynamics.entity).toBe('lead');
@@ -238,7 +238,7 @@ describe('config/mappings/dynamics365.yaml', () => {
   });
 });
 
-describe('config/mappings/salesforce.yaml', () => {
+describe('src/crm/salesforce/mapping.yaml', () => {
   it('maps a realistic referral to exact Lead fields', () => {
     const result = salesforce.map(input);
     expect(result).toEqual({

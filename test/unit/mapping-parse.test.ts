@@ -1,13 +1,10 @@
 // Unit tests for mapping files: validation (every problem at once, with file:line:path), versions, and map() rules.
+import { dynamics365Module } from '../../src/crm/dynamics365/module.js';
+import { salesforceModule } from '../../src/crm/salesforce/module.js';
 import { describe, expect, it } from 'vitest';
 import { ValidationError, type Issue } from '../../src/core/errors.js';
 import { referralSchema, type Referral } from '../../src/core/referral.js';
-import {
-  defaultMappingFile,
-  parseMapping,
-  stableHash,
-  type MappingInput,
-} from '../../src/mapping/index.js';
+import { parseMapping, stableHash, type MappingInput } from '../../src/mapping/index.js';
 
 const FILE = 'config/mappings/test.yaml';
 
@@ -288,10 +285,8 @@ describe('parseMapping: the compiled mapping', () => {
   });
 
   it('gives the absolute path of the shipped default files', () => {
-    expect(defaultMappingFile('dynamics365')).toMatch(
-      /^\/.*\/config\/mappings\/dynamics365\.yaml$/,
-    );
-    expect(defaultMappingFile('salesforce')).toMatch(/^\/.*\/config\/mappings\/salesforce\.yaml$/);
+    expect(dynamics365Module.mappingFile).toMatch(/^\/.*\/src\/crm\/dynamics365\/mapping\.yaml$/);
+    expect(salesforceModule.mappingFile).toMatch(/^\/.*\/src\/crm\/salesforce\/mapping\.yaml$/);
   });
 });
 

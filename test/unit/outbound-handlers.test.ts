@@ -1,4 +1,4 @@
-// Unit tests of the outbound outbox handlers against in-memory fakes: re-plan after a fresh read, 412 retry once, refusals, reflections.
+// Unit tests of the outcome and reflect-expired actions against in-memory fakes: fresh read, 412 retry once, refusals.
 import { describe, expect, it } from 'vitest';
 import { ConflictError, LeadbridgeError, ValidationError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
@@ -7,13 +7,9 @@ import type { CrmAdapter, CrmRecordState } from '../../src/crm/adapter.js';
 import type { Link, OutboxRow, OutcomeToSend, ReferralEcho } from '../../src/ledger/index.js';
 import { parseMapping } from '../../src/mapping/index.js';
 import { WriteAppliedError } from '../../src/source/partner-center/client.js';
-import {
-  counted,
-  outcomeHandler,
-  reflectExpiredHandler,
-  type HandlerContext,
-  type HandlerLedger,
-} from '../../src/sync/outbound-handlers.js';
+import type { ActionContext, HandlerLedger } from '../../src/sync/actions/context.js';
+import { outcomeHandler } from '../../src/sync/actions/outcome.js';
+import { reflectExpiredHandler } from '../../src/sync/actions/reflect-expired.js';
 import {
   emptyOutboundStats,
   type OutcomeWriter,
@@ -120,6 +116,8 @@ function outboxRow(action: string, payload: Record<string, unknown>, attempts = 
     lastErrorCode: null,
     nextAttemptAt: null,
     runId: 'run-1',
+    claimedBy: 'worker-1',
+    leaseUntil: '2026-03-01T12:00:30.000Z',
     createdAt: '2026-03-01T00:00:00Z',
     updatedAt: '2026-03-01T00:00:00Z',
     sentAt: null,
@@ -164,7 +162,7 @@ function context(
   source: FakeSource,
   adapter: Partial<CrmAdapter> = {},
   ledger = new FakeLedger(),
-): HandlerContext {
+): ActionContext {
   const target = (name: string) =>
     ({
       name,
@@ -172,6 +170,7 @@ function context(
       mapping: MAPPING,
       leadKinds: [],
       syncClosed: false,
+      changeStampPrecisionMs: 1_000,
     }) satisfies SyncTarget;
   return {
     ledger,
@@ -194,7 +193,7 @@ const acceptRow = (attempts = 1) =>
 describe('outcome handlers', () => {
   it('sends the accept with the fresh eTag and hands back the link and eTag moves with the audit', async () => {
     const source = new FakeSource(referral('New', 'Received'));
-    const verdict = await outcomeHandler(context(source), 'accept')(acceptRow());
+    const verdict = await outcomeHandler(context(source))(acceptRow());
     expect(source.writes).toEqual(['accept']);
     expect(verdict).toEqual({
       state: 'sent',
@@ -243,7 +242,7 @@ describe('outcome handlers', () => {
       source.edit({ customerProfile: { name: 'Fabrikam Holdings' } });
     };
     const ctx = context(source);
-    const verdict = await outcomeHandler(ctx, 'accept')(acceptRow());
+    const verdict = await outcomeHandler(ctx)(acceptRow());
     expect(source.writes).toEqual(['accept']);
     expect(ctx.stats.conflicts).toBe(1);
     expect(verdict.state).toBe('sent');
@@ -272,7 +271,7 @@ describe('outcome handlers', () => {
     const source = new FakeSource(referral('New', 'Received'));
     source.afterGet = () => source.edit({ favorite: true });
     const ctx = context(source);
-    const verdict = await outcomeHandler(ctx, 'accept')(acceptRow(2));
+    const verdict = await outcomeHandler(ctx)(acceptRow(2));
     expect(source.writes).toEqual([]);
     expect(ctx.stats.conflicts).toBe(2);
     expect(verdict).toMatchObject({
@@ -285,17 +284,14 @@ describe('outcome handlers', () => {
   it('never writes to a Closed referral, and finds an outcome already shown (a resend after a crash) superseded', async () => {
     const closed = new FakeSource(referral('Closed', 'Lost'));
     expect(
-      await outcomeHandler(
-        context(closed),
-        'win',
-      )(outboxRow('win', { outcome: 'won', fields: {} })),
+      await outcomeHandler(context(closed))(outboxRow('win', { outcome: 'won', fields: {} })),
     ).toMatchObject({
       state: 'superseded',
       error: 'the referral is Closed/Lost: archived referrals are never written',
       effects: { links: [{ referralId: 'R1', target: 'd365', referralStatus: 'Closed' }] },
     });
     const accepted = new FakeSource(referral('Active', 'Accepted'));
-    expect(await outcomeHandler(context(accepted), 'accept')(acceptRow())).toMatchObject({
+    expect(await outcomeHandler(context(accepted))(acceptRow())).toMatchObject({
       state: 'superseded',
       error: 'the referral already shows it (Active/Accepted)',
     });
@@ -305,10 +301,9 @@ describe('outcome handlers', () => {
   it('an outcome for a referral found expired is superseded, and the CRM lead is queued to be marked instead', async () => {
     const ledger = new FakeLedger();
     const source = new FakeSource(referral('Closed', 'Expired'));
-    const verdict = await outcomeHandler(
-      context(source, {}, ledger),
-      'decline',
-    )(outboxRow('decline', { outcome: 'declined', fields: { reason: 'Others' } }));
+    const verdict = await outcomeHandler(context(source, {}, ledger))(
+      outboxRow('decline', { outcome: 'declined', fields: { reason: 'Others' } }),
+    );
     expect(verdict).toMatchObject({
       state: 'superseded',
       error: 'the referral is Closed/Expired: archived referrals are never written',
@@ -328,7 +323,7 @@ describe('outcome handlers', () => {
   it('quarantines a step that would break the life cycle, and a write Partner Center refuses for good', async () => {
     const fresh = new FakeSource(referral('New', 'Received'));
     expect(
-      await outcomeHandler(context(fresh), 'win')(outboxRow('win', { outcome: 'won', fields: {} })),
+      await outcomeHandler(context(fresh))(outboxRow('win', { outcome: 'won', fields: {} })),
     ).toMatchObject({
       state: 'quarantined',
       error:
@@ -339,7 +334,7 @@ describe('outcome handlers', () => {
       'partner-center: cannot accept referral R1',
       [{ path: 'currency', message: 'must be a 3-letter ISO 4217 code (got "EURO")' }],
     );
-    const refused = await outcomeHandler(context(fresh), 'accept')(acceptRow());
+    const refused = await outcomeHandler(context(fresh))(acceptRow());
     expect(refused).toMatchObject({
       state: 'quarantined',
       error:
@@ -354,7 +349,7 @@ describe('outcome handlers', () => {
       'partner-center: accept referral R1 was applied (200), but the referral could not be read back: boom',
       null,
     );
-    const verdict = await outcomeHandler(context(source), 'accept')(acceptRow());
+    const verdict = await outcomeHandler(context(source))(acceptRow());
     expect(verdict.state).toBe('sent');
     expect(verdict.effects?.eTagMoves).toBeUndefined();
     expect(
@@ -369,19 +364,21 @@ describe('outcome handlers', () => {
 
   it('sends no write when the GET by id carries no eTag', async () => {
     const source = new FakeSource({ ...referral('New', 'Received'), eTag: undefined } as Referral);
-    await expect(outcomeHandler(context(source), 'accept')(acceptRow())).rejects.toThrow(
-      'partner-center: GET referral R1 returned no eTag; no write is sent without a fresh If-Match eTag',
-    );
+    expect(await outcomeHandler(context(source))(acceptRow())).toMatchObject({
+      state: 'failed',
+      error:
+        'partner-center: GET referral R1 returned no eTag; no write is sent without a fresh If-Match eTag',
+    });
     expect(source.writes).toEqual([]);
   });
 
-  it('counted: a transient failure is retried later, the last allowed attempt and a vanished referral are quarantined', async () => {
+  it('a transient failure is retried later, the last allowed attempt and a vanished referral are quarantined', async () => {
     const source = new FakeSource(referral('New', 'Received'));
     source.refuse = new LeadbridgeError('HTTP_ERROR', 'partner-center: PATCH → 503', {
       status: 503,
     });
     const ctx = context(source);
-    const handler = counted(ctx, outcomeHandler(ctx, 'accept'));
+    const handler = outcomeHandler(ctx);
     expect(await handler(acceptRow(1))).toMatchObject({
       state: 'failed',
       error: 'partner-center: PATCH → 503',
@@ -395,7 +392,6 @@ describe('outcome handlers', () => {
       state: 'quarantined',
       error: 'accept found nothing to write to: partner-center: GET referral R9 → 404',
     });
-    expect(ctx.stats).toMatchObject({ failed: 1, quarantined: 2, sent: 0 });
   });
 });
 

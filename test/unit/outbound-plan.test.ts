@@ -4,12 +4,11 @@ import type { Referral } from '../../src/core/referral.js';
 import type { CrmRecordState } from '../../src/crm/adapter.js';
 import type { Link, OutboxRow, OutboxState } from '../../src/ledger/index.js';
 import { parseMapping } from '../../src/mapping/index.js';
+import { checkAction, readOutcomePayload } from '../../src/sync/actions/outcome.js';
+import { expiredReflections } from '../../src/sync/actions/reflect-expired.js';
 import {
-  checkAction,
   decideOutcome,
-  expiredReflections,
   outcomeOf,
-  readOutcomePayload,
   reconcileRows,
   recordView,
   type OutcomeDecision,
@@ -233,6 +232,8 @@ function row(action: string, state: OutboxState, dedupeKey = `d365:R1:${action}`
     lastErrorCode: null,
     nextAttemptAt: null,
     runId: null,
+    claimedBy: null,
+    leaseUntil: null,
     createdAt: '2026-01-01T00:00:00Z',
     updatedAt: '2026-01-01T00:00:00Z',
     sentAt: null,

@@ -4,27 +4,25 @@ import { describe, expect, it } from 'vitest';
 import { LeadbridgeError } from '../../src/core/errors.js';
 import { DEFAULT_RETRY_POLICY, isRetryable } from '../../src/core/retry.js';
 import type { MappedRecord, UpsertItemResult } from '../../src/crm/adapter.js';
+import { jwtAssertion } from '../../src/crm/salesforce/auth.js';
 import {
-  callError,
   changedRecordsSoql,
-  collectionCalls,
-  collectionRecord,
-  jwtAssertion,
   latestOpportunitySoql,
   leadsByReferralSoql,
   mergeReferralStates,
   missingHalves,
   opportunitiesByIdSoql,
-  parseSalesforceSettings,
-  soqlDateTime,
-  soqlFieldName,
-  soqlId,
-  soqlString,
-  tokenError,
+} from '../../src/crm/salesforce/changes.js';
+import { callError, tokenError } from '../../src/crm/salesforce/errors.js';
+import { parseSalesforceSettings } from '../../src/crm/salesforce/settings.js';
+import { soqlDateTime, soqlFieldName, soqlId, soqlString } from '../../src/crm/salesforce/soql.js';
+import {
+  collectionCalls,
+  collectionRecord,
   upsertItemResult,
   upsertWithItemRetries,
   type PendingRecord,
-} from '../../src/crm/salesforce/index.js';
+} from '../../src/crm/salesforce/upsert.js';
 
 const KEY = 'PartnerReferralId__c';
 

@@ -8,7 +8,7 @@ function cycleWith(targetsDown: TargetFailure[]): CycleResult {
   return {
     inbound: emptyInboundStats(),
     outbound: emptyOutboundStats(),
-    outbox: { sent: 0, failed: 0, superseded: 0, quarantined: 0 },
+    outbox: { sent: 0, failed: 0, superseded: 0, quarantined: 0, byKind: {} },
     targetsDown,
   };
 }

@@ -356,7 +356,7 @@ function isPausable(
 }
 
 /** The credential named by settings.auth; the token audience defaults to the organisation URL. */
-export function credentialFor(settings: DynamicsSettings): TokenCredential {
+function credentialFor(settings: DynamicsSettings): TokenCredential {
   const { auth } = settings;
   if (auth.kind === 'static')
     return staticToken(auth.token, `static token for ${orgUrlOf(settings)}`);
@@ -383,11 +383,7 @@ export function itemRetryDelay(
     .filter((o) => isRetryableFailure(o) && o.retryAfterSeconds !== undefined)
     .map((o) => o.retryAfterSeconds as number);
   const retryAfterSeconds = retryAfters.length > 0 ? Math.max(...retryAfters) : undefined;
-  return backoffDelay(
-    round,
-    policy,
-    new LeadbridgeError('RATE_LIMITED', 'retryable $batch items', { retryAfterSeconds }),
-  );
+  return backoffDelay(round, policy, retryAfterSeconds);
 }
 
 function blankReferralId(record: MappedRecord): UpsertItemResult {

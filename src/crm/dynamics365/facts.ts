@@ -52,20 +52,3 @@ export const OPPORTUNITY_STATE_COLUMNS = [
   'description',
   '_originatingleadid_value',
 ] as const;
-
-/** Lead statecode → its label and the statuscodes that belong to it. */
-export const LEAD_STATES = {
-  0: { label: 'Open', statuses: { 1: 'New', 2: 'Contacted' } },
-  1: { label: 'Qualified', statuses: { 3: 'Qualified' } },
-  2: {
-    label: 'Disqualified',
-    statuses: { 4: 'Lost', 5: 'Cannot Contact', 6: 'No Longer Interested', 7: 'Canceled' },
-  },
-} as const;
-
-/** Opportunity statecode → its label and the statuscodes that belong to it. */
-export const OPPORTUNITY_STATES = {
-  0: { label: 'Open', statuses: { 1: 'In Progress', 2: 'On Hold' } },
-  1: { label: 'Won', statuses: { 3: 'Won' } },
-  2: { label: 'Lost', statuses: { 4: 'Canceled', 5: 'Out-Sold' } },
-} as const;

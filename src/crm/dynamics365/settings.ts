@@ -1,55 +1,57 @@
-// The Dynamics 365 target's connection settings (targets[].settings): the zod schema is the source of truth.
+// The Dynamics 365 target's settings: one zod schema, for the config and the adapter.
 import { z } from 'zod';
+import {
+  entraClientCredentialsSchema,
+  httpUrl,
+  intField,
+  staticAuthSchema,
+} from '../../config/fields.js';
 import { ValidationError, type Issue } from '../../core/errors.js';
 import { CHANGE_PAGE_SIZE, MAX_BATCH_OPERATIONS } from './facts.js';
 
-const staticAuthSchema = z.strictObject({
-  kind: z.literal('static'),
-  token: z.string().min(1),
-});
+export const dynamicsSettingsSchema = z
+  .strictObject({
+    /**
+     * The org URL (https://org.crm.dynamics.com); the API root is url + /api/data/<apiVersion>/.
+     */
+    url: httpUrl(),
+    apiVersion: z
+      .string()
+      .trim()
+      .regex(/^v\d+\.\d+$/, 'expected a Web API version like "v9.2"')
+      .default('v9.2'),
+    auth: z.discriminatedUnion('kind', [staticAuthSchema, entraClientCredentialsSchema]),
+    /** The alternate key (a custom column holding the referral id) that upserts address. */
+    alternateKey: z
+      .string()
+      .trim()
+      .regex(/^[a-z_][a-z0-9_]*$/, 'expected a column logical name like "lb_referralid"')
+      .default('lb_referralid'),
+    /** Operations per $batch request (Dataverse refuses more than 1000). */
+    batchSize: intField(1, MAX_BATCH_OPERATIONS).default(500),
+    /** Rows per page of a read (Prefer: odata.maxpagesize; Dataverse serves at most 5000). */
+    readPageSize: intField(1, 5000).default(CHANGE_PAGE_SIZE),
+    /** Parallel requests (Dataverse allows 52 concurrent requests per user). */
+    concurrency: intField(1, 52).default(4),
+  })
+  .transform((settings) => ({
+    ...settings,
+    // The token audience is the org itself unless the admin says otherwise.
+    auth:
+      settings.auth.kind === 'clientCredentials'
+        ? {
+            ...settings.auth,
+            scope: settings.auth.scope ?? `${new URL(settings.url).origin}/.default`,
+          }
+        : settings.auth,
+  }));
 
-const clientCredentialsAuthSchema = z.strictObject({
-  kind: z.literal('clientCredentials'),
-  tenantId: z.string().min(1),
-  clientId: z.string().min(1),
-  clientSecret: z.string().min(1),
-  /** Defaults to `<url>/.default`. */
-  scope: z.string().min(1).optional(),
-  /** Defaults to https://login.microsoftonline.com (sovereign clouds differ). */
-  authorityHost: z.url().optional(),
-});
+export type DynamicsSettings = z.output<typeof dynamicsSettingsSchema>;
 
-export const dynamicsAuthSchema = z.discriminatedUnion('kind', [
-  staticAuthSchema,
-  clientCredentialsAuthSchema,
-]);
-
-export const dynamicsSettingsSchema = z.strictObject({
-  /** The organisation URL, e.g. https://contoso.crm.dynamics.com; the API root is url + /api/data/ + apiVersion + /. */
-  url: z.url({ protocol: /^https?$/ }),
-  apiVersion: z
-    .string()
-    .regex(/^v\d+\.\d+$/, 'must look like v9.2')
-    .default('v9.2'),
-  auth: dynamicsAuthSchema,
-  /** The lead column that holds the referral id and is defined as an alternate key. */
-  alternateKey: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a column logical name')
-    .default('lb_referralid'),
-  /** Records per $batch call. */
-  batchSize: z.number().int().min(1).max(MAX_BATCH_OPERATIONS).default(500),
-  /** Rows per page of a read (`Prefer: odata.maxpagesize`; Dataverse serves at most 5000). */
-  readPageSize: z.number().int().min(1).max(5000).default(CHANGE_PAGE_SIZE),
-  /** $batch calls in flight at once (Dataverse allows 52 concurrent requests per user). */
-  concurrency: z.number().int().min(1).max(52).default(4),
-});
-
-export type DynamicsSettings = z.infer<typeof dynamicsSettingsSchema>;
-export type DynamicsSettingsInput = z.input<typeof dynamicsSettingsSchema>;
-export type DynamicsAuth = z.infer<typeof dynamicsAuthSchema>;
-
-/** Validates settings, reporting every problem at once with its path under `where`. */
+/**
+ * Validates settings (raw or already parsed), reporting every problem at once with its path under
+ * `where`.
+ */
 export function parseDynamicsSettings(input: unknown, where = 'settings'): DynamicsSettings {
   const result = dynamicsSettingsSchema.safeParse(input);
   if (result.success) return result.data;

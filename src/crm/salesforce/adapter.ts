@@ -18,7 +18,7 @@ import {
   withRetry,
   type RetryPolicy,
 } from '../../core/retry.js';
-import { SALESFORCE_MIN_API_VERSION } from '../../config/targets.js';
+import { SALESFORCE_MIN_API_VERSION } from './settings.js';
 import { tokenSourceFor, type TokenSource } from './auth.js';
 import {
   fetchAll,
@@ -116,11 +116,7 @@ export class SalesforceAdapter implements CrmAdapter {
     const results = await upsertWithItemRetries(records, {
       sendRound: (pending) => this.upsertRound(pending, options.signal),
       waitBeforeRound: async (round, retrying) => {
-        const delayMs = backoffDelay(
-          round,
-          this.policy,
-          new LeadbridgeError('HTTP_ERROR', 'retryable collection records'),
-        );
+        const delayMs = backoffDelay(round, this.policy);
         this.logger.warn('retrying failed collection records', {
           records: retrying,
           round,

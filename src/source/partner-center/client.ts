@@ -4,13 +4,7 @@ import type { TokenCredential } from '../../core/auth.js';
 import { LeadbridgeError, ValidationError, type Issue } from '../../core/errors.js';
 import { ApiClient, newCorrelationId, type ApiClientOptions } from '../../core/http.js';
 import { silentLogger, type Logger } from '../../core/log.js';
-import {
-  deriveLeadKind,
-  isHotLead,
-  referralVersion,
-  type LeadKind,
-  type Referral,
-} from '../../core/referral.js';
+import { referralVersion, type Referral } from '../../core/referral.js';
 import type { RetryPolicy } from '../../core/retry.js';
 import {
   acceptPatch,
@@ -67,15 +61,10 @@ export interface PartnerCenterClientOptions {
   timeoutMs?: number;
 }
 
-export interface ReferralWithKind {
-  referral: Referral;
-  leadKind: LeadKind;
-  hot: boolean;
-}
-
+/** One page of a listing, as the sync engine's ReferralSource port takes it (sync/types.ts). */
 export interface ReferralPage {
-  /** Valid referral versions not delivered before (by id + eTag). */
-  referrals: ReferralWithKind[];
+  /** Valid referral versions not delivered before (by id + eTag); the engine derives their lead kind. */
+  referrals: Referral[];
   /** Items the schema refused; their page-mates still flow. */
   invalid: InvalidReferral[];
   /**
@@ -186,7 +175,7 @@ export class PartnerCenterClient {
   async *listExpiringBefore(
     before: string,
     options: RequestOptions = {},
-  ): AsyncGenerator<ReferralWithKind[]> {
+  ): AsyncGenerator<Referral[]> {
     const ticks = this.parseSince(before);
     const literal = formatLiteral(filterLiteral(ticks ?? 0n), this.literalForm);
     const filter = `status eq 'New' and expirationDateTime le ${literal}`;
@@ -195,15 +184,10 @@ export class PartnerCenterClient {
       options.signal,
     );
     for (;;) {
-      const items: ReferralWithKind[] = [];
+      const items: Referral[] = [];
       for (const item of page.body.value) {
         const parsed = parseReferral(item);
-        if (parsed.ok)
-          items.push({
-            referral: parsed.referral,
-            leadKind: deriveLeadKind(parsed.referral),
-            hot: isHotLead(parsed.referral),
-          });
+        if (parsed.ok) items.push(parsed.referral);
       }
       yield items;
       const next = this.nextLinkOf(page);
@@ -419,11 +403,7 @@ export class PartnerCenterClient {
       this.reportUnknownEnums(referral);
       const updated = toTicks(referral.updatedDateTime) ?? 0n;
       if (!pass.admit(referral.id, referralVersion(referral), updated)) continue;
-      page.referrals.push({
-        referral,
-        leadKind: deriveLeadKind(referral),
-        hot: isHotLead(referral),
-      });
+      page.referrals.push(referral);
     }
     return page;
   }

@@ -1,10 +1,5 @@
 // The Partner Center lead source: its client and the types callers need.
-export {
-  PartnerCenterClient,
-  WriteAppliedError,
-  type ReferralPage,
-  type ReferralWithKind,
-} from './client.js';
+export { PartnerCenterClient, WriteAppliedError, type ReferralPage } from './client.js';
 export {
   acceptPatch,
   declinePatch,

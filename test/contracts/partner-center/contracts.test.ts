@@ -6,10 +6,11 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import dynamicsYaml from '../../../config/mappings/dynamics365.yaml?raw';
-import salesforceYaml from '../../../config/mappings/salesforce.yaml?raw';
+import dynamicsYaml from '../../../src/crm/dynamics365/mapping.yaml?raw';
+import salesforceYaml from '../../../src/crm/salesforce/mapping.yaml?raw';
 import { staticToken } from '../../../src/core/auth.js';
 import { deriveLeadKind, isHotLead, type Referral } from '../../../src/core/referral.js';
+import { withLeadKind } from '../../../src/sync/lead-kind.js';
 import { parseMapping } from '../../../src/mapping/index.js';
 import {
   createPartnerCenterSimulator,
@@ -121,7 +122,10 @@ describe('the documented payloads', () => {
     const pages: ReferralPage[] = [];
     for await (const page of client.listChanged(null)) pages.push(page);
     expect(scope.isDone()).toBe(true);
-    expect(pages.map((page) => page.referrals.map((r) => [r.referral.id, r.leadKind]))).toEqual([
+    const kinds = pages.map((page) =>
+      page.referrals.map(withLeadKind).map((r) => [r.referral.id, r.leadKind]),
+    );
+    expect(kinds).toEqual([
       [
         ['c5fbb3b6-be74-4795-9fb5-4324c73fed37', 'customerInquiry'],
         ['61c65491-2f2c-461a-84b4-3654499bc1d9', 'salesQualified'],
@@ -147,15 +151,15 @@ describe('the default mappings on the documented referrals', () => {
     };
   };
 
-  it('config/mappings/dynamics365.yaml maps every documented referral', () => {
-    const mapping = parseMapping(dynamicsYaml, 'config/mappings/dynamics365.yaml');
+  it('src/crm/dynamics365/mapping.yaml maps every documented referral', () => {
+    const mapping = parseMapping(dynamicsYaml, 'src/crm/dynamics365/mapping.yaml');
     const results = documentedReferrals.map((body) => mapping.map(input(body)));
     expect(results.map((r) => r.ok)).toEqual([true, true, true]);
     expect(results[2]!.ok && results[2]!.fields).toEqual(DYNAMICS_BY_ID);
   });
 
-  it('config/mappings/salesforce.yaml maps every documented referral', () => {
-    const mapping = parseMapping(salesforceYaml, 'config/mappings/salesforce.yaml');
+  it('src/crm/salesforce/mapping.yaml maps every documented referral', () => {
+    const mapping = parseMapping(salesforceYaml, 'src/crm/salesforce/mapping.yaml');
     const results = documentedReferrals.map((body) => mapping.map(input(body)));
     expect(results.map((r) => r.ok)).toEqual([true, true, true]);
     expect(results[2]!.ok && results[2]!.fields).toEqual(SALESFORCE_BY_ID);

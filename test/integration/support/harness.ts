@@ -2,7 +2,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { configSchema, type LeadbridgeConfig } from '../../../src/config/index.js';
+import { configSchemaFor, type LeadbridgeConfig } from '../../../src/config/index.js';
+import { CRM_MODULES } from '../../../src/crm/modules.js';
+
 import type { SimClock } from '../../../src/simulators/common/clock.js';
 import {
   createDynamicsSimulator,
@@ -52,7 +54,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const salesforce = options.salesforce ? createSalesforceSimulator({ port: 0 }) : null;
   await Promise.all([pc.start(), dynamics.start(), salesforce?.start()]);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-it-'));
-  const config = configSchema.parse({
+  const config = configSchemaFor(CRM_MODULES).parse({
     source: {
       partnerCenter: {
         baseUrl: pc.url,
@@ -89,7 +91,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     dir,
     config,
     async runtime(overrides) {
-      const runtime = await createRuntime(overrides ? overrides(config) : config, { cwd: dir });
+      const runtime = await createRuntime(overrides ? overrides(config) : config);
       opened.push(runtime);
       return runtime;
     },

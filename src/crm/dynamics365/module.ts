@@ -1,0 +1,20 @@
+// Dynamics 365 as a CRM module: settings, limits, bundled mapping, change stamps, factory.
+import { fileURLToPath } from 'node:url';
+import type { CrmModule } from '../module.js';
+import { dynamicsSettingsSchema, orgUrlOf, type DynamicsSettings } from './settings.js';
+
+export const dynamics365Module: CrmModule<DynamicsSettings> = {
+  kind: 'dynamics365',
+  title: 'Dynamics 365',
+  settingsSchema: dynamicsSettingsSchema,
+  // Inside service protection's 52 concurrent requests and 6000 requests per 5 minutes per user.
+  defaultLimits: { concurrency: 16, requestsPerMinute: 1_100 },
+  mappingFile: fileURLToPath(new URL('./mapping.yaml', import.meta.url)),
+  // modifiedon holds whole seconds.
+  changeStampPrecisionMs: 1_000,
+  endpoint: (settings) => orgUrlOf(settings),
+  async createAdapter(options) {
+    const { DynamicsAdapter } = await import('./adapter.js');
+    return new DynamicsAdapter(options);
+  },
+};

@@ -1,0 +1,145 @@
+// The `set-external-reference` action: the CRM record id written into the referral's
+// externalReferenceId.
+import { ConflictError } from '../../core/errors.js';
+import { isTerminalStatus } from '../../core/lifecycle.js';
+import { referralVersion, referralVersionForms, type Referral } from '../../core/referral.js';
+import { CONFLICT_REREAD_POLICY } from '../../core/retry.js';
+import type { AuditEntry, OutboxRow, OutcomeToSend } from '../../ledger/index.js';
+import { freshRef } from '../../source/partner-center/actions.js';
+import { WriteAppliedError } from '../../source/partner-center/client.js';
+import type { OutboxHandler, OutboxVerdict } from '../outbox.js';
+import { audit, versionMoves, type ActionContext } from './context.js';
+
+export const SET_EXTERNAL_REFERENCE = 'set-external-reference';
+
+interface Payload {
+  recordId: string;
+  /**
+   * The version the inbound side synced (an eTag, or `updated:<time>` for a list item without one).
+   */
+  eTag: string;
+}
+
+/**
+ * The row that puts `recordId` into the referral as the inbound side synced it (once per referral
+ * and record).
+ */
+export function setExternalReferenceRow(
+  target: string,
+  referral: Referral,
+  recordId: string,
+): OutcomeToSend {
+  return {
+    referralId: referral.id,
+    target,
+    action: SET_EXTERNAL_REFERENCE,
+    payload: { recordId, eTag: referralVersion(referral) } satisfies Payload,
+    dedupeKey: `${SET_EXTERNAL_REFERENCE}:${referral.id}:${recordId}`,
+  };
+}
+
+/**
+ * The handler. The referral is always read by id first: list items carry no eTag
+ * (MicrosoftDocs/partner-rest partner-rest/develop/get-a-list-of-referrals.md), and a write is only
+ * ever sent with the fresh If-Match eTag of that read. After a 412 it reads again
+ * (CONFLICT_REREAD_POLICY).
+ */
+export function setExternalReferenceHandler(context: ActionContext): OutboxHandler {
+  return async (row, signal) => {
+    const { recordId, eTag: synced } = row.payload as unknown as Payload;
+    const audits: AuditEntry[] = [];
+    for (let attempt = 1; ; attempt++) {
+      const fresh = await context.source.get(row.referralId, { signal });
+      const settled = settledWithout(context, row, fresh, recordId, audits);
+      if (settled) return settled;
+      try {
+        const updated = await context.source.setExternalReference(freshRef(fresh), recordId, {
+          signal,
+        });
+        return written(context, row, recordId, { fresh, updated, synced }, audits);
+      } catch (error) {
+        // Applied (2xx) but unreadable: sent; the links keep their version, so the next poll
+        // re-reads it.
+        if (error instanceof WriteAppliedError) {
+          audits.push(writtenAudit(context, row, recordId, { unreadable: error.message }));
+          return { state: 'sent', effects: { audits } };
+        }
+        if (!(error instanceof ConflictError) || attempt >= CONFLICT_REREAD_POLICY.maxAttempts)
+          throw error;
+        audits.push(
+          audit(context, row, 'conflict', recordId, {
+            action: row.action,
+            eTagSent: fresh.eTag ?? null,
+            attempt,
+            message: error.message,
+          }),
+        );
+      }
+    }
+  };
+}
+
+/**
+ * Our own write rolled the version: links that recorded the version we wrote over move to the new
+ * one, so the next poll recognises the referral as handled. A fresh read that already differs from
+ * the synced version carries someone else's change, which the inbound side must still bring over:
+ * no move then.
+ */
+function written(
+  context: ActionContext,
+  row: OutboxRow,
+  recordId: string,
+  versions: { fresh: Referral; updated: Referral; synced: string },
+  audits: AuditEntry[],
+): OutboxVerdict {
+  const { fresh, updated, synced } = versions;
+  const unchanged = referralVersionForms(fresh).includes(synced);
+  const afterConflict = audits.some((entry) => entry.action === 'conflict');
+  audits.push(
+    writtenAudit(context, row, recordId, {
+      eTag: updated.eTag ?? null,
+      ...(unchanged ? {} : { changedSinceSync: true }),
+      ...(afterConflict ? { afterConflict } : {}),
+    }),
+  );
+  return {
+    state: 'sent',
+    effects: {
+      ...(unchanged ? { eTagMoves: versionMoves(row.referralId, fresh, updated) } : {}),
+      audits,
+    },
+  };
+}
+
+/**
+ * Nothing to write: the id is already there (sent, audited), or the referral is archived
+ * (superseded).
+ */
+function settledWithout(
+  context: ActionContext,
+  row: OutboxRow,
+  fresh: Referral,
+  recordId: string,
+  audits: AuditEntry[],
+): OutboxVerdict | null {
+  const afterConflict = audits.some((entry) => entry.action === 'conflict');
+  if (fresh.externalReferenceId === recordId) {
+    const detail = { alreadySet: true, ...(afterConflict ? { afterConflict } : {}) };
+    audits.push(writtenAudit(context, row, recordId, detail));
+    return { state: 'sent', effects: { audits } };
+  }
+  if (!isTerminalStatus(fresh.status)) return null;
+  const shown = `${fresh.status}/${fresh.substatus ?? ''}`;
+  const reason = `the referral is ${shown}: archived referrals are read-only`;
+  audits.push(audit(context, row, 'external-reference-superseded', recordId, { reason }));
+  return { state: 'superseded', error: reason, effects: { audits } };
+}
+
+function writtenAudit(
+  context: ActionContext,
+  row: OutboxRow,
+  recordId: string,
+  detail: Record<string, unknown>,
+): AuditEntry {
+  return audit(context, row, 'external-reference-written', recordId, detail);
+}
