@@ -24,8 +24,11 @@ function phaseLines(name: string, phase: PhaseReport, intervalSeconds: number): 
       : `converged ${phase.convergedSeconds.toFixed(1)} s after the last restart ` +
         `(${phase.convergedSeconds <= intervalSeconds ? 'within' : 'MORE than'} one poll ` +
         `interval, ${intervalSeconds} s)`;
+  const left = phase.leftAtRestart;
   return [
     `  ${name}: ${phase.kills} kills; ${converged}`,
+    `      left to do at the last restart: ${left.records} CRM records, ` +
+      `${left.writeBacks} write-backs, ${left.outcomes} outcomes`,
     ...Object.entries(phase.landed)
       .sort((a, b) => b[1] - a[1])
       .map(([where, n]) => `      ${String(n).padStart(3)}  ${where}`),

@@ -40,6 +40,8 @@ export interface PhaseReport {
   landed: Record<string, number>;
   /** Seconds from the clean run's start until everything checked out (null: it never did). */
   convergedSeconds: number | null;
+  /** What was still to do when the clean run started (CRM records, write-backs, outcomes). */
+  leftAtRestart: { records: number; writeBacks: number; outcomes: number };
 }
 
 export interface ChaosReport {
@@ -191,13 +193,19 @@ async function killPhase(
     scene.workerErrors += worker.errors().length;
     if (i % 10 === 0 || i === kills) scene.options.progress(`${phase}: ${i} kills`);
   }
+  const before = await checkCrms(scene.urls, expected, outcomes);
+  const leftAtRestart = {
+    records: Object.values(before.missing).reduce((a, b) => a + b, 0),
+    writeBacks: before.externalReferenceMissing,
+    outcomes: before.outcomesMissing,
+  };
   const convergedSeconds = await cleanRun(scene, expected, outcomes);
   const verdict =
     convergedSeconds === null
       ? 'did not converge'
       : `converged in ${convergedSeconds.toFixed(1)} s`;
   scene.options.progress(`${phase}: clean run ${verdict}`);
-  return { kills, landed, convergedSeconds };
+  return { kills, landed, convergedSeconds, leftAtRestart };
 }
 
 /**
