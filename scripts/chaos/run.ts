@@ -247,7 +247,7 @@ function landing(activity: string): string {
     return 'inbound (reading Partner Center, writing the CRMs)';
   if (/GET referral/.test(activity)) return 'outbox: the fresh read before a Partner Center write';
   if (/set external reference/.test(activity)) return 'outbox: externalReferenceId write-backs';
-  if (/partner-center call/.test(activity)) return 'outbox: outcome sends';
+  if (/partner-center call|outcome sent/.test(activity)) return 'outbox: outcome sends';
   if (/cycle done/.test(activity)) return 'between cycles';
   if (/retrying/.test(activity)) return 'waiting to retry a faulted API call';
   if (/outbound|changes|query|crm/i.test(activity)) return 'outbound (reading CRM changes)';
