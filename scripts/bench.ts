@@ -13,7 +13,7 @@ interface Scenario {
   name: string;
   referrals: number;
   latencyMs: number;
-  targets: Array<'dynamics365' | 'salesforce'>;
+  targets: Array<'dynamics365' | 'salesforce' | 'hubspot'>;
 }
 
 interface SimulatorProcess {
@@ -54,6 +54,12 @@ async function main(): Promise<void> {
       latencyMs: Number(args.latency),
       targets: ['dynamics365', 'salesforce'],
     },
+    {
+      name: `backfill ${n} into HubSpot, ${args.latency} ms per call`,
+      referrals: n,
+      latencyMs: Number(args.latency),
+      targets: ['hubspot'],
+    },
   ];
   if (args['only-rss']) scenarios.length = 0;
   if (!args['skip-rss'])
@@ -78,7 +84,12 @@ async function main(): Promise<void> {
       `${largest.peakRssMb.toFixed(0)} MB`,
     );
   if (args['only-rss']) return;
-  const [plain, latency, both] = results as [BenchResult, BenchResult, BenchResult];
+  const [plain, latency, both, hubspot] = results as [
+    BenchResult,
+    BenchResult,
+    BenchResult,
+    BenchResult,
+  ];
   check(
     `backfill of ${n} into Dynamics 365 with ${args.latency} ms latency under 30 s`,
     latency.seconds < 30,
@@ -104,6 +115,24 @@ async function main(): Promise<void> {
     both.writes.salesforce <= both.referrals / 150,
     `${both.writes.salesforce} for ${both.referrals} referrals`,
   );
+  // HubSpot writes a company, a contact and a deal per referral, then associates them: batch calls of 100.
+  check(
+    `HubSpot write calls ≤ referrals/90 (${hubspot.name})`,
+    hubspot.writes.hubspot <= hubspot.referrals / 90,
+    `${hubspot.writes.hubspot} for ${hubspot.referrals} referrals (${hubspot.synced} synced)`,
+  );
+  check(
+    `echo cycle writes nothing (${hubspot.name})`,
+    hubspot.echoWork === 0,
+    `${hubspot.echoWork} writes`,
+  );
+  check(
+    `idle cycle ≤ 2 calls per side (${hubspot.name})`,
+    Object.values(hubspot.idle).every((c) => c <= 2) && hubspot.idleWork === 0,
+    Object.entries(hubspot.idle)
+      .map(([k, c]) => `${k} ${c}`)
+      .join(', '),
+  );
 }
 
 function check(what: string, ok: boolean, figure: string): void {
@@ -111,7 +140,7 @@ function check(what: string, ok: boolean, figure: string): void {
   if (!ok) process.exitCode = 1;
 }
 
-type Side = 'partner-center' | 'dynamics365' | 'salesforce';
+type Side = 'partner-center' | 'dynamics365' | 'salesforce' | 'hubspot';
 type Counts = Record<Side, { total: number; writes: number }>;
 
 interface BenchResult {
@@ -151,7 +180,7 @@ async function runScenario(scenario: Scenario): Promise<BenchResult> {
     const afterIdle = await stats(sims.urls, sides);
     const peakRssMb = rss.stop();
     await runtime.close();
-    const all: Side[] = ['partner-center', 'dynamics365', 'salesforce'];
+    const all: Side[] = ['partner-center', 'dynamics365', 'salesforce', 'hubspot'];
     const delta = (a: Counts, b: Counts, key: 'total' | 'writes') =>
       Object.fromEntries(all.map((side) => [side, a[side][key] - b[side][key]])) as Record<
         Side,
@@ -216,6 +245,14 @@ function benchConfig(
         batchSize: 200,
       },
     },
+    hubspot: {
+      name: 'hubspot',
+      kind: 'hubspot',
+      settings: {
+        baseUrl: urls.hubspot,
+        auth: { kind: 'privateApp', token: 'pat-na1-00000000-0000-4000-8000-000000000000' },
+      },
+    },
   };
   return configSchemaFor(CRM_MODULES).parse({
     source: {
@@ -251,9 +288,9 @@ async function startSimulators(referrals: number): Promise<SimulatorProcess> {
   for await (const line of lines) {
     const [name, url] = line.trim().split(/\s+/);
     if (name && url) urls[name] = url;
-    if (urls['partner-center'] && urls.dynamics365 && urls.salesforce) break;
+    if (urls['partner-center'] && urls.dynamics365 && urls.salesforce && urls.hubspot) break;
   }
-  if (!urls['partner-center'] || !urls.dynamics365 || !urls.salesforce)
+  if (!urls['partner-center'] || !urls.dynamics365 || !urls.salesforce || !urls.hubspot)
     throw new Error('leadbridge simulate did not print the simulator URLs');
   return { urls, child };
 }
@@ -279,6 +316,7 @@ async function stats(urls: Record<string, string>, sides: Side[]): Promise<Count
     'partner-center': { total: 0, writes: 0 },
     dynamics365: { total: 0, writes: 0 },
     salesforce: { total: 0, writes: 0 },
+    hubspot: { total: 0, writes: 0 },
   };
   for (const side of sides) {
     const s = (await admin(urls[side]!, 'GET', '/_sim/stats')) as {
@@ -286,6 +324,11 @@ async function stats(urls: Record<string, string>, sides: Side[]): Promise<Count
       byMethod: Record<string, number>;
     };
     counts[side] = { total: s.total, writes: (s.byMethod.POST ?? 0) + (s.byMethod.PATCH ?? 0) };
+  }
+  // HubSpot reads (batch read, search) are POSTs too: its simulator counts the calls that change records.
+  if (sides.includes('hubspot')) {
+    const hubspot = (await admin(urls.hubspot!, 'GET', '/_sim/writes')) as { writeCalls: number };
+    counts.hubspot.writes = hubspot.writeCalls;
   }
   return counts;
 }

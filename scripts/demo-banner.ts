@@ -26,6 +26,8 @@ export function walkThrough(url: SimulatorUrl): string[] {
 
 export interface BannerFacts {
   url: SimulatorUrl;
+  /** The web console's URL (http://127.0.0.1:7400/console). */
+  console: string;
   config: string;
   referrals: string;
   intervalSeconds: string;
@@ -37,6 +39,11 @@ export function demoBanner(facts: BannerFacts): string {
   return [
     '',
     'leadbridge demo: Partner Center → Dynamics 365 + Salesforce, with outcomes flowing back',
+    '',
+    `  Open the console: ${facts.console}`,
+    '    (hot leads near expiry, why a referral is quarantined and its retry,' +
+      ' where a CRM field comes from)',
+    '',
     `  partner-center ${url('partner-center')}`,
     `  dynamics365    ${url('dynamics365')}`,
     `  salesforce     ${url('salesforce')}`,

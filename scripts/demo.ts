@@ -19,6 +19,10 @@ import { startSimulators, stopSimulators, type RunningSimulator } from '../src/s
 import { DEFAULT_WORKFLOW, workflowUrl } from '../src/simulators/graph/index.js';
 import { RuntimeHolder } from '../src/cli/runtime-holder.js';
 import { Worker } from '../src/worker/worker.js';
+import { WorkerMetrics } from '../src/worker/metrics.js';
+import { healthReport } from '../src/worker/health.js';
+import { consoleAccess, serveConsole, type ConsoleServer } from '../src/cli/console.js';
+import { keepApiCallCounts } from '../src/cli/run.js';
 import { demoBanner } from './demo-banner.js';
 import { DemoAlreadyRunningError, DemoLock } from './demo-lock.js';
 
@@ -49,23 +53,15 @@ async function main(): Promise<void> {
     urls: Object.fromEntries(simulators.map((s) => [s.name, s.url])),
     config: CONFIG_FILE,
   });
-  console.log(
-    demoBanner({
-      url,
-      config: CONFIG_FILE,
-      referrals: args.referrals,
-      intervalSeconds: args.interval,
-      newLeadEverySeconds: args['new-lead-every'],
-    }),
-  );
-
   const logger = createLogger({ level: 'info', format: process.stderr.isTTY ? 'pretty' : 'json' });
   await signInThroughSimulator(url('entra'), logger);
+  const metrics = new WorkerMetrics();
   const runtimes = new RuntimeHolder({
     configFile: CONFIG_FILE,
     env: process.env,
     cwd: process.cwd(),
     logger,
+    metrics,
   });
   await runtimes.start();
   const worker = new Worker({
@@ -74,7 +70,19 @@ async function main(): Promise<void> {
     jitterMs: () => 1000,
     maxPagesPerCycle: 50,
     logger,
+    onCycle: () => keepApiCallCounts(runtimes, metrics, logger),
   });
+  const consoleServer = await startDemoConsole(runtimes, worker, logger);
+  console.log(
+    demoBanner({
+      url,
+      console: consoleServer.url,
+      config: CONFIG_FILE,
+      referrals: args.referrals,
+      intervalSeconds: args.interval,
+      newLeadEverySeconds: args['new-lead-every'],
+    }),
+  );
   const newLeads = setInterval(
     () => void addLead(url('partner-center')),
     Number(args['new-lead-every']) * 1000,
@@ -90,8 +98,36 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   await worker.run();
+  await consoleServer.close();
   await runtimes.close();
   await stopSimulators(simulators);
+}
+
+/**
+ * The console on port 7400 (a free one when taken), reading the demo's ledger while the worker
+ * fills it.
+ */
+async function startDemoConsole(
+  runtimes: RuntimeHolder,
+  worker: Worker,
+  logger: ReturnType<typeof createLogger>,
+): Promise<ConsoleServer> {
+  const parts = {
+    config: () => runtimes.config!,
+    ledger: () => runtimes.current!.ledger,
+    logger,
+    cwd: process.cwd(),
+    health: () => healthReport(worker.healthSnapshot(600), new Date()),
+    nextCycleHint: () => `the next cycle (within ${args.interval} s) tries again`,
+  };
+  const access = consoleAccess('127.0.0.1', {});
+  const port = args['random-ports'] ? 0 : Number(args['base-port']) - 1;
+  try {
+    return await serveConsole(parts, access, port);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    return serveConsole(parts, access, 0);
+  }
 }
 
 /** The previous demo's ledger and config go (the demo starts fresh); the lock we hold stays. */

@@ -7,6 +7,7 @@ import type { CliContext, GlobalOptions } from './cli/context.js';
 import { debugRequested, exitCodeFor, reportFailure } from './cli/failure.js';
 import { reexecWithHeapCap } from './cli/heap-cap.js';
 import { addLedgerCareCommands } from './cli/ledger-commands.js';
+import { addWebhooksCommands } from './cli/webhooks.js';
 import { createCliLogger, loadCliConfig } from './cli/setup.js';
 import type { SimulateOptions } from './cli/simulate.js';
 import {
@@ -116,8 +117,33 @@ function buildProgram(context: CliContext): Command {
   addMappingsCommands(program, context);
   addConfigCommands(program, context);
   addLoginCommand(program, context);
+  addWebhooksCommands(program, context, globalOptions);
   addDemoCommands(program, context);
+  addConsoleCommand(program, context);
   return program;
+}
+
+/** `console`: the web console against the ledger, without a worker. */
+function addConsoleCommand(program: Command, context: CliContext): void {
+  program
+    .command('console')
+    .description(
+      'serve the web console (overview, leads, quarantine, mappings) from the ledger, ' +
+        'without a worker',
+    )
+    .option(
+      '--host <host>',
+      'bind address; not loopback needs LEADBRIDGE_CONSOLE_TOKEN',
+      '127.0.0.1',
+    )
+    .option('--port <port>', 'port (0: a free one)', integer(0, 65535), 7400)
+    .action(async (options: { host: string; port: number }, command: Command) => {
+      const globals = globalOptions(command);
+      const config = await loadCliConfig(context, globals);
+      const logger = createCliLogger(context, globals, config.log);
+      const { runConsole } = await import('./cli/console.js');
+      process.exitCode = await runConsole({ context, config, logger, ...options });
+    });
 }
 
 /** `simulate`: the bundled API simulators. */

@@ -2,7 +2,8 @@
 import type { LeadKind, Referral, ReferralMember } from '../core/referral.js';
 import { dealValueOf } from '../core/referral.js';
 
-export type AlertKind = 'hot-lead' | 'expiry-warning' | 'quarantine-digest' | 'sign-in-required';
+export type AlertKind =
+  'hot-lead' | 'expiry-warning' | 'quarantine-digest' | 'sign-in-required' | 'webhooks-silent';
 
 export interface AlertContent {
   subject: string;
@@ -95,6 +96,24 @@ export function signInRequiredContent(cause: string, account: string | null): Al
       'On the machine that runs the worker, run: leadbridge login partner-center (a device code sign-in by a user with the Referral Admin or Referral User role). The next cycle then reads everything that changed meanwhile; CRM outcomes wait in the outbox, so nothing is lost.',
     ],
     fields: [{ label: 'Cause', value: cause }],
+    items: [],
+  };
+}
+
+/** Polls keep finding changes no Partner Center callback announced: the webhook registration looks lost. */
+export function webhooksSilentContent(detail: string, reregistered: boolean): AlertContent {
+  return {
+    subject: 'Partner Center webhooks went silent: leadbridge falls back to polling',
+    paragraphs: [
+      'Polls keep finding referral changes that no webhook callback announced. New referrals still reach ' +
+        'the CRM at every poll, only not within seconds.',
+      reregistered
+        ? 'leadbridge registered the callback URL again (webhooks.reregister); if this alert comes back, ' +
+          'check the reverse proxy and the registration: leadbridge webhooks show.'
+        : 'Check the registration (leadbridge webhooks show) and the reverse proxy in front of the ' +
+          'callback route, then register again: leadbridge webhooks register --url <public URL>.',
+    ],
+    fields: [{ label: 'Detail', value: detail }],
     items: [],
   };
 }

@@ -21,6 +21,7 @@ import {
   quarantineDigestContent,
   renderAdaptiveCard,
   signInRequiredContent,
+  webhooksSilentContent,
   renderText,
   type AlertContent,
   type AlertKind,
@@ -97,6 +98,7 @@ const IMPORTANCE: Record<AlertKind, 'high' | 'normal'> = {
   'expiry-warning': 'high',
   'quarantine-digest': 'normal',
   'sign-in-required': 'high',
+  'webhooks-silent': 'high',
 };
 
 export class AlertSender {
@@ -237,6 +239,27 @@ export class AlertSender {
         kind: 'sign-in-required',
         entries: [entry],
         compose: () => signInRequiredContent(cause, signIn.account),
+      },
+      runId,
+      options,
+    );
+  }
+
+  /** The webhook callbacks went silent: one alert per silence episode (`since` names the episode). */
+  async webhooksSilent(
+    since: string,
+    detail: string,
+    reregistered: boolean,
+    runId: string,
+    options: SendOptions = {},
+  ): Promise<AlertCounts> {
+    if (!this.config) return zeroCounts();
+    const entry = { key: `webhooks-silent:${since}`, referralId: '', target: null };
+    return this.deliver(
+      {
+        kind: 'webhooks-silent',
+        entries: [entry],
+        compose: () => webhooksSilentContent(detail, reregistered),
       },
       runId,
       options,

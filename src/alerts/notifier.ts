@@ -110,6 +110,19 @@ export class Notifier {
     );
   }
 
+  /** Polls found changes no webhook announced for too long: one alert per episode (`since`). */
+  async webhooksSilent(
+    since: string,
+    detail: string,
+    reregistered: boolean,
+    runId: string,
+  ): Promise<void> {
+    if (!this.enabled) return;
+    await this.guarded('webhooks-silent alert', async () =>
+      (await this.alertSender()).webhooksSilent(since, detail, reregistered, runId),
+    );
+  }
+
   private async guarded<T>(what: string, send: () => Promise<T>): Promise<T | null> {
     try {
       const result = await send();

@@ -17,6 +17,8 @@ import { partnerCenterCredential } from './partner-center-sign-in.js';
 import { loadMapping, type CompiledMapping } from '../mapping/index.js';
 import { PartnerCenterClient } from '../source/partner-center/index.js';
 import { portalLink } from '../source/partner-center/facts.js';
+import { PartnerDealClient } from '../source/partner-center/deals.js';
+import { WebhookRegistrationClient } from '../source/partner-center/webhooks.js';
 import { runRecordedCycle, type CycleParts, type Runtime } from '../sync/cycle.js';
 import { InboundSync } from '../sync/inbound.js';
 import { OutboundSync } from '../sync/outbound.js';
@@ -35,6 +37,8 @@ export interface RuntimeOptions {
    * own.
    */
   modules?: readonly CrmModule[];
+  /** Test hook: runs after a co-sell referral was created, before anything is recorded. */
+  afterDealCreated?: (referral: { id: string }) => Promise<void> | void;
 }
 
 export async function createRuntime(
@@ -64,6 +68,7 @@ export async function createRuntime(
     }),
     outbound: new OutboundSync({ ledger, source, targets, logger }),
     source,
+    deals: createDealClient(config, logger, credential, options),
     notifier: new Notifier({
       config,
       ledger,
@@ -82,12 +87,43 @@ export async function createRuntime(
     inbound: parts.inbound,
     outbound: parts.outbound,
     logger,
+    notifier: parts.notifier,
     syncOnce: (cycle) => runRecordedCycle(parts, cycle),
     async close() {
       await Promise.allSettled(targets.map((t) => t.adapter.close?.()));
       await ledger.close();
     },
   };
+}
+
+/** The client that creates partner-originated referrals (the create-referral action). */
+function createDealClient(
+  config: LeadbridgeConfig,
+  logger: Logger,
+  credential: TokenCredential,
+  options: RuntimeOptions,
+): PartnerDealClient {
+  const client = new PartnerDealClient({
+    baseUrl: config.source.partnerCenter.baseUrl,
+    credential,
+    logger,
+    ...(options.metrics ? { onCall: (info) => options.metrics!.recordApiCall(info) } : {}),
+  });
+  if (options.afterDealCreated) client.afterCreate = options.afterDealCreated;
+  return client;
+}
+
+/** The webhook registration client (`leadbridge webhooks`, and the worker's re-registration). */
+export function createWebhookRegistrationClient(
+  config: LeadbridgeConfig,
+  logger: Logger,
+  credential?: TokenCredential,
+): WebhookRegistrationClient {
+  return new WebhookRegistrationClient({
+    baseUrl: config.webhooks.registrationBaseUrl,
+    credential: credential ?? partnerCenterCredential(config, logger),
+    logger,
+  });
 }
 
 /** The Partner Center client a config describes (credential, overlap, limits, metrics). */

@@ -62,7 +62,7 @@ function shown(file: string, cwd: string): string {
 }
 
 /** Loads and parses the target's mapping; every problem (with file:line) in a MAPPING_INVALID error. */
-async function mappingOf(target: TargetConfig, cwd: string): Promise<CompiledMapping> {
+export async function mappingOf(target: TargetConfig, cwd: string): Promise<CompiledMapping> {
   const file = target.mapping;
   let mapping: CompiledMapping;
   try {
@@ -138,7 +138,7 @@ export type TargetCheck =
   | { target: string; file: string; status: 'unreachable'; error: LeadbridgeError };
 
 /** Parses each selected target's mapping and checks it against the CRM's metadata for the mapping's entity. */
-async function checkMappings(options: MappingsCommandOptions): Promise<TargetCheck[]> {
+export async function checkMappings(options: MappingsCommandOptions): Promise<TargetCheck[]> {
   const targets = enabledOrNamedTargets(options.config, options.target);
   return Promise.all(targets.map((target) => checkTarget(target, options)));
 }
@@ -323,7 +323,7 @@ export interface ReferralPreview {
 }
 
 /** Reads the referral and each target's current record, maps the referral, and compares; writes nothing anywhere. */
-async function previewReferral(
+export async function previewReferral(
   options: MappingsCommandOptions & { referralId: string },
 ): Promise<ReferralPreview> {
   const targets = enabledOrNamedTargets(options.config, options.target);

@@ -1,11 +1,16 @@
 // `leadbridge run`: the long-running worker, with a clean stop on SIGTERM / SIGINT and an optional health endpoint.
 import type { Logger } from '../core/log.js';
-import { DEFAULT_RETENTION_DAYS, pruneIfDue } from '../ledger/index.js';
+import type http from 'node:http';
+import { DEFAULT_RETENTION_DAYS, addApiCallCounts, pruneIfDue } from '../ledger/index.js';
 import type { Runtime } from '../sync/cycle.js';
-import { startHealthServer } from '../worker/health.js';
+import { assertAccessIsSafe } from '../console/security.js';
+import { healthReport, startHealthServer } from '../worker/health.js';
+import { consoleAccess, consoleListener } from './console.js';
 import { WorkerMetrics } from '../worker/metrics.js';
 import { RuntimeHolder } from './runtime-holder.js';
 import { Worker } from '../worker/worker.js';
+import { WebhookTrigger } from '../worker/webhooks.js';
+import { createWebhookRegistrationClient } from './compose.js';
 import type { CliContext } from './context.js';
 
 export interface RunOptions {
@@ -26,6 +31,7 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
   await runtimes.start(); // an invalid config or mapping, or an unusable ledger, stops here with the reason
   await refuseInvalidMappings(runtimes, context, logger);
   const settings = () => runtimes.config!.worker;
+  let webhooks: WebhookTrigger | null = null;
   const worker = new Worker({
     runtime: async () => {
       const runtime = await runtimes.forNextCycle();
@@ -36,13 +42,17 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
     jitterMs: () => settings().jitterSeconds * 1000,
     maxPagesPerCycle: settings().maxPagesPerCycle,
     logger,
-    onCycle: (outcome) => {
+    onCycle: async (outcome) => {
       if (outcome.ok)
         metrics.recordCycle(outcome.result.inbound, outcome.durationMs, {
           succeeded: outcome.result.targetsDown.length === 0,
         });
+      await keepApiCallCounts(runtimes, metrics, logger);
+      await webhooks?.afterCycle();
     },
+    onReferralsSeen: (ids) => webhooks?.watch.polled(ids),
   });
+  webhooks = await startWebhooks(runtimes, worker, context, logger);
   const healthSettings = settings().health;
   const health = healthSettings.enabled
     ? await startHealthServer({
@@ -51,12 +61,14 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
         metrics,
         logger,
         health: () => worker.healthSnapshot(settings().health.maxAgeSeconds),
+        mounts: consoleMount(runtimes, worker, { context, logger, host: healthSettings.host }),
       })
     : null;
   if (health)
     logger.info('health endpoint listening', {
       healthz: `${health.url}/healthz`,
       metrics: `${health.url}/metrics`,
+      console: `${health.url}/console`,
     });
   void context.waitForShutdown().then((signal) => {
     const bound = settings().stopTimeoutSeconds;
@@ -78,6 +90,7 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
     targets: runtimes.config!.targets.filter((t) => t.enabled).map((t) => t.name),
   });
   await worker.run();
+  await webhooks?.close();
   await health?.close();
   await runtimes.close();
   return 0;
@@ -101,6 +114,86 @@ async function pruneLedgerIfDue(runtime: Runtime, logger: Logger): Promise<void>
       error: (error as Error).message,
     });
   }
+}
+
+/** The callback listener when webhooks.enabled: callbacks wake the worker, silence is reported. */
+async function startWebhooks(
+  runtimes: RuntimeHolder,
+  worker: Worker,
+  context: CliContext,
+  logger: Logger,
+): Promise<WebhookTrigger | null> {
+  const config = runtimes.config!;
+  if (!config.webhooks.enabled) return null;
+  const trigger = new WebhookTrigger({
+    config: config.webhooks,
+    cwd: context.cwd,
+    worker,
+    logger: logger.child({ component: 'webhooks' }),
+    alert: async (report, detail, reregistered) => {
+      const runtime = await runtimes.forNextCycle();
+      await runtime.notifier.webhooksSilent(report.since, detail, reregistered, 'webhooks');
+    },
+    reregister: async (url) => {
+      await createWebhookRegistrationClient(runtimes.config!, logger).register(url);
+    },
+  });
+  try {
+    const url = await trigger.start();
+    logger.info('webhook callbacks listening', { url });
+  } catch (error) {
+    await runtimes.close();
+    throw error;
+  }
+  return trigger;
+}
+
+/**
+ * The console under /console on the health port; not served (with a warning) on a non-loopback bind
+ * without a token.
+ */
+function consoleMount(
+  runtimes: RuntimeHolder,
+  worker: Worker,
+  options: { context: CliContext; logger: Logger; host: string },
+): Array<{ prefix: string; listener: http.RequestListener }> {
+  const access = consoleAccess(options.host, options.context.env);
+  try {
+    assertAccessIsSafe(access);
+  } catch (error) {
+    options.logger.warn(`the console is not served: ${(error as Error).message}`);
+    return [];
+  }
+  const settings = () => runtimes.config!.worker;
+  const listener = consoleListener(
+    {
+      config: () => runtimes.config!,
+      ledger: () => runtimes.current!.ledger,
+      logger: options.logger,
+      cwd: options.context.cwd,
+      health: () =>
+        healthReport(worker.healthSnapshot(settings().health.maxAgeSeconds), new Date()),
+      nextCycleHint: () => `the next cycle (within ${settings().intervalSeconds} s) tries again`,
+    },
+    access,
+  );
+  return [{ prefix: '/console', listener }];
+}
+
+/**
+ * API calls of the cycle, per API and 5-minute bucket, into the ledger (the console's chart); never
+ * fails a cycle.
+ */
+export async function keepApiCallCounts(
+  runtimes: RuntimeHolder,
+  metrics: WorkerMetrics,
+  logger: Logger,
+): Promise<void> {
+  const ledger = runtimes.current?.ledger;
+  if (!ledger) return;
+  await addApiCallCounts(ledger.db, metrics.takeApiCallCounts()).catch((error: unknown) =>
+    logger.warn('could not record API call counts', { error: (error as Error).message }),
+  );
 }
 
 /**

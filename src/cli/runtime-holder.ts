@@ -74,6 +74,14 @@ export class RuntimeHolder {
     return this.runtime;
   }
 
+  /**
+   * The runtime in use (null before start and after close), for readers beside the loop (the
+   * console).
+   */
+  get current(): Runtime | null {
+    return this.runtime;
+  }
+
   async close(): Promise<void> {
     await this.runtime?.close();
     this.runtime = null;

@@ -73,7 +73,7 @@ export async function collectStatus(
   };
 }
 
-async function signInStatus(
+export async function signInStatus(
   config: LeadbridgeConfig,
   runs: RunRow[],
 ): Promise<SignInStatus | undefined> {

@@ -66,7 +66,8 @@ function formatSummary(runId: string, result: CycleResult): string {
   for (const [target, c] of Object.entries(stats.byTarget)) {
     lines.push(
       `  ${target}: ${down.includes(target) ? 'FAILED as a whole; ' : ''}${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.skippedKind} skipped (lead kind), ` +
-        `${c.skippedClosed} skipped (archived), ${c.failed} failed, ${c.quarantined} quarantined`,
+        `${c.skippedClosed} skipped (archived), ${c.skippedConverted} skipped (lead converted), ` +
+        `${c.failed} failed, ${c.quarantined} quarantined`,
     );
   }
   lines.push(

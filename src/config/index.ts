@@ -8,3 +8,4 @@ export type { EnvMap } from './interpolate.js';
 export { describeConfig, redactConfig } from './describe.js';
 export { credentialFromAuth } from './credentials.js';
 export * from './alerts.js';
+export type { WebhooksConfig } from './webhooks.js';

@@ -160,11 +160,13 @@ function resolvePaths(
     const settings = kind?.resolveSettingsPaths?.(target.settings, resolve) ?? target.settings;
     return { ...target, mapping: resolve(target.mapping), settings };
   });
+  const issuers = config.webhooks.trustedIssuersFile;
   return {
     ...config,
     ledger,
     targets,
     source: { partnerCenter: withTokenCacheFile(config, resolve) },
+    webhooks: { ...config.webhooks, ...(issuers ? { trustedIssuersFile: resolve(issuers) } : {}) },
   };
 }
 

@@ -13,6 +13,7 @@ import {
 } from './fields.js';
 import { alertsConfigSchema } from './alerts.js';
 import { apiLimitsSchema, targetsSchemaFor, type TargetKind } from './targets.js';
+import { webhooksConfigSchema } from './webhooks.js';
 
 const PARTNER_CENTER_URL = 'https://api.partner.microsoft.com';
 const PARTNER_CENTER_SCOPE = 'https://api.partner.microsoft.com/.default';
@@ -167,6 +168,7 @@ export function configSchemaFor(kinds: readonly TargetKind[]) {
     ledger: ledgerSchema,
     worker: workerSchema.prefault({}),
     alerts: alertsConfigSchema.default({ enabled: false }),
+    webhooks: webhooksConfigSchema.prefault({}),
     limits: limitsSchemaFor(kinds).prefault({}),
     log: logSchema.prefault({}),
   });

@@ -20,11 +20,22 @@ export interface CrmItemError {
   /** CRM fields the error names, when it names any. */
   fields?: string[];
   status?: number;
+  /**
+   * Set when the record refused the write because the lead became other records (a converted Salesforce
+   * lead): the id of the record it became, or null when the CRM did not name it. Not retried, not quarantined.
+   */
+  convertedInto?: string | null;
 }
 
 export type UpsertItemResult =
   | { referralId: string; ok: true; recordId: string; created: boolean }
   | { referralId: string; ok: false; error: CrmItemError };
+
+/** An opportunity flagged "share with Microsoft" that has no referral yet. */
+export interface SharedDeal {
+  recordId: string;
+  fields: Record<string, unknown>;
+}
 
 /** A CRM record linked to a referral, as read back for reconciliation. */
 export interface CrmRecordState {
@@ -38,6 +49,11 @@ export interface CrmRecordState {
   fields: Record<string, unknown>;
   /** The opportunity the lead was qualified / converted into, when there is one. */
   opportunity?: { recordId: string; modifiedAt: string; fields: Record<string, unknown> } | null;
+  /**
+   * Set once the lead was converted (Salesforce) or qualified (Dynamics) and so takes no more writes from the
+   * referral: the id of the opportunity it became ('' when the CRM names none).
+   */
+  convertedInto?: string;
 }
 
 export interface CrmChangePage {
@@ -156,6 +172,21 @@ export interface CrmAdapter {
    * a mapping against the real CRM. Fails with NOT_FOUND when the CRM has no such entity. Optional.
    */
   describeEntity?(entity: string, options?: { signal?: AbortSignal }): Promise<CrmEntityMetadata>;
+  /**
+   * Co-sell: opportunities whose `shareField` is true and whose referral-id field is still empty, with
+   * `fields` (and the record id). Optional: without it, no partner-originated deals come from this CRM.
+   */
+  readSharedDeals?(
+    shareField: string,
+    fields: readonly string[],
+    options?: { signal?: AbortSignal },
+  ): Promise<SharedDeal[]>;
+  /** Co-sell: writes the created referral's id into the opportunity's referral-id field. */
+  linkDeal?(
+    recordId: string,
+    referralId: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<void>;
   /** API calls made so far, for metrics and benchmarks. */
   readonly callCount: number;
   close?(): Promise<void>;

@@ -31,6 +31,11 @@ export interface CrmModule<Settings = unknown> extends TargetKind {
   /** Where the target's CRM is, for messages about reaching it (`mappings check`, previews). */
   endpoint(settings: Settings): string;
   /**
+   * A link to one record in the CRM's own web UI (the console shows it); absent when the CRM has
+   * no stable record URL.
+   */
+  recordLink?(settings: Settings, recordId: string, entity?: string): string;
+  /**
    * The adapter for one target (it validates `options.settings` with settingsSchema again); its
    * code and client
    * library load on first use. `mappings check` reads the CRM's field definitions through its

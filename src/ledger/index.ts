@@ -15,3 +15,6 @@ export * from './alerts.js';
 export * from './echoes.js';
 export * from './care.js';
 export { TABLE as LEDGER_TABLES } from './migrations.js';
+export * from './referral-facts.js';
+export * from './api-calls.js';
+export * from './referral-resync.js';

@@ -25,6 +25,8 @@ export interface Link {
   referralStatus: string | null;
   /** As the CRM sent it (provider text, not normalised). */
   crmModifiedAt: string | null;
+  /** The record the CRM lead became once converted / qualified ('' unnamed); null while it is a lead. */
+  crmConvertedInto?: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -42,6 +44,7 @@ interface LinkRow {
   lead_kind: string | null;
   referral_status: string | null;
   crm_modified_at: string | null;
+  crm_converted_into: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -56,6 +59,7 @@ const WRITABLE_FIELDS = {
   leadKind: 'lead_kind',
   referralStatus: 'referral_status',
   crmModifiedAt: 'crm_modified_at',
+  crmConvertedInto: 'crm_converted_into',
 } as const satisfies Partial<Record<keyof Link, keyof LinkRow>>;
 
 type WritableField = keyof typeof WRITABLE_FIELDS;
@@ -73,6 +77,7 @@ function fromLinkRow(row: LinkRow): Link {
     leadKind: row.lead_kind,
     referralStatus: row.referral_status,
     crmModifiedAt: row.crm_modified_at,
+    crmConvertedInto: row.crm_converted_into ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -11,6 +11,8 @@ export const TABLE = {
   outbox: 'lb_outbox',
   alerts: 'lb_alerts',
   echoes: 'lb_referral_echoes',
+  referralFacts: 'lb_referral_facts',
+  apiCalls: 'lb_api_calls',
   migrations: 'lb_migrations',
 } as const;
 
@@ -161,6 +163,13 @@ function createEchoesTable(db: Knex) {
   });
 }
 
+/** The record a CRM lead became (converted / qualified): inbound changes then skip the locked lead. */
+async function addLinkConversion(db: Knex): Promise<void> {
+  await db.schema.alterTable(TABLE.links, (t) => {
+    t.text('crm_converted_into');
+  });
+}
+
 /**
  * Claims carry their owner and a lease (issue 18): an outbox row in `sending` and a `running` run
  * name the worker that holds them and until when; the live worker renews the lease, an expired one
@@ -193,6 +202,35 @@ async function dropClaimLeases(db: Knex): Promise<void> {
   });
 }
 
+/**
+ * What the console shows that no other table holds: each referral's customer, hotness and answer
+ * time (for the leads that need a human), and API calls per API and 5-minute bucket (for the
+ * overview's chart).
+ */
+async function createConsoleTables(db: Knex): Promise<void> {
+  await db.schema.createTable(TABLE.referralFacts, (t) => {
+    t.text('referral_id').primary();
+    t.text('customer_name');
+    t.text('lead_kind');
+    t.integer('hot').notNullable().defaultTo(0);
+    t.text('status');
+    t.text('substatus');
+    t.text('received_at').notNullable();
+    t.text('answered_at');
+    t.text('referral_updated_at');
+    t.text('seen_at').notNullable();
+    t.index(['status', 'received_at'], 'lb_referral_facts_status_idx');
+  });
+  await db.schema.createTable(TABLE.apiCalls, (t) => {
+    t.text('bucket').notNullable();
+    t.text('api').notNullable();
+    t.integer('calls').notNullable().defaultTo(0);
+    t.integer('throttled').notNullable().defaultTo(0);
+    t.integer('errors').notNullable().defaultTo(0);
+    t.primary(['bucket', 'api']);
+  });
+}
+
 const MIGRATIONS: readonly LedgerMigration[] = [
   {
     name: '0001_initial',
@@ -219,6 +257,23 @@ const MIGRATIONS: readonly LedgerMigration[] = [
     },
   },
   { name: '0003_claim_leases', up: addClaimLeases, down: dropClaimLeases },
+  {
+    name: '0004_link_conversion',
+    up: addLinkConversion,
+    async down(db) {
+      await db.schema.alterTable(TABLE.links, (t) => {
+        t.dropColumn('crm_converted_into');
+      });
+    },
+  },
+  {
+    name: '0005_console_facts',
+    up: createConsoleTables,
+    async down(db) {
+      await db.schema.dropTableIfExists(TABLE.apiCalls);
+      await db.schema.dropTableIfExists(TABLE.referralFacts);
+    },
+  },
 ];
 
 /** Feeds knex's migrator from the list above instead of a migrations directory. */

@@ -1,5 +1,6 @@
 // The validated, normalised form of a mapping file: what the engine runs and what later checks (CRM metadata) read.
 import type { CLOSE_REASONS } from '../core/referral.js';
+import type { CoSellDefinition } from './cosell.js';
 
 /** One of the Partner Center portal's decline / loss reasons. */
 export type CloseReason = (typeof CLOSE_REASONS)[number];
@@ -150,4 +151,6 @@ export interface MappingDefinition {
   /** The named tables of `lookups:` (built-in tables are not repeated here). */
   readonly lookups: Readonly<Record<string, LookupTable>>;
   readonly status: StatusDefinition | null;
+  /** Partner-originated deals: the share flag and the outward fields (`coSell:`), or null. */
+  readonly coSell: CoSellDefinition | null;
 }

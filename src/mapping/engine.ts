@@ -132,7 +132,8 @@ function readOrigin(origin: ValueOrigin, read: (path: ValuePath) => unknown): un
   }
 }
 
-function describeOrigin(origin: ValueOrigin): string {
+/** Where a field's value comes from, as the mapping file says it (paths, template, constant). */
+export function describeOrigin(origin: ValueOrigin): string {
   switch (origin.kind) {
     case 'const':
       return `const ${JSON.stringify(origin.value)}`;

@@ -15,6 +15,9 @@ export { CRM_OUTCOMES } from './definition.js';
 export type { CrmRecordView, OutcomeReading } from './status.js';
 export { ruleMatches } from './status.js';
 export { stableHash } from './hash.js';
+export { describeOrigin } from './engine.js';
+export { describeTransform } from './transforms.js';
+export { buildCoSellReferral, type CoSellBuild } from './cosell.js';
 export interface CompiledMapping {
   /** sha256 of the normalised file content (its data as canonical JSON: comments and layout do not count), first 12 hex. */
   readonly version: string;

@@ -8,11 +8,21 @@ import type {
 import type { DocPath, IssueCollector } from './document.js';
 import { isRecord, parseField, reportUnknownKeys, type FieldContext } from './fields.js';
 import { parsePath, referralPathShape } from './paths.js';
+import { parseCoSell } from './cosell.js';
 import { parseStatus } from './status.js';
 import { BUILT_IN_LOOKUPS } from './tables.js';
 import { parseLookupTable, show } from './transforms.js';
 
-const TOP_KEYS = ['version', 'target', 'entity', 'defaults', 'fields', 'lookups', 'status'];
+const TOP_KEYS = [
+  'version',
+  'target',
+  'entity',
+  'defaults',
+  'fields',
+  'lookups',
+  'status',
+  'coSell',
+];
 const SUPPORTED_VERSION = 1;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -40,8 +50,21 @@ export function buildDefinition(
     document['status'] === undefined
       ? null
       : parseStatus(document['status'], ['status'], { lookups: usable, defaults }, issues);
+  const coSell =
+    document['coSell'] === undefined
+      ? null
+      : parseCoSell(document['coSell'], ['coSell'], { lookups: usable, defaults }, issues);
   if (issues.issues.length > 0 || target === null || entity === null) return null;
-  return { formatVersion: SUPPORTED_VERSION, target, entity, defaults, fields, lookups, status };
+  return {
+    formatVersion: SUPPORTED_VERSION,
+    target,
+    entity,
+    defaults,
+    fields,
+    lookups,
+    status,
+    coSell,
+  };
 }
 
 function checkVersion(version: unknown, issues: IssueCollector): void {

@@ -2,6 +2,7 @@
 import { createDynamicsSimulator } from './dynamics365/index.js';
 import { createEntraSimulator } from './entra/index.js';
 import { createGraphSimulator } from './graph/index.js';
+import { createHubSpotSimulator, HUBSPOT_ADMIN_ROUTES } from './hubspot/index.js';
 import { createPartnerCenterSimulator } from './partner-center/index.js';
 import { createSalesforceSimulator } from './salesforce/index.js';
 
@@ -60,6 +61,11 @@ export const SIMULATORS: SimulatorEntry[] = [
   entry('salesforce', ({ host, port }) => createSalesforceSimulator({ host, port }), CRM_ROUTES),
   entry('graph', ({ host, port }) => createGraphSimulator({ host, port }), 'mails'),
   entry('entra', ({ host, port }) => createEntraSimulator({ host, port }), ENTRA_ROUTES),
+  entry(
+    'hubspot',
+    ({ host, port }) => createHubSpotSimulator({ host, port }),
+    HUBSPOT_ADMIN_ROUTES,
+  ),
 ];
 
 export interface StartSimulatorsOptions {

@@ -17,10 +17,12 @@ import {
 import type { PartnerCenterClient } from '../source/partner-center/index.js';
 import { UserSignIn } from '../source/partner-center/sign-in.js';
 import { drainOutboxActions } from './actions/index.js';
+import { collectSharedDeals, type DealWriter } from './actions/create-referral.js';
 import { SET_EXTERNAL_REFERENCE } from './actions/set-external-reference.js';
 import type { CycleOptions, InboundSync } from './inbound.js';
 import { emptyDrainStats, type DrainStats } from './outbox.js';
 import type { OutboundSync } from './outbound.js';
+import { noteReferrals } from './referral-facts.js';
 import {
   claimSettings,
   leaseFrom,
@@ -44,6 +46,8 @@ export interface Runtime {
   readonly inbound: InboundSync;
   readonly outbound: OutboundSync;
   readonly logger: Logger;
+  /** The alerts of this runtime (the worker sends the webhooks-silent alert through it). */
+  readonly notifier: Notifier;
   /** One inbound cycle followed by the outbox drain (external references). */
   syncOnce(options: CycleOptions): Promise<CycleResult>;
   close(): Promise<void>;
@@ -104,6 +108,8 @@ export interface CycleParts {
   outbound: OutboundSync;
   /** The lead source the outbox actions write to (the Partner Center client). */
   source: PartnerCenterClient;
+  /** Creates partner-originated referrals (the create-referral action); absent: none are sent. */
+  deals?: DealWriter;
   notifier: Notifier;
   credential: TokenCredential;
   /**
@@ -196,6 +202,7 @@ async function runCycle(
   const stats = await inbound.runCycle({
     ...cycle,
     onReferrals: async (items) => {
+      await noteReferrals(ledger.db, items);
       await notifier.hotLeads(items, runId, signal);
       await cycle.onReferrals?.(items);
     },
@@ -210,10 +217,14 @@ async function runCycle(
     };
   }
   const outboundStats = await outbound.collect({ runId, signal });
+  // Partner-originated deals: flagged CRM opportunities become create-referral rows (drained below).
+  const deals = await collectSharedDeals(ledger, parts.targets, runId, logger, signal);
+  if (deals.dealsRead > 0) logger.info('co-sell deals read', { ...deals, runId });
   const outbox = await drainOutboxActions(
     {
       ledger,
       source: parts.source,
+      ...(parts.deals ? { deals: parts.deals } : {}),
       targets: parts.targets,
       logger,
       runId,

@@ -3,6 +3,7 @@ import { isTerminalStatus } from '../core/lifecycle.js';
 import { referralVersion } from '../core/referral.js';
 import type { Link, SyncStateRow } from '../ledger/index.js';
 import { stableHash } from '../mapping/index.js';
+import { convertedReason } from './converted.js';
 import type { ReferralWithKind, SyncTarget } from './types.js';
 
 export type InboundDecision =
@@ -10,6 +11,8 @@ export type InboundDecision =
   | { kind: 'same-version' }
   | { kind: 'skip-kind' }
   | { kind: 'skip-closed' }
+  /** The CRM lead was converted / qualified: it takes no more changes, the opportunity is the CRM's own. */
+  | { kind: 'skip-converted'; reason: string }
   | { kind: 'quarantine'; reason: string; errors: Array<{ field: string; message: string }> }
   | { kind: 'unchanged'; hash: string }
   | { kind: 'write'; fields: Record<string, unknown>; hash: string };
@@ -38,6 +41,11 @@ export function decideInbound(item: ReferralWithKind, context: DecisionContext):
   if (!target.leadKinds.includes(item.leadKind)) return { kind: 'skip-kind' };
   if (!link?.crmRecordId && !target.syncClosed && isTerminalStatus(referral.status))
     return { kind: 'skip-closed' };
+  if (link?.crmRecordId && typeof link.crmConvertedInto === 'string')
+    return {
+      kind: 'skip-converted',
+      reason: convertedReason(link.crmRecordId, link.crmConvertedInto),
+    };
 
   const result = target.mapping.map({
     referral,

@@ -38,6 +38,29 @@ export function acceptEchoes(
   });
 }
 
+/**
+ * The echo of a write-back about to put `recordId` into externalReferenceId, recorded before the send so that a
+ * crash after Partner Center applied it still leaves the write known as ours (none when nothing changes).
+ */
+export function externalReferenceEcho(
+  before: Referral,
+  recordId: string,
+  recorded: readonly ReferralEcho[] = [],
+): ReferralEcho[] {
+  const path = 'externalReferenceId';
+  const current = before.externalReferenceId ?? null;
+  if (current === recordId) return [];
+  const earlier = recorded.find((echo) => echo.path === path && sameValue(echo.written, current));
+  return [
+    {
+      referralId: before.id,
+      path,
+      written: recordId,
+      original: earlier ? earlier.original : current,
+    },
+  ];
+}
+
 /** The referral as the mappings should see it: each field that still holds our write shows its earlier value. */
 export function withoutEchoes(
   referral: Referral,

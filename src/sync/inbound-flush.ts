@@ -1,5 +1,6 @@
 // The inbound cycle's write step: buffered records upserted into the CRM in batches, every result
 // recorded.
+import { convertedOnWrite } from './converted.js';
 import { LeadbridgeError, normaliseError } from '../core/errors.js';
 import { isTerminalStatus } from '../core/lifecycle.js';
 import { nextRetryAt } from '../core/retry.js';
@@ -103,6 +104,18 @@ function recordResults(
           mappingVersion: run.target.mapping.version,
         },
       });
+      return;
+    }
+    if (result.error.convertedInto !== undefined) {
+      // The CRM locked the lead (converted) after we last read it: skipped with the reason.
+      countFor(stats, target, 'skippedConverted');
+      const skipped = convertedOnWrite(versionColumns(write.item, target), write.link, result, {
+        runId,
+        mappingVersion: run.target.mapping.version,
+      });
+      record.links.push(skipped.link);
+      record.transitions.push(skipped.transition);
+      record.audits.push(skipped.audit);
       return;
     }
     const attempts =

@@ -13,6 +13,7 @@ import {
 } from '../ledger/index.js';
 import { referralVersion } from '../core/referral.js';
 import { expiredReflections } from './actions/reflect-expired.js';
+import { convertedAudit, settledMoves } from './converted.js';
 import { decideInbound, type InboundDecision } from './decide.js';
 import { withoutEchoes } from './echo.js';
 import type { CycleOptions } from './inbound.js';
@@ -107,6 +108,12 @@ function recordDecision(
         action: decision.kind === 'skip-kind' ? 'skipped-kind' : 'skipped-closed',
         detail: { leadKind: item.leadKind, status: item.referral.status },
       });
+      break;
+    case 'skip-converted':
+      countFor(stats, target, 'skippedConverted');
+      record.links.push({ ...seenVersion, mappingVersion: run.target.mapping.version });
+      record.transitions.push(...settledMoves(id, state, cycle.runId));
+      record.audits.push(convertedAudit(cycle.runId, id, target, link?.crmRecordId, decision));
       break;
     case 'quarantine':
       countFor(stats, target, 'quarantined');

@@ -29,8 +29,10 @@ import {
   markOutbox,
   OUTCOME_INCOMPLETE,
   setCursor,
+  upsertLinks,
   type AuditEntry,
   type Ledger,
+  type Link,
 } from '../ledger/index.js';
 import type { Knex } from 'knex';
 import { ChangeWindow } from './crm-window.js';
@@ -177,6 +179,7 @@ export class OutboundSync {
       target.name,
       records.map((r) => r.referralId),
     );
+    await recordConversions(this.options.ledger.db, target.name, records, links);
     const toRead: CrmRecordState[] = [];
     for (const record of records) {
       const link = links.get(record.referralId);
@@ -295,4 +298,23 @@ async function markQuarantined(
       code: OUTCOME_INCOMPLETE,
       message: decision.reason,
     });
+}
+
+/**
+ * Leads the CRM converted / qualified are remembered on their link, so that inbound changes skip the locked lead
+ * (sync/decide.ts). Idempotent: a page read again after a crash records the same.
+ */
+async function recordConversions(
+  db: Knex,
+  target: string,
+  records: readonly CrmRecordState[],
+  links: ReadonlyMap<string, Link>,
+): Promise<void> {
+  const updates = records.flatMap((record) => {
+    const link = links.get(record.referralId);
+    if (record.convertedInto === undefined || !link?.crmRecordId) return [];
+    if (link.crmConvertedInto === record.convertedInto) return [];
+    return [{ referralId: record.referralId, target, crmConvertedInto: record.convertedInto }];
+  });
+  if (updates.length > 0) await upsertLinks(db, updates);
 }

@@ -173,6 +173,8 @@ function entryFor(
         action: 'skip',
         reason: `archived (${item.referral.status}/${String(item.referral.substatus)}) before it was ever synced`,
       };
+    case 'skip-converted':
+      return { ...base, action: 'skip', reason: decision.reason };
     case 'quarantine':
       return {
         ...base,

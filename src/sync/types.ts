@@ -71,6 +71,8 @@ export interface TargetCounts {
   unchanged: number;
   skippedKind: number;
   skippedClosed: number;
+  /** Changes not written because the CRM lead was converted / qualified (see decide.ts). */
+  skippedConverted: number;
   failed: number;
   quarantined: number;
 }
@@ -99,6 +101,7 @@ export function emptyTargetCounts(): TargetCounts {
     unchanged: 0,
     skippedKind: 0,
     skippedClosed: 0,
+    skippedConverted: 0,
     failed: 0,
     quarantined: 0,
   };
@@ -121,6 +124,7 @@ export function emptyInboundStats(): InboundStats {
     unchanged: 0,
     skippedKind: 0,
     skippedClosed: 0,
+    skippedConverted: 0,
     failed: 0,
     quarantined: 0,
     retried: 0,

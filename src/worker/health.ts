@@ -24,6 +24,11 @@ export interface HealthServerOptions {
   health: () => HealthSnapshot;
   now?: () => Date;
   logger?: Logger;
+  /**
+   * Other handlers on the same port by path prefix (the console under /console); the composition
+   * adds them.
+   */
+  mounts?: ReadonlyArray<{ prefix: string; listener: http.RequestListener }>;
 }
 
 export interface HealthServer {
@@ -53,7 +58,7 @@ interface HealthReport {
 }
 
 /** Fresh when the last success, or the start (a worker gets one interval of grace), is younger than maxAgeSeconds. */
-function healthReport(snapshot: HealthSnapshot, now: Date): HealthReport {
+export function healthReport(snapshot: HealthSnapshot, now: Date): HealthReport {
   const secondsSince = (at: Date) => Math.max(0, (now.getTime() - at.getTime()) / 1000);
   const ageSeconds = snapshot.lastSuccessAt ? secondsSince(snapshot.lastSuccessAt) : null;
   const uptimeSeconds = secondsSince(snapshot.startedAt);
@@ -89,6 +94,8 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
   const host = options.host ?? '127.0.0.1';
   const logger = options.logger ?? silentLogger;
   const server = http.createServer((req, res) => {
+    const mount = mountFor(req, options.mounts ?? []);
+    if (mount) return mount.listener(req, res);
     answer(req, options).then(
       (reply) => send(res, reply),
       (error: unknown) => {
@@ -115,6 +122,14 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
         server.closeAllConnections();
       }),
   };
+}
+
+function mountFor(
+  req: http.IncomingMessage,
+  mounts: NonNullable<HealthServerOptions['mounts']>,
+): { listener: http.RequestListener } | undefined {
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  return mounts.find((m) => path === m.prefix || path.startsWith(`${m.prefix}/`));
 }
 
 interface Reply {

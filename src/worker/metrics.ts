@@ -1,5 +1,6 @@
 // The worker's Prometheus metrics on a registry of its own (never prom-client's global one, so tests and workers don't share).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { apiCallBucket, type ApiCallCount } from '../ledger/api-calls.js';
 import { OUTBOX_WAITING_STATES } from '../ledger/outbox.js';
 import { SYNC_STATES } from '../ledger/sync-state.js';
 
@@ -35,6 +36,7 @@ const NO_RESPONSE = 'none';
 
 export class WorkerMetrics {
   readonly registry = new Registry();
+  private readonly apiTally = new Map<string, ApiCallCount>();
   private readonly synced: Counter<'target' | 'result'>;
   private readonly failed: Counter<'target'>;
   private readonly quarantined: Counter<'target'>;
@@ -136,6 +138,33 @@ export class WorkerMetrics {
     this.apiCalls.inc({ api: info.api, method: info.method.toUpperCase(), status });
     if (info.status === 429) this.throttled.inc({ api: info.api });
     this.apiLatency.observe({ api: info.api }, Math.max(0, info.durationMs) / 1000);
+    this.tallyApiCall(info, new Date());
+  }
+
+  /**
+   * Calls per API and bucket since the last take, for the ledger (the console's chart reads them
+   * there).
+   */
+  takeApiCallCounts(): ApiCallCount[] {
+    const counts = [...this.apiTally.values()];
+    this.apiTally.clear();
+    return counts;
+  }
+
+  private tallyApiCall(info: ApiCallInfo, at: Date): void {
+    const bucket = apiCallBucket(at);
+    const key = `${bucket} ${info.api}`;
+    const count = this.apiTally.get(key) ?? {
+      bucket,
+      api: info.api,
+      calls: 0,
+      throttled: 0,
+      errors: 0,
+    };
+    count.calls += 1;
+    if (info.status === 429) count.throttled += 1;
+    else if (info.status === null || info.status >= 400) count.errors += 1;
+    this.apiTally.set(key, count);
   }
 
   /** Times a cycle, adds its counts, and (unless it failed) moves the last-success timestamp. */

@@ -30,6 +30,8 @@ export interface WorkerOptions {
   random?: () => number;
   /** Called after every cycle, successful or not (metrics, alerts, tests). */
   onCycle?: (outcome: CycleOutcome) => Promise<void> | void;
+  /** The ids of the referrals each cycle's poll found changed (the silent-webhook watch). */
+  onReferralsSeen?: (referralIds: string[]) => void;
 }
 
 type CycleOutcome =
@@ -40,6 +42,10 @@ export class Worker {
   private stopping = false;
   private readonly hardStop = new AbortController();
   private readonly wake = new AbortController();
+  /** Set by requestEarlyCycle: the next pause is skipped (or cut short when the coalescing timer fires). */
+  private earlyRequested = false;
+  private earlyTimer: NodeJS.Timeout | null = null;
+  private nudge: AbortController | null = null;
   private loop: Promise<void> | null = null;
   private readonly logger: Logger;
   lastSuccessAt: Date | null = null;
@@ -63,6 +69,7 @@ export class Worker {
   /** Soft stop: the cycle in flight writes and records what it has read, then the loop ends. */
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.earlyTimer) clearTimeout(this.earlyTimer);
     this.wake.abort();
     await this.loop;
   }
@@ -70,8 +77,24 @@ export class Worker {
   /** Hard stop: in-flight requests are aborted; whatever was not recorded is redone by the next run. */
   abort(): void {
     this.stopping = true;
+    if (this.earlyTimer) clearTimeout(this.earlyTimer);
     this.wake.abort();
     this.hardStop.abort();
+  }
+
+  /**
+   * Asks for a cycle before the interval ends (a webhook callback). Requests within `coalesceMs` of the first make
+   * one cycle; a request during a cycle makes one more cycle right after it.
+   */
+  requestEarlyCycle(coalesceMs = 0): void {
+    if (this.stopping) return;
+    this.earlyRequested = true;
+    if (this.earlyTimer) return;
+    this.earlyTimer = setTimeout(() => {
+      this.earlyTimer = null;
+      this.nudge?.abort();
+    }, coalesceMs);
+    this.earlyTimer.unref();
   }
 
   get isStopping(): boolean {
@@ -80,6 +103,7 @@ export class Worker {
 
   private async loopUntilStopped(): Promise<void> {
     while (!this.stopping) {
+      this.earlyRequested = false;
       const more = await this.cycle();
       if (this.stopping) break;
       if (!more) await this.pause();
@@ -98,6 +122,12 @@ export class Worker {
         runId,
         signal: this.hardStop.signal,
         shouldStop: () => this.stopping,
+        ...(this.options.onReferralsSeen
+          ? {
+              onReferrals: (items: Array<{ referral: { id: string } }>) =>
+                this.options.onReferralsSeen?.(items.map((item) => item.referral.id)),
+            }
+          : {}),
         ...(this.options.maxPagesPerCycle ? { maxPages: this.options.maxPagesPerCycle } : {}),
       });
       const durationMs = Date.now() - started;
@@ -185,14 +215,19 @@ export class Worker {
     });
   }
 
-  /** Waits one interval (± jitter), or until stopped. */
+  /** Waits one interval (± jitter), or until stopped or an early cycle is due. */
   private async pause(): Promise<void> {
+    // An early cycle asked for during the last cycle whose coalescing window has passed: no pause at all.
+    if (this.earlyRequested && !this.earlyTimer) return;
     const jitter = (this.options.random ?? Math.random)() * 2 - 1;
     const ms = Math.max(0, this.options.intervalMs() + jitter * this.options.jitterMs());
+    this.nudge = new AbortController();
     try {
-      await sleep(ms, this.wake.signal);
+      await sleep(ms, AbortSignal.any([this.wake.signal, this.nudge.signal]));
     } catch {
-      // woken up by stop()
+      // woken up by stop() or by an early cycle
+    } finally {
+      this.nudge = null;
     }
   }
 }

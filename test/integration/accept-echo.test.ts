@@ -90,6 +90,8 @@ const LITWARE = {
   Description:
     'Wants a penetration test of the web shop.\n\nDeal: Security assessment\nProducts: Microsoft Defender\nEstimated value: 20000',
 };
+const LITWARE_SALESFORCE_NOTES =
+  'Wants a penetration test of the web shop.\n\nDeal: Security assessment\nProducts: Microsoft Defender\nEstimated value: 20000';
 const CONTOSO = {
   subject: 'Contoso Pharma – Cloud migration',
   description:
@@ -144,12 +146,16 @@ describe('accept echo: the deal fields leadbridge writes to Partner Center are n
     customerEdit(viaDynamics.id, '+49 30 7654321');
     customerEdit(viaSalesforce.id, '+1 425 555 0100');
     const inbound1 = await runtime.syncOnce({ runId: 'inbound-1' });
+    // The qualified Litware lead lives on as its opportunity: the change is skipped there, with the reason.
     expect(inbound1.inbound.byTarget.dynamics).toMatchObject({
-      updated: 2,
+      updated: 1,
+      skippedConverted: 1,
       failed: 0,
       quarantined: 0,
     });
-    expect(harness.dynamics.store.findLeadByKey(viaDynamics.id)?.telephone1).toBe('+49 30 7654321');
+    expect(harness.dynamics.store.findLeadByKey(viaSalesforce.id)?.telephone1).toBe(
+      '+1 425 555 0100',
+    );
     expect(crmText(viaDynamics.id)).toEqual(LITWARE);
     expect(crmText(viaSalesforce.id)).toEqual(CONTOSO);
 
@@ -174,12 +180,18 @@ describe('accept echo: the deal fields leadbridge writes to Partner Center are n
     customerEdit(viaSalesforce.id, '+1 425 555 0199');
     const inbound2 = await runtime.syncOnce({ runId: 'inbound-2' });
     expect(inbound2.inbound.byTarget.dynamics).toMatchObject({
-      updated: 2,
+      updated: 1,
+      skippedConverted: 1,
       failed: 0,
       quarantined: 0,
     });
-    // The Litware lead in Salesforce is mapped again too (the converted Contoso lead is locked there, and refuses writes).
-    expect(inbound2.inbound.byTarget.salesforce?.updated).toBe(1);
+    // The Litware lead in Salesforce is mapped again too; the converted Contoso lead is skipped, not quarantined.
+    expect(inbound2.inbound.byTarget.salesforce).toMatchObject({
+      updated: 1,
+      skippedConverted: 1,
+      failed: 0,
+      quarantined: 0,
+    });
     expect(harness.dynamics.store.findLeadByKey(viaSalesforce.id)?.telephone1).toBe(
       '+1 425 555 0199',
     );
@@ -188,7 +200,7 @@ describe('accept echo: the deal fields leadbridge writes to Partner Center are n
   });
 
   it('a later change by someone else to an accepted field is mapped as usual', async () => {
-    harness = await startHarness({ referrals: 0 });
+    harness = await startHarness({ referrals: 0, salesforce: true });
     const referral = inquiry(
       'Litware GmbH',
       'Security assessment',
@@ -196,24 +208,22 @@ describe('accept echo: the deal fields leadbridge writes to Partner Center are n
     );
     const runtime = await harness.runtime();
     await runtime.syncOnce({ runId: 'initial' });
-    const lead = harness.dynamics.store.findLeadByKey(referral.id)!;
-    const qualified = await admin(
-      harness.dynamics.url,
-      'POST',
-      `/_sim/leads/${String(lead.leadid)}/qualify`,
-    );
-    const opportunity = (qualified.value as Array<Record<string, unknown>>).find(
-      (row) => row.entity === 'opportunity',
-    )!;
-    await admin(
-      harness.dynamics.url,
-      'PATCH',
-      `/_sim/opportunities/${String(opportunity.opportunityid)}`,
-      { estimatedclosedate: '2027-02-28', estimatedvalue: 35_000 },
-    );
+    // Accepted in Salesforce without converting: the leads stay open in both CRMs and take changes.
+    const sfLead = harness.salesforce!.store.findByExternalId(
+      LEAD,
+      LEAD.fieldsByLowerName.get('partnerreferralid__c')!,
+      referral.id,
+    )[0]!;
+    await admin(harness.salesforce!.url, 'POST', `/_sim/leads/${String(sfLead.Id)}/status`, {
+      status: 'Working - Contacted',
+    });
     await runtime.syncOnce({ runId: 'accept' });
+    expect(harness.pc.store.get(referral.id)).toMatchObject({
+      status: 'Active',
+      details: { notes: LITWARE_SALESFORCE_NOTES },
+    });
 
-    // Microsoft renames the deal in Partner Center: that is news, and the CRM gets it.
+    // Microsoft renames the deal in Partner Center: that is news, and the CRM gets it; the notes we wrote are not.
     harness.pc.store.update(referral.id, { name: 'Security assessment and SOC' });
     await runtime.syncOnce({ runId: 'renamed' });
     expect(harness.dynamics.store.findLeadByKey(referral.id)?.subject).toBe(

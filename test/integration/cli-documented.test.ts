@@ -137,7 +137,7 @@ describe('sync --once against the documented wire format', () => {
       /^run sync-\S+: 123 referrals read in 2 pages, 0 invalid, 0 retried, 0 targets failed as a whole$/,
     );
     const counts = (target: string) =>
-      `  ${target}: ${wanted} created, 0 updated, 0 unchanged, ${123 - wanted} skipped (lead kind), 0 skipped (archived), 0 failed, 0 quarantined`;
+      `  ${target}: ${wanted} created, 0 updated, 0 unchanged, ${123 - wanted} skipped (lead kind), 0 skipped (archived), 0 skipped (lead converted), 0 failed, 0 quarantined`;
     expect(summary.slice(1, 4)).toEqual([
       counts('dynamics'),
       counts('salesforce'),

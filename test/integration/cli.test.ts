@@ -217,7 +217,7 @@ describe('leadbridge simulate', () => {
       /^run sync-\S+: 5 referrals read in 1 pages, 0 invalid, 0 retried, 0 targets failed as a whole$/,
     );
     const counts = (target: string) =>
-      `  ${target}: ${wanted.length} created, 0 updated, 0 unchanged, ${5 - wanted.length} skipped (lead kind), 0 skipped (archived), 0 failed, 0 quarantined`;
+      `  ${target}: ${wanted.length} created, 0 updated, 0 unchanged, ${5 - wanted.length} skipped (lead kind), 0 skipped (archived), 0 skipped (lead converted), 0 failed, 0 quarantined`;
     expect(summary.slice(1, 4)).toEqual([
       counts('dynamics'),
       counts('salesforce'),
@@ -292,7 +292,7 @@ describe('leadbridge config check', () => {
         '    pageSize: 0',
         'targets:',
         '  - name: crm',
-        '    kind: hubspot',
+        '    kind: pipedrive',
         'ledger:',
         '  client: pg',
         '',
@@ -305,7 +305,7 @@ describe('leadbridge config check', () => {
       `leadbridge: invalid config ${file} (4 problems):\n` +
         `  - ${file}:3: source.partnerCenter.auth.token: environment variable MISSING_TOKEN is not set (use \${MISSING_TOKEN:-default} to give a default)\n` +
         `  - ${file}:4: source.partnerCenter.pageSize: must be at least 1\n` +
-        `  - ${file}:7: targets[0].kind: unknown kind "hubspot" (expected one of: dynamics365, salesforce)\n` +
+        `  - ${file}:7: targets[0].kind: unknown kind "pipedrive" (expected one of: dynamics365, salesforce, hubspot)\n` +
         // an absent key is reported at its parent's line
         `  - ${file}:8: ledger.connection: required when client is pg\n`,
     );

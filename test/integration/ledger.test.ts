@@ -117,6 +117,8 @@ function defineLedgerSuite(harness: LedgerHarness): void {
           '0001_initial',
           '0002_referral_echoes',
           '0003_claim_leases',
+          '0004_link_conversion',
+          '0005_console_facts',
         ]);
         expect(await getCursor(again.db, 'reopen-check')).toBe('kept');
       } finally {
@@ -136,6 +138,8 @@ function defineLedgerSuite(harness: LedgerHarness): void {
           '0001_initial',
           '0002_referral_echoes',
           '0003_claim_leases',
+          '0004_link_conversion',
+          '0005_console_facts',
         ]);
         await setCursor(ledgers[1]!.db, 'partner-center', 'c1');
         expect(await getCursor(ledgers[2]!.db, 'partner-center')).toBe('c1');
@@ -189,6 +193,7 @@ function defineLedgerSuite(harness: LedgerHarness): void {
       expect(links.size).toBe(2500);
       expect(links.get('R-01234')).toEqual({
         ...fullLink('R-01234', 1234, target),
+        crmConvertedInto: null,
         createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
         updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       });
@@ -735,6 +740,8 @@ describe('ledger on SQLite', () => {
       '0001_initial',
       '0002_referral_echoes',
       '0003_claim_leases',
+      '0004_link_conversion',
+      '0005_console_facts',
     ]);
     await opened.close();
   });

@@ -315,7 +315,7 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
   it('a referral changed between the read and the write (412) is read again and accepted; customer data stays Partner Center’s', async () => {
     const { cycles, ids } = await started({});
     const id = ids[0]!;
-    await qualify(id);
+    const opportunityId = await qualify(id);
     let armed = true;
     const real = cycles.runtime.source;
     // Another actor edits the referral right after the handler has read it.
@@ -349,9 +349,17 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
     const link = (await getLinks(cycles.runtime.ledger.db, 'dynamics', [id])).get(id);
     expect(link?.referralETag).not.toBe(referral(id).eTag);
 
-    // The other actor's change was not hidden: the next inbound cycle brings it to the CRM lead.
+    // The other actor's change was not hidden: the next inbound cycle sees it, and since the lead was
+    // qualified (it lives on as the opportunity) records it as skipped with the reason, never quarantined.
     await cycles.run();
-    expect(leadOf(id).companyname).toBe('Fabrikam Holdings');
+    const seen = (await auditTrail(cycles.runtime.ledger.db, id)).at(-1);
+    expect(seen).toMatchObject({
+      action: 'skipped-converted',
+      detail: {
+        reason: `the CRM lead ${leadOf(id).leadid as string} was converted into opportunity ${opportunityId}; a converted lead takes no more changes`,
+      },
+    });
+    expect(leadOf(id).companyname).toBe('Fabrikam Ltd');
     expect(referralPatches(id)).toHaveLength(3);
   });
 

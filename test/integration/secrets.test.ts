@@ -21,6 +21,10 @@ import {
 } from '../../src/simulators/entra/index.js';
 import { createGraphSimulator, type GraphSimulator } from '../../src/simulators/graph/index.js';
 import {
+  createHubSpotSimulator,
+  type HubSpotSimulator,
+} from '../../src/simulators/hubspot/index.js';
+import {
   createPartnerCenterSimulator,
   type PartnerCenterSimulator,
 } from '../../src/simulators/partner-center/index.js';
@@ -42,6 +46,9 @@ const SECRETS = {
   graphClientSecret: 'GraphSecret~Fd28pXz4Nc',
   graphToken: 'GraphToken.Ue51mBv7Lc',
   teamsSignature: 'TeamsSig8Kw3Rr6Qs2Pj',
+  hubspotToken: 'pat-na1-5ec4e7ca-7d1e-4a2b-9c3d-6e5f4a3b2c1d',
+  hubspotClientSecret: 'HsSecret~Qa71wEr3Ty',
+  hubspotRefreshToken: 'HsRefresh~Ui58oPa2Sd',
   refusedTeamsSignature: 'TeamsSig0Ab9Cd8Ef7Gh',
 } as const;
 const DYNAMICS_APP = '1d1d1d1d-0000-4000-8000-000000000001';
@@ -53,6 +60,7 @@ let pc: PartnerCenterSimulator;
 let dynamics: DynamicsSimulator;
 let salesforce: SalesforceSimulator;
 let graph: GraphSimulator;
+let hubspot: HubSpotSimulator;
 let dir: string;
 /** Everything leadbridge wrote that a person or another system can read, by where it came from. */
 const seen = new Map<string, string>();
@@ -106,6 +114,11 @@ function goodConfig(): string {
     '    settings:',
     `      instanceUrl: ${salesforce.url}`,
     `      auth: { kind: accessToken, token: "${SECRETS.salesforceToken}" }`,
+    '  - name: hubspot',
+    '    kind: hubspot',
+    '    settings:',
+    `      baseUrl: ${hubspot.url}`,
+    `      auth: { kind: privateApp, token: "${SECRETS.hubspotToken}" }`,
     'ledger: { filename: ./ledger.sqlite }',
     'worker: { intervalSeconds: 60, jitterSeconds: 0, health: { enabled: true, port: 0 } }',
     'alerts:',
@@ -139,6 +152,15 @@ function refusedConfig(): string {
     '        clientId: lb-app',
     `        clientSecret: "${SECRETS.salesforceClientSecret}"`,
     `        loginUrl: ${salesforce.url}`,
+    '  - name: hubspot',
+    '    kind: hubspot',
+    '    settings:',
+    `      baseUrl: ${hubspot.url}`,
+    '      auth:',
+    '        kind: oauth',
+    '        clientId: lb-hubspot',
+    `        clientSecret: "${SECRETS.hubspotClientSecret}"`,
+    `        refreshToken: "${SECRETS.hubspotRefreshToken}"`,
     'ledger: { filename: ./refused.sqlite }',
     'worker: { intervalSeconds: 60, jitterSeconds: 0, health: { enabled: true, port: 0 } }',
     'alerts:',
@@ -174,12 +196,18 @@ beforeAll(async () => {
     port: 0,
     workflows: [{ ...WORKFLOW, sig: SECRETS.teamsSignature }],
   });
+  // HubSpot knows another secret for lb-hubspot: the refused config's token refresh fails.
+  hubspot = createHubSpotSimulator({
+    port: 0,
+    oauthApps: [{ clientId: 'lb-hubspot', clientSecret: 'other', refreshToken: 'other' }],
+  });
   await Promise.all([
     entra.start(),
     pc.start(),
     dynamics.start(),
     salesforce.start(),
     graph.start(),
+    hubspot.start(),
   ]);
   // A hot lead, so that an alert goes out by mail and to Teams.
   newCustomerInquiry(pc.store, { details: { customerRequestedContact: true, notes: 'call me' } });
@@ -189,7 +217,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([entra.stop(), pc.stop(), dynamics.stop(), salesforce.stop(), graph.stop()]);
+  await Promise.all([
+    entra.stop(),
+    pc.stop(),
+    dynamics.stop(),
+    salesforce.stop(),
+    graph.stop(),
+    hubspot.stop(),
+  ]);
   await rm(dir, { recursive: true, force: true });
 });
 

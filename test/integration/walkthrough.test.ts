@@ -30,6 +30,7 @@ describe('banner and README', () => {
   it('the banner gives the close-date step before the win, and says what qualifying alone does', () => {
     const banner = demoBanner({
       url: (name) => DEFAULT_URLS[name]!,
+      console: 'http://127.0.0.1:7400/console',
       config: '/demo/.leadbridge-demo/leadbridge.yaml',
       referrals: '200',
       intervalSeconds: '15',
@@ -37,6 +38,7 @@ describe('banner and README', () => {
     });
     const lines = banner.split('\n');
     expect(lines).toContain('  CFG=/demo/.leadbridge-demo/leadbridge.yaml');
+    expect(lines).toContain('  Open the console: http://127.0.0.1:7400/console');
     expect(lines).toContain(
       '  npx leadbridge --config $CFG demo leads         # referral id, Dynamics lead id, opportunity id, company, states',
     );

@@ -59,6 +59,19 @@ describe('parseConfig defaults', () => {
         health: { enabled: false, host: '127.0.0.1', port: 9464, maxAgeSeconds: 600 },
       },
       alerts: { enabled: false },
+      webhooks: {
+        enabled: false,
+        host: '127.0.0.1',
+        port: 9465,
+        path: '/partner-center/webhooks',
+        registrationBaseUrl: 'https://api.partnercenter.microsoft.com',
+        certificateUrlPrefixes: ['https://3psostorageacct.blob.core.windows.net/cert/'],
+        organization: 'Microsoft Corporation',
+        maxEventAgeSeconds: 900,
+        coalesceMs: 500,
+        silenceMinutes: 30,
+        reregister: false,
+      },
       limits: {
         partnerCenter: { concurrency: 32, requestsPerMinute: 0 },
       },
@@ -353,7 +366,7 @@ limits:
         file: FILE,
         line: 7,
         path: 'targets[0].kind',
-        message: 'unknown kind "hubspotx" (expected one of: dynamics365, salesforce)',
+        message: 'unknown kind "hubspotx" (expected one of: dynamics365, salesforce, hubspot)',
       },
     ]);
   });
@@ -368,13 +381,13 @@ limits:
 
   it('names an unknown target kind and the known ones', () => {
     expect(
-      issuesOf(`${MINIMAL}targets:\n  - name: crm\n    kind: hubspot\n    settings: {}\n`),
+      issuesOf(`${MINIMAL}targets:\n  - name: crm\n    kind: pipedrive\n    settings: {}\n`),
     ).toEqual([
       {
         file: FILE,
         line: 7,
         path: 'targets[0].kind',
-        message: 'unknown kind "hubspot" (expected one of: dynamics365, salesforce)',
+        message: 'unknown kind "pipedrive" (expected one of: dynamics365, salesforce, hubspot)',
       },
     ]);
   });

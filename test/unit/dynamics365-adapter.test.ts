@@ -506,6 +506,8 @@ describe('readChangePages', () => {
             entity: 'lead',
             modifiedAt: '2025-01-02T00:00:00Z',
             fields: lead(1, '2025-01-01T00:00:00Z', O1),
+            // Qualified (statecode 1): the lead became its qualifying opportunity.
+            convertedInto: O1,
             opportunity: { recordId: O1, modifiedAt: '2025-01-02T00:00:00Z', fields: won },
           },
           {
@@ -514,6 +516,8 @@ describe('readChangePages', () => {
             entity: 'lead',
             modifiedAt: '2025-01-03T00:00:00Z',
             fields: lead(2, '2025-01-03T00:00:00Z', O2),
+            // Qualified (statecode 1): the lead became its qualifying opportunity.
+            convertedInto: O2,
             opportunity: { recordId: O2, modifiedAt: '2025-01-01T00:00:00Z', fields: open },
           },
         ],

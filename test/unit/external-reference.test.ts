@@ -2,10 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { ConflictError } from '../../src/core/errors.js';
 import type { Referral } from '../../src/core/referral.js';
-import type { OutboxRow } from '../../src/ledger/index.js';
+import type { OutboxRow, ReferralEcho } from '../../src/ledger/index.js';
 import { WriteAppliedError } from '../../src/source/partner-center/client.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { ActionContext } from '../../src/sync/actions/context.js';
+import { withoutEchoes } from '../../src/sync/echo.js';
 import { setExternalReferenceHandler } from '../../src/sync/actions/set-external-reference.js';
 import {
   emptyOutboundStats,
@@ -15,10 +16,16 @@ import {
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 
-/** The handler with only the source it reads and writes (the ledger port and targets are not used). */
-function externalReferenceHandler(source: ReferralSource) {
+/** Where the handler records its intent (the ledger's echoes): nothing kept, unless a test asks. */
+const NO_INTENTS = { echoesOf: async () => [], recordEchoes: async () => {} };
+
+/** The handler with the source it reads and writes, and the ledger port's echoes only. */
+function externalReferenceHandler(
+  source: ReferralSource,
+  intents: Pick<ActionContext['ledger'], 'echoesOf' | 'recordEchoes'> = NO_INTENTS,
+) {
   const context: ActionContext = {
-    ledger: {} as ActionContext['ledger'],
+    ledger: intents as ActionContext['ledger'],
     source: source as ReferralSource & OutcomeWriter,
     targets: new Map(),
     logger: silentLogger,
@@ -197,5 +204,34 @@ describe('external reference write-back', () => {
       'GET R1',
       'PATCH R1 If-Match "e1"',
     ]);
+  });
+
+  it('records its intent before the PATCH: a write applied but never recorded still reads as ours', async () => {
+    const source = new FakeSource({ ...LISTED, eTag: '"e1"', externalReferenceId: 'OLD-1' });
+    const recorded: ReferralEcho[] = [];
+    const intents = {
+      echoesOf: async () => [],
+      recordEchoes: async (echoes: ReferralEcho[]) => {
+        source.calls.push(`intent ${echoes.map((e) => `${e.path}=${String(e.written)}`).join()}`);
+        recorded.push(...echoes);
+      },
+    };
+    // The worker dies right after Partner Center applied the write.
+    const original = source.setExternalReference.bind(source);
+    source.setExternalReference = async (ref, value) => {
+      await original(ref, value);
+      throw new Error('worker killed after the write');
+    };
+    await expect(externalReferenceHandler(source, intents)(row('"e1"'))).rejects.toThrow('killed');
+    expect(source.calls).toEqual([
+      'GET R1',
+      'intent externalReferenceId=CRM-9',
+      'PATCH R1 If-Match "e1" externalReferenceId=CRM-9',
+    ]);
+    expect(recorded).toEqual([
+      { referralId: 'R1', path: 'externalReferenceId', written: 'CRM-9', original: 'OLD-1' },
+    ]);
+    // The next read shows our write; the mappings see the value it had before.
+    expect(withoutEchoes(source.stored, recorded).externalReferenceId).toBe('OLD-1');
   });
 });

@@ -1,4 +1,4 @@
-// The house's import direction: cli → worker → sync → (source, crm, mapping, ledger, alerts) → config → core, never up.
+// The house's import direction: cli → worker, console → sync → … → config → core, never up.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ const SRC = path.join(ROOT, 'src');
 const RANK: Record<string, number> = {
   cli: 6,
   worker: 5,
+  console: 5,
   sync: 4,
   source: 3,
   crm: 3,
@@ -52,11 +53,12 @@ describe('layer imports', () => {
     expect(offending).toEqual([]);
   });
 
-  it('keeps only the loop, health, problems and metrics in src/worker/', () => {
+  it('keeps only the loop, health, problems, metrics and the webhook endpoint in src/worker/', () => {
     expect(readdirSync(path.join(SRC, 'worker')).sort()).toEqual([
       'health.ts',
       'metrics.ts',
       'problems.ts',
+      'webhooks.ts',
       'worker.ts',
     ]);
   });

@@ -101,7 +101,7 @@ describe('parseMapping: problems', () => {
       '  - config/mappings/test.yaml:18: fields.address.source: customerProfile.address is an object: pick one of its fields (addressLine1, addressLine2, city, state, postalCode, country, region)',
       '  - config/mappings/test.yaml:19: fields.hot.source: unknown computed value "$hto" (known: $leadKind, $hot, $referralLink, $referralId)',
       '  - config/mappings/test.yaml:21: lookups.iso3166: lookup name "iso3166" is built in; choose another name',
-      '  - config/mappings/test.yaml:22: extra: unknown key "extra" (expected version, target, entity, defaults, fields, lookups, status)',
+      '  - config/mappings/test.yaml:22: extra: unknown key "extra" (expected version, target, entity, defaults, fields, lookups, status, coSell)',
     ]);
     expect(error.issues[0]).toEqual({
       file: FILE,

@@ -23,7 +23,7 @@ function clientImports(file: string, text: string): string[] {
 describe('simulator imports', () => {
   const files = sourceFiles(SIMULATORS);
 
-  it('scans every simulator (Partner Center, Dynamics 365, Salesforce, Graph, Entra ID)', () => {
+  it('scans every simulator (Partner Center, Dynamics 365, Salesforce, Graph, Entra ID, HubSpot)', () => {
     const folders = new Set(
       files.map((file) => path.relative(SIMULATORS, file).split(path.sep)[0]),
     );
@@ -32,6 +32,7 @@ describe('simulator imports', () => {
       'dynamics365',
       'entra',
       'graph',
+      'hubspot',
       'partner-center',
       'salesforce',
     ]);

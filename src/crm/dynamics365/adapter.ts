@@ -8,7 +8,8 @@ import type {
   MappedRecord,
   UpsertItemResult,
 } from '../adapter.js';
-import type { CrmEntityMetadata } from '../adapter.js';
+import type { CrmEntityMetadata, SharedDeal } from '../adapter.js';
+import { sharedDealsUrl, toSharedDeal } from './deals.js';
 import { entraClientCredentials, staticToken, type TokenCredential } from '../../core/auth.js';
 import { LeadbridgeError } from '../../core/errors.js';
 import { ApiClient } from '../../core/http.js';
@@ -270,6 +271,38 @@ export class DynamicsAdapter implements CrmAdapter {
         ).data,
       entity,
     );
+  }
+
+  /** Co-sell: flagged opportunities with no referral id yet, every page. */
+  async readSharedDeals(
+    shareField: string,
+    fields: readonly string[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<SharedDeal[]> {
+    const deals: SharedDeal[] = [];
+    let url: string | undefined = sharedDealsUrl(shareField, this.settings.alternateKey, fields);
+    while (url) {
+      const page = await this.fetchRows(url, options.signal);
+      deals.push(...page.rows.map(toSharedDeal));
+      url = page.nextLink;
+    }
+    return deals;
+  }
+
+  /** Co-sell: the created referral's id on the opportunity (If-Match `*`: never creates a row). */
+  async linkDeal(
+    recordId: string,
+    referralId: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    await this.api.request({
+      method: 'PATCH',
+      url: `${ENTITY_SETS.opportunity}(${guidLiteral(recordId, 'linkDeal recordId')})`,
+      data: { [this.settings.alternateKey]: referralId },
+      headers: { 'Content-Type': JSON_CONTENT_TYPE, 'If-Match': '*' },
+      idempotent: true,
+      signal: options.signal,
+    });
   }
 
   async close(): Promise<void> {

@@ -14,6 +14,7 @@ import {
   LOOKUP_CHUNK_SIZE,
   OPPORTUNITY_STATE_COLUMNS,
   PRIMARY_KEYS,
+  QUALIFIED_LEAD_STATE,
 } from './facts.js';
 import { anyOfFilter, dateTimeLiteral, guidLiteral, queryString, stringLiteral } from './odata.js';
 
@@ -232,7 +233,15 @@ export function leadState(
           fields: opportunity,
         }
       : null,
+    ...convertedInto(lead),
   };
+}
+
+/** LeadState.Qualified (statecode 1): the lead became its qualifying opportunity and takes no more writes. */
+function convertedInto(lead: Row): { convertedInto?: string } {
+  if (Number(lead.statecode) !== QUALIFIED_LEAD_STATE) return {};
+  const opportunityId = lead._qualifyingopportunityid_value;
+  return { convertedInto: typeof opportunityId === 'string' ? opportunityId : '' };
 }
 
 /** A referral written straight as an opportunity (or whose lead is gone). */

@@ -52,3 +52,6 @@ export const OPPORTUNITY_STATE_COLUMNS = [
   'description',
   '_originatingleadid_value',
 ] as const;
+
+/** LeadState.Qualified: QualifyLead turned the lead into an opportunity (qualifyingopportunityid). */
+export const QUALIFIED_LEAD_STATE = 1;

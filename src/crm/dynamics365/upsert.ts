@@ -92,8 +92,21 @@ function idFromBody(body: string): string | undefined {
   }
 }
 
-/** Dataverse names the offending column in quotes (`Invalid property 'lb_x' was found ...`). */
+/**
+ * Dataverse names the offending column in quotes: `Invalid property 'lb_x' was found ...`, `The length of the
+ * 'subject' attribute ... exceeded`, `The value 9 of 'leadsourcecode' on record of type 'lead' is outside the
+ * valid range` (the validation messages of the Web API).
+ */
+const COLUMN_PATTERNS = [
+  /property '([^']+)'/i,
+  /the '([^']+)' attribute/i,
+  /of '([^']+)' on record of type/i,
+];
+
 function fieldsNamedIn(message: string | undefined): string[] | undefined {
-  const match = /property '([^']+)'/i.exec(message ?? '');
-  return match?.[1] ? [match[1]] : undefined;
+  for (const pattern of COLUMN_PATTERNS) {
+    const match = pattern.exec(message ?? '');
+    if (match?.[1]) return [match[1]];
+  }
+  return undefined;
 }

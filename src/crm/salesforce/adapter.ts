@@ -1,4 +1,5 @@
 // The Salesforce CRM adapter: upserts by referral id through jsforce's sObject collections, reads outcomes back with SOQL.
+import { readSharedDeals } from './deals.js';
 import { Connection } from 'jsforce';
 import type {
   CrmAdapter,
@@ -8,7 +9,7 @@ import type {
   MappedRecord,
   UpsertItemResult,
 } from '../adapter.js';
-import type { ApiBudget, CrmEntityMetadata } from '../adapter.js';
+import type { ApiBudget, CrmEntityMetadata, SharedDeal } from '../adapter.js';
 import { LeadbridgeError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import {
@@ -36,7 +37,7 @@ import { addressPicklistsOf, withAddressCodes, type AddressPicklists } from './a
 import { callError, isInvalidSession } from './errors.js';
 import { entityMetadataOf } from './metadata.js';
 import { parseSalesforceSettings, type SalesforceSettings } from './settings.js';
-import { instrumentTransport } from './transport.js';
+import { instrumentTransport, withResponseNotes } from './transport.js';
 import {
   collectionCalls,
   collectionRecord,
@@ -311,6 +312,43 @@ export class SalesforceAdapter implements CrmAdapter {
     };
   }
 
+  /** Co-sell: flagged Opportunities with no referral id yet. */
+  readSharedDeals(
+    shareField: string,
+    fields: readonly string[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<SharedDeal[]> {
+    const runner = this.queryRunner(options.signal);
+    return readSharedDeals(runner, shareField, this.settings.externalIdField, fields);
+  }
+
+  /** Co-sell: the created referral's id on the Opportunity. */
+  async linkDeal(
+    recordId: string,
+    referralId: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const field = this.settings.externalIdField;
+    await this.call(
+      `update Opportunity ${recordId}`,
+      async () => {
+        const result = await this.conn
+          .sobject('Opportunity')
+          .update({ Id: recordId, [field]: referralId });
+        if (!result.success)
+          throw new LeadbridgeError(
+            'HTTP_ERROR',
+            `salesforce: linking Opportunity ${recordId} failed`,
+            {
+              api: 'salesforce',
+              provider: result,
+            },
+          );
+      },
+      options.signal,
+    );
+  }
+
   /**
    * Marks the lead of a referral that expired unanswered with the mapping's `status.expiredReflection`, while
    * the lead is still open (not converted, not closed); false when it was left alone. Writing the same fields
@@ -388,15 +426,25 @@ export class SalesforceAdapter implements CrmAdapter {
   private async attempt<T>(what: string, operation: () => Promise<T>, signal: Signal): Promise<T> {
     if (signal?.aborted)
       throw new LeadbridgeError('ABORTED', 'operation aborted', { api: 'salesforce' });
+    const context = { target: this.target, call: what };
+    // The notes are entered inside the limiter's task, so a queued call never reads another call's response.
+    const run = () =>
+      withResponseNotes(async (notes) => {
+        try {
+          return await operation();
+        } catch (error) {
+          throw callError(error, {
+            ...context,
+            apiUsage: this.conn.limitInfo?.apiUsage,
+            retryAfterSeconds: notes.retryAfterSeconds,
+          });
+        }
+      });
     try {
       // Each call is one REST request (queries page by page), so the limiter caps requests.
-      return await (this.limiter ? this.limiter.add(operation) : operation());
+      return await (this.limiter ? this.limiter.add(run) : run());
     } catch (error) {
-      throw callError(error, {
-        target: this.target,
-        call: what,
-        apiUsage: this.conn.limitInfo?.apiUsage,
-      });
+      throw callError(error, { ...context, apiUsage: this.conn.limitInfo?.apiUsage });
     }
   }
 

@@ -261,6 +261,13 @@ export function leadState(
           fields: opportunity,
         }
       : null,
+    // convertLead locks the lead (IsConverted): it became an opportunity and takes no more writes.
+    ...(lead.IsConverted === true
+      ? {
+          convertedInto:
+            typeof lead.ConvertedOpportunityId === 'string' ? lead.ConvertedOpportunityId : '',
+        }
+      : {}),
   };
 }
 

@@ -61,6 +61,8 @@ export function callError(error: unknown, context: CallContext): LeadbridgeError
     return new LeadbridgeError(code, `${where} failed: ${errorCode}: ${message}`, {
       api: API,
       status,
+      // The wait Salesforce asked for, read from the response by the transport (jsforce drops headers).
+      retryAfterSeconds: context.retryAfterSeconds,
       providerCode: errorCode,
       provider: shape.data,
       cause: error,
@@ -95,6 +97,8 @@ export interface CallContext {
   call: string;
   /** The org's API usage from the last Sforce-Limit-Info header jsforce read, when known. */
   apiUsage?: { used: number; limit: number };
+  /** Retry-After of the 429 / 503 answer, in seconds (see transport.ts withResponseNotes). */
+  retryAfterSeconds?: number;
 }
 
 /** The org's rolling 24-hour request allocation is used up: final for this cycle, whatever the retry policy says. */

@@ -56,6 +56,9 @@ export const RETRYABLE_ITEM_CODES: ReadonlySet<string> = new Set([
   'REQUEST_RUNNING_TOO_LONG',
 ]);
 
+/** A save on a lead that convertLead locked (IsConverted): the lead now lives on as an opportunity. */
+export const CONVERTED_LEAD_CODE = 'CANNOT_UPDATE_CONVERTED_LEAD';
+
 export interface CallErrorFact {
   /** The HTTP status Salesforce answers with this code (jsforce's errors do not carry the status). */
   status: number;

@@ -18,6 +18,12 @@ export const salesforceModule: CrmModule<SalesforceSettings> = {
   // SystemModstamp.
   changeStampPrecisionMs: 1_000,
   endpoint: (settings) => settings.instanceUrl,
+  // Lightning's Record Page type, URL format /lightning/r/<objectApiName>/<recordId>/view
+  // (developer.salesforce.com/docs/atlas.en-us.lightning.meta/lightning/
+  // components_navigation_page_definitions.htm).
+  recordLink: (settings, recordId, entity) =>
+    `${settings.instanceUrl.replace(/\/$/, '')}/lightning/r/` +
+    `${encodeURIComponent(entity ?? 'Lead')}/${encodeURIComponent(recordId)}/view`,
   resolveSettingsPaths: (settings, resolve) =>
     withResolvedKeyFile(settings as SalesforceSettings, resolve),
   async createAdapter(options) {

@@ -1,8 +1,30 @@
 // Puts jsforce's HTTP transport under the adapter's control: every request counted, one retry layer, a sane timeout.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Connection } from 'jsforce';
+import { parseRetryAfter } from '../../core/http.js';
 import { REQUEST_TIMEOUT_MS } from './facts.js';
 
 export type Transport = Connection['_transport'];
+
+/** What the transport saw of one REST call's responses that jsforce's errors do not carry. */
+export interface ResponseNotes {
+  /** Seconds from the last 429 / 503 response's Retry-After header (jsforce drops response headers). */
+  retryAfterSeconds?: number;
+}
+
+/** Statuses whose Retry-After is read (RFC 9110 §10.2.3: 503, and 429 per RFC 6585 §4). */
+const RETRY_AFTER_STATUSES: ReadonlySet<number> = new Set([429, 503]);
+
+const notesOfCall = new AsyncLocalStorage<ResponseNotes>();
+
+/**
+ * Runs one call with a fresh ResponseNotes that the transport fills in: jsforce builds its HttpApiError from
+ * the body only, so the adapter reads Retry-After here. Async context keeps concurrent calls apart.
+ */
+export function withResponseNotes<T>(call: (notes: ResponseNotes) => Promise<T>): Promise<T> {
+  const notes: ResponseNotes = {};
+  return notesOfCall.run(notes, () => call(notes));
+}
 
 /**
  * A transport that delegates to jsforce's own, after counting the request and switching off jsforce's built-in
@@ -29,6 +51,13 @@ export function instrumentTransport(
       timeout: options.timeout ?? REQUEST_TIMEOUT_MS,
       retry: { ...options.retry, maxRetries: 0 },
     });
+    const notes = notesOfCall.getStore();
+    if (notes) {
+      void Promise.resolve(pending).then(
+        (response) => noteRetryAfter(notes, response),
+        () => undefined,
+      );
+    }
     if (onCall) {
       const report = (status: number | null) =>
         onCall({
@@ -46,4 +75,15 @@ export function instrumentTransport(
     return pending;
   };
   return instrumented;
+}
+
+function noteRetryAfter(notes: ResponseNotes, response: unknown): void {
+  const { statusCode, headers } = (response ?? {}) as {
+    statusCode?: number;
+    headers?: Record<string, unknown>;
+  };
+  if (statusCode === undefined || !RETRY_AFTER_STATUSES.has(statusCode)) return;
+  const seconds = parseRetryAfter(headers?.['retry-after']);
+  if (seconds === undefined) delete notes.retryAfterSeconds;
+  else notes.retryAfterSeconds = seconds;
 }

@@ -1,6 +1,6 @@
 // Collection upserts by external id as pure pieces: the records to send, the calls to split them into, results read back.
 import type { CrmItemError, MappedRecord, UpsertItemResult } from '../adapter.js';
-import { ITEM_RETRY_ROUNDS, RETRYABLE_ITEM_CODES, SOBJECTS } from './facts.js';
+import { CONVERTED_LEAD_CODE, ITEM_RETRY_ROUNDS, RETRYABLE_ITEM_CODES, SOBJECTS } from './facts.js';
 
 export interface PendingRecord {
   record: MappedRecord;
@@ -102,6 +102,8 @@ function itemError(errors: readonly SaveErrorShape[]): CrmItemError {
     message,
     retryable: RETRYABLE_ITEM_CODES.has(code),
     ...(fields.length > 0 ? { fields } : {}),
+    // The save result does not name the opportunity the lead became; the change read names it later.
+    ...(code === CONVERTED_LEAD_CODE ? { convertedInto: null } : {}),
   };
 }
 

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { createRandom, type Random } from './random.js';
 
 const faultRuleSchema = z.object({
-  kind: z.enum(['429', '5xx', 'drop', 'latency']),
+  /** `status`: answer `status` (4xx or 5xx) with the simulator's error envelope (`errorCode`, `message`). */
+  kind: z.enum(['429', '5xx', 'drop', 'latency', 'status']),
   /** Probability per matching request (0..1); with `count`, the first `count` matches fail. */
   rate: z.number().min(0).max(1).default(1),
   /** Apply to this many matching requests, then stop. */
@@ -11,6 +12,10 @@ const faultRuleSchema = z.object({
   /** HTTP status for 5xx faults (500, 502, 503, 504). */
   status: z.number().int().min(500).max(599).default(503),
   retryAfterSeconds: z.number().min(0).default(1),
+  /** For `status` faults: any refusal the vendor documents (401, 403, 404, 409...). */
+  refuseStatus: z.number().int().min(400).max(599).default(400),
+  errorCode: z.string().min(1).default('BadRequest'),
+  message: z.string().min(1).default('The request was refused.'),
   latencyMs: z.number().int().min(0).default(0),
   /** Only requests whose method matches (GET, POST, PATCH...). */
   method: z.string().optional(),
@@ -32,7 +37,8 @@ export type FaultDecision =
   | { kind: 'none' }
   | { kind: '429'; retryAfterSeconds: number }
   | { kind: '5xx'; status: number; retryAfterSeconds: number }
-  | { kind: 'drop' };
+  | { kind: 'drop' }
+  | { kind: 'status'; status: number; errorCode: string; message: string };
 
 interface ActiveRule {
   rule: FaultRule;
@@ -80,6 +86,13 @@ export class FaultInjector {
       if (rule.kind === '429') return { kind: '429', retryAfterSeconds: rule.retryAfterSeconds };
       if (rule.kind === '5xx')
         return { kind: '5xx', status: rule.status, retryAfterSeconds: rule.retryAfterSeconds };
+      if (rule.kind === 'status')
+        return {
+          kind: 'status',
+          status: rule.refuseStatus,
+          errorCode: rule.errorCode,
+          message: rule.message,
+        };
       return { kind: 'drop' };
     }
     return { kind: 'none' };

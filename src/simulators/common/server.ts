@@ -199,18 +199,22 @@ export class SimServer {
                 'Retry-After': String(decision.retryAfterSeconds),
               }),
             )
-          : decision.kind === '5xx'
+          : decision.kind === 'status'
             ? this.errorResponse(
-                new SimHttpError(
-                  decision.status,
-                  'ServiceUnavailable',
-                  'The service is temporarily unavailable.',
-                  decision.status === 503
-                    ? { 'Retry-After': String(decision.retryAfterSeconds) }
-                    : {},
-                ),
+                new SimHttpError(decision.status, decision.errorCode, decision.message),
               )
-            : await this.route(simReq, this.options.routes, true);
+            : decision.kind === '5xx'
+              ? this.errorResponse(
+                  new SimHttpError(
+                    decision.status,
+                    'ServiceUnavailable',
+                    'The service is temporarily unavailable.',
+                    decision.status === 503
+                      ? { 'Retry-After': String(decision.retryAfterSeconds) }
+                      : {},
+                  ),
+                )
+              : await this.route(simReq, this.options.routes, true);
     } else {
       response = await this.route(
         simReq,

@@ -60,6 +60,8 @@ export class DataverseApi {
     private readonly apiUrl: () => string,
     /** Draws the order of rows an $orderby leaves tied, anew for every read (seeded, so runs repeat). */
     private readonly tieSeeds: () => number,
+    /** A refusal rule's error for a write to the record with this alternate-key value (/_sim/refusals). */
+    private readonly refusalFor: (key: string) => Error | undefined = () => undefined,
   ) {}
 
   /** Answers one call; errors are thrown as SimHttpError. Writes are atomic: a failure leaves nothing behind. */
@@ -205,6 +207,9 @@ export class DataverseApi {
 
   /** PATCH: update, or create when missing (Dataverse upserts); If-Match / If-None-Match narrow it to one or the other. */
   private upsert(table: TableSpec, key: RecordKey, call: DataverseCall): SimResponse {
+    const refusal =
+      key.kind === 'alternate' ? this.refusalFor(Object.values(key.values)[0] ?? '') : undefined;
+    if (refusal) throw refusal;
     const values = readRecordBody(table, requiredBody(call), this.store.resolveBind);
     const existing = this.store.find(table, key);
     const ifMatch = call.headers['if-match'];

@@ -11,6 +11,8 @@ import { CODES, odataError } from './errors.js';
 import { DEFAULT_LIMITS, ServiceProtection, type Admission } from './limits.js';
 import { SERVICE_ROOT_PATH } from './paths.js';
 import { DataverseStore } from './store.js';
+import { RecordRefusals } from '../common/refusals.js';
+import { DATAVERSE_REFUSALS } from './refusals.js';
 
 export { DataverseStore } from './store.js';
 export { multipartBoundary, parseBatchResponse, type BatchResponseItem } from './multipart.js';
@@ -48,6 +50,8 @@ export class DynamicsSimulator {
   readonly server: SimServer;
   readonly store: DataverseStore;
   readonly protection: ServiceProtection;
+  /** Record-level faults: writes to a given referral's lead fail with a documented error (refusals.ts). */
+  readonly refusals = new RecordRefusals(DATAVERSE_REFUSALS);
   private readonly admissions = new WeakMap<SimRequest, Admission>();
 
   constructor(options: DynamicsSimulatorOptions = {}) {
@@ -62,6 +66,7 @@ export class DynamicsSimulator {
       this.store,
       () => this.apiUrl,
       () => ties.int(0, 0x7fffffff),
+      (key) => this.refusals.take(key),
     );
     const batch = new BatchRunner(api, this.store, (error) => this.errorResponse(error));
     const apiPath = SERVICE_ROOT_PATH.replace(/[./]/g, (char) => `\\${char}`);
@@ -82,7 +87,7 @@ export class DynamicsSimulator {
           handler: (req: SimRequest) => api.handle(callOf(req)),
         })),
       ],
-      adminRoutes: adminRoutes(this.store),
+      adminRoutes: [...adminRoutes(this.store), ...this.refusals.routes()],
       errorBody: (_status, code, message) => ({
         error: { code: DATAVERSE_CODES[code] ?? code, message },
       }),
@@ -92,6 +97,7 @@ export class DynamicsSimulator {
       onReset: () => {
         this.store.clear();
         this.protection.clear();
+        this.refusals.clear();
       },
     });
   }

@@ -129,6 +129,10 @@ export const OPPORTUNITY: TableSpec = {
     _parentcontactid_value: lookup('parentcontactid', 'contacts'),
     ...systemColumns,
     lb_referralid: text(100),
+    // Co-sell: the seller's "share with Microsoft" flag and the customer an admin maps outward.
+    lb_sharewithmicrosoft: { type: 'boolean' },
+    lb_customername: text(160),
+    lb_customercountry: text(2),
   },
   states: [
     { code: 0, name: 'Open', statuses: [1, 2] },

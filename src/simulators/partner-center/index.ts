@@ -8,6 +8,7 @@ import { ReferralLister } from './query.js';
 import { referralApiRoutes } from './routes.js';
 import { SkipTokenCodec } from './skiptoken.js';
 import { ReferralStore } from './store.js';
+import { WebhookHub } from './webhooks.js';
 
 export { ReferralStore } from './store.js';
 export interface PartnerCenterSimulatorOptions {
@@ -32,6 +33,8 @@ const MAX_ERROR_MESSAGE = 1024;
 export class PartnerCenterSimulator {
   readonly server: SimServer;
   readonly store: ReferralStore;
+  /** The webhook registration and the signed callbacks (webhooks.ts). */
+  readonly webhooks: WebhookHub;
   private readonly initialReferrals: number;
   private readonly seed: number;
   private seeded = false;
@@ -48,6 +51,7 @@ export class PartnerCenterSimulator {
     }
     const clock = options.clock ?? new SimClock();
     this.store = new ReferralStore({ clock, seed: this.seed });
+    this.webhooks = new WebhookHub({ store: this.store, baseUrl: () => this.server.url });
     const state = {
       store: this.store,
       lister: new ReferralLister(this.store),
@@ -63,8 +67,8 @@ export class PartnerCenterSimulator {
       host: options.host,
       port: options.port,
       clock,
-      routes: referralApiRoutes(state),
-      adminRoutes: referralAdminRoutes(this.store),
+      routes: [...referralApiRoutes(state), ...this.webhooks.routes()],
+      adminRoutes: [...referralAdminRoutes(this.store), ...this.webhooks.adminRoutes()],
       errorBody: (status, code, message) => ({
         error: { code: vendorErrorCode(status, code), message: clip(message, MAX_ERROR_MESSAGE) },
       }),
@@ -77,7 +81,10 @@ export class PartnerCenterSimulator {
         return refuseToken(req, Date.now());
       },
       responseHeaders: trackingHeaders,
-      onReset: () => this.store.clear(),
+      onReset: () => {
+        this.store.clear();
+        this.webhooks.clear();
+      },
     });
   }
 

@@ -27,6 +27,7 @@ export class StoreError extends Error {
   }
 }
 
+type WriteListener = (referral: Record<string, unknown>, created: boolean) => void;
 export type IndexedField = 'createdDateTime' | 'updatedDateTime';
 
 /** One write a partner made through the API (PATCH or PUT), as the service applied it: for audits of a run. */
@@ -59,6 +60,8 @@ export class ReferralStore {
   private changes = 0;
   /** Every partner write applied since the start (or the last reset), oldest first. */
   readonly partnerWrites: PartnerWrite[] = [];
+  /** Told of every single write (not bulk seeding or bulk expiry): the webhook hub listens here. */
+  private readonly writeListeners = new Set<WriteListener>();
 
   constructor(options: ReferralStoreOptions) {
     this.clock = options.clock;
@@ -170,9 +173,16 @@ export class ReferralStore {
     return field === 'updatedDateTime' ? this.updatedIndex : this.createdIndex;
   }
 
+  /** Calls `listener` after every single write with the stored referral and whether it was new. */
+  onWrite(listener: WriteListener): () => void {
+    this.writeListeners.add(listener);
+    return () => this.writeListeners.delete(listener);
+  }
+
   /** A trusted write: stores the snapshot as is and re-indexes it. */
   put(referral: Record<string, unknown>, options: { raw?: boolean } = {}): void {
     const id = String(referral.id);
+    const created = !this.slots.has(id);
     const updatedKey = canonicalInstant(referral.updatedDateTime) ?? '';
     const createdKey = canonicalInstant(referral.createdDateTime) ?? '';
     let slot = this.slots.get(id);
@@ -195,6 +205,7 @@ export class ReferralStore {
     }
     this.queueExpiry(slot);
     this.changes++;
+    for (const listener of this.writeListeners) listener(referral, created);
   }
 
   /** A strictly increasing updatedDateTime: now, or one 100-ns tick after the previous write. */

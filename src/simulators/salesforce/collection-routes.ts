@@ -197,6 +197,8 @@ function upsertMany(ctx: RestContext, req: SimRequest): SimResponse {
       return failed(
         recordError('INVALID_FIELD', 'The Id field should not be specified in the sobject data.'),
       );
+    const refusal = ctx.refusalFor?.(key);
+    if (refusal) return failed(refusal);
     const result = ctx.store.upsert(object, field, key, input);
     if (!('multiple' in result)) return result;
     return failed(

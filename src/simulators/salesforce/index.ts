@@ -1,4 +1,6 @@
 // The Salesforce REST API simulator: a strict loopback org that jsforce 3 and documented clients use unchanged.
+import { RecordRefusals } from '../common/refusals.js';
+import { SALESFORCE_REFUSALS } from './refusals.js';
 import { SimClock } from '../common/clock.js';
 import { SimHttpError, SimServer, type SimRequest } from '../common/server.js';
 import { adminRoutes } from './admin-routes.js';
@@ -31,7 +33,13 @@ export interface SalesforceSimulatorOptions {
 const DEFAULT_API_VERSIONS: readonly string[] = Array.from({ length: 21 }, (_, i) => `${42 + i}.0`);
 const DEFAULT_DAILY_API_LIMIT = 100_000;
 
-/** Errors raised by the shared server (unknown route, bad JSON, injected faults) in Salesforce's codes. */
+/**
+ * Errors raised by the shared server (unknown route, bad JSON, injected faults) in Salesforce's codes.
+ * Injected 429 / 503 answers carry Retry-After (common/server.ts). Salesforce's "Status Codes and Error
+ * Responses" page (developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm) lists
+ * 503 for an unavailable or overloaded server but names no header: UNCONFIRMED, so the simulator takes the
+ * stricter side (RFC 9110 §10.2.3 lets a 503 say how long to wait) and a client must honour it when present.
+ */
 const SERVER_CODES: Record<string, string> = {
   MethodNotAllowed: 'METHOD_NOT_ALLOWED',
   BadRequest: 'JSON_PARSER_ERROR',
@@ -53,6 +61,8 @@ export class SalesforceSimulator {
   private readonly sessions: SessionRegistry;
   private readonly cursors: QueryCursors;
   private readonly usage: { used: number; limit: number };
+  /** Record-level faults: saves of a given referral's lead fail with a documented error (refusals.ts). */
+  readonly refusals = new RecordRefusals(SALESFORCE_REFUSALS);
 
   constructor(options: SalesforceSimulatorOptions = {}) {
     const clock = options.clock ?? new SimClock();
@@ -81,6 +91,7 @@ export class SalesforceSimulator {
           versions: this.versions,
           instanceUrl,
           apiUsage,
+          refusalFor: (key) => this.refusals.take(key),
         }),
       ],
       adminRoutes: adminRoutes({
@@ -89,7 +100,7 @@ export class SalesforceSimulator {
         expireSessions: () => this.expireSessions(),
         setApiUsage: (used) => this.setApiUsage(used),
         apiUsage,
-      }),
+      }).concat(this.refusals.routes()),
       errorBody,
       authorize: (req) => this.authorize(req),
       responseHeaders: (req) => this.limitHeaders(req),
@@ -149,6 +160,7 @@ export class SalesforceSimulator {
     this.cursors.clear();
     this.sessions.reset();
     this.usage.used = 0;
+    this.refusals.clear();
   }
 }
 

@@ -1,6 +1,6 @@
 // Shared pieces of the REST handlers: route wrapping, the versioned prefix, URL and body readers.
 import type { SimRequest, SimResponse, SimRoute } from '../common/server.js';
-import { SalesforceApiError, answeringErrors, notFound } from './errors.js';
+import { SalesforceApiError, answeringErrors, notFound, type RecordError } from './errors.js';
 import type { QueryCursors } from './query.js';
 import { findField, findObject, type FieldSpec, type SObjectSpec } from './schema.js';
 import type { SalesforceStore } from './store.js';
@@ -12,6 +12,8 @@ export interface RestContext {
   versions: readonly string[];
   instanceUrl: () => string;
   apiUsage: () => { used: number; limit: number };
+  /** A /_sim/refusals rule's error for a save of the record with this external id (record-level faults). */
+  refusalFor?: (key: string) => RecordError | undefined;
 }
 
 /** The simulated org and its integration user, as they appear in identity URLs. */

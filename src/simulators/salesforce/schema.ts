@@ -231,6 +231,10 @@ function opportunityFields(): FieldSpec[] {
     readOnly('IsWon', 'Won', 'boolean', { nillable: false }),
     text('PartnerReferralId__c', 'Partner Referral Id', 100, { externalId: true, unique: true }),
     text('LossReason__c', 'Loss Reason', 255),
+    // Co-sell: the seller's "share with Microsoft" flag and the customer an admin maps outward.
+    field('ShareWithMicrosoft__c', 'Share With Microsoft', 'boolean'),
+    text('CustomerName__c', 'Customer Name', 160),
+    text('CustomerCountry__c', 'Customer Country', 2),
     ...tail,
   ];
 }

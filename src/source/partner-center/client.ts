@@ -391,6 +391,8 @@ export class PartnerCenterClient {
       noteTimestamp((item as { updatedDateTime?: unknown } | null)?.updatedDateTime);
       const parsed = parseReferral(item);
       if (!parsed.ok) {
+        // Reported once per version, as a valid one is delivered once (overlapping polls read it again).
+        if (!admitInvalid(pass, item, parsed.invalid.id, high)) continue;
         page.invalid.push(parsed.invalid);
         this.logger.warn('invalid referral skipped', {
           referralId: parsed.invalid.id,
@@ -498,4 +500,20 @@ export class PartnerCenterClient {
       });
     }
   }
+}
+
+/** Whether this version of an invalid item is new to the pass (items without a usable id always are). */
+function admitInvalid(
+  pass: DedupePass,
+  item: unknown,
+  id: string | null,
+  pageHigh: bigint | null,
+): boolean {
+  if (id === null) return true;
+  const raw = item as { eTag?: unknown; updatedDateTime?: unknown };
+  const version =
+    typeof raw.eTag === 'string' ? raw.eTag : `updated:${String(raw.updatedDateTime)}`;
+  const ticks = typeof raw.updatedDateTime === 'string' ? toTicks(raw.updatedDateTime) : null;
+  // An unreadable timestamp is kept at the page's edge, so it stays within the overlap window.
+  return pass.admit(`invalid:${id}`, version, ticks ?? pageHigh ?? 0n);
 }

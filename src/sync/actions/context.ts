@@ -18,6 +18,7 @@ import {
   type ReferralEcho,
 } from '../../ledger/index.js';
 import type { OutboxHandler, OutboxVerdict } from '../outbox.js';
+import type { DealWriter } from './create-referral.js';
 import type { OutboundStats, OutcomeWriter, ReferralSource, SyncTarget } from '../types.js';
 
 /**
@@ -58,6 +59,8 @@ export interface ActionContext {
   ledger: HandlerLedger;
   source: ReferralSource & OutcomeWriter;
   targets: ReadonlyMap<string, SyncTarget>;
+  /** Creates partner-originated referrals (create-referral); absent in runtimes without co-sell. */
+  deals?: DealWriter;
   logger: Logger;
   /**
    * Counters of the cycle the handlers run in (conflicts, expiries reflected; the drain counts

@@ -11,6 +11,7 @@ import {
 import type { OutboundStats, OutcomeWriter, ReferralSource, SyncTarget } from '../types.js';
 import { handlerLedger, type ActionContext } from './context.js';
 import { OUTCOME_ACTION_NAMES, outcomeHandler } from './outcome.js';
+import { CREATE_REFERRAL, createReferralHandler, type DealWriter } from './create-referral.js';
 import { REFLECT_EXPIRED, reflectExpiredHandler } from './reflect-expired.js';
 import { SET_EXTERNAL_REFERENCE, setExternalReferenceHandler } from './set-external-reference.js';
 
@@ -41,6 +42,12 @@ const OUTBOX_ACTIONS: readonly OutboxAction[] = [
     outbound: true,
     handler: reflectExpiredHandler,
   },
+  {
+    kind: CREATE_REFERRAL,
+    actions: [CREATE_REFERRAL],
+    outbound: false,
+    handler: createReferralHandler,
+  },
 ];
 
 /** Every registered action's handler, by outbox `action` value. */
@@ -56,6 +63,8 @@ export function outboxHandlers(context: ActionContext): ReadonlyMap<string, Regi
 export interface ActionDrainOptions extends Omit<DrainOptions, 'logger'> {
   ledger: Ledger;
   source: ReferralSource & OutcomeWriter;
+  /** Creates partner-originated referrals (create-referral). */
+  deals?: DealWriter;
   targets: readonly SyncTarget[];
   logger?: Logger;
   now?: () => Date;
@@ -75,6 +84,7 @@ export async function drainOutboxActions(
   const context: ActionContext = {
     ledger: handlerLedger(options.ledger),
     source: options.source,
+    ...(options.deals ? { deals: options.deals } : {}),
     targets: new Map(options.targets.map((target) => [target.name, target])),
     logger,
     stats: outbound,

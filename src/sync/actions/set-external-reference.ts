@@ -7,6 +7,7 @@ import { CONFLICT_REREAD_POLICY } from '../../core/retry.js';
 import type { AuditEntry, OutboxRow, OutcomeToSend } from '../../ledger/index.js';
 import { freshRef } from '../../source/partner-center/actions.js';
 import { WriteAppliedError } from '../../source/partner-center/client.js';
+import { externalReferenceEcho } from '../echo.js';
 import type { OutboxHandler, OutboxVerdict } from '../outbox.js';
 import { audit, versionMoves, type ActionContext } from './context.js';
 
@@ -52,6 +53,11 @@ export function setExternalReferenceHandler(context: ActionContext): OutboxHandl
       const fresh = await context.source.get(row.referralId, { signal });
       const settled = settledWithout(context, row, fresh, recordId, audits);
       if (settled) return settled;
+      // The intent first: a worker killed after Partner Center applied the write still knows it
+      // as its own (sync/echo.ts).
+      await context.ledger.recordEchoes(
+        externalReferenceEcho(fresh, recordId, await context.ledger.echoesOf(fresh.id)),
+      );
       try {
         const updated = await context.source.setExternalReference(freshRef(fresh), recordId, {
           signal,

@@ -51,6 +51,8 @@ describe('Dataverse documented examples, read by the client', () => {
             "A validation error occurred.  The length of the 'subject' attribute of the 'task' entity exceeded the maximum allowed length of '200'.",
           retryable: false,
           status: 400,
+          // The column the documented message names.
+          fields: ['subject'],
         },
       },
       {
