@@ -28,12 +28,28 @@ const { values: args } = parseArgs({
     latency: { type: 'string', default: '20' },
     'skip-rss': { type: 'boolean', default: false },
     'only-rss': { type: 'boolean', default: false },
+    /** Creation → CRM with webhooks and with polling alone (scripts/bench-webhooks.ts). */
+    webhooks: { type: 'boolean', default: false },
+    'webhook-referrals': { type: 'string', default: '20' },
+    'poll-seconds': { type: 'string', default: '10' },
+    tenants: { type: 'string' },
+    workers: { type: 'string', default: '1,2,4' },
+    seconds: { type: 'string', default: '60' },
+    'referrals-per-tenant': { type: 'string', default: '200' },
   },
 });
 
 const OVERLAP_SECONDS = 2;
 
 async function main(): Promise<void> {
+  if (args.webhooks) {
+    const { runWebhookBench } = await import('./bench-webhooks.js');
+    return runWebhookBench({
+      referrals: Number(args['webhook-referrals']),
+      latencyMs: Number(args.latency),
+      pollSeconds: Number(args['poll-seconds']),
+    });
+  }
   const n = Number(args.referrals);
   const scenarios: Scenario[] = [
     {
@@ -346,4 +362,15 @@ function sampleRss() {
   };
 }
 
-await main();
+if (args.tenants !== undefined) {
+  // The cluster figures (issue 15): PostgreSQL from LEADBRIDGE_TEST_PG_URL or the local server.
+  const { benchTenants } = await import('./bench-tenants.js');
+  await benchTenants({
+    tenants: Number(args.tenants),
+    workers: args.workers.split(',').map(Number),
+    latencyMs: Number(args.latency),
+    seconds: Number(args.seconds),
+    referralsPerTenant: Number(args['referrals-per-tenant']),
+    pgUrl: process.env.LEADBRIDGE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+  });
+} else await main();

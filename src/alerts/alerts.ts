@@ -1,6 +1,5 @@
 // Alerts a person must see: hot leads, leads nearing expiry, and a digest of quarantined referrals, each sent once.
 import { createHash } from 'node:crypto';
-import type { TokenCredential } from '../core/auth.js';
 import { credentialFromAuth } from '../config/credentials.js';
 import type { LeadbridgeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
@@ -14,7 +13,7 @@ import {
   recordAlertOnce,
   type Ledger,
 } from '../ledger/index.js';
-import type { AlertsConfig, EnabledAlertsConfig } from '../config/alerts.js';
+import type { EnabledAlertsConfig } from '../config/alerts.js';
 import {
   expiryWarningContent,
   hotLeadContent,
@@ -31,50 +30,17 @@ import {
 import { GRAPH_API, GraphAlertTransport } from './alerts-graph.js';
 import { TEAMS_WEBHOOK_API, TeamsWebhookTransport, webhookName } from './alerts-teams.js';
 import { portalLink } from '../source/partner-center/facts.js';
+import {
+  addCounts,
+  zeroCounts,
+  type AlertCounts,
+  type AlertSenderOptions,
+  type SendOptions,
+} from './alert-options.js';
 
 export { alertsConfigSchema } from '../config/alerts.js';
 export type { EnabledAlertsConfig } from '../config/alerts.js';
 export type { AlertKind, AlertReferral } from './alerts-content.js';
-
-export interface AlertCounts {
-  /** Messages delivered (a mail, a Teams post). */
-  sent: number;
-  /** Messages that failed; their ledger keys were released so the next cycle tries again. */
-  failed: number;
-  /** Why each failed message failed (what was sent where, and Graph's answer). */
-  errors: string[];
-}
-
-/** What alerts count (the worker's metrics have these; alerts never import the worker). */
-export interface AlertMetrics {
-  recordApiCall(info: {
-    api: string;
-    method: string;
-    status: number | null;
-    durationMs: number;
-  }): void;
-  recordAlertSent(kind: string, count?: number): void;
-}
-
-export interface AlertSenderOptions {
-  config: AlertsConfig;
-  /** Defaults to the credential that config.graph.auth describes. */
-  credential?: TokenCredential;
-  ledger: Ledger;
-  logger?: Logger;
-  now?: () => Date;
-  metrics?: AlertMetrics;
-  /** The referral's page in the Partner Center portal. */
-  referralLink?: (referralId: string) => string;
-  retryPolicy?: RetryPolicy;
-  /** How many quarantined rows one digest looks at (oldest first). */
-  digestScanLimit?: number;
-}
-
-export interface SendOptions {
-  /** Stops waiting on a Retry-After (and aborts the request) when the worker shuts down; the alert is tried again later. */
-  signal?: AbortSignal;
-}
 
 type Channel = 'mail' | 'teams';
 
@@ -426,14 +392,4 @@ function channelKey(key: string, channel: Channel): string {
 
 function shortHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
-}
-
-function zeroCounts(): AlertCounts {
-  return { sent: 0, failed: 0, errors: [] };
-}
-
-function addCounts(total: AlertCounts, more: AlertCounts): void {
-  total.sent += more.sent;
-  total.failed += more.failed;
-  total.errors.push(...more.errors);
 }

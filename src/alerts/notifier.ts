@@ -5,7 +5,8 @@ import type { Logger } from '../core/log.js';
 import type { Ledger } from '../ledger/index.js';
 import { deriveLeadKind, type LeadKind, type Referral } from '../core/referral.js';
 import type { PartnerCenterClient } from '../source/partner-center/index.js';
-import type { AlertMetrics, AlertSender } from './alerts.js';
+import type { AlertMetrics } from './alert-options.js';
+import type { AlertSender } from './alerts.js';
 
 /** A referral the sync read this cycle, with the lead kind and hot flag it derived (sync/lead-kind.ts). */
 interface ReadReferral {

@@ -32,6 +32,10 @@ export interface RuntimeOptions {
   /** Prometheus metrics of the long-running worker (API calls, cycles, backlog, alerts). */
   metrics?: WorkerMetrics;
   now?: () => Date;
+  /** PostgreSQL connections the ledger may hold (a cluster worker keeps many tenants open). */
+  ledgerPoolMax?: number;
+  /** A cluster tenant: its ledger rows are stamped with its id. */
+  tenant?: string;
   /**
    * The CRM kinds the config's targets may use: src/crm/modules.ts's list unless a test adds its
    * own.
@@ -48,7 +52,17 @@ export async function createRuntime(
   const logger = options.logger ?? silentLogger;
   const enabled = config.targets.filter((t) => t.enabled);
   const mappings = await loadMappings(enabled);
-  const ledger = await openLedger(ledgerConfigFor(config), { logger });
+  const ledgerConfig = ledgerConfigFor(config);
+  const ledger = await openLedger(
+    ledgerConfig.client === 'pg'
+      ? {
+          ...ledgerConfig,
+          ...(options.ledgerPoolMax ? { poolMax: options.ledgerPoolMax } : {}),
+          ...(options.tenant ? { tenant: options.tenant } : {}),
+        }
+      : ledgerConfig,
+    { logger },
+  );
   const credential = partnerCenterCredential(config, logger);
   const source = createSource(config, logger, options.metrics, credential);
   const targets = await createTargets(config, enabled, mappings, { ...options, logger });

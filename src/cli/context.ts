@@ -20,4 +20,6 @@ export interface GlobalOptions {
   config: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   logFormat?: 'auto' | 'json' | 'pretty';
+  /** Cluster mode: narrow the command to this tenant (its config, its ledger schema). */
+  tenant?: string;
 }

@@ -7,16 +7,20 @@ import { createLogger } from '../core/log.js';
 import type { Logger } from '../core/log.js';
 import type { CliContext, GlobalOptions } from './context.js';
 
-export function loadCliConfig(
+export async function loadCliConfig(
   context: CliContext,
   options: GlobalOptions,
 ): Promise<LeadbridgeConfig> {
-  return loadConfig({
+  const config = await loadConfig({
     file: options.config,
     env: context.env,
     cwd: context.cwd,
     kinds: CRM_MODULES,
   });
+  if (options.tenant === undefined) return config;
+  // One tenant's commands read and write its own ledger schema only: no other tenant's rows are in reach.
+  const { configForTenant } = await import('./cluster.js');
+  return configForTenant(config, options.tenant, context.env);
 }
 
 /** Flags win over the config's log section; `auto` lets the logger pick pretty on a terminal, JSON otherwise. */

@@ -19,6 +19,8 @@ export interface SimulateOptions {
   referrals: number;
   /** Partner Center list pages in the documented form (see the simulator's README). */
   documentedLinks?: boolean;
+  /** One state per org under /orgs/<org>/ (the cluster's tests and bench). */
+  orgs?: boolean;
 }
 
 /** The common admin routes, then each simulator's own (from the simulator list). */
@@ -36,6 +38,7 @@ export async function runSimulate(context: CliContext, options: SimulateOptions)
     seed: options.seed,
     referrals: options.referrals,
     documentedLinks: options.documentedLinks === true,
+    orgs: options.orgs === true,
   });
   for (const simulator of running) context.stdout.write(`${simulator.name} ${simulator.url}\n`);
   context.stderr.write(`${ADMIN_ROUTES_HINT}; press Ctrl+C to stop\n`);

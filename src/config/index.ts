@@ -9,3 +9,4 @@ export { describeConfig, redactConfig } from './describe.js';
 export { credentialFromAuth } from './credentials.js';
 export * from './alerts.js';
 export type { WebhooksConfig } from './webhooks.js';
+export type { ClusterConfig } from './cluster.js';

@@ -12,6 +12,7 @@ import {
   staticAuthSchema,
 } from './fields.js';
 import { alertsConfigSchema } from './alerts.js';
+import { clusterSchema } from './cluster.js';
 import { apiLimitsSchema, targetsSchemaFor, type TargetKind } from './targets.js';
 import { webhooksConfigSchema } from './webhooks.js';
 
@@ -121,6 +122,8 @@ const workerSchema = z.strictObject({
   stopTimeoutSeconds: intField(1).default(30),
   /** How often referrals near their 14-day expiry are looked for (one query each time). */
   expiryScanMinutes: intField(1).default(60),
+  /** How often flagged co-sell deals are looked for in each CRM (one query each time); 0: every cycle. */
+  coSellScanSeconds: intField(0).default(60),
   health: healthSchema.prefault({}),
 });
 
@@ -171,6 +174,7 @@ export function configSchemaFor(kinds: readonly TargetKind[]) {
     webhooks: webhooksConfigSchema.prefault({}),
     limits: limitsSchemaFor(kinds).prefault({}),
     log: logSchema.prefault({}),
+    cluster: clusterSchema.prefault({}),
   });
 }
 

@@ -14,7 +14,7 @@ export * from './outbox-retry.js';
 export * from './alerts.js';
 export * from './echoes.js';
 export * from './care.js';
-export { TABLE as LEDGER_TABLES } from './migrations.js';
+export { TABLE as LEDGER_TABLES, DEFAULT_TENANT } from './migrations.js';
 export * from './referral-facts.js';
 export * from './api-calls.js';
 export * from './referral-resync.js';

@@ -202,6 +202,57 @@ async function dropClaimLeases(db: Knex): Promise<void> {
   });
 }
 
+/** The ledger tables whose rows carry their tenant (every one but the migrator's own). */
+const TENANT_TABLES = [
+  TABLE.cursors,
+  TABLE.links,
+  TABLE.syncStates,
+  TABLE.audit,
+  TABLE.runs,
+  TABLE.outbox,
+  TABLE.alerts,
+  TABLE.echoes,
+  TABLE.referralFacts,
+  TABLE.apiCalls,
+] as const;
+
+/** The tenant of a single-partner ledger, and of every row written before tenants existed. */
+export const DEFAULT_TENANT = 'default';
+
+/**
+ * Every row carries its tenant (issue 15). Added with a default, so an existing single-partner
+ * ledger is upgraded in place: its rows, and the rows it keeps writing, belong to the default
+ * tenant. A cluster tenant's ledger (a schema of its own) sets the column's default to its id when
+ * opened, so every insert is stamped without the repository functions naming it.
+ */
+async function addTenantColumn(db: Knex): Promise<void> {
+  for (const table of TENANT_TABLES)
+    await db.schema.alterTable(table, (t) => {
+      t.string('tenant', 40).notNullable().defaultTo(DEFAULT_TENANT);
+    });
+}
+
+async function dropTenantColumn(db: Knex): Promise<void> {
+  for (const table of TENANT_TABLES)
+    await db.schema.alterTable(table, (t) => {
+      t.dropColumn('tenant');
+    });
+}
+
+/** Stamps a PostgreSQL tenant ledger's new rows with its tenant (once per schema: only if not yet). */
+export async function setTenantDefault(db: Knex, schema: string, tenant: string): Promise<void> {
+  const current = (await db.raw(
+    `select column_default as d from information_schema.columns
+      where table_schema = ? and table_name = ? and column_name = 'tenant'`,
+    [schema, TABLE.runs],
+  )) as { rows: Array<{ d: string | null }> };
+  // DDL takes no bound values: the id is inlined, so it must be a plain identifier.
+  if (!/^[a-z][a-z0-9_]{0,39}$/.test(tenant)) throw new Error(`not a tenant id: "${tenant}"`);
+  if (current.rows[0]?.d?.includes(`'${tenant}'`)) return;
+  for (const table of TENANT_TABLES)
+    await db.raw(`alter table ??.?? alter column tenant set default '${tenant}'`, [schema, table]);
+}
+
 /**
  * What the console shows that no other table holds: each referral's customer, hotness and answer
  * time (for the leads that need a human), and API calls per API and 5-minute bucket (for the
@@ -274,6 +325,7 @@ const MIGRATIONS: readonly LedgerMigration[] = [
       await db.schema.dropTableIfExists(TABLE.referralFacts);
     },
   },
+  { name: '0006_tenant_column', up: addTenantColumn, down: dropTenantColumn },
 ];
 
 /** Feeds knex's migrator from the list above instead of a migrations directory. */

@@ -6,7 +6,7 @@ import { LeadbridgeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { sleep } from '../core/retry.js';
 import type { LedgerClient } from './dialect.js';
-import { TABLE, migrationSource } from './migrations.js';
+import { TABLE, migrationSource, setTenantDefault } from './migrations.js';
 
 export type LedgerConfig =
   | {
@@ -21,6 +21,8 @@ export type LedgerConfig =
       /** Created when missing and used as the search path, so several ledgers can share one database. */
       schema?: string;
       poolMax?: number;
+      /** A cluster tenant's ledger: its rows are stamped with this tenant (needs `schema`). */
+      tenant?: string;
     };
 
 export interface Ledger {
@@ -232,7 +234,7 @@ async function openPostgres(
     pool: { min: 0, max: config.poolMax ?? 10 },
   });
   try {
-    await migratePostgres(db, schema);
+    await migratePostgres(db, schema, config.tenant);
     return db;
   } catch (error) {
     await db.destroy().catch(() => undefined);
@@ -249,7 +251,11 @@ async function openPostgres(
 }
 
 /** Workers starting together serialise on an advisory lock, so the schema and migrations are created exactly once. */
-async function migratePostgres(db: Knex, schema: string | undefined): Promise<void> {
+async function migratePostgres(
+  db: Knex,
+  schema: string | undefined,
+  tenant: string | undefined,
+): Promise<void> {
   await db.transaction(async (trx) => {
     await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [
       `leadbridge-ledger:${schema ?? 'public'}`,
@@ -260,6 +266,7 @@ async function migratePostgres(db: Knex, schema: string | undefined): Promise<vo
       tableName: TABLE.migrations,
       ...(schema ? { schemaName: schema } : {}),
     });
+    if (schema && tenant) await setTenantDefault(trx, schema, tenant);
   });
 }
 

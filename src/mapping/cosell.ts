@@ -145,6 +145,16 @@ function fieldsRead(field: FieldDefinition): string[] {
   });
 }
 
+/** The opportunity fields the section names, with where (for the check against CRM metadata). */
+export function coSellFieldRefs(
+  definition: CoSellDefinition,
+): Array<{ name: string; at: DocPath }> {
+  const refs = [{ name: definition.shareField, at: ['coSell', 'shareField'] as DocPath }];
+  for (const [path, field] of Object.entries(definition.fields))
+    for (const name of fieldsRead(field)) refs.push({ name, at: ['coSell', 'fields', path] });
+  return refs;
+}
+
 /** A create body built from a CRM opportunity, or the errors naming each field that failed. */
 export interface CoSellBuild {
   body: Record<string, unknown>;

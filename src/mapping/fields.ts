@@ -9,7 +9,8 @@ import type {
 import type { DocPath, IssueCollector } from './document.js';
 import { suggest, type PathShape } from './paths.js';
 import { parseTemplate } from './template.js';
-import { isScalar, parseTransform, show } from './transforms.js';
+import { parseTransform } from './transform-parse.js';
+import { isScalar, show } from './transforms.js';
 
 /** How the entries of one section read and check their paths. */
 export interface FieldContext {

@@ -9,9 +9,10 @@ import type { DocPath, IssueCollector } from './document.js';
 import { isRecord, parseField, reportUnknownKeys, type FieldContext } from './fields.js';
 import { parsePath, referralPathShape } from './paths.js';
 import { parseCoSell } from './cosell.js';
-import { parseStatus } from './status.js';
+import { parseStatus } from './status-parse.js';
 import { BUILT_IN_LOOKUPS } from './tables.js';
-import { parseLookupTable, show } from './transforms.js';
+import { parseLookupTable } from './transform-parse.js';
+import { show } from './transforms.js';
 
 const TOP_KEYS = [
   'version',
@@ -87,7 +88,7 @@ function requiredName(
   else if (typeof value !== 'string' || !NAME.test(value))
     issues.add(
       [key],
-      `${key} must be a name like ${key === 'target' ? 'dynamics365' : 'lead'}, got ${show(value)}`,
+      `${key === 'target' ? "target must be a CRM kind (a config target's kind)" : `${key} must be a name like lead`}, got ${show(value)}`,
     );
   else return value;
   return null;

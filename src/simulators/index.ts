@@ -5,6 +5,7 @@ import { createGraphSimulator } from './graph/index.js';
 import { createHubSpotSimulator, HUBSPOT_ADMIN_ROUTES } from './hubspot/index.js';
 import { createPartnerCenterSimulator } from './partner-center/index.js';
 import { createSalesforceSimulator } from './salesforce/index.js';
+import { OrgRouter } from './common/orgs.js';
 
 interface SimulatorStartOptions {
   host: string;
@@ -75,6 +76,8 @@ export interface StartSimulatorsOptions {
   seed: number;
   referrals: number;
   documentedLinks?: boolean;
+  /** Serve many orgs: each simulator but Entra ID answers /orgs/<org>/... with a state per org. */
+  orgs?: boolean;
 }
 
 export interface RunningSimulator extends StartedSimulator {
@@ -107,7 +110,9 @@ export async function startSimulators(
   try {
     for (const [index, entry] of SIMULATORS.entries()) {
       const port = options.basePort === null ? 0 : options.basePort + index;
-      const started = await entry
+      const started = await (
+        options.orgs === true && entry.name !== 'entra' ? orgEntry(entry) : entry
+      )
         .start({
           host: options.host,
           port,
@@ -134,4 +139,28 @@ export async function stopSimulators(running: readonly RunningSimulator[]): Prom
     (result): result is PromiseRejectedResult => result.status === 'rejected',
   );
   if (failure) throw failure.reason;
+}
+
+/** The same entry behind an org router: each org gets its own instance, seeded differently per org. */
+function orgEntry(inner: SimulatorEntry): SimulatorEntry {
+  return {
+    name: inner.name,
+    async start(options) {
+      const router = new OrgRouter({
+        name: inner.name,
+        host: options.host,
+        port: options.port,
+        create: (org) => inner.start({ ...options, port: 0, seed: options.seed + orgNumber(org) }),
+      });
+      const url = await router.start();
+      return { url, stop: () => router.stop() };
+    },
+  };
+}
+
+/** A stable number per org name, so two orgs never share referral ids. */
+function orgNumber(org: string): number {
+  let hash = 0;
+  for (const char of org) hash = (hash * 31 + char.charCodeAt(0)) | 0;
+  return Math.abs(hash) + 1;
 }

@@ -110,6 +110,8 @@ export interface CycleParts {
   source: PartnerCenterClient;
   /** Creates partner-originated referrals (the create-referral action); absent: none are sent. */
   deals?: DealWriter;
+  /** When flagged co-sell deals were last looked for (worker.coSellScanSeconds apart). */
+  dealScan?: { lastAt: number };
   notifier: Notifier;
   credential: TokenCredential;
   /**
@@ -218,8 +220,10 @@ async function runCycle(
   }
   const outboundStats = await outbound.collect({ runId, signal });
   // Partner-originated deals: flagged CRM opportunities become create-referral rows (drained below).
-  const deals = await collectSharedDeals(ledger, parts.targets, runId, logger, signal);
-  if (deals.dealsRead > 0) logger.info('co-sell deals read', { ...deals, runId });
+  if (dealScanDue(parts)) {
+    const deals = await collectSharedDeals(ledger, parts.targets, runId, logger, signal);
+    if (deals.dealsRead > 0) logger.info('co-sell deals read', { ...deals, runId });
+  }
   const outbox = await drainOutboxActions(
     {
       ledger,
@@ -248,6 +252,15 @@ async function runCycle(
     outbox,
     targetsDown: [...stats.failedTargets, ...outboundStats.failedTargets],
   };
+}
+
+/** Co-sell deals are looked for every worker.coSellScanSeconds (one CRM query per target). */
+function dealScanDue(parts: CycleParts): boolean {
+  const scan = (parts.dealScan ??= { lastAt: 0 });
+  const now = Date.now();
+  if (now - scan.lastAt < parts.config.worker.coSellScanSeconds * 1000) return false;
+  scan.lastAt = now;
+  return true;
 }
 
 /**

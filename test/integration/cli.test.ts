@@ -7,8 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { deriveLeadKind, referralSchema } from '../../src/core/referral.js';
-import type { Referral } from '../../src/core/referral.js';
+import { referralSchema } from '../../src/core/referral.js';
 import { SIMULATORS } from '../../src/simulators/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -70,6 +69,23 @@ async function getJson(url: string, token?: string): Promise<{ status: number; b
   return { status: response.status, body: await response.json() };
 }
 
+/**
+ * The five referrals `leadbridge simulate --referrals 5` seeds (its default seed, 42), all New/Received, and what
+ * a first pass with the default lead kinds does with each: three sales-qualified leads and a customer inquiry are
+ * created, the co-sell opportunity is skipped.
+ */
+const SEEDED_PLAN: ReadonlyArray<{ referralId: string; action: string; reason?: string }> = [
+  { referralId: 'e1fbf8dd-145c-4e87-9700-bff339b9ec1e', action: 'create' },
+  { referralId: '9429ce8a-c6fd-44ea-a093-e61bc6ae68de', action: 'create' },
+  { referralId: '4788339c-9dd5-497e-b11e-8f714e643b97', action: 'create' },
+  {
+    referralId: '4cc853f6-3795-41b6-b29a-6afad7cf4066',
+    action: 'skip',
+    reason: 'lead kind coSell is not synced (source.partnerCenter.leadKinds)',
+  },
+  { referralId: '126070cd-70c7-4d7d-86ce-d5ebbc915bd0', action: 'create' },
+];
+
 describe('leadbridge simulate', () => {
   let simulate: CliRun;
   let lines: string[];
@@ -128,8 +144,6 @@ describe('leadbridge simulate', () => {
   });
 
   it('sync --once --dry-run --json plans a first pass (every synced kind created, the rest skipped with why) and writes nothing', async () => {
-    const { body } = await getJson(`${partnerCenterUrl}/v1.0/engagements/referrals`, 'sim-token');
-    const referrals = (body as { value: Referral[] }).value;
     const configFile = path.join(tempDir, 'dry-run.yaml');
     await writeFile(
       configFile,
@@ -158,23 +172,6 @@ describe('leadbridge simulate', () => {
       5,
       ['dynamics'],
     ]);
-    const wanted = new Set(['customerInquiry', 'marketingQualified', 'salesQualified']);
-    const expected = referrals.map((referral) => {
-      const leadKind = deriveLeadKind(referral);
-      if (!wanted.has(leadKind))
-        return {
-          referralId: referral.id,
-          action: 'skip',
-          reason: `lead kind ${leadKind} is not synced (source.partnerCenter.leadKinds)`,
-        };
-      if (referral.status === 'Closed')
-        return {
-          referralId: referral.id,
-          action: 'skip',
-          reason: `archived (Closed/${String(referral.substatus)}) before it was ever synced`,
-        };
-      return { referralId: referral.id, action: 'create' };
-    });
     const entries = plan.targets[0]!.entries.map(({ referralId, action, reason }) => ({
       referralId,
       action,
@@ -182,7 +179,7 @@ describe('leadbridge simulate', () => {
     }));
     const byId = (a: { referralId: string }, b: { referralId: string }) =>
       a.referralId.localeCompare(b.referralId);
-    expect(entries.sort(byId)).toEqual(expected.sort(byId));
+    expect(entries.sort(byId)).toEqual([...SEEDED_PLAN].sort(byId));
     // Nothing written: the CRM has no record yet.
     const leads = await getJson(`${urlOf('dynamics365')}/_sim/leads`);
     expect(leads.body).toMatchObject({ value: [] });
@@ -203,11 +200,9 @@ describe('leadbridge simulate', () => {
         '',
       ].join('\n'),
     );
-    const { body } = await getJson(`${partnerCenterUrl}/v1.0/engagements/referrals`, 'sim-token');
-    const referrals = (body as { value: Referral[] }).value;
-    const wanted = referrals.filter((r) =>
-      ['customerInquiry', 'marketingQualified', 'salesQualified'].includes(deriveLeadKind(r)),
-    );
+    // Four of the five seeded referrals are of a synced kind (SEEDED_PLAN); the co-sell one is skipped.
+    const created = SEEDED_PLAN.filter((entry) => entry.action === 'create');
+    expect(created).toHaveLength(4);
 
     const sync = await runCli(['--config', configFile, 'sync', '--once']);
     expect(sync.stderr).toBe('');
@@ -217,11 +212,12 @@ describe('leadbridge simulate', () => {
       /^run sync-\S+: 5 referrals read in 1 pages, 0 invalid, 0 retried, 0 targets failed as a whole$/,
     );
     const counts = (target: string) =>
-      `  ${target}: ${wanted.length} created, 0 updated, 0 unchanged, ${5 - wanted.length} skipped (lead kind), 0 skipped (archived), 0 skipped (lead converted), 0 failed, 0 quarantined`;
+      `  ${target}: 4 created, 0 updated, 0 unchanged, 1 skipped (lead kind), ` +
+      '0 skipped (archived), 0 skipped (lead converted), 0 failed, 0 quarantined';
     expect(summary.slice(1, 4)).toEqual([
       counts('dynamics'),
       counts('salesforce'),
-      `  partner-center: ${wanted.length} CRM ids written back to externalReferenceId`,
+      '  partner-center: 4 CRM ids written back to externalReferenceId',
     ]);
     expect(summary[4]).toBe(
       '  outcomes from the CRM: 0 read, 0 queued, 0 sent, 0 no longer needed, 0 quarantined, 0 conflicts, 0 expiries reflected',
@@ -233,13 +229,13 @@ describe('leadbridge simulate', () => {
       targets: Array<{ name: string; states: Record<string, number> }>;
     };
     expect(report.targets.map((t) => [t.name, t.states.applied, t.states.failed])).toEqual([
-      ['dynamics', wanted.length, 0],
-      ['salesforce', wanted.length, 0],
+      ['dynamics', 4, 0],
+      ['salesforce', 4, 0],
     ]);
 
-    const trace = await runCli(['--config', configFile, 'trace', wanted[0]!.id]);
+    const trace = await runCli(['--config', configFile, 'trace', created[0]!.referralId]);
     expect(trace.code).toBe(0);
-    expect(trace.stdout).toContain(`referral ${wanted[0]!.id}`);
+    expect(trace.stdout).toContain(`referral ${created[0]!.referralId}`);
     expect(trace.stdout).toMatch(/ dynamics created record=[0-9a-f-]{36}/);
     expect(trace.stdout).toMatch(/ salesforce created record=00Q\w{15}/);
     expect(trace.stdout).toMatch(/ dynamics external-reference-written /);

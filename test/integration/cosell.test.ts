@@ -145,7 +145,11 @@ describe('co-sell deals from the CRMs', () => {
       estimatedvalue: 15000,
       description: 'Pilot',
     });
-    const runtime = await harness.runtime();
+    // Looked for at every cycle (the default is once a minute).
+    const runtime = await harness.runtime((config) => ({
+      ...config,
+      worker: { ...config.worker, coSellScanSeconds: 0 },
+    }));
     await runtime.syncOnce({ runId: 'run-q1' });
     expect(dealsIn(id)).toHaveLength(0);
     const rows = await listOutbox(runtime.ledger.db, dealKey('dynamics', id));

@@ -2,7 +2,6 @@
 import knex from 'knex';
 import { randomBytes } from 'node:crypto';
 import { afterEach, expect, it } from 'vitest';
-import { DEFAULT_LEAD_KINDS, deriveLeadKind } from '../../src/core/referral.js';
 import { countByState } from '../../src/ledger/index.js';
 import { describeWithPg } from './support/pg.js';
 import { startHarness, type Harness } from './support/harness.js';
@@ -29,11 +28,8 @@ describeWithPg('inbound sync with a PostgreSQL ledger', (url) => {
       ...config,
       ledger: { client: 'pg' as const, connection: url, schema },
     });
-    const expected = harness.pc.store
-      .all()
-      .filter(
-        (r) => DEFAULT_LEAD_KINDS.includes(deriveLeadKind(r)) && r.status !== 'Closed',
-      ).length;
+    // Of the 180 referrals seed 7 generates, the default config syncs 169 (the rest: co-sell or archived).
+    const expected = 169;
 
     const first = await harness.runtime(onPg);
     const partial = await first.syncOnce({ runId: 'pg-1', maxPages: 1 });

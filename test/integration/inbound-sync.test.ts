@@ -2,18 +2,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditTrail, countByState, getLinks } from '../../src/ledger/index.js';
 import type { CrmAdapter, MappedRecord, UpsertItemResult } from '../../src/crm/adapter.js';
-import { DEFAULT_LEAD_KINDS, deriveLeadKind, type Referral } from '../../src/core/referral.js';
+import type { Referral } from '../../src/core/referral.js';
 import { startHarness, type Harness } from './support/harness.js';
 
 let harness: Harness;
 afterEach(async () => harness?.close());
 
-/** Referrals the default config syncs: the three lead kinds, not yet archived. */
-function syncable(referrals: Referral[]): Referral[] {
-  return referrals.filter(
-    (r) => DEFAULT_LEAD_KINDS.includes(deriveLeadKind(r)) && r.status !== 'Closed',
-  );
-}
+/** Of the 260 referrals seed 7 generates, the default config syncs 246 (the rest: co-sell or archived). */
+const SYNCED_OF_260 = 246;
 
 describe('inbound sync into Dynamics 365', () => {
   it('backfills every lead once, writes the CRM id back, and a second cycle is quiet', async () => {
@@ -22,8 +18,7 @@ describe('inbound sync into Dynamics 365', () => {
     const first = await runtime.syncOnce({ runId: 'run-1' });
 
     const leads = [...harness.dynamics.store.leads.values()];
-    const expected = syncable(harness.pc.store.all() as unknown as Referral[]).length;
-    expect(expected).toBeGreaterThan(200);
+    const expected = SYNCED_OF_260;
     expect(first.inbound.created).toBe(expected);
     expect(leads).toHaveLength(expected);
     expect(
@@ -116,14 +111,15 @@ describe('inbound sync into Dynamics 365', () => {
 
   it('one bad record fails alone with the CRM message; the others are applied', async () => {
     harness = await startHarness({ referrals: 0 });
-    const seeded = syncable(harness.pc.store.seed(20) as unknown as Referral[]);
+    // Of the 20 referrals seed 7 generates next, 19 are synced (one co-sell); the first is a synced one.
+    const seeded = harness.pc.store.seed(20) as unknown as Referral[];
     const bad = seeded[0]!;
     const runtime = await harness.runtime();
     const target = runtime.targets[0]!;
     target.adapter = rejectingOne(target.adapter, bad.id);
     const result = await runtime.syncOnce({ runId: 'run-1' });
     expect(result.inbound.failed).toBe(1);
-    expect(result.inbound.created).toBe(seeded.length - 1);
+    expect(result.inbound.created).toBe(18);
     const trail = await auditTrail(runtime.ledger.db, bad.id);
     expect(trail.at(-1)).toMatchObject({
       action: 'failed',

@@ -119,6 +119,7 @@ function defineLedgerSuite(harness: LedgerHarness): void {
           '0003_claim_leases',
           '0004_link_conversion',
           '0005_console_facts',
+          '0006_tenant_column',
         ]);
         expect(await getCursor(again.db, 'reopen-check')).toBe('kept');
       } finally {
@@ -140,6 +141,7 @@ function defineLedgerSuite(harness: LedgerHarness): void {
           '0003_claim_leases',
           '0004_link_conversion',
           '0005_console_facts',
+          '0006_tenant_column',
         ]);
         await setCursor(ledgers[1]!.db, 'partner-center', 'c1');
         expect(await getCursor(ledgers[2]!.db, 'partner-center')).toBe('c1');
@@ -742,6 +744,7 @@ describe('ledger on SQLite', () => {
       '0003_claim_leases',
       '0004_link_conversion',
       '0005_console_facts',
+      '0006_tenant_column',
     ]);
     await opened.close();
   });

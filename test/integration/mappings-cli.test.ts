@@ -121,9 +121,14 @@ describe('leadbridge mappings check', () => {
       "/api/data/v9.2/EntityDefinitions(LogicalName='lead')/Attributes/Microsoft.Dynamics.CRM.StringAttributeMetadata",
       "/api/data/v9.2/EntityDefinitions(LogicalName='lead')/Attributes/Microsoft.Dynamics.CRM.DateTimeAttributeMetadata",
       "/api/data/v9.2/EntityDefinitions(LogicalName='lead')/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata",
+      // The coSell section names opportunity fields.
+      "/api/data/v9.2/EntityDefinitions(LogicalName='opportunity')",
+      "/api/data/v9.2/EntityDefinitions(LogicalName='opportunity')/Attributes/Microsoft.Dynamics.CRM.StringAttributeMetadata",
+      "/api/data/v9.2/EntityDefinitions(LogicalName='opportunity')/Attributes/Microsoft.Dynamics.CRM.DateTimeAttributeMetadata",
     ]);
     expect(salesforce.server.requests().map((entry) => entry.path)).toEqual([
       '/services/data/v60.0/sobjects/Lead/describe',
+      '/services/data/v60.0/sobjects/Opportunity/describe',
     ]);
     expect(pc.server.requests()).toEqual([]);
   });
@@ -165,6 +170,30 @@ describe('leadbridge mappings check', () => {
     );
     expect(result.code).toBe(2);
     expect(methodsSeen()).toEqual(['GET']);
+  });
+
+  it('names an unknown opportunity field of the coSell section with file:line', async () => {
+    const text = (await readFile(salesforceModule.mappingFile, 'utf8')).replace(
+      'shareField: ShareWithMicrosoft__c',
+      'shareField: ShareWithMicrosfot__c',
+    );
+    const file = path.join(dir, 'cosell-typo-salesforce.yaml');
+    await writeFile(file, text);
+    const config = await writeConfig('cosell-typo.yaml', { mappings: { salesforce: file } });
+    const result = await runCli([
+      '--config',
+      config,
+      'mappings',
+      'check',
+      '--target',
+      'salesforce',
+    ]);
+    expect(result.stdout).toBe(`salesforce: ${file} INVALID (1 issue)\n`);
+    expect(result.stderr).toContain(
+      `${file}:${lineOf(text, /shareField: ShareWithMicrosfot__c/)}: coSell.shareField: ` +
+        'unknown CRM field "ShareWithMicrosfot__c" on Opportunity',
+    );
+    expect(result.code).toBe(2);
   });
 
   it('flags a mapping that writes a country name into Country of an org with State and Country/Territory Picklists', async () => {

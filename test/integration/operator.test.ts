@@ -5,15 +5,16 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { prepareResync, quarantineList, scheduleOperatorRetry } from '../../src/sync/operator.js';
 import type { CrmAdapter, MappedRecord } from '../../src/crm/adapter.js';
-import { DEFAULT_LEAD_KINDS, deriveLeadKind, type Referral } from '../../src/core/referral.js';
+import type { Referral } from '../../src/core/referral.js';
 import { auditTrail, getSyncStates } from '../../src/ledger/index.js';
 import { startHarness, type Harness } from './support/harness.js';
 
 let harness: Harness;
 afterEach(async () => harness?.close());
 
-const syncable = (referrals: Referral[]) =>
-  referrals.filter((r) => DEFAULT_LEAD_KINDS.includes(deriveLeadKind(r)) && r.status !== 'Closed');
+/** Of the 60 referrals seed 7 generates, 57 are synced (not co-sell, not archived): 30 customer inquiries. */
+const SYNCED = 57;
+const CUSTOMER_INQUIRIES = 30;
 
 describe('mapping changes and operator commands', () => {
   it('after a mapping edit, the next cycle writes only the records whose output changed', async () => {
@@ -33,20 +34,14 @@ describe('mapping changes and operator commands', () => {
     }));
     const result = await runtime.syncOnce({ runId: 'after-edit' });
 
-    const inquiries = syncable(harness.pc.store.all() as unknown as Referral[]).filter(
-      (r) => deriveLeadKind(r) === 'customerInquiry',
-    );
-    const others =
-      syncable(harness.pc.store.all() as unknown as Referral[]).length - inquiries.length;
-    expect(inquiries.length).toBeGreaterThan(0);
     expect(result.inbound.byTarget.dynamics).toMatchObject({
       created: 0,
-      updated: inquiries.length,
-      unchanged: others,
+      updated: CUSTOMER_INQUIRIES,
+      unchanged: SYNCED - CUSTOMER_INQUIRIES,
       failed: 0,
     });
-    for (const r of inquiries)
-      expect(harness.dynamics.store.findLeadByKey(r.id)?.leadsourcecode).toBe(10);
+    const sources = [...harness.dynamics.store.leads.values()].map((lead) => lead.leadsourcecode);
+    expect(sources.filter((code) => code === 10)).toHaveLength(CUSTOMER_INQUIRIES);
 
     // The mapping is applied everywhere now: the cycle after is quiet again.
     const quiet = await runtime.syncOnce({ runId: 'settled' });
@@ -55,12 +50,13 @@ describe('mapping changes and operator commands', () => {
 
   it('quarantines a referral whose mapping fails, with the field and reason; the others flow; a fix releases it', async () => {
     harness = await startHarness({ referrals: 0 });
-    const [broken, ...rest] = syncable(harness.pc.store.seed(12) as unknown as Referral[]);
+    // The next 12 seed 7 generates are all of synced kinds, New.
+    const [broken] = harness.pc.store.seed(12) as unknown as Referral[];
     harness.pc.store.update(broken!.id, { customerProfile: { name: '   ' } });
     const runtime = await harness.runtime();
     const result = await runtime.syncOnce({ runId: 'quarantine' });
     expect(result.inbound.byTarget.dynamics).toMatchObject({
-      created: rest.length,
+      created: 11,
       quarantined: 1,
     });
     const listed = await quarantineList(runtime.ledger, runtime.config);
@@ -108,7 +104,7 @@ describe('mapping changes and operator commands', () => {
 
   it('retry gives a failed referral another attempt now', async () => {
     harness = await startHarness({ referrals: 0 });
-    const [victim] = syncable(harness.pc.store.seed(6) as unknown as Referral[]);
+    const [victim] = harness.pc.store.seed(6) as unknown as Referral[];
     const runtime = await harness.runtime();
     const target = runtime.targets[0]!;
     const real = target.adapter;

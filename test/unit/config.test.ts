@@ -56,6 +56,7 @@ describe('parseConfig defaults', () => {
         maxPagesPerCycle: 50,
         stopTimeoutSeconds: 30,
         expiryScanMinutes: 60,
+        coSellScanSeconds: 60,
         health: { enabled: false, host: '127.0.0.1', port: 9464, maxAgeSeconds: 600 },
       },
       alerts: { enabled: false },
@@ -76,6 +77,18 @@ describe('parseConfig defaults', () => {
         partnerCenter: { concurrency: 32, requestsPerMinute: 0 },
       },
       log: { level: 'info', format: 'auto' },
+      cluster: {
+        enabled: false,
+        bossSchema: 'leadbridge_boss',
+        concurrency: 4,
+        jobExpireSeconds: 60,
+        maintenanceSeconds: 10,
+        pollSeconds: 2,
+        heartbeatSeconds: 5,
+        maxPagesPerCycle: 5,
+        openTenants: 4,
+        metricTenants: 50,
+      },
     });
   });
 

@@ -79,6 +79,12 @@ function row(syncedVersion: string): OutboxRow {
   } as unknown as OutboxRow;
 }
 
+/** A row as the inbound side records it now: with the externalReferenceId the listed version held. */
+function listedRow(syncedVersion: string): OutboxRow {
+  const plain = row(syncedVersion);
+  return { ...plain, payload: { ...plain.payload, listedValue: null } };
+}
+
 describe('external reference write-back', () => {
   it('reads by id for a fresh eTag when the listed version had none, and moves the link in both version forms', async () => {
     const source = new FakeSource({ ...LISTED, eTag: '"e1"' });
@@ -117,15 +123,65 @@ describe('external reference write-back', () => {
       eTag: '"e5"',
       updatedDateTime: '2026-01-01T09:00:00Z',
     });
-    const verdict = await externalReferenceHandler(source)(row('"e1"'));
+    const verdict = await externalReferenceHandler(source)(row('updated:2026-01-01T00:00:00Z'));
     expect(source.calls).toEqual(['GET R1', 'PATCH R1 If-Match "e5" externalReferenceId=CRM-9']);
     expect(verdict.effects?.eTagMoves).toBeUndefined();
     expect(verdict.effects?.audits?.[0]?.detail).toEqual({ eTag: '"e2"', changedSinceSync: true });
   });
 
+  it('writes a list item that carried an eTag with it at once, no GET; the link moves to the new one', async () => {
+    const source = new FakeSource({ ...LISTED, eTag: '"e1"' });
+    const recorded: unknown[] = [];
+    const intents = {
+      ...NO_INTENTS,
+      recordEchoes: async (e: unknown[]) => void recorded.push(...e),
+    };
+    const verdict = await externalReferenceHandler(source, intents)(listedRow('"e1"'));
+    expect(source.calls).toEqual(['PATCH R1 If-Match "e1" externalReferenceId=CRM-9']);
+    // The intent is recorded first, against the value the listed version held.
+    expect(recorded).toEqual([
+      { referralId: 'R1', path: 'externalReferenceId', written: 'CRM-9', original: null },
+    ]);
+    expect(verdict).toEqual({
+      state: 'sent',
+      effects: {
+        eTagMoves: [
+          { referralId: 'R1', fromETag: '"e1"', toETag: '"e2"', updatedAt: '2026-01-02T00:00:00Z' },
+        ],
+        audits: [
+          {
+            at: '2026-03-01T12:00:00.000Z',
+            runId: 'run-1',
+            referralId: 'R1',
+            target: 'd365',
+            action: 'external-reference-written',
+            crmRecordId: 'CRM-9',
+            detail: { eTag: '"e2"', asListed: true },
+          },
+        ],
+      },
+    });
+  });
+
+  it('a listed eTag that is stale (412) is read again by id and written with the fresh one', async () => {
+    const source = new FakeSource({ ...LISTED, eTag: '"e5"' });
+    const verdict = await externalReferenceHandler(source)(listedRow('"e1"'));
+    expect(source.calls).toEqual([
+      'PATCH R1 If-Match "e1" externalReferenceId=CRM-9',
+      'GET R1',
+      'PATCH R1 If-Match "e5" externalReferenceId=CRM-9',
+    ]);
+    expect(verdict.state).toBe('sent');
+    expect(verdict.effects?.eTagMoves).toBeUndefined();
+    expect(verdict.effects?.audits?.map((entry) => entry.action)).toEqual([
+      'conflict',
+      'external-reference-written',
+    ]);
+  });
+
   it('sends nothing when the id is already there, or when GET by id gives no eTag', async () => {
     const done = new FakeSource({ ...LISTED, eTag: '"e1"', externalReferenceId: 'CRM-9' });
-    expect(await externalReferenceHandler(done)(row('"e1"'))).toEqual({
+    expect(await externalReferenceHandler(done)(row('updated:2026-01-01T00:00:00Z'))).toEqual({
       state: 'sent',
       effects: {
         audits: [
@@ -143,7 +199,9 @@ describe('external reference write-back', () => {
     });
     expect(done.calls).toEqual(['GET R1']);
     const noETag = new FakeSource(LISTED);
-    await expect(externalReferenceHandler(noETag)(row('"e1"'))).rejects.toThrow(
+    await expect(
+      externalReferenceHandler(noETag)(row('updated:2026-01-01T00:00:00Z')),
+    ).rejects.toThrow(
       'partner-center: GET referral R1 returned no eTag; no write is sent without a fresh If-Match eTag',
     );
     expect(noETag.calls).toEqual(['GET R1']);
@@ -162,13 +220,14 @@ describe('external reference write-back', () => {
 
   it('after a 412 reads again: an id already there is audited as sent after the conflict (issue 18)', async () => {
     const source = new FakeSource({ ...LISTED, eTag: '"e1"' });
+    // The listed version carried no eTag: read by id first.
     // Another write lands between our read and our PATCH: it puts the same id in and rolls the eTag.
     source.setExternalReference = async (ref, value) => {
       source.calls.push(`PATCH ${ref.id} If-Match ${ref.eTag} externalReferenceId=${value}`);
       source.stored = { ...source.stored, externalReferenceId: value, eTag: '"e7"' };
       throw new ConflictError('partner-center: PATCH referral R1 → 412');
     };
-    const verdict = await externalReferenceHandler(source)(row('"e1"'));
+    const verdict = await externalReferenceHandler(source)(row('updated:2026-01-01T00:00:00Z'));
     expect(source.calls).toEqual([
       'GET R1',
       'PATCH R1 If-Match "e1" externalReferenceId=CRM-9',
@@ -195,9 +254,9 @@ describe('external reference write-back', () => {
       source.calls.push(`PATCH ${ref.id} If-Match ${ref.eTag}`);
       throw new ConflictError('partner-center: PATCH referral R1 → 412');
     };
-    await expect(externalReferenceHandler(source)(row('"e1"'))).rejects.toThrow(
-      'partner-center: PATCH referral R1 → 412',
-    );
+    await expect(
+      externalReferenceHandler(source)(row('updated:2026-01-01T00:00:00Z')),
+    ).rejects.toThrow('partner-center: PATCH referral R1 → 412');
     expect(source.calls).toEqual([
       'GET R1',
       'PATCH R1 If-Match "e1"',

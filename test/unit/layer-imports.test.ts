@@ -13,6 +13,8 @@ const RANK: Record<string, number> = {
   cli: 6,
   worker: 5,
   console: 5,
+  /** The cluster worker: a peer of the loop in worker/ (both run cycles that sync/ defines). */
+  cluster: 5,
   sync: 4,
   source: 3,
   crm: 3,

@@ -150,7 +150,7 @@ describe('parseMapping: problems', () => {
     ).toEqual([
       '1: version: unsupported version 2 (this leadbridge reads version 1)',
       '1: : entity is missing',
-      '2: target: target must be a name like dynamics365, got 12',
+      "2: target: target must be a CRM kind (a config target's kind), got 12",
       '3: defaults.currency: currency must be an ISO 4217 code like USD, got "usd"',
       '3: defaults.nullWhenEmpty: nullWhenEmpty must be true or false, got "yes"',
       '5: fields["first name"]: "first name" is not a valid CRM field name',

@@ -3,12 +3,11 @@ import { describe, expect, it } from 'vitest';
 import type { LookupTable, TransformStep } from '../../src/mapping/definition.js';
 import { BUILT_IN_LOOKUPS } from '../../src/mapping/tables.js';
 import {
-  applyTransform,
-  describeTransform,
   parseLookupTable,
   parseTransform,
   type StepProblem,
-} from '../../src/mapping/transforms.js';
+} from '../../src/mapping/transform-parse.js';
+import { applyTransform, describeTransform } from '../../src/mapping/transforms.js';
 
 const leadSource = parseLookupTable(
   { customerInquiry: 8, marketingQualified: 3 },

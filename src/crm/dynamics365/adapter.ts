@@ -10,13 +10,14 @@ import type {
 } from '../adapter.js';
 import type { CrmEntityMetadata, SharedDeal } from '../adapter.js';
 import { sharedDealsUrl, toSharedDeal } from './deals.js';
-import { entraClientCredentials, staticToken, type TokenCredential } from '../../core/auth.js';
 import { LeadbridgeError } from '../../core/errors.js';
 import { ApiClient } from '../../core/http.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, sleep, type RetryPolicy } from '../../core/retry.js';
 import { decodeBatchResponse, encodeBatchRequest, matchBatchResponses } from './batch.js';
-import { ServiceProtectionGate, type PausableQueue } from './throttle.js';
+import type { TokenCredential } from '../../core/auth.js';
+import { credentialFor } from './credential.js';
+import { isPausable, ServiceProtectionGate } from './throttle.js';
 import {
   leadColumns,
   leadState,
@@ -35,8 +36,8 @@ import {
   stringLiteral,
 } from './odata.js';
 import { readEntityMetadata } from './metadata.js';
-import { apiRootOf, orgUrlOf, parseDynamicsSettings, type DynamicsSettings } from './settings.js';
-import { upsertOperation, upsertOutcome, type ItemOutcome } from './upsert.js';
+import { apiRootOf, parseDynamicsSettings, type DynamicsSettings } from './settings.js';
+import { blankReferralId, upsertOperation, upsertOutcome, type ItemOutcome } from './upsert.js';
 
 export interface DynamicsAdapterOptions extends CrmAdapterOptions {
   /** Overrides settings.auth (tests, or a credential shared with other clients). */
@@ -376,32 +377,6 @@ export class DynamicsAdapter implements CrmAdapter {
   }
 }
 
-function isPausable(
-  limiter: unknown,
-): limiter is PausableQueue & { add<T>(task: () => Promise<T>): Promise<T> } {
-  return (
-    typeof limiter === 'object' &&
-    limiter !== null &&
-    'pause' in limiter &&
-    'start' in limiter &&
-    'concurrency' in limiter
-  );
-}
-
-/** The credential named by settings.auth; the token audience defaults to the organisation URL. */
-function credentialFor(settings: DynamicsSettings): TokenCredential {
-  const { auth } = settings;
-  if (auth.kind === 'static')
-    return staticToken(auth.token, `static token for ${orgUrlOf(settings)}`);
-  return entraClientCredentials({
-    tenantId: auth.tenantId,
-    clientId: auth.clientId,
-    clientSecret: auth.clientSecret,
-    scope: auth.scope ?? `${orgUrlOf(settings)}/.default`,
-    authorityHost: auth.authorityHost,
-  });
-}
-
 function isRetryableFailure(outcome: ItemOutcome): boolean {
   return !outcome.result.ok && outcome.result.error.retryable;
 }
@@ -417,16 +392,4 @@ export function itemRetryDelay(
     .map((o) => o.retryAfterSeconds as number);
   const retryAfterSeconds = retryAfters.length > 0 ? Math.max(...retryAfters) : undefined;
   return backoffDelay(round, policy, retryAfterSeconds);
-}
-
-function blankReferralId(record: MappedRecord): UpsertItemResult {
-  return {
-    referralId: record.referralId,
-    ok: false,
-    error: {
-      code: 'INVALID_REFERRAL_ID',
-      message: 'the referral id is blank, so the record has no alternate key',
-      retryable: false,
-    },
-  };
 }

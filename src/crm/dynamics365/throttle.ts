@@ -99,3 +99,16 @@ function numberHeader(value: unknown): number | undefined {
     typeof value === 'string' && value.trim() !== '' ? Number(value.replace(/,/g, '')) : Number.NaN;
   return Number.isFinite(number) ? number : undefined;
 }
+
+/** A limiter that can be paused (a p-queue): the gate holds it while Dataverse says to wait. */
+export function isPausable(
+  limiter: unknown,
+): limiter is PausableQueue & { add<T>(task: () => Promise<T>): Promise<T> } {
+  return (
+    typeof limiter === 'object' &&
+    limiter !== null &&
+    'pause' in limiter &&
+    'start' in limiter &&
+    'concurrency' in limiter
+  );
+}

@@ -110,3 +110,16 @@ function fieldsNamedIn(message: string | undefined): string[] | undefined {
   }
   return undefined;
 }
+
+/** A record without a referral id has no alternate key: it fails alone, without a request. */
+export function blankReferralId(record: MappedRecord): UpsertItemResult {
+  return {
+    referralId: record.referralId,
+    ok: false,
+    error: {
+      code: 'INVALID_REFERRAL_ID',
+      message: 'the referral id is blank, so the record has no alternate key',
+      retryable: false,
+    },
+  };
+}

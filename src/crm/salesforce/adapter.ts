@@ -313,11 +313,13 @@ export class SalesforceAdapter implements CrmAdapter {
   }
 
   /** Co-sell: flagged Opportunities with no referral id yet. */
-  readSharedDeals(
+  async readSharedDeals(
     shareField: string,
     fields: readonly string[],
     options: { signal?: AbortSignal } = {},
   ): Promise<SharedDeal[]> {
+    // Like outcome reads, a non-essential read: skipped past the configured share of the allocation.
+    if (!(await this.readsWithinBudget(options.signal))) return [];
     const runner = this.queryRunner(options.signal);
     return readSharedDeals(runner, shareField, this.settings.externalIdField, fields);
   }

@@ -9,6 +9,11 @@ const faultRuleSchema = z.object({
   rate: z.number().min(0).max(1).default(1),
   /** Apply to this many matching requests, then stop. */
   count: z.number().int().positive().optional(),
+  /**
+   * Let this many matching requests through first (only those no earlier rule faulted count), then apply:
+   * a test can stop a backfill at a known point without racing it.
+   */
+  after: z.number().int().min(0).optional(),
   /** HTTP status for 5xx faults (500, 502, 503, 504). */
   status: z.number().int().min(500).max(599).default(503),
   retryAfterSeconds: z.number().min(0).default(1),
@@ -43,6 +48,8 @@ export type FaultDecision =
 interface ActiveRule {
   rule: FaultRule;
   remaining: number | undefined;
+  /** Matching requests let through so far under `after`. */
+  passed: number;
 }
 
 export class FaultInjector {
@@ -53,7 +60,7 @@ export class FaultInjector {
 
   configure(input: unknown): FaultConfig {
     this.config = faultConfigSchema.parse(input);
-    this.rules = this.config.rules.map((rule) => ({ rule, remaining: rule.count }));
+    this.rules = this.config.rules.map((rule) => ({ rule, remaining: rule.count, passed: 0 }));
     this.random = createRandom(this.config.seed);
     return this.config;
   }
@@ -79,6 +86,10 @@ export class FaultInjector {
   decide(method: string, path: string): FaultDecision {
     for (const active of this.rules) {
       if (active.rule.kind === 'latency' || !this.matches(active, method, path)) continue;
+      if (active.passed < (active.rule.after ?? 0)) {
+        active.passed++;
+        continue;
+      }
       if (!this.random.chance(active.rule.rate)) continue;
       if (active.remaining !== undefined) active.remaining--;
       this.injected++;

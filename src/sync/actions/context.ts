@@ -1,6 +1,11 @@
 // What every outbox action's handler works with (the ledger port, the source, the targets) and the
 // verdicts they share.
-import { normaliseError } from '../../core/errors.js';
+import {
+  ConflictError,
+  isLeadbridgeError,
+  normaliseError,
+  type LeadbridgeError,
+} from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { nextRetryAt } from '../../core/retry.js';
 import { referralVersionForms, type Referral } from '../../core/referral.js';
@@ -70,6 +75,11 @@ export interface ActionContext {
   /** A row whose send keeps failing is quarantined at this attempt. */
   maxAttempts: number;
   now: () => Date;
+}
+
+/** 412 (the referral changed since it was read) or 409 (archived meanwhile): read again, re-decide. */
+export function isWriteConflict(error: unknown): error is LeadbridgeError {
+  return error instanceof ConflictError || (isLeadbridgeError(error) && error.status === 409);
 }
 
 /** The audit entry of one handled row. */

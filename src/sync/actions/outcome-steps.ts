@@ -1,11 +1,5 @@
-// The steps of the outcome handler (sync/actions/outcome.ts): the send itself and the verdict of
-// each ending.
-import {
-  ConflictError,
-  isLeadbridgeError,
-  normaliseError,
-  type LeadbridgeError,
-} from '../../core/errors.js';
+// The steps of the outcome handler (sync/actions/outcome.ts): the send and each ending's verdict.
+import { normaliseError } from '../../core/errors.js';
 import type { OutcomeAction } from '../../core/lifecycle.js';
 import type { Referral } from '../../core/referral.js';
 import type { AuditEntry, OutboxRow } from '../../ledger/index.js';
@@ -44,14 +38,6 @@ export function sendOutcome(
     case 'lose':
       return source.markLost(ref, payload.fields as unknown as CloseFields, { signal });
   }
-}
-
-/**
- * 412 (the referral changed since it was read) or 409 (it was archived meanwhile): read again and
- * re-decide.
- */
-export function isWriteConflict(error: unknown): error is LeadbridgeError {
-  return error instanceof ConflictError || (isLeadbridgeError(error) && error.status === 409);
 }
 
 /**

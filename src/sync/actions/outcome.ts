@@ -20,13 +20,13 @@ import type { OutboxHandler } from '../outbox.js';
 import {
   conflictAudit,
   failed,
+  isWriteConflict,
   quarantined,
   settlingThrown,
   type ActionContext,
 } from './context.js';
 import {
   appliedUnread,
-  isWriteConflict,
   refusedOrRethrow,
   sendOutcome,
   sent,

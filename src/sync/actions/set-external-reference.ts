@@ -1,6 +1,5 @@
 // The `set-external-reference` action: the CRM record id written into the referral's
 // externalReferenceId.
-import { ConflictError } from '../../core/errors.js';
 import { isTerminalStatus } from '../../core/lifecycle.js';
 import { referralVersion, referralVersionForms, type Referral } from '../../core/referral.js';
 import { CONFLICT_REREAD_POLICY } from '../../core/retry.js';
@@ -9,7 +8,7 @@ import { freshRef } from '../../source/partner-center/actions.js';
 import { WriteAppliedError } from '../../source/partner-center/client.js';
 import { externalReferenceEcho } from '../echo.js';
 import type { OutboxHandler, OutboxVerdict } from '../outbox.js';
-import { audit, versionMoves, type ActionContext } from './context.js';
+import { audit, isWriteConflict, versionMoves, type ActionContext } from './context.js';
 
 export const SET_EXTERNAL_REFERENCE = 'set-external-reference';
 
@@ -19,6 +18,13 @@ interface Payload {
    * The version the inbound side synced (an eTag, or `updated:<time>` for a list item without one).
    */
   eTag: string;
+  /** The externalReferenceId the synced version held (absent in rows recorded before it was kept). */
+  listedValue?: string | null;
+}
+
+/** The synced list item as far as a write-back without a fresh read needs it. */
+function asListedReferral(id: string, listedValue: string | null): Referral {
+  return { id, externalReferenceId: listedValue } as Referral;
 }
 
 /**
@@ -34,34 +40,43 @@ export function setExternalReferenceRow(
     referralId: referral.id,
     target,
     action: SET_EXTERNAL_REFERENCE,
-    payload: { recordId, eTag: referralVersion(referral) } satisfies Payload,
+    payload: {
+      recordId,
+      eTag: referralVersion(referral),
+      listedValue: referral.externalReferenceId ?? null,
+    } satisfies Payload,
     dedupeKey: `${SET_EXTERNAL_REFERENCE}:${referral.id}:${recordId}`,
   };
 }
 
 /**
- * The handler. The referral is always read by id first: list items carry no eTag
- * (MicrosoftDocs/partner-rest partner-rest/develop/get-a-list-of-referrals.md), and a write is only
- * ever sent with the fresh If-Match eTag of that read. After a 412 it reads again
+ * The handler. A write only ever carries an eTag Partner Center gave for the version it replaces
+ * (If-Match). The documented list items carry none
+ * (MicrosoftDocs/partner-rest partner-rest/develop/get-a-list-of-referrals.md): the referral is then
+ * read by id first and written with that fresh eTag. A list item that did carry one is written with
+ * it at once. A 412 (or 409: archived meanwhile) reads by id and re-decides
  * (CONFLICT_REREAD_POLICY).
  */
 export function setExternalReferenceHandler(context: ActionContext): OutboxHandler {
   return async (row, signal) => {
-    const { recordId, eTag: synced } = row.payload as unknown as Payload;
+    const { recordId, eTag: synced, listedValue } = row.payload as unknown as Payload;
+    const listed = listedValue ?? null;
     const audits: AuditEntry[] = [];
     for (let attempt = 1; ; attempt++) {
-      const fresh = await context.source.get(row.referralId, { signal });
-      const settled = settledWithout(context, row, fresh, recordId, audits);
+      const asListed = attempt === 1 && !synced.startsWith('updated:') && listedValue !== undefined;
+      const fresh = asListed ? null : await context.source.get(row.referralId, { signal });
+      const settled = fresh && settledWithout(context, row, fresh, recordId, audits);
       if (settled) return settled;
+      const ref = fresh ? freshRef(fresh) : { id: row.referralId, eTag: synced };
       // The intent first: a worker killed after Partner Center applied the write still knows it
       // as its own (sync/echo.ts).
+      const before = fresh ?? asListedReferral(row.referralId, listed);
       await context.ledger.recordEchoes(
-        externalReferenceEcho(fresh, recordId, await context.ledger.echoesOf(fresh.id)),
+        externalReferenceEcho(before, recordId, await context.ledger.echoesOf(row.referralId)),
       );
       try {
-        const updated = await context.source.setExternalReference(freshRef(fresh), recordId, {
-          signal,
-        });
+        const updated = await context.source.setExternalReference(ref, recordId, { signal });
+        if (!fresh) return writtenAsListed(context, row, recordId, { synced, updated }, audits);
         return written(context, row, recordId, { fresh, updated, synced }, audits);
       } catch (error) {
         // Applied (2xx) but unreadable: sent; the links keep their version, so the next poll
@@ -70,12 +85,11 @@ export function setExternalReferenceHandler(context: ActionContext): OutboxHandl
           audits.push(writtenAudit(context, row, recordId, { unreadable: error.message }));
           return { state: 'sent', effects: { audits } };
         }
-        if (!(error instanceof ConflictError) || attempt >= CONFLICT_REREAD_POLICY.maxAttempts)
-          throw error;
+        if (!isWriteConflict(error) || attempt >= CONFLICT_REREAD_POLICY.maxAttempts) throw error;
         audits.push(
           audit(context, row, 'conflict', recordId, {
             action: row.action,
-            eTagSent: fresh.eTag ?? null,
+            eTagSent: ref.eTag,
             attempt,
             message: error.message,
           }),
@@ -115,6 +129,29 @@ function written(
       audits,
     },
   };
+}
+
+/** Written against the listed version: the links that recorded it move to the new eTag. */
+function writtenAsListed(
+  context: ActionContext,
+  row: OutboxRow,
+  recordId: string,
+  versions: { synced: string; updated: Referral },
+  audits: AuditEntry[],
+): OutboxVerdict {
+  const { synced, updated } = versions;
+  audits.push(writtenAudit(context, row, recordId, { eTag: updated.eTag ?? null, asListed: true }));
+  const move = updated.eTag
+    ? [
+        {
+          referralId: row.referralId,
+          fromETag: synced,
+          toETag: updated.eTag,
+          updatedAt: updated.updatedDateTime,
+        },
+      ]
+    : [];
+  return { state: 'sent', effects: { eTagMoves: move, audits } };
 }
 
 /**

@@ -1,0 +1,213 @@
+// `npm run bench -- --tenants 50 --workers 1,2,4`: tenant cycles per minute and worst tenant lag per worker count.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import knex from 'knex';
+
+export interface TenantBenchOptions {
+  tenants: number;
+  workers: number[];
+  latencyMs: number;
+  seconds: number;
+  referralsPerTenant: number;
+  pgUrl: string;
+}
+
+interface Figures {
+  workers: number;
+  cyclesPerMinute: number;
+  worstLagSeconds: number | null;
+  caughtUp: number;
+  backfillSeconds: number | null;
+}
+
+const BIN = path.resolve(import.meta.dirname, '../bin/leadbridge.js');
+
+export async function benchTenants(options: TenantBenchOptions): Promise<void> {
+  const results: Figures[] = [];
+  for (const workers of options.workers) {
+    results.push(await runOnce(options, workers));
+    console.log(`(${workers} worker(s) done: ${JSON.stringify(results.at(-1))})`);
+  }
+  console.log(
+    `\n${options.tenants} tenants, ${options.referralsPerTenant} referrals each, ` +
+      `${options.latencyMs} ms per call, ${options.seconds} s per run, ${os.cpus().length} cores`,
+  );
+  console.log('workers  cycles/min  worst lag (s)  tenants caught up  all caught up after (s)');
+  for (const r of results)
+    console.log(
+      `${String(r.workers).padStart(7)}  ${r.cyclesPerMinute.toFixed(0).padStart(10)}  ` +
+        `${String(r.worstLagSeconds ?? '-').padStart(13)}  ` +
+        `${`${r.caughtUp}/${options.tenants}`.padStart(17)}  ${String(r.backfillSeconds ?? '-').padStart(23)}`,
+    );
+}
+
+async function runOnce(options: TenantBenchOptions, workerCount: number): Promise<Figures> {
+  const tag = `lbbench_${process.pid}_${workerCount}`;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lb-bench-tenants-'));
+  const sims = await startOrgSimulators(options.referralsPerTenant);
+  const db = knex({ client: 'pg', connection: options.pgUrl, pool: { min: 0, max: 1 } });
+  const workers: ChildProcess[] = [];
+  try {
+    for (const name of ['partner-center', 'dynamics365'])
+      await fetch(`${sims.urls[name]}/_sim/faults`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ latencyMs: options.latencyMs }),
+      });
+    const config = path.join(dir, 'worker.yaml');
+    await writeFile(config, workerConfig(options.pgUrl, tag));
+    const files: string[] = [];
+    for (let i = 1; i <= options.tenants; i++) {
+      const id = `t${String(i).padStart(3, '0')}`;
+      files.push(`${id}.yaml`);
+      await writeFile(path.join(dir, `${id}.yaml`), tenantFile(sims.urls, id));
+    }
+    await cli(['--config', config, 'tenants', 'add', ...files], dir);
+    for (let i = 0; i < workerCount; i++) workers.push(worker(config, dir));
+    // The window opens once every worker has joined (its heartbeat row), so start-up is not counted.
+    while ((await countWorkers(db, tag)) < workerCount)
+      await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    const cyclesBefore = await sumCycles(db, tag);
+    let backfillSeconds: number | null = null;
+    let caughtUp = 0;
+    while (Date.now() - started < options.seconds * 1000) {
+      await new Promise((r) => setTimeout(r, 1000));
+      caughtUp = await countCaughtUp(db, tag);
+      if (backfillSeconds === null && caughtUp === options.tenants)
+        backfillSeconds = Math.round((Date.now() - started) / 1000);
+    }
+    const cycles = (await sumCycles(db, tag)) - cyclesBefore;
+    const worstLagSeconds = await worstLag(db, tag, options.tenants);
+    return {
+      workers: workerCount,
+      cyclesPerMinute: (cycles / options.seconds) * 60,
+      worstLagSeconds,
+      caughtUp,
+      backfillSeconds,
+    };
+  } finally {
+    for (const w of workers) w.kill('SIGTERM');
+    await Promise.all(workers.map((w) => new Promise((r) => w.once('exit', r))));
+    sims.child.kill('SIGTERM');
+    for (const schema of [tag, `${tag}_boss`])
+      await db.raw('drop schema if exists ?? cascade', [schema]);
+    const tenantSchemas = (await db.raw('select nspname from pg_namespace where nspname like ?', [
+      `${tag}_t_%`,
+    ])) as { rows: Array<{ nspname: string }> };
+    for (const row of tenantSchemas.rows)
+      await db.raw('drop schema if exists ?? cascade', [row.nspname]);
+    await db.destroy();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function countCaughtUp(db: knex.Knex, tag: string): Promise<number> {
+  const result = (await db.raw(
+    `select count(*)::int as n from ??.leadbridge_tenant_cycles where caught_up_at is not null`,
+    [tag],
+  )) as { rows: Array<{ n: number }> };
+  return result.rows[0]?.n ?? 0;
+}
+
+async function countWorkers(db: knex.Knex, tag: string): Promise<number> {
+  const exists = (await db.raw('select to_regclass(?) as t', [`${tag}.leadbridge_workers`])) as {
+    rows: Array<{ t: string | null }>;
+  };
+  if (!exists.rows[0]?.t) return 0;
+  const result = (await db.raw(
+    `select count(*)::int as n from ??.leadbridge_workers where stopped_at is null`,
+    [tag],
+  )) as { rows: Array<{ n: number }> };
+  return result.rows[0]?.n ?? 0;
+}
+
+async function sumCycles(db: knex.Knex, tag: string): Promise<number> {
+  const result = (await db.raw(
+    `select coalesce(sum(cycles), 0)::int as n from ??.leadbridge_tenant_cycles`,
+    [tag],
+  )) as { rows: Array<{ n: number }> };
+  return result.rows[0]?.n ?? 0;
+}
+
+/** The worst tenant's lag now: seconds since its last caught-up cycle started (null: one never caught up). */
+async function worstLag(db: knex.Knex, tag: string, tenants: number): Promise<number | null> {
+  const result = (await db.raw(
+    `select count(caught_up_at)::int as n,
+            max(extract(epoch from now() - caught_up_at::timestamptz))::float as lag
+       from ??.leadbridge_tenant_cycles`,
+    [tag],
+  )) as { rows: Array<{ n: number; lag: number | null }> };
+  const row = result.rows[0];
+  if (!row || row.n < tenants || row.lag === null) return null;
+  return Math.round(row.lag);
+}
+
+function workerConfig(pgUrl: string, tag: string): string {
+  return `source:
+  partnerCenter:
+    auth: { kind: static, token: unused }
+ledger: { client: pg, connection: "${pgUrl}", schema: ${tag} }
+cluster:
+  enabled: true
+  bossSchema: ${tag}_boss
+  concurrency: 4
+  openTenants: 4
+  pollSeconds: 1
+  maxPagesPerCycle: 1
+log: { level: ${process.env.BENCH_LOG_LEVEL ?? 'warn'} }
+`;
+}
+
+function tenantFile(urls: Record<string, string>, id: string): string {
+  return `source:
+  partnerCenter:
+    baseUrl: ${urls['partner-center']}/orgs/${id}
+    auth: { kind: static, token: "\${BENCH_TOKEN}" }
+    overlapSeconds: 2
+targets:
+  - name: dynamics
+    kind: dynamics365
+    settings: { url: ${urls.dynamics365}/orgs/${id}, auth: { kind: static, token: "\${BENCH_TOKEN}" } }
+worker:
+  intervalSeconds: 10
+`;
+}
+
+function worker(config: string, cwd: string): ChildProcess {
+  return spawn(process.execPath, ['--max-old-space-size=256', BIN, '--config', config, 'run'], {
+    cwd,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, NODE_OPTIONS: '', BENCH_TOKEN: 'bench' },
+  });
+}
+
+async function cli(args: string[], cwd: string): Promise<void> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_TOKEN: 'bench' },
+  });
+  const code = await new Promise((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`leadbridge ${args.slice(2, 4).join(' ')} exited ${code}`);
+}
+
+async function startOrgSimulators(
+  referrals: number,
+): Promise<{ urls: Record<string, string>; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    [BIN, 'simulate', '--orgs', '--random-ports', '--referrals', String(referrals)],
+    { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, NODE_OPTIONS: '' } },
+  );
+  const urls: Record<string, string> = {};
+  for await (const line of createInterface({ input: child.stdout! })) {
+    const [name, url] = line.trim().split(/\s+/);
+    if (name && url) urls[name] = url;
+    if (urls['partner-center'] && urls.dynamics365) break;
+  }
+  return { urls, child };
+}
