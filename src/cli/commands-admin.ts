@@ -5,6 +5,7 @@ import type { CliContext } from './context.js';
 import { globalOptions, integer } from './program-options.js';
 import { createCliLogger, loadCliConfig } from './setup.js';
 import { addWebhooksCommands } from './webhooks.js';
+import { addLedgerCareCommands } from './ledger-commands.js';
 
 function addLedgerCommands(program: Command, context: CliContext): void {
   program
@@ -200,6 +201,7 @@ function addConsoleCommand(program: Command, context: CliContext): void {
 /** Adds this group's commands to the program, in the order `--help` lists them. */
 export function addAdminCommands(program: Command, context: CliContext): void {
   addLedgerCommands(program, context);
+  addLedgerCareCommands(program, context, (command) => globalOptions(command, context));
   addMappingsCommands(program, context);
   addConfigCommands(program, context);
   addLoginCommand(program, context);

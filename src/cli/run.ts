@@ -1,7 +1,8 @@
 // `leadbridge run`: the long-running worker, with a clean stop on SIGTERM / SIGINT and an optional health endpoint.
 import type { Logger } from '../core/log.js';
 import type http from 'node:http';
-import { addApiCallCounts } from '../ledger/index.js';
+import { DEFAULT_RETENTION_DAYS, addApiCallCounts, pruneIfDue } from '../ledger/index.js';
+import type { Runtime } from '../sync/cycle.js';
 import { assertAccessIsSafe } from '../console/security.js';
 import { healthReport, startHealthServer } from '../worker/health.js';
 import { consoleAccess, consoleListener } from './console.js';
@@ -32,7 +33,11 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
   const settings = () => runtimes.config!.worker;
   let webhooks: WebhookTrigger | null = null;
   const worker = new Worker({
-    runtime: () => runtimes.forNextCycle(),
+    runtime: async () => {
+      const runtime = await runtimes.forNextCycle();
+      await pruneLedgerIfDue(runtime, logger);
+      return runtime;
+    },
     intervalMs: () => settings().intervalSeconds * 1000,
     jitterMs: () => settings().jitterSeconds * 1000,
     maxPagesPerCycle: settings().maxPagesPerCycle,
@@ -89,6 +94,26 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
   await health?.close();
   await runtimes.close();
   return 0;
+}
+
+/** Retention (ledger.retention.days), at most once a day; a failed prune is logged, tried next cycle. */
+async function pruneLedgerIfDue(runtime: Runtime, logger: Logger): Promise<void> {
+  try {
+    const days = runtime.config.ledger.retention?.days ?? DEFAULT_RETENTION_DAYS;
+    const pruned = await pruneIfDue(runtime.ledger.db, { days, now: new Date() });
+    if (pruned)
+      logger.info('ledger pruned', {
+        retentionDays: days,
+        before: pruned.cutoff,
+        audit: pruned.audit,
+        outbox: pruned.outbox,
+        runs: pruned.runs,
+      });
+  } catch (error) {
+    logger.warn('ledger prune failed; tried again next cycle', {
+      error: (error as Error).message,
+    });
+  }
 }
 
 /** The callback listener when webhooks.enabled: callbacks wake the worker, silence is reported. */

@@ -6,6 +6,8 @@ import type { LeadbridgeConfig } from './schema.js';
 const SECRET_KEYS: ReadonlySet<string> = new Set([
   'token',
   'clientSecret',
+  // HubSpot's OAuth refresh token (crm/hubspot/settings.ts): it mints access tokens.
+  'refreshToken',
   'privateKey',
   'password',
   'webhookUrl',

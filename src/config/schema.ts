@@ -53,10 +53,16 @@ const sourceSchema = z.strictObject({
   partnerCenter: partnerCenterSchema,
 });
 
+/** How long audit entries, settled outbox rows and finished runs are kept (absent: 180 days). */
+const retentionSchema = z.strictObject({
+  days: intField(1).default(180),
+});
+
 const sqliteLedgerSchema = z.strictObject({
   client: z.literal('sqlite'),
   /** A file path (relative to the working directory) or ":memory:". */
   filename: nonEmptyString().default(DEFAULT_SQLITE_FILENAME),
+  retention: retentionSchema.optional(),
 });
 
 const pgLedgerSchema = z.strictObject({
@@ -72,6 +78,7 @@ const pgLedgerSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier (letters, digits, "_")')
     .optional(),
+  retention: retentionSchema.optional(),
 });
 
 // `client` may be left out, meaning the embedded SQLite ledger.

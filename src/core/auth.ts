@@ -25,10 +25,14 @@ export interface EntraClientCredentials {
   authorityHost?: string;
 }
 
+const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com';
+
 /** Entra ID client-credentials flow through MSAL, which caches and renews the token itself. */
 export function entraClientCredentials(options: EntraClientCredentials): TokenCredential {
   // MSAL loads on the first token request, so a deployment using static tokens never pays for it.
   let app: Promise<ConfidentialClientApplication> | null = null;
+  const authorityHost = (options.authorityHost ?? DEFAULT_AUTHORITY).replace(/\/$/, '');
+  const host = new URL(authorityHost).host.toLowerCase();
   const application = () =>
     (app ??= import('@azure/msal-node').then(
       ({ ConfidentialClientApplication }) =>
@@ -36,7 +40,10 @@ export function entraClientCredentials(options: EntraClientCredentials): TokenCr
           auth: {
             clientId: options.clientId,
             clientSecret: options.clientSecret,
-            authority: `${(options.authorityHost ?? 'https://login.microsoftonline.com').replace(/\/$/, '')}/${options.tenantId}`,
+            authority: `${authorityHost}/${options.tenantId}`,
+            // Another host is trusted as configured: msal would otherwise ask login.microsoftonline.com's
+            // instance discovery about it, which fails offline and for private authorities.
+            ...(host === new URL(DEFAULT_AUTHORITY).host ? {} : { knownAuthorities: [host] }),
           },
         }),
     ));

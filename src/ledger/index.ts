@@ -13,6 +13,7 @@ export * from './outbox-marks.js';
 export * from './outbox-retry.js';
 export * from './alerts.js';
 export * from './echoes.js';
+export * from './care.js';
 export { TABLE as LEDGER_TABLES, DEFAULT_TENANT } from './migrations.js';
 export * from './referral-facts.js';
 export * from './api-calls.js';

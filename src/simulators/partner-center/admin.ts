@@ -33,13 +33,26 @@ export function referralAdminRoutes(store: ReferralStore): SimRoute[] {
   return [
     route('POST', /^\/_sim\/seed$/, seedReferrals),
     route('POST', /^\/_sim\/referrals$/, createReferral),
-    route('GET', /^\/_sim\/referrals$/, (s) => ({ status: 200, body: { count: s.size } })),
+    route('GET', /^\/_sim\/referrals$/, listReferrals),
+    route('GET', /^\/_sim\/writes$/, (s) => ({
+      status: 200,
+      body: { count: s.partnerWrites.length, value: s.partnerWrites },
+    })),
     route('GET', ITEM, (s, req) => ({
       status: 200,
       body: presentReferral(slotOf(s, req), baseUrlOf(req)),
     })),
     route('PATCH', ITEM, updateReferral),
   ];
+}
+
+/** GET /_sim/referrals → {count}; with ?list=true also every referral as the API presents it (value). */
+function listReferrals(store: ReferralStore, req: SimRequest): SimResponse {
+  if (req.query.get('list') !== 'true') return { status: 200, body: { count: store.size } };
+  const value = store
+    .all()
+    .map((referral) => presentReferral(store.slot(String(referral.id))!, baseUrlOf(req)));
+  return { status: 200, body: { count: value.length, value } };
 }
 
 /** POST /_sim/seed {count, seed?} → {created, ids (the first 1000)}. */

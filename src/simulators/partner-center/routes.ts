@@ -227,6 +227,12 @@ function commitPartnerWrite(
   delete after.links;
   const { accepted } = checkPartnerTransition(slot.referral, after);
   const stamp = state.store.nextStamp();
+  state.store.partnerWrites.push({
+    referralId: slot.id,
+    from: `${String(slot.referral.status)}/${String(slot.referral.substatus)}`,
+    to: `${String(after.status)}/${String(after.substatus)}`,
+    at: stamp,
+  });
   state.store.put({
     ...after,
     updatedDateTime: stamp,

@@ -30,6 +30,15 @@ export class StoreError extends Error {
 type WriteListener = (referral: Record<string, unknown>, created: boolean) => void;
 export type IndexedField = 'createdDateTime' | 'updatedDateTime';
 
+/** One write a partner made through the API (PATCH or PUT), as the service applied it: for audits of a run. */
+export interface PartnerWrite {
+  referralId: string;
+  /** status/substatus before and after the write (equal when the write moved nothing). */
+  from: string;
+  to: string;
+  at: string;
+}
+
 /** Batches larger than this rebuild an index with one sort instead of moving entries one by one. */
 const BULK_THRESHOLD = 512;
 
@@ -49,6 +58,8 @@ export class ReferralStore {
   private nextSeed: number;
   private lastStamp = '';
   private changes = 0;
+  /** Every partner write applied since the start (or the last reset), oldest first. */
+  readonly partnerWrites: PartnerWrite[] = [];
   /** Told of every single write (not bulk seeding or bulk expiry): the webhook hub listens here. */
   private readonly writeListeners = new Set<WriteListener>();
 
@@ -150,6 +161,7 @@ export class ReferralStore {
     this.expiries.clear();
     this.nextSeed = this.firstSeed;
     this.lastStamp = '';
+    this.partnerWrites.length = 0;
     this.changes++;
   }
 
