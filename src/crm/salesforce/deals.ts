@@ -1,6 +1,8 @@
-// Co-sell deals in Salesforce: flagged Opportunities without a referral yet (SOQL), every page.
+// Co-sell deals in Salesforce: flagged Opportunities without a referral yet (SOQL), then linked.
 import type { SharedDeal } from '../adapter.js';
+import { LeadbridgeError } from '../../core/errors.js';
 import type { QueryRunner } from './changes.js';
+import type { SalesforceContext, Signal } from './session.js';
 import { soqlFieldName, soqlSelect } from './soql.js';
 
 export async function readSharedDeals(
@@ -25,4 +27,32 @@ export async function readSharedDeals(
     if (!page.nextRecordsUrl) return deals;
     page = await runner.queryMore(page.nextRecordsUrl);
   }
+}
+
+/** The created referral's id on the Opportunity. */
+export async function linkDeal(
+  ctx: SalesforceContext,
+  recordId: string,
+  referralId: string,
+  signal: Signal,
+): Promise<void> {
+  const field = ctx.settings.externalIdField;
+  await ctx.session.call(
+    `update Opportunity ${recordId}`,
+    async () => {
+      const result = await ctx.conn
+        .sobject('Opportunity')
+        .update({ Id: recordId, [field]: referralId });
+      if (!result.success)
+        throw new LeadbridgeError(
+          'HTTP_ERROR',
+          `salesforce: linking Opportunity ${recordId} failed`,
+          {
+            api: 'salesforce',
+            provider: result,
+          },
+        );
+    },
+    signal,
+  );
 }
