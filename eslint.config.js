@@ -1,4 +1,5 @@
-// ESLint flat config: the recommended JavaScript and typescript-eslint rules for every TypeScript file.
+// ESLint flat config: the recommended JavaScript and typescript-eslint rules for every TypeScript
+// file.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 

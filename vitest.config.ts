@@ -1,4 +1,5 @@
-// Test runner settings: unit tests are pure; integration tests bind loopback ports and real ledgers.
+// Test runner settings: unit tests are pure; integration tests bind loopback ports and real
+// ledgers.
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({

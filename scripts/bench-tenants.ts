@@ -1,4 +1,5 @@
-// `npm run bench -- --tenants 50 --workers 1,2,4`: tenant cycles per minute and worst tenant lag per worker count.
+// `npm run bench -- --tenants 50 --workers 1,2,4`: tenant cycles per minute and worst tenant lag
+// per worker count.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -40,7 +41,8 @@ export async function benchTenants(options: TenantBenchOptions): Promise<void> {
     console.log(
       `${String(r.workers).padStart(7)}  ${r.cyclesPerMinute.toFixed(0).padStart(10)}  ` +
         `${String(r.worstLagSeconds ?? '-').padStart(13)}  ` +
-        `${`${r.caughtUp}/${options.tenants}`.padStart(17)}  ${String(r.backfillSeconds ?? '-').padStart(23)}`,
+        `${`${r.caughtUp}/${options.tenants}`.padStart(17)}  ` +
+        `${String(r.backfillSeconds ?? '-').padStart(23)}`,
     );
 }
 
@@ -67,7 +69,8 @@ async function runOnce(options: TenantBenchOptions, workerCount: number): Promis
     }
     await cli(['--config', config, 'tenants', 'add', ...files], dir);
     for (let i = 0; i < workerCount; i++) workers.push(worker(config, dir));
-    // The window opens once every worker has joined (its heartbeat row), so start-up is not counted.
+    // The window opens once every worker has joined (its heartbeat row), so start-up is not
+    // counted.
     while ((await countWorkers(db, tag)) < workerCount)
       await new Promise((r) => setTimeout(r, 200));
     const started = Date.now();
@@ -133,7 +136,10 @@ async function sumCycles(db: knex.Knex, tag: string): Promise<number> {
   return result.rows[0]?.n ?? 0;
 }
 
-/** The worst tenant's lag now: seconds since its last caught-up cycle started (null: one never caught up). */
+/**
+ * The worst tenant's lag now: seconds since its last caught-up cycle started (null: one never
+ * caught up).
+ */
 async function worstLag(db: knex.Knex, tag: string, tenants: number): Promise<number | null> {
   const result = (await db.raw(
     `select count(caught_up_at)::int as n,
@@ -163,7 +169,8 @@ log: { level: ${process.env.BENCH_LOG_LEVEL ?? 'warn'} }
 }
 
 function tenantFile(urls: Record<string, string>, id: string): string {
-  return `source:
+  return (
+    `source:
   partnerCenter:
     baseUrl: ${urls['partner-center']}/orgs/${id}
     auth: { kind: static, token: "\${BENCH_TOKEN}" }
@@ -171,10 +178,12 @@ function tenantFile(urls: Record<string, string>, id: string): string {
 targets:
   - name: dynamics
     kind: dynamics365
-    settings: { url: ${urls.dynamics365}/orgs/${id}, auth: { kind: static, token: "\${BENCH_TOKEN}" } }
+    settings: { url: ${urls.dynamics365}/orgs/` +
+    `${id}, auth: { kind: static, token: "\${BENCH_TOKEN}" } }
 worker:
   intervalSeconds: 10
-`;
+`
+  );
 }
 
 function worker(config: string, cwd: string): ChildProcess {

@@ -2,7 +2,8 @@
 //
 // The simulators run in a child process (`leadbridge simulate`), every simulator call gets the
 // given latency, and the worker runs here: once with the callback listener registered (polling
-// stays at the long interval), once with polling alone at `--poll-seconds`. Referrals are created one at a
+// stays at the long interval), once with polling alone at `--poll-seconds`. Referrals are created
+// one at a
 // time through the simulator's admin route; a referral counts as in the CRM at the end of the cycle
 // that wrote it (the cycle's onReferralsSeen names it, and the cycle ends after the CRM write).
 import { spawn, type ChildProcess } from 'node:child_process';

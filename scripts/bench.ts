@@ -1,4 +1,5 @@
-// `npm run bench`: backfill and idle-cycle figures against the simulators (run in a child process), with and without latency.
+// `npm run bench`: backfill and idle-cycle figures against the simulators (run in a child process),
+// with and without latency.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -87,7 +88,10 @@ async function main(): Promise<void> {
     });
   const heapCap = /--max-old-space-size=(\d+)/.exec(process.env.NODE_OPTIONS ?? '')?.[1];
   console.log(
-    `leadbridge bench: node ${process.version}, ${os.cpus().length} cores; simulators in a child process; overlap window ${OVERLAP_SECONDS} s; heap cap ${heapCap ? `${heapCap} MB` : 'none (run it with npm run bench)'}`,
+    `leadbridge bench: node ${process.version}, ${os.cpus().length} cores; simulators in a ` +
+      `child process; overlap window ${OVERLAP_SECONDS} s; heap cap ${
+        heapCap ? `${heapCap}` + ` MB` : 'none (run it with npm run bench)'
+      }`,
   );
   const results = [];
   for (const scenario of scenarios) results.push(await runScenario(scenario));
@@ -131,7 +135,8 @@ async function main(): Promise<void> {
     both.writes.salesforce <= both.referrals / 150,
     `${both.writes.salesforce} for ${both.referrals} referrals`,
   );
-  // HubSpot writes a company, a contact and a deal per referral, then associates them: batch calls of 100.
+  // HubSpot writes a company, a contact and a deal per referral, then associates them: batch calls
+  // of 100.
   check(
     `HubSpot write calls ≤ referrals/90 (${hubspot.name})`,
     hubspot.writes.hubspot <= hubspot.referrals / 90,
@@ -187,7 +192,8 @@ async function runScenario(scenario: Scenario): Promise<BenchResult> {
     const backfill = await runtime.syncOnce({ runId: 'bench-backfill' });
     const seconds = (performance.now() - started) / 1000;
     const afterBackfill = await stats(sims.urls, sides);
-    // The next scheduled poll (after the overlap window) reads the referrals our externalReferenceId
+    // The next scheduled poll (after the overlap window) reads the referrals our
+    // externalReferenceId
     // write-backs changed; they are recognised by eTag and skipped. Then a poll with nothing new.
     await new Promise((r) => setTimeout(r, OVERLAP_SECONDS * 1000 + 500));
     const echoCycle = await runtime.syncOnce({ runId: 'bench-echo' });
@@ -220,18 +226,28 @@ async function runScenario(scenario: Scenario): Promise<BenchResult> {
     const echo = delta(afterEcho, afterBackfill, 'total');
     console.log(`\n${scenario.name}`);
     console.log(
-      `  synced ${result.synced} of ${scenario.referrals} referrals per target (${firstTarget.skippedKind} co-sell skipped, ${firstTarget.failed} failed) in ${seconds.toFixed(1)} s = ${(scenario.referrals / seconds).toFixed(0)} referrals/s`,
+      `  synced ${result.synced} of ${scenario.referrals} referrals per target (` +
+        `${firstTarget.skippedKind} co-sell skipped, ${firstTarget.failed} failed) in ` +
+        `${seconds.toFixed(1)} s = ${(scenario.referrals / seconds).toFixed(0)} referrals/s`,
     );
     for (const side of sides) {
       console.log(
-        `  ${side}: ${calls[side]} calls = ${(calls[side] / scenario.referrals).toFixed(4)} per referral, ${result.writes[side]} of them writes${side === 'partner-center' ? ` (${backfill.inbound.externalReferencesWritten} externalReferenceId write-backs)` : ''}`,
+        `  ${side}: ${calls[side]} calls = ${(calls[side] / scenario.referrals).toFixed(4)}` +
+          ` per referral, ${result.writes[side]} of them writes${
+            side === 'partner-' + 'center'
+              ? ` (${backfill.inbound.externalReferencesWritten} externalReferenceId write-backs)`
+              : ''
+          }`,
       );
     }
     console.log(
-      `  echo cycle (reads back the referrals our write-backs changed): ${sides.map((s) => `${s} ${echo[s]}`).join(', ')} calls, ${result.echoWork} writes`,
+      `  echo cycle (reads back the referrals our write-backs changed): ${sides
+        .map((s) => `` + `${s} ${echo[s]}`)
+        .join(', ')} calls, ${result.echoWork} writes`,
     );
     console.log(
-      `  idle cycle: ${sides.map((s) => `${s} ${result.idle[s]}`).join(', ')} calls, ${result.idleWork} writes`,
+      `  idle cycle: ${sides.map((s) => `${s} ${result.idle[s]}`).join(', ')} calls, ` +
+        `${result.idleWork} writes`,
     );
     console.log(`  peak RSS of the worker process: ${peakRssMb.toFixed(0)} MB`);
     return result;
@@ -286,7 +302,8 @@ function benchConfig(
 /** Starts `leadbridge simulate` with random ports and reads its "<name> <url>" lines. */
 async function startSimulators(referrals: number): Promise<SimulatorProcess> {
   const bin = path.resolve(import.meta.dirname, '../bin/leadbridge.js');
-  // The simulators hold every referral and CRM record in memory: they do not get the worker's heap cap.
+  // The simulators hold every referral and CRM record in memory: they do not get the worker's heap
+  // cap.
   const env = {
     ...process.env,
     NODE_OPTIONS: (process.env.NODE_OPTIONS ?? '').replace(/--max-old-space-size=\d+/g, '').trim(),
@@ -341,7 +358,8 @@ async function stats(urls: Record<string, string>, sides: Side[]): Promise<Count
     };
     counts[side] = { total: s.total, writes: (s.byMethod.POST ?? 0) + (s.byMethod.PATCH ?? 0) };
   }
-  // HubSpot reads (batch read, search) are POSTs too: its simulator counts the calls that change records.
+  // HubSpot reads (batch read, search) are POSTs too: its simulator counts the calls that change
+  // records.
   if (sides.includes('hubspot')) {
     const hubspot = (await admin(urls.hubspot!, 'GET', '/_sim/writes')) as { writeCalls: number };
     counts.hubspot.writes = hubspot.writeCalls;

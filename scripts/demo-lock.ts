@@ -1,4 +1,5 @@
-// One demo per folder: a lock file with the demo's pid and URLs; a lock whose pid is dead is stale and taken over.
+// One demo per folder: a lock file with the demo's pid and URLs; a lock whose pid is dead is stale
+// and taken over.
 import { randomUUID } from 'node:crypto';
 import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { readFileSync, unlinkSync } from 'node:fs';
@@ -22,11 +23,14 @@ export class DemoAlreadyRunningError extends Error {
     const urls = Object.entries(holder.urls ?? {}).map(([name, url]) => `${name} ${url}`);
     super(
       [
-        `another demo already runs from this folder: pid ${holder.pid}, started ${holder.startedAt}`,
+        `another demo already runs from this folder: pid ${holder.pid}, started ` +
+          `${holder.startedAt}`,
         ...(urls.length > 0 ? [`  its simulators: ${urls.join(', ')}`] : []),
         ...(holder.config ? [`  its config: ${holder.config}`] : []),
-        `Use that one (its banner lists the commands), stop it (Ctrl+C in its terminal, or kill ${holder.pid}), or start another demo from a different folder.`,
-        `(lock file: ${lockFile}; it is removed when that demo stops, and ignored if its process is gone)`,
+        `Use that one (its banner lists the commands), stop it (Ctrl+C in its terminal, or ` +
+          `kill ${holder.pid}), or start another demo from a different folder.`,
+        `(lock file: ${lockFile}; it is removed when that demo stops, and ignored if its ` +
+          `process is gone)`,
       ].join('\n'),
     );
     this.name = 'DemoAlreadyRunningError';
@@ -66,7 +70,8 @@ export class DemoLock {
       await unlink(file).catch(() => undefined);
     }
     throw new Error(
-      `could not take the demo lock ${file}; another demo is starting at the same moment, try again`,
+      `could not take the demo lock ${file}; another demo is starting at the same moment, try ` +
+        `again`,
     );
   }
 
@@ -78,7 +83,10 @@ export class DemoLock {
     await rename(temporary, this.file);
   }
 
-  /** Synchronous, so it also runs from process.on('exit'); leaves a lock that another process has taken over. */
+  /**
+   * Synchronous, so it also runs from process.on('exit'); leaves a lock that another process has
+   * taken over.
+   */
   release(): void {
     try {
       const holder = JSON.parse(readFileSync(this.file, 'utf8')) as DemoLockInfo;
@@ -89,7 +97,10 @@ export class DemoLock {
   }
 }
 
-/** Writes the whole file under a temporary name, then links it into place: the lock never appears half-written. */
+/**
+ * Writes the whole file under a temporary name, then links it into place: the lock never appears
+ * half-written.
+ */
 async function createExclusive(file: string, info: DemoLockInfo): Promise<boolean> {
   const temporary = `${file}.${randomUUID()}.tmp`;
   await writeFile(temporary, `${JSON.stringify(info)}\n`);

@@ -1,4 +1,5 @@
-// `npm start`: the embedded demo. Simulators with seeded referrals, a ready config, and the worker syncing them.
+// `npm start`: the embedded demo. Simulators with seeded referrals, a ready config, and the worker
+// syncing them.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
@@ -42,7 +43,8 @@ const DEMO_CACHE_KEY = randomBytes(32).toString('hex');
 const LOCK_FILE = path.join(DEMO_DIR, 'demo.lock');
 
 async function main(): Promise<void> {
-  // Before anything is deleted or started: a second demo here would take over the first one's ledger and config.
+  // Before anything is deleted or started: a second demo here would take over the first one's
+  // ledger and config.
   const lock = await DemoLock.acquire(LOCK_FILE);
   process.on('exit', () => lock.release());
   const simulators = await startDemoSimulators();
@@ -139,7 +141,10 @@ async function clearDemoDir(): Promise<void> {
   }
 }
 
-/** The simulators on their usual ports, or on free ones when those are taken (a `leadbridge simulate` running). */
+/**
+ * The simulators on their usual ports, or on free ones when those are taken (a `leadbridge
+ * simulate` running).
+ */
 async function startDemoSimulators(): Promise<RunningSimulator[]> {
   const options = { host: '127.0.0.1', seed: 42, referrals: Number(args.referrals) };
   if (args['random-ports']) return startSimulators({ ...options, basePort: null });
@@ -153,7 +158,8 @@ async function startDemoSimulators(): Promise<RunningSimulator[]> {
 }
 
 /**
- * `leadbridge login partner-center` without a person: the device code is approved through the Entra ID simulator's
+ * `leadbridge login partner-center` without a person: the device code is approved through the Entra
+ * ID simulator's
  * admin route, so that `npm start` needs no human step. Says so on stdout.
  */
 async function signInThroughSimulator(
@@ -173,7 +179,8 @@ async function signInThroughSimulator(
     onCode: async (code) => {
       await approveDeviceCode(entraUrl, code.userCode);
       console.log(
-        `(demo) approved code ${code.userCode} as ${DEFAULT_SIM_USER} through ${entraUrl}/_sim/devicecodes/approve: against a real tenant a person opens the page and signs in`,
+        `(demo) approved code ${code.userCode} as ${DEFAULT_SIM_USER} through ${entraUrl}` +
+          `/_sim/devicecodes/approve: against a real tenant a person opens the page and signs in`,
       );
     },
   });

@@ -1,4 +1,5 @@
-// The leadbridge command line: the only module that reads argv and the environment (commands in cli/).
+// The leadbridge command line: the only module that reads argv and the environment (commands in
+// cli/).
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { addAdminCommands } from './cli/commands-admin.js';
@@ -13,8 +14,10 @@ import { CRM_MODULES } from './crm/modules.js';
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 /**
- * The first SIGINT / SIGTERM resolves; a second one while shutting down exits at once. A repeat within a second
- * is the same request delivered twice (a terminal's Ctrl+C reaches both the heap-cap parent, which forwards it,
+ * The first SIGINT / SIGTERM resolves; a second one while shutting down exits at once. A repeat
+ * within a second
+ * is the same request delivered twice (a terminal's Ctrl+C reaches both the heap-cap parent, which
+ * forwards it,
  * and this process), so it does not count as the second.
  */
 function waitForShutdown(): Promise<string> {
@@ -36,7 +39,8 @@ function waitForShutdown(): Promise<string> {
 function buildProgram(context: CliContext): Command {
   const program = new Command('leadbridge')
     .description(
-      `Keeps Partner Center referrals in step with your CRM (${CRM_MODULES.map((m) => m.title).join(', ')}).`,
+      `Keeps Partner Center referrals in step with your CRM (` +
+        `${CRM_MODULES.map((m) => m.title).join(', ')}).`,
     )
     .version(version)
     .option(

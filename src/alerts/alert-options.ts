@@ -1,4 +1,5 @@
-// What an AlertSender is given and what it answers: its options, metrics port, and sent / failed counts.
+// What an AlertSender is given and what it answers: its options, metrics port, and sent / failed
+// counts.
 import type { TokenCredential } from '../core/auth.js';
 import type { Logger } from '../core/log.js';
 import type { RetryPolicy } from '../core/retry.js';
@@ -41,7 +42,10 @@ export interface AlertSenderOptions {
 }
 
 export interface SendOptions {
-  /** Stops waiting on a Retry-After (and aborts the request) when the worker shuts down; the alert is tried again later. */
+  /**
+   * Stops waiting on a Retry-After (and aborts the request) when the worker shuts down; the alert
+   * is tried again later.
+   */
   signal?: AbortSignal;
 }
 

@@ -1,4 +1,5 @@
-// What each alert says (pure): hot lead, nearing expiry, quarantine digest; rendered as plain text (mail) or an Adaptive Card (Teams).
+// What each alert says (pure): hot lead, nearing expiry, quarantine digest; rendered as plain text
+// (mail) or an Adaptive Card (Teams).
 import type { LeadKind, Referral, ReferralMember } from '../core/referral.js';
 import { dealValueOf } from '../core/referral.js';
 
@@ -56,8 +57,11 @@ export function hotLeadContent(item: AlertReferral, portalLink: string): AlertCo
   return {
     subject: `Hot lead: ${customerOf(referral)} asks to be contacted — ${dealNameOf(referral)}`,
     paragraphs: [
-      'The customer asked interested partners to contact them directly. Reach out as soon as possible: a quick first contact raises your visibility in future customer searches.',
-      `Partner Center flags the lead as hot for ${HOT_LEAD_WINDOW_HOURS} hours after it arrives${contactBy ? ` (until ${contactBy})` : ''}; after that it stays active but loses its urgent flag.`,
+      'The customer asked interested partners to contact them directly. Reach out as soon as ' +
+        'possible: a quick first contact raises your visibility in future customer searches.',
+      `Partner Center flags the lead as hot for ${HOT_LEAD_WINDOW_HOURS} hours after it arrives` +
+        `${contactBy ? ` (until ${contactBy})` : ''}; after that it stays active but loses its ` +
+        `urgent flag.`,
       ...respondByParagraph(referral),
     ],
     fields: [
@@ -77,40 +81,57 @@ export function expiryWarningContent(
   const expiresAt = referral.expirationDateTime ?? '';
   const left = remainingText(Date.parse(expiresAt) - now.getTime());
   return {
-    subject: `Lead expires in ${left} unanswered: ${customerOf(referral)} — ${dealNameOf(referral)}`,
+    subject:
+      `Lead expires in ${left} unanswered: ${customerOf(referral)} — ` + `${dealNameOf(referral)}`,
     paragraphs: [
-      `This lead has been neither accepted nor declined. Partner Center archives it as expired at ${expiresAt} (${left} from now) and tells whoever sent it.`,
-      'Accept it (deal name, value, close date, notes) or decline it (with a reason) in the portal before then.',
+      `This lead has been neither accepted nor declined. Partner Center archives it as expired ` +
+        `at ${expiresAt} (${left} from now) and tells whoever sent it.`,
+      'Accept it (deal name, value, close date, notes) or decline it (with a reason) in the ' +
+        'portal before then.',
     ],
     fields: [...referralFields(item, portalLink), { label: 'Expires', value: expiresAt }],
     items: [],
   };
 }
 
-/** The Partner Center sign-in was revoked or expired: nothing is read or written back until someone signs in again. */
+/**
+ * The Partner Center sign-in was revoked or expired: nothing is read or written back until someone
+ * signs in again.
+ */
 export function signInRequiredContent(cause: string, account: string | null): AlertContent {
   return {
     subject: 'Partner Center sign-in needed: leadbridge has paused reading and updating referrals',
     paragraphs: [
-      `The worker can no longer get a token for the Partner Center API${account ? ` on behalf of ${account}` : ''}: the sign-in was revoked or has expired. It keeps running and tries again every cycle.`,
-      'On the machine that runs the worker, run: leadbridge login partner-center (a device code sign-in by a user with the Referral Admin or Referral User role). The next cycle then reads everything that changed meanwhile; CRM outcomes wait in the outbox, so nothing is lost.',
+      `The worker can no longer get a token for the Partner Center API${
+        account ? ` on behalf ` + `of ${account}` : ''
+      }: the sign-in was revoked or has expired. It keeps running and tries again every cycle.`,
+      'On the machine that runs the worker, run: leadbridge login partner-center (a device ' +
+        'code sign-in by a user with the Referral Admin or Referral User role). The next cycle ' +
+        'then reads everything that changed meanwhile; CRM outcomes wait in the outbox, so ' +
+        'nothing is lost.',
     ],
     fields: [{ label: 'Cause', value: cause }],
     items: [],
   };
 }
 
-/** Polls keep finding changes no Partner Center callback announced: the webhook registration looks lost. */
+/**
+ * Polls keep finding changes no Partner Center callback announced: the webhook registration looks
+ * lost.
+ */
 export function webhooksSilentContent(detail: string, reregistered: boolean): AlertContent {
   return {
     subject: 'Partner Center webhooks went silent: leadbridge falls back to polling',
     paragraphs: [
-      'Polls keep finding referral changes that no webhook callback announced. New referrals still reach ' +
+      'Polls keep finding referral changes that no webhook callback announced. New referrals ' +
+        'still reach ' +
         'the CRM at every poll, only not within seconds.',
       reregistered
-        ? 'leadbridge registered the callback URL again (webhooks.reregister); if this alert comes back, ' +
+        ? 'leadbridge registered the callback URL again (webhooks.reregister); if this alert ' +
+          'comes back, ' +
           'check the reverse proxy and the registration: leadbridge webhooks show.'
-        : 'Check the registration (leadbridge webhooks show) and the reverse proxy in front of the ' +
+        : 'Check the registration (leadbridge webhooks show) and the reverse proxy in front of ' +
+          'the ' +
           'callback route, then register again: leadbridge webhooks register --url <public URL>.',
     ],
     fields: [{ label: 'Detail', value: detail }],
@@ -127,8 +148,11 @@ export function quarantineDigestContent(quarantined: QuarantinedReferral[]): Ale
   return {
     subject: `${count} referral${count === 1 ? '' : 's'} quarantined since the last digest`,
     paragraphs: [
-      'leadbridge set these referrals aside (a referral it could not sync, or an outcome it could not report to Partner Center) and will not try them again by itself. ' +
-        'Fix the cause named below (an outcome missing a close date or value goes out by itself once the CRM record has it), then send them back with "leadbridge retry --quarantined".',
+      'leadbridge set these referrals aside (a referral it could not sync, or an outcome it ' +
+        'could not report to Partner Center) and will not try them again by itself. ' +
+        'Fix the cause named below (an outcome missing a close date or value goes out by ' +
+        'itself once the CRM record has it), then send them back with "leadbridge retry ' +
+        '--quarantined".',
     ],
     fields: [],
     items: listed,
@@ -168,7 +192,8 @@ function referralFields(item: AlertReferral, portalLink: string): AlertContent['
 function respondByParagraph(referral: Referral): string[] {
   return referral.expirationDateTime
     ? [
-        `Accept or decline it before ${referral.expirationDateTime}, when Partner Center archives it as expired.`,
+        `Accept or decline it before ${referral.expirationDateTime}, when Partner Center ` +
+          `archives it as expired.`,
       ]
     : [];
 }
@@ -224,7 +249,10 @@ export function renderText(content: AlertContent): string {
   return `${blocks.join('\n\n')}\n`;
 }
 
-/** An Adaptive Card element or action (the JSON the card schema defines; http://adaptivecards.io/schemas/adaptive-card.json). */
+/**
+ * An Adaptive Card element or action (the JSON the card schema defines;
+ * http://adaptivecards.io/schemas/adaptive-card.json).
+ */
 type CardElement = Record<string, unknown>;
 
 export interface AdaptiveCard {
@@ -239,14 +267,17 @@ export interface AdaptiveCard {
 const ADAPTIVE_CARD_VERSION = '1.4';
 
 /**
- * Teams refuses a message over 28 KB (MicrosoftDocs/msteams-docs webhooks-and-connectors/how-to/add-incoming-webhook.md);
+ * Teams refuses a message over 28 KB (MicrosoftDocs/msteams-docs
+ * webhooks-and-connectors/how-to/add-incoming-webhook.md);
  * the card stays under 24 KB, leaving room for the message envelope and the flow's own wrapping.
  */
 const TEAMS_CARD_MAX_BYTES = 24 * 1024;
 
 /**
- * The alert as an Adaptive Card for a Teams Workflows webhook (Workflows post Adaptive Cards only): the subject as a
- * heading, paragraphs, the fields as a FactSet, the digest's items, and a button per link. A digest too long for one
+ * The alert as an Adaptive Card for a Teams Workflows webhook (Workflows post Adaptive Cards only):
+ * the subject as a
+ * heading, paragraphs, the fields as a FactSet, the digest's items, and a button per link. A digest
+ * too long for one
  * Teams message lists as many items as fit and counts the rest; the mail has them all.
  */
 export function renderAdaptiveCard(

@@ -1,4 +1,5 @@
-// The Graph client's middleware chain for alerts: the library's AuthenticationHandler and RetryHandler, fed our credential.
+// The Graph client's middleware chain for alerts: the library's AuthenticationHandler and
+// RetryHandler, fed our credential.
 import { randomUUID } from 'node:crypto';
 import {
   AuthenticationHandler,
@@ -22,11 +23,16 @@ export const GRAPH_API = 'graph';
 export interface GraphRetrySettings {
   /** Retries after the first attempt (the library allows 0 to 10). */
   maxRetries: number;
-  /** Seconds to wait before a retry when Graph sends no Retry-After (the library backs off exponentially from it). */
+  /**
+   * Seconds to wait before a retry when Graph sends no Retry-After (the library backs off
+   * exponentially from it).
+   */
   delaySeconds: number;
   /**
-   * A longer Retry-After is not waited for in the call: the alert fails now and the next cycle tries again. The
-   * library sleeps on a plain timer that a worker shutdown cannot cut short, so this also bounds how long a stop waits.
+   * A longer Retry-After is not waited for in the call: the alert fails now and the next cycle
+   * tries again. The
+   * library sleeps on a plain timer that a worker shutdown cannot cut short, so this also bounds
+   * how long a stop waits.
    */
   maxRetryAfterSeconds: number;
 }
@@ -38,10 +44,14 @@ export const DEFAULT_GRAPH_RETRY: GraphRetrySettings = {
 };
 
 /**
- * Which answers may be retried. sendMail is not idempotent, so only answers that say the request was not processed:
- * 429 (throttled), and 503 with Retry-After (Graph's other throttling answer). The library would also retry 504 and a
- * 503 without Retry-After, after which a mail may already be on its way. Sources: microsoftgraph/microsoft-graph-docs-contrib
- * concepts/throttling.md (429 with a Retry-After to wait) and concepts/errors.md (503: repeat after a delay, which
+ * Which answers may be retried. sendMail is not idempotent, so only answers that say the request
+ * was not processed:
+ * 429 (throttled), and 503 with Retry-After (Graph's other throttling answer). The library would
+ * also retry 504 and a
+ * 503 without Retry-After, after which a mail may already be on its way. Sources:
+ * microsoftgraph/microsoft-graph-docs-contrib
+ * concepts/throttling.md (429 with a Retry-After to wait) and concepts/errors.md (503: repeat after
+ * a delay, which
  * may be given in Retry-After).
  */
 export function shouldRetryGraph(settings: GraphRetrySettings) {
@@ -68,8 +78,10 @@ export interface GraphChainOptions {
 }
 
 /**
- * auth → retry → observe (once per attempt) → HTTP. The library's AuthenticationHandler puts the token only on https
- * Graph hosts (and the configured custom host) and strips it elsewhere, so the plain-http loopback simulator gets a
+ * auth → retry → observe (once per attempt) → HTTP. The library's AuthenticationHandler puts the
+ * token only on https
+ * Graph hosts (and the configured custom host) and strips it elsewhere, so the plain-http loopback
+ * simulator gets a
  * small stand-in that asks the same AuthenticationProvider.
  */
 export function graphMiddleware(options: GraphChainOptions): Middleware[] {
@@ -91,7 +103,10 @@ export function graphMiddleware(options: GraphChainOptions): Middleware[] {
   ];
 }
 
-/** The https hosts the library's AuthenticationHandler may send the token to besides Graph's own (a national cloud). */
+/**
+ * The https hosts the library's AuthenticationHandler may send the token to besides Graph's own (a
+ * national cloud).
+ */
 export function customHostsFor(baseUrl: string): Set<string> {
   return new Set([new URL(baseUrl).hostname]);
 }
@@ -120,7 +135,10 @@ class LoopbackAuthenticationHandler implements Middleware {
   }
 }
 
-/** Counts each attempt for the metrics, tags it with a client-request-id, and drops a token Graph refused. */
+/**
+ * Counts each attempt for the metrics, tags it with a client-request-id, and drops a token Graph
+ * refused.
+ */
 class AttemptObserver implements Middleware {
   private next: Middleware | undefined;
 
@@ -177,16 +195,23 @@ function requestUrl(context: Context): string {
       : String(context.request);
 }
 
-/** GraphRequest rethrows a GraphClientError unchanged, so our own error survives the library's error handling. */
+/**
+ * GraphRequest rethrows a GraphClientError unchanged, so our own error survives the library's error
+ * handling.
+ */
 function carried(error: LeadbridgeError): GraphClientError {
   const wrapper = new GraphClientError(error.message);
   wrapper.customError = error;
   return wrapper;
 }
 
-/** fetch failures carry the socket error code in `cause` (undici), which is what decides whether a retry may help. */
+/**
+ * fetch failures carry the socket error code in `cause` (undici), which is what decides whether a
+ * retry may help.
+ */
 function networkError(error: unknown, method: string, url: string): LeadbridgeError {
-  // A timed-out request may have been processed, so it is retryable only for idempotent calls (core/retry decides).
+  // A timed-out request may have been processed, so it is retryable only for idempotent calls
+  // (core/retry decides).
   if ((error as Error | null)?.name === 'TimeoutError') {
     return new LeadbridgeError('NETWORK_ERROR', `${method} ${url} timed out`, {
       api: GRAPH_API,

@@ -1,4 +1,5 @@
-// Microsoft Graph delivery for alerts: sendMail through @microsoft/microsoft-graph-client (Teams goes through a Workflows webhook).
+// Microsoft Graph delivery for alerts: sendMail through @microsoft/microsoft-graph-client (Teams
+// goes through a Workflows webhook).
 import { Client, GraphClientError, GraphError } from '@microsoft/microsoft-graph-client';
 import type { TokenCredential } from '../core/auth.js';
 import { LeadbridgeError, normaliseError } from '../core/errors.js';
@@ -31,11 +32,17 @@ export interface GraphAlertTransportOptions {
   /** Called once per HTTP attempt (the metrics hook, same shape as the API clients'). */
   onCall?: ApiClientOptions['onCall'];
   timeoutMs?: number;
-  /** The library's RetryHandler: throttling (429, 503 + Retry-After) is retried inside the call, honouring Retry-After. */
+  /**
+   * The library's RetryHandler: throttling (429, 503 + Retry-After) is retried inside the call,
+   * honouring Retry-After.
+   */
   retry?: GraphRetrySettings;
 }
 
-/** sendMail through the Graph client, whose own middleware authenticates (our credential) and waits out throttling. */
+/**
+ * sendMail through the Graph client, whose own middleware authenticates (our credential) and waits
+ * out throttling.
+ */
 export class GraphAlertTransport {
   private readonly client: Client;
   private readonly timeoutMs: number;
@@ -48,7 +55,8 @@ export class GraphAlertTransport {
     this.client = Client.initWithMiddleware({
       baseUrl: options.baseUrl,
       defaultVersion: GRAPH_VERSION,
-      // A custom chain rather than the `authProvider` option: the default chain has no per-attempt metrics hook.
+      // A custom chain rather than the `authProvider` option: the default chain has no per-attempt
+      // metrics hook.
       middleware: graphMiddleware({
         baseUrl: options.baseUrl,
         credential: options.credential,
@@ -86,7 +94,10 @@ export class GraphAlertTransport {
   }
 }
 
-/** A LeadbridgeError naming what was sent, Graph's status, code, message and request-id (retryable as the policy says). */
+/**
+ * A LeadbridgeError naming what was sent, Graph's status, code, message and request-id (retryable
+ * as the policy says).
+ */
 function graphError(error: unknown, what: string, credential?: TokenCredential): LeadbridgeError {
   if (error instanceof GraphClientError && error.customError instanceof LeadbridgeError) {
     const cause = error.customError;
@@ -106,7 +117,9 @@ function graphError(error: unknown, what: string, credential?: TokenCredential):
   }
   const status = error.statusCode;
   const requestId = error.requestId ?? error.headers?.get('request-id') ?? null;
-  const text = `graph: ${what} → ${status}${error.code ? ` ${error.code}` : ''}: ${error.message || 'no message'}${requestId ? ` (request-id ${requestId})` : ''}`;
+  const text =
+    `graph: ${what} → ${status}${error.code ? ` ${error.code}` : ''}: ` +
+    `${error.message || 'no message'}${requestId ? ` (request-id ${requestId})` : ''}`;
   const options = {
     status,
     provider: providerBody(error.body),
@@ -128,7 +141,10 @@ function graphError(error: unknown, what: string, credential?: TokenCredential):
   return new LeadbridgeError('HTTP_ERROR', text, options);
 }
 
-/** The library keeps only the envelope's inner `error` object (as JSON text); put it back in its {error} envelope. */
+/**
+ * The library keeps only the envelope's inner `error` object (as JSON text); put it back in its
+ * {error} envelope.
+ */
 function providerBody(body: unknown): unknown {
   if (typeof body !== 'string') return body;
   try {

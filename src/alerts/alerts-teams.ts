@@ -1,4 +1,5 @@
-// Teams alerts through a Workflows webhook URL: one POST of an Adaptive Card message, and the trigger's answer as an error.
+// Teams alerts through a Workflows webhook URL: one POST of an Adaptive Card message, and the
+// trigger's answer as an error.
 import { LeadbridgeError, NETWORK_ERROR_CODES, normaliseError } from '../core/errors.js';
 import type { ApiClientOptions } from '../core/http.js';
 import { parseRetryAfter } from '../core/http.js';
@@ -8,10 +9,13 @@ export const TEAMS_WEBHOOK_API = 'teams-webhook';
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 /**
- * The body the Workflows template "Post to a channel when a webhook request is received" posts from: a message whose
+ * The body the Workflows template "Post to a channel when a webhook request is received" posts
+ * from: a message whose
  * attachments are Adaptive Cards. Source: MicrosoftDocs/msteams-docs
- * msteams-platform/webhooks-and-connectors/how-to/connectors-using.md ("Send Adaptive Cards using an Incoming Webhook":
- * type "message", attachments[].contentType application/vnd.microsoft.card.adaptive, content = the card).
+ * msteams-platform/webhooks-and-connectors/how-to/connectors-using.md ("Send Adaptive Cards using
+ * an Incoming Webhook":
+ * type "message", attachments[].contentType application/vnd.microsoft.card.adaptive, content = the
+ * card).
  */
 interface TeamsWebhookMessage {
   type: 'message';
@@ -23,7 +27,10 @@ interface TeamsWebhookMessage {
 }
 
 export interface TeamsWebhookOptions {
-  /** The URL Workflows shows; it carries a signature (sig=), so it is a secret and never appears in an error. */
+  /**
+   * The URL Workflows shows; it carries a signature (sig=), so it is a secret and never appears in
+   * an error.
+   */
   url: string;
   onCall?: ApiClientOptions['onCall'];
   timeoutMs?: number;
@@ -93,7 +100,10 @@ export function webhookName(url: string): string {
   }
 }
 
-/** Power Automate answers errors as {error: {code, message}}; 401/404 mean the URL is stale, 429 asks to wait. */
+/**
+ * Power Automate answers errors as {error: {code, message}}; 401/404 mean the URL is stale, 429
+ * asks to wait.
+ */
 function webhookError(
   status: number,
   text: string,

@@ -1,4 +1,5 @@
-// Alerts a person must see: hot leads, leads nearing expiry, and a digest of quarantined referrals, each sent once.
+// Alerts a person must see: hot leads, leads nearing expiry, and a digest of quarantined referrals,
+// each sent once.
 import { createHash } from 'node:crypto';
 import { credentialFromAuth } from '../config/credentials.js';
 import type { LeadbridgeError } from '../core/errors.js';
@@ -44,7 +45,10 @@ export type { AlertKind, AlertReferral } from './alerts-content.js';
 
 type Channel = 'mail' | 'teams';
 
-/** One ledger key per referral an alert is about; the message is composed from the keys this run claimed. */
+/**
+ * One ledger key per referral an alert is about; the message is composed from the keys this run
+ * claimed.
+ */
 interface AlertEntry {
   key: string;
   referralId: string;
@@ -109,7 +113,9 @@ export class AlertSender {
     return this.config !== null;
   }
 
-  /** One alert per hot referral still waiting for an answer (status New), the first time it is seen. */
+  /**
+   * One alert per hot referral still waiting for an answer (status New), the first time it is seen.
+   */
   async hotLeads(
     items: AlertReferral[],
     runId: string,
@@ -130,7 +136,10 @@ export class AlertSender {
     return counts;
   }
 
-  /** One warning per unanswered referral (status New) that expires within expiryWarningDays from now. */
+  /**
+   * One warning per unanswered referral (status New) that expires within expiryWarningDays from
+   * now.
+   */
   async expiryWarnings(
     items: AlertReferral[],
     runId: string,
@@ -157,17 +166,22 @@ export class AlertSender {
     return counts;
   }
 
-  /** One message listing the referrals and outcomes quarantined since the last digest; nothing when there is nothing new. */
+  /**
+   * One message listing the referrals and outcomes quarantined since the last digest; nothing when
+   * there is nothing new.
+   */
   async quarantineDigest(runId: string, options: SendOptions = {}): Promise<AlertCounts> {
     if (!this.config?.quarantineDigest) return zeroCounts();
     const rows = await listByState(this.ledger.db, 'quarantined', { limit: this.digestScanLimit });
     const entries = rows.map((row) => {
       const reason = row.quarantineReason ?? 'quarantined';
-      // Per referral, target and reason: a referral quarantined again for another reason is reported again.
+      // Per referral, target and reason: a referral quarantined again for another reason is
+      // reported again.
       const key = `quarantine:${row.target}:${row.referralId}:${shortHash(reason)}`;
       return { key, referralId: row.referralId, target: row.target, reason, since: row.updatedAt };
     });
-    // Outcomes that could not be reported (a missing close date or value, a refusal) wait for a person just the same.
+    // Outcomes that could not be reported (a missing close date or value, a refusal) wait for a
+    // person just the same.
     for (const row of await listOutboxByState(this.ledger.db, 'quarantined', {
       limit: this.digestScanLimit,
     })) {
@@ -185,7 +199,8 @@ export class AlertSender {
   }
 
   /**
-   * The Partner Center sign-in is lost: one alert per sign-in (`signInId` names the login that was lost), so a
+   * The Partner Center sign-in is lost: one alert per sign-in (`signInId` names the login that was
+   * lost), so a
    * worker failing every cycle alerts once, and a later loss after a new login alerts again.
    */
   async signInRequired(
@@ -211,7 +226,9 @@ export class AlertSender {
     );
   }
 
-  /** The webhook callbacks went silent: one alert per silence episode (`since` names the episode). */
+  /**
+   * The webhook callbacks went silent: one alert per silence episode (`since` names the episode).
+   */
   async webhooksSilent(
     since: string,
     detail: string,
@@ -232,7 +249,10 @@ export class AlertSender {
     );
   }
 
-  /** Claims the entries' keys per channel, sends what was claimed, and releases the keys when sending fails. */
+  /**
+   * Claims the entries' keys per channel, sends what was claimed, and releases the keys when
+   * sending fails.
+   */
   private async deliver<E extends AlertEntry>(
     alert: PendingAlert<E>,
     runId: string,
@@ -281,7 +301,10 @@ export class AlertSender {
     return counts;
   }
 
-  /** Graph's throttling answers are the Graph client's RetryHandler's to wait out; here only a refused connection is retried. */
+  /**
+   * Graph's throttling answers are the Graph client's RetryHandler's to wait out; here only a
+   * refused connection is retried.
+   */
   private policyFor(channel: Channel): RetryPolicy {
     return channel === 'mail' ? { ...this.retryPolicy, retryableStatuses: [] } : this.retryPolicy;
   }
@@ -292,7 +315,8 @@ export class AlertSender {
 
   /**
    * The mail and the Teams post are separate deliveries, so one failing does not repeat the other.
-   * One transaction: a digest claims a key per quarantined row, and SQLite would otherwise commit (fsync) each one.
+   * One transaction: a digest claims a key per quarantined row, and SQLite would otherwise commit
+   * (fsync) each one.
    */
   private async claim<E extends AlertEntry>(
     alert: PendingAlert<E>,
@@ -337,7 +361,8 @@ export class AlertSender {
       await transport.sendMail(config.sender, { ...mail, importance: IMPORTANCE[kind] }, signal);
       return;
     }
-    // Not Graph's channel-message API: it refuses application tokens outside migrations (README, "Alerts").
+    // Not Graph's channel-message API: it refuses application tokens outside migrations (README,
+    // "Alerts").
     await (this.teams as TeamsWebhookTransport).post(
       renderAdaptiveCard(content, IMPORTANCE[kind] === 'high'),
       signal,
@@ -354,7 +379,8 @@ export class AlertSender {
     const config = this.config as EnabledAlertsConfig;
     const to =
       channel === 'mail' ? config.recipients : [webhookName(config.teams?.webhookUrl ?? '')];
-    // The audit trail is per referral; an alert about no referral (the sign-in) has no trail to join.
+    // The audit trail is per referral; an alert about no referral (the sign-in) has no trail to
+    // join.
     await appendAudit(
       this.ledger.db,
       claimed

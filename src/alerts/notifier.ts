@@ -1,4 +1,5 @@
-// Connects the sync cycle to the alerts: hot leads as they are read, expiry warnings and the quarantine digest after.
+// Connects the sync cycle to the alerts: hot leads as they are read, expiry warnings and the
+// quarantine digest after.
 import type { LeadbridgeConfig } from '../config/index.js';
 import { normaliseError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -8,7 +9,10 @@ import type { PartnerCenterClient } from '../source/partner-center/index.js';
 import type { AlertMetrics } from './alert-options.js';
 import type { AlertSender } from './alerts.js';
 
-/** A referral the sync read this cycle, with the lead kind and hot flag it derived (sync/lead-kind.ts). */
+/**
+ * A referral the sync read this cycle, with the lead kind and hot flag it derived
+ * (sync/lead-kind.ts).
+ */
 interface ReadReferral {
   referral: Referral;
   leadKind: LeadKind;
@@ -24,7 +28,10 @@ export interface NotifierOptions {
   now?: () => Date;
 }
 
-/** Alerts never stop a sync: a failure is logged, and the ledger makes sure the alert is tried again next cycle. */
+/**
+ * Alerts never stop a sync: a failure is logged, and the ledger makes sure the alert is tried again
+ * next cycle.
+ */
 export class Notifier {
   private sender: Promise<AlertSender> | null = null;
   private lastExpiryScan = 0;
@@ -53,7 +60,10 @@ export class Notifier {
     return this.sender;
   }
 
-  /** Hot leads (the customer asked to be contacted) that are still unanswered: one alert each, at once. */
+  /**
+   * Hot leads (the customer asked to be contacted) that are still unanswered: one alert each, at
+   * once.
+   */
   async hotLeads(items: ReadReferral[], runId: string, signal?: AbortSignal): Promise<void> {
     if (!this.enabled) return;
     const kinds = this.options.config.source.partnerCenter.leadKinds;
@@ -98,7 +108,10 @@ export class Notifier {
     );
   }
 
-  /** The Partner Center sign-in is lost: one alert per lost sign-in (the ledger remembers it was sent). */
+  /**
+   * The Partner Center sign-in is lost: one alert per lost sign-in (the ledger remembers it was
+   * sent).
+   */
   async signInRequired(
     cause: string,
     signIn: { id: string; account: string | null },

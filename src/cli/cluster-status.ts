@@ -1,4 +1,5 @@
-// `status` in cluster mode: workers alive, jobs waiting and running, each tenant's lag and last result.
+// `status` in cluster mode: workers alive, jobs waiting and running, each tenant's lag and last
+// result.
 import type { LeadbridgeConfig } from '../config/index.js';
 import { jobCounts, runningTenants } from '../cluster/schedule.js';
 import { listTenantCycles, listTenants, listWorkers } from '../cluster/store.js';
@@ -12,7 +13,10 @@ interface ClusterStatus {
     id: string;
     enabled: boolean;
     running: boolean;
-    /** Age of the oldest change that may not be synced yet: now minus the last caught-up cycle's start. */
+    /**
+     * Age of the oldest change that may not be synced yet: now minus the last caught-up cycle's
+     * start.
+     */
     lagSeconds: number | null;
     lastResult: string | null;
     lastError: string | null;

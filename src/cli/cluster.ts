@@ -1,4 +1,5 @@
-// Cluster mode at the edge: the control schema, each tenant's config and ledger schema, `run` as a cluster worker.
+// Cluster mode at the edge: the control schema, each tenant's config and ledger schema, `run` as a
+// cluster worker.
 import knex, { type Knex } from 'knex';
 import type { LeadbridgeConfig } from '../config/index.js';
 import { LeadbridgeError } from '../core/errors.js';
@@ -6,7 +7,8 @@ import { parseTenantFile } from '../cluster/tenant-file.js';
 import { getTenant, migrateClusterTables, type TenantRow } from '../cluster/store.js';
 import type { EnvMap } from '../config/index.js';
 import { CRM_MODULES } from '../crm/modules.js';
-// The tenant whose ledger is the config's own schema: a single-partner ledger becomes it, unchanged.
+// The tenant whose ledger is the config's own schema: a single-partner ledger becomes it,
+// unchanged.
 import { DEFAULT_TENANT } from '../ledger/index.js';
 
 type PgLedger = Extract<LeadbridgeConfig['ledger'], { client: 'pg' }>;
@@ -21,7 +23,10 @@ export function clusterLedger(config: LeadbridgeConfig, what: string): PgLedger 
   return config.ledger;
 }
 
-/** Opens the control schema (the config's ledger.schema) and creates the cluster tables when missing. */
+/**
+ * Opens the control schema (the config's ledger.schema) and creates the cluster tables when
+ * missing.
+ */
 export async function openControl(config: LeadbridgeConfig, what: string): Promise<Knex> {
   const ledger = clusterLedger(config, what);
   const db = knex({
@@ -37,19 +42,25 @@ export async function openControl(config: LeadbridgeConfig, what: string): Promi
     await db.destroy().catch(() => undefined);
     throw new LeadbridgeError(
       'LEDGER_ERROR',
-      `cannot open the cluster tables${ledger.schema ? ` in schema ${ledger.schema}` : ''}: ${(error as Error).message}`,
+      `cannot open the cluster tables${ledger.schema ? ` in schema ${ledger.schema}` : ''}: ` +
+        `${(error as Error).message}`,
       { cause: error },
     );
   }
 }
 
-/** A tenant's ledger schema: the config's own for the default tenant, `<schema>_t_<id>` for the others. */
+/**
+ * A tenant's ledger schema: the config's own for the default tenant, `<schema>_t_<id>` for the
+ * others.
+ */
 export function tenantLedgerSchema(ledger: PgLedger, tenant: string): string | undefined {
   if (tenant === DEFAULT_TENANT) return ledger.schema;
   return `${ledger.schema ?? 'leadbridge'}_t_${tenant}`;
 }
 
-/** The config a tenant's cycles and operator commands run with: its file, on its own ledger schema. */
+/**
+ * The config a tenant's cycles and operator commands run with: its file, on its own ledger schema.
+ */
 export function tenantConfig(
   config: LeadbridgeConfig,
   tenant: TenantRow,
@@ -72,7 +83,10 @@ export function tenantConfig(
   };
 }
 
-/** `--tenant ID`: the worker config narrowed to one tenant, so every operator command sees only its rows. */
+/**
+ * `--tenant ID`: the worker config narrowed to one tenant, so every operator command sees only its
+ * rows.
+ */
 export async function configForTenant(
   config: LeadbridgeConfig,
   id: string,

@@ -1,4 +1,5 @@
-// The command groups that inspect and set up: status, trace, quarantine, mappings, config, login, demo.
+// The command groups that inspect and set up: status, trace, quarantine, mappings, config, login,
+// demo.
 import type { Command } from 'commander';
 import { runConfigCheck } from './config-check.js';
 import type { CliContext } from './context.js';
@@ -78,7 +79,8 @@ function addMappingsCommands(program: Command, context: CliContext): void {
   mappingsCommand
     .command('check')
     .description(
-      "check each enabled target's mapping against the CRM's own metadata (fields, types, picklists, lengths, required fields)",
+      "check each enabled target's mapping against the CRM's own metadata (fields, types, " +
+        'picklists, lengths, required fields)',
     )
     .option('--target <name>', 'only this target')
     .action(async (options: { target?: string }, command: Command) => {
@@ -97,7 +99,8 @@ function addMappingsCommands(program: Command, context: CliContext): void {
   mappingsCommand
     .command('preview')
     .description(
-      'map one referral as a sync would and compare it with the CRM record, field by field (writes nothing)',
+      'map one referral as a sync would and compare it with the CRM record, field by field ' +
+        '(writes nothing)',
     )
     .argument('<referralId>', 'the Partner Center referral id')
     .option('--target <name>', 'only this target')
@@ -164,7 +167,8 @@ function addDemoCommands(program: Command, context: CliContext): void {
     .description('helpers for the demo (npm start) and the bundled simulators')
     .command('leads')
     .description(
-      'synced referrals as a table: referral id, Dynamics lead id, opportunity id, company, CRM state, referral status',
+      'synced referrals as a table: referral id, Dynamics lead id, opportunity id, company, ' +
+        'CRM state, referral status',
     )
     .argument('[ids...]', 'only these referrals (referral, lead or opportunity ids)')
     .option('--limit <n>', 'the N leads changed last', integer(1, 100_000), 10)

@@ -10,7 +10,8 @@ function addSimulatorCommands(program: Command, context: CliContext): void {
   program
     .command('simulate')
     .description(
-      'run the bundled API simulators on loopback until Ctrl+C; prints "<name> <url>" per simulator',
+      'run the bundled API simulators on loopback until Ctrl+C; prints "<name> <url>" per ' +
+        'simulator',
     )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option(
@@ -31,7 +32,8 @@ function addSimulatorCommands(program: Command, context: CliContext): void {
     )
     .option(
       '--documented-links',
-      'Partner Center lists as documented: http nextLink without /engagements, no eTag on list items',
+      'Partner Center lists as documented: http nextLink without /engagements, no eTag on list ' +
+        'items',
     )
     .option(
       '--orgs',
@@ -52,7 +54,8 @@ function addSyncCommands(program: Command, context: CliContext): void {
     .option('--once', 'run one cycle, then exit')
     .option(
       '--dry-run',
-      'plan the pass from the current cursors: what would be created, updated, skipped, quarantined, per target (no writes anywhere)',
+      'plan the pass from the current cursors: what would be created, updated, skipped, ' +
+        'quarantined, per target (no writes anywhere)',
     )
     .option('--json', 'with --dry-run: print the plan as JSON')
     .action(
@@ -63,7 +66,8 @@ function addSyncCommands(program: Command, context: CliContext): void {
           });
         if (options.json && !options.dryRun)
           command.error(
-            'error: --json goes with --dry-run (the plan); "sync --once" prints its summary as text',
+            'error: --json goes with --dry-run (the plan); "sync --once" prints its summary as ' +
+              'text',
             { exitCode: 1 },
           );
         const globals = globalOptions(command, context);
@@ -122,7 +126,8 @@ function addOperatorCommands(program: Command, context: CliContext): void {
   program
     .command('retry')
     .description(
-      'give failed (and, with --quarantined, quarantined) referrals another attempt now, then run one cycle',
+      'give failed (and, with --quarantined, quarantined) referrals another attempt now, then ' +
+        'run one cycle',
     )
     .argument('[referralIds...]', 'only these referrals')
     .option('--target <name>', 'only this target')
@@ -165,12 +170,14 @@ function addOperatorCommands(program: Command, context: CliContext): void {
   program
     .command('resync')
     .description(
-      'map and write every referral again (all targets or one), e.g. after a mapping change; then run one cycle',
+      'map and write every referral again (all targets or one), e.g. after a mapping change; ' +
+        'then run one cycle',
     )
     .option('--target <name>', 'only this target')
     .option(
       '--since <date>',
-      'only referrals updated since this date (2025-01-31 or an ISO date-time; not in the future); moves the cursor back, never forward',
+      'only referrals updated since this date (2025-01-31 or an ISO date-time; not in the ' +
+        'future); moves the cursor back, never forward',
     )
     .action(async (options: { target?: string; since?: string }, command: Command) => {
       await syncNow(context, command, async (config) => {

@@ -224,7 +224,9 @@ export async function loadMappings(targets: TargetConfig[]): Promise<CompiledMap
       return [
         {
           path: `targets[${i}].mapping`,
-          message: `${r.value.file ?? 'mapping'} is for ${r.value.target}, but target "${target.name}" is ${target.kind}`,
+          message:
+            `${r.value.file ?? 'mapping'} is for ${r.value.target}, but target "` +
+            `${target.name}" is ${target.kind}`,
         },
       ];
     }
@@ -246,8 +248,10 @@ function limiterFor(limit: ApiLimits): PQueue {
 }
 
 /**
- * Opens the existing ledger for an operator command (never creates one; see assertLedgerExists). With
- * `whenMissing: 'empty'` (the dry run) a missing SQLite file is read as an empty ledger in memory instead: the plan
+ * Opens the existing ledger for an operator command (never creates one; see assertLedgerExists).
+ * With
+ * `whenMissing: 'empty'` (the dry run) a missing SQLite file is read as an empty ledger in memory
+ * instead: the plan
  * of a first backfill, and still nothing created on disk.
  */
 export async function withLedger<T>(

@@ -1,4 +1,5 @@
-// `leadbridge config check`: validate the config and each enabled target's mapping file, and show the effective settings with secrets redacted.
+// `leadbridge config check`: validate the config and each enabled target's mapping file, and show
+// the effective settings with secrets redacted.
 import path from 'node:path';
 import { describeConfig, type LeadbridgeConfig, type TargetConfig } from '../config/index.js';
 import { ValidationError, type Issue } from '../core/errors.js';
@@ -6,8 +7,10 @@ import type { CliContext, GlobalOptions } from './context.js';
 import { loadCliConfig } from './setup.js';
 
 /**
- * Throws the loader's ValidationError (every problem listed) when the config is invalid, and MAPPING_INVALID (exit 2)
- * when a mapping file cannot be read or parsed. Checks against the CRM's metadata are `mappings check`'s.
+ * Throws the loader's ValidationError (every problem listed) when the config is invalid, and
+ * MAPPING_INVALID (exit 2)
+ * when a mapping file cannot be read or parsed. Checks against the CRM's metadata are `mappings
+ * check`'s.
  */
 export async function runConfigCheck(context: CliContext, options: GlobalOptions): Promise<void> {
   const config = await loadCliConfig(context, options);
@@ -17,25 +20,30 @@ export async function runConfigCheck(context: CliContext, options: GlobalOptions
   if (issues.length > 0) {
     throw new ValidationError(
       'MAPPING_INVALID',
-      `config ${options.config}: the mapping files have ${issues.length} ${issues.length === 1 ? 'problem' : 'problems'}`,
+      `config ${options.config}: the mapping files have ${issues.length} ` +
+        `${issues.length === 1 ? 'problem' : 'problems'}`,
       issues,
     );
   }
   const enabled = config.targets.filter((target) => target.enabled).map((target) => target.name);
   if (enabled.length > 0)
     context.stdout.write(
-      `# mappings of ${enabled.join(', ')} parsed; "leadbridge mappings check" compares them with the CRM\n`,
+      `# mappings of ${enabled.join(', ')} parsed; "leadbridge mappings check" compares them ` +
+        `with the CRM\n`,
     );
   context.stdout.write('config OK\n');
 }
 
 /**
- * What can be checked without the CRM: each enabled target's mapping file can be read, parses (fields, sources,
- * transforms, status map) and is for the target's CRM kind. Every problem, with file, line and path.
+ * What can be checked without the CRM: each enabled target's mapping file can be read, parses
+ * (fields, sources,
+ * transforms, status map) and is for the target's CRM kind. Every problem, with file, line and
+ * path.
  * (Kept clear of the CRM clients, so that config check stays quick to load.)
  */
 async function checkMappingFiles(config: LeadbridgeConfig, cwd: string): Promise<Issue[]> {
-  // Loaded here, not at the top: src/cli.ts imports this module for every command (--help included).
+  // Loaded here, not at the top: src/cli.ts imports this module for every command (--help
+  // included).
   const { loadMapping } = await import('../mapping/index.js');
   const checks = config.targets.map(async (target, index): Promise<Issue[]> => {
     if (!target.enabled) return [];
@@ -48,7 +56,9 @@ async function checkMappingFiles(config: LeadbridgeConfig, cwd: string): Promise
         {
           file: shown(file, cwd),
           path: 'target',
-          message: `the mapping is for ${mapping.target}, but target "${target.name}" is ${target.kind}`,
+          message:
+            `the mapping is for ${mapping.target}, but target "${target.name}" is ` +
+            `${target.kind}`,
           ...(line ? { line } : {}),
         },
       ];
@@ -84,7 +94,9 @@ function unreadable(target: TargetConfig, index: number, file: string, issue: Is
   };
 }
 
-/** A file under the working directory as a relative path (what an admin typed), anything else as is. */
+/**
+ * A file under the working directory as a relative path (what an admin typed), anything else as is.
+ */
 function shown(file: string, cwd: string): string {
   const relative = path.relative(cwd, file);
   return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative)

@@ -1,4 +1,5 @@
-// What every command receives from src/cli.ts: output streams, the environment map, the config to load.
+// What every command receives from src/cli.ts: output streams, the environment map, the config to
+// load.
 import type { EnvMap } from '../config/index.js';
 
 export interface CliContext {
@@ -10,7 +11,10 @@ export interface CliContext {
   cwd: string;
   /** Values for ${VAR} placeholders in the config. */
   env: EnvMap;
-  /** Resolves with the signal name on the first SIGINT or SIGTERM (handlers are installed on the first call). */
+  /**
+   * Resolves with the signal name on the first SIGINT or SIGTERM (handlers are installed on the
+   * first call).
+   */
   waitForShutdown(): Promise<string>;
 }
 

@@ -39,7 +39,8 @@ export async function collectDemoLeads(
   if (!dynamics) {
     throw new LeadbridgeError(
       'CONFIG_INVALID',
-      'demo leads needs a dynamics365 target pointing at the Dynamics 365 simulator (the demo config has one)',
+      'demo leads needs a dynamics365 target pointing at the Dynamics 365 simulator (the demo ' +
+        'config has one)',
     );
   }
   // The walk-through's table is the Dynamics 365 simulator's (its /_sim/ routes), so this command
@@ -61,7 +62,8 @@ export async function collectDemoLeads(
   if (wanted.size > 0 && leads.length === 0) {
     throw new LeadbridgeError(
       'NOT_FOUND',
-      `demo leads: no lead in the Dynamics 365 simulator (${crmUrl}) has the referral, lead or opportunity id ${ids.join(', ')}`,
+      `demo leads: no lead in the Dynamics 365 simulator (${crmUrl}) has the referral, lead or ` +
+        `opportunity id ${ids.join(', ')}`,
     );
   }
   // The lead a user just qualified (or whose opportunity was just won) comes first: the next step
@@ -98,7 +100,8 @@ async function rowOf(
     opportunityId,
     company: typeof lead.companyname === 'string' ? lead.companyname : '',
     crmState: opportunity
-      ? `${leadState}, opportunity ${OPPORTUNITY_STATES[Number(opportunity.statecode)] ?? String(opportunity.statecode)}`
+      ? `${leadState}, opportunity ` +
+        `${OPPORTUNITY_STATES[Number(opportunity.statecode)] ?? String(opportunity.statecode)}`
       : leadState,
     referralStatus: referral
       ? `${String(referral.status)}/${String(referral.substatus)}`
@@ -117,7 +120,10 @@ const HEADER = [
 
 export function formatDemoLeads(rows: DemoLeadRow[]): string {
   if (rows.length === 0)
-    return 'no referral has reached the Dynamics 365 simulator yet (the first cycle takes a few seconds)\n';
+    return (
+      'no referral has reached the Dynamics 365 simulator yet (the first cycle takes a ' +
+      'few seconds)\n'
+    );
   const table = [
     HEADER,
     ...rows.map((r) => [
@@ -156,14 +162,16 @@ async function simJson(url: string): Promise<SimRow> {
   } catch (error) {
     throw new LeadbridgeError(
       'NETWORK_ERROR',
-      `demo leads: ${url} did not answer (${(error as Error).message}); is the demo (npm start) running, and is --config its config?`,
+      `demo leads: ${url} did not answer (${(error as Error).message}); is the demo (npm ` +
+        `start) running, and is --config its config?`,
       { cause: error },
     );
   }
   if (!response.ok) {
     throw new LeadbridgeError(
       'HTTP_ERROR',
-      `demo leads: ${url} answered ${response.status}; demo leads works only against the bundled simulators (npm start or leadbridge simulate)`,
+      `demo leads: ${url} answered ${response.status}; demo leads works only against the ` +
+        `bundled simulators (npm start or leadbridge simulate)`,
       { status: response.status },
     );
   }

@@ -1,4 +1,5 @@
-// How a failed command ends: the error's message on stderr (no stack for known errors) and an exit code.
+// How a failed command ends: the error's message on stderr (no stack for known errors) and an exit
+// code.
 import { isLeadbridgeError } from '../core/errors.js';
 
 /** Config and mapping problems exit 2 (fix the file); every other failure exits 1. */
@@ -15,7 +16,8 @@ export function exitCodeFor(error: unknown): number {
 }
 
 /**
- * An operator sees one message; stack traces (ours and every cause's) only with `--log-level debug`,
+ * An operator sees one message; stack traces (ours and every cause's) only with `--log-level
+ * debug`,
  * where a developer asked for them.
  */
 export function reportFailure(
@@ -39,12 +41,16 @@ export function reportFailure(
     }
   } else if (!isLeadbridgeError(error)) {
     stderr.write(
-      'leadbridge: this looks like a bug; run again with --log-level debug for the stack trace and report it\n',
+      'leadbridge: this looks like a bug; run again with --log-level debug for the stack trace ' +
+        'and report it\n',
     );
   }
 }
 
-/** Whether the command line asked for debug logs (read from argv: a failure may come before the options are parsed). */
+/**
+ * Whether the command line asked for debug logs (read from argv: a failure may come before the
+ * options are parsed).
+ */
 export function debugRequested(argv: readonly string[]): boolean {
   return argv.some(
     (arg, i) => arg === '--log-level=debug' || (arg === '--log-level' && argv[i + 1] === 'debug'),

@@ -1,4 +1,5 @@
-// `leadbridge mappings preview <referralId>`: a referral mapped and compared with the CRM record; no writes.
+// `leadbridge mappings preview <referralId>`: a referral mapped and compared with the CRM record;
+// no writes.
 import type { TargetConfig } from '../config/index.js';
 import { deriveLeadKind, isHotLead, type LeadKind, type Referral } from '../core/referral.js';
 import type { CrmRecordState } from '../crm/adapter.js';
@@ -14,7 +15,10 @@ import {
   type MappingsCommandOptions,
 } from './mappings-targets.js';
 
-/** How a field's new value compares with the CRM record: + new, ~ changed, = unchanged, ? not read back, (blank) empty, ! error. */
+/**
+ * How a field's new value compares with the CRM record: + new, ~ changed, = unchanged, ? not read
+ * back, (blank) empty, ! error.
+ */
 type FieldChange = 'new' | 'changed' | 'unchanged' | 'unknown' | 'empty' | 'error';
 
 interface FieldPreview {
@@ -54,7 +58,10 @@ export interface ReferralPreview {
   targets: TargetPreview[];
 }
 
-/** Reads the referral and each target's current record, maps the referral, and compares; writes nothing anywhere. */
+/**
+ * Reads the referral and each target's current record, maps the referral, and compares; writes
+ * nothing anywhere.
+ */
 export async function previewReferral(
   options: MappingsCommandOptions & { referralId: string },
 ): Promise<ReferralPreview> {
@@ -99,7 +106,8 @@ async function previewTarget(
   } catch (error) {
     throw unreachable(target, `read the record of referral ${subject.referral.id}`, error);
   }
-  // The mapping writes one entity; a linked record of the other kind says nothing about these fields.
+  // The mapping writes one entity; a linked record of the other kind says nothing about these
+  // fields.
   const record = state && state.entity === mapping.entity.toLowerCase() ? state : null;
   return {
     target: target.name,
@@ -143,7 +151,10 @@ function fieldPreview(
   };
 }
 
-/** As the CRM would see it: numbers by value (a CRM may hand back 1000.0 for 1000), everything else as text. */
+/**
+ * As the CRM would see it: numbers by value (a CRM may hand back 1000.0 for 1000), everything else
+ * as text.
+ */
 function sameValue(current: unknown, next: unknown): boolean {
   if (current === next) return true;
   if (current === null || current === undefined || next === null || next === undefined)
@@ -162,19 +173,24 @@ const MARKS: Readonly<Record<FieldChange, string>> = {
   error: '!',
 };
 
-/** The preview as text: per target a header, one line per field (mark, field, value, source and transforms), then errors. */
+/**
+ * The preview as text: per target a header, one line per field (mark, field, value, source and
+ * transforms), then errors.
+ */
 function formatPreview(preview: ReferralPreview): string {
   const lines = [
     `referral ${preview.referralId} (${preview.leadKind}${preview.hot ? ', hot' : ''})`,
   ];
   if (!preview.synced)
     lines.push(
-      `note: this config does not sync ${preview.leadKind} referrals (source.partnerCenter.leadKinds), so a sync would skip it`,
+      `note: this config does not sync ${preview.leadKind} referrals ` +
+        `(source.partnerCenter.leadKinds), so a sync would skip it`,
     );
   for (const target of preview.targets) {
     lines.push(
       '',
-      `${target.target}: ${target.kind} ${target.entity} (mapping ${target.mapping.file}, version ${target.mapping.version})`,
+      `${target.target}: ${target.kind} ${target.entity} (mapping ${target.mapping.file}, ` +
+        `version ${target.mapping.version})`,
     );
     lines.push(
       target.record

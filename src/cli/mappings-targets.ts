@@ -1,4 +1,5 @@
-// What both `mappings` commands share: the targets chosen, their mapping files, an adapter per target.
+// What both `mappings` commands share: the targets chosen, their mapping files, an adapter per
+// target.
 import path from 'node:path';
 import type { LeadbridgeConfig, TargetConfig } from '../config/index.js';
 import { LeadbridgeError, ValidationError, type Issue } from '../core/errors.js';
@@ -7,7 +8,9 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../core/retry.js';
 import type { CrmAdapter } from '../crm/adapter.js';
 import { loadMapping, type CompiledMapping } from '../mapping/index.js';
 import { createCrmAdapter, endpointOf } from './compose.js';
-/** An admin command waits for an answer, not for a long backoff: one quick retry, then the error. */
+/**
+ * An admin command waits for an answer, not for a long backoff: one quick retry, then the error.
+ */
 const COMMAND_RETRY_POLICY: RetryPolicy = {
   ...DEFAULT_RETRY_POLICY,
   maxAttempts: 2,
@@ -52,7 +55,9 @@ export function enabledOrNamedTargets(
   return enabled;
 }
 
-/** A file under the working directory as a relative path (what an admin typed), anything else as is. */
+/**
+ * A file under the working directory as a relative path (what an admin typed), anything else as is.
+ */
 export function shown(file: string, cwd: string): string {
   const relative = path.relative(cwd, file);
   return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative)
@@ -60,7 +65,9 @@ export function shown(file: string, cwd: string): string {
     : file;
 }
 
-/** Loads and parses the target's mapping; every problem (with file:line) in a MAPPING_INVALID error. */
+/**
+ * Loads and parses the target's mapping; every problem (with file:line) in a MAPPING_INVALID error.
+ */
 export async function mappingOf(target: TargetConfig, cwd: string): Promise<CompiledMapping> {
   const file = target.mapping;
   let mapping: CompiledMapping;
@@ -80,7 +87,8 @@ export async function mappingOf(target: TargetConfig, cwd: string): Promise<Comp
     const issue: Issue = {
       file: shown(file, cwd),
       path: 'target',
-      message: `the mapping is for ${mapping.target}, but target "${target.name}" is ${target.kind}`,
+      message:
+        `the mapping is for ${mapping.target}, but target "${target.name}" is ` + `${target.kind}`,
       ...(line ? { line } : {}),
     };
     throw new ValidationError('MAPPING_INVALID', `mapping ${shown(file, cwd)} is for another CRM`, [

@@ -19,7 +19,10 @@ export type TargetCheck =
   | { target: string; file: string; status: 'invalid'; issues: Issue[] }
   | { target: string; file: string; status: 'unreachable'; error: LeadbridgeError };
 
-/** Parses each selected target's mapping and checks it against the CRM's metadata for the mapping's entity. */
+/**
+ * Parses each selected target's mapping and checks it against the CRM's metadata for the mapping's
+ * entity.
+ */
 export async function checkMappings(options: MappingsCommandOptions): Promise<TargetCheck[]> {
   const targets = enabledOrNamedTargets(options.config, options.target);
   return Promise.all(targets.map((target) => checkTarget(target, options)));
@@ -91,7 +94,10 @@ async function checkTarget(
   };
 }
 
-/** The entity's metadata, or null when the CRM has no such entity (a mapping problem, not an outage). */
+/**
+ * The entity's metadata, or null when the CRM has no such entity (a mapping problem, not an
+ * outage).
+ */
 async function describeOrNull(
   adapter: CrmAdapter,
   entity: string,
@@ -107,20 +113,32 @@ async function describeOrNull(
   }
 }
 
-/** One line per target: `<target>: <file> OK (version <v>, N fields)`, or how many issues / why it could not be checked. */
+/**
+ * One line per target: `<target>: <file> OK (version <v>, N fields)`, or how many issues / why it
+ * could not be checked.
+ */
 function formatCheck(checks: readonly TargetCheck[]): string {
   return checks
     .map((check) => {
       if (check.status === 'ok')
-        return `${check.target}: ${check.file} OK (version ${check.version}, ${check.fields} fields)\n`;
+        return (
+          `${check.target}: ${check.file} OK (version ${check.version}, ${check.fields}` +
+          ` fields)\n`
+        );
       if (check.status === 'invalid')
-        return `${check.target}: ${check.file} INVALID (${check.issues.length} ${check.issues.length === 1 ? 'issue' : 'issues'})\n`;
+        return (
+          `${check.target}: ${check.file} INVALID (${check.issues.length} ` +
+          `${check.issues.length === 1 ? 'issue' : 'issues'})\n`
+        );
       return `${check.target}: ${check.file} NOT CHECKED (the CRM cannot be reached)\n`;
     })
     .join('');
 }
 
-/** The error a failed check ends with: a CRM out of reach (exit 1) before mapping issues (MAPPING_INVALID, exit 2). */
+/**
+ * The error a failed check ends with: a CRM out of reach (exit 1) before mapping issues
+ * (MAPPING_INVALID, exit 2).
+ */
 function checkFailure(checks: readonly TargetCheck[]): LeadbridgeError | null {
   const issues = checks.flatMap((check) => (check.status === 'invalid' ? check.issues : []));
   const down = checks.filter(
@@ -131,7 +149,9 @@ function checkFailure(checks: readonly TargetCheck[]): LeadbridgeError | null {
   if (first) {
     const also =
       issues.length > 0
-        ? `\nand the mappings have issues:\n${issues.map((issue) => `  - ${formatIssue(issue)}`).join('\n')}`
+        ? `\nand the mappings have issues:\n${issues
+            .map((issue) => `  - ${formatIssue(issue)}` + ``)
+            .join('\n')}`
         : '';
     return new LeadbridgeError(
       first.error.code,
@@ -143,12 +163,16 @@ function checkFailure(checks: readonly TargetCheck[]): LeadbridgeError | null {
   const targets = checks.filter((check) => check.status === 'invalid').map((check) => check.target);
   return new ValidationError(
     'MAPPING_INVALID',
-    `mappings check: ${issues.length} ${issues.length === 1 ? 'issue' : 'issues'} (${targets.join(', ')})`,
+    `mappings check: ${issues.length} ${issues.length === 1 ? 'issue' : 'issues'} (` +
+      `${targets.join(', ')})`,
     issues,
   );
 }
 
-/** Prints the per-target lines, then throws when anything failed (every issue at once, each with file:line). */
+/**
+ * Prints the per-target lines, then throws when anything failed (every issue at once, each with
+ * file:line).
+ */
 export async function runMappingsCheck(options: MappingsCommandOptions): Promise<TargetCheck[]> {
   const checks = await checkMappings(options);
   options.out.write(formatCheck(checks));
@@ -158,8 +182,10 @@ export async function runMappingsCheck(options: MappingsCommandOptions): Promise
 }
 
 /**
- * Before a command writes anything: every enabled target's mapping against its CRM's metadata, so a mapping one CRM
- * rejects stops the run before the other CRM is written. A CRM out of reach is only a warning: that target then
+ * Before a command writes anything: every enabled target's mapping against its CRM's metadata, so a
+ * mapping one CRM
+ * rejects stops the run before the other CRM is written. A CRM out of reach is only a warning: that
+ * target then
  * fails as a whole in the cycle, and the command says so.
  */
 export async function refuseMappingsThatDoNotFit(

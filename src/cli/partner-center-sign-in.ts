@@ -1,4 +1,5 @@
-// The Partner Center credential a config describes: the App+User sign-in (token cache + key), or a static / app-only one.
+// The Partner Center credential a config describes: the App+User sign-in (token cache + key), or a
+// static / app-only one.
 import {
   credentialFromAuth,
   keyBytes,
@@ -19,13 +20,17 @@ export function partnerCenterCredential(config: LeadbridgeConfig, logger: Logger
     : credentialFromAuth(auth, 'source.partnerCenter.auth');
 }
 
-/** The sign-in of `auth.kind: user`; the cache file path was made absolute when the config was loaded. */
+/**
+ * The sign-in of `auth.kind: user`; the cache file path was made absolute when the config was
+ * loaded.
+ */
 export function userSignInFor(auth: EntraUserSignInAuth, logger: Logger): UserSignIn {
   const key = keyBytes(auth.tokenCache.key);
   if (!key) {
     throw new LeadbridgeError(
       'CONFIG_INVALID',
-      `source.partnerCenter.auth.tokenCache.key is not a 32-byte key (hex or base64); set ${TOKEN_CACHE_KEY_VARIABLE}, e.g. from openssl rand -hex 32`,
+      `source.partnerCenter.auth.tokenCache.key is not a 32-byte key (hex or base64); set ` +
+        `${TOKEN_CACHE_KEY_VARIABLE}, e.g. from openssl rand -hex 32`,
     );
   }
   const file = auth.tokenCache.file;
@@ -43,7 +48,8 @@ export function userSignInFor(auth: EntraUserSignInAuth, logger: Logger): UserSi
     cache: new EncryptedTokenCacheFile(
       file,
       key,
-      `source.partnerCenter.auth.tokenCache.key (${TOKEN_CACHE_KEY_VARIABLE} in the default config)`,
+      `source.partnerCenter.auth.tokenCache.key (${TOKEN_CACHE_KEY_VARIABLE} in the default ` +
+        `config)`,
     ),
     logger,
   });

@@ -1,4 +1,5 @@
-// `leadbridge run` with cluster.enabled: join the cluster, run tenant cycles until SIGTERM / SIGINT.
+// `leadbridge run` with cluster.enabled: join the cluster, run tenant cycles until SIGTERM /
+// SIGINT.
 import type { LeadbridgeConfig } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import { ClusterWorker } from '../cluster/worker.js';

@@ -1,4 +1,5 @@
-// `leadbridge run`: the long-running worker, with a clean stop on SIGTERM / SIGINT and an optional health endpoint.
+// `leadbridge run`: the long-running worker, with a clean stop on SIGTERM / SIGINT and an optional
+// health endpoint.
 import type { Logger } from '../core/log.js';
 import type http from 'node:http';
 import { DEFAULT_RETENTION_DAYS, addApiCallCounts, pruneIfDue } from '../ledger/index.js';
@@ -77,7 +78,8 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
     });
     const timer = setTimeout(() => {
       logger.warn(
-        'the cycle in flight did not finish in time; aborting it (the next run redoes what was not recorded)',
+        'the cycle in flight did not finish in time; aborting it (the next run redoes what was ' +
+          'not recorded)',
       );
       worker.abort();
     }, bound * 1000);
@@ -96,7 +98,10 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
   return 0;
 }
 
-/** Retention (ledger.retention.days), at most once a day; a failed prune is logged, tried next cycle. */
+/**
+ * Retention (ledger.retention.days), at most once a day; a failed prune is logged, tried next
+ * cycle.
+ */
 async function pruneLedgerIfDue(runtime: Runtime, logger: Logger): Promise<void> {
   try {
     const days = runtime.config.ledger.retention?.days ?? DEFAULT_RETENTION_DAYS;
@@ -197,8 +202,10 @@ export async function keepApiCallCounts(
 }
 
 /**
- * The worker does not start on a mapping the CRM's own metadata rejects (an unknown field, a missing picklist
- * value): every issue is listed. A CRM that cannot be reached now is only a warning: the cycles retry it.
+ * The worker does not start on a mapping the CRM's own metadata rejects (an unknown field, a
+ * missing picklist
+ * value): every issue is listed. A CRM that cannot be reached now is only a warning: the cycles
+ * retry it.
  */
 async function refuseInvalidMappings(
   runtimes: RuntimeHolder,

@@ -1,4 +1,5 @@
-// Keeps the runtime of the long-running worker, and swaps it between cycles when the config or a mapping file changed.
+// Keeps the runtime of the long-running worker, and swaps it between cycles when the config or a
+// mapping file changed.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type EnvMap, type LeadbridgeConfig } from '../config/index.js';
@@ -24,7 +25,10 @@ export class RuntimeHolder {
 
   constructor(private readonly options: RuntimeHolderOptions) {}
 
-  /** Loads the config and builds the runtime; errors (invalid config or mapping, ledger) are thrown as they are. */
+  /**
+   * Loads the config and builds the runtime; errors (invalid config or mapping, ledger) are thrown
+   * as they are.
+   */
   async start(): Promise<Runtime> {
     const config = await loadConfig({
       file: this.options.configFile,
@@ -39,7 +43,8 @@ export class RuntimeHolder {
   }
 
   /**
-   * The runtime for the next cycle: a new one when the config file or a mapping file changed and the new
+   * The runtime for the next cycle: a new one when the config file or a mapping file changed and
+   * the new
    * version is valid; otherwise the running one, with the reason the change was refused in the log.
    */
   async forNextCycle(): Promise<Runtime> {

@@ -18,12 +18,16 @@ export async function loadCliConfig(
     kinds: CRM_MODULES,
   });
   if (options.tenant === undefined) return config;
-  // One tenant's commands read and write its own ledger schema only: no other tenant's rows are in reach.
+  // One tenant's commands read and write its own ledger schema only: no other tenant's rows are in
+  // reach.
   const { configForTenant } = await import('./cluster.js');
   return configForTenant(config, options.tenant, context.env);
 }
 
-/** Flags win over the config's log section; `auto` lets the logger pick pretty on a terminal, JSON otherwise. */
+/**
+ * Flags win over the config's log section; `auto` lets the logger pick pretty on a terminal, JSON
+ * otherwise.
+ */
 export function createCliLogger(
   context: CliContext,
   options: GlobalOptions,

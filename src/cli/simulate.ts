@@ -47,7 +47,10 @@ export async function runSimulate(context: CliContext, options: SimulateOptions)
   await stopSimulators(running);
 }
 
-/** A port that is taken or not ours to bind is an operator's problem to solve, so say which one and what to do. */
+/**
+ * A port that is taken or not ours to bind is an operator's problem to solve, so say which one and
+ * what to do.
+ */
 async function startOrExplain(options: StartSimulatorsOptions) {
   try {
     return await startSimulators(options);
@@ -56,9 +59,12 @@ async function startOrExplain(options: StartSimulatorsOptions) {
     const where = `${error.host}:${error.port}`;
     const hint =
       error.code === 'EADDRINUSE'
-        ? `port ${where} (${error.simulator} simulator) is already in use, perhaps by another "leadbridge simulate" or "npm start"; ` +
-          'stop it, or run "leadbridge simulate --random-ports" (free ports, printed on stdout) or pick another --base-port'
-        : `the ${error.simulator} simulator cannot listen on ${where} (${error.code ?? 'error'}: ${(error.cause as Error | undefined)?.message ?? error.message}); ` +
+        ? `port ${where} (${error.simulator} simulator) is already in use, perhaps by another ` +
+          `"leadbridge simulate" or "npm start"; ` +
+          'stop it, or run "leadbridge simulate --random-ports" (free ports, printed on ' +
+          'stdout) or pick another --base-port'
+        : `the ${error.simulator} simulator cannot listen on ${where} (${error.code ?? 'error'}` +
+          `: ${(error.cause as Error | undefined)?.message ?? error.message}); ` +
           'check --host, or use --random-ports';
     throw new LeadbridgeError('LISTEN_FAILED', `simulate: ${hint}`, { cause: error });
   }

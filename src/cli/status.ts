@@ -1,4 +1,5 @@
-// `leadbridge status`: sync states per target, cursors, outbox and the last runs, read from the ledger alone.
+// `leadbridge status`: sync states per target, cursors, outbox and the last runs, read from the
+// ledger alone.
 import type { LeadbridgeConfig } from '../config/index.js';
 import {
   countByState,
@@ -16,7 +17,10 @@ import { SIGN_IN_AGAIN } from '../source/partner-center/sign-in.js';
 import { userSignInFor } from './compose.js';
 import { silentLogger } from '../core/log.js';
 
-/** The App+User sign-in, as the token cache and the last sync run tell it (only with auth.kind: user). */
+/**
+ * The App+User sign-in, as the token cache and the last sync run tell it (only with auth.kind:
+ * user).
+ */
 interface SignInStatus {
   account: string | null;
   signedInAt: string | null;
@@ -112,7 +116,8 @@ export function formatStatus(report: StatusReport): string {
       .map(([s, n]) => `${s} ${n}`)
       .join(', ');
     lines.push(
-      `  ${t.name} (${t.kind}${t.enabled ? '' : ', disabled'}): ${states}; cursor ${t.cursor ?? 'none (next run backfills)'}`,
+      `  ${t.name} (${t.kind}${t.enabled ? '' : ', disabled'}): ${states}; cursor ` +
+        `${t.cursor ?? 'none (next run backfills)'}`,
     );
     if (t.apiBudget) lines.push(`    ${formatApiBudget(t.apiBudget)}`);
   }
@@ -129,7 +134,10 @@ export function formatStatus(report: StatusReport): string {
           .join(' ')
       : '';
     lines.push(
-      `  ${run.startedAt} ${run.runId} ${run.kind} ${run.status}${run.finishedAt ? '' : ' (still running or interrupted)'}${figures ? ` ${figures}` : ''}${run.error ? ` error: ${run.error}` : ''}`,
+      `  ${run.startedAt} ${run.runId} ${run.kind} ${run.status}` +
+        `${run.finishedAt ? '' : ' (still running or interrupted)'}${
+          figures ? ` ${figures}` + `` : ''
+        }${run.error ? ` error: ${run.error}` : ''}`,
     );
   }
   return `${lines.join('\n')}\n`;
@@ -138,13 +146,20 @@ export function formatStatus(report: StatusReport): string {
 function formatSignIn(signIn: SignInStatus): string {
   if (signIn.required)
     return `partner center sign-in: ${SIGN_IN_AGAIN}${signIn.cause ? ` (${signIn.cause})` : ''}`;
-  return `partner center sign-in: ${signIn.account ?? 'unknown account'}${signIn.signedInAt ? `, signed in ${signIn.signedInAt}` : ''}`;
+  return (
+    `partner center sign-in: ${signIn.account ?? 'unknown account'}` +
+    `${signIn.signedInAt ? `, signed in ${signIn.signedInAt}` : ''}`
+  );
 }
 
 function formatApiBudget(budget: ApiBudgetNote): string {
   const percent = budget.max > 0 ? Math.round((budget.used / budget.max) * 100) : 0;
   const state = budget.holdingBack
-    ? `past the ${Math.round(budget.limitShare * 100)}% share: outcome reads paused until the allocation frees up`
+    ? `past the ${Math.round(budget.limitShare * 100)}% share: outcome reads paused until the ` +
+      `allocation frees up`
     : `within the ${Math.round(budget.limitShare * 100)}% share`;
-  return `API requests: ${budget.used}/${budget.max} used (${percent}%), ${state} (seen ${budget.seenAt})`;
+  return (
+    `API requests: ${budget.used}/${budget.max} used (${percent}%), ${state} (seen ` +
+    `${budget.seenAt})`
+  );
 }

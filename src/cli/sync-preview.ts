@@ -1,4 +1,5 @@
-// `leadbridge sync --once --dry-run`: the plan of one inbound pass from the current cursors, per target; writes nothing anywhere.
+// `leadbridge sync --once --dry-run`: the plan of one inbound pass from the current cursors, per
+// target; writes nothing anywhere.
 import type { LeadbridgeConfig } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import type { Ledger } from '../ledger/index.js';
@@ -28,8 +29,10 @@ export interface SyncPreviewOptions {
 }
 
 /**
- * Plans the pass and prints it: as text, one line per entry as it is decided (so a backfill's plan does not pile up
- * in memory), then the counts; or the whole plan as JSON. No CRM is contacted: the ledger knows what exists.
+ * Plans the pass and prints it: as text, one line per entry as it is decided (so a backfill's plan
+ * does not pile up
+ * in memory), then the counts; or the whole plan as JSON. No CRM is contacted: the ledger knows
+ * what exists.
  */
 export async function runSyncPreview(options: SyncPreviewOptions): Promise<SyncPlan> {
   const { config, out } = options;
@@ -79,7 +82,8 @@ function formatPlanSummary(plan: SyncPlan, overlapSeconds: number): string {
       ? 'from the beginning'
       : `from ${plan.since} (the lowest target cursor, less the ${overlapSeconds} s overlap)`;
   const lines = [
-    `${plan.referralsRead} referrals read in ${plan.pages} ${plan.pages === 1 ? 'page' : 'pages'} ${from}`,
+    `${plan.referralsRead} referrals read in ${plan.pages} ` +
+      `${plan.pages === 1 ? 'page' : 'pages'} ${from}`,
   ];
   if (plan.targets.length === 0) lines.push('no enabled targets: nothing would be synced');
   for (const target of plan.targets) lines.push(targetLine(target));
@@ -98,7 +102,9 @@ function targetLine(plan: TargetPlan): string {
       : `cursor ${plan.cursor}`;
   const c = plan.counts;
   return (
-    `${plan.target} (${cursor}): would create ${c.create}, update ${c.update}, skip ${c.skip}, quarantine ${c.quarantine}; ` +
-    `${c.unchanged} unchanged, ${c.alreadySynced} already synced at this version; ${plan.retriesDue} failed writes due for retry`
+    `${plan.target} (${cursor}): would create ${c.create}, update ${c.update}, skip ${c.skip}, ` +
+    `quarantine ${c.quarantine}; ` +
+    `${c.unchanged} unchanged, ${c.alreadySynced} already synced at this version; ` +
+    `${plan.retriesDue} failed writes due for retry`
   );
 }

@@ -1,4 +1,5 @@
-// `leadbridge tenants add|list|show|enable|disable|remove`: the cluster's tenants, from one YAML file each.
+// `leadbridge tenants add|list|show|enable|disable|remove`: the cluster's tenants, from one YAML
+// file each.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LeadbridgeConfig } from '../config/index.js';
@@ -75,7 +76,9 @@ async function readTenant(
   const text = await readFile(absolute, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw new LeadbridgeError(
       'CONFIG_INVALID',
-      `cannot read tenant file ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`,
+      `cannot read tenant file ${file}: ${
+        error.code === 'ENOENT' ? 'no such ' + 'file' : error.message
+      }`,
     );
   });
   const baseDir = path.dirname(absolute);
@@ -175,7 +178,10 @@ export async function setEnabledCommand(
   }
 }
 
-/** Removes the tenant from the cluster; its ledger schema is kept (say so: nothing is dropped silently). */
+/**
+ * Removes the tenant from the cluster; its ledger schema is kept (say so: nothing is dropped
+ * silently).
+ */
 export async function removeTenantCommand(
   context: CliContext,
   config: LeadbridgeConfig,

@@ -1,4 +1,5 @@
-// `leadbridge trace <referralId>`: what the ledger knows of one referral, per target, and its audit trail.
+// `leadbridge trace <referralId>`: what the ledger knows of one referral, per target, and its audit
+// trail.
 import type { LeadbridgeConfig } from '../config/index.js';
 import {
   auditTrail,
@@ -69,8 +70,14 @@ export function formatTrace(report: TraceReport): string {
       continue;
     }
     lines.push(
-      `  ${target}: ${state ? state.state : 'no sync state'}${state?.attempts ? ` (attempt ${state.attempts}${state.nextRetryAt ? `, next try ${state.nextRetryAt}` : ''})` : ''}` +
-        `; CRM record ${link?.crmRecordId ?? 'none'}; referral ${link?.referralStatus ?? '?'} eTag ${link?.referralETag ?? '?'}; mapping ${link?.mappingVersion ?? '?'}`,
+      `  ${target}: ${state ? state.state : 'no sync state'}${
+        state?.attempts
+          ? ` (attempt ` +
+            `${state.attempts}${state.nextRetryAt ? `, next try ${state.nextRetryAt}` : ''})`
+          : ''
+      }` +
+        `; CRM record ${link?.crmRecordId ?? 'none'}; referral ${link?.referralStatus ?? '?'}` +
+        ` eTag ${link?.referralETag ?? '?'}; mapping ${link?.mappingVersion ?? '?'}`,
     );
     if (state?.lastError)
       lines.push(
@@ -82,7 +89,9 @@ export function formatTrace(report: TraceReport): string {
     lines.push('outbox:');
     for (const row of report.outbox) {
       lines.push(
-        `  ${row.createdAt} ${row.target} ${row.action} ${row.state}${row.attempts ? ` (${row.attempts} attempts)` : ''}${row.lastError ? ` error: ${row.lastError}` : ''}`,
+        `  ${row.createdAt} ${row.target} ${row.action} ${row.state}${
+          row.attempts ? ` (` + `${row.attempts} attempts)` : ''
+        }${row.lastError ? ` error: ${row.lastError}` : ''}`,
       );
     }
   }
@@ -91,7 +100,8 @@ export function formatTrace(report: TraceReport): string {
   for (const entry of report.audit) {
     const detail = entry.detail ? ` ${JSON.stringify(entry.detail)}` : '';
     lines.push(
-      `  ${entry.at} ${entry.runId} ${entry.target ?? '-'} ${entry.action}${entry.crmRecordId ? ` record=${entry.crmRecordId}` : ''}${detail}`,
+      `  ${entry.at} ${entry.runId} ${entry.target ?? '-'} ${entry.action}` +
+        `${entry.crmRecordId ? ` record=${entry.crmRecordId}` : ''}${detail}`,
     );
   }
   return `${lines.join('\n')}\n`;

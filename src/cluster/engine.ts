@@ -1,4 +1,5 @@
-// The job engine (pg-boss 10): one queue of tenant cycles, at most one waiting job per tenant, plus the tenant lock.
+// The job engine (pg-boss 10): one queue of tenant cycles, at most one waiting job per tenant, plus
+// the tenant lock.
 import { createRequire } from 'node:module';
 import PgBoss from 'pg-boss';
 import type { ClusterConfig } from '../config/index.js';
@@ -6,10 +7,16 @@ import type { Logger } from '../core/log.js';
 
 /** The queue of "run one bounded cycle for tenant X" jobs. */
 export const CYCLE_QUEUE = 'leadbridge-tenant-cycle';
-/** The first key of every tenant lock (pg_locks.classid), so `status` and the scheduler can find them. */
+/**
+ * The first key of every tenant lock (pg_locks.classid), so `status` and the scheduler can find
+ * them.
+ */
 export const LOCK_CLASS = 0x4c42;
 
-/** The part of node-postgres' Client used here (the package ships no types; knex's pool cannot pin a session). */
+/**
+ * The part of node-postgres' Client used here (the package ships no types; knex's pool cannot pin a
+ * session).
+ */
 interface SessionClient {
   connect(): Promise<void>;
   query<R>(sql: string, values?: unknown[]): Promise<{ rows: R[] }>;
@@ -25,9 +32,12 @@ export interface CycleJob {
 }
 
 /**
- * pg-boss with the queue leadbridge needs. Policy `short`: at most one *waiting* job per tenant (its
- * singletonKey), so a scheduler on every worker can send freely. One *running* cycle per tenant is the tenant
- * lock's job (below): a pg-boss `singleton`/`stately` queue makes fetch fail outright while a tenant's next
+ * pg-boss with the queue leadbridge needs. Policy `short`: at most one *waiting* job per tenant
+ * (its
+ * singletonKey), so a scheduler on every worker can send freely. One *running* cycle per tenant is
+ * the tenant
+ * lock's job (below): a pg-boss `singleton`/`stately` queue makes fetch fail outright while a
+ * tenant's next
  * job waits behind its running one, which would stall the whole queue.
  */
 export async function startEngine(
@@ -48,7 +58,8 @@ export async function startEngine(
   await boss.createQueue(CYCLE_QUEUE, {
     name: CYCLE_QUEUE,
     policy: 'short',
-    // A job whose worker died is failed at expiry, not retried: the scheduler sends the tenant a fresh one.
+    // A job whose worker died is failed at expiry, not retried: the scheduler sends the tenant a
+    // fresh one.
     retryLimit: 0,
     expireInSeconds: config.jobExpireSeconds,
     retentionMinutes: 60,
@@ -56,7 +67,10 @@ export async function startEngine(
   return boss;
 }
 
-/** Queues a cycle for a tenant after `delaySeconds`; null when one is already waiting (nothing to do). */
+/**
+ * Queues a cycle for a tenant after `delaySeconds`; null when one is already waiting (nothing to
+ * do).
+ */
 export function sendCycle(
   boss: PgBoss,
   tenant: string,
@@ -70,7 +84,8 @@ export function sendCycle(
 }
 
 /**
- * A tenant lock: a PostgreSQL session advisory lock on a connection of its own. The server drops it the
+ * A tenant lock: a PostgreSQL session advisory lock on a connection of its own. The server drops it
+ * the
  * moment the connection goes (a killed process), or within about a minute for a lost machine (the
  * session's TCP keepalives), so another worker can take the tenant over.
  */
@@ -84,7 +99,8 @@ export class TenantLock {
     await client.connect();
     try {
       await client.query(
-        'set tcp_keepalives_idle = 30; set tcp_keepalives_interval = 10; set tcp_keepalives_count = 3',
+        'set tcp_keepalives_idle = 30; set tcp_keepalives_interval = 10; set ' +
+          'tcp_keepalives_count = 3',
       );
       const { rows } = await client.query<{ taken: boolean }>(
         'select pg_try_advisory_lock($1, hashtext($2)) as taken',

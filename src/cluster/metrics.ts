@@ -1,4 +1,5 @@
-// Per-tenant metrics of a cluster worker, with a bounded tenant label (the first N tenants seen, then "other").
+// Per-tenant metrics of a cluster worker, with a bounded tenant label (the first N tenants seen,
+// then "other").
 import { Counter, Histogram, Registry } from 'prom-client';
 
 const OTHER = 'other';

@@ -1,4 +1,5 @@
-// The scheduler's question to PostgreSQL: which enabled tenants have neither a waiting job nor a running cycle.
+// The scheduler's question to PostgreSQL: which enabled tenants have neither a waiting job nor a
+// running cycle.
 import type { Knex } from 'knex';
 import { CYCLE_QUEUE, LOCK_CLASS } from './engine.js';
 import { CLUSTER_TABLE } from './store.js';
@@ -10,7 +11,8 @@ export interface DueTenant {
 }
 
 /**
- * Every worker asks this every few seconds; a killed worker's tenant (its lock gone with its session, its
+ * Every worker asks this every few seconds; a killed worker's tenant (its lock gone with its
+ * session, its
  * job left active until the engine expires it) shows up here at once and is sent a fresh job.
  */
 export async function tenantsWithoutWork(

@@ -1,4 +1,5 @@
-// The cluster's own tables on PostgreSQL: tenants (their YAML, never a secret), worker heartbeats, last cycles.
+// The cluster's own tables on PostgreSQL: tenants (their YAML, never a secret), worker heartbeats,
+// last cycles.
 import type { Knex } from 'knex';
 
 export const CLUSTER_TABLE = {
@@ -28,7 +29,9 @@ export interface TenantCycleRow {
   lastResult: string | null;
   lastError: string | null;
   lastWorker: string | null;
-  /** Start of the last cycle that read everything there was: nothing changed before it is unsynced. */
+  /**
+   * Start of the last cycle that read everything there was: nothing changed before it is unsynced.
+   */
   caughtUpAt: string | null;
   cycles: number;
 }
@@ -99,7 +102,9 @@ function toTenant(row: Record<string, unknown>): TenantRow {
   };
 }
 
-/** Adds a tenant, or replaces its file when it exists (enabled state kept); true when it was new. */
+/**
+ * Adds a tenant, or replaces its file when it exists (enabled state kept); true when it was new.
+ */
 export async function upsertTenant(
   db: Knex,
   tenant: Omit<TenantRow, 'addedAt' | 'updatedAt' | 'enabled'>,
@@ -166,7 +171,9 @@ export async function noteCycleStart(
     .merge({ last_started_at: at.toISOString(), last_worker: worker });
 }
 
-/** A cycle ended; `caughtUp` when it read everything there was (its start becomes the lag's floor). */
+/**
+ * A cycle ended; `caughtUp` when it read everything there was (its start becomes the lag's floor).
+ */
 export async function noteCycleEnd(
   db: Knex,
   tenant: string,

@@ -1,4 +1,5 @@
-// A tenant's YAML file: a leadbridge config without ledger, log or cluster, whose secrets are references only.
+// A tenant's YAML file: a leadbridge config without ledger, log or cluster, whose secrets are
+// references only.
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { Pair } from 'yaml';
 import {
@@ -10,11 +11,16 @@ import {
 import { isSecretKey } from '../config/describe.js';
 import { ValidationError, type Issue } from '../core/errors.js';
 
-/** A tenant id: its ledger schema and queue key are built from it, so it stays a short plain identifier. */
+/**
+ * A tenant id: its ledger schema and queue key are built from it, so it stays a short plain
+ * identifier.
+ */
 const TENANT_ID = /^[a-z][a-z0-9_]{0,39}$/;
 /** The sections a worker's own config owns: one ledger, one log, one cluster for every tenant. */
 const WORKER_SECTIONS = ['ledger', 'log', 'cluster'] as const;
-/** A whole value that is one environment reference (no default: a default would be a plain secret). */
+/**
+ * A whole value that is one environment reference (no default: a default would be a plain secret).
+ */
 const ENV_REFERENCE = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
 
 export interface TenantFile {
@@ -29,8 +35,10 @@ export function tenantIdProblem(id: string): string | null {
 }
 
 /**
- * Validates a tenant file as `config check` validates a config, listing every problem at once: the config
- * schema's, the sections a tenant may not have, secrets written in plain text, a shared token cache.
+ * Validates a tenant file as `config check` validates a config, listing every problem at once: the
+ * config
+ * schema's, the sections a tenant may not have, secrets written in plain text, a shared token
+ * cache.
  */
 export function parseTenantFile(
   text: string,
@@ -72,7 +80,10 @@ export function parseTenantFile(
   return { id: options.id, config };
 }
 
-/** Problems seen in the YAML itself, before interpolation: worker sections, and secrets not referenced. */
+/**
+ * Problems seen in the YAML itself, before interpolation: worker sections, and secrets not
+ * referenced.
+ */
 function rawIssues(text: string, file: string): Issue[] {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false });

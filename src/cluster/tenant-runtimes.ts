@@ -34,7 +34,9 @@ export class TenantRuntimes {
     return runtime;
   }
 
-  /** Closes a tenant (after a failed cycle, so its next one starts from a fresh config and clients). */
+  /**
+   * Closes a tenant (after a failed cycle, so its next one starts from a fresh config and clients).
+   */
   drop(id: string): void {
     const found = this.open.get(id);
     this.open.delete(id);

@@ -1,4 +1,5 @@
-// A cluster worker: takes tenant cycles from the job engine, one bounded cycle per job, and requeues them.
+// A cluster worker: takes tenant cycles from the job engine, one bounded cycle per job, and
+// requeues them.
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
@@ -67,7 +68,9 @@ export class ClusterWorker {
     logger.info('cluster worker started', { worker: this.id, concurrency: config.concurrency });
   }
 
-  /** Stops taking jobs, lets the cycles in flight end (aborted after `timeoutMs`), and says goodbye. */
+  /**
+   * Stops taking jobs, lets the cycles in flight end (aborted after `timeoutMs`), and says goodbye.
+   */
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
     for (const timer of this.timers) clearInterval(timer);
@@ -108,7 +111,10 @@ export class ClusterWorker {
     this.lastBeatAt = at;
   }
 
-  /** Sends a job to every enabled tenant that has none waiting and no cycle running (a dead worker's too). */
+  /**
+   * Sends a job to every enabled tenant that has none waiting and no cycle running (a dead worker's
+   * too).
+   */
   private async schedule(): Promise<void> {
     if (this.stopping || !this.boss) return;
     const due = await tenantsWithoutWork(
@@ -147,7 +153,8 @@ export class ClusterWorker {
     const log = logger.child({ tenant: tenant.id, runId });
     this.running++;
     await noteCycleStart(db, tenant.id, this.id, startedAt);
-    // A cycle stops reading at half the job's lease and is aborted at 90 %, so it never outlives the lease.
+    // A cycle stops reading at half the job's lease and is aborted at 90 %, so it never outlives
+    // the lease.
     const leaseMs = config.jobExpireSeconds * 1000;
     const soft = Date.now() + leaseMs / 2;
     const abort = AbortSignal.any([this.hardStop.signal, AbortSignal.timeout(leaseMs * 0.9)]);

@@ -1,4 +1,5 @@
-// The `alerts:` config section (zod 4): Microsoft Graph access, who sends and who receives, and what is alerted.
+// The `alerts:` config section (zod 4): Microsoft Graph access, who sends and who receives, and
+// what is alerted.
 import { z } from 'zod';
 import {
   booleanField,
@@ -19,7 +20,8 @@ const graphAccessSchema = z.strictObject({
   baseUrl: httpUrl()
     .refine((url) => url.startsWith('https://') || LOOPBACK_HOSTS.has(new URL(url).hostname), {
       message:
-        'must be an https URL (plain http only for a loopback simulator): the Graph token would travel in clear',
+        'must be an https URL (plain http only for a loopback simulator): the Graph token ' +
+        'would travel in clear',
     })
     .default(GRAPH_URL),
   auth: z.discriminatedUnion('kind', [
@@ -28,13 +30,22 @@ const graphAccessSchema = z.strictObject({
   ]),
 });
 
-/** Hosts of Office 365 connector incoming webhooks, which Microsoft is retiring in favour of Workflows. */
+/**
+ * Hosts of Office 365 connector incoming webhooks, which Microsoft is retiring in favour of
+ * Workflows.
+ */
 const RETIRED_CONNECTOR_HOST = /(^|\.)webhook\.office\.com$|^outlook\.office(365)?\.com$/i;
 
-/** Why a Teams webhook URL cannot work, or null. The URL is a secret (its sig= signature), so no message repeats it. */
+/**
+ * Why a Teams webhook URL cannot work, or null. The URL is a secret (its sig= signature), so no
+ * message repeats it.
+ */
 function teamsWebhookUrlProblem(value: string): string | null {
   if (value === '')
-    return 'expected the URL of a Teams Workflows webhook, got an empty value (is its environment variable set?)';
+    return (
+      'expected the URL of a Teams Workflows webhook, got an empty value (is its ' +
+      'environment variable set?)'
+    );
   let url: URL;
   try {
     url = new URL(value);
@@ -42,7 +53,11 @@ function teamsWebhookUrlProblem(value: string): string | null {
     return 'expected the URL of a Teams Workflows webhook (https://…); this is not a URL';
   }
   if (RETIRED_CONNECTOR_HOST.test(url.hostname)) {
-    return 'this is an Office 365 connector incoming webhook, which Microsoft is retiring; add the Workflows template "Post to a channel when a webhook request is received" to the channel and use its URL';
+    return (
+      'this is an Office 365 connector incoming webhook, which Microsoft is retiring; add ' +
+      'the Workflows template "Post to a channel when a webhook request is received" to the ' +
+      'channel and use its URL'
+    );
   }
   if (
     url.protocol !== 'https:' &&
@@ -55,7 +70,10 @@ function teamsWebhookUrlProblem(value: string): string | null {
   return null;
 }
 
-/** Teams alerts go through a Workflows webhook: Graph refuses app-only channel posts (see README, "Alerts"). */
+/**
+ * Teams alerts go through a Workflows webhook: Graph refuses app-only channel posts (see README,
+ * "Alerts").
+ */
 const teamsWebhookSchema = z.strictObject({
   webhookUrl: z
     .string({ error: 'expected the URL of a Teams Workflows webhook' })
@@ -76,20 +94,28 @@ const enabledAlertsSchema = z.strictObject({
     .min(1, 'name at least one recipient'),
   /** Also post each alert to a Teams channel, through that channel's Workflows webhook. */
   teams: teamsWebhookSchema.optional(),
-  /** Replaced by teams.webhookUrl: a channel post with the app's Graph token is refused (401) outside migrations. */
+  /**
+   * Replaced by teams.webhookUrl: a channel post with the app's Graph token is refused (401)
+   * outside migrations.
+   */
   teamsChannel: z
     .custom<never>(() => false, {
       message:
-        'teamsChannel was replaced by teams.webhookUrl: Graph refuses channel posts made with an application token; set up a Workflows webhook for the channel (README, "Alerts")',
+        'teamsChannel was replaced by teams.webhookUrl: Graph refuses channel posts made with ' +
+        'an application token; set up a Workflows webhook for the channel (README, "Alerts")',
     })
     .optional(),
-  /** Warn when an unanswered lead has at most this many days left before Partner Center expires it (14 days in all). */
+  /**
+   * Warn when an unanswered lead has at most this many days left before Partner Center expires it
+   * (14 days in all).
+   */
   expiryWarningDays: intField(0, 14).default(DEFAULT_EXPIRY_WARNING_DAYS),
   /** One mail listing the referrals quarantined since the last digest. */
   quarantineDigest: booleanField().default(true),
 });
 
-// A switched-off section may be left half filled in (an operator turning alerts off should not have to delete it).
+// A switched-off section may be left half filled in (an operator turning alerts off should not have
+// to delete it).
 const disabledAlertsSchema = z.looseObject({ enabled: z.literal(false) });
 
 /** `enabled` may be left out (meaning true) or come from ${ENV} as "true"/"false". */

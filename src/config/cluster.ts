@@ -1,4 +1,5 @@
-// The `cluster` section: many workers sharing tenants through the pg-boss job engine on the PostgreSQL ledger.
+// The `cluster` section: many workers sharing tenants through the pg-boss job engine on the
+// PostgreSQL ledger.
 import { z } from 'zod';
 import { booleanField, intField, nonEmptyString } from './fields.js';
 
@@ -15,8 +16,10 @@ export const clusterSchema = z.strictObject({
   /** Tenant cycles one worker runs at once. */
   concurrency: intField(1, 64).default(4),
   /**
-   * A job not completed this long after it started is failed by the engine and retried elsewhere: the bound on
-   * how long a killed worker's tenant waits (plus maintenanceSeconds and pollSeconds). Cycles must fit in it.
+   * A job not completed this long after it started is failed by the engine and retried elsewhere:
+   * the bound on
+   * how long a killed worker's tenant waits (plus maintenanceSeconds and pollSeconds). Cycles must
+   * fit in it.
    */
   jobExpireSeconds: intField(5, 3_600).default(60),
   /** How often the engine's supervisor looks for expired jobs. */
@@ -25,11 +28,20 @@ export const clusterSchema = z.strictObject({
   pollSeconds: intField(1, 60).default(2),
   /** How often each worker writes its heartbeat; 3 missed beats and `status` counts it gone. */
   heartbeatSeconds: intField(1, 300).default(5),
-  /** Referral pages one tenant cycle reads before it requeues itself (so a backfill cannot starve others). */
+  /**
+   * Referral pages one tenant cycle reads before it requeues itself (so a backfill cannot starve
+   * others).
+   */
   maxPagesPerCycle: intField(1, 1_000).default(5),
-  /** Tenants kept open per worker (their ledger pools and CRM clients); the least recently used close. */
+  /**
+   * Tenants kept open per worker (their ledger pools and CRM clients); the least recently used
+   * close.
+   */
   openTenants: intField(1, 1_000).default(4),
-  /** Tenants with a metric label of their own; the rest share tenant="other", so series stay bounded. */
+  /**
+   * Tenants with a metric label of their own; the rest share tenant="other", so series stay
+   * bounded.
+   */
   metricTenants: intField(0, 10_000).default(50),
   /** This worker's name in `status` (default: host name and pid). */
   workerName: nonEmptyString().optional(),

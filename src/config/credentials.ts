@@ -1,4 +1,5 @@
-// Builds the token credential that a configured auth block describes (static token or Entra ID app).
+// Builds the token credential that a configured auth block describes (static token or Entra ID
+// app).
 import { entraClientCredentials, staticToken } from '../core/auth.js';
 import type { TokenCredential } from '../core/auth.js';
 import type { EntraClientCredentialsAuth, StaticAuth } from './fields.js';

@@ -19,7 +19,10 @@ export function isSecretKey(key: string | number | undefined): boolean {
   return typeof key === 'string' && SECRET_KEYS.has(key);
 }
 
-/** Hides a password inside a connection URL (postgres://user:secret@host/db → postgres://user:[redacted]@host/db). */
+/**
+ * Hides a password inside a connection URL (postgres://user:secret@host/db →
+ * postgres://user:[redacted]@host/db).
+ */
 function redactConnection(connection: string): string {
   const withoutUrlPassword = connection.replace(
     /^([a-z][a-z0-9+.-]*:\/\/[^/:@]*:)[^@/]*@/i,

@@ -1,7 +1,11 @@
-// Reusable config field schemas: URLs, numbers that may arrive as strings (from ${ENV}), secrets, auth blocks.
+// Reusable config field schemas: URLs, numbers that may arrive as strings (from ${ENV}), secrets,
+// auth blocks.
 import { z } from 'zod';
 
-/** Plain numbers in a string ("100") become numbers, so `${PAGE_SIZE:-100}` works for numeric fields. */
+/**
+ * Plain numbers in a string ("100") become numbers, so `${PAGE_SIZE:-100}` works for numeric
+ * fields.
+ */
 function numberFromString(value: unknown): unknown {
   return typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
 }
@@ -46,7 +50,10 @@ export const staticAuthSchema = z.strictObject({
   token: secretString(),
 });
 
-/** The Entra ID client-credentials fields; APIs with a known audience `.extend` it with a default `scope`. */
+/**
+ * The Entra ID client-credentials fields; APIs with a known audience `.extend` it with a default
+ * `scope`.
+ */
 export const entraClientCredentialsSchema = z.strictObject({
   kind: z.literal('clientCredentials'),
   tenantId: nonEmptyString(),
@@ -69,9 +76,14 @@ export interface EntraClientCredentialsAuth {
 
 /** The environment variable the default config reads the token cache key from. */
 export const TOKEN_CACHE_KEY_VARIABLE = 'LEADBRIDGE_TOKEN_CACHE_KEY';
-const KEY_HINT = `32 random bytes as 64 hex characters or base64, e.g. from: openssl rand -hex 32 (put it in ${TOKEN_CACHE_KEY_VARIABLE})`;
+const KEY_HINT =
+  `32 random bytes as 64 hex characters or base64, e.g. from: openssl rand -hex ` +
+  `32 (put it in ${TOKEN_CACHE_KEY_VARIABLE})`;
 
-/** A 256-bit key given as hex or base64; anything shorter or longer is refused (AES-256-GCM needs exactly 32 bytes). */
+/**
+ * A 256-bit key given as hex or base64; anything shorter or longer is refused (AES-256-GCM needs
+ * exactly 32 bytes).
+ */
 function aes256Key() {
   return z
     .string({ error: (issue) => (issue.input === undefined ? `required: ${KEY_HINT}` : undefined) })
@@ -91,21 +103,35 @@ export function keyBytes(text: string): Buffer | null {
 }
 
 /**
- * Delegated (App+User) sign-in with a public client app: `leadbridge login partner-center` runs the device code flow
- * once, and the token cache (encrypted with `tokenCache.key`) lets the worker refresh silently afterwards.
+ * Delegated (App+User) sign-in with a public client app: `leadbridge login partner-center` runs the
+ * device code flow
+ * once, and the token cache (encrypted with `tokenCache.key`) lets the worker refresh silently
+ * afterwards.
  */
 export const entraUserSignInSchema = z.strictObject({
   kind: z.literal('user'),
   tenantId: nonEmptyString(),
-  /** A public client app registration ("Allow public client flows"), with the Partner Center delegated permission. */
+  /**
+   * A public client app registration ("Allow public client flows"), with the Partner Center
+   * delegated permission.
+   */
   clientId: nonEmptyString(),
   scope: nonEmptyString().optional(),
-  /** Defaults to https://login.microsoftonline.com; the Entra ID simulator's https URL in tests and the demo. */
+  /**
+   * Defaults to https://login.microsoftonline.com; the Entra ID simulator's https URL in tests and
+   * the demo.
+   */
   authorityHost: httpUrl().optional(),
-  /** A PEM file of an extra certificate authority to trust for the authority's TLS (the simulator's self-signed one). */
+  /**
+   * A PEM file of an extra certificate authority to trust for the authority's TLS (the simulator's
+   * self-signed one).
+   */
   authorityCaFile: nonEmptyString().optional(),
   tokenCache: z.strictObject({
-    /** Default: partner-center-token-cache.json beside the SQLite ledger, else ./data/. Written with mode 0600. */
+    /**
+     * Default: partner-center-token-cache.json beside the SQLite ledger, else ./data/. Written with
+     * mode 0600.
+     */
     file: nonEmptyString().optional(),
     key: aes256Key(),
   }),

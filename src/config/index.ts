@@ -1,4 +1,5 @@
-// The config module's public surface: schemas and types, the loader, the redacted description, credentials.
+// The config module's public surface: schemas and types, the loader, the redacted description,
+// credentials.
 export * from './schema.js';
 export * from './targets.js';
 export { keyBytes, TOKEN_CACHE_KEY_VARIABLE } from './fields.js';

@@ -1,4 +1,5 @@
-// `${VAR}` / `${VAR:-default}` substitution in config string values, from an env map the caller passes in.
+// `${VAR}` / `${VAR:-default}` substitution in config string values, from an env map the caller
+// passes in.
 
 /** The environment as the CLI hands it over (process.env has this shape). */
 export type EnvMap = Readonly<Record<string, string | undefined>>;
@@ -6,7 +7,8 @@ export type EnvMap = Readonly<Record<string, string | undefined>>;
 /** A key path inside the config document, e.g. ['targets', 1, 'settings', 'url']. */
 export type ConfigPath = ReadonlyArray<string | number>;
 
-// `$${` escapes a literal `${`; a name follows shell rules; `:-` supplies a default for unset or empty values.
+// `$${` escapes a literal `${`; a name follows shell rules; `:-` supplies a default for unset or
+// empty values.
 const PLACEHOLDER = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 export interface InterpolationResult {
@@ -15,7 +17,10 @@ export interface InterpolationResult {
   missing: Array<{ path: ConfigPath; variable: string }>;
 }
 
-/** Substitutes placeholders in every string value (keys are left alone); a missing variable becomes ''. */
+/**
+ * Substitutes placeholders in every string value (keys are left alone); a missing variable becomes
+ * ''.
+ */
 export function interpolateEnv(value: unknown, env: EnvMap): InterpolationResult {
   const missing: InterpolationResult['missing'] = [];
   const walk = (node: unknown, path: ConfigPath): unknown => {

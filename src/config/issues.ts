@@ -1,4 +1,5 @@
-// Turns zod issues into leadbridge Issues: readable messages, `targets[1].settings.url` paths, file:line.
+// Turns zod issues into leadbridge Issues: readable messages, `targets[1].settings.url` paths,
+// file:line.
 import type { z } from 'zod';
 import type { Issue } from '../core/errors.js';
 import { isSecretKey } from './describe.js';
@@ -52,13 +53,19 @@ export function configErrorMessage(issue: z.core.$ZodRawIssue): string | undefin
   switch (issue.code) {
     case 'invalid_type':
       if (issue.input === undefined) return 'required';
-      return `expected ${EXPECTED_NAMES[issue.expected] ?? issue.expected}, got ${describeValue(issue.input)}`;
+      return (
+        `expected ${EXPECTED_NAMES[issue.expected] ?? issue.expected}, got ` +
+        `${describeValue(issue.input)}`
+      );
     case 'invalid_format':
       if (issue.format === 'url')
         return `expected an http(s) URL, got ${describeValue(issue.input)}`;
       return undefined;
     case 'invalid_value':
-      return `expected ${issue.values.map((v) => String(v)).join(' | ')}, got ${describeValue(issue.input)}`;
+      return (
+        `expected ${issue.values.map((v) => String(v)).join(' | ')}, got ` +
+        `${describeValue(issue.input)}`
+      );
     case 'too_small':
       return rangeMessage(issue.origin, 'at least', issue.minimum);
     case 'too_big':
@@ -79,7 +86,10 @@ export function configErrorMessage(issue: z.core.$ZodRawIssue): string | undefin
   }
 }
 
-/** Finds the line of a path in the source document (the nearest existing ancestor when the key is absent). */
+/**
+ * Finds the line of a path in the source document (the nearest existing ancestor when the key is
+ * absent).
+ */
 export type LineLocator = (path: ConfigPath) => number | undefined;
 
 /** One Issue per problem (one per unknown key), with the file and line when known. */

@@ -53,7 +53,9 @@ export function parseConfig(text: string, options: ParseConfigOptions): Leadbrid
   const interpolationIssues = missing.map(({ path: at, variable }) =>
     withFile({
       path: formatPath(at),
-      message: `environment variable ${variable} is not set (use \${${variable}:-default} to give a default)`,
+      message:
+        `environment variable ${variable} is not set (use \${${variable}:-default} to ` +
+        `give a default)`,
       ...lineField(locate(at)),
     }),
   );

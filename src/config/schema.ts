@@ -122,7 +122,10 @@ const workerSchema = z.strictObject({
   stopTimeoutSeconds: intField(1).default(30),
   /** How often referrals near their 14-day expiry are looked for (one query each time). */
   expiryScanMinutes: intField(1).default(60),
-  /** How often flagged co-sell deals are looked for in each CRM (one query each time); 0: every cycle. */
+  /**
+   * How often flagged co-sell deals are looked for in each CRM (one query each time); 0: every
+   * cycle.
+   */
   coSellScanSeconds: intField(0).default(60),
   health: healthSchema.prefault({}),
 });

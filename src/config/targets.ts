@@ -84,7 +84,10 @@ function targetSchema(kind: TargetKind) {
  */
 function unknownTargetKey(kind: TargetKind, key: string): string {
   if (objectKeys(kind.settingsSchema).includes(key))
-    return `unknown key: ${key} is a ${kind.kind} setting, write it under settings (settings.${key})`;
+    return (
+      `unknown key: ${key} is a ${kind.kind} setting, write it under settings (settings.` +
+      `${key})`
+    );
   return `unknown key (allowed keys: ${TARGET_KEYS.join(', ')})`;
 }
 

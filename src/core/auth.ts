@@ -1,4 +1,5 @@
-// Credentials: something that yields a bearer token for one API (static for simulators, Entra ID for tenants).
+// Credentials: something that yields a bearer token for one API (static for simulators, Entra ID
+// for tenants).
 import type { ConfidentialClientApplication } from '@azure/msal-node';
 import { LeadbridgeError } from './errors.js';
 
@@ -41,13 +42,15 @@ export function entraClientCredentials(options: EntraClientCredentials): TokenCr
             clientId: options.clientId,
             clientSecret: options.clientSecret,
             authority: `${authorityHost}/${options.tenantId}`,
-            // Another host is trusted as configured: msal would otherwise ask login.microsoftonline.com's
+            // Another host is trusted as configured: msal would otherwise ask
+            // login.microsoftonline.com's
             // instance discovery about it, which fails offline and for private authorities.
             ...(host === new URL(DEFAULT_AUTHORITY).host ? {} : { knownAuthorities: [host] }),
           },
         }),
     ));
-  const description = `Entra ID client ${options.clientId} (tenant ${options.tenantId}, scope ${options.scope})`;
+  const description =
+    `Entra ID client ${options.clientId} (tenant ${options.tenantId}, scope ` + `${options.scope})`;
   return {
     description,
     async getToken() {

@@ -6,7 +6,10 @@ export type ErrorCode =
   | 'HTTP_ERROR'
   | 'NETWORK_ERROR'
   | 'AUTH_FAILED'
-  /** A person must sign in again (a revoked or expired refresh token); retrying without that cannot help. */
+  /**
+   * A person must sign in again (a revoked or expired refresh token); retrying without that cannot
+   * help.
+   */
   | 'SIGN_IN_REQUIRED'
   | 'RATE_LIMITED'
   | 'CONFLICT'

@@ -1,4 +1,5 @@
-// A JSON-over-HTTP client shared by the axios-based API clients: auth, error normalisation, retries, counters.
+// A JSON-over-HTTP client shared by the axios-based API clients: auth, error normalisation,
+// retries, counters.
 import { randomUUID } from 'node:crypto';
 import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import http from 'node:http';
@@ -27,9 +28,15 @@ export interface ApiClientOptions {
     status: number | null;
     durationMs: number;
   }) => void;
-  /** Caps requests in flight and per interval for this API (shared by every client of the API in a process). */
+  /**
+   * Caps requests in flight and per interval for this API (shared by every client of the API in a
+   * process).
+   */
   limiter?: RequestLimiter;
-  /** Sees every response (retries included), before errors are raised: for limit headers such as Retry-After. */
+  /**
+   * Sees every response (retries included), before errors are raised: for limit headers such as
+   * Retry-After.
+   */
   onResponse?: (response: { status: number; headers: Record<string, unknown> }) => void;
 }
 
@@ -175,7 +182,11 @@ export class ApiClient {
   private toError(req: ApiRequest, response: AxiosResponse): LeadbridgeError {
     const { code, message } = this.options.parseError(response.data);
     const retryAfter = parseRetryAfter(response.headers['retry-after']);
-    const text = `${this.options.api}: ${req.method} ${stripQuery(req.url)} → ${response.status}${code ? ` ${code}` : ''}: ${message ?? response.statusText ?? 'no message'}`;
+    const text =
+      `${this.options.api}: ${req.method} ${stripQuery(req.url)} → ` +
+      `${response.status}${code ? ` ${code}` : ''}: ${
+        message ?? response.statusText ?? 'no ' + 'message'
+      }`;
     const options = {
       status: response.status,
       provider: response.data,

@@ -1,4 +1,5 @@
-// The referral life cycle on the wire: which status moves are legal and which substatus goes with each.
+// The referral life cycle on the wire: which status moves are legal and which substatus goes with
+// each.
 import type { ReferralStatus, ReferralSubstatus } from './referral.js';
 
 /** from status → statuses it may move to (api-facts.md §1, "Life cycle on the wire"). */

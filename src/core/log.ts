@@ -8,7 +8,9 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
-  /** A logger whose every line carries these scope fields (runId, referralId, target, crmRecordId). */
+  /**
+   * A logger whose every line carries these scope fields (runId, referralId, target, crmRecordId).
+   */
   child(scope: LogFields): Logger;
 }
 
@@ -41,10 +43,16 @@ const redactFormat = winston.format((info) => {
   return info;
 });
 
-/** The `    at file:line` frames of a stack trace printed into a string (pg-protocol, knex and Node errors do this). */
+/**
+ * The `    at file:line` frames of a stack trace printed into a string (pg-protocol, knex and Node
+ * errors do this).
+ */
 const STACK_FRAMES = /(?:\r?\n[ \t]+at [^\n]*)+/g;
 
-/** Drops stack frames from a value: an operator reads the message; `--log-level debug` keeps everything. */
+/**
+ * Drops stack frames from a value: an operator reads the message; `--log-level debug` keeps
+ * everything.
+ */
 function withoutStack(value: unknown): unknown {
   if (typeof value === 'string') return value.replace(STACK_FRAMES, '');
   if (value instanceof Error) return value.message;

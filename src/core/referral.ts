@@ -1,4 +1,5 @@
-// The Partner Center referral: its schema (validated at the edge), lead kinds and known enum values.
+// The Partner Center referral: its schema (validated at the edge), lead kinds and known enum
+// values.
 import { z } from 'zod';
 
 const REFERRAL_STATUSES = ['None', 'New', 'Active', 'Closed'] as const;
@@ -45,7 +46,10 @@ export const CLOSE_REASONS = [
 export type ReferralStatus = (typeof REFERRAL_STATUSES)[number];
 export type ReferralSubstatus = (typeof REFERRAL_SUBSTATUSES)[number];
 
-/** inviteContext.assistanceRequestCode (swagger, microsoft/PowerPlatformConnectors PartnerCenterReferrals). */
+/**
+ * inviteContext.assistanceRequestCode (swagger, microsoft/PowerPlatformConnectors
+ * PartnerCenterReferrals).
+ */
 const ASSISTANCE_REQUEST_CODES = [
   'Unknown',
   'GeneralOrOther',
@@ -69,8 +73,10 @@ export const KNOWN_ENUMS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
- * The only fields the engine cannot do without; a referral missing one of them is refused as a whole.
- * Every other malformed field is dropped with a warning and the referral still flows (see parse.ts).
+ * The only fields the engine cannot do without; a referral missing one of them is refused as a
+ * whole.
+ * Every other malformed field is dropped with a warning and the referral still flows (see
+ * parse.ts).
  */
 export const REQUIRED_REFERRAL_FIELDS = [
   'id',
@@ -111,8 +117,10 @@ const addressSchema = z.looseObject({
 const profileIdSchema = z.looseObject({ id: z.string(), profileType: nullish(openEnum) });
 
 /**
- * `customerProfile.ids` is an array of `{id, profileType}` (get-a-referral-by-id.md), `{}` in a documented list
- * example (get-a-list-of-referrals.md), and referral-resources.md describes it as an object keyed Duns / External:
+ * `customerProfile.ids` is an array of `{id, profileType}` (get-a-referral-by-id.md), `{}` in a
+ * documented list
+ * example (get-a-list-of-referrals.md), and referral-resources.md describes it as an object keyed
+ * Duns / External:
  * an object is read as one entry per key.
  */
 const profileIdsSchema = z.preprocess(
@@ -132,7 +140,8 @@ const customerProfileSchema = z.looseObject({
 });
 
 /**
- * A requirement Tag is `{ "id": "Azure" }` on the wire (swagger definition `Tag`); a bare string is tolerated.
+ * A requirement Tag is `{ "id": "Azure" }` on the wire (swagger definition `Tag`); a bare string is
+ * tolerated.
  * The parsed referral keeps the id only, so mappings see `Azure`.
  */
 const tagIdSchema = z.preprocess(
@@ -236,7 +245,10 @@ export const DEFAULT_LEAD_KINDS: readonly LeadKind[] = [
 
 const MICROSOFT_ORG = 'msft';
 
-/** Derives the lead kind from type, qualification and who invited the partner (never from one field). */
+/**
+ * Derives the lead kind from type, qualification and who invited the partner (never from one
+ * field).
+ */
 export function deriveLeadKind(
   referral: Pick<Referral, 'type' | 'qualification' | 'inviteContext'>,
 ): LeadKind {
@@ -257,14 +269,19 @@ export function deriveLeadKind(
 }
 
 /**
- * The version of a referral as the engine tracks it: the eTag when the service sent one, else its updatedDateTime
- * (documented list items carry no eTag; every write rolls both), so an eTag-less item is still recognised as seen.
+ * The version of a referral as the engine tracks it: the eTag when the service sent one, else its
+ * updatedDateTime
+ * (documented list items carry no eTag; every write rolls both), so an eTag-less item is still
+ * recognised as seen.
  */
 export function referralVersion(referral: Pick<Referral, 'eTag' | 'updatedDateTime'>): string {
   return referral.eTag ?? `updated:${referral.updatedDateTime}`;
 }
 
-/** Both forms a link may have recorded for this version (from a list item without eTag, or from GET by id). */
+/**
+ * Both forms a link may have recorded for this version (from a list item without eTag, or from GET
+ * by id).
+ */
 export function referralVersionForms(
   referral: Pick<Referral, 'eTag' | 'updatedDateTime'>,
 ): string[] {

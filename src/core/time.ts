@@ -1,8 +1,11 @@
-// Instants as ISO-8601 strings with up to 7 fractional digits (Partner Center's precision, finer than Date's).
+// Instants as ISO-8601 strings with up to 7 fractional digits (Partner Center's precision, finer
+// than Date's).
 
 const ISO = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,7}))?(Z|[+-]\d{2}:\d{2})$/;
 
-/** A sortable key: UTC, always 7 fractional digits. Throws on a string that is not an ISO instant. */
+/**
+ * A sortable key: UTC, always 7 fractional digits. Throws on a string that is not an ISO instant.
+ */
 export function instantKey(iso: string): string {
   const match = ISO.exec(iso);
   if (!match) throw new Error(`"${iso}" is not an ISO-8601 date-time`);

@@ -21,8 +21,10 @@ export interface CrmItemError {
   fields?: string[];
   status?: number;
   /**
-   * Set when the record refused the write because the lead became other records (a converted Salesforce
-   * lead): the id of the record it became, or null when the CRM did not name it. Not retried, not quarantined.
+   * Set when the record refused the write because the lead became other records (a converted
+   * Salesforce
+   * lead): the id of the record it became, or null when the CRM did not name it. Not retried, not
+   * quarantined.
    */
   convertedInto?: string | null;
 }
@@ -50,7 +52,8 @@ export interface CrmRecordState {
   /** The opportunity the lead was qualified / converted into, when there is one. */
   opportunity?: { recordId: string; modifiedAt: string; fields: Record<string, unknown> } | null;
   /**
-   * Set once the lead was converted (Salesforce) or qualified (Dynamics) and so takes no more writes from the
+   * Set once the lead was converted (Salesforce) or qualified (Dynamics) and so takes no more
+   * writes from the
    * referral: the id of the opportunity it became ('' when the CRM names none).
    */
   convertedInto?: string;
@@ -76,21 +79,31 @@ export type CrmFieldType =
   | 'reference'
   | 'other';
 
-/** One field of a CRM entity, the same for every CRM (Dataverse attribute metadata, Salesforce describe). */
+/**
+ * One field of a CRM entity, the same for every CRM (Dataverse attribute metadata, Salesforce
+ * describe).
+ */
 export interface CrmFieldMetadata {
   /** The name a write uses (Dataverse logical name, Salesforce API name). */
   name: string;
   type: CrmFieldType;
   /** Longest accepted text, in characters (text-like fields). */
   maxLength?: number;
-  /** A create must supply it: the CRM requires it and does not fill it itself (ids, state, owner, defaults excluded). */
+  /**
+   * A create must supply it: the CRM requires it and does not fill it itself (ids, state, owner,
+   * defaults excluded).
+   */
   required: boolean;
   createable: boolean;
   updateable: boolean;
-  /** The values a picklist accepts (Dataverse option values are numbers, Salesforce picklist values texts). */
+  /**
+   * The values a picklist accepts (Dataverse option values are numbers, Salesforce picklist values
+   * texts).
+   */
   picklistValues?: Array<string | number>;
   /**
-   * The picklist that backs this text field (Salesforce Country → CountryCode when State and Country/Territory
+   * The picklist that backs this text field (Salesforce Country → CountryCode when State and
+   * Country/Territory
    * Picklists are on): the text then takes only a listed value's integration value.
    */
   codeField?: string;
@@ -104,10 +117,16 @@ export interface CrmEntityMetadata {
 
 /** A CRM's request budget as last seen, and whether the adapter holds back because of it. */
 export interface ApiBudget {
-  /** Requests counted so far in the CRM's window (Salesforce: the rolling 24 hours) and the window's allocation. */
+  /**
+   * Requests counted so far in the CRM's window (Salesforce: the rolling 24 hours) and the window's
+   * allocation.
+   */
   used: number;
   max: number;
-  /** The configured share of `max` past which non-essential reads stop (Salesforce limits.maxDailyApiShare). */
+  /**
+   * The configured share of `max` past which non-essential reads stop (Salesforce
+   * limits.maxDailyApiShare).
+   */
   limitShare: number;
   /** True while the adapter holds back (outcome reads skipped, or requests slowed down). */
   holdingBack: boolean;
@@ -139,12 +158,18 @@ export interface CrmAdapter {
   readonly target: string;
   /** How many records one upsertLeads call should carry (the CRM's batch cap). */
   readonly maxBatchSize: number;
-  /** Upsert by referral id; one result per input, in input order; only item-level failures are returned as ok:false. */
+  /**
+   * Upsert by referral id; one result per input, in input order; only item-level failures are
+   * returned as ok:false.
+   */
   upsertLeads(
     records: MappedRecord[],
     options?: { signal?: AbortSignal },
   ): Promise<UpsertItemResult[]>;
-  /** Records linked to referrals that changed after `since` (null: from the beginning), page by page. */
+  /**
+   * Records linked to referrals that changed after `since` (null: from the beginning), page by
+   * page.
+   */
   readChanges(
     since: string | null,
     options?: { signal?: AbortSignal },
@@ -157,10 +182,14 @@ export interface CrmAdapter {
     options?: { signal?: AbortSignal },
   ): Promise<CrmRecordState | null>;
   /**
-   * Marks the lead of a referral that expired unanswered with `fields` (the mapping's status.expiredReflection),
-   * when that lead is still open; `record` is a fresh read (getByReferralId). Resolves false when the record was
-   * left alone (not open, or not a lead), true or nothing when it was written. A record changed since it was read
-   * may fail with ConflictError (412). Optional: without it, expiries are not reflected into this CRM.
+   * Marks the lead of a referral that expired unanswered with `fields` (the mapping's
+   * status.expiredReflection),
+   * when that lead is still open; `record` is a fresh read (getByReferralId). Resolves false when
+   * the record was
+   * left alone (not open, or not a lead), true or nothing when it was written. A record changed
+   * since it was read
+   * may fail with ConflictError (412). Optional: without it, expiries are not reflected into this
+   * CRM.
    */
   reflectExpired?(
     record: CrmRecordState,
@@ -168,13 +197,16 @@ export interface CrmAdapter {
     options?: { signal?: AbortSignal },
   ): Promise<boolean | void>;
   /**
-   * The entity's fields as the CRM describes them (types, lengths, required, writable, picklist values), for checking
+   * The entity's fields as the CRM describes them (types, lengths, required, writable, picklist
+   * values), for checking
    * a mapping against the real CRM. Fails with NOT_FOUND when the CRM has no such entity. Optional.
    */
   describeEntity?(entity: string, options?: { signal?: AbortSignal }): Promise<CrmEntityMetadata>;
   /**
-   * Co-sell: opportunities whose `shareField` is true and whose referral-id field is still empty, with
-   * `fields` (and the record id). Optional: without it, no partner-originated deals come from this CRM.
+   * Co-sell: opportunities whose `shareField` is true and whose referral-id field is still empty,
+   * with
+   * `fields` (and the record id). Optional: without it, no partner-originated deals come from this
+   * CRM.
    */
   readSharedDeals?(
     shareField: string,

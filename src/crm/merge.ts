@@ -1,4 +1,5 @@
-// Reading a CRM's changed leads and opportunities as one stream, and merging them into one state per referral.
+// Reading a CRM's changed leads and opportunities as one stream, and merging them into one state
+// per referral.
 import type { CrmRecordState } from './adapter.js';
 
 /** How one CRM's rows are read: which column holds what, and how a state is built from them. */
@@ -19,9 +20,12 @@ export interface ChangedRecord<Row> {
 }
 
 /**
- * One state per referral, in the order the referrals first changed: the lead with its linked opportunity (or an
- * opportunity carrying the same referral id); an opportunity whose lead does not exist stands alone. `complements`
- * are the unchanged halves fetched to complete a state (the lead of a changed opportunity, and the reverse).
+ * One state per referral, in the order the referrals first changed: the lead with its linked
+ * opportunity (or an
+ * opportunity carrying the same referral id); an opportunity whose lead does not exist stands
+ * alone. `complements`
+ * are the unchanged halves fetched to complete a state (the lead of a changed opportunity, and the
+ * reverse).
  */
 export function mergeChangedRecords<Row>(
   shape: RecordShape<Row>,
@@ -66,7 +70,8 @@ export interface PeekableRows<Row> {
 }
 
 /**
- * Takes the oldest rows of both streams, in one change order. A page closes only between two different
+ * Takes the oldest rows of both streams, in one change order. A page closes only between two
+ * different
  * change stamps, so that resuming with `stamp > <cursor>` skips nothing.
  */
 export async function takeInChangeOrder<Row>(
@@ -93,8 +98,10 @@ export async function takeInChangeOrder<Row>(
 }
 
 /**
- * The halves that did not change but complete a changed referral's state: the leads of referrals whose
- * opportunity alone changed, and the linked opportunities of changed leads whose opportunity did not change.
+ * The halves that did not change but complete a changed referral's state: the leads of referrals
+ * whose
+ * opportunity alone changed, and the linked opportunities of changed leads whose opportunity did
+ * not change.
  */
 export function missingHalvesOf<Row>(
   shape: Pick<RecordShape<Row>, 'referralIdOf' | 'opportunityIdOf' | 'linkedOpportunityOf'>,

@@ -1,4 +1,5 @@
-// The append-only audit trail: one row per decision the sync made about a referral (created, skipped, failed, ...).
+// The append-only audit trail: one row per decision the sync made about a referral (created,
+// skipped, failed, ...).
 import type { Knex } from 'knex';
 import {
   chunk,
@@ -89,7 +90,10 @@ export async function appendAudit(db: Knex, entries: AuditEntry[]): Promise<void
   });
 }
 
-/** A referral's trail, oldest first; with `limit`, its most recent `limit` entries (still oldest first). */
+/**
+ * A referral's trail, oldest first; with `limit`, its most recent `limit` entries (still oldest
+ * first).
+ */
 export async function auditTrail(
   db: Knex,
   referralId: string,

@@ -1,4 +1,5 @@
-// Paging cursors per source or target ("partner-center", "crm:dynamics"): where the next poll resumes.
+// Paging cursors per source or target ("partner-center", "crm:dynamics"): where the next poll
+// resumes.
 import type { Knex } from 'knex';
 import { ledgerOperation, nowIso } from './dialect.js';
 import { TABLE } from './migrations.js';
@@ -34,7 +35,10 @@ export async function clearCursor(db: Knex, name: string): Promise<void> {
   });
 }
 
-/** A target's API budget as the worker last saw it, kept beside the cursors so that `status` (another process) can show it. */
+/**
+ * A target's API budget as the worker last saw it, kept beside the cursors so that `status`
+ * (another process) can show it.
+ */
 export interface ApiBudgetNote {
   used: number;
   max: number;

@@ -1,21 +1,29 @@
-// What the ledger's repositories share: which database a handle talks to, batch sizes, timestamps, error wrapping.
+// What the ledger's repositories share: which database a handle talks to, batch sizes, timestamps,
+// error wrapping.
 import type { Knex } from 'knex';
 import { LeadbridgeError } from '../core/errors.js';
 
 export type LedgerClient = 'sqlite' | 'pg';
 
-/** Which database a knex instance or transaction talks to (transactions carry their client's dialect). */
+/**
+ * Which database a knex instance or transaction talks to (transactions carry their client's
+ * dialect).
+ */
 export function clientOf(db: Knex): LedgerClient {
   const dialect = (db.client as { dialect?: string }).dialect;
   return dialect === 'postgresql' ? 'pg' : 'sqlite';
 }
 
 /**
- * Bound parameters one statement may carry. 999 is the smallest limit any SQLite build has ever had,
+ * Bound parameters one statement may carry. 999 is the smallest limit any SQLite build has ever
+ * had,
  * PostgreSQL allows 65535; staying well under both keeps statements cheap to parse.
  */
 const PARAMETER_BUDGET: Record<LedgerClient, number> = { sqlite: 999, pg: 10_000 };
-/** knex builds SQLite multi-row inserts from `UNION ALL` selects, and SQLite caps compound selects at 500 terms. */
+/**
+ * knex builds SQLite multi-row inserts from `UNION ALL` selects, and SQLite caps compound selects
+ * at 500 terms.
+ */
 const SQLITE_MAX_ROWS_PER_INSERT = 400;
 
 /** How many rows of `columnsPerRow` columns fit in one insert. */
@@ -49,7 +57,8 @@ export function nowIso(): string {
 
 /**
  * Normalises a timestamp the ledger compares (next_retry_at, since, now) to the one ISO-8601 form
- * `YYYY-MM-DDTHH:mm:ss.sssZ`, so that text comparison orders them the same on SQLite and PostgreSQL.
+ * `YYYY-MM-DDTHH:mm:ss.sssZ`, so that text comparison orders them the same on SQLite and
+ * PostgreSQL.
  */
 export function toIsoTimestamp(value: string, what: string): string {
   const time = Date.parse(value);
@@ -76,7 +85,8 @@ export function fromJsonText(text: unknown, what: string): Record<string, unknow
 }
 
 /**
- * `column IN (claim subquery)` evaluated exactly once. PostgreSQL may re-run an `IN (… LIMIT n FOR UPDATE SKIP LOCKED)`
+ * `column IN (claim subquery)` evaluated exactly once. PostgreSQL may re-run an `IN (… LIMIT n FOR
+ * UPDATE SKIP LOCKED)`
  * subquery per row and so claim more than n rows; `= ANY(ARRAY(…))` makes it a one-off init plan.
  * SQLite runs a non-correlated IN subquery once anyway.
  */
@@ -95,7 +105,10 @@ export function toNumber(value: unknown): number {
   return typeof value === 'number' ? value : Number(value);
 }
 
-/** Driver errors that a later attempt may get past (busy file, lost connection, serialisation failure). */
+/**
+ * Driver errors that a later attempt may get past (busy file, lost connection, serialisation
+ * failure).
+ */
 const RETRYABLE_DRIVER_CODES = new Set([
   'SQLITE_BUSY',
   'SQLITE_LOCKED',
@@ -106,7 +119,9 @@ const RETRYABLE_DRIVER_CODES = new Set([
   'ECONNREFUSED',
 ]);
 
-/** Runs one repository operation, turning driver errors into LEDGER_ERROR that name the operation. */
+/**
+ * Runs one repository operation, turning driver errors into LEDGER_ERROR that name the operation.
+ */
 export async function ledgerOperation<T>(operation: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();

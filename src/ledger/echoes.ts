@@ -1,4 +1,5 @@
-// Values leadbridge wrote into a referral (an accept's deal name, notes, ...), with what the referral held before, so the inbound side does not take them for news.
+// Values leadbridge wrote into a referral (an accept's deal name, notes, ...), with what the
+// referral held before, so the inbound side does not take them for news.
 import type { Knex } from 'knex';
 import { chunk, distinct, idsPerQuery, ledgerOperation, nowIso, rowsPerInsert } from './dialect.js';
 import { TABLE } from './migrations.js';
@@ -43,7 +44,10 @@ function fromEchoRow(row: EchoRow): ReferralEcho {
   };
 }
 
-/** The echoes recorded for these referrals (one query per few hundred ids); referrals without any are absent. */
+/**
+ * The echoes recorded for these referrals (one query per few hundred ids); referrals without any
+ * are absent.
+ */
 export async function getEchoes(
   db: Knex,
   referralIds: readonly string[],

@@ -1,4 +1,5 @@
-// The local sync ledger: links, sync states, audit trail, runs, outcome outbox and alerts, on SQLite or PostgreSQL.
+// The local sync ledger: links, sync states, audit trail, runs, outcome outbox and alerts, on
+// SQLite or PostgreSQL.
 export * from './open.js';
 export * from './cursors.js';
 export * from './links.js';

@@ -1,4 +1,5 @@
-// Links between a referral and the CRM record it became, per target, with what was last written (eTag, payload hash).
+// Links between a referral and the CRM record it became, per target, with what was last written
+// (eTag, payload hash).
 import type { Knex } from 'knex';
 import {
   chunk,
@@ -25,7 +26,10 @@ export interface Link {
   referralStatus: string | null;
   /** As the CRM sent it (provider text, not normalised). */
   crmModifiedAt: string | null;
-  /** The record the CRM lead became once converted / qualified ('' unnamed); null while it is a lead. */
+  /**
+   * The record the CRM lead became once converted / qualified ('' unnamed); null while it is a
+   * lead.
+   */
   crmConvertedInto?: string | null;
   createdAt: string;
   updatedAt: string;
@@ -118,7 +122,10 @@ export async function getLinks(
   });
 }
 
-/** The link whose CRM record is `crmRecordId` (the lowest referral id if, unexpectedly, several share it). */
+/**
+ * The link whose CRM record is `crmRecordId` (the lowest referral id if, unexpectedly, several
+ * share it).
+ */
 export async function getLinkByRecordId(
   db: Knex,
   target: string,
@@ -137,7 +144,8 @@ export async function getLinkByRecordId(
 }
 
 /**
- * Inserts or updates links in batches; on an existing link only the given fields (and updated_at) change.
+ * Inserts or updates links in batches; on an existing link only the given fields (and updated_at)
+ * change.
  * Several updates of one link in the same call are folded into one, later fields winning.
  */
 export async function upsertLinks(db: Knex, links: LinkUpdate[]): Promise<void> {
@@ -170,8 +178,10 @@ export interface LinkETagMove {
 }
 
 /**
- * After leadbridge's own write to a referral: every link (any target) that had recorded the version written
- * over moves to the new one, so the next poll sees nothing new. A link that recorded another version keeps it.
+ * After leadbridge's own write to a referral: every link (any target) that had recorded the version
+ * written
+ * over moves to the new one, so the next poll sees nothing new. A link that recorded another
+ * version keeps it.
  */
 export async function moveLinkETags(db: Knex, moves: LinkETagMove[]): Promise<void> {
   if (moves.length === 0) return;
@@ -224,7 +234,10 @@ function foldByKey(links: LinkUpdate[]): LinkUpdate[] {
   return [...folded.values()];
 }
 
-/** A multi-row upsert sets the same columns on every row, so links are grouped by which fields they carry. */
+/**
+ * A multi-row upsert sets the same columns on every row, so links are grouped by which fields they
+ * carry.
+ */
 function groupByGivenFields(links: LinkUpdate[]): LinkUpdate[][] {
   const groups = new Map<string, LinkUpdate[]>();
   for (const link of links) {
@@ -237,8 +250,10 @@ function groupByGivenFields(links: LinkUpdate[]): LinkUpdate[][] {
 }
 
 /**
- * Resync: forgets which referral version and payload each link last wrote (of one target, or all; only
- * referrals updated since `since` when given), so the next pass maps and writes every one of them again.
+ * Resync: forgets which referral version and payload each link last wrote (of one target, or all;
+ * only
+ * referrals updated since `since` when given), so the next pass maps and writes every one of them
+ * again.
  */
 export async function forgetLinkVersions(
   db: Knex,
@@ -247,7 +262,8 @@ export async function forgetLinkVersions(
   return ledgerOperation('forgetLinkVersions', async () => {
     const query = db(TABLE.links);
     if (options.target !== undefined) query.where({ target: options.target });
-    // Stored timestamps keep Partner Center's form; 7 fractional digits sort at or before any of them in that second.
+    // Stored timestamps keep Partner Center's form; 7 fractional digits sort at or before any of
+    // them in that second.
     if (options.since !== undefined)
       query.andWhere('referral_updated_at', '>=', instantKey(options.since));
     return toNumber(
@@ -256,7 +272,10 @@ export async function forgetLinkVersions(
   });
 }
 
-/** Whether any link of the target was written by another mapping version (an admin edited the mapping). */
+/**
+ * Whether any link of the target was written by another mapping version (an admin edited the
+ * mapping).
+ */
 export async function hasOtherMappingVersion(
   db: Knex,
   target: string,

@@ -163,7 +163,9 @@ function createEchoesTable(db: Knex) {
   });
 }
 
-/** The record a CRM lead became (converted / qualified): inbound changes then skip the locked lead. */
+/**
+ * The record a CRM lead became (converted / qualified): inbound changes then skip the locked lead.
+ */
 async function addLinkConversion(db: Knex): Promise<void> {
   await db.schema.alterTable(TABLE.links, (t) => {
     t.text('crm_converted_into');
@@ -239,7 +241,9 @@ async function dropTenantColumn(db: Knex): Promise<void> {
     });
 }
 
-/** Stamps a PostgreSQL tenant ledger's new rows with its tenant (once per schema: only if not yet). */
+/**
+ * Stamps a PostgreSQL tenant ledger's new rows with its tenant (once per schema: only if not yet).
+ */
 export async function setTenantDefault(db: Knex, schema: string, tenant: string): Promise<void> {
   const current = (await db.raw(
     `select column_default as d from information_schema.columns

@@ -1,4 +1,5 @@
-// Opens the ledger (SQLite file or PostgreSQL schema), applies the in-code migrations and hands back the knex handle.
+// Opens the ledger (SQLite file or PostgreSQL schema), applies the in-code migrations and hands
+// back the knex handle.
 import { mkdir, open as openFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import knex, { type Knex } from 'knex';
@@ -18,7 +19,10 @@ export type LedgerConfig =
   | {
       client: 'pg';
       connection: string;
-      /** Created when missing and used as the search path, so several ledgers can share one database. */
+      /**
+       * Created when missing and used as the search path, so several ledgers can share one
+       * database.
+       */
       schema?: string;
       poolMax?: number;
       /** A cluster tenant's ledger: its rows are stamped with this tenant (needs `schema`). */
@@ -34,7 +38,10 @@ export interface Ledger {
 
 const SQLITE_HEADER = 'SQLite format 3\u0000';
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
-/** Stamped in the SQLite header (PRAGMA user_version) so a ledger file can be told apart from other SQLite files. */
+/**
+ * Stamped in the SQLite header (PRAGMA user_version) so a ledger file can be told apart from other
+ * SQLite files.
+ */
 const LEDGER_USER_VERSION = 1;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
@@ -59,8 +66,10 @@ export async function openLedger(
 }
 
 /**
- * knex prints driver errors with their stack (e.g. pg-protocol's "database does not exist"); the thrown error
- * carries the same cause to the operator, so warn and error keep the first line and the full text goes to debug.
+ * knex prints driver errors with their stack (e.g. pg-protocol's "database does not exist"); the
+ * thrown error
+ * carries the same cause to the operator, so warn and error keep the first line and the full text
+ * goes to debug.
  */
 function knexLog(logger: Logger): Knex.Config['log'] {
   const firstLine = (message: unknown) =>
@@ -95,7 +104,8 @@ async function openSqlite(
     connection: { filename },
     log,
     useNullAsDefault: true,
-    // One connection: SQLite has one writer anyway, and an in-memory database lives as long as its connection.
+    // One connection: SQLite has one writer anyway, and an in-memory database lives as long as its
+    // connection.
     pool: {
       min: 1,
       max: 1,
@@ -113,13 +123,18 @@ async function openSqlite(
   }
 }
 
-/** Per-connection settings: wait on a busy file, write-ahead log (readers never block the writer), enforce foreign keys. */
+/**
+ * Per-connection settings: wait on a busy file, write-ahead log (readers never block the writer),
+ * enforce foreign keys.
+ */
 function sqlitePragmas(busyTimeoutMs: number) {
   return (
     connection: { exec(sql: string, done: (error: Error | null) => void): void },
     done: (error: Error | null, connection: unknown) => void,
   ) => {
-    const pragmas = `PRAGMA busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;`;
+    const pragmas =
+      `PRAGMA busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}; PRAGMA ` +
+      `journal_mode = WAL; PRAGMA foreign_keys = ON;`;
     connection.exec(pragmas, (error) => done(error, connection));
   };
 }
@@ -138,7 +153,10 @@ async function ensureDirectory(filename: string): Promise<void> {
   }
 }
 
-/** Refuses, before SQLite touches it, a file that is not a SQLite database, so that it is never overwritten. */
+/**
+ * Refuses, before SQLite touches it, a file that is not a SQLite database, so that it is never
+ * overwritten.
+ */
 async function assertSqliteFile(filename: string): Promise<void> {
   const info = await stat(filename).catch(() => null);
   if (info === null) return; // SQLite creates it
@@ -152,7 +170,8 @@ async function assertSqliteFile(filename: string): Promise<void> {
     if (bytesRead < header.length || header.toString('latin1') !== SQLITE_HEADER) {
       throw new LeadbridgeError(
         'LEDGER_ERROR',
-        `ledger file ${filename} is not a SQLite database (its header is not "SQLite format 3"); it was left untouched — move it away or point ledger.filename elsewhere`,
+        `ledger file ${filename} is not a SQLite database (its header is not "SQLite format ` +
+          `3"); it was left untouched — move it away or point ledger.filename elsewhere`,
       );
     }
   } finally {
@@ -171,7 +190,8 @@ function sqliteOpenError(filename: string, error: unknown): LeadbridgeError {
   ) {
     return new LeadbridgeError(
       'LEDGER_ERROR',
-      `ledger file ${filename} is locked by another process (${code || 'migration lock'}); stop it or wait, then retry`,
+      `ledger file ${filename} is locked by another process (${code || 'migration lock'}); ` +
+        `stop it or wait, then retry`,
       {
         cause: error,
         retryable: true,
@@ -182,7 +202,8 @@ function sqliteOpenError(filename: string, error: unknown): LeadbridgeError {
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
     return new LeadbridgeError(
       'LEDGER_ERROR',
-      `ledger file ${filename} is not a SQLite database or is corrupt (${code}); it was left untouched`,
+      `ledger file ${filename} is not a SQLite database or is corrupt (${code}); it was left ` +
+        `untouched`,
       {
         cause: error,
         providerCode: code,
@@ -196,7 +217,8 @@ function sqliteOpenError(filename: string, error: unknown): LeadbridgeError {
 }
 
 /**
- * Processes opening the same new file together serialise on SQLite's write lock: the transaction writes first
+ * Processes opening the same new file together serialise on SQLite's write lock: the transaction
+ * writes first
  * (waiting up to busy_timeout), so it reads the migration list only once no one else is migrating.
  * A lock row left by a process that died mid-migration is waited on briefly, then reported.
  */
@@ -241,7 +263,8 @@ async function openPostgres(
     const message = error instanceof Error ? error.message : String(error);
     throw new LeadbridgeError(
       'LEDGER_ERROR',
-      `cannot open the PostgreSQL ledger at ${describeConnection(config.connection)}${schema ? ` (schema ${schema})` : ''}: ${message}`,
+      `cannot open the PostgreSQL ledger at ${describeConnection(config.connection)}` +
+        `${schema ? ` (schema ${schema})` : ''}: ${message}`,
       {
         cause: error,
         retryable: true,
@@ -250,7 +273,10 @@ async function openPostgres(
   }
 }
 
-/** Workers starting together serialise on an advisory lock, so the schema and migrations are created exactly once. */
+/**
+ * Workers starting together serialise on an advisory lock, so the schema and migrations are created
+ * exactly once.
+ */
 async function migratePostgres(
   db: Knex,
   schema: string | undefined,

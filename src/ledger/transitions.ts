@@ -13,14 +13,18 @@ export function terminalStates<S extends string>(table: TransitionTable<S>): S[]
   return (Object.keys(table) as S[]).filter((state) => table[state].length === 0);
 }
 
-/** States from which a move to `to` is legal (the guard of a claiming `UPDATE … WHERE state IN (…)`). */
+/**
+ * States from which a move to `to` is legal (the guard of a claiming `UPDATE … WHERE state IN
+ * (…)`).
+ */
 export function statesThatMayMoveTo<S extends string>(table: TransitionTable<S>, to: S): S[] {
   return (Object.keys(table) as S[]).filter((state) => table[state].includes(to));
 }
 
 /**
  * Throws LEDGER_ERROR when `from → to` is not in the table.
- * `kind` names the table ("sync-state"), `subject` the row ("for referral "R1" on target "crm:dynamics"").
+ * `kind` names the table ("sync-state"), `subject` the row ("for referral "R1" on target
+ * "crm:dynamics"").
  */
 export function assertMove<S extends string>(
   table: TransitionTable<S>,

@@ -1,4 +1,5 @@
-// The validated, normalised form of a mapping file: what the engine runs and what later checks (CRM metadata) read.
+// The validated, normalised form of a mapping file: what the engine runs and what later checks (CRM
+// metadata) read.
 import type { CLOSE_REASONS } from '../core/referral.js';
 import type { CoSellDefinition } from './cosell.js';
 
@@ -13,7 +14,9 @@ export type DateFormat = 'YYYY-MM-DD' | 'iso';
 
 /** A value table for `lookup`: keys are compared as strings. */
 export interface LookupTable {
-  /** The table's name in `lookups:` or a built-in name; null for a table written inline in a step. */
+  /**
+   * The table's name in `lookups:` or a built-in name; null for a table written inline in a step.
+   */
   readonly name: string | null;
   readonly entries: Readonly<Record<string, Scalar>>;
   /** What a miss gives when the table has `default:`; null means a miss is an error. */
@@ -21,7 +24,9 @@ export interface LookupTable {
   readonly builtIn: boolean;
 }
 
-/** What a lookup step does on a miss, overriding the table: keep the input, or give a fixed value. */
+/**
+ * What a lookup step does on a miss, overriding the table: keep the input, or give a fixed value.
+ */
 export type LookupFallback = 'keep' | { readonly value: Scalar };
 
 export type SimpleTransformName =
@@ -52,7 +57,10 @@ export type TransformStep =
 
 export type TransformName = TransformStep['transform'];
 
-/** One segment of a value path: `customerProfile.team[0].email`, `details.requirements.solutions[].name`. */
+/**
+ * One segment of a value path: `customerProfile.team[0].email`,
+ * `details.requirements.solutions[].name`.
+ */
 export type PathSegment =
   { readonly key: string } | { readonly index: number } | { readonly each: true };
 
@@ -85,8 +93,10 @@ export interface FieldDefinition {
   readonly origin: ValueOrigin;
   readonly transforms: readonly TransformStep[];
   /**
-   * What an empty result (null, '' or an empty list) becomes. false (the default): the field is left out of the
-   * payload, so a value a salesperson typed into the CRM survives later referral updates. true: null is sent, which
+   * What an empty result (null, '' or an empty list) becomes. false (the default): the field is
+   * left out of the
+   * payload, so a value a salesperson typed into the CRM survives later referral updates. true:
+   * null is sent, which
    * clears the CRM field; use it for fields leadbridge owns outright.
    */
   readonly nullWhenEmpty: boolean;
@@ -106,7 +116,10 @@ export const CRM_OUTCOMES: readonly CrmOutcome[] = ['won', 'lost', 'declined', '
 /** The two record roles a status rule can look at (whatever the CRM calls them). */
 export type RecordRole = 'lead' | 'opportunity';
 
-/** A rule matches when every `when` field of the record equals (as a string) one of the listed values. */
+/**
+ * A rule matches when every `when` field of the record equals (as a string) one of the listed
+ * values.
+ */
 export interface StatusRule {
   readonly entity: RecordRole;
   readonly when: Readonly<Record<string, readonly Scalar[]>>;
@@ -115,7 +128,10 @@ export interface StatusRule {
 /** How a CRM field (`lead.statuscode`) turns into one of the Partner Center close reasons. */
 export interface ReasonMapping {
   readonly field: ValuePath;
-  /** CRM value (as a string) → reason; when absent, a CRM value that already is a reason is used as is. */
+  /**
+   * CRM value (as a string) → reason; when absent, a CRM value that already is a reason is used as
+   * is.
+   */
   readonly map: Readonly<Record<string, CloseReason>> | null;
   readonly default: CloseReason | null;
 }
@@ -134,7 +150,10 @@ export interface StatusDefinition {
   readonly rules: Readonly<Record<CrmOutcome, readonly StatusRule[]>>;
   readonly declineReasons: ReasonMapping | null;
   readonly lossReasons: ReasonMapping | null;
-  /** Sources are record paths: `lead.x`, `opportunity.x`, or `referral.x` (the referral as Partner Center has it). */
+  /**
+   * Sources are record paths: `lead.x`, `opportunity.x`, or `referral.x` (the referral as Partner
+   * Center has it).
+   */
   readonly acceptFields: Readonly<Partial<Record<AcceptFieldName, FieldDefinition>>>;
   /** CRM field values that show a referral expired unanswered. */
   readonly expiredReflection: Readonly<Record<string, Scalar>> | null;

@@ -1,4 +1,5 @@
-// Reads a mapping file's YAML keeping line numbers, and collects validation issues as file:line: path: message.
+// Reads a mapping file's YAML keeping line numbers, and collects validation issues as file:line:
+// path: message.
 import {
   isAlias,
   isMap,
@@ -73,7 +74,8 @@ export function readYaml(text: string, file: string | null): ParsedYaml {
 }
 
 /**
- * The node an issue at `path` is about (keys compared as text, so `4:` matches "4"); a missing tail gives its
+ * The node an issue at `path` is about (keys compared as text, so `4:` matches "4"); a missing tail
+ * gives its
  * parent. A mapping or list value is reported at its key, the line an admin looks for.
  */
 function nodeAt(doc: Document, path: DocPath): Node | null {
@@ -101,12 +103,16 @@ function nodeAt(doc: Document, path: DocPath): Node | null {
   return ((atKey ? key : node) ?? null) as Node | null;
 }
 
-// A path like team[0] inside a { } flow mapping is a YAML syntax error; the parser's own words do not say so.
+// A path like team[0] inside a { } flow mapping is a YAML syntax error; the parser's own words do
+// not say so.
 const BRACKET_IN_FLOW_MAP = /\{[^}]*[\w.]\[/;
 const FLOW_HINT =
   ' (inside { } put paths with [ ] in quotes, e.g. source: "customerProfile.team[0].email")';
 
-/** The first syntax error of each line (one slip makes the parser report a cascade), with a hint where it helps. */
+/**
+ * The first syntax error of each line (one slip makes the parser report a cascade), with a hint
+ * where it helps.
+ */
 function syntaxProblems(
   doc: Document,
   lineCounter: LineCounter,

@@ -1,4 +1,5 @@
-// Runs a validated mapping over one referral: every field's value, its trace, and every field error (never throws).
+// Runs a validated mapping over one referral: every field's value, its trace, and every field error
+// (never throws).
 import type { LeadKind, Referral } from '../core/referral.js';
 import type { FieldDefinition, MappingDefinition, ValueOrigin, ValuePath } from './definition.js';
 import { readPath } from './paths.js';
@@ -74,7 +75,10 @@ function referralReader(input: MappingInput): (path: ValuePath) => unknown {
   };
 }
 
-/** Reads the field's origin, runs its transforms, and decides what (if anything) goes into the payload. */
+/**
+ * Reads the field's origin, runs its transforms, and decides what (if anything) goes into the
+ * payload.
+ */
 export function evaluateField(
   field: FieldDefinition,
   read: (path: ValuePath) => unknown,
@@ -101,7 +105,8 @@ function finish(field: FieldDefinition, value: unknown, trace: FieldTrace): Fiel
   if (value !== null && typeof value === 'object' && !Array.isArray(value))
     return failed(trace, `gives ${show(value)}: pick one of its fields`);
   if (isEmpty(value)) {
-    // Empty values are left out (the CRM keeps what is there) unless the field asks for null to clear it.
+    // Empty values are left out (the CRM keeps what is there) unless the field asks for null to
+    // clear it.
     if (!field.nullWhenEmpty) return { trace, error: null, emit: null };
     trace.value = null;
     return { trace, error: null, emit: { value: null } };

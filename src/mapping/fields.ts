@@ -1,4 +1,5 @@
-// Reads one field entry (source | template | const, transforms, nullWhenEmpty), shared by `fields:` and `status.acceptFields:`.
+// Reads one field entry (source | template | const, transforms, nullWhenEmpty), shared by `fields:`
+// and `status.acceptFields:`.
 import type {
   FieldDefinition,
   LookupTable,
@@ -178,7 +179,10 @@ function parseTransforms(
   return steps;
 }
 
-/** A CRM field holds one value, so a list source without a join would fail at every referral: say so now. */
+/**
+ * A CRM field holds one value, so a list source without a join would fail at every referral: say so
+ * now.
+ */
 function checkListJoined(
   origin: ValueOrigin,
   transforms: readonly TransformStep[],

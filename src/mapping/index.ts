@@ -1,4 +1,5 @@
-// The field-mapping engine's public API: parse and validate a mapping file, then map referrals with it.
+// The field-mapping engine's public API: parse and validate a mapping file, then map referrals with
+// it.
 import { readFile } from 'node:fs/promises';
 import { ValidationError, type Issue } from '../core/errors.js';
 import type { MappingDefinition, ValueOrigin } from './definition.js';
@@ -19,7 +20,10 @@ export { describeOrigin } from './engine.js';
 export { describeTransform } from './transforms.js';
 export { buildCoSellReferral, type CoSellBuild } from './cosell.js';
 export interface CompiledMapping {
-  /** sha256 of the normalised file content (its data as canonical JSON: comments and layout do not count), first 12 hex. */
+  /**
+   * sha256 of the normalised file content (its data as canonical JSON: comments and layout do not
+   * count), first 12 hex.
+   */
   readonly version: string;
   readonly target: string;
   readonly entity: string;
@@ -27,18 +31,28 @@ export interface CompiledMapping {
   readonly definition: MappingDefinition;
   /** Maps one referral; never throws for bad data (every field error is in the result). */
   map(input: MappingInput): MapResult;
-  /** The referral paths this mapping reads (computed values count as the fields they derive from), sorted. */
+  /**
+   * The referral paths this mapping reads (computed values count as the fields they derive from),
+   * sorted.
+   */
   referralPaths(): string[];
-  /** What a linked CRM record says (outcome, reason, accept fields), per the `status:` section; outcome null without one. */
+  /**
+   * What a linked CRM record says (outcome, reason, accept fields), per the `status:` section;
+   * outcome null without one.
+   */
   readOutcome(view: CrmRecordView): OutcomeReading;
   /**
-   * The line in the mapping file of what `path` names (`['fields', 'email']`), for issues found after parsing (CRM
+   * The line in the mapping file of what `path` names (`['fields', 'email']`), for issues found
+   * after parsing (CRM
    * metadata checks); a path that is not in the file gives its nearest written parent.
    */
   lineOf?(path: DocPath): number | undefined;
 }
 
-/** Parses and validates a mapping; throws ValidationError('MAPPING_INVALID') listing every problem with file, line and path. */
+/**
+ * Parses and validates a mapping; throws ValidationError('MAPPING_INVALID') listing every problem
+ * with file, line and path.
+ */
 export function parseMapping(text: string, file: string | null = null): CompiledMapping {
   const title = `mapping ${file ?? '(inline)'} is invalid`;
   const yaml = readYaml(text, file);

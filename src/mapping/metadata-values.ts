@@ -14,16 +14,24 @@ import type { DocPath } from './document.js';
 import { suggest } from './paths.js';
 import { applyTransform } from './transforms.js';
 
-/** What kind of value a chain gives; `unknown` fits any field (a referral value of no declared type). */
+/**
+ * What kind of value a chain gives; `unknown` fits any field (a referral value of no declared
+ * type).
+ */
 type ValueKind = 'text' | 'number' | 'integer' | 'boolean' | 'date' | 'datetime' | 'unknown';
 
-/** A value the mapping itself writes (const, default, lookup result, $hot, $leadKind), and where it is written. */
+/**
+ * A value the mapping itself writes (const, default, lookup result, $hot, $leadKind), and where it
+ * is written.
+ */
 export interface Literal {
   value: Scalar;
   at: DocPath;
 }
 
-/** What a field's chain can give: known values, plus values of some kinds read from the referral. */
+/**
+ * What a field's chain can give: known values, plus values of some kinds read from the referral.
+ */
 export interface Produced {
   literals: Literal[];
   open: Set<ValueKind>;
@@ -99,7 +107,10 @@ function kindAfter(kind: ValueKind, step: TransformStep): ValueKind {
   }
 }
 
-/** Known values map to their table entries exactly; values read from the referral may give any entry (or the fallback). */
+/**
+ * Known values map to their table entries exactly; values read from the referral may give any entry
+ * (or the fallback).
+ */
 function afterLookup(
   produced: Produced,
   table: LookupTable,
@@ -192,7 +203,10 @@ export const TYPE_PHRASES: Readonly<Record<CrmFieldType, string>> = {
 
 const TEXT_KINDS: ReadonlySet<ValueKind> = new Set(['text', 'date', 'datetime']);
 
-/** null when a value of this kind fits the field; otherwise the hint that ends the message ('' for none). */
+/**
+ * null when a value of this kind fits the field; otherwise the hint that ends the message ('' for
+ * none).
+ */
 export function misfit(kind: ValueKind, field: CrmFieldMetadata): string | null {
   if (kind === 'unknown') return null;
   switch (field.type) {
@@ -264,7 +278,10 @@ export function listed(values: ReadonlyArray<string | number>): string {
   return values.length > MAX_LISTED_VALUES ? `${shown}, ...` : shown;
 }
 
-/** ` (did you mean "x"?)`: a name within two edits, else a name that starts that way (emial → emailaddress1). */
+/**
+ * ` (did you mean "x"?)`: a name within two edits, else a name that starts that way (emial →
+ * emailaddress1).
+ */
 export function closestName(written: string, names: readonly string[]): string {
   const close = suggest(written, names);
   if (close !== '' || written.length < 4) return close;

@@ -1,4 +1,5 @@
-// Checks a compiled mapping against the CRM's own metadata: the fields exist, may be written, and take the values written.
+// Checks a compiled mapping against the CRM's own metadata: the fields exist, may be written, and
+// take the values written.
 import { coSellFieldRefs } from './cosell.js';
 import type { Issue } from '../core/errors.js';
 import type { CrmEntityMetadata, CrmFieldMetadata } from '../crm/adapter.js';
@@ -27,7 +28,10 @@ const NEUTRAL_TRANSFORMS: ReadonlySet<string> = new Set([
   'default',
 ]);
 
-/** Every problem of `mapping` against `metadata` (the CRM entity the mapping writes), in file order. Pure. */
+/**
+ * Every problem of `mapping` against `metadata` (the CRM entity the mapping writes), in file order.
+ * Pure.
+ */
 export function checkMappingAgainstMetadata(
   mapping: CompiledMapping,
   metadata: CrmEntityMetadata,
@@ -69,7 +73,10 @@ class MetadataCheck {
     });
   }
 
-  /** Each issue once (a named lookup table may serve several fields), by line; one line keeps the order found. */
+  /**
+   * Each issue once (a named lookup table may serve several fields), by line; one line keeps the
+   * order found.
+   */
   sorted(): Issue[] {
     const unique = [
       ...new Map(
@@ -87,7 +94,8 @@ class MetadataCheck {
     if (!field)
       this.add(
         at,
-        `unknown CRM field "${name}" on ${this.entity}${closestName(name, [...this.byName.keys()])}`,
+        `unknown CRM field "${name}" on ${this.entity}` +
+          `${closestName(name, [...this.byName.keys()])}`,
       );
     return field ?? null;
   }
@@ -104,7 +112,10 @@ class MetadataCheck {
     this.picklistBacked(crmField, definition, at);
   }
 
-  /** Free text into a country field the org backs with a code picklist (Country → CountryCode): names would be left out. */
+  /**
+   * Free text into a country field the org backs with a code picklist (Country → CountryCode):
+   * names would be left out.
+   */
   picklistBacked(field: CrmFieldMetadata, definition: FieldDefinition, at: DocPath): void {
     if (field.codeField === undefined || !/Country$/.test(field.name)) return;
     const deciding = definition.transforms
@@ -114,8 +125,10 @@ class MetadataCheck {
     if (definition.origin.kind === 'const') return;
     this.add(
       at,
-      `writes free text into "${field.name}", which this org backs with the picklist "${field.codeField}": only a country code ` +
-        `or the exact integration value of a listed country is taken, other values are left out; add the country transform to write codes`,
+      `writes free text into "${field.name}", which this org backs with the picklist "` +
+        `${field.codeField}": only a country code ` +
+        `or the exact integration value of a listed country is taken, other values are left ` +
+        `out; add the country transform to write codes`,
     );
   }
 
@@ -139,7 +152,8 @@ class MetadataCheck {
       if (problem !== null)
         this.add(
           at,
-          `gives ${KIND_PHRASES[kind]} but CRM field "${field.name}" is ${TYPE_PHRASES[field.type]}${problem}`,
+          `gives ${KIND_PHRASES[kind]} but CRM field "${field.name}" is ` +
+            `${TYPE_PHRASES[field.type]}${problem}`,
         );
     }
   }
@@ -150,7 +164,8 @@ class MetadataCheck {
     if (problem !== null) {
       this.add(
         at,
-        `gives ${show(value)} but CRM field "${field.name}" is ${TYPE_PHRASES[field.type]}${problem}`,
+        `gives ${show(value)} but CRM field "${field.name}" is ${TYPE_PHRASES[field.type]}` +
+          `${problem}`,
       );
       return;
     }
@@ -163,7 +178,8 @@ class MetadataCheck {
     ) {
       this.add(
         at,
-        `${show(value)} is not a value of the CRM picklist "${field.name}" (values: ${listed(values)})`,
+        `${show(value)} is not a value of the CRM picklist "${field.name}" (values: ` +
+          `${listed(values)})`,
       );
     }
     if (
@@ -173,12 +189,16 @@ class MetadataCheck {
     ) {
       this.add(
         at,
-        `${show(value)} has ${value.length} characters but CRM field "${field.name}" holds at most ${field.maxLength}`,
+        `${show(value)} has ${value.length} characters but CRM field "${field.name}" holds at ` +
+          `most ${field.maxLength}`,
       );
     }
   }
 
-  /** The last truncate decides how long a text may get; one longer than the field means refused writes. */
+  /**
+   * The last truncate decides how long a text may get; one longer than the field means refused
+   * writes.
+   */
   truncation(field: CrmFieldMetadata, transforms: readonly TransformStep[], at: DocPath): void {
     if (field.maxLength === undefined) return;
     const index = transforms.map((step) => step.transform).lastIndexOf('truncate');
@@ -186,7 +206,8 @@ class MetadataCheck {
     if (step?.transform !== 'truncate' || step.length <= field.maxLength) return;
     this.add(
       [...at, 'transforms', index],
-      `truncate ${step.length} is longer than CRM field "${field.name}" holds (at most ${field.maxLength} characters): longer values would be refused`,
+      `truncate ${step.length} is longer than CRM field "${field.name}" holds (at most ` +
+        `${field.maxLength} characters): longer values would be refused`,
     );
   }
 
@@ -205,7 +226,10 @@ class MetadataCheck {
     }
   }
 
-  /** The `status:` parts that name fields of this entity: rule conditions, reason fields, accept sources, the expiry reflection. */
+  /**
+   * The `status:` parts that name fields of this entity: rule conditions, reason fields, accept
+   * sources, the expiry reflection.
+   */
   statusSection(): void {
     const status = this.mapping.definition.status;
     const role = this.entity.toLowerCase();
@@ -247,7 +271,8 @@ class MetadataCheck {
       if (!options.some((option) => String(option) === String(value))) {
         this.add(
           at,
-          `${show(value)} is not a value of the CRM picklist "${field.name}" (values: ${listed(options)}), so this rule never matches`,
+          `${show(value)} is not a value of the CRM picklist "${field.name}" (values: ` +
+            `${listed(options)}), so this rule never matches`,
         );
       }
     }

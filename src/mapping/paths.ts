@@ -1,4 +1,5 @@
-// Value paths (`customerProfile.team[0].email`): parsing, reading them from a referral, and checking them against the referral schema.
+// Value paths (`customerProfile.team[0].email`): parsing, reading them from a referral, and
+// checking them against the referral schema.
 import { z } from 'zod';
 import { referralSchema } from '../core/referral.js';
 import type { ComputedValue, PathSegment, ValuePath } from './definition.js';
@@ -10,7 +11,10 @@ const COMPUTED_VALUES: readonly ComputedValue[] = [
   '$referralId',
 ];
 
-/** The referral fields each computed value is derived from (so referralPaths() names what a mapping depends on). */
+/**
+ * The referral fields each computed value is derived from (so referralPaths() names what a mapping
+ * depends on).
+ */
 export const COMPUTED_VALUE_INPUTS: Readonly<Record<ComputedValue, readonly string[]>> = {
   $leadKind: ['type', 'qualification', 'inviteContext.invitedBy.organizationId'],
   $hot: ['details.customerRequestedContact'],
@@ -71,7 +75,10 @@ export function formatSegments(segments: readonly PathSegment[]): string {
   return text;
 }
 
-/** Reads a path from a value; `[]` collects every item (missing ones dropped); anything absent gives undefined. */
+/**
+ * Reads a path from a value; `[]` collects every item (missing ones dropped); anything absent gives
+ * undefined.
+ */
 export function readPath(root: unknown, segments: readonly PathSegment[]): unknown {
   let current: unknown = root;
   for (const [position, segment] of segments.entries()) {
@@ -99,7 +106,10 @@ export function readPath(root: unknown, segments: readonly PathSegment[]): unkno
 /** What a path points at in the referral schema: a single value, a list of values, or a problem. */
 export type PathShape = { kind: 'value' } | { kind: 'list' } | { kind: 'problem'; message: string };
 
-/** Checks a path against the referral schema's declared shape (objects declared without fields accept any sub-path). */
+/**
+ * Checks a path against the referral schema's declared shape (objects declared without fields
+ * accept any sub-path).
+ */
 export function referralPathShape(path: ValuePath): PathShape {
   if (path.computed) return { kind: 'value' };
   let schema: z.ZodType = referralSchema;
@@ -117,7 +127,8 @@ export function referralPathShape(path: ValuePath): PathShape {
       const next = shape[segment.key];
       if (!next)
         return problem(
-          `unknown referral field "${formatSegments(path.segments.slice(0, position + 1))}"${suggest(segment.key, Object.keys(shape))}`,
+          `unknown referral field "${formatSegments(path.segments.slice(0, position + 1))}"` +
+            `${suggest(segment.key, Object.keys(shape))}`,
         );
       schema = next;
     } else {
@@ -133,7 +144,9 @@ function leafShape(schema: z.ZodType, text: string, listed: boolean): PathShape 
   if (schema instanceof z.ZodObject) {
     const fields = Object.keys(schema.shape as object);
     return problem(
-      `${text} is an object: pick one of its fields${fields.length > 0 ? ` (${fields.join(', ')})` : ''}`,
+      `${text} is an object: pick one of its fields${
+        fields.length > 0 ? ` (` + `${fields.join(', ')})` : ''
+      }`,
     );
   }
   if (schema instanceof z.ZodArray) {

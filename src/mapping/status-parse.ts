@@ -1,4 +1,5 @@
-// The `status:` section of a mapping parsed and checked: what CRM record states mean for Partner Center.
+// The `status:` section of a mapping parsed and checked: what CRM record states mean for Partner
+// Center.
 import { CLOSE_REASONS } from '../core/referral.js';
 import {
   ACCEPT_FIELD_NAMES,
@@ -33,7 +34,10 @@ const STATUS_KEYS = [
 ];
 const RECORD_ROLES: readonly RecordRole[] = ['lead', 'opportunity'];
 const RECORD_ROOTS = ['lead', 'opportunity', 'referral'];
-/** The acceptFields a status mapping must name (Partner Center needs currency too, which defaults.currency may give). */
+/**
+ * The acceptFields a status mapping must name (Partner Center needs currency too, which
+ * defaults.currency may give).
+ */
 const MAPPED_ACCEPT_FIELDS: readonly AcceptFieldName[] = [
   'dealName',
   'dealValue',
@@ -136,7 +140,8 @@ function parseReasons(raw: unknown, at: DocPath, issues: IssueCollector): Reason
   if (!isRecord(raw)) {
     issues.add(
       at,
-      `reasons are { field: lead.x, map: { crm value: reason }, default: reason }, got ${show(raw)}`,
+      `reasons are { field: lead.x, map: { crm value: reason }, default: reason }, got ` +
+        `${show(raw)}`,
     );
     return null;
   }
@@ -180,7 +185,8 @@ function closeReason(value: unknown, at: DocPath, issues: IssueCollector): Close
     return value as CloseReason;
   issues.add(
     at,
-    `${show(value)} is not a Partner Center close reason (one of: ${CLOSE_REASONS.map((reason) => `"${reason}"`).join(', ')})`,
+    `${show(value)} is not a Partner Center close reason (one of: ` +
+      `${CLOSE_REASONS.map((reason) => `"${reason}"`).join(', ')})`,
   );
   return null;
 }
@@ -237,14 +243,19 @@ function parseAcceptFields(
   return fields;
 }
 
-/** `lead.x`, `opportunity.x` (any CRM field: a later check compares them with CRM metadata) or `referral.x`. */
+/**
+ * `lead.x`, `opportunity.x` (any CRM field: a later check compares them with CRM metadata) or
+ * `referral.x`.
+ */
 function recordPath(text: string, allowReferral: boolean): ValuePath | string {
   const roots: readonly string[] = allowReferral ? RECORD_ROOTS : RECORD_ROLES;
   const path = text.trim().startsWith('$') ? null : parsePath(text);
   const root = path && typeof path !== 'string' ? path.segments[0] : undefined;
   if (typeof path === 'string') return path;
   if (!path || !root || !('key' in root) || !roots.includes(root.key) || path.segments.length < 2) {
-    return `"${text}" is not a record path: start it with ${roots.map((r) => `${r}.`).join(', ')} (e.g. lead.subject)`;
+    return `"${text}" is not a record path: start it with ${roots
+      .map((r) => `${r}` + `.`)
+      .join(', ')} (e.g. lead.subject)`;
   }
   return path;
 }
@@ -269,13 +280,15 @@ function checkCompleteness(
       'declineReasons is needed when declined is set (Partner Center requires a reason)',
     );
   if (has('lost') && !has('lossReasons')) issues.add(at, 'lossReasons is needed when lost is set');
-  // Won and lost may also need an accept first (a deal closed in the CRM while the referral is still New).
+  // Won and lost may also need an accept first (a deal closed in the CRM while the referral is
+  // still New).
   const accepting = has('accepted') || has('won') || has('lost');
   if (!accepting || !isRecord(raw['acceptFields'])) {
     if (accepting)
       issues.add(
         at,
-        `acceptFields is needed when accepted, won or lost is set (with ${MAPPED_ACCEPT_FIELDS.join(', ')})`,
+        `acceptFields is needed when accepted, won or lost is set (with ` +
+          `${MAPPED_ACCEPT_FIELDS.join(', ')})`,
       );
     return;
   }

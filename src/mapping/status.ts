@@ -1,4 +1,5 @@
-// Reading a CRM record with a mapping's `status:` section: the outcome, its reason and accept fields.
+// Reading a CRM record with a mapping's `status:` section: the outcome, its reason and accept
+// fields.
 import { CLOSE_REASONS, type Referral } from '../core/referral.js';
 import {
   ACCEPT_FIELD_NAMES,
@@ -17,7 +18,10 @@ import { evaluateField, type FieldTrace } from './engine.js';
 import { readPath } from './paths.js';
 import { show } from './transforms.js';
 
-/** A linked CRM record as the push-back sees it: the lead, the opportunity it became (if any), and the referral. */
+/**
+ * A linked CRM record as the push-back sees it: the lead, the opportunity it became (if any), and
+ * the referral.
+ */
 export interface CrmRecordView {
   referral: Referral;
   lead: Readonly<Record<string, unknown>> | null;
@@ -31,15 +35,20 @@ export interface OutcomeReading {
   rule: StatusRule | null;
   /** The close reason for declined and lost. */
   reason: CloseReason | null;
-  /** The accept fields for accepted, won and lost (a New referral is accepted before it is closed); undefined values left out. */
+  /**
+   * The accept fields for accepted, won and lost (a New referral is accepted before it is closed);
+   * undefined values left out.
+   */
   acceptFields: Partial<Record<AcceptFieldName, unknown>> | null;
   errors: Array<{ field: string; message: string }>;
   trace: FieldTrace[];
 }
 
 /**
- * What a CRM record says about its referral. Outcomes are tried from the most advanced (won) down, so a
- * converted lead whose opportunity was won reads as won. The caller still checks the life cycle (planOutcome):
+ * What a CRM record says about its referral. Outcomes are tried from the most advanced (won) down,
+ * so a
+ * converted lead whose opportunity was won reads as won. The caller still checks the life cycle
+ * (planOutcome):
  * a record that merely shows the expiredReflection of an already expired referral leads nowhere.
  */
 export function readOutcome(
@@ -83,7 +92,9 @@ export function ruleMatches(
   );
 }
 
-/** CRM values are compared as text (statecode 1 matches 1 and "1"); null matches a missing value. */
+/**
+ * CRM values are compared as text (statecode 1 matches 1 and "1"); null matches a missing value.
+ */
 function sameValue(actual: unknown, expected: Scalar): boolean {
   if (expected === null) return actual === null || actual === undefined;
   return actual !== null && actual !== undefined && String(actual) === String(expected);
@@ -107,7 +118,9 @@ function readReason(
   else
     reading.errors.push({
       field: 'reason',
-      message: `${show(value)} in ${mapping.field.text} has no reason in status.${label} and there is no default`,
+      message:
+        `${show(value)} in ${mapping.field.text} has no reason in status.${label} and ` +
+        `there is no default`,
     });
 }
 

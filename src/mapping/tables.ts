@@ -256,7 +256,8 @@ const COUNTRY_NAMES: Readonly<Record<string, string>> = {
 };
 
 /**
- * Partner Center customer size → an employee count for NumberOfEmployees-style fields: the midpoint of the band
+ * Partner Center customer size → an employee count for NumberOfEmployees-style fields: the midpoint
+ * of the band
  * (rounded down); the open-ended bands use a round figure above their floor.
  */
 const CUSTOMER_SIZE_EMPLOYEES: Readonly<Record<string, number>> = {

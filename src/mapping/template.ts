@@ -1,9 +1,11 @@
-// `template:` values: `{{path}}` placeholders in text; a line whose placeholders are all empty is left out.
+// `template:` values: `{{path}}` placeholders in text; a line whose placeholders are all empty is
+// left out.
 import type { Template, ValuePath } from './definition.js';
 import { parsePath } from './paths.js';
 
 /**
- * Parses a template and lists every problem in it (unclosed or stray braces, empty or bad placeholders); the
+ * Parses a template and lists every problem in it (unclosed or stray braces, empty or bad
+ * placeholders); the
  * template holds the placeholders that did parse, so the caller can check those too.
  */
 export function parseTemplate(
@@ -72,7 +74,10 @@ function placeholder(
   return [path];
 }
 
-/** Fills a template; lists are joined with ", "; a line with placeholders that all came out empty is dropped. */
+/**
+ * Fills a template; lists are joined with ", "; a line with placeholders that all came out empty is
+ * dropped.
+ */
 export function renderTemplate(template: Template, read: (path: ValuePath) => unknown): string {
   const lines: string[] = [];
   for (const line of template.lines) {

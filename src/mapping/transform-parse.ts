@@ -11,7 +11,9 @@ import type {
 import { suggest } from './paths.js';
 import { isScalar, show } from './transforms.js';
 
-/** A problem in how a step is written; `at` continues the step's own path (e.g. ['lookup', 'US']). */
+/**
+ * A problem in how a step is written; `at` continues the step's own path (e.g. ['lookup', 'US']).
+ */
 export interface StepProblem {
   at: Array<string | number>;
   message: string;
@@ -45,8 +47,10 @@ const DEFAULT_JOIN_SEPARATOR = ', ';
 // ---------------------------------------------------------------- parsing
 
 /**
- * Reads one step as written: `trim`, `{ truncate: 300 }`, `{ lookup: leadSource, fallback: keep }`, `join`
- * (separator ", "). `lookups` holds the named tables the step may use (the file's and the built-in ones).
+ * Reads one step as written: `trim`, `{ truncate: 300 }`, `{ lookup: leadSource, fallback: keep }`,
+ * `join`
+ * (separator ", "). `lookups` holds the named tables the step may use (the file's and the built-in
+ * ones).
  */
 export function parseTransform(
   raw: unknown,
@@ -91,7 +95,8 @@ function parseBareStep(name: string): TransformStep | StepProblem[] {
     return [
       problem(
         [],
-        `transform "${name}" needs an argument, e.g. ${EXAMPLES[name as (typeof WITH_ARGUMENT)[number]]}`,
+        `transform "${name}" needs an argument, e.g. ` +
+          `${EXAMPLES[name as (typeof WITH_ARGUMENT)[number]]}`,
       ),
     ];
   }
@@ -229,7 +234,10 @@ function isFallback(
   return fallback === null || fallback === 'keep' || !('message' in fallback);
 }
 
-/** `fallback: keep` keeps the input on a miss; any other scalar (null included) is the value a miss gives. */
+/**
+ * `fallback: keep` keeps the input on a miss; any other scalar (null included) is the value a miss
+ * gives.
+ */
 function parseFallback(step: Record<string, unknown>): LookupFallback | null | StepProblem {
   if (!Object.hasOwn(step, 'fallback')) return null;
   const fallback = step['fallback'];
@@ -242,8 +250,10 @@ function parseFallback(step: Record<string, unknown>): LookupFallback | null | S
 }
 
 /**
- * A lookup table: a mapping of key → scalar, where a `default` key is what a miss gives; or, when `default` must be
- * an ordinary key, `{ values: {...}, default: V }`. Results are scalars, so a `values:` key holding a mapping is
+ * A lookup table: a mapping of key → scalar, where a `default` key is what a miss gives; or, when
+ * `default` must be
+ * an ordinary key, `{ values: {...}, default: V }`. Results are scalars, so a `values:` key holding
+ * a mapping is
  * unambiguous.
  */
 export function parseLookupTable(raw: unknown, name: string | null): LookupTable | StepProblem[] {

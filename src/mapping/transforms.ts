@@ -1,4 +1,5 @@
-// The transforms a mapping chains on a value: applied and described (transform-parse.ts reads them).
+// The transforms a mapping chains on a value: applied and described (transform-parse.ts reads
+// them).
 import type {
   DateFormat,
   LookupFallback,
@@ -8,7 +9,10 @@ import type {
 } from './definition.js';
 import { isKnownCountryCode } from './tables.js';
 
-/** A value could not be transformed; map() collects it as the field's error instead of throwing further. */
+/**
+ * A value could not be transformed; map() collects it as the field's error instead of throwing
+ * further.
+ */
 class TransformError extends Error {
   constructor(message: string) {
     super(message);
@@ -19,8 +23,10 @@ class TransformError extends Error {
 // ---------------------------------------------------------------- applying
 
 /**
- * Applies one step. Empty values (undefined, null, '') pass through every step except default and required;
- * single-value steps apply to each item of a list; join turns a list into text. Throws TransformError.
+ * Applies one step. Empty values (undefined, null, '') pass through every step except default and
+ * required;
+ * single-value steps apply to each item of a list; join turns a list into text. Throws
+ * TransformError.
  * `source` names where the value came from, for the required message.
  */
 export function applyTransform(
@@ -88,7 +94,15 @@ export function describeTransform(step: TransformStep): string {
     case 'date':
       return `date ${step.format}`;
     case 'lookup':
-      return `lookup ${step.table.name ?? '(inline)'}${step.fallback === null ? '' : ` fallback ${step.fallback === 'keep' ? 'keep' : JSON.stringify(step.fallback.value)}`}`;
+      return (
+        `lookup ${step.table.name ?? '(inline)'}` +
+        `${
+          step.fallback === null
+            ? ''
+            : ` fallback ` +
+              `${step.fallback === 'keep' ? 'keep' : JSON.stringify(step.fallback.value)}`
+        }`
+      );
     case 'join':
       return `join ${JSON.stringify(step.separator)}`;
     case 'replace':
@@ -121,7 +135,10 @@ function text(value: unknown, transform: string): string {
   throw new TransformError(`${transform} expects text, got ${show(value)}`);
 }
 
-/** Cuts to at most `length` UTF-16 code units (how the CRMs count), stepping back rather than splitting a surrogate pair. */
+/**
+ * Cuts to at most `length` UTF-16 code units (how the CRMs count), stepping back rather than
+ * splitting a surrogate pair.
+ */
 function truncate(value: string, length: number): string {
   if (value.length <= length) return value;
   const last = value.charCodeAt(length - 1);
@@ -129,7 +146,8 @@ function truncate(value: string, length: number): string {
   return value.slice(0, end);
 }
 
-// Plain digits or comma-grouped thousands, with an optional decimal part: "10000", "1,250.50", "-3.5".
+// Plain digits or comma-grouped thousands, with an optional decimal part: "10000", "1,250.50",
+// "-3.5".
 const NUMERIC_TEXT = /^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?$/;
 
 function toNumber(value: unknown): number {
@@ -167,7 +185,8 @@ function toBoolean(value: unknown): boolean {
   throw new TransformError(`${show(value)} is not a boolean`);
 }
 
-// A date, or a date-time with up to 7 fractional digits (Partner Center's form); no offset means UTC.
+// A date, or a date-time with up to 7 fractional digits (Partner Center's form); no offset means
+// UTC.
 const ISO_INPUT =
   /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
@@ -220,7 +239,8 @@ function join(value: unknown, separator: string): unknown {
   return parts.map((item) => text(item, 'join')).join(separator);
 }
 
-// Deliberately plain: a local part without spaces or brackets, and a dotted domain of letters, digits and hyphens.
+// Deliberately plain: a local part without spaces or brackets, and a dotted domain of letters,
+// digits and hyphens.
 const EMAIL =
   /^[^\s@"(),:;<>[\]\\]+@[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)+$/u;
 

@@ -1,4 +1,5 @@
-// Turns a mapping document (plain data from YAML) into a MappingDefinition, collecting every problem on the way.
+// Turns a mapping document (plain data from YAML) into a MappingDefinition, collecting every
+// problem on the way.
 import type {
   FieldDefinition,
   LookupTable,
@@ -35,7 +36,8 @@ export function buildDefinition(
   if (!isRecord(document)) {
     issues.add(
       [],
-      `a mapping file is a YAML mapping with version, target, entity and fields, got ${show(document)}`,
+      `a mapping file is a YAML mapping with version, target, entity and fields, got ` +
+        `${show(document)}`,
     );
     return null;
   }
@@ -88,7 +90,11 @@ function requiredName(
   else if (typeof value !== 'string' || !NAME.test(value))
     issues.add(
       [key],
-      `${key === 'target' ? "target must be a CRM kind (a config target's kind)" : `${key} must be a name like lead`}, got ${show(value)}`,
+      `${
+        key === 'target'
+          ? "target must be a CRM kind (a config target's kind)"
+          : `${key}` + ` must be a name like lead`
+      }, got ${show(value)}`,
     );
   else return value;
   return null;

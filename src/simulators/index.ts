@@ -1,4 +1,5 @@
-// The bundled simulators, in port order: `leadbridge simulate` and the demo start every entry listed here.
+// The bundled simulators, in port order: `leadbridge simulate` and the demo start every entry
+// listed here.
 import { createDynamicsSimulator } from './dynamics365/index.js';
 import { createEntraSimulator } from './entra/index.js';
 import { createGraphSimulator } from './graph/index.js';
@@ -15,7 +16,10 @@ interface SimulatorStartOptions {
   seed: number;
   /** How many referrals the Partner Center simulator starts with. */
   referrals: number;
-  /** Partner Center serves list pages in the documented form (http nextLink without /engagements, no list eTag). */
+  /**
+   * Partner Center serves list pages in the documented form (http nextLink without /engagements, no
+   * list eTag).
+   */
   documentedLinks?: boolean;
 }
 
@@ -27,7 +31,10 @@ interface StartedSimulator {
 export interface SimulatorEntry {
   /** partner-center, dynamics365, salesforce, graph, entra */
   name: string;
-  /** Its own admin routes under <url>/_sim/ beyond the common ones, for `leadbridge simulate`'s hint. */
+  /**
+   * Its own admin routes under <url>/_sim/ beyond the common ones, for `leadbridge simulate`'s
+   * hint.
+   */
   adminRoutes?: string;
   start(options: SimulatorStartOptions): Promise<StartedSimulator>;
 }
@@ -55,7 +62,9 @@ const ENTRA_ROUTES =
   'devicecodes, devicecodes/approve, devicecodes/decline, users/<upn>/revoke ' +
   '(https; certificate src/simulators/entra/tls/cert.pem)';
 
-/** Entry i listens on basePort + i, so the order here fixes the well-known ports (7401, 7402, ...). */
+/**
+ * Entry i listens on basePort + i, so the order here fixes the well-known ports (7401, 7402, ...).
+ */
 export const SIMULATORS: SimulatorEntry[] = [
   entry('partner-center', (options) => createPartnerCenterSimulator(options), SEED_ROUTES),
   entry('dynamics365', ({ host, port }) => createDynamicsSimulator({ host, port }), CRM_ROUTES),
@@ -84,7 +93,10 @@ export interface RunningSimulator extends StartedSimulator {
   name: string;
 }
 
-/** A simulator that could not start: says which one and where, and keeps the socket error's code (EADDRINUSE, ...). */
+/**
+ * A simulator that could not start: says which one and where, and keeps the socket error's code
+ * (EADDRINUSE, ...).
+ */
 export class SimulatorStartError extends Error {
   readonly code: string | undefined;
   constructor(
@@ -94,7 +106,8 @@ export class SimulatorStartError extends Error {
     cause: unknown,
   ) {
     super(
-      `${simulator} simulator could not listen on ${host}:${port}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      `${simulator} simulator could not listen on ${host}:${port}: ` +
+        `${cause instanceof Error ? cause.message : String(cause)}`,
       { cause },
     );
     this.name = 'SimulatorStartError';
@@ -102,7 +115,10 @@ export class SimulatorStartError extends Error {
   }
 }
 
-/** Starts every simulator in order; if one fails, those already started are stopped before the error is rethrown. */
+/**
+ * Starts every simulator in order; if one fails, those already started are stopped before the error
+ * is rethrown.
+ */
 export async function startSimulators(
   options: StartSimulatorsOptions,
 ): Promise<RunningSimulator[]> {
@@ -141,7 +157,9 @@ export async function stopSimulators(running: readonly RunningSimulator[]): Prom
   if (failure) throw failure.reason;
 }
 
-/** The same entry behind an org router: each org gets its own instance, seeded differently per org. */
+/**
+ * The same entry behind an org router: each org gets its own instance, seeded differently per org.
+ */
 function orgEntry(inner: SimulatorEntry): SimulatorEntry {
   return {
     name: inner.name,

@@ -1,8 +1,12 @@
-// Referrals whose CRM lead was converted (Salesforce) or qualified (Dynamics): changes are skipped with the reason.
+// Referrals whose CRM lead was converted (Salesforce) or qualified (Dynamics): changes are skipped
+// with the reason.
 //
-// A converted lead is locked by the CRM and lives on as an opportunity that the CRM's users own; mapping a
-// referral change onto it would fail for ever (CANNOT_UPDATE_CONVERTED_LEAD) and end in quarantine. The
-// outbound side records the conversion on the link when it reads the lead; a write that meets a lock first
+// A converted lead is locked by the CRM and lives on as an opportunity that the CRM's users own;
+// mapping a
+// referral change onto it would fail for ever (CANNOT_UPDATE_CONVERTED_LEAD) and end in quarantine.
+// The
+// outbound side records the conversion on the link when it reads the lead; a write that meets a
+// lock first
 // (converted after our last read) records it from the CRM's refusal.
 import type { UpsertItemResult } from '../crm/adapter.js';
 import type { AuditEntry, Link, LinkUpdate, SyncStateRow } from '../ledger/index.js';
@@ -12,10 +16,14 @@ type Move = { referralId: string; to: 'pending' | 'applied'; runId: string };
 /** Why a change is not written: the lead became an opportunity. */
 export function convertedReason(leadId: string, convertedInto: string | null): string {
   const into = convertedInto ? `opportunity ${convertedInto}` : 'an opportunity';
-  return `the CRM lead ${leadId} was converted into ${into}; a converted lead takes no more changes`;
+  return (
+    `the CRM lead ${leadId} was converted into ${into}; a converted lead takes no more ` + `changes`
+  );
 }
 
-/** Moves that leave a referral settled (applied) without a write: a quarantined one re-opens first. */
+/**
+ * Moves that leave a referral settled (applied) without a write: a quarantined one re-opens first.
+ */
 export function settledMoves(
   referralId: string,
   state: SyncStateRow | undefined,
@@ -43,7 +51,9 @@ export function convertedAudit(
   };
 }
 
-/** What the ledger records when the CRM refused a write because the lead was converted meanwhile. */
+/**
+ * What the ledger records when the CRM refused a write because the lead was converted meanwhile.
+ */
 export function convertedOnWrite(
   version: LinkUpdate,
   link: Link | undefined,

@@ -219,7 +219,8 @@ async function runCycle(
     };
   }
   const outboundStats = await outbound.collect({ runId, signal });
-  // Partner-originated deals: flagged CRM opportunities become create-referral rows (drained below).
+  // Partner-originated deals: flagged CRM opportunities become create-referral rows (drained
+  // below).
   if (dealScanDue(parts)) {
     const deals = await collectSharedDeals(ledger, parts.targets, runId, logger, signal);
     if (deals.dealsRead > 0) logger.info('co-sell deals read', { ...deals, runId });

@@ -11,7 +11,10 @@ export type InboundDecision =
   | { kind: 'same-version' }
   | { kind: 'skip-kind' }
   | { kind: 'skip-closed' }
-  /** The CRM lead was converted / qualified: it takes no more changes, the opportunity is the CRM's own. */
+  /**
+   * The CRM lead was converted / qualified: it takes no more changes, the opportunity is the CRM's
+   * own.
+   */
   | { kind: 'skip-converted'; reason: string }
   | { kind: 'quarantine'; reason: string; errors: Array<{ field: string; message: string }> }
   | { kind: 'unchanged'; hash: string }

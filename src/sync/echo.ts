@@ -1,15 +1,23 @@
-// Echo suppression: what leadbridge wrote into a referral on accept is not mapped back into the CRM fields it came from.
+// Echo suppression: what leadbridge wrote into a referral on accept is not mapped back into the CRM
+// fields it came from.
 //
-// An accept writes the deal name and notes (and value, currency, close date) that the CRM holds into the referral;
-// those CRM fields were themselves mapped from the referral (the Dynamics subject is "company – deal name"), so
-// mapping them again would nest them ("Litware GmbH – Litware GmbH – ..."). The inbound side therefore maps a
-// referral field that still holds exactly what leadbridge wrote as the value it had before; a later change by
+// An accept writes the deal name and notes (and value, currency, close date) that the CRM holds
+// into the referral;
+// those CRM fields were themselves mapped from the referral (the Dynamics subject is "company –
+// deal name"), so
+// mapping them again would nest them ("Litware GmbH – Litware GmbH – ..."). The inbound side
+// therefore maps a
+// referral field that still holds exactly what leadbridge wrote as the value it had before; a later
+// change by
 // someone else (a value that differs) is mapped as usual.
 import type { Referral } from '../core/referral.js';
 import { instantKey } from '../core/time.js';
 import type { ReferralEcho } from '../ledger/index.js';
 
-/** The referral field each accept field is written to (see acceptPatch in source/partner-center/actions.ts). */
+/**
+ * The referral field each accept field is written to (see acceptPatch in
+ * source/partner-center/actions.ts).
+ */
 const ACCEPT_FIELD_PATHS: Readonly<Record<string, string>> = {
   dealName: 'name',
   dealValue: 'details.dealValue',
@@ -18,7 +26,10 @@ const ACCEPT_FIELD_PATHS: Readonly<Record<string, string>> = {
   notes: 'details.notes',
 };
 
-/** Echoes of an accept about to be sent with `fields`, against the referral as read just before (`before`). */
+/**
+ * Echoes of an accept about to be sent with `fields`, against the referral as read just before
+ * (`before`).
+ */
 export function acceptEchoes(
   before: Referral,
   fields: Readonly<Record<string, unknown>>,
@@ -39,8 +50,10 @@ export function acceptEchoes(
 }
 
 /**
- * The echo of a write-back about to put `recordId` into externalReferenceId, recorded before the send so that a
- * crash after Partner Center applied it still leaves the write known as ours (none when nothing changes).
+ * The echo of a write-back about to put `recordId` into externalReferenceId, recorded before the
+ * send so that a
+ * crash after Partner Center applied it still leaves the write known as ours (none when nothing
+ * changes).
  */
 export function externalReferenceEcho(
   before: Referral,
@@ -61,7 +74,10 @@ export function externalReferenceEcho(
   ];
 }
 
-/** The referral as the mappings should see it: each field that still holds our write shows its earlier value. */
+/**
+ * The referral as the mappings should see it: each field that still holds our write shows its
+ * earlier value.
+ */
 export function withoutEchoes(
   referral: Referral,
   echoes: readonly ReferralEcho[] | undefined,
@@ -75,7 +91,9 @@ export function withoutEchoes(
   return copy as unknown as Referral;
 }
 
-/** Equal as Partner Center stores them: instants to the tick, numbers by value ("10000" is 10000). */
+/**
+ * Equal as Partner Center stores them: instants to the tick, numbers by value ("10000" is 10000).
+ */
 export function sameValue(a: unknown, b: unknown): boolean {
   if ((a ?? null) === null || (b ?? null) === null) return (a ?? null) === (b ?? null);
   if (typeof a === 'number' || typeof b === 'number') return Number(a) === Number(b);

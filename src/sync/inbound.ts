@@ -82,8 +82,10 @@ export class InboundSync {
     for (const run of runs) await processDueRetries(this.context, run, cycle, stats);
     let pageIndex = 0;
     for await (const page of this.options.source.listChanged(since, { signal: cycle.signal })) {
-      // Checked when a further page has arrived, so `more` means the stream really had more (a stream
-      // that ends on the last allowed page is caught up); that page is read again by the next cycle.
+      // Checked when a further page has arrived, so `more` means the stream really had more (a
+      // stream
+      // that ends on the last allowed page is caught up); that page is read again by the next
+      // cycle.
       if (cycle.maxPages !== undefined && pageIndex >= cycle.maxPages) {
         stats.more = true;
         break;

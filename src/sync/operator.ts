@@ -1,4 +1,5 @@
-// Operator commands on the ledger: retry failed or quarantined referrals, resync a target, list the quarantine.
+// Operator commands on the ledger: retry failed or quarantined referrals, resync a target, list the
+// quarantine.
 import type { LeadbridgeConfig } from '../config/index.js';
 import { LeadbridgeError, ValidationError } from '../core/errors.js';
 import { compareInstants, instantKey } from '../core/time.js';
@@ -26,7 +27,10 @@ export interface RetryRequest {
   quarantined: boolean;
 }
 
-/** The targets an operator command applies to; an unknown name is an error that lists the configured ones. */
+/**
+ * The targets an operator command applies to; an unknown name is an error that lists the configured
+ * ones.
+ */
 function selectTargets(config: LeadbridgeConfig, name?: string): string[] {
   const names = config.targets.map((t) => t.name);
   if (name === undefined) return names;
@@ -41,7 +45,10 @@ function selectTargets(config: LeadbridgeConfig, name?: string): string[] {
   return [name];
 }
 
-/** Makes the chosen failed (and, if asked, quarantined) referrals due now; returns how many per target. */
+/**
+ * Makes the chosen failed (and, if asked, quarantined) referrals due now; returns how many per
+ * target.
+ */
 export async function scheduleOperatorRetry(
   ledger: Ledger,
   config: LeadbridgeConfig,
@@ -54,7 +61,8 @@ export async function scheduleOperatorRetry(
     ]);
   }
   const targets = selectTargets(config, request.target);
-  // Named ids are checked first: an id that never came through, or that is skipped by design, is not a retry.
+  // Named ids are checked first: an id that never came through, or that is skipped by design, is
+  // not a retry.
   const problems =
     request.referralIds.length > 0
       ? await unretryable(ledger, config, targets, request.referralIds)
@@ -88,10 +96,13 @@ export interface ResyncResult {
 }
 
 /**
- * Resync: the next pass re-reads Partner Center from `since` (or from the beginning), maps every referral again
+ * Resync: the next pass re-reads Partner Center from `since` (or from the beginning), maps every
+ * referral again
  * and writes every record, changed or not; quarantined referrals get another chance.
- * A resync only ever widens what is read: the cursor moves back to `since`, never forward (a cursor already
- * before `since` stays, and the pass reads from there, which covers the window). A future `since` is refused.
+ * A resync only ever widens what is read: the cursor moves back to `since`, never forward (a cursor
+ * already
+ * before `since` stays, and the pass reads from there, which covers the window). A future `since`
+ * is refused.
  */
 export async function prepareResync(
   ledger: Ledger,
@@ -118,7 +129,10 @@ export async function prepareResync(
   return results;
 }
 
-/** `--since`: a date (midnight UTC) or an ISO-8601 date-time, not after `now`; checked before the ledger is opened. */
+/**
+ * `--since`: a date (midnight UTC) or an ISO-8601 date-time, not after `now`; checked before the
+ * ledger is opened.
+ */
 export function parseSince(text: string, now: Date): string {
   const invalid = (message: string) =>
     new ValidationError('VALIDATION_FAILED', 'invalid --since', [{ path: '--since', message }]);
@@ -135,7 +149,8 @@ export function parseSince(text: string, now: Date): string {
   }
   if (parsed.getTime() > now.getTime()) {
     throw invalid(
-      `"${text}" is in the future (now ${now.toISOString()}): a resync re-reads what Partner Center already has, so it can only reach back`,
+      `"${text}" is in the future (now ${now.toISOString()}): a resync re-reads what Partner ` +
+        `Center already has, so it can only reach back`,
     );
   }
   return since;
@@ -145,19 +160,27 @@ export function parseSince(text: string, now: Date): string {
 export function formatResync(results: Record<string, ResyncResult>, since?: string): string {
   return Object.entries(results)
     .map(([target, r]) => {
-      const scope = `${target}: resync of ${r.forgotten} linked referrals${since ? ` updated since ${since}` : ''}`;
+      const scope = `${target}: resync of ${r.forgotten} linked referrals${
+        since ? ` updated ` + `since ${since}` : ''
+      }`;
       if (since === undefined)
         return `${scope}; cursor cleared (the next pass reads from the beginning)\n`;
       if (r.cursorBefore === null)
         return `${scope}; no cursor yet (the next pass reads from the beginning)\n`;
       if (r.cursorAfter === r.cursorBefore)
-        return `${scope}; cursor kept at ${r.cursorBefore} (already before --since, so the window is re-read from there)\n`;
+        return (
+          `${scope}; cursor kept at ${r.cursorBefore} (already before --since, so the ` +
+          `window is re-read from there)\n`
+        );
       return `${scope}; cursor moved back from ${r.cursorBefore} to ${r.cursorAfter}\n`;
     })
     .join('');
 }
 
-/** retry --quarantined, for outcomes: refused ones are sent again, incomplete ones have their CRM record read again next cycle. */
+/**
+ * retry --quarantined, for outcomes: refused ones are sent again, incomplete ones have their CRM
+ * record read again next cycle.
+ */
 export async function scheduleOutcomeRetry(
   ledger: Ledger,
   config: LeadbridgeConfig,
@@ -182,12 +205,16 @@ export function formatOutcomeRetry(
   return Object.entries(moved)
     .map(
       ([target, n]) =>
-        `${target}: ${n.resend + n.recheck} quarantined outcomes scheduled (${n.resend} sent again, ${n.recheck} re-read from the CRM)\n`,
+        `${target}: ${n.resend + n.recheck} quarantined outcomes scheduled (${n.resend} sent ` +
+        `again, ${n.recheck} re-read from the CRM)\n`,
     )
     .join('');
 }
 
-/** A quarantined outcome as listed: which outcome of which referral, and why it waits (the missing field, or the refusal). */
+/**
+ * A quarantined outcome as listed: which outcome of which referral, and why it waits (the missing
+ * field, or the refusal).
+ */
 interface QuarantinedOutcome {
   target: string;
   referralId: string;
@@ -240,12 +267,19 @@ export function formatQuarantine({ referrals: rows, outcomes }: QuarantineReport
   const lines = [
     ...rows.map(
       (r) =>
-        `${r.target}\t${r.referralId}\tsync\t${r.updatedAt}\t${r.quarantineReason ?? r.lastError ?? '(no reason recorded)'}`,
+        `${r.target}\t${r.referralId}\tsync\t${r.updatedAt}\t` +
+        `${r.quarantineReason ?? r.lastError ?? '(no reason recorded)'}`,
     ),
     ...outcomes.map(
       (o) => `${o.target}\t${o.referralId}\toutcome ${o.action}\t${o.since}\t${o.reason}`,
     ),
   ];
-  const counts = `${rows.length} ${rows.length === 1 ? 'referral' : 'referrals'} and ${outcomes.length} ${outcomes.length === 1 ? 'outcome' : 'outcomes'} quarantined`;
-  return `${['target\treferral\twhat\tsince\treason', ...lines].join('\n')}\n${counts}; fix the cause (the CRM record, the mapping), then "leadbridge retry --quarantined" (or resync after a mapping fix)\n`;
+  const counts =
+    `${rows.length} ${rows.length === 1 ? 'referral' : 'referrals'} and ` +
+    `${outcomes.length} ${outcomes.length === 1 ? 'outcome' : 'outcomes'} quarantined`;
+  return (
+    `${['target\treferral\twhat\tsince\treason', ...lines].join('\n')}\n${counts}; fix ` +
+    `the cause (the CRM record, the mapping), then "leadbridge retry --quarantined" (or resync ` +
+    `after a mapping fix)\n`
+  );
 }

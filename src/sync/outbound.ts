@@ -301,7 +301,8 @@ async function markQuarantined(
 }
 
 /**
- * Leads the CRM converted / qualified are remembered on their link, so that inbound changes skip the locked lead
+ * Leads the CRM converted / qualified are remembered on their link, so that inbound changes skip
+ * the locked lead
  * (sync/decide.ts). Idempotent: a page read again after a crash records the same.
  */
 async function recordConversions(

@@ -1,4 +1,5 @@
-// The inbound cycle as a plan: what one pass from the current cursors would create, update, skip or quarantine per target, read-only.
+// The inbound cycle as a plan: what one pass from the current cursors would create, update, skip or
+// quarantine per target, read-only.
 import { formatIssue } from '../core/errors.js';
 import { compareInstants } from '../core/time.js';
 import {
@@ -27,7 +28,10 @@ export interface PlanEntry {
   leadKind: string;
   customer: string | null;
   action: PlanAction;
-  /** Why a referral is skipped or quarantined (for a quarantine: every mapping error, with its CRM field). */
+  /**
+   * Why a referral is skipped or quarantined (for a quarantine: every mapping error, with its CRM
+   * field).
+   */
   reason?: string;
   /** The CRM fields whose mapping failed (quarantine only). */
   fields?: string[];
@@ -35,7 +39,10 @@ export interface PlanEntry {
 
 export interface TargetPlan {
   target: string;
-  /** The target's inbound cursor (null: never synced, or its mapping changed: every referral is read). */
+  /**
+   * The target's inbound cursor (null: never synced, or its mapping changed: every referral is
+   * read).
+   */
   cursor: string | null;
   mappingChanged: boolean;
   counts: Record<PlanAction | 'unchanged' | 'alreadySynced', number>;
@@ -46,7 +53,10 @@ export interface TargetPlan {
 }
 
 export interface SyncPlan {
-  /** Where the pass starts: the lowest target cursor (before the source's overlap), null from the beginning. */
+  /**
+   * Where the pass starts: the lowest target cursor (before the source's overlap), null from the
+   * beginning.
+   */
   since: string | null;
   pages: number;
   referralsRead: number;
@@ -54,7 +64,10 @@ export interface SyncPlan {
   targets: TargetPlan[];
 }
 
-/** What a plan needs of a target: its name, mapping and filters (no CRM adapter: a plan talks to no CRM). */
+/**
+ * What a plan needs of a target: its name, mapping and filters (no CRM adapter: a plan talks to no
+ * CRM).
+ */
 export type PlanTarget = Pick<SyncTarget, 'name' | 'mapping' | 'leadKinds' | 'syncClosed'>;
 
 /** The part of the lead source a plan reads (listing only: nothing is written). */
@@ -67,11 +80,17 @@ export interface PlanOptions {
   referralLink: (referralId: string) => string;
   now: Date;
   signal?: AbortSignal;
-  /** Receives each entry as it is decided; entries are then not kept in the plan (memory stays flat on a backfill). */
+  /**
+   * Receives each entry as it is decided; entries are then not kept in the plan (memory stays flat
+   * on a backfill).
+   */
   onEntry?: (target: string, entry: PlanEntry) => void;
 }
 
-/** Reads the referral stream from the current cursors and decides every referral per target, as a cycle would; writes nothing. */
+/**
+ * Reads the referral stream from the current cursors and decides every referral per target, as a
+ * cycle would; writes nothing.
+ */
 export async function planInbound(options: PlanOptions): Promise<SyncPlan> {
   const { ledger, targets } = options;
   const plans = await Promise.all(targets.map((target) => startPlan(ledger, target, options.now)));
@@ -171,7 +190,9 @@ function entryFor(
       return {
         ...base,
         action: 'skip',
-        reason: `archived (${item.referral.status}/${String(item.referral.substatus)}) before it was ever synced`,
+        reason:
+          `archived (${item.referral.status}/${String(item.referral.substatus)}) before ` +
+          `it was ever synced`,
       };
     case 'skip-converted':
       return { ...base, action: 'skip', reason: decision.reason };

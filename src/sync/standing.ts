@@ -1,4 +1,5 @@
-// What the ledger says about a referral id an operator named: never read, read and skipped (and why), or tracked.
+// What the ledger says about a referral id an operator named: never read, read and skipped (and
+// why), or tracked.
 import type { LeadbridgeConfig } from '../config/index.js';
 import { LeadbridgeError } from '../core/errors.js';
 import {
@@ -11,13 +12,18 @@ import {
   type SyncStateRow,
 } from '../ledger/index.js';
 
-/** Per target: nothing recorded, read and deliberately not synced (with the reason), or in the sync's care. */
+/**
+ * Per target: nothing recorded, read and deliberately not synced (with the reason), or in the
+ * sync's care.
+ */
 export type TargetStanding =
   { kind: 'none' } | { kind: 'skipped'; reason: string } | { kind: 'tracked' };
 
 /**
- * Why a referral that was read has no record on a target, from its link (skipped referrals keep a link with
- * their lead kind and status and no CRM record, so this costs no extra rows) and the current config.
+ * Why a referral that was read has no record on a target, from its link (skipped referrals keep a
+ * link with
+ * their lead kind and status and no CRM record, so this costs no extra rows) and the current
+ * config.
  */
 export function targetStanding(
   config: LeadbridgeConfig,
@@ -37,38 +43,49 @@ export function targetStanding(
     return {
       kind: 'skipped',
       reason:
-        'skipped: the referral was already archived (Closed) when first read; archived referrals are not created in the CRM',
+        'skipped: the referral was already archived (Closed) when first read; archived ' +
+        'referrals are not created in the CRM',
     };
   }
   if (link.leadKind !== null) {
     // The config changed since: the kind is synced now, but this version was recorded as skipped.
     return {
       kind: 'skipped',
-      reason: `skipped when read (lead kind ${link.leadKind} was not synced then); "leadbridge resync" or its next change brings it over`,
+      reason:
+        `skipped when read (lead kind ${link.leadKind} was not synced then); "leadbridge ` +
+        `resync" or its next change brings it over`,
     };
   }
   return { kind: 'tracked' };
 }
 
-/** Validation failures are recorded in the audit trail only (no target): a referral we read but could not use. */
+/**
+ * Validation failures are recorded in the audit trail only (no target): a referral we read but
+ * could not use.
+ */
 export function invalidReason(audit: readonly AuditEntry[]): string | null {
   const last = [...audit].reverse().find((entry) => entry.action === 'invalid');
   if (!last) return null;
   const issues = Array.isArray(last.detail?.issues)
     ? (last.detail.issues as string[]).join('; ')
     : 'see the audit trail';
-  return `invalid: it failed validation when read (${issues}); skipped until it changes in Partner Center`;
+  return (
+    `invalid: it failed validation when read (${issues}); skipped until it changes in ` +
+    `Partner Center`
+  );
 }
 
 export function unknownReferral(referralId: string): LeadbridgeError {
   return new LeadbridgeError(
     'NOT_FOUND',
-    `unknown referral ${referralId}: the ledger has no record of it (never read from Partner Center; check the id, or that a sync has run since it arrived)`,
+    `unknown referral ${referralId}: the ledger has no record of it (never read from Partner ` +
+      `Center; check the id, or that a sync has run since it arrived)`,
   );
 }
 
 /**
- * For `retry <ids>`: every named id that cannot be retried on the chosen targets, with why (unknown, skipped,
+ * For `retry <ids>`: every named id that cannot be retried on the chosen targets, with why
+ * (unknown, skipped,
  * invalid). Looks ids up in batches, so a long list costs a few queries.
  */
 export async function unretryable(

@@ -1,4 +1,5 @@
-// The sync engine's view of its collaborators: the lead source, the targets and the cycle statistics.
+// The sync engine's view of its collaborators: the lead source, the targets and the cycle
+// statistics.
 import type { CrmAdapter } from '../crm/adapter.js';
 import type { LeadKind, Referral } from '../core/referral.js';
 import type { CompiledMapping } from '../mapping/index.js';
@@ -10,20 +11,28 @@ import type {
 } from '../source/partner-center/actions.js';
 import type { InvalidReferral } from '../source/partner-center/parse.js';
 
-/** A referral with the lead kind and hot flag the inbound path derived from it (sync/lead-kind.ts). */
+/**
+ * A referral with the lead kind and hot flag the inbound path derived from it (sync/lead-kind.ts).
+ */
 export interface ReferralWithKind {
   referral: Referral;
   leadKind: LeadKind;
   hot: boolean;
 }
 
-/** One page of changed referrals; the engine owns this port, and the Partner Center client's pages fit it. */
+/**
+ * One page of changed referrals; the engine owns this port, and the Partner Center client's pages
+ * fit it.
+ */
 interface ReferralPage {
   /** Valid referral versions not delivered before; their lead kind is derived by the engine. */
   referrals: Referral[];
   /** Items the source refused; their page-mates still flow. */
   invalid: InvalidReferral[];
-  /** Highest updatedDateTime on the page over every readable item, so a malformed referral never pins the watermark. */
+  /**
+   * Highest updatedDateTime on the page over every readable item, so a malformed referral never
+   * pins the watermark.
+   */
   highWatermark: string | null;
 }
 
@@ -55,7 +64,10 @@ export interface SyncTarget {
   changeStampPrecisionMs: number;
 }
 
-/** A target that failed as a whole this cycle (the CRM down, its session expired): which, where and why. */
+/**
+ * A target that failed as a whole this cycle (the CRM down, its session expired): which, where and
+ * why.
+ */
 export interface TargetFailure {
   target: string;
   /** What the target was doing: writing referrals, or reading its outcomes. */
@@ -140,7 +152,10 @@ export function inboundCursorName(target: string): string {
   return `partner-center:${target}`;
 }
 
-/** The life-cycle writes the outbound engine needs on top of ReferralSource (the Partner Center client has them). */
+/**
+ * The life-cycle writes the outbound engine needs on top of ReferralSource (the Partner Center
+ * client has them).
+ */
 export interface OutcomeWriter {
   accept(
     ref: ReferralRef,
@@ -172,7 +187,9 @@ export interface OutboundStats {
   unlinked: number;
   /** Linked records whose state reads as an outcome (accepted, declined, won, lost). */
   outcomesRead: number;
-  /** Outcomes the referral already shows, or that no legal transition leads to (Closed referrals). */
+  /**
+   * Outcomes the referral already shows, or that no legal transition leads to (Closed referrals).
+   */
   nothingToSend: number;
   /** Outbox rows newly recorded (an outcome already recorded is not counted again). */
   enqueued: number;

@@ -1,4 +1,5 @@
-// Tracks how far the referral stream is safely recorded for one target, so the cursor never passes unwritten work.
+// Tracks how far the referral stream is safely recorded for one target, so the cursor never passes
+// unwritten work.
 
 export class WatermarkTracker {
   private readonly watermarks: Array<string | null> = [];
@@ -14,14 +15,19 @@ export class WatermarkTracker {
     this.unrecorded.set(index, (this.unrecorded.get(index) ?? 0) + count);
   }
 
-  /** Notes that one item of page `index` is now recorded in the ledger (written, failed or quarantined). */
+  /**
+   * Notes that one item of page `index` is now recorded in the ledger (written, failed or
+   * quarantined).
+   */
   release(index: number): void {
     const left = (this.unrecorded.get(index) ?? 0) - 1;
     if (left <= 0) this.unrecorded.delete(index);
     else this.unrecorded.set(index, left);
   }
 
-  /** The highest watermark such that every page up to it is fully recorded (null: nothing safe yet). */
+  /**
+   * The highest watermark such that every page up to it is fully recorded (null: nothing safe yet).
+   */
   safeWatermark(): string | null {
     const firstHeld =
       this.unrecorded.size === 0 ? this.watermarks.length : Math.min(...this.unrecorded.keys());

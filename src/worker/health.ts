@@ -1,4 +1,5 @@
-// The worker's HTTP endpoint for orchestrators and Prometheus: GET /healthz (fresh or stale) and GET /metrics.
+// The worker's HTTP endpoint for orchestrators and Prometheus: GET /healthz (fresh or stale) and
+// GET /metrics.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/log.js';
@@ -11,7 +12,10 @@ export interface HealthSnapshot {
   startedAt: Date;
   /** Older than this (and past the start-up grace of the same length) reads as stale. */
   maxAgeSeconds: number;
-  /** Open problems (a target down, a lapsed sign-in); one older than its threshold makes /healthz fail. */
+  /**
+   * Open problems (a target down, a lapsed sign-in); one older than its threshold makes /healthz
+   * fail.
+   */
   problems?: readonly HealthProblem[];
 }
 
@@ -57,7 +61,10 @@ interface HealthReport {
   }>;
 }
 
-/** Fresh when the last success, or the start (a worker gets one interval of grace), is younger than maxAgeSeconds. */
+/**
+ * Fresh when the last success, or the start (a worker gets one interval of grace), is younger than
+ * maxAgeSeconds.
+ */
 export function healthReport(snapshot: HealthSnapshot, now: Date): HealthReport {
   const secondsSince = (at: Date) => Math.max(0, (now.getTime() - at.getTime()) / 1000);
   const ageSeconds = snapshot.lastSuccessAt ? secondsSince(snapshot.lastSuccessAt) : null;

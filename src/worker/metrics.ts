@@ -1,4 +1,5 @@
-// The worker's Prometheus metrics on a registry of its own (never prom-client's global one, so tests and workers don't share).
+// The worker's Prometheus metrics on a registry of its own (never prom-client's global one, so
+// tests and workers don't share).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { apiCallBucket, type ApiCallCount } from '../ledger/api-calls.js';
 import { OUTBOX_WAITING_STATES } from '../ledger/outbox.js';
@@ -52,7 +53,9 @@ export class WorkerMetrics {
   private readonly alertsSent: Counter<'kind'>;
   private readonly apiBudgetUsed: Gauge<'target'>;
   private readonly apiHoldingBack: Gauge<'target'>;
-  /** Backlog series set before, so a state that empties reads 0 instead of keeping its last value. */
+  /**
+   * Backlog series set before, so a state that empties reads 0 instead of keeping its last value.
+   */
   private readonly backlogSeries = new Set<string>();
 
   constructor() {
@@ -120,7 +123,9 @@ export class WorkerMetrics {
     });
     this.outboxBacklog = new Gauge({
       name: 'leadbridge_outbox_backlog',
-      help: 'Writes to Partner Center (outcomes, CRM ids) waiting per target and state: pending, failed (retried), quarantined (a person must act)',
+      help:
+        'Writes to Partner Center (outcomes, CRM ids) waiting per target and state: ' +
+        'pending, failed (retried), quarantined (a person must act)',
       labelNames: ['target', 'state'],
       registers,
     });
@@ -186,7 +191,9 @@ export class WorkerMetrics {
     this.lastSuccess.set(at.getTime() / 1000);
   }
 
-  /** From the ledger's countByState: every known state of every target gets a value (0 when absent). */
+  /**
+   * From the ledger's countByState: every known state of every target gets a value (0 when absent).
+   */
   setApiBudget(target: string, budget: { used: number; max: number; holdingBack: boolean }): void {
     this.apiBudgetUsed.set({ target }, budget.max > 0 ? budget.used / budget.max : 0);
     this.apiHoldingBack.set({ target }, budget.holdingBack ? 1 : 0);
@@ -225,7 +232,10 @@ export class WorkerMetrics {
     }
   }
 
-  /** Outcome write-backs of one target, e.g. the outbox drain's {sent, failed, superseded, quarantined}. */
+  /**
+   * Outcome write-backs of one target, e.g. the outbox drain's {sent, failed, superseded,
+   * quarantined}.
+   */
   recordOutcomes(target: string, counts: Readonly<Record<string, number>>): void {
     for (const [result, count] of Object.entries(counts)) {
       if (count > 0) this.outcomes.inc({ target, result }, count);

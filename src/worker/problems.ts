@@ -1,6 +1,10 @@
-// Named problems the worker knows of (a target down, a lapsed sign-in): each with its cause and since when.
+// Named problems the worker knows of (a target down, a lapsed sign-in): each with its cause and
+// since when.
 
-/** One open problem; /healthz fails once it is older than its threshold (maxAgeSeconds unless it says). */
+/**
+ * One open problem; /healthz fails once it is older than its threshold (maxAgeSeconds unless it
+ * says).
+ */
 export interface HealthProblem {
   /** Stable name, e.g. "target:salesforce"; raising it again keeps the first `since`. */
   cause: string;
@@ -13,7 +17,9 @@ export interface HealthProblem {
 export class HealthProblems {
   private readonly open = new Map<string, HealthProblem>();
 
-  /** Records (or refreshes the reason of) a problem; its `since` stays the first time it was seen. */
+  /**
+   * Records (or refreshes the reason of) a problem; its `since` stays the first time it was seen.
+   */
   raise(cause: string, reason: string, at: Date = new Date(), thresholdSeconds?: number): void {
     const known = this.open.get(cause);
     this.open.set(cause, {

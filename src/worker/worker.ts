@@ -1,4 +1,5 @@
-// The long-running loop: poll on an interval with jitter, never overlapping itself, stopping cleanly on request.
+// The long-running loop: poll on an interval with jitter, never overlapping itself, stopping
+// cleanly on request.
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { normaliseError } from '../core/errors.js';
@@ -24,7 +25,9 @@ export interface WorkerOptions {
   /** Read before every pause, so a reloaded config applies. */
   intervalMs: () => number;
   jitterMs: () => number;
-  /** Pages per cycle: a cycle stays short (and a stop prompt); more pages mean an immediate re-poll. */
+  /**
+   * Pages per cycle: a cycle stays short (and a stop prompt); more pages mean an immediate re-poll.
+   */
   maxPagesPerCycle?: number;
   logger?: Logger;
   random?: () => number;
@@ -42,7 +45,10 @@ export class Worker {
   private stopping = false;
   private readonly hardStop = new AbortController();
   private readonly wake = new AbortController();
-  /** Set by requestEarlyCycle: the next pause is skipped (or cut short when the coalescing timer fires). */
+  /**
+   * Set by requestEarlyCycle: the next pause is skipped (or cut short when the coalescing timer
+   * fires).
+   */
   private earlyRequested = false;
   private earlyTimer: NodeJS.Timeout | null = null;
   private nudge: AbortController | null = null;
@@ -74,7 +80,9 @@ export class Worker {
     await this.loop;
   }
 
-  /** Hard stop: in-flight requests are aborted; whatever was not recorded is redone by the next run. */
+  /**
+   * Hard stop: in-flight requests are aborted; whatever was not recorded is redone by the next run.
+   */
   abort(): void {
     this.stopping = true;
     if (this.earlyTimer) clearTimeout(this.earlyTimer);
@@ -83,7 +91,8 @@ export class Worker {
   }
 
   /**
-   * Asks for a cycle before the interval ends (a webhook callback). Requests within `coalesceMs` of the first make
+   * Asks for a cycle before the interval ends (a webhook callback). Requests within `coalesceMs` of
+   * the first make
    * one cycle; a request during a cycle makes one more cycle right after it.
    */
   requestEarlyCycle(coalesceMs = 0): void {
@@ -111,9 +120,13 @@ export class Worker {
     this.logger.info('worker stopped', { cycles: this.cycles });
   }
 
-  /** One cycle; failures are logged and the worker goes on. Resolves true when the stream had more to read. */
+  /**
+   * One cycle; failures are logged and the worker goes on. Resolves true when the stream had more
+   * to read.
+   */
   private async cycle(): Promise<boolean> {
-    const runId = `run-${new Date().toISOString().replace(/[:.]/g, '')}-${randomUUID().slice(0, 8)}`;
+    const runId =
+      `run-${new Date().toISOString().replace(/[:.]/g, '')}-` + `${randomUUID().slice(0, 8)}`;
     const started = Date.now();
     this.cycles++;
     try {
@@ -138,7 +151,8 @@ export class Worker {
     } catch (thrown) {
       const error = normaliseError(thrown);
       const durationMs = Date.now() - started;
-      // Only a person can fix a lost sign-in: /healthz fails at once (threshold 0), and a good cycle clears it.
+      // Only a person can fix a lost sign-in: /healthz fails at once (threshold 0), and a good
+      // cycle clears it.
       if (error.code === 'SIGN_IN_REQUIRED')
         this.problems.raise(SIGN_IN, error.message, new Date(), 0);
       if (error.code !== 'ABORTED')
@@ -153,12 +167,15 @@ export class Worker {
   }
 
   /**
-   * A cycle that completed moves lastSuccessAt; each target that failed as a whole in it is a named problem (its
-   * `since` the first cycle it failed) until a cycle where it works again, so /healthz says which target and why.
+   * A cycle that completed moves lastSuccessAt; each target that failed as a whole in it is a named
+   * problem (its
+   * `since` the first cycle it failed) until a cycle where it works again, so /healthz says which
+   * target and why.
    */
   private noteTargets(result: CycleResult): void {
     const now = new Date();
-    // A target whose outcome read failed for want of a Partner Center sign-in is not down: the sign-in is the problem.
+    // A target whose outcome read failed for want of a Partner Center sign-in is not down: the
+    // sign-in is the problem.
     const signInLost = result.targetsDown.find((failure) => failure.code === 'SIGN_IN_REQUIRED');
     const failures = result.targetsDown.filter((failure) => failure.code !== 'SIGN_IN_REQUIRED');
     const down = [...new Set(failures.map((failure) => failure.target))];
@@ -217,7 +234,8 @@ export class Worker {
 
   /** Waits one interval (± jitter), or until stopped or an early cycle is due. */
   private async pause(): Promise<void> {
-    // An early cycle asked for during the last cycle whose coalescing window has passed: no pause at all.
+    // An early cycle asked for during the last cycle whose coalescing window has passed: no pause
+    // at all.
     if (this.earlyRequested && !this.earlyTimer) return;
     const jitter = (this.options.random ?? Math.random)() * 2 - 1;
     const ms = Math.max(0, this.options.intervalMs() + jitter * this.options.jitterMs());

@@ -1,4 +1,5 @@
-// AlertSender through @microsoft/microsoft-graph-client against the Graph simulator, with a real SQLite ledger.
+// AlertSender through @microsoft/microsoft-graph-client against the Graph simulator, with a real
+// SQLite ledger.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -136,11 +137,14 @@ describe('hot leads', () => {
     expect(mail?.clientRequestId).toMatch(new RegExp(`^${REQUEST_ID}$`));
     expect(mail?.content).toBe(
       [
-        'The customer asked interested partners to contact them directly. Reach out as soon as possible: a quick first contact raises your visibility in future customer searches.',
+        'The customer asked interested partners to contact them directly. Reach out as soon as ' +
+          'possible: a quick first contact raises your visibility in future customer searches.',
         '',
-        'Partner Center flags the lead as hot for 72 hours after it arrives (until 2026-11-26T09:30:00.000Z); after that it stays active but loses its urgent flag.',
+        'Partner Center flags the lead as hot for 72 hours after it arrives (until ' +
+          '2026-11-26T09:30:00.000Z); after that it stays active but loses its urgent flag.',
         '',
-        'Accept or decline it before 2026-12-07T09:30:00.0000000Z, when Partner Center archives it as expired.',
+        'Accept or decline it before 2026-12-07T09:30:00.0000000Z, when Partner Center ' +
+          'archives it as expired.',
         '',
         'Customer: Fabrikam Ltd',
         'Contact: Jane Doe <jane@fabrikam.example>, phone +49 30 1234',
@@ -181,7 +185,9 @@ describe('hot leads', () => {
     expect(failed.errors).toHaveLength(1);
     expect(failed.errors[0]).toMatch(
       new RegExp(
-        `^graph: sendMail from leads-bot@contoso\\.com to sales@contoso\\.com → 500 generalException: The service is temporarily unavailable\\. \\(request-id ${REQUEST_ID}\\)$`,
+        `^graph: sendMail from leads-bot@contoso\\.com to sales@contoso\\.com → 500 ` +
+          `generalException: The service is temporarily unavailable\\. \\(request-id ` +
+          `${REQUEST_ID}\\)$`,
       ),
     );
     expect(graph.mails).toHaveLength(0);
@@ -215,109 +221,133 @@ describe('hot leads', () => {
     expect(text).toContain('leadbridge_alerts_sent_total{kind="hot-lead"} 1');
   });
 
-  it("honours Retry-After inside the Graph client's RetryHandler: waits the seconds asked, and the mail arrives once", async () => {
-    // maxAttempts 1: the sender's own retry loop cannot be what repeats the call.
-    const retryPolicy = {
-      maxAttempts: 1,
-      baseDelayMs: 1,
-      maxDelayMs: 1,
-      maxRetryAfterMs: 0,
-      retryableStatuses: [429],
-    };
-    const config = alertsConfigSchema.parse({
-      graph: { baseUrl: graph.url, auth: { kind: 'static', token: 't' } },
-      sender: SENDER,
-      recipients: ['sales@contoso.com'],
-    });
-    await injectFault({ kind: '429', count: 1, retryAfterSeconds: 1, pathContains: '/sendMail' });
-    const sender = new AlertSender({
-      config,
-      ledger,
-      retryPolicy,
-      referralLink: (id) => `https://partner.example/leads/${id}`,
-    });
-    expect(await sender.hotLeads([item(referral('r-hot'))], 'run-1')).toEqual({
-      sent: 1,
-      failed: 0,
-      errors: [],
-    });
-    const [throttled, sent] = graph.server.requests();
-    expect([throttled?.status, sent?.status, graph.server.requests().length]).toEqual([
-      429, 202, 2,
-    ]);
-    expect(Date.parse(sent?.at ?? '') - Date.parse(throttled?.at ?? '')).toBeGreaterThanOrEqual(
-      950,
-    );
-    expect(graph.mails).toHaveLength(1);
-    // The retry carries the same client-request-id, so Graph's logs tie the two attempts together.
-    expect(graph.mails[0]?.clientRequestId).toMatch(new RegExp(`^${REQUEST_ID}$`));
-  });
+  it(
+    "honours Retry-After inside the Graph client's RetryHandler: waits the seconds asked, and " +
+      'the mail arrives once',
+    async () => {
+      // maxAttempts 1: the sender's own retry loop cannot be what repeats the call.
+      const retryPolicy = {
+        maxAttempts: 1,
+        baseDelayMs: 1,
+        maxDelayMs: 1,
+        maxRetryAfterMs: 0,
+        retryableStatuses: [429],
+      };
+      const config = alertsConfigSchema.parse({
+        graph: { baseUrl: graph.url, auth: { kind: 'static', token: 't' } },
+        sender: SENDER,
+        recipients: ['sales@contoso.com'],
+      });
+      await injectFault({ kind: '429', count: 1, retryAfterSeconds: 1, pathContains: '/sendMail' });
+      const sender = new AlertSender({
+        config,
+        ledger,
+        retryPolicy,
+        referralLink: (id) => `https://partner.example/leads/${id}`,
+      });
+      expect(await sender.hotLeads([item(referral('r-hot'))], 'run-1')).toEqual({
+        sent: 1,
+        failed: 0,
+        errors: [],
+      });
+      const [throttled, sent] = graph.server.requests();
+      expect([throttled?.status, sent?.status, graph.server.requests().length]).toEqual([
+        429, 202, 2,
+      ]);
+      expect(Date.parse(sent?.at ?? '') - Date.parse(throttled?.at ?? '')).toBeGreaterThanOrEqual(
+        950,
+      );
+      expect(graph.mails).toHaveLength(1);
+      // The retry carries the same client-request-id, so Graph's logs tie the two attempts
+      // together.
+      expect(graph.mails[0]?.clientRequestId).toMatch(new RegExp(`^${REQUEST_ID}$`));
+    },
+  );
 
-  it('retries a 503 that carries Retry-After, but never a 504 (the mail may have gone)', async () => {
-    const sender = alertSender();
-    await injectFault({
-      kind: '5xx',
-      status: 503,
-      retryAfterSeconds: 0,
-      count: 1,
-      pathContains: '/sendMail',
-    });
-    expect(await sender.hotLeads([item(referral('r-1'))], 'run-1')).toEqual({
-      sent: 1,
-      failed: 0,
-      errors: [],
-    });
-    expect(graph.server.requests().map((r) => r.status)).toEqual([503, 202]);
-    await injectFault({ kind: '5xx', status: 504, count: 1, pathContains: '/sendMail' });
-    const result = await sender.hotLeads([item(referral('r-2'))], 'run-2');
-    expect(result).toMatchObject({ sent: 0, failed: 1 });
-    expect(graph.server.requests().map((r) => r.status)).toEqual([503, 202, 504]);
-  });
+  it(
+    'retries a 503 that carries Retry-After, but never a 504 (the mail may have ' + 'gone)',
+    async () => {
+      const sender = alertSender();
+      await injectFault({
+        kind: '5xx',
+        status: 503,
+        retryAfterSeconds: 0,
+        count: 1,
+        pathContains: '/sendMail',
+      });
+      expect(await sender.hotLeads([item(referral('r-1'))], 'run-1')).toEqual({
+        sent: 1,
+        failed: 0,
+        errors: [],
+      });
+      expect(graph.server.requests().map((r) => r.status)).toEqual([503, 202]);
+      await injectFault({ kind: '5xx', status: 504, count: 1, pathContains: '/sendMail' });
+      const result = await sender.hotLeads([item(referral('r-2'))], 'run-2');
+      expect(result).toMatchObject({ sent: 0, failed: 1 });
+      expect(graph.server.requests().map((r) => r.status)).toEqual([503, 202, 504]);
+    },
+  );
 
-  it('does not wait out a Retry-After longer than 10 s: the alert fails now, is released, and goes out on the next call', async () => {
-    const sender = alertSender();
-    await injectFault({ kind: '429', count: 1, retryAfterSeconds: 30, pathContains: '/sendMail' });
-    const started = Date.now();
-    const first = await sender.hotLeads([item(referral('r-hot'))], 'run-1');
-    expect(Date.now() - started).toBeLessThan(5_000);
-    expect(first).toMatchObject({ sent: 0, failed: 1 });
-    expect(first.errors[0]).toMatch(
-      new RegExp(
-        `^graph: sendMail from leads-bot@contoso\\.com to sales@contoso\\.com → 429 TooManyRequests: Rate limit is exceeded\\. Try again later\\. \\(request-id ${REQUEST_ID}\\)$`,
-      ),
-    );
-    expect(await sender.hotLeads([item(referral('r-hot'))], 'run-2')).toEqual({
-      sent: 1,
-      failed: 0,
-      errors: [],
-    });
-    expect(graph.mails).toHaveLength(1);
-  });
+  it(
+    'does not wait out a Retry-After longer than 10 s: the alert fails now, is released, and ' +
+      'goes out on the next call',
+    async () => {
+      const sender = alertSender();
+      await injectFault({
+        kind: '429',
+        count: 1,
+        retryAfterSeconds: 30,
+        pathContains: '/sendMail',
+      });
+      const started = Date.now();
+      const first = await sender.hotLeads([item(referral('r-hot'))], 'run-1');
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(first).toMatchObject({ sent: 0, failed: 1 });
+      expect(first.errors[0]).toMatch(
+        new RegExp(
+          `^graph: sendMail from leads-bot@contoso\\.com to sales@contoso\\.com → 429 ` +
+            `TooManyRequests: Rate limit is exceeded\\. Try again later\\. \\(request-id ` +
+            `${REQUEST_ID}\\)$`,
+        ),
+      );
+      expect(await sender.hotLeads([item(referral('r-hot'))], 'run-2')).toEqual({
+        sent: 1,
+        failed: 0,
+        errors: [],
+      });
+      expect(graph.mails).toHaveLength(1);
+    },
+  );
 
-  it('stops after a short Retry-After wait when the worker stops, and sends the alert on the next call', async () => {
-    const sender = alertSender();
-    await injectFault({ kind: '429', count: 1, retryAfterSeconds: 1, pathContains: '/sendMail' });
-    const stopping = new AbortController();
-    const pending = sender.hotLeads([item(referral('r-hot'))], 'run-1', {
-      signal: stopping.signal,
-    });
-    await expect.poll(() => graph.server.requests().length).toBe(1);
-    stopping.abort();
-    expect(await pending).toEqual({
-      sent: 0,
-      failed: 1,
-      errors: [
-        'hot-lead mail "Hot lead: Fabrikam Ltd asks to be contacted — Deal r-hot" aborted: the worker is stopping',
-      ],
-    });
-    expect(graph.server.requests()).toHaveLength(1);
-    expect(await sender.hotLeads([item(referral('r-hot'))], 'run-2')).toEqual({
-      sent: 1,
-      failed: 0,
-      errors: [],
-    });
-    expect(graph.mails).toHaveLength(1);
-  });
+  it(
+    'stops after a short Retry-After wait when the worker stops, and sends the alert on the ' +
+      'next call',
+    async () => {
+      const sender = alertSender();
+      await injectFault({ kind: '429', count: 1, retryAfterSeconds: 1, pathContains: '/sendMail' });
+      const stopping = new AbortController();
+      const pending = sender.hotLeads([item(referral('r-hot'))], 'run-1', {
+        signal: stopping.signal,
+      });
+      await expect.poll(() => graph.server.requests().length).toBe(1);
+      stopping.abort();
+      expect(await pending).toEqual({
+        sent: 0,
+        failed: 1,
+        errors: [
+          'hot-lead mail "Hot lead: Fabrikam Ltd asks to be contacted — Deal r-hot" aborted: the ' +
+            'worker is stopping',
+        ],
+      });
+      expect(graph.server.requests()).toHaveLength(1);
+      expect(await sender.hotLeads([item(referral('r-hot'))], 'run-2')).toEqual({
+        sent: 1,
+        failed: 0,
+        errors: [],
+      });
+      expect(graph.mails).toHaveLength(1);
+    },
+  );
 
   it("names the sender and Graph's message when the mailbox is refused", async () => {
     const sender = alertSender({ sender: 'ghost@contoso.com' });
@@ -325,68 +355,79 @@ describe('hot leads', () => {
     expect(result).toMatchObject({ sent: 0, failed: 1 });
     expect(result.errors[0]).toMatch(
       new RegExp(
-        `^graph: sendMail from ghost@contoso\\.com to sales@contoso\\.com → 404 ErrorInvalidUser: The requested user 'ghost@contoso\\.com' is invalid\\. \\(request-id ${REQUEST_ID}\\)$`,
+        `^graph: sendMail from ghost@contoso\\.com to sales@contoso\\.com → 404 ` +
+          `ErrorInvalidUser: The requested user 'ghost@contoso\\.com' is invalid\\. ` +
+          `\\(request-id ${REQUEST_ID}\\)$`,
       ),
     );
   });
 
-  it('also posts each alert to Teams through the Workflows webhook, each channel once and independently', async () => {
-    const sender = alertSender({ teams: { webhookUrl: graph.workflowUrl() } });
-    const items = [item(referral('r-hot'))];
-    await injectFault({ kind: '5xx', status: 502, count: 1, pathContains: '/workflows/' });
-    const first = await sender.hotLeads(items, 'run-1');
-    expect(first).toEqual({
-      sent: 1,
-      failed: 1,
-      errors: [
-        `Teams webhook ${new URL(graph.url).host} (workflow leadbridge-alerts) → 502 generalException: The service is temporarily unavailable.`,
-      ],
-    });
-    expect(await sender.hotLeads(items, 'run-2')).toEqual({ sent: 1, failed: 0, errors: [] });
-    expect(await sender.hotLeads(items, 'run-3')).toEqual({ sent: 0, failed: 0, errors: [] });
+  it(
+    'also posts each alert to Teams through the Workflows webhook, each channel once and ' +
+      'independently',
+    async () => {
+      const sender = alertSender({ teams: { webhookUrl: graph.workflowUrl() } });
+      const items = [item(referral('r-hot'))];
+      await injectFault({ kind: '5xx', status: 502, count: 1, pathContains: '/workflows/' });
+      const first = await sender.hotLeads(items, 'run-1');
+      expect(first).toEqual({
+        sent: 1,
+        failed: 1,
+        errors: [
+          `Teams webhook ${new URL(graph.url).host} (workflow leadbridge-alerts) → 502 ` +
+            `generalException: The service is temporarily unavailable.`,
+        ],
+      });
+      expect(await sender.hotLeads(items, 'run-2')).toEqual({ sent: 1, failed: 0, errors: [] });
+      expect(await sender.hotLeads(items, 'run-3')).toEqual({ sent: 0, failed: 0, errors: [] });
 
-    expect(graph.mails).toHaveLength(1);
-    expect(graph.channelMessages).toHaveLength(0);
-    expect(graph.workflowRuns.map((r) => [r.status, r.error])).toEqual([['Succeeded', null]]);
-    expect(graph.teamsWebhookPosts).toHaveLength(1);
-    const card = graph.teamsWebhookPosts[0]?.card as {
-      body: Array<Record<string, unknown>>;
-      actions: unknown[];
-      version: string;
-    };
-    expect(graph.teamsWebhookPosts[0]).toMatchObject({
-      teamId: 'sim-team',
-      channelId: '19:leadbridge-alerts@thread.tacv2',
-    });
-    expect(card.version).toBe('1.4');
-    expect(card.body[0]).toEqual({
-      type: 'TextBlock',
-      text: 'Hot lead: Fabrikam Ltd asks to be contacted — Deal r-hot',
-      weight: 'Bolder',
-      size: 'Medium',
-      wrap: true,
-      color: 'Attention',
-    });
-    expect(card.body).toContainEqual({
-      type: 'FactSet',
-      facts: expect.arrayContaining([
-        { title: 'Contact', value: 'Jane Doe <jane@fabrikam.example>, phone +49 30 1234' },
-        { title: 'Portal', value: 'https://partner.example/leads/r-hot' },
-      ]),
-    });
-    expect(card.actions).toEqual([
-      { type: 'Action.OpenUrl', title: 'Open Portal', url: 'https://partner.example/leads/r-hot' },
-    ]);
-    const audit = await auditForRun(ledger.db, 'run-2');
-    expect(audit.map((e) => e.detail)).toEqual([
-      {
-        kind: 'hot-lead',
-        channel: 'teams',
-        to: [`Teams webhook ${new URL(graph.url).host} (workflow leadbridge-alerts)`],
-        subject: 'Hot lead: Fabrikam Ltd asks to be contacted — Deal r-hot',
-      },
-    ]);
-  });
+      expect(graph.mails).toHaveLength(1);
+      expect(graph.channelMessages).toHaveLength(0);
+      expect(graph.workflowRuns.map((r) => [r.status, r.error])).toEqual([['Succeeded', null]]);
+      expect(graph.teamsWebhookPosts).toHaveLength(1);
+      const card = graph.teamsWebhookPosts[0]?.card as {
+        body: Array<Record<string, unknown>>;
+        actions: unknown[];
+        version: string;
+      };
+      expect(graph.teamsWebhookPosts[0]).toMatchObject({
+        teamId: 'sim-team',
+        channelId: '19:leadbridge-alerts@thread.tacv2',
+      });
+      expect(card.version).toBe('1.4');
+      expect(card.body[0]).toEqual({
+        type: 'TextBlock',
+        text: 'Hot lead: Fabrikam Ltd asks to be contacted — Deal r-hot',
+        weight: 'Bolder',
+        size: 'Medium',
+        wrap: true,
+        color: 'Attention',
+      });
+      expect(card.body).toContainEqual({
+        type: 'FactSet',
+        facts: expect.arrayContaining([
+          { title: 'Contact', value: 'Jane Doe <jane@fabrikam.example>, phone +49 30 1234' },
+          { title: 'Portal', value: 'https://partner.example/leads/r-hot' },
+        ]),
+      });
+      expect(card.actions).toEqual([
+        {
+          type: 'Action.OpenUrl',
+          title: 'Open Portal',
+          url: 'https://partner.example/leads/r-hot',
+        },
+      ]);
+      const audit = await auditForRun(ledger.db, 'run-2');
+      expect(audit.map((e) => e.detail)).toEqual([
+        {
+          kind: 'hot-lead',
+          channel: 'teams',
+          to: [`Teams webhook ${new URL(graph.url).host} (workflow leadbridge-alerts)`],
+          subject: 'Hot lead: Fabrikam Ltd asks to be contacted — Deal r-hot',
+        },
+      ]);
+    },
+  );
 
   it('waits out a throttled webhook (429 Retry-After) and posts the card once', async () => {
     const sender = alertSender({ teams: { webhookUrl: graph.workflowUrl() } });
@@ -410,39 +451,46 @@ describe('hot leads', () => {
       sent: 1,
       failed: 1,
       errors: [
-        `Teams webhook ${new URL(graph.url).host} (workflow leadbridge-alerts) → 401 DirectApiInvalidAuthorizationSignature: The provided authorization signature is not valid. (copy the workflow's URL again into alerts.teams.webhookUrl)`,
+        `Teams webhook ${new URL(graph.url).host} (workflow leadbridge-alerts) → 401 ` +
+          `DirectApiInvalidAuthorizationSignature: The provided authorization signature is not ` +
+          `valid. (copy the workflow's URL again into alerts.teams.webhookUrl)`,
       ],
     });
     expect(graph.teamsWebhookPosts).toHaveLength(0);
   });
 
-  it('retries a refused connection (never processed) and reports it with the socket code when Graph stays down', async () => {
-    const down = createGraphSimulator();
-    const downUrl = await down.start();
-    await down.stop();
-    const config = alertsConfigSchema.parse({
-      graph: { baseUrl: downUrl, auth: { kind: 'static', token: 't' } },
-      sender: SENDER,
-      recipients: ['sales@contoso.com'],
-    });
-    const retryPolicy = {
-      maxAttempts: 2,
-      baseDelayMs: 1,
-      maxDelayMs: 1,
-      maxRetryAfterMs: 0,
-      retryableStatuses: [429],
-    };
-    const metrics = new WorkerMetrics();
-    const sender = new AlertSender({ config, ledger, retryPolicy, metrics });
-    const result = await sender.hotLeads([item(referral('r-hot'))], 'run-1');
-    expect(result).toMatchObject({ sent: 0, failed: 1 });
-    expect(result.errors).toEqual([
-      `graph: sendMail from leads-bot@contoso.com to sales@contoso.com failed: POST ${downUrl}/v1.0/users/leads-bot%40contoso.com/sendMail: ECONNREFUSED fetch failed`,
-    ]);
-    expect(await metrics.text()).toContain(
-      'leadbridge_api_calls_total{api="graph",method="POST",status="none"} 2',
-    );
-  });
+  it(
+    'retries a refused connection (never processed) and reports it with the socket code when ' +
+      'Graph stays down',
+    async () => {
+      const down = createGraphSimulator();
+      const downUrl = await down.start();
+      await down.stop();
+      const config = alertsConfigSchema.parse({
+        graph: { baseUrl: downUrl, auth: { kind: 'static', token: 't' } },
+        sender: SENDER,
+        recipients: ['sales@contoso.com'],
+      });
+      const retryPolicy = {
+        maxAttempts: 2,
+        baseDelayMs: 1,
+        maxDelayMs: 1,
+        maxRetryAfterMs: 0,
+        retryableStatuses: [429],
+      };
+      const metrics = new WorkerMetrics();
+      const sender = new AlertSender({ config, ledger, retryPolicy, metrics });
+      const result = await sender.hotLeads([item(referral('r-hot'))], 'run-1');
+      expect(result).toMatchObject({ sent: 0, failed: 1 });
+      expect(result.errors).toEqual([
+        `graph: sendMail from leads-bot@contoso.com to sales@contoso.com failed: POST ${downUrl}` +
+          `/v1.0/users/leads-bot%40contoso.com/sendMail: ECONNREFUSED fetch failed`,
+      ]);
+      expect(await metrics.text()).toContain(
+        'leadbridge_api_calls_total{api="graph",method="POST",status="none"} 2',
+      );
+    },
+  );
 
   it('does nothing when alerts are switched off', async () => {
     const config = alertsConfigSchema.parse({ enabled: false, sender: 'half-filled' });
@@ -484,7 +532,8 @@ describe('expiry warnings', () => {
       'Lead expires in 1 day 5 hours unanswered: Fabrikam Ltd — Deal r-soon',
     ]);
     expect(graph.mails[0]?.content).toContain(
-      'This lead has been neither accepted nor declined. Partner Center archives it as expired at 2026-11-25T15:00:00.000Z (1 day 5 hours from now) and tells whoever sent it.',
+      'This lead has been neither accepted nor declined. Partner Center archives it as expired ' +
+        'at 2026-11-25T15:00:00.000Z (1 day 5 hours from now) and tells whoever sent it.',
     );
     expect(graph.mails[0]?.content).toContain('Expires: 2026-11-25T15:00:00.000Z\n');
 
@@ -498,55 +547,63 @@ describe('expiry warnings', () => {
 });
 
 describe('quarantine digest', () => {
-  it('lists newly quarantined referrals once, and sends nothing when there is nothing new', async () => {
-    const sender = alertSender();
-    expect(await sender.quarantineDigest('run-0')).toEqual({ sent: 0, failed: 0, errors: [] });
-    await transitionSyncStates(ledger.db, 'dynamics', [
-      {
-        referralId: 'r-q1',
-        to: 'quarantined',
-        quarantineReason: 'country "Germany" is not a 2-letter code',
-        runId: 'run-0',
-      },
-      {
-        referralId: 'r-q2',
-        to: 'quarantined',
-        quarantineReason: 'the referral no longer exists in Partner Center',
-        runId: 'run-0',
-      },
-    ]);
-    expect(await sender.quarantineDigest('run-1')).toEqual({ sent: 1, failed: 0, errors: [] });
-    expect(await sender.quarantineDigest('run-2')).toEqual({ sent: 0, failed: 0, errors: [] });
-    expect(graph.mails).toHaveLength(1);
-    expect(graph.mails[0]?.subject).toBe('2 referrals quarantined since the last digest');
-    expect(graph.mails[0]?.importance).toBe('normal');
-    const lines = graph.mails[0]?.content.split('\n').filter((line) => line.startsWith('- ')) ?? [];
-    expect(lines.map((line) => line.replace(/ \(since .*\)$/, ''))).toEqual([
-      '- r-q1 → dynamics: country "Germany" is not a 2-letter code',
-      '- r-q2 → dynamics: the referral no longer exists in Partner Center',
-    ]);
-    expect(
-      (await auditForRun(ledger.db, 'run-1')).map((e) => [e.referralId, e.target, e.detail?.kind]),
-    ).toEqual([
-      ['r-q1', 'dynamics', 'quarantine-digest'],
-      ['r-q2', 'dynamics', 'quarantine-digest'],
-    ]);
+  it(
+    'lists newly quarantined referrals once, and sends nothing when there is nothing ' + 'new',
+    async () => {
+      const sender = alertSender();
+      expect(await sender.quarantineDigest('run-0')).toEqual({ sent: 0, failed: 0, errors: [] });
+      await transitionSyncStates(ledger.db, 'dynamics', [
+        {
+          referralId: 'r-q1',
+          to: 'quarantined',
+          quarantineReason: 'country "Germany" is not a 2-letter code',
+          runId: 'run-0',
+        },
+        {
+          referralId: 'r-q2',
+          to: 'quarantined',
+          quarantineReason: 'the referral no longer exists in Partner Center',
+          runId: 'run-0',
+        },
+      ]);
+      expect(await sender.quarantineDigest('run-1')).toEqual({ sent: 1, failed: 0, errors: [] });
+      expect(await sender.quarantineDigest('run-2')).toEqual({ sent: 0, failed: 0, errors: [] });
+      expect(graph.mails).toHaveLength(1);
+      expect(graph.mails[0]?.subject).toBe('2 referrals quarantined since the last digest');
+      expect(graph.mails[0]?.importance).toBe('normal');
+      const lines =
+        graph.mails[0]?.content.split('\n').filter((line) => line.startsWith('- ')) ?? [];
+      expect(lines.map((line) => line.replace(/ \(since .*\)$/, ''))).toEqual([
+        '- r-q1 → dynamics: country "Germany" is not a 2-letter code',
+        '- r-q2 → dynamics: the referral no longer exists in Partner Center',
+      ]);
+      expect(
+        (await auditForRun(ledger.db, 'run-1')).map((e) => [
+          e.referralId,
+          e.target,
+          e.detail?.kind,
+        ]),
+      ).toEqual([
+        ['r-q1', 'dynamics', 'quarantine-digest'],
+        ['r-q2', 'dynamics', 'quarantine-digest'],
+      ]);
 
-    await transitionSyncStates(ledger.db, 'dynamics', [
-      {
-        referralId: 'r-q3',
-        to: 'quarantined',
-        quarantineReason: 'the CRM rejected it 5 times',
-        runId: 'run-2',
-      },
-    ]);
-    expect(await sender.quarantineDigest('run-3')).toEqual({ sent: 1, failed: 0, errors: [] });
-    expect(graph.mails[1]?.subject).toBe('1 referral quarantined since the last digest');
-    expect(graph.mails[1]?.content).toMatch(
-      /^- r-q3 → dynamics: the CRM rejected it 5 times \(since .+\)$/m,
-    );
-    expect(graph.mails[1]?.content).not.toContain('r-q1');
-  });
+      await transitionSyncStates(ledger.db, 'dynamics', [
+        {
+          referralId: 'r-q3',
+          to: 'quarantined',
+          quarantineReason: 'the CRM rejected it 5 times',
+          runId: 'run-2',
+        },
+      ]);
+      expect(await sender.quarantineDigest('run-3')).toEqual({ sent: 1, failed: 0, errors: [] });
+      expect(graph.mails[1]?.subject).toBe('1 referral quarantined since the last digest');
+      expect(graph.mails[1]?.content).toMatch(
+        /^- r-q3 → dynamics: the CRM rejected it 5 times \(since .+\)$/m,
+      );
+      expect(graph.mails[1]?.content).not.toContain('r-q1');
+    },
+  );
 
   it('sends no digest when quarantineDigest is off', async () => {
     const sender = alertSender({ quarantineDigest: false });

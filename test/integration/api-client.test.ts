@@ -1,4 +1,5 @@
-// The shared API client over a real (refused) loopback connection: limiter, retries and error normalisation.
+// The shared API client over a real (refused) loopback connection: limiter, retries and error
+// normalisation.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY_POLICY } from '../../src/core/retry.js';
 

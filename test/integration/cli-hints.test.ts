@@ -1,4 +1,5 @@
-// Failures an operator commonly causes end with one line saying what and where, and a hint; stacks only at debug.
+// Failures an operator commonly causes end with one line saying what and where, and a hint; stacks
+// only at debug.
 import { CRM_MODULES } from '../../src/crm/modules.js';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -25,8 +26,10 @@ describe('simulate on a port that is taken', { timeout: 90_000 }, () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(
-      `leadbridge: simulate: port 127.0.0.1:${port} (partner-center simulator) is already in use, perhaps by another "leadbridge simulate" or "npm start"; ` +
-        'stop it, or run "leadbridge simulate --random-ports" (free ports, printed on stdout) or pick another --base-port\n',
+      `leadbridge: simulate: port 127.0.0.1:${port} (partner-center simulator) is already in ` +
+        `use, perhaps by another "leadbridge simulate" or "npm start"; ` +
+        'stop it, or run "leadbridge simulate --random-ports" (free ports, printed on stdout) ' +
+        'or pick another --base-port\n',
     );
   });
 
@@ -75,17 +78,23 @@ describeWithPg('a PostgreSQL ledger whose database does not exist', (pgUrl) => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('sync --once says the database does not exist, exits 1, and no pg-protocol stack reaches the operator', async () => {
-    const result = await runCli(
-      ['--config', configFile, '--log-format', 'json', 'sync', '--once'],
-      { cwd: dir },
-    );
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('leadbridge: cannot open the PostgreSQL ledger at postgres://');
-    expect(result.stderr).toContain('database "leadbridge_no_such_db_7c1f" does not exist');
-    expect(result.stderr).not.toMatch(STACK_FRAME);
-    expect(result.stderr).not.toContain('pg-protocol');
-  });
+  it(
+    'sync --once says the database does not exist, exits 1, and no pg-protocol stack reaches ' +
+      'the operator',
+    async () => {
+      const result = await runCli(
+        ['--config', configFile, '--log-format', 'json', 'sync', '--once'],
+        { cwd: dir },
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        'leadbridge: cannot open the PostgreSQL ledger at postgres://',
+      );
+      expect(result.stderr).toContain('database "leadbridge_no_such_db_7c1f" does not exist');
+      expect(result.stderr).not.toMatch(STACK_FRAME);
+      expect(result.stderr).not.toContain('pg-protocol');
+    },
+  );
 
   it('--log-level debug keeps the driver stack for a developer', async () => {
     const result = await runCli(
@@ -101,7 +110,8 @@ describe('operator commands where no ledger exists', { timeout: 90_000 }, () => 
   let dir: string;
   let configFile: string;
   beforeAll(async () => {
-    // The config lives elsewhere; its relative ledger path points into the (empty) working directory.
+    // The config lives elsewhere; its relative ledger path points into the (empty) working
+    // directory.
     dir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-elsewhere-'));
     const configDir = await mkdtemp(path.join(os.tmpdir(), 'leadbridge-config-'));
     configFile = path.join(configDir, 'leadbridge.yaml');
@@ -128,37 +138,48 @@ describe('operator commands where no ledger exists', { timeout: 90_000 }, () => 
     ['quarantine', 'list'],
   ];
   for (const command of commands) {
-    it(`${command.join(' ')} exits 1 naming the absolute file it looked for, and creates nothing`, async () => {
-      const result = await runCli(['--config', configFile, ...command], { cwd: dir });
-      expect(result.code).toBe(1);
-      expect(result.stdout).toBe('');
-      expect(result.stderr).toBe(
-        `leadbridge: no ledger at ${dir}/data/leadbridge.sqlite (ledger.filename, relative paths resolve against the working directory ${dir}); ` +
-          'nothing was created. Run leadbridge from the folder where "sync --once" / "run" ran, pass the config that names the ledger ' +
-          '(--config or LEADBRIDGE_CONFIG; an absolute ledger.filename avoids this), or run "leadbridge sync --once" first to create it\n',
-      );
-      expect(await readdir(dir)).toEqual([]);
-    });
-  }
-
-  it('sync --once --dry-run plans a first backfill from an empty ledger in memory, says so, and creates nothing', async () => {
-    const { withLedger } = await import('../../src/cli/compose.js');
-    const { loadConfig } = await import('../../src/config/index.js');
-    const config = await loadConfig({ file: configFile, env: {}, cwd: dir, kinds: CRM_MODULES });
-    const notes: string[] = [];
-    const tables = await withLedger(
-      config,
-      dir,
-      async (ledger) => (await ledger.db('lb_sync_states').count({ n: '*' }))[0],
-      {
-        whenMissing: 'empty',
-        onEmpty: (where) => notes.push(where),
+    it(
+      `${command.join(' ')} exits 1 naming the absolute file it looked for, and creates ` +
+        `nothing`,
+      async () => {
+        const result = await runCli(['--config', configFile, ...command], { cwd: dir });
+        expect(result.code).toBe(1);
+        expect(result.stdout).toBe('');
+        expect(result.stderr).toBe(
+          `leadbridge: no ledger at ${dir}/data/leadbridge.sqlite (ledger.filename, relative ` +
+            `paths resolve against the working directory ${dir}); ` +
+            'nothing was created. Run leadbridge from the folder where "sync --once" / "run" ' +
+            'ran, pass the config that names the ledger ' +
+            '(--config or LEADBRIDGE_CONFIG; an absolute ledger.filename avoids this), or run ' +
+            '"leadbridge sync --once" first to create it\n',
+        );
+        expect(await readdir(dir)).toEqual([]);
       },
     );
-    expect(tables).toEqual({ n: 0 });
-    expect(notes).toEqual([`sqlite ${dir}/data/leadbridge.sqlite`]);
-    expect(await readdir(dir)).toEqual([]);
-  });
+  }
+
+  it(
+    'sync --once --dry-run plans a first backfill from an empty ledger in memory, says so, ' +
+      'and creates nothing',
+    async () => {
+      const { withLedger } = await import('../../src/cli/compose.js');
+      const { loadConfig } = await import('../../src/config/index.js');
+      const config = await loadConfig({ file: configFile, env: {}, cwd: dir, kinds: CRM_MODULES });
+      const notes: string[] = [];
+      const tables = await withLedger(
+        config,
+        dir,
+        async (ledger) => (await ledger.db('lb_sync_states').count({ n: '*' }))[0],
+        {
+          whenMissing: 'empty',
+          onEmpty: (where) => notes.push(where),
+        },
+      );
+      expect(tables).toEqual({ n: 0 });
+      expect(notes).toEqual([`sqlite ${dir}/data/leadbridge.sqlite`]);
+      expect(await readdir(dir)).toEqual([]);
+    },
+  );
 });
 
 describeWithPg('operator commands on a PostgreSQL ledger that does not exist yet', (pgUrl) => {
@@ -189,8 +210,10 @@ describeWithPg('operator commands on a PostgreSQL ledger that does not exist yet
     const result = await runCli(['--config', configFile, 'status'], { cwd: dir });
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
-      `leadbridge: no ledger in schema "${schema}" of the PostgreSQL database (ledger.connection, ledger.schema); nothing was created. ` +
-        'Pass the config that names the ledger (--config or LEADBRIDGE_CONFIG), or run "leadbridge sync --once" first to create it\n',
+      `leadbridge: no ledger in schema "${schema}" of the PostgreSQL database ` +
+        `(ledger.connection, ledger.schema); nothing was created. ` +
+        'Pass the config that names the ledger (--config or LEADBRIDGE_CONFIG), or run ' +
+        '"leadbridge sync --once" first to create it\n',
     );
     const { default: knex } = await import('knex');
     const db = knex({ client: 'pg', connection: pgUrl, pool: { min: 0, max: 1 } });

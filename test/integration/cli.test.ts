@@ -1,4 +1,5 @@
-// The CLI as a user runs it: `node bin/leadbridge.js ...` as a child process, against the bundled simulators.
+// The CLI as a user runs it: `node bin/leadbridge.js ...` as a child process, against the bundled
+// simulators.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
@@ -60,7 +61,8 @@ function simulatorLines(run: CliRun): Promise<string[]> {
 }
 
 async function getJson(url: string, token?: string): Promise<{ status: number; body: unknown }> {
-  // client-request-id: a new GUID on every call (partner-rest headers.md); the simulator requires it.
+  // client-request-id: a new GUID on every call (partner-rest headers.md); the simulator requires
+  // it.
   const headers: Record<string, string> = {
     'client-request-id': randomUUID(),
     ...(token ? { Authorization: `Bearer ${token}` } : {}),
@@ -70,8 +72,10 @@ async function getJson(url: string, token?: string): Promise<{ status: number; b
 }
 
 /**
- * The five referrals `leadbridge simulate --referrals 5` seeds (its default seed, 42), all New/Received, and what
- * a first pass with the default lead kinds does with each: three sales-qualified leads and a customer inquiry are
+ * The five referrals `leadbridge simulate --referrals 5` seeds (its default seed, 42), all
+ * New/Received, and what
+ * a first pass with the default lead kinds does with each: three sales-qualified leads and a
+ * customer inquiry are
  * created, the co-sell opportunity is skipped.
  */
 const SEEDED_PLAN: ReadonlyArray<{ referralId: string; action: string; reason?: string }> = [
@@ -107,83 +111,99 @@ describe('leadbridge simulate', () => {
     await rm(tempDir, { recursive: true, force: true });
   });
 
-  it('prints exactly one "<name> <url>" line per simulator and the /_sim/ hint on stderr', async () => {
-    expect(lines.map((line) => line.split(' ')[0])).toEqual(
-      SIMULATORS.map((simulator) => simulator.name),
-    );
-    // entra is the one HTTPS simulator: msal refuses an http authority.
-    for (const line of lines)
-      expect(line).toMatch(
-        line.startsWith('entra ')
-          ? /^entra https:\/\/127\.0\.0\.1:\d+$/
-          : /^[a-z0-9-]+ http:\/\/127\.0\.0\.1:\d+$/,
+  it(
+    'prints exactly one "<name> <url>" line per simulator and the /_sim/ hint on ' + 'stderr',
+    async () => {
+      expect(lines.map((line) => line.split(' ')[0])).toEqual(
+        SIMULATORS.map((simulator) => simulator.name),
       );
-    // stderr is a separate pipe, so the hint may arrive a moment after the URLs
-    await vi.waitFor(() =>
-      expect(simulate.stderr()).toContain('admin endpoints under <url>/_sim/'),
-    );
-  });
+      // entra is the one HTTPS simulator: msal refuses an http authority.
+      for (const line of lines)
+        expect(line).toMatch(
+          line.startsWith('entra ')
+            ? /^entra https:\/\/127\.0\.0\.1:\d+$/
+            : /^[a-z0-9-]+ http:\/\/127\.0\.0\.1:\d+$/,
+        );
+      // stderr is a separate pipe, so the hint may arrive a moment after the URLs
+      await vi.waitFor(() =>
+        expect(simulate.stderr()).toContain('admin endpoints under <url>/_sim/'),
+      );
+    },
+  );
 
-  it('serves the documented referral list to a bearer token, and refuses a call without one', async () => {
-    const listUrl = `${partnerCenterUrl}/v1.0/engagements/referrals`;
-    const { status, body } = await getJson(listUrl, 'sim-token');
-    expect(status).toBe(200);
-    const page = body as { value: unknown[]; '@odata.nextLink'?: unknown };
-    expect(page.value).toHaveLength(5);
-    expect(page['@odata.nextLink']).toBeUndefined();
-    for (const item of page.value) {
-      const parsed = referralSchema.safeParse(item);
-      expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
-      expect(parsed.data?.eTag).toMatch(/^".+"$/);
-    }
-    const refused = await getJson(listUrl);
-    expect(refused.status).toBe(401);
-    expect(refused.body).toMatchObject({
-      error: { code: expect.any(String), message: expect.any(String) },
-    });
-  });
+  it(
+    'serves the documented referral list to a bearer token, and refuses a call without ' + 'one',
+    async () => {
+      const listUrl = `${partnerCenterUrl}/v1.0/engagements/referrals`;
+      const { status, body } = await getJson(listUrl, 'sim-token');
+      expect(status).toBe(200);
+      const page = body as { value: unknown[]; '@odata.nextLink'?: unknown };
+      expect(page.value).toHaveLength(5);
+      expect(page['@odata.nextLink']).toBeUndefined();
+      for (const item of page.value) {
+        const parsed = referralSchema.safeParse(item);
+        expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+        expect(parsed.data?.eTag).toMatch(/^".+"$/);
+      }
+      const refused = await getJson(listUrl);
+      expect(refused.status).toBe(401);
+      expect(refused.body).toMatchObject({
+        error: { code: expect.any(String), message: expect.any(String) },
+      });
+    },
+  );
 
-  it('sync --once --dry-run --json plans a first pass (every synced kind created, the rest skipped with why) and writes nothing', async () => {
-    const configFile = path.join(tempDir, 'dry-run.yaml');
-    await writeFile(
-      configFile,
-      `source:\n  partnerCenter:\n    baseUrl: ${partnerCenterUrl}\n    auth: { kind: static, token: "\${PC_TOKEN}" }\n` +
-        `targets:\n  - { name: dynamics, kind: dynamics365, settings: { url: ${urlOf('dynamics365')}, auth: { kind: static, token: t } } }\n` +
-        `ledger: { filename: ${path.join(tempDir, 'dry-run.sqlite')} }\nlog: { level: error }\n`,
-    );
-    const result = await runCli(['--config', configFile, 'sync', '--once', '--dry-run', '--json'], {
-      PC_TOKEN: 'sim-token',
-    });
-    expect(result.stderr).toBe(
-      `no ledger yet (sqlite ${path.join(tempDir, 'dry-run.sqlite')}): the plan is a first backfill; nothing is created\n`,
-    );
-    expect(result.code).toBe(0);
-    await expect(stat(path.join(tempDir, 'dry-run.sqlite'))).rejects.toThrow(/ENOENT/);
-    const plan = JSON.parse(result.stdout) as {
-      since: string | null;
-      referralsRead: number;
-      targets: Array<{
-        target: string;
-        entries: Array<{ referralId: string; action: string; reason?: string }>;
-      }>;
-    };
-    expect([plan.since, plan.referralsRead, plan.targets.map((t) => t.target)]).toEqual([
-      null,
-      5,
-      ['dynamics'],
-    ]);
-    const entries = plan.targets[0]!.entries.map(({ referralId, action, reason }) => ({
-      referralId,
-      action,
-      ...(reason ? { reason } : {}),
-    }));
-    const byId = (a: { referralId: string }, b: { referralId: string }) =>
-      a.referralId.localeCompare(b.referralId);
-    expect(entries.sort(byId)).toEqual([...SEEDED_PLAN].sort(byId));
-    // Nothing written: the CRM has no record yet.
-    const leads = await getJson(`${urlOf('dynamics365')}/_sim/leads`);
-    expect(leads.body).toMatchObject({ value: [] });
-  });
+  it(
+    'sync --once --dry-run --json plans a first pass (every synced kind created, the rest ' +
+      'skipped with why) and writes nothing',
+    async () => {
+      const configFile = path.join(tempDir, 'dry-run.yaml');
+      await writeFile(
+        configFile,
+        `source:\n  partnerCenter:\n    baseUrl: ${partnerCenterUrl}\n    auth: { kind: static, ` +
+          `token: "\${PC_TOKEN}" }\n` +
+          `targets:\n  - { name: dynamics, kind: dynamics365, settings: { url: ` +
+          `${urlOf('dynamics365')}, auth: { kind: static, token: t } } }\n` +
+          `ledger: { filename: ${path.join(tempDir, 'dry-run.sqlite')} }\nlog: { level: error }\n`,
+      );
+      const result = await runCli(
+        ['--config', configFile, 'sync', '--once', '--dry-run', '--json'],
+        {
+          PC_TOKEN: 'sim-token',
+        },
+      );
+      expect(result.stderr).toBe(
+        `no ledger yet (sqlite ${path.join(tempDir, 'dry-run.sqlite')}): the plan is a first ` +
+          `backfill; nothing is created\n`,
+      );
+      expect(result.code).toBe(0);
+      await expect(stat(path.join(tempDir, 'dry-run.sqlite'))).rejects.toThrow(/ENOENT/);
+      const plan = JSON.parse(result.stdout) as {
+        since: string | null;
+        referralsRead: number;
+        targets: Array<{
+          target: string;
+          entries: Array<{ referralId: string; action: string; reason?: string }>;
+        }>;
+      };
+      expect([plan.since, plan.referralsRead, plan.targets.map((t) => t.target)]).toEqual([
+        null,
+        5,
+        ['dynamics'],
+      ]);
+      const entries = plan.targets[0]!.entries.map(({ referralId, action, reason }) => ({
+        referralId,
+        action,
+        ...(reason ? { reason } : {}),
+      }));
+      const byId = (a: { referralId: string }, b: { referralId: string }) =>
+        a.referralId.localeCompare(b.referralId);
+      expect(entries.sort(byId)).toEqual([...SEEDED_PLAN].sort(byId));
+      // Nothing written: the CRM has no record yet.
+      const leads = await getJson(`${urlOf('dynamics365')}/_sim/leads`);
+      expect(leads.body).toMatchObject({ value: [] });
+    },
+  );
 
   it('sync --once syncs into both CRM simulators; status and trace read the ledger', async () => {
     const configFile = path.join(tempDir, 'both.yaml');
@@ -191,16 +211,20 @@ describe('leadbridge simulate', () => {
       configFile,
       [
         'source:',
-        `  partnerCenter: { baseUrl: ${partnerCenterUrl}, auth: { kind: static, token: sim-token } }`,
+        `  partnerCenter: { baseUrl: ${partnerCenterUrl}, auth: { kind: static, token: ` +
+          `sim-token } }`,
         'targets:',
-        `  - { name: dynamics, kind: dynamics365, settings: { url: ${urlOf('dynamics365')}, auth: { kind: static, token: t } } }`,
-        `  - { name: salesforce, kind: salesforce, settings: { instanceUrl: ${urlOf('salesforce')}, auth: { kind: accessToken, token: t } } }`,
+        `  - { name: dynamics, kind: dynamics365, settings: { url: ${urlOf('dynamics365')}, ` +
+          `auth: { kind: static, token: t } } }`,
+        `  - { name: salesforce, kind: salesforce, settings: { instanceUrl: ` +
+          `${urlOf('salesforce')}, auth: { kind: accessToken, token: t } } }`,
         `ledger: { filename: ${path.join(tempDir, 'ledger.sqlite')} }`,
         'log: { level: error }',
         '',
       ].join('\n'),
     );
-    // Four of the five seeded referrals are of a synced kind (SEEDED_PLAN); the co-sell one is skipped.
+    // Four of the five seeded referrals are of a synced kind (SEEDED_PLAN); the co-sell one is
+    // skipped.
     const created = SEEDED_PLAN.filter((entry) => entry.action === 'create');
     expect(created).toHaveLength(4);
 
@@ -220,7 +244,8 @@ describe('leadbridge simulate', () => {
       '  partner-center: 4 CRM ids written back to externalReferenceId',
     ]);
     expect(summary[4]).toBe(
-      '  outcomes from the CRM: 0 read, 0 queued, 0 sent, 0 no longer needed, 0 quarantined, 0 conflicts, 0 expiries reflected',
+      '  outcomes from the CRM: 0 read, 0 queued, 0 sent, 0 no longer needed, 0 quarantined, 0 ' +
+        'conflicts, 0 expiries reflected',
     );
 
     const status = await runCli(['--config', configFile, 'status', '--json']);
@@ -269,43 +294,54 @@ describe('leadbridge config check', () => {
     expect(result.stdout.endsWith('config OK\n')).toBe(true);
   });
 
-  it('refuses the shipped config without LEADBRIDGE_TOKEN_CACHE_KEY, naming the variable, and exits 2', async () => {
-    const result = await runCli(['config', 'check']);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain(
-      'source.partnerCenter.auth.tokenCache.key: environment variable LEADBRIDGE_TOKEN_CACHE_KEY is not set (use ${LEADBRIDGE_TOKEN_CACHE_KEY:-default} to give a default)',
-    );
-  });
+  it(
+    'refuses the shipped config without LEADBRIDGE_TOKEN_CACHE_KEY, naming the variable, and ' +
+      'exits 2',
+    async () => {
+      const result = await runCli(['config', 'check']);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(
+        'source.partnerCenter.auth.tokenCache.key: environment variable ' +
+          'LEADBRIDGE_TOKEN_CACHE_KEY is not set (use ${LEADBRIDGE_TOKEN_CACHE_KEY:-default} ' +
+          'to give a default)',
+      );
+    },
+  );
 
-  it('lists every problem of a broken config (named by LEADBRIDGE_CONFIG) and exits 2', async () => {
-    const file = path.join(tempDir, 'broken.yaml');
-    await writeFile(
-      file,
-      [
-        'source:',
-        '  partnerCenter:',
-        '    auth: { kind: static, token: "${MISSING_TOKEN}" }',
-        '    pageSize: 0',
-        'targets:',
-        '  - name: crm',
-        '    kind: pipedrive',
-        'ledger:',
-        '  client: pg',
-        '',
-      ].join('\n'),
-    );
-    const result = await runCli(['config', 'check'], { LEADBRIDGE_CONFIG: file });
-    expect(result.code).toBe(2);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toBe(
-      `leadbridge: invalid config ${file} (4 problems):\n` +
-        `  - ${file}:3: source.partnerCenter.auth.token: environment variable MISSING_TOKEN is not set (use \${MISSING_TOKEN:-default} to give a default)\n` +
-        `  - ${file}:4: source.partnerCenter.pageSize: must be at least 1\n` +
-        `  - ${file}:7: targets[0].kind: unknown kind "pipedrive" (expected one of: dynamics365, salesforce, hubspot)\n` +
-        // an absent key is reported at its parent's line
-        `  - ${file}:8: ledger.connection: required when client is pg\n`,
-    );
-  });
+  it(
+    'lists every problem of a broken config (named by LEADBRIDGE_CONFIG) and ' + 'exits 2',
+    async () => {
+      const file = path.join(tempDir, 'broken.yaml');
+      await writeFile(
+        file,
+        [
+          'source:',
+          '  partnerCenter:',
+          '    auth: { kind: static, token: "${MISSING_TOKEN}" }',
+          '    pageSize: 0',
+          'targets:',
+          '  - name: crm',
+          '    kind: pipedrive',
+          'ledger:',
+          '  client: pg',
+          '',
+        ].join('\n'),
+      );
+      const result = await runCli(['config', 'check'], { LEADBRIDGE_CONFIG: file });
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(
+        `leadbridge: invalid config ${file} (4 problems):\n` +
+          `  - ${file}:3: source.partnerCenter.auth.token: environment variable MISSING_TOKEN is ` +
+          `not set (use \${MISSING_TOKEN:-default} to give a default)\n` +
+          `  - ${file}:4: source.partnerCenter.pageSize: must be at least 1\n` +
+          `  - ${file}:7: targets[0].kind: unknown kind "pipedrive" (expected one of: ` +
+          `dynamics365, salesforce, hubspot)\n` +
+          // an absent key is reported at its parent's line
+          `  - ${file}:8: ledger.connection: required when client is pg\n`,
+      );
+    },
+  );
 
   it('prefers --config over LEADBRIDGE_CONFIG and exits 2 when the file is missing', async () => {
     const missing = path.join(tempDir, 'absent.yaml');

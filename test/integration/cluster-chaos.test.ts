@@ -1,5 +1,7 @@
-// Chaos on PostgreSQL: 3 cluster workers, a worker SIGKILLed at random every few seconds and restarted; afterwards
-// every tenant's referrals are in its CRMs exactly once, every outcome reached Partner Center once, no tenant's data
+// Chaos on PostgreSQL: 3 cluster workers, a worker SIGKILLed at random every few seconds and
+// restarted; afterwards
+// every tenant's referrals are in its CRMs exactly once, every outcome reached Partner Center once,
+// no tenant's data
 // in another's CRM.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -185,7 +187,8 @@ log: { level: warn }
 }
 
 function tenantFile(url: Record<string, string>, tenant: string): string {
-  return `source:
+  return (
+    `source:
   partnerCenter:
     baseUrl: ${url['partner-center']}/orgs/${tenant}
     auth: { kind: static, token: "\${SIM_TOKEN}" }
@@ -194,7 +197,8 @@ function tenantFile(url: Record<string, string>, tenant: string): string {
 targets:
   - name: dynamics
     kind: dynamics365
-    settings: { url: ${url.dynamics365}/orgs/${tenant}, auth: { kind: static, token: "\${SIM_TOKEN}" } }
+    settings: { url: ${url.dynamics365}/orgs/` +
+    `${tenant}, auth: { kind: static, token: "\${SIM_TOKEN}" } }
   - name: salesforce
     kind: salesforce
     settings:
@@ -202,11 +206,13 @@ targets:
       auth: { kind: accessToken, token: "\${SIM_TOKEN}" }
 worker:
   intervalSeconds: 2
-`;
+`
+  );
 }
 
 function startWorker(config: string, cwd: string, env: Record<string, string>): ChildRun {
-  // A heap flag of our own: the CLI then runs in this process (no re-exec), so SIGKILL hits the worker itself.
+  // A heap flag of our own: the CLI then runs in this process (no re-exec), so SIGKILL hits the
+  // worker itself.
   return startNode(['--max-old-space-size=256', BIN, '--config', config, 'run'], { cwd, env });
 }
 
@@ -270,7 +276,10 @@ async function salesforceReferralIds(
   return rows.map((row) => String(row.PartnerReferralId__c)).sort();
 }
 
-/** A CRM user disqualifies one lead of the tenant that is already in Dynamics (→ decline in Partner Center). */
+/**
+ * A CRM user disqualifies one lead of the tenant that is already in Dynamics (→ decline in Partner
+ * Center).
+ */
 async function declineOne(
   url: Record<string, string>,
   tenant: string,
@@ -289,7 +298,10 @@ async function declineOne(
   declined.set(tenant, String(lead.lb_referralid));
 }
 
-/** Waits (polling the simulators) until every tenant's CRMs hold its referrals and its decline has arrived. */
+/**
+ * Waits (polling the simulators) until every tenant's CRMs hold its referrals and its decline has
+ * arrived.
+ */
 async function converged(
   url: Record<string, string>,
   tenants: string[],
@@ -309,7 +321,8 @@ async function converged(
       if (d.length >= want && s.length >= want && referral.substatus === 'Declined') break;
       if (Date.now() > deadline)
         throw new Error(
-          `${tenant} did not converge: dynamics ${d.length}/${want}, salesforce ${s.length}/${want}, ` +
+          `${tenant} did not converge: dynamics ${d.length}/${want}, salesforce ${s.length}/` +
+            `${want}, ` +
             `declined referral ${referral.substatus}`,
         );
       await new Promise((r) => setTimeout(r, 500));

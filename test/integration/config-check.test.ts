@@ -1,4 +1,5 @@
-// `config check` loads every enabled target's mapping file offline; `sync --once` checks mappings against the CRM before writing.
+// `config check` loads every enabled target's mapping file offline; `sync --once` checks mappings
+// against the CRM before writing.
 import { dynamics365Module } from '../../src/crm/dynamics365/module.js';
 import { salesforceModule } from '../../src/crm/salesforce/module.js';
 import { spawn } from 'node:child_process';
@@ -59,32 +60,39 @@ describe('config check', () => {
       '',
     ].join('\n');
   const dynamicsTarget = (mapping: string) =>
-    `  - { name: d, kind: dynamics365, mapping: ${mapping}, settings: { url: "http://127.0.0.1:9", auth: { kind: static, token: t } } }`;
+    `  - { name: d, kind: dynamics365, mapping: ${mapping}, settings: { url: ` +
+    `"http://127.0.0.1:9", auth: { kind: static, token: t } } }`;
   const salesforceTarget = (mapping: string) =>
-    `  - { name: s, kind: salesforce, mapping: ${mapping}, settings: { instanceUrl: "http://127.0.0.1:9", auth: { kind: accessToken, token: t } } }`;
+    `  - { name: s, kind: salesforce, mapping: ${mapping}, settings: { instanceUrl: ` +
+    `"http://127.0.0.1:9", auth: { kind: accessToken, token: t } } }`;
 
-  it('exits 2 naming a missing mapping file, an unknown transform and a field that does not parse, with file, line and path', async () => {
-    await writeFile(
-      path.join(dir, 'broken.yaml'),
-      config([
-        dynamicsTarget('missing.yaml'),
-        salesforceTarget('typo.yaml'),
-        dynamicsTarget('unparsable.yaml').replace('name: d', 'name: d2'),
-      ]),
-    );
-    const result = await runCli(['--config', 'broken.yaml', 'config', 'check'], dir);
-    expect(result.code).toBe(2);
-    expect(result.stdout).not.toContain('config OK');
-    expect(result.stderr).toContain('leadbridge: config broken.yaml: the mapping files have ');
-    expect(result.stderr).toContain(
-      '  - targets[0].mapping: target "d": the mapping file missing.yaml cannot be read (no such file)\n',
-    );
-    expect(result.stderr).toMatch(
-      / {2}- typo\.yaml:28: fields\.LastName\.transforms\[1\]: unknown transform "defualt"/,
-    );
-    expect(result.stderr).toMatch(/ {2}- unparsable\.yaml:\d+: /);
-    expect(result.stderr).not.toContain('    at ');
-  });
+  it(
+    'exits 2 naming a missing mapping file, an unknown transform and a field that does not ' +
+      'parse, with file, line and path',
+    async () => {
+      await writeFile(
+        path.join(dir, 'broken.yaml'),
+        config([
+          dynamicsTarget('missing.yaml'),
+          salesforceTarget('typo.yaml'),
+          dynamicsTarget('unparsable.yaml').replace('name: d', 'name: d2'),
+        ]),
+      );
+      const result = await runCli(['--config', 'broken.yaml', 'config', 'check'], dir);
+      expect(result.code).toBe(2);
+      expect(result.stdout).not.toContain('config OK');
+      expect(result.stderr).toContain('leadbridge: config broken.yaml: the mapping files have ');
+      expect(result.stderr).toContain(
+        '  - targets[0].mapping: target "d": the mapping file missing.yaml cannot be read (no ' +
+          'such file)\n',
+      );
+      expect(result.stderr).toMatch(
+        / {2}- typo\.yaml:28: fields\.LastName\.transforms\[1\]: unknown transform "defualt"/,
+      );
+      expect(result.stderr).toMatch(/ {2}- unparsable\.yaml:\d+: /);
+      expect(result.stderr).not.toContain('    at ');
+    },
+  );
 
   it('says OK when every enabled mapping loads, and skips disabled targets', async () => {
     await writeFile(
@@ -110,41 +118,47 @@ describe('sync --once', () => {
   });
   afterAll(() => harness.close());
 
-  it('checks every mapping against its CRM first: a field Salesforce does not have stops it before Dynamics is written', async () => {
-    const original = await readFile(salesforceModule.mappingFile, 'utf8');
-    expect(original).toContain('\n  Company:\n');
-    const mapping = path.join(harness.dir, 'salesforce.yaml');
-    await writeFile(mapping, original.replace('\n  Company:\n', '\n  Compnay:\n'));
-    const config = {
-      ...harness.config,
-      targets: harness.config.targets.map((t) => (t.kind === 'salesforce' ? { ...t, mapping } : t)),
-    };
-    const out = new PassThrough();
-    const run = runSyncOnce({
-      config,
-      logger: silentLogger,
-      cwd: harness.dir,
-      out,
-      progress: new PassThrough(),
-    });
-    await expect(run).rejects.toMatchObject({
-      code: 'MAPPING_INVALID',
-      message: expect.stringContaining(
-        'sync --once does not run: the field mappings do not fit the CRM; nothing was written',
-      ),
-    });
-    await expect(run).rejects.toMatchObject({
-      issues: expect.arrayContaining([
-        expect.objectContaining({
-          path: 'fields.Compnay',
-          message: 'unknown CRM field "Compnay" on Lead (did you mean "Company"?)',
-        }),
-      ]),
-    });
-    expect(harness.dynamics.store.leads.size).toBe(0);
-    const salesforceLeads = (await (
-      await fetch(`${harness.salesforce!.url}/_sim/leads`)
-    ).json()) as unknown;
-    expect(salesforceLeads).toEqual(expect.objectContaining({ records: [] }));
-  });
+  it(
+    'checks every mapping against its CRM first: a field Salesforce does not have stops it ' +
+      'before Dynamics is written',
+    async () => {
+      const original = await readFile(salesforceModule.mappingFile, 'utf8');
+      expect(original).toContain('\n  Company:\n');
+      const mapping = path.join(harness.dir, 'salesforce.yaml');
+      await writeFile(mapping, original.replace('\n  Company:\n', '\n  Compnay:\n'));
+      const config = {
+        ...harness.config,
+        targets: harness.config.targets.map((t) =>
+          t.kind === 'salesforce' ? { ...t, mapping } : t,
+        ),
+      };
+      const out = new PassThrough();
+      const run = runSyncOnce({
+        config,
+        logger: silentLogger,
+        cwd: harness.dir,
+        out,
+        progress: new PassThrough(),
+      });
+      await expect(run).rejects.toMatchObject({
+        code: 'MAPPING_INVALID',
+        message: expect.stringContaining(
+          'sync --once does not run: the field mappings do not fit the CRM; nothing was written',
+        ),
+      });
+      await expect(run).rejects.toMatchObject({
+        issues: expect.arrayContaining([
+          expect.objectContaining({
+            path: 'fields.Compnay',
+            message: 'unknown CRM field "Compnay" on Lead (did you mean "Company"?)',
+          }),
+        ]),
+      });
+      expect(harness.dynamics.store.leads.size).toBe(0);
+      const salesforceLeads = (await (
+        await fetch(`${harness.salesforce!.url}/_sim/leads`)
+      ).json()) as unknown;
+      expect(salesforceLeads).toEqual(expect.objectContaining({ records: [] }));
+    },
+  );
 });

@@ -1,4 +1,5 @@
-// Converted / qualified CRM leads and the crash window: an accept applied in Partner Center but never recorded.
+// Converted / qualified CRM leads and the crash window: an accept applied in Partner Center but
+// never recorded.
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditTrail, getLinks, getSyncStates } from '../../src/ledger/index.js';
 import type { Referral } from '../../src/simulators/partner-center/payload.js';
@@ -73,7 +74,10 @@ async function qualifyInDynamics(referralId: string): Promise<string> {
   return id;
 }
 
-/** The worker is killed right after Partner Center applied an accept: the verdict and new eTag are never recorded. */
+/**
+ * The worker is killed right after Partner Center applied an accept: the verdict and new eTag are
+ * never recorded.
+ */
 async function acceptThenDie(runtime: Runtime): Promise<void> {
   const real = runtime.source;
   const dying = Object.assign(Object.create(real) as Runtime['source'], {
@@ -105,150 +109,181 @@ async function statesOf(runtime: Runtime, target: string, id: string) {
 }
 
 describe('converted leads after a crash between the Partner Center write and the ledger', () => {
-  it('Salesforce: the accept of a converted lead, applied but unrecorded, is not written back into either CRM', async () => {
-    harness = await startHarness({ salesforce: true });
-    const referral = inquiry('Contoso Pharma', 'Cloud migration');
-    const first = await harness.runtime();
-    await first.syncOnce({ runId: 'initial' });
-    const dynamicsBefore = { ...harness.dynamics.store.findLeadByKey(referral.id)! };
-    const opportunityId = await convertInSalesforce(referral.id);
-    await acceptThenDie(first);
-    expect(harness.pc.store.get(referral.id)).toMatchObject({
-      status: 'Active',
-      name: 'Contoso Pharma',
-    });
-    await first.close();
+  it(
+    'Salesforce: the accept of a converted lead, applied but unrecorded, is not written back ' +
+      'into either CRM',
+    async () => {
+      harness = await startHarness({ salesforce: true });
+      const referral = inquiry('Contoso Pharma', 'Cloud migration');
+      const first = await harness.runtime();
+      await first.syncOnce({ runId: 'initial' });
+      const dynamicsBefore = { ...harness.dynamics.store.findLeadByKey(referral.id)! };
+      const opportunityId = await convertInSalesforce(referral.id);
+      await acceptThenDie(first);
+      expect(harness.pc.store.get(referral.id)).toMatchObject({
+        status: 'Active',
+        name: 'Contoso Pharma',
+      });
+      await first.close();
 
-    const restarted = await harness.runtime();
-    const after = await restarted.syncOnce({ runId: 'after-restart' });
-    // Our own accept is recognised (echoes recorded before the send): nothing to write in Dynamics ...
-    expect(after.inbound.byTarget.dynamics).toMatchObject({ updated: 0, unchanged: 1, failed: 0 });
-    // ... and the converted Salesforce lead is skipped with the reason, not quarantined.
-    expect(after.inbound.byTarget.salesforce).toMatchObject({
-      skippedConverted: 1,
-      failed: 0,
-      quarantined: 0,
-    });
-    const { subject, description } = harness.dynamics.store.findLeadByKey(referral.id)!;
-    expect({ subject, description }).toEqual({
-      subject: dynamicsBefore.subject,
-      description: dynamicsBefore.description,
-    });
-    expect(await statesOf(restarted, 'salesforce', referral.id)).toBe('applied');
-    expect((await auditTrail(restarted.ledger.db, referral.id)).at(-1)).toMatchObject({
-      action: 'skipped-converted',
-      target: 'salesforce',
-      detail: {
-        reason: `the CRM lead ${String(sfLeadOf(referral.id).Id)} was converted into opportunity ${opportunityId}; a converted lead takes no more changes`,
-      },
-    });
-    // One write-back and one accept: the accept was not sent a second time.
-    expect(patchesOf(referral.id)).toBe(2);
-  });
+      const restarted = await harness.runtime();
+      const after = await restarted.syncOnce({ runId: 'after-restart' });
+      // Our own accept is recognised (echoes recorded before the send): nothing to write in
+      // Dynamics
+      // ...
+      expect(after.inbound.byTarget.dynamics).toMatchObject({
+        updated: 0,
+        unchanged: 1,
+        failed: 0,
+      });
+      // ... and the converted Salesforce lead is skipped with the reason, not quarantined.
+      expect(after.inbound.byTarget.salesforce).toMatchObject({
+        skippedConverted: 1,
+        failed: 0,
+        quarantined: 0,
+      });
+      const { subject, description } = harness.dynamics.store.findLeadByKey(referral.id)!;
+      expect({ subject, description }).toEqual({
+        subject: dynamicsBefore.subject,
+        description: dynamicsBefore.description,
+      });
+      expect(await statesOf(restarted, 'salesforce', referral.id)).toBe('applied');
+      expect((await auditTrail(restarted.ledger.db, referral.id)).at(-1)).toMatchObject({
+        action: 'skipped-converted',
+        target: 'salesforce',
+        detail: {
+          reason:
+            `the CRM lead ${String(sfLeadOf(referral.id).Id)} was converted into ` +
+            `opportunity ${opportunityId}; a converted lead takes no more changes`,
+        },
+      });
+      // One write-back and one accept: the accept was not sent a second time.
+      expect(patchesOf(referral.id)).toBe(2);
+    },
+  );
 
-  it('Salesforce: a lead converted after our last read is skipped from its save error, and stays so for later edits', async () => {
-    harness = await startHarness({ salesforce: true });
-    const referral = inquiry('Fabrikam Ltd', 'Data platform');
-    const runtime = await harness.runtime();
-    await runtime.syncOnce({ runId: 'initial' });
-    await convertInSalesforce(referral.id);
-    harness.pc.store.update(referral.id, { customerProfile: { name: 'Fabrikam Holdings' } });
-    // Inbound alone: the outbound read has not seen the conversion yet, so the CRM's refusal tells.
-    const inbound = await runtime.inbound.runCycle({ runId: 'edit-1' });
-    expect(inbound.byTarget.salesforce).toMatchObject({
-      skippedConverted: 1,
-      failed: 0,
-      quarantined: 0,
-    });
-    const link = (await getLinks(runtime.ledger.db, 'salesforce', [referral.id])).get(referral.id);
-    expect(link?.crmConvertedInto).toBe('');
-    expect((await auditTrail(runtime.ledger.db, referral.id)).at(-1)).toMatchObject({
-      action: 'skipped-converted',
-      detail: { error: { code: 'CANNOT_UPDATE_CONVERTED_LEAD' } },
-    });
-    for (let edit = 2; edit <= 7; edit++) {
-      harness.pc.store.update(referral.id, { customerProfile: { name: `Fabrikam ${edit}` } });
-      const cycle = await runtime.syncOnce({ runId: `edit-${edit}` });
-      expect(cycle.inbound.byTarget.salesforce).toMatchObject({ skippedConverted: 1, failed: 0 });
-      // The Dynamics lead is open: the customer's data reaches it.
-      expect(harness.dynamics.store.findLeadByKey(referral.id)?.companyname).toBe(
-        `Fabrikam ${edit}`,
+  it(
+    'Salesforce: a lead converted after our last read is skipped from its save error, and ' +
+      'stays so for later edits',
+    async () => {
+      harness = await startHarness({ salesforce: true });
+      const referral = inquiry('Fabrikam Ltd', 'Data platform');
+      const runtime = await harness.runtime();
+      await runtime.syncOnce({ runId: 'initial' });
+      await convertInSalesforce(referral.id);
+      harness.pc.store.update(referral.id, { customerProfile: { name: 'Fabrikam Holdings' } });
+      // Inbound alone: the outbound read has not seen the conversion yet, so the CRM's refusal
+      // tells.
+      const inbound = await runtime.inbound.runCycle({ runId: 'edit-1' });
+      expect(inbound.byTarget.salesforce).toMatchObject({
+        skippedConverted: 1,
+        failed: 0,
+        quarantined: 0,
+      });
+      const link = (await getLinks(runtime.ledger.db, 'salesforce', [referral.id])).get(
+        referral.id,
       );
-    }
-    expect(await statesOf(runtime, 'salesforce', referral.id)).toBe('applied');
-    const trail = await auditTrail(runtime.ledger.db, referral.id);
-    expect(trail.filter((e) => e.action === 'quarantined' || e.action === 'failed')).toEqual([]);
-    // The outbound read named the opportunity meanwhile.
-    const named = (await getLinks(runtime.ledger.db, 'salesforce', [referral.id])).get(referral.id);
-    expect(named?.crmConvertedInto).toBe(String(sfLeadOf(referral.id).ConvertedOpportunityId));
-  });
+      expect(link?.crmConvertedInto).toBe('');
+      expect((await auditTrail(runtime.ledger.db, referral.id)).at(-1)).toMatchObject({
+        action: 'skipped-converted',
+        detail: { error: { code: 'CANNOT_UPDATE_CONVERTED_LEAD' } },
+      });
+      for (let edit = 2; edit <= 7; edit++) {
+        harness.pc.store.update(referral.id, { customerProfile: { name: `Fabrikam ${edit}` } });
+        const cycle = await runtime.syncOnce({ runId: `edit-${edit}` });
+        expect(cycle.inbound.byTarget.salesforce).toMatchObject({ skippedConverted: 1, failed: 0 });
+        // The Dynamics lead is open: the customer's data reaches it.
+        expect(harness.dynamics.store.findLeadByKey(referral.id)?.companyname).toBe(
+          `Fabrikam ${edit}`,
+        );
+      }
+      expect(await statesOf(runtime, 'salesforce', referral.id)).toBe('applied');
+      const trail = await auditTrail(runtime.ledger.db, referral.id);
+      expect(trail.filter((e) => e.action === 'quarantined' || e.action === 'failed')).toEqual([]);
+      // The outbound read named the opportunity meanwhile.
+      const named = (await getLinks(runtime.ledger.db, 'salesforce', [referral.id])).get(
+        referral.id,
+      );
+      expect(named?.crmConvertedInto).toBe(String(sfLeadOf(referral.id).ConvertedOpportunityId));
+    },
+  );
 
-  it('Dynamics: the accept of a qualified lead, applied but unrecorded, then a real edit: skipped, never quarantined', async () => {
-    harness = await startHarness();
-    const referral = inquiry('Litware GmbH', 'Security assessment');
-    const first = await harness.runtime();
-    await first.syncOnce({ runId: 'initial' });
-    const opportunityId = await qualifyInDynamics(referral.id);
-    await acceptThenDie(first);
-    expect(harness.pc.store.get(referral.id)).toMatchObject({
-      status: 'Active',
-      name: 'Litware GmbH – Security assessment',
-    });
-    await first.close();
+  it(
+    'Dynamics: the accept of a qualified lead, applied but unrecorded, then a real edit: ' +
+      'skipped, never quarantined',
+    async () => {
+      harness = await startHarness();
+      const referral = inquiry('Litware GmbH', 'Security assessment');
+      const first = await harness.runtime();
+      await first.syncOnce({ runId: 'initial' });
+      const opportunityId = await qualifyInDynamics(referral.id);
+      await acceptThenDie(first);
+      expect(harness.pc.store.get(referral.id)).toMatchObject({
+        status: 'Active',
+        name: 'Litware GmbH – Security assessment',
+      });
+      await first.close();
 
-    const restarted = await harness.runtime();
-    const lead = { ...harness.dynamics.store.findLeadByKey(referral.id)! };
-    const echo = await restarted.syncOnce({ runId: 'after-restart' });
-    expect(echo.inbound.byTarget.dynamics).toMatchObject({ skippedConverted: 1, updated: 0 });
-    harness.pc.store.update(referral.id, { customerProfile: { name: 'Litware Group' } });
-    const edited = await restarted.syncOnce({ runId: 'edited' });
-    expect(edited.inbound.byTarget.dynamics).toMatchObject({
-      skippedConverted: 1,
-      updated: 0,
-      failed: 0,
-      quarantined: 0,
-    });
-    expect(harness.dynamics.store.findLeadByKey(referral.id)).toMatchObject({
-      subject: lead.subject,
-      companyname: lead.companyname,
-      statecode: 1,
-    });
-    expect((await auditTrail(restarted.ledger.db, referral.id)).at(-1)).toMatchObject({
-      action: 'skipped-converted',
-      detail: {
-        reason: `the CRM lead ${String(lead.leadid)} was converted into opportunity ${opportunityId}; a converted lead takes no more changes`,
-      },
-    });
-    expect(patchesOf(referral.id)).toBe(2);
-  });
+      const restarted = await harness.runtime();
+      const lead = { ...harness.dynamics.store.findLeadByKey(referral.id)! };
+      const echo = await restarted.syncOnce({ runId: 'after-restart' });
+      expect(echo.inbound.byTarget.dynamics).toMatchObject({ skippedConverted: 1, updated: 0 });
+      harness.pc.store.update(referral.id, { customerProfile: { name: 'Litware Group' } });
+      const edited = await restarted.syncOnce({ runId: 'edited' });
+      expect(edited.inbound.byTarget.dynamics).toMatchObject({
+        skippedConverted: 1,
+        updated: 0,
+        failed: 0,
+        quarantined: 0,
+      });
+      expect(harness.dynamics.store.findLeadByKey(referral.id)).toMatchObject({
+        subject: lead.subject,
+        companyname: lead.companyname,
+        statecode: 1,
+      });
+      expect((await auditTrail(restarted.ledger.db, referral.id)).at(-1)).toMatchObject({
+        action: 'skipped-converted',
+        detail: {
+          reason:
+            `the CRM lead ${String(lead.leadid)} was converted into opportunity ` +
+            `${opportunityId}; a converted lead takes no more changes`,
+        },
+      });
+      expect(patchesOf(referral.id)).toBe(2);
+    },
+  );
 
-  it('both CRMs, leads still open: an unrecorded accept is recognised as our own write (no CRM update)', async () => {
-    harness = await startHarness({ salesforce: true });
-    const referral = inquiry('Northwind Traders', 'Endpoint rollout');
-    const first = await harness.runtime();
-    await first.syncOnce({ runId: 'initial' });
-    await admin(
-      harness.salesforce!.url,
-      'POST',
-      `/_sim/leads/${String(sfLeadOf(referral.id).Id)}/status`,
-      {
-        status: 'Working - Contacted',
-      },
-    );
-    const written = {
-      dynamics: harness.dynamics.store.findLeadByKey(referral.id)!.description,
-      salesforce: sfLeadOf(referral.id).Description,
-    };
-    await acceptThenDie(first);
-    // Partner Center now holds the CRM's text as the accept notes: mapping it back would nest it.
-    expect(harness.pc.store.get(referral.id)?.details?.notes).toBe(written.salesforce);
-    await first.close();
+  it(
+    'both CRMs, leads still open: an unrecorded accept is recognised as our own write (no CRM ' +
+      'update)',
+    async () => {
+      harness = await startHarness({ salesforce: true });
+      const referral = inquiry('Northwind Traders', 'Endpoint rollout');
+      const first = await harness.runtime();
+      await first.syncOnce({ runId: 'initial' });
+      await admin(
+        harness.salesforce!.url,
+        'POST',
+        `/_sim/leads/${String(sfLeadOf(referral.id).Id)}/status`,
+        {
+          status: 'Working - Contacted',
+        },
+      );
+      const written = {
+        dynamics: harness.dynamics.store.findLeadByKey(referral.id)!.description,
+        salesforce: sfLeadOf(referral.id).Description,
+      };
+      await acceptThenDie(first);
+      // Partner Center now holds the CRM's text as the accept notes: mapping it back would nest it.
+      expect(harness.pc.store.get(referral.id)?.details?.notes).toBe(written.salesforce);
+      await first.close();
 
-    const restarted = await harness.runtime();
-    const after = await restarted.syncOnce({ runId: 'after-restart' });
-    expect(after.inbound.byTarget.dynamics).toMatchObject({ updated: 0, unchanged: 1 });
-    expect(after.inbound.byTarget.salesforce).toMatchObject({ updated: 0, unchanged: 1 });
-    expect(harness.dynamics.store.findLeadByKey(referral.id)!.description).toBe(written.dynamics);
-    expect(sfLeadOf(referral.id).Description).toBe(written.salesforce);
-  });
+      const restarted = await harness.runtime();
+      const after = await restarted.syncOnce({ runId: 'after-restart' });
+      expect(after.inbound.byTarget.dynamics).toMatchObject({ updated: 0, unchanged: 1 });
+      expect(after.inbound.byTarget.salesforce).toMatchObject({ updated: 0, unchanged: 1 });
+      expect(harness.dynamics.store.findLeadByKey(referral.id)!.description).toBe(written.dynamics);
+      expect(sfLeadOf(referral.id).Description).toBe(written.salesforce);
+    },
+  );
 });

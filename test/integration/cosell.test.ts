@@ -55,60 +55,67 @@ describe('co-sell deals from the CRMs', () => {
   let dynamicsId: string;
   let salesforceId: string;
 
-  it('creates one referral per flagged deal, even when the worker dies after the create', async () => {
-    dynamicsId = await createDynamicsOpportunity({
-      name: 'Contoso ERP roll-out',
-      lb_sharewithmicrosoft: true,
-      lb_customername: 'Contoso Ltd',
-      lb_customercountry: 'DE',
-      estimatedvalue: 120000,
-      estimatedclosedate: '2027-03-31',
-      description: 'Dynamics 365 Finance for 400 seats',
-    });
-    salesforceId = await createSalesforceOpportunity({
-      Name: 'Fabrikam data platform',
-      StageName: 'Prospecting',
-      CloseDate: '2027-06-30',
-      Amount: 80000,
-      Description: 'Azure data platform migration',
-      ShareWithMicrosoft__c: true,
-      CustomerName__c: 'Fabrikam Inc',
-      CustomerCountry__c: 'US',
-    });
-    // First run: each create lands in Partner Center, then the worker "dies" before the ledger
-    // commit.
-    const crashing: Runtime = await createRuntime(harness.config, {
-      afterDealCreated: () => {
-        throw new Error('killed after the create');
-      },
-    });
-    await crashing.syncOnce({ runId: 'crash-run' });
-    await crashing.close();
-    expect(dealsIn(dynamicsId)).toHaveLength(1);
-    expect(dealsIn(salesforceId)).toHaveLength(1);
+  it(
+    'creates one referral per flagged deal, even when the worker dies after the ' + 'create',
+    async () => {
+      dynamicsId = await createDynamicsOpportunity({
+        name: 'Contoso ERP roll-out',
+        lb_sharewithmicrosoft: true,
+        lb_customername: 'Contoso Ltd',
+        lb_customercountry: 'DE',
+        estimatedvalue: 120000,
+        estimatedclosedate: '2027-03-31',
+        description: 'Dynamics 365 Finance for 400 seats',
+      });
+      salesforceId = await createSalesforceOpportunity({
+        Name: 'Fabrikam data platform',
+        StageName: 'Prospecting',
+        CloseDate: '2027-06-30',
+        Amount: 80000,
+        Description: 'Azure data platform migration',
+        ShareWithMicrosoft__c: true,
+        CustomerName__c: 'Fabrikam Inc',
+        CustomerCountry__c: 'US',
+      });
+      // First run: each create lands in Partner Center, then the worker "dies" before the ledger
+      // commit.
+      const crashing: Runtime = await createRuntime(harness.config, {
+        afterDealCreated: () => {
+          throw new Error('killed after the create');
+        },
+      });
+      await crashing.syncOnce({ runId: 'crash-run' });
+      await crashing.close();
+      expect(dealsIn(dynamicsId)).toHaveLength(1);
+      expect(dealsIn(salesforceId)).toHaveLength(1);
 
-    const runtime = await harness.runtime();
-    await runtime.syncOnce({ runId: 'run-2' });
-    await runtime.syncOnce({ runId: 'run-3' });
-    expect(dealsIn(dynamicsId)).toHaveLength(1);
-    expect(dealsIn(salesforceId)).toHaveLength(1);
-    const created = dealsIn(dynamicsId)[0]!;
-    expect(created).toMatchObject({
-      name: 'Contoso ERP roll-out',
-      type: 'Shared',
-      qualification: 'SalesQualified',
-      status: 'Active',
-      substatus: 'Accepted',
-      customerProfile: { name: 'Contoso Ltd', address: { country: 'DE' } },
-      details: { dealValue: 120000, currency: 'USD', notes: 'Dynamics 365 Finance for 400 seats' },
-    });
-    // The opportunity carries the referral id: from now on it is an ordinary linked record.
-    const opportunity = harness.dynamics.store.opportunities.get(dynamicsId)!;
-    expect(opportunity.lb_referralid).toBe(created.id);
-    const rows = await listOutbox(runtime.ledger.db, dealKey('dynamics', dynamicsId));
-    expect(rows.map((row) => row.state)).toEqual(['sent']);
-    expect(rows[0]!.attempts).toBe(2);
-  });
+      const runtime = await harness.runtime();
+      await runtime.syncOnce({ runId: 'run-2' });
+      await runtime.syncOnce({ runId: 'run-3' });
+      expect(dealsIn(dynamicsId)).toHaveLength(1);
+      expect(dealsIn(salesforceId)).toHaveLength(1);
+      const created = dealsIn(dynamicsId)[0]!;
+      expect(created).toMatchObject({
+        name: 'Contoso ERP roll-out',
+        type: 'Shared',
+        qualification: 'SalesQualified',
+        status: 'Active',
+        substatus: 'Accepted',
+        customerProfile: { name: 'Contoso Ltd', address: { country: 'DE' } },
+        details: {
+          dealValue: 120000,
+          currency: 'USD',
+          notes: 'Dynamics 365 Finance for 400 seats',
+        },
+      });
+      // The opportunity carries the referral id: from now on it is an ordinary linked record.
+      const opportunity = harness.dynamics.store.opportunities.get(dynamicsId)!;
+      expect(opportunity.lb_referralid).toBe(created.id);
+      const rows = await listOutbox(runtime.ledger.db, dealKey('dynamics', dynamicsId));
+      expect(rows.map((row) => row.state)).toEqual(['sent']);
+      expect(rows[0]!.attempts).toBe(2);
+    },
+  );
 
   it('sends won and lost outcomes of the linked deals to Partner Center', async () => {
     const won = await fetch(`${harness.dynamics.url}/_sim/opportunities/${dynamicsId}/win`, {

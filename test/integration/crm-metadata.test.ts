@@ -1,4 +1,5 @@
-// CRM metadata over real HTTP: the Dataverse simulator's EntityDefinitions, and describeEntity of both adapters against the simulators.
+// CRM metadata over real HTTP: the Dataverse simulator's EntityDefinitions, and describeEntity of
+// both adapters against the simulators.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CrmAdapter, CrmFieldMetadata } from '../../src/crm/adapter.js';
 import { dynamics365Module } from '../../src/crm/dynamics365/module.js';
@@ -52,126 +53,137 @@ afterAll(async () => {
 });
 
 describe('Dataverse simulator: EntityDefinitions', () => {
-  it('serves a table with its attributes in the Web API shape, built from the simulator schema', async () => {
-    const { status, body } = await getJson(LEAD_DEFINITION);
-    expect(status).toBe(200);
-    expect(body['@odata.context']).toBe(`${dynamics.apiUrl}$metadata#EntityDefinitions/$entity`);
-    expect(body.LogicalName).toBe('lead');
-    expect(body.MetadataId).toMatch(
-      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/,
-    );
-    const attributes = body.Attributes as Array<Record<string, unknown>>;
-    for (const attribute of attributes) {
-      expect(Object.keys(attribute)).toEqual([
-        '@odata.type',
-        'MetadataId',
-        'LogicalName',
-        'AttributeType',
-        'RequiredLevel',
-        'IsValidForCreate',
-        'IsValidForUpdate',
+  it(
+    'serves a table with its attributes in the Web API shape, built from the simulator ' + 'schema',
+    async () => {
+      const { status, body } = await getJson(LEAD_DEFINITION);
+      expect(status).toBe(200);
+      expect(body['@odata.context']).toBe(`${dynamics.apiUrl}$metadata#EntityDefinitions/$entity`);
+      expect(body.LogicalName).toBe('lead');
+      expect(body.MetadataId).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
+      const attributes = body.Attributes as Array<Record<string, unknown>>;
+      for (const attribute of attributes) {
+        expect(Object.keys(attribute)).toEqual([
+          '@odata.type',
+          'MetadataId',
+          'LogicalName',
+          'AttributeType',
+          'RequiredLevel',
+          'IsValidForCreate',
+          'IsValidForUpdate',
+        ]);
+      }
+      const byName = new Map(
+        attributes.map(({ MetadataId: _id, ...attribute }) => [attribute.LogicalName, attribute]),
+      );
+      const required = (Value: string, CanBeChanged = true) => ({
+        Value,
+        CanBeChanged,
+        ManagedPropertyLogicalName: 'canmodifyrequirementlevelsettings',
+      });
+      expect(byName.get('leadid')).toEqual({
+        '@odata.type': '#Microsoft.Dynamics.CRM.UniqueIdentifierAttributeMetadata',
+        LogicalName: 'leadid',
+        AttributeType: 'Uniqueidentifier',
+        RequiredLevel: required('SystemRequired', false),
+        IsValidForCreate: true,
+        IsValidForUpdate: false,
+      });
+      expect(byName.get('subject')).toEqual({
+        '@odata.type': '#Microsoft.Dynamics.CRM.StringAttributeMetadata',
+        LogicalName: 'subject',
+        AttributeType: 'String',
+        RequiredLevel: required('ApplicationRequired'),
+        IsValidForCreate: true,
+        IsValidForUpdate: true,
+      });
+      expect(byName.get('fullname')).toMatchObject({
+        AttributeType: 'String',
+        IsValidForCreate: false,
+        IsValidForUpdate: false,
+      });
+      expect(byName.get('statecode')).toMatchObject({
+        AttributeType: 'State',
+        RequiredLevel: required('SystemRequired'),
+      });
+      expect(byName.get('leadqualitycode')).toMatchObject({
+        '@odata.type': '#Microsoft.Dynamics.CRM.PicklistAttributeMetadata',
+        AttributeType: 'Picklist',
+      });
+      expect(byName.get('qualifyingopportunityid')).toMatchObject({ AttributeType: 'Lookup' });
+      expect(byName.get('estimatedvalue')).toMatchObject({ AttributeType: 'Money' });
+      expect(byName.get('estimatedclosedate')).toMatchObject({ AttributeType: 'DateTime' });
+      expect(byName.get('lb_syncwithpartnercenter')).toMatchObject({ AttributeType: 'Boolean' });
+      expect(byName.get('versionnumber')).toMatchObject({
+        AttributeType: 'BigInt',
+        IsValidForCreate: false,
+      });
+    },
+  );
+
+  it(
+    'serves derived-type properties through a cast, and refuses them on the base ' + 'type',
+    async () => {
+      const strings = await getJson(
+        "EntityDefinitions(LogicalName='lead')/Attributes/Microsoft.Dynamics.CRM." +
+          'StringAttributeMetadata?$select=LogicalName,MaxLength',
+      );
+      expect(strings.status).toBe(200);
+      const lengths = Object.fromEntries(
+        (strings.body.value as Array<{ LogicalName: string; MaxLength: number }>).map((a) => [
+          a.LogicalName,
+          a.MaxLength,
+        ]),
+      );
+      expect(lengths).toMatchObject({
+        subject: 300,
+        firstname: 50,
+        address1_line1: 250,
+        description: 2000,
+        lb_referralid: 100,
+      });
+      expect(lengths).not.toHaveProperty('estimatedvalue');
+
+      const dates = await getJson(
+        "EntityDefinitions(LogicalName='opportunity')/Attributes/Microsoft.Dynamics.CRM." +
+          'DateTimeAttributeMetadata?$select=LogicalName,Format',
+      );
+      expect(
+        (dates.body.value as Array<Record<string, unknown>>).map(({ LogicalName, Format }) => [
+          LogicalName,
+          Format,
+        ]),
+      ).toEqual([
+        ['estimatedclosedate', 'DateOnly'],
+        ['actualclosedate', 'DateOnly'],
+        ['createdon', 'DateAndTime'],
+        ['modifiedon', 'DateAndTime'],
       ]);
-    }
-    const byName = new Map(
-      attributes.map(({ MetadataId: _id, ...attribute }) => [attribute.LogicalName, attribute]),
-    );
-    const required = (Value: string, CanBeChanged = true) => ({
-      Value,
-      CanBeChanged,
-      ManagedPropertyLogicalName: 'canmodifyrequirementlevelsettings',
-    });
-    expect(byName.get('leadid')).toEqual({
-      '@odata.type': '#Microsoft.Dynamics.CRM.UniqueIdentifierAttributeMetadata',
-      LogicalName: 'leadid',
-      AttributeType: 'Uniqueidentifier',
-      RequiredLevel: required('SystemRequired', false),
-      IsValidForCreate: true,
-      IsValidForUpdate: false,
-    });
-    expect(byName.get('subject')).toEqual({
-      '@odata.type': '#Microsoft.Dynamics.CRM.StringAttributeMetadata',
-      LogicalName: 'subject',
-      AttributeType: 'String',
-      RequiredLevel: required('ApplicationRequired'),
-      IsValidForCreate: true,
-      IsValidForUpdate: true,
-    });
-    expect(byName.get('fullname')).toMatchObject({
-      AttributeType: 'String',
-      IsValidForCreate: false,
-      IsValidForUpdate: false,
-    });
-    expect(byName.get('statecode')).toMatchObject({
-      AttributeType: 'State',
-      RequiredLevel: required('SystemRequired'),
-    });
-    expect(byName.get('leadqualitycode')).toMatchObject({
-      '@odata.type': '#Microsoft.Dynamics.CRM.PicklistAttributeMetadata',
-      AttributeType: 'Picklist',
-    });
-    expect(byName.get('qualifyingopportunityid')).toMatchObject({ AttributeType: 'Lookup' });
-    expect(byName.get('estimatedvalue')).toMatchObject({ AttributeType: 'Money' });
-    expect(byName.get('estimatedclosedate')).toMatchObject({ AttributeType: 'DateTime' });
-    expect(byName.get('lb_syncwithpartnercenter')).toMatchObject({ AttributeType: 'Boolean' });
-    expect(byName.get('versionnumber')).toMatchObject({
-      AttributeType: 'BigInt',
-      IsValidForCreate: false,
-    });
-  });
 
-  it('serves derived-type properties through a cast, and refuses them on the base type', async () => {
-    const strings = await getJson(
-      "EntityDefinitions(LogicalName='lead')/Attributes/Microsoft.Dynamics.CRM.StringAttributeMetadata?$select=LogicalName,MaxLength",
-    );
-    expect(strings.status).toBe(200);
-    const lengths = Object.fromEntries(
-      (strings.body.value as Array<{ LogicalName: string; MaxLength: number }>).map((a) => [
-        a.LogicalName,
-        a.MaxLength,
-      ]),
-    );
-    expect(lengths).toMatchObject({
-      subject: 300,
-      firstname: 50,
-      address1_line1: 250,
-      description: 2000,
-      lb_referralid: 100,
-    });
-    expect(lengths).not.toHaveProperty('estimatedvalue');
-
-    const dates = await getJson(
-      "EntityDefinitions(LogicalName='opportunity')/Attributes/Microsoft.Dynamics.CRM.DateTimeAttributeMetadata?$select=LogicalName,Format",
-    );
-    expect(
-      (dates.body.value as Array<Record<string, unknown>>).map(({ LogicalName, Format }) => [
-        LogicalName,
-        Format,
-      ]),
-    ).toEqual([
-      ['estimatedclosedate', 'DateOnly'],
-      ['actualclosedate', 'DateOnly'],
-      ['createdon', 'DateAndTime'],
-      ['modifiedon', 'DateAndTime'],
-    ]);
-
-    const refused = await getJson(
-      "EntityDefinitions(LogicalName='lead')?$select=LogicalName&$expand=Attributes($select=LogicalName,MaxLength)",
-    );
-    expect(refused).toEqual({
-      status: 400,
-      body: {
-        error: {
-          code: '0x80060888',
-          message:
-            "Could not find a property named 'MaxLength' on type 'Microsoft.Dynamics.CRM.AttributeMetadata'.",
+      const refused = await getJson(
+        "EntityDefinitions(LogicalName='lead')?$select=LogicalName&$expand=Attributes($select=LogicalName,MaxLength)",
+      );
+      expect(refused).toEqual({
+        status: 400,
+        body: {
+          error: {
+            code: '0x80060888',
+            message:
+              "Could not find a property named 'MaxLength' on type " +
+              "'Microsoft.Dynamics.CRM.AttributeMetadata'.",
+          },
         },
-      },
-    });
-  });
+      });
+    },
+  );
 
   it("serves a picklist's options through PicklistAttributeMetadata", async () => {
     const { status, body } = await getJson(
-      "EntityDefinitions(LogicalName='lead')/Attributes(LogicalName='leadqualitycode')/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet($select=Options)",
+      "EntityDefinitions(LogicalName='lead')/Attributes(LogicalName='leadqualitycode')/" +
+        'Microsoft.Dynamics.CRM.' +
+        'PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet($select=Options)',
     );
     expect(status).toBe(200);
     const label = (text: string) => {
@@ -190,7 +202,8 @@ describe('Dataverse simulator: EntityDefinitions', () => {
       },
     });
     const notPicklist = await getJson(
-      "EntityDefinitions(LogicalName='lead')/Attributes(LogicalName='subject')/Microsoft.Dynamics.CRM.PicklistAttributeMetadata",
+      "EntityDefinitions(LogicalName='lead')/Attributes(LogicalName='subject')/Microsoft." +
+        'Dynamics.CRM.PicklistAttributeMetadata',
     );
     expect(notPicklist).toEqual({
       status: 404,
@@ -198,45 +211,52 @@ describe('Dataverse simulator: EntityDefinitions', () => {
         error: {
           code: '0x80060888',
           message:
-            "Resource not found for the segment 'Microsoft.Dynamics.CRM.PicklistAttributeMetadata'.",
+            'Resource not found for the segment ' +
+            "'Microsoft.Dynamics.CRM.PicklistAttributeMetadata'.",
         },
       },
     });
   });
 
-  it('is as strict as the rest of the simulator: unknown tables, missing token, OData version, writes', async () => {
-    expect(await getJson("EntityDefinitions(LogicalName='leed')")).toEqual({
-      status: 404,
-      body: {
-        error: {
-          code: '0x80041102',
-          message:
-            "The entity with a name = 'leed' with namemapping = 'Logical' was not found in the MetadataCache.",
+  it(
+    'is as strict as the rest of the simulator: unknown tables, missing token, OData version, ' +
+      'writes',
+    async () => {
+      expect(await getJson("EntityDefinitions(LogicalName='leed')")).toEqual({
+        status: 404,
+        body: {
+          error: {
+            code: '0x80041102',
+            message:
+              "The entity with a name = 'leed' with namemapping = 'Logical' was not found in the " +
+              'MetadataCache.',
+          },
         },
-      },
-    });
-    expect((await getJson(LEAD_DEFINITION, { Accept: 'application/json' })).status).toBe(401);
-    expect(await getJson(LEAD_DEFINITION, { ...ODATA, 'OData-Version': '3.0' })).toEqual({
-      status: 400,
-      body: {
-        error: {
-          code: '0x80060888',
-          message:
-            "The value '3.0' of the OData-Version header is not supported: this service speaks OData 4.0, so send '4.0'.",
+      });
+      expect((await getJson(LEAD_DEFINITION, { Accept: 'application/json' })).status).toBe(401);
+      expect(await getJson(LEAD_DEFINITION, { ...ODATA, 'OData-Version': '3.0' })).toEqual({
+        status: 400,
+        body: {
+          error: {
+            code: '0x80060888',
+            message:
+              "The value '3.0' of the OData-Version header is not supported: this service speaks " +
+              "OData 4.0, so send '4.0'.",
+          },
         },
-      },
-    });
-    expect(await getJson("EntityDefinitions(LogicalName='lead')", ODATA, 'DELETE')).toEqual({
-      status: 405,
-      body: {
-        error: {
-          code: '0x80060888',
-          message:
-            "The HTTP method 'DELETE' is not allowed on 'EntityDefinitions(LogicalName='lead')'.",
+      });
+      expect(await getJson("EntityDefinitions(LogicalName='lead')", ODATA, 'DELETE')).toEqual({
+        status: 405,
+        body: {
+          error: {
+            code: '0x80060888',
+            message:
+              "The HTTP method 'DELETE' is not allowed on 'EntityDefinitions(LogicalName='lead')'.",
+          },
         },
-      },
-    });
-  });
+      });
+    },
+  );
 });
 
 describe('describeEntity', () => {
@@ -248,7 +268,8 @@ describe('describeEntity', () => {
     const salesforceCalls = salesforceAdapter.callCount;
     const lead = await dynamicsAdapter.describeEntity!('lead');
     const sfLead = await salesforceAdapter.describeEntity!('Lead');
-    // One definition read, then one cast read per derived type in use (String, DateTime, Picklist); one describe.
+    // One definition read, then one cast read per derived type in use (String, DateTime, Picklist);
+    // one describe.
     expect(dynamicsAdapter.callCount - dynamicsCalls).toBe(4);
     expect(salesforceAdapter.callCount - salesforceCalls).toBe(1);
     expect([lead.entity, sfLead.entity]).toEqual(['lead', 'Lead']);
@@ -324,7 +345,8 @@ describe('describeEntity', () => {
       updateable: true,
       maxLength: 32000,
     });
-    // Platform-filled: the state pair in Dataverse, a defaulted picklist in Salesforce; recommended is not required.
+    // Platform-filled: the state pair in Dataverse, a defaulted picklist in Salesforce; recommended
+    // is not required.
     expect(pick(lead.fields, 'statecode')).toEqual({
       name: 'statecode',
       type: 'picklist',
@@ -371,7 +393,9 @@ describe('describeEntity', () => {
     expect(dynamicsError).toBeInstanceOf(LeadbridgeError);
     expect((dynamicsError as LeadbridgeError).code).toBe('NOT_FOUND');
     expect((dynamicsError as LeadbridgeError).message).toBe(
-      "dynamics365: the CRM has no table \"leed\" (dynamics365: GET EntityDefinitions(LogicalName='leed') → 404 0x80041102: The entity with a name = 'leed' with namemapping = 'Logical' was not found in the MetadataCache.)",
+      'dynamics365: the CRM has no table "leed" (dynamics365: GET ' +
+        "EntityDefinitions(LogicalName='leed') → 404 0x80041102: The entity with a name = " +
+        "'leed' with namemapping = 'Logical' was not found in the MetadataCache.)",
     );
     const salesforceError = await salesforceAdapter.describeEntity!('Leed').catch(
       (error: unknown) => error,

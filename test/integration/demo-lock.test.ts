@@ -1,4 +1,5 @@
-// One demo per folder: a second `npm start` refuses and says where the first runs; a dead demo's lock is taken over.
+// One demo per folder: a second `npm start` refuses and says where the first runs; a dead demo's
+// lock is taken over.
 import { spawn } from 'node:child_process';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -82,24 +83,29 @@ describe('two demos in one folder', { timeout: 120_000 }, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('the second refuses (exit 1), says where the first runs, and leaves its ledger and config alone', async () => {
-    const config = path.join(dir, '.leadbridge-demo', 'leadbridge.yaml');
-    const before = await readFile(config, 'utf8');
-    const second = startNode(['--import', TSX_LOADER, DEMO, ...QUIET], { cwd: dir });
-    expect((await second.exited).code).toBe(1);
-    const lines = second.stderr().split('\n');
-    expect(lines[0]).toMatch(
-      new RegExp(
-        `^npm start: another demo already runs from this folder: pid ${first.child.pid}, started 20\\d\\d-`,
-      ),
-    );
-    const partnerCenter = /partner-center (http:\/\/127\.0\.0\.1:\d+)/.exec(first.stdout())![1];
-    expect(lines[1]).toContain(`partner-center ${partnerCenter}`);
-    expect(lines[2]).toBe(`  its config: ${config}`);
-    expect(second.stdout()).toBe('');
-    expect(await readFile(config, 'utf8')).toBe(before);
-    await access(path.join(dir, '.leadbridge-demo', 'ledger.sqlite'));
-  });
+  it(
+    'the second refuses (exit 1), says where the first runs, and leaves its ledger and config ' +
+      'alone',
+    async () => {
+      const config = path.join(dir, '.leadbridge-demo', 'leadbridge.yaml');
+      const before = await readFile(config, 'utf8');
+      const second = startNode(['--import', TSX_LOADER, DEMO, ...QUIET], { cwd: dir });
+      expect((await second.exited).code).toBe(1);
+      const lines = second.stderr().split('\n');
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^npm start: another demo already runs from this folder: pid ${first.child.pid}, ` +
+            `started 20\\d\\d-`,
+        ),
+      );
+      const partnerCenter = /partner-center (http:\/\/127\.0\.0\.1:\d+)/.exec(first.stdout())![1];
+      expect(lines[1]).toContain(`partner-center ${partnerCenter}`);
+      expect(lines[2]).toBe(`  its config: ${config}`);
+      expect(second.stdout()).toBe('');
+      expect(await readFile(config, 'utf8')).toBe(before);
+      await access(path.join(dir, '.leadbridge-demo', 'ledger.sqlite'));
+    },
+  );
 
   it('stopping the first removes its lock, so the folder is free again', async () => {
     first.child.kill('SIGTERM');

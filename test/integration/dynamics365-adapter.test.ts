@@ -110,27 +110,30 @@ describe('DynamicsAdapter against the Dataverse simulator', () => {
     expect(crm.callCount).toBe(6);
   });
 
-  it('fails only the record with an unknown column, with the simulator message verbatim', async () => {
-    const records = Array.from({ length: 10 }, (_, i) =>
-      leadRecord(i, i === 3 ? { lb_bogus: 'x' } : {}),
-    );
-    const results = await crm.upsertLeads(records);
-    expect(results.filter((r) => r.ok)).toHaveLength(9);
-    expect(results[3]).toEqual({
-      referralId: 'ref-00003',
-      ok: false,
-      error: {
-        code: '0x80060888',
-        message: "The property 'lb_bogus' does not exist on type 'Microsoft.Dynamics.CRM.lead'.",
-        retryable: false,
-        status: 400,
-        fields: ['lb_bogus'],
-      },
-    });
-    expect(sim.store.leads.size).toBe(9);
-    expect(sim.store.findLeadByKey('ref-00003')).toBeUndefined();
-    expect(batchCalls()).toHaveLength(1);
-  });
+  it(
+    'fails only the record with an unknown column, with the simulator message ' + 'verbatim',
+    async () => {
+      const records = Array.from({ length: 10 }, (_, i) =>
+        leadRecord(i, i === 3 ? { lb_bogus: 'x' } : {}),
+      );
+      const results = await crm.upsertLeads(records);
+      expect(results.filter((r) => r.ok)).toHaveLength(9);
+      expect(results[3]).toEqual({
+        referralId: 'ref-00003',
+        ok: false,
+        error: {
+          code: '0x80060888',
+          message: "The property 'lb_bogus' does not exist on type 'Microsoft.Dynamics.CRM.lead'.",
+          retryable: false,
+          status: 400,
+          fields: ['lb_bogus'],
+        },
+      });
+      expect(sim.store.leads.size).toBe(9);
+      expect(sim.store.findLeadByKey('ref-00003')).toBeUndefined();
+      expect(batchCalls()).toHaveLength(1);
+    },
+  );
 
   it('rides out a storm of three 429s on the $batch call', async () => {
     sim.server.faults.configure({ rules: [{ kind: '429', count: 3, retryAfterSeconds: 0 }] });
@@ -219,7 +222,8 @@ describe('DynamicsAdapter against the Dataverse simulator', () => {
 
     expect(await crm.getByReferralId('ref-00042')).toEqual(state);
 
-    // Only the opportunity changes now: its lead is looked up by referral id so that the state is complete.
+    // Only the opportunity changes now: its lead is looked up by referral id so that the state is
+    // complete.
     const since = sim.store.opportunities.get(opportunityId)?.modifiedon as string;
     nextSecond();
     const edited = await fetch(`${sim.url}/_sim/opportunities/${opportunityId}`, {
@@ -264,48 +268,53 @@ describe('DynamicsAdapter against the Dataverse simulator', () => {
 });
 
 describe('DynamicsAdapter and Dataverse service protection', () => {
-  it('holds every request of the user for a 429’s Retry-After, then finishes the work; the simulator sends both budget headers', async () => {
-    const limited = createDynamicsSimulator({
-      port: 0,
-      limits: { requestsPerWindow: 4, windowMs: 1_000 },
-    });
-    await limited.start();
-    const queue = new PQueue({ concurrency: 2 });
-    const adapter = new DynamicsAdapter({
-      target: 'd365',
-      retryPolicy: fastRetries,
-      limiter: queue,
-      settings: { url: limited.url, auth: { kind: 'static', token: 't' } },
-    });
-    try {
-      // Each lookup is two GETs (the lead by key, then opportunities by referral id): six requests against four a second.
-      expect(await Promise.all(['a', 'b', 'c'].map((id) => adapter.getByReferralId(id)))).toEqual([
-        null,
-        null,
-        null,
-      ]);
-      const log = limited.server.requests();
-      const refused = log.filter((entry) => entry.status === 429);
-      expect(refused.length).toBeGreaterThan(0);
-      const holdEnds = Date.parse(refused[0]!.at) + 1_000;
-      // Requests in flight arrived before the first 429; none may arrive after it until its Retry-After has passed.
-      const duringHold = log.filter(
-        (entry) => entry.seq > refused[0]!.seq && Date.parse(entry.at) < holdEnds - 50,
-      );
-      expect(duringHold).toEqual([]);
-      expect(queue.isPaused).toBe(false);
-      const answer = await fetch(`${limited.apiUrl}WhoAmI`, {
-        headers: {
-          Authorization: 'Bearer other',
-          'OData-Version': '4.0',
-          'OData-MaxVersion': '4.0',
-        },
+  it(
+    'holds every request of the user for a 429’s Retry-After, then finishes the work; the ' +
+      'simulator sends both budget headers',
+    async () => {
+      const limited = createDynamicsSimulator({
+        port: 0,
+        limits: { requestsPerWindow: 4, windowMs: 1_000 },
       });
-      expect(answer.headers.get('x-ms-ratelimit-burst-remaining-xrm-requests')).toBe('3');
-      expect(answer.headers.get('x-ms-ratelimit-time-remaining-xrm-requests')).toBe('1200.00');
-    } finally {
-      await adapter.close();
-      await limited.stop();
-    }
-  });
+      await limited.start();
+      const queue = new PQueue({ concurrency: 2 });
+      const adapter = new DynamicsAdapter({
+        target: 'd365',
+        retryPolicy: fastRetries,
+        limiter: queue,
+        settings: { url: limited.url, auth: { kind: 'static', token: 't' } },
+      });
+      try {
+        // Each lookup is two GETs (the lead by key, then opportunities by referral id): six
+        // requests
+        // against four a second.
+        expect(await Promise.all(['a', 'b', 'c'].map((id) => adapter.getByReferralId(id)))).toEqual(
+          [null, null, null],
+        );
+        const log = limited.server.requests();
+        const refused = log.filter((entry) => entry.status === 429);
+        expect(refused.length).toBeGreaterThan(0);
+        const holdEnds = Date.parse(refused[0]!.at) + 1_000;
+        // Requests in flight arrived before the first 429; none may arrive after it until its
+        // Retry-After has passed.
+        const duringHold = log.filter(
+          (entry) => entry.seq > refused[0]!.seq && Date.parse(entry.at) < holdEnds - 50,
+        );
+        expect(duringHold).toEqual([]);
+        expect(queue.isPaused).toBe(false);
+        const answer = await fetch(`${limited.apiUrl}WhoAmI`, {
+          headers: {
+            Authorization: 'Bearer other',
+            'OData-Version': '4.0',
+            'OData-MaxVersion': '4.0',
+          },
+        });
+        expect(answer.headers.get('x-ms-ratelimit-burst-remaining-xrm-requests')).toBe('3');
+        expect(answer.headers.get('x-ms-ratelimit-time-remaining-xrm-requests')).toBe('1200.00');
+      } finally {
+        await adapter.close();
+        await limited.stop();
+      }
+    },
+  );
 });

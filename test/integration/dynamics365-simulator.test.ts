@@ -1,4 +1,5 @@
-// The Dataverse simulator over real HTTP: auth, OData headers, upserts, concurrency, $batch, paging, actions, limits, admin.
+// The Dataverse simulator over real HTTP: auth, OData headers, upserts, concurrency, $batch,
+// paging, actions, limits, admin.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SimClock } from '../../src/simulators/common/clock.js';
 import {
@@ -93,17 +94,20 @@ beforeEach(async () => {
 });
 
 describe('authentication and OData headers', () => {
-  it('refuses a request without a bearer token with 401 in the Dataverse error envelope', async () => {
-    const answer = await call('GET', 'leads', { headers: { Authorization: '' } });
-    expect(answer.status).toBe(401);
-    expect(answer.json).toEqual({
-      error: {
-        code: 'Unauthorized',
-        message: 'The request has no bearer token: send Authorization: Bearer <access token>.',
-      },
-    });
-    expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer authorization_uri=/);
-  });
+  it(
+    'refuses a request without a bearer token with 401 in the Dataverse error ' + 'envelope',
+    async () => {
+      const answer = await call('GET', 'leads', { headers: { Authorization: '' } });
+      expect(answer.status).toBe(401);
+      expect(answer.json).toEqual({
+        error: {
+          code: 'Unauthorized',
+          message: 'The request has no bearer token: send Authorization: Bearer <access token>.',
+        },
+      });
+      expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer authorization_uri=/);
+    },
+  );
 
   it('answers with OData-Version 4.0 and refuses any other requested version', async () => {
     const ok = await call('GET', 'leads');
@@ -116,7 +120,8 @@ describe('authentication and OData headers', () => {
     expect(wrong.json.error).toEqual({
       code: '0x80060888',
       message:
-        "The value '3.0' of the OData-MaxVersion header is not supported: this service speaks OData 4.0, so send '4.0'.",
+        "The value '3.0' of the OData-MaxVersion header is not supported: this service speaks " +
+        "OData 4.0, so send '4.0'.",
     });
   });
 
@@ -127,7 +132,8 @@ describe('authentication and OData headers', () => {
     });
     expect(answer.status).toBe(415);
     expect(answer.json.error.message).toBe(
-      "The request body's Content-Type 'text/plain' is not supported; send JSON with Content-Type: application/json.",
+      "The request body's Content-Type 'text/plain' is not supported; send JSON with " +
+        'Content-Type: application/json.',
     );
     expect(sim.store.leads.size).toBe(0);
   });
@@ -143,40 +149,44 @@ describe('authentication and OData headers', () => {
 });
 
 describe('create, read and upsert', () => {
-  it('creates with POST (204 + OData-EntityId) and reads back by id and by alternate key', async () => {
-    const created = await call('POST', 'leads', {
-      body: {
+  it(
+    'creates with POST (204 + OData-EntityId) and reads back by id and by alternate ' + 'key',
+    async () => {
+      const created = await call('POST', 'leads', {
+        body: {
+          subject: 'Cloud migration',
+          firstname: 'Dara',
+          lastname: "O'Brien",
+          lb_referralid: "ref-O'Brien",
+          estimatedvalue: 1200.5,
+        },
+      });
+      expect(created.status).toBe(204);
+      const id = idFromEntityUrl(created.headers.get('odata-entityid'));
+      expect(created.headers.get('odata-entityid')).toBe(`${sim.apiUrl}leads(${id})`);
+
+      const byId = await call('GET', `leads(${id})?$select=subject,fullname,statecode,statuscode`);
+      expect(byId.status).toBe(200);
+      expect(byId.json).toEqual({
+        '@odata.context':
+          `${sim.apiUrl}` + `$metadata#leads(subject,fullname,statecode,statuscode)/$entity`,
+        '@odata.etag': `W/"${String(sim.store.leads.get(id)?.versionnumber)}"`,
         subject: 'Cloud migration',
-        firstname: 'Dara',
-        lastname: "O'Brien",
-        lb_referralid: "ref-O'Brien",
-        estimatedvalue: 1200.5,
-      },
-    });
-    expect(created.status).toBe(204);
-    const id = idFromEntityUrl(created.headers.get('odata-entityid'));
-    expect(created.headers.get('odata-entityid')).toBe(`${sim.apiUrl}leads(${id})`);
+        fullname: "Dara O'Brien",
+        statecode: 0,
+        statuscode: 1,
+        leadid: id,
+      });
 
-    const byId = await call('GET', `leads(${id})?$select=subject,fullname,statecode,statuscode`);
-    expect(byId.status).toBe(200);
-    expect(byId.json).toEqual({
-      '@odata.context': `${sim.apiUrl}$metadata#leads(subject,fullname,statecode,statuscode)/$entity`,
-      '@odata.etag': `W/"${String(sim.store.leads.get(id)?.versionnumber)}"`,
-      subject: 'Cloud migration',
-      fullname: "Dara O'Brien",
-      statecode: 0,
-      statuscode: 1,
-      leadid: id,
-    });
-
-    const byKey = await call(
-      'GET',
-      `leads(lb_referralid='${encodeURIComponent("ref-O''Brien")}')?$select=leadid`,
-    );
-    expect(byKey.status).toBe(200);
-    expect(byKey.json.leadid).toBe(id);
-    expect(sim.store.findLeadByKey("ref-O'Brien")?.leadid).toBe(id);
-  });
+      const byKey = await call(
+        'GET',
+        `leads(lb_referralid='${encodeURIComponent("ref-O''Brien")}')?$select=leadid`,
+      );
+      expect(byKey.status).toBe(200);
+      expect(byKey.json.leadid).toBe(id);
+      expect(sim.store.findLeadByKey("ref-O'Brien")?.leadid).toBe(id);
+    },
+  );
 
   it('answers missing records with 404 in Dataverse words', async () => {
     const id = '00000000-0000-0000-0000-000000000001';
@@ -194,39 +204,43 @@ describe('create, read and upsert', () => {
     });
   });
 
-  it('upserts by alternate key: 201 with the representation on create, then 204 on update with a new row version', async () => {
-    const first = await upsertByKey(
-      'ref-1',
-      { subject: 'First', lastname: 'Lee' },
-      { Prefer: 'return=representation' },
-    );
-    expect(first.status).toBe(201);
-    expect(first.headers.get('preference-applied')).toBe('return=representation');
-    expect(first.json).toMatchObject({
-      subject: 'First',
-      lb_referralid: 'ref-1',
-      statecode: 0,
-      statuscode: 1,
-      fullname: 'Lee',
-    });
-    const id = first.json.leadid as string;
-    expect(first.headers.get('odata-entityid')).toBe(`${sim.apiUrl}leads(${id})`);
-    const createdRow = sim.store.leads.get(id);
+  it(
+    'upserts by alternate key: 201 with the representation on create, then 204 on update with ' +
+      'a new row version',
+    async () => {
+      const first = await upsertByKey(
+        'ref-1',
+        { subject: 'First', lastname: 'Lee' },
+        { Prefer: 'return=representation' },
+      );
+      expect(first.status).toBe(201);
+      expect(first.headers.get('preference-applied')).toBe('return=representation');
+      expect(first.json).toMatchObject({
+        subject: 'First',
+        lb_referralid: 'ref-1',
+        statecode: 0,
+        statuscode: 1,
+        fullname: 'Lee',
+      });
+      const id = first.json.leadid as string;
+      expect(first.headers.get('odata-entityid')).toBe(`${sim.apiUrl}leads(${id})`);
+      const createdRow = sim.store.leads.get(id);
 
-    sim.server.clock.advance(1000); // modifiedon holds whole seconds
-    const second = await upsertByKey('ref-1', { subject: 'Second' });
-    expect(second.status).toBe(204);
-    expect(second.headers.get('odata-entityid')).toBe(`${sim.apiUrl}leads(${id})`);
-    const updated = sim.store.findLeadByKey('ref-1');
-    expect(updated?.subject).toBe('Second');
-    expect(updated?.lastname).toBe('Lee');
-    expect(Number(updated?.versionnumber)).toBeGreaterThan(Number(createdRow?.versionnumber));
-    expect(Date.parse(String(updated?.modifiedon))).toBeGreaterThan(
-      Date.parse(String(createdRow?.modifiedon)),
-    );
-    expect(updated?.createdon).toBe(createdRow?.createdon);
-    expect(sim.store.leads.size).toBe(1);
-  });
+      sim.server.clock.advance(1000); // modifiedon holds whole seconds
+      const second = await upsertByKey('ref-1', { subject: 'Second' });
+      expect(second.status).toBe(204);
+      expect(second.headers.get('odata-entityid')).toBe(`${sim.apiUrl}leads(${id})`);
+      const updated = sim.store.findLeadByKey('ref-1');
+      expect(updated?.subject).toBe('Second');
+      expect(updated?.lastname).toBe('Lee');
+      expect(Number(updated?.versionnumber)).toBeGreaterThan(Number(createdRow?.versionnumber));
+      expect(Date.parse(String(updated?.modifiedon))).toBeGreaterThan(
+        Date.parse(String(createdRow?.modifiedon)),
+      );
+      expect(updated?.createdon).toBe(createdRow?.createdon);
+      expect(sim.store.leads.size).toBe(1);
+    },
+  );
 
   it('refuses a second POST with an existing alternate key', async () => {
     expect((await call('POST', 'leads', { body: { lb_referralid: 'dup' } })).status).toBe(204);
@@ -278,74 +292,87 @@ describe('create, read and upsert', () => {
 });
 
 describe('validation', () => {
-  it('refuses a mismatched statecode / statuscode pair with the exact Dataverse message', async () => {
-    const created = await upsertByKey(
-      'ref-s',
-      { subject: 'x' },
-      { Prefer: 'return=representation' },
-    );
-    const id = created.json.leadid as string;
-    const answer = await call('PATCH', `leads(${id})`, { body: { statecode: 2, statuscode: 3 } });
-    expect(answer.status).toBe(400);
-    expect(answer.json.error).toEqual({
-      code: '0x80048408',
-      message: `3 is not a valid status code for state code LeadState.Disqualified on lead with Id ${id}.`,
-    });
-    const disqualified = await call('PATCH', `leads(${id})`, {
-      body: { statecode: 2, statuscode: 5 },
-    });
-    expect(disqualified.status).toBe(204);
-    expect(sim.store.leads.get(id)).toMatchObject({ statecode: 2, statuscode: 5 });
-  });
-
-  it('refuses unknown and read-only columns, wrong types, long strings and values out of range', async () => {
-    const cases: [unknown, number, string, string][] = [
-      [
-        { emial: 'a@b.c' },
-        400,
-        '0x80060888',
-        "The property 'emial' does not exist on type 'Microsoft.Dynamics.CRM.lead'.",
-      ],
-      [
-        { fullname: 'A B' },
-        400,
-        '0x80060888',
-        "The property 'fullname' is read-only on type 'Microsoft.Dynamics.CRM.lead' and cannot be set.",
-      ],
-      [
-        { estimatedvalue: '100' },
-        400,
-        '0x80048d19',
-        "Cannot convert the literal '100' to the expected type 'Edm.Decimal' (property 'estimatedvalue').",
-      ],
-      [
-        { estimatedclosedate: '2025-02-30' },
-        400,
-        '0x80048d19',
-        "Cannot convert the literal '2025-02-30' to the expected type 'Edm.Date' (property 'estimatedclosedate').",
-      ],
-      [
-        { firstname: 'x'.repeat(51) },
-        400,
-        '0x80044331',
-        "A validation error occurred.  The length of the 'firstname' attribute of the 'lead' entity exceeded the maximum allowed length of '50'.",
-      ],
-      [
-        { leadqualitycode: 4 },
-        400,
-        '0x8004431a',
-        "A validation error occurred. The value 4 of 'leadqualitycode' on record of type 'lead' is outside the valid range. Accepted Values: 1,2,3",
-      ],
-    ];
-    for (const [body, status, code, message] of cases) {
-      const answer = await call('POST', 'leads', { body });
-      expect({ status: answer.status, error: answer.json.error }).toEqual({
-        status,
-        error: { code, message },
+  it(
+    'refuses a mismatched statecode / statuscode pair with the exact Dataverse ' + 'message',
+    async () => {
+      const created = await upsertByKey(
+        'ref-s',
+        { subject: 'x' },
+        { Prefer: 'return=representation' },
+      );
+      const id = created.json.leadid as string;
+      const answer = await call('PATCH', `leads(${id})`, { body: { statecode: 2, statuscode: 3 } });
+      expect(answer.status).toBe(400);
+      expect(answer.json.error).toEqual({
+        code: '0x80048408',
+        message:
+          `3 is not a valid status code for state code LeadState.Disqualified on lead ` +
+          `with Id ${id}.`,
       });
-    }
-    expect(sim.store.leads.size).toBe(0);
-  });
+      const disqualified = await call('PATCH', `leads(${id})`, {
+        body: { statecode: 2, statuscode: 5 },
+      });
+      expect(disqualified.status).toBe(204);
+      expect(sim.store.leads.get(id)).toMatchObject({ statecode: 2, statuscode: 5 });
+    },
+  );
+
+  it(
+    'refuses unknown and read-only columns, wrong types, long strings and values out of ' + 'range',
+    async () => {
+      const cases: [unknown, number, string, string][] = [
+        [
+          { emial: 'a@b.c' },
+          400,
+          '0x80060888',
+          "The property 'emial' does not exist on type 'Microsoft.Dynamics.CRM.lead'.",
+        ],
+        [
+          { fullname: 'A B' },
+          400,
+          '0x80060888',
+          "The property 'fullname' is read-only on type 'Microsoft.Dynamics.CRM.lead' and cannot " +
+            'be set.',
+        ],
+        [
+          { estimatedvalue: '100' },
+          400,
+          '0x80048d19',
+          "Cannot convert the literal '100' to the expected type 'Edm.Decimal' (property " +
+            "'estimatedvalue').",
+        ],
+        [
+          { estimatedclosedate: '2025-02-30' },
+          400,
+          '0x80048d19',
+          "Cannot convert the literal '2025-02-30' to the expected type 'Edm.Date' (property " +
+            "'estimatedclosedate').",
+        ],
+        [
+          { firstname: 'x'.repeat(51) },
+          400,
+          '0x80044331',
+          "A validation error occurred.  The length of the 'firstname' attribute of the 'lead' " +
+            "entity exceeded the maximum allowed length of '50'.",
+        ],
+        [
+          { leadqualitycode: 4 },
+          400,
+          '0x8004431a',
+          "A validation error occurred. The value 4 of 'leadqualitycode' on record of type " +
+            "'lead' is outside the valid range. Accepted Values: 1,2,3",
+        ],
+      ];
+      for (const [body, status, code, message] of cases) {
+        const answer = await call('POST', 'leads', { body });
+        expect({ status: answer.status, error: answer.json.error }).toEqual({
+          status,
+          error: { code, message },
+        });
+      }
+      expect(sim.store.leads.size).toBe(0);
+    },
+  );
 
   it('refuses unknown names in $select and $filter, and mistyped literals', async () => {
     const select = await call('GET', 'leads?$select=subject,emial');
@@ -363,7 +390,8 @@ describe('validation', () => {
     );
     expect(quotedDate.status).toBe(400);
     expect(quotedDate.json.error.message).toBe(
-      "A binary operator with incompatible types was detected. Found operand types 'Edm.DateTimeOffset' and 'Edm.String' for operator kind 'GreaterThan'.",
+      'A binary operator with incompatible types was detected. Found operand types ' +
+        "'Edm.DateTimeOffset' and 'Edm.String' for operator kind 'GreaterThan'.",
     );
   });
 });
@@ -390,7 +418,10 @@ function changeSet(
       request.body === undefined ? '' : JSON.stringify(request.body),
     ].join('\r\n'),
   );
-  return `Content-Type: multipart/mixed; boundary=${boundary}\r\n\r\n${batchBody(boundary, inner).replace(/\r\n$/, '')}`;
+  return (
+    `Content-Type: multipart/mixed; boundary=${boundary}\r\n\r\n` +
+    `${batchBody(boundary, inner).replace(/\r\n$/, '')}`
+  );
 }
 
 function single(method: string, url: string, body?: unknown): string {
@@ -451,56 +482,69 @@ describe('$batch', () => {
     expect(sim.store.leads.size).toBe(3);
   });
 
-  it('rolls the whole change set back when one operation fails and answers with that failure alone', async () => {
-    await upsertByKey('kept', { subject: 'before' });
-    const requests = [
-      { id: '1', method: 'PATCH', url: "leads(lb_referralid='kept')", body: { subject: 'after' } },
-      { id: '2', method: 'PATCH', url: "leads(lb_referralid='new-1')", body: { subject: 'new' } },
-      { id: '3', method: 'PATCH', url: "leads(lb_referralid='new-2')", body: { emial: 'oops' } },
-    ];
-    const { answer, items } = await postBatch(
-      batchBody('batch_A1', [changeSet('changeset_C1', requests)]),
-    );
-    expect(answer.status).toBe(400);
-    expect(items).toHaveLength(1);
-    const [item] = items;
-    if (item?.kind !== 'response') throw new Error('expected a bare failure response');
-    expect(item.contentId).toBe('3');
-    expect(item.response.status).toBe(400);
-    expect(JSON.parse(item.response.body)).toEqual({
-      error: {
-        code: '0x80060888',
-        message: "The property 'emial' does not exist on type 'Microsoft.Dynamics.CRM.lead'.",
-      },
-    });
-    expect(sim.store.findLeadByKey('kept')?.subject).toBe('before');
-    expect(sim.store.findLeadByKey('new-1')).toBeUndefined();
-    expect(sim.store.leads.size).toBe(1);
-  });
+  it(
+    'rolls the whole change set back when one operation fails and answers with that failure ' +
+      'alone',
+    async () => {
+      await upsertByKey('kept', { subject: 'before' });
+      const requests = [
+        {
+          id: '1',
+          method: 'PATCH',
+          url: "leads(lb_referralid='kept')",
+          body: { subject: 'after' },
+        },
+        { id: '2', method: 'PATCH', url: "leads(lb_referralid='new-1')", body: { subject: 'new' } },
+        { id: '3', method: 'PATCH', url: "leads(lb_referralid='new-2')", body: { emial: 'oops' } },
+      ];
+      const { answer, items } = await postBatch(
+        batchBody('batch_A1', [changeSet('changeset_C1', requests)]),
+      );
+      expect(answer.status).toBe(400);
+      expect(items).toHaveLength(1);
+      const [item] = items;
+      if (item?.kind !== 'response') throw new Error('expected a bare failure response');
+      expect(item.contentId).toBe('3');
+      expect(item.response.status).toBe(400);
+      expect(JSON.parse(item.response.body)).toEqual({
+        error: {
+          code: '0x80060888',
+          message: "The property 'emial' does not exist on type 'Microsoft.Dynamics.CRM.lead'.",
+        },
+      });
+      expect(sim.store.findLeadByKey('kept')?.subject).toBe('before');
+      expect(sim.store.findLeadByKey('new-1')).toBeUndefined();
+      expect(sim.store.leads.size).toBe(1);
+    },
+  );
 
-  it('stops at the first failure outside change sets unless odata.continue-on-error is preferred', async () => {
-    const parts = [
-      single('PATCH', "leads(lb_referralid='c-1')", { subject: 'one' }),
-      single('GET', 'leads(00000000-0000-0000-0000-000000000009)'),
-      single('PATCH', "leads(lb_referralid='c-2')", { subject: 'two' }),
-    ];
-    const stopped = await postBatch(batchBody('batch_A1', parts));
-    expect(stopped.answer.status).toBe(404);
-    expect(
-      stopped.items.map((item) => (item.kind === 'response' ? item.response.status : 0)),
-    ).toEqual([204, 404]);
-    expect(sim.store.findLeadByKey('c-2')).toBeUndefined();
+  it(
+    'stops at the first failure outside change sets unless odata.continue-on-error is ' +
+      'preferred',
+    async () => {
+      const parts = [
+        single('PATCH', "leads(lb_referralid='c-1')", { subject: 'one' }),
+        single('GET', 'leads(00000000-0000-0000-0000-000000000009)'),
+        single('PATCH', "leads(lb_referralid='c-2')", { subject: 'two' }),
+      ];
+      const stopped = await postBatch(batchBody('batch_A1', parts));
+      expect(stopped.answer.status).toBe(404);
+      expect(
+        stopped.items.map((item) => (item.kind === 'response' ? item.response.status : 0)),
+      ).toEqual([204, 404]);
+      expect(sim.store.findLeadByKey('c-2')).toBeUndefined();
 
-    const continued = await postBatch(batchBody('batch_A1', parts), {
-      Prefer: 'odata.continue-on-error',
-    });
-    expect(continued.answer.status).toBe(200);
-    expect(continued.answer.headers.get('preference-applied')).toBe('odata.continue-on-error');
-    expect(
-      continued.items.map((item) => (item.kind === 'response' ? item.response.status : 0)),
-    ).toEqual([204, 404, 204]);
-    expect(sim.store.findLeadByKey('c-2')?.subject).toBe('two');
-  });
+      const continued = await postBatch(batchBody('batch_A1', parts), {
+        Prefer: 'odata.continue-on-error',
+      });
+      expect(continued.answer.status).toBe(200);
+      expect(continued.answer.headers.get('preference-applied')).toBe('odata.continue-on-error');
+      expect(
+        continued.items.map((item) => (item.kind === 'response' ? item.response.status : 0)),
+      ).toEqual([204, 404, 204]);
+      expect(sim.store.findLeadByKey('c-2')?.subject).toBe('two');
+    },
+  );
 
   it('resolves $n references to records created earlier in the change set', async () => {
     const requests = [
@@ -566,7 +610,8 @@ describe('$batch', () => {
     const notMultipart = await call('POST', '$batch', { body: '{}' });
     expect(notMultipart.status).toBe(400);
     expect(notMultipart.json.error.message).toBe(
-      "A $batch request needs Content-Type: multipart/mixed with a boundary (for example 'multipart/mixed; boundary=batch_1'), not 'application/json; charset=utf-8'.",
+      'A $batch request needs Content-Type: multipart/mixed with a boundary (for example ' +
+        "'multipart/mixed; boundary=batch_1'), not 'application/json; charset=utf-8'.",
     );
   });
 
@@ -627,35 +672,38 @@ describe('reads', () => {
     expect(second.json['@odata.nextLink']).toBeUndefined();
   });
 
-  it('filters with or, parentheses, null and case-insensitive strings, and honours $top', async () => {
-    await upsertByKey('f-1', { subject: 'Alpha', leadqualitycode: 1 });
-    await upsertByKey('f-2', { subject: 'beta', leadqualitycode: 3 });
-    await upsertByKey('f-3', { subject: 'Gamma' });
-    const filter = encodeURIComponent(
-      "(subject eq 'ALPHA' or leadqualitycode eq 3) and lb_referralid ne null",
-    );
-    const both = await call(
-      'GET',
-      `leads?$select=lb_referralid&$filter=${filter}&$orderby=lb_referralid desc`,
-    );
-    expect(both.json.value.map((row: { lb_referralid: string }) => row.lb_referralid)).toEqual([
-      'f-2',
-      'f-1',
-    ]);
-    const nulls = await call(
-      'GET',
-      `leads?$select=lb_referralid&$filter=${encodeURIComponent('leadqualitycode eq null')}`,
-    );
-    expect(nulls.json.value.map((row: { lb_referralid: string }) => row.lb_referralid)).toEqual([
-      'f-3',
-    ]);
-    const top = await call('GET', `leads?$select=subject&$orderby=subject asc&$top=1`, {
-      headers: { Prefer: 'odata.maxpagesize=1' },
-    });
-    expect(top.json.value).toHaveLength(1);
-    expect(top.json.value[0].subject).toBe('Alpha');
-    expect(top.json['@odata.nextLink']).toBeUndefined();
-  });
+  it(
+    'filters with or, parentheses, null and case-insensitive strings, and honours ' + '$top',
+    async () => {
+      await upsertByKey('f-1', { subject: 'Alpha', leadqualitycode: 1 });
+      await upsertByKey('f-2', { subject: 'beta', leadqualitycode: 3 });
+      await upsertByKey('f-3', { subject: 'Gamma' });
+      const filter = encodeURIComponent(
+        "(subject eq 'ALPHA' or leadqualitycode eq 3) and lb_referralid ne null",
+      );
+      const both = await call(
+        'GET',
+        `leads?$select=lb_referralid&$filter=${filter}&$orderby=lb_referralid desc`,
+      );
+      expect(both.json.value.map((row: { lb_referralid: string }) => row.lb_referralid)).toEqual([
+        'f-2',
+        'f-1',
+      ]);
+      const nulls = await call(
+        'GET',
+        `leads?$select=lb_referralid&$filter=${encodeURIComponent('leadqualitycode eq null')}`,
+      );
+      expect(nulls.json.value.map((row: { lb_referralid: string }) => row.lb_referralid)).toEqual([
+        'f-3',
+      ]);
+      const top = await call('GET', `leads?$select=subject&$orderby=subject asc&$top=1`, {
+        headers: { Prefer: 'odata.maxpagesize=1' },
+      });
+      expect(top.json.value).toHaveLength(1);
+      expect(top.json.value[0].subject).toBe('Alpha');
+      expect(top.json['@odata.nextLink']).toBeUndefined();
+    },
+  );
 });
 
 describe('actions', () => {
@@ -722,7 +770,9 @@ describe('actions', () => {
     expect(wrongStatus.status).toBe(400);
     expect(wrongStatus.json.error).toEqual({
       code: '0x80048408',
-      message: `4 is not a valid status code for state code OpportunityState.Won on opportunity with Id ${opportunityId}.`,
+      message:
+        `4 is not a valid status code for state code OpportunityState.Won on ` +
+        `opportunity with Id ${opportunityId}.`,
     });
 
     const won = await call('POST', 'WinOpportunity', {
@@ -755,7 +805,8 @@ describe('actions', () => {
     });
     expect(closedAgain.status).toBe(400);
     expect(closedAgain.json.error.message).toBe(
-      `The opportunity ${opportunityId} is already closed (OpportunityState.Won); only an open opportunity can be won or lost.`,
+      `The opportunity ${opportunityId} is already closed (OpportunityState.Won); only an open ` +
+        `opportunity can be won or lost.`,
     );
   });
 
@@ -785,35 +836,42 @@ describe('actions', () => {
 });
 
 describe('admin as a CRM user', () => {
-  it('changes a lead state, bumping modifiedon and the row version, and validates the pair', async () => {
-    const created = await upsertByKey('u-1', { subject: 'x' }, { Prefer: 'return=representation' });
-    const leadId = created.json.leadid as string;
-    const before = sim.store.leads.get(leadId);
-    sim.server.clock.advance(1000);
-    const changed = await admin('POST', `/_sim/leads/${leadId}/state`, {
-      statecode: 2,
-      statuscode: 6,
-    });
-    expect(changed.status).toBe(200);
-    expect(changed.json).toMatchObject({ statecode: 2, statuscode: 6 });
-    expect(Date.parse(changed.json.modifiedon)).toBeGreaterThan(
-      Date.parse(String(before?.modifiedon)),
-    );
-    expect(changed.json.versionnumber).toBeGreaterThan(Number(before?.versionnumber));
+  it(
+    'changes a lead state, bumping modifiedon and the row version, and validates the ' + 'pair',
+    async () => {
+      const created = await upsertByKey(
+        'u-1',
+        { subject: 'x' },
+        { Prefer: 'return=representation' },
+      );
+      const leadId = created.json.leadid as string;
+      const before = sim.store.leads.get(leadId);
+      sim.server.clock.advance(1000);
+      const changed = await admin('POST', `/_sim/leads/${leadId}/state`, {
+        statecode: 2,
+        statuscode: 6,
+      });
+      expect(changed.status).toBe(200);
+      expect(changed.json).toMatchObject({ statecode: 2, statuscode: 6 });
+      expect(Date.parse(changed.json.modifiedon)).toBeGreaterThan(
+        Date.parse(String(before?.modifiedon)),
+      );
+      expect(changed.json.versionnumber).toBeGreaterThan(Number(before?.versionnumber));
 
-    const invalid = await admin('POST', `/_sim/leads/${leadId}/state`, {
-      statecode: 0,
-      statuscode: 4,
-    });
-    expect(invalid.status).toBe(400);
-    expect(invalid.json.error.message).toBe(
-      `4 is not a valid status code for state code LeadState.Open on lead with Id ${leadId}.`,
-    );
+      const invalid = await admin('POST', `/_sim/leads/${leadId}/state`, {
+        statecode: 0,
+        statuscode: 4,
+      });
+      expect(invalid.status).toBe(400);
+      expect(invalid.json.error.message).toBe(
+        `4 is not a valid status code for state code LeadState.Open on lead with Id ${leadId}.`,
+      );
 
-    const byReferral = await admin('GET', '/_sim/leads/by-referral/u-1');
-    expect(byReferral.json).toMatchObject({ leadid: leadId, statuscode: 6 });
-    expect((await admin('GET', '/_sim/leads')).json.count).toBe(1);
-  });
+      const byReferral = await admin('GET', '/_sim/leads/by-referral/u-1');
+      expect(byReferral.json).toMatchObject({ leadid: leadId, statuscode: 6 });
+      expect((await admin('GET', '/_sim/leads')).json.count).toBe(1);
+    },
+  );
 
   it('qualifies, edits and wins as a user', async () => {
     const created = await upsertByKey(
@@ -846,36 +904,39 @@ class StillClock extends SimClock {
 }
 
 describe('service protection', () => {
-  it('answers past the request limit with 429 and a Retry-After that frees the window', async () => {
-    const clock = new StillClock();
-    const limited = createDynamicsSimulator({
-      clock,
-      limits: { requestsPerWindow: 3, windowMs: 60_000 },
-    });
-    await limited.start();
-    try {
-      const get = () => fetch(`${limited.apiUrl}leads?$top=1`, { headers: ODATA });
-      for (let index = 0; index < 3; index++) expect((await get()).status).toBe(200);
-      clock.advance(15_000);
-      const refused = await get();
-      expect(refused.status).toBe(429);
-      expect(refused.headers.get('retry-after')).toBe('45');
-      expect(await refused.json()).toEqual({
-        error: {
-          code: '0x80072322',
-          message: 'Number of requests exceeded the limit of 3 over time window of 60 seconds.',
-        },
+  it(
+    'answers past the request limit with 429 and a Retry-After that frees the ' + 'window',
+    async () => {
+      const clock = new StillClock();
+      const limited = createDynamicsSimulator({
+        clock,
+        limits: { requestsPerWindow: 3, windowMs: 60_000 },
       });
-      const otherCaller = await fetch(`${limited.apiUrl}leads?$top=1`, {
-        headers: { ...ODATA, Authorization: 'Bearer other' },
-      });
-      expect(otherCaller.status).toBe(200);
-      clock.advance(45_000);
-      expect((await get()).status).toBe(200);
-    } finally {
-      await limited.stop();
-    }
-  });
+      await limited.start();
+      try {
+        const get = () => fetch(`${limited.apiUrl}leads?$top=1`, { headers: ODATA });
+        for (let index = 0; index < 3; index++) expect((await get()).status).toBe(200);
+        clock.advance(15_000);
+        const refused = await get();
+        expect(refused.status).toBe(429);
+        expect(refused.headers.get('retry-after')).toBe('45');
+        expect(await refused.json()).toEqual({
+          error: {
+            code: '0x80072322',
+            message: 'Number of requests exceeded the limit of 3 over time window of 60 seconds.',
+          },
+        });
+        const otherCaller = await fetch(`${limited.apiUrl}leads?$top=1`, {
+          headers: { ...ODATA, Authorization: 'Bearer other' },
+        });
+        expect(otherCaller.status).toBe(200);
+        clock.advance(45_000);
+        expect((await get()).status).toBe(200);
+      } finally {
+        await limited.stop();
+      }
+    },
+  );
 
   it('answers requests past the concurrency limit with 429', async () => {
     const limited = createDynamicsSimulator({ limits: { concurrent: 2 } });
@@ -925,20 +986,26 @@ describe('rows an $orderby leaves tied', () => {
     return seen;
   }
 
-  it('come back in an unstable order, so paging on modifiedon alone repeats or skips rows of one second', async () => {
-    const tied = createDynamicsSimulator({ clock: new StillClock(), seed: 3 });
-    await tied.start();
-    try {
-      for (const leadid of ids) tied.store.create(LEAD, { leadid, subject: leadid });
-      const byStamp = await readAll(tied, 'modifiedon asc');
-      // Not each of the nine rows once: with seed 3 the second page starts past every tied row, and the read ends.
-      expect([...byStamp].sort()).not.toEqual(ids);
-      expect(byStamp).toHaveLength(2);
-      expect(await readAll(tied, 'modifiedon asc,leadid asc')).toEqual(ids);
-      // Without any $orderby, Dataverse orders by the primary key itself.
-      expect(await readAll(tied)).toEqual(ids);
-    } finally {
-      await tied.stop();
-    }
-  });
+  it(
+    'come back in an unstable order, so paging on modifiedon alone repeats or skips rows of ' +
+      'one second',
+    async () => {
+      const tied = createDynamicsSimulator({ clock: new StillClock(), seed: 3 });
+      await tied.start();
+      try {
+        for (const leadid of ids) tied.store.create(LEAD, { leadid, subject: leadid });
+        const byStamp = await readAll(tied, 'modifiedon asc');
+        // Not each of the nine rows once: with seed 3 the second page starts past every tied row,
+        // and
+        // the read ends.
+        expect([...byStamp].sort()).not.toEqual(ids);
+        expect(byStamp).toHaveLength(2);
+        expect(await readAll(tied, 'modifiedon asc,leadid asc')).toEqual(ids);
+        // Without any $orderby, Dataverse orders by the primary key itself.
+        expect(await readAll(tied)).toEqual(ids);
+      } finally {
+        await tied.stop();
+      }
+    },
+  );
 });

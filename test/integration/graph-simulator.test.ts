@@ -1,4 +1,5 @@
-// The Graph simulator over real HTTP: sendMail and channel messages accepted, strict 400s, 401, 404, faults, admin routes.
+// The Graph simulator over real HTTP: sendMail and channel messages accepted, strict 400s, 401,
+// 404, faults, admin routes.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createGraphSimulator, type GraphSimulator } from '../../src/simulators/graph/index.js';
 
@@ -7,20 +8,31 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let graph: GraphSimulator;
 
-/** An unsigned JWT with these claims, shaped like an Entra access token (the simulator reads, never verifies, it). */
+/**
+ * An unsigned JWT with these claims, shaped like an Entra access token (the simulator reads, never
+ * verifies, it).
+ */
 function jwt(claims: Record<string, unknown>): string {
   const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  return `${segment({ typ: 'JWT', alg: 'RS256' })}.${segment({ aud: 'https://graph.microsoft.com', ...claims })}.c2lnbmF0dXJl`;
+  return `${segment({ typ: 'JWT', alg: 'RS256' })}.${segment({
+    aud: 'https://graph.' + 'microsoft.com',
+    ...claims,
+  })}.c2lnbmF0dXJl`;
 }
 
 const DELEGATED = {
-  Authorization: `Bearer ${jwt({ scp: 'ChannelMessage.Send User.Read', oid: 'user-oid-1', name: 'Alex Wilber' })}`,
+  Authorization: `Bearer ${jwt({
+    scp: 'ChannelMessage.Send ' + 'User.Read',
+    oid: 'user-oid-1',
+    name: 'Alex Wilber',
+  })}`,
 };
 const APP_ONLY = {
   Authorization: `Bearer ${jwt({ roles: ['Teamwork.Migrate.All', 'Mail.Send'] })}`,
 };
 const APP_ONLY_BODY =
-  'Message POST is allowed in application-only context only for import purposes. Refer to https://learn.microsoft.com/microsoftteams/platform/graph-api/import-messages/import-external-messages-to-teams for more details.';
+  'Message POST is allowed in application-only context only for import purposes. Refer to ' +
+  'https://learn.microsoft.com/microsoftteams/platform/graph-api/import-messages/import-external-messages-to-teams for more details.';
 
 beforeAll(async () => {
   graph = createGraphSimulator({ mailboxes: [SENDER, '11111111-2222-3333-4444-555555555555'] });
@@ -93,45 +105,48 @@ function expectGraphError(answer: Answer, status: number, code: string, message:
 }
 
 describe('sendMail', () => {
-  it('accepts a valid mail with 202 and no body, echoes client-request-id and records the mail', async () => {
-    const answer = await sendMail(
-      {
-        message: validMessage({
-          ccRecipients: [{ emailAddress: { address: 'lead@contoso.com' } }],
-          importance: 'High',
-        }),
+  it(
+    'accepts a valid mail with 202 and no body, echoes client-request-id and records the ' + 'mail',
+    async () => {
+      const answer = await sendMail(
+        {
+          message: validMessage({
+            ccRecipients: [{ emailAddress: { address: 'lead@contoso.com' } }],
+            importance: 'High',
+          }),
+          saveToSentItems: false,
+        },
+        SENDER,
+        { Authorization: 'Bearer t0ken', 'client-request-id': 'abc-123' },
+      );
+      expect(answer.status).toBe(202);
+      expect(answer.text).toBe('');
+      expect(answer.headers.get('client-request-id')).toBe('abc-123');
+      const requestId = answer.headers.get('request-id');
+      expect(requestId).toMatch(GUID);
+      expect(graph.mails).toHaveLength(1);
+      expect(graph.mails[0]).toMatchObject({
+        id: 'mail-1',
+        sender: SENDER,
+        requestId,
+        clientRequestId: 'abc-123',
+        subject: 'Hot lead: Fabrikam asks to be contacted',
+        contentType: 'Text',
+        content: 'Call Jane today.',
+        to: [{ address: 'sales@contoso.com', name: 'Sales' }],
+        cc: [{ address: 'lead@contoso.com', name: null }],
+        bcc: [],
+        importance: 'high',
         saveToSentItems: false,
-      },
-      SENDER,
-      { Authorization: 'Bearer t0ken', 'client-request-id': 'abc-123' },
-    );
-    expect(answer.status).toBe(202);
-    expect(answer.text).toBe('');
-    expect(answer.headers.get('client-request-id')).toBe('abc-123');
-    const requestId = answer.headers.get('request-id');
-    expect(requestId).toMatch(GUID);
-    expect(graph.mails).toHaveLength(1);
-    expect(graph.mails[0]).toMatchObject({
-      id: 'mail-1',
-      sender: SENDER,
-      requestId,
-      clientRequestId: 'abc-123',
-      subject: 'Hot lead: Fabrikam asks to be contacted',
-      contentType: 'Text',
-      content: 'Call Jane today.',
-      to: [{ address: 'sales@contoso.com', name: 'Sales' }],
-      cc: [{ address: 'lead@contoso.com', name: null }],
-      bcc: [],
-      importance: 'high',
-      saveToSentItems: false,
-    });
-    const admin = (await (await fetch(`${graph.url}/_sim/mails`)).json()) as {
-      count: number;
-      value: Array<{ subject: string }>;
-    };
-    expect(admin.count).toBe(1);
-    expect(admin.value[0]?.subject).toBe('Hot lead: Fabrikam asks to be contacted');
-  });
+      });
+      const admin = (await (await fetch(`${graph.url}/_sim/mails`)).json()) as {
+        count: number;
+        value: Array<{ subject: string }>;
+      };
+      expect(admin.count).toBe(1);
+      expect(admin.value[0]?.subject).toBe('Hot lead: Fabrikam asks to be contacted');
+    },
+  );
 
   it('addresses the mailbox by user id as well, and takes HTML bodies', async () => {
     const answer = await sendMail(
@@ -183,13 +198,15 @@ describe('sendMail', () => {
       'no recipients',
       { message: validMessage({ toRecipients: [] }) },
       'ErrorInvalidRecipients',
-      "At least one recipient isn't valid., A message can't be sent because it contains no recipients.",
+      "At least one recipient isn't valid., A message can't be sent because it contains no " +
+        'recipients.',
     ],
     [
       'missing toRecipients',
       { message: validMessage({ toRecipients: undefined }) },
       'ErrorInvalidRecipients',
-      "At least one recipient isn't valid., A message can't be sent because it contains no recipients.",
+      "At least one recipient isn't valid., A message can't be sent because it contains no " +
+        'recipients.',
     ],
     [
       'an invalid address',
@@ -199,13 +216,15 @@ describe('sendMail', () => {
         }),
       },
       'ErrorInvalidRecipients',
-      "At least one recipient isn't valid., Recipient 'sales at contoso' isn't resolved. All recipients must be resolved before a message can be submitted.",
+      "At least one recipient isn't valid., Recipient 'sales at contoso' isn't resolved. All " +
+        'recipients must be resolved before a message can be submitted.',
     ],
     [
       'a recipient without emailAddress',
       { message: validMessage({ toRecipients: [{ address: 'sales@contoso.com' }] }) },
       'ErrorInvalidRecipients',
-      "At least one recipient isn't valid., Each entry of toRecipients needs an emailAddress {address, name?}.",
+      "At least one recipient isn't valid., Each entry of toRecipients needs an emailAddress " +
+        '{address, name?}.',
     ],
     [
       'an unknown content type',
@@ -223,7 +242,8 @@ describe('sendMail', () => {
       'an unknown message property',
       { message: validMessage({ priority: 1 }) },
       'RequestBodyRead',
-      "The property 'priority' does not exist on type 'microsoft.graph.message'. Make sure to only use property names that are defined by the type or mark the type as open type.",
+      "The property 'priority' does not exist on type 'microsoft.graph.message'. Make sure to " +
+        'only use property names that are defined by the type or mark the type as open type.',
     ],
     [
       'a non-boolean saveToSentItems',
@@ -269,47 +289,52 @@ describe('sendMail', () => {
 describe('channel messages', () => {
   const path = '/v1.0/teams/team-1/channels/19%3Aabc%40thread.tacv2/messages';
 
-  it('creates a chatMessage with 201 for a delegated token, posted as its user, and records it', async () => {
-    const answer = await post(
-      path,
-      {
+  it(
+    'creates a chatMessage with 201 for a delegated token, posted as its user, and ' + 'records it',
+    async () => {
+      const answer = await post(
+        path,
+        {
+          subject: 'Hot lead',
+          body: { contentType: 'html', content: '<p>Call now</p>' },
+          importance: 'high',
+        },
+        DELEGATED,
+      );
+      expect(answer.status).toBe(201);
+      expect(answer.headers.get('request-id')).toMatch(GUID);
+      const created = answer.json as Record<string, unknown>;
+      expect(created).toMatchObject({
+        '@odata.context':
+          `${graph.url}` +
+          `/v1.0/$metadata#teams('team-1')/channels('19:abc@thread.tacv2')/messages/$entity`,
+        messageType: 'message',
         subject: 'Hot lead',
-        body: { contentType: 'html', content: '<p>Call now</p>' },
         importance: 'high',
-      },
-      DELEGATED,
-    );
-    expect(answer.status).toBe(201);
-    expect(answer.headers.get('request-id')).toMatch(GUID);
-    const created = answer.json as Record<string, unknown>;
-    expect(created).toMatchObject({
-      '@odata.context': `${graph.url}/v1.0/$metadata#teams('team-1')/channels('19:abc@thread.tacv2')/messages/$entity`,
-      messageType: 'message',
-      subject: 'Hot lead',
-      importance: 'high',
-      body: { contentType: 'html', content: '<p>Call now</p>' },
-      channelIdentity: { teamId: 'team-1', channelId: '19:abc@thread.tacv2' },
-      replyToId: null,
-      attachments: [],
-      from: {
-        application: null,
-        device: null,
-        user: { id: 'user-oid-1', displayName: 'Alex Wilber', userIdentityType: 'aadUser' },
-      },
-    });
-    expect(created.id).toMatch(/^\d+$/);
-    expect(created.createdDateTime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
-    expect(graph.channelMessages).toHaveLength(1);
-    expect(graph.channelMessages[0]).toMatchObject({
-      teamId: 'team-1',
-      channelId: '19:abc@thread.tacv2',
-      message: { id: created.id },
-    });
-    const admin = (await (await fetch(`${graph.url}/_sim/channel-messages`)).json()) as {
-      count: number;
-    };
-    expect(admin.count).toBe(1);
-  });
+        body: { contentType: 'html', content: '<p>Call now</p>' },
+        channelIdentity: { teamId: 'team-1', channelId: '19:abc@thread.tacv2' },
+        replyToId: null,
+        attachments: [],
+        from: {
+          application: null,
+          device: null,
+          user: { id: 'user-oid-1', displayName: 'Alex Wilber', userIdentityType: 'aadUser' },
+        },
+      });
+      expect(created.id).toMatch(/^\d+$/);
+      expect(created.createdDateTime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      expect(graph.channelMessages).toHaveLength(1);
+      expect(graph.channelMessages[0]).toMatchObject({
+        teamId: 'team-1',
+        channelId: '19:abc@thread.tacv2',
+        message: { id: created.id },
+      });
+      const admin = (await (await fetch(`${graph.url}/_sim/channel-messages`)).json()) as {
+        count: number;
+      };
+      expect(admin.count).toBe(1);
+    },
+  );
 
   it('refuses a message without body content, and one with an unknown content type', async () => {
     expectGraphError(
@@ -336,64 +361,83 @@ describe('channel messages', () => {
     );
   });
 
-  it('refuses an app-only token (roles, no scp) with 401 Unauthorized: application context may only import', async () => {
-    expectGraphError(
-      await post(path, { body: { content: 'Hot lead' } }, APP_ONLY),
-      401,
-      'Unauthorized',
-      APP_ONLY_BODY,
-    );
-    expect(graph.channelMessages).toHaveLength(0);
-  });
-
-  it('treats a token that is not a JWT as app-only, and refuses a JWT whose payload is not JSON', async () => {
-    expectGraphError(
-      await post(path, { body: { content: 'Hot lead' } }, { Authorization: 'Bearer t0ken' }),
-      401,
-      'Unauthorized',
-      APP_ONLY_BODY,
-    );
-    expectGraphError(
-      await post(
-        path,
-        { body: { content: 'Hot lead' } },
-        { Authorization: 'Bearer eyJhbGciOiJub25lIn0.bm90IGpzb24.c2ln' },
-      ),
-      401,
-      'InvalidAuthenticationToken',
-      'Access token validation failure. The token payload is not a JSON object.',
-    );
-    expect(graph.channelMessages).toHaveLength(0);
-  });
-
-  it('still lets an app-only token send mail (Mail.Send is an application permission)', async () => {
-    expect((await sendMail({ message: validMessage() }, SENDER, APP_ONLY)).status).toBe(202);
-  });
-
-  it('refuses a delegated token without ChannelMessage.Send with 403, naming the scopes required and held', async () => {
-    const userRead = { Authorization: `Bearer ${jwt({ scp: 'User.Read openid' })}` };
-    expectGraphError(
-      await post(path, { body: { content: 'Hot lead' } }, userRead),
-      403,
-      'Forbidden',
-      "Missing scope permissions on the request. API requires one of 'ChannelMessage.Send, Group.ReadWrite.All'. Scopes on the request 'User.Read, openid'",
-    );
-    expect(graph.channelMessages).toHaveLength(0);
-  });
-
-  it('refuses sendMail to a JWT without Mail.Send (role or scope) with 403 ErrorAccessDenied', async () => {
-    for (const claims of [{ roles: ['User.Read.All'] }, { scp: 'User.Read' }]) {
+  it(
+    'refuses an app-only token (roles, no scp) with 401 Unauthorized: application context may ' +
+      'only import',
+    async () => {
       expectGraphError(
-        await sendMail({ message: validMessage() }, SENDER, {
-          Authorization: `Bearer ${jwt(claims)}`,
-        }),
-        403,
-        'ErrorAccessDenied',
-        'Access is denied. Check credentials and try again.',
+        await post(path, { body: { content: 'Hot lead' } }, APP_ONLY),
+        401,
+        'Unauthorized',
+        APP_ONLY_BODY,
       );
-    }
-    expect(graph.mails).toHaveLength(0);
-  });
+      expect(graph.channelMessages).toHaveLength(0);
+    },
+  );
+
+  it(
+    'treats a token that is not a JWT as app-only, and refuses a JWT whose payload is not ' +
+      'JSON',
+    async () => {
+      expectGraphError(
+        await post(path, { body: { content: 'Hot lead' } }, { Authorization: 'Bearer t0ken' }),
+        401,
+        'Unauthorized',
+        APP_ONLY_BODY,
+      );
+      expectGraphError(
+        await post(
+          path,
+          { body: { content: 'Hot lead' } },
+          { Authorization: 'Bearer eyJhbGciOiJub25lIn0.bm90IGpzb24.c2ln' },
+        ),
+        401,
+        'InvalidAuthenticationToken',
+        'Access token validation failure. The token payload is not a JSON object.',
+      );
+      expect(graph.channelMessages).toHaveLength(0);
+    },
+  );
+
+  it(
+    'still lets an app-only token send mail (Mail.Send is an application ' + 'permission)',
+    async () => {
+      expect((await sendMail({ message: validMessage() }, SENDER, APP_ONLY)).status).toBe(202);
+    },
+  );
+
+  it(
+    'refuses a delegated token without ChannelMessage.Send with 403, naming the scopes ' +
+      'required and held',
+    async () => {
+      const userRead = { Authorization: `Bearer ${jwt({ scp: 'User.Read openid' })}` };
+      expectGraphError(
+        await post(path, { body: { content: 'Hot lead' } }, userRead),
+        403,
+        'Forbidden',
+        "Missing scope permissions on the request. API requires one of 'ChannelMessage.Send, " +
+          "Group.ReadWrite.All'. Scopes on the request 'User.Read, openid'",
+      );
+      expect(graph.channelMessages).toHaveLength(0);
+    },
+  );
+
+  it(
+    'refuses sendMail to a JWT without Mail.Send (role or scope) with 403 ' + 'ErrorAccessDenied',
+    async () => {
+      for (const claims of [{ roles: ['User.Read.All'] }, { scp: 'User.Read' }]) {
+        expectGraphError(
+          await sendMail({ message: validMessage() }, SENDER, {
+            Authorization: `Bearer ${jwt(claims)}`,
+          }),
+          403,
+          'ErrorAccessDenied',
+          'Access is denied. Check credentials and try again.',
+        );
+      }
+      expect(graph.mails).toHaveLength(0);
+    },
+  );
 });
 
 describe('admin', () => {
@@ -455,33 +499,37 @@ describe('Teams Workflows webhook', () => {
     };
   }
 
-  it('accepts an Adaptive Card message with 202 and no body, without a bearer token, and posts the card to its channel', async () => {
-    const url = graph.workflowUrl();
-    expect(url).toBe(
-      `${graph.url}/powerautomate/automations/direct/workflows/leadbridge-alerts/triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=c2ltdWxhdGVkLXdvcmtmbG93LXNpZ25hdHVyZQ`,
-    );
-    const answer = await trigger(message, url);
-    expect([answer.status, answer.text]).toEqual([202, '']);
-    expect(answer.headers.get('x-ms-workflow-run-id')).toBe('08584000000000000001CU00');
-    const admin = (await (await fetch(`${graph.url}/_sim/teams-webhook`)).json()) as Record<
-      string,
-      unknown
-    >;
-    expect(admin).toMatchObject({
-      count: 1,
-      value: [
-        {
-          runId: '08584000000000000001CU00',
-          workflowId: 'leadbridge-alerts',
-          teamId: 'sim-team',
-          channelId: '19:leadbridge-alerts@thread.tacv2',
-          card,
-        },
-      ],
-      runs: [{ status: 'Succeeded', error: null }],
-      workflows: [{ id: 'leadbridge-alerts', url }],
-    });
-  });
+  it(
+    'accepts an Adaptive Card message with 202 and no body, without a bearer token, and posts ' +
+      'the card to its channel',
+    async () => {
+      const url = graph.workflowUrl();
+      expect(url).toBe(
+        `${graph.url}/powerautomate/automations/direct/workflows/leadbridge-alerts/triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=c2ltdWxhdGVkLXdvcmtmbG93LXNpZ25hdHVyZQ`,
+      );
+      const answer = await trigger(message, url);
+      expect([answer.status, answer.text]).toEqual([202, '']);
+      expect(answer.headers.get('x-ms-workflow-run-id')).toBe('08584000000000000001CU00');
+      const admin = (await (await fetch(`${graph.url}/_sim/teams-webhook`)).json()) as Record<
+        string,
+        unknown
+      >;
+      expect(admin).toMatchObject({
+        count: 1,
+        value: [
+          {
+            runId: '08584000000000000001CU00',
+            workflowId: 'leadbridge-alerts',
+            teamId: 'sim-team',
+            channelId: '19:leadbridge-alerts@thread.tacv2',
+            card,
+          },
+        ],
+        runs: [{ status: 'Succeeded', error: null }],
+        workflows: [{ id: 'leadbridge-alerts', url }],
+      });
+    },
+  );
 
   it.each([
     [
@@ -492,7 +540,8 @@ describe('Teams Workflows webhook', () => {
     [
       'a message without attachments',
       { type: 'message', attachments: [] },
-      'The expression "triggerBody()?[\'attachments\']" is null or empty: there is no card to post.',
+      'The expression "triggerBody()?[\'attachments\']" is null or empty: there is no card to ' +
+        'post.',
     ],
     [
       'a wrong type',
@@ -505,7 +554,8 @@ describe('Teams Workflows webhook', () => {
         type: 'message',
         attachments: [{ contentType: 'application/vnd.microsoft.card.hero', content: card }],
       },
-      'attachments[0]: contentType must be "application/vnd.microsoft.card.adaptive" (got "application/vnd.microsoft.card.hero").',
+      'attachments[0]: contentType must be "application/vnd.microsoft.card.adaptive" (got ' +
+        '"application/vnd.microsoft.card.hero").',
     ],
     [
       'a card version Teams does not render',
@@ -523,7 +573,8 @@ describe('Teams Workflows webhook', () => {
     [
       'a message over 28 KB',
       oversized,
-      `The message size limit is 28 KB; this message has ${Buffer.byteLength(JSON.stringify(oversized))} bytes.`,
+      `The message size limit is 28 KB; this message has ` +
+        `${Buffer.byteLength(JSON.stringify(oversized))} bytes.`,
     ],
   ])(
     'accepts %s with 202 (the trigger does not look), but the run fails and nothing is posted',
@@ -534,35 +585,39 @@ describe('Teams Workflows webhook', () => {
     },
   );
 
-  it('refuses a wrong or missing signature with 401 and an unknown workflow with 404, in the Logic Apps envelope', async () => {
-    const wrong = await trigger(message, graph.workflowUrl().replace(/sig=[^&]+/, 'sig=forged'));
-    expect([wrong.status, wrong.json]).toEqual([
-      401,
-      {
-        error: {
-          code: 'DirectApiInvalidAuthorizationSignature',
-          message: 'The provided authorization signature is not valid.',
+  it(
+    'refuses a wrong or missing signature with 401 and an unknown workflow with 404, in the ' +
+      'Logic Apps envelope',
+    async () => {
+      const wrong = await trigger(message, graph.workflowUrl().replace(/sig=[^&]+/, 'sig=forged'));
+      expect([wrong.status, wrong.json]).toEqual([
+        401,
+        {
+          error: {
+            code: 'DirectApiInvalidAuthorizationSignature',
+            message: 'The provided authorization signature is not valid.',
+          },
         },
-      },
-    ]);
-    const missing = await trigger(message, graph.workflowUrl().replace(/&sig=[^&]+/, ''));
-    expect([missing.status, missing.json]).toEqual([
-      401,
-      {
-        error: {
-          code: 'DirectApiAuthorizationRequired',
-          message: 'The request must be authenticated only by Shared Access scheme.',
+      ]);
+      const missing = await trigger(message, graph.workflowUrl().replace(/&sig=[^&]+/, ''));
+      expect([missing.status, missing.json]).toEqual([
+        401,
+        {
+          error: {
+            code: 'DirectApiAuthorizationRequired',
+            message: 'The request must be authenticated only by Shared Access scheme.',
+          },
         },
-      },
-    ]);
-    const unknown = await trigger(
-      message,
-      graph.workflowUrl().replace('leadbridge-alerts', 'nope'),
-    );
-    expect([unknown.status, unknown.json]).toEqual([
-      404,
-      { error: { code: 'WorkflowNotFound', message: "The workflow 'nope' could not be found." } },
-    ]);
-    expect(graph.workflowRuns).toHaveLength(0);
-  });
+      ]);
+      const unknown = await trigger(
+        message,
+        graph.workflowUrl().replace('leadbridge-alerts', 'nope'),
+      );
+      expect([unknown.status, unknown.json]).toEqual([
+        404,
+        { error: { code: 'WorkflowNotFound', message: "The workflow 'nope' could not be found." } },
+      ]);
+      expect(graph.workflowRuns).toHaveLength(0);
+    },
+  );
 });

@@ -1,4 +1,5 @@
-// Every documented way of running a streaming command runs it under the 256 MB old-space cap (heap limit read back at debug).
+// Every documented way of running a streaming command runs it under the 256 MB old-space cap (heap
+// limit read back at debug).
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,10 +12,16 @@ import {
 } from '../../src/simulators/index.js';
 import { BIN, ROOT, startNode, TSX_LOADER } from './support/cli-process.js';
 
-/** V8's heap_size_limit with --max-old-space-size=256 is 256 MB plus the young generation (304 MB on Node 20). */
+/**
+ * V8's heap_size_limit with --max-old-space-size=256 is 256 MB plus the young generation (304 MB on
+ * Node 20).
+ */
 const CAPPED = { min: 256, max: 320 };
 
-/** The heapLimitMb of the "node process" debug line; the command then fails fast on a ledger file that is not SQLite. */
+/**
+ * The heapLimitMb of the "node process" debug line; the command then fails fast on a ledger file
+ * that is not SQLite.
+ */
 async function heapLimitOf(
   args: string[],
   cwd: string,
@@ -115,7 +122,8 @@ describe('signals through the heap-cap parent', { timeout: 120_000 }, () => {
         'source:',
         `  partnerCenter: { baseUrl: ${url('partner-center')}, auth: { kind: static, token: t } }`,
         'targets:',
-        `  - { name: dynamics, kind: dynamics365, settings: { url: ${url('dynamics365')}, auth: { kind: static, token: t } } }`,
+        `  - { name: dynamics, kind: dynamics365, settings: { url: ${url('dynamics365')}, ` +
+          `auth: { kind: static, token: t } } }`,
         'ledger:',
         '  filename: ./ledger.sqlite',
         'worker: { intervalSeconds: 3600 }',
@@ -128,28 +136,33 @@ describe('signals through the heap-cap parent', { timeout: 120_000 }, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('Ctrl+C (SIGINT to the whole process group, parent and worker) stops the worker gracefully, exit 0', async () => {
-    const env: Record<string, string | undefined> = { ...process.env };
-    delete env.NODE_OPTIONS;
-    // detached: its own process group, as a shell gives a foreground job; a terminal's Ctrl+C signals the group.
-    const child = spawn(
-      process.execPath,
-      [BIN, '--config', 'leadbridge.yaml', '--log-format', 'json', 'run'],
-      { cwd: dir, env, stdio: 'pipe', detached: true },
-    );
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) =>
-      child.on('exit', (code) => resolve(code)),
-    );
-    await new Promise<void>((resolve, reject) => {
-      const check = () => (stderr.includes('"message":"cycle done"') ? resolve() : undefined);
-      child.stderr!.on('data', check);
-      void exited.then(() => reject(new Error(`run exited early: ${stderr}`)));
-      setTimeout(() => reject(new Error(`no cycle within 60 s: ${stderr}`)), 60_000).unref();
-    });
-    process.kill(-child.pid!, 'SIGINT');
-    expect(await exited).toBe(0);
-    expect(stderr).toContain('SIGINT: finishing the cycle in flight, then stopping');
-  });
+  it(
+    'Ctrl+C (SIGINT to the whole process group, parent and worker) stops the worker ' +
+      'gracefully, exit 0',
+    async () => {
+      const env: Record<string, string | undefined> = { ...process.env };
+      delete env.NODE_OPTIONS;
+      // detached: its own process group, as a shell gives a foreground job; a terminal's Ctrl+C
+      // signals the group.
+      const child = spawn(
+        process.execPath,
+        [BIN, '--config', 'leadbridge.yaml', '--log-format', 'json', 'run'],
+        { cwd: dir, env, stdio: 'pipe', detached: true },
+      );
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+      const exited = new Promise<number | null>((resolve) =>
+        child.on('exit', (code) => resolve(code)),
+      );
+      await new Promise<void>((resolve, reject) => {
+        const check = () => (stderr.includes('"message":"cycle done"') ? resolve() : undefined);
+        child.stderr!.on('data', check);
+        void exited.then(() => reject(new Error(`run exited early: ${stderr}`)));
+        setTimeout(() => reject(new Error(`no cycle within 60 s: ${stderr}`)), 60_000).unref();
+      });
+      process.kill(-child.pid!, 'SIGINT');
+      expect(await exited).toBe(0);
+      expect(stderr).toContain('SIGINT: finishing the cycle in flight, then stopping');
+    },
+  );
 });

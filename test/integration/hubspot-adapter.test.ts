@@ -1,4 +1,5 @@
-// Integration tests of the HubSpot adapter: the official @hubspot/api-client 13.4.0 against the HubSpot simulator.
+// Integration tests of the HubSpot adapter: the official @hubspot/api-client 13.4.0 against the
+// HubSpot simulator.
 import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY_POLICY } from '../../src/core/retry.js';
@@ -85,84 +86,99 @@ describe('HubSpot adapter writes', () => {
     expect(loaded.maxBatchSize).toBe(100);
   });
 
-  it('creates a company, a contact and a deal in the new-deal stage, associated, and a rerun duplicates nothing', async () => {
-    const hubspot = adapter();
-    const first = await hubspot.upsertLeads([referral(1), referral(2)]);
-    expect(first.map((r) => r.ok && r.created)).toEqual([true, true]);
-    const again = await hubspot.upsertLeads([referral(1), referral(2)]);
-    expect(again.map((r) => r.ok && r.created)).toEqual([false, false]);
-    expect(again.map((r) => r.ok && r.recordId)).toEqual(first.map((r) => r.ok && r.recordId));
+  it(
+    'creates a company, a contact and a deal in the new-deal stage, associated, and a rerun ' +
+      'duplicates nothing',
+    async () => {
+      const hubspot = adapter();
+      const first = await hubspot.upsertLeads([referral(1), referral(2)]);
+      expect(first.map((r) => r.ok && r.created)).toEqual([true, true]);
+      const again = await hubspot.upsertLeads([referral(1), referral(2)]);
+      expect(again.map((r) => r.ok && r.created)).toEqual([false, false]);
+      expect(again.map((r) => r.ok && r.recordId)).toEqual(first.map((r) => r.ok && r.recordId));
 
-    const deals = (await admin('GET', '/_sim/objects/deals')).results;
-    const contacts = (await admin('GET', '/_sim/objects/contacts')).results;
-    const companies = (await admin('GET', '/_sim/objects/companies')).results;
-    expect([deals.length, contacts.length, companies.length]).toEqual([2, 2, 2]);
-    const deal = deals.find((d: any) => d.properties.leadbridge_referral_id === 'ref-0001');
-    expect(deal.properties).toMatchObject({
-      dealname: 'ERP for Fabrikam 1',
-      amount: '50000',
-      pipeline: 'default',
-      dealstage: 'appointmentscheduled',
-      closedate: '2026-06-30T00:00:00.000Z',
-    });
-    expect(deal.associations.contacts).toHaveLength(1);
-    expect(deal.associations.companies).toHaveLength(1);
-    const contact = contacts.find((c: any) => c.id === deal.associations.contacts[0]);
-    expect(contact.properties.email).toBe('customer1@fabrikam.example');
-    expect(contact.associations.companies).toEqual(deal.associations.companies);
-  });
+      const deals = (await admin('GET', '/_sim/objects/deals')).results;
+      const contacts = (await admin('GET', '/_sim/objects/contacts')).results;
+      const companies = (await admin('GET', '/_sim/objects/companies')).results;
+      expect([deals.length, contacts.length, companies.length]).toEqual([2, 2, 2]);
+      const deal = deals.find((d: any) => d.properties.leadbridge_referral_id === 'ref-0001');
+      expect(deal.properties).toMatchObject({
+        dealname: 'ERP for Fabrikam 1',
+        amount: '50000',
+        pipeline: 'default',
+        dealstage: 'appointmentscheduled',
+        closedate: '2026-06-30T00:00:00.000Z',
+      });
+      expect(deal.associations.contacts).toHaveLength(1);
+      expect(deal.associations.companies).toHaveLength(1);
+      const contact = contacts.find((c: any) => c.id === deal.associations.contacts[0]);
+      expect(contact.properties.email).toBe('customer1@fabrikam.example');
+      expect(contact.associations.companies).toEqual(deal.associations.companies);
+    },
+  );
 
-  it('never moves a deal back to the new-deal stage when the referral is written again', async () => {
-    const hubspot = adapter();
-    const [written] = await hubspot.upsertLeads([referral(3)]);
-    const dealId = written?.ok ? written.recordId : '';
-    await admin('POST', `/_sim/deals/${dealId}/stage`, { stage: 'contractsent' });
-    await hubspot.upsertLeads([referral(3, { deal__amount: 60000 })]);
-    const deal = (await admin('GET', '/_sim/objects/deals')).results[0];
-    expect(deal.properties.dealstage).toBe('contractsent');
-    expect(deal.properties.amount).toBe('60000');
-  });
+  it(
+    'never moves a deal back to the new-deal stage when the referral is written ' + 'again',
+    async () => {
+      const hubspot = adapter();
+      const [written] = await hubspot.upsertLeads([referral(3)]);
+      const dealId = written?.ok ? written.recordId : '';
+      await admin('POST', `/_sim/deals/${dealId}/stage`, { stage: 'contractsent' });
+      await hubspot.upsertLeads([referral(3, { deal__amount: 60000 })]);
+      const deal = (await admin('GET', '/_sim/objects/deals')).results[0];
+      expect(deal.properties.dealstage).toBe('contractsent');
+      expect(deal.properties.amount).toBe('60000');
+    },
+  );
 
-  it('fails only the referral HubSpot refuses, with its code, verbatim message and field, and writes the rest', async () => {
-    const hubspot = adapter();
-    const results = await hubspot.upsertLeads([
-      referral(4),
-      referral(5, { deal__hs_priority: 'urgent' }),
-      referral(6),
-    ]);
-    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
-    const failed = results[1];
-    expect(failed?.ok === false && failed.error).toMatchObject({
-      code: 'VALIDATION_ERROR',
-      retryable: false,
-      status: 400,
-      fields: ['deal__hs_priority'],
-    });
-    expect(failed?.ok === false && failed.error.message).toContain(
-      'urgent was not one of the allowed options',
-    );
-    expect((await admin('GET', '/_sim/objects/deals')).results).toHaveLength(2);
-  });
+  it(
+    'fails only the referral HubSpot refuses, with its code, verbatim message and field, and ' +
+      'writes the rest',
+    async () => {
+      const hubspot = adapter();
+      const results = await hubspot.upsertLeads([
+        referral(4),
+        referral(5, { deal__hs_priority: 'urgent' }),
+        referral(6),
+      ]);
+      expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+      const failed = results[1];
+      expect(failed?.ok === false && failed.error).toMatchObject({
+        code: 'VALIDATION_ERROR',
+        retryable: false,
+        status: 400,
+        fields: ['deal__hs_priority'],
+      });
+      expect(failed?.ok === false && failed.error.message).toContain(
+        'urgent was not one of the allowed options',
+      );
+      expect((await admin('GET', '/_sim/objects/deals')).results).toHaveLength(2);
+    },
+  );
 
-  it('associates a second referral of a person already in HubSpot with that contact (409 CONFLICT)', async () => {
-    const hubspot = adapter();
-    await hubspot.upsertLeads([referral(7)]);
-    const [result] = await hubspot.upsertLeads([
-      referral(8, { contact__email: 'customer7@fabrikam.example', contact__lastname: 'Other' }),
-    ]);
-    expect(result).toMatchObject({ ok: true, created: true });
-    const contacts = (await admin('GET', '/_sim/objects/contacts')).results;
-    expect(contacts).toHaveLength(1);
-    expect(contacts[0].properties.lastname).toBe('Customer 7');
-    const deal = (await admin('GET', '/_sim/objects/deals')).results.find(
-      (d: any) => d.properties.leadbridge_referral_id === 'ref-0008',
-    );
-    expect(deal.associations.contacts).toEqual([contacts[0].id]);
-    const conflicts = sim.server
-      .requests()
-      .filter((r) => r.path === '/crm/v3/objects/contacts/batch/upsert' && r.status === 409);
-    expect(conflicts).toHaveLength(1);
-  });
+  it(
+    'associates a second referral of a person already in HubSpot with that contact (409 ' +
+      'CONFLICT)',
+    async () => {
+      const hubspot = adapter();
+      await hubspot.upsertLeads([referral(7)]);
+      const [result] = await hubspot.upsertLeads([
+        referral(8, { contact__email: 'customer7@fabrikam.example', contact__lastname: 'Other' }),
+      ]);
+      expect(result).toMatchObject({ ok: true, created: true });
+      const contacts = (await admin('GET', '/_sim/objects/contacts')).results;
+      expect(contacts).toHaveLength(1);
+      expect(contacts[0].properties.lastname).toBe('Customer 7');
+      const deal = (await admin('GET', '/_sim/objects/deals')).results.find(
+        (d: any) => d.properties.leadbridge_referral_id === 'ref-0008',
+      );
+      expect(deal.associations.contacts).toEqual([contacts[0].id]);
+      const conflicts = sim.server
+        .requests()
+        .filter((r) => r.path === '/crm/v3/objects/contacts/batch/upsert' && r.status === 409);
+      expect(conflicts).toHaveLength(1);
+    },
+  );
 
   it('names fields without an object prefix instead of sending them', async () => {
     const [result] = await adapter().upsertLeads([referral(9, { colour: 'red' })]);
@@ -182,14 +198,18 @@ describe('HubSpot adapter writes', () => {
     expect((await admin('GET', '/_sim/objects/deals')).results).toHaveLength(1);
   });
 
-  it('stops at a spent daily allocation with the DAILY policy in the message, without retrying', async () => {
-    await admin('PUT', '/_sim/limits', { daily: 5, dailyUsed: 5 });
-    const hubspot = adapter();
-    await expect(hubspot.upsertLeads([referral(11)])).rejects.toThrow(
-      'hubspot target "hubspot": read of 1 deals by referral id failed: DAILY: You have reached your daily limit. (the daily allocation is used up)',
-    );
-    expect(hubspot.callCount).toBe(1);
-  });
+  it(
+    'stops at a spent daily allocation with the DAILY policy in the message, without ' + 'retrying',
+    async () => {
+      await admin('PUT', '/_sim/limits', { daily: 5, dailyUsed: 5 });
+      const hubspot = adapter();
+      await expect(hubspot.upsertLeads([referral(11)])).rejects.toThrow(
+        'hubspot target "hubspot": read of 1 deals by referral id failed: DAILY: You have ' +
+          'reached your daily limit. (the daily allocation is used up)',
+      );
+      expect(hubspot.callCount).toBe(1);
+    },
+  );
 
   it('says a refused private-app token is an authentication failure', async () => {
     const hubspot = adapter({ auth: { kind: 'privateApp', token: 'not-a-token' } });
@@ -202,44 +222,51 @@ describe('HubSpot adapter writes', () => {
 });
 
 describe('HubSpot adapter outcome reads', () => {
-  it('reads changed deals and contacts as one state per referral, with prefixed fields and an ms cursor', async () => {
-    const hubspot = adapter();
-    const written = await hubspot.upsertLeads([referral(20), referral(21)]);
-    const dealId = written[1]?.ok ? written[1].recordId : '';
-    const pages = await collect(hubspot.readChanges(null));
-    const states = pages.flatMap((p) => p.records);
-    expect(states.map((s) => s.referralId).sort()).toEqual(['ref-0020', 'ref-0021']);
-    const cursor = pages.at(-1)?.cursor ?? null;
-    expect(cursor).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  it(
+    'reads changed deals and contacts as one state per referral, with prefixed fields and an ' +
+      'ms cursor',
+    async () => {
+      const hubspot = adapter();
+      const written = await hubspot.upsertLeads([referral(20), referral(21)]);
+      const dealId = written[1]?.ok ? written[1].recordId : '';
+      const pages = await collect(hubspot.readChanges(null));
+      const states = pages.flatMap((p) => p.records);
+      expect(states.map((s) => s.referralId).sort()).toEqual(['ref-0020', 'ref-0021']);
+      const cursor = pages.at(-1)?.cursor ?? null;
+      expect(cursor).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
 
-    await admin('POST', `/_sim/deals/${dealId}/stage`, {
-      stage: 'closedlost',
-      closedLostReason: 'Customer chose another vendor',
-    });
-    const later = (await collect(hubspot.readChanges(cursor))).flatMap((p) => p.records);
-    expect(later).toHaveLength(1);
-    expect(later[0]).toMatchObject({
-      referralId: 'ref-0021',
-      recordId: dealId,
-      entity: 'lead',
-      fields: {
-        deal__dealstage: 'closedlost',
-        deal__closed_lost_reason: 'Customer chose another vendor',
-        contact__email: 'customer21@fabrikam.example',
-        company__name: 'Fabrikam 21',
-      },
-    });
-  });
+      await admin('POST', `/_sim/deals/${dealId}/stage`, {
+        stage: 'closedlost',
+        closedLostReason: 'Customer chose another vendor',
+      });
+      const later = (await collect(hubspot.readChanges(cursor))).flatMap((p) => p.records);
+      expect(later).toHaveLength(1);
+      expect(later[0]).toMatchObject({
+        referralId: 'ref-0021',
+        recordId: dealId,
+        entity: 'lead',
+        fields: {
+          deal__dealstage: 'closedlost',
+          deal__closed_lost_reason: 'Customer chose another vendor',
+          contact__email: 'customer21@fabrikam.example',
+          company__name: 'Fabrikam 21',
+        },
+      });
+    },
+  );
 
-  it('pages by (stamp, id) through more results than one page without losing or repeating any', async () => {
-    const hubspot = adapter({ searchPageSize: 7 });
-    const records = Array.from({ length: 30 }, (_, i) => referral(100 + i));
-    await hubspot.upsertLeads(records);
-    const pages = await collect(hubspot.readChanges(null));
-    const ids = pages.flatMap((p) => p.records.map((r) => r.referralId));
-    expect(new Set(ids).size).toBe(30);
-    expect(pages.length).toBeGreaterThan(4);
-  });
+  it(
+    'pages by (stamp, id) through more results than one page without losing or repeating ' + 'any',
+    async () => {
+      const hubspot = adapter({ searchPageSize: 7 });
+      const records = Array.from({ length: 30 }, (_, i) => referral(100 + i));
+      await hubspot.upsertLeads(records);
+      const pages = await collect(hubspot.readChanges(null));
+      const ids = pages.flatMap((p) => p.records.map((r) => r.referralId));
+      expect(new Set(ids).size).toBe(30);
+      expect(pages.length).toBeGreaterThan(4);
+    },
+  );
 
   it('reads one referral back by its id, and null for an unknown one', async () => {
     const hubspot = adapter();
@@ -272,20 +299,25 @@ describe('HubSpot adapter outcome reads', () => {
 });
 
 describe('HubSpot mappings against the portal', () => {
-  it('the bundled mapping passes the check against the properties, and a wrong stage is caught', async () => {
-    const hubspotModule = crmModuleOf(CRM_MODULES, 'hubspot');
-    const metadata = await adapter().describeEntity('lead');
-    const mapping = await loadMapping(hubspotModule.mappingFile);
-    expect(checkMappingAgainstMetadata(mapping, metadata)).toEqual([]);
-    const text = (await readFile(hubspotModule.mappingFile, 'utf8')).replace(
-      'deal__dealstage: closedwon',
-      'deal__dealstage: won',
-    );
-    const issues = checkMappingAgainstMetadata(parseMapping(text, 'mapping.yaml'), metadata);
-    expect(issues.map((i) => i.message)).toEqual([
-      '"won" is not a value of the CRM picklist "deal__dealstage" (values: appointmentscheduled, qualifiedtobuy, presentationscheduled, decisionmakerboughtin, contractsent, closedwon, closedlost), so this rule never matches',
-    ]);
-  });
+  it(
+    'the bundled mapping passes the check against the properties, and a wrong stage is ' + 'caught',
+    async () => {
+      const hubspotModule = crmModuleOf(CRM_MODULES, 'hubspot');
+      const metadata = await adapter().describeEntity('lead');
+      const mapping = await loadMapping(hubspotModule.mappingFile);
+      expect(checkMappingAgainstMetadata(mapping, metadata)).toEqual([]);
+      const text = (await readFile(hubspotModule.mappingFile, 'utf8')).replace(
+        'deal__dealstage: closedwon',
+        'deal__dealstage: won',
+      );
+      const issues = checkMappingAgainstMetadata(parseMapping(text, 'mapping.yaml'), metadata);
+      expect(issues.map((i) => i.message)).toEqual([
+        '"won" is not a value of the CRM picklist "deal__dealstage" (values: ' +
+          'appointmentscheduled, qualifiedtobuy, presentationscheduled, decisionmakerboughtin, ' +
+          'contractsent, closedwon, closedlost), so this rule never matches',
+      ]);
+    },
+  );
 });
 
 describe('HubSpot adapter with an OAuth app', () => {

@@ -1,5 +1,7 @@
-// The whole loop with HubSpot as a target (alone, and beside Dynamics 365 and Salesforce): Partner Center referrals
-// become HubSpot records, deal stages flow back as Partner Center outcomes, and a cycle that fails mid-batch leaves
+// The whole loop with HubSpot as a target (alone, and beside Dynamics 365 and Salesforce): Partner
+// Center referrals
+// become HubSpot records, deal stages flow back as Partner Center outcomes, and a cycle that fails
+// mid-batch leaves
 // nothing duplicated after the rerun.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -46,7 +48,9 @@ function hubspotTarget() {
   };
 }
 
-/** The runtime the CLI builds, over a config whose targets are `targets` (HubSpot alone by default). */
+/**
+ * The runtime the CLI builds, over a config whose targets are `targets` (HubSpot alone by default).
+ */
 async function loop(targets: unknown[] = [hubspotTarget()]) {
   const config = configSchemaFor(CRM_MODULES).parse({
     source: {
@@ -115,51 +119,59 @@ async function sim(path: string, body: unknown, method = 'POST'): Promise<void> 
 }
 
 describe('the loop with HubSpot as the only target', () => {
-  it('writes new referrals as an associated contact, company and deal, and the deal id back to Partner Center', async () => {
-    const ids = [createReferral(1), createReferral(2)];
-    const cycles = await loop();
-    expect((await cycles.run()).targetsDown).toEqual([]);
-    for (const id of ids) {
-      const deal = await dealOf(id);
-      expect(deal.properties).toMatchObject({
-        dealname: expect.any(String),
-        amount: '50000',
-        dealstage: 'appointmentscheduled',
-        leadbridge_lead_kind: 'customerInquiry',
-      });
-      expect(deal.associations.contacts).toHaveLength(1);
-      expect(deal.associations.companies).toHaveLength(1);
-      expect(referral(id).externalReferenceId).toBe(deal.id);
-    }
-    const contacts = await records('contacts');
-    expect(contacts.map((c) => c.properties.email).sort()).toEqual([
-      'ann1@fabrikam.example',
-      'ann2@fabrikam.example',
-    ]);
-    expect((await records('companies')).map((c) => c.properties.country).sort()).toEqual([
-      'FR',
-      'FR',
-    ]);
-  });
+  it(
+    'writes new referrals as an associated contact, company and deal, and the deal id back to ' +
+      'Partner Center',
+    async () => {
+      const ids = [createReferral(1), createReferral(2)];
+      const cycles = await loop();
+      expect((await cycles.run()).targetsDown).toEqual([]);
+      for (const id of ids) {
+        const deal = await dealOf(id);
+        expect(deal.properties).toMatchObject({
+          dealname: expect.any(String),
+          amount: '50000',
+          dealstage: 'appointmentscheduled',
+          leadbridge_lead_kind: 'customerInquiry',
+        });
+        expect(deal.associations.contacts).toHaveLength(1);
+        expect(deal.associations.companies).toHaveLength(1);
+        expect(referral(id).externalReferenceId).toBe(deal.id);
+      }
+      const contacts = await records('contacts');
+      expect(contacts.map((c) => c.properties.email).sort()).toEqual([
+        'ann1@fabrikam.example',
+        'ann2@fabrikam.example',
+      ]);
+      expect((await records('companies')).map((c) => c.properties.country).sort()).toEqual([
+        'FR',
+        'FR',
+      ]);
+    },
+  );
 
-  it('accepts and wins the referral of a won deal, and loses the referral of a lost one with its reason', async () => {
-    const [won, lost] = [createReferral(3), createReferral(4)];
-    const cycles = await loop();
-    await cycles.run();
-    await sim(`/_sim/deals/${(await dealOf(won)).id}/stage`, { stage: 'closedwon' });
-    await sim(`/_sim/deals/${(await dealOf(lost)).id}/stage`, {
-      stage: 'closedlost',
-      closedLostReason: 'Customer chose another vendor',
-    });
-    expect((await cycles.run()).targetsDown).toEqual([]);
-    await cycles.run();
-    expect(referral(won)).toMatchObject({ status: 'Closed', substatus: 'Won' });
-    expect(referral(lost)).toMatchObject({
-      status: 'Closed',
-      substatus: 'Lost',
-      statusReason: 'Customer chose another vendor',
-    });
-  });
+  it(
+    'accepts and wins the referral of a won deal, and loses the referral of a lost one with ' +
+      'its reason',
+    async () => {
+      const [won, lost] = [createReferral(3), createReferral(4)];
+      const cycles = await loop();
+      await cycles.run();
+      await sim(`/_sim/deals/${(await dealOf(won)).id}/stage`, { stage: 'closedwon' });
+      await sim(`/_sim/deals/${(await dealOf(lost)).id}/stage`, {
+        stage: 'closedlost',
+        closedLostReason: 'Customer chose another vendor',
+      });
+      expect((await cycles.run()).targetsDown).toEqual([]);
+      await cycles.run();
+      expect(referral(won)).toMatchObject({ status: 'Closed', substatus: 'Won' });
+      expect(referral(lost)).toMatchObject({
+        status: 'Closed',
+        substatus: 'Lost',
+        statusReason: 'Customer chose another vendor',
+      });
+    },
+  );
 
   it('declines the referral whose contact was marked Unqualified', async () => {
     const id = createReferral(5);
@@ -175,49 +187,56 @@ describe('the loop with HubSpot as the only target', () => {
     expect(referral(id)).toMatchObject({ status: 'Closed', substatus: 'Declined' });
   });
 
-  it('duplicates nothing when a cycle fails after the contacts were written but before the deals', async () => {
-    const ids = [createReferral(6), createReferral(7), createReferral(8)];
-    const cycles = await loop();
-    await sim(
-      '/_sim/faults',
-      { rules: [{ kind: '5xx', status: 500, pathContains: '/objects/deals/batch/upsert' }] },
-      'PUT',
-    );
-    const failed = await cycles.run();
-    expect(failed.targetsDown).not.toEqual([]);
-    expect(await records('contacts')).toHaveLength(3);
-    expect(await records('deals')).toHaveLength(0);
-    await fetch(`${hubspot.url}/_sim/faults`, { method: 'DELETE' });
-    await cycles.run();
-    expect(await records('contacts')).toHaveLength(3);
-    expect(await records('companies')).toHaveLength(3);
-    const deals = await records('deals');
-    expect(deals).toHaveLength(3);
-    for (const deal of deals) {
-      expect(deal.associations.contacts).toHaveLength(1);
-      expect(deal.associations.companies).toHaveLength(1);
-    }
-    for (const id of ids) expect(referral(id).externalReferenceId).toBe((await dealOf(id)).id);
-  });
+  it(
+    'duplicates nothing when a cycle fails after the contacts were written but before the ' +
+      'deals',
+    async () => {
+      const ids = [createReferral(6), createReferral(7), createReferral(8)];
+      const cycles = await loop();
+      await sim(
+        '/_sim/faults',
+        { rules: [{ kind: '5xx', status: 500, pathContains: '/objects/deals/batch/upsert' }] },
+        'PUT',
+      );
+      const failed = await cycles.run();
+      expect(failed.targetsDown).not.toEqual([]);
+      expect(await records('contacts')).toHaveLength(3);
+      expect(await records('deals')).toHaveLength(0);
+      await fetch(`${hubspot.url}/_sim/faults`, { method: 'DELETE' });
+      await cycles.run();
+      expect(await records('contacts')).toHaveLength(3);
+      expect(await records('companies')).toHaveLength(3);
+      const deals = await records('deals');
+      expect(deals).toHaveLength(3);
+      for (const deal of deals) {
+        expect(deal.associations.contacts).toHaveLength(1);
+        expect(deal.associations.companies).toHaveLength(1);
+      }
+      for (const id of ids) expect(referral(id).externalReferenceId).toBe((await dealOf(id)).id);
+    },
+  );
 
-  it('completes the associations a crash left undone when every record already exists', async () => {
-    createReferral(9);
-    const cycles = await loop();
-    await sim(
-      '/_sim/faults',
-      { rules: [{ kind: '5xx', status: 500, pathContains: '/associate/default' }] },
-      'PUT',
-    );
-    expect((await cycles.run()).targetsDown).not.toEqual([]);
-    expect((await records('deals'))[0].associations.contacts).toEqual([]);
-    await fetch(`${hubspot.url}/_sim/faults`, { method: 'DELETE' });
-    await cycles.run();
-    const deals = await records('deals');
-    expect(deals).toHaveLength(1);
-    expect(deals[0].associations.contacts).toHaveLength(1);
-    expect(deals[0].associations.companies).toHaveLength(1);
-    expect(await records('contacts')).toHaveLength(1);
-  });
+  it(
+    'completes the associations a crash left undone when every record already ' + 'exists',
+    async () => {
+      createReferral(9);
+      const cycles = await loop();
+      await sim(
+        '/_sim/faults',
+        { rules: [{ kind: '5xx', status: 500, pathContains: '/associate/default' }] },
+        'PUT',
+      );
+      expect((await cycles.run()).targetsDown).not.toEqual([]);
+      expect((await records('deals'))[0].associations.contacts).toEqual([]);
+      await fetch(`${hubspot.url}/_sim/faults`, { method: 'DELETE' });
+      await cycles.run();
+      const deals = await records('deals');
+      expect(deals).toHaveLength(1);
+      expect(deals[0].associations.contacts).toHaveLength(1);
+      expect(deals[0].associations.companies).toHaveLength(1);
+      expect(await records('contacts')).toHaveLength(1);
+    },
+  );
 });
 
 describe('the loop with all three targets at once', () => {
@@ -233,35 +252,41 @@ describe('the loop with all three targets at once', () => {
     await Promise.all([dynamics.stop(), salesforce.stop()]);
   });
 
-  it('writes each referral to Dynamics 365, Salesforce and HubSpot, and a HubSpot win wins it', async () => {
-    const ids = [createReferral(10), createReferral(11)];
-    const cycles = await loop([
-      {
-        name: 'dynamics',
-        kind: 'dynamics365',
-        settings: { url: dynamics.url, auth: { kind: 'static', token: 'd365-token' } },
-      },
-      {
-        name: 'salesforce',
-        kind: 'salesforce',
-        settings: { instanceUrl: salesforce.url, auth: { kind: 'accessToken', token: 'sf-token' } },
-      },
-      hubspotTarget(),
-    ]);
-    expect((await cycles.run()).targetsDown).toEqual([]);
-    for (const id of ids) {
-      expect(dynamics.store.findLeadByKey(id)).toBeDefined();
-      expect(await dealOf(id)).toBeDefined();
-    }
-    const sfLeads = await (await fetch(`${salesforce.url}/_sim/leads`)).json();
-    expect(JSON.stringify(sfLeads)).toContain(ids[0]);
-    expect(await records('deals')).toHaveLength(2);
+  it(
+    'writes each referral to Dynamics 365, Salesforce and HubSpot, and a HubSpot win ' + 'wins it',
+    async () => {
+      const ids = [createReferral(10), createReferral(11)];
+      const cycles = await loop([
+        {
+          name: 'dynamics',
+          kind: 'dynamics365',
+          settings: { url: dynamics.url, auth: { kind: 'static', token: 'd365-token' } },
+        },
+        {
+          name: 'salesforce',
+          kind: 'salesforce',
+          settings: {
+            instanceUrl: salesforce.url,
+            auth: { kind: 'accessToken', token: 'sf-token' },
+          },
+        },
+        hubspotTarget(),
+      ]);
+      expect((await cycles.run()).targetsDown).toEqual([]);
+      for (const id of ids) {
+        expect(dynamics.store.findLeadByKey(id)).toBeDefined();
+        expect(await dealOf(id)).toBeDefined();
+      }
+      const sfLeads = await (await fetch(`${salesforce.url}/_sim/leads`)).json();
+      expect(JSON.stringify(sfLeads)).toContain(ids[0]);
+      expect(await records('deals')).toHaveLength(2);
 
-    await sim(`/_sim/deals/${(await dealOf(ids[0]!)).id}/stage`, { stage: 'closedwon' });
-    expect((await cycles.run()).targetsDown).toEqual([]);
-    await cycles.run();
-    expect(referral(ids[0]!)).toMatchObject({ status: 'Closed', substatus: 'Won' });
-    expect(referral(ids[1]!)).toMatchObject({ status: 'New' });
-    expect(await records('deals')).toHaveLength(2);
-  });
+      await sim(`/_sim/deals/${(await dealOf(ids[0]!)).id}/stage`, { stage: 'closedwon' });
+      expect((await cycles.run()).targetsDown).toEqual([]);
+      await cycles.run();
+      expect(referral(ids[0]!)).toMatchObject({ status: 'Closed', substatus: 'Won' });
+      expect(referral(ids[1]!)).toMatchObject({ status: 'New' });
+      expect(await records('deals')).toHaveLength(2);
+    },
+  );
 });

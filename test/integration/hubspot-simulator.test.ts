@@ -1,4 +1,5 @@
-// The HubSpot simulator over plain HTTP: the documented request and error shapes, limits and admin routes.
+// The HubSpot simulator over plain HTTP: the documented request and error shapes, limits and admin
+// routes.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   createHubSpotSimulator,
@@ -79,36 +80,43 @@ describe('HubSpot simulator: batch upsert by a unique property', () => {
     expect(second.body.results[0].properties.amount).toBe('10');
   });
 
-  it('refuses more than 100 inputs, duplicate ids and a property without unique values as idProperty', async () => {
-    const many = Array.from({ length: 101 }, (_, i) => deal(`r-${i}`));
-    expect((await upsertDeals(many)).body).toMatchObject({ category: 'VALIDATION_ERROR' });
-    const twice = await upsertDeals([deal('r-1'), deal('r-1')]);
-    expect(twice.body.message).toBe('Duplicate IDs found in batch input: [r-1]');
-    const byName = await upsertDeals([{ ...deal('x'), idProperty: 'dealname' }]);
-    expect(byName.status).toBe(400);
-    expect((await call('GET', '/_sim/objects/deals', undefined, null)).body.results).toHaveLength(
-      0,
-    );
-  });
+  it(
+    'refuses more than 100 inputs, duplicate ids and a property without unique values as ' +
+      'idProperty',
+    async () => {
+      const many = Array.from({ length: 101 }, (_, i) => deal(`r-${i}`));
+      expect((await upsertDeals(many)).body).toMatchObject({ category: 'VALIDATION_ERROR' });
+      const twice = await upsertDeals([deal('r-1'), deal('r-1')]);
+      expect(twice.body.message).toBe('Duplicate IDs found in batch input: [r-1]');
+      const byName = await upsertDeals([{ ...deal('x'), idProperty: 'dealname' }]);
+      expect(byName.status).toBe(400);
+      expect((await call('GET', '/_sim/objects/deals', undefined, null)).body.results).toHaveLength(
+        0,
+      );
+    },
+  );
 
-  it('validates values against the property definitions and writes nothing of a refused batch', async () => {
-    const answer = await upsertDeals([
-      deal('r-1'),
-      deal('r-2', { amount: 'lots', closedate: 'soon', colour: 'red', hs_object_id: '5' }),
-    ]);
-    expect(answer.status).toBe(400);
-    expect(answer.body.category).toBe('VALIDATION_ERROR');
-    expect(answer.body.message).toMatch(/^Property values were not valid: \[/);
-    expect(answer.body.errors.map((e: any) => [e.code, e.context.propertyName[0]])).toEqual([
-      ['INVALID_NUMBER', 'amount'],
-      ['INVALID_DATE', 'closedate'],
-      ['PROPERTY_DOESNT_EXIST', 'colour'],
-      ['READ_ONLY_VALUE', 'hs_object_id'],
-    ]);
-    expect((await call('GET', '/_sim/objects/deals', undefined, null)).body.results).toHaveLength(
-      0,
-    );
-  });
+  it(
+    'validates values against the property definitions and writes nothing of a refused ' + 'batch',
+    async () => {
+      const answer = await upsertDeals([
+        deal('r-1'),
+        deal('r-2', { amount: 'lots', closedate: 'soon', colour: 'red', hs_object_id: '5' }),
+      ]);
+      expect(answer.status).toBe(400);
+      expect(answer.body.category).toBe('VALIDATION_ERROR');
+      expect(answer.body.message).toMatch(/^Property values were not valid: \[/);
+      expect(answer.body.errors.map((e: any) => [e.code, e.context.propertyName[0]])).toEqual([
+        ['INVALID_NUMBER', 'amount'],
+        ['INVALID_DATE', 'closedate'],
+        ['PROPERTY_DOESNT_EXIST', 'colour'],
+        ['READ_ONLY_VALUE', 'hs_object_id'],
+      ]);
+      expect((await call('GET', '/_sim/objects/deals', undefined, null)).body.results).toHaveLength(
+        0,
+      );
+    },
+  );
 
   it('refuses a deal stage outside the pipeline as INVALID_OPTION', async () => {
     const answer = await upsertDeals([deal('r-1', { dealstage: 'won' })]);
@@ -150,7 +158,8 @@ describe('HubSpot simulator: search', () => {
     };
     const first = await call('POST', '/crm/v3/objects/deals/search', body);
     expect(first.body.total).toBe(3);
-    // The documented cursor form: base64 of the offset and a newline, URL-encoded ("NTI1Cg%3D%3D" is 525).
+    // The documented cursor form: base64 of the offset and a newline, URL-encoded ("NTI1Cg%3D%3D"
+    // is 525).
     expect(first.body.paging).toEqual({ next: { after: 'Mgo%3D', link: '?after=Mgo%3D' } });
     expect(first.body.results.map((r: any) => r.properties.leadbridge_referral_id)).toEqual([
       'a',
@@ -161,17 +170,20 @@ describe('HubSpot simulator: search', () => {
     expect(second.body.paging).toBeUndefined();
   });
 
-  it('refuses a page over 200, paging past 10,000 results, and too many filter groups', async () => {
-    const search = (body: unknown) => call('POST', '/crm/v3/objects/deals/search', body);
-    expect((await search({ limit: 201 })).status).toBe(400);
-    const past = await search({ limit: 200, after: encodeURIComponent(btoa('9900\n')) });
-    expect(past.status).toBe(400);
-    expect(past.body.message).toContain('10000');
-    const groups = Array.from({ length: 6 }, () => ({
-      filters: [{ propertyName: 'dealname', operator: 'HAS_PROPERTY' }],
-    }));
-    expect((await search({ filterGroups: groups })).status).toBe(400);
-  });
+  it(
+    'refuses a page over 200, paging past 10,000 results, and too many filter ' + 'groups',
+    async () => {
+      const search = (body: unknown) => call('POST', '/crm/v3/objects/deals/search', body);
+      expect((await search({ limit: 201 })).status).toBe(400);
+      const past = await search({ limit: 200, after: encodeURIComponent(btoa('9900\n')) });
+      expect(past.status).toBe(400);
+      expect(past.body.message).toContain('10000');
+      const groups = Array.from({ length: 6 }, () => ({
+        filters: [{ propertyName: 'dealname', operator: 'HAS_PROPERTY' }],
+      }));
+      expect((await search({ filterGroups: groups })).status).toBe(400);
+    },
+  );
 
   it('limits searches to five a second with a SECONDLY 429 and no rate-limit headers', async () => {
     const answers: Answer[] = [];

@@ -1,4 +1,5 @@
-// The call budget of an idle cycle, counted at the simulators: at most 1 Partner Center call and 2 per CRM.
+// The call budget of an idle cycle, counted at the simulators: at most 1 Partner Center call and 2
+// per CRM.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,8 +23,10 @@ import type { Runtime } from '../../src/sync/cycle.js';
 import { createRuntime } from '../../src/cli/compose.js';
 
 /**
- * A Dataverse clock that stands still: every record gets the same modifiedon, as hundreds of records written in one
- * second do on the real service (modifiedon has whole seconds). The outbound cursor's own second then holds more
+ * A Dataverse clock that stands still: every record gets the same modifiedon, as hundreds of
+ * records written in one
+ * second do on the real service (modifiedon has whole seconds). The outbound cursor's own second
+ * then holds more
  * than one page (500) of leads, which is what made every idle cycle read three pages.
  */
 class StoppedClock extends SimClock {
@@ -85,7 +88,8 @@ describe('an idle cycle', () => {
   it('costs 1 Partner Center call, 2 Dataverse calls and 2 Salesforce calls', async () => {
     const backfill = await runtime.syncOnce({ runId: 'backfill' });
     expect(backfill.inbound.byTarget.dynamics?.created).toBeGreaterThan(500);
-    // The next scheduled poll, past the overlap window and a full stamp second: it reads back our write-backs.
+    // The next scheduled poll, past the overlap window and a full stamp second: it reads back our
+    // write-backs.
     await sleep(2_200);
     await runtime.syncOnce({ runId: 'echo' });
     const before = {

@@ -1,4 +1,5 @@
-// The sync engine on a PostgreSQL ledger (the deployment where several workers share the work), over real HTTP.
+// The sync engine on a PostgreSQL ledger (the deployment where several workers share the work),
+// over real HTTP.
 import knex from 'knex';
 import { randomBytes } from 'node:crypto';
 import { afterEach, expect, it } from 'vitest';
@@ -28,7 +29,8 @@ describeWithPg('inbound sync with a PostgreSQL ledger', (url) => {
       ...config,
       ledger: { client: 'pg' as const, connection: url, schema },
     });
-    // Of the 180 referrals seed 7 generates, the default config syncs 169 (the rest: co-sell or archived).
+    // Of the 180 referrals seed 7 generates, the default config syncs 169 (the rest: co-sell or
+    // archived).
     const expected = 169;
 
     const first = await harness.runtime(onPg);

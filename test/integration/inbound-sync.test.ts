@@ -1,4 +1,5 @@
-// Inbound sync over real HTTP: Partner Center simulator → engine → Dataverse simulator, with a real SQLite ledger.
+// Inbound sync over real HTTP: Partner Center simulator → engine → Dataverse simulator, with a real
+// SQLite ledger.
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditTrail, countByState, getLinks } from '../../src/ledger/index.js';
 import type { CrmAdapter, MappedRecord, UpsertItemResult } from '../../src/crm/adapter.js';
@@ -8,7 +9,10 @@ import { startHarness, type Harness } from './support/harness.js';
 let harness: Harness;
 afterEach(async () => harness?.close());
 
-/** Of the 260 referrals seed 7 generates, the default config syncs 246 (the rest: co-sell or archived). */
+/**
+ * Of the 260 referrals seed 7 generates, the default config syncs 246 (the rest: co-sell or
+ * archived).
+ */
 const SYNCED_OF_260 = 246;
 
 describe('inbound sync into Dynamics 365', () => {
@@ -43,75 +47,84 @@ describe('inbound sync into Dynamics 365', () => {
     expect(second.inbound.created + second.inbound.updated + second.inbound.failed).toBe(0);
     expect(second.outbox.sent).toBe(0);
     const after = harness.dynamics.server.counters();
-    // No write; the only Dynamics calls are the two reads of CRM outcomes (changed leads, changed opportunities).
+    // No write; the only Dynamics calls are the two reads of CRM outcomes (changed leads, changed
+    // opportunities).
     expect(after.byMethod.POST ?? 0).toBe(before.byMethod.POST ?? 0);
     expect(after.byMethod.PATCH ?? 0).toBe(before.byMethod.PATCH ?? 0);
     expect(after.total - before.total).toBe(2);
     expect(harness.dynamics.store.leads.size).toBe(expected);
   });
 
-  it('updates a changed referral, skips one whose mapped payload did not change, and traces both', async () => {
-    harness = await startHarness({ referrals: 30 });
-    const runtime = await harness.runtime();
-    await runtime.syncOnce({ runId: 'run-1' });
-    const [changed, touched] = [...harness.dynamics.store.leads.values()].map((l) =>
-      String(l.lb_referralid),
-    );
-    harness.pc.store.update(changed!, { details: { notes: 'Customer now wants 40 seats' } });
-    harness.pc.store.update(touched!, { favorite: true }); // not mapped: the CRM payload stays the same
+  it(
+    'updates a changed referral, skips one whose mapped payload did not change, and traces ' +
+      'both',
+    async () => {
+      harness = await startHarness({ referrals: 30 });
+      const runtime = await harness.runtime();
+      await runtime.syncOnce({ runId: 'run-1' });
+      const [changed, touched] = [...harness.dynamics.store.leads.values()].map((l) =>
+        String(l.lb_referralid),
+      );
+      harness.pc.store.update(changed!, { details: { notes: 'Customer now wants 40 seats' } });
+      harness.pc.store.update(touched!, { favorite: true }); // not mapped: the CRM payload stays the same
 
-    const next = await runtime.syncOnce({ runId: 'run-2' });
-    expect(next.inbound.updated).toBe(1);
-    expect(next.inbound.unchanged).toBe(1);
-    const lead = harness.dynamics.store.findLeadByKey(changed!)!;
-    expect(String(lead.description)).toContain('Customer now wants 40 seats');
+      const next = await runtime.syncOnce({ runId: 'run-2' });
+      expect(next.inbound.updated).toBe(1);
+      expect(next.inbound.unchanged).toBe(1);
+      const lead = harness.dynamics.store.findLeadByKey(changed!)!;
+      expect(String(lead.description)).toContain('Customer now wants 40 seats');
 
-    const trail = await auditTrail(runtime.ledger.db, changed!);
-    expect(trail.map((e) => e.action)).toEqual([
-      'created',
-      'external-reference-written',
-      'updated',
-    ]);
-    const quiet = await auditTrail(runtime.ledger.db, touched!);
-    expect(quiet.map((e) => e.action)).toEqual([
-      'created',
-      'external-reference-written',
-      'skipped-unchanged',
-    ]);
-  });
+      const trail = await auditTrail(runtime.ledger.db, changed!);
+      expect(trail.map((e) => e.action)).toEqual([
+        'created',
+        'external-reference-written',
+        'updated',
+      ]);
+      const quiet = await auditTrail(runtime.ledger.db, touched!);
+      expect(quiet.map((e) => e.action)).toEqual([
+        'created',
+        'external-reference-written',
+        'skipped-unchanged',
+      ]);
+    },
+  );
 
-  it('a crash between the CRM write and the ledger commit creates no duplicate on rerun', async () => {
-    harness = await startHarness({ referrals: 40 });
-    const crashing = await harness.runtime();
-    const target = crashing.targets[0]!;
-    const real = target.adapter;
-    // The CRM write succeeds, then the process "dies" before the ledger commit.
-    target.adapter = crashAfterWrite(real);
-    await expect(crashing.syncOnce({ runId: 'crash' })).resolves.toMatchObject({
-      inbound: { targetsDown: 1 },
-    });
-    const written = harness.dynamics.store.leads.size;
-    expect(written).toBeGreaterThan(0);
-    const links = await getLinks(
-      crashing.ledger.db,
-      'dynamics',
-      (harness.pc.store.all() as unknown as Referral[]).map((r) => r.id),
-    );
-    expect([...links.values()].filter((l) => l.crmRecordId !== null)).toEqual([]);
-    await crashing.close();
+  it(
+    'a crash between the CRM write and the ledger commit creates no duplicate on ' + 'rerun',
+    async () => {
+      harness = await startHarness({ referrals: 40 });
+      const crashing = await harness.runtime();
+      const target = crashing.targets[0]!;
+      const real = target.adapter;
+      // The CRM write succeeds, then the process "dies" before the ledger commit.
+      target.adapter = crashAfterWrite(real);
+      await expect(crashing.syncOnce({ runId: 'crash' })).resolves.toMatchObject({
+        inbound: { targetsDown: 1 },
+      });
+      const written = harness.dynamics.store.leads.size;
+      expect(written).toBeGreaterThan(0);
+      const links = await getLinks(
+        crashing.ledger.db,
+        'dynamics',
+        (harness.pc.store.all() as unknown as Referral[]).map((r) => r.id),
+      );
+      expect([...links.values()].filter((l) => l.crmRecordId !== null)).toEqual([]);
+      await crashing.close();
 
-    const restarted = await harness.runtime();
-    const rerun = await restarted.syncOnce({ runId: 'rerun' });
-    expect(harness.dynamics.store.leads.size).toBe(written);
-    expect(rerun.inbound.created).toBe(0);
-    expect(rerun.inbound.updated).toBe(written);
-    const states = await countByState(restarted.ledger.db);
-    expect(states.filter((s) => s.state !== 'applied')).toEqual([]);
-  });
+      const restarted = await harness.runtime();
+      const rerun = await restarted.syncOnce({ runId: 'rerun' });
+      expect(harness.dynamics.store.leads.size).toBe(written);
+      expect(rerun.inbound.created).toBe(0);
+      expect(rerun.inbound.updated).toBe(written);
+      const states = await countByState(restarted.ledger.db);
+      expect(states.filter((s) => s.state !== 'applied')).toEqual([]);
+    },
+  );
 
   it('one bad record fails alone with the CRM message; the others are applied', async () => {
     harness = await startHarness({ referrals: 0 });
-    // Of the 20 referrals seed 7 generates next, 19 are synced (one co-sell); the first is a synced one.
+    // Of the 20 referrals seed 7 generates next, 19 are synced (one co-sell); the first is a synced
+    // one.
     const seeded = harness.pc.store.seed(20) as unknown as Referral[];
     const bad = seeded[0]!;
     const runtime = await harness.runtime();

@@ -1,4 +1,5 @@
-// Every ledger row carries its tenant: an existing single-partner ledger is upgraded in place (its rows become the
+// Every ledger row carries its tenant: an existing single-partner ledger is upgraded in place (its
+// rows become the
 // default tenant's, nothing lost), and a cluster tenant's ledger stamps its rows with its id.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -15,43 +16,46 @@ describe('ledger tenant column (SQLite)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('upgrades a ledger written before tenants in place: its rows become the default tenant', async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'lb-tenant-col-'));
-    const filename = path.join(dir, 'ledger.sqlite');
-    // A ledger as the release before tenants left it: migrations 0001-0005, with rows in it.
-    const old = knex({ client: 'sqlite3', connection: { filename }, useNullAsDefault: true });
-    for (let i = 0; i < 5; i++)
-      await old.migrate.up({ migrationSource, tableName: 'lb_migrations' });
-    await old('lb_cursors').insert({
-      name: 'inbound:dynamics',
-      value: '2026-12-01T00:00:00Z',
-      updated_at: '2026-12-01T00:00:01Z',
-    });
-    await old.destroy();
+  it(
+    'upgrades a ledger written before tenants in place: its rows become the default ' + 'tenant',
+    async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'lb-tenant-col-'));
+      const filename = path.join(dir, 'ledger.sqlite');
+      // A ledger as the release before tenants left it: migrations 0001-0005, with rows in it.
+      const old = knex({ client: 'sqlite3', connection: { filename }, useNullAsDefault: true });
+      for (let i = 0; i < 5; i++)
+        await old.migrate.up({ migrationSource, tableName: 'lb_migrations' });
+      await old('lb_cursors').insert({
+        name: 'inbound:dynamics',
+        value: '2026-12-01T00:00:00Z',
+        updated_at: '2026-12-01T00:00:01Z',
+      });
+      await old.destroy();
 
-    const ledger = await openLedger({ client: 'sqlite', filename });
-    try {
-      expect(await getCursor(ledger.db, 'inbound:dynamics')).toBe('2026-12-01T00:00:00Z');
-      await setCursor(ledger.db, 'inbound:salesforce', '2026-12-02T00:00:00Z');
-      expect(await ledger.db('lb_cursors').select('name', 'tenant').orderBy('name')).toEqual([
-        { name: 'inbound:dynamics', tenant: 'default' },
-        { name: 'inbound:salesforce', tenant: 'default' },
-      ]);
-      const names = (await ledger.db('lb_migrations').select('name').orderBy('id')).map(
-        (row: { name: string }) => row.name,
-      );
-      expect(names).toEqual([
-        '0001_initial',
-        '0002_referral_echoes',
-        '0003_claim_leases',
-        '0004_link_conversion',
-        '0005_console_facts',
-        '0006_tenant_column',
-      ]);
-    } finally {
-      await ledger.close();
-    }
-  });
+      const ledger = await openLedger({ client: 'sqlite', filename });
+      try {
+        expect(await getCursor(ledger.db, 'inbound:dynamics')).toBe('2026-12-01T00:00:00Z');
+        await setCursor(ledger.db, 'inbound:salesforce', '2026-12-02T00:00:00Z');
+        expect(await ledger.db('lb_cursors').select('name', 'tenant').orderBy('name')).toEqual([
+          { name: 'inbound:dynamics', tenant: 'default' },
+          { name: 'inbound:salesforce', tenant: 'default' },
+        ]);
+        const names = (await ledger.db('lb_migrations').select('name').orderBy('id')).map(
+          (row: { name: string }) => row.name,
+        );
+        expect(names).toEqual([
+          '0001_initial',
+          '0002_referral_echoes',
+          '0003_claim_leases',
+          '0004_link_conversion',
+          '0005_console_facts',
+          '0006_tenant_column',
+        ]);
+      } finally {
+        await ledger.close();
+      }
+    },
+  );
 });
 
 describeWithPg('ledger tenant column (PostgreSQL)', (url) => {

@@ -1,4 +1,5 @@
-// The ledger's repositories against a real SQLite file and a real PostgreSQL schema: one suite, both databases.
+// The ledger's repositories against a real SQLite file and a real PostgreSQL schema: one suite,
+// both databases.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -39,7 +40,10 @@ import {
 } from '../../src/ledger/index.js';
 import { describeWithPg } from './support/pg.js';
 
-/** How a suite reaches its database: the ledger it shares, and fresh places for tests that need their own. */
+/**
+ * How a suite reaches its database: the ledger it shares, and fresh places for tests that need
+ * their own.
+ */
 interface LedgerHarness {
   ledger(): Ledger;
   config(): LedgerConfig;
@@ -73,7 +77,8 @@ function outcome(referralId: string, action: string, target: string) {
 async function untilSomeoneWaitsOnALock(ledger: Ledger): Promise<void> {
   for (let attempt = 0; attempt < 500; attempt++) {
     const result = (await ledger.db.raw(
-      "select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+      'select count(*)::int as waiting from pg_stat_activity where datname = ' +
+        "current_database() and wait_event_type = 'Lock'",
     )) as { rows: Array<{ waiting: number }> };
     if ((result.rows[0]?.waiting ?? 0) > 0) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -201,38 +206,41 @@ function defineLedgerSuite(harness: LedgerHarness): void {
       });
     });
 
-    it('update only the columns given, fold repeated links, and find links by CRM record id', async () => {
-      const target = freshTarget();
-      await upsertLinks(db(), [
-        fullLink('A', 1, target),
-        fullLink('B', 2, target),
-        fullLink('A', 1, 'crm:other'),
-      ]);
-      await upsertLinks(db(), [
-        { referralId: 'A', target, referralETag: '"etag-new"' },
-        { referralId: 'B', target, crmRecordId: null },
-        { referralId: 'A', target, payloadHash: 'hash-new' },
-        { referralId: 'C', target, leadKind: 'sales-qualified' },
-      ]);
-      const links = await getLinks(db(), target, ['A', 'B', 'C', 'missing', 'A']);
-      expect([...links.keys()].sort()).toEqual(['A', 'B', 'C']);
-      expect(links.get('A')).toMatchObject({
-        ...fullLink('A', 1, target),
-        referralETag: '"etag-new"',
-        payloadHash: 'hash-new',
-      });
-      expect(links.get('B')).toMatchObject({ ...fullLink('B', 2, target), crmRecordId: null });
-      expect(links.get('C')).toMatchObject({
-        referralId: 'C',
-        crmRecordId: null,
-        referralETag: null,
-        leadKind: 'sales-qualified',
-      });
-      expect((await getLinks(db(), 'crm:other', ['A'])).get('A')?.referralETag).toBe('"etag-1"');
-      expect((await getLinkByRecordId(db(), target, 'crm-1'))?.referralId).toBe('A');
-      expect(await getLinkByRecordId(db(), target, 'crm-2')).toBeNull();
-      expect(await getLinkByRecordId(db(), 'crm:nowhere', 'crm-1')).toBeNull();
-    });
+    it(
+      'update only the columns given, fold repeated links, and find links by CRM ' + 'record id',
+      async () => {
+        const target = freshTarget();
+        await upsertLinks(db(), [
+          fullLink('A', 1, target),
+          fullLink('B', 2, target),
+          fullLink('A', 1, 'crm:other'),
+        ]);
+        await upsertLinks(db(), [
+          { referralId: 'A', target, referralETag: '"etag-new"' },
+          { referralId: 'B', target, crmRecordId: null },
+          { referralId: 'A', target, payloadHash: 'hash-new' },
+          { referralId: 'C', target, leadKind: 'sales-qualified' },
+        ]);
+        const links = await getLinks(db(), target, ['A', 'B', 'C', 'missing', 'A']);
+        expect([...links.keys()].sort()).toEqual(['A', 'B', 'C']);
+        expect(links.get('A')).toMatchObject({
+          ...fullLink('A', 1, target),
+          referralETag: '"etag-new"',
+          payloadHash: 'hash-new',
+        });
+        expect(links.get('B')).toMatchObject({ ...fullLink('B', 2, target), crmRecordId: null });
+        expect(links.get('C')).toMatchObject({
+          referralId: 'C',
+          crmRecordId: null,
+          referralETag: null,
+          leadKind: 'sales-qualified',
+        });
+        expect((await getLinks(db(), 'crm:other', ['A'])).get('A')?.referralETag).toBe('"etag-1"');
+        expect((await getLinkByRecordId(db(), target, 'crm-1'))?.referralId).toBe('A');
+        expect(await getLinkByRecordId(db(), target, 'crm-2')).toBeNull();
+        expect(await getLinkByRecordId(db(), 'crm:nowhere', 'crm-1')).toBeNull();
+      },
+    );
 
     it('list a target page by page in referral-id order', async () => {
       const target = freshTarget();
@@ -256,80 +264,87 @@ function defineLedgerSuite(harness: LedgerHarness): void {
   });
 
   describe('sync states', () => {
-    it('reject an illegal move naming referral and target, and write nothing of that batch', async () => {
-      const target = freshTarget();
-      await transitionSyncStates(db(), target, [
-        { referralId: 'R1', to: 'applied', runId: 'run-1' },
-      ]);
-      const error = await ledgerError(
-        transitionSyncStates(db(), target, [
-          { referralId: 'R2', to: 'failed', error: { code: 'HTTP_ERROR', message: 'boom' } },
-          { referralId: 'R1', to: 'failed', error: { code: 'HTTP_ERROR', message: 'boom' } },
-        ]),
-      );
-      expect(error.message).toBe(
-        `illegal sync-state move applied → failed for referral "R1" on target "${target}" (applied may move to: pending)`,
-      );
-      const states = await getSyncStates(db(), target, ['R1', 'R2']);
-      expect([...states.keys()]).toEqual(['R1']);
-      expect(states.get('R1')?.state).toBe('applied');
-    });
+    it(
+      'reject an illegal move naming referral and target, and write nothing of that ' + 'batch',
+      async () => {
+        const target = freshTarget();
+        await transitionSyncStates(db(), target, [
+          { referralId: 'R1', to: 'applied', runId: 'run-1' },
+        ]);
+        const error = await ledgerError(
+          transitionSyncStates(db(), target, [
+            { referralId: 'R2', to: 'failed', error: { code: 'HTTP_ERROR', message: 'boom' } },
+            { referralId: 'R1', to: 'failed', error: { code: 'HTTP_ERROR', message: 'boom' } },
+          ]),
+        );
+        expect(error.message).toBe(
+          `illegal sync-state move applied → failed for referral "R1" on target "${target}" ` +
+            `(applied may move to: pending)`,
+        );
+        const states = await getSyncStates(db(), target, ['R1', 'R2']);
+        expect([...states.keys()]).toEqual(['R1']);
+        expect(states.get('R1')?.state).toBe('applied');
+      },
+    );
 
-    it('count attempts up on failure, keep the retry time, and reset them once applied', async () => {
-      const target = freshTarget();
-      const move = async (change: Omit<SyncStateChange, 'referralId'>) => {
-        await transitionSyncStates(db(), target, [{ referralId: 'R1', ...change }]);
-        return (await getSyncStates(db(), target, ['R1'])).get('R1');
-      };
-      const failure = { code: 'HTTP_ERROR', message: 'Dataverse said 500' };
-      expect(await move({ to: 'pending', runId: 'run-1' })).toEqual({
-        referralId: 'R1',
-        target,
-        state: 'pending',
-        attempts: 0,
-        nextRetryAt: null,
-        lastError: null,
-        lastErrorCode: null,
-        quarantineReason: null,
-        updatedAt: expect.any(String),
-        runId: 'run-1',
-      });
-      expect(
-        await move({ to: 'failed', error: failure, nextRetryAt: '2026-11-24T10:05:00Z' }),
-      ).toMatchObject({
-        state: 'failed',
-        attempts: 1,
-        nextRetryAt: '2026-11-24T10:05:00.000Z',
-        lastError: 'Dataverse said 500',
-        lastErrorCode: 'HTTP_ERROR',
-        runId: 'run-1',
-      });
-      expect(
-        await move({
-          to: 'failed',
-          error: failure,
+    it(
+      'count attempts up on failure, keep the retry time, and reset them once ' + 'applied',
+      async () => {
+        const target = freshTarget();
+        const move = async (change: Omit<SyncStateChange, 'referralId'>) => {
+          await transitionSyncStates(db(), target, [{ referralId: 'R1', ...change }]);
+          return (await getSyncStates(db(), target, ['R1'])).get('R1');
+        };
+        const failure = { code: 'HTTP_ERROR', message: 'Dataverse said 500' };
+        expect(await move({ to: 'pending', runId: 'run-1' })).toEqual({
+          referralId: 'R1',
+          target,
+          state: 'pending',
+          attempts: 0,
+          nextRetryAt: null,
+          lastError: null,
+          lastErrorCode: null,
+          quarantineReason: null,
+          updatedAt: expect.any(String),
+          runId: 'run-1',
+        });
+        expect(
+          await move({ to: 'failed', error: failure, nextRetryAt: '2026-11-24T10:05:00Z' }),
+        ).toMatchObject({
+          state: 'failed',
+          attempts: 1,
+          nextRetryAt: '2026-11-24T10:05:00.000Z',
+          lastError: 'Dataverse said 500',
+          lastErrorCode: 'HTTP_ERROR',
+          runId: 'run-1',
+        });
+        expect(
+          await move({
+            to: 'failed',
+            error: failure,
+            nextRetryAt: '2026-11-24T10:15:00.000Z',
+            runId: 'run-2',
+          }),
+        ).toMatchObject({
+          attempts: 2,
           nextRetryAt: '2026-11-24T10:15:00.000Z',
           runId: 'run-2',
-        }),
-      ).toMatchObject({
-        attempts: 2,
-        nextRetryAt: '2026-11-24T10:15:00.000Z',
-        runId: 'run-2',
-      });
-      expect(await move({ to: 'pending' })).toMatchObject({
-        state: 'pending',
-        attempts: 2,
-        nextRetryAt: null,
-        lastError: 'Dataverse said 500',
-      });
-      expect(await move({ to: 'applied' })).toMatchObject({
-        state: 'applied',
-        attempts: 0,
-        nextRetryAt: null,
-        lastError: null,
-        lastErrorCode: null,
-      });
-    });
+        });
+        expect(await move({ to: 'pending' })).toMatchObject({
+          state: 'pending',
+          attempts: 2,
+          nextRetryAt: null,
+          lastError: 'Dataverse said 500',
+        });
+        expect(await move({ to: 'applied' })).toMatchObject({
+          state: 'applied',
+          attempts: 0,
+          nextRetryAt: null,
+          lastError: null,
+          lastErrorCode: null,
+        });
+      },
+    );
 
     it('apply several moves of one referral in order within one call', async () => {
       const target = freshTarget();
@@ -451,7 +466,8 @@ function defineLedgerSuite(harness: LedgerHarness): void {
       expect(states.get('Q')).toMatchObject({ state: 'pending', quarantineReason: null });
       const error = await ledgerError(resetToPending(db(), { target, states: ['pending'] }));
       expect(error.message).toBe(
-        `illegal sync-state move pending → pending when resetting pending rows on target "${target}" (pending may move to: applied, failed, quarantined)`,
+        `illegal sync-state move pending → pending when resetting pending rows on target "` +
+          `${target}" (pending may move to: applied, failed, quarantined)`,
       );
     });
   });
@@ -605,7 +621,8 @@ function defineLedgerSuite(harness: LedgerHarness): void {
         ['win', 'sending', true],
       ]);
       expect((await ledgerError(markOutbox(db(), accept.id, 'pending'))).message).toBe(
-        `illegal outbox move sent → pending for outbox row ${accept.id} (accept of referral "O-1") (sent may move to: nothing (terminal))`,
+        `illegal outbox move sent → pending for outbox row ${accept.id} (accept of referral ` +
+          `"O-1") (sent may move to: nothing (terminal))`,
       );
       expect((await ledgerError(markOutbox(db(), 987_654, 'sent'))).message).toBe(
         'outbox row 987654 does not exist',
@@ -709,7 +726,8 @@ describe('ledger on SQLite', () => {
     await writeFile(file, garbage);
     const error = await ledgerError(openLedger({ client: 'sqlite', filename: file }));
     expect(error.message).toBe(
-      `ledger file ${file} is not a SQLite database (its header is not "SQLite format 3"); it was left untouched — move it away or point ledger.filename elsewhere`,
+      `ledger file ${file} is not a SQLite database (its header is not "SQLite format 3"); it ` +
+        `was left untouched — move it away or point ledger.filename elsewhere`,
     );
     expect((await readFile(file)).equals(garbage)).toBe(true);
     expect((await readdir(dir)).filter((name) => name.startsWith('not-a-ledger'))).toEqual([
@@ -730,7 +748,8 @@ describe('ledger on SQLite', () => {
         openLedger({ client: 'sqlite', filename: file, busyTimeoutMs: 50 }),
       );
       expect(error.message).toBe(
-        `ledger file ${file} is locked by another process (SQLITE_BUSY); stop it or wait, then retry`,
+        `ledger file ${file} is locked by another process (SQLITE_BUSY); stop it or wait, then ` +
+          `retry`,
       );
       expect(error.retryable).toBe(true);
       await exec('COMMIT;');
@@ -831,7 +850,8 @@ describeWithPg('ledger on PostgreSQL', (url) => {
     const error = await waiting;
     expect(error).toBeInstanceOf(LeadbridgeError);
     expect((error as Error).message).toBe(
-      `illegal sync-state move applied → failed for referral "R" on target "${target}" (applied may move to: pending)`,
+      `illegal sync-state move applied → failed for referral "R" on target "${target}" ` +
+        `(applied may move to: pending)`,
     );
     expect((await getSyncStates(ledger.db, target, ['R'])).get('R')).toMatchObject({
       state: 'applied',

@@ -1,4 +1,5 @@
-// retry --quarantined on the outbox: a refused outcome goes back to pending, an incomplete one is flagged for a CRM re-read.
+// retry --quarantined on the outbox: a refused outcome goes back to pending, an incomplete one is
+// flagged for a CRM re-read.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -38,7 +39,8 @@ describe('retryQuarantinedOutbox on SQLite', () => {
     await rm(dir, { recursive: true, force: true });
   });
   it(
-    'sends refused outcomes again with a fresh budget and flags incomplete ones for a re-read, per target and id',
+    'sends refused outcomes again with a fresh budget and flags incomplete ones for a re-read, ' +
+      'per target and id',
     retryCase,
   );
 });
@@ -53,7 +55,8 @@ describeWithPg('retryQuarantinedOutbox on PostgreSQL', (url) => {
     await ledger.close();
   });
   it(
-    'sends refused outcomes again with a fresh budget and flags incomplete ones for a re-read, per target and id',
+    'sends refused outcomes again with a fresh budget and flags incomplete ones for a re-read, ' +
+      'per target and id',
     retryCase,
   );
 });

@@ -1,4 +1,5 @@
-// The Partner Center client against the real simulator over loopback HTTP: paging, polling, eTags, faults, expiry.
+// The Partner Center client against the real simulator over loopback HTTP: paging, polling, eTags,
+// faults, expiry.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { staticToken } from '../../src/core/auth.js';
 import { ConflictError, LeadbridgeError } from '../../src/core/errors.js';
@@ -45,7 +46,10 @@ interface Pass {
   highWatermark: string | null;
 }
 
-/** Runs one listing pass, keeping only what the assertions need (this suite is small enough to hold it). */
+/**
+ * Runs one listing pass, keeping only what the assertions need (this suite is small enough to hold
+ * it).
+ */
 async function listPass(client: PartnerCenterClient, since: string | null): Promise<Pass> {
   const pass: Pass = { pages: [], referrals: [], highWatermark: null };
   for await (const page of client.listChanged(since)) {
@@ -104,35 +108,41 @@ describe('PartnerCenterClient against the simulator', () => {
     expect(quiet.referrals).toEqual([]);
   });
 
-  it('accepts a New referral, then refuses a write based on the stale eTag with ConflictError', async () => {
-    const client = newClient();
-    const [target] = await newIncomingReferrals(client);
-    const stale = { id: target!.id, eTag: target!.eTag! };
-    const accepted = await client.accept(stale, { ...ACCEPT_FIELDS, externalReferenceId: 'crm-1' });
-    expect(accepted).toMatchObject({
-      id: target!.id,
-      status: 'Active',
-      substatus: 'Accepted',
-      name: 'Contoso rollout',
-      externalReferenceId: 'crm-1',
-      details: expect.objectContaining({
-        dealValue: 50_000,
-        currency: 'USD',
-        notes: 'Wants 200 seats',
-      }),
-    });
-    expect(accepted.eTag).not.toBe(stale.eTag);
+  it(
+    'accepts a New referral, then refuses a write based on the stale eTag with ' + 'ConflictError',
+    async () => {
+      const client = newClient();
+      const [target] = await newIncomingReferrals(client);
+      const stale = { id: target!.id, eTag: target!.eTag! };
+      const accepted = await client.accept(stale, {
+        ...ACCEPT_FIELDS,
+        externalReferenceId: 'crm-1',
+      });
+      expect(accepted).toMatchObject({
+        id: target!.id,
+        status: 'Active',
+        substatus: 'Accepted',
+        name: 'Contoso rollout',
+        externalReferenceId: 'crm-1',
+        details: expect.objectContaining({
+          dealValue: 50_000,
+          currency: 'USD',
+          notes: 'Wants 200 seats',
+        }),
+      });
+      expect(accepted.eTag).not.toBe(stale.eTag);
 
-    const conflict = client.setExternalReference(stale, 'crm-2');
-    await expect(conflict).rejects.toBeInstanceOf(ConflictError);
-    await expect(conflict).rejects.toMatchObject({ code: 'CONFLICT', status: 412 });
+      const conflict = client.setExternalReference(stale, 'crm-2');
+      await expect(conflict).rejects.toBeInstanceOf(ConflictError);
+      await expect(conflict).rejects.toMatchObject({ code: 'CONFLICT', status: 412 });
 
-    const won = await client.markWon(
-      { id: accepted.id, eTag: accepted.eTag! },
-      { notes: 'signed' },
-    );
-    expect(won).toMatchObject({ status: 'Closed', substatus: 'Won' });
-  });
+      const won = await client.markWon(
+        { id: accepted.id, eTag: accepted.eTag! },
+        { notes: 'signed' },
+      );
+      expect(won).toMatchObject({ status: 'Closed', substatus: 'Won' });
+    },
+  );
 
   it('rides out a storm of injected 429s on reads and 503s on a write', async () => {
     const client = newClient();
@@ -160,72 +170,83 @@ describe('PartnerCenterClient against the simulator', () => {
     sim.server.faults.clear();
   });
 
-  it('surfaces an illegal transition (win a New referral) with the server message, without retrying', async () => {
-    const client = newClient();
-    const [target] = await newIncomingReferrals(client);
-    const calls = client.callCount;
-    const error = await client.markWon({ id: target!.id, eTag: target!.eTag! }).then(
-      () => null,
-      (thrown: unknown) => thrown,
-    );
-    expect(error).toBeInstanceOf(LeadbridgeError);
-    const failure = error as LeadbridgeError;
-    expect(failure).toMatchObject({ code: 'HTTP_ERROR', status: 400, api: 'partner-center' });
-    const serverMessage = parsePartnerCenterError(failure.provider).message;
-    expect(serverMessage).toBeTruthy();
-    expect(failure.message).toContain(serverMessage);
-    expect(client.callCount).toBe(calls + 1);
-    await expect(client.get(target!.id)).resolves.toMatchObject({
-      status: 'New',
-      eTag: target!.eTag!,
-    });
-  });
+  it(
+    'surfaces an illegal transition (win a New referral) with the server message, without ' +
+      'retrying',
+    async () => {
+      const client = newClient();
+      const [target] = await newIncomingReferrals(client);
+      const calls = client.callCount;
+      const error = await client.markWon({ id: target!.id, eTag: target!.eTag! }).then(
+        () => null,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toBeInstanceOf(LeadbridgeError);
+      const failure = error as LeadbridgeError;
+      expect(failure).toMatchObject({ code: 'HTTP_ERROR', status: 400, api: 'partner-center' });
+      const serverMessage = parsePartnerCenterError(failure.provider).message;
+      expect(serverMessage).toBeTruthy();
+      expect(failure.message).toContain(serverMessage);
+      expect(client.callCount).toBe(calls + 1);
+      await expect(client.get(target!.id)).resolves.toMatchObject({
+        status: 'New',
+        eTag: target!.eTag!,
+      });
+    },
+  );
 
-  it('lets a referral with a malformed optional field flow without it, and reports one missing a required field', async () => {
-    const client = newClient();
-    const [template] = await newIncomingReferrals(client);
-    const malformedId = 'f0000000-0000-4000-8000-00000000bad1';
-    const brokenId = 'f0000000-0000-4000-8000-00000000bad2';
-    const stamp = new Date(sim.server.clock.nowMs()).toISOString();
-    const base = { ...template, createdDateTime: stamp, updatedDateTime: stamp };
-    sim.store.create(
-      {
-        ...base,
-        id: malformedId,
-        eTag: '"bad1"',
-        details: { ...(template!.details ?? {}), dealValue: 'lots' },
-      },
-      { raw: true },
-    );
-    sim.store.create(
-      { ...base, id: brokenId, eTag: '"bad2"', substatus: undefined },
-      { raw: true },
-    );
-    const pass = await listPass(client, null);
-    const invalid = pass.pages.flatMap((page) => page.invalid);
-    expect(invalid).toHaveLength(1);
-    expect(invalid[0]).toMatchObject({
-      id: brokenId,
-      issues: [
-        { path: 'substatus', message: 'Invalid input: expected string, received undefined' },
-      ],
-    });
-    const flowed = pass.referrals.find((r) => r.id === malformedId);
-    expect(flowed?.details?.dealValue).toBeUndefined();
-    expect(flowed?.details?.notes).toBe(template!.details?.notes);
-    expect(pass.referrals).toHaveLength(SEEDED + 1);
-  });
+  it(
+    'lets a referral with a malformed optional field flow without it, and reports one missing ' +
+      'a required field',
+    async () => {
+      const client = newClient();
+      const [template] = await newIncomingReferrals(client);
+      const malformedId = 'f0000000-0000-4000-8000-00000000bad1';
+      const brokenId = 'f0000000-0000-4000-8000-00000000bad2';
+      const stamp = new Date(sim.server.clock.nowMs()).toISOString();
+      const base = { ...template, createdDateTime: stamp, updatedDateTime: stamp };
+      sim.store.create(
+        {
+          ...base,
+          id: malformedId,
+          eTag: '"bad1"',
+          details: { ...(template!.details ?? {}), dealValue: 'lots' },
+        },
+        { raw: true },
+      );
+      sim.store.create(
+        { ...base, id: brokenId, eTag: '"bad2"', substatus: undefined },
+        { raw: true },
+      );
+      const pass = await listPass(client, null);
+      const invalid = pass.pages.flatMap((page) => page.invalid);
+      expect(invalid).toHaveLength(1);
+      expect(invalid[0]).toMatchObject({
+        id: brokenId,
+        issues: [
+          { path: 'substatus', message: 'Invalid input: expected string, received undefined' },
+        ],
+      });
+      const flowed = pass.referrals.find((r) => r.id === malformedId);
+      expect(flowed?.details?.dealValue).toBeUndefined();
+      expect(flowed?.details?.notes).toBe(template!.details?.notes);
+      expect(pass.referrals).toHaveLength(SEEDED + 1);
+    },
+  );
 
-  it('shows an unanswered referral as Expired once the simulator clock passes 15 days', async () => {
-    const client = newClient();
-    const [target] = await newIncomingReferrals(client);
-    sim.server.clock.advance(15 * 86_400_000);
-    await expect(client.get(target!.id)).resolves.toMatchObject({
-      id: target!.id,
-      status: 'Closed',
-      substatus: 'Expired',
-    });
-  });
+  it(
+    'shows an unanswered referral as Expired once the simulator clock passes 15 ' + 'days',
+    async () => {
+      const client = newClient();
+      const [target] = await newIncomingReferrals(client);
+      sim.server.clock.advance(15 * 86_400_000);
+      await expect(client.get(target!.id)).resolves.toMatchObject({
+        id: target!.id,
+        status: 'Closed',
+        substatus: 'Expired',
+      });
+    },
+  );
 
   it('answers NOT_FOUND for an unknown referral', async () => {
     const client = newClient();

@@ -1,4 +1,5 @@
-// The Partner Center simulator in documented mode and the client against it: nextLinks as the vendor documents them.
+// The Partner Center simulator in documented mode and the client against it: nextLinks as the
+// vendor documents them.
 import { randomUUID } from 'node:crypto';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,41 +40,49 @@ afterAll(async () => {
 });
 
 describe('documented list pages', () => {
-  it('serves the nextLink as the documented examples show it, without eTag on list items, with Tag objects', async () => {
-    const first = await get(`${REFERRALS}?$orderby=${encodeURIComponent('updatedDateTime asc')}`);
-    expect(first.status).toBe(200);
-    expect(first.body['@odata.context']).toBe(
-      'http://api.partner.microsoft.com/v1.0/$metadata#Referrals',
-    );
-    expect(first.body['@odata.count']).toBe(1_000);
-    expect(first.body['@odata.nextLink']).toMatch(
-      /^http:\/\/api\.partner\.microsoft\.com\/v1\.0\/referrals\?\$skiptoken=[^&]+$/,
-    );
-    expect(first.body.value).toHaveLength(100);
-    expect(first.body.value.filter((item: Record<string, unknown>) => 'eTag' in item)).toEqual([]);
-    const requirements = first.body.value.map((item: any) => item.details.requirements);
-    const tags = (name: string) => requirements.flatMap((r: any) => r[name]);
-    expect(
-      tags('products').every(
-        (tag: any) => PRODUCT_TAGS.includes(tag.id) && Object.keys(tag).length === 1,
-      ),
-    ).toBe(true);
-    expect(tags('services').every((tag: any) => SERVICE_TAGS.includes(tag.id))).toBe(true);
-    expect(tags('industries').every((tag: any) => INDUSTRY_TAGS.includes(tag.id))).toBe(true);
-    expect(
-      tags('solutions').every(
-        (tag: any) => tag.type === 'Category' && typeof tag.name === 'string',
-      ),
-    ).toBe(true);
+  it(
+    'serves the nextLink as the documented examples show it, without eTag on list items, with ' +
+      'Tag objects',
+    async () => {
+      const first = await get(`${REFERRALS}?$orderby=${encodeURIComponent('updatedDateTime asc')}`);
+      expect(first.status).toBe(200);
+      expect(first.body['@odata.context']).toBe(
+        'http://api.partner.microsoft.com/v1.0/$metadata#Referrals',
+      );
+      expect(first.body['@odata.count']).toBe(1_000);
+      expect(first.body['@odata.nextLink']).toMatch(
+        /^http:\/\/api\.partner\.microsoft\.com\/v1\.0\/referrals\?\$skiptoken=[^&]+$/,
+      );
+      expect(first.body.value).toHaveLength(100);
+      expect(first.body.value.filter((item: Record<string, unknown>) => 'eTag' in item)).toEqual(
+        [],
+      );
+      const requirements = first.body.value.map((item: any) => item.details.requirements);
+      const tags = (name: string) => requirements.flatMap((r: any) => r[name]);
+      expect(
+        tags('products').every(
+          (tag: any) => PRODUCT_TAGS.includes(tag.id) && Object.keys(tag).length === 1,
+        ),
+      ).toBe(true);
+      expect(tags('services').every((tag: any) => SERVICE_TAGS.includes(tag.id))).toBe(true);
+      expect(tags('industries').every((tag: any) => INDUSTRY_TAGS.includes(tag.id))).toBe(true);
+      expect(
+        tags('solutions').every(
+          (tag: any) => tag.type === 'Category' && typeof tag.name === 'string',
+        ),
+      ).toBe(true);
 
-    // The skiptoken alone continues the same query on the real list path.
-    const query = new URL(first.body['@odata.nextLink']).search;
-    const second = await get(`${REFERRALS}${query}`);
-    expect(second.status).toBe(200);
-    expect(second.body.value[0].updatedDateTime >= first.body.value[99].updatedDateTime).toBe(true);
-    const byId = await get(`${REFERRALS}/${first.body.value[0].id}`);
-    expect(byId.body.eTag).toMatch(/^"[0-9a-f]{8}-0000-0000-0000-[0-9a-f]{12}"$/);
-  });
+      // The skiptoken alone continues the same query on the real list path.
+      const query = new URL(first.body['@odata.nextLink']).search;
+      const second = await get(`${REFERRALS}${query}`);
+      expect(second.status).toBe(200);
+      expect(second.body.value[0].updatedDateTime >= first.body.value[99].updatedDateTime).toBe(
+        true,
+      );
+      const byId = await get(`${REFERRALS}/${first.body.value[0].id}`);
+      expect(byId.body.eTag).toMatch(/^"[0-9a-f]{8}-0000-0000-0000-[0-9a-f]{12}"$/);
+    },
+  );
 
   it('keeps $filter across documented pages', async () => {
     const filter = encodeURIComponent("qualification eq 'Direct'");
@@ -118,32 +127,40 @@ describe('documented list pages', () => {
 });
 
 describe('the client against documented pages', () => {
-  it('pages 1,000 referrals through documented nextLinks; every request goes to the configured base, no token leaves', async () => {
-    // Any connection to another host (api.partner.microsoft.com over http included) fails the listing.
-    nock.disableNetConnect();
-    nock.enableNetConnect('127.0.0.1');
-    const client = new PartnerCenterClient({ baseUrl: base, credential: staticToken('sim-token') });
-    const since = sim.server.requests().at(-1)?.seq ?? 0;
-    const ids: string[] = [];
-    let pages = 0;
-    for await (const page of client.listChanged(null)) {
-      pages++;
-      expect(page.invalid).toEqual([]);
-      ids.push(...page.referrals.map((r) => r.id));
-    }
-    nock.enableNetConnect();
-    expect(pages).toBe(10);
-    expect(ids).toHaveLength(1_000);
-    expect(new Set(ids).size).toBe(1_000);
-    const calls = sim.server.requests(since);
-    expect(calls).toHaveLength(10);
-    expect(
-      calls.filter((call) => call.path.split('?')[0] !== REFERRALS || call.status !== 200),
-    ).toEqual([]);
-    expect(
-      calls
-        .slice(1)
-        .every((call) => /^\/v1\.0\/engagements\/referrals\?\$skiptoken=[^&]+$/.test(call.path)),
-    ).toBe(true);
-  });
+  it(
+    'pages 1,000 referrals through documented nextLinks; every request goes to the configured ' +
+      'base, no token leaves',
+    async () => {
+      // Any connection to another host (api.partner.microsoft.com over http included) fails the
+      // listing.
+      nock.disableNetConnect();
+      nock.enableNetConnect('127.0.0.1');
+      const client = new PartnerCenterClient({
+        baseUrl: base,
+        credential: staticToken('sim-token'),
+      });
+      const since = sim.server.requests().at(-1)?.seq ?? 0;
+      const ids: string[] = [];
+      let pages = 0;
+      for await (const page of client.listChanged(null)) {
+        pages++;
+        expect(page.invalid).toEqual([]);
+        ids.push(...page.referrals.map((r) => r.id));
+      }
+      nock.enableNetConnect();
+      expect(pages).toBe(10);
+      expect(ids).toHaveLength(1_000);
+      expect(new Set(ids).size).toBe(1_000);
+      const calls = sim.server.requests(since);
+      expect(calls).toHaveLength(10);
+      expect(
+        calls.filter((call) => call.path.split('?')[0] !== REFERRALS || call.status !== 200),
+      ).toEqual([]);
+      expect(
+        calls
+          .slice(1)
+          .every((call) => /^\/v1\.0\/engagements\/referrals\?\$skiptoken=[^&]+$/.test(call.path)),
+      ).toBe(true);
+    },
+  );
 });

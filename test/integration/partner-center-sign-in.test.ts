@@ -1,4 +1,5 @@
-// App+User sign-in end to end: device code login through the Entra ID simulator, sync, silent refresh, revocation, login again.
+// App+User sign-in end to end: device code login through the Entra ID simulator, sync, silent
+// refresh, revocation, login again.
 import { CRM_MODULES } from '../../src/crm/modules.js';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -51,7 +52,10 @@ let graph: GraphSimulator;
 let dir: string;
 let config: LeadbridgeConfig;
 
-/** A request to the HTTPS Entra simulator, trusting its certificate the way the config's authorityCaFile does. */
+/**
+ * A request to the HTTPS Entra simulator, trusting its certificate the way the config's
+ * authorityCaFile does.
+ */
 function entraRequest(
   method: string,
   url: string,
@@ -90,7 +94,10 @@ async function waitFor(
   }
 }
 
-/** `leadbridge login partner-center`, with the user approving the code on the simulator's verification page. */
+/**
+ * `leadbridge login partner-center`, with the user approving the code on the simulator's
+ * verification page.
+ */
 async function login(): Promise<string> {
   let out = '';
   const stream = {
@@ -139,7 +146,8 @@ beforeAll(async () => {
       '      tokenCache: { key: "${LEADBRIDGE_TOKEN_CACHE_KEY}" }',
       '    overlapSeconds: 1',
       'targets:',
-      `  - { name: dynamics, kind: dynamics365, settings: { url: ${dynamics.url}, auth: { kind: static, token: t } } }`,
+      `  - { name: dynamics, kind: dynamics365, settings: { url: ${dynamics.url}, auth: { ` +
+        `kind: static, token: t } } }`,
       'ledger: { filename: ./ledger.sqlite }',
       'alerts:',
       `  graph: { baseUrl: ${graph.url}, auth: { kind: static, token: t } }`,
@@ -188,102 +196,115 @@ describe('Partner Center App+User sign-in (device code) end to end', () => {
     await runtime?.close();
   });
 
-  it('signs in, syncs, refreshes, survives a revocation (503, one alert, status), and resumes after a new login with nothing lost', async () => {
-    const output = await login();
-    expect(output).toContain(`signed in to Partner Center as ${USER}`);
-    const cacheFile = path.join(dir, 'partner-center-token-cache.json');
-    expect((await stat(cacheFile)).mode & 0o777).toBe(0o600);
-    const stored = await readFile(cacheFile, 'utf8');
-    expect(stored).not.toContain(USER);
-    expect(stored).not.toContain('RefreshToken');
+  it(
+    'signs in, syncs, refreshes, survives a revocation (503, one alert, status), and resumes ' +
+      'after a new login with nothing lost',
+    async () => {
+      const output = await login();
+      expect(output).toContain(`signed in to Partner Center as ${USER}`);
+      const cacheFile = path.join(dir, 'partner-center-token-cache.json');
+      expect((await stat(cacheFile)).mode & 0o777).toBe(0o600);
+      const stored = await readFile(cacheFile, 'utf8');
+      expect(stored).not.toContain(USER);
+      expect(stored).not.toContain('RefreshToken');
 
-    const first = [newReferral('Fabrikam'), newReferral('Contoso')];
-    runtime = await createRuntime(config);
-    worker = new Worker({
-      runtime: async () => runtime,
-      intervalMs: () => 300,
-      jitterMs: () => 0,
-      logger: silent,
-    });
-    health = await startHealthServer({
-      port: 0,
-      metrics: new WorkerMetrics(),
-      health: () => worker.healthSnapshot(600),
-    });
-    running = worker.run();
-    await waitFor('the first referrals in Dynamics', () =>
-      first.every((r) => leadFor(r.id) !== undefined),
-    );
+      const first = [newReferral('Fabrikam'), newReferral('Contoso')];
+      runtime = await createRuntime(config);
+      worker = new Worker({
+        runtime: async () => runtime,
+        intervalMs: () => 300,
+        jitterMs: () => 0,
+        logger: silent,
+      });
+      health = await startHealthServer({
+        port: 0,
+        metrics: new WorkerMetrics(),
+        health: () => worker.healthSnapshot(600),
+      });
+      running = worker.run();
+      await waitFor('the first referrals in Dynamics', () =>
+        first.every((r) => leadFor(r.id) !== undefined),
+      );
 
-    // Past the 2-second token lifetime: only a refresh-token grant can have produced the token that reads this one.
-    await new Promise((r) => setTimeout(r, 2_100));
-    const afterExpiry = newReferral('Northwind');
-    await waitFor(
-      'a referral read with a refreshed token',
-      () => leadFor(afterExpiry.id) !== undefined,
-    );
-    expect(entra.grants.counts.refreshed).toBeGreaterThanOrEqual(1);
+      // Past the 2-second token lifetime: only a refresh-token grant can have produced the token
+      // that
+      // reads this one.
+      await new Promise((r) => setTimeout(r, 2_100));
+      const afterExpiry = newReferral('Northwind');
+      await waitFor(
+        'a referral read with a refreshed token',
+        () => leadFor(afterExpiry.id) !== undefined,
+      );
+      expect(entra.grants.counts.refreshed).toBeGreaterThanOrEqual(1);
 
-    const revoked = await entraRequest(
-      'POST',
-      `${entra.url}/_sim/users/${encodeURIComponent(USER)}/revoke`,
-    );
-    expect(revoked.status).toBe(200);
-    const duringOutage = newReferral('Tailspin');
-    // A CRM user qualifies a lead meanwhile: the outcome must reach Partner Center once the sign-in is back.
-    const qualified = await fetch(
-      `${dynamics.url}/_sim/leads/${String(leadFor(first[0]!.id)?.leadid)}/qualify`,
-      { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' },
-    );
-    expect(qualified.status).toBe(200);
-    await waitFor('the lost sign-in to show', () =>
-      worker.problems.list().some((p) => p.cause === 'partner-center-sign-in'),
-    );
-    const cyclesAtLoss = worker.cycles;
-    await waitFor('two more failing cycles', () => worker.cycles >= cyclesAtLoss + 2);
+      const revoked = await entraRequest(
+        'POST',
+        `${entra.url}/_sim/users/${encodeURIComponent(USER)}/revoke`,
+      );
+      expect(revoked.status).toBe(200);
+      const duringOutage = newReferral('Tailspin');
+      // A CRM user qualifies a lead meanwhile: the outcome must reach Partner Center once the
+      // sign-in
+      // is back.
+      const qualified = await fetch(
+        `${dynamics.url}/_sim/leads/${String(leadFor(first[0]!.id)?.leadid)}/qualify`,
+        { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' },
+      );
+      expect(qualified.status).toBe(200);
+      await waitFor('the lost sign-in to show', () =>
+        worker.problems.list().some((p) => p.cause === 'partner-center-sign-in'),
+      );
+      const cyclesAtLoss = worker.cycles;
+      await waitFor('two more failing cycles', () => worker.cycles >= cyclesAtLoss + 2);
 
-    const healthz = await fetch(`${health.url}/healthz`);
-    expect(healthz.status).toBe(503);
-    const report = (await healthz.json()) as {
-      status: string;
-      problems: Array<{ cause: string; reason: string; failing: boolean }>;
-    };
-    // A cycle that ran between the revocation and the token's end may also list a target whose outcome read failed
-    // (not failing yet: its threshold is maxAgeSeconds); the sign-in is the problem that fails the check at once.
-    const signIn = report.problems.find((listed) => listed.cause === 'partner-center-sign-in');
-    expect(signIn?.failing, JSON.stringify(report.problems)).toBe(true);
-    const problem = { name: signIn!.cause, cause: signIn!.reason };
-    expect(report.status).toBe('failing');
-    expect(problem.name).toBe('partner-center-sign-in');
-    expect(problem.cause).toContain(`the sign-in of ${USER} is no longer valid`);
-    expect(problem.cause).toContain('AADSTS50173');
-    expect(problem.cause).toContain('sign in again: leadbridge login partner-center');
-    expect(signInMails()).toHaveLength(1);
-    const status = formatStatus(await collectStatus(config, runtime.ledger, 'test ledger'));
-    expect(status).toContain(
-      'partner center sign-in: sign in again: leadbridge login partner-center (partner-center: the sign-in of referrals.admin@contoso.example is no longer valid',
-    );
-    expect(leadFor(duringOutage.id)).toBeUndefined();
+      const healthz = await fetch(`${health.url}/healthz`);
+      expect(healthz.status).toBe(503);
+      const report = (await healthz.json()) as {
+        status: string;
+        problems: Array<{ cause: string; reason: string; failing: boolean }>;
+      };
+      // A cycle that ran between the revocation and the token's end may also list a target whose
+      // outcome read failed
+      // (not failing yet: its threshold is maxAgeSeconds); the sign-in is the problem that fails
+      // the
+      // check at once.
+      const signIn = report.problems.find((listed) => listed.cause === 'partner-center-sign-in');
+      expect(signIn?.failing, JSON.stringify(report.problems)).toBe(true);
+      const problem = { name: signIn!.cause, cause: signIn!.reason };
+      expect(report.status).toBe('failing');
+      expect(problem.name).toBe('partner-center-sign-in');
+      expect(problem.cause).toContain(`the sign-in of ${USER} is no longer valid`);
+      expect(problem.cause).toContain('AADSTS50173');
+      expect(problem.cause).toContain('sign in again: leadbridge login partner-center');
+      expect(signInMails()).toHaveLength(1);
+      const status = formatStatus(await collectStatus(config, runtime.ledger, 'test ledger'));
+      expect(status).toContain(
+        'partner center sign-in: sign in again: leadbridge login partner-center (partner-center: ' +
+          'the sign-in of referrals.admin@contoso.example is no longer valid',
+      );
+      expect(leadFor(duringOutage.id)).toBeUndefined();
 
-    await login();
-    await waitFor(
-      'the referral created during the outage in Dynamics',
-      () => leadFor(duringOutage.id) !== undefined,
-    );
-    await waitFor('a healthy worker', () => worker.problems.list().length === 0);
-    await waitFor(
-      'the qualified lead accepted in Partner Center',
-      () => pc.store.get(first[0]!.id)?.status === 'Active',
-    );
-    expect(pc.store.get(first[0]!.id)?.substatus).toBe('Accepted');
-    expect((await fetch(`${health.url}/healthz`)).status).toBe(200);
-    for (const r of [...first, afterExpiry, duringOutage])
-      expect(pc.store.get(r.id)?.externalReferenceId).toBe(leadFor(r.id)?.leadid);
-    expect(signInMails()).toHaveLength(1);
-    expect(formatStatus(await collectStatus(config, runtime.ledger, 'test ledger'))).toMatch(
-      /partner center sign-in: referrals\.admin@contoso\.example, signed in \d{4}-/,
-    );
-  }, 60_000);
+      await login();
+      await waitFor(
+        'the referral created during the outage in Dynamics',
+        () => leadFor(duringOutage.id) !== undefined,
+      );
+      await waitFor('a healthy worker', () => worker.problems.list().length === 0);
+      await waitFor(
+        'the qualified lead accepted in Partner Center',
+        () => pc.store.get(first[0]!.id)?.status === 'Active',
+      );
+      expect(pc.store.get(first[0]!.id)?.substatus).toBe('Accepted');
+      expect((await fetch(`${health.url}/healthz`)).status).toBe(200);
+      for (const r of [...first, afterExpiry, duringOutage])
+        expect(pc.store.get(r.id)?.externalReferenceId).toBe(leadFor(r.id)?.leadid);
+      expect(signInMails()).toHaveLength(1);
+      expect(formatStatus(await collectStatus(config, runtime.ledger, 'test ledger'))).toMatch(
+        /partner center sign-in: referrals\.admin@contoso\.example, signed in \d{4}-/,
+      );
+    },
+    60_000,
+  );
 });
 
 describe('the Partner Center simulator and app-only tokens', () => {
@@ -314,70 +335,88 @@ describe('the Partner Center simulator and app-only tokens', () => {
     const body = (await response.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('accessDenied');
     expect(body.error.message).toBe(
-      "The caller doesn't have permission to perform the action: referrals take App+User (delegated) tokens, and this is an app-only token (roles, no scp).",
+      "The caller doesn't have permission to perform the action: referrals take App+User " +
+        '(delegated) tokens, and this is an app-only token (roles, no scp).',
     );
   });
 
-  it('refuses an expired delegated token, and one for another audience, with 401 unauthenticated', async () => {
-    const jwt = (claims: Record<string, unknown>) =>
-      ['{"typ":"JWT","alg":"RS256"}', JSON.stringify(claims), 'sig']
-        .map((part, i) => (i < 2 ? Buffer.from(part).toString('base64url') : part))
-        .join('.');
-    const nowS = Math.floor(Date.now() / 1000);
-    const expired = await fetch(`${pc.url}/v1.0/engagements/referrals`, {
-      headers: {
-        Authorization: `Bearer ${jwt({ aud: 'https://api.partner.microsoft.com', exp: nowS - 5, scp: 'user_impersonation' })}`,
-      },
-    });
-    expect(expired.status).toBe(401);
-    expect(expired.headers.get('www-authenticate')).toBe(
-      'Bearer error="invalid_token", error_description="the access token has expired"',
-    );
-    expect(await expired.json()).toEqual({
-      error: {
-        code: 'unauthenticated',
-        message: 'The caller is not authenticated: the access token has expired.',
-      },
-    });
-    const graphToken = await fetch(`${pc.url}/v1.0/engagements/referrals`, {
-      headers: {
-        Authorization: `Bearer ${jwt({ aud: 'https://graph.microsoft.com', exp: nowS + 600, scp: 'Mail.Send' })}`,
-      },
-    });
-    expect(graphToken.status).toBe(401);
-    expect(((await graphToken.json()) as { error: { message: string } }).error.message).toBe(
-      'The caller is not authenticated: the token\'s audience is "https://graph.microsoft.com", not https://api.partner.microsoft.com.',
-    );
-  });
+  it(
+    'refuses an expired delegated token, and one for another audience, with 401 ' +
+      'unauthenticated',
+    async () => {
+      const jwt = (claims: Record<string, unknown>) =>
+        ['{"typ":"JWT","alg":"RS256"}', JSON.stringify(claims), 'sig']
+          .map((part, i) => (i < 2 ? Buffer.from(part).toString('base64url') : part))
+          .join('.');
+      const nowS = Math.floor(Date.now() / 1000);
+      const expired = await fetch(`${pc.url}/v1.0/engagements/referrals`, {
+        headers: {
+          Authorization: `Bearer ${jwt({
+            aud: 'https://api.partner.' + 'microsoft.com',
+            exp: nowS - 5,
+            scp: 'user_impersonation',
+          })}`,
+        },
+      });
+      expect(expired.status).toBe(401);
+      expect(expired.headers.get('www-authenticate')).toBe(
+        'Bearer error="invalid_token", error_description="the access token has expired"',
+      );
+      expect(await expired.json()).toEqual({
+        error: {
+          code: 'unauthenticated',
+          message: 'The caller is not authenticated: the access token has expired.',
+        },
+      });
+      const graphToken = await fetch(`${pc.url}/v1.0/engagements/referrals`, {
+        headers: {
+          Authorization: `Bearer ${jwt({
+            aud: 'https://graph.' + 'microsoft.com',
+            exp: nowS + 600,
+            scp: 'Mail.Send',
+          })}`,
+        },
+      });
+      expect(graphToken.status).toBe(401);
+      expect(((await graphToken.json()) as { error: { message: string } }).error.message).toBe(
+        "The caller is not authenticated: the token's audience is " +
+          '"https://graph.microsoft.com", not https://api.partner.microsoft.com.',
+      );
+    },
+  );
 
-  it('answers an unknown refresh token as the identity platform does (invalid_grant, AADSTS code, trace and correlation ids, timestamp)', async () => {
-    const form = new URLSearchParams({
-      grant_type: 'refresh_token',
-      client_id: SIM_PUBLIC_CLIENT_ID,
-      refresh_token: 'not-a-token',
-    });
-    const answer = await entraRequest(
-      'POST',
-      `${entra.url}/${SIM_TENANT_ID}/oauth2/v2.0/token`,
-      form.toString(),
-      'application/x-www-form-urlencoded',
-    );
-    expect(answer.status).toBe(400);
-    expect(answer.body.error).toBe('invalid_grant');
-    expect(answer.body.error_codes).toEqual([70000]);
-    expect(String(answer.body.error_description)).toMatch(
-      /^AADSTS70000: The refresh token is malformed, unknown, or was issued to another client\.\r\nTrace ID: [0-9a-f-]{36}\r\nCorrelation ID: [0-9a-f-]{36}\r\nTimestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/,
-    );
-    expect(Object.keys(answer.body).sort()).toEqual([
-      'correlation_id',
-      'error',
-      'error_codes',
-      'error_description',
-      'error_uri',
-      'timestamp',
-      'trace_id',
-    ]);
-  });
+  it(
+    'answers an unknown refresh token as the identity platform does (invalid_grant, AADSTS ' +
+      'code, trace and correlation ids, timestamp)',
+    async () => {
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        client_id: SIM_PUBLIC_CLIENT_ID,
+        refresh_token: 'not-a-token',
+      });
+      const answer = await entraRequest(
+        'POST',
+        `${entra.url}/${SIM_TENANT_ID}/oauth2/v2.0/token`,
+        form.toString(),
+        'application/x-www-form-urlencoded',
+      );
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toBe('invalid_grant');
+      expect(answer.body.error_codes).toEqual([70000]);
+      expect(String(answer.body.error_description)).toMatch(
+        /^AADSTS70000: The refresh token is malformed, unknown, or was issued to another client\.\r\nTrace ID: [0-9a-f-]{36}\r\nCorrelation ID: [0-9a-f-]{36}\r\nTimestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/,
+      );
+      expect(Object.keys(answer.body).sort()).toEqual([
+        'correlation_id',
+        'error',
+        'error_codes',
+        'error_description',
+        'error_uri',
+        'timestamp',
+        'trace_id',
+      ]);
+    },
+  );
 });
 
 describe('leadbridge login partner-center (the command)', () => {
@@ -413,7 +452,8 @@ describe('leadbridge login partner-center (the command)', () => {
     );
     const userCode = /enter the code ([A-Z0-9]{8}) /.exec(stdout)![1]!;
     expect(stdout).toContain(
-      `To sign in, use a web browser to open the page ${entra.url}/_sim/devicelogin and enter the code ${userCode} to authenticate.`,
+      `To sign in, use a web browser to open the page ${entra.url}/_sim/devicelogin and enter ` +
+        `the code ${userCode} to authenticate.`,
     );
     expect(
       (
@@ -427,48 +467,53 @@ describe('leadbridge login partner-center (the command)', () => {
     expect(await exited).toBe(0);
     expect(stderr).toBe('');
     expect(stdout).toContain(
-      `signed in to Partner Center as referrals.user@contoso.example; the token cache is ${path.join(dir, 'cli-cache.json')} (owner-only, encrypted).`,
+      `signed in to Partner Center as referrals.user@contoso.example; the token cache is ` +
+        `${path.join(dir, 'cli-cache.json')} (owner-only, encrypted).`,
     );
     expect((await stat(path.join(dir, 'cli-cache.json'))).mode & 0o777).toBe(0o600);
   }, 90_000);
 });
 
 describe('UserSignIn token reuse and invalidate', () => {
-  it('reuses an hour-long token for concurrent callers without asking Entra again; invalidate() (after a 401) forces exactly one refresh', async () => {
-    const hourLong = createEntraSimulator({ port: 0, pollIntervalSeconds: 1 });
-    await hourLong.start();
-    try {
-      const auth = config.source.partnerCenter.auth;
-      if (auth.kind !== 'user') throw new Error('the test config signs in as a user');
-      const signIn = userSignInFor(
-        {
-          ...auth,
-          authorityHost: hourLong.url,
-          tokenCache: { ...auth.tokenCache, file: path.join(dir, 'reuse-cache.json') },
-        },
-        silent,
-      );
-      await signIn.login(async (code) => {
-        await entraRequest(
-          'POST',
-          `${hourLong.url}/_sim/devicecodes/approve`,
-          JSON.stringify({ userCode: code.userCode }),
+  it(
+    'reuses an hour-long token for concurrent callers without asking Entra again; ' +
+      'invalidate() (after a 401) forces exactly one refresh',
+    async () => {
+      const hourLong = createEntraSimulator({ port: 0, pollIntervalSeconds: 1 });
+      await hourLong.start();
+      try {
+        const auth = config.source.partnerCenter.auth;
+        if (auth.kind !== 'user') throw new Error('the test config signs in as a user');
+        const signIn = userSignInFor(
+          {
+            ...auth,
+            authorityHost: hourLong.url,
+            tokenCache: { ...auth.tokenCache, file: path.join(dir, 'reuse-cache.json') },
+          },
+          silent,
         );
-      });
-      const tokenCalls = () =>
-        hourLong.server.requests().filter((r) => r.path.includes('/oauth2/v2.0/token')).length;
-      const afterLogin = tokenCalls();
-      const tokens = await Promise.all(Array.from({ length: 20 }, () => signIn.getToken()));
-      expect(new Set(tokens).size).toBe(1);
-      expect(await signIn.getToken()).toBe(tokens[0]);
-      expect(tokenCalls()).toBe(afterLogin);
-      signIn.invalidate();
-      const renewed = await signIn.getToken();
-      expect(renewed).not.toBe(tokens[0]);
-      expect(tokenCalls()).toBe(afterLogin + 1);
-      expect(hourLong.grants.counts).toEqual({ deviceCodes: 1, refreshed: 1, refused: 0 });
-    } finally {
-      await hourLong.stop();
-    }
-  });
+        await signIn.login(async (code) => {
+          await entraRequest(
+            'POST',
+            `${hourLong.url}/_sim/devicecodes/approve`,
+            JSON.stringify({ userCode: code.userCode }),
+          );
+        });
+        const tokenCalls = () =>
+          hourLong.server.requests().filter((r) => r.path.includes('/oauth2/v2.0/token')).length;
+        const afterLogin = tokenCalls();
+        const tokens = await Promise.all(Array.from({ length: 20 }, () => signIn.getToken()));
+        expect(new Set(tokens).size).toBe(1);
+        expect(await signIn.getToken()).toBe(tokens[0]);
+        expect(tokenCalls()).toBe(afterLogin);
+        signIn.invalidate();
+        const renewed = await signIn.getToken();
+        expect(renewed).not.toBe(tokens[0]);
+        expect(tokenCalls()).toBe(afterLogin + 1);
+        expect(hourLong.grants.counts).toEqual({ deviceCodes: 1, refreshed: 1, refused: 0 });
+      } finally {
+        await hourLong.stop();
+      }
+    },
+  );
 });

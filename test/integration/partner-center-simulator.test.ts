@@ -1,4 +1,5 @@
-// The Partner Center simulator over loopback HTTP: auth, OData listing and paging, JSON Patch writes, expiry, faults, admin.
+// The Partner Center simulator over loopback HTTP: auth, OData listing and paging, JSON Patch
+// writes, expiry, faults, admin.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deriveLeadKind } from '../../src/core/referral.js';
@@ -87,7 +88,10 @@ const ACCEPT_OPS = [
   { op: 'replace', path: '/details/notes', value: 'Wants 200 seats' },
 ];
 
-/** An incoming New/Received referral with no deal data yet and no hot-lead flag (the rest generated). */
+/**
+ * An incoming New/Received referral with no deal data yet and no hot-lead flag (the rest
+ * generated).
+ */
 function newReferral(overrides: Record<string, unknown> = {}): Referral {
   const details = {
     dealValue: null,
@@ -116,32 +120,37 @@ afterAll(async () => {
 });
 
 describe('authentication and headers', () => {
-  it('refuses a request without a bearer token with 401 in the API envelope, and tags every response', async () => {
-    const attempts: Record<string, string>[] = [
-      {},
-      { Authorization: 'Basic dXNlcjpwYXNz' },
-      { Authorization: 'Bearer' },
-    ];
-    for (const headers of attempts) {
-      const refused = await call('GET', REFERRALS, { auth: false, headers });
-      expect(refused.status).toBe(401);
-      expect(refused.body).toEqual({
-        error: {
-          code: 'unauthenticated',
-          message:
-            'Authentication failed: send Authorization: Bearer <token> (an Entra ID token for https://api.partner.microsoft.com).',
-        },
-      });
-      expect(refused.headers.get('www-authenticate')).toBe('Bearer');
-      expect(refused.headers.get('request-id')).toMatch(GUID);
-    }
-    const correlation = '3f2c1b0a-9e8d-4c7b-a6f5-e4d3c2b1a090';
-    const ok = await call('GET', REFERRALS, { headers: { 'MS-CorrelationId': correlation } });
-    expect(ok.status).toBe(200);
-    expect(ok.headers.get('ms-correlationid')).toBe(correlation);
-    expect(ok.headers.get('request-id')).toMatch(GUID);
-    expect(ok.headers.get('request-id')).not.toBe(correlation);
-  });
+  it(
+    'refuses a request without a bearer token with 401 in the API envelope, and tags every ' +
+      'response',
+    async () => {
+      const attempts: Record<string, string>[] = [
+        {},
+        { Authorization: 'Basic dXNlcjpwYXNz' },
+        { Authorization: 'Bearer' },
+      ];
+      for (const headers of attempts) {
+        const refused = await call('GET', REFERRALS, { auth: false, headers });
+        expect(refused.status).toBe(401);
+        expect(refused.body).toEqual({
+          error: {
+            code: 'unauthenticated',
+            message:
+              'Authentication failed: send Authorization: Bearer <token> (an Entra ID token for ' +
+              'https://api.partner.microsoft.com).',
+          },
+        });
+        expect(refused.headers.get('www-authenticate')).toBe('Bearer');
+        expect(refused.headers.get('request-id')).toMatch(GUID);
+      }
+      const correlation = '3f2c1b0a-9e8d-4c7b-a6f5-e4d3c2b1a090';
+      const ok = await call('GET', REFERRALS, { headers: { 'MS-CorrelationId': correlation } });
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get('ms-correlationid')).toBe(correlation);
+      expect(ok.headers.get('request-id')).toMatch(GUID);
+      expect(ok.headers.get('request-id')).not.toBe(correlation);
+    },
+  );
 
   it('refuses tracking headers that are not GUIDs', async () => {
     const refused = await call('GET', REFERRALS, { headers: { 'MS-RequestId': 'req-1' } });
@@ -153,57 +162,69 @@ describe('authentication and headers', () => {
 });
 
 describe('listing', () => {
-  it('serves the OData collection shape, newest first by default, with links and eTags', async () => {
-    const seeded = sim.store.seed(3, 11);
-    const reply = await list();
-    expect(reply.status).toBe(200);
-    expect(Object.keys(reply.body)).toEqual(['@odata.context', '@odata.count', 'value']);
-    expect(reply.body['@odata.context']).toBe(`${base}/v1.0/$metadata#referrals`);
-    expect(reply.body['@odata.count']).toBe(3);
-    expect(reply.body.value.map((r: Referral) => r.id)).toEqual(seeded.map((r) => r.id).reverse());
-    const [first] = reply.body.value;
-    expect(first.eTag).toMatch(/^"[0-9a-f]{8}-0000-0000-0000-[0-9a-f]{12}"$/);
-    expect(first.createdDateTime).toMatch(STAMP);
-    expect(first.updatedDateTime).toMatch(STAMP);
-    expect(first.links).toEqual({
-      self: { uri: `${base}${REFERRALS}/${first.id}`, method: 'GET', headers: [] },
-      relatedReferrals: {
-        uri: `${base}${REFERRALS}?$filter=${encodeURIComponent(`engagementId eq '${first.engagementId}'`)}`,
-        method: 'GET',
-        headers: [],
-      },
-    });
-    const related = await call('GET', first.links.relatedReferrals.uri);
-    expect(related.body.value.map((r: Referral) => r.id)).toEqual([first.id]);
-    expect(await call('GET', `${REFERRALS}/${first.id}`)).toMatchObject({
-      status: 200,
-      body: first,
-    });
-  });
+  it(
+    'serves the OData collection shape, newest first by default, with links and ' + 'eTags',
+    async () => {
+      const seeded = sim.store.seed(3, 11);
+      const reply = await list();
+      expect(reply.status).toBe(200);
+      expect(Object.keys(reply.body)).toEqual(['@odata.context', '@odata.count', 'value']);
+      expect(reply.body['@odata.context']).toBe(`${base}/v1.0/$metadata#referrals`);
+      expect(reply.body['@odata.count']).toBe(3);
+      expect(reply.body.value.map((r: Referral) => r.id)).toEqual(
+        seeded.map((r) => r.id).reverse(),
+      );
+      const [first] = reply.body.value;
+      expect(first.eTag).toMatch(/^"[0-9a-f]{8}-0000-0000-0000-[0-9a-f]{12}"$/);
+      expect(first.createdDateTime).toMatch(STAMP);
+      expect(first.updatedDateTime).toMatch(STAMP);
+      expect(first.links).toEqual({
+        self: { uri: `${base}${REFERRALS}/${first.id}`, method: 'GET', headers: [] },
+        relatedReferrals: {
+          uri: `${base}${REFERRALS}?$filter=${encodeURIComponent(
+            `engagementId eq '` + `${first.engagementId}'`,
+          )}`,
+          method: 'GET',
+          headers: [],
+        },
+      });
+      const related = await call('GET', first.links.relatedReferrals.uri);
+      expect(related.body.value.map((r: Referral) => r.id)).toEqual([first.id]);
+      expect(await call('GET', `${REFERRALS}/${first.id}`)).toMatchObject({
+        status: 200,
+        body: first,
+      });
+    },
+  );
 
-  it('pages 250 referrals in pages of 100 with absolute nextLinks to the end, each referral once', async () => {
-    sim.store.seed(250, 12);
-    const pages = await allPages({ $orderby: 'updatedDateTime asc' });
-    expect(pages.map((page) => page.value.length)).toEqual([100, 100, 50]);
-    expect(pages.map((page) => page['@odata.count'])).toEqual([250, 250, 250]);
-    expect(pages[0]['@odata.nextLink']).toMatch(
-      new RegExp(
-        `^${base}${REFERRALS}\\?\\$orderby=updatedDateTime%20asc&\\$skiptoken=[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$`,
-      ),
-    );
-    const referrals: Referral[] = pages.flatMap((page) => page.value);
-    expect(new Set(referrals.map((r) => r.id)).size).toBe(250);
-    const stamps = referrals.map((r) => r.updatedDateTime);
-    expect(stamps).toEqual([...stamps].sort());
-    expect(new Set(stamps).size).toBe(250);
+  it(
+    'pages 250 referrals in pages of 100 with absolute nextLinks to the end, each referral ' +
+      'once',
+    async () => {
+      sim.store.seed(250, 12);
+      const pages = await allPages({ $orderby: 'updatedDateTime asc' });
+      expect(pages.map((page) => page.value.length)).toEqual([100, 100, 50]);
+      expect(pages.map((page) => page['@odata.count'])).toEqual([250, 250, 250]);
+      expect(pages[0]['@odata.nextLink']).toMatch(
+        new RegExp(
+          `^${base}${REFERRALS}` +
+            `\\?\\$orderby=updatedDateTime%20asc&\\$skiptoken=[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$`,
+        ),
+      );
+      const referrals: Referral[] = pages.flatMap((page) => page.value);
+      expect(new Set(referrals.map((r) => r.id)).size).toBe(250);
+      const stamps = referrals.map((r) => r.updatedDateTime);
+      expect(stamps).toEqual([...stamps].sort());
+      expect(new Set(stamps).size).toBe(250);
 
-    const newestFirst = (await allPages({})).flatMap((page) => page.value as Referral[]);
-    expect(newestFirst.map((r) => r.id)).toEqual(
-      [...referrals]
-        .sort((a, b) => (a.createdDateTime < b.createdDateTime ? 1 : -1))
-        .map((r) => r.id),
-    );
-  });
+      const newestFirst = (await allPages({})).flatMap((page) => page.value as Referral[]);
+      expect(newestFirst.map((r) => r.id)).toEqual(
+        [...referrals]
+          .sort((a, b) => (a.createdDateTime < b.createdDateTime ? 1 : -1))
+          .map((r) => r.id),
+      );
+    },
+  );
 
   it('keeps paging complete while referrals change and arrive between pages', async () => {
     const seeded = sim.store.seed(250, 13);
@@ -221,7 +242,8 @@ describe('listing', () => {
     }
     const ids = seen.map((r) => r.id);
     expect(new Set(ids)).toEqual(new Set([...seeded.map((r) => r.id), arrived]));
-    // seeded[3] was served before it changed, so it comes again at the end; the others once, in their new place.
+    // seeded[3] was served before it changed, so it comes again at the end; the others once, in
+    // their new place.
     expect(ids.filter((id) => id === changed[0])).toHaveLength(2);
     expect(ids.slice(-4)).toEqual([...changed, arrived]);
   });
@@ -247,7 +269,8 @@ describe('listing', () => {
       body: {
         error: {
           message:
-            '$skiptoken belongs to a different query: keep $filter, $orderby, $select, $top and $count as in the @odata.nextLink',
+            '$skiptoken belongs to a different query: keep $filter, $orderby, $select, $top ' +
+            'and $count as in the @odata.nextLink',
         },
       },
     });
@@ -257,207 +280,233 @@ describe('listing', () => {
     });
   });
 
-  it('filters on nested paths, lambdas and quoted names with apostrophes and backslashes', async () => {
-    const obrien = newReferral({
-      customerProfile: {
-        name: "O'Brien \\ Sons",
-        address: { country: 'IE' },
-        team: [{ firstName: 'Seán', email: 'sean@obrien.ie' }],
-      },
-    });
-    const contoso = newReferral({
-      customerProfile: {
-        name: 'Contoso',
-        address: { country: 'US' },
-        team: [{ email: 'kim@contoso.com' }],
-      },
-    });
-    const hot = newReferral({
-      customerProfile: { address: { country: 'US' } },
-      details: { customerRequestedContact: true, dealValue: 5000, currency: 'USD' },
-    });
-    const ids = async (filter: string) =>
-      (await list({ $filter: filter, $orderby: 'createdDateTime asc' })).body.value.map(
-        (r: Referral) => r.id,
-      );
-    expect(await ids("customerProfile/address/country eq 'US'")).toEqual([contoso.id, hot.id]);
-    expect(await ids("customerProfile/team/any(t:t/email eq 'sean@obrien.ie')")).toEqual([
-      obrien.id,
-    ]);
-    expect(await ids("customerProfile/name eq 'O''Brien \\ Sons'")).toEqual([obrien.id]);
-    expect(
-      await ids(
-        "details/customerRequestedContact eq true and (customerProfile/address/country eq 'US' or customerProfile/address/country eq 'IE')",
-      ),
-    ).toEqual([hot.id]);
-    expect(
-      await ids("details/dealValue ge 5000 or not (customerProfile/address/country ne 'IE')"),
-    ).toEqual([obrien.id, hot.id]);
-    expect(await ids(`id eq '${contoso.id}'`)).toEqual([contoso.id]);
-
-    const refused = await list({ $filter: "customerProfile/address/county eq 'US'" });
-    expect(refused.status).toBe(400);
-    expect(refused.body).toEqual({
-      error: {
-        code: 'invalidRequest',
-        message:
-          "invalid $filter: unknown property 'customerProfile/address/county' at character 25 (did you mean 'customerProfile/address/country'?)",
-      },
-    });
-    expect(
-      (await list({ $filter: "updatedDateTime ge '2025-01-01T00:00:00Z'" })).body.error.message,
-    ).toBe(
-      "invalid $filter: updatedDateTime is a date-time: write the literal unquoted, as in updatedDateTime ge 2025-01-01T00:00:00Z, not as the string '2025-01-01T00:00:00Z' at character 20",
-    );
-  });
-
-  it('answers the incremental query with exactly what changed since the watermark, in update order', async () => {
-    const seeded = sim.store.seed(50, 15);
-    const full = (await allPages({ $orderby: 'updatedDateTime asc' })).flatMap(
-      (page) => page.value as Referral[],
-    );
-    const watermark = full[full.length - 1]!;
-    sim.store.update(seeded[7]!.id, { details: { notes: 'customer called again' } });
-    expect(
-      (
-        await patch(seeded[20]!.id, [
-          { op: 'replace', path: '/externalReferenceId', value: 'crm-20' },
-        ])
-      ).status,
-    ).toBe(204);
-    sim.store.update(seeded[0]!.id, { favorite: true });
-
-    const reply = await list({
-      $filter: `updatedDateTime ge ${watermark.updatedDateTime}`,
-      $orderby: 'updatedDateTime asc',
-    });
-    expect(reply.body['@odata.count']).toBe(4);
-    expect(reply.body.value.map((r: Referral) => r.id)).toEqual([
-      watermark.id,
-      seeded[7]!.id,
-      seeded[20]!.id,
-      seeded[0]!.id,
-    ]);
-    const stamps = reply.body.value.map((r: Referral) => r.updatedDateTime);
-    expect(stamps).toEqual([...stamps].sort());
-    expect(new Set(stamps).size).toBe(4);
-    const after = await list({
-      $filter: `updatedDateTime gt ${watermark.updatedDateTime} and favorite eq true`,
-      $orderby: 'updatedDateTime desc',
-    });
-    expect(after.body.value.map((r: Referral) => r.id)).toEqual([seeded[0]!.id]);
-  });
-
-  it('applies $select, $top and $orderby, and refuses what the service does not offer', async () => {
-    sim.store.seed(250, 16);
-    const selected = await list({ $select: 'id,status', $top: '2' });
-    expect(selected.body['@odata.context']).toBe(`${base}/v1.0/$metadata#referrals(id,status)`);
-    expect(selected.body.value.map((r: object) => Object.keys(r))).toEqual([
-      ['id', 'status'],
-      ['id', 'status'],
-    ]);
-    expect(selected.body['@odata.nextLink']).toBeUndefined();
-
-    const capped = await allPages({ $top: '150', $orderby: 'createdDateTime asc' });
-    expect(capped.map((page) => page.value.length)).toEqual([100, 50]);
-    expect(capped[0]['@odata.count']).toBe(250);
-
-    const refusals: Array<[Record<string, string>, string]> = [
-      [
-        { $orderby: 'name asc' },
-        "$orderby supports createdDateTime or updatedDateTime, optionally followed by asc or desc; got 'name asc'",
-      ],
-      [
-        { $orderby: 'createdDateTime desc, id' },
-        "$orderby supports createdDateTime or updatedDateTime, optionally followed by asc or desc (one sort key only); got 'createdDateTime desc, id'",
-      ],
-      [
-        { $select: 'id,customerProfile/name' },
-        '$select names unknown properties: customerProfile/name (only top-level properties can be selected)',
-      ],
-      [{ $top: '0' }, "$top must be a positive integer (got '0')"],
-      [{ $skip: '100' }, 'unsupported query option $skip: page by following @odata.nextLink'],
-      [
-        { $Filter: "status eq 'New'" },
-        'unsupported query option $Filter (query options are case-sensitive: $filter)',
-      ],
-      [{ filter: "status eq 'New'" }, "query option 'filter' needs its $ prefix ($filter)"],
-    ];
-    for (const [query, message] of refusals) {
-      expect(await list(query)).toMatchObject({
-        status: 400,
-        body: { error: { code: 'invalidRequest', message } },
+  it(
+    'filters on nested paths, lambdas and quoted names with apostrophes and ' + 'backslashes',
+    async () => {
+      const obrien = newReferral({
+        customerProfile: {
+          name: "O'Brien \\ Sons",
+          address: { country: 'IE' },
+          team: [{ firstName: 'Seán', email: 'sean@obrien.ie' }],
+        },
       });
-    }
-  });
+      const contoso = newReferral({
+        customerProfile: {
+          name: 'Contoso',
+          address: { country: 'US' },
+          team: [{ email: 'kim@contoso.com' }],
+        },
+      });
+      const hot = newReferral({
+        customerProfile: { address: { country: 'US' } },
+        details: { customerRequestedContact: true, dealValue: 5000, currency: 'USD' },
+      });
+      const ids = async (filter: string) =>
+        (await list({ $filter: filter, $orderby: 'createdDateTime asc' })).body.value.map(
+          (r: Referral) => r.id,
+        );
+      expect(await ids("customerProfile/address/country eq 'US'")).toEqual([contoso.id, hot.id]);
+      expect(await ids("customerProfile/team/any(t:t/email eq 'sean@obrien.ie')")).toEqual([
+        obrien.id,
+      ]);
+      expect(await ids("customerProfile/name eq 'O''Brien \\ Sons'")).toEqual([obrien.id]);
+      expect(
+        await ids(
+          "details/customerRequestedContact eq true and (customerProfile/address/country eq 'US' " +
+            "or customerProfile/address/country eq 'IE')",
+        ),
+      ).toEqual([hot.id]);
+      expect(
+        await ids("details/dealValue ge 5000 or not (customerProfile/address/country ne 'IE')"),
+      ).toEqual([obrien.id, hot.id]);
+      expect(await ids(`id eq '${contoso.id}'`)).toEqual([contoso.id]);
+
+      const refused = await list({ $filter: "customerProfile/address/county eq 'US'" });
+      expect(refused.status).toBe(400);
+      expect(refused.body).toEqual({
+        error: {
+          code: 'invalidRequest',
+          message:
+            "invalid $filter: unknown property 'customerProfile/address/county' at character 25 " +
+            "(did you mean 'customerProfile/address/country'?)",
+        },
+      });
+      expect(
+        (await list({ $filter: "updatedDateTime ge '2025-01-01T00:00:00Z'" })).body.error.message,
+      ).toBe(
+        'invalid $filter: updatedDateTime is a date-time: write the literal unquoted, as in ' +
+          "updatedDateTime ge 2025-01-01T00:00:00Z, not as the string '2025-01-01T00:00:00Z' " +
+          'at character 20',
+      );
+    },
+  );
+
+  it(
+    'answers the incremental query with exactly what changed since the watermark, in update ' +
+      'order',
+    async () => {
+      const seeded = sim.store.seed(50, 15);
+      const full = (await allPages({ $orderby: 'updatedDateTime asc' })).flatMap(
+        (page) => page.value as Referral[],
+      );
+      const watermark = full[full.length - 1]!;
+      sim.store.update(seeded[7]!.id, { details: { notes: 'customer called again' } });
+      expect(
+        (
+          await patch(seeded[20]!.id, [
+            { op: 'replace', path: '/externalReferenceId', value: 'crm-20' },
+          ])
+        ).status,
+      ).toBe(204);
+      sim.store.update(seeded[0]!.id, { favorite: true });
+
+      const reply = await list({
+        $filter: `updatedDateTime ge ${watermark.updatedDateTime}`,
+        $orderby: 'updatedDateTime asc',
+      });
+      expect(reply.body['@odata.count']).toBe(4);
+      expect(reply.body.value.map((r: Referral) => r.id)).toEqual([
+        watermark.id,
+        seeded[7]!.id,
+        seeded[20]!.id,
+        seeded[0]!.id,
+      ]);
+      const stamps = reply.body.value.map((r: Referral) => r.updatedDateTime);
+      expect(stamps).toEqual([...stamps].sort());
+      expect(new Set(stamps).size).toBe(4);
+      const after = await list({
+        $filter: `updatedDateTime gt ${watermark.updatedDateTime} and favorite eq true`,
+        $orderby: 'updatedDateTime desc',
+      });
+      expect(after.body.value.map((r: Referral) => r.id)).toEqual([seeded[0]!.id]);
+    },
+  );
+
+  it(
+    'applies $select, $top and $orderby, and refuses what the service does not ' + 'offer',
+    async () => {
+      sim.store.seed(250, 16);
+      const selected = await list({ $select: 'id,status', $top: '2' });
+      expect(selected.body['@odata.context']).toBe(`${base}/v1.0/$metadata#referrals(id,status)`);
+      expect(selected.body.value.map((r: object) => Object.keys(r))).toEqual([
+        ['id', 'status'],
+        ['id', 'status'],
+      ]);
+      expect(selected.body['@odata.nextLink']).toBeUndefined();
+
+      const capped = await allPages({ $top: '150', $orderby: 'createdDateTime asc' });
+      expect(capped.map((page) => page.value.length)).toEqual([100, 50]);
+      expect(capped[0]['@odata.count']).toBe(250);
+
+      const refusals: Array<[Record<string, string>, string]> = [
+        [
+          { $orderby: 'name asc' },
+          '$orderby supports createdDateTime or updatedDateTime, optionally followed by asc or ' +
+            "desc; got 'name asc'",
+        ],
+        [
+          { $orderby: 'createdDateTime desc, id' },
+          '$orderby supports createdDateTime or updatedDateTime, optionally followed by asc or ' +
+            "desc (one sort key only); got 'createdDateTime desc, id'",
+        ],
+        [
+          { $select: 'id,customerProfile/name' },
+          '$select names unknown properties: customerProfile/name (only top-level properties can ' +
+            'be selected)',
+        ],
+        [{ $top: '0' }, "$top must be a positive integer (got '0')"],
+        [{ $skip: '100' }, 'unsupported query option $skip: page by following @odata.nextLink'],
+        [
+          { $Filter: "status eq 'New'" },
+          'unsupported query option $Filter (query options are case-sensitive: $filter)',
+        ],
+        [{ filter: "status eq 'New'" }, "query option 'filter' needs its $ prefix ($filter)"],
+      ];
+      for (const [query, message] of refusals) {
+        expect(await list(query)).toMatchObject({
+          status: 400,
+          body: { error: { code: 'invalidRequest', message } },
+        });
+      }
+    },
+  );
 });
 
 describe('writes', () => {
-  it('accepts with If-Match, rolls eTag and updatedDateTime, then refuses the stale eTag with 412', async () => {
-    const referral = newReferral();
-    const accepted = await patch(referral.id, ACCEPT_OPS, { 'If-Match': referral.eTag });
-    expect(accepted.status).toBe(204);
-    expect(accepted.body).toBeNull();
-    const current = (await call('GET', `${REFERRALS}/${referral.id}`)).body as Referral;
-    expect(current).toMatchObject({
-      status: 'Active',
-      substatus: 'Accepted',
-      details: {
-        dealValue: 120000,
-        currency: 'USD',
-        closingDateTime: '2026-06-30T00:00:00.0000000Z',
-      },
-    });
-    expect(current.acceptedDateTime).toBe(current.updatedDateTime);
-    expect(current.eTag).not.toBe(referral.eTag);
-    expect(current.updatedDateTime > referral.updatedDateTime).toBe(true);
+  it(
+    'accepts with If-Match, rolls eTag and updatedDateTime, then refuses the stale eTag with ' +
+      '412',
+    async () => {
+      const referral = newReferral();
+      const accepted = await patch(referral.id, ACCEPT_OPS, { 'If-Match': referral.eTag });
+      expect(accepted.status).toBe(204);
+      expect(accepted.body).toBeNull();
+      const current = (await call('GET', `${REFERRALS}/${referral.id}`)).body as Referral;
+      expect(current).toMatchObject({
+        status: 'Active',
+        substatus: 'Accepted',
+        details: {
+          dealValue: 120000,
+          currency: 'USD',
+          closingDateTime: '2026-06-30T00:00:00.0000000Z',
+        },
+      });
+      expect(current.acceptedDateTime).toBe(current.updatedDateTime);
+      expect(current.eTag).not.toBe(referral.eTag);
+      expect(current.updatedDateTime > referral.updatedDateTime).toBe(true);
 
-    const stale = await patch(
-      referral.id,
-      [{ op: 'replace', path: '/externalReferenceId', value: 'crm-1' }],
-      { 'If-Match': referral.eTag },
-    );
-    expect(stale.status).toBe(412);
-    expect(stale.body).toEqual({
-      error: {
-        code: 'preconditionFailed',
-        message: `If-Match ${referral.eTag} does not match the current eTag of referral ${referral.id}: the referral has changed since it was read: read it again and retry`,
-      },
-    });
-    const unquoted = await patch(
-      referral.id,
-      [{ op: 'replace', path: '/externalReferenceId', value: 'crm-1' }],
-      { 'If-Match': current.eTag.slice(1, -1) },
-    );
-    expect(unquoted.body.error.message).toBe(
-      `If-Match ${current.eTag.slice(1, -1)} does not match the current eTag of referral ${referral.id}: send the eTag exactly as received, quotes included`,
-    );
+      const stale = await patch(
+        referral.id,
+        [{ op: 'replace', path: '/externalReferenceId', value: 'crm-1' }],
+        { 'If-Match': referral.eTag },
+      );
+      expect(stale.status).toBe(412);
+      expect(stale.body).toEqual({
+        error: {
+          code: 'preconditionFailed',
+          message:
+            `If-Match ${referral.eTag} does not match the current eTag of referral ` +
+            `${referral.id}: the referral has changed since it was read: read it again and retry`,
+        },
+      });
+      const unquoted = await patch(
+        referral.id,
+        [{ op: 'replace', path: '/externalReferenceId', value: 'crm-1' }],
+        { 'If-Match': current.eTag.slice(1, -1) },
+      );
+      expect(unquoted.body.error.message).toBe(
+        `If-Match ${current.eTag.slice(1, -1)} does not match the current eTag of referral ` +
+          `${referral.id}: send the eTag exactly as received, quotes included`,
+      );
 
-    const represented = await patch(
-      referral.id,
-      [{ op: 'replace', path: '/details/dealValue', value: '150000' }],
-      {
-        'If-Match': current.eTag,
-        Prefer: 'return=representation',
-        'Content-Type': 'application/json-patch+json',
-      },
-    );
-    expect(represented.status).toBe(200);
-    expect(represented.headers.get('preference-applied')).toBe('return=representation');
-    expect(represented.body).toMatchObject({
-      id: referral.id,
-      details: { dealValue: 150000 },
-      acceptedDateTime: current.acceptedDateTime,
-    });
-    expect(represented.body.eTag).not.toBe(current.eTag);
-  });
+      const represented = await patch(
+        referral.id,
+        [{ op: 'replace', path: '/details/dealValue', value: '150000' }],
+        {
+          'If-Match': current.eTag,
+          Prefer: 'return=representation',
+          'Content-Type': 'application/json-patch+json',
+        },
+      );
+      expect(represented.status).toBe(200);
+      expect(represented.headers.get('preference-applied')).toBe('return=representation');
+      expect(represented.body).toMatchObject({
+        id: referral.id,
+        details: { dealValue: 150000 },
+        acceptedDateTime: current.acceptedDateTime,
+      });
+      expect(represented.body.eTag).not.toBe(current.eTag);
+    },
+  );
 
   it('names every missing field of an accept', async () => {
     const referral = newReferral();
     const refused = await patch(referral.id, ACCEPT_OPS.slice(0, 2), { 'If-Match': referral.eTag });
     expect(refused.status).toBe(400);
     expect(refused.body.error.message).toBe(
-      'accepting a referral (New/Received to Active/Accepted) requires name, details.dealValue, details.currency, details.closingDateTime, details.notes; missing: details.dealValue, details.currency, details.closingDateTime',
+      'accepting a referral (New/Received to Active/Accepted) requires name, ' +
+        'details.dealValue, details.currency, details.closingDateTime, details.notes; missing: ' +
+        'details.dealValue, details.currency, details.closingDateTime',
     );
     expect(sim.store.get(referral.id)!.eTag).toBe(referral.eTag);
   });
@@ -472,7 +521,8 @@ describe('writes', () => {
       error: {
         code: 'invalidRequest',
         message:
-          'illegal change from New/Received to Closed/Won: a referral moves to Closed/Won only from Active',
+          'illegal change from New/Received to Closed/Won: a referral moves to Closed/Won only ' +
+          'from Active',
       },
     });
 
@@ -505,75 +555,84 @@ describe('writes', () => {
     ).toBe(409);
   });
 
-  it('refuses other ops, read-only paths, bad values and non-JSON bodies without changing anything', async () => {
-    const referral = newReferral();
-    const refusals: Array<[unknown, Record<string, string>, number, string]> = [
-      [
-        [{ op: 'remove', path: '/details/notes' }],
-        {},
-        400,
-        "operation 1 (remove /details/notes): op 'remove' is not supported; only replace and add are",
-      ],
-      [
-        [{ op: 'replace', path: '/createdDateTime', value: '2025-01-01T00:00:00Z' }],
-        {},
-        400,
-        'operation 1 (replace /createdDateTime): /createdDateTime is read-only',
-      ],
-      [
-        [{ op: 'replace', path: '/details/currency', value: 'usd' }],
-        {},
-        400,
-        "invalid referral after the update: details.currency: 'usd' is not an ISO 4217 three-letter currency code such as USD",
-      ],
-      [
-        { op: 'replace', path: '/name', value: 'x' },
-        {},
-        400,
-        'the body must be a JSON Patch array of operations, e.g. [{"op":"replace","path":"/details/notes","value":"..."}]',
-      ],
-      [
-        '[{"op":"replace","path":"/name","value":"x"}]',
-        { 'Content-Type': 'text/plain' },
-        415,
-        "Content-Type must be application/json or application/json-patch+json (got 'text/plain')",
-      ],
-      ['[{"op":', {}, 400, 'The request body is not valid JSON: Unexpected end of JSON input'],
-    ];
-    for (const [body, headers, status, message] of refusals) {
-      const reply = await patch(referral.id, body, headers);
-      expect(reply.status).toBe(status);
-      expect(reply.body.error.message).toBe(message);
-    }
-    expect(sim.store.get(referral.id)).toBe(referral);
-    expect(
-      (
-        await patch('00000000-0000-4000-8000-000000000000', [
+  it(
+    'refuses other ops, read-only paths, bad values and non-JSON bodies without changing ' +
+      'anything',
+    async () => {
+      const referral = newReferral();
+      const refusals: Array<[unknown, Record<string, string>, number, string]> = [
+        [
+          [{ op: 'remove', path: '/details/notes' }],
+          {},
+          400,
+          "operation 1 (remove /details/notes): op 'remove' is not supported; only replace and " +
+            'add are',
+        ],
+        [
+          [{ op: 'replace', path: '/createdDateTime', value: '2025-01-01T00:00:00Z' }],
+          {},
+          400,
+          'operation 1 (replace /createdDateTime): /createdDateTime is read-only',
+        ],
+        [
+          [{ op: 'replace', path: '/details/currency', value: 'usd' }],
+          {},
+          400,
+          "invalid referral after the update: details.currency: 'usd' is not an ISO 4217 " +
+            'three-letter currency code such as USD',
+        ],
+        [
           { op: 'replace', path: '/name', value: 'x' },
-        ])
-      ).body,
-    ).toEqual({
-      error: {
-        code: 'itemNotFound',
-        message: "referral '00000000-0000-4000-8000-000000000000' was not found",
-      },
-    });
-    expect(
-      (await call('PUT', `${REFERRALS}/${referral.id}`, { body: referral })).body.error.message,
-    ).toBe(
-      'PUT (full replace) is obsolete and requires If-Match with the current eTag; update referrals with PATCH and a JSON Patch body',
-    );
-    expect(await call('DELETE', `${REFERRALS}/${referral.id}`)).toMatchObject({
-      status: 405,
-      body: {
+          {},
+          400,
+          'the body must be a JSON Patch array of operations, e.g. ' +
+            '[{"op":"replace","path":"/details/notes","value":"..."}]',
+        ],
+        [
+          '[{"op":"replace","path":"/name","value":"x"}]',
+          { 'Content-Type': 'text/plain' },
+          415,
+          "Content-Type must be application/json or application/json-patch+json (got 'text/plain')",
+        ],
+        ['[{"op":', {}, 400, 'The request body is not valid JSON: Unexpected end of JSON input'],
+      ];
+      for (const [body, headers, status, message] of refusals) {
+        const reply = await patch(referral.id, body, headers);
+        expect(reply.status).toBe(status);
+        expect(reply.body.error.message).toBe(message);
+      }
+      expect(sim.store.get(referral.id)).toBe(referral);
+      expect(
+        (
+          await patch('00000000-0000-4000-8000-000000000000', [
+            { op: 'replace', path: '/name', value: 'x' },
+          ])
+        ).body,
+      ).toEqual({
         error: {
-          code: 'invalidRequest',
-          message:
-            'referrals cannot be deleted: close one with PATCH (Closed/Declined or Closed/Lost) instead',
+          code: 'itemNotFound',
+          message: "referral '00000000-0000-4000-8000-000000000000' was not found",
         },
-      },
-    });
-  });
+      });
+      expect(
+        (await call('PUT', `${REFERRALS}/${referral.id}`, { body: referral })).body.error.message,
+      ).toBe(
+        'PUT (full replace) is obsolete and requires If-Match with the current eTag; update ' +
+          'referrals with PATCH and a JSON Patch body',
+      );
+      expect(await call('DELETE', `${REFERRALS}/${referral.id}`)).toMatchObject({
+        status: 405,
+        body: {
+          error: {
+            code: 'invalidRequest',
+            message:
+              'referrals cannot be deleted: close one with PATCH (Closed/Declined or ' +
+              'Closed/Lost) instead',
+          },
+        },
+      });
+    },
+  );
 
   it('replaces the writable fields with the obsolete PUT when If-Match is given', async () => {
     const referral = newReferral();
@@ -591,57 +650,62 @@ describe('writes', () => {
     });
   });
 
-  it('creates a partner referral with POST and refuses an invalid one, naming every problem', async () => {
-    const created = await call('POST', REFERRALS, {
-      body: {
-        name: 'Contoso Test Deal - [Private]',
-        type: 'Independent',
-        qualification: 'SalesQualified',
-        customerProfile: {
-          name: 'Contoso Customer Inc',
-          address: { city: 'Redmond', country: 'US' },
-          size: '10to50employees',
+  it(
+    'creates a partner referral with POST and refuses an invalid one, naming every ' + 'problem',
+    async () => {
+      const created = await call('POST', REFERRALS, {
+        body: {
+          name: 'Contoso Test Deal - [Private]',
+          type: 'Independent',
+          qualification: 'SalesQualified',
+          customerProfile: {
+            name: 'Contoso Customer Inc',
+            address: { city: 'Redmond', country: 'US' },
+            size: '10to50employees',
+          },
+          consent: { consentToShareReferralWithMicrosoftSellers: false },
+          details: {
+            dealValue: '10000',
+            currency: 'USD',
+            closingDateTime: '2026-09-30T00:00:00Z',
+            notes: 'Private deal',
+          },
         },
-        consent: { consentToShareReferralWithMicrosoftSellers: false },
-        details: {
-          dealValue: '10000',
-          currency: 'USD',
-          closingDateTime: '2026-09-30T00:00:00Z',
-          notes: 'Private deal',
-        },
-      },
-    });
-    expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({
-      status: 'Active',
-      substatus: 'Accepted',
-      direction: 'Outgoing',
-      expirationDateTime: null,
-      details: { dealValue: 10000 },
-    });
-    expect(created.body.id).toMatch(GUID);
-    expect(created.body.acceptedDateTime).toBe(created.body.createdDateTime);
-    expect(created.headers.get('location')).toBe(`${base}${REFERRALS}/${created.body.id}`);
-    expect((await call('GET', `${REFERRALS}/${created.body.id}`)).body).toEqual(created.body);
+      });
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({
+        status: 'Active',
+        substatus: 'Accepted',
+        direction: 'Outgoing',
+        expirationDateTime: null,
+        details: { dealValue: 10000 },
+      });
+      expect(created.body.id).toMatch(GUID);
+      expect(created.body.acceptedDateTime).toBe(created.body.createdDateTime);
+      expect(created.headers.get('location')).toBe(`${base}${REFERRALS}/${created.body.id}`);
+      expect((await call('GET', `${REFERRALS}/${created.body.id}`)).body).toEqual(created.body);
 
-    const refused = await call('POST', REFERRALS, {
-      body: {
-        name: 'x',
-        eTag: '"mine"',
-        type: 'Independent',
-        customerProfile: { address: { country: 'Ireland' } },
-        consent: {},
-        details: {},
-      },
-    });
-    expect(refused.body).toEqual({
-      error: {
-        code: 'invalidRequest',
-        message:
-          "invalid referral: eTag is set by the service and cannot be given on create; customerProfile.name is required; customerProfile.address.country: 'Ireland' is not an ISO 3166 two-letter country code such as US",
-      },
-    });
-  });
+      const refused = await call('POST', REFERRALS, {
+        body: {
+          name: 'x',
+          eTag: '"mine"',
+          type: 'Independent',
+          customerProfile: { address: { country: 'Ireland' } },
+          consent: {},
+          details: {},
+        },
+      });
+      expect(refused.body).toEqual({
+        error: {
+          code: 'invalidRequest',
+          message:
+            'invalid referral: eTag is set by the service and cannot be given on create; ' +
+            "customerProfile.name is required; customerProfile.address.country: 'Ireland' is " +
+            'not an ISO 3166 two-letter country code such as US',
+        },
+      });
+    },
+  );
 });
 
 describe('expiry, faults and determinism', () => {
@@ -761,7 +825,8 @@ describe('admin routes', () => {
       (await call('POST', '/_sim/seed', { auth: false, body: { count: 5, seed: 9 } })).body.error
         .message,
     ).toBe(
-      `seed 9 was already used in this store (referral ${seeded.body.ids[0]} exists): reset the store or pick another seed`,
+      `seed 9 was already used in this store (referral ${seeded.body.ids[0]} exists): reset ` +
+        `the store or pick another seed`,
     );
 
     const raw = await call('POST', '/_sim/referrals?raw=true', {

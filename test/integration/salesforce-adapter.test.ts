@@ -1,4 +1,5 @@
-// Integration tests of the Salesforce adapter: the real jsforce 3.10 against the Salesforce simulator over loopback HTTP.
+// Integration tests of the Salesforce adapter: the real jsforce 3.10 against the Salesforce
+// simulator over loopback HTTP.
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY_POLICY } from '../../src/core/retry.js';
@@ -16,7 +17,8 @@ const fastRetries = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 1, maxDelayMs: 5, ma
 const LEAD_ID = /^00Q[A-Za-z0-9]{15}$/;
 const UPSERT_PATH = '/services/data/v60.0/composite/sobjects/Lead/PartnerReferralId__c';
 const INVALID_FIELD_MESSAGE =
-  'salesforce target "sfdc": upsert of 1 Lead records by PartnerReferralId__c failed: INVALID_FIELD: No such column \'Colour__c\' on sobject of type Lead';
+  'salesforce target "sfdc": upsert of 1 Lead records by PartnerReferralId__c failed: ' +
+  "INVALID_FIELD: No such column 'Colour__c' on sobject of type Lead";
 
 let sim: SalesforceSimulator;
 const adapters: SalesforceAdapter[] = [];
@@ -122,62 +124,72 @@ describe('SalesforceAdapter upserts', () => {
     expect(made.maxBatchSize).toBe(150);
   });
 
-  it('backfills 450 leads in 3 collection calls, then updates the same records on a second pass', async () => {
-    const crm = withToken();
-    const records = Array.from({ length: 450 }, (_, i) => leadRecord(i));
-    const first = await crm.upsertLeads(records);
-    expect(requestsTo('PATCH', UPSERT_PATH).map((r) => r.status)).toEqual([200, 200, 200]);
-    expect(sim.server.counters().total).toBe(3);
-    expect(crm.callCount).toBe(3);
-    expect(first).toHaveLength(450);
-    expect(first.every((r) => r.ok && r.created && LEAD_ID.test(r.recordId))).toBe(true);
-    expect(first.map((r) => r.referralId)).toEqual(records.map((r) => r.referralId));
+  it(
+    'backfills 450 leads in 3 collection calls, then updates the same records on a second ' +
+      'pass',
+    async () => {
+      const crm = withToken();
+      const records = Array.from({ length: 450 }, (_, i) => leadRecord(i));
+      const first = await crm.upsertLeads(records);
+      expect(requestsTo('PATCH', UPSERT_PATH).map((r) => r.status)).toEqual([200, 200, 200]);
+      expect(sim.server.counters().total).toBe(3);
+      expect(crm.callCount).toBe(3);
+      expect(first).toHaveLength(450);
+      expect(first.every((r) => r.ok && r.created && LEAD_ID.test(r.recordId))).toBe(true);
+      expect(first.map((r) => r.referralId)).toEqual(records.map((r) => r.referralId));
 
-    const second = await crm.upsertLeads(records);
-    expect(second.map((r) => (r.ok ? { id: r.recordId, created: r.created } : r))).toEqual(
-      first.map((r) => (r.ok ? { id: r.recordId, created: false } : r)),
-    );
-    expect(crm.callCount).toBe(6);
-    const stored = sim.store.findByExternalId(
-      LEAD,
-      LEAD.fields.find((f) => f.name === 'PartnerReferralId__c')!,
-      'ref-00449',
-    );
-    expect(stored.map((row) => [row.Id, row.Company])).toEqual([
-      [(first[449] as { recordId: string }).recordId, 'Company 449'],
-    ]);
-  });
+      const second = await crm.upsertLeads(records);
+      expect(second.map((r) => (r.ok ? { id: r.recordId, created: r.created } : r))).toEqual(
+        first.map((r) => (r.ok ? { id: r.recordId, created: false } : r)),
+      );
+      expect(crm.callCount).toBe(6);
+      const stored = sim.store.findByExternalId(
+        LEAD,
+        LEAD.fields.find((f) => f.name === 'PartnerReferralId__c')!,
+        'ref-00449',
+      );
+      expect(stored.map((row) => [row.Id, row.Company])).toEqual([
+        [(first[449] as { recordId: string }).recordId, 'Company 449'],
+      ]);
+    },
+  );
 
-  it("fails only the record the org refuses, with Salesforce's code and message verbatim", async () => {
-    const crm = withToken();
-    const records = [leadRecord(1), leadRecord(2, { Rating: 'Scorching' }), leadRecord(3)];
-    const results = await crm.upsertLeads(records);
-    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
-    expect(results[1]).toEqual({
-      referralId: 'ref-00002',
-      ok: false,
-      error: {
-        code: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
-        message: 'Rating: bad value for restricted picklist field: Scorching',
+  it(
+    "fails only the record the org refuses, with Salesforce's code and message " + 'verbatim',
+    async () => {
+      const crm = withToken();
+      const records = [leadRecord(1), leadRecord(2, { Rating: 'Scorching' }), leadRecord(3)];
+      const results = await crm.upsertLeads(records);
+      expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+      expect(results[1]).toEqual({
+        referralId: 'ref-00002',
+        ok: false,
+        error: {
+          code: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+          message: 'Rating: bad value for restricted picklist field: Scorching',
+          retryable: false,
+          fields: ['Rating'],
+        },
+      });
+      // A refused record is final: no retry round.
+      expect(requestsTo('PATCH', UPSERT_PATH)).toHaveLength(1);
+    },
+  );
+
+  it(
+    "throws for a call the org refuses as a whole, naming the call and Salesforce's " + 'error',
+    async () => {
+      const crm = withToken();
+      const error = await rejectionOf(crm.upsertLeads([leadRecord(1, { Colour__c: 'red' })]));
+      expect(error).toMatchObject({
+        code: 'HTTP_ERROR',
+        providerCode: 'INVALID_FIELD',
         retryable: false,
-        fields: ['Rating'],
-      },
-    });
-    // A refused record is final: no retry round.
-    expect(requestsTo('PATCH', UPSERT_PATH)).toHaveLength(1);
-  });
-
-  it("throws for a call the org refuses as a whole, naming the call and Salesforce's error", async () => {
-    const crm = withToken();
-    const error = await rejectionOf(crm.upsertLeads([leadRecord(1, { Colour__c: 'red' })]));
-    expect(error).toMatchObject({
-      code: 'HTTP_ERROR',
-      providerCode: 'INVALID_FIELD',
-      retryable: false,
-    });
-    expect(error.message).toBe(INVALID_FIELD_MESSAGE);
-    expect(crm.callCount).toBe(1);
-  });
+      });
+      expect(error.message).toBe(INVALID_FIELD_MESSAGE);
+      expect(crm.callCount).toBe(1);
+    },
+  );
 
   it('writes referrals mapped as opportunities through the Opportunity collection', async () => {
     const crm = withToken();
@@ -219,19 +231,23 @@ describe('SalesforceAdapter upserts', () => {
     expect(results[1]?.ok).toBe(true);
   });
 
-  it('retries a collection call after a 503 and after a dropped connection (upserts by external id are idempotent)', async () => {
-    const crm = withToken();
-    sim.server.faults.configure({
-      rules: [
-        { kind: '5xx', status: 503, count: 1, pathContains: '/composite/' },
-        { kind: 'drop', count: 1, pathContains: '/composite/' },
-      ],
-    });
-    const results = await crm.upsertLeads([leadRecord(1), leadRecord(2)]);
-    expect(results.map((r) => r.ok && r.created)).toEqual([true, true]);
-    expect(requestsTo('PATCH', UPSERT_PATH).map((r) => r.status)).toEqual([503, 0, 200]);
-    expect(crm.callCount).toBe(3);
-  });
+  it(
+    'retries a collection call after a 503 and after a dropped connection (upserts by ' +
+      'external id are idempotent)',
+    async () => {
+      const crm = withToken();
+      sim.server.faults.configure({
+        rules: [
+          { kind: '5xx', status: 503, count: 1, pathContains: '/composite/' },
+          { kind: 'drop', count: 1, pathContains: '/composite/' },
+        ],
+      });
+      const results = await crm.upsertLeads([leadRecord(1), leadRecord(2)]);
+      expect(results.map((r) => r.ok && r.created)).toEqual([true, true]);
+      expect(requestsTo('PATCH', UPSERT_PATH).map((r) => r.status)).toEqual([503, 0, 200]);
+      expect(crm.callCount).toBe(3);
+    },
+  );
 
   it('stops at once with RATE_LIMITED when the daily API allocation is used up', async () => {
     const crm = withToken();
@@ -244,8 +260,10 @@ describe('SalesforceAdapter upserts', () => {
       providerCode: 'REQUEST_LIMIT_EXCEEDED',
     });
     expect(error.message).toBe(
-      'salesforce target "sfdc": upsert of 1 Lead records by PartnerReferralId__c refused: the org\'s daily API request limit is used up ' +
-        '(api-usage 100000/100000) (REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.); calls succeed again once the rolling 24-hour allocation frees up',
+      'salesforce target "sfdc": upsert of 1 Lead records by PartnerReferralId__c refused: the ' +
+        "org's daily API request limit is used up " +
+        '(api-usage 100000/100000) (REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.); ' +
+        'calls succeed again once the rolling 24-hour allocation frees up',
     );
     expect(crm.callCount).toBe(1);
   });
@@ -264,28 +282,33 @@ describe('SalesforceAdapter sessions', () => {
       retryable: false,
     });
     expect(error.message).toBe(
-      'salesforce target "sfdc": the access token has expired or was revoked (INVALID_SESSION_ID: Session expired or invalid); ' +
-        "put a new token in the target's settings.auth.token, or use clientCredentials or jwt auth so that leadbridge can renew it",
+      'salesforce target "sfdc": the access token has expired or was revoked ' +
+        '(INVALID_SESSION_ID: Session expired or invalid); ' +
+        "put a new token in the target's settings.auth.token, or use clientCredentials or jwt " +
+        'auth so that leadbridge can renew it',
     );
     expect(crm.callCount).toBe(2);
   });
 
-  it('gets a client-credentials token lazily and renews it once when the session expires', async () => {
-    const crm = withClientCredentials();
-    expect(crm.callCount).toBe(0);
-    expect((await crm.upsertLeads([leadRecord(1)]))[0]?.ok).toBe(true);
-    sim.expireSessions();
-    const results = await crm.upsertLeads([leadRecord(2)]);
-    expect(results[0]).toMatchObject({ ok: true, created: true });
-    expect(sim.server.requests().map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([
-      'POST /services/oauth2/token 200',
-      `PATCH ${UPSERT_PATH} 200`,
-      `PATCH ${UPSERT_PATH} 401`,
-      'POST /services/oauth2/token 200',
-      `PATCH ${UPSERT_PATH} 200`,
-    ]);
-    expect(crm.callCount).toBe(5);
-  });
+  it(
+    'gets a client-credentials token lazily and renews it once when the session ' + 'expires',
+    async () => {
+      const crm = withClientCredentials();
+      expect(crm.callCount).toBe(0);
+      expect((await crm.upsertLeads([leadRecord(1)]))[0]?.ok).toBe(true);
+      sim.expireSessions();
+      const results = await crm.upsertLeads([leadRecord(2)]);
+      expect(results[0]).toMatchObject({ ok: true, created: true });
+      expect(sim.server.requests().map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([
+        'POST /services/oauth2/token 200',
+        `PATCH ${UPSERT_PATH} 200`,
+        `PATCH ${UPSERT_PATH} 401`,
+        'POST /services/oauth2/token 200',
+        `PATCH ${UPSERT_PATH} 200`,
+      ]);
+      expect(crm.callCount).toBe(5);
+    },
+  );
 
   it('reports a refused client secret as AUTH_FAILED with the OAuth error', async () => {
     await sim.stop();
@@ -300,7 +323,8 @@ describe('SalesforceAdapter sessions', () => {
     const error = await rejectionOf(crm.getByReferralId('ref-1'));
     expect(error).toMatchObject({ code: 'AUTH_FAILED', providerCode: 'invalid_client' });
     expect(error.message).toBe(
-      `salesforce target "sfdc": the client-credentials token request to ${sim.url}/services/oauth2/token was refused: invalid_client: invalid client credentials`,
+      `salesforce target "sfdc": the client-credentials token request to ${sim.url}` +
+        `/services/oauth2/token was refused: invalid_client: invalid client credentials`,
     );
     expect(crm.callCount).toBe(1);
   });
@@ -369,69 +393,72 @@ describe('SalesforceAdapter reads', () => {
     expect(crm.callCount).toBe(5);
   });
 
-  it('reads a converted, won referral with its opportunity, and nothing more after the cursor', async () => {
-    const crm = withToken();
-    const [open, converted] = await crm.upsertLeads([leadRecord(1), leadRecord(2)]);
-    const leadId = (converted as { recordId: string }).recordId;
-    const conversion = await admin(`/_sim/leads/${leadId}/convert`, {
-      opportunityName: 'Big deal',
-      amount: 120000,
-      closeDate: '2026-03-31',
-    });
-    const opportunityId = String(conversion.opportunityId);
-    await admin(`/_sim/opportunities/${opportunityId}/close`, { won: true });
+  it(
+    'reads a converted, won referral with its opportunity, and nothing more after the ' + 'cursor',
+    async () => {
+      const crm = withToken();
+      const [open, converted] = await crm.upsertLeads([leadRecord(1), leadRecord(2)]);
+      const leadId = (converted as { recordId: string }).recordId;
+      const conversion = await admin(`/_sim/leads/${leadId}/convert`, {
+        opportunityName: 'Big deal',
+        amount: 120000,
+        closeDate: '2026-03-31',
+      });
+      const opportunityId = String(conversion.opportunityId);
+      await admin(`/_sim/opportunities/${opportunityId}/close`, { won: true });
 
-    const pages = await changesSince(crm, null);
-    expect(pages).toHaveLength(1);
-    const [page] = pages as [CrmChangePage];
-    expect(page.records.map((r) => r.referralId)).toEqual(['ref-00001', 'ref-00002']);
-    expect(page.records[0]).toMatchObject({
-      recordId: (open as { recordId: string }).recordId,
-      opportunity: null,
-    });
-    const won = page.records[1];
-    expect(won).toMatchObject({
-      recordId: leadId,
-      entity: 'lead',
-      fields: {
-        IsConverted: true,
-        ConvertedOpportunityId: opportunityId,
-        Status: 'Closed - Converted',
-      },
-      opportunity: {
-        recordId: opportunityId,
+      const pages = await changesSince(crm, null);
+      expect(pages).toHaveLength(1);
+      const [page] = pages as [CrmChangePage];
+      expect(page.records.map((r) => r.referralId)).toEqual(['ref-00001', 'ref-00002']);
+      expect(page.records[0]).toMatchObject({
+        recordId: (open as { recordId: string }).recordId,
+        opportunity: null,
+      });
+      const won = page.records[1];
+      expect(won).toMatchObject({
+        recordId: leadId,
+        entity: 'lead',
         fields: {
-          Name: 'Big deal',
-          StageName: 'Closed Won',
-          IsClosed: true,
-          IsWon: true,
-          Amount: 120000,
-          CloseDate: '2026-03-31',
+          IsConverted: true,
+          ConvertedOpportunityId: opportunityId,
+          Status: 'Closed - Converted',
         },
-      },
-    });
-    expect(won?.modifiedAt).toBe(won?.opportunity?.modifiedAt);
-    expect(page.cursor).toBe(won?.modifiedAt);
-    expect(page.cursor).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+        opportunity: {
+          recordId: opportunityId,
+          fields: {
+            Name: 'Big deal',
+            StageName: 'Closed Won',
+            IsClosed: true,
+            IsWon: true,
+            Amount: 120000,
+            CloseDate: '2026-03-31',
+          },
+        },
+      });
+      expect(won?.modifiedAt).toBe(won?.opportunity?.modifiedAt);
+      expect(page.cursor).toBe(won?.modifiedAt);
+      expect(page.cursor).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
 
-    expect(await changesSince(crm, page.cursor)).toEqual([]);
+      expect(await changesSince(crm, page.cursor)).toEqual([]);
 
-    // Only the opportunity changes: its lead is fetched to complete the referral's state.
-    await admin(`/_sim/opportunities/${opportunityId}/close`, {
-      won: false,
-      reason: 'Customer chose another vendor',
-    });
-    const [later] = (await changesSince(crm, page.cursor)) as [CrmChangePage];
-    expect(later.records).toHaveLength(1);
-    expect(later.records[0]).toMatchObject({
-      referralId: 'ref-00002',
-      recordId: leadId,
-      opportunity: {
-        recordId: opportunityId,
-        fields: { StageName: 'Closed Lost', LossReason__c: 'Customer chose another vendor' },
-      },
-    });
-  });
+      // Only the opportunity changes: its lead is fetched to complete the referral's state.
+      await admin(`/_sim/opportunities/${opportunityId}/close`, {
+        won: false,
+        reason: 'Customer chose another vendor',
+      });
+      const [later] = (await changesSince(crm, page.cursor)) as [CrmChangePage];
+      expect(later.records).toHaveLength(1);
+      expect(later.records[0]).toMatchObject({
+        referralId: 'ref-00002',
+        recordId: leadId,
+        opportunity: {
+          recordId: opportunityId,
+          fields: { StageName: 'Closed Lost', LossReason__c: 'Customer chose another vendor' },
+        },
+      });
+    },
+  );
 
   it('follows query pages one at a time and cuts change pages at 500 records', async () => {
     const crm = withToken();

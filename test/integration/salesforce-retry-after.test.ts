@@ -1,4 +1,5 @@
-// The Salesforce adapter waits as long as a 429 / 503 answer's Retry-After asks (capped), through real jsforce.
+// The Salesforce adapter waits as long as a 429 / 503 answer's Retry-After asks (capped), through
+// real jsforce.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogFields, Logger } from '../../src/core/log.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/core/retry.js';

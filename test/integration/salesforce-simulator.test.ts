@@ -1,4 +1,5 @@
-// The Salesforce simulator driven by the real jsforce 3.10 over loopback HTTP, plus OAuth and admin flows.
+// The Salesforce simulator driven by the real jsforce 3.10 over loopback HTTP, plus OAuth and admin
+// flows.
 import jsforce from 'jsforce';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -53,7 +54,9 @@ function leads(count: number, from = 0): Array<Record<string, unknown>> {
   }));
 }
 
-/** The first error of a failed save result as the wire carries it (collections use `statusCode`). */
+/**
+ * The first error of a failed save result as the wire carries it (collections use `statusCode`).
+ */
 function firstError(result: { success: boolean; errors: unknown[] }): {
   statusCode: string;
   message: string;
@@ -89,16 +92,21 @@ beforeEach(async () => {
 });
 
 describe('sObject collections through jsforce', () => {
-  it('creates 250 leads in two collection calls of at most 200 when jsforce splits them', async () => {
-    const conn = connect();
-    const results = await conn.sobject('Lead').create(leads(250), { allowRecursive: true });
-    expect(results).toHaveLength(250);
-    expect(results.every((r) => r.success && /^00Q[A-Za-z0-9]{15}$/.test(String(r.id)))).toBe(true);
-    expect(new Set(results.map((r) => r.id)).size).toBe(250);
-    expect(compositeCalls('POST')).toBe(2);
-    const count = await conn.query('SELECT COUNT() FROM Lead');
-    expect(count.totalSize).toBe(250);
-  });
+  it(
+    'creates 250 leads in two collection calls of at most 200 when jsforce splits ' + 'them',
+    async () => {
+      const conn = connect();
+      const results = await conn.sobject('Lead').create(leads(250), { allowRecursive: true });
+      expect(results).toHaveLength(250);
+      expect(results.every((r) => r.success && /^00Q[A-Za-z0-9]{15}$/.test(String(r.id)))).toBe(
+        true,
+      );
+      expect(new Set(results.map((r) => r.id)).size).toBe(250);
+      expect(compositeCalls('POST')).toBe(2);
+      const count = await conn.query('SELECT COUNT() FROM Lead');
+      expect(count.totalSize).toBe(250);
+    },
+  );
 
   it('refuses a collection of more than 200 records with EXCEEDED_ID_LIMIT', async () => {
     const failure = await rejection(connect().sobject('Lead').create(leads(201)));
@@ -256,12 +264,14 @@ describe('single records through jsforce', () => {
       [
         { LastName: 'X', Company: 'Y', NumberOfEmployees: 'many' },
         'JSON_PARSER_ERROR',
-        'Cannot deserialize instance of int from VALUE_STRING value many or request may be missing a required field',
+        'Cannot deserialize instance of int from VALUE_STRING value many or request may be ' +
+          'missing a required field',
       ],
       [
         { LastName: 'X', Company: 'Y', IsConverted: true },
         'INVALID_FIELD_FOR_INSERT_UPDATE',
-        'Unable to create/update fields: IsConverted. Please check the security settings of this field and verify that it is read/write for your profile or permission set.',
+        'Unable to create/update fields: IsConverted. Please check the security settings of ' +
+          'this field and verify that it is read/write for your profile or permission set.',
       ],
     ];
     for (const [record, errorCode, message] of cases) {
@@ -275,19 +285,24 @@ describe('single records through jsforce', () => {
     });
   });
 
-  it('refuses a second lead with the same PartnerReferralId__c (case-insensitive) as DUPLICATE_VALUE', async () => {
-    const conn = connect();
-    const first = await conn
-      .sobject('Lead')
-      .create({ LastName: 'A', Company: 'B', PartnerReferralId__c: 'ABC-1' });
-    const failure = await rejection(
-      conn.sobject('Lead').create({ LastName: 'C', Company: 'D', PartnerReferralId__c: 'abc-1' }),
-    );
-    expect(failure.errorCode).toBe('DUPLICATE_VALUE');
-    expect(failure.message).toBe(
-      `duplicate value found: PartnerReferralId__c duplicates value on record with id: ${first.id}`,
-    );
-  });
+  it(
+    'refuses a second lead with the same PartnerReferralId__c (case-insensitive) as ' +
+      'DUPLICATE_VALUE',
+    async () => {
+      const conn = connect();
+      const first = await conn
+        .sobject('Lead')
+        .create({ LastName: 'A', Company: 'B', PartnerReferralId__c: 'ABC-1' });
+      const failure = await rejection(
+        conn.sobject('Lead').create({ LastName: 'C', Company: 'D', PartnerReferralId__c: 'abc-1' }),
+      );
+      expect(failure.errorCode).toBe('DUPLICATE_VALUE');
+      expect(failure.message).toBe(
+        `duplicate value found: PartnerReferralId__c duplicates value on record with id: ` +
+          `${first.id}`,
+      );
+    },
+  );
 
   it('upserts one record: 201 created, then 200 created:false (204 before API 46.0)', async () => {
     const conn = connect();
@@ -316,25 +331,30 @@ describe('single records through jsforce', () => {
     });
   });
 
-  it('lists updated and deleted ids of a window through jsforce updated() and deleted()', async () => {
-    const conn = connect();
-    const [kept, removed] = (await conn.sobject('Lead').create(leads(2))).map((r) => String(r.id));
-    await conn.sobject('Lead').destroy(String(removed));
-    const from = new Date(Date.now() - 120_000);
-    const to = new Date(Date.now() + 120_000);
-    expect(await conn.sobject('Lead').updated(from, to)).toMatchObject({ ids: [kept] });
-    const deleted = await conn.sobject('Lead').deleted(from, to);
-    expect(deleted.deletedRecords).toEqual([
-      { id: removed, deletedDate: expect.stringMatching(/\+0000$/) },
-    ]);
-    const stale = await rejection(
-      conn.sobject('Lead').updated(new Date(Date.now() - 31 * 86_400_000), to),
-    );
-    expect(stale).toMatchObject({
-      errorCode: 'INVALID_REPLICATION_DATE',
-      message: 'start must be within the last 30 days',
-    });
-  });
+  it(
+    'lists updated and deleted ids of a window through jsforce updated() and ' + 'deleted()',
+    async () => {
+      const conn = connect();
+      const [kept, removed] = (await conn.sobject('Lead').create(leads(2))).map((r) =>
+        String(r.id),
+      );
+      await conn.sobject('Lead').destroy(String(removed));
+      const from = new Date(Date.now() - 120_000);
+      const to = new Date(Date.now() + 120_000);
+      expect(await conn.sobject('Lead').updated(from, to)).toMatchObject({ ids: [kept] });
+      const deleted = await conn.sobject('Lead').deleted(from, to);
+      expect(deleted.deletedRecords).toEqual([
+        { id: removed, deletedDate: expect.stringMatching(/\+0000$/) },
+      ]);
+      const stale = await rejection(
+        conn.sobject('Lead').updated(new Date(Date.now() - 31 * 86_400_000), to),
+      );
+      expect(stale).toMatchObject({
+        errorCode: 'INVALID_REPLICATION_DATE',
+        message: 'start must be within the last 30 days',
+      });
+    },
+  );
 
   it('refuses an upsert whose body sets the external id to another value', async () => {
     const res = await fetch(
@@ -349,7 +369,8 @@ describe('single records through jsforce', () => {
     expect(await res.json()).toEqual([
       {
         message:
-          'The value of PartnerReferralId__c in the request body (ref-2) does not match the value in the URL (ref-1)',
+          'The value of PartnerReferralId__c in the request body (ref-2) does not match the ' +
+          'value in the URL (ref-1)',
         errorCode: 'INVALID_FIELD',
         fields: ['PartnerReferralId__c'],
       },
@@ -371,89 +392,107 @@ describe('SOQL through jsforce', () => {
     expect(sim.server.requests().length - before).toBe(2);
   });
 
-  it('follows nextRecordsUrl with queryMore until done, honouring Sforce-Query-Options batchSize', async () => {
-    seedLeads(2500);
-    const conn = connect();
-    // The raw response, as jsforce rebuilds nextRecordsUrl from the locator in its own results.
-    const first = await conn.request<{
-      totalSize: number;
-      done: boolean;
-      records: unknown[];
-      nextRecordsUrl?: string;
-    }>(`/query?q=${encodeURIComponent('SELECT Id FROM Lead')}`);
-    expect(first).toMatchObject({ totalSize: 2500, done: false });
-    expect(first.records).toHaveLength(2000);
-    expect(first.nextRecordsUrl).toMatch(
-      /^\/services\/data\/v60\.0\/query\/01g[A-Za-z0-9]{15}-2000$/,
-    );
-    const rest = await conn.queryMore(String(first.nextRecordsUrl));
-    expect(rest).toMatchObject({ totalSize: 2500, done: true });
-    expect(rest.records).toHaveLength(500);
-    const small = await conn
-      .query('SELECT Id FROM Lead')
-      .execute({ headers: { 'Sforce-Query-Options': 'batchSize=500' } });
-    expect(small.records).toHaveLength(500);
-    expect(small.nextRecordsUrl).toMatch(/-500$/);
-  });
+  it(
+    'follows nextRecordsUrl with queryMore until done, honouring Sforce-Query-Options ' +
+      'batchSize',
+    async () => {
+      seedLeads(2500);
+      const conn = connect();
+      // The raw response, as jsforce rebuilds nextRecordsUrl from the locator in its own results.
+      const first = await conn.request<{
+        totalSize: number;
+        done: boolean;
+        records: unknown[];
+        nextRecordsUrl?: string;
+      }>(`/query?q=${encodeURIComponent('SELECT Id FROM Lead')}`);
+      expect(first).toMatchObject({ totalSize: 2500, done: false });
+      expect(first.records).toHaveLength(2000);
+      expect(first.nextRecordsUrl).toMatch(
+        /^\/services\/data\/v60\.0\/query\/01g[A-Za-z0-9]{15}-2000$/,
+      );
+      const rest = await conn.queryMore(String(first.nextRecordsUrl));
+      expect(rest).toMatchObject({ totalSize: 2500, done: true });
+      expect(rest.records).toHaveLength(500);
+      const small = await conn
+        .query('SELECT Id FROM Lead')
+        .execute({ headers: { 'Sforce-Query-Options': 'batchSize=500' } });
+      expect(small.records).toHaveLength(500);
+      expect(small.nextRecordsUrl).toMatch(/-500$/);
+    },
+  );
 
-  it('matches an escaped quote and backslash exactly, and refuses an injected quote as MALFORMED_QUERY', async () => {
-    const conn = connect();
-    const companies = ["O'Brien \\ Sons", "O'Brien Sons", 'OBrien \\ Sons', "o'brien \\\\ sons"];
-    await conn
-      .sobject('Lead')
-      .create(companies.map((Company, i) => ({ LastName: `L${i}`, Company })));
-    const exact = await conn.query(
-      "SELECT Company FROM Lead WHERE Company = 'O\\'Brien \\\\ Sons'",
-    );
-    expect(exact.records.map((r) => r.Company)).toEqual(["O'Brien \\ Sons"]);
-    const injected = await rejection(
-      conn.query("SELECT Id FROM Lead WHERE Company = 'O'Brien' OR Company != ''"),
-    );
-    expect(injected.errorCode).toBe('MALFORMED_QUERY');
-    expect(injected.message).toBe(
-      "SELECT Id FROM Lead WHERE Company = 'O'Brien' OR Company != ''\n" +
-        '                                       ^\n' +
-        'ERROR at Row:1:Column:40\n' +
-        "unexpected token: 'Brien'",
-    );
-  });
+  it(
+    'matches an escaped quote and backslash exactly, and refuses an injected quote as ' +
+      'MALFORMED_QUERY',
+    async () => {
+      const conn = connect();
+      const companies = ["O'Brien \\ Sons", "O'Brien Sons", 'OBrien \\ Sons', "o'brien \\\\ sons"];
+      await conn
+        .sobject('Lead')
+        .create(companies.map((Company, i) => ({ LastName: `L${i}`, Company })));
+      const exact = await conn.query(
+        "SELECT Company FROM Lead WHERE Company = 'O\\'Brien \\\\ Sons'",
+      );
+      expect(exact.records.map((r) => r.Company)).toEqual(["O'Brien \\ Sons"]);
+      const injected = await rejection(
+        conn.query("SELECT Id FROM Lead WHERE Company = 'O'Brien' OR Company != ''"),
+      );
+      expect(injected.errorCode).toBe('MALFORMED_QUERY');
+      expect(injected.message).toBe(
+        "SELECT Id FROM Lead WHERE Company = 'O'Brien' OR Company != ''\n" +
+          '                                       ^\n' +
+          'ERROR at Row:1:Column:40\n' +
+          "unexpected token: 'Brien'",
+      );
+    },
+  );
 
-  it('filters by SystemModstamp with unquoted datetimes, IN, LIKE and relationship fields', async () => {
-    const conn = connect();
-    await conn.sobject('Lead').create(leads(3));
-    const cut = new Date(Date.now() - 60_000).toISOString();
-    const recent = await conn.query(
-      `SELECT Id FROM Lead WHERE SystemModstamp > ${cut} AND PartnerReferralId__c IN ('ref-0', 'REF-2')`,
-    );
-    expect(recent.totalSize).toBe(2);
-    const like = await conn.query(
-      "SELECT LastName FROM Lead WHERE LastName LIKE '%lace 1' ORDER BY LastName DESC",
-    );
-    expect(like.records.map((r) => r.LastName)).toEqual(['Lovelace 1']);
-    const noneYet = await conn.query('SELECT Id, ConvertedOpportunity.StageName FROM Lead LIMIT 1');
-    expect(noneYet.records[0]?.ConvertedOpportunity).toBeNull();
-  });
+  it(
+    'filters by SystemModstamp with unquoted datetimes, IN, LIKE and relationship ' + 'fields',
+    async () => {
+      const conn = connect();
+      await conn.sobject('Lead').create(leads(3));
+      const cut = new Date(Date.now() - 60_000).toISOString();
+      const recent = await conn.query(
+        `SELECT Id FROM Lead WHERE SystemModstamp > ${cut} AND PartnerReferralId__c IN ('ref-0', ` +
+          `'REF-2')`,
+      );
+      expect(recent.totalSize).toBe(2);
+      const like = await conn.query(
+        "SELECT LastName FROM Lead WHERE LastName LIKE '%lace 1' ORDER BY LastName DESC",
+      );
+      expect(like.records.map((r) => r.LastName)).toEqual(['Lovelace 1']);
+      const noneYet = await conn.query(
+        'SELECT Id, ConvertedOpportunity.StageName FROM Lead LIMIT 1',
+      );
+      expect(noneYet.records[0]?.ConvertedOpportunity).toBeNull();
+    },
+  );
 
-  it("answers the SOQL jsforce's query builder writes, including SELECT * expanded through describe", async () => {
-    const conn = connect();
-    await conn.sobject('Lead').create(leads(3));
-    const picked = await conn
-      .sobject('Lead')
-      .find({ PartnerReferralId__c: { $in: ['ref-0', 'ref-2'] }, Email: { $like: 'ada%' } }, [
-        'Id',
-        'PartnerReferralId__c',
-      ])
-      .sort('-PartnerReferralId__c');
-    expect(picked.map((r) => r.PartnerReferralId__c)).toEqual(['ref-2', 'ref-0']);
-    const everything = await conn
-      .sobject('Lead')
-      .find({ Status: 'Open - Not Contacted' }, '*')
-      .limit(1);
-    expect(Object.keys(everything[0] ?? {})).toEqual([
-      'attributes',
-      ...LEAD.fields.map((f) => f.name),
-    ]);
-  });
+  it(
+    "answers the SOQL jsforce's query builder writes, including SELECT * expanded through " +
+      'describe',
+    async () => {
+      const conn = connect();
+      await conn.sobject('Lead').create(leads(3));
+      const picked = await conn
+        .sobject('Lead')
+        .find({ PartnerReferralId__c: { $in: ['ref-0', 'ref-2'] }, Email: { $like: 'ada%' } }, [
+          'Id',
+          'PartnerReferralId__c',
+        ])
+        .sort('-PartnerReferralId__c');
+      expect(picked.map((r) => r.PartnerReferralId__c)).toEqual(['ref-2', 'ref-0']);
+      const everything = await conn
+        .sobject('Lead')
+        .find({ Status: 'Open - Not Contacted' }, '*')
+        .limit(1);
+      expect(Object.keys(everything[0] ?? {})).toEqual([
+        'attributes',
+        ...LEAD.fields.map((f) => f.name),
+      ]);
+    },
+  );
 
   it('refuses unknown fields and mistyped filters with INVALID_FIELD', async () => {
     const conn = connect();
@@ -485,20 +524,23 @@ describe('sessions, limits and describe', () => {
     ).resolves.toMatchObject({ totalSize: 0 });
   });
 
-  it('answers REQUEST_LIMIT_EXCEEDED at the daily limit and reports usage in Sforce-Limit-Info', async () => {
-    const conn = connect();
-    await conn.query('SELECT Id FROM Lead');
-    expect(conn.limitInfo).toEqual({ apiUsage: { used: 1, limit: 100_000 } });
-    expect((await admin('POST', '/_sim/api-usage', { used: 100_000 })).body).toEqual({
-      used: 100_000,
-      limit: 100_000,
-    });
-    const failure = await rejection(conn.query('SELECT Id FROM Lead'));
-    expect(failure).toMatchObject({
-      errorCode: 'REQUEST_LIMIT_EXCEEDED',
-      message: 'TotalRequests Limit exceeded.',
-    });
-  });
+  it(
+    'answers REQUEST_LIMIT_EXCEEDED at the daily limit and reports usage in ' + 'Sforce-Limit-Info',
+    async () => {
+      const conn = connect();
+      await conn.query('SELECT Id FROM Lead');
+      expect(conn.limitInfo).toEqual({ apiUsage: { used: 1, limit: 100_000 } });
+      expect((await admin('POST', '/_sim/api-usage', { used: 100_000 })).body).toEqual({
+        used: 100_000,
+        limit: 100_000,
+      });
+      const failure = await rejection(conn.query('SELECT Id FROM Lead'));
+      expect(failure).toMatchObject({
+        errorCode: 'REQUEST_LIMIT_EXCEEDED',
+        message: 'TotalRequests Limit exceeded.',
+      });
+    },
+  );
 
   it('answers the platform bodies for a missing token and an unknown version', async () => {
     const unauthenticated = await fetch(`${sim.url}/services/data/v60.0/sobjects/Lead/describe`);
@@ -597,32 +639,37 @@ describe('OAuth token endpoint', () => {
     });
   });
 
-  it('accepts a well-formed current JWT assertion and refuses malformed or expired ones', async () => {
-    const header = jwtPart({ alg: 'RS256' });
-    const claims = {
-      iss: 'cid',
-      sub: 'integration@example.com',
-      aud: 'https://login.salesforce.com',
-    };
-    const current = `${header}.${jwtPart({ ...claims, exp: Math.floor(Date.now() / 1000) + 300 })}.c2ln`;
-    const expired = `${header}.${jwtPart({ ...claims, exp: Math.floor(Date.now() / 1000) - 10 })}.c2ln`;
-    const grant = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-    const ok = await post({ grant_type: grant, assertion: current });
-    expect(ok.status).toBe(200);
-    expect(await ok.json()).toMatchObject({ token_type: 'Bearer', instance_url: sim.url });
-    const stale = await post({ grant_type: grant, assertion: expired });
-    expect(stale.status).toBe(400);
-    expect(await stale.json()).toEqual({
-      error: 'invalid_grant',
-      error_description: 'invalid assertion: expired assertion: exp is in the past',
-    });
-    const malformed = await post({ grant_type: grant, assertion: 'not-a-jwt' });
-    expect(await malformed.json()).toEqual({
-      error: 'invalid_grant',
-      error_description:
-        'invalid assertion: the assertion is not a JWT of three dot-separated parts',
-    });
-  });
+  it(
+    'accepts a well-formed current JWT assertion and refuses malformed or expired ' + 'ones',
+    async () => {
+      const header = jwtPart({ alg: 'RS256' });
+      const claims = {
+        iss: 'cid',
+        sub: 'integration@example.com',
+        aud: 'https://login.salesforce.com',
+      };
+      const current =
+        `${header}.` + `${jwtPart({ ...claims, exp: Math.floor(Date.now() / 1000) + 300 })}.c2ln`;
+      const expired =
+        `${header}.` + `${jwtPart({ ...claims, exp: Math.floor(Date.now() / 1000) - 10 })}.c2ln`;
+      const grant = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+      const ok = await post({ grant_type: grant, assertion: current });
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toMatchObject({ token_type: 'Bearer', instance_url: sim.url });
+      const stale = await post({ grant_type: grant, assertion: expired });
+      expect(stale.status).toBe(400);
+      expect(await stale.json()).toEqual({
+        error: 'invalid_grant',
+        error_description: 'invalid assertion: expired assertion: exp is in the past',
+      });
+      const malformed = await post({ grant_type: grant, assertion: 'not-a-jwt' });
+      expect(await malformed.json()).toEqual({
+        error: 'invalid_grant',
+        error_description:
+          'invalid assertion: the assertion is not a JWT of three dot-separated parts',
+      });
+    },
+  );
 
   it('checks client secrets when clients are configured', async () => {
     const strict = createSalesforceSimulator({
@@ -662,56 +709,60 @@ describe('OAuth token endpoint', () => {
 });
 
 describe('CRM user actions under /_sim/', () => {
-  it('converts a lead into an account and an opportunity, after which the API cannot update it', async () => {
-    const conn = connect();
-    const created = await conn.sobject('Lead').create({
-      LastName: 'Turing',
-      Company: 'Bletchley',
-      CountryCode: 'GB',
-      AnnualRevenue: 250000,
-      PartnerReferralId__c: 'ref-convert',
-    });
-    const converted = await admin('POST', `/_sim/leads/${created.id}/convert`, {
-      closeDate: '2030-06-30',
-    });
-    expect(converted.status).toBe(200);
-    expect(converted.body.lead).toMatchObject({
-      IsConverted: true,
-      Status: 'Closed - Converted',
-      ConvertedOpportunityId: converted.body.opportunityId,
-      ConvertedAccountId: converted.body.accountId,
-    });
-    expect(converted.body.opportunity).toMatchObject({
-      Name: 'Bletchley',
-      StageName: 'Prospecting',
-      CloseDate: '2030-06-30',
-      Amount: 250000,
-      AccountId: converted.body.accountId,
-      PartnerReferralId__c: 'ref-convert',
-      IsClosed: false,
-      IsWon: false,
-    });
-    expect(converted.body.account).toMatchObject({
-      Name: 'Bletchley',
-      BillingCountry: 'United Kingdom',
-      BillingCountryCode: 'GB',
-    });
-    const locked = await rejection(
-      conn.sobject('Lead').update({ Id: String(created.id), Title: 'Dr' }),
-    );
-    expect(locked).toMatchObject({
-      errorCode: 'CANNOT_UPDATE_CONVERTED_LEAD',
-      message: 'cannot reference converted lead',
-    });
-    const joined = await conn.query(
-      'SELECT Id, ConvertedOpportunity.StageName, ConvertedOpportunity.Account.Name FROM Lead WHERE IsConverted = true',
-    );
-    expect(joined.records[0]?.ConvertedOpportunity).toMatchObject({
-      attributes: { type: 'Opportunity' },
-      StageName: 'Prospecting',
-      Account: { attributes: { type: 'Account' }, Name: 'Bletchley' },
-    });
-  });
+  it(
+    'converts a lead into an account and an opportunity, after which the API cannot ' + 'update it',
+    async () => {
+      const conn = connect();
+      const created = await conn.sobject('Lead').create({
+        LastName: 'Turing',
+        Company: 'Bletchley',
+        CountryCode: 'GB',
+        AnnualRevenue: 250000,
+        PartnerReferralId__c: 'ref-convert',
+      });
+      const converted = await admin('POST', `/_sim/leads/${created.id}/convert`, {
+        closeDate: '2030-06-30',
+      });
+      expect(converted.status).toBe(200);
+      expect(converted.body.lead).toMatchObject({
+        IsConverted: true,
+        Status: 'Closed - Converted',
+        ConvertedOpportunityId: converted.body.opportunityId,
+        ConvertedAccountId: converted.body.accountId,
+      });
+      expect(converted.body.opportunity).toMatchObject({
+        Name: 'Bletchley',
+        StageName: 'Prospecting',
+        CloseDate: '2030-06-30',
+        Amount: 250000,
+        AccountId: converted.body.accountId,
+        PartnerReferralId__c: 'ref-convert',
+        IsClosed: false,
+        IsWon: false,
+      });
+      expect(converted.body.account).toMatchObject({
+        Name: 'Bletchley',
+        BillingCountry: 'United Kingdom',
+        BillingCountryCode: 'GB',
+      });
+      const locked = await rejection(
+        conn.sobject('Lead').update({ Id: String(created.id), Title: 'Dr' }),
+      );
+      expect(locked).toMatchObject({
+        errorCode: 'CANNOT_UPDATE_CONVERTED_LEAD',
+        message: 'cannot reference converted lead',
+      });
+      const joined = await conn.query(
+        'SELECT Id, ConvertedOpportunity.StageName, ConvertedOpportunity.Account.Name FROM Lead ' +
+          'WHERE IsConverted = true',
+      );
+      expect(joined.records[0]?.ConvertedOpportunity).toMatchObject({
+        attributes: { type: 'Opportunity' },
+        StageName: 'Prospecting',
+        Account: { attributes: { type: 'Account' }, Name: 'Bletchley' },
+      });
+    },
+  );
 
   it('closes opportunities won or lost and moves lead status with a decline reason', async () => {
     const conn = connect();
@@ -775,123 +826,136 @@ describe('CRM user actions under /_sim/', () => {
 });
 
 describe('State and Country/Territory Picklists (on by default, as in a new org)', () => {
-  it('describes CountryCode and a dependent StateCode, each state valid for its country only', async () => {
-    const fields = (await connect().sobject('Lead').describe()).fields;
-    const countryCode = fields.find((field) => field.name === 'CountryCode');
-    const stateCode = fields.find((field) => field.name === 'StateCode');
-    expect(countryCode).toMatchObject({
-      type: 'picklist',
-      restrictedPicklist: true,
-      dependentPicklist: false,
-    });
-    expect(countryCode?.picklistValues).toContainEqual(
-      expect.objectContaining({ value: 'GB', label: 'United Kingdom', active: true }),
-    );
-    expect(stateCode).toMatchObject({
-      type: 'picklist',
-      dependentPicklist: true,
-      controllerName: 'CountryCode',
-    });
-    const washington = stateCode?.picklistValues?.find((entry) => entry.label === 'Washington');
-    const countryIndex = countryCode?.picklistValues?.findIndex(
-      (entry) => entry.value === 'US',
-    ) as number;
-    const bits = Buffer.from(String(washington?.validFor), 'base64');
-    expect(washington?.value).toBe('WA');
-    expect(((bits[countryIndex >> 3] as number) & (0x80 >> (countryIndex % 8))) !== 0).toBe(true);
-    expect(
-      [...bits].reduce((sum, byte) => sum + byte.toString(2).replace(/0/g, '').length, 0),
-    ).toBe(1);
-  });
-
-  it('refuses a country or state text that is not an integration value, and syncs codes and integration values', async () => {
-    const conn = connect();
-    const saved = await conn.sobject('Lead').create(
-      [
-        { LastName: 'Code', Company: 'A', CountryCode: 'us', StateCode: 'WA' },
-        { LastName: 'Name', Company: 'B', Country: 'canada', State: 'Ontario' },
-        { LastName: 'Free', Company: 'C', Country: 'UK' },
-        { LastName: 'Stateless', Company: 'D', CountryCode: 'DE', State: 'Bavaria' },
-        { LastName: 'Wrong', Company: 'E', CountryCode: 'XX' },
-      ],
-      { allOrNone: false },
-    );
-    expect(saved.map((result) => result.success)).toEqual([true, true, false, false, false]);
-    expect(saved[2]).toMatchObject({
-      errors: [
-        {
-          statusCode: 'FIELD_INTEGRITY_EXCEPTION',
-          message:
-            "There's a problem with this country, even though it may appear correct. Please select a country/territory from the list of valid countries.: Country",
-          fields: ['Country'],
-        },
-      ],
-    });
-    expect(saved[3]).toMatchObject({
-      errors: [
-        {
-          statusCode: 'FIELD_INTEGRITY_EXCEPTION',
-          message:
-            "There's a problem with this state, even though it may appear correct. Please select a state from the list of valid states.: State",
-          fields: ['State'],
-        },
-      ],
-    });
-    expect(saved[4]).toMatchObject({
-      errors: [
-        {
-          statusCode: 'FIELD_INTEGRITY_EXCEPTION',
-          message: "The CountryCode field contains XX, which isn't an available country/territory.",
-          fields: ['CountryCode'],
-        },
-      ],
-    });
-    const rows = await conn.query<{
-      LastName: string;
-      Country: string;
-      CountryCode: string;
-      State: string;
-      StateCode: string;
-    }>('SELECT LastName, Country, CountryCode, State, StateCode FROM Lead ORDER BY LastName');
-    expect(
-      rows.records.map(({ LastName, Country, CountryCode, State, StateCode }) => [
-        LastName,
-        Country,
-        CountryCode,
-        State,
-        StateCode,
-      ]),
-    ).toEqual([
-      ['Code', 'United States', 'US', 'Washington', 'WA'],
-      ['Name', 'Canada', 'CA', 'Ontario', 'ON'],
-    ]);
-  });
-
-  it('knows no code fields in an org with the picklists off, where Country is free text', async () => {
-    const plain = createSalesforceSimulator({ statePicklists: false });
-    await plain.start();
-    try {
-      const conn = new jsforce.Connection({
-        instanceUrl: plain.url,
-        accessToken: 'token',
-        version: '60.0',
+  it(
+    'describes CountryCode and a dependent StateCode, each state valid for its country ' + 'only',
+    async () => {
+      const fields = (await connect().sobject('Lead').describe()).fields;
+      const countryCode = fields.find((field) => field.name === 'CountryCode');
+      const stateCode = fields.find((field) => field.name === 'StateCode');
+      expect(countryCode).toMatchObject({
+        type: 'picklist',
+        restrictedPicklist: true,
+        dependentPicklist: false,
       });
-      const fields = (await conn.sobject('Lead').describe()).fields.map((field) => field.name);
-      expect(fields).toContain('Country');
-      expect(fields).not.toContain('CountryCode');
-      expect(
-        (await conn.sobject('Lead').create({ LastName: 'Free', Company: 'C', Country: 'UK' }))
-          .success,
-      ).toBe(true);
-      const refused = await rejection(
-        conn.sobject('Lead').create({ LastName: 'Code', Company: 'C', CountryCode: 'GB' }),
+      expect(countryCode?.picklistValues).toContainEqual(
+        expect.objectContaining({ value: 'GB', label: 'United Kingdom', active: true }),
       );
-      expect(refused).toMatchObject({
-        errorCode: 'INVALID_FIELD',
-        message: "No such column 'CountryCode' on sobject of type Lead",
+      expect(stateCode).toMatchObject({
+        type: 'picklist',
+        dependentPicklist: true,
+        controllerName: 'CountryCode',
       });
-    } finally {
-      await plain.stop();
-    }
-  });
+      const washington = stateCode?.picklistValues?.find((entry) => entry.label === 'Washington');
+      const countryIndex = countryCode?.picklistValues?.findIndex(
+        (entry) => entry.value === 'US',
+      ) as number;
+      const bits = Buffer.from(String(washington?.validFor), 'base64');
+      expect(washington?.value).toBe('WA');
+      expect(((bits[countryIndex >> 3] as number) & (0x80 >> (countryIndex % 8))) !== 0).toBe(true);
+      expect(
+        [...bits].reduce((sum, byte) => sum + byte.toString(2).replace(/0/g, '').length, 0),
+      ).toBe(1);
+    },
+  );
+
+  it(
+    'refuses a country or state text that is not an integration value, and syncs codes and ' +
+      'integration values',
+    async () => {
+      const conn = connect();
+      const saved = await conn.sobject('Lead').create(
+        [
+          { LastName: 'Code', Company: 'A', CountryCode: 'us', StateCode: 'WA' },
+          { LastName: 'Name', Company: 'B', Country: 'canada', State: 'Ontario' },
+          { LastName: 'Free', Company: 'C', Country: 'UK' },
+          { LastName: 'Stateless', Company: 'D', CountryCode: 'DE', State: 'Bavaria' },
+          { LastName: 'Wrong', Company: 'E', CountryCode: 'XX' },
+        ],
+        { allOrNone: false },
+      );
+      expect(saved.map((result) => result.success)).toEqual([true, true, false, false, false]);
+      expect(saved[2]).toMatchObject({
+        errors: [
+          {
+            statusCode: 'FIELD_INTEGRITY_EXCEPTION',
+            message:
+              "There's a problem with this country, even though it may appear correct. Please " +
+              'select a country/territory from the list of valid countries.: Country',
+            fields: ['Country'],
+          },
+        ],
+      });
+      expect(saved[3]).toMatchObject({
+        errors: [
+          {
+            statusCode: 'FIELD_INTEGRITY_EXCEPTION',
+            message:
+              "There's a problem with this state, even though it may appear correct. Please " +
+              'select a state from the list of valid states.: State',
+            fields: ['State'],
+          },
+        ],
+      });
+      expect(saved[4]).toMatchObject({
+        errors: [
+          {
+            statusCode: 'FIELD_INTEGRITY_EXCEPTION',
+            message:
+              "The CountryCode field contains XX, which isn't an available country/territory.",
+            fields: ['CountryCode'],
+          },
+        ],
+      });
+      const rows = await conn.query<{
+        LastName: string;
+        Country: string;
+        CountryCode: string;
+        State: string;
+        StateCode: string;
+      }>('SELECT LastName, Country, CountryCode, State, StateCode FROM Lead ORDER BY LastName');
+      expect(
+        rows.records.map(({ LastName, Country, CountryCode, State, StateCode }) => [
+          LastName,
+          Country,
+          CountryCode,
+          State,
+          StateCode,
+        ]),
+      ).toEqual([
+        ['Code', 'United States', 'US', 'Washington', 'WA'],
+        ['Name', 'Canada', 'CA', 'Ontario', 'ON'],
+      ]);
+    },
+  );
+
+  it(
+    'knows no code fields in an org with the picklists off, where Country is free ' + 'text',
+    async () => {
+      const plain = createSalesforceSimulator({ statePicklists: false });
+      await plain.start();
+      try {
+        const conn = new jsforce.Connection({
+          instanceUrl: plain.url,
+          accessToken: 'token',
+          version: '60.0',
+        });
+        const fields = (await conn.sobject('Lead').describe()).fields.map((field) => field.name);
+        expect(fields).toContain('Country');
+        expect(fields).not.toContain('CountryCode');
+        expect(
+          (await conn.sobject('Lead').create({ LastName: 'Free', Company: 'C', Country: 'UK' }))
+            .success,
+        ).toBe(true);
+        const refused = await rejection(
+          conn.sobject('Lead').create({ LastName: 'Code', Company: 'C', CountryCode: 'GB' }),
+        );
+        expect(refused).toMatchObject({
+          errorCode: 'INVALID_FIELD',
+          message: "No such column 'CountryCode' on sobject of type Lead",
+        });
+      } finally {
+        await plain.stop();
+      }
+    },
+  );
 });

@@ -1,4 +1,5 @@
-// Operator input the ledger cannot act on: trace and retry on unknown or skipped ids, resync to a future date; a clear answer and exit code.
+// Operator input the ledger cannot act on: trace and retry on unknown or skipped ids, resync to a
+// future date; a clear answer and exit code.
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -60,9 +61,11 @@ beforeAll(async () => {
   await writeFile(
     configFile,
     [
-      `source: { partnerCenter: { baseUrl: "${harness.pc.url}", auth: { kind: static, token: t } } }`,
+      `source: { partnerCenter: { baseUrl: "${harness.pc.url}", auth: { kind: static, token: t ` +
+        `} } }`,
       'targets:',
-      `  - { name: dynamics, kind: dynamics365, settings: { url: "${harness.dynamics.url}", auth: { kind: static, token: t } } }`,
+      `  - { name: dynamics, kind: dynamics365, settings: { url: "${harness.dynamics.url}", ` +
+        `auth: { kind: static, token: t } } }`,
       `ledger: { filename: "${path.join(harness.dir, 'ledger.sqlite')}" }`,
       'log: { level: error }',
       '',
@@ -77,7 +80,9 @@ describe('trace and retry on ids that did not come through', () => {
     expect(result).toEqual({
       code: 1,
       stdout: '',
-      stderr: `leadbridge: unknown referral ${NEVER_SEEN}: the ledger has no record of it (never read from Partner Center; check the id, or that a sync has run since it arrived)\n`,
+      stderr:
+        `leadbridge: unknown referral ${NEVER_SEEN}: the ledger has no record of it ` +
+        `(never read from Partner Center; check the id, or that a sync has run since it arrived)\n`,
     });
   });
 
@@ -91,17 +96,21 @@ describe('trace and retry on ids that did not come through', () => {
     expect(result.stdout).toContain(' dynamics skipped-kind {"leadKind":"coSell","status":"New"}');
   });
 
-  it('retry of an unknown and of a skipped id names both, schedules nothing and exits 1', async () => {
-    const result = await runCli(['retry', NEVER_SEEN, coSell.id]);
-    expect(result).toEqual({
-      code: 1,
-      stdout: '',
-      stderr:
-        'leadbridge: nothing retried:\n' +
-        `  - unknown referral ${NEVER_SEEN} (never read from Partner Center)\n` +
-        `  - ${coSell.id}: skipped: lead kind coSell is not synced (source.partnerCenter.leadKinds)\n`,
-    });
-  });
+  it(
+    'retry of an unknown and of a skipped id names both, schedules nothing and ' + 'exits 1',
+    async () => {
+      const result = await runCli(['retry', NEVER_SEEN, coSell.id]);
+      expect(result).toEqual({
+        code: 1,
+        stdout: '',
+        stderr:
+          'leadbridge: nothing retried:\n' +
+          `  - unknown referral ${NEVER_SEEN} (never read from Partner Center)\n` +
+          `  - ${coSell.id}: skipped: lead kind coSell is not synced ` +
+          `(source.partnerCenter.leadKinds)\n`,
+      });
+    },
+  );
 
   it('retry of a synced referral still runs (nothing failed, so 0 scheduled)', async () => {
     const result = await runCli(['retry', inquiry.id]);
@@ -112,12 +121,16 @@ describe('trace and retry on ids that did not come through', () => {
 });
 
 describe('resync on the command line', () => {
-  it('refuses a future --since before touching the ledger: exit 1, naming the option and the value', async () => {
-    const result = await runCli(['resync', '--since', '2099-01-01']);
-    expect(result.code).toBe(1);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(
-      /^leadbridge: invalid --since:\n {2}- --since: "2099-01-01" is in the future \(now \d{4}-\d{2}-\d{2}T[\d:.]+Z\): a resync re-reads what Partner Center already has, so it can only reach back\n$/,
-    );
-  });
+  it(
+    'refuses a future --since before touching the ledger: exit 1, naming the option and the ' +
+      'value',
+    async () => {
+      const result = await runCli(['resync', '--since', '2099-01-01']);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(
+        /^leadbridge: invalid --since:\n {2}- --since: "2099-01-01" is in the future \(now \d{4}-\d{2}-\d{2}T[\d:.]+Z\): a resync re-reads what Partner Center already has, so it can only reach back\n$/,
+      );
+    },
+  );
 });

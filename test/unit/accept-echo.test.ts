@@ -1,4 +1,5 @@
-// The pure echo rules: what an accept records, how a later accept keeps the first original, what counts as the same value.
+// The pure echo rules: what an accept records, how a later accept keeps the first original, what
+// counts as the same value.
 import { describe, expect, it } from 'vitest';
 import type { Referral } from '../../src/core/referral.js';
 import { acceptEchoes, sameValue, withoutEchoes } from '../../src/sync/echo.js';
@@ -52,23 +53,27 @@ describe('accept echoes', () => {
     });
   });
 
-  it('maps a field that still holds our write as its original, and leaves one changed since alone', () => {
-    const echoes = acceptEchoes(referral('Security assessment', 'Customer text'), fields);
-    const accepted = referral(
-      'Litware GmbH – Security assessment',
-      'Pentest',
-      '2027-02-28T00:00:00.0000000Z',
-    );
-    expect(withoutEchoes(accepted, echoes)).toMatchObject({
-      name: 'Security assessment',
-      details: { notes: 'Customer text', closingDateTime: null, dealValue: 20000 },
-    });
-    const renamed = referral('Renamed by Microsoft', 'Pentest');
-    expect(withoutEchoes(renamed, echoes)).toMatchObject({
-      name: 'Renamed by Microsoft',
-      details: { notes: 'Customer text' },
-    });
-  });
+  it(
+    'maps a field that still holds our write as its original, and leaves one changed since ' +
+      'alone',
+    () => {
+      const echoes = acceptEchoes(referral('Security assessment', 'Customer text'), fields);
+      const accepted = referral(
+        'Litware GmbH – Security assessment',
+        'Pentest',
+        '2027-02-28T00:00:00.0000000Z',
+      );
+      expect(withoutEchoes(accepted, echoes)).toMatchObject({
+        name: 'Security assessment',
+        details: { notes: 'Customer text', closingDateTime: null, dealValue: 20000 },
+      });
+      const renamed = referral('Renamed by Microsoft', 'Pentest');
+      expect(withoutEchoes(renamed, echoes)).toMatchObject({
+        name: 'Renamed by Microsoft',
+        details: { notes: 'Customer text' },
+      });
+    },
+  );
 
   it('compares instants to the tick and numbers by value', () => {
     expect(sameValue('2027-02-28T00:00:00Z', '2027-02-28T00:00:00.0000000Z')).toBe(true);

@@ -171,23 +171,27 @@ describe('alert content', () => {
     });
   });
 
-  it('keeps a long digest card under the Teams message limit, listing what fits and counting the rest', () => {
-    const items = Array.from(
-      { length: 300 },
-      (_, i) => `r-${String(i).padStart(3, '0')} → dynamics: ${'the CRM rejected it '.repeat(8)}`,
-    );
-    const card = renderAdaptiveCard(
-      { subject: 'Quarantine digest', paragraphs: [], fields: [], items },
-      false,
-    );
-    expect(Buffer.byteLength(JSON.stringify(card))).toBeLessThanOrEqual(24 * 1024);
-    const list = String(card.body.at(-1)?.text).split('\n');
-    expect(list[0]).toBe(`- ${items[0]}`);
-    const more = /^- … and (\d+) more \(the mail lists them all\)$/.exec(list.at(-1) ?? '');
-    expect(more).not.toBeNull();
-    expect(list.length - 1 + Number(more?.[1])).toBe(300);
-    expect(list.length).toBeGreaterThan(100);
-  });
+  it(
+    'keeps a long digest card under the Teams message limit, listing what fits and counting ' +
+      'the rest',
+    () => {
+      const items = Array.from(
+        { length: 300 },
+        (_, i) => `r-${String(i).padStart(3, '0')} → dynamics: ${'the CRM rejected it '.repeat(8)}`,
+      );
+      const card = renderAdaptiveCard(
+        { subject: 'Quarantine digest', paragraphs: [], fields: [], items },
+        false,
+      );
+      expect(Buffer.byteLength(JSON.stringify(card))).toBeLessThanOrEqual(24 * 1024);
+      const list = String(card.body.at(-1)?.text).split('\n');
+      expect(list[0]).toBe(`- ${items[0]}`);
+      const more = /^- … and (\d+) more \(the mail lists them all\)$/.exec(list.at(-1) ?? '');
+      expect(more).not.toBeNull();
+      expect(list.length - 1 + Number(more?.[1])).toBe(300);
+      expect(list.length).toBeGreaterThan(100);
+    },
+  );
 
   it('words the time left before expiry', () => {
     const hour = 3_600_000;

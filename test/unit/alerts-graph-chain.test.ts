@@ -1,4 +1,5 @@
-// The Graph client's middleware chain for alerts: which handlers it uses and which throttled answers it retries (no I/O).
+// The Graph client's middleware chain for alerts: which handlers it uses and which throttled
+// answers it retries (no I/O).
 import {
   AuthenticationHandler,
   HTTPMessageHandler,

@@ -1,4 +1,5 @@
-// Config loading: defaults, ${ENV} interpolation, every problem reported at once with path and line, redaction.
+// Config loading: defaults, ${ENV} interpolation, every problem reported at once with path and
+// line, redaction.
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/core/errors.js';
 import type { Issue } from '../../src/core/errors.js';
@@ -175,7 +176,8 @@ source:
   it('accepts a PostgreSQL ledger and keeps ":memory:" as is for SQLite', () => {
     expect(
       parse(
-        `${MINIMAL}ledger: { client: pg, connection: "postgres://lb@127.0.0.1/lb", schema: leadbridge }`,
+        `${MINIMAL}ledger: { client: pg, connection: "postgres://lb@127.0.0.1/lb", schema: ` +
+          `leadbridge }`,
       ).ledger,
     ).toEqual({
       client: 'pg',
@@ -275,7 +277,8 @@ log:
         line: 6,
         path: 'source.partnerCenter.leadKinds[1]',
         message:
-          'expected customerInquiry | marketingQualified | salesQualified | coSell | other, got "hotLeads"',
+          'expected customerInquiry | marketingQualified | salesQualified | coSell | other, ' +
+          'got "hotLeads"',
       },
       {
         file: FILE,
@@ -288,7 +291,8 @@ log:
         line: 14,
         path: 'targets[0].settings.concurency',
         message:
-          'unknown key (allowed keys: url, apiVersion, auth, alternateKey, batchSize, readPageSize, concurrency)',
+          'unknown key (allowed keys: url, apiVersion, auth, alternateKey, batchSize, ' +
+          'readPageSize, concurrency)',
       },
       {
         file: FILE,
@@ -323,8 +327,11 @@ log:
     ]);
   });
 
-  it('says where the keys of the old flat shape go now (limits per target, settings under settings)', () => {
-    const text = `${MINIMAL}targets:
+  it(
+    'says where the keys of the old flat shape go now (limits per target, settings under ' +
+      'settings)',
+    () => {
+      const text = `${MINIMAL}targets:
   - name: crm
     kind: dynamics365
     url: https://org.crm.dynamics.com
@@ -335,30 +342,31 @@ log:
 limits:
   dynamics365: { concurrency: 4 }
 `;
-    expect(issuesOf(text)).toEqual([
-      {
-        file: FILE,
-        line: 8,
-        path: 'targets[0].url',
-        message:
-          'unknown key: url is a dynamics365 setting, write it under settings (settings.url)',
-      },
-      {
-        file: FILE,
-        line: 12,
-        path: 'targets[0].limit',
-        message: 'unknown key (allowed keys: name, kind, enabled, mapping, limits, settings)',
-      },
-      {
-        file: FILE,
-        line: 14,
-        path: 'limits.dynamics365',
-        message:
-          'limits.dynamics365 has moved: give each dynamics365 target its own limits ' +
-          '(targets[i].limits: { concurrency, requestsPerMinute })',
-      },
-    ]);
-  });
+      expect(issuesOf(text)).toEqual([
+        {
+          file: FILE,
+          line: 8,
+          path: 'targets[0].url',
+          message:
+            'unknown key: url is a dynamics365 setting, write it under settings (settings.url)',
+        },
+        {
+          file: FILE,
+          line: 12,
+          path: 'targets[0].limit',
+          message: 'unknown key (allowed keys: name, kind, enabled, mapping, limits, settings)',
+        },
+        {
+          file: FILE,
+          line: 14,
+          path: 'limits.dynamics365',
+          message:
+            'limits.dynamics365 has moved: give each dynamics365 target its own limits ' +
+            '(targets[i].limits: { concurrency, requestsPerMinute })',
+        },
+      ]);
+    },
+  );
 
   it("takes a target's limits, and names the known kinds for an unknown one", () => {
     const config = parse(`${MINIMAL}targets:
@@ -407,7 +415,8 @@ limits:
 
   it('rejects duplicate target names along with the other problems', () => {
     const target = (url: string) =>
-      `  - name: crm\n    kind: dynamics365\n    settings: { url: "${url}", auth: { kind: static, token: t } }\n`;
+      `  - name: crm\n    kind: dynamics365\n    settings: { url: "${url}", auth: { kind: ` +
+      `static, token: t } }\n`;
     expect(
       issuesOf(`${MINIMAL}targets:\n${target('https://a.crm.dynamics.com')}${target('nope')}`),
     ).toEqual([
@@ -535,7 +544,8 @@ describe('credentialFromAuth', () => {
 
 describe('alerts.teams (Workflows webhook)', () => {
   const SIG_URL =
-    'https://prod-12.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=s3cr3t';
+    'https://prod-12.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/' +
+    'invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=s3cr3t';
   const alerts = (teams: string) => `${MINIMAL}alerts:
   graph: { auth: { kind: static, token: t } }
   sender: leads-bot@contoso.com
@@ -557,7 +567,8 @@ ${teams}
     [
       'an unset variable',
       '  teams: { webhookUrl: "${TEAMS_WEBHOOK_URL}" }',
-      'environment variable TEAMS_WEBHOOK_URL is not set (use ${TEAMS_WEBHOOK_URL:-default} to give a default)',
+      'environment variable TEAMS_WEBHOOK_URL is not set (use ${TEAMS_WEBHOOK_URL:-default} to ' +
+        'give a default)',
     ],
     ['no URL', '  teams: {}', 'expected the URL of a Teams Workflows webhook'],
     [
@@ -567,8 +578,11 @@ ${teams}
     ],
     [
       'a retired connector URL',
-      '  teams: { webhookUrl: "https://contoso.webhook.office.com/webhookb2/0000/IncomingWebhook/1111/2222" }',
-      'this is an Office 365 connector incoming webhook, which Microsoft is retiring; add the Workflows template "Post to a channel when a webhook request is received" to the channel and use its URL',
+      '  teams: { webhookUrl: ' +
+        '"https://contoso.webhook.office.com/webhookb2/0000/IncomingWebhook/1111/2222" }',
+      'this is an Office 365 connector incoming webhook, which Microsoft is retiring; add the ' +
+        'Workflows template "Post to a channel when a webhook request is received" to the ' +
+        'channel and use its URL',
     ],
     [
       'plain http off loopback',
@@ -577,7 +591,8 @@ ${teams}
     ],
     [
       'a URL without its signature',
-      '  teams: { webhookUrl: "https://prod-12.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke" }',
+      '  teams: { webhookUrl: ' +
+        '"https://prod-12.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke" }',
       'has no sig= signature: copy the whole URL that Workflows shows for the webhook trigger',
     ],
   ])('refuses %s at alerts.teams.webhookUrl, without echoing the URL', (_case, teams, message) => {
@@ -585,26 +600,31 @@ ${teams}
     expect(issues.map((i) => [i.path, i.message])).toEqual([['alerts.teams.webhookUrl', message]]);
   });
 
-  it('refuses a Graph base URL over plain http off loopback (the token would travel in clear)', () => {
-    const text = `${MINIMAL}alerts:
+  it(
+    'refuses a Graph base URL over plain http off loopback (the token would travel in ' + 'clear)',
+    () => {
+      const text = `${MINIMAL}alerts:
   graph: { baseUrl: "http://graph.example.com", auth: { kind: static, token: t } }
   sender: leads-bot@contoso.com
   recipients: [sales@contoso.com]
 `;
-    expect(issuesOf(text).map((i) => [i.path, i.message])).toEqual([
-      [
-        'alerts.graph.baseUrl',
-        'must be an https URL (plain http only for a loopback simulator): the Graph token would travel in clear',
-      ],
-    ]);
-  });
+      expect(issuesOf(text).map((i) => [i.path, i.message])).toEqual([
+        [
+          'alerts.graph.baseUrl',
+          'must be an https URL (plain http only for a loopback simulator): the Graph token ' +
+            'would travel in clear',
+        ],
+      ]);
+    },
+  );
 
   it('explains that teamsChannel was replaced', () => {
     const issues = issuesOf(alerts('  teamsChannel: { teamId: t, channelId: c }'));
     expect(issues.map((i) => [i.path, i.message])).toEqual([
       [
         'alerts.teamsChannel',
-        'teamsChannel was replaced by teams.webhookUrl: Graph refuses channel posts made with an application token; set up a Workflows webhook for the channel (README, "Alerts")',
+        'teamsChannel was replaced by teams.webhookUrl: Graph refuses channel posts made with ' +
+          'an application token; set up a Workflows webhook for the channel (README, "Alerts")',
       ],
     ]);
   });
@@ -619,7 +639,9 @@ describe('the shipped config', () => {
     );
     expect(config.alerts.enabled && config.alerts.teams).toEqual({
       webhookUrl:
-        'http://127.0.0.1:7404/powerautomate/automations/direct/workflows/leadbridge-alerts/triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=c2ltdWxhdGVkLXdvcmtmbG93LXNpZ25hdHVyZQ',
+        'http://127.0.0.1:7404/powerautomate/automations/direct/workflows/leadbridge-alerts/' +
+        'triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.' +
+        '0&sig=c2ltdWxhdGVkLXdvcmtmbG93LXNpZ25hdHVyZQ',
     });
     expect(config.alerts.enabled && config.alerts.graph).toEqual({
       baseUrl: 'http://127.0.0.1:7404',
@@ -641,18 +663,22 @@ ledger: { filename: ./state/ledger.sqlite }
 `;
   const KEY = '8f3a61c2d4b7e90f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081';
 
-  it('defaults the scope to the Partner Center API and puts the token cache beside the SQLite ledger', () => {
-    const auth = parse(USER_AUTH('{ key: "${LEADBRIDGE_TOKEN_CACHE_KEY}" }'), {
-      LEADBRIDGE_TOKEN_CACHE_KEY: KEY,
-    }).source.partnerCenter.auth;
-    expect(auth).toEqual({
-      kind: 'user',
-      tenantId: 'contoso.onmicrosoft.com',
-      clientId: '6b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d9e',
-      scope: 'https://api.partner.microsoft.com/.default',
-      tokenCache: { key: KEY, file: '/srv/leadbridge/state/partner-center-token-cache.json' },
-    });
-  });
+  it(
+    'defaults the scope to the Partner Center API and puts the token cache beside the SQLite ' +
+      'ledger',
+    () => {
+      const auth = parse(USER_AUTH('{ key: "${LEADBRIDGE_TOKEN_CACHE_KEY}" }'), {
+        LEADBRIDGE_TOKEN_CACHE_KEY: KEY,
+      }).source.partnerCenter.auth;
+      expect(auth).toEqual({
+        kind: 'user',
+        tenantId: 'contoso.onmicrosoft.com',
+        clientId: '6b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d9e',
+        scope: 'https://api.partner.microsoft.com/.default',
+        tokenCache: { key: KEY, file: '/srv/leadbridge/state/partner-center-token-cache.json' },
+      });
+    },
+  );
 
   it('refuses to load without the key, naming the environment variable', () => {
     expect(issuesOf(USER_AUTH('{ key: "${LEADBRIDGE_TOKEN_CACHE_KEY}" }'))).toEqual([
@@ -661,7 +687,8 @@ ledger: { filename: ./state/ledger.sqlite }
         path: 'source.partnerCenter.auth.tokenCache.key',
         line: 8,
         message:
-          'environment variable LEADBRIDGE_TOKEN_CACHE_KEY is not set (use ${LEADBRIDGE_TOKEN_CACHE_KEY:-default} to give a default)',
+          'environment variable LEADBRIDGE_TOKEN_CACHE_KEY is not set (use ' +
+          '${LEADBRIDGE_TOKEN_CACHE_KEY:-default} to give a default)',
       },
     ]);
   });
@@ -670,12 +697,14 @@ ledger: { filename: ./state/ledger.sqlite }
     const [short] = issuesOf(USER_AUTH('{ key: "abc123" }'));
     expect(short?.path).toBe('source.partnerCenter.auth.tokenCache.key');
     expect(short?.message).toBe(
-      'not a usable key: expected 32 random bytes as 64 hex characters or base64, e.g. from: openssl rand -hex 32 (put it in LEADBRIDGE_TOKEN_CACHE_KEY)',
+      'not a usable key: expected 32 random bytes as 64 hex characters or base64, e.g. from: ' +
+        'openssl rand -hex 32 (put it in LEADBRIDGE_TOKEN_CACHE_KEY)',
     );
     const [missing] = issuesOf(USER_AUTH('{ file: ./cache.json }'));
     expect(missing?.path).toBe('source.partnerCenter.auth.tokenCache.key');
     expect(missing?.message).toBe(
-      'required: 32 random bytes as 64 hex characters or base64, e.g. from: openssl rand -hex 32 (put it in LEADBRIDGE_TOKEN_CACHE_KEY)',
+      'required: 32 random bytes as 64 hex characters or base64, e.g. from: openssl rand -hex ' +
+        '32 (put it in LEADBRIDGE_TOKEN_CACHE_KEY)',
     );
   });
 

@@ -1,4 +1,5 @@
-// Unit tests (HTTP faked with nock) of the adapter's $batch rounds: only retryable items are sent again, at most twice more.
+// Unit tests (HTTP faked with nock) of the adapter's $batch rounds: only retryable items are sent
+// again, at most twice more.
 import nock from 'nock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY_POLICY } from '../../src/core/retry.js';
@@ -144,7 +145,8 @@ describe('DynamicsAdapter.upsertLeads rounds', () => {
       status: 401,
       providerCode: '0x80072560',
       message:
-        'dynamics365: POST $batch → 401 0x80072560: The user is not a member of the organization. (credential: static token for https://contoso.crm.dynamics.com)',
+        'dynamics365: POST $batch → 401 0x80072560: The user is not a member of the ' +
+        'organization. (credential: static token for https://contoso.crm.dynamics.com)',
     });
     expect(scope.isDone()).toBe(true);
   });

@@ -1,4 +1,5 @@
-// Unit tests for the Dynamics 365 adapter's pure parts: $batch encoding / decoding, key literals, results, settings, change merging.
+// Unit tests for the Dynamics 365 adapter's pure parts: $batch encoding / decoding, key literals,
+// results, settings, change merging.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY_POLICY } from '../../src/core/retry.js';
 import { itemRetryDelay } from '../../src/crm/dynamics365/adapter.js';
@@ -226,46 +227,51 @@ describe('decodeBatchResponse', () => {
     );
   });
 
-  it('matches a failed change set answered by a bare response (no Content-ID) by its position', () => {
-    const body = [
-      '--batchresponse_x',
-      ...changesetResponse('cs_1', '1', 'HTTP/1.1 204 No Content', [
-        `OData-EntityId: ${API}leads(${LEAD_1})`,
-      ]),
-      '--batchresponse_x',
-      'Content-Type: application/http',
-      'Content-Transfer-Encoding: binary',
-      '',
-      'HTTP/1.1 429 Too Many Requests',
-      'Retry-After: 7',
-      'Content-Type: application/json',
-      '',
-      '{"error":{"code":"0x80072322","message":"Number of requests exceeded the limit of 6000 over time window of 300 seconds."}}',
-      '--batchresponse_x--',
-    ].join('\r\n');
-    const two = operations.slice(0, 2);
-    const matched = matchBatchResponses(
-      two,
-      decodeBatchResponse('multipart/mixed; boundary=batchresponse_x', body),
-    );
-    const outcomes = records
-      .slice(0, 2)
-      .map((r, i) => upsertOutcome(r, matched[i], DEFAULT_RETRY_POLICY));
-    expect(outcomes[1]).toEqual({
-      result: {
-        referralId: 'r2',
-        ok: false,
-        error: {
-          code: '0x80072322',
-          message: 'Number of requests exceeded the limit of 6000 over time window of 300 seconds.',
-          retryable: true,
-          status: 429,
+  it(
+    'matches a failed change set answered by a bare response (no Content-ID) by its ' + 'position',
+    () => {
+      const body = [
+        '--batchresponse_x',
+        ...changesetResponse('cs_1', '1', 'HTTP/1.1 204 No Content', [
+          `OData-EntityId: ${API}leads(${LEAD_1})`,
+        ]),
+        '--batchresponse_x',
+        'Content-Type: application/http',
+        'Content-Transfer-Encoding: binary',
+        '',
+        'HTTP/1.1 429 Too Many Requests',
+        'Retry-After: 7',
+        'Content-Type: application/json',
+        '',
+        '{"error":{"code":"0x80072322","message":"Number of requests exceeded the limit of 6000 ' +
+          'over time window of 300 seconds."}}',
+        '--batchresponse_x--',
+      ].join('\r\n');
+      const two = operations.slice(0, 2);
+      const matched = matchBatchResponses(
+        two,
+        decodeBatchResponse('multipart/mixed; boundary=batchresponse_x', body),
+      );
+      const outcomes = records
+        .slice(0, 2)
+        .map((r, i) => upsertOutcome(r, matched[i], DEFAULT_RETRY_POLICY));
+      expect(outcomes[1]).toEqual({
+        result: {
+          referralId: 'r2',
+          ok: false,
+          error: {
+            code: '0x80072322',
+            message:
+              'Number of requests exceeded the limit of 6000 over time window of 300 seconds.',
+            retryable: true,
+            status: 429,
+          },
         },
-      },
-      retryAfterSeconds: 7,
-    });
-    expect(itemRetryDelay(1, DEFAULT_RETRY_POLICY, outcomes)).toBe(7_000);
-  });
+        retryAfterSeconds: 7,
+      });
+      expect(itemRetryDelay(1, DEFAULT_RETRY_POLICY, outcomes)).toBe(7_000);
+    },
+  );
 
   it('returns results in input order whatever order the parts come back in', () => {
     const shuffled = [
@@ -354,7 +360,8 @@ describe('parseDynamicsSettings', () => {
     ).toThrow(
       [
         'invalid Dynamics 365 settings:',
-        '  - targets[crm].settings.auth.clientSecret: Invalid input: expected string, received undefined',
+        '  - targets[crm].settings.auth.clientSecret: Invalid input: expected string, received ' +
+          'undefined',
         '  - targets[crm].settings.batchSize: Too big: expected number to be <=1000',
       ].join('\n'),
     );
@@ -362,43 +369,54 @@ describe('parseDynamicsSettings', () => {
 });
 
 describe('change queries', () => {
-  it('filters on the referral column and, with a cursor, on modifiedon (unquoted), ordered by modifiedon then the primary key', () => {
-    expect(
-      decodeURIComponent(changedRowsUrl('lead', 'lb_referralid', '2025-03-01T10:00:00Z')),
-    ).toBe(
-      'leads?$select=leadid,statecode,statuscode,modifiedon,subject,estimatedvalue,estimatedclosedate,description,' +
-        '_qualifyingopportunityid_value,companyname,lb_referralid' +
-        '&$filter=lb_referralid ne null and modifiedon gt 2025-03-01T10:00:00Z&$orderby=modifiedon asc,leadid asc',
-    );
-    expect(decodeURIComponent(changedRowsUrl('opportunity', 'lb_referralid', null))).toMatch(
-      /&\$filter=lb_referralid ne null&\$orderby=modifiedon asc,opportunityid asc$/,
-    );
-    expect(decodeURIComponent(leadsByReferralUrl('lb_referralid', ['a', "O'B"]))).toMatch(
-      /&\$filter=lb_referralid eq 'a' or lb_referralid eq 'O''B'$/,
-    );
-  });
+  it(
+    'filters on the referral column and, with a cursor, on modifiedon (unquoted), ordered by ' +
+      'modifiedon then the primary key',
+    () => {
+      expect(
+        decodeURIComponent(changedRowsUrl('lead', 'lb_referralid', '2025-03-01T10:00:00Z')),
+      ).toBe(
+        'leads?$select=leadid,statecode,statuscode,modifiedon,subject,estimatedvalue,' +
+          'estimatedclosedate,description,' +
+          '_qualifyingopportunityid_value,companyname,lb_referralid' +
+          '&$filter=lb_referralid ne null and modifiedon gt ' +
+          '2025-03-01T10:00:00Z&$orderby=modifiedon asc,leadid asc',
+      );
+      expect(decodeURIComponent(changedRowsUrl('opportunity', 'lb_referralid', null))).toMatch(
+        /&\$filter=lb_referralid ne null&\$orderby=modifiedon asc,opportunityid asc$/,
+      );
+      expect(decodeURIComponent(leadsByReferralUrl('lb_referralid', ['a', "O'B"]))).toMatch(
+        /&\$filter=lb_referralid eq 'a' or lb_referralid eq 'O''B'$/,
+      );
+    },
+  );
 
-  it('asks for the lead of an opportunity-only change and the opportunity of a qualified lead', () => {
-    const changed: ChangedRow[] = [
-      {
-        entity: 'lead',
-        row: { leadid: 'L1', lb_referralid: 'r1', _qualifyingopportunityid_value: 'O1' },
-      },
-      { entity: 'opportunity', row: { opportunityid: 'O2', lb_referralid: 'r2' } },
-      {
-        entity: 'lead',
-        row: { leadid: 'L3', lb_referralid: 'r3', _qualifyingopportunityid_value: 'O3' },
-      },
-      { entity: 'opportunity', row: { opportunityid: 'O3', lb_referralid: 'r3' } },
-    ];
-    expect(missingHalves('lb_referralid', changed)).toEqual({
-      referralIds: ['r2'],
-      opportunityIds: ['O1'],
-    });
-  });
+  it(
+    'asks for the lead of an opportunity-only change and the opportunity of a qualified ' + 'lead',
+    () => {
+      const changed: ChangedRow[] = [
+        {
+          entity: 'lead',
+          row: { leadid: 'L1', lb_referralid: 'r1', _qualifyingopportunityid_value: 'O1' },
+        },
+        { entity: 'opportunity', row: { opportunityid: 'O2', lb_referralid: 'r2' } },
+        {
+          entity: 'lead',
+          row: { leadid: 'L3', lb_referralid: 'r3', _qualifyingopportunityid_value: 'O3' },
+        },
+        { entity: 'opportunity', row: { opportunityid: 'O3', lb_referralid: 'r3' } },
+      ];
+      expect(missingHalves('lb_referralid', changed)).toEqual({
+        referralIds: ['r2'],
+        opportunityIds: ['O1'],
+      });
+    },
+  );
 });
 
-/** An in-memory Dataverse answering the adapter's GETs from row arrays, `pageSize` rows per page. */
+/**
+ * An in-memory Dataverse answering the adapter's GETs from row arrays, `pageSize` rows per page.
+ */
 function fakeDataverse(tables: { leads: Row[]; opportunities: Row[] }, pageSize: number) {
   const requested: string[] = [];
   const fetchPage = async (url: string): Promise<RowPage> => {
@@ -452,82 +470,94 @@ const O1 = '00000000-0000-0000-0000-0000000000a1';
 const O2 = '00000000-0000-0000-0000-0000000000b2';
 
 describe('readChangePages', () => {
-  it('merges both streams in modifiedon order and never splits one timestamp across pages', async () => {
-    const dataverse = fakeDataverse(
-      {
-        leads: [
-          lead(1, '2025-01-01T00:00:01Z'),
-          lead(2, '2025-01-01T00:00:03Z'),
-          lead(3, '2025-01-01T00:00:03Z'),
-        ],
-        opportunities: [
-          opportunity('O9', 'r9', '2025-01-01T00:00:02Z'),
-          opportunity('O4', 'r4', '2025-01-01T00:00:03Z'),
-        ],
-      },
-      2,
-    );
-    const pages = await collect(
-      readChangePages(
-        { keyColumn: 'lb_referralid', concurrency: 2, fetchPage: dataverse.fetchPage, pageSize: 2 },
-        null,
-      ),
-    );
-    expect(pages).toEqual([
-      { referralIds: ['r1', 'r9'], cursor: '2025-01-01T00:00:02Z' },
-      { referralIds: ['r2', 'r3', 'r4'], cursor: '2025-01-01T00:00:03Z' },
-    ]);
-  });
+  it(
+    'merges both streams in modifiedon order and never splits one timestamp across ' + 'pages',
+    async () => {
+      const dataverse = fakeDataverse(
+        {
+          leads: [
+            lead(1, '2025-01-01T00:00:01Z'),
+            lead(2, '2025-01-01T00:00:03Z'),
+            lead(3, '2025-01-01T00:00:03Z'),
+          ],
+          opportunities: [
+            opportunity('O9', 'r9', '2025-01-01T00:00:02Z'),
+            opportunity('O4', 'r4', '2025-01-01T00:00:03Z'),
+          ],
+        },
+        2,
+      );
+      const pages = await collect(
+        readChangePages(
+          {
+            keyColumn: 'lb_referralid',
+            concurrency: 2,
+            fetchPage: dataverse.fetchPage,
+            pageSize: 2,
+          },
+          null,
+        ),
+      );
+      expect(pages).toEqual([
+        { referralIds: ['r1', 'r9'], cursor: '2025-01-01T00:00:02Z' },
+        { referralIds: ['r2', 'r3', 'r4'], cursor: '2025-01-01T00:00:03Z' },
+      ]);
+    },
+  );
 
-  it('completes an opportunity-only change with its lead, and a qualified lead with its unchanged opportunity', async () => {
-    const won = opportunity(O1, 'r1', '2025-01-02T00:00:00Z', 1);
-    const open = opportunity(O2, 'r2', '2025-01-01T00:00:00Z');
-    const dataverse = fakeDataverse(
-      {
-        leads: [lead(1, '2025-01-01T00:00:00Z', O1), lead(2, '2025-01-03T00:00:00Z', O2)],
-        opportunities: [won, open],
-      },
-      500,
-    );
-    const pages = [];
-    for await (const page of readChangePages(
-      { keyColumn: 'lb_referralid', concurrency: 2, fetchPage: dataverse.fetchPage },
-      '2025-01-01T12:00:00Z',
-    )) {
-      pages.push(page);
-    }
-    expect(pages).toEqual([
-      {
-        cursor: '2025-01-03T00:00:00Z',
-        records: [
-          {
-            referralId: 'r1',
-            recordId: 'L1',
-            entity: 'lead',
-            modifiedAt: '2025-01-02T00:00:00Z',
-            fields: lead(1, '2025-01-01T00:00:00Z', O1),
-            // Qualified (statecode 1): the lead became its qualifying opportunity.
-            convertedInto: O1,
-            opportunity: { recordId: O1, modifiedAt: '2025-01-02T00:00:00Z', fields: won },
-          },
-          {
-            referralId: 'r2',
-            recordId: 'L2',
-            entity: 'lead',
-            modifiedAt: '2025-01-03T00:00:00Z',
-            fields: lead(2, '2025-01-03T00:00:00Z', O2),
-            // Qualified (statecode 1): the lead became its qualifying opportunity.
-            convertedInto: O2,
-            opportunity: { recordId: O2, modifiedAt: '2025-01-01T00:00:00Z', fields: open },
-          },
-        ],
-      },
-    ]);
-    expect(dataverse.requested.filter((url) => !url.includes('modifiedon gt'))).toEqual([
-      expect.stringMatching(/^leads\?.*&\$filter=lb_referralid eq 'r1'$/),
-      expect.stringMatching(
-        /^opportunities\?.*&\$filter=opportunityid eq 00000000-0000-0000-0000-0000000000b2$/,
-      ),
-    ]);
-  });
+  it(
+    'completes an opportunity-only change with its lead, and a qualified lead with its ' +
+      'unchanged opportunity',
+    async () => {
+      const won = opportunity(O1, 'r1', '2025-01-02T00:00:00Z', 1);
+      const open = opportunity(O2, 'r2', '2025-01-01T00:00:00Z');
+      const dataverse = fakeDataverse(
+        {
+          leads: [lead(1, '2025-01-01T00:00:00Z', O1), lead(2, '2025-01-03T00:00:00Z', O2)],
+          opportunities: [won, open],
+        },
+        500,
+      );
+      const pages = [];
+      for await (const page of readChangePages(
+        { keyColumn: 'lb_referralid', concurrency: 2, fetchPage: dataverse.fetchPage },
+        '2025-01-01T12:00:00Z',
+      )) {
+        pages.push(page);
+      }
+      expect(pages).toEqual([
+        {
+          cursor: '2025-01-03T00:00:00Z',
+          records: [
+            {
+              referralId: 'r1',
+              recordId: 'L1',
+              entity: 'lead',
+              modifiedAt: '2025-01-02T00:00:00Z',
+              fields: lead(1, '2025-01-01T00:00:00Z', O1),
+              // Qualified (statecode 1): the lead became its qualifying opportunity.
+              convertedInto: O1,
+              opportunity: { recordId: O1, modifiedAt: '2025-01-02T00:00:00Z', fields: won },
+            },
+            {
+              referralId: 'r2',
+              recordId: 'L2',
+              entity: 'lead',
+              modifiedAt: '2025-01-03T00:00:00Z',
+              fields: lead(2, '2025-01-03T00:00:00Z', O2),
+              // Qualified (statecode 1): the lead became its qualifying opportunity.
+              convertedInto: O2,
+              opportunity: { recordId: O2, modifiedAt: '2025-01-01T00:00:00Z', fields: open },
+            },
+          ],
+        },
+      ]);
+      expect(dataverse.requested.filter((url) => !url.includes('modifiedon gt'))).toEqual([
+        expect.stringMatching(/^leads\?.*&\$filter=lb_referralid eq 'r1'$/),
+        expect.stringMatching(
+          /^opportunities\?.*&\$filter=opportunityid eq 00000000-0000-0000-0000-0000000000b2$/,
+        ),
+      ]);
+    },
+  );
 });

@@ -1,4 +1,5 @@
-// The Dataverse simulator's $batch wire format: multipart parsing, embedded requests, and the response writer.
+// The Dataverse simulator's $batch wire format: multipart parsing, embedded requests, and the
+// response writer.
 import { describe, expect, it } from 'vitest';
 import {
   formatHttpResponse,
@@ -27,7 +28,8 @@ describe('multipartBoundary', () => {
 describe('parseMultipart', () => {
   it('splits parts, ignoring preamble and epilogue, with CRLF or bare LF line ends', () => {
     const crlf =
-      'preamble\r\n--b\r\nA: 1\r\n\r\nfirst\r\nbody\r\n--b\r\nB:2\r\n\r\nsecond\r\n--b--\r\nepilogue';
+      'preamble\r\n--b\r\nA: ' +
+      '1\r\n\r\nfirst\r\nbody\r\n--b\r\nB:2\r\n\r\nsecond\r\n--b--\r\nepilogue';
     expect(parseMultipart(crlf, 'b')).toEqual([
       { headers: { a: '1' }, body: 'first\r\nbody' },
       { headers: { b: '2' }, body: 'second' },
@@ -60,7 +62,8 @@ describe('parseHttpRequest', () => {
   it('reads the request line, headers and body', () => {
     expect(
       parseHttpRequest(
-        'PATCH leads(1) HTTP/1.1\r\nContent-Type: application/json\r\nIf-Match: *\r\n\r\n{"a":1}\r\n',
+        'PATCH leads(1) HTTP/1.1\r\nContent-Type: application/json\r\nIf-Match: ' +
+          '*\r\n\r\n{"a":1}\r\n',
       ),
     ).toEqual({
       method: 'PATCH',
@@ -115,36 +118,42 @@ describe('parseBatchRequest', () => {
     '',
   ].join('\r\n');
 
-  it('reads change sets with their Content-IDs (as a part header or inside the request) and lone requests', () => {
-    const items = parseBatchRequest(body, 'batch_1');
-    expect(items).toHaveLength(2);
-    const [changeset, lone] = items;
-    expect(changeset?.kind).toBe('changeset');
-    if (changeset?.kind !== 'changeset') return;
-    expect(
-      changeset.requests.map((entry) => [
-        entry.contentId,
-        entry.request.method,
-        entry.request.url,
-        entry.request.body,
-      ]),
-    ).toEqual([
-      ['1', 'PATCH', "leads(lb_referralid='a')", '{"subject":"a"}'],
-      ['2', 'POST', 'leads', '{"subject":"b"}'],
-    ]);
-    expect(lone).toEqual({
-      kind: 'request',
-      request: { method: 'GET', url: 'leads?$top=1', headers: {}, body: '' },
-    });
-  });
+  it(
+    'reads change sets with their Content-IDs (as a part header or inside the request) and ' +
+      'lone requests',
+    () => {
+      const items = parseBatchRequest(body, 'batch_1');
+      expect(items).toHaveLength(2);
+      const [changeset, lone] = items;
+      expect(changeset?.kind).toBe('changeset');
+      if (changeset?.kind !== 'changeset') return;
+      expect(
+        changeset.requests.map((entry) => [
+          entry.contentId,
+          entry.request.method,
+          entry.request.url,
+          entry.request.body,
+        ]),
+      ).toEqual([
+        ['1', 'PATCH', "leads(lb_referralid='a')", '{"subject":"a"}'],
+        ['2', 'POST', 'leads', '{"subject":"b"}'],
+      ]);
+      expect(lone).toEqual({
+        kind: 'request',
+        request: { method: 'GET', url: 'leads?$top=1', headers: {}, body: '' },
+      });
+    },
+  );
 
   it('refuses parts that are not application/http or not binary', () => {
     const json = '--batch_1\r\nContent-Type: application/json\r\n\r\n{}\r\n--batch_1--';
     expect(() => parseBatchRequest(json, 'batch_1')).toThrow(
-      "part 1: Content-Type must be 'application/http' (or multipart/mixed for a change set), not 'application/json'",
+      "part 1: Content-Type must be 'application/http' (or multipart/mixed for a change set), " +
+        "not 'application/json'",
     );
     const base64 =
-      '--batch_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: base64\r\n\r\nR0VU\r\n--batch_1--';
+      '--batch_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: ' +
+      'base64\r\n\r\nR0VU\r\n--batch_1--';
     expect(() => parseBatchRequest(base64, 'batch_1')).toThrow(
       "part 1: Content-Transfer-Encoding must be 'binary', not 'base64'",
     );
@@ -164,9 +173,49 @@ describe('the response writer', () => {
     );
   });
 
-  it('writes change-set responses nested in their own boundary, and reads them back unchanged', () => {
-    const written = writeBatchResponse(
-      [
+  it(
+    'writes change-set responses nested in their own boundary, and reads them back ' + 'unchanged',
+    () => {
+      const written = writeBatchResponse(
+        [
+          {
+            kind: 'changeset',
+            responses: [
+              {
+                contentId: '1',
+                response: {
+                  status: 204,
+                  headers: { 'OData-EntityId': 'http://x/leads(1)' },
+                  body: '',
+                },
+              },
+              {
+                contentId: '2',
+                response: {
+                  status: 201,
+                  headers: { 'Content-Type': 'application/json' },
+                  body: '{"leadid":"2"}',
+                },
+              },
+            ],
+          },
+          {
+            kind: 'response',
+            contentId: '3',
+            response: { status: 400, headers: {}, body: '{"error":{}}' },
+          },
+          { kind: 'response', response: { status: 200, headers: {}, body: '{"value":[]}' } },
+        ],
+        { batch: 'batchresponse_1', changeset: () => 'changesetresponse_1' },
+      );
+      expect(
+        written.startsWith(
+          '--batchresponse_1\r\nContent-Type: multipart/mixed; ' +
+            'boundary=changesetresponse_1\r\n\r\n--changesetresponse_1\r\n',
+        ),
+      ).toBe(true);
+      expect(written.endsWith('--batchresponse_1--\r\n')).toBe(true);
+      expect(parseBatchResponse(written, 'batchresponse_1')).toEqual([
         {
           kind: 'changeset',
           responses: [
@@ -174,7 +223,7 @@ describe('the response writer', () => {
               contentId: '1',
               response: {
                 status: 204,
-                headers: { 'OData-EntityId': 'http://x/leads(1)' },
+                headers: { 'odata-entityid': 'http://x/leads(1)' },
                 body: '',
               },
             },
@@ -182,7 +231,7 @@ describe('the response writer', () => {
               contentId: '2',
               response: {
                 status: 201,
-                headers: { 'Content-Type': 'application/json' },
+                headers: { 'content-type': 'application/json' },
                 body: '{"leadid":"2"}',
               },
             },
@@ -194,39 +243,7 @@ describe('the response writer', () => {
           response: { status: 400, headers: {}, body: '{"error":{}}' },
         },
         { kind: 'response', response: { status: 200, headers: {}, body: '{"value":[]}' } },
-      ],
-      { batch: 'batchresponse_1', changeset: () => 'changesetresponse_1' },
-    );
-    expect(
-      written.startsWith(
-        '--batchresponse_1\r\nContent-Type: multipart/mixed; boundary=changesetresponse_1\r\n\r\n--changesetresponse_1\r\n',
-      ),
-    ).toBe(true);
-    expect(written.endsWith('--batchresponse_1--\r\n')).toBe(true);
-    expect(parseBatchResponse(written, 'batchresponse_1')).toEqual([
-      {
-        kind: 'changeset',
-        responses: [
-          {
-            contentId: '1',
-            response: { status: 204, headers: { 'odata-entityid': 'http://x/leads(1)' }, body: '' },
-          },
-          {
-            contentId: '2',
-            response: {
-              status: 201,
-              headers: { 'content-type': 'application/json' },
-              body: '{"leadid":"2"}',
-            },
-          },
-        ],
-      },
-      {
-        kind: 'response',
-        contentId: '3',
-        response: { status: 400, headers: {}, body: '{"error":{}}' },
-      },
-      { kind: 'response', response: { status: 200, headers: {}, body: '{"value":[]}' } },
-    ]);
-  });
+      ]);
+    },
+  );
 });

@@ -1,4 +1,5 @@
-// The Dataverse simulator's pure parts: $filter semantics, resource paths, and the store's keys, stamps and atomicity.
+// The Dataverse simulator's pure parts: $filter semantics, resource paths, and the store's keys,
+// stamps and atomicity.
 import { describe, expect, it } from 'vitest';
 import { SimClock } from '../../src/simulators/common/clock.js';
 import { compileFilter } from '../../src/simulators/dynamics365/filter.js';
@@ -72,7 +73,8 @@ describe('compileFilter', () => {
       "Could not find a property named 'emial' on type 'Microsoft.Dynamics.CRM.lead'.",
     );
     expect(() => compileFilter(LEAD, 'leadid eq 12')).toThrow(
-      "A binary operator with incompatible types was detected. Found operand types 'Edm.Guid' and 'Edm.Decimal' for operator kind 'Equal'.",
+      "A binary operator with incompatible types was detected. Found operand types 'Edm.Guid' " +
+        "and 'Edm.Decimal' for operator kind 'Equal'.",
     );
     expect(() => compileFilter(LEAD, "subject eq 'open")).toThrow(
       "Syntax error: the string literal at position 11 in 'subject eq 'open' is not closed.",
@@ -101,7 +103,8 @@ describe('parseResourcePath', () => {
 
   it('refuses keys that are neither a GUID nor name=value pairs', () => {
     expect(() => parseResourcePath('leads(abc)')).toThrow(
-      "Bad Request - Error in query syntax: 'abc' in 'leads(abc)' is neither a GUID nor name='value' pairs.",
+      "Bad Request - Error in query syntax: 'abc' in 'leads(abc)' is neither a GUID nor " +
+        "name='value' pairs.",
     );
     expect(() => parseResourcePath("leads(lb_referralid='x'")).toThrow(
       "Bad Request - Error in query syntax: the key in 'leads(lb_referralid='x'' is not closed.",
@@ -110,35 +113,43 @@ describe('parseResourcePath', () => {
 });
 
 describe('DataverseStore', () => {
-  it('indexes leads by referral id case-insensitively and refuses a second record with the same key', () => {
-    const store = new DataverseStore(new SimClock());
-    const lead = store.create(LEAD, { lb_referralid: 'Ref-1', subject: 'x' });
-    expect(store.findLeadByKey('REF-1')?.leadid).toBe(lead.leadid);
-    expect(() => store.create(LEAD, { lb_referralid: 'ref-1' })).toThrow(
-      'A record with matching key values already exists.',
-    );
-    store.update(LEAD, String(lead.leadid), { lb_referralid: 'ref-2' });
-    expect(store.findLeadByKey('ref-1')).toBeUndefined();
-    expect(store.findLeadByKey('ref-2')?.leadid).toBe(lead.leadid);
-  });
+  it(
+    'indexes leads by referral id case-insensitively and refuses a second record with the ' +
+      'same key',
+    () => {
+      const store = new DataverseStore(new SimClock());
+      const lead = store.create(LEAD, { lb_referralid: 'Ref-1', subject: 'x' });
+      expect(store.findLeadByKey('REF-1')?.leadid).toBe(lead.leadid);
+      expect(() => store.create(LEAD, { lb_referralid: 'ref-1' })).toThrow(
+        'A record with matching key values already exists.',
+      );
+      store.update(LEAD, String(lead.leadid), { lb_referralid: 'ref-2' });
+      expect(store.findLeadByKey('ref-1')).toBeUndefined();
+      expect(store.findLeadByKey('ref-2')?.leadid).toBe(lead.leadid);
+    },
+  );
 
-  it('stamps writes to the whole second, as Dataverse keeps modifiedon, so writes in one second share a stamp', () => {
-    const start = Date.parse('2026-12-04T10:00:00.250Z');
-    const clock = new (class extends SimClock {
-      override nowMs(): number {
-        return start + this.offset; // stands still unless advanced
-      }
-    })();
-    const store = new DataverseStore(clock);
-    const stamps = Array.from(
-      { length: 5 },
-      (_, index) => store.create(LEAD, { subject: String(index) }).modifiedon as string,
-    );
-    expect(new Set(stamps).size).toBe(1);
-    expect(stamps[0]).toBe('2026-12-04T10:00:00.000Z');
-    clock.advance(1000);
-    expect(store.create(LEAD, { subject: 'later' }).modifiedon).toBe('2026-12-04T10:00:01.000Z');
-  });
+  it(
+    'stamps writes to the whole second, as Dataverse keeps modifiedon, so writes in one ' +
+      'second share a stamp',
+    () => {
+      const start = Date.parse('2026-12-04T10:00:00.250Z');
+      const clock = new (class extends SimClock {
+        override nowMs(): number {
+          return start + this.offset; // stands still unless advanced
+        }
+      })();
+      const store = new DataverseStore(clock);
+      const stamps = Array.from(
+        { length: 5 },
+        (_, index) => store.create(LEAD, { subject: String(index) }).modifiedon as string,
+      );
+      expect(new Set(stamps).size).toBe(1);
+      expect(stamps[0]).toBe('2026-12-04T10:00:00.000Z');
+      clock.advance(1000);
+      expect(store.create(LEAD, { subject: 'later' }).modifiedon).toBe('2026-12-04T10:00:01.000Z');
+    },
+  );
 
   it('undoes every write of a failed transaction, the key index included', () => {
     const store = new DataverseStore(new SimClock());
@@ -158,31 +169,43 @@ describe('DataverseStore', () => {
     expect(store.findLeadByKey('new')).toBeUndefined();
   });
 
-  it('lets the Web API disqualify a lead but not qualify it or close an opportunity by a plain write', () => {
-    const store = new DataverseStore(new SimClock());
-    const lead = store.create(LEAD, { subject: 'x' });
-    const id = String(lead.leadid);
-    expect(() => store.update(LEAD, id, { statecode: 1, statuscode: 3 })).toThrow(
-      'A lead is qualified through the QualifyLead action, not by setting statecode 1 (Qualified).',
-    );
-    expect(store.update(LEAD, id, { statuscode: 7 })).toMatchObject({
-      statecode: 2,
-      statuscode: 7,
-    });
-    expect(store.update(LEAD, id, { statecode: 0 })).toMatchObject({ statecode: 0, statuscode: 1 });
-    const opportunity = store.create(OPPORTUNITY, { name: 'o' });
-    expect(() =>
-      store.update(OPPORTUNITY, String(opportunity.opportunityid), { statecode: 1, statuscode: 3 }),
-    ).toThrow(
-      'An opportunity is closed through the WinOpportunity or LoseOpportunity action, not by setting statecode 1 (Won).',
-    );
-    expect(
-      store.update(
-        OPPORTUNITY,
-        String(opportunity.opportunityid),
-        { statecode: 1, statuscode: 3 },
-        'user',
-      ),
-    ).toMatchObject({ statecode: 1 });
-  });
+  it(
+    'lets the Web API disqualify a lead but not qualify it or close an opportunity by a plain ' +
+      'write',
+    () => {
+      const store = new DataverseStore(new SimClock());
+      const lead = store.create(LEAD, { subject: 'x' });
+      const id = String(lead.leadid);
+      expect(() => store.update(LEAD, id, { statecode: 1, statuscode: 3 })).toThrow(
+        'A lead is qualified through the QualifyLead action, not by setting statecode 1 ' +
+          '(Qualified).',
+      );
+      expect(store.update(LEAD, id, { statuscode: 7 })).toMatchObject({
+        statecode: 2,
+        statuscode: 7,
+      });
+      expect(store.update(LEAD, id, { statecode: 0 })).toMatchObject({
+        statecode: 0,
+        statuscode: 1,
+      });
+      const opportunity = store.create(OPPORTUNITY, { name: 'o' });
+      expect(() =>
+        store.update(OPPORTUNITY, String(opportunity.opportunityid), {
+          statecode: 1,
+          statuscode: 3,
+        }),
+      ).toThrow(
+        'An opportunity is closed through the WinOpportunity or LoseOpportunity action, not by ' +
+          'setting statecode 1 (Won).',
+      );
+      expect(
+        store.update(
+          OPPORTUNITY,
+          String(opportunity.opportunityid),
+          { statecode: 1, statuscode: 3 },
+          'user',
+        ),
+      ).toMatchObject({ statecode: 1 });
+    },
+  );
 });

@@ -1,4 +1,5 @@
-// Unit tests of the write-back handler: it always reads the referral by id first and writes with that fresh eTag.
+// Unit tests of the write-back handler: it always reads the referral by id first and writes with
+// that fresh eTag.
 import { describe, expect, it } from 'vitest';
 import { ConflictError } from '../../src/core/errors.js';
 import type { Referral } from '../../src/core/referral.js';
@@ -79,105 +80,135 @@ function row(syncedVersion: string): OutboxRow {
   } as unknown as OutboxRow;
 }
 
-/** A row as the inbound side records it now: with the externalReferenceId the listed version held. */
+/**
+ * A row as the inbound side records it now: with the externalReferenceId the listed version held.
+ */
 function listedRow(syncedVersion: string): OutboxRow {
   const plain = row(syncedVersion);
   return { ...plain, payload: { ...plain.payload, listedValue: null } };
 }
 
 describe('external reference write-back', () => {
-  it('reads by id for a fresh eTag when the listed version had none, and moves the link in both version forms', async () => {
-    const source = new FakeSource({ ...LISTED, eTag: '"e1"' });
-    const verdict = await externalReferenceHandler(source)(row('updated:2026-01-01T00:00:00Z'));
-    expect(source.calls).toEqual(['GET R1', 'PATCH R1 If-Match "e1" externalReferenceId=CRM-9']);
-    expect(verdict).toEqual({
-      state: 'sent',
-      effects: {
-        eTagMoves: [
-          { referralId: 'R1', fromETag: '"e1"', toETag: '"e2"', updatedAt: '2026-01-02T00:00:00Z' },
-          {
-            referralId: 'R1',
-            fromETag: 'updated:2026-01-01T00:00:00Z',
-            toETag: 'updated:2026-01-02T00:00:00Z',
-            updatedAt: '2026-01-02T00:00:00Z',
-          },
-        ],
-        audits: [
-          {
-            at: '2026-03-01T12:00:00.000Z',
-            runId: 'run-1',
-            referralId: 'R1',
-            target: 'd365',
-            action: 'external-reference-written',
-            crmRecordId: 'CRM-9',
-            detail: { eTag: '"e2"' },
-          },
-        ],
-      },
-    });
-  });
+  it(
+    'reads by id for a fresh eTag when the listed version had none, and moves the link in ' +
+      'both version forms',
+    async () => {
+      const source = new FakeSource({ ...LISTED, eTag: '"e1"' });
+      const verdict = await externalReferenceHandler(source)(row('updated:2026-01-01T00:00:00Z'));
+      expect(source.calls).toEqual(['GET R1', 'PATCH R1 If-Match "e1" externalReferenceId=CRM-9']);
+      expect(verdict).toEqual({
+        state: 'sent',
+        effects: {
+          eTagMoves: [
+            {
+              referralId: 'R1',
+              fromETag: '"e1"',
+              toETag: '"e2"',
+              updatedAt: '2026-01-02T00:00:00Z',
+            },
+            {
+              referralId: 'R1',
+              fromETag: 'updated:2026-01-01T00:00:00Z',
+              toETag: 'updated:2026-01-02T00:00:00Z',
+              updatedAt: '2026-01-02T00:00:00Z',
+            },
+          ],
+          audits: [
+            {
+              at: '2026-03-01T12:00:00.000Z',
+              runId: 'run-1',
+              referralId: 'R1',
+              target: 'd365',
+              action: 'external-reference-written',
+              crmRecordId: 'CRM-9',
+              detail: { eTag: '"e2"' },
+            },
+          ],
+        },
+      });
+    },
+  );
 
-  it('writes with the fresh eTag but moves no link when the referral changed since it was synced', async () => {
-    const source = new FakeSource({
-      ...LISTED,
-      eTag: '"e5"',
-      updatedDateTime: '2026-01-01T09:00:00Z',
-    });
-    const verdict = await externalReferenceHandler(source)(row('updated:2026-01-01T00:00:00Z'));
-    expect(source.calls).toEqual(['GET R1', 'PATCH R1 If-Match "e5" externalReferenceId=CRM-9']);
-    expect(verdict.effects?.eTagMoves).toBeUndefined();
-    expect(verdict.effects?.audits?.[0]?.detail).toEqual({ eTag: '"e2"', changedSinceSync: true });
-  });
+  it(
+    'writes with the fresh eTag but moves no link when the referral changed since it was ' +
+      'synced',
+    async () => {
+      const source = new FakeSource({
+        ...LISTED,
+        eTag: '"e5"',
+        updatedDateTime: '2026-01-01T09:00:00Z',
+      });
+      const verdict = await externalReferenceHandler(source)(row('updated:2026-01-01T00:00:00Z'));
+      expect(source.calls).toEqual(['GET R1', 'PATCH R1 If-Match "e5" externalReferenceId=CRM-9']);
+      expect(verdict.effects?.eTagMoves).toBeUndefined();
+      expect(verdict.effects?.audits?.[0]?.detail).toEqual({
+        eTag: '"e2"',
+        changedSinceSync: true,
+      });
+    },
+  );
 
-  it('writes a list item that carried an eTag with it at once, no GET; the link moves to the new one', async () => {
-    const source = new FakeSource({ ...LISTED, eTag: '"e1"' });
-    const recorded: unknown[] = [];
-    const intents = {
-      ...NO_INTENTS,
-      recordEchoes: async (e: unknown[]) => void recorded.push(...e),
-    };
-    const verdict = await externalReferenceHandler(source, intents)(listedRow('"e1"'));
-    expect(source.calls).toEqual(['PATCH R1 If-Match "e1" externalReferenceId=CRM-9']);
-    // The intent is recorded first, against the value the listed version held.
-    expect(recorded).toEqual([
-      { referralId: 'R1', path: 'externalReferenceId', written: 'CRM-9', original: null },
-    ]);
-    expect(verdict).toEqual({
-      state: 'sent',
-      effects: {
-        eTagMoves: [
-          { referralId: 'R1', fromETag: '"e1"', toETag: '"e2"', updatedAt: '2026-01-02T00:00:00Z' },
-        ],
-        audits: [
-          {
-            at: '2026-03-01T12:00:00.000Z',
-            runId: 'run-1',
-            referralId: 'R1',
-            target: 'd365',
-            action: 'external-reference-written',
-            crmRecordId: 'CRM-9',
-            detail: { eTag: '"e2"', asListed: true },
-          },
-        ],
-      },
-    });
-  });
+  it(
+    'writes a list item that carried an eTag with it at once, no GET; the link moves to the ' +
+      'new one',
+    async () => {
+      const source = new FakeSource({ ...LISTED, eTag: '"e1"' });
+      const recorded: unknown[] = [];
+      const intents = {
+        ...NO_INTENTS,
+        recordEchoes: async (e: unknown[]) => void recorded.push(...e),
+      };
+      const verdict = await externalReferenceHandler(source, intents)(listedRow('"e1"'));
+      expect(source.calls).toEqual(['PATCH R1 If-Match "e1" externalReferenceId=CRM-9']);
+      // The intent is recorded first, against the value the listed version held.
+      expect(recorded).toEqual([
+        { referralId: 'R1', path: 'externalReferenceId', written: 'CRM-9', original: null },
+      ]);
+      expect(verdict).toEqual({
+        state: 'sent',
+        effects: {
+          eTagMoves: [
+            {
+              referralId: 'R1',
+              fromETag: '"e1"',
+              toETag: '"e2"',
+              updatedAt: '2026-01-02T00:00:00Z',
+            },
+          ],
+          audits: [
+            {
+              at: '2026-03-01T12:00:00.000Z',
+              runId: 'run-1',
+              referralId: 'R1',
+              target: 'd365',
+              action: 'external-reference-written',
+              crmRecordId: 'CRM-9',
+              detail: { eTag: '"e2"', asListed: true },
+            },
+          ],
+        },
+      });
+    },
+  );
 
-  it('a listed eTag that is stale (412) is read again by id and written with the fresh one', async () => {
-    const source = new FakeSource({ ...LISTED, eTag: '"e5"' });
-    const verdict = await externalReferenceHandler(source)(listedRow('"e1"'));
-    expect(source.calls).toEqual([
-      'PATCH R1 If-Match "e1" externalReferenceId=CRM-9',
-      'GET R1',
-      'PATCH R1 If-Match "e5" externalReferenceId=CRM-9',
-    ]);
-    expect(verdict.state).toBe('sent');
-    expect(verdict.effects?.eTagMoves).toBeUndefined();
-    expect(verdict.effects?.audits?.map((entry) => entry.action)).toEqual([
-      'conflict',
-      'external-reference-written',
-    ]);
-  });
+  it(
+    'a listed eTag that is stale (412) is read again by id and written with the fresh ' + 'one',
+    async () => {
+      const source = new FakeSource({ ...LISTED, eTag: '"e5"' });
+      const verdict = await externalReferenceHandler(source)(listedRow('"e1"'));
+      expect(source.calls).toEqual([
+        'PATCH R1 If-Match "e1" externalReferenceId=CRM-9',
+        'GET R1',
+        'PATCH R1 If-Match "e5" externalReferenceId=CRM-9',
+      ]);
+      expect(verdict.state).toBe('sent');
+      expect(verdict.effects?.eTagMoves).toBeUndefined();
+      expect(verdict.effects?.audits?.map((entry) => entry.action)).toEqual([
+        'conflict',
+        'external-reference-written',
+      ]);
+    },
+  );
 
   it('sends nothing when the id is already there, or when GET by id gives no eTag', async () => {
     const done = new FakeSource({ ...LISTED, eTag: '"e1"', externalReferenceId: 'CRM-9' });
@@ -202,7 +233,8 @@ describe('external reference write-back', () => {
     await expect(
       externalReferenceHandler(noETag)(row('updated:2026-01-01T00:00:00Z')),
     ).rejects.toThrow(
-      'partner-center: GET referral R1 returned no eTag; no write is sent without a fresh If-Match eTag',
+      'partner-center: GET referral R1 returned no eTag; no write is sent without a fresh ' +
+        'If-Match eTag',
     );
     expect(noETag.calls).toEqual(['GET R1']);
   });
@@ -210,7 +242,8 @@ describe('external reference write-back', () => {
   it('records an applied write whose result could not be read as sent', async () => {
     const source = new FakeSource({ ...LISTED, eTag: '"e1"' });
     source.fail = new WriteAppliedError(
-      'partner-center: set external reference referral R1 was applied (204), but the referral could not be read back: x',
+      'partner-center: set external reference referral R1 was applied (204), but the referral ' +
+        'could not be read back: x',
       null,
     );
     const verdict = await externalReferenceHandler(source)(row('"e1"'));
@@ -218,35 +251,40 @@ describe('external reference write-back', () => {
     expect(verdict.effects?.eTagMoves).toBeUndefined();
   });
 
-  it('after a 412 reads again: an id already there is audited as sent after the conflict (issue 18)', async () => {
-    const source = new FakeSource({ ...LISTED, eTag: '"e1"' });
-    // The listed version carried no eTag: read by id first.
-    // Another write lands between our read and our PATCH: it puts the same id in and rolls the eTag.
-    source.setExternalReference = async (ref, value) => {
-      source.calls.push(`PATCH ${ref.id} If-Match ${ref.eTag} externalReferenceId=${value}`);
-      source.stored = { ...source.stored, externalReferenceId: value, eTag: '"e7"' };
-      throw new ConflictError('partner-center: PATCH referral R1 → 412');
-    };
-    const verdict = await externalReferenceHandler(source)(row('updated:2026-01-01T00:00:00Z'));
-    expect(source.calls).toEqual([
-      'GET R1',
-      'PATCH R1 If-Match "e1" externalReferenceId=CRM-9',
-      'GET R1',
-    ]);
-    expect(verdict.state).toBe('sent');
-    expect(verdict.effects?.audits?.map((entry) => [entry.action, entry.detail])).toEqual([
-      [
-        'conflict',
-        {
-          action: 'set-external-reference',
-          eTagSent: '"e1"',
-          attempt: 1,
-          message: 'partner-center: PATCH referral R1 → 412',
-        },
-      ],
-      ['external-reference-written', { alreadySet: true, afterConflict: true }],
-    ]);
-  });
+  it(
+    'after a 412 reads again: an id already there is audited as sent after the conflict ' +
+      '(issue 18)',
+    async () => {
+      const source = new FakeSource({ ...LISTED, eTag: '"e1"' });
+      // The listed version carried no eTag: read by id first.
+      // Another write lands between our read and our PATCH: it puts the same id in and rolls the
+      // eTag.
+      source.setExternalReference = async (ref, value) => {
+        source.calls.push(`PATCH ${ref.id} If-Match ${ref.eTag} externalReferenceId=${value}`);
+        source.stored = { ...source.stored, externalReferenceId: value, eTag: '"e7"' };
+        throw new ConflictError('partner-center: PATCH referral R1 → 412');
+      };
+      const verdict = await externalReferenceHandler(source)(row('updated:2026-01-01T00:00:00Z'));
+      expect(source.calls).toEqual([
+        'GET R1',
+        'PATCH R1 If-Match "e1" externalReferenceId=CRM-9',
+        'GET R1',
+      ]);
+      expect(verdict.state).toBe('sent');
+      expect(verdict.effects?.audits?.map((entry) => [entry.action, entry.detail])).toEqual([
+        [
+          'conflict',
+          {
+            action: 'set-external-reference',
+            eTagSent: '"e1"',
+            attempt: 1,
+            message: 'partner-center: PATCH referral R1 → 412',
+          },
+        ],
+        ['external-reference-written', { alreadySet: true, afterConflict: true }],
+      ]);
+    },
+  );
 
   it('a second 412 in a row is thrown, for the drain to retry the row later', async () => {
     const source = new FakeSource({ ...LISTED, eTag: '"e1"' });
@@ -265,32 +303,38 @@ describe('external reference write-back', () => {
     ]);
   });
 
-  it('records its intent before the PATCH: a write applied but never recorded still reads as ours', async () => {
-    const source = new FakeSource({ ...LISTED, eTag: '"e1"', externalReferenceId: 'OLD-1' });
-    const recorded: ReferralEcho[] = [];
-    const intents = {
-      echoesOf: async () => [],
-      recordEchoes: async (echoes: ReferralEcho[]) => {
-        source.calls.push(`intent ${echoes.map((e) => `${e.path}=${String(e.written)}`).join()}`);
-        recorded.push(...echoes);
-      },
-    };
-    // The worker dies right after Partner Center applied the write.
-    const original = source.setExternalReference.bind(source);
-    source.setExternalReference = async (ref, value) => {
-      await original(ref, value);
-      throw new Error('worker killed after the write');
-    };
-    await expect(externalReferenceHandler(source, intents)(row('"e1"'))).rejects.toThrow('killed');
-    expect(source.calls).toEqual([
-      'GET R1',
-      'intent externalReferenceId=CRM-9',
-      'PATCH R1 If-Match "e1" externalReferenceId=CRM-9',
-    ]);
-    expect(recorded).toEqual([
-      { referralId: 'R1', path: 'externalReferenceId', written: 'CRM-9', original: 'OLD-1' },
-    ]);
-    // The next read shows our write; the mappings see the value it had before.
-    expect(withoutEchoes(source.stored, recorded).externalReferenceId).toBe('OLD-1');
-  });
+  it(
+    'records its intent before the PATCH: a write applied but never recorded still reads as ' +
+      'ours',
+    async () => {
+      const source = new FakeSource({ ...LISTED, eTag: '"e1"', externalReferenceId: 'OLD-1' });
+      const recorded: ReferralEcho[] = [];
+      const intents = {
+        echoesOf: async () => [],
+        recordEchoes: async (echoes: ReferralEcho[]) => {
+          source.calls.push(`intent ${echoes.map((e) => `${e.path}=${String(e.written)}`).join()}`);
+          recorded.push(...echoes);
+        },
+      };
+      // The worker dies right after Partner Center applied the write.
+      const original = source.setExternalReference.bind(source);
+      source.setExternalReference = async (ref, value) => {
+        await original(ref, value);
+        throw new Error('worker killed after the write');
+      };
+      await expect(externalReferenceHandler(source, intents)(row('"e1"'))).rejects.toThrow(
+        'killed',
+      );
+      expect(source.calls).toEqual([
+        'GET R1',
+        'intent externalReferenceId=CRM-9',
+        'PATCH R1 If-Match "e1" externalReferenceId=CRM-9',
+      ]);
+      expect(recorded).toEqual([
+        { referralId: 'R1', path: 'externalReferenceId', written: 'CRM-9', original: 'OLD-1' },
+      ]);
+      // The next read shows our write; the mappings see the value it had before.
+      expect(withoutEchoes(source.stored, recorded).externalReferenceId).toBe('OLD-1');
+    },
+  );
 });

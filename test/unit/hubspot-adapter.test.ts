@@ -6,7 +6,10 @@ import { writeReferrals } from '../../src/crm/hubspot/upsert.js';
 
 type Call = { kind: string; object: string; size: number };
 
-/** A portal in memory; inputs whose properties hold `bad` make their whole call fail with a 400, as HubSpot does. */
+/**
+ * A portal in memory; inputs whose properties hold `bad` make their whole call fail with a 400, as
+ * HubSpot does.
+ */
 function fakePortal(existingDeals: string[] = []) {
   const calls: Call[] = [];
   let nextId = 100;
@@ -71,24 +74,27 @@ const record = (n: number, amount: unknown = 10) => ({
 });
 
 describe('HubSpot writes', () => {
-  it('writes 100 new referrals with one read, three upserts and three association calls', async () => {
-    const { port, calls } = fakePortal();
-    const results = await writeReferrals(
-      port,
-      Array.from({ length: 100 }, (_, i) => record(i)),
-      settings,
-    );
-    expect(results.every((r) => r.ok && r.created)).toBe(true);
-    expect(calls.map((c) => `${c.kind} ${c.object} ${c.size}`)).toEqual([
-      'read deals 100',
-      'upsert companies 100',
-      'upsert contacts 100',
-      'upsert deals 100',
-      'associate deals→contacts deals 100',
-      'associate deals→companies deals 100',
-      'associate contacts→companies contacts 100',
-    ]);
-  });
+  it(
+    'writes 100 new referrals with one read, three upserts and three association ' + 'calls',
+    async () => {
+      const { port, calls } = fakePortal();
+      const results = await writeReferrals(
+        port,
+        Array.from({ length: 100 }, (_, i) => record(i)),
+        settings,
+      );
+      expect(results.every((r) => r.ok && r.created)).toBe(true);
+      expect(calls.map((c) => `${c.kind} ${c.object} ${c.size}`)).toEqual([
+        'read deals 100',
+        'upsert companies 100',
+        'upsert contacts 100',
+        'upsert deals 100',
+        'associate deals→contacts deals 100',
+        'associate deals→companies deals 100',
+        'associate contacts→companies contacts 100',
+      ]);
+    },
+  );
 
   it('splits a refused batch until the one bad referral stands alone', async () => {
     const { port, calls } = fakePortal();

@@ -8,7 +8,10 @@ import { localImports, sourceFiles } from './support/imports.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SRC = path.join(ROOT, 'src');
 
-/** Higher may import lower; equal ranks are peers (the parts sync drives may use each other). Written out, not derived. */
+/**
+ * Higher may import lower; equal ranks are peers (the parts sync drives may use each other).
+ * Written out, not derived.
+ */
 const RANK: Record<string, number> = {
   cli: 6,
   worker: 5,
@@ -32,7 +35,9 @@ function layerOf(file: string): string {
   return relative[0]!;
 }
 
-/** Each import that points to a higher layer (or to a layer with no rank), as `file → specifier`. */
+/**
+ * Each import that points to a higher layer (or to a layer with no rank), as `file → specifier`.
+ */
 function upwardImports(file: string, text: string): string[] {
   const from = layerOf(file);
   const found: string[] = [];
@@ -55,15 +60,18 @@ describe('layer imports', () => {
     expect(offending).toEqual([]);
   });
 
-  it('keeps only the loop, health, problems, metrics and the webhook endpoint in src/worker/', () => {
-    expect(readdirSync(path.join(SRC, 'worker')).sort()).toEqual([
-      'health.ts',
-      'metrics.ts',
-      'problems.ts',
-      'webhooks.ts',
-      'worker.ts',
-    ]);
-  });
+  it(
+    'keeps only the loop, health, problems, metrics and the webhook endpoint in ' + 'src/worker/',
+    () => {
+      expect(readdirSync(path.join(SRC, 'worker')).sort()).toEqual([
+        'health.ts',
+        'metrics.ts',
+        'problems.ts',
+        'webhooks.ts',
+        'worker.ts',
+      ]);
+    },
+  );
 
   it('refuses an import up the house and accepts one down or between peers', () => {
     const file = path.join(SRC, 'sync/example.ts');

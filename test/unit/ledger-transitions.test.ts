@@ -1,4 +1,5 @@
-// The ledger's transition tables and the pure sync-state planner: legal moves, derived terminal states, retry bookkeeping.
+// The ledger's transition tables and the pure sync-state planner: legal moves, derived terminal
+// states, retry bookkeeping.
 import { describe, expect, it } from 'vitest';
 import { LeadbridgeError } from '../../src/core/errors.js';
 import { OUTBOX_TERMINAL_STATES, OUTBOX_TRANSITIONS } from '../../src/ledger/outbox.js';
@@ -75,14 +76,17 @@ describe('SYNC_TRANSITIONS', () => {
     ]);
   });
 
-  it('has no terminal state, and only failed rows can be claimed back to pending by a retry', () => {
-    expect(SYNC_TERMINAL_STATES).toEqual([]);
-    expect(statesThatMayMoveTo(SYNC_TRANSITIONS, 'pending')).toEqual([
-      'failed',
-      'applied',
-      'quarantined',
-    ]);
-  });
+  it(
+    'has no terminal state, and only failed rows can be claimed back to pending by a ' + 'retry',
+    () => {
+      expect(SYNC_TERMINAL_STATES).toEqual([]);
+      expect(statesThatMayMoveTo(SYNC_TRANSITIONS, 'pending')).toEqual([
+        'failed',
+        'applied',
+        'quarantined',
+      ]);
+    },
+  );
 });
 
 describe('OUTBOX_TRANSITIONS and RUN_TRANSITIONS', () => {
@@ -100,7 +104,8 @@ describe('OUTBOX_TRANSITIONS and RUN_TRANSITIONS', () => {
       thrown(() => assertMove(OUTBOX_TRANSITIONS, 'outbox', 'pending', 'sent', 'for outbox row 7'))
         .message,
     ).toBe(
-      'illegal outbox move pending → sent for outbox row 7 (pending may move to: sending, quarantined, superseded)',
+      'illegal outbox move pending → sent for outbox row 7 (pending may move to: sending, ' +
+        'quarantined, superseded)',
     );
     expect(
       thrown(() => assertMove(RUN_TRANSITIONS, 'run', 'aborted', 'ok', 'for run "r1"')).message,
@@ -139,42 +144,53 @@ describe('planSyncStateMoves', () => {
     ]);
   });
 
-  it('counts attempts on failure, keeps the error while pending, and resets everything once applied', () => {
-    const failure = { code: 'HTTP_ERROR', message: 'Dataverse said 503' };
-    const [failedAgain] = plan(
-      [row('R1', 'failed', { attempts: 2, lastError: 'old' })],
-      [{ referralId: 'R1', to: 'failed', error: failure }],
-    );
-    expect(failedAgain).toMatchObject({
-      attempts: 3,
-      nextRetryAt: null,
-      lastError: 'Dataverse said 503',
-      lastErrorCode: 'HTTP_ERROR',
-    });
-    const [pending] = plan(
-      [row('R1', 'failed', { attempts: 3, nextRetryAt: NOW, lastError: 'x', lastErrorCode: 'E' })],
-      [{ referralId: 'R1', to: 'pending' }],
-    );
-    expect(pending).toMatchObject({
-      state: 'pending',
-      attempts: 3,
-      nextRetryAt: null,
-      lastError: 'x',
-      lastErrorCode: 'E',
-    });
-    const [applied] = plan(
-      [row('R1', 'pending', { attempts: 3, lastError: 'x', lastErrorCode: 'E' })],
-      [{ referralId: 'R1', to: 'applied' }],
-    );
-    expect(applied).toMatchObject({
-      state: 'applied',
-      attempts: 0,
-      nextRetryAt: null,
-      lastError: null,
-      lastErrorCode: null,
-      quarantineReason: null,
-    });
-  });
+  it(
+    'counts attempts on failure, keeps the error while pending, and resets everything once ' +
+      'applied',
+    () => {
+      const failure = { code: 'HTTP_ERROR', message: 'Dataverse said 503' };
+      const [failedAgain] = plan(
+        [row('R1', 'failed', { attempts: 2, lastError: 'old' })],
+        [{ referralId: 'R1', to: 'failed', error: failure }],
+      );
+      expect(failedAgain).toMatchObject({
+        attempts: 3,
+        nextRetryAt: null,
+        lastError: 'Dataverse said 503',
+        lastErrorCode: 'HTTP_ERROR',
+      });
+      const [pending] = plan(
+        [
+          row('R1', 'failed', {
+            attempts: 3,
+            nextRetryAt: NOW,
+            lastError: 'x',
+            lastErrorCode: 'E',
+          }),
+        ],
+        [{ referralId: 'R1', to: 'pending' }],
+      );
+      expect(pending).toMatchObject({
+        state: 'pending',
+        attempts: 3,
+        nextRetryAt: null,
+        lastError: 'x',
+        lastErrorCode: 'E',
+      });
+      const [applied] = plan(
+        [row('R1', 'pending', { attempts: 3, lastError: 'x', lastErrorCode: 'E' })],
+        [{ referralId: 'R1', to: 'applied' }],
+      );
+      expect(applied).toMatchObject({
+        state: 'applied',
+        attempts: 0,
+        nextRetryAt: null,
+        lastError: null,
+        lastErrorCode: null,
+        quarantineReason: null,
+      });
+    },
+  );
 
   it('records why a referral was quarantined and forgets it when the referral is re-opened', () => {
     const [quarantined] = plan(
@@ -204,37 +220,43 @@ describe('planSyncStateMoves', () => {
     });
   });
 
-  it('applies several moves of one referral in order, checking each against the state before it', () => {
-    expect(
-      plan(
-        [row('R1', 'applied')],
-        [
-          { referralId: 'R1', to: 'pending' },
-          { referralId: 'R1', to: 'quarantined', quarantineReason: 'mapping rejected it' },
-        ],
-      ),
-    ).toEqual([
-      { ...row('R1', 'quarantined'), quarantineReason: 'mapping rejected it', updatedAt: NOW },
-    ]);
-    const error = thrown(() =>
-      plan(
-        [],
-        [
-          { referralId: 'R1', to: 'applied' },
-          { referralId: 'R1', to: 'applied' },
-        ],
-      ),
-    );
-    expect(error.message).toBe(
-      'illegal sync-state move applied → applied for referral "R1" on target "crm:dynamics" (applied may move to: pending)',
-    );
-  });
+  it(
+    'applies several moves of one referral in order, checking each against the state ' +
+      'before it',
+    () => {
+      expect(
+        plan(
+          [row('R1', 'applied')],
+          [
+            { referralId: 'R1', to: 'pending' },
+            { referralId: 'R1', to: 'quarantined', quarantineReason: 'mapping rejected it' },
+          ],
+        ),
+      ).toEqual([
+        { ...row('R1', 'quarantined'), quarantineReason: 'mapping rejected it', updatedAt: NOW },
+      ]);
+      const error = thrown(() =>
+        plan(
+          [],
+          [
+            { referralId: 'R1', to: 'applied' },
+            { referralId: 'R1', to: 'applied' },
+          ],
+        ),
+      );
+      expect(error.message).toBe(
+        'illegal sync-state move applied → applied for referral "R1" on target "crm:dynamics" ' +
+          '(applied may move to: pending)',
+      );
+    },
+  );
 
   it('rejects a move the table does not allow, naming referral and target', () => {
     expect(
       thrown(() => plan([row('R9', 'quarantined')], [{ referralId: 'R9', to: 'applied' }])).message,
     ).toBe(
-      'illegal sync-state move quarantined → applied for referral "R9" on target "crm:dynamics" (quarantined may move to: pending, failed)',
+      'illegal sync-state move quarantined → applied for referral "R9" on target ' +
+        '"crm:dynamics" (quarantined may move to: pending, failed)',
     );
   });
 
@@ -242,7 +264,8 @@ describe('planSyncStateMoves', () => {
     expect(
       thrown(() => plan([], [{ referralId: 'R1', to: 'failed', nextRetryAt: 'tomorrow' }])).message,
     ).toBe(
-      'nextRetryAt for referral "R1" on target "crm:dynamics": "tomorrow" is not an ISO-8601 timestamp',
+      'nextRetryAt for referral "R1" on target "crm:dynamics": "tomorrow" is not an ISO-8601 ' +
+        'timestamp',
     );
   });
 });

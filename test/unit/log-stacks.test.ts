@@ -1,4 +1,5 @@
-// The logger and the CLI's failure report keep stack traces away from operators unless debug logs were asked for.
+// The logger and the CLI's failure report keep stack traces away from operators unless debug logs
+// were asked for.
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { debugRequested, reportFailure } from '../../src/cli/failure.js';
@@ -13,7 +14,9 @@ function capture(): { stream: PassThrough; text: () => string } {
 }
 
 const PG_TEXT =
-  'Acquire connection error: error: database "x" does not exist\n    at parseErrorMessage (/app/node_modules/pg-protocol/src/parser.ts:395:9)\n    at Parser.parse (/app/node_modules/pg-protocol/src/parser.ts:105:30)';
+  'Acquire connection error: error: database "x" does not exist\n    at parseErrorMessage ' +
+  '(/app/node_modules/pg-protocol/src/parser.ts:395:9)\n    at Parser.parse ' +
+  '(/app/node_modules/pg-protocol/src/parser.ts:105:30)';
 
 describe('logger: stacks only at debug', () => {
   it('drops stack frames from the message and from fields at warn', async () => {
@@ -46,7 +49,8 @@ describe('reportFailure', () => {
     reportFailure(new TypeError('cannot read properties of undefined'), out.stream);
     expect(out.text()).toBe(
       'leadbridge: unexpected error: cannot read properties of undefined\n' +
-        'leadbridge: this looks like a bug; run again with --log-level debug for the stack trace and report it\n',
+        'leadbridge: this looks like a bug; run again with --log-level debug for the stack ' +
+        'trace and report it\n',
     );
   });
 

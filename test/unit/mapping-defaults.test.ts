@@ -1,4 +1,5 @@
-// Unit tests for the shipped mappings (src/crm/<kind>/mapping.yaml): a realistic referral in, exact CRM fields and outcomes out.
+// Unit tests for the shipped mappings (src/crm/<kind>/mapping.yaml): a realistic referral in, exact
+// CRM fields and outcomes out.
 /// <reference types="vite/client" />
 import { describe, expect, it } from 'vitest';
 import dynamicsYaml from '../../src/crm/dynamics365/mapping.yaml?raw';
@@ -68,7 +69,8 @@ const input: MappingInput = {
   leadKind: 'salesQualified',
   hot: true,
   referralLink:
-    'https://partner.microsoft.com/dashboard/referrals/v2/leads/3f0b2f5e-8c1d-4d7a-9a53-6c1e2f4b7a10',
+    'https://partner.microsoft.com/dashboard/referrals/v2/leads/3f0b2f5e-8c1d-4d7a-9a53-' +
+    '6c1e2f4b7a10',
 };
 
 const DESCRIPTION_LINES = [
@@ -212,30 +214,35 @@ describe('src/crm/dynamics365/mapping.yaml', () => {
     });
   });
 
-  it('falls back to the lead, the referral and defaults.currency for accept fields, and reports what is missing', () => {
-    const bare = { ...referral, details: { notes: null } } as Referral;
-    const reading = dynamics.readOutcome({
-      referral: bare,
-      lead: { statecode: 1, subject: 'Contoso – Migration', estimatedvalue: '12000' },
-      opportunity: null,
-    });
-    expect(reading).toMatchObject({
-      outcome: 'accepted',
-      acceptFields: {
-        dealName: 'Contoso – Migration',
-        dealValue: 12000,
-        currency: 'USD',
-        notes: 'Accepted in Dynamics 365',
-      },
-      errors: [
-        {
-          field: 'closingDateTime',
-          message:
-            'value is required but opportunity.estimatedclosedate | lead.estimatedclosedate | referral.details.closingDateTime is empty',
+  it(
+    'falls back to the lead, the referral and defaults.currency for accept fields, and ' +
+      'reports what is missing',
+    () => {
+      const bare = { ...referral, details: { notes: null } } as Referral;
+      const reading = dynamics.readOutcome({
+        referral: bare,
+        lead: { statecode: 1, subject: 'Contoso – Migration', estimatedvalue: '12000' },
+        opportunity: null,
+      });
+      expect(reading).toMatchObject({
+        outcome: 'accepted',
+        acceptFields: {
+          dealName: 'Contoso – Migration',
+          dealValue: 12000,
+          currency: 'USD',
+          notes: 'Accepted in Dynamics 365',
         },
-      ],
-    });
-  });
+        errors: [
+          {
+            field: 'closingDateTime',
+            message:
+              'value is required but opportunity.estimatedclosedate | lead.estimatedclosedate | ' +
+              'referral.details.closingDateTime is empty',
+          },
+        ],
+      });
+    },
+  );
 });
 
 describe('src/crm/salesforce/mapping.yaml', () => {

@@ -1,4 +1,5 @@
-// checkMappingAgainstMetadata: every kind of problem a mapping can have against the CRM's metadata, with file, line and path.
+// checkMappingAgainstMetadata: every kind of problem a mapping can have against the CRM's metadata,
+// with file, line and path.
 import { describe, expect, it } from 'vitest';
 import type { CrmEntityMetadata, CrmFieldMetadata } from '../../src/crm/adapter.js';
 import { parseMapping } from '../../src/mapping/index.js';
@@ -83,8 +84,10 @@ function check(text: string, metadata: CrmEntityMetadata = LEAD) {
 }
 
 describe('checkMappingAgainstMetadata', () => {
-  it('finds nothing in a mapping whose fields exist, may be written and take what is written', () => {
-    const text = `${DYNAMICS_HEAD}fields:
+  it(
+    'finds nothing in a mapping whose fields exist, may be written and take what is ' + 'written',
+    () => {
+      const text = `${DYNAMICS_HEAD}fields:
 ${REQUIRED_LEAD_FIELDS}  companyname: { source: customerProfile.name, transforms: [trim, { truncate: 100 }] }
   description:
     template: "{{details.notes}} ({{details.dealValue}})"
@@ -96,8 +99,9 @@ ${REQUIRED_LEAD_FIELDS}  companyname: { source: customerProfile.name, transforms
   leadsourcecode: { source: $leadKind, transforms: [{ lookup: { customerInquiry: 8, default: 10 } }] }
   lb_referralid: $referralId
 `;
-    expect(check(text)).toEqual([]);
-  });
+      expect(check(text)).toEqual([]);
+    },
+  );
 
   it('reports CRM fields that do not exist, with the closest name when there is one', () => {
     const text = `${DYNAMICS_HEAD}fields:
@@ -147,7 +151,8 @@ ${REQUIRED_LEAD_FIELDS}  fullname: customerProfile.name
         line: lineOf(text, 'lb_firstseen:'),
         path: 'fields.lb_firstseen',
         message:
-          'CRM field "lb_firstseen" on lead cannot be updated, so writing it again for a changed referral would be refused',
+          'CRM field "lb_firstseen" on lead cannot be updated, so writing it again for a ' +
+          'changed referral would be refused',
       },
       {
         file: FILE,
@@ -174,7 +179,8 @@ ${REQUIRED_LEAD_FIELDS}  companyname: { source: details.dealValue, transforms: [
         line: lineOf(text, 'companyname:'),
         path: 'fields.companyname',
         message:
-          'gives a number but CRM field "companyname" is a text field: its writes would be refused (write it through a template to send text)',
+          'gives a number but CRM field "companyname" is a text field: its writes would be ' +
+          'refused (write it through a template to send text)',
       },
       {
         file: FILE,
@@ -188,14 +194,16 @@ ${REQUIRED_LEAD_FIELDS}  companyname: { source: details.dealValue, transforms: [
         line: lineOf(text, 'estimatedclosedate:'),
         path: 'fields.estimatedclosedate',
         message:
-          'gives a date-time but CRM field "estimatedclosedate" is a date field: use { date: YYYY-MM-DD }',
+          'gives a date-time but CRM field "estimatedclosedate" is a date field: use { date: ' +
+          'YYYY-MM-DD }',
       },
       {
         file: FILE,
         line: lineOf(text, 'numberofemployees:'),
         path: 'fields.numberofemployees',
         message:
-          'gives a number but CRM field "numberofemployees" is a whole-number field: use the integer transform (number keeps fractions)',
+          'gives a number but CRM field "numberofemployees" is a whole-number field: use the ' +
+          'integer transform (number keeps fractions)',
       },
       {
         file: FILE,
@@ -209,13 +217,17 @@ ${REQUIRED_LEAD_FIELDS}  companyname: { source: details.dealValue, transforms: [
         line: lineOf(text, 'leadsourcecode:'),
         path: 'fields.leadsourcecode',
         message:
-          'gives text but CRM field "leadsourcecode" is a picklist of whole-number option values (1, 2, 3, 4, 5, 6, 7, 8, 9, 10): map the value with a lookup',
+          'gives text but CRM field "leadsourcecode" is a picklist of whole-number option ' +
+          'values (1, 2, 3, 4, 5, 6, 7, 8, 9, 10): map the value with a lookup',
       },
     ]);
   });
 
-  it('reports picklist values the CRM lacks where they are written: inline and named lookup tables, defaults, constants', () => {
-    const text = `${DYNAMICS_HEAD}fields:
+  it(
+    'reports picklist values the CRM lacks where they are written: inline and named lookup ' +
+      'tables, defaults, constants',
+    () => {
+      const text = `${DYNAMICS_HEAD}fields:
 ${REQUIRED_LEAD_FIELDS}  leadqualitycode:
     source: $hot
     transforms: [{ lookup: { true: 1, false: 5 } }]
@@ -230,30 +242,32 @@ lookups:
     salesQualified: 12
     default: 11
 `;
-    expect(check(text)).toEqual([
-      {
-        file: FILE,
-        line: lineOf(text, 'false: 5'),
-        path: 'fields.leadqualitycode.transforms[0].lookup.false',
-        message: '5 is not a value of the CRM picklist "leadqualitycode" (values: 1, 2, 3)',
-      },
-      {
-        file: FILE,
-        line: lineOf(text, 'salesQualified: 12'),
-        path: 'lookups.leadSource.salesQualified',
-        message:
-          '12 is not a value of the CRM picklist "leadsourcecode" (values: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)',
-      },
-      {
-        file: FILE,
-        line: lineOf(text, 'default: 11'),
-        path: 'lookups.leadSource.default',
-        message:
-          '11 is not a value of the CRM picklist "leadsourcecode" (values: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)',
-      },
-    ]);
+      expect(check(text)).toEqual([
+        {
+          file: FILE,
+          line: lineOf(text, 'false: 5'),
+          path: 'fields.leadqualitycode.transforms[0].lookup.false',
+          message: '5 is not a value of the CRM picklist "leadqualitycode" (values: 1, 2, 3)',
+        },
+        {
+          file: FILE,
+          line: lineOf(text, 'salesQualified: 12'),
+          path: 'lookups.leadSource.salesQualified',
+          message:
+            '12 is not a value of the CRM picklist "leadsourcecode" (values: 1, 2, 3, 4, 5, 6, ' +
+            '7, 8, 9, 10)',
+        },
+        {
+          file: FILE,
+          line: lineOf(text, 'default: 11'),
+          path: 'lookups.leadSource.default',
+          message:
+            '11 is not a value of the CRM picklist "leadsourcecode" (values: 1, 2, 3, 4, 5, 6, ' +
+            '7, 8, 9, 10)',
+        },
+      ]);
 
-    const salesforce = `version: 1\ntarget: salesforce\nentity: Lead\nfields:
+      const salesforce = `version: 1\ntarget: salesforce\nentity: Lead\nfields:
   LastName: customerProfile.team[0].lastName
   Company: customerProfile.name
   Rating:
@@ -262,15 +276,17 @@ lookups:
   Description:
     const: Lukewarm
 `;
-    expect(check(salesforce, SF_LEAD)).toEqual([
-      {
-        file: FILE,
-        line: lineOf(salesforce, 'Lukewarm', 1),
-        path: 'fields.Rating.transforms[1].default',
-        message: '"Lukewarm" is not a value of the CRM picklist "Rating" (values: Hot, Warm, Cold)',
-      },
-    ]);
-  });
+      expect(check(salesforce, SF_LEAD)).toEqual([
+        {
+          file: FILE,
+          line: lineOf(salesforce, 'Lukewarm', 1),
+          path: 'fields.Rating.transforms[1].default',
+          message:
+            '"Lukewarm" is not a value of the CRM picklist "Rating" (values: Hot, Warm, Cold)',
+        },
+      ]);
+    },
+  );
 
   it('reports a truncate longer than the field holds, and constants that are too long', () => {
     const text = `${DYNAMICS_HEAD}fields:
@@ -287,7 +303,8 @@ lookups:
         line: lineOf(text, '{ truncate: 400 }'),
         path: 'fields.subject.transforms[1]',
         message:
-          'truncate 400 is longer than CRM field "subject" holds (at most 300 characters): longer values would be refused',
+          'truncate 400 is longer than CRM field "subject" holds (at most 300 characters): ' +
+          'longer values would be refused',
       },
       {
         file: FILE,
@@ -317,8 +334,11 @@ lookups:
     ]);
   });
 
-  it('checks the status section against the fields of the mapped entity (rules, reason fields, accept sources, expiry reflection)', () => {
-    const text = `version: 1
+  it(
+    'checks the status section against the fields of the mapped entity (rules, reason fields, ' +
+      'accept sources, expiry reflection)',
+    () => {
+      const text = `version: 1
 target: salesforce
 entity: Lead
 defaults: { currency: USD }
@@ -343,48 +363,53 @@ status:
     notes: { source: lead.Description }
   expiredReflection: { Status: Closed - Expired, IsConverted: false }
 `;
-    const statuses =
-      'Open - Not Contacted, Working - Contacted, Closed - Converted, Closed - Not Converted';
-    expect(check(text, SF_LEAD)).toEqual([
-      {
-        file: FILE,
-        line: lineOf(text, 'Status: Working }'),
-        path: 'status.accepted[0].when.Status',
-        message: `"Working" is not a value of the CRM picklist "Status" (values: ${statuses}), so this rule never matches`,
-      },
-      {
-        file: FILE,
-        line: lineOf(text, 'Stauts'),
-        path: 'status.accepted[1].when.Stauts',
-        message: 'unknown CRM field "Stauts" on Lead (did you mean "Status"?)',
-      },
-      {
-        file: FILE,
-        line: lineOf(text, 'DeclineReasn__c'),
-        path: 'status.declineReasons.field',
-        message: 'unknown CRM field "DeclineReasn__c" on Lead (did you mean "DeclineReason__c"?)',
-      },
-      {
-        file: FILE,
-        line: lineOf(text, 'lead.Nmae'),
-        path: 'status.acceptFields.dealName.source[1]',
-        message: 'unknown CRM field "Nmae" on Lead (did you mean "Name"?)',
-      },
-      {
-        file: FILE,
-        line: lineOf(text, 'expiredReflection'),
-        path: 'status.expiredReflection.Status',
-        message: `"Closed - Expired" is not a value of the CRM picklist "Status" (values: ${statuses})`,
-      },
-      {
-        file: FILE,
-        line: lineOf(text, 'expiredReflection'),
-        path: 'status.expiredReflection.IsConverted',
-        message:
-          'CRM field "IsConverted" on Lead is read-only (it can be neither created nor updated)',
-      },
-    ]);
-  });
+      const statuses =
+        'Open - Not Contacted, Working - Contacted, Closed - Converted, Closed - Not Converted';
+      expect(check(text, SF_LEAD)).toEqual([
+        {
+          file: FILE,
+          line: lineOf(text, 'Status: Working }'),
+          path: 'status.accepted[0].when.Status',
+          message:
+            `"Working" is not a value of the CRM picklist "Status" (values: ${statuses}), ` +
+            `so this rule never matches`,
+        },
+        {
+          file: FILE,
+          line: lineOf(text, 'Stauts'),
+          path: 'status.accepted[1].when.Stauts',
+          message: 'unknown CRM field "Stauts" on Lead (did you mean "Status"?)',
+        },
+        {
+          file: FILE,
+          line: lineOf(text, 'DeclineReasn__c'),
+          path: 'status.declineReasons.field',
+          message: 'unknown CRM field "DeclineReasn__c" on Lead (did you mean "DeclineReason__c"?)',
+        },
+        {
+          file: FILE,
+          line: lineOf(text, 'lead.Nmae'),
+          path: 'status.acceptFields.dealName.source[1]',
+          message: 'unknown CRM field "Nmae" on Lead (did you mean "Name"?)',
+        },
+        {
+          file: FILE,
+          line: lineOf(text, 'expiredReflection'),
+          path: 'status.expiredReflection.Status',
+          message:
+            `"Closed - Expired" is not a value of the CRM picklist "Status" (values: ` +
+            `${statuses})`,
+        },
+        {
+          file: FILE,
+          line: lineOf(text, 'expiredReflection'),
+          path: 'status.expiredReflection.IsConverted',
+          message:
+            'CRM field "IsConverted" on Lead is read-only (it can be neither created nor updated)',
+        },
+      ]);
+    },
+  );
 
   it('leaves the file out when the mapping was parsed from text without one', () => {
     const text = `${DYNAMICS_HEAD}fields:\n${REQUIRED_LEAD_FIELDS}  emial: name\n`;

@@ -1,4 +1,5 @@
-// Unit tests for mapping files: validation (every problem at once, with file:line:path), versions, and map() rules.
+// Unit tests for mapping files: validation (every problem at once, with file:line:path), versions,
+// and map() rules.
 import { dynamics365Module } from '../../src/crm/dynamics365/module.js';
 import { salesforceModule } from '../../src/crm/salesforce/module.js';
 import { describe, expect, it } from 'vitest';
@@ -88,20 +89,36 @@ describe('parseMapping: problems', () => {
     })();
     expect(error.message.split('\n')).toEqual([
       'mapping config/mappings/test.yaml is invalid:',
-      '  - config/mappings/test.yaml:6: fields.subject.template: template has "{{" without a closing "}}" in "{{customerProfile.nam}} – {{name"',
-      '  - config/mappings/test.yaml:6: fields.subject.template: template placeholder {{customerProfile.nam}}: unknown referral field "customerProfile.nam" (did you mean "name"?)',
-      '  - config/mappings/test.yaml:9: fields.estimatedvalue.transforms[1]: unknown transform "nubmer" (did you mean "number"?)',
-      '  - config/mappings/test.yaml:10: fields.both: use only one of source, template or const (found source, const)',
+      '  - config/mappings/test.yaml:6: fields.subject.template: template has "{{" without a ' +
+        'closing "}}" in "{{customerProfile.nam}} – {{name"',
+      '  - config/mappings/test.yaml:6: fields.subject.template: template placeholder ' +
+        '{{customerProfile.nam}}: unknown referral field "customerProfile.nam" (did you mean ' +
+        '"name"?)',
+      '  - config/mappings/test.yaml:9: fields.estimatedvalue.transforms[1]: unknown transform ' +
+        '"nubmer" (did you mean "number"?)',
+      '  - config/mappings/test.yaml:10: fields.both: use only one of source, template or ' +
+        'const (found source, const)',
       '  - config/mappings/test.yaml:13: fields.neither: needs one of source, template or const',
-      '  - config/mappings/test.yaml:15: fields.firstname.source: customerProfile.team is a list: pick an item, e.g. customerProfile.team[0].firstName',
-      '  - config/mappings/test.yaml:16: fields.firstname.transforms[0].truncate: truncate needs a positive whole number, got 0',
-      '  - config/mappings/test.yaml:16: fields.firstname.transforms[1].lookup: unknown lookup "leadSorce" (known: customerSize, iso3166)',
-      '  - config/mappings/test.yaml:17: fields.products.source: details.requirements.products is a list: add a join transform, e.g. { join: ", " }',
-      '  - config/mappings/test.yaml:18: fields.address.trasnforms: unknown key "trasnforms" (did you mean "transforms"?) (expected source, template, const, transforms, nullWhenEmpty)',
-      '  - config/mappings/test.yaml:18: fields.address.source: customerProfile.address is an object: pick one of its fields (addressLine1, addressLine2, city, state, postalCode, country, region)',
-      '  - config/mappings/test.yaml:19: fields.hot.source: unknown computed value "$hto" (known: $leadKind, $hot, $referralLink, $referralId)',
-      '  - config/mappings/test.yaml:21: lookups.iso3166: lookup name "iso3166" is built in; choose another name',
-      '  - config/mappings/test.yaml:22: extra: unknown key "extra" (expected version, target, entity, defaults, fields, lookups, status, coSell)',
+      '  - config/mappings/test.yaml:15: fields.firstname.source: customerProfile.team is a ' +
+        'list: pick an item, e.g. customerProfile.team[0].firstName',
+      '  - config/mappings/test.yaml:16: fields.firstname.transforms[0].truncate: truncate ' +
+        'needs a positive whole number, got 0',
+      '  - config/mappings/test.yaml:16: fields.firstname.transforms[1].lookup: unknown lookup ' +
+        '"leadSorce" (known: customerSize, iso3166)',
+      '  - config/mappings/test.yaml:17: fields.products.source: details.requirements.products ' +
+        'is a list: add a join transform, e.g. { join: ", " }',
+      '  - config/mappings/test.yaml:18: fields.address.trasnforms: unknown key "trasnforms" ' +
+        '(did you mean "transforms"?) (expected source, template, const, transforms, ' +
+        'nullWhenEmpty)',
+      '  - config/mappings/test.yaml:18: fields.address.source: customerProfile.address is an ' +
+        'object: pick one of its fields (addressLine1, addressLine2, city, state, postalCode, ' +
+        'country, region)',
+      '  - config/mappings/test.yaml:19: fields.hot.source: unknown computed value "$hto" ' +
+        '(known: $leadKind, $hot, $referralLink, $referralId)',
+      '  - config/mappings/test.yaml:21: lookups.iso3166: lookup name "iso3166" is built in; ' +
+        'choose another name',
+      '  - config/mappings/test.yaml:22: extra: unknown key "extra" (expected version, target, ' +
+        'entity, defaults, fields, lookups, status, coSell)',
     ]);
     expect(error.issues[0]).toEqual({
       file: FILE,
@@ -133,11 +150,14 @@ describe('parseMapping: problems', () => {
       ),
     ).toEqual([
       '5: fields.a.source: unknown referral field "nmae" (did you mean "name"?)',
-      '6: fields.b.source: unknown referral field "customerProfile.adress" (did you mean "address"?)',
+      '6: fields.b.source: unknown referral field "customerProfile.adress" (did you mean ' +
+        '"address"?)',
       '7: fields.c.source: name is not a list',
       '8: fields.d.source: name is a single value and has no field "first"',
-      '9: fields.e.source: customerProfile.team[0] is an object: pick one of its fields (firstName, lastName, phoneNumber, email, contactPreference)',
-      '10: fields.f.source: "details..notes" is not a valid path (write it like customerProfile.team[0].email)',
+      '9: fields.e.source: customerProfile.team[0] is an object: pick one of its fields ' +
+        '(firstName, lastName, phoneNumber, email, contactPreference)',
+      '10: fields.f.source: "details..notes" is not a valid path (write it like ' +
+        'customerProfile.team[0].email)',
       '11: fields.g.source[1]: unknown referral field "details.nope" (did you mean "notes"?)',
     ]);
   });
@@ -145,7 +165,8 @@ describe('parseMapping: problems', () => {
   it('checks the top level, defaults and field names', () => {
     expect(
       messagesOf(
-        'version: 2\ntarget: 12\ndefaults: { currency: usd, nullWhenEmpty: "yes" }\nfields:\n  "first name": { source: name }\n',
+        'version: 2\ntarget: 12\ndefaults: { currency: usd, nullWhenEmpty: "yes" }\nfields:\n  ' +
+          '"first name": { source: name }\n',
       ),
     ).toEqual([
       '1: version: unsupported version 2 (this leadbridge reads version 1)',
@@ -156,7 +177,8 @@ describe('parseMapping: problems', () => {
       '5: fields["first name"]: "first name" is not a valid CRM field name',
     ]);
     expect(messagesOf('- a\n- b\n')).toEqual([
-      '1: : a mapping file is a YAML mapping with version, target, entity and fields, got a list ["a","b"]',
+      '1: : a mapping file is a YAML mapping with version, target, entity and fields, got a ' +
+        'list ["a","b"]',
     ]);
   });
 
@@ -170,15 +192,18 @@ describe('parseMapping: problems', () => {
             '  c: { source: name, transforms: [{ lookup: tbl }] }',
             '',
           ].join('\n'),
-          'lookups:\n  tbl: { values: { a: 1 }, default: [2], other: 3 }\n  "bad name": { a: 1 }\n  empty: {}\n',
+          'lookups:\n  tbl: { values: { a: 1 }, default: [2], other: 3 }\n  "bad name": { a: 1 ' +
+            '}\n  empty: {}\n',
         ),
       ),
     ).toEqual([
       '5: fields.a.template: template has an empty placeholder "{{}}"',
-      '5: fields.a.template: template has "}}" without a matching "{{" in "{{}} and }} and {{ name }}"',
+      '5: fields.a.template: template has "}}" without a matching "{{" in "{{}} and }} and {{ ' +
+        'name }}"',
       '6: fields.b.template: template has no {{placeholder}}: use const for a fixed value',
       '9: lookups.tbl.other: unexpected key "other" in lookup table (use values and default)',
-      '9: lookups.tbl.default: lookup default must be a text, number, boolean or null, got a list [2]',
+      '9: lookups.tbl.default: lookup default must be a text, number, boolean or null, got a ' +
+        'list [2]',
       '10: lookups["bad name"]: lookup name "bad name" must be a name like leadSource',
       '11: lookups.empty: lookup table is empty',
     ]);
@@ -204,18 +229,29 @@ describe('parseMapping: problems', () => {
       '6: defaults.currency: currency must be an ISO 4217 code like USD, got "EURO"',
       '7: status: lossReasons is needed when lost is set',
       '8: status.declined[0].entity: entity must be lead or opportunity, got "leed"',
-      '9: status.lost.when: when is a mapping of CRM field → value (or list of values), got an object {}',
+      '9: status.lost.when: when is a mapping of CRM field → value (or list of values), got an ' +
+        'object {}',
       '10: status.won.when["state code"]: "state code" is not a valid CRM field name',
-      '10: status.won.when["state code"]: a condition is a value or a list of values, got a list [1,{"a":1}]',
-      '11: status.declineReasons.field: "statuscode" is not a record path: start it with lead., opportunity. (e.g. lead.subject)',
-      `11: status.declineReasons.map.4: "Budget" is not a Partner Center close reason (one of: "Project budget isn't adequate", "Customer didn't respond", "Customer chose another vendor", "Customer requirement not met", "Not a customer", "Proposed time line was too short", "Report as abuse, spam, or phishing", "Others")`,
+      '10: status.won.when["state code"]: a condition is a value or a list of values, got a ' +
+        'list [1,{"a":1}]',
+      '11: status.declineReasons.field: "statuscode" is not a record path: start it with ' +
+        'lead., opportunity. (e.g. lead.subject)',
+      `11: status.declineReasons.map.4: "Budget" is not a Partner Center close reason (one of: ` +
+        `"Project budget isn't adequate", "Customer didn't respond", "Customer chose another ` +
+        `vendor", "Customer requirement not met", "Not a customer", "Proposed time line was ` +
+        `too short", "Report as abuse, spam, or phishing", "Others")`,
       '12: status.acceptFields: notes is missing (Partner Center requires it to accept)',
       '12: status.acceptFields: currency is missing and defaults.currency is not set',
-      '13: status.acceptFields.dealName.source: "foo.bar" is not a record path: start it with lead., opportunity., referral. (e.g. lead.subject)',
-      '14: status.acceptFields.dealValue.source: unknown referral field "details.dealvalue" (did you mean "dealValue"?)',
-      '15: status.acceptFields.closingDateTime.source: "$hot" is not a record path: start it with lead., opportunity., referral. (e.g. lead.subject)',
-      '16: status.acceptFields.price: unknown key "price" (expected dealName, dealValue, currency, closingDateTime, notes)',
-      '17: status.expiredReflection.statecode: a CRM field value must be a text, number, boolean or null, got a list [2]',
+      '13: status.acceptFields.dealName.source: "foo.bar" is not a record path: start it with ' +
+        'lead., opportunity., referral. (e.g. lead.subject)',
+      '14: status.acceptFields.dealValue.source: unknown referral field "details.dealvalue" ' +
+        '(did you mean "dealValue"?)',
+      '15: status.acceptFields.closingDateTime.source: "$hot" is not a record path: start it ' +
+        'with lead., opportunity., referral. (e.g. lead.subject)',
+      '16: status.acceptFields.price: unknown key "price" (expected dealName, dealValue, ' +
+        'currency, closingDateTime, notes)',
+      '17: status.expiredReflection.statecode: a CRM field value must be a text, number, ' +
+        'boolean or null, got a list [2]',
     ]);
   });
 
@@ -230,13 +266,15 @@ describe('parseMapping: problems', () => {
         mapping('  firstname: { source: customerProfile.team[0].firstName, transforms: [trim] }\n'),
       ),
     ).toEqual([
-      '5: : Unexpected flow-seq-start at node end (inside { } put paths with [ ] in quotes, e.g. source: "customerProfile.team[0].email")',
+      '5: : Unexpected flow-seq-start at node end (inside { } put paths with [ ] in quotes, ' +
+        'e.g. source: "customerProfile.team[0].email")',
     ]);
   });
 
   it('names no file when given none', () => {
     expect(() => parseMapping('version: 1')).toThrow(
-      'mapping (inline) is invalid:\n  - target is missing\n  - entity is missing\n  - fields is missing',
+      'mapping (inline) is invalid:\n  - target is missing\n  - entity is missing\n  - fields ' +
+        'is missing',
     );
   });
 });
@@ -250,7 +288,9 @@ describe('parseMapping: the compiled mapping', () => {
     expect(base.target).toBe('dynamics365');
     expect(base.entity).toBe('lead');
     expect(base.file).toBe(FILE);
-    const reformatted = `# a comment\nentity: lead\ntarget: dynamics365\nversion: 1\nfields:\n  subject:\n    source: name\n  lb_leadkind: { source: "$leadKind" }\n`;
+    const reformatted =
+      `# a comment\nentity: lead\ntarget: dynamics365\nversion: 1\nfields:\n ` +
+      ` subject:\n    source: name\n  lb_leadkind: { source: "$leadKind" }\n`;
     expect(parseMapping(reformatted, 'elsewhere.yaml').version).toBe(base.version);
     expect(parseMapping(text.replace('source: name', 'source: id'), FILE).version).not.toBe(
       base.version,
@@ -294,7 +334,8 @@ describe('map()', () => {
   it('traces every step of every field', () => {
     const compiled = parseMapping(
       mapping(
-        '  companyname:\n    source: customerProfile.name\n    transforms: [upper, { truncate: 3 }, required]\n',
+        '  companyname:\n    source: customerProfile.name\n    transforms: [upper, { truncate: ' +
+          '3 }, required]\n',
       ),
       FILE,
     );
@@ -317,7 +358,8 @@ describe('map()', () => {
     const fields = [
       '  telephone1: { source: "customerProfile.team[0].phoneNumber" }',
       '  jobtitle: { source: "customerProfile.team[0].phoneNumber", nullWhenEmpty: true }',
-      '  address1_city: { source: customerProfile.address.city, transforms: [trim], nullWhenEmpty: true }',
+      '  address1_city: { source: customerProfile.address.city, transforms: [trim], ' +
+        'nullWhenEmpty: true }',
       '  fax: { const: "" }',
       '',
     ].join('\n');
@@ -339,7 +381,8 @@ describe('map()', () => {
   it('takes the first non-empty source of a list', () => {
     const compiled = parseMapping(
       mapping(
-        '  emailaddress1: { source: ["customerProfile.team[1].email", "team[0].email", "customerProfile.team[0].email"] }\n',
+        '  emailaddress1: { source: ["customerProfile.team[1].email", "team[0].email", ' +
+          '"customerProfile.team[0].email"] }\n',
       ),
       FILE,
     );
@@ -351,7 +394,8 @@ describe('map()', () => {
 
   it('fills templates, joining lists and dropping lines whose placeholders are all empty', () => {
     const template =
-      '  description:\n    template: "Deal: {{name}}\\nCity: {{customerProfile.address.city}}\\nProducts: {{details.requirements.products}}\\n--"\n';
+      '  description:\n    template: "Deal: {{name}}\\nCity: ' +
+      '{{customerProfile.address.city}}\\nProducts: {{details.requirements.products}}\\n--"\n';
     expect(parseMapping(mapping(template), FILE).map(input()).fields).toEqual({
       description: 'Deal: Cloud migration\nProducts: Azure, Microsoft365\n--',
     });
@@ -361,9 +405,11 @@ describe('map()', () => {
     const fields = [
       '  estimatedvalue: { source: details.dealValue, transforms: [number] }',
       '  subject: { source: name }',
-      '  emailaddress1: { source: "customerProfile.team[0].email", transforms: [{ replace: { pattern: "@", with: " at " } }, email] }',
+      '  emailaddress1: { source: "customerProfile.team[0].email", transforms: [{ replace: { ' +
+        'pattern: "@", with: " at " } }, email] }',
       '  lastname: { source: customerProfile.address.city, transforms: [required] }',
-      '  products: { source: details.requirements.products, transforms: [join, { lookup: { a: 1 } }] }',
+      '  products: { source: details.requirements.products, transforms: [join, { lookup: { a: ' +
+        '1 } }] }',
       '',
     ].join('\n');
     const result = parseMapping(mapping(fields), FILE).map(
@@ -397,30 +443,36 @@ describe('map()', () => {
     });
   });
 
-  it('refuses lists and objects that reach a CRM field (possible under objects the schema leaves open)', () => {
-    const compiled = parseMapping(
-      mapping(
-        '  a: { source: consent.extra }\n  b: { source: consent.flags }\n  c: { source: consent.consentToContact }\n',
-      ),
-      FILE,
-    );
-    const result = compiled.map(
-      input({ consent: { extra: { x: 1 }, flags: [true], consentToContact: true } }),
-    );
-    expect(result).toMatchObject({
-      ok: false,
-      errors: [
-        { field: 'a', message: 'gives an object {"x":1}: pick one of its fields' },
-        { field: 'b', message: 'gives a list [true]: add a join transform' },
-      ],
-      fields: { c: true },
-    });
-  });
+  it(
+    'refuses lists and objects that reach a CRM field (possible under objects the schema ' +
+      'leaves open)',
+    () => {
+      const compiled = parseMapping(
+        mapping(
+          '  a: { source: consent.extra }\n  b: { source: consent.flags }\n  c: { source: ' +
+            'consent.consentToContact }\n',
+        ),
+        FILE,
+      );
+      const result = compiled.map(
+        input({ consent: { extra: { x: 1 }, flags: [true], consentToContact: true } }),
+      );
+      expect(result).toMatchObject({
+        ok: false,
+        errors: [
+          { field: 'a', message: 'gives an object {"x":1}: pick one of its fields' },
+          { field: 'b', message: 'gives a list [true]: add a join transform' },
+        ],
+        fields: { c: true },
+      });
+    },
+  );
 
   it('joins list items read with [] and defaults when none is left', () => {
     const compiled = parseMapping(
       mapping(
-        '  names: { source: "customerProfile.team[].firstName", transforms: [join, { default: "-" }] }\n',
+        '  names: { source: "customerProfile.team[].firstName", transforms: [join, { default: ' +
+          '"-" }] }\n',
       ),
       FILE,
     );

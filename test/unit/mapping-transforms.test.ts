@@ -1,4 +1,5 @@
-// Unit tests for every mapping transform: how it is written, what it gives, and its exact error messages.
+// Unit tests for every mapping transform: how it is written, what it gives, and its exact error
+// messages.
 import { describe, expect, it } from 'vitest';
 import type { LookupTable, TransformStep } from '../../src/mapping/definition.js';
 import { BUILT_IN_LOOKUPS } from '../../src/mapping/tables.js';
@@ -306,7 +307,8 @@ describe('how steps are written', () => {
       {
         at: ['lookup'],
         message:
-          'unknown lookup "leadSorce" (did you mean "leadSource"?) (known: customerSize, defaultKey, iso3166, leadSource, plainDefault, withDefault)',
+          'unknown lookup "leadSorce" (did you mean "leadSource"?) (known: customerSize, ' +
+          'defaultKey, iso3166, leadSource, plainDefault, withDefault)',
       },
     ]);
     expect(problems({ lookup: { a: [1] } })).toEqual([

@@ -1,4 +1,5 @@
-// Unit tests of the outbound decisions: outcome → outbox rows, quarantine of incomplete outcomes, re-planning a row, expiries.
+// Unit tests of the outbound decisions: outcome → outbox rows, quarantine of incomplete outcomes,
+// re-planning a row, expiries.
 import { describe, expect, it } from 'vitest';
 import type { Referral } from '../../src/core/referral.js';
 import type { CrmRecordState } from '../../src/crm/adapter.js';
@@ -14,7 +15,9 @@ import {
   type OutcomeDecision,
 } from '../../src/sync/outbound-plan.js';
 
-/** The default mapping's status rules, with gaps to test: no loss reason default, no notes default. */
+/**
+ * The default mapping's status rules, with gaps to test: no loss reason default, no notes default.
+ */
 const MAPPING = parseMapping(
   `
 version: 1
@@ -101,33 +104,37 @@ describe('outcomeOf', () => {
 });
 
 describe('decideOutcome', () => {
-  it('queues an accept with the five fields Partner Center requires, keyed by target, referral and action', () => {
-    const decision = decide(record({ statecode: 1 }, OPEN_DEAL));
-    expect(decision).toEqual({
-      kind: 'enqueue',
-      outcome: 'accepted',
-      actions: ['accept'],
-      rows: [
-        {
-          referralId: 'R1',
-          target: 'd365',
-          action: 'accept',
-          dedupeKey: 'd365:R1:accept',
-          payload: {
-            outcome: 'accepted',
-            crmRecordId: 'L1',
-            fields: {
-              dealName: 'ERP rollout',
-              dealValue: 84000,
-              currency: 'EUR',
-              closingDateTime: '2026-09-30T00:00:00.000Z',
-              notes: '40 seats',
+  it(
+    'queues an accept with the five fields Partner Center requires, keyed by target, referral ' +
+      'and action',
+    () => {
+      const decision = decide(record({ statecode: 1 }, OPEN_DEAL));
+      expect(decision).toEqual({
+        kind: 'enqueue',
+        outcome: 'accepted',
+        actions: ['accept'],
+        rows: [
+          {
+            referralId: 'R1',
+            target: 'd365',
+            action: 'accept',
+            dedupeKey: 'd365:R1:accept',
+            payload: {
+              outcome: 'accepted',
+              crmRecordId: 'L1',
+              fields: {
+                dealName: 'ERP rollout',
+                dealValue: 84000,
+                currency: 'EUR',
+                closingDateTime: '2026-09-30T00:00:00.000Z',
+                notes: '40 seats',
+              },
             },
           },
-        },
-      ],
-    });
-  });
+        ],
+      });
+    },
+  );
 
   it('a deal won while the referral is New queues accept, then win', () => {
     const decision = decide(record({ statecode: 1 }, { ...OPEN_DEAL, statecode: 1 }));
@@ -157,65 +164,82 @@ describe('decideOutcome', () => {
     ).toEqual([['decline', { reason: "Customer didn't respond" }]]);
   });
 
-  it('sends nothing when the referral already shows the outcome, or when no legal transition leads there', () => {
-    expect(
-      decide(record({ statecode: 1 }, OPEN_DEAL), { status: 'Active', substatus: 'Accepted' }),
-    ).toEqual({ kind: 'none', why: 'reflected', outcome: 'accepted' });
-    expect(
-      decide(record({ statecode: 2, statuscode: 7 }), { status: 'Closed', substatus: 'Expired' }),
-    ).toEqual({ kind: 'none', why: 'no-legal-path', outcome: 'declined' });
-    expect(
-      decide(record({ statecode: 2, statuscode: 4 }), { status: 'Active', substatus: 'Accepted' }),
-    ).toEqual({ kind: 'none', why: 'no-legal-path', outcome: 'declined' });
-    expect(decide(record({ statecode: 0 }))).toEqual({
-      kind: 'none',
-      why: 'no-outcome',
-      outcome: null,
-    });
-  });
+  it(
+    'sends nothing when the referral already shows the outcome, or when no legal transition ' +
+      'leads there',
+    () => {
+      expect(
+        decide(record({ statecode: 1 }, OPEN_DEAL), { status: 'Active', substatus: 'Accepted' }),
+      ).toEqual({ kind: 'none', why: 'reflected', outcome: 'accepted' });
+      expect(
+        decide(record({ statecode: 2, statuscode: 7 }), { status: 'Closed', substatus: 'Expired' }),
+      ).toEqual({ kind: 'none', why: 'no-legal-path', outcome: 'declined' });
+      expect(
+        decide(record({ statecode: 2, statuscode: 4 }), {
+          status: 'Active',
+          substatus: 'Accepted',
+        }),
+      ).toEqual({ kind: 'none', why: 'no-legal-path', outcome: 'declined' });
+      expect(decide(record({ statecode: 0 }))).toEqual({
+        kind: 'none',
+        why: 'no-outcome',
+        outcome: null,
+      });
+    },
+  );
 
-  it('quarantines an accept without a deal value, naming the field and where it was looked for', () => {
-    const decision = decide(record({ statecode: 1 }, { ...OPEN_DEAL, estimatedvalue: null }));
-    const reason =
-      'the CRM record reads as accepted, but dealValue is missing to accept the referral ' +
-      '(dealValue: value is required but opportunity.estimatedvalue | referral.details.dealValue is empty)';
-    expect(decision).toMatchObject({
-      kind: 'quarantine',
-      outcome: 'accepted',
-      actions: ['accept'],
-      missing: ['dealValue'],
-      reason,
-    });
-    expect(decision.kind === 'quarantine' && decision.row).toMatchObject({
-      action: 'accept',
-      payload: {
+  it(
+    'quarantines an accept without a deal value, naming the field and where it was looked ' + 'for',
+    () => {
+      const decision = decide(record({ statecode: 1 }, { ...OPEN_DEAL, estimatedvalue: null }));
+      const reason =
+        'the CRM record reads as accepted, but dealValue is missing to accept the referral ' +
+        '(dealValue: value is required but opportunity.estimatedvalue | ' +
+        'referral.details.dealValue is empty)';
+      expect(decision).toMatchObject({
+        kind: 'quarantine',
         outcome: 'accepted',
         actions: ['accept'],
         missing: ['dealValue'],
         reason,
-        crmRecordId: 'L1',
-      },
-    });
-    expect(decision.kind === 'quarantine' && decision.row.dedupeKey).toMatch(
-      /^d365:R1:accept:quarantined:[0-9a-f]{12}$/,
-    );
-  });
+      });
+      expect(decision.kind === 'quarantine' && decision.row).toMatchObject({
+        action: 'accept',
+        payload: {
+          outcome: 'accepted',
+          actions: ['accept'],
+          missing: ['dealValue'],
+          reason,
+          crmRecordId: 'L1',
+        },
+      });
+      expect(decision.kind === 'quarantine' && decision.row.dedupeKey).toMatch(
+        /^d365:R1:accept:quarantined:[0-9a-f]{12}$/,
+      );
+    },
+  );
 
-  it('a lost deal of a New referral with no loss reason and no notes is quarantined whole, naming both gaps', () => {
-    const decision = decide(
-      record({ statecode: 1 }, { ...OPEN_DEAL, statecode: 2, statuscode: 4, description: null }),
-      { details: {} },
-    );
-    expect(decision).toMatchObject({
-      kind: 'quarantine',
-      actions: ['accept', 'lose'],
-      missing: ['notes', 'reason'],
-      reason:
-        'the CRM record reads as lost, but notes, reason are missing to accept and lose the referral ' +
-        '(notes: the mapping gives no value; reason: 4 in opportunity.statuscode has no reason in status.lossReasons and there is no default)',
-    });
-    expect(decision.kind === 'quarantine' && decision.row.action).toBe('accept');
-  });
+  it(
+    'a lost deal of a New referral with no loss reason and no notes is quarantined whole, ' +
+      'naming both gaps',
+    () => {
+      const decision = decide(
+        record({ statecode: 1 }, { ...OPEN_DEAL, statecode: 2, statuscode: 4, description: null }),
+        { details: {} },
+      );
+      expect(decision).toMatchObject({
+        kind: 'quarantine',
+        actions: ['accept', 'lose'],
+        missing: ['notes', 'reason'],
+        reason:
+          'the CRM record reads as lost, but notes, reason are missing to accept and lose the ' +
+          'referral ' +
+          '(notes: the mapping gives no value; reason: 4 in opportunity.statuscode has no reason ' +
+          'in status.lossReasons and there is no default)',
+      });
+      expect(decision.kind === 'quarantine' && decision.row.action).toBe('accept');
+    },
+  );
 });
 
 let nextId = 1;
@@ -244,28 +268,36 @@ function row(action: string, state: OutboxState, dedupeKey = `d365:R1:${action}`
 describe('reconcileRows', () => {
   const wonDeal = () => decide(record({ statecode: 1 }, { ...OPEN_DEAL, statecode: 1 }));
 
-  it('records the plan when nothing is recorded yet, and nothing more when every step has a live row', () => {
-    expect(reconcileRows(wonDeal(), []).add.map((r) => r.dedupeKey)).toEqual([
-      'd365:R1:accept',
-      'd365:R1:win',
-    ]);
-    expect(reconcileRows(wonDeal(), [row('accept', 'sent'), row('win', 'pending')])).toEqual({
-      retire: [],
-      add: [],
-    });
-  });
+  it(
+    'records the plan when nothing is recorded yet, and nothing more when every step has a ' +
+      'live row',
+    () => {
+      expect(reconcileRows(wonDeal(), []).add.map((r) => r.dedupeKey)).toEqual([
+        'd365:R1:accept',
+        'd365:R1:win',
+      ]);
+      expect(reconcileRows(wonDeal(), [row('accept', 'sent'), row('win', 'pending')])).toEqual({
+        retire: [],
+        add: [],
+      });
+    },
+  );
 
-  it('after a quarantined or refused step, retires the unsent rows and records the steps again in order, under new keys', () => {
-    const refused = row('accept', 'quarantined');
-    const waiting = row('win', 'pending');
-    const other = row('set-external-reference', 'pending', 'set-external-reference:R1:L1');
-    const change = reconcileRows(wonDeal(), [other, refused, waiting]);
-    expect(change.retire).toEqual([refused, waiting]);
-    expect(change.add.map((r) => [r.action, r.dedupeKey])).toEqual([
-      ['accept', 'd365:R1:accept:2'],
-      ['win', 'd365:R1:win:2'],
-    ]);
-  });
+  it(
+    'after a quarantined or refused step, retires the unsent rows and records the steps again ' +
+      'in order, under new keys',
+    () => {
+      const refused = row('accept', 'quarantined');
+      const waiting = row('win', 'pending');
+      const other = row('set-external-reference', 'pending', 'set-external-reference:R1:L1');
+      const change = reconcileRows(wonDeal(), [other, refused, waiting]);
+      expect(change.retire).toEqual([refused, waiting]);
+      expect(change.add.map((r) => [r.action, r.dedupeKey])).toEqual([
+        ['accept', 'd365:R1:accept:2'],
+        ['win', 'd365:R1:win:2'],
+      ]);
+    },
+  );
 
   it('never records again a step that is sent or being sent', () => {
     const change = reconcileRows(wonDeal(), [row('accept', 'sending'), row('win', 'superseded')]);
@@ -273,14 +305,18 @@ describe('reconcileRows', () => {
     expect(change.retire).toEqual([]);
   });
 
-  it('a quarantined reading replaces an earlier different one, and the same gap read again adds nothing', () => {
-    const gap = decide(record({ statecode: 1 }, { ...OPEN_DEAL, estimatedvalue: null }));
-    if (gap.kind !== 'quarantine') throw new Error('expected a quarantine');
-    const earlier = row('accept', 'quarantined', 'd365:R1:accept:quarantined:000000000000');
-    expect(reconcileRows(gap, [earlier])).toEqual({ retire: [earlier], add: [gap.row] });
-    const same = row('accept', 'quarantined', gap.row.dedupeKey);
-    expect(reconcileRows(gap, [same])).toEqual({ retire: [], add: [] });
-  });
+  it(
+    'a quarantined reading replaces an earlier different one, and the same gap read again ' +
+      'adds nothing',
+    () => {
+      const gap = decide(record({ statecode: 1 }, { ...OPEN_DEAL, estimatedvalue: null }));
+      if (gap.kind !== 'quarantine') throw new Error('expected a quarantine');
+      const earlier = row('accept', 'quarantined', 'd365:R1:accept:quarantined:000000000000');
+      expect(reconcileRows(gap, [earlier])).toEqual({ retire: [earlier], add: [gap.row] });
+      const same = row('accept', 'quarantined', gap.row.dedupeKey);
+      expect(reconcileRows(gap, [same])).toEqual({ retire: [], add: [] });
+    },
+  );
 
   it('a reading with nothing to send retires quarantined rows only', () => {
     const stale = row('accept', 'quarantined');
@@ -355,27 +391,30 @@ describe('expiredReflections', () => {
     updatedAt: '',
   });
 
-  it('asks for one reflection per expired referral that has a CRM record on the links’ target', () => {
-    const links = new Map([
-      ['A', link('A', 'LA')],
-      ['B', link('B', 'LB')],
-      ['C', link('C', null)],
-    ]);
-    const items = [
-      { referral: { id: 'A', status: 'Closed', substatus: 'Expired' } },
-      { referral: { id: 'B', status: 'Closed', substatus: 'Declined' } },
-      { referral: { id: 'C', status: 'Closed', substatus: 'Expired' } },
-      { referral: { id: 'D', status: 'Closed', substatus: 'Expired' } },
-      { referral: { id: 'E', status: 'New', substatus: 'Received' } },
-    ];
-    expect(expiredReflections(items, links)).toEqual([
-      {
-        referralId: 'A',
-        target: 'd365',
-        action: 'reflect-expired',
-        payload: { crmRecordId: 'LA' },
-        dedupeKey: 'd365:A:reflect-expired',
-      },
-    ]);
-  });
+  it(
+    'asks for one reflection per expired referral that has a CRM record on the links’ ' + 'target',
+    () => {
+      const links = new Map([
+        ['A', link('A', 'LA')],
+        ['B', link('B', 'LB')],
+        ['C', link('C', null)],
+      ]);
+      const items = [
+        { referral: { id: 'A', status: 'Closed', substatus: 'Expired' } },
+        { referral: { id: 'B', status: 'Closed', substatus: 'Declined' } },
+        { referral: { id: 'C', status: 'Closed', substatus: 'Expired' } },
+        { referral: { id: 'D', status: 'Closed', substatus: 'Expired' } },
+        { referral: { id: 'E', status: 'New', substatus: 'Received' } },
+      ];
+      expect(expiredReflections(items, links)).toEqual([
+        {
+          referralId: 'A',
+          target: 'd365',
+          action: 'reflect-expired',
+          payload: { crmRecordId: 'LA' },
+          dedupeKey: 'd365:A:reflect-expired',
+        },
+      ]);
+    },
+  );
 });

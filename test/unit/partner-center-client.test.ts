@@ -1,4 +1,5 @@
-// Unit tests of the Partner Center client: patch bodies, field checks, paging, dedupe and HTTP failure handling (nock).
+// Unit tests of the Partner Center client: patch bodies, field checks, paging, dedupe and HTTP
+// failure handling (nock).
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { staticToken } from '../../src/core/auth.js';
@@ -96,32 +97,35 @@ afterEach(() => {
 });
 
 describe('patch bodies', () => {
-  it('accept sends status, substatus, the deal fields, the optional ones and team additions', () => {
-    const member = { firstName: 'Ana', lastName: 'Silva', email: 'ana@partner.example' };
-    expect(
-      acceptPatch(REF, {
-        dealName: 'Contoso ERP',
-        dealValue: 120000,
-        currency: 'eur',
-        closingDateTime: '2025-06-30T00:00:00Z',
-        notes: 'Needs 200 seats',
-        externalReferenceId: 'crm-42',
-        campaignId: 'spring',
-        team: [member],
-      }),
-    ).toEqual([
-      { op: 'replace', path: '/status', value: 'Active' },
-      { op: 'replace', path: '/substatus', value: 'Accepted' },
-      { op: 'replace', path: '/name', value: 'Contoso ERP' },
-      { op: 'replace', path: '/details/dealValue', value: 120000 },
-      { op: 'replace', path: '/details/currency', value: 'EUR' },
-      { op: 'replace', path: '/details/closingDateTime', value: '2025-06-30T00:00:00Z' },
-      { op: 'replace', path: '/details/notes', value: 'Needs 200 seats' },
-      { op: 'replace', path: '/externalReferenceId', value: 'crm-42' },
-      { op: 'replace', path: '/campaignId', value: 'spring' },
-      { op: 'add', path: '/team/-', value: member },
-    ]);
-  });
+  it(
+    'accept sends status, substatus, the deal fields, the optional ones and team ' + 'additions',
+    () => {
+      const member = { firstName: 'Ana', lastName: 'Silva', email: 'ana@partner.example' };
+      expect(
+        acceptPatch(REF, {
+          dealName: 'Contoso ERP',
+          dealValue: 120000,
+          currency: 'eur',
+          closingDateTime: '2025-06-30T00:00:00Z',
+          notes: 'Needs 200 seats',
+          externalReferenceId: 'crm-42',
+          campaignId: 'spring',
+          team: [member],
+        }),
+      ).toEqual([
+        { op: 'replace', path: '/status', value: 'Active' },
+        { op: 'replace', path: '/substatus', value: 'Accepted' },
+        { op: 'replace', path: '/name', value: 'Contoso ERP' },
+        { op: 'replace', path: '/details/dealValue', value: 120000 },
+        { op: 'replace', path: '/details/currency', value: 'EUR' },
+        { op: 'replace', path: '/details/closingDateTime', value: '2025-06-30T00:00:00Z' },
+        { op: 'replace', path: '/details/notes', value: 'Needs 200 seats' },
+        { op: 'replace', path: '/externalReferenceId', value: 'crm-42' },
+        { op: 'replace', path: '/campaignId', value: 'spring' },
+        { op: 'add', path: '/team/-', value: member },
+      ]);
+    },
+  );
 
   it('decline, win, lose and external reference carry exactly their fields', () => {
     expect(declinePatch(REF, { reason: 'Not a customer', notes: 'spam' })).toEqual([
@@ -168,7 +172,8 @@ describe('required fields are checked before any request', () => {
         '  - notes: is required\n' +
         '  - dealValue: must be a finite number (got NaN)\n' +
         '  - currency: must be a 3-letter ISO 4217 code (got "EURO")\n' +
-        '  - closingDateTime: must be an ISO-8601 date-time such as 2025-06-30T00:00:00Z (got "30/06/2025")',
+        '  - closingDateTime: must be an ISO-8601 date-time such as 2025-06-30T00:00:00Z (got ' +
+        '"30/06/2025")',
     });
     expect(client.callCount).toBe(0);
   });
@@ -181,13 +186,15 @@ describe('required fields are checked before any request', () => {
       notes: 'n',
     };
     expect(() => acceptPatch(REF, { ...fields, dealValue: '100' as never })).toThrow(
-      'partner-center: cannot accept referral r-1:\n  - dealValue: must be a finite number (got "100")',
+      'partner-center: cannot accept referral r-1:\n  - dealValue: must be a finite number ' +
+        '(got "100")',
     );
     expect(() => acceptPatch(REF, { ...fields, dealValue: -1 })).toThrow(
       'partner-center: cannot accept referral r-1:\n  - dealValue: must not be negative (got -1)',
     );
     expect(() => acceptPatch({ id: 'r-1', eTag: '' }, { ...fields, dealValue: 1 })).toThrow(
-      'partner-center: cannot accept referral r-1:\n  - eTag: is required (the eTag as received, quotes included)',
+      'partner-center: cannot accept referral r-1:\n  - eTag: is required (the eTag as ' +
+        'received, quotes included)',
     );
   });
 
@@ -200,47 +207,52 @@ describe('required fields are checked before any request', () => {
       'partner-center: cannot lose referral r-1:\n  - reason: is required',
     );
     await expect(client.setExternalReference(REF, '')).rejects.toThrow(
-      'partner-center: cannot set the external reference of referral r-1:\n  - externalReferenceId: is required',
+      'partner-center: cannot set the external reference of referral r-1:\n  - ' +
+        'externalReferenceId: is required',
     );
     expect(client.callCount).toBe(0);
   });
 });
 
 describe('item validation', () => {
-  it('drops malformed optional fields with their dot paths, keeps unknown fields and enum values', () => {
-    const parsed = parseReferral(
-      referral('r-9', '2025-03-01T10:00:00Z', {
-        details: { dealValue: 'lots', currency: 'USD' },
-        customerProfile: { name: 'Contoso', team: [{ email: 5, firstName: 'Ann' }] },
-      }),
-    );
-    expect(parsed.ok).toBe(true);
-    if (!parsed.ok) return;
-    expect(parsed.dropped).toEqual([
-      {
-        path: 'customerProfile.team.0.email',
-        message: 'Invalid input: expected string, received number (got 5)',
-      },
-      { path: 'details.dealValue', message: 'expected a number (got "lots")' },
-    ]);
-    expect(parsed.referral.details).toEqual({ currency: 'USD' });
-    expect(parsed.referral.customerProfile).toEqual({
-      name: 'Contoso',
-      team: [{ firstName: 'Ann' }],
-    });
-    const good = parseReferral(
-      referral('r-8', '2025-03-01T10:00:00Z', { status: 'Archived', novelField: { a: 1 } }),
-    );
-    expect(good.ok && good.referral).toMatchObject({ status: 'Archived', novelField: { a: 1 } });
-    expect(parseReferral('nonsense')).toEqual({
-      ok: false,
-      invalid: {
-        id: null,
-        raw: 'nonsense',
-        issues: [{ path: '', message: 'expected a referral object' }],
-      },
-    });
-  });
+  it(
+    'drops malformed optional fields with their dot paths, keeps unknown fields and enum ' +
+      'values',
+    () => {
+      const parsed = parseReferral(
+        referral('r-9', '2025-03-01T10:00:00Z', {
+          details: { dealValue: 'lots', currency: 'USD' },
+          customerProfile: { name: 'Contoso', team: [{ email: 5, firstName: 'Ann' }] },
+        }),
+      );
+      expect(parsed.ok).toBe(true);
+      if (!parsed.ok) return;
+      expect(parsed.dropped).toEqual([
+        {
+          path: 'customerProfile.team.0.email',
+          message: 'Invalid input: expected string, received number (got 5)',
+        },
+        { path: 'details.dealValue', message: 'expected a number (got "lots")' },
+      ]);
+      expect(parsed.referral.details).toEqual({ currency: 'USD' });
+      expect(parsed.referral.customerProfile).toEqual({
+        name: 'Contoso',
+        team: [{ firstName: 'Ann' }],
+      });
+      const good = parseReferral(
+        referral('r-8', '2025-03-01T10:00:00Z', { status: 'Archived', novelField: { a: 1 } }),
+      );
+      expect(good.ok && good.referral).toMatchObject({ status: 'Archived', novelField: { a: 1 } });
+      expect(parseReferral('nonsense')).toEqual({
+        ok: false,
+        invalid: {
+          id: null,
+          raw: 'nonsense',
+          issues: [{ path: '', message: 'expected a referral object' }],
+        },
+      });
+    },
+  );
 
   it('refuses a referral only for id, status, substatus, updatedDateTime or type', () => {
     const { substatus: _s, ...noSubstatus } = referral('r-7', '2025-03-01T10:00:00Z');
@@ -270,63 +282,69 @@ describe('item validation', () => {
     expect(parseReferral(bare)).toMatchObject({ ok: true, dropped: [], referral: { id: 'r-5' } });
   });
 
-  it('reads requirement tags as {id} objects or bare strings, and customerProfile.ids as [], {} or an object', () => {
-    const parsed = parseReferral(
-      referral('r-4', '2025-03-01T10:00:00Z', {
-        customerProfile: { name: 'Contoso', ids: {} },
-        details: {
-          requirements: {
-            industries: [
-              { id: 'Retail & Consumer Goods' },
-              'Education',
-              { id: 3 },
-              { name: 'no id' },
-            ],
-            products: [{ id: 'Azure', extra: true }],
-            services: [{ id: 'DeploymentOrMigration' }],
-            solutions: [
-              {
-                id: 'Dynamics365forFieldService',
-                name: 'Dynamics 365 for Field Service',
-                type: 'Category',
-              },
-            ],
+  it(
+    'reads requirement tags as {id} objects or bare strings, and customerProfile.ids as [], ' +
+      '{} or an object',
+    () => {
+      const parsed = parseReferral(
+        referral('r-4', '2025-03-01T10:00:00Z', {
+          customerProfile: { name: 'Contoso', ids: {} },
+          details: {
+            requirements: {
+              industries: [
+                { id: 'Retail & Consumer Goods' },
+                'Education',
+                { id: 3 },
+                { name: 'no id' },
+              ],
+              products: [{ id: 'Azure', extra: true }],
+              services: [{ id: 'DeploymentOrMigration' }],
+              solutions: [
+                {
+                  id: 'Dynamics365forFieldService',
+                  name: 'Dynamics 365 for Field Service',
+                  type: 'Category',
+                },
+              ],
+            },
           },
-        },
-      }),
-    );
-    expect(parsed.ok && parsed.referral.details?.requirements).toEqual({
-      industries: ['Retail & Consumer Goods', 'Education'],
-      products: ['Azure'],
-      services: ['DeploymentOrMigration'],
-      solutions: [
-        {
-          id: 'Dynamics365forFieldService',
-          name: 'Dynamics 365 for Field Service',
-          type: 'Category',
-        },
-      ],
-    });
-    expect(parsed.ok && parsed.dropped.map((d) => d.path)).toEqual([
-      'details.requirements.industries.2',
-      'details.requirements.industries.3',
-    ]);
-    expect(parsed.ok && parsed.referral.customerProfile?.ids).toEqual([]);
-    const keyed = parseReferral(
-      referral('r-3', '2025-03-01T10:00:00Z', { customerProfile: { ids: { Duns: '795986822' } } }),
-    );
-    expect(keyed.ok && keyed.referral.customerProfile?.ids).toEqual([
-      { id: '795986822', profileType: 'Duns' },
-    ]);
-    const listed = parseReferral(
-      referral('r-2', '2025-03-01T10:00:00Z', {
-        customerProfile: { ids: [{ profileType: 'Duns', id: '795986822' }] },
-      }),
-    );
-    expect(listed.ok && listed.referral.customerProfile?.ids).toEqual([
-      { id: '795986822', profileType: 'Duns' },
-    ]);
-  });
+        }),
+      );
+      expect(parsed.ok && parsed.referral.details?.requirements).toEqual({
+        industries: ['Retail & Consumer Goods', 'Education'],
+        products: ['Azure'],
+        services: ['DeploymentOrMigration'],
+        solutions: [
+          {
+            id: 'Dynamics365forFieldService',
+            name: 'Dynamics 365 for Field Service',
+            type: 'Category',
+          },
+        ],
+      });
+      expect(parsed.ok && parsed.dropped.map((d) => d.path)).toEqual([
+        'details.requirements.industries.2',
+        'details.requirements.industries.3',
+      ]);
+      expect(parsed.ok && parsed.referral.customerProfile?.ids).toEqual([]);
+      const keyed = parseReferral(
+        referral('r-3', '2025-03-01T10:00:00Z', {
+          customerProfile: { ids: { Duns: '795986822' } },
+        }),
+      );
+      expect(keyed.ok && keyed.referral.customerProfile?.ids).toEqual([
+        { id: '795986822', profileType: 'Duns' },
+      ]);
+      const listed = parseReferral(
+        referral('r-2', '2025-03-01T10:00:00Z', {
+          customerProfile: { ids: [{ profileType: 'Duns', id: '795986822' }] },
+        }),
+      );
+      expect(listed.ok && listed.referral.customerProfile?.ids).toEqual([
+        { id: '795986822', profileType: 'Duns' },
+      ]);
+    },
+  );
 
   it('parses the error envelope and tolerates other shapes', () => {
     expect(
@@ -360,72 +378,76 @@ describe('timestamps', () => {
 });
 
 describe('listChanged', () => {
-  it('asks for the overlapped window with an unquoted literal, follows nextLink, drops a malformed field and reports an invalid item', async () => {
-    const lines: LogLine[] = [];
-    const client = newClient(lines);
-    const next = `${BASE}${LIST}?$skiptoken=opaque%2Btoken%3D%3D&$filter=kept+as+is`;
-    nock(BASE)
-      .get(LIST)
-      .query({
-        $filter: 'updatedDateTime ge 2025-03-01T09:55:00.000Z',
-        $orderby: 'updatedDateTime asc',
-      })
-      .reply(200, {
-        value: [
-          referral('a', '2025-03-01T10:00:00.0000001Z', { status: 'Archived' }),
-          referral('bad', '2025-03-01T10:00:01Z', { status: null }),
-          referral('lots', '2025-03-01T10:00:00.7Z', { details: { dealValue: 'lots' } }),
-          referral('b', '2025-03-01T10:00:00.5Z', {
-            status: 'Archived',
-            details: { customerRequestedContact: true },
-          }),
-        ],
-        '@odata.nextLink': next,
-      })
-      .get(`${LIST}?$skiptoken=opaque%2Btoken%3D%3D&$filter=kept+as+is`)
-      .reply(200, { value: [referral('c', '2025-03-01T10:00:02Z')] });
+  it(
+    'asks for the overlapped window with an unquoted literal, follows nextLink, drops a ' +
+      'malformed field and reports an invalid item',
+    async () => {
+      const lines: LogLine[] = [];
+      const client = newClient(lines);
+      const next = `${BASE}${LIST}?$skiptoken=opaque%2Btoken%3D%3D&$filter=kept+as+is`;
+      nock(BASE)
+        .get(LIST)
+        .query({
+          $filter: 'updatedDateTime ge 2025-03-01T09:55:00.000Z',
+          $orderby: 'updatedDateTime asc',
+        })
+        .reply(200, {
+          value: [
+            referral('a', '2025-03-01T10:00:00.0000001Z', { status: 'Archived' }),
+            referral('bad', '2025-03-01T10:00:01Z', { status: null }),
+            referral('lots', '2025-03-01T10:00:00.7Z', { details: { dealValue: 'lots' } }),
+            referral('b', '2025-03-01T10:00:00.5Z', {
+              status: 'Archived',
+              details: { customerRequestedContact: true },
+            }),
+          ],
+          '@odata.nextLink': next,
+        })
+        .get(`${LIST}?$skiptoken=opaque%2Btoken%3D%3D&$filter=kept+as+is`)
+        .reply(200, { value: [referral('c', '2025-03-01T10:00:02Z')] });
 
-    const pages = await collect(client.listChanged('2025-03-01T10:00:00Z'));
+      const pages = await collect(client.listChanged('2025-03-01T10:00:00Z'));
 
-    expect(pages.map(ids)).toEqual([['a', 'lots', 'b'], ['c']]);
-    expect(pages[0]?.invalid).toEqual([
-      {
-        id: 'bad',
-        issues: [
-          { path: 'status', message: 'Invalid input: expected string, received null (got null)' },
-        ],
-        raw: expect.objectContaining({ id: 'bad' }),
-      },
-    ]);
-    expect(lines.filter((l) => l.message === 'malformed referral field dropped')).toEqual([
-      {
-        level: 'warn',
-        message: 'malformed referral field dropped',
-        fields: {
-          referralId: 'lots',
-          path: 'details.dealValue',
-          problem: 'expected a number (got "lots")',
+      expect(pages.map(ids)).toEqual([['a', 'lots', 'b'], ['c']]);
+      expect(pages[0]?.invalid).toEqual([
+        {
+          id: 'bad',
+          issues: [
+            { path: 'status', message: 'Invalid input: expected string, received null (got null)' },
+          ],
+          raw: expect.objectContaining({ id: 'bad' }),
         },
-      },
-    ]);
-    expect(pages[0]?.highWatermark).toBe('2025-03-01T10:00:01Z');
-    expect(pages[1]?.highWatermark).toBe('2025-03-01T10:00:02Z');
-    // The engine's one lead-kind step (sync/lead-kind.ts) on what the client delivered.
-    expect(pages[0]?.referrals.map(withLeadKind).map((r) => [r.leadKind, r.hot])).toEqual([
-      ['customerInquiry', false],
-      ['customerInquiry', false],
-      ['customerInquiry', true],
-    ]);
-    expect(pages[0]?.referrals[0]?.status).toBe('Archived');
-    const enumWarnings = lines.filter((l) => l.message === 'unknown enum value kept');
-    expect(enumWarnings).toEqual([
-      {
-        level: 'warn',
-        message: 'unknown enum value kept',
-        fields: { field: 'status', value: 'Archived', referralId: 'a' },
-      },
-    ]);
-  });
+      ]);
+      expect(lines.filter((l) => l.message === 'malformed referral field dropped')).toEqual([
+        {
+          level: 'warn',
+          message: 'malformed referral field dropped',
+          fields: {
+            referralId: 'lots',
+            path: 'details.dealValue',
+            problem: 'expected a number (got "lots")',
+          },
+        },
+      ]);
+      expect(pages[0]?.highWatermark).toBe('2025-03-01T10:00:01Z');
+      expect(pages[1]?.highWatermark).toBe('2025-03-01T10:00:02Z');
+      // The engine's one lead-kind step (sync/lead-kind.ts) on what the client delivered.
+      expect(pages[0]?.referrals.map(withLeadKind).map((r) => [r.leadKind, r.hot])).toEqual([
+        ['customerInquiry', false],
+        ['customerInquiry', false],
+        ['customerInquiry', true],
+      ]);
+      expect(pages[0]?.referrals[0]?.status).toBe('Archived');
+      const enumWarnings = lines.filter((l) => l.message === 'unknown enum value kept');
+      expect(enumWarnings).toEqual([
+        {
+          level: 'warn',
+          message: 'unknown enum value kept',
+          fields: { field: 'status', value: 'Archived', referralId: 'a' },
+        },
+      ]);
+    },
+  );
 
   it('lists everything when since is null', async () => {
     const client = newClient();
@@ -437,28 +459,31 @@ describe('listChanged', () => {
     expect(pages.map(ids)).toEqual([['a']]);
   });
 
-  it('falls back once to a quoted literal when the filter is refused, and remembers it', async () => {
-    const client = newClient([], undefined, '2025-03-01T10:00:00Z');
-    nock(BASE)
-      .get(LIST)
-      .query({
-        $filter: 'updatedDateTime ge 2025-03-01T09:55:00.000Z',
-        $orderby: 'updatedDateTime asc',
-      })
-      .reply(400, {
-        error: { code: 'BadRequest', message: 'Invalid $filter: literal not recognised' },
-      })
-      .get(LIST)
-      .times(2)
-      .query({
-        $filter: "updatedDateTime ge '2025-03-01T09:55:00.000Z'",
-        $orderby: 'updatedDateTime asc',
-      })
-      .reply(200, { value: [] });
-    await collect(client.listChanged('2025-03-01T10:00:00Z'));
-    await collect(client.listChanged('2025-03-01T10:00:00Z'));
-    expect(client.callCount).toBe(3);
-  });
+  it(
+    'falls back once to a quoted literal when the filter is refused, and ' + 'remembers it',
+    async () => {
+      const client = newClient([], undefined, '2025-03-01T10:00:00Z');
+      nock(BASE)
+        .get(LIST)
+        .query({
+          $filter: 'updatedDateTime ge 2025-03-01T09:55:00.000Z',
+          $orderby: 'updatedDateTime asc',
+        })
+        .reply(400, {
+          error: { code: 'BadRequest', message: 'Invalid $filter: literal not recognised' },
+        })
+        .get(LIST)
+        .times(2)
+        .query({
+          $filter: "updatedDateTime ge '2025-03-01T09:55:00.000Z'",
+          $orderby: 'updatedDateTime asc',
+        })
+        .reply(200, { value: [] });
+      await collect(client.listChanged('2025-03-01T10:00:00Z'));
+      await collect(client.listChanged('2025-03-01T10:00:00Z'));
+      expect(client.callCount).toBe(3);
+    },
+  );
 
   it('does not retry a 400 that is not about the filter', async () => {
     const client = newClient();
@@ -474,32 +499,39 @@ describe('listChanged', () => {
     expect(client.callCount).toBe(1);
   });
 
-  it('carries the query of the documented http nextLink to the configured https base and list path, never elsewhere', async () => {
-    const client = newClient();
-    // The form every documented list example shows (get-a-list-of-referrals.md): http, and no /engagements.
-    const elsewhere = nock('http://api.partner.microsoft.com').get(/.*/).reply(200, { value: [] });
-    const evil = nock('https://evil.example').get(/.*/).reply(200, { value: [] });
-    nock(BASE)
-      .get(LIST)
-      .query(true)
-      .reply(200, {
-        value: [referral('a', '2025-03-01T10:00:00Z')],
-        '@odata.nextLink':
-          'http://api.partner.microsoft.com/v1.0/referrals?$skiptoken=k181pEdP0y%2fFUEbb',
-      })
-      .get(`${LIST}?$skiptoken=k181pEdP0y%2fFUEbb`)
-      .matchHeader('authorization', 'Bearer test-token')
-      .reply(200, {
-        value: [referral('b', '2025-03-01T10:00:01Z')],
-        '@odata.nextLink': 'https://evil.example/steal?$skiptoken=2',
-      })
-      .get(`${LIST}?$skiptoken=2`)
-      .reply(200, { value: [] });
-    expect((await collect(client.listChanged(null))).map(ids)).toEqual([['a'], ['b'], []]);
-    expect(elsewhere.isDone()).toBe(false);
-    expect(evil.isDone()).toBe(false);
-    nock.cleanAll();
-  });
+  it(
+    'carries the query of the documented http nextLink to the configured https base and list ' +
+      'path, never elsewhere',
+    async () => {
+      const client = newClient();
+      // The form every documented list example shows (get-a-list-of-referrals.md): http, and no
+      // /engagements.
+      const elsewhere = nock('http://api.partner.microsoft.com')
+        .get(/.*/)
+        .reply(200, { value: [] });
+      const evil = nock('https://evil.example').get(/.*/).reply(200, { value: [] });
+      nock(BASE)
+        .get(LIST)
+        .query(true)
+        .reply(200, {
+          value: [referral('a', '2025-03-01T10:00:00Z')],
+          '@odata.nextLink':
+            'http://api.partner.microsoft.com/v1.0/referrals?$skiptoken=k181pEdP0y%2fFUEbb',
+        })
+        .get(`${LIST}?$skiptoken=k181pEdP0y%2fFUEbb`)
+        .matchHeader('authorization', 'Bearer test-token')
+        .reply(200, {
+          value: [referral('b', '2025-03-01T10:00:01Z')],
+          '@odata.nextLink': 'https://evil.example/steal?$skiptoken=2',
+        })
+        .get(`${LIST}?$skiptoken=2`)
+        .reply(200, { value: [] });
+      expect((await collect(client.listChanged(null))).map(ids)).toEqual([['a'], ['b'], []]);
+      expect(elsewhere.isDone()).toBe(false);
+      expect(evil.isDone()).toBe(false);
+      nock.cleanAll();
+    },
+  );
 
   it('refuses a nextLink without a query to continue with', async () => {
     const client = newClient();
@@ -508,12 +540,14 @@ describe('listChanged', () => {
       '@odata.nextLink': 'http://api.partner.microsoft.com/v1.0/referrals',
     });
     await expect(collect(client.listChanged(null))).rejects.toThrow(
-      'partner-center: @odata.nextLink carries no query to continue with (got "http://api.partner.microsoft.com/v1.0/referrals")',
+      'partner-center: @odata.nextLink carries no query to continue with (got ' +
+        '"http://api.partner.microsoft.com/v1.0/referrals")',
     );
   });
 
   it('drops versions already delivered in the overlap window, but not new versions', async () => {
-    // The previous pass started right at the newest change, so the whole overlap still needs a second look.
+    // The previous pass started right at the newest change, so the whole overlap still needs a
+    // second look.
     const client = newClient([], 60_000, '2025-03-01T10:00:30Z');
     nock(BASE)
       .get(LIST)
@@ -541,29 +575,33 @@ describe('listChanged', () => {
     expect(second[0]?.highWatermark).toBe('2025-03-01T10:00:31Z');
   });
 
-  it('reads from the cursor itself once a poll starts a full overlap after the last change', async () => {
-    const client = newClient([], 60_000, '2025-03-01T10:05:00Z');
-    nock(BASE)
-      .get(LIST)
-      .query({
-        $filter: 'updatedDateTime ge 2025-03-01T09:59:30.000Z',
-        $orderby: 'updatedDateTime asc',
-      })
-      .reply(200, { value: [referral('b', '2025-03-01T10:00:30Z')] })
-      .get(LIST)
-      .query({
-        $filter: 'updatedDateTime ge 2025-03-01T10:00:30.000Z',
-        $orderby: 'updatedDateTime asc',
-      })
-      .reply(200, { value: [referral('b', '2025-03-01T10:00:30Z')] });
-    // First poll in this process: the full overlap before the cursor is re-read.
-    const first = await collect(client.listChanged('2025-03-01T10:00:30Z'));
-    expect(first.map(ids)).toEqual([['b']]);
-    // That pass started at 10:05, long after 10:00:30: nothing older can still turn up, and b is not delivered twice.
-    const second = await collect(client.listChanged('2025-03-01T10:00:30Z'));
-    expect(second.map(ids)).toEqual([[]]);
-    expect(nock.isDone()).toBe(true);
-  });
+  it(
+    'reads from the cursor itself once a poll starts a full overlap after the last ' + 'change',
+    async () => {
+      const client = newClient([], 60_000, '2025-03-01T10:05:00Z');
+      nock(BASE)
+        .get(LIST)
+        .query({
+          $filter: 'updatedDateTime ge 2025-03-01T09:59:30.000Z',
+          $orderby: 'updatedDateTime asc',
+        })
+        .reply(200, { value: [referral('b', '2025-03-01T10:00:30Z')] })
+        .get(LIST)
+        .query({
+          $filter: 'updatedDateTime ge 2025-03-01T10:00:30.000Z',
+          $orderby: 'updatedDateTime asc',
+        })
+        .reply(200, { value: [referral('b', '2025-03-01T10:00:30Z')] });
+      // First poll in this process: the full overlap before the cursor is re-read.
+      const first = await collect(client.listChanged('2025-03-01T10:00:30Z'));
+      expect(first.map(ids)).toEqual([['b']]);
+      // That pass started at 10:05, long after 10:00:30: nothing older can still turn up, and b is
+      // not delivered twice.
+      const second = await collect(client.listChanged('2025-03-01T10:00:30Z'));
+      expect(second.map(ids)).toEqual([[]]);
+      expect(nock.isDone()).toBe(true);
+    },
+  );
 
   it('stops between pages once the signal is aborted', async () => {
     const client = newClient();
@@ -585,7 +623,8 @@ describe('listChanged', () => {
   it('rejects a since that is not a date-time', async () => {
     const client = newClient();
     await expect(collect(client.listChanged('yesterday'))).rejects.toThrow(
-      'partner-center: cannot list changed referrals:\n  - since: must be an ISO-8601 date-time such as 2025-01-01T00:00:00Z (got "yesterday")',
+      'partner-center: cannot list changed referrals:\n  - since: must be an ISO-8601 ' +
+        'date-time such as 2025-01-01T00:00:00Z (got "yesterday")',
     );
   });
 });
@@ -633,37 +672,40 @@ describe('writes', () => {
     eTag: '"etag-r-1-2"',
   });
 
-  it('sends the patch with If-Match as received and Prefer, and returns the representation', async () => {
-    const client = newClient();
-    const seen: Record<string, string | string[] | undefined>[] = [];
-    nock(BASE)
-      .patch(`${LIST}/r-1`, [
-        { op: 'replace', path: '/status', value: 'Closed' },
-        { op: 'replace', path: '/substatus', value: 'Won' },
-      ])
-      .matchHeader('if-match', REF.eTag)
-      .matchHeader('prefer', 'return=representation')
-      .matchHeader('content-type', /^application\/json/)
-      .matchHeader('authorization', 'Bearer test-token')
-      .reply(function () {
-        seen.push(this.req.headers);
-        return [200, fresh];
-      })
-      .get(`${LIST}/r-1`)
-      .reply(function () {
-        seen.push(this.req.headers);
-        return [200, fresh];
-      });
-    await expect(client.markWon(REF)).resolves.toMatchObject({ id: 'r-1', eTag: '"etag-r-1-2"' });
-    await client.get('r-1');
-    expect(seen[0]?.['ms-correlationid']).toBe(client.correlationId);
-    expect(seen[1]?.['ms-correlationid']).toBe(client.correlationId);
-    // client-request-id: a GUID, new for every call (partner-rest headers.md).
-    expect(seen[0]?.['client-request-id']).toMatch(
-      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
-    );
-    expect(seen[0]?.['client-request-id']).not.toBe(seen[1]?.['client-request-id']);
-  });
+  it(
+    'sends the patch with If-Match as received and Prefer, and returns the ' + 'representation',
+    async () => {
+      const client = newClient();
+      const seen: Record<string, string | string[] | undefined>[] = [];
+      nock(BASE)
+        .patch(`${LIST}/r-1`, [
+          { op: 'replace', path: '/status', value: 'Closed' },
+          { op: 'replace', path: '/substatus', value: 'Won' },
+        ])
+        .matchHeader('if-match', REF.eTag)
+        .matchHeader('prefer', 'return=representation')
+        .matchHeader('content-type', /^application\/json/)
+        .matchHeader('authorization', 'Bearer test-token')
+        .reply(function () {
+          seen.push(this.req.headers);
+          return [200, fresh];
+        })
+        .get(`${LIST}/r-1`)
+        .reply(function () {
+          seen.push(this.req.headers);
+          return [200, fresh];
+        });
+      await expect(client.markWon(REF)).resolves.toMatchObject({ id: 'r-1', eTag: '"etag-r-1-2"' });
+      await client.get('r-1');
+      expect(seen[0]?.['ms-correlationid']).toBe(client.correlationId);
+      expect(seen[1]?.['ms-correlationid']).toBe(client.correlationId);
+      // client-request-id: a GUID, new for every call (partner-rest headers.md).
+      expect(seen[0]?.['client-request-id']).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+      );
+      expect(seen[0]?.['client-request-id']).not.toBe(seen[1]?.['client-request-id']);
+    },
+  );
 
   it('reads the referral back after a 204', async () => {
     const client = newClient();
@@ -674,41 +716,47 @@ describe('writes', () => {
     expect(client.callCount).toBe(2);
   });
 
-  it('reads back by id when the representation lacks a required field, and logs the request-id', async () => {
-    const lines: LogLine[] = [];
-    const client = newClient(lines);
-    nock(BASE)
-      .patch(`${LIST}/r-1`)
-      .reply(
-        200,
-        { id: 'r-1', status: 'Active' },
-        { 'request-id': '9f8bed52-e4df-4d0c-9ca6-929a187b0731' },
-      )
-      .get(`${LIST}/r-1`)
-      .reply(200, fresh);
-    await expect(client.setExternalReference(REF, 'crm-1')).resolves.toMatchObject({
-      eTag: '"etag-r-1-2"',
-    });
-    expect(lines.find((l) => l.message === 'partner-center call')?.fields).toEqual({
-      call: 'set external reference referral r-1',
-      status: 200,
-      requestId: '9f8bed52-e4df-4d0c-9ca6-929a187b0731',
-    });
-  });
+  it(
+    'reads back by id when the representation lacks a required field, and logs the ' + 'request-id',
+    async () => {
+      const lines: LogLine[] = [];
+      const client = newClient(lines);
+      nock(BASE)
+        .patch(`${LIST}/r-1`)
+        .reply(
+          200,
+          { id: 'r-1', status: 'Active' },
+          { 'request-id': '9f8bed52-e4df-4d0c-9ca6-929a187b0731' },
+        )
+        .get(`${LIST}/r-1`)
+        .reply(200, fresh);
+      await expect(client.setExternalReference(REF, 'crm-1')).resolves.toMatchObject({
+        eTag: '"etag-r-1-2"',
+      });
+      expect(lines.find((l) => l.message === 'partner-center call')?.fields).toEqual({
+        call: 'set external reference referral r-1',
+        status: 200,
+        requestId: '9f8bed52-e4df-4d0c-9ca6-929a187b0731',
+      });
+    },
+  );
 
-  it('says a write was applied when neither the representation nor a read-back can be read', async () => {
-    const client = newClient();
-    nock(BASE)
-      .patch(`${LIST}/r-1`)
-      .reply(200, { id: 'r-1' })
-      .get(`${LIST}/r-1`)
-      .reply(200, { id: 'r-1', status: 'Active' });
-    const attempt = client.markWon(REF);
-    await expect(attempt).rejects.toBeInstanceOf(WriteAppliedError);
-    await expect(attempt).rejects.toThrow(
-      /^partner-center: win referral r-1 was applied \(200\), but the referral could not be read back: /,
-    );
-  });
+  it(
+    'says a write was applied when neither the representation nor a read-back can be ' + 'read',
+    async () => {
+      const client = newClient();
+      nock(BASE)
+        .patch(`${LIST}/r-1`)
+        .reply(200, { id: 'r-1' })
+        .get(`${LIST}/r-1`)
+        .reply(200, { id: 'r-1', status: 'Active' });
+      const attempt = client.markWon(REF);
+      await expect(attempt).rejects.toBeInstanceOf(WriteAppliedError);
+      await expect(attempt).rejects.toThrow(
+        /^partner-center: win referral r-1 was applied \(200\), but the referral could not be read back: /,
+      );
+    },
+  );
 
   it('surfaces 412 as ConflictError', async () => {
     const client = newClient();
@@ -721,7 +769,8 @@ describe('writes', () => {
       code: 'CONFLICT',
       status: 412,
       message:
-        'partner-center: PATCH v1.0/engagements/referrals/r-1 → 412 PreconditionFailed: The eTag does not match.',
+        'partner-center: PATCH v1.0/engagements/referrals/r-1 → 412 PreconditionFailed: The ' +
+        'eTag does not match.',
     });
     expect(client.callCount).toBe(1);
   });
@@ -775,7 +824,8 @@ describe('writes', () => {
       status: 400,
       providerCode: 'InvalidTransition',
       message:
-        'partner-center: PATCH v1.0/engagements/referrals/r-1 → 400 InvalidTransition: A referral in status New cannot move to Closed/Won.',
+        'partner-center: PATCH v1.0/engagements/referrals/r-1 → 400 InvalidTransition: A ' +
+        'referral in status New cannot move to Closed/Won.',
     });
     expect(client.callCount).toBe(1);
   });
@@ -788,7 +838,8 @@ describe('writes', () => {
     await expect(client.get('missing')).rejects.toMatchObject({
       code: 'NOT_FOUND',
       message:
-        'partner-center: GET v1.0/engagements/referrals/missing → 404 NotFound: Referral missing was not found.',
+        'partner-center: GET v1.0/engagements/referrals/missing → 404 NotFound: Referral ' +
+        'missing was not found.',
     });
   });
 });

@@ -1,4 +1,5 @@
-// The simulator's OData $filter: parsing, typing against the referral schema, evaluation and index ranges.
+// The simulator's OData $filter: parsing, typing against the referral schema, evaluation and index
+// ranges.
 import { describe, expect, it } from 'vitest';
 import {
   FilterError,
@@ -63,7 +64,8 @@ describe('$filter evaluation', () => {
     ['team/any()', false],
     ["details/requirements/industries/any(i: i/id eq 'Manufacturing')", true],
     [
-      "customerProfile/team/any(t: t/firstName eq 'Seán' and customerProfile/address/city eq 'Dublin')",
+      "customerProfile/team/any(t: t/firstName eq 'Seán' and customerProfile/address/city eq " +
+        "'Dublin')",
       true,
     ],
     ['details/dealValue gt 100000', true],
@@ -104,44 +106,54 @@ describe('$filter refusals', () => {
   it.each([
     [
       "updatedDateTime ge '2025-01-01T00:00:00Z'",
-      "updatedDateTime is a date-time: write the literal unquoted, as in updatedDateTime ge 2025-01-01T00:00:00Z, not as the string '2025-01-01T00:00:00Z' at character 20",
+      'updatedDateTime is a date-time: write the literal unquoted, as in updatedDateTime ge ' +
+        "2025-01-01T00:00:00Z, not as the string '2025-01-01T00:00:00Z' at character 20",
     ],
     [
       'updatedDateTime ge 2025-01-01',
-      'date literal 2025-01-01 at character 20 has no time: write a date-time such as 2025-01-01T00:00:00Z',
+      'date literal 2025-01-01 at character 20 has no time: write a date-time such as ' +
+        '2025-01-01T00:00:00Z',
     ],
     [
       'updatedDateTime ge 2025-01-01T00:00:00',
-      'invalid date-time literal 2025-01-01T00:00:00 at character 20: it needs a zone, Z or +hh:mm (e.g. 2025-01-01T00:00:00Z)',
+      'invalid date-time literal 2025-01-01T00:00:00 at character 20: it needs a zone, Z or ' +
+        '+hh:mm (e.g. 2025-01-01T00:00:00Z)',
     ],
     [
       'updatedDateTime ge 2025-01-01T00:00:00 01:00',
-      "invalid date-time literal 2025-01-01T00:00:00 at character 20: a '+' in a URL query decodes as a space, so percent-encode it as %2B",
+      "invalid date-time literal 2025-01-01T00:00:00 at character 20: a '+' in a URL query " +
+        'decodes as a space, so percent-encode it as %2B',
     ],
     [
       'updatedDateTime ge 2025-02-30T00:00:00Z',
-      'invalid date-time literal 2025-02-30T00:00:00Z at character 20: expected a real date and time such as 2025-01-01T00:00:00Z or 2025-01-01T00:00:00.1234567+01:00',
+      'invalid date-time literal 2025-02-30T00:00:00Z at character 20: expected a real date ' +
+        'and time such as 2025-01-01T00:00:00Z or 2025-01-01T00:00:00.1234567+01:00',
     ],
     [
       "customerProfile/adress/country eq 'US'",
-      "unknown property 'customerProfile/adress' at character 17 (did you mean 'customerProfile/address'?)",
+      "unknown property 'customerProfile/adress' at character 17 (did you mean " +
+        "'customerProfile/address'?)",
     ],
     ["Status eq 'New'", "unknown property 'Status' at character 1 (did you mean 'status'?)"],
     [
       "customerProfile/whatever eq 'x'",
-      "unknown property 'customerProfile/whatever' at character 17; known: name, address, size, team, ids",
+      "unknown property 'customerProfile/whatever' at character 17; known: name, address, " +
+        'size, team, ids',
     ],
     [
       "customerProfile/team/email eq 'x'",
-      'customerProfile/team is a collection at character 22: test its items with customerProfile/team/any(x: x/... eq ...)',
+      'customerProfile/team is a collection at character 22: test its items with ' +
+        'customerProfile/team/any(x: x/... eq ...)',
     ],
     [
       "contains(name, 'Contoso')",
-      "unsupported function 'contains' at character 1; supported: eq, ne, gt, ge, lt, le, and, or, not, parentheses and any/all lambdas",
+      "unsupported function 'contains' at character 1; supported: eq, ne, gt, ge, lt, le, and, " +
+        'or, not, parentheses and any/all lambdas',
     ],
     [
       "status in ('New', 'Active')",
-      "unsupported operator 'in' at character 8; supported: eq, ne, gt, ge, lt, le, and, or, not, parentheses and any/all lambdas",
+      "unsupported operator 'in' at character 8; supported: eq, ne, gt, ge, lt, le, and, or, " +
+        'not, parentheses and any/all lambdas',
     ],
     [
       "status eq 'New' AND favorite",
@@ -154,16 +166,19 @@ describe('$filter refusals', () => {
     ["status gt 'New'", 'status at character 1 can only be compared with eq or ne, not gt'],
     [
       "not status eq 'New'",
-      "'not' at character 1 applies to status alone, which is not a condition: write not (status eq ...)",
+      "'not' at character 1 applies to status alone, which is not a condition: write not " +
+        '(status eq ...)',
     ],
     [
       "details/dealValue eq '100'",
-      "details/dealValue is a number: write the literal '100' at character 22 unquoted, as in details/dealValue eq 10000",
+      "details/dealValue is a number: write the literal '100' at character 22 unquoted, as in " +
+        'details/dealValue eq 10000',
     ],
     ['name eq 5', "name is a string: quote the literal 5 at character 9 ('5')"],
     [
       'engagementId eq 65edc0b5-3485-41b7-a17e-dfa9ef4706e2',
-      "malformed literal 65edc0b5-3485-41b7-a17e-dfa9ef4706e2 at character 17: quote strings and GUIDs ('65edc0b5-3485-41b7-a17e-dfa9ef4706e2')",
+      'malformed literal 65edc0b5-3485-41b7-a17e-dfa9ef4706e2 at character 17: quote strings ' +
+        "and GUIDs ('65edc0b5-3485-41b7-a17e-dfa9ef4706e2')",
     ],
     [
       "name eq 'unterminated",
@@ -171,15 +186,18 @@ describe('$filter refusals', () => {
     ],
     [
       "(status eq 'New'",
-      "expected ')' to close the parenthesis opened at character 1, found the end of the expression at character 17",
+      "expected ')' to close the parenthesis opened at character 1, found the end of the " +
+        'expression at character 17',
     ],
     [
       'customerProfile eq null',
-      'customerProfile at character 1 is an object: compare one of its properties, e.g. customerProfile/name',
+      'customerProfile at character 1 is an object: compare one of its properties, e.g. ' +
+        'customerProfile/name',
     ],
     [
       'name',
-      'the $filter needs a condition, but name at character 1 is a value: compare it with eq, ne, gt, ge, lt or le',
+      'the $filter needs a condition, but name at character 1 is a value: compare it with eq, ' +
+        'ne, gt, ge, lt or le',
     ],
     ["links/self/uri eq 'x'", 'links at character 1 cannot be filtered'],
     ["'New' eq 'New'", "'eq' at character 7 compares two literals; one side must be a property"],
@@ -192,20 +210,24 @@ describe('$filter refusals', () => {
 });
 
 describe('index ranges from $filter', () => {
-  it('turns bounds on the sort field in the top-level and into a key range and keeps the rest', () => {
-    const { range, residual } = splitKeyRange(
-      parseFilter(
-        "updatedDateTime ge 2025-01-01T00:00:00Z and status eq 'New' and updatedDateTime lt 2025-02-01T00:00:00+01:00 and updatedDateTime gt 2025-01-01T00:00:00Z",
-      ),
-      'updatedDateTime',
-    );
-    expect(range).toEqual({
-      lower: { key: '2025-01-01T00:00:00.0000000Z', inclusive: false },
-      upper: { key: '2025-01-31T23:00:00.0000000Z', inclusive: false },
-    });
-    expect(residual && compileFilter(residual)({ status: 'New' })).toBe(true);
-    expect(residual && compileFilter(residual)({ status: 'Active' })).toBe(false);
-  });
+  it(
+    'turns bounds on the sort field in the top-level and into a key range and keeps the ' + 'rest',
+    () => {
+      const { range, residual } = splitKeyRange(
+        parseFilter(
+          "updatedDateTime ge 2025-01-01T00:00:00Z and status eq 'New' and updatedDateTime lt " +
+            '2025-02-01T00:00:00+01:00 and updatedDateTime gt 2025-01-01T00:00:00Z',
+        ),
+        'updatedDateTime',
+      );
+      expect(range).toEqual({
+        lower: { key: '2025-01-01T00:00:00.0000000Z', inclusive: false },
+        upper: { key: '2025-01-31T23:00:00.0000000Z', inclusive: false },
+      });
+      expect(residual && compileFilter(residual)({ status: 'New' })).toBe(true);
+      expect(residual && compileFilter(residual)({ status: 'Active' })).toBe(false);
+    },
+  );
 
   it('reads a literal on the left and an eq as both bounds, and leaves an or alone', () => {
     expect(

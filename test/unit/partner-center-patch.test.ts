@@ -1,4 +1,5 @@
-// The simulator's pure write rules: JSON Patch application, life-cycle checks, create validation and instants.
+// The simulator's pure write rules: JSON Patch application, life-cycle checks, create validation
+// and instants.
 import { describe, expect, it } from 'vitest';
 import { buildPartnerReferral, CreateError } from '../../src/simulators/partner-center/create.js';
 import { addTicks, canonicalInstant } from '../../src/simulators/partner-center/instant.js';
@@ -56,7 +57,8 @@ describe('JSON Patch', () => {
       { op: 'replace', path: '/externalReferenceId', value: 'crm-42' },
     ]);
     expect(patched.details).toMatchObject({ dealValue: 10000 }); // a numeric string is stored as a number
-    // Added members are stored as the service's typed contract re-serialises them: every Member field, absent ones null.
+    // Added members are stored as the service's typed contract re-serialises them: every Member
+    // field, absent ones null.
     const member = (email: string) => ({
       firstName: null,
       lastName: null,
@@ -77,11 +79,13 @@ describe('JSON Patch', () => {
   it.each([
     [
       { op: 'replace', path: '/status', value: 'Active' },
-      'the body must be a JSON Patch array of operations, e.g. [{"op":"replace","path":"/details/notes","value":"..."}]',
+      'the body must be a JSON Patch array of operations, e.g. ' +
+        '[{"op":"replace","path":"/details/notes","value":"..."}]',
     ],
     [
       [],
-      'the JSON Patch array has no operations, e.g. [{"op":"replace","path":"/details/notes","value":"..."}]',
+      'the JSON Patch array has no operations, e.g. ' +
+        '[{"op":"replace","path":"/details/notes","value":"..."}]',
     ],
     [
       [{ op: 'remove', path: '/details/notes' }],
@@ -108,16 +112,19 @@ describe('JSON Patch', () => {
     ],
     [
       [{ op: 'replace', path: '/details/dealvalue', value: 1 }],
-      'operation 1 (replace /details/dealvalue): /details/dealvalue is not a referral field (did you mean /details/dealValue?)',
+      'operation 1 (replace /details/dealvalue): /details/dealvalue is not a referral field ' +
+        '(did you mean /details/dealValue?)',
     ],
     [
       [{ op: 'replace', path: 'details/notes', value: 'x' }],
-      'operation 1 (replace details/notes): a path is a JSON Pointer starting with /, such as /details/notes',
+      'operation 1 (replace details/notes): a path is a JSON Pointer starting with /, such as ' +
+        '/details/notes',
     ],
     [[{ op: 'replace', path: '/name' }], 'operation 1 (replace /name): value is missing'],
     [
       [{ op: 'replace', path: '/team/-', value: {} }],
-      "operation 1 (replace /team/-): '-' (the end of /team) is only valid as the last token of an add",
+      "operation 1 (replace /team/-): '-' (the end of /team) is only valid as the last token " +
+        'of an add',
     ],
     [
       [{ op: 'replace', path: '/team/3', value: {} }],
@@ -125,7 +132,8 @@ describe('JSON Patch', () => {
     ],
     [
       [{ op: 'replace', path: '/inviteContext/notes', value: 'x' }],
-      'operation 1 (replace /inviteContext/notes): /inviteContext is absent, so nothing can be set inside it (set /inviteContext itself)',
+      'operation 1 (replace /inviteContext/notes): /inviteContext is absent, so nothing can be ' +
+        'set inside it (set /inviteContext itself)',
     ],
     [
       [{ op: 'replace', path: '/name/first', value: 'x' }],
@@ -167,7 +175,9 @@ describe('life-cycle checks', () => {
         details: { notes: 'x', dealValue: null, currency: '', closingDateTime: null },
       }),
     ).toBe(
-      'accepting a referral (New/Received to Active/Accepted) requires name, details.dealValue, details.currency, details.closingDateTime, details.notes; missing: name, details.dealValue, details.currency, details.closingDateTime',
+      'accepting a referral (New/Received to Active/Accepted) requires name, ' +
+        'details.dealValue, details.currency, details.closingDateTime, details.notes; missing: ' +
+        'name, details.dealValue, details.currency, details.closingDateTime',
     );
   });
 
@@ -175,32 +185,38 @@ describe('life-cycle checks', () => {
     [
       { ...incoming, status: 'Closed', substatus: 'Won' },
       incoming,
-      'illegal change from New/Received to Closed/Won: a referral moves to Closed/Won only from Active',
+      'illegal change from New/Received to Closed/Won: a referral moves to Closed/Won only ' +
+        'from Active',
     ],
     [
       { ...incoming, status: 'Closed', substatus: 'Expired' },
       incoming,
-      'illegal change from New/Received to Closed/Expired: Closed/Expired is set by the service, not by a partner',
+      'illegal change from New/Received to Closed/Expired: Closed/Expired is set by the ' +
+        'service, not by a partner',
     ],
     [
       { ...incoming, status: 'Closed', substatus: 'Declined' },
       incoming,
-      'the change from New/Received to Closed/Declined requires statusReason (the reason the referral was declined)',
+      'the change from New/Received to Closed/Declined requires statusReason (the reason the ' +
+        'referral was declined)',
     ],
     [
       { ...incoming, status: 'Active', substatus: 'Received' },
       incoming,
-      'illegal change from New/Received to Active/Received: substatus Received does not go with status Active (allowed: Accepted)',
+      'illegal change from New/Received to Active/Received: substatus Received does not go ' +
+        'with status Active (allowed: Accepted)',
     ],
     [
       { ...incoming, status: 'New', substatus: 'Received' },
       { ...incoming, status: 'Active', substatus: 'Accepted' },
-      'illegal status change from Active to New (Active/Accepted to New/Received): Active may move to Active, Closed',
+      'illegal status change from Active to New (Active/Accepted to New/Received): Active may ' +
+        'move to Active, Closed',
     ],
     [
       { ...incoming, status: 'Closed', substatus: 'Lost' },
       { ...incoming, status: 'Active', substatus: 'Accepted' },
-      'the change from Active/Accepted to Closed/Lost requires statusReason (the reason the referral was lost)',
+      'the change from Active/Accepted to Closed/Lost requires statusReason (the reason the ' +
+        'referral was lost)',
     ],
   ])('refuses %j from %j', (after, before, message) => {
     expect(transitionRefusal(after, before)).toBe(message);
@@ -283,11 +299,15 @@ describe('partner-created referrals', () => {
       );
     expect(attempt).toThrow(CreateError);
     expect(attempt).toThrow(
-      'invalid referral: id is set by the service and cannot be given on create; name is required; customerProfile.name is required; consent is required; ' +
-        "customerProfile.address.country: 'USA' is not an ISO 3166 two-letter country code such as US; " +
-        'details.dealValue: expected a number (or a numeric string such as "10000"), got \'lots\'; ' +
+      'invalid referral: id is set by the service and cannot be given on create; name is ' +
+        'required; customerProfile.name is required; consent is required; ' +
+        "customerProfile.address.country: 'USA' is not an ISO 3166 two-letter country code " +
+        'such as US; ' +
+        'details.dealValue: expected a number (or a numeric string such as "10000"), got ' +
+        "'lots'; " +
         "details.currency: 'usd' is not an ISO 4217 three-letter currency code such as USD; " +
-        "details.closingDateTime: expected an ISO-8601 date-time such as 2025-06-30T00:00:00Z, got '30/09/2025'; " +
+        'details.closingDateTime: expected an ISO-8601 date-time such as 2025-06-30T00:00:00Z, ' +
+        "got '30/09/2025'; " +
         'status: a referral is created New or Active, not Closed',
     );
   });

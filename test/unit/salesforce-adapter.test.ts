@@ -1,4 +1,5 @@
-// Unit tests of the Salesforce adapter's pure parts: SOQL literals and statements, result mapping, item retries, errors, JWT.
+// Unit tests of the Salesforce adapter's pure parts: SOQL literals and statements, result mapping,
+// item retries, errors, JWT.
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { LeadbridgeError } from '../../src/core/errors.js';
@@ -35,11 +36,16 @@ describe('SOQL literals', () => {
     expect(soqlString('100% _done_')).toBe("'100% _done_'");
   });
 
-  it('writes datetimes unquoted, in UTC with milliseconds, whatever zone form they arrive in', () => {
-    expect(soqlDateTime('2025-01-01T00:00:00Z', 'since')).toBe('2025-01-01T00:00:00.000Z');
-    expect(soqlDateTime('2025-01-01T00:00:00.123+0000', 'since')).toBe('2025-01-01T00:00:00.123Z');
-    expect(soqlDateTime('2025-01-01T02:30:00.5+02:00', 'since')).toBe('2025-01-01T00:30:00.500Z');
-  });
+  it(
+    'writes datetimes unquoted, in UTC with milliseconds, whatever zone form they ' + 'arrive in',
+    () => {
+      expect(soqlDateTime('2025-01-01T00:00:00Z', 'since')).toBe('2025-01-01T00:00:00.000Z');
+      expect(soqlDateTime('2025-01-01T00:00:00.123+0000', 'since')).toBe(
+        '2025-01-01T00:00:00.123Z',
+      );
+      expect(soqlDateTime('2025-01-01T02:30:00.5+02:00', 'since')).toBe('2025-01-01T00:30:00.500Z');
+    },
+  );
 
   it('refuses datetimes without a zone and text that is no datetime', () => {
     expect(() => soqlDateTime('2025-01-01T00:00:00', 'readChanges(since)')).toThrow(
@@ -69,11 +75,14 @@ describe('SOQL literals', () => {
 describe('SOQL statements', () => {
   it('selects changed leads and opportunities carrying a referral id, oldest change first', () => {
     expect(changedRecordsSoql('lead', KEY, '2025-01-01T00:00:00Z')).toBe(
-      'SELECT Id, Status, IsConverted, ConvertedOpportunityId, DeclineReason__c, Company, Description, SystemModstamp, PartnerReferralId__c ' +
-        'FROM Lead WHERE PartnerReferralId__c != null AND SystemModstamp > 2025-01-01T00:00:00.000Z ORDER BY SystemModstamp ASC',
+      'SELECT Id, Status, IsConverted, ConvertedOpportunityId, DeclineReason__c, Company, ' +
+        'Description, SystemModstamp, PartnerReferralId__c ' +
+        'FROM Lead WHERE PartnerReferralId__c != null AND SystemModstamp > ' +
+        '2025-01-01T00:00:00.000Z ORDER BY SystemModstamp ASC',
     );
     expect(changedRecordsSoql('opportunity', 'Ref__c', null)).toBe(
-      'SELECT Id, Name, StageName, IsClosed, IsWon, Amount, CloseDate, Description, LossReason__c, SystemModstamp, Ref__c ' +
+      'SELECT Id, Name, StageName, IsClosed, IsWon, Amount, CloseDate, Description, ' +
+        'LossReason__c, SystemModstamp, Ref__c ' +
         'FROM Opportunity WHERE Ref__c != null ORDER BY SystemModstamp ASC',
     );
   });
@@ -109,96 +118,104 @@ describe('collection upserts', () => {
     });
   });
 
-  it('splits records into calls of at most batchSize, one sObject type per call, keeping positions', () => {
-    const pending: PendingRecord[] = [
-      { record: record('a'), index: 0 },
-      { record: record('b', {}, 'opportunity'), index: 1 },
-      { record: record('c'), index: 2 },
-      { record: record('d', {}, 'lead'), index: 3 },
-    ];
-    const calls = collectionCalls(pending, 2);
-    expect(calls.map((c) => [c.sobject, c.items.map((i) => i.index)])).toEqual([
-      ['Lead', [0, 2]],
-      ['Lead', [3]],
-      ['Opportunity', [1]],
-    ]);
-  });
+  it(
+    'splits records into calls of at most batchSize, one sObject type per call, keeping ' +
+      'positions',
+    () => {
+      const pending: PendingRecord[] = [
+        { record: record('a'), index: 0 },
+        { record: record('b', {}, 'opportunity'), index: 1 },
+        { record: record('c'), index: 2 },
+        { record: record('d', {}, 'lead'), index: 3 },
+      ];
+      const calls = collectionCalls(pending, 2);
+      expect(calls.map((c) => [c.sobject, c.items.map((i) => i.index)])).toEqual([
+        ['Lead', [0, 2]],
+        ['Lead', [3]],
+        ['Opportunity', [1]],
+      ]);
+    },
+  );
 
-  it('maps save results: created, updated, refused with statusCode and fields, refused with several errors', () => {
-    expect(
-      upsertItemResult('r1', {
-        id: '00Q000000000001AAA',
-        success: true,
-        errors: [],
+  it(
+    'maps save results: created, updated, refused with statusCode and fields, refused with ' +
+      'several errors',
+    () => {
+      expect(
+        upsertItemResult('r1', {
+          id: '00Q000000000001AAA',
+          success: true,
+          errors: [],
+          created: true,
+        }),
+      ).toEqual({
+        referralId: 'r1',
+        ok: true,
+        recordId: '00Q000000000001AAA',
         created: true,
-      }),
-    ).toEqual({
-      referralId: 'r1',
-      ok: true,
-      recordId: '00Q000000000001AAA',
-      created: true,
-    });
-    expect(
-      upsertItemResult('r2', {
-        id: '00Q000000000002AAA',
-        success: true,
-        errors: [],
+      });
+      expect(
+        upsertItemResult('r2', {
+          id: '00Q000000000002AAA',
+          success: true,
+          errors: [],
+          created: false,
+        }),
+      ).toEqual({
+        referralId: 'r2',
+        ok: true,
+        recordId: '00Q000000000002AAA',
         created: false,
-      }),
-    ).toEqual({
-      referralId: 'r2',
-      ok: true,
-      recordId: '00Q000000000002AAA',
-      created: false,
-    });
-    expect(
-      upsertItemResult('r3', {
-        success: false,
-        errors: [
-          {
-            statusCode: 'REQUIRED_FIELD_MISSING',
-            message: 'Required fields are missing: [Company]',
-            fields: ['Company'],
-          },
-        ],
-      }),
-    ).toEqual({
-      referralId: 'r3',
-      ok: false,
-      error: {
-        code: 'REQUIRED_FIELD_MISSING',
-        message: 'Required fields are missing: [Company]',
-        retryable: false,
-        fields: ['Company'],
-      },
-    });
-    expect(
-      upsertItemResult('r4', {
-        success: false,
-        errors: [
-          {
-            errorCode: 'STRING_TOO_LONG',
-            message: 'Email: data value too large',
-            fields: ['Email'],
-          },
-          {
-            statusCode: 'INVALID_EMAIL_ADDRESS',
-            message: 'Email: invalid email address',
-            fields: ['Email'],
-          },
-        ],
-      }),
-    ).toEqual({
-      referralId: 'r4',
-      ok: false,
-      error: {
-        code: 'STRING_TOO_LONG',
-        message: 'Email: data value too large; Email: invalid email address',
-        retryable: false,
-        fields: ['Email'],
-      },
-    });
-  });
+      });
+      expect(
+        upsertItemResult('r3', {
+          success: false,
+          errors: [
+            {
+              statusCode: 'REQUIRED_FIELD_MISSING',
+              message: 'Required fields are missing: [Company]',
+              fields: ['Company'],
+            },
+          ],
+        }),
+      ).toEqual({
+        referralId: 'r3',
+        ok: false,
+        error: {
+          code: 'REQUIRED_FIELD_MISSING',
+          message: 'Required fields are missing: [Company]',
+          retryable: false,
+          fields: ['Company'],
+        },
+      });
+      expect(
+        upsertItemResult('r4', {
+          success: false,
+          errors: [
+            {
+              errorCode: 'STRING_TOO_LONG',
+              message: 'Email: data value too large',
+              fields: ['Email'],
+            },
+            {
+              statusCode: 'INVALID_EMAIL_ADDRESS',
+              message: 'Email: invalid email address',
+              fields: ['Email'],
+            },
+          ],
+        }),
+      ).toEqual({
+        referralId: 'r4',
+        ok: false,
+        error: {
+          code: 'STRING_TOO_LONG',
+          message: 'Email: data value too large; Email: invalid email address',
+          retryable: false,
+          fields: ['Email'],
+        },
+      });
+    },
+  );
 
   it('marks lock contention and a missing result as retryable', () => {
     expect(
@@ -313,7 +330,8 @@ describe('errors', () => {
       providerCode: 'SERVER_UNAVAILABLE',
     });
     expect(unavailable.message).toBe(
-      'salesforce target "sfdc": query leads failed: SERVER_UNAVAILABLE: The service is temporarily unavailable.',
+      'salesforce target "sfdc": query leads failed: SERVER_UNAVAILABLE: The service is ' +
+        'temporarily unavailable.',
     );
     expect(isRetryable(unavailable, DEFAULT_RETRY_POLICY, true)).toBe(true);
     expect(
@@ -360,7 +378,8 @@ describe('errors', () => {
       provider: entries,
     });
     expect(callError(multiple, context).message).toBe(
-      "salesforce target \"sfdc\": query leads failed: INVALID_FIELD: No such column 'A__c' on sobject of type Lead; No such column 'B__c' on sobject of type Lead",
+      'salesforce target "sfdc": query leads failed: INVALID_FIELD: No such column \'A__c\' on ' +
+        "sobject of type Lead; No such column 'B__c' on sobject of type Lead",
     );
     expect(callError(httpApiError('ERROR_HTTP_429', 'slow down'), context)).toMatchObject({
       code: 'RATE_LIMITED',
@@ -375,8 +394,10 @@ describe('errors', () => {
     );
     expect(error).toMatchObject({ code: 'RATE_LIMITED', status: 403, retryable: false });
     expect(error.message).toBe(
-      'salesforce target "sfdc": query leads refused: the org\'s daily API request limit is used up (api-usage 15000/15000) ' +
-        '(REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.); calls succeed again once the rolling 24-hour allocation frees up',
+      'salesforce target "sfdc": query leads refused: the org\'s daily API request limit is ' +
+        'used up (api-usage 15000/15000) ' +
+        '(REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.); calls succeed again once the ' +
+        'rolling 24-hour allocation frees up',
     );
     expect(isRetryable(error, DEFAULT_RETRY_POLICY, true)).toBe(false);
   });
@@ -393,7 +414,8 @@ describe('errors', () => {
     );
     expect(callError(timeout, context)).toMatchObject({ code: 'NETWORK_ERROR', retryable: true });
     expect(callError(timeout, context).message).toBe(
-      'salesforce target "sfdc": query leads timed out: The user aborted a request. Request was aborted due to timeout of 10 minutes.',
+      'salesforce target "sfdc": query leads timed out: The user aborted a request. Request ' +
+        'was aborted due to timeout of 10 minutes.',
     );
   });
 
@@ -413,7 +435,9 @@ describe('errors', () => {
       retryable: false,
     });
     expect(refused.message).toBe(
-      'salesforce target "sfdc": the JWT bearer token request to https://login.salesforce.com/services/oauth2/token was refused: invalid_grant: user hasn\'t approved this consumer',
+      'salesforce target "sfdc": the JWT bearer token request to ' +
+        'https://login.salesforce.com/services/oauth2/token was refused: invalid_grant: user ' +
+        "hasn't approved this consumer",
     );
     expect(
       tokenError(Object.assign(new Error('upstream down'), { name: 'ERROR_HTTP_503' }), where),
@@ -567,7 +591,8 @@ describe('settings', () => {
       ),
     ).toThrow(
       'invalid Salesforce settings:\n' +
-        '  - targets[sfdc].settings.apiVersion: must be at least 46.0 (collection upserts need it)\n' +
+        '  - targets[sfdc].settings.apiVersion: must be at least 46.0 (collection upserts need ' +
+        'it)\n' +
         '  - targets[sfdc].settings.batchSize: Too big: expected number to be <=200',
     );
   });

@@ -1,4 +1,5 @@
-// The Salesforce simulator's SOQL parser and planner: syntax, escaping, typed filters and the platform's errors.
+// The Salesforce simulator's SOQL parser and planner: syntax, escaping, typed filters and the
+// platform's errors.
 import { describe, expect, it } from 'vitest';
 import { makeRecordId } from '../../src/simulators/salesforce/ids.js';
 import { LEAD, OPPORTUNITY } from '../../src/simulators/salesforce/schema.js';
@@ -26,8 +27,10 @@ const noRelated: RowLookup = { get: () => undefined };
 describe('parseSoql', () => {
   it('parses fields, relationship paths, nested conditions, ordering, limit and offset', () => {
     const query = parseSoql(
-      "select Id, ConvertedOpportunity.StageName FROM Lead WHERE (Status = 'Working - Contacted' OR Rating IN ('Hot', 'Warm')) " +
-        'AND NOT Email = null AND SystemModstamp >= 2025-01-01T00:00:00.000+00:00 ORDER BY LastName DESC NULLS FIRST, Id LIMIT 10 OFFSET 5',
+      "select Id, ConvertedOpportunity.StageName FROM Lead WHERE (Status = 'Working - " +
+        "Contacted' OR Rating IN ('Hot', 'Warm')) " +
+        'AND NOT Email = null AND SystemModstamp >= 2025-01-01T00:00:00.000+00:00 ORDER BY ' +
+        'LastName DESC NULLS FIRST, Id LIMIT 10 OFFSET 5',
     );
     expect(query.select).toEqual({
       kind: 'fields',
@@ -113,7 +116,8 @@ describe('parseSoql', () => {
     expect(refusal(() => parseSoql("SELECT Id FROM Lead WHERE Company = '' OR '1'='1'"))).toEqual({
       errorCode: 'MALFORMED_QUERY',
       message:
-        "SELECT Id FROM Lead WHERE Company = '' OR '1'='1'\n                                          ^\nERROR at Row:1:Column:43\nunexpected token: ''1''",
+        "SELECT Id FROM Lead WHERE Company = '' OR '1'='1'\n                                   " +
+        "       ^\nERROR at Row:1:Column:43\nunexpected token: ''1''",
     });
   });
 
@@ -125,7 +129,8 @@ describe('parseSoql', () => {
       ],
       [
         "SELECT Id FROM Lead WHERE Company = 'A\\qB'",
-        "ERROR at Row:1:Column:37\nInvalid string literal 'A\\q... Illegal character sequence '\\q' in string literal.",
+        "ERROR at Row:1:Column:37\nInvalid string literal 'A\\q... Illegal character sequence " +
+          "'\\q' in string literal.",
       ],
       [
         "SELECT Id FROM Lead WHERE Rating = 'Hot' AND Status = 'x' OR Email = null",
@@ -182,7 +187,9 @@ describe('planQuery', () => {
       errorCode: 'INVALID_FIELD',
       message:
         'SELECT Id, Emial FROM Lead\n           ^\nERROR at Row:1:Column:12\n' +
-        "No such column 'Emial' on entity 'Lead'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.",
+        "No such column 'Emial' on entity 'Lead'. If you are attempting to use a custom field, " +
+        "be sure to append the '__c' after the custom field name. Please reference your WSDL " +
+        'or the describe call for the appropriate names.',
     });
     expect(refusal(() => planQuery('SELECT Owner.Name FROM Lead'))).toMatchObject({
       errorCode: 'INVALID_FIELD',
@@ -204,22 +211,26 @@ describe('planQuery', () => {
       [
         'SELECT Id FROM Lead WHERE Company = 5',
         'INVALID_FIELD',
-        "value of filter criterion for field 'Company' must be of type string and should be enclosed in quotes",
+        "value of filter criterion for field 'Company' must be of type string and should be " +
+          'enclosed in quotes',
       ],
       [
         "SELECT Id FROM Lead WHERE AnnualRevenue > '5'",
         'INVALID_FIELD',
-        "value of filter criterion for field 'AnnualRevenue' must be of type double and should not be enclosed in quotes",
+        "value of filter criterion for field 'AnnualRevenue' must be of type double and should " +
+          'not be enclosed in quotes',
       ],
       [
         'SELECT Id FROM Lead WHERE SystemModstamp > 2025-01-01',
         'INVALID_FIELD',
-        "value of filter criterion for field 'SystemModstamp' must be of type dateTime and should not be enclosed in quotes",
+        "value of filter criterion for field 'SystemModstamp' must be of type dateTime and " +
+          'should not be enclosed in quotes',
       ],
       [
         "SELECT Id FROM Lead WHERE IsConverted = 'true'",
         'INVALID_FIELD',
-        "value of filter criterion for field 'IsConverted' must be of type boolean and should not be enclosed in quotes",
+        "value of filter criterion for field 'IsConverted' must be of type boolean and should " +
+          'not be enclosed in quotes',
       ],
       [
         "SELECT Id FROM Lead WHERE Id = 'not-an-id'",
@@ -246,41 +257,46 @@ describe('planQuery', () => {
     }
   });
 
-  it('matches text without regard to case, counts nulls as different, and uses indexes for Id and unique keys', () => {
-    const rows: SObjectRow[] = [
-      { Id: makeRecordId('00Q', 1), Company: 'Acme', Email: null, PartnerReferralId__c: 'REF-1' },
-      { Id: makeRecordId('00Q', 2), Company: 'ACME corp', Email: 'a@acme.io' },
-      { Id: makeRecordId('00Q', 3), Company: '100% Acme_Labs', Email: 'b@acme.io' },
-    ];
-    const ids = (soql: string) =>
-      rows
-        .filter((row) => planQuery(soql).matches(row, noRelated))
-        .map((row) => String(row.Id).slice(-6));
-    expect(ids("SELECT Id FROM Lead WHERE Company = 'acme'")).toEqual(
-      [rows[0]?.Id].map((id) => String(id).slice(-6)),
-    );
-    expect(ids("SELECT Id FROM Lead WHERE Email != 'a@acme.io'")).toHaveLength(2);
-    expect(ids("SELECT Id FROM Lead WHERE Company LIKE 'acme%'")).toHaveLength(2);
-    expect(ids("SELECT Id FROM Lead WHERE Company LIKE '100\\% Acme\\_%'")).toHaveLength(1);
-    expect(ids("SELECT Id FROM Lead WHERE Company LIKE '100% Acme_Lab_'")).toHaveLength(1);
-    expect(
-      ids("SELECT Id FROM Lead WHERE NOT (Email = null OR Company IN ('ACME CORP'))"),
-    ).toHaveLength(1);
-    const id15 = String(rows[1]?.Id).slice(0, 15);
-    expect(ids(`SELECT Id FROM Lead WHERE Id = '${id15}'`)).toHaveLength(1);
-    expect(
-      planQuery(`SELECT Id FROM Lead WHERE Id IN ('${id15}') AND Company != null`).indexHint,
-    ).toEqual({
-      field: expect.objectContaining({ name: 'Id' }),
-      values: [rows[1]?.Id],
-    });
-    expect(
-      planQuery("SELECT Id FROM Lead WHERE PartnerReferralId__c = 'Ref-1'").indexHint?.values,
-    ).toEqual(['ref-1']);
-    expect(
-      planQuery("SELECT Id FROM Lead WHERE Company = 'x' OR PartnerReferralId__c = 'a'").indexHint,
-    ).toBeUndefined();
-  });
+  it(
+    'matches text without regard to case, counts nulls as different, and uses indexes for Id ' +
+      'and unique keys',
+    () => {
+      const rows: SObjectRow[] = [
+        { Id: makeRecordId('00Q', 1), Company: 'Acme', Email: null, PartnerReferralId__c: 'REF-1' },
+        { Id: makeRecordId('00Q', 2), Company: 'ACME corp', Email: 'a@acme.io' },
+        { Id: makeRecordId('00Q', 3), Company: '100% Acme_Labs', Email: 'b@acme.io' },
+      ];
+      const ids = (soql: string) =>
+        rows
+          .filter((row) => planQuery(soql).matches(row, noRelated))
+          .map((row) => String(row.Id).slice(-6));
+      expect(ids("SELECT Id FROM Lead WHERE Company = 'acme'")).toEqual(
+        [rows[0]?.Id].map((id) => String(id).slice(-6)),
+      );
+      expect(ids("SELECT Id FROM Lead WHERE Email != 'a@acme.io'")).toHaveLength(2);
+      expect(ids("SELECT Id FROM Lead WHERE Company LIKE 'acme%'")).toHaveLength(2);
+      expect(ids("SELECT Id FROM Lead WHERE Company LIKE '100\\% Acme\\_%'")).toHaveLength(1);
+      expect(ids("SELECT Id FROM Lead WHERE Company LIKE '100% Acme_Lab_'")).toHaveLength(1);
+      expect(
+        ids("SELECT Id FROM Lead WHERE NOT (Email = null OR Company IN ('ACME CORP'))"),
+      ).toHaveLength(1);
+      const id15 = String(rows[1]?.Id).slice(0, 15);
+      expect(ids(`SELECT Id FROM Lead WHERE Id = '${id15}'`)).toHaveLength(1);
+      expect(
+        planQuery(`SELECT Id FROM Lead WHERE Id IN ('${id15}') AND Company != null`).indexHint,
+      ).toEqual({
+        field: expect.objectContaining({ name: 'Id' }),
+        values: [rows[1]?.Id],
+      });
+      expect(
+        planQuery("SELECT Id FROM Lead WHERE PartnerReferralId__c = 'Ref-1'").indexHint?.values,
+      ).toEqual(['ref-1']);
+      expect(
+        planQuery("SELECT Id FROM Lead WHERE Company = 'x' OR PartnerReferralId__c = 'a'")
+          .indexHint,
+      ).toBeUndefined();
+    },
+  );
 
   it('orders with nulls first ascending and last descending unless told otherwise', () => {
     const rows: SObjectRow[] = [

@@ -1,4 +1,5 @@
-// The Salesforce simulator's records in memory: ids, deserialisation, field checks, unique keys, undo and conversion.
+// The Salesforce simulator's records in memory: ids, deserialisation, field checks, unique keys,
+// undo and conversion.
 import { describe, expect, it } from 'vitest';
 import { SimClock } from '../../src/simulators/common/clock.js';
 import { SalesforceApiError } from '../../src/simulators/salesforce/errors.js';
@@ -75,42 +76,49 @@ describe('deserializeRecord', () => {
     expect(refusal({ AnnualRevenue: '1000' })).toEqual([
       {
         message:
-          'Cannot deserialize instance of double from VALUE_STRING value 1000 or request may be missing a required field',
+          'Cannot deserialize instance of double from VALUE_STRING value 1000 or request may ' +
+          'be missing a required field',
         errorCode: 'JSON_PARSER_ERROR',
       },
     ]);
     expect(refusal({ NumberOfEmployees: 1.5 })[0]?.message).toBe(
-      'Cannot deserialize instance of int from VALUE_NUMBER_FLOAT value 1.5 or request may be missing a required field',
+      'Cannot deserialize instance of int from VALUE_NUMBER_FLOAT value 1.5 or request may be ' +
+        'missing a required field',
     );
     expect(refusal({ Company: 5 })[0]?.errorCode).toBe('JSON_PARSER_ERROR');
     expect(deserializeRecord(OPPORTUNITY, { CloseDate: '2025-02-28' }).fields).toHaveLength(1);
     expect(() => deserializeRecord(OPPORTUNITY, { CloseDate: '2025-02-30' })).toThrow(
-      'Cannot deserialize instance of date from VALUE_STRING value 2025-02-30 or request may be missing a required field',
+      'Cannot deserialize instance of date from VALUE_STRING value 2025-02-30 or request may ' +
+        'be missing a required field',
     );
   });
 });
 
 describe('SalesforceStore', () => {
-  it('applies defaults and derived fields, and keeps SystemModstamp strictly increasing on a still clock', () => {
-    const store = new SalesforceStore(new FrozenClock());
-    const id = okId(
-      store.create(LEAD, lead({ FirstName: 'Ada', LastName: 'Lovelace', Company: 'Engines' })),
-    );
-    const created = store.get(LEAD, id);
-    expect(created).toMatchObject({
-      Name: 'Ada Lovelace',
-      Status: 'Open - Not Contacted',
-      IsConverted: false,
-      IsDeleted: false,
-    });
-    const stamps = [created?.SystemModstamp];
-    for (let i = 0; i < 3; i++) {
-      okId(store.update(LEAD, id, lead({ Title: `T${i}` })));
-      stamps.push(store.get(LEAD, id)?.SystemModstamp);
-    }
-    expect(stamps).toEqual([0, 1, 2, 3].map((n) => Date.UTC(2025, 5, 1) + n));
-    expect(store.get(LEAD, id)?.CreatedDate).toBe(Date.UTC(2025, 5, 1));
-  });
+  it(
+    'applies defaults and derived fields, and keeps SystemModstamp strictly increasing on a ' +
+      'still clock',
+    () => {
+      const store = new SalesforceStore(new FrozenClock());
+      const id = okId(
+        store.create(LEAD, lead({ FirstName: 'Ada', LastName: 'Lovelace', Company: 'Engines' })),
+      );
+      const created = store.get(LEAD, id);
+      expect(created).toMatchObject({
+        Name: 'Ada Lovelace',
+        Status: 'Open - Not Contacted',
+        IsConverted: false,
+        IsDeleted: false,
+      });
+      const stamps = [created?.SystemModstamp];
+      for (let i = 0; i < 3; i++) {
+        okId(store.update(LEAD, id, lead({ Title: `T${i}` })));
+        stamps.push(store.get(LEAD, id)?.SystemModstamp);
+      }
+      expect(stamps).toEqual([0, 1, 2, 3].map((n) => Date.UTC(2025, 5, 1) + n));
+      expect(store.get(LEAD, id)?.CreatedDate).toBe(Date.UTC(2025, 5, 1));
+    },
+  );
 
   it('reports the first problem of a record with the platform codes', () => {
     const store = new SalesforceStore(new SimClock());

@@ -1,4 +1,5 @@
-// The simulators own their rules: no file under src/simulators/ may import client code (anything else under src/).
+// The simulators own their rules: no file under src/simulators/ may import client code (anything
+// else under src/).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,25 +24,33 @@ function clientImports(file: string, text: string): string[] {
 describe('simulator imports', () => {
   const files = sourceFiles(SIMULATORS);
 
-  it('scans every simulator (Partner Center, Dynamics 365, Salesforce, Graph, Entra ID, HubSpot)', () => {
-    const folders = new Set(
-      files.map((file) => path.relative(SIMULATORS, file).split(path.sep)[0]),
-    );
-    expect([...folders].filter((name) => !name!.endsWith('.ts')).sort()).toEqual([
-      'common',
-      'dynamics365',
-      'entra',
-      'graph',
-      'hubspot',
-      'partner-center',
-      'salesforce',
-    ]);
-  });
+  it(
+    'scans every simulator (Partner Center, Dynamics 365, Salesforce, Graph, Entra ID, ' +
+      'HubSpot)',
+    () => {
+      const folders = new Set(
+        files.map((file) => path.relative(SIMULATORS, file).split(path.sep)[0]),
+      );
+      expect([...folders].filter((name) => !name!.endsWith('.ts')).sort()).toEqual([
+        'common',
+        'dynamics365',
+        'entra',
+        'graph',
+        'hubspot',
+        'partner-center',
+        'salesforce',
+      ]);
+    },
+  );
 
-  it('finds no import of client code (src/core, src/source, src/sync, src/crm, ...) under src/simulators/', () => {
-    const offending = files.flatMap((file) => clientImports(file, readFileSync(file, 'utf8')));
-    expect(offending).toEqual([]);
-  });
+  it(
+    'finds no import of client code (src/core, src/source, src/sync, src/crm, ...) under ' +
+      'src/simulators/',
+    () => {
+      const offending = files.flatMap((file) => clientImports(file, readFileSync(file, 'utf8')));
+      expect(offending).toEqual([]);
+    },
+  );
 
   it('recognises every form of import it must refuse', () => {
     const file = path.join(SIMULATORS, 'partner-center/example.ts');

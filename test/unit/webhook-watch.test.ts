@@ -1,4 +1,5 @@
-// The silent-webhook watch: unannounced changes older than the silence time, with no callback since.
+// The silent-webhook watch: unannounced changes older than the silence time, with no callback
+// since.
 import { describe, expect, it } from 'vitest';
 import { WebhookWatch } from '../../src/sync/webhook-watch.js';
 

@@ -1,4 +1,5 @@
-// The worker's health problems after a cycle: a target down is one; an outcome read refused for want of a sign-in is the sign-in's.
+// The worker's health problems after a cycle: a target down is one; an outcome read refused for
+// want of a sign-in is the sign-in's.
 import { describe, expect, it } from 'vitest';
 import type { CycleResult, Runtime } from '../../src/sync/cycle.js';
 import { emptyInboundStats, emptyOutboundStats, type TargetFailure } from '../../src/sync/types.js';
@@ -13,7 +14,10 @@ function cycleWith(targetsDown: TargetFailure[]): CycleResult {
   };
 }
 
-/** Runs one worker cycle per result and returns the problems (cause, reason, threshold) seen after each. */
+/**
+ * Runs one worker cycle per result and returns the problems (cause, reason, threshold) seen after
+ * each.
+ */
 async function problemsAfter(
   results: CycleResult[],
 ): Promise<Array<Array<{ cause: string; reason: string; thresholdSeconds?: number }>>> {
@@ -52,31 +56,38 @@ describe('worker health problems', () => {
         {
           cause: 'target:salesforce',
           reason:
-            'target "salesforce" failed as a whole: salesforce (writing referrals): INVALID_SESSION_ID: Session expired or invalid [AUTH_FAILED]',
+            'target "salesforce" failed as a whole: salesforce (writing referrals): ' +
+            'INVALID_SESSION_ID: Session expired or invalid [AUTH_FAILED]',
         },
       ],
       [],
     ]);
   });
 
-  it('reports an outcome read refused for want of a Partner Center sign-in as the sign-in (failing at once), not as the target', async () => {
-    const lost: TargetFailure = {
-      target: 'dynamics',
-      stage: 'reading outcomes',
-      code: 'SIGN_IN_REQUIRED',
-      message:
-        'partner-center: the sign-in is no longer valid (invalid_grant); sign in again: leadbridge login partner-center',
-    };
-    expect(await problemsAfter([cycleWith([lost]), cycleWith([])])).toEqual([
-      [
-        {
-          cause: 'partner-center-sign-in',
-          reason:
-            'partner-center: the sign-in is no longer valid (invalid_grant); sign in again: leadbridge login partner-center',
-          thresholdSeconds: 0,
-        },
-      ],
-      [],
-    ]);
-  });
+  it(
+    'reports an outcome read refused for want of a Partner Center sign-in as the sign-in ' +
+      '(failing at once), not as the target',
+    async () => {
+      const lost: TargetFailure = {
+        target: 'dynamics',
+        stage: 'reading outcomes',
+        code: 'SIGN_IN_REQUIRED',
+        message:
+          'partner-center: the sign-in is no longer valid (invalid_grant); sign in again: ' +
+          'leadbridge login partner-center',
+      };
+      expect(await problemsAfter([cycleWith([lost]), cycleWith([])])).toEqual([
+        [
+          {
+            cause: 'partner-center-sign-in',
+            reason:
+              'partner-center: the sign-in is no longer valid (invalid_grant); sign in again: ' +
+              'leadbridge login partner-center',
+            thresholdSeconds: 0,
+          },
+        ],
+        [],
+      ]);
+    },
+  );
 });

@@ -1,4 +1,5 @@
-// The Dynamics 365 (Dataverse Web API) CRM adapter: upserts by referral id in $batch calls, reads outcomes back.
+// The Dynamics 365 (Dataverse Web API) CRM adapter: upserts by referral id in $batch calls, reads
+// outcomes back.
 import PQueue from 'p-queue';
 import type {
   CrmAdapter,
@@ -44,7 +45,9 @@ export interface DynamicsAdapterOptions extends CrmAdapterOptions {
   credential?: TokenCredential;
 }
 
-/** LeadState.Open: the only state in which a lead may still be disqualified for an expired referral. */
+/**
+ * LeadState.Open: the only state in which a lead may still be disqualified for an expired referral.
+ */
 const OPEN_LEAD_STATE = 0;
 
 interface PendingRecord {
@@ -71,7 +74,8 @@ export class DynamicsAdapter implements CrmAdapter {
     this.apiRoot = apiRootOf(this.settings);
     this.policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
     this.logger = (options.logger ?? silentLogger).child({ target: this.target, crm: this.kind });
-    // One queue holds every request of this user, so that a 429's Retry-After holds them all (see throttle.ts).
+    // One queue holds every request of this user, so that a 429's Retry-After holds them all (see
+    // throttle.ts).
     const queue = isPausable(options.limiter)
       ? options.limiter
       : new PQueue({ concurrency: this.settings.concurrency });
@@ -124,7 +128,9 @@ export class DynamicsAdapter implements CrmAdapter {
     return results;
   }
 
-  /** One $batch per batchSize records, `concurrency` at a time; outcomes in the order of `pending`. */
+  /**
+   * One $batch per batchSize records, `concurrency` at a time; outcomes in the order of `pending`.
+   */
   private async upsertRound(
     pending: PendingRecord[],
     signal?: AbortSignal,
@@ -143,7 +149,8 @@ export class DynamicsAdapter implements CrmAdapter {
         ),
       ),
     );
-    // Wait for every batch before failing, so that no request is still running when the caller hears of the error.
+    // Wait for every batch before failing, so that no request is still running when the caller
+    // hears of the error.
     const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (rejected) throw rejected.reason;
     return settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : []));
@@ -159,7 +166,8 @@ export class DynamicsAdapter implements CrmAdapter {
       url: '$batch',
       headers: { 'Content-Type': batch.contentType, Prefer: 'odata.continue-on-error' },
       data: batch.body,
-      // Upserts by alternate key may be repeated: the whole batch is retried on 429 / 5xx / network failures.
+      // Upserts by alternate key may be repeated: the whole batch is retried on 429 / 5xx / network
+      // failures.
       idempotent: true,
       responseType: 'text',
       signal,
@@ -173,7 +181,8 @@ export class DynamicsAdapter implements CrmAdapter {
     } catch (error) {
       throw new LeadbridgeError(
         'HTTP_ERROR',
-        `dynamics365: POST $batch → ${response.status}: unreadable response: ${(error as Error).message}`,
+        `dynamics365: POST $batch → ${response.status}: unreadable response: ` +
+          `${(error as Error).message}`,
         {
           api: 'dynamics365',
           status: response.status,
@@ -205,27 +214,33 @@ export class DynamicsAdapter implements CrmAdapter {
   ): Promise<CrmRecordState | null> {
     const key = this.settings.alternateKey;
     const lead = await this.getRow(
-      `${alternateKeyPath(ENTITY_SETS.lead, key, referralId)}${queryString({ $select: leadColumns(key) })}`,
+      `${alternateKeyPath(ENTITY_SETS.lead, key, referralId)}` +
+        `${queryString({ $select: leadColumns(key) })}`,
       options.signal,
     );
     const qualifying = lead?._qualifyingopportunityid_value;
     if (lead && typeof qualifying === 'string') {
-      const path = `${ENTITY_SETS.opportunity}(${guidLiteral(qualifying, '_qualifyingopportunityid_value')})`;
+      const path =
+        `${ENTITY_SETS.opportunity}(` +
+        `${guidLiteral(qualifying, '_qualifyingopportunityid_value')})`;
       const opportunity = await this.getRow(
         `${path}${queryString({ $select: opportunityColumns(key) })}`,
         options.signal,
       );
       return leadState(referralId, lead, opportunity ?? undefined);
     }
-    // An open lead may still have an opportunity carrying its referral id, and a referral may be written as an opportunity only.
+    // An open lead may still have an opportunity carrying its referral id, and a referral may be
+    // written as an opportunity only.
     const opportunity = await this.latestOpportunityOf(referralId, options.signal);
     if (lead) return leadState(referralId, lead, opportunity);
     return opportunity ? opportunityState(referralId, opportunity) : null;
   }
 
   /**
-   * PATCH leads(<id>) with the expired reflection (e.g. statecode 2 / statuscode 7), only while the lead is open.
-   * If-Match carries the version that was read, so a lead a user qualified meanwhile is not overwritten (412).
+   * PATCH leads(<id>) with the expired reflection (e.g. statecode 2 / statuscode 7), only while the
+   * lead is open.
+   * If-Match carries the version that was read, so a lead a user qualified meanwhile is not
+   * overwritten (412).
    */
   async reflectExpired(
     record: CrmRecordState,
@@ -255,7 +270,10 @@ export class DynamicsAdapter implements CrmAdapter {
     return true;
   }
 
-  /** The table's columns from the metadata API (EntityDefinitions), normalised; NOT_FOUND when Dataverse has no such table. */
+  /**
+   * The table's columns from the metadata API (EntityDefinitions), normalised; NOT_FOUND when
+   * Dataverse has no such table.
+   */
   describeEntity(
     entity: string,
     options: { signal?: AbortSignal } = {},
@@ -381,7 +399,9 @@ function isRetryableFailure(outcome: ItemOutcome): boolean {
   return !outcome.result.ok && outcome.result.error.retryable;
 }
 
-/** The longest Retry-After among the retryable items wins; without one, capped exponential backoff. */
+/**
+ * The longest Retry-After among the retryable items wins; without one, capped exponential backoff.
+ */
 export function itemRetryDelay(
   round: number,
   policy: RetryPolicy,

@@ -1,4 +1,5 @@
-// The OData $batch wire format as pure functions: a multipart/mixed request with one change set per operation, and its response.
+// The OData $batch wire format as pure functions: a multipart/mixed request with one change set per
+// operation, and its response.
 import { randomUUID } from 'node:crypto';
 import { JSON_CONTENT_TYPE } from './facts.js';
 
@@ -33,7 +34,8 @@ function randomBoundaries(): BatchBoundaries {
 
 /**
  * Encodes operations as a $batch body where every operation sits in its own change set:
- * a change set is atomic, so one per operation lets a bad record fail without rolling back the others.
+ * a change set is atomic, so one per operation lets a bad record fail without rolling back the
+ * others.
  */
 export function encodeBatchRequest(
   operations: readonly BatchOperation[],
@@ -71,7 +73,10 @@ function encodeOperation(operation: BatchOperation): string[] {
 export interface BatchResponsePart {
   /** Position of the top-level part (one change set, or one request outside any change set). */
   partIndex: number;
-  /** The part's Content-ID, when it has one (a failed change set may answer with a bare response without it). */
+  /**
+   * The part's Content-ID, when it has one (a failed change set may answer with a bare response
+   * without it).
+   */
   contentId?: string;
   status: number;
   /** Header names in lower case. */
@@ -97,8 +102,10 @@ export function decodeBatchResponse(contentType: string, body: string): BatchRes
 }
 
 /**
- * The response for each operation, in operation order: by Content-ID, or, for a bare failed change set,
- * by the position of its top-level part (one operation per change set). Undefined when the server sent none.
+ * The response for each operation, in operation order: by Content-ID, or, for a bare failed change
+ * set,
+ * by the position of its top-level part (one operation per change set). Undefined when the server
+ * sent none.
  */
 export function matchBatchResponses(
   operations: readonly Pick<BatchOperation, 'contentId'>[],
@@ -128,7 +135,10 @@ function boundaryOf(contentType: string): string | undefined {
   return match?.[1] ?? match?.[2];
 }
 
-/** Splits a multipart body into its parts; tolerant of bare LF line endings and of preamble / epilogue text. */
+/**
+ * Splits a multipart body into its parts; tolerant of bare LF line endings and of preamble /
+ * epilogue text.
+ */
 function splitMultipart(body: string, boundary: string): MimePart[] {
   const delimiter = new RegExp(
     `(?:^|\\r?\\n)--${escapeRegExp(boundary)}(--)?[ \\t]*(?=\\r?\\n|$)`,

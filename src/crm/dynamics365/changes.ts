@@ -1,4 +1,5 @@
-// Reads leads and opportunities changed since a cursor, merged per referral into complete CRM record states.
+// Reads leads and opportunities changed since a cursor, merged per referral into complete CRM
+// record states.
 import PQueue from 'p-queue';
 import type { CrmChangePage, CrmRecordState } from '../adapter.js';
 import {
@@ -45,11 +46,16 @@ export function opportunityColumns(keyColumn: string): string {
 }
 
 /**
- * `<entitySet>?$select&$filter=<key> ne null [and modifiedon gt <since>]&$orderby=modifiedon asc,<primary key> asc`.
- * modifiedon holds whole seconds, so many rows share one; the primary key makes the order unique. Without it Dataverse
- * gives tied rows no order and its paging cookie (the last row's order values) can repeat or skip them at a page
- * boundary (MicrosoftDocs/powerapps-docs powerapps-docs/developer/data-platform/includes/cc-ordering-paging.md,
- * "Deterministic ordering is important"). With both columns in the order, the nextLink's cookie pages on both.
+ * `<entitySet>?$select&$filter=<key> ne null [and modifiedon gt <since>]&$orderby=modifiedon
+ * asc,<primary key> asc`.
+ * modifiedon holds whole seconds, so many rows share one; the primary key makes the order unique.
+ * Without it Dataverse
+ * gives tied rows no order and its paging cookie (the last row's order values) can repeat or skip
+ * them at a page
+ * boundary (MicrosoftDocs/powerapps-docs
+ * powerapps-docs/developer/data-platform/includes/cc-ordering-paging.md,
+ * "Deterministic ordering is important"). With both columns in the order, the nextLink's cookie
+ * pages on both.
  */
 export function changedRowsUrl(
   entity: 'lead' | 'opportunity',
@@ -60,10 +66,16 @@ export function changedRowsUrl(
   if (since !== null) clauses.push(`modifiedon gt ${dateTimeLiteral(since, 'readChanges(since)')}`);
   const select = entity === 'lead' ? leadColumns(keyColumn) : opportunityColumns(keyColumn);
   const orderBy = `modifiedon asc,${PRIMARY_KEYS[entity]} asc`;
-  return `${ENTITY_SETS[entity]}${queryString({ $select: select, $filter: clauses.join(' and '), $orderby: orderBy })}`;
+  return (
+    `${ENTITY_SETS[entity]}` +
+    `${queryString({ $select: select, $filter: clauses.join(' and '), $orderby: orderBy })}`
+  );
 }
 
-/** Pages through the changes of leads and opportunities in one modifiedon order, `pageSize` records at a time. */
+/**
+ * Pages through the changes of leads and opportunities in one modifiedon order, `pageSize` records
+ * at a time.
+ */
 export async function* readChangePages(
   context: ChangeReaderContext,
   since: string | null,
@@ -175,7 +187,10 @@ function opportunitiesByIdUrl(keyColumn: string, opportunityIds: readonly string
     'opportunityid',
     opportunityIds.map((id) => guidLiteral(id, '_qualifyingopportunityid_value')),
   );
-  return `${ENTITY_SETS.opportunity}${queryString({ $select: opportunityColumns(keyColumn), $filter: filter })}`;
+  return (
+    `${ENTITY_SETS.opportunity}` +
+    `${queryString({ $select: opportunityColumns(keyColumn), $filter: filter })}`
+  );
 }
 
 async function fetchAllRows(
@@ -212,7 +227,9 @@ function dataverseShape(keyColumn: string): RecordShape<Row> {
   };
 }
 
-/** The state of one referral's lead and its opportunity (if any); used by getByReferralId as well. */
+/**
+ * The state of one referral's lead and its opportunity (if any); used by getByReferralId as well.
+ */
 export function leadState(
   referralId: string,
   lead: Row,
@@ -237,7 +254,10 @@ export function leadState(
   };
 }
 
-/** LeadState.Qualified (statecode 1): the lead became its qualifying opportunity and takes no more writes. */
+/**
+ * LeadState.Qualified (statecode 1): the lead became its qualifying opportunity and takes no more
+ * writes.
+ */
 function convertedInto(lead: Row): { convertedInto?: string } {
   if (Number(lead.statecode) !== QUALIFIED_LEAD_STATE) return {};
   const opportunityId = lead._qualifyingopportunityid_value;
@@ -256,7 +276,9 @@ export function opportunityState(referralId: string, opportunity: Row): CrmRecor
   };
 }
 
-/** The highest modifiedon among the rows taken (as the server wrote it, to be sent back verbatim). */
+/**
+ * The highest modifiedon among the rows taken (as the server wrote it, to be sent back verbatim).
+ */
 function cursorOf(changed: readonly ChangedRow[]): string | null {
   let cursor: Row | undefined;
   for (const { row } of changed) {

@@ -1,12 +1,19 @@
-// Dataverse Web API facts the adapter relies on, kept as data: limits, page sizes, entity sets, columns, state codes.
+// Dataverse Web API facts the adapter relies on, kept as data: limits, page sizes, entity sets,
+// columns, state codes.
 
 /** A $batch carries at most this many operations; the 1001st is refused. */
 export const MAX_BATCH_OPERATIONS = 1000;
 
-/** Rows per page asked for with `Prefer: odata.maxpagesize`, and records per change page handed to the engine. */
+/**
+ * Rows per page asked for with `Prefer: odata.maxpagesize`, and records per change page handed to
+ * the engine.
+ */
 export const CHANGE_PAGE_SIZE = 500;
 
-/** Key values per `$filter=... or ...` lookup, so the query string stays far below URL length limits. */
+/**
+ * Key values per `$filter=... or ...` lookup, so the query string stays far below URL length
+ * limits.
+ */
 export const LOOKUP_CHUNK_SIZE = 50;
 
 /** Extra rounds for the retryable items of a $batch, after the first attempt. */
@@ -53,5 +60,7 @@ export const OPPORTUNITY_STATE_COLUMNS = [
   '_originatingleadid_value',
 ] as const;
 
-/** LeadState.Qualified: QualifyLead turned the lead into an opportunity (qualifyingopportunityid). */
+/**
+ * LeadState.Qualified: QualifyLead turned the lead into an opportunity (qualifyingopportunityid).
+ */
 export const QUALIFIED_LEAD_STATE = 1;

@@ -1,4 +1,5 @@
-// Reads a table's definition from the Dataverse metadata API (EntityDefinitions) and normalises it for mapping checks.
+// Reads a table's definition from the Dataverse metadata API (EntityDefinitions) and normalises it
+// for mapping checks.
 import type { CrmEntityMetadata, CrmFieldMetadata, CrmFieldType } from '../adapter.js';
 import { LeadbridgeError } from '../../core/errors.js';
 import { queryString, stringLiteral } from './odata.js';
@@ -16,7 +17,8 @@ const ATTRIBUTE_PROPERTIES = [
 ] as const;
 
 /**
- * Properties that only a derived attribute type has are read through a cast of the Attributes collection
+ * Properties that only a derived attribute type has are read through a cast of the Attributes
+ * collection
  * (`Attributes/Microsoft.Dynamics.CRM.StringAttributeMetadata`): one call per type the table uses.
  */
 const DETAIL_QUERIES: ReadonlyArray<{
@@ -69,7 +71,10 @@ const FIELD_TYPES: Readonly<Record<string, CrmFieldType>> = {
 };
 
 const REQUIRED_LEVELS: ReadonlySet<string> = new Set(['ApplicationRequired', 'SystemRequired']);
-/** Required columns the platform fills itself: ids, state and status, the owner (the calling user by default). */
+/**
+ * Required columns the platform fills itself: ids, state and status, the owner (the calling user by
+ * default).
+ */
 const FILLED_BY_PLATFORM_TYPES: ReadonlySet<string> = new Set([
   'Uniqueidentifier',
   'State',
@@ -105,7 +110,9 @@ function entityDefinitionPath(entity: string): string {
   return `EntityDefinitions(LogicalName=${encodeURIComponent(stringLiteral(entity))})`;
 }
 
-/** The table's columns, normalised; NOT_FOUND names the table when Dataverse has none by that name. */
+/**
+ * The table's columns, normalised; NOT_FOUND names the table when Dataverse has none by that name.
+ */
 export async function readEntityMetadata(
   read: MetadataReader,
   entity: string,
@@ -135,7 +142,10 @@ async function readAttributes(
   root: string,
   entity: string,
 ): Promise<AttributeRow[]> {
-  const path = `${root}${queryString({ $select: 'LogicalName', $expand: `Attributes($select=${ATTRIBUTE_PROPERTIES.join(',')})` })}`;
+  const path = `${root}${queryString({
+    $select: 'LogicalName',
+    $expand: `Attributes($select=` + `${ATTRIBUTE_PROPERTIES.join(',')})`,
+  })}`;
   let body: unknown;
   try {
     body = await read(path);

@@ -1,4 +1,5 @@
-// OData URL pieces for the Dataverse Web API: literals, key segments, query strings, entity ids and error bodies.
+// OData URL pieces for the Dataverse Web API: literals, key segments, query strings, entity ids and
+// error bodies.
 import { LeadbridgeError } from '../../core/errors.js';
 
 /** An OData string literal: single-quoted, with each quote doubled (`O'Brien` → `'O''Brien'`). */
@@ -7,7 +8,8 @@ export function stringLiteral(value: string): string {
 }
 
 /**
- * The key segment of an alternate-key address, percent-encoded for a URL path: `leads(lb_referralid='O''Brien')`.
+ * The key segment of an alternate-key address, percent-encoded for a URL path:
+ * `leads(lb_referralid='O''Brien')`.
  * encodeURIComponent leaves quotes alone and encodes spaces, slashes and the like.
  */
 export function alternateKeyPath(entitySet: string, keyColumn: string, value: string): string {
@@ -16,7 +18,10 @@ export function alternateKeyPath(entitySet: string, keyColumn: string, value: st
 
 const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$/;
 
-/** A datetime literal for $filter: Dataverse wants it unquoted (`modifiedon gt 2025-01-01T00:00:00Z`). */
+/**
+ * A datetime literal for $filter: Dataverse wants it unquoted (`modifiedon gt
+ * 2025-01-01T00:00:00Z`).
+ */
 export function dateTimeLiteral(value: string, where: string): string {
   if (!ISO_DATETIME.test(value) || Number.isNaN(Date.parse(value))) {
     throw new LeadbridgeError(
@@ -53,7 +58,9 @@ export function queryString(options: Record<string, string | undefined>): string
   return pairs.length === 0 ? '' : `?${pairs.join('&')}`;
 }
 
-/** The record id from an `OData-EntityId` header (`https://org/api/data/v9.2/leads(00000000-...)`). */
+/**
+ * The record id from an `OData-EntityId` header (`https://org/api/data/v9.2/leads(00000000-...)`).
+ */
 export function entityIdFromUrl(entityUrl: string | undefined): string | undefined {
   const match =
     /\(([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\)\s*$/.exec(

@@ -1,9 +1,15 @@
-// Dataverse service protection as the client sees it: a 429's Retry-After holds every request of the user, not just the one.
-// Source: MicrosoftDocs/powerapps-docs powerapps-docs/developer/data-platform/api-limits.md — limits are per user;
-// "This error protects the service until the Retry-After duration ends"; the x-ms-ratelimit-burst-remaining-xrm-requests
-// and x-ms-ratelimit-time-remaining-xrm-requests headers report what is left, but the same page says not to depend on
-// them to decide how many requests to send (they are for debugging, and reset per web server). So they only ever slow
-// us down (one request at a time while they are low), never speed us up; Retry-After is what releases requests.
+// Dataverse service protection as the client sees it: a 429's Retry-After holds every request of
+// the user, not just the one.
+// Source: MicrosoftDocs/powerapps-docs powerapps-docs/developer/data-platform/api-limits.md —
+// limits are per user;
+// "This error protects the service until the Retry-After duration ends"; the
+// x-ms-ratelimit-burst-remaining-xrm-requests
+// and x-ms-ratelimit-time-remaining-xrm-requests headers report what is left, but the same page
+// says not to depend on
+// them to decide how many requests to send (they are for debugging, and reset per web server). So
+// they only ever slow
+// us down (one request at a time while they are low), never speed us up; Retry-After is what
+// releases requests.
 import { parseRetryAfter } from '../../core/http.js';
 import type { Logger } from '../../core/log.js';
 
@@ -46,7 +52,10 @@ export class ServiceProtectionGate {
     );
   }
 
-  /** No request of this user starts until Retry-After has passed (the request that got the 429 retries after it too). */
+  /**
+   * No request of this user starts until Retry-After has passed (the request that got the 429
+   * retries after it too).
+   */
   private holdFor(seconds: number | undefined): void {
     const ms = Math.min(Math.max(0, (seconds ?? 1) * 1000), this.maxPauseMs);
     const until = Date.now() + ms;

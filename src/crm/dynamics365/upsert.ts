@@ -1,4 +1,5 @@
-// Upserts by alternate key in a $batch: the operations to send and the per-record results read back (pure).
+// Upserts by alternate key in a $batch: the operations to send and the per-record results read back
+// (pure).
 import type { CrmItemError, MappedRecord, UpsertItemResult } from '../adapter.js';
 import { parseRetryAfter } from '../../core/http.js';
 import type { RetryPolicy } from '../../core/retry.js';
@@ -7,8 +8,10 @@ import { ENTITY_SETS, PRIMARY_KEYS } from './facts.js';
 import { alternateKeyPath, entityIdFromUrl, parseDataverseError, queryString } from './odata.js';
 
 /**
- * The PATCH that creates or updates the record addressed by its referral id. Without a representation Dataverse
- * answers 204 either way, so it is asked for (trimmed to the primary key): 201 means created, 200 updated.
+ * The PATCH that creates or updates the record addressed by its referral id. Without a
+ * representation Dataverse
+ * answers 204 either way, so it is asked for (trimmed to the primary key): 201 means created, 200
+ * updated.
  */
 export function upsertOperation(
   record: MappedRecord,
@@ -20,7 +23,9 @@ export function upsertOperation(
   return {
     contentId,
     method: 'PATCH',
-    url: `${apiRoot}${alternateKeyPath(ENTITY_SETS[entity], keyColumn, record.referralId)}${queryString({ $select: PRIMARY_KEYS[entity] })}`,
+    url:
+      `${apiRoot}${alternateKeyPath(ENTITY_SETS[entity], keyColumn, record.referralId)}` +
+      `${queryString({ $select: PRIMARY_KEYS[entity] })}`,
     headers: { Prefer: 'return=representation' },
     body: record.fields,
   };
@@ -93,8 +98,10 @@ function idFromBody(body: string): string | undefined {
 }
 
 /**
- * Dataverse names the offending column in quotes: `Invalid property 'lb_x' was found ...`, `The length of the
- * 'subject' attribute ... exceeded`, `The value 9 of 'leadsourcecode' on record of type 'lead' is outside the
+ * Dataverse names the offending column in quotes: `Invalid property 'lb_x' was found ...`, `The
+ * length of the
+ * 'subject' attribute ... exceeded`, `The value 9 of 'leadsourcecode' on record of type 'lead' is
+ * outside the
  * valid range` (the validation messages of the Web API).
  */
 const COLUMN_PATTERNS = [

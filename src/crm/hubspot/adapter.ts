@@ -1,5 +1,7 @@
-// The HubSpot CRM adapter: a referral becomes a company, a contact and a deal (upserted by the referral id
-// property, associated with each other); outcomes are read back from deal stages and contact lead statuses.
+// The HubSpot CRM adapter: a referral becomes a company, a contact and a deal (upserted by the
+// referral id
+// property, associated with each other); outcomes are read back from deal stages and contact lead
+// statuses.
 import { Client } from '@hubspot/api-client';
 import { LeadbridgeError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/log.js';
@@ -37,7 +39,10 @@ export class HubSpotAdapter implements CrmAdapter {
   private requests = 0;
   private token: Promise<void> | null = null;
   private signal: Signal;
-  /** When the next search may start: searches are spaced to stay within HubSpot's per-second search limit. */
+  /**
+   * When the next search may start: searches are spaced to stay within HubSpot's per-second search
+   * limit.
+   */
   private nextSearchAt = 0;
 
   constructor(options: CrmAdapterOptions) {
@@ -120,7 +125,10 @@ export class HubSpotAdapter implements CrmAdapter {
     return Object.keys(rows).length === 0 ? null : stateOf(referralId, rows);
   }
 
-  /** The contact's, company's and deal's properties as one entity (`lead`, the mapping's record role). */
+  /**
+   * The contact's, company's and deal's properties as one entity (`lead`, the mapping's record
+   * role).
+   */
   async describeEntity(
     entity: string,
     options: { signal?: AbortSignal } = {},
@@ -129,7 +137,8 @@ export class HubSpotAdapter implements CrmAdapter {
     if (entity.toLowerCase() !== 'lead') {
       throw new LeadbridgeError(
         'NOT_FOUND',
-        `hubspot target "${this.target}": a HubSpot mapping writes the entity "lead" (a contact, a company and a deal), not "${entity}"`,
+        `hubspot target "${this.target}": a HubSpot mapping writes the entity "lead" (a ` +
+          `contact, a company and a deal), not "${entity}"`,
         { api: 'hubspot' },
       );
     }
@@ -148,8 +157,10 @@ export class HubSpotAdapter implements CrmAdapter {
   }
 
   /**
-   * One HubSpot request: an OAuth token first (when the target uses OAuth), transient failures retried by the
-   * policy (429 and 5xx; upserts by key and reads may be repeated), and an expired OAuth token renewed once.
+   * One HubSpot request: an OAuth token first (when the target uses OAuth), transient failures
+   * retried by the
+   * policy (429 and 5xx; upserts by key and reads may be repeated), and an expired OAuth token
+   * renewed once.
    */
   private async call<T>(what: string, request: () => Promise<T>, search = false): Promise<T> {
     for (let renewed = false; ; renewed = true) {
@@ -232,7 +243,8 @@ export class HubSpotAdapter implements CrmAdapter {
       this.token = null;
       throw new LeadbridgeError(
         'AUTH_FAILED',
-        `hubspot target "${this.target}": the OAuth refresh token was refused (${(error as Error).message}); ` +
+        `hubspot target "${this.target}": the OAuth refresh token was refused (` +
+          `${(error as Error).message}); ` +
           "check the app's client id and secret and the target's settings.auth.refreshToken",
         { api: 'hubspot', cause: error },
       );

@@ -1,4 +1,5 @@
-// The HubSpot calls the adapter makes, as one small port (the official client behind it, a fake in unit tests).
+// The HubSpot calls the adapter makes, as one small port (the official client behind it, a fake in
+// unit tests).
 import type { HubSpotObject } from './facts.js';
 
 /** A record as the objects API returns it; property values are texts (null when unset). */
@@ -22,7 +23,10 @@ export interface SearchRequest {
 }
 
 export interface HubSpotCalls {
-  /** One batch upsert by the referral id property, results in input order; throws when HubSpot refuses the call. */
+  /**
+   * One batch upsert by the referral id property, results in input order; throws when HubSpot
+   * refuses the call.
+   */
   upsert(
     object: HubSpotObject,
     inputs: Array<{ id: string; properties: Record<string, string> }>,

@@ -1,5 +1,7 @@
-// Reads the deals and contacts changed since a cursor through the CRM search API, one state per referral.
-// Each page is its own query from the last (stamp, hs_object_id) seen, sorted by both: offsets never shift under
+// Reads the deals and contacts changed since a cursor through the CRM search API, one state per
+// referral.
+// Each page is its own query from the last (stamp, hs_object_id) seen, sorted by both: offsets
+// never shift under
 // records that change while we page, and no query comes near the 10,000-result cap.
 import type { CrmChangePage, CrmRecordState } from '../adapter.js';
 import { takeInChangeOrder, type PeekableRows } from '../merge.js';
@@ -120,7 +122,9 @@ export async function* readChangePages(
   }
 }
 
-/** One state per referral of `changed` (first-change order), its other records read by referral id. */
+/**
+ * One state per referral of `changed` (first-change order), its other records read by referral id.
+ */
 async function referralStates(
   context: ChangeContext,
   changed: readonly TaggedRow[],
@@ -156,7 +160,10 @@ async function referralStates(
   );
 }
 
-/** A referral's deal, contact and company as one record: fields prefixed like the mapping's (deal__dealstage). */
+/**
+ * A referral's deal, contact and company as one record: fields prefixed like the mapping's
+ * (deal__dealstage).
+ */
 export function stateOf(
   referralId: string,
   rows: Partial<Record<HubSpotObject, HubSpotRow>>,
@@ -180,7 +187,10 @@ export function stateOf(
   };
 }
 
-/** A row's change stamp in epoch ms (HubSpot returns ISO-8601 with milliseconds); unreadable ones sort first. */
+/**
+ * A row's change stamp in epoch ms (HubSpot returns ISO-8601 with milliseconds); unreadable ones
+ * sort first.
+ */
 function stampOf(object: HubSpotObject, row: HubSpotRow): number {
   const value = row.properties[MODIFIED_PROPERTY[object]];
   const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;

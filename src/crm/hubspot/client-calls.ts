@@ -1,4 +1,5 @@
-// The HubSpotCalls port over the official @hubspot/api-client (13.4.0): one client method per HubSpot request.
+// The HubSpotCalls port over the official @hubspot/api-client (13.4.0): one client method per
+// HubSpot request.
 import type { Client } from '@hubspot/api-client';
 import type { HubSpotCalls, HubSpotRow, SearchRequest, UpsertedRow } from './calls.js';
 import type { HubSpotObject } from './facts.js';
@@ -21,7 +22,8 @@ function objectApi(client: Client, object: HubSpotObject) {
 }
 
 /**
- * Batch results in input order. They are matched by the referral id they hold when every one holds it (the order
+ * Batch results in input order. They are matched by the referral id they hold when every one holds
+ * it (the order
  * of batch results is not promised); a result without it is taken by position.
  */
 function matchedToInputs(
@@ -77,7 +79,8 @@ export function clientCalls(
     async search(object, request: SearchRequest) {
       const response = await run(
         `search of ${object}`,
-        // The client types `sorts` as texts; HubSpot documents {propertyName, direction} objects, sent as given.
+        // The client types `sorts` as texts; HubSpot documents {propertyName, direction} objects,
+        // sent as given.
         () => objectApi(client, object).searchApi.doSearch(request as never),
         true,
       );

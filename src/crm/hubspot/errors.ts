@@ -1,7 +1,11 @@
-// Turns what @hubspot/api-client throws (ApiException with the HTTP code, parsed body and headers; node-fetch
-// errors) into LeadbridgeErrors and per-item CrmItemErrors. HubSpot's error body is {status: "error", message,
-// correlationId, category, errors?[{message, code, context{propertyName[]}}]}; a 429 names its policy instead
-// (TEN_SECONDLY_ROLLING, DAILY, SECONDLY). Sources: developers.hubspot.com/docs/api/error-handling and
+// Turns what @hubspot/api-client throws (ApiException with the HTTP code, parsed body and headers;
+// node-fetch
+// errors) into LeadbridgeErrors and per-item CrmItemErrors. HubSpot's error body is {status:
+// "error", message,
+// correlationId, category, errors?[{message, code, context{propertyName[]}}]}; a 429 names its
+// policy instead
+// (TEN_SECONDLY_ROLLING, DAILY, SECONDLY). Sources: developers.hubspot.com/docs/api/error-handling
+// and
 // developers.hubspot.com/docs/guides/apps/api-usage/usage-details.
 import { LeadbridgeError, NETWORK_ERROR_CODES } from '../../core/errors.js';
 import type { CrmItemError } from '../adapter.js';
@@ -52,7 +56,10 @@ function providerCode(error: ApiExceptionShape): string {
   return `HTTP_${error.code}`;
 }
 
-/** The daily allocation is spent: nothing helps before the day turns (the client drops policyName; the header says it). */
+/**
+ * The daily allocation is spent: nothing helps before the day turns (the client drops policyName;
+ * the header says it).
+ */
 function isDailyLimit(error: ApiExceptionShape): boolean {
   const headers = error.headers ?? {};
   return (
@@ -108,13 +115,19 @@ export function callError(error: unknown, context: CallContext): LeadbridgeError
   return new LeadbridgeError('HTTP_ERROR', `${where} failed: ${text}`, { api: API, cause: error });
 }
 
-/** Whether a failed batch call refused its content (400 / 409): splitting it finds the inputs at fault. */
+/**
+ * Whether a failed batch call refused its content (400 / 409): splitting it finds the inputs at
+ * fault.
+ */
 export function isContentRefusal(error: unknown): boolean {
   const cause = error instanceof LeadbridgeError ? error.cause : error;
   return isApiException(cause) && (cause.code === 400 || cause.code === 409);
 }
 
-/** A refused single input as the item error the engine records: HubSpot's code and message, fields named. */
+/**
+ * A refused single input as the item error the engine records: HubSpot's code and message, fields
+ * named.
+ */
 export function itemErrorOf(error: unknown, prefix: string): CrmItemError {
   const cause = error instanceof LeadbridgeError ? error.cause : error;
   if (!isApiException(cause)) {

@@ -1,12 +1,19 @@
 // HubSpot's wire facts the adapter relies on, as data (limits, property names, association pairs).
-// Sources: developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/batch/upsert-contacts (at most
-// 100 inputs a batch call), developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm ("Limitations":
+// Sources:
+// developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/batch/upsert-contacts (at
+// most
+// 100 inputs a batch call), developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm
+// ("Limitations":
 // 200 results a page, 10,000 results per query, five search requests per second per account), and
-// developers.hubspot.com/docs/guides/apps/api-usage/usage-details (100 requests per 10 s for private apps).
+// developers.hubspot.com/docs/guides/apps/api-usage/usage-details (100 requests per 10 s for
+// private apps).
 
 export type HubSpotObject = 'contacts' | 'companies' | 'deals';
 
-/** The three objects a referral becomes, and the prefix of their fields in a mapping (contact__firstname). */
+/**
+ * The three objects a referral becomes, and the prefix of their fields in a mapping
+ * (contact__firstname).
+ */
 export const OBJECT_PREFIXES: ReadonlyArray<{ object: HubSpotObject; prefix: string }> = [
   { object: 'contacts', prefix: 'contact__' },
   { object: 'companies', prefix: 'company__' },
@@ -16,14 +23,18 @@ export const OBJECT_PREFIXES: ReadonlyArray<{ object: HubSpotObject; prefix: str
 /** Inputs a batch upsert / read takes. */
 export const BATCH_MAX = 100;
 /**
- * Results a search page holds. One query pages at most 10,000 results: each page here is its own query from
+ * Results a search page holds. One query pages at most 10,000 results: each page here is its own
+ * query from
  * the last (stamp, id) seen, so no query comes near that cap.
  */
 export const SEARCH_PAGE_MAX = 200;
 /** Searches are spaced by this much: five a second at most, with a margin. */
 export const SEARCH_SPACING_MS = 210;
 
-/** The change stamp each object's search filters and sorts on (contacts keep theirs in lastmodifieddate). */
+/**
+ * The change stamp each object's search filters and sorts on (contacts keep theirs in
+ * lastmodifieddate).
+ */
 export const MODIFIED_PROPERTY: Record<HubSpotObject, string> = {
   contacts: 'lastmodifieddate',
   companies: 'hs_lastmodifieddate',

@@ -1,6 +1,9 @@
-// HubSpot property definitions (GET /crm/v3/properties/{objectType}) as one entity's field metadata for
-// `mappings check`: the contact's, company's and deal's properties, prefixed the way mappings name them.
-// Source: developers.hubspot.com/docs/api-reference/latest/crm/properties (type, fieldType, options,
+// HubSpot property definitions (GET /crm/v3/properties/{objectType}) as one entity's field metadata
+// for
+// `mappings check`: the contact's, company's and deal's properties, prefixed the way mappings name
+// them.
+// Source: developers.hubspot.com/docs/api-reference/latest/crm/properties (type, fieldType,
+// options,
 // modificationMetadata.readOnlyValue, calculated).
 import type { CrmEntityMetadata, CrmFieldMetadata, CrmFieldType } from '../adapter.js';
 import { OBJECT_PREFIXES, TEXT_MAX_LENGTH, type HubSpotObject } from './facts.js';
@@ -15,7 +18,9 @@ export interface PropertyDefinitionShape {
   modificationMetadata?: { readOnlyValue?: unknown };
 }
 
-/** Properties the adapter writes itself (the referral id) or that HubSpot requires on a new deal. */
+/**
+ * Properties the adapter writes itself (the referral id) or that HubSpot requires on a new deal.
+ */
 const REQUIRED: Partial<Record<HubSpotObject, readonly string[]>> = { deals: ['dealname'] };
 
 function typeOf(definition: PropertyDefinitionShape): CrmFieldType {

@@ -1,4 +1,5 @@
-// The HubSpot target's settings (zod): portal API base, private-app token or OAuth refresh, the referral id property.
+// The HubSpot target's settings (zod): portal API base, private-app token or OAuth refresh, the
+// referral id property.
 import { z } from 'zod';
 import { ValidationError, type Issue } from '../../core/errors.js';
 import { httpUrl, intField, nonEmptyString, secretString } from '../../config/fields.js';
@@ -9,7 +10,10 @@ const PROPERTY_NAME = /^[a-z][a-z0-9_]*$/;
 const hubspotAuthSchema = z.discriminatedUnion('kind', [
   /** A private app's access token (pat-na1-...): it does not expire. */
   z.strictObject({ kind: z.literal('privateApp'), token: secretString() }),
-  /** A public app installed in the portal: access tokens (30 minutes) are refreshed with the refresh token. */
+  /**
+   * A public app installed in the portal: access tokens (30 minutes) are refreshed with the refresh
+   * token.
+   */
   z.strictObject({
     kind: z.literal('oauth'),
     clientId: nonEmptyString(),

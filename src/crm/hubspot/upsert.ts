@@ -1,5 +1,7 @@
-// Writes referrals as a company, a contact and a deal upserted by the referral id property, then associated.
-// A batch HubSpot refuses for its content (400, 409) is split until the inputs at fault are found: one bad
+// Writes referrals as a company, a contact and a deal upserted by the referral id property, then
+// associated.
+// A batch HubSpot refuses for its content (400, 409) is split until the inputs at fault are found:
+// one bad
 // referral never holds back the others, and the rest of its batch is written.
 import type { CrmItemError, MappedRecord, UpsertItemResult } from '../adapter.js';
 import type { HubSpotCalls, UpsertedRow } from './calls.js';
@@ -126,7 +128,10 @@ interface Prepared {
   properties: Record<string, string>;
 }
 
-/** Upserts in calls of batchSize; a call refused for its content is halved until the culprits stand alone. */
+/**
+ * Upserts in calls of batchSize; a call refused for its content is halved until the culprits stand
+ * alone.
+ */
 async function upsertIsolating(
   calls: HubSpotCalls,
   object: HubSpotObject,
@@ -166,8 +171,10 @@ async function upsertPart(
 }
 
 /**
- * A lone input HubSpot refused. A contact refused because another contact has its email is that person already
- * in HubSpot (a customer with a second referral): the deal is associated with that contact, which is left as it is.
+ * A lone input HubSpot refused. A contact refused because another contact has its email is that
+ * person already
+ * in HubSpot (a customer with a second referral): the deal is associated with that contact, which
+ * is left as it is.
  */
 function refuseOne(object: HubSpotObject, input: Prepared, error: unknown): void {
   const refusal = itemErrorOf(error, prefixOf(object));
@@ -184,7 +191,8 @@ function prefixOf(object: HubSpotObject): string {
 }
 
 /**
- * Associates each referral's records. When all of them already existed, the deal's associations are read first,
+ * Associates each referral's records. When all of them already existed, the deal's associations are
+ * read first,
  * so that a rerun writes only what a crash left undone.
  */
 async function associateAll(calls: HubSpotCalls, pending: Pending[]): Promise<void> {

@@ -1,9 +1,14 @@
-// State and Country/Territory Picklists: read from describe, and address values moved into the code fields before a write.
-// In such orgs (the default for new orgs) Country / State take only the integration value of a listed country or state,
-// or the ISO code goes into CountryCode / StateCode; anything else is refused with FIELD_INTEGRITY_EXCEPTION.
+// State and Country/Territory Picklists: read from describe, and address values moved into the code
+// fields before a write.
+// In such orgs (the default for new orgs) Country / State take only the integration value of a
+// listed country or state,
+// or the ISO code goes into CountryCode / StateCode; anything else is refused with
+// FIELD_INTEGRITY_EXCEPTION.
 // Sources: help.salesforce.com xcloud.admin_state_country_picklists_integ_values.htm and
-// xcloud.admin_state_country_picklists_field_syncing.htm; the describe `validFor` bitmap: Salesforce SOAP API Developer
-// Guide, DescribeSObjectResult > PicklistEntry ("validFor": one bit per controlling value, most significant bit first).
+// xcloud.admin_state_country_picklists_field_syncing.htm; the describe `validFor` bitmap:
+// Salesforce SOAP API Developer
+// Guide, DescribeSObjectResult > PicklistEntry ("validFor": one bit per controlling value, most
+// significant bit first).
 
 /** The describe properties read here. */
 interface DescribedPicklistField {
@@ -23,7 +28,10 @@ export interface AddressPicklists {
   states: Map<string, Map<string, string>>;
 }
 
-/** The org's address picklists from the Lead describe, or null when the org has them off (no CountryCode field). */
+/**
+ * The org's address picklists from the Lead describe, or null when the org has them off (no
+ * CountryCode field).
+ */
 export function addressPicklistsOf(describe: unknown): AddressPicklists | null {
   const fields = ((describe as { fields?: unknown } | null)?.fields ??
     []) as DescribedPicklistField[];
@@ -64,7 +72,9 @@ export function addressPicklistsOf(describe: unknown): AddressPicklists | null {
   return { countries, states };
 }
 
-/** Indexes of the bits set in a base64 bitmap, most significant bit of the first byte being index 0. */
+/**
+ * Indexes of the bits set in a base64 bitmap, most significant bit of the first byte being index 0.
+ */
 function setBits(base64: string): number[] {
   const indexes: number[] = [];
   Buffer.from(base64, 'base64').forEach((byte, at) => {
@@ -73,14 +83,18 @@ function setBits(base64: string): number[] {
   return indexes;
 }
 
-/** An address value the org's picklists do not know, left out so that the rest of the lead is still written. */
+/**
+ * An address value the org's picklists do not know, left out so that the rest of the lead is still
+ * written.
+ */
 export interface DroppedAddressValue {
   field: string;
   value: string;
 }
 
 /**
- * The Lead fields as the org takes them: a country / state given as a code moves to CountryCode / StateCode; one given
+ * The Lead fields as the org takes them: a country / state given as a code moves to CountryCode /
+ * StateCode; one given
  * as its label (integration value) stays; one the picklists do not know is left out and reported.
  */
 export function withAddressCodes(

@@ -1,4 +1,5 @@
-// Access tokens for a Salesforce target: a given token, or the OAuth client-credentials / JWT bearer flows through jsforce.
+// Access tokens for a Salesforce target: a given token, or the OAuth client-credentials / JWT
+// bearer flows through jsforce.
 import { sign } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { OAuth2 } from 'jsforce';
@@ -87,7 +88,8 @@ async function requestToken(
   if (typeof response?.access_token !== 'string' || response.access_token === '') {
     throw new LeadbridgeError(
       'AUTH_FAILED',
-      `salesforce target "${context.target}": the ${context.flow} token response from ${context.tokenUrl} has no access_token`,
+      `salesforce target "${context.target}": the ${context.flow} token response from ` +
+        `${context.tokenUrl} has no access_token`,
       {
         api: 'salesforce',
       },
@@ -107,7 +109,8 @@ async function privateKeyOf(
   } catch (error) {
     throw new LeadbridgeError(
       'AUTH_FAILED',
-      `salesforce target "${target}": cannot read the JWT private key file ${file}: ${(error as Error).message}`,
+      `salesforce target "${target}": cannot read the JWT private key file ${file}: ` +
+        `${(error as Error).message}`,
       { api: 'salesforce', cause: error },
     );
   }
@@ -116,11 +119,16 @@ async function privateKeyOf(
 export interface JwtClaims {
   clientId: string;
   username: string;
-  /** The login URL (https://login.salesforce.com, https://test.salesforce.com or the My Domain URL). */
+  /**
+   * The login URL (https://login.salesforce.com, https://test.salesforce.com or the My Domain URL).
+   */
   audience: string;
 }
 
-/** An RS256-signed JWT bearer assertion: iss = the connected app's client id, sub = the user, short-lived. */
+/**
+ * An RS256-signed JWT bearer assertion: iss = the connected app's client id, sub = the user,
+ * short-lived.
+ */
 export function jwtAssertion(
   claims: JwtClaims,
   privateKeyPem: string,
@@ -139,7 +147,8 @@ export function jwtAssertion(
   } catch (error) {
     throw new LeadbridgeError(
       'AUTH_FAILED',
-      `salesforce target "${context.target}": the JWT private key cannot sign an RS256 assertion: ${(error as Error).message}`,
+      `salesforce target "${context.target}": the JWT private key cannot sign an RS256 ` +
+        `assertion: ${(error as Error).message}`,
       { api: 'salesforce', cause: error },
     );
   }

@@ -1,4 +1,5 @@
-// Reads leads and opportunities changed since a cursor through SOQL, merged per referral into complete CRM record states.
+// Reads leads and opportunities changed since a cursor through SOQL, merged per referral into
+// complete CRM record states.
 import type { CrmChangePage, CrmRecordState } from '../adapter.js';
 import {
   mergeChangedRecords,
@@ -91,7 +92,10 @@ export function latestOpportunitySoql(externalIdField: string, referralId: strin
   })} LIMIT 1`;
 }
 
-/** Follows nextRecordsUrl lazily, so that at most one server page (up to 2000 records) is held per stream. */
+/**
+ * Follows nextRecordsUrl lazily, so that at most one server page (up to 2000 records) is held per
+ * stream.
+ */
 class RecordStream {
   private records: SalesforceRow[] = [];
   private position = 0;
@@ -131,7 +135,10 @@ export interface ChangeReaderContext {
   pageSize?: number;
 }
 
-/** Pages through the changes of leads and opportunities in one SystemModstamp order, `pageSize` records at a time. */
+/**
+ * Pages through the changes of leads and opportunities in one SystemModstamp order, `pageSize`
+ * records at a time.
+ */
 export async function* readChangePages(
   context: ChangeReaderContext,
   since: string | null,
@@ -229,7 +236,9 @@ export function mergeReferralStates(
   );
 }
 
-/** Where Salesforce records keep what the merge needs (the external id field holds the referral id). */
+/**
+ * Where Salesforce records keep what the merge needs (the external id field holds the referral id).
+ */
 function salesforceShape(externalIdField: string): RecordShape<SalesforceRow> {
   return {
     referralIdOf: (row) => String(row[externalIdField]),
@@ -241,7 +250,9 @@ function salesforceShape(externalIdField: string): RecordShape<SalesforceRow> {
   };
 }
 
-/** The state of one referral's lead and its opportunity (if any); used by getByReferralId as well. */
+/**
+ * The state of one referral's lead and its opportunity (if any); used by getByReferralId as well.
+ */
 export function leadState(
   referralId: string,
   lead: SalesforceRow,
@@ -290,13 +301,18 @@ function cursorOf(changed: readonly ChangedRecord[]): string | null {
   return Number.isFinite(highest) ? new Date(highest).toISOString() : null;
 }
 
-/** SystemModstamp (`2025-01-31T08:00:00.000+0000`) as ISO-8601 UTC (`2025-01-31T08:00:00.000Z`), or as given if unreadable. */
+/**
+ * SystemModstamp (`2025-01-31T08:00:00.000+0000`) as ISO-8601 UTC (`2025-01-31T08:00:00.000Z`), or
+ * as given if unreadable.
+ */
 function modifiedAtOf(record: SalesforceRow): string {
   const time = timeOf(record);
   return Number.isFinite(time) ? new Date(time).toISOString() : String(record.SystemModstamp);
 }
 
-/** A record's SystemModstamp in epoch ms; records without one sort first and never move the cursor. */
+/**
+ * A record's SystemModstamp in epoch ms; records without one sort first and never move the cursor.
+ */
 function timeOf(record: SalesforceRow): number {
   const stamp = record.SystemModstamp;
   const time =

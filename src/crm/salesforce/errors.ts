@@ -1,10 +1,14 @@
-// Turns what jsforce throws (HttpApiError, FetchError, OAuth errors) into LeadbridgeErrors that name the target and the call.
+// Turns what jsforce throws (HttpApiError, FetchError, OAuth errors) into LeadbridgeErrors that
+// name the target and the call.
 import { LeadbridgeError, NETWORK_ERROR_CODES, normaliseError } from '../../core/errors.js';
 import { CALL_ERRORS } from './facts.js';
 
 const API = 'salesforce';
 
-/** What jsforce's errors carry: HttpApiError has errorCode + data, node-fetch's FetchError a socket code. */
+/**
+ * What jsforce's errors carry: HttpApiError has errorCode + data, node-fetch's FetchError a socket
+ * code.
+ */
 interface JsforceErrorShape {
   name?: unknown;
   message?: unknown;
@@ -13,15 +17,20 @@ interface JsforceErrorShape {
   data?: unknown;
 }
 
-/** The Salesforce error code of a thrown jsforce error (`INVALID_SESSION_ID`, `ERROR_HTTP_502`...), if it has one. */
+/**
+ * The Salesforce error code of a thrown jsforce error (`INVALID_SESSION_ID`, `ERROR_HTTP_502`...),
+ * if it has one.
+ */
 function salesforceCodeOf(error: unknown): string | undefined {
   const { errorCode } = (error ?? {}) as JsforceErrorShape;
   return typeof errorCode === 'string' && errorCode !== '' ? errorCode : undefined;
 }
 
 /**
- * The code and message Salesforce sent. jsforce folds an error array of several entries into MULTIPLE_API_ERRORS
- * with the entries in `data`: the first entry's code is the one that matters, every message is kept.
+ * The code and message Salesforce sent. jsforce folds an error array of several entries into
+ * MULTIPLE_API_ERRORS
+ * with the entries in `data`: the first entry's code is the one that matters, every message is
+ * kept.
  */
 function providerErrorOf(error: unknown): { errorCode?: string; message: string } {
   const shape = (error ?? {}) as JsforceErrorShape;
@@ -37,7 +46,10 @@ function providerErrorOf(error: unknown): { errorCode?: string; message: string 
   return { errorCode: first ?? errorCode, message: messages.join('; ') || message };
 }
 
-/** Status of a code: from the facts table, or from jsforce's `ERROR_HTTP_<status>` for bodies it could not read. */
+/**
+ * Status of a code: from the facts table, or from jsforce's `ERROR_HTTP_<status>` for bodies it
+ * could not read.
+ */
 function statusOf(errorCode: string): number | undefined {
   const fact = CALL_ERRORS[errorCode];
   if (fact) return fact.status;
@@ -46,7 +58,8 @@ function statusOf(errorCode: string): number | undefined {
 }
 
 /**
- * One failed REST call as a LeadbridgeError. Retrying is decided by the status (withRetry's policy), so codes
+ * One failed REST call as a LeadbridgeError. Retrying is decided by the status (withRetry's
+ * policy), so codes
  * with no known status are final; network failures and timeouts are retryable.
  */
 export function callError(error: unknown, context: CallContext): LeadbridgeError {
@@ -61,7 +74,8 @@ export function callError(error: unknown, context: CallContext): LeadbridgeError
     return new LeadbridgeError(code, `${where} failed: ${errorCode}: ${message}`, {
       api: API,
       status,
-      // The wait Salesforce asked for, read from the response by the transport (jsforce drops headers).
+      // The wait Salesforce asked for, read from the response by the transport (jsforce drops
+      // headers).
       retryAfterSeconds: context.retryAfterSeconds,
       providerCode: errorCode,
       provider: shape.data,
@@ -101,15 +115,20 @@ export interface CallContext {
   retryAfterSeconds?: number;
 }
 
-/** The org's rolling 24-hour request allocation is used up: final for this cycle, whatever the retry policy says. */
+/**
+ * The org's rolling 24-hour request allocation is used up: final for this cycle, whatever the retry
+ * policy says.
+ */
 function dailyLimitError(error: unknown, message: string, context: CallContext): LeadbridgeError {
   const usage = context.apiUsage
     ? ` (api-usage ${context.apiUsage.used}/${context.apiUsage.limit})`
     : '';
   return new LeadbridgeError(
     'RATE_LIMITED',
-    `salesforce target "${context.target}": ${context.call} refused: the org's daily API request limit is used up${usage} ` +
-      `(REQUEST_LIMIT_EXCEEDED: ${message}); calls succeed again once the rolling 24-hour allocation frees up`,
+    `salesforce target "${context.target}": ${context.call} refused: the org's daily API ` +
+      `request limit is used up${usage} ` +
+      `(REQUEST_LIMIT_EXCEEDED: ${message}); calls succeed again once the rolling 24-hour ` +
+      `allocation frees up`,
     {
       api: API,
       status: CALL_ERRORS.REQUEST_LIMIT_EXCEEDED?.status,
@@ -127,12 +146,17 @@ export function isInvalidSession(error: unknown): boolean {
   return code === 'INVALID_SESSION_ID';
 }
 
-/** An OAuth token endpoint refusal (jsforce names the error after `error` and carries `error_description`). */
+/**
+ * An OAuth token endpoint refusal (jsforce names the error after `error` and carries
+ * `error_description`).
+ */
 export function tokenError(
   error: unknown,
   context: { target: string; flow: string; tokenUrl: string },
 ): LeadbridgeError {
-  const where = `salesforce target "${context.target}": the ${context.flow} token request to ${context.tokenUrl}`;
+  const where =
+    `salesforce target "${context.target}": the ${context.flow} token request to ` +
+    `${context.tokenUrl}`;
   const shape = (error ?? {}) as JsforceErrorShape;
   const message = typeof shape.message === 'string' ? shape.message : String(error);
   if (typeof shape.code === 'string' && NETWORK_ERROR_CODES.has(shape.code)) {

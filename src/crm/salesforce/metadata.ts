@@ -1,4 +1,5 @@
-// Normalises a Salesforce describe result (`/sobjects/{type}/describe`) into the CRM-neutral field metadata.
+// Normalises a Salesforce describe result (`/sobjects/{type}/describe`) into the CRM-neutral field
+// metadata.
 import type { CrmEntityMetadata, CrmFieldMetadata, CrmFieldType } from '../adapter.js';
 import { LeadbridgeError } from '../../core/errors.js';
 
@@ -54,8 +55,10 @@ export function entityMetadataOf(sobject: string, describe: unknown): CrmEntityM
 }
 
 /**
- * With State and Country/Territory Picklists on, each address's Country / State text has a `<name>Code` picklist
- * beside it (CountryCode, BillingStateCode, ...) and takes only integration values (help.salesforce.com
+ * With State and Country/Territory Picklists on, each address's Country / State text has a
+ * `<name>Code` picklist
+ * beside it (CountryCode, BillingStateCode, ...) and takes only integration values
+ * (help.salesforce.com
  * xcloud.admin_state_country_picklists_integ_values.htm).
  */
 function markPicklistBacked(fields: CrmFieldMetadata[]): void {

@@ -1,7 +1,11 @@
-// SOQL literals and the few statements the adapter sends: every value from outside is escaped here, nowhere else.
+// SOQL literals and the few statements the adapter sends: every value from outside is escaped here,
+// nowhere else.
 import { LeadbridgeError } from '../../core/errors.js';
 
-/** SOQL's backslash escapes inside a quoted string (the quote itself, backslash and control characters). */
+/**
+ * SOQL's backslash escapes inside a quoted string (the quote itself, backslash and control
+ * characters).
+ */
 const STRING_ESCAPES: Readonly<Record<string, string>> = {
   '\\': '\\\\',
   "'": "\\'",
@@ -38,7 +42,9 @@ export function soqlDateTime(value: string, where: string): string {
   return new Date(ms).toISOString();
 }
 
-/** Date.parse rolls 2025-02-30 over into March; a cursor like that is a bug upstream, not a date. */
+/**
+ * Date.parse rolls 2025-02-30 over into March; a cursor like that is a bug upstream, not a date.
+ */
 function isCalendarDay(value: string): boolean {
   const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
   const probe = new Date(Date.UTC(year, month - 1, day));
@@ -54,7 +60,10 @@ function normaliseZone(value: string): string {
   return value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
 }
 
-/** A record id literal: 15 or 18 letters and digits, quoted; anything else is refused rather than sent. */
+/**
+ * A record id literal: 15 or 18 letters and digits, quoted; anything else is refused rather than
+ * sent.
+ */
 export function soqlId(value: string, where: string): string {
   if (!/^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$/.test(value)) {
     throw new LeadbridgeError(
@@ -70,7 +79,10 @@ export function soqlList(literals: readonly string[]): string {
   return `(${literals.join(', ')})`;
 }
 
-/** A field API name given by configuration (the external id field); checked again since it is spliced in unquoted. */
+/**
+ * A field API name given by configuration (the external id field); checked again since it is
+ * spliced in unquoted.
+ */
 export function soqlFieldName(name: string): string {
   if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) {
     throw new LeadbridgeError('VALIDATION_FAILED', `"${name}" is not a Salesforce field API name`);
@@ -85,9 +97,15 @@ export interface SelectStatement {
   orderBy?: string;
 }
 
-/** `SELECT a, b FROM X WHERE c1 AND c2 [ORDER BY ...]`; conditions are built from the literal helpers above. */
+/**
+ * `SELECT a, b FROM X WHERE c1 AND c2 [ORDER BY ...]`; conditions are built from the literal
+ * helpers above.
+ */
 export function soqlSelect(statement: SelectStatement): string {
   const where = statement.where.length > 0 ? ` WHERE ${statement.where.join(' AND ')}` : '';
   const orderBy = statement.orderBy ? ` ORDER BY ${statement.orderBy}` : '';
-  return `SELECT ${[...new Set(statement.fields)].join(', ')} FROM ${statement.from}${where}${orderBy}`;
+  return (
+    `SELECT ${[...new Set(statement.fields)].join(', ')} FROM ${statement.from}${where}` +
+    `${orderBy}`
+  );
 }

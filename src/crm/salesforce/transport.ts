@@ -1,4 +1,5 @@
-// Puts jsforce's HTTP transport under the adapter's control: every request counted, one retry layer, a sane timeout.
+// Puts jsforce's HTTP transport under the adapter's control: every request counted, one retry
+// layer, a sane timeout.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Connection } from 'jsforce';
 import { parseRetryAfter } from '../../core/http.js';
@@ -8,7 +9,9 @@ export type Transport = Connection['_transport'];
 
 /** What the transport saw of one REST call's responses that jsforce's errors do not carry. */
 export interface ResponseNotes {
-  /** Seconds from the last 429 / 503 response's Retry-After header (jsforce drops response headers). */
+  /**
+   * Seconds from the last 429 / 503 response's Retry-After header (jsforce drops response headers).
+   */
   retryAfterSeconds?: number;
 }
 
@@ -18,7 +21,8 @@ const RETRY_AFTER_STATUSES: ReadonlySet<number> = new Set([429, 503]);
 const notesOfCall = new AsyncLocalStorage<ResponseNotes>();
 
 /**
- * Runs one call with a fresh ResponseNotes that the transport fills in: jsforce builds its HttpApiError from
+ * Runs one call with a fresh ResponseNotes that the transport fills in: jsforce builds its
+ * HttpApiError from
  * the body only, so the adapter reads Retry-After here. Async context keeps concurrent calls apart.
  */
 export function withResponseNotes<T>(call: (notes: ResponseNotes) => Promise<T>): Promise<T> {
@@ -27,10 +31,14 @@ export function withResponseNotes<T>(call: (notes: ResponseNotes) => Promise<T>)
 }
 
 /**
- * A transport that delegates to jsforce's own, after counting the request and switching off jsforce's built-in
- * retries (up to 5 for GET, with waits of up to 8 s): retries belong to withRetry and the adapter's RetryPolicy,
- * so that a failure is retried by one policy only, and so that each counted request is exactly one HTTP request.
- * Every jsforce call (REST, query pages, OAuth) goes through a Connection's or an OAuth2's `_transport`.
+ * A transport that delegates to jsforce's own, after counting the request and switching off
+ * jsforce's built-in
+ * retries (up to 5 for GET, with waits of up to 8 s): retries belong to withRetry and the adapter's
+ * RetryPolicy,
+ * so that a failure is retried by one policy only, and so that each counted request is exactly one
+ * HTTP request.
+ * Every jsforce call (REST, query pages, OAuth) goes through a Connection's or an OAuth2's
+ * `_transport`.
  */
 export function instrumentTransport(
   transport: Transport,

@@ -1,4 +1,5 @@
-// Collection upserts by external id as pure pieces: the records to send, the calls to split them into, results read back.
+// Collection upserts by external id as pure pieces: the records to send, the calls to split them
+// into, results read back.
 import type { CrmItemError, MappedRecord, UpsertItemResult } from '../adapter.js';
 import { CONVERTED_LEAD_CODE, ITEM_RETRY_ROUNDS, RETRYABLE_ITEM_CODES, SOBJECTS } from './facts.js';
 
@@ -8,7 +9,10 @@ export interface PendingRecord {
   index: number;
 }
 
-/** The record as sent: its mapped fields, with the external id field always set from the referral id. */
+/**
+ * The record as sent: its mapped fields, with the external id field always set from the referral
+ * id.
+ */
 export function collectionRecord(
   record: MappedRecord,
   externalIdField: string,
@@ -21,7 +25,10 @@ export interface CollectionCall {
   items: PendingRecord[];
 }
 
-/** Splits records into calls of at most `batchSize`, one sObject type per call (the upsert URL names the type). */
+/**
+ * Splits records into calls of at most `batchSize`, one sObject type per call (the upsert URL names
+ * the type).
+ */
 export function collectionCalls(
   pending: readonly PendingRecord[],
   batchSize: number,
@@ -42,7 +49,10 @@ interface SaveErrorShape {
   fields?: unknown;
 }
 
-/** One entry of a collection response (`{id, success, errors[{statusCode, message, fields}], created}`) as a result. */
+/**
+ * One entry of a collection response (`{id, success, errors[{statusCode, message, fields}],
+ * created}`) as a result.
+ */
 export function upsertItemResult(referralId: string, saved: unknown): UpsertItemResult {
   if (typeof saved !== 'object' || saved === null) {
     // Nothing says the record was written; an upsert by external id may be sent again safely.
@@ -70,7 +80,10 @@ export function upsertItemResult(referralId: string, saved: unknown): UpsertItem
   return failed(referralId, itemError(Array.isArray(errors) ? (errors as SaveErrorShape[]) : []));
 }
 
-/** Salesforce's own code (collections say `statusCode`, single-record APIs `errorCode`) and message, verbatim. */
+/**
+ * Salesforce's own code (collections say `statusCode`, single-record APIs `errorCode`) and message,
+ * verbatim.
+ */
 function itemError(errors: readonly SaveErrorShape[]): CrmItemError {
   const first = errors[0];
   if (!first)
@@ -102,7 +115,8 @@ function itemError(errors: readonly SaveErrorShape[]): CrmItemError {
     message,
     retryable: RETRYABLE_ITEM_CODES.has(code),
     ...(fields.length > 0 ? { fields } : {}),
-    // The save result does not name the opportunity the lead became; the change read names it later.
+    // The save result does not name the opportunity the lead became; the change read names it
+    // later.
     ...(code === CONVERTED_LEAD_CODE ? { convertedInto: null } : {}),
   };
 }
@@ -119,7 +133,10 @@ export interface ItemRetryOptions {
   rounds?: number;
 }
 
-/** Sends every record, then again only the ones that failed retryably, up to `rounds` more times; results in input order. */
+/**
+ * Sends every record, then again only the ones that failed retryably, up to `rounds` more times;
+ * results in input order.
+ */
 export async function upsertWithItemRetries(
   records: readonly MappedRecord[],
   options: ItemRetryOptions,

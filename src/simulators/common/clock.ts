@@ -1,4 +1,5 @@
-// The simulator's clock: real time plus an offset that the admin API can move forward (to test expiry).
+// The simulator's clock: real time plus an offset that the admin API can move forward (to test
+// expiry).
 
 export class SimClock {
   private offsetMs = 0;

@@ -3,14 +3,18 @@ import { z } from 'zod';
 import { createRandom, type Random } from './random.js';
 
 const faultRuleSchema = z.object({
-  /** `status`: answer `status` (4xx or 5xx) with the simulator's error envelope (`errorCode`, `message`). */
+  /**
+   * `status`: answer `status` (4xx or 5xx) with the simulator's error envelope (`errorCode`,
+   * `message`).
+   */
   kind: z.enum(['429', '5xx', 'drop', 'latency', 'status']),
   /** Probability per matching request (0..1); with `count`, the first `count` matches fail. */
   rate: z.number().min(0).max(1).default(1),
   /** Apply to this many matching requests, then stop. */
   count: z.number().int().positive().optional(),
   /**
-   * Let this many matching requests through first (only those no earlier rule faulted count), then apply:
+   * Let this many matching requests through first (only those no earlier rule faulted count), then
+   * apply:
    * a test can stop a backfill at a known point without racing it.
    */
   after: z.number().int().min(0).optional(),

@@ -1,4 +1,5 @@
-// Many organisations on one port: /orgs/<org>/... goes to that org's own simulator, created on first use.
+// Many organisations on one port: /orgs/<org>/... goes to that org's own simulator, created on
+// first use.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -20,9 +21,12 @@ export interface OrgRouterOptions {
 const ORG = /^\/orgs\/([A-Za-z0-9_-]{1,64})(\/.*)?$/;
 
 /**
- * A thin partitioning wrapper: the simulators' own files do not change. Each org's requests are forwarded
- * to its simulator unchanged (path without the prefix, method, headers, body), and its answers come back
- * unchanged, so every org is as strict as a single simulator. `PUT /_sim/faults` on the router applies a
+ * A thin partitioning wrapper: the simulators' own files do not change. Each org's requests are
+ * forwarded
+ * to its simulator unchanged (path without the prefix, method, headers, body), and its answers come
+ * back
+ * unchanged, so every org is as strict as a single simulator. `PUT /_sim/faults` on the router
+ * applies a
  * fault config (e.g. latency) to every org, present and future; `GET /_sim/orgs` lists the orgs.
  */
 export class OrgRouter {
@@ -88,7 +92,9 @@ export class OrgRouter {
       reply(res, 404, {
         error: {
           code: 'NotFound',
-          message: `the multi-org ${this.options.name} simulator serves /orgs/<org>/...; nothing at ${url.pathname}`,
+          message:
+            `the multi-org ${this.options.name} simulator serves /orgs/<org>/...; ` +
+            `nothing at ${url.pathname}`,
         },
       });
     } catch (error) {
@@ -97,9 +103,12 @@ export class OrgRouter {
   }
 
   /**
-   * Forwards like a rewriting reverse proxy: URLs of the router's org in the request body (a Dataverse
-   * $batch names each operation by absolute URL) become the org simulator's, and the simulator's own URLs
-   * in answers (nextLink, OData-EntityId, Location) become the router's, so clients only ever see the org.
+   * Forwards like a rewriting reverse proxy: URLs of the router's org in the request body (a
+   * Dataverse
+   * $batch names each operation by absolute URL) become the org simulator's, and the simulator's
+   * own URLs
+   * in answers (nextLink, OData-EntityId, Location) become the router's, so clients only ever see
+   * the org.
    */
   private async forward(
     req: http.IncomingMessage,

@@ -1,4 +1,5 @@
-// Record-level refusals for the CRM simulators: writes to one record (by its referral key) fail with a named error.
+// Record-level refusals for the CRM simulators: writes to one record (by its referral key) fail
+// with a named error.
 import { z } from 'zod';
 import { SimHttpError, type SimRoute } from './server.js';
 
@@ -35,7 +36,8 @@ export class RecordRefusals<E> {
         throw new SimHttpError(
           400,
           'BadRequest',
-          `refusals: unknown error "${rule.error}" (known: ${Object.keys(this.catalogue).join(', ')})`,
+          `refusals: unknown error "${rule.error}" (known: ` +
+            `${Object.keys(this.catalogue).join(', ')})`,
         );
     }
     this.rules = parsed.data.rules.map((rule) => ({ ...rule, remaining: rule.times }));
@@ -45,7 +47,9 @@ export class RecordRefusals<E> {
     this.rules = [];
   }
 
-  /** The error for a write to the record keyed `key`, if a rule refuses it (one use of the rule). */
+  /**
+   * The error for a write to the record keyed `key`, if a rule refuses it (one use of the rule).
+   */
   take(key: string): E | undefined {
     const rule = this.rules.find(
       (r) => r.key === key && (r.remaining === undefined || r.remaining > 0),

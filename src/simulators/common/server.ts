@@ -1,4 +1,5 @@
-// The HTTP plumbing shared by every simulator: routing, bodies, auth, request log, faults, /_sim/ admin.
+// The HTTP plumbing shared by every simulator: routing, bodies, auth, request log, faults, /_sim/
+// admin.
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -70,7 +71,8 @@ export interface SimServerOptions {
   /** Returns a refusal when the request is not authorised (admin routes skip this). */
   authorize?: (req: SimRequest) => SimHttpError | null;
   /**
-   * Called when an API request (not /_sim/) arrives, before latency and faults; the function it returns runs once
+   * Called when an API request (not /_sim/) arrives, before latency and faults; the function it
+   * returns runs once
    * the response is finished or the connection closes. Lets a simulator count requests in flight.
    */
   onRequestStart?: (req: SimRequest) => (() => void) | void;
@@ -81,7 +83,10 @@ export interface SimServerOptions {
   clock?: SimClock;
   /** How many request-log entries to keep (older ones are dropped; counters keep counting). */
   requestLogSize?: number;
-  /** Serve HTTPS with this PEM key and certificate (an identity provider's clients refuse plain http). */
+  /**
+   * Serve HTTPS with this PEM key and certificate (an identity provider's clients refuse plain
+   * http).
+   */
   tls?: { key: string; cert: string };
 }
 

@@ -1,4 +1,5 @@
-// Parameters of the QualifyLead, WinOpportunity and LoseOpportunity actions, checked as strictly as entity bodies.
+// Parameters of the QualifyLead, WinOpportunity and LoseOpportunity actions, checked as strictly as
+// entity bodies.
 import { cannotConvert, invalidArgument, unknownBodyProperty } from './errors.js';
 import { ACCOUNT, OPPORTUNITY, type ColumnSpec, type TableSpec } from './schema.js';
 import type { QualifyOptions } from './qualify.js';
@@ -81,14 +82,16 @@ export function closeActionBody(
   const close = parameters.OpportunityClose;
   if (close === null || typeof close !== 'object' || Array.isArray(close)) {
     throw invalidArgument(
-      `${action} needs the parameter 'OpportunityClose': an object with 'opportunityid@odata.bind'.`,
+      `${action} needs the parameter 'OpportunityClose': an object with ` +
+        `'opportunityid@odata.bind'.`,
     );
   }
   const record = close as Record<string, unknown>;
   const reference = record['opportunityid@odata.bind'];
   if (typeof reference !== 'string')
     throw invalidArgument(
-      `${action}: OpportunityClose needs 'opportunityid@odata.bind' such as '/opportunities(<id>)'.`,
+      `${action}: OpportunityClose needs 'opportunityid@odata.bind' such as ` +
+        `'/opportunities(<id>)'.`,
     );
   return {
     opportunityId: resolveBind(OPPORTUNITY_BIND, reference),
@@ -107,7 +110,8 @@ function closeDetails(record: Record<string, unknown>): OpportunityCloseDetails 
         value !== '#Microsoft.Dynamics.CRM.opportunityclose'
       ) {
         throw invalidArgument(
-          `OpportunityClose has @odata.type '${String(value)}'; expected 'Microsoft.Dynamics.CRM.opportunityclose'.`,
+          `OpportunityClose has @odata.type '${String(value)}'; expected ` +
+            `'Microsoft.Dynamics.CRM.opportunityclose'.`,
         );
       }
     } else if (name === 'actualend') {
@@ -152,6 +156,7 @@ function statusParameter(action: string, value: unknown): number {
 
 function unknownParameter(action: string, name: string): Error {
   return invalidArgument(
-    `The parameter '${name}' in the request payload is not a valid parameter for the operation '${action}'.`,
+    `The parameter '${name}' in the request payload is not a valid parameter for the ` +
+      `operation '${action}'.`,
   );
 }

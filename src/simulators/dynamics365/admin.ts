@@ -1,4 +1,5 @@
-// /_sim/ routes of the Dataverse simulator: read every row, and act as a CRM user (change state, qualify, win, lose, edit).
+// /_sim/ routes of the Dataverse simulator: read every row, and act as a CRM user (change state,
+// qualify, win, lose, edit).
 import type { SimRequest, SimRoute } from '../common/server.js';
 import { invalidArgument, keyNotFound } from './errors.js';
 import { LEAD, OPPORTUNITY, type TableSpec } from './schema.js';
@@ -83,7 +84,10 @@ function setLeadState(store: DataverseStore, req: SimRequest) {
   return { status: 200, body: row };
 }
 
-/** `{createAccount?, createContact?, createOpportunity? (default true), status? (default 3)}`, like QualifyLead. */
+/**
+ * `{createAccount?, createContact?, createOpportunity? (default true), status? (default 3)}`, like
+ * QualifyLead.
+ */
 function qualifyLead(store: DataverseStore, req: SimRequest) {
   const body = objectBody(req);
   const flag = (name: string, fallback: boolean): boolean => {
@@ -106,7 +110,10 @@ function qualifyLead(store: DataverseStore, req: SimRequest) {
   };
 }
 
-/** Win `{actualvalue?, actualclosedate?, description?}` or lose `{statuscode? (4 Canceled, 5 Out-Sold), ...}`. */
+/**
+ * Win `{actualvalue?, actualclosedate?, description?}` or lose `{statuscode? (4 Canceled, 5
+ * Out-Sold), ...}`.
+ */
 function closeOpportunity(store: DataverseStore, req: SimRequest, outcome: 'won' | 'lost') {
   const body = objectBody(req);
   const money = OPPORTUNITY.columns.actualvalue;
@@ -133,7 +140,10 @@ function closeOpportunity(store: DataverseStore, req: SimRequest, outcome: 'won'
   return { status: 200, body: row };
 }
 
-/** Sets columns as a user editing the form would (the same checks as the Web API; any valid state pair). */
+/**
+ * Sets columns as a user editing the form would (the same checks as the Web API; any valid state
+ * pair).
+ */
 function editRecord(store: DataverseStore, table: TableSpec, req: SimRequest) {
   const values = readRecordBody(table, objectBody(req), store.resolveBind);
   const row = store.transaction(() => store.update(table, idOf(req), values, 'user'));

@@ -1,4 +1,5 @@
-// The Web API below /api/data/v9.2/: entity sets, records by id or alternate key, upserts, reads and actions.
+// The Web API below /api/data/v9.2/: entity sets, records by id or alternate key, upserts, reads
+// and actions.
 import type { SimResponse } from '../common/server.js';
 import {
   duplicateKey,
@@ -64,13 +65,22 @@ export class DataverseApi {
     private readonly store: DataverseStore,
     /** `http://host:port/api/data/v9.2/` */
     private readonly apiUrl: () => string,
-    /** Draws the order of rows an $orderby leaves tied, anew for every read (seeded, so runs repeat). */
+    /**
+     * Draws the order of rows an $orderby leaves tied, anew for every read (seeded, so runs
+     * repeat).
+     */
     private readonly tieSeeds: () => number,
-    /** A refusal rule's error for a write to the record with this alternate-key value (/_sim/refusals). */
+    /**
+     * A refusal rule's error for a write to the record with this alternate-key value
+     * (/_sim/refusals).
+     */
     private readonly refusalFor: (key: string) => Error | undefined = () => undefined,
   ) {}
 
-  /** Answers one call; errors are thrown as SimHttpError. Writes are atomic: a failure leaves nothing behind. */
+  /**
+   * Answers one call; errors are thrown as SimHttpError. Writes are atomic: a failure leaves
+   * nothing behind.
+   */
   handle(call: DataverseCall): SimResponse {
     checkODataVersions(call.headers);
     if (call.method === 'GET') return this.dispatch(call);
@@ -140,7 +150,8 @@ export class DataverseApi {
   private readCollection(table: TableSpec, call: DataverseCall): SimResponse {
     const query = parseCollectionQuery(table, call.query);
     const prefer = preferencesOf(call.headers);
-    // $top takes the first rows and never pages; otherwise pages are cut at the preferred size (at most 5000).
+    // $top takes the first rows and never pages; otherwise pages are cut at the preferred size (at
+    // most 5000).
     const pageSize = Math.min(
       query.top ?? prefer.maxPageSize ?? DEFAULT_PAGE_SIZE,
       DEFAULT_PAGE_SIZE,
@@ -185,7 +196,9 @@ export class DataverseApi {
     const row = this.store.get(table, key);
     if (etagListMatches(call.headers['if-none-match'], row))
       return { status: 304, headers: { ETag: etagOf(row) } };
-    const context = `${this.apiUrl()}$metadata#${table.entitySet}${select ? `(${select.join(',')})` : ''}/$entity`;
+    const context = `${this.apiUrl()}$metadata#${table.entitySet}${
+      select ? `(` + `${select.join(',')})` : ''
+    }/$entity`;
     return {
       status: 200,
       headers: { 'Content-Type': JSON_TYPE, ETag: etagOf(row) },
@@ -197,7 +210,9 @@ export class DataverseApi {
     const row = this.store.get(table, key);
     const value = row[property] ?? null;
     if (value === null) return { status: 204 };
-    const context = `${this.apiUrl()}$metadata#${table.entitySet}(${String(row[table.primaryKey])})/${property}`;
+    const context =
+      `${this.apiUrl()}$metadata#${table.entitySet}(` +
+      `${String(row[table.primaryKey])})/${property}`;
     return {
       status: 200,
       headers: { 'Content-Type': JSON_TYPE },
@@ -211,7 +226,10 @@ export class DataverseApi {
     return this.written(table, row, 201, call);
   }
 
-  /** PATCH: update, or create when missing (Dataverse upserts); If-Match / If-None-Match narrow it to one or the other. */
+  /**
+   * PATCH: update, or create when missing (Dataverse upserts); If-Match / If-None-Match narrow it
+   * to one or the other.
+   */
   private upsert(table: TableSpec, key: RecordKey, call: DataverseCall): SimResponse {
     const refusal =
       key.kind === 'alternate' ? this.refusalFor(Object.values(key.values)[0] ?? '') : undefined;
@@ -247,7 +265,10 @@ export class DataverseApi {
     return { status: 204 };
   }
 
-  /** 204 with the record's URL, or the record itself (201 created / 200 updated) with `Prefer: return=representation`. */
+  /**
+   * 204 with the record's URL, or the record itself (201 created / 200 updated) with `Prefer:
+   * return=representation`.
+   */
   private written(
     table: TableSpec,
     row: Row,
@@ -258,7 +279,9 @@ export class DataverseApi {
     const headers: Record<string, string> = { 'OData-EntityId': entityUrl, Location: entityUrl };
     if (!preferencesOf(call.headers).returnRepresentation) return { status: 204, headers };
     const select = parseSelect(table, call.query);
-    const context = `${this.apiUrl()}$metadata#${table.entitySet}${select ? `(${select.join(',')})` : ''}/$entity`;
+    const context = `${this.apiUrl()}$metadata#${table.entitySet}${
+      select ? `(` + `${select.join(',')})` : ''
+    }/$entity`;
     return {
       status: statusWithBody,
       headers: {
@@ -281,7 +304,8 @@ export class DataverseApi {
       status: 200,
       headers: { 'Content-Type': JSON_TYPE },
       body: {
-        '@odata.context': `${this.apiUrl()}$metadata#Collection(Microsoft.Dynamics.CRM.crmbaseentity)`,
+        '@odata.context':
+          `${this.apiUrl()}` + `$metadata#Collection(Microsoft.Dynamics.CRM.crmbaseentity)`,
         value: created.map(({ table, row }) => ({
           '@odata.type': `#Microsoft.Dynamics.CRM.${table.logicalName}`,
           '@odata.etag': etagOf(row),

@@ -1,4 +1,5 @@
-// POST $batch: runs the parts in order, change sets atomically, and answers with one embedded HTTP response per request.
+// POST $batch: runs the parts in order, change sets atomically, and answers with one embedded HTTP
+// response per request.
 import { randomUUID } from 'node:crypto';
 import { SimHttpError, type SimRequest, type SimResponse } from '../common/server.js';
 import { JSON_TYPE, type DataverseApi } from './api.js';
@@ -22,7 +23,10 @@ const MAX_BATCH_OPERATIONS = 1000;
 /** Builds the error body of a failed operation, as the top level would. */
 export type ErrorResponder = (error: SimHttpError) => SimResponse;
 
-/** Thrown inside a change set's transaction to roll it back and answer with the failing operation alone. */
+/**
+ * Thrown inside a change set's transaction to roll it back and answer with the failing operation
+ * alone.
+ */
 class ChangeSetFailure extends Error {
   constructor(
     readonly contentId: string | undefined,
@@ -63,7 +67,8 @@ export class BatchRunner {
       'Content-Type': `multipart/mixed; boundary=${boundary}`,
     };
     if (continueOnError) responseHeaders['Preference-Applied'] = 'odata.continue-on-error';
-    // Without continue-on-error the batch as a whole carries the status of the request that stopped it.
+    // Without continue-on-error the batch as a whole carries the status of the request that stopped
+    // it.
     return { status: stoppedBy ?? 200, headers: responseHeaders, body };
   }
 
@@ -78,7 +83,10 @@ export class BatchRunner {
     };
   }
 
-  /** All or nothing: on the first failure every write of the change set is undone and only that failure is answered. */
+  /**
+   * All or nothing: on the first failure every write of the change set is undone and only that
+   * failure is answered.
+   */
   private runChangeSet(requests: { contentId?: string; request: HttpRequestMessage }[]): {
     response: BatchResponseItem;
     failedStatus?: number;
@@ -107,7 +115,10 @@ export class BatchRunner {
     }
   }
 
-  /** One embedded request: `$n` references resolved, dispatched like a top-level call, the answer as an HTTP message. */
+  /**
+   * One embedded request: `$n` references resolved, dispatched like a top-level call, the answer as
+   * an HTTP message.
+   */
   private run(request: HttpRequestMessage, references: Map<string, string>): HttpResponseMessage {
     let answer: SimResponse;
     try {
@@ -134,12 +145,16 @@ export class BatchRunner {
   }
 }
 
-/** Parses and checks the batch as a whole: its Content-Type, its parts, no GET in a change set, at most 1000 operations. */
+/**
+ * Parses and checks the batch as a whole: its Content-Type, its parts, no GET in a change set, at
+ * most 1000 operations.
+ */
 function readBatch(rawBody: string, contentType: string | undefined): BatchRequestItem[] {
   const boundary = multipartBoundary(contentType);
   if (!boundary) {
     throw odataError(
-      `A $batch request needs Content-Type: multipart/mixed with a boundary (for example 'multipart/mixed; boundary=batch_1'), not '${contentType ?? 'none'}'.`,
+      `A $batch request needs Content-Type: multipart/mixed with a boundary (for example ` +
+        `'multipart/mixed; boundary=batch_1'), not '${contentType ?? 'none'}'.`,
     );
   }
   let items: BatchRequestItem[];
@@ -165,14 +180,18 @@ function readBatch(rawBody: string, contentType: string | undefined): BatchReque
       item.requests.some(({ request }) => request.method === 'GET')
     ) {
       throw odataError(
-        `Part ${index + 1} of the $batch is a change set containing a GET request; GET requests go outside change sets.`,
+        `Part ${index + 1} of the $batch is a change set containing a GET request; GET ` +
+          `requests go outside change sets.`,
       );
     }
   });
   return items;
 }
 
-/** `$1` or `$1/...` at the start of a URL stands for the record created by the request with Content-ID 1. */
+/**
+ * `$1` or `$1/...` at the start of a URL stands for the record created by the request with
+ * Content-ID 1.
+ */
 function resolveReference(url: string, references: Map<string, string>): string {
   const match = /^\$([^/?]+)(.*)$/.exec(url);
   if (!match) return url;
@@ -182,7 +201,10 @@ function resolveReference(url: string, references: Map<string, string>): string 
   return target + (match[2] ?? '');
 }
 
-/** Replaces `"$n"` values of `@odata.bind` / `@odata.id` properties with the referenced record's URL. */
+/**
+ * Replaces `"$n"` values of `@odata.bind` / `@odata.id` properties with the referenced record's
+ * URL.
+ */
 function resolveBodyReferences(body: string, references: Map<string, string>): string {
   if (!body.includes('"$')) return body;
   let parsed: unknown;

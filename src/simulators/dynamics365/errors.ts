@@ -1,4 +1,5 @@
-// The Dataverse errors the simulator answers with: HTTP status, hex error code and message, kept in one place.
+// The Dataverse errors the simulator answers with: HTTP status, hex error code and message, kept in
+// one place.
 import { SimHttpError } from '../common/server.js';
 import { stateOf, type TableSpec } from './schema.js';
 
@@ -64,7 +65,8 @@ export function unknownBodyProperty(table: TableSpec, property: string): SimHttp
   return new SimHttpError(
     400,
     CODES.odata,
-    `The property '${property}' does not exist on type 'Microsoft.Dynamics.CRM.${table.logicalName}'.`,
+    `The property '${property}' does not exist on type 'Microsoft.Dynamics.CRM.` +
+      `${table.logicalName}'.`,
   );
 }
 
@@ -73,7 +75,8 @@ export function unknownQueryProperty(table: TableSpec, property: string): SimHtt
   return new SimHttpError(
     400,
     CODES.odata,
-    `Could not find a property named '${property}' on type 'Microsoft.Dynamics.CRM.${table.logicalName}'.`,
+    `Could not find a property named '${property}' on type 'Microsoft.Dynamics.CRM.` +
+      `${table.logicalName}'.`,
   );
 }
 
@@ -81,7 +84,8 @@ export function readOnlyProperty(table: TableSpec, property: string): SimHttpErr
   return new SimHttpError(
     400,
     CODES.odata,
-    `The property '${property}' is read-only on type 'Microsoft.Dynamics.CRM.${table.logicalName}' and cannot be set.`,
+    `The property '${property}' is read-only on type 'Microsoft.Dynamics.CRM.` +
+      `${table.logicalName}' and cannot be set.`,
   );
 }
 
@@ -89,7 +93,8 @@ export function cannotConvert(literal: string, edmType: string, property: string
   return new SimHttpError(
     400,
     CODES.payload,
-    `Cannot convert the literal '${literal}' to the expected type '${edmType}' (property '${property}').`,
+    `Cannot convert the literal '${literal}' to the expected type '${edmType}' (property '` +
+      `${property}').`,
   );
 }
 
@@ -97,7 +102,8 @@ export function stringTooLong(table: TableSpec, property: string, maxLength: num
   return new SimHttpError(
     400,
     CODES.stringTooLong,
-    `A validation error occurred.  The length of the '${property}' attribute of the '${table.logicalName}' entity exceeded the maximum allowed length of '${maxLength}'.`,
+    `A validation error occurred.  The length of the '${property}' attribute of the '` +
+      `${table.logicalName}' entity exceeded the maximum allowed length of '${maxLength}'.`,
   );
 }
 
@@ -110,7 +116,9 @@ export function outOfRange(
   return new SimHttpError(
     400,
     CODES.outOfRange,
-    `A validation error occurred. The value ${String(value)} of '${property}' on record of type '${table.logicalName}' is outside the valid range. Accepted Values: ${accepted.join(',')}`,
+    `A validation error occurred. The value ${String(value)} of '${property}' on record of ` +
+      `type '${table.logicalName}' is outside the valid range. Accepted Values: ` +
+      `${accepted.join(',')}`,
   );
 }
 
@@ -125,7 +133,8 @@ export function invalidStatus(
   return new SimHttpError(
     400,
     CODES.invalidStatus,
-    `${statuscode} is not a valid status code for state code ${table.stateEnum}State.${state} on ${table.logicalName} with Id ${id}.`,
+    `${statuscode} is not a valid status code for state code ${table.stateEnum}State.${state}` +
+      ` on ${table.logicalName} with Id ${id}.`,
   );
 }
 
@@ -137,7 +146,8 @@ export function unsupportedMediaType(contentType: string): SimHttpError {
   return new SimHttpError(
     415,
     CODES.odata,
-    `The request body's Content-Type '${contentType || 'none'}' is not supported; send JSON with Content-Type: application/json.`,
+    `The request body's Content-Type '${contentType || 'none'}' is not supported; send JSON ` +
+      `with Content-Type: application/json.`,
   );
 }
 

@@ -1,4 +1,5 @@
-// $filter for the simulator: comparisons, and/or/not, parentheses, contains/startswith/endswith, typed literals, checked names.
+// $filter for the simulator: comparisons, and/or/not, parentheses, contains/startswith/endswith,
+// typed literals, checked names.
 import { odataError, unknownQueryProperty } from './errors.js';
 import { GUID_PATTERN } from './paths.js';
 import { edmType, type ColumnSpec, type TableSpec } from './schema.js';
@@ -44,7 +45,9 @@ const STRING_FUNCTIONS: Record<string, (value: string, literal: string) => boole
 const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$/;
 const NUMBER = /^-?\d+(\.\d+)?([eE][+-]?\d+)?[mMdDfFlL]?$/;
 
-/** Compiles a $filter expression into a row predicate; every problem is a 400 naming what and where. */
+/**
+ * Compiles a $filter expression into a row predicate; every problem is a 400 naming what and where.
+ */
 export function compileFilter(table: TableSpec, expression: string): RowPredicate {
   const parser = new FilterParser(table, expression);
   const predicate = parser.parseOr();
@@ -53,8 +56,10 @@ export function compileFilter(table: TableSpec, expression: string): RowPredicat
 }
 
 /**
- * Comparable form of a stored value, matching how literals are normalised: strings compare case-insensitively;
- * GUIDs are stored lower-case and date-times as canonical UTC ISO strings, whose text order is their time order.
+ * Comparable form of a stored value, matching how literals are normalised: strings compare
+ * case-insensitively;
+ * GUIDs are stored lower-case and date-times as canonical UTC ISO strings, whose text order is
+ * their time order.
  */
 export function comparable(
   column: ColumnSpec,
@@ -135,7 +140,8 @@ class FilterParser {
     const test = STRING_FUNCTIONS[name.text.toLowerCase()];
     if (!test)
       throw odataError(
-        `An unknown function with name '${name.text}' was found in $filter at position ${name.position}.`,
+        `An unknown function with name '${name.text}' was found in $filter at position ` +
+          `${name.position}.`,
       );
     this.expect('open');
     const [property, column] = this.property(this.next());
@@ -144,7 +150,8 @@ class FilterParser {
     this.expect('close');
     if (column.type !== 'string' || literal.kind !== 'string') {
       throw odataError(
-        `The function '${name.text}' needs a string column and a string literal; '${property}' is ${edmType(column)}.`,
+        `The function '${name.text}' needs a string column and a string literal; '${property}' ` +
+          `is ${edmType(column)}.`,
       );
     }
     const needle = literal.value as string;
@@ -162,7 +169,8 @@ class FilterParser {
     const firstIsProperty = this.isProperty(first);
     if (firstIsProperty === this.isProperty(second)) {
       throw odataError(
-        `The simulator compares a column with a literal; '${first.text} ${operator.text} ${second.text}' at position ${first.position} is not of that form.`,
+        `The simulator compares a column with a literal; '${first.text} ${operator.text} ` +
+          `${second.text}' at position ${first.position} is not of that form.`,
       );
     }
     const [propertyToken, literalToken, op] = firstIsProperty
@@ -202,7 +210,8 @@ class FilterParser {
     if (NUMBER.test(text))
       return { kind: 'number', value: Number(text.replace(/[mMdDfFlL]$/, '')) };
     throw odataError(
-      `Syntax error: '${text}' at position ${token.position} in '${this.expression}' is not a valid literal.`,
+      `Syntax error: '${text}' at position ${token.position} in '${this.expression}' is not a ` +
+        `valid literal.`,
     );
   }
 
@@ -299,11 +308,16 @@ const LITERAL_TYPES: Record<LiteralKind, string> = {
 function checkCompatible(column: ColumnSpec, literal: Literal, operatorName: string): void {
   if (literal.kind === 'null' || ACCEPTED_LITERALS[column.type].includes(literal.kind)) return;
   throw odataError(
-    `A binary operator with incompatible types was detected. Found operand types '${edmType(column)}' and '${LITERAL_TYPES[literal.kind]}' for operator kind '${operatorName}'.`,
+    `A binary operator with incompatible types was detected. Found operand types '` +
+      `${edmType(column)}' and '${LITERAL_TYPES[literal.kind]}' for operator kind '` +
+      `${operatorName}'.`,
   );
 }
 
-/** SQL semantics: a null column matches only `eq null` / `ne null`; other comparisons with null are false. */
+/**
+ * SQL semantics: a null column matches only `eq null` / `ne null`; other comparisons with null are
+ * false.
+ */
 function comparisonPredicate(
   property: string,
   column: ColumnSpec,

@@ -1,4 +1,5 @@
-// The Dataverse Web API (Dynamics 365 Sales) simulator: a strict loopback server for leads, opportunities and their actions.
+// The Dataverse Web API (Dynamics 365 Sales) simulator: a strict loopback server for leads,
+// opportunities and their actions.
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { SimClock } from '../common/clock.js';
@@ -50,7 +51,10 @@ export class DynamicsSimulator {
   readonly server: SimServer;
   readonly store: DataverseStore;
   readonly protection: ServiceProtection;
-  /** Record-level faults: writes to a given referral's lead fail with a documented error (refusals.ts). */
+  /**
+   * Record-level faults: writes to a given referral's lead fail with a documented error
+   * (refusals.ts).
+   */
   readonly refusals = new RecordRefusals(DATAVERSE_REFUSALS);
   private readonly admissions = new WeakMap<SimRequest, Admission>();
 
@@ -119,7 +123,9 @@ export class DynamicsSimulator {
     return `${this.server.url}${SERVICE_ROOT_PATH}`;
   }
 
-  /** Service protection is decided on arrival, so requests waiting on latency count as in flight. */
+  /**
+   * Service protection is decided on arrival, so requests waiting on latency count as in flight.
+   */
   private admit(req: SimRequest): (() => void) | void {
     const token = bearerToken(req.headers.authorization);
     if (token === undefined) return;
@@ -135,7 +141,10 @@ export class DynamicsSimulator {
         'Unauthorized',
         'The request has no bearer token: send Authorization: Bearer <access token>.',
         {
-          'WWW-Authenticate': `Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize, resource_id=${this.url}`,
+          'WWW-Authenticate':
+            `Bearer ` +
+            `authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize, ` +
+            `resource_id=${this.url}`,
         },
       );
     }
@@ -146,7 +155,8 @@ export class DynamicsSimulator {
     const headers: Record<string, string> = { 'OData-Version': '4.0', REQ_ID: randomUUID() };
     const token = bearerToken(req.headers.authorization);
     if (token !== undefined) {
-      // Both on every response, as Dataverse sends them (powerapps-docs developer/data-platform/api-limits.md).
+      // Both on every response, as Dataverse sends them (powerapps-docs
+      // developer/data-platform/api-limits.md).
       headers['x-ms-ratelimit-burst-remaining-xrm-requests'] = String(
         this.protection.remaining(token),
       );

@@ -1,4 +1,5 @@
-// Dataverse service protection per caller (bearer token): requests in a sliding window and requests in flight, 429 past either.
+// Dataverse service protection per caller (bearer token): requests in a sliding window and requests
+// in flight, 429 past either.
 import type { SimClock } from '../common/clock.js';
 import { SimHttpError } from '../common/server.js';
 import { CODES } from './errors.js';
@@ -7,7 +8,9 @@ export interface ServiceProtectionLimits {
   requestsPerWindow: number;
   windowMs: number;
   concurrent: number;
-  /** Combined execution time a caller may use in the window (Dataverse: 20 minutes in 300 seconds). */
+  /**
+   * Combined execution time a caller may use in the window (Dataverse: 20 minutes in 300 seconds).
+   */
   executionMsPerWindow: number;
 }
 
@@ -120,7 +123,8 @@ export class ServiceProtection {
     return new SimHttpError(
       429,
       CODES.tooManyRequests,
-      `Number of requests exceeded the limit of ${this.limits.requestsPerWindow} over time window of ${windowSeconds} seconds.`,
+      `Number of requests exceeded the limit of ${this.limits.requestsPerWindow} over time ` +
+        `window of ${windowSeconds} seconds.`,
       { 'Retry-After': String(seconds) },
     );
   }

@@ -15,7 +15,8 @@ export function readProjection(query: URLSearchParams): Projection {
   for (const name of query.keys()) {
     if (name.startsWith('$') && name !== '$select' && name !== '$expand') {
       throw odataError(
-        `The query parameter ${name} is not supported on metadata by the Dataverse simulator (supported here: $select, $expand).`,
+        `The query parameter ${name} is not supported on metadata by the Dataverse simulator ` +
+          `(supported here: $select, $expand).`,
       );
     }
   }
@@ -47,7 +48,8 @@ function parseExpand(text: string): Map<string, Projection> {
       else if (name.trim() === '$expand') nested.expand = value.join('=');
       else
         throw odataError(
-          `The query option '${name.trim()}' is not supported inside $expand by the Dataverse simulator (supported: $select, $expand).`,
+          `The query option '${name.trim()}' is not supported inside $expand by the Dataverse ` +
+            `simulator (supported: $select, $expand).`,
         );
     }
     expanded.set(match[1] as string, projectionOf(nested.select, nested.expand));

@@ -1,4 +1,5 @@
-// The metadata part of the Web API (EntityDefinitions, their Attributes and option sets), generated from the table schema.
+// The metadata part of the Web API (EntityDefinitions, their Attributes and option sets), generated
+// from the table schema.
 import { createHash } from 'node:crypto';
 import { SimHttpError, type SimResponse } from '../common/server.js';
 import { CODES, odataError, segmentNotFound } from './errors.js';
@@ -29,7 +30,10 @@ type AttributeType =
   | 'Lookup'
   | 'BigInt';
 
-/** The metadata type that each attribute type is served as (`@odata.type`, and what a cast segment names). */
+/**
+ * The metadata type that each attribute type is served as (`@odata.type`, and what a cast segment
+ * names).
+ */
 const DERIVED_TYPE: Readonly<Record<AttributeType, string>> = {
   String: 'StringAttributeMetadata',
   Memo: 'MemoAttributeMetadata',
@@ -76,7 +80,10 @@ const DERIVED_PROPERTIES: Readonly<Record<string, readonly string[]>> = {
 };
 const OPTION_SET_PROPERTIES = ['MetadataId', 'Name', 'IsGlobal', 'OptionSetType', 'Options'];
 
-/** Business-required columns (enforced by forms, not by the Web API, as in Dataverse) and recommended ones. */
+/**
+ * Business-required columns (enforced by forms, not by the Web API, as in Dataverse) and
+ * recommended ones.
+ */
 const REQUIRED_LEVELS: Readonly<
   Record<string, Readonly<Record<string, 'ApplicationRequired' | 'Recommended'>>>
 > = {
@@ -116,7 +123,10 @@ interface Attribute {
   type: AttributeType;
 }
 
-/** GET below `EntityDefinitions`: one entity or all, an entity's attributes (optionally cast to a derived type) or one attribute. */
+/**
+ * GET below `EntityDefinitions`: one entity or all, an entity's attributes (optionally cast to a
+ * derived type) or one attribute.
+ */
 export function readEntityDefinitions(
   path: ResourcePath,
   query: URLSearchParams,
@@ -140,7 +150,9 @@ export function readEntityDefinitions(
   if (attributesPath.head !== 'Attributes' || attributesPath.rest.length > 0)
     throw segmentNotFound(segment);
   const castType = cast === undefined ? null : derivedTypeOf(cast);
-  const context = `${apiUrl}$metadata#EntityDefinitions('${metadataId(table.logicalName)}')/Attributes${castType ? `/${NAMESPACE}${castType}` : ''}`;
+  const context =
+    `${apiUrl}$metadata#EntityDefinitions('${metadataId(table.logicalName)}` +
+    `')/Attributes${castType ? `/${NAMESPACE}${castType}` : ''}`;
   if (!attributesPath.key) {
     const attributes = attributesOf(table).filter(
       (attribute) => castType === null || DERIVED_TYPE[attribute.type] === castType,
@@ -177,7 +189,8 @@ function tableByKey(key: RecordKey): TableSpec {
     throw new SimHttpError(
       404,
       '0x80041102',
-      `The entity with a name = '${name}' with namemapping = 'Logical' was not found in the MetadataCache.`,
+      `The entity with a name = '${name}' with namemapping = 'Logical' was not found in the ` +
+        `MetadataCache.`,
     );
   }
   return table;
@@ -240,7 +253,10 @@ function entityBody(table: TableSpec, projection: Projection): Record<string, un
   return body;
 }
 
-/** An attribute as its own type serves it; `$select` may name only properties of the type addressed (the base type unless cast). */
+/**
+ * An attribute as its own type serves it; `$select` may name only properties of the type addressed
+ * (the base type unless cast).
+ */
 function attributeBody(
   attribute: Attribute,
   projection: Projection,
@@ -329,7 +345,9 @@ function label(text: string): Record<string, unknown> {
   return { LocalizedLabels: [localized], UserLocalizedLabel: localized };
 }
 
-/** Selected properties in the order asked; MetadataId always comes along, as Dataverse returns it. */
+/**
+ * Selected properties in the order asked; MetadataId always comes along, as Dataverse returns it.
+ */
 function pick(
   values: Record<string, unknown>,
   select: readonly string[] | null,
@@ -382,7 +400,10 @@ function attributeType(spec: ColumnSpec): AttributeType {
 /** A stable GUID per definition, so that ids survive restarts. */
 function metadataId(name: string): string {
   const hex = createHash('sha1').update(`leadbridge-sim:${name}`).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return (
+    `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-` +
+    `${hex.slice(20, 32)}`
+  );
 }
 
 function schemaName(logicalName: string): string {

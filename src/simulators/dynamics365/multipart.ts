@@ -1,4 +1,5 @@
-// The OData $batch wire format as pure functions: multipart/mixed parts, embedded HTTP requests and responses, both ways.
+// The OData $batch wire format as pure functions: multipart/mixed parts, embedded HTTP requests and
+// responses, both ways.
 import { STATUS_CODES } from 'node:http';
 
 const CRLF = '\r\n';
@@ -35,14 +36,19 @@ export type BatchResponseItem =
   | { kind: 'response'; contentId?: string; response: HttpResponseMessage }
   | { kind: 'changeset'; responses: { contentId?: string; response: HttpResponseMessage }[] };
 
-/** The boundary of a `multipart/mixed; boundary=...` Content-Type (quotes removed), or undefined. */
+/**
+ * The boundary of a `multipart/mixed; boundary=...` Content-Type (quotes removed), or undefined.
+ */
 export function multipartBoundary(contentType: string | undefined): string | undefined {
   if (!contentType || !/^\s*multipart\/mixed\s*(;|$)/i.test(contentType)) return undefined;
   const match = /;\s*boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
   return match?.[1] ?? match?.[2];
 }
 
-/** Splits a multipart body into its parts (RFC 2046): preamble and epilogue ignored, CRLF or bare LF accepted. */
+/**
+ * Splits a multipart body into its parts (RFC 2046): preamble and epilogue ignored, CRLF or bare LF
+ * accepted.
+ */
 export function parseMultipart(body: string, boundary: string): MimePart[] {
   const delimiter = `--${boundary}`;
   const parts: MimePart[] = [];
@@ -60,7 +66,10 @@ export function parseMultipart(body: string, boundary: string): MimePart[] {
   }
 }
 
-/** Index of the next delimiter line at or after `from` (a longer boundary sharing the prefix does not count), or -1. */
+/**
+ * Index of the next delimiter line at or after `from` (a longer boundary sharing the prefix does
+ * not count), or -1.
+ */
 function findDelimiter(body: string, delimiter: string, from: number): number {
   for (
     let index = body.indexOf(delimiter, from);
@@ -150,7 +159,8 @@ function httpRequestOf(part: MimePart, where: string): HttpRequestMessage {
   const type = part.headers['content-type'] ?? '';
   if (!/^application\/http\s*(;|$)/i.test(type)) {
     throw new MultipartError(
-      `${where}: Content-Type must be 'application/http' (or multipart/mixed for a change set), not '${type || 'none'}'`,
+      `${where}: Content-Type must be 'application/http' (or multipart/mixed for a change ` +
+        `set), not '${type || 'none'}'`,
     );
   }
   const encoding = part.headers['content-transfer-encoding'];
@@ -166,7 +176,10 @@ function httpRequestOf(part: MimePart, where: string): HttpRequestMessage {
   }
 }
 
-/** Content-ID is a MIME part header; early clients put it among the embedded message's headers instead. */
+/**
+ * Content-ID is a MIME part header; early clients put it among the embedded message's headers
+ * instead.
+ */
 function contentIdOf(part: MimePart): { contentId?: string } {
   const value = part.headers['content-id'] ?? embeddedHeader(part.body, 'content-id');
   return value === undefined ? {} : { contentId: value.replace(/^<(.*)>$/, '$1') };
@@ -202,7 +215,10 @@ export function writeMultipart(boundary: string, parts: MimePart[]): string {
   return `${chunks.join('')}--${boundary}--${CRLF}`;
 }
 
-/** A $batch response body; change-set responses nest in their own boundary, each response keeps its Content-ID. */
+/**
+ * A $batch response body; change-set responses nest in their own boundary, each response keeps its
+ * Content-ID.
+ */
 export function writeBatchResponse(
   items: BatchResponseItem[],
   boundaries: { batch: string; changeset: () => string },

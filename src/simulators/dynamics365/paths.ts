@@ -1,4 +1,5 @@
-// Resource paths below the service root: `leads`, `leads(<guid>)`, `leads(lb_referralid='x')/Microsoft.Dynamics.CRM.QualifyLead`.
+// Resource paths below the service root: `leads`, `leads(<guid>)`,
+// `leads(lb_referralid='x')/Microsoft.Dynamics.CRM.QualifyLead`.
 import { odataError } from './errors.js';
 
 export const SERVICE_ROOT_PATH = '/api/data/v9.2/';
@@ -56,7 +57,8 @@ function parseKey(inner: string, path: string): RecordKey {
   if (GUID_PATTERN.test(trimmed)) return { kind: 'id', id: trimmed.toLowerCase() };
   if (!trimmed.includes('='))
     throw odataError(
-      `Bad Request - Error in query syntax: '${inner}' in '${path}' is neither a GUID nor name='value' pairs.`,
+      `Bad Request - Error in query syntax: '${inner}' in '${path}' is neither a GUID nor ` +
+        `name='value' pairs.`,
     );
   const values: Record<string, string> = {};
   let position = 0;
@@ -106,14 +108,17 @@ function skipSeparator(text: string, index: number, path: string): number {
   if (position >= text.length) return position;
   if (text[position] !== ',')
     throw odataError(
-      `Bad Request - Error in query syntax: unexpected '${text.slice(position)}' in the key of '${path}'.`,
+      `Bad Request - Error in query syntax: unexpected '${text.slice(position)}' in the key ` +
+        `of '${path}'.`,
     );
   return position + 1;
 }
 
 /**
- * The path below the service root that a URL or reference names: `https://org/api/data/v9.2/leads(…)`,
- * `/api/data/v9.2/leads(…)`, `/leads(…)` and `leads(…)` all give `leads(…)`. Undefined when it names another root.
+ * The path below the service root that a URL or reference names:
+ * `https://org/api/data/v9.2/leads(…)`,
+ * `/api/data/v9.2/leads(…)`, `/leads(…)` and `leads(…)` all give `leads(…)`. Undefined when it
+ * names another root.
  */
 export function pathBelowRoot(reference: string): string | undefined {
   let path = reference;

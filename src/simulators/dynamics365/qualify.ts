@@ -31,7 +31,8 @@ export function qualifyLead(
     const lead = store.get(LEAD, { kind: 'id', id: leadId });
     if (lead.statecode !== 0) {
       throw invalidArgument(
-        `The lead ${leadId} is not open (LeadState.${stateOf(LEAD, Number(lead.statecode))?.name}); only an open lead can be qualified.`,
+        `The lead ${leadId} is not open (LeadState.` +
+          `${stateOf(LEAD, Number(lead.statecode))?.name}); only an open lead can be qualified.`,
       );
     }
     if (!stateOf(LEAD, 1)?.statuses.includes(options.status))

@@ -1,4 +1,5 @@
-// Query options of a read ($select, $filter, $orderby, $top, $count, $skiptoken) and keyset paging with an opaque cookie.
+// Query options of a read ($select, $filter, $orderby, $top, $count, $skiptoken) and keyset paging
+// with an opaque cookie.
 import { odataError, unknownQueryProperty } from './errors.js';
 import { comparable, compareValues, compileFilter, type RowPredicate } from './filter.js';
 import type { TableSpec } from './schema.js';
@@ -46,7 +47,10 @@ const UNSUPPORTED_OPTIONS = new Set([
   '$levels',
 ]);
 
-/** $select alone (single-record reads accept only that, plus $expand which the simulator does not offer). */
+/**
+ * $select alone (single-record reads accept only that, plus $expand which the simulator does not
+ * offer).
+ */
 export function parseSelect(table: TableSpec, query: URLSearchParams): string[] | undefined {
   for (const name of query.keys()) {
     if (name === '$select') continue;
@@ -75,7 +79,8 @@ function rejectOption(name: string, supported: string[]): void {
   if (!name.startsWith('$')) return; // custom query options are ignored, as OData allows
   if (UNSUPPORTED_OPTIONS.has(name) || name === '$skip') {
     throw odataError(
-      `The query parameter ${name} is not supported by the Dataverse simulator (supported here: ${supported.join(', ')}).`,
+      `The query parameter ${name} is not supported by the Dataverse simulator (supported ` +
+        `here: ${supported.join(', ')}).`,
     );
   }
   throw odataError(`The query parameter ${name} is not supported.`);
@@ -106,7 +111,8 @@ function readTop(text: string | null): number | undefined {
   if (text === null) return undefined;
   if (!/^\d+$/.test(text))
     throw odataError(
-      `Invalid value '${text}' for $top query option found. The $top query option requires a non-negative integer value.`,
+      `Invalid value '${text}' for $top query option found. The $top query option requires a ` +
+        `non-negative integer value.`,
     );
   return Number(text);
 }
@@ -123,9 +129,12 @@ function orderSignature(orderBy: OrderTerm[]): string {
 }
 
 /**
- * The first `limit` rows a query selects (after the cursor), in order, whether more follow, and the total before paging.
- * Only the best `limit + 1` rows are kept while scanning, so paging through 100,000 rows never sorts them all.
- * `tieSeed` orders rows that the $orderby leaves tied; pass a new one per request, so such rows move between pages.
+ * The first `limit` rows a query selects (after the cursor), in order, whether more follow, and the
+ * total before paging.
+ * Only the best `limit + 1` rows are kept while scanning, so paging through 100,000 rows never
+ * sorts them all.
+ * `tieSeed` orders rows that the $orderby leaves tied; pass a new one per request, so such rows
+ * move between pages.
  */
 export function runQuery(
   table: TableSpec,
@@ -163,11 +172,16 @@ function insertionIndex(rows: Row[], row: Row, compare: (a: Row, b: Row) => numb
 }
 
 /**
- * Sorts by the $orderby terms (by primary key without any, as Dataverse adds that order itself). Rows the terms leave
- * tied are ordered by a hash of their id and `tieSeed`: Dataverse gives no order among them, and its paging cookie
- * (the last row's values) can then repeat or skip tied rows on the next page. Ordering on a unique column is the cure.
- * Source: MicrosoftDocs/powerapps-docs powerapps-docs/developer/data-platform/includes/cc-ordering-paging.md
- * ("Deterministic ordering is important"; "If you don't add any order elements ... adds an order based on the primary key").
+ * Sorts by the $orderby terms (by primary key without any, as Dataverse adds that order itself).
+ * Rows the terms leave
+ * tied are ordered by a hash of their id and `tieSeed`: Dataverse gives no order among them, and
+ * its paging cookie
+ * (the last row's values) can then repeat or skip tied rows on the next page. Ordering on a unique
+ * column is the cure.
+ * Source: MicrosoftDocs/powerapps-docs
+ * powerapps-docs/developer/data-platform/includes/cc-ordering-paging.md
+ * ("Deterministic ordering is important"; "If you don't add any order elements ... adds an order
+ * based on the primary key").
  */
 function rowComparator(
   table: TableSpec,
@@ -207,7 +221,9 @@ function cursorAsRow(table: TableSpec, orderBy: OrderTerm[], cursor: PageCursor)
   return row;
 }
 
-/** The `$skiptoken` for the page after `lastRow`: an XML paging cookie, as Dataverse writes them. */
+/**
+ * The `$skiptoken` for the page after `lastRow`: an XML paging cookie, as Dataverse writes them.
+ */
 export function nextSkipToken(table: TableSpec, query: CollectionQuery, lastRow: Row): string {
   const cursor: PageCursor = {
     values: query.orderBy.map((term) => lastRow[term.property] ?? null),
@@ -236,7 +252,10 @@ function readCursor(token: string | null, order: string): PageCursor | undefined
   }
 }
 
-/** A row as the Web API shows it: `@odata.etag` first, then the selected columns (all of them without $select). */
+/**
+ * A row as the Web API shows it: `@odata.etag` first, then the selected columns (all of them
+ * without $select).
+ */
 export function projectRow(
   table: TableSpec,
   row: Row,

@@ -1,14 +1,21 @@
-// The documented Dataverse errors a write to one lead can meet, for the /_sim/refusals rules (record-level faults).
+// The documented Dataverse errors a write to one lead can meet, for the /_sim/refusals rules
+// (record-level faults).
 //
 // Codes and messages from Microsoft's pages: "Troubleshoot Dataverse client errors"
-// (learn.microsoft.com/troubleshoot/power-platform/power-apps/dataverse/client-errors: missing privilege
-// -2147220960 = 0x80040220, access check -2147187962 = 0x80048306, duplicate key -2147220937 = 0x80040237,
+// (learn.microsoft.com/troubleshoot/power-platform/power-apps/dataverse/client-errors: missing
+// privilege
+// -2147220960 = 0x80040220, access check -2147187962 = 0x80048306, duplicate key -2147220937 =
+// 0x80040237,
 // record does not exist -2147220969 = 0x80040217), "Troubleshoot Dataverse bulk operation errors"
-// (.../dataverse/bulk-operation-errors: Generic SQL error 1205 (deadlock on a row updated concurrently)
-// -2147204784 = 0x80044150, SQL timeout -2147204783 = 0x80044151, transaction rolled back after a swallowed
+// (.../dataverse/bulk-operation-errors: Generic SQL error 1205 (deadlock on a row updated
+// concurrently)
+// -2147204784 = 0x80044150, SQL timeout -2147204783 = 0x80044151, transaction rolled back after a
+// swallowed
 // deadlock -2147220907 = 0x80040255) and the Web service error codes reference
-// (learn.microsoft.com/power-apps/developer/data-platform/org-service/web-service-error-codes: ISVAborted
-// 0x80040265 for a plug-in / business rule that refuses the record). HTTP statuses for the SQL errors are not
+// (learn.microsoft.com/power-apps/developer/data-platform/org-service/web-service-error-codes:
+// ISVAborted
+// 0x80040265 for a plug-in / business rule that refuses the record). HTTP statuses for the SQL
+// errors are not
 // documented (UNCONFIRMED): 500, which a client must treat as transient.
 import { SimHttpError } from '../common/server.js';
 import type { RefusalFactory } from '../common/refusals.js';
@@ -27,13 +34,15 @@ export const DATAVERSE_REFUSALS: Readonly<Record<string, RefusalFactory<SimHttpE
     new SimHttpError(
       403,
       '0x80040220',
-      `Principal user (Id=${CALLER}, type=8) is missing prvWriteLead privilege on OTC=4 for entity 'lead'.`,
+      `Principal user (Id=${CALLER}, type=8) is missing prvWriteLead privilege on OTC=4 for ` +
+        `entity 'lead'.`,
     ),
   accessCheck: ({ key }) =>
     new SimHttpError(
       403,
       '0x80048306',
-      `Principal with ID ${CALLER} does not have WriteAccess right(s) for record with key ${key} of entity lead.`,
+      `Principal with ID ${CALLER} does not have WriteAccess right(s) for record with key ` +
+        `${key} of entity lead.`,
     ),
   duplicate: () => duplicateKey(),
   tooLong: ({ field }) => {

@@ -14,7 +14,8 @@ export function checkODataVersions(headers: Record<string, string>): void {
     const value = headers[name];
     if (value !== undefined && value.trim() !== '4.0') {
       throw odataError(
-        `The value '${value}' of the ${label} header is not supported: this service speaks OData 4.0, so send '4.0'.`,
+        `The value '${value}' of the ${label} header is not supported: this service speaks ` +
+          `OData 4.0, so send '4.0'.`,
       );
     }
   }
@@ -89,7 +90,8 @@ export function checkKeyInBody(
       given.toLowerCase() !== keyValue.toLowerCase()
     ) {
       throw invalidArgument(
-        `The ${name} in the body ('${String(given)}') differs from the key in the URL ('${String(keyValue)}').`,
+        `The ${name} in the body ('${String(given)}') differs from the key in the URL ('` +
+          `${String(keyValue)}').`,
       );
     }
   }

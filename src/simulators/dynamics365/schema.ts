@@ -1,4 +1,5 @@
-// The tables the Dataverse simulator serves: columns with their types and limits, keys, and state/status pairs.
+// The tables the Dataverse simulator serves: columns with their types and limits, keys, and
+// state/status pairs.
 
 type ColumnType =
   | 'guid'
@@ -64,7 +65,8 @@ const systemColumns: Record<string, ColumnSpec> = {
 
 const addressColumns: Record<string, ColumnSpec> = {
   address1_line1: text(250),
-  // The real lead table has more address columns than the facts sheet lists; the default mapping uses line 2.
+  // The real lead table has more address columns than the facts sheet lists; the default mapping
+  // uses line 2.
   address1_line2: text(250),
   address1_line3: text(250),
   address1_city: text(80),

@@ -24,7 +24,9 @@ export function checkStatePolicy(
   if (!current) {
     if (statecode !== 0) {
       throw invalidArgument(
-        `A ${table.logicalName} is created in state ${table.stateEnum}State.${stateOf(table, 0)?.name}; statecode ${statecode} (${name}) can only be set afterwards.`,
+        `A ${table.logicalName} is created in state ${table.stateEnum}State.` +
+          `${stateOf(table, 0)?.name}; statecode ${statecode} (${name}) can only be set ` +
+          `afterwards.`,
       );
     }
     return;
@@ -37,7 +39,8 @@ export function checkStatePolicy(
   }
   if (table === OPPORTUNITY && statecode !== 0) {
     throw invalidArgument(
-      `An opportunity is closed through the WinOpportunity or LoseOpportunity action, not by setting statecode ${statecode} (${name}).`,
+      `An opportunity is closed through the WinOpportunity or LoseOpportunity action, not by ` +
+        `setting statecode ${statecode} (${name}).`,
     );
   }
 }

@@ -1,4 +1,5 @@
-// The simulator's records: four tables in memory, the alternate-key index, row versions, audit stamps and atomic change sets.
+// The simulator's records: four tables in memory, the alternate-key index, row versions, audit
+// stamps and atomic change sets.
 import { randomUUID } from 'node:crypto';
 import type { SimClock } from '../common/clock.js';
 import {
@@ -35,7 +36,10 @@ export interface OpportunityCloseDetails {
   actualend?: string | null;
 }
 
-/** The rows of one table and, when it has one, its alternate-key index (case-insensitive, as SQL collation is). */
+/**
+ * The rows of one table and, when it has one, its alternate-key index (case-insensitive, as SQL
+ * collation is).
+ */
 class TableRows {
   readonly rows = new Map<string, Row>();
   private readonly byKey = new Map<string, string>();
@@ -106,7 +110,10 @@ export class DataverseStore {
     return this.state(LEAD).findByKey(referralId);
   }
 
-  /** Opportunities carrying this referral id (lb_referralid is not a key there, so there may be several). */
+  /**
+   * Opportunities carrying this referral id (lb_referralid is not a key there, so there may be
+   * several).
+   */
   findOpportunitiesByReferralId(referralId: string): Row[] {
     const wanted = referralId.toLowerCase();
     return [...this.opportunities.values()].filter(
@@ -120,7 +127,10 @@ export class DataverseStore {
     this.lastStampMs = 0;
   }
 
-  /** Runs `work` atomically: if it throws, every write it made is undone. Nested calls join the outer one. */
+  /**
+   * Runs `work` atomically: if it throws, every write it made is undone. Nested calls join the
+   * outer one.
+   */
   transaction<T>(work: () => T): T {
     if (this.journal) return work();
     const journal: (() => void)[] = [];
@@ -135,7 +145,10 @@ export class DataverseStore {
     }
   }
 
-  /** The record a key names, or undefined. Throws when the key names columns that are not a key of the table. */
+  /**
+   * The record a key names, or undefined. Throws when the key names columns that are not a key of
+   * the table.
+   */
   find(table: TableSpec, key: RecordKey): Row | undefined {
     if (key.kind === 'id') return this.rowsOf(table).get(key.id);
     const names = Object.keys(key.values);
@@ -157,7 +170,10 @@ export class DataverseStore {
       : keyNotFound(table);
   }
 
-  /** Resolves an `@odata.bind` reference (`/opportunities(<id>)`, absolute, or by alternate key) to an existing id. */
+  /**
+   * Resolves an `@odata.bind` reference (`/opportunities(<id>)`, absolute, or by alternate key) to
+   * an existing id.
+   */
   readonly resolveBind = (column: ColumnSpec, reference: string): string => {
     const path = pathBelowRoot(reference);
     const target = column.target === undefined ? undefined : tableByEntitySet(column.target);
@@ -168,13 +184,16 @@ export class DataverseStore {
     const parsed = parseResourcePath(path);
     if (parsed.head !== target.entitySet || !parsed.key || parsed.rest.length > 0) {
       throw invalidArgument(
-        `The reference '${reference}' does not name a record of ${target.entitySet}: expected '/${target.entitySet}(<id>)'.`,
+        `The reference '${reference}' does not name a record of ${target.entitySet}: ` +
+          `expected '/${target.entitySet}(<id>)'.`,
       );
     }
     return String(this.get(target, parsed.key)[target.primaryKey]);
   };
 
-  /** Creates a record from validated values (an explicit primary key is honoured); it starts open. */
+  /**
+   * Creates a record from validated values (an explicit primary key is honoured); it starts open.
+   */
   create(table: TableSpec, values: Record<string, RowValue>): Row {
     const id =
       typeof values[table.primaryKey] === 'string'
@@ -208,7 +227,8 @@ export class DataverseStore {
     const givenId = values[table.primaryKey];
     if (givenId !== undefined && givenId !== id) {
       throw invalidArgument(
-        `The ${table.primaryKey} in the body (${String(givenId)}) differs from the record addressed (${id}).`,
+        `The ${table.primaryKey} in the body (${String(givenId)}) differs from the record ` +
+          `addressed (${id}).`,
       );
     }
     const state = this.resolveState(table, current, values, actor, id);
@@ -222,12 +242,17 @@ export class DataverseStore {
     this.state(table).set(id, undefined);
   }
 
-  /** QualifyLead: closes the lead as qualified and creates the account, contact and opportunity asked for. */
+  /**
+   * QualifyLead: closes the lead as qualified and creates the account, contact and opportunity
+   * asked for.
+   */
   qualifyLead(leadId: string, options: QualifyOptions): CreatedRecord[] {
     return qualifyLead(this, leadId, options);
   }
 
-  /** WinOpportunity / LoseOpportunity: closes an open opportunity and records the closing activity. */
+  /**
+   * WinOpportunity / LoseOpportunity: closes an open opportunity and records the closing activity.
+   */
   closeOpportunity(
     opportunityId: string,
     outcome: 'won' | 'lost',
@@ -239,7 +264,8 @@ export class DataverseStore {
       if (opportunity.statecode !== 0) {
         const state = stateOf(OPPORTUNITY, Number(opportunity.statecode))?.name;
         throw invalidArgument(
-          `The opportunity ${opportunityId} is already closed (OpportunityState.${state}); only an open opportunity can be won or lost.`,
+          `The opportunity ${opportunityId} is already closed (OpportunityState.${state}); ` +
+            `only an open opportunity can be won or lost.`,
         );
       }
       const closedState = stateOf(OPPORTUNITY, outcome === 'won' ? 1 : 2);
@@ -260,7 +286,10 @@ export class DataverseStore {
     });
   }
 
-  /** The next audit stamp: the clock's time in whole seconds, as Dataverse keeps modifiedon, so writes can share one. */
+  /**
+   * The next audit stamp: the clock's time in whole seconds, as Dataverse keeps modifiedon, so
+   * writes can share one.
+   */
   nextStamp(): string {
     this.lastStampMs = Math.max(Math.floor(this.clock.nowMs() / 1000) * 1000, this.lastStampMs);
     return new Date(this.lastStampMs).toISOString();
@@ -285,7 +314,10 @@ export class DataverseStore {
     this.journal?.push(() => void this.opportunityCloses.pop());
   }
 
-  /** Stores a new version of a row: derived columns, uniqueness of the alternate key, stamp and row version. */
+  /**
+   * Stores a new version of a row: derived columns, uniqueness of the alternate key, stamp and row
+   * version.
+   */
   private write(table: TableSpec, id: string, row: Record<string, RowValue>, stamp: string): void {
     const keyColumn = table.alternateKey;
     const keyValue = keyColumn ? row[keyColumn] : null;
@@ -308,7 +340,8 @@ export class DataverseStore {
   }
 
   /**
-   * The statecode / statuscode a write ends with (null: unchanged). A lone statuscode implies its state;
+   * The statecode / statuscode a write ends with (null: unchanged). A lone statuscode implies its
+   * state;
    * a lone statecode takes that state's default status.
    */
   private resolveState(
@@ -353,7 +386,8 @@ export class DataverseStore {
 function notAKey(table: TableSpec, names: string[]): Error {
   const key = table.alternateKey ? `'${table.alternateKey}'` : 'none';
   return odataError(
-    `The key (${names.join(', ') || 'empty'}) is not a key of ${table.logicalName}; its alternate key is ${key}.`,
+    `The key (${names.join(', ') || 'empty'}) is not a key of ${table.logicalName}; its ` +
+      `alternate key is ${key}.`,
   );
 }
 

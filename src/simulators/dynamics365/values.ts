@@ -1,4 +1,5 @@
-// Reads a JSON record body against a table's columns: unknown and read-only names, types, lengths, option values, binds.
+// Reads a JSON record body against a table's columns: unknown and read-only names, types, lengths,
+// option values, binds.
 import {
   cannotConvert,
   invalidArgument,
@@ -15,7 +16,9 @@ export type RowValue = string | number | boolean | null;
 /** One stored record, keyed by Web API property names (lookups as `_<name>_value`). */
 export type Row = Readonly<Record<string, RowValue>>;
 
-/** Turns an `@odata.bind` reference into the id of an existing record (throws when it names none). */
+/**
+ * Turns an `@odata.bind` reference into the id of an existing record (throws when it names none).
+ */
 export type BindResolver = (column: ColumnSpec, reference: string) => string;
 
 const MONEY_LIMIT = 922_337_203_685_477;
@@ -104,7 +107,8 @@ export function readColumnValue(
         throw cannotConvert(literalOf(value), 'Edm.Decimal', name);
       if (Math.abs(value) > MONEY_LIMIT)
         throw invalidArgument(
-          `The value ${value} of '${name}' is outside the range of a money column (±${MONEY_LIMIT}).`,
+          `The value ${value} of '${name}' is outside the range of a money column (±` +
+            `${MONEY_LIMIT}).`,
         );
       return value;
     case 'date':

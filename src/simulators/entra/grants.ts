@@ -1,4 +1,5 @@
-// The Entra ID simulator's state: users, pending device codes, refresh tokens and per-user revocation.
+// The Entra ID simulator's state: users, pending device codes, refresh tokens and per-user
+// revocation.
 import { createHash, randomBytes } from 'node:crypto';
 import { AADSTS, oauthError } from './errors.js';
 import { opaqueToken, type SimUser } from './tokens.js';
@@ -22,7 +23,10 @@ interface RefreshGrant {
   issuedAtMs: number;
 }
 
-/** The user the admin route signs in when it names none: a Partner Center user with a referrals role. */
+/**
+ * The user the admin route signs in when it names none: a Partner Center user with a referrals
+ * role.
+ */
 export const DEFAULT_SIM_USER = 'referrals.admin@contoso.example';
 
 /** Users count seconds; a grant issued in the same millisecond as a revocation is revoked too. */
@@ -30,9 +34,14 @@ export class GrantStore {
   private readonly users = new Map<string, SimUser>();
   private readonly deviceCodes = new Map<string, DeviceCodeGrant>();
   private readonly refreshTokens = new Map<string, RefreshGrant>();
-  /** Per user (upn): tokens issued at or before this instant are refused (Entra's TokensValidFrom). */
+  /**
+   * Per user (upn): tokens issued at or before this instant are refused (Entra's TokensValidFrom).
+   */
   private readonly validFromMs = new Map<string, number>();
-  /** Grants redeemed and refused, for tests and /_sim/ (refreshed counts refresh_token grants that issued tokens). */
+  /**
+   * Grants redeemed and refused, for tests and /_sim/ (refreshed counts refresh_token grants that
+   * issued tokens).
+   */
   readonly counts = { deviceCodes: 0, refreshed: 0, refused: 0 };
 
   constructor(private readonly now: () => number) {}
@@ -62,7 +71,9 @@ export class GrantStore {
     return grant;
   }
 
-  /** What the user does on the verification page: enter the code, sign in, and consent (or decline). */
+  /**
+   * What the user does on the verification page: enter the code, sign in, and consent (or decline).
+   */
   answerDeviceCode(
     userCodeText: string,
     answer: { approve: boolean; upn: string },
@@ -126,7 +137,8 @@ export class GrantStore {
         400,
         'authorization_pending',
         AADSTS.authorizationPending,
-        'The provided request has not yet been authorized by the user. The user must input their code.',
+        'The provided request has not yet been authorized by the user. The user must input ' +
+          'their code.',
       );
     }
     this.deviceCodes.delete(deviceCode);
@@ -159,14 +171,20 @@ export class GrantStore {
         400,
         'invalid_grant',
         AADSTS.grantRevoked,
-        `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${issued}' and the TokensValidFrom date (before which tokens are not valid) for this user is '${new Date(validFrom).toISOString()}'.`,
+        `The provided grant has expired due to it being revoked, a fresh auth token is needed. ` +
+          `The user might have changed or reset their password. The grant was issued on '` +
+          `${issued}' and the TokensValidFrom date (before which tokens are not valid) for ` +
+          `this user is '${new Date(validFrom).toISOString()}'.`,
       );
     }
     this.counts.refreshed++;
     return grant;
   }
 
-  /** What "revoke sessions" does in the admin center: every refresh token issued so far stops working. */
+  /**
+   * What "revoke sessions" does in the admin center: every refresh token issued so far stops
+   * working.
+   */
   revokeUser(upn: string): { upn: string; tokensValidFrom: string; revoked: number } {
     const key = upn.toLowerCase();
     const at = this.now();
@@ -192,5 +210,8 @@ function userCode(): string {
 
 function uuidFrom(seed: string): string {
   const hex = createHash('sha256').update(seed).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return (
+    `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-` +
+    `${hex.slice(20, 32)}`
+  );
 }

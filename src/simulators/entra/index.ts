@@ -1,4 +1,5 @@
-// The Entra ID (Microsoft identity platform) simulator: a strict HTTPS loopback stand-in for login.microsoftonline.com.
+// The Entra ID (Microsoft identity platform) simulator: a strict HTTPS loopback stand-in for
+// login.microsoftonline.com.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SimHttpError, SimServer, type SimRoute } from '../common/server.js';
@@ -8,12 +9,18 @@ import { entraRoutes, type EntraState, type SimClientApp } from './routes.js';
 import { TokenSigner } from './tokens.js';
 
 export { DEFAULT_SIM_USER } from './grants.js';
-/** The simulated tenant and its two app registrations (public client for device code, confidential for client credentials). */
+/**
+ * The simulated tenant and its two app registrations (public client for device code, confidential
+ * for client credentials).
+ */
 export const SIM_TENANT_ID = '4f1c2a3b-5d6e-4f70-8a9b-0c1d2e3f4a5b';
 export const SIM_PUBLIC_CLIENT_ID = '6b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d9e';
 export const SIM_CONFIDENTIAL_CLIENT_ID = '7c8d9e0f-1a2b-4c3d-8e4f-5a6b7c8d9e0f';
 export const SIM_CONFIDENTIAL_CLIENT_SECRET = 'sim-client-secret';
-/** The simulator's TLS certificate (self-signed, 127.0.0.1 / ::1 / localhost): clients trust it through authorityCaFile. */
+/**
+ * The simulator's TLS certificate (self-signed, 127.0.0.1 / ::1 / localhost): clients trust it
+ * through authorityCaFile.
+ */
 export const SIM_TLS_CERT_FILE = fileURLToPath(new URL('./tls/cert.pem', import.meta.url));
 const SIM_TLS_KEY_FILE = fileURLToPath(new URL('./tls/key.pem', import.meta.url));
 
@@ -22,7 +29,10 @@ export interface EntraSimulatorOptions {
   port?: number;
   tenantId?: string;
   clients?: SimClientApp[];
-  /** Access token lifetime; short values make every silent call a refresh. Default 3600 (Entra's usual hour). */
+  /**
+   * Access token lifetime; short values make every silent call a refresh. Default 3600 (Entra's
+   * usual hour).
+   */
   accessTokenLifetimeSeconds?: number;
   /** The device code's `interval` (seconds between polls). Default 5, as Entra answers. */
   pollIntervalSeconds?: number;
@@ -133,7 +143,9 @@ export class EntraSimulator {
         handler: () => ({
           status: 200,
           headers: { 'Content-Type': 'text/plain; charset=utf-8' },
-          body: 'Entra ID simulator: approve a code with POST /_sim/devicecodes/approve {"userCode":"...","user":"upn"}\n',
+          body:
+            'Entra ID simulator: approve a code with POST /_sim/devicecodes/approve ' +
+            '{"userCode":"...","user":"upn"}\n',
         }),
       },
     ];

@@ -1,4 +1,5 @@
-// The Entra ID endpoints msal-node calls for device-code sign-in, silent refresh and client credentials, plus discovery.
+// The Entra ID endpoints msal-node calls for device-code sign-in, silent refresh and client
+// credentials, plus discovery.
 import {
   SimHttpError,
   type SimRequest,
@@ -37,7 +38,8 @@ export interface EntraState {
 }
 
 /**
- * The device code article names `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628); msal-node sends the short
+ * The device code article names `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628);
+ * msal-node sends the short
  * `device_code` (msal-common GrantType.DEVICE_CODE_GRANT), which the service takes as well.
  */
 const DEVICE_CODE_GRANTS = new Set(['urn:ietf:params:oauth:grant-type:device_code', 'device_code']);
@@ -76,7 +78,10 @@ export function entraRoutes(state: EntraState): SimRoute[] {
   ];
 }
 
-/** https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration, pointing back at this simulator. */
+/**
+ * https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration, pointing back
+ * at this simulator.
+ */
 function openIdConfiguration(state: EntraState, req: SimRequest): Record<string, unknown> {
   const base = `${originOf(req)}/${state.tenantId}`;
   return {
@@ -114,11 +119,15 @@ function openIdConfiguration(state: EntraState, req: SimRequest): Record<string,
   };
 }
 
-/** The instance discovery answer (aliases of this host); msal skips the call when the host is in knownAuthorities. */
+/**
+ * The instance discovery answer (aliases of this host); msal skips the call when the host is in
+ * knownAuthorities.
+ */
 function instanceDiscovery(state: EntraState, req: SimRequest): Record<string, unknown> {
   const host = req.url.host;
   return {
-    tenant_discovery_endpoint: `${originOf(req)}/${state.tenantId}/v2.0/.well-known/openid-configuration`,
+    tenant_discovery_endpoint:
+      `${originOf(req)}/${state.tenantId}` + `/v2.0/.well-known/openid-configuration`,
     'api-version': '1.1',
     metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
   };
@@ -133,7 +142,8 @@ function deviceAuthorization(state: EntraState, req: SimRequest): SimResponse {
       400,
       'invalid_client',
       AADSTS.invalidGrant,
-      `The application '${clientId}' is not a public client: the device code flow needs "Allow public client flows".`,
+      `The application '${clientId}' is not a public client: the device code flow needs "Allow ` +
+        `public client flows".`,
     );
   const scopes = resourceScopes(required(form, 'scope'));
   const grant = state.grants.startDeviceCode(clientId, scopes, state.deviceCodeLifetimeS);
@@ -146,7 +156,9 @@ function deviceAuthorization(state: EntraState, req: SimRequest): SimResponse {
       verification_uri: verificationUri,
       expires_in: state.deviceCodeLifetimeS,
       interval: state.pollIntervalS,
-      message: `To sign in, use a web browser to open the page ${verificationUri} and enter the code ${grant.userCode} to authenticate.`,
+      message:
+        `To sign in, use a web browser to open the page ${verificationUri} and enter ` +
+        `the code ${grant.userCode} to authenticate.`,
     },
   };
 }
@@ -186,7 +198,8 @@ function token(state: EntraState, req: SimRequest): SimResponse {
         400,
         'invalid_scope',
         AADSTS.invalidScope,
-        `The provided value for the input parameter 'scope' is not valid: client credentials take one resource's /.default scope.`,
+        `The provided value for the input parameter 'scope' is not valid: client credentials ` +
+          `take one resource's /.default scope.`,
       );
     }
     return appTokens(state, clientId, app.roles ?? []);
@@ -248,7 +261,10 @@ function appTokens(state: EntraState, clientId: string, roles: string[]): SimRes
   };
 }
 
-/** The resource scopes of a request (the OpenID ones name no resource); only the Partner Center API is known here. */
+/**
+ * The resource scopes of a request (the OpenID ones name no resource); only the Partner Center API
+ * is known here.
+ */
 function resourceScopes(scope: string): string[] {
   const scopes = scope.split(/\s+/).filter((s) => s !== '' && !OIDC_SCOPES.has(s));
   for (const s of scopes) {
@@ -257,7 +273,8 @@ function resourceScopes(scope: string): string[] {
         400,
         'invalid_scope',
         AADSTS.invalidScope,
-        `The provided value for the input parameter 'scope' is not valid. The scope ${s} does not exist in this simulated tenant (only ${PARTNER_CENTER_AUDIENCE}/... does).`,
+        `The provided value for the input parameter 'scope' is not valid. The scope ${s} does ` +
+          `not exist in this simulated tenant (only ${PARTNER_CENTER_AUDIENCE}/... does).`,
       );
     }
   }
@@ -266,7 +283,8 @@ function resourceScopes(scope: string): string[] {
       400,
       'invalid_scope',
       AADSTS.invalidScope,
-      `The provided value for the input parameter 'scope' names no resource (e.g. ${PARTNER_CENTER_AUDIENCE}/.default).`,
+      `The provided value for the input parameter 'scope' names no resource (e.g. ` +
+        `${PARTNER_CENTER_AUDIENCE}/.default).`,
     );
   return scopes;
 }
@@ -278,7 +296,8 @@ function clientApp(state: EntraState, clientId: string): SimClientApp {
       400,
       'unauthorized_client',
       AADSTS.applicationNotFound,
-      `Application with identifier '${clientId}' was not found in the directory '${state.tenantId}'.`,
+      `Application with identifier '${clientId}' was not found in the directory '` +
+        `${state.tenantId}'.`,
     );
   }
   return app;
@@ -305,7 +324,8 @@ function formOf(req: SimRequest): URLSearchParams {
     throw new SimHttpError(
       400,
       'invalid_request',
-      `AADSTS${AADSTS.missingParameter}: The request body must be application/x-www-form-urlencoded (got '${type || 'none'}').`,
+      `AADSTS${AADSTS.missingParameter}: The request body must be ` +
+        `application/x-www-form-urlencoded (got '${type || 'none'}').`,
     );
   }
   return new URLSearchParams(req.rawBody);

@@ -1,4 +1,5 @@
-// The Entra ID simulator's tokens: RS256 JWTs (delegated ones carry `scp`, app-only ones `roles`), id tokens and client_info.
+// The Entra ID simulator's tokens: RS256 JWTs (delegated ones carry `scp`, app-only ones `roles`),
+// id tokens and client_info.
 import {
   createSign,
   generateKeyPairSync,
@@ -7,10 +8,13 @@ import {
   type KeyObject,
 } from 'node:crypto';
 
-/** The Partner Center API's audience (the resource of https://api.partner.microsoft.com/.default). */
+/**
+ * The Partner Center API's audience (the resource of https://api.partner.microsoft.com/.default).
+ */
 export const PARTNER_CENTER_AUDIENCE = 'https://api.partner.microsoft.com';
 /**
- * The delegated permission the Partner Center app registration grants ("Microsoft Partner Center" API,
+ * The delegated permission the Partner Center app registration grants ("Microsoft Partner Center"
+ * API,
  * user_impersonation: MicrosoftDocs/partner-rest partner-rest/develop/api-authentication.md).
  */
 const PARTNER_CENTER_DELEGATED_SCOPE = 'user_impersonation';
@@ -121,7 +125,10 @@ export function idTokenClaims(
   };
 }
 
-/** client_info as the v2 token endpoint returns it: base64url of {"uid","utid"} (msal's home account id). */
+/**
+ * client_info as the v2 token endpoint returns it: base64url of {"uid","utid"} (msal's home account
+ * id).
+ */
 export function clientInfo(user: SimUser, tenantId: string): string {
   return base64url(JSON.stringify({ uid: user.oid, utid: tenantId }));
 }

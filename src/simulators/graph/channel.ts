@@ -1,4 +1,5 @@
-// POST /teams/{team-id}/channels/{channel-id}/messages: validation and the chatMessage resource Graph returns (201).
+// POST /teams/{team-id}/channels/{channel-id}/messages: validation and the chatMessage resource
+// Graph returns (201).
 import { SimHttpError } from '../common/server.js';
 import {
   enumLiteral,
@@ -8,7 +9,10 @@ import {
   requireJsonObject,
 } from './payload.js';
 
-/** The chatMessage as Graph returns it (the fields a client reads; Graph sends a few more, all null here). */
+/**
+ * The chatMessage as Graph returns it (the fields a client reads; Graph sends a few more, all null
+ * here).
+ */
 export interface ChatMessage {
   id: string;
   replyToId: null;
@@ -58,19 +62,26 @@ const ITEM_BODY_PROPERTIES = new Set(['contentType', 'content']);
 const BODY_TYPES = ['text', 'html'] as const;
 const IMPORTANCE = ['normal', 'high', 'urgent'] as const;
 /**
- * Graph's answer to a channel post made with an application token: app-only posting is allowed only to import
- * messages into a channel in migration mode (Teamwork.Migrate.All). Source: microsoftgraph/microsoft-graph-docs-contrib
- * api-reference/v1.0/api/channel-post-messages.md ("Application permissions are only supported for migration"); the
+ * Graph's answer to a channel post made with an application token: app-only posting is allowed only
+ * to import
+ * messages into a channel in migration mode (Teamwork.Migrate.All). Source:
+ * microsoftgraph/microsoft-graph-docs-contrib
+ * api-reference/v1.0/api/channel-post-messages.md ("Application permissions are only supported for
+ * migration"); the
  * body as the service sends it (401, code Unauthorized, innerError with date and ids):
- * https://learn.microsoft.com/en-us/answers/questions/1154651/ (test/contracts/graph/app-only-channel-post-401.json).
+ * https://learn.microsoft.com/en-us/answers/questions/1154651/
+ * (test/contracts/graph/app-only-channel-post-401.json).
  */
 export const APP_ONLY_POST_MESSAGE =
-  'Message POST is allowed in application-only context only for import purposes. Refer to https://learn.microsoft.com/microsoftteams/platform/graph-api/import-messages/import-external-messages-to-teams for more details.';
+  'Message POST is allowed in application-only context only for import purposes. Refer to ' +
+  'https://learn.microsoft.com/microsoftteams/platform/graph-api/import-messages/import-external-messages-to-teams for more details.';
 
 export interface ChannelMessageContext {
   teamId: string;
   channelId: string;
-  /** Message ids in Teams are the creation time in epoch milliseconds; `sequence` keeps them unique. */
+  /**
+   * Message ids in Teams are the creation time in epoch milliseconds; `sequence` keeps them unique.
+   */
   createdAt: Date;
   sequence: number;
   /** The signed-in user of the delegated token (a channel message is always posted as a user). */
@@ -104,7 +115,9 @@ export function acceptChannelMessage(body: unknown, context: ChannelMessageConte
             'microsoft.graph.chatMessageImportance',
           ) as ChatMessage['importance']),
     locale: 'en-us',
-    webUrl: `https://teams.microsoft.com/l/message/${encodeURIComponent(context.channelId)}/${id}?groupId=${encodeURIComponent(context.teamId)}&createdTime=${id}&parentMessageId=${id}`,
+    webUrl:
+      `https://teams.microsoft.com/l/message/${encodeURIComponent(context.channelId)}/` +
+      `${id}?groupId=${encodeURIComponent(context.teamId)}&createdTime=${id}&parentMessageId=${id}`,
     from: {
       application: null,
       device: null,

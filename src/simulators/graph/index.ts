@@ -1,4 +1,5 @@
-// The Microsoft Graph simulator: a strict loopback sendMail and Teams channel-message API that records what it accepted.
+// The Microsoft Graph simulator: a strict loopback sendMail and Teams channel-message API that
+// records what it accepted.
 import { randomUUID } from 'node:crypto';
 import { SimClock } from '../common/clock.js';
 import {
@@ -38,9 +39,15 @@ export interface GraphSimulatorOptions {
   /** 0 (the default) picks a free port. */
   port?: number;
   clock?: SimClock;
-  /** Mailboxes (user ids or userPrincipalNames) that may send; default: any. Others get 404 ErrorInvalidUser. */
+  /**
+   * Mailboxes (user ids or userPrincipalNames) that may send; default: any. Others get 404
+   * ErrorInvalidUser.
+   */
   mailboxes?: string[];
-  /** Teams Workflows webhooks ("Post to a channel when a webhook request is received"); default: one. */
+  /**
+   * Teams Workflows webhooks ("Post to a channel when a webhook request is received"); default:
+   * one.
+   */
   workflows?: TeamsWorkflow[];
 }
 
@@ -48,14 +55,19 @@ const SEND_MAIL = /^\/v1\.0\/users\/(?<user>[^/]+)\/sendMail$/i;
 const CHANNEL_MESSAGES =
   /^\/v1\.0\/teams\/(?<teamId>[^/]+)\/channels\/(?<channelId>[^/]+)\/messages$/i;
 
-/** From the permissions tables of user-sendmail.md and channel-post-messages.md (microsoft-graph-docs-contrib, v1.0). */
+/**
+ * From the permissions tables of user-sendmail.md and channel-post-messages.md
+ * (microsoft-graph-docs-contrib, v1.0).
+ */
 const SEND_MAIL_PERMISSIONS = { delegated: ['Mail.Send'], application: ['Mail.Send'] };
 const CHANNEL_MESSAGE_PERMISSIONS = {
   delegated: ['ChannelMessage.Send', 'Group.ReadWrite.All'],
   application: ['Teamwork.Migrate.All'],
 };
 
-/** Errors raised by the shared server (unknown route, bad JSON, injected faults) in Graph's codes. */
+/**
+ * Errors raised by the shared server (unknown route, bad JSON, injected faults) in Graph's codes.
+ */
 const SERVER_CODES: Record<string, string> = {
   NotFound: 'itemNotFound',
   MethodNotAllowed: 'invalidRequest',
@@ -84,7 +96,10 @@ export class GraphSimulator {
   readonly teamsWebhookPosts: TeamsWebhookPost[] = [];
   private readonly workflows: Map<string, TeamsWorkflow>;
   private readonly mailboxes: Set<string> | null;
-  /** Ids are chosen when a request arrives so that the recorded mail, the headers and an error body agree. */
+  /**
+   * Ids are chosen when a request arrives so that the recorded mail, the headers and an error body
+   * agree.
+   */
   private readonly requestIds = new WeakMap<SimRequest, RequestIds>();
   private sequence = 0;
 
@@ -221,7 +236,8 @@ export class GraphSimulator {
     const teamId = decodeSegment(req.params.teamId ?? '');
     const channelId = decodeSegment(req.params.channelId ?? '');
     const token = tokenContext(req);
-    // The simulator has no migration mode, so every app-only post is refused, as outside an import Graph does.
+    // The simulator has no migration mode, so every app-only post is refused, as outside an import
+    // Graph does.
     if (token.kind !== 'delegated')
       throw new SimHttpError(401, 'Unauthorized', APP_ONLY_POST_MESSAGE);
     requirePermission(token, CHANNEL_MESSAGE_PERMISSIONS, 'teams');
@@ -234,11 +250,16 @@ export class GraphSimulator {
       user,
     });
     this.channelMessages.push({ teamId, channelId, ...this.idsOf(req), message });
-    const context = `${this.url}/v1.0/$metadata#teams('${teamId}')/channels('${channelId}')/messages/$entity`;
+    const context =
+      `${this.url}/v1.0/$metadata#teams('${teamId}')/channels('${channelId}` +
+      `')/messages/$entity`;
     return { status: 201, body: { '@odata.context': context, ...message } };
   }
 
-  /** The trigger answers 202 as soon as the request is authenticated; the flow then posts the cards, or fails. */
+  /**
+   * The trigger answers 202 as soon as the request is authenticated; the flow then posts the cards,
+   * or fails.
+   */
   private triggerWorkflow(req: SimRequest): SimResponse {
     const workflow = authorizeTrigger(
       this.workflows,
@@ -281,12 +302,16 @@ export class GraphSimulator {
     );
   }
 
-  /** request-id and client-request-id on every API response, and the same ids in an error's innerError. */
+  /**
+   * request-id and client-request-id on every API response, and the same ids in an error's
+   * innerError.
+   */
   private stampRequestIds(req: SimRequest, res: SimResponse): Record<string, string> {
     const ids = this.idsOf(req);
     const error = isPlainObject(res.body) ? res.body.error : undefined;
     if (WORKFLOW_TRIGGER.test(req.path)) {
-      // A workflow trigger is Power Automate, not Graph: its error body is {error: {code, message}} alone.
+      // A workflow trigger is Power Automate, not Graph: its error body is {error: {code, message}}
+      // alone.
       if (isPlainObject(error)) delete error.innerError;
       return {};
     }

@@ -1,4 +1,5 @@
-// POST /users/{id | userPrincipalName}/sendMail: strict validation of the action body and the mail it records.
+// POST /users/{id | userPrincipalName}/sendMail: strict validation of the action body and the mail
+// it records.
 import { SimHttpError } from '../common/server.js';
 import {
   REQUEST_BODY_READ,
@@ -63,7 +64,9 @@ const RECIPIENT_PROPERTIES = new Set(['emailAddress']);
 const EMAIL_ADDRESS_PROPERTIES = new Set(['address', 'name']);
 const BODY_TYPES = ['Text', 'HTML'] as const;
 const IMPORTANCE = ['low', 'normal', 'high'] as const;
-/** Deliberately simple: one @, no spaces, a dot in the domain. Exchange resolves far more strictly. */
+/**
+ * Deliberately simple: one @, no spaces, a dot in the domain. Exchange resolves far more strictly.
+ */
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export interface SendMailContext {
@@ -74,7 +77,10 @@ export interface SendMailContext {
   sequence: number;
 }
 
-/** Validates a sendMail body the way Graph does (stricter where Graph is lenient) and returns the mail to record. */
+/**
+ * Validates a sendMail body the way Graph does (stricter where Graph is lenient) and returns the
+ * mail to record.
+ */
 export function acceptSendMail(body: unknown, context: SendMailContext): RecordedMail {
   const action = requireJsonObject(body);
   rejectUnknownProperties(action, SEND_MAIL_PARAMETERS, 'microsoft.graph.sendMail');
@@ -111,7 +117,10 @@ export function acceptSendMail(body: unknown, context: SendMailContext): Recorde
   };
 }
 
-/** Graph itself sends a mail without a subject; the simulator refuses one, since an alert without a subject is a bug. */
+/**
+ * Graph itself sends a mail without a subject; the simulator refuses one, since an alert without a
+ * subject is a bug.
+ */
 function subjectOf(value: unknown): string {
   const subject = optionalString(value, 'subject', 'microsoft.graph.message');
   if (subject === null || subject.trim() === '') {
@@ -157,7 +166,8 @@ function recipientsOf(message: Record<string, unknown>): Pick<RecordedMail, 'to'
     throw new SimHttpError(
       400,
       'ErrorInvalidRecipients',
-      "At least one recipient isn't valid., A message can't be sent because it contains no recipients.",
+      "At least one recipient isn't valid., A message can't be sent because it contains no " +
+        'recipients.',
     );
   }
   return { to, cc, bcc };
@@ -180,7 +190,8 @@ function recipientOf(value: unknown, property: string): MailRecipient {
     throw new SimHttpError(
       400,
       'ErrorInvalidRecipients',
-      `At least one recipient isn't valid., Each entry of ${property} needs an emailAddress {address, name?}.`,
+      `At least one recipient isn't valid., Each entry of ${property} needs an emailAddress ` +
+        `{address, name?}.`,
     );
   }
   rejectUnknownProperties(value, RECIPIENT_PROPERTIES, 'microsoft.graph.recipient');
@@ -191,7 +202,8 @@ function recipientOf(value: unknown, property: string): MailRecipient {
     throw new SimHttpError(
       400,
       'ErrorInvalidRecipients',
-      `At least one recipient isn't valid., Recipient '${String(address ?? '')}' isn't resolved. All recipients must be resolved before a message can be submitted.`,
+      `At least one recipient isn't valid., Recipient '${String(address ?? '')}' isn't ` +
+        `resolved. All recipients must be resolved before a message can be submitted.`,
     );
   }
   return {
@@ -202,7 +214,8 @@ function recipientOf(value: unknown, property: string): MailRecipient {
 
 function saveToSentItemsOf(value: unknown): boolean {
   if (value === undefined || value === null) return true;
-  // The documented sendMail example sends "false" as a string (user-sendmail.md, example 1), so Graph reads that too.
+  // The documented sendMail example sends "false" as a string (user-sendmail.md, example 1), so
+  // Graph reads that too.
   if (value === 'true' || value === 'false') return value === 'true';
   if (typeof value !== 'boolean') {
     throw new SimHttpError(

@@ -1,7 +1,11 @@
-// Checks shared by the Graph simulator's request bodies: JSON objects, declared properties, OData enum literals.
+// Checks shared by the Graph simulator's request bodies: JSON objects, declared properties, OData
+// enum literals.
 import { SimHttpError } from '../common/server.js';
 
-/** Graph's code when the OData reader cannot deserialise a body (unknown property, wrong literal type). */
+/**
+ * Graph's code when the OData reader cannot deserialise a body (unknown property, wrong literal
+ * type).
+ */
 export const REQUEST_BODY_READ = 'RequestBodyRead';
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -29,12 +33,15 @@ export function rejectUnknownProperties(
     throw new SimHttpError(
       400,
       REQUEST_BODY_READ,
-      `The property '${key}' does not exist on type '${graphType}'. Make sure to only use property names that are defined by the type or mark the type as open type.`,
+      `The property '${key}' does not exist on type '${graphType}'. Make sure to only use ` +
+        `property names that are defined by the type or mark the type as open type.`,
     );
   }
 }
 
-/** An OData enum member, matched case-insensitively as Graph does; returns the canonical spelling. */
+/**
+ * An OData enum member, matched case-insensitively as Graph does; returns the canonical spelling.
+ */
 export function enumLiteral(value: unknown, members: readonly string[], graphType: string): string {
   const match =
     typeof value === 'string'
@@ -56,7 +63,8 @@ export function optionalString(value: unknown, property: string, graphType: stri
     throw new SimHttpError(
       400,
       REQUEST_BODY_READ,
-      `The property '${property}' of type '${graphType}' must be a string (got ${JSON.stringify(value)}).`,
+      `The property '${property}' of type '${graphType}' must be a string (got ` +
+        `${JSON.stringify(value)}).`,
     );
   }
   return value;

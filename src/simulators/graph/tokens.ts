@@ -1,9 +1,12 @@
-// Reads the bearer token's claims the way Graph decides between delegated and application (app-only) context.
+// Reads the bearer token's claims the way Graph decides between delegated and application
+// (app-only) context.
 import { SimHttpError, type SimRequest } from '../common/server.js';
 
 /**
- * Entra access tokens are JWTs: a delegated token carries `scp` (the user's consented scopes) and an app-only token
- * carries `roles` and no `scp` (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference).
+ * Entra access tokens are JWTs: a delegated token carries `scp` (the user's consented scopes) and
+ * an app-only token
+ * carries `roles` and no `scp`
+ * (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference).
  * The simulator is no identity provider, so it reads the payload without checking the signature.
  */
 export type TokenContext =
@@ -21,7 +24,8 @@ const DEFAULT_USER = {
 };
 
 /**
- * The context of the request's bearer token. A token that is not a JWT (the static test and demo tokens) has no `scp`,
+ * The context of the request's bearer token. A token that is not a JWT (the static test and demo
+ * tokens) has no `scp`,
  * so it is treated as app-only: it may send mail, but it can never post a channel message.
  */
 export function tokenContext(req: SimRequest): TokenContext {
@@ -47,9 +51,12 @@ export function tokenContext(req: SimRequest): TokenContext {
 }
 
 /**
- * Refuses a token without one of the permissions an API lists (its page's permissions table), as Graph does: a delegated
- * token lacking the scope gets 403 Forbidden naming what was required and what the token had. Teams APIs answer so; mail
- * APIs answer 403 ErrorAccessDenied. A token that is not a JWT carries no claims to check and passes.
+ * Refuses a token without one of the permissions an API lists (its page's permissions table), as
+ * Graph does: a delegated
+ * token lacking the scope gets 403 Forbidden naming what was required and what the token had. Teams
+ * APIs answer so; mail
+ * APIs answer 403 ErrorAccessDenied. A token that is not a JWT carries no claims to check and
+ * passes.
  */
 export function requirePermission(
   token: TokenContext,
@@ -71,7 +78,8 @@ export function requirePermission(
   throw new SimHttpError(
     403,
     'Forbidden',
-    `Missing ${kind} permissions on the request. API requires one of '${accepted.join(', ')}'. ${what} on the request '${held.join(', ')}'`,
+    `Missing ${kind} permissions on the request. API requires one of '${accepted.join(', ')}'. ` +
+      `${what} on the request '${held.join(', ')}'`,
   );
 }
 

@@ -1,10 +1,13 @@
-// A Teams Workflows webhook ("Post to a channel when a webhook request is received"): the trigger and what the flow posts.
+// A Teams Workflows webhook ("Post to a channel when a webhook request is received"): the trigger
+// and what the flow posts.
 import { SimHttpError } from '../common/server.js';
 import { isPlainObject } from './payload.js';
 
 /**
- * One workflow an admin set up on a channel. Its URL carries a shared-access signature (`sig`) instead of a bearer
- * token: whoever holds the URL may trigger the flow, which is why the client treats the URL as a secret.
+ * One workflow an admin set up on a channel. Its URL carries a shared-access signature (`sig`)
+ * instead of a bearer
+ * token: whoever holds the URL may trigger the flow, which is why the client treats the URL as a
+ * secret.
  */
 export interface TeamsWorkflow {
   id: string;
@@ -13,7 +16,10 @@ export interface TeamsWorkflow {
   channelId: string;
 }
 
-/** One trigger request the flow ran: Succeeded when every card was posted, Failed (nothing posted) otherwise. */
+/**
+ * One trigger request the flow ran: Succeeded when every card was posted, Failed (nothing posted)
+ * otherwise.
+ */
 export interface WorkflowRun {
   runId: string;
   workflowId: string;
@@ -25,7 +31,9 @@ export interface WorkflowRun {
   payload: unknown;
 }
 
-/** One card the flow posted to its channel (the template posts each attachment as its own message). */
+/**
+ * One card the flow posted to its channel (the template posts each attachment as its own message).
+ */
 export interface TeamsWebhookPost {
   runId: string;
   workflowId: string;
@@ -42,7 +50,10 @@ export const DEFAULT_WORKFLOW: TeamsWorkflow = {
   channelId: '19:leadbridge-alerts@thread.tacv2',
 };
 
-/** The trigger path of a Power Automate workflow URL (…/workflows/{id}/triggers/manual/paths/invoke?…&sig=…). */
+/**
+ * The trigger path of a Power Automate workflow URL
+ * (…/workflows/{id}/triggers/manual/paths/invoke?…&sig=…).
+ */
 export const WORKFLOW_TRIGGER =
   /^\/powerautomate\/automations\/direct\/workflows\/(?<workflowId>[^/]+)\/triggers\/manual\/paths\/invoke$/;
 
@@ -50,17 +61,23 @@ export const WORKFLOW_TRIGGER =
 const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';
 /** The newest Adaptive Card schema version Teams renders. */
 const MAX_CARD_VERSION = 1.5;
-/** "The message size limit is 28 KB" (MicrosoftDocs/msteams-docs webhooks-and-connectors/how-to/add-incoming-webhook.md). */
+/**
+ * "The message size limit is 28 KB" (MicrosoftDocs/msteams-docs
+ * webhooks-and-connectors/how-to/add-incoming-webhook.md).
+ */
 const TEAMS_MESSAGE_MAX_BYTES = 28 * 1024;
 
 export function workflowUrl(baseUrl: string, workflow: TeamsWorkflow): string {
-  const path = `/powerautomate/automations/direct/workflows/${workflow.id}/triggers/manual/paths/invoke`;
+  const path =
+    `/powerautomate/automations/direct/workflows/${workflow.id}` + `/triggers/manual/paths/invoke`;
   return `${baseUrl}${path}?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=${workflow.sig}`;
 }
 
 /**
- * The trigger's own checks: an unknown workflow is 404 WorkflowNotFound, a missing or wrong signature 401
- * DirectApiInvalidAuthorizationSignature (Logic Apps' error codes for its request trigger, body {error:{code,message}}).
+ * The trigger's own checks: an unknown workflow is 404 WorkflowNotFound, a missing or wrong
+ * signature 401
+ * DirectApiInvalidAuthorizationSignature (Logic Apps' error codes for its request trigger, body
+ * {error:{code,message}}).
  */
 export function authorizeTrigger(
   workflows: ReadonlyMap<string, TeamsWorkflow>,
@@ -91,8 +108,10 @@ export function authorizeTrigger(
 }
 
 /**
- * What the template does with the request: for each attachment, post its Adaptive Card to the channel. Returns the
- * cards to post, or the reason the run fails. The trigger has already answered 202, so the sender never sees this.
+ * What the template does with the request: for each attachment, post its Adaptive Card to the
+ * channel. Returns the
+ * cards to post, or the reason the run fails. The trigger has already answered 202, so the sender
+ * never sees this.
  */
 export function cardsToPost(
   payload: unknown,
@@ -114,7 +133,8 @@ export function cardsToPost(
   if (!Array.isArray(attachments) || attachments.length === 0) {
     return {
       error:
-        'The expression "triggerBody()?[\'attachments\']" is null or empty: there is no card to post.',
+        'The expression "triggerBody()?[\'attachments\']" is null or empty: there is no card ' +
+        'to post.',
     };
   }
   const cards: Array<Record<string, unknown>> = [];
@@ -129,14 +149,19 @@ export function cardsToPost(
 function attachmentProblem(attachment: unknown): string | null {
   if (!isPlainObject(attachment)) return 'an attachment must be an object {contentType, content}.';
   if (attachment.contentType !== ADAPTIVE_CARD)
-    return `contentType must be "${ADAPTIVE_CARD}" (got ${JSON.stringify(attachment.contentType)}).`;
+    return (
+      `contentType must be "${ADAPTIVE_CARD}" (got ` + `${JSON.stringify(attachment.contentType)}).`
+    );
   const card = attachment.content;
   if (!isPlainObject(card)) return 'content must be the Adaptive Card object.';
   if (card.type !== 'AdaptiveCard')
     return `content.type must be "AdaptiveCard" (got ${JSON.stringify(card.type)}).`;
   const version = typeof card.version === 'string' ? Number(card.version) : Number.NaN;
   if (!(version >= 1 && version <= MAX_CARD_VERSION))
-    return `content.version must be "1.0" to "${MAX_CARD_VERSION}" (got ${JSON.stringify(card.version)}).`;
+    return (
+      `content.version must be "1.0" to "${MAX_CARD_VERSION}" (got ` +
+      `${JSON.stringify(card.version)}).`
+    );
   if (!Array.isArray(card.body) || card.body.length === 0)
     return 'content.body must list at least one element.';
   const element = card.body.find((item) => !isPlainObject(item) || typeof item.type !== 'string');

@@ -1,4 +1,5 @@
-// The simulator's /_sim/ routes: list records, act as a salesperson (deal stage, lead status), set limits.
+// The simulator's /_sim/ routes: list records, act as a salesperson (deal stage, lead status), set
+// limits.
 import { z } from 'zod';
 import type { SimRequest, SimResponse, SimRoute } from '../common/server.js';
 import { HubSpotError } from './errors.js';
@@ -48,7 +49,10 @@ function typeOf(req: SimRequest): ObjectType {
   return name;
 }
 
-/** Changes a record as a user in HubSpot would: values validated against the properties, stamp moved. */
+/**
+ * Changes a record as a user in HubSpot would: values validated against the properties, stamp
+ * moved.
+ */
 function edit(
   context: AdminContext,
   type: ObjectType,

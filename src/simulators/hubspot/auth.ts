@@ -1,7 +1,11 @@
-// Bearer checks and the OAuth token endpoint. Private-app tokens look like pat-na1-<uuid> and never expire;
-// OAuth access tokens from POST /oauth/v1/token (grant_type=refresh_token) expire after expires_in seconds.
-// Sources: developers.hubspot.com/docs/guides/apps/private-apps/overview ("pat-na1-..." access tokens) and
-// developers.hubspot.com/docs/api-reference/auth-oauth-v1 (token endpoint, form-encoded, expires_in 1800).
+// Bearer checks and the OAuth token endpoint. Private-app tokens look like pat-na1-<uuid> and never
+// expire;
+// OAuth access tokens from POST /oauth/v1/token (grant_type=refresh_token) expire after expires_in
+// seconds.
+// Sources: developers.hubspot.com/docs/guides/apps/private-apps/overview ("pat-na1-..." access
+// tokens) and
+// developers.hubspot.com/docs/api-reference/auth-oauth-v1 (token endpoint, form-encoded, expires_in
+// 1800).
 import { randomUUID } from 'node:crypto';
 import type { SimClock } from '../common/clock.js';
 import {

@@ -1,6 +1,8 @@
 // HubSpot's error envelope: {status: "error", message, correlationId, category, errors?, context?}.
-// Sources: developers.hubspot.com/docs/api/error-handling (categories VALIDATION_ERROR, OBJECT_NOT_FOUND,
-// CONFLICT, INVALID_AUTHENTICATION, EXPIRED_AUTHENTICATION, RATE_LIMITS; the 429 body with errorType
+// Sources: developers.hubspot.com/docs/api/error-handling (categories VALIDATION_ERROR,
+// OBJECT_NOT_FOUND,
+// CONFLICT, INVALID_AUTHENTICATION, EXPIRED_AUTHENTICATION, RATE_LIMITS; the 429 body with
+// errorType
 // "RATE_LIMIT" and policyName) and developers.hubspot.com/docs/guides/apps/api-usage/usage-details.
 import { randomUUID } from 'node:crypto';
 import type { SimResponse } from '../common/server.js';
@@ -39,7 +41,10 @@ export class HubSpotError extends Error {
   }
 }
 
-/** The 429 body: a rate-limit policy (TEN_SECONDLY_ROLLING, DAILY, SECONDLY for search) instead of a category. */
+/**
+ * The 429 body: a rate-limit policy (TEN_SECONDLY_ROLLING, DAILY, SECONDLY for search) instead of a
+ * category.
+ */
 function rateLimitResponse(
   policyName: 'TEN_SECONDLY_ROLLING' | 'DAILY' | 'SECONDLY',
   headers: Record<string, string> = {},
@@ -93,7 +98,10 @@ export const AUTH_MISSING_MESSAGE =
   'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can ' +
   'find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview';
 
-/** Errors of the shared server (unknown route, bad JSON, auth, limits, injected faults) in HubSpot's envelope. */
+/**
+ * Errors of the shared server (unknown route, bad JSON, auth, limits, injected faults) in HubSpot's
+ * envelope.
+ */
 export function serverErrorBody(status: number, code: string, message: string): unknown {
   if (status === 429) {
     const policy = RATE_POLICIES.find((p) => p === code) ?? 'TEN_SECONDLY_ROLLING';

@@ -1,4 +1,5 @@
-// The HubSpot CRM API simulator: a strict loopback portal that the official @hubspot/api-client uses unchanged.
+// The HubSpot CRM API simulator: a strict loopback portal that the official @hubspot/api-client
+// uses unchanged.
 import { SimClock } from '../common/clock.js';
 import { createRandom } from '../common/random.js';
 import { SimServer, type SimRequest } from '../common/server.js';

@@ -1,7 +1,11 @@
-// The portal's request limits: a rolling 10-second window and a daily allocation for every call, and a
-// per-second cap on search. Source: developers.hubspot.com/docs/guides/apps/api-usage/usage-details (private
-// apps: 100 requests per 10 seconds and 250,000 a day on Free and Starter; X-HubSpot-RateLimit-Daily,
-// -Daily-Remaining, -Interval-Milliseconds, -Max, -Remaining on responses; search requests are limited to five
+// The portal's request limits: a rolling 10-second window and a daily allocation for every call,
+// and a
+// per-second cap on search. Source: developers.hubspot.com/docs/guides/apps/api-usage/usage-details
+// (private
+// apps: 100 requests per 10 seconds and 250,000 a day on Free and Starter;
+// X-HubSpot-RateLimit-Daily,
+// -Daily-Remaining, -Interval-Milliseconds, -Max, -Remaining on responses; search requests are
+// limited to five
 // per second and their responses carry none of these headers).
 import type { SimClock } from '../common/clock.js';
 import { SimHttpError } from '../common/server.js';
@@ -41,7 +45,10 @@ export class RateLimits {
     this.dailyUsed = 0;
   }
 
-  /** Counts one request, or refuses it with the policy it broke (the refused request is not counted). */
+  /**
+   * Counts one request, or refuses it with the policy it broke (the refused request is not
+   * counted).
+   */
   admit(isSearch: boolean): SimHttpError | null {
     const now = this.clock.nowMs();
     if (this.today() !== this.day) {

@@ -1,7 +1,12 @@
-// The CRM API routes: objects batch upsert / read and search, properties, pipelines, v4 default associations.
-// Sources: developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/batch/upsert-contacts (inputs of
-// {idProperty, id, properties}, at most 100; results with `new`), .../batch/read-contacts (idProperty, 207 with
-// OBJECT_NOT_FOUND for missing ids), developers.hubspot.com/docs/api-reference/crm-associations-v4 (batch
+// The CRM API routes: objects batch upsert / read and search, properties, pipelines, v4 default
+// associations.
+// Sources:
+// developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/batch/upsert-contacts
+// (inputs of
+// {idProperty, id, properties}, at most 100; results with `new`), .../batch/read-contacts
+// (idProperty, 207 with
+// OBJECT_NOT_FOUND for missing ids), developers.hubspot.com/docs/api-reference/crm-associations-v4
+// (batch
 // associate default), .../crm/properties and .../crm/pipelines.
 import type { Random } from '../common/random.js';
 import type { SimRequest, SimResponse, SimRoute } from '../common/server.js';
@@ -77,7 +82,10 @@ interface UpsertInput {
   properties: Record<string, unknown>;
 }
 
-/** The whole batch is checked before anything is written: one invalid input fails the call (400 or 409). */
+/**
+ * The whole batch is checked before anything is written: one invalid input fails the call (400 or
+ * 409).
+ */
 function upsert(context: RouteContext, req: SimRequest): SimResponse {
   const startedAt = now();
   const type = objectType(req);
@@ -117,7 +125,8 @@ function upsertInput(
   const definition = store.definition(type, input.idProperty);
   if (!definition?.hasUniqueValue && !(type === 'contacts' && input.idProperty === 'email')) {
     throw validationError(
-      `${input.idProperty} is not a unique property of ${type}: upserts need a property with unique values`,
+      `${input.idProperty} is not a unique property of ${type}: upserts need a property with ` +
+        `unique values`,
     );
   }
   if (typeof input.properties !== 'object' || input.properties === null)
@@ -145,7 +154,9 @@ function batchRead(context: RouteContext, req: SimRequest): SimResponse {
           {
             status: 'error',
             category: 'OBJECT_NOT_FOUND',
-            message: `Could not get some ${OBJECT_TYPES[type].singular} objects, they may be deleted or not exist. Check that ids are valid.`,
+            message:
+              `Could not get some ${OBJECT_TYPES[type].singular} objects, they may be ` +
+              `deleted or not exist. Check that ids are valid.`,
             context: { ids: missing },
           },
         ]
@@ -153,7 +164,10 @@ function batchRead(context: RouteContext, req: SimRequest): SimResponse {
   return batchResponse(found, startedAt, errors);
 }
 
-/** POST /crm/v4/associations/{from}/{to}/batch/associate/default with inputs [{from: {id}, to: {id}}]. */
+/**
+ * POST /crm/v4/associations/{from}/{to}/batch/associate/default with inputs [{from: {id}, to:
+ * {id}}].
+ */
 function associateDefault(context: RouteContext, req: SimRequest): SimResponse {
   const startedAt = now();
   const from = typeParam(req.params.fromType);
@@ -164,7 +178,8 @@ function associateDefault(context: RouteContext, req: SimRequest): SimResponse {
     const toId = String(input.to?.id ?? '');
     if (!context.store.get(from, fromId) || !context.store.get(to, toId)) {
       throw validationError(
-        `inputs[${index}]: ${OBJECT_TYPES[from].singular} ${fromId} or ${OBJECT_TYPES[to].singular} ${toId} does not exist`,
+        `inputs[${index}]: ${OBJECT_TYPES[from].singular} ${fromId} or ` +
+          `${OBJECT_TYPES[to].singular} ${toId} does not exist`,
       );
     }
     return { fromId, toId };
@@ -185,8 +200,10 @@ function associateDefault(context: RouteContext, req: SimRequest): SimResponse {
 }
 
 /**
- * HubSpot-defined default association type ids, by direction. Source: developers.hubspot.com/docs/api-reference/
- * crm-associations-v4/guide ("Association type id values": contact→company 279, company→contact 280,
+ * HubSpot-defined default association type ids, by direction. Source:
+ * developers.hubspot.com/docs/api-reference/
+ * crm-associations-v4/guide ("Association type id values": contact→company 279, company→contact
+ * 280,
  * deal→contact 3, contact→deal 4, deal→company 341, company→deal 342).
  */
 const DEFAULT_TYPE_IDS: Record<string, number> = {
@@ -198,7 +215,10 @@ const DEFAULT_TYPE_IDS: Record<string, number> = {
   'companies/deals': 342,
 };
 
-/** POST /crm/v4/associations/{from}/{to}/batch/read with inputs [{id}]: each record's associated ids. */
+/**
+ * POST /crm/v4/associations/{from}/{to}/batch/read with inputs [{id}]: each record's associated
+ * ids.
+ */
 function readAssociations(context: RouteContext, req: SimRequest): SimResponse {
   const startedAt = now();
   const from = typeParam(req.params.fromType);

@@ -1,7 +1,10 @@
-// The simulated portal's property definitions and deal pipeline, as HubSpot's properties and pipelines APIs return them.
-// Sources: developers.hubspot.com/docs/api-reference/latest/crm/properties (property fields: name, label, type,
+// The simulated portal's property definitions and deal pipeline, as HubSpot's properties and
+// pipelines APIs return them.
+// Sources: developers.hubspot.com/docs/api-reference/latest/crm/properties (property fields: name,
+// label, type,
 // fieldType, options, hasUniqueValue, modificationMetadata.readOnlyValue) and
-// developers.hubspot.com/docs/guides/api/crm/pipelines (the default "Sales Pipeline" and its stage ids).
+// developers.hubspot.com/docs/guides/api/crm/pipelines (the default "Sales Pipeline" and its stage
+// ids).
 
 /** HubSpot's object type names and their ids (0-1 contacts, 0-2 companies, 0-3 deals). */
 export const OBJECT_TYPES = {
@@ -36,10 +39,16 @@ export interface PropertyDefinition {
   calculated: boolean;
 }
 
-/** The custom property an admin creates on contacts, companies and deals: single-line text, unique values. */
+/**
+ * The custom property an admin creates on contacts, companies and deals: single-line text, unique
+ * values.
+ */
 const REFERRAL_ID_PROPERTY = 'leadbridge_referral_id';
 
-/** The change stamp each object's search sorts and filters on (contacts keep theirs in lastmodifieddate). */
+/**
+ * The change stamp each object's search sorts and filters on (contacts keep theirs in
+ * lastmodifieddate).
+ */
 export const MODIFIED_PROPERTY: Record<ObjectType, string> = {
   contacts: 'lastmodifieddate',
   companies: 'hs_lastmodifieddate',
@@ -125,7 +134,10 @@ function systemProperties(type: ObjectType): Spec[] {
   ];
 }
 
-/** Each object's property definitions (a fresh copy: callers may add properties to their own portal). */
+/**
+ * Each object's property definitions (a fresh copy: callers may add properties to their own
+ * portal).
+ */
 export function defaultProperties(): Record<ObjectType, PropertyDefinition[]> {
   return {
     contacts: define('contactinformation', [

@@ -1,7 +1,11 @@
-// POST /crm/v3/objects/{objectType}/search: filterGroups (OR of ANDs), sorts, properties, limit/after paging.
-// Source: developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm ("Limitations": at most 200
-// results a page, 10,000 results per query, five filterGroups of up to six filters and 18 filters in all) and the
-// changelog "Expanded filtering capabilities" (2024-08-26). Ties in the sort order come back in no fixed order.
+// POST /crm/v3/objects/{objectType}/search: filterGroups (OR of ANDs), sorts, properties,
+// limit/after paging.
+// Source: developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm ("Limitations": at
+// most 200
+// results a page, 10,000 results per query, five filterGroups of up to six filters and 18 filters
+// in all) and the
+// changelog "Expanded filtering capabilities" (2024-08-26). Ties in the sort order come back in no
+// fixed order.
 import type { Random } from '../common/random.js';
 import { validationError } from './errors.js';
 import { MODIFIED_PROPERTY, type ObjectType } from './schema.js';
@@ -43,7 +47,8 @@ export function search(
   const after = request.after === undefined ? 0 : offsetOf(String(request.after));
   if (after + limit > SEARCH_RESULT_CAP) {
     throw validationError(
-      `The search query cannot page past ${SEARCH_RESULT_CAP} results (after ${after} + limit ${limit})`,
+      `The search query cannot page past ${SEARCH_RESULT_CAP} results (after ${after} + limit ` +
+        `${limit})`,
     );
   }
   const matching = store
@@ -70,8 +75,10 @@ export function search(
 }
 
 /**
- * `after` is opaque: the documented example is "NTI1Cg%3D%3D" (base64 of the offset and a newline, URL-encoded).
- * Source: developers.hubspot.com/docs/api-reference/crm-contracts-v3/search/post-crm-v3-objects-contracts-search.
+ * `after` is opaque: the documented example is "NTI1Cg%3D%3D" (base64 of the offset and a newline,
+ * URL-encoded).
+ * Source:
+ * developers.hubspot.com/docs/api-reference/crm-contracts-v3/search/post-crm-v3-objects-contracts-search.
  */
 function afterToken(offset: number): string {
   return encodeURIComponent(Buffer.from(`${offset}\n`).toString('base64'));

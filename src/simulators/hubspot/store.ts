@@ -1,4 +1,5 @@
-// The simulated portal's records: contacts, companies and deals with their property values and associations.
+// The simulated portal's records: contacts, companies and deals with their property values and
+// associations.
 import type { SimClock } from '../common/clock.js';
 import { HubSpotError, propertyValuesError, type PropertyProblem } from './errors.js';
 import {
@@ -34,7 +35,10 @@ export class HubSpotStore {
   };
   private readonly associations: Association[] = [];
   private nextId = 1000;
-  /** The last stamp handed out, so that two writes in one millisecond still get distinct increasing stamps. */
+  /**
+   * The last stamp handed out, so that two writes in one millisecond still get distinct increasing
+   * stamps.
+   */
   private lastStampMs = 0;
 
   constructor(private readonly clock: SimClock) {}
@@ -64,7 +68,10 @@ export class HubSpotStore {
     return undefined;
   }
 
-  /** Checks values against the property definitions; every problem of one input is reported together. */
+  /**
+   * Checks values against the property definitions; every problem of one input is reported
+   * together.
+   */
   validate(type: ObjectType, values: Record<string, unknown>): Record<string, string> {
     const problems: PropertyProblem[] = [];
     const clean: Record<string, string> = {};
@@ -164,7 +171,10 @@ export class HubSpotStore {
   }
 }
 
-/** HubSpot property values are sent as strings; numbers and booleans are taken in their JSON form too. */
+/**
+ * HubSpot property values are sent as strings; numbers and booleans are taken in their JSON form
+ * too.
+ */
 function checkValue(
   definition: PropertyDefinition,
   raw: unknown,

@@ -1,4 +1,5 @@
-// The simulator's own admin routes for referrals (no auth): seed, create (also raw), read, count, and edit as another actor.
+// The simulator's own admin routes for referrals (no auth): seed, create (also raw), read, count,
+// and edit as another actor.
 import {
   SimHttpError,
   type SimRequest,
@@ -46,7 +47,10 @@ export function referralAdminRoutes(store: ReferralStore): SimRoute[] {
   ];
 }
 
-/** GET /_sim/referrals → {count}; with ?list=true also every referral as the API presents it (value). */
+/**
+ * GET /_sim/referrals → {count}; with ?list=true also every referral as the API presents it
+ * (value).
+ */
 function listReferrals(store: ReferralStore, req: SimRequest): SimResponse {
   if (req.query.get('list') !== 'true') return { status: 200, body: { count: store.size } };
   const value = store
@@ -88,14 +92,20 @@ function seedReferrals(store: ReferralStore, req: SimRequest): SimResponse {
   };
 }
 
-/** POST /_sim/referrals[?raw=true]: a referral from Microsoft or a customer; raw stores the body as given, even malformed. */
+/**
+ * POST /_sim/referrals[?raw=true]: a referral from Microsoft or a customer; raw stores the body as
+ * given, even malformed.
+ */
 function createReferral(store: ReferralStore, req: SimRequest): SimResponse {
   const raw = req.query.get('raw') === 'true';
   const referral = store.create(jsonObject(req), { raw });
   return { status: 201, body: presentReferral(store.slot(String(referral.id))!, baseUrlOf(req)) };
 }
 
-/** PATCH /_sim/referrals/{id}: deep-merges an object as a customer or vendor edit would; no life-cycle check. */
+/**
+ * PATCH /_sim/referrals/{id}: deep-merges an object as a customer or vendor edit would; no
+ * life-cycle check.
+ */
 function updateReferral(store: ReferralStore, req: SimRequest): SimResponse {
   const slot = slotOf(store, req);
   store.update(slot.id, jsonObject(req));

@@ -1,4 +1,5 @@
-// A partner-created referral (POST): the body checked as the service would, then completed with the server-set fields.
+// A partner-created referral (POST): the body checked as the service would, then completed with the
+// server-set fields.
 import { REFERRAL_SPEC, SERVER_SET_ON_CREATE, conformObject } from './schema.js';
 import { SIM_PARTNER } from './seed.js';
 import { isPlainObject } from './json.js';
@@ -18,11 +19,16 @@ export interface ServerFields {
   eTag: string;
 }
 
-/** The status a partner-created deal starts in unless the body says otherwise (it is the partner's own, so accepted). */
+/**
+ * The status a partner-created deal starts in unless the body says otherwise (it is the partner's
+ * own, so accepted).
+ */
 const DEFAULT_STATUS = { status: 'Active', substatus: 'Accepted' } as const;
 const DEFAULT_SUBSTATUS: Readonly<Record<string, string>> = { New: 'Pending', Active: 'Accepted' };
 
-/** Validates a create body and returns the stored referral; throws CreateError naming every problem. */
+/**
+ * Validates a create body and returns the stored referral; throws CreateError naming every problem.
+ */
 export function buildPartnerReferral(body: unknown, server: ServerFields): Record<string, unknown> {
   if (!isPlainObject(body)) throw new CreateError('the body must be a referral object');
   const problems = [...serverSetProblems(body), ...requiredProblems(body)];
@@ -55,7 +61,10 @@ function serverSetProblems(body: Record<string, unknown>): string[] {
   ).map((field) => `${field} is set by the service and cannot be given on create`);
 }
 
-/** The fields the create documentation marks as required (type, customerProfile, consent, details) and the names. */
+/**
+ * The fields the create documentation marks as required (type, customerProfile, consent, details)
+ * and the names.
+ */
 function requiredProblems(body: Record<string, unknown>): string[] {
   const problems: string[] = [];
   const profile = body.customerProfile;
@@ -86,7 +95,8 @@ function initialStatus(
       : String(body.substatus);
   if (!isLegalSubstatus(status, substatus)) {
     problems.push(
-      `substatus: ${substatus} does not go with status ${status} (allowed: ${SUBSTATUSES_OF[status]!.join(', ')})`,
+      `substatus: ${substatus} does not go with status ${status} (allowed: ` +
+        `${SUBSTATUSES_OF[status]!.join(', ')})`,
     );
   }
   return { status, substatus };

@@ -1,4 +1,5 @@
-// OData $filter for the referrals list: a recursive-descent parser that types every property path against the referral schema.
+// OData $filter for the referrals list: a recursive-descent parser that types every property path
+// against the referral schema.
 import { canonicalInstant } from './instant.js';
 import {
   REFERRAL_SPEC,
@@ -8,7 +9,10 @@ import {
   type ObjectSpec,
 } from './schema.js';
 
-/** A $filter the service would refuse; the message says what and where (1-based character positions). */
+/**
+ * A $filter the service would refuse; the message says what and where (1-based character
+ * positions).
+ */
 export class FilterError extends Error {
   override name = 'FilterError';
 }
@@ -56,7 +60,9 @@ type Token =
   | { kind: 'literal'; literal: LiteralOperand; at: number }
   | { kind: 'end'; at: number };
 
-/** What a sub-expression turned out to be: a condition, or a value still waiting for its comparison. */
+/**
+ * What a sub-expression turned out to be: a condition, or a value still waiting for its comparison.
+ */
 type Node = { kind: 'expr'; expr: FilterExpr; at: number } | { kind: 'operand'; operand: Operand };
 
 const COMPARE_OPS: ReadonlySet<string> = new Set(['eq', 'ne', 'gt', 'ge', 'lt', 'le']);
@@ -155,7 +161,8 @@ function readString(source: string, start: number): { literal: LiteralOperand; e
   for (;;) {
     if (j >= source.length) {
       throw new FilterError(
-        `unterminated string literal starting at character ${start + 1} (write '' for a quote inside a string)`,
+        `unterminated string literal starting at character ${start + 1} (write '' for a quote ` +
+          `inside a string)`,
       );
     }
     const ch = source[j]!;
@@ -192,7 +199,8 @@ function readNumberOrDateTime(
     const end = start + text.length;
     if (!text.includes('T')) {
       throw new FilterError(
-        `date literal ${text} at character ${at} has no time: write a date-time such as ${text}T00:00:00Z`,
+        `date literal ${text} at character ${at} has no time: write a date-time such as ${text}` +
+          `T00:00:00Z`,
       );
     }
     const instant = /[A-Za-z0-9]/.test(source[end] ?? '') ? null : canonicalInstant(text);
@@ -219,7 +227,10 @@ function invalidDateTimeMessage(source: string, start: number, text: string): st
   }
   if (!/(Z|[+-]\d{2}:\d{2})$/.test(text))
     return `${base}: it needs a zone, Z or +hh:mm (e.g. 2025-01-01T00:00:00Z)`;
-  return `${base}: expected a real date and time such as 2025-01-01T00:00:00Z or 2025-01-01T00:00:00.1234567+01:00`;
+  return (
+    `${base}: expected a real date and time such as 2025-01-01T00:00:00Z or ` +
+    `2025-01-01T00:00:00.1234567+01:00`
+  );
 }
 
 // ---------------------------------------------------------------- parser
@@ -309,7 +320,8 @@ class FilterParser {
       // As in Microsoft's OData parser, 'not' binds tighter than the comparison operators.
       const shown = operand.operand.text;
       throw new FilterError(
-        `'not' at character ${at} applies to ${shown} alone, which is not a condition: write not (${shown} eq ...)`,
+        `'not' at character ${at} applies to ${shown} alone, which is not a condition: write ` +
+          `not (${shown} eq ...)`,
       );
     }
     return {
@@ -343,7 +355,10 @@ class FilterParser {
     throw this.unexpected(token);
   }
 
-  /** A property path from the referral or from a lambda variable, possibly ending in /any(...) or /all(...). */
+  /**
+   * A property path from the referral or from a lambda variable, possibly ending in /any(...) or
+   * /all(...).
+   */
   private parsePath(first: { text: string; at: number }): Node {
     const scope = [...this.scopes].reverse().find((s) => s.name === first.text);
     let spec: FieldSpec = scope
@@ -388,7 +403,8 @@ class FilterParser {
   private childSpec(spec: FieldSpec, name: string, parentText: string, at: number): FieldSpec {
     if (spec.kind === 'collection') {
       throw new FilterError(
-        `${parentText} is a collection at character ${at}: test its items with ${parentText}/any(x: x/... eq ...)`,
+        `${parentText} is a collection at character ${at}: test its items with ${parentText}` +
+          `/any(x: x/... eq ...)`,
       );
     }
     if (spec.kind !== 'object')
@@ -402,14 +418,16 @@ class FilterParser {
     this.expectPunct('(', `after ${quantifier}`);
     if (collection.spec.kind !== 'collection') {
       throw new FilterError(
-        `${collection.text}/${quantifier} at character ${at}: ${collection.text} is not a collection`,
+        `${collection.text}/${quantifier} at character ${at}: ${collection.text} is not a ` +
+          `collection`,
       );
     }
     if (this.isPunct(')')) {
       this.next();
       if (quantifier === 'all')
         throw new FilterError(
-          `${collection.text}/all() at character ${at} needs a predicate, e.g. all(x: x/... eq ...)`,
+          `${collection.text}/all() at character ${at} needs a predicate, e.g. all(x: x/... eq ` +
+            `...)`,
         );
       return {
         kind: 'expr',
@@ -420,7 +438,8 @@ class FilterParser {
     const variable = this.next();
     if (variable.kind !== 'word' || KEYWORDS.has(variable.text)) {
       throw new FilterError(
-        `expected a lambda variable at character ${variable.at}, as in ${collection.text}/${quantifier}(x: x/... eq ...)`,
+        `expected a lambda variable at character ${variable.at}, as in ${collection.text}/` +
+          `${quantifier}(x: x/... eq ...)`,
       );
     }
     this.expectPunct(':', `after the lambda variable '${variable.text}'`);
@@ -449,7 +468,8 @@ class FilterParser {
     if (operand.kind === 'path' && operand.spec.kind === 'boolean')
       return { kind: 'isTrue', path: operand };
     throw new FilterError(
-      `${where} needs a condition, but ${operand.text} at character ${operand.at} is a value: compare it with eq, ne, gt, ge, lt or le`,
+      `${where} needs a condition, but ${operand.text} at character ${operand.at} is a value: ` +
+        `compare it with eq, ne, gt, ge, lt or le`,
     );
   }
 
@@ -496,7 +516,8 @@ class FilterParser {
       !KEYWORDS.has(token.text)
     ) {
       return new FilterError(
-        `unexpected '${token.text}' at character ${token.at}: operators are lowercase ('${token.text.toLowerCase()}')`,
+        `unexpected '${token.text}' at character ${token.at}: operators are lowercase ('` +
+          `${token.text.toLowerCase()}')`,
       );
     }
     return new FilterError(`unexpected ${describeToken(token)} at character ${token.at}`);
@@ -557,7 +578,8 @@ function assertScalar(path: PathOperand): void {
   if (path.spec.kind === 'object') {
     const first = Object.keys(path.spec.fields)[0] ?? '...';
     throw new FilterError(
-      `${path.text} at character ${path.at} is an object: compare one of its properties, e.g. ${path.text}/${first}`,
+      `${path.text} at character ${path.at} is an object: compare one of its properties, e.g. ` +
+        `${path.text}/${first}`,
     );
   }
 }
@@ -570,7 +592,8 @@ function assertComparablePaths(
 ): void {
   if (left.spec.kind !== right.spec.kind) {
     throw new FilterError(
-      `'${op}' at character ${at} compares ${left.text} (${kindName(left.spec)}) with ${right.text} (${kindName(right.spec)})`,
+      `'${op}' at character ${at} compares ${left.text} (${kindName(left.spec)}) with ` +
+        `${right.text} (${kindName(right.spec)})`,
     );
   }
   assertOperatorFits(op, left);
@@ -602,7 +625,8 @@ function assertLiteralFits(op: CompareOp, path: PathOperand, literal: LiteralOpe
       !spec.enumValues.includes(literal.value as string)
     ) {
       throw new FilterError(
-        `${literal.text} at character ${literal.at} is not a valid ${path.text}; expected one of ${spec.enumValues.join(', ')}`,
+        `${literal.text} at character ${literal.at} is not a valid ${path.text}; expected one ` +
+          `of ${spec.enumValues.join(', ')}`,
       );
     }
     return;
@@ -622,18 +646,33 @@ function literalMismatch(op: CompareOp, path: PathOperand, literal: LiteralOpera
   switch (path.spec.kind) {
     case 'datetime': {
       if (literal.type !== 'string')
-        return `${path.text} is a date-time, but ${literal.text} ${where} is not (write e.g. 2025-01-01T00:00:00Z)`;
+        return (
+          `${path.text} is a date-time, but ${literal.text} ${where} is not (write e.g. ` +
+          `2025-01-01T00:00:00Z)`
+        );
       const example = canonicalInstant(literal.value)
         ? String(literal.value)
         : '2025-01-01T00:00:00Z';
-      return `${path.text} is a date-time: write the literal unquoted, as in ${path.text} ${op} ${example}, not as the string ${literal.text} ${where}`;
+      return (
+        `${path.text} is a date-time: write the literal unquoted, as in ${path.text} ${op}` +
+        ` ${example}, not as the string ${literal.text} ${where}`
+      );
     }
     case 'string':
-      return `${path.text} is a string: quote the literal ${literal.text} ${where} ('${literal.text}')`;
+      return (
+        `${path.text} is a string: quote the literal ${literal.text} ${where} ('` +
+        `${literal.text}')`
+      );
     case 'number':
-      return `${path.text} is a number: write the literal ${literal.text} ${where} unquoted, as in ${path.text} ${op} 10000`;
+      return (
+        `${path.text} is a number: write the literal ${literal.text} ${where} unquoted, ` +
+        `as in ${path.text} ${op} 10000`
+      );
     default:
-      return `${path.text} is a boolean: compare it with true or false, not ${literal.text} ${where}`;
+      return (
+        `${path.text} is a boolean: compare it with true or false, not ${literal.text} ` +
+        `${where}`
+      );
   }
 }
 
@@ -645,7 +684,10 @@ type Env = unknown[];
 type Test = (root: unknown, env: Env) => boolean;
 type Getter = (root: unknown, env: Env) => unknown;
 
-/** Compiles a parsed filter into a predicate over stored referrals (values of the wrong type count as null). */
+/**
+ * Compiles a parsed filter into a predicate over stored referrals (values of the wrong type count
+ * as null).
+ */
 export function compileFilter(expr: FilterExpr): ReferralPredicate {
   const test = compileExpr(expr, []);
   return (referral) => test(referral, []);
@@ -843,7 +885,9 @@ function boundOn(term: FilterExpr, field: string): Partial<KeyRange> | null {
   }
 }
 
-/** The stricter of two bounds: direction 1 keeps the higher lower bound, -1 the lower upper bound. */
+/**
+ * The stricter of two bounds: direction 1 keeps the higher lower bound, -1 the lower upper bound.
+ */
 function tighter(current: KeyBound | null, candidate: KeyBound, direction: 1 | -1): KeyBound {
   if (!current) return candidate;
   if (candidate.key === current.key)

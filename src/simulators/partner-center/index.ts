@@ -1,4 +1,5 @@
-// The Partner Center referrals API simulator: a strict loopback stand-in for https://api.partner.microsoft.com.
+// The Partner Center referrals API simulator: a strict loopback stand-in for
+// https://api.partner.microsoft.com.
 import { randomUUID } from 'node:crypto';
 import { SimClock } from '../common/clock.js';
 import { SimHttpError, SimServer, requireBearer, type SimRequest } from '../common/server.js';
@@ -15,14 +16,18 @@ export interface PartnerCenterSimulatorOptions {
   host?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
-  /** Seed of the referrals generated at start (and of later seed calls that name none). Default 1. */
+  /**
+   * Seed of the referrals generated at start (and of later seed calls that name none). Default 1.
+   */
   seed?: number;
   /** How many referrals are seeded at start (default 0). */
   referrals?: number;
   clock?: SimClock;
   /**
-   * List pages as the documented examples show them: nextLink `http://api.partner.microsoft.com/v1.0/referrals?$skiptoken=...`
-   * (the client must carry its query to the real base and list path) and no eTag on list items. Default false.
+   * List pages as the documented examples show them: nextLink
+   * `http://api.partner.microsoft.com/v1.0/referrals?$skiptoken=...`
+   * (the client must carry its query to the real base and list path) and no eTag on list items.
+   * Default false.
    */
   documentedLinks?: boolean;
 }
@@ -46,7 +51,8 @@ export class PartnerCenterSimulator {
       throw new Error(`partner-center simulator: seed must be an integer (got ${options.seed})`);
     if (!Number.isInteger(this.initialReferrals) || this.initialReferrals < 0) {
       throw new Error(
-        `partner-center simulator: referrals must be a non-negative integer (got ${options.referrals})`,
+        `partner-center simulator: referrals must be a non-negative integer (got ` +
+          `${options.referrals})`,
       );
     }
     const clock = options.clock ?? new SimClock();
@@ -60,7 +66,8 @@ export class PartnerCenterSimulator {
     };
     const bearer = requireBearer(
       'unauthenticated',
-      'Authentication failed: send Authorization: Bearer <token> (an Entra ID token for https://api.partner.microsoft.com).',
+      'Authentication failed: send Authorization: Bearer <token> (an Entra ID token for ' +
+        'https://api.partner.microsoft.com).',
     );
     this.server = new SimServer({
       name: 'partner-center',
@@ -88,7 +95,10 @@ export class PartnerCenterSimulator {
     });
   }
 
-  /** Seeds the configured referrals (once), then listens; returns the base URL (http://127.0.0.1:PORT). */
+  /**
+   * Seeds the configured referrals (once), then listens; returns the base URL
+   * (http://127.0.0.1:PORT).
+   */
   async start(): Promise<string> {
     if (!this.seeded && this.initialReferrals > 0)
       this.store.seed(this.initialReferrals, this.seed);
@@ -112,7 +122,8 @@ export function createPartnerCenterSimulator(
 }
 
 /**
- * The error `code` values of MicrosoftDocs/partner-rest partner-rest/develop/error-codes.md (camelCase). A code raised
+ * The error `code` values of MicrosoftDocs/partner-rest partner-rest/develop/error-codes.md
+ * (camelCase). A code raised
  * inside the simulator that is not one of them is replaced by the documented code for its status.
  */
 const DOCUMENTED_ERROR_CODES: ReadonlySet<string> = new Set([
@@ -140,7 +151,10 @@ function vendorErrorCode(status: number, code: string): string {
   return CODE_FOR_STATUS[status] ?? (status >= 500 ? 'generalException' : 'invalidRequest');
 }
 
-/** headers.md: a `request-id` on every response, and the caller's `client-request-id` echoed; MS-CorrelationId too. */
+/**
+ * headers.md: a `request-id` on every response, and the caller's `client-request-id` echoed;
+ * MS-CorrelationId too.
+ */
 function trackingHeaders(req: SimRequest): Record<string, string> {
   const headers: Record<string, string> = { 'request-id': randomUUID() };
   const clientRequestId = req.headers['client-request-id'];

@@ -1,7 +1,11 @@
-// Date-time instants as Partner Center writes them: canonical UTC text with 7 fractional digits, which sorts as time.
+// Date-time instants as Partner Center writes them: canonical UTC text with 7 fractional digits,
+// which sorts as time.
 import { isoWith7Digits } from '../common/clock.js';
 
-/** OData DateTimeOffset: seconds optional, up to 12 fractional digits (only 7 are kept), Z or an offset. */
+/**
+ * OData DateTimeOffset: seconds optional, up to 12 fractional digits (only 7 are kept), Z or an
+ * offset.
+ */
 const DATETIME =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,12}))?)?(Z|[+-]\d{2}:\d{2})$/;
 /** What the simulator itself writes; the fast path when scanning stored referrals. */
@@ -60,7 +64,10 @@ function splitCanonical(canonical: string): { ms: number; subTicks: number } {
   };
 }
 
-/** Milliseconds for the calendar fields, or null when a field is out of range (2025-02-30, 24:00...). */
+/**
+ * Milliseconds for the calendar fields, or null when a field is out of range (2025-02-30,
+ * 24:00...).
+ */
 function utcMs(
   year: number,
   month: number,

@@ -4,7 +4,10 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Objects merge key by key; arrays, scalars and null replace. New objects only along the merged paths. */
+/**
+ * Objects merge key by key; arrays, scalars and null replace. New objects only along the merged
+ * paths.
+ */
 export function deepMerge(target: unknown, changes: unknown): unknown {
   if (!isPlainObject(changes) || !isPlainObject(target)) return changes;
   const result: Record<string, unknown> = { ...target };

@@ -1,4 +1,5 @@
-// JSON Patch as the referrals API applies it: only replace and add, JSON Pointer paths checked against the referral schema.
+// JSON Patch as the referrals API applies it: only replace and add, JSON Pointer paths checked
+// against the referral schema.
 import {
   READ_ONLY_FIELDS,
   REFERRAL_SPEC,
@@ -26,9 +27,12 @@ const UNSUPPORTED_OPS: ReadonlySet<string> = new Set(['remove', 'move', 'copy', 
 const EXAMPLE = '[{"op":"replace","path":"/details/notes","value":"..."}]';
 
 /**
- * Applies the operations, all or nothing, to a copy of the referral and returns the copy. Each written value is
- * checked against the schema at its path (and normalised: "10000" → 10000); what the operations do not touch is
- * left as stored, so a referral the service itself stored with an odd value can still be written to.
+ * Applies the operations, all or nothing, to a copy of the referral and returns the copy. Each
+ * written value is
+ * checked against the schema at its path (and normalised: "10000" → 10000); what the operations do
+ * not touch is
+ * left as stored, so a referral the service itself stored with an odd value can still be written
+ * to.
  */
 export function applyReferralPatch(
   referral: Record<string, unknown>,
@@ -90,7 +94,10 @@ function parsePointer(path: string, label: string): string[] {
     .map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
-/** Every token must name a schema field or an array position; read-only fields are refused. Returns the value's spec. */
+/**
+ * Every token must name a schema field or an array position; read-only fields are refused. Returns
+ * the value's spec.
+ */
 function checkPath(tokens: string[], op: Operation['op'], label: string): FieldSpec {
   if (READ_ONLY_FIELDS.has(tokens[0]!))
     throw new PatchError(`${label}: /${tokens[0]} is read-only`);
@@ -102,7 +109,9 @@ function checkPath(tokens: string[], op: Operation['op'], label: string): FieldS
       if (!field) {
         const suggestion = suggestField(spec, token);
         throw new PatchError(
-          `${label}: ${walked}/${token} is not a referral field${suggestion ? ` (did you mean ${walked}/${suggestion}?)` : ''}`,
+          `${label}: ${walked}/${token} is not a referral field${
+            suggestion ? ` (did you mean ` + `${walked}/${suggestion}?)` : ''
+          }`,
         );
       }
       spec = field;
@@ -117,7 +126,8 @@ function checkPath(tokens: string[], op: Operation['op'], label: string): FieldS
       spec = spec.element;
     } else {
       throw new PatchError(
-        `${label}: ${walked} is a ${spec.kind === 'datetime' ? 'date-time' : spec.kind} and has no member '${token}'`,
+        `${label}: ${walked} is a ${spec.kind === 'datetime' ? 'date-time' : spec.kind} and ` +
+          `has no member '${token}'`,
       );
     }
     walked = `${walked}/${token}`;
@@ -135,7 +145,8 @@ function applyOperation(document: Record<string, unknown>, operation: Operation)
     if (container === null || container === undefined) {
       const at = `/${tokens.slice(0, i + 1).join('/')}`;
       throw new PatchError(
-        `${label}: ${at} is ${container === null ? 'null' : 'absent'}, so nothing can be set inside it (set ${at} itself)`,
+        `${label}: ${at} is ${container === null ? 'null' : 'absent'}, so nothing can be set ` +
+          `inside it (set ${at} itself)`,
       );
     }
   }

@@ -1,6 +1,8 @@
-// The referral payload as the simulator serves it, typed from the vendor's definitions (swagger `Referral`, `Tag`,
+// The referral payload as the simulator serves it, typed from the vendor's definitions (swagger
+// `Referral`, `Tag`,
 // `SolutionTag`, `CustomerProfile`, `Member`... in microsoft/PowerPlatformConnectors
-// connectors/PartnerCenterReferrals/apiDefinition.swagger.json; field list of partner-rest referral-resources.md).
+// connectors/PartnerCenterReferrals/apiDefinition.swagger.json; field list of partner-rest
+// referral-resources.md).
 
 interface Tag {
   id: string;
@@ -55,7 +57,10 @@ interface ReferralDetails {
   } | null;
 }
 
-/** One referral as served (stored snapshots carry no `links`; unknown fields may be present on raw-seeded ones). */
+/**
+ * One referral as served (stored snapshots carry no `links`; unknown fields may be present on
+ * raw-seeded ones).
+ */
 export interface Referral {
   [field: string]: unknown;
   id: string;

@@ -1,4 +1,5 @@
-// The referrals list: OData query options, keyset paging that stays stable under concurrent writes, and @odata.count.
+// The referrals list: OData query options, keyset paging that stays stable under concurrent writes,
+// and @odata.count.
 import {
   FilterError,
   compileFilter,
@@ -53,7 +54,9 @@ const REFUSED_OPTIONS: Readonly<Record<string, string>> = {
 };
 const ORDER_BY = /^\s*(createdDateTime|updatedDateTime)(?:\s+(asc|desc))?\s*$/;
 
-/** Parses and checks the list options; a $skiptoken must come from a nextLink of this very query. */
+/**
+ * Parses and checks the list options; a $skiptoken must come from a nextLink of this very query.
+ */
 export function parseListQuery(request: URLSearchParams, tokens: SkipTokenCodec): ListQuery {
   const params = withTokenOptions(request, tokens);
   checkOptionNames(params);
@@ -85,8 +88,10 @@ export function parseListQuery(request: URLSearchParams, tokens: SkipTokenCodec)
 }
 
 /**
- * A request that carries only `$skiptoken` (the documented nextLink form) continues the query the token was issued
- * for: its options are restored from the token. With other options given, they must match it (see decodeCursor).
+ * A request that carries only `$skiptoken` (the documented nextLink form) continues the query the
+ * token was issued
+ * for: its options are restored from the token. With other options given, they must match it (see
+ * decodeCursor).
  */
 function withTokenOptions(params: URLSearchParams, tokens: SkipTokenCodec): URLSearchParams {
   const names = [...params.keys()];
@@ -134,14 +139,18 @@ function parseFilterOption(text: string): FilterExpr {
   }
 }
 
-/** Without $orderby the newest referrals come first, as in the portal (the service documents no default). */
+/**
+ * Without $orderby the newest referrals come first, as in the portal (the service documents no
+ * default).
+ */
 function parseOrderBy(text: string | null): { field: IndexedField; descending: boolean } {
   if (text === null) return { field: 'createdDateTime', descending: true };
   const match = ORDER_BY.exec(text);
   if (!match) {
     const several = text.includes(',') ? ' (one sort key only)' : '';
     throw new QueryError(
-      `$orderby supports createdDateTime or updatedDateTime, optionally followed by asc or desc${several}; got '${text}'`,
+      `$orderby supports createdDateTime or updatedDateTime, optionally followed by asc or desc` +
+        `${several}; got '${text}'`,
     );
   }
   return { field: match[1] as IndexedField, descending: match[2] === 'desc' };
@@ -175,7 +184,8 @@ function decodeCursor(text: string, tokens: SkipTokenCodec, fingerprint: string)
     throw new QueryError('$skiptoken is not valid: follow @odata.nextLink exactly as given');
   if (token.query !== fingerprint) {
     throw new QueryError(
-      '$skiptoken belongs to a different query: keep $filter, $orderby, $select, $top and $count as in the @odata.nextLink',
+      '$skiptoken belongs to a different query: keep $filter, $orderby, $select, $top and ' +
+        '$count as in the @odata.nextLink',
     );
   }
   return token;
@@ -221,7 +231,10 @@ export class ReferralLister {
     return { slots, count, next };
   }
 
-  /** Matches over the whole range; remembered while the store has not changed (paging re-asks it on every page). */
+  /**
+   * Matches over the whole range; remembered while the store has not changed (paging re-asks it on
+   * every page).
+   */
   private count(
     query: ListQuery,
     index: SortedIndex,
@@ -246,7 +259,10 @@ interface ScanWindow {
   step: 1 | -1;
 }
 
-/** [start, end) of the entries inside the range; entries with no readable date-time never satisfy a bound. */
+/**
+ * [start, end) of the entries inside the range; entries with no readable date-time never satisfy a
+ * bound.
+ */
 function rangePositions(index: SortedIndex, range: KeyRange): [number, number] {
   const bounded = range.lower !== null || range.upper !== null;
   const floor = bounded ? index.firstWithKey('', false) : 0;

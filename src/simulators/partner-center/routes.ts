@@ -1,4 +1,5 @@
-// The referrals API routes (api-facts.md §1): list, get, create, JSON Patch update, obsolete PUT, refused DELETE.
+// The referrals API routes (api-facts.md §1): list, get, create, JSON Patch update, obsolete PUT,
+// refused DELETE.
 import {
   SimHttpError,
   type SimRequest,
@@ -26,7 +27,10 @@ const TRACKING_HEADERS = {
 } as const;
 /** headers.md: "client-request-id ... Required ... All operations should include this header." */
 const CLIENT_REQUEST_ID = 'client-request-id';
-/** The host and path every documented list example gives in `@odata.nextLink` (get-a-list-of-referrals.md). */
+/**
+ * The host and path every documented list example gives in `@odata.nextLink`
+ * (get-a-list-of-referrals.md).
+ */
 const DOCUMENTED_NEXT_LINK = 'http://api.partner.microsoft.com/v1.0/referrals';
 const DOCUMENTED_CONTEXT = 'http://api.partner.microsoft.com/v1.0/$metadata#Referrals';
 
@@ -60,13 +64,17 @@ export function referralApiRoutes(state: PartnerCenterState): SimRoute[] {
       throw new SimHttpError(
         405,
         'MethodNotAllowed',
-        'referrals cannot be deleted: close one with PATCH (Closed/Declined or Closed/Lost) instead',
+        'referrals cannot be deleted: close one with PATCH (Closed/Declined or Closed/Lost) ' +
+          'instead',
       );
     }),
   ];
 }
 
-/** Runs the expiry due on the simulator clock before serving, and maps domain errors to the API's 4xx answers. */
+/**
+ * Runs the expiry due on the simulator clock before serving, and maps domain errors to the API's
+ * 4xx answers.
+ */
 function serve(state: PartnerCenterState, handler: ApiHandler): (req: SimRequest) => SimResponse {
   return (req) => {
     state.store.expireDue();
@@ -116,7 +124,9 @@ function listReferrals(state: PartnerCenterState, req: SimRequest): SimResponse 
   return { status: 200, body };
 }
 
-/** No documented list example carries an eTag (only GET by id does): documented mode leaves it out. */
+/**
+ * No documented list example carries an eTag (only GET by id does): documented mode leaves it out.
+ */
 function listItem(referral: Record<string, unknown>, documented: boolean): Record<string, unknown> {
   if (!documented || !('eTag' in referral)) return referral;
   const { eTag: _omitted, ...rest } = referral;
@@ -133,7 +143,9 @@ function nextLink(
   if (state.documentedLinks)
     return `${DOCUMENTED_NEXT_LINK}?${token[0]}=${encodeURIComponent(token[1])}`;
   const options = [...query.options, token];
-  return `${base}${REFERRALS_PATH}?${options.map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&')}`;
+  return `${base}${REFERRALS_PATH}?${options
+    .map(([name, value]) => `${name}=` + `${encodeURIComponent(value)}`)
+    .join('&')}`;
 }
 
 function project(
@@ -172,24 +184,30 @@ function patchReferral(state: PartnerCenterState, req: SimRequest): SimResponse 
   requireJson(req, ['application/json', 'application/json-patch+json']);
   if (!Array.isArray(req.body))
     throw new PatchError(
-      'the body must be a JSON Patch array of operations, e.g. [{"op":"replace","path":"/details/notes","value":"..."}]',
+      'the body must be a JSON Patch array of operations, e.g. ' +
+        '[{"op":"replace","path":"/details/notes","value":"..."}]',
     );
   const slot = findSlot(state, req);
   checkIfMatch(req, slot);
   refuseIfClosed(slot);
-  // Written values are checked at their paths by applyReferralPatch; the rest stays as the service stored it.
+  // Written values are checked at their paths by applyReferralPatch; the rest stays as the service
+  // stored it.
   return commitPartnerWrite(state, req, slot, applyReferralPatch(slot.referral, req.body), {
     wholeChecked: false,
   });
 }
 
-/** The obsolete full replace: only with If-Match; read-only fields keep their values, absent writable ones become null. */
+/**
+ * The obsolete full replace: only with If-Match; read-only fields keep their values, absent
+ * writable ones become null.
+ */
 function putReferral(state: PartnerCenterState, req: SimRequest): SimResponse {
   if (req.headers['if-match'] === undefined) {
     throw new SimHttpError(
       400,
       'BadRequest',
-      'PUT (full replace) is obsolete and requires If-Match with the current eTag; update referrals with PATCH and a JSON Patch body',
+      'PUT (full replace) is obsolete and requires If-Match with the current eTag; update ' +
+        'referrals with PATCH and a JSON Patch body',
     );
   }
   requireJson(req, ['application/json']);
@@ -208,7 +226,10 @@ function putReferral(state: PartnerCenterState, req: SimRequest): SimResponse {
   return commitPartnerWrite(state, req, slot, replacement, { wholeChecked: true });
 }
 
-/** Validates the whole result and the life-cycle move, then stores it with a new eTag and updatedDateTime. */
+/**
+ * Validates the whole result and the life-cycle move, then stores it with a new eTag and
+ * updatedDateTime.
+ */
 function commitPartnerWrite(
   state: PartnerCenterState,
   req: SimRequest,
@@ -264,7 +285,10 @@ function findSlot(state: PartnerCenterState, req: SimRequest): ReferralSlot {
   return slot;
 }
 
-/** If-Match must be the eTag exactly as served, quotes included; no If-Match means an unconditional write. */
+/**
+ * If-Match must be the eTag exactly as served, quotes included; no If-Match means an unconditional
+ * write.
+ */
 function checkIfMatch(req: SimRequest, slot: ReferralSlot): void {
   const header = req.headers['if-match'];
   if (header === undefined) return;

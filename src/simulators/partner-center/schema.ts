@@ -1,4 +1,5 @@
-// The referral's shape as the simulator enforces it: field types for $filter, JSON Patch paths and body validation.
+// The referral's shape as the simulator enforces it: field types for $filter, JSON Patch paths and
+// body validation.
 import { canonicalInstant } from './instant.js';
 import {
   ASSISTANCE_REQUEST_CODES,
@@ -131,7 +132,10 @@ export const READ_ONLY_FIELDS: ReadonlySet<string> = new Set([
   'type',
 ]);
 
-/** Fields the server sets when a partner creates a referral (type and qualification are the partner's to choose then). */
+/**
+ * Fields the server sets when a partner creates a referral (type and qualification are the
+ * partner's to choose then).
+ */
 export const SERVER_SET_ON_CREATE: readonly string[] = [...READ_ONLY_FIELDS].filter(
   (f) => f !== 'type' && f !== 'qualification',
 );
@@ -188,7 +192,8 @@ export function conform(
       const instant = canonicalInstant(value);
       if (instant === null)
         problems.push(
-          `${path}: expected an ISO-8601 date-time such as 2025-06-30T00:00:00Z, got ${describe(value)}`,
+          `${path}: expected an ISO-8601 date-time such as 2025-06-30T00:00:00Z, got ` +
+            `${describe(value)}`,
         );
       return instant;
     }
@@ -239,7 +244,8 @@ function conformString(
     problems.push(`${path}: expected a string, got ${describe(value)}`);
   } else if (spec.enumValues && !spec.enumValues.includes(value)) {
     problems.push(
-      `${path}: ${describe(value)} is not a valid value (expected one of ${spec.enumValues.join(', ')})`,
+      `${path}: ${describe(value)} is not a valid value (expected one of ` +
+        `${spec.enumValues.join(', ')})`,
     );
   } else if (spec.format === 'country' && !/^[A-Z]{2}$/.test(value)) {
     problems.push(

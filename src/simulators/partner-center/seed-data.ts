@@ -1,6 +1,10 @@
-// Word pools for seeded referrals: companies, people, places and customer needs that look like real leads.
+// Word pools for seeded referrals: companies, people, places and customer needs that look like real
+// leads.
 
-/** Company names, some with apostrophes, backslashes and accents on purpose (quoting and escaping bugs show up). */
+/**
+ * Company names, some with apostrophes, backslashes and accents on purpose (quoting and escaping
+ * bugs show up).
+ */
 export const COMPANY_STEMS: readonly string[] = [
   'Northwind Traders',
   'Contoso',
@@ -116,7 +120,10 @@ export const LAST_NAMES: readonly string[] = [
   'Fischer',
 ];
 
-/** A customer need; products and services are tag ids of referral-resources.md (Tag `{id}` on the wire). */
+/**
+ * A customer need; products and services are tag ids of referral-resources.md (Tag `{id}` on the
+ * wire).
+ */
 export interface CustomerNeed {
   title: string;
   notes: string;
@@ -128,14 +135,16 @@ export const NEEDS: readonly CustomerNeed[] = [
   {
     title: 'Azure migration',
     notes:
-      'Moving about 40 on-premises servers to Azure before the data-centre lease ends in the autumn.',
+      'Moving about 40 on-premises servers to Azure before the data-centre lease ends in the ' +
+      'autumn.',
     products: ['Azure'],
     services: ['DeploymentOrMigration', 'ManagedServices'],
   },
   {
     title: 'Microsoft 365 rollout',
     notes:
-      'Wants 250 seats of Microsoft 365 E3 with Teams Phone; currently on an old on-premises mail server.',
+      'Wants 250 seats of Microsoft 365 E3 with Teams Phone; currently on an old on-premises ' +
+      'mail server.',
     products: ['Microsoft365', 'Teams'],
     services: ['DeploymentOrMigration', 'LearningAndCertification'],
   },
@@ -167,14 +176,16 @@ export const NEEDS: readonly CustomerNeed[] = [
   {
     title: 'Virtual desktop',
     notes:
-      'Contact centre of 120 agents needs secure remote desktops; budget approved for this fiscal year.',
+      'Contact centre of 120 agents needs secure remote desktops; budget approved for this ' +
+      'fiscal year.',
     products: ['Azure', 'Windows'],
     services: ['DeploymentOrMigration', 'ManagedServices'],
   },
   {
     title: 'Business Central upgrade',
     notes:
-      'Runs NAV 2016 with customisations; looking for a partner to move to Business Central online.',
+      'Runs NAV 2016 with customisations; looking for a partner to move to Business Central ' +
+      'online.',
     products: ['Dynamics365Business', 'DynamicsAX,GP,NAV,SL'],
     services: ['DeploymentOrMigration', 'Licensing'],
   },
@@ -227,7 +238,10 @@ export const CALLS_TO_ACTION: readonly string[] = [
   'Free trial',
   'Test drive',
 ];
-/** Other partners that invite this one into co-sell deals (fixed ids, so a partner is the same organisation everywhere). */
+/**
+ * Other partners that invite this one into co-sell deals (fixed ids, so a partner is the same
+ * organisation everywhere).
+ */
 export const CO_SELL_PARTNERS: readonly Readonly<{
   organizationId: string;
   organizationName: string;

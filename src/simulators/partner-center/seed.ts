@@ -1,4 +1,5 @@
-// Deterministic seeded referrals: the same seed gives the same leads (timestamps are placed relative to the sim clock).
+// Deterministic seeded referrals: the same seed gives the same leads (timestamps are placed
+// relative to the sim clock).
 import { createRandom, type Random } from '../common/random.js';
 import { addDays, formatInstant } from './instant.js';
 import {
@@ -17,7 +18,10 @@ import {
 import { LOCATIONS, STREETS, type SeedLocation } from './seed-places.js';
 import { ASSISTANCE_REQUEST_CODES, CUSTOMER_SIZES, SOLUTION_TAGS } from './vocabulary.js';
 
-/** Which kind of lead a seeded referral is made to be (the simulator's own notion, for the mix of seeded referrals). */
+/**
+ * Which kind of lead a seeded referral is made to be (the simulator's own notion, for the mix of
+ * seeded referrals).
+ */
 type LeadKind = 'customerInquiry' | 'marketingQualified' | 'salesQualified' | 'coSell';
 
 export interface Organization {
@@ -44,7 +48,8 @@ const GUID_DASHES: ReadonlySet<number> = new Set([8, 13, 18, 23]);
 const guidBuffer = Buffer.alloc(36);
 
 /**
- * A version-4 GUID drawn from `random`, as one flat string: joined pieces would make V8 rope strings
+ * A version-4 GUID drawn from `random`, as one flat string: joined pieces would make V8 rope
+ * strings
  * that cost several times their length, which adds up over 100,000 seeded referrals.
  */
 function guidFrom(random: Random): string {
@@ -68,7 +73,10 @@ function guidFrom(random: Random): string {
   return guidBuffer.toString('latin1');
 }
 
-/** A quoted GUID-like eTag in the service's form: `"4a00c1d2-0000-0000-0000-67c5e0a20000"` (quotes included). */
+/**
+ * A quoted GUID-like eTag in the service's form: `"4a00c1d2-0000-0000-0000-67c5e0a20000"` (quotes
+ * included).
+ */
 export function eTagFrom(random: Random): string {
   const guid = guidFrom(random);
   return flat(`"${guid.slice(0, 8)}-0000-0000-0000-${guid.slice(24)}"`);
@@ -149,7 +157,9 @@ function sharedText(text: string): string {
   return shared(`text:${text}`, () => flat(text));
 }
 
-/** One realistic incoming New/Received referral; `createdDateTime` fixes its expiry 14 days later. */
+/**
+ * One realistic incoming New/Received referral; `createdDateTime` fixes its expiry 14 days later.
+ */
 export function generateReferral(
   random: Random,
   createdDateTime: string,
@@ -211,7 +221,10 @@ function pickLeadKind(random: Random): LeadKind {
   return 'coSell';
 }
 
-/** Microsoft invites qualified leads and half the inquiries; a co-sell opportunity comes from another partner. */
+/**
+ * Microsoft invites qualified leads and half the inquiries; a co-sell opportunity comes from
+ * another partner.
+ */
 function inviteContext(random: Random, kind: LeadKind): Record<string, unknown> | null {
   if (kind === 'customerInquiry' && random.chance(0.5)) return null;
   const notes = random.pick(INVITE_NOTES);
@@ -323,7 +336,8 @@ function details(
         : shared(`day:${closingDay}`, () => flat(formatInstant(closingDay * DAY_MS))),
     customerRequestedContact: hot,
     customerAction: hot ? 'Contact me' : null,
-    // Tag objects `{id}` and SolutionTag `{id, name, type}` (swagger definitions Tag and SolutionTag).
+    // Tag objects `{id}` and SolutionTag `{id, name, type}` (swagger definitions Tag and
+    // SolutionTag).
     requirements: shared(
       `requirements:${need.title}:${industries.join('+')}:${solution?.id}`,
       () => ({
@@ -336,7 +350,10 @@ function details(
   };
 }
 
-/** Lower-case ASCII letters and digits only, for e-mail addresses and domains (Müller → muller, O'Connor → oconnor). */
+/**
+ * Lower-case ASCII letters and digits only, for e-mail addresses and domains (Müller → muller,
+ * O'Connor → oconnor).
+ */
 function asciiWord(text: string): string {
   const word = text
     .normalize('NFD')

@@ -1,4 +1,5 @@
-// Opaque, signed $skiptoken values: the keyset position of a page and a fingerprint of the query it belongs to.
+// Opaque, signed $skiptoken values: the keyset position of a page and a fingerprint of the query it
+// belongs to.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export interface SkipToken {
@@ -10,13 +11,17 @@ export interface SkipToken {
   /** Referrals served so far over all pages, for $top. */
   returned: number;
   /**
-   * The query options of the listing, so that a nextLink carrying only `$skiptoken` (the documented form,
+   * The query options of the listing, so that a nextLink carrying only `$skiptoken` (the documented
+   * form,
    * get-a-list-of-referrals.md) continues the same query.
    */
   options: Array<[name: string, value: string]>;
 }
 
-/** Tokens are signed with a per-simulator secret, so a tampered or foreign token is recognised (and refused). */
+/**
+ * Tokens are signed with a per-simulator secret, so a tampered or foreign token is recognised (and
+ * refused).
+ */
 export class SkipTokenCodec {
   private readonly secret = randomBytes(32);
 
@@ -53,7 +58,9 @@ export class SkipTokenCodec {
   }
 }
 
-/** A short digest of the query options (as given), so a token only continues the query it came from. */
+/**
+ * A short digest of the query options (as given), so a token only continues the query it came from.
+ */
 export function queryFingerprint(options: readonly (string | null)[]): string {
   return createHash('sha256').update(JSON.stringify(options)).digest('base64url').slice(0, 16);
 }

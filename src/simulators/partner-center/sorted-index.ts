@@ -1,4 +1,5 @@
-// Ordered views of the referral store: a (key, id)-sorted index for keyset paging and a min-heap of expiry times.
+// Ordered views of the referral store: a (key, id)-sorted index for keyset paging and a min-heap of
+// expiry times.
 
 /** One stored referral: the snapshot currently served plus the keys it is indexed under. */
 export interface ReferralSlot {
@@ -90,7 +91,9 @@ export class SortedIndex {
   }
 }
 
-/** A binary min-heap of (expiration key, slot); stale entries are skipped by the caller when popped. */
+/**
+ * A binary min-heap of (expiration key, slot); stale entries are skipped by the caller when popped.
+ */
 export class ExpiryQueue {
   private heap: IndexEntry[] = [];
 

@@ -1,4 +1,5 @@
-// The simulator's in-memory referrals: copy-on-write snapshots, sorted indexes for keyset paging, and the 14-day expiry.
+// The simulator's in-memory referrals: copy-on-write snapshots, sorted indexes for keyset paging,
+// and the 14-day expiry.
 import type { SimClock } from '../common/clock.js';
 import { createRandom, type Random } from '../common/random.js';
 import { addDays, addTicks, canonicalInstant, formatInstant } from './instant.js';
@@ -12,11 +13,17 @@ export type { ReferralSlot } from './sorted-index.js';
 
 export interface ReferralStoreOptions {
   clock: SimClock;
-  /** Seed of the first seed() call made without one (later calls count up), and of the eTag generator. */
+  /**
+   * Seed of the first seed() call made without one (later calls count up), and of the eTag
+   * generator.
+   */
   seed?: number;
 }
 
-/** A store operation that cannot be done; `reason` picks the HTTP status an admin route answers with. */
+/**
+ * A store operation that cannot be done; `reason` picks the HTTP status an admin route answers
+ * with.
+ */
 export class StoreError extends Error {
   override name = 'StoreError';
   constructor(
@@ -30,7 +37,10 @@ export class StoreError extends Error {
 type WriteListener = (referral: Record<string, unknown>, created: boolean) => void;
 export type IndexedField = 'createdDateTime' | 'updatedDateTime';
 
-/** One write a partner made through the API (PATCH or PUT), as the service applied it: for audits of a run. */
+/**
+ * One write a partner made through the API (PATCH or PUT), as the service applied it: for audits of
+ * a run.
+ */
 export interface PartnerWrite {
   referralId: string;
   /** status/substatus before and after the write (equal when the write moved nothing). */
@@ -91,7 +101,8 @@ export class ReferralStore {
     if (clash) {
       throw new StoreError(
         'Conflict',
-        `seed ${used} was already used in this store (referral ${String(clash.id)} exists): reset the store or pick another seed`,
+        `seed ${used} was already used in this store (referral ${String(clash.id)} exists): ` +
+          `reset the store or pick another seed`,
       );
     }
     this.nextSeed = Math.max(this.nextSeed, used + 1);
@@ -102,7 +113,8 @@ export class ReferralStore {
 
   /**
    * Creates a referral as Microsoft or a customer would. By default the input is deep-merged onto a
-   * generated referral (so `{}` gives a complete one) and validated; with `raw` it is stored as given,
+   * generated referral (so `{}` gives a complete one) and validated; with `raw` it is stored as
+   * given,
    * even malformed, only adding id, eTag and updatedDateTime when absent.
    */
   create(input: Record<string, unknown>, options: { raw?: boolean } = {}): Referral {

@@ -1,8 +1,11 @@
-// The life-cycle checks the service applies to a partner's write, on the simulator's own table (vocabulary.ts).
+// The life-cycle checks the service applies to a partner's write, on the simulator's own table
+// (vocabulary.ts).
 import { isPlainObject } from './json.js';
 import { PARTNER_CLOSES, STATUS_MOVES, SUBSTATUSES_OF } from './vocabulary.js';
 
-/** A write that breaks the life cycle; the message names the move (from and to) and what is wrong. */
+/**
+ * A write that breaks the life cycle; the message names the move (from and to) and what is wrong.
+ */
 export class TransitionError extends Error {
   override name = 'TransitionError';
 }
@@ -34,13 +37,15 @@ export function checkPartnerTransition(
   if (!(STATUS_MOVES[from.status] ?? []).includes(to.status)) {
     const allowed = STATUS_MOVES[from.status]?.join(', ') || 'nothing';
     throw new TransitionError(
-      `illegal status change from ${from.status} to ${to.status} (${move}): ${from.status} may move to ${allowed}`,
+      `illegal status change from ${from.status} to ${to.status} (${move}): ${from.status} may ` +
+        `move to ${allowed}`,
     );
   }
   if (!isLegalSubstatus(to.status, to.substatus)) {
     const allowed = SUBSTATUSES_OF[to.status]?.join(', ') ?? 'none';
     throw new TransitionError(
-      `illegal change from ${move}: substatus ${to.substatus} does not go with status ${to.status} (allowed: ${allowed})`,
+      `illegal change from ${move}: substatus ${to.substatus} does not go with status ` +
+        `${to.status} (allowed: ${allowed})`,
     );
   }
   if (to.status === 'Closed') checkClosing(from.status, to.substatus, move, after);
@@ -51,7 +56,10 @@ export function checkPartnerTransition(
   return { accepted: false };
 }
 
-/** Closing moves follow the partner's actions: decline from New, win or lose from Active; Expired and Error are the system's. */
+/**
+ * Closing moves follow the partner's actions: decline from New, win or lose from Active; Expired
+ * and Error are the system's.
+ */
 function checkClosing(
   fromStatus: string,
   substatus: string,
@@ -70,7 +78,8 @@ function checkClosing(
   }
   if (REASON_REQUIRED.has(substatus) && !isText(after.statusReason)) {
     throw new TransitionError(
-      `the change from ${move} requires statusReason (the reason the referral was ${substatus.toLowerCase()})`,
+      `the change from ${move} requires statusReason (the reason the referral was ` +
+        `${substatus.toLowerCase()})`,
     );
   }
 }
@@ -87,7 +96,8 @@ function checkAcceptFields(after: Record<string, unknown>, move: string): void {
   const missing = ACCEPT_REQUIRED_FIELDS.filter((field) => !present[field]);
   if (missing.length > 0) {
     throw new TransitionError(
-      `accepting a referral (${move}) requires ${ACCEPT_REQUIRED_FIELDS.join(', ')}; missing: ${missing.join(', ')}`,
+      `accepting a referral (${move}) requires ${ACCEPT_REQUIRED_FIELDS.join(', ')}; missing: ` +
+        `${missing.join(', ')}`,
     );
   }
 }

@@ -1,10 +1,17 @@
-// The referral vocabulary as Microsoft documents it, owned by the simulator (it imports no client code).
-// Sources: MicrosoftDocs/partner-rest partner-rest/develop/referral-resources.md (enums, tag ids, transition table)
-// and microsoft/PowerPlatformConnectors connectors/PartnerCenterReferrals/apiDefinition.swagger.json
-// (SolutionTag.type, CustomerProfileId.profileType, inviteContext.assistanceRequestCode, salesStage).
+// The referral vocabulary as Microsoft documents it, owned by the simulator (it imports no client
+// code).
+// Sources: MicrosoftDocs/partner-rest partner-rest/develop/referral-resources.md (enums, tag ids,
+// transition table)
+// and microsoft/PowerPlatformConnectors
+// connectors/PartnerCenterReferrals/apiDefinition.swagger.json
+// (SolutionTag.type, CustomerProfileId.profileType, inviteContext.assistanceRequestCode,
+// salesStage).
 
 export const STATUSES = ['None', 'New', 'Active', 'Closed'] as const;
-/** referral-resources.md lists these eight; the portal also shows Error, which the service sets on its own. */
+/**
+ * referral-resources.md lists these eight; the portal also shows Error, which the service sets on
+ * its own.
+ */
 export const SUBSTATUSES = [
   'None',
   'Pending',
@@ -97,7 +104,10 @@ export const INDUSTRY_TAGS = [
   'Travel & Transportation',
   'Wholesale & Distribution',
 ] as const;
-/** A sample of the documented solution ids, with display names as the documented examples write them. */
+/**
+ * A sample of the documented solution ids, with display names as the documented examples write
+ * them.
+ */
 export const SOLUTION_TAGS: ReadonlyArray<{ id: string; name: string }> = [
   { id: 'Dynamics365forFieldService', name: 'Dynamics 365 for Field Service' },
   { id: 'Dynamics365forSales', name: 'Dynamics 365 for Sales' },
@@ -108,9 +118,12 @@ export const SOLUTION_TAGS: ReadonlyArray<{ id: string; name: string }> = [
 ];
 
 /**
- * "Status & Substatus transition states" of referral-resources.md: from status → statuses it may move to, and the
- * substatuses allowed with each status. Closed → Closed is listed there, but this simulator refuses any write to a
- * Closed referral (409): whether the service allows it is not documented, so the stricter choice is taken.
+ * "Status & Substatus transition states" of referral-resources.md: from status → statuses it may
+ * move to, and the
+ * substatuses allowed with each status. Closed → Closed is listed there, but this simulator refuses
+ * any write to a
+ * Closed referral (409): whether the service allows it is not documented, so the stricter choice is
+ * taken.
  */
 export const STATUS_MOVES: Readonly<Record<string, readonly string[]>> = {
   New: ['New', 'Active', 'Closed'],
@@ -123,7 +136,10 @@ export const SUBSTATUSES_OF: Readonly<Record<string, readonly string[]>> = {
   Closed: ['Won', 'Lost', 'Declined', 'Expired'],
 };
 
-/** Which closing substatus a partner may set, and from which status (decline a new lead; win or lose an accepted one). */
+/**
+ * Which closing substatus a partner may set, and from which status (decline a new lead; win or lose
+ * an accepted one).
+ */
 export const PARTNER_CLOSES: Readonly<Record<string, string>> = {
   Declined: 'New',
   Won: 'Active',

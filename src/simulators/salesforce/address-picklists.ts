@@ -1,8 +1,12 @@
-// State and Country/Territory Picklists, on by default as in new orgs: the code picklists, integration values and their sync.
+// State and Country/Territory Picklists, on by default as in new orgs: the code picklists,
+// integration values and their sync.
 // Sources: help.salesforce.com "Integration Values for State and Country/Territory Picklists"
-// (xcloud.admin_state_country_picklists_integ_values.htm), "State and Country/Territory Picklist Field-Syncing Logic"
-// (xcloud.admin_state_country_picklists_field_syncing.htm); the error texts as the platform answers them
-// (github.com/verbb/formie/issues/963: FIELD_INTEGRITY_EXCEPTION "There's a problem with this country ...: Country").
+// (xcloud.admin_state_country_picklists_integ_values.htm), "State and Country/Territory Picklist
+// Field-Syncing Logic"
+// (xcloud.admin_state_country_picklists_field_syncing.htm); the error texts as the platform answers
+// them
+// (github.com/verbb/formie/issues/963: FIELD_INTEGRITY_EXCEPTION "There's a problem with this
+// country ...: Country").
 import { recordError, type RecordError } from './errors.js';
 import type { FieldValue, SObjectRow } from './values.js';
 import { COUNTRIES } from './countries.js';
@@ -10,9 +14,12 @@ import { COUNTRIES } from './countries.js';
 export { COUNTRIES } from './countries.js';
 
 /**
- * Code → integration value of the states a new org ships with, per country. Salesforce ships states for a handful of
- * countries only (United States, Canada, Australia, Brazil, China, India, Ireland, Italy, Japan, Mexico); here the
- * complete lists for US, CA and AU and a few entries for the others. Every other country takes no state at all.
+ * Code → integration value of the states a new org ships with, per country. Salesforce ships states
+ * for a handful of
+ * countries only (United States, Canada, Australia, Brazil, China, India, Ireland, Italy, Japan,
+ * Mexico); here the
+ * complete lists for US, CA and AU and a few entries for the others. Every other country takes no
+ * state at all.
  */
 const STATES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   US: {
@@ -136,7 +143,10 @@ export const ADDRESSES: Readonly<Record<string, readonly AddressFields[]>> = {
 
 export const COUNTRY_CODES: readonly string[] = Object.keys(COUNTRIES);
 
-/** The StateCode picklist entries: each state, valid for its country (a bit per CountryCode value, as describe writes). */
+/**
+ * The StateCode picklist entries: each state, valid for its country (a bit per CountryCode value,
+ * as describe writes).
+ */
 export function stateEntries(): Array<{ value: string; label: string; validFor: string }> {
   return Object.entries(STATES).flatMap(([country, states]) =>
     Object.entries(states).map(([code, name]) => ({
@@ -147,7 +157,10 @@ export function stateEntries(): Array<{ value: string; label: string; validFor: 
   );
 }
 
-/** Base64 of a bitmap with bit `index` set, most significant bit first (the describe `validFor` encoding). */
+/**
+ * Base64 of a bitmap with bit `index` set, most significant bit first (the describe `validFor`
+ * encoding).
+ */
 function validForBits(index: number): string {
   const bytes = new Uint8Array(Math.ceil(COUNTRY_CODES.length / 8));
   bytes[index >> 3] = 0x80 >> (index % 8);
@@ -166,8 +179,10 @@ function integrity(message: string, field: string): RecordError {
 type Resolved = { error: RecordError } | { code: string | null };
 
 /**
- * Syncs and checks one address of a save: a code sets its integration value, a valid integration value sets its code,
- * anything else is refused. `values` holds the fields this save sets (null: cleared) and is completed in place;
+ * Syncs and checks one address of a save: a code sets its integration value, a valid integration
+ * value sets its code,
+ * anything else is refused. `values` holds the fields this save sets (null: cleared) and is
+ * completed in place;
  * `previous` is the stored record. Returns the error that refuses the record, if any.
  */
 export function syncAddress(
@@ -192,7 +207,8 @@ function resolveCountry(
     if (!COUNTRIES[upper])
       return {
         error: integrity(
-          `The ${fields.countryCode} field contains ${code}, which isn't an available country/territory.`,
+          `The ${fields.countryCode} field contains ${code}, which isn't an available ` +
+            `country/territory.`,
           fields.countryCode,
         ),
       };
@@ -230,7 +246,8 @@ function resolveCountry(
 
 function countryProblem(fields: AddressFields): RecordError {
   return integrity(
-    `There's a problem with this country, even though it may appear correct. Please select a country/territory from the list of valid countries.: ${fields.country}`,
+    `There's a problem with this country, even though it may appear correct. Please select a ` +
+      `country/territory from the list of valid countries.: ${fields.country}`,
     fields.country,
   );
 }
@@ -246,13 +263,15 @@ function resolveState(
   const states = country === null ? undefined : STATES[country];
   const unrecognised = () =>
     integrity(
-      `The existing country/territory doesn't recognize the state value for field: ${fields.stateCodeLabel}`,
+      `The existing country/territory doesn't recognize the state value for field: ` +
+        `${fields.stateCodeLabel}`,
       fields.stateCode,
     );
   if (typeof code === 'string' || typeof text === 'string') {
     if (country === null) {
       return integrity(
-        `A country/territory must be specified before specifying a state value for field: ${fields.stateCodeLabel}`,
+        `A country/territory must be specified before specifying a state value for field: ` +
+          `${fields.stateCodeLabel}`,
         fields.stateCode,
       );
     }
@@ -266,7 +285,8 @@ function resolveState(
     if (!matched && upper !== undefined) return unrecognised();
     if (!matched) {
       return integrity(
-        `There's a problem with this state, even though it may appear correct. Please select a state from the list of valid states.: ${fields.state}`,
+        `There's a problem with this state, even though it may appear correct. Please select a ` +
+          `state from the list of valid states.: ${fields.state}`,
         fields.state,
       );
     }

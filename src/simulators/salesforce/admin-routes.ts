@@ -1,4 +1,5 @@
-// The simulator's /_sim/ routes for Salesforce: inspect records and act as a CRM user (convert, status, close).
+// The simulator's /_sim/ routes for Salesforce: inspect records and act as a CRM user (convert,
+// status, close).
 import { z } from 'zod';
 import type { SimRequest, SimResponse, SimRoute } from '../common/server.js';
 import { parseDateOnly } from './dates.js';
@@ -63,7 +64,9 @@ function savedRecord(ctx: AdminContext, object: SObjectSpec, result: SaveResult)
   );
 }
 
-/** GET list, GET one and PATCH fields (with the API's checks) for one object under /_sim/{plural}. */
+/**
+ * GET list, GET one and PATCH fields (with the API's checks) for one object under /_sim/{plural}.
+ */
 function recordRoutes(ctx: AdminContext, object: SObjectSpec, plural: string): SimRoute[] {
   const one = `^/_sim/${plural}/(?<id>[A-Za-z0-9]+)/?$`;
   return [

@@ -1,4 +1,5 @@
-// sObject Collections under /composite/sobjects: create, update, upsert (46.0+), delete and retrieve, 200 a call.
+// sObject Collections under /composite/sobjects: create, update, upsert (46.0+), delete and
+// retrieve, 200 a call.
 import type { SimRequest, SimResponse, SimRoute } from '../common/server.js';
 import { SalesforceApiError, notFound, recordError, type RecordError } from './errors.js';
 import { normaliseRecordId } from './ids.js';
@@ -23,14 +24,16 @@ const MAX_RETRIEVE_IDS = 2000;
 
 const ROLLED_BACK = recordError(
   'ALL_OR_NONE_OPERATION_ROLLED_BACK',
-  'Record rolled back because not all records were valid and the request was using AllOrNone header',
+  'Record rolled back because not all records were valid and the request was using AllOrNone ' +
+    'header',
 );
 
 function tooManyRecords(): SalesforceApiError {
   return new SalesforceApiError(
     400,
     'EXCEEDED_ID_LIMIT',
-    `record limit reached. cannot submit more than ${MAX_COLLECTION_RECORDS} records into this call`,
+    `record limit reached. cannot submit more than ${MAX_COLLECTION_RECORDS} records into this ` +
+      `call`,
   );
 }
 
@@ -49,7 +52,8 @@ function collectionBodyOf(req: SimRequest): { allOrNone: boolean; records: unkno
     throw new SalesforceApiError(
       400,
       'JSON_PARSER_ERROR',
-      `Cannot deserialize instance of boolean from value ${JSON.stringify(allOrNone)} for allOrNone`,
+      `Cannot deserialize instance of boolean from value ${JSON.stringify(allOrNone)} for ` +
+        `allOrNone`,
     );
   }
   if (!Array.isArray(records))
@@ -62,7 +66,10 @@ function collectionBodyOf(req: SimRequest): { allOrNone: boolean; records: unkno
   return { allOrNone: allOrNone ?? false, records };
 }
 
-/** The sObject a collection record declares in `attributes.type` (or, for updates, implies by its id). */
+/**
+ * The sObject a collection record declares in `attributes.type` (or, for updates, implies by its
+ * id).
+ */
 function objectOfRecord(record: unknown, implied?: SObjectSpec): SObjectSpec {
   const attributes =
     typeof record === 'object' && record !== null
@@ -91,7 +98,8 @@ function rawIdOf(record: unknown): string | undefined {
 }
 
 /**
- * Runs the saves in request order. With allOrNone one failure undoes every save: failed records keep
+ * Runs the saves in request order. With allOrNone one failure undoes every save: failed records
+ * keep
  * their own error, the others report ALL_OR_NONE_OPERATION_ROLLED_BACK.
  */
 function runSaves(
@@ -163,7 +171,10 @@ function updateMany(ctx: RestContext, req: SimRequest): SimResponse {
   return json(runSaves(ctx.store, allOrNone, saves).map((r) => saveResultJson(r, false)));
 }
 
-/** Upsert by external id: every record carries its key; a key given twice in one call fails for each record. */
+/**
+ * Upsert by external id: every record carries its key; a key given twice in one call fails for each
+ * record.
+ */
 function upsertMany(ctx: RestContext, req: SimRequest): SimResponse {
   if (!versionAtLeast(versionOf(req), 46)) throw notFound();
   const object = objectOf(req);
@@ -204,7 +215,8 @@ function upsertMany(ctx: RestContext, req: SimRequest): SimResponse {
     return failed(
       recordError(
         'DUPLICATE_EXTERNAL_ID',
-        `${field.name}: more than one record found for external id field: [${result.multiple.join(', ')}]`,
+        `${field.name}: more than one record found for external id field: [` +
+          `${result.multiple.join(', ')}]`,
         [field.name],
       ),
     );

@@ -1,5 +1,7 @@
-// The countries and territories of a new org's Country/Territory picklist, with their default integration values
-// (help.salesforce.com "Integration Values for State and Country/Territory Picklists": by default the ISO 3166 name).
+// The countries and territories of a new org's Country/Territory picklist, with their default
+// integration values
+// (help.salesforce.com "Integration Values for State and Country/Territory Picklists": by default
+// the ISO 3166 name).
 
 /** Country/territory code → integration value (by default the ISO 3166 name). */
 export const COUNTRIES: Readonly<Record<string, string>> = {

@@ -1,4 +1,5 @@
-// Date and dateTime text as Salesforce reads and writes it (`2025-01-31`, `2025-01-31T08:00:00.000+0000`).
+// Date and dateTime text as Salesforce reads and writes it (`2025-01-31`,
+// `2025-01-31T08:00:00.000+0000`).
 
 const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATETIME_PATTERN =
@@ -17,7 +18,9 @@ export function parseDateOnly(text: string): string | null {
   return validCalendarDay(Number(m[1]), Number(m[2]), Number(m[3])) ? text : null;
 }
 
-/** Epoch milliseconds of an ISO-8601 dateTime that names its zone (Z or an offset), otherwise null. */
+/**
+ * Epoch milliseconds of an ISO-8601 dateTime that names its zone (Z or an offset), otherwise null.
+ */
 export function parseDateTime(text: string): number | null {
   const m = DATETIME_PATTERN.exec(text);
   if (!m) return null;

@@ -1,4 +1,5 @@
-// Describe results (`/sobjects`, `/sobjects/{type}/describe`) generated from the simulated org's schema.
+// Describe results (`/sobjects`, `/sobjects/{type}/describe`) generated from the simulated org's
+// schema.
 import { SOBJECTS, soapTypeOf, type FieldSpec, type SObjectSpec } from './schema.js';
 
 function objectUrls(object: SObjectSpec, version: string): Record<string, string> {
@@ -80,7 +81,10 @@ function picklistValuesOf(field: FieldSpec): Array<Record<string, unknown>> {
   }));
 }
 
-/** `GET /sobjects/{type}/describe`; the address code picklists only in orgs with State and Country/Territory Picklists on. */
+/**
+ * `GET /sobjects/{type}/describe`; the address code picklists only in orgs with State and
+ * Country/Territory Picklists on.
+ */
 export function describeObject(
   object: SObjectSpec,
   version: string,

@@ -55,12 +55,17 @@ export function notFound(message = NOT_FOUND_MESSAGE): SalesforceApiError {
   return new SalesforceApiError(404, 'NOT_FOUND', message);
 }
 
-/** The 404 body Salesforce sends for unknown resources (errorCode first, as the platform writes it). */
+/**
+ * The 404 body Salesforce sends for unknown resources (errorCode first, as the platform writes it).
+ */
 export function notFoundBody(message = NOT_FOUND_MESSAGE): unknown {
   return [{ errorCode: 'NOT_FOUND', message }];
 }
 
-/** Wraps a handler so that SalesforceApiError becomes the error array (with `fields`, which SimHttpError lacks). */
+/**
+ * Wraps a handler so that SalesforceApiError becomes the error array (with `fields`, which
+ * SimHttpError lacks).
+ */
 export function answeringErrors(handler: SimHandler): SimHandler {
   return async (req): Promise<SimResponse> => {
     try {

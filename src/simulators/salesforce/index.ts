@@ -1,4 +1,5 @@
-// The Salesforce REST API simulator: a strict loopback org that jsforce 3 and documented clients use unchanged.
+// The Salesforce REST API simulator: a strict loopback org that jsforce 3 and documented clients
+// use unchanged.
 import { RecordRefusals } from '../common/refusals.js';
 import { SALESFORCE_REFUSALS } from './refusals.js';
 import { SimClock } from '../common/clock.js';
@@ -22,9 +23,14 @@ export interface SalesforceSimulatorOptions {
   apiVersions?: string[];
   /** Daily API request allocation; default 100,000. */
   dailyApiLimit?: number;
-  /** Accepted bearer tokens (plus those the token endpoint issues); default: any non-empty token. */
+  /**
+   * Accepted bearer tokens (plus those the token endpoint issues); default: any non-empty token.
+   */
   validTokens?: string[];
-  /** OAuth clients (client_id → client_secret) for the client-credentials grant; default: any non-empty pair. */
+  /**
+   * OAuth clients (client_id → client_secret) for the client-credentials grant; default: any
+   * non-empty pair.
+   */
   oauthClients?: Record<string, string>;
   /** State and Country/Territory Picklists; default on, as in new orgs. */
   statePicklists?: boolean;
@@ -34,11 +40,16 @@ const DEFAULT_API_VERSIONS: readonly string[] = Array.from({ length: 21 }, (_, i
 const DEFAULT_DAILY_API_LIMIT = 100_000;
 
 /**
- * Errors raised by the shared server (unknown route, bad JSON, injected faults) in Salesforce's codes.
- * Injected 429 / 503 answers carry Retry-After (common/server.ts). Salesforce's "Status Codes and Error
- * Responses" page (developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm) lists
- * 503 for an unavailable or overloaded server but names no header: UNCONFIRMED, so the simulator takes the
- * stricter side (RFC 9110 §10.2.3 lets a 503 say how long to wait) and a client must honour it when present.
+ * Errors raised by the shared server (unknown route, bad JSON, injected faults) in Salesforce's
+ * codes.
+ * Injected 429 / 503 answers carry Retry-After (common/server.ts). Salesforce's "Status Codes and
+ * Error
+ * Responses" page (developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm)
+ * lists
+ * 503 for an unavailable or overloaded server but names no header: UNCONFIRMED, so the simulator
+ * takes the
+ * stricter side (RFC 9110 §10.2.3 lets a 503 say how long to wait) and a client must honour it when
+ * present.
  */
 const SERVER_CODES: Record<string, string> = {
   MethodNotAllowed: 'METHOD_NOT_ALLOWED',
@@ -61,7 +72,10 @@ export class SalesforceSimulator {
   private readonly sessions: SessionRegistry;
   private readonly cursors: QueryCursors;
   private readonly usage: { used: number; limit: number };
-  /** Record-level faults: saves of a given referral's lead fail with a documented error (refusals.ts). */
+  /**
+   * Record-level faults: saves of a given referral's lead fail with a documented error
+   * (refusals.ts).
+   */
   readonly refusals = new RecordRefusals(SALESFORCE_REFUSALS);
 
   constructor(options: SalesforceSimulatorOptions = {}) {
@@ -121,7 +135,10 @@ export class SalesforceSimulator {
     return this.server.url;
   }
 
-  /** Every token in use now answers INVALID_SESSION_ID; newly issued (or never used) tokens still work. */
+  /**
+   * Every token in use now answers INVALID_SESSION_ID; newly issued (or never used) tokens still
+   * work.
+   */
   expireSessions(): void {
     this.sessions.expireAll();
   }
@@ -135,13 +152,18 @@ export class SalesforceSimulator {
     return { ...this.usage };
   }
 
-  /** `Sforce-Limit-Info` on every REST response (the token endpoint is not part of the data API). */
+  /**
+   * `Sforce-Limit-Info` on every REST response (the token endpoint is not part of the data API).
+   */
   private limitHeaders(req: SimRequest): Record<string, string> {
     if (!req.path.startsWith('/services/data')) return {};
     return { 'Sforce-Limit-Info': `api-usage=${this.usage.used}/${this.usage.limit}` };
   }
 
-  /** Version served, then a valid session, then the daily allocation; an accepted call counts against it. */
+  /**
+   * Version served, then a valid session, then the daily allocation; an accepted call counts
+   * against it.
+   */
   private authorize(req: SimRequest): SimHttpError | null {
     if (!req.path.startsWith('/services/data/v')) return null;
     if (!this.versions.includes(req.params.version ?? ''))

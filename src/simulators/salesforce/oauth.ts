@@ -63,7 +63,10 @@ function decodeJwtPart(part: string): Record<string, unknown> | null {
   }
 }
 
-/** Why a JWT assertion is refused, or null when it is well formed and current (the signature is not verified). */
+/**
+ * Why a JWT assertion is refused, or null when it is well formed and current (the signature is not
+ * verified).
+ */
 function assertionProblem(assertion: string, nowMs: number): string | null {
   const parts = assertion.split('.');
   if (parts.length !== 3 || parts.some((p) => p === ''))

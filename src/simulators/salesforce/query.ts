@@ -1,4 +1,5 @@
-// Running planned SOQL against the store and paging results through query locators (nextRecordsUrl).
+// Running planned SOQL against the store and paging results through query locators
+// (nextRecordsUrl).
 import type { SimClock } from '../common/clock.js';
 import { SalesforceApiError } from './errors.js';
 import { makeRecordId } from './ids.js';
@@ -40,7 +41,10 @@ export function findMatches(
   return rows.slice(start, plan.limit === undefined ? undefined : start + plan.limit);
 }
 
-/** Rows worth testing: straight from an index when the filter pins Id or a unique field, else every row. */
+/**
+ * Rows worth testing: straight from an index when the filter pins Id or a unique field, else every
+ * row.
+ */
 function candidatesFor(
   store: SalesforceStore,
   plan: QueryPlan,
@@ -80,7 +84,9 @@ interface Cursor {
   touchedMs: number;
 }
 
-/** Query results larger than a batch, kept as snapshots and served page by page through locators. */
+/**
+ * Query results larger than a batch, kept as snapshots and served page by page through locators.
+ */
 export class QueryCursors {
   private cursors = new Map<string, Cursor>();
   private seq = 0;

@@ -1,8 +1,11 @@
 // The documented save errors a write to one Salesforce lead can meet, for the /_sim/refusals rules.
 //
-// Codes from the StatusCode enumeration of Salesforce's SOAP API Developer Guide ("Core Data Types Used in API
-// Calls", developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_concepts_core_data_objects.htm),
-// which the REST collection save results share (`{statusCode, message, fields}`, "sObject Collections" in the
+// Codes from the StatusCode enumeration of Salesforce's SOAP API Developer Guide ("Core Data Types
+// Used in API
+// Calls",
+// developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_concepts_core_data_objects.htm),
+// which the REST collection save results share (`{statusCode, message, fields}`, "sObject
+// Collections" in the
 // REST API Developer Guide). Messages follow the platform's wording for each code.
 import type { RefusalFactory } from '../common/refusals.js';
 import { recordError, type RecordError } from './errors.js';
@@ -31,7 +34,8 @@ export const SALESFORCE_REFUSALS: Readonly<Record<string, RefusalFactory<RecordE
   duplicate: (r) =>
     recordError(
       'DUPLICATE_VALUE',
-      `duplicate value found: ${field(r.field, 'Email')} duplicates value on record with id: 00Q000000000001AAA`,
+      `duplicate value found: ${field(r.field, 'Email')} duplicates value on record with id: ` +
+        `00Q000000000001AAA`,
       [field(r.field, 'Email')],
     ),
   duplicateRule: () => recordError('DUPLICATES_DETECTED', 'Use one of these records?'),
@@ -54,7 +58,9 @@ export const SALESFORCE_REFUSALS: Readonly<Record<string, RefusalFactory<RecordE
   fieldSecurity: (r) =>
     recordError(
       'INVALID_FIELD_FOR_INSERT_UPDATE',
-      `Unable to create/update fields: ${field(r.field, 'Rating')}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`,
+      `Unable to create/update fields: ${field(r.field, 'Rating')}. Please check the security ` +
+        `settings of this field and verify that it is read/write for your profile or ` +
+        `permission set.`,
       [field(r.field, 'Rating')],
     ),
   numberRange: (r) =>

@@ -1,4 +1,5 @@
-// Replication: `/sobjects/{type}/updated` and `/deleted` list what changed in a window (jsforce updated()/deleted()).
+// Replication: `/sobjects/{type}/updated` and `/deleted` list what changed in a window (jsforce
+// updated()/deleted()).
 import type { SimRequest, SimRoute } from '../common/server.js';
 import { formatDateTime, parseDateTime } from './dates.js';
 import { SalesforceApiError } from './errors.js';

@@ -1,4 +1,5 @@
-// The REST routes under /services/data/vXX.X/: versions, resources, limits, describe, sObject rows and query.
+// The REST routes under /services/data/vXX.X/: versions, resources, limits, describe, sObject rows
+// and query.
 import type { SimRequest, SimResponse, SimRoute } from '../common/server.js';
 import { collectionRoutes } from './collection-routes.js';
 import { replicationRoutes } from './replication-routes.js';
@@ -210,7 +211,8 @@ function upsertOne(ctx: RestContext, req: SimRequest): SimResponse {
     throw new SalesforceApiError(
       400,
       'INVALID_FIELD',
-      `The value of ${field.name} in the request body (${String(inBody[1])}) does not match the value in the URL (${value})`,
+      `The value of ${field.name} in the request body (${String(inBody[1])}) does not match ` +
+        `the value in the URL (${value})`,
       [field.name],
     );
   }

@@ -12,7 +12,10 @@ export interface RestContext {
   versions: readonly string[];
   instanceUrl: () => string;
   apiUsage: () => { used: number; limit: number };
-  /** A /_sim/refusals rule's error for a save of the record with this external id (record-level faults). */
+  /**
+   * A /_sim/refusals rule's error for a save of the record with this external id (record-level
+   * faults).
+   */
   refusalFor?: (key: string) => RecordError | undefined;
 }
 
@@ -20,7 +23,10 @@ export interface RestContext {
 export const ORG_ID = '00D5g000004SimOrgEAA';
 export const USER_ID = '0055g000004SimUsrAAA';
 
-/** The versioned prefix of every REST route; the version is checked against the served list by the auth hook. */
+/**
+ * The versioned prefix of every REST route; the version is checked against the served list by the
+ * auth hook.
+ */
 export const VERSIONED = String.raw`^/services/data/v(?<version>[^/]+)`;
 
 export function route(method: string, pattern: string, handler: SimRoute['handler']): SimRoute {
@@ -40,7 +46,9 @@ export function objectOf(req: SimRequest, param = 'type'): SObjectSpec {
   return object;
 }
 
-/** The JSON body of a write; an empty body or a non-JSON content type is refused the platform's way. */
+/**
+ * The JSON body of a write; an empty body or a non-JSON content type is refused the platform's way.
+ */
 export function bodyOf(req: SimRequest): unknown {
   if (req.rawBody.trim() === '') {
     throw new SalesforceApiError(
@@ -90,7 +98,9 @@ export function fieldsParam(object: SObjectSpec, list: string | null): readonly 
       throw new SalesforceApiError(
         400,
         'INVALID_FIELD',
-        `No such column '${name.trim()}' on entity '${object.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`,
+        `No such column '${name.trim()}' on entity '${object.name}'. If you are attempting to ` +
+          `use a custom field, be sure to append the '__c' after the custom field name. Please ` +
+          `reference your WSDL or the describe call for the appropriate names.`,
       );
     }
     return field;

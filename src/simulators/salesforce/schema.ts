@@ -1,4 +1,5 @@
-// The simulated org's sObjects (Lead, Opportunity, Account): fields, types, lengths, picklists and keys.
+// The simulated org's sObjects (Lead, Opportunity, Account): fields, types, lengths, picklists and
+// keys.
 import { COUNTRIES, COUNTRY_CODES, stateEntries } from './address-picklists.js';
 
 export type FieldType =
@@ -23,7 +24,8 @@ interface PicklistSpec {
   /** A restricted picklist refuses values outside the list. */
   restricted: boolean;
   /**
-   * Entries with their own labels and dependencies (the address code picklists): describe lists these instead of
+   * Entries with their own labels and dependencies (the address code picklists): describe lists
+   * these instead of
    * `values`, and the address rules check them with the platform's own messages.
    */
   entries?: () => ReadonlyArray<{ value: string; label: string; validFor: string | null }>;

@@ -1,4 +1,5 @@
-// Access tokens of the simulated org: which bearer tokens are valid, issuing new ones, expiring them all.
+// Access tokens of the simulated org: which bearer tokens are valid, issuing new ones, expiring
+// them all.
 import { randomBytes } from 'node:crypto';
 import { ORG_ID } from './route-helpers.js';
 

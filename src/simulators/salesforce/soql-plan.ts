@@ -1,4 +1,5 @@
-// Resolves parsed SOQL against the org's schema: field and literal checks, then matching, ordering and projection.
+// Resolves parsed SOQL against the org's schema: field and literal checks, then matching, ordering
+// and projection.
 import { normaliseRecordId } from './ids.js';
 import {
   findField,
@@ -19,7 +20,9 @@ import {
 } from './soql.js';
 import { toApiValue, type FieldValue, type SObjectRow } from './values.js';
 
-/** How a plan reaches related records (relationship paths such as `ConvertedOpportunity.StageName`). */
+/**
+ * How a plan reaches related records (relationship paths such as `ConvertedOpportunity.StageName`).
+ */
 export interface RowLookup {
   get(object: SObjectSpec, id: string): SObjectRow | undefined;
 }
@@ -32,7 +35,9 @@ interface ResolvedField {
   field: FieldSpec;
 }
 
-/** A necessary condition the store can answer from an index: the field holds one of these values. */
+/**
+ * A necessary condition the store can answer from an index: the field holds one of these values.
+ */
 interface IndexHint {
   field: FieldSpec;
   values: string[];
@@ -55,10 +60,13 @@ export interface QueryPlan {
 
 const MAX_OFFSET = 2000;
 const CUSTOM_FIELD_HINT =
-  "If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. " +
+  "If you are attempting to use a custom field, be sure to append the '__c' after the custom " +
+  'field name. ' +
   'Please reference your WSDL or the describe call for the appropriate names.';
 
-/** Parses and resolves a query; throws SoqlError with the platform's error code and pointed message. */
+/**
+ * Parses and resolves a query; throws SoqlError with the platform's error code and pointed message.
+ */
 export function planQuery(soql: string): QueryPlan {
   const query = parseSoql(soql);
   const problem = (code: SoqlErrorCode, detail: string, offset: number) =>
@@ -67,7 +75,9 @@ export function planQuery(soql: string): QueryPlan {
   if (!object) {
     throw problem(
       'INVALID_TYPE',
-      `sObject type '${query.from.name}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.`,
+      `sObject type '${query.from.name}' is not supported. If you are attempting to use a ` +
+        `custom object, be sure to append the '__c' after the entity name. Please reference ` +
+        `your WSDL or the describe call for the appropriate names.`,
       query.from.offset,
     );
   }
@@ -123,7 +133,9 @@ function resolveField(
     if (!reference || !target) {
       throw problem(
         'INVALID_FIELD',
-        `Didn't understand relationship '${part}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.`,
+        `Didn't understand relationship '${part}' in field path. If you are attempting to use ` +
+          `a custom relationship, be sure to append the '__r' after the custom relationship ` +
+          `name. Please reference your WSDL or the describe call for the appropriate names.`,
         path.offset,
       );
     }
@@ -288,7 +300,9 @@ class ConditionCompiler {
     };
   }
 
-  /** The literal as a comparable value of the field's type; a literal of another type is refused. */
+  /**
+   * The literal as a comparable value of the field's type; a literal of another type is refused.
+   */
   private literalValue(resolved: ResolvedField, literal: Literal): FieldValue {
     if (literal.kind === 'null') return null;
     const { field, path } = resolved;
@@ -296,7 +310,8 @@ class ConditionCompiler {
     const refuse = () =>
       this.problem(
         'INVALID_FIELD',
-        `value of filter criterion for field '${path}' must be of type ${expected.name} and should ${expected.quoted ? '' : 'not '}be enclosed in quotes`,
+        `value of filter criterion for field '${path}' must be of type ${expected.name} and ` +
+          `should ${expected.quoted ? '' : 'not '}be enclosed in quotes`,
         literal.offset,
       );
     if (field.type === 'id' || field.type === 'reference') {
@@ -327,7 +342,10 @@ class ConditionCompiler {
   }
 }
 
-/** A LIKE pattern as a whole-value, case-insensitive RegExp: `%` any run, `_` one character, `\%` `\_` literal. */
+/**
+ * A LIKE pattern as a whole-value, case-insensitive RegExp: `%` any run, `_` one character, `\%`
+ * `\_` literal.
+ */
 export function likeToRegExp(raw: string): RegExp {
   const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f' };
   let source = '';
@@ -359,7 +377,10 @@ function compileOrder(items: Array<{ item: OrderItem; field: ResolvedField }>): 
   };
 }
 
-/** A matched row as the query result shows it: attributes, then the selected fields, related ones nested. */
+/**
+ * A matched row as the query result shows it: attributes, then the selected fields, related ones
+ * nested.
+ */
 export function projectRow(
   plan: QueryPlan,
   row: SObjectRow,

@@ -1,4 +1,5 @@
-// A SOQL subset parser (SELECT ... FROM ... WHERE ... ORDER BY ... LIMIT ... OFFSET) with the platform's error messages.
+// A SOQL subset parser (SELECT ... FROM ... WHERE ... ORDER BY ... LIMIT ... OFFSET) with the
+// platform's error messages.
 import { parseDateOnly, parseDateTime } from './dates.js';
 
 export interface FieldPath {
@@ -34,7 +35,10 @@ export type Condition =
 export interface OrderItem {
   field: FieldPath;
   descending: boolean;
-  /** Nulls sort first in ascending order and last in descending order unless NULLS FIRST / LAST says otherwise. */
+  /**
+   * Nulls sort first in ascending order and last in descending order unless NULLS FIRST / LAST says
+   * otherwise.
+   */
   nullsLast: boolean;
 }
 
@@ -54,7 +58,10 @@ export type SoqlErrorCode =
   | 'INVALID_QUERY_FILTER_OPERATOR'
   | 'NUMBER_OUTSIDE_VALID_RANGE';
 
-/** A refused query; `message` points at the problem as the platform does (excerpt, caret, row and column). */
+/**
+ * A refused query; `message` points at the problem as the platform does (excerpt, caret, row and
+ * column).
+ */
 export class SoqlError extends Error {
   constructor(
     readonly errorCode: SoqlErrorCode,
@@ -117,7 +124,10 @@ function matchAt(pattern: RegExp, text: string, at: number): string | null {
   return m ? m[0] : null;
 }
 
-/** Splits SOQL into tokens; a bad literal becomes an `invalid` token so the parser reports problems in order. */
+/**
+ * Splits SOQL into tokens; a bad literal becomes an `invalid` token so the parser reports problems
+ * in order.
+ */
 function tokenize(soql: string): Token[] {
   const tokens: Token[] = [];
   let at = 0;
@@ -158,7 +168,9 @@ function readString(soql: string, start: number): Token {
           kind: 'invalid',
           text,
           offset: start,
-          problem: `Invalid string literal ${text}... Illegal character sequence '\\${next}' in string literal.`,
+          problem:
+            `Invalid string literal ${text}... Illegal character sequence '\\${next}' ` +
+            `in string literal.`,
         };
       }
       value += escaped;
@@ -446,7 +458,10 @@ class Parser {
     return token;
   }
 
-  /** Refuses the query at this token: its own problem for a bad literal, "unexpected token" otherwise. */
+  /**
+   * Refuses the query at this token: its own problem for a bad literal, "unexpected token"
+   * otherwise.
+   */
   private fail(token: Token): never {
     if (token.kind === 'invalid')
       throw this.problem(
@@ -464,7 +479,10 @@ class Parser {
   }
 }
 
-/** Parses one SOQL statement of the supported subset; throws SoqlError (MALFORMED_QUERY) on a syntax problem. */
+/**
+ * Parses one SOQL statement of the supported subset; throws SoqlError (MALFORMED_QUERY) on a syntax
+ * problem.
+ */
 export function parseSoql(soql: string): SoqlQuery {
   return new Parser(soql).parse();
 }

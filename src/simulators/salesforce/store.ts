@@ -1,4 +1,5 @@
-// The simulated org's records in memory: saves with the platform's checks, unique indexes, undo for all-or-none.
+// The simulated org's records in memory: saves with the platform's checks, unique indexes, undo for
+// all-or-none.
 import type { SimClock } from '../common/clock.js';
 import { recordError, type RecordError } from './errors.js';
 import { makeRecordId, normaliseRecordId } from './ids.js';
@@ -15,14 +16,20 @@ export type SaveResult =
   { ok: true; id: string; created: boolean } | { ok: false; error: RecordError; id?: string };
 
 export interface SaveOptions {
-  /** A system write (lead conversion, the simulator's admin): read-only fields and converted leads may change. */
+  /**
+   * A system write (lead conversion, the simulator's admin): read-only fields and converted leads
+   * may change.
+   */
   asSystem?: boolean;
 }
 
 interface ObjectTable {
   object: SObjectSpec;
   rows: Map<string, SObjectRow>;
-  /** Unique field → lower-cased value → id of the live record holding it (text uniqueness ignores case). */
+  /**
+   * Unique field → lower-cased value → id of the live record holding it (text uniqueness ignores
+   * case).
+   */
   uniqueIndexes: Map<string, Map<string, string>>;
   seq: number;
 }
@@ -39,7 +46,8 @@ export class SalesforceStore {
   private undoLog: UndoEntry[] | null = null;
 
   /**
-   * @param statePicklists State and Country/Territory Picklists (on by default, as in new orgs): the address code
+   * @param statePicklists State and Country/Territory Picklists (on by default, as in new orgs):
+   * the address code
    * picklists exist, and address texts must be integration values.
    */
   constructor(
@@ -96,7 +104,10 @@ export class SalesforceStore {
     return n;
   }
 
-  /** Live records whose external id field holds this value (case-insensitive, as text external ids match). */
+  /**
+   * Live records whose external id field holds this value (case-insensitive, as text external ids
+   * match).
+   */
   findByExternalId(object: SObjectSpec, field: FieldSpec, value: string): SObjectRow[] {
     const table = this.table(object);
     const index = table.uniqueIndexes.get(field.name);
@@ -193,7 +204,8 @@ export class SalesforceStore {
 
   /**
    * Upsert by external id: update the one record holding `value`, create one when none does.
-   * Several matches (possible only for a non-unique external id) yield their ids, as the platform's 300.
+   * Several matches (possible only for a non-unique external id) yield their ids, as the platform's
+   * 300.
    */
   upsert(
     object: SObjectSpec,
@@ -212,7 +224,10 @@ export class SalesforceStore {
     return this.create(object, withKey, options);
   }
 
-  /** Soft delete: the record stays visible to queryAll with IsDeleted = true and frees its unique values. */
+  /**
+   * Soft delete: the record stays visible to queryAll with IsDeleted = true and frees its unique
+   * values.
+   */
   delete(object: SObjectSpec, id: string): SaveResult {
     const table = this.table(object);
     const canonical = normaliseRecordId(id);
@@ -250,7 +265,10 @@ export class SalesforceStore {
     }
   }
 
-  /** Converts a lead as a CRM user would: an Account and an Opportunity are created and the lead is locked. */
+  /**
+   * Converts a lead as a CRM user would: an Account and an Opportunity are created and the lead is
+   * locked.
+   */
   convertLead(leadId: string, options: ConvertLeadOptions = {}): LeadConversion {
     return convertLead(this, leadId, options);
   }
@@ -261,7 +279,10 @@ export class SalesforceStore {
     return this.lastStampMs;
   }
 
-  /** Address fields of a save: unknown without the picklists feature, else synced and checked (values completed in place). */
+  /**
+   * Address fields of a save: unknown without the picklists feature, else synced and checked
+   * (values completed in place).
+   */
   private checkAddresses(
     object: SObjectSpec,
     values: Record<string, FieldValue>,

@@ -1,15 +1,22 @@
-// Reading record bodies the way Salesforce does: deserialisation (whole request) then field checks (per record).
+// Reading record bodies the way Salesforce does: deserialisation (whole request) then field checks
+// (per record).
 import { formatDateTime, parseDateOnly, parseDateTime } from './dates.js';
 import { SalesforceApiError, recordError, type RecordError } from './errors.js';
 import { normaliseRecordId } from './ids.js';
 import { findField, findObject, isTextType, type FieldSpec, type SObjectSpec } from './schema.js';
 
-/** A stored value: text, number, boolean, `YYYY-MM-DD` for dates, epoch ms for dateTimes, null when empty. */
+/**
+ * A stored value: text, number, boolean, `YYYY-MM-DD` for dates, epoch ms for dateTimes, null when
+ * empty.
+ */
 export type FieldValue = string | number | boolean | null;
 /** A stored record: canonical field name → value; a missing field reads as null. */
 export type SObjectRow = Readonly<Record<string, FieldValue>>;
 
-/** A record body after deserialisation: known fields in body order, the raw `Id` and `attributes.type`. */
+/**
+ * A record body after deserialisation: known fields in body order, the raw `Id` and
+ * `attributes.type`.
+ */
 export interface RecordInput {
   fields: Array<[FieldSpec, FieldValue]>;
   id?: string;
@@ -38,11 +45,15 @@ function parserError(typeName: string, value: unknown): SalesforceApiError {
   return new SalesforceApiError(
     400,
     'JSON_PARSER_ERROR',
-    `Cannot deserialize instance of ${typeName} from ${jsonToken(value)}${shown} or request may be missing a required field`,
+    `Cannot deserialize instance of ${typeName} from ${jsonToken(value)}${shown} or request ` +
+      `may be missing a required field`,
   );
 }
 
-/** The stored form of one JSON value for a field, or a JSON_PARSER_ERROR as the platform's deserialiser raises. */
+/**
+ * The stored form of one JSON value for a field, or a JSON_PARSER_ERROR as the platform's
+ * deserialiser raises.
+ */
 function deserializeValue(field: FieldSpec, value: unknown): FieldValue {
   if (value === null) return null;
   switch (field.type) {
@@ -73,7 +84,10 @@ function deserializeValue(field: FieldSpec, value: unknown): FieldValue {
   }
 }
 
-/** Deserialises one record body; unknown fields and wrongly typed JSON refuse the whole request (400). */
+/**
+ * Deserialises one record body; unknown fields and wrongly typed JSON refuse the whole request
+ * (400).
+ */
 export function deserializeRecord(object: SObjectSpec, body: unknown): RecordInput {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new SalesforceApiError(
@@ -116,7 +130,9 @@ function attributesTypeOf(value: unknown): string | undefined {
 const EMAIL_PATTERN =
   /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 
-/** The error a single value earns, or its stored form (references are normalised to 18 characters). */
+/**
+ * The error a single value earns, or its stored form (references are normalised to 18 characters).
+ */
 function checkValue(
   field: FieldSpec,
   value: FieldValue,
@@ -189,7 +205,8 @@ function checkReference(
 }
 
 /**
- * The per-record checks of a save: read-only fields, then each value in body order, then required fields.
+ * The per-record checks of a save: read-only fields, then each value in body order, then required
+ * fields.
  * Returns the first problem (as the platform reports one per record) or the stored values.
  */
 export function checkRecordFields(
@@ -239,7 +256,8 @@ export function checkRecordFields(
 function lockedFieldsMessage(names: string[]): string {
   return (
     `Unable to create/update fields: ${names.join(', ')}. ` +
-    'Please check the security settings of this field and verify that it is read/write for your profile or permission set.'
+    'Please check the security settings of this field and verify that it is read/write for ' +
+    'your profile or permission set.'
   );
 }
 
@@ -250,7 +268,9 @@ export function toApiValue(field: FieldSpec, value: FieldValue | undefined): Fie
   return value;
 }
 
-/** A stored record as the REST API shows it: `attributes` first, then the chosen fields in order. */
+/**
+ * A stored record as the REST API shows it: `attributes` first, then the chosen fields in order.
+ */
 export function recordToJson(
   object: SObjectSpec,
   row: SObjectRow,

@@ -1,4 +1,5 @@
-// The partner's life-cycle answers as JSON Patch bodies, with their required fields checked before any request.
+// The partner's life-cycle answers as JSON Patch bodies, with their required fields checked before
+// any request.
 import { LeadbridgeError, ValidationError, type Issue } from '../../core/errors.js';
 import { OUTCOME_ACTIONS, type OutcomeAction } from '../../core/lifecycle.js';
 import { ISO_DATETIME, type ReferralMember } from '../../core/referral.js';
@@ -162,7 +163,9 @@ function dealIssues(fields: Fields): Issue[] {
   else if (!ISO_DATETIME.test(closingDateTime) || Number.isNaN(Date.parse(closingDateTime))) {
     issues.push({
       path: 'closingDateTime',
-      message: `must be an ISO-8601 date-time such as 2025-06-30T00:00:00Z${received(closingDateTime)}`,
+      message:
+        `must be an ISO-8601 date-time such as 2025-06-30T00:00:00Z` +
+        `${received(closingDateTime)}`,
     });
   }
   return issues;
@@ -195,14 +198,16 @@ function received(value: unknown): string {
 }
 
 /**
- * The write reference of a referral just read by id. No write goes out without a fresh If-Match eTag: a GET by id
+ * The write reference of a referral just read by id. No write goes out without a fresh If-Match
+ * eTag: a GET by id
  * that carried none (the service documents one there) fails the write for a later retry instead.
  */
 export function freshRef(referral: { id: string; eTag?: string | null }): ReferralRef {
   if (typeof referral.eTag !== 'string' || referral.eTag === '') {
     throw new LeadbridgeError(
       'CONFLICT',
-      `partner-center: GET referral ${referral.id} returned no eTag; no write is sent without a fresh If-Match eTag`,
+      `partner-center: GET referral ${referral.id} returned no eTag; no write is sent without ` +
+        `a fresh If-Match eTag`,
       {
         api: 'partner-center',
         retryable: true,

@@ -1,4 +1,5 @@
-// The Partner Center referrals client: incremental paged listing with overlap dedupe, and eTag-guarded life-cycle writes.
+// The Partner Center referrals client: incremental paged listing with overlap dedupe, and
+// eTag-guarded life-cycle writes.
 import type { AxiosResponse } from 'axios';
 import type { TokenCredential } from '../../core/auth.js';
 import { LeadbridgeError, ValidationError } from '../../core/errors.js';
@@ -41,7 +42,10 @@ import { parseReferral, type InvalidReferral } from './parse.js';
 import { nextLinkOf } from './next-link.js';
 import { ReferralReader } from './referral-reader.js';
 
-/** A write the service applied (2xx) whose result could not be read: never to be recorded as a failed write. */
+/**
+ * A write the service applied (2xx) whose result could not be read: never to be recorded as a
+ * failed write.
+ */
 export class WriteAppliedError extends LeadbridgeError {
   constructor(message: string, cause: unknown) {
     super('HTTP_ERROR', message, { api: PARTNER_CENTER_API, retryable: false, cause });
@@ -65,7 +69,10 @@ export interface PartnerCenterClientOptions {
 
 /** One page of a listing, as the sync engine's ReferralSource port takes it (sync/types.ts). */
 export interface ReferralPage {
-  /** Valid referral versions not delivered before (by id + eTag); the engine derives their lead kind. */
+  /**
+   * Valid referral versions not delivered before (by id + eTag); the engine derives their lead
+   * kind.
+   */
   referrals: Referral[];
   /** Items the schema refused; their page-mates still flow. */
   invalid: InvalidReferral[];
@@ -81,7 +88,10 @@ export interface RequestOptions {
 }
 
 export class PartnerCenterClient {
-  /** Sent as MS-CorrelationId on every call of this client, to tie its calls together in the vendor's logs. */
+  /**
+   * Sent as MS-CorrelationId on every call of this client, to tie its calls together in the
+   * vendor's logs.
+   */
   readonly correlationId = newCorrelationId();
   private readonly api: ApiClient;
   private readonly logger: Logger;
@@ -98,7 +108,8 @@ export class PartnerCenterClient {
     if (!Number.isFinite(overlapMs) || overlapMs < 0) {
       throw new LeadbridgeError(
         'CONFIG_INVALID',
-        `partner-center: overlapMs must be a non-negative number of milliseconds (got ${overlapMs})`,
+        `partner-center: overlapMs must be a non-negative number of milliseconds (got ` +
+          `${overlapMs})`,
       );
     }
     this.logger = (options.logger ?? silentLogger).child({ api: PARTNER_CENTER_API });
@@ -126,8 +137,10 @@ export class PartnerCenterClient {
   }
 
   /**
-   * Streams changed referrals page by page: updatedDateTime ge (since - overlap), ordered ascending.
-   * Repeats (same id + eTag) are dropped within the pass and against the previous completed pass when
+   * Streams changed referrals page by page: updatedDateTime ge (since - overlap), ordered
+   * ascending.
+   * Repeats (same id + eTag) are dropped within the pass and against the previous completed pass
+   * when
    * `since` covers it. `since` null lists everything. Only one page is held at a time.
    */
   async *listChanged(
@@ -154,10 +167,14 @@ export class PartnerCenterClient {
   }
 
   /**
-   * The lower bound of the next query. A change the service had not yet made visible when the previous
-   * complete pass started carries a timestamp after (that start - overlap), so only that stretch needs a
-   * second look; once a poll starts a full overlap after the last change, it reads from `since` itself.
-   * Without such a pass in this process (first poll, restart), the whole overlap before `since` is re-read.
+   * The lower bound of the next query. A change the service had not yet made visible when the
+   * previous
+   * complete pass started carries a timestamp after (that start - overlap), so only that stretch
+   * needs a
+   * second look; once a poll starts a full overlap after the last change, it reads from `since`
+   * itself.
+   * Without such a pass in this process (first poll, restart), the whole overlap before `since` is
+   * re-read.
    */
   private lowerBound(sinceTicks: bigint): bigint {
     const windowFloor = sinceTicks - this.overlapTicks;
@@ -168,7 +185,8 @@ export class PartnerCenterClient {
   }
 
   /**
-   * Unanswered (New) referrals whose expirationDateTime is at or before `before`, page by page. Quiet referrals
+   * Unanswered (New) referrals whose expirationDateTime is at or before `before`, page by page.
+   * Quiet referrals
    * never show up in incremental polls, so expiry warnings look for them with this one query.
    */
   async *listExpiringBefore(
@@ -291,8 +309,10 @@ export class PartnerCenterClient {
   }
 
   /**
-   * The referral after an applied write: the representation, else (204, or an unreadable body) a GET by id. When
-   * neither can be read the write still happened: WriteAppliedError says so, and callers record it as sent.
+   * The referral after an applied write: the representation, else (204, or an unreadable body) a
+   * GET by id. When
+   * neither can be read the write still happened: WriteAppliedError says so, and callers record it
+   * as sent.
    */
   private async readBack(
     action: string,
@@ -316,7 +336,8 @@ export class PartnerCenterClient {
       return await this.get(ref.id, options);
     } catch (error) {
       throw new WriteAppliedError(
-        `partner-center: ${action} referral ${ref.id} was applied (${response.status}), but the referral could not be read back: ${(error as Error).message}`,
+        `partner-center: ${action} referral ${ref.id} was applied (${response.status}), but ` +
+          `the referral could not be read back: ${(error as Error).message}`,
         error,
       );
     }
@@ -332,7 +353,9 @@ export class PartnerCenterClient {
         [
           {
             path: 'since',
-            message: `must be an ISO-8601 date-time such as 2025-01-01T00:00:00Z (got ${JSON.stringify(since)})`,
+            message:
+              `must be an ISO-8601 date-time such as 2025-01-01T00:00:00Z (got ` +
+              `${JSON.stringify(since)})`,
           },
         ],
       );
@@ -340,7 +363,10 @@ export class PartnerCenterClient {
     return ticks;
   }
 
-  /** The first page; an unconfirmed literal form that the service refuses is retried once in the other form. */
+  /**
+   * The first page; an unconfirmed literal form that the service refuses is retried once in the
+   * other form.
+   */
   private async firstPage(sinceTicks: bigint | null, signal?: AbortSignal): Promise<ListPage> {
     if (sinceTicks === null) return this.fetchPage(listUrl(null), signal);
     const floor = filterLiteral(this.lowerBound(sinceTicks));
@@ -375,7 +401,9 @@ export class PartnerCenterClient {
     return { url, body: listBodyOf(response, url) };
   }
 
-  /** A fresh client-request-id per logical request (headers.md); retries of that request reuse it. */
+  /**
+   * A fresh client-request-id per logical request (headers.md); retries of that request reuse it.
+   */
   private requestHeaders(): Record<string, string> {
     return { [HEADERS.clientRequestId]: newCorrelationId() };
   }

@@ -8,8 +8,10 @@ export const REFERRALS_PATH = 'v1.0/engagements/referrals';
 export const DEFAULT_OVERLAP_MS = 5 * 60_000;
 
 /**
- * `client-request-id` (a GUID per call) and the response's `request-id` are the Partner REST headers
- * (MicrosoftDocs/partner-rest partner-rest/develop/headers.md); the connector swagger also sends MS-CorrelationId.
+ * `client-request-id` (a GUID per call) and the response's `request-id` are the Partner REST
+ * headers
+ * (MicrosoftDocs/partner-rest partner-rest/develop/headers.md); the connector swagger also sends
+ * MS-CorrelationId.
  */
 export const HEADERS = {
   correlationId: 'MS-CorrelationId',
@@ -29,8 +31,10 @@ export interface PatchOperation {
 }
 
 /**
- * The API's error envelope: `{"error":{"code","message","target"?,"innerError"?}}` with camelCase codes such as
- * `invalidRequest`, `itemNotFound`, `preconditionFailed` (MicrosoftDocs/partner-rest partner-rest/develop/error-codes.md).
+ * The API's error envelope: `{"error":{"code","message","target"?,"innerError"?}}` with camelCase
+ * codes such as
+ * `invalidRequest`, `itemNotFound`, `preconditionFailed` (MicrosoftDocs/partner-rest
+ * partner-rest/develop/error-codes.md).
  */
 export function parsePartnerCenterError(body: unknown): { code?: string; message?: string } {
   if (typeof body === 'string') return body.trim() ? { message: body.trim().slice(0, 1024) } : {};
@@ -46,7 +50,13 @@ export function parsePartnerCenterError(body: unknown): { code?: string; message
   return result;
 }
 
-/** Where a referral lives in the Partner Center portal (offered to mappings as $referralLink, and put in alerts). */
+/**
+ * Where a referral lives in the Partner Center portal (offered to mappings as $referralLink, and
+ * put in alerts).
+ */
 export function portalLink(referralId: string): string {
-  return `https://partner.microsoft.com/dashboard/referrals/v2/leads/${encodeURIComponent(referralId)}`;
+  return (
+    `https://partner.microsoft.com/dashboard/referrals/v2/leads/` +
+    `${encodeURIComponent(referralId)}`
+  );
 }

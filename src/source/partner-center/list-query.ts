@@ -1,9 +1,13 @@
-// URLs and list bodies of the referrals API: the collection query, the item path, the $filter literal forms.
+// URLs and list bodies of the referrals API: the collection query, the item path, the $filter
+// literal forms.
 import type { AxiosResponse } from 'axios';
 import { LeadbridgeError } from '../../core/errors.js';
 import { PARTNER_CENTER_API, REFERRALS_PATH, parsePartnerCenterError } from './facts.js';
 
-/** How the `$filter` datetime literal is written; the service's form is unconfirmed, so both are tried. */
+/**
+ * How the `$filter` datetime literal is written; the service's form is unconfirmed, so both are
+ * tried.
+ */
 export type LiteralForm = 'unquoted' | 'quoted';
 
 export interface ListPage {
@@ -27,7 +31,9 @@ export function formatLiteral(iso: string, form: LiteralForm): string {
   return form === 'quoted' ? `'${iso}'` : iso;
 }
 
-/** A 400 whose message is about the filter (or says nothing): the literal form may be the culprit. */
+/**
+ * A 400 whose message is about the filter (or says nothing): the literal form may be the culprit.
+ */
 export function isFilterRefusal(error: unknown): boolean {
   if (!(error instanceof LeadbridgeError) || error.status !== 400) return false;
   const { code, message } = parsePartnerCenterError(error.provider);
@@ -40,7 +46,8 @@ export function listBodyOf(response: AxiosResponse, url: string): ListPage['body
   if (body === null || typeof body !== 'object' || !Array.isArray(body.value)) {
     throw new LeadbridgeError(
       'HTTP_ERROR',
-      `partner-center: GET ${url.split('?')[0]} → ${response.status}: the list response has no "value" array`,
+      `partner-center: GET ${url.split('?')[0]} → ${response.status}: the list response has no ` +
+        `"value" array`,
       {
         api: PARTNER_CENTER_API,
         status: response.status,

@@ -23,7 +23,8 @@ export function nextLinkOf(page: ListPage): string | null {
   if (query === '' || query === '?') {
     throw new LeadbridgeError(
       'HTTP_ERROR',
-      `partner-center: @odata.nextLink carries no query to continue with (got ${JSON.stringify(link)})`,
+      `partner-center: @odata.nextLink carries no query to continue with (got ` +
+        `${JSON.stringify(link)})`,
       { api: PARTNER_CENTER_API },
     );
   }

@@ -1,4 +1,5 @@
-// Partner Center timestamps at full precision and the overlap window that dedupes incremental polls.
+// Partner Center timestamps at full precision and the overlap window that dedupes incremental
+// polls.
 
 const ISO_PARTS = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,7}))?(Z|[+-]\d{2}:\d{2})$/;
 const TICKS_PER_MS = 10_000n;
@@ -16,7 +17,10 @@ export function toTicks(iso: string): bigint | null {
   return BigInt(epochMs) * TICKS_PER_MS + BigInt(fraction.padEnd(7, '0'));
 }
 
-/** The `$filter` literal for a lower bound: floored to the millisecond, so the window only ever widens. */
+/**
+ * The `$filter` literal for a lower bound: floored to the millisecond, so the window only ever
+ * widens.
+ */
 export function filterLiteral(ticks: bigint): string {
   const floored = ticks >= 0n ? ticks / TICKS_PER_MS : (ticks - TICKS_PER_MS + 1n) / TICKS_PER_MS;
   return new Date(Number(floored)).toISOString();
@@ -46,7 +50,9 @@ export class OverlapDeduper {
 
   constructor(private readonly overlapTicks: bigint) {}
 
-  /** Starts one listing pass from the caller's watermark (null: a full listing, nothing is skipped). */
+  /**
+   * Starts one listing pass from the caller's watermark (null: a full listing, nothing is skipped).
+   */
   beginPass(since: bigint | null): DedupePass {
     const trusted = since === null ? null : this.trustedPass(since);
     return new DedupePass(this.overlapTicks, trusted, (completed) => {
@@ -68,7 +74,10 @@ export class OverlapDeduper {
   }
 }
 
-/** The dedupe state of one pass: what it delivered itself, plus the trusted versions of the pass before. */
+/**
+ * The dedupe state of one pass: what it delivered itself, plus the trusted versions of the pass
+ * before.
+ */
 export class DedupePass {
   private readonly delivered = new Map<string, DeliveredVersion>();
   private high: bigint | null;
@@ -95,7 +104,9 @@ export class DedupePass {
     return true;
   }
 
-  /** Forgets versions older than the window below the highest timestamp seen (call once per page). */
+  /**
+   * Forgets versions older than the window below the highest timestamp seen (call once per page).
+   */
   prune(): void {
     if (this.high === null) return;
     const floor = this.high - this.overlapTicks;

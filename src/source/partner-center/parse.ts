@@ -1,4 +1,5 @@
-// The tolerant reader: validates referrals one at a time, drops malformed optional fields with a warning, spots unknown enum values.
+// The tolerant reader: validates referrals one at a time, drops malformed optional fields with a
+// warning, spots unknown enum values.
 import type { Issue } from '../../core/errors.js';
 import {
   KNOWN_ENUMS,
@@ -7,14 +8,20 @@ import {
   type Referral,
 } from '../../core/referral.js';
 
-/** A referral the schema refused: its id (when it has a string one), every problem, and the item as sent. */
+/**
+ * A referral the schema refused: its id (when it has a string one), every problem, and the item as
+ * sent.
+ */
 export interface InvalidReferral {
   id: string | null;
   issues: Issue[];
   raw: unknown;
 }
 
-/** A readable referral; `dropped` names each malformed optional field that was left out (path + problem). */
+/**
+ * A readable referral; `dropped` names each malformed optional field that was left out (path +
+ * problem).
+ */
 export type ParsedReferral =
   { ok: true; referral: Referral; dropped: Issue[] } | { ok: false; invalid: InvalidReferral };
 
@@ -24,9 +31,12 @@ const MAX_ROUNDS = 64;
 const DROPPED = Symbol('dropped');
 
 /**
- * Parses one item. Only the fields the engine needs (REQUIRED_REFERRAL_FIELDS) can make it invalid; any other
- * malformed value is removed (the smallest enclosing piece: a tag, a team member, a date) and reported in
- * `dropped`. Unknown fields and unknown enum values are kept (the schema is loose and its enums open).
+ * Parses one item. Only the fields the engine needs (REQUIRED_REFERRAL_FIELDS) can make it invalid;
+ * any other
+ * malformed value is removed (the smallest enclosing piece: a tag, a team member, a date) and
+ * reported in
+ * `dropped`. Unknown fields and unknown enum values are kept (the schema is loose and its enums
+ * open).
  */
 export function parseReferral(raw: unknown): ParsedReferral {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -97,7 +107,10 @@ export function unknownEnumValues(referral: Referral): Array<{ field: string; va
   return found;
 }
 
-/** The issue's path when a value is there; else its nearest existing parent (a tag object missing its `id`). */
+/**
+ * The issue's path when a value is there; else its nearest existing parent (a tag object missing
+ * its `id`).
+ */
 function droppablePath(root: unknown, path: readonly PropertyKey[]): PropertyKey[] {
   const at = [...path];
   while (at.length > 0 && valueAt(root, at) === undefined) at.pop();
@@ -131,7 +144,10 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
-/** Adds the offending scalar to the message, so a log line says what was sent, not only what was expected. */
+/**
+ * Adds the offending scalar to the message, so a log line says what was sent, not only what was
+ * expected.
+ */
 function withReceived(message: string, value: unknown): string {
   if (value === undefined || (value !== null && typeof value === 'object')) return message;
   const shown = JSON.stringify(value);

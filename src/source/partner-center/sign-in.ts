@@ -1,4 +1,5 @@
-// App+User sign-in to Partner Center: device code once (`leadbridge login partner-center`), then silent refresh from the encrypted cache.
+// App+User sign-in to Partner Center: device code once (`leadbridge login partner-center`), then
+// silent refresh from the encrypted cache.
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import type {
@@ -15,12 +16,17 @@ import { EncryptedTokenCacheFile, type TokenCacheContents } from './token-cache.
 /** What a person does about a lost sign-in; `status`, `/healthz` and the alert all say it. */
 export const SIGN_IN_AGAIN = 'sign in again: leadbridge login partner-center';
 const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
-/** A remembered token is used while it has more than this left (msal itself renews 5 minutes before expiry). */
+/**
+ * A remembered token is used while it has more than this left (msal itself renews 5 minutes before
+ * expiry).
+ */
 const MEMO_MARGIN_MS = 6 * 60_000;
 
 /**
- * msal error codes meaning only a person can get a token again: the refresh token was revoked or expired
- * (invalid_grant, e.g. AADSTS50173 / AADSTS700082), or the service wants interaction (MFA, consent).
+ * msal error codes meaning only a person can get a token again: the refresh token was revoked or
+ * expired
+ * (invalid_grant, e.g. AADSTS50173 / AADSTS700082), or the service wants interaction (MFA,
+ * consent).
  * https://learn.microsoft.com/en-us/troubleshoot/entra/entra-id/app-integration/error-code-aadsts50173-grant-expired-revoked
  */
 const SIGN_IN_ERROR_CODES = new Set([
@@ -38,10 +44,16 @@ export interface UserSignInOptions {
   tenantId: string;
   /** A public client app registration with the Partner Center delegated permission. */
   clientId: string;
-  /** https://api.partner.microsoft.com/.default; msal adds openid, profile and offline_access (the refresh token). */
+  /**
+   * https://api.partner.microsoft.com/.default; msal adds openid, profile and offline_access (the
+   * refresh token).
+   */
   scope: string;
   authorityHost?: string;
-  /** An extra CA (PEM file) to trust for the authority's TLS: the Entra ID simulator's self-signed certificate. */
+  /**
+   * An extra CA (PEM file) to trust for the authority's TLS: the Entra ID simulator's self-signed
+   * certificate.
+   */
   authorityCaFile?: string;
   cache: EncryptedTokenCacheFile;
   logger?: Logger;
@@ -58,31 +70,44 @@ export interface DeviceCodePrompt {
 export interface SignedInAccount {
   username: string;
   homeAccountId: string;
-  /** When `leadbridge login` last succeeded (null for a cache written before this field existed). */
+  /**
+   * When `leadbridge login` last succeeded (null for a cache written before this field existed).
+   */
   signedInAt: string | null;
 }
 
-/** The user's tokens for the Partner Center API, refreshed silently; SIGN_IN_REQUIRED when only a new login helps. */
+/**
+ * The user's tokens for the Partner Center API, refreshed silently; SIGN_IN_REQUIRED when only a
+ * new login helps.
+ */
 export class UserSignIn implements TokenCredential {
   readonly description: string;
   private readonly logger: Logger;
   private application: Promise<PublicClientApplication> | null = null;
   private forceRefresh = false;
   private contents: TokenCacheContents | null = null;
-  /** The last token while it has more than MEMO_MARGIN_MS to live, and the one request in flight, shared by callers. */
+  /**
+   * The last token while it has more than MEMO_MARGIN_MS to live, and the one request in flight,
+   * shared by callers.
+   */
   private memo: { token: string; expiresAtMs: number } | null = null;
   private inFlight: Promise<string> | null = null;
 
   constructor(private readonly options: UserSignInOptions) {
     this.logger = (options.logger ?? silentLogger).child({ component: 'partner-center-sign-in' });
-    this.description = `Partner Center App+User sign-in (client ${options.clientId}, tenant ${options.tenantId}, token cache ${options.cache.file})`;
+    this.description =
+      `Partner Center App+User sign-in (client ${options.clientId}, tenant ` +
+      `${options.tenantId}, token cache ${options.cache.file})`;
   }
 
   get cacheFile(): string {
     return this.options.cache.file;
   }
 
-  /** A token for the API; concurrent callers share one acquisition, and a fresh token is reused without touching the file. */
+  /**
+   * A token for the API; concurrent callers share one acquisition, and a fresh token is reused
+   * without touching the file.
+   */
   async getToken(): Promise<string> {
     if (!this.forceRefresh && this.memo && this.memo.expiresAtMs - Date.now() > MEMO_MARGIN_MS)
       return this.memo.token;
@@ -124,7 +149,10 @@ export class UserSignIn implements TokenCredential {
     this.memo = null;
   }
 
-  /** The device code sign-in: `prompt` shows the code; resolves once the user approved, with the cache written. */
+  /**
+   * The device code sign-in: `prompt` shows the code; resolves once the user approved, with the
+   * cache written.
+   */
   async login(
     prompt: (code: DeviceCodePrompt) => void | Promise<void>,
     signal?: AbortSignal,
@@ -183,7 +211,10 @@ export class UserSignIn implements TokenCredential {
     };
   }
 
-  /** One account per cache: a new login replaces the previous user; the login time is stamped on the file. */
+  /**
+   * One account per cache: a new login replaces the previous user; the login time is stamped on the
+   * file.
+   */
   private async keepOnly(
     app: PublicClientApplication,
     keep: AccountInfo,
@@ -226,7 +257,8 @@ export class UserSignIn implements TokenCredential {
       auth: {
         clientId: this.options.clientId,
         authority: `${authorityHost}/${this.options.tenantId}`,
-        // Any other host is trusted as given, so msal never asks login.microsoftonline.com's instance discovery about it.
+        // Any other host is trusted as given, so msal never asks login.microsoftonline.com's
+        // instance discovery about it.
         ...(host.toLowerCase() === new URL(DEFAULT_AUTHORITY_HOST).host
           ? {}
           : { knownAuthorities: [host] }),
@@ -243,7 +275,10 @@ export class UserSignIn implements TokenCredential {
     });
   }
 
-  /** msal reads the file before and writes it after each token operation, so a login in another process is seen at once. */
+  /**
+   * msal reads the file before and writes it after each token operation, so a login in another
+   * process is seen at once.
+   */
   private cachePlugin(): ICachePlugin {
     return {
       beforeCacheAccess: async (context: TokenCacheContext) => {
@@ -268,7 +303,10 @@ function needsSignIn(error: unknown): boolean {
   return typeof code === 'string' && SIGN_IN_ERROR_CODES.has(code);
 }
 
-/** The msal error code and the first line of the service's description (AADSTS code included), never a token. */
+/**
+ * The msal error code and the first line of the service's description (AADSTS code included), never
+ * a token.
+ */
 function authErrorSummary(error: unknown): string {
   const { errorCode, errorMessage, message } = (error ?? {}) as {
     errorCode?: string;

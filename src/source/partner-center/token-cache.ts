@@ -1,4 +1,5 @@
-// The Partner Center sign-in's token cache on disk: one file, mode 0600, AES-256-GCM with a key from the config.
+// The Partner Center sign-in's token cache on disk: one file, mode 0600, AES-256-GCM with a key
+// from the config.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -7,7 +8,10 @@ import { LeadbridgeError } from '../../core/errors.js';
 const FORMAT = 'leadbridge-token-cache/1';
 const CIPHER = 'aes-256-gcm';
 
-/** What the file holds once decrypted: msal's serialized cache, and when `leadbridge login` last succeeded. */
+/**
+ * What the file holds once decrypted: msal's serialized cache, and when `leadbridge login` last
+ * succeeded.
+ */
 export interface TokenCacheContents {
   msal: string;
   signedInAt: string | null;
@@ -74,7 +78,8 @@ export class EncryptedTokenCacheFile {
     const unreadable = (why: string, cause?: unknown) =>
       new LeadbridgeError(
         'SIGN_IN_REQUIRED',
-        `the token cache ${this.file} cannot be used (${why}); sign in again: leadbridge login partner-center`,
+        `the token cache ${this.file} cannot be used (${why}); sign in again: leadbridge login ` +
+          `partner-center`,
         { cause },
       );
     let envelope: Envelope;
@@ -96,7 +101,8 @@ export class EncryptedTokenCacheFile {
       return { msal: String(contents.msal ?? ''), signedInAt: contents.signedInAt ?? null };
     } catch (error) {
       throw unreadable(
-        `it does not decrypt with the key from ${this.keySource}: a different key, or a damaged file`,
+        `it does not decrypt with the key from ${this.keySource}: a different key, or a ` +
+          `damaged file`,
         error,
       );
     }

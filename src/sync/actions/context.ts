@@ -77,7 +77,9 @@ export interface ActionContext {
   now: () => Date;
 }
 
-/** 412 (the referral changed since it was read) or 409 (archived meanwhile): read again, re-decide. */
+/**
+ * 412 (the referral changed since it was read) or 409 (archived meanwhile): read again, re-decide.
+ */
 export function isWriteConflict(error: unknown): error is LeadbridgeError {
   return error instanceof ConflictError || (isLeadbridgeError(error) && error.status === 409);
 }

@@ -156,7 +156,8 @@ export function createReferralHandler(context: ActionContext): OutboxHandler {
     if (!deals) return { state: 'failed', error: 'no Partner Center deal client in this runtime' };
     if (!target?.adapter.linkDeal)
       return { state: 'failed', error: `target "${row.target}" cannot link co-sell deals` };
-    // An earlier attempt may have created it and lost the answer (or died before the ledger commit).
+    // An earlier attempt may have created it and lost the answer (or died before the ledger
+    // commit).
     let referral = await deals.findByExternalReferenceId(recordId, signal);
     const found = referral !== null;
     if (!referral) {

@@ -18,7 +18,9 @@ interface Payload {
    * The version the inbound side synced (an eTag, or `updated:<time>` for a list item without one).
    */
   eTag: string;
-  /** The externalReferenceId the synced version held (absent in rows recorded before it was kept). */
+  /**
+   * The externalReferenceId the synced version held (absent in rows recorded before it was kept).
+   */
   listedValue?: string | null;
 }
 
@@ -52,7 +54,8 @@ export function setExternalReferenceRow(
 /**
  * The handler. A write only ever carries an eTag Partner Center gave for the version it replaces
  * (If-Match). The documented list items carry none
- * (MicrosoftDocs/partner-rest partner-rest/develop/get-a-list-of-referrals.md): the referral is then
+ * (MicrosoftDocs/partner-rest partner-rest/develop/get-a-list-of-referrals.md): the referral is
+ * then
  * read by id first and written with that fresh eTag. A list item that did carry one is written with
  * it at once. A 412 (or 409: archived meanwhile) reads by id and re-decides
  * (CONFLICT_REREAD_POLICY).

@@ -1,4 +1,6 @@
-// Dataverse contract fixtures (documented examples, each naming its source): the client parses them, and the simulator's own answers validate against the schemas written from the same documents.
+// Dataverse contract fixtures (documented examples, each naming its source): the client parses
+// them, and the simulator's own answers validate against the schemas written from the same
+// documents.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,56 +35,65 @@ describe('Dataverse documented examples, read by the client', () => {
     }
   });
 
-  it('a $batch with continue-on-error: the failed item carries its error, the others their record ids', () => {
-    const { headers, body } = fixture('batch-continue-on-error.json');
-    const parts = decodeBatchResponse(headers['Content-Type'], body);
-    expect(parts.map((part) => part.status)).toEqual([400, 204, 204]);
-    // The documented parts have no Content-ID: they are matched by position.
-    const outcomes = matchBatchResponses(operations, parts).map(
-      (part, i) => upsertOutcome(record(`r${i}`), part, DEFAULT_RETRY_POLICY).result,
-    );
-    expect(outcomes).toEqual([
-      {
-        referralId: 'r0',
-        ok: false,
-        error: {
-          code: '0x80044331',
-          message:
-            "A validation error occurred.  The length of the 'subject' attribute of the 'task' entity exceeded the maximum allowed length of '200'.",
-          retryable: false,
-          status: 400,
-          // The column the documented message names.
-          fields: ['subject'],
+  it(
+    'a $batch with continue-on-error: the failed item carries its error, the others their ' +
+      'record ids',
+    () => {
+      const { headers, body } = fixture('batch-continue-on-error.json');
+      const parts = decodeBatchResponse(headers['Content-Type'], body);
+      expect(parts.map((part) => part.status)).toEqual([400, 204, 204]);
+      // The documented parts have no Content-ID: they are matched by position.
+      const outcomes = matchBatchResponses(operations, parts).map(
+        (part, i) => upsertOutcome(record(`r${i}`), part, DEFAULT_RETRY_POLICY).result,
+      );
+      expect(outcomes).toEqual([
+        {
+          referralId: 'r0',
+          ok: false,
+          error: {
+            code: '0x80044331',
+            message:
+              "A validation error occurred.  The length of the 'subject' attribute of the 'task' " +
+              "entity exceeded the maximum allowed length of '200'.",
+            retryable: false,
+            status: 400,
+            // The column the documented message names.
+            fields: ['subject'],
+          },
         },
-      },
-      {
-        referralId: 'r1',
-        ok: true,
-        recordId: 'aed2ae8b-3c94-ed11-aad1-000d3a9933c9',
-        created: false,
-      },
-      {
-        referralId: 'r2',
-        ok: true,
-        recordId: 'b181a991-3c94-ed11-aad1-000d3a9933c9',
-        created: false,
-      },
-    ]);
-  });
+        {
+          referralId: 'r1',
+          ok: true,
+          recordId: 'aed2ae8b-3c94-ed11-aad1-000d3a9933c9',
+          created: false,
+        },
+        {
+          referralId: 'r2',
+          ok: true,
+          recordId: 'b181a991-3c94-ed11-aad1-000d3a9933c9',
+          created: false,
+        },
+      ]);
+    },
+  );
 
-  it('a $batch that stopped at a failure: the failed item has the error, the items never run are retryable', () => {
-    const { headers, body, status } = fixture('batch-failed.json');
-    expect(status).toBe(400);
-    const outcomes = matchBatchResponses(
-      operations,
-      decodeBatchResponse(headers['Content-Type'], body),
-    ).map((part, i) => upsertOutcome(record(`r${i}`), part, DEFAULT_RETRY_POLICY).result);
-    expect(outcomes.map((o) => (o.ok ? 'ok' : [o.error.code, o.error.retryable]))).toEqual([
-      ['0x80044331', false],
-      ['BATCH_ITEM_MISSING', true],
-      ['BATCH_ITEM_MISSING', true],
-    ]);
-  });
+  it(
+    'a $batch that stopped at a failure: the failed item has the error, the items never run ' +
+      'are retryable',
+    () => {
+      const { headers, body, status } = fixture('batch-failed.json');
+      expect(status).toBe(400);
+      const outcomes = matchBatchResponses(
+        operations,
+        decodeBatchResponse(headers['Content-Type'], body),
+      ).map((part, i) => upsertOutcome(record(`r${i}`), part, DEFAULT_RETRY_POLICY).result);
+      expect(outcomes.map((o) => (o.ok ? 'ok' : [o.error.code, o.error.retryable]))).toEqual([
+        ['0x80044331', false],
+        ['BATCH_ITEM_MISSING', true],
+        ['BATCH_ITEM_MISSING', true],
+      ]);
+    },
+  );
 
   it('the error envelope', () => {
     const { body } = fixture('error-envelope.json');
@@ -90,7 +101,8 @@ describe('Dataverse documented examples, read by the client', () => {
     expect(parseDataverseError(body)).toEqual({
       code: '0x80044331',
       message:
-        "A validation error occurred.  The length of the 'subject' attribute of the 'task' entity exceeded the maximum allowed length of '200'.",
+        "A validation error occurred.  The length of the 'subject' attribute of the 'task' " +
+        "entity exceeded the maximum allowed length of '200'.",
     });
   });
 

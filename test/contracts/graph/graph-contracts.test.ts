@@ -1,4 +1,5 @@
-// Graph and Teams Workflows contracts: documented examples, JSON Schemas written from the docs, the client and the simulator held to both.
+// Graph and Teams Workflows contracts: documented examples, JSON Schemas written from the docs, the
+// client and the simulator held to both.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -131,22 +132,25 @@ describe('the client', () => {
     recorder.replies = [];
   });
 
-  it('sends a sendMail request the schema accepts, to the documented path, with our token', async () => {
-    const transport = new GraphAlertTransport({ baseUrl: recorder.url, credential });
-    await transport.sendMail('leads-bot@contoso.com', {
-      subject: 's',
-      body: { contentType: 'Text', content: 'c' },
-      toRecipients: ['sales@contoso.com'],
-      importance: 'high',
-    });
-    const [sent] = recorder.requests;
-    expect([sent?.method, sent?.url, sent?.headers.authorization]).toEqual([
-      'POST',
-      '/v1.0/users/leads-bot%40contoso.com/sendMail',
-      'Bearer graph-token',
-    ]);
-    expectValid(sendMailRequest, sent?.body);
-  });
+  it(
+    'sends a sendMail request the schema accepts, to the documented path, with our ' + 'token',
+    async () => {
+      const transport = new GraphAlertTransport({ baseUrl: recorder.url, credential });
+      await transport.sendMail('leads-bot@contoso.com', {
+        subject: 's',
+        body: { contentType: 'Text', content: 'c' },
+        toRecipients: ['sales@contoso.com'],
+        importance: 'high',
+      });
+      const [sent] = recorder.requests;
+      expect([sent?.method, sent?.url, sent?.headers.authorization]).toEqual([
+        'POST',
+        '/v1.0/users/leads-bot%40contoso.com/sendMail',
+        'Bearer graph-token',
+      ]);
+      expectValid(sendMailRequest, sent?.body);
+    },
+  );
 
   it('posts a Workflows message the schema accepts', async () => {
     await new TeamsWebhookTransport({
@@ -194,28 +198,32 @@ describe('the client', () => {
     expect(recorder.requests).toHaveLength(2);
   });
 
-  it("parses the Workflows trigger's error body without repeating the URL's signature", async () => {
-    recorder.replies = [
-      {
-        status: 404,
-        body: {
-          error: { code: 'WorkflowNotFound', message: "The workflow 'w1' could not be found." },
+  it(
+    "parses the Workflows trigger's error body without repeating the URL's " + 'signature',
+    async () => {
+      recorder.replies = [
+        {
+          status: 404,
+          body: {
+            error: { code: 'WorkflowNotFound', message: "The workflow 'w1' could not be found." },
+          },
         },
-      },
-    ];
-    const url = `${recorder.url}/workflows/w1/triggers/manual/paths/invoke?sig=top-secret`;
-    const error = (await new TeamsWebhookTransport({ url })
-      .post(renderAdaptiveCard(content, false))
-      .catch((e: unknown) => e)) as LeadbridgeError;
-    expect([error.code, error.status, error.providerCode]).toEqual([
-      'NOT_FOUND',
-      404,
-      'WorkflowNotFound',
-    ]);
-    expect(error.message).toBe(
-      `Teams webhook ${new URL(recorder.url).host} (workflow w1) → 404 WorkflowNotFound: The workflow 'w1' could not be found. (the workflow was deleted or turned off)`,
-    );
-  });
+      ];
+      const url = `${recorder.url}/workflows/w1/triggers/manual/paths/invoke?sig=top-secret`;
+      const error = (await new TeamsWebhookTransport({ url })
+        .post(renderAdaptiveCard(content, false))
+        .catch((e: unknown) => e)) as LeadbridgeError;
+      expect([error.code, error.status, error.providerCode]).toEqual([
+        'NOT_FOUND',
+        404,
+        'WorkflowNotFound',
+      ]);
+      expect(error.message).toBe(
+        `Teams webhook ${new URL(recorder.url).host} (workflow w1) → 404 WorkflowNotFound: The ` +
+          `workflow 'w1' could not be found. (the workflow was deleted or turned off)`,
+      );
+    },
+  );
 });
 
 describe('the simulator', () => {
@@ -251,30 +259,34 @@ describe('the simulator', () => {
     expect(answer).toEqual(fixture('sendmail-response').response);
   });
 
-  it("answers a delegated channel post with a chatMessage the schema accepts, and an app-only one with the service's 401 body", async () => {
-    const path = '/v1.0/teams/team-1/channels/19%3Aabc%40thread.tacv2/messages';
-    const created = await post(
-      path,
-      { body: { content: 'Hello World' } },
-      jwt({ scp: 'ChannelMessage.Send' }),
-    );
-    expect(created.status).toBe(201);
-    expectValid(chatMessage, created.body);
-    const refused = await post(
-      path,
-      { body: { content: 'Hello World' } },
-      jwt({ roles: ['Teamwork.Migrate.All'] }),
-    );
-    const documented = fixture('app-only-channel-post-401').response as {
-      status: number;
-      body: { error: { code: string; message: string } };
-    };
-    expect(refused.status).toBe(documented.status);
-    expectValid(errorEnvelope, refused.body);
-    expect(refused.body).toMatchObject({
-      error: { code: documented.body.error.code, message: documented.body.error.message },
-    });
-  });
+  it(
+    'answers a delegated channel post with a chatMessage the schema accepts, and an app-only ' +
+      "one with the service's 401 body",
+    async () => {
+      const path = '/v1.0/teams/team-1/channels/19%3Aabc%40thread.tacv2/messages';
+      const created = await post(
+        path,
+        { body: { content: 'Hello World' } },
+        jwt({ scp: 'ChannelMessage.Send' }),
+      );
+      expect(created.status).toBe(201);
+      expectValid(chatMessage, created.body);
+      const refused = await post(
+        path,
+        { body: { content: 'Hello World' } },
+        jwt({ roles: ['Teamwork.Migrate.All'] }),
+      );
+      const documented = fixture('app-only-channel-post-401').response as {
+        status: number;
+        body: { error: { code: string; message: string } };
+      };
+      expect(refused.status).toBe(documented.status);
+      expectValid(errorEnvelope, refused.body);
+      expect(refused.body).toMatchObject({
+        error: { code: documented.body.error.code, message: documented.body.error.message },
+      });
+    },
+  );
 
   it('answers every error in the documented envelope', async () => {
     const bad = await post(

@@ -1,5 +1,7 @@
-// HubSpot contract fixtures (documented examples, each naming its source): the official client's serializer and the
-// adapter read them, and the simulator's own answers validate against schemas written from the same documents.
+// HubSpot contract fixtures (documented examples, each naming its source): the official client's
+// serializer and the
+// adapter read them, and the simulator's own answers validate against schemas written from the same
+// documents.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +28,10 @@ const errorSchema = ajv.compile(fixture('error.schema.json'));
 const searchSchema = ajv.compile(fixture('search-response.schema.json'));
 const batchSchema = ajv.compile(fixture('batch-response.schema.json'));
 
-/** A client whose API methods answer with a documented body, deserialized by the client's own serializer. */
+/**
+ * A client whose API methods answer with a documented body, deserialized by the client's own
+ * serializer.
+ */
 function documentedClient(method: 'upsert' | 'doSearch', body: unknown, type: string): never {
   const answer = async () => ObjectSerializer.deserialize(body, type, '');
   const api = { batchApi: { upsert: answer }, searchApi: { doSearch: answer } };
@@ -41,22 +46,27 @@ describe('HubSpot documented examples, read by the client', () => {
       expect(fixture(name).source).toMatch(/developers\.hubspot\.com/);
   });
 
-  it('the error envelope becomes an error naming the call, and an item error with the message verbatim', () => {
-    const { status, body } = fixture('error-envelope.json');
-    expect(errorSchema(body)).toBe(true);
-    const thrown = { code: status, body, headers: {} };
-    const error = callError(thrown, { target: 'hs', call: 'upsert of 1 contacts' });
-    expect(error.message).toBe(
-      'hubspot target "hs": upsert of 1 contacts failed: VALIDATION_ERROR: This will be a human readable message with details about the error.',
-    );
-    expect(itemErrorOf(thrown, 'contact__')).toEqual({
-      code: 'VALIDATION_ERROR',
-      message: 'This will be a human readable message with details about the error.',
-      retryable: false,
-      status: 400,
-      fields: ['contact__name'],
-    });
-  });
+  it(
+    'the error envelope becomes an error naming the call, and an item error with the message ' +
+      'verbatim',
+    () => {
+      const { status, body } = fixture('error-envelope.json');
+      expect(errorSchema(body)).toBe(true);
+      const thrown = { code: status, body, headers: {} };
+      const error = callError(thrown, { target: 'hs', call: 'upsert of 1 contacts' });
+      expect(error.message).toBe(
+        'hubspot target "hs": upsert of 1 contacts failed: VALIDATION_ERROR: This will be a ' +
+          'human readable message with details about the error.',
+      );
+      expect(itemErrorOf(thrown, 'contact__')).toEqual({
+        code: 'VALIDATION_ERROR',
+        message: 'This will be a human readable message with details about the error.',
+        retryable: false,
+        status: 400,
+        fields: ['contact__name'],
+      });
+    },
+  );
 
   it('a search page: records with text values and the opaque cursor', async () => {
     const { body } = fixture('search-response.json');
@@ -89,16 +99,19 @@ describe('HubSpot documented examples, read by the client', () => {
     ]);
   });
 
-  it('a batch upsert whose results echo no properties is matched to the inputs by position', async () => {
-    const { body, request } = fixture('batch-upsert.json');
-    expect(batchSchema(body)).toBe(true);
-    const client = documentedClient('upsert', body, 'BatchResponseSimplePublicUpsertObject');
-    const input = request.body.inputs[0];
-    const rows = await clientCalls(client, input.idProperty, run).upsert('contacts', [
-      { id: input.id, properties: input.properties },
-    ]);
-    expect(rows).toEqual([{ id: '512', properties: {}, created: true }]);
-  });
+  it(
+    'a batch upsert whose results echo no properties is matched to the inputs by ' + 'position',
+    async () => {
+      const { body, request } = fixture('batch-upsert.json');
+      expect(batchSchema(body)).toBe(true);
+      const client = documentedClient('upsert', body, 'BatchResponseSimplePublicUpsertObject');
+      const input = request.body.inputs[0];
+      const rows = await clientCalls(client, input.idProperty, run).upsert('contacts', [
+        { id: input.id, properties: input.properties },
+      ]);
+      expect(rows).toEqual([{ id: '512', properties: {}, created: true }]);
+    },
+  );
 });
 
 describe('HubSpot simulator answers, checked against the documented schemas', () => {

@@ -1,5 +1,7 @@
-// Contract tests: the vendor's documented payloads against the client, the default mappings and the simulator,
-// all checked with a JSON Schema written from the vendor's definitions (see README.md in this folder).
+// Contract tests: the vendor's documented payloads against the client, the default mappings and the
+// simulator,
+// all checked with a JSON Schema written from the vendor's definitions (see README.md in this
+// folder).
 /// <reference types="vite/client" />
 import { randomUUID } from 'node:crypto';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -67,21 +69,25 @@ describe('the documented payloads', () => {
     expect(problems(validate.error, errorBody)).toEqual([]);
   });
 
-  it('the schema refuses the old misreadings: bare-string tags, an unknown SolutionTag type, a non-numeric count', () => {
-    expect(
-      problems(validate.referral, {
-        details: {
-          requirements: { industries: ['Azure'], solutions: [{ id: 'x', type: 'Partner' }] },
-        },
-      }),
-    ).toEqual([
-      '/details/requirements/industries/0: must be object',
-      '/details/requirements/solutions/0/type: must be equal to one of the allowed values',
-    ]);
-    expect(problems(validate.list, { '@odata.count': '2', value: [] })).toEqual([
-      '/@odata.count: must be integer',
-    ]);
-  });
+  it(
+    'the schema refuses the old misreadings: bare-string tags, an unknown SolutionTag type, a ' +
+      'non-numeric count',
+    () => {
+      expect(
+        problems(validate.referral, {
+          details: {
+            requirements: { industries: ['Azure'], solutions: [{ id: 'x', type: 'Partner' }] },
+          },
+        }),
+      ).toEqual([
+        '/details/requirements/industries/0: must be object',
+        '/details/requirements/solutions/0/type: must be equal to one of the allowed values',
+      ]);
+      expect(problems(validate.list, { '@odata.count': '2', value: [] })).toEqual([
+        '/@odata.count: must be integer',
+      ]);
+    },
+  );
 
   it('are read by the client whole: nothing dropped, tags as ids, ids {} as []', () => {
     const parsed = documentedReferrals.map((body) => parseReferral(body));
@@ -109,33 +115,37 @@ describe('the documented payloads', () => {
     });
   });
 
-  it('page through the client with the documented nextLink carried to the configured base', async () => {
-    nock.disableNetConnect();
-    const documentedQuery = new URL(listBody['@odata.nextLink']).search;
-    const scope = nock(BASE)
-      .get(LIST)
-      .query({ $orderby: 'updatedDateTime asc' })
-      .reply(200, listBody)
-      .get(`${LIST}${documentedQuery}`)
-      .reply(200, { value: [byIdBody] });
-    const client = new PartnerCenterClient({ baseUrl: BASE, credential: staticToken('t') });
-    const pages: ReferralPage[] = [];
-    for await (const page of client.listChanged(null)) pages.push(page);
-    expect(scope.isDone()).toBe(true);
-    const kinds = pages.map((page) =>
-      page.referrals.map(withLeadKind).map((r) => [r.referral.id, r.leadKind]),
-    );
-    expect(kinds).toEqual([
-      [
-        ['c5fbb3b6-be74-4795-9fb5-4324c73fed37', 'customerInquiry'],
-        ['61c65491-2f2c-461a-84b4-3654499bc1d9', 'salesQualified'],
-      ],
-      // The same referral, now with its eTag from GET by id: a new version for the deduper, so it is delivered.
-      [['61c65491-2f2c-461a-84b4-3654499bc1d9', 'salesQualified']],
-    ]);
-    nock.cleanAll();
-    nock.enableNetConnect();
-  });
+  it(
+    'page through the client with the documented nextLink carried to the configured ' + 'base',
+    async () => {
+      nock.disableNetConnect();
+      const documentedQuery = new URL(listBody['@odata.nextLink']).search;
+      const scope = nock(BASE)
+        .get(LIST)
+        .query({ $orderby: 'updatedDateTime asc' })
+        .reply(200, listBody)
+        .get(`${LIST}${documentedQuery}`)
+        .reply(200, { value: [byIdBody] });
+      const client = new PartnerCenterClient({ baseUrl: BASE, credential: staticToken('t') });
+      const pages: ReferralPage[] = [];
+      for await (const page of client.listChanged(null)) pages.push(page);
+      expect(scope.isDone()).toBe(true);
+      const kinds = pages.map((page) =>
+        page.referrals.map(withLeadKind).map((r) => [r.referral.id, r.leadKind]),
+      );
+      expect(kinds).toEqual([
+        [
+          ['c5fbb3b6-be74-4795-9fb5-4324c73fed37', 'customerInquiry'],
+          ['61c65491-2f2c-461a-84b4-3654499bc1d9', 'salesQualified'],
+        ],
+        // The same referral, now with its eTag from GET by id: a new version for the deduper, so it
+        // is delivered.
+        [['61c65491-2f2c-461a-84b4-3654499bc1d9', 'salesQualified']],
+      ]);
+      nock.cleanAll();
+      nock.enableNetConnect();
+    },
+  );
 });
 
 describe('the default mappings on the documented referrals', () => {
@@ -290,7 +300,10 @@ describe('every response the simulator serves validates against the schema', () 
   });
 });
 
-/** What the shipped mappings make of get-a-referral-by-id.md's example (written out by hand from the fixture). */
+/**
+ * What the shipped mappings make of get-a-referral-by-id.md's example (written out by hand from the
+ * fixture).
+ */
 const DYNAMICS_BY_ID = {
   subject: 'Contoso Customer Inc',
   firstname: 'Sue',
@@ -306,12 +319,16 @@ const DYNAMICS_BY_ID = {
   address1_country: 'US',
   estimatedvalue: 50000,
   description:
-    'Customer is looking to leverage Dynamics 365 to manage their supply chain. There is also a need to leverage a set of custom apps to enable their business processes.\n\nProducts: Dynamics365Enterprise\nServices: DeploymentOrMigration\nSolutions: Dynamics 365 for Field Service\nIndustries: Manufacturing\nCustomer size: 10to50employees',
+    'Customer is looking to leverage Dynamics 365 to manage their supply chain. There is also ' +
+    'a need to leverage a set of custom apps to enable their business processes.\n\nProducts: ' +
+    'Dynamics365Enterprise\nServices: DeploymentOrMigration\nSolutions: Dynamics 365 for Field ' +
+    'Service\nIndustries: Manufacturing\nCustomer size: 10to50employees',
   leadqualitycode: 2,
   leadsourcecode: 4,
   lb_referralid: '61c65491-2f2c-461a-84b4-3654499bc1d9',
   lb_referrallink:
-    'https://partner.microsoft.com/dashboard/referrals/v2/leads/61c65491-2f2c-461a-84b4-3654499bc1d9',
+    'https://partner.microsoft.com/dashboard/referrals/v2/leads/61c65491-2f2c-461a-84b4-' +
+    '3654499bc1d9',
   lb_leadkind: 'salesQualified',
   lb_syncwithpartnercenter: true,
 };
@@ -327,12 +344,16 @@ const SALESFORCE_BY_ID = {
   PostalCode: '98052',
   Country: 'US',
   Description:
-    'Customer is looking to leverage Dynamics 365 to manage their supply chain. There is also a need to leverage a set of custom apps to enable their business processes.\n\nProducts: Dynamics365Enterprise\nServices: DeploymentOrMigration\nSolutions: Dynamics 365 for Field Service\nIndustries: Manufacturing\nEstimated value: 50000',
+    'Customer is looking to leverage Dynamics 365 to manage their supply chain. There is also ' +
+    'a need to leverage a set of custom apps to enable their business processes.\n\nProducts: ' +
+    'Dynamics365Enterprise\nServices: DeploymentOrMigration\nSolutions: Dynamics 365 for Field ' +
+    'Service\nIndustries: Manufacturing\nEstimated value: 50000',
   LeadSource: 'Partner Referral',
   Rating: 'Warm',
   NumberOfEmployees: 30,
   PartnerReferralId__c: '61c65491-2f2c-461a-84b4-3654499bc1d9',
   ReferralLink__c:
-    'https://partner.microsoft.com/dashboard/referrals/v2/leads/61c65491-2f2c-461a-84b4-3654499bc1d9',
+    'https://partner.microsoft.com/dashboard/referrals/v2/leads/61c65491-2f2c-461a-84b4-' +
+    '3654499bc1d9',
   LeadKind__c: 'salesQualified',
 };

@@ -1,4 +1,5 @@
-// Bad input, Dataverse: every documented write error for one lead of a batch; the batch-mates always land.
+// Bad input, Dataverse: every documented write error for one lead of a batch; the batch-mates
+// always land.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditTrail } from '../../../src/ledger/index.js';
 import type { Runtime } from '../../../src/sync/cycle.js';
@@ -22,7 +23,10 @@ type Outcome =
   | { kind: 'retried' }
   /** Failed this cycle (code named), written by a later due retry. */
   | { kind: 'failed-then-lands'; code: string }
-  /** Failed on every attempt, quarantined at the fifth with the CRM's message (and field when it names one). */
+  /**
+   * Failed on every attempt, quarantined at the fifth with the CRM's message (and field when it
+   * names one).
+   */
   | { kind: 'quarantined'; code: string; message: string; fields?: string[] };
 
 interface Case {
@@ -35,15 +39,20 @@ interface Case {
 }
 
 const CALLER = '7c6d5e4f-3b2a-4190-8f7e-6d5c4b3a2918';
-const PRIVILEGE = `Principal user (Id=${CALLER}, type=8) is missing prvWriteLead privilege on OTC=4 for entity 'lead'.`;
+const PRIVILEGE =
+  `Principal user (Id=${CALLER}, type=8) is missing prvWriteLead privilege on ` +
+  `OTC=4 for entity 'lead'.`;
 const tooLong = (column: string, max: number) =>
-  `A validation error occurred.  The length of the '${column}' attribute of the 'lead' entity exceeded the maximum allowed length of '${max}'.`;
+  `A validation error occurred.  The length of the '${column}' attribute of the 'lead' entity ` +
+  `exceeded the maximum allowed length of '${max}'.`;
 const outOfRange = (column: string, accepted: string) =>
-  `A validation error occurred. The value 100000 of '${column}' on record of type 'lead' is outside the valid range. Accepted Values: ${accepted}`;
+  `A validation error occurred. The value 100000 of '${column}' on record of type 'lead' is ` +
+  `outside the valid range. Accepted Values: ${accepted}`;
 const batchFault = (fault: Record<string, unknown>) => ({ ...fault, pathContains: '$batch' });
 
 const CASES: Case[] = [
-  // Refused for good: failed, retried with backoff, quarantined at the fifth attempt naming code and field.
+  // Refused for good: failed, retried with backoff, quarantined at the fifth attempt naming code
+  // and field.
   ...[
     ['missing privilege (0x80040220, 403)', 'privilege', undefined, '0x80040220', PRIVILEGE],
     ['access check failed (0x80048306, 403)', 'accessCheck', undefined, '0x80048306', null],
@@ -105,7 +114,8 @@ const CASES: Case[] = [
     refusal: { error: error as string, times: times as number },
     outcome: { kind: 'retried' as const },
   })),
-  // Longer than the adapter's retry rounds, or fixed by an admin later: failed now, written by the due retry.
+  // Longer than the adapter's retry rounds, or fixed by an admin later: failed now, written by the
+  // due retry.
   ...[
     ['row locked three times in a row', 'deadlock', '0x80044150'],
     ['privilege granted after the first attempt', 'privilege', '0x80040220'],
@@ -117,7 +127,8 @@ const CASES: Case[] = [
     refusal: { error: error as string, times: error === 'deadlock' ? 3 : 1 },
     outcome: { kind: 'failed-then-lands' as const, code: code as string },
   })),
-  // The whole $batch refused: service protection (429 + Retry-After), 5xx, dropped connection: all retried.
+  // The whole $batch refused: service protection (429 + Retry-After), 5xx, dropped connection: all
+  // retried.
   ...[
     [
       'service protection 429 (0x80072322) with Retry-After',

@@ -1,4 +1,5 @@
-// Bad input, Graph: refusals of alert mails and Teams webhook posts; the other alerts of the run always go out.
+// Bad input, Graph: refusals of alert mails and Teams webhook posts; the other alerts of the run
+// always go out.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,9 +68,14 @@ function hot(id: string): AlertReferral {
 type Outcome =
   /** Retried within the call: every alert goes out now. */
   | { kind: 'retried' }
-  /** The refused delivery fails now (error names status and code), is released, and goes out on the next call. */
+  /**
+   * The refused delivery fails now (error names status and code), is released, and goes out on the
+   * next call.
+   */
   | { kind: 'next-call'; error: RegExp }
-  /** The configuration is refused for every alert: none is marked sent; all go out once it is fixed. */
+  /**
+   * The configuration is refused for every alert: none is marked sent; all go out once it is fixed.
+   */
   | { kind: 'all-next-call'; error: RegExp; setup: Setup };
 
 interface Case {
@@ -258,7 +264,8 @@ const TEAMS_CASES: Case[] = [
   })),
   ...(
     [
-      // The trigger may have started a run: only a 429 (never processed) is sent again within the call.
+      // The trigger may have started a run: only a 429 (never processed) is sent again within the
+      // call.
       ['503 with Retry-After', { kind: '5xx', status: 503, count: 1, retryAfterSeconds: 0 }, 503],
       ['500', { kind: '5xx', status: 500, count: 1 }, 500],
       ['502', { kind: '5xx', status: 502, count: 1 }, 502],

@@ -1,4 +1,5 @@
-// Bad input, Partner Center writes: refused outcomes (412, closed, illegal, incomplete, 4xx/5xx); the others land.
+// Bad input, Partner Center writes: refused outcomes (412, closed, illegal, incomplete, 4xx/5xx);
+// the others land.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditTrail, listOutbox } from '../../../src/ledger/index.js';
 import type { Referral } from '../../../src/simulators/partner-center/payload.js';
@@ -24,7 +25,9 @@ type Outcome =
   | { kind: 'sent' }
   /** Not sent, and never will be: the row is superseded with the reason. */
   | { kind: 'superseded'; reason: RegExp }
-  /** Refused for good: quarantined with the reason (the missing field, or Partner Center's message). */
+  /**
+   * Refused for good: quarantined with the reason (the missing field, or Partner Center's message).
+   */
   | { kind: 'quarantined'; reason: RegExp }
   /** Failed now; the row waits for its next attempt. */
   | { kind: 'failed'; error: RegExp };

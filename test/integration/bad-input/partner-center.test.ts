@@ -1,4 +1,5 @@
-// Bad input, Partner Center: malformed referrals through the tolerant reader; the page-mates always land.
+// Bad input, Partner Center: malformed referrals through the tolerant reader; the page-mates always
+// land.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime } from '../../../src/cli/compose.js';
@@ -49,13 +50,22 @@ afterAll(async () => {
 type Outcome =
   /** Flows on without the malformed field, with a warning naming its path. */
   | { kind: 'dropped'; path: string }
-  /** Tolerated as is (unknown enum values, extra fields, numeric strings, huge texts truncated by the mapping). */
+  /**
+   * Tolerated as is (unknown enum values, extra fields, numeric strings, huge texts truncated by
+   * the mapping).
+   */
   | { kind: 'lands'; check?: (lead: Record<string, unknown>) => void; warning?: string }
-  /** A field the engine needs is unusable: refused as a whole, recorded with the path (and never retried). */
+  /**
+   * A field the engine needs is unusable: refused as a whole, recorded with the path (and never
+   * retried).
+   */
   | { kind: 'invalid'; path: string }
   /** The mapping cannot build the CRM record: quarantined naming the CRM field. */
   | { kind: 'quarantined'; field: string }
-  /** Not a lead kind this target syncs, or archived before it was ever synced: skipped with the reason. */
+  /**
+   * Not a lead kind this target syncs, or archived before it was ever synced: skipped with the
+   * reason.
+   */
   | { kind: 'skipped'; action: 'skipped-kind' | 'skipped-closed' };
 
 type Mutation = (raw: Record<string, any>) => void;
@@ -161,7 +171,10 @@ const CASES: Array<[string, Mutation, Outcome]> = [
   ],
 ];
 
-/** The template with a fresh id and version, spoilt by `mutate`, stored as Partner Center would serve it. */
+/**
+ * The template with a fresh id and version, spoilt by `mutate`, stored as Partner Center would
+ * serve it.
+ */
 function spoilt(mutate: Mutation): string {
   const raw = structuredClone(template);
   const id = randomUUID();

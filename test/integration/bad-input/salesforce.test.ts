@@ -1,4 +1,5 @@
-// Bad input, Salesforce: every documented save error for one lead of a collection; its batch-mates always land.
+// Bad input, Salesforce: every documented save error for one lead of a collection; its batch-mates
+// always land.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditTrail, getLinks } from '../../../src/ledger/index.js';
 import { LEAD } from '../../../src/simulators/salesforce/index.js';
@@ -24,7 +25,10 @@ type Outcome =
   | { kind: 'quarantined'; code: string; message: string; fields: string[] }
   /** The lead was converted meanwhile: skipped with the reason, never retried nor quarantined. */
   | { kind: 'skipped-converted' }
-  /** The whole org refused (daily limit): the target sits the cycle out; nothing is lost for the next one. */
+  /**
+   * The whole org refused (daily limit): the target sits the cycle out; nothing is lost for the
+   * next one.
+   */
   | { kind: 'target-down'; code: string };
 
 interface Case {
@@ -133,7 +137,8 @@ const CASES: Case[] = [
     'field not writable for the profile',
     'fieldSecurity',
     'INVALID_FIELD_FOR_INSERT_UPDATE',
-    'Unable to create/update fields: Rating. Please check the security settings of this field and verify that it is read/write for your profile or permission set.',
+    'Unable to create/update fields: Rating. Please check the security settings of this field ' +
+      'and verify that it is read/write for your profile or permission set.',
     ['Rating'],
   ),
   quarantined(

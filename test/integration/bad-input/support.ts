@@ -1,4 +1,5 @@
-// Shared pieces of the bad-input suites: a batch of referrals with one bad apple, an engine on a test clock.
+// Shared pieces of the bad-input suites: a batch of referrals with one bad apple, an engine on a
+// test clock.
 import { getSyncStates, type SyncStateRow } from '../../../src/ledger/index.js';
 import type { Referral } from '../../../src/simulators/partner-center/payload.js';
 import type { Runtime } from '../../../src/sync/cycle.js';
@@ -20,7 +21,10 @@ export function goodPair(harness: Harness, label: string): Referral[] {
   );
 }
 
-/** An inbound engine over the runtime's parts whose clock the test moves (retries come due, attempts run out). */
+/**
+ * An inbound engine over the runtime's parts whose clock the test moves (retries come due, attempts
+ * run out).
+ */
 export class ClockedInbound {
   private nowMs = Date.parse('2027-01-04T08:00:00Z');
   private runs = 0;
@@ -37,7 +41,10 @@ export class ClockedInbound {
     });
   }
 
-  /** One inbound cycle, `hours` after the previous one (a failed write's retry is due within 1 hour). */
+  /**
+   * One inbound cycle, `hours` after the previous one (a failed write's retry is due within 1
+   * hour).
+   */
   cycle(hours = 0): Promise<InboundStats> {
     this.nowMs += hours * 3_600_000;
     return this.engine.runCycle({ runId: `bad-input-${++this.runs}` });
@@ -47,7 +54,10 @@ export class ClockedInbound {
     return (await getSyncStates(this.runtime.ledger.db, target, [referralId])).get(referralId);
   }
 
-  /** Cycles until the referral is quarantined or applied (at most `limit`), each 2 hours after the last. */
+  /**
+   * Cycles until the referral is quarantined or applied (at most `limit`), each 2 hours after the
+   * last.
+   */
   async settle(target: string, referralId: string, limit = 8): Promise<SyncStateRow | undefined> {
     for (let i = 0; i < limit; i++) {
       const state = await this.state(target, referralId);

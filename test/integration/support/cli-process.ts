@@ -1,11 +1,15 @@
-// Spawns the leadbridge CLI (or the demo) as a child process, the way an operator runs it, and collects its output.
+// Spawns the leadbridge CLI (or the demo) as a child process, the way an operator runs it, and
+// collects its output.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BIN = path.join(ROOT, 'bin/leadbridge.js');
-/** tsx's loader, for `node --import <it> file.ts` (no tsx CLI in between, so the child's pid is the script's). */
+/**
+ * tsx's loader, for `node --import <it> file.ts` (no tsx CLI in between, so the child's pid is the
+ * script's).
+ */
 export const TSX_LOADER = path.join(ROOT, 'node_modules/tsx/dist/loader.mjs');
 
 export interface ChildRun {

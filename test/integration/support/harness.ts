@@ -1,4 +1,5 @@
-// Test harness: the simulators on loopback, a config pointing at them, and a runtime with a fresh SQLite ledger.
+// Test harness: the simulators on loopback, a config pointing at them, and a runtime with a fresh
+// SQLite ledger.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,7 +29,10 @@ export interface Harness {
   salesforce: SalesforceSimulator | null;
   dir: string;
   config: LeadbridgeConfig;
-  /** A runtime over the harness's ledger file; several may be opened one after another (a "restart"). */
+  /**
+   * A runtime over the harness's ledger file; several may be opened one after another (a
+   * "restart").
+   */
   runtime(overrides?: (config: LeadbridgeConfig) => LeadbridgeConfig): Promise<Runtime>;
   close(): Promise<void>;
 }
@@ -37,7 +41,10 @@ export interface HarnessOptions {
   referrals?: number;
   seed?: number;
   salesforce?: boolean;
-  /** The Dataverse simulator's clock (e.g. one that stands still, so that writes share a modifiedon second). */
+  /**
+   * The Dataverse simulator's clock (e.g. one that stands still, so that writes share a modifiedon
+   * second).
+   */
   dynamicsClock?: SimClock;
 }
 

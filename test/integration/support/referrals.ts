@@ -5,7 +5,10 @@ interface ReferralStore {
   create(input: Record<string, unknown>): Referral;
 }
 
-/** A New, incoming customer inquiry (a marketplace lead, synced by default), with the fields the test gives. */
+/**
+ * A New, incoming customer inquiry (a marketplace lead, synced by default), with the fields the
+ * test gives.
+ */
 export function newCustomerInquiry(
   store: ReferralStore,
   fields: Record<string, unknown> = {},

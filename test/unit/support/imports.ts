@@ -1,8 +1,12 @@
-// Reading a source tree's local imports as text, for the tests that check which folder may import which.
+// Reading a source tree's local imports as text, for the tests that check which folder may import
+// which.
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
-/** Static imports and re-exports (`import x from`, `import type`, `export ... from`, bare `import '...'`) and import(). */
+/**
+ * Static imports and re-exports (`import x from`, `import type`, `export ... from`, bare `import
+ * '...'`) and import().
+ */
 const SPECIFIERS = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g;
 
 /** Every script file below `dir` (TypeScript and JavaScript). */
@@ -14,7 +18,10 @@ export function sourceFiles(dir: string): string[] {
   });
 }
 
-/** Each relative or absolute-path import of `text` (the file at `file`), with the path it resolves to; packages are left out. */
+/**
+ * Each relative or absolute-path import of `text` (the file at `file`), with the path it resolves
+ * to; packages are left out.
+ */
 export function localImports(
   file: string,
   text: string,
