@@ -17,7 +17,7 @@ import { staticToken } from '../src/core/auth.js';
 import { CRM_MODULES } from '../src/crm/modules.js';
 import { createRuntime } from '../src/cli/compose.js';
 import { WebhookRegistrationClient } from '../src/source/partner-center/webhooks.js';
-import { WebhookTrigger } from '../src/worker/webhooks.js';
+import { WebhookTrigger } from '../src/cli/webhook-trigger.js';
 import { Worker } from '../src/worker/worker.js';
 
 interface WebhookBenchOptions {

@@ -10,7 +10,7 @@ import { consoleAccess, consoleListener } from './console.js';
 import { WorkerMetrics } from '../worker/metrics.js';
 import { RuntimeHolder } from './runtime-holder.js';
 import { Worker } from '../worker/worker.js';
-import { WebhookTrigger } from '../worker/webhooks.js';
+import { WebhookTrigger } from './webhook-trigger.js';
 import { createWebhookRegistrationClient } from './compose.js';
 import type { CliContext } from './context.js';
 

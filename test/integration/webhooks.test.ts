@@ -9,7 +9,7 @@ import { staticToken } from '../../src/core/auth.js';
 import { silentLogger } from '../../src/core/log.js';
 import { WebhookRegistrationClient } from '../../src/source/partner-center/webhooks.js';
 import type { Runtime } from '../../src/sync/cycle.js';
-import { WebhookTrigger } from '../../src/worker/webhooks.js';
+import { WebhookTrigger } from '../../src/cli/webhook-trigger.js';
 import { Worker } from '../../src/worker/worker.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { newCustomerInquiry } from './support/referrals.js';

@@ -1,4 +1,5 @@
-// The worker's webhook endpoint: verified callbacks wake it early; silent webhooks are reported.
+// The webhook callback listener `run` starts beside the worker: verified callbacks wake it
+// early; silent webhooks are reported.
 //
 // The listener is its own HTTP server (own address and port, unlike health). A callback only ever
 // asks for an early poll: its body is never acted on, so a forged or replayed call costs at most
