@@ -210,7 +210,8 @@ function approveDeviceCode(entraUrl: string, userCode: string): Promise<void> {
 }
 
 function demoConfig(url: (name: string) => string): string {
-  return `# Written by npm start: the demo's simulators (in-memory, fresh every start) and a throwaway ledger.
+  return `# Written by npm start: the demo's simulators (in-memory, fresh every start)
+# and a throwaway ledger.
 source:
   partnerCenter:
     baseUrl: ${url('partner-center')}
@@ -221,7 +222,8 @@ source:
       clientId: ${SIM_PUBLIC_CLIENT_ID}
       authorityHost: ${url('entra')}
       authorityCaFile: ${SIM_TLS_CERT_FILE}
-      # A throwaway key for this demo's throwaway cache; a real deployment reads it from \${LEADBRIDGE_TOKEN_CACHE_KEY}.
+      # A throwaway key for this demo's throwaway cache; a real deployment reads it from
+      # \${LEADBRIDGE_TOKEN_CACHE_KEY}.
       tokenCache: { key: ${DEMO_CACHE_KEY} }
     overlapSeconds: 5
 targets:

@@ -6,14 +6,7 @@ import type { LeadbridgeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { isHotLead } from '../core/referral.js';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../core/retry.js';
-import {
-  appendAudit,
-  forgetAlert,
-  listByState,
-  listOutboxByState,
-  recordAlertOnce,
-  type Ledger,
-} from '../ledger/index.js';
+import { appendAudit, listByState, listOutboxByState, type Ledger } from '../ledger/index.js';
 import type { EnabledAlertsConfig } from '../config/alerts.js';
 import {
   expiryWarningContent,
@@ -32,6 +25,13 @@ import { GRAPH_API, GraphAlertTransport } from './alerts-graph.js';
 import { TEAMS_WEBHOOK_API, TeamsWebhookTransport, webhookName } from './alerts-teams.js';
 import { portalLink } from '../source/partner-center/facts.js';
 import {
+  claimAlert,
+  releaseAlert,
+  type AlertEntry,
+  type Channel,
+  type PendingAlert,
+} from './alert-claims.js';
+import {
   addCounts,
   zeroCounts,
   type AlertCounts,
@@ -42,24 +42,6 @@ import {
 export { alertsConfigSchema } from '../config/alerts.js';
 export type { EnabledAlertsConfig } from '../config/alerts.js';
 export type { AlertKind, AlertReferral } from './alerts-content.js';
-
-type Channel = 'mail' | 'teams';
-
-/**
- * One ledger key per referral an alert is about; the message is composed from the keys this run
- * claimed.
- */
-interface AlertEntry {
-  key: string;
-  referralId: string;
-  target: string | null;
-}
-
-interface PendingAlert<E extends AlertEntry> {
-  kind: AlertKind;
-  entries: E[];
-  compose: (claimed: E[]) => AlertContent;
-}
 
 const DAY_MS = 86_400_000;
 const DEFAULT_DIGEST_SCAN_LIMIT = 10_000;
@@ -261,7 +243,7 @@ export class AlertSender {
     const counts = zeroCounts();
     if (!this.config) return counts;
     for (const channel of this.channels()) {
-      const claimed = await this.claim(alert, channel);
+      const claimed = await claimAlert(this.ledger, alert, channel);
       if (claimed.length === 0) continue;
       const content = alert.compose(claimed);
       try {
@@ -284,7 +266,7 @@ export class AlertSender {
         );
       } catch (thrown) {
         const error = thrown as LeadbridgeError;
-        await this.release(claimed, channel);
+        await releaseAlert(this.ledger, claimed, channel);
         counts.failed++;
         counts.errors.push(
           error.code === 'ABORTED'
@@ -311,37 +293,6 @@ export class AlertSender {
 
   private channels(): Channel[] {
     return this.teams ? ['mail', 'teams'] : ['mail'];
-  }
-
-  /**
-   * The mail and the Teams post are separate deliveries, so one failing does not repeat the other.
-   * One transaction: a digest claims a key per quarantined row, and SQLite would otherwise commit
-   * (fsync) each one.
-   */
-  private async claim<E extends AlertEntry>(
-    alert: PendingAlert<E>,
-    channel: Channel,
-  ): Promise<E[]> {
-    if (alert.entries.length === 0) return [];
-    return this.ledger.transaction(async (trx) => {
-      const claimed: E[] = [];
-      for (const entry of alert.entries) {
-        const key = channelKey(entry.key, channel);
-        if (
-          await recordAlertOnce(trx, {
-            key,
-            kind: alert.kind,
-            ...(entry.referralId ? { referralId: entry.referralId } : {}),
-          })
-        )
-          claimed.push(entry);
-      }
-      return claimed;
-    });
-  }
-
-  private async release(claimed: AlertEntry[], channel: Channel): Promise<void> {
-    for (const entry of claimed) await forgetAlert(this.ledger.db, channelKey(entry.key, channel));
   }
 
   private async send(
@@ -410,10 +361,6 @@ export class AlertSender {
       status: error.status,
     });
   }
-}
-
-function channelKey(key: string, channel: Channel): string {
-  return channel === 'mail' ? key : `${key}:teams`;
 }
 
 function shortHash(text: string): string {

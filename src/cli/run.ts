@@ -29,7 +29,8 @@ export async function runWorker({ context, configFile, logger }: RunOptions): Pr
     logger,
     metrics,
   });
-  await runtimes.start(); // an invalid config or mapping, or an unusable ledger, stops here with the reason
+  // an invalid config or mapping, or an unusable ledger, stops here with the reason
+  await runtimes.start();
   await refuseInvalidMappings(runtimes, context, logger);
   const settings = () => runtimes.config!.worker;
   let webhooks: WebhookTrigger | null = null;

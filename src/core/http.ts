@@ -174,7 +174,10 @@ export class ApiClient {
       code === 'ETIMEDOUT';
     return new LeadbridgeError(
       'NETWORK_ERROR',
-      `${this.options.api}: ${req.method} ${stripQuery(req.url)} failed: ${code} ${(error as Error).message ?? ''}`.trim(),
+      (
+        `${this.options.api}: ${req.method} ${stripQuery(req.url)} failed: ` +
+        `${code} ${(error as Error).message ?? ''}`
+      ).trim(),
       { api: this.options.api, retryable, cause: error },
     );
   }

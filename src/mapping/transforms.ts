@@ -241,8 +241,11 @@ function join(value: unknown, separator: string): unknown {
 
 // Deliberately plain: a local part without spaces or brackets, and a dotted domain of letters,
 // digits and hyphens.
-const EMAIL =
-  /^[^\s@"(),:;<>[\]\\]+@[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)+$/u;
+const EMAIL_LABEL = String.raw`[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?`;
+const EMAIL = new RegExp(
+  String.raw`^[^\s@"(),:;<>[\]\\]+@` + `${EMAIL_LABEL}(?:\\.${EMAIL_LABEL})+$`,
+  'u',
+);
 
 function toEmail(value: unknown): string {
   const trimmed = typeof value === 'string' ? value.trim() : null;

@@ -142,7 +142,10 @@ describe('sync --once against the documented wire format', () => {
       expect(await sync.exited).toBe(0);
       const summary = sync.out().split('\n');
       expect(summary[0]).toMatch(
-        /^run sync-\S+: 123 referrals read in 2 pages, 0 invalid, 0 retried, 0 targets failed as a whole$/,
+        new RegExp(
+          String.raw`^run sync-\S+: 123 referrals read in 2 pages, 0 invalid, 0 retried, 0` +
+            String.raw` targets failed as a whole$`,
+        ),
       );
       const counts = (target: string) =>
         `  ${target}: ${wanted} created, 0 updated, 0 unchanged, ${123 - wanted} skipped (lead ` +

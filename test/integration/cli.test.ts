@@ -233,7 +233,10 @@ describe('leadbridge simulate', () => {
     expect(sync.code).toBe(0);
     const summary = sync.stdout.split('\n');
     expect(summary[0]).toMatch(
-      /^run sync-\S+: 5 referrals read in 1 pages, 0 invalid, 0 retried, 0 targets failed as a whole$/,
+      new RegExp(
+        String.raw`^run sync-\S+: 5 referrals read in 1 pages, 0 invalid, 0 retried, 0` +
+          String.raw` targets failed as a whole$`,
+      ),
     );
     const counts = (target: string) =>
       `  ${target}: 4 created, 0 updated, 0 unchanged, 1 skipped (lead kind), ` +

@@ -26,7 +26,8 @@ const ODATA = {
   'OData-MaxVersion': '4.0',
 };
 const LEAD_DEFINITION =
-  "EntityDefinitions(LogicalName='lead')?$select=LogicalName&$expand=Attributes($select=LogicalName,AttributeType,RequiredLevel,IsValidForCreate,IsValidForUpdate)";
+  "EntityDefinitions(LogicalName='lead')?$select=LogicalName&$expand=Attributes(" +
+  '$select=LogicalName,AttributeType,RequiredLevel,IsValidForCreate,IsValidForUpdate)';
 
 async function getJson(path: string, headers: Record<string, string> = ODATA, method = 'GET') {
   const response = await fetch(`${dynamics.apiUrl}${path}`, { method, headers });
@@ -163,7 +164,8 @@ describe('Dataverse simulator: EntityDefinitions', () => {
       ]);
 
       const refused = await getJson(
-        "EntityDefinitions(LogicalName='lead')?$select=LogicalName&$expand=Attributes($select=LogicalName,MaxLength)",
+        "EntityDefinitions(LogicalName='lead')?$select=LogicalName" +
+          '&$expand=Attributes($select=LogicalName,MaxLength)',
       );
       expect(refused).toEqual({
         status: 400,

@@ -32,7 +32,8 @@ const APP_ONLY = {
 };
 const APP_ONLY_BODY =
   'Message POST is allowed in application-only context only for import purposes. Refer to ' +
-  'https://learn.microsoft.com/microsoftteams/platform/graph-api/import-messages/import-external-messages-to-teams for more details.';
+  'https://learn.microsoft.com/microsoftteams/platform/graph-api/import-messages/' +
+  'import-external-messages-to-teams for more details.';
 
 beforeAll(async () => {
   graph = createGraphSimulator({ mailboxes: [SENDER, '11111111-2222-3333-4444-555555555555'] });
@@ -505,7 +506,9 @@ describe('Teams Workflows webhook', () => {
     async () => {
       const url = graph.workflowUrl();
       expect(url).toBe(
-        `${graph.url}/powerautomate/automations/direct/workflows/leadbridge-alerts/triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=c2ltdWxhdGVkLXdvcmtmbG93LXNpZ25hdHVyZQ`,
+        `${graph.url}/powerautomate/automations/direct/workflows/leadbridge-alerts` +
+          '/triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0' +
+          '&sig=c2ltdWxhdGVkLXdvcmtmbG93LXNpZ25hdHVyZQ',
       );
       const answer = await trigger(message, url);
       expect([answer.status, answer.text]).toEqual([202, '']);

@@ -66,7 +66,8 @@ describe('inbound sync into Dynamics 365', () => {
         String(l.lb_referralid),
       );
       harness.pc.store.update(changed!, { details: { notes: 'Customer now wants 40 seats' } });
-      harness.pc.store.update(touched!, { favorite: true }); // not mapped: the CRM payload stays the same
+      // not mapped: the CRM payload stays the same
+      harness.pc.store.update(touched!, { favorite: true });
 
       const next = await runtime.syncOnce({ runId: 'run-2' });
       expect(next.inbound.updated).toBe(1);

@@ -133,7 +133,10 @@ describe('Dynamics 365 and Salesforce from one poll', () => {
         await collectStatus(runtime.config, runtime.ledger, 'test ledger'),
       );
       expect(report).toMatch(
-        /\n {4}API requests: 850\d\d\/100000 used \(85%\), past the 80% share: outcome reads paused until the allocation frees up \(seen /,
+        new RegExp(
+          String.raw`\n {4}API requests: 850\d\d\/100000 used \(85%\), past the 80% share:` +
+            String.raw` outcome reads paused until the allocation frees up \(seen `,
+        ),
       );
 
       harness.salesforce!.setApiUsage(1_000);

@@ -238,7 +238,8 @@ describe('outbound sync: Dynamics 365 outcomes back to Partner Center', () => {
       substatus: 'Lost',
       statusReason: 'Customer chose another vendor',
     });
-    expect(referralPatches(won).map((r) => r.status)).toEqual([200, 200, 200]); // external reference, accept, win
+    // external reference, accept, win
+    expect(referralPatches(won).map((r) => r.status)).toEqual([200, 200, 200]);
     expect(referralPatches(lost)).toHaveLength(3);
   });
 

@@ -404,7 +404,11 @@ describe('the Partner Center simulator and app-only tokens', () => {
       expect(answer.body.error).toBe('invalid_grant');
       expect(answer.body.error_codes).toEqual([70000]);
       expect(String(answer.body.error_description)).toMatch(
-        /^AADSTS70000: The refresh token is malformed, unknown, or was issued to another client\.\r\nTrace ID: [0-9a-f-]{36}\r\nCorrelation ID: [0-9a-f-]{36}\r\nTimestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/,
+        new RegExp(
+          String.raw`^AADSTS70000: The refresh token is malformed, unknown, or was issued` +
+            String.raw` to another client\.\r\nTrace ID: [0-9a-f-]{36}\r\nCorrelation ID:` +
+            String.raw` [0-9a-f-]{36}\r\nTimestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$`,
+        ),
       );
       expect(Object.keys(answer.body).sort()).toEqual([
         'correlation_id',

@@ -79,7 +79,10 @@ describe('RuntimeHolder', () => {
       expect(await holder.forNextCycle()).toBe(second);
       expect(holder.config?.worker.intervalSeconds).toBe(5);
       expect(lines.at(-1)).toMatch(
-        /^error the config or a mapping changed but cannot be used; the worker keeps the previous one .*worker\.intervalSeconds/,
+        new RegExp(
+          String.raw`^error the config or a mapping changed but cannot be used; the worker` +
+            String.raw` keeps the previous one .*worker\.intervalSeconds`,
+        ),
       );
     },
   );

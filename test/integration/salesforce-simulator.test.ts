@@ -504,7 +504,10 @@ describe('SOQL through jsforce', () => {
     );
     expect(quotedDate.errorCode).toBe('INVALID_FIELD');
     expect(quotedDate.message).toMatch(
-      /value of filter criterion for field 'SystemModstamp' must be of type dateTime and should not be enclosed in quotes$/,
+      new RegExp(
+        String.raw`value of filter criterion for field 'SystemModstamp' must be of type` +
+          String.raw` dateTime and should not be enclosed in quotes$`,
+      ),
     );
   });
 });

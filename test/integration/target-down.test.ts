@@ -175,7 +175,10 @@ describe('run with a target down', () => {
       expect(failing.problems).toHaveLength(1);
       expect(failing.problems[0]).toMatchObject({ cause: 'target:salesforce', failing: true });
       expect(failing.problems[0]!.reason).toMatch(
-        /^target "salesforce" failed as a whole: salesforce \(reading outcomes\): .*INVALID_SESSION_ID/,
+        new RegExp(
+          String.raw`^target "salesforce" failed as a whole: salesforce \(reading` +
+            String.raw` outcomes\): .*INVALID_SESSION_ID`,
+        ),
       );
 
       // The operator puts a fresh token in the config; the worker reloads it and the target works

@@ -129,7 +129,11 @@ describe('resync on the command line', () => {
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
       expect(result.stderr).toMatch(
-        /^leadbridge: invalid --since:\n {2}- --since: "2099-01-01" is in the future \(now \d{4}-\d{2}-\d{2}T[\d:.]+Z\): a resync re-reads what Partner Center already has, so it can only reach back\n$/,
+        new RegExp(
+          String.raw`^leadbridge: invalid --since:\n {2}- --since: "2099-01-01" is in the` +
+            String.raw` future \(now \d{4}-\d{2}-\d{2}T[\d:.]+Z\): a resync re-reads what` +
+            String.raw` Partner Center already has, so it can only reach back\n$`,
+        ),
       );
     },
   );

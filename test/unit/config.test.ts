@@ -477,7 +477,10 @@ limits:
     const config = parse(`${MINIMAL}targets:
   - name: sf
     kind: salesforce
-    settings: { instanceUrl: "https://x.my.salesforce.com", apiVersion: 59, auth: { kind: accessToken, token: t } }
+    settings:
+      instanceUrl: "https://x.my.salesforce.com"
+      apiVersion: 59
+      auth: { kind: accessToken, token: t }
 `);
     const target = config.targets[0];
     expect((target?.settings as { apiVersion?: string }).apiVersion).toBe('59.0');
@@ -488,7 +491,11 @@ describe('describeConfig', () => {
   const secretConfig = `
 source:
   partnerCenter:
-    auth: { kind: clientCredentials, tenantId: tenant-1, clientId: client-1, clientSecret: pc-secret-123 }
+    auth:
+      kind: clientCredentials
+      tenantId: tenant-1
+      clientId: client-1
+      clientSecret: pc-secret-123
 targets:
   - name: dynamics
     kind: dynamics365

@@ -88,15 +88,21 @@ describe('checkMappingAgainstMetadata', () => {
     'finds nothing in a mapping whose fields exist, may be written and take what is ' + 'written',
     () => {
       const text = `${DYNAMICS_HEAD}fields:
-${REQUIRED_LEAD_FIELDS}  companyname: { source: customerProfile.name, transforms: [trim, { truncate: 100 }] }
+${REQUIRED_LEAD_FIELDS}  companyname:
+    source: customerProfile.name
+    transforms: [trim, { truncate: 100 }]
   description:
     template: "{{details.notes}} ({{details.dealValue}})"
   estimatedvalue: { source: details.dealValue, transforms: [number] }
   estimatedclosedate: { source: details.closingDateTime, transforms: [{ date: YYYY-MM-DD }] }
-  numberofemployees: { source: customerProfile.size, transforms: [{ lookup: customerSize, fallback: null }] }
+  numberofemployees:
+    source: customerProfile.size
+    transforms: [{ lookup: customerSize, fallback: null }]
   donotemail: { const: false }
   leadqualitycode: { source: $hot, transforms: [{ lookup: { true: 1, false: 2 } }] }
-  leadsourcecode: { source: $leadKind, transforms: [{ lookup: { customerInquiry: 8, default: 10 } }] }
+  leadsourcecode:
+    source: $leadKind
+    transforms: [{ lookup: { customerInquiry: 8, default: 10 } }]
   lb_referralid: $referralId
 `;
       expect(check(text)).toEqual([]);
@@ -293,7 +299,9 @@ lookups:
   subject:
     source: name
     transforms: [trim, { truncate: 400 }]
-  lastname: { source: "customerProfile.team[0].lastName", transforms: [{ truncate: 60 }, trim, { truncate: 50 }] }
+  lastname:
+    source: "customerProfile.team[0].lastName"
+    transforms: [{ truncate: 60 }, trim, { truncate: 50 }]
   lb_leadkind:
     const: marketingQualified
 `;

@@ -37,9 +37,13 @@ status:
   lossReasons: { field: opportunity.statuscode, map: { 5: Customer chose another vendor } }
   acceptFields:
     dealName: { source: [opportunity.name, referral.name], transforms: [trim, required] }
-    dealValue: { source: [opportunity.estimatedvalue, referral.details.dealValue], transforms: [number, required] }
+    dealValue:
+      source: [opportunity.estimatedvalue, referral.details.dealValue]
+      transforms: [number, required]
     currency: { source: referral.details.currency, transforms: [trim, upper] }
-    closingDateTime: { source: [opportunity.estimatedclosedate, referral.details.closingDateTime], transforms: [required, { date: iso }] }
+    closingDateTime:
+      source: [opportunity.estimatedclosedate, referral.details.closingDateTime]
+      transforms: [required, { date: iso }]
     notes: { source: [opportunity.description, referral.details.notes], transforms: [trim] }
   expiredReflection: { statecode: 2, statuscode: 7 }
 `,

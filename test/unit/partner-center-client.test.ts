@@ -753,7 +753,10 @@ describe('writes', () => {
       const attempt = client.markWon(REF);
       await expect(attempt).rejects.toBeInstanceOf(WriteAppliedError);
       await expect(attempt).rejects.toThrow(
-        /^partner-center: win referral r-1 was applied \(200\), but the referral could not be read back: /,
+        new RegExp(
+          String.raw`^partner-center: win referral r-1 was applied \(200\), but the` +
+            String.raw` referral could not be read back: `,
+        ),
       );
     },
   );

@@ -56,7 +56,8 @@ describe('JSON Patch', () => {
       { op: 'replace', path: '/team/1/email', value: 'changed@partner.example' },
       { op: 'replace', path: '/externalReferenceId', value: 'crm-42' },
     ]);
-    expect(patched.details).toMatchObject({ dealValue: 10000 }); // a numeric string is stored as a number
+    // a numeric string is stored as a number
+    expect(patched.details).toMatchObject({ dealValue: 10000 });
     // Added members are stored as the service's typed contract re-serialises them: every Member
     // field, absent ones null.
     const member = (email: string) => ({

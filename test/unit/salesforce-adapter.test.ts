@@ -95,7 +95,10 @@ describe('SOQL statements', () => {
       / FROM Opportunity WHERE Id IN \('006000000000001AAA', '006000000000002AAA'\)$/,
     );
     expect(latestOpportunitySoql(KEY, "O'Brien")).toMatch(
-      / FROM Opportunity WHERE PartnerReferralId__c = 'O\\'Brien' ORDER BY SystemModstamp DESC LIMIT 1$/,
+      new RegExp(
+        String.raw` FROM Opportunity WHERE PartnerReferralId__c = 'O\\'Brien' ORDER BY` +
+          String.raw` SystemModstamp DESC LIMIT 1$`,
+      ),
     );
   });
 });

@@ -15,7 +15,8 @@ describe('fault rules with after', () => {
         ],
       });
       const kinds = [
-        faults.decide('POST', '/api/data/' + 'v9.2/' + '$batch'), // the 429 rule takes it: not counted by `after`
+        // the 429 rule takes it: not counted by `after`
+        faults.decide('POST', '/api/data/' + 'v9.2/' + '$batch'),
         faults.decide('GET', '/api/data/v9.2/leads'), // does not match
         faults.decide('POST', '/api/data/v9.2/$batch'), // 1st let through
         faults.decide('POST', '/api/data/v9.2/$batch'), // 2nd let through

@@ -37,6 +37,7 @@ import {
   stringLiteral,
 } from './odata.js';
 import { readEntityMetadata } from './metadata.js';
+import { fetchRowPage, getRow } from './rows.js';
 import { apiRootOf, parseDynamicsSettings, type DynamicsSettings } from './settings.js';
 import { blankReferralId, upsertOperation, upsertOutcome, type ItemOutcome } from './upsert.js';
 
@@ -213,7 +214,8 @@ export class DynamicsAdapter implements CrmAdapter {
     options: { signal?: AbortSignal } = {},
   ): Promise<CrmRecordState | null> {
     const key = this.settings.alternateKey;
-    const lead = await this.getRow(
+    const lead = await getRow(
+      this.api,
       `${alternateKeyPath(ENTITY_SETS.lead, key, referralId)}` +
         `${queryString({ $select: leadColumns(key) })}`,
       options.signal,
@@ -223,7 +225,8 @@ export class DynamicsAdapter implements CrmAdapter {
       const path =
         `${ENTITY_SETS.opportunity}(` +
         `${guidLiteral(qualifying, '_qualifyingopportunityid_value')})`;
-      const opportunity = await this.getRow(
+      const opportunity = await getRow(
+        this.api,
         `${path}${queryString({ $select: opportunityColumns(key) })}`,
         options.signal,
       );
@@ -344,43 +347,8 @@ export class DynamicsAdapter implements CrmAdapter {
   }
 
   /** One collection page; `Prefer: odata.maxpagesize` bounds the rows held in memory. */
-  private async fetchRows(url: string, signal?: AbortSignal): Promise<RowPage> {
-    const response = await this.api.request<{ value?: unknown; '@odata.nextLink'?: unknown }>({
-      method: 'GET',
-      url,
-      headers: { Prefer: `odata.maxpagesize=${this.settings.readPageSize}` },
-      idempotent: true,
-      signal,
-    });
-    const body = response.data;
-    if (!body || !Array.isArray(body.value)) {
-      throw new LeadbridgeError(
-        'HTTP_ERROR',
-        `dynamics365: GET ${url.split('?')[0]} → ${response.status}: the body has no "value" array`,
-        {
-          api: 'dynamics365',
-          status: response.status,
-          provider: body,
-        },
-      );
-    }
-    const nextLink = body['@odata.nextLink'];
-    return { rows: body.value as Row[], ...(typeof nextLink === 'string' ? { nextLink } : {}) };
-  }
-
-  /** One row by its address, or null when it does not exist. */
-  private async getRow(url: string, signal?: AbortSignal): Promise<Row | null> {
-    const response = await this.api.request<Row>({
-      method: 'GET',
-      url,
-      idempotent: true,
-      signal,
-      acceptStatuses: [404],
-    });
-    if (response.status === 404) return null;
-    // Response metadata, not a column: rows read one by one look like rows read from a collection.
-    const { '@odata.context': _context, ...row } = response.data;
-    return row;
+  private fetchRows(url: string, signal?: AbortSignal): Promise<RowPage> {
+    return fetchRowPage(this.api, url, this.settings.readPageSize, signal);
   }
 
   private logFailures(results: UpsertItemResult[]): void {

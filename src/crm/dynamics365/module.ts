@@ -14,7 +14,7 @@ export const dynamics365Module: CrmModule<DynamicsSettings> = {
   changeStampPrecisionMs: 1_000,
   endpoint: (settings) => orgUrlOf(settings),
   // A model-driven app's record form: main.aspx?pagetype=entityrecord&etn=<table>&id=<guid>
-  // (learn.microsoft.com/power-apps/developer/model-driven-apps/open-forms-views-dialogs-reports-url)
+  // learn.microsoft.com/power-apps/developer/model-driven-apps/open-forms-views-dialogs-reports-url
   recordLink: (settings, recordId, entity) =>
     `${orgUrlOf(settings).replace(/\/$/, '')}/main.aspx?pagetype=entityrecord` +
     `&etn=${encodeURIComponent(entity ?? 'lead')}&id=${encodeURIComponent(recordId)}`,

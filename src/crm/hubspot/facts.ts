@@ -41,8 +41,10 @@ export const MODIFIED_PROPERTY: Record<HubSpotObject, string> = {
   deals: 'hs_lastmodifieddate',
 };
 
-/** What reads ask for on each object (the referral id property and the stamp are added): the outcome fields
- * and what the bundled mapping writes, so that a preview can compare them. */
+/**
+ * What reads ask for on each object (the referral id property and the stamp are added): the
+ * outcome fields and what the bundled mapping writes, so that a preview can compare them.
+ */
 export const READ_PROPERTIES: Record<HubSpotObject, readonly string[]> = {
   contacts: [
     'email',

@@ -1,10 +1,17 @@
 // The metadata part of the Web API (EntityDefinitions, their Attributes and option sets), generated
 // from the table schema.
-import { createHash } from 'node:crypto';
 import { SimHttpError, type SimResponse } from '../common/server.js';
 import { CODES, odataError, segmentNotFound } from './errors.js';
 import { parseResourcePath, type RecordKey, type ResourcePath } from './paths.js';
-import { TABLES, type ColumnSpec, type TableSpec } from './schema.js';
+import { TABLES, type TableSpec } from './schema.js';
+import {
+  attributesOf,
+  DERIVED_TYPE,
+  metadataId,
+  schemaName,
+  STRING_MAX,
+  type Attribute,
+} from './metadata-attributes.js';
 import {
   checkSelect,
   NAMESPACE,
@@ -14,39 +21,6 @@ import {
 } from './metadata-projection.js';
 
 const JSON_TYPE = 'application/json; odata.metadata=minimal';
-/** A String column holds at most 4000 characters; longer text is a Memo column. */
-const STRING_MAX = 4000;
-
-type AttributeType =
-  | 'String'
-  | 'Memo'
-  | 'Money'
-  | 'DateTime'
-  | 'Picklist'
-  | 'State'
-  | 'Status'
-  | 'Boolean'
-  | 'Uniqueidentifier'
-  | 'Lookup'
-  | 'BigInt';
-
-/**
- * The metadata type that each attribute type is served as (`@odata.type`, and what a cast segment
- * names).
- */
-const DERIVED_TYPE: Readonly<Record<AttributeType, string>> = {
-  String: 'StringAttributeMetadata',
-  Memo: 'MemoAttributeMetadata',
-  Money: 'MoneyAttributeMetadata',
-  DateTime: 'DateTimeAttributeMetadata',
-  Picklist: 'PicklistAttributeMetadata',
-  State: 'StateAttributeMetadata',
-  Status: 'StatusAttributeMetadata',
-  Boolean: 'BooleanAttributeMetadata',
-  Uniqueidentifier: 'UniqueIdentifierAttributeMetadata',
-  Lookup: 'LookupAttributeMetadata',
-  BigInt: 'BigIntAttributeMetadata',
-};
 
 const ENTITY_PROPERTIES = [
   'MetadataId',
@@ -113,15 +87,6 @@ const OPTION_LABELS: Readonly<Record<string, Readonly<Record<number, string>>>> 
   },
   'lead.leadqualitycode': { 1: 'Hot', 2: 'Warm', 3: 'Cold' },
 };
-
-interface Attribute {
-  table: TableSpec;
-  /** The Web API property (`_originatingleadid_value` for a lookup). */
-  column: string;
-  spec: ColumnSpec;
-  logicalName: string;
-  type: AttributeType;
-}
 
 /**
  * GET below `EntityDefinitions`: one entity or all, an entity's attributes (optionally cast to a
@@ -358,57 +323,5 @@ function pick(
       : ['MetadataId', ...select.filter((name) => name !== 'MetadataId')];
   return Object.fromEntries(
     names.filter((name) => name in values).map((name) => [name, values[name]]),
-  );
-}
-
-// ------------------------------------------------------------------ the schema as attributes
-
-function attributesOf(table: TableSpec): Attribute[] {
-  return Object.entries(table.columns).map(([column, spec]) => {
-    const lookup = /^_(.+)_value$/.exec(column);
-    const logicalName = spec.type === 'lookup' && lookup ? (lookup[1] as string) : column;
-    return { table, column, spec, logicalName, type: attributeType(spec) };
-  });
-}
-
-function attributeType(spec: ColumnSpec): AttributeType {
-  switch (spec.type) {
-    case 'guid':
-      return 'Uniqueidentifier';
-    case 'string':
-      return (spec.maxLength ?? 0) > STRING_MAX ? 'Memo' : 'String';
-    case 'money':
-      return 'Money';
-    case 'date':
-    case 'datetime':
-      return 'DateTime';
-    case 'picklist':
-      return 'Picklist';
-    case 'boolean':
-      return 'Boolean';
-    case 'lookup':
-      return 'Lookup';
-    case 'state':
-      return 'State';
-    case 'status':
-      return 'Status';
-    case 'bigint':
-      return 'BigInt';
-  }
-}
-
-/** A stable GUID per definition, so that ids survive restarts. */
-function metadataId(name: string): string {
-  const hex = createHash('sha1').update(`leadbridge-sim:${name}`).digest('hex');
-  return (
-    `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-` +
-    `${hex.slice(20, 32)}`
-  );
-}
-
-function schemaName(logicalName: string): string {
-  return logicalName.replace(
-    /(^|_)([a-z])/g,
-    (_match, separator: string, letter: string) => `${separator}${letter.toUpperCase()}`,
   );
 }

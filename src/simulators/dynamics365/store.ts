@@ -25,6 +25,7 @@ import {
   type TableSpec,
 } from './schema.js';
 import type { Row, RowValue } from './values.js';
+import { TableRows } from './table-rows.js';
 import { checkStatePolicy, defaultState, type StateActor } from './state-policy.js';
 import { qualifyLead, type CreatedRecord, type QualifyOptions } from './qualify.js';
 
@@ -34,42 +35,6 @@ export interface OpportunityCloseDetails {
   actualrevenue?: number | null;
   /** YYYY-MM-DD */
   actualend?: string | null;
-}
-
-/**
- * The rows of one table and, when it has one, its alternate-key index (case-insensitive, as SQL
- * collation is).
- */
-class TableRows {
-  readonly rows = new Map<string, Row>();
-  private readonly byKey = new Map<string, string>();
-
-  constructor(readonly spec: TableSpec) {}
-
-  findByKey(value: string): Row | undefined {
-    const id = this.byKey.get(value.toLowerCase());
-    return id === undefined ? undefined : this.rows.get(id);
-  }
-
-  /** Stores (or, with undefined, removes) the row under `id`, keeping the key index in step. */
-  set(id: string, row: Row | undefined): void {
-    const keyColumn = this.spec.alternateKey;
-    const previous = this.rows.get(id);
-    if (keyColumn && typeof previous?.[keyColumn] === 'string')
-      this.byKey.delete((previous[keyColumn] as string).toLowerCase());
-    if (row === undefined) {
-      this.rows.delete(id);
-      return;
-    }
-    this.rows.set(id, row);
-    if (keyColumn && typeof row[keyColumn] === 'string')
-      this.byKey.set((row[keyColumn] as string).toLowerCase(), id);
-  }
-
-  clear(): void {
-    this.rows.clear();
-    this.byKey.clear();
-  }
 }
 
 export class DataverseStore {

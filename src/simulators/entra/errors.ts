@@ -6,12 +6,11 @@ import { SimHttpError } from '../common/server.js';
 /**
  * AADSTS codes the simulator answers with. Sources: the device code flow article
  * (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-device-code:
- * authorization_pending,
- * authorization_declined, bad_verification_code, expired_token), an observed authorization_pending
- * body with
- * AADSTS70016 (https://learn.microsoft.com/en-us/answers/questions/981553/), and AADSTS50173 for a
- * revoked grant
- * (https://learn.microsoft.com/en-us/troubleshoot/entra/entra-id/app-integration/error-code-aadsts50173-grant-expired-revoked).
+ * authorization_pending, authorization_declined, bad_verification_code, expired_token), an
+ * observed authorization_pending body with AADSTS70016
+ * (https://learn.microsoft.com/en-us/answers/questions/981553/), and AADSTS50173 for a revoked
+ * grant:
+ * https://learn.microsoft.com/en-us/troubleshoot/entra/entra-id/app-integration/error-code-aadsts50173-grant-expired-revoked
  */
 export const AADSTS = {
   authorizationPending: 70016,

@@ -74,7 +74,8 @@ const IMPORTANCE = ['normal', 'high', 'urgent'] as const;
  */
 export const APP_ONLY_POST_MESSAGE =
   'Message POST is allowed in application-only context only for import purposes. Refer to ' +
-  'https://learn.microsoft.com/microsoftteams/platform/graph-api/import-messages/import-external-messages-to-teams for more details.';
+  'https://learn.microsoft.com/microsoftteams/platform/graph-api/import-messages/' +
+  'import-external-messages-to-teams for more details.';
 
 export interface ChannelMessageContext {
   teamId: string;

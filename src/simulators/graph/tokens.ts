@@ -14,7 +14,8 @@ export type TokenContext =
   | {
       kind: 'application';
       roles: string[];
-      /** Not a JWT: the static test and demo tokens, whose permissions are not checked. */ opaque: boolean;
+      /** Not a JWT: the static test and demo tokens, whose permissions are not checked. */
+      opaque: boolean;
     };
 
 /** The user a delegated token without `oid` / `name` posts as (the simulator has no directory). */

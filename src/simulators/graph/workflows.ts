@@ -54,8 +54,10 @@ export const DEFAULT_WORKFLOW: TeamsWorkflow = {
  * The trigger path of a Power Automate workflow URL
  * (…/workflows/{id}/triggers/manual/paths/invoke?…&sig=…).
  */
-export const WORKFLOW_TRIGGER =
-  /^\/powerautomate\/automations\/direct\/workflows\/(?<workflowId>[^/]+)\/triggers\/manual\/paths\/invoke$/;
+export const WORKFLOW_TRIGGER = new RegExp(
+  String.raw`^\/powerautomate\/automations\/direct\/workflows\/(?<workflowId>[^/]+)` +
+    String.raw`\/triggers\/manual\/paths\/invoke$`,
+);
 
 /** Adaptive Card content type; Workflows post Adaptive Cards only, not connector MessageCards. */
 const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';

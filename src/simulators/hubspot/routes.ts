@@ -333,8 +333,10 @@ export function crmRoutes(context: RouteContext): SimRoute[] {
     },
     {
       method: 'POST',
-      pattern:
-        /^\/crm\/v4\/associations\/(?<fromType>[a-z]+)\/(?<toType>[a-z]+)\/batch\/associate\/default$/,
+      pattern: new RegExp(
+        String.raw`^\/crm\/v4\/associations\/(?<fromType>[a-z]+)\/(?<toType>[a-z]+)` +
+          String.raw`\/batch\/associate\/default$`,
+      ),
       handler: handle((req) => associateDefault(context, req)),
     },
     {

@@ -1,12 +1,10 @@
 // The documented save errors a write to one Salesforce lead can meet, for the /_sim/refusals rules.
 //
 // Codes from the StatusCode enumeration of Salesforce's SOAP API Developer Guide ("Core Data Types
-// Used in API
-// Calls",
-// developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_concepts_core_data_objects.htm),
-// which the REST collection save results share (`{statusCode, message, fields}`, "sObject
-// Collections" in the
-// REST API Developer Guide). Messages follow the platform's wording for each code.
+// Used in API Calls"), which the REST collection save results share (`{statusCode, message,
+// fields}`, "sObject Collections" in the REST API Developer Guide). Messages follow the platform's
+// wording for each code. Source:
+// developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_concepts_core_data_objects.htm
 import type { RefusalFactory } from '../common/refusals.js';
 import { recordError, type RecordError } from './errors.js';
 

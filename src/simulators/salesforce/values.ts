@@ -127,8 +127,10 @@ function attributesTypeOf(value: unknown): string | undefined {
   return type;
 }
 
-const EMAIL_PATTERN =
-  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+const EMAIL_LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?';
+const EMAIL_PATTERN = new RegExp(
+  "^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@" + `${EMAIL_LABEL}(?:\\.${EMAIL_LABEL})+$`,
+);
 
 /**
  * The error a single value earns, or its stored form (references are normalised to 18 characters).

@@ -1,12 +1,10 @@
 // The Partner Center referrals client: incremental paged listing with overlap dedupe, and
 // eTag-guarded life-cycle writes.
 import type { AxiosResponse } from 'axios';
-import type { TokenCredential } from '../../core/auth.js';
 import { LeadbridgeError, ValidationError } from '../../core/errors.js';
-import { ApiClient, newCorrelationId, type ApiClientOptions } from '../../core/http.js';
+import { ApiClient, newCorrelationId } from '../../core/http.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import type { Referral } from '../../core/referral.js';
-import type { RetryPolicy } from '../../core/retry.js';
 import {
   acceptPatch,
   declinePatch,
@@ -27,7 +25,7 @@ import {
   parsePartnerCenterError,
   type PatchOperation,
 } from './facts.js';
-import { OverlapDeduper, filterLiteral, msToTicks, toTicks } from './overlap.js';
+import { OverlapDeduper, filterLiteral, msToTicks } from './overlap.js';
 import {
   formatLiteral,
   isEmptyBody,
@@ -38,9 +36,11 @@ import {
   type ListPage,
   type LiteralForm,
 } from './list-query.js';
-import { parseReferral, type InvalidReferral } from './parse.js';
+import { parseReferral } from './parse.js';
 import { nextLinkOf } from './next-link.js';
 import { ReferralReader } from './referral-reader.js';
+import { parseSince } from './since.js';
+import type { PartnerCenterClientOptions, ReferralPage, RequestOptions } from './client-types.js';
 
 /**
  * A write the service applied (2xx) whose result could not be read: never to be recorded as a
@@ -50,41 +50,6 @@ export class WriteAppliedError extends LeadbridgeError {
   constructor(message: string, cause: unknown) {
     super('HTTP_ERROR', message, { api: PARTNER_CENTER_API, retryable: false, cause });
   }
-}
-
-export interface PartnerCenterClientOptions {
-  /** https://api.partner.microsoft.com, or a simulator's base URL. */
-  baseUrl: string;
-  credential: TokenCredential;
-  logger?: Logger;
-  retryPolicy?: RetryPolicy;
-  /** How far each incremental poll reaches back before `since` (default 5 minutes). */
-  overlapMs?: number;
-  /** The local clock (ms since the epoch), injectable for tests. */
-  now?: () => number;
-  onCall?: ApiClientOptions['onCall'];
-  limiter?: ApiClientOptions['limiter'];
-  timeoutMs?: number;
-}
-
-/** One page of a listing, as the sync engine's ReferralSource port takes it (sync/types.ts). */
-export interface ReferralPage {
-  /**
-   * Valid referral versions not delivered before (by id + eTag); the engine derives their lead
-   * kind.
-   */
-  referrals: Referral[];
-  /** Items the schema refused; their page-mates still flow. */
-  invalid: InvalidReferral[];
-  /**
-   * Highest updatedDateTime on this page, over every item with a readable one (valid, invalid or
-   * repeated), so that a malformed referral never pins the caller's watermark.
-   */
-  highWatermark: string | null;
-}
-
-export interface RequestOptions {
-  signal?: AbortSignal;
 }
 
 export class PartnerCenterClient {
@@ -147,7 +112,7 @@ export class PartnerCenterClient {
     since: string | null,
     options: RequestOptions = {},
   ): AsyncGenerator<ReferralPage> {
-    const sinceTicks = this.parseSince(since);
+    const sinceTicks = parseSince(since);
     const startedMs = this.now();
     const pass = this.deduper.beginPass(sinceTicks);
     let page = await this.firstPage(sinceTicks, options.signal);
@@ -193,7 +158,7 @@ export class PartnerCenterClient {
     before: string,
     options: RequestOptions = {},
   ): AsyncGenerator<Referral[]> {
-    const ticks = this.parseSince(before);
+    const ticks = parseSince(before);
     const literal = formatLiteral(filterLiteral(ticks ?? 0n), this.literalForm);
     const filter = `status eq 'New' and expirationDateTime le ${literal}`;
     let page = await this.fetchPage(
@@ -341,26 +306,6 @@ export class PartnerCenterClient {
         error,
       );
     }
-  }
-
-  private parseSince(since: string | null): bigint | null {
-    if (since === null) return null;
-    const ticks = typeof since === 'string' ? toTicks(since) : null;
-    if (ticks === null) {
-      throw new ValidationError(
-        'VALIDATION_FAILED',
-        'partner-center: cannot list changed referrals',
-        [
-          {
-            path: 'since',
-            message:
-              `must be an ISO-8601 date-time such as 2025-01-01T00:00:00Z (got ` +
-              `${JSON.stringify(since)})`,
-          },
-        ],
-      );
-    }
-    return ticks;
   }
 
   /**

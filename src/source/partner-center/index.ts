@@ -1,5 +1,6 @@
 // The Partner Center lead source: its client and the types callers need.
-export { PartnerCenterClient, WriteAppliedError, type ReferralPage } from './client.js';
+export { PartnerCenterClient, WriteAppliedError } from './client.js';
+export type { ReferralPage } from './client-types.js';
 export {
   acceptPatch,
   declinePatch,

@@ -2,7 +2,7 @@
 import { ValidationError, type Issue } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { referralVersion, type Referral } from '../../core/referral.js';
-import type { ReferralPage } from './client.js';
+import type { ReferralPage } from './client-types.js';
 import { toTicks, type DedupePass } from './overlap.js';
 import { parseReferral, unknownEnumValues } from './parse.js';
 

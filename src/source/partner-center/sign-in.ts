@@ -24,9 +24,8 @@ const MEMO_MARGIN_MS = 6 * 60_000;
 
 /**
  * msal error codes meaning only a person can get a token again: the refresh token was revoked or
- * expired
- * (invalid_grant, e.g. AADSTS50173 / AADSTS700082), or the service wants interaction (MFA,
- * consent).
+ * expired (invalid_grant, e.g. AADSTS50173 / AADSTS700082), or the service wants interaction
+ * (MFA, consent).
  * https://learn.microsoft.com/en-us/troubleshoot/entra/entra-id/app-integration/error-code-aadsts50173-grant-expired-revoked
  */
 const SIGN_IN_ERROR_CODES = new Set([
