@@ -148,7 +148,8 @@ describeWithPg('cluster chaos (3 workers, SIGKILL, PostgreSQL)', (pgUrl) => {
     }
 
     // The cluster's status: three workers alive, every tenant caught up, its last cycle ok.
-    // A worker killed last stays "alive" until three heartbeats pass unanswered: ask until it is gone.
+    // A worker killed last stays "alive" until three heartbeats pass unanswered: ask until
+    // it is gone.
     type ClusterStatus = {
       workersAlive: number;
       tenants: Array<{ id: string; lagSeconds: number | null; lastResult: string | null }>;
