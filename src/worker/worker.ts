@@ -18,6 +18,7 @@ import {
 const TARGET_DOWN = 'target:';
 /** The problem name of a lost Partner Center sign-in (auth.kind: user). */
 const SIGN_IN = 'partner-center-sign-in';
+const CYCLE_FAILED = 'cycle-failed';
 
 export interface WorkerOptions {
   /** Returns the runtime for the next cycle (the same one, or a new one after a config change). */
@@ -155,6 +156,15 @@ export class Worker {
       // cycle clears it.
       if (error.code === 'SIGN_IN_REQUIRED')
         this.problems.raise(SIGN_IN, error.message, new Date(), 0);
+      // Any other cycle that could not finish is listed at once; a refused credential fails
+      // /healthz at once too (waiting does not heal it), anything else after maxAgeSeconds.
+      else if (error.code !== 'ABORTED')
+        this.problems.raise(
+          CYCLE_FAILED,
+          `the last cycle failed: ${error.message} [${error.code}]`,
+          new Date(),
+          error.code === 'AUTH_FAILED' ? 0 : undefined,
+        );
       if (error.code !== 'ABORTED')
         this.logger.error('cycle failed; the worker keeps running and tries again next cycle', {
           runId,
@@ -180,6 +190,7 @@ export class Worker {
     const failures = result.targetsDown.filter((failure) => failure.code !== 'SIGN_IN_REQUIRED');
     const down = [...new Set(failures.map((failure) => failure.target))];
     this.lastSuccessAt = now;
+    this.problems.clear(CYCLE_FAILED);
     if (signInLost) this.problems.raise(SIGN_IN, signInLost.message, now, 0);
     else this.problems.clear(SIGN_IN);
     this.problems.clearOthers(

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CycleResult, Runtime } from '../../src/sync/cycle.js';
 import { emptyInboundStats, emptyOutboundStats, type TargetFailure } from '../../src/sync/types.js';
+import { LeadbridgeError } from '../../src/core/errors.js';
 import { Worker } from '../../src/worker/worker.js';
 
 function cycleWith(targetsDown: TargetFailure[]): CycleResult {
@@ -19,11 +20,17 @@ function cycleWith(targetsDown: TargetFailure[]): CycleResult {
  * each.
  */
 async function problemsAfter(
-  results: CycleResult[],
+  results: Array<CycleResult | Error>,
 ): Promise<Array<Array<{ cause: string; reason: string; thresholdSeconds?: number }>>> {
   const seen: Array<Array<{ cause: string; reason: string; thresholdSeconds?: number }>> = [];
   let next = 0;
-  const runtime = { syncOnce: async () => results[next++]! } as unknown as Runtime;
+  const runtime = {
+    syncOnce: async () => {
+      const result = results[next++]!;
+      if (result instanceof Error) throw result;
+      return result;
+    },
+  } as unknown as Runtime;
   const worker: Worker = new Worker({
     runtime: async () => runtime,
     intervalMs: () => 0,
@@ -90,4 +97,40 @@ describe('worker health problems', () => {
       ]);
     },
   );
+
+  it(
+    'lists a cycle that failed on a refused credential at once, failing (threshold 0), until a ' +
+      'good cycle',
+    async () => {
+      const refused = new LeadbridgeError(
+        'AUTH_FAILED',
+        'could not get a token for partner-center: invalid_client',
+      );
+      expect(await problemsAfter([refused, cycleWith([])])).toEqual([
+        [
+          {
+            cause: 'cycle-failed',
+            reason:
+              'the last cycle failed: could not get a token for partner-center: invalid_client ' +
+              '[AUTH_FAILED]',
+            thresholdSeconds: 0,
+          },
+        ],
+        [],
+      ]);
+    },
+  );
+
+  it('lists any other failed cycle without failing at once (threshold maxAgeSeconds)', async () => {
+    const down = new LeadbridgeError('NETWORK_ERROR', 'partner-center: connect ECONNREFUSED');
+    expect(await problemsAfter([down, cycleWith([])])).toEqual([
+      [
+        {
+          cause: 'cycle-failed',
+          reason: 'the last cycle failed: partner-center: connect ECONNREFUSED [NETWORK_ERROR]',
+        },
+      ],
+      [],
+    ]);
+  });
 });
