@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { describeConfig, type LeadbridgeConfig, type TargetConfig } from '../config/index.js';
 import { ValidationError, type Issue } from '../core/errors.js';
+import { targetKindIssue } from '../mapping/target-kind.js';
 import type { CliContext, GlobalOptions } from './context.js';
 import { loadCliConfig } from './setup.js';
 
@@ -49,19 +50,8 @@ async function checkMappingFiles(config: LeadbridgeConfig, cwd: string): Promise
     if (!target.enabled) return [];
     const file = target.mapping;
     try {
-      const mapping = await loadMapping(file);
-      if (mapping.target === target.kind) return [];
-      const line = mapping.lineOf?.(['target']);
-      return [
-        {
-          file: shown(file, cwd),
-          path: 'target',
-          message:
-            `the mapping is for ${mapping.target}, but target "${target.name}" is ` +
-            `${target.kind}`,
-          ...(line ? { line } : {}),
-        },
-      ];
+      const wrongKind = targetKindIssue(await loadMapping(file), target);
+      return wrongKind ? [{ file: shown(file, cwd), ...wrongKind }] : [];
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       return error.issues.map((issue) =>

@@ -7,6 +7,7 @@ import type { Logger } from '../core/log.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../core/retry.js';
 import type { CrmAdapter } from '../crm/adapter.js';
 import { loadMapping, type CompiledMapping } from '../mapping/index.js';
+import { targetKindIssue } from '../mapping/target-kind.js';
 import { createCrmAdapter, endpointOf } from './compose.js';
 /**
  * An admin command waits for an answer, not for a long backoff: one quick retry, then the error.
@@ -82,19 +83,11 @@ export async function mappingOf(target: TargetConfig, cwd: string): Promise<Comp
       );
     throw error;
   }
-  if (mapping.target !== target.kind) {
-    const line = mapping.lineOf?.(['target']);
-    const issue: Issue = {
-      file: shown(file, cwd),
-      path: 'target',
-      message:
-        `the mapping is for ${mapping.target}, but target "${target.name}" is ` + `${target.kind}`,
-      ...(line ? { line } : {}),
-    };
+  const wrongKind = targetKindIssue(mapping, target);
+  if (wrongKind)
     throw new ValidationError('MAPPING_INVALID', `mapping ${shown(file, cwd)} is for another CRM`, [
-      issue,
+      { file: shown(file, cwd), ...wrongKind },
     ]);
-  }
   return mapping;
 }
 

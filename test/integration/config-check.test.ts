@@ -94,6 +94,19 @@ describe('config check', () => {
     },
   );
 
+  it('exits 2 naming a mapping written for another CRM kind, at its target line', async () => {
+    await writeFile(
+      path.join(dir, 'sf.yaml'),
+      await readFile(salesforceModule.mappingFile, 'utf8'),
+    );
+    await writeFile(path.join(dir, 'crossed.yaml'), config([dynamicsTarget('sf.yaml')]));
+    const result = await runCli(['--config', 'crossed.yaml', 'config', 'check'], dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      / {2}- sf\.yaml:\d+: target: the mapping is for salesforce, but target "d" is dynamics365\n/,
+    );
+  });
+
   it('says OK when every enabled mapping loads, and skips disabled targets', async () => {
     await writeFile(
       path.join(dir, 'good.yaml'),
