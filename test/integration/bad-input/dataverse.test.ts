@@ -5,7 +5,7 @@ import { auditTrail } from '../../../src/ledger/index.js';
 import type { Runtime } from '../../../src/sync/cycle.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { newCustomerInquiry } from '../support/referrals.js';
-import { ClockedInbound, goodPair } from './support.js';
+import { ClockedInbound, goodPair, refuse } from './support.js';
 
 let harness: Harness;
 let runtime: Runtime;
@@ -148,15 +148,6 @@ const CASES: Case[] = [
   })),
 ];
 
-async function refuse(key: string, rule: NonNullable<Case['refusal']>): Promise<void> {
-  const response = await fetch(`${harness.dynamics.url}/_sim/refusals`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ rules: [{ key, ...rule }] }),
-  });
-  expect(response.status).toBe(200);
-}
-
 describe('bad input: Dataverse write errors (one bad lead per batch)', () => {
   it('has at least 30 cases', () => expect(CASES.length).toBeGreaterThanOrEqual(30));
 
@@ -167,7 +158,7 @@ describe('bad input: Dataverse write errors (one bad lead per batch)', () => {
         customerProfile: { name: 'Bad Apple Ltd', team: [{ lastName: 'Apple' }] },
       });
       const good = goodPair(harness, testCase.name);
-      if (testCase.refusal) await refuse(bad.id, testCase.refusal);
+      if (testCase.refusal) await refuse(harness.dynamics.url, bad.id, testCase.refusal);
       if (testCase.fault) harness.dynamics.server.faults.configure({ rules: [testCase.fault] });
       const injected = harness.dynamics.server.faults.injected;
       const refused = harness.dynamics.refusals.refused;

@@ -6,7 +6,7 @@ import { LEAD } from '../../../src/simulators/salesforce/index.js';
 import type { Runtime } from '../../../src/sync/cycle.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { newCustomerInquiry } from '../support/referrals.js';
-import { ClockedInbound, goodPair } from './support.js';
+import { ClockedInbound, goodPair, refuse } from './support.js';
 
 let harness: Harness;
 let runtime: Runtime;
@@ -232,15 +232,6 @@ const CASES: Case[] = [
   },
 ];
 
-async function refuse(key: string, rule: NonNullable<Case['refusal']>): Promise<void> {
-  const response = await fetch(`${harness.salesforce!.url}/_sim/refusals`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ rules: [{ key, ...rule }] }),
-  });
-  expect(response.status).toBe(200);
-}
-
 function sfLead(referralId: string): Record<string, unknown> | undefined {
   const field = LEAD.fieldsByLowerName.get('partnerreferralid__c')!;
   return harness.salesforce!.store.findByExternalId(LEAD, field, referralId)[0];
@@ -304,7 +295,7 @@ describe('bad input: Salesforce save errors (one bad lead per collection call)',
           harness.pc.store.update(referral.id, { name: `${referral.name ?? ''} (renamed)` });
         good = good.map((referral) => harness.pc.store.get(referral.id)!);
       }
-      if (testCase.refusal) await refuse(bad.id, testCase.refusal);
+      if (testCase.refusal) await refuse(harness.salesforce!.url, bad.id, testCase.refusal);
       if (testCase.fault) harness.salesforce!.server.faults.configure({ rules: [testCase.fault] });
       if (testCase.dailyLimit) harness.salesforce!.setApiUsage(harness.salesforce!.apiUsage.limit);
       const sim = harness.salesforce!;

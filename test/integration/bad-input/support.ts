@@ -2,6 +2,7 @@
 // test clock.
 import { getSyncStates, type SyncStateRow } from '../../../src/ledger/index.js';
 import type { Referral } from '../../../src/simulators/partner-center/payload.js';
+import { expect } from 'vitest';
 import type { Runtime } from '../../../src/sync/cycle.js';
 import { InboundSync } from '../../../src/sync/inbound.js';
 import type { InboundStats } from '../../../src/sync/types.js';
@@ -66,4 +67,18 @@ export class ClockedInbound {
     }
     return this.state(target, referralId);
   }
+}
+
+/** Makes a CRM simulator refuse writes to the record keyed `key` with `rule` (its /_sim/refusals). */
+export async function refuse(
+  simulatorUrl: string,
+  key: string,
+  rule: Record<string, unknown>,
+): Promise<void> {
+  const response = await fetch(`${simulatorUrl}/_sim/refusals`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ rules: [{ key, ...rule }] }),
+  });
+  expect(response.status).toBe(200);
 }
