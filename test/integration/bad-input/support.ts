@@ -69,7 +69,7 @@ export class ClockedInbound {
   }
 }
 
-/** Makes a CRM simulator refuse writes to the record keyed `key` with `rule` (its /_sim/refusals). */
+/** Makes a CRM simulator refuse writes to the record keyed `key` with `rule` (/_sim/refusals). */
 export async function refuse(
   simulatorUrl: string,
   key: string,
