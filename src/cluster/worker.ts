@@ -13,7 +13,7 @@ import { CYCLE_QUEUE, sendCycle, startEngine, TenantLock, type CycleJob } from '
 import { ClusterMetrics } from './metrics.js';
 import { tenantsWithoutWork } from './schedule.js';
 import { beat, getTenant, noteCycleEnd, noteCycleStart, type TenantRow } from './store.js';
-import { TenantRuntimes } from './tenant-runtimes.js';
+import { TenantRuntimes, type Lease } from './tenant-runtimes.js';
 
 export interface ClusterWorkerOptions {
   /** The control schema's handle (tenants, workers, cycles tables). */
@@ -160,9 +160,12 @@ export class ClusterWorker {
     const abort = AbortSignal.any([this.hardStop.signal, AbortSignal.timeout(leaseMs * 0.9)]);
     // Every request in flight listens to it; hundreds at once are expected.
     setMaxListeners(0, abort);
+    let lease: Lease | undefined;
     try {
-      const runtime = await this.runtimes.get(tenant);
-      const result = await runtime.syncOnce({
+      const t0 = Date.now();
+      lease = await this.runtimes.lease(tenant);
+      const openMs = Date.now() - t0;
+      const result = await lease.runtime.syncOnce({
         runId,
         signal: abort,
         shouldStop: () => this.stopping || Date.now() > soft,
@@ -182,6 +185,8 @@ export class ClusterWorker {
       this.metrics.recordCycle(tenant.id, ok, finishedAt.getTime() - startedAt.getTime());
       log.info('tenant cycle done', {
         read: result.inbound.referralsSeen,
+        openMs,
+        syncMs: Date.now() - t0 - openMs,
         more,
         ok,
         ...(ok ? {} : { targetsDown: down }),
@@ -203,6 +208,7 @@ export class ClusterWorker {
       this.runtimes.drop(tenant.id);
       return false;
     } finally {
+      lease?.release();
       this.running--;
     }
   }
