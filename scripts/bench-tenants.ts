@@ -187,11 +187,19 @@ worker:
 }
 
 function worker(config: string, cwd: string): ChildProcess {
-  return spawn(process.execPath, ['--max-old-space-size=256', BIN, '--config', config, 'run'], {
-    cwd,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, NODE_OPTIONS: '', BENCH_TOKEN: 'bench' },
-  });
+  // BENCH_CPU_PROF=<dir>: each worker writes a V8 CPU profile there when it stops.
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF]
+    : [];
+  return spawn(
+    process.execPath,
+    [...profile, '--max-old-space-size=256', BIN, '--config', config, 'run'],
+    {
+      cwd,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, NODE_OPTIONS: '', BENCH_TOKEN: 'bench' },
+    },
+  );
 }
 
 async function cli(args: string[], cwd: string): Promise<void> {

@@ -60,7 +60,10 @@ export class ClusterWorker {
     for (let i = 0; i < config.concurrency; i++) this.slots.push(this.slot(this.boss));
     this.every(config.heartbeatSeconds, () => this.heartbeat());
     this.every(Math.max(1, Math.min(5, config.heartbeatSeconds)), () => this.schedule());
-    await this.schedule();
+    // Every worker's scheduler asks again within seconds: a failed first round only waits for it.
+    await this.schedule().catch((error: unknown) =>
+      logger.warn('cluster scheduling failed', { error: (error as Error).message }),
+    );
     logger.info('cluster worker started', { worker: this.id, concurrency: config.concurrency });
   }
 
