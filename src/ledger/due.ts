@@ -38,7 +38,7 @@ export async function nextDueAt(db: Knex, now: string): Promise<NextDue | null> 
   });
 }
 
-/** Claims whose lease ran out by `now`: a worker stopped renewing them, so they can be reclaimed. */
+/** Claims whose lease ran out by `now`: their worker stopped renewing them, so they are free. */
 export async function expiredClaims(db: Knex, now: string): Promise<number> {
   const at = toIsoTimestamp(now, 'expiredClaims now');
   return ledgerOperation('expiredClaims', async () => {
