@@ -109,7 +109,7 @@ describe('worker wake-ups', () => {
     expect(run.cycles()).toBe(2);
   });
 
-  it('retries a failed cycle after 5 s, then 10 s; a good one then waits the interval', async () => {
+  it('retries a failed cycle after 5 s, then 10 s; a good one waits the interval', async () => {
     const run = startWorker({
       cycles: [new Error('Partner Center answered 503'), new Error('503')],
     });
