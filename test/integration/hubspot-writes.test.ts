@@ -5,6 +5,9 @@ import type { Logger } from '../../src/core/log.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../src/core/retry.js';
 import type { MappedRecord } from '../../src/crm/adapter.js';
 import { HubSpotAdapter } from '../../src/crm/hubspot/adapter.js';
+import { hubspotModule } from '../../src/crm/hubspot/module.js';
+import { loadMapping } from '../../src/mapping/index.js';
+import { checkMappingAgainstMetadata } from '../../src/mapping/metadata.js';
 import { SimClock } from '../../src/simulators/common/clock.js';
 import {
   createHubSpotSimulator,
@@ -199,5 +202,16 @@ describe('HubSpot rate limit', () => {
     // (a plain backoff here would be at most 5 ms).
     expect(delays).toEqual([30]);
     expect(sim.server.requests().filter((r) => r.status === 429)).toHaveLength(1);
+  });
+});
+
+describe('HubSpot deal-only mapping', () => {
+  it("passes the check against the portal's deal properties", async () => {
+    const file = hubspotModule.bundledMappings?.['deal-only'] ?? '';
+    const mapping = await loadMapping(file);
+    expect(Object.keys(mapping.definition.fields).every((name) => name.startsWith('deal__'))).toBe(true);
+    expect(checkMappingAgainstMetadata(mapping, await adapter().describeEntity('lead'))).toEqual(
+      [],
+    );
   });
 });

@@ -72,6 +72,8 @@ export const READ_PROPERTIES: Record<HubSpotObject, readonly string[]> = {
     'closed_won_reason',
     'leadbridge_referral_link',
     'leadbridge_lead_kind',
+    // The bundled deal-only mapping's decline (mapping-deal-only.yaml).
+    'leadbridge_decline_reason',
   ],
 };
 

@@ -13,6 +13,10 @@ export const hubspotModule: CrmModule<HubSpotSettings> = {
   // a minute's allowance go in the first seconds, which is what the portal refuses.
   defaultLimits: { concurrency: 2, requestsPerMinute: 0 },
   mappingFile: fileURLToPath(new URL('./mapping.yaml', import.meta.url)),
+  // A referral as one deal (`mapping: bundled:deal-only`): a third of the write calls.
+  bundledMappings: {
+    'deal-only': fileURLToPath(new URL('./mapping-deal-only.yaml', import.meta.url)),
+  },
   // hs_lastmodifieddate and lastmodifieddate hold milliseconds.
   changeStampPrecisionMs: 1,
   endpoint: (settings) => settings.baseUrl,
