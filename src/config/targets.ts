@@ -33,7 +33,10 @@ export interface TargetKind {
   readonly defaultLimits: ApiLimits;
   /** Absolute path of the bundled mapping file, used when a target names none. */
   readonly mappingFile: string;
-  /** Further bundled mappings (absolute paths), which a target names as `mapping: bundled:<name>`. */
+  /**
+   * Further bundled mappings (absolute paths), which a target names as
+   * `mapping: bundled:<name>`.
+   */
   readonly bundledMappings?: Readonly<Record<string, string>>;
   /** Settings with the file paths they hold made absolute with `resolve` (e.g. a key file). */
   resolveSettingsPaths?(settings: unknown, resolve: (file: string) => string): unknown;

@@ -122,7 +122,7 @@ describe('HubSpot creates', () => {
     },
   );
 
-  it('reruns a batch cut by a crash after its contacts were created without duplicates', async () => {
+  it('reruns a batch cut by a crash after its contacts were created, no duplicates', async () => {
     await post('/_sim/faults', {
       rules: [{ kind: '5xx', status: 500, count: 6, pathContains: '/deals/batch/create' }],
     });
@@ -137,7 +137,7 @@ describe('HubSpot creates', () => {
 });
 
 describe('HubSpot multi-status answers', () => {
-  it('creates the valid inputs of a batch create with trace ids and names the refused one', async () => {
+  it('creates the valid inputs of a traced batch create, naming the refused one', async () => {
     const { status, body } = await post('/crm/v3/objects/deals/batch/create', {
       inputs: [
         { properties: { dealname: 'A', leadbridge_referral_id: 'a' }, objectWriteTraceId: 'a' },
@@ -209,7 +209,9 @@ describe('HubSpot deal-only mapping', () => {
   it("passes the check against the portal's deal properties", async () => {
     const file = hubspotModule.bundledMappings?.['deal-only'] ?? '';
     const mapping = await loadMapping(file);
-    expect(Object.keys(mapping.definition.fields).every((name) => name.startsWith('deal__'))).toBe(true);
+    expect(Object.keys(mapping.definition.fields).every((name) => name.startsWith('deal__'))).toBe(
+      true,
+    );
     expect(checkMappingAgainstMetadata(mapping, await adapter().describeEntity('lead'))).toEqual(
       [],
     );

@@ -17,7 +17,7 @@ function fakeClock() {
 }
 
 describe('HubSpot request window', () => {
-  it('lets the limit through at once, then waits until the oldest start leaves the window', async () => {
+  it('lets the limit through, then waits for the oldest start to leave the window', async () => {
     const { clock, slept, advance } = fakeClock();
     const window = new RequestWindow(3, 10_000, clock);
     await window.take();

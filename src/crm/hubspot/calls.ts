@@ -31,7 +31,7 @@ export function isRefused(outcome: ItemOutcome | undefined): outcome is { error:
 }
 
 /** A record to create, with the records it is associated with at once (default types). */
-export interface CreateInput {
+interface CreateInput {
   id: string;
   properties: Record<string, string>;
   associations: Array<{ to: HubSpotObject; id: string }>;

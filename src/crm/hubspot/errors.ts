@@ -69,9 +69,9 @@ function isDailyLimit(error: ApiExceptionShape): boolean {
 
 /**
  * How long a 429 asks us to wait: Retry-After when sent; else, with none of the window left
- * (X-HubSpot-RateLimit-Remaining 0), the window's length (X-HubSpot-RateLimit-Interval-Milliseconds),
- * within which the rolling window has emptied; a search refusal (no such headers) clears in a
- * second. The retry policy caps it.
+ * (X-HubSpot-RateLimit-Remaining 0), the window's length
+ * (X-HubSpot-RateLimit-Interval-Milliseconds), within which the rolling window has emptied; a
+ * search refusal (no such headers) clears in a second. The retry policy caps it.
  */
 function rateLimitWaitSeconds(headers: Record<string, string>, search: boolean): number | null {
   const retryAfter = Number(headers['retry-after']);

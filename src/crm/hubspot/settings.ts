@@ -41,7 +41,8 @@ export const hubspotSettingsSchema = z.strictObject({
   searchPageSize: intField(1, SEARCH_PAGE_MAX).default(SEARCH_PAGE_MAX),
   /**
    * Requests the adapter starts in any 10 seconds, all calls counted: the portal's rolling limit
-   * (100 for private apps on Free and Starter, more on higher tiers or with the API limit increase).
+   * (100 for private apps on Free and Starter, more on higher tiers or with the API limit
+   * increase).
    */
   requestsPer10Seconds: intField(1, 10_000).default(TEN_SECOND_LIMIT),
 });
