@@ -136,6 +136,19 @@ describe('HubSpot creates', () => {
   });
 });
 
+describe('HubSpot shared contacts', () => {
+  it('gives two new referrals of one person in one batch the same contact', async () => {
+    const second = { ...referral(11), fields: { ...referral(11).fields } };
+    second.fields.contact__email = 'customer10@fabrikam.example';
+    const results = await adapter().upsertLeads([referral(10), second]);
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+    const contacts = await objects('contacts');
+    expect(contacts).toHaveLength(1);
+    for (const deal of await objects('deals'))
+      expect(deal.associations.contacts).toEqual([contacts[0]?.id]);
+  });
+});
+
 describe('HubSpot multi-status answers', () => {
   it('creates the valid inputs of a traced batch create, naming the refused one', async () => {
     const { status, body } = await post('/crm/v3/objects/deals/batch/create', {

@@ -34,13 +34,29 @@ export function batchCreate(context: CreateContext, req: SimRequest): SimRespons
     traceIds.every((id) => typeof id === 'string' && id !== '') &&
     new Set(traceIds).size === traceIds.length;
   const claimed = new Map<string, string>();
-  const planned: PlannedCreate[] = [];
+  const create = ({ values, links }: PlannedCreate) => {
+    const record = context.store.create(type, values);
+    for (const link of links) context.store.associate({ type, id: record.id }, link);
+    return objectJson(record, Object.keys(record.properties));
+  };
+  if (!multiStatus) {
+    // One bad input fails the call: everything is checked before anything is written.
+    const planned = raw.map((input, index) =>
+      planCreate(context.store, type, input, index, claimed),
+    );
+    context.countWrite();
+    return createdResponse(planned.map(create), [], startedAt);
+  }
+  // Each input on its own, in order: a later input taking a unique value an earlier one of the
+  // same batch took is refused as a conflict with that record.
+  context.countWrite();
+  const results: unknown[] = [];
   const errors: unknown[] = [];
   raw.forEach((input, index) => {
     try {
-      planned.push(planCreate(context.store, type, input, index, claimed));
+      results.push(create(planCreate(context.store, type, input, index, new Map())));
     } catch (error) {
-      if (!(error instanceof HubSpotError) || !multiStatus) throw error;
+      if (!(error instanceof HubSpotError)) throw error;
       errors.push({
         status: 'error',
         category: error.category,
@@ -50,12 +66,10 @@ export function batchCreate(context: CreateContext, req: SimRequest): SimRespons
       });
     }
   });
-  context.countWrite();
-  const results = planned.map(({ values, links }) => {
-    const record = context.store.create(type, values);
-    for (const link of links) context.store.associate({ type, id: record.id }, link);
-    return objectJson(record, Object.keys(record.properties));
-  });
+  return createdResponse(results, errors, startedAt);
+}
+
+function createdResponse(results: unknown[], errors: unknown[], startedAt: string): SimResponse {
   return {
     status: errors.length > 0 ? 207 : 201,
     body: {
