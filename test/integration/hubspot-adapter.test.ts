@@ -292,9 +292,20 @@ describe('HubSpot adapter outcome reads', () => {
     expect(metadata.fields.find((f) => f.name === 'contact__hs_object_id')).toMatchObject({
       createable: false,
     });
-    await expect(adapter().describeEntity('Opportunity')).rejects.toMatchObject({
+    await expect(adapter().describeEntity('Account')).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
+    // Co-sell names deal properties unprefixed, as the entity "opportunity".
+    const opportunity = await adapter().describeEntity('opportunity');
+    expect(opportunity.entity).toBe('opportunity');
+    expect(opportunity.fields.find((f) => f.name === 'leadbridge_share_with_microsoft')).toEqual({
+      name: 'leadbridge_share_with_microsoft',
+      type: 'boolean',
+      required: false,
+      createable: true,
+      updateable: true,
+    });
+    expect(opportunity.fields.some((f) => f.name.startsWith('deal__'))).toBe(false);
   });
 });
 
