@@ -64,13 +64,17 @@ export class HubSpotAdapter implements CrmAdapter {
     this.client = new Client({
       basePath: baseUrl,
       ...(auth.kind === 'privateApp' ? { accessToken: auth.token } : {}),
-      middleware: [this.budget.middleware()],
     });
-    this.closedStages = new ClosedStages(this.client, (what, request) => this.call(what, request));
+    this.closedStages = new ClosedStages(
+      this.client,
+      (what, request) => this.call(what, request),
+      this.budget.callOptions(),
+    );
     this.calls = clientCalls(
       this.client,
       this.settings.referralIdProperty,
       (what, request, search) => this.call(what, request, search === true),
+      this.budget.callOptions(),
     );
   }
 
@@ -159,7 +163,12 @@ export class HubSpotAdapter implements CrmAdapter {
     const definitions = {} as Record<HubSpotObject, PropertyDefinitionShape[]>;
     for (const { object } of OBJECT_PREFIXES) {
       const response = await this.call(`read of the ${object} properties`, () =>
-        this.client.crm.properties.coreApi.getAll(object),
+        this.client.crm.properties.coreApi.getAll(
+          object,
+          undefined,
+          undefined,
+          this.budget.callOptions(),
+        ),
       );
       definitions[object] = response.results as PropertyDefinitionShape[];
     }
@@ -282,6 +291,7 @@ export class HubSpotAdapter implements CrmAdapter {
       {
         client: this.client,
         run: (what, request) => this.call(what, request),
+        options: this.budget.callOptions(),
         stages: this.closedStages,
         target: this.target,
       },
@@ -310,8 +320,11 @@ export class HubSpotAdapter implements CrmAdapter {
   ): Promise<void> {
     this.signal = options.signal;
     await updateObject(
-      this.client,
-      (what, request) => this.call(what, request),
+      {
+        client: this.client,
+        run: (what, request) => this.call(what, request),
+        options: this.budget.callOptions(),
+      },
       'deals',
       recordId,
       { [this.settings.referralIdProperty]: referralId },
@@ -320,7 +333,12 @@ export class HubSpotAdapter implements CrmAdapter {
 
   private async dealProperties(): Promise<PropertyDefinitionShape[]> {
     const response = await this.call('read of the deals properties', () =>
-      this.client.crm.properties.coreApi.getAll('deals'),
+      this.client.crm.properties.coreApi.getAll(
+        'deals',
+        undefined,
+        undefined,
+        this.budget.callOptions(),
+      ),
     );
     return response.results as PropertyDefinitionShape[];
   }

@@ -18,6 +18,12 @@ interface Seen {
   max: number;
 }
 
+/** The `_options` argument the client's methods take last (PromiseConfigurationOptions). */
+export interface ClientCallOptions {
+  middleware: Array<{ pre(context: any): Promise<any>; post(context: any): Promise<any> }>;
+  middlewareMergeStrategy: 'append';
+}
+
 export class DailyBudget {
   private seen: Seen | null = null;
   private resetsAt: number | null = null;
@@ -27,14 +33,24 @@ export class DailyBudget {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** A middleware for the official client: every response's daily headers, at no extra call. */
-  middleware() {
+  /**
+   * Per-call options for the official client: a middleware that reads every response's daily
+   * headers, at no extra call. Per call because @hubspot/api-client 13.4.0 never runs the
+   * middleware given to `new Client` (HubSpot/hubspot-api-nodejs#671 and #683, fixed in 14.0.1,
+   * which needs Node 22): its ObservableAPI only runs middleware passed with a call.
+   */
+  callOptions(): ClientCallOptions {
     return {
-      pre: (context: unknown) => context,
-      post: (context: unknown) => {
-        this.observe((context as { headers?: Record<string, string> }).headers ?? {});
-        return context;
-      },
+      middleware: [
+        {
+          pre: (context) => Promise.resolve(context),
+          post: (context) => {
+            this.observe((context as { headers?: Record<string, string> }).headers ?? {});
+            return Promise.resolve(context);
+          },
+        },
+      ],
+      middlewareMergeStrategy: 'append',
     };
   }
 

@@ -7,6 +7,7 @@
 // (PATCH /crm/v3/objects/deals/{dealId} with {properties}).
 import type { Client } from '@hubspot/api-client';
 import type { CrmEntityMetadata, SharedDeal } from '../adapter.js';
+import type { ClientCallOptions } from './budget.js';
 import type { HubSpotCalls, SearchRequest } from './calls.js';
 import type { RunCall } from './client-calls.js';
 import type { HubSpotObject } from './facts.js';
@@ -55,15 +56,21 @@ export async function readSharedDeals(
 
 /** PATCH one record's properties by its HubSpot id (values are sent as HubSpot's texts). */
 export async function updateObject(
-  client: Client,
-  run: RunCall,
+  { client, run, options }: ClientContext,
   object: HubSpotObject,
   id: string,
   properties: Record<string, string>,
 ): Promise<void> {
   await run(`update of ${object} ${id}`, () =>
-    client.crm[object].basicApi.update(id, { properties }),
+    client.crm[object].basicApi.update(id, { properties }, undefined, options),
   );
+}
+
+/** The official client, the adapter's call wrapper, and the options every client call takes. */
+export interface ClientContext {
+  client: Client;
+  run: RunCall;
+  options: ClientCallOptions;
 }
 
 /** The deal's properties under their own names: what `opportunity.<property>` refers to. */

@@ -8,7 +8,8 @@ import type { Client } from '@hubspot/api-client';
 import { LeadbridgeError } from '../../core/errors.js';
 import type { CrmRecordState } from '../adapter.js';
 import type { RunCall } from './client-calls.js';
-import { updateObject } from './deals.js';
+import type { ClientCallOptions } from './budget.js';
+import { updateObject, type ClientContext } from './deals.js';
 import { OBJECT_PREFIXES, type HubSpotObject } from './facts.js';
 
 /** Pipeline id → its closed stage ids, read once per adapter and again for an unknown stage. */
@@ -18,6 +19,7 @@ export class ClosedStages {
   constructor(
     private readonly client: Client,
     private readonly run: RunCall,
+    private readonly options: ClientCallOptions,
   ) {}
 
   async isClosed(pipeline: string, stage: string): Promise<boolean> {
@@ -27,7 +29,7 @@ export class ClosedStages {
 
   private async read(): Promise<void> {
     const response = await this.run('read of the deal pipelines', () =>
-      this.client.crm.pipelines.pipelinesApi.getAll('deals'),
+      this.client.crm.pipelines.pipelinesApi.getAll('deals', this.options),
     );
     const known = new Map<string, { all: Set<string>; closed: Set<string> }>();
     for (const pipeline of response.results) {
@@ -64,9 +66,7 @@ export function reflectionByObject(
   return byObject;
 }
 
-export interface ExpiryContext {
-  client: Client;
-  run: RunCall;
+export interface ExpiryContext extends ClientContext {
   stages: ClosedStages;
   target: string;
 }
@@ -101,7 +101,7 @@ export async function reflectExpired(
         { api: 'hubspot' },
       );
     }
-    await updateObject(context.client, context.run, object, id, properties);
+    await updateObject(context, object, id, properties);
   }
   return true;
 }
