@@ -68,7 +68,7 @@ export class HubSpotSimulator {
       responseHeaders: (req, res) =>
         isSearch(req) || HubSpotAuth.isPublic(req) || res.status === 401
           ? {}
-          : this.limits.headers(),
+          : this.limits.headers({ daily: HubSpotAuth.isPrivateApp(req) }),
       onReset: () => {
         this.store.reset();
         this.limits.reset();
