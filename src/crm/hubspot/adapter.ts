@@ -156,7 +156,8 @@ export class HubSpotAdapter implements CrmAdapter {
       throw new LeadbridgeError(
         'NOT_FOUND',
         `hubspot target "${this.target}": a HubSpot mapping writes the entity "lead" (a ` +
-          `contact, a company and a deal) and co-sell reads "opportunity" (a deal), not "${entity}"`,
+          `contact, a company and a deal) and co-sell reads "opportunity" (a deal), ` +
+          `not "${entity}"`,
         { api: 'hubspot' },
       );
     }
@@ -300,7 +301,7 @@ export class HubSpotAdapter implements CrmAdapter {
     );
   }
 
-  /** Co-sell: flagged deals with no referral id yet; skipped past the daily share, like outcomes. */
+  /** Co-sell: flagged deals with no referral id yet; skipped past the daily share like outcomes. */
   async readSharedDeals(
     shareField: string,
     fields: readonly string[],

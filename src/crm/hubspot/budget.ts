@@ -4,10 +4,11 @@
 // no rate-limit headers), developers.hubspot.com/changelog/rate-limit-headers-will-now-appear-for-
 // oauth-authenticated-calls (OAuth calls have no daily limit and no daily headers), and
 // developers.hubspot.com/docs/api-reference/legacy/account/account-information/get-usage-details
-// (GET /account-info/v3/api-usage/daily/private-apps: results[{currentUsage, usageLimit, resetsAt}]).
+// (GET /account-info/v3/api-usage/daily/private-apps: results[{currentUsage, usageLimit,
+// resetsAt}]).
 import type { ApiBudget } from '../adapter.js';
 
-export const USAGE_PATH = '/account-info/v3/api-usage/daily/private-apps';
+const USAGE_PATH = '/account-info/v3/api-usage/daily/private-apps';
 
 const DAILY = 'x-hubspot-ratelimit-daily';
 const DAILY_REMAINING = 'x-hubspot-ratelimit-daily-remaining';
@@ -20,7 +21,7 @@ interface Seen {
 
 /** The `_options` argument the client's methods take last (PromiseConfigurationOptions). */
 export interface ClientCallOptions {
-  middleware: Array<{ pre(context: any): Promise<any>; post(context: any): Promise<any> }>;
+  middleware: Array<{ pre<T>(context: T): Promise<T>; post<T>(context: T): Promise<T> }>;
   middlewareMergeStrategy: 'append';
 }
 
@@ -43,8 +44,8 @@ export class DailyBudget {
     return {
       middleware: [
         {
-          pre: (context) => Promise.resolve(context),
-          post: (context) => {
+          pre: <T>(context: T) => Promise.resolve(context),
+          post: <T>(context: T) => {
             this.observe((context as { headers?: Record<string, string> }).headers ?? {});
             return Promise.resolve(context);
           },

@@ -44,7 +44,7 @@ export class ClosedStages {
 }
 
 /** The reflection's fields per object, as HubSpot's texts; a field without a prefix is refused. */
-export function reflectionByObject(
+function reflectionByObject(
   fields: Readonly<Record<string, unknown>>,
   target: string,
 ): Map<HubSpotObject, Record<string, string>> {
