@@ -189,6 +189,33 @@ describe('HubSpot: an expired referral shown on its deal', () => {
 });
 
 describe('HubSpot: the daily API budget', () => {
+  it('holds back on the headers alone when the usage read is refused', async () => {
+    const hubspotAdapter = adapter();
+    await sim('/_sim/limits', { daily: 1000, dailyUsed: 950 }, 'PUT');
+    await hubspotAdapter.getByReferralId('ref-none');
+    await sim(
+      '/_sim/faults',
+      {
+        rules: [
+          {
+            kind: 'status',
+            refuseStatus: 403,
+            errorCode: 'MISSING_SCOPES',
+            message: "This app hasn't been granted all required scopes to make this call.",
+            pathContains: '/account-info/',
+          },
+        ],
+      },
+      'PUT',
+    );
+    const calls = hubspotCalls();
+    const pages = [];
+    for await (const page of hubspotAdapter.readChanges(null)) pages.push(page);
+    expect(pages).toEqual([]);
+    expect(hubspotCalls() - calls).toBe(1);
+    expect(hubspotAdapter.apiBudget()).toMatchObject({ used: 953, holdingBack: true });
+  });
+
   it(
     'is read from the daily headers of ordinary responses, and holds outcome and co-sell reads ' +
       'back past the share',

@@ -6,6 +6,7 @@
 // developers.hubspot.com/docs/api-reference/legacy/account/account-information/get-usage-details
 // (GET /account-info/v3/api-usage/daily/private-apps: results[{currentUsage, usageLimit,
 // resetsAt}]).
+import { isLeadbridgeError } from '../../core/errors.js';
 import type { ApiBudget } from '../adapter.js';
 
 const USAGE_PATH = '/account-info/v3/api-usage/daily/private-apps';
@@ -135,7 +136,17 @@ export async function readsWithinBudget(
   refresh: () => Promise<unknown>,
   warn: (message: string, details: Record<string, unknown>) => void,
 ): Promise<boolean> {
-  if (budget.needsUsageRead()) budget.observeUsage(await refresh());
+  if (budget.needsUsageRead()) {
+    try {
+      budget.observeUsage(await refresh());
+    } catch (error) {
+      // The headers still say where the day stands; a refused usage read must not stop the cycle.
+      if (isLeadbridgeError(error) && error.code === 'ABORTED') throw error;
+      warn('the daily API usage could not be read; judging by the last headers seen', {
+        error: (error as Error).message,
+      });
+    }
+  }
   const seen = budget.budget();
   if (!seen?.holdingBack) return true;
   warn(
