@@ -2,6 +2,7 @@
 // HubSpot request.
 import type { Client } from '@hubspot/api-client';
 import type { HubSpotCalls, HubSpotRow, SearchRequest, UpsertedRow } from './calls.js';
+import type { ClientCallOptions } from './budget.js';
 import type { HubSpotObject } from './facts.js';
 
 /** Runs one request (the adapter adds the limiter, retries, token renewal and counting). */
@@ -50,29 +51,38 @@ export function clientCalls(
   client: Client,
   referralIdProperty: string,
   run: RunCall,
+  /** Passed last to every client method (the budget's header-reading middleware). */
+  options?: ClientCallOptions,
 ): HubSpotCalls {
   return {
     async upsert(object, inputs) {
       const response = await run(`upsert of ${inputs.length} ${object}`, () =>
-        objectApi(client, object).batchApi.upsert({
-          inputs: inputs.map(({ id, properties }) => ({
-            idProperty: referralIdProperty,
-            id,
-            properties,
-          })),
-        }),
+        objectApi(client, object).batchApi.upsert(
+          {
+            inputs: inputs.map(({ id, properties }) => ({
+              idProperty: referralIdProperty,
+              id,
+              properties,
+            })),
+          },
+          options,
+        ),
       );
       return matchedToInputs(response.results as ClientRow[], inputs, referralIdProperty);
     },
     async readByReferralIds(object, referralIds, properties) {
       if (referralIds.length === 0) return [];
       const response = await run(`read of ${referralIds.length} ${object} by referral id`, () =>
-        objectApi(client, object).batchApi.read({
-          idProperty: referralIdProperty,
-          inputs: referralIds.map((id) => ({ id })),
-          properties: [...new Set([referralIdProperty, ...properties])],
-          propertiesWithHistory: [],
-        }),
+        objectApi(client, object).batchApi.read(
+          {
+            idProperty: referralIdProperty,
+            inputs: referralIds.map((id) => ({ id })),
+            properties: [...new Set([referralIdProperty, ...properties])],
+            propertiesWithHistory: [],
+          },
+          undefined,
+          options,
+        ),
       );
       return (response.results as ClientRow[]).map(rowOf);
     },
@@ -81,7 +91,7 @@ export function clientCalls(
         `search of ${object}`,
         // The client types `sorts` as texts; HubSpot documents {propertyName, direction} objects,
         // sent as given.
-        () => objectApi(client, object).searchApi.doSearch(request as never),
+        () => objectApi(client, object).searchApi.doSearch(request as never, options),
         true,
       );
       return {
@@ -92,18 +102,28 @@ export function clientCalls(
     async associate(from, to, pairs) {
       if (pairs.length === 0) return;
       await run(`association of ${pairs.length} ${from} with ${to}`, () =>
-        client.crm.associations.v4.batchApi.createDefault(from, to, {
-          inputs: pairs.map((p) => ({ _from: { id: p.from }, to: { id: p.to } })),
-        }),
+        client.crm.associations.v4.batchApi.createDefault(
+          from,
+          to,
+          {
+            inputs: pairs.map((p) => ({ _from: { id: p.from }, to: { id: p.to } })),
+          },
+          options,
+        ),
       );
     },
     async associated(from, to, ids) {
       const found = new Map<string, string[]>();
       if (ids.length === 0) return found;
       const response = await run(`read of ${from} → ${to} associations`, () =>
-        client.crm.associations.v4.batchApi.getPage(from, to, {
-          inputs: ids.map((id) => ({ id })),
-        }),
+        client.crm.associations.v4.batchApi.getPage(
+          from,
+          to,
+          {
+            inputs: ids.map((id) => ({ id })),
+          },
+          options,
+        ),
       );
       for (const result of response.results) {
         found.set(

@@ -39,6 +39,11 @@ export const hubspotSettingsSchema = z.strictObject({
   batchSize: intField(1, BATCH_MAX).default(BATCH_MAX),
   /** Results per search page (HubSpot serves at most 200). */
   searchPageSize: intField(1, SEARCH_PAGE_MAX).default(SEARCH_PAGE_MAX),
+  /**
+   * The share of the daily request allocation (private apps) past which outcome and co-sell reads
+   * wait until the allocation frees up; writes of new referrals go on.
+   */
+  maxDailyApiShare: z.number().gt(0).max(1).default(0.8),
 });
 
 export type HubSpotSettings = z.output<typeof hubspotSettingsSchema>;

@@ -188,6 +188,19 @@ export function defaultProperties(): Record<ObjectType, PropertyDefinition[]> {
       [REFERRAL_ID_PROPERTY, 'string', unique],
       ['leadbridge_referral_link', 'string'],
       ['leadbridge_lead_kind', 'string'],
+      // Co-sell: a single checkbox that shares the deal with Microsoft, and the customer it is for.
+      [
+        'leadbridge_share_with_microsoft',
+        'bool',
+        {
+          options: options([
+            ['true', 'Yes'],
+            ['false', 'No'],
+          ]),
+        },
+      ],
+      ['leadbridge_customer_name', 'string'],
+      ['leadbridge_customer_country', 'string'],
     ]),
   };
 }
