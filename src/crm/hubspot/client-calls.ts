@@ -2,6 +2,7 @@
 // HubSpot request.
 import type { Client } from '@hubspot/api-client';
 import type { CrmItemError } from '../adapter.js';
+import type { ClientCallOptions } from './budget.js';
 import type { HubSpotCalls, HubSpotRow, ItemOutcome, SearchRequest, UpsertedRow } from './calls.js';
 import { batchItemError, contextIds, type BatchErrorShape } from './errors.js';
 import { DEFAULT_ASSOCIATION_TYPE_IDS, OBJECT_PREFIXES, type HubSpotObject } from './facts.js';
@@ -69,17 +70,22 @@ export function clientCalls(
   client: Client,
   referralIdProperty: string,
   run: RunCall,
+  /** Passed last to every client method (the budget's header-reading middleware). */
+  options?: ClientCallOptions,
 ): HubSpotCalls {
   return {
     async upsert(object, inputs) {
       const response = await run(`upsert of ${inputs.length} ${object}`, () =>
-        objectApi(client, object).batchApi.upsert({
-          inputs: inputs.map(({ id, properties }) => ({
-            idProperty: referralIdProperty,
-            id,
-            properties,
-          })),
-        }),
+        objectApi(client, object).batchApi.upsert(
+          {
+            inputs: inputs.map(({ id, properties }) => ({
+              idProperty: referralIdProperty,
+              id,
+              properties,
+            })),
+          },
+          options,
+        ),
       );
       return outcomesOf(response, inputs, referralIdProperty, prefixOf(object), false);
     },
@@ -105,19 +111,23 @@ export function clientCalls(
       };
       const response = await run(`create of ${inputs.length} ${object}`, () =>
         // Each object's client types its own copy of the association category enum.
-        objectApi(client, object).batchApi.create(body as never),
+        objectApi(client, object).batchApi.create(body as never, options),
       );
       return outcomesOf(response, inputs, referralIdProperty, prefixOf(object), true);
     },
     async readByReferralIds(object, referralIds, properties) {
       if (referralIds.length === 0) return [];
       const response = await run(`read of ${referralIds.length} ${object} by referral id`, () =>
-        objectApi(client, object).batchApi.read({
-          idProperty: referralIdProperty,
-          inputs: referralIds.map((id) => ({ id })),
-          properties: [...new Set([referralIdProperty, ...properties])],
-          propertiesWithHistory: [],
-        }),
+        objectApi(client, object).batchApi.read(
+          {
+            idProperty: referralIdProperty,
+            inputs: referralIds.map((id) => ({ id })),
+            properties: [...new Set([referralIdProperty, ...properties])],
+            propertiesWithHistory: [],
+          },
+          undefined,
+          options,
+        ),
       );
       return (response.results as ClientRow[]).map(rowOf);
     },
@@ -126,7 +136,7 @@ export function clientCalls(
         `search of ${object}`,
         // The client types `sorts` as texts; HubSpot documents {propertyName, direction} objects,
         // sent as given.
-        () => objectApi(client, object).searchApi.doSearch(request as never),
+        () => objectApi(client, object).searchApi.doSearch(request as never, options),
         true,
       );
       return {
@@ -138,9 +148,14 @@ export function clientCalls(
       const refused = new Map<string, CrmItemError>();
       if (pairs.length === 0) return refused;
       const response = await run(`association of ${pairs.length} ${from} with ${to}`, () =>
-        client.crm.associations.v4.batchApi.createDefault(from, to, {
-          inputs: pairs.map((p) => ({ _from: { id: p.from }, to: { id: p.to } })),
-        }),
+        client.crm.associations.v4.batchApi.createDefault(
+          from,
+          to,
+          {
+            inputs: pairs.map((p) => ({ _from: { id: p.from }, to: { id: p.to } })),
+          },
+          options,
+        ),
       );
       // A 207 names the refused pairs' ids in each error's context.
       for (const entry of (response as { errors?: BatchErrorShape[] }).errors ?? []) {
@@ -155,9 +170,14 @@ export function clientCalls(
       const found = new Map<string, string[]>();
       if (ids.length === 0) return found;
       const response = await run(`read of ${from} → ${to} associations`, () =>
-        client.crm.associations.v4.batchApi.getPage(from, to, {
-          inputs: ids.map((id) => ({ id })),
-        }),
+        client.crm.associations.v4.batchApi.getPage(
+          from,
+          to,
+          {
+            inputs: ids.map((id) => ({ id })),
+          },
+          options,
+        ),
       );
       for (const result of response.results) {
         found.set(

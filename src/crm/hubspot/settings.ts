@@ -45,6 +45,11 @@ export const hubspotSettingsSchema = z.strictObject({
    * increase).
    */
   requestsPer10Seconds: intField(1, 10_000).default(TEN_SECOND_LIMIT),
+  /**
+   * The share of the daily request allocation (private apps) past which outcome and co-sell reads
+   * wait until the allocation frees up; writes of new referrals go on.
+   */
+  maxDailyApiShare: z.number().gt(0).max(1).default(0.8),
 });
 
 export type HubSpotSettings = z.output<typeof hubspotSettingsSchema>;

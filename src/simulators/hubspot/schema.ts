@@ -206,6 +206,19 @@ export function defaultProperties(): Record<ObjectType, PropertyDefinition[]> {
         'enumeration',
         { options: options(DECLINE_REASONS.map((r) => [r, r] as const)) },
       ],
+      // Co-sell: a single checkbox that shares the deal with Microsoft, and the customer it is for.
+      [
+        'leadbridge_share_with_microsoft',
+        'bool',
+        {
+          options: options([
+            ['true', 'Yes'],
+            ['false', 'No'],
+          ]),
+        },
+      ],
+      ['leadbridge_customer_name', 'string'],
+      ['leadbridge_customer_country', 'string'],
     ]),
   };
 }
