@@ -143,12 +143,17 @@ describe('HubSpot adapter writes', () => {
       ]);
       expect(results.map((r) => r.ok)).toEqual([true, false, true]);
       const failed = results[1];
+      // New deals are created in one call with a trace id each: HubSpot answers 207 naming the
+      // one it refused.
       expect(failed?.ok === false && failed.error).toMatchObject({
         code: 'VALIDATION_ERROR',
         retryable: false,
-        status: 400,
         fields: ['deal__hs_priority'],
       });
+      const creates = sim.server
+        .requests()
+        .filter((r) => r.path === '/crm/v3/objects/deals/batch/create');
+      expect(creates.map((r) => r.status)).toEqual([207]);
       expect(failed?.ok === false && failed.error.message).toContain(
         'urgent was not one of the allowed options',
       );

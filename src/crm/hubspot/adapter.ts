@@ -24,8 +24,9 @@ import type { HubSpotCalls } from './calls.js';
 import { readChangePages, readProperties, stateOf } from './changes.js';
 import { clientCalls } from './client-calls.js';
 import { callError, isApiException } from './errors.js';
-import { OBJECT_PREFIXES, SEARCH_SPACING_MS, type HubSpotObject } from './facts.js';
+import { OBJECT_PREFIXES, RATE_WINDOW_MS, SEARCH_SPACING_MS, type HubSpotObject } from './facts.js';
 import { entityMetadataOf, type PropertyDefinitionShape } from './metadata.js';
+import { RequestWindow } from './pacing.js';
 import { parseHubSpotSettings, type HubSpotSettings } from './settings.js';
 import { writeReferrals } from './upsert.js';
 
@@ -49,6 +50,8 @@ export class HubSpotAdapter implements CrmAdapter {
    * limit.
    */
   private nextSearchAt = 0;
+  /** Every request waits for a place in the portal's rolling 10-second window. */
+  private readonly window: RequestWindow;
   private readonly budget: DailyBudget;
   private readonly closedStages: ClosedStages;
 
@@ -57,6 +60,7 @@ export class HubSpotAdapter implements CrmAdapter {
     this.target = options.target;
     this.settings = parseHubSpotSettings(options.settings, `targets[${options.target}].settings`);
     this.maxBatchSize = this.settings.batchSize;
+    this.window = new RequestWindow(this.settings.requestsPer10Seconds, RATE_WINDOW_MS);
     this.policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
     this.logger = (options.logger ?? silentLogger).child({ target: this.target, crm: this.kind });
     const { auth, baseUrl } = this.settings;
@@ -216,6 +220,7 @@ export class HubSpotAdapter implements CrmAdapter {
       throw new LeadbridgeError('ABORTED', 'operation aborted', { api: 'hubspot' });
     const run = async () => {
       if (search) await this.searchTurn();
+      await this.window.take(this.signal);
       const started = Date.now();
       this.requests++;
       let status: number | null = null;
@@ -225,7 +230,13 @@ export class HubSpotAdapter implements CrmAdapter {
         return result;
       } catch (error) {
         status = isApiException(error) ? error.code : null;
-        throw callError(error, { target: this.target, call: what, search });
+        const failure = callError(error, { target: this.target, call: what, search });
+        // Another client of the app used the window up: everyone waits, not only this call.
+        if (status === 429 && failure.retryAfterSeconds !== undefined)
+          this.window.holdFor(
+            Math.min(failure.retryAfterSeconds * 1000, this.policy.maxRetryAfterMs),
+          );
+        throw failure;
       } finally {
         this.options.onCall?.({
           api: 'hubspot',
