@@ -178,10 +178,12 @@ describe('HubSpot adapter writes', () => {
         (d: any) => d.properties.leadbridge_referral_id === 'ref-0008',
       );
       expect(deal.associations.contacts).toEqual([contacts[0].id]);
-      const conflicts = sim.server
+      // The create's 207 names the contact; no contact upsert is tried.
+      const contactCalls = sim.server
         .requests()
-        .filter((r) => r.path === '/crm/v3/objects/contacts/batch/upsert' && r.status === 409);
-      expect(conflicts).toHaveLength(1);
+        .filter((r) => r.path.startsWith('/crm/v3/objects/contacts/batch/'))
+        .map((r) => `${r.path.split('/').at(-1)} ${r.status}`);
+      expect(contactCalls).toEqual(['create 201', 'create 207']);
     },
   );
 

@@ -142,10 +142,35 @@ describe('HubSpot shared contacts', () => {
     second.fields.contact__email = 'customer10@fabrikam.example';
     const results = await adapter().upsertLeads([referral(10), second]);
     expect(results.map((r) => r.ok)).toEqual([true, true]);
+    // The second create is refused as a CONFLICT naming the first contact, which is taken as
+    // it is: no contact upsert, no association call, the three write calls of any new batch.
+    expect(paths()).toEqual([
+      'deals/batch/read 207',
+      'companies/batch/upsert 200',
+      'contacts/batch/create 207',
+      'deals/batch/create 201',
+    ]);
+    expect(sim.writeCalls).toBe(3);
     const contacts = await objects('contacts');
     expect(contacts).toHaveLength(1);
     for (const deal of await objects('deals'))
       expect(deal.associations.contacts).toEqual([contacts[0]?.id]);
+  });
+  it("gives a person's referral in a later batch their contact, in three write calls", async () => {
+    await adapter().upsertLeads([referral(12)]);
+    const again = { ...referral(13), fields: { ...referral(13).fields } };
+    again.fields.contact__email = 'customer12@fabrikam.example';
+    const before = sim.writeCalls;
+    const [result] = await adapter().upsertLeads([again]);
+    expect(result).toMatchObject({ ok: true, created: true });
+    expect(sim.writeCalls - before).toBe(3);
+    const contacts = await objects('contacts');
+    expect(contacts.map((c) => c.properties.email)).toEqual(['customer12@fabrikam.example']);
+    const deals = await objects('deals');
+    expect(deals.map((d) => d.associations.contacts)).toEqual([
+      [contacts[0]?.id],
+      [contacts[0]?.id],
+    ]);
   });
 });
 

@@ -168,6 +168,57 @@ describe('HubSpot writes', () => {
     },
   );
 
+  it(
+    'takes the contact a create names as existing (CONFLICT "Existing ID") as it is: no ' +
+      'upsert, no association call, the deal created with it',
+    async () => {
+      const { port, calls, links } = fakePortal();
+      const create = port.create.bind(port);
+      port.create = async (object, inputs) => {
+        if (object !== 'contacts') return create(object, inputs);
+        calls.push({ kind: 'create', object, size: inputs.length });
+        return inputs.map((i) =>
+          i.id === 'r2'
+            ? {
+                error: {
+                  code: 'CONFLICT',
+                  message: 'Contact already exists. Existing ID: 4242',
+                  retryable: false,
+                },
+              }
+            : { id: `c-${i.id}`, properties: {}, created: true },
+        );
+      };
+      const results = await writeReferrals(port, [record(1), record(2)], settings);
+      expect(results.map((r) => r.ok && r.created)).toEqual([true, true]);
+      expect(calls.map((c) => `${c.kind} ${c.object} ${c.size}`)).toEqual([
+        'read deals 2',
+        'upsert companies 2',
+        'create contacts 2',
+        'create deals 2',
+      ]);
+      expect(links.slice(-2)).toEqual([
+        'deals r1 → contacts,companies',
+        'deals r2 → contacts,companies',
+      ]);
+    },
+  );
+
+  it('upserts a contact whose create CONFLICT names no existing id, then links it', async () => {
+    const { port, calls } = fakePortal([], ['contacts:r2']);
+    const results = await writeReferrals(port, [record(1), record(2)], settings);
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+    // "exists" without an id: the upsert path writes it (by its referral id), then associates.
+    expect(calls.map((c) => `${c.kind} ${c.object} ${c.size}`)).toEqual([
+      'read deals 2',
+      'upsert companies 2',
+      'create contacts 2',
+      'upsert contacts 1',
+      'create deals 2',
+      'associate contacts→companies contacts 1',
+    ]);
+  });
+
   it('sends the pipeline and stage only for new deals', async () => {
     const seen: Array<Record<string, string>> = [];
     const { port } = fakePortal(['r1']);

@@ -3,6 +3,7 @@
 // developers.hubspot.com/docs/api-reference/legacy/crm/objects/objects/batch/create-objects
 // (inputs of {properties, associations: [{to: {id}, types: [{associationCategory,
 // associationTypeId}]}], objectWriteTraceId}; 201, or 207 with the inputs refused in `errors`).
+import type { CrmItemError } from '../adapter.js';
 import { isRefused, type HubSpotCalls } from './calls.js';
 import { isContentRefusal } from './errors.js';
 import type { HubSpotObject } from './facts.js';
@@ -49,6 +50,7 @@ export async function createFresh(
     part.forEach((p, index) => {
       const outcome = outcomes[index];
       if (isRefused(outcome)) {
+        if (object === 'contacts' && reuseContact(p, outcome.error)) return;
         if (outcome.error.code === 'CONFLICT') fallback.add(p.record.referralId);
         else p.error = outcome.error;
         return;
@@ -60,4 +62,26 @@ export async function createFresh(
     });
   }
   return fallback;
+}
+
+/**
+ * A contact create refused as "Contact already exists. Existing ID: N" (its email, or its referral
+ * id after a crash, is held by contact N) takes contact N as it is: no upsert, which would be
+ * refused for the same email and split its whole batch to find it. Neither its properties nor its
+ * associations are touched (the deal is associated with it when created). Source of the answer:
+ * github.com/HubSpot/hubspot-api-python/issues/51 and hubspot-api-nodejs/issues/545 (409 CONFLICT
+ * with that message on contact creates).
+ */
+function reuseContact(pending: Pending, refusal: CrmItemError): boolean {
+  const existing = existingContactId(refusal);
+  if (existing === null) return false;
+  pending.written.contacts = { id: existing, properties: {}, created: false };
+  pending.linked.add('contacts/companies');
+  return true;
+}
+
+/** The id a CONFLICT names in "Contact already exists. Existing ID: N", or null. */
+export function existingContactId(refusal: CrmItemError): string | null {
+  if (refusal.code !== 'CONFLICT') return null;
+  return /^Contact already exists\. Existing ID: (\d+)$/.exec(refusal.message)?.[1] ?? null;
 }

@@ -6,7 +6,7 @@
 // names: one bad referral never holds back the others.
 import type { CrmItemError, MappedRecord, UpsertItemResult } from '../adapter.js';
 import { isRefused, type HubSpotCalls, type UpsertedRow } from './calls.js';
-import { createFresh } from './create.js';
+import { createFresh, existingContactId } from './create.js';
 import { itemErrorOf, isContentRefusal } from './errors.js';
 import { ASSOCIATION_PAIRS, BATCH_MAX, OBJECT_PREFIXES, type HubSpotObject } from './facts.js';
 
@@ -26,7 +26,7 @@ export interface Pending {
   error: CrmItemError | null;
   /** Its deal does not exist yet: its records are created, associations inline. */
   fresh: boolean;
-  /** Pairs (`deals/contacts`) associated when a record was created. */
+  /** Pairs (`deals/contacts`) associated when a record was created, or left alone on purpose. */
   linked: Set<string>;
 }
 
@@ -192,8 +192,8 @@ async function upsertPart(
  * is left as it is.
  */
 function refuseOne(object: HubSpotObject, input: Prepared, refusal: CrmItemError): void {
-  const existing = /^Contact already exists\. Existing ID: (\d+)$/.exec(refusal.message)?.[1];
-  if (object === 'contacts' && refusal.code === 'CONFLICT' && existing) {
+  const existing = existingContactId(refusal);
+  if (object === 'contacts' && existing !== null) {
     input.pending.written.contacts = { id: existing, properties: {}, created: false };
     return;
   }

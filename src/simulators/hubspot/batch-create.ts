@@ -48,7 +48,9 @@ export function batchCreate(context: CreateContext, req: SimRequest): SimRespons
     return createdResponse(planned.map(create), [], startedAt);
   }
   // Each input on its own, in order: a later input taking a unique value an earlier one of the
-  // same batch took is refused as a conflict with that record.
+  // same batch took is refused as a conflict with that record ("Contact already exists. Existing
+  // ID: N" for an email: github.com/HubSpot/hubspot-api-nodejs/issues/545 shows the answer, and
+  // github.com/Joystream/youtube-synch/pull/355 meets it for two inputs of one batch).
   context.countWrite();
   const results: unknown[] = [];
   const errors: unknown[] = [];
