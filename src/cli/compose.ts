@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../core/log.js';
 import type { CrmAdapter, CrmAdapterOptions } from '../crm/adapter.js';
 import { crmModuleOf, type CrmModule } from '../crm/module.js';
 import { CRM_MODULES } from '../crm/modules.js';
-import { openLedger, type Ledger } from '../ledger/index.js';
+import { expiredClaims, nextDueAt, openLedger, type Ledger } from '../ledger/index.js';
 import { Notifier } from '../alerts/notifier.js';
 import type { WorkerMetrics } from '../worker/metrics.js';
 import { describeLedger, ledgerConfigFor } from './ledger-config.js';
@@ -103,6 +103,8 @@ export async function createRuntime(
     logger,
     notifier: parts.notifier,
     syncOnce: (cycle) => runRecordedCycle(parts, cycle),
+    nextDue: () => nextDueAt(ledger.db, new Date().toISOString()),
+    claimsExpired: async () => (await expiredClaims(ledger.db, new Date().toISOString())) > 0,
     async close() {
       await Promise.allSettled(targets.map((t) => t.adapter.close?.()));
       await ledger.close();

@@ -33,6 +33,11 @@ export interface TargetKind {
   readonly defaultLimits: ApiLimits;
   /** Absolute path of the bundled mapping file, used when a target names none. */
   readonly mappingFile: string;
+  /**
+   * Further bundled mappings (absolute paths), which a target names as
+   * `mapping: bundled:<name>`.
+   */
+  readonly bundledMappings?: Readonly<Record<string, string>>;
   /** Settings with the file paths they hold made absolute with `resolve` (e.g. a key file). */
   resolveSettingsPaths?(settings: unknown, resolve: (file: string) => string): unknown;
 }
@@ -66,6 +71,13 @@ function targetSchema(kind: TargetKind) {
         if (typeof target !== 'object' || target === null) return;
         for (const key of Object.keys(target).filter((key) => !TARGET_KEYS.includes(key)))
           ctx.addIssue({ code: 'custom', path: [key], message: unknownTargetKey(kind, key) });
+        const mapping = (target as { mapping?: unknown }).mapping;
+        if (typeof mapping === 'string' && bundledMapping(kind, mapping) === null)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['mapping'],
+            message: unknownBundled(kind, mapping),
+          });
       },
       { when: () => true },
     )
@@ -73,10 +85,26 @@ function targetSchema(kind: TargetKind) {
       name,
       kind: k,
       enabled,
-      mapping,
+      mapping: bundledMapping(kind, mapping) ?? mapping,
       limits,
       settings,
     }));
+}
+
+const BUNDLED = 'bundled:';
+
+/** The file a `bundled:<name>` mapping names; the text itself when it is a path; null: unknown. */
+function bundledMapping(kind: TargetKind, mapping: string): string | null {
+  if (!mapping.startsWith(BUNDLED)) return mapping;
+  return kind.bundledMappings?.[mapping.slice(BUNDLED.length)] ?? null;
+}
+
+function unknownBundled(kind: TargetKind, mapping: string): string {
+  const known = Object.keys(kind.bundledMappings ?? {}).map((name) => BUNDLED + name);
+  return (
+    `${kind.kind} has no bundled mapping "${mapping}" (bundled: ${known.join(', ') || 'none'}; ` +
+    `or give a mapping file's path)`
+  );
 }
 
 /**

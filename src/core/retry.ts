@@ -80,9 +80,10 @@ export function backoffDelay(
 /**
  * The backoff of work retried in a later cycle (a failed CRM write, a failed outbox send): no
  * jitter, the poll spreads them; capped at an hour so a long outage is still retried every hour.
+ * The worker wakes when such work falls due, so a passing fault costs seconds, not an interval.
  */
 const LATER_CYCLE_RETRY_POLICY: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'> = {
-  baseDelayMs: 30_000,
+  baseDelayMs: 10_000,
   maxDelayMs: 3_600_000,
 };
 

@@ -15,6 +15,7 @@ export * from './outbox-retry.js';
 export * from './alerts.js';
 export * from './echoes.js';
 export * from './care.js';
+export * from './due.js';
 export { TABLE as LEDGER_TABLES, DEFAULT_TENANT } from './migrations.js';
 export * from './referral-facts.js';
 export * from './api-calls.js';

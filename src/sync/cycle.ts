@@ -13,6 +13,7 @@ import {
   setApiBudgetNote,
   startRun,
   type Ledger,
+  type NextDue,
 } from '../ledger/index.js';
 import type { PartnerCenterClient } from '../source/partner-center/index.js';
 import { UserSignIn } from '../source/partner-center/sign-in.js';
@@ -50,6 +51,13 @@ export interface Runtime {
   readonly notifier: Notifier;
   /** One inbound cycle followed by the outbox drain (external references). */
   syncOnce(options: CycleOptions): Promise<CycleResult>;
+  /**
+   * When work left by the cycles so far becomes due (a retry, a lease to reclaim), so the worker
+   * wakes then rather than a whole interval later.
+   */
+  nextDue?(): Promise<NextDue | null>;
+  /** Whether a claim's lease has run out (its worker stopped renewing it). */
+  claimsExpired?(): Promise<boolean>;
   close(): Promise<void>;
 }
 

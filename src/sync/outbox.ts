@@ -51,7 +51,10 @@ export interface DrainOptions {
   concurrency: number;
   signal?: AbortSignal;
   logger: Logger;
-  /** Rows claimed per round. */
+  /**
+   * Rows claimed per round (default four per concurrent send). A round's verdicts are recorded
+   * together, so a small round keeps what a killed worker loses, and redoes after a re-read, small.
+   */
   claimSize?: number;
   /**
    * Each claim names its worker and holds until then (renewed while the cycle runs; see
@@ -84,9 +87,14 @@ export async function drainOutbox(
   const queue = new PQueue({ concurrency: options.concurrency });
   for (;;) {
     if (options.signal?.aborted) break;
-    const rows = await claimOutbox(ledger.db, options.claimSize ?? 500, options.runId, {
-      ...(options.lease ? { lease: options.lease() } : {}),
-    });
+    const rows = await claimOutbox(
+      ledger.db,
+      options.claimSize ?? Math.max(50, options.concurrency * 4),
+      options.runId,
+      {
+        ...(options.lease ? { lease: options.lease() } : {}),
+      },
+    );
     if (rows.length === 0) break;
     const verdicts = await queue.addAll(rows.map((row) => () => handleRow(handlers, row, options)));
     await recordRound(ledger, rows, verdicts);

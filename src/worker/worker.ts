@@ -19,6 +19,10 @@ const TARGET_DOWN = 'target:';
 /** The problem name of a lost Partner Center sign-in (auth.kind: user). */
 const SIGN_IN = 'partner-center-sign-in';
 const CYCLE_FAILED = 'cycle-failed';
+/** The first pause after a cycle that failed or had a target down; doubled each time after. */
+const UNSETTLED_RETRY_MS = 5_000;
+/** The shortest pause before due work, so a clock skewed against the ledger's cannot spin. */
+const MIN_WAKE_MS = 1_000;
 
 export interface WorkerOptions {
   /** Returns the runtime for the next cycle (the same one, or a new one after a config change). */
@@ -60,6 +64,11 @@ export class Worker {
   /** What /healthz reports beyond staleness: a target down (here), other causes from elsewhere. */
   readonly problems = new HealthProblems();
   cycles = 0;
+  /** Cycles in a row that failed or had a target down (the backoff before the next one). */
+  private unsettledCycles = 0;
+  private lastCycleEndedAt = 0;
+  /** The runtime of the last cycle: asked when its ledger's work next becomes due. */
+  private lastRuntime: Runtime | null = null;
 
   constructor(private readonly options: WorkerOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -132,6 +141,7 @@ export class Worker {
     this.cycles++;
     try {
       const runtime = await this.options.runtime();
+      this.lastRuntime = runtime;
       const result = await runtime.syncOnce({
         runId,
         signal: this.hardStop.signal,
@@ -146,12 +156,14 @@ export class Worker {
       });
       const durationMs = Date.now() - started;
       this.noteTargets(result);
+      this.noteSettled(result.targetsDown.length === 0);
       this.logCycle(runId, result, durationMs);
       await this.options.onCycle?.({ ok: true, runId, result, durationMs });
       return result.inbound.more;
     } catch (thrown) {
       const error = normaliseError(thrown);
       const durationMs = Date.now() - started;
+      if (error.code !== 'ABORTED') this.noteSettled(false);
       // Only a person can fix a lost sign-in: /healthz fails at once (threshold 0), and a good
       // cycle clears it.
       if (error.code === 'SIGN_IN_REQUIRED')
@@ -210,6 +222,11 @@ export class Worker {
     }
   }
 
+  private noteSettled(settled: boolean): void {
+    this.lastCycleEndedAt = Date.now();
+    this.unsettledCycles = settled ? 0 : this.unsettledCycles + 1;
+  }
+
   /** What /healthz reads. */
   healthSnapshot(maxAgeSeconds: number): HealthSnapshot {
     return {
@@ -243,20 +260,64 @@ export class Worker {
     });
   }
 
-  /** Waits one interval (± jitter), or until stopped or an early cycle is due. */
+  /**
+   * Waits one interval (± jitter), or until stopped or an early cycle is due, or until work the
+   * ledger holds becomes due (a retry, a killed worker's lease), or, after a cycle that failed or
+   * had a target down, a backoff that grows towards the interval.
+   */
   private async pause(): Promise<void> {
     // An early cycle asked for during the last cycle whose coalescing window has passed: no pause
     // at all.
     if (this.earlyRequested && !this.earlyTimer) return;
     const jitter = (this.options.random ?? Math.random)() * 2 - 1;
-    const ms = Math.max(0, this.options.intervalMs() + jitter * this.options.jitterMs());
+    const intervalEnd =
+      Date.now() + Math.max(0, this.options.intervalMs() + jitter * this.options.jitterMs());
     this.nudge = new AbortController();
+    const signal = AbortSignal.any([this.wake.signal, this.nudge.signal]);
     try {
-      await sleep(ms, AbortSignal.any([this.wake.signal, this.nudge.signal]));
+      for (;;) {
+        const due = await this.nextDue();
+        const wakeAt = Math.min(intervalEnd, due.at);
+        await sleep(Math.max(0, wakeAt - Date.now()), signal);
+        if (wakeAt >= intervalEnd || !due.leaseOnly) return;
+        // A lease a live worker renewed meanwhile is not work: sleep on.
+        if (await this.claimsExpired()) return;
+      }
     } catch {
       // woken up by stop() or by an early cycle
     } finally {
       this.nudge = null;
+    }
+  }
+
+  /** When the next cycle is due before the interval ends (Infinity: not before). */
+  private async nextDue(): Promise<{ at: number; leaseOnly: boolean }> {
+    const retryAt =
+      this.unsettledCycles > 0
+        ? this.lastCycleEndedAt +
+          Math.min(this.options.intervalMs(), UNSETTLED_RETRY_MS * 2 ** (this.unsettledCycles - 1))
+        : Infinity;
+    let ledger: { at: number; leaseOnly: boolean } = { at: Infinity, leaseOnly: false };
+    try {
+      const next = await this.lastRuntime?.nextDue?.();
+      if (next)
+        ledger = {
+          at: Math.max(Date.parse(next.at), Date.now() + MIN_WAKE_MS),
+          leaseOnly: next.leaseOnly,
+        };
+    } catch (thrown) {
+      this.logger.warn('could not read when the ledger next holds due work', {
+        error: normaliseError(thrown).message,
+      });
+    }
+    return ledger.at < retryAt ? ledger : { at: retryAt, leaseOnly: false };
+  }
+
+  private async claimsExpired(): Promise<boolean> {
+    try {
+      return (await this.lastRuntime?.claimsExpired?.()) ?? true;
+    } catch {
+      return true;
     }
   }
 }

@@ -143,12 +143,17 @@ describe('HubSpot adapter writes', () => {
       ]);
       expect(results.map((r) => r.ok)).toEqual([true, false, true]);
       const failed = results[1];
+      // New deals are created in one call with a trace id each: HubSpot answers 207 naming the
+      // one it refused.
       expect(failed?.ok === false && failed.error).toMatchObject({
         code: 'VALIDATION_ERROR',
         retryable: false,
-        status: 400,
         fields: ['deal__hs_priority'],
       });
+      const creates = sim.server
+        .requests()
+        .filter((r) => r.path === '/crm/v3/objects/deals/batch/create');
+      expect(creates.map((r) => r.status)).toEqual([207]);
       expect(failed?.ok === false && failed.error.message).toContain(
         'urgent was not one of the allowed options',
       );
@@ -173,10 +178,12 @@ describe('HubSpot adapter writes', () => {
         (d: any) => d.properties.leadbridge_referral_id === 'ref-0008',
       );
       expect(deal.associations.contacts).toEqual([contacts[0].id]);
-      const conflicts = sim.server
+      // The create's 207 names the contact; no contact upsert is tried.
+      const contactCalls = sim.server
         .requests()
-        .filter((r) => r.path === '/crm/v3/objects/contacts/batch/upsert' && r.status === 409);
-      expect(conflicts).toHaveLength(1);
+        .filter((r) => r.path.startsWith('/crm/v3/objects/contacts/batch/'))
+        .map((r) => `${r.path.split('/').at(-1)} ${r.status}`);
+      expect(contactCalls).toEqual(['create 201', 'create 207']);
     },
   );
 
@@ -292,9 +299,20 @@ describe('HubSpot adapter outcome reads', () => {
     expect(metadata.fields.find((f) => f.name === 'contact__hs_object_id')).toMatchObject({
       createable: false,
     });
-    await expect(adapter().describeEntity('Opportunity')).rejects.toMatchObject({
+    await expect(adapter().describeEntity('Account')).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
+    // Co-sell names deal properties unprefixed, as the entity "opportunity".
+    const opportunity = await adapter().describeEntity('opportunity');
+    expect(opportunity.entity).toBe('opportunity');
+    expect(opportunity.fields.find((f) => f.name === 'leadbridge_share_with_microsoft')).toEqual({
+      name: 'leadbridge_share_with_microsoft',
+      type: 'boolean',
+      required: false,
+      createable: true,
+      updateable: true,
+    });
+    expect(opportunity.fields.some((f) => f.name.startsWith('deal__'))).toBe(false);
   });
 });
 
@@ -306,6 +324,13 @@ describe('HubSpot mappings against the portal', () => {
       const metadata = await adapter().describeEntity('lead');
       const mapping = await loadMapping(hubspotModule.mappingFile);
       expect(checkMappingAgainstMetadata(mapping, metadata)).toEqual([]);
+      // Its coSell section names deal properties the portal has (checked as "opportunity").
+      const deals = await adapter().describeEntity('opportunity');
+      expect(checkMappingAgainstMetadata(mapping, deals, { coSellOnly: true })).toEqual([]);
+      expect(mapping.definition.status?.expiredReflection).toEqual({
+        deal__dealstage: 'closedlost',
+        deal__closed_lost_reason: 'Partner Center referral expired unanswered',
+      });
       const text = (await readFile(hubspotModule.mappingFile, 'utf8')).replace(
         'deal__dealstage: closedwon',
         'deal__dealstage: won',
@@ -341,6 +366,8 @@ describe('HubSpot adapter with an OAuth app', () => {
     expect((await hubspot.upsertLeads([referral(41)]))[0]?.ok).toBe(true);
     const tokenCalls = sim.server.requests().filter((r) => r.path === '/oauth/v1/token');
     expect(tokenCalls.map((r) => r.status)).toEqual([200, 200]);
+    // OAuth calls have no daily limit, so no daily headers: no budget to report or hold back on.
+    expect(hubspot.apiBudget()).toBeNull();
   });
 
   it('names the refresh token when HubSpot refuses it', async () => {

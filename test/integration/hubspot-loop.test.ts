@@ -195,7 +195,7 @@ describe('the loop with HubSpot as the only target', () => {
       const cycles = await loop();
       await sim(
         '/_sim/faults',
-        { rules: [{ kind: '5xx', status: 500, pathContains: '/objects/deals/batch/upsert' }] },
+        { rules: [{ kind: '5xx', status: 500, pathContains: '/objects/deals/batch/create' }] },
         'PUT',
       );
       const failed = await cycles.run();
@@ -221,9 +221,16 @@ describe('the loop with HubSpot as the only target', () => {
     async () => {
       createReferral(9);
       const cycles = await loop();
+      // The deal create is refused whole, so the deal goes through the upsert path, whose
+      // association call then fails: the deal exists, unlinked.
       await sim(
         '/_sim/faults',
-        { rules: [{ kind: '5xx', status: 500, pathContains: '/associate/default' }] },
+        {
+          rules: [
+            { kind: 'status', refuseStatus: 400, count: 1, pathContains: '/deals/batch/create' },
+            { kind: '5xx', status: 500, pathContains: '/associate/default' },
+          ],
+        },
         'PUT',
       );
       expect((await cycles.run()).targetsDown).not.toEqual([]);
@@ -289,4 +296,60 @@ describe('the loop with all three targets at once', () => {
       expect(await records('deals')).toHaveLength(2);
     },
   );
+});
+
+describe('the loop with the deal-only mapping', () => {
+  const dealOnly = () => ({ ...hubspotTarget(), mapping: 'bundled:deal-only' });
+
+  it(
+    'writes each referral as one deal in one write call per batch, and its stage and decline ' +
+      'flow back',
+    async () => {
+      const [won, declined] = [createReferral(20), createReferral(21)];
+      const cycles = await loop([dealOnly()]);
+      expect((await cycles.run()).targetsDown).toEqual([]);
+      expect(hubspot.writeCalls).toBe(1);
+      expect(await records('contacts')).toEqual([]);
+      expect(await records('companies')).toEqual([]);
+      const deal = await dealOf(won);
+      expect(deal.properties).toMatchObject({
+        dealname: 'Fabrikam 20: ' + referral(won).name,
+        amount: '50000',
+        dealstage: 'appointmentscheduled',
+      });
+      expect(deal.properties.description).toContain('Email: ann20@fabrikam.example');
+      expect(referral(won).externalReferenceId).toBe(deal.id);
+
+      await sim(`/_sim/deals/${deal.id}/stage`, { stage: 'closedwon' });
+      await sim(
+        `/_sim/objects/deals/${(await dealOf(declined)).id}`,
+        { properties: { leadbridge_decline_reason: 'Not a customer' } },
+        'PATCH',
+      );
+      expect((await cycles.run()).targetsDown).toEqual([]);
+      await cycles.run();
+      expect(referral(won)).toMatchObject({ status: 'Closed', substatus: 'Won' });
+      expect(referral(declined)).toMatchObject({
+        status: 'Closed',
+        substatus: 'Declined',
+        statusReason: 'Not a customer',
+      });
+      expect(await records('deals')).toHaveLength(2);
+    },
+  );
+
+  it('names the bundled mappings when a target asks for one that does not exist', () => {
+    const parsed = configSchemaFor(CRM_MODULES).safeParse({
+      source: { partnerCenter: { baseUrl: pc.url, auth: { kind: 'static', token: 't' } } },
+      targets: [{ ...hubspotTarget(), mapping: 'bundled:deals' }],
+      ledger: { client: 'sqlite', filename: path.join(dir, 'ledger.sqlite') },
+    });
+    expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      [
+        'targets.0.mapping',
+        'hubspot has no bundled mapping "bundled:deals" (bundled: bundled:deal-only; or give a ' +
+          "mapping file's path)",
+      ],
+    ]);
+  });
 });

@@ -16,6 +16,7 @@ import {
   claimOutbox,
   countByState,
   enqueueOutcomes,
+  expiredClaims,
   finishRun,
   forgetAlert,
   getCursor,
@@ -27,6 +28,7 @@ import {
   listLinks,
   listOutbox,
   markOutbox,
+  nextDueAt,
   openLedger,
   recordAlertOnce,
   resetToPending,
@@ -652,6 +654,52 @@ function defineLedgerSuite(harness: LedgerHarness): void {
         expect([...new Set(claimed)].sort()).toEqual(referralIds);
       } finally {
         await Promise.all(others.map((l) => l.close()));
+      }
+    });
+  });
+
+  describe('due work', () => {
+    it('finds the next retry, attempt or lease after now, and which leases ran out', async () => {
+      const failure = { code: 'HTTP_ERROR', message: 'Partner Center said 503' };
+      const ledger = await openLedger(harness.freshConfig());
+      try {
+        const db = ledger.db;
+        expect(await nextDueAt(db, NOW)).toBeNull();
+        await transitionSyncStates(db, 'crm:due', [
+          { referralId: 'PAST', to: 'failed', error: failure, nextRetryAt: '2026-11-24T09:00:00Z' },
+          { referralId: 'SOON', to: 'failed', error: failure, nextRetryAt: '2026-11-24T10:00:40Z' },
+        ]);
+        expect(await nextDueAt(db, NOW)).toEqual({
+          at: '2026-11-24T10:00:40.000Z',
+          leaseOnly: false,
+        });
+        await enqueueOutcomes(db, [outcome('D-1', 'accept', 'crm:due')]);
+        const [row] = await claimOutbox(db, 1, 'run-d1', { target: 'crm:due' });
+        await markOutbox(db, row!.id, 'failed', failure, {
+          nextAttemptAt: '2026-11-24T10:00:20Z',
+        });
+        expect(await nextDueAt(db, NOW)).toEqual({
+          at: '2026-11-24T10:00:20.000Z',
+          leaseOnly: false,
+        });
+        await enqueueOutcomes(db, [outcome('D-2', 'accept', 'crm:due')]);
+        await claimOutbox(db, 1, 'run-d2', {
+          target: 'crm:due',
+          now: '2026-11-24T09:59:00Z',
+          lease: { owner: 'killed-worker', until: '2026-11-24T10:00:10Z' },
+        });
+        expect(await nextDueAt(db, NOW)).toEqual({
+          at: '2026-11-24T10:00:10.000Z',
+          leaseOnly: true,
+        });
+        expect(await expiredClaims(db, NOW)).toBe(0);
+        expect(await expiredClaims(db, '2026-11-24T10:00:10Z')).toBe(1);
+        expect(await nextDueAt(db, '2026-11-24T10:00:30Z')).toEqual({
+          at: '2026-11-24T10:00:40.000Z',
+          leaseOnly: false,
+        });
+      } finally {
+        await ledger.close();
       }
     });
   });

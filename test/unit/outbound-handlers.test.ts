@@ -298,7 +298,7 @@ describe('outcome handlers', () => {
     expect(verdict).toMatchObject({
       state: 'failed',
       error: 'accept of referral R1 met a conflict again after a re-read',
-      nextAttemptAt: '2026-03-01T12:01:00.000Z',
+      nextAttemptAt: '2026-03-01T12:00:20.000Z',
     });
   });
 
@@ -427,7 +427,7 @@ describe('outcome handlers', () => {
       expect(await handler(acceptRow(1))).toMatchObject({
         state: 'failed',
         error: 'partner-center: PATCH → 503',
-        nextAttemptAt: '2026-03-01T12:00:30.000Z',
+        nextAttemptAt: '2026-03-01T12:00:10.000Z',
       });
       expect(await handler(acceptRow(3))).toMatchObject({
         state: 'quarantined',

@@ -13,14 +13,20 @@ import type {
   CrmEntityMetadata,
   CrmRecordState,
   MappedRecord,
+  SharedDeal,
+  ApiBudget,
   UpsertItemResult,
 } from '../adapter.js';
+import { DailyBudget, readsWithinBudget, readUsage } from './budget.js';
+import { opportunityMetadata, readSharedDeals, updateObject } from './deals.js';
+import { ClosedStages, reflectExpired } from './expiry.js';
 import type { HubSpotCalls } from './calls.js';
 import { readChangePages, readProperties, stateOf } from './changes.js';
 import { clientCalls } from './client-calls.js';
 import { callError, isApiException } from './errors.js';
-import { OBJECT_PREFIXES, SEARCH_SPACING_MS, type HubSpotObject } from './facts.js';
+import { OBJECT_PREFIXES, RATE_WINDOW_MS, SEARCH_SPACING_MS, type HubSpotObject } from './facts.js';
 import { entityMetadataOf, type PropertyDefinitionShape } from './metadata.js';
+import { RequestWindow } from './pacing.js';
 import { parseHubSpotSettings, type HubSpotSettings } from './settings.js';
 import { writeReferrals } from './upsert.js';
 
@@ -44,23 +50,35 @@ export class HubSpotAdapter implements CrmAdapter {
    * limit.
    */
   private nextSearchAt = 0;
+  /** Every request waits for a place in the portal's rolling 10-second window. */
+  private readonly window: RequestWindow;
+  private readonly budget: DailyBudget;
+  private readonly closedStages: ClosedStages;
 
   constructor(options: CrmAdapterOptions) {
     this.options = options;
     this.target = options.target;
     this.settings = parseHubSpotSettings(options.settings, `targets[${options.target}].settings`);
     this.maxBatchSize = this.settings.batchSize;
+    this.window = new RequestWindow(this.settings.requestsPer10Seconds, RATE_WINDOW_MS);
     this.policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
     this.logger = (options.logger ?? silentLogger).child({ target: this.target, crm: this.kind });
     const { auth, baseUrl } = this.settings;
+    this.budget = new DailyBudget(this.settings.maxDailyApiShare);
     this.client = new Client({
       basePath: baseUrl,
       ...(auth.kind === 'privateApp' ? { accessToken: auth.token } : {}),
     });
+    this.closedStages = new ClosedStages(
+      this.client,
+      (what, request) => this.call(what, request),
+      this.budget.callOptions(),
+    );
     this.calls = clientCalls(
       this.client,
       this.settings.referralIdProperty,
       (what, request, search) => this.call(what, request, search === true),
+      this.budget.callOptions(),
     );
   }
 
@@ -95,13 +113,15 @@ export class HubSpotAdapter implements CrmAdapter {
     options: { signal?: AbortSignal } = {},
   ): AsyncIterable<CrmChangePage> {
     this.signal = options.signal;
-    return readChangePages(
-      {
-        calls: this.calls,
-        referralIdProperty: this.settings.referralIdProperty,
-        pageSize: this.settings.searchPageSize,
-      },
-      since,
+    return this.withinBudget(() =>
+      readChangePages(
+        {
+          calls: this.calls,
+          referralIdProperty: this.settings.referralIdProperty,
+          pageSize: this.settings.searchPageSize,
+        },
+        since,
+      ),
     );
   }
 
@@ -134,18 +154,26 @@ export class HubSpotAdapter implements CrmAdapter {
     options: { signal?: AbortSignal } = {},
   ): Promise<CrmEntityMetadata> {
     this.signal = options.signal;
+    if (entity.toLowerCase() === 'opportunity')
+      return opportunityMetadata(await this.dealProperties());
     if (entity.toLowerCase() !== 'lead') {
       throw new LeadbridgeError(
         'NOT_FOUND',
         `hubspot target "${this.target}": a HubSpot mapping writes the entity "lead" (a ` +
-          `contact, a company and a deal), not "${entity}"`,
+          `contact, a company and a deal) and co-sell reads "opportunity" (a deal), ` +
+          `not "${entity}"`,
         { api: 'hubspot' },
       );
     }
     const definitions = {} as Record<HubSpotObject, PropertyDefinitionShape[]>;
     for (const { object } of OBJECT_PREFIXES) {
       const response = await this.call(`read of the ${object} properties`, () =>
-        this.client.crm.properties.coreApi.getAll(object),
+        this.client.crm.properties.coreApi.getAll(
+          object,
+          undefined,
+          undefined,
+          this.budget.callOptions(),
+        ),
       );
       definitions[object] = response.results as PropertyDefinitionShape[];
     }
@@ -192,6 +220,7 @@ export class HubSpotAdapter implements CrmAdapter {
       throw new LeadbridgeError('ABORTED', 'operation aborted', { api: 'hubspot' });
     const run = async () => {
       if (search) await this.searchTurn();
+      await this.window.take(this.signal);
       const started = Date.now();
       this.requests++;
       let status: number | null = null;
@@ -201,7 +230,13 @@ export class HubSpotAdapter implements CrmAdapter {
         return result;
       } catch (error) {
         status = isApiException(error) ? error.code : null;
-        throw callError(error, { target: this.target, call: what, search });
+        const failure = callError(error, { target: this.target, call: what, search });
+        // Another client of the app used the window up: everyone waits, not only this call.
+        if (status === 429 && failure.retryAfterSeconds !== undefined)
+          this.window.holdFor(
+            Math.min(failure.retryAfterSeconds * 1000, this.policy.maxRetryAfterMs),
+          );
+        throw failure;
       } finally {
         this.options.onCall?.({
           api: 'hubspot',
@@ -250,5 +285,86 @@ export class HubSpotAdapter implements CrmAdapter {
       );
     });
     return this.token;
+  }
+
+  /** The daily allocation as last seen on responses (private apps; OAuth apps have none). */
+  apiBudget(): ApiBudget | null {
+    return this.budget.budget();
+  }
+
+  /** Shows an expired referral on its open deal (see expiry.ts); false when left alone. */
+  reflectExpired(
+    record: CrmRecordState,
+    fields: Record<string, unknown>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<boolean> {
+    this.signal = options.signal;
+    return reflectExpired(
+      {
+        client: this.client,
+        run: (what, request) => this.call(what, request),
+        options: this.budget.callOptions(),
+        stages: this.closedStages,
+        target: this.target,
+      },
+      record,
+      fields,
+    );
+  }
+
+  /** Co-sell: flagged deals with no referral id yet; skipped past the daily share like outcomes. */
+  async readSharedDeals(
+    shareField: string,
+    fields: readonly string[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<SharedDeal[]> {
+    this.signal = options.signal;
+    if (!(await this.readsAllowed())) return [];
+    const { referralIdProperty, searchPageSize: pageSize } = this.settings;
+    return readSharedDeals({ calls: this.calls, referralIdProperty, pageSize }, shareField, fields);
+  }
+
+  /** Co-sell: the created referral's id into the deal's referral id property. */
+  async linkDeal(
+    recordId: string,
+    referralId: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    this.signal = options.signal;
+    await updateObject(
+      {
+        client: this.client,
+        run: (what, request) => this.call(what, request),
+        options: this.budget.callOptions(),
+      },
+      'deals',
+      recordId,
+      { [this.settings.referralIdProperty]: referralId },
+    );
+  }
+
+  private async dealProperties(): Promise<PropertyDefinitionShape[]> {
+    const response = await this.call('read of the deals properties', () =>
+      this.client.crm.properties.coreApi.getAll(
+        'deals',
+        undefined,
+        undefined,
+        this.budget.callOptions(),
+      ),
+    );
+    return response.results as PropertyDefinitionShape[];
+  }
+
+  /** Past the daily share (checked with the usage endpoint when due), non-essential reads wait. */
+  private readsAllowed(): Promise<boolean> {
+    return readsWithinBudget(
+      this.budget,
+      () => readUsage(this.client, (what, request) => this.call(what, request)),
+      (message, details) => this.logger.warn(message, details),
+    );
+  }
+
+  private async *withinBudget(pages: () => AsyncIterable<CrmChangePage>) {
+    if (await this.readsAllowed()) yield* pages();
   }
 }

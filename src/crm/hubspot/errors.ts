@@ -67,6 +67,21 @@ function isDailyLimit(error: ApiExceptionShape): boolean {
   );
 }
 
+/**
+ * How long a 429 asks us to wait: Retry-After when sent; else, with none of the window left
+ * (X-HubSpot-RateLimit-Remaining 0), the window's length
+ * (X-HubSpot-RateLimit-Interval-Milliseconds), within which the rolling window has emptied; a
+ * search refusal (no such headers) clears in a second. The retry policy caps it.
+ */
+function rateLimitWaitSeconds(headers: Record<string, string>, search: boolean): number | null {
+  const retryAfter = Number(headers['retry-after']);
+  if (headers['retry-after'] !== undefined && Number.isFinite(retryAfter)) return retryAfter;
+  const interval = Number(headers['x-hubspot-ratelimit-interval-milliseconds']);
+  if (headers['x-hubspot-ratelimit-remaining'] === '0' && Number.isFinite(interval) && interval > 0)
+    return interval / 1000;
+  return search ? 1 : null;
+}
+
 export interface CallContext {
   target: string;
   call: string;
@@ -89,15 +104,11 @@ export function callError(error: unknown, context: CallContext): LeadbridgeError
       });
     }
     if (error.code === 429) {
-      const retryAfter = Number(error.headers?.['retry-after']);
+      const retryAfter = rateLimitWaitSeconds(error.headers ?? {}, context.search === true);
       return new LeadbridgeError('RATE_LIMITED', message, {
         ...options,
         status: 429,
-        ...(Number.isFinite(retryAfter)
-          ? { retryAfterSeconds: retryAfter }
-          : context.search
-            ? { retryAfterSeconds: 1 }
-            : {}),
+        ...(retryAfter !== null ? { retryAfterSeconds: retryAfter } : {}),
       });
     }
     const kind = error.code === 401 || error.code === 403 ? 'AUTH_FAILED' : 'HTTP_ERROR';
@@ -154,4 +165,38 @@ function namedProperties(body: HubSpotErrorBody): string[] {
     else if (typeof entry.in === 'string' && entry.in !== '') names.push(entry.in);
   }
   return names;
+}
+
+/** One entry of a 207's `errors`: HubSpot's error envelope, with `context` naming the inputs. */
+export interface BatchErrorShape {
+  status?: unknown;
+  category?: unknown;
+  message?: unknown;
+  context?: Record<string, unknown>;
+  errors?: HubSpotErrorBody['errors'];
+}
+
+/** Categories of a 207 entry worth another attempt in a later cycle. */
+const RETRYABLE_CATEGORIES = new Set(['RATE_LIMITS', 'INTERNAL_ERROR', 'SERVICE_UNAVAILABLE']);
+
+/** A 207 entry as the item error of each input it names. */
+export function batchItemError(entry: BatchErrorShape, prefix: string): CrmItemError {
+  const code = typeof entry.category === 'string' && entry.category ? entry.category : 'ERROR';
+  const message =
+    typeof entry.message === 'string' && entry.message ? entry.message : 'HubSpot refused it';
+  const fields = [...new Set(namedProperties({ errors: entry.errors }))].map((n) => prefix + n);
+  return {
+    code,
+    message,
+    retryable: RETRYABLE_CATEGORIES.has(code),
+    ...(fields.length > 0 ? { fields } : {}),
+  };
+}
+
+/** Every id a 207 entry's context names (objectWriteTraceId, ids, fromIds, ...). */
+export function contextIds(entry: BatchErrorShape): string[] {
+  const ids: string[] = [];
+  for (const value of Object.values(entry.context ?? {}))
+    if (Array.isArray(value)) ids.push(...value.map(String));
+  return ids;
 }

@@ -28,6 +28,9 @@ export const BATCH_MAX = 100;
  * the last (stamp, id) seen, so no query comes near that cap.
  */
 export const SEARCH_PAGE_MAX = 200;
+/** Requests a private app may make in HubSpot's rolling window (usage-details, Free/Starter). */
+export const TEN_SECOND_LIMIT = 100;
+export const RATE_WINDOW_MS = 10_000;
 /** Searches are spaced by this much: five a second at most, with a margin. */
 export const SEARCH_SPACING_MS = 210;
 
@@ -69,7 +72,20 @@ export const READ_PROPERTIES: Record<HubSpotObject, readonly string[]> = {
     'closed_won_reason',
     'leadbridge_referral_link',
     'leadbridge_lead_kind',
+    // The bundled deal-only mapping's decline (mapping-deal-only.yaml).
+    'leadbridge_decline_reason',
   ],
+};
+
+/**
+ * HubSpot-defined default association type ids, by direction, for inline associations on create.
+ * Source: developers.hubspot.com/docs/api-reference/crm-associations-v4/guide ("Association type id
+ * values": deal→contact 3, deal→company 341, contact→company 279).
+ */
+export const DEFAULT_ASSOCIATION_TYPE_IDS: Readonly<Record<string, number>> = {
+  'deals/contacts': 3,
+  'deals/companies': 341,
+  'contacts/companies': 279,
 };
 
 /** The pairs associated for each referral (default association types). */

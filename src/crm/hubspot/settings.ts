@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { ValidationError, type Issue } from '../../core/errors.js';
 import { httpUrl, intField, nonEmptyString, secretString } from '../../config/fields.js';
-import { BATCH_MAX, SEARCH_PAGE_MAX } from './facts.js';
+import { BATCH_MAX, SEARCH_PAGE_MAX, TEN_SECOND_LIMIT } from './facts.js';
 
 const PROPERTY_NAME = /^[a-z][a-z0-9_]*$/;
 
@@ -39,6 +39,17 @@ export const hubspotSettingsSchema = z.strictObject({
   batchSize: intField(1, BATCH_MAX).default(BATCH_MAX),
   /** Results per search page (HubSpot serves at most 200). */
   searchPageSize: intField(1, SEARCH_PAGE_MAX).default(SEARCH_PAGE_MAX),
+  /**
+   * Requests the adapter starts in any 10 seconds, all calls counted: the portal's rolling limit
+   * (100 for private apps on Free and Starter, more on higher tiers or with the API limit
+   * increase).
+   */
+  requestsPer10Seconds: intField(1, 10_000).default(TEN_SECOND_LIMIT),
+  /**
+   * The share of the daily request allocation (private apps) past which outcome and co-sell reads
+   * wait until the allocation frees up; writes of new referrals go on.
+   */
+  maxDailyApiShare: z.number().gt(0).max(1).default(0.8),
 });
 
 export type HubSpotSettings = z.output<typeof hubspotSettingsSchema>;

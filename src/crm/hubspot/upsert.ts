@@ -1,10 +1,12 @@
-// Writes referrals as a company, a contact and a deal upserted by the referral id property, then
-// associated.
-// A batch HubSpot refuses for its content (400, 409) is split until the inputs at fault are found:
-// one bad
-// referral never holds back the others, and the rest of its batch is written.
+// Writes referrals as a company, a contact and a deal (or a deal alone, when the mapping writes
+// only deal fields). Records a referral does not have yet are created with their associations
+// inline (one call per object and 100 referrals); existing ones are upserted by the referral id
+// property and associated only where an association is missing. A batch HubSpot refuses for its
+// content (400, 409) is split until the inputs at fault are found; a 207 fails only the inputs it
+// names: one bad referral never holds back the others.
 import type { CrmItemError, MappedRecord, UpsertItemResult } from '../adapter.js';
-import type { HubSpotCalls, UpsertedRow } from './calls.js';
+import { isRefused, type HubSpotCalls, type UpsertedRow } from './calls.js';
+import { createFresh, existingContactId } from './create.js';
 import { itemErrorOf, isContentRefusal } from './errors.js';
 import { ASSOCIATION_PAIRS, BATCH_MAX, OBJECT_PREFIXES, type HubSpotObject } from './facts.js';
 
@@ -17,11 +19,15 @@ export interface WriteSettings {
 
 type ObjectValues = Partial<Record<HubSpotObject, Record<string, string>>>;
 
-interface Pending {
+export interface Pending {
   record: MappedRecord;
   values: ObjectValues;
   written: Partial<Record<HubSpotObject, UpsertedRow>>;
   error: CrmItemError | null;
+  /** Its deal does not exist yet: its records are created, associations inline. */
+  fresh: boolean;
+  /** Pairs (`deals/contacts`) associated when a record was created, or left alone on purpose. */
+  linked: Set<string>;
 }
 
 /** Properties a deal takes only when it is created: a later write never moves its stage back. */
@@ -36,13 +42,20 @@ export async function writeReferrals(
   const pending = records.map(splitRecord);
   const live = () => pending.filter((p) => p.error === null);
   const existingDeals = await existingDealReferrals(calls, live(), settings);
+  for (const p of live()) p.fresh = !existingDeals.has(p.record.referralId);
   for (const { object } of [...OBJECT_PREFIXES].sort(companiesFirst)) {
     const inputs = live().filter((p) => object === 'deals' || p.values[object] !== undefined);
-    const prepared = inputs.map((p) => ({
-      pending: p,
-      id: p.record.referralId,
-      properties: propertiesFor(object, p, existingDeals, settings),
-    }));
+    // Companies are always upserted: nothing needs to be associated from their side.
+    const fresh = object === 'companies' ? [] : inputs.filter((p) => p.fresh);
+    const conflicted = await createFresh(calls, object, fresh, settings);
+    const existing = new Set([...existingDeals, ...conflicted]);
+    const prepared = inputs
+      .filter((p) => !fresh.includes(p) || conflicted.has(p.record.referralId))
+      .map((p) => ({
+        pending: p,
+        id: p.record.referralId,
+        properties: propertiesFor(object, p, existing, settings),
+      }));
     await upsertIsolating(calls, object, prepared, settings.batchSize);
   }
   await associateAll(calls, live());
@@ -75,7 +88,7 @@ function splitRecord(record: MappedRecord): Pending {
           fields: unknown,
         }
       : null;
-  return { record, values, written: {}, error };
+  return { record, values, written: {}, error, fresh: false, linked: new Set() };
 }
 
 /** HubSpot takes every property value as text; an empty text clears the property. */
@@ -103,7 +116,7 @@ async function existingDealReferrals(
   return existing;
 }
 
-function propertiesFor(
+export function propertiesFor(
   object: HubSpotObject,
   pending: Pending,
   existingDeals: Set<string>,
@@ -149,7 +162,7 @@ async function upsertPart(
   part: Prepared[],
 ): Promise<void> {
   if (part.length === 0) return;
-  let rows: Array<UpsertedRow | undefined>;
+  let rows: Awaited<ReturnType<HubSpotCalls['upsert']>>;
   try {
     rows = await calls.upsert(
       object,
@@ -157,7 +170,8 @@ async function upsertPart(
     );
   } catch (error) {
     if (!isContentRefusal(error)) throw error;
-    if (part.length === 1) refuseOne(object, part[0] as Prepared, error);
+    if (part.length === 1)
+      refuseOne(object, part[0] as Prepared, itemErrorOf(error, prefixOf(object)));
     if (part.length === 1) return;
     const half = Math.ceil(part.length / 2);
     await upsertPart(calls, object, part.slice(0, half));
@@ -166,7 +180,8 @@ async function upsertPart(
   }
   part.forEach((input, index) => {
     const row = rows[index];
-    if (row) input.pending.written[object] = row;
+    if (isRefused(row)) refuseOne(object, input, row.error);
+    else if (row) input.pending.written[object] = row;
   });
 }
 
@@ -176,10 +191,9 @@ async function upsertPart(
  * in HubSpot (a customer with a second referral): the deal is associated with that contact, which
  * is left as it is.
  */
-function refuseOne(object: HubSpotObject, input: Prepared, error: unknown): void {
-  const refusal = itemErrorOf(error, prefixOf(object));
-  const existing = /^Contact already exists\. Existing ID: (\d+)$/.exec(refusal.message)?.[1];
-  if (object === 'contacts' && refusal.code === 'CONFLICT' && existing) {
+function refuseOne(object: HubSpotObject, input: Prepared, refusal: CrmItemError): void {
+  const existing = existingContactId(refusal);
+  if (object === 'contacts' && existing !== null) {
     input.pending.written.contacts = { id: existing, properties: {}, created: false };
     return;
   }
@@ -196,17 +210,30 @@ function prefixOf(object: HubSpotObject): string {
  * so that a rerun writes only what a crash left undone.
  */
 async function associateAll(calls: HubSpotCalls, pending: Pending[]): Promise<void> {
-  const unchanged = pending.filter((p) => !Object.values(p.written).some((row) => row?.created));
+  const unchanged = pending.filter(
+    (p) => p.linked.size === 0 && !Object.values(p.written).some((row) => row?.created),
+  );
   const complete = new Set<Pending>(await alreadyAssociated(calls, unchanged));
   for (const { from, to } of ASSOCIATION_PAIRS) {
-    const pairs = pending
-      .filter((p) => !complete.has(p) && p.written[from] && p.written[to])
-      .map((p) => ({
-        from: (p.written[from] as UpsertedRow).id,
-        to: (p.written[to] as UpsertedRow).id,
-      }));
-    for (let i = 0; i < pairs.length; i += BATCH_MAX)
-      await calls.associate(from, to, pairs.slice(i, i + BATCH_MAX));
+    const linking = pending.filter(
+      (p) => !complete.has(p) && !p.linked.has(`${from}/${to}`) && p.written[from] && p.written[to],
+    );
+    for (let i = 0; i < linking.length; i += BATCH_MAX) {
+      const part = linking.slice(i, i + BATCH_MAX);
+      const refused = await calls.associate(
+        from,
+        to,
+        part.map((p) => ({
+          from: (p.written[from] as UpsertedRow).id,
+          to: (p.written[to] as UpsertedRow).id,
+        })),
+      );
+      // A pair HubSpot refused leaves the referral unlinked: it fails, to be written again.
+      for (const p of part) {
+        const error = refused.get((p.written[from] as UpsertedRow).id);
+        if (error) p.error = { ...error, retryable: true };
+      }
+    }
   }
 }
 

@@ -52,6 +52,16 @@ export class HubSpotAuth {
     return null;
   }
 
+  /**
+   * A request made with a private app's token. Only these see the daily headers: OAuth calls have
+   * no daily limit (developers.hubspot.com/changelog/rate-limit-headers-will-now-appear-for-oauth-
+   * authenticated-calls).
+   */
+  static isPrivateApp(req: SimRequest): boolean {
+    const token = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
+    return token !== undefined && PRIVATE_APP_TOKEN.test(token);
+  }
+
   /** Every OAuth access token issued so far expires now (refresh tokens still work). */
   expireAll(): void {
     for (const token of this.issued.keys()) this.issued.set(token, 0);

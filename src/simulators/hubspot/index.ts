@@ -7,6 +7,7 @@ import { adminRoutes } from './admin.js';
 import { HubSpotAuth, type OAuthApp } from './auth.js';
 import { serverErrorBody } from './errors.js';
 import { RateLimits, type LimitSettings } from './limits.js';
+import { recordRoutes } from './record-routes.js';
 import { crmRoutes } from './routes.js';
 import { HubSpotStore } from './store.js';
 
@@ -49,6 +50,12 @@ export class HubSpotSimulator {
       routes: [
         ...this.auth.routes(),
         ...crmRoutes({ store: this.store, random, countWrite: () => this.writes++ }),
+        ...recordRoutes({
+          store: this.store,
+          limits: this.limits,
+          clock,
+          countWrite: () => this.writes++,
+        }),
       ],
       adminRoutes: adminRoutes({
         store: this.store,
@@ -61,7 +68,7 @@ export class HubSpotSimulator {
       responseHeaders: (req, res) =>
         isSearch(req) || HubSpotAuth.isPublic(req) || res.status === 401
           ? {}
-          : this.limits.headers(),
+          : this.limits.headers({ daily: HubSpotAuth.isPrivateApp(req) }),
       onReset: () => {
         this.store.reset();
         this.limits.reset();

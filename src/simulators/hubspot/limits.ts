@@ -71,14 +71,19 @@ export class RateLimits {
     return null;
   }
 
-  headers(): Record<string, string> {
+  /** The rate-limit headers; the daily pair only for private apps (`daily`). */
+  headers(options: { daily: boolean } = { daily: true }): Record<string, string> {
     const now = this.clock.nowMs();
     const inWindow = this.recent.filter((t) => t > now - WINDOW_MS).length;
     return {
-      'X-HubSpot-RateLimit-Daily': String(this.settings.daily),
-      'X-HubSpot-RateLimit-Daily-Remaining': String(
-        Math.max(0, this.settings.daily - this.dailyUsed),
-      ),
+      ...(options.daily
+        ? {
+            'X-HubSpot-RateLimit-Daily': String(this.settings.daily),
+            'X-HubSpot-RateLimit-Daily-Remaining': String(
+              Math.max(0, this.settings.daily - this.dailyUsed),
+            ),
+          }
+        : {}),
       'X-HubSpot-RateLimit-Interval-Milliseconds': String(WINDOW_MS),
       'X-HubSpot-RateLimit-Max': String(this.settings.perTenSeconds),
       'X-HubSpot-RateLimit-Remaining': String(Math.max(0, this.settings.perTenSeconds - inWindow)),

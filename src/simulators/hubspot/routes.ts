@@ -10,6 +10,8 @@
 // associate default), .../crm/properties and .../crm/pipelines.
 import type { Random } from '../common/random.js';
 import type { SimRequest, SimResponse, SimRoute } from '../common/server.js';
+import { batchResponse, DEFAULT_TYPE_IDS, handle, inputsOf, now, objectType } from './batch.js';
+import { batchCreate } from './batch-create.js';
 import { HubSpotError, validationError } from './errors.js';
 import { search } from './search.js';
 import {
@@ -22,58 +24,11 @@ import {
 import type { HubSpotStore, StoredObject } from './store.js';
 import { objectJson } from './values.js';
 
-const BATCH_MAX = 100;
-
 export interface RouteContext {
   store: HubSpotStore;
   random: Random;
   /** Counts a request that changes records (bench: write calls per referral). */
   countWrite(): void;
-}
-
-/** Runs a handler, answering HubSpot errors in HubSpot's envelope. */
-function handle(run: (req: SimRequest) => SimResponse): (req: SimRequest) => SimResponse {
-  return (req) => {
-    try {
-      return run(req);
-    } catch (error) {
-      if (error instanceof HubSpotError) return error.toResponse();
-      throw error;
-    }
-  };
-}
-
-function objectType(req: SimRequest): ObjectType {
-  const name = req.params.objectType ?? '';
-  if (!isObjectType(name))
-    throw new HubSpotError(400, 'VALIDATION_ERROR', `Unable to infer object type from: ${name}`);
-  return name;
-}
-
-function inputsOf(req: SimRequest): unknown[] {
-  const inputs = (req.body as { inputs?: unknown } | undefined)?.inputs;
-  if (!Array.isArray(inputs)) throw validationError('Invalid input JSON: inputs is required');
-  if (inputs.length > BATCH_MAX) {
-    throw validationError(
-      `Batch input cannot be larger than ${BATCH_MAX} items (got ${inputs.length})`,
-    );
-  }
-  return inputs;
-}
-
-const now = () => new Date().toISOString();
-
-function batchResponse(results: unknown[], startedAt: string, errors: unknown[] = []): SimResponse {
-  return {
-    status: errors.length > 0 ? 207 : 200,
-    body: {
-      status: 'COMPLETE',
-      results,
-      ...(errors.length > 0 ? { numErrors: errors.length, errors } : {}),
-      startedAt,
-      completedAt: now(),
-    },
-  };
 }
 
 interface UpsertInput {
@@ -172,17 +127,24 @@ function associateDefault(context: RouteContext, req: SimRequest): SimResponse {
   const startedAt = now();
   const from = typeParam(req.params.fromType);
   const to = typeParam(req.params.toType);
-  const pairs = inputsOf(req).map((raw, index) => {
+  const pairs: Array<{ fromId: string; toId: string }> = [];
+  const errors: unknown[] = [];
+  inputsOf(req).forEach((raw) => {
     const input = (raw ?? {}) as { from?: { id?: unknown }; to?: { id?: unknown } };
     const fromId = String(input.from?.id ?? '');
     const toId = String(input.to?.id ?? '');
-    if (!context.store.get(from, fromId) || !context.store.get(to, toId)) {
-      throw validationError(
-        `inputs[${index}]: ${OBJECT_TYPES[from].singular} ${fromId} or ` +
-          `${OBJECT_TYPES[to].singular} ${toId} does not exist`,
-      );
-    }
-    return { fromId, toId };
+    // A pair naming a record that does not exist is refused alone (207); the rest are written.
+    if (context.store.get(from, fromId) && context.store.get(to, toId))
+      pairs.push({ fromId, toId });
+    else
+      errors.push({
+        status: 'error',
+        category: 'VALIDATION_ERROR',
+        message:
+          `${OBJECT_TYPES[from].singular} ${fromId} or ${OBJECT_TYPES[to].singular} ${toId} ` +
+          `does not exist`,
+        context: { fromObjectId: [fromId], toObjectId: [toId] },
+      });
   });
   context.countWrite();
   const results = pairs.map(({ fromId, toId }) => {
@@ -196,24 +158,8 @@ function associateDefault(context: RouteContext, req: SimRequest): SimResponse {
       },
     };
   });
-  return batchResponse(results, startedAt);
+  return batchResponse(results, startedAt, errors);
 }
-
-/**
- * HubSpot-defined default association type ids, by direction. Source:
- * developers.hubspot.com/docs/api-reference/
- * crm-associations-v4/guide ("Association type id values": contact→company 279, company→contact
- * 280,
- * deal→contact 3, contact→deal 4, deal→company 341, company→deal 342).
- */
-const DEFAULT_TYPE_IDS: Record<string, number> = {
-  'contacts/companies': 279,
-  'companies/contacts': 280,
-  'deals/contacts': 3,
-  'contacts/deals': 4,
-  'deals/companies': 341,
-  'companies/deals': 342,
-};
 
 /**
  * POST /crm/v4/associations/{from}/{to}/batch/read with inputs [{id}]: each record's associated
@@ -307,6 +253,11 @@ export function crmRoutes(context: RouteContext): SimRoute[] {
       method: 'POST',
       pattern: new RegExp(`^${objects}/batch/upsert$`),
       handler: handle((req) => upsert(context, req)),
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^${objects}/batch/create$`),
+      handler: handle((req) => batchCreate(context, req)),
     },
     {
       method: 'POST',

@@ -81,6 +81,18 @@ const LEAD_STATUSES = [
   ['BAD_TIMING', 'Bad Timing'],
 ] as const;
 
+/** Partner Center's close reasons, as an admin enters them as the dropdown's options. */
+const DECLINE_REASONS = [
+  "Project budget isn't adequate",
+  "Customer didn't respond",
+  'Customer chose another vendor',
+  'Customer requirement not met',
+  'Not a customer',
+  'Proposed time line was too short',
+  'Report as abuse, spam, or phishing',
+  'Others',
+];
+
 const CURRENCIES = ['USD', 'EUR', 'GBP', 'CAD', 'AUD', 'JPY', 'CHF', 'INR', 'BRL', 'SEK'];
 const PRIORITIES = [
   ['low', 'Low'],
@@ -188,6 +200,25 @@ export function defaultProperties(): Record<ObjectType, PropertyDefinition[]> {
       [REFERRAL_ID_PROPERTY, 'string', unique],
       ['leadbridge_referral_link', 'string'],
       ['leadbridge_lead_kind', 'string'],
+      // The deal-only layout's decline: a dropdown of Partner Center's close reasons.
+      [
+        'leadbridge_decline_reason',
+        'enumeration',
+        { options: options(DECLINE_REASONS.map((r) => [r, r] as const)) },
+      ],
+      // Co-sell: a single checkbox that shares the deal with Microsoft, and the customer it is for.
+      [
+        'leadbridge_share_with_microsoft',
+        'bool',
+        {
+          options: options([
+            ['true', 'Yes'],
+            ['false', 'No'],
+          ]),
+        },
+      ],
+      ['leadbridge_customer_name', 'string'],
+      ['leadbridge_customer_country', 'string'],
     ]),
   };
 }
