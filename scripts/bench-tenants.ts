@@ -116,7 +116,10 @@ async function runOnce(options: TenantBenchOptions, workerCount: number): Promis
       steadyCyclesPerMinute: null,
       worstLagSeconds: null,
     };
-    if (figures.backfillSeconds === null) return figures;
+    if (figures.backfillSeconds === null) {
+      console.log(`not caught up: ${JSON.stringify(await behind(db, tag))}`);
+      return figures;
+    }
     const steadyFrom = Date.now();
     const steadyCyclesBefore = await sumCycles(db, tag);
     let worst = 0;
@@ -171,6 +174,16 @@ async function countCaughtUp(db: knex.Knex, tag: string): Promise<number> {
     [tag],
   )) as { rows: Array<{ n: number }> };
   return result.rows[0]?.n ?? 0;
+}
+
+/** The tenants that never caught up: their cycles, last result and error. */
+async function behind(db: knex.Knex, tag: string): Promise<unknown[]> {
+  const result = (await db.raw(
+    `select tenant, cycles, last_result, last_error from ??.leadbridge_tenant_cycles
+      where caught_up_at is null order by tenant`,
+    [tag],
+  )) as { rows: unknown[] };
+  return result.rows;
 }
 
 async function countWorkers(db: knex.Knex, tag: string): Promise<number> {
