@@ -22,7 +22,7 @@ export interface TenantBenchOptions {
 
 interface Figures {
   workers: number;
-  /** Tenant cycles per minute while backlogs were waiting (from the window's start to caught up). */
+  /** Tenant cycles per minute while backlogs waited (from the window's start to caught up). */
   backlogCyclesPerMinute: number;
   /** Seconds until every tenant had caught up (null: not within `seconds`). */
   backfillSeconds: number | null;

@@ -27,7 +27,8 @@ export class RerunWatch {
   async runningOn(pid: number): Promise<string[]> {
     const rows = (await this.db.raw(
       `select tenant from ??.leadbridge_tenant_cycles
-        where last_worker like ? and (last_finished_at is null or last_finished_at < last_started_at)`,
+        where last_worker like ?
+          and (last_finished_at is null or last_finished_at < last_started_at)`,
       [this.schema, `%:${pid}:%`],
     )) as { rows: Array<{ tenant: string }> };
     return rows.rows.map((row) => row.tenant);

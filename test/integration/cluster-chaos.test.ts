@@ -1,6 +1,7 @@
 // Chaos on PostgreSQL (short, for CI): 3 cluster workers, one SIGKILLed at random every few seconds
 // and restarted; afterwards every tenant's referrals are in its CRMs exactly once, every outcome
-// reached Partner Center exactly once, no tenant's data is in another's CRM (scripts/chaos/cluster).
+// reached Partner Center exactly once, no tenant's data is in another's CRM
+// (scripts/chaos/cluster.ts).
 import knex from 'knex';
 import { expect, it } from 'vitest';
 import { runClusterChaos, type ClusterChaosRun } from '../../scripts/chaos/cluster.js';

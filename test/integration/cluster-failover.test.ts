@@ -1,4 +1,4 @@
-// The lost-worker bound on PostgreSQL: a cluster worker SIGKILLed mid-cycle, and another worker runs
+// The lost-worker bound on PostgreSQL: a cluster worker SIGKILLed mid-cycle, another worker runs
 // that tenant's cycle again within the bound the README states; the rerun duplicates nothing.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';

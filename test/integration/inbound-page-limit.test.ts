@@ -12,7 +12,7 @@ afterEach(async () => {
 });
 
 describe('page-bounded inbound cycles', () => {
-  it('catch up on 250 referrals changed within one overlap window, one page per cycle', async () => {
+  it('catch up on 250 referrals changed in one overlap window, one page a cycle', async () => {
     harness = await startHarness({ referrals: 0 });
     // One burst: all 250 carry (nearly) the same updatedDateTime, well inside the 60 s overlap.
     for (let i = 0; i < 250; i++) newCustomerInquiry(harness.pc.store, { name: `burst ${i}` });
