@@ -24,7 +24,7 @@ import {
 } from '../../src/simulators/partner-center/index.js';
 import { dealKey } from '../../src/sync/actions/create-referral.js';
 import type { Runtime } from '../../src/sync/cycle.js';
-import { companyInquiry, hubspotDealOf, hubspotRecords } from './support/hubspot.js';
+import { companyInquiry, hubspotAdmin, hubspotDealOf, hubspotRecords } from './support/hubspot.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const fastRetries = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 5 };
@@ -107,14 +107,8 @@ const dealOf = (referralId: string) => hubspotDealOf(hubspot.url, referralId);
 const referral = (id: string) => pc.store.get(id) as unknown as Referral;
 const hubspotCalls = () => hubspot.server.counters().total;
 
-async function sim(route: string, body: unknown, method = 'POST'): Promise<void> {
-  const response = await fetch(`${hubspot.url}${route}`, {
-    method,
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${route}: ${response.status} ${await response.text()}`);
-}
+const sim = (route: string, body: unknown, method = 'POST') =>
+  hubspotAdmin(hubspot.url, route, body, method);
 
 describe('HubSpot: an expired referral shown on its deal', () => {
   it(

@@ -29,7 +29,7 @@ import {
   createSalesforceSimulator,
   type SalesforceSimulator,
 } from '../../src/simulators/salesforce/index.js';
-import { companyInquiry, hubspotDealOf, hubspotRecords } from './support/hubspot.js';
+import { companyInquiry, hubspotAdmin, hubspotDealOf, hubspotRecords } from './support/hubspot.js';
 
 let pc: PartnerCenterSimulator;
 let hubspot: HubSpotSimulator;
@@ -99,14 +99,8 @@ const records = (type: string) => hubspotRecords(hubspot.url, type);
 const dealOf = (referralId: string) => hubspotDealOf(hubspot.url, referralId);
 const referral = (id: string) => pc.store.get(id) as unknown as Referral;
 
-async function sim(path: string, body: unknown, method = 'POST'): Promise<void> {
-  const response = await fetch(`${hubspot.url}${path}`, {
-    method,
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-}
+const sim = (route: string, body: unknown, method = 'POST') =>
+  hubspotAdmin(hubspot.url, route, body, method);
 
 describe('the loop with HubSpot as the only target', () => {
   it(

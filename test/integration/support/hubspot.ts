@@ -37,3 +37,18 @@ export function companyInquiry(
     details: { ...details, currency: 'EUR' },
   }).id;
 }
+
+/** A call to a /_sim/ route of the simulator (a user's edit in HubSpot, say); throws if refused. */
+export async function hubspotAdmin(
+  baseUrl: string,
+  route: string,
+  body: unknown,
+  method = 'POST',
+): Promise<void> {
+  const response = await fetch(`${baseUrl}${route}`, {
+    method,
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${route}: ${response.status} ${await response.text()}`);
+}
