@@ -24,7 +24,7 @@ import {
 } from '../../src/simulators/partner-center/index.js';
 import { dealKey } from '../../src/sync/actions/create-referral.js';
 import type { Runtime } from '../../src/sync/cycle.js';
-import { newCustomerInquiry } from './support/referrals.js';
+import { companyInquiry, hubspotAdmin, hubspotDealOf, hubspotRecords } from './support/hubspot.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const fastRetries = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 5 };
@@ -88,37 +88,27 @@ let cycle = 0;
 const run = (runtime: Runtime) => runtime.syncOnce({ runId: `cycle-${++cycle}` });
 
 function createReferral(n: number): string {
-  return newCustomerInquiry(pc.store, {
-    customerProfile: {
-      name: `Northwind ${n}`,
-      address: { city: 'Oslo', country: 'NO' },
-      team: [{ firstName: 'Kari', lastName: `Buyer ${n}`, email: `kari${n}@northwind.example` }],
+  return companyInquiry(
+    pc.store,
+    n,
+    {
+      company: 'Northwind',
+      city: 'Oslo',
+      country: 'NO',
+      person: 'Kari',
+      domain: 'northwind.example',
     },
-    details: {
-      dealValue: 30_000,
-      currency: 'EUR',
-      closingDateTime: '2026-09-30T00:00:00Z',
-      notes: 'Needs a data platform',
-    },
-  }).id;
+    { dealValue: 30_000, closingDateTime: '2026-09-30T00:00:00Z', notes: 'Needs a data platform' },
+  );
 }
 
-const records = async (type: string): Promise<any[]> =>
-  ((await (await fetch(`${hubspot.url}/_sim/objects/${type}`)).json()) as { results: any[] })
-    .results;
-const dealOf = async (referralId: string) =>
-  (await records('deals')).find((d) => d.properties.leadbridge_referral_id === referralId);
+const records = (type: string) => hubspotRecords(hubspot.url, type);
+const dealOf = (referralId: string) => hubspotDealOf(hubspot.url, referralId);
 const referral = (id: string) => pc.store.get(id) as unknown as Referral;
 const hubspotCalls = () => hubspot.server.counters().total;
 
-async function sim(route: string, body: unknown, method = 'POST'): Promise<void> {
-  const response = await fetch(`${hubspot.url}${route}`, {
-    method,
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${route}: ${response.status} ${await response.text()}`);
-}
+const sim = (route: string, body: unknown, method = 'POST') =>
+  hubspotAdmin(hubspot.url, route, body, method);
 
 describe('HubSpot: an expired referral shown on its deal', () => {
   it(

@@ -29,7 +29,7 @@ import {
   createSalesforceSimulator,
   type SalesforceSimulator,
 } from '../../src/simulators/salesforce/index.js';
-import { newCustomerInquiry } from './support/referrals.js';
+import { companyInquiry, hubspotAdmin, hubspotDealOf, hubspotRecords } from './support/hubspot.js';
 
 let pc: PartnerCenterSimulator;
 let hubspot: HubSpotSimulator;
@@ -87,36 +87,20 @@ afterEach(async () => {
 });
 
 function createReferral(n: number): string {
-  return newCustomerInquiry(pc.store, {
-    customerProfile: {
-      name: `Fabrikam ${n}`,
-      address: { city: 'Lyon', country: 'FR' },
-      team: [{ firstName: 'Ann', lastName: `Buyer ${n}`, email: `ann${n}@fabrikam.example` }],
-    },
-    details: {
-      dealValue: 50_000,
-      currency: 'EUR',
-      closingDateTime: '2026-06-30T00:00:00Z',
-      notes: 'Needs an ERP',
-    },
-  }).id;
+  return companyInquiry(
+    pc.store,
+    n,
+    { company: 'Fabrikam', city: 'Lyon', country: 'FR', person: 'Ann', domain: 'fabrikam.example' },
+    { dealValue: 50_000, closingDateTime: '2026-06-30T00:00:00Z', notes: 'Needs an ERP' },
+  );
 }
 
-const records = async (type: string): Promise<any[]> =>
-  ((await (await fetch(`${hubspot.url}/_sim/objects/${type}`)).json()) as { results: any[] })
-    .results;
-const dealOf = async (referralId: string) =>
-  (await records('deals')).find((d) => d.properties.leadbridge_referral_id === referralId);
+const records = (type: string) => hubspotRecords(hubspot.url, type);
+const dealOf = (referralId: string) => hubspotDealOf(hubspot.url, referralId);
 const referral = (id: string) => pc.store.get(id) as unknown as Referral;
 
-async function sim(path: string, body: unknown, method = 'POST'): Promise<void> {
-  const response = await fetch(`${hubspot.url}${path}`, {
-    method,
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-}
+const sim = (route: string, body: unknown, method = 'POST') =>
+  hubspotAdmin(hubspot.url, route, body, method);
 
 describe('the loop with HubSpot as the only target', () => {
   it(

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { SimRequest, SimResponse, SimRoute } from '../common/server.js';
 import { HubSpotError } from './errors.js';
+import { handle } from './batch.js';
 import type { LimitSettings, RateLimits } from './limits.js';
 import { isObjectType, type ObjectType } from './schema.js';
 import type { HubSpotStore } from './store.js';
@@ -66,23 +67,12 @@ function edit(
   return { status: 200, body: objectJson(record, Object.keys(record.properties)) };
 }
 
-function guarded(run: (req: SimRequest) => SimResponse): (req: SimRequest) => SimResponse {
-  return (req) => {
-    try {
-      return run(req);
-    } catch (error) {
-      if (error instanceof HubSpotError) return error.toResponse();
-      throw error;
-    }
-  };
-}
-
 export function adminRoutes(context: AdminContext): SimRoute[] {
   return [
     {
       method: 'GET',
       pattern: /^\/_sim\/objects\/(?<objectType>[a-z]+)$/,
-      handler: guarded((req) => {
+      handler: handle((req) => {
         const type = typeOf(req);
         const results = context.store.list(type).map((record) => ({
           ...objectJson(record, Object.keys(record.properties)),
@@ -98,14 +88,14 @@ export function adminRoutes(context: AdminContext): SimRoute[] {
     {
       method: 'PATCH',
       pattern: /^\/_sim\/objects\/(?<objectType>[a-z]+)\/(?<id>\d+)$/,
-      handler: guarded((req) =>
+      handler: handle((req) =>
         edit(context, typeOf(req), req.params.id ?? '', parse(propertiesSchema, req).properties),
       ),
     },
     {
       method: 'POST',
       pattern: /^\/_sim\/deals\/(?<id>\d+)\/stage$/,
-      handler: guarded((req) => {
+      handler: handle((req) => {
         const body = parse(stageSchema, req);
         return edit(context, 'deals', req.params.id ?? '', {
           dealstage: body.stage,
@@ -121,7 +111,7 @@ export function adminRoutes(context: AdminContext): SimRoute[] {
     {
       method: 'POST',
       pattern: /^\/_sim\/contacts\/(?<id>\d+)\/lead-status$/,
-      handler: guarded((req) => {
+      handler: handle((req) => {
         const body = parse(leadStatusSchema, req);
         return edit(context, 'contacts', req.params.id ?? '', {
           hs_lead_status: body.status,
@@ -134,7 +124,7 @@ export function adminRoutes(context: AdminContext): SimRoute[] {
     {
       method: 'PUT',
       pattern: /^\/_sim\/limits$/,
-      handler: guarded((req) => {
+      handler: handle((req) => {
         const { dailyUsed, ...settings } = parse(limitsSchema, req);
         context.limits.settings = {
           ...context.limits.settings,

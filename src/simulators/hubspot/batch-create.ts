@@ -6,7 +6,7 @@
 // objectWriteTraceId on every input, HubSpot creates the valid inputs and names each refused one
 // by its trace id in the error's context; without, one bad input fails the whole call).
 import type { SimRequest, SimResponse } from '../common/server.js';
-import { DEFAULT_TYPE_IDS, inputsOf, now, objectType } from './batch.js';
+import { batchResponse, DEFAULT_TYPE_IDS, inputsOf, now, objectType } from './batch.js';
 import { HubSpotError, validationError } from './errors.js';
 import { OBJECT_TYPES, type ObjectType } from './schema.js';
 import type { HubSpotStore } from './store.js';
@@ -45,7 +45,7 @@ export function batchCreate(context: CreateContext, req: SimRequest): SimRespons
       planCreate(context.store, type, input, index, claimed),
     );
     context.countWrite();
-    return createdResponse(planned.map(create), [], startedAt);
+    return batchResponse(planned.map(create), startedAt, [], 201);
   }
   // Each input on its own, in order: a later input taking a unique value an earlier one of the
   // same batch took is refused as a conflict with that record ("Contact already exists. Existing
@@ -68,20 +68,7 @@ export function batchCreate(context: CreateContext, req: SimRequest): SimRespons
       });
     }
   });
-  return createdResponse(results, errors, startedAt);
-}
-
-function createdResponse(results: unknown[], errors: unknown[], startedAt: string): SimResponse {
-  return {
-    status: errors.length > 0 ? 207 : 201,
-    body: {
-      status: 'COMPLETE',
-      results,
-      ...(errors.length > 0 ? { numErrors: errors.length, errors } : {}),
-      startedAt,
-      completedAt: now(),
-    },
-  };
+  return batchResponse(results, startedAt, errors, 201);
 }
 
 /** Checks one input (properties, unique values, also within the batch, associations). */

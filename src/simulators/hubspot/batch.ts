@@ -38,13 +38,15 @@ export function inputsOf(req: SimRequest): unknown[] {
 
 export const now = () => new Date().toISOString();
 
+/** A batch answer: 207 Multi-Status when some inputs failed, else `okStatus` (create: 201). */
 export function batchResponse(
   results: unknown[],
   startedAt: string,
   errors: unknown[] = [],
+  okStatus = 200,
 ): SimResponse {
   return {
-    status: errors.length > 0 ? 207 : 200,
+    status: errors.length > 0 ? 207 : okStatus,
     body: {
       status: 'COMPLETE',
       results,

@@ -9,6 +9,7 @@
 import type { SimClock } from '../common/clock.js';
 import type { SimRequest, SimResponse, SimRoute } from '../common/server.js';
 import { HubSpotError, propertyValuesError, validationError } from './errors.js';
+import { handle } from './batch.js';
 import type { RateLimits } from './limits.js';
 import { DEFAULT_PIPELINE, isObjectType, OBJECT_TYPES, type ObjectType } from './schema.js';
 import type { HubSpotStore } from './store.js';
@@ -19,17 +20,6 @@ export interface RecordRouteContext {
   limits: RateLimits;
   clock: SimClock;
   countWrite(): void;
-}
-
-function handle(run: (req: SimRequest) => SimResponse): (req: SimRequest) => SimResponse {
-  return (req) => {
-    try {
-      return run(req);
-    } catch (error) {
-      if (error instanceof HubSpotError) return error.toResponse();
-      throw error;
-    }
-  };
 }
 
 function typeOf(req: SimRequest): ObjectType {
