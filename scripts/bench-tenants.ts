@@ -1,6 +1,7 @@
 // `npm run bench -- --tenants 50 --workers 1,2,4`: tenant cycles per minute and worst tenant lag
 // per worker count.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,20 +12,30 @@ export interface TenantBenchOptions {
   tenants: number;
   workers: number[];
   latencyMs: number;
+  /** The longest a run waits for every tenant to catch up. */
   seconds: number;
+  /** Then how long the worst lag is watched, every tenant caught up. */
+  steadySeconds: number;
   referralsPerTenant: number;
   pgUrl: string;
 }
 
 interface Figures {
   workers: number;
-  cyclesPerMinute: number;
-  worstLagSeconds: number | null;
-  caughtUp: number;
+  /** Tenant cycles per minute while backlogs waited (from the window's start to caught up). */
+  backlogCyclesPerMinute: number;
+  /** Seconds until every tenant had caught up (null: not within `seconds`). */
   backfillSeconds: number | null;
+  caughtUp: number;
+  /** Worker CPU (user + system) per tenant cycle during the backlog, in ms. */
+  cpuMsPerCycle: number | null;
+  steadyCyclesPerMinute: number | null;
+  /** The largest lag any tenant showed, sampled every second of the steady window. */
+  worstLagSeconds: number | null;
 }
 
 const BIN = path.resolve(import.meta.dirname, '../bin/leadbridge.js');
+const INTERVAL_SECONDS = 10;
 
 export async function benchTenants(options: TenantBenchOptions): Promise<void> {
   const results: Figures[] = [];
@@ -33,17 +44,27 @@ export async function benchTenants(options: TenantBenchOptions): Promise<void> {
     console.log(`(${workers} worker(s) done: ${JSON.stringify(results.at(-1))})`);
   }
   console.log(
-    `\n${options.tenants} tenants, ${options.referralsPerTenant} referrals each, ` +
-      `${options.latencyMs} ms per call, ${options.seconds} s per run, ${os.cpus().length} cores`,
+    `\n${options.tenants} tenants, ${options.referralsPerTenant} referrals each waiting, ` +
+      `${options.latencyMs} ms per call, interval ${INTERVAL_SECONDS} s, ` +
+      `${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}`,
   );
-  console.log('workers  cycles/min  worst lag (s)  tenants caught up  all caught up after (s)');
+  console.log(
+    'workers  cycles/min (backlog)  all caught up after (s)  worker CPU ms/cycle  ' +
+      `cycles/min (steady)  worst lag (s, steady ${options.steadySeconds} s)`,
+  );
+  const cell = (value: number | null, width: number, digits = 0) =>
+    (value === null ? '-' : value.toFixed(digits)).padStart(width);
   for (const r of results)
     console.log(
-      `${String(r.workers).padStart(7)}  ${r.cyclesPerMinute.toFixed(0).padStart(10)}  ` +
-        `${String(r.worstLagSeconds ?? '-').padStart(13)}  ` +
-        `${`${r.caughtUp}/${options.tenants}`.padStart(17)}  ` +
-        `${String(r.backfillSeconds ?? '-').padStart(23)}`,
+      `${String(r.workers).padStart(7)}  ${cell(r.backlogCyclesPerMinute, 20)}  ` +
+        `${cell(r.backfillSeconds, 23)}  ${cell(r.cpuMsPerCycle, 19)}  ` +
+        `${cell(r.steadyCyclesPerMinute, 19)}  ${cell(r.worstLagSeconds, 28, 1)}`,
     );
+  console.log(
+    "lag: a tenant's lag is now minus the start of its last cycle that read everything there " +
+      'was (no change older than that is unsynced), as `status` shows it; the worst lag is the ' +
+      'largest over every tenant and every 1 s sample of the steady window.',
+  );
 }
 
 async function runOnce(options: TenantBenchOptions, workerCount: number): Promise<Figures> {
@@ -71,27 +92,45 @@ async function runOnce(options: TenantBenchOptions, workerCount: number): Promis
     for (let i = 0; i < workerCount; i++) workers.push(worker(config, dir));
     // The window opens once every worker has joined (its heartbeat row), so start-up is not
     // counted.
-    while ((await countWorkers(db, tag)) < workerCount)
-      await new Promise((r) => setTimeout(r, 200));
+    while ((await countWorkers(db, tag)) < workerCount) await sleep(200);
     const started = Date.now();
     const cyclesBefore = await sumCycles(db, tag);
-    let backfillSeconds: number | null = null;
+    const cpuBefore = cpuMs(workers);
     let caughtUp = 0;
-    while (Date.now() - started < options.seconds * 1000) {
-      await new Promise((r) => setTimeout(r, 1000));
+    while (caughtUp < options.tenants && Date.now() - started < options.seconds * 1000) {
+      await sleep(1000);
       caughtUp = await countCaughtUp(db, tag);
-      if (backfillSeconds === null && caughtUp === options.tenants)
-        backfillSeconds = Math.round((Date.now() - started) / 1000);
     }
-    const cycles = (await sumCycles(db, tag)) - cyclesBefore;
-    const worstLagSeconds = await worstLag(db, tag, options.tenants);
-    return {
+    const backlogMs = Date.now() - started;
+    const backlogCycles = (await sumCycles(db, tag)) - cyclesBefore;
+    const cpu = cpuMs(workers);
+    const figures: Figures = {
       workers: workerCount,
-      cyclesPerMinute: (cycles / options.seconds) * 60,
-      worstLagSeconds,
+      backlogCyclesPerMinute: (backlogCycles / backlogMs) * 60_000,
+      backfillSeconds: caughtUp === options.tenants ? Math.round(backlogMs / 1000) : null,
       caughtUp,
-      backfillSeconds,
+      cpuMsPerCycle:
+        cpu === null || cpuBefore === null || backlogCycles === 0
+          ? null
+          : (cpu - cpuBefore) / backlogCycles,
+      steadyCyclesPerMinute: null,
+      worstLagSeconds: null,
     };
+    if (figures.backfillSeconds === null) {
+      console.log(`not caught up: ${JSON.stringify(await behind(db, tag))}`);
+      return figures;
+    }
+    const steadyFrom = Date.now();
+    const steadyCyclesBefore = await sumCycles(db, tag);
+    let worst = 0;
+    while (Date.now() - steadyFrom < options.steadySeconds * 1000) {
+      await sleep(1000);
+      worst = Math.max(worst, await worstLag(db, tag));
+    }
+    const steadyCycles = (await sumCycles(db, tag)) - steadyCyclesBefore;
+    figures.steadyCyclesPerMinute = (steadyCycles / (Date.now() - steadyFrom)) * 60_000;
+    figures.worstLagSeconds = worst;
+    return figures;
   } finally {
     for (const w of workers) w.kill('SIGTERM');
     await Promise.all(workers.map((w) => new Promise((r) => w.once('exit', r))));
@@ -108,12 +147,43 @@ async function runOnce(options: TenantBenchOptions, workerCount: number): Promis
   }
 }
 
+/** CPU time (user + system) the worker processes have used, in ms; null off Linux. */
+function cpuMs(workers: ChildProcess[]): number | null {
+  let total = 0;
+  for (const w of workers) {
+    try {
+      // /proc/<pid>/stat: fields 14 and 15 (utime, stime) in clock ticks of 10 ms; the command
+      // name (field 2) is in parentheses and may hold spaces.
+      const stat = readFileSync(`/proc/${w.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      return null;
+    }
+  }
+  return total;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 async function countCaughtUp(db: knex.Knex, tag: string): Promise<number> {
   const result = (await db.raw(
     `select count(*)::int as n from ??.leadbridge_tenant_cycles where caught_up_at is not null`,
     [tag],
   )) as { rows: Array<{ n: number }> };
   return result.rows[0]?.n ?? 0;
+}
+
+/** The tenants that never caught up: their cycles, last result and error. */
+async function behind(db: knex.Knex, tag: string): Promise<unknown[]> {
+  const result = (await db.raw(
+    `select tenant, cycles, last_result, last_error from ??.leadbridge_tenant_cycles
+      where caught_up_at is null order by tenant`,
+    [tag],
+  )) as { rows: unknown[] };
+  return result.rows;
 }
 
 async function countWorkers(db: knex.Knex, tag: string): Promise<number> {
@@ -136,20 +206,14 @@ async function sumCycles(db: knex.Knex, tag: string): Promise<number> {
   return result.rows[0]?.n ?? 0;
 }
 
-/**
- * The worst tenant's lag now: seconds since its last caught-up cycle started (null: one never
- * caught up).
- */
-async function worstLag(db: knex.Knex, tag: string, tenants: number): Promise<number | null> {
+/** The worst tenant's lag now: seconds since the start of its last caught-up cycle. */
+async function worstLag(db: knex.Knex, tag: string): Promise<number> {
   const result = (await db.raw(
-    `select count(caught_up_at)::int as n,
-            max(extract(epoch from now() - caught_up_at::timestamptz))::float as lag
+    `select max(extract(epoch from now() - caught_up_at::timestamptz))::float as lag
        from ??.leadbridge_tenant_cycles`,
     [tag],
-  )) as { rows: Array<{ n: number; lag: number | null }> };
-  const row = result.rows[0];
-  if (!row || row.n < tenants || row.lag === null) return null;
-  return Math.round(row.lag);
+  )) as { rows: Array<{ lag: number | null }> };
+  return result.rows[0]?.lag ?? 0;
 }
 
 function workerConfig(pgUrl: string, tag: string): string {
@@ -181,17 +245,25 @@ targets:
     settings: { url: ${urls.dynamics365}/orgs/` +
     `${id}, auth: { kind: static, token: "\${BENCH_TOKEN}" } }
 worker:
-  intervalSeconds: 10
+  intervalSeconds: ${INTERVAL_SECONDS}
 `
   );
 }
 
 function worker(config: string, cwd: string): ChildProcess {
-  return spawn(process.execPath, ['--max-old-space-size=256', BIN, '--config', config, 'run'], {
-    cwd,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, NODE_OPTIONS: '', BENCH_TOKEN: 'bench' },
-  });
+  // BENCH_CPU_PROF=<dir>: each worker writes a V8 CPU profile there when it stops.
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF]
+    : [];
+  return spawn(
+    process.execPath,
+    [...profile, '--max-old-space-size=256', BIN, '--config', config, 'run'],
+    {
+      cwd,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, NODE_OPTIONS: '', BENCH_TOKEN: 'bench' },
+    },
+  );
 }
 
 async function cli(args: string[], cwd: string): Promise<void> {

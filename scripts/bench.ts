@@ -37,7 +37,9 @@ const { values: args } = parseArgs({
     'poll-seconds': { type: 'string', default: '10' },
     tenants: { type: 'string' },
     workers: { type: 'string', default: '1,2,4' },
-    seconds: { type: 'string', default: '60' },
+    /** Cluster bench: the longest a run waits for every tenant to catch up. */
+    seconds: { type: 'string', default: '300' },
+    'steady-seconds': { type: 'string', default: '30' },
     'referrals-per-tenant': { type: 'string', default: '200' },
     /** Only the scenarios whose targets are all in this list (e.g. --only hubspot); no RSS run. */
     only: { type: 'string' },
@@ -422,6 +424,7 @@ if (args.tenants !== undefined) {
     workers: args.workers.split(',').map(Number),
     latencyMs: Number(args.latency),
     seconds: Number(args.seconds),
+    steadySeconds: Number(args['steady-seconds']),
     referralsPerTenant: Number(args['referrals-per-tenant']),
     pgUrl: process.env.LEADBRIDGE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   });

@@ -8,8 +8,12 @@ import { clusterLedger, openControl, tenantConfig } from './cluster.js';
 import { createRuntime } from './compose.js';
 import type { CliContext } from './context.js';
 
-/** Connections one open tenant's ledger may hold: a worker keeps `openTenants` of them. */
-const TENANT_POOL_MAX = 4;
+/**
+ * Connections one open tenant's ledger may hold: a worker keeps `openTenants` of them, so a worker
+ * holds at most 3 (pg-boss) + 2 (control) + `concurrency` (tenant locks) + 2 × `openTenants`
+ * connections, 17 at the defaults (4 was 25: four workers then filled PostgreSQL's default 100).
+ */
+const TENANT_POOL_MAX = 2;
 
 export async function runClusterWorker(
   context: CliContext,

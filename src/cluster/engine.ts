@@ -45,27 +45,41 @@ export async function startEngine(
   config: ClusterConfig,
   logger: Logger,
 ): Promise<PgBoss> {
-  const boss = new PgBoss({
-    connectionString: connection,
-    schema: config.bossSchema,
-    max: 3,
-    supervise: true,
-    schedule: false,
-    maintenanceIntervalSeconds: config.maintenanceSeconds,
-  });
-  boss.on('error', (error) => logger.warn('job engine error', { error: error.message }));
-  await boss.start();
-  await boss.createQueue(CYCLE_QUEUE, {
-    name: CYCLE_QUEUE,
-    policy: 'short',
-    // A job whose worker died is failed at expiry, not retried: the scheduler sends the tenant a
-    // fresh one.
-    retryLimit: 0,
-    expireInSeconds: config.jobExpireSeconds,
-    retentionMinutes: 60,
-  });
-  return boss;
+  // Workers starting together on a new schema can deadlock in pg-boss's own set-up (its queue
+  // table and the queue's partition): PostgreSQL picks one to fail, which simply tries again.
+  for (let attempt = 1; ; attempt++) {
+    const boss = new PgBoss({
+      connectionString: connection,
+      schema: config.bossSchema,
+      max: 3,
+      supervise: true,
+      schedule: false,
+      maintenanceIntervalSeconds: config.maintenanceSeconds,
+    });
+    boss.on('error', (error) => logger.warn('job engine error', { error: error.message }));
+    try {
+      await boss.start();
+      await boss.createQueue(CYCLE_QUEUE, {
+        name: CYCLE_QUEUE,
+        policy: 'short',
+        // A job whose worker died is failed at expiry, not retried: the scheduler sends the
+        // tenant a fresh one.
+        retryLimit: 0,
+        expireInSeconds: config.jobExpireSeconds,
+        retentionMinutes: 60,
+      });
+      return boss;
+    } catch (error) {
+      await boss.stop({ graceful: false, wait: true, timeout: 1_000 }).catch(() => undefined);
+      if ((error as { code?: unknown }).code !== DEADLOCK || attempt >= 5) throw error;
+      logger.info('job engine set-up met another worker’s; trying again', { attempt });
+      await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 400 * attempt));
+    }
+  }
 }
+
+/** PostgreSQL's SQLSTATE for "deadlock detected". */
+const DEADLOCK = '40P01';
 
 /**
  * Queues a cycle for a tenant after `delaySeconds`; null when one is already waiting (nothing to

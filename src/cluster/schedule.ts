@@ -21,7 +21,9 @@ export async function tenantsWithoutWork(
   now: Date,
 ): Promise<DueTenant[]> {
   const rows = (await db.raw(
-    `select t.id, t.interval_seconds, c.last_finished_at
+    `select t.id, t.interval_seconds, c.last_finished_at,
+            c.last_result = 'ok' and (c.caught_up_at is null
+              or c.caught_up_at < c.last_started_at) as backlog
        from ?? t left join ?? c on c.tenant = t.id
       where t.enabled
         and not exists (select 1 from ??.job j
@@ -31,8 +33,19 @@ export async function tenantsWithoutWork(
                 and l.granted and l.objid = hashtext(t.id)::oid)
       order by t.id`,
     [CLUSTER_TABLE.tenants, CLUSTER_TABLE.cycles, bossSchema, CYCLE_QUEUE, LOCK_CLASS],
-  )) as { rows: Array<{ id: string; interval_seconds: number; last_finished_at: string | null }> };
+  )) as {
+    rows: Array<{
+      id: string;
+      interval_seconds: number;
+      last_finished_at: string | null;
+      backlog: boolean | null;
+    }>;
+  };
   return rows.rows.map((row) => {
+    // A tenant whose last good cycle left more to read is due now: its worker sends that job
+    // just after releasing the lock, and a scheduler asking in between must not delay it an
+    // interval.
+    if (row.backlog === true) return { id: row.id, delaySeconds: 0 };
     const last = row.last_finished_at ? Date.parse(row.last_finished_at) : Number.NaN;
     const due = Number.isNaN(last) ? 0 : last + row.interval_seconds * 1000 - now.getTime();
     return { id: row.id, delaySeconds: Math.max(0, due / 1000) };

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import type PgBoss from 'pg-boss';
 import type { ClusterConfig } from '../config/index.js';
@@ -13,7 +14,7 @@ import { CYCLE_QUEUE, sendCycle, startEngine, TenantLock, type CycleJob } from '
 import { ClusterMetrics } from './metrics.js';
 import { tenantsWithoutWork } from './schedule.js';
 import { beat, getTenant, noteCycleEnd, noteCycleStart, type TenantRow } from './store.js';
-import { TenantRuntimes } from './tenant-runtimes.js';
+import { TenantRuntimes, type Lease } from './tenant-runtimes.js';
 
 export interface ClusterWorkerOptions {
   /** The control schema's handle (tenants, workers, cycles tables). */
@@ -39,6 +40,9 @@ export class ClusterWorker {
   private stopping = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly hardStop = new AbortController();
+  /** Wakes idle slots at stop. */
+  private readonly stopSignal = new AbortController();
+  private readonly slots: Array<Promise<void>> = [];
   private readonly runtimes: TenantRuntimes;
 
   constructor(private readonly options: ClusterWorkerOptions) {
@@ -53,18 +57,13 @@ export class ClusterWorker {
     const { config, logger } = this.options;
     await this.heartbeat();
     this.boss = await startEngine(this.options.connection, config, logger);
-    for (let i = 0; i < config.concurrency; i++) {
-      await this.boss.work<CycleJob>(
-        CYCLE_QUEUE,
-        { batchSize: 1, pollingIntervalSeconds: config.pollSeconds },
-        async ([job]) => {
-          if (job) await this.runJob(job.data.tenant);
-        },
-      );
-    }
+    for (let i = 0; i < config.concurrency; i++) this.slots.push(this.slot(this.boss));
     this.every(config.heartbeatSeconds, () => this.heartbeat());
     this.every(Math.max(1, Math.min(5, config.heartbeatSeconds)), () => this.schedule());
-    await this.schedule();
+    // Every worker's scheduler asks again within seconds: a failed first round only waits for it.
+    await this.schedule().catch((error: unknown) =>
+      logger.warn('cluster scheduling failed', { error: (error as Error).message }),
+    );
     logger.info('cluster worker started', { worker: this.id, concurrency: config.concurrency });
   }
 
@@ -74,12 +73,46 @@ export class ClusterWorker {
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
     for (const timer of this.timers) clearInterval(timer);
+    this.stopSignal.abort();
     const abort = setTimeout(() => this.hardStop.abort(), timeoutMs);
-    await this.boss?.stop({ graceful: true, wait: true, timeout: timeoutMs + 5_000 });
+    await Promise.allSettled(this.slots);
     clearTimeout(abort);
+    await this.boss?.stop({ graceful: true, wait: true, timeout: 5_000 });
     await this.runtimes.closeAll();
     await this.heartbeat(true).catch(() => undefined);
     this.options.logger.info('cluster worker stopped', { worker: this.id });
+  }
+
+  /**
+   * One of `concurrency` slots: takes the next job as soon as it is free, and waits `pollSeconds`
+   * only when the queue had none. (pg-boss's own work loop waits a whole polling interval after
+   * every job, which held a worker to `concurrency` short cycles per `pollSeconds`.) A job whose
+   * cycle failed is still completed: the failure is the cycle's, recorded in the cycles table, and
+   * the tenant's next job is already sent.
+   */
+  private async slot(boss: PgBoss): Promise<void> {
+    const { config, logger } = this.options;
+    while (!this.stopping) {
+      const [job] = await boss.fetch<CycleJob>(CYCLE_QUEUE, { batchSize: 1 });
+      if (!job) {
+        await sleep(config.pollSeconds * 1000, undefined, { signal: this.stopSignal.signal }).catch(
+          () => undefined,
+        );
+        continue;
+      }
+      try {
+        await this.runJob(job.data.tenant);
+        await boss.complete(CYCLE_QUEUE, job.id);
+      } catch (error) {
+        logger.warn('cluster job failed', {
+          tenant: job.data.tenant,
+          error: (error as Error).message,
+        });
+        await boss
+          .fail(CYCLE_QUEUE, job.id, { message: (error as Error).message })
+          .catch(() => undefined);
+      }
+    }
   }
 
   private every(seconds: number, task: () => Promise<void>): void {
@@ -160,9 +193,12 @@ export class ClusterWorker {
     const abort = AbortSignal.any([this.hardStop.signal, AbortSignal.timeout(leaseMs * 0.9)]);
     // Every request in flight listens to it; hundreds at once are expected.
     setMaxListeners(0, abort);
+    let lease: Lease | undefined;
     try {
-      const runtime = await this.runtimes.get(tenant);
-      const result = await runtime.syncOnce({
+      const t0 = Date.now();
+      lease = await this.runtimes.lease(tenant);
+      const openMs = Date.now() - t0;
+      const result = await lease.runtime.syncOnce({
         runId,
         signal: abort,
         shouldStop: () => this.stopping || Date.now() > soft,
@@ -182,6 +218,8 @@ export class ClusterWorker {
       this.metrics.recordCycle(tenant.id, ok, finishedAt.getTime() - startedAt.getTime());
       log.info('tenant cycle done', {
         read: result.inbound.referralsSeen,
+        openMs,
+        syncMs: Date.now() - t0 - openMs,
         more,
         ok,
         ...(ok ? {} : { targetsDown: down }),
@@ -203,6 +241,7 @@ export class ClusterWorker {
       this.runtimes.drop(tenant.id);
       return false;
     } finally {
+      lease?.release();
       this.running--;
     }
   }

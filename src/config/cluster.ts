@@ -16,10 +16,9 @@ export const clusterSchema = z.strictObject({
   /** Tenant cycles one worker runs at once. */
   concurrency: intField(1, 64).default(4),
   /**
-   * A job not completed this long after it started is failed by the engine and retried elsewhere:
-   * the bound on
-   * how long a killed worker's tenant waits (plus maintenanceSeconds and pollSeconds). Cycles must
-   * fit in it.
+   * A job not completed this long after it started is failed by the engine (a dead worker's job).
+   * Not the rerun bound: a killed worker's tenant gets a fresh job from the next scheduler round
+   * (README, "How the work is shared"). Cycles stop reading at half of it and abort at 90 %.
    */
   jobExpireSeconds: intField(5, 3_600).default(60),
   /** How often the engine's supervisor looks for expired jobs. */

@@ -81,15 +81,21 @@ export class InboundSync {
     const since = startPosition(runs);
     for (const run of runs) await processDueRetries(this.context, run, cycle, stats);
     let pageIndex = 0;
+    // Pages that end at or before the start cursor lie in the source's overlap window: stopping
+    // among them would save the same cursor again, so a burst of changes larger than the page
+    // budget inside that window was re-read by every cycle for ever. The budget counts pages
+    // that move the cursor on; the window itself is bounded by the overlap.
+    let budgeted = 0;
     for await (const page of this.options.source.listChanged(since, { signal: cycle.signal })) {
       // Checked when a further page has arrived, so `more` means the stream really had more (a
-      // stream
-      // that ends on the last allowed page is caught up); that page is read again by the next
-      // cycle.
-      if (cycle.maxPages !== undefined && pageIndex >= cycle.maxPages) {
+      // stream that ends on the last allowed page is caught up); that page is read again by the
+      // next cycle.
+      if (cycle.maxPages !== undefined && budgeted >= cycle.maxPages) {
         stats.more = true;
         break;
       }
+      if (since === null || (page.highWatermark && compareInstants(page.highWatermark, since) > 0))
+        budgeted++;
       stats.pages++;
       stats.referralsSeen += page.referrals.length;
       const items = page.referrals.map(withLeadKind);
