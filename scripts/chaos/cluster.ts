@@ -9,7 +9,14 @@ import knex, { type Knex } from 'knex';
 import { planOutcomes, recordOutcomes, type PlannedOutcome } from './outcomes.js';
 import type { SimulatorUrls } from './processes.js';
 import { admin, dynamicsLeads, listReferrals, salesforceLeads } from './sim.js';
-import { checkCrms, checkLedger, crmClean, type CrmFigures, type LedgerFigures } from './verify.js';
+import {
+  checkCrms,
+  checkLedger,
+  crmClean,
+  noCrmFigures,
+  type CrmFigures,
+  type LedgerFigures,
+} from './verify.js';
 import { RerunWatch } from './cluster-reruns.js';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/leadbridge.js');
@@ -241,16 +248,7 @@ async function finalFigures(
   referrals: Map<string, string[]>,
   outcomes: PlannedOutcome[],
 ): Promise<Pick<ClusterChaosReport, 'crm' | 'crossTenant' | 'ledger' | 'failures'>> {
-  const crm: CrmFigures = {
-    duplicates: { dynamics: 0, salesforce: 0 },
-    missing: { dynamics: 0, salesforce: 0 },
-    externalReferenceMissing: 0,
-    externalReferenceWrong: 0,
-    outcomesMissing: 0,
-    outcomesWrong: 0,
-    transitionsTwice: 0,
-    unexpectedTransitions: 0,
-  };
+  const crm = noCrmFigures();
   const ledger = { outboxWaiting: 0, syncWaiting: 0, runsLeftRunning: 0 };
   const quarantined = { referrals: 0, outbox: 0 };
   let crossTenant = 0;

@@ -36,16 +36,7 @@ export async function checkCrms(
   ]);
   const dynamics = countByKey(dLeads.map((l) => [l.lb_referralid, l.leadid]));
   const salesforce = countByKey(sLeads.map((l) => [l.PartnerReferralId__c, l.Id]));
-  const figures: CrmFigures = {
-    duplicates: { dynamics: 0, salesforce: 0 },
-    missing: { dynamics: 0, salesforce: 0 },
-    externalReferenceMissing: 0,
-    externalReferenceWrong: 0,
-    outcomesMissing: 0,
-    outcomesWrong: 0,
-    transitionsTwice: 0,
-    unexpectedTransitions: 0,
-  };
+  const figures = noCrmFigures();
   for (const [name, records] of [
     ['dynamics', dynamics],
     ['salesforce', salesforce],
@@ -162,4 +153,18 @@ export async function dropPgSchema(connection: string, schema: string): Promise<
   } finally {
     await db.destroy();
   }
+}
+
+/** Figures with nothing counted yet, to add to. */
+export function noCrmFigures(): CrmFigures {
+  return {
+    duplicates: { dynamics: 0, salesforce: 0 },
+    missing: { dynamics: 0, salesforce: 0 },
+    externalReferenceMissing: 0,
+    externalReferenceWrong: 0,
+    outcomesMissing: 0,
+    outcomesWrong: 0,
+    transitionsTwice: 0,
+    unexpectedTransitions: 0,
+  };
 }
