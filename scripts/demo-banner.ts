@@ -1,7 +1,10 @@
 // What `npm start` prints: where the simulators run, and the walk-through that README's Quick start
 // shows too.
 
-/** The base URL of a simulator by name (partner-center, dynamics365, salesforce, graph, entra). */
+/**
+ * The base URL of a simulator by name (partner-center, dynamics365, salesforce, graph, entra,
+ * hubspot).
+ */
 export type SimulatorUrl = (name: string) => string;
 
 /**
@@ -48,7 +51,8 @@ export function demoBanner(facts: BannerFacts): string {
   const { url } = facts;
   return [
     '',
-    'leadbridge demo: Partner Center → Dynamics 365 + Salesforce, with outcomes flowing back',
+    'leadbridge demo: Partner Center → Dynamics 365 + Salesforce + HubSpot,' +
+      ' with outcomes flowing back',
     '',
     `  Open the console: ${facts.console}`,
     '    (hot leads near expiry, why a referral is quarantined and its retry,' +
@@ -57,6 +61,8 @@ export function demoBanner(facts: BannerFacts): string {
     `  partner-center ${url('partner-center')}`,
     `  dynamics365    ${url('dynamics365')}`,
     `  salesforce     ${url('salesforce')}`,
+    `  hubspot        ${url('hubspot')}   (contacts, companies and deals: ` +
+      `${url('hubspot')}/_sim/objects/deals)`,
     `  graph          ${url('graph')}   (alert mails: ${url('graph')}/_sim/mails, Teams cards: ` +
       `${url('graph')}/_sim/teams-webhook)`,
     `  entra          ${url('entra')}  (Entra ID: the demo signed in through it, as leadbridge ` +

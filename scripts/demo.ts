@@ -1,6 +1,6 @@
 // `npm start`: the embedded demo. Simulators with seeded referrals, a ready config, and the worker
 // syncing them.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
@@ -40,6 +40,8 @@ const { values: args } = parseArgs({
 const DEMO_DIR = path.resolve('.leadbridge-demo');
 const CONFIG_FILE = path.join(DEMO_DIR, 'leadbridge.yaml');
 const DEMO_CACHE_KEY = randomBytes(32).toString('hex');
+/** Any private-app token shape the HubSpot simulator takes (HubSpot's: pat-<region>-<uuid>). */
+const DEMO_HUBSPOT_TOKEN = `pat-na1-${randomUUID()}`;
 const LOCK_FILE = path.join(DEMO_DIR, 'demo.lock');
 
 async function main(): Promise<void> {
@@ -237,6 +239,12 @@ targets:
     settings:
       instanceUrl: ${url('salesforce')}
       auth: { kind: accessToken, token: demo-token }
+  - name: hubspot
+    kind: hubspot
+    settings:
+      baseUrl: ${url('hubspot')}
+      # A private app's token (pat-<region>-<uuid>); a real portal's comes from \${HUBSPOT_TOKEN}.
+      auth: { kind: privateApp, token: ${DEMO_HUBSPOT_TOKEN} }
 ledger:
   client: sqlite
   filename: ${path.join(DEMO_DIR, 'ledger.sqlite')}

@@ -17,6 +17,8 @@ const DEFAULT_URLS: Record<string, string> = {
   dynamics365: 'http://127.0.0.1:7402',
   salesforce: 'http://127.0.0.1:7403',
   graph: 'http://127.0.0.1:7404',
+  entra: 'https://127.0.0.1:7405',
+  hubspot: 'http://127.0.0.1:7406',
 };
 
 describe('banner and README', () => {
@@ -42,6 +44,10 @@ describe('banner and README', () => {
       const lines = banner.split('\n');
       expect(lines).toContain('  CFG=/demo/.leadbridge-demo/leadbridge.yaml');
       expect(lines).toContain('  Open the console: http://127.0.0.1:7400/console');
+      expect(lines).toContain(
+        '  hubspot        http://127.0.0.1:7406   (contacts, companies and deals: ' +
+          'http://127.0.0.1:7406/_sim/objects/deals)',
+      );
       expect(lines).toContain(
         '  npx leadbridge --config $CFG demo leads         # referral id, Dynamics lead id, ' +
           'opportunity id, company, states',
