@@ -136,3 +136,19 @@ export async function ledgerOperation<T>(operation: string, run: () => Promise<T
     });
   }
 }
+
+/** Rows per (target, state) of a query on a table with those columns, ordered by both. */
+export async function countPerTargetAndState<S extends string>(
+  query: Knex.QueryBuilder,
+): Promise<Array<{ target: string; state: S; count: number }>> {
+  const rows = (await query
+    .select('target', 'state')
+    .count({ count: '*' })
+    .groupBy('target', 'state')
+    .orderBy([{ column: 'target' }, { column: 'state' }])) as Array<{
+    target: string;
+    state: S;
+    count: number | string;
+  }>;
+  return rows.map((row) => ({ target: row.target, state: row.state, count: toNumber(row.count) }));
+}

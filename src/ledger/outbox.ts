@@ -3,6 +3,7 @@
 import type { Knex } from 'knex';
 import {
   chunk,
+  countPerTargetAndState,
   fromJsonText,
   ledgerOperation,
   nowIso,
@@ -190,23 +191,10 @@ export async function countOutboxByState(
   db: Knex,
   states?: readonly OutboxState[],
 ): Promise<Array<{ target: string; state: OutboxState; count: number }>> {
-  return ledgerOperation('countOutboxByState', async () => {
+  return ledgerOperation('countOutboxByState', () => {
     const query = db(TABLE.outbox);
     if (states !== undefined) query.whereIn('state', [...states]);
-    const rows = (await query
-      .select('target', 'state')
-      .count({ count: '*' })
-      .groupBy('target', 'state')
-      .orderBy([{ column: 'target' }, { column: 'state' }])) as Array<{
-      target: string;
-      state: OutboxState;
-      count: number | string;
-    }>;
-    return rows.map((row) => ({
-      target: row.target,
-      state: row.state,
-      count: toNumber(row.count),
-    }));
+    return countPerTargetAndState<OutboxState>(query);
   });
 }
 

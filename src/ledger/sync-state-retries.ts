@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import {
   chunk,
   clientOf,
+  countPerTargetAndState,
   distinct,
   idsPerQuery,
   ledgerOperation,
@@ -80,22 +81,9 @@ export async function countDueRetries(db: Knex, target: string, now: string): Pr
 export async function countByState(
   db: Knex,
 ): Promise<Array<{ target: string; state: SyncState; count: number }>> {
-  return ledgerOperation('countByState', async () => {
-    const rows = (await db(TABLE.syncStates)
-      .select('target', 'state')
-      .count({ count: '*' })
-      .groupBy('target', 'state')
-      .orderBy([{ column: 'target' }, { column: 'state' }])) as Array<{
-      target: string;
-      state: SyncState;
-      count: number | string;
-    }>;
-    return rows.map((row) => ({
-      target: row.target,
-      state: row.state,
-      count: toNumber(row.count),
-    }));
-  });
+  return ledgerOperation('countByState', () =>
+    countPerTargetAndState<SyncState>(db(TABLE.syncStates)),
+  );
 }
 
 /** Rows in one state, the longest-standing first. */
